@@ -1,0 +1,142 @@
+"""Shared helpers for the fixture generators in testdata/models/<name>/gen.py.
+
+Every generator is deterministic (fixed seeds, single-threaded onnxruntime) and writes, beside
+itself: model.onnx, calibration.json, input.json, expected.json and (for classifiers) labels.json.
+
+JSON formats (read by the Rust side):
+  calibration.json / input.json  {graph input name: nested array, first axis = batch rows}
+  expected.json                  {graph output name: nested array}, onnxruntime float outputs for
+                                 input.json; non-tensor outputs (ZipMap sequences) are omitted
+  labels.json                    [true class label per row of input.json]
+
+Floats are written with the shortest repr that round-trips through float32, so parsing them as
+f32 gives back exactly the values onnxruntime saw.
+"""
+
+import json
+import os
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.model_selection import train_test_split
+
+SEED = 0
+# Opset and IR version used for graphs written with onnx.helper (and asked of skl2onnx).
+OPSET = 17
+ML_OPSET = 3
+IR_VERSION = 8
+
+
+def digits_split():
+    """sklearn digits (1797 x 64, pixel values 0..16), stratified 75/25 split, fixed seed."""
+    d = load_digits()
+    x = d.data.astype(np.float32)
+    y = d.target.astype(np.int64)
+    return train_test_split(x, y, test_size=0.25, random_state=SEED, stratify=y)
+
+
+def upsample28(x64):
+    """[N, 64] digits (0..16) -> [N, 784] bilinear upsample of the 8x8 image to 28x28 in [0, 1].
+
+    Pixel centres are aligned (align_corners=False convention), values are rounded to 3 decimals
+    so the JSON fixtures stay small; the rounded float32 values are what the models see.
+    """
+    n = x64.shape[0]
+    img = x64.reshape(n, 8, 8).astype(np.float64) / 16.0
+    src = (np.arange(28) + 0.5) * (8.0 / 28.0) - 0.5
+    src = np.clip(src, 0.0, 7.0)
+    i0 = np.floor(src).astype(int)
+    i1 = np.minimum(i0 + 1, 7)
+    w = src - i0
+    rows = img[:, i0, :] * (1 - w)[None, :, None] + img[:, i1, :] * w[None, :, None]
+    out = rows[:, :, i0] * (1 - w)[None, None, :] + rows[:, :, i1] * w[None, None, :]
+    out = np.round(out, 3)
+    return out.reshape(n, 784).astype(np.float32)
+
+
+def breast_cancer10_split():
+    """breast_cancer first 10 features, standardized on the train split, 75/25 split."""
+    d = load_breast_cancer()
+    x = d.data[:, :10]
+    y = d.target.astype(np.int64)
+    xtr, xte, ytr, yte = train_test_split(x, y, test_size=0.25, random_state=SEED, stratify=y)
+    mu = xtr.mean(axis=0)
+    sd = xtr.std(axis=0)
+    xtr = np.round((xtr - mu) / sd, 4).astype(np.float32)
+    xte = np.round((xte - mu) / sd, 4).astype(np.float32)
+    return xtr, xte, ytr, yte
+
+
+def calibration_rows(x, n=128, seed=SEED):
+    """A fixed-seed sample of n rows of the training split."""
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(x.shape[0], size=min(n, x.shape[0]), replace=False))
+    return x[idx]
+
+
+def _tolist(a):
+    a = np.asarray(a)
+    if a.dtype.kind == "f":
+        # str(np.float32) is the shortest repr that round-trips through float32.
+        flat = [float(str(v)) for v in a.astype(np.float32).ravel()]
+        return np.array(flat, dtype=object).reshape(a.shape).tolist()
+    if a.dtype.kind in "iub":
+        return a.astype(np.int64).tolist()
+    raise TypeError(f"unsupported dtype {a.dtype}")
+
+
+def write_json(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f, separators=(",", ":"))
+        f.write("\n")
+
+
+def tensors_json(path, named):
+    write_json(path, {k: _tolist(v) for k, v in named.items()})
+
+
+def session(model_path):
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    return ort.InferenceSession(model_path, so, providers=["CPUExecutionProvider"])
+
+
+def run(model_path, feeds):
+    """onnxruntime outputs as {name: ndarray}, tensor outputs only (sequences/maps dropped)."""
+    sess = session(model_path)
+    names = [o.name for o in sess.get_outputs()]
+    outs = sess.run(None, feeds)
+    return {n: o for n, o in zip(names, outs) if isinstance(o, np.ndarray)}
+
+
+def save_model(model, path):
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, path)
+
+
+def write_fixture(here, model_path, input_name, x_cal, x_in, labels=None, extra_feeds=None):
+    """Writes calibration.json, input.json, expected.json (and labels.json); returns outputs."""
+    tensors_json(os.path.join(here, "calibration.json"), {input_name: x_cal})
+    tensors_json(os.path.join(here, "input.json"), {input_name: x_in})
+    outs = run(model_path, {input_name: x_in})
+    tensors_json(os.path.join(here, "expected.json"), outs)
+    if labels is not None:
+        write_json(os.path.join(here, "labels.json"), _tolist(labels))
+    return outs
+
+
+def accuracy(pred, labels):
+    return float(np.mean(np.asarray(pred).ravel() == np.asarray(labels).ravel()))
+
+
+def dir_size(here):
+    return sum(os.path.getsize(os.path.join(here, f)) for f in os.listdir(here))
+
+
+def report(here, what):
+    size = dir_size(here)
+    assert size < 2 * 1024 * 1024, f"{here} is {size} bytes (limit 2 MiB)"
+    print(f"{os.path.basename(here)}: {what} ({size / 1024:.0f} KiB)")

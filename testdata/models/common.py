@@ -113,6 +113,14 @@ def run(model_path, feeds):
 
 
 def save_model(model, path):
+    # skl2onnx emits opset_import in set order (varies with hash randomization) and sometimes
+    # twice for one domain: canonicalize to one entry per domain, sorted, so output is stable.
+    versions = {}
+    for o in model.opset_import:
+        versions[o.domain] = max(versions.get(o.domain, 0), o.version)
+    del model.opset_import[:]
+    for domain in sorted(versions):
+        model.opset_import.add(domain=domain, version=versions[domain])
     onnx.checker.check_model(model, full_check=True)
     onnx.save(model, path)
 
@@ -137,6 +145,58 @@ def dir_size(here):
 
 
 def report(here, what):
+    """Writes README.md (the generator's first docstring line + what was measured), checks the
+    directory's size and prints the line."""
+    import __main__
+
+    name = os.path.basename(here)
+    doc = (__main__.__doc__ or "").strip().splitlines()[0].rstrip(".")
+    with open(os.path.join(here, "README.md"), "w") as f:
+        f.write(f"`{name}`: {doc}; float (onnxruntime) {what}. Regenerate with `gen.py`.\n")
     size = dir_size(here)
     assert size < 2 * 1024 * 1024, f"{here} is {size} bytes (limit 2 MiB)"
-    print(f"{os.path.basename(here)}: {what} ({size / 1024:.0f} KiB)")
+    print(f"{name}: {what} ({size / 1024:.0f} KiB)")
+
+
+def gemm_mlp_model(layers, input_dim, graph_name):
+    """Gemm/Relu chain written with onnx.helper, the way PyTorch exports nn.Linear (transB=1).
+
+    layers: list of (W [in, out], b [out]) as sklearn stores them. Input `input` [N, input_dim]
+    (dynamic batch `N`), output `logits` [N, out]; Relu between layers, none after the last.
+    """
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes, inits = [], []
+    cur = "input"
+    for i, (w, b) in enumerate(layers):
+        wn, bn = f"fc{i + 1}.weight", f"fc{i + 1}.bias"
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(w.T).astype(np.float32), wn))
+        inits.append(numpy_helper.from_array(np.asarray(b).astype(np.float32), bn))
+        last = i == len(layers) - 1
+        out = "logits" if last else f"fc{i + 1}"
+        nodes.append(helper.make_node("Gemm", [cur, wn, bn], [out], name=f"Gemm_{i + 1}", transB=1))
+        cur = out
+        if not last:
+            nodes.append(helper.make_node("Relu", [cur], [f"relu{i + 1}"], name=f"Relu_{i + 1}"))
+            cur = f"relu{i + 1}"
+    n_out = layers[-1][0].shape[1]
+    graph = helper.make_graph(
+        nodes,
+        graph_name,
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", input_dim])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", n_out])],
+        initializer=inits,
+    )
+    return make_model(graph)
+
+
+def make_model(graph):
+    from onnx import helper
+
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="vouch-testdata",
+        ir_version=IR_VERSION,
+    )
+    return model

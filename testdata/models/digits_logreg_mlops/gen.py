@@ -1,5 +1,7 @@
-"""The digits_logreg classifier as skl2onnx writes it by default (ZipMap off): the whole model is
-one ai.onnx.ml LinearClassifier (post_transform SOFTMAX) followed by an ai.onnx.ml Normalizer.
+"""The digits_logreg classifier as skl2onnx writes it by default: ai.onnx.ml LinearClassifier.
+
+ZipMap off. The whole model is one ai.onnx.ml LinearClassifier (post_transform SOFTMAX) followed
+by an ai.onnx.ml Normalizer (L1).
 
 Outputs `label` [N] int64 and `probabilities` [N,10]. A real-world graph whose core is not in
 the standard domain: an engine either implements LinearClassifier or rejects it clearly.

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity 0.8.29;
+
+/// @title IZkVerifier
+/// @notice Verifier of a succinct proof that the registered model (identified by its weights
+/// root and graph root) maps the committed input to the committed output. Registered per model
+/// version in the ModelRegistry; implemented by the zk issue.
+interface IZkVerifier {
+    function verifyProof(
+        bytes32 weightsRoot,
+        bytes32 graphRoot,
+        bytes32 inputCommitment,
+        bytes32 outputCommitment,
+        bytes calldata proof
+    ) external view returns (bool);
+}
+
+/// @title IVouchConsumer
+/// @notice Optional callback a requesting contract receives when its task settles. Called with a
+/// gas cap; a revert or out-of-gas is recorded and ignored, never blocking settlement.
+interface IVouchConsumer {
+    function onVouchResult(uint256 taskId, bool ok, bytes32 outputCommitment) external;
+}

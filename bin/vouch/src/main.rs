@@ -1,0 +1,5 @@
+//! The `vouch` binary.
+
+fn main() -> std::process::ExitCode {
+    vouch_cli::main()
+}

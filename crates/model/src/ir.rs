@@ -1,0 +1,245 @@
+//! The integer graph IR. Each [`Op`] is defined exactly in `docs/semantics.md` section 3.
+
+use serde::{Deserialize, Serialize};
+use vouch_semantics::Requant;
+
+/// Index of a dynamic tensor in [`crate::Package::values`].
+pub type ValueId = u32;
+/// Index of a constant in [`crate::Package::consts`].
+pub type ConstId = u32;
+
+/// One dimension of a value's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Dim {
+    /// The batch dimension, fixed per execution.
+    Batch,
+    /// A fixed size.
+    Fixed(u32),
+}
+
+/// The value range of a tensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Kind {
+    /// `[-128, 127]`.
+    Act8,
+    /// Full `i32` accumulators.
+    Wide,
+    /// Non-negative indices.
+    Index,
+}
+
+/// A dynamic tensor: name, kind, scale and shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TensorInfo {
+    /// The ONNX name.
+    pub name: String,
+    /// Value range.
+    pub kind: Kind,
+    /// Real value of one integer step (metadata for dequantizing only).
+    pub scale: f64,
+    /// Shape, possibly with a [`Dim::Batch`].
+    pub shape: Vec<Dim>,
+}
+
+/// A constant tensor of the package (weights, biases, tables, constant operands).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Const {
+    /// A name for humans.
+    pub name: String,
+    /// The real value of one step (`1` for tables).
+    pub scale: f64,
+    /// Shape.
+    pub shape: Vec<u32>,
+    /// Row-major elements.
+    pub data: Vec<i32>,
+}
+
+/// A node operand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Operand {
+    /// A dynamic tensor.
+    Value(ValueId),
+    /// A constant.
+    Const(ConstId),
+}
+
+/// The integer operators (`docs/semantics.md` section 3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Op {
+    /// Dense layer over the last axis; `weight` is `[N, K]`.
+    Linear {
+        /// Weight constant `[N, K]`.
+        weight: ConstId,
+        /// Bias constant `[N]`.
+        bias: Option<ConstId>,
+        /// Requantization (ignored when `wide`).
+        rq: Requant,
+        /// Output is the raw `i32` accumulator.
+        wide: bool,
+    },
+    /// 2-D convolution (1-D as `kH = 1`), NCHW.
+    Conv {
+        /// Weight constant `[C_out, C_in/group, kH, kW]`.
+        weight: ConstId,
+        /// Bias constant `[C_out]`.
+        bias: Option<ConstId>,
+        /// Kernel `[kH, kW]`.
+        kernel: [u32; 2],
+        /// Strides.
+        strides: [u32; 2],
+        /// Pads `[top, left, bottom, right]`.
+        pads: [u32; 4],
+        /// Dilations.
+        dilations: [u32; 2],
+        /// Groups.
+        group: u32,
+        /// Requantization (ignored when `wide`).
+        rq: Requant,
+        /// Output is the raw `i32` accumulator.
+        wide: bool,
+    },
+    /// Product of two dynamic `act8` tensors.
+    MatMul {
+        /// Requantization (ignored when `wide`).
+        rq: Requant,
+        /// Output is the raw `i32` accumulator.
+        wide: bool,
+    },
+    /// `requant(X*ma + Y*mb, 1, s, lo, hi)`; `Sub` negates `mb`.
+    Add {
+        /// Multiplier of the first operand.
+        ma: i64,
+        /// Multiplier of the second operand (negative for `Sub`).
+        mb: i64,
+        /// Shared shift and clamp (its `m` is 1).
+        rq: Requant,
+    },
+    /// `requant(X*Y, M, s, lo, hi)`.
+    Mul {
+        /// Requantization.
+        rq: Requant,
+    },
+    /// `requant(X, M, s, lo, hi)`.
+    Rescale {
+        /// Requantization.
+        rq: Requant,
+    },
+    /// `max(X, 0)`.
+    Relu,
+    /// `clamp(X, lo, hi)`.
+    Clip {
+        /// Lower bound.
+        lo: i32,
+        /// Upper bound.
+        hi: i32,
+    },
+    /// `X >= 0 ? X : requant(X, M, s, -128, 127)`.
+    LeakyRelu {
+        /// Requantization of negative inputs.
+        rq: Requant,
+    },
+    /// `T[X + 128]` with a 256-entry constant table.
+    Lut {
+        /// The table constant.
+        table: ConstId,
+    },
+    /// Integer softmax along `axis` with a 256-entry exp table.
+    Softmax {
+        /// The axis.
+        axis: u32,
+        /// The table constant.
+        table: ConstId,
+    },
+    /// Index of the maximum along `axis`.
+    ArgMax {
+        /// The axis.
+        axis: u32,
+        /// Keep the reduced axis.
+        keepdims: bool,
+        /// Last index on ties.
+        select_last_index: bool,
+    },
+    /// Max pooling.
+    MaxPool {
+        /// Kernel `[kH, kW]`.
+        kernel: [u32; 2],
+        /// Strides.
+        strides: [u32; 2],
+        /// Pads `[top, left, bottom, right]`.
+        pads: [u32; 4],
+        /// Dilations.
+        dilations: [u32; 2],
+    },
+    /// Average pooling with `div_round`.
+    AveragePool {
+        /// Kernel `[kH, kW]`.
+        kernel: [u32; 2],
+        /// Strides.
+        strides: [u32; 2],
+        /// Pads `[top, left, bottom, right]`.
+        pads: [u32; 4],
+        /// Divide by the full kernel size.
+        count_include_pad: bool,
+    },
+    /// Reshape to the output value's shape (Reshape, Flatten, Squeeze, Unsqueeze).
+    Reshape,
+    /// Permute axes.
+    Transpose {
+        /// The permutation.
+        perm: Vec<u32>,
+    },
+    /// Concatenate along `axis`.
+    Concat {
+        /// The axis.
+        axis: u32,
+    },
+}
+
+impl Op {
+    /// The op's name as used in `docs/semantics.md` and the test vectors.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Linear { .. } => "Linear",
+            Self::Conv { .. } => "Conv",
+            Self::MatMul { .. } => "MatMul",
+            Self::Add { .. } => "Add",
+            Self::Mul { .. } => "Mul",
+            Self::Rescale { .. } => "Rescale",
+            Self::Relu => "Relu",
+            Self::Clip { .. } => "Clip",
+            Self::LeakyRelu { .. } => "LeakyRelu",
+            Self::Lut { .. } => "Lut",
+            Self::Softmax { .. } => "Softmax",
+            Self::ArgMax { .. } => "ArgMax",
+            Self::MaxPool { .. } => "MaxPool",
+            Self::AveragePool { .. } => "AveragePool",
+            Self::Reshape => "Reshape",
+            Self::Transpose { .. } => "Transpose",
+            Self::Concat { .. } => "Concat",
+        }
+    }
+
+    /// Constants the op reads through its parameters (not through operands).
+    pub fn param_consts(&self) -> Vec<ConstId> {
+        match self {
+            Self::Linear { weight, bias, .. } | Self::Conv { weight, bias, .. } => {
+                std::iter::once(*weight).chain(*bias).collect()
+            }
+            Self::Lut { table } | Self::Softmax { table, .. } => vec![*table],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// One node of the graph.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    /// Name for errors and traces (the ONNX node name).
+    pub name: String,
+    /// The operator.
+    pub op: Op,
+    /// Operands.
+    pub inputs: Vec<Operand>,
+    /// The output value.
+    pub output: ValueId,
+}

@@ -1,0 +1,20 @@
+//! The quantized graph IR and the vouch package format.
+//!
+//! A [`Package`] is what a model owner publishes: the integer graph of `docs/semantics.md`,
+//! its constants, input and output names, shapes and scales, the hash of the ONNX it came
+//! from, and the accuracy measured at import. [`Package::to_bytes`] is canonical (same package,
+//! same bytes), so the content id ([`Package::cid`]) names the model.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`ir`] | tensors, constants, nodes and ops |
+//! | [`package`] | the package, its byte format, content id and weights root |
+//! | [`validate`] | structural checks every loaded package passes before it runs |
+
+pub mod ir;
+pub mod package;
+pub mod validate;
+
+pub use ir::{Const, ConstId, Dim, Kind, Node, Op, Operand, TensorInfo, ValueId};
+pub use package::{AccuracyReport, IoSpec, OutputAccuracy, Package, PackageError};
+pub use vouch_semantics::Requant;

@@ -1,0 +1,162 @@
+//! The package: canonical bytes, content id, weights root, accuracy report.
+//!
+//! Byte format (version [`FORMAT_VERSION`]): the 8-byte magic `VOUCHPKG`, a big-endian `u16`
+//! format version, then the [`Package`] in `postcard` encoding. Nothing in a package is a map
+//! or a hash set, so the encoding is canonical: equal packages have equal bytes.
+
+use crate::ir::{Const, Node, TensorInfo, ValueId};
+use serde::{Deserialize, Serialize};
+use vouch_primitives::{B256, Cid, list_commitment, tensor_commitment};
+
+/// Magic bytes opening every package file.
+pub const MAGIC: &[u8; 8] = b"VOUCHPKG";
+/// The package format version this crate reads and writes.
+pub const FORMAT_VERSION: u16 = 1;
+/// Largest package accepted when decoding (1 GiB).
+pub const MAX_PACKAGE_BYTES: usize = 1 << 30;
+
+/// A graph input or output: its name and the value it binds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IoSpec {
+    /// The ONNX name (the key in input / output JSON).
+    pub name: String,
+    /// The bound value.
+    pub value: ValueId,
+}
+
+/// Accuracy of one output against the float model, measured at import.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputAccuracy {
+    /// Output name.
+    pub name: String,
+    /// Largest absolute difference between dequantized and float outputs.
+    pub max_abs_error: f64,
+    /// Largest absolute float output (to read the error against).
+    pub max_abs_float: f64,
+    /// Share of rows whose argmax agrees, for outputs that look like class scores.
+    pub argmax_agreement: Option<f64>,
+}
+
+/// What was measured at import, on the calibration samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct AccuracyReport {
+    /// Number of calibration rows.
+    pub samples: u32,
+    /// Per output.
+    pub outputs: Vec<OutputAccuracy>,
+}
+
+/// A quantized model package.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Package {
+    /// The semantics version the graph needs.
+    pub semantics_version: u32,
+    /// A display name.
+    pub name: String,
+    /// sha2-256 of the ONNX file it was imported from.
+    pub source_sha256: [u8; 32],
+    /// Graph inputs.
+    pub inputs: Vec<IoSpec>,
+    /// Graph outputs.
+    pub outputs: Vec<IoSpec>,
+    /// Dynamic tensors.
+    pub values: Vec<TensorInfo>,
+    /// Constants.
+    pub consts: Vec<Const>,
+    /// Nodes in execution order.
+    pub nodes: Vec<Node>,
+    /// Accuracy measured at import.
+    pub accuracy: AccuracyReport,
+}
+
+/// Errors reading a package.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PackageError {
+    /// The bytes do not start with the package magic.
+    #[error("not a vouch package (missing VOUCHPKG magic)")]
+    Magic,
+    /// A format version this build does not read.
+    #[error(
+        "package format version {found} is not supported (this build reads version {FORMAT_VERSION})"
+    )]
+    Version {
+        /// The version found.
+        found: u16,
+    },
+    /// Too large.
+    #[error("package of {len} bytes exceeds the {MAX_PACKAGE_BYTES}-byte limit")]
+    TooLarge {
+        /// Its length.
+        len: usize,
+    },
+    /// The body does not decode.
+    #[error("corrupt package body: {0}")]
+    Decode(#[from] postcard::Error),
+    /// Trailing bytes after the body.
+    #[error("corrupt package: {extra} trailing bytes")]
+    Trailing {
+        /// How many.
+        extra: usize,
+    },
+    /// The structure is inconsistent.
+    #[error("invalid package: {0}")]
+    Invalid(#[from] crate::validate::InvalidPackage),
+}
+
+impl Package {
+    /// Canonical bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1024);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
+        // Serializing plain structs and vectors into a Vec cannot fail.
+        let body = postcard::to_allocvec(self).unwrap_or_default();
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// Decodes and validates a package.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, PackageError> {
+        if bytes.len() > MAX_PACKAGE_BYTES {
+            return Err(PackageError::TooLarge { len: bytes.len() });
+        }
+        let rest = bytes
+            .strip_prefix(MAGIC.as_slice())
+            .ok_or(PackageError::Magic)?;
+        let (ver, body) = rest.split_at_checked(2).ok_or(PackageError::Magic)?;
+        let found = u16::from_be_bytes([ver[0], ver[1]]);
+        if found != FORMAT_VERSION {
+            return Err(PackageError::Version { found });
+        }
+        let (pkg, extra): (Self, &[u8]) = postcard::take_from_bytes(body)?;
+        if !extra.is_empty() {
+            return Err(PackageError::Trailing { extra: extra.len() });
+        }
+        pkg.validate()?;
+        Ok(pkg)
+    }
+
+    /// The content id of [`Self::to_bytes`].
+    pub fn cid(&self) -> Cid {
+        Cid::of(&self.to_bytes())
+    }
+
+    /// Commitment per constant, in constant-id order.
+    pub fn const_commitments(&self) -> Vec<B256> {
+        self.consts
+            .iter()
+            .map(|c| tensor_commitment(&c.data))
+            .collect()
+    }
+
+    /// The weights root: list commitment over every constant's tensor commitment.
+    pub fn weights_root(&self) -> B256 {
+        list_commitment(&self.const_commitments())
+    }
+
+    /// Number of weight elements.
+    pub fn parameter_count(&self) -> usize {
+        self.consts.iter().map(|c| c.data.len()).sum()
+    }
+}

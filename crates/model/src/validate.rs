@@ -1,0 +1,237 @@
+//! Structural validation of a decoded package: every reference in range, every op's operand
+//! count right, constants the right size, parameters in their semantic domain. Shape agreement
+//! of dynamic tensors is checked by the engine as it runs.
+
+use crate::ir::{Dim, Kind, Op, Operand};
+use crate::package::Package;
+use vouch_semantics::SEMANTICS_VERSION;
+
+/// Why a package is structurally invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidPackage {
+    /// Semantics version unknown to this build.
+    #[error(
+        "package needs semantics version {found}; this build implements version {SEMANTICS_VERSION}"
+    )]
+    SemanticsVersion {
+        /// The version found.
+        found: u32,
+    },
+    /// A node refers to something that does not exist or is not yet computed.
+    #[error("node {node:?}: {reason}")]
+    Node {
+        /// The node name.
+        node: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A constant's data does not match its shape.
+    #[error("constant {name:?}: {len} elements for shape {shape:?}")]
+    ConstShape {
+        /// Constant name.
+        name: String,
+        /// Data length.
+        len: usize,
+        /// Declared shape.
+        shape: Vec<u32>,
+    },
+    /// An input or output refers to a missing value.
+    #[error("graph {which} {name:?} refers to a missing value")]
+    Io {
+        /// `input` or `output`.
+        which: &'static str,
+        /// Its name.
+        name: String,
+    },
+}
+
+fn node_err(node: &str, reason: impl Into<String>) -> InvalidPackage {
+    InvalidPackage::Node {
+        node: node.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn arity(op: &Op) -> Option<usize> {
+    match op {
+        Op::Linear { .. }
+        | Op::Conv { .. }
+        | Op::Rescale { .. }
+        | Op::Relu
+        | Op::Clip { .. }
+        | Op::LeakyRelu { .. }
+        | Op::Lut { .. }
+        | Op::Softmax { .. }
+        | Op::ArgMax { .. }
+        | Op::MaxPool { .. }
+        | Op::AveragePool { .. }
+        | Op::Reshape
+        | Op::Transpose { .. } => Some(1),
+        Op::MatMul { .. } | Op::Add { .. } | Op::Mul { .. } => Some(2),
+        Op::Concat { .. } => None,
+    }
+}
+
+impl Package {
+    /// Checks references, arities, constant sizes and parameter domains.
+    pub fn validate(&self) -> Result<(), InvalidPackage> {
+        if self.semantics_version != SEMANTICS_VERSION {
+            return Err(InvalidPackage::SemanticsVersion {
+                found: self.semantics_version,
+            });
+        }
+        for c in &self.consts {
+            let n = c
+                .shape
+                .iter()
+                .try_fold(1usize, |a, &d| a.checked_mul(d as usize));
+            if n != Some(c.data.len()) {
+                return Err(InvalidPackage::ConstShape {
+                    name: c.name.clone(),
+                    len: c.data.len(),
+                    shape: c.shape.clone(),
+                });
+            }
+        }
+        let nvalues = self.values.len();
+        let mut ready = vec![false; nvalues];
+        for io in &self.inputs {
+            match ready.get_mut(io.value as usize) {
+                Some(r) => *r = true,
+                None => {
+                    return Err(InvalidPackage::Io {
+                        which: "input",
+                        name: io.name.clone(),
+                    });
+                }
+            }
+        }
+        for node in &self.nodes {
+            let n = &node.name;
+            if let Some(a) = arity(&node.op)
+                && node.inputs.len() != a
+            {
+                return Err(node_err(
+                    n,
+                    format!(
+                        "{} takes {a} inputs, has {}",
+                        node.op.name(),
+                        node.inputs.len()
+                    ),
+                ));
+            }
+            if node.inputs.is_empty() {
+                return Err(node_err(n, "no inputs"));
+            }
+            for inp in &node.inputs {
+                match *inp {
+                    Operand::Value(v) if ready.get(v as usize) == Some(&true) => {}
+                    Operand::Value(v) => {
+                        return Err(node_err(
+                            n,
+                            format!("value {v} is not computed before this node"),
+                        ));
+                    }
+                    Operand::Const(c) if (c as usize) < self.consts.len() => {}
+                    Operand::Const(c) => {
+                        return Err(node_err(n, format!("constant {c} does not exist")));
+                    }
+                }
+            }
+            for c in node.op.param_consts() {
+                if c as usize >= self.consts.len() {
+                    return Err(node_err(n, format!("constant {c} does not exist")));
+                }
+            }
+            self.validate_params(node)?;
+            match ready.get_mut(node.output as usize) {
+                Some(r) if !*r => *r = true,
+                Some(_) => return Err(node_err(n, "output value written twice")),
+                None => return Err(node_err(n, "output value does not exist")),
+            }
+        }
+        for io in &self.outputs {
+            if ready.get(io.value as usize) != Some(&true) {
+                return Err(InvalidPackage::Io {
+                    which: "output",
+                    name: io.name.clone(),
+                });
+            }
+        }
+        for v in &self.values {
+            if v.shape.iter().filter(|d| **d == Dim::Batch).count() > 1 {
+                return Err(node_err(&v.name, "more than one batch axis"));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_params(&self, node: &crate::ir::Node) -> Result<(), InvalidPackage> {
+        let n = &node.name;
+        let const_len = |c: u32| self.consts.get(c as usize).map_or(0, |c| c.data.len());
+        let check_rq =
+            |rq: &vouch_semantics::Requant| rq.validate().map_err(|e| node_err(n, e.to_string()));
+        match &node.op {
+            Op::Linear { rq, .. }
+            | Op::MatMul { rq, .. }
+            | Op::Mul { rq }
+            | Op::Rescale { rq }
+            | Op::LeakyRelu { rq } => check_rq(rq)?,
+            Op::Conv {
+                rq,
+                kernel,
+                strides,
+                dilations,
+                group,
+                ..
+            } => {
+                check_rq(rq)?;
+                if kernel.contains(&0)
+                    || strides.contains(&0)
+                    || dilations.contains(&0)
+                    || *group == 0
+                {
+                    return Err(node_err(n, "zero kernel, stride, dilation or group"));
+                }
+            }
+            Op::MaxPool {
+                kernel,
+                strides,
+                dilations,
+                ..
+            } => {
+                if kernel.contains(&0) || strides.contains(&0) || dilations.contains(&0) {
+                    return Err(node_err(n, "zero kernel, stride or dilation"));
+                }
+            }
+            Op::AveragePool {
+                kernel, strides, ..
+            } => {
+                if kernel.contains(&0) || strides.contains(&0) {
+                    return Err(node_err(n, "zero kernel or stride"));
+                }
+            }
+            Op::Add { ma, mb, rq } => {
+                check_rq(rq)?;
+                if ma.unsigned_abs() >= 1 << 31 || mb.unsigned_abs() >= 1 << 31 {
+                    return Err(node_err(n, "add multiplier out of range"));
+                }
+            }
+            Op::Lut { table } | Op::Softmax { table, .. } => {
+                if const_len(*table) != 256 {
+                    return Err(node_err(n, "table must have 256 entries"));
+                }
+            }
+            Op::Clip { lo, hi } if lo > hi => return Err(node_err(n, "clip bounds reversed")),
+            _ => {}
+        }
+        if let Some(v) = self.values.get(node.output as usize)
+            && matches!(node.op, Op::ArgMax { .. })
+            && v.kind != Kind::Index
+        {
+            return Err(node_err(n, "ArgMax output must be an index tensor"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,188 @@
+//! The float graph: what an ONNX model becomes after import, before quantization.
+//!
+//! Every ONNX operator vouch supports is lowered to one of the few [`FOp`]s below; shapes are
+//! fully inferred, with the batch axis kept symbolic ([`Dim::Batch`]). Constants are `f32`.
+//! The quantizer (`vouch-quant`) reads this graph, the float reference executor runs it.
+
+/// One dimension of a tensor shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dim {
+    /// The dynamic batch dimension (ONNX `dim_param`, or the first axis of an input).
+    Batch,
+    /// A fixed size.
+    Fixed(usize),
+}
+
+/// Index of a value (a dynamic tensor) in [`FGraph::values`].
+pub type ValueId = usize;
+/// Index of a constant in [`FGraph::consts`].
+pub type ConstId = usize;
+
+/// A node operand: a dynamic value or a constant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operand {
+    /// A dynamic tensor computed by a node or fed as a graph input.
+    Value(ValueId),
+    /// A constant tensor (initializer or folded `Constant`).
+    Const(ConstId),
+}
+
+/// A dynamic tensor's name and shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueInfo {
+    /// The ONNX tensor name.
+    pub name: String,
+    /// The inferred shape.
+    pub shape: Vec<Dim>,
+}
+
+/// A constant tensor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FConst {
+    /// The ONNX initializer name (or a derived name for folded constants).
+    pub name: String,
+    /// The shape.
+    pub shape: Vec<usize>,
+    /// Row-major data.
+    pub data: Vec<f32>,
+}
+
+/// The lowered operators.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FOp {
+    /// `Z[..., n] = bias[n] + Σ_k X[..., k] * weight[n, k]`; `weight` is `[N, K]`.
+    /// Gemm / MatMul with a constant right operand (after transB, alpha, beta folding), and a
+    /// following constant bias `Add`, become this.
+    Linear {
+        /// Constant `[N, K]`.
+        weight: ConstId,
+        /// Constant `[N]`.
+        bias: Option<ConstId>,
+    },
+    /// 1-D or 2-D convolution, NCHW (1-D convs use `kernel[0] = 1`).
+    Conv {
+        /// Constant `[C_out, C_in/group, kH, kW]`.
+        weight: ConstId,
+        /// Constant `[C_out]`.
+        bias: Option<ConstId>,
+        /// Kernel `[kH, kW]`.
+        kernel: [usize; 2],
+        /// Strides `[sH, sW]`.
+        strides: [usize; 2],
+        /// Pads `[top, left, bottom, right]`.
+        pads: [usize; 4],
+        /// Dilations `[dH, dW]`.
+        dilations: [usize; 2],
+        /// Groups.
+        group: usize,
+    },
+    /// Matrix product of two dynamic tensors (numpy broadcasting of batch axes).
+    MatMul,
+    /// Elementwise sum, numpy broadcasting. One operand may be a constant.
+    Add,
+    /// Elementwise difference, numpy broadcasting. One operand may be a constant.
+    Sub,
+    /// Elementwise product, numpy broadcasting (`Div` by a constant becomes `Mul` by the
+    /// reciprocal constant).
+    Mul,
+    /// `max(x, 0)`.
+    Relu,
+    /// `clamp(x, min, max)`.
+    Clip {
+        /// Lower bound (`-inf` if absent).
+        min: f32,
+        /// Upper bound (`+inf` if absent).
+        max: f32,
+    },
+    /// `x >= 0 ? x : alpha * x`.
+    LeakyRelu {
+        /// Slope for negative inputs.
+        alpha: f32,
+    },
+    /// Logistic function.
+    Sigmoid,
+    /// Hyperbolic tangent.
+    Tanh,
+    /// Softmax along `axis` (non-negative, normalized).
+    Softmax {
+        /// The axis.
+        axis: usize,
+    },
+    /// Index of the maximum along `axis`.
+    ArgMax {
+        /// The axis (non-negative).
+        axis: usize,
+        /// Keep the reduced axis with size 1.
+        keepdims: bool,
+        /// Pick the last index of equal maxima.
+        select_last_index: bool,
+    },
+    /// Max pooling, 1-D or 2-D (1-D uses `kernel[0] = 1`).
+    MaxPool {
+        /// Kernel `[kH, kW]`.
+        kernel: [usize; 2],
+        /// Strides.
+        strides: [usize; 2],
+        /// Pads `[top, left, bottom, right]`.
+        pads: [usize; 4],
+        /// Dilations.
+        dilations: [usize; 2],
+        /// Output size rounds up.
+        ceil_mode: bool,
+    },
+    /// Average pooling, 1-D or 2-D.
+    AveragePool {
+        /// Kernel `[kH, kW]`.
+        kernel: [usize; 2],
+        /// Strides.
+        strides: [usize; 2],
+        /// Pads `[top, left, bottom, right]`.
+        pads: [usize; 4],
+        /// Divide by the full kernel size, counting pads as zeros.
+        count_include_pad: bool,
+        /// Output size rounds up.
+        ceil_mode: bool,
+    },
+    /// Mean over all spatial positions; output `[N, C, 1, 1]` (or `[N, C, 1]`).
+    GlobalAveragePool,
+    /// Reinterpret the shape as the output value's shape (Reshape, Flatten, Squeeze, Unsqueeze).
+    Reshape,
+    /// Permute axes.
+    Transpose {
+        /// The permutation.
+        perm: Vec<usize>,
+    },
+    /// Concatenate along `axis` (non-negative).
+    Concat {
+        /// The axis.
+        axis: usize,
+    },
+}
+
+/// One node: an op, its operands and its single output value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FNode {
+    /// The ONNX node name (or `op_type#index` when the node has none).
+    pub name: String,
+    /// The lowered op.
+    pub op: FOp,
+    /// Operands in ONNX order.
+    pub inputs: Vec<Operand>,
+    /// The output value.
+    pub output: ValueId,
+}
+
+/// A whole imported graph, nodes in topological order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FGraph {
+    /// All dynamic values (graph inputs and node outputs).
+    pub values: Vec<ValueInfo>,
+    /// All constants.
+    pub consts: Vec<FConst>,
+    /// Nodes in execution order.
+    pub nodes: Vec<FNode>,
+    /// Graph inputs, in ONNX order (initializers that are also listed as inputs excluded).
+    pub inputs: Vec<ValueId>,
+    /// Graph outputs kept, in the requested (or ONNX) order.
+    pub outputs: Vec<ValueId>,
+}

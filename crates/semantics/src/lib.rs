@@ -1,0 +1,279 @@
+//! The scalar integer functions of `docs/semantics.md` (version [`SEMANTICS_VERSION`]).
+//!
+//! Every function is total over its documented domain and returns an [`Error`] outside it,
+//! never wrapping. The engine, the circuit and the on-chain checker implement these same
+//! definitions; the property tests below pin them against a big-integer reference.
+//!
+//! | function | definition |
+//! |---|---|
+//! | [`round_shift`] | `(x + 2^(s-1)) >> s`, round half up |
+//! | [`requant`] | `clamp(round_shift(x * M, s), lo, hi)` |
+//! | [`div_round`] | `floor((2a + n) / 2n)` |
+
+/// The semantics version this crate implements.
+pub const SEMANTICS_VERSION: u32 = 1;
+/// Smallest `act8` value.
+pub const ACT_MIN: i32 = -128;
+/// Largest `act8` value.
+pub const ACT_MAX: i32 = 127;
+/// Largest allowed shift.
+pub const MAX_SHIFT: u32 = 62;
+
+/// Errors from evaluating a definition outside its domain (only a malformed package does that).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An intermediate left `i64`.
+    #[error("integer overflow in {what}")]
+    Overflow {
+        /// Which definition overflowed.
+        what: &'static str,
+    },
+    /// A parameter is outside its documented domain.
+    #[error("invalid parameter: {what}")]
+    Domain {
+        /// Which parameter.
+        what: &'static str,
+    },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Requantization parameters of one node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Requant {
+    /// Multiplier, `1 <= m < 2^31`.
+    pub m: i64,
+    /// Shift, `0 <= s <= 62`.
+    pub s: u32,
+    /// Lower clamp bound.
+    pub lo: i32,
+    /// Upper clamp bound.
+    pub hi: i32,
+}
+
+impl Requant {
+    /// The identity requantization onto the `act8` range.
+    pub const IDENTITY: Self = Self {
+        m: 1,
+        s: 0,
+        lo: ACT_MIN,
+        hi: ACT_MAX,
+    };
+
+    /// Checks the documented domain of the parameters.
+    pub fn validate(&self) -> Result<()> {
+        if !(1..(1i64 << 31)).contains(&self.m) {
+            return Err(Error::Domain {
+                what: "requant multiplier M",
+            });
+        }
+        if self.s > MAX_SHIFT {
+            return Err(Error::Domain {
+                what: "requant shift s",
+            });
+        }
+        if self.lo > self.hi {
+            return Err(Error::Domain {
+                what: "requant bounds lo > hi",
+            });
+        }
+        Ok(())
+    }
+
+    /// Applies the requantization to `x` (`docs/semantics.md` section 2).
+    #[inline]
+    pub fn apply(&self, x: i64) -> Result<i32> {
+        requant(x, self.m, self.s, self.lo, self.hi)
+    }
+}
+
+/// `floor(a / 2^s)` with the half added first: round half up. `s = 0` returns `x`.
+#[inline]
+pub fn round_shift(x: i64, s: u32) -> Result<i64> {
+    if s == 0 {
+        return Ok(x);
+    }
+    if s > MAX_SHIFT {
+        return Err(Error::Domain { what: "shift" });
+    }
+    let half = 1i64 << (s - 1);
+    let sum = x.checked_add(half).ok_or(Error::Overflow {
+        what: "round_shift",
+    })?;
+    Ok(sum >> s)
+}
+
+/// `clamp(round_shift(x * m, s), lo, hi)`.
+#[inline]
+pub fn requant(x: i64, m: i64, s: u32, lo: i32, hi: i32) -> Result<i32> {
+    let prod = x.checked_mul(m).ok_or(Error::Overflow {
+        what: "requant product",
+    })?;
+    let r = round_shift(prod, s)?;
+    let c = r.clamp(i64::from(lo), i64::from(hi));
+    i32::try_from(c).map_err(|_| Error::Overflow {
+        what: "requant result",
+    })
+}
+
+/// Floor division for `b > 0`.
+#[inline]
+pub fn floor_div(a: i64, b: i64) -> Result<i64> {
+    if b <= 0 {
+        return Err(Error::Domain {
+            what: "floor_div divisor",
+        });
+    }
+    Ok(a.div_euclid(b))
+}
+
+/// `floor((2a + n) / (2n))`: `a / n` rounded half up, for `n > 0`.
+#[inline]
+pub fn div_round(a: i64, n: i64) -> Result<i64> {
+    let two_a = a
+        .checked_mul(2)
+        .ok_or(Error::Overflow { what: "div_round" })?;
+    let num = two_a
+        .checked_add(n)
+        .ok_or(Error::Overflow { what: "div_round" })?;
+    let den = n
+        .checked_mul(2)
+        .ok_or(Error::Overflow { what: "div_round" })?;
+    floor_div(num, den)
+}
+
+/// The `Softmax` output of one slice (`docs/semantics.md` section 3), given the table `e`
+/// (256 entries, `e[0] = 2^16`). Writes `out[j]` for every `x[j]`.
+pub fn softmax_slice(x: &[i32], table: &[i32], out: &mut [i32]) -> Result<()> {
+    let m = x.iter().copied().max().ok_or(Error::Domain {
+        what: "empty softmax slice",
+    })?;
+    let lookup = |v: i32| -> Result<i64> {
+        let d = usize::try_from(i64::from(m) - i64::from(v)).map_err(|_| Error::Domain {
+            what: "softmax index",
+        })?;
+        table.get(d).map(|&t| i64::from(t)).ok_or(Error::Domain {
+            what: "softmax input outside act8",
+        })
+    };
+    let mut sum = 0i64;
+    for &v in x {
+        sum = sum.checked_add(lookup(v)?).ok_or(Error::Overflow {
+            what: "softmax sum",
+        })?;
+    }
+    if sum <= 0 {
+        return Err(Error::Domain {
+            what: "softmax table sums to zero",
+        });
+    }
+    for (o, &v) in out.iter_mut().zip(x) {
+        let e = lookup(v)?;
+        let z = floor_div(e * 254 + sum, 2 * sum)?;
+        *o = i32::try_from(z).map_err(|_| Error::Overflow {
+            what: "softmax result",
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Reference in i128 with explicit floor semantics.
+    fn ref_requant(x: i64, m: i64, s: u32, lo: i32, hi: i32) -> i32 {
+        let p = i128::from(x) * i128::from(m);
+        let r = if s == 0 {
+            p
+        } else {
+            (p + (1i128 << (s - 1))).div_euclid(1i128 << s)
+        };
+        r.clamp(i128::from(lo), i128::from(hi)) as i32
+    }
+
+    #[test]
+    fn rounds_half_up_on_both_signs() {
+        assert_eq!(round_shift(3, 1), Ok(2)); // 1.5 -> 2
+        assert_eq!(round_shift(-3, 1), Ok(-1)); // -1.5 -> -1
+        assert_eq!(round_shift(-5, 2), Ok(-1)); // -1.25 -> -1
+        assert_eq!(round_shift(-6, 2), Ok(-1)); // -1.5 -> -1
+        assert_eq!(round_shift(-7, 2), Ok(-2)); // -1.75 -> -2
+        assert_eq!(div_round(5, 2), Ok(3));
+        assert_eq!(div_round(-5, 2), Ok(-2));
+        assert_eq!(div_round(-7, 3), Ok(-2));
+    }
+
+    #[test]
+    fn overflow_is_an_error_not_a_wrap() {
+        assert_eq!(
+            requant(i64::MAX / 2, 3, 0, -128, 127),
+            Err(Error::Overflow {
+                what: "requant product"
+            })
+        );
+        assert!(round_shift(i64::MAX, 4).is_err());
+        assert!(
+            Requant {
+                m: 0,
+                s: 1,
+                lo: 0,
+                hi: 1
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            Requant {
+                m: 1,
+                s: 63,
+                lo: 0,
+                hi: 1
+            }
+            .validate()
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn softmax_is_uniform_on_equal_inputs() {
+        let mut table = vec![0i32; 256];
+        table[0] = 1 << 16;
+        let mut out = [0; 4];
+        softmax_slice(&[5, 5, 5, 5], &table, &mut out).unwrap();
+        assert_eq!(out, [32, 32, 32, 32]); // round(127/4) = 31.75 -> 32
+    }
+
+    proptest! {
+        #[test]
+        fn requant_matches_reference(x in -(1i64 << 32)..(1i64 << 32), m in 1i64..(1 << 31), s in 0u32..=62, lo in -200i32..0, hi in 0i32..200) {
+            prop_assert_eq!(requant(x, m, s, lo, hi).unwrap(), ref_requant(x, m, s, lo, hi));
+        }
+
+        #[test]
+        fn requant_is_monotone(x in -(1i64 << 31)..(1i64 << 31), d in 0i64..1000, m in 1i64..(1 << 31), s in 0u32..=62) {
+            prop_assert!(requant(x, m, s, -128, 127).unwrap() <= requant(x + d, m, s, -128, 127).unwrap());
+        }
+
+        #[test]
+        fn div_round_is_nearest(a in -(1i64 << 40)..(1i64 << 40), n in 1i64..100_000) {
+            let q = div_round(a, n).unwrap();
+            // |a - q n| <= n / 2, with ties going up.
+            let r = a - q * n;
+            prop_assert!(2 * r < n && 2 * r >= -n, "a={a} n={n} q={q}");
+        }
+
+        #[test]
+        fn softmax_sums_near_127(x in proptest::collection::vec(-128i32..=127, 1..20)) {
+            let table: Vec<i32> = (0..256).map(|k| ((1u32 << 16) >> (k / 16).min(16)) as i32).collect();
+            let mut out = vec![0; x.len()];
+            softmax_slice(&x, &table, &mut out).unwrap();
+            let total: i32 = out.iter().sum();
+            prop_assert!(out.iter().all(|&o| (0..=127).contains(&o)));
+            prop_assert!((total - 127).abs() <= x.len() as i32);
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The one error type of `vouch-onnx`.
+
+/// `Result` with [`Error`] as the default error type.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Everything that can go wrong while decoding or importing an ONNX model.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The bytes are not a valid protobuf encoding of the expected message.
+    #[error("protobuf decode failed: {0}")]
+    Decode(#[from] prost::DecodeError),
+    /// The model has no graph.
+    #[error("the model has no graph")]
+    NoGraph,
+    /// The model imports an `ai.onnx` opset vouch does not support.
+    #[error("the model imports ai.onnx opset {version}; vouch supports opset 7 and later")]
+    Opset {
+        /// The imported version.
+        version: i64,
+    },
+    /// A node needed for the kept outputs uses an operator vouch does not support.
+    #[error("unsupported operator `{op}` (domain `{domain}`) at node `{node}`")]
+    UnsupportedOp {
+        /// The ONNX `op_type`.
+        op: String,
+        /// The ONNX domain (`ai.onnx` for the default domain).
+        domain: String,
+        /// The node name.
+        node: String,
+    },
+    /// A supported operator is used in a form vouch does not support (e.g. a dynamic weight).
+    #[error("node `{node}` ({op}): unsupported form: {reason}")]
+    UnsupportedForm {
+        /// The node name.
+        node: String,
+        /// The ONNX `op_type`.
+        op: String,
+        /// What is not supported.
+        reason: String,
+    },
+    /// A node reads a tensor no earlier node, initializer or graph input defines.
+    #[error(
+        "node `{node}`: input `{name}` is not defined by an earlier node, initializer or graph input"
+    )]
+    MissingInput {
+        /// The node name.
+        node: String,
+        /// The missing tensor name.
+        name: String,
+    },
+    /// A required input of a node is absent, or must be a constant and is not.
+    #[error("node `{node}`: input #{index} {reason}")]
+    BadInput {
+        /// The node name.
+        node: String,
+        /// The input position.
+        index: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An attribute is missing, has the wrong type or an invalid value.
+    #[error("node `{node}`: attribute `{attr}`: {reason}")]
+    BadAttribute {
+        /// The node name.
+        node: String,
+        /// The attribute name.
+        attr: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Shape inference failed at a node.
+    #[error("node `{node}`: shape error: {reason}")]
+    Shape {
+        /// The node name.
+        node: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A tensor keeps its data in an external file, which vouch does not read.
+    #[error(
+        "tensor `{tensor}` stores its data externally; re-export the model with the weights embedded"
+    )]
+    ExternalData {
+        /// The tensor name.
+        tensor: String,
+    },
+    /// A tensor's data is malformed (wrong length, unsupported data type, ...).
+    #[error("tensor `{tensor}`: {reason}")]
+    Tensor {
+        /// The tensor name.
+        tensor: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A tensor or shape is larger than vouch accepts.
+    #[error("tensor `{tensor}`: more than {limit} elements")]
+    TooLarge {
+        /// The tensor name.
+        tensor: String,
+        /// The element limit.
+        limit: usize,
+    },
+    /// A graph input has an unsupported type or shape.
+    #[error("graph input `{name}`: {reason}")]
+    Input {
+        /// The input name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A requested output names no tensor of the graph.
+    #[error("requested output `{name}` is not a tensor of the graph")]
+    UnknownOutput {
+        /// The requested name.
+        name: String,
+    },
+    /// Two nodes (or a node and an input/initializer) define the same tensor name.
+    #[error("tensor `{name}` is defined twice")]
+    Redefined {
+        /// The tensor name.
+        name: String,
+    },
+    /// A kept output is a constant, which the float graph cannot express as an output.
+    #[error("output `{name}` is a constant; vouch needs outputs computed from the inputs")]
+    ConstantOutput {
+        /// The output name.
+        name: String,
+    },
+}

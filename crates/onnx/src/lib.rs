@@ -1,0 +1,73 @@
+//! ONNX import for vouch: decode an ONNX model (`prost`, no `protoc`) and lower it to the float
+//! graph [`graph::FGraph`] the quantizer and the float reference executor read.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`proto`] | hand-written `prost` messages for the subset of `onnx.proto3` vouch reads |
+//! | [`graph`] | the target IR: [`FGraph`], [`FOp`], [`Dim`], [`Operand`] |
+//! | `import` (private) | pruning, constant folding, shape inference, op lowering |
+//!
+//! Import steps:
+//!
+//! 1. Keep the requested outputs ([`ImportOptions::outputs`], default: all graph outputs) and
+//!    prune every node not needed to compute them (e.g. skl2onnx's `ZipMap` in `ai.onnx.ml`).
+//! 2. Fold constants: initializers, `Constant` nodes, and shape-only subgraphs
+//!    (`Shape -> Gather -> Unsqueeze -> Concat -> Reshape`, as PyTorch writes them).
+//! 3. Lower each remaining node to an [`FOp`], inferring shapes with the batch axis symbolic:
+//!    a graph input's first dimension that is a `dim_param`, `0` or `-1` is [`Dim::Batch`].
+//! 4. Rewrite: `Gemm`/`MatMul` with a constant right operand become [`FOp::Linear`] (`alpha`,
+//!    `beta`, `transB` folded into the constants), a constant bias `Add` right after a `Linear`
+//!    is folded into its bias, `BatchNormalization` is folded into a preceding `Conv`/`Linear`
+//!    (or becomes `Mul` + `Add` by per-channel constants), `Div` by a constant becomes `Mul` by
+//!    the reciprocal, and `Identity`, `Dropout` and float `Cast`s disappear.
+//!
+//! Only graph inputs that the kept outputs depend on appear in [`FGraph::inputs`].
+//! Every failure is an [`Error`]; no input makes the importer panic.
+
+pub mod graph;
+pub mod proto;
+
+mod error;
+mod import;
+mod tensor;
+
+pub use error::{Error, Result};
+pub use graph::{ConstId, Dim, FConst, FGraph, FNode, FOp, Operand, ValueId, ValueInfo};
+
+use prost::Message as _;
+
+/// Options of [`import`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Names of the tensors to keep as graph outputs, in this order (usually a subset of the
+    /// ONNX graph outputs). `None` keeps every ONNX graph output.
+    pub outputs: Option<Vec<String>>,
+}
+
+/// Decodes an ONNX `ModelProto` and lowers it to a float graph.
+///
+/// # Errors
+///
+/// Any [`Error`]: malformed bytes, an unsupported operator needed for a kept output (naming
+/// the op, its domain and the node), invalid attributes, shapes that do not agree, ...
+pub fn import(bytes: &[u8], opts: &ImportOptions) -> Result<FGraph> {
+    let model = proto::ModelProto::decode(bytes)?;
+    import::import_model(&model, opts)
+}
+
+/// Decodes a serialized `TensorProto` (e.g. the `input_0.pb` files of the ONNX backend node
+/// tests) into its shape and row-major `f32` elements (integer types are converted).
+///
+/// # Errors
+///
+/// [`Error::Decode`] for malformed bytes, [`Error::ExternalData`], [`Error::Tensor`] for
+/// unsupported data types or inconsistent lengths, [`Error::TooLarge`].
+pub fn decode_tensor(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>)> {
+    let t = proto::TensorProto::decode(bytes)?;
+    let tensor = tensor::Tensor::from_proto(&t)?;
+    let data = tensor.to_f32().ok_or_else(|| Error::Tensor {
+        tensor: t.name.clone(),
+        reason: "elements not representable as f32".to_owned(),
+    })?;
+    Ok((tensor.shape, data))
+}

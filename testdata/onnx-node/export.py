@@ -1,0 +1,278 @@
+"""Exports the allowlisted ONNX backend test cases to target/onnx-node/<suite>/<case>/.
+
+Each exported case is laid out as in the onnx repository:
+    model.onnx
+    test_data_set_<i>/input_<j>.pb, output_<j>.pb   (serialized TensorProto)
+
+Suites:
+  node               onnx.backend.test.case.node.collect_testcases(): the onnx wheel ships the
+                     generators (not the data), so the cases are generated here with
+                     np.random seeded, which makes every export byte-identical
+  pytorch-converted  copied from onnx/backend/test/data/pytorch-converted/ in the wheel
+  pytorch-operator   copied from onnx/backend/test/data/pytorch-operator/ in the wheel
+
+Lists (one `suite/case` per line, sorted, no comments):
+  allowlist.txt             every case whose nodes all use supported ops (default domain;
+                            Constant counts as supported), with no training mode, whose
+                            inputs are all float32 tensors and whose outputs are float32
+                            tensors (or int64 from ArgMax)
+  allowlist_int_params.txt  the same, except that some inputs are int64 tensors that are op
+                            parameters (Reshape shape, Squeeze/Unsqueeze axes) fed at run time;
+                            a runner can bind them as constants
+
+Usage (any python3; the script re-runs itself under the repo's venv from scripts/pyenv.sh):
+  python3 testdata/onnx-node/export.py                    export the listed cases
+  python3 testdata/onnx-node/export.py --write-allowlist  rescan every case, rewrite both lists
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+
+# Run under the repo's pinned venv: re-exec through scripts/pyenv.sh when started elsewhere.
+if os.path.realpath(sys.prefix) != os.path.realpath(os.path.join(ROOT, ".venv")):
+    py = subprocess.check_output([os.path.join(ROOT, "scripts", "pyenv.sh")], text=True).strip()
+    os.execv(py, [py, os.path.abspath(__file__), *sys.argv[1:]])
+
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+from onnx import TensorProto, numpy_helper  # noqa: E402
+
+OUT = os.path.join(ROOT, "target", "onnx-node")
+ALLOWLIST = os.path.join(HERE, "allowlist.txt")
+ALLOWLIST_INT = os.path.join(HERE, "allowlist_int_params.txt")
+DATA = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data")
+DATA_SUITES = ["pytorch-converted", "pytorch-operator"]
+SEED = 0
+
+SUPPORTED_OPS = {
+    "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Sigmoid", "Tanh",
+    "Softmax", "ArgMax", "Conv", "MaxPool", "AveragePool", "GlobalAveragePool",
+    "BatchNormalization", "Flatten", "Reshape", "Transpose", "Concat", "Squeeze", "Unsqueeze",
+    "Cast", "Identity", "Dropout", "Clip",
+    # Not an op to run but a value (PyTorch's exporter writes weights and shapes with it).
+    "Constant",
+}
+# Ops whose int64 inputs are parameters (shape / axes), not data.
+INT_PARAM_OPS = {"Reshape", "Squeeze", "Unsqueeze"}
+
+
+# ---------------------------------------------------------------- case sources
+
+
+def node_cases():
+    """Yields (name, model, data_sets) for the generated node suite; data as TensorProto lists."""
+    import warnings
+
+    np.random.seed(SEED)
+    from onnx.backend.test.case import node
+
+    # Some generators divide by zero on purpose (inf/nan expectations): keep stderr quiet.
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        cases = node.collect_testcases(None)
+    for case in sorted(cases, key=lambda c: c.name):
+        sets = []
+        for inputs, outputs in case.data_sets:
+            sets.append(
+                (
+                    [_to_proto(v, case.model.graph.input, j) for j, v in enumerate(inputs)],
+                    [_to_proto(v, case.model.graph.output, j) for j, v in enumerate(outputs)],
+                )
+            )
+        yield case.name, case.model, sets
+
+
+def _to_proto(value, value_infos, j):
+    if isinstance(value, TensorProto):
+        return value
+    if isinstance(value, np.generic):
+        value = np.asarray(value)
+    if isinstance(value, np.ndarray) and j < len(value_infos):
+        if value_infos[j].type.HasField("tensor_type"):
+            return numpy_helper.from_array(value, value_infos[j].name)
+    return None  # sequences, maps, optionals: not exportable as a plain tensor
+
+
+def data_cases(suite):
+    """Yields (name, model, data_sets) for a suite shipped as data in the wheel."""
+    base = os.path.join(DATA, suite)
+    for name in sorted(os.listdir(base)):
+        d = os.path.join(base, name)
+        if not os.path.isfile(os.path.join(d, "model.onnx")):
+            continue
+        model = onnx.load(os.path.join(d, "model.onnx"))
+        sets = []
+        for ds in sorted(x for x in os.listdir(d) if x.startswith("test_data_set_")):
+            sets.append((_load_pbs(os.path.join(d, ds), "input"), _load_pbs(os.path.join(d, ds), "output")))
+        yield name, model, sets
+
+
+def _load_pbs(d, prefix):
+    out = []
+    j = 0
+    while os.path.exists(os.path.join(d, f"{prefix}_{j}.pb")):
+        t = TensorProto()
+        try:
+            with open(os.path.join(d, f"{prefix}_{j}.pb"), "rb") as f:
+                t.ParseFromString(f.read())
+        except Exception:  # noqa: BLE001 - not a TensorProto (sequence/optional)
+            t = None
+        out.append(t)
+        j += 1
+    return out
+
+
+def all_cases():
+    for name, model, sets in node_cases():
+        yield "node", name, model, sets
+    for suite in DATA_SUITES:
+        for name, model, sets in data_cases(suite):
+            yield suite, name, model, sets
+
+
+# ---------------------------------------------------------------- classification
+
+
+def _dtype(t):
+    if t is None:
+        return None
+    try:
+        return numpy_helper.to_array(t).dtype
+    except Exception:  # noqa: BLE001 - unsupported element type
+        return None
+
+
+def classify(model, sets):
+    """Returns "float", "int_params" or None (not allowed)."""
+    graph = model.graph
+    ops = set()
+    for node in graph.node:
+        if node.domain not in ("", "ai.onnx"):
+            return None
+        ops.add(node.op_type)
+        for a in node.attribute:
+            if a.name == "training_mode" and a.i != 0:
+                return None
+            if a.name == "is_test" and a.i == 0:  # opset < 7 BatchNormalization / Dropout
+                return None
+            if a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
+                return None
+            if a.type == onnx.AttributeProto.TENSOR and a.t.data_type not in (
+                TensorProto.FLOAT, TensorProto.INT64
+            ):
+                return None
+    if not ops - {"Constant"} or not ops <= SUPPORTED_OPS:
+        return None
+    if not sets:
+        return None
+    init_names = {i.name for i in graph.initializer}
+    runtime_inputs = [vi for vi in graph.input if vi.name not in init_names]
+    for init in graph.initializer:
+        if init.data_type not in (TensorProto.FLOAT, TensorProto.INT64):
+            return None
+    kind = "float"
+    for inputs, outputs in sets:
+        if len(inputs) != len(runtime_inputs) or len(outputs) != len(graph.output):
+            return None
+        for vi, t in zip(runtime_inputs, inputs):
+            dt = _dtype(t)
+            if dt == np.float32:
+                continue
+            if dt == np.int64 and _is_param_input(graph, vi.name):
+                kind = "int_params"
+                continue
+            return None
+        argmax_outs = {o for n in graph.node if n.op_type == "ArgMax" for o in n.output}
+        for vi, t in zip(graph.output, outputs):
+            dt = _dtype(t)
+            if dt == np.float32 or (dt == np.int64 and vi.name in argmax_outs):
+                continue
+            return None
+    return kind
+
+
+def _is_param_input(graph, name):
+    """True when every consumer of `name` is a shape/axes parameter slot of a Reshape,
+    Squeeze or Unsqueeze node (input index 1)."""
+    uses = [(n, i) for n in graph.node for i, x in enumerate(n.input) if x == name]
+    return bool(uses) and all(n.op_type in INT_PARAM_OPS and i == 1 for n, i in uses)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def write_allowlists():
+    lists = {"float": [], "int_params": []}
+    total = 0
+    for suite, name, model, sets in all_cases():
+        total += 1
+        kind = classify(model, sets)
+        if kind:
+            lists[kind].append(f"{suite}/{name}")
+    for path, key in ((ALLOWLIST, "float"), (ALLOWLIST_INT, "int_params")):
+        with open(path, "w") as f:
+            f.write("".join(line + "\n" for line in sorted(lists[key])))
+    for key, lines in lists.items():
+        per = {}
+        for line in lines:
+            s = line.split("/", 1)[0]
+            per[s] = per.get(s, 0) + 1
+        print(f"{key}: {len(lines)} cases {per}")
+    print(f"scanned {total} cases")
+
+
+def read_list(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [ln.strip() for ln in f if ln.strip() and not ln.startswith("#")]
+
+
+def export(out):
+    wanted = set(read_list(ALLOWLIST)) | set(read_list(ALLOWLIST_INT))
+    if os.path.exists(out):
+        shutil.rmtree(out)
+    copied = {}
+    for suite, name, model, sets in all_cases():
+        key = f"{suite}/{name}"
+        if key not in wanted:
+            continue
+        wanted.discard(key)
+        d = os.path.join(out, suite, name)
+        os.makedirs(d)
+        with open(os.path.join(d, "model.onnx"), "wb") as f:
+            f.write(model.SerializeToString())
+        for i, (inputs, outputs) in enumerate(sets):
+            ds = os.path.join(d, f"test_data_set_{i}")
+            os.makedirs(ds)
+            for prefix, tensors in (("input", inputs), ("output", outputs)):
+                for j, t in enumerate(tensors):
+                    with open(os.path.join(ds, f"{prefix}_{j}.pb"), "wb") as f:
+                        f.write(t.SerializeToString())
+        copied[suite] = copied.get(suite, 0) + 1
+    if wanted:
+        print(f"error: {len(wanted)} listed cases not found: {sorted(wanted)[:10]}", file=sys.stderr)
+        sys.exit(1)
+    per = ", ".join(f"{s} {n}" for s, n in sorted(copied.items()))
+    print(f"copied {sum(copied.values())} cases ({per}) to {out}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--write-allowlist", action="store_true", help="rescan and rewrite the lists")
+    p.add_argument("--out", default=OUT, help="output directory (default: %(default)s)")
+    args = p.parse_args()
+    if args.write_allowlist:
+        write_allowlists()
+    else:
+        export(args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -63,7 +63,7 @@ def main():
     p.add_argument("--models", default="mlp_784_128_10,lenet")
     p.add_argument("--batches", default="1,64")
     p.add_argument("--seconds", type=float, default=1.0, help="timed window per measurement")
-    p.add_argument("--repeats", type=int, default=1, help="windows per measurement (best kept)")
+    p.add_argument("--repeats", type=int, default=3, help="windows per measurement (best kept)")
     args = p.parse_args()
     rng = np.random.default_rng(0)
     for model in args.models.split(","):

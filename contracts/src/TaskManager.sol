@@ -1,0 +1,915 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity 0.8.29;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {
+    IEAS,
+    AttestationRequest,
+    AttestationRequestData
+} from "@ethereum-attestation-service/eas-contracts/contracts/IEAS.sol";
+import {ISchemaResolver} from "@ethereum-attestation-service/eas-contracts/contracts/resolver/ISchemaResolver.sol";
+
+import {ModelRegistry} from "./ModelRegistry.sol";
+import {ProviderStaking} from "./ProviderStaking.sol";
+import {IRandomnessSource} from "./RandomnessSource.sol";
+import {IZkVerifier} from "./IZkVerifier.sol";
+import {IDisputeGame, IDisputeResolver, DisputeParams, Outcome} from "./IDisputeGame.sol";
+
+/// @title TaskManager
+/// @notice Inference requests with escrowed fees and their settlement in three modes:
+/// - `Optimistic`: an opted-in provider posts the output commitment and its trace root with a
+///   bond locked from its stake; anyone may challenge (with a bond) during the challenge window;
+///   otherwise the task finalizes.
+/// - `Committee`: `committeeSize` providers are drawn by stake with randomness from a block after
+///   the request; they commit, then reveal; agreement finalizes; a disagreement goes to the
+///   DisputeGame (settled by the one-step check, not by vote).
+/// - `Zk`: a provider posts the output with a proof that the model version's verifier accepts.
+///
+/// Money is pull-based: fees, rewards and returned bonds are credited to `balances` and
+/// withdrawn with `withdraw`. Accounting (checked by the invariant tests):
+/// `token.balanceOf(this) == totalEscrow + totalCredits + totalBonds + auditPool`.
+///
+/// Finalized tasks append a receipt leaf to a hash chain; `flushReceipts` turns the chain since
+/// the last flush into one EAS attestation (cheap per task), and `attestReceipt` makes a
+/// per-task EAS attestation for consumers that want one.
+contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
+    using SafeERC20 for IERC20;
+
+    enum Mode {
+        Optimistic,
+        Committee,
+        Zk
+    }
+
+    enum Status {
+        None,
+        Requested, // waiting for a submission (optimistic, zk) or commitments (committee)
+        Submitted, // optimistic: challenge window running (`deadline` is its end)
+        Disputed,
+        Finalized, // paid; `deadline` is the end of the audit window when flagged
+        Refunded, // nobody delivered in time
+        Failed // the provider lost a dispute; fee refunded
+    }
+
+    struct Task {
+        // slot 0
+        address requester;
+        uint88 fee;
+        uint8 flags;
+        // slot 1
+        address provider; // optimistic/zk: the submitter; committee: the first revealer
+        uint32 modelId;
+        uint16 version;
+        Mode mode;
+        Status status;
+        uint32 deadline;
+        // slots 2-4
+        bytes32 inputCommitment;
+        bytes32 outputCommitment;
+        bytes32 traceRoot;
+    }
+
+    struct Committee {
+        uint64 ticket; // randomness ticket
+        uint8 size;
+        uint8 commitMask;
+        uint8 revealMask;
+        uint8 agreeMask;
+        bool drawn;
+        bytes32 membersHash;
+    }
+
+    struct Dispute {
+        address challenger;
+        uint96 challengerBond; // escrowed here (optimistic and audit); 0 for committee members
+        uint8 kind; // 0 optimistic, 1 committee, 2 audit
+        bytes32 challengerOutput;
+    }
+
+    struct Params {
+        uint32 challengeWindow;
+        uint32 revealWindow;
+        uint32 auditWindow;
+        uint32 maxCallbackGas;
+        uint16 auditBps; // share of finalized tasks flagged for audit
+        uint16 auditFeeBps; // share of each fee paid into the audit pool
+        uint8 committeeSize;
+        uint96 challengerBond;
+        uint96 auditReward;
+    }
+
+    struct RequestInput {
+        uint32 modelId;
+        uint16 version;
+        Mode mode;
+        uint88 fee;
+        uint32 deadline; // submission (optimistic/zk) or commitment (committee) deadline
+        bytes32 inputCommitment;
+        string inputCid; // empty when the input is inline
+        bytes inlineInput; // canonical tensor bytes of the graph inputs, or empty
+        address callback; // optional IVouchConsumer
+        uint32 callbackGas;
+    }
+
+    uint8 internal constant FLAG_AUDIT = 1;
+    uint8 internal constant FLAG_AUDIT_CLOSED = 2;
+    uint8 internal constant FLAG_AUDIT_FAILED = 4;
+    uint8 internal constant FLAG_RECEIPTED = 8;
+    uint8 internal constant FLAG_CALLBACK_FAILED = 16;
+    uint8 internal constant MAX_COMMITTEE = 8;
+
+    string public constant RECEIPT_SCHEMA =
+        "uint256 taskId,uint32 modelId,uint32 version,bytes32 inputCommitment,bytes32 outputCommitment,uint8 mode,bytes32 evidence";
+    string public constant RECEIPT_BATCH_SCHEMA = "uint64 fromIndex,uint64 toIndex,bytes32 prevHead,bytes32 head";
+
+    IERC20 public immutable token;
+    ModelRegistry public immutable registry;
+    ProviderStaking public immutable staking;
+    IRandomnessSource public immutable randomness;
+    IEAS public immutable eas;
+    /// Bonds locked from provider stakes. Immutable so that every unlock/slash matches the lock
+    /// it undoes; changing them means deploying a new TaskManager.
+    uint96 public immutable providerBond;
+    uint96 public immutable committeeBond;
+    bytes32 public immutable receiptSchema;
+    bytes32 public immutable receiptBatchSchema;
+
+    address public governance;
+    IDisputeGame public disputeGame;
+    Params public params;
+
+    uint256 public taskCount;
+    uint128 public totalEscrow; // fees of unsettled tasks
+    uint128 public auditPool;
+    uint128 public totalCredits; // sum of balances
+    uint128 public totalBonds; // challenger bonds escrowed here
+    bytes32 public receiptHead;
+    uint64 public receiptCount;
+    uint64 public attestedCount;
+    bytes32 public attestedHead;
+
+    mapping(uint256 => Task) public tasks;
+    mapping(uint256 => Committee) public committees;
+    mapping(uint256 => mapping(uint256 => bytes32)) public commitments;
+    mapping(uint256 => Dispute) public disputes;
+    mapping(uint256 => address) public callbackOf;
+    mapping(uint256 => uint32) public callbackGasOf;
+    mapping(address => uint256) public balances;
+
+    event TaskRequested(
+        uint256 indexed taskId,
+        address indexed requester,
+        uint32 indexed modelId,
+        uint16 version,
+        Mode mode,
+        uint256 fee,
+        uint32 deadline,
+        bytes32 inputCommitment,
+        string inputCid,
+        bytes inlineInput
+    );
+    event ResultSubmitted(uint256 indexed taskId, address indexed provider, bytes32 output, bytes32 traceRoot);
+    event CommitteeDrawn(uint256 indexed taskId, address[] members);
+    event Committed(uint256 indexed taskId, address indexed member);
+    event Revealed(uint256 indexed taskId, address indexed member, bytes32 output, bytes32 traceRoot);
+    event Challenged(uint256 indexed taskId, address indexed challenger, uint256 disputeId, uint8 kind);
+    event DisputeResolved(uint256 indexed taskId, Outcome outcome);
+    event Finalized(uint256 indexed taskId, bytes32 output, bytes32 receiptLeaf, uint64 receiptIndex);
+    event Refunded(uint256 indexed taskId);
+    event AuditFlagged(uint256 indexed taskId, uint32 auditEnd);
+    event AuditClosed(uint256 indexed taskId, address auditor, bool failed);
+    event CallbackFailed(uint256 indexed taskId);
+    event ReceiptsAttested(bytes32 uid, uint64 fromIndex, uint64 toIndex, bytes32 head);
+    event ReceiptAttested(uint256 indexed taskId, bytes32 uid);
+    event Credited(address indexed to, uint256 amount);
+    event Withdrawn(address indexed to, uint256 amount);
+    event ParamsSet(Params params);
+    event AuditPoolFunded(address indexed from, uint256 amount);
+    event GovernanceTransferred(address indexed to);
+
+    error NotGovernance();
+    error NotDisputeGame();
+    error DisputeGameAlreadySet();
+    error BadMode();
+    error BadStatus(Status status);
+    error ModelNotActive();
+    error NoZkVerifier();
+    error BadDeadline();
+    error DeadlinePassed();
+    error TooEarly();
+    error NotOptedIn();
+    error ProofRejected();
+    error ZeroFee();
+    error CallbackGasTooHigh();
+    error NotMember();
+    error AlreadyCommitted();
+    error BadMembers();
+    error NotEnoughProviders();
+    error BadReveal();
+    error AlreadyRevealed();
+    error NotAudited();
+    error NothingToWithdraw();
+    error NothingToAttest();
+    error InsufficientGasForCallback();
+    error AlreadyReceipted();
+    error BadParams();
+
+    modifier onlyGovernance() {
+        if (msg.sender != governance) revert NotGovernance();
+        _;
+    }
+
+    constructor(
+        IERC20 token_,
+        ModelRegistry registry_,
+        ProviderStaking staking_,
+        IRandomnessSource randomness_,
+        IEAS eas_,
+        address governance_,
+        uint96 providerBond_,
+        uint96 committeeBond_,
+        Params memory params_
+    ) {
+        providerBond = providerBond_;
+        committeeBond = committeeBond_;
+        token = token_;
+        registry = registry_;
+        staking = staking_;
+        randomness = randomness_;
+        eas = eas_;
+        governance = governance_;
+        _setParams(params_);
+        receiptSchema = eas_.getSchemaRegistry().register(RECEIPT_SCHEMA, ISchemaResolver(address(0)), false);
+        receiptBatchSchema = eas_.getSchemaRegistry().register(RECEIPT_BATCH_SCHEMA, ISchemaResolver(address(0)), false);
+    }
+
+    // ================================================================ requests
+
+    /// @notice Requests an inference with the fee escrowed (from the caller's credited balance
+    /// when it suffices, else pulled with transferFrom).
+    function request(RequestInput calldata r) external nonReentrant returns (uint256 taskId) {
+        if (r.fee == 0) revert ZeroFee();
+        if (r.deadline <= block.timestamp) revert BadDeadline();
+        if (!registry.isActive(r.modelId, r.version)) revert ModelNotActive();
+        if (r.mode == Mode.Zk) {
+            (,, address verifier) = registry.commitments(r.modelId, r.version);
+            if (verifier == address(0)) revert NoZkVerifier();
+        }
+        if (r.callbackGas > params.maxCallbackGas) revert CallbackGasTooHigh();
+
+        taskId = ++taskCount;
+        Task storage t = tasks[taskId];
+        t.requester = msg.sender;
+        t.fee = r.fee;
+        t.modelId = r.modelId;
+        t.version = r.version;
+        t.mode = r.mode;
+        t.status = Status.Requested;
+        t.deadline = r.deadline;
+        t.inputCommitment = r.inputCommitment;
+        if (r.callback != address(0)) {
+            callbackOf[taskId] = r.callback;
+            callbackGasOf[taskId] = r.callbackGas;
+        }
+        if (r.mode == Mode.Committee) {
+            Committee storage c = committees[taskId];
+            c.ticket = uint64(randomness.request());
+            c.size = params.committeeSize;
+        }
+        totalEscrow += r.fee;
+        emit TaskRequested(
+            taskId,
+            msg.sender,
+            r.modelId,
+            r.version,
+            r.mode,
+            r.fee,
+            r.deadline,
+            r.inputCommitment,
+            r.inputCid,
+            r.inlineInput
+        );
+
+        uint256 bal = balances[msg.sender];
+        if (bal >= r.fee) {
+            balances[msg.sender] = bal - r.fee;
+            totalCredits -= r.fee;
+        } else {
+            token.safeTransferFrom(msg.sender, address(this), r.fee);
+        }
+    }
+
+    /// @notice Refunds a task nobody delivered by its deadline (optimistic, zk), or a committee
+    /// task whose committee could not be drawn or never committed.
+    function refund(uint256 taskId) external nonReentrant {
+        Task storage t = tasks[taskId];
+        if (t.status != Status.Requested) revert BadStatus(t.status);
+        if (block.timestamp <= t.deadline) revert TooEarly();
+        if (t.mode == Mode.Committee && committees[taskId].drawn) revert BadMode(); // use finalizeCommittee
+        t.status = Status.Refunded;
+        totalEscrow -= t.fee;
+        _credit(t.requester, t.fee);
+        emit Refunded(taskId);
+        _callback(taskId, false, bytes32(0));
+    }
+
+    // ================================================================ optimistic
+
+    function submit(uint256 taskId, bytes32 output, bytes32 traceRoot) external nonReentrant {
+        Task storage t = tasks[taskId];
+        if (t.mode != Mode.Optimistic) revert BadMode();
+        if (t.status != Status.Requested) revert BadStatus(t.status);
+        if (block.timestamp > t.deadline) revert DeadlinePassed();
+        if (!staking.isOptedIn(t.modelId, msg.sender)) revert NotOptedIn();
+        t.provider = msg.sender;
+        t.status = Status.Submitted;
+        t.deadline = uint32(block.timestamp) + params.challengeWindow;
+        t.outputCommitment = output;
+        t.traceRoot = traceRoot;
+        emit ResultSubmitted(taskId, msg.sender, output, traceRoot);
+        staking.lock(msg.sender, providerBond);
+    }
+
+    /// @notice Challenges an optimistic result inside its window, posting the challenger's own
+    /// output commitment and trace root and a bond (from its credited balance or transferFrom).
+    function challenge(uint256 taskId, bytes32 output, bytes32 traceRoot)
+        external
+        nonReentrant
+        returns (uint256 disputeId)
+    {
+        Task storage t = tasks[taskId];
+        if (t.status != Status.Submitted) revert BadStatus(t.status);
+        if (block.timestamp > t.deadline) revert DeadlinePassed();
+        t.status = Status.Disputed;
+        disputeId = _openEscrowedDispute(taskId, t, output, traceRoot, 0);
+    }
+
+    /// @notice Finalizes an optimistic task after its challenge window.
+    function finalize(uint256 taskId) external nonReentrant {
+        Task storage t = tasks[taskId];
+        if (t.status != Status.Submitted) revert BadStatus(t.status);
+        if (block.timestamp <= t.deadline) revert TooEarly();
+        address[] memory payees = new address[](1);
+        payees[0] = t.provider;
+        _settle(taskId, t, payees, true);
+    }
+
+    // ================================================================ zk
+
+    function submitZk(uint256 taskId, bytes32 output, bytes calldata proof) external nonReentrant {
+        Task storage t = tasks[taskId];
+        if (t.mode != Mode.Zk) revert BadMode();
+        if (t.status != Status.Requested) revert BadStatus(t.status);
+        if (block.timestamp > t.deadline) revert DeadlinePassed();
+        (bytes32 weightsRoot, bytes32 graphRoot, address verifier) = registry.commitments(t.modelId, t.version);
+        if (!IZkVerifier(verifier).verifyProof(weightsRoot, graphRoot, t.inputCommitment, output, proof)) {
+            revert ProofRejected();
+        }
+        t.provider = msg.sender;
+        t.outputCommitment = output;
+        t.traceRoot = keccak256(proof);
+        emit ResultSubmitted(taskId, msg.sender, output, t.traceRoot);
+        address[] memory payees = new address[](1);
+        payees[0] = msg.sender;
+        _settle(taskId, t, payees, false);
+    }
+
+    // ================================================================ committee
+
+    /// @notice Commits `keccak256(abi.encode(taskId, member, output, traceRoot, salt))`. The
+    /// first commitment after the randomness is ready draws the committee (and locks the
+    /// members' bonds); later calls pass the drawn member list (from `CommitteeDrawn`).
+    function commit(uint256 taskId, uint256 idx, bytes32 commitment, address[] calldata members) external nonReentrant {
+        Task storage t = tasks[taskId];
+        if (t.mode != Mode.Committee) revert BadMode();
+        if (t.status != Status.Requested) revert BadStatus(t.status);
+        if (block.timestamp > t.deadline) revert DeadlinePassed();
+        Committee storage c = committees[taskId];
+        address member;
+        if (!c.drawn) {
+            address[] memory drawn = _draw(taskId, t, c);
+            if (idx >= drawn.length) revert NotMember();
+            member = drawn[idx];
+        } else {
+            if (keccak256(abi.encode(members)) != c.membersHash) revert BadMembers();
+            if (idx >= members.length) revert NotMember();
+            member = members[idx];
+        }
+        if (member != msg.sender) revert NotMember();
+        uint8 bit = uint8(uint256(1) << idx);
+        if (c.commitMask & bit != 0) revert AlreadyCommitted();
+        c.commitMask |= bit;
+        commitments[taskId][idx] = commitment;
+        emit Committed(taskId, msg.sender);
+    }
+
+    /// @notice Re-targets the randomness of a committee task whose ticket expired undrawn.
+    function redraw(uint256 taskId) external {
+        Task storage t = tasks[taskId];
+        Committee storage c = committees[taskId];
+        if (t.mode != Mode.Committee || t.status != Status.Requested || c.drawn) revert BadStatus(t.status);
+        if (block.number <= c.ticket + 256) revert TooEarly();
+        c.ticket = uint64(randomness.request());
+    }
+
+    function _draw(uint256 taskId, Task storage t, Committee storage c) internal returns (address[] memory m) {
+        bytes32 seed = keccak256(abi.encode(randomness.randomness(c.ticket), taskId));
+        uint96 bond = committeeBond;
+        m = staking.sample(t.modelId, seed, c.size, bond);
+        if (m.length != c.size) revert NotEnoughProviders();
+        c.drawn = true;
+        c.membersHash = keccak256(abi.encode(m));
+        emit CommitteeDrawn(taskId, m);
+        for (uint256 i; i < m.length; ++i) {
+            staking.lock(m[i], bond);
+        }
+    }
+
+    /// @notice Reveals a commitment once every member committed or the commit deadline passed.
+    /// The first reveal sets the task's result; a matching reveal agrees; a different one opens
+    /// a dispute between the first revealer (defender) and this member (challenger). When all
+    /// members have revealed in agreement the task finalizes in the same call.
+    function reveal(
+        uint256 taskId,
+        uint256 idx,
+        bytes32 output,
+        bytes32 traceRoot,
+        bytes32 salt,
+        address[] calldata members
+    ) external nonReentrant {
+        Task storage t = tasks[taskId];
+        Committee storage c = committees[taskId];
+        if (t.mode != Mode.Committee || !c.drawn) revert BadMode();
+        if (t.status != Status.Requested) revert BadStatus(t.status);
+        uint8 full = uint8((uint256(1) << c.size) - 1);
+        if (c.commitMask != full && block.timestamp <= t.deadline) revert TooEarly();
+        if (block.timestamp > uint256(t.deadline) + params.revealWindow) revert DeadlinePassed();
+        if (keccak256(abi.encode(members)) != c.membersHash) revert BadMembers();
+        if (idx >= members.length || members[idx] != msg.sender) revert NotMember();
+        uint8 bit = uint8(uint256(1) << idx);
+        if (c.revealMask & bit != 0) revert AlreadyRevealed();
+        if (keccak256(abi.encode(taskId, msg.sender, output, traceRoot, salt)) != commitments[taskId][idx]) {
+            revert BadReveal();
+        }
+        c.revealMask |= bit;
+        emit Revealed(taskId, msg.sender, output, traceRoot);
+        if (c.agreeMask == 0) {
+            c.agreeMask = bit;
+            t.provider = msg.sender;
+            t.outputCommitment = output;
+            t.traceRoot = traceRoot;
+        } else if (output == t.outputCommitment && traceRoot == t.traceRoot) {
+            c.agreeMask |= bit;
+        } else {
+            t.status = Status.Disputed;
+            disputes[taskId] = Dispute({challenger: msg.sender, challengerBond: 0, kind: 1, challengerOutput: output});
+            uint256 disputeId = disputeGame.open(_disputeParams(taskId, t, msg.sender, output, traceRoot));
+            emit Challenged(taskId, msg.sender, disputeId, 1);
+            return;
+        }
+        if (c.agreeMask == full) {
+            _settle(taskId, t, _agreeing(members, c.agreeMask), true);
+        }
+    }
+
+    /// @notice After the reveal deadline: pays the agreeing revealers and slashes members that
+    /// did not reveal (into the audit pool); with no reveal at all, refunds the requester.
+    function finalizeCommittee(uint256 taskId, address[] calldata members) external nonReentrant {
+        Task storage t = tasks[taskId];
+        Committee storage c = committees[taskId];
+        if (t.mode != Mode.Committee || !c.drawn) revert BadMode();
+        if (t.status != Status.Requested) revert BadStatus(t.status);
+        if (block.timestamp <= uint256(t.deadline) + params.revealWindow) revert TooEarly();
+        if (keccak256(abi.encode(members)) != c.membersHash) revert BadMembers();
+        uint96 bond = committeeBond;
+        // effects first: status, then the slashes (interactions with the trusted staking contract)
+        bool anyReveal = c.agreeMask != 0;
+        if (!anyReveal) {
+            t.status = Status.Refunded;
+            totalEscrow -= t.fee;
+            _credit(t.requester, t.fee);
+            emit Refunded(taskId);
+        }
+        for (uint256 i; i < members.length; ++i) {
+            if (c.agreeMask & (uint256(1) << i) == 0) {
+                auditPool += bond;
+                staking.slash(members[i], bond, address(this));
+            }
+        }
+        if (anyReveal) {
+            // slashed members' bonds were counted into the pool above; agreeing ones are unlocked in _settle
+            _settle(taskId, t, _agreeing(members, c.agreeMask), true);
+        } else {
+            _callback(taskId, false, bytes32(0));
+        }
+    }
+
+    function _agreeing(address[] calldata members, uint8 mask) internal pure returns (address[] memory out) {
+        uint256 n;
+        for (uint256 i; i < members.length; ++i) {
+            if (mask & (uint256(1) << i) != 0) ++n;
+        }
+        out = new address[](n);
+        n = 0;
+        for (uint256 i; i < members.length; ++i) {
+            if (mask & (uint256(1) << i) != 0) out[n++] = members[i];
+        }
+    }
+
+    // ================================================================ audits
+
+    /// @notice An auditor of a flagged task confirms the result by posting the same output and
+    /// trace root; it is paid `auditReward` from the pool and the provider's bond is released.
+    function confirmAudit(uint256 taskId, bytes32 output, bytes32 traceRoot) external nonReentrant {
+        Task storage t = tasks[taskId];
+        _requireOpenAudit(t);
+        if (output != t.outputCommitment || traceRoot != t.traceRoot) revert BadReveal();
+        t.flags |= FLAG_AUDIT_CLOSED;
+        uint128 reward = params.auditReward;
+        if (reward > auditPool) reward = auditPool;
+        auditPool -= reward;
+        _credit(msg.sender, reward);
+        emit AuditClosed(taskId, msg.sender, false);
+        staking.unlock(t.provider, _bondOf(t));
+    }
+
+    /// @notice An auditor that disagrees with a flagged task opens a dispute (with a bond).
+    function challengeAudit(uint256 taskId, bytes32 output, bytes32 traceRoot)
+        external
+        nonReentrant
+        returns (uint256 disputeId)
+    {
+        Task storage t = tasks[taskId];
+        _requireOpenAudit(t);
+        t.flags |= FLAG_AUDIT_CLOSED; // one audit dispute per task
+        disputeId = _openEscrowedDispute(taskId, t, output, traceRoot, 2);
+    }
+
+    /// @notice Releases the provider's bond of a flagged task nobody audited in time.
+    function closeAudit(uint256 taskId) external nonReentrant {
+        Task storage t = tasks[taskId];
+        if (t.status != Status.Finalized || t.flags & (FLAG_AUDIT | FLAG_AUDIT_CLOSED) != FLAG_AUDIT) {
+            revert NotAudited();
+        }
+        if (block.timestamp <= t.deadline) revert TooEarly();
+        t.flags |= FLAG_AUDIT_CLOSED;
+        emit AuditClosed(taskId, address(0), false);
+        staking.unlock(t.provider, _bondOf(t));
+    }
+
+    function _requireOpenAudit(Task storage t) internal view {
+        if (t.status != Status.Finalized || t.flags & (FLAG_AUDIT | FLAG_AUDIT_CLOSED) != FLAG_AUDIT) {
+            revert NotAudited();
+        }
+        if (block.timestamp > t.deadline) revert DeadlinePassed();
+    }
+
+    // ================================================================ disputes
+
+    function _openEscrowedDispute(uint256 taskId, Task storage t, bytes32 output, bytes32 traceRoot, uint8 kind)
+        internal
+        returns (uint256 disputeId)
+    {
+        uint96 bond = params.challengerBond;
+        disputes[taskId] = Dispute({challenger: msg.sender, challengerBond: bond, kind: kind, challengerOutput: output});
+        totalBonds += bond;
+        uint256 bal = balances[msg.sender];
+        if (bal >= bond) {
+            balances[msg.sender] = bal - bond;
+            totalCredits -= bond;
+        } else {
+            token.safeTransferFrom(msg.sender, address(this), bond);
+        }
+        disputeId = disputeGame.open(_disputeParams(taskId, t, msg.sender, output, traceRoot));
+        emit Challenged(taskId, msg.sender, disputeId, kind);
+    }
+
+    function _disputeParams(uint256 taskId, Task storage t, address challenger, bytes32 output, bytes32 traceRoot)
+        internal
+        view
+        returns (DisputeParams memory p)
+    {
+        (bytes32 weightsRoot, bytes32 graphRoot,) = registry.commitments(t.modelId, t.version);
+        p = DisputeParams({
+            taskId: taskId,
+            defender: t.provider,
+            challenger: challenger,
+            defenderOutput: t.outputCommitment,
+            defenderTrace: t.traceRoot,
+            challengerOutput: output,
+            challengerTrace: traceRoot,
+            inputCommitment: t.inputCommitment,
+            weightsRoot: weightsRoot,
+            graphRoot: graphRoot
+        });
+    }
+
+    /// @notice Called by the DisputeGame when a dispute ends. The loser's bond goes to the
+    /// winner; when both were wrong both bonds go to the audit pool. A provider that lost makes
+    /// the task fail (fee refunded) and records a strike on the model version; an audit dispute
+    /// never reopens the finalized task.
+    function resolveDispute(uint256 taskId, Outcome outcome) external nonReentrant {
+        if (msg.sender != address(disputeGame)) revert NotDisputeGame();
+        Task storage t = tasks[taskId];
+        Dispute memory d = disputes[taskId];
+        delete disputes[taskId];
+        emit DisputeResolved(taskId, outcome);
+        address defender = t.provider;
+        uint256 defBond = _bondOf(t);
+
+        if (d.kind == 2) {
+            // audit of a finalized task: status stays Finalized
+            if (outcome == Outcome.DefenderWins) {
+                _releaseChallengerBond(d, defender);
+                staking.unlock(defender, defBond);
+            } else {
+                t.flags |= FLAG_AUDIT_FAILED;
+                _loserPays(d, defender, defBond, outcome);
+                if (outcome == Outcome.ChallengerWins) {
+                    uint128 reward = params.auditReward;
+                    if (reward > auditPool) reward = auditPool;
+                    auditPool -= reward;
+                    _credit(d.challenger, reward);
+                }
+                registry.recordStrike(t.modelId, t.version);
+            }
+            emit AuditClosed(taskId, d.challenger, outcome != Outcome.DefenderWins);
+            return;
+        }
+
+        if (t.status != Status.Disputed) revert BadStatus(t.status);
+        if (d.kind == 0 && outcome == Outcome.DefenderWins) {
+            // the challenger failed: pay the provider its bond and reopen a fresh challenge window
+            _releaseChallengerBond(d, defender);
+            t.status = Status.Submitted;
+            t.deadline = uint32(block.timestamp) + params.challengeWindow;
+            return;
+        }
+        // committee disputes (any outcome) and lost optimistic results: the task fails and the
+        // fee goes back; the committee's other members get their bonds back.
+        t.status = Status.Failed;
+        totalEscrow -= t.fee;
+        _credit(t.requester, t.fee);
+        if (d.kind == 1) {
+            if (outcome == Outcome.DefenderWins) {
+                _releaseChallengerBond(d, defender); // the dissenting member's bond to the defender
+                staking.unlock(defender, defBond);
+            } else {
+                _loserPays(d, defender, defBond, outcome);
+            }
+            _unlockOthers(taskId, d.challenger);
+        } else {
+            _loserPays(d, defender, defBond, outcome);
+        }
+        if (outcome != Outcome.DefenderWins) registry.recordStrike(t.modelId, t.version);
+        _callback(taskId, false, bytes32(0));
+    }
+
+    function _loserPays(Dispute memory d, address defender, uint256 defBond, Outcome outcome) internal {
+        if (outcome == Outcome.ChallengerWins) {
+            _releaseChallengerBond(d, d.challenger); // challenger gets its own bond back
+            _credit(d.challenger, defBond); // and the defender's
+            staking.slash(defender, defBond, address(this));
+        } else {
+            // both wrong: both bonds to the audit pool
+            if (d.challengerBond != 0) {
+                totalBonds -= d.challengerBond;
+                auditPool += d.challengerBond;
+            } else {
+                auditPool += uint128(committeeBond);
+                staking.slash(d.challenger, committeeBond, address(this));
+            }
+            auditPool += uint128(defBond);
+            staking.slash(defender, defBond, address(this));
+        }
+    }
+
+    function _releaseChallengerBond(Dispute memory d, address to) internal {
+        if (d.challengerBond != 0) {
+            totalBonds -= d.challengerBond;
+            _credit(to, d.challengerBond);
+        } else if (to != d.challenger) {
+            // committee challenger lost: its locked bond goes to `to`
+            _credit(to, committeeBond);
+            staking.slash(d.challenger, committeeBond, address(this));
+        } else {
+            staking.unlock(d.challenger, committeeBond);
+        }
+    }
+
+    /// @notice Members of a failed committee task other than the dispute's two parties.
+    mapping(uint256 => address) public releaseExcept;
+
+    function _unlockOthers(uint256 taskId, address challenger) internal {
+        releaseExcept[taskId] = challenger;
+    }
+
+    /// @notice After a committee dispute, releases the bonds of the members that were not
+    /// parties to it.
+    function releaseCommitteeBonds(uint256 taskId, address[] calldata members) external nonReentrant {
+        address challenger = releaseExcept[taskId];
+        if (challenger == address(0)) revert BadStatus(tasks[taskId].status);
+        if (keccak256(abi.encode(members)) != committees[taskId].membersHash) revert BadMembers();
+        delete releaseExcept[taskId];
+        address defender = tasks[taskId].provider;
+        for (uint256 i; i < members.length; ++i) {
+            address m = members[i];
+            if (m == defender || m == challenger) continue;
+            staking.unlock(m, committeeBond);
+        }
+    }
+
+    // ================================================================ settlement
+
+    function _settle(uint256 taskId, Task storage t, address[] memory payees, bool bonded) internal {
+        t.status = Status.Finalized;
+        uint256 fee = t.fee;
+        uint256 cut = fee * params.auditFeeBps / 10_000;
+        uint256 share = (fee - cut) / payees.length;
+        cut = fee - share * payees.length; // rounding dust to the pool
+        totalEscrow -= uint128(fee);
+        auditPool += uint128(cut);
+        for (uint256 i; i < payees.length; ++i) {
+            _credit(payees[i], share);
+        }
+
+        bytes32 leaf = keccak256(
+            abi.encode(
+                taskId, t.modelId, uint32(t.version), t.inputCommitment, t.outputCommitment, uint8(t.mode), t.traceRoot
+            )
+        );
+        bytes32 head = keccak256(abi.encode(receiptHead, leaf));
+        receiptHead = head;
+        uint64 index = receiptCount++;
+        emit Finalized(taskId, t.outputCommitment, leaf, index);
+
+        if (bonded) {
+            uint256 bond = _bondOf(t);
+            bool audit = params.auditBps != 0
+                && uint256(keccak256(abi.encode(randomness.current(), taskId))) % 10_000 < params.auditBps;
+            for (uint256 i; i < payees.length; ++i) {
+                // the provider (first revealer in a committee) keeps its bond locked while audited
+                if (audit && payees[i] == t.provider) continue;
+                staking.unlock(payees[i], bond);
+            }
+            if (audit) {
+                t.flags |= FLAG_AUDIT;
+                t.deadline = uint32(block.timestamp) + params.auditWindow;
+                emit AuditFlagged(taskId, t.deadline);
+            }
+        }
+        _callback(taskId, true, t.outputCommitment);
+    }
+
+    function _bondOf(Task storage t) internal view returns (uint256) {
+        return t.mode == Mode.Committee ? committeeBond : providerBond;
+    }
+
+    function _credit(address to, uint256 amount) internal {
+        if (amount == 0) return;
+        balances[to] += amount;
+        totalCredits += uint128(amount);
+        emit Credited(to, amount);
+    }
+
+    /// @notice Calls the consumer with a gas cap. The call's failure (revert, out of gas) is
+    /// recorded and ignored; the caller must supply enough gas that the cap is really available,
+    /// so a finalizer cannot make the callback fail on purpose. Return data is never copied.
+    function _callback(uint256 taskId, bool ok, bytes32 output) internal {
+        address target = callbackOf[taskId];
+        if (target == address(0)) return;
+        uint256 gasCap = callbackGasOf[taskId];
+        if (gasleft() < gasCap + gasCap / 63 + 10_000) revert InsufficientGasForCallback();
+        bytes memory data = abi.encodeCall(IVouchConsumerCallback.onVouchResult, (taskId, ok, output));
+        bool success;
+        assembly ("memory-safe") {
+            success := call(gasCap, target, 0, add(data, 0x20), mload(data), 0, 0)
+        }
+        if (!success) {
+            tasks[taskId].flags |= FLAG_CALLBACK_FAILED;
+            emit CallbackFailed(taskId);
+        }
+    }
+
+    // ================================================================ receipts
+
+    /// @notice Attests every receipt appended since the last flush as one EAS attestation of the
+    /// hash chain (`head = keccak256(abi.encode(prevHead, leaf))` per finalized task, leaves in
+    /// the `Finalized` events).
+    function flushReceipts() external nonReentrant returns (bytes32 uid) {
+        uint64 from = attestedCount;
+        uint64 to = receiptCount;
+        if (to == from) revert NothingToAttest();
+        bytes32 prev = attestedHead;
+        bytes32 head = receiptHead;
+        attestedCount = to;
+        attestedHead = head;
+        uid = eas.attest(
+            AttestationRequest({
+                schema: receiptBatchSchema,
+                data: AttestationRequestData({
+                    recipient: address(0),
+                    expirationTime: 0,
+                    revocable: false,
+                    refUID: bytes32(0),
+                    data: abi.encode(from, to, prev, head),
+                    value: 0
+                })
+            })
+        );
+        emit ReceiptsAttested(uid, from, to, head);
+    }
+
+    /// @notice A per-task EAS receipt for a finalized task (the requester is the recipient).
+    function attestReceipt(uint256 taskId) external nonReentrant returns (bytes32 uid) {
+        Task storage t = tasks[taskId];
+        if (t.status != Status.Finalized) revert BadStatus(t.status);
+        if (t.flags & FLAG_RECEIPTED != 0) revert AlreadyReceipted();
+        t.flags |= FLAG_RECEIPTED;
+        uid = eas.attest(
+            AttestationRequest({
+                schema: receiptSchema,
+                data: AttestationRequestData({
+                    recipient: t.requester,
+                    expirationTime: 0,
+                    revocable: false,
+                    refUID: bytes32(0),
+                    data: abi.encode(
+                        taskId,
+                        t.modelId,
+                        uint32(t.version),
+                        t.inputCommitment,
+                        t.outputCommitment,
+                        uint8(t.mode),
+                        t.traceRoot
+                    ),
+                    value: 0
+                })
+            })
+        );
+        emit ReceiptAttested(taskId, uid);
+    }
+
+    // ================================================================ balances
+
+    function deposit(uint256 amount) external nonReentrant {
+        _credit(msg.sender, amount);
+        token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    function withdraw() external nonReentrant {
+        uint256 amount = balances[msg.sender];
+        if (amount == 0) revert NothingToWithdraw();
+        balances[msg.sender] = 0;
+        totalCredits -= uint128(amount);
+        emit Withdrawn(msg.sender, amount);
+        token.safeTransfer(msg.sender, amount);
+    }
+
+    function fundAuditPool(uint256 amount) external nonReentrant {
+        auditPool += uint128(amount);
+        emit AuditPoolFunded(msg.sender, amount);
+        token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    // ================================================================ governance
+
+    function setDisputeGame(IDisputeGame game) external onlyGovernance {
+        if (address(disputeGame) != address(0)) revert DisputeGameAlreadySet();
+        disputeGame = game;
+    }
+
+    function setParams(Params calldata p) external onlyGovernance {
+        _setParams(p);
+    }
+
+    function _setParams(Params memory p) internal {
+        if (p.committeeSize == 0 || p.committeeSize > MAX_COMMITTEE || p.auditBps > 10_000 || p.auditFeeBps > 10_000) {
+            revert BadParams();
+        }
+        params = p;
+        emit ParamsSet(p);
+    }
+
+    function transferGovernance(address to) external onlyGovernance {
+        governance = to;
+        emit GovernanceTransferred(to);
+    }
+
+    // ================================================================ views
+
+    function getTask(uint256 taskId) external view returns (Task memory) {
+        return tasks[taskId];
+    }
+
+    function getParams() external view returns (Params memory) {
+        return params;
+    }
+}
+
+/// @dev Selector source for the consumer callback (kept here to avoid an import cycle).
+interface IVouchConsumerCallback {
+    function onVouchResult(uint256 taskId, bool ok, bytes32 outputCommitment) external;
+}

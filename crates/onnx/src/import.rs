@@ -344,12 +344,45 @@ impl Importer {
         }
         for o in outputs {
             match self.env.get(o) {
-                Some(Sym::Value(v)) => self.g.outputs.push(*v),
+                Some(Sym::Value(v)) => {
+                    let v = self.output_value(*v, o);
+                    self.g.outputs.push(v);
+                }
                 Some(Sym::Const(_)) => return Err(Error::ConstantOutput { name: o.clone() }),
                 None => return Err(Error::UnknownOutput { name: o.clone() }),
             }
         }
         Ok(())
+    }
+
+    /// The value to list as graph output `name`: `v` renamed to `name` (an `Identity` before
+    /// an output leaves the producer's name on it), or a copy when `v` is a graph input or
+    /// already another output.
+    fn output_value(&mut self, v: ValueId, name: &str) -> ValueId {
+        let Some(info) = self.g.values.get(v) else {
+            return v;
+        };
+        if info.name == name {
+            return v;
+        }
+        if self.g.inputs.contains(&v) || self.g.outputs.contains(&v) {
+            let (shape, kind) = (
+                info.shape.clone(),
+                self.kinds.get(v).copied().unwrap_or(Kind::Float),
+            );
+            let out = self.add_value(name, shape, kind);
+            self.g.nodes.push(FNode {
+                name: name.to_owned(),
+                op: FOp::Reshape,
+                inputs: vec![Operand::Value(v)],
+                output: out,
+            });
+            return out;
+        }
+        if let Some(info) = self.g.values.get_mut(v) {
+            info.name = name.to_owned();
+        }
+        v
     }
 
     /// Drops constants and values nothing refers to, renumbering ids.
@@ -638,6 +671,9 @@ impl Importer {
 
     fn lower(&mut self, ctx: &Ctx<'_>) -> Result<()> {
         let node = ctx.node;
+        if node.domain == "ai.onnx.ml" && ctx.op == "ArrayFeatureExtractor" {
+            return self.array_feature_extractor(ctx);
+        }
         if !is_onnx_domain(&node.domain) {
             return Err(self.unsupported_op(ctx));
         }
@@ -679,6 +715,24 @@ impl Importer {
             "ConstantOfShape" => self.constant_of_shape(ctx),
             _ => Err(self.unsupported_op(ctx)),
         }
+    }
+
+    /// skl2onnx's label lookup `classes[argmax]`: supported when `classes` is `0, 1, ..., n-1`
+    /// (integer labels), where it is the identity on the `ArgMax` indices.
+    fn array_feature_extractor(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let classes = match self.sym(ctx, 0)? {
+            Sym::Const(t) => t,
+            Sym::Value(_) => return Err(self.unsupported_op(ctx)),
+        };
+        let Sym::Value(idx) = self.sym(ctx, 1)? else {
+            return Err(self.unsupported_op(ctx));
+        };
+        let identity = classes.shape.len() == 1
+            && matches!(&classes.data, Data::I(v) if v.iter().zip(0i64..).all(|(&c, i)| c == i));
+        if !identity || self.kinds.get(idx) != Some(&Kind::Index) {
+            return Err(ctx.unsupported("class labels other than 0..n-1 on ArgMax indices"));
+        }
+        self.set_out(ctx, 0, Sym::Value(idx))
     }
 
     fn unsupported_op(&self, ctx: &Ctx<'_>) -> Error {
@@ -761,7 +815,10 @@ impl Importer {
             }
             Sym::Value(v) => {
                 let kind = self.kinds.get(v).copied().unwrap_or(Kind::Float);
-                if (kind == Kind::Float && to_float) || (kind == Kind::Index && to_int) {
+                // Index values stay exact integers through any numeric cast.
+                if (kind == Kind::Float && to_float)
+                    || (kind == Kind::Index && (to_float || to_int))
+                {
                     self.set_out(ctx, 0, Sym::Value(v))
                 } else {
                     Err(ctx.unsupported(format!("cast of a {kind:?} tensor to type {to}")))

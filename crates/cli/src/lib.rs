@@ -1,6 +1,27 @@
-//! The vouch command line.
+//! The `vouch` command line: a clap tree with one module per subcommand.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`opts`] | the argument tree |
+//! | [`cmd`] | one file per subcommand |
+//! | [`io`] | JSON inputs and outputs, package files |
+//! | [`out`] | everything printed to the terminal |
+
+pub mod cmd;
+pub mod io;
+pub mod opts;
+pub mod out;
+
+use clap::Parser;
 
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+    let args = opts::Cli::parse();
+    match cmd::run(args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            out::error(&e);
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

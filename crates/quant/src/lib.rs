@@ -1,1 +1,88 @@
-//! Quantization.
+//! From an imported float graph to a vouch package.
+//!
+//! 1. [`float::run`] executes the [`FGraph`] on calibration samples; the largest magnitude of
+//!    every value becomes its scale (`docs/semantics.md` section 5).
+//! 2. [`quantize::quantize`] lowers every float op to its integer definition: weights to `i8`,
+//!    biases to `i32`, multipliers and shifts, tables for nonlinear functions, fused clamps.
+//! 3. [`accuracy::measure`] runs the integer engine on the same samples and records the error
+//!    against the float model in the package.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`float`] | the float reference executor |
+//! | [`quantize`] | scale selection and lowering to the integer IR |
+//! | [`accuracy`] | input quantization, output dequantization, the accuracy report |
+
+pub mod accuracy;
+pub mod float;
+pub mod quantize;
+
+pub use accuracy::{dequantize, measure, quantize_inputs};
+pub use float::FTensor;
+pub use quantize::quantize;
+
+use vouch_onnx::graph::FGraph;
+
+/// Errors from calibrating and quantizing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A calibration or inference input is unusable.
+    #[error("input {name:?}: {reason}")]
+    Input {
+        /// Input name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A node cannot be quantized (overflow proof failed, unsupported combination, ...).
+    #[error("node {node:?}: {reason}")]
+    Node {
+        /// Node name.
+        node: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The integer engine failed on the freshly built package.
+    #[error("integer engine: {0}")]
+    Engine(#[from] vouch_engine::Error),
+    /// The built package is invalid (a quantizer bug).
+    #[error("quantizer produced an invalid package: {0}")]
+    Invalid(#[from] vouch_model::validate::InvalidPackage),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// The stages reported to a progress callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Running the float model on the calibration samples.
+    Calibrate,
+    /// Lowering to integers.
+    Quantize,
+    /// Running the integer engine to measure accuracy.
+    Measure,
+}
+
+/// Calibrates, quantizes and measures: the whole import after ONNX decoding.
+pub fn import(
+    graph: &FGraph,
+    calibration: Vec<FTensor>,
+    name: &str,
+    source_sha256: [u8; 32],
+    mut progress: impl FnMut(Stage),
+) -> Result<vouch_model::Package> {
+    progress(Stage::Calibrate);
+    let values = float::run(graph, calibration.clone())?;
+    let ranges: Vec<f32> = values
+        .iter()
+        .map(|t| t.data.iter().fold(0f32, |m, v| m.max(v.abs())))
+        .collect();
+    progress(Stage::Quantize);
+    let mut pkg = quantize(graph, &ranges, name, source_sha256)?;
+    progress(Stage::Measure);
+    let float_outputs: Vec<FTensor> = graph.outputs.iter().map(|&v| values[v].clone()).collect();
+    pkg.accuracy = measure(&pkg, &calibration, &float_outputs)?;
+    Ok(pkg)
+}

@@ -1,0 +1,94 @@
+//! `vouch model import`: ONNX -> calibrated, quantized, content-addressed package.
+
+use crate::io;
+use crate::opts::ImportArgs;
+use crate::out;
+use eyre::{Result, WrapErr};
+use vouch_model::Package;
+use vouch_primitives::Cid;
+
+/// Imports `onnx` bytes with calibration JSON; returns the package.
+pub fn import_bytes(
+    onnx: &[u8],
+    calibration: &serde_json::Value,
+    outputs: Option<Vec<String>>,
+    name: &str,
+) -> Result<Package> {
+    let graph = vouch_onnx::import(onnx, &vouch_onnx::ImportOptions { outputs })
+        .wrap_err("cannot import the ONNX model")?;
+    let names: Vec<&str> = graph
+        .inputs
+        .iter()
+        .map(|&v| graph.values[v].name.as_str())
+        .collect();
+    let samples = io::inputs_from_json(calibration, &names).wrap_err("bad calibration samples")?;
+    let pb = out::spinner("calibrating on the float model");
+    let pkg = vouch_quant::import(&graph, samples, name, *Cid::of(onnx).digest(), |stage| {
+        pb.set_message(match stage {
+            vouch_quant::Stage::Calibrate => "calibrating on the float model",
+            vouch_quant::Stage::Quantize => "quantizing",
+            vouch_quant::Stage::Measure => "measuring accuracy with the integer engine",
+        });
+    });
+    pb.finish_and_clear();
+    Ok(pkg?)
+}
+
+/// The accuracy table of a package.
+pub fn accuracy_table(pkg: &Package) -> String {
+    let rows: Vec<Vec<String>> = pkg
+        .accuracy
+        .outputs
+        .iter()
+        .map(|o| {
+            vec![
+                o.name.clone(),
+                format!("{:.6}", o.max_abs_error),
+                format!("{:.6}", o.max_abs_float),
+                o.argmax_agreement
+                    .map_or("-".into(), |a| format!("{:.2}%", 100.0 * a)),
+            ]
+        })
+        .collect();
+    out::table(
+        &[
+            "output",
+            "max abs error",
+            "max abs float",
+            "argmax agreement",
+        ],
+        &rows,
+    )
+}
+
+/// Runs the command.
+pub fn run(a: &ImportArgs) -> Result<()> {
+    let onnx =
+        std::fs::read(&a.model).wrap_err_with(|| format!("cannot read {}", a.model.display()))?;
+    let calibration = io::read_json(&a.calibration)?;
+    let name = a.name.clone().unwrap_or_else(|| {
+        a.model
+            .file_stem()
+            .map_or("model".into(), |s| s.to_string_lossy().into_owned())
+    });
+    let pkg = import_bytes(&onnx, &calibration, a.outputs.clone(), &name)?;
+    let path = a
+        .output
+        .clone()
+        .unwrap_or_else(|| a.model.with_extension("vpkg"));
+    let bytes = pkg.to_bytes();
+    io::write_atomic(&path, &bytes)?;
+    out::line(format!(
+        "accuracy on {} calibration samples (integer engine vs float model):",
+        pkg.accuracy.samples
+    ));
+    out::line(accuracy_table(&pkg));
+    out::line(format!(
+        "package  {} ({} bytes, {} parameters)",
+        path.display(),
+        bytes.len(),
+        pkg.parameter_count()
+    ));
+    out::line(format!("cid      {}", Cid::of(&bytes)));
+    Ok(())
+}

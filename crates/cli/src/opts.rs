@@ -1,0 +1,95 @@
+//! The argument tree.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// vouch: verifiable AI inference settled on Ethereum.
+///
+/// Import an ONNX model into a content-addressed integer package, run it bit-exactly, and
+/// (in later stages) settle its answers on a chain.
+#[derive(Debug, Parser)]
+#[command(name = "vouch", version, about, long_about = None)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import, inspect model packages.
+    #[command(subcommand)]
+    Model(ModelCmd),
+    /// Run a package on inputs and print outputs and their commitment.
+    Infer(InferArgs),
+    /// Import the bundled example model and run it end to end (the local demo).
+    Demo(DemoArgs),
+}
+
+/// `vouch model ...`
+#[derive(Debug, Subcommand)]
+pub enum ModelCmd {
+    /// Import an ONNX model: calibrate, quantize, print the accuracy table and content id.
+    Import(ImportArgs),
+    /// Describe a package: content id, weights root, inputs, outputs, nodes, accuracy.
+    Inspect(InspectArgs),
+}
+
+/// `vouch model import`
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The ONNX model file.
+    pub model: PathBuf,
+    /// Calibration samples: a JSON object mapping each input name to a nested array (rows = batch).
+    #[arg(long, short = 'c')]
+    pub calibration: PathBuf,
+    /// Graph outputs to keep, comma separated (default: all outputs the importer supports).
+    #[arg(long, value_delimiter = ',')]
+    pub outputs: Option<Vec<String>>,
+    /// Where to write the package (default: MODEL with the extension `.vpkg`).
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// Display name recorded in the package (default: the file stem).
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+/// `vouch model inspect`
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The package file.
+    pub package: PathBuf,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `vouch infer`
+#[derive(Debug, Args)]
+pub struct InferArgs {
+    /// The package file.
+    #[arg(long, short = 'm')]
+    pub model: PathBuf,
+    /// Inputs: a JSON object mapping each input name to a nested array (rows = batch).
+    #[arg(long, short = 'i')]
+    pub input: PathBuf,
+    /// Worker threads (results are bit-identical for every value).
+    #[arg(long, default_value_t = default_threads())]
+    pub threads: usize,
+    /// Write every layer's integer tensor and Merkle root to this directory.
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
+}
+
+/// `vouch demo`
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Working directory for the package and outputs.
+    #[arg(long, default_value = ".vouch/demo")]
+    pub dir: PathBuf,
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}

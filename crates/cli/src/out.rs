@@ -1,0 +1,75 @@
+//! Everything the CLI prints goes through here: results to stdout, progress and errors to
+//! stderr.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use indicatif::{ProgressBar, ProgressStyle};
+use std::time::Duration;
+
+/// Prints one line of results.
+pub fn line(s: impl AsRef<str>) {
+    println!("{}", s.as_ref());
+}
+
+/// Prints a JSON value, pretty.
+pub fn json(v: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+/// Prints a note to stderr.
+pub fn note(s: impl AsRef<str>) {
+    eprintln!("{}", s.as_ref());
+}
+
+/// Prints an error and its causes.
+pub fn error(e: &eyre::Report) {
+    eprintln!("error: {e}");
+    for cause in e.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+}
+
+/// A spinner on stderr (drawn only on a terminal).
+pub fn spinner(msg: &str) -> ProgressBar {
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.set_message(msg.to_owned());
+    pb.enable_steady_tick(Duration::from_millis(100));
+    pb
+}
+
+/// Renders a table with a header row; columns padded to their widest cell.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let fmt_row = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    let mut s = fmt_row(header.to_vec());
+    s.push('\n');
+    s.push_str(
+        &widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("  "),
+    );
+    for r in rows {
+        s.push('\n');
+        s.push_str(&fmt_row(r.iter().map(String::as_str).collect()));
+    }
+    s
+}

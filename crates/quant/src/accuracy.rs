@@ -1,0 +1,93 @@
+//! Input quantization, output dequantization and the accuracy report.
+
+use crate::{FTensor, Result};
+use vouch_engine::{Engine, Options, Tensor};
+use vouch_model::{AccuracyReport, Kind, OutputAccuracy, Package};
+
+/// Quantizes float inputs with each input's scale: `clamp(round(x / s), -128, 127)`.
+pub fn quantize_inputs(pkg: &Package, inputs: &[FTensor]) -> Vec<Tensor> {
+    pkg.inputs
+        .iter()
+        .zip(inputs)
+        .map(|(spec, t)| {
+            let s = pkg.values[spec.value as usize].scale;
+            let data = t
+                .data
+                .iter()
+                .map(|&v| ((f64::from(v) / s).round() as i64).clamp(-128, 127) as i32)
+                .collect();
+            Tensor {
+                shape: t.shape.clone(),
+                data,
+            }
+        })
+        .collect()
+}
+
+/// Dequantizes output `i`: `q * scale` (indices are returned as they are).
+pub fn dequantize(pkg: &Package, i: usize, t: &Tensor) -> Vec<f64> {
+    let info = &pkg.values[pkg.outputs[i].value as usize];
+    let s = if info.kind == Kind::Index {
+        1.0
+    } else {
+        info.scale
+    };
+    t.data.iter().map(|&q| f64::from(q) * s).collect()
+}
+
+fn argmax_rows(data: &[f64], cols: usize) -> Vec<usize> {
+    data.chunks(cols.max(1))
+        .map(|r| {
+            r.iter()
+                .enumerate()
+                .fold(
+                    (0, f64::NEG_INFINITY),
+                    |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+                )
+                .0
+        })
+        .collect()
+}
+
+/// Runs the engine on the calibration inputs and compares with the float outputs.
+pub fn measure(
+    pkg: &Package,
+    inputs: &[FTensor],
+    float_outputs: &[FTensor],
+) -> Result<AccuracyReport> {
+    let engine = Engine::new(pkg, Options::default())?;
+    let exec = engine.run(quantize_inputs(pkg, inputs))?;
+    let samples = inputs
+        .first()
+        .and_then(|t| t.shape.first())
+        .copied()
+        .unwrap_or(0) as u32;
+    let mut outputs = Vec::new();
+    for (i, (q, f)) in exec.outputs.iter().zip(float_outputs).enumerate() {
+        let deq = dequantize(pkg, i, q);
+        let fl: Vec<f64> = f.data.iter().map(|&v| f64::from(v)).collect();
+        let max_abs_error = deq
+            .iter()
+            .zip(&fl)
+            .fold(0f64, |m, (a, b)| m.max((a - b).abs()));
+        let max_abs_float = fl.iter().fold(0f64, |m, v| m.max(v.abs()));
+        let info = &pkg.values[pkg.outputs[i].value as usize];
+        let argmax_agreement = match (info.kind, f.shape.as_slice()) {
+            (Kind::Index, _) if !fl.is_empty() => {
+                Some(deq.iter().zip(&fl).filter(|(a, b)| a == b).count() as f64 / fl.len() as f64)
+            }
+            (_, [rows, cols]) if *cols > 1 && *rows > 0 => {
+                let (a, b) = (argmax_rows(&deq, *cols), argmax_rows(&fl, *cols));
+                Some(a.iter().zip(&b).filter(|(x, y)| x == y).count() as f64 / *rows as f64)
+            }
+            _ => None,
+        };
+        outputs.push(OutputAccuracy {
+            name: pkg.outputs[i].name.clone(),
+            max_abs_error,
+            max_abs_float,
+            argmax_agreement,
+        });
+    }
+    Ok(AccuracyReport { samples, outputs })
+}

@@ -1,0 +1,728 @@
+//! Lowering a calibrated float graph to the integer IR.
+
+use crate::{Error, Result};
+use vouch_model::{Const, Dim, IoSpec, Kind, Node, Op, Operand, Package, Requant, TensorInfo};
+use vouch_onnx::graph::{self as fg, FGraph, FNode, FOp};
+use vouch_semantics::{ACT_MAX, ACT_MIN, SEMANTICS_VERSION};
+
+/// Smallest activation scale.
+const MIN_SCALE: f64 = 1.0 / 16_777_216.0;
+/// Largest requantization multiplier the importer picks (`docs/semantics.md` section 5).
+const M_TARGET: f64 = 32768.0;
+
+#[derive(Debug, Clone, Copy)]
+struct QVal {
+    id: u32,
+    scale: f64,
+    kind: Kind,
+}
+
+/// Chooses `(M, s)` with `M / 2^s ≈ r`, `M < 2^15` and `s` as large as possible (`s <= 62`).
+pub fn multiplier(r: f64) -> Option<(i64, u32)> {
+    if !(r.is_finite() && r > 0.0) {
+        return None;
+    }
+    for s in (0..=62u32).rev() {
+        let m = (r * f64::from(2u32).powi(s as i32)).round();
+        if m < M_TARGET {
+            return Some(((m as i64).max(1), s));
+        }
+    }
+    let m = r.round();
+    (m < 2_147_483_648.0).then_some((m as i64, 0))
+}
+
+fn act_scale(range: f32) -> f64 {
+    (f64::from(range) / 127.0).max(MIN_SCALE)
+}
+
+fn quant_i8(v: f32, scale: f64, lim: i32) -> i32 {
+    ((f64::from(v) / scale).round() as i64).clamp(i64::from(-lim), i64::from(lim)) as i32
+}
+
+struct Builder<'g> {
+    g: &'g FGraph,
+    ranges: &'g [f32],
+    values: Vec<TensorInfo>,
+    consts: Vec<Const>,
+    nodes: Vec<Node>,
+    map: Vec<Option<QVal>>,
+    consumers: Vec<Vec<usize>>,
+    is_output: Vec<bool>,
+    fused: Vec<bool>,
+}
+
+impl Builder<'_> {
+    fn err(node: &FNode, reason: impl Into<String>) -> Error {
+        Error::Node {
+            node: node.name.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    fn shape(&self, node: &FNode, v: usize) -> Result<Vec<Dim>> {
+        self.g.values[v]
+            .shape
+            .iter()
+            .map(|d| match d {
+                fg::Dim::Batch => Ok(Dim::Batch),
+                fg::Dim::Fixed(n) => u32::try_from(*n)
+                    .map(Dim::Fixed)
+                    .map_err(|_| Self::err(node, "dimension too large")),
+            })
+            .collect()
+    }
+
+    fn new_value(&mut self, name: String, kind: Kind, scale: f64, shape: Vec<Dim>) -> u32 {
+        self.values.push(TensorInfo {
+            name,
+            kind,
+            scale,
+            shape,
+        });
+        (self.values.len() - 1) as u32
+    }
+
+    fn bind(&mut self, node: &FNode, fv: usize, kind: Kind, scale: f64) -> Result<QVal> {
+        let shape = self.shape(node, fv)?;
+        let id = self.new_value(self.g.values[fv].name.clone(), kind, scale, shape);
+        let q = QVal { id, scale, kind };
+        self.map[fv] = Some(q);
+        Ok(q)
+    }
+
+    fn add_const(&mut self, name: String, scale: f64, shape: Vec<usize>, data: Vec<i32>) -> u32 {
+        let shape = shape.iter().map(|&d| d as u32).collect();
+        self.consts.push(Const {
+            name,
+            scale,
+            shape,
+            data,
+        });
+        (self.consts.len() - 1) as u32
+    }
+
+    fn push(&mut self, node: &FNode, name: String, op: Op, inputs: Vec<Operand>, out: u32) {
+        let _ = node;
+        self.nodes.push(Node {
+            name,
+            op,
+            inputs,
+            output: out,
+        });
+    }
+
+    /// The act8 quantized value of an operand (constants are quantized with their own scale).
+    fn operand(
+        &mut self,
+        node: &FNode,
+        o: &fg::Operand,
+        scale_hint: Option<f64>,
+    ) -> Result<(Operand, f64)> {
+        match *o {
+            fg::Operand::Value(v) => {
+                let q = self.map[v].ok_or_else(|| {
+                    Self::err(
+                        node,
+                        format!("value {} not quantized", self.g.values[v].name),
+                    )
+                })?;
+                if q.kind != Kind::Act8 {
+                    return Err(Self::err(node, "operand is not an activation tensor"));
+                }
+                Ok((Operand::Value(q.id), q.scale))
+            }
+            fg::Operand::Const(c) => {
+                let fc = &self.g.consts[c];
+                let range = fc.data.iter().fold(0f32, |m, v| m.max(v.abs()));
+                let scale = scale_hint.unwrap_or_else(|| act_scale(range));
+                let data = fc
+                    .data
+                    .iter()
+                    .map(|&v| quant_i8(v, scale, ACT_MAX))
+                    .collect();
+                let id = self.add_const(fc.name.clone(), scale, fc.shape.clone(), data);
+                Ok((Operand::Const(id), scale))
+            }
+        }
+    }
+
+    fn input(&self, node: &FNode, i: usize) -> Result<QVal> {
+        match node.inputs.get(i) {
+            Some(fg::Operand::Value(v)) => {
+                self.map[*v].ok_or_else(|| Self::err(node, "input not quantized"))
+            }
+            _ => Err(Self::err(node, "expected a dynamic input")),
+        }
+    }
+
+    /// The single consumer of `v` if it is a Relu or Clip that can be fused.
+    fn fusable(&self, v: usize) -> Option<usize> {
+        if self.is_output[v] {
+            return None;
+        }
+        match self.consumers[v].as_slice() {
+            [c] if matches!(self.g.nodes[*c].op, FOp::Relu | FOp::Clip { .. }) => Some(*c),
+            _ => None,
+        }
+    }
+
+    /// Whether `v` may stay a wide accumulator: a graph output whose only consumers are ArgMax.
+    fn wide_ok(&self, v: usize) -> bool {
+        self.is_output[v]
+            && self.consumers[v]
+                .iter()
+                .all(|&c| matches!(self.g.nodes[c].op, FOp::ArgMax { .. }))
+    }
+
+    /// Output binding for Linear/Conv/MatMul with accumulator scale `acc_scale`.
+    fn accum_output(&mut self, node: &FNode, acc_scale: f64) -> Result<(Requant, bool, u32)> {
+        let v = node.output;
+        if self.wide_ok(v) {
+            let q = self.bind(node, v, Kind::Wide, acc_scale)?;
+            return Ok((Requant::IDENTITY, true, q.id));
+        }
+        let (target, lo_hi) = match self.fusable(v) {
+            Some(c) => {
+                self.fused[c] = true;
+                let cn = &self.g.nodes[c];
+                (
+                    cn.output,
+                    match cn.op {
+                        FOp::Clip { min, max } => Some((min, max)),
+                        _ => Some((0.0, f32::INFINITY)),
+                    },
+                )
+            }
+            None => (v, None),
+        };
+        let s_z = act_scale(self.ranges[target]);
+        let (m, s) = multiplier(acc_scale / s_z)
+            .ok_or_else(|| Self::err(node, "requantization ratio out of range"))?;
+        let (lo, hi) = match lo_hi {
+            Some((a, b)) => clamp_bounds(a, b, s_z),
+            None => (ACT_MIN, ACT_MAX),
+        };
+        let q = self.bind(node, target, Kind::Act8, s_z)?;
+        Ok((Requant { m, s, lo, hi }, false, q.id))
+    }
+
+    fn weights(&mut self, node: &FNode, c: usize) -> (u32, f64, Vec<i32>) {
+        let fc = &self.g.consts[c];
+        let range = fc.data.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let s_w = if range > 0.0 {
+            f64::from(range) / 127.0
+        } else {
+            1.0
+        };
+        let data: Vec<i32> = fc.data.iter().map(|&v| quant_i8(v, s_w, 127)).collect();
+        let id = self.add_const(
+            format!("{}.weight", node.name),
+            s_w,
+            fc.shape.clone(),
+            data.clone(),
+        );
+        (id, s_w, data)
+    }
+
+    fn bias(
+        &mut self,
+        node: &FNode,
+        c: Option<usize>,
+        scale: f64,
+    ) -> Result<(Option<u32>, Vec<i64>)> {
+        let Some(c) = c else {
+            return Ok((None, Vec::new()));
+        };
+        let fc = &self.g.consts[c];
+        let mut data = Vec::with_capacity(fc.data.len());
+        for &b in &fc.data {
+            let q = (f64::from(b) / scale).round();
+            if q.abs() >= 2_147_483_647.0 {
+                return Err(Self::err(
+                    node,
+                    "bias does not fit i32 at the accumulator scale",
+                ));
+            }
+            data.push(q as i32);
+        }
+        let wide: Vec<i64> = data.iter().map(|&b| i64::from(b)).collect();
+        Ok((
+            Some(self.add_const(format!("{}.bias", node.name), scale, fc.shape.clone(), data)),
+            wide,
+        ))
+    }
+
+    fn lower(&mut self, ni: usize) -> Result<()> {
+        let g = self.g;
+        let node = &g.nodes[ni];
+        if self.fused[ni] {
+            return Ok(());
+        }
+        let name = node.name.clone();
+        match &node.op {
+            FOp::Linear { weight, bias } => {
+                let x = self.input(node, 0)?;
+                let (w, s_w, wq) = self.weights(node, *weight);
+                let acc = x.scale * s_w;
+                let (b, bq) = self.bias(node, *bias, acc)?;
+                let k = g.consts[*weight].shape.get(1).copied().unwrap_or(0);
+                overflow_proof(node, &wq, k.max(1), &bq)?;
+                let (rq, wide, out) = self.accum_output(node, acc)?;
+                self.push(
+                    node,
+                    name,
+                    Op::Linear {
+                        weight: w,
+                        bias: b,
+                        rq,
+                        wide,
+                    },
+                    vec![Operand::Value(x.id)],
+                    out,
+                );
+            }
+            FOp::Conv {
+                weight,
+                bias,
+                kernel,
+                strides,
+                pads,
+                dilations,
+                group,
+            } => {
+                let x = self.input(node, 0)?;
+                let (w, s_w, wq) = self.weights(node, *weight);
+                let acc = x.scale * s_w;
+                let (b, bq) = self.bias(node, *bias, acc)?;
+                let per_out: usize = g.consts[*weight].shape.iter().skip(1).product();
+                overflow_proof(node, &wq, per_out.max(1), &bq)?;
+                let (rq, wide, out) = self.accum_output(node, acc)?;
+                let u =
+                    |v: usize| u32::try_from(v).map_err(|_| Self::err(node, "attribute too large"));
+                let op = Op::Conv {
+                    weight: w,
+                    bias: b,
+                    kernel: [u(kernel[0])?, u(kernel[1])?],
+                    strides: [u(strides[0])?, u(strides[1])?],
+                    pads: [u(pads[0])?, u(pads[1])?, u(pads[2])?, u(pads[3])?],
+                    dilations: [u(dilations[0])?, u(dilations[1])?],
+                    group: u(*group)?,
+                    rq,
+                    wide,
+                };
+                self.push(node, name, op, vec![Operand::Value(x.id)], out);
+            }
+            FOp::MatMul => {
+                let (a, sa) = self.operand(node, &node.inputs[0], None)?;
+                let (b, sb) = self.operand(node, &node.inputs[1], None)?;
+                let xs = &g.values[node.output].shape;
+                let _ = xs;
+                let (rq, wide, out) = self.accum_output(node, sa * sb)?;
+                self.push(node, name, Op::MatMul { rq, wide }, vec![a, b], out);
+            }
+            FOp::Add | FOp::Sub => {
+                let (a, sa) = self.operand(node, &node.inputs[0], None)?;
+                let (b, sb) = self.operand(node, &node.inputs[1], None)?;
+                let s_z = act_scale(self.ranges[node.output]);
+                let (ra, rb) = (sa / s_z, sb / s_z);
+                let (_, s) = multiplier(ra.max(rb))
+                    .ok_or_else(|| Self::err(node, "rescale ratio out of range"))?;
+                let p = f64::from(2u32).powi(s as i32);
+                let (ma, mut mb) = ((ra * p).round() as i64, (rb * p).round() as i64);
+                if matches!(node.op, FOp::Sub) {
+                    mb = -mb;
+                }
+                let q = self.bind(node, node.output, Kind::Act8, s_z)?;
+                let rq = Requant {
+                    m: 1,
+                    s,
+                    lo: ACT_MIN,
+                    hi: ACT_MAX,
+                };
+                self.push(node, name, Op::Add { ma, mb, rq }, vec![a, b], q.id);
+            }
+            FOp::Mul => {
+                let (a, sa) = self.operand(node, &node.inputs[0], None)?;
+                let (b, sb) = self.operand(node, &node.inputs[1], None)?;
+                let s_z = act_scale(self.ranges[node.output]);
+                let (m, s) = multiplier(sa * sb / s_z)
+                    .ok_or_else(|| Self::err(node, "ratio out of range"))?;
+                let q = self.bind(node, node.output, Kind::Act8, s_z)?;
+                self.push(
+                    node,
+                    name,
+                    Op::Mul {
+                        rq: Requant {
+                            m,
+                            s,
+                            lo: ACT_MIN,
+                            hi: ACT_MAX,
+                        },
+                    },
+                    vec![a, b],
+                    q.id,
+                );
+            }
+            FOp::Relu | FOp::Clip { .. } => {
+                let x = self.input(node, 0)?;
+                let op = match node.op {
+                    FOp::Clip { min, max } => {
+                        let (lo, hi) = clamp_bounds(min, max, x.scale);
+                        Op::Clip { lo, hi }
+                    }
+                    _ => Op::Relu,
+                };
+                let q = self.bind(node, node.output, Kind::Act8, x.scale)?;
+                self.push(node, name, op, vec![Operand::Value(x.id)], q.id);
+            }
+            FOp::LeakyRelu { alpha } => {
+                let x = self.input(node, 0)?;
+                let (m, s) = multiplier(f64::from(*alpha))
+                    .ok_or_else(|| Self::err(node, "LeakyRelu needs alpha > 0"))?;
+                let q = self.bind(node, node.output, Kind::Act8, x.scale)?;
+                let rq = Requant {
+                    m,
+                    s,
+                    lo: ACT_MIN,
+                    hi: ACT_MAX,
+                };
+                self.push(
+                    node,
+                    name,
+                    Op::LeakyRelu { rq },
+                    vec![Operand::Value(x.id)],
+                    q.id,
+                );
+            }
+            FOp::Sigmoid | FOp::Tanh => {
+                let x = self.input(node, 0)?;
+                let sig = matches!(node.op, FOp::Sigmoid);
+                let table: Vec<i32> = (-128..=127)
+                    .map(|i| {
+                        let v = i as f32 * x.scale as f32;
+                        let y = if sig {
+                            1.0 / (1.0 + libm::expf(-v))
+                        } else {
+                            libm::tanhf(v)
+                        };
+                        (libm::roundf(y * 127.0) as i32).clamp(ACT_MIN, ACT_MAX)
+                    })
+                    .collect();
+                let t = self.add_const(format!("{name}.table"), 1.0, vec![256], table);
+                let q = self.bind(node, node.output, Kind::Act8, 1.0 / 127.0)?;
+                self.push(
+                    node,
+                    name,
+                    Op::Lut { table: t },
+                    vec![Operand::Value(x.id)],
+                    q.id,
+                );
+            }
+            FOp::Softmax { axis } => {
+                let x = self.input(node, 0)?;
+                let table: Vec<i32> = (0..256)
+                    .map(|k| libm::round(65536.0 * libm::exp(-(k as f64) * x.scale)) as i32)
+                    .collect();
+                let t = self.add_const(format!("{name}.exp"), 1.0, vec![256], table);
+                let q = self.bind(node, node.output, Kind::Act8, 1.0 / 127.0)?;
+                self.push(
+                    node,
+                    name,
+                    Op::Softmax {
+                        axis: *axis as u32,
+                        table: t,
+                    },
+                    vec![Operand::Value(x.id)],
+                    q.id,
+                );
+            }
+            FOp::ArgMax {
+                axis,
+                keepdims,
+                select_last_index,
+            } => {
+                let x = self.input(node, 0)?;
+                let q = self.bind(node, node.output, Kind::Index, 1.0)?;
+                let op = Op::ArgMax {
+                    axis: *axis as u32,
+                    keepdims: *keepdims,
+                    select_last_index: *select_last_index,
+                };
+                self.push(node, name, op, vec![Operand::Value(x.id)], q.id);
+            }
+            FOp::MaxPool {
+                kernel,
+                strides,
+                pads,
+                dilations,
+                ..
+            } => {
+                let x = self.input(node, 0)?;
+                let q = self.bind(node, node.output, x.kind, x.scale)?;
+                let op = Op::MaxPool {
+                    kernel: u32s(kernel),
+                    strides: u32s(strides),
+                    pads: u32s(pads),
+                    dilations: u32s(dilations),
+                };
+                self.push(node, name, op, vec![Operand::Value(x.id)], q.id);
+            }
+            FOp::AveragePool {
+                kernel,
+                strides,
+                pads,
+                count_include_pad,
+                ..
+            } => {
+                let x = self.input(node, 0)?;
+                let q = self.bind(node, node.output, x.kind, x.scale)?;
+                let op = Op::AveragePool {
+                    kernel: u32s(kernel),
+                    strides: u32s(strides),
+                    pads: u32s(pads),
+                    count_include_pad: *count_include_pad,
+                };
+                self.push(node, name, op, vec![Operand::Value(x.id)], q.id);
+            }
+            FOp::GlobalAveragePool => {
+                let x = self.input(node, 0)?;
+                let fg::Operand::Value(xv) = node.inputs[0] else {
+                    return Err(Self::err(node, "expected a dynamic input"));
+                };
+                let dims: Vec<usize> = g.values[xv]
+                    .shape
+                    .iter()
+                    .skip(2)
+                    .map(|d| {
+                        if let fg::Dim::Fixed(n) = d {
+                            Ok(*n)
+                        } else {
+                            Err(Self::err(node, "spatial size must be fixed"))
+                        }
+                    })
+                    .collect::<Result<_>>()?;
+                let kernel = match dims[..] {
+                    [h, w] => [h, w],
+                    [w] => [1, w],
+                    _ => {
+                        return Err(Self::err(
+                            node,
+                            "GlobalAveragePool needs a 1-D or 2-D input",
+                        ));
+                    }
+                };
+                let q = self.bind(node, node.output, x.kind, x.scale)?;
+                let op = Op::AveragePool {
+                    kernel: u32s(&kernel),
+                    strides: [1, 1],
+                    pads: [0; 4],
+                    count_include_pad: false,
+                };
+                self.push(node, name, op, vec![Operand::Value(x.id)], q.id);
+            }
+            FOp::Reshape | FOp::Transpose { .. } => {
+                let x = self.input(node, 0)?;
+                let q = self.bind(node, node.output, x.kind, x.scale)?;
+                let op = match &node.op {
+                    FOp::Transpose { perm } => Op::Transpose {
+                        perm: perm.iter().map(|&p| p as u32).collect(),
+                    },
+                    _ => Op::Reshape,
+                };
+                self.push(node, name, op, vec![Operand::Value(x.id)], q.id);
+            }
+            FOp::Concat { axis } => {
+                let target = node
+                    .inputs
+                    .iter()
+                    .filter_map(|o| {
+                        if let fg::Operand::Value(v) = o {
+                            self.map[*v].map(|q| q.scale)
+                        } else {
+                            None
+                        }
+                    })
+                    .fold(0f64, f64::max);
+                let target = if target > 0.0 {
+                    target
+                } else {
+                    act_scale(self.ranges[node.output])
+                };
+                let mut ins = Vec::new();
+                for (i, o) in node.inputs.iter().enumerate() {
+                    let (op, s) = self.operand(node, o, Some(target))?;
+                    if (s - target).abs() <= f64::EPSILON * target {
+                        ins.push(op);
+                        continue;
+                    }
+                    let (m, sh) = multiplier(s / target)
+                        .ok_or_else(|| Self::err(node, "rescale ratio out of range"))?;
+                    let Operand::Value(id) = op else {
+                        unreachable!("constants are quantized at the target scale")
+                    };
+                    let shape = self.values[id as usize].shape.clone();
+                    let rid =
+                        self.new_value(format!("{name}/rescale{i}"), Kind::Act8, target, shape);
+                    let rq = Requant {
+                        m,
+                        s: sh,
+                        lo: ACT_MIN,
+                        hi: ACT_MAX,
+                    };
+                    self.push(
+                        node,
+                        format!("{name}/rescale{i}"),
+                        Op::Rescale { rq },
+                        vec![op],
+                        rid,
+                    );
+                    ins.push(Operand::Value(rid));
+                }
+                let q = self.bind(node, node.output, Kind::Act8, target)?;
+                self.push(node, name, Op::Concat { axis: *axis as u32 }, ins, q.id);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn u32s<const N: usize>(a: &[usize; N]) -> [u32; N] {
+    a.map(|v| u32::try_from(v).unwrap_or(u32::MAX))
+}
+
+fn clamp_bounds(min: f32, max: f32, scale: f64) -> (i32, i32) {
+    let q = |v: f32| {
+        if v.is_infinite() {
+            if v > 0.0 { ACT_MAX } else { ACT_MIN }
+        } else {
+            ((f64::from(v) / scale).round() as i64).clamp(i64::from(ACT_MIN), i64::from(ACT_MAX))
+                as i32
+        }
+    };
+    let (lo, hi) = (q(min), q(max));
+    (lo, hi.max(lo))
+}
+
+/// `|B[n]| + 128 * Σ_k |W[n, k]| < 2^31` for every output row (`docs/semantics.md` section 4).
+fn overflow_proof(node: &FNode, w: &[i32], per_row: usize, bias: &[i64]) -> Result<()> {
+    for (n, row) in w.chunks(per_row).enumerate() {
+        let sum: i64 = row.iter().map(|v| i64::from(v.abs())).sum();
+        let b = bias.get(n).copied().unwrap_or(0).abs();
+        if b + 128 * sum >= 1 << 31 {
+            return Err(Error::Node {
+                node: node.name.clone(),
+                reason: format!(
+                    "output channel {n} could overflow the i32 accumulator (fan-in too large)"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Lowers `g`, given the calibrated largest magnitude of every value, to a package.
+pub fn quantize(
+    g: &FGraph,
+    ranges: &[f32],
+    name: &str,
+    source_sha256: [u8; 32],
+) -> Result<Package> {
+    let nv = g.values.len();
+    let mut consumers = vec![Vec::new(); nv];
+    for (i, n) in g.nodes.iter().enumerate() {
+        for o in &n.inputs {
+            if let fg::Operand::Value(v) = o {
+                consumers[*v].push(i);
+            }
+        }
+    }
+    let mut is_output = vec![false; nv];
+    for &o in &g.outputs {
+        is_output[o] = true;
+    }
+    let mut b = Builder {
+        g,
+        ranges,
+        values: Vec::new(),
+        consts: Vec::new(),
+        nodes: Vec::new(),
+        map: vec![None; nv],
+        consumers,
+        is_output,
+        fused: vec![false; g.nodes.len()],
+    };
+    let mut inputs = Vec::new();
+    for &v in &g.inputs {
+        let shape = g.values[v]
+            .shape
+            .iter()
+            .map(|d| match d {
+                fg::Dim::Batch => Dim::Batch,
+                fg::Dim::Fixed(n) => Dim::Fixed(*n as u32),
+            })
+            .collect();
+        let id = b.new_value(
+            g.values[v].name.clone(),
+            Kind::Act8,
+            act_scale(ranges[v]),
+            shape,
+        );
+        b.map[v] = Some(QVal {
+            id,
+            scale: act_scale(ranges[v]),
+            kind: Kind::Act8,
+        });
+        inputs.push(IoSpec {
+            name: g.values[v].name.clone(),
+            value: id,
+        });
+    }
+    for i in 0..g.nodes.len() {
+        b.lower(i)?;
+    }
+    let outputs = g
+        .outputs
+        .iter()
+        .map(|&v| {
+            let q = b.map[v].ok_or_else(|| Error::Node {
+                node: g.values[v].name.clone(),
+                reason: "output not computed".into(),
+            })?;
+            Ok(IoSpec {
+                name: g.values[v].name.clone(),
+                value: q.id,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let pkg = Package {
+        semantics_version: SEMANTICS_VERSION,
+        name: name.to_owned(),
+        source_sha256,
+        inputs,
+        outputs,
+        values: b.values,
+        consts: b.consts,
+        nodes: b.nodes,
+        accuracy: Default::default(),
+    };
+    pkg.validate()?;
+    Ok(pkg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::multiplier;
+
+    #[test]
+    fn multiplier_is_close_and_bounded() {
+        for r in [1e-9, 3.3e-4, 0.5, 0.999, 1.0, 7.25, 1000.5] {
+            let (m, s) = multiplier(r).unwrap();
+            assert!(m < 1 << 31 && s <= 62);
+            let back = m as f64 / f64::from(2u32).powi(s as i32);
+            assert!((back - r).abs() / r < 1e-4, "r={r} m={m} s={s}");
+        }
+        assert_eq!(multiplier(0.0), None);
+        assert_eq!(multiplier(f64::NAN), None);
+    }
+}

@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity 0.8.29;
+
+import {IDisputeGame, IDisputeResolver, DisputeParams, Outcome} from "./IDisputeGame.sol";
+import {OneStepVerifier, Semantics} from "./OneStepVerifier.sol";
+
+/// @title DisputeGame
+/// @notice Interactive fraud proof between a defender (the provider, or a committee's first
+/// revealer) and a challenger, each committed to a trace root (the list commitment of every
+/// node's output tensor commitment, docs/semantics.md section 6).
+///
+/// 1. `postGraph`: anyone reveals the graph header `(numNodes, nodesRoot, outputNodes)` whose
+///    `keccak256(abi.encode(...))` is the model version's `graphRoot`. Equal trace roots with
+///    different output commitments go to `resolveOutputs`; otherwise:
+/// 2. Trace descent (`bisect`): both parties reveal the two children of their current trace-tree
+///    node; the game follows the left child when the left children differ, else the right one.
+///    This finds the *first* node `j` whose output commitments differ, so every earlier node
+///    (and so every input of node `j`) is agreed.
+/// 3. `postHeader`: both reveal `(numel, root)` of node `j`'s output; different `numel`s are
+///    settled by `resolveShape` from the node descriptor.
+/// 4. Tensor descent (`bisect` again) down the output tensor's Merkle tree to the first differing
+///    32-byte word; `postWord` reveals it and fixes the first differing element.
+/// 5. `oneStep`: anyone supplies node `j`'s descriptor and windows of its inputs and constants,
+///    each proven against the agreed trace, the task's input commitment or the weights root; the
+///    contract recomputes the element (OneStepVerifier) and whoever claimed another value loses.
+///
+/// Every step has a deadline. A party that must answer and does not loses; when a step anyone
+/// may take is not taken, the defender wins (the challenger carries the burden of proof). A
+/// dispute never needs the liar's data: every one-step input is agreed data the honest party
+/// holds. Zero leaves past the end of a tree are the only honest padding; a party claiming
+/// anything else there loses.
+contract DisputeGame is IDisputeGame {
+    enum Phase {
+        None,
+        Graph,
+        Trace,
+        Header,
+        Shape,
+        Tensor,
+        Word,
+        OneStep,
+        Outputs,
+        Done
+    }
+
+    struct Game {
+        DisputeParams p;
+        Phase phase;
+        uint8 posted; // bit 0: defender answered this step, bit 1: challenger
+        uint32 depth; // levels left in the current descent
+        uint64 deadline;
+        uint256 index; // node index in the current tree level
+        uint256 node; // trace leaf `j`
+        uint256 numNodes;
+        bytes32 nodesRoot;
+        bytes32 outputsHash;
+        uint256 numel;
+        bytes32 defCur;
+        bytes32 chaCur;
+        bytes32 defA; // posted left child / numel / word
+        bytes32 defB; // posted right child / root
+        bytes32 chaA;
+        bytes32 chaB;
+        uint256 element;
+        int256 defValue;
+        int256 chaValue;
+        Outcome outcome;
+    }
+
+    /// A window of a tensor: its commitment's preimage, the proof of the commitment as leaf
+    /// `index` of a list commitment, and consecutive words with their range proof.
+    struct Window {
+        uint256 numel;
+        bytes32 root;
+        bytes32[] leafProof;
+        uint256 startWord;
+        bytes32[] words;
+        bytes32[] rangeProof;
+    }
+
+    IDisputeResolver public immutable taskManager;
+    uint64 public immutable stepTimeout;
+    uint256 public gameCount;
+    mapping(uint256 => Game) internal _games;
+
+    event Opened(uint256 indexed id, uint256 indexed taskId, address defender, address challenger);
+    event Step(uint256 indexed id, Phase phase, uint256 index, uint32 depth);
+    event Narrowed(uint256 indexed id, uint256 node, uint256 element, int256 defenderValue, int256 challengerValue);
+    event Ended(uint256 indexed id, Outcome outcome, int256 computed);
+
+    error NotTaskManager();
+    error WrongPhase(Phase phase);
+    error NotParty();
+    error AlreadyPosted();
+    error BadPreimage();
+    error BadProof();
+    error TooLate();
+    error TooEarly();
+    error BadInput();
+
+    constructor(IDisputeResolver taskManager_, uint64 stepTimeout_) {
+        taskManager = taskManager_;
+        stepTimeout = stepTimeout_;
+    }
+
+    function open(DisputeParams calldata p) external returns (uint256 id) {
+        if (msg.sender != address(taskManager)) revert NotTaskManager();
+        id = ++gameCount;
+        Game storage g = _games[id];
+        g.p = p;
+        g.phase = Phase.Graph;
+        g.deadline = uint64(block.timestamp) + stepTimeout;
+        emit Opened(id, p.taskId, p.defender, p.challenger);
+    }
+
+    function game(uint256 id) external view returns (Game memory) {
+        return _games[id];
+    }
+
+    // ---------------------------------------------------------------- steps
+
+    function postGraph(uint256 id, uint256 numNodes, bytes32 nodesRoot, uint256[] calldata outputNodes) external {
+        Game storage g = _active(id, Phase.Graph);
+        if (keccak256(abi.encode(numNodes, nodesRoot, outputNodes)) != g.p.graphRoot || numNodes == 0) {
+            revert BadPreimage();
+        }
+        g.numNodes = numNodes;
+        g.nodesRoot = nodesRoot;
+        g.outputsHash = keccak256(abi.encode(outputNodes));
+        if (g.p.defenderTrace == g.p.challengerTrace) {
+            _next(id, g, Phase.Outputs);
+            return;
+        }
+        _startDescent(id, g, Phase.Trace, g.p.defenderTrace, g.p.challengerTrace, Semantics.depthOf(numNodes));
+    }
+
+    /// @notice A party reveals the two children of its current node in a descent.
+    function bisect(uint256 id, bytes32 left, bytes32 right) external {
+        Game storage g = _games[id];
+        if (g.phase != Phase.Trace && g.phase != Phase.Tensor) revert WrongPhase(g.phase);
+        if (block.timestamp > g.deadline) revert TooLate();
+        bytes32 h = keccak256(abi.encodePacked(left, right));
+        if (_post(g, h) == 0) {
+            g.defA = left;
+            g.defB = right;
+        } else {
+            g.chaA = left;
+            g.chaB = right;
+        }
+        if (g.posted != 3) return;
+        if (g.defA != g.chaA) {
+            g.index = 2 * g.index;
+            g.defCur = g.defA;
+            g.chaCur = g.chaA;
+        } else {
+            g.index = 2 * g.index + 1;
+            g.defCur = g.defB;
+            g.chaCur = g.chaB;
+        }
+        g.depth -= 1;
+        if (g.depth == 0) {
+            _leaf(id, g);
+        } else {
+            _next(id, g, g.phase);
+        }
+    }
+
+    /// @notice A party reveals `(numel, root)` of its output tensor commitment of node `j`.
+    function postHeader(uint256 id, uint256 numel, bytes32 root) external {
+        Game storage g = _active(id, Phase.Header);
+        if (_post(g, Semantics.tensorCommitment(numel, root)) == 0) {
+            g.defA = bytes32(numel);
+            g.defB = root;
+        } else {
+            g.chaA = bytes32(numel);
+            g.chaB = root;
+        }
+        if (g.posted != 3) return;
+        if (g.defA != g.chaA) {
+            _next(id, g, Phase.Shape);
+            return;
+        }
+        g.numel = numel;
+        _startDescent(id, g, Phase.Tensor, g.defB, g.chaB, Semantics.depthOf((numel + 7) / 8));
+    }
+
+    /// @notice A party reveals the word of its current tensor leaf.
+    function postWord(uint256 id, bytes32 word) external {
+        Game storage g = _active(id, Phase.Word);
+        if (_post(g, keccak256(abi.encodePacked(word))) == 0) g.defA = word;
+        else g.chaA = word;
+        if (g.posted != 3) return;
+        uint256 w = g.index;
+        for (uint256 i; i < 8; ++i) {
+            uint256 e = w * 8 + i;
+            int256 dv = Semantics.elementOfWord(g.defA, i);
+            int256 cv = Semantics.elementOfWord(g.chaA, i);
+            if (e >= g.numel) {
+                // past the last element: honest padding is zero
+                _end(id, g, _paddingOutcome(dv != 0, cv != 0), 0);
+                return;
+            }
+            if (dv != cv) {
+                g.element = e;
+                g.defValue = dv;
+                g.chaValue = cv;
+                emit Narrowed(id, g.node, e, dv, cv);
+                _next(id, g, Phase.OneStep);
+                return;
+            }
+        }
+        revert BadPreimage(); // unreachable: different words always differ in some element
+    }
+
+    /// @notice Settles different output sizes from node `j`'s descriptor.
+    function resolveShape(uint256 id, OneStepVerifier.Node calldata node, bytes32[] calldata nodeProof) external {
+        Game storage g = _active(id, Phase.Shape);
+        _checkNode(g, node, nodeProof);
+        uint256 n = OneStepVerifier.numel(node.outShape);
+        bool defOk = uint256(g.defA) == n;
+        bool chaOk = uint256(g.chaA) == n;
+        _end(id, g, _outcome(defOk, chaOk), int256(n));
+    }
+
+    /// @notice Recomputes the disputed element of node `j` from proven windows of its inputs
+    /// (agreed trace leaves or graph inputs) and constants (weights root).
+    function oneStep(
+        uint256 id,
+        OneStepVerifier.Node calldata node,
+        bytes32[] calldata nodeProof,
+        Window[] calldata inputs,
+        Window[] calldata consts
+    ) external {
+        Game storage g = _active(id, Phase.OneStep);
+        _checkNode(g, node, nodeProof);
+        if (
+            inputs.length != node.inputs.length || consts.length != node.consts.length
+                || node.inShapes.length != inputs.length || node.constShapes.length != consts.length
+        ) revert BadInput();
+        if (OneStepVerifier.numel(node.outShape) != g.numel) {
+            // both claimed a size the descriptor contradicts
+            _end(id, g, Outcome.BothWrong, 0);
+            return;
+        }
+        OneStepVerifier.Tensor[] memory ins = new OneStepVerifier.Tensor[](inputs.length);
+        uint256 traceDepth = Semantics.depthOf(g.numNodes);
+        for (uint256 i; i < inputs.length; ++i) {
+            uint256 ref = node.inputs[i];
+            bytes32 c = Semantics.tensorCommitment(inputs[i].numel, inputs[i].root);
+            bool ok;
+            if (ref & OneStepVerifier.GRAPH_INPUT != 0) {
+                ok = Semantics.verifyLeaf(
+                    g.p.inputCommitment, ref ^ OneStepVerifier.GRAPH_INPUT, c, inputs[i].leafProof
+                );
+            } else {
+                ok = ref < g.node && inputs[i].leafProof.length == traceDepth
+                    && Semantics.verifyLeaf(g.p.defenderTrace, ref, c, inputs[i].leafProof);
+            }
+            if (!ok) revert BadProof();
+            ins[i] = _window(inputs[i], node.inShapes[i]);
+        }
+        OneStepVerifier.Tensor[] memory cs = new OneStepVerifier.Tensor[](consts.length);
+        for (uint256 i; i < consts.length; ++i) {
+            bytes32 c = Semantics.tensorCommitment(consts[i].numel, consts[i].root);
+            if (!Semantics.verifyLeaf(g.p.weightsRoot, node.consts[i], c, consts[i].leafProof)) revert BadProof();
+            cs[i] = _window(consts[i], node.constShapes[i]);
+        }
+        int256 v = OneStepVerifier.evalElement(node, ins, cs, g.element);
+        _end(id, g, _outcome(g.defValue == v, g.chaValue == v), v);
+    }
+
+    /// @notice Equal traces, different outputs: recomputes the output list commitment from the
+    /// trace leaves of the graph's output nodes.
+    function resolveOutputs(
+        uint256 id,
+        uint256[] calldata outputNodes,
+        bytes32[] calldata leaves,
+        bytes32[][] calldata proofs
+    ) external {
+        Game storage g = _active(id, Phase.Outputs);
+        if (keccak256(abi.encode(outputNodes)) != g.outputsHash || leaves.length != outputNodes.length) {
+            revert BadInput();
+        }
+        uint256 traceDepth = Semantics.depthOf(g.numNodes);
+        for (uint256 i; i < leaves.length; ++i) {
+            if (
+                proofs[i].length != traceDepth
+                    || !Semantics.verifyLeaf(g.p.defenderTrace, outputNodes[i], leaves[i], proofs[i])
+            ) revert BadProof();
+        }
+        bytes32 out = Semantics.merkleRoot(leaves);
+        _end(id, g, _outcome(g.p.defenderOutput == out, g.p.challengerOutput == out), 0);
+    }
+
+    /// @notice Ends a game whose step deadline passed: a party that had to answer and did not
+    /// loses; otherwise the defender wins.
+    function timeout(uint256 id) external {
+        Game storage g = _games[id];
+        Phase ph = g.phase;
+        if (ph == Phase.None || ph == Phase.Done) revert WrongPhase(ph);
+        if (block.timestamp <= g.deadline) revert TooEarly();
+        Outcome o = Outcome.DefenderWins;
+        if ((ph == Phase.Trace || ph == Phase.Tensor || ph == Phase.Header || ph == Phase.Word) && g.posted == 2) {
+            o = Outcome.ChallengerWins;
+        }
+        _end(id, g, o, 0);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _active(uint256 id, Phase ph) internal view returns (Game storage g) {
+        g = _games[id];
+        if (g.phase != ph) revert WrongPhase(g.phase);
+        if (block.timestamp > g.deadline) revert TooLate();
+    }
+
+    /// Records the caller's answer for this step after checking it opens its current node.
+    /// @return who 0 for the defender, 1 for the challenger
+    function _post(Game storage g, bytes32 h) internal returns (uint256 who) {
+        if (msg.sender == g.p.defender) {
+            who = 0;
+        } else if (msg.sender == g.p.challenger) {
+            who = 1;
+        } else {
+            revert NotParty();
+        }
+        uint8 bit = uint8(1 << who);
+        if (g.posted & bit != 0) revert AlreadyPosted();
+        if (h != (who == 0 ? g.defCur : g.chaCur)) revert BadPreimage();
+        g.posted |= bit;
+    }
+
+    function _startDescent(uint256 id, Game storage g, Phase ph, bytes32 d, bytes32 c, uint256 depth) internal {
+        g.defCur = d;
+        g.chaCur = c;
+        g.index = 0;
+        g.depth = uint32(depth);
+        g.phase = ph;
+        if (depth == 0) {
+            _leaf(id, g);
+        } else {
+            _next(id, g, ph);
+        }
+    }
+
+    function _leaf(uint256 id, Game storage g) internal {
+        bool defPad = g.defCur != bytes32(0);
+        bool chaPad = g.chaCur != bytes32(0);
+        if (g.phase == Phase.Trace) {
+            if (g.index >= g.numNodes) {
+                _end(id, g, _paddingOutcome(defPad, chaPad), 0);
+                return;
+            }
+            g.node = g.index;
+            _next(id, g, Phase.Header);
+        } else {
+            if (g.index * 8 >= g.numel) {
+                _end(id, g, _paddingOutcome(defPad, chaPad), 0);
+                return;
+            }
+            _next(id, g, Phase.Word);
+        }
+    }
+
+    function _next(uint256 id, Game storage g, Phase ph) internal {
+        g.phase = ph;
+        g.posted = 0;
+        g.deadline = uint64(block.timestamp) + stepTimeout;
+        emit Step(id, ph, g.index, g.depth);
+    }
+
+    function _checkNode(Game storage g, OneStepVerifier.Node calldata node, bytes32[] calldata proof) internal view {
+        bytes32 leaf = keccak256(abi.encode(node));
+        if (proof.length != Semantics.depthOf(g.numNodes) || !Semantics.verifyLeaf(g.nodesRoot, g.node, leaf, proof)) {
+            revert BadProof();
+        }
+    }
+
+    function _window(Window calldata w, uint256[] calldata shape)
+        internal
+        pure
+        returns (OneStepVerifier.Tensor memory t)
+    {
+        if (OneStepVerifier.numel(shape) != w.numel) revert BadInput();
+        uint256 nWords = w.words.length;
+        bytes32[] memory leaves = new bytes32[](nWords);
+        for (uint256 i; i < nWords; ++i) {
+            leaves[i] = keccak256(abi.encodePacked(w.words[i]));
+        }
+        uint256 depth = Semantics.depthOf((w.numel + 7) / 8);
+        if (!Semantics.verifyRange(w.root, depth, w.startWord, leaves, w.rangeProof)) revert BadProof();
+        t.shape = shape;
+        t.offset = w.startWord * 8;
+        t.data = new int256[](nWords * 8);
+        for (uint256 i; i < nWords; ++i) {
+            uint256 word = uint256(w.words[i]);
+            for (uint256 k; k < 8; ++k) {
+                t.data[i * 8 + k] = int256(int32(uint32(word >> (224 - 32 * k))));
+            }
+        }
+    }
+
+    function _paddingOutcome(bool defBad, bool chaBad) internal pure returns (Outcome) {
+        return _outcome(!defBad, !chaBad);
+    }
+
+    function _outcome(bool defOk, bool chaOk) internal pure returns (Outcome) {
+        if (defOk) return Outcome.DefenderWins; // both ok cannot happen: their claims differ
+        if (chaOk) return Outcome.ChallengerWins;
+        return Outcome.BothWrong;
+    }
+
+    function _end(uint256 id, Game storage g, Outcome o, int256 computed) internal {
+        g.phase = Phase.Done;
+        g.outcome = o;
+        emit Ended(id, o, computed);
+        taskManager.resolveDispute(g.p.taskId, o);
+    }
+}

@@ -10,6 +10,9 @@ use crate::proto::tensor_shape_proto::dimension::Value as DimValue;
 use crate::proto::{AttributeProto, GraphProto, ModelProto, NodeProto, type_proto};
 use crate::tensor::{self, BATCH, Data, MAX_ELEMS, MAX_FOLD_ELEMS, Tensor, numel};
 
+/// Elements of derived constants allowed beyond four times the initializers' elements.
+const DERIVED_BUDGET: usize = 1 << 26;
+
 /// Lowest supported `ai.onnx` opset.
 const MIN_OPSET: i64 = 7;
 
@@ -65,6 +68,10 @@ struct Importer {
     /// Consumers (among needed nodes) plus kept-output uses of each tensor name.
     uses: HashMap<String, usize>,
     opset: i64,
+    /// Elements of derived constants (folded or rewritten) created so far.
+    derived: usize,
+    /// Limit on `derived`, so that no model makes the importer allocate without bound.
+    budget: usize,
 }
 
 /// A node being lowered, with helpers for attributes and errors.
@@ -236,6 +243,8 @@ impl Importer {
             const_ids: HashMap::new(),
             uses: HashMap::new(),
             opset,
+            derived: 0,
+            budget: DERIVED_BUDGET,
         }
     }
 
@@ -262,6 +271,7 @@ impl Importer {
         // Initializers.
         for t in &graph.initializer {
             let tensor = Tensor::from_proto(t)?;
+            self.budget = self.budget.saturating_add(tensor.len().saturating_mul(4));
             self.define(&t.name, Sym::Const(Rc::new(tensor)))?;
         }
         // Which tensor names are defined anywhere (for the output check).
@@ -539,6 +549,7 @@ impl Importer {
 
     fn add_const(&mut self, name: String, t: &Tensor) -> Option<ConstId> {
         let data = t.to_f32()?;
+        self.derived = self.derived.saturating_add(data.len());
         self.g.consts.push(FConst {
             name,
             shape: t.shape.clone(),
@@ -567,6 +578,7 @@ impl Importer {
         shape: Vec<usize>,
         data: Vec<f32>,
     ) -> ConstId {
+        self.derived = self.derived.saturating_add(data.len());
         self.g.consts.push(FConst {
             name: format!("{}.{suffix}", ctx.name),
             shape,
@@ -598,6 +610,7 @@ impl Importer {
         kind: Kind,
         out: &str,
     ) -> Result<ValueId> {
+        self.check_budget(ctx)?;
         if dims_numel(
             &shape
                 .iter()
@@ -644,13 +657,20 @@ impl Importer {
         }
     }
 
-    fn out_const(&mut self, ctx: &Ctx<'_>, t: Tensor) -> Result<()> {
-        if t.len() > MAX_ELEMS {
+    /// Errors once derived constants exceed the budget.
+    fn check_budget(&self, ctx: &Ctx<'_>) -> Result<()> {
+        if self.derived > self.budget {
             return Err(Error::TooLarge {
                 tensor: ctx.name.clone(),
-                limit: MAX_ELEMS,
+                limit: self.budget,
             });
         }
+        Ok(())
+    }
+
+    fn out_const(&mut self, ctx: &Ctx<'_>, t: Tensor) -> Result<()> {
+        self.derived = self.derived.saturating_add(t.len());
+        self.check_budget(ctx)?;
         self.set_out(ctx, 0, Sym::Const(Rc::new(t)))
     }
 
@@ -892,6 +912,9 @@ impl Importer {
                     b.transpose(&[1, 0]).ok_or_else(|| ctx.shape_err("B"))?
                 };
                 let (n, k) = if trans_b { (r, cdim) } else { (cdim, r) };
+                if n == 0 || k == 0 {
+                    return Err(ctx.shape_err("empty weight"));
+                }
                 let mut wd = w
                     .to_f32()
                     .ok_or_else(|| ctx.bad_input(1, "is not numeric"))?;
@@ -1066,6 +1089,9 @@ impl Importer {
                         )));
                     }
                 };
+                if n == 0 || k == 0 {
+                    return Err(ctx.shape_err("empty weight"));
+                }
                 let w = b
                     .clone()
                     .as_ref()

@@ -341,7 +341,10 @@ impl Tensor {
             total = total.checked_add(*p.shape.get(axis)?)?;
         }
         *shape.get_mut(axis)? = total;
-        numel(&shape)?;
+        let largest = parts.iter().map(Tensor::len).max().unwrap_or(0);
+        if numel(&shape)? > MAX_FOLD_ELEMS.max(largest) {
+            return None;
+        }
         let outer: usize = shape.iter().take(axis).product();
         let inner: usize = shape.iter().skip(axis + 1).product();
         let mut fv = Vec::new();
@@ -392,6 +395,9 @@ impl Tensor {
 
     /// Slices: for each `(axis, start, end, step)`, normalized per ONNX `Slice` rules.
     pub(crate) fn slice(&self, specs: &[(usize, i64, i64, i64)]) -> Option<Self> {
+        if self.len() == 0 {
+            return None;
+        }
         let rank = self.shape.len();
         let mut ranges: Vec<Vec<usize>> = self.shape.iter().map(|&d| (0..d).collect()).collect();
         for &(axis, start, end, step) in specs {

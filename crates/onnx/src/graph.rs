@@ -60,6 +60,10 @@ pub enum FOp {
         bias: Option<ConstId>,
     },
     /// 1-D or 2-D convolution, NCHW (1-D convs use `kernel[0] = 1`).
+    ///
+    /// For a 1-D conv the input and output values keep rank 3 (`[N, C, L]`); the importer
+    /// stores the weight as `[C_out, C_in/group, 1, k]`, and `strides`, `pads` and
+    /// `dilations` have the unit height entries (`pads = [0, left, 0, right]`).
     Conv {
         /// Constant `[C_out, C_in/group, kH, kW]`.
         weight: ConstId,
@@ -127,7 +131,8 @@ pub enum FOp {
         pads: [usize; 4],
         /// Dilations.
         dilations: [usize; 2],
-        /// Output size rounds up.
+        /// Output size rounds up (a window that would start in the right padding is
+        /// dropped, as in onnxruntime and PyTorch).
         ceil_mode: bool,
     },
     /// Average pooling, 1-D or 2-D.
@@ -182,6 +187,7 @@ pub struct FGraph {
     /// Nodes in execution order.
     pub nodes: Vec<FNode>,
     /// Graph inputs, in ONNX order (initializers that are also listed as inputs excluded).
+    /// The importer lists only the inputs the kept outputs depend on.
     pub inputs: Vec<ValueId>,
     /// Graph outputs kept, in the requested (or ONNX) order.
     pub outputs: Vec<ValueId>,

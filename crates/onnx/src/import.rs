@@ -1565,12 +1565,10 @@ impl Importer {
         if let Some(ks) = ctx.ints("kernel_shape").filter(|k| !k.is_empty())
             && ctx.positive("kernel_shape", ks)? != kernel
         {
-            {
-                return Err(ctx.bad_attr(
-                    "kernel_shape",
-                    format!("{ks:?} does not match the weight shape {:?}", w.shape),
-                ));
-            }
+            return Err(ctx.bad_attr(
+                "kernel_shape",
+                format!("{ks:?} does not match the weight shape {:?}", w.shape),
+            ));
         }
         if kernel.contains(&0) {
             return Err(ctx.shape_err("empty kernel"));
@@ -1732,42 +1730,40 @@ impl Importer {
         if self.single_use(xname)
             && let Some(Some(pi)) = self.producer.get(x).copied()
         {
-            {
-                let target = match self.g.nodes.get(pi).map(|n| &n.op) {
-                    Some(FOp::Conv { weight, bias, .. }) => Some((*weight, *bias)),
-                    Some(FOp::Linear { weight, bias }) if s.len() == 2 => Some((*weight, *bias)),
-                    _ => None,
-                };
-                if let Some((w, bias)) = target {
-                    let wc = self.g.consts.get(w).cloned();
-                    if let Some(wc) = wc.filter(|wc| wc.shape.first() == Some(&c)) {
-                        let per = wc.data.len() / c.max(1);
-                        let nw: Vec<f32> = wc
-                            .data
-                            .iter()
-                            .enumerate()
-                            .map(|(i, &v)| v * a.get(i / per.max(1)).copied().unwrap_or(1.0))
-                            .collect();
-                        let ob = bias
-                            .and_then(|b| self.g.consts.get(b))
-                            .map(|b| b.data.clone())
-                            .unwrap_or_else(|| vec![0.0; c]);
-                        let nb: Vec<f32> = ob
-                            .iter()
-                            .zip(&a)
-                            .zip(&shift)
-                            .map(|((o, a), s)| o * a + s)
-                            .collect();
-                        let nwid = self.new_const(ctx, "weight", wc.shape.clone(), nw);
-                        let nbid = self.new_const(ctx, "bias", vec![c], nb);
-                        if let Some(FOp::Conv { weight, bias, .. } | FOp::Linear { weight, bias }) =
-                            self.g.nodes.get_mut(pi).map(|n| &mut n.op)
-                        {
-                            *weight = nwid;
-                            *bias = Some(nbid);
-                        }
-                        return self.rebind(ctx, x);
+            let target = match self.g.nodes.get(pi).map(|n| &n.op) {
+                Some(FOp::Conv { weight, bias, .. }) => Some((*weight, *bias)),
+                Some(FOp::Linear { weight, bias }) if s.len() == 2 => Some((*weight, *bias)),
+                _ => None,
+            };
+            if let Some((w, bias)) = target {
+                let wc = self.g.consts.get(w).cloned();
+                if let Some(wc) = wc.filter(|wc| wc.shape.first() == Some(&c)) {
+                    let per = wc.data.len() / c.max(1);
+                    let nw: Vec<f32> = wc
+                        .data
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &v)| v * a.get(i / per.max(1)).copied().unwrap_or(1.0))
+                        .collect();
+                    let ob = bias
+                        .and_then(|b| self.g.consts.get(b))
+                        .map(|b| b.data.clone())
+                        .unwrap_or_else(|| vec![0.0; c]);
+                    let nb: Vec<f32> = ob
+                        .iter()
+                        .zip(&a)
+                        .zip(&shift)
+                        .map(|((o, a), s)| o * a + s)
+                        .collect();
+                    let nwid = self.new_const(ctx, "weight", wc.shape.clone(), nw);
+                    let nbid = self.new_const(ctx, "bias", vec![c], nb);
+                    if let Some(FOp::Conv { weight, bias, .. } | FOp::Linear { weight, bias }) =
+                        self.g.nodes.get_mut(pi).map(|n| &mut n.op)
+                    {
+                        *weight = nwid;
+                        *bias = Some(nbid);
                     }
+                    return self.rebind(ctx, x);
                 }
             }
         }

@@ -19,7 +19,9 @@
 //!    `beta`, `transB` folded into the constants), a constant bias `Add` right after a `Linear`
 //!    is folded into its bias, `BatchNormalization` is folded into a preceding `Conv`/`Linear`
 //!    (or becomes `Mul` + `Add` by per-channel constants), `Div` by a constant becomes `Mul` by
-//!    the reciprocal, and `Identity`, `Dropout` and float `Cast`s disappear.
+//!    the reciprocal, and `Identity`, `Dropout` and float `Cast`s disappear. skl2onnx's label
+//!    lookup (`ai.onnx.ml` `ArrayFeatureExtractor` of an `ArgMax` into the classes `0..n-1`)
+//!    is the identity and disappears too; casts of `ArgMax` indices are dropped.
 //!
 //! Only graph inputs that the kept outputs depend on appear in [`FGraph::inputs`].
 //! Every failure is an [`Error`]; no input makes the importer panic.

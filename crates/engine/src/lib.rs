@@ -16,6 +16,7 @@ pub mod exec;
 pub mod gemm;
 pub mod ops;
 pub mod tensor;
+pub mod vectors;
 
 pub use exec::{Engine, Execution, Options};
 pub use tensor::Tensor;

@@ -1,0 +1,53 @@
+//! The committed test vectors are exactly what this engine computes (drift check), and every
+//! case's output agrees with an independent scalar reference of `docs/semantics.md`.
+
+use vouch_engine::vectors::{all_cases, render_all};
+
+#[test]
+fn committed_vectors_match_the_engine() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/vectors");
+    let rendered = render_all().expect("every case runs");
+    assert!(rendered.len() >= 17, "one file per op");
+    for (name, text) in rendered {
+        let committed = std::fs::read_to_string(dir.join(&name))
+            .unwrap_or_else(|e| panic!("testdata/vectors/{name}: {e}; run `cargo run -p vouch-engine --example write_vectors`"));
+        assert!(
+            committed == text,
+            "testdata/vectors/{name} is stale; run `cargo run -p vouch-engine --example write_vectors`"
+        );
+    }
+}
+
+/// Linear recomputed element by element with `i128`, independent of the packed kernels.
+#[test]
+fn linear_vectors_match_scalar_reference() {
+    let groups = all_cases();
+    let (_, cases) = groups.iter().find(|(n, _)| *n == "Linear").unwrap();
+    for c in cases {
+        let vouch_model::Op::Linear { rq, wide, bias, .. } = &c.op else {
+            unreachable!()
+        };
+        let z = c.run().unwrap();
+        let (w, x) = (&c.consts[0], &c.inputs[0]);
+        let (n, k) = (w.shape[0], w.shape[1]);
+        for (i, out) in z.data.iter().enumerate() {
+            let (row, col) = (i / n, i % n);
+            let mut acc: i128 = bias.map_or(0, |_| i128::from(c.consts[1].data[col]));
+            for t in 0..k {
+                acc += i128::from(x.data[row * k + t]) * i128::from(w.data[col * k + t]);
+            }
+            let want = if *wide {
+                acc
+            } else {
+                let p = acc * i128::from(rq.m);
+                let r = if rq.s == 0 {
+                    p
+                } else {
+                    (p + (1i128 << (rq.s - 1))).div_euclid(1i128 << rq.s)
+                };
+                r.clamp(i128::from(rq.lo), i128::from(rq.hi))
+            };
+            assert_eq!(i128::from(*out), want, "{} element {i}", c.name);
+        }
+    }
+}

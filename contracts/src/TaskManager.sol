@@ -4,12 +4,6 @@ pragma solidity 0.8.29;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {
-    IEAS,
-    AttestationRequest,
-    AttestationRequestData
-} from "@ethereum-attestation-service/eas-contracts/contracts/IEAS.sol";
-import {ISchemaResolver} from "@ethereum-attestation-service/eas-contracts/contracts/resolver/ISchemaResolver.sol";
 
 import {ModelRegistry} from "./ModelRegistry.sol";
 import {ProviderStaking} from "./ProviderStaking.sol";
@@ -31,9 +25,10 @@ import {IDisputeGame, IDisputeResolver, DisputeParams, Outcome} from "./IDispute
 /// withdrawn with `withdraw`. Accounting (checked by the invariant tests):
 /// `token.balanceOf(this) == totalEscrow + totalCredits + totalBonds + auditPool`.
 ///
-/// Finalized tasks append a receipt leaf to a hash chain; `flushReceipts` turns the chain since
-/// the last flush into one EAS attestation (cheap per task), and `attestReceipt` makes a
-/// per-task EAS attestation for consumers that want one.
+/// Finalized tasks append a receipt leaf
+/// `keccak256(abi.encode(taskId, modelId, version, inputCommitment, outputCommitment, mode, traceRoot))`
+/// to a hash chain (`receiptHead = keccak256(abi.encode(receiptHead, leaf))`, leaves in the
+/// `Finalized` events); the ReceiptAttester turns it into EAS attestations.
 contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     using SafeERC20 for IERC20;
 
@@ -116,29 +111,21 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     uint8 internal constant FLAG_AUDIT = 1;
     uint8 internal constant FLAG_AUDIT_CLOSED = 2;
     uint8 internal constant FLAG_AUDIT_FAILED = 4;
-    uint8 internal constant FLAG_RECEIPTED = 8;
     uint8 internal constant FLAG_CALLBACK_FAILED = 16;
     uint8 internal constant MAX_COMMITTEE = 8;
-
-    string public constant RECEIPT_SCHEMA =
-        "uint256 taskId,uint32 modelId,uint32 version,bytes32 inputCommitment,bytes32 outputCommitment,uint8 mode,bytes32 evidence";
-    string public constant RECEIPT_BATCH_SCHEMA = "uint64 fromIndex,uint64 toIndex,bytes32 prevHead,bytes32 head";
 
     IERC20 public immutable token;
     ModelRegistry public immutable registry;
     ProviderStaking public immutable staking;
     IRandomnessSource public immutable randomness;
-    IEAS public immutable eas;
     /// Bonds locked from provider stakes. Immutable so that every unlock/slash matches the lock
     /// it undoes; changing them means deploying a new TaskManager.
     uint96 public immutable providerBond;
     uint96 public immutable committeeBond;
-    bytes32 public immutable receiptSchema;
-    bytes32 public immutable receiptBatchSchema;
 
     address public governance;
     IDisputeGame public disputeGame;
-    Params public params;
+    Params internal params;
 
     uint256 public taskCount;
     uint128 public totalEscrow; // fees of unsettled tasks
@@ -147,13 +134,11 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     uint128 public totalBonds; // challenger bonds escrowed here
     bytes32 public receiptHead;
     uint64 public receiptCount;
-    uint64 public attestedCount;
-    bytes32 public attestedHead;
 
-    mapping(uint256 => Task) public tasks;
+    mapping(uint256 => Task) internal tasks;
     mapping(uint256 => Committee) public committees;
     mapping(uint256 => mapping(uint256 => bytes32)) public commitments;
-    mapping(uint256 => Dispute) public disputes;
+    mapping(uint256 => Dispute) internal disputes;
     mapping(uint256 => address) public callbackOf;
     mapping(uint256 => uint32) public callbackGasOf;
     mapping(address => uint256) public balances;
@@ -181,8 +166,6 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     event AuditFlagged(uint256 indexed taskId, uint32 auditEnd);
     event AuditClosed(uint256 indexed taskId, address auditor, bool failed);
     event CallbackFailed(uint256 indexed taskId);
-    event ReceiptsAttested(bytes32 uid, uint64 fromIndex, uint64 toIndex, bytes32 head);
-    event ReceiptAttested(uint256 indexed taskId, bytes32 uid);
     event Credited(address indexed to, uint256 amount);
     event Withdrawn(address indexed to, uint256 amount);
     event ParamsSet(Params params);
@@ -211,9 +194,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     error AlreadyRevealed();
     error NotAudited();
     error NothingToWithdraw();
-    error NothingToAttest();
     error InsufficientGasForCallback();
-    error AlreadyReceipted();
     error BadParams();
 
     modifier onlyGovernance() {
@@ -226,7 +207,6 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         ModelRegistry registry_,
         ProviderStaking staking_,
         IRandomnessSource randomness_,
-        IEAS eas_,
         address governance_,
         uint96 providerBond_,
         uint96 committeeBond_,
@@ -238,11 +218,8 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         registry = registry_;
         staking = staking_;
         randomness = randomness_;
-        eas = eas_;
         governance = governance_;
         _setParams(params_);
-        receiptSchema = eas_.getSchemaRegistry().register(RECEIPT_SCHEMA, ISchemaResolver(address(0)), false);
-        receiptBatchSchema = eas_.getSchemaRegistry().register(RECEIPT_BATCH_SCHEMA, ISchemaResolver(address(0)), false);
     }
 
     // ================================================================ requests
@@ -793,65 +770,6 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         }
     }
 
-    // ================================================================ receipts
-
-    /// @notice Attests every receipt appended since the last flush as one EAS attestation of the
-    /// hash chain (`head = keccak256(abi.encode(prevHead, leaf))` per finalized task, leaves in
-    /// the `Finalized` events).
-    function flushReceipts() external nonReentrant returns (bytes32 uid) {
-        uint64 from = attestedCount;
-        uint64 to = receiptCount;
-        if (to == from) revert NothingToAttest();
-        bytes32 prev = attestedHead;
-        bytes32 head = receiptHead;
-        attestedCount = to;
-        attestedHead = head;
-        uid = eas.attest(
-            AttestationRequest({
-                schema: receiptBatchSchema,
-                data: AttestationRequestData({
-                    recipient: address(0),
-                    expirationTime: 0,
-                    revocable: false,
-                    refUID: bytes32(0),
-                    data: abi.encode(from, to, prev, head),
-                    value: 0
-                })
-            })
-        );
-        emit ReceiptsAttested(uid, from, to, head);
-    }
-
-    /// @notice A per-task EAS receipt for a finalized task (the requester is the recipient).
-    function attestReceipt(uint256 taskId) external nonReentrant returns (bytes32 uid) {
-        Task storage t = tasks[taskId];
-        if (t.status != Status.Finalized) revert BadStatus(t.status);
-        if (t.flags & FLAG_RECEIPTED != 0) revert AlreadyReceipted();
-        t.flags |= FLAG_RECEIPTED;
-        uid = eas.attest(
-            AttestationRequest({
-                schema: receiptSchema,
-                data: AttestationRequestData({
-                    recipient: t.requester,
-                    expirationTime: 0,
-                    revocable: false,
-                    refUID: bytes32(0),
-                    data: abi.encode(
-                        taskId,
-                        t.modelId,
-                        uint32(t.version),
-                        t.inputCommitment,
-                        t.outputCommitment,
-                        uint8(t.mode),
-                        t.traceRoot
-                    ),
-                    value: 0
-                })
-            })
-        );
-        emit ReceiptAttested(taskId, uid);
-    }
-
     // ================================================================ balances
 
     function deposit(uint256 amount) external nonReentrant {
@@ -899,6 +817,18 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     }
 
     // ================================================================ views
+
+    /// @notice The receipt fields of a task (for per-task attestations).
+    function receiptOf(uint256 taskId) external view returns (Status, address, bytes memory) {
+        Task storage t = tasks[taskId];
+        return (
+            t.status,
+            t.requester,
+            abi.encode(
+                taskId, t.modelId, uint32(t.version), t.inputCommitment, t.outputCommitment, uint8(t.mode), t.traceRoot
+            )
+        );
+    }
 
     function getTask(uint256 taskId) external view returns (Task memory) {
         return tasks[taskId];

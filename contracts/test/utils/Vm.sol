@@ -17,6 +17,8 @@ interface Vm {
     function roll(uint256 newHeight) external;
     function prevrandao(bytes32 newPrevrandao) external;
     function deal(address account, uint256 newBalance) external;
+    function cool(address target) external;
+    function skip(bool skipTest) external;
     function label(address account, string calldata newLabel) external;
 
     // callers
@@ -59,6 +61,7 @@ interface Vm {
     function parseJsonKeys(string calldata json, string calldata key) external pure returns (string[] memory keys);
     function parseJsonUint(string calldata json, string calldata key) external pure returns (uint256);
     function parseJsonInt(string calldata json, string calldata key) external pure returns (int256);
+    function parseJsonBool(string calldata json, string calldata key) external pure returns (bool);
     function parseJsonString(string calldata json, string calldata key) external pure returns (string memory);
     function parseJsonBytes32(string calldata json, string calldata key) external pure returns (bytes32);
     function parseJsonBytes(string calldata json, string calldata key) external pure returns (bytes memory);

@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity 0.8.29;
+
+import {Fixture} from "./utils/Fixture.sol";
+import {TaskManager} from "../src/TaskManager.sol";
+import {ModelRegistry} from "../src/ModelRegistry.sol";
+import {ProviderStaking} from "../src/ProviderStaking.sol";
+import {DisputeGame} from "../src/DisputeGame.sol";
+import {IZkVerifier, IVouchConsumer} from "../src/IZkVerifier.sol";
+
+contract MockZkVerifier is IZkVerifier {
+    function verifyProof(bytes32, bytes32, bytes32, bytes32 out, bytes calldata proof) external pure returns (bool) {
+        return keccak256(proof) == keccak256(abi.encode(out));
+    }
+}
+
+contract Consumer is IVouchConsumer {
+    uint256 public calls;
+    bytes32 public last;
+    uint8 public behaviour; // 0 ok, 1 revert, 2 burn all gas
+
+    function setBehaviour(uint8 b) external {
+        behaviour = b;
+    }
+
+    function onVouchResult(uint256, bool, bytes32 out) external {
+        if (behaviour == 1) revert("no");
+        if (behaviour == 2) {
+            while (true) {}
+        }
+        calls++;
+        last = out;
+    }
+}
+
+contract TaskManagerTest is Fixture {
+    bytes32 internal constant INPUT = keccak256("input");
+    bytes32 internal constant OUT = keccak256("output");
+    bytes32 internal constant TRACE_L = keccak256("l");
+    bytes32 internal constant TRACE_R = keccak256("r");
+    bytes32 internal trace;
+    bytes32 internal nodesRoot = keccak256("nodes");
+    uint256[] internal outputNodes;
+
+    function setUp() public override {
+        super.setUp();
+        outputNodes.push(1);
+        trace = keccak256(abi.encodePacked(TRACE_L, TRACE_R));
+        modelId =
+            _registerModel(keccak256("weights"), keccak256(abi.encode(uint256(2), nodesRoot, outputNodes)), address(0));
+        for (uint256 i; i < providers.length; ++i) {
+            _stakeAndOptIn(providers[i], modelId);
+        }
+    }
+
+    // ------------------------------------------------------------ optimistic
+
+    function test_optimistic_happy_path() public {
+        uint256 id = _request(TaskManager.Mode.Optimistic, INPUT);
+        assertEq(token.balanceOf(address(tm)), FEE, "fee escrowed");
+        address p = providers[0];
+        vm.prank(p);
+        tm.submit(id, OUT, trace);
+        assertEq(_locked(p), cfg.providerBond, "bond locked");
+        vm.expectRevert(TaskManager.TooEarly.selector);
+        tm.finalize(id);
+        vm.warp(block.timestamp + cfg.params.challengeWindow + 1);
+        tm.finalize(id);
+        assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
+        uint256 cut = uint256(FEE) * cfg.params.auditFeeBps / 10_000;
+        assertEq(tm.balances(p), FEE - cut, "provider credited");
+        assertEq(tm.receiptCount(), 1, "receipt appended");
+        _assertConserved();
+        // finalized tasks cannot be finalized, challenged or refunded again
+        vm.expectRevert(abi.encodeWithSelector(TaskManager.BadStatus.selector, TaskManager.Status.Finalized));
+        tm.finalize(id);
+        vm.expectRevert(abi.encodeWithSelector(TaskManager.BadStatus.selector, TaskManager.Status.Finalized));
+        vm.prank(challenger);
+        tm.challenge(id, OUT, trace);
+        vm.expectRevert(abi.encodeWithSelector(TaskManager.BadStatus.selector, TaskManager.Status.Finalized));
+        tm.refund(id);
+        // withdraw pays exactly once
+        uint256 before = token.balanceOf(p);
+        vm.prank(p);
+        tm.withdraw();
+        assertEq(token.balanceOf(p) - before, FEE - cut, "withdrawn");
+        vm.prank(p);
+        vm.expectRevert(TaskManager.NothingToWithdraw.selector);
+        tm.withdraw();
+        _assertConserved();
+    }
+
+    function test_submit_requires_opt_in_and_deadline() public {
+        uint256 id = _request(TaskManager.Mode.Optimistic, INPUT);
+        vm.prank(challenger);
+        vm.expectRevert(TaskManager.NotOptedIn.selector);
+        tm.submit(id, OUT, trace);
+        vm.warp(block.timestamp + 2 hours);
+        vm.prank(providers[0]);
+        vm.expectRevert(TaskManager.DeadlinePassed.selector);
+        tm.submit(id, OUT, trace);
+    }
+
+    function test_refund_after_deadline() public {
+        uint256 id = _request(TaskManager.Mode.Optimistic, INPUT);
+        vm.expectRevert(TaskManager.TooEarly.selector);
+        tm.refund(id);
+        vm.warp(block.timestamp + 1 hours + 1);
+        tm.refund(id);
+        assertEq(tm.balances(requester), FEE, "refund credited");
+        vm.expectRevert(abi.encodeWithSelector(TaskManager.BadStatus.selector, TaskManager.Status.Refunded));
+        tm.refund(id);
+        // the credit pays the next request without a transfer
+        uint256 bal = token.balanceOf(requester);
+        _request(TaskManager.Mode.Optimistic, INPUT);
+        assertEq(token.balanceOf(requester), bal, "paid from credit");
+        assertEq(tm.balances(requester), 0, "credit used");
+        _assertConserved();
+    }
+
+    function test_frozen_model_rejects_requests() public {
+        for (uint256 i; i < cfg.freezeThreshold; ++i) {
+            vm.prank(address(tm));
+            registry.recordStrike(modelId, VERSION);
+        }
+        assertTrue(registry.status(modelId, VERSION) == ModelRegistry.Status.Frozen, "frozen");
+        vm.prank(requester);
+        vm.expectRevert(TaskManager.ModelNotActive.selector);
+        tm.request(_requestInput(TaskManager.Mode.Optimistic, INPUT));
+    }
+
+    // ------------------------------------------------------------ disputes (outcomes by timeout)
+
+    function _submittedAndChallenged(bytes32 challengerTrace) internal returns (uint256 id, uint256 gameId) {
+        id = _request(TaskManager.Mode.Optimistic, INPUT);
+        vm.prank(providers[0]);
+        tm.submit(id, OUT, trace);
+        vm.prank(challenger);
+        gameId = tm.challenge(id, keccak256("other output"), challengerTrace);
+        assertTrue(_status(id) == TaskManager.Status.Disputed, "disputed");
+        _assertConserved();
+    }
+
+    function test_challenger_wins_when_defender_stops_answering() public {
+        bytes32 cl = keccak256("cl");
+        bytes32 cr = keccak256("cr");
+        (uint256 id, uint256 gid) = _submittedAndChallenged(keccak256(abi.encodePacked(cl, cr)));
+        game.postGraph(gid, 2, nodesRoot, outputNodes);
+        vm.prank(challenger);
+        game.bisect(gid, cl, cr);
+        vm.warp(block.timestamp + 2 hours);
+        uint256 provBefore = staking.freeStake(providers[0]) + _locked(providers[0]);
+        game.timeout(gid);
+        assertTrue(_status(id) == TaskManager.Status.Failed, "failed");
+        assertEq(tm.balances(requester), FEE, "fee refunded");
+        assertEq(tm.balances(challenger), cfg.params.challengerBond + cfg.providerBond, "challenger paid");
+        assertEq(staking.freeStake(providers[0]) + _locked(providers[0]), provBefore - cfg.providerBond, "slashed");
+        (,,,,, uint32 strikes,,,,,) = _version();
+        assertEq(strikes, 1, "strike recorded");
+        _assertConserved();
+    }
+
+    function _version()
+        internal
+        view
+        returns (
+            bytes32,
+            bytes32,
+            bytes32,
+            address,
+            uint32,
+            uint32,
+            uint64,
+            ModelRegistry.Status,
+            bytes32,
+            string memory,
+            string memory
+        )
+    {
+        ModelRegistry.Version memory v = registry.getVersion(modelId, VERSION);
+        return (
+            v.packageHash,
+            v.weightsRoot,
+            v.graphRoot,
+            v.zkVerifier,
+            v.semanticsVersion,
+            v.strikes,
+            v.registeredAt,
+            v.status,
+            v.provenanceUid,
+            v.packageCid,
+            v.metadataUri
+        );
+    }
+
+    function test_defender_wins_when_nobody_proceeds_and_window_restarts() public {
+        (uint256 id, uint256 gid) = _submittedAndChallenged(keccak256("garbage"));
+        vm.warp(block.timestamp + 2 hours);
+        game.timeout(gid);
+        assertTrue(_status(id) == TaskManager.Status.Submitted, "back to submitted");
+        assertEq(tm.balances(providers[0]), cfg.params.challengerBond, "provider got challenger bond");
+        assertEq(_locked(providers[0]), cfg.providerBond, "provider bond still locked");
+        vm.warp(block.timestamp + cfg.params.challengeWindow + 1);
+        tm.finalize(id);
+        assertEq(_locked(providers[0]) == 0 || tm.getTask(id).flags & 1 == 1, true, "bond released unless audited");
+        _assertConserved();
+    }
+
+    function test_only_task_manager_opens_and_only_game_resolves() public {
+        vm.expectRevert(TaskManager.NotDisputeGame.selector);
+        tm.resolveDispute(1, TaskManager.Status.None == TaskManager.Status.None ? _o(1) : _o(1));
+    }
+
+    function _o(uint8 x) internal pure returns (Outcome) {
+        return Outcome(x);
+    }
+
+    // ------------------------------------------------------------ committee
+
+    function _committee(uint256 id) internal returns (address[] memory members) {
+        vm.roll(block.number + 2);
+        bytes32 seed = keccak256(abi.encode(d.randomness.randomness(_ticket(id)), id));
+        members = staking.sample(modelId, seed, 3, cfg.committeeBond);
+    }
+
+    function _ticket(uint256 id) internal view returns (uint256 ticket) {
+        (uint64 t,,,,,,) = tm.committees(id);
+        ticket = t;
+    }
+
+    function _commitAll(uint256 id, address[] memory m, bytes32[] memory outs) internal {
+        for (uint256 i; i < m.length; ++i) {
+            vm.prank(m[i]);
+            tm.commit(id, i, keccak256(abi.encode(id, m[i], outs[i], trace, bytes32(i))), m);
+        }
+    }
+
+    function test_committee_agreement_finalizes_on_last_reveal() public {
+        uint256 id = _request(TaskManager.Mode.Committee, INPUT);
+        address[] memory m = _committee(id);
+        assertEq(m.length, 3, "three members");
+        bytes32[] memory outs = new bytes32[](3);
+        outs[0] = OUT;
+        outs[1] = OUT;
+        outs[2] = OUT;
+        _commitAll(id, m, outs);
+        for (uint256 i; i < 3; ++i) {
+            assertEq(_locked(m[i]), cfg.committeeBond, "member bond locked");
+            vm.prank(m[i]);
+            tm.reveal(id, i, OUT, trace, bytes32(i), m);
+        }
+        assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
+        uint256 share = (FEE - uint256(FEE) * cfg.params.auditFeeBps / 10_000) / 3;
+        for (uint256 i; i < 3; ++i) {
+            assertEq(tm.balances(m[i]), share, "member paid");
+        }
+        _assertConserved();
+    }
+
+    function test_committee_reveal_before_all_committed_is_too_early() public {
+        uint256 id = _request(TaskManager.Mode.Committee, INPUT);
+        address[] memory m = _committee(id);
+        vm.prank(m[0]);
+        tm.commit(id, 0, keccak256(abi.encode(id, m[0], OUT, trace, bytes32(0))), m);
+        vm.prank(m[0]);
+        vm.expectRevert(TaskManager.TooEarly.selector);
+        tm.reveal(id, 0, OUT, trace, bytes32(0), m);
+    }
+
+    function test_committee_non_revealer_slashed() public {
+        uint256 id = _request(TaskManager.Mode.Committee, INPUT);
+        address[] memory m = _committee(id);
+        bytes32[] memory outs = new bytes32[](3);
+        outs[0] = OUT;
+        outs[1] = OUT;
+        outs[2] = OUT;
+        _commitAll(id, m, outs);
+        for (uint256 i; i < 2; ++i) {
+            vm.prank(m[i]);
+            tm.reveal(id, i, OUT, trace, bytes32(i), m);
+        }
+        vm.warp(block.timestamp + 2 hours);
+        uint256 poolBefore = tm.auditPool();
+        tm.finalizeCommittee(id, m);
+        assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
+        assertEq(_locked(m[2]), 0, "no-show bond gone");
+        assertGt(tm.auditPool(), poolBefore + cfg.committeeBond - 1, "slashed into pool");
+        _assertConserved();
+    }
+
+    function test_committee_disagreement_opens_dispute() public {
+        uint256 id = _request(TaskManager.Mode.Committee, INPUT);
+        address[] memory m = _committee(id);
+        bytes32[] memory outs = new bytes32[](3);
+        outs[0] = OUT;
+        outs[1] = keccak256("lie");
+        outs[2] = OUT;
+        _commitAll(id, m, outs);
+        vm.prank(m[0]);
+        tm.reveal(id, 0, OUT, trace, bytes32(0), m);
+        vm.prank(m[1]);
+        tm.reveal(id, 1, outs[1], trace, bytes32(uint256(1)), m);
+        assertTrue(_status(id) == TaskManager.Status.Disputed, "disputed");
+        // same traces, different outputs: the output check decides. Nobody proves: defender wins.
+        vm.warp(block.timestamp + 2 hours);
+        game.timeout(1);
+        assertTrue(_status(id) == TaskManager.Status.Failed, "committee dispute fails the task");
+        assertEq(tm.balances(m[0]), cfg.committeeBond, "defender paid the dissenter's bond");
+        assertEq(_locked(m[1]), 0, "dissenter slashed");
+        tm.releaseCommitteeBonds(id, m);
+        assertEq(_locked(m[2]), 0, "bystander released");
+        _assertConserved();
+    }
+
+    // ------------------------------------------------------------ zk
+
+    function test_zk_mode_finalizes_with_valid_proof() public {
+        MockZkVerifier v = new MockZkVerifier();
+        modelId = _registerModel(keccak256("w"), keccak256("g"), address(v));
+        uint256 id = _request(TaskManager.Mode.Zk, INPUT);
+        vm.prank(providers[1]);
+        vm.expectRevert(TaskManager.ProofRejected.selector);
+        tm.submitZk(id, OUT, "bad");
+        vm.prank(providers[1]);
+        tm.submitZk(id, OUT, abi.encode(OUT));
+        assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
+        _assertConserved();
+    }
+
+    function test_zk_mode_needs_verifier() public {
+        vm.prank(requester);
+        vm.expectRevert(TaskManager.NoZkVerifier.selector);
+        tm.request(_requestInput(TaskManager.Mode.Zk, INPUT));
+    }
+
+    // ------------------------------------------------------------ callbacks
+
+    function _withCallback(Consumer c, uint32 gasCap) internal returns (uint256 id) {
+        TaskManager.RequestInput memory r = _requestInput(TaskManager.Mode.Optimistic, INPUT);
+        r.callback = address(c);
+        r.callbackGas = gasCap;
+        vm.prank(requester);
+        id = tm.request(r);
+        vm.prank(providers[0]);
+        tm.submit(id, OUT, trace);
+        vm.warp(block.timestamp + cfg.params.challengeWindow + 1);
+    }
+
+    function test_callback_delivered() public {
+        Consumer c = new Consumer();
+        uint256 id = _withCallback(c, 100_000);
+        tm.finalize(id);
+        assertEq(c.calls(), 1, "called");
+        assertEq(c.last(), OUT, "output delivered");
+    }
+
+    function test_failing_callbacks_do_not_block_settlement() public {
+        Consumer c = new Consumer();
+        c.setBehaviour(1);
+        uint256 id = _withCallback(c, 100_000);
+        tm.finalize(id);
+        assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized despite revert");
+        c.setBehaviour(2);
+        id = _withCallback(c, 100_000);
+        tm.finalize(id);
+        assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized despite gas burn");
+        assertEq(tm.getTask(id).flags & 16, 16, "failure recorded");
+    }
+
+    function test_callback_gas_cap_enforced() public {
+        TaskManager.RequestInput memory r = _requestInput(TaskManager.Mode.Optimistic, INPUT);
+        r.callback = address(1);
+        r.callbackGas = cfg.params.maxCallbackGas + 1;
+        vm.prank(requester);
+        vm.expectRevert(TaskManager.CallbackGasTooHigh.selector);
+        tm.request(r);
+    }
+
+    // ------------------------------------------------------------ audits
+
+    function test_audit_flag_confirm_and_close() public {
+        // find a prevrandao that flags the task
+        uint256 id = _request(TaskManager.Mode.Optimistic, INPUT);
+        vm.prank(providers[0]);
+        tm.submit(id, OUT, trace);
+        vm.warp(block.timestamp + cfg.params.challengeWindow + 1);
+        for (uint256 r; r < 1000; ++r) {
+            bytes32 rand = keccak256(abi.encode(bytes32(r), block.number));
+            if (uint256(keccak256(abi.encode(rand, id))) % 10_000 < cfg.params.auditBps) {
+                vm.prevrandao(bytes32(r));
+                break;
+            }
+        }
+        token.approve(address(tm), 100 ether);
+        tm.fundAuditPool(100 ether);
+        tm.finalize(id);
+        assertEq(tm.getTask(id).flags & 1, 1, "flagged");
+        assertEq(_locked(providers[0]), cfg.providerBond, "bond held during audit");
+        vm.prank(challenger);
+        tm.confirmAudit(id, OUT, trace);
+        assertEq(tm.balances(challenger), cfg.params.auditReward, "auditor paid from pool");
+        assertEq(_locked(providers[0]), 0, "bond released");
+        vm.expectRevert(TaskManager.NotAudited.selector);
+        tm.closeAudit(id);
+        _assertConserved();
+    }
+
+    // ------------------------------------------------------------ receipts
+
+    function test_receipts_batch_and_single() public {
+        uint256 id = _request(TaskManager.Mode.Optimistic, INPUT);
+        vm.prank(providers[0]);
+        tm.submit(id, OUT, trace);
+        vm.warp(block.timestamp + cfg.params.challengeWindow + 1);
+        tm.finalize(id);
+        bytes32 leaf = keccak256(abi.encode(id, modelId, uint32(VERSION), INPUT, OUT, uint8(0), trace));
+        assertEq(tm.receiptHead(), keccak256(abi.encode(bytes32(0), leaf)), "hash chain");
+        bytes32 uid = receipts.flushReceipts();
+        assertTrue(d.eas.isAttestationValid(uid), "batch attested");
+        vm.expectRevert(bytes4(keccak256("NothingToAttest()")));
+        receipts.flushReceipts();
+        bytes32 one = receipts.attestReceipt(id);
+        assertEq(d.eas.getAttestation(one).recipient, requester, "receipt to requester");
+        vm.expectRevert(bytes4(keccak256("AlreadyAttested()")));
+        receipts.attestReceipt(id);
+    }
+}
+
+import {Outcome} from "../src/IDisputeGame.sol";

@@ -1,6 +1,6 @@
 //! JSON inputs and outputs, and package files.
 
-use eyre::{Result, WrapErr, bail, eyre};
+use eyre::{Result, WrapErr};
 use serde_json::Value;
 use std::path::Path;
 use vouch_model::Package;
@@ -13,108 +13,12 @@ pub fn read_json(path: &Path) -> Result<Value> {
     serde_json::from_str(&text).wrap_err_with(|| format!("{} is not valid JSON", path.display()))
 }
 
-/// Flattens a nested JSON array of numbers into a shape and row-major data.
-pub fn nested_to_tensor(name: &str, v: &Value) -> Result<FTensor> {
-    let mut shape = Vec::new();
-    let mut cur = v;
-    while let Value::Array(a) = cur {
-        shape.push(a.len());
-        match a.first() {
-            Some(first) => cur = first,
-            None => break,
-        }
-    }
-    if shape.is_empty() {
-        bail!(
-            "input {name:?} must be a nested array (rows = batch), got {}",
-            kind(v)
-        );
-    }
-    let mut data = Vec::new();
-    flatten(name, v, &shape, 0, &mut data)?;
-    Ok(FTensor { shape, data })
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-fn flatten(name: &str, v: &Value, shape: &[usize], depth: usize, out: &mut Vec<f32>) -> Result<()> {
-    match (v, shape.get(depth)) {
-        (Value::Array(a), Some(&n)) => {
-            if a.len() != n {
-                bail!(
-                    "input {name:?} is ragged: an array at depth {depth} has {} elements, expected {n}",
-                    a.len()
-                );
-            }
-            a.iter()
-                .try_for_each(|x| flatten(name, x, shape, depth + 1, out))
-        }
-        (Value::Number(x), None) => {
-            let f = x
-                .as_f64()
-                .ok_or_else(|| eyre!("input {name:?}: {x} is not a finite number"))?;
-            if !f.is_finite() {
-                bail!("input {name:?}: {x} is not a finite number");
-            }
-            out.push(f as f32);
-            Ok(())
-        }
-        (other, _) => bail!(
-            "input {name:?}: unexpected {} at depth {depth}",
-            kind(other)
-        ),
-    }
-}
-
 /// Reads the inputs named `names` from a JSON object, in that order.
 pub fn inputs_from_json(v: &Value, names: &[&str]) -> Result<Vec<FTensor>> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| eyre!("inputs must be a JSON object mapping input names to arrays"))?;
-    for key in obj.keys() {
-        if !names.contains(&key.as_str()) {
-            bail!("unknown input {key:?}; the model's inputs are {names:?}");
-        }
-    }
-    names
-        .iter()
-        .map(|n| {
-            let v = obj
-                .get(*n)
-                .ok_or_else(|| eyre!("missing input {n:?}; the model's inputs are {names:?}"))?;
-            nested_to_tensor(n, v)
-        })
-        .collect()
+    Ok(vouch_quant::json::inputs_from_json(v, names)?)
 }
 
-/// Turns flat data and a shape into nested JSON arrays.
-pub fn tensor_to_nested(shape: &[usize], data: &[f64]) -> Value {
-    fn rec(shape: &[usize], data: &[f64]) -> Value {
-        match shape.split_first() {
-            None => data.first().map_or(Value::Null, |&x| {
-                serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
-            }),
-            Some((&n, rest)) => {
-                let step: usize = rest.iter().product();
-                Value::Array(
-                    (0..n)
-                        .map(|i| rec(rest, &data[i * step..(i + 1) * step]))
-                        .collect(),
-                )
-            }
-        }
-    }
-    rec(shape, data)
-}
+pub use vouch_quant::json::tensor_to_nested;
 
 /// Reads and validates a package file.
 pub fn read_package(path: &Path) -> Result<Package> {

@@ -131,7 +131,11 @@ impl<'p> Engine<'p> {
                     reason: format!("shape {:?}, the model expects {:?}", t.shape, want),
                 });
             }
-            if let Some(v) = t.data.iter().find(|v| !(ACT_MIN..=ACT_MAX).contains(*v)) {
+            if let Some(v) = t
+                .data
+                .iter()
+                .find(|v| info.kind == Kind::Act8 && !(ACT_MIN..=ACT_MAX).contains(*v))
+            {
                 return Err(Error::Input {
                     name: spec.name.clone(),
                     reason: format!("quantized value {v} outside [-128, 127]"),
@@ -288,11 +292,11 @@ impl<'p> Engine<'p> {
             })
             .map_err(sem)?,
             (Op::Lut { table }, _) => ops::lut(x, konst(*table)).map_err(sem)?,
-            (Op::Softmax { axis, table }, _) => {
+            (Op::Softmax { axis, table, rq }, _) => {
                 if *axis as usize >= x.shape.len() || x.shape[*axis as usize] == 0 {
                     return Err(shape_err(node, "axis out of range"));
                 }
-                ops::softmax(x, *axis as usize, konst(*table)).map_err(sem)?
+                ops::softmax(x, *axis as usize, konst(*table), rq).map_err(sem)?
             }
             (
                 Op::ArgMax {

@@ -242,7 +242,7 @@ fn split_axis(shape: &[usize], axis: usize) -> (usize, usize, usize) {
 }
 
 /// Integer softmax along `axis`.
-pub fn softmax(x: &Tensor, axis: usize, table: &[i32]) -> SemResult<Tensor> {
+pub fn softmax(x: &Tensor, axis: usize, table: &[i32], rq: &Requant) -> SemResult<Tensor> {
     let (outer, len, inner) = split_axis(&x.shape, axis);
     let mut data = vec![0i32; x.data.len()];
     let mut slice = vec![0i32; len];
@@ -252,7 +252,7 @@ pub fn softmax(x: &Tensor, axis: usize, table: &[i32]) -> SemResult<Tensor> {
             for (j, s) in slice.iter_mut().enumerate() {
                 *s = x.data[(o * len + j) * inner + i];
             }
-            softmax_slice(&slice, table, &mut res)?;
+            softmax_slice(&slice, table, rq, &mut res)?;
             for (j, r) in res.iter().enumerate() {
                 data[(o * len + j) * inner + i] = *r;
             }

@@ -35,7 +35,11 @@ impl Case {
             .enumerate()
             .map(|(i, t)| TensorInfo {
                 name: format!("x{i}"),
-                kind: Kind::Act8,
+                kind: if t.data.iter().all(|v| (-128..=127).contains(v)) {
+                    Kind::Act8
+                } else {
+                    Kind::Wide
+                },
                 scale: 1.0,
                 shape: fixed(&t.shape),
             })
@@ -360,16 +364,31 @@ pub fn all_cases() -> Vec<(&'static str, Vec<Case>)> {
         .into_iter()
         .enumerate()
     {
+        // Case 0: act8 input, identity index map; case 1: wide input, scaled index map.
+        let (rq, input) = if i == 0 {
+            (Requant::SOFTMAX_INDEX, r.act8(&shape))
+        } else {
+            (
+                Requant {
+                    m: 20000,
+                    s: 22,
+                    lo: 0,
+                    hi: 255,
+                },
+                r.tensor(&shape, -40000, 40000),
+            )
+        };
         let op = Op::Softmax {
             axis: axis as u32,
             table: 0,
+            rq,
         };
         push(
             "Softmax",
             Case {
                 name: format!("softmax_{i}"),
                 op,
-                inputs: vec![r.act8(&shape)],
+                inputs: vec![input],
                 consts: vec![exp_table.clone()],
                 out_shape: shape,
                 out_kind: Kind::Act8,
@@ -521,7 +540,8 @@ pub fn attrs_json(op: &Op) -> serde_json::Value {
             m.insert("lo".into(), (*lo).into());
             m.insert("hi".into(), (*hi).into());
         }
-        Op::Softmax { axis, .. } => {
+        Op::Softmax { axis, rq, .. } => {
+            rq_json(rq, &mut m);
             m.insert("axis".into(), (*axis).into());
         }
         Op::ArgMax {

@@ -143,12 +143,15 @@ pub enum Op {
         /// The table constant.
         table: ConstId,
     },
-    /// Integer softmax along `axis` with a 256-entry exp table.
+    /// Integer softmax along `axis` with a 256-entry exp table; the input may be `act8` or
+    /// `wide`, and `rq` maps `max - x` to the table index.
     Softmax {
         /// The axis.
         axis: u32,
         /// The table constant.
         table: ConstId,
+        /// Index requantization (`lo = 0`, `hi = 255`).
+        rq: Requant,
     },
     /// Index of the maximum along `axis`.
     ArgMax {

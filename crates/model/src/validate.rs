@@ -218,6 +218,12 @@ impl Package {
                     return Err(node_err(n, "add multiplier out of range"));
                 }
             }
+            Op::Softmax { rq, .. } if rq.lo != 0 || rq.hi != 255 || rq.validate().is_err() => {
+                return Err(node_err(
+                    n,
+                    "softmax index map must be a valid requant onto [0, 255]",
+                ));
+            }
             Op::Lut { table } | Op::Softmax { table, .. } => {
                 if const_len(*table) != 256 {
                     return Err(node_err(n, "table must have 256 entries"));

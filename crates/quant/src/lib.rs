@@ -12,9 +12,11 @@
 //! | [`float`] | the float reference executor |
 //! | [`quantize`] | scale selection and lowering to the integer IR |
 //! | [`accuracy`] | input quantization, output dequantization, the accuracy report |
+//! | [`json`] | the JSON tensor format of inputs, calibration samples and outputs |
 
 pub mod accuracy;
 pub mod float;
+pub mod json;
 pub mod quantize;
 
 pub use accuracy::{dequantize, measure, quantize_inputs};
@@ -80,7 +82,11 @@ pub fn import(
         .map(|t| t.data.iter().fold(0f32, |m, v| m.max(v.abs())))
         .collect();
     progress(Stage::Quantize);
-    let mut pkg = quantize(graph, &ranges, name, source_sha256)?;
+    let integral: Vec<bool> = calibration
+        .iter()
+        .map(|t| t.data.iter().all(|v| v.fract() == 0.0))
+        .collect();
+    let mut pkg = quantize(graph, &ranges, &integral, name, source_sha256)?;
     progress(Stage::Measure);
     let float_outputs: Vec<FTensor> = graph.outputs.iter().map(|&v| values[v].clone()).collect();
     pkg.accuracy = measure(&pkg, &calibration, &float_outputs)?;

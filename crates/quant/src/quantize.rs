@@ -9,6 +9,8 @@ use vouch_semantics::{ACT_MAX, ACT_MIN, SEMANTICS_VERSION};
 const MIN_SCALE: f64 = 1.0 / 16_777_216.0;
 /// Largest requantization multiplier the importer picks (`docs/semantics.md` section 5).
 const M_TARGET: f64 = 32768.0;
+/// Softmax table step in logit units when the input is wide (the table spans `e^0 .. e^-16`).
+const SOFTMAX_STEP: f64 = 16.0 / 255.0;
 
 #[derive(Debug, Clone, Copy)]
 struct QVal {
@@ -167,12 +169,13 @@ impl Builder<'_> {
         }
     }
 
-    /// Whether `v` may stay a wide accumulator: a graph output whose only consumers are ArgMax.
+    /// Whether `v` may stay a wide accumulator: every consumer reads wide values (ArgMax,
+    /// Softmax) and it has at least one consumer or is a graph output.
     fn wide_ok(&self, v: usize) -> bool {
-        self.is_output[v]
+        (self.is_output[v] || !self.consumers[v].is_empty())
             && self.consumers[v]
                 .iter()
-                .all(|&c| matches!(self.g.nodes[c].op, FOp::ArgMax { .. }))
+                .all(|&c| matches!(self.g.nodes[c].op, FOp::ArgMax { .. } | FOp::Softmax { .. }))
     }
 
     /// Output binding for Linear/Conv/MatMul with accumulator scale `acc_scale`.
@@ -421,21 +424,34 @@ impl Builder<'_> {
             }
             FOp::Softmax { axis } => {
                 let x = self.input(node, 0)?;
+                // Table step in logit units: the input's own step when it is fine enough (the
+                // identity index map), else 16/255 so the table spans exp(0) .. exp(-16).
+                let (step, rq) = if x.kind == Kind::Act8 && x.scale <= SOFTMAX_STEP {
+                    (x.scale, Requant::SOFTMAX_INDEX)
+                } else {
+                    let (m, s) = multiplier(x.scale / SOFTMAX_STEP)
+                        .ok_or_else(|| Self::err(node, "softmax index ratio out of range"))?;
+                    (
+                        SOFTMAX_STEP,
+                        Requant {
+                            m,
+                            s,
+                            lo: 0,
+                            hi: 255,
+                        },
+                    )
+                };
                 let table: Vec<i32> = (0..256)
-                    .map(|k| libm::round(65536.0 * libm::exp(-(k as f64) * x.scale)) as i32)
+                    .map(|k| libm::round(65536.0 * libm::exp(-(k as f64) * step)) as i32)
                     .collect();
                 let t = self.add_const(format!("{name}.exp"), 1.0, vec![256], table);
                 let q = self.bind(node, node.output, Kind::Act8, 1.0 / 127.0)?;
-                self.push(
-                    node,
-                    name,
-                    Op::Softmax {
-                        axis: *axis as u32,
-                        table: t,
-                    },
-                    vec![Operand::Value(x.id)],
-                    q.id,
-                );
+                let op = Op::Softmax {
+                    axis: *axis as u32,
+                    table: t,
+                    rq,
+                };
+                self.push(node, name, op, vec![Operand::Value(x.id)], q.id);
             }
             FOp::ArgMax {
                 axis,
@@ -621,10 +637,12 @@ fn overflow_proof(node: &FNode, w: &[i32], per_row: usize, bias: &[i64]) -> Resu
     Ok(())
 }
 
-/// Lowers `g`, given the calibrated largest magnitude of every value, to a package.
+/// Lowers `g`, given the calibrated largest magnitude of every value and which graph inputs
+/// were integer-valued in every calibration sample, to a package.
 pub fn quantize(
     g: &FGraph,
     ranges: &[f32],
+    integral: &[bool],
     name: &str,
     source_sha256: [u8; 32],
 ) -> Result<Package> {
@@ -653,7 +671,7 @@ pub fn quantize(
         fused: vec![false; g.nodes.len()],
     };
     let mut inputs = Vec::new();
-    for &v in &g.inputs {
+    for (i, &v) in g.inputs.iter().enumerate() {
         let shape = g.values[v]
             .shape
             .iter()
@@ -662,15 +680,18 @@ pub fn quantize(
                 fg::Dim::Fixed(n) => Dim::Fixed(*n as u32),
             })
             .collect();
-        let id = b.new_value(
-            g.values[v].name.clone(),
-            Kind::Act8,
-            act_scale(ranges[v]),
-            shape,
-        );
+        // Integer-valued inputs (pixel counts, categories) get a scale 1/k so every integer in
+        // range is represented exactly.
+        let range = ranges[v];
+        let scale = if integral.get(i).copied().unwrap_or(false) && range >= 1.0 {
+            1.0 / (127.0 / f64::from(range)).floor()
+        } else {
+            act_scale(range)
+        };
+        let id = b.new_value(g.values[v].name.clone(), Kind::Act8, scale, shape);
         b.map[v] = Some(QVal {
             id,
-            scale: act_scale(ranges[v]),
+            scale,
             kind: Kind::Act8,
         });
         inputs.push(IoSpec {

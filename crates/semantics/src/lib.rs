@@ -61,6 +61,13 @@ impl Requant {
         lo: ACT_MIN,
         hi: ACT_MAX,
     };
+    /// The identity `Softmax` index map: `k = clamp(max - x, 0, 255)`.
+    pub const SOFTMAX_INDEX: Self = Self {
+        m: 1,
+        s: 0,
+        lo: 0,
+        hi: 255,
+    };
 
     /// Checks the documented domain of the parameters.
     pub fn validate(&self) -> Result<()> {
@@ -145,18 +152,21 @@ pub fn div_round(a: i64, n: i64) -> Result<i64> {
 }
 
 /// The `Softmax` output of one slice (`docs/semantics.md` section 3), given the table `e`
-/// (256 entries, `e[0] = 2^16`). Writes `out[j]` for every `x[j]`.
-pub fn softmax_slice(x: &[i32], table: &[i32], out: &mut [i32]) -> Result<()> {
+/// (256 entries, `e[0] = 2^16`) and the index requantization `rq` (`lo = 0`, `hi = 255`).
+/// Writes `out[j]` for every `x[j]`.
+pub fn softmax_slice(x: &[i32], table: &[i32], rq: &Requant, out: &mut [i32]) -> Result<()> {
     let m = x.iter().copied().max().ok_or(Error::Domain {
         what: "empty softmax slice",
     })?;
     let lookup = |v: i32| -> Result<i64> {
-        let d = usize::try_from(i64::from(m) - i64::from(v)).map_err(|_| Error::Domain {
-            what: "softmax index",
-        })?;
-        table.get(d).map(|&t| i64::from(t)).ok_or(Error::Domain {
-            what: "softmax input outside act8",
-        })
+        let k = rq.apply(i64::from(m) - i64::from(v))?;
+        usize::try_from(k)
+            .ok()
+            .and_then(|k| table.get(k))
+            .map(|&t| i64::from(t))
+            .ok_or(Error::Domain {
+                what: "softmax index outside the table",
+            })
     };
     let mut sum = 0i64;
     for &v in x {
@@ -243,7 +253,7 @@ mod tests {
         let mut table = vec![0i32; 256];
         table[0] = 1 << 16;
         let mut out = [0; 4];
-        softmax_slice(&[5, 5, 5, 5], &table, &mut out).unwrap();
+        softmax_slice(&[5, 5, 5, 5], &table, &Requant::SOFTMAX_INDEX, &mut out).unwrap();
         assert_eq!(out, [32, 32, 32, 32]); // round(127/4) = 31.75 -> 32
     }
 
@@ -270,7 +280,7 @@ mod tests {
         fn softmax_sums_near_127(x in proptest::collection::vec(-128i32..=127, 1..20)) {
             let table: Vec<i32> = (0..256).map(|k| ((1u32 << 16) >> (k / 16).min(16)) as i32).collect();
             let mut out = vec![0; x.len()];
-            softmax_slice(&x, &table, &mut out).unwrap();
+            softmax_slice(&x, &table, &Requant::SOFTMAX_INDEX, &mut out).unwrap();
             let total: i32 = out.iter().sum();
             prop_assert!(out.iter().all(|&o| (0..=127).contains(&o)));
             prop_assert!((total - 127).abs() <= x.len() as i32);

@@ -1,0 +1,351 @@
+//! `vouch task request|submit|finalize|status|challenge|dispute|withdraw`: the life of one
+//! inference on-chain. Results and challenges are computed by running the package with the
+//! Rust engine; the posted trace root is the list commitment over every node's output.
+
+use crate::cmd::key::{ChainArgs, fmt_tokens, parse_tokens, runtime};
+use crate::{io, out};
+use clap::{Args, Subcommand, ValueEnum};
+use eyre::{Result, bail};
+use std::path::PathBuf;
+use std::time::Duration;
+use vouch_chain::alloy::primitives::{B256, U256};
+use vouch_chain::dispute::{self, HonestTrace, Move, PHASES};
+use vouch_chain::system::{Mode, Request, TASK_STATUS};
+use vouch_engine::{Engine, Options};
+use vouch_primitives::hex0x;
+
+/// `vouch task ...`
+#[derive(Debug, Subcommand)]
+pub enum TaskCmd {
+    /// Request an inference, escrowing the fee.
+    Request(RequestArgs),
+    /// Post a result (as an opted-in provider), computed by running the package.
+    Submit(SubmitArgs),
+    /// Finalize an optimistic task after its challenge window (pays the provider).
+    Finalize(IdArgs),
+    /// Show a task (and its dispute, if any).
+    Status(IdArgs),
+    /// Re-execute a posted result; if it differs, challenge it and play the dispute.
+    Challenge(PlayArgs),
+    /// Make your next moves in the dispute on a task (defender or challenger).
+    Dispute(PlayArgs),
+    /// Withdraw the tokens credited to you by the task manager (fees, rewards, bonds).
+    Withdraw(IdlessArgs),
+}
+
+/// Verification mode.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModeArg {
+    /// One bonded provider and a challenge window.
+    Optimistic,
+    /// A committee drawn by stake.
+    Committee,
+    /// A zk proof.
+    Zk,
+}
+
+/// The package and input a task is about.
+#[derive(Debug, Args)]
+pub struct Work {
+    /// The package file.
+    #[arg(long, short = 'p')]
+    pub package: PathBuf,
+    /// Inputs: a JSON object mapping each input name to a nested array.
+    #[arg(long, short = 'i')]
+    pub input: PathBuf,
+}
+
+/// `vouch task request`
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// The model id.
+    #[arg(long, short = 'm')]
+    pub model: u32,
+    /// The model version.
+    #[arg(long, default_value_t = 1)]
+    pub version: u16,
+    #[command(flatten)]
+    pub work: Work,
+    /// Fee in tokens.
+    #[arg(long, default_value = "1")]
+    pub fee: String,
+    /// Seconds until the submission deadline.
+    #[arg(long, default_value_t = 3600)]
+    pub deadline: u32,
+    /// Verification mode.
+    #[arg(long, value_enum, default_value = "optimistic")]
+    pub mode: ModeArg,
+    #[command(flatten)]
+    pub chain: ChainArgs,
+}
+
+/// `vouch task submit`
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// The task id.
+    pub task: u64,
+    #[command(flatten)]
+    pub work: Work,
+    /// Post a wrong result on purpose (one output element changed): a demo of a lie that a
+    /// challenger catches and that gets this provider's bond slashed.
+    #[arg(long)]
+    pub lie: bool,
+    #[command(flatten)]
+    pub chain: ChainArgs,
+}
+
+/// A task id.
+#[derive(Debug, Args)]
+pub struct IdArgs {
+    /// The task id.
+    pub task: u64,
+    #[command(flatten)]
+    pub chain: ChainArgs,
+}
+
+/// No task id.
+#[derive(Debug, Args)]
+pub struct IdlessArgs {
+    #[command(flatten)]
+    pub chain: ChainArgs,
+}
+
+/// `vouch task challenge|dispute`
+#[derive(Debug, Args)]
+pub struct PlayArgs {
+    /// The task id.
+    pub task: u64,
+    #[command(flatten)]
+    pub work: Work,
+    /// Keep playing until the dispute ends (polling every few seconds).
+    #[arg(long)]
+    pub watch: bool,
+    #[command(flatten)]
+    pub chain: ChainArgs,
+}
+
+/// The engine's run of a task: input commitment and bytes, and the full trace.
+struct Run {
+    input_commitment: B256,
+    input_bytes: Vec<u8>,
+    trace: HonestTrace,
+    output: B256,
+}
+
+fn execute(w: &Work) -> Result<Run> {
+    let pkg = io::read_package(&w.package)?;
+    let input = io::read_json(&w.input)?;
+    let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
+    let floats = io::inputs_from_json(&input, &names)?;
+    let inputs = vouch_quant::quantize_inputs(&pkg, &floats);
+    let input_commitment = B256::from(vouch_engine::exec::commit_list(&inputs));
+    let input_bytes = inputs
+        .iter()
+        .flat_map(|t| t.data.iter().flat_map(|v| v.to_be_bytes()))
+        .collect();
+    let engine = Engine::new(
+        &pkg,
+        Options {
+            threads: 1,
+            trace: true,
+        },
+    )?;
+    let exec = engine.run(inputs)?;
+    let trace = HonestTrace {
+        tensors: exec.trace.iter().map(|t| t.data.clone()).collect(),
+        header: vouch_chain::graph::header_of(&pkg),
+    };
+    Ok(Run {
+        input_commitment,
+        input_bytes,
+        output: B256::from(exec.output_commitment()),
+        trace,
+    })
+}
+
+/// Runs `vouch task ...`.
+pub fn run(cmd: &TaskCmd) -> Result<()> {
+    runtime()?.block_on(async {
+        match cmd {
+            TaskCmd::Request(a) => request(a).await,
+            TaskCmd::Submit(a) => submit(a).await,
+            TaskCmd::Finalize(a) => {
+                let sys = a.chain.system().await?;
+                sys.finalize(U256::from(a.task)).await?;
+                out::line(format!("task {} finalized", a.task));
+                Ok(())
+            }
+            TaskCmd::Status(a) => status(a).await,
+            TaskCmd::Challenge(a) => play(a, true).await,
+            TaskCmd::Dispute(a) => play(a, false).await,
+            TaskCmd::Withdraw(a) => {
+                let sys = a.chain.system().await?;
+                let me = sys.client().sender("withdraw")?;
+                let c = sys.credits(me).await?;
+                sys.withdraw().await?;
+                out::line(format!("withdrew {} VOUCH", fmt_tokens(c)));
+                Ok(())
+            }
+        }
+    })
+}
+
+async fn request(a: &RequestArgs) -> Result<()> {
+    let run = execute(&a.work)?;
+    let sys = a.chain.system().await?;
+    let cid = vouch_primitives::Cid::of(&run.input_bytes).to_string();
+    let r = Request {
+        model_id: a.model,
+        version: a.version,
+        mode: match a.mode {
+            ModeArg::Optimistic => Mode::Optimistic,
+            ModeArg::Committee => Mode::Committee,
+            ModeArg::Zk => Mode::Zk,
+        },
+        fee: parse_tokens(&a.fee)?,
+        deadline_secs: a.deadline,
+        input_commitment: run.input_commitment,
+        input_cid: cid.clone(),
+        inline_input: run.input_bytes,
+    };
+    let id = sys.request(&r).await?;
+    out::line(format!("task {id}"));
+    out::line(format!(
+        "  input commitment {}",
+        hex0x(run.input_commitment.as_slice())
+    ));
+    out::line(format!("  input cid        {cid}"));
+    Ok(())
+}
+
+async fn submit(a: &SubmitArgs) -> Result<()> {
+    let mut run = execute(&a.work)?;
+    let sys = a.chain.system().await?;
+    let t = sys.task(U256::from(a.task)).await?;
+    if t.inputCommitment != run.input_commitment {
+        bail!(
+            "the input does not match task {}'s input commitment {}",
+            a.task,
+            t.inputCommitment
+        );
+    }
+    if a.lie {
+        if let Some(last) = run.trace.tensors.last_mut().and_then(|t| t.last_mut()) {
+            *last = last.wrapping_add(1);
+        }
+        run.output = run.trace.output_commitment();
+    }
+    let trace_root = run.trace.trace_root();
+    sys.submit(U256::from(a.task), run.output, trace_root)
+        .await?;
+    out::line(format!("task {} submitted", a.task));
+    out::line(format!("  output commitment {}", hex0x(run.output.as_slice())));
+    out::line(format!("  trace root        {}", hex0x(trace_root.as_slice())));
+    Ok(())
+}
+
+async fn status(a: &IdArgs) -> Result<()> {
+    let sys = a.chain.system().await?;
+    let id = U256::from(a.task);
+    let t = sys.task(id).await?;
+    let st = TASK_STATUS.get(usize::from(t.status)).copied().unwrap_or("?");
+    let mode = ["optimistic", "committee", "zk"]
+        .get(usize::from(t.mode))
+        .copied()
+        .unwrap_or("?");
+    let rows = vec![
+        vec!["status".to_owned(), st.to_owned()],
+        vec!["mode".to_owned(), mode.to_owned()],
+        vec![
+            "model".to_owned(),
+            format!("{} v{}", t.modelId, t.version),
+        ],
+        vec!["requester".to_owned(), t.requester.to_string()],
+        vec!["provider".to_owned(), t.provider.to_string()],
+        vec!["fee".to_owned(), fmt_tokens(U256::from(t.fee))],
+        vec!["deadline".to_owned(), t.deadline.to_string()],
+        vec!["input".to_owned(), t.inputCommitment.to_string()],
+        vec!["output".to_owned(), t.outputCommitment.to_string()],
+        vec!["trace root".to_owned(), t.traceRoot.to_string()],
+    ];
+    out::line(out::table(&["task", &a.task.to_string()], &rows));
+    let d = sys.dispute_of(id).await?;
+    if !d.is_zero() {
+        let g = sys
+            .client()
+            .call("DisputeGame.game", sys.dispute_game().game(d))
+            .await?;
+        out::line(format!(
+            "dispute {d}: phase {}, node {}, element {}, outcome {}",
+            PHASES.get(usize::from(g.phase)).copied().unwrap_or("?"),
+            g.node,
+            g.element,
+            dispute::OUTCOMES
+                .get(usize::from(g.outcome))
+                .copied()
+                .unwrap_or("?")
+        ));
+    }
+    Ok(())
+}
+
+async fn play(a: &PlayArgs, open: bool) -> Result<()> {
+    let run = execute(&a.work)?;
+    let sys = a.chain.system().await?;
+    let id = U256::from(a.task);
+    let t = sys.task(id).await?;
+    let mine = run.trace.trace_root();
+    let mut game = sys.dispute_of(id).await?;
+    if open && usize::from(t.status) == 2 {
+        if t.outputCommitment == run.output && t.traceRoot == mine {
+            out::line(format!(
+                "task {}: the posted result matches this execution; nothing to challenge",
+                a.task
+            ));
+            return Ok(());
+        }
+        game = sys.challenge(id, run.output, mine).await?;
+        out::line(format!(
+            "task {}: posted output {} differs from {}; dispute {game} opened",
+            a.task,
+            t.outputCommitment,
+            run.output
+        ));
+    }
+    if game.is_zero() {
+        bail!("task {} has no dispute", a.task);
+    }
+    loop {
+        let mv = dispute::step(&sys, game, &run.trace).await?;
+        match mv {
+            Move::Posted(what) => out::line(format!("dispute {game}: posted {what}")),
+            Move::ClaimedTimeout => {
+                out::line(format!("dispute {game}: the other party missed its deadline"));
+            }
+            Move::Waiting { deadline } => {
+                if !a.watch {
+                    out::line(format!(
+                        "dispute {game}: waiting for the other party (deadline {deadline}); run again or pass --watch"
+                    ));
+                    return Ok(());
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            Move::NeedsOneStep => {
+                out::line(format!(
+                    "dispute {game}: narrowed to one element; the one-step check is not automated yet"
+                ));
+                return Ok(());
+            }
+            Move::Done { outcome } => {
+                let t = sys.task(id).await?;
+                out::line(format!(
+                    "dispute {game}: {outcome}; task {} is {}",
+                    a.task,
+                    TASK_STATUS.get(usize::from(t.status)).copied().unwrap_or("?")
+                ));
+                return Ok(());
+            }
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Every fixture model under `testdata/models/`: imported from its ONNX file with its
+//! calibration samples, run by the integer engine on the held-out `input.json`, and compared
+//! with onnxruntime's float outputs in `expected.json` — within the accuracy bound of
+//! `docs/semantics.md` section 5. Also: results do not depend on thread count or batching, and
+//! a second import gives the same content id.
+#![allow(clippy::print_stdout)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use vouch_engine::{Engine, Options, Tensor};
+use vouch_model::{Kind, Package};
+use vouch_quant::json::inputs_from_json;
+
+fn dir(model: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/models")
+        .join(model)
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+    )
+    .unwrap()
+}
+
+fn import(model: &str, outputs: Option<&[&str]>) -> (Package, vouch_onnx::FGraph) {
+    let d = dir(model);
+    let onnx = std::fs::read(d.join("model.onnx")).unwrap();
+    let opts = vouch_onnx::ImportOptions {
+        outputs: outputs.map(|o| o.iter().map(|s| s.to_string()).collect()),
+    };
+    let graph = vouch_onnx::import(&onnx, &opts).unwrap_or_else(|e| panic!("{model}: {e}"));
+    let names: Vec<&str> = graph
+        .inputs
+        .iter()
+        .map(|&v| graph.values[v].name.as_str())
+        .collect();
+    let cal = inputs_from_json(&read_json(&d.join("calibration.json")), &names).unwrap();
+    let sha = *vouch_primitives::Cid::of(&onnx).digest();
+    let pkg = vouch_quant::import(&graph, cal, model, sha, |_| {})
+        .unwrap_or_else(|e| panic!("{model}: {e}"));
+    (pkg, graph)
+}
+
+fn run(pkg: &Package, inputs: Vec<Tensor>, threads: usize) -> Vec<Tensor> {
+    Engine::new(
+        pkg,
+        Options {
+            threads,
+            trace: false,
+        },
+    )
+    .unwrap()
+    .run(inputs)
+    .unwrap()
+    .outputs
+}
+
+fn argmax(row: &[f64]) -> usize {
+    row.iter()
+        .enumerate()
+        .fold(
+            (0, f64::NEG_INFINITY),
+            |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+        )
+        .0
+}
+
+struct Row {
+    model: &'static str,
+    output: String,
+    rows: usize,
+    max_abs_err: f64,
+    max_abs_float: f64,
+    agreement: Option<f64>,
+}
+
+fn check_model(
+    model: &'static str,
+    outputs: Option<&[&str]>,
+    min_agreement: f64,
+    share: f64,
+    table: &mut Vec<Row>,
+) {
+    let (pkg, _) = import(model, outputs);
+    let d = dir(model);
+    let input = read_json(&d.join("input.json"));
+    let expected = read_json(&d.join("expected.json"));
+    let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
+    let floats = inputs_from_json(&input, &names).unwrap();
+    let q = vouch_quant::quantize_inputs(&pkg, &floats);
+    let out2 = run(&pkg, q.clone(), 2);
+    // Thread count and batching never change a bit.
+    assert_eq!(out2, run(&pkg, q.clone(), 1), "{model}: 1 vs 2 threads");
+    let batch = q[0].shape[0];
+    for row in [0, batch / 2, batch - 1] {
+        let single: Vec<Tensor> = q
+            .iter()
+            .map(|t| {
+                let per = t.data.len() / batch;
+                let mut shape = t.shape.clone();
+                shape[0] = 1;
+                Tensor {
+                    shape,
+                    data: t.data[row * per..(row + 1) * per].to_vec(),
+                }
+            })
+            .collect();
+        let got = run(&pkg, single, 1);
+        for (o, full) in got.iter().zip(&out2) {
+            let per = full.data.len() / batch;
+            assert_eq!(
+                o.data,
+                full.data[row * per..(row + 1) * per],
+                "{model}: row {row} alone vs batched"
+            );
+        }
+    }
+    for (i, spec) in pkg.outputs.iter().enumerate() {
+        let Some(exp) = expected.get(&spec.name) else {
+            continue;
+        };
+        let exp = vouch_quant::json::nested_to_tensor(&spec.name, exp).unwrap();
+        let deq = vouch_quant::dequantize(&pkg, i, &out2[i]);
+        assert_eq!(
+            deq.len(),
+            exp.data.len(),
+            "{model}/{}: element count",
+            spec.name
+        );
+        let fl: Vec<f64> = exp.data.iter().map(|&v| f64::from(v)).collect();
+        let max_abs_err = deq
+            .iter()
+            .zip(&fl)
+            .fold(0f64, |m, (a, b)| m.max((a - b).abs()));
+        let max_abs_float = fl.iter().fold(0f64, |m, v| m.max(v.abs()));
+        let kind = pkg.values[spec.value as usize].kind;
+        let rows = exp.shape[0];
+        let agreement = if kind == Kind::Index {
+            Some(deq.iter().zip(&fl).filter(|(a, b)| a == b).count() as f64 / fl.len() as f64)
+        } else if exp.shape.len() == 2 && exp.shape[1] > 1 {
+            let c = exp.shape[1];
+            let same = deq
+                .chunks(c)
+                .zip(fl.chunks(c))
+                .filter(|(a, b)| argmax(a) == argmax(b))
+                .count();
+            Some(same as f64 / rows as f64)
+        } else {
+            None
+        };
+        if let Some(a) = agreement {
+            assert!(
+                a >= min_agreement,
+                "{model}/{}: argmax agreement {a} < {min_agreement}",
+                spec.name
+            );
+        }
+        // docs/semantics.md section 5: probabilities (Softmax, Lut outputs, scale 1/127) within
+        // 0.15; everything else within 5% of the output's float range.
+        let producer = pkg
+            .nodes
+            .iter()
+            .find(|n| n.output == spec.value)
+            .map(|n| n.op.name());
+        let bound = match producer {
+            Some("Softmax" | "Lut") => 0.15,
+            _ => share * max_abs_float,
+        };
+        if kind != Kind::Index {
+            assert!(
+                max_abs_err <= bound,
+                "{model}/{}: max abs error {max_abs_err} > {bound}",
+                spec.name
+            );
+        }
+        table.push(Row {
+            model,
+            output: spec.name.clone(),
+            rows,
+            max_abs_err,
+            max_abs_float,
+            agreement,
+        });
+    }
+    let (again, _) = import(model, outputs);
+    assert_eq!(
+        again.cid(),
+        pkg.cid(),
+        "{model}: re-import changes the content id"
+    );
+}
+
+#[test]
+fn fixture_models_match_the_float_model() {
+    let mut table = Vec::new();
+    check_model("digits_logreg", None, 0.99, 0.05, &mut table);
+    check_model(
+        "digits_logreg_zipmap",
+        Some(&["output_label"]),
+        0.99,
+        0.05,
+        &mut table,
+    );
+    check_model("digits_mlp", None, 0.99, 0.05, &mut table);
+    check_model("mlp_784_128_10", None, 0.99, 0.05, &mut table);
+    check_model("mlp_10_20_2", None, 0.99, 0.05, &mut table);
+    check_model("lenet", None, 0.99, 0.05, &mut table);
+    // Op coverage with random weights: 20 chained int8 layers, a Tanh on the steep part, and
+    // logits crowded under a Clip at 6 (docs/semantics.md section 5).
+    check_model("cnn_ops", None, 0.90, 0.15, &mut table);
+    println!(
+        "{:<22} {:<22} {:>5} {:>13} {:>13} {:>9}",
+        "model", "output", "rows", "max abs err", "max |float|", "argmax"
+    );
+    for r in &table {
+        let a = r
+            .agreement
+            .map_or("-".to_owned(), |a| format!("{:.2}%", 100.0 * a));
+        println!(
+            "{:<22} {:<22} {:>5} {:>13.6} {:>13.6} {:>9}",
+            r.model, r.output, r.rows, r.max_abs_err, r.max_abs_float, a
+        );
+    }
+}
+
+#[test]
+fn unsupported_ops_are_named() {
+    let onnx = std::fs::read(dir("digits_logreg_mlops").join("model.onnx")).unwrap();
+    let err = vouch_onnx::import(&onnx, &Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("LinearClassifier") && err.contains("ai.onnx.ml"),
+        "{err}"
+    );
+    let onnx = std::fs::read(dir("digits_logreg_zipmap").join("model.onnx")).unwrap();
+    let err = vouch_onnx::import(&onnx, &Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("ZipMap"), "{err}");
+}

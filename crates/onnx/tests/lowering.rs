@@ -1071,3 +1071,22 @@ fn outputs_are_named_as_requested_through_identity() {
     assert_eq!(g.values[g.inputs[0]].name, "x");
     assert_eq!(ops(&g), ["Relu", "Reshape", "Reshape"]);
 }
+
+#[test]
+fn unneeded_unsupported_nodes_and_inputs_are_pruned_silently() {
+    let m = model(
+        17,
+        vec![
+            node("Erf", &["x"], &["dead"], vec![]),
+            node("Relu", &["x"], &["y"], vec![]),
+            node("Tanh", &["u"], &["z"], vec![]),
+        ],
+        vec![],
+        vec![input("x", &[-1, 3]), input("u", &[-1, 3])],
+        &["y", "z"],
+    );
+    let g = imp_outputs(&m, &["y"]).unwrap();
+    assert_eq!(ops(&g), ["Relu"]);
+    assert_eq!(g.inputs.len(), 1);
+    assert_eq!(g.values.len(), 2);
+}

@@ -189,21 +189,22 @@ library OneStepVerifier {
     uint8 internal constant OP_CONV = 1;
     /// attrs [M, s, lo, hi, wide]; inputs [X, Y]
     uint8 internal constant OP_MATMUL = 2;
-    /// attrs [Ma, Mb, s]; inputs [X, Y] (or [X] and consts [Y])
+    /// attrs [Ma, Mb, M, s, lo, hi] (M = 1, lo = -128, hi = 127 in version 1); inputs [X, Y]
+    /// (or [X] and consts [Y])
     uint8 internal constant OP_ADD = 3;
     uint8 internal constant OP_SUB = 4;
-    /// attrs [M, s]; inputs [X, Y] (or [X] and consts [Y])
+    /// attrs [M, s, lo, hi]; inputs [X, Y] (or [X] and consts [Y])
     uint8 internal constant OP_MUL = 5;
     /// attrs [M, s, lo, hi]
     uint8 internal constant OP_RESCALE = 6;
     uint8 internal constant OP_RELU = 7;
     /// attrs [lo, hi]
     uint8 internal constant OP_CLIP = 8;
-    /// attrs [M, s]
+    /// attrs [M, s, lo, hi] (applied to negative inputs only)
     uint8 internal constant OP_LEAKY_RELU = 9;
     /// consts [T (256 entries)]
     uint8 internal constant OP_LUT = 10;
-    /// attrs [axis]; consts [E (256 entries)]
+    /// attrs [axis, M, s, lo, hi] (the index map k = requant(m - x, M, s, lo, hi)); consts [E (256)]
     uint8 internal constant OP_SOFTMAX = 11;
     /// attrs [axis, keepdims, select_last_index]
     uint8 internal constant OP_ARGMAX = 12;
@@ -250,9 +251,9 @@ library OneStepVerifier {
             Tensor memory y = ins.length > 1 ? ins[1] : cs[0];
             int256 xv = at(ins[0], _bcast(node.outShape, ins[0].shape, e));
             int256 yv = at(y, _bcast(node.outShape, y.shape, e));
-            if (op == OP_MUL) return Semantics.requant(xv * yv, a[0], uint256(a[1]), -128, 127);
+            if (op == OP_MUL) return Semantics.requant(xv * yv, a[0], uint256(a[1]), a[2], a[3]);
             int256 sum = op == OP_ADD ? xv * a[0] + yv * a[1] : xv * a[0] - yv * a[1];
-            return Semantics.requant(sum, 1, uint256(a[2]), -128, 127);
+            return Semantics.requant(sum, a[2], uint256(a[3]), a[4], a[5]);
         }
         if (op == OP_RESCALE) return Semantics.requant(at(ins[0], e), a[0], uint256(a[1]), a[2], a[3]);
         if (op == OP_RELU) {
@@ -262,7 +263,7 @@ library OneStepVerifier {
         if (op == OP_CLIP) return Semantics.clamp(at(ins[0], e), a[0], a[1]);
         if (op == OP_LEAKY_RELU) {
             int256 x = at(ins[0], e);
-            return x >= 0 ? x : Semantics.requant(x, a[0], uint256(a[1]), -128, 127);
+            return x >= 0 ? x : Semantics.requant(x, a[0], uint256(a[1]), a[2], a[3]);
         }
         if (op == OP_LUT) return at(cs[0], uint256(at(ins[0], e) + 128));
         if (op == OP_SOFTMAX) return _softmax(node, ins[0], cs[0], e);
@@ -439,10 +440,15 @@ library OneStepVerifier {
         int256 m = _sliceMax(x, base, len, inner);
         int256 sum;
         for (uint256 i; i < len; ++i) {
-            sum += at(table, uint256(m - at(x, base + i * inner)));
+            sum += _softmaxE(node.attrs, table, m - at(x, base + i * inner));
         }
-        int256 ej = at(table, uint256(m - at(x, e)));
+        int256 ej = _softmaxE(node.attrs, table, m - at(x, e));
         return Semantics.floorDiv(ej * 254 + sum, 2 * sum);
+    }
+
+    /// `E[requant(m - x, M, s, lo, hi)]` (the index map, section 3).
+    function _softmaxE(int256[] memory a, Tensor memory table, int256 diff) private pure returns (int256) {
+        return at(table, uint256(Semantics.requant(diff, a[1], uint256(a[2]), a[3], a[4])));
     }
 
     function _sliceMax(Tensor memory x, uint256 base, uint256 len, uint256 inner) private pure returns (int256 m) {

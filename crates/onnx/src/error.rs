@@ -14,7 +14,7 @@ pub enum Error {
     #[error("the model has no graph")]
     NoGraph,
     /// The model imports an `ai.onnx` opset vouch does not support.
-    #[error("the model imports ai.onnx opset {version}; vouch supports opset 7 and later")]
+    #[error("the model imports ai.onnx opset {version}; vouch supports opset 6 and later")]
     Opset {
         /// The imported version.
         version: i64,

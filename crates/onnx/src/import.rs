@@ -14,7 +14,7 @@ use crate::tensor::{self, BATCH, Data, MAX_ELEMS, MAX_FOLD_ELEMS, Tensor, numel}
 const DERIVED_BUDGET: usize = 1 << 26;
 
 /// Lowest supported `ai.onnx` opset.
-const MIN_OPSET: i64 = 7;
+const MIN_OPSET: i64 = 6;
 
 /// What a tensor name is bound to during import.
 #[derive(Debug, Clone)]
@@ -1126,6 +1126,11 @@ impl Importer {
     }
 
     fn binary(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        // Opset 6 and earlier: `broadcast = 1` with an `axis` aligns the second operand at that
+        // axis instead of numpy's trailing alignment; only the numpy-equivalent form is taken.
+        if ctx.int("broadcast", 0) == 1 && ctx.attr("axis").is_some() {
+            return Err(ctx.unsupported("legacy broadcast with an explicit axis (opset < 7)"));
+        }
         let (x, y) = (self.sym(ctx, 0)?, self.sym(ctx, 1)?);
         let op = ctx.op;
         match (&x, &y) {
@@ -1686,6 +1691,13 @@ impl Importer {
     fn batchnorm(&mut self, ctx: &Ctx<'_>) -> Result<()> {
         if ctx.int("training_mode", 0) != 0 {
             return Err(ctx.unsupported("training_mode = 1"));
+        }
+        // Opset 6 spelled inference mode `is_test = 1` and allowed per-element statistics.
+        if ctx.attr("is_test").is_some_and(|a| a.i == 0) {
+            return Err(ctx.unsupported("is_test = 0 (training mode)"));
+        }
+        if ctx.int("spatial", 1) != 1 {
+            return Err(ctx.unsupported("spatial = 0"));
         }
         if (1..5).any(|i| ctx.output(i).is_some_and(|o| self.uses.contains_key(o))) {
             return Err(ctx.unsupported("running statistics outputs are used"));

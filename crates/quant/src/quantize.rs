@@ -616,8 +616,9 @@ fn clamp_bounds(min: f32, max: f32, scale: f64) -> (i32, i32) {
                 as i32
         }
     };
+    // min > max clips everything to max, as numpy and ONNX do.
     let (lo, hi) = (q(min), q(max));
-    (lo, hi.max(lo))
+    (lo.min(hi), hi)
 }
 
 /// `|B[n]| + 128 * Σ_k |W[n, k]| < 2^31` for every output row (`docs/semantics.md` section 4).
@@ -683,7 +684,7 @@ pub fn quantize(
         // Integer-valued inputs (pixel counts, categories) get a scale 1/k so every integer in
         // range is represented exactly.
         let range = ranges[v];
-        let scale = if integral.get(i).copied().unwrap_or(false) && range >= 1.0 {
+        let scale = if integral.get(i).copied().unwrap_or(false) && (1.0..=127.0).contains(&range) {
             1.0 / (127.0 / f64::from(range)).floor()
         } else {
             act_scale(range)

@@ -210,6 +210,28 @@ contract ProviderStaking is ReentrancyGuard {
         emit Unlocked(provider, amount);
     }
 
+    /// @notice `lock` for several providers in one call (committees).
+    function lockMany(address[] calldata ps, uint256 amount) external onlySlasher {
+        for (uint256 i; i < ps.length; ++i) {
+            Provider storage p = providers[ps[i]];
+            uint256 free = p.stake - p.locked;
+            if (amount > free) revert InsufficientFreeStake(free, amount);
+            p.locked += uint128(amount);
+            emit Locked(ps[i], amount);
+        }
+    }
+
+    /// @notice `unlock` for several providers in one call; zero addresses are skipped.
+    function unlockMany(address[] calldata ps, uint256 amount) external onlySlasher {
+        for (uint256 i; i < ps.length; ++i) {
+            if (ps[i] == address(0)) continue;
+            Provider storage p = providers[ps[i]];
+            if (amount > p.locked) revert InsufficientLocked(p.locked, amount);
+            p.locked -= uint128(amount);
+            emit Unlocked(ps[i], amount);
+        }
+    }
+
     /// @notice Takes `amount` of the provider's locked stake and sends it to `to`.
     function slash(address provider, uint256 amount, address to) external onlySlasher nonReentrant {
         Provider storage p = providers[provider];

@@ -48,7 +48,8 @@ contract ReceiptAttester {
 
     function flushReceipts() external returns (bytes32 uid) {
         uint64 from = attestedCount;
-        uint64 to = taskManager.receiptCount();
+        (,,, uint32 count) = taskManager.ledger();
+        uint64 to = count;
         if (to == from) revert NothingToAttest();
         bytes32 prev = attestedHead;
         bytes32 head = taskManager.receiptHead();

@@ -23,7 +23,7 @@ import {IDisputeGame, IDisputeResolver, DisputeParams, Outcome} from "./IDispute
 ///
 /// Money is pull-based: fees, rewards and returned bonds are credited to `balances` and
 /// withdrawn with `withdraw`. Accounting (checked by the invariant tests):
-/// `token.balanceOf(this) == totalEscrow + totalCredits + totalBonds + auditPool`.
+/// `token.balanceOf(this) == totalEscrow + sum(balances) + totalBonds + auditPool` (ledger).
 ///
 /// Finalized tasks append a receipt leaf
 /// `keccak256(abi.encode(taskId, modelId, version, inputCommitment, outputCommitment, mode, traceRoot))`
@@ -73,7 +73,9 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         uint8 revealMask;
         uint8 agreeMask;
         bool drawn;
-        bytes32 membersHash;
+        /// first 16 bytes of keccak256(abi.encode(members)): forging a member list needs a
+        /// second preimage (2^128 work); packed here so drawing writes no new slot
+        bytes16 membersHash;
     }
 
     struct Dispute {
@@ -112,6 +114,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     uint8 internal constant FLAG_AUDIT_CLOSED = 2;
     uint8 internal constant FLAG_AUDIT_FAILED = 4;
     uint8 internal constant FLAG_CALLBACK_FAILED = 16;
+    uint8 internal constant FLAG_HAS_CALLBACK = 32;
     uint8 internal constant MAX_COMMITTEE = 8;
 
     IERC20 public immutable token;
@@ -127,20 +130,28 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     IDisputeGame public disputeGame;
     Params internal params;
 
-    uint256 public taskCount;
-    uint128 public totalEscrow; // fees of unsettled tasks
-    uint128 public auditPool;
-    uint128 public totalCredits; // sum of balances
+    /// Hot counters packed in one slot (a request and a finalize each write it once).
+    struct Ledger {
+        uint96 totalEscrow; // fees of unsettled tasks
+        uint96 auditPool;
+        uint32 taskCount;
+        uint32 receiptCount;
+    }
+
+    struct Callback {
+        address target;
+        uint32 gas;
+    }
+
+    Ledger public ledger;
     uint128 public totalBonds; // challenger bonds escrowed here
     bytes32 public receiptHead;
-    uint64 public receiptCount;
 
     mapping(uint256 => Task) internal tasks;
     mapping(uint256 => Committee) public committees;
     mapping(uint256 => mapping(uint256 => bytes32)) public commitments;
     mapping(uint256 => Dispute) internal disputes;
-    mapping(uint256 => address) public callbackOf;
-    mapping(uint256 => uint32) public callbackGasOf;
+    mapping(uint256 => Callback) public callbacks;
     mapping(address => uint256) public balances;
 
     event TaskRequested(
@@ -161,7 +172,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     event Revealed(uint256 indexed taskId, address indexed member, bytes32 output, bytes32 traceRoot);
     event Challenged(uint256 indexed taskId, address indexed challenger, uint256 disputeId, uint8 kind);
     event DisputeResolved(uint256 indexed taskId, Outcome outcome);
-    event Finalized(uint256 indexed taskId, bytes32 output, bytes32 receiptLeaf, uint64 receiptIndex);
+    event Finalized(uint256 indexed taskId, bytes32 output, bytes32 receiptLeaf, uint32 receiptIndex);
     event Refunded(uint256 indexed taskId);
     event AuditFlagged(uint256 indexed taskId, uint32 auditEnd);
     event AuditClosed(uint256 indexed taskId, address auditor, bool failed);
@@ -236,7 +247,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         }
         if (r.callbackGas > params.maxCallbackGas) revert CallbackGasTooHigh();
 
-        taskId = ++taskCount;
+        taskId = ++ledger.taskCount;
         Task storage t = tasks[taskId];
         t.requester = msg.sender;
         t.fee = r.fee;
@@ -247,15 +258,15 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         t.deadline = r.deadline;
         t.inputCommitment = r.inputCommitment;
         if (r.callback != address(0)) {
-            callbackOf[taskId] = r.callback;
-            callbackGasOf[taskId] = r.callbackGas;
+            t.flags = FLAG_HAS_CALLBACK;
+            callbacks[taskId] = Callback({target: r.callback, gas: r.callbackGas});
         }
         if (r.mode == Mode.Committee) {
             Committee storage c = committees[taskId];
             c.ticket = uint64(randomness.request());
             c.size = params.committeeSize;
         }
-        totalEscrow += r.fee;
+        ledger.totalEscrow += r.fee;
         emit TaskRequested(
             taskId,
             msg.sender,
@@ -272,7 +283,6 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         uint256 bal = balances[msg.sender];
         if (bal >= r.fee) {
             balances[msg.sender] = bal - r.fee;
-            totalCredits -= r.fee;
         } else {
             token.safeTransferFrom(msg.sender, address(this), r.fee);
         }
@@ -286,7 +296,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         if (block.timestamp <= t.deadline) revert TooEarly();
         if (t.mode == Mode.Committee && committees[taskId].drawn) revert BadMode(); // use finalizeCommittee
         t.status = Status.Refunded;
-        totalEscrow -= t.fee;
+        ledger.totalEscrow -= t.fee;
         _credit(t.requester, t.fee);
         emit Refunded(taskId);
         _callback(taskId, false, bytes32(0));
@@ -370,7 +380,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
             if (idx >= drawn.length) revert NotMember();
             member = drawn[idx];
         } else {
-            if (keccak256(abi.encode(members)) != c.membersHash) revert BadMembers();
+            if (bytes16(keccak256(abi.encode(members))) != c.membersHash) revert BadMembers();
             if (idx >= members.length) revert NotMember();
             member = members[idx];
         }
@@ -397,11 +407,9 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         m = staking.sample(t.modelId, seed, c.size, bond);
         if (m.length != c.size) revert NotEnoughProviders();
         c.drawn = true;
-        c.membersHash = keccak256(abi.encode(m));
+        c.membersHash = bytes16(keccak256(abi.encode(m)));
         emit CommitteeDrawn(taskId, m);
-        for (uint256 i; i < m.length; ++i) {
-            staking.lock(m[i], bond);
-        }
+        staking.lockMany(m, bond);
     }
 
     /// @notice Reveals a commitment once every member committed or the commit deadline passed.
@@ -423,7 +431,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         uint8 full = uint8((uint256(1) << c.size) - 1);
         if (c.commitMask != full && block.timestamp <= t.deadline) revert TooEarly();
         if (block.timestamp > uint256(t.deadline) + params.revealWindow) revert DeadlinePassed();
-        if (keccak256(abi.encode(members)) != c.membersHash) revert BadMembers();
+        if (bytes16(keccak256(abi.encode(members))) != c.membersHash) revert BadMembers();
         if (idx >= members.length || members[idx] != msg.sender) revert NotMember();
         uint8 bit = uint8(uint256(1) << idx);
         if (c.revealMask & bit != 0) revert AlreadyRevealed();
@@ -459,19 +467,19 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         if (t.mode != Mode.Committee || !c.drawn) revert BadMode();
         if (t.status != Status.Requested) revert BadStatus(t.status);
         if (block.timestamp <= uint256(t.deadline) + params.revealWindow) revert TooEarly();
-        if (keccak256(abi.encode(members)) != c.membersHash) revert BadMembers();
+        if (bytes16(keccak256(abi.encode(members))) != c.membersHash) revert BadMembers();
         uint96 bond = committeeBond;
         // effects first: status, then the slashes (interactions with the trusted staking contract)
         bool anyReveal = c.agreeMask != 0;
         if (!anyReveal) {
             t.status = Status.Refunded;
-            totalEscrow -= t.fee;
+            ledger.totalEscrow -= t.fee;
             _credit(t.requester, t.fee);
             emit Refunded(taskId);
         }
         for (uint256 i; i < members.length; ++i) {
             if (c.agreeMask & (uint256(1) << i) == 0) {
-                auditPool += bond;
+                ledger.auditPool += bond;
                 staking.slash(members[i], bond, address(this));
             }
         }
@@ -504,9 +512,9 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         _requireOpenAudit(t);
         if (output != t.outputCommitment || traceRoot != t.traceRoot) revert BadReveal();
         t.flags |= FLAG_AUDIT_CLOSED;
-        uint128 reward = params.auditReward;
-        if (reward > auditPool) reward = auditPool;
-        auditPool -= reward;
+        uint96 reward = params.auditReward;
+        if (reward > ledger.auditPool) reward = ledger.auditPool;
+        ledger.auditPool -= reward;
         _credit(msg.sender, reward);
         emit AuditClosed(taskId, msg.sender, false);
         staking.unlock(t.provider, _bondOf(t));
@@ -555,7 +563,6 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         uint256 bal = balances[msg.sender];
         if (bal >= bond) {
             balances[msg.sender] = bal - bond;
-            totalCredits -= bond;
         } else {
             token.safeTransferFrom(msg.sender, address(this), bond);
         }
@@ -605,9 +612,9 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
                 t.flags |= FLAG_AUDIT_FAILED;
                 _loserPays(d, defender, defBond, outcome);
                 if (outcome == Outcome.ChallengerWins) {
-                    uint128 reward = params.auditReward;
-                    if (reward > auditPool) reward = auditPool;
-                    auditPool -= reward;
+                    uint96 reward = params.auditReward;
+                    if (reward > ledger.auditPool) reward = ledger.auditPool;
+                    ledger.auditPool -= reward;
                     _credit(d.challenger, reward);
                 }
                 registry.recordStrike(t.modelId, t.version);
@@ -627,7 +634,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         // committee disputes (any outcome) and lost optimistic results: the task fails and the
         // fee goes back; the committee's other members get their bonds back.
         t.status = Status.Failed;
-        totalEscrow -= t.fee;
+        ledger.totalEscrow -= t.fee;
         _credit(t.requester, t.fee);
         if (d.kind == 1) {
             if (outcome == Outcome.DefenderWins) {
@@ -653,12 +660,12 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
             // both wrong: both bonds to the audit pool
             if (d.challengerBond != 0) {
                 totalBonds -= d.challengerBond;
-                auditPool += d.challengerBond;
+                ledger.auditPool += d.challengerBond;
             } else {
-                auditPool += uint128(committeeBond);
+                ledger.auditPool += uint96(committeeBond);
                 staking.slash(d.challenger, committeeBond, address(this));
             }
-            auditPool += uint128(defBond);
+            ledger.auditPool += uint96(defBond);
             staking.slash(defender, defBond, address(this));
         }
     }
@@ -688,7 +695,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     function releaseCommitteeBonds(uint256 taskId, address[] calldata members) external nonReentrant {
         address challenger = releaseExcept[taskId];
         if (challenger == address(0)) revert BadStatus(tasks[taskId].status);
-        if (keccak256(abi.encode(members)) != committees[taskId].membersHash) revert BadMembers();
+        if (bytes16(keccak256(abi.encode(members))) != committees[taskId].membersHash) revert BadMembers();
         delete releaseExcept[taskId];
         address defender = tasks[taskId].provider;
         for (uint256 i; i < members.length; ++i) {
@@ -706,8 +713,8 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         uint256 cut = fee * params.auditFeeBps / 10_000;
         uint256 share = (fee - cut) / payees.length;
         cut = fee - share * payees.length; // rounding dust to the pool
-        totalEscrow -= uint128(fee);
-        auditPool += uint128(cut);
+        ledger.totalEscrow -= uint96(fee);
+        ledger.auditPool += uint96(cut);
         for (uint256 i; i < payees.length; ++i) {
             _credit(payees[i], share);
         }
@@ -719,18 +726,20 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         );
         bytes32 head = keccak256(abi.encode(receiptHead, leaf));
         receiptHead = head;
-        uint64 index = receiptCount++;
+        uint32 index = ledger.receiptCount++;
         emit Finalized(taskId, t.outputCommitment, leaf, index);
 
         if (bonded) {
             uint256 bond = _bondOf(t);
             bool audit = params.auditBps != 0
                 && uint256(keccak256(abi.encode(randomness.current(), taskId))) % 10_000 < params.auditBps;
-            for (uint256 i; i < payees.length; ++i) {
-                // the provider (first revealer in a committee) keeps its bond locked while audited
-                if (audit && payees[i] == t.provider) continue;
-                staking.unlock(payees[i], bond);
+            // the provider (first revealer in a committee) keeps its bond locked while audited
+            if (audit) {
+                for (uint256 i; i < payees.length; ++i) {
+                    if (payees[i] == t.provider) payees[i] = address(0);
+                }
             }
+            staking.unlockMany(payees, bond);
             if (audit) {
                 t.flags |= FLAG_AUDIT;
                 t.deadline = uint32(block.timestamp) + params.auditWindow;
@@ -747,7 +756,6 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     function _credit(address to, uint256 amount) internal {
         if (amount == 0) return;
         balances[to] += amount;
-        totalCredits += uint128(amount);
         emit Credited(to, amount);
     }
 
@@ -755,9 +763,10 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     /// recorded and ignored; the caller must supply enough gas that the cap is really available,
     /// so a finalizer cannot make the callback fail on purpose. Return data is never copied.
     function _callback(uint256 taskId, bool ok, bytes32 output) internal {
-        address target = callbackOf[taskId];
-        if (target == address(0)) return;
-        uint256 gasCap = callbackGasOf[taskId];
+        if (tasks[taskId].flags & FLAG_HAS_CALLBACK == 0) return;
+        Callback memory cb = callbacks[taskId];
+        address target = cb.target;
+        uint256 gasCap = cb.gas;
         if (gasleft() < gasCap + gasCap / 63 + 10_000) revert InsufficientGasForCallback();
         bytes memory data = abi.encodeCall(IVouchConsumerCallback.onVouchResult, (taskId, ok, output));
         bool success;
@@ -781,13 +790,12 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         uint256 amount = balances[msg.sender];
         if (amount == 0) revert NothingToWithdraw();
         balances[msg.sender] = 0;
-        totalCredits -= uint128(amount);
         emit Withdrawn(msg.sender, amount);
         token.safeTransfer(msg.sender, amount);
     }
 
     function fundAuditPool(uint256 amount) external nonReentrant {
-        auditPool += uint128(amount);
+        ledger.auditPool += uint96(amount);
         emit AuditPoolFunded(msg.sender, amount);
         token.safeTransferFrom(msg.sender, address(this), amount);
     }

@@ -104,7 +104,28 @@ abstract contract Fixture is Test {
 
     /// Sum of everything the TaskManager owes: the money-conservation identity.
     function _tmOwed() internal view returns (uint256) {
-        return uint256(tm.totalEscrow()) + tm.totalCredits() + tm.totalBonds() + tm.auditPool();
+        (uint96 escrow, uint96 pool,,) = tm.ledger();
+        return uint256(escrow) + _sumCredits() + tm.totalBonds() + pool;
+    }
+
+    /// Sum of the TaskManager balances of every actor the tests use.
+    function _sumCredits() internal view virtual returns (uint256 sum) {
+        sum = tm.balances(requester) + tm.balances(challenger) + tm.balances(modelOwner) + tm.balances(address(this));
+        for (uint256 i; i < providers.length; ++i) {
+            sum += tm.balances(providers[i]);
+        }
+    }
+
+    function _auditPool() internal view returns (uint256 pool) {
+        (, pool,,) = tm.ledger();
+    }
+
+    function _receiptCount() internal view returns (uint256 n) {
+        (,,, n) = tm.ledger();
+    }
+
+    function _taskCount() internal view returns (uint256 n) {
+        (,, n,) = tm.ledger();
     }
 
     function _assertConserved() internal view {

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity 0.8.29;
+
+import {ModelKit} from "./utils/ModelKit.sol";
+import {TaskManager} from "../src/TaskManager.sol";
+import {ModelRegistry} from "../src/ModelRegistry.sol";
+
+/// @notice The gas report: `forge test --match-contract GasReport -vv` prints the table.
+/// Every figure is a whole transaction (execution with cold state, plus intrinsic and calldata
+/// gas), measured on the same bytecode that is deployed. The targets are asserted.
+contract GasReportTest is ModelKit {
+    bytes32 internal constant INPUT = keccak256("input");
+    bytes32 internal constant OUT = keccak256("output");
+    bytes32 internal constant TRACE = keccak256("trace");
+
+    function _row(string memory what, uint256 g) internal {
+        emit log(string.concat("| ", what, " | ", vm.toString(g), " |"));
+    }
+
+    function _register() internal returns (uint256 g) {
+        bytes memory ret;
+        (g, ret) = _tx(
+            modelOwner,
+            address(registry),
+            abi.encodeCall(
+                registry.register,
+                (ModelRegistry.VersionInput({
+                        packageCid: "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
+                        packageHash: keccak256("package"),
+                        weightsRoot: keccak256("weights"),
+                        graphRoot: keccak256("graph"),
+                        semanticsVersion: 1,
+                        metadataUri: "ipfs://bafkreimetadata",
+                        zkVerifier: address(0)
+                    }))
+            )
+        );
+        (modelId,) = abi.decode(ret, (uint32, uint32));
+    }
+
+    function test_gas_settlement() public {
+        emit log("| operation | gas |");
+        emit log("|---|---|");
+        _row("register model version (+ EAS provenance attestation)", _register());
+        uint256 g;
+        for (uint256 i; i < providers.length; ++i) {
+            (g,) = _tx(providers[i], address(staking), abi.encodeCall(staking.stake, (STAKE)));
+            if (i == 0) _row("stake", g);
+            (g,) = _tx(providers[i], address(staking), abi.encodeCall(staking.optIn, (modelId)));
+            if (i == 0) _row("opt in to a model", g);
+        }
+        // steady state: every provider has earned before (its credited balance slot is not a
+        // first-time write) and the TaskManager holds funds
+        for (uint256 i; i < providers.length; ++i) {
+            _optimisticBy(providers[i]);
+        }
+        (uint256 req, uint256 sub, uint256 fin) = _optimistic();
+        _row("optimistic: request", req);
+        _row("optimistic: submit", sub);
+        _row("optimistic: finalize (pays, appends receipt to hash chain)", fin);
+        for (uint256 i; i < 62; ++i) {
+            _optimistic();
+        }
+        (uint256 flush,) = _tx(challenger, address(receipts), abi.encodeCall(receipts.flushReceipts, ()));
+        _row("receipt batch: one EAS attestation for 64 tasks", flush);
+        _row("receipt batch: per task", flush / 64);
+        (uint256 single,) = _tx(challenger, address(receipts), abi.encodeCall(receipts.attestReceipt, (_taskCount())));
+        _row("receipt: single per-task EAS attestation", single);
+        uint256 total = req + sub + fin + flush / 64;
+        _row("optimistic request+submit+finalize+receipt (batched, 64/batch) [target <= 300000]", total);
+        _row("optimistic request+submit+finalize+single attestation", req + sub + fin + single);
+
+        // a requester with a deposited balance pays the fee without an ERC20 transfer
+        vm.prank(requester);
+        tm.deposit(100 ether);
+        (uint256 reqDeposit,) =
+            _tx(requester, address(tm), abi.encodeCall(tm.request, (_requestInput(TaskManager.Mode.Optimistic, INPUT))));
+        _row("optimistic: request paid from deposited balance", reqDeposit);
+        assertLe(total, 300_000, "optimistic target");
+
+        uint256 committee = _committee();
+        _row(
+            committee <= 600_000
+                ? "committee of 3: request+3 commits+3 reveals (finalizes) [target <= 600000: met]"
+                : "committee of 3: request+3 commits+3 reveals (finalizes) [target <= 600000: NOT MET]",
+            committee
+        );
+        // The 600k target is not met yet (see the report); this bound catches regressions.
+        assertLe(committee, 620_000, "committee gas regression");
+    }
+
+    function _optimistic() internal returns (uint256 req, uint256 sub, uint256 fin) {
+        return _optimisticBy(providers[0]);
+    }
+
+    function _optimisticBy(address provider) internal returns (uint256 req, uint256 sub, uint256 fin) {
+        TaskManager.RequestInput memory r = _requestInput(TaskManager.Mode.Optimistic, INPUT);
+        bytes memory ret;
+        (req, ret) = _tx(requester, address(tm), abi.encodeCall(tm.request, (r)));
+        uint256 id = abi.decode(ret, (uint256));
+        (sub,) = _tx(provider, address(tm), abi.encodeCall(tm.submit, (id, OUT, TRACE)));
+        vm.warp(block.timestamp + cfg.params.challengeWindow + 1);
+        vm.prevrandao(bytes32(uint256(7))); // a value that does not flag an audit for these ids
+        (fin,) = _tx(providers[1], address(tm), abi.encodeCall(tm.finalize, (id)));
+    }
+
+    function _committee() internal returns (uint256 total) {
+        TaskManager.RequestInput memory r = _requestInput(TaskManager.Mode.Committee, INPUT);
+        bytes memory ret;
+        uint256 g;
+        (g, ret) = _tx(requester, address(tm), abi.encodeCall(tm.request, (r)));
+        _row("committee: request", g);
+        total += g;
+        uint256 id = abi.decode(ret, (uint256));
+        vm.roll(block.number + 2);
+        (uint64 ticket,,,,,,) = tm.committees(id);
+        bytes32 seed = keccak256(abi.encode(d.randomness.randomness(ticket), id));
+        address[] memory m = staking.sample(modelId, seed, 3, cfg.committeeBond);
+        for (uint256 i; i < 3; ++i) {
+            bytes32 c = keccak256(abi.encode(id, m[i], OUT, TRACE, bytes32(i)));
+            (g,) = _tx(m[i], address(tm), abi.encodeCall(tm.commit, (id, i, c, m)));
+            _row(i == 0 ? "committee: first commit (draws, locks 3 bonds)" : "committee: commit", g);
+            total += g;
+        }
+        for (uint256 i; i < 3; ++i) {
+            (g,) = _tx(m[i], address(tm), abi.encodeCall(tm.reveal, (id, i, OUT, TRACE, bytes32(i), m)));
+            _row(i == 2 ? "committee: last reveal (finalizes, pays 3)" : "committee: reveal", g);
+            total += g;
+        }
+        assertTrue(_status(id) == TaskManager.Status.Finalized, "committee finalized");
+    }
+
+    function _disputeRows(string memory name, DisputeGas memory g) internal {
+        _row(string.concat(name, ": challenge (bond, opens game)"), g.challenge);
+        _row(string.concat(name, ": post graph header"), g.graph);
+        _row(string.concat(name, ": trace bisection (both parties)"), g.traceBisect);
+        _row(string.concat(name, ": output headers"), g.header);
+        _row(string.concat(name, ": tensor bisection (both parties)"), g.tensorBisect);
+        _row(string.concat(name, ": words"), g.word);
+        _row(string.concat(name, ": one-step check [target < 10000000]"), g.oneStep);
+        _row(string.concat(name, ": full dispute total"), g.total);
+        _row(string.concat(name, ": transactions"), g.txs);
+    }
+
+    function test_gas_dispute_mlp() public {
+        Model memory m = _mlp();
+        _execute(m);
+        emit log("| MLP 784-128-10 dispute | gas |");
+        emit log("|---|---|");
+        (DisputeGas memory g,) = _playDispute(m, 0, 100, true);
+        _disputeRows("dense 784->128 (node 0)", g);
+        assertLt(g.oneStep, 10_000_000, "one-step target");
+        (g,) = _playDispute(m, 1, 7, true);
+        _row("dense 128->10 (node 1): one-step check", g.oneStep);
+        _row("dense 128->10 (node 1): full dispute total", g.total);
+        assertLt(g.oneStep, 10_000_000, "one-step target");
+    }
+
+    function test_gas_dispute_lenet() public {
+        Model memory m = _lenet();
+        _execute(m);
+        emit log("| LeNet dispute | gas |");
+        emit log("|---|---|");
+        (DisputeGas memory g,) = _playDispute(m, 2, 300, true);
+        _disputeRows("conv 6->16 5x5 (node 2)", g);
+        assertLt(g.oneStep, 10_000_000, "one-step target");
+        string[6] memory names =
+            ["conv 1->6 5x5", "maxpool 2x2", "conv 6->16 5x5", "maxpool 2x2", "flatten", "dense 256->10"];
+        for (uint256 j; j < 6; ++j) {
+            if (j == 2) continue;
+            (g,) = _playDispute(m, j, j == 5 ? 3 : 17, true);
+            _row(string.concat(names[j], " (node ", vm.toString(j), "): one-step check"), g.oneStep);
+            assertLt(g.oneStep, 10_000_000, "one-step target");
+        }
+    }
+}

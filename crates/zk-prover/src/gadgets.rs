@@ -1,0 +1,298 @@
+//! Gadgets over integer signals: each returns the output signal with its value and static
+//! bounds, and adds the constraints that make that output the only one possible.
+//!
+//! | gadget | cost (constraints) |
+//! |---|---|
+//! | [`max0`] `max(x, 0)` | `K + 3`, `K` = bits of the input range |
+//! | [`requant`] | `s + 1` (remainder bits) + a clamp (`2K + 6`) or a range check |
+//! | [`lookup`] 256-entry table | 51 (two one-hot nibbles, 16 products) |
+//! | [`argmax`] over `L` | `L·(K + 3) + 1` |
+//! | [`div_floor_const`] | bits of the remainder and of the quotient range |
+
+use crate::cs::{Cs, Lc, bitlen, fe};
+use vouch_semantics::Requant;
+
+/// An integer signal: a linear combination, its value, and bounds every honest value obeys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sig {
+    /// The linear combination.
+    pub lc: Lc,
+    /// The value.
+    pub val: i128,
+    /// Lower bound.
+    pub lo: i128,
+    /// Upper bound.
+    pub hi: i128,
+}
+
+impl Sig {
+    /// A constant.
+    pub fn constant(c: i128) -> Self {
+        Self {
+            lc: Lc::constant(c),
+            val: c,
+            lo: c,
+            hi: c,
+        }
+    }
+    /// A fresh variable with bounds (the caller constrains it).
+    pub fn var(cs: &mut Cs, val: i128, lo: i128, hi: i128) -> Self {
+        let v = cs.alloc_int(val);
+        Self {
+            lc: Lc::var(v),
+            val,
+            lo,
+            hi,
+        }
+    }
+    /// `self + k·other`.
+    pub fn plus(&self, other: &Sig, k: i128) -> Self {
+        let (a, b) = (other.lo * k, other.hi * k);
+        Self {
+            lc: self.lc.clone().plus(&other.lc, k),
+            val: self.val + k * other.val,
+            lo: self.lo + a.min(b),
+            hi: self.hi + a.max(b),
+        }
+    }
+    /// `k·self + c`.
+    pub fn affine(&self, k: i128, c: i128) -> Self {
+        let (a, b) = (self.lo * k, self.hi * k);
+        Self {
+            lc: self.lc.scaled(k).plus_const(c),
+            val: k * self.val + c,
+            lo: a.min(b) + c,
+            hi: a.max(b) + c,
+        }
+    }
+    /// Replaces a long combination by one variable (one constraint) so later uses stay small.
+    pub fn materialize(self, cs: &mut Cs) -> Self {
+        if self.lc.0.len() <= 2 {
+            return self;
+        }
+        let v = Sig::var(cs, self.val, self.lo, self.hi);
+        cs.enforce_zero(self.lc.plus(&v.lc, -1));
+        v
+    }
+}
+
+/// `max(x, 0)`.
+pub fn max0(cs: &mut Cs, x: &Sig) -> Sig {
+    if x.lo >= 0 {
+        return x.clone();
+    }
+    if x.hi <= 0 {
+        return Sig::constant(0);
+    }
+    let pos = x.val > 0;
+    let b = cs.alloc_bool(pos);
+    let pv = if pos { x.val } else { 0 };
+    let p = cs.alloc_int(pv);
+    cs.enforce(Lc::var(b), x.lc.clone(), Lc::var(p));
+    // b = 1: x - 1 >= 0; b = 0: -x >= 0. Both are 2p - b - x.
+    let v = Lc::var(p).scaled(2).plus(&Lc::var(b), -1).plus(&x.lc, -1);
+    let vv = 2 * pv - i128::from(pos) - x.val;
+    cs.range(v, vv, bitlen((x.hi - 1).max(-x.lo)));
+    Sig {
+        lc: Lc::var(p),
+        val: pv,
+        lo: 0,
+        hi: x.hi,
+    }
+}
+
+/// `max(x, y)`.
+pub fn max(cs: &mut Cs, x: &Sig, y: &Sig) -> Sig {
+    let d = max0(cs, &x.plus(y, -1));
+    let mut out = y.plus(&d, 1);
+    out.lo = x.lo.max(y.lo);
+    out.hi = x.hi.max(y.hi);
+    out
+}
+
+/// `clamp(x, lo, hi)` for `lo <= hi`; returns `None` if neither side could bind (the caller
+/// decides whether `x` needs a range check).
+pub fn clamp(cs: &mut Cs, x: &Sig, lo: i128, hi: i128) -> Option<Sig> {
+    let mut y = x.clone();
+    let mut touched = false;
+    if y.lo < lo {
+        y = max0(cs, &y.affine(1, -lo)).affine(1, lo);
+        touched = true;
+    }
+    if y.hi > hi {
+        y = max0(cs, &y.affine(-1, hi)).affine(-1, hi);
+        touched = true;
+    }
+    if !touched {
+        return None;
+    }
+    y.lo = y.lo.max(lo).min(hi);
+    y.hi = y.hi.min(hi).max(lo);
+    Some(y)
+}
+
+/// `requant(x, M, s, lo, hi) = clamp(round_shift(x·M, s), lo, hi)` (`docs/semantics.md` §2).
+pub fn requant(cs: &mut Cs, x: &Sig, rq: &Requant) -> Sig {
+    let m = i128::from(rq.m);
+    let (lo, hi) = (i128::from(rq.lo), i128::from(rq.hi));
+    let half = if rq.s == 0 { 0 } else { 1i128 << (rq.s - 1) };
+    let t = x.affine(m, half);
+    let r = if rq.s == 0 {
+        t
+    } else {
+        let d = 1i128 << rq.s;
+        let rv = t.val.div_euclid(d);
+        let rem = t.val.rem_euclid(d);
+        let rem_lc = cs.bits(rem, rq.s);
+        let r = Sig::var(cs, rv, t.lo.div_euclid(d), t.hi.div_euclid(d));
+        // t = r·2^s + rem
+        cs.enforce_zero(t.lc.clone().plus(&r.lc, -d).plus(&rem_lc, -1));
+        r
+    };
+    match clamp(cs, &r, lo, hi) {
+        Some(z) => z,
+        None => {
+            if rq.s > 0 {
+                // r is otherwise free (any remainder would do): pin it to its range.
+                cs.range(
+                    r.lc.clone().plus_const(-r.lo),
+                    r.val - r.lo,
+                    bitlen(r.hi - r.lo),
+                );
+            }
+            r
+        }
+    }
+}
+
+/// `T[idx]` for `idx ∈ [0, 256)` and a 256-entry table; also proves the index range.
+pub fn lookup(cs: &mut Cs, idx: &Sig, table: &[i128]) -> Sig {
+    let u = idx.val.clamp(0, 255);
+    let (hn, ln) = (u >> 4, u & 15);
+    let e: Vec<_> = (0..16).map(|i| cs.alloc_bool(i == hn)).collect();
+    let f: Vec<_> = (0..16).map(|j| cs.alloc_bool(j == ln)).collect();
+    let sum = |vs: &[u32]| {
+        let mut l = Lc::default();
+        for &v in vs {
+            l.0.push((v, fe(1)));
+        }
+        l
+    };
+    cs.enforce_zero(sum(&e).plus_const(-1));
+    cs.enforce_zero(sum(&f).plus_const(-1));
+    let mut link = idx.lc.scaled(-1);
+    for i in 0..16 {
+        link.0.push((e[i], fe(16 * i as i128)));
+        link.0.push((f[i], fe(i as i128)));
+    }
+    cs.enforce_zero(link);
+    let t = |k: usize| table.get(k).copied().unwrap_or(0);
+    let mut out = Lc::default();
+    for (i, &ei) in e.iter().enumerate() {
+        let row: Vec<i128> = (0..16).map(|j| t(16 * i + j)).collect();
+        if row.iter().all(|&v| v == row[0]) {
+            out.0.push((ei, fe(row[0])));
+            continue;
+        }
+        let mut rl = Lc::default();
+        for (j, &fj) in f.iter().enumerate() {
+            if row[j] != 0 {
+                rl.0.push((fj, fe(row[j])));
+            }
+        }
+        let gv = if i as i128 == hn { row[ln as usize] } else { 0 };
+        let g = cs.alloc_int(gv);
+        cs.enforce(Lc::var(ei), rl, Lc::var(g));
+        out.0.push((g, fe(1)));
+    }
+    let val = t(u as usize);
+    Sig {
+        lc: out,
+        val,
+        lo: table.iter().copied().min().unwrap_or(0).min(0),
+        hi: table.iter().copied().max().unwrap_or(0).max(0),
+    }
+}
+
+/// One-hot selection of the maximum of `xs` at index `best` (which the caller computed);
+/// proves `m = xs[best] >= xs[j]` for all `j`, strictly for `j` before `best` when `first`
+/// (after `best` when not `first`) if `strict` is set. Returns (index signal, max signal).
+pub fn argmax(cs: &mut Cs, xs: &[Sig], best: usize, first: bool, strict: bool) -> (Sig, Sig) {
+    let n = xs.len();
+    let e: Vec<_> = (0..n).map(|j| cs.alloc_bool(j == best)).collect();
+    let mut s = Lc::constant(-1);
+    for &v in &e {
+        s.0.push((v, fe(1)));
+    }
+    cs.enforce_zero(s);
+    let mut m = Lc::default();
+    for (j, x) in xs.iter().enumerate() {
+        let pv = if j == best { x.val } else { 0 };
+        let p = cs.alloc_int(pv);
+        cs.enforce(Lc::var(e[j]), x.lc.clone(), Lc::var(p));
+        m.0.push((p, fe(1)));
+    }
+    let mv = xs.get(best).map_or(0, |x| x.val);
+    let lo = xs.iter().map(|x| x.lo).min().unwrap_or(0);
+    let hi = xs.iter().map(|x| x.hi).max().unwrap_or(0);
+    let k = bitlen(hi - lo);
+    let mut idx = Lc::default();
+    for (j, x) in xs.iter().enumerate() {
+        idx.0.push((e[j], fe(j as i128)));
+        // c = 1 where ties are allowed.
+        let (c_lc, c_val) = if !strict {
+            (Lc::constant(1), 1)
+        } else {
+            let range: Vec<usize> = if first {
+                (0..=j).collect()
+            } else {
+                (j..n).collect()
+            };
+            let mut c = Lc::default();
+            for &i in &range {
+                c.0.push((e[i], fe(1)));
+            }
+            (c, i128::from(range.contains(&best)))
+        };
+        let gap = m.clone().plus(&x.lc, -1).plus_const(-1).plus(&c_lc, 1);
+        cs.range(gap, mv - x.val - 1 + c_val, k);
+    }
+    (
+        Sig {
+            lc: idx,
+            val: best as i128,
+            lo: 0,
+            hi: n as i128 - 1,
+        },
+        Sig {
+            lc: m,
+            val: mv,
+            lo,
+            hi,
+        },
+    )
+}
+
+/// `floor(num / den)` for a positive constant `den`, with the quotient range-checked.
+pub fn div_floor_const(cs: &mut Cs, num: &Sig, den: i128) -> Sig {
+    if den == 1 {
+        return num.clone();
+    }
+    let qv = num.val.div_euclid(den);
+    let rv = num.val.rem_euclid(den);
+    let (qlo, qhi) = (num.lo.div_euclid(den), num.hi.div_euclid(den));
+    let rb = bitlen(den - 1);
+    let rem = cs.bits(rv, rb);
+    if den.count_ones() != 1 {
+        cs.range(rem.scaled(-1).plus_const(den - 1), den - 1 - rv, rb);
+    }
+    let q = cs.bits(qv - qlo, bitlen(qhi - qlo)).plus_const(qlo);
+    cs.enforce_zero(num.lc.clone().plus(&q, -den).plus(&rem, -1));
+    Sig {
+        lc: q,
+        val: qv,
+        lo: qlo,
+        hi: qhi,
+    }
+    .materialize(cs)
+}

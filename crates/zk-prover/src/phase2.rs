@@ -1,0 +1,1 @@
+//! Phase-2: the keys file, delta contributions and their verification.

@@ -1,0 +1,1 @@
+//! The snarkjs `.ptau` phase-1 file (reader) and an insecure local generator.

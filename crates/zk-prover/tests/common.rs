@@ -1,0 +1,44 @@
+//! Shared helpers: fixture models imported from ONNX, first input row quantized.
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::path::PathBuf;
+use vouch_engine::Tensor;
+use vouch_model::Package;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Imports `testdata/models/<name>` and quantizes the first row of its `input.json`.
+pub fn fixture(name: &str, row: usize) -> (Package, Vec<Tensor>) {
+    let dir = root().join("testdata/models").join(name);
+    let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
+    let graph = vouch_onnx::import(&onnx, &vouch_onnx::ImportOptions { outputs: None }).unwrap();
+    let names: Vec<String> = graph
+        .inputs
+        .iter()
+        .map(|&v| graph.values[v].name.clone())
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let cal: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("calibration.json")).unwrap())
+            .unwrap();
+    let samples = vouch_quant::json::inputs_from_json(&cal, &names).unwrap();
+    let pkg = vouch_quant::import(&graph, samples, name, [0; 32], |_| {}).unwrap();
+    let inp: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("input.json")).unwrap()).unwrap();
+    let floats = vouch_quant::json::inputs_from_json(&inp, &names).unwrap();
+    let q = vouch_quant::quantize_inputs(&pkg, &floats);
+    let rows = q.into_iter().map(|t| one_row(&t, row)).collect();
+    (pkg, rows)
+}
+
+pub fn one_row(t: &Tensor, row: usize) -> Tensor {
+    let per = t.data.len() / t.shape[0].max(1);
+    let mut shape = t.shape.clone();
+    shape[0] = 1;
+    Tensor {
+        shape,
+        data: t.data[row * per..(row + 1) * per].to_vec(),
+    }
+}

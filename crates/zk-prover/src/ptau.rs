@@ -1,1 +1,278 @@
-//! The snarkjs `.ptau` phase-1 file (reader) and an insecure local generator.
+//! The snarkjs `.ptau` phase-1 file: reader, and an insecure local generator.
+//!
+//! Layout (binFileUtils): `"ptau" ‖ u32 version (1) ‖ u32 n_sections`, then per section
+//! `u32 type ‖ u64 size ‖ data`, all little-endian. Section 1: `u32 n8 (32) ‖ q (n8 bytes) ‖
+//! u32 power ‖ u32 ceremony_power`. Points are uncompressed in Montgomery form, each
+//! coordinate `n8` bytes little-endian (G2 coordinates `c0 ‖ c1`), infinity all zeros.
+//! Sections: 2 `[τ^i]₁` (`2·2^power - 1`), 3 `[τ^i]₂`, 4 `[ατ^i]₁`, 5 `[βτ^i]₁` (`2^power`
+//! each), 6 `[β]₂`, 7 contributions, and (after `snarkjs powersoftau prepare phase2`) 12–15:
+//! `[L_i(τ)]₁`, `[L_i(τ)]₂`, `[αL_i(τ)]₁`, `[βL_i(τ)]₁` for every domain `2^p`, `p = 0..=power`,
+//! concatenated. vouch needs sections 2, 4, 5, 6, 12, 13, 14 and 15.
+
+use crate::groth::Srs;
+use crate::{Error, Result};
+use ark_bn254::{Fq, Fq2, G1Projective, G2Projective};
+use ark_ec::scalar_mul::BatchMulPreprocessing;
+use ark_ec::{AffineRepr, CurveGroup};
+use ark_ff::{BigInt, Field, One, PrimeField, Zero};
+use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use vouch_zk::{Fr, G1, G2};
+
+const N8: usize = 32;
+
+fn err(s: impl Into<String>) -> Error {
+    Error::Ptau(s.into())
+}
+
+fn fq_le(b: &[u8]) -> Result<Fq> {
+    let mut l = [0u64; 4];
+    for (i, x) in l.iter_mut().enumerate() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[8 * i..8 * i + 8]);
+        *x = u64::from_le_bytes(w);
+    }
+    // Montgomery form: the limbs are the internal representation; must be < q.
+    if BigInt(l) >= Fq::MODULUS {
+        return Err(err("non-canonical coordinate"));
+    }
+    Ok(Fq::new_unchecked(BigInt(l)))
+}
+
+fn fq_to_le(x: &Fq, out: &mut Vec<u8>) {
+    for l in x.0.0 {
+        out.extend_from_slice(&l.to_le_bytes());
+    }
+}
+
+fn g1_read(b: &[u8]) -> Result<G1> {
+    if b.iter().all(|&v| v == 0) {
+        return Ok(G1::zero());
+    }
+    let p = G1::new_unchecked(fq_le(&b[..N8])?, fq_le(&b[N8..2 * N8])?);
+    if !p.is_on_curve() {
+        return Err(err("G1 point not on the curve"));
+    }
+    Ok(p)
+}
+
+fn g2_read(b: &[u8]) -> Result<G2> {
+    if b.iter().all(|&v| v == 0) {
+        return Ok(G2::zero());
+    }
+    let x = Fq2::new(fq_le(&b[..N8])?, fq_le(&b[N8..2 * N8])?);
+    let y = Fq2::new(fq_le(&b[2 * N8..3 * N8])?, fq_le(&b[3 * N8..4 * N8])?);
+    let p = G2::new_unchecked(x, y);
+    if !p.is_on_curve() || !p.is_in_correct_subgroup_assuming_on_curve() {
+        return Err(err("G2 point not on the curve or not in the subgroup"));
+    }
+    Ok(p)
+}
+
+fn g1_write(p: &G1, out: &mut Vec<u8>) {
+    match p.xy() {
+        Some((x, y)) => {
+            fq_to_le(&x, out);
+            fq_to_le(&y, out);
+        }
+        None => out.extend_from_slice(&[0u8; 2 * N8]),
+    }
+}
+
+fn g2_write(p: &G2, out: &mut Vec<u8>) {
+    match p.xy() {
+        Some((x, y)) => {
+            for c in [x.c0, x.c1, y.c0, y.c1] {
+                fq_to_le(&c, out);
+            }
+        }
+        None => out.extend_from_slice(&[0u8; 4 * N8]),
+    }
+}
+
+/// A parsed `.ptau` file (section offsets into the bytes).
+#[derive(Debug)]
+pub struct Ptau<'a> {
+    bytes: &'a [u8],
+    sections: BTreeMap<u32, (usize, usize)>,
+    /// The file's power (domains up to `2^power`).
+    pub power: u32,
+}
+
+impl<'a> Ptau<'a> {
+    /// Parses the header and section table.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self> {
+        let rd32 = |at: usize| -> Result<u32> {
+            let s = bytes.get(at..at + 4).ok_or_else(|| err("truncated"))?;
+            Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+        };
+        if bytes.get(..4) != Some(b"ptau".as_slice()) {
+            return Err(err("not a .ptau file (magic)"));
+        }
+        if rd32(4)? != 1 {
+            return Err(err("unsupported .ptau version"));
+        }
+        let n = rd32(8)?;
+        let mut at = 12usize;
+        let mut sections = BTreeMap::new();
+        for _ in 0..n.min(64) {
+            let ty = rd32(at)?;
+            let lo = u64::from(rd32(at + 4)?);
+            let hi = u64::from(rd32(at + 8)?);
+            let size = usize::try_from(lo | hi << 32).map_err(|_| err("section size"))?;
+            let start = at + 12;
+            let end = start.checked_add(size).ok_or_else(|| err("section size"))?;
+            if end > bytes.len() {
+                return Err(err(format!("section {ty} runs past the end of the file")));
+            }
+            sections.insert(ty, (start, size));
+            at = end;
+        }
+        let &(h, hs) = sections.get(&1).ok_or_else(|| err("no header section"))?;
+        if hs < 4 + N8 + 4 || rd32(h)? as usize != N8 {
+            return Err(err("header: only 32-byte fields (BN254) are supported"));
+        }
+        let q = fq_modulus_le();
+        if bytes[h + 4..h + 4 + N8] != q[..] {
+            return Err(err("header: the curve is not BN254"));
+        }
+        let power = rd32(h + 4 + N8)?;
+        if power > 28 {
+            return Err(err("power above 28"));
+        }
+        Ok(Self {
+            bytes,
+            sections,
+            power,
+        })
+    }
+
+    fn points<T>(
+        &self,
+        sec: u32,
+        first: usize,
+        count: usize,
+        size: usize,
+        read: impl Fn(&[u8]) -> Result<T> + Sync + Send,
+    ) -> Result<Vec<T>>
+    where
+        T: Send,
+    {
+        let &(s, len) = self.sections.get(&sec).ok_or_else(|| {
+            err(format!(
+                "section {sec} missing (prepare the file with `snarkjs powersoftau prepare phase2`)"
+            ))
+        })?;
+        if (first + count) * size > len {
+            return Err(err(format!("section {sec} too short")));
+        }
+        let b = &self.bytes[s + first * size..s + (first + count) * size];
+        b.par_chunks_exact(size).map(read).collect()
+    }
+
+    /// The phase-1 points for a domain of `2^log_n`.
+    pub fn srs(&self, log_n: u32) -> Result<Srs> {
+        if log_n > self.power {
+            return Err(Error::PtauTooSmall {
+                need: log_n,
+                have: self.power,
+            });
+        }
+        let n = 1usize << log_n;
+        let off = n - 1; // Σ_{p < log_n} 2^p
+        Ok(Srs {
+            log_n,
+            tau_g1: self.points(2, 0, 2 * n - 1, 2 * N8, g1_read)?,
+            lag_g1: self.points(12, off, n, 2 * N8, g1_read)?,
+            lag_g2: self.points(13, off, n, 4 * N8, g2_read)?,
+            alpha_lag_g1: self.points(14, off, n, 2 * N8, g1_read)?,
+            beta_lag_g1: self.points(15, off, n, 2 * N8, g1_read)?,
+            alpha_g1: self.points(4, 0, 1, 2 * N8, g1_read)?[0],
+            beta_g1: self.points(5, 0, 1, 2 * N8, g1_read)?[0],
+            beta_g2: self.points(6, 0, 1, 4 * N8, g2_read)?[0],
+        })
+    }
+}
+
+fn fq_modulus_le() -> [u8; 32] {
+    let mut q = [0u8; 32];
+    for (i, l) in Fq::MODULUS.0.iter().enumerate() {
+        q[8 * i..8 * i + 8].copy_from_slice(&l.to_le_bytes());
+    }
+    q
+}
+
+/// Writes an INSECURE `.ptau` of `2^power` from random trapdoors that are then dropped.
+/// For development and tests only: the trapdoors were in this process's memory, so the file
+/// is only as trustworthy as this machine. Real deployments use a public ceremony's file.
+pub fn insecure_new(power: u32, progress: &(dyn Fn(&str) + Sync)) -> Result<Vec<u8>> {
+    if power > 24 {
+        return Err(err(
+            "power above 24 is not supported by the local generator",
+        ));
+    }
+    let mut rng = rand::rngs::OsRng;
+    let tau = <Fr as ark_ff::UniformRand>::rand(&mut rng);
+    let alpha = <Fr as ark_ff::UniformRand>::rand(&mut rng);
+    let beta = <Fr as ark_ff::UniformRand>::rand(&mut rng);
+    let n = 1usize << power;
+    let mut pows = Vec::with_capacity(2 * n - 1);
+    let mut p = Fr::one();
+    for _ in 0..2 * n - 1 {
+        pows.push(p);
+        p *= tau;
+    }
+    let g1 = BatchMulPreprocessing::new(G1::generator().into_group(), 2 * n);
+    let g2 = BatchMulPreprocessing::new(G2::generator().into_group(), 2 * n);
+    let scale = |v: &[Fr], k: Fr| -> Vec<Fr> { v.par_iter().map(|x| *x * k).collect() };
+    let mut sections: Vec<(u32, Vec<u8>)> = Vec::new();
+    let mut header = Vec::new();
+    header.extend_from_slice(&(N8 as u32).to_le_bytes());
+    header.extend_from_slice(&fq_modulus_le());
+    header.extend_from_slice(&power.to_le_bytes());
+    header.extend_from_slice(&power.to_le_bytes());
+    sections.push((1, header));
+    let enc1 = |pts: Vec<G1>| {
+        let mut o = Vec::with_capacity(pts.len() * 64);
+        pts.iter().for_each(|p| g1_write(p, &mut o));
+        o
+    };
+    let enc2 = |pts: Vec<G2>| {
+        let mut o = Vec::with_capacity(pts.len() * 128);
+        pts.iter().for_each(|p| g2_write(p, &mut o));
+        o
+    };
+    progress("tau powers");
+    sections.push((2, enc1(g1.batch_mul(&pows))));
+    sections.push((3, enc2(g2.batch_mul(&pows[..n]))));
+    sections.push((4, enc1(g1.batch_mul(&scale(&pows[..n], alpha)))));
+    sections.push((5, enc1(g1.batch_mul(&scale(&pows[..n], beta)))));
+    sections.push((6, enc2(vec![(G2::generator() * beta).into_affine()])));
+    sections.push((7, 0u32.to_le_bytes().to_vec()));
+    progress("Lagrange bases");
+    let mut lag = Vec::with_capacity(2 * n - 1);
+    for p in 0..=power {
+        let d = Radix2EvaluationDomain::<Fr>::new(1 << p).ok_or_else(|| err("domain"))?;
+        lag.extend(d.evaluate_all_lagrange_coefficients(tau));
+    }
+    sections.push((12, enc1(g1.batch_mul(&lag))));
+    sections.push((13, enc2(g2.batch_mul(&lag))));
+    sections.push((14, enc1(g1.batch_mul(&scale(&lag, alpha)))));
+    sections.push((15, enc1(g1.batch_mul(&scale(&lag, beta)))));
+    let mut out = Vec::new();
+    out.extend_from_slice(b"ptau");
+    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&(sections.len() as u32).to_le_bytes());
+    for (ty, data) in sections {
+        out.extend_from_slice(&ty.to_le_bytes());
+        out.extend_from_slice(&(data.len() as u64).to_le_bytes());
+        out.extend_from_slice(&data);
+    }
+    let _ = (
+        G1Projective::zero(),
+        G2Projective::zero(),
+        Fr::ONE.inverse(),
+    );
+    Ok(out)
+}

@@ -8,6 +8,9 @@ use vouch_model::{Kind, Node, Op, Operand, Package};
 use vouch_primitives::{B256, list_commitment};
 use vouch_semantics::{ACT_MAX, ACT_MIN, Error as SemError};
 
+/// Largest tensor the engine allocates (1 GiB of `i32`): a package declaring more is refused.
+pub const MAX_ELEMENTS: usize = 1 << 28;
+
 /// Engine options.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
@@ -147,6 +150,12 @@ impl<'p> Engine<'p> {
         for (node, prep) in pkg.nodes.iter().zip(&self.prepared) {
             let info = &pkg.values[node.output as usize];
             let out_shape = resolve(&info.shape, batch);
+            if numel(&out_shape).is_none_or(|n| n > MAX_ELEMENTS) {
+                return Err(shape_err(
+                    node,
+                    format!("output shape {out_shape:?} exceeds {MAX_ELEMENTS} elements"),
+                ));
+            }
             let out = self.run_node(node, prep, &values, &out_shape)?;
             if out.shape != out_shape {
                 return Err(shape_err(
@@ -254,7 +263,14 @@ impl<'p> Engine<'p> {
                         &y.shape[..y.shape.len() - 2],
                     )
                     .is_some();
-                if !ok || out_shape.len() < 2 {
+                let ok = ok && out_shape.len() >= 2 && {
+                    let (xr, yr, or) = (x.shape.len(), y.shape.len(), out_shape.len());
+                    let b = broadcast_shape(&x.shape[..xr - 2], &y.shape[..yr - 2]);
+                    b.as_deref() == Some(&out_shape[..or - 2])
+                        && out_shape[or - 2] == x.shape[xr - 2]
+                        && out_shape[or - 1] == y.shape[yr - 1]
+                };
+                if !ok {
                     return Err(shape_err(
                         node,
                         format!("cannot multiply {:?} by {:?}", x.shape, y.shape),

@@ -47,7 +47,7 @@ pub fn linear(
     wide: bool,
 ) -> SemResult<Tensor> {
     let k = w.k;
-    let m = if k == 0 { 0 } else { x.data.len() / k };
+    let m = x.data.len().checked_div(k).unwrap_or(0);
     let a = Packed::from_rows(m, k, &x.data);
     let mut acc = vec![0i32; m * w.rows];
     gemm(&a, w, &mut acc);

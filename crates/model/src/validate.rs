@@ -200,17 +200,13 @@ impl Package {
                 strides,
                 dilations,
                 ..
-            } => {
-                if kernel.contains(&0) || strides.contains(&0) || dilations.contains(&0) {
-                    return Err(node_err(n, "zero kernel, stride or dilation"));
-                }
+            } if kernel.contains(&0) || strides.contains(&0) || dilations.contains(&0) => {
+                return Err(node_err(n, "zero kernel, stride or dilation"));
             }
             Op::AveragePool {
                 kernel, strides, ..
-            } => {
-                if kernel.contains(&0) || strides.contains(&0) {
-                    return Err(node_err(n, "zero kernel or stride"));
-                }
+            } if kernel.contains(&0) || strides.contains(&0) => {
+                return Err(node_err(n, "zero kernel or stride"));
             }
             Op::Add { ma, mb, rq } => {
                 check_rq(rq)?;
@@ -224,10 +220,8 @@ impl Package {
                     "softmax index map must be a valid requant onto [0, 255]",
                 ));
             }
-            Op::Lut { table } | Op::Softmax { table, .. } => {
-                if const_len(*table) != 256 {
-                    return Err(node_err(n, "table must have 256 entries"));
-                }
+            Op::Lut { table } | Op::Softmax { table, .. } if const_len(*table) != 256 => {
+                return Err(node_err(n, "table must have 256 entries"));
             }
             Op::Clip { lo, hi } if lo > hi => return Err(node_err(n, "clip bounds reversed")),
             _ => {}

@@ -91,7 +91,7 @@ pub fn merkle_verify(root: &B256, leaf: B256, index: usize, path: &[B256]) -> bo
     let mut h = leaf;
     let mut i = index;
     for sib in path {
-        h = if i % 2 == 0 {
+        h = if i.is_multiple_of(2) {
             hash_pair(&h, sib)
         } else {
             hash_pair(sib, &h)

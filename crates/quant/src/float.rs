@@ -97,7 +97,7 @@ fn run_node(
         FOp::Linear { weight, bias } => {
             let w = konst(*weight);
             let (n, k) = (w.shape[0], w.shape[1]);
-            let m = if k == 0 { 0 } else { x.data.len() / k };
+            let m = x.data.len().checked_div(k).unwrap_or(0);
             let mut data = vec![0f32; m * n];
             for i in 0..m {
                 let xr = &x.data[i * k..(i + 1) * k];

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every test of vouch: format and lint gates, the Rust workspace tests (engine, importer,
+# quantizer, fixture models, ONNX backend node tests, vectors, CLI), the contracts (forge), and
+# the generated-file drift checks. Installs what it needs (Python venv from PyPI, Foundry and
+# solc from npm) on first use. Usage: scripts/test.sh [--quick]   (--quick: Rust tests only)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+
+step() { printf '\n==> %s\n' "$*"; }
+start=$(date +%s)
+
+step "rustfmt"
+cargo fmt --all -- --check
+
+step "clippy (warnings denied)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+if [ "$quick" = 0 ]; then
+  step "python fixtures venv and ONNX backend node cases"
+  python3 testdata/onnx-node/export.py
+fi
+
+step "cargo test (workspace)"
+cargo test --workspace --locked 2>&1 | tee target/cargo-test.log
+# The summary the CI reads: total passed and failed over every test binary.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "rust: %d passed, %d failed\n", p, f }' target/cargo-test.log
+
+step "test vectors are current"
+cargo run -q -p vouch-engine --example write_vectors >/dev/null
+git diff --exit-code -- testdata/vectors
+
+if [ "$quick" = 0 ]; then
+  step "contracts (forge fmt, build --sizes, test)"
+  scripts/test-contracts.sh
+  if [ -x scripts/check-bindings.sh ]; then
+    step "contract bindings are current"
+    scripts/check-bindings.sh
+  fi
+fi
+
+step "done in $(( $(date +%s) - start )) s"

@@ -68,6 +68,7 @@ enum Prepared {
 pub struct Engine<'p> {
     pkg: &'p Package,
     prepared: Vec<Prepared>,
+    consts: Vec<Tensor>,
     pool: rayon::ThreadPool,
     opts: Options,
 }
@@ -97,9 +98,18 @@ impl<'p> Engine<'p> {
             .iter()
             .map(|n| prepare(pkg, n))
             .collect::<Result<Vec<_>>>()?;
+        let consts = pkg
+            .consts
+            .iter()
+            .map(|c| Tensor {
+                shape: c.shape.iter().map(|&d| d as usize).collect(),
+                data: c.data.clone(),
+            })
+            .collect();
         Ok(Self {
             pkg,
             prepared,
+            consts,
             pool,
             opts: Options { threads, ..opts },
         })
@@ -194,20 +204,16 @@ impl<'p> Engine<'p> {
         out_shape: &[usize],
     ) -> Result<Tensor> {
         let pkg = self.pkg;
-        let fetch = |op: &Operand| -> Result<Tensor> {
+        let fetch = |op: &Operand| -> Result<&Tensor> {
             match *op {
                 Operand::Value(v) => values
                     .get(v as usize)
                     .and_then(Option::as_ref)
-                    .cloned()
                     .ok_or_else(|| shape_err(node, format!("value {v} not computed"))),
-                Operand::Const(c) => {
-                    let c = &pkg.consts[c as usize];
-                    Ok(Tensor {
-                        shape: c.shape.iter().map(|&d| d as usize).collect(),
-                        data: c.data.clone(),
-                    })
-                }
+                Operand::Const(c) => self
+                    .consts
+                    .get(c as usize)
+                    .ok_or_else(|| shape_err(node, format!("constant {c} missing"))),
             }
         };
         let ins = node.inputs.iter().map(fetch).collect::<Result<Vec<_>>>()?;
@@ -215,7 +221,7 @@ impl<'p> Engine<'p> {
             node: node.name.clone(),
             source: e,
         };
-        let x = &ins[0];
+        let x = ins[0];
         let konst = |c: u32| pkg.consts[c as usize].data.as_slice();
         let out = match (&node.op, prep) {
             (Op::Linear { bias, rq, wide, .. }, Prepared::Linear(w)) => {
@@ -254,7 +260,7 @@ impl<'p> Engine<'p> {
                 ops::conv(x, ws, bias.map(konst), &win, out_shape, rq, *wide).map_err(sem)?
             }
             (Op::MatMul { rq, wide }, _) => {
-                let y = &ins[1];
+                let y = ins[1];
                 let ok = x.shape.len() >= 2
                     && y.shape.len() >= 2
                     && x.shape[x.shape.len() - 1] == y.shape[y.shape.len() - 2]
@@ -279,7 +285,7 @@ impl<'p> Engine<'p> {
                 ops::matmul(x, y, out_shape, rq, *wide).map_err(sem)?
             }
             (Op::Add { ma, mb, rq }, _) => {
-                let y = &ins[1];
+                let y = ins[1];
                 check_broadcast(node, x, y, out_shape)?;
                 ops::binary(x, y, out_shape, |a, b| {
                     let s = a
@@ -292,7 +298,7 @@ impl<'p> Engine<'p> {
                 .map_err(sem)?
             }
             (Op::Mul { rq }, _) => {
-                let y = &ins[1];
+                let y = ins[1];
                 check_broadcast(node, x, y, out_shape)?;
                 ops::binary(x, y, out_shape, |a, b| rq.apply(a * b)).map_err(sem)?
             }
@@ -383,7 +389,7 @@ impl<'p> Engine<'p> {
             }
             (Op::Concat { axis }, _) => {
                 let a = *axis as usize;
-                let refs: Vec<&Tensor> = ins.iter().collect();
+                let refs: Vec<&Tensor> = ins.clone();
                 let ok = a < out_shape.len()
                     && refs.iter().all(|t| {
                         t.shape.len() == out_shape.len()

@@ -25,6 +25,9 @@ pub enum Command {
     Infer(InferArgs),
     /// Import the bundled example model and run it end to end (the local demo).
     Demo(DemoArgs),
+    /// Zero-knowledge proofs of inference (Groth16): setup, prove, verify, Solidity export.
+    #[command(subcommand)]
+    Zk(crate::cmd::zk::ZkCmd),
 }
 
 /// `vouch model ...`

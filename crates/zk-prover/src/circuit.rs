@@ -753,7 +753,11 @@ fn permute_gadget(cs: &mut Cs, st: &mut [(Lc, Fr); 3], p: &poseidon::Params) {
                 lc.add_scaled(&o.0, p.mds[i][j]);
                 v += p.mds[i][j] * o.1;
             }
-            *s = (lc.compact(), v);
+            // Materialize: keeps every row short (the MDS coefficients are full-width, and
+            // long rows of full-width coefficients dominate the setup).
+            let var = cs.alloc(v);
+            cs.enforce_zero(lc.compact().plus(&Lc::var(var), -1));
+            *s = (Lc::var(var), v);
         }
     }
 }

@@ -101,7 +101,7 @@ fn columns(cs: &Cs) -> Columns {
 }
 
 /// `Σ k · bases[row]`, cheap for small (or small negative) coefficients.
-fn lin<G: AffineRepr>(terms: &[(u32, Fr)], bases: &[G]) -> G::Group {
+fn lin<G: AffineRepr<ScalarField = Fr>>(terms: &[(u32, Fr)], bases: &[G]) -> G::Group {
     let mut acc = G::Group::zero();
     for &(r, k) in terms {
         let Some(b) = bases.get(r as usize) else {
@@ -115,7 +115,7 @@ fn lin<G: AffineRepr>(terms: &[(u32, Fr)], bases: &[G]) -> G::Group {
             if nb.num_bits() <= 64 {
                 acc -= b.mul_bigint(nb);
             } else {
-                acc += b.mul_bigint(kb);
+                acc += *b * k;
             }
         }
     }

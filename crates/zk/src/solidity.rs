@@ -167,7 +167,11 @@ pub fn render(vk: &VerifyingKey, meta: &Meta) -> String {
         "        (bool ok, bytes memory out) = address(8).staticcall(abi.encodePacked(x));\n        return ok && out.length == 32 && abi.decode(out, (uint256)) == 1;\n    }}\n"
     );
     // IZkVerifier entry point.
-    let sizes: Vec<String> = meta.output_sizes.iter().map(|n| n.to_string()).collect();
+    let sizes: Vec<String> = meta
+        .output_sizes
+        .iter()
+        .map(|n| format!("uint256({n})"))
+        .collect();
     let _ = writeln!(
         s,
         "    /// @notice `IZkVerifier.verifyProof`: `proof = abi.encode(uint256[8] groth16, int32[] outputs)`.

@@ -4,6 +4,7 @@ pub mod demo;
 pub mod infer;
 pub mod model_import;
 pub mod model_inspect;
+pub mod zk;
 
 use crate::opts::{Cli, Command, ModelCmd};
 use eyre::Result;
@@ -15,5 +16,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Model(ModelCmd::Inspect(a)) => model_inspect::run(&a),
         Command::Infer(a) => infer::run(&a),
         Command::Demo(a) => demo::run(&a),
+        Command::Zk(c) => zk::run(&c),
     }
 }

@@ -1,0 +1,431 @@
+//! `vouch zk ...`: Groth16 proofs of inference (setup from a `.ptau`, phase-2 contributions,
+//! prove, verify, Solidity export).
+
+use crate::{io, out};
+use clap::{Args, Subcommand};
+use eyre::{Result, WrapErr, bail, eyre};
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Instant;
+use vouch_model::Package;
+use vouch_primitives::hex0x;
+use vouch_zk::files::{ProofFile, TensorData, read_keys_vk};
+use vouch_zk::statement::{fr_to_be, input_hash};
+use vouch_zk_prover::{circuit, groth, phase2, ptau};
+
+/// `vouch zk ...`
+#[derive(Debug, Subcommand)]
+pub enum ZkCmd {
+    /// Powers-of-Tau files.
+    #[command(subcommand)]
+    Ptau(PtauCmd),
+    /// Derive a model's keys from a `.ptau` file and add the first phase-2 contribution.
+    Setup(SetupArgs),
+    /// Add a phase-2 contribution (fresh randomness from the OS) to a keys file.
+    Contribute(ContributeArgs),
+    /// Check a keys file against the `.ptau` file and the model: exit 0 only if it verifies.
+    VerifySetup(VerifySetupArgs),
+    /// Prove one inference (batch row) of a model.
+    Prove(ProveArgs),
+    /// Verify a proof file: exit 0 only for a valid proof.
+    Verify(VerifyArgs),
+    /// Write the Solidity verifier of a keys file.
+    ExportVerifier(ExportArgs),
+    /// Print the on-chain arguments of a proof (for `IZkVerifier.verifyProof`) as JSON.
+    Calldata(CalldataArgs),
+    /// Print the circuit's size per node.
+    Info(InfoArgs),
+}
+
+/// `vouch zk ptau ...`
+#[derive(Debug, Subcommand)]
+pub enum PtauCmd {
+    /// Write a LOCAL, INSECURE phase-1 file (trapdoors from this machine) for development.
+    New(PtauNewArgs),
+}
+
+/// `vouch zk ptau new`
+#[derive(Debug, Args)]
+pub struct PtauNewArgs {
+    /// Domain size exponent (circuits up to 2^N constraints).
+    #[arg(long)]
+    pub power: u32,
+    /// Output file.
+    #[arg(long, short = 'o')]
+    pub output: PathBuf,
+}
+
+/// `vouch zk setup`
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// The package.
+    #[arg(long, short = 'm')]
+    pub model: PathBuf,
+    /// Phase-1 file (snarkjs `.ptau`, prepared for phase 2).
+    #[arg(long)]
+    pub ptau: PathBuf,
+    /// Output keys file.
+    #[arg(long, short = 'o')]
+    pub output: PathBuf,
+    /// Skip the first contribution (the keys are unusable until someone contributes).
+    #[arg(long)]
+    pub no_contribute: bool,
+}
+
+/// `vouch zk contribute`
+#[derive(Debug, Args)]
+pub struct ContributeArgs {
+    /// Keys file, updated in place.
+    pub keys: PathBuf,
+}
+
+/// `vouch zk verify-setup`
+#[derive(Debug, Args)]
+pub struct VerifySetupArgs {
+    /// Keys file.
+    pub keys: PathBuf,
+    /// The phase-1 file it was derived from.
+    #[arg(long)]
+    pub ptau: PathBuf,
+    /// The package.
+    #[arg(long, short = 'm')]
+    pub model: PathBuf,
+}
+
+/// `vouch zk prove`
+#[derive(Debug, Args)]
+pub struct ProveArgs {
+    /// The package.
+    #[arg(long, short = 'm')]
+    pub model: PathBuf,
+    /// Keys file.
+    #[arg(long)]
+    pub keys: PathBuf,
+    /// Input JSON (as for `vouch infer`).
+    #[arg(long, short = 'i')]
+    pub input: PathBuf,
+    /// Which batch row to prove.
+    #[arg(long, default_value_t = 0)]
+    pub row: usize,
+    /// Output proof file.
+    #[arg(long, short = 'o')]
+    pub output: PathBuf,
+}
+
+/// `vouch zk verify`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Keys file (only its verifying key is read).
+    #[arg(long)]
+    pub keys: PathBuf,
+    /// Proof file.
+    #[arg(long)]
+    pub proof: PathBuf,
+    /// Also check that the proof's input commitment is this input (JSON, with `--model`).
+    #[arg(long, short = 'i', requires = "model")]
+    pub input: Option<PathBuf>,
+    /// The package (to quantize `--input`).
+    #[arg(long, short = 'm')]
+    pub model: Option<PathBuf>,
+    /// Batch row of `--input`.
+    #[arg(long, default_value_t = 0)]
+    pub row: usize,
+}
+
+/// `vouch zk export-verifier`
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Keys file.
+    #[arg(long)]
+    pub keys: PathBuf,
+    /// The package (for its weights root and output sizes).
+    #[arg(long, short = 'm')]
+    pub model: PathBuf,
+    /// Output `.sol` file.
+    #[arg(long, short = 'o')]
+    pub output: PathBuf,
+    /// Contract name.
+    #[arg(long, default_value = "VouchZkVerifier")]
+    pub contract: String,
+}
+
+/// `vouch zk calldata`
+#[derive(Debug, Args)]
+pub struct CalldataArgs {
+    /// Proof file.
+    #[arg(long)]
+    pub proof: PathBuf,
+}
+
+/// `vouch zk info`
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// The package.
+    #[arg(long, short = 'm')]
+    pub model: PathBuf,
+}
+
+/// Runs a `vouch zk` command.
+pub fn run(cmd: &ZkCmd) -> Result<()> {
+    match cmd {
+        ZkCmd::Ptau(PtauCmd::New(a)) => ptau_new(a),
+        ZkCmd::Setup(a) => setup(a),
+        ZkCmd::Contribute(a) => contribute(a),
+        ZkCmd::VerifySetup(a) => verify_setup(a),
+        ZkCmd::Prove(a) => prove(a),
+        ZkCmd::Verify(a) => verify(a),
+        ZkCmd::ExportVerifier(a) => export(a),
+        ZkCmd::Calldata(a) => calldata(a),
+        ZkCmd::Info(a) => info(a),
+    }
+}
+
+fn read(path: &PathBuf) -> Result<Vec<u8>> {
+    std::fs::read(path).wrap_err_with(|| format!("cannot read {}", path.display()))
+}
+
+fn ptau_new(a: &PtauNewArgs) -> Result<()> {
+    out::note(
+        "WARNING: a local powers-of-tau is INSECURE (its trapdoors existed on this machine); use it for development and tests only",
+    );
+    let pb = out::spinner("generating");
+    let bytes = ptau::insecure_new(a.power, &|m| pb.set_message(m.to_string()))?;
+    pb.finish_and_clear();
+    io::write_atomic(&a.output, &bytes)?;
+    out::line(format!(
+        "wrote INSECURE local ptau 2^{} to {} ({} bytes)",
+        a.power,
+        a.output.display(),
+        bytes.len()
+    ));
+    Ok(())
+}
+
+fn initial_key(pkg: &Package, ptau_path: &PathBuf) -> Result<groth::ProvingKey> {
+    let pb = out::spinner("building the circuit");
+    let c0 = circuit::build(pkg, circuit::zero_inputs(pkg))?;
+    let log_n = groth::domain_log(&c0.cs);
+    pb.set_message(format!(
+        "reading phase 1 for 2^{log_n} ({} constraints)",
+        c0.cs.num_constraints()
+    ));
+    let bytes = read(ptau_path)?;
+    let p = ptau::Ptau::parse(&bytes)?;
+    let srs = p.srs(log_n)?;
+    let pk = groth::setup(&c0.cs, &srs, &|m| pb.set_message(m.to_string()))?;
+    pb.finish_and_clear();
+    Ok(pk)
+}
+
+fn setup(a: &SetupArgs) -> Result<()> {
+    let pkg = io::read_package(&a.model)?;
+    let t = Instant::now();
+    let pk = initial_key(&pkg, &a.ptau)?;
+    let mut keys = phase2::Keys {
+        package_cid: pkg.cid().to_bytes().to_vec(),
+        pk,
+        contributions: Vec::new(),
+    };
+    if !a.no_contribute {
+        let h = phase2::contribute(&mut keys, &mut rand::rngs::OsRng);
+        out::note(format!("contribution 1: {}", hex0x(&h)));
+    }
+    let bytes = phase2::to_bytes(&keys);
+    io::write_atomic(&a.output, &bytes)?;
+    out::json(&json!({
+        "keys": a.output.display().to_string(),
+        "vk_hash": hex0x(&keys.pk.vk.hash()),
+        "contributions": keys.contributions.len(),
+        "bytes": bytes.len(),
+        "seconds": t.elapsed().as_secs_f64(),
+    }));
+    Ok(())
+}
+
+fn contribute(a: &ContributeArgs) -> Result<()> {
+    let mut keys = phase2::from_bytes(&read(&a.keys)?)?;
+    let pb = out::spinner("contributing");
+    let h = phase2::contribute(&mut keys, &mut rand::rngs::OsRng);
+    pb.finish_and_clear();
+    io::write_atomic(&a.keys, &phase2::to_bytes(&keys))?;
+    out::json(&json!({
+        "contribution": keys.contributions.len(),
+        "hash": hex0x(&h),
+        "vk_hash": hex0x(&keys.pk.vk.hash()),
+    }));
+    Ok(())
+}
+
+fn verify_setup(a: &VerifySetupArgs) -> Result<()> {
+    let pkg = io::read_package(&a.model)?;
+    let keys = phase2::from_bytes(&read(&a.keys)?)?;
+    if keys.package_cid != pkg.cid().to_bytes() {
+        bail!("the keys were made for another package");
+    }
+    let initial = initial_key(&pkg, &a.ptau)?;
+    phase2::verify(&keys, &initial)?;
+    out::json(&json!({
+        "ok": true,
+        "contributions": keys.contributions.len(),
+        "vk_hash": hex0x(&keys.pk.vk.hash()),
+    }));
+    Ok(())
+}
+
+fn one_row(pkg: &Package, input: &PathBuf, row: usize) -> Result<Vec<vouch_engine::Tensor>> {
+    let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
+    let floats = io::inputs_from_json(&io::read_json(input)?, &names)?;
+    vouch_quant::quantize_inputs(pkg, &floats)
+        .into_iter()
+        .map(|t| {
+            let rows = t.shape.first().copied().unwrap_or(1).max(1);
+            if row >= rows {
+                return Err(eyre!("row {row} out of range ({rows} rows)"));
+            }
+            let per = t.data.len() / rows;
+            let mut shape = t.shape.clone();
+            if let Some(s) = shape.first_mut() {
+                *s = 1;
+            }
+            Ok(vouch_engine::Tensor {
+                shape,
+                data: t.data[row * per..(row + 1) * per].to_vec(),
+            })
+        })
+        .collect()
+}
+
+fn prove(a: &ProveArgs) -> Result<()> {
+    let pkg = io::read_package(&a.model)?;
+    let inputs = one_row(&pkg, &a.input, a.row)?;
+    let pb = out::spinner("reading keys");
+    let t0 = Instant::now();
+    let keys = phase2::from_bytes(&read(&a.keys)?)?;
+    if keys.package_cid != pkg.cid().to_bytes() {
+        bail!("the keys were made for another package");
+    }
+    let t_keys = t0.elapsed();
+    pb.set_message("building the circuit and witness");
+    let t1 = Instant::now();
+    let c = circuit::build(&pkg, inputs)?;
+    let t_wit = t1.elapsed();
+    pb.set_message(format!("proving ({} constraints)", c.cs.num_constraints()));
+    let t2 = Instant::now();
+    let proof = groth::prove(&keys.pk, &c.cs, &mut rand::rngs::OsRng)?;
+    let t_prove = t2.elapsed();
+    pb.finish_and_clear();
+    let file = ProofFile {
+        vk_hash: keys.pk.vk.hash(),
+        input_hash: input_hash(&c.inputs)?,
+        outputs: pkg
+            .outputs
+            .iter()
+            .zip(&c.outputs)
+            .map(|(o, t)| TensorData {
+                name: o.name.clone(),
+                shape: t.shape.iter().map(|&d| d as u32).collect(),
+                data: t.data.clone(),
+            })
+            .collect(),
+        proof,
+    };
+    let bytes = file.to_bytes();
+    io::write_atomic(&a.output, &bytes)?;
+    out::json(&json!({
+        "proof": a.output.display().to_string(),
+        "constraints": c.cs.num_constraints(),
+        "variables": c.cs.num_vars(),
+        "domain": 1u64 << groth::domain_log(&c.cs),
+        "input_commitment": hex0x(&fr_to_be(&file.input_hash)),
+        "outputs": file.outputs.iter().map(|t| json!({"name": t.name, "data": t.data})).collect::<Vec<_>>(),
+        "proof_bytes": vouch_zk::groth16::PROOF_BYTES,
+        "file_bytes": bytes.len(),
+        "seconds": {"load_keys": t_keys.as_secs_f64(), "witness": t_wit.as_secs_f64(), "prove": t_prove.as_secs_f64()},
+    }));
+    Ok(())
+}
+
+fn verify(a: &VerifyArgs) -> Result<()> {
+    let (vk, _) = read_keys_vk(&read(&a.keys)?)?;
+    let file = ProofFile::from_bytes(&read(&a.proof)?)?;
+    if let (Some(input), Some(model)) = (&a.input, &a.model) {
+        let pkg = io::read_package(model)?;
+        let flat: Vec<i32> = one_row(&pkg, input, a.row)?
+            .into_iter()
+            .flat_map(|t| t.data)
+            .collect();
+        if input_hash(&flat)? != file.input_hash {
+            bail!("the proof is about another input");
+        }
+    }
+    let t = Instant::now();
+    let ok = file.verify(&vk)?;
+    let secs = t.elapsed().as_secs_f64();
+    if !ok {
+        bail!("INVALID proof");
+    }
+    out::json(&json!({"valid": true, "vk_hash": hex0x(&vk.hash()), "seconds": secs}));
+    Ok(())
+}
+
+fn export(a: &ExportArgs) -> Result<()> {
+    let (vk, _) = read_keys_vk(&read(&a.keys)?)?;
+    let pkg = io::read_package(&a.model)?;
+    let sizes = circuit::zero_inputs(&pkg);
+    let _ = sizes;
+    let engine = vouch_engine::Engine::new(&pkg, vouch_engine::Options::default())?;
+    let exec = engine.run(circuit::zero_inputs(&pkg))?;
+    let meta = vouch_zk::solidity::Meta {
+        contract: a.contract.clone(),
+        model: pkg.name.clone(),
+        weights_root: pkg.weights_root(),
+        output_sizes: exec.outputs.iter().map(|t| t.data.len()).collect(),
+    };
+    let src = vouch_zk::solidity::render(&vk, &meta);
+    io::write_atomic(&a.output, src.as_bytes())?;
+    out::line(format!(
+        "wrote {} (vk hash {})",
+        a.output.display(),
+        hex0x(&vk.hash())
+    ));
+    Ok(())
+}
+
+fn calldata(a: &CalldataArgs) -> Result<()> {
+    let file = ProofFile::from_bytes(&read(&a.proof)?)?;
+    let outs = file.flat_outputs();
+    let members: Vec<_> = file
+        .outputs
+        .iter()
+        .map(|t| vouch_primitives::tensor_commitment(&t.data))
+        .collect();
+    let (p, pubs) = vouch_zk::solidity::raw_args(&file.proof, &file.statement().public_inputs());
+    out::json(&json!({
+        "vk_hash": hex0x(&file.vk_hash),
+        "input_commitment": hex0x(&fr_to_be(&file.input_hash)),
+        "output_commitment": hex0x(&vouch_primitives::list_commitment(&members)),
+        "outputs": outs,
+        "proof": hex0x(&vouch_zk::solidity::calldata_blob(&file.proof, &outs)),
+        "groth16": p,
+        "publics": pubs,
+    }));
+    Ok(())
+}
+
+fn info(a: &InfoArgs) -> Result<()> {
+    let pkg = io::read_package(&a.model)?;
+    let c = circuit::build(&pkg, circuit::zero_inputs(&pkg))?;
+    let rows: Vec<Vec<String>> = c
+        .per_node
+        .iter()
+        .map(|(n, op, k)| vec![n.clone(), op.to_string(), k.to_string()])
+        .collect();
+    out::line(out::table(&["node", "op", "constraints"], &rows));
+    out::line(format!(
+        "total {} constraints, {} variables, domain 2^{}",
+        c.cs.num_constraints(),
+        c.cs.num_vars(),
+        groth::domain_log(&c.cs)
+    ));
+    Ok(())
+}

@@ -177,6 +177,29 @@ pub fn to_bytes(keys: &Keys) -> Vec<u8> {
 /// only yields proofs that fail); [`verify`] compares them with the phase-1 derivation.
 pub fn from_bytes(b: &[u8]) -> Result<Keys> {
     let (vk, mut rest) = vouch_zk::files::read_keys_vk(b)?;
+    // Every vector length prefix must fit the remaining bytes (no huge allocations).
+    let mut probe = rest;
+    let skip = |elem: usize, probe: &mut &[u8]| -> Result<()> {
+        let len = probe
+            .get(..8)
+            .map(|l| u64::from_le_bytes(l.try_into().unwrap_or_default()))
+            .ok_or_else(|| Error::Keys("truncated".into()))?;
+        let n = usize::try_from(len)
+            .ok()
+            .and_then(|n| n.checked_mul(elem))
+            .and_then(|n| n.checked_add(8))
+            .filter(|&n| n <= probe.len())
+            .ok_or_else(|| Error::Keys("length prefix exceeds the file".into()))?;
+        *probe = &probe[n..];
+        Ok(())
+    };
+    skip(1, &mut probe)?;
+    probe = probe
+        .get(128..)
+        .ok_or_else(|| Error::Keys("truncated".into()))?;
+    for elem in [64, 64, 128, 64, 64] {
+        skip(elem, &mut probe)?;
+    }
     let e = |x: ark_serialize::SerializationError| Error::Keys(x.to_string());
     let package_cid =
         Vec::<u8>::deserialize_with_mode(&mut rest, Compress::No, Validate::Yes).map_err(e)?;

@@ -41,6 +41,17 @@ fn prove_verify_and_reject_tampering() {
     let keys = phase2::from_bytes(&bytes).unwrap();
     phase2::verify(&keys, &initial).unwrap();
     let (vk, _) = files::read_keys_vk(&bytes).unwrap();
+    // Truncated or garbled keys files are errors, never panics or huge allocations.
+    for cut in [0usize, 10, 500, bytes.len() / 2, bytes.len() - 1] {
+        assert!(phase2::from_bytes(&bytes[..cut]).is_err());
+    }
+    let mut garbled = bytes.clone();
+    let at = garbled.len() / 3;
+    garbled[at..at + 8].copy_from_slice(&[0xff; 8]);
+    let _ = phase2::from_bytes(&garbled);
+    for cut in [0usize, 9, 100, 300] {
+        let _ = ProofFile::from_bytes(&vec![7u8; cut]);
+    }
 
     let proof = groth::prove(&keys.pk, &c.cs, &mut rng).unwrap();
     let file = ProofFile {

@@ -1,0 +1,66 @@
+"""EZKL's full flow on one ONNX model, timed: settings, calibration, local SRS, setup, prove,
+verify, EVM verifier. Prints one JSON line. Usage: ezkl_flow.py MODEL_DIR OUT_DIR"""
+import asyncio, json, os, resource, sys, time
+
+import ezkl
+import numpy as np
+import onnxruntime as ort
+
+model_dir, out = sys.argv[1], sys.argv[2]
+os.makedirs(out, exist_ok=True)
+onnx_path = os.path.join(model_dir, "model.onnx")
+inp = json.load(open(os.path.join(model_dir, "input.json")))
+name = next(iter(inp))
+row = np.array(inp[name][0], dtype=np.float32)[None]
+cal = json.load(open(os.path.join(model_dir, "calibration.json")))
+p = lambda f: os.path.join(out, f)
+json.dump({"input_data": [row.flatten().tolist()]}, open(p("input.json"), "w"))
+json.dump({"input_data": [np.array(cal[name], dtype=np.float32)[:16].flatten().tolist()]}, open(p("cal.json"), "w"))
+res = {"model": os.path.basename(model_dir.rstrip("/"))}
+t = time.time()
+args = ezkl.PyRunArgs()
+assert ezkl.gen_settings(onnx_path, p("settings.json"), py_run_args=args)
+try:
+    ezkl.calibrate_settings(p("cal.json"), onnx_path, p("settings.json"), "resources")
+except Exception as e:  # calibration failure leaves default settings
+    res["calibrate_error"] = str(e)
+assert ezkl.compile_circuit(onnx_path, p("compiled.ezkl"), p("settings.json"))
+settings = json.load(open(p("settings.json")))
+logrows = settings["run_args"]["logrows"]
+res["logrows"] = logrows
+assert ezkl.gen_srs(p("kzg.srs"), logrows)
+res["settings_calibrate_srs_s"] = time.time() - t
+t = time.time()
+ezkl.gen_witness(p("input.json"), p("compiled.ezkl"), p("witness.json"))
+res["witness_s"] = time.time() - t
+t = time.time()
+assert ezkl.setup(p("compiled.ezkl"), p("vk.key"), p("pk.key"), p("kzg.srs"))
+res["setup_s"] = time.time() - t
+t = time.time()
+ezkl.prove(p("witness.json"), p("compiled.ezkl"), p("pk.key"), p("proof.json"), p("kzg.srs"))
+res["prove_s"] = time.time() - t
+t = time.time()
+assert ezkl.verify(p("proof.json"), p("settings.json"), p("vk.key"), p("kzg.srs"))
+res["verify_s"] = time.time() - t
+proof = json.load(open(p("proof.json")))
+hexproof = proof.get("hex_proof") or ""
+res["proof_bytes"] = (len(hexproof) - 2) // 2 if hexproof else len(bytes(proof.get("proof", [])))
+# Accuracy: EZKL's outputs vs the float model on this row.
+w = json.load(open(p("witness.json")))
+try:
+    outs = [float(x) for x in np.array(w["pretty_elements"]["rescaled_outputs"][0], dtype=float).flatten()]
+    sess = ort.InferenceSession(onnx_path)
+    ref = sess.run(None, {name: row})[0].flatten()
+    res["max_abs_err"] = float(np.max(np.abs(np.array(outs[: ref.size]) - ref)))
+    res["argmax_agree"] = int(np.argmax(outs[: ref.size]) == np.argmax(ref))
+except Exception as e:
+    res["accuracy_error"] = str(e)
+try:
+    async def evm():
+        return await ezkl.create_evm_verifier(p("vk.key"), p("settings.json"), p("Verifier.sol"), p("abi.json"), p("kzg.srs"))
+    asyncio.run(evm())
+    res["evm_verifier"] = os.path.exists(p("Verifier.sol"))
+except Exception as e:
+    res["evm_error"] = str(e)[:200]
+res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(res))

@@ -149,7 +149,11 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
 
     mapping(uint256 => Task) internal tasks;
     mapping(uint256 => Committee) public committees;
-    mapping(uint256 => mapping(uint256 => bytes32)) public commitments;
+    /// Committee commitments of a task as a hash chain in arrival order:
+    /// `chain = keccak256(abi.encode(chain, commitment))` from `bytes32(0)`. One slot per task
+    /// instead of one per member; a reveal passes the list (from the `Committed` events) and the
+    /// chain proves it (collision resistance of keccak256, no truncation).
+    mapping(uint256 => bytes32) public commitChain;
     mapping(uint256 => Dispute) internal disputes;
     mapping(uint256 => Callback) public callbacks;
     mapping(address => uint256) public balances;
@@ -168,7 +172,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     );
     event ResultSubmitted(uint256 indexed taskId, address indexed provider, bytes32 output, bytes32 traceRoot);
     event CommitteeDrawn(uint256 indexed taskId, address[] members);
-    event Committed(uint256 indexed taskId, address indexed member);
+    event Committed(uint256 indexed taskId, address indexed member, bytes32 commitment);
     event Revealed(uint256 indexed taskId, address indexed member, bytes32 output, bytes32 traceRoot);
     event Challenged(uint256 indexed taskId, address indexed challenger, uint256 disputeId, uint8 kind);
     event DisputeResolved(uint256 indexed taskId, Outcome outcome);
@@ -365,9 +369,10 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
 
     // ================================================================ committee
 
-    /// @notice Commits `keccak256(abi.encode(taskId, member, output, traceRoot, salt))`. The
-    /// first commitment after the randomness is ready draws the committee (and locks the
-    /// members' bonds); later calls pass the drawn member list (from `CommitteeDrawn`).
+    /// @notice Commits `keccak256(abi.encode(taskId, member, output, traceRoot, salt))`, appended
+    /// to the task's commit chain. The first commitment after the randomness is ready draws the
+    /// committee (and locks the members' bonds); later calls pass the drawn member list (from
+    /// `CommitteeDrawn`).
     function commit(uint256 taskId, uint256 idx, bytes32 commitment, address[] calldata members) external nonReentrant {
         Task storage t = tasks[taskId];
         if (t.mode != Mode.Committee) revert BadMode();
@@ -388,8 +393,8 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         uint8 bit = uint8(uint256(1) << idx);
         if (c.commitMask & bit != 0) revert AlreadyCommitted();
         c.commitMask |= bit;
-        commitments[taskId][idx] = commitment;
-        emit Committed(taskId, msg.sender);
+        commitChain[taskId] = keccak256(abi.encode(commitChain[taskId], commitment));
+        emit Committed(taskId, msg.sender, commitment);
     }
 
     /// @notice Re-targets the randomness of a committee task whose ticket expired undrawn.
@@ -415,29 +420,31 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     /// @notice Reveals a commitment once every member committed or the commit deadline passed.
     /// The first reveal sets the task's result; a matching reveal agrees; a different one opens
     /// a dispute between the first revealer (defender) and this member (challenger). When all
-    /// members have revealed in agreement the task finalizes in the same call.
+    /// members have revealed in agreement the task finalizes in the same call. `commits` is the
+    /// task's commitments in arrival order (the `Committed` events); it must hash to the commit
+    /// chain and hold the caller's commitment. The caller must have committed itself (its bit),
+    /// and commits are closed once reveals may start, so every opening is bound before any reveal.
     function reveal(
         uint256 taskId,
         uint256 idx,
         bytes32 output,
         bytes32 traceRoot,
         bytes32 salt,
-        address[] calldata members
+        address[] calldata members,
+        bytes32[] calldata commits
     ) external nonReentrant {
         Task storage t = tasks[taskId];
         Committee storage c = committees[taskId];
         if (t.mode != Mode.Committee || !c.drawn) revert BadMode();
         if (t.status != Status.Requested) revert BadStatus(t.status);
-        uint8 full = uint8((uint256(1) << c.size) - 1);
-        if (c.commitMask != full && block.timestamp <= t.deadline) revert TooEarly();
+        if (c.commitMask != _full(c) && block.timestamp <= t.deadline) revert TooEarly();
         if (block.timestamp > uint256(t.deadline) + params.revealWindow) revert DeadlinePassed();
         if (bytes16(keccak256(abi.encode(members))) != c.membersHash) revert BadMembers();
         if (idx >= members.length || members[idx] != msg.sender) revert NotMember();
         uint8 bit = uint8(uint256(1) << idx);
         if (c.revealMask & bit != 0) revert AlreadyRevealed();
-        if (keccak256(abi.encode(taskId, msg.sender, output, traceRoot, salt)) != commitments[taskId][idx]) {
-            revert BadReveal();
-        }
+        if (c.commitMask & bit == 0) revert BadReveal();
+        _checkOpening(taskId, output, traceRoot, salt, commits);
         c.revealMask |= bit;
         emit Revealed(taskId, msg.sender, output, traceRoot);
         if (c.agreeMask == 0) {
@@ -448,13 +455,10 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         } else if (output == t.outputCommitment && traceRoot == t.traceRoot) {
             c.agreeMask |= bit;
         } else {
-            t.status = Status.Disputed;
-            disputes[taskId] = Dispute({challenger: msg.sender, challengerBond: 0, kind: 1, challengerOutput: output});
-            uint256 disputeId = disputeGame.open(_disputeParams(taskId, t, msg.sender, output, traceRoot));
-            emit Challenged(taskId, msg.sender, disputeId, 1);
+            _openCommitteeDispute(taskId, t, output, traceRoot);
             return;
         }
-        if (c.agreeMask == full) {
+        if (c.agreeMask == _full(c)) {
             _settle(taskId, t, _agreeing(members, c.agreeMask), true);
         }
     }
@@ -489,6 +493,34 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         } else {
             _callback(taskId, false, bytes32(0));
         }
+    }
+
+    /// Reverts unless `commits` hashes to the task's commit chain and contains the caller's
+    /// commitment to `(output, traceRoot, salt)`.
+    function _checkOpening(uint256 taskId, bytes32 output, bytes32 traceRoot, bytes32 salt, bytes32[] calldata commits)
+        internal
+        view
+    {
+        bytes32 mine = keccak256(abi.encode(taskId, msg.sender, output, traceRoot, salt));
+        bytes32 chain;
+        bool found;
+        for (uint256 i; i < commits.length; ++i) {
+            bytes32 x = commits[i];
+            chain = keccak256(abi.encode(chain, x));
+            if (x == mine) found = true;
+        }
+        if (!found || chain != commitChain[taskId]) revert BadReveal();
+    }
+
+    function _openCommitteeDispute(uint256 taskId, Task storage t, bytes32 output, bytes32 traceRoot) internal {
+        t.status = Status.Disputed;
+        disputes[taskId] = Dispute({challenger: msg.sender, challengerBond: 0, kind: 1, challengerOutput: output});
+        uint256 disputeId = disputeGame.open(_disputeParams(taskId, t, msg.sender, output, traceRoot));
+        emit Challenged(taskId, msg.sender, disputeId, 1);
+    }
+
+    function _full(Committee storage c) internal view returns (uint8) {
+        return uint8((uint256(1) << c.size) - 1);
     }
 
     function _agreeing(address[] calldata members, uint8 mask) internal pure returns (address[] memory out) {
@@ -719,11 +751,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
             _credit(payees[i], share);
         }
 
-        bytes32 leaf = keccak256(
-            abi.encode(
-                taskId, t.modelId, uint32(t.version), t.inputCommitment, t.outputCommitment, uint8(t.mode), t.traceRoot
-            )
-        );
+        bytes32 leaf = keccak256(_receiptData(taskId, t));
         bytes32 head = keccak256(abi.encode(receiptHead, leaf));
         receiptHead = head;
         uint32 index = ledger.receiptCount++;
@@ -829,12 +857,13 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     /// @notice The receipt fields of a task (for per-task attestations).
     function receiptOf(uint256 taskId) external view returns (Status, address, bytes memory) {
         Task storage t = tasks[taskId];
-        return (
-            t.status,
-            t.requester,
-            abi.encode(
-                taskId, t.modelId, uint32(t.version), t.inputCommitment, t.outputCommitment, uint8(t.mode), t.traceRoot
-            )
+        return (t.status, t.requester, _receiptData(taskId, t));
+    }
+
+    /// The receipt leaf preimage of a task.
+    function _receiptData(uint256 taskId, Task storage t) internal view returns (bytes memory) {
+        return abi.encode(
+            taskId, t.modelId, uint32(t.version), t.inputCommitment, t.outputCommitment, uint8(t.mode), t.traceRoot
         );
     }
 

@@ -228,10 +228,16 @@ contract TaskManagerTest is Fixture {
         ticket = t;
     }
 
+    /// Commitments of the tests' committees, in arrival order (the `Committed` events).
+    bytes32[] internal commits;
+
     function _commitAll(uint256 id, address[] memory m, bytes32[] memory outs) internal {
+        delete commits;
         for (uint256 i; i < m.length; ++i) {
+            bytes32 c = keccak256(abi.encode(id, m[i], outs[i], trace, bytes32(i)));
             vm.prank(m[i]);
-            tm.commit(id, i, keccak256(abi.encode(id, m[i], outs[i], trace, bytes32(i))), m);
+            tm.commit(id, i, c, m);
+            commits.push(c);
         }
     }
 
@@ -247,7 +253,7 @@ contract TaskManagerTest is Fixture {
         for (uint256 i; i < 3; ++i) {
             assertEq(_locked(m[i]), cfg.committeeBond, "member bond locked");
             vm.prank(m[i]);
-            tm.reveal(id, i, OUT, trace, bytes32(i), m);
+            tm.reveal(id, i, OUT, trace, bytes32(i), m, commits);
         }
         assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
         uint256 share = (FEE - uint256(FEE) * cfg.params.auditFeeBps / 10_000) / 3;
@@ -257,6 +263,57 @@ contract TaskManagerTest is Fixture {
         _assertConserved();
     }
 
+    function test_committee_reveal_needs_the_commit_chain() public {
+        uint256 id = _request(TaskManager.Mode.Committee, INPUT);
+        address[] memory m = _committee(id);
+        bytes32[] memory outs = new bytes32[](3);
+        outs[0] = OUT;
+        outs[1] = OUT;
+        outs[2] = OUT;
+        _commitAll(id, m, outs);
+        bytes32[] memory good = commits;
+        // wrong order: the chain does not match
+        bytes32[] memory swapped = new bytes32[](3);
+        (swapped[0], swapped[1], swapped[2]) = (good[1], good[0], good[2]);
+        vm.prank(m[0]);
+        vm.expectRevert(TaskManager.BadReveal.selector);
+        tm.reveal(id, 0, OUT, trace, bytes32(0), m, swapped);
+        // a list that omits the caller's commitment
+        bytes32[] memory omitted = new bytes32[](2);
+        (omitted[0], omitted[1]) = (good[1], good[2]);
+        vm.prank(m[0]);
+        vm.expectRevert(TaskManager.BadReveal.selector);
+        tm.reveal(id, 0, OUT, trace, bytes32(0), m, omitted);
+        // an opening that differs from the commitment (another output)
+        vm.prank(m[0]);
+        vm.expectRevert(TaskManager.BadReveal.selector);
+        tm.reveal(id, 0, keccak256("other"), trace, bytes32(0), m, good);
+        // another member's opening under the caller's index
+        vm.prank(m[0]);
+        vm.expectRevert(TaskManager.NotMember.selector);
+        tm.reveal(id, 1, OUT, trace, bytes32(uint256(1)), m, good);
+        vm.prank(m[0]);
+        tm.reveal(id, 0, OUT, trace, bytes32(0), m, good);
+        vm.prank(m[0]);
+        vm.expectRevert(TaskManager.AlreadyRevealed.selector);
+        tm.reveal(id, 0, OUT, trace, bytes32(0), m, good);
+    }
+
+    function test_committee_non_committer_cannot_reveal() public {
+        uint256 id = _request(TaskManager.Mode.Committee, INPUT);
+        address[] memory m = _committee(id);
+        // member 1 commits member 0's commitment on its behalf; member 0 never commits
+        bytes32 c0 = keccak256(abi.encode(id, m[0], OUT, trace, bytes32(0)));
+        vm.prank(m[1]);
+        tm.commit(id, 1, c0, m);
+        bytes32[] memory list = new bytes32[](1);
+        list[0] = c0;
+        vm.warp(block.timestamp + 1 hours + 1); // commit deadline passed: reveals open
+        vm.prank(m[0]);
+        vm.expectRevert(TaskManager.BadReveal.selector);
+        tm.reveal(id, 0, OUT, trace, bytes32(0), m, list);
+    }
+
     function test_committee_reveal_before_all_committed_is_too_early() public {
         uint256 id = _request(TaskManager.Mode.Committee, INPUT);
         address[] memory m = _committee(id);
@@ -264,7 +321,7 @@ contract TaskManagerTest is Fixture {
         tm.commit(id, 0, keccak256(abi.encode(id, m[0], OUT, trace, bytes32(0))), m);
         vm.prank(m[0]);
         vm.expectRevert(TaskManager.TooEarly.selector);
-        tm.reveal(id, 0, OUT, trace, bytes32(0), m);
+        tm.reveal(id, 0, OUT, trace, bytes32(0), m, commits);
     }
 
     function test_committee_non_revealer_slashed() public {
@@ -277,7 +334,7 @@ contract TaskManagerTest is Fixture {
         _commitAll(id, m, outs);
         for (uint256 i; i < 2; ++i) {
             vm.prank(m[i]);
-            tm.reveal(id, i, OUT, trace, bytes32(i), m);
+            tm.reveal(id, i, OUT, trace, bytes32(i), m, commits);
         }
         vm.warp(block.timestamp + 2 hours);
         uint256 poolBefore = _auditPool();
@@ -297,9 +354,9 @@ contract TaskManagerTest is Fixture {
         outs[2] = OUT;
         _commitAll(id, m, outs);
         vm.prank(m[0]);
-        tm.reveal(id, 0, OUT, trace, bytes32(0), m);
+        tm.reveal(id, 0, OUT, trace, bytes32(0), m, commits);
         vm.prank(m[1]);
-        tm.reveal(id, 1, outs[1], trace, bytes32(uint256(1)), m);
+        tm.reveal(id, 1, outs[1], trace, bytes32(uint256(1)), m, commits);
         assertTrue(_status(id) == TaskManager.Status.Disputed, "disputed");
         // same traces, different outputs: the output check decides. Nobody proves: defender wins.
         vm.warp(block.timestamp + 2 hours);

@@ -18,12 +18,17 @@ contract ZkVerifierTest is Test {
     }
 
     function load(string memory name) internal view returns (Fx memory f) {
-        string memory j = vm.readFile(string.concat(vm.projectRoot(), "/../testdata/proofs/v1/", name, ".calldata.json"));
+        string memory j =
+            vm.readFile(string.concat(vm.projectRoot(), "/../testdata/proofs/v1/", name, ".calldata.json"));
         bytes32[] memory g = vm.parseJsonBytes32Array(j, ".groth16");
-        for (uint256 i = 0; i < 8; i++) f.p[i] = uint256(g[i]);
+        for (uint256 i = 0; i < 8; i++) {
+            f.p[i] = uint256(g[i]);
+        }
         bytes32[] memory pb = vm.parseJsonBytes32Array(j, ".publics");
         f.pubs = new uint256[](pb.length);
-        for (uint256 i = 0; i < pb.length; i++) f.pubs[i] = uint256(pb[i]);
+        for (uint256 i = 0; i < pb.length; i++) {
+            f.pubs[i] = uint256(pb[i]);
+        }
         f.input = vm.parseJsonBytes32(j, ".input_commitment");
         f.output = vm.parseJsonBytes32(j, ".output_commitment");
         f.blob = vm.parseJsonBytes(j, ".proof");
@@ -31,7 +36,9 @@ contract ZkVerifierTest is Test {
     }
 
     function pubs3(Fx memory f) internal pure returns (uint256[3] memory p) {
-        for (uint256 i = 0; i < 3; i++) p[i] = f.pubs[i];
+        for (uint256 i = 0; i < 3; i++) {
+            p[i] = f.pubs[i];
+        }
     }
 
     function test_mlp784_valid_proof_verifies_and_gas() public {
@@ -96,9 +103,7 @@ contract ZkVerifierTest is Test {
         Fx memory f = load("mlp_784_128_10");
         uint256[2] memory p2 = [f.pubs[0], f.pubs[1]];
         assertFalse(other.verifyGroth16(f.p, p2), "784 proof under the 10-20-2 key");
-        assertFalse(
-            other.verifyProof(v.WEIGHTS_ROOT(), bytes32(0), f.input, f.output, f.blob), "wrong weights root"
-        );
+        assertFalse(other.verifyProof(v.WEIGHTS_ROOT(), bytes32(0), f.input, f.output, f.blob), "wrong weights root");
         Fx memory g = load("mlp_10_20_2");
         uint256[2] memory q = [g.pubs[0], g.pubs[1]];
         assertTrue(other.verifyGroth16(g.p, q), "10-20-2 proof under its own key");

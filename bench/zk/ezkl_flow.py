@@ -9,6 +9,23 @@ import onnxruntime as ort
 model_dir, out = sys.argv[1], sys.argv[2]
 os.makedirs(out, exist_ok=True)
 onnx_path = os.path.join(model_dir, "model.onnx")
+# EZKL (tract) needs explicit strides/pads/dilations on Conv and pools: write a copy with the
+# ONNX defaults spelled out (same model, same semantics).
+import onnx
+from onnx import helper
+m = onnx.load(onnx_path)
+for n in m.graph.node:
+    if n.op_type in ("Conv", "MaxPool", "AveragePool"):
+        have = {a.name for a in n.attribute}
+        k = next((list(a.ints) for a in n.attribute if a.name == "kernel_shape"), [1, 1])
+        if "strides" not in have:
+            n.attribute.append(helper.make_attribute("strides", [1] * len(k)))
+        if "pads" not in have:
+            n.attribute.append(helper.make_attribute("pads", [0] * (2 * len(k))))
+        if "dilations" not in have and n.op_type == "Conv":
+            n.attribute.append(helper.make_attribute("dilations", [1] * len(k)))
+onnx_path = os.path.join(out, "model.onnx")
+onnx.save(m, onnx_path)
 inp = json.load(open(os.path.join(model_dir, "input.json")))
 name = next(iter(inp))
 row = np.array(inp[name][0], dtype=np.float32)[None]

@@ -190,7 +190,7 @@ pub fn build_from_trace(
                 let w = &pkg.consts[*weight as usize];
                 let (n, k) = (w.shape[0] as usize, w.shape[1] as usize);
                 let b = bias.map(konst).transpose()?;
-                let rows = if k == 0 { 0 } else { x.sigs.len() / k };
+                let rows = x.sigs.len().checked_div(k).unwrap_or(0);
                 let mut out = Vec::with_capacity(rows * n);
                 for r in 0..rows {
                     let xr = &x.sigs[r * k..(r + 1) * k];

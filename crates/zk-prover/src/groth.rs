@@ -193,9 +193,8 @@ pub fn witness_h(cs: &Cs, log_n: u32) -> Result<Vec<Fr>> {
         let mut v: Vec<Fr> = mat.par_iter().map(|lc| lc.eval(&cs.z)).collect();
         v.resize(n, Fr::zero());
         if public_rows {
-            for i in 0..=cs.num_public {
-                v[m + i] = cs.z[i];
-            }
+            let np = cs.num_public + 1;
+            v[m..m + np].copy_from_slice(&cs.z[..np]);
         }
         v
     };

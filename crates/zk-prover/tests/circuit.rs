@@ -1,5 +1,6 @@
 //! Engine/circuit equivalence over the shared vectors and the fixture models, and negative
 //! tests: a changed witness value leaves the system unsatisfied.
+#![allow(clippy::print_stderr)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! End to end: local ptau -> setup -> contributions -> verify-setup -> prove -> verify, and
 //! rejections: changed output, changed input, flipped proof byte, another model's key.
+#![allow(clippy::print_stderr)]
 
 mod common;
 

@@ -23,6 +23,14 @@ import {OneStepVerifier, Semantics} from "./OneStepVerifier.sol";
 /// 5. `oneStep`: anyone supplies node `j`'s descriptor and windows of its inputs and constants,
 ///    each proven against the agreed trace, the task's input commitment or the weights root; the
 ///    contract recomputes the element (OneStepVerifier) and whoever claimed another value loses.
+/// 6. Large fan-in (`Linear` with `K > CHUNK`): instead of step 5, either party may start the
+///    partial-sum game (`startPartialSums`). With `P_0 = B[n]` (0 without bias) and
+///    `P_c = P_0 + Σ_{k < min(c·CHUNK, K)} X[row, k]·W[n, k]`, both post their accumulator
+///    `P_m` (m = ceil(K / CHUNK)), which must requantize to the value each claimed; then
+///    `postPartial` bisects the chunk interval `[lo, hi]` (P_lo agreed, P_hi disputed) on the
+///    prefix sum at `mid = (lo + hi) / 2` until `hi = lo + 1`; `oneStep` then recomputes that one
+///    chunk, `P_lo + Σ_{chunk lo}`, from proven windows, against each party's `P_hi`.
+///    docs/semantics.md section 8.4.
 ///
 /// Every step has a deadline. A party that must answer and does not loses; when a step anyone
 /// may take is not taken, the defender wins (the challenger carries the burden of proof). A
@@ -40,8 +48,31 @@ contract DisputeGame is IDisputeGame {
         Word,
         OneStep,
         Outputs,
-        Done
+        Done,
+        PartialAcc, // both post their accumulator P_m
+        PartialBisect, // both post the prefix sum at the midpoint
+        PartialStep // the one-step check of chunk `lo`
     }
+
+    /// The partial-sum game of a `Linear` element (values are i64: honest ones always fit).
+    struct PartialSums {
+        uint32 lo; // chunk index whose prefix sum is agreed (P_0 is the bias)
+        uint32 hi; // chunk index whose prefix sum is disputed
+        uint32 k; // fan-in
+        uint8 s; // requantization of the node: shift, multiplier, bounds, wide output
+        bool wide;
+        int64 m;
+        int64 qlo;
+        int64 qhi;
+        int64 agreed; // P_lo when lo > 0
+        int64 defHi; // the parties' P_hi
+        int64 chaHi;
+        int64 defMid; // the defender's post of this round (read when the challenger posts second)
+        int64 chaMid;
+    }
+
+    /// Terms per chunk of the partial-sum game (docs/semantics.md section 8.4).
+    uint256 public constant CHUNK = 64;
 
     struct Game {
         DisputeParams p;
@@ -82,6 +113,7 @@ contract DisputeGame is IDisputeGame {
     uint64 public immutable stepTimeout;
     uint256 public gameCount;
     mapping(uint256 => Game) internal _games;
+    mapping(uint256 => PartialSums) internal _partial;
 
     event Opened(uint256 indexed id, uint256 indexed taskId, address defender, address challenger);
     event Step(uint256 indexed id, Phase phase, uint256 index, uint32 depth);
@@ -97,6 +129,7 @@ contract DisputeGame is IDisputeGame {
     error TooLate();
     error TooEarly();
     error BadInput();
+    error BadValue();
 
     constructor(IDisputeResolver taskManager_, uint64 stepTimeout_) {
         taskManager = taskManager_;
@@ -115,6 +148,11 @@ contract DisputeGame is IDisputeGame {
 
     function game(uint256 id) external view returns (Game memory) {
         return _games[id];
+    }
+
+    /// @notice The partial-sum game of dispute `id` (the midpoint to post is `(lo + hi) / 2`).
+    function partialSums(uint256 id) external view returns (PartialSums memory) {
+        return _partial[id];
     }
 
     // ---------------------------------------------------------------- steps
@@ -231,7 +269,9 @@ contract DisputeGame is IDisputeGame {
         Window[] calldata inputs,
         Window[] calldata consts
     ) external {
-        Game storage g = _active(id, Phase.OneStep);
+        Game storage g = _games[id];
+        if (g.phase != Phase.PartialStep) g = _active(id, Phase.OneStep);
+        else if (block.timestamp > g.deadline) revert TooLate();
         _checkNode(g, node, nodeProof);
         if (
             inputs.length != node.inputs.length || consts.length != node.consts.length
@@ -265,8 +305,115 @@ contract DisputeGame is IDisputeGame {
             if (!Semantics.verifyLeaf(g.p.weightsRoot, node.consts[i], c, consts[i].leafProof)) revert BadProof();
             cs[i] = _window(consts[i], node.constShapes[i]);
         }
+        if (g.phase == Phase.PartialStep) {
+            PartialSums storage ps = _partial[id];
+            int256 p = _chunkSum(ps, node, ins[0], cs, g.element);
+            _end(id, g, _outcome(ps.defHi == p, ps.chaHi == p), p);
+            return;
+        }
         int256 v = OneStepVerifier.evalElement(node, ins, cs, g.element);
         _end(id, g, _outcome(g.defValue == v, g.chaValue == v), v);
+    }
+
+    // ---------------------------------------------------------------- partial sums
+
+    /// @notice Starts the partial-sum game for the disputed element of a `Linear` node with
+    /// fan-in `K > CHUNK` (instead of `oneStep`), posting the caller's accumulator `P_m`.
+    function startPartialSums(uint256 id, OneStepVerifier.Node calldata node, bytes32[] calldata nodeProof, int256 acc)
+        external
+    {
+        Game storage g = _active(id, Phase.OneStep);
+        _checkNode(g, node, nodeProof);
+        if (
+            node.op != OneStepVerifier.OP_LINEAR || node.constShapes.length == 0 || node.constShapes[0].length != 2
+                || node.attrs.length < 5 || OneStepVerifier.numel(node.outShape) != g.numel
+        ) revert BadInput();
+        uint256 k = node.constShapes[0][1];
+        if (k <= CHUNK || k > type(uint32).max) revert BadInput();
+        int256[] calldata a = node.attrs;
+        PartialSums storage ps = _partial[id];
+        ps.hi = uint32((k + CHUNK - 1) / CHUNK);
+        ps.k = uint32(k);
+        ps.wide = a[4] != 0;
+        if (!ps.wide) {
+            // requant's own domain (1 <= M < 2^31, s <= 62); out of it no accumulator is consistent
+            if (a[0] < 1 || a[0] >= 2 ** 31 || a[1] < 0 || a[1] > 62) revert BadInput();
+            ps.m = int64(a[0]);
+            ps.s = uint8(uint256(a[1]));
+            ps.qlo = _i64(a[2]);
+            ps.qhi = _i64(a[3]);
+        }
+        g.defCur = bytes32(0);
+        g.chaCur = bytes32(0);
+        _next(id, g, Phase.PartialAcc);
+        _postPartial(id, g, ps, acc);
+    }
+
+    /// @notice A party posts its accumulator (`PartialAcc`) or its prefix sum at the midpoint
+    /// of the disputed chunk interval (`PartialBisect`).
+    function postPartial(uint256 id, int256 value) external {
+        Game storage g = _games[id];
+        if (g.phase != Phase.PartialAcc && g.phase != Phase.PartialBisect) revert WrongPhase(g.phase);
+        if (block.timestamp > g.deadline) revert TooLate();
+        _postPartial(id, g, _partial[id], value);
+    }
+
+    function _postPartial(uint256 id, Game storage g, PartialSums storage ps, int256 value) internal {
+        int64 v = _i64(value);
+        uint256 who = _post(g, bytes32(0));
+        if (g.phase == Phase.PartialAcc) {
+            // the accumulator must give the value this party claimed (docs/semantics.md §3)
+            if (value < -(int256(1) << 31) || value >= (int256(1) << 31)) revert BadValue();
+            int256 z = ps.wide ? value : Semantics.requant(value, ps.m, ps.s, ps.qlo, ps.qhi);
+            if (z != (who == 0 ? g.defValue : g.chaValue)) revert BadValue();
+        }
+        if (who == 0) ps.defMid = v;
+        else ps.chaMid = v;
+        if (g.posted != 3) return;
+        if (g.phase == Phase.PartialAcc) {
+            // different claimed values, so different accumulators
+            ps.defHi = ps.defMid;
+            ps.chaHi = ps.chaMid;
+        } else {
+            uint32 mid = (ps.lo + ps.hi) / 2;
+            if (ps.defMid == ps.chaMid) {
+                ps.lo = mid;
+                ps.agreed = ps.defMid;
+            } else {
+                ps.hi = mid;
+                ps.defHi = ps.defMid;
+                ps.chaHi = ps.chaMid;
+            }
+        }
+        _next(id, g, ps.hi - ps.lo == 1 ? Phase.PartialStep : Phase.PartialBisect);
+    }
+
+    /// `P_lo + Σ_{k in chunk lo} X[row, k]·W[n, k]` for the disputed element `e`.
+    function _chunkSum(
+        PartialSums storage ps,
+        OneStepVerifier.Node calldata node,
+        OneStepVerifier.Tensor memory x,
+        OneStepVerifier.Tensor[] memory cs,
+        uint256 e
+    ) internal view returns (int256 p) {
+        uint256 nOut = node.constShapes[0][0];
+        uint256 k = ps.k;
+        if (node.constShapes[0][1] != k) revert BadInput();
+        uint256 n = e % nOut;
+        uint256 from = uint256(ps.lo) * CHUNK;
+        uint256 to = from + CHUNK < k ? from + CHUNK : k;
+        if (ps.lo != 0) p = ps.agreed;
+        else if (cs.length > 1) p = OneStepVerifier.at(cs[1], n);
+        uint256 xBase = (e / nOut) * k;
+        uint256 wBase = n * k;
+        for (uint256 i = from; i < to; ++i) {
+            p += OneStepVerifier.at(x, xBase + i) * OneStepVerifier.at(cs[0], wBase + i);
+        }
+    }
+
+    function _i64(int256 v) internal pure returns (int64) {
+        if (v < type(int64).min || v > type(int64).max) revert BadValue();
+        return int64(v);
     }
 
     /// @notice Equal traces, different outputs: recomputes the output list commitment from the
@@ -300,7 +447,14 @@ contract DisputeGame is IDisputeGame {
         if (ph == Phase.None || ph == Phase.Done) revert WrongPhase(ph);
         if (block.timestamp <= g.deadline) revert TooEarly();
         Outcome o = Outcome.DefenderWins;
-        if ((ph == Phase.Trace || ph == Phase.Tensor || ph == Phase.Header || ph == Phase.Word) && g.posted == 2) {
+        if (
+            (ph == Phase.Trace
+                    || ph == Phase.Tensor
+                    || ph == Phase.Header
+                    || ph == Phase.Word
+                    || ph == Phase.PartialAcc
+                    || ph == Phase.PartialBisect) && g.posted == 2
+        ) {
             o = Outcome.ChallengerWins;
         }
         _end(id, g, o, 0);

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.29;
 
-import {ModelKit} from "./utils/ModelKit.sol";
+import {PartialSumKit} from "./utils/PartialSumKit.sol";
 import {TaskManager} from "../src/TaskManager.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
+import {Outcome} from "../src/IDisputeGame.sol";
 
 /// @notice The gas report: `forge test --match-contract GasReport -vv` prints the table.
 /// Every figure is a whole transaction (execution with cold state, plus intrinsic and calldata
 /// gas), measured on the same bytecode that is deployed. The targets are asserted.
-contract GasReportTest is ModelKit {
+contract GasReportTest is PartialSumKit {
     bytes32 internal constant INPUT = keccak256("input");
     bytes32 internal constant OUT = keccak256("output");
     bytes32 internal constant TRACE = keccak256("trace");
@@ -146,10 +147,37 @@ contract GasReportTest is ModelKit {
         (DisputeGas memory g,) = _playDispute(m, 0, 100, true);
         _disputeRows("dense 784->128 (node 0)", g);
         assertLt(g.oneStep, 10_000_000, "one-step target");
+
+        // the same element settled by the partial-sum game (64-term chunks; the liar's sums
+        // deviate from chunk 6 of 13)
+        Run memory r = _setup(0, 100, true, 6);
+        _play(r, 0);
+        assertTrue(game.game(r.p.gid).outcome == Outcome.ChallengerWins, "liar loses");
+        uint256 before = r.gas.total + g.oneStep;
+        uint256 total = r.gas.total + r.start + r.bisect + r.step;
+        _row("dense 784->128 (node 0), partial sums: start + accumulators", r.start);
+        _row("dense 784->128 (node 0), partial sums: bisection over 13 chunks (both parties)", r.bisect);
+        _row("dense 784->128 (node 0), partial sums: one-step check of a 64-term chunk", r.step);
+        _row("dense 784->128 (node 0), partial sums: full dispute total", total);
+        _row("dense 784->128 (node 0), partial sums: transactions", g.txs + 1 + 2 * _rounds(13));
+        _row("dense 784->128 (node 0): full dispute total, full-row check (before)", before);
+        uint256 settle = r.start + r.bisect + r.step;
+        _row("dense 784->128 (node 0): element settlement after the word, full row (before)", g.oneStep);
+        _row("dense 784->128 (node 0): element settlement after the word, partial sums (after)", settle);
+        assertLt(settle, g.oneStep / 2, "partial sums settle the element in far less gas");
+        assertLt(total, before, "and the whole dispute");
         (g,) = _playDispute(m, 1, 7, true);
         _row("dense 128->10 (node 1): one-step check", g.oneStep);
         _row("dense 128->10 (node 1): full dispute total", g.total);
         assertLt(g.oneStep, 10_000_000, "one-step target");
+    }
+
+    /// Midpoint rounds of the partial-sum game over `m` chunks.
+    function _rounds(uint256 m) internal pure returns (uint256 r) {
+        while (m > 1) {
+            m -= m / 2;
+            ++r;
+        }
     }
 
     function test_gas_dispute_lenet() public {

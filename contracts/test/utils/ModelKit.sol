@@ -257,10 +257,20 @@ abstract contract ModelKit is Fixture {
     function _tx(address from, address to, bytes memory data) internal returns (uint256 used, bytes memory ret) {
         _coolAll();
         vm.prank(from);
-        uint256 g = gasleft();
         bool ok;
-        (ok, ret) = to.call(data);
+        // a raw CALL on `data` in place: a high-level call would first copy the calldata to fresh
+        // memory, whose expansion cost grows with the harness's (large) memory, not the chain's
+        uint256 g = gasleft();
+        assembly ("memory-safe") {
+            ok := call(gas(), to, 0, add(data, 0x20), mload(data), 0, 0)
+        }
         used = g - gasleft() - 2500;
+        assembly ("memory-safe") {
+            ret := mload(0x40)
+            mstore(ret, returndatasize())
+            returndatacopy(add(ret, 0x20), 0, returndatasize())
+            mstore(0x40, add(add(ret, 0x20), and(add(returndatasize(), 31), not(31))))
+        }
         if (!ok) {
             assembly {
                 revert(add(ret, 0x20), mload(ret))
@@ -295,6 +305,16 @@ abstract contract ModelKit is Fixture {
         internal
         returns (DisputeGas memory gas, Play memory p)
     {
+        (gas, p) = _playToOneStep(m, j, e, liarIsDefender);
+        (gas.oneStep,) = _tx(challenger, address(game), _oneStepCall(p, j, e));
+        gas.total += gas.oneStep;
+    }
+
+    /// `_playDispute` up to (not including) the one-step check: the game is in `OneStep`.
+    function _playToOneStep(Model memory m, uint256 j, uint256 e, bool liarIsDefender)
+        internal
+        returns (DisputeGas memory gas, Play memory p)
+    {
         p.m = m;
         modelId = _registerModel(m.weightsRoot, m.graphRoot, address(0));
         p.defender = providers[0];
@@ -325,8 +345,7 @@ abstract contract ModelKit is Fixture {
         (node, gas.traceBisect) = _descend(p.gid, p.defender, p.defTrace, p.chaTrace);
         assertEq(node, j, "trace descent found the lying node");
         _tensorSteps(p, j, e, gas);
-        (gas.oneStep,) = _tx(challenger, address(game), _oneStepCall(p, j, e));
-        gas.total = gas.challenge + gas.graph + gas.traceBisect + gas.header + gas.tensorBisect + gas.word + gas.oneStep;
+        gas.total = gas.challenge + gas.graph + gas.traceBisect + gas.header + gas.tensorBisect + gas.word;
     }
 
     function _tensorSteps(Play memory p, uint256 j, uint256 e, DisputeGas memory gas) internal {
@@ -375,6 +394,12 @@ abstract contract ModelKit is Fixture {
     }
 
     function _oneStepCall(Play memory p, uint256 j, uint256 e) internal pure returns (bytes memory) {
+        return _oneStepCallWith(p, j, e, type(uint256).max);
+    }
+
+    /// The one-step call; `chunk` < max reads only chunk `chunk` of a `Linear` row (the
+    /// partial-sum game's last step), else every element `e` reads.
+    function _oneStepCallWith(Play memory p, uint256 j, uint256 e, uint256 chunk) internal pure returns (bytes memory) {
         Model memory m = p.m;
         OneStepVerifier.Node memory node = m.nodes[j];
         DisputeGame.Window[] memory ins = new DisputeGame.Window[](node.inputs.length);
@@ -389,7 +414,7 @@ abstract contract ModelKit is Fixture {
             } else {
                 proof = Tree.leafProof(p.defTrace, ref);
             }
-            (uint256 lo, uint256 hi) = _need(node, false, i, e);
+            (uint256 lo, uint256 hi) = _needChunk(node, false, i, e, chunk);
             ins[i] = _win(data, proof, lo, hi);
         }
         DisputeGame.Window[] memory cs = new DisputeGame.Window[](node.consts.length);
@@ -399,7 +424,7 @@ abstract contract ModelKit is Fixture {
         }
         bytes32[][] memory wl = Tree.levels(cc);
         for (uint256 i; i < cs.length; ++i) {
-            (uint256 lo, uint256 hi) = _need(node, true, i, e);
+            (uint256 lo, uint256 hi) = _needChunk(node, true, i, e, chunk);
             cs[i] = _win(m.consts[node.consts[i]], Tree.leafProof(wl, node.consts[i]), lo, hi);
         }
         bytes32[] memory nodeProof = Tree.leafProof(Tree.levels(_nodeLeaves(m)), j);
@@ -424,6 +449,18 @@ abstract contract ModelKit is Fixture {
             w.words[i] = words[sw + i];
         }
         w.rangeProof = Tree.rangeProof(lv, sw, w.words.length);
+    }
+
+    /// `_need`, narrowed to chunk `chunk` of a `Linear` row (64 terms) when `chunk` < max.
+    function _needChunk(OneStepVerifier.Node memory node, bool isConst, uint256 i, uint256 e, uint256 chunk)
+        internal
+        pure
+        returns (uint256 lo, uint256 hi)
+    {
+        (lo, hi) = _need(node, isConst, i, e);
+        if (chunk == type(uint256).max || (isConst && i == 1)) return (lo, hi);
+        uint256 from = lo + chunk * 64;
+        return (from, from + 64 < hi ? from + 64 : hi);
     }
 
     /// Elements [lo, hi) of input/constant `i` that element `e` of `node` reads.

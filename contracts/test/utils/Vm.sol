@@ -18,6 +18,8 @@ interface Vm {
     function prevrandao(bytes32 newPrevrandao) external;
     function deal(address account, uint256 newBalance) external;
     function cool(address target) external;
+    function snapshotState() external returns (uint256 snapshotId);
+    function revertToState(uint256 snapshotId) external returns (bool success);
     function skip(bool skipTest) external;
     function label(address account, string calldata newLabel) external;
 

@@ -69,7 +69,7 @@ pub struct Engine<'p> {
     pkg: &'p Package,
     prepared: Vec<Prepared>,
     consts: Vec<Tensor>,
-    pool: rayon::ThreadPool,
+    pool: Option<rayon::ThreadPool>,
     opts: Options,
 }
 
@@ -86,13 +86,18 @@ impl<'p> Engine<'p> {
     /// decoded package has).
     pub fn new(pkg: &'p Package, opts: Options) -> Result<Self> {
         let threads = opts.threads.max(1);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| Error::Threads {
-                threads,
-                reason: e.to_string(),
-            })?;
+        let pool = if threads > 1 {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|e| Error::Threads {
+                    threads,
+                    reason: e.to_string(),
+                })?;
+            Some(pool)
+        } else {
+            None
+        };
         let prepared = pkg
             .nodes
             .iter()
@@ -117,7 +122,11 @@ impl<'p> Engine<'p> {
 
     /// Runs the package on `inputs` (one tensor per package input, in package order).
     pub fn run(&self, inputs: Vec<Tensor>) -> Result<Execution> {
-        self.pool.install(|| self.run_inner(inputs))
+        match &self.pool {
+            Some(pool) => pool.install(|| self.run_inner(inputs)),
+            // One thread: run inline, no hand-off to a pool.
+            None => self.run_inner(inputs),
+        }
     }
 
     fn run_inner(&self, inputs: Vec<Tensor>) -> Result<Execution> {
@@ -276,6 +285,12 @@ impl<'p> Engine<'p> {
                         && out_shape[or - 2] == x.shape[xr - 2]
                         && out_shape[or - 1] == y.shape[yr - 1]
                 };
+                if ok && x.shape[x.shape.len() - 1] * 128 * 128 >= 1 << 31 {
+                    return Err(shape_err(
+                        node,
+                        "inner dimension too large: the i32 accumulator could overflow",
+                    ));
+                }
                 if !ok {
                     return Err(shape_err(
                         node,
@@ -466,6 +481,8 @@ fn prepare(pkg: &Package, node: &Node) -> Result<Prepared> {
             if bias.is_some_and(|b| konst(b).data.len() != n as usize) {
                 return Err(weight_err("bias length differs from N"));
             }
+            let b = bias.map(|b| konst(b).data.as_slice());
+            check_overflow(node, &w.data, n as usize, b)?;
             Ok(Prepared::Linear(Packed::from_rows(
                 n as usize, k as usize, &w.data,
             )))
@@ -488,6 +505,8 @@ fn prepare(pkg: &Package, node: &Node) -> Result<Prepared> {
             if bias.is_some_and(|b| konst(b).data.len() != co as usize) {
                 return Err(weight_err("bias length differs from C_out"));
             }
+            let b = bias.map(|b| konst(b).data.as_slice());
+            check_overflow(node, &w.data, co as usize, b)?;
             let (og, k) = ((co / group) as usize, (cg * kh * kw) as usize);
             let packs = w
                 .data
@@ -503,6 +522,25 @@ fn prepare(pkg: &Package, node: &Node) -> Result<Prepared> {
 fn check_weights(node: &Node, w: &[i32]) -> Result<()> {
     if w.iter().any(|v| !(-127..=127).contains(v)) {
         return Err(shape_err(node, "weights outside [-127, 127]"));
+    }
+    Ok(())
+}
+
+/// The overflow proof of `docs/semantics.md` section 4, re-checked on every package loaded:
+/// `|B[n]| + 128 · Σ_k |W[n, k]| < 2^31` for each output row, so the `i32` kernels never wrap.
+fn check_overflow(node: &Node, w: &[i32], rows: usize, bias: Option<&[i32]>) -> Result<()> {
+    let per = w.len().checked_div(rows).unwrap_or(0).max(1);
+    for (n, row) in w.chunks(per).enumerate() {
+        let sum: i64 = row.iter().map(|v| i64::from(v.unsigned_abs())).sum();
+        let b = bias
+            .and_then(|b| b.get(n))
+            .map_or(0, |v| i64::from(v.unsigned_abs()));
+        if b + 128 * sum >= 1 << 31 {
+            return Err(shape_err(
+                node,
+                format!("output row {n} can overflow the i32 accumulator"),
+            ));
+        }
     }
     Ok(())
 }

@@ -72,6 +72,12 @@ impl Packed {
     }
 }
 
+/// Whether the caller runs inside a rayon pool of two or more threads (the engine runs a
+/// one-thread configuration inline, outside any pool).
+pub fn in_parallel_pool() -> bool {
+    rayon::current_thread_index().is_some() && rayon::current_num_threads() > 1
+}
+
 /// `out[m * n_rows + n] = Σ_k a[m, k] * b[n, k]`, `out` of length `a.rows * b.rows`.
 /// Uses the current rayon pool when the product is large.
 pub fn gemm(a: &Packed, b: &Packed, out: &mut [i32]) {
@@ -83,7 +89,7 @@ pub fn gemm(a: &Packed, b: &Packed, out: &mut [i32]) {
     }
     let work = a.rows * n * a.kp;
     let threads = rayon::current_num_threads();
-    if work < PAR_THRESHOLD || threads < 2 {
+    if work < PAR_THRESHOLD || !in_parallel_pool() {
         gemm_rows(a, 0, b, out);
         return;
     }
@@ -119,6 +125,13 @@ pub fn gemm(a: &Packed, b: &Packed, out: &mut [i32]) {
                 out[m * n + c0..m * n + c0 + w].copy_from_slice(row);
             }
         }
+    }
+}
+
+/// [`gemm`] on the calling thread only (for callers that parallelize at a coarser grain).
+pub fn gemm_serial(a: &Packed, b: &Packed, out: &mut [i32]) {
+    if b.rows > 0 && a.rows > 0 {
+        gemm_rows(a, 0, b, out);
     }
 }
 
@@ -245,6 +258,29 @@ mod avx2 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Both parallel splits (by rows, by columns) give the serial result inside a 2-thread pool.
+    #[test]
+    fn parallel_splits_match_serial() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        for (m, k, n) in [(64, 784, 128), (1, 784, 300), (3, 1000, 257)] {
+            let a: Vec<i32> = (0..m * k).map(|i| (i * 7 % 255) as i32 - 127).collect();
+            let b: Vec<i32> = (0..n * k).map(|i| (i * 13 % 253) as i32 - 126).collect();
+            let (pa, pb) = (Packed::from_rows(m, k, &a), Packed::from_rows(n, k, &b));
+            assert!(m * n * pa.kp >= PAR_THRESHOLD);
+            let mut serial = vec![0; m * n];
+            gemm_serial(&pa, &pb, &mut serial);
+            let mut par = vec![0; m * n];
+            pool.install(|| {
+                assert!(in_parallel_pool());
+                gemm(&pa, &pb, &mut par);
+            });
+            assert_eq!(serial, par, "{m}x{k}x{n}");
+        }
+    }
 
     proptest! {
         #[test]

@@ -4,7 +4,7 @@
 //! still never index out of bounds on a consistent package and report semantic errors
 //! (overflow) instead of wrapping.
 
-use crate::gemm::{Packed, gemm};
+use crate::gemm::{Packed, gemm, gemm_serial};
 use crate::tensor::{Tensor, broadcast_index, numel, strides};
 use vouch_semantics::{Error as SemError, Requant, div_round, softmax_slice};
 
@@ -30,8 +30,12 @@ fn finish(
             }
         }
         if !wide {
+            // |acc| < 2^31 and M < 2^31 (validated) keep acc·M + 2^(s-1) inside i64: the plain
+            // arithmetic below is the exact `requant` of docs/semantics.md.
+            let half = if rq.s == 0 { 0 } else { 1i64 << (rq.s - 1) };
+            let (lo, hi) = (i64::from(rq.lo), i64::from(rq.hi));
             for a in row.iter_mut() {
-                *a = rq.apply(i64::from(*a))?;
+                *a = ((i64::from(*a) * rq.m + half) >> rq.s).clamp(lo, hi) as i32;
             }
         }
     }
@@ -91,7 +95,9 @@ pub fn nchw(shape: &[usize]) -> Option<(usize, usize, usize, usize)> {
     }
 }
 
-/// `Conv`: per group, im2col into packed rows, one product with the group's packed weights.
+/// `Conv`: per image and group, im2col into packed rows (a cache-sized block), one product with
+/// the group's packed weights. Images run in parallel; each output element is still computed
+/// by one thread in one order.
 #[allow(clippy::too_many_arguments)]
 pub fn conv(
     x: &Tensor,
@@ -102,55 +108,139 @@ pub fn conv(
     rq: &Requant,
     wide: bool,
 ) -> SemResult<Tensor> {
+    use rayon::prelude::*;
     let (n, c, h, w) = nchw(&x.shape).ok_or(SemError::Domain {
         what: "conv input rank",
     })?;
     let (_, c_out, oh, ow) = nchw(out_shape).ok_or(SemError::Domain {
         what: "conv output rank",
     })?;
-    let groups = weights.len();
-    let cg = c / groups.max(1);
-    let og = c_out / groups.max(1);
+    let groups = weights.len().max(1);
+    let geo = ConvGeometry {
+        c,
+        h,
+        w,
+        cg: c / groups,
+        og: c_out / groups,
+        oh,
+        ow,
+    };
+    let img_in = c * h * w;
+    let img_out = c_out * oh * ow;
+    let mut out = vec![0i32; n * img_out];
+    if img_out == 0 {
+        return Ok(Tensor {
+            shape: out_shape.to_vec(),
+            data: out,
+        });
+    }
+    let one = |(b, dst): (usize, &mut [i32])| -> SemResult<()> {
+        let src = &x.data[b * img_in..(b + 1) * img_in];
+        conv_image(src, dst, weights, bias, win, &geo, rq, wide, n == 1)
+    };
+    if n > 1 && crate::gemm::in_parallel_pool() {
+        out.par_chunks_mut(img_out).enumerate().try_for_each(one)?;
+    } else {
+        out.chunks_mut(img_out).enumerate().try_for_each(one)?;
+    }
+    Ok(Tensor {
+        shape: out_shape.to_vec(),
+        data: out,
+    })
+}
+
+/// Sizes of one convolution, per image.
+struct ConvGeometry {
+    c: usize,
+    h: usize,
+    w: usize,
+    cg: usize,
+    og: usize,
+    oh: usize,
+    ow: usize,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn conv_image(
+    src: &[i32],
+    dst: &mut [i32],
+    weights: &[Packed],
+    bias: Option<&[i32]>,
+    win: &Window,
+    geo: &ConvGeometry,
+    rq: &Requant,
+    wide: bool,
+    parallel_gemm: bool,
+) -> SemResult<()> {
+    let ConvGeometry {
+        h,
+        w,
+        cg,
+        og,
+        oh,
+        ow,
+        ..
+    } = *geo;
+    let _ = geo.c;
     let [kh, kw] = win.kernel;
-    let rows = n * oh * ow;
-    let mut out = vec![0i32; n * c_out * oh * ow];
+    let (sw, dw, pl) = (win.strides[1], win.dilations[1], win.pads[1]);
+    let pixels = oh * ow;
+    let mut cols = Packed::zeroed(pixels, cg * kh * kw);
+    let mut acc = vec![0i32; pixels * og];
     for (g, wg) in weights.iter().enumerate() {
-        let mut cols = Packed::zeroed(rows, cg * kh * kw);
-        for b in 0..n {
-            for y in 0..oh {
-                for xo in 0..ow {
-                    let row = cols.row_mut((b * oh + y) * ow + xo);
-                    let mut t = 0;
-                    for ci in 0..cg {
-                        let plane = ((b * c) + g * cg + ci) * h * w;
-                        for ty in 0..kh {
-                            let iy = win.pos(0, y, ty, h);
-                            for tx in 0..kw {
-                                if let (Some(iy), Some(ix)) = (iy, win.pos(1, xo, tx, w)) {
-                                    row[t] = x.data[plane + iy * w + ix] as i16;
+        if g > 0 {
+            cols.data.fill(0);
+        }
+        for y in 0..oh {
+            for ci in 0..cg {
+                let plane = (g * cg + ci) * h * w;
+                for ty in 0..kh {
+                    // Rows in the padding stay zero.
+                    let Some(iy) = win.pos(0, y, ty, h) else {
+                        continue;
+                    };
+                    let row = &src[plane + iy * w..plane + (iy + 1) * w];
+                    let col0 = (ci * kh + ty) * kw;
+                    for xo in 0..ow {
+                        let d = &mut cols.row_mut(y * ow + xo)[col0..col0 + kw];
+                        let start = xo * sw;
+                        if start >= pl && start - pl + (kw - 1) * dw < w {
+                            // Interior: every tap is inside the row.
+                            let base = start - pl;
+                            if dw == 1 {
+                                for (v, &e) in d.iter_mut().zip(&row[base..base + kw]) {
+                                    *v = e as i16;
                                 }
-                                t += 1;
+                            } else {
+                                for (tx, v) in d.iter_mut().enumerate() {
+                                    *v = row[base + tx * dw] as i16;
+                                }
+                            }
+                        } else {
+                            for (tx, v) in d.iter_mut().enumerate() {
+                                if let Some(ix) = win.pos(1, xo, tx, w) {
+                                    *v = row[ix] as i16;
+                                }
                             }
                         }
                     }
                 }
             }
         }
-        let mut acc = vec![0i32; rows * og];
-        gemm(&cols, wg, &mut acc);
+        if parallel_gemm {
+            gemm(&cols, wg, &mut acc);
+        } else {
+            gemm_serial(&cols, wg, &mut acc);
+        }
         let gb = bias.map(|b| &b[g * og..(g + 1) * og]);
         finish(&mut acc, og, gb, rq, wide)?;
-        for (r, vals) in acc.chunks_exact(og.max(1)).enumerate() {
-            let (b, pix) = (r / (oh * ow), r % (oh * ow));
+        for (pix, vals) in acc.chunks_exact(og.max(1)).enumerate() {
             for (o, &v) in vals.iter().enumerate() {
-                out[(b * c_out + g * og + o) * oh * ow + pix] = v;
+                dst[(g * og + o) * pixels + pix] = v;
             }
         }
     }
-    Ok(Tensor {
-        shape: out_shape.to_vec(),
-        data: out,
-    })
+    Ok(())
 }
 
 /// `MatMul` of two dynamic tensors with numpy batch broadcasting.
@@ -299,20 +389,47 @@ pub fn pool(x: &Tensor, win: &Window, out_shape: &[usize], avg: Option<bool>) ->
     })?;
     let [kh, kw] = win.kernel;
     let mut out = Vec::with_capacity(n * c * oh * ow);
+    let mut cols = Vec::with_capacity(kw);
     for plane in x.data.chunks_exact((h * w).max(1)).take(n * c) {
         for y in 0..oh {
             for xo in 0..ow {
-                let (mut best, mut sum, mut count) = (i32::MIN, 0i64, 0i64);
-                for ty in 0..kh {
-                    for tx in 0..kw {
-                        if let (Some(iy), Some(ix)) = (win.pos(0, y, ty, h), win.pos(1, xo, tx, w))
-                        {
-                            let v = plane[iy * w + ix];
-                            best = best.max(v);
-                            sum += i64::from(v);
-                            count += 1;
+                let (sy, sx) = (y * win.strides[0], xo * win.strides[1]);
+                let interior = sy >= win.pads[0]
+                    && sy - win.pads[0] + (kh - 1) * win.dilations[0] < h
+                    && sx >= win.pads[1]
+                    && sx - win.pads[1] + (kw - 1) * win.dilations[1] < w;
+                if interior && avg.is_none() {
+                    // Max over a window inside the plane: no padding to skip.
+                    let (by, bx) = (sy - win.pads[0], sx - win.pads[1]);
+                    let mut best = i32::MIN;
+                    for ty in 0..kh {
+                        let r = &plane[(by + ty * win.dilations[0]) * w..];
+                        for tx in 0..kw {
+                            best = best.max(r[bx + tx * win.dilations[1]]);
                         }
                     }
+                    out.push(best);
+                    continue;
+                }
+                let (mut best, mut sum, mut count) = (i32::MIN, 0i64, 0i64);
+                // Valid taps only: columns are resolved once per output position (a plain
+                // range when the window is inside the row, the common case).
+                cols.clear();
+                let start = xo * win.strides[1];
+                if start >= win.pads[1] && start - win.pads[1] + (kw - 1) * win.dilations[1] < w {
+                    let base = start - win.pads[1];
+                    cols.extend((0..kw).map(|tx| base + tx * win.dilations[1]));
+                } else {
+                    cols.extend((0..kw).filter_map(|tx| win.pos(1, xo, tx, w)));
+                }
+                for iy in (0..kh).filter_map(|ty| win.pos(0, y, ty, h)) {
+                    let row = &plane[iy * w..(iy + 1) * w];
+                    for &ix in &cols {
+                        let v = row[ix];
+                        best = best.max(v);
+                        sum += i64::from(v);
+                    }
+                    count += cols.len() as i64;
                 }
                 out.push(match avg {
                     None if count == 0 => {

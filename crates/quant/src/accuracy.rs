@@ -4,18 +4,27 @@ use crate::{FTensor, Result};
 use vouch_engine::{Engine, Options, Tensor};
 use vouch_model::{AccuracyReport, Kind, OutputAccuracy, Package};
 
-/// Quantizes float inputs with each input's scale: `clamp(round(x / s), -128, 127)`.
+/// `clamp(round(x / s), -128, 127)` in `f64`, rounding half away from zero — written with a
+/// truncating conversion so it compiles to plain instructions (the result equals `f64::round`).
+#[inline]
+pub fn quantize_value(v: f32, s: f64) -> i32 {
+    // Clamp first (NaN becomes 0 through the truncating conversion), then round half away
+    // from zero with branch-free selects so the loop vectorizes.
+    let t = (f64::from(v) / s).clamp(-200.0, 200.0);
+    let i = t as i32;
+    let frac = t - f64::from(i);
+    let r = i + i32::from(frac >= 0.5) - i32::from(frac <= -0.5);
+    r.clamp(-128, 127)
+}
+
+/// Quantizes float inputs with each input's scale: [`quantize_value`] per element.
 pub fn quantize_inputs(pkg: &Package, inputs: &[FTensor]) -> Vec<Tensor> {
     pkg.inputs
         .iter()
         .zip(inputs)
         .map(|(spec, t)| {
             let s = pkg.values[spec.value as usize].scale;
-            let data = t
-                .data
-                .iter()
-                .map(|&v| ((f64::from(v) / s).round() as i64).clamp(-128, 127) as i32)
-                .collect();
+            let data = t.data.iter().map(|&v| quantize_value(v, s)).collect();
             Tensor {
                 shape: t.shape.clone(),
                 data,
@@ -90,4 +99,37 @@ pub fn measure(
         });
     }
     Ok(AccuracyReport { samples, outputs })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quantize_value;
+
+    #[test]
+    fn quantize_value_is_round_half_away_then_clamp() {
+        let mut seed = 3u64;
+        for i in 0..200_000u32 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let v = f32::from_bits((seed >> 32) as u32);
+            let s = [0.1, 1.0 / 7.0, 0.0078125, 3.3][(i % 4) as usize];
+            if !v.is_finite() {
+                continue;
+            }
+            let want = ((f64::from(v) / s).round().clamp(-128.0, 127.0)) as i32;
+            assert_eq!(quantize_value(v, s), want, "v={v} s={s}");
+        }
+        for (v, want) in [
+            (0.5f32, 1),
+            (-0.5, -1),
+            (1.5, 2),
+            (-1.5, -2),
+            (0.49999997, 0),
+            (200.0, 127),
+            (-200.0, -128),
+        ] {
+            assert_eq!(quantize_value(v, 1.0), want, "{v}");
+        }
+    }
 }

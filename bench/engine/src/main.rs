@@ -1,0 +1,175 @@
+//! Throughput benchmark: vouch's integer engine vs tract (f32) on the MLP 784-128-10 and the
+//! LeNet-sized CNN at batch 1 and 64, plus the time to import and calibrate a 1M-parameter MLP.
+//! Prints one JSON line per measurement; `bench/run.sh` adds onnxruntime and the ratios.
+#![allow(clippy::print_stdout)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tract_onnx::prelude::*;
+use vouch_engine::{Engine, Options};
+use vouch_quant::FTensor;
+
+fn models_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/models")
+}
+
+fn load_json(p: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(p).expect("read json")).expect("json")
+}
+
+/// `batch` rows of the model's test input (cycled).
+fn rows(model: &str, batch: usize) -> FTensor {
+    let v = load_json(&models_dir().join(model).join("input.json"));
+    let t = vouch_quant::json::nested_to_tensor("input", &v["input"]).expect("input");
+    let per = t.data.len() / t.shape[0];
+    let mut shape = t.shape.clone();
+    shape[0] = batch;
+    let data = (0..batch).flat_map(|i| t.data[(i % t.shape[0]) * per..(i % t.shape[0] + 1) * per].to_vec()).collect();
+    FTensor { shape, data }
+}
+
+/// Runs `f` repeatedly for about `window`, best of three windows; returns runs per second.
+fn rate(mut f: impl FnMut(), window: Duration) -> f64 {
+    for _ in 0..3 {
+        f();
+    }
+    let mut best = 0f64;
+    for _ in 0..3 {
+        let (start, mut n) = (Instant::now(), 0u64);
+        while start.elapsed() < window {
+            f();
+            n += 1;
+        }
+        best = best.max(n as f64 / start.elapsed().as_secs_f64());
+    }
+    best
+}
+
+fn vouch_package(model: &str) -> vouch_model::Package {
+    let d = models_dir().join(model);
+    let onnx = std::fs::read(d.join("model.onnx")).expect("onnx");
+    let g = vouch_onnx::import(&onnx, &Default::default()).expect("import");
+    let cal = vouch_quant::json::inputs_from_json(&load_json(&d.join("calibration.json")), &["input"]).expect("cal");
+    vouch_quant::import(&g, cal, model, [0; 32], |_| {}).expect("quantize")
+}
+
+fn emit(peer: &str, model: &str, batch: usize, threads: usize, per_sec: f64) {
+    println!(
+        "{{\"peer\":\"{peer}\",\"model\":\"{model}\",\"batch\":{batch},\"threads\":{threads},\"inferences_per_sec\":{:.1}}}",
+        per_sec * batch as f64
+    );
+}
+
+/// A 784-1024-256-10 MLP (1.07M parameters) with seeded random weights, as ONNX bytes.
+fn big_mlp() -> Vec<u8> {
+    use prost::Message;
+    use vouch_onnx::proto::*;
+    let mut seed = 1u64;
+    let mut rnd = |n: usize, fan_in: usize| -> Vec<f32> {
+        (0..n)
+            .map(|_| {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.0 * (3.0 / fan_in as f32).sqrt()
+            })
+            .collect()
+    };
+    let dims = [784usize, 1024, 256, 10];
+    let mut inits = Vec::new();
+    let mut nodes = Vec::new();
+    let mut x = "input".to_string();
+    for l in 0..3 {
+        let (k, n) = (dims[l], dims[l + 1]);
+        let (w, b) = (format!("w{l}"), format!("b{l}"));
+        inits.push(TensorProto { name: w.clone(), dims: vec![k as i64, n as i64], data_type: 1, float_data: rnd(k * n, k), ..Default::default() });
+        inits.push(TensorProto { name: b.clone(), dims: vec![n as i64], data_type: 1, float_data: vec![0.01; n], ..Default::default() });
+        let y = format!("h{l}");
+        nodes.push(NodeProto { input: vec![x.clone(), w, b], output: vec![y.clone()], name: format!("gemm{l}"), op_type: "Gemm".into(), ..Default::default() });
+        x = y;
+        if l < 2 {
+            let r = format!("r{l}");
+            nodes.push(NodeProto { input: vec![x.clone()], output: vec![r.clone()], name: format!("relu{l}"), op_type: "Relu".into(), ..Default::default() });
+            x = r;
+        }
+    }
+    let vi = |name: &str, d: i64| {
+        use type_proto::Value;
+        ValueInfoProto {
+            name: name.into(),
+            r#type: Some(TypeProto {
+                value: Some(Value::TensorType(type_proto::Tensor {
+                    elem_type: 1,
+                    shape: Some(TensorShapeProto {
+                        dim: vec![
+                            tensor_shape_proto::Dimension { value: Some(tensor_shape_proto::dimension::Value::DimParam("N".into())), ..Default::default() },
+                            tensor_shape_proto::Dimension { value: Some(tensor_shape_proto::dimension::Value::DimValue(d)), ..Default::default() },
+                        ],
+                    }),
+                })),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    };
+    let graph = GraphProto { name: "big".into(), node: nodes, initializer: inits, input: vec![vi("input", 784)], output: vec![vi(&x, 10)], ..Default::default() };
+    ModelProto { ir_version: 8, opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 17 }], graph: Some(graph), ..Default::default() }
+        .encode_to_vec()
+}
+
+fn main() -> TractResult<()> {
+    let window = Duration::from_millis(std::env::var("BENCH_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000));
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for model in ["mlp_784_128_10", "lenet"] {
+        let pkg = vouch_package(model);
+        let onnx_path = models_dir().join(model).join("model.onnx");
+        for batch in [1usize, 64] {
+            let x = rows(model, batch);
+            // vouch on integer inputs (what a provider runs: the committed input is the
+            // quantized one), and with the client's f32 -> i8 quantization inside the loop.
+            let q = vouch_quant::quantize_inputs(&pkg, std::slice::from_ref(&x));
+            for t in [1, threads] {
+                let engine = Engine::new(&pkg, Options { threads: t, trace: false }).expect("engine");
+                let r = rate(
+                    || {
+                        std::hint::black_box(engine.run(q.clone()).expect("run"));
+                    },
+                    window,
+                );
+                emit("vouch", model, batch, t, r);
+                let r = rate(
+                    || {
+                        let q = vouch_quant::quantize_inputs(&pkg, std::slice::from_ref(&x));
+                        std::hint::black_box(engine.run(q).expect("run"));
+                    },
+                    window,
+                );
+                emit("vouch+quantize", model, batch, t, r);
+            }
+            // tract f32, optimized for this batch size.
+            let plan = onnx()
+                .model_for_path(&onnx_path)?
+                .with_input_fact(0, f32::fact(&x.shape).into())?
+                .into_optimized()?
+                .into_runnable()?;
+            let input: Tensor = tract_ndarray::ArrayD::from_shape_vec(x.shape.clone(), x.data.clone())?.into();
+            let r = rate(
+                || {
+                    std::hint::black_box(plan.run(tvec![input.clone().into()]).expect("tract"));
+                },
+                window,
+            );
+            emit("tract", model, batch, 1, r);
+        }
+    }
+    // Import + calibration of a 1M-parameter model on 256 calibration rows.
+    let onnx = big_mlp();
+    let cal = {
+        let base = rows("mlp_784_128_10", 256);
+        vec![base]
+    };
+    let start = Instant::now();
+    let g = vouch_onnx::import(&onnx, &Default::default()).expect("import");
+    let pkg = vouch_quant::import(&g, cal, "mlp_1m", [0; 32], |_| {}).expect("quantize");
+    let secs = start.elapsed().as_secs_f64();
+    println!("{{\"import_seconds\":{secs:.3},\"parameters\":{},\"calibration_rows\":256}}", pkg.parameter_count());
+    Ok(())
+}

@@ -1,42 +1,108 @@
 #!/usr/bin/env bash
 # Head-to-head: vouch zk vs EZKL on the same ONNX files (mlp_10_20_2, mlp_784_128_10, lenet).
-# Usage: bench/zk/run.sh [models...]   (results in bench/zk/out/, table on stdout)
+#
+# Usage: bench/zk/run.sh [models...]
+#   env: EZKL_STEP_TIMEOUT (s, default 900: an EZKL step that runs longer is killed and reported
+#        as ">N s, stopped"), CARGO_TARGET_DIR, POWER (ptau power, default 19),
+#        TOOLS ("vouch ezkl" by default; "vouch" re-measures vouch alone and keeps EZKL's results).
+# Installs what it needs (release build of the CLI, foundry/solcjs via scripts/bootstrap-node.sh,
+# a virtualenv with ezkl from PyPI), then per model runs vouch's and EZKL's full flows, each
+# step under /usr/bin/time -v. Scratch in bench/zk/out/, raw results in bench/zk/results/,
+# the table on stdout and in bench/zk/results/table.md.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-OUT="$HERE/out"; mkdir -p "$OUT"
-MODELS=("${@:-mlp_10_20_2 mlp_784_128_10 lenet}")
-MODELS=(${MODELS[@]})
+OUT="$HERE/out"; RES="$HERE/results"; mkdir -p "$OUT" "$RES"
+if [ $# -gt 0 ]; then MODELS=("$@"); else MODELS=(mlp_10_20_2 mlp_784_128_10 lenet); fi
+EZKL_STEP_TIMEOUT="${EZKL_STEP_TIMEOUT:-900}"
+POWER="${POWER:-19}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-cargo build --release -p vouch --manifest-path "$ROOT/Cargo.toml"
-V="$CARGO_TARGET_DIR/release/vouch"
+log() { echo "[bench] $*" >&2; }
 
-# EZKL in its own venv.
-if [ ! -x "$HERE/.venv/bin/python" ]; then
+log "building vouch (release)"
+cargo build --release -q -p vouch --manifest-path "$ROOT/Cargo.toml"
+# A private copy, so a rebuild during the run cannot swap the binary between steps.
+cp "$CARGO_TARGET_DIR/release/vouch" "$OUT/vouch.bin"; V="$OUT/vouch.bin"
+
+log "foundry + solcjs (scripts/bootstrap-node.sh)"
+"$ROOT/scripts/bootstrap-node.sh" >&2
+
+PY="$HERE/.venv/bin/python"
+if ! "$PY" -c "import ezkl, onnx, onnxruntime, numpy" 2>/dev/null; then
+  log "virtualenv with ezkl 23.0.5 from PyPI"
   python3 -m venv "$HERE/.venv"
   "$HERE/.venv/bin/pip" install -q ezkl==23.0.5 onnx onnxruntime numpy
 fi
-# solc 0.8.20 for ezkl's EVM verifier: a solcjs wrapper under a scratch HOME.
+# ezkl's create_evm_verifier compiles with solc 0.8.20 from ~/.svm (and tries to download it
+# when absent, which fails offline): point a scratch HOME at the repo's solcjs wrapper.
 SCRATCH="$OUT/home"; mkdir -p "$SCRATCH/.svm/0.8.20"
-if [ ! -x "$SCRATCH/.svm/0.8.20/solc-0.8.20" ] && [ -x "$ROOT/scripts/solc/solc-0.8.29" ]; then
-  ln -sf "$ROOT/scripts/solc/solc-0.8.29" "$SCRATCH/.svm/0.8.20/solc-0.8.20"
+ln -sf "$ROOT/scripts/solc/solc-0.8.29" "$SCRATCH/.svm/0.8.20/solc-0.8.20"
+
+# Runs "$@" under /usr/bin/time -v; sets T_S (wall seconds) and T_MB (peak RSS MiB).
+timed() {
+  local tf="$OUT/.time"
+  /usr/bin/time -v -o "$tf" "$@"
+  T_S=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$tf")
+  T_MB=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2/1024}' "$tf")
+}
+
+PTAU="$OUT/p$POWER.ptau"
+if [ ! -f "$PTAU" ]; then
+  log "local INSECURE ptau 2^$POWER (phase 1 stand-in; cached)"
+  "$V" zk ptau new --power "$POWER" -o "$PTAU" >&2
 fi
 
-POWER=19
-[ -f "$OUT/p$POWER.ptau" ] || "$V" zk ptau new --power $POWER -o "$OUT/p$POWER.ptau"
-
-tm() { /usr/bin/time -f "%e %M" -o "$OUT/.t" "$@"; }
+TOOLS="${TOOLS:-vouch ezkl}"
 for m in "${MODELS[@]}"; do
   d="$ROOT/testdata/models/$m"
+  if [[ " $TOOLS " == *" vouch "* ]]; then
+  log "$m: vouch"
   "$V" model import "$d/model.onnx" -c "$d/calibration.json" -o "$OUT/$m.vpkg" > /dev/null
-  tm "$V" zk setup -m "$OUT/$m.vpkg" --ptau "$OUT/p$POWER.ptau" -o "$OUT/$m.keys" > "$OUT/$m.setup.json"
-  read -r setup_s setup_kb < "$OUT/.t"
-  tm "$V" zk prove -m "$OUT/$m.vpkg" --keys "$OUT/$m.keys" -i "$d/input.json" -o "$OUT/$m.proof" > "$OUT/$m.prove.json"
-  read -r prove_s prove_kb < "$OUT/.t"
-  tm "$V" zk verify --keys "$OUT/$m.keys" --proof "$OUT/$m.proof" > "$OUT/$m.verify.json"
-  read -r verify_s _ < "$OUT/.t"
-  echo "{\"model\":\"$m\",\"setup_s\":$setup_s,\"setup_peak_mb\":$((setup_kb/1024)),\"prove_s\":$prove_s,\"prove_peak_mb\":$((prove_kb/1024)),\"verify_s\":$verify_s,\"proof_bytes\":256}" > "$OUT/$m.vouch.json"
-  HOME="$SCRATCH" /usr/bin/time -f "%e %M" -o "$OUT/.e" "$HERE/.venv/bin/python" "$HERE/ezkl_flow.py" "$d" "$OUT/ezkl_$m" > "$OUT/$m.ezkl.json" || echo "{\"model\":\"$m\",\"error\":\"ezkl failed\"}" > "$OUT/$m.ezkl.json"
-  read -r _ ezkl_kb < "$OUT/.e"; echo "$ezkl_kb" > "$OUT/$m.ezkl.peakkb"
+  "$V" zk info -m "$OUT/$m.vpkg" > "$OUT/$m.info.txt"
+  timed "$V" zk setup -m "$OUT/$m.vpkg" --ptau "$PTAU" -o "$OUT/$m.keys" > "$OUT/$m.setup.json"
+  setup_s=$T_S setup_mb=$T_MB
+  timed "$V" zk prove -m "$OUT/$m.vpkg" --keys "$OUT/$m.keys" -i "$d/input.json" -o "$OUT/$m.proof" > "$OUT/$m.prove.json"
+  prove_s=$T_S prove_mb=$T_MB
+  timed "$V" zk verify --keys "$OUT/$m.keys" --proof "$OUT/$m.proof" > "$OUT/$m.verify.json"
+  verify_s=$T_S
+  "$V" zk export-verifier --keys "$OUT/$m.keys" -m "$OUT/$m.vpkg" -o "$OUT/$m.Verifier.sol" > /dev/null
+  "$V" zk calldata --proof "$OUT/$m.proof" > "$OUT/$m.calldata.json"
+  "$PY" "$HERE/evm_gas.py" vouch "$OUT/$m.Verifier.sol" "$OUT/$m.calldata.json" > "$OUT/$m.vouch.gas.json"
+  "$V" infer -m "$OUT/$m.vpkg" -i "$d/input.json" > "$OUT/$m.infer.json"
+  "$PY" "$HERE/accuracy.py" "$d" "$OUT/$m.infer.json" > "$OUT/$m.vouch.acc.json"
+  "$PY" - "$m" "$OUT" "$RES/$m.vouch.json" <<PYEOF
+import json, sys
+m, out, dst = sys.argv[1:4]
+j = lambda f: json.load(open(f"{out}/{m}.{f}.json"))
+prove, gas, acc = j("prove"), j("vouch.gas"), j("vouch.acc")
+r = {"model": m, "tool": "vouch", "setup_s": $setup_s, "setup_peak_mb": $setup_mb, "prove_s": $prove_s,
+     "prove_peak_mb": $prove_mb, "verify_s": $verify_s, "verified": j("verify").get("valid"),
+     "verify_core_s": j("verify").get("seconds"), "proof_bytes": prove["proof_bytes"],
+     "proof_file_bytes": prove["file_bytes"], "constraints": prove["constraints"], "domain": prove["domain"],
+     "prove_phases_s": prove["seconds"], "setup": j("setup"), "evm_gas": gas["gas"], "evm_ok": gas["ok"],
+     "evm": gas, **acc}
+json.dump(r, open(dst, "w"), indent=1)
+PYEOF
+  fi
+
+  [[ " $TOOLS " == *" ezkl "* ]] || continue
+  log "$m: ezkl (step limit ${EZKL_STEP_TIMEOUT}s)"
+  HOME="$SCRATCH" "$PY" "$HERE/ezkl_flow.py" "$d" "$OUT/ezkl_$m" --timeout "$EZKL_STEP_TIMEOUT" > "$OUT/$m.ezkl.json" \
+    || echo "{\"model\":\"$m\",\"error\":\"ezkl driver failed\"}" > "$OUT/$m.ezkl.json"
+  if [ -f "$OUT/ezkl_$m/Verifier.sol" ] && [ -f "$OUT/ezkl_$m/calldata.bin" ]; then
+    "$PY" "$HERE/evm_gas.py" ezkl "$OUT/ezkl_$m/Verifier.sol" "$OUT/ezkl_$m/calldata.bin" > "$OUT/$m.ezkl.gas.json" \
+      || echo '{"error":"evm gas measurement failed"}' > "$OUT/$m.ezkl.gas.json"
+  else
+    echo '{"error":"no EZKL verifier/calldata"}' > "$OUT/$m.ezkl.gas.json"
+  fi
+  "$PY" - "$OUT/$m.ezkl.json" "$OUT/$m.ezkl.gas.json" "$RES/$m.ezkl.json" <<'PYEOF'
+import json, sys
+e, g = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+e["tool"] = "ezkl"
+if "gas" in g:
+    e["evm_gas"], e["evm_ok"] = g["gas"], g["ok"]
+e["evm"] = g
+json.dump(e, open(sys.argv[3], "w"), indent=1)
+PYEOF
 done
-python3 "$HERE/table.py" "$OUT" "${MODELS[@]}"
+"$PY" "$HERE/table.py" "$RES" "${MODELS[@]}" | tee "$RES/table.md"

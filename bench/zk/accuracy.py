@@ -1,0 +1,18 @@
+"""vouch's output accuracy on row 0 of MODEL_DIR/input.json against the float ONNX model
+(onnxruntime), the same row and metric as EZKL's: max |dequantized - float| and argmax agreement.
+Usage: accuracy.py MODEL_DIR INFER.json   (INFER.json: `vouch infer` output on that input)"""
+import json, os, sys
+
+import numpy as np
+import onnxruntime as ort
+
+model_dir, infer = sys.argv[1], sys.argv[2]
+inp = json.load(open(os.path.join(model_dir, "input.json")))
+name = next(iter(inp))
+row = np.array(inp[name][0], dtype=np.float32)[None]
+sess = ort.InferenceSession(os.path.join(model_dir, "model.onnx"))
+ref = sess.run(None, {name: row})[0].flatten()
+outs = json.load(open(infer))["outputs"]
+got = np.array(next(iter(outs.values()))[0], dtype=float).flatten()
+print(json.dumps({"max_abs_err": float(np.max(np.abs(got[: ref.size] - ref))),
+                  "argmax_agree": int(np.argmax(got[: ref.size]) == np.argmax(ref))}))

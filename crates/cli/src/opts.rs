@@ -28,6 +28,20 @@ pub enum Command {
     /// Zero-knowledge proofs of inference (Groth16): setup, prove, verify, Solidity export.
     #[command(subcommand)]
     Zk(crate::cmd::zk::ZkCmd),
+    /// Start, stop and inspect the local devnet (anvil).
+    #[command(subcommand)]
+    Devnet(crate::cmd::devnet::DevnetCmd),
+    /// Deploy the contracts and record their addresses.
+    Deploy(crate::cmd::deploy::DeployArgs),
+    /// Manage encrypted signing keys.
+    #[command(subcommand)]
+    Key(crate::cmd::key::KeyCmd),
+    /// Stake and serve models as a provider.
+    #[command(subcommand)]
+    Provider(crate::cmd::provider::ProviderCmd),
+    /// Request, submit, finalize and challenge inference tasks.
+    #[command(subcommand)]
+    Task(crate::cmd::task::TaskCmd),
 }
 
 /// `vouch model ...`
@@ -37,6 +51,8 @@ pub enum ModelCmd {
     Import(ImportArgs),
     /// Describe a package: content id, weights root, inputs, outputs, nodes, accuracy.
     Inspect(InspectArgs),
+    /// Register a package on-chain (CID, hash, weights root, graph root, semantics version).
+    Publish(crate::cmd::publish::PublishArgs),
 }
 
 /// `vouch model import`

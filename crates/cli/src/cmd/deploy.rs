@@ -1,5 +1,5 @@
 //! `vouch deploy`: deploys the whole system (EAS + schema registry, token, timelock, governor,
-//! model registry, staking, randomness, task manager, dispute game) from the bytecode built
+//! model registry, staking, randomness, task manager, dispute game, receipt attester) from the bytecode built
 //! into the binary, and records the addresses in `<data-dir>/deployments/<chainid>.json`.
 
 use crate::cmd::key::{ChainArgs, parse_tokens, runtime};
@@ -11,23 +11,24 @@ use vouch_chain::{DeployConfig, Deployment};
 /// `vouch deploy`
 #[derive(Debug, Args)]
 pub struct DeployArgs {
+    /// Endpoint, data directory and key.
     #[command(flatten)]
     pub chain: ChainArgs,
-    /// Challenge window of optimistic results, in seconds.
-    #[arg(long, default_value_t = 600)]
-    pub challenge_window: u32,
-    /// Seconds each dispute step may take.
-    #[arg(long, default_value_t = 600)]
-    pub step_timeout: u64,
-    /// Minimum stake to opt in to a model, in tokens.
-    #[arg(long, default_value = "100")]
-    pub min_stake: String,
-    /// Bond locked per optimistic task, in tokens.
-    #[arg(long, default_value = "50")]
-    pub provider_bond: String,
-    /// Bond a challenger posts, in tokens.
-    #[arg(long, default_value = "50")]
-    pub challenger_bond: String,
+    /// Challenge window of optimistic results, in seconds (default 3600).
+    #[arg(long)]
+    pub challenge_window: Option<u32>,
+    /// Seconds each dispute step may take (default 3600).
+    #[arg(long)]
+    pub step_timeout: Option<u64>,
+    /// Minimum stake to opt in to a model, in tokens (default 1000).
+    #[arg(long)]
+    pub min_stake: Option<String>,
+    /// Bond locked per optimistic task, in tokens (default 100).
+    #[arg(long)]
+    pub provider_bond: Option<String>,
+    /// Bond a challenger posts, in tokens (default 100).
+    #[arg(long)]
+    pub challenger_bond: Option<String>,
     /// Keep governance with the deployer instead of handing it to the timelock (devnets).
     #[arg(long)]
     pub keep_governance: bool,
@@ -50,14 +51,18 @@ pub fn run(a: &DeployArgs) -> Result<()> {
                 path.display()
             );
         }
+        let d = DeployConfig::default();
+        let tokens = |v: &Option<String>, default: u128| -> Result<u128> {
+            v.as_deref().map_or(Ok(default), parse_tokens)
+        };
         let cfg = DeployConfig {
-            challenge_window: a.challenge_window,
-            step_timeout: a.step_timeout,
-            min_stake: parse_tokens(&a.min_stake)?,
-            provider_bond: parse_tokens(&a.provider_bond)?,
-            challenger_bond: parse_tokens(&a.challenger_bond)?,
+            challenge_window: a.challenge_window.unwrap_or(d.challenge_window),
+            step_timeout: a.step_timeout.unwrap_or(d.step_timeout),
+            min_stake: tokens(&a.min_stake, d.min_stake)?,
+            provider_bond: tokens(&a.provider_bond, d.provider_bond)?,
+            challenger_bond: tokens(&a.challenger_bond, d.challenger_bond)?,
             hand_over_governance: !a.keep_governance,
-            ..DeployConfig::default()
+            ..d.clone()
         };
         let pb = out::spinner("deploying");
         let dep = vouch_chain::deploy(&client, &cfg).await;
@@ -76,6 +81,7 @@ pub fn run(a: &DeployArgs) -> Result<()> {
             ("FutureBlockRandomness", c.randomness),
             ("TaskManager", c.task_manager),
             ("DisputeGame", c.dispute_game),
+            ("ReceiptAttester", c.receipts),
         ]
         .iter()
         .map(|(n, a)| vec![(*n).to_owned(), a.to_string()])

@@ -30,6 +30,7 @@ pub enum DevnetCmd {
 /// `vouch devnet up`
 #[derive(Debug, Args)]
 pub struct UpArgs {
+    /// The data directory.
     #[command(flatten)]
     pub dirs: DataDirArgs,
     /// Port to listen on.
@@ -51,6 +52,7 @@ pub struct FundArgs {
     /// Tokens to transfer from the deployer (0: none).
     #[arg(long, default_value = "0")]
     pub tokens: String,
+    /// Endpoint, data directory and key.
     #[command(flatten)]
     pub chain: ChainArgs,
 }
@@ -60,6 +62,7 @@ pub struct FundArgs {
 pub struct WarpArgs {
     /// Seconds to advance.
     pub seconds: u64,
+    /// Endpoint, data directory and key.
     #[command(flatten)]
     pub chain: ChainArgs,
 }
@@ -104,7 +107,10 @@ async fn up(a: &UpArgs) -> Result<()> {
     let d = dir(&a.dirs);
     if let Some(r) = read_running(&d) {
         if is_alive(r.pid) && chain_id_of(&r.url).await.is_some() {
-            out::line(format!("devnet already running at {} (pid {})", r.url, r.pid));
+            out::line(format!(
+                "devnet already running at {} (pid {})",
+                r.url, r.pid
+            ));
             return Ok(());
         }
     }
@@ -196,14 +202,10 @@ async fn fund(a: &FundArgs) -> Result<()> {
         let sys = System::load(c.clone(), &a.chain.dirs.data_dir)?;
         let holder = sys.deployment().deployer;
         let _: serde_json::Value = c.raw("anvil_impersonateAccount", (holder,)).await?;
-        let call = sys
-            .token()
-            .transfer(to, U256::from(tokens))
-            .from(holder);
+        let token = sys.token();
+        let call = token.transfer(to, U256::from(tokens)).from(holder);
         let res = c.send("VouchToken.transfer", call).await;
-        let _: serde_json::Value = c
-            .raw("anvil_stopImpersonatingAccount", (holder,))
-            .await?;
+        let _: serde_json::Value = c.raw("anvil_stopImpersonatingAccount", (holder,)).await?;
         res?;
         let bal = sys.balance(to).await?;
         out::line(format!("{to}: {} VOUCH", fmt_tokens(bal)));

@@ -31,6 +31,7 @@ pub struct DataDirArgs {
 /// How to reach the chain and whom to sign as.
 #[derive(Debug, Clone, Args)]
 pub struct ChainArgs {
+    /// The data directory.
     #[command(flatten)]
     pub dirs: DataDirArgs,
     /// JSON-RPC endpoint of any EVM chain (default: the local devnet).
@@ -49,6 +50,7 @@ pub struct ChainArgs {
 pub struct NewArgs {
     /// Name of the key.
     pub name: String,
+    /// The data directory.
     #[command(flatten)]
     pub dirs: DataDirArgs,
     /// File holding the password (else `VOUCH_PASSWORD`, else a prompt).
@@ -64,6 +66,7 @@ pub struct ImportArgs {
     /// File holding the hex private key (else a prompt).
     #[arg(long)]
     pub private_key_file: Option<PathBuf>,
+    /// The data directory.
     #[command(flatten)]
     pub dirs: DataDirArgs,
     /// File holding the password (else `VOUCH_PASSWORD`, else a prompt).
@@ -74,6 +77,7 @@ pub struct ImportArgs {
 /// `vouch key list`
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// The data directory.
     #[command(flatten)]
     pub dirs: DataDirArgs,
 }
@@ -162,7 +166,8 @@ pub fn parse_tokens(s: &str) -> Result<u128> {
     let int: u128 = if int.is_empty() {
         0
     } else {
-        int.parse().wrap_err_with(|| format!("bad token amount `{s}`"))?
+        int.parse()
+            .wrap_err_with(|| format!("bad token amount `{s}`"))?
     };
     let frac_units: u128 = if frac.is_empty() {
         0

@@ -1,9 +1,15 @@
 //! One module per subcommand.
 
 pub mod demo;
+pub mod deploy;
+pub mod devnet;
 pub mod infer;
+pub mod key;
 pub mod model_import;
 pub mod model_inspect;
+pub mod provider;
+pub mod publish;
+pub mod task;
 pub mod zk;
 
 use crate::opts::{Cli, Command, ModelCmd};
@@ -16,6 +22,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Model(ModelCmd::Inspect(a)) => model_inspect::run(&a),
         Command::Infer(a) => infer::run(&a),
         Command::Demo(a) => demo::run(&a),
+        Command::Model(ModelCmd::Publish(a)) => publish::run(&a),
+        Command::Devnet(c) => devnet::run(&c),
+        Command::Deploy(a) => deploy::run(&a),
+        Command::Key(c) => key::run(&c),
+        Command::Provider(c) => provider::run(&c),
+        Command::Task(c) => task::run(&c),
         Command::Zk(c) => zk::run(&c),
     }
 }

@@ -27,6 +27,7 @@ pub struct JoinArgs {
     /// Tokens to add to the stake (0: opt in with the current stake).
     #[arg(long, default_value = "0")]
     pub stake: String,
+    /// Endpoint, data directory and key.
     #[command(flatten)]
     pub chain: ChainArgs,
 }
@@ -40,6 +41,7 @@ pub struct LeaveArgs {
     /// Also start unbonding all free stake.
     #[arg(long)]
     pub unbond: bool,
+    /// Endpoint, data directory and key.
     #[command(flatten)]
     pub chain: ChainArgs,
 }
@@ -49,6 +51,7 @@ pub struct LeaveArgs {
 pub struct StatusArgs {
     /// Address or key name (default: --key).
     pub who: Option<String>,
+    /// Endpoint, data directory and key.
     #[command(flatten)]
     pub chain: ChainArgs,
 }

@@ -16,6 +16,7 @@ pub struct PublishArgs {
     /// Metadata URI recorded with the version.
     #[arg(long, default_value = "")]
     pub metadata_uri: String,
+    /// Endpoint, data directory and key.
     #[command(flatten)]
     pub chain: ChainArgs,
 }
@@ -32,9 +33,18 @@ pub fn run(a: &PublishArgs) -> Result<()> {
         let p = sys.publish(&m).await?;
         out::line(format!("model {} version {}", p.model_id, p.version));
         out::line(format!("  package cid     {}", m.package_cid));
-        out::line(format!("  package sha256  {}", hex0x(m.package_hash.as_slice())));
-        out::line(format!("  weights root    {}", hex0x(m.weights_root.as_slice())));
-        out::line(format!("  graph root      {}", hex0x(m.graph_root.as_slice())));
+        out::line(format!(
+            "  package sha256  {}",
+            hex0x(m.package_hash.as_slice())
+        ));
+        out::line(format!(
+            "  weights root    {}",
+            hex0x(m.weights_root.as_slice())
+        ));
+        out::line(format!(
+            "  graph root      {}",
+            hex0x(m.graph_root.as_slice())
+        ));
         out::line(format!(
             "  provenance uid  {}",
             hex0x(p.provenance_uid.as_slice())

@@ -64,6 +64,7 @@ pub struct RequestArgs {
     /// The model version.
     #[arg(long, default_value_t = 1)]
     pub version: u16,
+    /// The package and its input.
     #[command(flatten)]
     pub work: Work,
     /// Fee in tokens.
@@ -75,6 +76,7 @@ pub struct RequestArgs {
     /// Verification mode.
     #[arg(long, value_enum, default_value = "optimistic")]
     pub mode: ModeArg,
+    /// Endpoint, data directory and key.
     #[command(flatten)]
     pub chain: ChainArgs,
 }
@@ -84,12 +86,14 @@ pub struct RequestArgs {
 pub struct SubmitArgs {
     /// The task id.
     pub task: u64,
+    /// The package and its input.
     #[command(flatten)]
     pub work: Work,
     /// Post a wrong result on purpose (one output element changed): a demo of a lie that a
     /// challenger catches and that gets this provider's bond slashed.
     #[arg(long)]
     pub lie: bool,
+    /// Endpoint, data directory and key.
     #[command(flatten)]
     pub chain: ChainArgs,
 }
@@ -99,6 +103,7 @@ pub struct SubmitArgs {
 pub struct IdArgs {
     /// The task id.
     pub task: u64,
+    /// Endpoint, data directory and key.
     #[command(flatten)]
     pub chain: ChainArgs,
 }
@@ -106,6 +111,7 @@ pub struct IdArgs {
 /// No task id.
 #[derive(Debug, Args)]
 pub struct IdlessArgs {
+    /// Endpoint, data directory and key.
     #[command(flatten)]
     pub chain: ChainArgs,
 }
@@ -115,11 +121,13 @@ pub struct IdlessArgs {
 pub struct PlayArgs {
     /// The task id.
     pub task: u64,
+    /// The package and its input.
     #[command(flatten)]
     pub work: Work,
     /// Keep playing until the dispute ends (polling every few seconds).
     #[arg(long)]
     pub watch: bool,
+    /// Endpoint, data directory and key.
     #[command(flatten)]
     pub chain: ChainArgs,
 }
@@ -239,8 +247,14 @@ async fn submit(a: &SubmitArgs) -> Result<()> {
     sys.submit(U256::from(a.task), run.output, trace_root)
         .await?;
     out::line(format!("task {} submitted", a.task));
-    out::line(format!("  output commitment {}", hex0x(run.output.as_slice())));
-    out::line(format!("  trace root        {}", hex0x(trace_root.as_slice())));
+    out::line(format!(
+        "  output commitment {}",
+        hex0x(run.output.as_slice())
+    ));
+    out::line(format!(
+        "  trace root        {}",
+        hex0x(trace_root.as_slice())
+    ));
     Ok(())
 }
 
@@ -248,7 +262,10 @@ async fn status(a: &IdArgs) -> Result<()> {
     let sys = a.chain.system().await?;
     let id = U256::from(a.task);
     let t = sys.task(id).await?;
-    let st = TASK_STATUS.get(usize::from(t.status)).copied().unwrap_or("?");
+    let st = TASK_STATUS
+        .get(usize::from(t.status))
+        .copied()
+        .unwrap_or("?");
     let mode = ["optimistic", "committee", "zk"]
         .get(usize::from(t.mode))
         .copied()
@@ -256,10 +273,7 @@ async fn status(a: &IdArgs) -> Result<()> {
     let rows = vec![
         vec!["status".to_owned(), st.to_owned()],
         vec!["mode".to_owned(), mode.to_owned()],
-        vec![
-            "model".to_owned(),
-            format!("{} v{}", t.modelId, t.version),
-        ],
+        vec!["model".to_owned(), format!("{} v{}", t.modelId, t.version)],
         vec!["requester".to_owned(), t.requester.to_string()],
         vec!["provider".to_owned(), t.provider.to_string()],
         vec!["fee".to_owned(), fmt_tokens(U256::from(t.fee))],
@@ -307,9 +321,7 @@ async fn play(a: &PlayArgs, open: bool) -> Result<()> {
         game = sys.challenge(id, run.output, mine).await?;
         out::line(format!(
             "task {}: posted output {} differs from {}; dispute {game} opened",
-            a.task,
-            t.outputCommitment,
-            run.output
+            a.task, t.outputCommitment, run.output
         ));
     }
     if game.is_zero() {
@@ -320,7 +332,9 @@ async fn play(a: &PlayArgs, open: bool) -> Result<()> {
         match mv {
             Move::Posted(what) => out::line(format!("dispute {game}: posted {what}")),
             Move::ClaimedTimeout => {
-                out::line(format!("dispute {game}: the other party missed its deadline"));
+                out::line(format!(
+                    "dispute {game}: the other party missed its deadline"
+                ));
             }
             Move::Waiting { deadline } => {
                 if !a.watch {
@@ -342,7 +356,10 @@ async fn play(a: &PlayArgs, open: bool) -> Result<()> {
                 out::line(format!(
                     "dispute {game}: {outcome}; task {} is {}",
                     a.task,
-                    TASK_STATUS.get(usize::from(t.status)).copied().unwrap_or("?")
+                    TASK_STATUS
+                        .get(usize::from(t.status))
+                        .copied()
+                        .unwrap_or("?")
                 ));
                 return Ok(());
             }

@@ -1,0 +1,194 @@
+//! A connection to one chain: provider (with an optional signing wallet), chain id, and
+//! transactions whose failures come back as plain errors.
+//!
+//! Nonces come from the node (`eth_getTransactionCount(pending)`) for every transaction, and
+//! each transaction is awaited before the next, so several processes may share a key.
+
+use crate::{Error, Result, revert};
+use alloy::contract::{CallBuilder, CallDecoder};
+use alloy::network::{Ethereum, EthereumWallet};
+use alloy::primitives::Address;
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionReceipt;
+use alloy::signers::local::PrivateKeySigner;
+use std::time::Duration;
+
+/// The default RPC endpoint: the local devnet.
+pub const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8545";
+
+/// How long a sent transaction may take to be mined.
+pub const RECEIPT_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// A provider bound to one endpoint, with the chain id it reported.
+#[derive(Debug, Clone)]
+pub struct Client {
+    provider: DynProvider,
+    url: String,
+    chain_id: u64,
+    from: Option<Address>,
+}
+
+impl Client {
+    /// Connects to `url` (checking it answers) and signs with `signer` when given.
+    pub async fn connect(url: &str, signer: Option<PrivateKeySigner>) -> Result<Self> {
+        let parsed: alloy::transports::http::reqwest::Url =
+            url.parse().map_err(|_| Error::BadUrl {
+                url: url.to_owned(),
+            })?;
+        let from = signer.as_ref().map(|s| s.address());
+        // The nonce of every transaction comes from the node: a cached nonce would be burned
+        // by a call that fails at gas estimation and leave a gap that never mines.
+        let builder = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .with_gas_estimation()
+            .with_simple_nonce_management()
+            .fetch_chain_id();
+        let provider = match signer {
+            Some(s) => builder
+                .wallet(EthereumWallet::from(s))
+                .connect_http(parsed)
+                .erased(),
+            None => builder.connect_http(parsed).erased(),
+        };
+        let chain_id =
+            match tokio::time::timeout(Duration::from_secs(10), provider.get_chain_id()).await {
+                Ok(Ok(id)) => id,
+                Ok(Err(e)) => {
+                    return Err(Error::Unreachable {
+                        url: url.to_owned(),
+                        reason: e.to_string(),
+                    });
+                }
+                Err(_) => {
+                    return Err(Error::Unreachable {
+                        url: url.to_owned(),
+                        reason: "timed out after 10 s".to_owned(),
+                    });
+                }
+            };
+        Ok(Self {
+            provider,
+            url: url.to_owned(),
+            chain_id,
+            from,
+        })
+    }
+
+    /// The provider (signing when the client has a signer).
+    pub fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
+    /// The endpoint.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The chain id the endpoint reported.
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// The signer's address, if any.
+    pub fn from(&self) -> Option<Address> {
+        self.from
+    }
+
+    /// The signer's address, or an error naming `what` needs one.
+    pub fn sender(&self, what: &str) -> Result<Address> {
+        self.from
+            .ok_or_else(|| Error::State(format!("{what} needs a key (--key)")))
+    }
+
+    /// Sends a contract call as a transaction and waits for its receipt; a revert (at gas
+    /// estimation or on-chain) becomes [`Error::Reverted`] / [`Error::FailedOnChain`].
+    pub async fn send<P: Provider, D: CallDecoder>(
+        &self,
+        what: &str,
+        call: CallBuilder<P, D, Ethereum>,
+    ) -> Result<TransactionReceipt> {
+        let pending = call
+            .send()
+            .await
+            .map_err(|e| call_error(what, &self.url, e))?;
+        let receipt = pending
+            .with_timeout(Some(RECEIPT_TIMEOUT))
+            .get_receipt()
+            .await
+            .map_err(|e| Error::Rpc {
+                call: what.to_owned(),
+                message: e.to_string(),
+            })?;
+        if !receipt.status() {
+            return Err(Error::FailedOnChain {
+                call: what.to_owned(),
+                tx: receipt.transaction_hash.to_string(),
+            });
+        }
+        Ok(receipt)
+    }
+
+    /// Runs a read-only call, decoding reverts.
+    pub async fn call<P: Provider, D: CallDecoder>(
+        &self,
+        what: &str,
+        call: CallBuilder<P, D, Ethereum>,
+    ) -> Result<D::CallOutput> {
+        call.call()
+            .await
+            .map_err(|e| call_error(what, &self.url, e))
+    }
+
+    /// Sends a raw JSON-RPC request (e.g. anvil's `evm_increaseTime`).
+    pub async fn raw<P, R>(&self, method: &'static str, params: P) -> Result<R>
+    where
+        P: alloy::rpc::json_rpc::RpcSend,
+        R: alloy::rpc::json_rpc::RpcRecv,
+    {
+        self.provider
+            .raw_request(method.into(), params)
+            .await
+            .map_err(|e| Error::Rpc {
+                call: method.to_owned(),
+                message: e.to_string(),
+            })
+    }
+
+    /// Advances a dev chain's clock by `secs` and mines a block (anvil, hardhat).
+    pub async fn warp(&self, secs: u64) -> Result<()> {
+        let _: serde_json::Value = self.raw("evm_increaseTime", (secs,)).await?;
+        let _: serde_json::Value = self.raw("evm_mine", ()).await?;
+        Ok(())
+    }
+}
+
+/// Maps a contract error to a plain error: decoded revert, dead endpoint, or the message.
+pub(crate) fn call_error(what: &str, url: &str, e: alloy::contract::Error) -> Error {
+    if let Some(data) = e.as_revert_data() {
+        return Error::Reverted {
+            call: what.to_owned(),
+            reason: revert::decode(&data),
+        };
+    }
+    let message = e.to_string();
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("connection refused")
+        || lower.contains("error sending request")
+        || lower.contains("connect error")
+    {
+        return Error::Unreachable {
+            url: url.to_owned(),
+            reason: message,
+        };
+    }
+    if lower.contains("revert") {
+        return Error::Reverted {
+            call: what.to_owned(),
+            reason: message,
+        };
+    }
+    Error::Rpc {
+        call: what.to_owned(),
+        message,
+    }
+}

@@ -1,0 +1,269 @@
+//! Deploys the whole system from the committed bytecode: EAS schema registry and EAS, the
+//! token, timelock and governor, model registry, staking, randomness source, task manager and
+//! dispute game, receipt attester; wires their permissions; and, unless asked not to, hands the governance of
+//! the registry, staking and task manager to the timelock (whose only proposer is the
+//! governor).
+
+use crate::deployments::{Addresses, Deployment};
+use crate::{Client, Error, Result, client::call_error};
+use alloy::primitives::aliases::{U48, U96};
+use alloy::primitives::{Address, U256};
+use alloy::providers::Provider;
+use vouch_bindings::{
+    dispute_game::DisputeGame, eas::EAS, governor::VouchGovernor, model_registry::ModelRegistry,
+    provider_staking::ProviderStaking, randomness::FutureBlockRandomness,
+    receipt_attester::ReceiptAttester, schema_registry::SchemaRegistry, task_manager::TaskManager,
+    timelock::TimelockController, vouch_token::VouchToken,
+};
+
+/// One token, with 18 decimals.
+pub const TOKEN: u128 = 1_000_000_000_000_000_000;
+
+/// Deployment parameters.
+#[derive(Debug, Clone)]
+pub struct DeployConfig {
+    /// Total token supply, minted to the deployer.
+    pub token_supply: U256,
+    /// Strikes after which a model version freezes.
+    pub freeze_threshold: u32,
+    /// Unbonding delay in seconds.
+    pub unbonding_delay: u64,
+    /// Minimum stake to opt in to a model.
+    pub min_stake: u128,
+    /// Bond locked from a provider's stake per optimistic task.
+    pub provider_bond: u128,
+    /// Bond locked per committee member.
+    pub committee_bond: u128,
+    /// Challenge window in seconds.
+    pub challenge_window: u32,
+    /// Committee reveal window in seconds.
+    pub reveal_window: u32,
+    /// Audit window in seconds.
+    pub audit_window: u32,
+    /// Gas cap of consumer callbacks.
+    pub max_callback_gas: u32,
+    /// Share of finalized tasks flagged for audit, in basis points.
+    pub audit_bps: u16,
+    /// Share of each fee paid into the audit pool, in basis points.
+    pub audit_fee_bps: u16,
+    /// Committee size.
+    pub committee_size: u8,
+    /// Challenger bond.
+    pub challenger_bond: u128,
+    /// Audit reward.
+    pub audit_reward: u128,
+    /// Seconds each dispute step may take.
+    pub step_timeout: u64,
+    /// Timelock delay in seconds.
+    pub timelock_delay: u64,
+    /// Governor voting delay (blocks).
+    pub voting_delay: u64,
+    /// Governor voting period (blocks).
+    pub voting_period: u32,
+    /// Hand the registry, staking and task manager governance to the timelock.
+    pub hand_over_governance: bool,
+}
+
+impl Default for DeployConfig {
+    /// The defaults of `contracts/script/Deploy.s.sol` (`VouchDeploy.defaultConfig`).
+    fn default() -> Self {
+        Self {
+            token_supply: U256::from(1_000_000_000u128) * U256::from(TOKEN),
+            freeze_threshold: 3,
+            unbonding_delay: 7 * 24 * 3600,
+            min_stake: 1_000 * TOKEN,
+            provider_bond: 100 * TOKEN,
+            committee_bond: 50 * TOKEN,
+            challenge_window: 3600,
+            reveal_window: 1800,
+            audit_window: 3600,
+            max_callback_gas: 500_000,
+            audit_bps: 500,
+            audit_fee_bps: 200,
+            committee_size: 3,
+            challenger_bond: 100 * TOKEN,
+            audit_reward: 5 * TOKEN,
+            step_timeout: 3600,
+            timelock_delay: 24 * 3600,
+            voting_delay: 1,
+            voting_period: 50,
+            hand_over_governance: true,
+        }
+    }
+}
+
+/// Deploys every contract with the client's signer and returns the deployment (not yet
+/// saved).
+pub async fn deploy(client: &Client, cfg: &DeployConfig) -> Result<Deployment> {
+    let me = client.sender("deploy")?;
+    let p = client.provider();
+    let url = client.url();
+    let err = |what: &'static str| move |e| call_error(what, url, e);
+
+    let schema_registry = SchemaRegistry::deploy(p)
+        .await
+        .map_err(err("deploy SchemaRegistry"))?;
+    let eas = EAS::deploy(p, *schema_registry.address())
+        .await
+        .map_err(err("deploy EAS"))?;
+    let token = VouchToken::deploy(p, me, cfg.token_supply)
+        .await
+        .map_err(err("deploy VouchToken"))?;
+    // proposers and cancellers are granted below; anyone may execute; no admin
+    let timelock = TimelockController::deploy(
+        p,
+        U256::from(cfg.timelock_delay),
+        Vec::new(),
+        vec![Address::ZERO],
+        me,
+    )
+    .await
+    .map_err(err("deploy TimelockController"))?;
+    let governor = VouchGovernor::deploy(
+        p,
+        *token.address(),
+        *timelock.address(),
+        U48::from(cfg.voting_delay),
+        cfg.voting_period,
+    )
+    .await
+    .map_err(err("deploy VouchGovernor"))?;
+    let registry = ModelRegistry::deploy(p, *eas.address(), me, cfg.freeze_threshold)
+        .await
+        .map_err(err("deploy ModelRegistry"))?;
+    let staking =
+        ProviderStaking::deploy(p, *token.address(), me, cfg.unbonding_delay, cfg.min_stake)
+            .await
+            .map_err(err("deploy ProviderStaking"))?;
+    let randomness = FutureBlockRandomness::deploy(p)
+        .await
+        .map_err(err("deploy FutureBlockRandomness"))?;
+    let params = TaskManager::Params {
+        challengeWindow: cfg.challenge_window,
+        revealWindow: cfg.reveal_window,
+        auditWindow: cfg.audit_window,
+        maxCallbackGas: cfg.max_callback_gas,
+        auditBps: cfg.audit_bps,
+        auditFeeBps: cfg.audit_fee_bps,
+        committeeSize: cfg.committee_size,
+        challengerBond: U96::from(cfg.challenger_bond),
+        auditReward: U96::from(cfg.audit_reward),
+    };
+    let task_manager = TaskManager::deploy(
+        p,
+        *token.address(),
+        *registry.address(),
+        *staking.address(),
+        *randomness.address(),
+        me,
+        U96::from(cfg.provider_bond),
+        U96::from(cfg.committee_bond),
+        params,
+    )
+    .await
+    .map_err(err("deploy TaskManager"))?;
+    let dispute_game = DisputeGame::deploy(p, *task_manager.address(), cfg.step_timeout)
+        .await
+        .map_err(err("deploy DisputeGame"))?;
+
+    let receipts = ReceiptAttester::deploy(p, *eas.address(), *task_manager.address())
+        .await
+        .map_err(err("deploy ReceiptAttester"))?;
+
+    // wiring
+    client
+        .send(
+            "TaskManager.setDisputeGame",
+            task_manager.setDisputeGame(*dispute_game.address()),
+        )
+        .await?;
+    client
+        .send(
+            "ProviderStaking.setSlasher",
+            staking.setSlasher(*task_manager.address(), true),
+        )
+        .await?;
+    client
+        .send(
+            "ModelRegistry.setReporter",
+            registry.setReporter(*task_manager.address(), true),
+        )
+        .await?;
+    let proposer = client
+        .call("TimelockController.PROPOSER_ROLE", timelock.PROPOSER_ROLE())
+        .await?;
+    let canceller = client
+        .call(
+            "TimelockController.CANCELLER_ROLE",
+            timelock.CANCELLER_ROLE(),
+        )
+        .await?;
+    let admin = client
+        .call(
+            "TimelockController.DEFAULT_ADMIN_ROLE",
+            timelock.DEFAULT_ADMIN_ROLE(),
+        )
+        .await?;
+    for role in [proposer, canceller] {
+        client
+            .send(
+                "TimelockController.grantRole",
+                timelock.grantRole(role, *governor.address()),
+            )
+            .await?;
+    }
+    client
+        .send(
+            "TimelockController.renounceRole",
+            timelock.renounceRole(admin, me),
+        )
+        .await?;
+
+    let governance = if cfg.hand_over_governance {
+        let to = *timelock.address();
+        client
+            .send(
+                "ModelRegistry.transferGovernance",
+                registry.transferGovernance(to),
+            )
+            .await?;
+        client
+            .send(
+                "ProviderStaking.transferGovernance",
+                staking.transferGovernance(to),
+            )
+            .await?;
+        client
+            .send(
+                "TaskManager.transferGovernance",
+                task_manager.transferGovernance(to),
+            )
+            .await?;
+        to
+    } else {
+        me
+    };
+    let block = p.get_block_number().await.map_err(|e| Error::Rpc {
+        call: "eth_blockNumber".to_owned(),
+        message: e.to_string(),
+    })?;
+    Ok(Deployment {
+        chain_id: client.chain_id(),
+        deployer: me,
+        block,
+        governance,
+        contracts: Addresses {
+            schema_registry: *schema_registry.address(),
+            eas: *eas.address(),
+            token: *token.address(),
+            timelock: *timelock.address(),
+            governor: *governor.address(),
+            registry: *registry.address(),
+            staking: *staking.address(),
+            randomness: *randomness.address(),
+            task_manager: *task_manager.address(),
+            dispute_game: *dispute_game.address(),
+            receipts: *receipts.address(),
+        },
+    })
+}

@@ -1,0 +1,257 @@
+//! A local anvil devnet: find the binary, start it on a port, wait until it answers, and stop
+//! it with SIGTERM so `--state` is written back.
+//!
+//! The binary is `$VOUCH_ANVIL` when set, else the native binary of the npm package
+//! `@foundry-rs/anvil-<platform>` or the `node_modules/.bin/anvil` shim of the first folder up
+//! from the current directory (or this crate's source) that has one, else `anvil` on `PATH`.
+
+use crate::{Error, Result};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How to start anvil.
+#[derive(Debug, Clone, Default)]
+pub struct DevnetConfig {
+    /// The anvil binary (found with [`find_anvil`] when `None`).
+    pub anvil: Option<PathBuf>,
+    /// Port to listen on; 0 picks a free one.
+    pub port: u16,
+    /// State file loaded at start and written at exit (`--state`).
+    pub state: Option<PathBuf>,
+    /// Where anvil's output goes (discarded when `None`).
+    pub log: Option<PathBuf>,
+    /// Chain id (anvil's default 31337 when `None`).
+    pub chain_id: Option<u64>,
+    /// Seconds anvil may take to answer.
+    pub timeout_secs: u64,
+}
+
+/// A running anvil. Stopped on drop unless [`Devnet::detach`]ed.
+#[derive(Debug)]
+pub struct Devnet {
+    child: Option<Child>,
+    pid: u32,
+    port: u16,
+}
+
+impl Devnet {
+    /// Starts anvil and waits until it answers `eth_chainId`.
+    pub async fn spawn(cfg: &DevnetConfig) -> Result<Self> {
+        let anvil = match &cfg.anvil {
+            Some(p) => p.clone(),
+            None => find_anvil()?,
+        };
+        let port = if cfg.port == 0 {
+            free_port()?
+        } else {
+            cfg.port
+        };
+        let mut cmd = Command::new(&anvil);
+        cmd.arg("--port")
+            .arg(port.to_string())
+            .arg("--host")
+            .arg("127.0.0.1");
+        if let Some(state) = &cfg.state {
+            if let Some(dir) = state.parent() {
+                std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                    path: dir.to_owned(),
+                    source,
+                })?;
+            }
+            cmd.arg("--state").arg(state);
+            // also write periodically, so a hard kill loses at most a minute
+            cmd.arg("--state-interval").arg("60");
+        }
+        if let Some(id) = cfg.chain_id {
+            cmd.arg("--chain-id").arg(id.to_string());
+        }
+        let log_path = cfg
+            .log
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/dev/null"));
+        let (out, err) = match &cfg.log {
+            Some(p) => {
+                let f = std::fs::File::create(p).map_err(|source| Error::Io {
+                    path: p.clone(),
+                    source,
+                })?;
+                let g = f.try_clone().map_err(|source| Error::Io {
+                    path: p.clone(),
+                    source,
+                })?;
+                (Stdio::from(f), Stdio::from(g))
+            }
+            None => (Stdio::null(), Stdio::null()),
+        };
+        cmd.stdin(Stdio::null()).stdout(out).stderr(err);
+        let child = cmd.spawn().map_err(|source| Error::Io {
+            path: anvil.clone(),
+            source,
+        })?;
+        let mut dn = Self {
+            pid: child.id(),
+            child: Some(child),
+            port,
+        };
+        let secs = if cfg.timeout_secs == 0 {
+            20
+        } else {
+            cfg.timeout_secs
+        };
+        if !wait_until_answers(&dn.url(), Duration::from_secs(secs)).await {
+            dn.stop();
+            return Err(Error::DevnetTimeout {
+                url: dn.url(),
+                secs,
+                log: log_path,
+            });
+        }
+        Ok(dn)
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Leaves anvil running after this handle is dropped; returns its pid.
+    pub fn detach(mut self) -> u32 {
+        self.child = None;
+        self.pid
+    }
+
+    /// Stops anvil (SIGTERM, so it writes its state) and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            terminate(self.pid);
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Sends SIGTERM to `pid`.
+pub fn terminate(pid: u32) -> bool {
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether a process with `pid` exists.
+pub fn is_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+        || Command::new("kill")
+            .arg("-0")
+            .arg(pid.to_string())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+}
+
+/// Polls `eth_chainId` at `url` until it answers or `timeout` passes.
+pub async fn wait_until_answers(url: &str, timeout: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if chain_id_of(url).await.is_some() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// The chain id at `url`, if it answers.
+pub async fn chain_id_of(url: &str) -> Option<u64> {
+    use alloy::providers::{Provider, ProviderBuilder};
+    let parsed = url.parse().ok()?;
+    let p = ProviderBuilder::new().connect_http(parsed);
+    tokio::time::timeout(Duration::from_secs(2), p.get_chain_id())
+        .await
+        .ok()?
+        .ok()
+}
+
+fn free_port() -> Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|source| Error::Io {
+        path: PathBuf::from("127.0.0.1:0"),
+        source,
+    })?;
+    let port = l
+        .local_addr()
+        .map_err(|source| Error::Io {
+            path: PathBuf::from("127.0.0.1:0"),
+            source,
+        })?
+        .port();
+    Ok(port)
+}
+
+/// Finds the anvil binary (see the module docs).
+pub fn find_anvil() -> Result<PathBuf> {
+    let mut tried = Vec::new();
+    if let Some(p) = std::env::var_os("VOUCH_ANVIL") {
+        return Ok(PathBuf::from(p));
+    }
+    let mut starts = Vec::new();
+    if let Ok(cwd) = std::env::current_dir() {
+        starts.push(cwd);
+    }
+    starts.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    for start in starts {
+        for dir in start.ancestors() {
+            let nm = dir.join("node_modules");
+            if !nm.is_dir() {
+                continue;
+            }
+            if let Ok(rd) = std::fs::read_dir(nm.join("@foundry-rs")) {
+                for e in rd.flatten() {
+                    let name = e.file_name();
+                    if name.to_string_lossy().starts_with("anvil-") {
+                        let bin = e.path().join("bin").join("anvil");
+                        if bin.is_file() {
+                            return Ok(bin);
+                        }
+                    }
+                }
+            }
+            let shim = nm.join(".bin").join("anvil");
+            if shim.exists() {
+                return Ok(shim);
+            }
+            tried.push(shim.display().to_string());
+        }
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let bin = dir.join("anvil");
+            if bin.is_file() {
+                return Ok(bin);
+            }
+        }
+    }
+    tried.push("anvil on PATH".to_owned());
+    Err(Error::AnvilNotFound {
+        tried: tried.join(", "),
+    })
+}

@@ -1,0 +1,35 @@
+//! vouch's chain client.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`client`] | provider from an RPC url (optionally signing), transactions with decoded reverts |
+//! | [`revert`] | revert data -> `CustomError(name: value, ...)` over every vouch contract |
+//! | [`keystore`] | encrypted keys at rest (Web3 Secret Storage v3) |
+//! | [`deployments`] | `<datadir>/deployments/<chainid>.json` |
+//! | [`deploy`] | deploys and wires the whole system from the committed bytecode |
+//! | [`system`] | typed handles on a deployment and the protocol flows |
+//! | [`graph`] | the graph header (`graphRoot`) the registry stores |
+//! | [`dispute`] | an honest party's moves in the dispute game |
+//! | [`devnet`] | a local anvil: find, start, wait until it answers, stop |
+
+pub mod client;
+pub mod deploy;
+pub mod deployments;
+pub mod devnet;
+pub mod dispute;
+mod error;
+pub mod graph;
+pub mod keystore;
+pub mod revert;
+pub mod system;
+
+pub use client::{Client, DEFAULT_RPC_URL};
+pub use deploy::{DeployConfig, TOKEN, deploy};
+pub use deployments::{Addresses, Deployment};
+pub use devnet::{Devnet, DevnetConfig};
+pub use error::{Error, Result};
+pub use keystore::{KeyEntry, Keystore};
+pub use system::System;
+
+pub use alloy;
+pub use vouch_bindings as bindings;

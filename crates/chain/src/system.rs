@@ -1,0 +1,410 @@
+//! Typed handles on one deployment and the protocol flows the CLI and the node drive.
+
+use crate::{Client, Deployment, Error, Result};
+use alloy::primitives::aliases::U88;
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::providers::DynProvider;
+use alloy::rpc::types::TransactionReceipt;
+use alloy::sol_types::SolEvent;
+use vouch_bindings::dispute_game::DisputeGame::{self, DisputeGameInstance};
+use vouch_bindings::model_registry::ModelRegistry::{self, ModelRegistryInstance};
+use vouch_bindings::provider_staking::ProviderStaking::{self, ProviderStakingInstance};
+use vouch_bindings::task_manager::TaskManager::{self, TaskManagerInstance};
+use vouch_bindings::vouch_token::VouchToken::{self, VouchTokenInstance};
+
+/// What a model version commits to on-chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelCommitments {
+    /// CIDv1 of the package bytes.
+    pub package_cid: String,
+    /// sha2-256 of the package bytes.
+    pub package_hash: B256,
+    /// Merkle root over the constant tensors' commitments.
+    pub weights_root: B256,
+    /// Root of the graph header ([`crate::graph::GraphHeader::root`]).
+    pub graph_root: B256,
+    /// Semantics version.
+    pub semantics_version: u32,
+    /// Where more metadata lives (may be empty).
+    pub metadata_uri: String,
+}
+
+/// A registered version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Published {
+    /// The model id.
+    pub model_id: u32,
+    /// The version within the model.
+    pub version: u32,
+    /// The EAS provenance attestation.
+    pub provenance_uid: B256,
+}
+
+/// Verification mode of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One bonded provider, a challenge window.
+    Optimistic,
+    /// A committee drawn by stake.
+    Committee,
+    /// A zk proof.
+    Zk,
+}
+
+impl Mode {
+    fn code(self) -> u8 {
+        match self {
+            Self::Optimistic => 0,
+            Self::Committee => 1,
+            Self::Zk => 2,
+        }
+    }
+}
+
+/// A request for one inference.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The model.
+    pub model_id: u32,
+    /// Its version.
+    pub version: u16,
+    /// Verification mode.
+    pub mode: Mode,
+    /// Fee in token base units.
+    pub fee: u128,
+    /// Seconds from the current block until the submission deadline.
+    pub deadline_secs: u32,
+    /// List commitment of the input tensors.
+    pub input_commitment: B256,
+    /// CID of the input (empty when inline).
+    pub input_cid: String,
+    /// Canonical tensor bytes of the inputs, or empty.
+    pub inline_input: Vec<u8>,
+}
+
+/// A task's state as the TaskManager holds it.
+pub type Task = TaskManager::Task;
+
+/// Status names of `TaskManager.Status`.
+pub const TASK_STATUS: [&str; 7] = [
+    "none",
+    "requested",
+    "submitted",
+    "disputed",
+    "finalized",
+    "refunded",
+    "failed",
+];
+
+/// Typed handles on one deployment, sending with the client's key.
+#[derive(Debug, Clone)]
+pub struct System {
+    client: Client,
+    deployment: Deployment,
+}
+
+impl System {
+    /// Binds a client to a deployment on its chain.
+    pub fn new(client: Client, deployment: Deployment) -> Result<Self> {
+        if deployment.chain_id != client.chain_id() {
+            return Err(Error::State(format!(
+                "the deployment is for chain {} but the endpoint is chain {}",
+                deployment.chain_id,
+                client.chain_id()
+            )));
+        }
+        Ok(Self { client, deployment })
+    }
+
+    /// Loads `<datadir>/deployments/<chainid>.json` for the client's chain.
+    pub fn load(client: Client, data_dir: &std::path::Path) -> Result<Self> {
+        let dep = Deployment::load(data_dir, client.chain_id())?;
+        Self::new(client, dep)
+    }
+
+    /// The client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The deployment.
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
+    }
+
+    fn p(&self) -> &DynProvider {
+        self.client.provider()
+    }
+
+    /// VouchToken.
+    pub fn token(&self) -> VouchTokenInstance<&DynProvider> {
+        VouchToken::new(self.deployment.contracts.token, self.p())
+    }
+
+    /// ModelRegistry.
+    pub fn registry(&self) -> ModelRegistryInstance<&DynProvider> {
+        ModelRegistry::new(self.deployment.contracts.registry, self.p())
+    }
+
+    /// ProviderStaking.
+    pub fn staking(&self) -> ProviderStakingInstance<&DynProvider> {
+        ProviderStaking::new(self.deployment.contracts.staking, self.p())
+    }
+
+    /// TaskManager.
+    pub fn task_manager(&self) -> TaskManagerInstance<&DynProvider> {
+        TaskManager::new(self.deployment.contracts.task_manager, self.p())
+    }
+
+    /// DisputeGame.
+    pub fn dispute_game(&self) -> DisputeGameInstance<&DynProvider> {
+        DisputeGame::new(self.deployment.contracts.dispute_game, self.p())
+    }
+
+    /// Registers a new model with its first version.
+    pub async fn publish(&self, m: &ModelCommitments) -> Result<Published> {
+        let input = ModelRegistry::VersionInput {
+            packageCid: m.package_cid.clone(),
+            packageHash: m.package_hash,
+            weightsRoot: m.weights_root,
+            graphRoot: m.graph_root,
+            semanticsVersion: m.semantics_version,
+            metadataUri: m.metadata_uri.clone(),
+            zkVerifier: Address::ZERO,
+        };
+        let r = self
+            .client
+            .send("ModelRegistry.register", self.registry().register(input))
+            .await?;
+        let ev: ModelRegistry::VersionRegistered =
+            event(&r, "ModelRegistry.register", "VersionRegistered")?;
+        Ok(Published {
+            model_id: ev.modelId,
+            version: ev.version,
+            provenance_uid: ev.provenanceUid,
+        })
+    }
+
+    /// Token balance of `who`.
+    pub async fn balance(&self, who: Address) -> Result<U256> {
+        self.client
+            .call("VouchToken.balanceOf", self.token().balanceOf(who))
+            .await
+    }
+
+    /// Sends tokens.
+    pub async fn transfer(&self, to: Address, amount: U256) -> Result<()> {
+        self.client
+            .send("VouchToken.transfer", self.token().transfer(to, amount))
+            .await?;
+        Ok(())
+    }
+
+    /// Approves `spender` for at least `amount` (no transaction when already enough).
+    async fn ensure_allowance(&self, spender: Address, amount: U256) -> Result<()> {
+        let me = self.client.sender("approve")?;
+        let have = self
+            .client
+            .call("VouchToken.allowance", self.token().allowance(me, spender))
+            .await?;
+        if have < amount {
+            self.client
+                .send("VouchToken.approve", self.token().approve(spender, amount))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Stakes `amount` (when non-zero) and opts in to `model_id` (when not yet).
+    pub async fn join(&self, model_id: u32, amount: u128) -> Result<()> {
+        let me = self.client.sender("provider join")?;
+        if amount > 0 {
+            self.ensure_allowance(self.deployment.contracts.staking, U256::from(amount))
+                .await?;
+            self.client
+                .send("ProviderStaking.stake", self.staking().stake(amount))
+                .await?;
+        }
+        let opted = self
+            .client
+            .call(
+                "ProviderStaking.isOptedIn",
+                self.staking().isOptedIn(model_id, me),
+            )
+            .await?;
+        if !opted {
+            self.client
+                .send("ProviderStaking.optIn", self.staking().optIn(model_id))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Opts out of `model_id` and, when `unbond`, starts unbonding all free stake.
+    pub async fn leave(&self, model_id: u32, unbond: bool) -> Result<U256> {
+        let me = self.client.sender("provider leave")?;
+        self.client
+            .send("ProviderStaking.optOut", self.staking().optOut(model_id))
+            .await?;
+        let free = self
+            .client
+            .call("ProviderStaking.freeStake", self.staking().freeStake(me))
+            .await?;
+        if unbond && !free.is_zero() {
+            let amount = u128::try_from(free)
+                .map_err(|_| Error::State("free stake exceeds uint128".to_owned()))?;
+            self.client
+                .send(
+                    "ProviderStaking.requestUnbond",
+                    self.staking().requestUnbond(amount),
+                )
+                .await?;
+        }
+        Ok(free)
+    }
+
+    /// A provider's stake record.
+    pub async fn provider_info(&self, who: Address) -> Result<ProviderStaking::providersReturn> {
+        self.client
+            .call("ProviderStaking.providers", self.staking().providers(who))
+            .await
+    }
+
+    /// Requests an inference, escrowing the fee; returns the task id.
+    pub async fn request(&self, r: &Request) -> Result<U256> {
+        let now = self.latest_timestamp().await?;
+        let deadline = u32::try_from(now + u64::from(r.deadline_secs))
+            .map_err(|_| Error::State("deadline past 2106".to_owned()))?;
+        self.ensure_allowance(self.deployment.contracts.task_manager, U256::from(r.fee))
+            .await?;
+        let input = TaskManager::RequestInput {
+            modelId: r.model_id,
+            version: r.version,
+            mode: r.mode.code(),
+            fee: U88::from(r.fee),
+            deadline,
+            inputCommitment: r.input_commitment,
+            inputCid: r.input_cid.clone(),
+            inlineInput: Bytes::from(r.inline_input.clone()),
+            callback: Address::ZERO,
+            callbackGas: 0,
+        };
+        let rc = self
+            .client
+            .send("TaskManager.request", self.task_manager().request(input))
+            .await?;
+        let ev: TaskManager::TaskRequested = event(&rc, "TaskManager.request", "TaskRequested")?;
+        Ok(ev.taskId)
+    }
+
+    /// Posts an optimistic result.
+    pub async fn submit(&self, task: U256, output: B256, trace_root: B256) -> Result<()> {
+        self.client
+            .send(
+                "TaskManager.submit",
+                self.task_manager().submit(task, output, trace_root),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Finalizes an optimistic task after its window.
+    pub async fn finalize(&self, task: U256) -> Result<()> {
+        self.client
+            .send("TaskManager.finalize", self.task_manager().finalize(task))
+            .await?;
+        Ok(())
+    }
+
+    /// Challenges an optimistic result with the caller's own output and trace root, posting
+    /// the challenger bond; returns the dispute id.
+    pub async fn challenge(&self, task: U256, output: B256, trace_root: B256) -> Result<U256> {
+        let params = self
+            .client
+            .call("TaskManager.getParams", self.task_manager().getParams())
+            .await?;
+        self.ensure_allowance(
+            self.deployment.contracts.task_manager,
+            U256::from(params.challengerBond),
+        )
+        .await?;
+        let rc = self
+            .client
+            .send(
+                "TaskManager.challenge",
+                self.task_manager().challenge(task, output, trace_root),
+            )
+            .await?;
+        let ev: TaskManager::Challenged = event(&rc, "TaskManager.challenge", "Challenged")?;
+        Ok(ev.disputeId)
+    }
+
+    /// Withdraws the caller's credited balance from the task manager.
+    pub async fn withdraw(&self) -> Result<()> {
+        self.client
+            .send("TaskManager.withdraw", self.task_manager().withdraw())
+            .await?;
+        Ok(())
+    }
+
+    /// Credited (withdrawable) balance of `who` in the task manager.
+    pub async fn credits(&self, who: Address) -> Result<U256> {
+        self.client
+            .call("TaskManager.balances", self.task_manager().balances(who))
+            .await
+    }
+
+    /// A task.
+    pub async fn task(&self, task: U256) -> Result<Task> {
+        self.client
+            .call("TaskManager.getTask", self.task_manager().getTask(task))
+            .await
+    }
+
+    /// The dispute id open on a task (0 when none), from its `Challenged` event.
+    pub async fn dispute_of(&self, task: U256) -> Result<U256> {
+        use alloy::providers::Provider;
+        let filter = alloy::rpc::types::Filter::new()
+            .address(self.deployment.contracts.task_manager)
+            .event_signature(TaskManager::Challenged::SIGNATURE_HASH)
+            .topic1(B256::from(task))
+            .from_block(self.deployment.block);
+        let logs = self.p().get_logs(&filter).await.map_err(|e| Error::Rpc {
+            call: "eth_getLogs".to_owned(),
+            message: e.to_string(),
+        })?;
+        let last = logs
+            .iter()
+            .filter_map(|l| l.log_decode::<TaskManager::Challenged>().ok())
+            .last();
+        Ok(last.map_or(U256::ZERO, |l| l.inner.data.disputeId))
+    }
+
+    /// Timestamp of the latest block.
+    pub async fn latest_timestamp(&self) -> Result<u64> {
+        use alloy::providers::Provider;
+        let b = self
+            .p()
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await
+            .map_err(|e| Error::Rpc {
+                call: "eth_getBlockByNumber".to_owned(),
+                message: e.to_string(),
+            })?
+            .ok_or_else(|| Error::State("no latest block".to_owned()))?;
+        Ok(b.header.timestamp)
+    }
+}
+
+/// The first `E` event in a receipt.
+pub fn event<E: SolEvent>(r: &TransactionReceipt, call: &str, name: &'static str) -> Result<E> {
+    r.inner
+        .logs()
+        .iter()
+        .find_map(|l| l.log_decode::<E>().ok())
+        .map(|l| l.inner.data)
+        .ok_or_else(|| Error::MissingEvent {
+            call: call.to_owned(),
+            event: name,
+        })
+}

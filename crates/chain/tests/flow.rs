@@ -1,0 +1,328 @@
+//! End-to-end flows on a real anvil (started on a free port per test): deploy, publish the
+//! digits MLP, stake, request, submit the Rust engine's real output and trace root, finalize;
+//! and a lie that a challenger catches and gets slashed.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use vouch_chain::alloy::primitives::{Address, B256, U256};
+use vouch_chain::alloy::signers::local::PrivateKeySigner;
+use vouch_chain::dispute::{self, HonestTrace, Move};
+use vouch_chain::system::{Mode, Request};
+use vouch_chain::{Client, DeployConfig, Devnet, DevnetConfig, Error, System, TOKEN};
+use vouch_engine::{Engine, Options};
+use vouch_model::Package;
+
+/// anvil's well-known dev accounts 0..4 (public test keys).
+const DEV_KEYS: [&str; 4] = [
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+];
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn signer(i: usize) -> PrivateKeySigner {
+    PrivateKeySigner::from_str(DEV_KEYS[i]).unwrap()
+}
+
+/// The digits MLP, imported from the committed ONNX file.
+fn package() -> (Vec<u8>, Package) {
+    let dir = repo().join("testdata/models/digits_mlp");
+    let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
+    let cal: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("calibration.json")).unwrap()).unwrap();
+    let graph = vouch_onnx::import(
+        &onnx,
+        &vouch_onnx::ImportOptions {
+            outputs: Some(vec!["probabilities".to_owned()]),
+        },
+    )
+    .unwrap();
+    let names: Vec<&str> = graph
+        .inputs
+        .iter()
+        .map(|&v| graph.values[v].name.as_str())
+        .collect();
+    let samples = vouch_quant::json::inputs_from_json(&cal, &names).unwrap();
+    let pkg = vouch_quant::import(&graph, samples, "digits_mlp", [0; 32], |_| {}).unwrap();
+    (pkg.to_bytes(), pkg)
+}
+
+/// One run of the package on the fixture input: input commitment and the honest trace.
+fn run(pkg: &Package) -> (B256, HonestTrace, B256) {
+    let dir = repo().join("testdata/models/digits_mlp");
+    let input: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("input.json")).unwrap()).unwrap();
+    let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
+    let floats = vouch_quant::json::inputs_from_json(&input, &names).unwrap();
+    let inputs = vouch_quant::quantize_inputs(pkg, &floats);
+    let ic = B256::from(vouch_engine::exec::commit_list(&inputs));
+    let exec = Engine::new(
+        pkg,
+        Options {
+            threads: 1,
+            trace: true,
+        },
+    )
+    .unwrap()
+    .run(inputs)
+    .unwrap();
+    let trace = HonestTrace {
+        tensors: exec.trace.iter().map(|t| t.data.clone()).collect(),
+        header: vouch_chain::graph::header_of(pkg),
+    };
+    assert_eq!(trace.trace_root(), B256::from(exec.trace_root()));
+    assert_eq!(
+        trace.output_commitment(),
+        B256::from(exec.output_commitment())
+    );
+    (ic, trace, B256::from(exec.output_commitment()))
+}
+
+struct World {
+    _devnet: Devnet,
+    url: String,
+    deployment: vouch_chain::Deployment,
+    model: u32,
+    pkg: Package,
+    cfg: DeployConfig,
+}
+
+impl World {
+    async fn as_(&self, i: usize) -> System {
+        let c = Client::connect(&self.url, Some(signer(i))).await.unwrap();
+        System::new(c, self.deployment.clone()).unwrap()
+    }
+}
+
+/// Devnet, deployment, published model, two staked providers (1 honest, 2 liar), tokens for
+/// the requester/challenger (3).
+async fn world() -> World {
+    let devnet = Devnet::spawn(&DevnetConfig::default()).await.unwrap();
+    let url = devnet.url();
+    let cfg = DeployConfig {
+        challenge_window: 100,
+        step_timeout: 50,
+        audit_bps: 0,
+        ..DeployConfig::default()
+    };
+    let c0 = Client::connect(&url, Some(signer(0))).await.unwrap();
+    let deployment = vouch_chain::deploy(&c0, &cfg).await.unwrap();
+    let sys0 = System::new(c0, deployment.clone()).unwrap();
+    let (bytes, pkg) = package();
+    let published = sys0
+        .publish(&vouch_chain::graph::commitments_of(&bytes, &pkg))
+        .await
+        .unwrap();
+    assert_eq!((published.model_id, published.version), (1, 1));
+    assert_ne!(published.provenance_uid, B256::ZERO);
+    for i in 1..4 {
+        sys0.transfer(signer(i).address(), U256::from(5_000 * TOKEN))
+            .await
+            .unwrap();
+    }
+    let w = World {
+        _devnet: devnet,
+        url,
+        deployment,
+        model: published.model_id,
+        pkg,
+        cfg,
+    };
+    for i in [1, 2] {
+        w.as_(i).await.join(w.model, 1_500 * TOKEN).await.unwrap();
+    }
+    w
+}
+
+fn request(model: u32, ic: B256) -> Request {
+    Request {
+        model_id: model,
+        version: 1,
+        mode: Mode::Optimistic,
+        fee: TOKEN,
+        deadline_secs: 3600,
+        input_commitment: ic,
+        input_cid: String::new(),
+        inline_input: Vec::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn optimistic_task_is_paid_and_a_liar_is_slashed() {
+    let w = world().await;
+    let (ic, honest, output) = run(&w.pkg);
+    let alice = w.as_(1).await;
+    let bob = w.as_(2).await;
+    let carol = w.as_(3).await;
+
+    // 1. honest provider: request, submit, finalize after the window
+    let t1 = carol.request(&request(w.model, ic)).await.unwrap();
+    alice.submit(t1, output, honest.trace_root()).await.unwrap();
+    let early = carol.finalize(t1).await.unwrap_err();
+    assert!(
+        matches!(&early, Error::Reverted { reason, .. } if reason == "TooEarly()"),
+        "{early}"
+    );
+    carol
+        .client()
+        .warp(u64::from(w.cfg.challenge_window) + 1)
+        .await
+        .unwrap();
+    carol.finalize(t1).await.unwrap();
+    assert_eq!(carol.task(t1).await.unwrap().status, 4); // finalized
+    let paid = alice.credits(signer(1).address()).await.unwrap();
+    assert_eq!(
+        paid,
+        U256::from(TOKEN - TOKEN * u128::from(w.cfg.audit_fee_bps) / 10_000)
+    );
+    // a finalized task cannot be submitted again; the revert comes back by name with args
+    let again = alice
+        .submit(t1, output, honest.trace_root())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        again.to_string(),
+        "TaskManager.submit reverted: BadStatus(status: 4)"
+    );
+
+    // 2. a liar: bob posts a changed output; carol re-executes, challenges and plays; bob
+    // never answers and loses at the step deadline
+    let mut lie = honest.clone();
+    *lie.tensors.last_mut().unwrap().last_mut().unwrap() += 1;
+    let t2 = carol.request(&request(w.model, ic)).await.unwrap();
+    bob.submit(t2, lie.output_commitment(), lie.trace_root())
+        .await
+        .unwrap();
+    let bob_before = bob.provider_info(signer(2).address()).await.unwrap();
+    let game = carol
+        .challenge(t2, output, honest.trace_root())
+        .await
+        .unwrap();
+    assert_eq!(carol.dispute_of(t2).await.unwrap(), game);
+    assert_eq!(
+        dispute::step(&carol, game, &honest).await.unwrap(),
+        Move::Posted("graph")
+    );
+    assert_eq!(
+        dispute::step(&carol, game, &honest).await.unwrap(),
+        Move::Posted("trace bisect")
+    );
+    assert!(matches!(
+        dispute::step(&carol, game, &honest).await.unwrap(),
+        Move::Waiting { .. }
+    ));
+    carol.client().warp(w.cfg.step_timeout + 1).await.unwrap();
+    assert_eq!(
+        dispute::step(&carol, game, &honest).await.unwrap(),
+        Move::ClaimedTimeout
+    );
+    assert_eq!(
+        dispute::step(&carol, game, &honest).await.unwrap(),
+        Move::Done {
+            outcome: "challenger wins"
+        }
+    );
+    let bob_after = bob.provider_info(signer(2).address()).await.unwrap();
+    assert_eq!(
+        bob_before.stake - bob_after.stake,
+        w.cfg.provider_bond,
+        "the liar's bond is slashed"
+    );
+    assert_eq!(carol.task(t2).await.unwrap().status, 6); // failed, fee refunded
+    let carol_credits = carol.credits(signer(3).address()).await.unwrap();
+    // her challenger bond back + the liar's bond + the refunded fee
+    assert_eq!(
+        carol_credits,
+        U256::from(w.cfg.challenger_bond + w.cfg.provider_bond + TOKEN)
+    );
+    let before = carol.balance(signer(3).address()).await.unwrap();
+    carol.withdraw().await.unwrap();
+    assert_eq!(
+        carol.balance(signer(3).address()).await.unwrap() - before,
+        carol_credits
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_parties_narrow_the_dispute_to_the_changed_element() {
+    let w = world().await;
+    let (ic, honest, output) = run(&w.pkg);
+    let bob = w.as_(2).await;
+    let carol = w.as_(3).await;
+    let mut lie = honest.clone();
+    let last_node = lie.tensors.len() - 1;
+    let last_elem = lie.tensors[last_node].len() - 1;
+    lie.tensors[last_node][last_elem] += 1;
+
+    let t = carol.request(&request(w.model, ic)).await.unwrap();
+    bob.submit(t, lie.output_commitment(), lie.trace_root())
+        .await
+        .unwrap();
+    let game = carol
+        .challenge(t, output, honest.trace_root())
+        .await
+        .unwrap();
+    // alternate until the game needs the one-step check
+    for _ in 0..200 {
+        let a = dispute::step(&carol, game, &honest).await.unwrap();
+        let b = dispute::step(&bob, game, &lie).await.unwrap();
+        if a == Move::NeedsOneStep && b == Move::NeedsOneStep {
+            break;
+        }
+    }
+    let g = carol
+        .client()
+        .call("DisputeGame.game", carol.dispute_game().game(game))
+        .await
+        .unwrap();
+    assert_eq!(g.phase, 7, "one-step phase");
+    assert_eq!(g.node, U256::from(last_node));
+    assert_eq!(g.element, U256::from(last_elem));
+    assert_eq!(
+        g.chaValue,
+        vouch_chain::alloy::primitives::I256::try_from(honest.tensors[last_node][last_elem])
+            .unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_endpoint_is_a_clear_error() {
+    let err = Client::connect("http://127.0.0.1:9", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unreachable { .. }), "{err}");
+    assert!(err.to_string().contains("vouch devnet up"));
+    let bad = Client::connect("not a url", None).await.unwrap_err();
+    assert!(matches!(bad, Error::BadUrl { .. }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devnet_state_persists_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = DevnetConfig {
+        state: Some(dir.path().join("devnet/state.json")),
+        ..DevnetConfig::default()
+    };
+    let to = Address::repeat_byte(0x42);
+    {
+        let mut dn = Devnet::spawn(&cfg).await.unwrap();
+        let c = Client::connect(&dn.url(), None).await.unwrap();
+        let _: serde_json::Value = c
+            .raw("anvil_setBalance", (to, U256::from(12345)))
+            .await
+            .unwrap();
+        dn.stop();
+    }
+    assert!(dir.path().join("devnet/state.json").exists());
+    let dn = Devnet::spawn(&cfg).await.unwrap();
+    let c = Client::connect(&dn.url(), None).await.unwrap();
+    use vouch_chain::alloy::providers::Provider;
+    assert_eq!(
+        c.provider().get_balance(to).await.unwrap(),
+        U256::from(12345)
+    );
+}

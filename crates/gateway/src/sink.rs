@@ -1,0 +1,244 @@
+//! Where accepted tasks go. [`TaskSink`] is the seam to the chain: the chain crate implements
+//! it by calling `TaskManager.request` (fees from the gateway's deposit for the identity);
+//! [`JournalSink`] is the in-process implementation used by tests and the local network,
+//! backed by the node's job journal and blob store.
+
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use vouch_journal::{Journal, NewTask, TaskRecord, TaskState};
+use vouch_primitives::Cid;
+use vouch_store::Store;
+
+/// A boxed, sendable future (keeps [`TaskSink`] object-safe).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The verification mode of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Succinct proof, final in one transaction.
+    Zk,
+    /// One provider, challenge window, fraud proof.
+    Optimistic,
+    /// k providers, commit-reveal, fraud proof on disagreement.
+    Committee,
+}
+
+impl Mode {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Zk => "zk",
+            Self::Optimistic => "optimistic",
+            Self::Committee => "committee",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "zk" => Self::Zk,
+            "optimistic" => Self::Optimistic,
+            "committee" => Self::Committee,
+            _ => return None,
+        })
+    }
+}
+
+/// A validated task request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRequest {
+    /// The requester's `did:pkh`.
+    pub requester: String,
+    /// The model package.
+    pub model: Cid,
+    /// The input JSON, exactly as it will be stored (its CID is `input_cid`).
+    pub input_bytes: Vec<u8>,
+    /// The CID of `input_bytes`.
+    pub input_cid: Cid,
+    /// Verification mode.
+    pub mode: Mode,
+    /// The most the requester pays, in base units.
+    pub max_fee: u128,
+}
+
+/// A task as the API reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskView {
+    /// Task id.
+    pub id: String,
+    /// Requester `did:pkh`.
+    pub requester: String,
+    /// Model CID.
+    pub model: String,
+    /// Input CID.
+    pub input_cid: String,
+    /// Mode.
+    pub mode: String,
+    /// Max fee (decimal string).
+    pub max_fee: String,
+    /// State (`accepted`, `executed`, `submitted`, `finalized`, …).
+    pub status: String,
+    /// Whether the status is final.
+    pub terminal: bool,
+    /// Output CID, once known.
+    pub output_cid: Option<String>,
+    /// Output/trace commitment, once known.
+    pub commitment: Option<String>,
+    /// Last detail (transaction hash, receipt attestation uid, error).
+    pub detail: Option<String>,
+}
+
+/// One step of a task, for the event stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventView {
+    /// Increasing sequence number (the SSE `id`).
+    pub seq: u64,
+    /// The state entered.
+    pub status: String,
+    /// Whether the state is final.
+    pub terminal: bool,
+    /// Detail.
+    pub detail: Option<String>,
+    /// Unix milliseconds.
+    pub at_ms: u64,
+}
+
+/// Why a sink could not serve a call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SinkError {
+    /// The backing service (journal, chain RPC) failed.
+    #[error("task backend unavailable: {0}")]
+    Unavailable(String),
+    /// The backend refused the request (e.g. the contract reverted).
+    #[error("task rejected: {0}")]
+    Rejected(String),
+}
+
+/// Accepts tasks and reports on them.
+pub trait TaskSink: Send + Sync + 'static {
+    /// Accepts a validated task; returns its view (with its id).
+    fn submit(&self, req: TaskRequest) -> BoxFuture<'_, Result<TaskView, SinkError>>;
+    /// The task `id`, if known.
+    fn task(&self, id: &str) -> BoxFuture<'_, Result<Option<TaskView>, SinkError>>;
+    /// The task's events after sequence number `after`.
+    fn events(&self, id: &str, after: u64) -> BoxFuture<'_, Result<Vec<EventView>, SinkError>>;
+    /// Task counts by status (for metrics); empty if unknown.
+    fn counts(&self) -> BoxFuture<'_, Vec<(String, u64)>> {
+        Box::pin(async { Vec::new() })
+    }
+}
+
+/// The in-process sink: input bytes go into the blob store, the task into the journal in state
+/// `accepted`, where a local node picks it up.
+#[derive(Debug, Clone)]
+pub struct JournalSink {
+    journal: Arc<Journal>,
+    store: Store,
+}
+
+impl JournalSink {
+    /// A sink over `journal` and `store`.
+    pub fn new(journal: Arc<Journal>, store: Store) -> Self {
+        Self { journal, store }
+    }
+
+    /// The journal (a local node drives tasks on through it).
+    pub fn journal(&self) -> &Arc<Journal> {
+        &self.journal
+    }
+}
+
+fn view(r: TaskRecord) -> TaskView {
+    TaskView {
+        id: r.task.id,
+        requester: r.task.requester,
+        model: r.task.model_cid,
+        input_cid: r.task.input_cid,
+        mode: r.task.mode,
+        max_fee: r.task.max_fee,
+        status: r.state.as_str().to_owned(),
+        terminal: r.state.is_terminal(),
+        output_cid: r.output_cid,
+        commitment: r.commitment,
+        detail: r.detail,
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> SinkError {
+    SinkError::Unavailable(e.to_string())
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, SinkError> + Send + 'static,
+) -> Result<T, SinkError> {
+    tokio::task::spawn_blocking(f).await.map_err(unavailable)?
+}
+
+impl TaskSink for JournalSink {
+    fn submit(&self, req: TaskRequest) -> BoxFuture<'_, Result<TaskView, SinkError>> {
+        let this = self.clone();
+        Box::pin(blocking(move || {
+            let stored = this.store.put(&req.input_bytes).map_err(unavailable)?;
+            if stored != req.input_cid {
+                return Err(SinkError::Unavailable("input CID mismatch".into()));
+            }
+            let mut raw = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
+            let id = vouch_primitives::hex0x(&raw);
+            let task = NewTask {
+                id: id.clone(),
+                requester: req.requester,
+                model_cid: req.model.to_string(),
+                input_cid: req.input_cid.to_string(),
+                mode: req.mode.as_str().to_owned(),
+                max_fee: req.max_fee.to_string(),
+            };
+            this.journal.accept(&task).map_err(unavailable)?;
+            this.journal
+                .task(&id)
+                .map_err(unavailable)?
+                .map(view)
+                .ok_or_else(|| SinkError::Unavailable("task vanished after accept".into()))
+        }))
+    }
+
+    fn task(&self, id: &str) -> BoxFuture<'_, Result<Option<TaskView>, SinkError>> {
+        let (j, id) = (self.journal.clone(), id.to_owned());
+        Box::pin(blocking(move || {
+            Ok(j.task(&id).map_err(unavailable)?.map(view))
+        }))
+    }
+
+    fn events(&self, id: &str, after: u64) -> BoxFuture<'_, Result<Vec<EventView>, SinkError>> {
+        let (j, id) = (self.journal.clone(), id.to_owned());
+        Box::pin(blocking(move || {
+            Ok(j.events(Some(&id), after, 1000)
+                .map_err(unavailable)?
+                .into_iter()
+                .map(|e| EventView {
+                    seq: e.seq,
+                    status: e.state.as_str().to_owned(),
+                    terminal: e.state.is_terminal(),
+                    detail: e.detail,
+                    at_ms: e.at_ms,
+                })
+                .collect())
+        }))
+    }
+
+    fn counts(&self) -> BoxFuture<'_, Vec<(String, u64)>> {
+        let j = self.journal.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || j.counts().unwrap_or_default())
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(s, n): (TaskState, u64)| (s.as_str().to_owned(), n))
+                .collect()
+        })
+    }
+}

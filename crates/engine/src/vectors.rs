@@ -88,8 +88,13 @@ impl Case {
         }
     }
 
-    /// Runs the case through the engine.
+    /// Runs the case through the engine on one thread.
     pub fn run(&self) -> crate::Result<Tensor> {
+        self.run_with_threads(1)
+    }
+
+    /// Runs the case through the engine with `threads` workers.
+    pub fn run_with_threads(&self, threads: usize) -> crate::Result<Tensor> {
         let pkg = self.package();
         pkg.validate().map_err(|e| crate::Error::Input {
             name: self.name.clone(),
@@ -98,7 +103,7 @@ impl Case {
         let engine = Engine::new(
             &pkg,
             Options {
-                threads: 1,
+                threads,
                 trace: false,
             },
         )?;

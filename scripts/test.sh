@@ -16,7 +16,7 @@ step "rustfmt"
 cargo fmt --all -- --check
 
 step "clippy (warnings denied)"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 
 if [ "$quick" = 0 ]; then
   step "python fixtures venv and ONNX backend node cases"
@@ -24,7 +24,7 @@ if [ "$quick" = 0 ]; then
 fi
 
 step "cargo test (workspace)"
-cargo test --workspace --locked 2>&1 | tee target/cargo-test.log
+cargo test --workspace 2>&1 | tee target/cargo-test.log
 # The summary the CI reads: total passed and failed over every test binary.
 awk '/^test result:/ { p += $4; f += $6 } END { printf "rust: %d passed, %d failed\n", p, f }' target/cargo-test.log
 

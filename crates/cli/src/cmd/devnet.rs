@@ -105,14 +105,15 @@ pub fn run(cmd: &DevnetCmd) -> Result<()> {
 
 async fn up(a: &UpArgs) -> Result<()> {
     let d = dir(&a.dirs);
-    if let Some(r) = read_running(&d) {
-        if is_alive(r.pid) && chain_id_of(&r.url).await.is_some() {
-            out::line(format!(
-                "devnet already running at {} (pid {})",
-                r.url, r.pid
-            ));
-            return Ok(());
-        }
+    if let Some(r) = read_running(&d)
+        && is_alive(r.pid)
+        && chain_id_of(&r.url).await.is_some()
+    {
+        out::line(format!(
+            "devnet already running at {} (pid {})",
+            r.url, r.pid
+        ));
+        return Ok(());
     }
     std::fs::create_dir_all(&d).wrap_err_with(|| format!("cannot create {}", d.display()))?;
     let cfg = DevnetConfig {

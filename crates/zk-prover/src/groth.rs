@@ -11,7 +11,7 @@ use crate::cs::Cs;
 use crate::{Error, Result};
 use ark_bn254::{G1Projective, G2Projective};
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
-use ark_ff::{BigInteger, FftField, One, PrimeField, UniformRand, Zero};
+use ark_ff::{AdditiveGroup, BigInteger, FftField, One, PrimeField, UniformRand, Zero};
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use rayon::prelude::*;
 use vouch_zk::{Fr, G1, G2, Proof, VerifyingKey};
@@ -100,26 +100,116 @@ fn columns(cs: &Cs) -> Columns {
     cols
 }
 
-/// `Σ k · bases[row]`, cheap for small (or small negative) coefficients.
+/// `Σ k · bases[row]`, term by term (the reference for [`col_sum`]; tests only).
+#[cfg(test)]
 fn lin<G: AffineRepr<ScalarField = Fr>>(terms: &[(u32, Fr)], bases: &[G]) -> G::Group {
     let mut acc = G::Group::zero();
     for &(r, k) in terms {
-        let Some(b) = bases.get(r as usize) else {
+        if let Some(b) = bases.get(r as usize) {
+            acc += *b * k;
+        }
+    }
+    acc
+}
+
+/// Columns longer than this are summed in parallel chunks.
+const CHUNK: usize = 1 << 13;
+
+/// `Σ k · bases[row]` for one QAP column, as a small-scalar MSM.
+///
+/// The coefficients are weights times requantization multipliers, powers of two and small
+/// constants: signed and at most ~64 bits, while a generic MSM walks all 254 bits. `±1` terms
+/// are plain additions; the rest go through a bucket (Pippenger) sum over the column's actual
+/// bit length with mixed additions, so a term costs about `bits / c` additions instead of
+/// `~1.5 · bits` group operations of a double-and-add. Rare full-size coefficients fall back to
+/// a scalar multiplication. Long columns (the constant one) are split over threads.
+fn col_sum<G: AffineRepr<ScalarField = Fr>>(terms: &[(u32, Fr)], bases: &[G]) -> G::Group {
+    if terms.len() > CHUNK {
+        return terms
+            .par_chunks(CHUNK)
+            .map(|c| col_sum(c, bases))
+            .reduce(G::Group::zero, |a, b| a + b);
+    }
+    let mut acc = G::Group::zero();
+    let mut small: Vec<(u64, bool, G)> = Vec::with_capacity(terms.len());
+    let mut max = 0u64;
+    for &(r, k) in terms {
+        let Some(&b) = bases.get(r as usize) else {
             continue;
         };
         let kb = k.into_bigint();
         if kb.num_bits() <= 64 {
-            acc += b.mul_bigint(kb);
-        } else {
-            let nb = (-k).into_bigint();
-            if nb.num_bits() <= 64 {
-                acc -= b.mul_bigint(nb);
-            } else {
-                acc += *b * k;
+            match kb.0[0] {
+                0 => {}
+                1 => acc += b,
+                m => {
+                    max = max.max(m);
+                    small.push((m, false, b));
+                }
             }
+            continue;
+        }
+        let nb = (-k).into_bigint();
+        if nb.num_bits() <= 64 {
+            match nb.0[0] {
+                1 => acc -= b,
+                m => {
+                    max = max.max(m);
+                    small.push((m, true, b));
+                }
+            }
+        } else {
+            acc += b * k;
         }
     }
-    acc
+    if small.len() < 4 {
+        for (m, neg, b) in small {
+            let p = b.mul_bigint([m]);
+            if neg {
+                acc -= p;
+            } else {
+                acc += p;
+            }
+        }
+        return acc;
+    }
+    let bits = 64 - max.leading_zeros() as usize;
+    let c = match small.len() {
+        0..=15 => 2,
+        16..=63 => 3,
+        64..=255 => 4,
+        256..=1023 => 6,
+        1024..=4095 => 8,
+        _ => 10,
+    }
+    .min(bits);
+    let mask = (1u64 << c) - 1;
+    let windows = bits.div_ceil(c);
+    let mut buckets = vec![G::Group::zero(); (1 << c) - 1];
+    let mut res = G::Group::zero();
+    for w in (0..windows).rev() {
+        for _ in 0..c {
+            res.double_in_place();
+        }
+        buckets.iter_mut().for_each(|b| *b = G::Group::zero());
+        for &(m, neg, b) in &small {
+            let d = ((m >> (w * c)) & mask) as usize;
+            if d != 0 {
+                if neg {
+                    buckets[d - 1] -= b;
+                } else {
+                    buckets[d - 1] += b;
+                }
+            }
+        }
+        let (mut run, mut sum) = (G::Group::zero(), G::Group::zero());
+        for b in buckets.iter().rev() {
+            run += b;
+            sum += run;
+        }
+        res += sum;
+    }
+    acc + res
 }
 
 /// Builds the proving key with `δ = γ = 1` from phase-1 points. Use only after at least one
@@ -138,22 +228,22 @@ pub fn setup(cs: &Cs, srs: &Srs, progress: &(dyn Fn(&str) + Sync)) -> Result<Pro
     let np = cs.num_public;
     progress("A and B queries");
     let batch = |v: Vec<G1Projective>| G1Projective::normalize_batch(&v);
-    let a_query = batch(cols.a.par_iter().map(|c| lin(c, &srs.lag_g1)).collect());
-    let b_g1_query = batch(cols.b.par_iter().map(|c| lin(c, &srs.lag_g1)).collect());
+    let a_query = batch(cols.a.par_iter().map(|c| col_sum(c, &srs.lag_g1)).collect());
+    let b_g1_query = batch(cols.b.par_iter().map(|c| col_sum(c, &srs.lag_g1)).collect());
     let b_g2_query = G2Projective::normalize_batch(
         &cols
             .b
             .par_iter()
-            .map(|c| lin(c, &srs.lag_g2))
+            .map(|c| col_sum(c, &srs.lag_g2))
             .collect::<Vec<_>>(),
     );
     progress("L and IC queries");
     let abc: Vec<G1Projective> = (0..cs.num_vars())
         .into_par_iter()
         .map(|i| {
-            lin(&cols.a[i], &srs.beta_lag_g1)
-                + lin(&cols.b[i], &srs.alpha_lag_g1)
-                + lin(&cols.c[i], &srs.lag_g1)
+            col_sum(&cols.a[i], &srs.beta_lag_g1)
+                + col_sum(&cols.b[i], &srs.alpha_lag_g1)
+                + col_sum(&cols.c[i], &srs.lag_g1)
         })
         .collect();
     let abc = batch(abc);
@@ -317,5 +407,45 @@ pub fn insecure_srs(log_n: u32, tau: Fr, alpha: Fr, beta: Fr) -> Srs {
         alpha_g1: (g1 * alpha).into_affine(),
         beta_g1: (g1 * beta).into_affine(),
         beta_g2: (g2 * beta).into_affine(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_std::rand::{Rng, SeedableRng, rngs::StdRng};
+
+    fn coeff(rng: &mut StdRng) -> Fr {
+        match rng.gen_range(0..8) {
+            0 => Fr::one(),
+            1 => -Fr::one(),
+            2 => Fr::zero(),
+            3 => Fr::rand(rng),
+            4 => Fr::from(1u64 << rng.gen_range(0..64)),
+            5 => -Fr::from(u64::MAX),
+            6 => Fr::from(rng.gen_range(-(1i64 << 40)..(1i64 << 40))),
+            _ => Fr::from(rng.gen_range(-200i64..200)),
+        }
+    }
+
+    #[test]
+    fn col_sum_matches_term_by_term() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let g1: Vec<G1> = (0..64)
+            .map(|_| (G1::generator() * Fr::rand(&mut rng)).into_affine())
+            .collect();
+        let g2: Vec<G2> = (0..64)
+            .map(|_| (G2::generator() * Fr::rand(&mut rng)).into_affine())
+            .collect();
+        for len in [0usize, 1, 3, 4, 5, 17, 70, 300, 1100, CHUNK + 5] {
+            let terms: Vec<(u32, Fr)> = (0..len)
+                // rows past the bases are skipped by both
+                .map(|_| (rng.gen_range(0..66u32), coeff(&mut rng)))
+                .collect();
+            assert_eq!(col_sum(&terms, &g1), lin(&terms, &g1), "G1, {len} terms");
+            if len < 2000 {
+                assert_eq!(col_sum(&terms, &g2), lin(&terms, &g2), "G2, {len} terms");
+            }
+        }
     }
 }

@@ -57,15 +57,30 @@ fn g1_read(b: &[u8]) -> Result<G1> {
     Ok(p)
 }
 
-fn g2_read(b: &[u8]) -> Result<G2> {
+/// A G2 point on the curve, without the subgroup check (see [`g2_read`]).
+fn g2_read_on_curve(b: &[u8]) -> Result<G2> {
     if b.iter().all(|&v| v == 0) {
         return Ok(G2::zero());
     }
     let x = Fq2::new(fq_le(&b[..N8])?, fq_le(&b[N8..2 * N8])?);
     let y = Fq2::new(fq_le(&b[2 * N8..3 * N8])?, fq_le(&b[3 * N8..4 * N8])?);
     let p = G2::new_unchecked(x, y);
-    if !p.is_on_curve() || !p.is_in_correct_subgroup_assuming_on_curve() {
-        return Err(err("G2 point not on the curve or not in the subgroup"));
+    if !p.is_on_curve() {
+        return Err(err("G2 point not on the curve"));
+    }
+    Ok(p)
+}
+
+/// A G2 point on the curve and in the prime-order subgroup. Used for the points that reach
+/// the verifying key (`[β]₂`). The per-domain Lagrange points `[L_i(τ)]₂` only enter the
+/// prover's `B` query: a point outside the subgroup there can only make the prover's own
+/// proofs fail (every verifier, in Rust and the EVM pairing precompile, rejects proof points
+/// outside the subgroup), so they get the cheap on-curve check; the per-point subgroup check
+/// (a 127-bit scalar multiplication each) was most of the time of reading 2^19 of them.
+fn g2_read(b: &[u8]) -> Result<G2> {
+    let p = g2_read_on_curve(b)?;
+    if !p.is_in_correct_subgroup_assuming_on_curve() {
+        return Err(err("G2 point not in the subgroup"));
     }
     Ok(p)
 }
@@ -185,7 +200,7 @@ impl<'a> Ptau<'a> {
             log_n,
             tau_g1: self.points(2, 0, 2 * n - 1, 2 * N8, g1_read)?,
             lag_g1: self.points(12, off, n, 2 * N8, g1_read)?,
-            lag_g2: self.points(13, off, n, 4 * N8, g2_read)?,
+            lag_g2: self.points(13, off, n, 4 * N8, g2_read_on_curve)?,
             alpha_lag_g1: self.points(14, off, n, 2 * N8, g1_read)?,
             beta_lag_g1: self.points(15, off, n, 2 * N8, g1_read)?,
             alpha_g1: self.points(4, 0, 1, 2 * N8, g1_read)?[0],

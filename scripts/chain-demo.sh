@@ -41,6 +41,8 @@ run task finalize 1 -k carol || true # TooEarly(): the challenge window is still
 run devnet warp 121
 run task finalize 1 -k carol
 run task status 1
+run task receipt 1 -k carol
+run task receipt --batch -k carol
 
 # a lie: carol re-executes, challenges and plays; bob never answers and is slashed
 run task request -m 1 -p "$pkg" -i $m/input.json --fee 1 -k carol

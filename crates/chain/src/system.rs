@@ -9,6 +9,7 @@ use alloy::sol_types::SolEvent;
 use vouch_bindings::dispute_game::DisputeGame::{self, DisputeGameInstance};
 use vouch_bindings::model_registry::ModelRegistry::{self, ModelRegistryInstance};
 use vouch_bindings::provider_staking::ProviderStaking::{self, ProviderStakingInstance};
+use vouch_bindings::receipt_attester::ReceiptAttester::{self, ReceiptAttesterInstance};
 use vouch_bindings::task_manager::TaskManager::{self, TaskManagerInstance};
 use vouch_bindings::vouch_token::VouchToken::{self, VouchTokenInstance};
 
@@ -159,6 +160,41 @@ impl System {
     /// DisputeGame.
     pub fn dispute_game(&self) -> DisputeGameInstance<&DynProvider> {
         DisputeGame::new(self.deployment.contracts.dispute_game, self.p())
+    }
+
+    /// ReceiptAttester.
+    pub fn receipts(&self) -> ReceiptAttesterInstance<&DynProvider> {
+        ReceiptAttester::new(self.deployment.contracts.receipts, self.p())
+    }
+
+    /// Attests one finalized task as its own EAS attestation (recipient: the requester);
+    /// returns the attestation uid.
+    pub async fn attest_receipt(&self, task: U256) -> Result<B256> {
+        let r = self
+            .client
+            .send(
+                "ReceiptAttester.attestReceipt",
+                self.receipts().attestReceipt(task),
+            )
+            .await?;
+        let ev: ReceiptAttester::ReceiptAttested =
+            event(&r, "ReceiptAttester.attestReceipt", "ReceiptAttested")?;
+        Ok(ev.uid)
+    }
+
+    /// Attests every task finalized since the last flush as one EAS attestation of the
+    /// receipt hash chain; returns `(uid, from index, to index)`.
+    pub async fn flush_receipts(&self) -> Result<(B256, u64, u64)> {
+        let r = self
+            .client
+            .send(
+                "ReceiptAttester.flushReceipts",
+                self.receipts().flushReceipts(),
+            )
+            .await?;
+        let ev: ReceiptAttester::ReceiptsAttested =
+            event(&r, "ReceiptAttester.flushReceipts", "ReceiptsAttested")?;
+        Ok((ev.uid, ev.fromIndex, ev.toIndex))
     }
 
     /// Registers a new model with its first version.

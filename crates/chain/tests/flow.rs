@@ -179,6 +179,19 @@ async fn optimistic_task_is_paid_and_a_liar_is_slashed() {
         paid,
         U256::from(TOKEN - TOKEN * u128::from(w.cfg.audit_fee_bps) / 10_000)
     );
+    // receipts: one EAS attestation for the task, and one for the batch
+    let uid = carol.attest_receipt(t1).await.unwrap();
+    let eas =
+        vouch_chain::bindings::eas::EAS::new(w.deployment.contracts.eas, carol.client().provider());
+    let att = carol
+        .client()
+        .call("EAS.getAttestation", eas.getAttestation(uid))
+        .await
+        .unwrap();
+    assert_eq!(att.recipient, signer(3).address());
+    assert_eq!(att.attester, w.deployment.contracts.receipts);
+    let (_, from, to) = carol.flush_receipts().await.unwrap();
+    assert_eq!((from, to), (0, 1));
     // a finalized task cannot be submitted again; the revert comes back by name with args
     let again = alice
         .submit(t1, output, honest.trace_root())

@@ -31,6 +31,22 @@ pub enum TaskCmd {
     Dispute(PlayArgs),
     /// Withdraw the tokens credited to you by the task manager (fees, rewards, bonds).
     Withdraw(IdlessArgs),
+    /// Attest a finalized task's receipt with EAS (or, with --batch, every task finalized
+    /// since the last batch as one attestation).
+    Receipt(ReceiptArgs),
+}
+
+/// `vouch task receipt`
+#[derive(Debug, Args)]
+pub struct ReceiptArgs {
+    /// The task id (omit with --batch).
+    pub task: Option<u64>,
+    /// Attest the receipt hash chain since the last batch instead of one task.
+    #[arg(long)]
+    pub batch: bool,
+    /// Endpoint, data directory and key.
+    #[command(flatten)]
+    pub chain: ChainArgs,
 }
 
 /// Verification mode.
@@ -186,6 +202,26 @@ pub fn run(cmd: &TaskCmd) -> Result<()> {
             TaskCmd::Status(a) => status(a).await,
             TaskCmd::Challenge(a) => play(a, true).await,
             TaskCmd::Dispute(a) => play(a, false).await,
+            TaskCmd::Receipt(a) => {
+                let sys = a.chain.system().await?;
+                if a.batch {
+                    let (uid, from, to) = sys.flush_receipts().await?;
+                    out::line(format!(
+                        "receipts {from}..{to} attested: uid {}",
+                        hex0x(uid.as_slice())
+                    ));
+                } else {
+                    let Some(task) = a.task else {
+                        bail!("give a task id, or --batch");
+                    };
+                    let uid = sys.attest_receipt(U256::from(task)).await?;
+                    out::line(format!(
+                        "task {task} receipt attested: uid {}",
+                        hex0x(uid.as_slice())
+                    ));
+                }
+                Ok(())
+            }
             TaskCmd::Withdraw(a) => {
                 let sys = a.chain.system().await?;
                 let me = sys.client().sender("withdraw")?;

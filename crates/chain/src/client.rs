@@ -102,11 +102,12 @@ impl Client {
 
     /// Sends a contract call as a transaction and waits for its receipt; a revert (at gas
     /// estimation or on-chain) becomes [`Error::Reverted`] / [`Error::FailedOnChain`].
-    pub async fn send<P: Provider, D: CallDecoder>(
+    pub async fn send<P: Provider + Clone, D: CallDecoder + Clone>(
         &self,
         what: &str,
         call: CallBuilder<P, D, Ethereum>,
     ) -> Result<TransactionReceipt> {
+        let replay = call.clone();
         let pending = call
             .send()
             .await
@@ -120,6 +121,22 @@ impl Client {
                 message: e.to_string(),
             })?;
         if !receipt.status() {
+            // Mined but reverted (the state moved between estimation and inclusion): replay
+            // it as a call to recover the reason.
+            let data: Option<alloy::primitives::Bytes> = match replay.call().await {
+                Err(e) => e.as_revert_data(),
+                Ok(_) => None,
+            };
+            if let Some(data) = data {
+                return Err(Error::Reverted {
+                    call: what.to_owned(),
+                    reason: format!(
+                        "{} (transaction {})",
+                        revert::decode(&data),
+                        receipt.transaction_hash
+                    ),
+                });
+            }
             return Err(Error::FailedOnChain {
                 call: what.to_owned(),
                 tx: receipt.transaction_hash.to_string(),

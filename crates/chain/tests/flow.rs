@@ -258,6 +258,17 @@ async fn optimistic_task_is_paid_and_a_liar_is_slashed() {
         carol.balance(signer(3).address()).await.unwrap() - before,
         carol_credits
     );
+
+    // 3. the honest provider leaves: opted out, its whole stake unbonding
+    let free = alice.leave(w.model, true).await.unwrap();
+    assert_eq!(free, U256::from(1_500 * TOKEN));
+    let info = alice.provider_info(signer(1).address()).await.unwrap();
+    assert_eq!((info.stake, info.unbonding), (0, 1_500 * TOKEN));
+    let not_in = alice.leave(w.model, false).await.unwrap_err();
+    assert_eq!(
+        not_in.to_string(),
+        "ProviderStaking.optOut reverted: NotOptedIn()"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,7 @@
 //! | [`revert`] | revert data -> `CustomError(name: value, ...)` over every vouch contract |
 //! | [`keystore`] | encrypted keys at rest (Web3 Secret Storage v3) |
 //! | [`deployments`] | `<datadir>/deployments/<chainid>.json` |
-//! | [`deploy`] | deploys and wires the whole system from the committed bytecode |
+//! | [`mod@deploy`] | deploys and wires the whole system from the committed bytecode |
 //! | [`system`] | typed handles on a deployment and the protocol flows |
 //! | [`graph`] | the graph header (`graphRoot`) the registry stores |
 //! | [`dispute`] | an honest party's moves in the dispute game |

@@ -23,6 +23,9 @@ if [ "$quick" = 0 ]; then
   python3 testdata/onnx-node/export.py
 fi
 
+step "node toolchain (anvil for the chain tests in crates/chain/tests)"
+scripts/bootstrap-node.sh
+
 step "cargo test (workspace)"
 cargo test --workspace 2>&1 | tee target/cargo-test.log
 # The summary the CI reads: total passed and failed over every test binary.

@@ -18,13 +18,19 @@ fn every_generated_artifact_is_bound_and_deployable() {
     let mut b = bound.clone();
     a.sort_unstable();
     b.sort_unstable();
-    assert_eq!(a, b, "scripts/gen-bindings.sh and ARTIFACTS list different contracts");
+    assert_eq!(
+        a, b,
+        "scripts/gen-bindings.sh and ARTIFACTS list different contracts"
+    );
     for (name, json) in vouch_bindings::ARTIFACTS {
         let v: serde_json::Value = serde_json::from_str(json).unwrap();
         let abi: JsonAbi = serde_json::from_value(v["abi"].clone()).unwrap();
         assert!(abi.functions().next().is_some(), "{name} has no functions");
         let code = v["bytecode"]["object"].as_str().unwrap();
-        assert!(code.starts_with("0x") && code.len() > 100, "{name} has no bytecode");
+        assert!(
+            code.starts_with("0x") && code.len() > 100,
+            "{name} has no bytecode"
+        );
         assert!(!code.contains("__$"), "{name} needs library linking");
     }
 }

@@ -4,7 +4,8 @@
 # Usage: bench/zk/run.sh [models...]
 #   env: EZKL_STEP_TIMEOUT (s, default 900: an EZKL step that runs longer is killed and reported
 #        as ">N s, stopped"), CARGO_TARGET_DIR, POWER (ptau power, default 19),
-#        TOOLS ("vouch ezkl" by default; "vouch" re-measures vouch alone and keeps EZKL's results).
+#        TOOLS ("vouch ezkl" by default; "vouch" or "ezkl" measures one side and keeps the other's
+#        results, so the two can run as separate jobs).
 # Installs what it needs (release build of the CLI, foundry/solcjs via scripts/bootstrap-node.sh,
 # a virtualenv with ezkl from PyPI), then per model runs vouch's and EZKL's full flows, each
 # step under /usr/bin/time -v. Scratch in bench/zk/out/, raw results in bench/zk/results/,
@@ -15,14 +16,19 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 OUT="$HERE/out"; RES="$HERE/results"; mkdir -p "$OUT" "$RES"
 if [ $# -gt 0 ]; then MODELS=("$@"); else MODELS=(mlp_10_20_2 mlp_784_128_10 lenet); fi
 EZKL_STEP_TIMEOUT="${EZKL_STEP_TIMEOUT:-900}"
-POWER="${POWER:-19}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 log() { echo "[bench] $*" >&2; }
 
-log "building vouch (release)"
-cargo build --release -q -p vouch --manifest-path "$ROOT/Cargo.toml"
-# A private copy, so a rebuild during the run cannot swap the binary between steps.
-cp "$CARGO_TARGET_DIR/release/vouch" "$OUT/vouch.bin"; V="$OUT/vouch.bin"
+TOOLS="${TOOLS:-vouch ezkl}"
+POWER="${POWER:-19}"
+PTAU="$OUT/p$POWER.ptau"
+V="$OUT/vouch.bin"
+if [[ " $TOOLS " == *" vouch "* || ! -f "$PTAU" ]]; then
+  log "building vouch (release)"
+  cargo build --release -q -p vouch --manifest-path "$ROOT/Cargo.toml"
+  # A private copy, so a rebuild during the run cannot swap the binary between steps.
+  cp "$CARGO_TARGET_DIR/release/vouch" "$V.tmp" && mv "$V.tmp" "$V"
+fi
 
 log "foundry + solcjs (scripts/bootstrap-node.sh)"
 "$ROOT/scripts/bootstrap-node.sh" >&2
@@ -38,21 +44,21 @@ fi
 SCRATCH="$OUT/home"; mkdir -p "$SCRATCH/.svm/0.8.20"
 ln -sf "$ROOT/scripts/solc/solc-0.8.29" "$SCRATCH/.svm/0.8.20/solc-0.8.20"
 
-# Runs "$@" under /usr/bin/time -v; sets T_S (wall seconds) and T_MB (peak RSS MiB).
+# Runs "$@" under /usr/bin/time -v; sets T_S (wall seconds), T_CPU (user + system seconds: less
+# sensitive to other load on a shared machine) and T_MB (peak RSS MiB).
 timed() {
   local tf="$OUT/.time"
   /usr/bin/time -v -o "$tf" "$@"
   T_S=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$tf")
+  T_CPU=$(awk -F': ' '/User time|System time/ {s+=$2} END {printf "%.2f", s}' "$tf")
   T_MB=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2/1024}' "$tf")
 }
 
-PTAU="$OUT/p$POWER.ptau"
 if [ ! -f "$PTAU" ]; then
   log "local INSECURE ptau 2^$POWER (phase 1 stand-in; cached)"
   "$V" zk ptau new --power "$POWER" -o "$PTAU" >&2
 fi
 
-TOOLS="${TOOLS:-vouch ezkl}"
 for m in "${MODELS[@]}"; do
   d="$ROOT/testdata/models/$m"
   if [[ " $TOOLS " == *" vouch "* ]]; then
@@ -60,9 +66,9 @@ for m in "${MODELS[@]}"; do
   "$V" model import "$d/model.onnx" -c "$d/calibration.json" -o "$OUT/$m.vpkg" > /dev/null
   "$V" zk info -m "$OUT/$m.vpkg" > "$OUT/$m.info.txt"
   timed "$V" zk setup -m "$OUT/$m.vpkg" --ptau "$PTAU" -o "$OUT/$m.keys" > "$OUT/$m.setup.json"
-  setup_s=$T_S setup_mb=$T_MB
+  setup_s=$T_S setup_mb=$T_MB setup_cpu=$T_CPU
   timed "$V" zk prove -m "$OUT/$m.vpkg" --keys "$OUT/$m.keys" -i "$d/input.json" -o "$OUT/$m.proof" > "$OUT/$m.prove.json"
-  prove_s=$T_S prove_mb=$T_MB
+  prove_s=$T_S prove_mb=$T_MB prove_cpu=$T_CPU
   timed "$V" zk verify --keys "$OUT/$m.keys" --proof "$OUT/$m.proof" > "$OUT/$m.verify.json"
   verify_s=$T_S
   "$V" zk export-verifier --keys "$OUT/$m.keys" -m "$OUT/$m.vpkg" -o "$OUT/$m.Verifier.sol" > /dev/null
@@ -75,7 +81,8 @@ import json, sys
 m, out, dst = sys.argv[1:4]
 j = lambda f: json.load(open(f"{out}/{m}.{f}.json"))
 prove, gas, acc = j("prove"), j("vouch.gas"), j("vouch.acc")
-r = {"model": m, "tool": "vouch", "setup_s": $setup_s, "setup_peak_mb": $setup_mb, "prove_s": $prove_s,
+r = {"model": m, "tool": "vouch", "setup_s": $setup_s, "setup_cpu_s": $setup_cpu, "setup_peak_mb": $setup_mb,
+     "prove_s": $prove_s, "prove_cpu_s": $prove_cpu,
      "prove_peak_mb": $prove_mb, "verify_s": $verify_s, "verified": j("verify").get("valid"),
      "verify_core_s": j("verify").get("seconds"), "proof_bytes": prove["proof_bytes"],
      "proof_file_bytes": prove["file_bytes"], "constraints": prove["constraints"], "domain": prove["domain"],

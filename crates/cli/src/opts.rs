@@ -42,6 +42,9 @@ pub enum Command {
     /// Request, submit, finalize and challenge inference tasks.
     #[command(subcommand)]
     Task(crate::cmd::task::TaskCmd),
+    /// The local content-addressed store: put, get, CAR export/import.
+    #[command(subcommand)]
+    Store(crate::cmd::store::StoreCmd),
 }
 
 /// `vouch model ...`

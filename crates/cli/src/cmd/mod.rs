@@ -9,6 +9,7 @@ pub mod model_import;
 pub mod model_inspect;
 pub mod provider;
 pub mod publish;
+pub mod store;
 pub mod task;
 pub mod zk;
 
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Key(c) => key::run(&c),
         Command::Provider(c) => provider::run(&c),
         Command::Task(c) => task::run(&c),
+        Command::Store(c) => store::run(&c),
         Command::Zk(c) => zk::run(&c),
     }
 }

@@ -4,12 +4,17 @@
 //! traces with different outputs are settled with `resolveOutputs`. A party that stops
 //! answering loses when its step deadline passes ([`step`] claims the timeout).
 //!
-//! The one-step recomputation (`oneStep`, `resolveShape`) needs the node descriptors and
-//! windows of the inputs; [`step`] reports [`Move::NeedsOneStep`] there.
+//! The one-step recomputation (`oneStep`, `resolveShape`) needs the node descriptors, the
+//! constants and the graph inputs ([`Evidence`]): [`step_with`] plays it (windows of every
+//! input and constant the disputed element reads, with their Merkle and range proofs), while
+//! [`step`] reports [`Move::NeedsOneStep`] there.
 
 use crate::graph::GraphHeader;
 use crate::{Error, Result, System};
-use alloy::primitives::{B256, U256};
+use alloy::primitives::{Address, B256, U256};
+use vouch_bindings::dispute_game::DisputeGame;
+use vouch_bindings::dispute_game::DisputeGame::Window;
+use vouch_bindings::dispute_game::OneStepVerifier::Node;
 use vouch_primitives::commit::{
     merkle_levels, merkle_proof, tensor_leaves, tensor_root, tensor_words,
 };
@@ -111,8 +116,289 @@ fn children(leaves: &[[u8; 32]], depth: u32, index: U256) -> Result<(B256, B256)
     Ok((B256::from(*l), B256::from(*r)))
 }
 
-/// Makes the caller's next move in game `id`, if any.
+/// What the one-step check needs besides the trace: the node descriptors (whose leaves are the
+/// `nodesRoot` of the graph header), every constant (leaves of `weights_root`) and the task's
+/// graph inputs (leaves of its input commitment).
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    /// `OneStepVerifier.Node` per node ([`crate::graph::descriptors`]).
+    pub nodes: Vec<Node>,
+    /// Every constant's elements, in constant-id order.
+    pub consts: Vec<Vec<i32>>,
+    /// The graph inputs, in package input order.
+    pub inputs: Vec<Vec<i32>>,
+}
+
+impl Evidence {
+    /// The evidence of one execution of `pkg` on `inputs`.
+    pub fn new(pkg: &vouch_model::Package, inputs: Vec<Vec<i32>>) -> Self {
+        Self {
+            nodes: crate::graph::descriptors(pkg),
+            consts: pkg.consts.iter().map(|c| c.data.clone()).collect(),
+            inputs,
+        }
+    }
+}
+
+fn to_usize(v: U256, what: &str) -> Result<usize> {
+    usize::try_from(v).map_err(|_| Error::State(format!("{what} {v} out of range")))
+}
+
+fn dim(shape: &[U256], i: usize) -> usize {
+    shape
+        .get(i)
+        .and_then(|d| usize::try_from(*d).ok())
+        .unwrap_or(1)
+}
+
+fn numel(shape: &[U256]) -> usize {
+    (0..shape.len()).map(|i| dim(shape, i)).product()
+}
+
+/// Elements `[lo, hi)` of dynamic input `i` (or constant `i`) that element `e` of `node`
+/// reads; the whole tensor where no narrower range is known.
+fn need(node: &Node, is_const: bool, i: usize, e: usize) -> (usize, usize) {
+    let shape = if is_const {
+        node.constShapes.get(i)
+    } else {
+        node.inShapes.get(i)
+    };
+    let all = (0, shape.map_or(0, |s| numel(s)));
+    let w = node.constShapes.first().map(Vec::as_slice).unwrap_or(&[]);
+    match node.op {
+        crate::graph::op::LINEAR if w.len() == 2 => {
+            let (n, k) = (dim(w, 0).max(1), dim(w, 1));
+            match (is_const, i) {
+                (false, _) => ((e / n) * k, (e / n) * k + k),
+                (true, 0) => ((e % n) * k, (e % n) * k + k),
+                _ => (e % n, e % n + 1),
+            }
+        }
+        crate::graph::op::CONV if is_const && w.len() == 4 && node.outShape.len() == 4 => {
+            let plane = dim(&node.outShape, 2) * dim(&node.outShape, 3);
+            let co = (e / plane.max(1)) % dim(&node.outShape, 1).max(1);
+            if i == 0 {
+                let per = dim(w, 1) * dim(w, 2) * dim(w, 3);
+                (co * per, co * per + per)
+            } else {
+                (co, co + 1)
+            }
+        }
+        _ => all,
+    }
+}
+
+/// Range proof of leaves `start .. start + len` (docs/semantics.md section 8.3): per level from
+/// the bottom, the left sibling of the first node when it is a right child, then the right
+/// sibling of the last node when it is a left child.
+fn range_proof(levels: &[Vec<[u8; 32]>], start: usize, len: usize) -> Vec<B256> {
+    let mut out = Vec::new();
+    let (mut lo, mut len) = (start, len);
+    for level in levels.iter().take(levels.len().saturating_sub(1)) {
+        let hi = lo + len - 1;
+        let left = lo % 2 == 1;
+        let right = hi % 2 == 0;
+        if left {
+            out.push(B256::from(level[lo - 1]));
+        }
+        if right {
+            out.push(B256::from(level.get(hi + 1).copied().unwrap_or([0u8; 32])));
+        }
+        let full = len + usize::from(left) + usize::from(right);
+        len = full / 2;
+        lo >>= 1;
+    }
+    out
+}
+
+/// A window over elements `[lo, hi)` of `data`, its commitment proven by `leaf_proof`.
+fn window(data: &[i32], leaf_proof: Vec<[u8; 32]>, lo: usize, hi: usize) -> Window {
+    let words = tensor_words(data);
+    let levels = merkle_levels(&tensor_leaves(data));
+    let last = words.len().saturating_sub(1);
+    let sw = (lo / 8).min(last);
+    let ew = (hi.max(lo + 1) - 1) / 8;
+    let ew = ew.clamp(sw, last.max(sw));
+    let picked: Vec<B256> = words
+        .get(sw..=ew)
+        .unwrap_or(&[])
+        .iter()
+        .map(|w| B256::from(*w))
+        .collect();
+    Window {
+        numel: U256::from(data.len()),
+        root: B256::from(tensor_root(data)),
+        leafProof: leaf_proof.into_iter().map(B256::from).collect(),
+        startWord: U256::from(sw),
+        rangeProof: range_proof(&levels, sw, picked.len()),
+        words: picked,
+    }
+}
+
+/// The children the defender revealed in the trace descent of game `id`, from the root down:
+/// the calldata of its first `levels` `bisect(id, ..)` transactions since the game opened.
+async fn defender_descent(
+    sys: &System,
+    id: U256,
+    defender: Address,
+    levels: usize,
+) -> Result<Vec<(B256, B256)>> {
+    use alloy::consensus::Transaction as _;
+    use alloy::network::TransactionResponse as _;
+    use alloy::providers::Provider as _;
+    use alloy::sol_types::{SolCall as _, SolEvent as _};
+    if levels == 0 {
+        return Ok(Vec::new());
+    }
+    let game = *sys.dispute_game().address();
+    let provider = sys.client().provider();
+    let rpc = |e: alloy::transports::TransportError| Error::State(format!("reading the game: {e}"));
+    let filter = alloy::rpc::types::Filter::new()
+        .address(game)
+        .event_signature(DisputeGame::Opened::SIGNATURE_HASH)
+        .topic1(B256::from(id))
+        .from_block(0);
+    let opened = provider
+        .get_logs(&filter)
+        .await
+        .map_err(rpc)?
+        .first()
+        .and_then(|l| l.block_number)
+        .ok_or_else(|| Error::State(format!("no Opened event for dispute {id}")))?;
+    let latest = provider.get_block_number().await.map_err(rpc)?;
+    let mut out = Vec::new();
+    for b in opened..=latest {
+        let Some(block) = provider
+            .get_block_by_number(b.into())
+            .full()
+            .await
+            .map_err(rpc)?
+        else {
+            continue;
+        };
+        for tx in block.transactions.txns() {
+            if tx.from() != defender || tx.to() != Some(game) {
+                continue;
+            }
+            if let Ok(c) = DisputeGame::bisectCall::abi_decode(tx.input())
+                && c.id == id
+            {
+                out.push((c.left, c.right));
+                if out.len() == levels {
+                    return Ok(out);
+                }
+            }
+        }
+    }
+    Err(Error::State(format!(
+        "found {} of the defender's {levels} trace bisections of dispute {id}",
+        out.len()
+    )))
+}
+
+/// Proof of trace leaf `r` (< `j`, agreed) against the defender's trace root: siblings left of
+/// node `j`'s path are agreed leaves' subtrees (ours), the others are the nodes the defender
+/// revealed on `j`'s path (`descent`, from the root down).
+fn defender_leaf_proof(
+    ours: &[[u8; 32]],
+    descent: &[(B256, B256)],
+    r: usize,
+    j: usize,
+) -> Option<Vec<[u8; 32]>> {
+    let levels = merkle_levels(ours);
+    let depth = levels.len().saturating_sub(1);
+    let mut proof = Vec::with_capacity(depth);
+    for h in 0..depth {
+        let s = (r >> h) ^ 1;
+        if (s + 1) << h <= j {
+            proof.push(*levels.get(h)?.get(s)?);
+        } else {
+            // the defender revealed the children at height h of j's ancestor at height h + 1
+            let (l, rr) = descent.get(depth - 1 - h)?;
+            proof.push(if s.is_multiple_of(2) { l.0 } else { rr.0 });
+        }
+    }
+    Some(proof)
+}
+
+/// `oneStep`'s arguments after the game id: descriptor, node proof, input and constant windows.
+type OneStepArgs = (Node, Vec<B256>, Vec<Window>, Vec<Window>);
+
+/// The `oneStep` arguments for element `e` of node `j`: descriptor, node proof, input and
+/// constant windows. `descent` is the defender's revealed trace path (empty when we are the
+/// defender: then our own tree is the defender's).
+fn one_step_args(
+    me: &HonestTrace,
+    ev: &Evidence,
+    descent: &[(B256, B256)],
+    j: usize,
+    e: usize,
+) -> Result<OneStepArgs> {
+    let node = ev
+        .nodes
+        .get(j)
+        .ok_or_else(|| Error::State(format!("node {j} is not in our graph")))?
+        .clone();
+    let missing = |what: &str| Error::State(format!("one-step: {what} out of range"));
+    let node_leaves: Vec<[u8; 32]> = ev
+        .nodes
+        .iter()
+        .map(|n| crate::graph::node_leaf(n).0)
+        .collect();
+    let node_proof = merkle_proof(&node_leaves, j).ok_or_else(|| missing("node"))?;
+    let trace: Vec<[u8; 32]> = me.leaves().iter().map(|l| l.0).collect();
+    let in_leaves: Vec<[u8; 32]> = ev.inputs.iter().map(|t| tensor_commitment(t)).collect();
+    let flag = crate::graph::graph_input(0);
+    let mut ins = Vec::new();
+    for (i, r) in node.inputs.iter().enumerate() {
+        let (data, proof) = if *r & flag != U256::ZERO {
+            let k = to_usize(*r ^ flag, "graph input")?;
+            let data = ev.inputs.get(k).ok_or_else(|| missing("graph input"))?;
+            (data, merkle_proof(&in_leaves, k))
+        } else {
+            let k = to_usize(*r, "node input")?;
+            let data = me.tensors.get(k).ok_or_else(|| missing("node input"))?;
+            let proof = if descent.is_empty() {
+                merkle_proof(&trace, k)
+            } else {
+                defender_leaf_proof(&trace, descent, k, j)
+            };
+            (data, proof)
+        };
+        let (lo, hi) = need(&node, false, i, e);
+        ins.push(window(data, proof.ok_or_else(|| missing("input"))?, lo, hi));
+    }
+    let weights: Vec<[u8; 32]> = ev.consts.iter().map(|c| tensor_commitment(c)).collect();
+    let mut cs = Vec::new();
+    for (i, c) in node.consts.iter().enumerate() {
+        let k = to_usize(*c, "constant")?;
+        let data = ev.consts.get(k).ok_or_else(|| missing("constant"))?;
+        let proof = merkle_proof(&weights, k).ok_or_else(|| missing("constant"))?;
+        let (lo, hi) = need(&node, true, i, e);
+        cs.push(window(data, proof, lo, hi));
+    }
+    Ok((
+        node,
+        node_proof.into_iter().map(B256::from).collect(),
+        ins,
+        cs,
+    ))
+}
+
+/// Makes the caller's next move in game `id`, if any; at the one-step check it reports
+/// [`Move::NeedsOneStep`] (see [`step_with`]).
 pub async fn step(sys: &System, id: U256, me: &HonestTrace) -> Result<Move> {
+    step_with(sys, id, me, None).await
+}
+
+/// Makes the caller's next move in game `id`, if any, including the one-step check
+/// (`oneStep` over the full row, `resolveShape`) when `evidence` is given.
+pub async fn step_with(
+    sys: &System,
+    id: U256,
+    me: &HonestTrace,
+    evidence: Option<&Evidence>,
+) -> Result<Move> {
     let client = sys.client();
     let who = client.sender("dispute")?;
     let game = sys.dispute_game();
@@ -227,6 +513,38 @@ pub async fn step(sys: &System, id: U256, me: &HonestTrace) -> Result<Move> {
                 )
                 .await?;
             Ok(Move::Posted("outputs"))
+        }
+        4 | 7 => {
+            let Some(ev) = evidence else {
+                return Ok(Move::NeedsOneStep);
+            };
+            let j = to_usize(g.node, "node")?;
+            let e = to_usize(g.element, "element")?;
+            let descent = if bit == 1 || phase == 4 {
+                Vec::new()
+            } else {
+                let depth = merkle_levels(&me.leaves().iter().map(|l| l.0).collect::<Vec<_>>())
+                    .len()
+                    .saturating_sub(1);
+                defender_descent(sys, id, g.p.defender, depth).await?
+            };
+            let (node, proof, ins, cs) = one_step_args(me, ev, &descent, j, e)?;
+            if phase == 4 {
+                client
+                    .send(
+                        "DisputeGame.resolveShape",
+                        game.resolveShape(id, node, proof),
+                    )
+                    .await?;
+                return Ok(Move::Posted("shape"));
+            }
+            client
+                .send(
+                    "DisputeGame.oneStep",
+                    game.oneStep(id, node, proof, ins, cs),
+                )
+                .await?;
+            Ok(Move::Posted("one-step"))
         }
         _ => Ok(Move::NeedsOneStep),
     }

@@ -1,10 +1,229 @@
-//! The graph header committed in the registry as `graphRoot`:
+//! The graph commitment of docs/semantics.md section 8: one `OneStepVerifier.Node` descriptor
+//! per node ([`descriptors`]), its leaf `keccak256(abi.encode(node))` ([`node_leaf`]), and the
+//! graph header committed in the registry as `graphRoot`:
 //! `keccak256(abi.encode(uint256 numNodes, bytes32 nodesRoot, uint256[] outputNodes))`, where
-//! `nodesRoot` is the Merkle root of `keccak256(abi.encode(node descriptor))` per node
-//! (contracts/src/DisputeGame.sol, `postGraph`).
+//! `nodesRoot` is the Merkle root of the node leaves (contracts/src/DisputeGame.sol,
+//! `postGraph`).
+//!
+//! Shapes are the package's value and constant shapes with the batch dimension fixed at 1
+//! (the executed graph of a single-row task).
 
-use alloy::primitives::{B256, U256, keccak256};
+use alloy::primitives::{B256, I256, U256, keccak256};
 use alloy::sol_types::SolValue;
+use vouch_bindings::dispute_game::OneStepVerifier::Node;
+use vouch_model::{Dim, Op, Operand, Package};
+
+/// `GRAPH_INPUT`: the flag of a graph-input reference in `Node.inputs`.
+pub fn graph_input(i: usize) -> U256 {
+    (U256::from(1) << 255) | U256::from(i)
+}
+
+/// Op codes of `OneStepVerifier` (docs/semantics.md section 8.1).
+pub mod op {
+    /// `Linear`.
+    pub const LINEAR: u8 = 0;
+    /// `Conv`.
+    pub const CONV: u8 = 1;
+    /// `MatMul`.
+    pub const MATMUL: u8 = 2;
+    /// `Add` (and `Sub`, as `Add` with a negative `Mb`).
+    pub const ADD: u8 = 3;
+    /// `Mul`.
+    pub const MUL: u8 = 5;
+    /// `Rescale`.
+    pub const RESCALE: u8 = 6;
+    /// `Relu`.
+    pub const RELU: u8 = 7;
+    /// `Clip`.
+    pub const CLIP: u8 = 8;
+    /// `LeakyRelu`.
+    pub const LEAKY_RELU: u8 = 9;
+    /// `Lut`.
+    pub const LUT: u8 = 10;
+    /// `Softmax`.
+    pub const SOFTMAX: u8 = 11;
+    /// `ArgMax`.
+    pub const ARGMAX: u8 = 12;
+    /// `MaxPool`.
+    pub const MAXPOOL: u8 = 13;
+    /// `AveragePool`.
+    pub const AVGPOOL: u8 = 14;
+    /// `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`, `Identity`.
+    pub const COPY: u8 = 16;
+    /// `Transpose`.
+    pub const TRANSPOSE: u8 = 17;
+    /// `Concat`.
+    pub const CONCAT: u8 = 18;
+}
+
+fn dims(shape: &[Dim]) -> Vec<U256> {
+    shape
+        .iter()
+        .map(|d| match d {
+            Dim::Batch => U256::from(1),
+            Dim::Fixed(n) => U256::from(*n),
+        })
+        .collect()
+}
+
+fn ints(v: &[i64]) -> Vec<I256> {
+    v.iter()
+        .map(|&x| I256::try_from(x).unwrap_or_default())
+        .collect()
+}
+
+fn rq(r: &vouch_model::Requant) -> [i64; 4] {
+    [r.m, i64::from(r.s), i64::from(r.lo), i64::from(r.hi)]
+}
+
+fn u(v: &[u32]) -> Vec<i64> {
+    v.iter().map(|&x| i64::from(x)).collect()
+}
+
+/// The descriptor of every node of `pkg`, in node order (docs/semantics.md section 8.1).
+pub fn descriptors(pkg: &Package) -> Vec<Node> {
+    let producer = |v: u32| pkg.nodes.iter().position(|n| n.output == v);
+    let graph_in = |v: u32| pkg.inputs.iter().position(|s| s.value == v);
+    let value_shape = |v: u32| {
+        pkg.values
+            .get(v as usize)
+            .map(|t| dims(&t.shape))
+            .unwrap_or_default()
+    };
+    let const_shape = |c: u32| {
+        pkg.consts
+            .get(c as usize)
+            .map(|k| k.shape.iter().map(|&d| U256::from(d)).collect())
+            .unwrap_or_default()
+    };
+    pkg.nodes
+        .iter()
+        .map(|node| {
+            let mut inputs = Vec::new();
+            let mut in_shapes = Vec::new();
+            let mut consts: Vec<u32> = node.op.param_consts();
+            for o in &node.inputs {
+                match *o {
+                    Operand::Value(v) => {
+                        let r = match producer(v) {
+                            Some(j) => U256::from(j),
+                            None => graph_input(graph_in(v).unwrap_or(usize::MAX >> 1)),
+                        };
+                        inputs.push(r);
+                        in_shapes.push(value_shape(v));
+                    }
+                    Operand::Const(c) => consts.push(c),
+                }
+            }
+            let (code, attrs): (u8, Vec<i64>) = match &node.op {
+                Op::Linear { rq: r, wide, .. } => {
+                    let mut a = rq(r).to_vec();
+                    a.push(i64::from(*wide));
+                    (op::LINEAR, a)
+                }
+                Op::Conv {
+                    kernel,
+                    strides,
+                    pads,
+                    dilations,
+                    group,
+                    rq: r,
+                    wide,
+                    ..
+                } => {
+                    let mut a = rq(r).to_vec();
+                    a.push(i64::from(*wide));
+                    a.push(i64::from(*group));
+                    a.extend(u(kernel));
+                    a.extend(u(strides));
+                    a.extend(u(dilations));
+                    a.extend(u(pads));
+                    (op::CONV, a)
+                }
+                Op::MatMul { rq: r, wide } => {
+                    let mut a = rq(r).to_vec();
+                    a.push(i64::from(*wide));
+                    (op::MATMUL, a)
+                }
+                Op::Add { ma, mb, rq: r } => {
+                    let mut a = vec![*ma, *mb];
+                    a.extend(rq(r));
+                    (op::ADD, a)
+                }
+                Op::Mul { rq: r } => (op::MUL, rq(r).to_vec()),
+                Op::Rescale { rq: r } => (op::RESCALE, rq(r).to_vec()),
+                Op::Relu => (op::RELU, Vec::new()),
+                Op::Clip { lo, hi } => (op::CLIP, vec![i64::from(*lo), i64::from(*hi)]),
+                Op::LeakyRelu { rq: r } => (op::LEAKY_RELU, rq(r).to_vec()),
+                Op::Lut { .. } => (op::LUT, Vec::new()),
+                Op::Softmax { axis, rq: r, .. } => {
+                    let mut a = vec![i64::from(*axis)];
+                    a.extend(rq(r));
+                    (op::SOFTMAX, a)
+                }
+                Op::ArgMax {
+                    axis,
+                    keepdims,
+                    select_last_index,
+                } => (
+                    op::ARGMAX,
+                    vec![
+                        i64::from(*axis),
+                        i64::from(*keepdims),
+                        i64::from(*select_last_index),
+                    ],
+                ),
+                Op::MaxPool {
+                    kernel,
+                    strides,
+                    pads,
+                    dilations,
+                } => {
+                    let mut a = u(kernel);
+                    a.extend(u(strides));
+                    a.extend(u(dilations));
+                    a.extend(u(pads));
+                    (op::MAXPOOL, a)
+                }
+                Op::AveragePool {
+                    kernel,
+                    strides,
+                    pads,
+                    count_include_pad,
+                } => {
+                    let mut a = u(kernel);
+                    a.extend(u(strides));
+                    a.extend([1, 1]);
+                    a.extend(u(pads));
+                    a.push(i64::from(*count_include_pad));
+                    (op::AVGPOOL, a)
+                }
+                Op::Reshape => (op::COPY, Vec::new()),
+                Op::Transpose { perm } => (op::TRANSPOSE, u(perm)),
+                Op::Concat { axis } => (op::CONCAT, vec![i64::from(*axis)]),
+            };
+            Node {
+                op: code,
+                inputs,
+                inShapes: in_shapes,
+                consts: consts.iter().map(|&c| U256::from(c)).collect(),
+                constShapes: consts.iter().map(|&c| const_shape(c)).collect(),
+                outShape: value_shape(node.output),
+                attrs: ints(&attrs),
+            }
+        })
+        .collect()
+}
+
+/// A node's leaf: `keccak256(abi.encode(node))`.
+pub fn node_leaf(node: &Node) -> B256 {
+    keccak256(node.abi_encode())
+}
+
+/// The leaves of [`descriptors`].
+pub fn node_leaves(pkg: &Package) -> Vec<[u8; 32]> {
+    descriptors(pkg).iter().map(|n| node_leaf(n).0).collect()
+}
 
 /// The preimage of a model version's `graphRoot`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,16 +249,9 @@ impl GraphHeader {
     }
 }
 
-/// Placeholder leaf of one node until the descriptor encoding of `OneStepVerifier.Node`
-/// lands on the Rust side: `keccak256` of the node's JSON form. It binds the graph (so
-/// `postGraph` and the trace descent work) but `oneStep` cannot open it yet.
-fn node_leaf(node: &vouch_model::Node) -> B256 {
-    keccak256(serde_json::to_vec(node).unwrap_or_default())
-}
-
 /// The graph header of a package: one leaf per node, outputs by producing node.
 pub fn header_of(pkg: &vouch_model::Package) -> GraphHeader {
-    let leaves: Vec<[u8; 32]> = pkg.nodes.iter().map(|n| node_leaf(n).0).collect();
+    let leaves = node_leaves(pkg);
     let output_nodes = pkg
         .outputs
         .iter()

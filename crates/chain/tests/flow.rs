@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use vouch_chain::alloy::primitives::{Address, B256, U256};
 use vouch_chain::alloy::signers::local::PrivateKeySigner;
-use vouch_chain::dispute::{self, HonestTrace, Move};
+use vouch_chain::dispute::{self, Evidence, HonestTrace, Move};
 use vouch_chain::system::{Mode, Request};
 use vouch_chain::{Client, DeployConfig, Devnet, DevnetConfig, Error, System, TOKEN};
 use vouch_engine::{Engine, Options};
@@ -51,15 +51,19 @@ fn package() -> (Vec<u8>, Package) {
     (pkg.to_bytes(), pkg)
 }
 
-/// One run of the package on the fixture input: input commitment and the honest trace.
-fn run(pkg: &Package) -> (B256, HonestTrace, B256) {
+/// One run of the package on the first row of the fixture input: input commitment, the honest trace, the
+/// output commitment and the one-step evidence.
+fn run(pkg: &Package) -> (B256, HonestTrace, B256, Evidence) {
     let dir = repo().join("testdata/models/digits_mlp");
-    let input: serde_json::Value =
+    let mut input: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("input.json")).unwrap()).unwrap();
+    // one row: the graph root describes the executed graph with the batch dimension at 1
+    input["input"].as_array_mut().unwrap().truncate(1);
     let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
     let floats = vouch_quant::json::inputs_from_json(&input, &names).unwrap();
     let inputs = vouch_quant::quantize_inputs(pkg, &floats);
     let ic = B256::from(vouch_engine::exec::commit_list(&inputs));
+    let evidence = Evidence::new(pkg, inputs.iter().map(|t| t.data.clone()).collect());
     let exec = Engine::new(
         pkg,
         Options {
@@ -79,7 +83,7 @@ fn run(pkg: &Package) -> (B256, HonestTrace, B256) {
         trace.output_commitment(),
         B256::from(exec.output_commitment())
     );
-    (ic, trace, B256::from(exec.output_commitment()))
+    (ic, trace, B256::from(exec.output_commitment()), evidence)
 }
 
 struct World {
@@ -154,7 +158,7 @@ fn request(model: u32, ic: B256) -> Request {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn optimistic_task_is_paid_and_a_liar_is_slashed() {
     let w = world().await;
-    let (ic, honest, output) = run(&w.pkg);
+    let (ic, honest, output, evidence) = run(&w.pkg);
     let alice = w.as_(1).await;
     let bob = w.as_(2).await;
     let carol = w.as_(3).await;
@@ -202,8 +206,8 @@ async fn optimistic_task_is_paid_and_a_liar_is_slashed() {
         "TaskManager.submit reverted: BadStatus(status: 4)"
     );
 
-    // 2. a liar: bob posts a changed output; carol re-executes, challenges and plays; bob
-    // never answers and loses at the step deadline
+    // 2. a liar: bob posts a changed output; carol re-executes, challenges and plays; bob keeps
+    // answering with his lie, and the one-step check on the changed element decides
     let mut lie = honest.clone();
     *lie.tensors.last_mut().unwrap().last_mut().unwrap() += 1;
     let t2 = carol.request(&request(w.model, ic)).await.unwrap();
@@ -217,28 +221,30 @@ async fn optimistic_task_is_paid_and_a_liar_is_slashed() {
         .unwrap();
     assert_eq!(carol.dispute_of(t2).await.unwrap(), game);
     assert_eq!(
-        dispute::step(&carol, game, &honest).await.unwrap(),
+        dispute::step_with(&carol, game, &honest, Some(&evidence))
+            .await
+            .unwrap(),
         Move::Posted("graph")
     );
-    assert_eq!(
-        dispute::step(&carol, game, &honest).await.unwrap(),
-        Move::Posted("trace bisect")
-    );
-    assert!(matches!(
-        dispute::step(&carol, game, &honest).await.unwrap(),
-        Move::Waiting { .. }
-    ));
-    carol.client().warp(w.cfg.step_timeout + 1).await.unwrap();
-    assert_eq!(
-        dispute::step(&carol, game, &honest).await.unwrap(),
-        Move::ClaimedTimeout
-    );
-    assert_eq!(
-        dispute::step(&carol, game, &honest).await.unwrap(),
-        Move::Done {
-            outcome: "challenger wins"
+    let mut moves = Vec::new();
+    let outcome = loop {
+        assert!(moves.len() < 200, "the game does not end: {moves:?}");
+        let a = dispute::step_with(&carol, game, &honest, Some(&evidence))
+            .await
+            .unwrap();
+        if let Move::Done { outcome } = a {
+            break outcome;
         }
-    );
+        let b = dispute::step(&bob, game, &lie).await.unwrap();
+        assert_ne!(a, Move::ClaimedTimeout);
+        assert_ne!(b, Move::ClaimedTimeout);
+        moves.push((a, b));
+    };
+    assert_eq!(outcome, "challenger wins");
+    // the game ended by carol's one-step check, bob answering every step before it
+    let (last, _) = moves.last().unwrap();
+    assert_eq!(*last, Move::Posted("one-step"), "{moves:?}");
+    assert!(moves.iter().any(|(_, b)| *b == Move::Posted("word")));
     let bob_after = bob.provider_info(signer(2).address()).await.unwrap();
     assert_eq!(
         bob_before.stake - bob_after.stake,
@@ -274,7 +280,7 @@ async fn optimistic_task_is_paid_and_a_liar_is_slashed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_parties_narrow_the_dispute_to_the_changed_element() {
     let w = world().await;
-    let (ic, honest, output) = run(&w.pkg);
+    let (ic, honest, output, _) = run(&w.pkg);
     let bob = w.as_(2).await;
     let carol = w.as_(3).await;
     let mut lie = honest.clone();
@@ -310,6 +316,18 @@ async fn both_parties_narrow_the_dispute_to_the_changed_element() {
         g.chaValue,
         vouch_chain::alloy::primitives::I256::try_from(honest.tensors[last_node][last_elem])
             .unwrap()
+    );
+    // nobody plays the one-step check: at the deadline it goes to the defender
+    carol.client().warp(w.cfg.step_timeout + 1).await.unwrap();
+    assert_eq!(
+        dispute::step(&carol, game, &honest).await.unwrap(),
+        Move::ClaimedTimeout
+    );
+    assert_eq!(
+        dispute::step(&bob, game, &lie).await.unwrap(),
+        Move::Done {
+            outcome: "defender wins"
+        }
     );
 }
 

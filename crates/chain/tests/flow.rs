@@ -331,6 +331,73 @@ async fn both_parties_narrow_the_dispute_to_the_changed_element() {
     );
 }
 
+/// Both parties answer every step until the game ends; returns the outcome and the honest
+/// party's last move.
+async fn play_out(
+    honest: (&System, &HonestTrace, &Evidence),
+    liar: (&System, &HonestTrace),
+    game: U256,
+) -> (&'static str, Move) {
+    let mut last = None;
+    for _ in 0..200 {
+        let a = dispute::step_with(honest.0, game, honest.1, Some(honest.2))
+            .await
+            .unwrap();
+        if let Move::Done { outcome } = a {
+            return (outcome, last.unwrap());
+        }
+        assert_ne!(a, Move::ClaimedTimeout);
+        let b = dispute::step(liar.0, game, liar.1).await.unwrap();
+        assert_ne!(b, Move::ClaimedTimeout);
+        last = Some(a);
+    }
+    panic!("the game does not end");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_step_settles_a_hidden_layer_lie_either_way() {
+    let w = world().await;
+    let (ic, honest, output, evidence) = run(&w.pkg);
+    let alice = w.as_(1).await;
+    let bob = w.as_(2).await;
+    let carol = w.as_(3).await;
+    // a lie in the hidden Linear layer (node 1): its input is node 0 (a trace leaf proven
+    // against the defender's root), its weights a row of W
+    let mut lie = honest.clone();
+    lie.tensors[1][3] += 1;
+
+    // the defender lies: the honest challenger proves node 0 against the liar's trace root
+    let t = carol.request(&request(w.model, ic)).await.unwrap();
+    bob.submit(t, lie.output_commitment(), lie.trace_root())
+        .await
+        .unwrap();
+    let game = carol
+        .challenge(t, output, honest.trace_root())
+        .await
+        .unwrap();
+    let (outcome, last) = play_out((&carol, &honest, &evidence), (&bob, &lie), game).await;
+    assert_eq!(
+        (outcome, last),
+        ("challenger wins", Move::Posted("one-step"))
+    );
+    let g = carol
+        .client()
+        .call("DisputeGame.game", carol.dispute_game().game(game))
+        .await
+        .unwrap();
+    assert_eq!((g.node, g.element), (U256::from(1), U256::from(3)));
+
+    // the challenger lies: the honest defender answers from its own trace
+    let t = carol.request(&request(w.model, ic)).await.unwrap();
+    alice.submit(t, output, honest.trace_root()).await.unwrap();
+    let game = carol
+        .challenge(t, lie.output_commitment(), lie.trace_root())
+        .await
+        .unwrap();
+    let (outcome, last) = play_out((&alice, &honest, &evidence), (&carol, &lie), game).await;
+    assert_eq!((outcome, last), ("defender wins", Move::Posted("one-step")));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_endpoint_is_a_clear_error() {
     let err = Client::connect("http://127.0.0.1:9", None)

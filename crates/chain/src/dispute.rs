@@ -282,6 +282,11 @@ async fn defender_descent(
             }
             if let Ok(c) = DisputeGame::bisectCall::abi_decode(tx.input())
                 && c.id == id
+                && provider
+                    .get_transaction_receipt(tx.tx_hash())
+                    .await
+                    .map_err(rpc)?
+                    .is_some_and(|r| r.status())
             {
                 out.push((c.left, c.right));
                 if out.len() == levels {
@@ -529,6 +534,15 @@ pub async fn step_with(
                 defender_descent(sys, id, g.p.defender, depth).await?
             };
             let (node, proof, ins, cs) = one_step_args(me, ev, &descent, j, e)?;
+            let ours = me.tensors.get(j).map_or(0, Vec::len);
+            if phase == 7 && numel(&node.outShape) != ours {
+                // the descriptors describe batch 1: a check with another size ends BothWrong
+                return Err(Error::State(format!(
+                    "node {j} has {ours} elements in our trace but {} in the graph root \
+                     (the one-step check covers batch-1 tasks)",
+                    numel(&node.outShape)
+                )));
+            }
             if phase == 4 {
                 client
                     .send(

@@ -285,6 +285,45 @@ pub fn commitments_of(bytes: &[u8], pkg: &vouch_model::Package) -> crate::system
 mod tests {
     use super::*;
 
+    fn word(x: u64) -> [u8; 32] {
+        U256::from(x).to_be_bytes::<32>()
+    }
+
+    #[test]
+    fn node_leaf_is_abi_encode_of_the_struct_as_section_8_1_lays_it_out() {
+        // Relu of graph input 0, shape [1, 2]
+        let node = Node {
+            op: op::RELU,
+            inputs: vec![graph_input(0)],
+            inShapes: vec![vec![U256::from(1), U256::from(2)]],
+            consts: vec![],
+            constShapes: vec![],
+            outShape: vec![U256::from(1), U256::from(2)],
+            attrs: vec![],
+        };
+        let mut enc = Vec::new();
+        enc.extend(word(0x20)); // the struct is one dynamic argument
+        // tuple head: op, then six offsets from the tuple start
+        let heads = [7u64, 7 * 32, 9 * 32, 14 * 32, 15 * 32, 16 * 32, 19 * 32];
+        for h in heads {
+            enc.extend(word(h));
+        }
+        enc.extend(word(1)); // inputs: [2^255 | 0]
+        enc.extend(graph_input(0).to_be_bytes::<32>());
+        // inShapes: length, one offset (from the first offset word), [1, 2]
+        for x in [1, 0x20, 2, 1, 2] {
+            enc.extend(word(x));
+        }
+        enc.extend(word(0)); // consts
+        enc.extend(word(0)); // constShapes
+        for x in [2, 1, 2] {
+            enc.extend(word(x)); // outShape
+        }
+        enc.extend(word(0)); // attrs
+        assert_eq!(node.abi_encode(), enc);
+        assert_eq!(node_leaf(&node), keccak256(&enc));
+    }
+
     #[test]
     fn root_is_abi_encode_of_the_three_fields() {
         let h = GraphHeader {

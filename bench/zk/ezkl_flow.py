@@ -121,6 +121,7 @@ def driver(model_dir, out, limit):
         try:
             tv = open(p(f"time_{name}.txt")).read()
             st["peak_mb"] = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", tv).group(1)) / 1024
+            st["cpu_s"] = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", tv))
         except Exception:
             pass
         if os.path.exists(p(f"step_{name}.json")):
@@ -136,6 +137,7 @@ def driver(model_dir, out, limit):
     for k in ("setup", "prove", "verify"):
         if k in s and "s" in s[k]:
             res[f"{k}_s"] = s[k]["s"]
+            res[f"{k}_cpu_s"] = s[k].get("cpu_s")
     if "settings" in s and "s" in s["settings"]:
         res["settings_calibrate_srs_s"] = s["settings"]["s"]
     peaks = [v["peak_mb"] for v in s.values() if "peak_mb" in v]

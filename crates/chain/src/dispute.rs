@@ -6,8 +6,12 @@
 //!
 //! The one-step recomputation (`oneStep`, `resolveShape`) needs the node descriptors, the
 //! constants and the graph inputs ([`Evidence`]): [`step_with`] plays it (windows of every
-//! input and constant the disputed element reads, with their Merkle and range proofs), while
-//! [`step`] reports [`Move::NeedsOneStep`] there.
+//! input and constant the disputed element reads, with their Merkle and range proofs) and the
+//! partial-sum game of a large fan-in `Linear` (accumulator, midpoint prefix sums, the one-step
+//! check of one chunk) once either party started it, while [`step`] reports
+//! [`Move::NeedsOneStep`] there. Graph inputs and constants are proven against the task's
+//! input commitment and the weights root; trace leaves against the *defender's* trace root,
+//! so a challenger reads the defender's revealed trace path from its `bisect` calldata.
 
 use crate::graph::GraphHeader;
 use crate::{Error, Result, System};
@@ -326,6 +330,63 @@ fn defender_leaf_proof(
     Some(proof)
 }
 
+/// Terms per chunk of the partial-sum game (`DisputeGame.CHUNK`).
+pub const CHUNK: usize = 64;
+
+/// The data tensor of dynamic input `i` of `node`: a graph input or a node output.
+fn input_data<'a>(
+    me: &'a HonestTrace,
+    ev: &'a Evidence,
+    node: &Node,
+    i: usize,
+) -> Result<&'a [i32]> {
+    let r = *node
+        .inputs
+        .get(i)
+        .ok_or_else(|| Error::State("one-step: no such input".to_owned()))?;
+    let flag = crate::graph::graph_input(0);
+    let t = if r & flag != U256::ZERO {
+        ev.inputs.get(to_usize(r ^ flag, "graph input")?)
+    } else {
+        me.tensors.get(to_usize(r, "node input")?)
+    };
+    t.map(Vec::as_slice)
+        .ok_or_else(|| Error::State("one-step: input out of range".to_owned()))
+}
+
+/// The prefix sum `P_c` of element `e` of `Linear` node `j` (docs/semantics.md section 8.4):
+/// the bias plus the first `min(64c, K)` products of its row; `P_m` is the accumulator.
+pub fn partial_sum(me: &HonestTrace, ev: &Evidence, j: usize, e: usize, c: usize) -> Result<i64> {
+    let node = ev
+        .nodes
+        .get(j)
+        .ok_or_else(|| Error::State(format!("node {j} is not in our graph")))?;
+    let bad = || Error::State(format!("node {j} is not a Linear node"));
+    let w_shape = node.constShapes.first().ok_or_else(bad)?;
+    if node.op != crate::graph::op::LINEAR || w_shape.len() != 2 {
+        return Err(bad());
+    }
+    let (n_out, k) = (dim(w_shape, 0).max(1), dim(w_shape, 1));
+    let const_data = |i: usize| -> Result<&[i32]> {
+        let id = to_usize(*node.consts.get(i).ok_or_else(bad)?, "constant")?;
+        ev.consts.get(id).map(Vec::as_slice).ok_or_else(bad)
+    };
+    let x = input_data(me, ev, node, 0)?;
+    let w = const_data(0)?;
+    let (n, row) = (e % n_out, e / n_out);
+    let mut p = if node.consts.len() > 1 {
+        i64::from(*const_data(1)?.get(n).ok_or_else(bad)?)
+    } else {
+        0
+    };
+    for i in 0..(c * CHUNK).min(k) {
+        let xv = x.get(row * k + i).ok_or_else(bad)?;
+        let wv = w.get(n * k + i).ok_or_else(bad)?;
+        p += i64::from(*xv) * i64::from(*wv);
+    }
+    Ok(p)
+}
+
 /// `oneStep`'s arguments after the game id: descriptor, node proof, input and constant windows.
 type OneStepArgs = (Node, Vec<B256>, Vec<Window>, Vec<Window>);
 
@@ -338,7 +399,16 @@ fn one_step_args(
     descent: &[(B256, B256)],
     j: usize,
     e: usize,
+    chunk: Option<usize>,
 ) -> Result<OneStepArgs> {
+    // the partial-sum step reads chunk `chunk` of X's row and of W's row (B whole)
+    let narrow = |(lo, hi): (usize, usize), is_bias: bool| match chunk {
+        Some(c) if !is_bias => {
+            let from = (lo + c * CHUNK).min(hi.saturating_sub(1));
+            (from, (from + CHUNK).min(hi))
+        }
+        _ => (lo, hi),
+    };
     let node = ev
         .nodes
         .get(j)
@@ -370,7 +440,7 @@ fn one_step_args(
             };
             (data, proof)
         };
-        let (lo, hi) = need(&node, false, i, e);
+        let (lo, hi) = narrow(need(&node, false, i, e), false);
         ins.push(window(data, proof.ok_or_else(|| missing("input"))?, lo, hi));
     }
     let weights: Vec<[u8; 32]> = ev.consts.iter().map(|c| tensor_commitment(c)).collect();
@@ -379,7 +449,7 @@ fn one_step_args(
         let k = to_usize(*c, "constant")?;
         let data = ev.consts.get(k).ok_or_else(|| missing("constant"))?;
         let proof = merkle_proof(&weights, k).ok_or_else(|| missing("constant"))?;
-        let (lo, hi) = need(&node, true, i, e);
+        let (lo, hi) = narrow(need(&node, true, i, e), i == 1);
         cs.push(window(data, proof, lo, hi));
     }
     Ok((
@@ -519,9 +589,46 @@ pub async fn step_with(
                 .await?;
             Ok(Move::Posted("outputs"))
         }
-        4 | 7 => {
+        10 | 11 if g.posted & bit != 0 => Ok(waiting),
+        10 | 11 => {
             let Some(ev) = evidence else {
                 return Ok(Move::NeedsOneStep);
+            };
+            let j = to_usize(g.node, "node")?;
+            let e = to_usize(g.element, "element")?;
+            let ps = client
+                .call("DisputeGame.partialSums", game.partialSums(id))
+                .await?;
+            // PartialAcc: the accumulator P_m (hi = m); PartialBisect: P_mid
+            let c = if phase == 10 {
+                ps.hi as usize
+            } else {
+                (ps.lo as usize + ps.hi as usize) / 2
+            };
+            let p = partial_sum(me, ev, j, e, c)?;
+            client
+                .send(
+                    "DisputeGame.postPartial",
+                    game.postPartial(id, alloy::primitives::I256::try_from(p).unwrap_or_default()),
+                )
+                .await?;
+            Ok(Move::Posted(if phase == 10 {
+                "partial accumulator"
+            } else {
+                "partial sum"
+            }))
+        }
+        4 | 7 | 12 => {
+            let Some(ev) = evidence else {
+                return Ok(Move::NeedsOneStep);
+            };
+            let chunk = if phase == 12 {
+                let ps = client
+                    .call("DisputeGame.partialSums", game.partialSums(id))
+                    .await?;
+                Some(ps.lo as usize)
+            } else {
+                None
             };
             let j = to_usize(g.node, "node")?;
             let e = to_usize(g.element, "element")?;
@@ -533,9 +640,9 @@ pub async fn step_with(
                     .saturating_sub(1);
                 defender_descent(sys, id, g.p.defender, depth).await?
             };
-            let (node, proof, ins, cs) = one_step_args(me, ev, &descent, j, e)?;
+            let (node, proof, ins, cs) = one_step_args(me, ev, &descent, j, e, chunk)?;
             let ours = me.tensors.get(j).map_or(0, Vec::len);
-            if phase == 7 && numel(&node.outShape) != ours {
+            if phase != 4 && numel(&node.outShape) != ours {
                 // the descriptors describe batch 1: a check with another size ends BothWrong
                 return Err(Error::State(format!(
                     "node {j} has {ours} elements in our trace but {} in the graph root \

@@ -105,6 +105,11 @@ impl World {
 /// Devnet, deployment, published model, two staked providers (1 honest, 2 liar), tokens for
 /// the requester/challenger (3).
 async fn world() -> World {
+    let (bytes, pkg) = package();
+    world_with(bytes, pkg).await
+}
+
+async fn world_with(bytes: Vec<u8>, pkg: Package) -> World {
     let devnet = Devnet::spawn(&DevnetConfig::default()).await.unwrap();
     let url = devnet.url();
     let cfg = DeployConfig {
@@ -116,7 +121,6 @@ async fn world() -> World {
     let c0 = Client::connect(&url, Some(signer(0))).await.unwrap();
     let deployment = vouch_chain::deploy(&c0, &cfg).await.unwrap();
     let sys0 = System::new(c0, deployment.clone()).unwrap();
-    let (bytes, pkg) = package();
     let published = sys0
         .publish(&vouch_chain::graph::commitments_of(&bytes, &pkg))
         .await
@@ -396,6 +400,172 @@ async fn one_step_settles_a_hidden_layer_lie_either_way() {
         .unwrap();
     let (outcome, last) = play_out((&alice, &honest, &evidence), (&carol, &lie), game).await;
     assert_eq!((outcome, last), ("defender wins", Move::Posted("one-step")));
+}
+
+/// One wide `Linear` of fan-in 100 (two chunks of the partial-sum game): `[1, 100] -> [1, 2]`.
+fn wide_linear() -> Package {
+    use vouch_model::{Const, Dim, IoSpec, Kind, Node, Op, Operand, Requant, TensorInfo};
+    let k = 100usize;
+    let value = |name: &str, kind, n| TensorInfo {
+        name: name.to_owned(),
+        kind,
+        scale: 1.0,
+        shape: vec![Dim::Batch, Dim::Fixed(n)],
+    };
+    let w: Vec<i32> = (0..2 * k).map(|i| (i as i32 * 37 % 255) - 127).collect();
+    let pkg = Package {
+        semantics_version: package().1.semantics_version,
+        name: "wide_linear".to_owned(),
+        source_sha256: [0; 32],
+        inputs: vec![IoSpec {
+            name: "x".to_owned(),
+            value: 0,
+        }],
+        outputs: vec![IoSpec {
+            name: "y".to_owned(),
+            value: 1,
+        }],
+        values: vec![value("x", Kind::Act8, 100), value("y", Kind::Wide, 2)],
+        consts: vec![
+            Const {
+                name: "W".to_owned(),
+                scale: 1.0,
+                shape: vec![2, k as u32],
+                data: w,
+            },
+            Const {
+                name: "B".to_owned(),
+                scale: 1.0,
+                shape: vec![2],
+                data: vec![1000, -1000],
+            },
+        ],
+        nodes: vec![Node {
+            name: "fc".to_owned(),
+            op: Op::Linear {
+                weight: 0,
+                bias: Some(1),
+                rq: Requant::IDENTITY,
+                wide: true,
+            },
+            inputs: vec![Operand::Value(0)],
+            output: 1,
+        }],
+        accuracy: Default::default(),
+    };
+    Package::from_bytes(&pkg.to_bytes()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_partial_sum_game_ends_by_the_one_step_check_of_one_chunk() {
+    let pkg = wide_linear();
+    let w = world_with(pkg.to_bytes(), pkg.clone()).await;
+    let x: Vec<i32> = (0..100).map(|i| (i * 53 % 256) - 128).collect();
+    let inputs = vec![vouch_engine::Tensor::new(vec![1, 100], x.clone()).unwrap()];
+    let ic = B256::from(vouch_engine::exec::commit_list(&inputs));
+    let exec = Engine::new(
+        &pkg,
+        Options {
+            threads: 1,
+            trace: true,
+        },
+    )
+    .unwrap()
+    .run(inputs)
+    .unwrap();
+    let honest = HonestTrace {
+        tensors: exec.trace.iter().map(|t| t.data.clone()).collect(),
+        header: vouch_chain::graph::header_of(&pkg),
+    };
+    let evidence = Evidence::new(&pkg, vec![x]);
+    assert_eq!(honest.trace_root(), B256::from(exec.trace_root()));
+    assert_eq!(
+        i64::from(honest.tensors[0][1]),
+        dispute::partial_sum(&honest, &evidence, 0, 1, 2).unwrap()
+    );
+    let bob = w.as_(2).await;
+    let carol = w.as_(3).await;
+    let mut lie = honest.clone();
+    lie.tensors[0][1] += 5;
+    let t = carol.request(&request(w.model, ic)).await.unwrap();
+    bob.submit(t, lie.output_commitment(), lie.trace_root())
+        .await
+        .unwrap();
+    let game = carol
+        .challenge(t, B256::from(exec.output_commitment()), honest.trace_root())
+        .await
+        .unwrap();
+    for _ in 0..50 {
+        let a = dispute::step_with(&carol, game, &honest, Some(&evidence))
+            .await
+            .unwrap();
+        let b = dispute::step(&bob, game, &lie).await.unwrap();
+        if a == Move::NeedsOneStep || b == Move::NeedsOneStep {
+            break;
+        }
+    }
+    // carol started nothing yet: bob opens the partial-sum game with his (wide) claim
+    let dg = bob.dispute_game();
+    let g = bob
+        .client()
+        .call("DisputeGame.game", dg.game(game))
+        .await
+        .unwrap();
+    assert_eq!((g.phase, g.node, g.element), (7, U256::ZERO, U256::from(1)));
+    let nodes = vouch_chain::graph::descriptors(&pkg);
+    let i256 = |v: i64| vouch_chain::alloy::primitives::I256::try_from(v).unwrap();
+    bob.client()
+        .send(
+            "DisputeGame.startPartialSums",
+            dg.startPartialSums(
+                game,
+                nodes[0].clone(),
+                Vec::new(),
+                i256(i64::from(lie.tensors[0][1])),
+            ),
+        )
+        .await
+        .unwrap();
+    let mut moves = Vec::new();
+    let outcome = loop {
+        assert!(moves.len() < 20, "{moves:?}");
+        let a = dispute::step_with(&carol, game, &honest, Some(&evidence))
+            .await
+            .unwrap();
+        if let Move::Done { outcome } = a {
+            break outcome;
+        }
+        let g = bob
+            .client()
+            .call("DisputeGame.game", dg.game(game))
+            .await
+            .unwrap();
+        if g.phase == 11 && g.posted & 1 == 0 {
+            // bob agrees on the midpoint prefix sums: the lie is in the last chunk
+            let ps = bob
+                .client()
+                .call("DisputeGame.partialSums", dg.partialSums(game))
+                .await
+                .unwrap();
+            let mid = (ps.lo as usize + ps.hi as usize) / 2;
+            let p = dispute::partial_sum(&honest, &evidence, 0, 1, mid).unwrap();
+            bob.client()
+                .send("DisputeGame.postPartial", dg.postPartial(game, i256(p)))
+                .await
+                .unwrap();
+        }
+        assert_ne!(a, Move::ClaimedTimeout);
+        moves.push(a);
+    };
+    assert_eq!(outcome, "challenger wins");
+    assert_eq!(
+        moves,
+        vec![
+            Move::Posted("partial accumulator"),
+            Move::Posted("partial sum"),
+            Move::Posted("one-step")
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

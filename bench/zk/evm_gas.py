@@ -82,7 +82,14 @@ def main():
                 time.sleep(0.05)
         acct = rpc("eth_accounts")[0]
         tx = rpc("eth_sendTransaction", {"from": acct, "data": code, "gas": hex(90_000_000)})
-        rcpt = rpc("eth_getTransactionReceipt", tx)
+        rcpt = None
+        for _ in range(600):  # automine; under load the receipt can lag the call
+            rcpt = rpc("eth_getTransactionReceipt", tx)
+            if rcpt:
+                break
+            time.sleep(0.05)
+        if not rcpt or int(rcpt.get("status", "0x0"), 16) != 1 or not rcpt.get("contractAddress"):
+            raise SystemExit(f"deployment failed: {rcpt}")
         addr = rcpt["contractAddress"]
         if kind == "vouch":
             j = json.load(open(cd_path))

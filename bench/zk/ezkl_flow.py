@@ -127,7 +127,11 @@ def driver(model_dir, out, limit):
         if os.path.exists(p(f"step_{name}.json")):
             st.update(json.load(open(p(f"step_{name}.json"))))
         res["steps"][name] = st
-        if rc != 0:
+        if rc != 0 and "s" in st:
+            # The step wrote its results (its last action) and then crashed on exit: ezkl's
+            # native runtime segfaults at interpreter shutdown after create_evm_verifier.
+            st["note"] = f"exit status {rc} after the step had finished and written its results"
+        elif rc != 0:
             res["failed_at"] = name
             res["error"] = open(p(f"log_{name}.txt")).read()[-400:]
             break

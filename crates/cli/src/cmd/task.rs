@@ -154,6 +154,8 @@ struct Run {
     input_bytes: Vec<u8>,
     trace: HonestTrace,
     output: B256,
+    /// What the one-step check needs (node descriptors, constants, inputs).
+    evidence: dispute::Evidence,
 }
 
 fn execute(w: &Work) -> Result<Run> {
@@ -174,6 +176,7 @@ fn execute(w: &Work) -> Result<Run> {
             trace: true,
         },
     )?;
+    let evidence = dispute::Evidence::new(&pkg, inputs.iter().map(|t| t.data.clone()).collect());
     let exec = engine.run(inputs)?;
     let trace = HonestTrace {
         tensors: exec.trace.iter().map(|t| t.data.clone()).collect(),
@@ -184,6 +187,7 @@ fn execute(w: &Work) -> Result<Run> {
         input_bytes,
         output: B256::from(exec.output_commitment()),
         trace,
+        evidence,
     })
 }
 
@@ -364,7 +368,7 @@ async fn play(a: &PlayArgs, open: bool) -> Result<()> {
         bail!("task {} has no dispute", a.task);
     }
     loop {
-        let mv = dispute::step(&sys, game, &run.trace).await?;
+        let mv = dispute::step_with(&sys, game, &run.trace, Some(&run.evidence)).await?;
         match mv {
             Move::Posted(what) => out::line(format!("dispute {game}: posted {what}")),
             Move::ClaimedTimeout => {

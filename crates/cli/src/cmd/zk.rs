@@ -272,7 +272,11 @@ fn verify_setup(a: &VerifySetupArgs) -> Result<()> {
     Ok(())
 }
 
-fn one_row(pkg: &Package, input: &PathBuf, row: usize) -> Result<Vec<vouch_engine::Tensor>> {
+fn one_row(
+    pkg: &Package,
+    input: &std::path::Path,
+    row: usize,
+) -> Result<Vec<vouch_engine::Tensor>> {
     let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
     let floats = io::inputs_from_json(&io::read_json(input)?, &names)?;
     vouch_quant::quantize_inputs(pkg, &floats)

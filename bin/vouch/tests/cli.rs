@@ -1,0 +1,186 @@
+//! The `vouch` binary end to end: import, inspect, infer, traces, and the errors a user sees
+//! for bad input. One test binary, real fixture models, real processes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn vouch(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vouch"))
+        .args(args)
+        .output()
+        .expect("run vouch")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn fixture(model: &str, file: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/models")
+        .join(model)
+        .join(file)
+        .display()
+        .to_string()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("vouch-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn import(model: &str, dir: &Path) -> String {
+    let pkg = dir.join(format!("{model}.vpkg")).display().to_string();
+    let o = vouch(&[
+        "model",
+        "import",
+        &fixture(model, "model.onnx"),
+        "-c",
+        &fixture(model, "calibration.json"),
+        "-o",
+        &pkg,
+    ]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "import failed: {err}");
+    assert!(
+        out.contains("argmax agreement") && out.contains("cid      bafkrei"),
+        "{out}"
+    );
+    pkg
+}
+
+#[test]
+fn import_inspect_infer_trace() {
+    let dir = tmp("flow");
+    let pkg = import("mlp_10_20_2", &dir);
+    let o = vouch(&["model", "inspect", &pkg, "--json"]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["semantics_version"], 1);
+    assert!(v["cid"].as_str().unwrap().starts_with("bafkrei"));
+    assert_eq!(v["inputs"][0]["name"], "input");
+    assert!(v["nodes"].as_array().unwrap().len() >= 2);
+
+    let trace = dir.join("trace");
+    let input = fixture("mlp_10_20_2", "input.json");
+    let run = |threads: &str, trace: Option<&Path>| {
+        let mut args: Vec<String> = ["infer", "-m", &pkg, "-i", &input, "--threads", threads]
+            .map(String::from)
+            .to_vec();
+        if let Some(p) = trace {
+            args.extend(["--trace".to_owned(), p.display().to_string()]);
+        }
+        let o = vouch(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(o.status.success(), "{}", text(&o).1);
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let one = run("1", Some(&trace));
+    let two = run("2", None);
+    assert_eq!(
+        one["commitment"], two["commitment"],
+        "thread count changed the commitment"
+    );
+    assert_eq!(one["outputs"], two["outputs"]);
+    let rows = one["outputs"]["logits"].as_array().unwrap();
+    assert_eq!(rows.len(), 143);
+    assert_eq!(rows[0].as_array().unwrap().len(), 2);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(trace.join("trace.json")).unwrap()).unwrap();
+    assert_eq!(manifest["output_commitment"], one["commitment"]);
+    assert_eq!(manifest["trace_root"], one["trace_root"]);
+    let first = &manifest["layers"][0];
+    let bytes = std::fs::read(trace.join(first["file"].as_str().unwrap())).unwrap();
+    let numel: u64 = first["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap())
+        .product();
+    assert_eq!(bytes.len() as u64, 4 * numel);
+}
+
+#[test]
+fn bad_input_gets_clear_errors() {
+    let dir = tmp("errors");
+    // A malformed ONNX file.
+    let junk = dir.join("junk.onnx");
+    std::fs::write(&junk, b"\x08\x07this is not protobuf\xff\xff").unwrap();
+    let o = vouch(&[
+        "model",
+        "import",
+        junk.to_str().unwrap(),
+        "-c",
+        &fixture("mlp_10_20_2", "calibration.json"),
+    ]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("cannot import the ONNX model"), "{err}");
+    // An unsupported operator: named with its domain and node.
+    let o = vouch(&[
+        "model",
+        "import",
+        &fixture("digits_logreg_mlops", "model.onnx"),
+        "-c",
+        &fixture("digits_logreg_mlops", "calibration.json"),
+    ]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("LinearClassifier") && err.contains("ai.onnx.ml") && err.contains("node"),
+        "{err}"
+    );
+
+    let pkg = import("mlp_10_20_2", &dir);
+    // Wrong input shape.
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"{"input": [[1, 2, 3]]}"#).unwrap();
+    let o = vouch(&["infer", "-m", &pkg, "-i", bad.to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("shape [1, 3]") && err.contains("[1, 10]"),
+        "{err}"
+    );
+    // Unknown and missing inputs, ragged arrays.
+    for (body, needle) in [
+        (r#"{"nope": [[1]]}"#, "unknown input"),
+        (r#"{}"#, "missing"),
+        (r#"{"input": [[1, 2], [3]]}"#, "ragged"),
+        (r#"{"input": "x"}"#, "nested array"),
+    ] {
+        std::fs::write(&bad, body).unwrap();
+        let o = vouch(&["infer", "-m", &pkg, "-i", bad.to_str().unwrap()]);
+        let (_, err) = text(&o);
+        assert!(!o.status.success() && err.contains(needle), "{body}: {err}");
+    }
+    // Not a package.
+    let o = vouch(&[
+        "infer",
+        "-m",
+        junk.to_str().unwrap(),
+        "-i",
+        bad.to_str().unwrap(),
+    ]);
+    let (_, err) = text(&o);
+    assert!(
+        !o.status.success() && err.contains("not a vouch package"),
+        "{err}"
+    );
+}
+
+#[test]
+fn help_names_the_commands() {
+    let o = vouch(&["--help"]);
+    let (out, _) = text(&o);
+    assert!(o.status.success());
+    for cmd in ["model", "infer", "demo"] {
+        assert!(out.contains(cmd), "{out}");
+    }
+    let o = vouch(&["model", "import", "--help"]);
+    assert!(text(&o).0.contains("--calibration"));
+}

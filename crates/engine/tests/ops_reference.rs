@@ -130,8 +130,8 @@ proptest! {
             let m = *xs.iter().max().unwrap();
             let e: Vec<i64> = xs.iter().map(|&v| i64::from(table.data[(m - v) as usize])).collect();
             let sum: i64 = e.iter().sum();
-            for j in 0..cols {
-                prop_assert_eq!(i64::from(got.data[row * cols + j]), (e[j] * 254 + sum).div_euclid(2 * sum));
+            for (j, ej) in e.iter().enumerate() {
+                prop_assert_eq!(i64::from(got.data[row * cols + j]), (ej * 254 + sum).div_euclid(2 * sum));
             }
         }
     }

@@ -529,20 +529,14 @@ fn check_weights(node: &Node, w: &[i32]) -> Result<()> {
 /// The overflow proof of `docs/semantics.md` section 4, re-checked on every package loaded:
 /// `|B[n]| + 128 · Σ_k |W[n, k]| < 2^31` for each output row, so the `i32` kernels never wrap.
 fn check_overflow(node: &Node, w: &[i32], rows: usize, bias: Option<&[i32]>) -> Result<()> {
-    let per = w.len().checked_div(rows).unwrap_or(0).max(1);
-    for (n, row) in w.chunks(per).enumerate() {
-        let sum: i64 = row.iter().map(|v| i64::from(v.unsigned_abs())).sum();
-        let b = bias
-            .and_then(|b| b.get(n))
-            .map_or(0, |v| i64::from(v.unsigned_abs()));
-        if b + 128 * sum >= 1 << 31 {
-            return Err(shape_err(
-                node,
-                format!("output row {n} can overflow the i32 accumulator"),
-            ));
-        }
+    let per = w.len().checked_div(rows).unwrap_or(0);
+    match vouch_semantics::accumulator_overflow_row(w, per, bias) {
+        None => Ok(()),
+        Some(n) => Err(shape_err(
+            node,
+            format!("output row {n} can overflow the i32 accumulator"),
+        )),
     }
-    Ok(())
 }
 
 fn infer_batch(pkg: &Package, inputs: &[Tensor]) -> Result<usize> {

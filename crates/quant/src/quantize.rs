@@ -233,7 +233,7 @@ impl Builder<'_> {
         node: &FNode,
         c: Option<usize>,
         scale: f64,
-    ) -> Result<(Option<u32>, Vec<i64>)> {
+    ) -> Result<(Option<u32>, Vec<i32>)> {
         let Some(c) = c else {
             return Ok((None, Vec::new()));
         };
@@ -249,11 +249,13 @@ impl Builder<'_> {
             }
             data.push(q as i32);
         }
-        let wide: Vec<i64> = data.iter().map(|&b| i64::from(b)).collect();
-        Ok((
-            Some(self.add_const(format!("{}.bias", node.name), scale, fc.shape.clone(), data)),
-            wide,
-        ))
+        let id = self.add_const(
+            format!("{}.bias", node.name),
+            scale,
+            fc.shape.clone(),
+            data.clone(),
+        );
+        Ok((Some(id), data))
     }
 
     fn lower(&mut self, ni: usize) -> Result<()> {
@@ -621,21 +623,17 @@ fn clamp_bounds(min: f32, max: f32, scale: f64) -> (i32, i32) {
     (lo.min(hi), hi)
 }
 
-/// `|B[n]| + 128 * Σ_k |W[n, k]| < 2^31` for every output row (`docs/semantics.md` section 4).
-fn overflow_proof(node: &FNode, w: &[i32], per_row: usize, bias: &[i64]) -> Result<()> {
-    for (n, row) in w.chunks(per_row).enumerate() {
-        let sum: i64 = row.iter().map(|v| i64::from(v.abs())).sum();
-        let b = bias.get(n).copied().unwrap_or(0).abs();
-        if b + 128 * sum >= 1 << 31 {
-            return Err(Error::Node {
-                node: node.name.clone(),
-                reason: format!(
-                    "output channel {n} could overflow the i32 accumulator (fan-in too large)"
-                ),
-            });
-        }
+/// Refuses a node whose `i32` accumulator could overflow (`docs/semantics.md` section 4).
+fn overflow_proof(node: &FNode, w: &[i32], per_row: usize, bias: &[i32]) -> Result<()> {
+    match vouch_semantics::accumulator_overflow_row(w, per_row, Some(bias)) {
+        None => Ok(()),
+        Some(n) => Err(Error::Node {
+            node: node.name.clone(),
+            reason: format!(
+                "output channel {n} could overflow the i32 accumulator (fan-in too large)"
+            ),
+        }),
     }
-    Ok(())
 }
 
 /// Lowers `g`, given the calibrated largest magnitude of every value and which graph inputs

@@ -151,6 +151,20 @@ pub fn div_round(a: i64, n: i64) -> Result<i64> {
     floor_div(num, den)
 }
 
+/// The overflow proof of `docs/semantics.md` section 4 for `Linear` and `Conv`: the first
+/// output row `n` (weights `w` in rows of `per_row`, optional `bias`) for which
+/// `|B[n]| + 128 · Σ_k |W[n, k]| >= 2^31`, or `None` when no `i32` accumulator can overflow.
+/// The importer refuses such a node; the engine re-checks every package it loads.
+pub fn accumulator_overflow_row(w: &[i32], per_row: usize, bias: Option<&[i32]>) -> Option<usize> {
+    w.chunks(per_row.max(1)).enumerate().find_map(|(n, row)| {
+        let sum: i64 = row.iter().map(|v| i64::from(v.unsigned_abs())).sum();
+        let b = bias
+            .and_then(|b| b.get(n))
+            .map_or(0, |v| i64::from(v.unsigned_abs()));
+        (b + 128 * sum >= 1 << 31).then_some(n)
+    })
+}
+
 /// The `Softmax` output of one slice (`docs/semantics.md` section 3), given the table `e`
 /// (256 entries, `e[0] = 2^16`) and the index requantization `rq` (`lo = 0`, `hi = 255`).
 /// Writes `out[j]` for every `x[j]`.
@@ -246,6 +260,19 @@ mod tests {
             .validate()
             .is_err()
         );
+    }
+
+    #[test]
+    fn overflow_proof_finds_the_first_bad_row() {
+        let w = [127i32; 8];
+        assert_eq!(accumulator_overflow_row(&w, 4, None), None);
+        assert_eq!(
+            accumulator_overflow_row(&w, 4, Some(&[0, i32::MAX - 60_000])),
+            Some(1)
+        );
+        let big = vec![-127i32; 140_000];
+        assert_eq!(accumulator_overflow_row(&big, 70_000, None), None);
+        assert_eq!(accumulator_overflow_row(&big, 140_000, None), Some(0));
     }
 
     #[test]

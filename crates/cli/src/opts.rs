@@ -45,6 +45,15 @@ pub enum Command {
     /// The local content-addressed store: put, get, CAR export/import.
     #[command(subcommand)]
     Store(crate::cmd::store::StoreCmd),
+    /// Run a node: provider, challenger and committee roles, store and metrics over HTTP.
+    Node(crate::cmd::node::NodeArgs),
+    /// Serve the HTTP gateway: SIWE sign-in, tasks, events, models, providers, OpenAPI.
+    Gateway(crate::cmd::gateway::GatewayArgs),
+    /// Start a whole local network: devnet, contracts, model, providers, challenger, gateway.
+    Up(crate::cmd::up::UpArgs),
+    /// Check receipts of finalized tasks independently.
+    #[command(subcommand)]
+    Receipt(crate::cmd::receipt::ReceiptCmd),
 }
 
 /// `vouch model ...`

@@ -1,16 +1,20 @@
 //! One module per subcommand.
 
 pub mod demo;
+pub mod gateway;
 pub mod deploy;
 pub mod devnet;
 pub mod infer;
 pub mod key;
 pub mod model_import;
 pub mod model_inspect;
+pub mod node;
 pub mod provider;
 pub mod publish;
+pub mod receipt;
 pub mod store;
 pub mod task;
+pub mod up;
 pub mod zk;
 
 use crate::opts::{Cli, Command, ModelCmd};
@@ -31,5 +35,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Task(c) => task::run(&c),
         Command::Store(c) => store::run(&c),
         Command::Zk(c) => zk::run(&c),
+        Command::Node(a) => node::run(&a),
+        Command::Gateway(a) => gateway::run(&a),
+        Command::Up(a) => up::run(&a),
+        Command::Receipt(c) => receipt::run(&c),
     }
 }

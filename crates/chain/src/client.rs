@@ -1,8 +1,9 @@
 //! A connection to one chain: provider (with an optional signing wallet), chain id, and
 //! transactions whose failures come back as plain errors.
 //!
-//! Nonces come from the node (`eth_getTransactionCount(pending)`) for every transaction, and
-//! each transaction is awaited before the next, so several processes may share a key.
+//! Nonces come from the node (`eth_getTransactionCount(pending)`) for every transaction. Sends
+//! from clones of one [`Client`] are serialized until the node has the transaction in its pool
+//! (so concurrent tasks of one process never pick the same nonce), then awaited concurrently.
 
 use crate::{Error, Result, revert};
 use alloy::contract::{CallBuilder, CallDecoder};
@@ -26,6 +27,7 @@ pub struct Client {
     url: String,
     chain_id: u64,
     from: Option<Address>,
+    send_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Client {
@@ -71,6 +73,7 @@ impl Client {
             url: url.to_owned(),
             chain_id,
             from,
+            send_lock: std::sync::Arc::default(),
         })
     }
 
@@ -108,10 +111,14 @@ impl Client {
         call: CallBuilder<P, D, Ethereum>,
     ) -> Result<TransactionReceipt> {
         let replay = call.clone();
-        let pending = call
-            .send()
-            .await
-            .map_err(|e| call_error(what, &self.url, e))?;
+        let pending = {
+            // Held until the node accepted the transaction: the next send sees it in the
+            // pending nonce.
+            let _guard = self.send_lock.lock().await;
+            call.send()
+                .await
+                .map_err(|e| call_error(what, &self.url, e))?
+        };
         let receipt = pending
             .with_timeout(Some(RECEIPT_TIMEOUT))
             .get_receipt()

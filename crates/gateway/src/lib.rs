@@ -5,9 +5,10 @@
 //! fee), read them, and follow their events as Server-Sent Events. The OpenAPI 3 document is
 //! served at `/openapi.json` (the file `openapi.json` beside this crate's manifest).
 //!
-//! **Who pays.** The gateway pays fees from the identity's deposit with the gateway operator:
-//! each task reserves its `max_fee` against the identity's spend cap when accepted, and the
-//! [`TaskSink`] submits the on-chain request from the operator's account. (Forwarding
+//! **Who pays.** The gateway operator pays each task's fee from its own token balance: each
+//! task reserves its `max_fee` against the identity's spend cap when accepted, and the
+//! [`TaskSink`] ([`ChainSink`] on a chain) submits the on-chain request from the operator's
+//! account with `fee = max_fee`. (Forwarding
 //! client-signed requests is not offered: a client that wants to pay directly calls
 //! `TaskManager.request` itself.)
 //!
@@ -17,11 +18,13 @@
 //! | [`auth`] | single-use expiring nonces, sessions |
 //! | [`limits`] | per-identity token-bucket rate limits and spend caps |
 //! | [`sink`] | [`TaskSink`] (the seam to the chain) and the in-process [`JournalSink`] |
+//! | [`chain_sink`] | [`ChainSink`] and [`ChainDirectory`] on a deployment, and [`serve`] |
 //! | [`directory`] | [`Directory`] of models and providers, and a [`StaticDirectory`] |
 //! | [`metrics`] | Prometheus text counters |
 //! | [`error`] | the JSON error body every rejection uses |
 
 pub mod auth;
+pub mod chain_sink;
 pub mod directory;
 pub mod error;
 pub mod limits;
@@ -30,6 +33,7 @@ pub mod sink;
 pub mod siwe;
 
 pub use auth::{Auth, AuthConfig, Session};
+pub use chain_sink::{ChainDirectory, ChainSink, ChainSinkConfig, Served, serve};
 pub use directory::{Directory, ModelInfo, ProviderInfo, StaticDirectory};
 pub use error::ApiError;
 pub use limits::{LimitConfig, Limits};

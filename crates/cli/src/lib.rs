@@ -5,10 +5,12 @@
 //! | [`opts`] | the argument tree |
 //! | [`cmd`] | one file per subcommand |
 //! | [`io`] | JSON inputs and outputs, package files |
+//! | [`logging`] | structured logs of long-running commands |
 //! | [`out`] | everything printed to the terminal |
 
 pub mod cmd;
 pub mod io;
+pub mod logging;
 pub mod opts;
 pub mod out;
 

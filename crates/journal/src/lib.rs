@@ -13,6 +13,7 @@
 //!    |           |            \-> disputed -> FINALIZED | SLASHED
 //!    |           \-> committed -> revealed -> FINALIZED | disputed
 //!    \-> FAILED | CANCELLED  (also from executed, committed)
+//! committed -> SLASHED (never revealed); revealed, disputed -> FAILED (task refunded)
 //! ```
 //!
 //! | item | holds |
@@ -254,6 +255,10 @@ CREATE TABLE IF NOT EXISTS events (
     at_ms    INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_task ON events(task_id, seq);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS disputes (
     id          TEXT PRIMARY KEY,
     task_id     TEXT NOT NULL,
@@ -304,6 +309,24 @@ impl Journal {
         // A panic while holding the lock cannot leave SQLite half-written (each write is one
         // transaction), so a poisoned lock is safe to reuse.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A node-level value (e.g. the last block whose events were applied), if set.
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Sets a node-level value.
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
     }
 
     /// The SQLite journal mode in force (`wal` on disk).

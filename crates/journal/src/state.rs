@@ -77,10 +77,10 @@ impl TaskState {
         match self {
             Accepted => &[Executed, Failed, Cancelled],
             Executed => &[Submitted, Committed, Failed, Cancelled],
-            Committed => &[Revealed, Failed],
-            Revealed => &[Finalized, Disputed],
+            Committed => &[Revealed, Failed, Slashed],
+            Revealed => &[Finalized, Disputed, Failed],
             Submitted => &[Finalized, Disputed],
-            Disputed => &[Finalized, Slashed],
+            Disputed => &[Finalized, Slashed, Failed],
             Finalized | Slashed | Failed | Cancelled => &[],
         }
     }

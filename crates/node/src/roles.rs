@@ -1,0 +1,657 @@
+//! What each role does with one task. Every worker is driven by the task's on-chain state and
+//! its journal entry, so running it again after a crash continues where it stopped: a step
+//! already on-chain is observed, not repeated.
+
+use crate::chainview::{commitments_of, members_of, request_of, retry};
+use crate::metrics::inc;
+use crate::work::{Run, execute};
+use crate::{Ctx, Error, Result};
+use std::sync::Arc;
+use std::time::Duration;
+use vouch_chain::alloy::primitives::{B256, U256, keccak256};
+use vouch_chain::alloy::sol_types::SolValue;
+use vouch_chain::bindings::task_manager::TaskManager::TaskRequested;
+use vouch_chain::dispute::{self, Move};
+use vouch_journal::{DisputeState, NewTask, TaskState};
+
+/// `TaskManager.Status` codes.
+mod status {
+    pub(crate) const REQUESTED: u8 = 1;
+    pub(crate) const SUBMITTED: u8 = 2;
+    pub(crate) const DISPUTED: u8 = 3;
+    pub(crate) const FINALIZED: u8 = 4;
+    pub(crate) const REFUNDED: u8 = 5;
+    pub(crate) const FAILED: u8 = 6;
+}
+
+/// `TaskManager.Mode` codes.
+pub(crate) mod mode {
+    pub(crate) const OPTIMISTIC: u8 = 0;
+    pub(crate) const COMMITTEE: u8 = 1;
+    pub(crate) const ZK: u8 = 2;
+}
+
+fn mode_name(m: u8) -> &'static str {
+    match m {
+        mode::OPTIMISTIC => "optimistic",
+        mode::COMMITTEE => "committee",
+        _ => "zk",
+    }
+}
+
+fn is_bad_status(e: &Error) -> bool {
+    e.revert_reason().is_some_and(|r| {
+        r.starts_with("BadStatus")
+            || r.starts_with("DeadlinePassed")
+            || r.starts_with("AlreadyCommitted")
+    })
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Ctx {
+    /// Records the task in the journal (once) with its input in the store.
+    fn accept(&self, id: &str, req: &TaskRequested, model_cid: &str) -> Result<()> {
+        let input_cid = self.models.store().put(&req.inlineInput)?;
+        let fresh = self.journal.accept(&NewTask {
+            id: id.to_owned(),
+            requester: req.requester.to_string(),
+            model_cid: model_cid.to_owned(),
+            input_cid: input_cid.to_string(),
+            mode: mode_name(req.mode).to_owned(),
+            max_fee: req.fee.to_string(),
+        })?;
+        if fresh {
+            inc(&self.metrics.tasks_accepted);
+        }
+        Ok(())
+    }
+
+    /// Moves a journal entry, logging (not failing on) steps the state machine refuses.
+    pub(crate) fn advance(
+        &self,
+        id: &str,
+        to: TaskState,
+        commitment: Option<B256>,
+        detail: Option<String>,
+    ) {
+        let data = vouch_journal::StepData {
+            output_cid: None,
+            commitment: commitment.map(|c| c.to_string()),
+            detail,
+        };
+        if let Err(e) = self.journal.transition(id, to, &data) {
+            tracing::warn!(node = %self.cfg.name, task = id, error = %e, "journal step refused");
+        }
+    }
+
+    /// The current chain time: the later of the wall clock and the latest block.
+    async fn chain_now(&self) -> Result<u64> {
+        let ts = retry(&self.metrics, || async {
+            Ok(self.sys.latest_timestamp().await?)
+        })
+        .await?;
+        Ok(ts.max(now_secs()))
+    }
+
+    /// This node's execution of the task; a lying node (`lie`) changes its result.
+    async fn run_of(&self, task: U256, req: &TaskRequested, lie: bool) -> Result<Run> {
+        let model = self.models.get(&self.sys, req.modelId, req.version).await?;
+        let inline = req.inlineInput.clone();
+        let commitment = req.inputCommitment;
+        let id = task.to_string();
+        let lie = lie && self.cfg.lie == crate::Lie::Always;
+        let run =
+            tokio::task::spawn_blocking(move || execute(&id, &model.pkg, &inline, commitment))
+                .await
+                .map_err(|e| Error::State(format!("execution task: {e}")))??;
+        Ok(if lie { run.lie() } else { run })
+    }
+
+    async fn send<D>(
+        &self,
+        what: &str,
+        call: vouch_chain::alloy::contract::CallBuilder<
+            &&vouch_chain::alloy::providers::DynProvider,
+            D,
+        >,
+    ) -> Result<()>
+    where
+        D: vouch_chain::alloy::contract::CallDecoder + Clone,
+    {
+        retry(&self.metrics, || async {
+            self.sys.client().send(what, call.clone()).await?;
+            Ok(())
+        })
+        .await?;
+        inc(&self.metrics.transactions_sent);
+        Ok(())
+    }
+}
+
+/// Provider of an optimistic or zk task: execute, claim by submitting, finalize after the
+/// window, follow a dispute to its end.
+pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequested>) -> Result<()> {
+    let sys = &ctx.sys;
+    let req = match req {
+        Some(r) => r,
+        None => retry(&ctx.metrics, || request_of(sys, task)).await?,
+    };
+    let id = format!("provider:{task}");
+    let model = ctx.models.get(sys, req.modelId, req.version).await?;
+    ctx.accept(&id, &req, &model.cid.to_string())?;
+    let mut run: Option<Run> = None;
+    loop {
+        let t = retry(&ctx.metrics, || async { Ok(sys.task(task).await?) }).await?;
+        let mine = t.provider == ctx.me;
+        match t.status {
+            status::REQUESTED => {
+                if ctx.chain_now().await? > u64::from(t.deadline) {
+                    ctx.advance(
+                        &id,
+                        TaskState::Cancelled,
+                        None,
+                        Some("deadline passed".into()),
+                    );
+                    return Ok(());
+                }
+                let r = match &run {
+                    Some(r) => r.clone(),
+                    None => {
+                        let r = match ctx.run_of(task, &req, true).await {
+                            Ok(r) => r,
+                            Err(e) => {
+                                ctx.advance(&id, TaskState::Failed, None, Some(e.to_string()));
+                                return Err(e);
+                            }
+                        };
+                        ctx.advance(&id, TaskState::Executed, Some(r.output), None);
+                        run = Some(r.clone());
+                        r
+                    }
+                };
+                // spread claims over providers; re-check before paying for a transaction
+                let wait = rand::random::<f64>() * ctx.cfg.stagger.as_secs_f64();
+                tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+                if sys.task(task).await?.status != status::REQUESTED {
+                    continue;
+                }
+                let sent = if t.mode == mode::ZK {
+                    submit_zk(&ctx, task, &req, &r).await
+                } else {
+                    ctx.send(
+                        "TaskManager.submit",
+                        sys.task_manager().submit(task, r.output, r.trace_root),
+                    )
+                    .await
+                };
+                match sent {
+                    Ok(()) => {
+                        inc(&ctx.metrics.results_posted);
+                        tracing::info!(node = %ctx.cfg.name, %task, output = %r.output, "submitted");
+                    }
+                    Err(e) if is_bad_status(&e) => continue,
+                    Err(e) => {
+                        ctx.advance(&id, TaskState::Failed, None, Some(e.to_string()));
+                        return Err(e);
+                    }
+                }
+            }
+            status::SUBMITTED if !mine => {
+                inc(&ctx.metrics.tasks_lost_race);
+                ctx.advance(
+                    &id,
+                    TaskState::Cancelled,
+                    None,
+                    Some(format!("taken by {}", t.provider)),
+                );
+                return Ok(());
+            }
+            status::SUBMITTED => {
+                ctx.advance(&id, TaskState::Submitted, Some(t.outputCommitment), None);
+                let now = ctx.chain_now().await?;
+                let end = u64::from(t.deadline);
+                if now <= end {
+                    tokio::time::sleep(Duration::from_secs((end - now + 1).min(2))).await;
+                    continue;
+                }
+                match ctx
+                    .send("TaskManager.finalize", sys.task_manager().finalize(task))
+                    .await
+                {
+                    Ok(()) | Err(_) => {} // re-read the state either way
+                }
+            }
+            status::DISPUTED if mine => {
+                ctx.advance(&id, TaskState::Disputed, None, None);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            status::FINALIZED if mine => {
+                inc(&ctx.metrics.tasks_finalized);
+                ctx.advance(&id, TaskState::Submitted, Some(t.outputCommitment), None);
+                ctx.advance(&id, TaskState::Finalized, Some(t.outputCommitment), None);
+                tracing::info!(node = %ctx.cfg.name, %task, "finalized");
+                return Ok(());
+            }
+            status::FAILED if mine => {
+                inc(&ctx.metrics.tasks_slashed);
+                ctx.advance(&id, TaskState::Disputed, None, None);
+                ctx.advance(
+                    &id,
+                    TaskState::Slashed,
+                    None,
+                    Some("lost the dispute".into()),
+                );
+                tracing::warn!(node = %ctx.cfg.name, %task, "slashed");
+                return Ok(());
+            }
+            _ => {
+                let why = if t.status == status::REFUNDED {
+                    "refunded"
+                } else {
+                    "settled with another provider"
+                };
+                ctx.advance(&id, TaskState::Cancelled, None, Some(why.into()));
+                return Ok(());
+            }
+        }
+    }
+}
+
+async fn submit_zk(ctx: &Ctx, task: U256, req: &TaskRequested, run: &Run) -> Result<()> {
+    let (Some(prover), Some(keys)) = (
+        ctx.prover.as_ref(),
+        ctx.cfg.zk_keys.get(&(req.modelId, req.version)),
+    ) else {
+        return Err(Error::State(format!(
+            "task {task} is a zk task for model {} v{} and this node has no proving keys for it",
+            req.modelId, req.version
+        )));
+    };
+    let model = ctx.models.get(&ctx.sys, req.modelId, req.version).await?;
+    let inputs = crate::work::decode_inputs(&model.pkg, &req.inlineInput).map_err(|reason| {
+        Error::Execute {
+            task: task.to_string(),
+            reason,
+        }
+    })?;
+    let (prover, keys) = (prover.clone(), keys.clone());
+    let (output, proof) =
+        tokio::task::spawn_blocking(move || prover.prove(&model.pkg, &keys, inputs))
+            .await
+            .map_err(|e| Error::State(format!("proving task: {e}")))?
+            .map_err(|reason| Error::Execute {
+                task: task.to_string(),
+                reason,
+            })?;
+    if output != run.output && ctx.cfg.lie == crate::Lie::Never {
+        return Err(Error::State(format!(
+            "task {task}: the circuit's output {output} differs from the engine's {}",
+            run.output
+        )));
+    }
+    ctx.send(
+        "TaskManager.submitZk",
+        ctx.sys.task_manager().submitZk(task, output, proof),
+    )
+    .await
+}
+
+/// Challenger of an optimistic result: re-execute; on a mismatch, challenge and play.
+pub(crate) async fn challenger(
+    ctx: Arc<Ctx>,
+    task: U256,
+    output: B256,
+    trace_root: B256,
+) -> Result<()> {
+    let sys = &ctx.sys;
+    let req = retry(&ctx.metrics, || request_of(sys, task)).await?;
+    if req.mode != mode::OPTIMISTIC {
+        return Ok(());
+    }
+    // lies are told as a provider or committee member, never by re-checking others
+    let run = ctx.run_of(task, &req, false).await?;
+    inc(&ctx.metrics.results_rechecked);
+    if run.output == output && run.trace_root == trace_root {
+        return Ok(());
+    }
+    inc(&ctx.metrics.mismatches_found);
+    let id = format!("challenger:{task}");
+    let model = ctx.models.get(sys, req.modelId, req.version).await?;
+    ctx.accept(&id, &req, &model.cid.to_string())?;
+    ctx.advance(&id, TaskState::Executed, Some(run.output), None);
+    tracing::warn!(node = %ctx.cfg.name, %task, posted = %output, computed = %run.output, "result differs: challenging");
+    let dispute = match sys.challenge(task, run.output, run.trace_root).await {
+        Ok(d) => d,
+        Err(e) => {
+            let e = Error::from(e);
+            if is_bad_status(&e) {
+                // someone else challenged first, or the window closed: follow that dispute
+                let d = sys.dispute_of(task).await?;
+                if d.is_zero() {
+                    ctx.advance(&id, TaskState::Cancelled, None, Some(e.to_string()));
+                    return Ok(());
+                }
+                ctx.advance(
+                    &id,
+                    TaskState::Cancelled,
+                    None,
+                    Some(format!("dispute {d} opened by another party")),
+                );
+                return Ok(());
+            }
+            ctx.advance(&id, TaskState::Failed, None, Some(e.to_string()));
+            return Err(e);
+        }
+    };
+    inc(&ctx.metrics.challenges_opened);
+    inc(&ctx.metrics.transactions_sent);
+    ctx.advance(
+        &id,
+        TaskState::Submitted,
+        Some(run.output),
+        Some(format!("dispute {dispute}")),
+    );
+    ctx.advance(&id, TaskState::Disputed, None, None);
+    play(ctx, dispute, task, Some(run)).await
+}
+
+/// Plays dispute `dispute` on `task` to its end if this node is a party (with `run`, or a
+/// fresh execution of the task).
+pub(crate) async fn play(ctx: Arc<Ctx>, dispute: U256, task: U256, run: Option<Run>) -> Result<()> {
+    let sys = &ctx.sys;
+    let game = retry(&ctx.metrics, || async {
+        Ok(sys
+            .client()
+            .call("DisputeGame.game", sys.dispute_game().game(dispute))
+            .await?)
+    })
+    .await?;
+    let role = if game.p.defender == ctx.me {
+        "defender"
+    } else if game.p.challenger == ctx.me {
+        "challenger"
+    } else {
+        return Ok(());
+    };
+    let did = dispute.to_string();
+    ctx.journal.open_dispute(&did, &task.to_string(), role)?;
+    let run = match run {
+        Some(r) => r,
+        None => {
+            let req = retry(&ctx.metrics, || request_of(sys, task)).await?;
+            // the result this node posted: a lying node defends its lie
+            let own = role == "defender" || req.mode == mode::COMMITTEE;
+            ctx.run_of(task, &req, own).await?
+        }
+    };
+    tracing::info!(node = %ctx.cfg.name, %task, %dispute, role, "playing dispute");
+    loop {
+        let mv = retry(&ctx.metrics, || async {
+            Ok(dispute::step_with(sys, dispute, &run.trace, Some(&run.evidence)).await?)
+        })
+        .await;
+        match mv {
+            Ok(Move::Posted(what)) => {
+                inc(&ctx.metrics.transactions_sent);
+                ctx.journal.dispute_progress(&did, what)?;
+            }
+            Ok(Move::ClaimedTimeout) => inc(&ctx.metrics.transactions_sent),
+            Ok(Move::Waiting { .. }) => tokio::time::sleep(Duration::from_millis(300)).await,
+            Ok(Move::NeedsOneStep) => {
+                return Err(Error::State(format!(
+                    "dispute {dispute}: one-step evidence missing"
+                )));
+            }
+            Ok(Move::Done { outcome }) => {
+                let won = (role == "defender" && outcome == "defender wins")
+                    || (role == "challenger" && outcome == "challenger wins");
+                ctx.journal.close_dispute(
+                    &did,
+                    if won {
+                        DisputeState::Won
+                    } else {
+                        DisputeState::Lost
+                    },
+                )?;
+                inc(if won {
+                    &ctx.metrics.disputes_won
+                } else {
+                    &ctx.metrics.disputes_lost
+                });
+                tracing::info!(node = %ctx.cfg.name, %task, %dispute, outcome, "dispute ended");
+                if role == "challenger" {
+                    let id = format!("challenger:{task}");
+                    if ctx.journal.task(&id)?.is_some() {
+                        let to = if won {
+                            TaskState::Finalized
+                        } else {
+                            TaskState::Slashed
+                        };
+                        ctx.advance(&id, to, None, Some(outcome.to_owned()));
+                    }
+                }
+                return Ok(());
+            }
+            // a step raced the other party's (state moved under us): look again
+            Err(e) if is_bad_status(&e) || e.revert_reason().is_some() => {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Committee member: if drawn, commit, reveal once everyone committed (or the commit
+/// deadline passed), finalize after the reveal window; disagreements go to the dispute game.
+pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequested>) -> Result<()> {
+    let sys = &ctx.sys;
+    let tm = sys.task_manager();
+    let req = match req {
+        Some(r) => r,
+        None => retry(&ctx.metrics, || request_of(sys, task)).await?,
+    };
+    let id = format!("committee:{task}");
+    // 1. who is on the committee (drawn, or what the draw will give)
+    let (mut members, idx) = loop {
+        let t = sys.task(task).await?;
+        if t.status != status::REQUESTED {
+            if ctx.journal.task(&id)?.is_none() {
+                return Ok(());
+            }
+            break (members_of(sys, task).await?.unwrap_or_default(), None);
+        }
+        if let Some(m) = retry(&ctx.metrics, || members_of(sys, task)).await? {
+            let i = m.iter().position(|a| *a == ctx.me);
+            break (m, i);
+        }
+        let c = sys
+            .client()
+            .call("TaskManager.committees", tm.committees(task))
+            .await?;
+        let rnd = vouch_chain::bindings::randomness::FutureBlockRandomness::new(
+            sys.deployment().contracts.randomness,
+            sys.client().provider(),
+        );
+        let ready = sys
+            .client()
+            .call("Randomness.isReady", rnd.isReady(U256::from(c.ticket)))
+            .await?;
+        if !ready {
+            tokio::time::sleep(ctx.cfg.poll).await;
+            continue;
+        }
+        let r = sys
+            .client()
+            .call(
+                "Randomness.randomness",
+                rnd.randomness(U256::from(c.ticket)),
+            )
+            .await?;
+        let seed = keccak256((r, task).abi_encode());
+        let m = sys
+            .client()
+            .call(
+                "ProviderStaking.sample",
+                sys.staking()
+                    .sample(req.modelId, seed, U256::from(c.size), ctx.committee_bond),
+            )
+            .await?;
+        match m.iter().position(|a| *a == ctx.me) {
+            Some(i) => break (m, Some(i)),
+            None => return Ok(()),
+        }
+    };
+    let model = ctx.models.get(sys, req.modelId, req.version).await?;
+    if let Some(i) = idx {
+        ctx.accept(&id, &req, &model.cid.to_string())?;
+        let run = ctx.run_of(task, &req, true).await?;
+        ctx.advance(&id, TaskState::Executed, Some(run.output), None);
+        let salt = keccak256((ctx.secret, task).abi_encode());
+        let commitment = keccak256((task, ctx.me, run.output, run.trace_root, salt).abi_encode());
+        let bit = 1u8 << i;
+        // 2. commit (the first member's commit draws the committee)
+        let c = sys
+            .client()
+            .call("TaskManager.committees", tm.committees(task))
+            .await?;
+        if c.commitMask & bit == 0 && sys.task(task).await?.status == status::REQUESTED {
+            match ctx
+                .send(
+                    "TaskManager.commit",
+                    tm.commit(task, U256::from(i), commitment, members.clone()),
+                )
+                .await
+            {
+                Ok(()) => {}
+                Err(e) if is_bad_status(&e) => {}
+                Err(e)
+                    if e.revert_reason().is_some_and(|r| {
+                        r.starts_with("NotMember") || r.starts_with("BadMembers")
+                    }) =>
+                {
+                    // the draw came out differently than sampled (stakes moved): start over
+                    ctx.advance(&id, TaskState::Cancelled, None, Some("not drawn".into()));
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        ctx.advance(&id, TaskState::Committed, Some(run.output), None);
+        // the drawn list is authoritative
+        if let Some(m) = retry(&ctx.metrics, || members_of(sys, task)).await? {
+            members = m;
+        }
+        // 3. reveal when every member committed or the commit deadline passed
+        loop {
+            let t = sys.task(task).await?;
+            if t.status != status::REQUESTED {
+                break;
+            }
+            let c = sys
+                .client()
+                .call("TaskManager.committees", tm.committees(task))
+                .await?;
+            if c.revealMask & bit != 0 {
+                break;
+            }
+            let full = u8::try_from((1u16 << c.size) - 1).unwrap_or(u8::MAX);
+            if c.commitMask == full || ctx.chain_now().await? > u64::from(t.deadline) {
+                let commits = retry(&ctx.metrics, || commitments_of(sys, task)).await?;
+                match ctx
+                    .send(
+                        "TaskManager.reveal",
+                        tm.reveal(
+                            task,
+                            U256::from(i),
+                            run.output,
+                            run.trace_root,
+                            salt,
+                            members.clone(),
+                            commits,
+                        ),
+                    )
+                    .await
+                {
+                    Ok(()) => {
+                        inc(&ctx.metrics.results_posted);
+                        ctx.advance(&id, TaskState::Revealed, Some(run.output), None);
+                    }
+                    Err(e)
+                        if is_bad_status(&e)
+                            || e.revert_reason().is_some_and(|r| r.starts_with("TooEarly")) => {}
+                    Err(e) => return Err(e),
+                }
+                break;
+            }
+            tokio::time::sleep(ctx.cfg.poll).await;
+        }
+    }
+    // 4. settle: finalize after the reveal window if not everyone revealed
+    loop {
+        let t = sys.task(task).await?;
+        match t.status {
+            status::REQUESTED => {
+                let end = u64::from(t.deadline) + ctx.reveal_window;
+                if ctx.chain_now().await? > end {
+                    let _ = ctx
+                        .send(
+                            "TaskManager.finalizeCommittee",
+                            tm.finalizeCommittee(task, members.clone()),
+                        )
+                        .await;
+                } else {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+            status::DISPUTED => {
+                ctx.advance(&id, TaskState::Disputed, None, None);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            status::FINALIZED => {
+                inc(&ctx.metrics.tasks_finalized);
+                ctx.advance(&id, TaskState::Finalized, Some(t.outputCommitment), None);
+                return Ok(());
+            }
+            _ => {
+                let slashed = lost_dispute_on(&ctx, task).await?;
+                if slashed {
+                    inc(&ctx.metrics.tasks_slashed);
+                    ctx.advance(
+                        &id,
+                        TaskState::Slashed,
+                        None,
+                        Some("lost the committee dispute".into()),
+                    );
+                } else {
+                    ctx.advance(
+                        &id,
+                        TaskState::Failed,
+                        None,
+                        Some("task refunded after a committee dispute".into()),
+                    );
+                }
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Whether this node lost the dispute on `task` (its bond was slashed).
+async fn lost_dispute_on(ctx: &Ctx, task: U256) -> Result<bool> {
+    let sys = &ctx.sys;
+    let d = sys.dispute_of(task).await?;
+    if d.is_zero() {
+        return Ok(false);
+    }
+    let g = sys
+        .client()
+        .call("DisputeGame.game", sys.dispute_game().game(d))
+        .await?;
+    // outcomes: 1 defender wins, 2 challenger wins, 3 both wrong
+    Ok((g.p.defender == ctx.me && g.outcome != 1) || (g.p.challenger == ctx.me && g.outcome != 2))
+}

@@ -1,0 +1,206 @@
+//! Model packages by CID (cached, hash-checked against the registry) and executions of tasks.
+
+use crate::{Error, Result};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use vouch_chain::System;
+use vouch_chain::alloy::primitives::B256;
+use vouch_chain::dispute::{Evidence, HonestTrace};
+use vouch_engine::{Engine, Options, Tensor};
+use vouch_model::Package;
+use vouch_primitives::Cid;
+use vouch_store::{HttpFetcher, Store};
+
+/// A package with the engine built for it.
+#[derive(Debug)]
+pub struct Model {
+    /// The package.
+    pub pkg: Package,
+    /// Its CID.
+    pub cid: Cid,
+}
+
+/// Packages by `(model, version)`: from the local store, else fetched from peers; either way
+/// their bytes must hash to the CID the registry holds.
+#[derive(Debug)]
+pub struct Models {
+    store: Store,
+    fetcher: HttpFetcher,
+    peers: Vec<String>,
+    cache: Mutex<HashMap<(u32, u16), Arc<Model>>>,
+}
+
+impl Models {
+    /// A cache over `store`, fetching misses from `peers`.
+    pub fn new(store: Store, peers: Vec<String>) -> Self {
+        Self {
+            store,
+            fetcher: HttpFetcher::default(),
+            peers,
+            cache: Mutex::default(),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The package registered as `model` v`version`.
+    pub async fn get(&self, sys: &System, model: u32, version: u16) -> Result<Arc<Model>> {
+        if let Some(m) = self.lock().get(&(model, version)) {
+            return Ok(m.clone());
+        }
+        let err = |reason: String| Error::Model {
+            model,
+            version,
+            reason,
+        };
+        let v = sys
+            .client()
+            .call(
+                "ModelRegistry.getVersion",
+                sys.registry().getVersion(model, u32::from(version)),
+            )
+            .await?;
+        let cid: Cid = v
+            .packageCid
+            .parse()
+            .map_err(|_| err(format!("registry holds a malformed CID {:?}", v.packageCid)))?;
+        if *cid.digest() != v.packageHash.0 {
+            return Err(err(
+                "the registry's package hash does not match its CID".to_owned()
+            ));
+        }
+        if !self.store.has(&cid) {
+            if self.peers.is_empty() {
+                return Err(err(format!(
+                    "package {cid} is not in the local store and no peers are configured"
+                )));
+            }
+            self.fetcher
+                .fetch_any(&self.store, &self.peers, &cid)
+                .await
+                .map_err(|es| {
+                    let why: Vec<String> = es.iter().map(ToString::to_string).collect();
+                    err(format!("fetching package {cid}: {}", why.join("; ")))
+                })?;
+        }
+        let bytes = self.store.get(&cid)?;
+        let pkg = Package::from_bytes(&bytes)
+            .map_err(|e| err(format!("package {cid} does not decode: {e}")))?;
+        let m = Arc::new(Model { pkg, cid });
+        self.lock().insert((model, version), m.clone());
+        Ok(m)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(u32, u16), Arc<Model>>> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// One execution of a task: the trace, its commitments and the one-step evidence.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// Every node's output and the graph header.
+    pub trace: HonestTrace,
+    /// Output commitment.
+    pub output: B256,
+    /// Trace root.
+    pub trace_root: B256,
+    /// What the one-step check needs.
+    pub evidence: Evidence,
+    /// The graph outputs.
+    pub outputs: Vec<Tensor>,
+}
+
+impl Run {
+    /// This run with its last output element changed by one (a lie).
+    pub fn lie(mut self) -> Self {
+        if let Some(last) = self.trace.tensors.last_mut().and_then(|t| t.last_mut()) {
+            *last = last.wrapping_add(1);
+        }
+        self.output = self.trace.output_commitment();
+        self.trace_root = self.trace.trace_root();
+        self
+    }
+}
+
+/// Decodes a task's inline input (each input tensor's elements as big-endian i32, in package
+/// input order) into tensors of the package's input shapes with the batch dimension at 1.
+pub fn decode_inputs(pkg: &Package, bytes: &[u8]) -> Result<Vec<Tensor>, String> {
+    if !bytes.len().is_multiple_of(4) {
+        return Err(format!(
+            "input is {} bytes, not a multiple of 4",
+            bytes.len()
+        ));
+    }
+    let mut words = bytes
+        .chunks_exact(4)
+        .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]));
+    let mut out = Vec::with_capacity(pkg.inputs.len());
+    for spec in &pkg.inputs {
+        let info = pkg
+            .values
+            .get(spec.value as usize)
+            .ok_or_else(|| format!("input {} has no value", spec.name))?;
+        let shape = vouch_engine::tensor::resolve(&info.shape, 1);
+        let n = vouch_engine::tensor::numel(&shape)
+            .ok_or_else(|| format!("input {} has an overflowing shape", spec.name))?;
+        let data: Vec<i32> = words.by_ref().take(n).collect();
+        if data.len() != n {
+            return Err(format!(
+                "input {} needs {n} elements, the task carries fewer",
+                spec.name
+            ));
+        }
+        out.push(Tensor { shape, data });
+    }
+    if words.next().is_some() {
+        return Err("the task carries more input elements than the model takes".to_owned());
+    }
+    Ok(out)
+}
+
+/// The canonical inline bytes of `inputs` (the inverse of [`decode_inputs`]).
+pub fn encode_inputs(inputs: &[Tensor]) -> Vec<u8> {
+    inputs
+        .iter()
+        .flat_map(|t| t.data.iter().flat_map(|v| v.to_be_bytes()))
+        .collect()
+}
+
+/// Runs `pkg` on the task's inline input, checking it against the task's input commitment.
+pub fn execute(task: &str, pkg: &Package, inline: &[u8], commitment: B256) -> Result<Run> {
+    let err = |reason: String| Error::Execute {
+        task: task.to_owned(),
+        reason,
+    };
+    let inputs = decode_inputs(pkg, inline).map_err(err)?;
+    if vouch_engine::exec::commit_list(&inputs) != commitment {
+        return Err(err(
+            "the inline input does not match the task's input commitment".to_owned(),
+        ));
+    }
+    let evidence = Evidence::new(pkg, inputs.iter().map(|t| t.data.clone()).collect());
+    let engine = Engine::new(
+        pkg,
+        Options {
+            threads: 1,
+            trace: true,
+        },
+    )
+    .map_err(|e| err(e.to_string()))?;
+    let exec = engine.run(inputs).map_err(|e| err(e.to_string()))?;
+    let trace = HonestTrace {
+        tensors: exec.trace.iter().map(|t| t.data.clone()).collect(),
+        header: vouch_chain::graph::header_of(pkg),
+    };
+    Ok(Run {
+        output: B256::from(exec.output_commitment()),
+        trace_root: B256::from(exec.trace_root()),
+        trace,
+        evidence,
+        outputs: exec.outputs,
+    })
+}

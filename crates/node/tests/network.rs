@@ -1,0 +1,425 @@
+//! Nodes on a real anvil (a free port per test): an honest provider is paid; a lying provider
+//! is caught by a challenger node and slashed; a committee with one liar slashes the liar; a
+//! provider killed mid-task resumes it from its journal and completes it.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use vouch_chain::alloy::primitives::{B256, U256};
+use vouch_chain::alloy::signers::local::PrivateKeySigner;
+use vouch_chain::system::{Mode, Request};
+use vouch_chain::{Client, DeployConfig, Devnet, DevnetConfig, System, TOKEN};
+use vouch_journal::TaskState;
+use vouch_model::Package;
+use vouch_node::{Lie, Node, NodeConfig, Roles};
+
+/// anvil's well-known dev accounts 0..5 (public test keys).
+const DEV_KEYS: [&str; 5] = [
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+];
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn signer(i: usize) -> PrivateKeySigner {
+    PrivateKeySigner::from_str(DEV_KEYS[i]).unwrap()
+}
+
+fn package() -> (Vec<u8>, Package) {
+    let dir = repo().join("testdata/models/digits_mlp");
+    let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
+    let cal: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("calibration.json")).unwrap()).unwrap();
+    let graph = vouch_onnx::import(
+        &onnx,
+        &vouch_onnx::ImportOptions {
+            outputs: Some(vec!["probabilities".to_owned()]),
+        },
+    )
+    .unwrap();
+    let names: Vec<&str> = graph
+        .inputs
+        .iter()
+        .map(|&v| graph.values[v].name.as_str())
+        .collect();
+    let samples = vouch_quant::json::inputs_from_json(&cal, &names).unwrap();
+    let pkg = vouch_quant::import(&graph, samples, "digits_mlp", [0; 32], |_| {}).unwrap();
+    (pkg.to_bytes(), pkg)
+}
+
+/// Row `row` of the fixture input: (input commitment, inline bytes, output commitment).
+fn input(pkg: &Package, row: usize) -> (B256, Vec<u8>, B256) {
+    let dir = repo().join("testdata/models/digits_mlp");
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("input.json")).unwrap()).unwrap();
+    let r = v["input"][row].clone();
+    v["input"] = serde_json::Value::Array(vec![r]);
+    let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
+    let floats = vouch_quant::json::inputs_from_json(&v, &names).unwrap();
+    let inputs = vouch_quant::quantize_inputs(pkg, &floats);
+    let bytes = vouch_node::work::encode_inputs(&inputs);
+    let ic = vouch_engine::exec::commit_list(&inputs);
+    let out = vouch_engine::Engine::new(
+        pkg,
+        vouch_engine::Options {
+            threads: 1,
+            trace: false,
+        },
+    )
+    .unwrap()
+    .run(inputs)
+    .unwrap()
+    .output_commitment();
+    (B256::from(ic), bytes, B256::from(out))
+}
+
+struct World {
+    _devnet: Devnet,
+    url: String,
+    deployment: vouch_chain::Deployment,
+    model: u32,
+    bytes: Vec<u8>,
+    pkg: Package,
+    cfg: DeployConfig,
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    async fn as_(&self, i: usize) -> System {
+        let c = Client::connect(&self.url, Some(signer(i))).await.unwrap();
+        System::new(c, self.deployment.clone()).unwrap()
+    }
+
+    /// A node for key `i` whose store already holds the package (unless `peers` are given).
+    async fn node(&self, i: usize, roles: Roles, lie: Lie, peers: Vec<String>) -> Node {
+        let dir = self.dir.path().join(format!("node{i}"));
+        if peers.is_empty() {
+            vouch_store::Store::open(dir.join("store"))
+                .unwrap()
+                .put(&self.bytes)
+                .unwrap();
+        }
+        let mut cfg = NodeConfig::new(format!("node{i}"), &dir);
+        cfg.roles = roles;
+        cfg.lie = lie;
+        cfg.peers = peers;
+        cfg.poll = Duration::from_millis(100);
+        cfg.stagger = Duration::ZERO;
+        cfg.listen = Some("127.0.0.1:0".parse().unwrap());
+        Node::start(self.as_(i).await, cfg, None).await.unwrap()
+    }
+
+    async fn request(&self, requester: &System, row: usize, mode: Mode) -> (U256, B256) {
+        let (ic, bytes, out) = input(&self.pkg, row);
+        let id = requester
+            .request(&Request {
+                model_id: self.model,
+                version: 1,
+                mode,
+                fee: TOKEN,
+                deadline_secs: 600,
+                input_commitment: ic,
+                input_cid: String::new(),
+                inline_input: bytes,
+            })
+            .await
+            .unwrap();
+        (id, out)
+    }
+}
+
+const PROVIDER: Roles = Roles {
+    provider: true,
+    challenger: false,
+    committee: false,
+};
+const CHALLENGER: Roles = Roles {
+    provider: false,
+    challenger: true,
+    committee: false,
+};
+const COMMITTEE: Roles = Roles {
+    provider: false,
+    challenger: false,
+    committee: true,
+};
+
+/// Devnet, deployment (100 s challenge window), the digits MLP published by key 0, keys
+/// 1..=`stakers` staked and opted in, tokens for everyone.
+async fn world(stakers: usize) -> World {
+    let (bytes, pkg) = package();
+    let devnet = Devnet::spawn(&DevnetConfig::default()).await.unwrap();
+    let url = devnet.url();
+    let cfg = DeployConfig {
+        challenge_window: 100,
+        reveal_window: 100,
+        step_timeout: 60,
+        audit_bps: 0,
+        committee_size: 3,
+        ..DeployConfig::default()
+    };
+    let c0 = Client::connect(&url, Some(signer(0))).await.unwrap();
+    let deployment = vouch_chain::deploy(&c0, &cfg).await.unwrap();
+    let sys0 = System::new(c0, deployment.clone()).unwrap();
+    let published = sys0
+        .publish(&vouch_chain::graph::commitments_of(&bytes, &pkg))
+        .await
+        .unwrap();
+    for i in 1..5 {
+        sys0.transfer(signer(i).address(), U256::from(5_000 * TOKEN))
+            .await
+            .unwrap();
+    }
+    let w = World {
+        _devnet: devnet,
+        url,
+        deployment,
+        model: published.model_id,
+        bytes,
+        pkg,
+        cfg,
+        dir: tempfile::tempdir().unwrap(),
+    };
+    for i in 1..=stakers {
+        w.as_(i).await.join(w.model, 1_500 * TOKEN).await.unwrap();
+    }
+    w
+}
+
+/// Polls `f` every 100 ms until it holds; panics after `secs` with `what`.
+async fn until<F, Fut>(secs: u64, what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let t = Instant::now();
+    while !f().await {
+        assert!(
+            t.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn status(sys: &System, task: U256) -> u8 {
+    sys.task(task).await.unwrap().status
+}
+
+fn journal_state(node: &Node, id: &str) -> Option<TaskState> {
+    node.journal().task(id).unwrap().map(|r| r.state)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lying_provider_is_challenged_and_slashed_and_an_honest_one_is_paid() {
+    let w = world(2).await;
+    let requester = w.as_(0).await;
+    // the liar (key 1) alone first; a challenger node (key 3) fetches the package from the
+    // liar's store over HTTP
+    let liar = w.node(1, PROVIDER, Lie::Always, vec![]).await;
+    let peer = format!("http://{}", liar.http_addr().unwrap());
+    let challenger = w.node(3, CHALLENGER, Lie::Never, vec![peer]).await;
+    let liar_before = requester
+        .provider_info(signer(1).address())
+        .await
+        .unwrap()
+        .stake;
+
+    let (t1, honest_out) = w.request(&requester, 0, Mode::Optimistic).await;
+    until(60, "the liar's task fails", || async {
+        status(&requester, t1).await == 6
+    })
+    .await;
+    let liar_after = requester
+        .provider_info(signer(1).address())
+        .await
+        .unwrap()
+        .stake;
+    assert_eq!(
+        liar_before - liar_after,
+        w.cfg.provider_bond,
+        "the liar's bond is slashed"
+    );
+    until(10, "journals settle", || async {
+        journal_state(&liar, &format!("provider:{t1}")) == Some(TaskState::Slashed)
+            && journal_state(&challenger, &format!("challenger:{t1}")) == Some(TaskState::Finalized)
+    })
+    .await;
+    assert_eq!(
+        challenger
+            .metrics()
+            .mismatches_found
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    assert_eq!(
+        challenger
+            .metrics()
+            .disputes_won
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    // challenger credited: its bond back + the liar's bond
+    let credits = requester.credits(signer(3).address()).await.unwrap();
+    assert_eq!(
+        credits,
+        U256::from(w.cfg.challenger_bond + w.cfg.provider_bond)
+    );
+    liar.kill();
+
+    // an honest provider (key 2): the challenger re-checks and agrees; paid after the window
+    let honest = w.node(2, PROVIDER, Lie::Never, vec![]).await;
+    let (t2, out2) = w.request(&requester, 1, Mode::Optimistic).await;
+    until(30, "the honest result is posted", || async {
+        status(&requester, t2).await == 2
+    })
+    .await;
+    let t = requester.task(t2).await.unwrap();
+    assert_eq!(t.outputCommitment, out2);
+    assert_ne!(out2, honest_out, "two different inputs");
+    until(30, "the challenger re-checked it", || async {
+        challenger
+            .metrics()
+            .results_rechecked
+            .load(std::sync::atomic::Ordering::Relaxed)
+            == 2
+    })
+    .await;
+    requester
+        .client()
+        .warp(u64::from(w.cfg.challenge_window) + 1)
+        .await
+        .unwrap();
+    until(30, "the provider finalizes", || async {
+        status(&requester, t2).await == 4
+    })
+    .await;
+    until(10, "journal finalized", || async {
+        journal_state(&honest, &format!("provider:{t2}")) == Some(TaskState::Finalized)
+    })
+    .await;
+    let paid = requester.credits(signer(2).address()).await.unwrap();
+    assert_eq!(
+        paid,
+        U256::from(TOKEN - TOKEN * u128::from(w.cfg.audit_fee_bps) / 10_000)
+    );
+    let body = reqwest_get(&format!("http://{}/metrics", honest.http_addr().unwrap())).await;
+    assert!(
+        body.contains("vouch_node_tasks_finalized_total{node=\"node2\"} 1"),
+        "{body}"
+    );
+}
+
+async fn reqwest_get(url: &str) -> String {
+    // a tiny HTTP/1.0 GET over a TCP stream (keeps the test free of an HTTP client crate)
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
+    s.write_all(format!("GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).await.unwrap();
+    buf
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_committee_with_one_liar_slashes_the_liar() {
+    let w = world(3).await;
+    let requester = w.as_(0).await;
+    let nodes = [
+        w.node(1, COMMITTEE, Lie::Never, vec![]).await,
+        w.node(2, COMMITTEE, Lie::Always, vec![]).await,
+        w.node(3, COMMITTEE, Lie::Never, vec![]).await,
+    ];
+    let before: Vec<u128> = futures_stakes(&requester).await;
+    let (task, _) = w.request(&requester, 2, Mode::Committee).await;
+    // the draw reads a future block hash: keep blocks coming as other traffic would
+    let miner = requester.client().clone();
+    let mining = tokio::spawn(async move {
+        loop {
+            let _: Result<serde_json::Value, _> = miner.raw("evm_mine", ()).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+    until(90, "the committee dispute ends", || async {
+        status(&requester, task).await == 6
+    })
+    .await;
+    mining.abort();
+    let after = futures_stakes(&requester).await;
+    assert_eq!(
+        before[1] - after[1],
+        w.cfg.committee_bond,
+        "the liar's committee bond is slashed"
+    );
+    assert_eq!(before[0], after[0], "honest member 1 keeps its stake");
+    assert_eq!(before[2], after[2], "honest member 3 keeps its stake");
+    until(10, "the liar's journal says slashed", || async {
+        journal_state(&nodes[1], &format!("committee:{task}")) == Some(TaskState::Slashed)
+    })
+    .await;
+    for n in nodes {
+        n.kill();
+    }
+}
+
+async fn futures_stakes(sys: &System) -> Vec<u128> {
+    let mut v = Vec::new();
+    for i in 1..=3 {
+        v.push(sys.provider_info(signer(i).address()).await.unwrap().stake);
+    }
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_killed_mid_task_resumes_and_completes_it() {
+    let w = world(1).await;
+    let requester = w.as_(0).await;
+    let node = w.node(1, PROVIDER, Lie::Never, vec![]).await;
+    let (task, out) = w.request(&requester, 3, Mode::Optimistic).await;
+    let id = format!("provider:{task}");
+    until(30, "submitted", || async {
+        journal_state(&node, &id) == Some(TaskState::Submitted)
+    })
+    .await;
+    node.kill(); // crash while waiting for the challenge window
+    requester
+        .client()
+        .warp(u64::from(w.cfg.challenge_window) + 1)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        status(&requester, task).await,
+        2,
+        "nobody finalized while the node was down"
+    );
+    let node = w.node(1, PROVIDER, Lie::Never, vec![]).await;
+    until(30, "the restarted node finalizes", || async {
+        status(&requester, task).await == 4
+    })
+    .await;
+    until(10, "journal finalized", || async {
+        journal_state(&node, &id) == Some(TaskState::Finalized)
+    })
+    .await;
+    assert_eq!(requester.task(task).await.unwrap().outputCommitment, out);
+    assert!(
+        node.metrics()
+            .tasks_resumed
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 1
+    );
+    let rec = node.journal().task(&id).unwrap().unwrap();
+    assert!(rec.resumes <= 1, "{rec:?}");
+    let _ = Arc::new(());
+    let _ = Path::new("");
+}

@@ -1,0 +1,465 @@
+//! The gateway on a real anvil (port 0): a client signs in with SIWE and creates a task for a
+//! published package; the task is requested on-chain (paid by the gateway operator) with the
+//! right input commitment; a provider submits and the task finalizes; the gateway reports the
+//! output only when the on-chain output matches its own run; the journal survives a restart;
+//! and the rejections (unknown model, malformed input, fee above the spend cap).
+
+use k256::ecdsa::SigningKey;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use vouch_chain::alloy::primitives::{B256, U256};
+use vouch_chain::alloy::signers::local::PrivateKeySigner;
+use vouch_chain::{Client, DeployConfig, Devnet, DevnetConfig, System, TOKEN};
+use vouch_gateway::siwe::{self, SiweMessage};
+use vouch_gateway::{ChainSinkConfig, GatewayConfig, Served, chain_sink};
+use vouch_model::Package;
+use vouch_primitives::{Cid, hex0x};
+use vouch_store::Store;
+
+const DOMAIN: &str = "localhost:8080";
+const CHAIN: u64 = 31337;
+
+/// anvil's well-known dev accounts (public test keys): 0 deployer, 1 provider, 3 gateway.
+const DEV_KEYS: [&str; 4] = [
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+];
+
+fn signer(i: usize) -> PrivateKeySigner {
+    PrivateKeySigner::from_str(DEV_KEYS[i]).unwrap()
+}
+
+fn model_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/models/mlp_10_20_2")
+}
+
+/// The 10-20-2 MLP, imported from the committed ONNX file.
+fn package() -> (Vec<u8>, Package) {
+    let dir = model_dir();
+    let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
+    let cal: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("calibration.json")).unwrap()).unwrap();
+    let graph = vouch_onnx::import(&onnx, &vouch_onnx::ImportOptions { outputs: None }).unwrap();
+    let names: Vec<&str> = graph
+        .inputs
+        .iter()
+        .map(|&v| graph.values[v].name.as_str())
+        .collect();
+    let samples = vouch_quant::json::inputs_from_json(&cal, &names).unwrap();
+    let pkg = vouch_quant::import(&graph, samples, "mlp_10_20_2", [0; 32], |_| {}).unwrap();
+    (pkg.to_bytes(), pkg)
+}
+
+/// Row `row` of the fixture input, as a request's `input`.
+fn input_row(row: usize) -> Value {
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(model_dir().join("input.json")).unwrap()).unwrap();
+    json!({ "input": [v["input"][row].clone()] })
+}
+
+/// What an honest provider computes: input commitment, output commitment, trace root.
+fn honest(pkg: &Package, input: &Value) -> (B256, B256, B256) {
+    let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
+    let floats = vouch_quant::json::inputs_from_json(input, &names).unwrap();
+    let inputs = vouch_quant::quantize_inputs(pkg, &floats);
+    let ic = B256::from(vouch_engine::exec::commit_list(&inputs));
+    let exec = vouch_engine::Engine::new(
+        pkg,
+        vouch_engine::Options {
+            threads: 1,
+            trace: true,
+        },
+    )
+    .unwrap()
+    .run(inputs)
+    .unwrap();
+    (
+        ic,
+        B256::from(exec.output_commitment()),
+        B256::from(exec.trace_root()),
+    )
+}
+
+struct World {
+    _devnet: Devnet,
+    _dir: tempfile::TempDir,
+    url: String,
+    deployment: vouch_chain::Deployment,
+    pkg: Package,
+    cid: Cid,
+    cfg: DeployConfig,
+    store: Store,
+    journal: PathBuf,
+}
+
+impl World {
+    async fn as_(&self, i: usize) -> System {
+        let c = Client::connect(&self.url, Some(signer(i))).await.unwrap();
+        System::new(c, self.deployment.clone()).unwrap()
+    }
+
+    /// The gateway, signing (and paying) as dev account 3.
+    async fn gateway(&self) -> Served {
+        let mut cfg = GatewayConfig::new(DOMAIN, CHAIN);
+        cfg.limits.spend_cap = 10 * TOKEN;
+        cfg.sse_poll = Duration::from_millis(20);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        chain_sink::serve(
+            self.as_(3).await,
+            self.store.clone(),
+            &self.journal,
+            listener,
+            cfg,
+            ChainSinkConfig {
+                poll: Duration::from_millis(100),
+                ..ChainSinkConfig::default()
+            },
+        )
+        .await
+        .unwrap()
+    }
+}
+
+async fn world() -> World {
+    let (bytes, pkg) = package();
+    let devnet = Devnet::spawn(&DevnetConfig {
+        port: 0,
+        ..DevnetConfig::default()
+    })
+    .await
+    .unwrap();
+    let url = devnet.url();
+    let cfg = DeployConfig {
+        challenge_window: 100,
+        step_timeout: 50,
+        audit_bps: 0,
+        ..DeployConfig::default()
+    };
+    let c0 = Client::connect(&url, Some(signer(0))).await.unwrap();
+    let deployment = vouch_chain::deploy(&c0, &cfg).await.unwrap();
+    let sys0 = System::new(c0, deployment.clone()).unwrap();
+    let published = sys0
+        .publish(&vouch_chain::graph::commitments_of(&bytes, &pkg))
+        .await
+        .unwrap();
+    for i in [1, 3] {
+        sys0.transfer(signer(i).address(), U256::from(5_000 * TOKEN))
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("store")).unwrap();
+    let cid = store.put(&bytes).unwrap();
+    assert_eq!(cid, pkg.cid());
+    let w = World {
+        _devnet: devnet,
+        url,
+        deployment,
+        pkg,
+        cid,
+        cfg,
+        store,
+        journal: dir.path().join("gateway/journal.sqlite"),
+        _dir: dir,
+    };
+    w.as_(1)
+        .await
+        .join(published.model_id, 1_500 * TOKEN)
+        .await
+        .unwrap();
+    w
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    fn new(s: &Served) -> Self {
+        Self {
+            base: s.url(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (StatusCode, Value) {
+        let mut req = self.http.post(format!("{}{path}", self.base)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn login(&self, k: &SigningKey) -> String {
+        let (_, n) = self.get("/auth/nonce", None).await;
+        let msg = SiweMessage {
+            scheme: None,
+            domain: DOMAIN.into(),
+            address: siwe::address_of(k.verifying_key()),
+            statement: Some("Sign in to vouch.".into()),
+            uri: format!("http://{DOMAIN}"),
+            version: "1".into(),
+            chain_id: CHAIN,
+            nonce: n["nonce"].as_str().unwrap().to_owned(),
+            issued_at: now(),
+            expiration_time: Some(now() + 600),
+            not_before: None,
+            request_id: None,
+            resources: vec![],
+        };
+        let text = msg.to_text();
+        let sig = siwe::sign_personal(k, text.as_bytes()).unwrap();
+        let (st, v) = self
+            .post(
+                "/auth/login",
+                None,
+                &json!({ "message": text, "signature": sig }),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        v["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Polls the task until its status is `status` (20 s at most).
+    async fn wait_for(&self, token: &str, id: &str, status: &str) -> Value {
+        for _ in 0..200 {
+            let (st, v) = self.get(&format!("/tasks/{id}"), Some(token)).await;
+            assert_eq!(st, StatusCode::OK, "{v}");
+            if v["status"] == status {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("task {id} never reached {status}");
+    }
+}
+
+fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("<no code>")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_goes_on_chain_and_finalizes_through_the_gateway() {
+    let w = world().await;
+    let gw = w.gateway().await;
+    let api = Api::new(&gw);
+    let client = SigningKey::from_slice(&[7; 32]).unwrap();
+    let token = api.login(&client).await;
+    let provider = w.as_(1).await;
+
+    // the directory comes from the chain
+    let (_, models) = api.get("/models", None).await;
+    assert_eq!(
+        models["models"],
+        json!([{
+            "cid": w.cid.to_string(),
+            "name": "mlp_10_20_2",
+            "inputs": ["input"],
+            "modes": ["optimistic", "committee"],
+            "frozen": false,
+        }])
+    );
+    let (_, provs) = api.get("/providers", None).await;
+    assert_eq!(
+        provs["providers"],
+        json!([{
+            "address": signer(1).address().to_checksum(None),
+            "stake": (1_500 * TOKEN).to_string(),
+            "models": [w.cid.to_string()],
+            "store_url": null,
+        }])
+    );
+
+    // 1. an honest task
+    let input = input_row(0);
+    let (ic, output, trace_root) = honest(&w.pkg, &input);
+    let gateway_balance = provider.balance(signer(3).address()).await.unwrap();
+    let (st, t) = api
+        .post(
+            "/tasks",
+            Some(&token),
+            &json!({
+                "model": w.cid.to_string(),
+                "input": input,
+                "mode": "optimistic",
+                "max_fee": TOKEN.to_string(),
+            }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{t}");
+    let id = t["id"].as_str().unwrap().to_owned();
+    assert_eq!(id, "0x1");
+    assert_eq!(t["status"], "executed");
+    assert_eq!(t["output_cid"], Value::Null, "no output before settlement");
+    assert_eq!(t["commitment"], Value::Null);
+    let addr = siwe::checksum_address(&siwe::address_of(client.verifying_key()));
+    assert_eq!(t["requester"], format!("did:pkh:eip155:{CHAIN}:{addr}"));
+
+    // on-chain: requested by the gateway, paid by it, with the right input commitment
+    let task_id = U256::from(1);
+    let on = provider.task(task_id).await.unwrap();
+    assert_eq!(on.status, 1);
+    assert_eq!(on.requester, signer(3).address());
+    assert_eq!(on.inputCommitment, ic);
+    assert_eq!(u128::try_from(on.fee).unwrap(), TOKEN);
+    assert_eq!(
+        gateway_balance - provider.balance(signer(3).address()).await.unwrap(),
+        U256::from(TOKEN),
+        "the fee came from the gateway operator's balance"
+    );
+
+    // the provider submits, the window passes, anyone finalizes
+    provider.submit(task_id, output, trace_root).await.unwrap();
+    api.wait_for(&token, &id, "submitted").await;
+    provider
+        .client()
+        .warp(u64::from(w.cfg.challenge_window) + 1)
+        .await
+        .unwrap();
+    provider.finalize(task_id).await.unwrap();
+    let done = api.wait_for(&token, &id, "finalized").await;
+    assert_eq!(done["terminal"], true);
+    assert_eq!(done["commitment"], hex0x(output.as_slice()));
+    let out_cid: Cid = done["output_cid"].as_str().unwrap().parse().unwrap();
+    let out: Value = serde_json::from_slice(&w.store.get(&out_cid).unwrap()).unwrap();
+    assert_eq!(out["commitment"], hex0x(output.as_slice()));
+    assert_eq!(out["outputs"]["logits"][0].as_array().unwrap().len(), 2);
+
+    // the event stream replays the whole history and ends at the terminal state
+    let body = api
+        .http
+        .get(format!("{}/tasks/{id}/events", api.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let statuses: Vec<String> = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(|d| serde_json::from_str::<Value>(d.trim()).unwrap()["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(statuses, ["accepted", "executed", "submitted", "finalized"]);
+
+    // 2. a provider posting a different output: finalized, but the output is withheld
+    let (st, t2) = api
+        .post(
+            "/tasks",
+            Some(&token),
+            &json!({
+                "model": w.cid.to_string(),
+                "input": input_row(1),
+                "mode": "optimistic",
+                "max_fee": TOKEN.to_string(),
+            }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{t2}");
+    let id2 = t2["id"].as_str().unwrap().to_owned();
+    let lie = B256::repeat_byte(0x42);
+    provider.submit(U256::from(2), lie, lie).await.unwrap();
+    provider
+        .client()
+        .warp(u64::from(w.cfg.challenge_window) + 1)
+        .await
+        .unwrap();
+    provider.finalize(U256::from(2)).await.unwrap();
+    let bad = api.wait_for(&token, &id2, "finalized").await;
+    assert_eq!(bad["output_cid"], Value::Null);
+    assert_eq!(bad["commitment"], Value::Null);
+    let detail = bad["detail"].as_str().unwrap();
+    assert!(detail.starts_with(chain_sink::MISMATCH), "{detail}");
+    assert!(detail.contains(&hex0x(lie.as_slice())), "{detail}");
+
+    // 3. the journal survives a restart of the gateway
+    drop(gw);
+    let gw = w.gateway().await;
+    let api = Api::new(&gw);
+    let token = api.login(&client).await;
+    let (st, again) = api.get(&format!("/tasks/{id}"), Some(&token)).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(again, done);
+    // decimal ids are accepted too
+    let (st, again) = api.get("/tasks/1", Some(&token)).await;
+    assert_eq!((st, again["id"].as_str()), (StatusCode::OK, Some("0x1")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_rejects_bad_tasks_before_paying() {
+    let w = world().await;
+    let gw = w.gateway().await;
+    let api = Api::new(&gw);
+    let token = api.login(&SigningKey::from_slice(&[8; 32]).unwrap()).await;
+    let body = |model: String, input: Value, fee: u128| {
+        json!({ "model": model, "input": input, "mode": "optimistic", "max_fee": fee.to_string() })
+    };
+
+    // unknown model CID
+    let unknown = Cid::of(b"not a published package").to_string();
+    let (st, v) = api
+        .post("/tasks", Some(&token), &body(unknown.clone(), input_row(0), TOKEN))
+        .await;
+    assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_model"), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains(&unknown));
+
+    // malformed inputs: an unknown tensor name; a row of the wrong width; not numbers
+    let cid = w.cid.to_string();
+    let (st, v) = api
+        .post("/tasks", Some(&token), &body(cid.clone(), json!({ "x": [[1.0]] }), TOKEN))
+        .await;
+    assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"), "{v}");
+    let (st, v) = api
+        .post(
+            "/tasks",
+            Some(&token),
+            &body(cid.clone(), json!({ "input": [[1.0, 2.0, 3.0]] }), TOKEN),
+        )
+        .await;
+    assert!(st.is_client_error(), "{st} {v}");
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (st, v) = api
+        .post(
+            "/tasks",
+            Some(&token),
+            &body(cid.clone(), json!({ "input": "zero" }), TOKEN),
+        )
+        .await;
+    assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"), "{v}");
+
+    // max_fee above the spend cap (10 tokens)
+    let (st, v) = api
+        .post("/tasks", Some(&token), &body(cid, input_row(0), 11 * TOKEN))
+        .await;
+    assert_eq!((st, code(&v)), (StatusCode::PAYMENT_REQUIRED, "spend_cap_exceeded"), "{v}");
+
+    // nothing reached the chain
+    let tm = w.as_(0).await;
+    assert_eq!(tm.task(U256::from(1)).await.unwrap().status, 0);
+}

@@ -308,9 +308,7 @@ fn prepare(store: &Store, model: &Cid, input_bytes: &[u8], mode: Mode) -> Result
     let inputs = vouch_quant::quantize_inputs(&pkg, &floats);
     let input_commitment = match mode {
         Mode::Zk => B256::from(zk_input_commitment(&pkg, &inputs)?),
-        Mode::Optimistic | Mode::Committee => {
-            B256::from(vouch_engine::exec::commit_list(&inputs))
-        }
+        Mode::Optimistic | Mode::Committee => B256::from(vouch_engine::exec::commit_list(&inputs)),
     };
     let inline: Vec<u8> = inputs
         .iter()
@@ -330,7 +328,10 @@ fn prepare(store: &Store, model: &Cid, input_bytes: &[u8], mode: Mode) -> Result
     let mut outputs = serde_json::Map::new();
     for (i, t) in exec.outputs.iter().enumerate() {
         let deq = vouch_quant::dequantize(&pkg, i, t);
-        let name = pkg.outputs.get(i).map_or_else(|| format!("output{i}"), |o| o.name.clone());
+        let name = pkg
+            .outputs
+            .get(i)
+            .map_or_else(|| format!("output{i}"), |o| o.name.clone());
         outputs.insert(name, vouch_quant::json::tensor_to_nested(&t.shape, &deq));
     }
     let output_commitment = B256::from(exec.output_commitment());
@@ -416,8 +417,8 @@ fn status_name(s: TaskState) -> &'static str {
 }
 
 fn view(r: TaskRecord) -> TaskView {
-    let shown = r.state == TaskState::Finalized
-        && !r.detail.as_deref().unwrap_or("").starts_with(MISMATCH);
+    let shown =
+        r.state == TaskState::Finalized && !r.detail.as_deref().unwrap_or("").starts_with(MISMATCH);
     TaskView {
         id: r.task.id,
         requester: r.task.requester,
@@ -554,10 +555,9 @@ impl ChainSink {
             req.input_bytes.clone(),
             req.mode,
         );
-        let local =
-            tokio::task::spawn_blocking(move || prepare(&store, &model, &input, mode))
-                .await
-                .map_err(unavailable)??;
+        let local = tokio::task::spawn_blocking(move || prepare(&store, &model, &input, mode))
+            .await
+            .map_err(unavailable)??;
         let r = Request {
             model_id,
             version: version16,
@@ -689,12 +689,11 @@ impl Shared {
         };
         let addr = l.address();
         if addr == c.registry {
-            if *t0 == ModelRegistry::VersionRegistered::SIGNATURE_HASH
-                || *t0 == ModelRegistry::StatusChanged::SIGNATURE_HASH
+            if (*t0 == ModelRegistry::VersionRegistered::SIGNATURE_HASH
+                || *t0 == ModelRegistry::StatusChanged::SIGNATURE_HASH)
+                && let (Some(m), Some(v)) = (topic_u32(t1), topics.get(2).and_then(topic_u32))
             {
-                if let (Some(m), Some(v)) = (topic_u32(t1), topics.get(2).and_then(topic_u32)) {
-                    versions.insert((m, v));
-                }
+                versions.insert((m, v));
             }
         } else if addr == c.staking {
             let who = Address::from_word(*t1);
@@ -784,11 +783,7 @@ impl Shared {
 
     async fn refresh_providers(&self, provs: BTreeSet<Address>) -> Result<(), SinkError> {
         for who in provs {
-            let info = self
-                .sys
-                .provider_info(who)
-                .await
-                .map_err(unavailable)?;
+            let info = self.sys.provider_info(who).await.map_err(unavailable)?;
             write(&self.dir.providers).entry(who).or_default().stake = info.stake;
         }
         Ok(())

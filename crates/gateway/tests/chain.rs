@@ -364,7 +364,12 @@ async fn a_task_goes_on_chain_and_finalizes_through_the_gateway() {
     let statuses: Vec<String> = body
         .lines()
         .filter_map(|l| l.strip_prefix("data:"))
-        .map(|d| serde_json::from_str::<Value>(d.trim()).unwrap()["status"].as_str().unwrap().to_owned())
+        .map(|d| {
+            serde_json::from_str::<Value>(d.trim()).unwrap()["status"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert_eq!(statuses, ["accepted", "executed", "submitted", "finalized"]);
 
@@ -417,24 +422,38 @@ async fn the_gateway_rejects_bad_tasks_before_paying() {
     let gw = w.gateway().await;
     let api = Api::new(&gw);
     let token = api.login(&SigningKey::from_slice(&[8; 32]).unwrap()).await;
-    let body = |model: String, input: Value, fee: u128| {
-        json!({ "model": model, "input": input, "mode": "optimistic", "max_fee": fee.to_string() })
-    };
+    let body = |model: String, input: Value, fee: u128| json!({ "model": model, "input": input, "mode": "optimistic", "max_fee": fee.to_string() });
 
     // unknown model CID
     let unknown = Cid::of(b"not a published package").to_string();
     let (st, v) = api
-        .post("/tasks", Some(&token), &body(unknown.clone(), input_row(0), TOKEN))
+        .post(
+            "/tasks",
+            Some(&token),
+            &body(unknown.clone(), input_row(0), TOKEN),
+        )
         .await;
-    assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_model"), "{v}");
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "unknown_model"),
+        "{v}"
+    );
     assert!(v["error"]["message"].as_str().unwrap().contains(&unknown));
 
     // malformed inputs: an unknown tensor name; a row of the wrong width; not numbers
     let cid = w.cid.to_string();
     let (st, v) = api
-        .post("/tasks", Some(&token), &body(cid.clone(), json!({ "x": [[1.0]] }), TOKEN))
+        .post(
+            "/tasks",
+            Some(&token),
+            &body(cid.clone(), json!({ "x": [[1.0]] }), TOKEN),
+        )
         .await;
-    assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"), "{v}");
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
+        "{v}"
+    );
     let (st, v) = api
         .post(
             "/tasks",
@@ -451,13 +470,21 @@ async fn the_gateway_rejects_bad_tasks_before_paying() {
             &body(cid.clone(), json!({ "input": "zero" }), TOKEN),
         )
         .await;
-    assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"), "{v}");
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
+        "{v}"
+    );
 
     // max_fee above the spend cap (10 tokens)
     let (st, v) = api
         .post("/tasks", Some(&token), &body(cid, input_row(0), 11 * TOKEN))
         .await;
-    assert_eq!((st, code(&v)), (StatusCode::PAYMENT_REQUIRED, "spend_cap_exceeded"), "{v}");
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::PAYMENT_REQUIRED, "spend_cap_exceeded"),
+        "{v}"
+    );
 
     // nothing reached the chain
     let tm = w.as_(0).await;

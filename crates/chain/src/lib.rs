@@ -11,6 +11,8 @@
 //! | [`graph`] | the graph header (`graphRoot`) the registry stores |
 //! | [`dispute`] | an honest party's moves in the dispute game |
 //! | [`devnet`] | a local anvil: find, start, wait until it answers, stop |
+//! | [`receipt`] | independent checks of a receipt: leaf, EAS attestation, zk proof calldata |
+//! | [`zk`] | zk settlement: verifier compile/deploy, publish with a verifier, `submitZk` |
 
 pub mod client;
 pub mod deploy;
@@ -20,8 +22,10 @@ pub mod dispute;
 mod error;
 pub mod graph;
 pub mod keystore;
+pub mod receipt;
 pub mod revert;
 pub mod system;
+pub mod zk;
 
 pub use client::{Client, DEFAULT_RPC_URL};
 pub use deploy::{DeployConfig, TOKEN, deploy};

@@ -9,6 +9,7 @@
 //! | [`groth`] | QAP, proving key, setup from phase-1 points, the prover |
 //! | [`ptau`] | the snarkjs `.ptau` reader and an insecure local generator |
 //! | [`phase2`] | keys file, contributions and their verification |
+//! | [`task`] | what a provider posts for a zk task: commitments and `submitZk` calldata |
 
 pub mod circuit;
 pub mod cs;
@@ -16,6 +17,7 @@ pub mod gadgets;
 pub mod groth;
 pub mod phase2;
 pub mod ptau;
+pub mod task;
 
 /// Errors of the prover side.
 #[derive(Debug, thiserror::Error)]

@@ -1,11 +1,18 @@
 //! `vouch model publish PKG`: registers the package's CID, sha2-256, weights root, graph
 //! root and semantics version in the ModelRegistry (which attests provenance with EAS).
+//!
+//! With `--zk-verifier ADDR` the version also records a zk verifier (`vouch zk
+//! deploy-verifier`): publishing checks that the verifier was generated for the package's
+//! weights root (and, with `--keys`, for that verifying key) and prints its `VK_HASH`, which is
+//! how the version's verifying key hash is recorded (the verifier's code is immutable and the
+//! provenance attestation includes its address).
 
 use crate::cmd::key::{ChainArgs, runtime};
 use crate::{io, out};
 use clap::Args;
 use eyre::{Result, WrapErr};
 use std::path::PathBuf;
+use vouch_chain::alloy::primitives::{Address, B256};
 use vouch_primitives::hex0x;
 
 /// `vouch model publish`
@@ -16,6 +23,12 @@ pub struct PublishArgs {
     /// Metadata URI recorded with the version.
     #[arg(long, default_value = "")]
     pub metadata_uri: String,
+    /// zk verifier of the version (enables zk-mode tasks).
+    #[arg(long)]
+    pub zk_verifier: Option<Address>,
+    /// Keys file the verifier must match (checks its verifying key hash).
+    #[arg(long, requires = "zk_verifier")]
+    pub keys: Option<PathBuf>,
     /// Endpoint, data directory and key.
     #[command(flatten)]
     pub chain: ChainArgs,
@@ -28,9 +41,22 @@ pub fn run(a: &PublishArgs) -> Result<()> {
     let pkg = io::read_package(&a.package)?;
     let mut m = vouch_chain::graph::commitments_of(&bytes, &pkg);
     m.metadata_uri.clone_from(&a.metadata_uri);
+    let vk_hash = match &a.keys {
+        Some(k) => {
+            let b = std::fs::read(k).wrap_err_with(|| format!("cannot read {}", k.display()))?;
+            Some(B256::from(vouch_zk::files::read_keys_vk(&b)?.0.hash()))
+        }
+        None => None,
+    };
     runtime()?.block_on(async {
         let sys = a.chain.system().await?;
-        let p = sys.publish(&m).await?;
+        let (p, zk) = match a.zk_verifier {
+            Some(v) => {
+                let (p, info) = sys.publish_with_verifier(&m, v, vk_hash).await?;
+                (p, Some(info))
+            }
+            None => (sys.publish(&m).await?, None),
+        };
         out::line(format!("model {} version {}", p.model_id, p.version));
         out::line(format!("  package cid     {}", m.package_cid));
         out::line(format!(
@@ -49,6 +75,10 @@ pub fn run(a: &PublishArgs) -> Result<()> {
             "  provenance uid  {}",
             hex0x(p.provenance_uid.as_slice())
         ));
+        if let Some(z) = zk {
+            out::line(format!("  zk verifier     {}", z.address));
+            out::line(format!("  zk vk hash      {}", hex0x(z.vk_hash.as_slice())));
+        }
         Ok(())
     })
 }

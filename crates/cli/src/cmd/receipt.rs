@@ -1,16 +1,331 @@
-//! `vouch receipt ...` (being built).
+//! `vouch receipt verify TASK`: anyone checks a task's receipt independently.
+//!
+//! 1. chain state: the task is finalized and the receipt leaf of its `Finalized` event
+//!    recomputes from the task's fields;
+//! 2. the ReceiptAttester's EAS attestation covering it (per task, or the batch whose hash
+//!    chain is recomputed from the `Finalized` events), read from EAS;
+//! 3. re-execution: the package by the registry's CID (local store, or `--package`), the input
+//!    from the `TaskRequested` event, the engine's output commitment;
+//! 4. zk mode: the proof from the `submitZk` calldata hashes to the task's trace root and
+//!    verifies in Rust with `--keys`.
+//!
+//! Prints each check as ok/FAIL; exits non-zero when any fails.
+//! (Chain-side checks: [`vouch_chain::receipt`].)
 
-use clap::Subcommand;
+use crate::cmd::key::{ChainArgs, runtime};
+use crate::out;
+use clap::{Args, Subcommand};
 use eyre::{Result, bail};
+use std::path::PathBuf;
+use vouch_chain::alloy::primitives::{B256, U256, keccak256};
+use vouch_chain::receipt::{Check, ReceiptFacts};
+use vouch_engine::{Engine, Options, Tensor};
+use vouch_model::Package;
 
 /// `vouch receipt ...`
 #[derive(Debug, Subcommand)]
 pub enum ReceiptCmd {
-    /// Verify a task's receipt.
-    Verify,
+    /// Verify a task's receipt: chain state, EAS attestation, re-execution (and the zk proof).
+    Verify(VerifyArgs),
+}
+
+/// `vouch receipt verify`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The task id.
+    pub task: u64,
+    /// The package file (else fetched from the local store by the registry's CID).
+    #[arg(long, short = 'p')]
+    pub package: Option<PathBuf>,
+    /// Keys file of the model (zk tasks: verify the proof in Rust).
+    #[arg(long)]
+    pub keys: Option<PathBuf>,
+    /// Endpoint and data directory (no key needed).
+    #[command(flatten)]
+    pub chain: ChainArgs,
 }
 
 /// Runs `vouch receipt ...`.
-pub fn run(_c: &ReceiptCmd) -> Result<()> {
-    bail!("vouch receipt is not built yet")
+pub fn run(c: &ReceiptCmd) -> Result<()> {
+    match c {
+        ReceiptCmd::Verify(a) => verify(a),
+    }
+}
+
+fn verify(a: &VerifyArgs) -> Result<()> {
+    let checks = runtime()?.block_on(async {
+        let sys = a.chain.system().await?;
+        let facts = sys.receipt_facts(U256::from(a.task)).await?;
+        let vk_on_chain = if facts.zk_verifier.is_zero() {
+            None
+        } else {
+            sys.verifier_info(facts.zk_verifier)
+                .await
+                .ok()
+                .map(|i| i.vk_hash)
+        };
+        Ok::<_, eyre::Report>(offchain_checks(a, facts, vk_on_chain))
+    })?;
+    let mut failed = 0;
+    for c in &checks {
+        match &c.result {
+            Ok(d) => out::line(format!("  ok    {}: {d}", c.what)),
+            Err(e) => {
+                failed += 1;
+                out::line(format!("  FAIL  {}: {e}", c.what));
+            }
+        }
+    }
+    if failed > 0 {
+        bail!(
+            "receipt of task {}: {failed} of {} checks failed",
+            a.task,
+            checks.len()
+        );
+    }
+    out::line(format!("receipt of task {}: all {} checks passed", a.task, checks.len()));
+    Ok(())
+}
+
+/// The chain checks followed by re-execution and, for zk tasks, the proof checks.
+pub fn offchain_checks(
+    a: &VerifyArgs,
+    facts: ReceiptFacts,
+    vk_on_chain: Option<B256>,
+) -> Vec<Check> {
+    let mut checks = facts.checks.clone();
+    if !checks.first().is_some_and(Check::passed) {
+        return checks;
+    }
+    let t = &facts.task;
+    let pkg = match load_package(a, &facts.package_cid) {
+        Ok((pkg, c)) => {
+            checks.push(c);
+            pkg
+        }
+        Err(e) => {
+            checks.push(Check::fail("package", format!("{e:#}")));
+            return checks;
+        }
+    };
+    let zk = u8::from(t.mode) == 2;
+    checks.push(reexecute(&pkg, &facts, zk));
+    if zk {
+        checks.extend(zk_checks(a, &pkg, &facts, vk_on_chain));
+    }
+    checks
+}
+
+fn load_package(a: &VerifyArgs, cid: &str) -> Result<(Package, Check)> {
+    let bytes = match &a.package {
+        Some(p) => std::fs::read(p).map_err(|e| eyre::eyre!("cannot read {}: {e}", p.display()))?,
+        None => {
+            let store = vouch_store::Store::open_in_data_dir(&a.chain.dirs.data_dir)?;
+            let c: vouch_primitives::Cid = cid
+                .parse()
+                .map_err(|e| eyre::eyre!("the registry's package CID `{cid}` does not parse: {e}"))?;
+            store.get(&c).map_err(|e| {
+                eyre::eyre!("package {cid} is not in the local store ({e}); pass --package FILE or `vouch store import` it")
+            })?
+        }
+    };
+    let pkg = Package::from_bytes(&bytes)?;
+    let have = vouch_primitives::Cid::of(&bytes).to_string();
+    let c = Check::when(
+        "package",
+        have == cid,
+        format!("cid {cid}"),
+        format!("the package has cid {have}, the registry records {cid}"),
+    );
+    Ok((pkg, c))
+}
+
+/// Decodes canonical inline input bytes (each input's elements as big-endian i32, inputs in
+/// package order) with the batch size the byte count implies.
+pub fn decode_inline(pkg: &Package, bytes: &[u8]) -> Result<Vec<Tensor>> {
+    if bytes.len() % 4 != 0 {
+        bail!("the inline input is {} bytes, not a multiple of 4", bytes.len());
+    }
+    let words: Vec<i32> = bytes
+        .chunks_exact(4)
+        .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    let shapes: Vec<Vec<usize>> = pkg
+        .inputs
+        .iter()
+        .map(|s| vouch_engine::tensor::resolve(&pkg.values[s.value as usize].shape, 1))
+        .collect();
+    let per_row: usize = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
+    if per_row == 0 || words.len() % per_row != 0 || words.is_empty() {
+        bail!(
+            "the inline input has {} elements; the model takes {per_row} per row",
+            words.len()
+        );
+    }
+    let batch = words.len() / per_row;
+    let mut off = 0;
+    let mut out = Vec::new();
+    for (spec, _) in pkg.inputs.iter().zip(&shapes) {
+        let shape = vouch_engine::tensor::resolve(&pkg.values[spec.value as usize].shape, batch);
+        let n: usize = shape.iter().product();
+        out.push(Tensor {
+            shape,
+            data: words[off..off + n].to_vec(),
+        });
+        off += n;
+    }
+    Ok(out)
+}
+
+fn reexecute(pkg: &Package, facts: &ReceiptFacts, zk: bool) -> Check {
+    let what = "re-execution";
+    let t = &facts.task;
+    let Some(req) = &facts.requested else {
+        return Check::fail(what, "no TaskRequested event");
+    };
+    if req.inlineInput.is_empty() {
+        return Check::fail(
+            what,
+            format!("the input is not inline (cid {}); not supported yet", req.inputCid),
+        );
+    }
+    let inputs = match decode_inline(pkg, &req.inlineInput) {
+        Ok(i) => i,
+        Err(e) => return Check::fail(what, format!("{e:#}")),
+    };
+    let ic = if zk {
+        vouch_zk_prover::task::input_commitment(pkg, &inputs)
+            .map(B256::from)
+            .map_err(|e| e.to_string())
+    } else {
+        Ok(B256::from(vouch_engine::exec::commit_list(&inputs)))
+    };
+    match ic {
+        Ok(ic) if ic == t.inputCommitment => {}
+        Ok(ic) => {
+            return Check::fail(
+                what,
+                format!(
+                    "the inline input commits to {ic}, the task to {}",
+                    t.inputCommitment
+                ),
+            );
+        }
+        Err(e) => return Check::fail(what, e),
+    }
+    let run = Engine::new(pkg, Options::default()).and_then(|e| e.run(inputs));
+    match run {
+        Ok(exec) => {
+            let out = B256::from(exec.output_commitment());
+            Check::when(
+                what,
+                out == t.outputCommitment,
+                format!("output commitment {out}"),
+                format!(
+                    "the engine gives output commitment {out}, the task has {}",
+                    t.outputCommitment
+                ),
+            )
+        }
+        Err(e) => Check::fail(what, e.to_string()),
+    }
+}
+
+fn zk_checks(
+    a: &VerifyArgs,
+    pkg: &Package,
+    facts: &ReceiptFacts,
+    vk_on_chain: Option<B256>,
+) -> Vec<Check> {
+    let t = &facts.task;
+    let Some(proof) = &facts.zk_proof else {
+        return vec![Check::fail(
+            "zk proof",
+            "no submitZk transaction calldata found for the task",
+        )];
+    };
+    let mut checks = vec![Check::when(
+        "zk proof hash",
+        keccak256(proof) == t.traceRoot,
+        format!("keccak of the submitZk proof is the trace root {}", t.traceRoot),
+        format!(
+            "keccak of the submitZk proof is {}, the trace root {}",
+            keccak256(proof),
+            t.traceRoot
+        ),
+    )];
+    let Some(keys) = &a.keys else {
+        checks.push(Check::fail(
+            "zk proof verifies",
+            "pass --keys KEYS to verify the proof in Rust",
+        ));
+        return checks;
+    };
+    checks.push(match verify_blob(pkg, keys, proof, t.inputCommitment, t.outputCommitment, vk_on_chain) {
+        Ok(d) => Check::ok("zk proof verifies", d),
+        Err(e) => Check::fail("zk proof verifies", format!("{e:#}")),
+    });
+    checks
+}
+
+/// Verifies a `submitZk` proof blob (`abi.encode(uint256[8], int32[])`) against the keys'
+/// verifying key, the input commitment and the output commitment.
+pub fn verify_blob(
+    pkg: &Package,
+    keys: &std::path::Path,
+    blob: &[u8],
+    input_commitment: B256,
+    output_commitment: B256,
+    vk_on_chain: Option<B256>,
+) -> Result<String> {
+    use vouch_chain::alloy::sol_types::SolValue;
+    let bytes = std::fs::read(keys).map_err(|e| eyre::eyre!("cannot read {}: {e}", keys.display()))?;
+    let (vk, _) = vouch_zk::files::read_keys_vk(&bytes)?;
+    let vk_hash = B256::from(vk.hash());
+    if let Some(h) = vk_on_chain {
+        if h != vk_hash {
+            bail!("the keys have vk hash {vk_hash}, the version's verifier {h}");
+        }
+    }
+    type Blob = ([U256; 8], Vec<i32>);
+    let (words, outs) =
+        Blob::abi_decode(blob).map_err(|e| eyre::eyre!("the proof does not decode: {e}"))?;
+    let mut raw = Vec::with_capacity(256);
+    for w in words {
+        raw.extend_from_slice(&w.to_be_bytes::<32>());
+    }
+    let proof = vouch_zk::groth16::Proof::from_bytes(&raw)?;
+    // the claimed outputs must be the output commitment's preimage
+    let engine = Engine::new(pkg, Options::default())?;
+    let sizes: Vec<usize> = engine
+        .run(vouch_zk_prover::circuit::zero_inputs(pkg))?
+        .outputs
+        .iter()
+        .map(|t| t.data.len())
+        .collect();
+    if sizes.iter().sum::<usize>() != outs.len() {
+        bail!("the proof carries {} outputs, the model has {}", outs.len(), sizes.iter().sum::<usize>());
+    }
+    let mut off = 0;
+    let members: Vec<_> = sizes
+        .iter()
+        .map(|&n| {
+            let m = vouch_primitives::tensor_commitment(&outs[off..off + n]);
+            off += n;
+            m
+        })
+        .collect();
+    let oc = B256::from(vouch_primitives::list_commitment(&members));
+    if oc != output_commitment {
+        bail!("the proof's outputs commit to {oc}, the task to {output_commitment}");
+    }
+    let ih = vouch_zk::files::fr_from_be(input_commitment.as_slice(), "input commitment")?;
+    let st = vouch_zk::statement::Statement {
+        input_hash: ih,
+        outputs: outs,
+    };
+    if !vouch_zk::groth16::verify(&vk, &st.public_inputs(), &proof)? {
+        bail!("INVALID proof");
+    }
+    Ok(format!("Groth16 proof valid (vk hash {vk_hash})"))
 }

@@ -21,6 +21,8 @@ pub enum TaskCmd {
     Request(RequestArgs),
     /// Post a result (as an opted-in provider), computed by running the package.
     Submit(SubmitArgs),
+    /// Prove a zk-mode task's result (Groth16) and post it with `submitZk`.
+    SubmitZk(SubmitZkArgs),
     /// Finalize an optimistic task after its challenge window (pays the provider).
     Finalize(IdArgs),
     /// Show a task (and its dispute, if any).
@@ -114,6 +116,22 @@ pub struct SubmitArgs {
     pub chain: ChainArgs,
 }
 
+/// `vouch task submit-zk`
+#[derive(Debug, Args)]
+pub struct SubmitZkArgs {
+    /// The task id.
+    pub task: u64,
+    /// The package and its input (one row).
+    #[command(flatten)]
+    pub work: Work,
+    /// Keys file of the model (`vouch zk setup`).
+    #[arg(long)]
+    pub keys: PathBuf,
+    /// Endpoint, data directory and key.
+    #[command(flatten)]
+    pub chain: ChainArgs,
+}
+
 /// A task id.
 #[derive(Debug, Args)]
 pub struct IdArgs {
@@ -197,6 +215,7 @@ pub fn run(cmd: &TaskCmd) -> Result<()> {
         match cmd {
             TaskCmd::Request(a) => request(a).await,
             TaskCmd::Submit(a) => submit(a).await,
+            TaskCmd::SubmitZk(a) => submit_zk(a).await,
             TaskCmd::Finalize(a) => {
                 let sys = a.chain.system().await?;
                 sys.finalize(U256::from(a.task)).await?;
@@ -238,8 +257,28 @@ pub fn run(cmd: &TaskCmd) -> Result<()> {
     })
 }
 
+/// The package and the single input row of a zk task.
+fn zk_work(w: &Work) -> Result<(vouch_model::Package, Vec<vouch_engine::Tensor>)> {
+    let pkg = io::read_package(&w.package)?;
+    let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
+    let floats = io::inputs_from_json(&io::read_json(&w.input)?, &names)?;
+    let inputs = vouch_quant::quantize_inputs(&pkg, &floats);
+    if inputs
+        .iter()
+        .any(|t| t.shape.first().copied().unwrap_or(1) != 1)
+    {
+        bail!("a zk task proves one inference: give an input with one row");
+    }
+    Ok((pkg, inputs))
+}
+
 async fn request(a: &RequestArgs) -> Result<()> {
-    let run = execute(&a.work)?;
+    let mut run = execute(&a.work)?;
+    if matches!(a.mode, ModeArg::Zk) {
+        // zk mode commits to the input with Poseidon (the verifier's public input 0)
+        let (pkg, inputs) = zk_work(&a.work)?;
+        run.input_commitment = B256::from(vouch_zk_prover::task::input_commitment(&pkg, &inputs)?);
+    }
     let sys = a.chain.system().await?;
     let cid = vouch_primitives::Cid::of(&run.input_bytes).to_string();
     let r = Request {
@@ -294,6 +333,45 @@ async fn submit(a: &SubmitArgs) -> Result<()> {
     out::line(format!(
         "  trace root        {}",
         hex0x(trace_root.as_slice())
+    ));
+    Ok(())
+}
+
+async fn submit_zk(a: &SubmitZkArgs) -> Result<()> {
+    let (pkg, inputs) = zk_work(&a.work)?;
+    let keys = std::fs::read(&a.keys)
+        .map_err(|e| eyre::eyre!("cannot read {}: {e}", a.keys.display()))?;
+    let sys = a.chain.system().await?;
+    let id = U256::from(a.task);
+    let t = sys.task(id).await?;
+    let ic = vouch_zk_prover::task::input_commitment(&pkg, &inputs)?;
+    if t.inputCommitment != B256::from(ic) {
+        bail!(
+            "the input does not match task {}'s input commitment {} (zk tasks commit with Poseidon: request with --mode zk)",
+            a.task,
+            t.inputCommitment
+        );
+    }
+    let pb = out::spinner("proving");
+    let s = tokio::task::spawn_blocking(move || vouch_zk_prover::task::prove(&pkg, &keys, inputs))
+        .await??;
+    pb.finish_and_clear();
+    sys.submit_zk(
+        id,
+        B256::from(s.output_commitment),
+        s.calldata.clone().into(),
+    )
+    .await?;
+    out::line(format!("task {} proved and submitted", a.task));
+    out::line(format!(
+        "  output commitment {}",
+        hex0x(&s.output_commitment)
+    ));
+    out::line(format!(
+        "  proof             {} constraints, witness {:.2} s, prove {:.2} s",
+        s.constraints,
+        s.witness_time.as_secs_f64(),
+        s.prove_time.as_secs_f64()
     ));
     Ok(())
 }

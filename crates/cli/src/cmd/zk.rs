@@ -1,17 +1,24 @@
 //! `vouch zk ...`: Groth16 proofs of inference (setup from a `.ptau`, phase-2 contributions,
-//! prove, verify, Solidity export).
+//! prove, verify, Solidity export, verifier deployment).
+//!
+//! [`setup_and_deploy_zk`] is the in-process path `vouch up` takes: local insecure ptau, setup,
+//! export, compile, deploy.
 
+use crate::cmd::key::{ChainArgs, runtime};
 use crate::{io, out};
 use clap::{Args, Subcommand};
-use eyre::{Result, WrapErr, bail, eyre};
+use eyre::{Result, WrapErr, bail};
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
+use vouch_chain::System;
+use vouch_chain::alloy::primitives::{Address, B256};
+use vouch_chain::zk::VerifierInfo;
 use vouch_model::Package;
 use vouch_primitives::hex0x;
-use vouch_zk::files::{ProofFile, TensorData, read_keys_vk};
+use vouch_zk::files::{ProofFile, read_keys_vk};
 use vouch_zk::statement::{fr_to_be, input_hash};
-use vouch_zk_prover::{circuit, groth, phase2, ptau};
+use vouch_zk_prover::{circuit, groth, phase2, ptau, task};
 
 /// `vouch zk ...`
 #[derive(Debug, Subcommand)]
@@ -31,6 +38,9 @@ pub enum ZkCmd {
     Verify(VerifyArgs),
     /// Write the Solidity verifier of a keys file.
     ExportVerifier(ExportArgs),
+    /// Export, compile (solcjs) and deploy the Solidity verifier of a keys file; prints its
+    /// address (pass it to `vouch model publish --zk-verifier`).
+    DeployVerifier(DeployVerifierArgs),
     /// Print the on-chain arguments of a proof (for `IZkVerifier.verifyProof`) as JSON.
     Calldata(CalldataArgs),
     /// Print the circuit's size per node.
@@ -149,6 +159,26 @@ pub struct ExportArgs {
     pub contract: String,
 }
 
+/// `vouch zk deploy-verifier`
+#[derive(Debug, Args)]
+pub struct DeployVerifierArgs {
+    /// Keys file.
+    #[arg(long)]
+    pub keys: PathBuf,
+    /// The package (for its weights root and output sizes).
+    #[arg(long, short = 'm')]
+    pub model: PathBuf,
+    /// Contract name.
+    #[arg(long, default_value = "VouchZkVerifier")]
+    pub contract: String,
+    /// Also write the Solidity source here.
+    #[arg(long)]
+    pub source: Option<PathBuf>,
+    /// Endpoint, data directory and key.
+    #[command(flatten)]
+    pub chain: ChainArgs,
+}
+
 /// `vouch zk calldata`
 #[derive(Debug, Args)]
 pub struct CalldataArgs {
@@ -175,6 +205,7 @@ pub fn run(cmd: &ZkCmd) -> Result<()> {
         ZkCmd::Prove(a) => prove(a),
         ZkCmd::Verify(a) => verify(a),
         ZkCmd::ExportVerifier(a) => export(a),
+        ZkCmd::DeployVerifier(a) => deploy_verifier_cmd(a),
         ZkCmd::Calldata(a) => calldata(a),
         ZkCmd::Info(a) => info(a),
     }
@@ -272,31 +303,18 @@ fn verify_setup(a: &VerifySetupArgs) -> Result<()> {
     Ok(())
 }
 
-fn one_row(
+/// Batch row `row` of an input JSON file, quantized for `pkg` (batch axis 1).
+pub fn one_row(
     pkg: &Package,
     input: &std::path::Path,
     row: usize,
 ) -> Result<Vec<vouch_engine::Tensor>> {
     let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
     let floats = io::inputs_from_json(&io::read_json(input)?, &names)?;
-    vouch_quant::quantize_inputs(pkg, &floats)
-        .into_iter()
-        .map(|t| {
-            let rows = t.shape.first().copied().unwrap_or(1).max(1);
-            if row >= rows {
-                return Err(eyre!("row {row} out of range ({rows} rows)"));
-            }
-            let per = t.data.len() / rows;
-            let mut shape = t.shape.clone();
-            if let Some(s) = shape.first_mut() {
-                *s = 1;
-            }
-            Ok(vouch_engine::Tensor {
-                shape,
-                data: t.data[row * per..(row + 1) * per].to_vec(),
-            })
-        })
-        .collect()
+    Ok(task::single_row(
+        &vouch_quant::quantize_inputs(pkg, &floats),
+        row,
+    )?)
 }
 
 fn prove(a: &ProveArgs) -> Result<()> {
@@ -304,47 +322,25 @@ fn prove(a: &ProveArgs) -> Result<()> {
     let inputs = one_row(&pkg, &a.input, a.row)?;
     let pb = out::spinner("reading keys");
     let t0 = Instant::now();
-    let keys = phase2::from_bytes(&read(&a.keys)?)?;
-    if keys.package_cid != pkg.cid().to_bytes() {
-        bail!("the keys were made for another package");
-    }
+    let keys = task::read_keys(&pkg, &read(&a.keys)?)?;
     let t_keys = t0.elapsed();
-    pb.set_message("building the circuit and witness");
-    let t1 = Instant::now();
-    let c = circuit::build(&pkg, inputs)?;
-    let t_wit = t1.elapsed();
-    pb.set_message(format!("proving ({} constraints)", c.cs.num_constraints()));
-    let t2 = Instant::now();
-    let proof = groth::prove(&keys.pk, &c.cs, &mut rand::rngs::OsRng)?;
-    let t_prove = t2.elapsed();
+    pb.set_message("building the circuit and witness, proving");
+    let s = task::prove_with(&pkg, &keys, inputs, &mut rand::rngs::OsRng)?;
     pb.finish_and_clear();
-    let file = ProofFile {
-        vk_hash: keys.pk.vk.hash(),
-        input_hash: input_hash(&c.inputs)?,
-        outputs: pkg
-            .outputs
-            .iter()
-            .zip(&c.outputs)
-            .map(|(o, t)| TensorData {
-                name: o.name.clone(),
-                shape: t.shape.iter().map(|&d| d as u32).collect(),
-                data: t.data.clone(),
-            })
-            .collect(),
-        proof,
-    };
+    let file = &s.file;
     let bytes = file.to_bytes();
     io::write_atomic(&a.output, &bytes)?;
     out::json(&json!({
         "proof": a.output.display().to_string(),
-        "constraints": c.cs.num_constraints(),
-        "variables": c.cs.num_vars(),
-        "domain": 1u64 << groth::domain_log(&c.cs),
-        "input_commitment": hex0x(&fr_to_be(&file.input_hash)),
+        "constraints": s.constraints,
+        "variables": s.variables,
+        "domain": 1u64 << (keys.pk.h_query.len() + 1).trailing_zeros(),
+        "input_commitment": hex0x(&s.input_commitment),
+        "output_commitment": hex0x(&s.output_commitment),
         "outputs": file.outputs.iter().map(|t| json!({"name": t.name, "data": t.data})).collect::<Vec<_>>(),
         "proof_bytes": vouch_zk::groth16::PROOF_BYTES,
         "file_bytes": bytes.len(),
-        "seconds": {"load_keys": t_keys.as_secs_f64(), "witness": t_wit.as_secs_f64(), "prove": t_prove.as_secs_f64()},
+        "seconds": {"load_keys": t_keys.as_secs_f64(), "witness": s.witness_time.as_secs_f64(), "prove": s.prove_time.as_secs_f64()},
     }));
     Ok(())
 }
@@ -372,20 +368,160 @@ fn verify(a: &VerifyArgs) -> Result<()> {
     Ok(())
 }
 
-fn export(a: &ExportArgs) -> Result<()> {
-    let (vk, _) = read_keys_vk(&read(&a.keys)?)?;
-    let pkg = io::read_package(&a.model)?;
-    let sizes = circuit::zero_inputs(&pkg);
-    let _ = sizes;
-    let engine = vouch_engine::Engine::new(&pkg, vouch_engine::Options::default())?;
-    let exec = engine.run(circuit::zero_inputs(&pkg))?;
+/// The Solidity verifier of `vk` for `pkg` (what `vouch zk export-verifier` writes).
+pub fn verifier_source(
+    pkg: &Package,
+    vk: &vouch_zk::groth16::VerifyingKey,
+    contract: &str,
+) -> Result<String> {
+    let engine = vouch_engine::Engine::new(pkg, vouch_engine::Options::default())?;
+    let exec = engine.run(circuit::zero_inputs(pkg))?;
     let meta = vouch_zk::solidity::Meta {
-        contract: a.contract.clone(),
+        contract: contract.to_owned(),
         model: pkg.name.clone(),
         weights_root: pkg.weights_root(),
         output_sizes: exec.outputs.iter().map(|t| t.data.len()).collect(),
     };
-    let src = vouch_zk::solidity::render(&vk, &meta);
+    Ok(vouch_zk::solidity::render(vk, &meta))
+}
+
+/// Exports the verifier of a keys file (bytes) for `pkg`, compiles it with solcjs and deploys
+/// it with `sys`'s key.
+pub async fn deploy_verifier(
+    sys: &System,
+    pkg: &Package,
+    keys: &[u8],
+    contract: &str,
+) -> Result<(VerifierInfo, String)> {
+    let (vk, _) = read_keys_vk(keys)?;
+    let src = verifier_source(pkg, &vk, contract)?;
+    let contract = contract.to_owned();
+    let src2 = src.clone();
+    let code = tokio::task::spawn_blocking(move || {
+        vouch_chain::zk::compile_solidity(&src2, &contract)
+    })
+    .await
+    .wrap_err("the compiler task failed")??;
+    let addr = sys.deploy_verifier(code).await?;
+    let info = sys.verifier_info(addr).await?;
+    if info.vk_hash != B256::from(vk.hash()) {
+        bail!("the deployed verifier reports another verifying key hash");
+    }
+    Ok((info, src))
+}
+
+fn deploy_verifier_cmd(a: &DeployVerifierArgs) -> Result<()> {
+    let pkg = io::read_package(&a.model)?;
+    let keys = read(&a.keys)?;
+    runtime()?.block_on(async {
+        let sys = a.chain.system().await?;
+        let pb = out::spinner("compiling and deploying the verifier");
+        let (info, src) = deploy_verifier(&sys, &pkg, &keys, &a.contract).await?;
+        pb.finish_and_clear();
+        if let Some(p) = &a.source {
+            io::write_atomic(p, src.as_bytes())?;
+        }
+        out::line(format!("verifier {}", info.address));
+        out::line(format!("  vk hash       {}", hex0x(info.vk_hash.as_slice())));
+        out::line(format!(
+            "  weights root  {}",
+            hex0x(info.weights_root.as_slice())
+        ));
+        Ok(())
+    })
+}
+
+/// The domain exponent a package's circuit needs (the `.ptau` power for its setup).
+pub fn domain_log(pkg: &Package) -> Result<u32> {
+    let c0 = circuit::build(pkg, circuit::zero_inputs(pkg))?;
+    Ok(groth::domain_log(&c0.cs))
+}
+
+/// Local development zk setup of `pkg`, in `work_dir`: an INSECURE local powers-of-tau of the
+/// circuit's size (reused if present), the keys with one contribution (reused when
+/// `<work_dir>/<cid>.zkkeys` exists for this package), the verifier exported, compiled and
+/// deployed with `sys`'s key. Prints progress; returns the verifier address and the keys file.
+pub async fn setup_and_deploy_zk(
+    sys: &System,
+    pkg: &Package,
+    work_dir: &Path,
+) -> Result<(Address, PathBuf)> {
+    std::fs::create_dir_all(work_dir)
+        .wrap_err_with(|| format!("cannot create {}", work_dir.display()))?;
+    let keys_path = work_dir.join(format!("{}.zkkeys", pkg.cid()));
+    let t = Instant::now();
+    let keys = match std::fs::read(&keys_path) {
+        Ok(b) if task::read_keys(pkg, &b).is_ok() => {
+            out::note(format!("zk: reusing keys {}", keys_path.display()));
+            b
+        }
+        _ => {
+            let pkg2 = pkg.clone();
+            let dir = work_dir.to_path_buf();
+            let kp = keys_path.clone();
+            tokio::task::spawn_blocking(move || dev_setup(&pkg2, &dir, &kp))
+                .await
+                .wrap_err("the zk setup task failed")??
+        }
+    };
+    out::note(format!(
+        "zk: compiling and deploying the verifier ({:.1} s so far)",
+        t.elapsed().as_secs_f64()
+    ));
+    let (info, _) = deploy_verifier(sys, pkg, &keys, "VouchZkVerifier").await?;
+    out::note(format!(
+        "zk: verifier {} (vk hash {}) in {:.1} s",
+        info.address,
+        hex0x(info.vk_hash.as_slice()),
+        t.elapsed().as_secs_f64()
+    ));
+    Ok((info.address, keys_path))
+}
+
+/// Insecure local ptau + setup + one contribution; writes and returns the keys file.
+fn dev_setup(pkg: &Package, dir: &Path, keys_path: &Path) -> Result<Vec<u8>> {
+    let t = Instant::now();
+    let c0 = circuit::build(pkg, circuit::zero_inputs(pkg))?;
+    let log_n = groth::domain_log(&c0.cs);
+    let ptau_path = dir.join(format!("insecure-{log_n}.ptau"));
+    let ptau_bytes = match std::fs::read(&ptau_path) {
+        Ok(b) => b,
+        Err(_) => {
+            out::note(format!(
+                "zk: generating an INSECURE local powers-of-tau 2^{log_n} (development only)"
+            ));
+            let b = ptau::insecure_new(log_n, &|_| {})?;
+            io::write_atomic(&ptau_path, &b)?;
+            b
+        }
+    };
+    out::note(format!(
+        "zk: setup for {} constraints (domain 2^{log_n}) after {:.1} s",
+        c0.cs.num_constraints(),
+        t.elapsed().as_secs_f64()
+    ));
+    let srs = ptau::Ptau::parse(&ptau_bytes)?.srs(log_n)?;
+    let pk = groth::setup(&c0.cs, &srs, &|_| {})?;
+    let mut keys = phase2::Keys {
+        package_cid: pkg.cid().to_bytes().to_vec(),
+        pk,
+        contributions: Vec::new(),
+    };
+    phase2::contribute(&mut keys, &mut rand::rngs::OsRng);
+    let bytes = phase2::to_bytes(&keys);
+    io::write_atomic(keys_path, &bytes)?;
+    out::note(format!(
+        "zk: keys {} written after {:.1} s",
+        keys_path.display(),
+        t.elapsed().as_secs_f64()
+    ));
+    Ok(bytes)
+}
+
+fn export(a: &ExportArgs) -> Result<()> {
+    let (vk, _) = read_keys_vk(&read(&a.keys)?)?;
+    let pkg = io::read_package(&a.model)?;
+    let src = verifier_source(&pkg, &vk, &a.contract)?;
     io::write_atomic(&a.output, src.as_bytes())?;
     out::line(format!(
         "wrote {} (vk hash {})",

@@ -16,3 +16,16 @@ pub fn init() {
         .with_target(false)
         .try_init();
 }
+
+/// Like [`init`] but at `warn` unless `VOUCH_LOG` says otherwise (narrated commands).
+pub fn init_quiet() {
+    let level = std::env::var("VOUCH_LOG")
+        .ok()
+        .and_then(|s| s.parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::WARN);
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

@@ -23,7 +23,8 @@ pub enum Command {
     Model(ModelCmd),
     /// Run a package on inputs and print outputs and their commitment.
     Infer(InferArgs),
-    /// Import the bundled example model and run it end to end (the local demo).
+    /// The end-to-end demo: a local network, a task in each mode, a liar slashed, receipts
+    /// verified (`--offline`: the model pipeline alone).
     Demo(DemoArgs),
     /// Zero-knowledge proofs of inference (Groth16): setup, prove, verify, Solidity export.
     #[command(subcommand)]
@@ -116,9 +117,21 @@ pub struct InferArgs {
 /// `vouch demo`
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Working directory for the package and outputs.
+    /// Working directory (wiped at start).
     #[arg(long, default_value = ".vouch/demo")]
     pub dir: PathBuf,
+    /// Only the model pipeline: import, quantize, infer, check (no chain).
+    #[arg(long)]
+    pub offline: bool,
+    /// Honest provider nodes.
+    #[arg(long, default_value_t = 3)]
+    pub providers: usize,
+    /// Challenge and reveal windows in seconds.
+    #[arg(long, default_value_t = 8)]
+    pub window: u32,
+    /// Skip the zk mode (no setup).
+    #[arg(long)]
+    pub no_zk: bool,
 }
 
 fn default_threads() -> usize {

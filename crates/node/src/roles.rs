@@ -102,7 +102,7 @@ impl Ctx {
     async fn run_of(&self, task: U256, req: &TaskRequested, lie: bool) -> Result<Run> {
         let model = self.models.get(&self.sys, req.modelId, req.version).await?;
         let inline = req.inlineInput.clone();
-        let commitment = req.inputCommitment;
+        let commitment = (req.mode != mode::ZK).then_some(req.inputCommitment);
         let id = task.to_string();
         let lie = lie && self.cfg.lie == crate::Lie::Always;
         let run =

@@ -170,14 +170,16 @@ pub fn encode_inputs(inputs: &[Tensor]) -> Vec<u8> {
         .collect()
 }
 
-/// Runs `pkg` on the task's inline input, checking it against the task's input commitment.
-pub fn execute(task: &str, pkg: &Package, inline: &[u8], commitment: B256) -> Result<Run> {
+/// Runs `pkg` on the task's inline input, checking it against the task's input commitment
+/// (the keccak list commitment; `None` for zk tasks, whose commitment is the circuit's
+/// Poseidon hash and is checked by the verifier).
+pub fn execute(task: &str, pkg: &Package, inline: &[u8], commitment: Option<B256>) -> Result<Run> {
     let err = |reason: String| Error::Execute {
         task: task.to_owned(),
         reason,
     };
     let inputs = decode_inputs(pkg, inline).map_err(err)?;
-    if vouch_engine::exec::commit_list(&inputs) != commitment {
+    if commitment.is_some_and(|c| vouch_engine::exec::commit_list(&inputs) != c) {
         return Err(err(
             "the inline input does not match the task's input commitment".to_owned(),
         ));

@@ -1,14 +1,15 @@
 //! One module per subcommand.
 
 pub mod demo;
-pub mod gateway;
 pub mod deploy;
 pub mod devnet;
+pub mod gateway;
 pub mod infer;
 pub mod key;
 pub mod model_import;
 pub mod model_inspect;
 pub mod node;
+pub mod pipeline;
 pub mod provider;
 pub mod publish;
 pub mod receipt;

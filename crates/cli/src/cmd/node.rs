@@ -75,6 +75,37 @@ pub fn roles_of(names: &[String]) -> Result<Roles> {
     Ok(r)
 }
 
+/// Proves zk tasks with the zk prover (keys read from their file per task).
+#[derive(Debug, Clone, Copy)]
+pub struct CliProver;
+
+impl vouch_node::ZkProver for CliProver {
+    fn prove(
+        &self,
+        pkg: &vouch_model::Package,
+        keys: &std::path::Path,
+        inputs: Vec<vouch_engine::Tensor>,
+    ) -> std::result::Result<
+        (
+            vouch_chain::alloy::primitives::B256,
+            vouch_chain::alloy::primitives::Bytes,
+        ),
+        String,
+    > {
+        let b = std::fs::read(keys).map_err(|e| format!("{}: {e}", keys.display()))?;
+        let s = vouch_zk_prover::task::prove(pkg, &b, inputs).map_err(|e| e.to_string())?;
+        Ok((
+            vouch_chain::alloy::primitives::B256::from(s.output_commitment),
+            vouch_chain::alloy::primitives::Bytes::from(s.calldata),
+        ))
+    }
+}
+
+/// The node's zk prover.
+pub fn prover() -> std::sync::Arc<dyn vouch_node::ZkProver> {
+    std::sync::Arc::new(CliProver)
+}
+
 /// Runs `vouch node`.
 pub fn run(a: &NodeArgs) -> Result<()> {
     crate::logging::init();
@@ -95,7 +126,7 @@ pub fn run(a: &NodeArgs) -> Result<()> {
         cfg.zk_keys = a.zk_keys.iter().cloned().collect();
         cfg.flush_receipts = (a.flush_receipts > 0).then(|| Duration::from_secs(a.flush_receipts));
         cfg.lie = if a.lie { Lie::Always } else { Lie::Never };
-        let node = Node::start(sys, cfg, None)
+        let node = Node::start(sys, cfg, Some(prover()))
             .await
             .wrap_err("cannot start the node")?;
         out::line(format!("node {me} running"));

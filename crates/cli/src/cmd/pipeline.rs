@@ -1,4 +1,4 @@
-//! `vouch demo`: the local end-to-end run on the embedded example.
+//! `vouch demo --offline`: the model pipeline alone on the embedded example (no chain).
 //!
 //! Imports the bundled scikit-learn digits classifier (an MLP exported by skl2onnx), checks
 //! that a second import gives the same content id, runs the test split through the integer
@@ -12,10 +12,7 @@ use crate::out;
 use eyre::{Result, WrapErr, bail, eyre};
 use vouch_primitives::{Cid, hex0x};
 
-const MODEL: &[u8] = include_bytes!("../../../../testdata/models/digits_mlp/model.onnx");
-const CALIBRATION: &str = include_str!("../../../../testdata/models/digits_mlp/calibration.json");
-const INPUT: &str = include_str!("../../../../testdata/models/digits_mlp/input.json");
-const LABELS: &str = include_str!("../../../../testdata/models/digits_mlp/labels.json");
+use crate::cmd::up::{CALIBRATION, INPUT, LABELS, MODEL};
 const EXPECTED: &str = include_str!("../../../../testdata/models/digits_mlp/expected.json");
 
 fn argmax_rows(v: &serde_json::Value) -> Result<Vec<usize>> {
@@ -48,7 +45,7 @@ fn check(ok: bool, what: &str) -> Result<()> {
     }
 }
 
-/// Runs the demo.
+/// Runs the offline demo.
 pub fn run(a: &DemoArgs) -> Result<()> {
     let calibration: serde_json::Value =
         serde_json::from_str(CALIBRATION).wrap_err("embedded calibration")?;

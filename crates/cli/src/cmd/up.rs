@@ -1,13 +1,464 @@
-//! `vouch up` (being built).
+//! `vouch up`: a whole local network in one process, on the embedded defaults.
+//!
+//! anvil (fresh chain, every transaction mined at once, plus one empty block a second so that
+//! committee draws, which read a future block hash, never wait for traffic), the contracts,
+//! the embedded digits MLP published (with a zk verifier set up for it unless `--no-zk`),
+//! N staked provider nodes (the last `--liars` of them post wrong results), a challenger node
+//! that re-executes every result and attests receipts, and the gateway. Stops on ctrl-c.
+//!
+//! Keys are anvil's public dev accounts: 0 deploys and publishes, 1 runs the gateway (it pays
+//! fees), 2.. are providers, the next one the challenger, 9 the demo client. Never use them
+//! on a real chain.
 
+use crate::cmd::key::runtime;
+use crate::cmd::model_import;
+use crate::out;
 use clap::Args;
-use eyre::{Result, bail};
+use eyre::{Result, WrapErr, bail};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+use vouch_chain::alloy::primitives::{Address, U256};
+use vouch_chain::alloy::signers::local::PrivateKeySigner;
+use vouch_chain::{Client, DeployConfig, Devnet, DevnetConfig, System, TOKEN};
+use vouch_model::Package;
+use vouch_node::{Lie, Node, NodeConfig, Roles};
+use vouch_primitives::Cid;
+
+/// The embedded model: the scikit-learn digits MLP.
+pub const MODEL: &[u8] = include_bytes!("../../../../testdata/models/digits_mlp/model.onnx");
+/// Its calibration rows.
+pub const CALIBRATION: &str =
+    include_str!("../../../../testdata/models/digits_mlp/calibration.json");
+/// Held-out inputs.
+pub const INPUT: &str = include_str!("../../../../testdata/models/digits_mlp/input.json");
+/// Their labels.
+pub const LABELS: &str = include_str!("../../../../testdata/models/digits_mlp/labels.json");
+
+/// anvil's well-known dev accounts 0..9 (public test keys, for the local devnet only).
+pub const DEV_KEYS: [&str; 10] = [
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+];
+
+/// The demo client's key index.
+pub const CLIENT_KEY: usize = 9;
 
 /// `vouch up`
 #[derive(Debug, Args)]
-pub struct UpArgs {}
+pub struct UpArgs {
+    /// Provider nodes (at most 6).
+    #[arg(long, default_value_t = 4)]
+    pub providers: usize,
+    /// How many of the providers post wrong results (to watch them get slashed).
+    #[arg(long, default_value_t = 0)]
+    pub liars: usize,
+    /// Port of the devnet's JSON-RPC endpoint (0: any free port).
+    #[arg(long, default_value_t = 8545)]
+    pub rpc_port: u16,
+    /// Where the gateway listens.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub gateway: SocketAddr,
+    /// Working directory (wiped at start: the chain is fresh every time).
+    #[arg(long, default_value = ".vouch/up")]
+    pub dir: PathBuf,
+    /// Challenge and reveal windows in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub window: u32,
+    /// Skip the zk setup (zk-mode tasks are then refused by the contracts).
+    #[arg(long)]
+    pub no_zk: bool,
+}
+
+/// What [`start`] needs.
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    /// Provider nodes.
+    pub providers: usize,
+    /// Lying providers (the last ones).
+    pub liars: usize,
+    /// RPC port (0: free port).
+    pub rpc_port: u16,
+    /// Gateway listen address (port 0: free port).
+    pub gateway: SocketAddr,
+    /// Working directory.
+    pub dir: PathBuf,
+    /// Challenge / reveal window, seconds.
+    pub window: u32,
+    /// Set up zk for the model.
+    pub zk: bool,
+}
+
+impl From<&UpArgs> for UpOptions {
+    fn from(a: &UpArgs) -> Self {
+        Self {
+            providers: a.providers,
+            liars: a.liars,
+            rpc_port: a.rpc_port,
+            gateway: a.gateway,
+            dir: a.dir.clone(),
+            window: a.window,
+            zk: !a.no_zk,
+        }
+    }
+}
+
+/// One provider node of the network.
+#[derive(Debug)]
+pub struct ProviderNode {
+    /// The node.
+    pub node: Node,
+    /// Whether it lies.
+    pub liar: bool,
+    /// Its dev key index.
+    pub key: usize,
+}
+
+/// A running local network.
+#[derive(Debug)]
+pub struct Network {
+    /// The devnet.
+    pub devnet: Devnet,
+    /// The deployment config used.
+    pub cfg: DeployConfig,
+    /// The deployment.
+    pub deployment: vouch_chain::Deployment,
+    /// The published model id (version 1).
+    pub model_id: u32,
+    /// The package.
+    pub pkg: Package,
+    /// Its CID.
+    pub cid: Cid,
+    /// zk verifier and keys file, when set up.
+    pub zk: Option<(Address, PathBuf)>,
+    /// Provider nodes.
+    pub providers: Vec<ProviderNode>,
+    /// The challenger node.
+    pub challenger: Node,
+    /// The gateway.
+    pub gateway: vouch_gateway::chain_sink::Served,
+    /// The working directory.
+    pub dir: PathBuf,
+    miner: tokio::task::JoinHandle<()>,
+}
+
+/// The dev signer `i`.
+pub fn dev_signer(i: usize) -> Result<PrivateKeySigner> {
+    let k = DEV_KEYS
+        .get(i)
+        .ok_or_else(|| eyre::eyre!("no dev key {i}"))?;
+    Ok(PrivateKeySigner::from_str(k)?)
+}
+
+impl Network {
+    /// The devnet's RPC URL.
+    pub fn rpc_url(&self) -> String {
+        self.devnet.url()
+    }
+
+    /// A [`System`] signing with dev key `i`.
+    pub async fn system(&self, i: usize) -> Result<System> {
+        let c = Client::connect(&self.devnet.url(), Some(dev_signer(i)?)).await?;
+        Ok(System::new(c, self.deployment.clone())?)
+    }
+
+    /// Prints where everything is.
+    pub fn print(&self) {
+        let c = &self.deployment.contracts;
+        let mut rows = vec![
+            vec!["devnet (anvil)".to_owned(), self.devnet.url()],
+            vec!["gateway".to_owned(), self.gateway.url()],
+            vec![
+                "openapi".to_owned(),
+                format!("{}/openapi.json", self.gateway.url()),
+            ],
+            vec!["TaskManager".to_owned(), c.task_manager.to_string()],
+            vec![
+                "model".to_owned(),
+                format!("{} v1, digits MLP, cid {}", self.model_id, self.cid),
+            ],
+        ];
+        if let Some((v, _)) = &self.zk {
+            rows.push(vec!["zk verifier".to_owned(), v.to_string()]);
+        }
+        for p in &self.providers {
+            rows.push(vec![
+                format!("provider{}", if p.liar { " (lies)" } else { "" }),
+                format!(
+                    "{} metrics http://{}/metrics",
+                    p.node.address(),
+                    p.node
+                        .http_addr()
+                        .map_or_else(String::new, |a| a.to_string())
+                ),
+            ]);
+        }
+        rows.push(vec![
+            "challenger".to_owned(),
+            format!(
+                "{} metrics http://{}/metrics",
+                self.challenger.address(),
+                self.challenger
+                    .http_addr()
+                    .map_or_else(String::new, |a| a.to_string())
+            ),
+        ]);
+        out::line(out::table(&["component", "where"], &rows));
+    }
+
+    /// Stops every node, the gateway and the devnet.
+    pub fn stop(mut self) {
+        self.miner.abort();
+        self.gateway.stop();
+        for p in self.providers {
+            p.node.kill();
+        }
+        self.challenger.kill();
+        self.devnet.stop();
+    }
+}
+
+fn step(t: &Instant, what: &str) {
+    out::line(format!("  [{:>5.1} s] {what}", t.elapsed().as_secs_f64()));
+}
+
+/// The embedded digits MLP as a package.
+pub fn embedded_package() -> Result<Package> {
+    let calibration: serde_json::Value =
+        serde_json::from_str(CALIBRATION).wrap_err("embedded calibration")?;
+    model_import::import_bytes(
+        MODEL,
+        &calibration,
+        Some(vec!["probabilities".to_owned()]),
+        "digits_mlp",
+    )
+}
+
+/// Starts the whole network.
+pub async fn start(o: &UpOptions) -> Result<Network> {
+    if o.providers == 0 || o.providers > 6 {
+        bail!("--providers must be between 1 and 6 (dev keys 2..7)");
+    }
+    if o.liars >= o.providers {
+        bail!("--liars must leave at least one honest provider");
+    }
+    let t = Instant::now();
+    if o.dir.exists() {
+        std::fs::remove_dir_all(&o.dir)
+            .wrap_err_with(|| format!("cannot clear {}", o.dir.display()))?;
+    }
+    std::fs::create_dir_all(&o.dir)
+        .wrap_err_with(|| format!("cannot create {}", o.dir.display()))?;
+    let devnet = Devnet::spawn(&DevnetConfig {
+        port: o.rpc_port,
+        log: Some(o.dir.join("anvil.log")),
+        timeout_secs: 30,
+        ..DevnetConfig::default()
+    })
+    .await
+    .wrap_err("cannot start anvil (run scripts/bootstrap-node.sh, or set VOUCH_ANVIL)")?;
+    let url = devnet.url();
+    step(&t, &format!("devnet up at {url}"));
+    let cfg = DeployConfig {
+        challenge_window: o.window,
+        reveal_window: o.window,
+        step_timeout: 60,
+        audit_bps: 0,
+        committee_size: 3,
+        unbonding_delay: 60,
+        ..DeployConfig::default()
+    };
+    let c0 = Client::connect(&url, Some(dev_signer(0)?)).await?;
+    let deployment = vouch_chain::deploy(&c0, &cfg).await?;
+    deployment.save(&o.dir)?;
+    let owner = System::new(c0, deployment.clone())?;
+    step(
+        &t,
+        "contracts deployed (EAS, token, registry, staking, task manager, dispute game, receipts, governor)",
+    );
+
+    // the model: import, store, publish (with a zk verifier)
+    let pkg = embedded_package()?;
+    let bytes = pkg.to_bytes();
+    let cid = Cid::of(&bytes);
+    let mut commitments = vouch_chain::graph::commitments_of(&bytes, &pkg);
+    commitments.metadata_uri = "vouch:embedded/digits_mlp".to_owned();
+    let zk = if o.zk {
+        let (verifier, keys) =
+            crate::cmd::zk::setup_and_deploy_zk(&owner, &pkg, &o.dir.join("zk")).await?;
+        step(&t, &format!("zk keys and verifier ready ({verifier})"));
+        Some((verifier, keys))
+    } else {
+        None
+    };
+    let published = match &zk {
+        Some((v, _)) => owner.publish_with_verifier(&commitments, *v, None).await?.0,
+        None => owner.publish(&commitments).await?,
+    };
+    step(
+        &t,
+        &format!(
+            "model {} v{} published, package {cid}",
+            published.model_id, published.version
+        ),
+    );
+
+    // tokens for everyone, stakes for the providers
+    for i in 1..DEV_KEYS.len() {
+        owner
+            .transfer(dev_signer(i)?.address(), U256::from(50_000 * TOKEN))
+            .await?;
+    }
+    let mut providers = Vec::new();
+    let mut first_peer: Option<String> = None;
+    for n in 0..o.providers {
+        let key = 2 + n;
+        let liar = n >= o.providers - o.liars;
+        let sys = connect(&url, &deployment, key).await?;
+        sys.join(published.model_id, 5_000 * TOKEN).await?;
+        let dir = o.dir.join(format!("provider{n}"));
+        let mut ncfg = NodeConfig::new(format!("provider{n}"), &dir);
+        ncfg.roles = Roles {
+            provider: true,
+            challenger: false,
+            committee: true,
+        };
+        ncfg.lie = if liar { Lie::Always } else { Lie::Never };
+        ncfg.listen = Some("127.0.0.1:0".parse()?);
+        ncfg.stagger = if liar {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(300)
+        };
+        ncfg.flush_receipts = None;
+        if let Some((_, keys)) = &zk {
+            ncfg.zk_keys.insert((published.model_id, 1), keys.clone());
+        }
+        match &first_peer {
+            // the first provider holds the package; the others fetch it by CID
+            None => {
+                vouch_store::Store::open(dir.join("store"))?.put(&bytes)?;
+            }
+            Some(p) => ncfg.peers = vec![p.clone()],
+        }
+        let node = Node::start(sys, ncfg, Some(crate::cmd::node::prover())).await?;
+        if first_peer.is_none() {
+            first_peer = node.http_addr().map(|a| format!("http://{a}"));
+        }
+        providers.push(ProviderNode { node, liar, key });
+    }
+    step(
+        &t,
+        &format!(
+            "{} provider nodes staked and running ({} lying)",
+            o.providers, o.liars
+        ),
+    );
+    let ckey = 2 + o.providers;
+    let csys = connect(&url, &deployment, ckey).await?;
+    let mut ccfg = NodeConfig::new("challenger", o.dir.join("challenger"));
+    ccfg.roles = Roles {
+        provider: false,
+        challenger: true,
+        committee: false,
+    };
+    ccfg.listen = Some("127.0.0.1:0".parse()?);
+    ccfg.peers = first_peer.clone().into_iter().collect();
+    ccfg.flush_receipts = Some(Duration::from_secs(3));
+    let challenger = Node::start(csys, ccfg, None).await?;
+    step(
+        &t,
+        "challenger node running (re-executes every result, attests receipts)",
+    );
+
+    // the gateway: its own store holds the package
+    let gsys = connect(&url, &deployment, 1).await?;
+    let gstore = vouch_store::Store::open(o.dir.join("gateway/store"))?;
+    gstore.put(&bytes)?;
+    let listener = tokio::net::TcpListener::bind(o.gateway)
+        .await
+        .wrap_err_with(|| format!("cannot listen on {}", o.gateway))?;
+    let domain = listener.local_addr()?.to_string();
+    let mut gcfg = vouch_gateway::GatewayConfig::new(domain, deployment.chain_id);
+    // a local network: room for benchmarks (per identity: 500 requests/s, 10,000 VOUCH)
+    gcfg.limits = vouch_gateway::LimitConfig {
+        burst: 1_000.0,
+        per_sec: 500.0,
+        spend_cap: 10_000 * TOKEN,
+    };
+    let sink_cfg = vouch_gateway::chain_sink::ChainSinkConfig {
+        poll: Duration::from_millis(250),
+        deadline_secs: 120,
+        ..Default::default()
+    };
+    let gateway = vouch_gateway::chain_sink::serve(
+        gsys,
+        gstore,
+        &o.dir.join("gateway/tasks.sqlite"),
+        listener,
+        gcfg,
+        sink_cfg,
+    )
+    .await
+    .map_err(|e| eyre::eyre!("cannot start the gateway: {e}"))?;
+    step(&t, &format!("gateway serving at {}", gateway.url()));
+
+    // an empty block a second: committee draws read a future block hash
+    let miner_client = owner.client().clone();
+    let miner = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let _: std::result::Result<serde_json::Value, _> =
+                miner_client.raw("evm_mine", ()).await;
+        }
+    });
+    Ok(Network {
+        devnet,
+        cfg,
+        deployment,
+        model_id: published.model_id,
+        pkg,
+        cid,
+        zk,
+        providers,
+        challenger,
+        gateway,
+        dir: o.dir.clone(),
+        miner,
+    })
+}
+
+async fn connect(url: &str, d: &vouch_chain::Deployment, key: usize) -> Result<System> {
+    let c = Client::connect(url, Some(dev_signer(key)?)).await?;
+    Ok(System::new(c, d.clone())?)
+}
 
 /// Runs `vouch up`.
-pub fn run(_a: &UpArgs) -> Result<()> {
-    bail!("vouch up is not built yet")
+pub fn run(a: &UpArgs) -> Result<()> {
+    crate::logging::init();
+    runtime()?.block_on(async {
+        out::line("vouch up: a local network on the embedded defaults");
+        let net = start(&UpOptions::from(a)).await?;
+        net.print();
+        out::line("");
+        out::line(format!(
+            "try: curl {}/models   (sign in with SIWE to create tasks; see docs)",
+            net.gateway.url()
+        ));
+        out::line("ctrl-c stops everything");
+        tokio::signal::ctrl_c()
+            .await
+            .wrap_err("waiting for ctrl-c")?;
+        net.stop();
+        Ok(())
+    })
 }

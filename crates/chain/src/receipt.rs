@@ -14,7 +14,7 @@
 //! the package CID) and, for a zk task, the `proof` argument of its `submitZk` transaction; the
 //! engine and the zk verifier run in the CLI.
 
-use crate::system::{Task, TASK_STATUS};
+use crate::system::{TASK_STATUS, Task};
 use crate::{Error, Result, System};
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::providers::Provider;
@@ -249,7 +249,11 @@ impl System {
         } else {
             let idx = u64::from(fin.receiptIndex);
             let logs = self
-                .logs(attester, ReceiptAttester::ReceiptsAttested::SIGNATURE_HASH, None)
+                .logs(
+                    attester,
+                    ReceiptAttester::ReceiptsAttested::SIGNATURE_HASH,
+                    None,
+                )
                 .await?;
             let batches: Vec<ReceiptAttester::ReceiptsAttested> = logs
                 .iter()
@@ -269,7 +273,10 @@ impl System {
             };
             let schema = self
                 .client()
-                .call("ReceiptAttester.receiptBatchSchema", ra.receiptBatchSchema())
+                .call(
+                    "ReceiptAttester.receiptBatchSchema",
+                    ra.receiptBatchSchema(),
+                )
                 .await?;
             (b.uid, schema, Some(b.clone()))
         };

@@ -68,10 +68,8 @@ impl System {
     /// contract address.
     pub async fn deploy_verifier(&self, bytecode: Bytes) -> Result<Address> {
         self.client().sender("deploy a verifier")?;
-        let call = RawCallBuilder::<&DynProvider>::new_raw_deploy(
-            self.client().provider(),
-            bytecode,
-        );
+        let call =
+            RawCallBuilder::<&DynProvider>::new_raw_deploy(self.client().provider(), bytecode);
         let r = self.client().send("deploy verifier", call).await?;
         r.contract_address.ok_or_else(|| Error::MissingEvent {
             call: "deploy verifier".to_owned(),
@@ -255,10 +253,11 @@ pub fn compile_with(solc: &Path, source: &str, contract: &str) -> Result<Bytes> 
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|source| Error::Json {
-        path: solc.to_path_buf(),
-        source,
-    })?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|source| Error::Json {
+            path: solc.to_path_buf(),
+            source,
+        })?;
     let errors: Vec<String> = v["errors"]
         .as_array()
         .map(|a| {

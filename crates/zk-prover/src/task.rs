@@ -41,7 +41,9 @@ pub struct ZkSubmission {
 pub fn read_keys(pkg: &Package, keys: &[u8]) -> Result<phase2::Keys> {
     let keys = phase2::from_bytes(keys)?;
     if keys.package_cid != pkg.cid().to_bytes() {
-        return Err(Error::Keys("the keys were made for another package".to_owned()));
+        return Err(Error::Keys(
+            "the keys were made for another package".to_owned(),
+        ));
     }
     Ok(keys)
 }
@@ -50,10 +52,11 @@ pub fn read_keys(pkg: &Package, keys: &[u8]) -> Result<phase2::Keys> {
 /// 1): `inputCommitment` of a zk task.
 pub fn input_commitment(pkg: &Package, inputs: &[Tensor]) -> Result<[u8; 32]> {
     let flat: Vec<i32> = inputs.iter().flat_map(|t| t.data.iter().copied()).collect();
-    let wide = pkg
-        .inputs
-        .iter()
-        .any(|i| pkg.values.get(i.value as usize).is_some_and(|v| v.kind != Kind::Act8));
+    let wide = pkg.inputs.iter().any(|i| {
+        pkg.values
+            .get(i.value as usize)
+            .is_some_and(|v| v.kind != Kind::Act8)
+    });
     let h = if wide {
         input_hash_wide(&flat)
     } else {

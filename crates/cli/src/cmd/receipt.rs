@@ -83,7 +83,11 @@ fn verify(a: &VerifyArgs) -> Result<()> {
             checks.len()
         );
     }
-    out::line(format!("receipt of task {}: all {} checks passed", a.task, checks.len()));
+    out::line(format!(
+        "receipt of task {}: all {} checks passed",
+        a.task,
+        checks.len()
+    ));
     Ok(())
 }
 
@@ -121,9 +125,9 @@ fn load_package(a: &VerifyArgs, cid: &str) -> Result<(Package, Check)> {
         Some(p) => std::fs::read(p).map_err(|e| eyre::eyre!("cannot read {}: {e}", p.display()))?,
         None => {
             let store = vouch_store::Store::open_in_data_dir(&a.chain.dirs.data_dir)?;
-            let c: vouch_primitives::Cid = cid
-                .parse()
-                .map_err(|e| eyre::eyre!("the registry's package CID `{cid}` does not parse: {e}"))?;
+            let c: vouch_primitives::Cid = cid.parse().map_err(|e| {
+                eyre::eyre!("the registry's package CID `{cid}` does not parse: {e}")
+            })?;
             store.get(&c).map_err(|e| {
                 eyre::eyre!("package {cid} is not in the local store ({e}); pass --package FILE or `vouch store import` it")
             })?
@@ -144,7 +148,10 @@ fn load_package(a: &VerifyArgs, cid: &str) -> Result<(Package, Check)> {
 /// package order) with the batch size the byte count implies.
 pub fn decode_inline(pkg: &Package, bytes: &[u8]) -> Result<Vec<Tensor>> {
     if bytes.len() % 4 != 0 {
-        bail!("the inline input is {} bytes, not a multiple of 4", bytes.len());
+        bail!(
+            "the inline input is {} bytes, not a multiple of 4",
+            bytes.len()
+        );
     }
     let words: Vec<i32> = bytes
         .chunks_exact(4)
@@ -186,7 +193,10 @@ fn reexecute(pkg: &Package, facts: &ReceiptFacts, zk: bool) -> Check {
     if req.inlineInput.is_empty() {
         return Check::fail(
             what,
-            format!("the input is not inline (cid {}); not supported yet", req.inputCid),
+            format!(
+                "the input is not inline (cid {}); not supported yet",
+                req.inputCid
+            ),
         );
     }
     let inputs = match decode_inline(pkg, &req.inlineInput) {
@@ -247,7 +257,10 @@ fn zk_checks(
     let mut checks = vec![Check::when(
         "zk proof hash",
         keccak256(proof) == t.traceRoot,
-        format!("keccak of the submitZk proof is the trace root {}", t.traceRoot),
+        format!(
+            "keccak of the submitZk proof is the trace root {}",
+            t.traceRoot
+        ),
         format!(
             "keccak of the submitZk proof is {}, the trace root {}",
             keccak256(proof),
@@ -261,10 +274,19 @@ fn zk_checks(
         ));
         return checks;
     };
-    checks.push(match verify_blob(pkg, keys, proof, t.inputCommitment, t.outputCommitment, vk_on_chain) {
-        Ok(d) => Check::ok("zk proof verifies", d),
-        Err(e) => Check::fail("zk proof verifies", format!("{e:#}")),
-    });
+    checks.push(
+        match verify_blob(
+            pkg,
+            keys,
+            proof,
+            t.inputCommitment,
+            t.outputCommitment,
+            vk_on_chain,
+        ) {
+            Ok(d) => Check::ok("zk proof verifies", d),
+            Err(e) => Check::fail("zk proof verifies", format!("{e:#}")),
+        },
+    );
     checks
 }
 
@@ -279,7 +301,8 @@ pub fn verify_blob(
     vk_on_chain: Option<B256>,
 ) -> Result<String> {
     use vouch_chain::alloy::sol_types::SolValue;
-    let bytes = std::fs::read(keys).map_err(|e| eyre::eyre!("cannot read {}: {e}", keys.display()))?;
+    let bytes =
+        std::fs::read(keys).map_err(|e| eyre::eyre!("cannot read {}: {e}", keys.display()))?;
     let (vk, _) = vouch_zk::files::read_keys_vk(&bytes)?;
     let vk_hash = B256::from(vk.hash());
     if let Some(h) = vk_on_chain {
@@ -289,7 +312,7 @@ pub fn verify_blob(
     }
     type Blob = ([U256; 8], Vec<i32>);
     let (words, outs) =
-        Blob::abi_decode(blob).map_err(|e| eyre::eyre!("the proof does not decode: {e}"))?;
+        Blob::abi_decode_params(blob).map_err(|e| eyre::eyre!("the proof does not decode: {e}"))?;
     let mut raw = Vec::with_capacity(256);
     for w in words {
         raw.extend_from_slice(&w.to_be_bytes::<32>());
@@ -304,7 +327,11 @@ pub fn verify_blob(
         .map(|t| t.data.len())
         .collect();
     if sizes.iter().sum::<usize>() != outs.len() {
-        bail!("the proof carries {} outputs, the model has {}", outs.len(), sizes.iter().sum::<usize>());
+        bail!(
+            "the proof carries {} outputs, the model has {}",
+            outs.len(),
+            sizes.iter().sum::<usize>()
+        );
     }
     let mut off = 0;
     let members: Vec<_> = sizes

@@ -339,8 +339,8 @@ async fn submit(a: &SubmitArgs) -> Result<()> {
 
 async fn submit_zk(a: &SubmitZkArgs) -> Result<()> {
     let (pkg, inputs) = zk_work(&a.work)?;
-    let keys = std::fs::read(&a.keys)
-        .map_err(|e| eyre::eyre!("cannot read {}: {e}", a.keys.display()))?;
+    let keys =
+        std::fs::read(&a.keys).map_err(|e| eyre::eyre!("cannot read {}: {e}", a.keys.display()))?;
     let sys = a.chain.system().await?;
     let id = U256::from(a.task);
     let t = sys.task(id).await?;

@@ -397,11 +397,10 @@ pub async fn deploy_verifier(
     let src = verifier_source(pkg, &vk, contract)?;
     let contract = contract.to_owned();
     let src2 = src.clone();
-    let code = tokio::task::spawn_blocking(move || {
-        vouch_chain::zk::compile_solidity(&src2, &contract)
-    })
-    .await
-    .wrap_err("the compiler task failed")??;
+    let code =
+        tokio::task::spawn_blocking(move || vouch_chain::zk::compile_solidity(&src2, &contract))
+            .await
+            .wrap_err("the compiler task failed")??;
     let addr = sys.deploy_verifier(code).await?;
     let info = sys.verifier_info(addr).await?;
     if info.vk_hash != B256::from(vk.hash()) {
@@ -422,7 +421,10 @@ fn deploy_verifier_cmd(a: &DeployVerifierArgs) -> Result<()> {
             io::write_atomic(p, src.as_bytes())?;
         }
         out::line(format!("verifier {}", info.address));
-        out::line(format!("  vk hash       {}", hex0x(info.vk_hash.as_slice())));
+        out::line(format!(
+            "  vk hash       {}",
+            hex0x(info.vk_hash.as_slice())
+        ));
         out::line(format!(
             "  weights root  {}",
             hex0x(info.weights_root.as_slice())

@@ -96,7 +96,7 @@ pub fn receipt_data(task_id: U256, t: &Task) -> Vec<u8> {
         U256::from(t.version),
         t.inputCommitment,
         t.outputCommitment,
-        U256::from(u8::from(t.mode)),
+        U256::from(t.mode),
         t.traceRoot,
     )
         .abi_encode()
@@ -180,10 +180,10 @@ impl System {
             checks: Vec::new(),
         };
         let status = TASK_STATUS
-            .get(usize::from(u8::from(t.status)))
+            .get(usize::from(t.status))
             .copied()
             .unwrap_or("?");
-        if u8::from(t.status) != 4 {
+        if t.status != 4 {
             checks.push(Check::fail(
                 "task finalized",
                 format!("task {task_id} is {status}"),
@@ -220,7 +220,7 @@ impl System {
         checks.extend(self.attestation_checks(task_id, &t, &fin).await?);
 
         // zk: the proof from the submitZk calldata
-        if u8::from(t.mode) == 2 {
+        if t.mode == 2 {
             facts.zk_proof = self.zk_proof_of(task_id).await?;
         }
         facts.checks = checks;

@@ -132,13 +132,13 @@ impl System {
                 info.weights_root, m.weights_root
             )));
         }
-        if let Some(h) = vk_hash {
-            if h != info.vk_hash {
-                return Err(Error::State(format!(
-                    "the verifier at {verifier} has verifying key hash {}, the keys have {h}",
-                    info.vk_hash
-                )));
-            }
+        if let Some(h) = vk_hash
+            && h != info.vk_hash
+        {
+            return Err(Error::State(format!(
+                "the verifier at {verifier} has verifying key hash {}, the keys have {h}",
+                info.vk_hash
+            )));
         }
         let input = ModelRegistry::VersionInput {
             packageCid: m.package_cid.clone(),

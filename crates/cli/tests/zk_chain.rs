@@ -7,6 +7,7 @@
 //! package whose weights differ (re-execution disagrees: fails).
 //!
 //! Needs anvil and node + solcjs (`scripts/bootstrap-node.sh`).
+#![allow(clippy::print_stderr)]
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -188,7 +189,7 @@ async fn settle(pkg: &Package, inputs: &[Tensor], work: &std::path::Path) -> Don
         .await
         .unwrap();
     let t = provider.task(task).await.unwrap();
-    assert_eq!(u8::from(t.status), 4, "finalized");
+    assert_eq!(t.status, 4, "finalized");
     assert_eq!(t.outputCommitment, B256::from(s.output_commitment));
     assert_eq!(
         t.traceRoot,
@@ -274,5 +275,59 @@ fn zk_task_settles_and_its_receipt_verifies() {
     });
     receipt::run(&verify_args(&d, &data_dir, pkg_path)).unwrap();
     drop(d);
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// Times [`vouch_cli::cmd::zk::setup_and_deploy_zk`] on the demo model (digits MLP):
+/// `cargo test -p vouch-cli --test zk_chain -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing of the demo model's zk setup (run explicitly)"]
+fn digits_setup_and_deploy_time() {
+    let dir = repo().join("testdata/models/digits_mlp");
+    let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
+    let cal: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("calibration.json")).unwrap()).unwrap();
+    let pkg = vouch_cli::cmd::model_import::import_bytes(
+        &onnx,
+        &cal,
+        Some(vec!["probabilities".to_owned()]),
+        "digits_mlp",
+    )
+    .unwrap();
+    let tmp = std::env::temp_dir().join(format!("vouch-zk-digits-{}", std::process::id()));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let devnet = Devnet::spawn(&DevnetConfig::default()).await.unwrap();
+        let c = Client::connect(
+            &devnet.url(),
+            Some(PrivateKeySigner::from_str(DEV_KEYS[0]).unwrap()),
+        )
+        .await
+        .unwrap();
+        let dep = vouch_chain::deploy(&c, &DeployConfig::default())
+            .await
+            .unwrap();
+        let sys = System::new(c, dep).unwrap();
+        let t = std::time::Instant::now();
+        vouch_cli::cmd::zk::setup_and_deploy_zk(&sys, &pkg, &tmp)
+            .await
+            .unwrap();
+        eprintln!(
+            "setup_and_deploy_zk(digits_mlp), fresh: {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        let t = std::time::Instant::now();
+        vouch_cli::cmd::zk::setup_and_deploy_zk(&sys, &pkg, &tmp)
+            .await
+            .unwrap();
+        eprintln!(
+            "setup_and_deploy_zk(digits_mlp), keys reused: {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+    });
     let _ = std::fs::remove_dir_all(&tmp);
 }

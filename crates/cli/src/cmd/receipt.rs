@@ -112,7 +112,7 @@ pub fn offchain_checks(
             return checks;
         }
     };
-    let zk = u8::from(t.mode) == 2;
+    let zk = t.mode == 2;
     checks.push(reexecute(&pkg, &facts, zk));
     if zk {
         checks.extend(zk_checks(a, &pkg, &facts, vk_on_chain));
@@ -147,7 +147,7 @@ fn load_package(a: &VerifyArgs, cid: &str) -> Result<(Package, Check)> {
 /// Decodes canonical inline input bytes (each input's elements as big-endian i32, inputs in
 /// package order) with the batch size the byte count implies.
 pub fn decode_inline(pkg: &Package, bytes: &[u8]) -> Result<Vec<Tensor>> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         bail!(
             "the inline input is {} bytes, not a multiple of 4",
             bytes.len()
@@ -163,7 +163,7 @@ pub fn decode_inline(pkg: &Package, bytes: &[u8]) -> Result<Vec<Tensor>> {
         .map(|s| vouch_engine::tensor::resolve(&pkg.values[s.value as usize].shape, 1))
         .collect();
     let per_row: usize = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
-    if per_row == 0 || words.len() % per_row != 0 || words.is_empty() {
+    if per_row == 0 || !words.len().is_multiple_of(per_row) || words.is_empty() {
         bail!(
             "the inline input has {} elements; the model takes {per_row} per row",
             words.len()
@@ -305,10 +305,10 @@ pub fn verify_blob(
         std::fs::read(keys).map_err(|e| eyre::eyre!("cannot read {}: {e}", keys.display()))?;
     let (vk, _) = vouch_zk::files::read_keys_vk(&bytes)?;
     let vk_hash = B256::from(vk.hash());
-    if let Some(h) = vk_on_chain {
-        if h != vk_hash {
-            bail!("the keys have vk hash {vk_hash}, the version's verifier {h}");
-        }
+    if let Some(h) = vk_on_chain
+        && h != vk_hash
+    {
+        bail!("the keys have vk hash {vk_hash}, the version's verifier {h}");
     }
     type Blob = ([U256; 8], Vec<i32>);
     let (words, outs) =

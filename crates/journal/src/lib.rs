@@ -13,7 +13,8 @@
 //!    |           |            \-> disputed -> FINALIZED | SLASHED
 //!    |           \-> committed -> revealed -> FINALIZED | disputed
 //!    \-> FAILED | CANCELLED  (also from executed, committed)
-//! committed -> SLASHED (never revealed); revealed, disputed -> FAILED (task refunded)
+//! committed -> SLASHED (never revealed) | disputed (another member's reveal disagreed);
+//! revealed, disputed -> FAILED (task refunded)
 //! ```
 //!
 //! | item | holds |

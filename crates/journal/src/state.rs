@@ -77,7 +77,7 @@ impl TaskState {
         match self {
             Accepted => &[Executed, Failed, Cancelled],
             Executed => &[Submitted, Committed, Failed, Cancelled],
-            Committed => &[Revealed, Failed, Slashed],
+            Committed => &[Revealed, Disputed, Failed, Slashed],
             Revealed => &[Finalized, Disputed, Failed],
             Submitted => &[Finalized, Disputed],
             Disputed => &[Finalized, Slashed, Failed],

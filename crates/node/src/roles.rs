@@ -437,8 +437,13 @@ pub(crate) async fn play(ctx: Arc<Ctx>, dispute: U256, task: U256, run: Option<R
                 }
                 return Ok(());
             }
-            // a step raced the other party's (state moved under us): look again
-            Err(e) if is_bad_status(&e) || e.revert_reason().is_some() => {
+            // a step raced the other party's (state moved under us, or the transaction was
+            // mined after the phase changed): look again
+            Err(e)
+                if is_bad_status(&e)
+                    || e.revert_reason().is_some()
+                    || matches!(e, Error::Chain(vouch_chain::Error::FailedOnChain { .. })) =>
+            {
                 tokio::time::sleep(Duration::from_millis(300)).await;
             }
             Err(e) => return Err(e),
@@ -456,7 +461,10 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
         None => retry(&ctx.metrics, || request_of(sys, task)).await?,
     };
     let id = format!("committee:{task}");
-    // 1. who is on the committee (drawn, or what the draw will give)
+    let model = ctx.models.get(sys, req.modelId, req.version).await?;
+    let mut run: Option<Run> = None;
+    // 1. who is on the committee (drawn, or what a draw now would give: stakes move under
+    // load, so a member that sampled itself retries until the draw is fixed on-chain)
     let (mut members, idx) = loop {
         let t = sys.task(task).await?;
         if t.status != status::REQUESTED {
@@ -465,65 +473,56 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
             }
             break (members_of(sys, task).await?.unwrap_or_default(), None);
         }
-        if let Some(m) = retry(&ctx.metrics, || members_of(sys, task)).await? {
-            let i = m.iter().position(|a| *a == ctx.me);
-            break (m, i);
-        }
-        let c = sys
-            .client()
-            .call("TaskManager.committees", tm.committees(task))
-            .await?;
-        let rnd = vouch_chain::bindings::randomness::FutureBlockRandomness::new(
-            sys.deployment().contracts.randomness,
-            sys.client().provider(),
-        );
-        let ready = sys
-            .client()
-            .call("Randomness.isReady", rnd.isReady(U256::from(c.ticket)))
-            .await?;
-        if !ready {
-            tokio::time::sleep(ctx.cfg.poll).await;
-            continue;
-        }
-        let r = sys
-            .client()
-            .call(
-                "Randomness.randomness",
-                rnd.randomness(U256::from(c.ticket)),
-            )
-            .await?;
-        let seed = keccak256((r, task).abi_encode());
-        let m = sys
-            .client()
-            .call(
-                "ProviderStaking.sample",
-                sys.staking()
-                    .sample(req.modelId, seed, U256::from(c.size), ctx.committee_bond),
-            )
-            .await?;
-        match m.iter().position(|a| *a == ctx.me) {
-            Some(i) => break (m, Some(i)),
-            None => return Ok(()),
-        }
-    };
-    let model = ctx.models.get(sys, req.modelId, req.version).await?;
-    if let Some(i) = idx {
-        ctx.accept(&id, &req, &model.cid.to_string())?;
-        let run = ctx.run_of(task, &req, true).await?;
-        ctx.advance(&id, TaskState::Executed, Some(run.output), None);
+        let drawn = retry(&ctx.metrics, || members_of(sys, task)).await?;
+        let (m, i) = match drawn {
+            Some(m) => {
+                let i = m.iter().position(|a| *a == ctx.me);
+                if i.is_none() && ctx.journal.task(&id)?.is_none() {
+                    return Ok(()); // drawn without us
+                }
+                (m, i)
+            }
+            None => {
+                if ctx.chain_now().await? > u64::from(t.deadline) {
+                    return Ok(()); // never drawn: the requester gets a refund
+                }
+                match sampled_members(&ctx, task, &req).await? {
+                    Some(m) => {
+                        let i = m.iter().position(|a| *a == ctx.me);
+                        if i.is_none() {
+                            tokio::time::sleep(ctx.cfg.poll).await;
+                            continue;
+                        }
+                        (m, i)
+                    }
+                    None => {
+                        tokio::time::sleep(ctx.cfg.poll).await;
+                        continue;
+                    }
+                }
+            }
+        };
+        let Some(i) = i else { break (m, None) };
+        // 2. execute once, then commit (the first member's commit draws the committee)
+        let r = match &run {
+            Some(r) => r.clone(),
+            None => {
+                let r = ctx.run_of(task, &req, true).await?;
+                run = Some(r.clone());
+                r
+            }
+        };
         let salt = keccak256((ctx.secret, task).abi_encode());
-        let commitment = keccak256((task, ctx.me, run.output, run.trace_root, salt).abi_encode());
-        let bit = 1u8 << i;
-        // 2. commit (the first member's commit draws the committee)
+        let commitment = keccak256((task, ctx.me, r.output, r.trace_root, salt).abi_encode());
         let c = sys
             .client()
             .call("TaskManager.committees", tm.committees(task))
             .await?;
-        if c.commitMask & bit == 0 && sys.task(task).await?.status == status::REQUESTED {
+        if c.commitMask & (1u8 << i) == 0 {
             match ctx
                 .send(
                     "TaskManager.commit",
-                    tm.commit(task, U256::from(i), commitment, members.clone()),
+                    tm.commit(task, U256::from(i), commitment, m.clone()),
                 )
                 .await
             {
@@ -534,13 +533,20 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
                         r.starts_with("NotMember") || r.starts_with("BadMembers")
                     }) =>
                 {
-                    // the draw came out differently than sampled (stakes moved): start over
-                    ctx.advance(&id, TaskState::Cancelled, None, Some("not drawn".into()));
-                    return Ok(());
+                    // the draw came out differently than sampled: look again
+                    tokio::time::sleep(ctx.cfg.poll).await;
+                    continue;
                 }
                 Err(e) => return Err(e),
             }
         }
+        ctx.accept(&id, &req, &model.cid.to_string())?;
+        ctx.advance(&id, TaskState::Executed, Some(r.output), None);
+        break (m, Some(i));
+    };
+    if let (Some(i), Some(run)) = (idx, run) {
+        let salt = keccak256((ctx.secret, task).abi_encode());
+        let bit = 1u8 << i;
         ctx.advance(&id, TaskState::Committed, Some(run.output), None);
         // the drawn list is authoritative
         if let Some(m) = retry(&ctx.metrics, || members_of(sys, task)).await? {
@@ -621,6 +627,7 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
                 let slashed = lost_dispute_on(&ctx, task).await?;
                 if slashed {
                     inc(&ctx.metrics.tasks_slashed);
+                    ctx.advance(&id, TaskState::Disputed, None, None);
                     ctx.advance(
                         &id,
                         TaskState::Slashed,
@@ -639,6 +646,50 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
             }
         }
     }
+}
+
+/// The committee a draw would give now, once the task's randomness ticket is ready.
+async fn sampled_members(
+    ctx: &Ctx,
+    task: U256,
+    req: &TaskRequested,
+) -> Result<Option<Vec<vouch_chain::alloy::primitives::Address>>> {
+    let sys = &ctx.sys;
+    let c = sys
+        .client()
+        .call(
+            "TaskManager.committees",
+            sys.task_manager().committees(task),
+        )
+        .await?;
+    let rnd = vouch_chain::bindings::randomness::FutureBlockRandomness::new(
+        sys.deployment().contracts.randomness,
+        sys.client().provider(),
+    );
+    let ready = sys
+        .client()
+        .call("Randomness.isReady", rnd.isReady(U256::from(c.ticket)))
+        .await?;
+    if !ready {
+        return Ok(None);
+    }
+    let r = sys
+        .client()
+        .call(
+            "Randomness.randomness",
+            rnd.randomness(U256::from(c.ticket)),
+        )
+        .await?;
+    let seed = keccak256((r, task).abi_encode());
+    let m = sys
+        .client()
+        .call(
+            "ProviderStaking.sample",
+            sys.staking()
+                .sample(req.modelId, seed, U256::from(c.size), ctx.committee_bond),
+        )
+        .await?;
+    Ok(Some(m))
 }
 
 /// Whether this node lost the dispute on `task` (its bond was slashed).

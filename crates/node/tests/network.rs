@@ -153,6 +153,8 @@ const COMMITTEE: Roles = Roles {
 /// Devnet, deployment (100 s challenge window), the digits MLP published by key 0, keys
 /// 1..=`stakers` staked and opted in, tokens for everyone.
 async fn world(stakers: usize) -> World {
+    // node logs on stderr (shown for failing tests)
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
     let (bytes, pkg) = package();
     let devnet = Devnet::spawn(&DevnetConfig::default()).await.unwrap();
     let url = devnet.url();
@@ -355,13 +357,29 @@ async fn a_committee_with_one_liar_slashes_the_liar() {
     .await;
     mining.abort();
     let after = futures_stakes(&requester).await;
+    let d = requester.dispute_of(task).await.unwrap();
+    let g = requester
+        .client()
+        .call("DisputeGame.game", requester.dispute_game().game(d))
+        .await
+        .unwrap();
+    let info = format!(
+        "dispute {d}: defender {} challenger {} outcome {} phase {}; stakes {before:?} -> {after:?}",
+        g.p.defender, g.p.challenger, g.outcome, g.phase
+    );
     assert_eq!(
         before[1] - after[1],
         w.cfg.committee_bond,
-        "the liar's committee bond is slashed"
+        "the liar's committee bond is slashed: {info}"
     );
-    assert_eq!(before[0], after[0], "honest member 1 keeps its stake");
-    assert_eq!(before[2], after[2], "honest member 3 keeps its stake");
+    assert_eq!(
+        before[0], after[0],
+        "honest member 1 keeps its stake: {info}"
+    );
+    assert_eq!(
+        before[2], after[2],
+        "honest member 3 keeps its stake: {info}"
+    );
     until(10, "the liar's journal says slashed", || async {
         journal_state(&nodes[1], &format!("committee:{task}")) == Some(TaskState::Slashed)
     })

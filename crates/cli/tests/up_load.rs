@@ -8,6 +8,7 @@ use vouch_cli::cmd::up::{self, CLIENT_KEY, INPUT, UpOptions};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_tasks_through_the_gateway_all_settle() {
+    vouch_cli::logging::init_quiet();
     let dir = std::env::temp_dir().join(format!("vouch-up-load-{}", std::process::id()));
     let net = up::start(&UpOptions {
         providers: 3,

@@ -47,6 +47,22 @@ fn is_bad_status(e: &Error) -> bool {
     })
 }
 
+/// A send that failed without a decoded reason (mined but reverted after the state moved).
+fn is_transient_send(e: &Error) -> bool {
+    matches!(e, Error::Chain(vouch_chain::Error::FailedOnChain { .. }))
+}
+
+/// Runs a blocking write (an fsync'd journal step, a store write) without stalling the async
+/// workers: on a multi-threaded runtime the worker hands its other tasks off first.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
 fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -56,14 +72,16 @@ fn now_secs() -> u64 {
 impl Ctx {
     /// Records the task in the journal (once) with its input in the store.
     fn accept(&self, id: &str, req: &TaskRequested, model_cid: &str) -> Result<()> {
-        let input_cid = self.models.store().put(&req.inlineInput)?;
-        let fresh = self.journal.accept(&NewTask {
-            id: id.to_owned(),
-            requester: req.requester.to_string(),
-            model_cid: model_cid.to_owned(),
-            input_cid: input_cid.to_string(),
-            mode: mode_name(req.mode).to_owned(),
-            max_fee: req.fee.to_string(),
+        let input_cid = blocking(|| self.models.store().put(&req.inlineInput))?;
+        let fresh = blocking(|| {
+            self.journal.accept(&NewTask {
+                id: id.to_owned(),
+                requester: req.requester.to_string(),
+                model_cid: model_cid.to_owned(),
+                input_cid: input_cid.to_string(),
+                mode: mode_name(req.mode).to_owned(),
+                max_fee: req.fee.to_string(),
+            })
         })?;
         if fresh {
             inc(&self.metrics.tasks_accepted);
@@ -84,8 +102,12 @@ impl Ctx {
             commitment: commitment.map(|c| c.to_string()),
             detail,
         };
-        if let Err(e) = self.journal.transition(id, to, &data) {
-            tracing::warn!(node = %self.cfg.name, task = id, error = %e, "journal step refused");
+        match blocking(|| self.journal.transition(id, to, &data)) {
+            // a task this node never claimed (another provider took it first)
+            Ok(_) | Err(vouch_journal::Error::UnknownTask { .. }) => {}
+            Err(e) => {
+                tracing::warn!(node = %self.cfg.name, task = id, error = %e, "journal step refused");
+            }
         }
     }
 
@@ -143,7 +165,9 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
     };
     let id = format!("provider:{task}");
     let model = ctx.models.get(sys, req.modelId, req.version).await?;
-    ctx.accept(&id, &req, &model.cid.to_string())?;
+    // a task enters the journal when this node claims it (a resumed task is already there);
+    // tasks other providers take first cost no journal write
+    let mut claimed = ctx.journal.task(&id)?.is_some();
     let mut run: Option<Run> = None;
     loop {
         let t = retry(&ctx.metrics, || async { Ok(sys.task(task).await?) }).await?;
@@ -165,11 +189,12 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
                         let r = match ctx.run_of(task, &req, true).await {
                             Ok(r) => r,
                             Err(e) => {
-                                ctx.advance(&id, TaskState::Failed, None, Some(e.to_string()));
+                                if claimed {
+                                    ctx.advance(&id, TaskState::Failed, None, Some(e.to_string()));
+                                }
                                 return Err(e);
                             }
                         };
-                        ctx.advance(&id, TaskState::Executed, Some(r.output), None);
                         run = Some(r.clone());
                         r
                     }
@@ -180,6 +205,11 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
                 if sys.task(task).await?.status != status::REQUESTED {
                     continue;
                 }
+                if !claimed {
+                    ctx.accept(&id, &req, &model.cid.to_string())?;
+                    claimed = true;
+                }
+                ctx.advance(&id, TaskState::Executed, Some(r.output), None);
                 let sent = if t.mode == mode::ZK {
                     submit_zk(&ctx, task, &req, &r).await
                 } else {
@@ -194,7 +224,7 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
                         inc(&ctx.metrics.results_posted);
                         tracing::info!(node = %ctx.cfg.name, %task, output = %r.output, "submitted");
                     }
-                    Err(e) if is_bad_status(&e) => continue,
+                    Err(e) if is_bad_status(&e) || is_transient_send(&e) => continue,
                     Err(e) => {
                         ctx.advance(&id, TaskState::Failed, None, Some(e.to_string()));
                         return Err(e);
@@ -529,9 +559,10 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
                 Ok(()) => {}
                 Err(e) if is_bad_status(&e) => {}
                 Err(e)
-                    if e.revert_reason().is_some_and(|r| {
-                        r.starts_with("NotMember") || r.starts_with("BadMembers")
-                    }) =>
+                    if is_transient_send(&e)
+                        || e.revert_reason().is_some_and(|r| {
+                            r.starts_with("NotMember") || r.starts_with("BadMembers")
+                        }) =>
                 {
                     // the draw came out differently than sampled: look again
                     tokio::time::sleep(ctx.cfg.poll).await;
@@ -542,6 +573,7 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
         }
         ctx.accept(&id, &req, &model.cid.to_string())?;
         ctx.advance(&id, TaskState::Executed, Some(r.output), None);
+        tracing::info!(node = %ctx.cfg.name, %task, member = i, "committed");
         break (m, Some(i));
     };
     if let (Some(i), Some(run)) = (idx, run) {
@@ -563,9 +595,11 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
                 .call("TaskManager.committees", tm.committees(task))
                 .await?;
             if c.revealMask & bit != 0 {
+                ctx.advance(&id, TaskState::Revealed, Some(run.output), None);
                 break;
             }
             let full = u8::try_from((1u16 << c.size) - 1).unwrap_or(u8::MAX);
+            tracing::debug!(node = %ctx.cfg.name, %task, commits = c.commitMask, reveals = c.revealMask, "waiting to reveal");
             if c.commitMask == full || ctx.chain_now().await? > u64::from(t.deadline) {
                 let commits = retry(&ctx.metrics, || commitments_of(sys, task)).await?;
                 match ctx
@@ -586,13 +620,15 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
                     Ok(()) => {
                         inc(&ctx.metrics.results_posted);
                         ctx.advance(&id, TaskState::Revealed, Some(run.output), None);
+                        tracing::info!(node = %ctx.cfg.name, %task, "revealed");
                     }
-                    Err(e)
-                        if is_bad_status(&e)
-                            || e.revert_reason().is_some_and(|r| r.starts_with("TooEarly")) => {}
+                    // raced a state change (or a retried send that already landed): look
+                    // again on the next pass
+                    Err(e) if e.revert_reason().is_some() || is_transient_send(&e) => {
+                        tracing::debug!(node = %ctx.cfg.name, %task, error = %e, "reveal retried");
+                    }
                     Err(e) => return Err(e),
                 }
-                break;
             }
             tokio::time::sleep(ctx.cfg.poll).await;
         }

@@ -389,10 +389,11 @@ pub async fn start(o: &UpOptions) -> Result<Network> {
         .wrap_err_with(|| format!("cannot listen on {}", o.gateway))?;
     let domain = listener.local_addr()?.to_string();
     let mut gcfg = vouch_gateway::GatewayConfig::new(domain, deployment.chain_id);
-    // a local network: room for benchmarks (per identity: 500 requests/s, 10,000 VOUCH)
+    // a local network: room for benchmarks that poll many tasks (per identity: 5,000
+    // requests/s, 10,000 VOUCH)
     gcfg.limits = vouch_gateway::LimitConfig {
-        burst: 1_000.0,
-        per_sec: 500.0,
+        burst: 10_000.0,
+        per_sec: 5_000.0,
         spend_cap: 10_000 * TOKEN,
     };
     let sink_cfg = vouch_gateway::chain_sink::ChainSinkConfig {

@@ -77,6 +77,7 @@ fn inputs() -> Result<Vec<serde_json::Value>> {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let o = parse()?;
+    vouch_cli::logging::init_quiet();
     let dir = std::env::temp_dir().join(format!("vouch-network-bench-{}", std::process::id()));
     let net = up::start(&UpOptions {
         providers: o.providers,

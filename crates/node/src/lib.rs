@@ -135,15 +135,21 @@ impl Ctx {
         {
             return b;
         }
-        let b = self
-            .sys
-            .client()
-            .call(
-                "ProviderStaking.isOptedIn",
-                self.sys.staking().isOptedIn(model, self.me),
-            )
-            .await
-            .unwrap_or(false);
+        let b = retry(&self.metrics, || async {
+            Ok(self
+                .sys
+                .client()
+                .call(
+                    "ProviderStaking.isOptedIn",
+                    self.sys.staking().isOptedIn(model, self.me),
+                )
+                .await?)
+        })
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(node = %self.cfg.name, model, error = %e, "cannot read the opt-in; skipping the task");
+            false
+        });
         if b {
             self.opted
                 .lock()

@@ -202,7 +202,8 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
                 // spread claims over providers; re-check before paying for a transaction
                 let wait = rand::random::<f64>() * ctx.cfg.stagger.as_secs_f64();
                 tokio::time::sleep(Duration::from_secs_f64(wait)).await;
-                if sys.task(task).await?.status != status::REQUESTED {
+                let now = retry(&ctx.metrics, || async { Ok(sys.task(task).await?) }).await?;
+                if now.status != status::REQUESTED {
                     continue;
                 }
                 if !claimed {
@@ -225,6 +226,16 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
                         tracing::info!(node = %ctx.cfg.name, %task, output = %r.output, "submitted");
                     }
                     Err(e) if is_bad_status(&e) || is_transient_send(&e) => continue,
+                    // every bond of this provider is locked in running windows: wait for one
+                    // to free up (or for another provider to take the task)
+                    Err(e)
+                        if e.revert_reason()
+                            .is_some_and(|r| r.starts_with("InsufficientFreeStake")) =>
+                    {
+                        tracing::warn!(node = %ctx.cfg.name, %task, "no free stake for a bond; waiting");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
                     Err(e) => {
                         ctx.advance(&id, TaskState::Failed, None, Some(e.to_string()));
                         return Err(e);

@@ -324,7 +324,8 @@ pub async fn start(o: &UpOptions) -> Result<Network> {
         let key = 2 + n;
         let liar = n >= o.providers - o.liars;
         let sys = connect(&url, &deployment, key).await?;
-        sys.join(published.model_id, 5_000 * TOKEN).await?;
+        // 20,000 VOUCH: bonds for 200 tasks in their windows at once
+        sys.join(published.model_id, 20_000 * TOKEN).await?;
         let dir = o.dir.join(format!("provider{n}"));
         let mut ncfg = NodeConfig::new(format!("provider{n}"), &dir);
         ncfg.roles = Roles {

@@ -161,7 +161,9 @@ impl Ctx {
 
     fn sampled(&self, task: U256) -> bool {
         let bps = u64::from(self.cfg.sample_bps.min(10_000));
-        let h = vouch_chain::alloy::primitives::keccak256((task, self.me).abi_encode_packed_pair());
+        let mut pre = task.to_be_bytes::<32>().to_vec();
+        pre.extend_from_slice(self.me.as_slice());
+        let h = vouch_chain::alloy::primitives::keccak256(pre);
         u64::from(u16::from_be_bytes([h[0], h[1]])) * 10_000 / 65_536 < bps
     }
 
@@ -257,18 +259,6 @@ impl Ctx {
             self.spawn_once(format!("dispute:{id}"), roles::play(ctx, id, task, None));
         }
         Ok(())
-    }
-}
-
-trait PairBytes {
-    fn abi_encode_packed_pair(&self) -> Vec<u8>;
-}
-
-impl PairBytes for (U256, Address) {
-    fn abi_encode_packed_pair(&self) -> Vec<u8> {
-        let mut v = self.0.to_be_bytes::<32>().to_vec();
-        v.extend_from_slice(self.1.as_slice());
-        v
     }
 }
 

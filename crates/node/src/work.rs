@@ -127,7 +127,8 @@ impl Run {
 }
 
 /// Decodes a task's inline input (each input tensor's elements as big-endian i32, in package
-/// input order) into tensors of the package's input shapes with the batch dimension at 1.
+/// input order) into tensors of the package's input shapes, with the batch size the byte count
+/// implies.
 pub fn decode_inputs(pkg: &Package, bytes: &[u8]) -> Result<Vec<Tensor>, String> {
     if !bytes.len().is_multiple_of(4) {
         return Err(format!(
@@ -135,29 +136,41 @@ pub fn decode_inputs(pkg: &Package, bytes: &[u8]) -> Result<Vec<Tensor>, String>
             bytes.len()
         ));
     }
-    let mut words = bytes
+    let words: Vec<i32> = bytes
         .chunks_exact(4)
-        .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]));
+        .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    let info = |spec: &vouch_model::IoSpec| {
+        pkg.values
+            .get(spec.value as usize)
+            .ok_or_else(|| format!("input {} has no value", spec.name))
+    };
+    let mut per_row = 0usize;
+    for spec in &pkg.inputs {
+        let shape = vouch_engine::tensor::resolve(&info(spec)?.shape, 1);
+        per_row += vouch_engine::tensor::numel(&shape)
+            .ok_or_else(|| format!("input {} has an overflowing shape", spec.name))?;
+    }
+    if per_row == 0 || words.is_empty() || !words.len().is_multiple_of(per_row) {
+        return Err(format!(
+            "the input has {} elements; the model takes {per_row} per row",
+            words.len()
+        ));
+    }
+    let batch = words.len() / per_row;
+    let mut rest = words.as_slice();
     let mut out = Vec::with_capacity(pkg.inputs.len());
     for spec in &pkg.inputs {
-        let info = pkg
-            .values
-            .get(spec.value as usize)
-            .ok_or_else(|| format!("input {} has no value", spec.name))?;
-        let shape = vouch_engine::tensor::resolve(&info.shape, 1);
+        let shape = vouch_engine::tensor::resolve(&info(spec)?.shape, batch);
         let n = vouch_engine::tensor::numel(&shape)
-            .ok_or_else(|| format!("input {} has an overflowing shape", spec.name))?;
-        let data: Vec<i32> = words.by_ref().take(n).collect();
-        if data.len() != n {
-            return Err(format!(
-                "input {} needs {n} elements, the task carries fewer",
-                spec.name
-            ));
-        }
-        out.push(Tensor { shape, data });
-    }
-    if words.next().is_some() {
-        return Err("the task carries more input elements than the model takes".to_owned());
+            .filter(|&n| n <= rest.len())
+            .ok_or_else(|| format!("input {} does not fit the task's input", spec.name))?;
+        let (data, tail) = rest.split_at(n);
+        rest = tail;
+        out.push(Tensor {
+            shape,
+            data: data.to_vec(),
+        });
     }
     Ok(out)
 }

@@ -144,44 +144,9 @@ fn load_package(a: &VerifyArgs, cid: &str) -> Result<(Package, Check)> {
     Ok((pkg, c))
 }
 
-/// Decodes canonical inline input bytes (each input's elements as big-endian i32, inputs in
-/// package order) with the batch size the byte count implies.
+/// Decodes canonical inline input bytes (see [`vouch_node::work::decode_inputs`]).
 pub fn decode_inline(pkg: &Package, bytes: &[u8]) -> Result<Vec<Tensor>> {
-    if !bytes.len().is_multiple_of(4) {
-        bail!(
-            "the inline input is {} bytes, not a multiple of 4",
-            bytes.len()
-        );
-    }
-    let words: Vec<i32> = bytes
-        .chunks_exact(4)
-        .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    let shapes: Vec<Vec<usize>> = pkg
-        .inputs
-        .iter()
-        .map(|s| vouch_engine::tensor::resolve(&pkg.values[s.value as usize].shape, 1))
-        .collect();
-    let per_row: usize = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
-    if per_row == 0 || !words.len().is_multiple_of(per_row) || words.is_empty() {
-        bail!(
-            "the inline input has {} elements; the model takes {per_row} per row",
-            words.len()
-        );
-    }
-    let batch = words.len() / per_row;
-    let mut off = 0;
-    let mut out = Vec::new();
-    for (spec, _) in pkg.inputs.iter().zip(&shapes) {
-        let shape = vouch_engine::tensor::resolve(&pkg.values[spec.value as usize].shape, batch);
-        let n: usize = shape.iter().product();
-        out.push(Tensor {
-            shape,
-            data: words[off..off + n].to_vec(),
-        });
-        off += n;
-    }
-    Ok(out)
+    vouch_node::work::decode_inputs(pkg, bytes).map_err(|e| eyre::eyre!("the inline input: {e}"))
 }
 
 fn reexecute(pkg: &Package, facts: &ReceiptFacts, zk: bool) -> Check {

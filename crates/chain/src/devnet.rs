@@ -207,40 +207,47 @@ fn free_port() -> Result<u16> {
     Ok(port)
 }
 
+/// Every folder from the current directory up, then from this crate's source up: where the
+/// repository's `node_modules` and `scripts/` are looked for.
+pub(crate) fn search_dirs() -> Vec<PathBuf> {
+    let mut starts = Vec::new();
+    if let Ok(cwd) = std::env::current_dir() {
+        starts.push(cwd);
+    }
+    starts.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    starts
+        .iter()
+        .flat_map(|s| s.ancestors().map(Path::to_path_buf))
+        .collect()
+}
+
 /// Finds the anvil binary (see the module docs).
 pub fn find_anvil() -> Result<PathBuf> {
     let mut tried = Vec::new();
     if let Some(p) = std::env::var_os("VOUCH_ANVIL") {
         return Ok(PathBuf::from(p));
     }
-    let mut starts = Vec::new();
-    if let Ok(cwd) = std::env::current_dir() {
-        starts.push(cwd);
-    }
-    starts.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    for start in starts {
-        for dir in start.ancestors() {
-            let nm = dir.join("node_modules");
-            if !nm.is_dir() {
-                continue;
-            }
-            if let Ok(rd) = std::fs::read_dir(nm.join("@foundry-rs")) {
-                for e in rd.flatten() {
-                    let name = e.file_name();
-                    if name.to_string_lossy().starts_with("anvil-") {
-                        let bin = e.path().join("bin").join("anvil");
-                        if bin.is_file() {
-                            return Ok(bin);
-                        }
+    for dir in search_dirs() {
+        let nm = dir.join("node_modules");
+        if !nm.is_dir() {
+            continue;
+        }
+        if let Ok(rd) = std::fs::read_dir(nm.join("@foundry-rs")) {
+            for e in rd.flatten() {
+                let name = e.file_name();
+                if name.to_string_lossy().starts_with("anvil-") {
+                    let bin = e.path().join("bin").join("anvil");
+                    if bin.is_file() {
+                        return Ok(bin);
                     }
                 }
             }
-            let shim = nm.join(".bin").join("anvil");
-            if shim.exists() {
-                return Ok(shim);
-            }
-            tried.push(shim.display().to_string());
         }
+        let shim = nm.join(".bin").join("anvil");
+        if shim.exists() {
+            return Ok(shim);
+        }
+        tried.push(shim.display().to_string());
     }
     if let Some(path) = std::env::var_os("PATH") {
         for dir in std::env::split_paths(&path) {

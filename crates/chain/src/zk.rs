@@ -172,17 +172,10 @@ pub fn find_solc() -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("VOUCH_SOLC") {
         return Ok(PathBuf::from(p));
     }
-    let mut starts = Vec::new();
-    if let Ok(cwd) = std::env::current_dir() {
-        starts.push(cwd);
-    }
-    starts.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    for start in starts {
-        for dir in start.ancestors() {
-            let w = dir.join("scripts/solc/solc-0.8.29");
-            if w.is_file() && dir.join("node_modules/solc/package.json").is_file() {
-                return Ok(w);
-            }
+    for dir in crate::devnet::search_dirs() {
+        let w = dir.join("scripts/solc/solc-0.8.29");
+        if w.is_file() && dir.join("node_modules/solc/package.json").is_file() {
+            return Ok(w);
         }
     }
     Err(Error::State(

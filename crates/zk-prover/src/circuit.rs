@@ -692,6 +692,9 @@ fn index_tensor(shape: &[usize], off: usize) -> Tensor {
     }
 }
 
+/// Partial Poseidon rounds between two materializations of the linear lanes.
+const MATERIALIZE_EVERY: usize = 8;
+
 /// In-circuit Poseidon sponge matching [`vouch_zk::poseidon::hash`]; returns (lc, value).
 pub fn poseidon_gadget(cs: &mut Cs, msg: &[(Lc, Fr)], tag: u64) -> (Lc, Fr) {
     let p = poseidon::params();
@@ -732,6 +735,7 @@ fn sbox_gadget(cs: &mut Cs, x: &(Lc, Fr)) -> (Lc, Fr) {
 
 fn permute_gadget(cs: &mut Cs, st: &mut [(Lc, Fr); 3], p: &poseidon::Params) {
     let half = poseidon::FULL_ROUNDS / 2;
+    let mut unmaterialized = 0;
     for (r, rc) in p.rc.iter().enumerate() {
         for (s, c) in st.iter_mut().zip(rc) {
             s.0.0.push((0, *c));
@@ -745,6 +749,7 @@ fn permute_gadget(cs: &mut Cs, st: &mut [(Lc, Fr); 3], p: &poseidon::Params) {
         } else {
             st[0] = sbox_gadget(cs, &st[0]);
         }
+        // The MDS mix is linear: the new state stays a linear combination and costs no row.
         let old = st.clone();
         for (i, s) in st.iter_mut().enumerate() {
             let mut lc = Lc::default();
@@ -753,11 +758,21 @@ fn permute_gadget(cs: &mut Cs, st: &mut [(Lc, Fr); 3], p: &poseidon::Params) {
                 lc.add_scaled(&o.0, p.mds[i][j]);
                 v += p.mds[i][j] * o.1;
             }
-            // Materialize: keeps every row short (the MDS coefficients are full-width, and
-            // long rows of full-width coefficients dominate the setup).
-            let var = cs.alloc(v);
-            cs.enforce_zero(lc.compact().plus(&Lc::var(var), -1));
-            *s = (Lc::var(var), v);
+            *s = (lc.compact(), v);
+        }
+        // In the partial rounds lanes 1 and 2 grow by one term a round; materializing them
+        // every few rounds keeps rows short (long rows of full-width coefficients slow the
+        // setup) for two rows each time.
+        if !full {
+            unmaterialized += 1;
+            if unmaterialized == MATERIALIZE_EVERY {
+                unmaterialized = 0;
+                for s in st.iter_mut().skip(1) {
+                    let var = cs.alloc(s.1);
+                    cs.enforce_zero(s.0.clone().plus(&Lc::var(var), -1));
+                    *s = (Lc::var(var), s.1);
+                }
+            }
         }
     }
 }

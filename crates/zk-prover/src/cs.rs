@@ -2,7 +2,7 @@
 //! assignment carried alongside (every circuit is built from a concrete execution; the setup
 //! uses an execution on the all-zero input, since the shape never depends on values).
 
-use ark_ff::{One, PrimeField, Zero};
+use ark_ff::{Field, One, PrimeField, Zero};
 use vouch_zk::Fr;
 
 /// A variable index: 0 is the constant one, `1..=num_public` the public inputs.
@@ -161,10 +161,20 @@ impl Cs {
         }
         lc
     }
-    /// Proves `lc ∈ [0, 2^n)` (its value is `val`).
+    /// Proves `lc ∈ [0, 2^n)` (its value is `val`) in `n` rows: `n - 1` boolean variables
+    /// for the low bits, and one row `t · (t - 2^(n-1)) = 0` on the rest `t = lc - Σ 2^i b_i`,
+    /// which forces `t ∈ {0, 2^(n-1)}` (the top bit, never allocated). `Σ 2^i b_i < 2^(n-1)`
+    /// is far below the field size, so nothing wraps.
     pub fn range(&mut self, lc: Lc, val: i128, n: u32) {
-        let bits = self.bits(val, n);
-        self.enforce_zero(lc.plus(&bits, -1));
+        if n == 0 {
+            self.enforce_zero(lc);
+            return;
+        }
+        let low = self.bits(val, n - 1);
+        let t = lc.plus(&low, -1);
+        let mut shifted = t.clone();
+        shifted.0.push((0, -Fr::from(2u8).pow([u64::from(n - 1)])));
+        self.enforce(t, shifted, Lc::default());
     }
     /// Index of the first unsatisfied row, if any.
     pub fn first_unsatisfied(&self) -> Option<usize> {

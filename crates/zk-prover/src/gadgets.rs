@@ -143,10 +143,9 @@ pub fn requant(cs: &mut Cs, x: &Sig, rq: &Requant) -> Sig {
         let d = 1i128 << rq.s;
         let rv = t.val.div_euclid(d);
         let rem = t.val.rem_euclid(d);
-        let rem_lc = cs.bits(rem, rq.s);
         let r = Sig::var(cs, rv, t.lo.div_euclid(d), t.hi.div_euclid(d));
-        // t = r·2^s + rem
-        cs.enforce_zero(t.lc.clone().plus(&r.lc, -d).plus(&rem_lc, -1));
+        // t = r·2^s + rem with rem ∈ [0, 2^s)
+        cs.range(t.lc.clone().plus(&r.lc, -d), rem, rq.s);
         r
     };
     match clamp(cs, &r, lo, hi) {

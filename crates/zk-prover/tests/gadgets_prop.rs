@@ -124,3 +124,29 @@ proptest! {
         prop_assert!(tamper_rejected(&cs, &y, &x));
     }
 }
+
+/// The range check allocates only the low `n - 1` bits and derives the top one: for small `n`,
+/// every boolean assignment of the low bits is tried, and some assignment satisfies the rows
+/// exactly when the value is in `[0, 2^n)` (the top bit cannot absorb anything larger or a
+/// negative value).
+#[test]
+fn range_check_has_a_witness_exactly_inside() {
+    for n in 0u32..=6 {
+        let top = 1i128 << n;
+        for v in -3..top + 3 {
+            let mut cs = Cs::new(0);
+            let x = cs.alloc_int(v);
+            cs.range(Lc::var(x), v.rem_euclid(top), n);
+            let low: Vec<usize> = (2..cs.num_vars()).collect();
+            assert_eq!(low.len() as u32, n.saturating_sub(1), "n = {n}");
+            let found = (0u32..1 << low.len()).any(|pattern| {
+                let mut c = cs.clone();
+                for (i, &var) in low.iter().enumerate() {
+                    c.z[var] = Fr::from(u64::from((pattern >> i) & 1));
+                }
+                c.is_satisfied()
+            });
+            assert_eq!(found, (0..top).contains(&v), "n = {n}, v = {v}");
+        }
+    }
+}

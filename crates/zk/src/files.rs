@@ -19,8 +19,10 @@ pub const PROOF_MAGIC: &[u8; 8] = b"VOUCHZKP";
 pub const PROOF_VERSION: u16 = 1;
 /// Keys file magic.
 pub const KEYS_MAGIC: &[u8; 8] = b"VOUCHZKK";
-/// Keys file version.
-pub const KEYS_VERSION: u16 = 1;
+/// Keys file version. Version 2: the circuit range-checks with a derived top bit and keeps
+/// the Poseidon lanes linear between rounds (fewer rows); keys of version 1 were made for the
+/// earlier R1CS and cannot prove for this one.
+pub const KEYS_VERSION: u16 = 2;
 const MAX_NAME: usize = 1024;
 const MAX_RANK: usize = 8;
 const MAX_NUMEL: usize = 1 << 24;

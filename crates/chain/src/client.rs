@@ -8,7 +8,7 @@
 use crate::{Error, Result, revert};
 use alloy::contract::{CallBuilder, CallDecoder};
 use alloy::network::{Ethereum, EthereumWallet};
-use alloy::primitives::Address;
+use alloy::primitives::{Address, B256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
@@ -119,14 +119,7 @@ impl Client {
                 .await
                 .map_err(|e| call_error(what, &self.url, e))?
         };
-        let receipt = pending
-            .with_timeout(Some(RECEIPT_TIMEOUT))
-            .get_receipt()
-            .await
-            .map_err(|e| Error::Rpc {
-                call: what.to_owned(),
-                message: e.to_string(),
-            })?;
+        let receipt = self.wait_receipt(what, *pending.tx_hash()).await?;
         if !receipt.status() {
             // Mined but reverted (the state moved between estimation and inclusion): replay
             // it as a call to recover the reason.
@@ -150,6 +143,39 @@ impl Client {
             });
         }
         Ok(receipt)
+    }
+
+    /// Polls `eth_getTransactionReceipt` for `hash` until it is mined (at most
+    /// [`RECEIPT_TIMEOUT`]), first every 10 ms and backing off to 500 ms. One call per poll: a
+    /// block watcher would fetch every new block, and a devnet mines one per transaction.
+    async fn wait_receipt(&self, what: &str, hash: B256) -> Result<TransactionReceipt> {
+        let start = std::time::Instant::now();
+        let mut every = Duration::from_millis(10);
+        loop {
+            match self.provider.get_transaction_receipt(hash).await {
+                Ok(Some(r)) => return Ok(r),
+                Ok(None) => {}
+                // a transient error is retried until the timeout; the last one is reported
+                Err(e) if start.elapsed() >= RECEIPT_TIMEOUT => {
+                    return Err(Error::Rpc {
+                        call: what.to_owned(),
+                        message: format!("waiting for the receipt of {hash}: {e}"),
+                    });
+                }
+                Err(_) => {}
+            }
+            if start.elapsed() >= RECEIPT_TIMEOUT {
+                return Err(Error::Rpc {
+                    call: what.to_owned(),
+                    message: format!(
+                        "transaction {hash} was not mined within {} s",
+                        RECEIPT_TIMEOUT.as_secs()
+                    ),
+                });
+            }
+            tokio::time::sleep(every).await;
+            every = (every * 2).min(Duration::from_millis(500));
+        }
     }
 
     /// Runs a read-only call, decoding reverts.

@@ -26,6 +26,9 @@ pub struct DevnetConfig {
     pub chain_id: Option<u64>,
     /// Seconds anvil may take to answer.
     pub timeout_secs: u64,
+    /// Mine a block this often with every pending transaction (`--block-time`); `None`
+    /// mines one block per transaction as it arrives.
+    pub block_time: Option<Duration>,
 }
 
 /// A running anvil. Stopped on drop unless [`Devnet::detach`]ed.
@@ -63,6 +66,9 @@ impl Devnet {
             cmd.arg("--state").arg(state);
             // also write periodically, so a hard kill loses at most a minute
             cmd.arg("--state-interval").arg("60");
+        }
+        if let Some(b) = cfg.block_time {
+            cmd.arg("--block-time").arg(b.as_secs_f64().to_string());
         }
         if let Some(id) = cfg.chain_id {
             cmd.arg("--chain-id").arg(id.to_string());

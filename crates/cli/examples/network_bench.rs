@@ -5,7 +5,7 @@
 //! latency, gas per verified decision, and the share of results re-checked by the challenger.
 //!
 //! ```text
-//! cargo run --release -p vouch-cli --example network_bench -- [--tasks 600] [--rate 60] [--window 5]
+//! cargo run --release -p vouch-cli --example network_bench -- [--tasks 600] [--rate 60] [--window 5] [--block-time 0.25 | --block-time auto]
 //! ```
 
 #![allow(clippy::print_stdout)] // a benchmark program: its output is the report
@@ -27,6 +27,7 @@ struct Opts {
     window: u32,
     providers: usize,
     finality_runs: usize,
+    block_time: Option<f64>,
 }
 
 fn parse() -> Result<Opts> {
@@ -36,6 +37,7 @@ fn parse() -> Result<Opts> {
         window: 5,
         providers: 4,
         finality_runs: 3,
+        block_time: Some(0.25),
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
@@ -47,8 +49,10 @@ fn parse() -> Result<Opts> {
             "--window" => o.window = v.parse()?,
             "--providers" => o.providers = v.parse()?,
             "--finality-runs" => o.finality_runs = v.parse()?,
+            "--block-time" if v == "auto" => o.block_time = None,
+            "--block-time" => o.block_time = Some(v.parse()?),
             _ => bail!(
-                "unknown option {a} (--tasks N --rate R --window S --providers P --finality-runs K)"
+                "unknown option {a} (--tasks N --rate R --window S --providers P --finality-runs K --block-time SECONDS)"
             ),
         }
     }
@@ -87,6 +91,7 @@ async fn main() -> Result<()> {
         dir: dir.clone(),
         window: o.window,
         zk: true,
+        block_time: o.block_time.map(Duration::from_secs_f64),
     })
     .await?;
     let result = bench(&o, &net).await;
@@ -112,8 +117,12 @@ async fn bench(o: &Opts, net: &up::Network) -> Result<()> {
         "network benchmark: digits MLP, {} providers + 1 challenger (re-checks every result), gateway",
         o.providers
     );
+    let mining = match o.block_time {
+        None => "a block per transaction (auto-mine) plus an empty block each second".to_owned(),
+        Some(b) => format!("a block every {b} s holding every pending transaction"),
+    };
     println!(
-        "devnet: anvil, a block per transaction (auto-mine) plus an empty block each second; challenge/reveal window {} s",
+        "devnet: anvil, {mining}; challenge/reveal window {} s",
         o.window
     );
     println!();

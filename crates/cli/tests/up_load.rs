@@ -18,6 +18,7 @@ async fn a_burst_of_tasks_through_the_gateway_all_settle() {
         dir: dir.clone(),
         window: 2,
         zk: false,
+        block_time: None,
     })
     .await
     .unwrap();

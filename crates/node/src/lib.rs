@@ -68,6 +68,10 @@ const CURSOR: &str = "cursor";
 const MAX_RANGE: u64 = 2_000;
 
 /// What the workers share.
+/// Most `TaskRequested` events a challenger keeps between a request and its result (past
+/// this, it reads them from the chain).
+const REQUEST_CACHE: usize = 20_000;
+
 pub(crate) struct Ctx {
     sys: System,
     me: Address,
@@ -79,6 +83,11 @@ pub(crate) struct Ctx {
     active: Mutex<HashSet<String>>,
     workers: Mutex<JoinSet<()>>,
     opted: Mutex<HashMap<u32, bool>>,
+    /// `TaskRequested` events seen by the event loop, kept for the challenger (which would
+    /// otherwise search the whole log range for each task); bounded by [`REQUEST_CACHE`].
+    requests: Mutex<HashMap<U256, TaskManager::TaskRequested>>,
+    /// Woken on every `Challenged` event: providers waiting out a window re-read their task.
+    challenged: tokio::sync::Notify,
     reveal_window: u64,
     committee_bond: U256,
     secret: [u8; 32],
@@ -179,6 +188,12 @@ impl Ctx {
             };
             let ev = ev.inner.data;
             let task = ev.taskId;
+            if roles.challenger && ev.mode == roles::mode::OPTIMISTIC {
+                let mut cache = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+                if cache.len() < REQUEST_CACHE {
+                    cache.insert(task, ev.clone());
+                }
+            }
             if !self.serves(ev.modelId).await {
                 return;
             }
@@ -204,7 +219,12 @@ impl Ctx {
                 return;
             };
             let ev = ev.inner.data;
-            if roles.challenger && ev.provider != self.me && self.sampled(ev.taskId) {
+            if roles.challenger && (ev.provider == self.me || !self.sampled(ev.taskId)) {
+                self.requests
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&ev.taskId);
+            } else if roles.challenger {
                 let ctx = self.clone();
                 self.spawn_once(
                     format!("challenger:{}", ev.taskId),
@@ -215,6 +235,7 @@ impl Ctx {
             let Ok(ev) = log.log_decode::<TaskManager::Challenged>() else {
                 return;
             };
+            self.challenged.notify_waiters();
             let ev = ev.inner.data;
             if ev.challenger == self.me && ev.kind == 0 {
                 return; // our own challenge: its worker plays it
@@ -336,6 +357,8 @@ impl Node {
             active: Mutex::default(),
             workers: Mutex::new(JoinSet::new()),
             opted: Mutex::default(),
+            requests: Mutex::default(),
+            challenged: tokio::sync::Notify::new(),
             reveal_window: u64::from(params.revealWindow),
             committee_bond: U256::from(committee_bond),
             secret,

@@ -8,7 +8,7 @@ use crate::work::{Run, execute};
 use crate::{Ctx, Error, Result};
 use std::sync::Arc;
 use std::time::Duration;
-use vouch_chain::alloy::primitives::{B256, U256, keccak256};
+use vouch_chain::alloy::primitives::{Address, B256, U256, keccak256};
 use vouch_chain::alloy::sol_types::SolValue;
 use vouch_chain::bindings::task_manager::TaskManager::TaskRequested;
 use vouch_chain::dispute::{self, Move};
@@ -155,6 +155,18 @@ impl Ctx {
     }
 }
 
+/// This provider's wait before claiming `task`: a share of `stagger` fixed by
+/// `keccak256(task ‖ provider)`, so providers take turns per task instead of racing.
+fn claim_delay(stagger: Duration, task: U256, me: Address) -> Duration {
+    let mut pre = [0u8; 52];
+    pre[..32].copy_from_slice(&task.to_be_bytes::<32>());
+    pre[32..].copy_from_slice(me.as_slice());
+    let h = keccak256(pre);
+    let mut top = [0u8; 8];
+    top.copy_from_slice(&h[..8]);
+    stagger.mul_f64(u64::from_be_bytes(top) as f64 / 2f64.powi(64))
+}
+
 /// Provider of an optimistic or zk task: execute, claim by submitting, finalize after the
 /// window, follow a dispute to its end.
 pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequested>) -> Result<()> {
@@ -170,6 +182,10 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
     let mut claimed = ctx.journal.task(&id)?.is_some();
     let mut run: Option<Run> = None;
     loop {
+        // registered before the read, so a challenge logged after it still wakes the wait
+        let challenged = ctx.challenged.notified();
+        tokio::pin!(challenged);
+        challenged.as_mut().enable();
         let t = retry(&ctx.metrics, || async { Ok(sys.task(task).await?) }).await?;
         let mine = t.provider == ctx.me;
         match t.status {
@@ -182,6 +198,16 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
                         Some("deadline passed".into()),
                     );
                     return Ok(());
+                }
+                // Spread claims over providers: each waits its own share of `stagger`, drawn
+                // from the task id and its address, so one provider usually goes first and
+                // the others see the task taken before executing it at all.
+                if run.is_none() {
+                    tokio::time::sleep(claim_delay(ctx.cfg.stagger, task, ctx.me)).await;
+                    let now = retry(&ctx.metrics, || async { Ok(sys.task(task).await?) }).await?;
+                    if now.status != status::REQUESTED {
+                        continue;
+                    }
                 }
                 let r = match &run {
                     Some(r) => r.clone(),
@@ -199,13 +225,6 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
                         r
                     }
                 };
-                // spread claims over providers; re-check before paying for a transaction
-                let wait = rand::random::<f64>() * ctx.cfg.stagger.as_secs_f64();
-                tokio::time::sleep(Duration::from_secs_f64(wait)).await;
-                let now = retry(&ctx.metrics, || async { Ok(sys.task(task).await?) }).await?;
-                if now.status != status::REQUESTED {
-                    continue;
-                }
                 if !claimed {
                     ctx.accept(&id, &req, &model.cid.to_string())?;
                     claimed = true;
@@ -257,14 +276,29 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
                 let now = ctx.chain_now().await?;
                 let end = u64::from(t.deadline);
                 if now <= end {
-                    tokio::time::sleep(Duration::from_secs((end - now + 1).min(2))).await;
+                    // Finalizing needs a block stamped after the deadline: wake just after
+                    // the clock reaches `end + 1`, on a challenge logged meanwhile, or now and
+                    // then on a long window.
+                    let at = std::time::UNIX_EPOCH
+                        + Duration::from_secs(end + 1)
+                        + Duration::from_millis(150);
+                    let wait = at
+                        .duration_since(std::time::SystemTime::now())
+                        .unwrap_or_default()
+                        .min(Duration::from_secs(30));
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        () = &mut challenged => {}
+                    }
                     continue;
                 }
-                match ctx
+                if ctx
                     .send("TaskManager.finalize", sys.task_manager().finalize(task))
                     .await
+                    .is_err()
                 {
-                    Ok(()) | Err(_) => {} // re-read the state either way
+                    // no block past the deadline yet, or another party finalized: re-read
+                    tokio::time::sleep(Duration::from_millis(250)).await;
                 }
             }
             status::DISPUTED if mine => {
@@ -350,7 +384,15 @@ pub(crate) async fn challenger(
     trace_root: B256,
 ) -> Result<()> {
     let sys = &ctx.sys;
-    let req = retry(&ctx.metrics, || request_of(sys, task)).await?;
+    let cached = ctx
+        .requests
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&task);
+    let req = match cached {
+        Some(r) => r,
+        None => retry(&ctx.metrics, || request_of(sys, task)).await?,
+    };
     if req.mode != mode::OPTIMISTIC {
         return Ok(());
     }

@@ -210,6 +210,7 @@ async fn scenario(a: &DemoArgs) -> Result<()> {
         dir: a.dir.clone(),
         window: a.window,
         zk: !a.no_zk,
+        block_time: None,
     };
     let net = up::start(&opts).await?;
     net.print();

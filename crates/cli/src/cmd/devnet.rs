@@ -123,6 +123,7 @@ async fn up(a: &UpArgs) -> Result<()> {
         log: Some(d.join("anvil.log")),
         chain_id: None,
         timeout_secs: 30,
+        block_time: None,
     };
     let dn = Devnet::spawn(&cfg).await?;
     let url = dn.url();

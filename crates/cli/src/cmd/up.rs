@@ -77,6 +77,19 @@ pub struct UpArgs {
     /// Skip the zk setup (zk-mode tasks are then refused by the contracts).
     #[arg(long)]
     pub no_zk: bool,
+    /// Mine a block every SECONDS (fractions allowed) holding all pending transactions,
+    /// instead of one block per transaction as it arrives.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_block_time)]
+    pub block_time: Option<Duration>,
+}
+
+fn parse_block_time(s: &str) -> std::result::Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.05..=60.0).contains(&v) => Ok(Duration::from_secs_f64(v)),
+        _ => Err(format!(
+            "'{s}' is not a block time between 0.05 and 60 seconds"
+        )),
+    }
 }
 
 /// What [`start`] needs.
@@ -96,6 +109,8 @@ pub struct UpOptions {
     pub window: u32,
     /// Set up zk for the model.
     pub zk: bool,
+    /// Interval mining (`None`: a block per transaction, plus an empty block each second).
+    pub block_time: Option<Duration>,
 }
 
 impl From<&UpArgs> for UpOptions {
@@ -108,6 +123,7 @@ impl From<&UpArgs> for UpOptions {
             dir: a.dir.clone(),
             window: a.window,
             zk: !a.no_zk,
+            block_time: a.block_time,
         }
     }
 }
@@ -262,6 +278,7 @@ pub async fn start(o: &UpOptions) -> Result<Network> {
         port: o.rpc_port,
         log: Some(o.dir.join("anvil.log")),
         timeout_secs: 30,
+        block_time: o.block_time,
         ..DevnetConfig::default()
     })
     .await
@@ -414,9 +431,14 @@ pub async fn start(o: &UpOptions) -> Result<Network> {
     .map_err(|e| eyre::eyre!("cannot start the gateway: {e}"))?;
     step(&t, &format!("gateway serving at {}", gateway.url()));
 
-    // an empty block a second: committee draws read a future block hash
+    // an empty block a second: committee draws read a future block hash (interval mining
+    // makes them anyway)
     let miner_client = owner.client().clone();
+    let auto_mine = o.block_time.is_none();
     let miner = tokio::spawn(async move {
+        if !auto_mine {
+            return;
+        }
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
             let _: std::result::Result<serde_json::Value, _> =

@@ -151,26 +151,25 @@ impl Client {
     async fn wait_receipt(&self, what: &str, hash: B256) -> Result<TransactionReceipt> {
         let start = std::time::Instant::now();
         let mut every = Duration::from_millis(10);
+        // a failing poll is retried until the timeout; the last failure is reported
+        let mut last_error = None;
         loop {
             match self.provider.get_transaction_receipt(hash).await {
                 Ok(Some(r)) => return Ok(r),
                 Ok(None) => {}
-                // a transient error is retried until the timeout; the last one is reported
-                Err(e) if start.elapsed() >= RECEIPT_TIMEOUT => {
-                    return Err(Error::Rpc {
-                        call: what.to_owned(),
-                        message: format!("waiting for the receipt of {hash}: {e}"),
-                    });
-                }
-                Err(_) => {}
+                Err(e) => last_error = Some(e.to_string()),
             }
             if start.elapsed() >= RECEIPT_TIMEOUT {
-                return Err(Error::Rpc {
-                    call: what.to_owned(),
-                    message: format!(
+                let message = match last_error {
+                    Some(e) => format!("waiting for the receipt of {hash}: {e}"),
+                    None => format!(
                         "transaction {hash} was not mined within {} s",
                         RECEIPT_TIMEOUT.as_secs()
                     ),
+                };
+                return Err(Error::Rpc {
+                    call: what.to_owned(),
+                    message,
                 });
             }
             tokio::time::sleep(every).await;

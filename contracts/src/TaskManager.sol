@@ -18,7 +18,8 @@ import {IDisputeGame, IDisputeResolver, DisputeParams, Outcome} from "./IDispute
 ///   otherwise the task finalizes.
 /// - `Committee`: `committeeSize` providers are drawn by stake with randomness from a block after
 ///   the request; they commit, then reveal; agreement finalizes; a disagreement goes to the
-///   DisputeGame (settled by the one-step check, not by vote).
+///   DisputeGame (settled by the one-step check, not by vote) and the winning member's result
+///   stands for a fresh challenge window, after which it finalizes like an optimistic one.
 /// - `Zk`: a provider posts the output with a proof that the model version's verifier accepts.
 ///
 /// Money is pull-based: fees, rewards and returned bonds are credited to `balances` and
@@ -41,7 +42,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     enum Status {
         None,
         Requested, // waiting for a submission (optimistic, zk) or commitments (committee)
-        Submitted, // optimistic: challenge window running (`deadline` is its end)
+        Submitted, // challenge window running (`deadline` is its last second)
         Disputed,
         Finalized, // paid; `deadline` is the end of the audit window when flagged
         Refunded, // nobody delivered in time
@@ -83,6 +84,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         uint96 challengerBond; // escrowed here (optimistic and audit); 0 for committee members
         uint8 kind; // 0 optimistic, 1 committee, 2 audit
         bytes32 challengerOutput;
+        bytes32 challengerTrace; // committee disputes: the dissenting member's trace root
     }
 
     struct Params {
@@ -316,7 +318,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         if (!staking.isOptedIn(t.modelId, msg.sender)) revert NotOptedIn();
         t.provider = msg.sender;
         t.status = Status.Submitted;
-        t.deadline = uint32(block.timestamp) + params.challengeWindow;
+        t.deadline = uint32(block.timestamp) + params.challengeWindow - 1;
         t.outputCommitment = output;
         t.traceRoot = traceRoot;
         emit ResultSubmitted(taskId, msg.sender, output, traceRoot);
@@ -484,7 +486,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         for (uint256 i; i < members.length; ++i) {
             if (c.agreeMask & (uint256(1) << i) == 0) {
                 ledger.auditPool += bond;
-                staking.slash(members[i], bond, address(this));
+                _slash(members[i], bond);
             }
         }
         if (anyReveal) {
@@ -514,7 +516,9 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
 
     function _openCommitteeDispute(uint256 taskId, Task storage t, bytes32 output, bytes32 traceRoot) internal {
         t.status = Status.Disputed;
-        disputes[taskId] = Dispute({challenger: msg.sender, challengerBond: 0, kind: 1, challengerOutput: output});
+        disputes[taskId] = Dispute({
+            challenger: msg.sender, challengerBond: 0, kind: 1, challengerOutput: output, challengerTrace: traceRoot
+        });
         uint256 disputeId = disputeGame.open(_disputeParams(taskId, t, msg.sender, output, traceRoot));
         emit Challenged(taskId, msg.sender, disputeId, 1);
     }
@@ -549,7 +553,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         ledger.auditPool -= reward;
         _credit(msg.sender, reward);
         emit AuditClosed(taskId, msg.sender, false);
-        staking.unlock(t.provider, _bondOf(t));
+        _unlock(t.provider, _bondOf(t));
     }
 
     /// @notice An auditor that disagrees with a flagged task opens a dispute (with a bond).
@@ -573,7 +577,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         if (block.timestamp <= t.deadline) revert TooEarly();
         t.flags |= FLAG_AUDIT_CLOSED;
         emit AuditClosed(taskId, address(0), false);
-        staking.unlock(t.provider, _bondOf(t));
+        _unlock(t.provider, _bondOf(t));
     }
 
     function _requireOpenAudit(Task storage t) internal view {
@@ -590,7 +594,9 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         returns (uint256 disputeId)
     {
         uint96 bond = params.challengerBond;
-        disputes[taskId] = Dispute({challenger: msg.sender, challengerBond: bond, kind: kind, challengerOutput: output});
+        disputes[taskId] = Dispute({
+            challenger: msg.sender, challengerBond: bond, kind: kind, challengerOutput: output, challengerTrace: 0
+        });
         totalBonds += bond;
         uint256 bal = balances[msg.sender];
         if (bal >= bond) {
@@ -623,9 +629,11 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     }
 
     /// @notice Called by the DisputeGame when a dispute ends. The loser's bond goes to the
-    /// winner; when both were wrong both bonds go to the audit pool. A provider that lost makes
-    /// the task fail (fee refunded) and records a strike on the model version; an audit dispute
-    /// never reopens the finalized task.
+    /// winner; when both were wrong both bonds go to the audit pool. The winning result (the
+    /// provider's, or either member's in a committee) stands for a fresh challenge window; a
+    /// provider that lost an optimistic dispute, or a committee dispute both members lost, makes
+    /// the task fail (fee refunded). A lost result records a strike on the model version; an
+    /// audit dispute never reopens the finalized task.
     function resolveDispute(uint256 taskId, Outcome outcome) external nonReentrant {
         if (msg.sender != address(disputeGame)) revert NotDisputeGame();
         Task storage t = tasks[taskId];
@@ -639,7 +647,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
             // audit of a finalized task: status stays Finalized
             if (outcome == Outcome.DefenderWins) {
                 _releaseChallengerBond(d, defender);
-                staking.unlock(defender, defBond);
+                _unlock(defender, defBond);
             } else {
                 t.flags |= FLAG_AUDIT_FAILED;
                 _loserPays(d, defender, defBond, outcome);
@@ -649,37 +657,45 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
                     ledger.auditPool -= reward;
                     _credit(d.challenger, reward);
                 }
-                registry.recordStrike(t.modelId, t.version);
+                _strike(t);
             }
             emit AuditClosed(taskId, d.challenger, outcome != Outcome.DefenderWins);
             return;
         }
 
         if (t.status != Status.Disputed) revert BadStatus(t.status);
-        if (d.kind == 0 && outcome == Outcome.DefenderWins) {
-            // the challenger failed: pay the provider its bond and reopen a fresh challenge window
-            _releaseChallengerBond(d, defender);
+        if (outcome == Outcome.DefenderWins || (d.kind == 1 && outcome == Outcome.ChallengerWins)) {
+            // A result stands: the provider's, or in a committee the winning member's. Its side
+            // gets the loser's bond and the task goes back to a fresh challenge window, after
+            // which `finalize` pays the standing side.
+            if (d.kind == 1) {
+                address loser = d.challenger;
+                if (outcome == Outcome.ChallengerWins) {
+                    loser = defender;
+                    t.provider = d.challenger;
+                    t.outputCommitment = d.challengerOutput;
+                    t.traceRoot = d.challengerTrace;
+                    _strike(t);
+                }
+                // the members that were not parties get their bonds back (releaseCommitteeBonds)
+                releaseExcept[taskId] = loser;
+                _credit(t.provider, defBond);
+                _slash(loser, defBond);
+            } else {
+                _releaseChallengerBond(d, defender);
+            }
             t.status = Status.Submitted;
-            t.deadline = uint32(block.timestamp) + params.challengeWindow;
+            t.deadline = uint32(block.timestamp) + params.challengeWindow - 1;
             return;
         }
-        // committee disputes (any outcome) and lost optimistic results: the task fails and the
-        // fee goes back; the committee's other members get their bonds back.
+        // a lost optimistic result, or a committee dispute both parties lost: the task fails and
+        // the fee goes back; the committee's other members get their bonds back.
         t.status = Status.Failed;
         ledger.totalEscrow -= t.fee;
         _credit(t.requester, t.fee);
-        if (d.kind == 1) {
-            if (outcome == Outcome.DefenderWins) {
-                _releaseChallengerBond(d, defender); // the dissenting member's bond to the defender
-                staking.unlock(defender, defBond);
-            } else {
-                _loserPays(d, defender, defBond, outcome);
-            }
-            _unlockOthers(taskId, d.challenger);
-        } else {
-            _loserPays(d, defender, defBond, outcome);
-        }
-        if (outcome != Outcome.DefenderWins) registry.recordStrike(t.modelId, t.version);
+        _loserPays(d, defender, defBond, outcome);
+        if (d.kind == 1) releaseExcept[taskId] = d.challenger;
+        _strike(t);
         _callback(taskId, false, bytes32(0));
     }
 
@@ -687,7 +703,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         if (outcome == Outcome.ChallengerWins) {
             _releaseChallengerBond(d, d.challenger); // challenger gets its own bond back
             _credit(d.challenger, defBond); // and the defender's
-            staking.slash(defender, defBond, address(this));
+            _slash(defender, defBond);
         } else {
             // both wrong: both bonds to the audit pool
             if (d.challengerBond != 0) {
@@ -695,10 +711,10 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
                 ledger.auditPool += d.challengerBond;
             } else {
                 ledger.auditPool += uint96(committeeBond);
-                staking.slash(d.challenger, committeeBond, address(this));
+                _slash(d.challenger, committeeBond);
             }
             ledger.auditPool += uint96(defBond);
-            staking.slash(defender, defBond, address(this));
+            _slash(defender, defBond);
         }
     }
 
@@ -709,31 +725,28 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         } else if (to != d.challenger) {
             // committee challenger lost: its locked bond goes to `to`
             _credit(to, committeeBond);
-            staking.slash(d.challenger, committeeBond, address(this));
+            _slash(d.challenger, committeeBond);
         } else {
-            staking.unlock(d.challenger, committeeBond);
+            _unlock(d.challenger, committeeBond);
         }
     }
 
-    /// @notice Members of a failed committee task other than the dispute's two parties.
+    /// @notice After a committee dispute: the party whose bond the dispute settled other than the
+    /// task's provider (the loser, or the challenger when both lost); zero once released.
     mapping(uint256 => address) public releaseExcept;
-
-    function _unlockOthers(uint256 taskId, address challenger) internal {
-        releaseExcept[taskId] = challenger;
-    }
 
     /// @notice After a committee dispute, releases the bonds of the members that were not
     /// parties to it.
     function releaseCommitteeBonds(uint256 taskId, address[] calldata members) external nonReentrant {
-        address challenger = releaseExcept[taskId];
-        if (challenger == address(0)) revert BadStatus(tasks[taskId].status);
+        address party = releaseExcept[taskId];
+        if (party == address(0)) revert BadStatus(tasks[taskId].status);
         if (bytes16(keccak256(abi.encode(members))) != committees[taskId].membersHash) revert BadMembers();
         delete releaseExcept[taskId];
         address defender = tasks[taskId].provider;
         for (uint256 i; i < members.length; ++i) {
             address m = members[i];
-            if (m == defender || m == challenger) continue;
-            staking.unlock(m, committeeBond);
+            if (m == defender || m == party) continue;
+            _unlock(m, committeeBond);
         }
     }
 
@@ -775,6 +788,19 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
             }
         }
         _callback(taskId, true, t.outputCommitment);
+    }
+
+    /// One call site per staking/registry entry point keeps the bytecode under EIP-170.
+    function _slash(address who, uint256 amount) internal {
+        staking.slash(who, amount, address(this));
+    }
+
+    function _unlock(address who, uint256 amount) internal {
+        staking.unlock(who, amount);
+    }
+
+    function _strike(Task storage t) internal {
+        registry.recordStrike(t.modelId, t.version);
     }
 
     function _bondOf(Task storage t) internal view returns (uint256) {
@@ -840,7 +866,10 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     }
 
     function _setParams(Params memory p) internal {
-        if (p.committeeSize == 0 || p.committeeSize > MAX_COMMITTEE || p.auditBps > 10_000 || p.auditFeeBps > 10_000) {
+        if (
+            p.challengeWindow == 0 || p.committeeSize == 0 || p.committeeSize > MAX_COMMITTEE || p.auditBps > 10_000
+                || p.auditFeeBps > 10_000
+        ) {
             revert BadParams();
         }
         params = p;

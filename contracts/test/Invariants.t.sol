@@ -133,9 +133,64 @@ contract Handler is Test {
         vm.warp(block.timestamp + 2 hours);
         game.timeout(gid);
         if (challengerWins) {
-            ghostStake[t.provider] -= providerBond;
+            ghostStake[t.provider] -= t.mode == TaskManager.Mode.Committee ? tm.committeeBond() : providerBond;
             slashes++;
         }
+    }
+
+    /// A committee task whose member `liar` reveals a different result right after the first
+    /// revealer; the dispute ends by timeout (`challengerWins`: the second revealer proceeds and
+    /// the first stops answering). The winner's result stands and the task joins the pool.
+    function committeeDispute(uint256 fee, uint256 liar, bool challengerWins) external {
+        calls++;
+        TaskManager.RequestInput memory r;
+        r.modelId = modelId;
+        r.version = 1;
+        r.mode = TaskManager.Mode.Committee;
+        r.fee = uint88(bound(fee, 1, 1_000 ether));
+        r.deadline = uint32(block.timestamp + 1 hours);
+        r.inputCommitment = keccak256(abi.encode("committee", fee));
+        vm.prank(requester);
+        uint256 id = tm.request(r);
+        vm.roll(block.number + 2);
+        (uint64 ticket, uint8 size,,,,,) = tm.committees(id);
+        bytes32 seed = keccak256(abi.encode(tm.randomness().randomness(ticket), id));
+        address[] memory m = staking.sample(modelId, seed, size, tm.committeeBond());
+        if (m.length != size) return;
+        liar = bound(liar, 0, 1); // the first or second revealer: either side of the dispute
+        bytes32[] memory outs = new bytes32[](size);
+        bytes32[] memory traces = new bytes32[](size);
+        bytes32[] memory commits = new bytes32[](size);
+        for (uint256 i; i < size; ++i) {
+            bool lies = i == liar;
+            outs[i] = lies ? keccak256(abi.encode("lie", fee)) : keccak256("out");
+            traces[i] = lies
+                ? keccak256(abi.encodePacked(keccak256("cl"), keccak256("cr")))
+                : keccak256(abi.encodePacked(L, R));
+            commits[i] = keccak256(abi.encode(id, m[i], outs[i], traces[i], bytes32(i)));
+            vm.prank(m[i]);
+            try tm.commit(id, i, commits[i], m) {}
+            catch {
+                return; // the draw moved (stakes changed between sample and commit)
+            }
+        }
+        for (uint256 i; i < 2; ++i) {
+            vm.prank(m[i]);
+            tm.reveal(id, i, outs[i], traces[i], bytes32(i), m, commits);
+        }
+        uint256 gid = game.gameCount();
+        if (challengerWins) {
+            game.postGraph(gid, 2, nodesRoot, outputNodes);
+            vm.prank(m[1]);
+            // the second revealer opens its own trace root's children
+            game.bisect(gid, liar == 1 ? keccak256("cl") : L, liar == 1 ? keccak256("cr") : R);
+        }
+        vm.warp(block.timestamp + 2 hours);
+        game.timeout(gid);
+        ghostStake[m[challengerWins ? 0 : 1]] -= tm.committeeBond();
+        slashes++;
+        tm.releaseCommitteeBonds(id, m);
+        ids.push(id);
     }
 
     function withdrawCredits(uint256 who) external {
@@ -197,6 +252,23 @@ contract InvariantsTest is Fixture {
     function targetContracts() public view returns (address[] memory t) {
         t = new address[](1);
         t[0] = address(handler);
+    }
+
+    /// The handler's committee dispute path really runs, both ways, and the standing result
+    /// finalizes.
+    function test_handler_committee_disputes_settle() public {
+        handler.committeeDispute(5 ether, 1, false);
+        handler.committeeDispute(7 ether, 0, true);
+        handler.committeeDispute(9 ether, 1, true);
+        assertEq(handler.slashes(), 3, "one member slashed per dispute");
+        assertEq(handler.idsLength(), 3, "every task stands");
+        handler.warp(2 hours);
+        for (uint256 i; i < 3; ++i) {
+            handler.finalize(i);
+        }
+        assertEq(handler.finalizedLength(), 3, "the standing results finalize");
+        invariant_money_conserved();
+        invariant_only_losers_slashed();
     }
 
     /// The handler's dispute path really runs (guards the invariant runs against vacuity).

@@ -55,6 +55,30 @@ contract TaskManagerTest is Fixture {
 
     // ------------------------------------------------------------ optimistic
 
+    /// The challenge window is exactly `challengeWindow` seconds: challenges are accepted in the
+    /// seconds `[submit, submit + window)`, finalizing from `submit + window` on.
+    function test_challenge_window_is_exactly_the_configured_seconds() public {
+        uint256 id = _request(TaskManager.Mode.Optimistic, INPUT);
+        uint256 submittedAt = block.timestamp;
+        vm.prank(providers[0]);
+        tm.submit(id, OUT, trace);
+        assertEq(tm.getTask(id).deadline, submittedAt + cfg.params.challengeWindow - 1, "last second");
+        vm.warp(submittedAt + cfg.params.challengeWindow - 1);
+        vm.expectRevert(TaskManager.TooEarly.selector);
+        tm.finalize(id);
+        uint256 snap = vm.snapshotState();
+        vm.prank(challenger);
+        tm.challenge(id, keccak256("other"), trace);
+        assertTrue(_status(id) == TaskManager.Status.Disputed, "a challenge in the last second");
+        vm.revertToState(snap);
+        vm.warp(submittedAt + cfg.params.challengeWindow);
+        vm.expectRevert(TaskManager.DeadlinePassed.selector);
+        vm.prank(challenger);
+        tm.challenge(id, keccak256("other"), trace);
+        tm.finalize(id);
+        assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized at submit + window");
+    }
+
     function test_optimistic_happy_path() public {
         uint256 id = _request(TaskManager.Mode.Optimistic, INPUT);
         assertEq(token.balanceOf(address(tm)), FEE, "fee escrowed");
@@ -345,7 +369,7 @@ contract TaskManagerTest is Fixture {
         _assertConserved();
     }
 
-    function test_committee_disagreement_opens_dispute() public {
+    function test_committee_dispute_the_defenders_result_stands() public {
         uint256 id = _request(TaskManager.Mode.Committee, INPUT);
         address[] memory m = _committee(id);
         bytes32[] memory outs = new bytes32[](3);
@@ -361,12 +385,69 @@ contract TaskManagerTest is Fixture {
         // same traces, different outputs: the output check decides. Nobody proves: defender wins.
         vm.warp(block.timestamp + 2 hours);
         game.timeout(1);
-        assertTrue(_status(id) == TaskManager.Status.Failed, "committee dispute fails the task");
+        assertTrue(_status(id) == TaskManager.Status.Submitted, "the defender's result stands");
+        assertEq(tm.getTask(id).outputCommitment, OUT, "the honest output");
         assertEq(tm.balances(m[0]), cfg.committeeBond, "defender paid the dissenter's bond");
         assertEq(_locked(m[1]), 0, "dissenter slashed");
+        assertEq(_locked(m[0]), cfg.committeeBond, "the standing result keeps its bond locked");
         tm.releaseCommitteeBonds(id, m);
         assertEq(_locked(m[2]), 0, "bystander released");
+        _finalizeStanding(id, m[0]);
         _assertConserved();
+    }
+
+    function test_committee_dispute_the_challengers_result_stands() public {
+        uint256 id = _request(TaskManager.Mode.Committee, INPUT);
+        address[] memory m = _committee(id);
+        bytes32 lie = keccak256("lie");
+        bytes32 lieTrace = keccak256("lie trace");
+        bytes32[] memory outs = new bytes32[](3);
+        outs[0] = lie;
+        outs[1] = OUT;
+        outs[2] = OUT;
+        delete commits;
+        for (uint256 i; i < m.length; ++i) {
+            bytes32 tr = i == 0 ? lieTrace : trace;
+            bytes32 c = keccak256(abi.encode(id, m[i], outs[i], tr, bytes32(i)));
+            vm.prank(m[i]);
+            tm.commit(id, i, c, m);
+            commits.push(c);
+        }
+        vm.prank(m[0]);
+        tm.reveal(id, 0, lie, lieTrace, bytes32(0), m, commits);
+        vm.prank(m[1]);
+        tm.reveal(id, 1, OUT, trace, bytes32(uint256(1)), m, commits);
+        assertTrue(_status(id) == TaskManager.Status.Disputed, "disputed");
+        uint256 stakeBefore = _locked(m[0]);
+        vm.prank(address(game));
+        tm.resolveDispute(id, Outcome.ChallengerWins);
+        TaskManager.Task memory t = tm.getTask(id);
+        assertTrue(t.status == TaskManager.Status.Submitted, "the challenger's result stands");
+        assertEq(t.provider, m[1], "the winning member is the provider");
+        assertEq(t.outputCommitment, OUT, "the honest output");
+        assertEq(t.traceRoot, trace, "the honest trace root");
+        assertEq(stakeBefore - _locked(m[0]), cfg.committeeBond, "the liar's bond slashed");
+        assertEq(tm.balances(m[1]), cfg.committeeBond, "the winner gets the liar's bond");
+        vm.expectRevert(abi.encodeWithSelector(TaskManager.BadStatus.selector, TaskManager.Status.Submitted));
+        vm.prank(m[2]);
+        tm.reveal(id, 2, OUT, trace, bytes32(uint256(2)), m, commits);
+        tm.releaseCommitteeBonds(id, m);
+        assertEq(_locked(m[2]), 0, "bystander released");
+        assertEq(_locked(m[1]), cfg.committeeBond, "the standing result keeps its bond locked");
+        _finalizeStanding(id, m[1]);
+        _assertConserved();
+    }
+
+    /// After a committee dispute: the window runs, then `finalize` pays the standing member.
+    function _finalizeStanding(uint256 id, address winner) internal {
+        vm.expectRevert(TaskManager.TooEarly.selector);
+        tm.finalize(id);
+        uint256 before = tm.balances(winner);
+        vm.warp(block.timestamp + cfg.params.challengeWindow);
+        tm.finalize(id);
+        assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
+        assertGt(tm.balances(winner), before, "the fee paid to the standing member");
+        assertEq(_locked(winner) == 0 || tm.getTask(id).flags & 1 == 1, true, "bond released unless audited");
     }
 
     // ------------------------------------------------------------ zk

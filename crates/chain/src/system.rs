@@ -397,6 +397,19 @@ impl System {
             .await
     }
 
+    /// A task as the node's pending block has it: a result posted but not yet mined already
+    /// shows as submitted (a provider that sees this does not post a losing duplicate).
+    pub async fn task_pending(&self, task: U256) -> Result<Task> {
+        self.client
+            .call(
+                "TaskManager.getTask",
+                self.task_manager()
+                    .getTask(task)
+                    .block(alloy::eips::BlockId::pending()),
+            )
+            .await
+    }
+
     /// The dispute id open on a task (0 when none), from its `Challenged` event.
     pub async fn dispute_of(&self, task: U256) -> Result<U256> {
         use alloy::providers::Provider;

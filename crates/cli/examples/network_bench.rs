@@ -5,7 +5,7 @@
 //! latency, gas per verified decision, and the share of results re-checked by the challenger.
 //!
 //! ```text
-//! cargo run --release -p vouch-cli --example network_bench -- [--tasks 600] [--rate 60] [--window 5] [--block-time 0.25 | --block-time auto]
+//! cargo run --release -p vouch-cli --example network_bench -- [--tasks 1500] [--rate 50] [--window 5] [--block-time 0.25 | --block-time auto] [--restart true]
 //! ```
 
 #![allow(clippy::print_stdout)] // a benchmark program: its output is the report
@@ -28,16 +28,18 @@ struct Opts {
     providers: usize,
     finality_runs: usize,
     block_time: Option<f64>,
+    restart: bool,
 }
 
 fn parse() -> Result<Opts> {
     let mut o = Opts {
-        tasks: 600,
-        rate: 60.0,
+        tasks: 1500,
+        rate: 50.0,
         window: 5,
         providers: 4,
         finality_runs: 3,
         block_time: Some(0.25),
+        restart: true,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
@@ -51,8 +53,9 @@ fn parse() -> Result<Opts> {
             "--finality-runs" => o.finality_runs = v.parse()?,
             "--block-time" if v == "auto" => o.block_time = None,
             "--block-time" => o.block_time = Some(v.parse()?),
+            "--restart" => o.restart = v.parse()?,
             _ => bail!(
-                "unknown option {a} (--tasks N --rate R --window S --providers P --finality-runs K --block-time SECONDS)"
+                "unknown option {a} (--tasks N --rate R --window S --providers P --finality-runs K --block-time SECONDS --restart true|false)"
             ),
         }
     }
@@ -94,13 +97,14 @@ async fn main() -> Result<()> {
         block_time: o.block_time.map(Duration::from_secs_f64),
     })
     .await?;
-    let result = bench(&o, &net).await;
+    let mut net = net;
+    let result = bench(&o, &mut net).await;
     net.stop();
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
 
-async fn bench(o: &Opts, net: &up::Network) -> Result<()> {
+async fn bench(o: &Opts, net: &mut up::Network) -> Result<()> {
     let domain = net.gateway.addr.to_string();
     let client = Arc::new(
         GatewayClient::sign_in(
@@ -171,9 +175,32 @@ async fn bench(o: &Opts, net: &up::Network) -> Result<()> {
     let start = Instant::now();
     let mut handles = Vec::new();
     let period = Duration::from_secs_f64(1.0 / o.rate);
+    // the restart: provider 1 crashes halfway through the offers and comes back 2 s later
+    let crash_at = o.tasks / 2;
+    let back_at = crash_at + (2.0 * o.rate) as usize;
+    let mut crashed = None;
+    let mut restart_note = None;
     for i in 0..o.tasks {
         let due = start + period.mul_f64(i as f64);
         tokio::time::sleep_until(due.into()).await;
+        if o.restart && o.providers > 1 && i == crash_at {
+            crashed = Some(net.crash_provider(1)?);
+            restart_note = Some(format!(
+                "provider1 crashed at {:.1} s into the load",
+                start.elapsed().as_secs_f64()
+            ));
+        }
+        if i == back_at
+            && let Some(c) = crashed.take()
+        {
+            net.restart_provider(c).await?;
+            if let Some(n) = &mut restart_note {
+                n.push_str(&format!(
+                    " and restarted from its journal at {:.1} s",
+                    start.elapsed().as_secs_f64()
+                ));
+            }
+        }
         let c = client.clone();
         let input = rows[i % rows.len()].clone();
         let cid = net.cid;
@@ -192,16 +219,23 @@ async fn bench(o: &Opts, net: &up::Network) -> Result<()> {
             ))
         }));
     }
+    if let Some(c) = crashed.take() {
+        net.restart_provider(c).await?;
+    }
     let offered = start.elapsed().as_secs_f64();
     let mut lat = Vec::new();
     let mut acc = Vec::new();
     let mut ends = Vec::new();
+    // settle latency by offer order (None: not finalized), for the drift between the first and
+    // the last tenth of the run: near zero when the network keeps up with the offered rate
+    let mut by_order: Vec<Option<f64>> = Vec::new();
     let mut ids = HashSet::new();
     let mut failed = 0usize;
     let mut errors = BTreeMap::<String, usize>::new();
     for h in handles {
         match h.await? {
             Ok((id, status, a, l, at)) => {
+                by_order.push((status == "finalized").then_some(l));
                 if status == "finalized" {
                     ends.push(at);
                     lat.push(l);
@@ -213,6 +247,7 @@ async fn bench(o: &Opts, net: &up::Network) -> Result<()> {
                 }
             }
             Err(e) => {
+                by_order.push(None);
                 failed += 1;
                 *errors
                     .entry(format!("{e:#}").chars().take(100).collect())
@@ -224,20 +259,40 @@ async fn bench(o: &Opts, net: &up::Network) -> Result<()> {
     let window = f64::from(o.window);
     let first = ends.iter().copied().fold(f64::INFINITY, f64::min);
     let last = ends.iter().copied().fold(0.0, f64::max);
+    let tenth = (by_order.len() / 10).max(1);
+    let mut head: Vec<f64> = by_order[..tenth.min(by_order.len())]
+        .iter()
+        .flatten()
+        .copied()
+        .collect();
+    let mut tail: Vec<f64> = by_order[by_order.len().saturating_sub(tenth)..]
+        .iter()
+        .flatten()
+        .copied()
+        .collect();
+    let drift = pct(&mut tail, 0.5) - pct(&mut head, 0.5);
     println!(
-        "| load | offered | finalized | lost | sustained (finalized per second, first to last finalization) | accept p50 / p95 | settle p50 / p95 | settle - window p95 |"
+        "| load | offered | finalized | lost | sustained (finalized per second, first to last finalization) | settle drift (p50 of the last tenth - first tenth) | accept p50 / p95 | settle p50 / p95 | settle - window p95 |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let (a50, a95) = (pct(&mut acc.clone(), 0.5), pct(&mut acc.clone(), 0.95));
     let (l50, l95) = (pct(&mut lat.clone(), 0.5), pct(&mut lat.clone(), 0.95));
     println!(
-        "| {} tasks at {:.0}/s | {:.1} s | {done} | {failed} | {:.1} tasks/s | {a50:.2} / {a95:.2} s | {l50:.2} / {l95:.2} s | {:.2} s |",
+        "| {} tasks at {:.0}/s | {:.1} s | {done} | {failed} | {:.1} tasks/s | {drift:+.2} s | {a50:.2} / {a95:.2} s | {l50:.2} / {l95:.2} s | {:.2} s |",
         o.tasks,
         o.rate,
         offered,
         (done.saturating_sub(1)) as f64 / (last - first).max(1e-9),
         l95 - window
     );
+    if let Some(n) = restart_note {
+        let m = net.providers[1].node.metrics();
+        println!(
+            "{n}: it resumed {} accepted task(s) from its journal and finalized {} task(s) after the restart (all counted above)",
+            m.tasks_resumed.load(Ordering::Relaxed),
+            m.tasks_finalized.load(Ordering::Relaxed)
+        );
+    }
     if !errors.is_empty() {
         println!("not finalized: {errors:?}");
     }

@@ -833,7 +833,7 @@ impl Shared {
                 &key,
                 TaskState::Submitted,
                 &step(format!(
-                    "result posted by {}; the challenge window ends at unix {}",
+                    "result posted by {}; challenges are accepted until unix {} inclusive",
                     t.provider, t.deadline
                 )),
             )?,

@@ -155,6 +155,19 @@ impl Ctx {
     }
 }
 
+/// Waits (polling every `poll`, at most 10 polls) until the mined status of `task` is no
+/// longer `from`: a transaction seen in the pending block takes a block to show.
+async fn wait_for_change(ctx: &Ctx, task: U256, from: u8) -> Result<()> {
+    for _ in 0..10 {
+        tokio::time::sleep(ctx.cfg.poll.min(Duration::from_millis(250))).await;
+        let t = retry(&ctx.metrics, || async { Ok(ctx.sys.task(task).await?) }).await?;
+        if t.status != from {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// This provider's wait before claiming `task`: a share of `stagger` fixed by
 /// `keccak256(task ‖ provider)`, so providers take turns per task instead of racing.
 fn claim_delay(stagger: Duration, task: U256, me: Address) -> Duration {
@@ -202,10 +215,14 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
                 // Spread claims over providers: each waits its own share of `stagger`, drawn
                 // from the task id and its address, so one provider usually goes first and
                 // the others see the task taken before executing it at all.
+                // The re-check reads the pending block: a turn taken in the block being built
+                // counts, so the others neither execute nor post a duplicate that would revert.
                 if run.is_none() {
                     tokio::time::sleep(claim_delay(ctx.cfg.stagger, task, ctx.me)).await;
-                    let now = retry(&ctx.metrics, || async { Ok(sys.task(task).await?) }).await?;
+                    let now =
+                        retry(&ctx.metrics, || async { Ok(sys.task_pending(task).await?) }).await?;
                     if now.status != status::REQUESTED {
+                        wait_for_change(&ctx, task, status::REQUESTED).await?;
                         continue;
                     }
                 }
@@ -244,7 +261,12 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
                         inc(&ctx.metrics.results_posted);
                         tracing::info!(node = %ctx.cfg.name, %task, output = %r.output, "submitted");
                     }
-                    Err(e) if is_bad_status(&e) || is_transient_send(&e) => continue,
+                    // taken meanwhile (the estimate runs on the pending block) or a transient
+                    // failure: look again once the mined state may have moved
+                    Err(e) if is_bad_status(&e) || is_transient_send(&e) => {
+                        wait_for_change(&ctx, task, status::REQUESTED).await?;
+                        continue;
+                    }
                     // every bond of this provider is locked in running windows: wait for one
                     // to free up (or for another provider to take the task)
                     Err(e)
@@ -276,18 +298,11 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
                 let now = ctx.chain_now().await?;
                 let end = u64::from(t.deadline);
                 if now <= end {
-                    // Finalizing needs a block stamped after the deadline: wake just after
-                    // the clock reaches `end + 1`, on a challenge logged meanwhile, or now and
-                    // then on a long window.
-                    let at = std::time::UNIX_EPOCH
-                        + Duration::from_secs(end + 1)
-                        + Duration::from_millis(150);
-                    let wait = at
-                        .duration_since(std::time::SystemTime::now())
-                        .unwrap_or_default()
-                        .min(Duration::from_secs(30));
+                    // Finalizing needs a block stamped after the deadline (the window's last
+                    // second): wake just after the clock reaches `end + 1`, on a challenge
+                    // logged meanwhile, or now and then on a long window.
                     tokio::select! {
-                        () = tokio::time::sleep(wait) => {}
+                        () = tokio::time::sleep(until_after(t.deadline)) => {}
                         () = &mut challenged => {}
                     }
                     continue;
@@ -686,9 +701,27 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
             tokio::time::sleep(ctx.cfg.poll).await;
         }
     }
-    // 4. settle: finalize after the reveal window if not everyone revealed
+    // 4. settle: finalize after the reveal window if not everyone revealed; after a dispute the
+    // winning member's result stands for a fresh challenge window, which its member finalizes
+    let mut disputed = ctx
+        .journal
+        .task(&id)?
+        .is_some_and(|r| r.state == TaskState::Disputed);
     loop {
         let t = sys.task(task).await?;
+        if disputed && t.status != status::DISPUTED {
+            if lost_dispute_on(&ctx, task).await? {
+                inc(&ctx.metrics.tasks_slashed);
+                ctx.advance(
+                    &id,
+                    TaskState::Slashed,
+                    None,
+                    Some("lost the committee dispute".into()),
+                );
+                return Ok(());
+            }
+            release_bystanders(&ctx, task, &t, &members).await?;
+        }
         match t.status {
             status::REQUESTED => {
                 let end = u64::from(t.deadline) + ctx.reveal_window;
@@ -704,36 +737,82 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
                 }
             }
             status::DISPUTED => {
+                disputed = true;
                 ctx.advance(&id, TaskState::Disputed, None, None);
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
+            status::SUBMITTED if t.provider == ctx.me => {
+                // the dispute left this member's result standing: finalize once a block may be
+                // stamped after the window's last second
+                if ctx.chain_now().await? > u64::from(t.deadline) {
+                    if ctx
+                        .send("TaskManager.finalize", tm.finalize(task))
+                        .await
+                        .is_err()
+                    {
+                        tokio::time::sleep(Duration::from_millis(250)).await;
+                    }
+                } else {
+                    tokio::time::sleep(until_after(t.deadline)).await;
+                }
+            }
+            status::SUBMITTED => tokio::time::sleep(until_after(t.deadline)).await,
             status::FINALIZED => {
                 inc(&ctx.metrics.tasks_finalized);
                 ctx.advance(&id, TaskState::Finalized, Some(t.outputCommitment), None);
                 return Ok(());
             }
             _ => {
-                let slashed = lost_dispute_on(&ctx, task).await?;
-                if slashed {
-                    inc(&ctx.metrics.tasks_slashed);
-                    ctx.advance(&id, TaskState::Disputed, None, None);
-                    ctx.advance(
-                        &id,
-                        TaskState::Slashed,
-                        None,
-                        Some("lost the committee dispute".into()),
-                    );
-                } else {
-                    ctx.advance(
-                        &id,
-                        TaskState::Failed,
-                        None,
-                        Some("task refunded after a committee dispute".into()),
-                    );
-                }
+                ctx.advance(
+                    &id,
+                    TaskState::Failed,
+                    None,
+                    Some("task refunded after a committee dispute".into()),
+                );
                 return Ok(());
             }
         }
+    }
+}
+
+/// How long until just after the second `deadline` (when a block may be stamped past it),
+/// capped at 30 s so long windows are re-read now and then.
+fn until_after(deadline: u32) -> Duration {
+    let at = std::time::UNIX_EPOCH
+        + Duration::from_secs(u64::from(deadline) + 1)
+        + Duration::from_millis(150);
+    at.duration_since(std::time::SystemTime::now())
+        .unwrap_or_default()
+        .min(Duration::from_secs(30))
+}
+
+/// After a committee dispute, a member that was not a party releases the bonds of every
+/// member that was not (`releaseCommitteeBonds`, once per task; a lost race is fine).
+async fn release_bystanders(
+    ctx: &Ctx,
+    task: U256,
+    t: &vouch_chain::bindings::task_manager::TaskManager::Task,
+    members: &[Address],
+) -> Result<()> {
+    let sys = &ctx.sys;
+    let tm = sys.task_manager();
+    let party = sys
+        .client()
+        .call("TaskManager.releaseExcept", tm.releaseExcept(task))
+        .await?;
+    if party.is_zero() || party == ctx.me || t.provider == ctx.me || members.is_empty() {
+        return Ok(());
+    }
+    match ctx
+        .send(
+            "TaskManager.releaseCommitteeBonds",
+            tm.releaseCommitteeBonds(task, members.to_vec()),
+        )
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(e) if e.revert_reason().is_some() => Ok(()), // another member released them
+        Err(e) => Err(e),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Nodes on a real anvil (a free port per test): an honest provider is paid; a lying provider
-//! is caught by a challenger node and slashed; a committee with one liar slashes the liar; a
-//! provider killed mid-task resumes it from its journal and completes it.
+//! is caught by a challenger node and slashed; a committee with one liar settles to the honest
+//! result and slashes the liar; a provider killed mid-task resumes it from its journal and
+//! completes it.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -333,7 +334,7 @@ async fn reqwest_get(url: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_committee_with_one_liar_slashes_the_liar() {
+async fn a_committee_with_one_liar_settles_to_the_honest_result_and_slashes_the_liar() {
     let w = world(3).await;
     let requester = w.as_(0).await;
     let nodes = [
@@ -351,12 +352,13 @@ async fn a_committee_with_one_liar_slashes_the_liar() {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     });
-    until(90, "the committee dispute ends", || async {
-        status(&requester, task).await == 6
-    })
+    until(
+        120,
+        "the task settles after the committee dispute",
+        || async { status(&requester, task).await == 4 },
+    )
     .await;
-    mining.abort();
-    let after = futures_stakes(&requester).await;
+    let t = requester.task(task).await.unwrap();
     let d = requester.dispute_of(task).await.unwrap();
     let g = requester
         .client()
@@ -364,9 +366,40 @@ async fn a_committee_with_one_liar_slashes_the_liar() {
         .await
         .unwrap();
     let info = format!(
-        "dispute {d}: defender {} challenger {} outcome {} phase {}; stakes {before:?} -> {after:?}",
-        g.p.defender, g.p.challenger, g.outcome, g.phase
+        "dispute {d}: defender {} challenger {} outcome {} phase {}; provider {}",
+        g.p.defender, g.p.challenger, g.outcome, g.phase, t.provider
     );
+    assert!(!d.is_zero(), "the disagreement went to the dispute game");
+    let honest = journal_commitment(&nodes[0], &format!("committee:{task}"))
+        .expect("the honest member executed the task");
+    assert_eq!(
+        format!("{:#x}", t.outputCommitment),
+        honest,
+        "the task settles to the honest output: {info}"
+    );
+    assert_ne!(
+        t.provider,
+        signer(2).address(),
+        "the liar is not paid: {info}"
+    );
+    until(
+        30,
+        "the bystander releases the honest members' bonds",
+        || async {
+            let mut locked = 0;
+            for i in [1, 3] {
+                locked += requester
+                    .provider_info(signer(i).address())
+                    .await
+                    .unwrap()
+                    .locked;
+            }
+            locked == 0
+        },
+    )
+    .await;
+    mining.abort();
+    let after = futures_stakes(&requester).await;
     assert_eq!(
         before[1] - after[1],
         w.cfg.committee_bond,
@@ -380,13 +413,23 @@ async fn a_committee_with_one_liar_slashes_the_liar() {
         before[2], after[2],
         "honest member 3 keeps its stake: {info}"
     );
-    until(10, "the liar's journal says slashed", || async {
+    until(10, "the journals say slashed / finalized", || async {
         journal_state(&nodes[1], &format!("committee:{task}")) == Some(TaskState::Slashed)
+            && journal_state(&nodes[0], &format!("committee:{task}")) == Some(TaskState::Finalized)
+            && journal_state(&nodes[2], &format!("committee:{task}")) == Some(TaskState::Finalized)
     })
     .await;
     for n in nodes {
         n.kill();
     }
+}
+
+fn journal_commitment(node: &Node, id: &str) -> Option<String> {
+    node.journal()
+        .task(id)
+        .unwrap()
+        .and_then(|r| r.commitment)
+        .map(|c| c.to_lowercase())
 }
 
 async fn futures_stakes(sys: &System) -> Vec<u128> {

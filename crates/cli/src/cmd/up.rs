@@ -137,6 +137,18 @@ pub struct ProviderNode {
     pub liar: bool,
     /// Its dev key index.
     pub key: usize,
+    /// Its configuration (a restart reuses it: same key, same journal).
+    pub cfg: NodeConfig,
+}
+
+/// A provider node stopped as a crash stops it (no shutdown step); [`Network::restart_provider`]
+/// starts it again on the same key and data directory, and it resumes from its journal.
+#[derive(Debug)]
+pub struct CrashedProvider {
+    cfg: NodeConfig,
+    liar: bool,
+    key: usize,
+    index: usize,
 }
 
 /// A running local network.
@@ -185,6 +197,39 @@ impl Network {
     pub async fn system(&self, i: usize) -> Result<System> {
         let c = Client::connect(&self.devnet.url(), Some(dev_signer(i)?)).await?;
         Ok(System::new(c, self.deployment.clone())?)
+    }
+
+    /// Stops provider `i` as a crash would: its running tasks are dropped mid-step.
+    pub fn crash_provider(&mut self, i: usize) -> Result<CrashedProvider> {
+        if i >= self.providers.len() {
+            eyre::bail!("no provider {i} (the network has {})", self.providers.len());
+        }
+        let p = self.providers.remove(i);
+        p.node.kill();
+        Ok(CrashedProvider {
+            cfg: p.cfg,
+            liar: p.liar,
+            key: p.key,
+            index: i,
+        })
+    }
+
+    /// Starts a crashed provider again on its key and data directory; it resumes every task
+    /// its journal holds.
+    pub async fn restart_provider(&mut self, c: CrashedProvider) -> Result<()> {
+        let sys = connect(&self.devnet.url(), &self.deployment, c.key).await?;
+        let node = Node::start(sys, c.cfg.clone(), Some(crate::cmd::node::prover())).await?;
+        let at = c.index.min(self.providers.len());
+        self.providers.insert(
+            at,
+            ProviderNode {
+                node,
+                liar: c.liar,
+                key: c.key,
+                cfg: c.cfg,
+            },
+        );
+        Ok(())
     }
 
     /// Prints where everything is.
@@ -368,11 +413,16 @@ pub async fn start(o: &UpOptions) -> Result<Network> {
             }
             Some(p) => ncfg.peers = vec![p.clone()],
         }
-        let node = Node::start(sys, ncfg, Some(crate::cmd::node::prover())).await?;
+        let node = Node::start(sys, ncfg.clone(), Some(crate::cmd::node::prover())).await?;
         if first_peer.is_none() {
             first_peer = node.http_addr().map(|a| format!("http://{a}"));
         }
-        providers.push(ProviderNode { node, liar, key });
+        providers.push(ProviderNode {
+            node,
+            liar,
+            key,
+            cfg: ncfg,
+        });
     }
     step(
         &t,

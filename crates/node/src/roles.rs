@@ -644,6 +644,7 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
         tracing::info!(node = %ctx.cfg.name, %task, member = i, "committed");
         break (m, Some(i));
     };
+    let my_output = run.as_ref().map(|r| r.output);
     if let (Some(i), Some(run)) = (idx, run) {
         let salt = keccak256((ctx.secret, task).abi_encode());
         let bit = 1u8 << i;
@@ -709,6 +710,11 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
         .is_some_and(|r| r.state == TaskState::Disputed);
     loop {
         let t = sys.task(task).await?;
+        // a committee task is only ever submitted or failed after a dispute, and finalized
+        // with an output other than this member's only after one
+        disputed |= matches!(t.status, status::SUBMITTED | status::FAILED)
+            || (t.status == status::FINALIZED
+                && my_output.is_some_and(|o| o != t.outputCommitment));
         if disputed && t.status != status::DISPUTED {
             if lost_dispute_on(&ctx, task).await? {
                 inc(&ctx.metrics.tasks_slashed);

@@ -259,6 +259,11 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
                 match sent {
                     Ok(()) => {
                         inc(&ctx.metrics.results_posted);
+                        // journaled now: a challenge may land before the next read (a watcher
+                        // can see the result before this node has polled its receipt)
+                        if t.mode != mode::ZK {
+                            ctx.advance(&id, TaskState::Submitted, Some(r.output), None);
+                        }
                         tracing::info!(node = %ctx.cfg.name, %task, output = %r.output, "submitted");
                     }
                     // taken meanwhile (the estimate runs on the pending block) or a transient

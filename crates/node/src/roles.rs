@@ -723,6 +723,7 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
         if disputed && t.status != status::DISPUTED {
             if lost_dispute_on(&ctx, task).await? {
                 inc(&ctx.metrics.tasks_slashed);
+                ctx.advance(&id, TaskState::Disputed, None, None);
                 ctx.advance(
                     &id,
                     TaskState::Slashed,
@@ -774,12 +775,12 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
                 return Ok(());
             }
             _ => {
-                ctx.advance(
-                    &id,
-                    TaskState::Failed,
-                    None,
-                    Some("task refunded after a committee dispute".into()),
-                );
+                let why = if disputed {
+                    "task refunded: both parties of the committee dispute lost"
+                } else {
+                    "task refunded: no member revealed in time"
+                };
+                ctx.advance(&id, TaskState::Failed, None, Some(why.into()));
                 return Ok(());
             }
         }

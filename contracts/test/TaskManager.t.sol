@@ -256,9 +256,18 @@ contract TaskManagerTest is Fixture {
     bytes32[] internal commits;
 
     function _commitAll(uint256 id, address[] memory m, bytes32[] memory outs) internal {
+        bytes32[] memory traces = new bytes32[](m.length);
+        for (uint256 i; i < m.length; ++i) {
+            traces[i] = trace;
+        }
+        _commitAll(id, m, outs, traces);
+    }
+
+    /// Every member commits to `(outs[i], traces[i])` with salt `i`.
+    function _commitAll(uint256 id, address[] memory m, bytes32[] memory outs, bytes32[] memory traces) internal {
         delete commits;
         for (uint256 i; i < m.length; ++i) {
-            bytes32 c = keccak256(abi.encode(id, m[i], outs[i], trace, bytes32(i)));
+            bytes32 c = keccak256(abi.encode(id, m[i], outs[i], traces[i], bytes32(i)));
             vm.prank(m[i]);
             tm.commit(id, i, c, m);
             commits.push(c);
@@ -405,14 +414,11 @@ contract TaskManagerTest is Fixture {
         outs[0] = lie;
         outs[1] = OUT;
         outs[2] = OUT;
-        delete commits;
-        for (uint256 i; i < m.length; ++i) {
-            bytes32 tr = i == 0 ? lieTrace : trace;
-            bytes32 c = keccak256(abi.encode(id, m[i], outs[i], tr, bytes32(i)));
-            vm.prank(m[i]);
-            tm.commit(id, i, c, m);
-            commits.push(c);
-        }
+        bytes32[] memory traces = new bytes32[](3);
+        traces[0] = lieTrace;
+        traces[1] = trace;
+        traces[2] = trace;
+        _commitAll(id, m, outs, traces);
         vm.prank(m[0]);
         tm.reveal(id, 0, lie, lieTrace, bytes32(0), m, commits);
         vm.prank(m[1]);

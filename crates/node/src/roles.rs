@@ -111,6 +111,26 @@ impl Ctx {
         }
     }
 
+    /// Journals a dispute this node lost (its bond slashed) and counts it.
+    fn record_slashed(&self, id: &str, why: &str) {
+        inc(&self.metrics.tasks_slashed);
+        self.advance(id, TaskState::Disputed, None, None);
+        self.advance(id, TaskState::Slashed, None, Some(why.to_owned()));
+    }
+
+    /// Sends `finalize` for a task whose window is over; a refusal (no block past the deadline
+    /// yet, or another party finalized first) waits a moment for the next read.
+    async fn try_finalize(&self, task: U256) {
+        let tm = self.sys.task_manager();
+        if self
+            .send("TaskManager.finalize", tm.finalize(task))
+            .await
+            .is_err()
+        {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     /// The current chain time: the later of the wall clock and the latest block.
     async fn chain_now(&self) -> Result<u64> {
         let ts = retry(&self.metrics, || async {
@@ -312,14 +332,7 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
                     }
                     continue;
                 }
-                if ctx
-                    .send("TaskManager.finalize", sys.task_manager().finalize(task))
-                    .await
-                    .is_err()
-                {
-                    // no block past the deadline yet, or another party finalized: re-read
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
+                ctx.try_finalize(task).await;
             }
             status::DISPUTED if mine => {
                 ctx.advance(&id, TaskState::Disputed, None, None);
@@ -333,14 +346,7 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
                 return Ok(());
             }
             status::FAILED if mine => {
-                inc(&ctx.metrics.tasks_slashed);
-                ctx.advance(&id, TaskState::Disputed, None, None);
-                ctx.advance(
-                    &id,
-                    TaskState::Slashed,
-                    None,
-                    Some("lost the dispute".into()),
-                );
+                ctx.record_slashed(&id, "lost the dispute");
                 tracing::warn!(node = %ctx.cfg.name, %task, "slashed");
                 return Ok(());
             }
@@ -713,6 +719,10 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
         .journal
         .task(&id)?
         .is_some_and(|r| r.state == TaskState::Disputed);
+    // whether the outcome of the last dispute was read (once per dispute: it is a log search),
+    // and whether the bystanders' bonds are released (once per task)
+    let mut outcome_read = false;
+    let mut released = false;
     loop {
         let t = sys.task(task).await?;
         // a committee task is only ever submitted or failed after a dispute, and finalized
@@ -721,18 +731,16 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
             || (t.status == status::FINALIZED
                 && my_output.is_some_and(|o| o != t.outputCommitment));
         if disputed && t.status != status::DISPUTED {
-            if lost_dispute_on(&ctx, task).await? {
-                inc(&ctx.metrics.tasks_slashed);
-                ctx.advance(&id, TaskState::Disputed, None, None);
-                ctx.advance(
-                    &id,
-                    TaskState::Slashed,
-                    None,
-                    Some("lost the committee dispute".into()),
-                );
-                return Ok(());
+            if !outcome_read {
+                if lost_dispute_on(&ctx, task).await? {
+                    ctx.record_slashed(&id, "lost the committee dispute");
+                    return Ok(());
+                }
+                outcome_read = true;
             }
-            release_bystanders(&ctx, task, &t, &members).await?;
+            if !released {
+                released = release_bystanders(&ctx, task, &t, &members).await;
+            }
         }
         match t.status {
             status::REQUESTED => {
@@ -750,6 +758,7 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
             }
             status::DISPUTED => {
                 disputed = true;
+                outcome_read = false; // a challenge of the standing result is a new dispute
                 ctx.advance(&id, TaskState::Disputed, None, None);
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
@@ -757,13 +766,7 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
                 // the dispute left this member's result standing: finalize once a block may be
                 // stamped after the window's last second
                 if ctx.chain_now().await? > u64::from(t.deadline) {
-                    if ctx
-                        .send("TaskManager.finalize", tm.finalize(task))
-                        .await
-                        .is_err()
-                    {
-                        tokio::time::sleep(Duration::from_millis(250)).await;
-                    }
+                    ctx.try_finalize(task).await;
                 } else {
                     tokio::time::sleep(until_after(t.deadline)).await;
                 }
@@ -799,21 +802,30 @@ fn until_after(deadline: u32) -> Duration {
 }
 
 /// After a committee dispute, a member that was not a party releases the bonds of every
-/// member that was not (`releaseCommitteeBonds`, once per task; a lost race is fine).
+/// member that was not (`releaseCommitteeBonds`, once per task). Returns whether nothing is
+/// left to do: released (by this call or another member's), or not this member's to release.
+/// A failure is logged and retried on the next pass, never a reason to abandon the task.
 async fn release_bystanders(
     ctx: &Ctx,
     task: U256,
     t: &vouch_chain::bindings::task_manager::TaskManager::Task,
     members: &[Address],
-) -> Result<()> {
+) -> bool {
     let sys = &ctx.sys;
     let tm = sys.task_manager();
-    let party = sys
+    let party = match sys
         .client()
         .call("TaskManager.releaseExcept", tm.releaseExcept(task))
-        .await?;
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(node = %ctx.cfg.name, %task, error = %e, "could not read the dispute's parties; retrying the bond release");
+            return false;
+        }
+    };
     if party.is_zero() || party == ctx.me || t.provider == ctx.me || members.is_empty() {
-        return Ok(());
+        return true;
     }
     match ctx
         .send(
@@ -822,9 +834,11 @@ async fn release_bystanders(
         )
         .await
     {
-        Ok(()) => Ok(()),
-        Err(e) if e.revert_reason().is_some() => Ok(()), // another member released them
-        Err(e) => Err(e),
+        Err(e) if e.revert_reason().is_none() => {
+            tracing::warn!(node = %ctx.cfg.name, %task, error = %e, "releasing the committee's bonds failed; retrying");
+            false
+        }
+        _ => true, // released, or a revert: another member released them first
     }
 }
 

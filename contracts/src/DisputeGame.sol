@@ -362,8 +362,9 @@ contract DisputeGame is IDisputeGame {
         int64 v = _i64(value);
         uint256 who = _post(g, bytes32(0));
         if (g.phase == Phase.PartialAcc) {
-            // the accumulator must give the value this party claimed (docs/semantics.md §3)
-            if (value < -(int256(1) << 31) || value >= (int256(1) << 31)) revert BadValue();
+            // the accumulator must give the value this party claimed (docs/semantics.md §3); a
+            // wide one is the claimed i32 itself, a requantized one is any i64 (§4)
+            if (ps.wide && (value < -(int256(1) << 31) || value >= (int256(1) << 31))) revert BadValue();
             int256 z = ps.wide ? value : Semantics.requant(value, ps.m, ps.s, ps.qlo, ps.qhi);
             if (z != (who == 0 ? g.defValue : g.chaValue)) revert BadValue();
         }

@@ -118,7 +118,11 @@ contract ModelRegistry {
     }
 
     function _addVersion(uint32 modelId, VersionInput calldata input) internal returns (uint32 version) {
-        if (input.semanticsVersion != 1) revert BadSemanticsVersion(input.semanticsVersion);
+        // docs/semantics.md: version 2 widened version 1 (act16, i16 weights, i64 accumulators);
+        // the one-step verifier executes both.
+        if (input.semanticsVersion == 0 || input.semanticsVersion > 2) {
+            revert BadSemanticsVersion(input.semanticsVersion);
+        }
         version = ++versionCount[modelId];
         Version storage v = _versions[modelId][version];
         v.packageHash = input.packageHash;

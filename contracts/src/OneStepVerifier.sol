@@ -2,7 +2,7 @@
 pragma solidity 0.8.29;
 
 /// @title Semantics
-/// @notice Integer arithmetic of docs/semantics.md (version 1), sections 2 and 6.
+/// @notice Integer arithmetic of docs/semantics.md (version 2; version 1 is a subset), sections 2 and 6.
 library Semantics {
     error BadShift(uint256 s);
     error BadMultiplier(int256 m);
@@ -153,7 +153,7 @@ library Semantics {
 }
 
 /// @title OneStepVerifier
-/// @notice Recomputes one output element of one node exactly as docs/semantics.md (version 1)
+/// @notice Recomputes one output element of one node exactly as docs/semantics.md (version 2)
 /// defines it, from windows of its input tensors (already proven against their commitments by
 /// the caller). A window holds the elements `[offset, offset + data.length)` of a tensor; reading
 /// outside it reverts, so a caller must supply every element the computation touches.
@@ -189,7 +189,7 @@ library OneStepVerifier {
     uint8 internal constant OP_CONV = 1;
     /// attrs [M, s, lo, hi, wide]; inputs [X, Y]
     uint8 internal constant OP_MATMUL = 2;
-    /// attrs [Ma, Mb, M, s, lo, hi] (M = 1, lo = -128, hi = 127 in version 1); inputs [X, Y]
+    /// attrs [Ma, Mb, M, s, lo, hi] (M = 1, [lo, hi] the output kind range); inputs [X, Y]
     /// (or [X] and consts [Y])
     uint8 internal constant OP_ADD = 3;
     uint8 internal constant OP_SUB = 4;
@@ -276,8 +276,12 @@ library OneStepVerifier {
     }
 
     function _finish(int256 acc, int256[] memory a) private pure returns (int256) {
-        if (acc < -(int256(1) << 31) || acc >= (int256(1) << 31)) revert Semantics.OutOfI64(acc);
-        if (a[4] != 0) return acc; // wide output
+        if (a[4] != 0) {
+            // a wide output is stored as an i32 (docs/semantics.md §4)
+            if (acc < -(int256(1) << 31) || acc >= (int256(1) << 31)) revert Semantics.OutOfI64(acc);
+            return acc;
+        }
+        // a requantized accumulator is exact in i64; requant checks acc * M
         return Semantics.requant(acc, a[0], uint256(a[1]), a[2], a[3]);
     }
 

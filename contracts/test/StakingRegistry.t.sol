@@ -35,8 +35,20 @@ contract StakingRegistryTest is Fixture {
 
     function test_unknown_semantics_version_rejected() public {
         vm.prank(modelOwner);
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadSemanticsVersion.selector, uint32(2)));
-        registry.register(ModelRegistry.VersionInput("x", bytes32(0), bytes32(0), bytes32(0), 2, "", address(0)));
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadSemanticsVersion.selector, uint32(3)));
+        registry.register(ModelRegistry.VersionInput("x", bytes32(0), bytes32(0), bytes32(0), 3, "", address(0)));
+        vm.prank(modelOwner);
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadSemanticsVersion.selector, uint32(0)));
+        registry.register(ModelRegistry.VersionInput("x", bytes32(0), bytes32(0), bytes32(0), 0, "", address(0)));
+    }
+
+    function test_semantics_versions_1_and_2_accepted() public {
+        vm.prank(modelOwner);
+        uint32 v = registry.addVersion(
+            modelId,
+            ModelRegistry.VersionInput("c2", keccak256("p2"), keccak256("w2"), keccak256("g2"), 2, "", address(0))
+        );
+        assertEq(registry.getVersion(modelId, v).semanticsVersion, 2, "version 2 recorded");
     }
 
     function test_ownership_transfer() public {

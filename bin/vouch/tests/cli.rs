@@ -55,13 +55,36 @@ fn import(model: &str, dir: &Path) -> String {
 }
 
 #[test]
+fn bits_picks_the_integer_width() {
+    let dir = tmp("bits");
+    let pkg = dir.join("p8.vpkg").display().to_string();
+    let (model, cal) = (
+        fixture("mlp_10_20_2", "model.onnx"),
+        fixture("mlp_10_20_2", "calibration.json"),
+    );
+    let o = vouch(&[
+        "model", "import", &model, "-c", &cal, "-o", &pkg, "--bits", "8",
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let o = vouch(&["model", "inspect", &pkg, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["semantics_version"], 1, "--bits 8 is version 1");
+    let o = vouch(&[
+        "model", "import", &model, "-c", &cal, "-o", &pkg, "--bits", "12",
+    ]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("--bits must be 8 or 16"), "{err}");
+}
+
+#[test]
 fn import_inspect_infer_trace() {
     let dir = tmp("flow");
     let pkg = import("mlp_10_20_2", &dir);
     let o = vouch(&["model", "inspect", &pkg, "--json"]);
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["semantics_version"], 1);
+    assert_eq!(v["semantics_version"], 2, "16-bit packages by default");
     assert!(v["cid"].as_str().unwrap().starts_with("bafkrei"));
     assert_eq!(v["inputs"][0]["name"], "input");
     assert!(v["nodes"].as_array().unwrap().len() >= 2);

@@ -4,9 +4,9 @@ use crate::gemm::Packed;
 use crate::ops::{self, Window};
 use crate::tensor::{Tensor, broadcast_shape, numel, resolve};
 use crate::{Error, Result};
-use vouch_model::{Kind, Node, Op, Operand, Package};
+use vouch_model::{Node, Op, Operand, Package};
 use vouch_primitives::{B256, list_commitment};
-use vouch_semantics::{ACT_MAX, ACT_MIN, Error as SemError};
+use vouch_semantics::Error as SemError;
 
 /// Largest tensor the engine allocates (1 GiB of `i32`): a package declaring more is refused.
 pub const MAX_ELEMENTS: usize = 1 << 28;
@@ -59,8 +59,10 @@ pub fn commit_list(ts: &[Tensor]) -> B256 {
 #[derive(Debug, Clone)]
 enum Prepared {
     None,
-    Linear(Packed),
-    Conv(Vec<Packed>),
+    /// Packed weights, and whether the accumulator needs `i64` (section 4 bound `>= 2^31`).
+    Linear(Packed, bool),
+    /// Packed weights per group, and whether the accumulator needs `i64`.
+    Conv(Vec<Packed>, bool),
 }
 
 /// A package ready to run.
@@ -153,14 +155,12 @@ impl<'p> Engine<'p> {
                     reason: format!("shape {:?}, the model expects {:?}", t.shape, want),
                 });
             }
-            if let Some(v) = t
-                .data
-                .iter()
-                .find(|v| info.kind == Kind::Act8 && !(ACT_MIN..=ACT_MAX).contains(*v))
+            if let Some((lo, hi)) = info.kind.act_range()
+                && let Some(v) = t.data.iter().find(|v| !(lo..=hi).contains(*v))
             {
                 return Err(Error::Input {
                     name: spec.name.clone(),
-                    reason: format!("quantized value {v} outside [-128, 127]"),
+                    reason: format!("quantized value {v} outside [{lo}, {hi}]"),
                 });
             }
             values[spec.value as usize] = Some(t);
@@ -185,11 +185,12 @@ impl<'p> Engine<'p> {
                     ),
                 ));
             }
-            if info.kind == Kind::Act8 && out.data.iter().any(|v| !(ACT_MIN..=ACT_MAX).contains(v))
+            if let Some((lo, hi)) = info.kind.act_range()
+                && out.data.iter().any(|v| !(lo..=hi).contains(v))
             {
                 return Err(shape_err(
                     node,
-                    "act8 output outside [-128, 127] (malformed package)",
+                    format!("output outside [{lo}, {hi}] (malformed package)"),
                 ));
             }
             if self.opts.trace {
@@ -233,14 +234,14 @@ impl<'p> Engine<'p> {
         let x = ins[0];
         let konst = |c: u32| pkg.consts[c as usize].data.as_slice();
         let out = match (&node.op, prep) {
-            (Op::Linear { bias, rq, wide, .. }, Prepared::Linear(w)) => {
+            (Op::Linear { bias, rq, wide, .. }, Prepared::Linear(w, acc64)) => {
                 if x.shape.last() != Some(&w.k) {
                     return Err(shape_err(
                         node,
                         format!("input {:?} does not end in {}", x.shape, w.k),
                     ));
                 }
-                ops::linear(x, w, bias.map(konst), rq, *wide).map_err(sem)?
+                ops::linear(x, w, bias.map(konst), rq, *wide, *acc64).map_err(sem)?
             }
             (
                 Op::Conv {
@@ -253,7 +254,7 @@ impl<'p> Engine<'p> {
                     wide,
                     ..
                 },
-                Prepared::Conv(ws),
+                Prepared::Conv(ws, acc64),
             ) => {
                 let win = window(*kernel, *strides, *pads, *dilations);
                 check_window(node, &x.shape, out_shape, &win)?;
@@ -266,7 +267,11 @@ impl<'p> Engine<'p> {
                 if c % g != 0 || co % g != 0 || ws.iter().any(|w| w.k != kk || w.rows != co / g) {
                     return Err(shape_err(node, "channels do not match the weights"));
                 }
-                ops::conv(x, ws, bias.map(konst), &win, out_shape, rq, *wide).map_err(sem)?
+                let acc = ops::Accum {
+                    wide: *wide,
+                    acc64: *acc64,
+                };
+                ops::conv(x, ws, bias.map(konst), &win, out_shape, rq, acc).map_err(sem)?
             }
             (Op::MatMul { rq, wide }, _) => {
                 let y = ins[1];
@@ -285,10 +290,17 @@ impl<'p> Engine<'p> {
                         && out_shape[or - 2] == x.shape[xr - 2]
                         && out_shape[or - 1] == y.shape[yr - 1]
                 };
-                if ok && x.shape[x.shape.len() - 1] * 128 * 128 >= 1 << 31 {
+                let kind = |o: &Operand| match *o {
+                    Operand::Value(v) => pkg.values[v as usize].kind.magnitude(),
+                    Operand::Const(_) => i64::from(vouch_semantics::ACT16_MAX) + 1,
+                };
+                let bound = (x.shape[x.shape.len() - 1] as i128)
+                    .saturating_mul(i128::from(kind(&node.inputs[0])))
+                    .saturating_mul(i128::from(kind(&node.inputs[1])));
+                if ok && !vouch_semantics::accumulator_fits(bound, rq, *wide) {
                     return Err(shape_err(
                         node,
-                        "inner dimension too large: the i32 accumulator could overflow",
+                        "inner dimension too large: the accumulator could overflow",
                     ));
                 }
                 if !ok {
@@ -297,7 +309,7 @@ impl<'p> Engine<'p> {
                         format!("cannot multiply {:?} by {:?}", x.shape, y.shape),
                     ));
                 }
-                ops::matmul(x, y, out_shape, rq, *wide).map_err(sem)?
+                ops::matmul(x, y, out_shape, rq, *wide, bound >= 1 << 31).map_err(sem)?
             }
             (Op::Add { ma, mb, rq }, _) => {
                 let y = ins[1];
@@ -472,7 +484,12 @@ fn prepare(pkg: &Package, node: &Node) -> Result<Prepared> {
     let konst = |c: u32| &pkg.consts[c as usize];
     let weight_err = |r: &str| shape_err(node, r.to_owned());
     match &node.op {
-        Op::Linear { weight, bias, .. } => {
+        Op::Linear {
+            weight,
+            bias,
+            rq,
+            wide,
+        } => {
             let w = konst(*weight);
             let [n, k] = w.shape[..] else {
                 return Err(weight_err("weight must be [N, K]"));
@@ -482,16 +499,19 @@ fn prepare(pkg: &Package, node: &Node) -> Result<Prepared> {
                 return Err(weight_err("bias length differs from N"));
             }
             let b = bias.map(|b| konst(b).data.as_slice());
-            check_overflow(node, &w.data, n as usize, b)?;
-            Ok(Prepared::Linear(Packed::from_rows(
-                n as usize, k as usize, &w.data,
-            )))
+            let acc64 = check_overflow(pkg, node, &w.data, n as usize, b, rq, *wide)?;
+            Ok(Prepared::Linear(
+                Packed::from_rows(n as usize, k as usize, &w.data),
+                acc64,
+            ))
         }
         Op::Conv {
             weight,
             bias,
             kernel,
             group,
+            rq,
+            wide,
             ..
         } => {
             let w = konst(*weight);
@@ -506,37 +526,63 @@ fn prepare(pkg: &Package, node: &Node) -> Result<Prepared> {
                 return Err(weight_err("bias length differs from C_out"));
             }
             let b = bias.map(|b| konst(b).data.as_slice());
-            check_overflow(node, &w.data, co as usize, b)?;
+            let acc64 = check_overflow(pkg, node, &w.data, co as usize, b, rq, *wide)?;
             let (og, k) = ((co / group) as usize, (cg * kh * kw) as usize);
             let packs = w
                 .data
                 .chunks_exact((og * k).max(1))
                 .map(|g| Packed::from_rows(og, k, g))
                 .collect();
-            Ok(Prepared::Conv(packs))
+            Ok(Prepared::Conv(packs, acc64))
         }
         _ => Ok(Prepared::None),
     }
 }
 
 fn check_weights(node: &Node, w: &[i32]) -> Result<()> {
-    if w.iter().any(|v| !(-127..=127).contains(v)) {
-        return Err(shape_err(node, "weights outside [-127, 127]"));
+    let max = vouch_semantics::WEIGHT_MAX;
+    if w.iter().any(|v| !(-max..=max).contains(v)) {
+        return Err(shape_err(node, format!("weights outside [-{max}, {max}]")));
     }
     Ok(())
 }
 
 /// The overflow proof of `docs/semantics.md` section 4, re-checked on every package loaded:
-/// `|B[n]| + 128 · Σ_k |W[n, k]| < 2^31` for each output row, so the `i32` kernels never wrap.
-fn check_overflow(node: &Node, w: &[i32], rows: usize, bias: Option<&[i32]>) -> Result<()> {
+/// `|B[n]| + R · Σ_k |W[n, k]|` (`R` the input kind's largest magnitude) must fit the
+/// accumulator's domain. Returns whether the accumulator needs `i64` (the bound reaches
+/// `2^31`); below that the `i32` kernels are exact.
+fn check_overflow(
+    pkg: &Package,
+    node: &Node,
+    w: &[i32],
+    rows: usize,
+    bias: Option<&[i32]>,
+    rq: &vouch_semantics::Requant,
+    wide: bool,
+) -> Result<bool> {
+    let r = match node.inputs.first() {
+        Some(Operand::Value(v)) => pkg
+            .values
+            .get(*v as usize)
+            .map_or(1 << 31, |v| v.kind.magnitude()),
+        _ => 1 << 31,
+    };
     let per = w.len().checked_div(rows).unwrap_or(0);
-    match vouch_semantics::accumulator_overflow_row(w, per, bias) {
-        None => Ok(()),
-        Some(n) => Err(shape_err(
+    let bound = vouch_semantics::accumulator_bound(w, per, bias, r);
+    if !vouch_semantics::accumulator_fits(bound, rq, wide) {
+        return Err(shape_err(
             node,
-            format!("output row {n} can overflow the i32 accumulator"),
-        )),
+            format!(
+                "the accumulator bound {bound} does not fit {}",
+                if wide {
+                    "i32"
+                } else {
+                    "the requantization's i64 domain"
+                }
+            ),
+        ));
     }
+    Ok(bound >= 1 << 31)
 }
 
 fn infer_batch(pkg: &Package, inputs: &[Tensor]) -> Result<usize> {

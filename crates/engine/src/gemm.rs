@@ -1,11 +1,12 @@
 //! Integer matrix products on packed `i16` rows.
 //!
 //! `C[m, n] = Σ_k A[m, k] * B[n, k]` with `A` and `B` stored row by row, `K` zero-padded to a
-//! multiple of 16. Inputs are `act8` values and `i8` weights, so every product fits `i16 × i16`
-//! and every partial sum is bounded by the import-time overflow proof (`docs/semantics.md`
-//! section 4): the `i32` lane sums below are exact, whatever order they add in. On x86-64 with
-//! AVX2 (detected at run time) the kernel uses `vpmaddwd` on 4×2 output tiles; elsewhere a
-//! portable loop computes the same integers.
+//! multiple of 16. Inputs are `act8`/`act16` values and weights in `[-32767, 32767]`, so every
+//! product fits `i16 × i16` and a pair of products fits `i32`. [`gemm`] sums in `i32` lanes and
+//! is exact when the node's overflow bound (`docs/semantics.md` section 4) is below `2^31`,
+//! whatever order the lanes add in; on x86-64 with AVX2 (detected at run time) it uses
+//! `vpmaddwd` on 4×2 output tiles, elsewhere a portable loop computes the same integers.
+//! [`gemm64`] sums in `i64` for the nodes whose bound is not.
 
 use rayon::prelude::*;
 
@@ -126,6 +127,41 @@ pub fn gemm(a: &Packed, b: &Packed, out: &mut [i32]) {
             }
         }
     }
+}
+
+/// `out[m * n_rows + n] = Σ_k a[m, k] * b[n, k]` summed exactly in `i64`, for products whose
+/// accumulator may pass `i32`. Uses the current rayon pool when `parallel` and the product is
+/// large; each element is one thread's sum in one order either way.
+pub fn gemm64(a: &Packed, b: &Packed, out: &mut [i64], parallel: bool) {
+    debug_assert_eq!(a.kp, b.kp);
+    debug_assert_eq!(out.len(), a.rows * b.rows);
+    let n = b.rows;
+    if n == 0 || a.rows == 0 {
+        return;
+    }
+    let row = |(i, orow): (usize, &mut [i64])| {
+        let ar = a.row(i);
+        for (j, o) in orow.iter_mut().enumerate() {
+            *o = dot64(ar, b.row(j));
+        }
+    };
+    if parallel && a.rows * n * a.kp >= PAR_THRESHOLD && in_parallel_pool() {
+        out.par_chunks_mut(n).enumerate().for_each(row);
+    } else {
+        out.chunks_mut(n).enumerate().for_each(row);
+    }
+}
+
+/// `Σ x[k]·y[k]` in `i64`: two `i16` products (each `<= 2^30` in magnitude) sum exactly in
+/// `i32`, and the pair sums add in `i64`.
+#[inline]
+fn dot64(x: &[i16], y: &[i16]) -> i64 {
+    x.chunks_exact(2)
+        .zip(y.chunks_exact(2))
+        .map(|(p, q)| {
+            i64::from(i32::from(p[0]) * i32::from(q[0]) + i32::from(p[1]) * i32::from(q[1]))
+        })
+        .sum()
 }
 
 /// [`gemm`] on the calling thread only (for callers that parallelize at a coarser grain).

@@ -4,42 +4,72 @@
 //! still never index out of bounds on a consistent package and report semantic errors
 //! (overflow) instead of wrapping.
 
-use crate::gemm::{Packed, gemm, gemm_serial};
+use crate::gemm::{Packed, gemm, gemm_serial, gemm64};
 use crate::tensor::{Tensor, broadcast_index, numel, strides};
 use vouch_semantics::{Error as SemError, Requant, div_round, softmax_slice};
 
 type SemResult<T> = Result<T, SemError>;
 
+/// How a product's accumulators are computed and finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accum {
+    /// The output is the raw accumulator (no requantization).
+    pub wide: bool,
+    /// The accumulator may pass `i32` (the section 4 bound reaches `2^31`): sum in `i64`.
+    pub acc64: bool,
+}
+
+/// `[rows, n]` accumulators of `a · bᵀ`: the `i32` kernels when the bound allows, else exact
+/// `i64` sums.
+fn product(a: &Packed, b: &Packed, acc64: bool, parallel: bool) -> Vec<i64> {
+    if acc64 {
+        let mut acc = vec![0i64; a.rows * b.rows];
+        gemm64(a, b, &mut acc, parallel);
+        return acc;
+    }
+    let mut acc = vec![0i32; a.rows * b.rows];
+    if parallel {
+        gemm(a, b, &mut acc);
+    } else {
+        gemm_serial(a, b, &mut acc);
+    }
+    acc.into_iter().map(i64::from).collect()
+}
+
 /// Adds the bias and requantizes (or keeps wide) an accumulator matrix `[rows, n]`.
 fn finish(
-    acc: &mut [i32],
+    acc: &[i64],
     n: usize,
     bias: Option<&[i32]>,
     rq: &Requant,
     wide: bool,
-) -> SemResult<()> {
+) -> SemResult<Vec<i32>> {
+    let mut out = Vec::with_capacity(acc.len());
     if n == 0 {
-        return Ok(());
+        return Ok(out);
     }
-    for row in acc.chunks_exact_mut(n) {
-        if let Some(b) = bias {
-            for (a, &bb) in row.iter_mut().zip(b) {
-                *a = a
-                    .checked_add(bb)
-                    .ok_or(SemError::Overflow { what: "bias add" })?;
-            }
-        }
-        if !wide {
-            // |acc| < 2^31 and M < 2^31 (validated) keep acc·M + 2^(s-1) inside i64: the plain
-            // arithmetic below is the exact `requant` of docs/semantics.md.
-            let half = if rq.s == 0 { 0 } else { 1i64 << (rq.s - 1) };
-            let (lo, hi) = (i64::from(rq.lo), i64::from(rq.hi));
-            for a in row.iter_mut() {
-                *a = ((i64::from(*a) * rq.m + half) >> rq.s).clamp(lo, hi) as i32;
-            }
+    let half = if rq.s == 0 { 0 } else { 1i64 << (rq.s - 1) };
+    let (lo, hi) = (i64::from(rq.lo), i64::from(rq.hi));
+    for row in acc.chunks_exact(n) {
+        for (j, &a) in row.iter().enumerate() {
+            let a = match bias {
+                Some(b) => a
+                    .checked_add(i64::from(b[j]))
+                    .ok_or(SemError::Overflow { what: "bias add" })?,
+                None => a,
+            };
+            out.push(if wide {
+                i32::try_from(a).map_err(|_| SemError::Overflow {
+                    what: "wide accumulator",
+                })?
+            } else {
+                // The loaded package passed the section 4 bound, so |acc|·M + 2^(s-1) fits
+                // i64: the plain arithmetic below is the exact `requant` of docs/semantics.md.
+                ((a * rq.m + half) >> rq.s).clamp(lo, hi) as i32
+            });
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 /// `Linear`: `x` is `[..., K]`, `w` packs `[N, K]`; output `[..., N]`.
@@ -49,18 +79,18 @@ pub fn linear(
     bias: Option<&[i32]>,
     rq: &Requant,
     wide: bool,
+    acc64: bool,
 ) -> SemResult<Tensor> {
     let k = w.k;
     let m = x.data.len().checked_div(k).unwrap_or(0);
     let a = Packed::from_rows(m, k, &x.data);
-    let mut acc = vec![0i32; m * w.rows];
-    gemm(&a, w, &mut acc);
-    finish(&mut acc, w.rows, bias, rq, wide)?;
+    let acc = product(&a, w, acc64, true);
+    let data = finish(&acc, w.rows, bias, rq, wide)?;
     let mut shape = x.shape.clone();
     if let Some(last) = shape.last_mut() {
         *last = w.rows;
     }
-    Ok(Tensor { shape, data: acc })
+    Ok(Tensor { shape, data })
 }
 
 /// Geometry of a 2-D window op over NCHW (1-D ops use `h = kh = 1`).
@@ -106,7 +136,7 @@ pub fn conv(
     win: &Window,
     out_shape: &[usize],
     rq: &Requant,
-    wide: bool,
+    acc: Accum,
 ) -> SemResult<Tensor> {
     use rayon::prelude::*;
     let (n, c, h, w) = nchw(&x.shape).ok_or(SemError::Domain {
@@ -136,7 +166,7 @@ pub fn conv(
     }
     let one = |(b, dst): (usize, &mut [i32])| -> SemResult<()> {
         let src = &x.data[b * img_in..(b + 1) * img_in];
-        conv_image(src, dst, weights, bias, win, &geo, rq, wide, n == 1)
+        conv_image(src, dst, weights, bias, win, &geo, rq, acc, n == 1)
     };
     if n > 1 && crate::gemm::in_parallel_pool() {
         out.par_chunks_mut(img_out).enumerate().try_for_each(one)?;
@@ -169,7 +199,7 @@ fn conv_image(
     win: &Window,
     geo: &ConvGeometry,
     rq: &Requant,
-    wide: bool,
+    accum: Accum,
     parallel_gemm: bool,
 ) -> SemResult<()> {
     let ConvGeometry {
@@ -186,7 +216,6 @@ fn conv_image(
     let (sw, dw, pl) = (win.strides[1], win.dilations[1], win.pads[1]);
     let pixels = oh * ow;
     let mut cols = Packed::zeroed(pixels, cg * kh * kw);
-    let mut acc = vec![0i32; pixels * og];
     for (g, wg) in weights.iter().enumerate() {
         if g > 0 {
             cols.data.fill(0);
@@ -227,13 +256,9 @@ fn conv_image(
                 }
             }
         }
-        if parallel_gemm {
-            gemm(&cols, wg, &mut acc);
-        } else {
-            gemm_serial(&cols, wg, &mut acc);
-        }
+        let acc = product(&cols, wg, accum.acc64, parallel_gemm);
         let gb = bias.map(|b| &b[g * og..(g + 1) * og]);
-        finish(&mut acc, og, gb, rq, wide)?;
+        let acc = finish(&acc, og, gb, rq, accum.wide)?;
         for (pix, vals) in acc.chunks_exact(og.max(1)).enumerate() {
             for (o, &v) in vals.iter().enumerate() {
                 dst[(g * og + o) * pixels + pix] = v;
@@ -250,6 +275,7 @@ pub fn matmul(
     out_shape: &[usize],
     rq: &Requant,
     wide: bool,
+    acc64: bool,
 ) -> SemResult<Tensor> {
     let (xr, yr) = (x.shape.len(), y.shape.len());
     if xr < 2 || yr < 2 || out_shape.len() < 2 {
@@ -268,10 +294,8 @@ pub fn matmul(
         let ys = &y.data[by * k * n..(by + 1) * k * n];
         let yt: Vec<i32> = (0..n * k).map(|i| ys[(i % k) * n + i / k]).collect();
         let bt = Packed::from_rows(n, k, &yt);
-        let mut acc = vec![0i32; m * n];
-        gemm(&a, &bt, &mut acc);
-        finish(&mut acc, n, None, rq, wide)?;
-        out.extend_from_slice(&acc);
+        let acc = product(&a, &bt, acc64, true);
+        out.extend(finish(&acc, n, None, rq, wide)?);
     }
     Ok(Tensor {
         shape: out_shape.to_vec(),

@@ -52,7 +52,7 @@ use vouch_chain::bindings::model_registry::ModelRegistry;
 use vouch_chain::bindings::provider_staking::ProviderStaking;
 use vouch_chain::system::{self, Request};
 use vouch_journal::{Journal, NewTask, StepData, TaskRecord, TaskState};
-use vouch_model::{Kind, Package};
+use vouch_model::Package;
 use vouch_primitives::{Cid, hex0x};
 use vouch_store::Store;
 
@@ -272,23 +272,15 @@ struct Local {
 }
 
 /// The zk input commitment of quantized inputs: the Poseidon hash the circuit makes public
-/// (`vouch_zk::statement::input_hash`, or `input_hash_wide` when a graph input is not
-/// `act8`), as the 32 big-endian bytes the verifier reads.
+/// (`vouch_zk::statement::input_hash_bits` at the package's input width), as the 32
+/// big-endian bytes the verifier reads.
 pub fn zk_input_commitment(
     pkg: &Package,
     inputs: &[vouch_engine::Tensor],
 ) -> Result<[u8; 32], SinkError> {
-    let wide = pkg
-        .inputs
-        .iter()
-        .any(|i| pkg.values.get(i.value as usize).map(|v| v.kind) != Some(Kind::Act8));
     let flat: Vec<i32> = inputs.iter().flat_map(|t| t.data.iter().copied()).collect();
-    let fr = if wide {
-        vouch_zk::statement::input_hash_wide(&flat)
-    } else {
-        vouch_zk::statement::input_hash(&flat)
-            .map_err(|e| SinkError::Rejected(format!("input: {e}")))?
-    };
+    let fr = vouch_zk::statement::input_hash_bits(pkg.input_bits(), &flat)
+        .map_err(|e| SinkError::Rejected(format!("input: {e}")))?;
     Ok(vouch_zk::statement::fr_to_be(&fr))
 }
 

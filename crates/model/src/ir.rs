@@ -26,6 +26,37 @@ pub enum Kind {
     Wide,
     /// Non-negative indices.
     Index,
+    /// `[-32768, 32767]` (semantics version 2).
+    Act16,
+}
+
+impl Kind {
+    /// The value range of an activation kind (`None` for `Wide` and `Index`).
+    pub const fn act_range(self) -> Option<(i32, i32)> {
+        match self {
+            Self::Act8 => Some((vouch_semantics::ACT_MIN, vouch_semantics::ACT_MAX)),
+            Self::Act16 => Some((vouch_semantics::ACT16_MIN, vouch_semantics::ACT16_MAX)),
+            Self::Wide | Self::Index => None,
+        }
+    }
+
+    /// Bits per element of this kind in the zk input commitment (8, 16, or 32 for the rest).
+    pub const fn bits(self) -> u32 {
+        match self {
+            Self::Act8 => 8,
+            Self::Act16 => 16,
+            Self::Wide | Self::Index => 32,
+        }
+    }
+
+    /// The largest magnitude a value of this kind can have.
+    pub const fn magnitude(self) -> i64 {
+        match self {
+            Self::Act8 => 128,
+            Self::Act16 => 32_768,
+            Self::Wide | Self::Index => 1 << 31,
+        }
+    }
 }
 
 /// A dynamic tensor: name, kind, scale and shape.

@@ -105,6 +105,20 @@ pub enum PackageError {
 }
 
 impl Package {
+    /// Bits per element of the zk input commitment: those of the widest graph input kind
+    /// ([`crate::Kind::bits`]).
+    pub fn input_bits(&self) -> u32 {
+        self.inputs
+            .iter()
+            .map(|i| {
+                self.values
+                    .get(i.value as usize)
+                    .map_or(32, |v| v.kind.bits())
+            })
+            .max()
+            .unwrap_or(8)
+    }
+
     /// Canonical bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(1024);

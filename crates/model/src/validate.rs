@@ -4,7 +4,7 @@
 
 use crate::ir::{Dim, Kind, Op, Operand};
 use crate::package::Package;
-use vouch_semantics::SEMANTICS_VERSION;
+use vouch_semantics::{SEMANTICS_VERSION, SEMANTICS_VERSION_MIN};
 
 /// Why a package is structurally invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -12,7 +12,7 @@ use vouch_semantics::SEMANTICS_VERSION;
 pub enum InvalidPackage {
     /// Semantics version unknown to this build.
     #[error(
-        "package needs semantics version {found}; this build implements version {SEMANTICS_VERSION}"
+        "package needs semantics version {found}; this build implements versions {SEMANTICS_VERSION_MIN} to {SEMANTICS_VERSION}"
     )]
     SemanticsVersion {
         /// The version found.
@@ -76,10 +76,15 @@ fn arity(op: &Op) -> Option<usize> {
 impl Package {
     /// Checks references, arities, constant sizes and parameter domains.
     pub fn validate(&self) -> Result<(), InvalidPackage> {
-        if self.semantics_version != SEMANTICS_VERSION {
+        if !vouch_semantics::supports_version(self.semantics_version) {
             return Err(InvalidPackage::SemanticsVersion {
                 found: self.semantics_version,
             });
+        }
+        if self.semantics_version < 2
+            && let Some(v) = self.values.iter().find(|v| v.kind == Kind::Act16)
+        {
+            return Err(node_err(&v.name, "act16 tensors need semantics version 2"));
         }
         for c in &self.consts {
             let n = c

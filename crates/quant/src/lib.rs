@@ -2,8 +2,9 @@
 //!
 //! 1. [`float::run`] executes the [`FGraph`] on calibration samples; the largest magnitude of
 //!    every value becomes its scale (`docs/semantics.md` section 5).
-//! 2. [`quantize::quantize`] lowers every float op to its integer definition: weights to `i8`,
-//!    biases to `i32`, multipliers and shifts, tables for nonlinear functions, fused clamps.
+//! 2. [`quantize::quantize`] lowers every float op to its integer definition at a
+//!    [`Precision`] (`act16` activations and `i16` weights by default, or `act8`/`i8`): biases
+//!    to `i32`, multipliers and shifts, tables for nonlinear functions, fused clamps.
 //! 3. [`accuracy::measure`] runs the integer engine on the same samples and records the error
 //!    against the float model in the package.
 //!
@@ -21,7 +22,7 @@ pub mod quantize;
 
 pub use accuracy::{dequantize, measure, quantize_inputs};
 pub use float::FTensor;
-pub use quantize::quantize;
+pub use quantize::{Precision, quantize};
 
 use vouch_onnx::graph::FGraph;
 
@@ -67,12 +68,32 @@ pub enum Stage {
     Measure,
 }
 
-/// Calibrates, quantizes and measures: the whole import after ONNX decoding.
+/// Calibrates, quantizes and measures: the whole import after ONNX decoding, at the default
+/// [`Precision`].
 pub fn import(
     graph: &FGraph,
     calibration: Vec<FTensor>,
     name: &str,
     source_sha256: [u8; 32],
+    progress: impl FnMut(Stage),
+) -> Result<vouch_model::Package> {
+    import_at(
+        graph,
+        calibration,
+        name,
+        source_sha256,
+        Precision::default(),
+        progress,
+    )
+}
+
+/// [`import`] at a chosen [`Precision`].
+pub fn import_at(
+    graph: &FGraph,
+    calibration: Vec<FTensor>,
+    name: &str,
+    source_sha256: [u8; 32],
+    precision: Precision,
     mut progress: impl FnMut(Stage),
 ) -> Result<vouch_model::Package> {
     progress(Stage::Calibrate);
@@ -86,7 +107,7 @@ pub fn import(
         .iter()
         .map(|t| t.data.iter().all(|v| v.fract() == 0.0))
         .collect();
-    let mut pkg = quantize(graph, &ranges, &integral, name, source_sha256)?;
+    let mut pkg = quantize(graph, &ranges, &integral, name, source_sha256, precision)?;
     progress(Stage::Measure);
     let float_outputs: Vec<FTensor> = graph.outputs.iter().map(|&v| values[v].clone()).collect();
     pkg.accuracy = measure(&pkg, &calibration, &float_outputs)?;

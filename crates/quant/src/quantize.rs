@@ -5,10 +5,63 @@ use vouch_model::{Const, Dim, IoSpec, Kind, Node, Op, Operand, Package, Requant,
 use vouch_onnx::graph::{self as fg, FGraph, FNode, FOp};
 use vouch_semantics::{ACT_MAX, ACT_MIN, SEMANTICS_VERSION};
 
+/// How wide the integers of a package are (`vouch model import --bits`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// `act8` activations and `i8` weights (semantics version 1): the fastest engine kernels
+    /// and the smallest circuits; about 1% of an output's range in error per layer.
+    Int8,
+    /// `act16` activations and `i16` weights (semantics version 2, the default): 256 times
+    /// finer steps; products that outgrow `i32` accumulate in `i64`.
+    #[default]
+    Int16,
+}
+
+impl Precision {
+    /// From a bit count (8 or 16).
+    pub fn from_bits(bits: u32) -> Option<Self> {
+        match bits {
+            8 => Some(Self::Int8),
+            16 => Some(Self::Int16),
+            _ => None,
+        }
+    }
+    /// Activation kind.
+    pub fn kind(self) -> Kind {
+        match self {
+            Self::Int8 => Kind::Act8,
+            Self::Int16 => Kind::Act16,
+        }
+    }
+    /// Largest positive activation (and weight) step count: 127 or 32767.
+    pub fn lim(self) -> i32 {
+        match self {
+            Self::Int8 => ACT_MAX,
+            Self::Int16 => vouch_semantics::ACT16_MAX,
+        }
+    }
+    /// The semantics version a package at this precision records.
+    pub fn semantics_version(self) -> u32 {
+        match self {
+            Self::Int8 => 1,
+            Self::Int16 => SEMANTICS_VERSION,
+        }
+    }
+}
+
+fn kind_range(kind: Kind) -> (i32, i32) {
+    kind.act_range().unwrap_or((ACT_MIN, ACT_MAX))
+}
+
 /// Smallest activation scale.
 const MIN_SCALE: f64 = 1.0 / 16_777_216.0;
 /// Largest requantization multiplier the importer picks (`docs/semantics.md` section 5).
 const M_TARGET: f64 = 32768.0;
+/// How far past the calibrated range an `act16` activation reaches: held-out inputs push
+/// hidden activations beyond what calibration saw, and a clipped activation costs far more
+/// than one bit of resolution (over the fixture models' held-out rows, LeNet's largest logit
+/// error is 0.090 with no headroom, 0.0079 with 2x, 0.011 with 4x).
+const HEADROOM_16: f64 = 2.0;
 /// Softmax table step in logit units when the input is wide (the table spans `e^0 .. e^-16`).
 const SOFTMAX_STEP: f64 = 16.0 / 255.0;
 
@@ -34,11 +87,11 @@ pub fn multiplier(r: f64) -> Option<(i64, u32)> {
     (m < 2_147_483_648.0).then_some((m as i64, 0))
 }
 
-fn act_scale(range: f32) -> f64 {
-    (f64::from(range) / 127.0).max(MIN_SCALE)
+fn act_scale(range: f32, lim: i32) -> f64 {
+    (f64::from(range) / f64::from(lim)).max(MIN_SCALE)
 }
 
-fn quant_i8(v: f32, scale: f64, lim: i32) -> i32 {
+fn quant_sym(v: f32, scale: f64, lim: i32) -> i32 {
     ((f64::from(v) / scale).round() as i64).clamp(i64::from(-lim), i64::from(lim)) as i32
 }
 
@@ -52,6 +105,7 @@ struct Builder<'g> {
     consumers: Vec<Vec<usize>>,
     is_output: Vec<bool>,
     fused: Vec<bool>,
+    precision: Precision,
 }
 
 impl Builder<'_> {
@@ -114,7 +168,25 @@ impl Builder<'_> {
         });
     }
 
-    /// The act8 quantized value of an operand (constants are quantized with their own scale).
+    fn act(&self) -> Kind {
+        self.precision.kind()
+    }
+
+    fn lim(&self) -> i32 {
+        self.precision.lim()
+    }
+
+    /// The scale of an activation computed by a node: the calibrated range over the kind's
+    /// steps, times [`HEADROOM_16`] for `act16` (graph inputs use [`act_scale`] directly).
+    fn act_scale(&self, range: f32) -> f64 {
+        let s = act_scale(range, self.lim());
+        match self.precision {
+            Precision::Int8 => s,
+            Precision::Int16 => s * HEADROOM_16,
+        }
+    }
+
+    /// The quantized activation of an operand (constants are quantized with their own scale).
     fn operand(
         &mut self,
         node: &FNode,
@@ -129,7 +201,7 @@ impl Builder<'_> {
                         format!("value {} not quantized", self.g.values[v].name),
                     )
                 })?;
-                if q.kind != Kind::Act8 {
+                if q.kind.act_range().is_none() {
                     return Err(Self::err(node, "operand is not an activation tensor"));
                 }
                 Ok((Operand::Value(q.id), q.scale))
@@ -137,12 +209,9 @@ impl Builder<'_> {
             fg::Operand::Const(c) => {
                 let fc = &self.g.consts[c];
                 let range = fc.data.iter().fold(0f32, |m, v| m.max(v.abs()));
-                let scale = scale_hint.unwrap_or_else(|| act_scale(range));
-                let data = fc
-                    .data
-                    .iter()
-                    .map(|&v| quant_i8(v, scale, ACT_MAX))
-                    .collect();
+                let scale = scale_hint.unwrap_or_else(|| self.act_scale(range));
+                let lim = self.lim();
+                let data = fc.data.iter().map(|&v| quant_sym(v, scale, lim)).collect();
                 let id = self.add_const(fc.name.clone(), scale, fc.shape.clone(), data);
                 Ok((Operand::Const(id), scale))
             }
@@ -156,6 +225,42 @@ impl Builder<'_> {
             }
             _ => Err(Self::err(node, "expected a dynamic input")),
         }
+    }
+
+    /// Input 0 as an `act8` tensor (a `Lut` indexes 256 entries): an `act16` input is first
+    /// rescaled onto `[-128, 127]` at its calibrated range by an inserted `Rescale` node.
+    fn act8_input(&mut self, node: &FNode) -> Result<QVal> {
+        let x = self.input(node, 0)?;
+        if x.kind == Kind::Act8 {
+            return Ok(x);
+        }
+        let fg::Operand::Value(v) = node.inputs[0] else {
+            return Err(Self::err(node, "expected a dynamic input"));
+        };
+        let scale = act_scale(self.ranges[v], ACT_MAX);
+        let (m, s) = multiplier(x.scale / scale)
+            .ok_or_else(|| Self::err(node, "rescale ratio out of range"))?;
+        let name = format!("{}/to_act8", node.name);
+        let shape = self.values[x.id as usize].shape.clone();
+        let id = self.new_value(name.clone(), Kind::Act8, scale, shape);
+        let rq = Requant {
+            m,
+            s,
+            lo: ACT_MIN,
+            hi: ACT_MAX,
+        };
+        self.push(
+            node,
+            name,
+            Op::Rescale { rq },
+            vec![Operand::Value(x.id)],
+            id,
+        );
+        Ok(QVal {
+            id,
+            scale,
+            kind: Kind::Act8,
+        })
     }
 
     /// The single consumer of `v` if it is a Relu or Clip that can be fused.
@@ -178,12 +283,41 @@ impl Builder<'_> {
                 .all(|&c| matches!(self.g.nodes[c].op, FOp::ArgMax { .. } | FOp::Softmax { .. }))
     }
 
-    /// Output binding for Linear/Conv/MatMul with accumulator scale `acc_scale`.
-    fn accum_output(&mut self, node: &FNode, acc_scale: f64) -> Result<(Requant, bool, u32)> {
+    /// Output binding for Linear/Conv/MatMul with accumulator scale `acc_scale` and the
+    /// section 4 accumulator bound: a wide output where every reader takes one and the bound
+    /// fits `i32`, else a requantized activation whose bound must fit the `i64` domain.
+    fn accum_output(
+        &mut self,
+        node: &FNode,
+        acc_scale: f64,
+        bound: i128,
+    ) -> Result<(Requant, bool, u32)> {
         let v = node.output;
-        if self.wide_ok(v) {
+        if self.wide_ok(v) && bound < 1 << 31 {
             let q = self.bind(node, v, Kind::Wide, acc_scale)?;
             return Ok((Requant::IDENTITY, true, q.id));
+        }
+        if self.wide_ok(v) {
+            // The accumulator may pass i32 (16-bit operands): requantize it into a wide tensor
+            // with 2^24 steps for the calibrated range, so values far beyond calibration are
+            // not clipped as an activation's would be.
+            let s_z = (f64::from(self.ranges[v]) / f64::from(1u32 << 24)).max(MIN_SCALE);
+            let (m, s) = multiplier(acc_scale / s_z)
+                .ok_or_else(|| Self::err(node, "requantization ratio out of range"))?;
+            let rq = Requant {
+                m,
+                s,
+                lo: i32::MIN,
+                hi: i32::MAX,
+            };
+            if !vouch_semantics::accumulator_fits(bound, &rq, false) {
+                return Err(Self::err(
+                    node,
+                    format!("accumulator bound {bound} times the multiplier {m} overflows i64"),
+                ));
+            }
+            let q = self.bind(node, v, Kind::Wide, s_z)?;
+            return Ok((rq, false, q.id));
         }
         let (target, lo_hi) = match self.fusable(v) {
             Some(c) => {
@@ -199,26 +333,35 @@ impl Builder<'_> {
             }
             None => (v, None),
         };
-        let s_z = act_scale(self.ranges[target]);
+        let s_z = self.act_scale(self.ranges[target]);
         let (m, s) = multiplier(acc_scale / s_z)
             .ok_or_else(|| Self::err(node, "requantization ratio out of range"))?;
+        let act = self.act();
         let (lo, hi) = match lo_hi {
-            Some((a, b)) => clamp_bounds(a, b, s_z),
-            None => (ACT_MIN, ACT_MAX),
+            Some((a, b)) => clamp_bounds(a, b, s_z, act),
+            None => kind_range(act),
         };
-        let q = self.bind(node, target, Kind::Act8, s_z)?;
-        Ok((Requant { m, s, lo, hi }, false, q.id))
+        let rq = Requant { m, s, lo, hi };
+        if !vouch_semantics::accumulator_fits(bound, &rq, false) {
+            return Err(Self::err(
+                node,
+                format!("accumulator bound {bound} times the multiplier {m} overflows i64"),
+            ));
+        }
+        let q = self.bind(node, target, act, s_z)?;
+        Ok((rq, false, q.id))
     }
 
     fn weights(&mut self, node: &FNode, c: usize) -> (u32, f64, Vec<i32>) {
         let fc = &self.g.consts[c];
         let range = fc.data.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let lim = self.lim();
         let s_w = if range > 0.0 {
-            f64::from(range) / 127.0
+            f64::from(range) / f64::from(lim)
         } else {
             1.0
         };
-        let data: Vec<i32> = fc.data.iter().map(|&v| quant_i8(v, s_w, 127)).collect();
+        let data: Vec<i32> = fc.data.iter().map(|&v| quant_sym(v, s_w, lim)).collect();
         let id = self.add_const(
             format!("{}.weight", node.name),
             s_w,
@@ -272,8 +415,8 @@ impl Builder<'_> {
                 let acc = x.scale * s_w;
                 let (b, bq) = self.bias(node, *bias, acc)?;
                 let k = g.consts[*weight].shape.get(1).copied().unwrap_or(0);
-                overflow_proof(node, &wq, k.max(1), &bq)?;
-                let (rq, wide, out) = self.accum_output(node, acc)?;
+                let bound = accumulator_bound(&wq, k, &bq, x.kind);
+                let (rq, wide, out) = self.accum_output(node, acc, bound)?;
                 self.push(
                     node,
                     name,
@@ -301,8 +444,8 @@ impl Builder<'_> {
                 let acc = x.scale * s_w;
                 let (b, bq) = self.bias(node, *bias, acc)?;
                 let per_out: usize = g.consts[*weight].shape.iter().skip(1).product();
-                overflow_proof(node, &wq, per_out.max(1), &bq)?;
-                let (rq, wide, out) = self.accum_output(node, acc)?;
+                let bound = accumulator_bound(&wq, per_out, &bq, x.kind);
+                let (rq, wide, out) = self.accum_output(node, acc, bound)?;
                 let u =
                     |v: usize| u32::try_from(v).map_err(|_| Self::err(node, "attribute too large"));
                 let op = Op::Conv {
@@ -321,15 +464,25 @@ impl Builder<'_> {
             FOp::MatMul => {
                 let (a, sa) = self.operand(node, &node.inputs[0], None)?;
                 let (b, sb) = self.operand(node, &node.inputs[1], None)?;
-                let xs = &g.values[node.output].shape;
-                let _ = xs;
-                let (rq, wide, out) = self.accum_output(node, sa * sb)?;
+                let mag = |o: &Operand| match *o {
+                    Operand::Value(v) => i128::from(self.values[v as usize].kind.magnitude()),
+                    Operand::Const(_) => i128::from(self.lim()) + 1,
+                };
+                let k = match node.inputs[0] {
+                    fg::Operand::Value(v) => match g.values[v].shape.last() {
+                        Some(fg::Dim::Fixed(k)) => *k as i128,
+                        _ => return Err(Self::err(node, "MatMul inner dimension must be fixed")),
+                    },
+                    fg::Operand::Const(c) => g.consts[c].shape.last().copied().unwrap_or(0) as i128,
+                };
+                let bound = k * mag(&a) * mag(&b);
+                let (rq, wide, out) = self.accum_output(node, sa * sb, bound)?;
                 self.push(node, name, Op::MatMul { rq, wide }, vec![a, b], out);
             }
             FOp::Add | FOp::Sub => {
                 let (a, sa) = self.operand(node, &node.inputs[0], None)?;
                 let (b, sb) = self.operand(node, &node.inputs[1], None)?;
-                let s_z = act_scale(self.ranges[node.output]);
+                let s_z = self.act_scale(self.ranges[node.output]);
                 let (ra, rb) = (sa / s_z, sb / s_z);
                 let (_, s) = multiplier(ra.max(rb))
                     .ok_or_else(|| Self::err(node, "rescale ratio out of range"))?;
@@ -338,32 +491,26 @@ impl Builder<'_> {
                 if matches!(node.op, FOp::Sub) {
                     mb = -mb;
                 }
-                let q = self.bind(node, node.output, Kind::Act8, s_z)?;
-                let rq = Requant {
-                    m: 1,
-                    s,
-                    lo: ACT_MIN,
-                    hi: ACT_MAX,
-                };
+                let act = self.act();
+                let q = self.bind(node, node.output, act, s_z)?;
+                let (lo, hi) = kind_range(act);
+                let rq = Requant { m: 1, s, lo, hi };
                 self.push(node, name, Op::Add { ma, mb, rq }, vec![a, b], q.id);
             }
             FOp::Mul => {
                 let (a, sa) = self.operand(node, &node.inputs[0], None)?;
                 let (b, sb) = self.operand(node, &node.inputs[1], None)?;
-                let s_z = act_scale(self.ranges[node.output]);
+                let s_z = self.act_scale(self.ranges[node.output]);
                 let (m, s) = multiplier(sa * sb / s_z)
                     .ok_or_else(|| Self::err(node, "ratio out of range"))?;
-                let q = self.bind(node, node.output, Kind::Act8, s_z)?;
+                let act = self.act();
+                let q = self.bind(node, node.output, act, s_z)?;
+                let (lo, hi) = kind_range(act);
                 self.push(
                     node,
                     name,
                     Op::Mul {
-                        rq: Requant {
-                            m,
-                            s,
-                            lo: ACT_MIN,
-                            hi: ACT_MAX,
-                        },
+                        rq: Requant { m, s, lo, hi },
                     },
                     vec![a, b],
                     q.id,
@@ -373,25 +520,21 @@ impl Builder<'_> {
                 let x = self.input(node, 0)?;
                 let op = match node.op {
                     FOp::Clip { min, max } => {
-                        let (lo, hi) = clamp_bounds(min, max, x.scale);
+                        let (lo, hi) = clamp_bounds(min, max, x.scale, x.kind);
                         Op::Clip { lo, hi }
                     }
                     _ => Op::Relu,
                 };
-                let q = self.bind(node, node.output, Kind::Act8, x.scale)?;
+                let q = self.bind(node, node.output, x.kind, x.scale)?;
                 self.push(node, name, op, vec![Operand::Value(x.id)], q.id);
             }
             FOp::LeakyRelu { alpha } => {
                 let x = self.input(node, 0)?;
                 let (m, s) = multiplier(f64::from(*alpha))
                     .ok_or_else(|| Self::err(node, "LeakyRelu needs alpha > 0"))?;
-                let q = self.bind(node, node.output, Kind::Act8, x.scale)?;
-                let rq = Requant {
-                    m,
-                    s,
-                    lo: ACT_MIN,
-                    hi: ACT_MAX,
-                };
+                let q = self.bind(node, node.output, x.kind, x.scale)?;
+                let (lo, hi) = kind_range(x.kind);
+                let rq = Requant { m, s, lo, hi };
                 self.push(
                     node,
                     name,
@@ -401,7 +544,7 @@ impl Builder<'_> {
                 );
             }
             FOp::Sigmoid | FOp::Tanh => {
-                let x = self.input(node, 0)?;
+                let x = self.act8_input(node)?;
                 let sig = matches!(node.op, FOp::Sigmoid);
                 let table: Vec<i32> = (-128..=127)
                     .map(|i| {
@@ -565,8 +708,10 @@ impl Builder<'_> {
                 let target = if target > 0.0 {
                     target
                 } else {
-                    act_scale(self.ranges[node.output])
+                    self.act_scale(self.ranges[node.output])
                 };
+                let act = self.act();
+                let (lo, hi) = kind_range(act);
                 let mut ins = Vec::new();
                 for (i, o) in node.inputs.iter().enumerate() {
                     let (op, s) = self.operand(node, o, Some(target))?;
@@ -580,14 +725,8 @@ impl Builder<'_> {
                         unreachable!("constants are quantized at the target scale")
                     };
                     let shape = self.values[id as usize].shape.clone();
-                    let rid =
-                        self.new_value(format!("{name}/rescale{i}"), Kind::Act8, target, shape);
-                    let rq = Requant {
-                        m,
-                        s: sh,
-                        lo: ACT_MIN,
-                        hi: ACT_MAX,
-                    };
+                    let rid = self.new_value(format!("{name}/rescale{i}"), act, target, shape);
+                    let rq = Requant { m, s: sh, lo, hi };
                     self.push(
                         node,
                         format!("{name}/rescale{i}"),
@@ -597,7 +736,7 @@ impl Builder<'_> {
                     );
                     ins.push(Operand::Value(rid));
                 }
-                let q = self.bind(node, node.output, Kind::Act8, target)?;
+                let q = self.bind(node, node.output, act, target)?;
                 self.push(node, name, Op::Concat { axis: *axis as u32 }, ins, q.id);
             }
         }
@@ -609,13 +748,13 @@ fn u32s<const N: usize>(a: &[usize; N]) -> [u32; N] {
     a.map(|v| u32::try_from(v).unwrap_or(u32::MAX))
 }
 
-fn clamp_bounds(min: f32, max: f32, scale: f64) -> (i32, i32) {
+fn clamp_bounds(min: f32, max: f32, scale: f64, kind: Kind) -> (i32, i32) {
+    let (klo, khi) = kind_range(kind);
     let q = |v: f32| {
         if v.is_infinite() {
-            if v > 0.0 { ACT_MAX } else { ACT_MIN }
+            if v > 0.0 { khi } else { klo }
         } else {
-            ((f64::from(v) / scale).round() as i64).clamp(i64::from(ACT_MIN), i64::from(ACT_MAX))
-                as i32
+            ((f64::from(v) / scale).round() as i64).clamp(i64::from(klo), i64::from(khi)) as i32
         }
     };
     // min > max clips everything to max, as numpy and ONNX do.
@@ -623,27 +762,21 @@ fn clamp_bounds(min: f32, max: f32, scale: f64) -> (i32, i32) {
     (lo.min(hi), hi)
 }
 
-/// Refuses a node whose `i32` accumulator could overflow (`docs/semantics.md` section 4).
-fn overflow_proof(node: &FNode, w: &[i32], per_row: usize, bias: &[i32]) -> Result<()> {
-    match vouch_semantics::accumulator_overflow_row(w, per_row, Some(bias)) {
-        None => Ok(()),
-        Some(n) => Err(Error::Node {
-            node: node.name.clone(),
-            reason: format!(
-                "output channel {n} could overflow the i32 accumulator (fan-in too large)"
-            ),
-        }),
-    }
+/// The section 4 accumulator bound of a `Linear`/`Conv` over an input of kind `input`.
+fn accumulator_bound(w: &[i32], per_row: usize, bias: &[i32], input: Kind) -> i128 {
+    let bias = (!bias.is_empty()).then_some(bias);
+    vouch_semantics::accumulator_bound(w, per_row.max(1), bias, input.magnitude())
 }
 
 /// Lowers `g`, given the calibrated largest magnitude of every value and which graph inputs
-/// were integer-valued in every calibration sample, to a package.
+/// were integer-valued in every calibration sample, to a package at `precision`.
 pub fn quantize(
     g: &FGraph,
     ranges: &[f32],
     integral: &[bool],
     name: &str,
     source_sha256: [u8; 32],
+    precision: Precision,
 ) -> Result<Package> {
     let nv = g.values.len();
     let mut consumers = vec![Vec::new(); nv];
@@ -668,7 +801,9 @@ pub fn quantize(
         consumers,
         is_output,
         fused: vec![false; g.nodes.len()],
+        precision,
     };
+    let (act, lim) = (precision.kind(), precision.lim());
     let mut inputs = Vec::new();
     for (i, &v) in g.inputs.iter().enumerate() {
         let shape = g.values[v]
@@ -682,16 +817,17 @@ pub fn quantize(
         // Integer-valued inputs (pixel counts, categories) get a scale 1/k so every integer in
         // range is represented exactly.
         let range = ranges[v];
-        let scale = if integral.get(i).copied().unwrap_or(false) && (1.0..=127.0).contains(&range) {
-            1.0 / (127.0 / f64::from(range)).floor()
-        } else {
-            act_scale(range)
-        };
-        let id = b.new_value(g.values[v].name.clone(), Kind::Act8, scale, shape);
+        let scale =
+            if integral.get(i).copied().unwrap_or(false) && (1.0..=lim as f32).contains(&range) {
+                1.0 / (f64::from(lim) / f64::from(range)).floor()
+            } else {
+                act_scale(range, lim)
+            };
+        let id = b.new_value(g.values[v].name.clone(), act, scale, shape);
         b.map[v] = Some(QVal {
             id,
             scale,
-            kind: Kind::Act8,
+            kind: act,
         });
         inputs.push(IoSpec {
             name: g.values[v].name.clone(),
@@ -716,7 +852,7 @@ pub fn quantize(
         })
         .collect::<Result<Vec<_>>>()?;
     let pkg = Package {
-        semantics_version: SEMANTICS_VERSION,
+        semantics_version: precision.semantics_version(),
         name: name.to_owned(),
         source_sha256,
         inputs,

@@ -9,6 +9,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use vouch_engine::{Engine, Options, Tensor};
 use vouch_model::{Kind, Package};
+use vouch_quant::Precision;
 use vouch_quant::json::inputs_from_json;
 
 fn dir(model: &str) -> PathBuf {
@@ -24,7 +25,11 @@ fn read_json(p: &Path) -> Value {
     .unwrap()
 }
 
-fn import(model: &str, outputs: Option<&[&str]>) -> (Package, vouch_onnx::FGraph) {
+fn import(
+    model: &str,
+    outputs: Option<&[&str]>,
+    precision: Precision,
+) -> (Package, vouch_onnx::FGraph) {
     let d = dir(model);
     let onnx = std::fs::read(d.join("model.onnx")).unwrap();
     let opts = vouch_onnx::ImportOptions {
@@ -38,7 +43,7 @@ fn import(model: &str, outputs: Option<&[&str]>) -> (Package, vouch_onnx::FGraph
         .collect();
     let cal = inputs_from_json(&read_json(&d.join("calibration.json")), &names).unwrap();
     let sha = *vouch_primitives::Cid::of(&onnx).digest();
-    let pkg = vouch_quant::import(&graph, cal, model, sha, |_| {})
+    let pkg = vouch_quant::import_at(&graph, cal, model, sha, precision, |_| {})
         .unwrap_or_else(|e| panic!("{model}: {e}"));
     (pkg, graph)
 }
@@ -67,6 +72,16 @@ fn argmax(row: &[f64]) -> usize {
         .0
 }
 
+/// The accuracy bound of one precision: the least argmax agreement, the largest error of
+/// real-valued outputs as a share of their float range, and of probabilities.
+#[derive(Clone, Copy)]
+struct Bound {
+    precision: Precision,
+    agreement: f64,
+    share: f64,
+    probability: f64,
+}
+
 struct Row {
     model: &'static str,
     output: String,
@@ -76,14 +91,14 @@ struct Row {
     agreement: Option<f64>,
 }
 
-fn check_model(
-    model: &'static str,
-    outputs: Option<&[&str]>,
-    min_agreement: f64,
-    share: f64,
-    table: &mut Vec<Row>,
-) {
-    let (pkg, _) = import(model, outputs);
+fn check_model(model: &'static str, outputs: Option<&[&str]>, b: Bound, table: &mut Vec<Row>) {
+    let Bound {
+        precision,
+        agreement: min_agreement,
+        share,
+        probability,
+    } = b;
+    let (pkg, _) = import(model, outputs, precision);
     let d = dir(model);
     let input = read_json(&d.join("input.json"));
     let expected = read_json(&d.join("expected.json"));
@@ -158,14 +173,14 @@ fn check_model(
             );
         }
         // docs/semantics.md section 5: probabilities (Softmax, Lut outputs, scale 1/127) within
-        // 0.15; everything else within 5% of the output's float range.
+        // `probability`; everything else within `share` of the output's float range.
         let producer = pkg
             .nodes
             .iter()
             .find(|n| n.output == spec.value)
             .map(|n| n.op.name());
         let bound = match producer {
-            Some("Softmax" | "Lut") => 0.15,
+            Some("Softmax" | "Lut") => probability,
             _ => share * max_abs_float,
         };
         if kind != Kind::Index {
@@ -184,7 +199,7 @@ fn check_model(
             agreement,
         });
     }
-    let (again, _) = import(model, outputs);
+    let (again, _) = import(model, outputs, precision);
     assert_eq!(
         again.cid(),
         pkg.cid(),
@@ -192,24 +207,22 @@ fn check_model(
     );
 }
 
-#[test]
-fn fixture_models_match_the_float_model() {
+fn check_all(b: Bound, random_weights: Bound) {
     let mut table = Vec::new();
-    check_model("digits_logreg", None, 0.99, 0.05, &mut table);
+    check_model("digits_logreg", None, b, &mut table);
     check_model(
         "digits_logreg_zipmap",
         Some(&["output_label"]),
-        0.99,
-        0.05,
+        b,
         &mut table,
     );
-    check_model("digits_mlp", None, 0.99, 0.05, &mut table);
-    check_model("mlp_784_128_10", None, 0.99, 0.05, &mut table);
-    check_model("mlp_10_20_2", None, 0.99, 0.05, &mut table);
-    check_model("lenet", None, 0.99, 0.05, &mut table);
-    // Op coverage with random weights: 20 chained int8 layers, a Tanh on the steep part, and
+    check_model("digits_mlp", None, b, &mut table);
+    check_model("mlp_784_128_10", None, b, &mut table);
+    check_model("mlp_10_20_2", None, b, &mut table);
+    check_model("lenet", None, b, &mut table);
+    // Op coverage with random weights: 20 chained layers, a Tanh on the steep part, and
     // logits crowded under a Clip at 6 (docs/semantics.md section 5).
-    check_model("cnn_ops", None, 0.90, 0.15, &mut table);
+    check_model("cnn_ops", None, random_weights, &mut table);
     println!(
         "{:<22} {:<22} {:>5} {:>13} {:>13} {:>9}",
         "model", "output", "rows", "max abs err", "max |float|", "argmax"
@@ -223,6 +236,45 @@ fn fixture_models_match_the_float_model() {
             r.model, r.output, r.rows, r.max_abs_err, r.max_abs_float, a
         );
     }
+}
+
+/// The default 16-bit import (semantics version 2).
+#[test]
+fn fixture_models_match_the_float_model() {
+    let b = Bound {
+        precision: Precision::Int16,
+        agreement: 0.99,
+        share: 0.001,
+        probability: 0.02,
+    };
+    check_all(
+        b,
+        Bound {
+            agreement: 0.93,
+            share: 0.02,
+            probability: 0.03,
+            ..b
+        },
+    );
+}
+
+/// The `--bits 8` import (semantics version 1).
+#[test]
+fn fixture_models_match_the_float_model_at_8_bits() {
+    let b = Bound {
+        precision: Precision::Int8,
+        agreement: 0.99,
+        share: 0.05,
+        probability: 0.15,
+    };
+    check_all(
+        b,
+        Bound {
+            agreement: 0.90,
+            share: 0.15,
+            ..b
+        },
+    );
 }
 
 #[test]

@@ -10,12 +10,27 @@
 //! | [`requant`] | `clamp(round_shift(x * M, s), lo, hi)` |
 //! | [`div_round`] | `floor((2a + n) / 2n)` |
 
-/// The semantics version this crate implements.
-pub const SEMANTICS_VERSION: u32 = 1;
+/// The semantics version this crate implements (and the one new packages record).
+pub const SEMANTICS_VERSION: u32 = 2;
+/// The oldest version this crate still executes. Version 2 only widened the ranges of
+/// version 1 (`act16` tensors, `i16` weights, `i64` accumulators), so a version 1 package means
+/// the same under both.
+pub const SEMANTICS_VERSION_MIN: u32 = 1;
 /// Smallest `act8` value.
 pub const ACT_MIN: i32 = -128;
 /// Largest `act8` value.
 pub const ACT_MAX: i32 = 127;
+/// Smallest `act16` value.
+pub const ACT16_MIN: i32 = -32_768;
+/// Largest `act16` value.
+pub const ACT16_MAX: i32 = 32_767;
+/// Largest weight magnitude (weights are symmetric `i16`, `[-32767, 32767]`).
+pub const WEIGHT_MAX: i32 = 32_767;
+
+/// Whether this build executes packages of semantics version `v`.
+pub const fn supports_version(v: u32) -> bool {
+    v >= SEMANTICS_VERSION_MIN && v <= SEMANTICS_VERSION
+}
 /// Largest allowed shift.
 pub const MAX_SHIFT: u32 = 62;
 
@@ -151,18 +166,36 @@ pub fn div_round(a: i64, n: i64) -> Result<i64> {
     floor_div(num, den)
 }
 
-/// The overflow proof of `docs/semantics.md` section 4 for `Linear` and `Conv`: the first
-/// output row `n` (weights `w` in rows of `per_row`, optional `bias`) for which
-/// `|B[n]| + 128 · Σ_k |W[n, k]| >= 2^31`, or `None` when no `i32` accumulator can overflow.
-/// The importer refuses such a node; the engine re-checks every package it loads.
-pub fn accumulator_overflow_row(w: &[i32], per_row: usize, bias: Option<&[i32]>) -> Option<usize> {
-    w.chunks(per_row.max(1)).enumerate().find_map(|(n, row)| {
-        let sum: i64 = row.iter().map(|v| i64::from(v.unsigned_abs())).sum();
-        let b = bias
-            .and_then(|b| b.get(n))
-            .map_or(0, |v| i64::from(v.unsigned_abs()));
-        (b + 128 * sum >= 1 << 31).then_some(n)
-    })
+/// The largest accumulator magnitude of `Linear` and `Conv` (`docs/semantics.md` section 4):
+/// the maximum over output rows `n` (weights `w` in rows of `per_row`, optional `bias`) of
+/// `|B[n]| + r · Σ_k |W[n, k]|`, with `r` the largest input magnitude (128 for `act8`, 32768
+/// for `act16`). Saturates at `i128::MAX` (never reached by a package that fits memory).
+pub fn accumulator_bound(w: &[i32], per_row: usize, bias: Option<&[i32]>, r: i64) -> i128 {
+    w.chunks(per_row.max(1))
+        .enumerate()
+        .map(|(n, row)| {
+            let sum: i128 = row.iter().map(|v| i128::from(v.unsigned_abs())).sum();
+            let b = bias
+                .and_then(|b| b.get(n))
+                .map_or(0, |v| i128::from(v.unsigned_abs()));
+            b.saturating_add(sum.saturating_mul(i128::from(r)))
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Whether an accumulator bounded by `bound` (from [`accumulator_bound`]) is in the domain of
+/// section 4: below `2^31` for a `wide` output (it is stored as an `i32`), else small enough
+/// that `bound · M + 2^(s-1)` stays inside `i64`.
+pub fn accumulator_fits(bound: i128, rq: &Requant, wide: bool) -> bool {
+    if wide {
+        return bound < 1 << 31;
+    }
+    let half = if rq.s == 0 { 0 } else { 1i128 << (rq.s - 1) };
+    bound
+        .checked_mul(i128::from(rq.m))
+        .and_then(|p| p.checked_add(half))
+        .is_some_and(|p| p <= i128::from(i64::MAX))
 }
 
 /// The `Softmax` output of one slice (`docs/semantics.md` section 3), given the table `e`
@@ -263,16 +296,29 @@ mod tests {
     }
 
     #[test]
-    fn overflow_proof_finds_the_first_bad_row() {
+    fn accumulator_bound_takes_the_worst_row() {
         let w = [127i32; 8];
-        assert_eq!(accumulator_overflow_row(&w, 4, None), None);
+        assert_eq!(accumulator_bound(&w, 4, None, 128), 4 * 127 * 128);
         assert_eq!(
-            accumulator_overflow_row(&w, 4, Some(&[0, i32::MAX - 60_000])),
-            Some(1)
+            accumulator_bound(&w, 4, Some(&[0, -1_000_000]), 128),
+            1_000_000 + 4 * 127 * 128
         );
-        let big = vec![-127i32; 140_000];
-        assert_eq!(accumulator_overflow_row(&big, 70_000, None), None);
-        assert_eq!(accumulator_overflow_row(&big, 140_000, None), Some(0));
+        let wide_ok = Requant::IDENTITY;
+        assert!(accumulator_fits((1 << 31) - 1, &wide_ok, true));
+        assert!(!accumulator_fits(1 << 31, &wide_ok, true));
+        // act16 x i16 over 784 inputs needs the i64 accumulator but fits it.
+        let big = vec![-WEIGHT_MAX; 784];
+        let b = accumulator_bound(&big, 784, None, 32_768);
+        assert!(b > 1 << 31);
+        let rq = Requant {
+            m: (1 << 15) - 1,
+            s: 40,
+            lo: ACT16_MIN,
+            hi: ACT16_MAX,
+        };
+        assert!(accumulator_fits(b, &rq, false));
+        assert!(!accumulator_fits(b, &rq, true));
+        assert!(!accumulator_fits(i128::from(i64::MAX), &rq, false));
     }
 
     #[test]

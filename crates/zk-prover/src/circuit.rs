@@ -18,7 +18,7 @@ use vouch_engine::tensor::{broadcast_index, broadcast_shape, numel, resolve};
 use vouch_engine::{Engine, Options, Tensor};
 use vouch_model::{Kind, Op, Operand, Package};
 use vouch_semantics::Requant;
-use vouch_zk::statement::{IN_PER_LIMB, OUT_PER_LIMB, num_public};
+use vouch_zk::statement::{OUT_PER_LIMB, input_layout, num_public};
 use vouch_zk::{Fr, poseidon};
 
 /// A tensor of signals.
@@ -76,7 +76,7 @@ pub fn build_from_trace(
     trace: &[Tensor],
     outputs: &[Tensor],
 ) -> Result<Circuit> {
-    if pkg.semantics_version != vouch_semantics::SEMANTICS_VERSION {
+    if !vouch_semantics::supports_version(pkg.semantics_version) {
         return Err(Error::Unsupported(format!(
             "semantics version {}",
             pkg.semantics_version
@@ -86,16 +86,12 @@ pub fn build_from_trace(
     let npub = num_public(n_out);
     let mut cs = Cs::new(npub);
     let mut vals: Vec<Option<STensor>> = vec![None; pkg.values.len()];
-    // Inputs: range-checked act8 variables (32-bit for a wide input of a test package).
-    let wide_in = pkg
-        .inputs
-        .iter()
-        .any(|i| pkg.values[i.value as usize].kind != Kind::Act8);
-    let (off, bits, lo, hi) = if wide_in {
-        (1i128 << 31, 32, -(1i128 << 31), (1i128 << 31) - 1)
-    } else {
-        (128, 8, -128, 127)
-    };
+    // Inputs: range-checked variables at the width of the widest input kind (8 for act8,
+    // 16 for act16, 32 for a wide input of a test package), packed as the statement packs them.
+    let bits = pkg.input_bits();
+    let (per, tag_bit) = input_layout(bits).map_err(|e| Error::Unsupported(e.to_string()))?;
+    let off = 1i128 << (bits - 1);
+    let (lo, hi) = (-off, off - 1);
     let mut flat_in = Vec::new();
     let mut in_sigs = Vec::new();
     for (spec, t) in pkg.inputs.iter().zip(inputs) {
@@ -116,11 +112,7 @@ pub fn build_from_trace(
         });
     }
     // Input commitment.
-    let (per, step) = if wide_in {
-        (OUT_PER_LIMB, Fr::from(1u64 << 32))
-    } else {
-        (IN_PER_LIMB, Fr::from(256u16))
-    };
+    let step = fe(1i128 << bits);
     let limbs: Vec<(Lc, Fr)> = in_sigs
         .chunks(per)
         .map(|c| {
@@ -135,7 +127,7 @@ pub fn build_from_trace(
             (lc, v)
         })
         .collect();
-    let tag = flat_in.len() as u64 | if wide_in { 1 << 63 } else { 0 };
+    let tag = flat_in.len() as u64 | tag_bit;
     let (h_lc, h_val) = poseidon_gadget(&mut cs, &limbs, tag);
     cs.set_public(0, h_val);
     cs.enforce_zero(h_lc.plus(&Lc::var(cs.public_var(0)), -1));

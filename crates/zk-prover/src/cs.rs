@@ -178,8 +178,10 @@ impl Cs {
     }
     /// Index of the first unsatisfied row, if any.
     pub fn first_unsatisfied(&self) -> Option<usize> {
-        (0..self.a.len())
-            .find(|&r| self.a[r].eval(&self.z) * self.b[r].eval(&self.z) != self.c[r].eval(&self.z))
+        use rayon::prelude::*;
+        (0..self.a.len()).into_par_iter().find_first(|&r| {
+            self.a[r].eval(&self.z) * self.b[r].eval(&self.z) != self.c[r].eval(&self.z)
+        })
     }
     /// `true` when every row holds.
     pub fn is_satisfied(&self) -> bool {

@@ -4,12 +4,14 @@
 //! | gadget | cost (constraints) |
 //! |---|---|
 //! | [`max0`] `max(x, 0)` | `K + 3`, `K` = bits of the input range |
-//! | [`requant`] | `s + 1` (remainder bits) + a clamp (`2K + 6`) or a range check |
+//! | [`clamp`] both sides | `K + 6` when `hi - lo + 1` is a power of two ([`clamp_pow2`]), else `2K + 6` |
+//! | [`requant`] | `s` (remainder bits) + a clamp or a range check |
 //! | [`lookup`] 256-entry table | 51 (two one-hot nibbles, 16 products) |
 //! | [`argmax`] over `L` | `L·(K + 3) + 1` |
 //! | [`div_floor_const`] | bits of the remainder and of the quotient range |
 
 use crate::cs::{Cs, Lc, bitlen, fe};
+use ark_ff::Field;
 use vouch_semantics::Requant;
 
 /// An integer signal: a linear combination, its value, and bounds every honest value obeys.
@@ -113,6 +115,10 @@ pub fn max(cs: &mut Cs, x: &Sig, y: &Sig) -> Sig {
 /// `clamp(x, lo, hi)` for `lo <= hi`; returns `None` if neither side could bind (the caller
 /// decides whether `x` needs a range check).
 pub fn clamp(cs: &mut Cs, x: &Sig, lo: i128, hi: i128) -> Option<Sig> {
+    let width = hi - lo + 1;
+    if x.lo < lo && x.hi > hi && width > 0 && (width as u128).is_power_of_two() {
+        return Some(clamp_pow2(cs, x, lo, width.trailing_zeros()));
+    }
     let mut y = x.clone();
     let mut touched = false;
     if y.lo < lo {
@@ -129,6 +135,80 @@ pub fn clamp(cs: &mut Cs, x: &Sig, lo: i128, hi: i128) -> Option<Sig> {
     y.lo = y.lo.max(lo).min(hi);
     y.hi = y.hi.min(hi).max(lo);
     Some(y)
+}
+
+/// `clamp(x, lo, lo + 2^g - 1)` from one bit decomposition, for an `x` that can pass both
+/// bounds (a fused ReLU onto `act8`/`act16`, or a full activation range).
+///
+/// With `y = x - lo` and `B >= g` the smallest width with `y ∈ [-2^B, 2^B)`: `B` boolean bits
+/// `b_i` and one row `t · (t - 2^B) = 0` on `t = y + 2^B - Σ 2^i b_i` prove the two's
+/// complement of `y` (`p = t / 2^B` is 1 exactly when `y >= 0`). `y >= 2^g` (given `y >= 0`)
+/// is "some bit at or above `g` is set": an is-zero test on their sum (three rows and one
+/// inverse, pinned to 0 when the sum is 0 so no variable is free). The result
+/// `lo + p·(1 - big)·low + p·big·(2^g - 1)` (`low` the bits below `g`) takes two product rows:
+/// `B + 6` rows against `2K + 6` for two `max0`s.
+pub fn clamp_pow2(cs: &mut Cs, x: &Sig, lo: i128, g: u32) -> Sig {
+    let y = x.affine(1, -lo);
+    let mut b = g;
+    while y.lo < -(1i128 << b) || y.hi >= 1i128 << b {
+        b += 1;
+    }
+    let top = 1i128 << b;
+    let u = y.val + top; // in [0, 2^(B+1))
+    let mut bits = Vec::with_capacity(b as usize);
+    let mut all = Lc::default();
+    for i in 0..b {
+        let v = cs.alloc_bool((u >> i) & 1 == 1);
+        all.0.push((v, fe(1i128 << i)));
+        bits.push(v);
+    }
+    // t = y + 2^B - Σ 2^i b_i ∈ {0, 2^B}
+    let t = y.lc.clone().plus_const(top).plus(&all, -1);
+    cs.enforce(t.clone(), t.clone().plus_const(-top), Lc::default());
+    let pos = y.val >= 0;
+    // p = t / 2^B as a combination: the coefficients of t times 2^-B.
+    let inv_top = fe(top).inverse().unwrap_or_default();
+    let mut p = Lc::default();
+    p.add_scaled(&t, inv_top);
+    let ceiling = (1i128 << g) - 1;
+    let mut low = Lc::default();
+    for (i, &v) in bits.iter().enumerate().take(g as usize) {
+        low.0.push((v, fe(1i128 << i)));
+    }
+    let (big, big_v) = if b > g {
+        let mut high = Lc::default();
+        for &v in &bits[g as usize..] {
+            high.0.push((v, fe(1)));
+        }
+        let hv: i128 = (g..b).map(|i| (u >> i) & 1).sum();
+        let inv = cs.alloc(fe(hv).inverse().unwrap_or_default());
+        let big = cs.alloc_int(i128::from(hv != 0));
+        let not_big = Lc::constant(1).plus(&Lc::var(big), -1);
+        cs.enforce(high.clone(), Lc::var(inv), Lc::var(big));
+        cs.enforce(high, not_big.clone(), Lc::default());
+        // inv = 0 when the sum is 0, so no variable is left free
+        cs.enforce(not_big, Lc::var(inv), Lc::default());
+        (Lc::var(big), hv != 0)
+    } else {
+        (Lc::default(), false)
+    };
+    // v = p·big; z = lo + (p - v)·low + v·(2^g - 1)
+    let v_val = i128::from(pos && big_v);
+    let v = cs.alloc_int(v_val);
+    cs.enforce(p.clone(), big, Lc::var(v));
+    let low_val = (u - top).rem_euclid(1i128 << g);
+    let w_val = if pos && !big_v { low_val } else { 0 };
+    let w = cs.alloc_int(w_val);
+    cs.enforce(p.plus(&Lc::var(v), -1), low, Lc::var(w));
+    let z = Lc::var(w).plus(&Lc::var(v), ceiling).plus_const(lo);
+    let zv = lo + w_val + v_val * ceiling;
+    debug_assert_eq!(zv, x.val.clamp(lo, lo + ceiling));
+    Sig {
+        lc: z,
+        val: zv,
+        lo: x.lo.max(lo).min(lo + ceiling),
+        hi: x.hi.min(lo + ceiling).max(lo),
+    }
 }
 
 /// `requant(x, M, s, lo, hi) = clamp(round_shift(x·M, s), lo, hi)` (`docs/semantics.md` §2).

@@ -8,9 +8,10 @@
 //! `h_i = [τ^i · (τ^n - 1) / δ]₁` for `i < n - 1`.
 
 use crate::cs::Cs;
+use crate::msm::msm;
 use crate::{Error, Result};
 use ark_bn254::{G1Projective, G2Projective};
-use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
+use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{AdditiveGroup, BigInteger, FftField, One, PrimeField, UniformRand, Zero};
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use rayon::prelude::*;
@@ -317,21 +318,6 @@ impl InvOrZero for Fr {
     fn inverse_or_zero(&self) -> Fr {
         ark_ff::Field::inverse(self).unwrap_or_default()
     }
-}
-
-/// MSM that negates bases for small negative scalars (activations are mostly small signed).
-pub fn msm<G: AffineRepr>(bases: &[G], scalars: &[Fr]) -> G::Group
-where
-    G::Group: VariableBaseMSM<MulBase = G, ScalarField = Fr>,
-{
-    let (pos, neg): (Vec<usize>, Vec<usize>) = (0..bases.len().min(scalars.len()))
-        .filter(|&i| !scalars[i].is_zero())
-        .partition(|&i| (-scalars[i]).into_bigint().num_bits() > 64);
-    let pb: Vec<G> = pos.iter().map(|&i| bases[i]).collect();
-    let ps: Vec<_> = pos.iter().map(|&i| scalars[i].into_bigint()).collect();
-    let nb: Vec<G> = neg.iter().map(|&i| bases[i]).collect();
-    let ns: Vec<_> = neg.iter().map(|&i| (-scalars[i]).into_bigint()).collect();
-    G::Group::msm_bigint(&pb, &ps) - G::Group::msm_bigint(&nb, &ns)
 }
 
 /// Proves the assignment of `cs` (which must satisfy it).

@@ -7,6 +7,7 @@
 //! | [`gadgets`] | range checks, max, requant, table lookup, argmax, division |
 //! | [`circuit`] | the circuit of a package, built from an engine trace |
 //! | [`groth`] | QAP, proving key, setup from phase-1 points, the prover |
+//! | [`msm`] | multi-scalar multiplication split by scalar size (bits, small, full) |
 //! | [`ptau`] | the snarkjs `.ptau` reader and an insecure local generator |
 //! | [`phase2`] | keys file, contributions and their verification |
 //! | [`task`] | what a provider posts for a zk task: commitments and `submitZk` calldata |
@@ -15,6 +16,7 @@ pub mod circuit;
 pub mod cs;
 pub mod gadgets;
 pub mod groth;
+pub mod msm;
 pub mod phase2;
 pub mod ptau;
 pub mod task;

@@ -12,9 +12,9 @@
 use crate::{Error, Result, circuit, groth, phase2};
 use std::time::{Duration, Instant};
 use vouch_engine::Tensor;
-use vouch_model::{Kind, Package};
+use vouch_model::Package;
 use vouch_zk::files::{ProofFile, TensorData};
-use vouch_zk::statement::{fr_to_be, input_hash, input_hash_wide};
+use vouch_zk::statement::{fr_to_be, input_hash_bits};
 
 /// A proved zk task result.
 #[derive(Debug, Clone)]
@@ -52,17 +52,7 @@ pub fn read_keys(pkg: &Package, keys: &[u8]) -> Result<phase2::Keys> {
 /// 1): `inputCommitment` of a zk task.
 pub fn input_commitment(pkg: &Package, inputs: &[Tensor]) -> Result<[u8; 32]> {
     let flat: Vec<i32> = inputs.iter().flat_map(|t| t.data.iter().copied()).collect();
-    let wide = pkg.inputs.iter().any(|i| {
-        pkg.values
-            .get(i.value as usize)
-            .is_some_and(|v| v.kind != Kind::Act8)
-    });
-    let h = if wide {
-        input_hash_wide(&flat)
-    } else {
-        input_hash(&flat)?
-    };
-    Ok(fr_to_be(&h))
+    Ok(fr_to_be(&input_hash_bits(pkg.input_bits(), &flat)?))
 }
 
 /// Batch row `row` of quantized inputs (each tensor's first axis is the batch), with the

@@ -14,7 +14,7 @@ use serde_json::json;
 use std::path::PathBuf;
 use vouch_primitives::hex0x;
 use vouch_zk::files::ProofFile;
-use vouch_zk::statement::{fr_to_be, input_hash};
+use vouch_zk::statement::{fr_to_be, input_hash_bits};
 use vouch_zk_prover::{circuit, groth, phase2, ptau};
 
 fn generate(name: &str, contract: &str, out: &(PathBuf, PathBuf)) {
@@ -38,7 +38,7 @@ fn generate(name: &str, contract: &str, out: &(PathBuf, PathBuf)) {
     let proof = groth::prove(&keys.pk, &c.cs, &mut rng).unwrap();
     let file = ProofFile {
         vk_hash: vk.hash(),
-        input_hash: input_hash(&c.inputs).unwrap(),
+        input_hash: input_hash_bits(pkg.input_bits(), &c.inputs).unwrap(),
         outputs: pkg
             .outputs
             .iter()

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use vouch_semantics::Requant;
 use vouch_zk::Fr;
 use vouch_zk_prover::cs::{Cs, Lc, small};
-use vouch_zk_prover::gadgets::{Sig, max, max0, requant};
+use vouch_zk_prover::gadgets::{Sig, clamp_pow2, max, max0, requant};
 
 /// A value in `[lo, hi]`, biased to the edges and zero.
 fn edge_in(lo: i128, hi: i128) -> impl Strategy<Value = i128> {
@@ -147,6 +147,93 @@ fn range_check_has_a_witness_exactly_inside() {
                 c.is_satisfied()
             });
             assert_eq!(found, (0..top).contains(&v), "n = {n}, v = {v}");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// `clamp_pow2` at the edges: the honest witness satisfies the system and gives
+    /// `clamp(x, lo, lo + 2^g - 1)`; changing any one of the gadget's variables breaks it.
+    #[test]
+    fn clamp_pow2_at_edges(
+        ((xlo, xhi), v, lo, g) in bounds()
+            .prop_filter("x can pass both bounds", |(lo, hi)| hi - lo >= 4)
+            .prop_flat_map(|(lo, hi)| (Just((lo, hi)), edge_in(lo, hi), lo + 1..=lo + 2, 0u32..=3))
+            .prop_filter("window inside x's range", |((_, hi), _, lo, g)| lo + (1 << g) - 1 < *hi)
+    ) {
+        let mut cs = Cs::new(0);
+        let x = input(&mut cs, v, xlo, xhi);
+        let first = cs.num_vars();
+        let z = clamp_pow2(&mut cs, &x, lo, g);
+        let want = v.clamp(lo, lo + (1 << g) - 1);
+        prop_assert!(cs.is_satisfied());
+        prop_assert_eq!(value(&cs, &z), want);
+        prop_assert_eq!(z.val, want);
+        prop_assert!(z.lo <= want && want <= z.hi);
+        for var in first..cs.num_vars() {
+            let mut bad = cs.clone();
+            bad.z[var] += Fr::from(1u64);
+            prop_assert!(!bad.is_satisfied(), "variable {} is free", var);
+        }
+    }
+}
+
+/// `clamp_pow2` is sound on small ranges: over every assignment of its bit variables (the
+/// other variables are forced by the rows that define them), every satisfying witness gives
+/// the clamped value.
+#[test]
+fn clamp_pow2_has_only_the_clamped_witness() {
+    use ark_ff::Field;
+    for g in 0u32..=2 {
+        for lo in -2i128..=1 {
+            for v in -9i128..=9 {
+                let mut cs = Cs::new(0);
+                let x = input(&mut cs, v, -9, 9);
+                let first = cs.num_vars();
+                let z = clamp_pow2(&mut cs, &x, lo, g);
+                // The gadget allocates B bits (B >= g the smallest width holding x - lo in
+                // two's complement), then inv and big when B > g, then v and w.
+                let mut nbits = g as usize;
+                while -9 - lo < -(1i128 << nbits) || 9 - lo >= 1i128 << nbits {
+                    nbits += 1;
+                }
+                let with_big = nbits > g as usize;
+                assert_eq!(cs.num_vars() - first, nbits + 2 + 2 * usize::from(with_big));
+                let mut outs = std::collections::BTreeSet::new();
+                for pattern in 0u32..1 << nbits {
+                    let mut c = cs.clone();
+                    for i in 0..nbits {
+                        c.z[first + i] = Fr::from(u64::from((pattern >> i) & 1));
+                    }
+                    let bit = |i: usize| i128::from((pattern >> i) & 1);
+                    let u: i128 = (0..nbits).map(|i| bit(i) << i).sum();
+                    let y = v - lo;
+                    let p = i128::from(y + (1 << nbits) - u == 1 << nbits);
+                    let h: i128 = (g as usize..nbits).map(bit).sum();
+                    let big = i128::from(h != 0);
+                    let mut k = first + nbits;
+                    if with_big {
+                        c.z[k] = Fr::from(h as u64).inverse().unwrap_or_default();
+                        c.z[k + 1] = Fr::from(big as u64);
+                        k += 2;
+                    }
+                    let vv = p * big;
+                    let low: i128 = (0..g as usize).map(|i| bit(i) << i).sum();
+                    c.z[k] = Fr::from(vv as u64);
+                    c.z[k + 1] = Fr::from(((p - vv) * low) as u64);
+                    if c.is_satisfied() {
+                        outs.insert(value(&c, &z));
+                    }
+                }
+                let want = v.clamp(lo, lo + (1 << g) - 1);
+                assert_eq!(
+                    outs.into_iter().collect::<Vec<_>>(),
+                    vec![want],
+                    "g {g} lo {lo} v {v}"
+                );
+            }
         }
     }
 }

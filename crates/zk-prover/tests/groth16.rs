@@ -5,7 +5,7 @@
 mod common;
 
 use vouch_zk::files::ProofFile;
-use vouch_zk::statement::input_hash;
+use vouch_zk::statement::input_hash_bits;
 use vouch_zk::{Proof, files};
 use vouch_zk_prover::{circuit, groth, phase2, ptau};
 
@@ -57,7 +57,7 @@ fn prove_verify_and_reject_tampering() {
     let proof = groth::prove(&keys.pk, &c.cs, &mut rng).unwrap();
     let file = ProofFile {
         vk_hash: vk.hash(),
-        input_hash: input_hash(&c.inputs).unwrap(),
+        input_hash: input_hash_bits(pkg.input_bits(), &c.inputs).unwrap(),
         outputs: c
             .outputs
             .iter()
@@ -82,7 +82,7 @@ fn prove_verify_and_reject_tampering() {
     let mut other = c.inputs.clone();
     other[0] = if other[0] == 0 { 1 } else { 0 };
     let mut bad = file.clone();
-    bad.input_hash = input_hash(&other).unwrap();
+    bad.input_hash = input_hash_bits(pkg.input_bits(), &other).unwrap();
     assert!(!bad.verify(&vk).unwrap());
     // Flipped proof bytes: either undecodable or rejected.
     for i in [0usize, 40, 70, 130, 200, 250] {

@@ -1,9 +1,12 @@
 //! The public inputs of a proof.
 //!
 //! `publics = [input_hash, out_limb_0, out_limb_1, ...]` where
-//! - `input_hash = poseidon::hash(in_limbs, n_in)` and `in_limbs` pack the graph inputs (all inputs in
-//!   package order, row-major, each an `act8` value) 31 per limb: element `j` of a limb is
-//!   `(v + 128)` at bits `8j`;
+//! - `input_hash = poseidon::hash(in_limbs, tag)` and `in_limbs` pack the graph inputs (all
+//!   inputs in package order, row-major) at the width `b` of the package's widest input kind
+//!   ([`input_layout`]): `floor(248 / b)` per limb, element `j` of a limb is `(v + 2^(b-1))` at
+//!   bits `b·j`; `tag = n_in` for `act8` (`b = 8`, 31 per limb), `n_in + 2^62` for `act16`
+//!   (`b = 16`, 15 per limb), `n_in + 2^63` for a wide input of a test package (`b = 32`, 7
+//!   per limb, the output packing);
 //! - `out_limb`s pack the graph outputs (all outputs in package order, row-major) 7 per limb:
 //!   element `j` of a limb is `(v + 2^31)` at bits `32j`.
 //!
@@ -14,6 +17,8 @@ use ark_ff::PrimeField;
 
 /// Input elements per limb.
 pub const IN_PER_LIMB: usize = 31;
+/// `act16` input elements per limb.
+pub const IN16_PER_LIMB: usize = 15;
 /// Output elements per limb.
 pub const OUT_PER_LIMB: usize = 7;
 
@@ -66,6 +71,47 @@ pub fn input_hash(inputs: &[i32]) -> Result<Fr> {
     Ok(poseidon::hash(&pack_inputs(inputs)?, inputs.len() as u64))
 }
 
+/// Elements per limb and the tag bit of an input packing of `bits` per element (8, 16 or 32).
+pub fn input_layout(bits: u32) -> Result<(usize, u64)> {
+    match bits {
+        8 => Ok((IN_PER_LIMB, 0)),
+        16 => Ok((IN16_PER_LIMB, 1 << 62)),
+        32 => Ok((OUT_PER_LIMB, 1 << 63)),
+        _ => Err(Error::Range {
+            what: "input width in bits",
+            value: i64::from(bits),
+        }),
+    }
+}
+
+/// The input commitment with `bits` per element: [`input_hash`] for 8, the `act16` packing for
+/// 16, [`input_hash_wide`] for 32 (module docs).
+pub fn input_hash_bits(bits: u32, inputs: &[i32]) -> Result<Fr> {
+    match bits {
+        8 => input_hash(inputs),
+        32 => Ok(input_hash_wide(inputs)),
+        _ => {
+            let (per, tag) = input_layout(bits)?;
+            let limbs = inputs
+                .chunks(per)
+                .map(|c| {
+                    let mut bytes = [0u8; 32];
+                    for (j, &v) in c.iter().enumerate() {
+                        let u =
+                            u16::try_from(i64::from(v) + (1 << 15)).map_err(|_| Error::Range {
+                                what: "input",
+                                value: i64::from(v),
+                            })?;
+                        bytes[2 * j..2 * j + 2].copy_from_slice(&u.to_le_bytes());
+                    }
+                    Ok(Fr::from_le_bytes_mod_order(&bytes))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(poseidon::hash(&limbs, inputs.len() as u64 | tag))
+        }
+    }
+}
+
 /// The input commitment of a package with a `wide` graph input (only single-op test
 /// packages have one): inputs packed like outputs, tag `n_in + 2^63`.
 pub fn input_hash_wide(inputs: &[i32]) -> Fr {
@@ -116,6 +162,24 @@ mod tests {
         assert_ne!(
             input_hash(&[-128; 31]).unwrap(),
             input_hash(&[-128; 32]).unwrap()
+        );
+    }
+
+    #[test]
+    fn act16_packing_is_range_checked_and_tagged() {
+        assert!(input_hash_bits(16, &[32_768]).is_err());
+        assert!(input_hash_bits(16, &[-32_769]).is_err());
+        assert!(input_hash_bits(12, &[0]).is_err());
+        // The same values under two widths are two different statements.
+        let v = [-128, 0, 127];
+        assert_ne!(
+            input_hash_bits(16, &v).unwrap(),
+            input_hash_bits(8, &v).unwrap()
+        );
+        assert_eq!(input_hash_bits(8, &v).unwrap(), input_hash(&v).unwrap());
+        assert_ne!(
+            input_hash_bits(16, &[-32_768; 15]).unwrap(),
+            input_hash_bits(16, &[-32_768; 16]).unwrap()
         );
     }
 }

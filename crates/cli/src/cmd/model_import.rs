@@ -7,12 +7,29 @@ use eyre::{Result, WrapErr};
 use vouch_model::Package;
 use vouch_primitives::Cid;
 
-/// Imports `onnx` bytes with calibration JSON; returns the package.
+/// Imports `onnx` bytes with calibration JSON at the default precision; returns the package.
 pub fn import_bytes(
     onnx: &[u8],
     calibration: &serde_json::Value,
     outputs: Option<Vec<String>>,
     name: &str,
+) -> Result<Package> {
+    import_bytes_at(
+        onnx,
+        calibration,
+        outputs,
+        name,
+        vouch_quant::Precision::default(),
+    )
+}
+
+/// [`import_bytes`] at a chosen precision.
+pub fn import_bytes_at(
+    onnx: &[u8],
+    calibration: &serde_json::Value,
+    outputs: Option<Vec<String>>,
+    name: &str,
+    precision: vouch_quant::Precision,
 ) -> Result<Package> {
     let graph = vouch_onnx::import(onnx, &vouch_onnx::ImportOptions { outputs })
         .wrap_err("cannot import the ONNX model")?;
@@ -23,7 +40,8 @@ pub fn import_bytes(
         .collect();
     let samples = io::inputs_from_json(calibration, &names).wrap_err("bad calibration samples")?;
     let pb = out::spinner("calibrating on the float model");
-    let pkg = vouch_quant::import(&graph, samples, name, *Cid::of(onnx).digest(), |stage| {
+    let digest = *Cid::of(onnx).digest();
+    let pkg = vouch_quant::import_at(&graph, samples, name, digest, precision, |stage| {
         pb.set_message(match stage {
             vouch_quant::Stage::Calibrate => "calibrating on the float model",
             vouch_quant::Stage::Quantize => "quantizing",
@@ -71,7 +89,9 @@ pub fn run(a: &ImportArgs) -> Result<()> {
             .file_stem()
             .map_or("model".into(), |s| s.to_string_lossy().into_owned())
     });
-    let pkg = import_bytes(&onnx, &calibration, a.outputs.clone(), &name)?;
+    let precision = vouch_quant::Precision::from_bits(a.bits)
+        .ok_or_else(|| eyre::eyre!("--bits must be 8 or 16, not {}", a.bits))?;
+    let pkg = import_bytes_at(&onnx, &calibration, a.outputs.clone(), &name, precision)?;
     let path = a
         .output
         .clone()

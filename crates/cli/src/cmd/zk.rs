@@ -17,7 +17,7 @@ use vouch_chain::zk::VerifierInfo;
 use vouch_model::Package;
 use vouch_primitives::hex0x;
 use vouch_zk::files::{ProofFile, read_keys_vk};
-use vouch_zk::statement::{fr_to_be, input_hash};
+use vouch_zk::statement::{fr_to_be, input_hash_bits};
 use vouch_zk_prover::{circuit, groth, phase2, ptau, task};
 
 /// `vouch zk ...`
@@ -354,7 +354,7 @@ fn verify(a: &VerifyArgs) -> Result<()> {
             .into_iter()
             .flat_map(|t| t.data)
             .collect();
-        if input_hash(&flat)? != file.input_hash {
+        if input_hash_bits(pkg.input_bits(), &flat)? != file.input_hash {
             bail!("the proof is about another input");
         }
     }

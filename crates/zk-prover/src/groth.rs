@@ -12,7 +12,7 @@ use crate::msm::msm;
 use crate::{Error, Result};
 use ark_bn254::{G1Projective, G2Projective};
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_ff::{AdditiveGroup, BigInteger, FftField, One, PrimeField, UniformRand, Zero};
+use ark_ff::{FftField, One, UniformRand, Zero};
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use rayon::prelude::*;
 use vouch_zk::{Fr, G1, G2, Proof, VerifyingKey};
@@ -116,14 +116,9 @@ fn lin<G: AffineRepr<ScalarField = Fr>>(terms: &[(u32, Fr)], bases: &[G]) -> G::
 /// Columns longer than this are summed in parallel chunks.
 const CHUNK: usize = 1 << 13;
 
-/// `Σ k · bases[row]` for one QAP column, as a small-scalar MSM.
-///
-/// The coefficients are weights times requantization multipliers, powers of two and small
-/// constants: signed and at most ~64 bits, while a generic MSM walks all 254 bits. `±1` terms
-/// are plain additions; the rest go through a bucket (Pippenger) sum over the column's actual
-/// bit length with mixed additions, so a term costs about `bits / c` additions instead of
-/// `~1.5 · bits` group operations of a double-and-add. Rare full-size coefficients fall back to
-/// a scalar multiplication. Long columns (the constant one) are split over threads.
+/// `Σ k · bases[row]` for one QAP column ([`crate::msm::sum_terms`]: `±1` terms are plain
+/// additions, small ones a bucket sum over their real bit length); long columns (the
+/// constant one) are split over threads.
 fn col_sum<G: AffineRepr<ScalarField = Fr>>(terms: &[(u32, Fr)], bases: &[G]) -> G::Group {
     if terms.len() > CHUNK {
         return terms
@@ -131,86 +126,7 @@ fn col_sum<G: AffineRepr<ScalarField = Fr>>(terms: &[(u32, Fr)], bases: &[G]) ->
             .map(|c| col_sum(c, bases))
             .reduce(G::Group::zero, |a, b| a + b);
     }
-    let mut acc = G::Group::zero();
-    let mut small: Vec<(u64, bool, G)> = Vec::with_capacity(terms.len());
-    let mut max = 0u64;
-    for &(r, k) in terms {
-        let Some(&b) = bases.get(r as usize) else {
-            continue;
-        };
-        let kb = k.into_bigint();
-        if kb.num_bits() <= 64 {
-            match kb.0[0] {
-                0 => {}
-                1 => acc += b,
-                m => {
-                    max = max.max(m);
-                    small.push((m, false, b));
-                }
-            }
-            continue;
-        }
-        let nb = (-k).into_bigint();
-        if nb.num_bits() <= 64 {
-            match nb.0[0] {
-                1 => acc -= b,
-                m => {
-                    max = max.max(m);
-                    small.push((m, true, b));
-                }
-            }
-        } else {
-            acc += b * k;
-        }
-    }
-    if small.len() < 4 {
-        for (m, neg, b) in small {
-            let p = b.mul_bigint([m]);
-            if neg {
-                acc -= p;
-            } else {
-                acc += p;
-            }
-        }
-        return acc;
-    }
-    let bits = 64 - max.leading_zeros() as usize;
-    let c = match small.len() {
-        0..=15 => 2,
-        16..=63 => 3,
-        64..=255 => 4,
-        256..=1023 => 6,
-        1024..=4095 => 8,
-        _ => 10,
-    }
-    .min(bits);
-    let mask = (1u64 << c) - 1;
-    let windows = bits.div_ceil(c);
-    let mut buckets = vec![G::Group::zero(); (1 << c) - 1];
-    let mut res = G::Group::zero();
-    for w in (0..windows).rev() {
-        for _ in 0..c {
-            res.double_in_place();
-        }
-        buckets.iter_mut().for_each(|b| *b = G::Group::zero());
-        for &(m, neg, b) in &small {
-            let d = ((m >> (w * c)) & mask) as usize;
-            if d != 0 {
-                if neg {
-                    buckets[d - 1] -= b;
-                } else {
-                    buckets[d - 1] += b;
-                }
-            }
-        }
-        let (mut run, mut sum) = (G::Group::zero(), G::Group::zero());
-        for b in buckets.iter().rev() {
-            run += b;
-            sum += run;
-        }
-        res += sum;
-    }
-    acc + res
+    crate::msm::sum_terms(terms, bases)
 }
 
 /// Builds the proving key with `δ = γ = 1` from phase-1 points. Use only after at least one

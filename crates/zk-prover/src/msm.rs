@@ -12,7 +12,9 @@
 //! | `|s| < 2^64` | Pippenger over only the windows the largest of them reaches, bases negated for negative scalars |
 //! | the rest | arkworks' `msm_bigint` |
 //!
-//! The result is the same group element as any other MSM; only the work differs.
+//! The result is the same group element as any other MSM; only the work differs. The key
+//! setup uses the same split per QAP column ([`sum_terms`]): its coefficients are weights
+//! times requantization multipliers, small as well.
 
 use ark_ec::{AffineRepr, VariableBaseMSM};
 use ark_ff::{AdditiveGroup, BigInteger, PrimeField, Zero};
@@ -44,103 +46,138 @@ fn classify(s: &Fr) -> Class {
     }
 }
 
-/// `Σ scalars[i] · bases[i]` over the shorter of the two slices.
+/// A term of a small-scalar MSM: magnitude, whether it is negative, base.
+pub type SmallTerm<G> = (u64, bool, G);
+
+/// Splits `Σ k·b` into the `±1` terms (summed into the returned point), the small terms
+/// (appended to `small`) and the full-size ones (appended to `big`).
+fn split<'a, G: AffineRepr>(
+    terms: impl Iterator<Item = (&'a Fr, G)>,
+    small: &mut Vec<SmallTerm<G>>,
+    big: &mut Vec<(G, Fr)>,
+) -> G::Group {
+    let mut acc = G::Group::zero();
+    for (k, b) in terms {
+        if b.is_zero() {
+            // A variable absent from a query's column has the identity as its base there.
+            continue;
+        }
+        match classify(k) {
+            Class::Zero => {}
+            Class::Unit(false) => acc += b,
+            Class::Unit(true) => acc -= b,
+            Class::Small(m, neg) => small.push((m, neg, b)),
+            Class::Big => big.push((b, *k)),
+        }
+    }
+    acc
+}
+
+/// `Σ k · bases[row]` over `(row, k)` terms, on the calling thread (for callers that are
+/// already parallel, such as one QAP column per task in the key setup).
+pub fn sum_terms<G: AffineRepr<ScalarField = Fr>>(terms: &[(u32, Fr)], bases: &[G]) -> G::Group {
+    let (mut small, mut big) = (Vec::with_capacity(terms.len()), Vec::new());
+    let iter = terms
+        .iter()
+        .filter_map(|(r, k)| bases.get(*r as usize).map(|b| (k, *b)));
+    let mut acc = split(iter, &mut small, &mut big);
+    for (b, k) in big {
+        acc += b * k;
+    }
+    acc + small_msm(&small, false)
+}
+
+/// `Σ scalars[i] · bases[i]` over the shorter of the two slices, using the rayon pool.
 pub fn msm<G: AffineRepr>(bases: &[G], scalars: &[Fr]) -> G::Group
 where
     G::Group: VariableBaseMSM<MulBase = G, ScalarField = Fr>,
 {
+    const CHUNK: usize = 1 << 12;
     let n = bases.len().min(scalars.len());
-    // A variable that never appears in a query's column has the identity as its base there.
-    let classes: Vec<Class> = scalars[..n]
-        .par_iter()
-        .zip(&bases[..n])
+    let parts: Vec<_> = scalars[..n]
+        .par_chunks(CHUNK)
+        .zip(bases[..n].par_chunks(CHUNK))
         .map(|(s, b)| {
-            if b.is_zero() {
-                Class::Zero
-            } else {
-                classify(s)
-            }
+            let (mut small, mut big) = (Vec::new(), Vec::new());
+            let units = split(s.iter().zip(b.iter().copied()), &mut small, &mut big);
+            (units, small, big)
         })
         .collect();
-    let mut units: Vec<(G, bool)> = Vec::new();
-    let mut small: Vec<(G, u64, bool)> = Vec::new();
-    let (mut big_b, mut big_s) = (Vec::new(), Vec::new());
-    for (i, c) in classes.into_iter().enumerate() {
-        match c {
-            Class::Zero => {}
-            Class::Unit(neg) => units.push((bases[i], neg)),
-            Class::Small(v, neg) => small.push((bases[i], v, neg)),
-            Class::Big => {
-                big_b.push(bases[i]);
-                big_s.push(scalars[i].into_bigint());
-            }
+    let mut units = G::Group::zero();
+    let (mut small, mut big_b, mut big_s) = (Vec::new(), Vec::new(), Vec::new());
+    for (u, sm, bg) in parts {
+        units += u;
+        small.extend(sm);
+        for (b, k) in bg {
+            big_b.push(b);
+            big_s.push(k.into_bigint());
         }
     }
-    let (unit_sum, (small_sum, big_sum)) = rayon::join(
+    let (small_sum, big_sum) = rayon::join(
+        || small_msm(&small, true),
         || {
-            units
-                .par_iter()
-                .fold(G::Group::zero, |mut acc, (b, neg)| {
-                    if *neg {
-                        acc -= b;
-                    } else {
-                        acc += b;
-                    }
-                    acc
-                })
-                .reduce(G::Group::zero, |a, b| a + b)
-        },
-        || {
-            rayon::join(
-                || pippenger_u64(&small),
-                || {
-                    if big_b.is_empty() {
-                        G::Group::zero()
-                    } else {
-                        G::Group::msm_bigint(&big_b, &big_s)
-                    }
-                },
-            )
+            if big_b.is_empty() {
+                G::Group::zero()
+            } else {
+                G::Group::msm_bigint(&big_b, &big_s)
+            }
         },
     );
-    unit_sum + small_sum + big_sum
+    units + small_sum + big_sum
+}
+
+/// Window width of the bucket method for `n` terms.
+fn window_bits(n: usize) -> usize {
+    match n {
+        0..=15 => 2,
+        16..=63 => 3,
+        64..=255 => 4,
+        256..=1023 => 6,
+        1024..=4095 => 8,
+        4096..=32767 => 10,
+        _ => 12,
+    }
 }
 
 /// Pippenger's bucket method over `u64` magnitudes with per-term signs, on only the windows
-/// that the largest magnitude reaches; windows run in parallel.
-fn pippenger_u64<G: AffineRepr>(terms: &[(G, u64, bool)]) -> G::Group {
-    let Some(max) = terms.iter().map(|t| t.1).max() else {
-        return G::Group::zero();
-    };
+/// that the largest magnitude reaches (windows in parallel when `parallel`). Fewer than four
+/// terms are multiplied directly.
+pub fn small_msm<G: AffineRepr>(terms: &[SmallTerm<G>], parallel: bool) -> G::Group {
+    if terms.len() < 4 {
+        return terms.iter().fold(G::Group::zero(), |acc, &(m, neg, b)| {
+            let p = b.mul_bigint([m]);
+            if neg { acc - p } else { acc + p }
+        });
+    }
+    let max = terms.iter().map(|t| t.0).max().unwrap_or(0);
     let bits = 64 - max.leading_zeros() as usize;
-    let c = match terms.len() {
-        0..32 => 3,
-        n => (n.ilog2() as usize * 69 / 100 + 2).clamp(3, 16),
-    };
-    let windows: Vec<usize> = (0..bits).step_by(c).collect();
-    let sums: Vec<G::Group> = windows
-        .par_iter()
-        .map(|&start| {
-            let mut buckets = vec![G::Group::zero(); (1 << c) - 1];
-            for (base, v, neg) in terms {
-                let d = (v >> start) & ((1 << c) - 1);
-                if d != 0 {
-                    let b = &mut buckets[d as usize - 1];
-                    if *neg {
-                        *b -= base;
-                    } else {
-                        *b += base;
-                    }
+    let c = window_bits(terms.len()).min(bits.max(1));
+    let window = |start: usize| {
+        let mut buckets = vec![G::Group::zero(); (1 << c) - 1];
+        for &(m, neg, b) in terms {
+            let d = (m >> start) & ((1 << c) - 1);
+            if d != 0 {
+                let slot = &mut buckets[d as usize - 1];
+                if neg {
+                    *slot -= b;
+                } else {
+                    *slot += b;
                 }
             }
-            let (mut running, mut sum) = (G::Group::zero(), G::Group::zero());
-            for b in buckets.into_iter().rev() {
-                running += b;
-                sum += running;
-            }
-            sum
-        })
-        .collect();
+        }
+        let (mut running, mut sum) = (G::Group::zero(), G::Group::zero());
+        for b in buckets.into_iter().rev() {
+            running += b;
+            sum += running;
+        }
+        sum
+    };
+    let starts: Vec<usize> = (0..bits).step_by(c).collect();
+    let sums: Vec<G::Group> = if parallel {
+        starts.par_iter().map(|&s| window(s)).collect()
+    } else {
+        starts.iter().map(|&s| window(s)).collect()
+    };
     let mut total = G::Group::zero();
     for (i, s) in sums.iter().enumerate().rev() {
         if i + 1 < sums.len() {

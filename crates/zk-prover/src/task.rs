@@ -31,6 +31,10 @@ pub struct ZkSubmission {
     pub constraints: usize,
     /// Variables of the circuit.
     pub variables: usize,
+    /// The QAP domain size.
+    pub domain: usize,
+    /// Parsing the keys (overlapped with the witness in [`prove`]; zero in [`prove_with`]).
+    pub keys_time: Duration,
     /// Building the circuit and its witness.
     pub witness_time: Duration,
     /// The Groth16 prover.
@@ -89,7 +93,17 @@ pub fn prove_with<R: ark_std::rand::RngCore + ark_std::rand::CryptoRng>(
 ) -> Result<ZkSubmission> {
     let t1 = Instant::now();
     let c = circuit::build(pkg, inputs)?;
-    let witness_time = t1.elapsed();
+    prove_built(pkg, keys, c, (Duration::ZERO, t1.elapsed()), rng)
+}
+
+/// Proves a built circuit; `times` are the keys and witness times to report.
+fn prove_built<R: ark_std::rand::RngCore + ark_std::rand::CryptoRng>(
+    pkg: &Package,
+    keys: &phase2::Keys,
+    c: circuit::Circuit,
+    (keys_time, witness_time): (Duration, Duration),
+    rng: &mut R,
+) -> Result<ZkSubmission> {
     let t2 = Instant::now();
     let proof = groth::prove(&keys.pk, &c.cs, rng)?;
     let prove_time = t2.elapsed();
@@ -121,7 +135,9 @@ pub fn prove_with<R: ark_std::rand::RngCore + ark_std::rand::CryptoRng>(
         file,
         constraints: c.cs.num_constraints(),
         variables: c.cs.num_vars(),
+        domain: keys.pk.h_query.len() + 1,
         witness_time,
+        keys_time,
         prove_time,
     })
 }
@@ -129,6 +145,24 @@ pub fn prove_with<R: ark_std::rand::RngCore + ark_std::rand::CryptoRng>(
 /// Proves one inference from the keys file bytes (checked against `pkg`), with randomness from
 /// the OS. `inputs` are quantized, one tensor per package input, batch 1 (see [`single_row`]).
 pub fn prove(pkg: &Package, keys: &[u8], inputs: Vec<Tensor>) -> Result<ZkSubmission> {
-    let keys = read_keys(pkg, keys)?;
-    prove_with(pkg, &keys, inputs, &mut rand::rngs::OsRng)
+    // Parsing the keys and building the circuit are independent: side by side, on two threads.
+    let (parsed, built) = std::thread::scope(|s| {
+        let reader = s.spawn(|| {
+            let t = Instant::now();
+            read_keys(pkg, keys).map(|k| (k, t.elapsed()))
+        });
+        let t = Instant::now();
+        let built = circuit::build(pkg, inputs).map(|c| (c, t.elapsed()));
+        (reader.join(), built)
+    });
+    let (keys, keys_time) =
+        parsed.map_err(|_| Error::Keys("the keys reader panicked".to_owned()))??;
+    let (c, witness_time) = built?;
+    prove_built(
+        pkg,
+        &keys,
+        c,
+        (keys_time, witness_time),
+        &mut rand::rngs::OsRng,
+    )
 }

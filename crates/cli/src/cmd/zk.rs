@@ -320,12 +320,9 @@ pub fn one_row(
 fn prove(a: &ProveArgs) -> Result<()> {
     let pkg = io::read_package(&a.model)?;
     let inputs = one_row(&pkg, &a.input, a.row)?;
-    let pb = out::spinner("reading keys");
-    let t0 = Instant::now();
-    let keys = task::read_keys(&pkg, &read(&a.keys)?)?;
-    let t_keys = t0.elapsed();
-    pb.set_message("building the circuit and witness, proving");
-    let s = task::prove_with(&pkg, &keys, inputs, &mut rand::rngs::OsRng)?;
+    let keys = read(&a.keys)?;
+    let pb = out::spinner("reading keys, building the circuit and witness, proving");
+    let s = task::prove(&pkg, &keys, inputs)?;
     pb.finish_and_clear();
     let file = &s.file;
     let bytes = file.to_bytes();
@@ -334,13 +331,13 @@ fn prove(a: &ProveArgs) -> Result<()> {
         "proof": a.output.display().to_string(),
         "constraints": s.constraints,
         "variables": s.variables,
-        "domain": 1u64 << (keys.pk.h_query.len() + 1).trailing_zeros(),
+        "domain": s.domain,
         "input_commitment": hex0x(&s.input_commitment),
         "output_commitment": hex0x(&s.output_commitment),
         "outputs": file.outputs.iter().map(|t| json!({"name": t.name, "data": t.data})).collect::<Vec<_>>(),
         "proof_bytes": vouch_zk::groth16::PROOF_BYTES,
         "file_bytes": bytes.len(),
-        "seconds": {"load_keys": t_keys.as_secs_f64(), "witness": s.witness_time.as_secs_f64(), "prove": s.prove_time.as_secs_f64()},
+        "seconds": {"load_keys": s.keys_time.as_secs_f64(), "witness": s.witness_time.as_secs_f64(), "prove": s.prove_time.as_secs_f64()},
     }));
     Ok(())
 }

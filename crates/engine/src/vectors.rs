@@ -148,13 +148,13 @@ impl Rng {
         }
     }
 
-    /// Act16 values with the edges (-32768, 32767, 0) mixed in.
-    pub fn act16(&mut self, shape: &[usize]) -> Tensor {
-        let mut t = self.tensor(shape, -32_768, 32_767);
+    /// Uniform values in `[lo, hi]` with the edges (`lo`, `hi`, 0) mixed in.
+    pub fn with_edges(&mut self, shape: &[usize], lo: i32, hi: i32) -> Tensor {
+        let mut t = self.tensor(shape, lo, hi);
         for v in t.data.iter_mut() {
             match self.next_u64() % 16 {
-                0 => *v = -32_768,
-                1 => *v = 32_767,
+                0 => *v = lo,
+                1 => *v = hi,
                 2 => *v = 0,
                 _ => {}
             }
@@ -162,18 +162,14 @@ impl Rng {
         t
     }
 
+    /// Act16 values with the edges (-32768, 32767, 0) mixed in.
+    pub fn act16(&mut self, shape: &[usize]) -> Tensor {
+        self.with_edges(shape, -32_768, 32_767)
+    }
+
     /// Act8 values with the edges (-128, 127, 0) mixed in.
     pub fn act8(&mut self, shape: &[usize]) -> Tensor {
-        let mut t = self.tensor(shape, -128, 127);
-        for v in t.data.iter_mut() {
-            match self.next_u64() % 16 {
-                0 => *v = -128,
-                1 => *v = 127,
-                2 => *v = 0,
-                _ => {}
-            }
-        }
-        t
+        self.with_edges(shape, -128, 127)
     }
 }
 

@@ -283,6 +283,20 @@ impl Builder<'_> {
                 .all(|&c| matches!(self.g.nodes[c].op, FOp::ArgMax { .. } | FOp::Softmax { .. }))
     }
 
+    /// Section 4 for a requantized accumulator: `bound · M` must stay inside `i64`.
+    fn requant_fits(node: &FNode, bound: i128, rq: &Requant) -> Result<()> {
+        if vouch_semantics::accumulator_fits(bound, rq, false) {
+            return Ok(());
+        }
+        Err(Self::err(
+            node,
+            format!(
+                "accumulator bound {bound} times the multiplier {} overflows i64 (fan-in too large)",
+                rq.m
+            ),
+        ))
+    }
+
     /// Output binding for Linear/Conv/MatMul with accumulator scale `acc_scale` and the
     /// section 4 accumulator bound: a wide output where every reader takes one and the bound
     /// fits `i32`, else a requantized activation whose bound must fit the `i64` domain.
@@ -310,12 +324,7 @@ impl Builder<'_> {
                 lo: i32::MIN,
                 hi: i32::MAX,
             };
-            if !vouch_semantics::accumulator_fits(bound, &rq, false) {
-                return Err(Self::err(
-                    node,
-                    format!("accumulator bound {bound} times the multiplier {m} overflows i64"),
-                ));
-            }
+            Self::requant_fits(node, bound, &rq)?;
             let q = self.bind(node, v, Kind::Wide, s_z)?;
             return Ok((rq, false, q.id));
         }
@@ -342,12 +351,7 @@ impl Builder<'_> {
             None => kind_range(act),
         };
         let rq = Requant { m, s, lo, hi };
-        if !vouch_semantics::accumulator_fits(bound, &rq, false) {
-            return Err(Self::err(
-                node,
-                format!("accumulator bound {bound} times the multiplier {m} overflows i64"),
-            ));
-        }
+        Self::requant_fits(node, bound, &rq)?;
         let q = self.bind(node, target, act, s_z)?;
         Ok((rq, false, q.id))
     }

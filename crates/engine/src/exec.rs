@@ -8,6 +8,9 @@ use vouch_model::{Node, Op, Operand, Package};
 use vouch_primitives::{B256, list_commitment};
 use vouch_semantics::Error as SemError;
 
+/// Largest magnitude of an `act16` value: what the `i16` kernel lanes hold.
+const ACT16_MAGNITUDE: i128 = 32_768;
+
 /// Largest tensor the engine allocates (1 GiB of `i32`): a package declaring more is refused.
 pub const MAX_ELEMENTS: usize = 1 << 28;
 
@@ -241,7 +244,11 @@ impl<'p> Engine<'p> {
                         format!("input {:?} does not end in {}", x.shape, w.k),
                     ));
                 }
-                ops::linear(x, w, bias.map(konst), rq, *wide, *acc64).map_err(sem)?
+                let accum = ops::Accum {
+                    wide: *wide,
+                    acc64: *acc64,
+                };
+                ops::linear(x, w, bias.map(konst), rq, accum).map_err(sem)?
             }
             (
                 Op::Conv {
@@ -290,13 +297,26 @@ impl<'p> Engine<'p> {
                         && out_shape[or - 2] == x.shape[xr - 2]
                         && out_shape[or - 1] == y.shape[yr - 1]
                 };
-                let kind = |o: &Operand| match *o {
-                    Operand::Value(v) => pkg.values[v as usize].kind.magnitude(),
-                    Operand::Const(_) => i64::from(vouch_semantics::ACT16_MAX) + 1,
+                // A dynamic operand is bounded by its kind, a constant by its own data.
+                let magnitude = |i: usize| match node.inputs[i] {
+                    Operand::Value(v) => i128::from(pkg.values[v as usize].kind.magnitude()),
+                    Operand::Const(_) => ins[i]
+                        .data
+                        .iter()
+                        .map(|v| i128::from(v.unsigned_abs()))
+                        .max()
+                        .unwrap_or(0),
                 };
+                let (ma, mb) = (magnitude(0), magnitude(1));
+                if ma.max(mb) > ACT16_MAGNITUDE {
+                    return Err(shape_err(
+                        node,
+                        "MatMul operands must be act8/act16 tensors (values fit 16 bits)",
+                    ));
+                }
                 let bound = (x.shape[x.shape.len() - 1] as i128)
-                    .saturating_mul(i128::from(kind(&node.inputs[0])))
-                    .saturating_mul(i128::from(kind(&node.inputs[1])));
+                    .saturating_mul(ma)
+                    .saturating_mul(mb);
                 if ok && !vouch_semantics::accumulator_fits(bound, rq, *wide) {
                     return Err(shape_err(
                         node,
@@ -309,7 +329,11 @@ impl<'p> Engine<'p> {
                         format!("cannot multiply {:?} by {:?}", x.shape, y.shape),
                     ));
                 }
-                ops::matmul(x, y, out_shape, rq, *wide, bound >= 1 << 31).map_err(sem)?
+                let accum = ops::Accum {
+                    wide: *wide,
+                    acc64: bound >= 1 << 31,
+                };
+                ops::matmul(x, y, out_shape, rq, accum).map_err(sem)?
             }
             (Op::Add { ma, mb, rq }, _) => {
                 let y = ins[1];
@@ -567,6 +591,13 @@ fn check_overflow(
             .map_or(1 << 31, |v| v.kind.magnitude()),
         _ => 1 << 31,
     };
+    if i128::from(r) > ACT16_MAGNITUDE {
+        // The kernels pack inputs into i16 lanes.
+        return Err(shape_err(
+            node,
+            "the input must be an act8/act16 tensor (a wide tensor cannot feed a product)",
+        ));
+    }
     let per = w.len().checked_div(rows).unwrap_or(0);
     let bound = vouch_semantics::accumulator_bound(w, per, bias, r);
     if !vouch_semantics::accumulator_fits(bound, rq, wide) {

@@ -19,26 +19,34 @@ pub struct Accum {
     pub acc64: bool,
 }
 
-/// `[rows, n]` accumulators of `a · bᵀ`: the `i32` kernels when the bound allows, else exact
-/// `i64` sums.
-fn product(a: &Packed, b: &Packed, acc64: bool, parallel: bool) -> Vec<i64> {
-    if acc64 {
-        let mut acc = vec![0i64; a.rows * b.rows];
+/// `a · bᵀ` as `[rows, n]` accumulators, plus bias, requantized (or kept wide): the `i32`
+/// kernels when the section 4 bound allows, else exact `i64` sums.
+fn product(
+    a: &Packed,
+    b: &Packed,
+    bias: Option<&[i32]>,
+    rq: &Requant,
+    accum: Accum,
+    parallel: bool,
+) -> SemResult<Vec<i32>> {
+    let len = a.rows * b.rows;
+    if accum.acc64 {
+        let mut acc = vec![0i64; len];
         gemm64(a, b, &mut acc, parallel);
-        return acc;
+        return finish(&acc, b.rows, bias, rq, accum.wide);
     }
-    let mut acc = vec![0i32; a.rows * b.rows];
+    let mut acc = vec![0i32; len];
     if parallel {
         gemm(a, b, &mut acc);
     } else {
         gemm_serial(a, b, &mut acc);
     }
-    acc.into_iter().map(i64::from).collect()
+    finish(&acc, b.rows, bias, rq, accum.wide)
 }
 
 /// Adds the bias and requantizes (or keeps wide) an accumulator matrix `[rows, n]`.
-fn finish(
-    acc: &[i64],
+fn finish<A: Copy + Into<i64>>(
+    acc: &[A],
     n: usize,
     bias: Option<&[i32]>,
     rq: &Requant,
@@ -52,6 +60,7 @@ fn finish(
     let (lo, hi) = (i64::from(rq.lo), i64::from(rq.hi));
     for row in acc.chunks_exact(n) {
         for (j, &a) in row.iter().enumerate() {
+            let a: i64 = a.into();
             let a = match bias {
                 Some(b) => a
                     .checked_add(i64::from(b[j]))
@@ -78,14 +87,12 @@ pub fn linear(
     w: &Packed,
     bias: Option<&[i32]>,
     rq: &Requant,
-    wide: bool,
-    acc64: bool,
+    accum: Accum,
 ) -> SemResult<Tensor> {
     let k = w.k;
     let m = x.data.len().checked_div(k).unwrap_or(0);
     let a = Packed::from_rows(m, k, &x.data);
-    let acc = product(&a, w, acc64, true);
-    let data = finish(&acc, w.rows, bias, rq, wide)?;
+    let data = product(&a, w, bias, rq, accum, true)?;
     let mut shape = x.shape.clone();
     if let Some(last) = shape.last_mut() {
         *last = w.rows;
@@ -256,9 +263,8 @@ fn conv_image(
                 }
             }
         }
-        let acc = product(&cols, wg, accum.acc64, parallel_gemm);
         let gb = bias.map(|b| &b[g * og..(g + 1) * og]);
-        let acc = finish(&acc, og, gb, rq, accum.wide)?;
+        let acc = product(&cols, wg, gb, rq, accum, parallel_gemm)?;
         for (pix, vals) in acc.chunks_exact(og.max(1)).enumerate() {
             for (o, &v) in vals.iter().enumerate() {
                 dst[(g * og + o) * pixels + pix] = v;
@@ -274,8 +280,7 @@ pub fn matmul(
     y: &Tensor,
     out_shape: &[usize],
     rq: &Requant,
-    wide: bool,
-    acc64: bool,
+    accum: Accum,
 ) -> SemResult<Tensor> {
     let (xr, yr) = (x.shape.len(), y.shape.len());
     if xr < 2 || yr < 2 || out_shape.len() < 2 {
@@ -294,8 +299,7 @@ pub fn matmul(
         let ys = &y.data[by * k * n..(by + 1) * k * n];
         let yt: Vec<i32> = (0..n * k).map(|i| ys[(i % k) * n + i / k]).collect();
         let bt = Packed::from_rows(n, k, &yt);
-        let acc = product(&a, &bt, acc64, true);
-        out.extend(finish(&acc, n, None, rq, wide)?);
+        out.extend(product(&a, &bt, None, rq, accum, true)?);
     }
     Ok(Tensor {
         shape: out_shape.to_vec(),

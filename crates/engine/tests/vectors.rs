@@ -51,3 +51,22 @@ fn linear_vectors_match_scalar_reference() {
         }
     }
 }
+
+/// A product's inputs are packed into `i16` lanes: a `wide` tensor (or a constant beyond 16
+/// bits) feeding `Linear` or `MatMul` is refused with the reason, never silently saturated.
+#[test]
+fn wide_operands_of_products_are_refused() {
+    let groups = all_cases();
+    let find = |op: &str, name: &str| {
+        let (_, cases) = groups.iter().find(|(n, _)| *n == op).unwrap();
+        cases.iter().find(|c| c.name == name).unwrap().clone()
+    };
+    let mut lin = find("Linear", "linear_0");
+    lin.inputs[0].data[0] = 40_000; // makes the input kind wide
+    let err = lin.run().unwrap_err().to_string();
+    assert!(err.contains("cannot feed a product"), "{err}");
+    let mut mm = find("MatMul", "matmul_0");
+    mm.inputs[1].data[0] = -70_000;
+    let err = mm.run().unwrap_err().to_string();
+    assert!(err.contains("must be act8/act16"), "{err}");
+}

@@ -33,7 +33,7 @@ pub struct ZkSubmission {
     pub variables: usize,
     /// The QAP domain size.
     pub domain: usize,
-    /// Parsing the keys (overlapped with the witness in [`prove`]; zero in [`prove_with`]).
+    /// Parsing the keys (overlapped with building the witness).
     pub keys_time: Duration,
     /// Building the circuit and its witness.
     pub witness_time: Duration,
@@ -82,18 +82,6 @@ pub fn single_row(inputs: &[Tensor], row: usize) -> Result<Vec<Tensor>> {
             })
         })
         .collect()
-}
-
-/// Proves one inference of `pkg` on `inputs` (one row) with parsed keys.
-pub fn prove_with<R: ark_std::rand::RngCore + ark_std::rand::CryptoRng>(
-    pkg: &Package,
-    keys: &phase2::Keys,
-    inputs: Vec<Tensor>,
-    rng: &mut R,
-) -> Result<ZkSubmission> {
-    let t1 = Instant::now();
-    let c = circuit::build(pkg, inputs)?;
-    prove_built(pkg, keys, c, (Duration::ZERO, t1.elapsed()), rng)
 }
 
 /// Proves a built circuit; `times` are the keys and witness times to report.

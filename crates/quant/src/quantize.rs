@@ -307,11 +307,11 @@ impl Builder<'_> {
         bound: i128,
     ) -> Result<(Requant, bool, u32)> {
         let v = node.output;
-        if self.wide_ok(v) && bound < 1 << 31 {
-            let q = self.bind(node, v, Kind::Wide, acc_scale)?;
-            return Ok((Requant::IDENTITY, true, q.id));
-        }
         if self.wide_ok(v) {
+            if bound < 1 << 31 {
+                let q = self.bind(node, v, Kind::Wide, acc_scale)?;
+                return Ok((Requant::IDENTITY, true, q.id));
+            }
             // The accumulator may pass i32 (16-bit operands): requantize it into a wide tensor
             // with 2^24 steps for the calibrated range, so values far beyond calibration are
             // not clipped as an activation's would be.

@@ -2,7 +2,7 @@
 //!
 //! Every node of `docs/semantics.md` §3 is constrained by the gadgets of [`crate::gadgets`].
 //! Weights and tables are constants, so `Linear`/`Conv` are linear combinations (no
-//! multiplication constraints). Graph inputs are range-checked to `act8` and committed with
+//! multiplication constraints). Graph inputs are range-checked to their kind and committed with
 //! the in-circuit Poseidon sponge (public input 0); outputs are packed into the remaining
 //! public inputs ([`vouch_zk::statement`]).
 //!
@@ -18,7 +18,7 @@ use vouch_engine::tensor::{broadcast_index, broadcast_shape, numel, resolve};
 use vouch_engine::{Engine, Options, Tensor};
 use vouch_model::{Kind, Op, Operand, Package};
 use vouch_semantics::Requant;
-use vouch_zk::statement::{OUT_PER_LIMB, input_layout, num_public};
+use vouch_zk::statement::{OUT_PER_LIMB, input_layout, input_sponge, num_public};
 use vouch_zk::{Fr, poseidon};
 
 /// A tensor of signals.
@@ -128,7 +128,7 @@ pub fn build_from_trace(
         })
         .collect();
     let tag = flat_in.len() as u64 | tag_bit;
-    let (h_lc, h_val) = poseidon_gadget(&mut cs, &limbs, tag);
+    let (h_lc, h_val) = poseidon_gadget(&mut cs, input_sponge(bits), &limbs, tag);
     cs.set_public(0, h_val);
     cs.enforce_zero(h_lc.plus(&Lc::var(cs.public_var(0)), -1));
 
@@ -687,15 +687,13 @@ fn index_tensor(shape: &[usize], off: usize) -> Tensor {
 /// Partial Poseidon rounds between two materializations of the linear lanes.
 const MATERIALIZE_EVERY: usize = 8;
 
-/// In-circuit Poseidon sponge matching [`vouch_zk::poseidon::hash`]; returns (lc, value).
-pub fn poseidon_gadget(cs: &mut Cs, msg: &[(Lc, Fr)], tag: u64) -> (Lc, Fr) {
-    let p = poseidon::params();
-    let mut st: [(Lc, Fr); 3] = [
-        (Lc::default(), Fr::zero()),
-        (Lc::default(), Fr::zero()),
-        (Lc(vec![(0, Fr::from(tag))]), Fr::from(tag)),
-    ];
-    let absorb = |st: &mut [(Lc, Fr); 3], chunk: &[(Lc, Fr)], cs: &mut Cs| {
+/// In-circuit Poseidon sponge matching [`vouch_zk::poseidon::sponge`] of width `w`; returns
+/// (lc, value).
+pub fn poseidon_gadget(cs: &mut Cs, w: poseidon::Width, msg: &[(Lc, Fr)], tag: u64) -> (Lc, Fr) {
+    let p = poseidon::params(w);
+    let mut st: Vec<(Lc, Fr)> = vec![(Lc::default(), Fr::zero()); w.width()];
+    st[w.rate()] = (Lc(vec![(0, Fr::from(tag))]), Fr::from(tag));
+    let absorb = |st: &mut [(Lc, Fr)], chunk: &[(Lc, Fr)], cs: &mut Cs| {
         for (s, m) in st.iter_mut().zip(chunk) {
             s.0.add_scaled(&m.0, Fr::from(1u8));
             s.1 += m.1;
@@ -705,11 +703,10 @@ pub fn poseidon_gadget(cs: &mut Cs, msg: &[(Lc, Fr)], tag: u64) -> (Lc, Fr) {
     if msg.is_empty() {
         absorb(&mut st, &[], cs);
     }
-    for chunk in msg.chunks(2) {
+    for chunk in msg.chunks(w.rate()) {
         absorb(&mut st, chunk, cs);
     }
-    let [s0, _, _] = st;
-    s0
+    st.swap_remove(0)
 }
 
 fn sbox_gadget(cs: &mut Cs, x: &(Lc, Fr)) -> (Lc, Fr) {
@@ -725,15 +722,14 @@ fn sbox_gadget(cs: &mut Cs, x: &(Lc, Fr)) -> (Lc, Fr) {
     (Lc::var(x5), x5v)
 }
 
-fn permute_gadget(cs: &mut Cs, st: &mut [(Lc, Fr); 3], p: &poseidon::Params) {
-    let half = poseidon::FULL_ROUNDS / 2;
+fn permute_gadget(cs: &mut Cs, st: &mut [(Lc, Fr)], p: &poseidon::Params) {
     let mut unmaterialized = 0;
     for (r, rc) in p.rc.iter().enumerate() {
         for (s, c) in st.iter_mut().zip(rc) {
             s.0.0.push((0, *c));
             s.1 += c;
         }
-        let full = r < half || r >= half + poseidon::PARTIAL_ROUNDS;
+        let full = p.width.is_full(r);
         if full {
             for s in st.iter_mut() {
                 *s = sbox_gadget(cs, s);
@@ -742,19 +738,19 @@ fn permute_gadget(cs: &mut Cs, st: &mut [(Lc, Fr); 3], p: &poseidon::Params) {
             st[0] = sbox_gadget(cs, &st[0]);
         }
         // The MDS mix is linear: the new state stays a linear combination and costs no row.
-        let old = st.clone();
-        for (i, s) in st.iter_mut().enumerate() {
+        let old = st.to_vec();
+        for (s, row) in st.iter_mut().zip(&p.mds) {
             let mut lc = Lc::default();
             let mut v = Fr::zero();
-            for (j, o) in old.iter().enumerate() {
-                lc.add_scaled(&o.0, p.mds[i][j]);
-                v += p.mds[i][j] * o.1;
+            for (o, m) in old.iter().zip(row) {
+                lc.add_scaled(&o.0, *m);
+                v += *m * o.1;
             }
             *s = (lc.compact(), v);
         }
-        // In the partial rounds lanes 1 and 2 grow by one term a round; materializing them
+        // In the partial rounds the other lanes grow by one term a round; materializing them
         // every few rounds keeps rows short (long rows of full-width coefficients slow the
-        // setup) for two rows each time.
+        // setup) for one row per lane each time.
         if !full {
             unmaterialized += 1;
             if unmaterialized == MATERIALIZE_EVERY {

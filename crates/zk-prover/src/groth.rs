@@ -190,29 +190,47 @@ pub fn setup(cs: &Cs, srs: &Srs, progress: &(dyn Fn(&str) + Sync)) -> Result<Pro
     })
 }
 
-/// The coefficients of `H = (A·B - C) / Z` for the assignment.
+/// The coefficients of `H = (A·B - C) / Z` for the assignment, or [`Error::Unsatisfied`]
+/// with the first row where `A·B != C` (the row evaluations are the first step of both).
 pub fn witness_h(cs: &Cs, log_n: u32) -> Result<Vec<Fr>> {
     let n = 1usize << log_n;
     let domain = Radix2EvaluationDomain::<Fr>::new(n)
         .ok_or_else(|| Error::Unsupported(format!("domain 2^{log_n}")))?;
     let m = cs.num_constraints();
-    let eval = |mat: &[crate::cs::Lc], public_rows: bool| -> Vec<Fr> {
+    let np = cs.num_public + 1;
+    if m + np > n {
+        return Err(Error::Unsupported(format!(
+            "{m} rows and {np} public rows do not fit the domain 2^{log_n}"
+        )));
+    }
+    let eval = |mat: &[crate::cs::Lc]| -> Vec<Fr> {
         let mut v: Vec<Fr> = mat.par_iter().map(|lc| lc.eval(&cs.z)).collect();
         v.resize(n, Fr::zero());
-        if public_rows {
-            let np = cs.num_public + 1;
-            v[m..m + np].copy_from_slice(&cs.z[..np]);
-        }
         v
     };
-    let (mut a, mut b, mut c) = (eval(&cs.a, true), eval(&cs.b, false), eval(&cs.c, false));
+    let (mut a, (mut b, mut c)) = rayon::join(
+        || eval(&cs.a),
+        || rayon::join(|| eval(&cs.b), || eval(&cs.c)),
+    );
+    if let Some(row) = (0..m).into_par_iter().find_first(|&r| a[r] * b[r] != c[r]) {
+        return Err(Error::Unsatisfied { row });
+    }
+    // The public rows `A = z_i` (B and C are zero there).
+    a[m..m + np].copy_from_slice(&cs.z[..np]);
     let coset = domain
         .get_coset(Fr::GENERATOR)
         .ok_or_else(|| Error::Unsupported("coset".into()))?;
-    for v in [&mut a, &mut b, &mut c] {
+    // Each of A, B, C: interpolated from the domain, evaluated on the coset. The three are
+    // independent; side by side they keep both cores busy through the FFT layers that do
+    // not split well.
+    let to_coset = |v: &mut Vec<Fr>| {
         domain.ifft_in_place(v);
         coset.fft_in_place(v);
-    }
+    };
+    rayon::join(
+        || to_coset(&mut a),
+        || rayon::join(|| to_coset(&mut b), || to_coset(&mut c)),
+    );
     let zinv = domain
         .evaluate_vanishing_polynomial(Fr::GENERATOR)
         .inverse_or_zero();
@@ -242,9 +260,6 @@ pub fn prove<R: ark_std::rand::RngCore + ark_std::rand::CryptoRng>(
     cs: &Cs,
     rng: &mut R,
 ) -> Result<Proof> {
-    if let Some(row) = cs.first_unsatisfied() {
-        return Err(Error::Unsatisfied { row });
-    }
     let log_n = (pk.h_query.len() + 1).trailing_zeros();
     if pk.a_query.len() != cs.num_vars()
         || pk.l_query.len() + cs.num_public + 1 != cs.num_vars()
@@ -252,6 +267,7 @@ pub fn prove<R: ark_std::rand::RngCore + ark_std::rand::CryptoRng>(
     {
         return Err(Error::Keys("the keys were made for another circuit".into()));
     }
+    // Refuses an assignment that does not satisfy the system.
     let h = witness_h(cs, log_n)?;
     let z = &cs.z;
     let r = Fr::rand(rng);

@@ -101,7 +101,13 @@ fn prove_verify_and_reject_tampering() {
     let mut cs = c.cs.clone();
     let last = cs.z.len() - 1;
     cs.z[last] += ark_bn254::Fr::from(1u8);
-    assert!(groth::prove(&keys.pk, &cs, &mut rng).is_err());
+    let want = cs
+        .first_unsatisfied()
+        .expect("the changed witness breaks a row");
+    match groth::prove(&keys.pk, &cs, &mut rng) {
+        Err(vouch_zk_prover::Error::Unsatisfied { row }) => assert_eq!(row, want),
+        other => panic!("a wrong witness was not refused as unsatisfied: {other:?}"),
+    }
 
     // Another model's key (same shapes, different weights) rejects the proof.
     let mut pkg2 = pkg.clone();

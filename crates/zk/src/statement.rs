@@ -1,12 +1,13 @@
 //! The public inputs of a proof.
 //!
 //! `publics = [input_hash, out_limb_0, out_limb_1, ...]` where
-//! - `input_hash = poseidon::hash(in_limbs, tag)` and `in_limbs` pack the graph inputs (all
-//!   inputs in package order, row-major) at the width `b` of the package's widest input kind
-//!   ([`input_layout`]): `floor(248 / b)` per limb, element `j` of a limb is `(v + 2^(b-1))` at
-//!   bits `b·j`; `tag = n_in` for `act8` (`b = 8`, 31 per limb), `n_in + 2^62` for `act16`
-//!   (`b = 16`, 15 per limb), `n_in + 2^63` for a wide input of a test package (`b = 32`, 7
-//!   per limb, the output packing);
+//! - `input_hash = poseidon::sponge(width, in_limbs, tag)` and `in_limbs` pack the graph
+//!   inputs (all inputs in package order, row-major) at the width `b` of the package's widest
+//!   input kind ([`input_layout`]): `floor(248 / b)` per limb, element `j` of a limb is
+//!   `(v + 2^(b-1))` at bits `b·j`; `tag = n_in` for `act8` (`b = 8`, 31 per limb),
+//!   `n_in + 2^62` for `act16` (`b = 16`, 15 per limb), `n_in + 2^63` for a wide input of a
+//!   test package (`b = 32`, 7 per limb, the output packing). The sponge is Poseidon width 9
+//!   for `act16` and width 3 otherwise ([`input_sponge`]);
 //! - `out_limb`s pack the graph outputs (all outputs in package order, row-major) 7 per limb:
 //!   element `j` of a limb is `(v + 2^31)` at bits `32j`.
 //!
@@ -107,8 +108,23 @@ pub fn input_hash_bits(bits: u32, inputs: &[i32]) -> Result<Fr> {
                     Ok(Fr::from_le_bytes_mod_order(&bytes))
                 })
                 .collect::<Result<Vec<_>>>()?;
-            Ok(poseidon::hash(&limbs, inputs.len() as u64 | tag))
+            Ok(poseidon::sponge(
+                input_sponge(bits),
+                &limbs,
+                inputs.len() as u64 | tag,
+            ))
         }
+    }
+}
+
+/// The Poseidon instance of an input commitment with `bits` per element: the width-9 sponge
+/// for `act16` (eight limbs a permutation: the 16-bit packing has twice the limbs), width 3
+/// otherwise.
+pub fn input_sponge(bits: u32) -> poseidon::Width {
+    if bits == 16 {
+        poseidon::Width::T9
+    } else {
+        poseidon::Width::T3
     }
 }
 

@@ -7,7 +7,7 @@
 //! | [`gadgets`] | range checks, max, requant, table lookup, argmax, division |
 //! | [`circuit`] | the circuit of a package, built from an engine trace |
 //! | [`groth`] | QAP, proving key, setup from phase-1 points, the prover |
-//! | [`msm`] | multi-scalar multiplication split by scalar size (bits, small, full) |
+//! | [`msm`] | multi-scalar multiplication split by scalar size (bits, small, full); batch-affine Pippenger for the full ones |
 //! | [`ptau`] | the snarkjs `.ptau` reader and an insecure local generator |
 //! | [`phase2`] | keys file, contributions and their verification |
 //! | [`task`] | what a provider posts for a zk task: commitments and `submitZk` calldata |

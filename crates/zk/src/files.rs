@@ -20,9 +20,10 @@ pub const PROOF_VERSION: u16 = 1;
 /// Keys file magic.
 pub const KEYS_MAGIC: &[u8; 8] = b"VOUCHZKK";
 /// Keys file version. Version 2: the circuit range-checks with a derived top bit and keeps
-/// the Poseidon lanes linear between rounds (fewer rows); keys of version 1 were made for the
-/// earlier R1CS and cannot prove for this one.
-pub const KEYS_VERSION: u16 = 2;
+/// the Poseidon lanes linear between rounds (fewer rows). Version 3: `act16` inputs are
+/// committed with the width-9 Poseidon sponge. Keys of an earlier version were made for an
+/// earlier R1CS and are refused rather than left to fail at proving time.
+pub const KEYS_VERSION: u16 = 3;
 const MAX_NAME: usize = 1024;
 const MAX_RANK: usize = 8;
 const MAX_NUMEL: usize = 1 << 24;

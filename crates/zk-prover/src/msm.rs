@@ -193,7 +193,12 @@ pub fn small_msm<G: AffineRepr>(terms: &[SmallTerm<G>], parallel: bool) -> G::Gr
     } else {
         starts.iter().map(|&s| window(s)).collect()
     };
-    let mut total = G::Group::zero();
+    combine_windows(&sums, c)
+}
+
+/// `Σ 2^(c·w) · sums[w]`: the window sums of a bucket method, from the top by doublings.
+fn combine_windows<G: AdditiveGroup>(sums: &[G], c: usize) -> G {
+    let mut total = G::zero();
     for (i, s) in sums.iter().enumerate().rev() {
         if i + 1 < sums.len() {
             for _ in 0..c {
@@ -268,16 +273,7 @@ pub fn full_msm_with_window<P: SWCurveConfig<ScalarField = Fr>>(
             buckets.sum()
         })
         .collect();
-    let mut total = Projective::<P>::zero();
-    for (i, s) in sums.iter().enumerate().rev() {
-        if i + 1 < sums.len() {
-            for _ in 0..c {
-                total.double_in_place();
-            }
-        }
-        total += s;
-    }
-    total
+    combine_windows(&sums, c)
 }
 
 /// The scalar field's canonical integer representation.

@@ -45,6 +45,10 @@ pub enum Error {
         /// First failing row.
         row: usize,
     },
+    /// A new proof does not verify against the keys' verifying key (a keys file whose
+    /// proving and verifying halves disagree, or a prover bug); it is not handed out.
+    #[error("the new proof does not verify against the keys' verifying key; it was not used")]
+    SelfCheck,
     /// The phase-1 file is too small for the circuit.
     #[error("the circuit needs a domain of 2^{need}, the powers-of-tau file has 2^{have}")]
     PtauTooSmall {

@@ -115,6 +115,11 @@ fn prove_built<R: ark_std::rand::RngCore + ark_std::rand::CryptoRng>(
             .collect(),
         proof,
     };
+    // A proof that does not verify would only revert on-chain (or fail a client's check);
+    // one pairing check (~2 ms) keeps it from leaving the prover.
+    if !file.verify(&keys.pk.vk)? {
+        return Err(Error::SelfCheck);
+    }
     let outs = file.flat_outputs();
     Ok(ZkSubmission {
         output_commitment: vouch_engine::exec::commit_list(&c.outputs),

@@ -54,6 +54,17 @@ fn prove_verify_and_reject_tampering() {
         let _ = ProofFile::from_bytes(&vec![7u8; cut]);
     }
 
+    // task::prove checks its own proof: keys whose proving half does not match the verifying
+    // key are refused instead of yielding a proof that fails on-chain.
+    let s = vouch_zk_prover::task::prove(&pkg, &bytes, inputs.clone()).unwrap();
+    assert!(s.file.verify(&vk).unwrap());
+    let mut mismatched = keys.clone();
+    mismatched.pk.h_query.swap(0, 1);
+    match vouch_zk_prover::task::prove(&pkg, &phase2::to_bytes(&mismatched), inputs.clone()) {
+        Err(vouch_zk_prover::Error::SelfCheck) => {}
+        other => panic!("a mismatched proving key was not caught: {other:?}"),
+    }
+
     let proof = groth::prove(&keys.pk, &c.cs, &mut rng).unwrap();
     let file = ProofFile {
         vk_hash: vk.hash(),

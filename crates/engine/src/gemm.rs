@@ -131,7 +131,8 @@ pub fn gemm(a: &Packed, b: &Packed, out: &mut [i32]) {
 
 /// `out[m * n_rows + n] = Σ_k a[m, k] * b[n, k]` summed exactly in `i64`, for products whose
 /// accumulator may pass `i32`. Uses the current rayon pool when `parallel` and the product is
-/// large; each element is one thread's sum in one order either way.
+/// large (by rows, or by columns for a few rows); each element is one thread's sum in one order
+/// either way.
 pub fn gemm64(a: &Packed, b: &Packed, out: &mut [i64], parallel: bool) {
     debug_assert_eq!(a.kp, b.kp);
     debug_assert_eq!(out.len(), a.rows * b.rows);
@@ -139,29 +140,55 @@ pub fn gemm64(a: &Packed, b: &Packed, out: &mut [i64], parallel: bool) {
     if n == 0 || a.rows == 0 {
         return;
     }
-    let row = |(i, orow): (usize, &mut [i64])| {
-        let ar = a.row(i);
+    // `vpmaddwd` sums two products in an `i32` lane: exact unless all four values are -32768
+    // (2^31). Weights stop at ±32767, so only two activation operands can meet that.
+    let pairs_fit = !a.data.contains(&i16::MIN) || !b.data.contains(&i16::MIN);
+    let cols = |i: usize, j0: usize, orow: &mut [i64]| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if pairs_fit && std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: AVX2 is present (checked just above).
+                unsafe { avx2::row64(a.row(i), b, j0, orow) };
+                return;
+            }
+        }
         for (j, o) in orow.iter_mut().enumerate() {
-            *o = dot64(ar, b.row(j));
+            *o = dot64(a.row(i), b.row(j0 + j), pairs_fit);
         }
     };
-    if parallel && a.rows * n * a.kp >= PAR_THRESHOLD && in_parallel_pool() {
-        out.par_chunks_mut(n).enumerate().for_each(row);
+    let threads = rayon::current_num_threads();
+    if !(parallel && a.rows * n * a.kp >= PAR_THRESHOLD && in_parallel_pool()) {
+        out.chunks_mut(n)
+            .enumerate()
+            .for_each(|(i, orow)| cols(i, 0, orow));
+    } else if a.rows >= 2 * threads {
+        out.par_chunks_mut(n)
+            .enumerate()
+            .for_each(|(i, orow)| cols(i, 0, orow));
     } else {
-        out.chunks_mut(n).enumerate().for_each(row);
+        // Few rows (small batch): split each row's columns.
+        let per = n.div_ceil(threads).max(1);
+        for (i, orow) in out.chunks_mut(n).enumerate() {
+            orow.par_chunks_mut(per)
+                .enumerate()
+                .for_each(|(c, part)| cols(i, c * per, part));
+        }
     }
 }
 
-/// `Σ x[k]·y[k]` in `i64`: two `i16` products (each `<= 2^30` in magnitude) sum exactly in
-/// `i32`, and the pair sums add in `i64`.
+/// `Σ x[k]·y[k]` in `i64`: products (`|x·y| <= 2^30`) summed two at a time in `i32` when
+/// `pairs_fit` (see [`gemm64`]), else each widened on its own.
 #[inline]
-fn dot64(x: &[i16], y: &[i16]) -> i64 {
-    x.chunks_exact(2)
-        .zip(y.chunks_exact(2))
-        .map(|(p, q)| {
-            i64::from(i32::from(p[0]) * i32::from(q[0]) + i32::from(p[1]) * i32::from(q[1]))
-        })
-        .sum()
+fn dot64(x: &[i16], y: &[i16], pairs_fit: bool) -> i64 {
+    let prod = |p: i16, q: i16| i32::from(p) * i32::from(q);
+    if pairs_fit {
+        x.chunks_exact(2)
+            .zip(y.chunks_exact(2))
+            .map(|(p, q)| i64::from(prod(p[0], q[0]) + prod(p[1], q[1])))
+            .sum()
+    } else {
+        x.iter().zip(y).map(|(&p, &q)| i64::from(prod(p, q))).sum()
+    }
 }
 
 /// [`gemm`] on the calling thread only (for callers that parallelize at a coarser grain).
@@ -288,6 +315,59 @@ mod avx2 {
             i += 1;
         }
     }
+
+    /// `Σ` of the four `i64` lanes.
+    #[target_feature(enable = "avx2")]
+    fn hsum64(v: __m256i) -> i64 {
+        let s = _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+        _mm_cvtsi128_si64(s) + _mm_extract_epi64::<1>(s)
+    }
+
+    /// Dot products of `a` with `C` rows of `b` in `i64` lanes: `vpmaddwd` pairs (exact when
+    /// not all four values are -32768, which the caller checks), widened and summed.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn tile64<const C: usize>(a: &[i16], b: [&[i16]; C]) -> [i64; C] {
+        let mut acc = [_mm256_setzero_si256(); C];
+        let mut k = 0;
+        while k + 16 <= a.len() {
+            // SAFETY: `k + 16 <= a.len() == row.len()` (rows share `kp`); unaligned loads.
+            let av = unsafe { _mm256_loadu_si256(a.as_ptr().add(k).cast()) };
+            for (s, row) in acc.iter_mut().zip(&b) {
+                // SAFETY: as above.
+                let bv = unsafe { _mm256_loadu_si256(row.as_ptr().add(k).cast()) };
+                let p = _mm256_madd_epi16(av, bv);
+                let lo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(p));
+                let hi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256::<1>(p));
+                *s = _mm256_add_epi64(*s, _mm256_add_epi64(lo, hi));
+            }
+            k += 16;
+        }
+        let mut out = [0i64; C];
+        for (o, v) in out.iter_mut().zip(&acc) {
+            *o = hsum64(*v);
+        }
+        out
+    }
+
+    /// `out[j] = Σ_k a[k] · b[j0 + j, k]` in `i64`.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn row64(a: &[i16], b: &Packed, j0: usize, out: &mut [i64]) {
+        const C: usize = 4;
+        let mut chunks = out.chunks_exact_mut(C);
+        let mut j = j0;
+        for o in &mut chunks {
+            o.copy_from_slice(&tile64::<C>(
+                a,
+                [b.row(j), b.row(j + 1), b.row(j + 2), b.row(j + 3)],
+            ));
+            j += C;
+        }
+        for o in chunks.into_remainder() {
+            *o = tile64::<1>(a, [b.row(j)])[0];
+            j += 1;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -315,6 +395,59 @@ mod tests {
                 gemm(&pa, &pb, &mut par);
             });
             assert_eq!(serial, par, "{m}x{k}x{n}");
+        }
+    }
+
+    /// Four -32768s make a `vpmaddwd` pair sum of 2^31, one past `i32`: `gemm64` must still
+    /// be exact, and agree with the AVX2 path on everything else, serial and split.
+    #[test]
+    fn gemm64_is_exact_at_the_i16_edges() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let k = 1000;
+        for (m, n) in [(1, 300), (5, 7), (64, 9)] {
+            for edge in [i16::MIN, i16::MAX, -i16::MAX] {
+                let a: Vec<i32> = (0..m * k)
+                    .map(|i| {
+                        if i % 4 < 2 {
+                            i32::from(edge)
+                        } else {
+                            (i * 7 % 65_535) as i32 - 32_767
+                        }
+                    })
+                    .collect();
+                let b: Vec<i32> = (0..n * k)
+                    .map(|i| {
+                        if i % 6 < 2 {
+                            i32::from(edge)
+                        } else {
+                            (i * 13 % 65_535) as i32 - 32_767
+                        }
+                    })
+                    .collect();
+                let (pa, pb) = (Packed::from_rows(m, k, &a), Packed::from_rows(n, k, &b));
+                let want: Vec<i64> = (0..m * n)
+                    .map(|o| {
+                        let (i, j) = (o / n, o % n);
+                        (0..k)
+                            .map(|t| i64::from(a[i * k + t]) * i64::from(b[j * k + t]))
+                            .sum()
+                    })
+                    .collect();
+                // The portable loop, on whichever path `gemm64` would pick.
+                for (o, w) in want.iter().enumerate() {
+                    let (x, y) = (pa.row(o / n), pb.row(o % n));
+                    assert_eq!(dot64(x, y, edge != i16::MIN), *w, "portable, edge {edge}");
+                }
+                let mut serial = vec![0; m * n];
+                gemm64(&pa, &pb, &mut serial, false);
+                assert_eq!(serial, want, "{m}x{k}x{n}, edge {edge}");
+                let mut par = vec![0; m * n];
+                pool.install(|| gemm64(&pa, &pb, &mut par, true));
+                assert_eq!(par, want, "{m}x{k}x{n}, edge {edge}, 2 threads");
+            }
         }
     }
 

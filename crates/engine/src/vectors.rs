@@ -628,6 +628,28 @@ fn act16_cases(r: &mut Rng, push: &mut impl FnMut(&'static str, Case)) {
             out_kind: Kind::Act16,
         },
     );
+    // Four -32768s at the start of each row of x and of each column of y: a pair of products
+    // sums to 2^31, one past `i32`, which an exact accumulator must carry (drawn last, so the
+    // earlier cases stay byte-identical).
+    let (mut x, mut y) = (r.act16(&[2, 40]), r.act16(&[40, 2]));
+    for row in x.data.chunks_mut(40) {
+        row[..4].fill(-32768);
+    }
+    y.data[..8].fill(-32768);
+    push(
+        "MatMul",
+        Case {
+            name: "matmul_act16_min".into(),
+            op: Op::MatMul {
+                rq: rq16(r, false, 34),
+                wide: false,
+            },
+            inputs: vec![x, y],
+            consts: vec![],
+            out_shape: vec![2, 2],
+            out_kind: Kind::Act16,
+        },
+    );
 }
 
 fn rq_json(rq: &Requant, m: &mut serde_json::Map<String, serde_json::Value>) {

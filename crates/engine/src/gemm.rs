@@ -409,24 +409,20 @@ mod tests {
         let k = 1000;
         for (m, n) in [(1, 300), (5, 7), (64, 9)] {
             for edge in [i16::MIN, i16::MAX, -i16::MAX] {
-                let a: Vec<i32> = (0..m * k)
-                    .map(|i| {
-                        if i % 4 < 2 {
-                            i32::from(edge)
-                        } else {
-                            (i * 7 % 65_535) as i32 - 32_767
-                        }
-                    })
-                    .collect();
-                let b: Vec<i32> = (0..n * k)
-                    .map(|i| {
-                        if i % 6 < 2 {
-                            i32::from(edge)
-                        } else {
-                            (i * 13 % 65_535) as i32 - 32_767
-                        }
-                    })
-                    .collect();
+                // `edge` at the first two of every `period` positions (aligned pairs), a
+                // spread of 16-bit values elsewhere.
+                let matrix = |len: usize, period: usize, step: usize| -> Vec<i32> {
+                    (0..len)
+                        .map(|i| {
+                            if i % period < 2 {
+                                i32::from(edge)
+                            } else {
+                                (i * step % 65_535) as i32 - 32_767
+                            }
+                        })
+                        .collect()
+                };
+                let (a, b) = (matrix(m * k, 4, 7), matrix(n * k, 6, 13));
                 let (pa, pb) = (Packed::from_rows(m, k, &a), Packed::from_rows(n, k, &b));
                 let want: Vec<i64> = (0..m * n)
                     .map(|o| {

@@ -26,6 +26,10 @@ pub struct Packed {
     pub kp: usize,
     /// `rows * kp` values.
     pub data: Vec<i16>,
+    /// Whether a value may be `-32768` ([`gemm64`] sums `vpmaddwd` pairs only when one operand
+    /// has none): exact from [`Self::from_rows`], `true` from [`Self::zeroed`] (the rows are
+    /// written later). Whoever changes `data` keeps it true or exact.
+    pub may_hold_min: bool,
 }
 
 /// Padded length for `k`.
@@ -39,14 +43,22 @@ impl Packed {
     pub fn from_rows(rows: usize, k: usize, src: &[i32]) -> Self {
         let kp = padded(k);
         let mut data = vec![0i16; rows * kp];
+        let mut may_hold_min = false;
         if k > 0 {
             for (dst, row) in data.chunks_exact_mut(kp).zip(src.chunks_exact(k)) {
                 for (d, &s) in dst.iter_mut().zip(row) {
                     *d = s.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
+                    may_hold_min |= *d == i16::MIN;
                 }
             }
         }
-        Self { rows, k, kp, data }
+        Self {
+            rows,
+            k,
+            kp,
+            data,
+            may_hold_min,
+        }
     }
 
     /// An empty matrix with room for `rows` rows of length `k`, to be filled with [`Self::row_mut`].
@@ -57,6 +69,7 @@ impl Packed {
             k,
             kp,
             data: vec![0; rows * kp],
+            may_hold_min: true,
         }
     }
 
@@ -114,6 +127,7 @@ pub fn gemm(a: &Packed, b: &Packed, out: &mut [i32]) {
                     k: b.k,
                     kp: b.kp,
                     data: b.data[c0 * b.kp..c1 * b.kp].to_vec(),
+                    may_hold_min: b.may_hold_min,
                 };
                 let mut part = vec![0i32; a.rows * (c1 - c0)];
                 gemm_rows(a, 0, &sub, &mut part);
@@ -142,7 +156,7 @@ pub fn gemm64(a: &Packed, b: &Packed, out: &mut [i64], parallel: bool) {
     }
     // `vpmaddwd` sums two products in an `i32` lane: exact unless all four values are -32768
     // (2^31). Weights stop at ±32767, so only two activation operands can meet that.
-    let pairs_fit = !a.data.contains(&i16::MIN) || !b.data.contains(&i16::MIN);
+    let pairs_fit = !(a.may_hold_min && b.may_hold_min);
     let cols = |i: usize, j0: usize, orow: &mut [i64]| {
         #[cfg(target_arch = "x86_64")]
         {

@@ -21,6 +21,7 @@ contracts=(
   RandomnessSource.sol:FutureBlockRandomness
   TaskManager.sol:TaskManager
   DisputeGame.sol:DisputeGame
+  OneStepEvaluator.sol:OneStepEvaluator
   VouchGovernor.sol:VouchGovernor
   TimelockController.sol:TimelockController
   EAS.sol:EAS

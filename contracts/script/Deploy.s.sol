@@ -13,6 +13,7 @@ import {ProviderStaking} from "../src/ProviderStaking.sol";
 import {FutureBlockRandomness} from "../src/RandomnessSource.sol";
 import {TaskManager} from "../src/TaskManager.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
+import {OneStepEvaluator} from "../src/OneStepEvaluator.sol";
 import {ReceiptAttester} from "../src/ReceiptAttester.sol";
 
 /// @notice The whole protocol, deployed in one place so tests, the gas report and the deploy
@@ -92,7 +93,7 @@ library VouchDeploy {
         d.taskManager = new TaskManager(
             d.token, d.registry, d.staking, d.randomness, admin, c.providerBond, c.committeeBond, c.params
         );
-        d.disputeGame = new DisputeGame(d.taskManager, c.disputeStepTimeout);
+        d.disputeGame = new DisputeGame(d.taskManager, c.disputeStepTimeout, new OneStepEvaluator());
         d.taskManager.setDisputeGame(d.disputeGame);
         d.receipts = new ReceiptAttester(d.eas, d.taskManager);
         d.staking.setSlasher(address(d.taskManager), true);

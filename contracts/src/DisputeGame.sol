@@ -3,6 +3,7 @@ pragma solidity 0.8.29;
 
 import {IDisputeGame, IDisputeResolver, DisputeParams, Outcome} from "./IDisputeGame.sol";
 import {OneStepVerifier, Semantics} from "./OneStepVerifier.sol";
+import {OneStepEvaluator} from "./OneStepEvaluator.sol";
 
 /// @title DisputeGame
 /// @notice Interactive fraud proof between a defender (the provider, or a committee's first
@@ -80,6 +81,7 @@ contract DisputeGame is IDisputeGame {
         uint8 posted; // bit 0: defender answered this step, bit 1: challenger
         uint32 depth; // levels left in the current descent
         uint64 deadline;
+        uint16 rows; // rows of the task: each tensor is `rows` batch-1 tensors end to end
         uint256 index; // node index in the current tree level
         uint256 node; // trace leaf `j`
         uint256 numNodes;
@@ -111,6 +113,8 @@ contract DisputeGame is IDisputeGame {
 
     IDisputeResolver public immutable taskManager;
     uint64 public immutable stepTimeout;
+    /// The op definitions of the one-step check (a contract of its own for EIP-170).
+    OneStepEvaluator public immutable evaluator;
     uint256 public gameCount;
     mapping(uint256 => Game) internal _games;
     mapping(uint256 => PartialSums) internal _partial;
@@ -131,16 +135,19 @@ contract DisputeGame is IDisputeGame {
     error BadInput();
     error BadValue();
 
-    constructor(IDisputeResolver taskManager_, uint64 stepTimeout_) {
+    constructor(IDisputeResolver taskManager_, uint64 stepTimeout_, OneStepEvaluator evaluator_) {
         taskManager = taskManager_;
         stepTimeout = stepTimeout_;
+        evaluator = evaluator_;
     }
 
-    function open(DisputeParams calldata p) external returns (uint256 id) {
+    function open(DisputeParams calldata p, uint16 rows) external returns (uint256 id) {
         if (msg.sender != address(taskManager)) revert NotTaskManager();
+        if (rows == 0) revert BadInput();
         id = ++gameCount;
         Game storage g = _games[id];
         g.p = p;
+        g.rows = rows;
         g.phase = Phase.Graph;
         g.deadline = uint64(block.timestamp) + stepTimeout;
         emit Opened(id, p.taskId, p.defender, p.challenger);
@@ -234,8 +241,15 @@ contract DisputeGame is IDisputeGame {
             int256 dv = Semantics.elementOfWord(g.defA, i);
             int256 cv = Semantics.elementOfWord(g.chaA, i);
             if (e >= g.numel) {
-                // past the last element: honest padding is zero
-                _end(id, g, _paddingOutcome(dv != 0, cv != 0), 0);
+                // past the last element: honest padding is zero, in every remaining element of
+                // the word (the words differ somewhere at or after `i`)
+                bool defBad;
+                bool chaBad;
+                for (uint256 k = i; k < 8; ++k) {
+                    defBad = defBad || Semantics.elementOfWord(g.defA, k) != 0;
+                    chaBad = chaBad || Semantics.elementOfWord(g.chaA, k) != 0;
+                }
+                _end(id, g, _paddingOutcome(defBad, chaBad), 0);
                 return;
             }
             if (dv != cv) {
@@ -254,7 +268,7 @@ contract DisputeGame is IDisputeGame {
     function resolveShape(uint256 id, OneStepVerifier.Node calldata node, bytes32[] calldata nodeProof) external {
         Game storage g = _active(id, Phase.Shape);
         _checkNode(g, node, nodeProof);
-        uint256 n = OneStepVerifier.numel(node.outShape);
+        uint256 n = OneStepVerifier.numel(node.outShape) * g.rows;
         bool defOk = uint256(g.defA) == n;
         bool chaOk = uint256(g.chaA) == n;
         _end(id, g, _outcome(defOk, chaOk), int256(n));
@@ -277,42 +291,60 @@ contract DisputeGame is IDisputeGame {
             inputs.length != node.inputs.length || consts.length != node.consts.length
                 || node.inShapes.length != inputs.length || node.constShapes.length != consts.length
         ) revert BadInput();
-        if (OneStepVerifier.numel(node.outShape) != g.numel) {
+        // the descriptor describes one row: element `e` of the task's tensor is element
+        // `e % n1` of row `e / n1` (docs/semantics.md section 8.5)
+        uint256 n1 = OneStepVerifier.numel(node.outShape);
+        if (n1 * g.rows != g.numel) {
             // both claimed a size the descriptor contradicts
             _end(id, g, Outcome.BothWrong, 0);
             return;
         }
-        OneStepVerifier.Tensor[] memory ins = new OneStepVerifier.Tensor[](inputs.length);
-        uint256 traceDepth = Semantics.depthOf(g.numNodes);
-        for (uint256 i; i < inputs.length; ++i) {
-            uint256 ref = node.inputs[i];
-            bytes32 c = Semantics.tensorCommitment(inputs[i].numel, inputs[i].root);
-            bool ok;
-            if (ref & OneStepVerifier.GRAPH_INPUT != 0) {
-                ok = Semantics.verifyLeaf(
-                    g.p.inputCommitment, ref ^ OneStepVerifier.GRAPH_INPUT, c, inputs[i].leafProof
-                );
-            } else {
-                ok = ref < g.node && inputs[i].leafProof.length == traceDepth
-                    && Semantics.verifyLeaf(g.p.defenderTrace, ref, c, inputs[i].leafProof);
-            }
-            if (!ok) revert BadProof();
-            ins[i] = _window(inputs[i], node.inShapes[i]);
-        }
+        OneStepVerifier.Tensor[] memory ins = _inputWindows(g, node, inputs, g.element / n1);
         OneStepVerifier.Tensor[] memory cs = new OneStepVerifier.Tensor[](consts.length);
         for (uint256 i; i < consts.length; ++i) {
             bytes32 c = Semantics.tensorCommitment(consts[i].numel, consts[i].root);
             if (!Semantics.verifyLeaf(g.p.weightsRoot, node.consts[i], c, consts[i].leafProof)) revert BadProof();
-            cs[i] = _window(consts[i], node.constShapes[i]);
+            cs[i] = _window(consts[i], node.constShapes[i], 1, 0);
         }
+        uint256 e = g.element % n1;
         if (g.phase == Phase.PartialStep) {
             PartialSums storage ps = _partial[id];
-            int256 p = _chunkSum(ps, node, ins[0], cs, g.element);
+            int256 p = _chunkSum(ps, node, ins[0], cs, e);
             _end(id, g, _outcome(ps.defHi == p, ps.chaHi == p), p);
             return;
         }
-        int256 v = OneStepVerifier.evalElement(node, ins, cs, g.element);
+        int256 v = evaluator.evalElement(node, ins, cs, e);
         _end(id, g, _outcome(g.defValue == v, g.chaValue == v), v);
+    }
+
+    /// @notice Settles a task whose committed input cannot be a row-set of the model's inputs:
+    /// graph input `i` (read by node `j`'s dynamic input `slot`) has a tensor commitment whose
+    /// size is not `rows` times the descriptor's. Such a task has no answer, so a party that
+    /// claimed an output loses; a challenger that saw this claims output `bytes32(0)`
+    /// ("no answer") and wins. Callable at any step once the graph header is posted.
+    function resolveInput(
+        uint256 id,
+        uint256 j,
+        OneStepVerifier.Node calldata node,
+        bytes32[] calldata nodeProof,
+        uint256 slot,
+        uint256 numel,
+        bytes32 root,
+        bytes32[] calldata leafProof
+    ) external {
+        Game storage g = _games[id];
+        if (g.phase == Phase.None || g.phase == Phase.Graph || g.phase == Phase.Done) revert WrongPhase(g.phase);
+        if (block.timestamp > g.deadline) revert TooLate();
+        _checkNodeAt(g, j, node, nodeProof);
+        if (slot >= node.inputs.length || slot >= node.inShapes.length) revert BadInput();
+        uint256 ref = node.inputs[slot];
+        if (ref & OneStepVerifier.GRAPH_INPUT == 0) revert BadInput();
+        bytes32 c = Semantics.tensorCommitment(numel, root);
+        if (!Semantics.verifyLeaf(g.p.inputCommitment, ref ^ OneStepVerifier.GRAPH_INPUT, c, leafProof)) {
+            revert BadProof();
+        }
+        if (numel == OneStepVerifier.numel(node.inShapes[slot]) * g.rows) revert BadInput(); // well formed
+        _end(id, g, _outcome(g.p.defenderOutput == bytes32(0), g.p.challengerOutput == bytes32(0)), 0);
     }
 
     // ---------------------------------------------------------------- partial sums
@@ -326,7 +358,7 @@ contract DisputeGame is IDisputeGame {
         _checkNode(g, node, nodeProof);
         if (
             node.op != OneStepVerifier.OP_LINEAR || node.constShapes.length == 0 || node.constShapes[0].length != 2
-                || node.attrs.length < 5 || OneStepVerifier.numel(node.outShape) != g.numel
+                || node.attrs.length < 5 || OneStepVerifier.numel(node.outShape) * g.rows != g.numel
         ) revert BadInput();
         uint256 k = node.constShapes[0][1];
         if (k <= CHUNK || k > type(uint32).max) revert BadInput();
@@ -525,18 +557,54 @@ contract DisputeGame is IDisputeGame {
     }
 
     function _checkNode(Game storage g, OneStepVerifier.Node calldata node, bytes32[] calldata proof) internal view {
+        _checkNodeAt(g, g.node, node, proof);
+    }
+
+    function _checkNodeAt(Game storage g, uint256 j, OneStepVerifier.Node calldata node, bytes32[] calldata proof)
+        internal
+        view
+    {
         bytes32 leaf = keccak256(abi.encode(node));
-        if (proof.length != Semantics.depthOf(g.numNodes) || !Semantics.verifyLeaf(g.nodesRoot, g.node, leaf, proof)) {
+        if (proof.length != Semantics.depthOf(g.numNodes) || !Semantics.verifyLeaf(g.nodesRoot, j, leaf, proof)) {
             revert BadProof();
         }
     }
 
-    function _window(Window calldata w, uint256[] calldata shape)
+    /// Row `row` of each dynamic input of node `j`, proven against the task's input commitment
+    /// (graph inputs) or the agreed prefix of the defender's trace (earlier nodes).
+    function _inputWindows(Game storage g, OneStepVerifier.Node calldata node, Window[] calldata inputs, uint256 row)
+        internal
+        view
+        returns (OneStepVerifier.Tensor[] memory ins)
+    {
+        ins = new OneStepVerifier.Tensor[](inputs.length);
+        uint256 traceDepth = Semantics.depthOf(g.numNodes);
+        for (uint256 i; i < inputs.length; ++i) {
+            uint256 ref = node.inputs[i];
+            bytes32 c = Semantics.tensorCommitment(inputs[i].numel, inputs[i].root);
+            bool ok;
+            if (ref & OneStepVerifier.GRAPH_INPUT != 0) {
+                ok = Semantics.verifyLeaf(
+                    g.p.inputCommitment, ref ^ OneStepVerifier.GRAPH_INPUT, c, inputs[i].leafProof
+                );
+            } else {
+                ok = ref < g.node && inputs[i].leafProof.length == traceDepth
+                    && Semantics.verifyLeaf(g.p.defenderTrace, ref, c, inputs[i].leafProof);
+            }
+            if (!ok) revert BadProof();
+            ins[i] = _window(inputs[i], node.inShapes[i], g.rows, row);
+        }
+    }
+
+    /// The part of window `w` that lies in row `row` of a tensor of `rows` rows of `shape`,
+    /// indexed within the row: the one-step check reads one row as a batch-1 tensor.
+    function _window(Window calldata w, uint256[] calldata shape, uint256 rows, uint256 row)
         internal
         pure
         returns (OneStepVerifier.Tensor memory t)
     {
-        if (OneStepVerifier.numel(shape) != w.numel) revert BadInput();
+        uint256 n1 = OneStepVerifier.numel(shape);
+        if (n1 * rows != w.numel) revert BadInput();
         uint256 nWords = w.words.length;
         bytes32[] memory leaves = new bytes32[](nWords);
         for (uint256 i; i < nWords; ++i) {
@@ -544,14 +612,20 @@ contract DisputeGame is IDisputeGame {
         }
         uint256 depth = Semantics.depthOf((w.numel + 7) / 8);
         if (!Semantics.verifyRange(w.root, depth, w.startWord, leaves, w.rangeProof)) revert BadProof();
+        // elements [from, to) of the tensor are both in the window and in the row
+        uint256 base = row * n1;
+        uint256 from = w.startWord * 8;
+        uint256 to = from + nWords * 8;
+        if (from < base) from = base;
+        if (to > base + n1) to = base + n1;
         t.shape = shape;
-        t.offset = w.startWord * 8;
-        t.data = new int256[](nWords * 8);
-        for (uint256 i; i < nWords; ++i) {
-            uint256 word = uint256(w.words[i]);
-            for (uint256 k; k < 8; ++k) {
-                t.data[i * 8 + k] = int256(int32(uint32(word >> (224 - 32 * k))));
-            }
+        if (from >= to) return t; // nothing of the row: every read reverts OutsideWindow
+        t.offset = from - base;
+        t.data = new int256[](to - from);
+        uint256 first = w.startWord * 8;
+        for (uint256 i = from; i < to; ++i) {
+            uint256 word = uint256(w.words[(i - first) / 8]);
+            t.data[i - from] = int256(int32(uint32(word >> (224 - 32 * ((i - first) % 8)))));
         }
     }
 

@@ -24,7 +24,9 @@ struct DisputeParams {
 }
 
 interface IDisputeGame {
-    function open(DisputeParams calldata p) external returns (uint256 disputeId);
+    /// @param rows rows of the task's input (docs/semantics.md section 8.5): every tensor of the
+    /// task is the concatenation of `rows` single-row tensors of the batch-1 graph.
+    function open(DisputeParams calldata p, uint16 rows) external returns (uint256 disputeId);
 }
 
 interface IDisputeResolver {

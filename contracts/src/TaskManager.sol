@@ -106,6 +106,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         uint88 fee;
         uint32 deadline; // submission (optimistic/zk) or commitment (committee) deadline
         bytes32 inputCommitment;
+        uint16 rows; // rows of the input, >= 1 (zk: exactly 1); docs/semantics.md section 8.5
         string inputCid; // empty when the input is inline
         bytes inlineInput; // canonical tensor bytes of the graph inputs, or empty
         address callback; // optional IVouchConsumer
@@ -159,6 +160,9 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     mapping(uint256 => Dispute) internal disputes;
     mapping(uint256 => Callback) public callbacks;
     mapping(address => uint256) public balances;
+    /// Rows of a batched task; absent (0) for the common single-row task, so a single-row
+    /// request writes no extra slot.
+    mapping(uint256 => uint16) internal _rows;
 
     event TaskRequested(
         uint256 indexed taskId,
@@ -169,6 +173,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         uint256 fee,
         uint32 deadline,
         bytes32 inputCommitment,
+        uint16 rows,
         string inputCid,
         bytes inlineInput
     );
@@ -213,6 +218,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     error NothingToWithdraw();
     error InsufficientGasForCallback();
     error BadParams();
+    error BadRows(uint16 rows);
 
     modifier onlyGovernance() {
         if (msg.sender != governance) revert NotGovernance();
@@ -252,6 +258,8 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
             if (verifier == address(0)) revert NoZkVerifier();
         }
         if (r.callbackGas > params.maxCallbackGas) revert CallbackGasTooHigh();
+        // a zk proof covers one row; every other mode disputes one element of one row
+        if (r.rows == 0 || (r.mode == Mode.Zk && r.rows != 1)) revert BadRows(r.rows);
 
         taskId = ++ledger.taskCount;
         Task storage t = tasks[taskId];
@@ -263,6 +271,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         t.status = Status.Requested;
         t.deadline = r.deadline;
         t.inputCommitment = r.inputCommitment;
+        if (r.rows > 1) _rows[taskId] = r.rows;
         if (r.callback != address(0)) {
             t.flags = FLAG_HAS_CALLBACK;
             callbacks[taskId] = Callback({target: r.callback, gas: r.callbackGas});
@@ -282,6 +291,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
             r.fee,
             r.deadline,
             r.inputCommitment,
+            r.rows,
             r.inputCid,
             r.inlineInput
         );
@@ -519,7 +529,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         disputes[taskId] = Dispute({
             challenger: msg.sender, challengerBond: 0, kind: 1, challengerOutput: output, challengerTrace: traceRoot
         });
-        uint256 disputeId = disputeGame.open(_disputeParams(taskId, t, msg.sender, output, traceRoot));
+        uint256 disputeId = disputeGame.open(_disputeParams(taskId, t, msg.sender, output, traceRoot), taskRows(taskId));
         emit Challenged(taskId, msg.sender, disputeId, 1);
     }
 
@@ -604,7 +614,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         } else {
             token.safeTransferFrom(msg.sender, address(this), bond);
         }
-        disputeId = disputeGame.open(_disputeParams(taskId, t, msg.sender, output, traceRoot));
+        disputeId = disputeGame.open(_disputeParams(taskId, t, msg.sender, output, traceRoot), taskRows(taskId));
         emit Challenged(taskId, msg.sender, disputeId, kind);
     }
 
@@ -894,6 +904,12 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         return abi.encode(
             taskId, t.modelId, uint32(t.version), t.inputCommitment, t.outputCommitment, uint8(t.mode), t.traceRoot
         );
+    }
+
+    /// @notice Rows of a task's input (1 unless the request asked for more).
+    function taskRows(uint256 taskId) public view returns (uint16) {
+        uint16 n = _rows[taskId];
+        return n == 0 ? 1 : n;
     }
 
     function getTask(uint256 taskId) external view returns (Task memory) {

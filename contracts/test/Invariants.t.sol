@@ -79,6 +79,7 @@ contract Handler is Test {
         r.fee = uint88(bound(fee, 1, 1_000 ether));
         r.deadline = uint32(block.timestamp + 1 hours);
         r.inputCommitment = keccak256(abi.encode(fee));
+        r.rows = 1;
         vm.prank(requester);
         ids.push(tm.request(r));
     }
@@ -150,6 +151,7 @@ contract Handler is Test {
         r.fee = uint88(bound(fee, 1, 1_000 ether));
         r.deadline = uint32(block.timestamp + 1 hours);
         r.inputCommitment = keccak256(abi.encode("committee", fee));
+        r.rows = 1;
         vm.prank(requester);
         uint256 id = tm.request(r);
         vm.roll(block.number + 2);

@@ -94,12 +94,20 @@ abstract contract Fixture is Test {
         r.fee = FEE;
         r.deadline = uint32(block.timestamp + 1 hours);
         r.inputCommitment = input;
+        r.rows = 1;
         r.inputCid = "bafkreiinput";
     }
 
     function _request(TaskManager.Mode mode, bytes32 input) internal returns (uint256 id) {
         vm.prank(requester);
         id = tm.request(_requestInput(mode, input));
+    }
+
+    function _requestRows(TaskManager.Mode mode, bytes32 input, uint16 rows) internal returns (uint256 id) {
+        TaskManager.RequestInput memory r = _requestInput(mode, input);
+        r.rows = rows;
+        vm.prank(requester);
+        id = tm.request(r);
     }
 
     /// Sum of everything the TaskManager owes: the money-conservation identity.

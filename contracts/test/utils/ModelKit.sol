@@ -16,8 +16,9 @@ abstract contract ModelKit is Fixture {
         int256[][] consts;
         uint256[][] constShapes;
         uint256[] outputNodes;
-        int256[] input;
+        int256[] input; // `rows` rows of `inputShape`, end to end
         uint256[] inputShape;
+        uint256 rows; // 0 means 1
         // derived
         int256[][] outs;
         bytes32 weightsRoot;
@@ -175,24 +176,44 @@ abstract contract ModelKit is Fixture {
         return ref & G != 0 ? m.input : m.outs[ref];
     }
 
+    function _rows(Model memory m) internal pure returns (uint256) {
+        return m.rows == 0 ? 1 : m.rows;
+    }
+
+    /// Row `r` of a tensor of rows of `n1` elements.
+    function _row(int256[] memory data, uint256 n1, uint256 r) internal pure returns (int256[] memory out) {
+        out = new int256[](n1);
+        for (uint256 i; i < n1; ++i) {
+            out[i] = data[r * n1 + i];
+        }
+    }
+
+    /// Runs every row through the batch-1 graph (docs/semantics.md section 8.5) with the
+    /// OneStepVerifier itself; each node's tensor is its rows end to end.
     function _execute(Model memory m) internal pure {
         uint256 n = m.nodes.length;
+        uint256 rows = _rows(m);
         m.outs = new int256[][](n);
         for (uint256 j; j < n; ++j) {
             OneStepVerifier.Node memory node = m.nodes[j];
-            OneStepVerifier.Tensor[] memory ins = new OneStepVerifier.Tensor[](node.inputs.length);
-            for (uint256 i; i < ins.length; ++i) {
-                ins[i].shape = node.inShapes[i];
-                ins[i].data = _tensorOf(m, node.inputs[i]);
-            }
             OneStepVerifier.Tensor[] memory cs = new OneStepVerifier.Tensor[](node.consts.length);
             for (uint256 i; i < cs.length; ++i) {
                 cs[i].shape = node.constShapes[i];
                 cs[i].data = m.consts[node.consts[i]];
             }
-            int256[] memory out = new int256[](OneStepVerifier.numel(node.outShape));
-            for (uint256 e; e < out.length; ++e) {
-                out[e] = OneStepVerifier.evalElement(node, ins, cs, e);
+            uint256 n1 = OneStepVerifier.numel(node.outShape);
+            int256[] memory out = new int256[](n1 * rows);
+            for (uint256 r; r < rows; ++r) {
+                OneStepVerifier.Tensor[] memory ins = new OneStepVerifier.Tensor[](node.inputs.length);
+                for (uint256 i; i < ins.length; ++i) {
+                    ins[i].shape = node.inShapes[i];
+                    ins[i].data = rows == 1
+                        ? _tensorOf(m, node.inputs[i])
+                        : _row(_tensorOf(m, node.inputs[i]), OneStepVerifier.numel(node.inShapes[i]), r);
+                }
+                for (uint256 e; e < n1; ++e) {
+                    out[r * n1 + e] = OneStepVerifier.evalElement(node, ins, cs, e);
+                }
             }
             m.outs[j] = out;
         }
@@ -242,6 +263,7 @@ abstract contract ModelKit is Fixture {
     function _coolAll() internal {
         vm.cool(address(tm));
         vm.cool(address(game));
+        vm.cool(address(game.evaluator()));
         vm.cool(address(staking));
         vm.cool(address(token));
         vm.cool(address(registry));
@@ -326,7 +348,7 @@ abstract contract ModelKit is Fixture {
         p.defTrace = Tree.levels(_traceLeaves(p.defOuts));
         p.chaTrace = Tree.levels(_traceLeaves(p.chaOuts));
 
-        p.taskId = _request(TaskManager.Mode.Optimistic, m.inputCommitment);
+        p.taskId = _requestRows(TaskManager.Mode.Optimistic, m.inputCommitment, uint16(_rows(m)));
         vm.prank(p.defender);
         tm.submit(p.taskId, m.outputCommitment, Tree.root(p.defTrace));
         bytes memory ret;
@@ -402,22 +424,45 @@ abstract contract ModelKit is Fixture {
     function _oneStepCallWith(Play memory p, uint256 j, uint256 e, uint256 chunk) internal pure returns (bytes memory) {
         Model memory m = p.m;
         OneStepVerifier.Node memory node = m.nodes[j];
-        DisputeGame.Window[] memory ins = new DisputeGame.Window[](node.inputs.length);
+        // element `e` of the task's tensor is element `e % n1` of row `e / n1`
+        uint256 row = e / OneStepVerifier.numel(node.outShape);
+        e %= OneStepVerifier.numel(node.outShape);
+        DisputeGame.Window[] memory ins = _inputWins(p, node, row, e, chunk);
+        DisputeGame.Window[] memory cs = _constWins(m, node, e, chunk);
+        bytes32[] memory nodeProof = Tree.leafProof(Tree.levels(_nodeLeaves(m)), j);
+        return abi.encodeCall(DisputeGame.oneStep, (p.gid, node, nodeProof, ins, cs));
+    }
+
+    /// Windows of row `row` of node `node`'s dynamic inputs for its row-local element `e`.
+    function _inputWins(Play memory p, OneStepVerifier.Node memory node, uint256 row, uint256 e, uint256 chunk)
+        internal
+        pure
+        returns (DisputeGame.Window[] memory ins)
+    {
+        ins = new DisputeGame.Window[](node.inputs.length);
         for (uint256 i; i < ins.length; ++i) {
             uint256 ref = node.inputs[i];
-            int256[] memory data = _tensorOf(m, ref);
             bytes32[] memory proof;
             if (ref & G != 0) {
                 bytes32[] memory inl = new bytes32[](1);
-                inl[0] = Tree.commitment(m.input);
+                inl[0] = Tree.commitment(p.m.input);
                 proof = Tree.leafProof(Tree.levels(inl), ref ^ G);
             } else {
                 proof = Tree.leafProof(p.defTrace, ref);
             }
             (uint256 lo, uint256 hi) = _needChunk(node, false, i, e, chunk);
-            ins[i] = _win(data, proof, lo, hi);
+            uint256 base = row * OneStepVerifier.numel(node.inShapes[i]);
+            ins[i] = _win(_tensorOf(p.m, ref), proof, base + lo, base + hi);
         }
-        DisputeGame.Window[] memory cs = new DisputeGame.Window[](node.consts.length);
+    }
+
+    /// Windows of node `node`'s constants for its row-local element `e`.
+    function _constWins(Model memory m, OneStepVerifier.Node memory node, uint256 e, uint256 chunk)
+        internal
+        pure
+        returns (DisputeGame.Window[] memory cs)
+    {
+        cs = new DisputeGame.Window[](node.consts.length);
         bytes32[] memory cc = new bytes32[](m.consts.length);
         for (uint256 i; i < cc.length; ++i) {
             cc[i] = Tree.commitment(m.consts[i]);
@@ -427,8 +472,6 @@ abstract contract ModelKit is Fixture {
             (uint256 lo, uint256 hi) = _needChunk(node, true, i, e, chunk);
             cs[i] = _win(m.consts[node.consts[i]], Tree.leafProof(wl, node.consts[i]), lo, hi);
         }
-        bytes32[] memory nodeProof = Tree.leafProof(Tree.levels(_nodeLeaves(m)), j);
-        return abi.encodeCall(DisputeGame.oneStep, (p.gid, node, nodeProof, ins, cs));
     }
 
     function _win(int256[] memory data, bytes32[] memory leafProof, uint256 lo, uint256 hi)

@@ -17,6 +17,7 @@
 //! | [`randomness`] | `FutureBlockRandomness` |
 //! | [`task_manager`] | `TaskManager` |
 //! | [`dispute_game`] | `DisputeGame` |
+//! | [`one_step_evaluator`] | `OneStepEvaluator` |
 //! | [`governor`] | `VouchGovernor` |
 //! | [`timelock`] | OpenZeppelin `TimelockController` |
 //! | [`eas`] | EAS `EAS` |
@@ -66,6 +67,10 @@ binding!(
     dispute_game, DisputeGame, "artifacts/DisputeGame.json"
 );
 binding!(
+    /// `OneStepEvaluator`: the op definitions the one-step check recomputes with.
+    one_step_evaluator, OneStepEvaluator, "artifacts/OneStepEvaluator.json"
+);
+binding!(
     /// `VouchGovernor`: OpenZeppelin Governor over the token's votes.
     governor, VouchGovernor, "artifacts/VouchGovernor.json"
 );
@@ -104,6 +109,10 @@ pub const ARTIFACTS: &[(&str, &str)] = &[
     ),
     ("TaskManager", include_str!("../artifacts/TaskManager.json")),
     ("DisputeGame", include_str!("../artifacts/DisputeGame.json")),
+    (
+        "OneStepEvaluator",
+        include_str!("../artifacts/OneStepEvaluator.json"),
+    ),
     (
         "VouchGovernor",
         include_str!("../artifacts/VouchGovernor.json"),

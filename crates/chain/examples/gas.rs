@@ -122,6 +122,7 @@ async fn main() {
                 fee: TOKEN,
                 deadline_secs: 3600,
                 input_commitment: ic,
+                rows: 1,
                 input_cid: String::new(),
                 inline_input: Vec::new(),
             })

@@ -11,9 +11,10 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
 use vouch_bindings::{
     dispute_game::DisputeGame, eas::EAS, governor::VouchGovernor, model_registry::ModelRegistry,
-    provider_staking::ProviderStaking, randomness::FutureBlockRandomness,
-    receipt_attester::ReceiptAttester, schema_registry::SchemaRegistry, task_manager::TaskManager,
-    timelock::TimelockController, vouch_token::VouchToken,
+    one_step_evaluator::OneStepEvaluator, provider_staking::ProviderStaking,
+    randomness::FutureBlockRandomness, receipt_attester::ReceiptAttester,
+    schema_registry::SchemaRegistry, task_manager::TaskManager, timelock::TimelockController,
+    vouch_token::VouchToken,
 };
 
 /// One token, with 18 decimals.
@@ -162,9 +163,17 @@ pub async fn deploy(client: &Client, cfg: &DeployConfig) -> Result<Deployment> {
     )
     .await
     .map_err(err("deploy TaskManager"))?;
-    let dispute_game = DisputeGame::deploy(p, *task_manager.address(), cfg.step_timeout)
+    let evaluator = OneStepEvaluator::deploy(p)
         .await
-        .map_err(err("deploy DisputeGame"))?;
+        .map_err(err("deploy OneStepEvaluator"))?;
+    let dispute_game = DisputeGame::deploy(
+        p,
+        *task_manager.address(),
+        cfg.step_timeout,
+        *evaluator.address(),
+    )
+    .await
+    .map_err(err("deploy DisputeGame"))?;
 
     let receipts = ReceiptAttester::deploy(p, *eas.address(), *task_manager.address())
         .await

@@ -392,7 +392,9 @@ type OneStepArgs = (Node, Vec<B256>, Vec<Window>, Vec<Window>);
 
 /// The `oneStep` arguments for element `e` of node `j`: descriptor, node proof, input and
 /// constant windows. `descent` is the defender's revealed trace path (empty when we are the
-/// defender: then our own tree is the defender's).
+/// defender: then our own tree is the defender's). Element `e` of a task of several rows is
+/// element `e mod n1` of row `e div n1` of the batch-1 descriptor (`docs/semantics.md`
+/// section 8.5): the input windows cover that row.
 fn one_step_args(
     me: &HonestTrace,
     ev: &Evidence,
@@ -414,6 +416,8 @@ fn one_step_args(
         .get(j)
         .ok_or_else(|| Error::State(format!("node {j} is not in our graph")))?
         .clone();
+    let n1 = numel(&node.outShape).max(1);
+    let (row, e) = (e / n1, e % n1);
     let missing = |what: &str| Error::State(format!("one-step: {what} out of range"));
     let node_leaves: Vec<[u8; 32]> = ev
         .nodes
@@ -441,7 +445,13 @@ fn one_step_args(
             (data, proof)
         };
         let (lo, hi) = narrow(need(&node, false, i, e), false);
-        ins.push(window(data, proof.ok_or_else(|| missing("input"))?, lo, hi));
+        let base = row * node.inShapes.get(i).map_or(0, |s| numel(s));
+        ins.push(window(
+            data,
+            proof.ok_or_else(|| missing("input"))?,
+            base + lo,
+            base + hi,
+        ));
     }
     let weights: Vec<[u8; 32]> = ev.consts.iter().map(|c| tensor_commitment(c)).collect();
     let mut cs = Vec::new();
@@ -458,6 +468,84 @@ fn one_step_args(
         ins,
         cs,
     ))
+}
+
+/// Settles a task whose committed input cannot hold its rows (`DisputeGame.resolveInput`,
+/// `docs/semantics.md` section 8.5): `inputs` are the committed graph inputs (the leaves of the
+/// task's input commitment), `nodes` the descriptors. Posts the graph header first while the
+/// game still waits for it; an error when every graph input fits the task.
+pub async fn resolve_input(
+    sys: &System,
+    id: U256,
+    header: &GraphHeader,
+    nodes: &[Node],
+    inputs: &[Vec<i32>],
+) -> Result<Move> {
+    let client = sys.client();
+    let game = sys.dispute_game();
+    let g = client.call("DisputeGame.game", game.game(id)).await?;
+    match g.phase {
+        0 => return Err(Error::State(format!("no dispute {id}"))),
+        9 => {
+            let outcome = OUTCOMES.get(usize::from(g.outcome)).copied().unwrap_or("?");
+            return Ok(Move::Done { outcome });
+        }
+        1 => {
+            client
+                .send(
+                    "DisputeGame.postGraph",
+                    game.postGraph(
+                        id,
+                        U256::from(header.num_nodes),
+                        header.nodes_root,
+                        header.output_nodes_u256(),
+                    ),
+                )
+                .await?;
+            return Ok(Move::Posted("graph"));
+        }
+        _ => {}
+    }
+    let rows = usize::from(g.rows).max(1);
+    let flag = crate::graph::graph_input(0);
+    let node_leaves: Vec<[u8; 32]> = nodes.iter().map(|n| crate::graph::node_leaf(n).0).collect();
+    let in_leaves: Vec<[u8; 32]> = inputs.iter().map(|t| tensor_commitment(t)).collect();
+    for (j, node) in nodes.iter().enumerate() {
+        for (slot, r) in node.inputs.iter().enumerate() {
+            if *r & flag == U256::ZERO {
+                continue;
+            }
+            let i = to_usize(*r ^ flag, "graph input")?;
+            let (Some(data), Some(shape)) = (inputs.get(i), node.inShapes.get(slot)) else {
+                continue;
+            };
+            if data.len() == rows * numel(shape) {
+                continue;
+            }
+            let missing = || Error::State("resolve input: proof out of range".to_owned());
+            let node_proof = merkle_proof(&node_leaves, j).ok_or_else(missing)?;
+            let leaf_proof = merkle_proof(&in_leaves, i).ok_or_else(missing)?;
+            client
+                .send(
+                    "DisputeGame.resolveInput",
+                    game.resolveInput(
+                        id,
+                        U256::from(j),
+                        node.clone(),
+                        node_proof.into_iter().map(B256::from).collect(),
+                        U256::from(slot),
+                        U256::from(data.len()),
+                        B256::from(tensor_root(data)),
+                        leaf_proof.into_iter().map(B256::from).collect(),
+                    ),
+                )
+                .await?;
+            return Ok(Move::Posted("input"));
+        }
+    }
+    Err(Error::State(format!(
+        "every graph input holds the task's {rows} rows: the input is well formed"
+    )))
 }
 
 /// Makes the caller's next move in game `id`, if any; at the one-step check it reports
@@ -642,12 +730,14 @@ pub async fn step_with(
             };
             let (node, proof, ins, cs) = one_step_args(me, ev, &descent, j, e, chunk)?;
             let ours = me.tensors.get(j).map_or(0, Vec::len);
-            if phase != 4 && numel(&node.outShape) != ours {
-                // the descriptors describe batch 1: a check with another size ends BothWrong
+            let rows = usize::from(g.rows).max(1);
+            if numel(&node.outShape) * rows != ours {
+                // our trace does not fit the task: the check would end BothWrong
                 return Err(Error::State(format!(
-                    "node {j} has {ours} elements in our trace but {} in the graph root \
-                     (the one-step check covers batch-1 tasks)",
-                    numel(&node.outShape)
+                    "node {j} has {ours} elements in our trace, but the task's {rows} rows of \
+                     the graph root's {} make {}",
+                    numel(&node.outShape),
+                    numel(&node.outShape) * rows
                 )));
             }
             if phase == 4 {

@@ -77,6 +77,8 @@ pub struct Request {
     pub deadline_secs: u32,
     /// List commitment of the input tensors.
     pub input_commitment: B256,
+    /// Rows of the input (`docs/semantics.md` section 8.5): at least 1; a zk task has 1.
+    pub rows: u16,
     /// CID of the input (empty when inline).
     pub input_cid: String,
     /// Canonical tensor bytes of the inputs, or empty.
@@ -320,6 +322,7 @@ impl System {
             fee: U88::from(r.fee),
             deadline,
             inputCommitment: r.input_commitment,
+            rows: r.rows,
             inputCid: r.input_cid.clone(),
             inlineInput: Bytes::from(r.inline_input.clone()),
             callback: Address::ZERO,
@@ -394,6 +397,13 @@ impl System {
     pub async fn task(&self, task: U256) -> Result<Task> {
         self.client
             .call("TaskManager.getTask", self.task_manager().getTask(task))
+            .await
+    }
+
+    /// Rows of a task's input (1 unless it asked for more).
+    pub async fn task_rows(&self, task: U256) -> Result<u16> {
+        self.client
+            .call("TaskManager.taskRows", self.task_manager().taskRows(task))
             .await
     }
 

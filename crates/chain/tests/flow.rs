@@ -54,11 +54,15 @@ fn package() -> (Vec<u8>, Package) {
 /// One run of the package on the first row of the fixture input: input commitment, the honest trace, the
 /// output commitment and the one-step evidence.
 fn run(pkg: &Package) -> (B256, HonestTrace, B256, Evidence) {
+    run_rows(pkg, 1)
+}
+
+/// [`run`] on the first `rows` rows of the fixture input (a task of `rows` rows).
+fn run_rows(pkg: &Package, rows: usize) -> (B256, HonestTrace, B256, Evidence) {
     let dir = repo().join("testdata/models/digits_mlp");
     let mut input: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("input.json")).unwrap()).unwrap();
-    // one row: the graph root describes the executed graph with the batch dimension at 1
-    input["input"].as_array_mut().unwrap().truncate(1);
+    input["input"].as_array_mut().unwrap().truncate(rows);
     let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
     let floats = vouch_quant::json::inputs_from_json(&input, &names).unwrap();
     let inputs = vouch_quant::quantize_inputs(pkg, &floats);
@@ -147,6 +151,10 @@ async fn world_with(bytes: Vec<u8>, pkg: Package) -> World {
 }
 
 fn request(model: u32, ic: B256) -> Request {
+    request_rows(model, ic, 1)
+}
+
+fn request_rows(model: u32, ic: B256, rows: u16) -> Request {
     Request {
         model_id: model,
         version: 1,
@@ -154,6 +162,7 @@ fn request(model: u32, ic: B256) -> Request {
         fee: TOKEN,
         deadline_secs: 3600,
         input_commitment: ic,
+        rows,
         input_cid: String::new(),
         inline_input: Vec::new(),
     }
@@ -400,6 +409,127 @@ async fn one_step_settles_a_hidden_layer_lie_either_way() {
         .unwrap();
     let (outcome, last) = play_out((&alice, &honest, &evidence), (&carol, &lie), game).await;
     assert_eq!((outcome, last), ("defender wins", Move::Posted("one-step")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lies_in_the_first_and_last_row_of_an_8_row_task_are_slashed() {
+    // a task of 8 rows is judged one element of one row at a time against the batch-1 graph
+    // (docs/semantics.md section 8.5)
+    const ROWS: usize = 8;
+    let w = world().await;
+    let (ic, honest, output, evidence) = run_rows(&w.pkg, ROWS);
+    let bob = w.as_(2).await;
+    let carol = w.as_(3).await;
+    let last = honest.tensors.len() - 1;
+    let out_per_row = honest.tensors[last].len() / ROWS;
+    let hidden_per_row = honest.tensors[0].len() / ROWS;
+    // row 0 of the output node, and the last row of the first (hidden) node
+    for (node, element) in [
+        (last, 0),
+        (0, (ROWS - 1) * hidden_per_row + hidden_per_row / 2),
+    ] {
+        let mut lie = honest.clone();
+        lie.tensors[node][element] += 1;
+        let t = carol
+            .request(&request_rows(w.model, ic, ROWS as u16))
+            .await
+            .unwrap();
+        assert_eq!(carol.task_rows(t).await.unwrap(), ROWS as u16);
+        bob.submit(t, lie.output_commitment(), lie.trace_root())
+            .await
+            .unwrap();
+        let before = bob.provider_info(signer(2).address()).await.unwrap();
+        let game = carol
+            .challenge(t, output, honest.trace_root())
+            .await
+            .unwrap();
+        let (outcome, last_move) = play_out((&carol, &honest, &evidence), (&bob, &lie), game).await;
+        assert_eq!(
+            (outcome, last_move),
+            ("challenger wins", Move::Posted("one-step")),
+            "node {node} element {element}"
+        );
+        let g = carol
+            .client()
+            .call("DisputeGame.game", carol.dispute_game().game(game))
+            .await
+            .unwrap();
+        assert_eq!((g.node, g.element), (U256::from(node), U256::from(element)));
+        assert_eq!(usize::from(g.rows), ROWS);
+        let after = bob.provider_info(signer(2).address()).await.unwrap();
+        assert_eq!(
+            before.stake - after.stake,
+            w.cfg.provider_bond,
+            "the liar's bond is slashed"
+        );
+        assert_eq!(carol.task(t).await.unwrap().status, 6); // failed, fee refunded
+    }
+    assert!(out_per_row > 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_to_an_input_that_cannot_hold_its_rows_loses() {
+    // the requester committed one row but asked for two: no answer exists; the provider that
+    // answers anyway is beaten by a challenger claiming "no answer" (output 0)
+    let w = world().await;
+    let (ic, honest, output, evidence) = run_rows(&w.pkg, 1);
+    let bob = w.as_(2).await;
+    let carol = w.as_(3).await;
+    let t = carol.request(&request_rows(w.model, ic, 2)).await.unwrap();
+    bob.submit(t, output, honest.trace_root()).await.unwrap();
+    let before = bob.provider_info(signer(2).address()).await.unwrap();
+    let game = carol.challenge(t, B256::ZERO, B256::ZERO).await.unwrap();
+    let mut moves = Vec::new();
+    let outcome = loop {
+        assert!(moves.len() < 5, "{moves:?}");
+        let m = dispute::resolve_input(
+            &carol,
+            game,
+            &honest.header,
+            &evidence.nodes,
+            &evidence.inputs,
+        )
+        .await
+        .unwrap();
+        if let Move::Done { outcome } = m {
+            break outcome;
+        }
+        moves.push(m);
+    };
+    assert_eq!(outcome, "challenger wins");
+    assert_eq!(moves, vec![Move::Posted("graph"), Move::Posted("input")]);
+    let after = bob.provider_info(signer(2).address()).await.unwrap();
+    assert_eq!(before.stake - after.stake, w.cfg.provider_bond);
+    assert_eq!(carol.task(t).await.unwrap().status, 6); // failed, fee refunded
+
+    // a well-formed input cannot be called malformed
+    let t = carol.request(&request(w.model, ic)).await.unwrap();
+    let mut lie = honest.clone();
+    lie.tensors[0][0] += 1;
+    bob.submit(t, lie.output_commitment(), lie.trace_root())
+        .await
+        .unwrap();
+    let game = carol.challenge(t, B256::ZERO, B256::ZERO).await.unwrap();
+    let first = dispute::resolve_input(
+        &carol,
+        game,
+        &honest.header,
+        &evidence.nodes,
+        &evidence.inputs,
+    )
+    .await
+    .unwrap();
+    assert_eq!(first, Move::Posted("graph"));
+    let err = dispute::resolve_input(
+        &carol,
+        game,
+        &honest.header,
+        &evidence.nodes,
+        &evidence.inputs,
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("well formed"), "{err}");
 }
 
 /// One wide `Linear` of fan-in 100 (two chunks of the partial-sum game): `[1, 100] -> [1, 2]`.

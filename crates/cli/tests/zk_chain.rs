@@ -135,6 +135,7 @@ async fn settle(pkg: &Package, inputs: &[Tensor], work: &std::path::Path) -> Don
             fee: 2 * TOKEN,
             deadline_secs: 3600,
             input_commitment: B256::from(ic),
+            rows: 1,
             input_cid: String::new(),
             inline_input: inline,
         })

@@ -33,7 +33,7 @@ impl Default for Options {
 }
 
 /// The result of one run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Execution {
     /// Graph outputs, in package order.
     pub outputs: Vec<Tensor>,
@@ -76,6 +76,8 @@ pub struct Engine<'p> {
     consts: Vec<Tensor>,
     pool: Option<rayon::ThreadPool>,
     opts: Options,
+    /// Batched shapes give the same bits as rows one by one ([`Package::row_separable`]).
+    row_separable: bool,
 }
 
 fn shape_err(node: &Node, reason: impl Into<String>) -> Error {
@@ -122,16 +124,57 @@ impl<'p> Engine<'p> {
             consts,
             pool,
             opts: Options { threads, ..opts },
+            row_separable: pkg.row_separable(),
         })
     }
 
-    /// Runs the package on `inputs` (one tensor per package input, in package order).
+    /// Runs the package on `inputs` (one tensor per package input, in package order). Several
+    /// rows (a batch dimension above 1) mean the rows run one by one, end to end
+    /// (`docs/semantics.md` section 1): a row-separable package runs them together, which is
+    /// the same bits.
     pub fn run(&self, inputs: Vec<Tensor>) -> Result<Execution> {
         match &self.pool {
-            Some(pool) => pool.install(|| self.run_inner(inputs)),
+            Some(pool) => pool.install(|| self.run_rows(inputs)),
             // One thread: run inline, no hand-off to a pool.
-            None => self.run_inner(inputs),
+            None => self.run_rows(inputs),
         }
+    }
+
+    fn run_rows(&self, inputs: Vec<Tensor>) -> Result<Execution> {
+        if inputs.len() != self.pkg.inputs.len() {
+            return self.run_inner(inputs);
+        }
+        let rows = rows_of(self.pkg, &inputs)?;
+        if rows <= 1 || self.row_separable {
+            return self.run_inner(inputs);
+        }
+        let mut all: Option<Execution> = None;
+        for r in 0..rows {
+            let row: Vec<Tensor> = inputs.iter().map(|t| row_of(t, rows, r)).collect();
+            let ex = self.run_inner(row)?;
+            all = Some(match all {
+                None => ex,
+                Some(mut acc) => {
+                    for (a, b) in acc.outputs.iter_mut().zip(ex.outputs) {
+                        a.data.extend(b.data);
+                    }
+                    for (a, b) in acc.trace.iter_mut().zip(ex.trace) {
+                        a.data.extend(b.data);
+                    }
+                    acc
+                }
+            });
+        }
+        let mut ex = all.unwrap_or_default();
+        // shapes as the model declares them at `rows` (the data is the rows end to end)
+        let shape_of = |v: u32| resolve(&self.pkg.values[v as usize].shape, rows);
+        for (t, o) in ex.outputs.iter_mut().zip(&self.pkg.outputs) {
+            t.shape = shape_of(o.value);
+        }
+        for (t, n) in ex.trace.iter_mut().zip(&self.pkg.nodes) {
+            t.shape = shape_of(n.output);
+        }
+        Ok(ex)
     }
 
     fn run_inner(&self, inputs: Vec<Tensor>) -> Result<Execution> {
@@ -614,6 +657,45 @@ fn check_overflow(
         ));
     }
     Ok(bound >= 1 << 31)
+}
+
+/// The number of rows `inputs` hold for `pkg` (`docs/semantics.md` section 8.5): the size of
+/// their batch dimension, 1 without one. More than one row needs a package that
+/// [`Package::takes_rows`].
+pub fn rows_of(pkg: &Package, inputs: &[Tensor]) -> Result<usize> {
+    let rows = infer_batch(pkg, inputs)?;
+    if rows > 1 && !pkg.takes_rows() {
+        return Err(Error::Input {
+            name: pkg
+                .inputs
+                .iter()
+                .map(|i| i.name.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            reason: format!(
+                "{rows} rows given, but the model's inputs do not all have the batch dimension \
+                 first: it runs one row at a time"
+            ),
+        });
+    }
+    Ok(rows)
+}
+
+/// Row `r` of `rows` of a tensor whose batch dimension is axis 0.
+fn row_of(t: &Tensor, rows: usize, r: usize) -> Tensor {
+    let per = t.data.len() / rows.max(1);
+    let mut shape = t.shape.clone();
+    if let Some(d) = shape.first_mut() {
+        *d = 1;
+    }
+    Tensor {
+        shape,
+        data: t
+            .data
+            .get(r * per..(r + 1) * per)
+            .unwrap_or_default()
+            .to_vec(),
+    }
 }
 
 fn infer_batch(pkg: &Package, inputs: &[Tensor]) -> Result<usize> {

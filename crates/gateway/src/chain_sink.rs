@@ -266,6 +266,7 @@ fn chain_error(e: vouch_chain::Error) -> SinkError {
 /// What the gateway computed for one task before requesting it.
 struct Local {
     input_commitment: B256,
+    rows: u16,
     inline: Vec<u8>,
     output_commitment: B256,
     output_cid: Cid,
@@ -298,6 +299,18 @@ fn prepare(store: &Store, model: &Cid, input_bytes: &[u8], mode: Mode) -> Result
     let floats = vouch_quant::json::inputs_from_json(&input, &names)
         .map_err(|e| SinkError::Rejected(format!("input: {e}")))?;
     let inputs = vouch_quant::quantize_inputs(&pkg, &floats);
+    // every row of a task can be disputed on its own (docs/semantics.md section 8.5); a zk
+    // proof covers one row, and the contract takes at most 65,535
+    let rows = vouch_engine::exec::rows_of(&pkg, &inputs)
+        .map_err(|e| SinkError::Rejected(format!("input does not fit the model: {e}")))?;
+    if mode == Mode::Zk && rows != 1 {
+        return Err(SinkError::Rejected(format!(
+            "a zk task proves one row: this input has {rows}; send one row per task"
+        )));
+    }
+    let rows = u16::try_from(rows).map_err(|_| {
+        SinkError::Rejected(format!("{rows} rows exceed a task's limit of {}", u16::MAX))
+    })?;
     let input_commitment = match mode {
         Mode::Zk => B256::from(zk_input_commitment(&pkg, &inputs)?),
         Mode::Optimistic | Mode::Committee => B256::from(vouch_engine::exec::commit_list(&inputs)),
@@ -336,6 +349,7 @@ fn prepare(store: &Store, model: &Cid, input_bytes: &[u8], mode: Mode) -> Result
     let output_cid = store.put(&out_bytes).map_err(unavailable)?;
     Ok(Local {
         input_commitment,
+        rows,
         inline,
         output_commitment,
         output_cid,
@@ -561,6 +575,7 @@ impl ChainSink {
             fee: req.max_fee,
             deadline_secs: s.cfg.deadline_secs,
             input_commitment: local.input_commitment,
+            rows: local.rows,
             // the input travels inline
             input_cid: String::new(),
             inline_input: local.inline,

@@ -10,9 +10,11 @@
 //! | [`ir`] | tensors, constants, nodes and ops |
 //! | [`package`] | the package, its byte format, content id and weights root |
 //! | [`validate`] | structural checks every loaded package passes before it runs |
+//! | [`rows`] | whether a package takes several rows, and runs them together bit for bit |
 
 pub mod ir;
 pub mod package;
+pub mod rows;
 pub mod validate;
 
 pub use ir::{Const, ConstId, Dim, Kind, Node, Op, Operand, TensorInfo, ValueId};

@@ -147,10 +147,12 @@ impl Ctx {
         let commitment = (req.mode != mode::ZK).then_some(req.inputCommitment);
         let id = task.to_string();
         let lie = lie && self.cfg.lie == crate::Lie::Always;
-        let run =
-            tokio::task::spawn_blocking(move || execute(&id, &model.pkg, &inline, commitment))
-                .await
-                .map_err(|e| Error::State(format!("execution task: {e}")))??;
+        let rows = req.rows;
+        let run = tokio::task::spawn_blocking(move || {
+            execute(&id, &model.pkg, &inline, rows, commitment)
+        })
+        .await
+        .map_err(|e| Error::State(format!("execution task: {e}")))??;
         Ok(if lie { run.lie() } else { run })
     }
 
@@ -374,12 +376,13 @@ async fn submit_zk(ctx: &Ctx, task: U256, req: &TaskRequested, run: &Run) -> Res
         )));
     };
     let model = ctx.models.get(&ctx.sys, req.modelId, req.version).await?;
-    let inputs = crate::work::decode_inputs(&model.pkg, &req.inlineInput).map_err(|reason| {
-        Error::Execute {
-            task: task.to_string(),
-            reason,
-        }
-    })?;
+    let inputs =
+        crate::work::decode_inputs(&model.pkg, &req.inlineInput, req.rows).map_err(|reason| {
+            Error::Execute {
+                task: task.to_string(),
+                reason,
+            }
+        })?;
     let (prover, keys) = (prover.clone(), keys.clone());
     let (output, proof) =
         tokio::task::spawn_blocking(move || prover.prove(&model.pkg, &keys, inputs))
@@ -423,7 +426,22 @@ pub(crate) async fn challenger(
         return Ok(());
     }
     // lies are told as a provider or committee member, never by re-checking others
-    let run = ctx.run_of(task, &req, false).await?;
+    let run = match ctx.run_of(task, &req, false).await {
+        Ok(run) => run,
+        Err(e) => {
+            // an input that cannot hold the task's rows has no answer: any result is a lie
+            let model = ctx.models.get(sys, req.modelId, req.version).await?;
+            let Some(inputs) = crate::work::misfit_inputs(
+                &model.pkg,
+                &req.inlineInput,
+                req.rows,
+                req.inputCommitment,
+            ) else {
+                return Err(e);
+            };
+            return challenge_misfit(&ctx, task, &req, &model, inputs).await;
+        }
+    };
     inc(&ctx.metrics.results_rechecked);
     if run.output == output && run.trace_root == trace_root {
         return Ok(());
@@ -469,6 +487,69 @@ pub(crate) async fn challenger(
     play(ctx, dispute, task, Some(run)).await
 }
 
+/// Challenges a result posted for a task whose committed input cannot hold its rows, claiming
+/// "no answer" (output and trace `0`), and shows it with `DisputeGame.resolveInput`.
+async fn challenge_misfit(
+    ctx: &Ctx,
+    task: U256,
+    req: &TaskRequested,
+    model: &crate::work::Model,
+    inputs: Vec<Vec<i32>>,
+) -> Result<()> {
+    let sys = &ctx.sys;
+    let id = format!("challenger:{task}");
+    ctx.accept(&id, req, &model.cid.to_string())?;
+    tracing::warn!(node = %ctx.cfg.name, %task, rows = req.rows, "a result for an input that cannot hold the task's rows: challenging");
+    let dispute = match sys.challenge(task, B256::ZERO, B256::ZERO).await {
+        Ok(d) => d,
+        Err(e) => {
+            let e = Error::from(e);
+            ctx.advance(&id, TaskState::Cancelled, None, Some(e.to_string()));
+            return if is_bad_status(&e) { Ok(()) } else { Err(e) };
+        }
+    };
+    inc(&ctx.metrics.challenges_opened);
+    // the journal's path for a challenge: our claim ("no answer") is posted, then disputed
+    ctx.advance(
+        &id,
+        TaskState::Executed,
+        Some(B256::ZERO),
+        Some("no answer: the input cannot hold the task's rows".to_owned()),
+    );
+    ctx.advance(
+        &id,
+        TaskState::Submitted,
+        Some(B256::ZERO),
+        Some(format!("dispute {dispute}")),
+    );
+    ctx.advance(&id, TaskState::Disputed, None, None);
+    let header = vouch_chain::graph::header_of(&model.pkg);
+    let nodes = vouch_chain::graph::descriptors(&model.pkg);
+    let mut pause = Duration::from_millis(300);
+    loop {
+        match dispute::resolve_input(sys, dispute, &header, &nodes, &inputs).await {
+            Ok(Move::Done { outcome }) => {
+                let to = if outcome == "challenger wins" {
+                    TaskState::Finalized
+                } else {
+                    TaskState::Slashed
+                };
+                ctx.advance(&id, to, None, Some(outcome.to_owned()));
+                return Ok(());
+            }
+            Ok(_) => {
+                inc(&ctx.metrics.transactions_sent);
+                pause = Duration::from_millis(300);
+            }
+            Err(e) => {
+                tracing::warn!(node = %ctx.cfg.name, %task, %dispute, error = %e, "resolving a misfit input failed; trying again");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
 /// Plays dispute `dispute` on `task` to its end if this node is a party (with `run`, or a
 /// fresh execution of the task).
 pub(crate) async fn play(ctx: Arc<Ctx>, dispute: U256, task: U256, run: Option<Run>) -> Result<()> {
@@ -499,6 +580,11 @@ pub(crate) async fn play(ctx: Arc<Ctx>, dispute: U256, task: U256, run: Option<R
         }
     };
     tracing::info!(node = %ctx.cfg.name, %task, %dispute, role, "playing dispute");
+    // A dispute is played to its end: an error that is not a lost race (a dead endpoint past
+    // the retries, a step our evidence cannot make yet) is logged and the step is tried again
+    // with a growing pause, for as long as the game runs. Giving up would hand the other party
+    // a win by timeout.
+    let mut pause = Duration::from_millis(300);
     loop {
         let mv = retry(&ctx.metrics, || async {
             Ok(dispute::step_with(sys, dispute, &run.trace, Some(&run.evidence)).await?)
@@ -506,6 +592,7 @@ pub(crate) async fn play(ctx: Arc<Ctx>, dispute: U256, task: U256, run: Option<R
         .await;
         match mv {
             Ok(Move::Posted(what)) => {
+                pause = Duration::from_millis(300);
                 inc(&ctx.metrics.transactions_sent);
                 ctx.journal.dispute_progress(&did, what)?;
             }
@@ -555,7 +642,11 @@ pub(crate) async fn play(ctx: Arc<Ctx>, dispute: U256, task: U256, run: Option<R
             {
                 tokio::time::sleep(Duration::from_millis(300)).await;
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                tracing::warn!(node = %ctx.cfg.name, %task, %dispute, role, error = %e, "dispute step failed; trying again");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(10));
+            }
         }
     }
 }

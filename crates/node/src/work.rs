@@ -126,42 +126,44 @@ impl Run {
     }
 }
 
-/// Decodes a task's inline input (each input tensor's elements as big-endian i32, in package
-/// input order) into tensors of the package's input shapes, with the batch size the byte count
-/// implies.
-pub fn decode_inputs(pkg: &Package, bytes: &[u8]) -> Result<Vec<Tensor>, String> {
+fn words_of(bytes: &[u8]) -> Result<Vec<i32>, String> {
     if !bytes.len().is_multiple_of(4) {
         return Err(format!(
             "input is {} bytes, not a multiple of 4",
             bytes.len()
         ));
     }
-    let words: Vec<i32> = bytes
+    Ok(bytes
         .chunks_exact(4)
         .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    let info = |spec: &vouch_model::IoSpec| {
-        pkg.values
-            .get(spec.value as usize)
-            .ok_or_else(|| format!("input {} has no value", spec.name))
-    };
+        .collect())
+}
+
+/// Elements per row over all graph inputs.
+fn per_row(pkg: &Package) -> Result<usize, String> {
     let mut per_row = 0usize;
     for spec in &pkg.inputs {
-        let shape = vouch_engine::tensor::resolve(&info(spec)?.shape, 1);
+        let info = pkg
+            .values
+            .get(spec.value as usize)
+            .ok_or_else(|| format!("input {} has no value", spec.name))?;
+        let shape = vouch_engine::tensor::resolve(&info.shape, 1);
         per_row += vouch_engine::tensor::numel(&shape)
             .ok_or_else(|| format!("input {} has an overflowing shape", spec.name))?;
     }
-    if per_row == 0 || words.is_empty() || !words.len().is_multiple_of(per_row) {
-        return Err(format!(
-            "the input has {} elements; the model takes {per_row} per row",
-            words.len()
-        ));
-    }
-    let batch = words.len() / per_row;
-    let mut rest = words.as_slice();
+    Ok(per_row)
+}
+
+/// `words` as one tensor per package input at `batch` rows.
+fn split(pkg: &Package, words: &[i32], batch: usize) -> Result<Vec<Tensor>, String> {
+    let mut rest = words;
     let mut out = Vec::with_capacity(pkg.inputs.len());
     for spec in &pkg.inputs {
-        let shape = vouch_engine::tensor::resolve(&info(spec)?.shape, batch);
+        let info = pkg
+            .values
+            .get(spec.value as usize)
+            .ok_or_else(|| format!("input {} has no value", spec.name))?;
+        let shape = vouch_engine::tensor::resolve(&info.shape, batch);
         let n = vouch_engine::tensor::numel(&shape)
             .filter(|&n| n <= rest.len())
             .ok_or_else(|| format!("input {} does not fit the task's input", spec.name))?;
@@ -175,6 +177,66 @@ pub fn decode_inputs(pkg: &Package, bytes: &[u8]) -> Result<Vec<Tensor>, String>
     Ok(out)
 }
 
+/// Decodes a task's inline input (each input tensor's elements as big-endian i32, in package
+/// input order) into tensors of the package's input shapes at the task's `rows` rows
+/// (`docs/semantics.md` section 8.5); any other element count is an error.
+pub fn decode_inputs(pkg: &Package, bytes: &[u8], rows: u16) -> Result<Vec<Tensor>, String> {
+    let words = words_of(bytes)?;
+    let per_row = per_row(pkg)?;
+    if per_row == 0 || words.is_empty() || !words.len().is_multiple_of(per_row) {
+        return Err(format!(
+            "the input has {} elements; the model takes {per_row} per row",
+            words.len()
+        ));
+    }
+    let batch = words.len() / per_row;
+    if batch != usize::from(rows) {
+        return Err(format!(
+            "the input holds {batch} rows of {per_row} elements; the task asks for {rows}"
+        ));
+    }
+    if batch > 1 && !pkg.takes_rows() {
+        return Err(format!(
+            "the task asks for {rows} rows, but the model takes one row at a time"
+        ));
+    }
+    split(pkg, &words, batch)
+}
+
+/// The graph inputs a task's inline bytes hold when they match its input commitment but not
+/// its row count: what `DisputeGame.resolveInput` needs to show that the task has no answer
+/// (`docs/semantics.md` section 8.5). `None` when the input fits the task, or when the bytes
+/// do not match the commitment (then they prove nothing about it).
+pub fn misfit_inputs(
+    pkg: &Package,
+    bytes: &[u8],
+    rows: u16,
+    commitment: B256,
+) -> Option<Vec<Vec<i32>>> {
+    let words = words_of(bytes).ok()?;
+    let per_row = per_row(pkg).ok()?;
+    let inputs: Vec<Vec<i32>> = if per_row != 0 && words.len().is_multiple_of(per_row) {
+        let batch = words.len() / per_row;
+        if batch == usize::from(rows) {
+            return None;
+        }
+        split(pkg, &words, batch)
+            .ok()?
+            .into_iter()
+            .map(|t| t.data)
+            .collect()
+    } else if pkg.inputs.len() == 1 {
+        vec![words]
+    } else {
+        return None;
+    };
+    let leaves: Vec<[u8; 32]> = inputs
+        .iter()
+        .map(|t| vouch_primitives::tensor_commitment(t))
+        .collect();
+    (B256::from(vouch_primitives::list_commitment(&leaves)) == commitment).then_some(inputs)
+}
+
 /// The canonical inline bytes of `inputs` (the inverse of [`decode_inputs`]).
 pub fn encode_inputs(inputs: &[Tensor]) -> Vec<u8> {
     inputs
@@ -183,15 +245,21 @@ pub fn encode_inputs(inputs: &[Tensor]) -> Vec<u8> {
         .collect()
 }
 
-/// Runs `pkg` on the task's inline input, checking it against the task's input commitment
-/// (the keccak list commitment; `None` for zk tasks, whose commitment is the circuit's
-/// Poseidon hash and is checked by the verifier).
-pub fn execute(task: &str, pkg: &Package, inline: &[u8], commitment: Option<B256>) -> Result<Run> {
+/// Runs `pkg` on the task's inline input of `rows` rows, checking it against the task's input
+/// commitment (the keccak list commitment; `None` for zk tasks, whose commitment is the
+/// circuit's Poseidon hash and is checked by the verifier).
+pub fn execute(
+    task: &str,
+    pkg: &Package,
+    inline: &[u8],
+    rows: u16,
+    commitment: Option<B256>,
+) -> Result<Run> {
     let err = |reason: String| Error::Execute {
         task: task.to_owned(),
         reason,
     };
-    let inputs = decode_inputs(pkg, inline).map_err(err)?;
+    let inputs = decode_inputs(pkg, inline, rows).map_err(err)?;
     if commitment.is_some_and(|c| vouch_engine::exec::commit_list(&inputs) != c) {
         return Err(err(
             "the inline input does not match the task's input commitment".to_owned(),

@@ -54,13 +54,14 @@ fn package() -> (Vec<u8>, Package) {
     (pkg.to_bytes(), pkg)
 }
 
-/// Row `row` of the fixture input: (input commitment, inline bytes, output commitment).
-fn input(pkg: &Package, row: usize) -> (B256, Vec<u8>, B256) {
+/// Rows `row..row + n` of the fixture input: (input commitment, inline bytes, output
+/// commitment).
+fn input_rows(pkg: &Package, row: usize, n: usize) -> (B256, Vec<u8>, B256) {
     let dir = repo().join("testdata/models/digits_mlp");
     let mut v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("input.json")).unwrap()).unwrap();
-    let r = v["input"][row].clone();
-    v["input"] = serde_json::Value::Array(vec![r]);
+    let r = v["input"].as_array().unwrap()[row..row + n].to_vec();
+    v["input"] = serde_json::Value::Array(r);
     let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
     let floats = vouch_quant::json::inputs_from_json(&v, &names).unwrap();
     let inputs = vouch_quant::quantize_inputs(pkg, &floats);
@@ -117,7 +118,19 @@ impl World {
     }
 
     async fn request(&self, requester: &System, row: usize, mode: Mode) -> (U256, B256) {
-        let (ic, bytes, out) = input(&self.pkg, row);
+        self.request_rows(requester, row, 1, 1, mode).await
+    }
+
+    /// A task over `n` rows of the fixture input from `row`, declared as `declared` rows.
+    async fn request_rows(
+        &self,
+        requester: &System,
+        row: usize,
+        n: usize,
+        declared: u16,
+        mode: Mode,
+    ) -> (U256, B256) {
+        let (ic, bytes, out) = input_rows(&self.pkg, row, n);
         let id = requester
             .request(&Request {
                 model_id: self.model,
@@ -126,6 +139,7 @@ impl World {
                 fee: TOKEN,
                 deadline_secs: 600,
                 input_commitment: ic,
+                rows: declared,
                 input_cid: String::new(),
                 inline_input: bytes,
             })
@@ -217,6 +231,67 @@ async fn status(sys: &System, task: U256) -> u8 {
 
 fn journal_state(node: &Node, id: &str) -> Option<TaskState> {
     node.journal().task(id).unwrap().map(|r| r.state)
+}
+
+/// Key 1's stake.
+async fn liar_stake(sys: &System) -> u128 {
+    sys.provider_info(signer(1).address()).await.unwrap().stake
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lies_on_batched_and_misfit_tasks_are_caught_by_a_challenger_node() {
+    let w = world(2).await;
+    let requester = w.as_(0).await;
+    let liar = w.node(1, PROVIDER, Lie::Always, vec![]).await;
+    let challenger = w.node(3, CHALLENGER, Lie::Never, vec![]).await;
+    let before = liar_stake(&requester).await;
+
+    // an 8-row task: the liar changes the last row's last output; the challenger node
+    // re-executes all 8 rows, disputes and wins the one-step check of that row
+    let (t1, _) = w.request_rows(&requester, 10, 8, 8, Mode::Optimistic).await;
+    until(90, "the liar's 8-row task fails", || async {
+        status(&requester, t1).await == 6
+    })
+    .await;
+    assert_eq!(before - liar_stake(&requester).await, w.cfg.provider_bond);
+    let g = requester
+        .client()
+        .call(
+            "DisputeGame.game",
+            requester.dispute_game().game(U256::from(1)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(g.rows, 8);
+    assert!(
+        g.element >= U256::from(g.numel - g.numel / U256::from(8)),
+        "the lie is in the last row"
+    );
+    liar.kill();
+
+    // a task declaring 2 rows over a 1-row input has no answer: the provider node refuses it;
+    // a result posted anyway is challenged with "no answer" and loses
+    let honest_provider = w.node(2, PROVIDER, Lie::Never, vec![]).await;
+    let (t2, out) = w.request_rows(&requester, 20, 1, 2, Mode::Optimistic).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        status(&requester, t2).await,
+        1,
+        "nobody answers a misfit input"
+    );
+    let bob = w.as_(1).await;
+    let before = liar_stake(&requester).await;
+    bob.submit(t2, out, B256::repeat_byte(7)).await.unwrap();
+    until(60, "the misfit answer fails", || async {
+        status(&requester, t2).await == 6
+    })
+    .await;
+    assert_eq!(before - liar_stake(&requester).await, w.cfg.provider_bond);
+    until(10, "the challenger journals its win", || async {
+        journal_state(&challenger, &format!("challenger:{t2}")) == Some(TaskState::Finalized)
+    })
+    .await;
+    honest_provider.kill();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -106,7 +106,10 @@ fn check_model(model: &'static str, outputs: Option<&[&str]>, b: Bound, table: &
     let floats = inputs_from_json(&input, &names).unwrap();
     let q = vouch_quant::quantize_inputs(&pkg, &floats);
     let out2 = run(&pkg, q.clone(), 2);
-    // Thread count and batching never change a bit.
+    // Thread count and batching never change a bit. Every fixture model is row-separable, so
+    // the batched run below takes the batched kernels, and must equal the rows one by one
+    // (docs/semantics.md section 8.5).
+    assert!(pkg.row_separable(), "{model}: row-separable");
     assert_eq!(out2, run(&pkg, q.clone(), 1), "{model}: 1 vs 2 threads");
     let batch = q[0].shape[0];
     for row in [0, batch / 2, batch - 1] {

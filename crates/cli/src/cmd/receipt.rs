@@ -144,9 +144,11 @@ fn load_package(a: &VerifyArgs, cid: &str) -> Result<(Package, Check)> {
     Ok((pkg, c))
 }
 
-/// Decodes canonical inline input bytes (see [`vouch_node::work::decode_inputs`]).
-pub fn decode_inline(pkg: &Package, bytes: &[u8]) -> Result<Vec<Tensor>> {
-    vouch_node::work::decode_inputs(pkg, bytes).map_err(|e| eyre::eyre!("the inline input: {e}"))
+/// Decodes canonical inline input bytes of `rows` rows (see
+/// [`vouch_node::work::decode_inputs`]).
+pub fn decode_inline(pkg: &Package, bytes: &[u8], rows: u16) -> Result<Vec<Tensor>> {
+    vouch_node::work::decode_inputs(pkg, bytes, rows)
+        .map_err(|e| eyre::eyre!("the inline input: {e}"))
 }
 
 fn reexecute(pkg: &Package, facts: &ReceiptFacts, zk: bool) -> Check {
@@ -164,7 +166,7 @@ fn reexecute(pkg: &Package, facts: &ReceiptFacts, zk: bool) -> Check {
             ),
         );
     }
-    let inputs = match decode_inline(pkg, &req.inlineInput) {
+    let inputs = match decode_inline(pkg, &req.inlineInput, req.rows) {
         Ok(i) => i,
         Err(e) => return Check::fail(what, format!("{e:#}")),
     };

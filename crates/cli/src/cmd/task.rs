@@ -169,6 +169,8 @@ pub struct PlayArgs {
 /// The engine's run of a task: input commitment and bytes, and the full trace.
 struct Run {
     input_commitment: B256,
+    /// Rows of the input (each disputed on its own: docs/semantics.md section 8.5).
+    rows: u16,
     input_bytes: Vec<u8>,
     trace: HonestTrace,
     output: B256,
@@ -182,6 +184,9 @@ fn execute(w: &Work) -> Result<Run> {
     let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
     let floats = io::inputs_from_json(&input, &names)?;
     let inputs = vouch_quant::quantize_inputs(&pkg, &floats);
+    let rows = vouch_engine::exec::rows_of(&pkg, &inputs)?;
+    let rows = u16::try_from(rows)
+        .map_err(|_| eyre::eyre!("{rows} rows exceed a task's limit of {}", u16::MAX))?;
     let input_commitment = B256::from(vouch_engine::exec::commit_list(&inputs));
     let input_bytes = inputs
         .iter()
@@ -202,6 +207,7 @@ fn execute(w: &Work) -> Result<Run> {
     };
     Ok(Run {
         input_commitment,
+        rows,
         input_bytes,
         output: B256::from(exec.output_commitment()),
         trace,
@@ -292,6 +298,7 @@ async fn request(a: &RequestArgs) -> Result<()> {
         fee: parse_tokens(&a.fee)?,
         deadline_secs: a.deadline,
         input_commitment: run.input_commitment,
+        rows: run.rows,
         input_cid: cid.clone(),
         inline_input: run.input_bytes,
     };

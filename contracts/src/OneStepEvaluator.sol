@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity 0.8.29;
+
+import {OneStepVerifier} from "./OneStepVerifier.sol";
+
+/// @title OneStepEvaluator
+/// @notice The one-step recomputation of docs/semantics.md as a contract of its own: the
+/// DisputeGame proves the windows and calls `evalElement`. Every op's definition lives here, so
+/// the game's bytecode does not grow with the op set (both stay under EIP-170's 24,576 bytes).
+/// Stateless and pure: its answer depends only on its arguments.
+contract OneStepEvaluator {
+    /// @notice Output element `e` of `node` from windows of its dynamic inputs and constants
+    /// (a window holds elements `[offset, offset + data.length)`; reading outside it reverts).
+    function evalElement(
+        OneStepVerifier.Node calldata node,
+        OneStepVerifier.Tensor[] calldata ins,
+        OneStepVerifier.Tensor[] calldata cs,
+        uint256 e
+    ) external pure returns (int256) {
+        return OneStepVerifier.evalElement(node, ins, cs, e);
+    }
+}

@@ -1,0 +1,87 @@
+//! Rows: how a package runs several inputs at once (`docs/semantics.md` sections 1 and 8.5).
+//!
+//! An execution of `R` rows *is* `R` executions of the graph with the batch dimension at 1,
+//! one per row, every tensor being its rows end to end. [`Package::takes_rows`] says whether a
+//! package can be given several rows at all (every graph input has its batch dimension first,
+//! so row `r` is a contiguous block); [`Package::row_separable`] says whether running the graph
+//! on batched shapes computes exactly those bits (so the engine may do so), a static property
+//! checked per operator.
+
+use crate::ir::{Dim, Op, Operand};
+use crate::package::Package;
+
+/// The batch dimension is axis 0 and no other axis.
+fn batch_first(shape: &[Dim]) -> bool {
+    shape.first() == Some(&Dim::Batch) && !shape.iter().skip(1).any(|d| *d == Dim::Batch)
+}
+
+impl Package {
+    /// Whether a task may hold more than one row: every graph input has its batch dimension
+    /// at axis 0. A package with a fixed-size input runs one row per execution.
+    pub fn takes_rows(&self) -> bool {
+        !self.inputs.is_empty()
+            && self.inputs.iter().all(|io| {
+                self.values
+                    .get(io.value as usize)
+                    .is_some_and(|v| batch_first(&v.shape))
+            })
+    }
+
+    /// Whether running the graph on shapes with the batch dimension at `R` gives, bit for bit,
+    /// the rows run one by one and put end to end: every value has its batch dimension at axis
+    /// 0 and no operator reads across axis 0 (`docs/semantics.md` section 8.5).
+    pub fn row_separable(&self) -> bool {
+        if !self.takes_rows() || !self.values.iter().all(|v| batch_first(&v.shape)) {
+            return false;
+        }
+        let rank = |v: u32| self.values.get(v as usize).map_or(0, |t| t.shape.len());
+        self.nodes.iter().all(|node| {
+            let dyn_ranks: Vec<usize> = node
+                .inputs
+                .iter()
+                .filter_map(|o| match o {
+                    Operand::Value(v) => Some(rank(*v)),
+                    Operand::Const(_) => None,
+                })
+                .collect();
+            let consts: Vec<&[u32]> = node
+                .inputs
+                .iter()
+                .filter_map(|o| match o {
+                    Operand::Const(c) => self.consts.get(*c as usize).map(|k| k.shape.as_slice()),
+                    Operand::Value(_) => None,
+                })
+                .collect();
+            let first = dyn_ranks.first().copied().unwrap_or(0);
+            match &node.op {
+                // the last axis is reduced: a rank-1 input would reduce over the rows
+                Op::Linear { .. } => first >= 2,
+                // N is axis 0
+                Op::Conv { .. } | Op::MaxPool { .. } | Op::AveragePool { .. } => first >= 3,
+                // batch dims broadcast elementwise only when both operands have them in line
+                Op::MatMul { .. } => {
+                    consts.is_empty()
+                        && dyn_ranks.len() == 2
+                        && dyn_ranks.iter().all(|&r| r == first && r >= 3)
+                }
+                // broadcasting aligns from the last axis: a constant must not reach axis 0
+                // unless it is 1 there
+                Op::Add { .. } | Op::Mul { .. } => {
+                    dyn_ranks.iter().all(|&r| r == first)
+                        && consts
+                            .iter()
+                            .all(|c| c.len() < first || (c.len() == first && c.first() == Some(&1)))
+                }
+                Op::Softmax { axis, .. } | Op::ArgMax { axis, .. } => *axis != 0,
+                Op::Transpose { perm } => perm.first() == Some(&0),
+                Op::Concat { axis } => *axis != 0 && consts.is_empty(),
+                Op::Rescale { .. }
+                | Op::Relu
+                | Op::Clip { .. }
+                | Op::LeakyRelu { .. }
+                | Op::Lut { .. }
+                | Op::Reshape => true,
+            }
+        })
+    }
+}

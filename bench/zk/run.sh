@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Head-to-head: vouch zk vs EZKL on the same ONNX files (mlp_10_20_2, mlp_784_128_10, lenet).
 #
-# Usage: bench/zk/run.sh [models...]
+# Usage: bench/zk/run.sh [--gas-only] [models...]
+#   --gas-only: re-measure only the EVM gas, from the artifacts an earlier run left in
+#        bench/zk/out/ (vouch: <m>.vpkg, <m>.keys, <m>.proof; EZKL: ezkl_<m>/Verifier.sol and
+#        calldata.bin): re-exports vouch's verifier with the current build, measures both
+#        verifiers and vouch's submitZk (bench/zk/evm_gas.py, the zk_task_gas example), and
+#        updates only the gas fields of bench/zk/results/<m>.{vouch,ezkl}.json (the times and
+#        memory figures stay as measured). Takes a minute, where the whole run takes many.
 #   env: EZKL_STEP_TIMEOUT (s, default 900: an EZKL step that runs longer is killed and reported
 #        as ">N s, stopped"), CARGO_TARGET_DIR, POWER (ptau power, default 19),
 #        TOOLS ("vouch ezkl" by default; "vouch" or "ezkl" measures one side and keeps the other's
@@ -14,6 +20,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 OUT="$HERE/out"; RES="$HERE/results"; mkdir -p "$OUT" "$RES"
+GAS_ONLY=0
+if [ "${1:-}" = "--gas-only" ]; then GAS_ONLY=1; shift; fi
 if [ $# -gt 0 ]; then MODELS=("$@"); else MODELS=(mlp_10_20_2 mlp_784_128_10 lenet); fi
 EZKL_STEP_TIMEOUT="${EZKL_STEP_TIMEOUT:-900}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
@@ -23,11 +31,14 @@ TOOLS="${TOOLS:-vouch ezkl}"
 POWER="${POWER:-19}"
 PTAU="$OUT/p$POWER.ptau"
 V="$OUT/vouch.bin"
-if [[ " $TOOLS " == *" vouch "* || ! -f "$PTAU" ]]; then
-  log "building vouch (release)"
+ZKGAS="$OUT/zk_task_gas.bin"
+if [[ $GAS_ONLY = 1 || " $TOOLS " == *" vouch "* || ! -f "$PTAU" ]]; then
+  log "building vouch and the zk_task_gas example (release)"
   cargo build --release -q -p vouch --manifest-path "$ROOT/Cargo.toml"
-  # A private copy, so a rebuild during the run cannot swap the binary between steps.
+  cargo build --release -q -p vouch-cli --example zk_task_gas --manifest-path "$ROOT/Cargo.toml"
+  # Private copies, so a rebuild during the run cannot swap a binary between steps.
   cp "$CARGO_TARGET_DIR/release/vouch" "$V.tmp" && mv "$V.tmp" "$V"
+  cp "$CARGO_TARGET_DIR/release/examples/zk_task_gas" "$ZKGAS.tmp" && mv "$ZKGAS.tmp" "$ZKGAS"
 fi
 
 log "foundry + solcjs (scripts/bootstrap-node.sh)"
@@ -54,6 +65,61 @@ timed() {
   T_MB=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2/1024}' "$tf")
 }
 
+# vouch's gas: the verifier's verifyProof as a transaction, and a whole zk task's submitZk.
+vouch_gas() {
+  local m=$1 d="$ROOT/testdata/models/$1"
+  "$V" zk export-verifier --keys "$OUT/$m.keys" -m "$OUT/$m.vpkg" -o "$OUT/$m.Verifier.sol" > /dev/null
+  "$V" zk calldata --proof "$OUT/$m.proof" > "$OUT/$m.calldata.json"
+  "$PY" "$HERE/evm_gas.py" vouch "$OUT/$m.Verifier.sol" "$OUT/$m.calldata.json" > "$OUT/$m.vouch.gas.json"
+  "$ZKGAS" "$OUT/$m.vpkg" "$OUT/$m.keys" "$d/input.json" > "$OUT/$m.submitzk.gas.json"
+}
+
+# EZKL's gas: its verifier's verifyProof as a transaction.
+ezkl_gas() {
+  local m=$1
+  if [ -f "$OUT/ezkl_$m/Verifier.sol" ] && [ -f "$OUT/ezkl_$m/calldata.bin" ]; then
+    "$PY" "$HERE/evm_gas.py" ezkl "$OUT/ezkl_$m/Verifier.sol" "$OUT/ezkl_$m/calldata.bin" > "$OUT/$m.ezkl.gas.json" \
+      || echo '{"error":"evm gas measurement failed"}' > "$OUT/$m.ezkl.gas.json"
+  else
+    echo '{"error":"no EZKL verifier/calldata"}' > "$OUT/$m.ezkl.gas.json"
+  fi
+}
+
+# Writes the gas measurements of $1 into the result JSON $2 (vouch or ezkl).
+merge_gas() {
+  "$PY" - "$OUT" "$RES" "$1" "$2" <<'PYEOF'
+import json, sys
+out, res, m, tool = sys.argv[1:5]
+dst = f"{res}/{m}.{tool}.json"
+r = json.load(open(dst))
+g = json.load(open(f"{out}/{m}.{tool}.gas.json"))
+r["evm"] = g
+r.pop("evm_gas", None)
+r.pop("evm_ok", None)
+if "gas" in g:
+    r["evm_gas"], r["evm_ok"] = g["gas"], g["ok"]
+if tool == "vouch":
+    r["submit_zk"] = json.load(open(f"{out}/{m}.submitzk.gas.json"))
+    r["submit_zk_gas"] = r["submit_zk"]["submit_zk_gas"]
+json.dump(r, open(dst, "w"), indent=1)
+PYEOF
+}
+
+if [ $GAS_ONLY = 1 ]; then
+  for m in "${MODELS[@]}"; do
+    for f in "$OUT/$m.vpkg" "$OUT/$m.keys" "$OUT/$m.proof" "$RES/$m.vouch.json" "$RES/$m.ezkl.json"; do
+      [ -f "$f" ] || { echo "bench/zk/run.sh --gas-only: $f is missing: run bench/zk/run.sh $m first" >&2; exit 1; }
+    done
+    log "$m: gas (vouch verifyProof, submitZk; EZKL verifyProof)"
+    vouch_gas "$m"
+    ezkl_gas "$m"
+    merge_gas "$m" vouch
+    merge_gas "$m" ezkl
+  done
+  "$PY" "$HERE/table.py" "$RES" "${MODELS[@]}" | tee "$RES/table.md"
+  exit 0
+fi
+
 if [ ! -f "$PTAU" ]; then
   log "local INSECURE ptau 2^$POWER (phase 1 stand-in; cached)"
   "$V" zk ptau new --power "$POWER" -o "$PTAU" >&2
@@ -71,9 +137,7 @@ for m in "${MODELS[@]}"; do
   prove_s=$T_S prove_mb=$T_MB prove_cpu=$T_CPU
   timed "$V" zk verify --keys "$OUT/$m.keys" --proof "$OUT/$m.proof" > "$OUT/$m.verify.json"
   verify_s=$T_S
-  "$V" zk export-verifier --keys "$OUT/$m.keys" -m "$OUT/$m.vpkg" -o "$OUT/$m.Verifier.sol" > /dev/null
-  "$V" zk calldata --proof "$OUT/$m.proof" > "$OUT/$m.calldata.json"
-  "$PY" "$HERE/evm_gas.py" vouch "$OUT/$m.Verifier.sol" "$OUT/$m.calldata.json" > "$OUT/$m.vouch.gas.json"
+  vouch_gas "$m"
   "$V" infer -m "$OUT/$m.vpkg" -i "$d/input.json" > "$OUT/$m.infer.json"
   "$PY" "$HERE/accuracy.py" "$d" "$OUT/$m.infer.json" > "$OUT/$m.vouch.acc.json"
   "$PY" - "$m" "$OUT" "$RES/$m.vouch.json" <<PYEOF
@@ -86,30 +150,23 @@ r = {"model": m, "tool": "vouch", "setup_s": $setup_s, "setup_cpu_s": $setup_cpu
      "prove_peak_mb": $prove_mb, "verify_s": $verify_s, "verified": j("verify").get("valid"),
      "verify_core_s": j("verify").get("seconds"), "proof_bytes": prove["proof_bytes"],
      "proof_file_bytes": prove["file_bytes"], "constraints": prove["constraints"], "domain": prove["domain"],
-     "prove_phases_s": prove["seconds"], "setup": j("setup"), "evm_gas": gas["gas"], "evm_ok": gas["ok"],
-     "evm": gas, **acc}
+     "prove_phases_s": prove["seconds"], "setup": j("setup"), **acc}
 json.dump(r, open(dst, "w"), indent=1)
 PYEOF
+  merge_gas "$m" vouch
   fi
 
   [[ " $TOOLS " == *" ezkl "* ]] || continue
   log "$m: ezkl (step limit ${EZKL_STEP_TIMEOUT}s)"
   HOME="$SCRATCH" "$PY" "$HERE/ezkl_flow.py" "$d" "$OUT/ezkl_$m" --timeout "$EZKL_STEP_TIMEOUT" > "$OUT/$m.ezkl.json" \
     || echo "{\"model\":\"$m\",\"error\":\"ezkl driver failed\"}" > "$OUT/$m.ezkl.json"
-  if [ -f "$OUT/ezkl_$m/Verifier.sol" ] && [ -f "$OUT/ezkl_$m/calldata.bin" ]; then
-    "$PY" "$HERE/evm_gas.py" ezkl "$OUT/ezkl_$m/Verifier.sol" "$OUT/ezkl_$m/calldata.bin" > "$OUT/$m.ezkl.gas.json" \
-      || echo '{"error":"evm gas measurement failed"}' > "$OUT/$m.ezkl.gas.json"
-  else
-    echo '{"error":"no EZKL verifier/calldata"}' > "$OUT/$m.ezkl.gas.json"
-  fi
-  "$PY" - "$OUT/$m.ezkl.json" "$OUT/$m.ezkl.gas.json" "$RES/$m.ezkl.json" <<'PYEOF'
+  ezkl_gas "$m"
+  "$PY" - "$OUT/$m.ezkl.json" "$RES/$m.ezkl.json" <<'PYEOF'
 import json, sys
-e, g = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+e = json.load(open(sys.argv[1]))
 e["tool"] = "ezkl"
-if "gas" in g:
-    e["evm_gas"], e["evm_ok"] = g["gas"], g["ok"]
-e["evm"] = g
-json.dump(e, open(sys.argv[3], "w"), indent=1)
+json.dump(e, open(sys.argv[2], "w"), indent=1)
 PYEOF
+  merge_gas "$m" ezkl
 done
 "$PY" "$HERE/table.py" "$RES" "${MODELS[@]}" | tee "$RES/table.md"

@@ -69,7 +69,8 @@ for m in models:
         ("peak memory, setup (MB)", v.get("setup_peak_mb"), ez("setup_peak_mb", "setup")),
         ("proof size (bytes)", v.get("proof_bytes"), ez("proof_bytes", "prove")),
         ("verify (s)", (v.get("verify_s") or 0.01) if "verify_s" in v else None, ez("verify_s")),
-        ("EVM verification gas", v.get("evm_gas"), ez("evm_gas", "evm")),
+        ("EVM verification gas (receipt gasUsed)", v.get("evm_gas"), ez("evm_gas", "evm")),
+        ("zk task settlement, TaskManager.submitZk gas (receipt)", v.get("submit_zk_gas"), None),
         ("max abs error vs float", v.get("max_abs_err"), ez("max_abs_err", "witness")),
         ("argmax agrees with float", v.get("argmax_agree"), ez("argmax_agree", "witness")),
     ]

@@ -12,11 +12,18 @@ contract VouchZkVerifierMlp784 {
     uint256 public constant NUM_PUBLIC = 3;
     uint256 public constant NUM_OUTPUTS = 10;
 
-    error BadInput();
+    /// @dev `b` of the twist `y^2 = x^3 + b` that G2 lies on: `3 / (9 + u)` in Fq2.
+    uint256 internal constant B2_0 = 19485874751759354771024239261021720505790618469301721065564631296452457478373;
+    uint256 internal constant B2_1 = 266929791119991161246907387137283842545076965332900288569378510910307636690;
+
+    /// @notice A precompile call failed: out of gas (ecAdd 6, ecMul 7, ecPairing 8), or for the
+    /// pairing a proof point `B` outside the G2 subgroup. A proof that does not verify returns false.
+    error PrecompileFailed(address precompile);
 
     function verifyGroth16(uint256[8] memory p, uint256[3] memory pubs) public view returns (bool) {
         for (uint256 i = 0; i < 8; i++) if (p[i] >= Q) return false;
         for (uint256 i = 0; i < 3; i++) if (pubs[i] >= R) return false;
+        if (!_onG1(p[0], p[1]) || !_onG2(p[2], p[3], p[4], p[5]) || !_onG1(p[6], p[7])) return false;
         uint256[2] memory acc = [uint256(19440328653175481878537800800517198418440168561810100540266440813727240854175), uint256(1989916592666671161934534569763465423890713400723930385747136696770118255880)];
         acc = _add(acc, _mul(16692822909898510352173007303810985284767637383959426227660048595852915721462, 9879042532642439278775110613690082052254296424846612968981344027742136579028, pubs[0]));
         acc = _add(acc, _mul(11489539836858940335459018399433990314326861598221374780750959787243030437342, 13610011433717254070612585660152892731493259017763858161108200800590859260380, pubs[1]));
@@ -39,7 +46,8 @@ contract VouchZkVerifierMlp784 {
         x[22] = 1422261978611749835906573561407520844759932480058489076537110074436382577465;
         x[23] = 10283985954491777295795445891080408254087529048547310574522632536344758497535;
         (bool ok, bytes memory out) = address(8).staticcall(abi.encodePacked(x));
-        return ok && out.length == 32 && abi.decode(out, (uint256)) == 1;
+        if (!ok || out.length != 32) revert PrecompileFailed(address(8));
+        return abi.decode(out, (uint256)) == 1;
     }
 
     /// @notice `IZkVerifier.verifyProof`: `proof = abi.encode(uint256[8] groth16, int32[] outputs)`.
@@ -96,13 +104,36 @@ contract VouchZkVerifierMlp784 {
 
     function _mul(uint256 x, uint256 y, uint256 k) internal view returns (uint256[2] memory r) {
         (bool ok, bytes memory out) = address(7).staticcall(abi.encode(x, y, k));
-        if (!ok || out.length != 64) revert BadInput();
+        if (!ok || out.length != 64) revert PrecompileFailed(address(7));
         (r[0], r[1]) = abi.decode(out, (uint256, uint256));
     }
 
     function _add(uint256[2] memory a, uint256[2] memory b) internal view returns (uint256[2] memory r) {
         (bool ok, bytes memory out) = address(6).staticcall(abi.encode(a[0], a[1], b[0], b[1]));
-        if (!ok || out.length != 64) revert BadInput();
+        if (!ok || out.length != 64) revert PrecompileFailed(address(6));
         (r[0], r[1]) = abi.decode(out, (uint256, uint256));
+    }
+
+    /// @dev `(x, y)` is on `y^2 = x^3 + 3` or is the point at infinity `(0, 0)`.
+    function _onG1(uint256 x, uint256 y) internal pure returns (bool) {
+        if (x == 0 && y == 0) return true;
+        return mulmod(y, y, Q) == addmod(mulmod(mulmod(x, x, Q), x, Q), 3, Q);
+    }
+
+    /// @dev `x1 u + x0, y1 u + y0` (the EVM order) is on the twist or is the point at infinity.
+    function _onG2(uint256 x1, uint256 x0, uint256 y1, uint256 y0) internal pure returns (bool) {
+        if ((x0 | x1 | y0 | y1) == 0) return true;
+        (uint256 a0, uint256 a1) = _mul2(x0, x1, x0, x1);
+        (a0, a1) = _mul2(a0, a1, x0, x1);
+        (uint256 b0, uint256 b1) = _mul2(y0, y1, y0, y1);
+        return b0 == addmod(a0, B2_0, Q) && b1 == addmod(a1, B2_1, Q);
+    }
+
+    /// @dev `(a0 + a1 u)(b0 + b1 u)` in Fq2 (`u^2 = -1`).
+    function _mul2(uint256 a0, uint256 a1, uint256 b0, uint256 b1) internal pure returns (uint256, uint256) {
+        return (
+            addmod(mulmod(a0, b0, Q), Q - mulmod(a1, b1, Q), Q),
+            addmod(mulmod(a0, b1, Q), mulmod(a1, b0, Q), Q)
+        );
     }
 }

@@ -29,6 +29,9 @@ pub struct DevnetConfig {
     /// Mine a block this often with every pending transaction (`--block-time`); `None`
     /// mines one block per transaction as it arrives.
     pub block_time: Option<Duration>,
+    /// The hardfork (`--hardfork`, e.g. `cancun`); `None` is anvil's default, a post-Osaka
+    /// fork. Pin it where gas figures must be comparable across anvil versions.
+    pub hardfork: Option<String>,
 }
 
 /// A running anvil. Stopped on drop unless [`Devnet::detach`]ed.
@@ -69,6 +72,9 @@ impl Devnet {
         }
         if let Some(b) = cfg.block_time {
             cmd.arg("--block-time").arg(b.as_secs_f64().to_string());
+        }
+        if let Some(fork) = &cfg.hardfork {
+            cmd.arg("--hardfork").arg(fork);
         }
         if let Some(id) = cfg.chain_id {
             cmd.arg("--chain-id").arg(id.to_string());

@@ -26,9 +26,19 @@ fn table() -> &'static BTreeMap<FixedBytes<4>, AbiError> {
                 t.entry(e.selector()).or_insert_with(|| e.clone());
             }
         }
+        // The exported zk verifiers (`vouch zk export-verifier`) are generated, not artifacts;
+        // TaskManager.submitZk passes their reverts through.
+        for sig in ZK_VERIFIER_ERRORS {
+            if let Ok(e) = AbiError::parse(sig) {
+                t.entry(e.selector()).or_insert(e);
+            }
+        }
         t
     })
 }
+
+/// The custom errors of the exported zk verifier (`vouch_zk::solidity`).
+const ZK_VERIFIER_ERRORS: [&str; 1] = ["error PrecompileFailed(address precompile)"];
 
 /// Decodes revert data into `Name(arg, ...)`, `"message"` or `panic 0x..`; unknown data is
 /// shown as hex.
@@ -113,6 +123,18 @@ mod tests {
         }
         .abi_encode();
         assert_eq!(decode(&data), "InsufficientFreeStake(free: 5, wanted: 7)");
+    }
+
+    #[test]
+    fn zk_verifier_error_by_name() {
+        let data = crate::zk::IVouchZkVerifier::PrecompileFailed {
+            precompile: alloy::primitives::Address::with_last_byte(8),
+        }
+        .abi_encode();
+        assert_eq!(
+            decode(&data),
+            "PrecompileFailed(precompile: 0x0000000000000000000000000000000000000008)"
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::{Error, Result, System};
 use alloy::contract::RawCallBuilder;
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::TransactionReceipt;
 use std::path::{Path, PathBuf};
 use vouch_bindings::model_registry::ModelRegistry;
 
@@ -26,6 +27,9 @@ alloy::sol! {
     #[sol(rpc)]
     #[allow(missing_docs)]
     interface IVouchZkVerifier {
+        /// A precompile call failed (out of gas; for ecPairing also a proof point outside the
+        /// G2 subgroup). A proof that does not verify returns false instead.
+        error PrecompileFailed(address precompile);
         function VK_HASH() external view returns (bytes32);
         function WEIGHTS_ROOT() external view returns (bytes32);
         function NUM_OUTPUTS() external view returns (uint256);
@@ -53,15 +57,20 @@ pub struct VerifierInfo {
 impl System {
     /// Posts a zk-mode result: `output` is the keccak output commitment and `proof` the
     /// `abi.encode(uint256[8], int32[])` blob the verifier takes. A rejected proof comes back
-    /// as [`Error::Reverted`] with reason `ProofRejected()`.
-    pub async fn submit_zk(&self, task: U256, output: B256, proof: Bytes) -> Result<()> {
+    /// as [`Error::Reverted`] with reason `ProofRejected()` (a verifier that ran out of gas:
+    /// `PrecompileFailed(..)`). Returns the receipt (status 1: the verifier returned true).
+    pub async fn submit_zk(
+        &self,
+        task: U256,
+        output: B256,
+        proof: Bytes,
+    ) -> Result<TransactionReceipt> {
         self.client()
             .send(
                 "TaskManager.submitZk",
                 self.task_manager().submitZk(task, output, proof),
             )
-            .await?;
-        Ok(())
+            .await
     }
 
     /// Deploys creation bytecode (e.g. a compiled verifier, [`compile_solidity`]); returns the

@@ -6,14 +6,23 @@
 //! not attested yet (fails), batch-attested (passes), per-task attested (passes), and with a
 //! package whose weights differ (re-execution disagrees: fails).
 //!
+//! The committed verifier of `testdata/proofs/v1` is also driven at the gas edge: the gas
+//! `eth_estimateGas` gives a valid proof verifies, too little gas reverts, a wrong proof is false.
+//!
 //! Needs anvil and node + solcjs (`scripts/bootstrap-node.sh`).
 #![allow(clippy::print_stderr)]
 
 use std::path::PathBuf;
 use std::str::FromStr;
-use vouch_chain::alloy::primitives::{B256, Bytes, U256};
+use vouch_chain::alloy::contract::RawCallBuilder;
+use vouch_chain::alloy::network::TransactionBuilder;
+use vouch_chain::alloy::primitives::{Address, B256, Bytes, U256};
+use vouch_chain::alloy::providers::Provider;
+use vouch_chain::alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use vouch_chain::alloy::signers::local::PrivateKeySigner;
+use vouch_chain::alloy::sol_types::SolCall;
 use vouch_chain::system::{Mode, Request};
+use vouch_chain::zk::IVouchZkVerifier;
 use vouch_chain::{Client, DeployConfig, Devnet, DevnetConfig, Error, System, TOKEN};
 use vouch_cli::cmd::key::{ChainArgs, DataDirArgs};
 use vouch_cli::cmd::receipt::{self, ReceiptCmd, VerifyArgs};
@@ -54,7 +63,7 @@ async fn as_(url: &str, dep: &vouch_chain::Deployment, i: usize) -> System {
     System::new(c, dep.clone()).unwrap()
 }
 
-fn rejected(r: vouch_chain::Result<()>) -> String {
+fn rejected<T: std::fmt::Debug>(r: vouch_chain::Result<T>) -> String {
     match r {
         Err(Error::Reverted { reason, .. }) => reason,
         other => panic!("expected a revert, got {other:?}"),
@@ -180,8 +189,8 @@ async fn settle(pkg: &Package, inputs: &[Tensor], work: &std::path::Path) -> Don
     );
     assert!(why.contains("ProofRejected"), "{why}");
 
-    // the honest proof settles: finalized and paid
-    provider
+    // the honest proof settles: finalized and paid; the transaction paid for the pairing
+    let receipt = provider
         .submit_zk(
             task,
             B256::from(s.output_commitment),
@@ -189,6 +198,12 @@ async fn settle(pkg: &Package, inputs: &[Tensor], work: &std::path::Path) -> Don
         )
         .await
         .unwrap();
+    assert!(
+        receipt.gas_used > 21_000 + 181_000,
+        "submitZk gasUsed {}",
+        receipt.gas_used
+    );
+    eprintln!("submitZk(mlp_10_20_2): gasUsed {}", receipt.gas_used);
     let t = provider.task(task).await.unwrap();
     assert_eq!(t.status, 4, "finalized");
     assert_eq!(t.outputCommitment, B256::from(s.output_commitment));
@@ -277,6 +292,163 @@ fn zk_task_settles_and_its_receipt_verifies() {
     receipt::run(&verify_args(&d, &data_dir, pkg_path)).unwrap();
     drop(d);
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// A call of `data` on `to` from `c`'s account.
+fn tx_to(c: &Client, to: Address, data: &[u8]) -> TransactionRequest {
+    TransactionRequest::default()
+        .with_from(c.from().unwrap())
+        .with_to(to)
+        .with_input(data.to_vec())
+}
+
+/// Sends `data` to `to` with gas limit `gas`; returns the receipt and the top call's return or
+/// revert data in that transaction (anvil's `debug_traceTransaction`, `callTracer`).
+async fn send_at(c: &Client, to: Address, data: &[u8], gas: u64) -> (TransactionReceipt, Bytes) {
+    let receipt = c
+        .provider()
+        .send_transaction(tx_to(c, to, data).with_gas_limit(gas))
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let trace: serde_json::Value = c
+        .provider()
+        .raw_request(
+            "debug_traceTransaction".into(),
+            (
+                receipt.transaction_hash,
+                serde_json::json!({"tracer": "callTracer"}),
+            ),
+        )
+        .await
+        .unwrap();
+    let output = trace["output"].as_str().unwrap_or("0x").parse().unwrap();
+    (receipt, output)
+}
+
+/// `eth_call` of `data` at gas limit `gas`: the return data, or the revert decoded.
+async fn call_at(c: &Client, to: Address, data: &[u8], gas: u64) -> Result<Bytes, String> {
+    c.provider()
+        .call(tx_to(c, to, data).with_gas_limit(gas))
+        .await
+        .map_err(|e| {
+            e.as_error_resp()
+                .and_then(|r| r.as_revert_data())
+                .map_or_else(|| e.to_string(), |d| vouch_chain::revert::decode(&d))
+        })
+}
+
+fn returned_true(out: &[u8]) -> bool {
+    IVouchZkVerifier::verifyProofCall::abi_decode_returns(out).unwrap()
+}
+
+/// `eth_estimateGas` of `verifyProof` on a valid proof is a gas limit at which it verifies: the
+/// transaction sent with exactly that limit succeeds and its call returned true. Too little gas
+/// for the ecPairing precompile (45,000 + 34,000 per pair, 4 pairs: 181,000) reverts the
+/// transaction with `PrecompileFailed(8)` instead of returning false, and a wrong proof with
+/// ample gas returns false after paying for the pairing. On anvil pinned to cancun, with the
+/// committed `mlp_10_20_2` verifier and proof.
+#[test]
+fn verifier_estimate_verifies_and_too_little_gas_reverts() {
+    const PAIRING_GAS: u64 = 45_000 + 4 * 34_000;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let devnet = Devnet::spawn(&DevnetConfig {
+            hardfork: Some("cancun".to_owned()),
+            ..DevnetConfig::default()
+        })
+        .await
+        .unwrap();
+        let c = Client::connect(
+            &devnet.url(),
+            Some(PrivateKeySigner::from_str(DEV_KEYS[0]).unwrap()),
+        )
+        .await
+        .unwrap();
+        let src = std::fs::read_to_string(
+            repo().join("contracts/src/verifiers/VouchZkVerifierMlp10.sol"),
+        )
+        .unwrap();
+        let code = vouch_chain::zk::compile_solidity(&src, "VouchZkVerifierMlp10").unwrap();
+        let deployment = RawCallBuilder::new_raw_deploy(c.provider(), code);
+        let verifier = c
+            .send("deploy verifier", deployment)
+            .await
+            .unwrap()
+            .contract_address
+            .unwrap();
+        let weights_root = IVouchZkVerifier::new(verifier, c.provider())
+            .WEIGHTS_ROOT()
+            .call()
+            .await
+            .unwrap();
+        let fx: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(repo().join("testdata/proofs/v1/mlp_10_20_2.calldata.json")).unwrap(),
+        )
+        .unwrap();
+        let field = |k: &str| fx[k].as_str().unwrap().to_owned();
+        let input = B256::from_str(&field("input_commitment")).unwrap();
+        let encode = |input: B256| {
+            IVouchZkVerifier::verifyProofCall {
+                weightsRoot: weights_root,
+                graphRoot: B256::ZERO,
+                inputCommitment: input,
+                outputCommitment: B256::from_str(&field("output_commitment")).unwrap(),
+                proof: Bytes::from_str(&field("proof")).unwrap(),
+            }
+            .abi_encode()
+        };
+        let valid = encode(input);
+
+        // the estimate is a limit at which the proof verifies
+        let estimate = c
+            .provider()
+            .estimate_gas(tx_to(&c, verifier, &valid))
+            .await
+            .unwrap();
+        let (receipt, out) = send_at(&c, verifier, &valid, estimate).await;
+        assert!(receipt.status(), "a transaction at the estimate succeeds");
+        assert!(returned_true(&out), "and its verifyProof returned true");
+        assert!(
+            receipt.gas_used > 21_000 + PAIRING_GAS,
+            "gasUsed {} pays for the pairing",
+            receipt.gas_used
+        );
+        let out = call_at(&c, verifier, &valid, estimate).await.unwrap();
+        assert!(returned_true(&out), "eth_call at the estimate returns true");
+        eprintln!(
+            "verifyProof(mlp_10_20_2, v1 fixture): estimate {estimate}, gasUsed {}",
+            receipt.gas_used
+        );
+
+        // too little gas for the pairing: a revert that says so, never false
+        let short = 150_000;
+        let (receipt, out) = send_at(&c, verifier, &valid, short).await;
+        assert!(!receipt.status(), "too little gas reverts");
+        let why = vouch_chain::revert::decode(&out);
+        assert_eq!(
+            why, "PrecompileFailed(precompile: 0x0000000000000000000000000000000000000008)",
+            "the reverted transaction names the pairing precompile"
+        );
+        assert_eq!(call_at(&c, verifier, &valid, short).await, Err(why));
+
+        // a wrong proof (another input commitment) with ample gas: false, after the pairing
+        let other = B256::from(U256::from_be_bytes(input.0) ^ U256::from(1));
+        let (receipt, out) = send_at(&c, verifier, &encode(other), 1_000_000).await;
+        assert!(receipt.status(), "a wrong proof does not revert");
+        assert!(!returned_true(&out), "a wrong proof returns false");
+        assert!(
+            receipt.gas_used > 21_000 + PAIRING_GAS,
+            "the pairing ran: gasUsed {}",
+            receipt.gas_used
+        );
+    });
 }
 
 /// Times [`vouch_cli::cmd::zk::setup_and_deploy_zk`] on the demo model (digits MLP):

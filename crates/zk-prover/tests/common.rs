@@ -9,8 +9,17 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Imports `testdata/models/<name>` and quantizes the first row of its `input.json`.
+/// Imports `testdata/models/<name>` and quantizes row `row` of its `input.json`.
 pub fn fixture(name: &str, row: usize) -> (Package, Vec<Tensor>) {
+    fixture_at(name, row, vouch_quant::Precision::default())
+}
+
+/// [`fixture`] at a chosen precision.
+pub fn fixture_at(
+    name: &str,
+    row: usize,
+    precision: vouch_quant::Precision,
+) -> (Package, Vec<Tensor>) {
     let dir = root().join("testdata/models").join(name);
     let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
     let graph = vouch_onnx::import(&onnx, &vouch_onnx::ImportOptions { outputs: None }).unwrap();
@@ -24,7 +33,7 @@ pub fn fixture(name: &str, row: usize) -> (Package, Vec<Tensor>) {
         serde_json::from_str(&std::fs::read_to_string(dir.join("calibration.json")).unwrap())
             .unwrap();
     let samples = vouch_quant::json::inputs_from_json(&cal, &names).unwrap();
-    let pkg = vouch_quant::import(&graph, samples, name, [0; 32], |_| {}).unwrap();
+    let pkg = vouch_quant::import_at(&graph, samples, name, [0; 32], precision, |_| {}).unwrap();
     let inp: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("input.json")).unwrap()).unwrap();
     let floats = vouch_quant::json::inputs_from_json(&inp, &names).unwrap();

@@ -10,10 +10,21 @@
 //!   packs the outputs into public inputs and takes `inputCommitment` as the Poseidon input
 //!   commitment ([`crate::statement::input_hash`]). `graphRoot` is not checked: the verifying
 //!   key already fixes the graph.
+//!
+//! Failures are told apart: a proof that does not verify (a coordinate outside the field, a
+//! point off the curve, a pairing product other than one, outputs that do not match the claimed
+//! commitment) returns `false`; a precompile call that fails reverts with
+//! `PrecompileFailed(address)`. The ecAdd (6) and ecMul (7) calls only see the key's points and
+//! their sums, so they fail only for lack of gas; the ecPairing (8) call sees the proof's points
+//! after the on-curve checks, so it fails for lack of gas or for a `B` on the twist but outside
+//! the prime-order subgroup (a check the contract leaves to the precompile). So a transaction
+//! whose `verifyProof` returned true paid for the whole pairing, and `eth_estimateGas` of a
+//! valid proof is a gas limit at which it verifies.
 
 use crate::groth16::{Proof, VerifyingKey, g1_to_evm, g2_to_evm};
 use crate::statement::OUT_PER_LIMB;
 use ark_ec::AffineRepr;
+use ark_ec::short_weierstrass::SWCurveConfig;
 use std::fmt::Write;
 
 /// What the contract needs besides the key.
@@ -87,7 +98,17 @@ pub fn render(vk: &VerifyingKey, meta: &Meta) -> String {
         hex(&vk.hash()),
         hex(&meta.weights_root)
     );
-    let _ = writeln!(s, "    error BadInput();\n");
+    let b2 = ark_bn254::g2::Config::COEFF_B;
+    let _ = writeln!(
+        s,
+        "    /// @dev `b` of the twist `y^2 = x^3 + b` that G2 lies on: `3 / (9 + u)` in Fq2.\n    uint256 internal constant B2_0 = {};\n    uint256 internal constant B2_1 = {};\n",
+        dec(&crate::groth16::fq_to_be(&b2.c0)),
+        dec(&crate::groth16::fq_to_be(&b2.c1))
+    );
+    let _ = writeln!(
+        s,
+        "    /// @notice A precompile call failed: out of gas (ecAdd 6, ecMul 7, ecPairing 8), or for the\n    /// pairing a proof point `B` outside the G2 subgroup. A proof that does not verify returns false.\n    error PrecompileFailed(address precompile);\n"
+    );
     let _ = writeln!(
         s,
         "    function verifyGroth16(uint256[8] memory p, uint256[{npub}] memory pubs) public view returns (bool) {{"
@@ -99,6 +120,10 @@ pub fn render(vk: &VerifyingKey, meta: &Meta) -> String {
     let _ = writeln!(
         s,
         "        for (uint256 i = 0; i < {npub}; i++) if (pubs[i] >= R) return false;"
+    );
+    let _ = writeln!(
+        s,
+        "        if (!_onG1(p[0], p[1]) || !_onG2(p[2], p[3], p[4], p[5]) || !_onG1(p[6], p[7])) return false;"
     );
     let ic0 = g1_to_evm(&vk.ic[0]);
     let _ = writeln!(
@@ -164,7 +189,7 @@ pub fn render(vk: &VerifyingKey, meta: &Meta) -> String {
     }
     let _ = writeln!(
         s,
-        "        (bool ok, bytes memory out) = address(8).staticcall(abi.encodePacked(x));\n        return ok && out.length == 32 && abi.decode(out, (uint256)) == 1;\n    }}\n"
+        "        (bool ok, bytes memory out) = address(8).staticcall(abi.encodePacked(x));\n        if (!ok || out.length != 32) revert PrecompileFailed(address(8));\n        return abi.decode(out, (uint256)) == 1;\n    }}\n"
     );
     // IZkVerifier entry point.
     let sizes: Vec<String> = meta
@@ -228,14 +253,37 @@ pub fn render(vk: &VerifyingKey, meta: &Meta) -> String {
 
     function _mul(uint256 x, uint256 y, uint256 k) internal view returns (uint256[2] memory r) {{
         (bool ok, bytes memory out) = address(7).staticcall(abi.encode(x, y, k));
-        if (!ok || out.length != 64) revert BadInput();
+        if (!ok || out.length != 64) revert PrecompileFailed(address(7));
         (r[0], r[1]) = abi.decode(out, (uint256, uint256));
     }}
 
     function _add(uint256[2] memory a, uint256[2] memory b) internal view returns (uint256[2] memory r) {{
         (bool ok, bytes memory out) = address(6).staticcall(abi.encode(a[0], a[1], b[0], b[1]));
-        if (!ok || out.length != 64) revert BadInput();
+        if (!ok || out.length != 64) revert PrecompileFailed(address(6));
         (r[0], r[1]) = abi.decode(out, (uint256, uint256));
+    }}
+
+    /// @dev `(x, y)` is on `y^2 = x^3 + 3` or is the point at infinity `(0, 0)`.
+    function _onG1(uint256 x, uint256 y) internal pure returns (bool) {{
+        if (x == 0 && y == 0) return true;
+        return mulmod(y, y, Q) == addmod(mulmod(mulmod(x, x, Q), x, Q), 3, Q);
+    }}
+
+    /// @dev `x1 u + x0, y1 u + y0` (the EVM order) is on the twist or is the point at infinity.
+    function _onG2(uint256 x1, uint256 x0, uint256 y1, uint256 y0) internal pure returns (bool) {{
+        if ((x0 | x1 | y0 | y1) == 0) return true;
+        (uint256 a0, uint256 a1) = _mul2(x0, x1, x0, x1);
+        (a0, a1) = _mul2(a0, a1, x0, x1);
+        (uint256 b0, uint256 b1) = _mul2(y0, y1, y0, y1);
+        return b0 == addmod(a0, B2_0, Q) && b1 == addmod(a1, B2_1, Q);
+    }}
+
+    /// @dev `(a0 + a1 u)(b0 + b1 u)` in Fq2 (`u^2 = -1`).
+    function _mul2(uint256 a0, uint256 a1, uint256 b0, uint256 b1) internal pure returns (uint256, uint256) {{
+        return (
+            addmod(mulmod(a0, b0, Q), Q - mulmod(a1, b1, Q), Q),
+            addmod(mulmod(a0, b1, Q), mulmod(a1, b0, Q), Q)
+        );
     }}
 }}",
         n_sizes = meta.output_sizes.len(),

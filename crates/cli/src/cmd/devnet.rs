@@ -124,6 +124,7 @@ async fn up(a: &UpArgs) -> Result<()> {
         chain_id: None,
         timeout_secs: 30,
         block_time: None,
+        hardfork: None,
     };
     let dn = Devnet::spawn(&cfg).await?;
     let url = dn.url();

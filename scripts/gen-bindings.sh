@@ -19,6 +19,8 @@ contracts=(
   ModelRegistry.sol:ModelRegistry
   ProviderStaking.sol:ProviderStaking
   RandomnessSource.sol:FutureBlockRandomness
+  ChainlinkVrfRandomness.sol:ChainlinkVrfRandomness
+  VRFCoordinatorV2_5Mock.sol:VRFCoordinatorV2_5Mock
   TaskManager.sol:TaskManager
   DisputeGame.sol:DisputeGame
   OneStepEvaluator.sol:OneStepEvaluator

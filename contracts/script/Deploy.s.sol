@@ -10,7 +10,7 @@ import {VouchToken} from "../src/VouchToken.sol";
 import {VouchGovernor} from "../src/VouchGovernor.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {ProviderStaking} from "../src/ProviderStaking.sol";
-import {FutureBlockRandomness} from "../src/RandomnessSource.sol";
+import {IRandomnessSource, FutureBlockRandomness} from "../src/RandomnessSource.sol";
 import {TaskManager} from "../src/TaskManager.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {OneStepEvaluator} from "../src/OneStepEvaluator.sol";
@@ -26,8 +26,11 @@ library VouchDeploy {
         uint48 votingDelay; // blocks
         uint32 votingPeriod; // blocks
         uint32 freezeThreshold;
+        address guardian; // may unfreeze a frozen model version at once; zero for none
         uint64 unbondingDelay;
         uint128 minStake;
+        uint8 maxFaults; // slashes after which a provider is ejected
+        IRandomnessSource randomness; // zero: deploy a FutureBlockRandomness
         uint96 providerBond;
         uint96 committeeBond;
         uint64 disputeStepTimeout;
@@ -42,7 +45,7 @@ library VouchDeploy {
         VouchGovernor governor;
         ModelRegistry registry;
         ProviderStaking staking;
-        FutureBlockRandomness randomness;
+        IRandomnessSource randomness;
         TaskManager taskManager;
         DisputeGame disputeGame;
         ReceiptAttester receipts;
@@ -57,6 +60,7 @@ library VouchDeploy {
         c.freezeThreshold = 3;
         c.unbondingDelay = 7 days;
         c.minStake = 1_000 ether;
+        c.maxFaults = 3;
         c.providerBond = 100 ether;
         c.committeeBond = 50 ether;
         c.disputeStepTimeout = 1 hours;
@@ -88,8 +92,9 @@ library VouchDeploy {
         d.timelock.grantRole(d.timelock.CANCELLER_ROLE(), address(d.governor));
 
         d.registry = new ModelRegistry(d.eas, admin, c.freezeThreshold);
-        d.staking = new ProviderStaking(d.token, admin, c.unbondingDelay, c.minStake);
-        d.randomness = new FutureBlockRandomness();
+        d.staking = new ProviderStaking(d.token, admin, c.unbondingDelay, c.minStake, c.maxFaults);
+        d.randomness = c.randomness;
+        if (address(d.randomness) == address(0)) d.randomness = new FutureBlockRandomness();
         d.taskManager = new TaskManager(
             d.token, d.registry, d.staking, d.randomness, admin, c.providerBond, c.committeeBond, c.params
         );
@@ -98,6 +103,7 @@ library VouchDeploy {
         d.receipts = new ReceiptAttester(d.eas, d.taskManager);
         d.staking.setSlasher(address(d.taskManager), true);
         d.registry.setReporter(address(d.taskManager), true);
+        if (c.guardian != address(0)) d.registry.setGuardian(c.guardian);
 
         address tl = address(d.timelock);
         d.registry.transferGovernance(tl);
@@ -124,7 +130,7 @@ contract Deploy is Script {
         emit Deployed("VouchGovernor", address(d.governor));
         emit Deployed("ModelRegistry", address(d.registry));
         emit Deployed("ProviderStaking", address(d.staking));
-        emit Deployed("FutureBlockRandomness", address(d.randomness));
+        emit Deployed("RandomnessSource", address(d.randomness));
         emit Deployed("TaskManager", address(d.taskManager));
         emit Deployed("DisputeGame", address(d.disputeGame));
         emit Deployed("ReceiptAttester", address(d.receipts));

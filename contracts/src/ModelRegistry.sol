@@ -14,8 +14,12 @@ import {ISchemaResolver} from "@ethereum-attestation-service/eas-contracts/contr
 /// tensors and `graphRoot` over the node descriptors, see OneStepVerifier), the semantics
 /// version, a metadata URI and an optional zk verifier. Registering emits an EAS provenance
 /// attestation. Versions never change; only their status does: settlement contracts record
-/// strikes (lost disputes, failed audits) and a version freezes automatically at
-/// `freezeThreshold` strikes; unfreezing and deprecating are governance (Timelock) actions.
+/// strikes (a provider's result lost a dispute or failed an audit) and a version freezes
+/// automatically once `freezeThreshold` *distinct* providers have a strike on it, so one
+/// provider's own lies never freeze a model (ProviderStaking ejects a provider that keeps
+/// losing). A frozen version refuses optimistic and committee requests but still serves zk
+/// requests (a proof cannot lie). Governance (Timelock) freezes, unfreezes and deprecates; a
+/// guardian set by governance may only unfreeze, at once, for a version frozen wrongly.
 contract ModelRegistry {
     enum Status {
         None,
@@ -41,7 +45,8 @@ contract ModelRegistry {
         address zkVerifier;
         uint32 semanticsVersion;
         Status status;
-        uint32 strikes;
+        uint32 strikes; // distinct providers with a strike since the version was last unfrozen
+        uint32 epoch; // bumped by every unfreeze: strikes of earlier epochs no longer count
         uint64 registeredAt;
         bytes32 provenanceUid;
         string packageCid;
@@ -55,12 +60,16 @@ contract ModelRegistry {
     bytes32 public immutable provenanceSchema;
 
     address public governance;
+    /// May unfreeze a frozen version at once; nothing else.
+    address public guardian;
     uint32 public freezeThreshold;
     uint32 public modelCount;
     mapping(address => bool) public reporters;
     mapping(uint32 => address) public modelOwner;
     mapping(uint32 => uint32) public versionCount;
     mapping(uint32 => mapping(uint32 => Version)) internal _versions;
+    /// keccak256(modelId, version, provider) => epoch + 1 of the provider's last strike
+    mapping(bytes32 => uint32) internal _struck;
 
     event ModelCreated(uint32 indexed modelId, address indexed owner);
     event VersionRegistered(
@@ -68,12 +77,14 @@ contract ModelRegistry {
     );
     event OwnershipTransferred(uint32 indexed modelId, address indexed from, address indexed to);
     event StatusChanged(uint32 indexed modelId, uint32 indexed version, Status status);
-    event StrikeRecorded(uint32 indexed modelId, uint32 indexed version, uint32 strikes);
+    event StrikeRecorded(uint32 indexed modelId, uint32 indexed version, address indexed provider, uint32 strikes);
+    event GuardianSet(address indexed guardian);
     event ReporterSet(address indexed reporter, bool allowed);
     event FreezeThresholdSet(uint32 threshold);
     event GovernanceTransferred(address indexed to);
 
     error NotGovernance();
+    error NotGuardian();
     error NotModelOwner();
     error NotReporter();
     error UnknownVersion(uint32 modelId, uint32 version);
@@ -182,6 +193,14 @@ contract ModelRegistry {
         return _versions[modelId][version].status == Status.Active;
     }
 
+    /// @notice Whether a new request may use the version: an active one in every mode, a
+    /// frozen one in zk mode only (its proof is checked against the version's own verifier, so
+    /// no result can be wrong and no honest party can lose a bond).
+    function isUsable(uint32 modelId, uint32 version, bool zk) external view returns (bool) {
+        Status st = _versions[modelId][version].status;
+        return st == Status.Active || (zk && st == Status.Frozen);
+    }
+
     /// @notice The roots and verifier the settlement contracts check against.
     function commitments(uint32 modelId, uint32 version)
         external
@@ -195,18 +214,31 @@ contract ModelRegistry {
 
     // ---------------------------------------------------------------- settlement reporters
 
-    /// @notice Records a lost dispute or a failed audit against a version; freezes it at the
-    /// threshold. Only settlement contracts allowed by governance may call it.
-    function recordStrike(uint32 modelId, uint32 version) external {
+    /// @notice Records that `provider`'s result on a version lost a dispute or failed an audit.
+    /// Only its first strike in the version's epoch counts; the version freezes once
+    /// `freezeThreshold` distinct providers have one. Only settlement contracts allowed by
+    /// governance may call it.
+    function recordStrike(uint32 modelId, uint32 version, address provider) external {
         if (!reporters[msg.sender]) revert NotReporter();
         Version storage v = _versions[modelId][version];
         if (v.status == Status.None) revert UnknownVersion(modelId, version);
-        uint32 strikes = ++v.strikes;
-        emit StrikeRecorded(modelId, version, strikes);
+        bytes32 key = keccak256(abi.encode(modelId, version, provider));
+        uint32 mark = v.epoch + 1;
+        uint32 strikes = v.strikes;
+        if (_struck[key] != mark) {
+            _struck[key] = mark;
+            v.strikes = ++strikes;
+        }
+        emit StrikeRecorded(modelId, version, provider, strikes);
         if (v.status == Status.Active && freezeThreshold != 0 && strikes >= freezeThreshold) {
             v.status = Status.Frozen;
             emit StatusChanged(modelId, version, Status.Frozen);
         }
+    }
+
+    /// @notice Whether `provider` has a strike on the version in its current epoch.
+    function hasStrike(uint32 modelId, uint32 version, address provider) external view returns (bool) {
+        return _struck[keccak256(abi.encode(modelId, version, provider))] == _versions[modelId][version].epoch + 1;
     }
 
     // ---------------------------------------------------------------- governance
@@ -217,12 +249,34 @@ contract ModelRegistry {
         if (v.status == Status.None) revert UnknownVersion(modelId, version);
         if (v.status == Status.Deprecated) revert BadStatus();
         if (newStatus == Status.Active) {
-            v.strikes = 0;
+            _resetStrikes(v);
         } else if (newStatus != Status.Deprecated && newStatus != Status.Frozen) {
             revert BadStatus();
         }
         v.status = newStatus;
         emit StatusChanged(modelId, version, newStatus);
+    }
+
+    /// @notice The guardian's (or governance's) emergency path: a frozen version becomes
+    /// active again at once, with its strikes reset. Nothing else can be changed this way.
+    function unfreeze(uint32 modelId, uint32 version) external {
+        if (msg.sender != guardian && msg.sender != governance) revert NotGuardian();
+        Version storage v = _versions[modelId][version];
+        if (v.status != Status.Frozen) revert BadStatus();
+        _resetStrikes(v);
+        v.status = Status.Active;
+        emit StatusChanged(modelId, version, Status.Active);
+    }
+
+    function _resetStrikes(Version storage v) internal {
+        v.strikes = 0;
+        ++v.epoch;
+    }
+
+    /// @notice Sets (or with zero removes) the guardian.
+    function setGuardian(address guardian_) external onlyGovernance {
+        guardian = guardian_;
+        emit GuardianSet(guardian_);
     }
 
     function setReporter(address reporter, bool allowed) external onlyGovernance {

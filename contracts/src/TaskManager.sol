@@ -16,10 +16,13 @@ import {IDisputeGame, IDisputeResolver, DisputeParams, Outcome} from "./IDispute
 /// - `Optimistic`: an opted-in provider posts the output commitment and its trace root with a
 ///   bond locked from its stake; anyone may challenge (with a bond) during the challenge window;
 ///   otherwise the task finalizes.
-/// - `Committee`: `committeeSize` providers are drawn by stake with randomness from a block after
-///   the request; they commit, then reveal; agreement finalizes; a disagreement goes to the
-///   DisputeGame (settled by the one-step check, not by vote) and the winning member's result
-///   stands for a fresh challenge window, after which it finalizes like an optimistic one.
+/// - `Committee`: `committeeSize` providers are drawn by their stake and opt-ins as of the block
+///   before the request (a snapshot fixed before the seed exists) with a randomness ticket
+///   requested with the task; each member locks its bond when it commits (a member without free
+///   stake cannot commit and counts as absent), then reveals; agreement finalizes; a
+///   disagreement goes to the DisputeGame (settled by the one-step check, not by vote) and the
+///   winning member's result stands for a fresh challenge window, after which it finalizes like
+///   an optimistic one.
 /// - `Zk`: a provider posts the output with a proof that the model version's verifier accepts.
 ///
 /// Money is pull-based: fees, rewards and returned bonds are credited to `balances` and
@@ -68,9 +71,10 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     }
 
     struct Committee {
-        uint64 ticket; // randomness ticket
+        uint40 ticket; // randomness ticket
+        uint48 snapshot; // the draw reads stakes and opt-ins as of the end of this block
         uint8 size;
-        uint8 commitMask;
+        uint8 commitMask; // members that committed, i.e. whose bonds are locked
         uint8 revealMask;
         uint8 agreeMask;
         bool drawn;
@@ -119,6 +123,8 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     uint8 internal constant FLAG_CALLBACK_FAILED = 16;
     uint8 internal constant FLAG_HAS_CALLBACK = 32;
     uint8 internal constant MAX_COMMITTEE = 8;
+    /// `ProviderStaking.SNAPSHOT_HORIZON`: draws refuse older snapshots (a test checks they match)
+    uint256 internal constant SNAPSHOT_HORIZON = 256;
 
     IERC20 public immutable token;
     ModelRegistry public immutable registry;
@@ -163,6 +169,8 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     /// Rows of a batched task; absent (0) for the common single-row task, so a single-row
     /// request writes no extra slot.
     mapping(uint256 => uint16) internal _rows;
+    /// The first confirmer of a flagged task's audit, paid when the audit closes unchallenged.
+    mapping(uint256 => address) public auditors;
 
     event TaskRequested(
         uint256 indexed taskId,
@@ -186,6 +194,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     event Finalized(uint256 indexed taskId, bytes32 output, bytes32 receiptLeaf, uint32 receiptIndex);
     event Refunded(uint256 indexed taskId);
     event AuditFlagged(uint256 indexed taskId, uint32 auditEnd);
+    event AuditConfirmed(uint256 indexed taskId, address indexed auditor);
     event AuditClosed(uint256 indexed taskId, address auditor, bool failed);
     event CallbackFailed(uint256 indexed taskId);
     event Credited(address indexed to, uint256 amount);
@@ -252,7 +261,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     function request(RequestInput calldata r) external nonReentrant returns (uint256 taskId) {
         if (r.fee == 0) revert ZeroFee();
         if (r.deadline <= block.timestamp) revert BadDeadline();
-        if (!registry.isActive(r.modelId, r.version)) revert ModelNotActive();
+        if (!registry.isUsable(r.modelId, r.version, r.mode == Mode.Zk)) revert ModelNotActive();
         if (r.mode == Mode.Zk) {
             (,, address verifier) = registry.commitments(r.modelId, r.version);
             if (verifier == address(0)) revert NoZkVerifier();
@@ -278,7 +287,8 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         }
         if (r.mode == Mode.Committee) {
             Committee storage c = committees[taskId];
-            c.ticket = uint64(randomness.request());
+            c.ticket = uint40(randomness.request());
+            c.snapshot = uint48(block.number - 1);
             c.size = params.committeeSize;
         }
         ledger.totalEscrow += r.fee;
@@ -382,8 +392,9 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     // ================================================================ committee
 
     /// @notice Commits `keccak256(abi.encode(taskId, member, output, traceRoot, salt))`, appended
-    /// to the task's commit chain. The first commitment after the randomness is ready draws the
-    /// committee (and locks the members' bonds); later calls pass the drawn member list (from
+    /// to the task's commit chain, and locks the member's bond. The first commitment after the
+    /// randomness is ready draws the committee (a pure function of the snapshot and the seed, so
+    /// who triggers it and when changes nothing); later calls pass the drawn member list (from
     /// `CommitteeDrawn`).
     function commit(uint256 taskId, uint256 idx, bytes32 commitment, address[] calldata members) external nonReentrant {
         Task storage t = tasks[taskId];
@@ -407,26 +418,27 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         c.commitMask |= bit;
         commitChain[taskId] = keccak256(abi.encode(commitChain[taskId], commitment));
         emit Committed(taskId, msg.sender, commitment);
+        staking.lock(msg.sender, committeeBond);
     }
 
-    /// @notice Re-targets the randomness of a committee task whose ticket expired undrawn.
+    /// @notice Re-targets a committee task left undrawn after its snapshot aged out of the draw
+    /// horizon (e.g. its randomness ticket expired): a new ticket and a new snapshot.
     function redraw(uint256 taskId) external {
         Task storage t = tasks[taskId];
         Committee storage c = committees[taskId];
         if (t.mode != Mode.Committee || t.status != Status.Requested || c.drawn) revert BadStatus(t.status);
-        if (block.number <= c.ticket + 256) revert TooEarly();
-        c.ticket = uint64(randomness.request());
+        if (block.number <= uint256(c.snapshot) + SNAPSHOT_HORIZON) revert TooEarly();
+        c.ticket = uint40(randomness.request());
+        c.snapshot = uint48(block.number - 1);
     }
 
     function _draw(uint256 taskId, Task storage t, Committee storage c) internal returns (address[] memory m) {
         bytes32 seed = keccak256(abi.encode(randomness.randomness(c.ticket), taskId));
-        uint96 bond = committeeBond;
-        m = staking.sample(t.modelId, seed, c.size, bond);
+        m = staking.sample(t.modelId, seed, c.size, committeeBond, c.snapshot);
         if (m.length != c.size) revert NotEnoughProviders();
         c.drawn = true;
         c.membersHash = bytes16(keccak256(abi.encode(m)));
         emit CommitteeDrawn(taskId, m);
-        staking.lockMany(m, bond);
     }
 
     /// @notice Reveals a commitment once every member committed or the commit deadline passed.
@@ -476,7 +488,8 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     }
 
     /// @notice After the reveal deadline: pays the agreeing revealers and slashes members that
-    /// did not reveal (into the audit pool); with no reveal at all, refunds the requester.
+    /// committed but did not reveal (into the audit pool; members that never committed locked
+    /// nothing); with no reveal at all, refunds the requester.
     function finalizeCommittee(uint256 taskId, address[] calldata members) external nonReentrant {
         Task storage t = tasks[taskId];
         Committee storage c = committees[taskId];
@@ -494,7 +507,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
             emit Refunded(taskId);
         }
         for (uint256 i; i < members.length; ++i) {
-            if (c.agreeMask & (uint256(1) << i) == 0) {
+            if ((c.commitMask & ~c.agreeMask) & (uint256(1) << i) != 0) {
                 ledger.auditPool += bond;
                 _slash(members[i], bond);
             }
@@ -552,21 +565,22 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     // ================================================================ audits
 
     /// @notice An auditor of a flagged task confirms the result by posting the same output and
-    /// trace root; it is paid `auditReward` from the pool and the provider's bond is released.
+    /// trace root. A confirmation does not close the audit: the posted values are public, so
+    /// posting them proves no work, and a lie confirmed (by anyone, the liar included) can still
+    /// be challenged until the audit window ends. The first confirmer is paid `auditReward` when
+    /// the window ends unchallenged (`closeAudit`); a confirmer of a result later shown wrong
+    /// gets nothing.
     function confirmAudit(uint256 taskId, bytes32 output, bytes32 traceRoot) external nonReentrant {
         Task storage t = tasks[taskId];
         _requireOpenAudit(t);
         if (output != t.outputCommitment || traceRoot != t.traceRoot) revert BadReveal();
-        t.flags |= FLAG_AUDIT_CLOSED;
-        uint96 reward = params.auditReward;
-        if (reward > ledger.auditPool) reward = ledger.auditPool;
-        ledger.auditPool -= reward;
-        _credit(msg.sender, reward);
-        emit AuditClosed(taskId, msg.sender, false);
-        _unlock(t.provider, _bondOf(t));
+        if (msg.sender == t.provider || auditors[taskId] != address(0)) revert NotAudited();
+        auditors[taskId] = msg.sender;
+        emit AuditConfirmed(taskId, msg.sender);
     }
 
-    /// @notice An auditor that disagrees with a flagged task opens a dispute (with a bond).
+    /// @notice An auditor that disagrees with a flagged task opens a dispute (with a bond), also
+    /// after a confirmation.
     function challengeAudit(uint256 taskId, bytes32 output, bytes32 traceRoot)
         external
         nonReentrant
@@ -578,7 +592,8 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         disputeId = _openEscrowedDispute(taskId, t, output, traceRoot, 2);
     }
 
-    /// @notice Releases the provider's bond of a flagged task nobody audited in time.
+    /// @notice Ends an unchallenged audit after its window: releases the provider's bond and pays
+    /// the confirmer, if any, `auditReward` from the pool.
     function closeAudit(uint256 taskId) external nonReentrant {
         Task storage t = tasks[taskId];
         if (t.status != Status.Finalized || t.flags & (FLAG_AUDIT | FLAG_AUDIT_CLOSED) != FLAG_AUDIT) {
@@ -586,8 +601,17 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         }
         if (block.timestamp <= t.deadline) revert TooEarly();
         t.flags |= FLAG_AUDIT_CLOSED;
-        emit AuditClosed(taskId, address(0), false);
+        address auditor = auditors[taskId];
+        if (auditor != address(0)) _payAuditReward(auditor);
+        emit AuditClosed(taskId, auditor, false);
         _unlock(t.provider, _bondOf(t));
+    }
+
+    function _payAuditReward(address to) internal {
+        uint96 reward = params.auditReward;
+        if (reward > ledger.auditPool) reward = ledger.auditPool;
+        ledger.auditPool -= reward;
+        _credit(to, reward);
     }
 
     function _requireOpenAudit(Task storage t) internal view {
@@ -661,13 +685,8 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
             } else {
                 t.flags |= FLAG_AUDIT_FAILED;
                 _loserPays(d, defender, defBond, outcome);
-                if (outcome == Outcome.ChallengerWins) {
-                    uint96 reward = params.auditReward;
-                    if (reward > ledger.auditPool) reward = ledger.auditPool;
-                    ledger.auditPool -= reward;
-                    _credit(d.challenger, reward);
-                }
-                _strike(t);
+                if (outcome == Outcome.ChallengerWins) _payAuditReward(d.challenger);
+                _strike(t, defender);
             }
             emit AuditClosed(taskId, d.challenger, outcome != Outcome.DefenderWins);
             return;
@@ -685,7 +704,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
                     t.provider = d.challenger;
                     t.outputCommitment = d.challengerOutput;
                     t.traceRoot = d.challengerTrace;
-                    _strike(t);
+                    _strike(t, defender);
                 }
                 // the members that were not parties get their bonds back (releaseCommitteeBonds)
                 releaseExcept[taskId] = loser;
@@ -705,7 +724,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         _credit(t.requester, t.fee);
         _loserPays(d, defender, defBond, outcome);
         if (d.kind == 1) releaseExcept[taskId] = d.challenger;
-        _strike(t);
+        _strike(t, defender);
         _callback(taskId, false, bytes32(0));
     }
 
@@ -716,7 +735,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
             _slash(defender, defBond);
         } else {
             // both wrong: both bonds to the audit pool
-            if (d.challengerBond != 0) {
+            if (d.kind != 1) {
                 totalBonds -= d.challengerBond;
                 ledger.auditPool += d.challengerBond;
             } else {
@@ -729,7 +748,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     }
 
     function _releaseChallengerBond(Dispute memory d, address to) internal {
-        if (d.challengerBond != 0) {
+        if (d.kind != 1) {
             totalBonds -= d.challengerBond;
             _credit(to, d.challengerBond);
         } else if (to != d.challenger) {
@@ -745,17 +764,18 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     /// task's provider (the loser, or the challenger when both lost); zero once released.
     mapping(uint256 => address) public releaseExcept;
 
-    /// @notice After a committee dispute, releases the bonds of the members that were not
-    /// parties to it.
+    /// @notice After a committee dispute, releases the bonds of the members that committed and
+    /// were not parties to it.
     function releaseCommitteeBonds(uint256 taskId, address[] calldata members) external nonReentrant {
         address party = releaseExcept[taskId];
         if (party == address(0)) revert BadStatus(tasks[taskId].status);
-        if (bytes16(keccak256(abi.encode(members))) != committees[taskId].membersHash) revert BadMembers();
+        Committee storage c = committees[taskId];
+        if (bytes16(keccak256(abi.encode(members))) != c.membersHash) revert BadMembers();
         delete releaseExcept[taskId];
         address defender = tasks[taskId].provider;
         for (uint256 i; i < members.length; ++i) {
             address m = members[i];
-            if (m == defender || m == party) continue;
+            if (m == defender || m == party || c.commitMask & (uint256(1) << i) == 0) continue;
             _unlock(m, committeeBond);
         }
     }
@@ -809,8 +829,10 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         staking.unlock(who, amount);
     }
 
-    function _strike(Task storage t) internal {
-        registry.recordStrike(t.modelId, t.version);
+    /// A strike against the version for `loser`'s lost result (the registry counts distinct
+    /// providers; the loser's own slash counts towards its ejection in ProviderStaking).
+    function _strike(Task storage t, address loser) internal {
+        registry.recordStrike(t.modelId, t.version, loser);
     }
 
     function _bondOf(Task storage t) internal view returns (uint256) {

@@ -14,8 +14,7 @@ contract BatchDisputeTest is PartialSumKit {
     uint16 internal constant ROWS = 8;
 
     function _stakeOf(address p) internal view returns (uint256 s) {
-        (uint128 st,,,) = staking.providers(p);
-        s = st;
+        s = staking.providers(p).stake;
     }
 
     /// 100-8-4 MLP over `rows` rows: Linear+ReLU (K = 100 > CHUNK, so the partial-sum game

@@ -9,7 +9,7 @@ import {Outcome} from "../src/IDisputeGame.sol";
 /// @notice Full interactive disputes on the reference models, ending in the one-step check.
 contract DisputeTest is ModelKit {
     function _stakeOf(address p) internal view returns (uint256 s) {
-        (uint128 st,,,) = staking.providers(p);
+        uint256 st = staking.providers(p).stake;
         s = st;
     }
 

@@ -49,8 +49,7 @@ contract Handler is Test {
         (requester, challenger, providers, modelId) = (requester_, challenger_, providers_, modelId_);
         (nodesRoot, outputNodes, providerBond) = (nodesRoot_, outputNodes_, providerBond_);
         for (uint256 i; i < providers_.length; ++i) {
-            (uint128 s,,,) = staking_.providers(providers_[i]);
-            ghostStake[providers_[i]] = s;
+            ghostStake[providers_[i]] = staking_.providers(providers_[i]).stake;
         }
     }
 
@@ -155,10 +154,9 @@ contract Handler is Test {
         vm.prank(requester);
         uint256 id = tm.request(r);
         vm.roll(block.number + 2);
-        (uint64 ticket, uint8 size,,,,,) = tm.committees(id);
-        bytes32 seed = keccak256(abi.encode(tm.randomness().randomness(ticket), id));
-        address[] memory m = staking.sample(modelId, seed, size, tm.committeeBond());
-        if (m.length != size) return;
+        address[] memory m = _drawOf(id);
+        uint256 size = m.length;
+        if (size != tm.getParams().committeeSize) return;
         liar = bound(liar, 0, 1); // the first or second revealer: either side of the dispute
         bytes32[] memory outs = new bytes32[](size);
         bytes32[] memory traces = new bytes32[](size);
@@ -173,7 +171,7 @@ contract Handler is Test {
             vm.prank(m[i]);
             try tm.commit(id, i, commits[i], m) {}
             catch {
-                return; // the draw moved (stakes changed between sample and commit)
+                return; // a member without free stake for its bond (locked in other tasks)
             }
         }
         for (uint256 i; i < 2; ++i) {
@@ -193,6 +191,76 @@ contract Handler is Test {
         slashes++;
         tm.releaseCommitteeBonds(id, m);
         ids.push(id);
+    }
+
+    /// The committee the task's draw gives: a pure function of its snapshot and seed.
+    function _drawOf(uint256 id) internal view returns (address[] memory) {
+        (uint40 ticket, uint48 snapshot, uint8 size,,,,,) = tm.committees(id);
+        bytes32 seed = keccak256(abi.encode(tm.randomness().randomness(ticket), id));
+        return staking.sample(modelId, seed, size, tm.committeeBond(), snapshot);
+    }
+
+    /// A committee task one member never commits to (absent: nothing locked, nothing slashed);
+    /// the others agree and are paid after the reveal window.
+    function committeeWithAbsentee(uint256 fee, uint256 absent) external {
+        calls++;
+        TaskManager.RequestInput memory r;
+        r.modelId = modelId;
+        r.version = 1;
+        r.mode = TaskManager.Mode.Committee;
+        r.fee = uint88(bound(fee, 1, 1_000 ether));
+        r.deadline = uint32(block.timestamp + 1 hours);
+        r.rows = 1;
+        r.inputCommitment = keccak256(abi.encode("absent", fee));
+        vm.prank(requester);
+        uint256 id = tm.request(r);
+        vm.roll(block.number + 2);
+        address[] memory m = _drawOf(id);
+        if (m.length != tm.getParams().committeeSize) return;
+        absent = bound(absent, 0, m.length - 1);
+        bytes32 out = keccak256("out");
+        bytes32 tr = keccak256(abi.encodePacked(L, R));
+        bytes32[] memory commits = new bytes32[](m.length - 1);
+        uint256 n;
+        for (uint256 i; i < m.length; ++i) {
+            if (i == absent) continue;
+            bytes32 c = keccak256(abi.encode(id, m[i], out, tr, bytes32(i)));
+            vm.prank(m[i]);
+            try tm.commit(id, i, c, m) {}
+            catch {
+                return; // no free stake for the bond: absent too (the task stays escrowed)
+            }
+            commits[n++] = c;
+        }
+        vm.warp(block.timestamp + 1 hours + 1);
+        for (uint256 i; i < m.length; ++i) {
+            if (i == absent) continue;
+            vm.prank(m[i]);
+            tm.reveal(id, i, out, tr, bytes32(i), m, commits);
+        }
+        vm.warp(block.timestamp + tm.getParams().revealWindow + 1);
+        tm.finalizeCommittee(id, m);
+        ids.push(id);
+    }
+
+    /// Stake moves at any time (they never change a draw already requested).
+    function stakeMore(uint256 who, uint256 amount) external {
+        calls++;
+        address p = providers[who % providers.length];
+        uint128 a = uint128(bound(amount, 1, 2_000 ether));
+        vm.prank(p);
+        try staking.stake(a) {
+            ghostStake[p] += a;
+        } catch {}
+    }
+
+    function toggleOptIn(uint256 who) external {
+        calls++;
+        address p = providers[who % providers.length];
+        vm.startPrank(p);
+        if (staking.isOptedIn(modelId, p)) staking.optOut(modelId);
+        else try staking.optIn(modelId) {} catch {}
+        vm.stopPrank();
     }
 
     function withdrawCredits(uint256 who) external {
@@ -311,11 +379,27 @@ contract InvariantsTest is Fixture {
         }
     }
 
+    /// Bonds are locked from stake, and a provider is ejected exactly at `maxFaults` faults.
+    function invariant_locks_within_stake_and_ejection_at_max_faults() public view {
+        for (uint256 i; i < providers.length; ++i) {
+            ProviderStaking.ProviderInfo memory p = staking.providers(providers[i]);
+            assertLe(p.locked, p.stake, "locked beyond stake");
+            assertEq(p.ejected, p.faults >= staking.maxFaults(), "ejected iff at max faults");
+        }
+    }
+
+    /// The handler's committee path with an absent member runs and pays only the committers.
+    function test_handler_committee_absentee_settles() public {
+        handler.committeeWithAbsentee(5 ether, 2);
+        assertEq(handler.idsLength(), 1, "settled");
+        invariant_money_conserved();
+        invariant_only_losers_slashed();
+    }
+
     /// Only providers that lost a dispute are slashed, by exactly their bond.
     function invariant_only_losers_slashed() public view {
         for (uint256 i; i < providers.length; ++i) {
-            (uint128 s,,,) = staking.providers(providers[i]);
-            assertEq(s, handler.ghostStake(providers[i]), "unexpected stake change");
+            assertEq(staking.providers(providers[i]).stake, handler.ghostStake(providers[i]), "unexpected stake change");
         }
     }
 }

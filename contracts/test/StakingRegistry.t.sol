@@ -62,10 +62,10 @@ contract StakingRegistryTest is Fixture {
 
     function test_strikes_only_by_reporters_and_freeze() public {
         vm.expectRevert(ModelRegistry.NotReporter.selector);
-        registry.recordStrike(modelId, 1);
+        registry.recordStrike(modelId, 1, providers[0]);
         for (uint256 i; i < cfg.freezeThreshold; ++i) {
             vm.prank(address(tm));
-            registry.recordStrike(modelId, 1);
+            registry.recordStrike(modelId, 1, providers[i]);
         }
         assertTrue(registry.status(modelId, 1) == ModelRegistry.Status.Frozen, "frozen at threshold");
         // nobody but governance may unfreeze
@@ -78,7 +78,7 @@ contract StakingRegistryTest is Fixture {
     function test_governor_unfreezes_through_timelock() public {
         for (uint256 i; i < cfg.freezeThreshold; ++i) {
             vm.prank(address(tm));
-            registry.recordStrike(modelId, 1);
+            registry.recordStrike(modelId, 1, providers[i]);
         }
         token.delegate(address(this));
         vm.roll(block.number + 1);
@@ -160,8 +160,9 @@ contract StakingRegistryTest is Fixture {
             staking.optIn(modelId);
             vm.stopPrank();
         }
+        vm.roll(block.number + 1);
         uint256 want = bound(k, 0, 7);
-        address[] memory m = staking.sample(modelId, seed, want, 0);
+        address[] memory m = staking.sample(modelId, seed, want, 0, uint48(block.number - 1));
         assertEq(m.length, want > 5 ? 5 : want, "count");
         for (uint256 i; i < m.length; ++i) {
             assertTrue(staking.isOptedIn(modelId, m[i]), "opted in");

@@ -145,7 +145,7 @@ contract TaskManagerTest is Fixture {
     function test_frozen_model_rejects_requests() public {
         for (uint256 i; i < cfg.freezeThreshold; ++i) {
             vm.prank(address(tm));
-            registry.recordStrike(modelId, VERSION);
+            registry.recordStrike(modelId, VERSION, providers[i]);
         }
         assertTrue(registry.status(modelId, VERSION) == ModelRegistry.Status.Frozen, "frozen");
         vm.prank(requester);
@@ -243,13 +243,7 @@ contract TaskManagerTest is Fixture {
 
     function _committee(uint256 id) internal returns (address[] memory members) {
         vm.roll(block.number + 2);
-        bytes32 seed = keccak256(abi.encode(d.randomness.randomness(_ticket(id)), id));
-        members = staking.sample(modelId, seed, 3, cfg.committeeBond);
-    }
-
-    function _ticket(uint256 id) internal view returns (uint256 ticket) {
-        (uint64 t,,,,,,) = tm.committees(id);
-        ticket = t;
+        members = _drawOf(id);
     }
 
     /// Commitments of the tests' committees, in arrival order (the `Committed` events).
@@ -522,12 +516,13 @@ contract TaskManagerTest is Fixture {
 
     // ------------------------------------------------------------ audits
 
-    function test_audit_flag_confirm_and_close() public {
-        // find a prevrandao that flags the task
-        uint256 id = _request(TaskManager.Mode.Optimistic, INPUT);
+    /// A finalized optimistic task flagged for audit, with a funded audit pool.
+    function _auditedTask() internal returns (uint256 id) {
+        id = _request(TaskManager.Mode.Optimistic, INPUT);
         vm.prank(providers[0]);
         tm.submit(id, OUT, trace);
         vm.warp(block.timestamp + cfg.params.challengeWindow + 1);
+        // find a prevrandao that flags the task
         for (uint256 r; r < 1000; ++r) {
             bytes32 rand = keccak256(abi.encode(bytes32(r), block.number));
             if (uint256(keccak256(abi.encode(rand, id))) % 10_000 < cfg.params.auditBps) {
@@ -540,10 +535,53 @@ contract TaskManagerTest is Fixture {
         tm.finalize(id);
         assertEq(tm.getTask(id).flags & 1, 1, "flagged");
         assertEq(_locked(providers[0]), cfg.providerBond, "bond held during audit");
+    }
+
+    function test_audit_confirm_is_paid_when_the_window_closes_unchallenged() public {
+        uint256 id = _auditedTask();
         vm.prank(challenger);
         tm.confirmAudit(id, OUT, trace);
-        assertEq(tm.balances(challenger), cfg.params.auditReward, "auditor paid from pool");
+        assertEq(tm.auditors(id), challenger, "confirmer recorded");
+        assertEq(tm.balances(challenger), 0, "not paid before the window ends");
+        assertEq(_locked(providers[0]), cfg.providerBond, "bond held until the window ends");
+        vm.expectRevert(TaskManager.NotAudited.selector);
+        tm.confirmAudit(id, OUT, trace); // one confirmer per audit
+        vm.expectRevert(TaskManager.TooEarly.selector);
+        tm.closeAudit(id);
+        vm.warp(tm.getTask(id).deadline + 1);
+        tm.closeAudit(id);
+        assertEq(tm.balances(challenger), cfg.params.auditReward, "confirmer paid from the pool");
         assertEq(_locked(providers[0]), 0, "bond released");
+        vm.expectRevert(TaskManager.NotAudited.selector);
+        tm.closeAudit(id);
+        _assertConserved();
+    }
+
+    function test_audit_a_provider_cannot_confirm_its_own_result() public {
+        uint256 id = _auditedTask();
+        vm.prank(providers[0]);
+        vm.expectRevert(TaskManager.NotAudited.selector);
+        tm.confirmAudit(id, OUT, trace);
+    }
+
+    function test_audit_a_confirmed_lie_can_still_be_challenged_and_the_confirmer_is_not_paid() public {
+        uint256 id = _auditedTask();
+        // anyone (a Sybil of the provider) confirms the posted values, which are public
+        address sybil = makeAddr("sybil");
+        vm.prank(sybil);
+        tm.confirmAudit(id, OUT, trace);
+        // an auditor that re-executed disagrees: the audit is still open
+        vm.prank(challenger);
+        tm.challengeAudit(id, keccak256("the right output"), keccak256("its trace"));
+        uint256 stakeBefore = staking.freeStake(providers[0]) + _locked(providers[0]);
+        vm.prank(address(game));
+        tm.resolveDispute(id, Outcome.ChallengerWins);
+        assertEq(tm.getTask(id).flags & 4, 4, "audit failed");
+        assertEq(
+            staking.freeStake(providers[0]) + _locked(providers[0]), stakeBefore - cfg.providerBond, "liar slashed"
+        );
+        assertEq(tm.balances(sybil), 0, "the confirmer of a lie is paid nothing");
+        assertTrue(tm.balances(challenger) >= cfg.params.auditReward, "the auditor that caught it is paid");
         vm.expectRevert(TaskManager.NotAudited.selector);
         tm.closeAudit(id);
         _assertConserved();

@@ -194,6 +194,32 @@ fn bad_input_gets_clear_errors() {
         !o.status.success() && err.contains("not a vouch package"),
         "{err}"
     );
+    // A package with one bit flipped in its weights: refused by its own digest, nothing run.
+    let good = std::fs::read(&pkg).unwrap();
+    let mut flipped = good.clone();
+    let at = good.len() - 100;
+    flipped[at] ^= 0x10;
+    let corrupt = dir.join("corrupt.vpkg");
+    std::fs::write(&corrupt, &flipped).unwrap();
+    std::fs::write(&bad, r#"{"input": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]]}"#).unwrap();
+    let o = vouch(&["infer", "-m", &pkg, "-i", bad.to_str().unwrap()]);
+    assert!(
+        o.status.success(),
+        "the intact package runs: {:?}",
+        text(&o)
+    );
+    let o = vouch(&[
+        "infer",
+        "-m",
+        corrupt.to_str().unwrap(),
+        "-i",
+        bad.to_str().unwrap(),
+    ]);
+    let (out, err) = text(&o);
+    assert!(
+        !o.status.success() && err.contains("corrupted package") && out.is_empty(),
+        "{out} {err}"
+    );
 }
 
 #[test]

@@ -32,7 +32,12 @@ abstract contract Fixture is Test {
     uint128 internal constant STAKE = 10_000 ether;
 
     function setUp() public virtual {
-        cfg = VouchDeploy.defaultConfig(address(this));
+        _deploy(VouchDeploy.defaultConfig(address(this)));
+    }
+
+    /// Deploys with `c` and funds the actors (the fuzz campaigns call it with random configs).
+    function _deploy(VouchDeploy.Config memory c) internal {
+        cfg = c;
         d = VouchDeploy.deploy(cfg, address(this));
         token = d.token;
         registry = d.registry;
@@ -43,6 +48,7 @@ abstract contract Fixture is Test {
         vm.warp(1_700_000_000);
         vm.roll(100);
 
+        delete providers;
         for (uint256 i; i < 5; ++i) {
             providers.push(address(uint160(0xB0B0 + i)));
         }
@@ -76,11 +82,21 @@ abstract contract Fixture is Test {
         );
     }
 
+    /// Stakes and opts in; committee draws see it from the next block's requests on (a draw
+    /// reads the state at the end of the block before its request).
     function _stakeAndOptIn(address p, uint32 id) internal {
         vm.startPrank(p);
         staking.stake(STAKE);
         staking.optIn(id);
         vm.stopPrank();
+        vm.roll(block.number + 1);
+    }
+
+    /// The committee the task's draw gives (or gave): a pure function of its snapshot and seed.
+    function _drawOf(uint256 id) internal view returns (address[] memory) {
+        (uint40 ticket, uint48 snapshot, uint8 size,,,,,) = tm.committees(id);
+        bytes32 seed = keccak256(abi.encode(tm.randomness().randomness(ticket), id));
+        return staking.sample(tm.getTask(id).modelId, seed, size, tm.committeeBond(), snapshot);
     }
 
     function _requestInput(TaskManager.Mode mode, bytes32 input)
@@ -150,6 +166,6 @@ abstract contract Fixture is Test {
     }
 
     function _locked(address p) internal view returns (uint256 locked) {
-        (, locked,,) = staking.providers(p);
+        locked = staking.providers(p).locked;
     }
 }

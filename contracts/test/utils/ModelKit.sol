@@ -320,6 +320,15 @@ abstract contract ModelKit is Fixture {
         int256[][] chaOuts;
     }
 
+    /// The first provider not ejected: every lost dispute is a fault, and a provider is ejected
+    /// after `maxFaults` of them, so a test playing many disputes moves on to the next one.
+    function _defender() internal view returns (address) {
+        for (uint256 i; i < providers.length; ++i) {
+            if (!staking.providers(providers[i]).ejected) return providers[i];
+        }
+        revert("every provider ejected");
+    }
+
     /// Registers `m`, runs an optimistic task whose provider lies in element `e` of node `j`
     /// (or tells the truth when `liarIsDefender` is false and the challenger lies), and plays the
     /// dispute to the end. Returns the gas of every step.
@@ -339,7 +348,7 @@ abstract contract ModelKit is Fixture {
     {
         p.m = m;
         modelId = _registerModel(m.weightsRoot, m.graphRoot, address(0));
-        p.defender = providers[0];
+        p.defender = _defender();
         if (!staking.isOptedIn(modelId, p.defender)) _stakeAndOptIn(p.defender, modelId);
         int256[][] memory lie = _copyOuts(m.outs);
         lie[j][e] = lie[j][e] == 127 ? int256(126) : lie[j][e] + 1;

@@ -14,7 +14,9 @@
 //! | [`vouch_token`] | `VouchToken` (ERC20 + votes + permit) |
 //! | [`model_registry`] | `ModelRegistry` |
 //! | [`provider_staking`] | `ProviderStaking` |
-//! | [`randomness`] | `FutureBlockRandomness` |
+//! | [`randomness`] | `FutureBlockRandomness` (also the `IRandomnessSource` calls of any source) |
+//! | [`vrf_randomness`] | `ChainlinkVrfRandomness` (`IRandomnessSource` on Chainlink VRF v2.5) |
+//! | [`vrf_coordinator_mock`] | Chainlink's `VRFCoordinatorV2_5Mock` (tests and devnets) |
 //! | [`task_manager`] | `TaskManager` |
 //! | [`dispute_game`] | `DisputeGame` |
 //! | [`one_step_evaluator`] | `OneStepEvaluator` |
@@ -57,6 +59,15 @@ binding!(
 binding!(
     /// `FutureBlockRandomness`: the default randomness source.
     randomness, FutureBlockRandomness, "artifacts/FutureBlockRandomness.json"
+);
+binding!(
+    /// `ChainlinkVrfRandomness`: the randomness source on Chainlink VRF v2.5.
+    vrf_randomness, ChainlinkVrfRandomness, "artifacts/ChainlinkVrfRandomness.json"
+);
+binding!(
+    /// Chainlink's `VRFCoordinatorV2_5Mock` (npm `@chainlink/contracts`): a real coordinator's
+    /// subscription and fulfilment logic without the proof, for tests and devnets.
+    vrf_coordinator_mock, VRFCoordinatorV2_5Mock, "artifacts/VRFCoordinatorV2_5Mock.json"
 );
 binding!(
     /// `TaskManager`: requests, settlement in three modes, receipts.
@@ -106,6 +117,14 @@ pub const ARTIFACTS: &[(&str, &str)] = &[
     (
         "FutureBlockRandomness",
         include_str!("../artifacts/FutureBlockRandomness.json"),
+    ),
+    (
+        "ChainlinkVrfRandomness",
+        include_str!("../artifacts/ChainlinkVrfRandomness.json"),
+    ),
+    (
+        "VRFCoordinatorV2_5Mock",
+        include_str!("../artifacts/VRFCoordinatorV2_5Mock.json"),
     ),
     ("TaskManager", include_str!("../artifacts/TaskManager.json")),
     ("DisputeGame", include_str!("../artifacts/DisputeGame.json")),

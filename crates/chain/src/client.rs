@@ -10,8 +10,11 @@ use alloy::contract::{CallBuilder, CallDecoder};
 use alloy::network::{Ethereum, EthereumWallet};
 use alloy::primitives::{Address, B256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::client::ClientBuilder;
 use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
+use alloy::transports::layers::{RateLimitRetryPolicy, RetryBackoffLayer};
+use alloy::transports::{RpcError, TransportError, TransportErrorKind};
 use std::time::Duration;
 
 /// The default RPC endpoint: the local devnet.
@@ -45,12 +48,22 @@ impl Client {
             .with_gas_estimation()
             .with_simple_nonce_management()
             .fetch_chain_id();
+        // A request whose connection failed (refused, reset, closed unanswered) is sent again
+        // up to six times, 100 ms apart: a lossy endpoint costs a retry, not a failed task. The
+        // replay of a transaction whose answer was lost returns the node's "already known" or
+        // "nonce too low", an error the caller handles as for any failed send.
+        let policy = RateLimitRetryPolicy::default().or(|e: &TransportError| {
+            matches!(e, RpcError::Transport(TransportErrorKind::Custom(_)))
+        });
+        let rpc = ClientBuilder::default()
+            .layer(RetryBackoffLayer::new_with_policy(6, 100, u64::MAX, policy))
+            .http(parsed);
         let provider = match signer {
             Some(s) => builder
                 .wallet(EthereumWallet::from(s))
-                .connect_http(parsed)
+                .connect_client(rpc)
                 .erased(),
-            None => builder.connect_http(parsed).erased(),
+            None => builder.connect_client(rpc).erased(),
         };
         let chain_id =
             match tokio::time::timeout(Duration::from_secs(10), provider.get_chain_id()).await {

@@ -1,24 +1,70 @@
 //! Deploys the whole system from the committed bytecode: EAS schema registry and EAS, the
-//! token, timelock and governor, model registry, staking, randomness source, task manager and
-//! dispute game, receipt attester; wires their permissions; and, unless asked not to, hands the governance of
-//! the registry, staking and task manager to the timelock (whose only proposer is the
-//! governor).
+//! token, timelock and governor, model registry, staking, randomness source (the future-block
+//! source, or the Chainlink VRF v2.5 adapter on an existing coordinator and subscription), task
+//! manager and dispute game, receipt attester; wires their permissions (and the model
+//! registry's guardian, if one is given); and, unless asked not to, hands the governance of the
+//! registry, staking and task manager to the timelock (whose only proposer is the governor).
 
 use crate::deployments::{Addresses, Deployment};
 use crate::{Client, Error, Result, client::call_error};
 use alloy::primitives::aliases::{U48, U96};
-use alloy::primitives::{Address, U256};
+use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
 use vouch_bindings::{
     dispute_game::DisputeGame, eas::EAS, governor::VouchGovernor, model_registry::ModelRegistry,
     one_step_evaluator::OneStepEvaluator, provider_staking::ProviderStaking,
     randomness::FutureBlockRandomness, receipt_attester::ReceiptAttester,
     schema_registry::SchemaRegistry, task_manager::TaskManager, timelock::TimelockController,
-    vouch_token::VouchToken,
+    vouch_token::VouchToken, vrf_coordinator_mock::VRFCoordinatorV2_5Mock,
+    vrf_randomness::ChainlinkVrfRandomness,
 };
 
 /// One token, with 18 decimals.
 pub const TOKEN: u128 = 1_000_000_000_000_000_000;
+
+/// The randomness source of committee draws.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum RandomnessConfig {
+    /// `FutureBlockRandomness`: the hash of the block after the request. Free and instant, for
+    /// devnets (the builder of that block can bias it).
+    #[default]
+    FutureBlock,
+    /// `ChainlinkVrfRandomness` on an existing Chainlink VRF v2.5 coordinator and subscription.
+    ChainlinkVrf(VrfConfig),
+}
+
+/// A Chainlink VRF v2.5 coordinator, subscription and key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VrfConfig {
+    /// The VRF coordinator (`VRFCoordinatorV2_5`).
+    pub coordinator: Address,
+    /// The subscription that pays for requests; the adapter must be one of its consumers
+    /// (added by [`deploy`] when the deployer owns the subscription).
+    pub subscription_id: U256,
+    /// The key hash (gas lane) of the VRF key.
+    pub key_hash: B256,
+    /// Blocks the coordinator waits before fulfilling.
+    pub confirmations: u16,
+    /// Gas limit of the fulfilment callback.
+    pub callback_gas: u32,
+    /// Pay in the native token instead of LINK.
+    pub native_payment: bool,
+}
+
+impl VrfConfig {
+    /// A config with Chainlink's usual defaults: 3 confirmations, a 100k-gas callback
+    /// (`fulfillRandomWords` stores one value: ~50k), LINK payment.
+    pub fn new(coordinator: Address, subscription_id: U256, key_hash: B256) -> Self {
+        Self {
+            coordinator,
+            subscription_id,
+            key_hash,
+            confirmations: 3,
+            callback_gas: 100_000,
+            native_payment: false,
+        }
+    }
+}
 
 /// Deployment parameters.
 #[derive(Debug, Clone)]
@@ -31,6 +77,12 @@ pub struct DeployConfig {
     pub unbonding_delay: u64,
     /// Minimum stake to opt in to a model.
     pub min_stake: u128,
+    /// Slashes after which a provider is ejected (0: never).
+    pub max_faults: u8,
+    /// May unfreeze a frozen model version at once (and nothing else); `None` for none.
+    pub guardian: Option<Address>,
+    /// The randomness source of committee draws.
+    pub randomness: RandomnessConfig,
     /// Bond locked from a provider's stake per optimistic task.
     pub provider_bond: u128,
     /// Bond locked per committee member.
@@ -73,6 +125,9 @@ impl Default for DeployConfig {
             freeze_threshold: 3,
             unbonding_delay: 7 * 24 * 3600,
             min_stake: 1_000 * TOKEN,
+            max_faults: 3,
+            guardian: None,
+            randomness: RandomnessConfig::FutureBlock,
             provider_bond: 100 * TOKEN,
             committee_bond: 50 * TOKEN,
             challenge_window: 3600,
@@ -132,13 +187,34 @@ pub async fn deploy(client: &Client, cfg: &DeployConfig) -> Result<Deployment> {
     let registry = ModelRegistry::deploy(p, *eas.address(), me, cfg.freeze_threshold)
         .await
         .map_err(err("deploy ModelRegistry"))?;
-    let staking =
-        ProviderStaking::deploy(p, *token.address(), me, cfg.unbonding_delay, cfg.min_stake)
+    let staking = ProviderStaking::deploy(
+        p,
+        *token.address(),
+        me,
+        cfg.unbonding_delay,
+        cfg.min_stake,
+        cfg.max_faults,
+    )
+    .await
+    .map_err(err("deploy ProviderStaking"))?;
+    let randomness = match &cfg.randomness {
+        RandomnessConfig::FutureBlock => *FutureBlockRandomness::deploy(p)
             .await
-            .map_err(err("deploy ProviderStaking"))?;
-    let randomness = FutureBlockRandomness::deploy(p)
+            .map_err(err("deploy FutureBlockRandomness"))?
+            .address(),
+        RandomnessConfig::ChainlinkVrf(v) => *ChainlinkVrfRandomness::deploy(
+            p,
+            v.coordinator,
+            v.key_hash,
+            v.subscription_id,
+            v.confirmations,
+            v.callback_gas,
+            v.native_payment,
+        )
         .await
-        .map_err(err("deploy FutureBlockRandomness"))?;
+        .map_err(err("deploy ChainlinkVrfRandomness"))?
+        .address(),
+    };
     let params = TaskManager::Params {
         challengeWindow: cfg.challenge_window,
         revealWindow: cfg.reveal_window,
@@ -155,7 +231,7 @@ pub async fn deploy(client: &Client, cfg: &DeployConfig) -> Result<Deployment> {
         *token.address(),
         *registry.address(),
         *staking.address(),
-        *randomness.address(),
+        randomness,
         me,
         U96::from(cfg.provider_bond),
         U96::from(cfg.committee_bond),
@@ -198,6 +274,14 @@ pub async fn deploy(client: &Client, cfg: &DeployConfig) -> Result<Deployment> {
             registry.setReporter(*task_manager.address(), true),
         )
         .await?;
+    if let RandomnessConfig::ChainlinkVrf(v) = &cfg.randomness {
+        wire_vrf(client, v, randomness, *task_manager.address()).await?;
+    }
+    if let Some(g) = cfg.guardian {
+        client
+            .send("ModelRegistry.setGuardian", registry.setGuardian(g))
+            .await?;
+    }
     let proposer = client
         .call("TimelockController.PROPOSER_ROLE", timelock.PROPOSER_ROLE())
         .await?;
@@ -269,10 +353,58 @@ pub async fn deploy(client: &Client, cfg: &DeployConfig) -> Result<Deployment> {
             governor: *governor.address(),
             registry: *registry.address(),
             staking: *staking.address(),
-            randomness: *randomness.address(),
+            randomness,
             task_manager: *task_manager.address(),
             dispute_game: *dispute_game.address(),
             receipts: *receipts.address(),
         },
     })
+}
+
+/// Lets the task manager (only) request VRF tickets, and adds the adapter as a consumer of the
+/// subscription when the deployer owns it (otherwise the subscription's owner must add it:
+/// [`vrf_consumer_added`] tells whether that happened).
+async fn wire_vrf(
+    client: &Client,
+    v: &VrfConfig,
+    adapter: Address,
+    task_manager: Address,
+) -> Result<()> {
+    let p = client.provider();
+    let me = client.sender("deploy")?;
+    let a = ChainlinkVrfRandomness::new(adapter, p);
+    client
+        .send(
+            "ChainlinkVrfRandomness.setConsumer",
+            a.setConsumer(task_manager),
+        )
+        .await?;
+    let coordinator = VRFCoordinatorV2_5Mock::new(v.coordinator, p);
+    let sub = client
+        .call(
+            "VRFCoordinator.getSubscription",
+            coordinator.getSubscription(v.subscription_id),
+        )
+        .await?;
+    if sub.subOwner == me {
+        client
+            .send(
+                "VRFCoordinator.addConsumer",
+                coordinator.addConsumer(v.subscription_id, adapter),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether `adapter` is a consumer of the subscription (VRF requests revert until it is).
+pub async fn vrf_consumer_added(client: &Client, v: &VrfConfig, adapter: Address) -> Result<bool> {
+    let coordinator = VRFCoordinatorV2_5Mock::new(v.coordinator, client.provider());
+    let sub = client
+        .call(
+            "VRFCoordinator.getSubscription",
+            coordinator.getSubscription(v.subscription_id),
+        )
+        .await?;
+    Ok(sub.consumers.contains(&adapter))
 }

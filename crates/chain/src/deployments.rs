@@ -24,7 +24,7 @@ pub struct Addresses {
     pub registry: Address,
     /// ProviderStaking.
     pub staking: Address,
-    /// FutureBlockRandomness.
+    /// The randomness source (`FutureBlockRandomness` or `ChainlinkVrfRandomness`).
     pub randomness: Address,
     /// TaskManager.
     pub task_manager: Address,

@@ -20,6 +20,14 @@ pub struct DevnetConfig {
     pub port: u16,
     /// State file loaded at start and written at exit (`--state`).
     pub state: Option<PathBuf>,
+    /// How often the state file is also written while running (`--state-interval`, whole
+    /// seconds; default 60): a hard kill of anvil loses at most this much of the chain.
+    pub state_interval: Option<Duration>,
+    /// Stop anvil (SIGTERM, which writes its state) when the thread that started it exits,
+    /// also when this process is killed with SIGKILL (Linux `PR_SET_PDEATHSIG`), so a killed
+    /// `vouch up` leaves no anvil behind on its port. Only for a process whose starting
+    /// thread lives as long as the devnet (the main thread of a CLI).
+    pub die_with_parent: bool,
     /// Where anvil's output goes (discarded when `None`).
     pub log: Option<PathBuf>,
     /// Chain id (anvil's default 31337 when `None`).
@@ -67,8 +75,9 @@ impl Devnet {
                 })?;
             }
             cmd.arg("--state").arg(state);
-            // also write periodically, so a hard kill loses at most a minute
-            cmd.arg("--state-interval").arg("60");
+            // also write periodically, so a hard kill loses at most an interval
+            let every = cfg.state_interval.map_or(60, |d| d.as_secs().max(1));
+            cmd.arg("--state-interval").arg(every.to_string());
         }
         if let Some(b) = cfg.block_time {
             cmd.arg("--block-time").arg(b.as_secs_f64().to_string());
@@ -98,6 +107,9 @@ impl Devnet {
             None => (Stdio::null(), Stdio::null()),
         };
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
+        if cfg.die_with_parent {
+            die_with_parent(&mut cmd);
+        }
         let child = cmd.spawn().map_err(|source| Error::Io {
             path: anvil.clone(),
             source,
@@ -158,6 +170,26 @@ impl Drop for Devnet {
         self.stop();
     }
 }
+
+/// Makes the child get SIGTERM when the spawning thread exits.
+#[cfg(target_os = "linux")]
+fn die_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the child between fork and exec; it only calls prctl, which
+    // is async-signal-safe, and allocates nothing.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Elsewhere the devnet is stopped on drop only.
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_cmd: &mut Command) {}
 
 /// Sends SIGTERM to `pid`.
 pub fn terminate(pid: u32) -> bool {

@@ -28,7 +28,7 @@ pub mod system;
 pub mod zk;
 
 pub use client::{Client, DEFAULT_RPC_URL};
-pub use deploy::{DeployConfig, TOKEN, deploy};
+pub use deploy::{DeployConfig, RandomnessConfig, TOKEN, VrfConfig, deploy};
 pub use deployments::{Addresses, Deployment};
 pub use devnet::{Devnet, DevnetConfig};
 pub use error::{Error, Result};

@@ -301,8 +301,8 @@ impl System {
         Ok(free)
     }
 
-    /// A provider's stake record.
-    pub async fn provider_info(&self, who: Address) -> Result<ProviderStaking::providersReturn> {
+    /// A provider's stake record: stake, locked, unbonding, faults, ejection.
+    pub async fn provider_info(&self, who: Address) -> Result<ProviderStaking::ProviderInfo> {
         self.client
             .call("ProviderStaking.providers", self.staking().providers(who))
             .await
@@ -353,6 +353,79 @@ impl System {
             .send("TaskManager.finalize", self.task_manager().finalize(task))
             .await?;
         Ok(())
+    }
+
+    /// Confirms a flagged task's audit with the same output and trace root (the caller is paid
+    /// `auditReward` when the audit window ends unchallenged; a confirmation does not close it).
+    pub async fn confirm_audit(&self, task: U256, output: B256, trace_root: B256) -> Result<()> {
+        self.client
+            .send(
+                "TaskManager.confirmAudit",
+                self.task_manager().confirmAudit(task, output, trace_root),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Challenges a flagged task's result in its audit window with the caller's own output and
+    /// trace root, posting the challenger bond; returns the dispute id.
+    pub async fn challenge_audit(
+        &self,
+        task: U256,
+        output: B256,
+        trace_root: B256,
+    ) -> Result<U256> {
+        let params = self
+            .client
+            .call("TaskManager.getParams", self.task_manager().getParams())
+            .await?;
+        self.ensure_allowance(
+            self.deployment.contracts.task_manager,
+            U256::from(params.challengerBond),
+        )
+        .await?;
+        let rc = self
+            .client
+            .send(
+                "TaskManager.challengeAudit",
+                self.task_manager().challengeAudit(task, output, trace_root),
+            )
+            .await?;
+        let ev: TaskManager::Challenged = event(&rc, "TaskManager.challengeAudit", "Challenged")?;
+        Ok(ev.disputeId)
+    }
+
+    /// Closes an unchallenged audit after its window: the provider's bond is released and the
+    /// confirmer, if any, paid.
+    pub async fn close_audit(&self, task: U256) -> Result<()> {
+        self.client
+            .send(
+                "TaskManager.closeAudit",
+                self.task_manager().closeAudit(task),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Adds `amount` to the audit pool that pays auditors (`auditReward` per audit).
+    pub async fn fund_audit_pool(&self, amount: u128) -> Result<()> {
+        let amount = U256::from(amount);
+        self.ensure_allowance(self.deployment.contracts.task_manager, amount)
+            .await?;
+        self.client
+            .send(
+                "TaskManager.fundAuditPool",
+                self.task_manager().fundAuditPool(amount),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The first confirmer of a task's audit (zero when none).
+    pub async fn auditor_of(&self, task: U256) -> Result<Address> {
+        self.client
+            .call("TaskManager.auditors", self.task_manager().auditors(task))
+            .await
     }
 
     /// Challenges an optimistic result with the caller's own output and trace root, posting

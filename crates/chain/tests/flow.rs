@@ -735,3 +735,67 @@ async fn devnet_state_persists_across_restarts() {
         U256::from(12345)
     );
 }
+
+/// One staked liar loses dispute after dispute: the model version is never frozen (its strikes
+/// count once), the liar is ejected at `max_faults`, its next submit is refused with a decoded
+/// `Ejected(provider)`, and an honest provider serves the same model.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_liar_that_keeps_losing_is_ejected_and_the_model_stays_open() {
+    let w = world().await;
+    let (ic, honest, output, evidence) = run(&w.pkg);
+    let alice = w.as_(1).await;
+    let bob = w.as_(2).await;
+    let carol = w.as_(3).await;
+    let mut lie = honest.clone();
+    *lie.tensors.last_mut().unwrap().last_mut().unwrap() += 1;
+    let reg = carol.registry();
+    for _ in 0..w.cfg.max_faults {
+        let t = carol.request(&request(w.model, ic)).await.unwrap();
+        bob.submit(t, lie.output_commitment(), lie.trace_root())
+            .await
+            .unwrap();
+        let game = carol
+            .challenge(t, output, honest.trace_root())
+            .await
+            .unwrap();
+        let (outcome, _) = play_out((&carol, &honest, &evidence), (&bob, &lie), game).await;
+        assert_eq!(outcome, "challenger wins");
+        let status = carol
+            .client()
+            .call("ModelRegistry.status", reg.status(w.model, 1))
+            .await
+            .unwrap();
+        assert_eq!(status, 1, "one liar never freezes the model");
+    }
+    let v = carol
+        .client()
+        .call("ModelRegistry.getVersion", reg.getVersion(w.model, 1))
+        .await
+        .unwrap();
+    assert_eq!(v.strikes, 1, "the liar's strikes count once");
+    let info = bob.provider_info(signer(2).address()).await.unwrap();
+    assert_eq!(info.faults, w.cfg.max_faults);
+    assert!(info.ejected, "ejected at max_faults");
+
+    let t = carol.request(&request(w.model, ic)).await.unwrap();
+    let refused = bob
+        .submit(t, lie.output_commitment(), lie.trace_root())
+        .await
+        .unwrap_err();
+    let why = refused.to_string();
+    assert!(
+        why.starts_with("TaskManager.submit reverted: Ejected(provider: ")
+            && why
+                .to_lowercase()
+                .contains(&format!("{:x}", signer(2).address())),
+        "{why}"
+    );
+    alice.submit(t, output, honest.trace_root()).await.unwrap();
+    carol
+        .client()
+        .warp(u64::from(w.cfg.challenge_window) + 1)
+        .await
+        .unwrap();
+    carol.finalize(t).await.unwrap();
+    assert_eq!(carol.task(t).await.unwrap().status, 4, "honest use goes on");
+}

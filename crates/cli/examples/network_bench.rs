@@ -95,6 +95,7 @@ async fn main() -> Result<()> {
         window: o.window,
         zk: true,
         block_time: o.block_time.map(Duration::from_secs_f64),
+        resume: false,
     })
     .await?;
     let mut net = net;

@@ -19,6 +19,7 @@ async fn a_burst_of_tasks_through_the_gateway_all_settle() {
         window: 2,
         zk: false,
         block_time: None,
+        resume: false,
     })
     .await
     .unwrap();

@@ -131,8 +131,13 @@ impl DirState {
     fn info(key: (u32, u32), e: &ModelEntry) -> ModelInfo {
         let (name, inputs, modes) = match &e.pkg {
             Some((name, inputs)) => {
-                let mut modes = vec!["optimistic".to_owned(), "committee".to_owned()];
-                if e.zk {
+                // a frozen version (status 2) still serves zk requests: a proof cannot lie;
+                // a deprecated one (3) serves nobody
+                let mut modes = match e.status {
+                    1 => vec!["optimistic".to_owned(), "committee".to_owned()],
+                    _ => Vec::new(),
+                };
+                if e.zk && e.status <= 2 {
                     modes.insert(0, "zk".to_owned());
                 }
                 (name.clone(), inputs.clone(), modes)
@@ -633,9 +638,29 @@ impl Shared {
             .ok_or_else(|| unavailable("the endpoint has no latest block"))?;
         let (head_no, now) = (head.header.number, head.header.timestamp);
         let c = &self.sys.deployment().contracts;
-        let from = lock(&self.track)
-            .next_block
-            .unwrap_or(self.sys.deployment().block);
+        // the chain lost the deployment (a devnet restarted without its state): nothing on it
+        // can be followed; say so instead of reporting stale states as live
+        let code = p.get_code_at(c.task_manager).await.map_err(unavailable)?;
+        if code.is_empty() {
+            return Err(unavailable(format!(
+                "chain lost: no TaskManager code at {} (the chain was reset without its state)",
+                c.task_manager
+            )));
+        }
+        let from = {
+            let mut t = lock(&self.track);
+            match t.next_block {
+                // the chain went back (restarted from older saved state): read it all again
+                Some(next) if next > head_no + 1 => {
+                    t.next_block = None;
+                    let all: Vec<U256> = t.tasks.keys().copied().collect();
+                    t.dirty.extend(all);
+                    self.sys.deployment().block
+                }
+                Some(next) => next,
+                None => self.sys.deployment().block,
+            }
+        };
         let mut versions = BTreeSet::new();
         let mut provs = BTreeSet::new();
         let mut touched = BTreeSet::new();
@@ -882,6 +907,15 @@ impl Shared {
                 };
                 advance(j, &key, to, &d)?;
             }
+            "none" => {
+                // requested, but the chain no longer holds it (rolled back to a state saved
+                // before the request): nobody can serve it and no fee was spent
+                let d = step(format!(
+                    "lost: the chain no longer holds task {id} (it went back to a state saved \
+                     before the request); no fee was spent, request it again"
+                ));
+                advance(j, &key, TaskState::Failed, &d)?;
+            }
             other => {
                 return Err(unavailable(format!(
                     "task {key} has on-chain status {other}"
@@ -904,6 +938,14 @@ fn normalize(id: &str) -> String {
 }
 
 impl TaskSink for ChainSink {
+    fn spend_ledger(&self) -> Option<Arc<Journal>> {
+        Some(self.shared.journal.clone())
+    }
+
+    fn health(&self) -> Option<String> {
+        self.last_error()
+    }
+
     fn submit(&self, req: TaskRequest) -> BoxFuture<'_, Result<TaskView, SinkError>> {
         Box::pin(self.submit_inner(req))
     }
@@ -1021,4 +1063,31 @@ pub async fn serve(
         sink,
         server: Some(server),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DirState, ModelEntry};
+
+    fn entry(status: u8, zk: bool) -> ModelEntry {
+        ModelEntry {
+            cid: "bafkreimodel".into(),
+            status,
+            zk,
+            pkg: Some(("mlp".into(), vec!["x".into()])),
+        }
+    }
+
+    /// A frozen version takes zk requests only (a proof cannot lie); a deprecated one none.
+    #[test]
+    fn frozen_models_offer_zk_only() {
+        let active = DirState::info((1, 1), &entry(1, true));
+        assert_eq!(active.modes, ["zk", "optimistic", "committee"]);
+        assert!(!active.frozen);
+        let frozen = DirState::info((1, 1), &entry(2, true));
+        assert_eq!(frozen.modes, ["zk"]);
+        assert!(frozen.frozen);
+        assert!(DirState::info((1, 1), &entry(2, false)).modes.is_empty());
+        assert!(DirState::info((1, 1), &entry(3, true)).modes.is_empty());
+    }
 }

@@ -14,9 +14,10 @@ pub struct ModelInfo {
     pub name: String,
     /// Input tensor names, in order (requests must supply exactly these).
     pub inputs: Vec<String>,
-    /// Modes offered (`zk`, `optimistic`, `committee`).
+    /// Modes offered (`zk`, `optimistic`, `committee`); a frozen model offers zk only.
     pub modes: Vec<String>,
-    /// Whether governance froze it (frozen models take no new tasks).
+    /// Whether it is frozen (by strikes from distinct providers, or governance) or deprecated:
+    /// it takes no new task except in the modes still listed (zk on a frozen model).
     pub frozen: bool,
 }
 

@@ -36,7 +36,7 @@ pub use auth::{Auth, AuthConfig, Session};
 pub use chain_sink::{ChainDirectory, ChainSink, ChainSinkConfig, Served, serve};
 pub use directory::{Directory, ModelInfo, ProviderInfo, StaticDirectory};
 pub use error::ApiError;
-pub use limits::{LimitConfig, Limits};
+pub use limits::{LimitConfig, Limits, SpendRefused};
 pub use metrics::Metrics;
 pub use sink::{JournalSink, Mode, TaskRequest, TaskSink, TaskView};
 
@@ -136,7 +136,10 @@ impl Gateway {
         Self {
             inner: Arc::new(Inner {
                 auth: Auth::new(cfg.auth),
-                limits: Limits::new(cfg.limits),
+                limits: match sink.spend_ledger() {
+                    Some(j) => Limits::with_ledger(cfg.limits, j),
+                    None => Limits::new(cfg.limits),
+                },
                 sink,
                 directory,
                 metrics: Metrics::default(),
@@ -149,7 +152,7 @@ impl Gateway {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/openapi.json", get(openapi))
-            .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
+            .route("/health", get(health))
             .route("/metrics", get(metrics))
             .route("/auth/nonce", get(nonce))
             .route("/auth/login", post(login))
@@ -306,7 +309,7 @@ async fn create_task(
         .ok_or_else(|| {
             ApiError::unprocessable("unknown_model", format!("model {model} is not registered"))
         })?;
-    if info.frozen {
+    if info.frozen && info.modes.is_empty() {
         return Err(ApiError::unprocessable(
             "model_frozen",
             format!("model {model} is frozen by governance"),
@@ -317,10 +320,12 @@ async fn create_task(
         ApiError::unprocessable("invalid_mode", "`mode` must be zk, optimistic or committee")
     })?;
     if !info.modes.iter().any(|m| m == mode.as_str()) {
-        return Err(ApiError::unprocessable(
-            "mode_unavailable",
-            format!("model {model} does not offer {mode_str} mode"),
-        ));
+        let why = if info.frozen {
+            format!("model {model} is frozen: it takes zk requests only")
+        } else {
+            format!("model {model} does not offer {mode_str} mode")
+        };
+        return Err(ApiError::unprocessable("mode_unavailable", why));
     }
     let max_fee = parse_fee(v.get("max_fee"))?;
     let input = v.get("input").ok_or_else(|| {
@@ -335,12 +340,22 @@ async fn create_task(
     let input_bytes = serde_json::to_vec(input).map_err(|e| ApiError::internal(e.to_string()))?;
     let input_cid = Cid::of(&input_bytes);
 
-    if let Err(left) = gw.inner.limits.reserve(&s.did, max_fee) {
-        return Err(ApiError::new(
-            StatusCode::PAYMENT_REQUIRED,
-            "spend_cap_exceeded",
-            format!("max_fee {max_fee} exceeds this identity's remaining spend cap of {left}"),
-        ));
+    match gw.inner.limits.reserve(&s.did, max_fee) {
+        Ok(()) => {}
+        Err(limits::SpendRefused::Cap { left }) => {
+            return Err(ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                "spend_cap_exceeded",
+                format!("max_fee {max_fee} exceeds this identity's remaining spend cap of {left}"),
+            ));
+        }
+        Err(limits::SpendRefused::Ledger(e)) => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "backend_unavailable",
+                format!("cannot record the spend reservation (nothing was accepted): {e}"),
+            ));
+        }
     }
     let req = TaskRequest {
         requester: s.did.clone(),
@@ -366,6 +381,19 @@ async fn create_task(
                 ),
             })
         }
+    }
+}
+
+/// `GET /health`: 200 while the backend serves, 503 with the reason when it cannot (a dead RPC
+/// endpoint, a chain that lost the deployment).
+async fn health(State(gw): State<Gateway>) -> Response {
+    match gw.inner.sink.health() {
+        None => Json(json!({ "status": "ok" })).into_response(),
+        Some(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unavailable", "reason": reason })),
+        )
+            .into_response(),
     }
 }
 

@@ -1,10 +1,13 @@
 //! Per-identity request rate limits (token buckets) and spend caps.
 //!
 //! Fees are paid from the identity's deposit held by the gateway operator: each task reserves
-//! its `max_fee` against the identity's cap when it is accepted (see the crate docs).
+//! its `max_fee` against the identity's cap when it is accepted (see the crate docs). With a
+//! journal (every real gateway has one) the reservations live in it, so a restart keeps them;
+//! without one (unit tests) they live in memory.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use vouch_journal::Journal;
 
 /// Limits applied to each identity.
 #[derive(Debug, Clone, Copy)]
@@ -33,21 +36,44 @@ struct Bucket {
     last_ms: u64,
 }
 
+/// Why a spend reservation was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpendRefused {
+    /// The fee would pass the identity's cap; `left` is what remains of it.
+    Cap {
+        /// What the identity may still reserve.
+        left: u128,
+    },
+    /// The journal holding the reservations failed (a full disk, a locked file): nothing was
+    /// reserved.
+    Ledger(String),
+}
+
 /// Buckets and spend per identity.
 #[derive(Debug)]
 pub struct Limits {
     cfg: LimitConfig,
     buckets: Mutex<BTreeMap<String, Bucket>>,
     spent: Mutex<BTreeMap<String, u128>>,
+    ledger: Option<Arc<Journal>>,
 }
 
 impl Limits {
-    /// New limits.
+    /// New limits with the spend reservations in memory (lost on restart).
     pub fn new(cfg: LimitConfig) -> Self {
         Self {
             cfg,
             buckets: Mutex::new(BTreeMap::new()),
             spent: Mutex::new(BTreeMap::new()),
+            ledger: None,
+        }
+    }
+
+    /// New limits with the spend reservations kept in `journal` (they survive restarts).
+    pub fn with_ledger(cfg: LimitConfig, journal: Arc<Journal>) -> Self {
+        Self {
+            ledger: Some(journal),
+            ..Self::new(cfg)
         }
     }
 
@@ -79,8 +105,15 @@ impl Limits {
         }
     }
 
-    /// Reserves `fee` for `id`; `Err(remaining)` if that would pass the cap.
-    pub fn reserve(&self, id: &str, fee: u128) -> Result<(), u128> {
+    /// Reserves `fee` for `id`, refused if that would pass the cap.
+    pub fn reserve(&self, id: &str, fee: u128) -> Result<(), SpendRefused> {
+        if let Some(j) = &self.ledger {
+            return match j.reserve_spend(id, fee, self.cfg.spend_cap) {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(left)) => Err(SpendRefused::Cap { left }),
+                Err(e) => Err(SpendRefused::Ledger(e.to_string())),
+            };
+        }
         let mut g = self.spent.lock().unwrap_or_else(|p| p.into_inner());
         let spent = g.entry(id.to_owned()).or_insert(0);
         match spent.checked_add(fee) {
@@ -88,12 +121,20 @@ impl Limits {
                 *spent = total;
                 Ok(())
             }
-            _ => Err(self.cfg.spend_cap.saturating_sub(*spent)),
+            _ => Err(SpendRefused::Cap {
+                left: self.cfg.spend_cap.saturating_sub(*spent),
+            }),
         }
     }
 
     /// Returns a reservation (a task that was not created, or settled for less).
     pub fn release(&self, id: &str, fee: u128) {
+        if let Some(j) = &self.ledger {
+            // on a journal failure the reservation stays: the identity is capped lower, never
+            // higher
+            let _ = j.release_spend(id, fee);
+            return;
+        }
         let mut g = self.spent.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(s) = g.get_mut(id) {
             *s = s.saturating_sub(fee);
@@ -102,6 +143,9 @@ impl Limits {
 
     /// What `id` has reserved so far.
     pub fn spent(&self, id: &str) -> u128 {
+        if let Some(j) = &self.ledger {
+            return j.spent(id).unwrap_or(self.cfg.spend_cap);
+        }
         let g = self.spent.lock().unwrap_or_else(|p| p.into_inner());
         g.get(id).copied().unwrap_or(0)
     }
@@ -123,11 +167,43 @@ mod tests {
         assert_eq!(l.take("a", 0), Err(1));
         assert!(l.take("b", 0).is_ok());
         assert!(l.take("a", 1000).is_ok());
+        caps(&l);
+    }
+
+    fn caps(l: &Limits) {
         assert!(l.reserve("a", 60).is_ok());
-        assert_eq!(l.reserve("a", 41), Err(40));
+        assert_eq!(l.reserve("a", 41), Err(SpendRefused::Cap { left: 40 }));
         assert!(l.reserve("a", 40).is_ok());
         l.release("a", 100);
         assert_eq!(l.spent("a"), 0);
-        assert_eq!(l.reserve("a", u128::MAX), Err(100));
+        assert_eq!(
+            l.reserve("a", u128::MAX),
+            Err(SpendRefused::Cap { left: 100 })
+        );
+    }
+
+    #[test]
+    fn spend_reservations_in_the_journal_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gateway.sqlite");
+        let cfg = LimitConfig {
+            burst: 2.0,
+            per_sec: 1.0,
+            spend_cap: 100,
+        };
+        caps(&Limits::with_ledger(
+            cfg,
+            Arc::new(Journal::open(&path).unwrap()),
+        ));
+        let l = Limits::with_ledger(cfg, Arc::new(Journal::open(&path).unwrap()));
+        for _ in 0..3 {
+            l.reserve("a", 30).unwrap();
+        }
+        drop(l);
+        // a restarted gateway: the cap holds across the restart
+        let l = Limits::with_ledger(cfg, Arc::new(Journal::open(&path).unwrap()));
+        assert_eq!(l.spent("a"), 90);
+        assert_eq!(l.reserve("a", 30), Err(SpendRefused::Cap { left: 10 }));
+        assert_eq!(l.spent("b"), 0);
     }
 }

@@ -130,6 +130,16 @@ pub trait TaskSink: Send + Sync + 'static {
     fn counts(&self) -> BoxFuture<'_, Vec<(String, u64)>> {
         Box::pin(async { Vec::new() })
     }
+    /// The journal behind the sink, where the gateway keeps its spend reservations so that
+    /// a restart keeps every identity's cap; none keeps them in memory.
+    fn spend_ledger(&self) -> Option<Arc<Journal>> {
+        None
+    }
+    /// Why the backend cannot serve right now (a dead RPC endpoint, a lost chain), if it
+    /// cannot; `/health` answers 503 with it.
+    fn health(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The in-process sink: input bytes go into the blob store, the task into the journal in state
@@ -179,6 +189,10 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl TaskSink for JournalSink {
+    fn spend_ledger(&self) -> Option<Arc<Journal>> {
+        Some(self.journal.clone())
+    }
+
     fn submit(&self, req: TaskRequest) -> BoxFuture<'_, Result<TaskView, SinkError>> {
         let this = self.clone();
         Box::pin(blocking(move || {

@@ -22,13 +22,21 @@ struct Net {
     journal: Arc<Journal>,
     model: Cid,
     http: Client,
-    _dir: tempfile::TempDir,
+    server: tokio::task::JoinHandle<()>,
+    dir: Option<tempfile::TempDir>,
 }
 
 async fn start(tweak: impl FnOnce(&mut GatewayConfig)) -> Net {
     let dir = tempfile::tempdir().unwrap();
-    let journal = Arc::new(Journal::open(&dir.path().join("journal.sqlite")).unwrap());
-    let store = Store::open(dir.path().join("store")).unwrap();
+    let mut net = start_at(dir.path(), tweak).await;
+    net.dir = Some(dir);
+    net
+}
+
+/// A gateway over the journal and store in `dir` (a restart reuses them).
+async fn start_at(dir: &std::path::Path, tweak: impl FnOnce(&mut GatewayConfig)) -> Net {
+    let journal = Arc::new(Journal::open(&dir.join("journal.sqlite")).unwrap());
+    let store = Store::open(dir.join("store")).unwrap();
     let model = Cid::of(b"a model package");
     let directory = StaticDirectory::new();
     directory.add_model(ModelInfo {
@@ -57,7 +65,7 @@ async fn start(tweak: impl FnOnce(&mut GatewayConfig)) -> Net {
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
+    let server = tokio::spawn(async move {
         let _ = gw.serve(listener).await;
     });
     Net {
@@ -65,7 +73,8 @@ async fn start(tweak: impl FnOnce(&mut GatewayConfig)) -> Net {
         journal,
         model,
         http: Client::new(),
-        _dir: dir,
+        server,
+        dir: None,
     }
 }
 
@@ -341,6 +350,38 @@ async fn tasks_valid_malformed_overcap_and_foreign() {
     assert!(text.contains("vouch_gateway_rejections_total{code=\"spend_cap_exceeded\"} 2"));
     assert!(text.contains("vouch_tasks{status=\"accepted\"} 3"));
     assert!(text.contains("route=\"/tasks\",method=\"POST\",status=\"201\""));
+}
+
+#[tokio::test]
+async fn spend_caps_hold_across_a_gateway_restart() {
+    let net = start(|c| c.limits.spend_cap = 3_000).await;
+    let alice = net.login(&key(1)).await;
+    for _ in 0..3 {
+        let (st, v) = net.post("/tasks", Some(&alice), &net.task_body(1000)).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+    }
+    let (st, _) = net.post("/tasks", Some(&alice), &net.task_body(1000)).await;
+    assert_eq!(st, StatusCode::PAYMENT_REQUIRED);
+    // the gateway stops and starts again over the same directory
+    net.server.abort();
+    let dir = net.dir.as_ref().unwrap().path();
+    let again = start_at(dir, |c| c.limits.spend_cap = 3_000).await;
+    let alice = again.login(&key(1)).await;
+    let (st, v) = again
+        .post("/tasks", Some(&alice), &again.task_body(1000))
+        .await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::PAYMENT_REQUIRED, "spend_cap_exceeded"),
+        "{v}"
+    );
+    assert_eq!(again.journal.tasks(None, 100).unwrap().len(), 3);
+    // another identity still has its whole cap
+    let bob = again.login(&key(2)).await;
+    let (st, _) = again
+        .post("/tasks", Some(&bob), &again.task_body(3000))
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
 }
 
 #[tokio::test]

@@ -269,6 +269,10 @@ CREATE TABLE IF NOT EXISTS disputes (
     updated_ms  INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS disputes_state ON disputes(state);
+CREATE TABLE IF NOT EXISTS spend (
+    identity  TEXT PRIMARY KEY,
+    reserved  TEXT NOT NULL
+);
 ";
 
 fn to_i64(v: u64) -> i64 {
@@ -277,6 +281,17 @@ fn to_i64(v: u64) -> i64 {
 
 fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
+}
+
+fn spent_in(conn: &Connection, identity: &str) -> Result<u128> {
+    let v: Option<String> = conn
+        .query_row(
+            "SELECT reserved FROM spend WHERE identity = ?1",
+            [identity],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
 impl Journal {
@@ -328,6 +343,47 @@ impl Journal {
             params![key, value],
         )?;
         Ok(())
+    }
+
+    /// Reserves `fee` (base units) against `identity`'s spend `cap`, durably: `Ok(Err(left))`
+    /// with what is left when the reservation would pass the cap (nothing is reserved then).
+    pub fn reserve_spend(
+        &self,
+        identity: &str,
+        fee: u128,
+        cap: u128,
+    ) -> Result<std::result::Result<(), u128>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let spent = spent_in(&tx, identity)?;
+        let Some(total) = spent.checked_add(fee).filter(|&t| t <= cap) else {
+            return Ok(Err(cap.saturating_sub(spent)));
+        };
+        tx.execute(
+            "INSERT INTO spend (identity, reserved) VALUES (?1, ?2)
+             ON CONFLICT(identity) DO UPDATE SET reserved = excluded.reserved",
+            params![identity, total.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(Ok(()))
+    }
+
+    /// Returns `fee` of a reservation of `identity` (a task that was not created).
+    pub fn release_spend(&self, identity: &str, fee: u128) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let left = spent_in(&tx, identity)?.saturating_sub(fee);
+        tx.execute(
+            "UPDATE spend SET reserved = ?2 WHERE identity = ?1",
+            params![identity, left.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// What `identity` has reserved so far.
+    pub fn spent(&self, identity: &str) -> Result<u128> {
+        spent_in(&self.conn(), identity)
     }
 
     /// The SQLite journal mode in force (`wal` on disk).

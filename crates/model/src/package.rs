@@ -1,17 +1,25 @@
 //! The package: canonical bytes, content id, weights root, accuracy report.
 //!
 //! Byte format (version [`FORMAT_VERSION`]): the 8-byte magic `VOUCHPKG`, a big-endian `u16`
-//! format version, then the [`Package`] in `postcard` encoding. Nothing in a package is a map
-//! or a hash set, so the encoding is canonical: equal packages have equal bytes.
+//! format version, the [`Package`] in `postcard` encoding, then the sha2-256 of everything
+//! before it ([`DIGEST_BYTES`] bytes). Nothing in a package is a map or a hash set, so the
+//! encoding is canonical: equal packages have equal bytes. The trailing digest makes a file
+//! check itself: a flipped bit anywhere is refused as corrupted before anything is decoded,
+//! also where no expected CID is at hand (`vouch infer model.vpkg`).
 
 use crate::ir::{Const, Node, TensorInfo, ValueId};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use vouch_primitives::{B256, Cid, list_commitment, tensor_commitment};
 
 /// Magic bytes opening every package file.
 pub const MAGIC: &[u8; 8] = b"VOUCHPKG";
-/// The package format version this crate reads and writes.
-pub const FORMAT_VERSION: u16 = 1;
+/// The package format version this crate reads and writes (2: with the trailing digest).
+pub const FORMAT_VERSION: u16 = 2;
+/// Length of the trailing sha2-256 digest.
+pub const DIGEST_BYTES: usize = 32;
+/// Magic and version.
+const HEADER_BYTES: usize = MAGIC.len() + 2;
 /// Largest package accepted when decoding (1 GiB).
 pub const MAX_PACKAGE_BYTES: usize = 1 << 30;
 
@@ -78,11 +86,29 @@ pub enum PackageError {
     Magic,
     /// A format version this build does not read.
     #[error(
-        "package format version {found} is not supported (this build reads version {FORMAT_VERSION})"
+        "package format version {found} is not supported (this build reads version \
+         {FORMAT_VERSION}; re-import the ONNX model with this build)"
     )]
     Version {
         /// The version found.
         found: u16,
+    },
+    /// Shorter than a header and a digest.
+    #[error("corrupt package: {len} bytes is shorter than a header and its digest")]
+    Truncated {
+        /// Its length.
+        len: usize,
+    },
+    /// The trailing digest does not match the contents: the file was damaged or altered.
+    #[error(
+        "corrupted package: its contents hash to sha2-256 {computed} but it carries {carried} \
+         (damaged or altered after it was written; fetch it again by its CID)"
+    )]
+    Corrupted {
+        /// The digest the file carries (hex).
+        carried: String,
+        /// The digest of its contents (hex).
+        computed: String,
     },
     /// Too large.
     #[error("package of {len} bytes exceeds the {MAX_PACKAGE_BYTES}-byte limit")]
@@ -104,6 +130,18 @@ pub enum PackageError {
     Invalid(#[from] crate::validate::InvalidPackage),
 }
 
+/// Appends the sha2-256 digest of `contents` (a header and a body) to it: the last step of
+/// writing a package. Tools that edit a package's body re-seal it with this.
+pub fn seal(mut contents: Vec<u8>) -> Vec<u8> {
+    let digest = Sha256::digest(&contents);
+    contents.extend_from_slice(&digest);
+    contents
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 impl Package {
     /// Bits per element of the zk input commitment: those of the widest graph input kind
     /// ([`crate::Kind::bits`]).
@@ -119,7 +157,7 @@ impl Package {
             .unwrap_or(8)
     }
 
-    /// Canonical bytes.
+    /// Canonical bytes: header, body, digest.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(1024);
         out.extend_from_slice(MAGIC);
@@ -127,7 +165,7 @@ impl Package {
         // Serializing plain structs and vectors into a Vec cannot fail.
         let body = postcard::to_allocvec(self).unwrap_or_default();
         out.extend_from_slice(&body);
-        out
+        seal(out)
     }
 
     /// Decodes and validates a package.
@@ -138,11 +176,25 @@ impl Package {
         let rest = bytes
             .strip_prefix(MAGIC.as_slice())
             .ok_or(PackageError::Magic)?;
-        let (ver, body) = rest.split_at_checked(2).ok_or(PackageError::Magic)?;
+        let (ver, _) = rest.split_at_checked(2).ok_or(PackageError::Magic)?;
         let found = u16::from_be_bytes([ver[0], ver[1]]);
         if found != FORMAT_VERSION {
             return Err(PackageError::Version { found });
         }
+        let sealed = bytes
+            .len()
+            .checked_sub(DIGEST_BYTES)
+            .filter(|&n| n >= HEADER_BYTES)
+            .ok_or(PackageError::Truncated { len: bytes.len() })?;
+        let (contents, carried) = bytes.split_at(sealed);
+        let computed = Sha256::digest(contents);
+        if computed.as_slice() != carried {
+            return Err(PackageError::Corrupted {
+                carried: hex(carried),
+                computed: hex(&computed),
+            });
+        }
+        let body = &contents[HEADER_BYTES..];
         let (pkg, extra): (Self, &[u8]) = postcard::take_from_bytes(body)?;
         if !extra.is_empty() {
             return Err(PackageError::Trailing { extra: extra.len() });
@@ -151,7 +203,7 @@ impl Package {
         Ok(pkg)
     }
 
-    /// The content id of [`Self::to_bytes`].
+    /// The content id of [`Self::to_bytes`] (the whole file, digest included).
     pub fn cid(&self) -> Cid {
         Cid::of(&self.to_bytes())
     }

@@ -54,6 +54,17 @@ pub async fn head(sys: &System) -> Result<u64> {
         .map_err(|e| rpc("eth_blockNumber", e))
 }
 
+/// The hash of block `n`, `None` when the chain has no such block.
+pub async fn block_hash(sys: &System, n: u64) -> Result<Option<B256>> {
+    Ok(sys
+        .client()
+        .provider()
+        .get_block_by_number(n.into())
+        .await
+        .map_err(|e| rpc("eth_getBlockByNumber", e))?
+        .map(|b| b.header.hash))
+}
+
 /// The TaskManager and DisputeGame logs of blocks `from..=to`.
 pub async fn logs(sys: &System, from: u64, to: u64) -> Result<Vec<Log>> {
     let c = &sys.deployment().contracts;

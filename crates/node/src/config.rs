@@ -15,6 +15,10 @@ pub struct Roles {
     pub challenger: bool,
     /// Serves in committees it is drawn into: commit, reveal, dispute disagreements.
     pub committee: bool,
+    /// Audits tasks flagged for audit: re-executes them in the audit window, confirms a
+    /// matching result (paid `auditReward` when the window ends unchallenged), challenges a
+    /// differing one, and closes the audit after the window.
+    pub auditor: bool,
 }
 
 /// How a faulty node lies (for demos and tests of the slashing path).

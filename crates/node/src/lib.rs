@@ -17,6 +17,7 @@
 //! | [`roles`] | the provider, challenger, committee and dispute workers |
 //! | [`metrics`] | counters and their Prometheus rendering |
 
+mod audit;
 pub mod chainview;
 pub mod config;
 mod error;
@@ -64,6 +65,8 @@ pub trait ZkProver: Send + Sync + 'static {
 
 /// Journal key of the last block whose events were applied.
 const CURSOR: &str = "cursor";
+/// Journal key of the hash of that block (a chain that no longer has it was rolled back).
+const CURSOR_HASH: &str = "cursor_hash";
 /// Most blocks read in one `eth_getLogs`.
 const MAX_RANGE: u64 = 2_000;
 
@@ -237,8 +240,8 @@ impl Ctx {
             };
             self.challenged.notify_waiters();
             let ev = ev.inner.data;
-            if ev.challenger == self.me && ev.kind == 0 {
-                return; // our own challenge: its worker plays it
+            if ev.challenger == self.me && ev.kind != 1 {
+                return; // our own challenge (of a result or an audit): its worker plays it
             }
             if roles.provider || roles.committee {
                 let ctx = self.clone();
@@ -247,6 +250,19 @@ impl Ctx {
                     roles::play(ctx, ev.disputeId, ev.taskId, None),
                 );
             }
+        } else if topic == TaskManager::AuditFlagged::SIGNATURE_HASH
+            && (roles.auditor || roles.provider)
+        {
+            let Ok(ev) = log.log_decode::<TaskManager::AuditFlagged>() else {
+                return;
+            };
+            // an auditor audits it; a provider closes the audits of its own tasks
+            let ctx = self.clone();
+            let task = ev.inner.data.taskId;
+            self.spawn_once(
+                format!("auditor:{task}"),
+                audit::auditor(ctx, task, roles.auditor),
+            );
         }
     }
 
@@ -269,6 +285,10 @@ impl Ctx {
                 "committee" => {
                     self.spawn_once(rec.task.id.clone(), roles::committee(ctx, task, None))
                 }
+                "auditor" => self.spawn_once(
+                    rec.task.id.clone(),
+                    audit::auditor(ctx, task, self.cfg.roles.auditor),
+                ),
                 _ => {}
             }
         }
@@ -469,6 +489,33 @@ async fn follow(ctx: Arc<Ctx>) {
             }
         };
         let to = head.saturating_sub(ctx.cfg.confirmations);
+        // a devnet restarted from an older saved state (or a reorg deeper than the
+        // confirmations): the block we stopped at is gone or different, so read again from the
+        // deployment; every worker is driven by on-chain state, so a replayed event is harmless
+        if to != cursor {
+            let seen = ctx
+                .journal
+                .meta(CURSOR_HASH)
+                .ok()
+                .flatten()
+                .filter(|h| !h.is_empty());
+            let stale = match (seen, chainview::block_hash(sys, cursor).await) {
+                (Some(seen), Ok(now)) => now.is_none_or(|n| n.to_string() != seen),
+                _ => false,
+            };
+            if stale {
+                let from = ctx
+                    .cfg
+                    .start_block
+                    .unwrap_or(sys.deployment().block)
+                    .saturating_sub(1);
+                tracing::warn!(node = %ctx.cfg.name, cursor, head, "the chain no longer holds the last block read (restarted from older state, or reorganized): reading events again from block {}", from + 1);
+                cursor = from;
+                let _ = ctx.journal.set_meta(CURSOR, &cursor.to_string());
+                let _ = ctx.journal.set_meta(CURSOR_HASH, "");
+                continue;
+            }
+        }
         if to > cursor {
             let end = to.min(cursor + MAX_RANGE);
             match retry(&ctx.metrics, || chainview::logs(sys, cursor + 1, end)).await {
@@ -482,6 +529,9 @@ async fn follow(ctx: Arc<Ctx>) {
                         .store(cursor, std::sync::atomic::Ordering::Relaxed);
                     if let Err(e) = ctx.journal.set_meta(CURSOR, &cursor.to_string()) {
                         tracing::error!(node = %ctx.cfg.name, error = %e, "journal cursor write failed");
+                    }
+                    if let Ok(Some(h)) = chainview::block_hash(sys, cursor).await {
+                        let _ = ctx.journal.set_meta(CURSOR_HASH, &h.to_string());
                     }
                     if end < to {
                         continue;

@@ -22,6 +22,12 @@ pub struct Metrics {
     pub mismatches_found: AtomicU64,
     /// Disputes this node opened.
     pub challenges_opened: AtomicU64,
+    /// Flagged tasks this node re-executed as an auditor.
+    pub audits_performed: AtomicU64,
+    /// Audits this node confirmed.
+    pub audits_confirmed: AtomicU64,
+    /// Audits this node closed after their window.
+    pub audits_closed: AtomicU64,
     /// Disputes won.
     pub disputes_won: AtomicU64,
     /// Disputes lost.
@@ -46,7 +52,7 @@ pub fn inc(c: &AtomicU64) {
 impl Metrics {
     /// The Prometheus text format, every series labelled with `node`.
     pub fn render(&self, node: &str) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 15] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 18] = [
             (
                 "vouch_node_tasks_accepted_total",
                 "counter",
@@ -94,6 +100,24 @@ impl Metrics {
                 "counter",
                 "Disputes opened.",
                 &self.challenges_opened,
+            ),
+            (
+                "vouch_node_audits_performed_total",
+                "counter",
+                "Flagged tasks re-executed as an auditor.",
+                &self.audits_performed,
+            ),
+            (
+                "vouch_node_audits_confirmed_total",
+                "counter",
+                "Audits confirmed.",
+                &self.audits_confirmed,
+            ),
+            (
+                "vouch_node_audits_closed_total",
+                "counter",
+                "Audits closed after their window.",
+                &self.audits_closed,
             ),
             (
                 "vouch_node_disputes_won_total",
@@ -167,6 +191,6 @@ mod tests {
             t.contains("vouch_node_tasks_accepted_total{node=\"p\\\"1\"} 2\n"),
             "{t}"
         );
-        assert_eq!(t.matches("# TYPE").count(), 15);
+        assert_eq!(t.matches("# TYPE").count(), 18);
     }
 }

@@ -39,12 +39,17 @@ fn mode_name(m: u8) -> &'static str {
     }
 }
 
-fn is_bad_status(e: &Error) -> bool {
+pub(crate) fn is_bad_status(e: &Error) -> bool {
     e.revert_reason().is_some_and(|r| {
         r.starts_with("BadStatus")
             || r.starts_with("DeadlinePassed")
             || r.starts_with("AlreadyCommitted")
     })
+}
+
+/// ProviderStaking refused a bond: the provider was ejected after `maxFaults` slashes.
+fn is_ejected(e: &Error) -> bool {
+    e.revert_reason().is_some_and(|r| r.starts_with("Ejected"))
 }
 
 /// A send that failed without a decoded reason (mined but reverted after the state moved).
@@ -71,7 +76,7 @@ fn now_secs() -> u64 {
 
 impl Ctx {
     /// Records the task in the journal (once) with its input in the store.
-    fn accept(&self, id: &str, req: &TaskRequested, model_cid: &str) -> Result<()> {
+    pub(crate) fn accept(&self, id: &str, req: &TaskRequested, model_cid: &str) -> Result<()> {
         let input_cid = blocking(|| self.models.store().put(&req.inlineInput))?;
         let fresh = blocking(|| {
             self.journal.accept(&NewTask {
@@ -132,7 +137,7 @@ impl Ctx {
     }
 
     /// The current chain time: the later of the wall clock and the latest block.
-    async fn chain_now(&self) -> Result<u64> {
+    pub(crate) async fn chain_now(&self) -> Result<u64> {
         let ts = retry(&self.metrics, || async {
             Ok(self.sys.latest_timestamp().await?)
         })
@@ -141,7 +146,7 @@ impl Ctx {
     }
 
     /// This node's execution of the task; a lying node (`lie`) changes its result.
-    async fn run_of(&self, task: U256, req: &TaskRequested, lie: bool) -> Result<Run> {
+    pub(crate) async fn run_of(&self, task: U256, req: &TaskRequested, lie: bool) -> Result<Run> {
         let model = self.models.get(&self.sys, req.modelId, req.version).await?;
         let inline = req.inlineInput.clone();
         let commitment = (req.mode != mode::ZK).then_some(req.inputCommitment);
@@ -304,6 +309,12 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
                         tokio::time::sleep(Duration::from_secs(1)).await;
                         continue;
                     }
+                    // this provider lost too many disputes: it takes no task (others will)
+                    Err(e) if is_ejected(&e) => {
+                        tracing::warn!(node = %ctx.cfg.name, %task, "ejected by ProviderStaking: not taking the task");
+                        ctx.advance(&id, TaskState::Cancelled, None, Some("ejected".into()));
+                        return Ok(());
+                    }
                     Err(e) => {
                         ctx.advance(&id, TaskState::Failed, None, Some(e.to_string()));
                         return Err(e);
@@ -439,7 +450,7 @@ pub(crate) async fn challenger(
             ) else {
                 return Err(e);
             };
-            return challenge_misfit(&ctx, task, &req, &model, inputs).await;
+            return challenge_misfit(&ctx, Against::Result, task, &req, &model, inputs).await;
         }
     };
     inc(&ctx.metrics.results_rechecked);
@@ -452,25 +463,26 @@ pub(crate) async fn challenger(
     ctx.accept(&id, &req, &model.cid.to_string())?;
     ctx.advance(&id, TaskState::Executed, Some(run.output), None);
     tracing::warn!(node = %ctx.cfg.name, %task, posted = %output, computed = %run.output, "result differs: challenging");
-    let dispute = match sys.challenge(task, run.output, run.trace_root).await {
-        Ok(d) => d,
+    let dispute = match Against::Result
+        .open(&ctx, task, run.output, run.trace_root)
+        .await
+    {
+        Ok(Opened::Ours(d)) => d,
+        // someone else challenged first: that dispute decides
+        Ok(Opened::Theirs(d)) => {
+            ctx.advance(
+                &id,
+                TaskState::Cancelled,
+                None,
+                Some(format!("dispute {d} opened by another party")),
+            );
+            return Ok(());
+        }
+        Ok(Opened::Closed(e)) => {
+            ctx.advance(&id, TaskState::Cancelled, None, Some(e.to_string()));
+            return Ok(());
+        }
         Err(e) => {
-            let e = Error::from(e);
-            if is_bad_status(&e) {
-                // someone else challenged first, or the window closed: follow that dispute
-                let d = sys.dispute_of(task).await?;
-                if d.is_zero() {
-                    ctx.advance(&id, TaskState::Cancelled, None, Some(e.to_string()));
-                    return Ok(());
-                }
-                ctx.advance(
-                    &id,
-                    TaskState::Cancelled,
-                    None,
-                    Some(format!("dispute {d} opened by another party")),
-                );
-                return Ok(());
-            }
             ctx.advance(&id, TaskState::Failed, None, Some(e.to_string()));
             return Err(e);
         }
@@ -487,25 +499,132 @@ pub(crate) async fn challenger(
     play(ctx, dispute, task, Some(run)).await
 }
 
+/// What a challenge is against: a result in its challenge window, or a finalized result in
+/// its audit window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Against {
+    /// `TaskManager.challenge`, journaled as `challenger:{task}`.
+    Result,
+    /// `TaskManager.challengeAudit`, journaled as `auditor:{task}`.
+    Audit,
+}
+
+impl Against {
+    /// The journal id of this node's challenge of `task`.
+    pub(crate) fn journal_id(self, task: U256) -> String {
+        match self {
+            Self::Result => format!("challenger:{task}"),
+            Self::Audit => format!("auditor:{task}"),
+        }
+    }
+
+    /// Opens the challenge with the bond; returns the dispute id.
+    async fn open_once(
+        self,
+        ctx: &Ctx,
+        task: U256,
+        output: B256,
+        trace_root: B256,
+    ) -> vouch_chain::Result<U256> {
+        match self {
+            Self::Result => ctx.sys.challenge(task, output, trace_root).await,
+            Self::Audit => ctx.sys.challenge_audit(task, output, trace_root).await,
+        }
+    }
+
+    /// Opens the challenge, through a flaky endpoint too: a failed send is retried, and when
+    /// the task is disputed after all, the dispute's challenger decides whose it is (a send
+    /// whose answer was lost may well have gone through).
+    pub(crate) async fn open(
+        self,
+        ctx: &Ctx,
+        task: U256,
+        output: B256,
+        trace_root: B256,
+    ) -> Result<Opened> {
+        let sys = &ctx.sys;
+        let mut pause = Duration::from_millis(300);
+        let mut attempt = 0;
+        loop {
+            let e = match self.open_once(ctx, task, output, trace_root).await {
+                Ok(d) => return Ok(Opened::Ours(d)),
+                Err(e) => Error::from(e),
+            };
+            let transient = e.is_transient() || is_transient_send(&e);
+            if !transient && !is_bad_status(&e) && !is_closed_audit(&e) {
+                return Err(e);
+            }
+            // did a dispute open (ours, whose answer was lost, or another party's)?
+            if let Ok(d) = sys.dispute_of(task).await
+                && !d.is_zero()
+                && let Ok(g) = sys
+                    .client()
+                    .call("DisputeGame.game", sys.dispute_game().game(d))
+                    .await
+                && g.p.taskId == task
+            {
+                return Ok(if g.p.challenger == ctx.me {
+                    Opened::Ours(d)
+                } else {
+                    Opened::Theirs(d)
+                });
+            }
+            attempt += 1;
+            if !transient || attempt >= 20 {
+                return Ok(Opened::Closed(e));
+            }
+            tracing::warn!(node = %ctx.cfg.name, %task, error = %e, "opening the challenge failed; trying again");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(5));
+        }
+    }
+}
+
+/// How opening a challenge ended.
+#[derive(Debug)]
+pub(crate) enum Opened {
+    /// Our dispute, with its id.
+    Ours(U256),
+    /// Another party challenged first (its dispute).
+    Theirs(U256),
+    /// The window closed (or the audit ended) before any challenge; the refusal.
+    Closed(Error),
+}
+
+/// `TaskManager` refused an audit step: the audit is closed, challenged, or past its window.
+pub(crate) fn is_closed_audit(e: &Error) -> bool {
+    e.revert_reason()
+        .is_some_and(|r| r.starts_with("NotAudited") || r.starts_with("DeadlinePassed"))
+}
+
 /// Challenges a result posted for a task whose committed input cannot hold its rows, claiming
 /// "no answer" (output and trace `0`), and shows it with `DisputeGame.resolveInput`.
-async fn challenge_misfit(
+pub(crate) async fn challenge_misfit(
     ctx: &Ctx,
+    against: Against,
     task: U256,
     req: &TaskRequested,
     model: &crate::work::Model,
     inputs: Vec<Vec<i32>>,
 ) -> Result<()> {
     let sys = &ctx.sys;
-    let id = format!("challenger:{task}");
+    let id = against.journal_id(task);
     ctx.accept(&id, req, &model.cid.to_string())?;
     tracing::warn!(node = %ctx.cfg.name, %task, rows = req.rows, "a result for an input that cannot hold the task's rows: challenging");
-    let dispute = match sys.challenge(task, B256::ZERO, B256::ZERO).await {
-        Ok(d) => d,
-        Err(e) => {
-            let e = Error::from(e);
+    let dispute = match against.open(ctx, task, B256::ZERO, B256::ZERO).await {
+        Ok(Opened::Ours(d)) => d,
+        Ok(Opened::Theirs(d)) => {
+            let why = format!("dispute {d} opened by another party");
+            ctx.advance(&id, TaskState::Cancelled, None, Some(why));
+            return Ok(());
+        }
+        Ok(Opened::Closed(e)) => {
             ctx.advance(&id, TaskState::Cancelled, None, Some(e.to_string()));
-            return if is_bad_status(&e) { Ok(()) } else { Err(e) };
+            return Ok(());
+        }
+        Err(e) => {
+            ctx.advance(&id, TaskState::Cancelled, None, Some(e.to_string()));
+            return Err(e);
         }
     };
     inc(&ctx.metrics.challenges_opened);
@@ -621,14 +740,20 @@ pub(crate) async fn play(ctx: Arc<Ctx>, dispute: U256, task: U256, run: Option<R
                 });
                 tracing::info!(node = %ctx.cfg.name, %task, %dispute, outcome, "dispute ended");
                 if role == "challenger" {
-                    let id = format!("challenger:{task}");
-                    if ctx.journal.task(&id)?.is_some() {
-                        let to = if won {
-                            TaskState::Finalized
-                        } else {
-                            TaskState::Slashed
-                        };
-                        ctx.advance(&id, to, None, Some(outcome.to_owned()));
+                    for against in [Against::Result, Against::Audit] {
+                        let id = against.journal_id(task);
+                        if ctx
+                            .journal
+                            .task(&id)?
+                            .is_some_and(|r| r.state == TaskState::Disputed)
+                        {
+                            let to = if won {
+                                TaskState::Finalized
+                            } else {
+                                TaskState::Slashed
+                            };
+                            ctx.advance(&id, to, None, Some(outcome.to_owned()));
+                        }
                     }
                 }
                 return Ok(());
@@ -663,8 +788,8 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
     let id = format!("committee:{task}");
     let model = ctx.models.get(sys, req.modelId, req.version).await?;
     let mut run: Option<Run> = None;
-    // 1. who is on the committee (drawn, or what a draw now would give: stakes move under
-    // load, so a member that sampled itself retries until the draw is fixed on-chain)
+    // 1. who is on the committee (drawn, or what the draw will give: a pure function of the
+    // task's snapshot and seed, so the off-chain sample is the on-chain draw)
     let (mut members, idx) = loop {
         let t = sys.task(task).await?;
         if t.status != status::REQUESTED {
@@ -734,9 +859,23 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
                             r.starts_with("NotMember") || r.starts_with("BadMembers")
                         }) =>
                 {
-                    // the draw came out differently than sampled: look again
+                    // a transient failure, or a commit that raced the draw: look again
                     tokio::time::sleep(ctx.cfg.poll).await;
                     continue;
+                }
+                // the bond is locked when a member commits: with every bond of this member
+                // locked in running tasks, wait for one to free up (until the commit deadline)
+                Err(e)
+                    if e.revert_reason()
+                        .is_some_and(|r| r.starts_with("InsufficientFreeStake")) =>
+                {
+                    tracing::warn!(node = %ctx.cfg.name, %task, "no free stake for the committee bond; waiting");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+                Err(e) if is_ejected(&e) => {
+                    tracing::warn!(node = %ctx.cfg.name, %task, "ejected by ProviderStaking: not committing");
+                    return Ok(());
                 }
                 Err(e) => return Err(e),
             }
@@ -883,7 +1022,7 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
 
 /// How long until just after the second `deadline` (when a block may be stamped past it),
 /// capped at 30 s so long windows are re-read now and then.
-fn until_after(deadline: u32) -> Duration {
+pub(crate) fn until_after(deadline: u32) -> Duration {
     let at = std::time::UNIX_EPOCH
         + Duration::from_secs(u64::from(deadline) + 1)
         + Duration::from_millis(150);
@@ -933,7 +1072,9 @@ async fn release_bystanders(
     }
 }
 
-/// The committee a draw would give now, once the task's randomness ticket is ready.
+/// The committee the task's draw gives, once its randomness ticket is ready: the draw reads the
+/// stakes and opt-ins at the end of the task's snapshot block, so this equals the on-chain draw
+/// whoever commits first and whenever.
 async fn sampled_members(
     ctx: &Ctx,
     task: U256,
@@ -947,31 +1088,35 @@ async fn sampled_members(
             sys.task_manager().committees(task),
         )
         .await?;
+    // the `IRandomnessSource` calls, which every source (future block, Chainlink VRF) answers
     let rnd = vouch_chain::bindings::randomness::FutureBlockRandomness::new(
         sys.deployment().contracts.randomness,
         sys.client().provider(),
     );
+    let ticket = U256::from(c.ticket.to::<u64>());
     let ready = sys
         .client()
-        .call("Randomness.isReady", rnd.isReady(U256::from(c.ticket)))
+        .call("Randomness.isReady", rnd.isReady(ticket))
         .await?;
     if !ready {
         return Ok(None);
     }
     let r = sys
         .client()
-        .call(
-            "Randomness.randomness",
-            rnd.randomness(U256::from(c.ticket)),
-        )
+        .call("Randomness.randomness", rnd.randomness(ticket))
         .await?;
     let seed = keccak256((r, task).abi_encode());
     let m = sys
         .client()
         .call(
             "ProviderStaking.sample",
-            sys.staking()
-                .sample(req.modelId, seed, U256::from(c.size), ctx.committee_bond),
+            sys.staking().sample(
+                req.modelId,
+                seed,
+                U256::from(c.size),
+                ctx.committee_bond,
+                c.snapshot,
+            ),
         )
         .await?;
     Ok(Some(m))

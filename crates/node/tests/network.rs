@@ -15,6 +15,9 @@ use vouch_journal::TaskState;
 use vouch_model::Package;
 use vouch_node::{Lie, Node, NodeConfig, Roles};
 
+#[path = "support/lossy_rpc.rs"]
+mod lossy_rpc;
+
 /// anvil's well-known dev accounts 0..5 (public test keys).
 const DEV_KEYS: [&str; 5] = [
     "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
@@ -100,6 +103,18 @@ impl World {
 
     /// A node for key `i` whose store already holds the package (unless `peers` are given).
     async fn node(&self, i: usize, roles: Roles, lie: Lie, peers: Vec<String>) -> Node {
+        self.node_via(&self.url, i, roles, lie, peers).await
+    }
+
+    /// [`Self::node`] reaching the chain through the endpoint `url`.
+    async fn node_via(
+        &self,
+        url: &str,
+        i: usize,
+        roles: Roles,
+        lie: Lie,
+        peers: Vec<String>,
+    ) -> Node {
         let dir = self.dir.path().join(format!("node{i}"));
         if peers.is_empty() {
             vouch_store::Store::open(dir.join("store"))
@@ -114,7 +129,9 @@ impl World {
         cfg.poll = Duration::from_millis(100);
         cfg.stagger = Duration::ZERO;
         cfg.listen = Some("127.0.0.1:0".parse().unwrap());
-        Node::start(self.as_(i).await, cfg, None).await.unwrap()
+        let c = Client::connect(url, Some(signer(i))).await.unwrap();
+        let sys = System::new(c, self.deployment.clone()).unwrap();
+        Node::start(sys, cfg, None).await.unwrap()
     }
 
     async fn request(&self, requester: &System, row: usize, mode: Mode) -> (U256, B256) {
@@ -153,27 +170,41 @@ const PROVIDER: Roles = Roles {
     provider: true,
     challenger: false,
     committee: false,
+    auditor: false,
 };
 const CHALLENGER: Roles = Roles {
     provider: false,
     challenger: true,
     committee: false,
+    auditor: false,
+};
+const AUDITOR: Roles = Roles {
+    provider: false,
+    challenger: false,
+    committee: false,
+    auditor: true,
 };
 const COMMITTEE: Roles = Roles {
     provider: false,
     challenger: false,
     committee: true,
+    auditor: false,
 };
 
 /// Devnet, deployment (100 s challenge window), the digits MLP published by key 0, keys
 /// 1..=`stakers` staked and opted in, tokens for everyone.
 async fn world(stakers: usize) -> World {
+    world_with(stakers, |_| {}).await
+}
+
+/// [`world`] with deployment parameters changed by `tune`.
+async fn world_with(stakers: usize, tune: impl FnOnce(&mut DeployConfig)) -> World {
     // node logs on stderr (shown for failing tests)
     let _ = tracing_subscriber::fmt().with_test_writer().try_init();
     let (bytes, pkg) = package();
     let devnet = Devnet::spawn(&DevnetConfig::default()).await.unwrap();
     let url = devnet.url();
-    let cfg = DeployConfig {
+    let mut cfg = DeployConfig {
         challenge_window: 100,
         reveal_window: 100,
         step_timeout: 60,
@@ -181,6 +212,7 @@ async fn world(stakers: usize) -> World {
         committee_size: 3,
         ..DeployConfig::default()
     };
+    tune(&mut cfg);
     let c0 = Client::connect(&url, Some(signer(0))).await.unwrap();
     let deployment = vouch_chain::deploy(&c0, &cfg).await.unwrap();
     let sys0 = System::new(c0, deployment.clone()).unwrap();
@@ -292,6 +324,167 @@ async fn lies_on_batched_and_misfit_tasks_are_caught_by_a_challenger_node() {
     })
     .await;
     honest_provider.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_an_endpoint_that_loses_a_fifth_of_requests_a_lie_is_slashed_and_honest_work_paid()
+{
+    let w = world(2).await;
+    let requester = w.as_(0).await;
+    // the nodes reach anvil only through the lossy proxy; the test's own reads go direct
+    let upstream = w.url.trim_start_matches("http://").to_owned();
+    let (proxy, counts) = lossy_rpc::start(upstream, 11).await;
+    let liar = w.node_via(&proxy, 1, PROVIDER, Lie::Always, vec![]).await;
+    let challenger = w.node_via(&proxy, 3, CHALLENGER, Lie::Never, vec![]).await;
+    let before = liar_stake(&requester).await;
+    let (t1, _) = w.request(&requester, 0, Mode::Optimistic).await;
+    until(240, "the lie is challenged and slashed", || async {
+        status(&requester, t1).await == 6
+    })
+    .await;
+    assert_eq!(before - liar_stake(&requester).await, w.cfg.provider_bond);
+    until(30, "the challenger journals its win", || async {
+        journal_state(&challenger, &format!("challenger:{t1}")) == Some(TaskState::Finalized)
+    })
+    .await;
+    liar.kill();
+
+    let honest = w.node_via(&proxy, 2, PROVIDER, Lie::Never, vec![]).await;
+    let (t2, out2) = w.request(&requester, 1, Mode::Optimistic).await;
+    until(60, "the honest result is posted", || async {
+        status(&requester, t2).await == 2
+    })
+    .await;
+    assert_eq!(requester.task(t2).await.unwrap().outputCommitment, out2);
+    requester
+        .client()
+        .warp(u64::from(w.cfg.challenge_window) + 1)
+        .await
+        .unwrap();
+    until(90, "the provider finalizes and is paid", || async {
+        status(&requester, t2).await == 4
+    })
+    .await;
+    until(30, "the provider journals it", || async {
+        journal_state(&honest, &format!("provider:{t2}")) == Some(TaskState::Finalized)
+    })
+    .await;
+    let (faults, total) = (counts.faults(), counts.total());
+    assert!(
+        total > 50 && faults * 20 >= total * 3,
+        "the proxy lost or delayed {faults} of {total} requests"
+    );
+    honest.kill();
+    challenger.kill();
+}
+
+/// Key `i`'s locked stake.
+async fn locked(sys: &System, i: usize) -> u128 {
+    sys.provider_info(signer(i).address()).await.unwrap().locked
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audit_catches_a_lie_no_challenger_watched_and_pays_for_a_confirmation() {
+    // every finalized task is audited; nobody runs the challenger role
+    let w = world_with(2, |c| {
+        c.audit_bps = 10_000;
+        c.audit_window = 300;
+    })
+    .await;
+    let requester = w.as_(0).await;
+    requester.fund_audit_pool(100 * TOKEN).await.unwrap();
+    let liar = w.node(1, PROVIDER, Lie::Always, vec![]).await;
+    let auditor = w.node(3, AUDITOR, Lie::Never, vec![]).await;
+    let before = liar_stake(&requester).await;
+
+    // the lie is posted and, unwatched, finalizes: the liar is paid its fee
+    let (t1, honest_out) = w.request(&requester, 0, Mode::Optimistic).await;
+    until(30, "the lie is posted", || async {
+        status(&requester, t1).await == 2
+    })
+    .await;
+    assert_ne!(
+        requester.task(t1).await.unwrap().outputCommitment,
+        honest_out
+    );
+    requester
+        .client()
+        .warp(u64::from(w.cfg.challenge_window) + 1)
+        .await
+        .unwrap();
+    until(30, "the lie finalizes", || async {
+        status(&requester, t1).await == 4
+    })
+    .await;
+    // the audit re-executes it, challenges, and wins the dispute: the liar's bond (still
+    // locked for the audit) is slashed and the finalized task marked as a failed audit
+    until(90, "the audit fails the lie", || async {
+        requester.task(t1).await.unwrap().flags & 4 == 4
+    })
+    .await;
+    assert_eq!(before - liar_stake(&requester).await, w.cfg.provider_bond);
+    until(10, "the auditor journals its win", || async {
+        journal_state(&auditor, &format!("auditor:{t1}")) == Some(TaskState::Finalized)
+    })
+    .await;
+    let won = requester.credits(signer(3).address()).await.unwrap();
+    assert_eq!(
+        won,
+        U256::from(w.cfg.challenger_bond + w.cfg.provider_bond + w.cfg.audit_reward),
+        "bond back, the liar's bond and the audit reward"
+    );
+    liar.kill();
+
+    // an honest result: the auditor confirms it, and is paid when the window ends
+    let honest = w.node(2, PROVIDER, Lie::Never, vec![]).await;
+    let (t2, out2) = w.request(&requester, 1, Mode::Optimistic).await;
+    until(30, "the honest result is posted", || async {
+        status(&requester, t2).await == 2
+    })
+    .await;
+    assert_eq!(requester.task(t2).await.unwrap().outputCommitment, out2);
+    requester
+        .client()
+        .warp(u64::from(w.cfg.challenge_window) + 1)
+        .await
+        .unwrap();
+    until(30, "the honest task finalizes", || async {
+        status(&requester, t2).await == 4
+    })
+    .await;
+    until(30, "the auditor confirms", || async {
+        requester.auditor_of(t2).await.unwrap() == signer(3).address()
+    })
+    .await;
+    assert_eq!(
+        locked(&requester, 2).await,
+        w.cfg.provider_bond,
+        "bond held while audited"
+    );
+    requester
+        .client()
+        .warp(u64::from(w.cfg.audit_window) + 1)
+        .await
+        .unwrap();
+    until(60, "the audit is closed", || async {
+        requester.task(t2).await.unwrap().flags & 2 == 2
+    })
+    .await;
+    assert_eq!(locked(&requester, 2).await, 0, "bond released");
+    assert_eq!(
+        requester.credits(signer(3).address()).await.unwrap() - won,
+        U256::from(w.cfg.audit_reward),
+        "the confirmer is paid the audit reward"
+    );
+    until(
+        10,
+        "the auditor journals the confirmation as settled",
+        || async {
+            journal_state(&auditor, &format!("auditor:{t2}")) == Some(TaskState::Finalized)
+        },
+    )
+    .await;
+    honest.kill();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,9 +1,11 @@
 //! Never panic on outside bytes: thousands of mutations of real packages go through
 //! `Package::from_bytes`, and those that still decode are prepared and run. (The cargo-fuzz
-//! target in `crates/model/fuzz` does the same without a bound.)
+//! target in `crates/model/fuzz` does the same without a bound.) Every single-bit flip of a
+//! package file is refused by its trailing digest.
 
 use vouch_engine::vectors::Rng;
 use vouch_engine::{Engine, Options, Tensor};
+use vouch_model::package::{DIGEST_BYTES, seal};
 use vouch_model::{Dim, Package};
 use vouch_quant::json::inputs_from_json;
 
@@ -70,8 +72,11 @@ fn mutated_packages_never_panic() {
     for model in ["digits_mlp", "cnn_ops"] {
         let base = package(model);
         assert!(exercise(&base), "{model}: the unmutated package decodes");
+        // mutate the contents and re-seal them, so the mutations reach the decoder and the
+        // engine (an unsealed mutation stops at the digest: see the next test)
+        let contents = &base[..base.len() - DIGEST_BYTES];
         for _ in 0..1500 {
-            let mut b = base.clone();
+            let mut b = contents.to_vec();
             for _ in 0..1 + rng.next_u64() % 4 {
                 let i = (rng.next_u64() as usize) % b.len();
                 match rng.next_u64() % 4 {
@@ -81,7 +86,7 @@ fn mutated_packages_never_panic() {
                     _ => b.insert(i, rng.next_u64() as u8),
                 }
             }
-            decoded += usize::from(exercise(&b));
+            decoded += usize::from(exercise(&seal(b)));
         }
     }
     // Some mutations must survive decoding, or the test exercises nothing past the parser.
@@ -109,6 +114,40 @@ fn corrupt_headers_are_clear_errors() {
         Package::from_bytes(&t)
             .unwrap_err()
             .to_string()
+            .contains("corrupted package")
+    );
+    // a sealed file with bytes after the body
+    let mut t = base[..base.len() - DIGEST_BYTES].to_vec();
+    t.push(0);
+    assert!(
+        Package::from_bytes(&seal(t))
+            .unwrap_err()
+            .to_string()
             .contains("trailing")
     );
+    let e = Package::from_bytes(&base[..20]).unwrap_err().to_string();
+    assert!(e.contains("shorter than a header"), "{e}");
+}
+
+#[test]
+fn every_single_bit_flip_of_a_package_is_refused_as_corrupted() {
+    let base = package("digits_mlp");
+    assert!(Package::from_bytes(&base).is_ok());
+    let mut refused = 0;
+    // the header's bits are refused as a bad magic or version; every later bit by the digest
+    for byte in 0..base.len() {
+        for bit in 0..8 {
+            let mut b = base.clone();
+            b[byte] ^= 1 << bit;
+            let e = Package::from_bytes(&b).unwrap_err().to_string();
+            if byte >= 10 {
+                assert!(
+                    e.contains("corrupted package"),
+                    "byte {byte} bit {bit}: {e}"
+                );
+            }
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, base.len() * 8);
 }

@@ -211,6 +211,7 @@ async fn scenario(a: &DemoArgs) -> Result<()> {
         window: a.window,
         zk: !a.no_zk,
         block_time: None,
+        resume: false,
     };
     let net = up::start(&opts).await?;
     net.print();
@@ -431,6 +432,7 @@ async fn start_liar(net: &up::Network, sys: System) -> Result<Node> {
         provider: true,
         challenger: false,
         committee: false,
+        auditor: false,
     };
     cfg.lie = Lie::Always;
     cfg.stagger = Duration::ZERO;

@@ -125,6 +125,8 @@ async fn up(a: &UpArgs) -> Result<()> {
         timeout_secs: 30,
         block_time: None,
         hardfork: None,
+        // detached on purpose: `vouch devnet down` stops it
+        ..DevnetConfig::default()
     };
     let dn = Devnet::spawn(&cfg).await?;
     let url = dn.url();

@@ -1,4 +1,5 @@
-//! `vouch node`: run the provider, challenger and committee roles for one key until stopped.
+//! `vouch node`: run the provider, challenger, committee and auditor roles for one key until
+//! stopped.
 
 use crate::cmd::key::{ChainArgs, runtime};
 use crate::out;
@@ -12,11 +13,11 @@ use vouch_node::{Lie, Node, NodeConfig, Roles};
 /// `vouch node`
 #[derive(Debug, Args)]
 pub struct NodeArgs {
-    /// Roles to play, comma separated: provider, challenger, committee.
+    /// Roles to play, comma separated: provider, challenger, committee, auditor.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "provider,challenger,committee"
+        default_value = "provider,challenger,committee,auditor"
     )]
     pub roles: Vec<String>,
     /// Model ids to serve (default: every model this key is opted in to).
@@ -69,7 +70,10 @@ pub fn roles_of(names: &[String]) -> Result<Roles> {
             "provider" => r.provider = true,
             "challenger" => r.challenger = true,
             "committee" => r.committee = true,
-            other => bail!("unknown role {other:?} (expected provider, challenger or committee)"),
+            "auditor" => r.auditor = true,
+            other => bail!(
+                "unknown role {other:?} (expected provider, challenger, committee or auditor)"
+            ),
         }
     }
     Ok(r)

@@ -98,6 +98,12 @@ pub fn run(cmd: &ProviderCmd) -> Result<()> {
                 ];
                 out::line(format!("{who}"));
                 out::line(out::table(&["", "VOUCH"], &rows));
+                let standing = if p.ejected {
+                    "ejected (takes no task; its stake can only unbond)"
+                } else {
+                    "in good standing"
+                };
+                out::line(format!("{} slash(es) counted; {standing}", p.faults));
             }
         }
         Ok(())

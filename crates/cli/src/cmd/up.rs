@@ -4,7 +4,13 @@
 //! committee draws, which read a future block hash, never wait for traffic), the contracts,
 //! the embedded digits MLP published (with a zk verifier set up for it unless `--no-zk`),
 //! N staked provider nodes (the last `--liars` of them post wrong results), a challenger node
-//! that re-executes every result and attests receipts, and the gateway. Stops on ctrl-c.
+//! that re-executes every result, audits flagged tasks and attests receipts, and the gateway.
+//! Stops on ctrl-c.
+//!
+//! Everything lives in `--dir`: the chain (anvil's state, written every two seconds and at
+//! exit), the deployment, the node and gateway journals. `--resume` starts the same network
+//! again from there after a crash or a stop, and every node and the gateway continue their
+//! unfinished tasks. anvil stops with the process, also when it is killed.
 //!
 //! Keys are anvil's public dev accounts: 0 deploys and publishes, 1 runs the gateway (it pays
 //! fees), 2.. are providers, the next one the challenger, 9 the demo client. Never use them
@@ -68,9 +74,13 @@ pub struct UpArgs {
     /// Where the gateway listens.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub gateway: SocketAddr,
-    /// Working directory (wiped at start: the chain is fresh every time).
+    /// Working directory: wiped at start (a fresh chain) unless `--resume` is given.
     #[arg(long, default_value = ".vouch/up")]
     pub dir: PathBuf,
+    /// Continue the network saved in `--dir` (after a crash or a stop): same chain, contracts,
+    /// keys and journals; the other options are those it was started with.
+    #[arg(long)]
+    pub resume: bool,
     /// Challenge and reveal windows in seconds.
     #[arg(long, default_value_t = 10)]
     pub window: u32,
@@ -111,6 +121,58 @@ pub struct UpOptions {
     pub zk: bool,
     /// Interval mining (`None`: a block per transaction, plus an empty block each second).
     pub block_time: Option<Duration>,
+    /// Continue the network saved in `dir` instead of wiping it.
+    pub resume: bool,
+}
+
+/// What `vouch up` records in its directory to resume a network (`network.json`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Saved {
+    providers: usize,
+    liars: usize,
+    window: u32,
+    chain_id: u64,
+    model_id: u32,
+    zk: Option<(Address, PathBuf)>,
+}
+
+impl Saved {
+    fn path(dir: &std::path::Path) -> PathBuf {
+        dir.join("network.json")
+    }
+
+    fn load(dir: &std::path::Path) -> Result<Self> {
+        let path = Self::path(dir);
+        let text = std::fs::read_to_string(&path).wrap_err_with(|| {
+            format!(
+                "nothing to resume in {} (no network.json: start without --resume)",
+                dir.display()
+            )
+        })?;
+        serde_json::from_str(&text).wrap_err_with(|| format!("cannot read {}", path.display()))
+    }
+
+    fn save(&self, dir: &std::path::Path) -> Result<()> {
+        let path = Self::path(dir);
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .wrap_err_with(|| format!("cannot write {}", path.display()))
+    }
+}
+
+/// The deployment parameters of a local network with windows of `window` seconds.
+fn deploy_config(window: u32) -> DeployConfig {
+    DeployConfig {
+        challenge_window: window,
+        reveal_window: window,
+        step_timeout: 60,
+        // the audit share `vouch deploy` keeps (5%), audited by the challenger node
+        audit_window: window,
+        committee_size: 3,
+        unbonding_delay: 60,
+        ..DeployConfig::default()
+    }
 }
 
 impl From<&UpArgs> for UpOptions {
@@ -124,6 +186,7 @@ impl From<&UpArgs> for UpOptions {
             window: a.window,
             zk: !a.no_zk,
             block_time: a.block_time,
+            resume: a.resume,
         }
     }
 }
@@ -304,24 +367,32 @@ pub fn embedded_package() -> Result<Package> {
     )
 }
 
-/// Starts the whole network.
+/// Starts the whole network: fresh in a wiped directory, or (`resume`) the one saved there.
 pub async fn start(o: &UpOptions) -> Result<Network> {
-    if o.providers == 0 || o.providers > 6 {
-        bail!("--providers must be between 1 and 6 (dev keys 2..7)");
-    }
-    if o.liars >= o.providers {
-        bail!("--liars must leave at least one honest provider");
-    }
     let t = Instant::now();
-    if o.dir.exists() {
-        std::fs::remove_dir_all(&o.dir)
-            .wrap_err_with(|| format!("cannot clear {}", o.dir.display()))?;
-    }
+    let saved = if o.resume {
+        Some(Saved::load(&o.dir)?)
+    } else {
+        if o.providers == 0 || o.providers > 6 {
+            bail!("--providers must be between 1 and 6 (dev keys 2..7)");
+        }
+        if o.liars >= o.providers {
+            bail!("--liars must leave at least one honest provider");
+        }
+        if o.dir.exists() {
+            std::fs::remove_dir_all(&o.dir)
+                .wrap_err_with(|| format!("cannot clear {}", o.dir.display()))?;
+        }
+        None
+    };
     std::fs::create_dir_all(&o.dir)
         .wrap_err_with(|| format!("cannot create {}", o.dir.display()))?;
     let devnet = Devnet::spawn(&DevnetConfig {
         port: o.rpc_port,
         log: Some(o.dir.join("anvil.log")),
+        state: Some(o.dir.join("anvil-state.json")),
+        state_interval: Some(Duration::from_secs(2)),
+        die_with_parent: true,
         timeout_secs: 30,
         block_time: o.block_time,
         ..DevnetConfig::default()
@@ -329,71 +400,76 @@ pub async fn start(o: &UpOptions) -> Result<Network> {
     .await
     .wrap_err("cannot start anvil (run scripts/bootstrap-node.sh, or set VOUCH_ANVIL)")?;
     let url = devnet.url();
-    step(&t, &format!("devnet up at {url}"));
-    let cfg = DeployConfig {
-        challenge_window: o.window,
-        reveal_window: o.window,
-        step_timeout: 60,
-        audit_bps: 0,
-        committee_size: 3,
-        unbonding_delay: 60,
-        ..DeployConfig::default()
-    };
-    let c0 = Client::connect(&url, Some(dev_signer(0)?)).await?;
-    let deployment = vouch_chain::deploy(&c0, &cfg).await?;
-    deployment.save(&o.dir)?;
-    let owner = System::new(c0, deployment.clone())?;
-    step(
-        &t,
-        "contracts deployed (EAS, token, registry, staking, task manager, dispute game, receipts, governor)",
-    );
-
-    // the model: import, store, publish (with a zk verifier)
-    let pkg = embedded_package()?;
-    let bytes = pkg.to_bytes();
-    let cid = Cid::of(&bytes);
-    let mut commitments = vouch_chain::graph::commitments_of(&bytes, &pkg);
-    commitments.metadata_uri = "vouch:embedded/digits_mlp".to_owned();
-    let zk = if o.zk {
-        let (verifier, keys) =
-            crate::cmd::zk::setup_and_deploy_zk(&owner, &pkg, &o.dir.join("zk")).await?;
-        step(&t, &format!("zk keys and verifier ready ({verifier})"));
-        Some((verifier, keys))
-    } else {
-        None
-    };
-    let published = match &zk {
-        Some((v, _)) => owner.publish_with_verifier(&commitments, *v, None).await?.0,
-        None => owner.publish(&commitments).await?,
-    };
     step(
         &t,
         &format!(
-            "model {} v{} published, package {cid}",
-            published.model_id, published.version
+            "devnet up at {url}{}",
+            if saved.is_some() {
+                " (its saved state loaded)"
+            } else {
+                ""
+            }
         ),
     );
-
-    // tokens for everyone, stakes for the providers
-    for i in 1..DEV_KEYS.len() {
-        owner
-            .transfer(dev_signer(i)?.address(), U256::from(50_000 * TOKEN))
-            .await?;
-    }
+    let (providers_n, liars, window) = match &saved {
+        Some(s) => (s.providers, s.liars, s.window),
+        None => (o.providers, o.liars, o.window),
+    };
+    let cfg = deploy_config(window);
+    let c0 = Client::connect(&url, Some(dev_signer(0)?)).await?;
+    let pkg = embedded_package()?;
+    let bytes = pkg.to_bytes();
+    let cid = Cid::of(&bytes);
+    let (deployment, model_id, zk) = match &saved {
+        Some(s) => {
+            let d = vouch_chain::Deployment::load(&o.dir, s.chain_id)?;
+            use vouch_chain::alloy::providers::Provider;
+            let code = c0
+                .provider()
+                .get_code_at(d.contracts.task_manager)
+                .await
+                .wrap_err("cannot read the devnet")?;
+            if code.is_empty() {
+                bail!(
+                    "the devnet's saved state in {} does not hold the deployment (the chain was \
+                     lost); start a fresh network without --resume",
+                    o.dir.display()
+                );
+            }
+            step(
+                &t,
+                "deployment, model and stakes found on the resumed chain",
+            );
+            (d, s.model_id, s.zk.clone())
+        }
+        None => {
+            let (d, model_id, zk) = fresh(&t, o, &c0, &cfg, &pkg, &bytes, &cid).await?;
+            Saved {
+                providers: o.providers,
+                liars: o.liars,
+                window: o.window,
+                chain_id: d.chain_id,
+                model_id,
+                zk: zk.clone(),
+            }
+            .save(&o.dir)?;
+            (d, model_id, zk)
+        }
+    };
+    let owner = System::new(c0, deployment.clone())?;
     let mut providers = Vec::new();
     let mut first_peer: Option<String> = None;
-    for n in 0..o.providers {
+    for n in 0..providers_n {
         let key = 2 + n;
-        let liar = n >= o.providers - o.liars;
+        let liar = n >= providers_n - liars;
         let sys = connect(&url, &deployment, key).await?;
-        // 20,000 VOUCH: bonds for 200 tasks in their windows at once
-        sys.join(published.model_id, 20_000 * TOKEN).await?;
         let dir = o.dir.join(format!("provider{n}"));
         let mut ncfg = NodeConfig::new(format!("provider{n}"), &dir);
         ncfg.roles = Roles {
             provider: true,
             challenger: false,
             committee: true,
+            auditor: false,
         };
         ncfg.lie = if liar { Lie::Always } else { Lie::Never };
         ncfg.listen = Some("127.0.0.1:0".parse()?);
@@ -404,7 +480,7 @@ pub async fn start(o: &UpOptions) -> Result<Network> {
         };
         ncfg.flush_receipts = None;
         if let Some((_, keys)) = &zk {
-            ncfg.zk_keys.insert((published.model_id, 1), keys.clone());
+            ncfg.zk_keys.insert((model_id, 1), keys.clone());
         }
         match &first_peer {
             // the first provider holds the package; the others fetch it by CID
@@ -428,16 +504,17 @@ pub async fn start(o: &UpOptions) -> Result<Network> {
         &t,
         &format!(
             "{} provider nodes staked and running ({} lying)",
-            o.providers, o.liars
+            providers_n, liars
         ),
     );
-    let ckey = 2 + o.providers;
+    let ckey = 2 + providers_n;
     let csys = connect(&url, &deployment, ckey).await?;
     let mut ccfg = NodeConfig::new("challenger", o.dir.join("challenger"));
     ccfg.roles = Roles {
         provider: false,
         challenger: true,
         committee: false,
+        auditor: true,
     };
     ccfg.listen = Some("127.0.0.1:0".parse()?);
     ccfg.peers = first_peer.clone().into_iter().collect();
@@ -445,7 +522,7 @@ pub async fn start(o: &UpOptions) -> Result<Network> {
     let challenger = Node::start(csys, ccfg, None).await?;
     step(
         &t,
-        "challenger node running (re-executes every result, attests receipts)",
+        "challenger node running (re-executes every result, audits flagged tasks, attests receipts)",
     );
 
     // the gateway: its own store holds the package
@@ -499,7 +576,7 @@ pub async fn start(o: &UpOptions) -> Result<Network> {
         devnet,
         cfg,
         deployment,
-        model_id: published.model_id,
+        model_id,
         pkg,
         cid,
         zk,
@@ -509,6 +586,59 @@ pub async fn start(o: &UpOptions) -> Result<Network> {
         dir: o.dir.clone(),
         miner,
     })
+}
+
+/// A fresh chain: deploys the contracts, publishes the embedded model (with a zk verifier
+/// unless `--no-zk`), hands out tokens and stakes the providers.
+async fn fresh(
+    t: &Instant,
+    o: &UpOptions,
+    c0: &Client,
+    cfg: &DeployConfig,
+    pkg: &Package,
+    bytes: &[u8],
+    cid: &Cid,
+) -> Result<(vouch_chain::Deployment, u32, Option<(Address, PathBuf)>)> {
+    let deployment = vouch_chain::deploy(c0, cfg).await?;
+    deployment.save(&o.dir)?;
+    let owner = System::new(c0.clone(), deployment.clone())?;
+    step(
+        t,
+        "contracts deployed (EAS, token, registry, staking, task manager, dispute game, receipts, governor)",
+    );
+    let mut commitments = vouch_chain::graph::commitments_of(bytes, pkg);
+    commitments.metadata_uri = "vouch:embedded/digits_mlp".to_owned();
+    let zk = if o.zk {
+        let (verifier, keys) =
+            crate::cmd::zk::setup_and_deploy_zk(&owner, pkg, &o.dir.join("zk")).await?;
+        step(t, &format!("zk keys and verifier ready ({verifier})"));
+        Some((verifier, keys))
+    } else {
+        None
+    };
+    let published = match &zk {
+        Some((v, _)) => owner.publish_with_verifier(&commitments, *v, None).await?.0,
+        None => owner.publish(&commitments).await?,
+    };
+    step(
+        t,
+        &format!(
+            "model {} v{} published, package {cid}",
+            published.model_id, published.version
+        ),
+    );
+    // tokens for everyone, stakes for the providers
+    for i in 1..DEV_KEYS.len() {
+        owner
+            .transfer(dev_signer(i)?.address(), U256::from(50_000 * TOKEN))
+            .await?;
+    }
+    for n in 0..o.providers {
+        let sys = connect(c0.url(), &deployment, 2 + n).await?;
+        // 20,000 VOUCH: bonds for 200 tasks in their windows at once
+        sys.join(published.model_id, 20_000 * TOKEN).await?;
+    }
+    Ok((deployment, published.model_id, zk))
 }
 
 async fn connect(url: &str, d: &vouch_chain::Deployment, key: usize) -> Result<System> {
@@ -529,10 +659,27 @@ pub fn run(a: &UpArgs) -> Result<()> {
             net.gateway.url()
         ));
         out::line("ctrl-c stops everything");
-        tokio::signal::ctrl_c()
-            .await
-            .wrap_err("waiting for ctrl-c")?;
+        wait_for_stop().await?;
         net.stop();
         Ok(())
     })
+}
+
+/// Waits for ctrl-c (SIGINT) or SIGTERM: both stop the network cleanly (anvil writes its
+/// state, so `--resume` continues from the last block).
+async fn wait_for_stop() -> Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).wrap_err("waiting for SIGTERM")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.wrap_err("waiting for ctrl-c")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c()
+        .await
+        .wrap_err("waiting for ctrl-c")?;
+    Ok(())
 }

@@ -199,8 +199,10 @@ impl World {
             audit_bps: 0,
             challenge_window: 100,
             step_timeout: 600,
-            // one lost dispute per layer is a strike each: keep the model active throughout
+            // one lost dispute per layer is a strike each: keep the model active and the lying
+            // provider in (it would be ejected after three lost disputes) throughout
             freeze_threshold: 1_000,
+            max_faults: 0,
             ..DeployConfig::default()
         };
         let c0 = Client::connect(&url, Some(signer(0))).await.expect("rpc");

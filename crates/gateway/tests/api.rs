@@ -1,5 +1,6 @@
 //! The gateway over real HTTP on 127.0.0.1 (port 0): sign-in, task creation, rejections,
-//! events, metrics, OpenAPI coverage, and a bounded load run.
+//! events, metrics, OpenAPI coverage, a bounded load run, spend caps across a restart, and a
+//! disk that fills up under the journal and the store.
 
 use k256::ecdsa::SigningKey;
 use reqwest::{Client, StatusCode};
@@ -382,6 +383,100 @@ async fn spend_caps_hold_across_a_gateway_restart() {
         .post("/tasks", Some(&bob), &again.task_body(3000))
         .await;
     assert_eq!(st, StatusCode::CREATED);
+}
+
+/// A tmpfs of `size` mounted on a fresh directory, unmounted on drop: a disk that fills up.
+/// Mounting needs root, which the test machines (and CI) run as.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let st = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .expect("run mount");
+        assert!(
+            st.success(),
+            "mounting a {size} tmpfs failed: this test needs root (the test machines run as root)"
+        );
+        Self { dir }
+    }
+
+    /// Writes a file until the disk is full; returns its path.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let path = self.dir.path().join("filler");
+        let mut f = std::fs::File::create(&path).unwrap();
+        let chunk = vec![0u8; 4096];
+        while f.write_all(&chunk).and_then(|()| f.sync_all()).is_ok() {}
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_refuses_new_tasks_clearly_loses_nothing_and_recovers() {
+    let disk = SmallDisk::mount("4m");
+    let net = start_at(disk.dir.path(), |c| c.limits.spend_cap = 10_000).await;
+    let alice = net.login(&key(1)).await;
+    // a different input each time, so each task writes a new blob to the store
+    let body = |i: u32| {
+        let mut b = net.task_body(1000);
+        b["input"] = json!({ "x": [[f64::from(i), 0.5, -1.0]] });
+        b
+    };
+    let (st, first) = net.post("/tasks", Some(&alice), &body(0)).await;
+    assert_eq!(st, StatusCode::CREATED, "{first}");
+    let filler = disk.fill();
+
+    // refused with a clear error, nothing accepted and nothing reserved
+    for i in 1..4 {
+        let (st, v) = net.post("/tasks", Some(&alice), &body(i)).await;
+        assert_eq!(
+            (st, code(&v)),
+            (StatusCode::SERVICE_UNAVAILABLE, "backend_unavailable"),
+            "{v}"
+        );
+        let msg = v["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            msg.contains("full") || msg.contains("space"),
+            "the error names the full disk: {msg}"
+        );
+    }
+    // what was accepted is still there
+    let id = first["id"].as_str().unwrap();
+    let (st, again) = net.get(&format!("/tasks/{id}"), Some(&alice)).await;
+    assert_eq!(
+        (st, &again["input_cid"]),
+        (StatusCode::OK, &first["input_cid"])
+    );
+
+    // space returns: tasks are accepted again, and the refused ones reserved nothing (the cap
+    // of 10 tasks of 1000 is exactly reached)
+    std::fs::remove_file(filler).unwrap();
+    for i in 4..13 {
+        let (st, v) = net.post("/tasks", Some(&alice), &body(i)).await;
+        assert_eq!(st, StatusCode::CREATED, "task {i}: {v}");
+    }
+    let (st, v) = net.post("/tasks", Some(&alice), &body(13)).await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::PAYMENT_REQUIRED, "spend_cap_exceeded")
+    );
+    assert_eq!(net.journal.tasks(None, 100).unwrap().len(), 10);
+    net.server.abort();
 }
 
 #[tokio::test]

@@ -86,7 +86,7 @@ fn honest(pkg: &Package, input: &Value) -> (B256, B256, B256) {
 }
 
 struct World {
-    _devnet: Devnet,
+    devnet: Devnet,
     _dir: tempfile::TempDir,
     url: String,
     deployment: vouch_chain::Deployment,
@@ -157,7 +157,7 @@ async fn world() -> World {
     let cid = store.put(&bytes).unwrap();
     assert_eq!(cid, pkg.cid());
     let w = World {
-        _devnet: devnet,
+        devnet,
         url,
         deployment,
         pkg,
@@ -489,4 +489,49 @@ async fn the_gateway_rejects_bad_tasks_before_paying() {
     // nothing reached the chain
     let tm = w.as_(0).await;
     assert_eq!(tm.task(U256::from(1)).await.unwrap().status, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_reports_a_dead_endpoint_and_a_chain_that_lost_the_deployment() {
+    let mut w = world().await;
+    let gw = w.gateway().await;
+    let api = Api::new(&gw);
+    let (st, v) = api.get("/health", None).await;
+    assert_eq!((st, &v["status"]), (StatusCode::OK, &json!("ok")));
+    let wait_for = |want: StatusCode| {
+        let api = &api;
+        async move {
+            for _ in 0..150 {
+                let (st, v) = api.get("/health", None).await;
+                if st == want {
+                    return v;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("/health never answered {want}");
+        }
+    };
+    // the endpoint dies
+    let port = w.devnet.port();
+    w.devnet.stop();
+    let v = wait_for(StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_eq!(v["status"], "unavailable", "{v}");
+    // a fresh chain comes up on the same port: it answers, but holds no deployment
+    w.devnet = Devnet::spawn(&DevnetConfig {
+        port,
+        ..DevnetConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut reason = String::new();
+    for _ in 0..150 {
+        let (st, v) = api.get("/health", None).await;
+        assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+        reason = v["reason"].as_str().unwrap_or_default().to_owned();
+        if reason.contains("chain lost") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(reason.contains("chain lost"), "{reason}");
 }

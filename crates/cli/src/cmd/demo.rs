@@ -355,11 +355,16 @@ async fn run_steps(a: &DemoArgs, net: &up::Network) -> Result<()> {
         stake_before - stake_after == net.cfg.provider_bond,
         "the liar's bond is slashed",
     )?;
-    let credits_after = owner.credits(challenger).await?;
+    // what the dispute's resolution credited the challenger (its audit rewards, paid as the
+    // challenger node audits other tasks meanwhile, come in other transactions)
+    let won = dispute_credits(&owner, task, challenger).await?;
     check(
-        credits_after - credits_before
-            == U256::from(net.cfg.challenger_bond + net.cfg.provider_bond),
+        won == U256::from(net.cfg.challenger_bond + net.cfg.provider_bond),
         "the challenger got its bond back plus the liar's bond",
+    )?;
+    check(
+        owner.credits(challenger).await? - credits_before >= won,
+        "the challenger's balance holds its winnings",
     )?;
     settled.push(Settled {
         mode: "optimistic (liar)",
@@ -490,4 +495,48 @@ async fn verify_receipt(
             (c.passed(), format!("{}: {detail}", c.what))
         })
         .collect())
+}
+
+/// The sum of the `Credited` events to `who` in the transaction that resolved `task`'s dispute.
+async fn dispute_credits(
+    sys: &System,
+    task: U256,
+    who: vouch_chain::alloy::primitives::Address,
+) -> Result<U256> {
+    use vouch_chain::alloy::primitives::B256;
+    use vouch_chain::alloy::providers::Provider;
+    use vouch_chain::alloy::rpc::types::Filter;
+    use vouch_chain::alloy::sol_types::SolEvent;
+    use vouch_chain::bindings::task_manager::TaskManager;
+    let tm = sys.deployment().contracts.task_manager;
+    let p = sys.client().provider();
+    let resolved = p
+        .get_logs(
+            &Filter::new()
+                .address(tm)
+                .event_signature(TaskManager::DisputeResolved::SIGNATURE_HASH)
+                .topic1(B256::from(task))
+                .from_block(sys.deployment().block),
+        )
+        .await
+        .wrap_err("reading DisputeResolved")?;
+    let tx = resolved
+        .last()
+        .and_then(|l| l.transaction_hash)
+        .ok_or_else(|| eyre!("task {task} has no resolved dispute"))?;
+    let rc = p
+        .get_transaction_receipt(tx)
+        .await
+        .wrap_err("reading the resolution's receipt")?
+        .ok_or_else(|| eyre!("no receipt for {tx}"))?;
+    let mut sum = U256::ZERO;
+    for l in rc.inner.logs() {
+        if l.address() == tm
+            && let Ok(c) = l.log_decode::<TaskManager::Credited>()
+            && c.inner.data.to == who
+        {
+            sum += c.inner.data.amount;
+        }
+    }
+    Ok(sum)
 }

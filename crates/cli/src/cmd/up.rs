@@ -239,6 +239,8 @@ pub struct Network {
     pub gateway: vouch_gateway::chain_sink::Served,
     /// The working directory.
     pub dir: PathBuf,
+    devnet_cfg: DevnetConfig,
+    gateway_addr: SocketAddr,
     miner: tokio::task::JoinHandle<()>,
 }
 
@@ -292,6 +294,32 @@ impl Network {
                 cfg: c.cfg,
             },
         );
+        Ok(())
+    }
+
+    /// Stops anvil as `kill` does (SIGTERM: it writes its state and exits); the nodes and the
+    /// gateway keep running and retry. [`Self::start_devnet`] brings it back.
+    pub fn stop_devnet(&mut self) {
+        self.devnet.stop();
+    }
+
+    /// Starts anvil again on the same port from the state it saved.
+    pub async fn start_devnet(&mut self) -> Result<()> {
+        self.devnet = Devnet::spawn(&self.devnet_cfg)
+            .await
+            .wrap_err("cannot restart anvil")?;
+        Ok(())
+    }
+
+    /// Stops the gateway (its in-flight requests are cut) and starts it again on the same
+    /// address, journal and store: it resumes following every unfinished task. Sessions are
+    /// in memory, so clients sign in again.
+    pub async fn restart_gateway(&mut self) -> Result<()> {
+        self.gateway.stop();
+        let bytes = self.pkg.to_bytes();
+        let url = self.devnet.url();
+        self.gateway =
+            start_gateway(&url, &self.deployment, &self.dir, self.gateway_addr, &bytes).await?;
         Ok(())
     }
 
@@ -387,7 +415,7 @@ pub async fn start(o: &UpOptions) -> Result<Network> {
     };
     std::fs::create_dir_all(&o.dir)
         .wrap_err_with(|| format!("cannot create {}", o.dir.display()))?;
-    let devnet = Devnet::spawn(&DevnetConfig {
+    let mut devnet_cfg = DevnetConfig {
         port: o.rpc_port,
         log: Some(o.dir.join("anvil.log")),
         state: Some(o.dir.join("anvil-state.json")),
@@ -396,9 +424,12 @@ pub async fn start(o: &UpOptions) -> Result<Network> {
         timeout_secs: 30,
         block_time: o.block_time,
         ..DevnetConfig::default()
-    })
-    .await
-    .wrap_err("cannot start anvil (run scripts/bootstrap-node.sh, or set VOUCH_ANVIL)")?;
+    };
+    let devnet = Devnet::spawn(&devnet_cfg)
+        .await
+        .wrap_err("cannot start anvil (run scripts/bootstrap-node.sh, or set VOUCH_ANVIL)")?;
+    // a restart comes back on the same port, where every client points
+    devnet_cfg.port = devnet.port();
     let url = devnet.url();
     step(
         &t,
@@ -525,37 +556,7 @@ pub async fn start(o: &UpOptions) -> Result<Network> {
         "challenger node running (re-executes every result, audits flagged tasks, attests receipts)",
     );
 
-    // the gateway: its own store holds the package
-    let gsys = connect(&url, &deployment, 1).await?;
-    let gstore = vouch_store::Store::open(o.dir.join("gateway/store"))?;
-    gstore.put(&bytes)?;
-    let listener = tokio::net::TcpListener::bind(o.gateway)
-        .await
-        .wrap_err_with(|| format!("cannot listen on {}", o.gateway))?;
-    let domain = listener.local_addr()?.to_string();
-    let mut gcfg = vouch_gateway::GatewayConfig::new(domain, deployment.chain_id);
-    // a local network: room for benchmarks that poll many tasks (per identity: 5,000
-    // requests/s, 10,000 VOUCH)
-    gcfg.limits = vouch_gateway::LimitConfig {
-        burst: 10_000.0,
-        per_sec: 5_000.0,
-        spend_cap: 10_000 * TOKEN,
-    };
-    let sink_cfg = vouch_gateway::chain_sink::ChainSinkConfig {
-        poll: Duration::from_millis(250),
-        deadline_secs: 120,
-        ..Default::default()
-    };
-    let gateway = vouch_gateway::chain_sink::serve(
-        gsys,
-        gstore,
-        &o.dir.join("gateway/tasks.sqlite"),
-        listener,
-        gcfg,
-        sink_cfg,
-    )
-    .await
-    .map_err(|e| eyre::eyre!("cannot start the gateway: {e}"))?;
+    let gateway = start_gateway(&url, &deployment, &o.dir, o.gateway, &bytes).await?;
     step(&t, &format!("gateway serving at {}", gateway.url()));
 
     // an empty block a second: committee draws read a future block hash (interval mining
@@ -572,7 +573,9 @@ pub async fn start(o: &UpOptions) -> Result<Network> {
                 miner_client.raw("evm_mine", ()).await;
         }
     });
+    let gateway_addr = gateway.addr;
     Ok(Network {
+        gateway_addr,
         devnet,
         cfg,
         deployment,
@@ -584,6 +587,7 @@ pub async fn start(o: &UpOptions) -> Result<Network> {
         challenger,
         gateway,
         dir: o.dir.clone(),
+        devnet_cfg,
         miner,
     })
 }
@@ -639,6 +643,57 @@ async fn fresh(
         sys.join(published.model_id, 20_000 * TOKEN).await?;
     }
     Ok((deployment, published.model_id, zk))
+}
+
+/// The gateway (dev key 1 pays the fees) over its journal and store in `dir/gateway`, on
+/// `addr`; its store holds the package.
+async fn start_gateway(
+    url: &str,
+    deployment: &vouch_chain::Deployment,
+    dir: &std::path::Path,
+    addr: SocketAddr,
+    bytes: &[u8],
+) -> Result<vouch_gateway::chain_sink::Served> {
+    let gsys = connect(url, deployment, 1).await?;
+    let gstore = vouch_store::Store::open(dir.join("gateway/store"))?;
+    gstore.put(bytes)?;
+    // a restarted gateway binds the address its predecessor just released
+    let mut tries = 0;
+    let listener = loop {
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => break l,
+            Err(e) if tries < 50 && addr.port() != 0 => {
+                tries += 1;
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e).wrap_err_with(|| format!("cannot listen on {addr}")),
+        }
+    };
+    let domain = listener.local_addr()?.to_string();
+    let mut gcfg = vouch_gateway::GatewayConfig::new(domain, deployment.chain_id);
+    // a local network: room for benchmarks that poll many tasks (per identity: 5,000
+    // requests/s, 10,000 VOUCH)
+    gcfg.limits = vouch_gateway::LimitConfig {
+        burst: 10_000.0,
+        per_sec: 5_000.0,
+        spend_cap: 10_000 * TOKEN,
+    };
+    let sink_cfg = vouch_gateway::chain_sink::ChainSinkConfig {
+        poll: Duration::from_millis(250),
+        deadline_secs: 120,
+        ..Default::default()
+    };
+    vouch_gateway::chain_sink::serve(
+        gsys,
+        gstore,
+        &dir.join("gateway/tasks.sqlite"),
+        listener,
+        gcfg,
+        sink_cfg,
+    )
+    .await
+    .map_err(|e| eyre::eyre!("cannot start the gateway: {e}"))
 }
 
 async fn connect(url: &str, d: &vouch_chain::Deployment, key: usize) -> Result<System> {

@@ -14,7 +14,7 @@
 //! the package CID) and, for a zk task, the `proof` argument of its `submitZk` transaction; the
 //! engine and the zk verifier run in the CLI.
 
-use crate::system::{TASK_STATUS, Task};
+use crate::system::{Task, status_name};
 use crate::{Error, Result, System};
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::providers::Provider;
@@ -179,10 +179,7 @@ impl System {
             zk_proof: None,
             checks: Vec::new(),
         };
-        let status = TASK_STATUS
-            .get(usize::from(t.status))
-            .copied()
-            .unwrap_or("?");
+        let status = status_name(t.status);
         if t.status != 4 {
             checks.push(Check::fail(
                 "task finalized",

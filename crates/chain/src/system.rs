@@ -41,26 +41,7 @@ pub struct Published {
     pub provenance_uid: B256,
 }
 
-/// Verification mode of a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// One bonded provider, a challenge window.
-    Optimistic,
-    /// A committee drawn by stake.
-    Committee,
-    /// A zk proof.
-    Zk,
-}
-
-impl Mode {
-    fn code(self) -> u8 {
-        match self {
-            Self::Optimistic => 0,
-            Self::Committee => 1,
-            Self::Zk => 2,
-        }
-    }
-}
+pub use vouch_task::{Mode, Status};
 
 /// A request for one inference.
 #[derive(Debug, Clone)]
@@ -88,16 +69,10 @@ pub struct Request {
 /// A task's state as the TaskManager holds it.
 pub type Task = TaskManager::Task;
 
-/// Status names of `TaskManager.Status`.
-pub const TASK_STATUS: [&str; 7] = [
-    "none",
-    "requested",
-    "submitted",
-    "disputed",
-    "finalized",
-    "refunded",
-    "failed",
-];
+/// The name of a `TaskManager.Status` code (`unknown` for a code no status has).
+pub fn status_name(code: u8) -> &'static str {
+    Status::from_code(code).map_or("unknown", Status::as_str)
+}
 
 /// Typed handles on one deployment, sending with the client's key.
 #[derive(Debug, Clone)]

@@ -3,52 +3,22 @@
 //! and a lie that a challenger catches and gets slashed.
 
 use std::path::PathBuf;
-use std::str::FromStr;
 use vouch_chain::alloy::primitives::{Address, B256, U256};
-use vouch_chain::alloy::signers::local::PrivateKeySigner;
 use vouch_chain::dispute::{self, Evidence, HonestTrace, Move};
 use vouch_chain::system::{Mode, Request};
 use vouch_chain::{Client, DeployConfig, Devnet, DevnetConfig, Error, System, TOKEN};
 use vouch_engine::{Engine, Options};
 use vouch_model::Package;
 
-/// anvil's well-known dev accounts 0..4 (public test keys).
-const DEV_KEYS: [&str; 4] = [
-    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-];
+use vouch_testkit::{Chain, signer};
 
 fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn signer(i: usize) -> PrivateKeySigner {
-    PrivateKeySigner::from_str(DEV_KEYS[i]).unwrap()
+    vouch_testkit::repo()
 }
 
 /// The digits MLP, imported from the committed ONNX file.
 fn package() -> (Vec<u8>, Package) {
-    let dir = repo().join("testdata/models/digits_mlp");
-    let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
-    let cal: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("calibration.json")).unwrap()).unwrap();
-    let graph = vouch_onnx::import(
-        &onnx,
-        &vouch_onnx::ImportOptions {
-            outputs: Some(vec!["probabilities".to_owned()]),
-        },
-    )
-    .unwrap();
-    let names: Vec<&str> = graph
-        .inputs
-        .iter()
-        .map(|&v| graph.values[v].name.as_str())
-        .collect();
-    let samples = vouch_quant::json::inputs_from_json(&cal, &names).unwrap();
-    let pkg = vouch_quant::import(&graph, samples, "digits_mlp", [0; 32], |_| {}).unwrap();
-    (pkg.to_bytes(), pkg)
+    vouch_testkit::digits_mlp()
 }
 
 /// One run of the package on the first row of the fixture input: input commitment, the honest trace, the
@@ -91,8 +61,7 @@ fn run_rows(pkg: &Package, rows: usize) -> (B256, HonestTrace, B256, Evidence) {
 }
 
 struct World {
-    _devnet: Devnet,
-    url: String,
+    chain: Chain,
     deployment: vouch_chain::Deployment,
     model: u32,
     pkg: Package,
@@ -101,8 +70,7 @@ struct World {
 
 impl World {
     async fn as_(&self, i: usize) -> System {
-        let c = Client::connect(&self.url, Some(signer(i))).await.unwrap();
-        System::new(c, self.deployment.clone()).unwrap()
+        self.chain.system(i).await
     }
 }
 
@@ -114,40 +82,32 @@ async fn world() -> World {
 }
 
 async fn world_with(bytes: Vec<u8>, pkg: Package) -> World {
-    let devnet = Devnet::spawn(&DevnetConfig::default()).await.unwrap();
-    let url = devnet.url();
     let cfg = DeployConfig {
         challenge_window: 100,
         step_timeout: 50,
         audit_bps: 0,
         ..DeployConfig::default()
     };
-    let c0 = Client::connect(&url, Some(signer(0))).await.unwrap();
-    let deployment = vouch_chain::deploy(&c0, &cfg).await.unwrap();
-    let sys0 = System::new(c0, deployment.clone()).unwrap();
-    let published = sys0
+    let chain = Chain::start(cfg.clone()).await;
+    let published = chain
+        .system(0)
+        .await
         .publish(&vouch_chain::graph::commitments_of(&bytes, &pkg))
         .await
         .unwrap();
     assert_eq!((published.model_id, published.version), (1, 1));
     assert_ne!(published.provenance_uid, B256::ZERO);
-    for i in 1..4 {
-        sys0.transfer(signer(i).address(), U256::from(5_000 * TOKEN))
-            .await
-            .unwrap();
+    chain.fund(1..4, 5_000).await;
+    for i in [1, 2] {
+        chain.stake(i, published.model_id, 1_500).await;
     }
-    let w = World {
-        _devnet: devnet,
-        url,
-        deployment,
+    World {
+        deployment: chain.deployment.clone(),
+        chain,
         model: published.model_id,
         pkg,
         cfg,
-    };
-    for i in [1, 2] {
-        w.as_(i).await.join(w.model, 1_500 * TOKEN).await.unwrap();
     }
-    w
 }
 
 fn request(model: u32, ic: B256) -> Request {

@@ -55,6 +55,7 @@ use vouch_journal::{Journal, NewTask, StepData, TaskRecord, TaskState};
 use vouch_model::Package;
 use vouch_primitives::{Cid, hex0x};
 use vouch_store::Store;
+use vouch_task::codec;
 
 /// The `detail` prefix of a task whose on-chain output differs from the gateway's own run.
 pub const MISMATCH: &str = "output mismatch:";
@@ -277,19 +278,6 @@ struct Local {
     output_cid: Cid,
 }
 
-/// The zk input commitment of quantized inputs: the Poseidon hash the circuit makes public
-/// (`vouch_zk::statement::input_hash_bits` at the package's input width), as the 32
-/// big-endian bytes the verifier reads.
-pub fn zk_input_commitment(
-    pkg: &Package,
-    inputs: &[vouch_engine::Tensor],
-) -> Result<[u8; 32], SinkError> {
-    let flat: Vec<i32> = inputs.iter().flat_map(|t| t.data.iter().copied()).collect();
-    let fr = vouch_zk::statement::input_hash_bits(pkg.input_bits(), &flat)
-        .map_err(|e| SinkError::Rejected(format!("input: {e}")))?;
-    Ok(vouch_zk::statement::fr_to_be(&fr))
-}
-
 fn prepare(store: &Store, model: &Cid, input_bytes: &[u8], mode: Mode) -> Result<Local, SinkError> {
     let bytes = store.get(model).map_err(|e| {
         SinkError::Rejected(format!(
@@ -301,9 +289,9 @@ fn prepare(store: &Store, model: &Cid, input_bytes: &[u8], mode: Mode) -> Result
     let input: serde_json::Value = serde_json::from_slice(input_bytes)
         .map_err(|e| SinkError::Rejected(format!("input is not JSON: {e}")))?;
     let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
-    let floats = vouch_quant::json::inputs_from_json(&input, &names)
-        .map_err(|e| SinkError::Rejected(format!("input: {e}")))?;
-    let inputs = vouch_quant::quantize_inputs(&pkg, &floats);
+    let floats = codec::json::inputs_from_json(&input, &names)
+        .map_err(|e| SinkError::Rejected(e.to_string()))?;
+    let inputs = codec::quantize_inputs(&pkg, &floats);
     // every row of a task can be disputed on its own (docs/semantics.md section 8.5); a zk
     // proof covers one row, and the contract takes at most 65,535
     let rows = vouch_engine::exec::rows_of(&pkg, &inputs)
@@ -316,14 +304,11 @@ fn prepare(store: &Store, model: &Cid, input_bytes: &[u8], mode: Mode) -> Result
     let rows = u16::try_from(rows).map_err(|_| {
         SinkError::Rejected(format!("{rows} rows exceed a task's limit of {}", u16::MAX))
     })?;
-    let input_commitment = match mode {
-        Mode::Zk => B256::from(zk_input_commitment(&pkg, &inputs)?),
-        Mode::Optimistic | Mode::Committee => B256::from(vouch_engine::exec::commit_list(&inputs)),
-    };
-    let inline: Vec<u8> = inputs
-        .iter()
-        .flat_map(|t| t.data.iter().flat_map(|v| v.to_be_bytes()))
-        .collect();
+    let input_commitment = B256::from(
+        codec::input_commitment(mode, &pkg, &inputs)
+            .map_err(|e| SinkError::Rejected(e.to_string()))?,
+    );
+    let inline = codec::inline_bytes(&inputs);
     let engine = vouch_engine::Engine::new(
         &pkg,
         vouch_engine::Options {
@@ -337,12 +322,12 @@ fn prepare(store: &Store, model: &Cid, input_bytes: &[u8], mode: Mode) -> Result
         .map_err(|e| SinkError::Rejected(format!("input does not fit the model: {e}")))?;
     let mut outputs = serde_json::Map::new();
     for (i, t) in exec.outputs.iter().enumerate() {
-        let deq = vouch_quant::dequantize(&pkg, i, t);
+        let deq = codec::dequantize(&pkg, i, t);
         let name = pkg
             .outputs
             .get(i)
             .map_or_else(|| format!("output{i}"), |o| o.name.clone());
-        outputs.insert(name, vouch_quant::json::tensor_to_nested(&t.shape, &deq));
+        outputs.insert(name, codec::json::tensor_to_nested(&t.shape, &deq));
     }
     let output_commitment = B256::from(exec.output_commitment());
     let out = serde_json::json!({
@@ -572,11 +557,7 @@ impl ChainSink {
         let r = Request {
             model_id,
             version: version16,
-            mode: match req.mode {
-                Mode::Zk => system::Mode::Zk,
-                Mode::Optimistic => system::Mode::Optimistic,
-                Mode::Committee => system::Mode::Committee,
-            },
+            mode: req.mode,
             fee: req.max_fee,
             deadline_secs: s.cfg.deadline_secs,
             input_commitment: local.input_commitment,
@@ -830,10 +811,7 @@ impl Shared {
             lock(&self.track).tasks.remove(&id);
             return Ok(());
         };
-        let status = system::TASK_STATUS
-            .get(usize::from(t.status))
-            .copied()
-            .unwrap_or("unknown");
+        let status = system::status_name(t.status);
         let step = |detail: String| StepData {
             detail: Some(detail),
             ..StepData::default()

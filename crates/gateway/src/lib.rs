@@ -335,7 +335,7 @@ async fn create_task(
         )
     })?;
     let names: Vec<&str> = info.inputs.iter().map(String::as_str).collect();
-    vouch_quant::json::inputs_from_json(input, &names)
+    vouch_task::codec::json::inputs_from_json(input, &names)
         .map_err(|e| ApiError::unprocessable("invalid_input", e.to_string()))?;
     let input_bytes = serde_json::to_vec(input).map_err(|e| ApiError::internal(e.to_string()))?;
     let input_cid = Cid::of(&input_bytes);

@@ -14,38 +14,8 @@ use vouch_store::Store;
 /// A boxed, sendable future (keeps [`TaskSink`] object-safe).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The verification mode of a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// Succinct proof, final in one transaction.
-    Zk,
-    /// One provider, challenge window, fraud proof.
-    Optimistic,
-    /// k providers, commit-reveal, fraud proof on disagreement.
-    Committee,
-}
-
-impl Mode {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Zk => "zk",
-            Self::Optimistic => "optimistic",
-            Self::Committee => "committee",
-        }
-    }
-
-    /// Parses the wire name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "zk" => Self::Zk,
-            "optimistic" => Self::Optimistic,
-            "committee" => Self::Committee,
-            _ => return None,
-        })
-    }
-}
+/// The verification mode of a request (its wire names: `zk`, `optimistic`, `committee`).
+pub use vouch_task::Mode;
 
 /// A validated task request.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,51 +8,26 @@ use k256::ecdsa::SigningKey;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use vouch_chain::alloy::primitives::{B256, U256};
-use vouch_chain::alloy::signers::local::PrivateKeySigner;
-use vouch_chain::{Client, DeployConfig, Devnet, DevnetConfig, System, TOKEN};
+use vouch_chain::{DeployConfig, Devnet, DevnetConfig, System, TOKEN};
 use vouch_gateway::siwe::{self, SiweMessage};
 use vouch_gateway::{ChainSinkConfig, GatewayConfig, Served, chain_sink};
 use vouch_model::Package;
 use vouch_primitives::{Cid, hex0x};
 use vouch_store::Store;
+use vouch_testkit::{Chain, signer};
 
 const DOMAIN: &str = "localhost:8080";
 const CHAIN: u64 = 31337;
 
-/// anvil's well-known dev accounts (public test keys): 0 deployer, 1 provider, 3 gateway.
-const DEV_KEYS: [&str; 4] = [
-    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-];
-
-fn signer(i: usize) -> PrivateKeySigner {
-    PrivateKeySigner::from_str(DEV_KEYS[i]).unwrap()
-}
-
 fn model_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/models/mlp_10_20_2")
+    vouch_testkit::model_dir("mlp_10_20_2")
 }
 
 /// The 10-20-2 MLP, imported from the committed ONNX file.
 fn package() -> (Vec<u8>, Package) {
-    let dir = model_dir();
-    let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
-    let cal: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("calibration.json")).unwrap()).unwrap();
-    let graph = vouch_onnx::import(&onnx, &vouch_onnx::ImportOptions { outputs: None }).unwrap();
-    let names: Vec<&str> = graph
-        .inputs
-        .iter()
-        .map(|&v| graph.values[v].name.as_str())
-        .collect();
-    let samples = vouch_quant::json::inputs_from_json(&cal, &names).unwrap();
-    let pkg = vouch_quant::import(&graph, samples, "mlp_10_20_2", [0; 32], |_| {}).unwrap();
-    (pkg.to_bytes(), pkg)
+    vouch_testkit::fixture("mlp_10_20_2", None)
 }
 
 /// Row `row` of the fixture input, as a request's `input`.
@@ -65,8 +40,8 @@ fn input_row(row: usize) -> Value {
 /// What an honest provider computes: input commitment, output commitment, trace root.
 fn honest(pkg: &Package, input: &Value) -> (B256, B256, B256) {
     let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
-    let floats = vouch_quant::json::inputs_from_json(input, &names).unwrap();
-    let inputs = vouch_quant::quantize_inputs(pkg, &floats);
+    let floats = vouch_task::codec::json::inputs_from_json(input, &names).unwrap();
+    let inputs = vouch_task::codec::quantize_inputs(pkg, &floats);
     let ic = B256::from(vouch_engine::exec::commit_list(&inputs));
     let exec = vouch_engine::Engine::new(
         pkg,
@@ -86,10 +61,8 @@ fn honest(pkg: &Package, input: &Value) -> (B256, B256, B256) {
 }
 
 struct World {
-    devnet: Devnet,
+    chain: Chain,
     _dir: tempfile::TempDir,
-    url: String,
-    deployment: vouch_chain::Deployment,
     pkg: Package,
     cid: Cid,
     cfg: DeployConfig,
@@ -99,8 +72,7 @@ struct World {
 
 impl World {
     async fn as_(&self, i: usize) -> System {
-        let c = Client::connect(&self.url, Some(signer(i))).await.unwrap();
-        System::new(c, self.deployment.clone()).unwrap()
+        self.chain.system(i).await
     }
 
     /// The gateway, signing (and paying) as dev account 3.
@@ -127,52 +99,29 @@ impl World {
 
 async fn world() -> World {
     let (bytes, pkg) = package();
-    let devnet = Devnet::spawn(&DevnetConfig {
-        port: 0,
-        ..DevnetConfig::default()
-    })
-    .await
-    .unwrap();
-    let url = devnet.url();
     let cfg = DeployConfig {
         challenge_window: 100,
         step_timeout: 50,
         audit_bps: 0,
         ..DeployConfig::default()
     };
-    let c0 = Client::connect(&url, Some(signer(0))).await.unwrap();
-    let deployment = vouch_chain::deploy(&c0, &cfg).await.unwrap();
-    let sys0 = System::new(c0, deployment.clone()).unwrap();
-    let published = sys0
-        .publish(&vouch_chain::graph::commitments_of(&bytes, &pkg))
-        .await
-        .unwrap();
-    for i in [1, 3] {
-        sys0.transfer(signer(i).address(), U256::from(5_000 * TOKEN))
-            .await
-            .unwrap();
-    }
+    let chain = Chain::start(cfg.clone()).await;
+    let model = chain.publish(&bytes, &pkg).await;
+    chain.fund([1, 3], 5_000).await;
+    chain.stake(1, model, 1_500).await;
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("store")).unwrap();
     let cid = store.put(&bytes).unwrap();
     assert_eq!(cid, pkg.cid());
-    let w = World {
-        devnet,
-        url,
-        deployment,
+    World {
+        chain,
         pkg,
         cid,
         cfg,
         store,
         journal: dir.path().join("gateway/journal.sqlite"),
         _dir: dir,
-    };
-    w.as_(1)
-        .await
-        .join(published.model_id, 1_500 * TOKEN)
-        .await
-        .unwrap();
-    w
+    }
 }
 
 fn now() -> i64 {
@@ -512,12 +461,12 @@ async fn health_reports_a_dead_endpoint_and_a_chain_that_lost_the_deployment() {
         }
     };
     // the endpoint dies
-    let port = w.devnet.port();
-    w.devnet.stop();
+    let port = w.chain.devnet.port();
+    w.chain.devnet.stop();
     let v = wait_for(StatusCode::SERVICE_UNAVAILABLE).await;
     assert_eq!(v["status"], "unavailable", "{v}");
     // a fresh chain comes up on the same port: it answers, but holds no deployment
-    w.devnet = Devnet::spawn(&DevnetConfig {
+    w.chain.devnet = Devnet::spawn(&DevnetConfig {
         port,
         ..DevnetConfig::default()
     })

@@ -7,6 +7,7 @@
 
 use crate::chainview::{request_of, retry};
 use crate::metrics::inc;
+use crate::roles::status::FINALIZED;
 use crate::roles::{Against, Opened, challenge_misfit, is_closed_audit, play, until_after};
 use crate::{Ctx, Error, Result};
 use std::sync::Arc;
@@ -18,8 +19,6 @@ use vouch_journal::TaskState;
 const FLAG_AUDIT: u8 = 1;
 const FLAG_AUDIT_CLOSED: u8 = 2;
 const FLAG_AUDIT_FAILED: u8 = 4;
-/// `TaskManager.Status.Finalized`.
-const FINALIZED: u8 = 4;
 
 /// Audits `task` (when this node is an auditor and not the task's provider), then closes the
 /// audit once its window is over. Driven by the task's on-chain state and its journal entry

@@ -14,29 +14,28 @@ use vouch_chain::bindings::task_manager::TaskManager::TaskRequested;
 use vouch_chain::dispute::{self, Move};
 use vouch_journal::{DisputeState, NewTask, TaskState};
 
-/// `TaskManager.Status` codes.
-mod status {
-    pub(crate) const REQUESTED: u8 = 1;
-    pub(crate) const SUBMITTED: u8 = 2;
-    pub(crate) const DISPUTED: u8 = 3;
-    pub(crate) const FINALIZED: u8 = 4;
-    pub(crate) const REFUNDED: u8 = 5;
-    pub(crate) const FAILED: u8 = 6;
+/// `TaskManager.Status` codes (from [`vouch_task::Status`]), as match patterns.
+pub(crate) mod status {
+    use vouch_task::Status;
+    pub(crate) const REQUESTED: u8 = Status::Requested.code();
+    pub(crate) const SUBMITTED: u8 = Status::Submitted.code();
+    pub(crate) const DISPUTED: u8 = Status::Disputed.code();
+    pub(crate) const FINALIZED: u8 = Status::Finalized.code();
+    pub(crate) const REFUNDED: u8 = Status::Refunded.code();
+    pub(crate) const FAILED: u8 = Status::Failed.code();
 }
 
-/// `TaskManager.Mode` codes.
+/// `TaskManager.Mode` codes (from [`vouch_task::Mode`]), as match patterns.
 pub(crate) mod mode {
-    pub(crate) const OPTIMISTIC: u8 = 0;
-    pub(crate) const COMMITTEE: u8 = 1;
-    pub(crate) const ZK: u8 = 2;
+    use vouch_task::Mode;
+    pub(crate) const OPTIMISTIC: u8 = Mode::Optimistic.code();
+    pub(crate) const COMMITTEE: u8 = Mode::Committee.code();
+    pub(crate) const ZK: u8 = Mode::Zk.code();
 }
 
+/// The journal's name of a mode code.
 fn mode_name(m: u8) -> &'static str {
-    match m {
-        mode::OPTIMISTIC => "optimistic",
-        mode::COMMITTEE => "committee",
-        _ => "zk",
-    }
+    vouch_task::Mode::from_code(m).map_or("unknown", vouch_task::Mode::as_str)
 }
 
 pub(crate) fn is_bad_status(e: &Error) -> bool {

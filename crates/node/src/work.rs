@@ -239,10 +239,7 @@ pub fn misfit_inputs(
 
 /// The canonical inline bytes of `inputs` (the inverse of [`decode_inputs`]).
 pub fn encode_inputs(inputs: &[Tensor]) -> Vec<u8> {
-    inputs
-        .iter()
-        .flat_map(|t| t.data.iter().flat_map(|v| v.to_be_bytes()))
-        .collect()
+    vouch_task::codec::inline_bytes(inputs)
 }
 
 /// Runs `pkg` on the task's inline input of `rows` rows, checking it against the task's input
@@ -260,7 +257,12 @@ pub fn execute(
         reason,
     };
     let inputs = decode_inputs(pkg, inline, rows).map_err(err)?;
-    if commitment.is_some_and(|c| vouch_engine::exec::commit_list(&inputs) != c) {
+    // the keccak list commitment of optimistic and committee tasks (docs/semantics.md 8)
+    let listed = || {
+        vouch_task::codec::input_commitment(vouch_task::Mode::Optimistic, pkg, &inputs)
+            .unwrap_or_default()
+    };
+    if commitment.is_some_and(|c| listed() != c) {
         return Err(err(
             "the inline input does not match the task's input commitment".to_owned(),
         ));

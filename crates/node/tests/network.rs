@@ -3,14 +3,12 @@
 //! result and slashes the liar; a provider killed mid-task resumes it from its journal and
 //! completes it.
 
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vouch_chain::alloy::primitives::{B256, U256};
-use vouch_chain::alloy::signers::local::PrivateKeySigner;
 use vouch_chain::system::{Mode, Request};
-use vouch_chain::{Client, DeployConfig, Devnet, DevnetConfig, System, TOKEN};
+use vouch_chain::{DeployConfig, System, TOKEN};
 use vouch_journal::TaskState;
 use vouch_model::Package;
 use vouch_node::{Lie, Node, NodeConfig, Roles};
@@ -18,49 +16,16 @@ use vouch_node::{Lie, Node, NodeConfig, Roles};
 #[path = "support/lossy_rpc.rs"]
 mod lossy_rpc;
 
-/// anvil's well-known dev accounts 0..5 (public test keys).
-const DEV_KEYS: [&str; 5] = [
-    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-    "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
-];
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn signer(i: usize) -> PrivateKeySigner {
-    PrivateKeySigner::from_str(DEV_KEYS[i]).unwrap()
-}
+use vouch_testkit::{Chain, signer, test_config};
 
 fn package() -> (Vec<u8>, Package) {
-    let dir = repo().join("testdata/models/digits_mlp");
-    let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
-    let cal: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("calibration.json")).unwrap()).unwrap();
-    let graph = vouch_onnx::import(
-        &onnx,
-        &vouch_onnx::ImportOptions {
-            outputs: Some(vec!["probabilities".to_owned()]),
-        },
-    )
-    .unwrap();
-    let names: Vec<&str> = graph
-        .inputs
-        .iter()
-        .map(|&v| graph.values[v].name.as_str())
-        .collect();
-    let samples = vouch_quant::json::inputs_from_json(&cal, &names).unwrap();
-    let pkg = vouch_quant::import(&graph, samples, "digits_mlp", [0; 32], |_| {}).unwrap();
-    (pkg.to_bytes(), pkg)
+    vouch_testkit::digits_mlp()
 }
 
 /// Rows `row..row + n` of the fixture input: (input commitment, inline bytes, output
 /// commitment).
 fn input_rows(pkg: &Package, row: usize, n: usize) -> (B256, Vec<u8>, B256) {
-    let dir = repo().join("testdata/models/digits_mlp");
+    let dir = vouch_testkit::model_dir("digits_mlp");
     let mut v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("input.json")).unwrap()).unwrap();
     let r = v["input"].as_array().unwrap()[row..row + n].to_vec();
@@ -85,9 +50,8 @@ fn input_rows(pkg: &Package, row: usize, n: usize) -> (B256, Vec<u8>, B256) {
 }
 
 struct World {
-    _devnet: Devnet,
+    chain: Chain,
     url: String,
-    deployment: vouch_chain::Deployment,
     model: u32,
     bytes: Vec<u8>,
     pkg: Package,
@@ -97,8 +61,7 @@ struct World {
 
 impl World {
     async fn as_(&self, i: usize) -> System {
-        let c = Client::connect(&self.url, Some(signer(i))).await.unwrap();
-        System::new(c, self.deployment.clone()).unwrap()
+        self.chain.system(i).await
     }
 
     /// A node for key `i` whose store already holds the package (unless `peers` are given).
@@ -129,9 +92,9 @@ impl World {
         cfg.poll = Duration::from_millis(100);
         cfg.stagger = Duration::ZERO;
         cfg.listen = Some("127.0.0.1:0".parse().unwrap());
-        let c = Client::connect(url, Some(signer(i))).await.unwrap();
-        let sys = System::new(c, self.deployment.clone()).unwrap();
-        Node::start(sys, cfg, None).await.unwrap()
+        Node::start(self.chain.system_via(url, i).await, cfg, None)
+            .await
+            .unwrap()
     }
 
     async fn request(&self, requester: &System, row: usize, mode: Mode) -> (U256, B256) {
@@ -202,41 +165,22 @@ async fn world_with(stakers: usize, tune: impl FnOnce(&mut DeployConfig)) -> Wor
     // node logs on stderr (shown for failing tests)
     let _ = tracing_subscriber::fmt().with_test_writer().try_init();
     let (bytes, pkg) = package();
-    let devnet = Devnet::spawn(&DevnetConfig::default()).await.unwrap();
-    let url = devnet.url();
-    let mut cfg = DeployConfig {
-        challenge_window: 100,
-        reveal_window: 100,
-        step_timeout: 60,
-        audit_bps: 0,
-        committee_size: 3,
-        ..DeployConfig::default()
-    };
+    let mut cfg = test_config();
     tune(&mut cfg);
-    let c0 = Client::connect(&url, Some(signer(0))).await.unwrap();
-    let deployment = vouch_chain::deploy(&c0, &cfg).await.unwrap();
-    let sys0 = System::new(c0, deployment.clone()).unwrap();
-    let published = sys0
-        .publish(&vouch_chain::graph::commitments_of(&bytes, &pkg))
-        .await
-        .unwrap();
-    for i in 1..5 {
-        sys0.transfer(signer(i).address(), U256::from(5_000 * TOKEN))
-            .await
-            .unwrap();
-    }
+    let chain = Chain::start(cfg.clone()).await;
+    let model = chain.publish(&bytes, &pkg).await;
+    chain.fund(1..5, 5_000).await;
     let w = World {
-        _devnet: devnet,
-        url,
-        deployment,
-        model: published.model_id,
+        url: chain.url.clone(),
+        chain,
+        model,
         bytes,
         pkg,
         cfg,
         dir: tempfile::tempdir().unwrap(),
     };
     for i in 1..=stakers {
-        w.as_(i).await.join(w.model, 1_500 * TOKEN).await.unwrap();
+        w.chain.stake(i, w.model, 1_500).await;
     }
     w
 }

@@ -1,60 +1,10 @@
 //! Input quantization, output dequantization and the accuracy report.
 
 use crate::{FTensor, Result};
-use vouch_engine::{Engine, Options, Tensor};
+use vouch_engine::{Engine, Options};
 use vouch_model::{AccuracyReport, Kind, OutputAccuracy, Package};
 
-/// `clamp(round(x / s), -128, 127)` in `f64`, rounding half away from zero: the `act8` case
-/// of [`quantize_value_in`].
-#[inline]
-pub fn quantize_value(v: f32, s: f64) -> i32 {
-    quantize_value_in(v, s, -128, 127)
-}
-
-/// `clamp(round(x / s), lo, hi)` in `f64`, rounding half away from zero — written with a
-/// truncating conversion so it compiles to plain instructions (the result equals `f64::round`).
-#[inline]
-pub fn quantize_value_in(v: f32, s: f64, lo: i32, hi: i32) -> i32 {
-    // Clamp first (NaN becomes 0 through the truncating conversion), then round half away
-    // from zero with branch-free selects so the loop vectorizes.
-    let t = (f64::from(v) / s).clamp(f64::from(lo) - 2.0, f64::from(hi) + 2.0);
-    let i = t as i32;
-    let frac = t - f64::from(i);
-    let r = i + i32::from(frac >= 0.5) - i32::from(frac <= -0.5);
-    r.clamp(lo, hi)
-}
-
-/// Quantizes float inputs with each input's scale and kind: [`quantize_value_in`] per element.
-pub fn quantize_inputs(pkg: &Package, inputs: &[FTensor]) -> Vec<Tensor> {
-    pkg.inputs
-        .iter()
-        .zip(inputs)
-        .map(|(spec, t)| {
-            let info = &pkg.values[spec.value as usize];
-            let (s, (lo, hi)) = (info.scale, info.kind.act_range().unwrap_or((-128, 127)));
-            let data = t
-                .data
-                .iter()
-                .map(|&v| quantize_value_in(v, s, lo, hi))
-                .collect();
-            Tensor {
-                shape: t.shape.clone(),
-                data,
-            }
-        })
-        .collect()
-}
-
-/// Dequantizes output `i`: `q * scale` (indices are returned as they are).
-pub fn dequantize(pkg: &Package, i: usize, t: &Tensor) -> Vec<f64> {
-    let info = &pkg.values[pkg.outputs[i].value as usize];
-    let s = if info.kind == Kind::Index {
-        1.0
-    } else {
-        info.scale
-    };
-    t.data.iter().map(|&q| f64::from(q) * s).collect()
-}
+pub use vouch_task::codec::{dequantize, quantize_inputs, quantize_value, quantize_value_in};
 
 fn argmax_rows(data: &[f64], cols: usize) -> Vec<usize> {
     data.chunks(cols.max(1))

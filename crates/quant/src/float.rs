@@ -7,14 +7,7 @@ use crate::{Error, Result};
 use vouch_engine::tensor::{broadcast_index, broadcast_shape, numel, strides};
 use vouch_onnx::graph::{Dim, FGraph, FNode, FOp, Operand};
 
-/// A float tensor.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct FTensor {
-    /// Shape.
-    pub shape: Vec<usize>,
-    /// Row-major data.
-    pub data: Vec<f32>,
-}
+pub use vouch_task::codec::FTensor;
 
 /// Resolves a symbolic shape for `batch`.
 pub fn resolve(shape: &[Dim], batch: usize) -> Vec<usize> {

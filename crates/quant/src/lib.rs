@@ -17,8 +17,10 @@
 
 pub mod accuracy;
 pub mod float;
-pub mod json;
 pub mod quantize;
+
+/// The JSON tensor format (defined with the task input codec in `vouch-task`).
+pub use vouch_task::codec::json;
 
 pub use accuracy::{dequantize, measure, quantize_inputs};
 pub use float::FTensor;
@@ -52,6 +54,15 @@ pub enum Error {
     /// The built package is invalid (a quantizer bug).
     #[error("quantizer produced an invalid package: {0}")]
     Invalid(#[from] vouch_model::validate::InvalidPackage),
+}
+
+impl From<vouch_task::codec::InputError> for Error {
+    fn from(e: vouch_task::codec::InputError) -> Self {
+        Self::Input {
+            name: e.name,
+            reason: e.reason,
+        }
+    }
 }
 
 /// `Result` with this crate's [`Error`].

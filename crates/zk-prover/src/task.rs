@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use vouch_engine::Tensor;
 use vouch_model::Package;
 use vouch_zk::files::{ProofFile, TensorData};
-use vouch_zk::statement::{fr_to_be, input_hash_bits};
+use vouch_zk::statement::fr_to_be;
 
 /// A proved zk task result.
 #[derive(Debug, Clone)]
@@ -55,8 +55,8 @@ pub fn read_keys(pkg: &Package, keys: &[u8]) -> Result<phase2::Keys> {
 /// The Poseidon input commitment of one row of inputs (one tensor per package input, batch
 /// 1): `inputCommitment` of a zk task.
 pub fn input_commitment(pkg: &Package, inputs: &[Tensor]) -> Result<[u8; 32]> {
-    let flat: Vec<i32> = inputs.iter().flat_map(|t| t.data.iter().copied()).collect();
-    Ok(fr_to_be(&input_hash_bits(pkg.input_bits(), &flat)?))
+    vouch_task::codec::input_commitment(vouch_task::Mode::Zk, pkg, inputs)
+        .map_err(|e| Error::Unsupported(e.to_string()))
 }
 
 /// Batch row `row` of quantized inputs (each tensor's first axis is the batch), with the

@@ -15,7 +15,7 @@ pub fn execute(pkg: &Package, input: &Value, threads: usize, trace: bool) -> Res
     let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
     let floats = io::inputs_from_json(input, &names)?;
     let engine = Engine::new(pkg, Options { threads, trace })?;
-    Ok(engine.run(vouch_quant::quantize_inputs(pkg, &floats))?)
+    Ok(engine.run(vouch_task::codec::quantize_inputs(pkg, &floats))?)
 }
 
 /// The JSON printed for an execution.

@@ -170,13 +170,14 @@ fn reexecute(pkg: &Package, facts: &ReceiptFacts, zk: bool) -> Check {
         Ok(i) => i,
         Err(e) => return Check::fail(what, format!("{e:#}")),
     };
-    let ic = if zk {
-        vouch_zk_prover::task::input_commitment(pkg, &inputs)
-            .map(B256::from)
-            .map_err(|e| e.to_string())
+    let mode = if zk {
+        vouch_task::Mode::Zk
     } else {
-        Ok(B256::from(vouch_engine::exec::commit_list(&inputs)))
+        vouch_task::Mode::Optimistic
     };
+    let ic = vouch_task::codec::input_commitment(mode, pkg, &inputs)
+        .map(B256::from)
+        .map_err(|e| e.to_string());
     match ic {
         Ok(ic) if ic == t.inputCommitment => {}
         Ok(ic) => {

@@ -4,15 +4,16 @@
 
 use crate::cmd::key::{ChainArgs, fmt_tokens, parse_tokens, runtime};
 use crate::{io, out};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use eyre::{Result, bail};
 use std::path::PathBuf;
 use std::time::Duration;
 use vouch_chain::alloy::primitives::{B256, U256};
 use vouch_chain::dispute::{self, HonestTrace, Move, PHASES};
-use vouch_chain::system::{Mode, Request, TASK_STATUS};
+use vouch_chain::system::{Mode, Request, status_name};
 use vouch_engine::{Engine, Options};
 use vouch_primitives::hex0x;
+use vouch_task::codec;
 
 /// `vouch task ...`
 #[derive(Debug, Subcommand)]
@@ -51,15 +52,11 @@ pub struct ReceiptArgs {
     pub chain: ChainArgs,
 }
 
-/// Verification mode.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ModeArg {
-    /// One bonded provider and a challenge window.
-    Optimistic,
-    /// A committee drawn by stake.
-    Committee,
-    /// A zk proof.
-    Zk,
+/// Parses `--mode`, listing the modes in `--help`.
+fn mode_parser() -> impl clap::builder::TypedValueParser<Value = Mode> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Mode::ALL.map(Mode::as_str))
+        .map(|s: String| Mode::parse(&s).unwrap_or(Mode::Optimistic))
 }
 
 /// The package and input a task is about.
@@ -91,9 +88,10 @@ pub struct RequestArgs {
     /// Seconds until the submission deadline.
     #[arg(long, default_value_t = 3600)]
     pub deadline: u32,
-    /// Verification mode.
-    #[arg(long, value_enum, default_value = "optimistic")]
-    pub mode: ModeArg,
+    /// Verification mode: optimistic (one bonded provider and a challenge window),
+    /// committee (a committee drawn by stake) or zk (a zk proof).
+    #[arg(long, value_parser = mode_parser(), default_value = "optimistic")]
+    pub mode: Mode,
     /// Endpoint, data directory and key.
     #[command(flatten)]
     pub chain: ChainArgs,
@@ -183,15 +181,12 @@ fn execute(w: &Work) -> Result<Run> {
     let input = io::read_json(&w.input)?;
     let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
     let floats = io::inputs_from_json(&input, &names)?;
-    let inputs = vouch_quant::quantize_inputs(&pkg, &floats);
+    let inputs = codec::quantize_inputs(&pkg, &floats);
     let rows = vouch_engine::exec::rows_of(&pkg, &inputs)?;
     let rows = u16::try_from(rows)
         .map_err(|_| eyre::eyre!("{rows} rows exceed a task's limit of {}", u16::MAX))?;
-    let input_commitment = B256::from(vouch_engine::exec::commit_list(&inputs));
-    let input_bytes = inputs
-        .iter()
-        .flat_map(|t| t.data.iter().flat_map(|v| v.to_be_bytes()))
-        .collect();
+    let input_commitment = B256::from(codec::input_commitment(Mode::Optimistic, &pkg, &inputs)?);
+    let input_bytes = codec::inline_bytes(&inputs);
     let engine = Engine::new(
         &pkg,
         Options {
@@ -268,7 +263,7 @@ fn zk_work(w: &Work) -> Result<(vouch_model::Package, Vec<vouch_engine::Tensor>)
     let pkg = io::read_package(&w.package)?;
     let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
     let floats = io::inputs_from_json(&io::read_json(&w.input)?, &names)?;
-    let inputs = vouch_quant::quantize_inputs(&pkg, &floats);
+    let inputs = codec::quantize_inputs(&pkg, &floats);
     if inputs
         .iter()
         .any(|t| t.shape.first().copied().unwrap_or(1) != 1)
@@ -280,21 +275,17 @@ fn zk_work(w: &Work) -> Result<(vouch_model::Package, Vec<vouch_engine::Tensor>)
 
 async fn request(a: &RequestArgs) -> Result<()> {
     let mut run = execute(&a.work)?;
-    if matches!(a.mode, ModeArg::Zk) {
+    if a.mode == Mode::Zk {
         // zk mode commits to the input with Poseidon (the verifier's public input 0)
         let (pkg, inputs) = zk_work(&a.work)?;
-        run.input_commitment = B256::from(vouch_zk_prover::task::input_commitment(&pkg, &inputs)?);
+        run.input_commitment = B256::from(codec::input_commitment(Mode::Zk, &pkg, &inputs)?);
     }
     let sys = a.chain.system().await?;
     let cid = vouch_primitives::Cid::of(&run.input_bytes).to_string();
     let r = Request {
         model_id: a.model,
         version: a.version,
-        mode: match a.mode {
-            ModeArg::Optimistic => Mode::Optimistic,
-            ModeArg::Committee => Mode::Committee,
-            ModeArg::Zk => Mode::Zk,
-        },
+        mode: a.mode,
         fee: parse_tokens(&a.fee)?,
         deadline_secs: a.deadline,
         input_commitment: run.input_commitment,
@@ -387,14 +378,8 @@ async fn status(a: &IdArgs) -> Result<()> {
     let sys = a.chain.system().await?;
     let id = U256::from(a.task);
     let t = sys.task(id).await?;
-    let st = TASK_STATUS
-        .get(usize::from(t.status))
-        .copied()
-        .unwrap_or("?");
-    let mode = ["optimistic", "committee", "zk"]
-        .get(usize::from(t.mode))
-        .copied()
-        .unwrap_or("?");
+    let st = status_name(t.status);
+    let mode = Mode::from_code(t.mode).map_or("?", Mode::as_str);
     let rows = vec![
         vec!["status".to_owned(), st.to_owned()],
         vec!["mode".to_owned(), mode.to_owned()],
@@ -481,10 +466,7 @@ async fn play(a: &PlayArgs, open: bool) -> Result<()> {
                 out::line(format!(
                     "dispute {game}: {outcome}; task {} is {}",
                     a.task,
-                    TASK_STATUS
-                        .get(usize::from(t.status))
-                        .copied()
-                        .unwrap_or("?")
+                    status_name(t.status)
                 ));
                 return Ok(());
             }

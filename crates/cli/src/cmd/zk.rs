@@ -312,7 +312,7 @@ pub fn one_row(
     let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
     let floats = io::inputs_from_json(&io::read_json(input)?, &names)?;
     Ok(task::single_row(
-        &vouch_quant::quantize_inputs(pkg, &floats),
+        &vouch_task::codec::quantize_inputs(pkg, &floats),
         row,
     )?)
 }

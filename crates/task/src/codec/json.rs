@@ -1,11 +1,13 @@
 //! The JSON tensor format shared by calibration samples, inference inputs and outputs: an
 //! object mapping each tensor name to a nested array whose first axis is the batch.
 
-use crate::{Error, FTensor, Result};
+use super::{FTensor, InputError};
 use serde_json::Value;
 
-fn bad(name: &str, reason: String) -> Error {
-    Error::Input {
+type Result<T> = core::result::Result<T, InputError>;
+
+fn bad(name: &str, reason: String) -> InputError {
+    InputError {
         name: name.to_owned(),
         reason,
     }

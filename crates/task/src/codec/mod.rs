@@ -1,0 +1,114 @@
+//! The task input codec, one definition for the gateway, the CLI, the node, receipt checks and
+//! the zk task code: input JSON ([`json`]) to float tensors, float tensors to the package's
+//! integers ([`quantize_inputs`], `docs/semantics.md` section 5), the mode's input commitment
+//! ([`input_commitment`]) and the inline bytes a request carries ([`inline_bytes`]); outputs
+//! back to floats ([`dequantize`]).
+
+pub mod json;
+
+use crate::Mode;
+use vouch_engine::Tensor;
+use vouch_model::{Kind, Package};
+
+/// A float tensor (row-major).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FTensor {
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// Row-major data.
+    pub data: Vec<f32>,
+}
+
+/// An input that cannot be read: its name and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("input {name:?}: {reason}")]
+pub struct InputError {
+    /// Input name (`<inputs>` for the object as a whole).
+    pub name: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// `clamp(round(x / s), -128, 127)` in `f64`, rounding half away from zero: the `act8` case
+/// of [`quantize_value_in`].
+#[inline]
+pub fn quantize_value(v: f32, s: f64) -> i32 {
+    quantize_value_in(v, s, -128, 127)
+}
+
+/// `clamp(round(x / s), lo, hi)` in `f64`, rounding half away from zero — written with a
+/// truncating conversion so it compiles to plain instructions (the result equals `f64::round`).
+#[inline]
+pub fn quantize_value_in(v: f32, s: f64, lo: i32, hi: i32) -> i32 {
+    // Clamp first (NaN becomes 0 through the truncating conversion), then round half away
+    // from zero with branch-free selects so the loop vectorizes.
+    let t = (f64::from(v) / s).clamp(f64::from(lo) - 2.0, f64::from(hi) + 2.0);
+    let i = t as i32;
+    let frac = t - f64::from(i);
+    let r = i + i32::from(frac >= 0.5) - i32::from(frac <= -0.5);
+    r.clamp(lo, hi)
+}
+
+/// Quantizes float inputs with each input's scale and kind: [`quantize_value_in`] per element.
+pub fn quantize_inputs(pkg: &Package, inputs: &[FTensor]) -> Vec<Tensor> {
+    pkg.inputs
+        .iter()
+        .zip(inputs)
+        .map(|(spec, t)| {
+            let info = &pkg.values[spec.value as usize];
+            let (s, (lo, hi)) = (info.scale, info.kind.act_range().unwrap_or((-128, 127)));
+            let data = t
+                .data
+                .iter()
+                .map(|&v| quantize_value_in(v, s, lo, hi))
+                .collect();
+            Tensor {
+                shape: t.shape.clone(),
+                data,
+            }
+        })
+        .collect()
+}
+
+/// Output `i` of `pkg` in floats (index outputs stay integers).
+pub fn dequantize(pkg: &Package, i: usize, t: &Tensor) -> Vec<f64> {
+    let info = &pkg.values[pkg.outputs[i].value as usize];
+    let s = if info.kind == Kind::Index {
+        1.0
+    } else {
+        info.scale
+    };
+    t.data.iter().map(|&q| f64::from(q) * s).collect()
+}
+
+/// The input commitment a request in `mode` carries: the list commitment of the quantized
+/// tensors (optimistic, committee) or the Poseidon input hash the zk verifier checks (zk).
+pub fn input_commitment(
+    mode: Mode,
+    pkg: &Package,
+    inputs: &[Tensor],
+) -> Result<[u8; 32], InputError> {
+    match mode {
+        Mode::Optimistic | Mode::Committee => Ok(vouch_engine::exec::commit_list(inputs)),
+        Mode::Zk => {
+            let flat: Vec<i32> = inputs.iter().flat_map(|t| t.data.iter().copied()).collect();
+            let fr =
+                vouch_zk::statement::input_hash_bits(pkg.input_bits(), &flat).map_err(|e| {
+                    InputError {
+                        name: "<inputs>".to_owned(),
+                        reason: e.to_string(),
+                    }
+                })?;
+            Ok(vouch_zk::statement::fr_to_be(&fr))
+        }
+    }
+}
+
+/// The canonical tensor bytes a request carries inline: every element of every input, in
+/// order, as a big-endian `i32`.
+pub fn inline_bytes(inputs: &[Tensor]) -> Vec<u8> {
+    inputs
+        .iter()
+        .flat_map(|t| t.data.iter().flat_map(|v| v.to_be_bytes()))
+        .collect()
+}

@@ -27,6 +27,7 @@
 //! | [`receipt_attester`] | `ReceiptAttester` (EAS receipts of finalized tasks) |
 
 #![allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
+#![forbid(unsafe_code)]
 
 /// Generates one binding module from a committed artifact.
 macro_rules! binding {

@@ -8,6 +8,7 @@
 //! | [`logging`] | structured logs of long-running commands |
 //! | [`out`] | everything printed to the terminal |
 
+#![forbid(unsafe_code)]
 pub mod cmd;
 pub mod io;
 pub mod logging;

@@ -12,6 +12,12 @@
 //! | [`ops`] | one function per op of the semantics |
 //! | [`exec`] | the engine: prepared weights, the node loop, traces |
 
+// A checker must not abort on input: no unwrap, expect or panic outside tests (a justified
+// `allow` marks the exceptions).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 pub mod exec;
 pub mod gemm;
 pub mod ops;

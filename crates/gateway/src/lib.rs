@@ -23,6 +23,7 @@
 //! | [`metrics`] | Prometheus text counters |
 //! | [`error`] | the JSON error body every rejection uses |
 
+#![forbid(unsafe_code)]
 pub mod auth;
 pub mod chain_sink;
 pub mod directory;

@@ -24,6 +24,7 @@
 //! | [`NewTask`], [`TaskRecord`], [`TaskEvent`] | what is recorded per task |
 //! | [`Dispute`], [`DisputeState`] | disputes the node is party to |
 
+#![forbid(unsafe_code)]
 mod state;
 
 pub use state::TaskState;

@@ -12,6 +12,13 @@
 //! | [`validate`] | structural checks every loaded package passes before it runs |
 //! | [`rows`] | whether a package takes several rows, and runs them together bit for bit |
 
+#![forbid(unsafe_code)]
+// A checker must not abort on input: no unwrap, expect or panic outside tests (a justified
+// `allow` marks the exceptions).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 pub mod ir;
 pub mod package;
 pub mod rows;

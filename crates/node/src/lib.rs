@@ -17,6 +17,7 @@
 //! | [`roles`] | the provider, challenger, committee and dispute workers |
 //! | [`metrics`] | counters and their Prometheus rendering |
 
+#![forbid(unsafe_code)]
 mod audit;
 pub mod chainview;
 pub mod config;

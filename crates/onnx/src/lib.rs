@@ -26,6 +26,7 @@
 //! Only graph inputs that the kept outputs depend on appear in [`FGraph::inputs`].
 //! Every failure is an [`Error`]; no input makes the importer panic.
 
+#![forbid(unsafe_code)]
 pub mod graph;
 pub mod proto;
 

@@ -6,6 +6,7 @@
 //! | [`cid`] | CIDv1 (raw codec, sha2-256 multihash, base32 multibase) |
 //! | [`commit`] | canonical tensor words, Merkle roots, tensor and list commitments |
 
+#![forbid(unsafe_code)]
 pub mod cid;
 pub mod commit;
 

@@ -15,6 +15,7 @@
 //! | [`accuracy`] | input quantization, output dequantization, the accuracy report |
 //! | [`json`] | the JSON tensor format of inputs, calibration samples and outputs |
 
+#![forbid(unsafe_code)]
 pub mod accuracy;
 pub mod float;
 pub mod quantize;

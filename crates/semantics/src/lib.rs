@@ -10,6 +10,13 @@
 //! | [`requant`] | `clamp(round_shift(x * M, s), lo, hi)` |
 //! | [`div_round`] | `floor((2a + n) / 2n)` |
 
+#![forbid(unsafe_code)]
+// A checker must not abort on input: no unwrap, expect or panic outside tests (a justified
+// `allow` marks the exceptions).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 /// The semantics version this crate implements (and the one new packages record).
 pub const SEMANTICS_VERSION: u32 = 2;
 /// The oldest version this crate still executes. Version 2 only widened the ranges of

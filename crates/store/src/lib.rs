@@ -13,6 +13,7 @@
 //! A file's name is never trusted: `get` rehashes the bytes, and a blob whose bytes do not
 //! match its name is reported as [`Error::Corrupt`] and moved aside.
 
+#![forbid(unsafe_code)]
 pub mod blob;
 pub mod car;
 pub mod http;

@@ -6,6 +6,7 @@
 //! Panics on failure: it is test code, and a failed setup is a failed test.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 use std::str::FromStr;

@@ -12,6 +12,7 @@
 //! | [`phase2`] | keys file, contributions and their verification |
 //! | [`task`] | what a provider posts for a zk task: commitments and `submitZk` calldata |
 
+#![forbid(unsafe_code)]
 pub mod circuit;
 pub mod cs;
 pub mod gadgets;

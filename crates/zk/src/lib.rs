@@ -18,6 +18,13 @@
 //! | [`files`] | the proof file and the verifying-key section of a keys file |
 //! | [`solidity`] | the exported Solidity verifier |
 
+#![forbid(unsafe_code)]
+// A checker must not abort on input: no unwrap, expect or panic outside tests (a justified
+// `allow` marks the exceptions).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 pub mod files;
 pub mod groth16;
 pub mod poseidon;

@@ -24,7 +24,7 @@ use vouch_chain::alloy::sol_types::SolCall;
 use vouch_chain::system::{Mode, Request};
 use vouch_chain::zk::IVouchZkVerifier;
 use vouch_chain::{Client, DeployConfig, Devnet, DevnetConfig, Error, System, TOKEN};
-use vouch_cli::cmd::key::{ChainArgs, DataDirArgs};
+use vouch_cli::chain_args::{ChainArgs, DataDirArgs};
 use vouch_cli::cmd::receipt::{self, ReceiptCmd, VerifyArgs};
 use vouch_engine::Tensor;
 use vouch_model::Package;

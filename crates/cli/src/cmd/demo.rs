@@ -8,16 +8,37 @@
 //! non-zero if any step fails. `--offline` runs the model pipeline alone (no chain).
 
 use crate::cmd::up::{self, CLIENT_KEY, INPUT, LABELS, UpOptions};
-use crate::opts::DemoArgs;
 use crate::out;
+use clap::Args;
 use eyre::{Result, WrapErr, bail, eyre};
 use serde_json::{Value, json};
+use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use vouch_chain::alloy::primitives::U256;
 use vouch_chain::{System, TOKEN};
 use vouch_gateway::siwe::{self, SiweMessage};
 use vouch_node::{Lie, Node, NodeConfig, Roles};
 use vouch_primitives::Cid;
+
+/// `vouch demo`
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Working directory (wiped at start).
+    #[arg(long, default_value = ".vouch/demo")]
+    pub dir: PathBuf,
+    /// Only the model pipeline: import, quantize, infer, check (no chain).
+    #[arg(long)]
+    pub offline: bool,
+    /// Honest provider nodes.
+    #[arg(long, default_value_t = 3)]
+    pub providers: usize,
+    /// Challenge and reveal windows in seconds.
+    #[arg(long, default_value_t = 8)]
+    pub window: u32,
+    /// Skip the zk mode (no setup).
+    #[arg(long)]
+    pub no_zk: bool,
+}
 
 /// The fee a demo task offers: 0.1 VOUCH.
 const FEE: u128 = TOKEN / 10;
@@ -188,7 +209,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         return crate::cmd::pipeline::run(a);
     }
     crate::logging::init_quiet();
-    crate::cmd::key::runtime()?.block_on(scenario(a))
+    crate::chain_args::runtime()?.block_on(scenario(a))
 }
 
 struct Settled {
@@ -467,8 +488,8 @@ async fn verify_receipt(
         task: u64::try_from(task).map_err(|_| eyre!("task id {task}"))?,
         package: Some(pkg_path),
         keys: net.zk.as_ref().map(|(_, k)| k.clone()),
-        chain: crate::cmd::key::ChainArgs {
-            dirs: crate::cmd::key::DataDirArgs {
+        chain: crate::chain_args::ChainArgs {
+            dirs: crate::chain_args::DataDirArgs {
                 data_dir: net.dir.clone(),
             },
             rpc_url: net.rpc_url(),

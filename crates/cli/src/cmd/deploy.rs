@@ -4,7 +4,7 @@
 //! Committee draws use the future-block randomness source unless `--vrf-coordinator` (with
 //! `--vrf-subscription` and `--vrf-key-hash`) selects the Chainlink VRF v2.5 adapter.
 
-use crate::cmd::key::{ChainArgs, parse_tokens, runtime};
+use crate::chain_args::{ChainArgs, parse_tokens, runtime};
 use crate::out;
 use clap::Args;
 use eyre::{Result, bail};

@@ -1,7 +1,7 @@
 //! `vouch devnet up|down|status|fund|warp`: a local anvil whose chain state persists in
 //! `<data-dir>/devnet/state.json` across `down` and `up`.
 
-use crate::cmd::key::{ChainArgs, DataDirArgs, fmt_tokens, parse_tokens, runtime};
+use crate::chain_args::{ChainArgs, DataDirArgs, fmt_tokens, parse_tokens, runtime};
 use crate::out;
 use clap::{Args, Subcommand};
 use eyre::{Result, WrapErr, bail};

@@ -4,7 +4,7 @@
 //! the data directory's blob store; tasks are journaled in `<data-dir>/gateway/journal.sqlite`.
 //! In-process users (`vouch up`) call [`vouch_gateway::serve`] directly.
 
-use crate::cmd::key::{ChainArgs, parse_tokens, runtime};
+use crate::chain_args::{ChainArgs, parse_tokens, runtime};
 use crate::out;
 use clap::Args;
 use eyre::{Result, WrapErr, bail};

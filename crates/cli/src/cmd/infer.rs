@@ -1,14 +1,36 @@
 //! `vouch infer`: run a package on JSON inputs.
 
 use crate::io;
-use crate::opts::InferArgs;
 use crate::out;
+use clap::Args;
 use eyre::{Result, WrapErr};
 use serde_json::{Map, Value, json};
 use std::path::Path;
+use std::path::PathBuf;
 use vouch_engine::{Engine, Execution, Options};
 use vouch_model::Package;
 use vouch_primitives::hex0x;
+
+/// `vouch infer`
+#[derive(Debug, Args)]
+pub struct InferArgs {
+    /// The package file.
+    #[arg(long, short = 'm')]
+    pub model: PathBuf,
+    /// Inputs: a JSON object mapping each input name to a nested array (rows = batch).
+    #[arg(long, short = 'i')]
+    pub input: PathBuf,
+    /// Worker threads (results are bit-identical for every value).
+    #[arg(long, default_value_t = default_threads())]
+    pub threads: usize,
+    /// Write every layer's integer tensor and Merkle root to this directory.
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
 
 /// Runs `pkg` on JSON inputs; returns the execution.
 pub fn execute(pkg: &Package, input: &Value, threads: usize, trace: bool) -> Result<Execution> {

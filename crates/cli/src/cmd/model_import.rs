@@ -1,11 +1,35 @@
 //! `vouch model import`: ONNX -> calibrated, quantized, content-addressed package.
 
 use crate::io;
-use crate::opts::ImportArgs;
 use crate::out;
+use clap::Args;
 use eyre::{Result, WrapErr};
+use std::path::PathBuf;
 use vouch_model::Package;
 use vouch_primitives::Cid;
+
+/// `vouch model import`
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The ONNX model file.
+    pub model: PathBuf,
+    /// Calibration samples: a JSON object mapping each input name to a nested array (rows = batch).
+    #[arg(long, short = 'c')]
+    pub calibration: PathBuf,
+    /// Graph outputs to keep, comma separated (default: all outputs the importer supports).
+    #[arg(long, value_delimiter = ',')]
+    pub outputs: Option<Vec<String>>,
+    /// Where to write the package (default: MODEL with the extension `.vpkg`).
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// Display name recorded in the package (default: the file stem).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Integer width: 16 (act16 activations, i16 weights; about 256 times less error) or 8
+    /// (act8/i8, semantics version 1: faster engine kernels and smaller zk circuits).
+    #[arg(long, default_value_t = 16)]
+    pub bits: u32,
+}
 
 /// Imports `onnx` bytes with calibration JSON at the default precision; returns the package.
 pub fn import_bytes(

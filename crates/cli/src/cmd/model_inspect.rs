@@ -1,12 +1,23 @@
 //! `vouch model inspect`: what a package holds.
 
 use crate::io;
-use crate::opts::InspectArgs;
 use crate::out;
+use clap::Args;
 use eyre::Result;
 use serde_json::json;
+use std::path::PathBuf;
 use vouch_model::{Dim, Package};
 use vouch_primitives::{Cid, hex0x};
+
+/// `vouch model inspect`
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The package file.
+    pub package: PathBuf,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
 
 fn shape_str(shape: &[Dim]) -> String {
     let dims: Vec<String> = shape

@@ -1,7 +1,7 @@
 //! `vouch node`: run the provider, challenger, committee and auditor roles for one key until
 //! stopped.
 
-use crate::cmd::key::{ChainArgs, runtime};
+use crate::chain_args::{ChainArgs, runtime};
 use crate::out;
 use clap::Args;
 use eyre::{Result, WrapErr, bail};

@@ -5,9 +5,9 @@
 //! engine at two thread counts, checks the results are bit-identical, and prints accuracy
 //! against the true labels. Exits non-zero if any check fails.
 
+use crate::cmd::demo::DemoArgs;
 use crate::cmd::{infer, model_import};
 use crate::io;
-use crate::opts::DemoArgs;
 use crate::out;
 use eyre::{Result, WrapErr, bail, eyre};
 use vouch_primitives::{Cid, hex0x};

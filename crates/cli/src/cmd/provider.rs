@@ -1,7 +1,7 @@
 //! `vouch provider join|leave|status`: stake tokens in ProviderStaking and opt in to a model;
 //! opt out and start unbonding.
 
-use crate::cmd::key::{ChainArgs, fmt_tokens, parse_tokens, runtime};
+use crate::chain_args::{ChainArgs, fmt_tokens, parse_tokens, runtime};
 use crate::out;
 use clap::{Args, Subcommand};
 use eyre::Result;

@@ -7,7 +7,7 @@
 //! how the version's verifying key hash is recorded (the verifier's code is immutable and the
 //! provenance attestation includes its address).
 
-use crate::cmd::key::{ChainArgs, runtime};
+use crate::chain_args::{ChainArgs, runtime};
 use crate::{io, out};
 use clap::Args;
 use eyre::{Result, WrapErr};

@@ -12,7 +12,7 @@
 //! Prints each check as ok/FAIL; exits non-zero when any fails.
 //! (Chain-side checks: [`vouch_chain::receipt`].)
 
-use crate::cmd::key::{ChainArgs, runtime};
+use crate::chain_args::{ChainArgs, runtime};
 use crate::out;
 use clap::{Args, Subcommand};
 use eyre::{Result, bail};

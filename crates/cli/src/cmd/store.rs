@@ -1,7 +1,7 @@
 //! `vouch store put|get|list|export|import`: the local content-addressed store under
 //! `<data-dir>/store/`, and CAR v1 files so IPFS or Filecoin tools can pin the same content.
 
-use crate::cmd::key::DataDirArgs;
+use crate::chain_args::DataDirArgs;
 use crate::out;
 use clap::{Args, Subcommand};
 use eyre::{Result, WrapErr, bail};

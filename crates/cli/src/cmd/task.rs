@@ -2,7 +2,7 @@
 //! inference on-chain. Results and challenges are computed by running the package with the
 //! Rust engine; the posted trace root is the list commitment over every node's output.
 
-use crate::cmd::key::{ChainArgs, fmt_tokens, parse_tokens, runtime};
+use crate::chain_args::{ChainArgs, fmt_tokens, parse_tokens, runtime};
 use crate::{io, out};
 use clap::{Args, Subcommand};
 use eyre::{Result, bail};

@@ -16,7 +16,7 @@
 //! fees), 2.. are providers, the next one the challenger, 9 the demo client. Never use them
 //! on a real chain.
 
-use crate::cmd::key::runtime;
+use crate::chain_args::runtime;
 use crate::cmd::model_import;
 use crate::out;
 use clap::Args;

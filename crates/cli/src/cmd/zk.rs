@@ -4,7 +4,7 @@
 //! [`setup_and_deploy_zk`] is the in-process path `vouch up` takes: local insecure ptau, setup,
 //! export, compile, deploy.
 
-use crate::cmd::key::{ChainArgs, runtime};
+use crate::chain_args::{ChainArgs, runtime};
 use crate::{io, out};
 use clap::{Args, Subcommand};
 use eyre::{Result, WrapErr, bail};

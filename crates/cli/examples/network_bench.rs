@@ -18,8 +18,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use vouch_chain::alloy::providers::Provider;
-use vouch_cli::cmd::demo::GatewayClient;
 use vouch_cli::cmd::up::{self, CLIENT_KEY, INPUT, UpOptions};
+use vouch_gateway::client::GatewayClient;
 
 struct Opts {
     tasks: usize,
@@ -112,7 +112,7 @@ async fn bench(o: &Opts, net: &mut up::Network) -> Result<()> {
             &net.gateway.url(),
             &domain,
             net.deployment.chain_id,
-            CLIENT_KEY,
+            &up::dev_signing_key(CLIENT_KEY).unwrap(),
         )
         .await?,
     );

@@ -4,8 +4,8 @@
 //! the gateway retry and resume, and every accepted task settles on-chain with its output.
 
 use std::time::{Duration, Instant};
-use vouch_cli::cmd::demo::GatewayClient;
 use vouch_cli::cmd::up::{self, CLIENT_KEY, INPUT, UpOptions};
+use vouch_gateway::client::GatewayClient;
 
 async fn health(base: &str) -> (u16, serde_json::Value) {
     let r = reqwest::get(format!("{base}/health")).await.unwrap();
@@ -52,9 +52,14 @@ async fn a_gateway_restart_and_an_anvil_restart_mid_run_lose_no_accepted_task() 
             net.deployment.chain_id,
         );
         async move {
-            GatewayClient::sign_in(&url, &addr, chain, CLIENT_KEY)
-                .await
-                .unwrap()
+            GatewayClient::sign_in(
+                &url,
+                &addr,
+                chain,
+                &up::dev_signing_key(CLIENT_KEY).unwrap(),
+            )
+            .await
+            .unwrap()
         }
     };
     let client = sign_in(&net).await;

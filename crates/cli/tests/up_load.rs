@@ -3,8 +3,8 @@
 //! none is lost; the gateway's journal and the chain agree.
 
 use std::time::Duration;
-use vouch_cli::cmd::demo::GatewayClient;
 use vouch_cli::cmd::up::{self, CLIENT_KEY, INPUT, UpOptions};
+use vouch_gateway::client::GatewayClient;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_tasks_through_the_gateway_all_settle() {
@@ -28,7 +28,7 @@ async fn a_burst_of_tasks_through_the_gateway_all_settle() {
             &net.gateway.url(),
             &net.gateway.addr.to_string(),
             net.deployment.chain_id,
-            CLIENT_KEY,
+            &up::dev_signing_key(CLIENT_KEY).unwrap(),
         )
         .await
         .unwrap(),

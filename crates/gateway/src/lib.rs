@@ -22,10 +22,13 @@
 //! | [`directory`] | [`Directory`] of models and providers, and a [`StaticDirectory`] |
 //! | [`metrics`] | Prometheus text counters |
 //! | [`error`] | the JSON error body every rejection uses |
+//! | `client` | (feature `client`) a Rust client of the API: SIWE sign-in, tasks |
 
 #![forbid(unsafe_code)]
 pub mod auth;
 pub mod chain_sink;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod directory;
 pub mod error;
 pub mod limits;

@@ -13,10 +13,9 @@ use clap::Args;
 use eyre::{Result, WrapErr, bail, eyre};
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use vouch_chain::alloy::primitives::U256;
 use vouch_chain::{System, TOKEN};
-use vouch_gateway::siwe::{self, SiweMessage};
 use vouch_node::{Lie, Node, NodeConfig, Roles};
 use vouch_primitives::Cid;
 
@@ -52,122 +51,17 @@ fn check(ok: bool, what: &str) -> Result<()> {
     }
 }
 
-/// A signed-in gateway client.
-pub struct GatewayClient {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
+pub use vouch_gateway::client::GatewayClient;
 
-impl GatewayClient {
-    /// Signs in with SIWE (EIP-4361) as dev key `key`.
-    pub async fn sign_in(base: &str, domain: &str, chain_id: u64, key: usize) -> Result<Self> {
-        let http = reqwest::Client::new();
-        let hexkey = up::DEV_KEYS
-            .get(key)
-            .ok_or_else(|| eyre!("no dev key {key}"))?
-            .trim_start_matches("0x");
-        let bytes = vouch_chain::alloy::hex::decode(hexkey).map_err(|e| eyre!("dev key: {e}"))?;
-        let sk = k256::ecdsa::SigningKey::from_slice(&bytes)?;
-        let nonce: Value = http
-            .get(format!("{base}/auth/nonce"))
-            .send()
-            .await?
-            .json()
-            .await?;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() as i64;
-        let msg = SiweMessage {
-            scheme: None,
-            domain: domain.to_owned(),
-            address: siwe::address_of(sk.verifying_key()),
-            statement: Some("Sign in to vouch.".into()),
-            uri: format!("http://{domain}"),
-            version: "1".into(),
-            chain_id,
-            nonce: nonce["nonce"].as_str().unwrap_or_default().to_owned(),
-            issued_at: now,
-            expiration_time: Some(now + 3600),
-            not_before: None,
-            request_id: None,
-            resources: vec![],
-        };
-        let text = msg.to_text();
-        let sig =
-            siwe::sign_personal(&sk, text.as_bytes()).ok_or_else(|| eyre!("signing failed"))?;
-        let resp = http
-            .post(format!("{base}/auth/login"))
-            .json(&json!({ "message": text, "signature": sig }))
-            .send()
-            .await?;
-        let status = resp.status();
-        let v: Value = resp.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            bail!("sign-in refused ({status}): {v}");
-        }
-        Ok(Self {
-            http,
-            base: base.to_owned(),
-            token: v["token"].as_str().unwrap_or_default().to_owned(),
-        })
-    }
-
-    /// Creates a task; returns its id.
-    pub async fn create(
-        &self,
-        model: &Cid,
-        input: &Value,
-        mode: &str,
-        fee: u128,
-    ) -> Result<String> {
-        let resp = self
-            .http
-            .post(format!("{}/tasks", self.base))
-            .bearer_auth(&self.token)
-            .json(&json!({
-                "model": model.to_string(),
-                "input": input,
-                "mode": mode,
-                "max_fee": fee.to_string(),
-            }))
-            .send()
-            .await?;
-        let status = resp.status();
-        let v: Value = resp.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            bail!("the gateway refused the task ({status}): {v}");
-        }
-        v["id"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| eyre!("no task id in {v}"))
-    }
-
-    /// Reads a task.
-    pub async fn task(&self, id: &str) -> Result<Value> {
-        Ok(self
-            .http
-            .get(format!("{}/tasks/{id}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await?
-            .json()
-            .await?)
-    }
-
-    /// Polls a task until it is terminal (or `timeout`).
-    pub async fn wait(&self, id: &str, timeout: Duration) -> Result<Value> {
-        let t = Instant::now();
-        loop {
-            let v = self.task(id).await?;
-            if v["terminal"].as_bool() == Some(true) {
-                return Ok(v);
-            }
-            if t.elapsed() > timeout {
-                bail!("task {id} not settled after {} s: {v}", timeout.as_secs());
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
+/// Signs in to the gateway at `base` with SIWE as dev key `key`.
+pub async fn sign_in_dev(
+    base: &str,
+    domain: &str,
+    chain_id: u64,
+    key: usize,
+) -> Result<GatewayClient> {
+    let sk = up::dev_signing_key(key)?;
+    Ok(GatewayClient::sign_in(base, domain, chain_id, &sk).await?)
 }
 
 /// Row `r` of the embedded held-out inputs, as the gateway's input JSON, and its label.
@@ -243,7 +137,7 @@ async fn scenario(a: &DemoArgs) -> Result<()> {
 
 async fn run_steps(a: &DemoArgs, net: &up::Network) -> Result<()> {
     let domain = net.gateway.addr.to_string();
-    let client = GatewayClient::sign_in(
+    let client = sign_in_dev(
         &net.gateway.url(),
         &domain,
         net.deployment.chain_id,
@@ -254,7 +148,7 @@ async fn run_steps(a: &DemoArgs, net: &up::Network) -> Result<()> {
     out::line("");
     out::line("2. sign in to the gateway with Sign-In with Ethereum (EIP-4361)");
     check(
-        !client.token.is_empty(),
+        !client.token().is_empty(),
         "session issued for the client's did:pkh",
     )?;
 

@@ -244,6 +244,16 @@ pub struct Network {
     miner: tokio::task::JoinHandle<()>,
 }
 
+/// The secp256k1 key of dev account `i` (to sign in to the gateway with SIWE).
+pub fn dev_signing_key(i: usize) -> Result<k256::ecdsa::SigningKey> {
+    let hex = DEV_KEYS
+        .get(i)
+        .ok_or_else(|| eyre::eyre!("no dev key {i}"))?
+        .trim_start_matches("0x");
+    let bytes = vouch_chain::alloy::hex::decode(hex).map_err(|e| eyre::eyre!("dev key: {e}"))?;
+    Ok(k256::ecdsa::SigningKey::from_slice(&bytes)?)
+}
+
 /// The dev signer `i`.
 pub fn dev_signer(i: usize) -> Result<PrivateKeySigner> {
     let k = DEV_KEYS

@@ -42,9 +42,15 @@ pub const SCHEMA_VERSION: i64 = 1;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// SQLite failed.
-    #[error("journal database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    /// The storage failed: the disk is full (`full`), the file is locked, unreadable or
+    /// damaged. Nothing of the failed step was written.
+    #[error("journal storage: {message}")]
+    Storage {
+        /// The storage engine's message.
+        message: String,
+        /// The disk (or the database's size limit) is full: retry once space is freed.
+        full: bool,
+    },
     /// The database was written by a newer vouch.
     #[error("journal schema version {found} is newer than this build's {SCHEMA_VERSION}")]
     Schema {
@@ -89,6 +95,17 @@ pub enum Error {
         /// The value found.
         value: String,
     },
+}
+
+/// SQLite's errors become [`Error::Storage`], so callers never name the storage engine.
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        let full = matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DiskFull));
+        Self::Storage {
+            message: e.to_string(),
+            full,
+        }
+    }
 }
 
 /// The journal's result type.

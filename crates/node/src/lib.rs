@@ -14,13 +14,18 @@
 //! | [`chainview`] | chain history reads (a task's request, committee members) and retries |
 //! | [`config`] | [`NodeConfig`], [`Roles`], [`Lie`] |
 //! | [`work`] | model packages by registry CID, task executions |
-//! | [`roles`] | the provider, challenger, committee and dispute workers |
+//! | [`roles`] | the provider and challenger workers, the codes and helpers every role uses |
+//! | `committee` | the committee member's worker |
+//! | `disputes` | opening challenges (of results and audits) and playing disputes |
+//! | `audit` | the auditor's worker |
 //! | [`metrics`] | counters and their Prometheus rendering |
 
 #![forbid(unsafe_code)]
 mod audit;
 pub mod chainview;
+mod committee;
 pub mod config;
+mod disputes;
 mod error;
 pub mod metrics;
 pub mod roles;

@@ -2,17 +2,18 @@
 //! its journal entry, so running it again after a crash continues where it stopped: a step
 //! already on-chain is observed, not repeated.
 
-use crate::chainview::{commitments_of, members_of, request_of, retry};
+use crate::chainview::{request_of, retry};
 use crate::metrics::inc;
 use crate::work::{Run, execute};
 use crate::{Ctx, Error, Result};
+
+pub(crate) use crate::committee::committee;
+pub(crate) use crate::disputes::{Against, Opened, challenge_misfit, is_closed_audit, play};
 use std::sync::Arc;
 use std::time::Duration;
 use vouch_chain::alloy::primitives::{Address, B256, U256, keccak256};
-use vouch_chain::alloy::sol_types::SolValue;
 use vouch_chain::bindings::task_manager::TaskManager::TaskRequested;
-use vouch_chain::dispute::{self, Move};
-use vouch_journal::{DisputeState, NewTask, TaskState};
+use vouch_journal::{NewTask, TaskState};
 
 /// `TaskManager.Status` codes (from [`vouch_task::Status`]), as match patterns.
 pub(crate) mod status {
@@ -34,7 +35,7 @@ pub(crate) mod mode {
 }
 
 /// The journal's name of a mode code.
-fn mode_name(m: u8) -> &'static str {
+pub(crate) fn mode_name(m: u8) -> &'static str {
     vouch_task::Mode::from_code(m).map_or("unknown", vouch_task::Mode::as_str)
 }
 
@@ -47,18 +48,18 @@ pub(crate) fn is_bad_status(e: &Error) -> bool {
 }
 
 /// ProviderStaking refused a bond: the provider was ejected after `maxFaults` slashes.
-fn is_ejected(e: &Error) -> bool {
+pub(crate) fn is_ejected(e: &Error) -> bool {
     e.revert_reason().is_some_and(|r| r.starts_with("Ejected"))
 }
 
 /// A send that failed without a decoded reason (mined but reverted after the state moved).
-fn is_transient_send(e: &Error) -> bool {
+pub(crate) fn is_transient_send(e: &Error) -> bool {
     matches!(e, Error::Chain(vouch_chain::Error::FailedOnChain { .. }))
 }
 
 /// Runs a blocking write (an fsync'd journal step, a store write) without stalling the async
 /// workers: on a multi-threaded runtime the worker hands its other tasks off first.
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current() {
         Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
             tokio::task::block_in_place(f)
@@ -67,7 +68,7 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
-fn now_secs() -> u64 {
+pub(crate) fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -116,7 +117,7 @@ impl Ctx {
     }
 
     /// Journals a dispute this node lost (its bond slashed) and counts it.
-    fn record_slashed(&self, id: &str, why: &str) {
+    pub(crate) fn record_slashed(&self, id: &str, why: &str) {
         inc(&self.metrics.tasks_slashed);
         self.advance(id, TaskState::Disputed, None, None);
         self.advance(id, TaskState::Slashed, None, Some(why.to_owned()));
@@ -124,7 +125,7 @@ impl Ctx {
 
     /// Sends `finalize` for a task whose window is over; a refusal (no block past the deadline
     /// yet, or another party finalized first) waits a moment for the next read.
-    async fn try_finalize(&self, task: U256) {
+    pub(crate) async fn try_finalize(&self, task: U256) {
         let tm = self.sys.task_manager();
         if self
             .send("TaskManager.finalize", tm.finalize(task))
@@ -160,7 +161,7 @@ impl Ctx {
         Ok(if lie { run.lie() } else { run })
     }
 
-    async fn send<D>(
+    pub(crate) async fn send<D>(
         &self,
         what: &str,
         call: vouch_chain::alloy::contract::CallBuilder<
@@ -183,7 +184,7 @@ impl Ctx {
 
 /// Waits (polling every `poll`, at most 10 polls) until the mined status of `task` is no
 /// longer `from`: a transaction seen in the pending block takes a block to show.
-async fn wait_for_change(ctx: &Ctx, task: U256, from: u8) -> Result<()> {
+pub(crate) async fn wait_for_change(ctx: &Ctx, task: U256, from: u8) -> Result<()> {
     for _ in 0..10 {
         tokio::time::sleep(ctx.cfg.poll.min(Duration::from_millis(250))).await;
         let t = retry(&ctx.metrics, || async { Ok(ctx.sys.task(task).await?) }).await?;
@@ -498,527 +499,6 @@ pub(crate) async fn challenger(
     play(ctx, dispute, task, Some(run)).await
 }
 
-/// What a challenge is against: a result in its challenge window, or a finalized result in
-/// its audit window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Against {
-    /// `TaskManager.challenge`, journaled as `challenger:{task}`.
-    Result,
-    /// `TaskManager.challengeAudit`, journaled as `auditor:{task}`.
-    Audit,
-}
-
-impl Against {
-    /// The journal id of this node's challenge of `task`.
-    pub(crate) fn journal_id(self, task: U256) -> String {
-        match self {
-            Self::Result => format!("challenger:{task}"),
-            Self::Audit => format!("auditor:{task}"),
-        }
-    }
-
-    /// Opens the challenge with the bond; returns the dispute id.
-    async fn open_once(
-        self,
-        ctx: &Ctx,
-        task: U256,
-        output: B256,
-        trace_root: B256,
-    ) -> vouch_chain::Result<U256> {
-        match self {
-            Self::Result => ctx.sys.challenge(task, output, trace_root).await,
-            Self::Audit => ctx.sys.challenge_audit(task, output, trace_root).await,
-        }
-    }
-
-    /// Opens the challenge, through a flaky endpoint too: a failed send is retried, and when
-    /// the task is disputed after all, the dispute's challenger decides whose it is (a send
-    /// whose answer was lost may well have gone through).
-    pub(crate) async fn open(
-        self,
-        ctx: &Ctx,
-        task: U256,
-        output: B256,
-        trace_root: B256,
-    ) -> Result<Opened> {
-        let sys = &ctx.sys;
-        let mut pause = Duration::from_millis(300);
-        let mut attempt = 0;
-        loop {
-            let e = match self.open_once(ctx, task, output, trace_root).await {
-                Ok(d) => return Ok(Opened::Ours(d)),
-                Err(e) => Error::from(e),
-            };
-            let transient = e.is_transient() || is_transient_send(&e);
-            if !transient && !is_bad_status(&e) && !is_closed_audit(&e) {
-                return Err(e);
-            }
-            // did a dispute open (ours, whose answer was lost, or another party's)?
-            if let Ok(d) = sys.dispute_of(task).await
-                && !d.is_zero()
-                && let Ok(g) = sys
-                    .client()
-                    .call("DisputeGame.game", sys.dispute_game().game(d))
-                    .await
-                && g.p.taskId == task
-            {
-                return Ok(if g.p.challenger == ctx.me {
-                    Opened::Ours(d)
-                } else {
-                    Opened::Theirs(d)
-                });
-            }
-            attempt += 1;
-            if !transient || attempt >= 20 {
-                return Ok(Opened::Closed(e));
-            }
-            tracing::warn!(node = %ctx.cfg.name, %task, error = %e, "opening the challenge failed; trying again");
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(5));
-        }
-    }
-}
-
-/// How opening a challenge ended.
-#[derive(Debug)]
-pub(crate) enum Opened {
-    /// Our dispute, with its id.
-    Ours(U256),
-    /// Another party challenged first (its dispute).
-    Theirs(U256),
-    /// The window closed (or the audit ended) before any challenge; the refusal.
-    Closed(Error),
-}
-
-/// `TaskManager` refused an audit step: the audit is closed, challenged, or past its window.
-pub(crate) fn is_closed_audit(e: &Error) -> bool {
-    e.revert_reason()
-        .is_some_and(|r| r.starts_with("NotAudited") || r.starts_with("DeadlinePassed"))
-}
-
-/// Challenges a result posted for a task whose committed input cannot hold its rows, claiming
-/// "no answer" (output and trace `0`), and shows it with `DisputeGame.resolveInput`.
-pub(crate) async fn challenge_misfit(
-    ctx: &Ctx,
-    against: Against,
-    task: U256,
-    req: &TaskRequested,
-    model: &crate::work::Model,
-    inputs: Vec<Vec<i32>>,
-) -> Result<()> {
-    let sys = &ctx.sys;
-    let id = against.journal_id(task);
-    ctx.accept(&id, req, &model.cid.to_string())?;
-    tracing::warn!(node = %ctx.cfg.name, %task, rows = req.rows, "a result for an input that cannot hold the task's rows: challenging");
-    let dispute = match against.open(ctx, task, B256::ZERO, B256::ZERO).await {
-        Ok(Opened::Ours(d)) => d,
-        Ok(Opened::Theirs(d)) => {
-            let why = format!("dispute {d} opened by another party");
-            ctx.advance(&id, TaskState::Cancelled, None, Some(why));
-            return Ok(());
-        }
-        Ok(Opened::Closed(e)) => {
-            ctx.advance(&id, TaskState::Cancelled, None, Some(e.to_string()));
-            return Ok(());
-        }
-        Err(e) => {
-            ctx.advance(&id, TaskState::Cancelled, None, Some(e.to_string()));
-            return Err(e);
-        }
-    };
-    inc(&ctx.metrics.challenges_opened);
-    // the journal's path for a challenge: our claim ("no answer") is posted, then disputed
-    ctx.advance(
-        &id,
-        TaskState::Executed,
-        Some(B256::ZERO),
-        Some("no answer: the input cannot hold the task's rows".to_owned()),
-    );
-    ctx.advance(
-        &id,
-        TaskState::Submitted,
-        Some(B256::ZERO),
-        Some(format!("dispute {dispute}")),
-    );
-    ctx.advance(&id, TaskState::Disputed, None, None);
-    let header = vouch_chain::graph::header_of(&model.pkg);
-    let nodes = vouch_chain::graph::descriptors(&model.pkg);
-    let mut pause = Duration::from_millis(300);
-    loop {
-        match dispute::resolve_input(sys, dispute, &header, &nodes, &inputs).await {
-            Ok(Move::Done { outcome }) => {
-                let to = if outcome == "challenger wins" {
-                    TaskState::Finalized
-                } else {
-                    TaskState::Slashed
-                };
-                ctx.advance(&id, to, None, Some(outcome.to_owned()));
-                return Ok(());
-            }
-            Ok(_) => {
-                inc(&ctx.metrics.transactions_sent);
-                pause = Duration::from_millis(300);
-            }
-            Err(e) => {
-                tracing::warn!(node = %ctx.cfg.name, %task, %dispute, error = %e, "resolving a misfit input failed; trying again");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(10));
-            }
-        }
-    }
-}
-
-/// Plays dispute `dispute` on `task` to its end if this node is a party (with `run`, or a
-/// fresh execution of the task).
-pub(crate) async fn play(ctx: Arc<Ctx>, dispute: U256, task: U256, run: Option<Run>) -> Result<()> {
-    let sys = &ctx.sys;
-    let game = retry(&ctx.metrics, || async {
-        Ok(sys
-            .client()
-            .call("DisputeGame.game", sys.dispute_game().game(dispute))
-            .await?)
-    })
-    .await?;
-    let role = if game.p.defender == ctx.me {
-        "defender"
-    } else if game.p.challenger == ctx.me {
-        "challenger"
-    } else {
-        return Ok(());
-    };
-    let did = dispute.to_string();
-    ctx.journal.open_dispute(&did, &task.to_string(), role)?;
-    let run = match run {
-        Some(r) => r,
-        None => {
-            let req = retry(&ctx.metrics, || request_of(sys, task)).await?;
-            // the result this node posted: a lying node defends its lie
-            let own = role == "defender" || req.mode == mode::COMMITTEE;
-            ctx.run_of(task, &req, own).await?
-        }
-    };
-    tracing::info!(node = %ctx.cfg.name, %task, %dispute, role, "playing dispute");
-    // A dispute is played to its end: an error that is not a lost race (a dead endpoint past
-    // the retries, a step our evidence cannot make yet) is logged and the step is tried again
-    // with a growing pause, for as long as the game runs. Giving up would hand the other party
-    // a win by timeout.
-    let mut pause = Duration::from_millis(300);
-    loop {
-        let mv = retry(&ctx.metrics, || async {
-            Ok(dispute::step_with(sys, dispute, &run.trace, Some(&run.evidence)).await?)
-        })
-        .await;
-        match mv {
-            Ok(Move::Posted(what)) => {
-                pause = Duration::from_millis(300);
-                inc(&ctx.metrics.transactions_sent);
-                ctx.journal.dispute_progress(&did, what)?;
-            }
-            Ok(Move::ClaimedTimeout) => inc(&ctx.metrics.transactions_sent),
-            Ok(Move::Waiting { .. }) => tokio::time::sleep(Duration::from_millis(300)).await,
-            Ok(Move::NeedsOneStep) => {
-                return Err(Error::State(format!(
-                    "dispute {dispute}: one-step evidence missing"
-                )));
-            }
-            Ok(Move::Done { outcome }) => {
-                let won = (role == "defender" && outcome == "defender wins")
-                    || (role == "challenger" && outcome == "challenger wins");
-                ctx.journal.close_dispute(
-                    &did,
-                    if won {
-                        DisputeState::Won
-                    } else {
-                        DisputeState::Lost
-                    },
-                )?;
-                inc(if won {
-                    &ctx.metrics.disputes_won
-                } else {
-                    &ctx.metrics.disputes_lost
-                });
-                tracing::info!(node = %ctx.cfg.name, %task, %dispute, outcome, "dispute ended");
-                if role == "challenger" {
-                    for against in [Against::Result, Against::Audit] {
-                        let id = against.journal_id(task);
-                        if ctx
-                            .journal
-                            .task(&id)?
-                            .is_some_and(|r| r.state == TaskState::Disputed)
-                        {
-                            let to = if won {
-                                TaskState::Finalized
-                            } else {
-                                TaskState::Slashed
-                            };
-                            ctx.advance(&id, to, None, Some(outcome.to_owned()));
-                        }
-                    }
-                }
-                return Ok(());
-            }
-            // a step raced the other party's (state moved under us, or the transaction was
-            // mined after the phase changed): look again
-            Err(e)
-                if is_bad_status(&e)
-                    || e.revert_reason().is_some()
-                    || matches!(e, Error::Chain(vouch_chain::Error::FailedOnChain { .. })) =>
-            {
-                tokio::time::sleep(Duration::from_millis(300)).await;
-            }
-            Err(e) => {
-                tracing::warn!(node = %ctx.cfg.name, %task, %dispute, role, error = %e, "dispute step failed; trying again");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(10));
-            }
-        }
-    }
-}
-
-/// Committee member: if drawn, commit, reveal once everyone committed (or the commit
-/// deadline passed), finalize after the reveal window; disagreements go to the dispute game.
-pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequested>) -> Result<()> {
-    let sys = &ctx.sys;
-    let tm = sys.task_manager();
-    let req = match req {
-        Some(r) => r,
-        None => retry(&ctx.metrics, || request_of(sys, task)).await?,
-    };
-    let id = format!("committee:{task}");
-    let model = ctx.models.get(sys, req.modelId, req.version).await?;
-    let mut run: Option<Run> = None;
-    // 1. who is on the committee (drawn, or what the draw will give: a pure function of the
-    // task's snapshot and seed, so the off-chain sample is the on-chain draw)
-    let (mut members, idx) = loop {
-        let t = sys.task(task).await?;
-        if t.status != status::REQUESTED {
-            if ctx.journal.task(&id)?.is_none() {
-                return Ok(());
-            }
-            break (members_of(sys, task).await?.unwrap_or_default(), None);
-        }
-        let drawn = retry(&ctx.metrics, || members_of(sys, task)).await?;
-        let (m, i) = match drawn {
-            Some(m) => {
-                let i = m.iter().position(|a| *a == ctx.me);
-                if i.is_none() && ctx.journal.task(&id)?.is_none() {
-                    return Ok(()); // drawn without us
-                }
-                (m, i)
-            }
-            None => {
-                if ctx.chain_now().await? > u64::from(t.deadline) {
-                    return Ok(()); // never drawn: the requester gets a refund
-                }
-                match sampled_members(&ctx, task, &req).await? {
-                    Some(m) => {
-                        let i = m.iter().position(|a| *a == ctx.me);
-                        if i.is_none() {
-                            tokio::time::sleep(ctx.cfg.poll).await;
-                            continue;
-                        }
-                        (m, i)
-                    }
-                    None => {
-                        tokio::time::sleep(ctx.cfg.poll).await;
-                        continue;
-                    }
-                }
-            }
-        };
-        let Some(i) = i else { break (m, None) };
-        // 2. execute once, then commit (the first member's commit draws the committee)
-        let r = match &run {
-            Some(r) => r.clone(),
-            None => {
-                let r = ctx.run_of(task, &req, true).await?;
-                run = Some(r.clone());
-                r
-            }
-        };
-        let salt = keccak256((ctx.secret, task).abi_encode());
-        let commitment = keccak256((task, ctx.me, r.output, r.trace_root, salt).abi_encode());
-        let c = sys
-            .client()
-            .call("TaskManager.committees", tm.committees(task))
-            .await?;
-        if c.commitMask & (1u8 << i) == 0 {
-            match ctx
-                .send(
-                    "TaskManager.commit",
-                    tm.commit(task, U256::from(i), commitment, m.clone()),
-                )
-                .await
-            {
-                Ok(()) => {}
-                Err(e) if is_bad_status(&e) => {}
-                Err(e)
-                    if is_transient_send(&e)
-                        || e.revert_reason().is_some_and(|r| {
-                            r.starts_with("NotMember") || r.starts_with("BadMembers")
-                        }) =>
-                {
-                    // a transient failure, or a commit that raced the draw: look again
-                    tokio::time::sleep(ctx.cfg.poll).await;
-                    continue;
-                }
-                // the bond is locked when a member commits: with every bond of this member
-                // locked in running tasks, wait for one to free up (until the commit deadline)
-                Err(e)
-                    if e.revert_reason()
-                        .is_some_and(|r| r.starts_with("InsufficientFreeStake")) =>
-                {
-                    tracing::warn!(node = %ctx.cfg.name, %task, "no free stake for the committee bond; waiting");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-                Err(e) if is_ejected(&e) => {
-                    tracing::warn!(node = %ctx.cfg.name, %task, "ejected by ProviderStaking: not committing");
-                    return Ok(());
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        ctx.accept(&id, &req, &model.cid.to_string())?;
-        ctx.advance(&id, TaskState::Executed, Some(r.output), None);
-        tracing::info!(node = %ctx.cfg.name, %task, member = i, "committed");
-        break (m, Some(i));
-    };
-    let my_output = run.as_ref().map(|r| r.output);
-    if let (Some(i), Some(run)) = (idx, run) {
-        let salt = keccak256((ctx.secret, task).abi_encode());
-        let bit = 1u8 << i;
-        ctx.advance(&id, TaskState::Committed, Some(run.output), None);
-        // the drawn list is authoritative
-        if let Some(m) = retry(&ctx.metrics, || members_of(sys, task)).await? {
-            members = m;
-        }
-        // 3. reveal when every member committed or the commit deadline passed
-        loop {
-            let t = sys.task(task).await?;
-            if t.status != status::REQUESTED {
-                break;
-            }
-            let c = sys
-                .client()
-                .call("TaskManager.committees", tm.committees(task))
-                .await?;
-            if c.revealMask & bit != 0 {
-                ctx.advance(&id, TaskState::Revealed, Some(run.output), None);
-                break;
-            }
-            let full = u8::try_from((1u16 << c.size) - 1).unwrap_or(u8::MAX);
-            tracing::debug!(node = %ctx.cfg.name, %task, commits = c.commitMask, reveals = c.revealMask, "waiting to reveal");
-            if c.commitMask == full || ctx.chain_now().await? > u64::from(t.deadline) {
-                let commits = retry(&ctx.metrics, || commitments_of(sys, task)).await?;
-                match ctx
-                    .send(
-                        "TaskManager.reveal",
-                        tm.reveal(
-                            task,
-                            U256::from(i),
-                            run.output,
-                            run.trace_root,
-                            salt,
-                            members.clone(),
-                            commits,
-                        ),
-                    )
-                    .await
-                {
-                    Ok(()) => {
-                        inc(&ctx.metrics.results_posted);
-                        ctx.advance(&id, TaskState::Revealed, Some(run.output), None);
-                        tracing::info!(node = %ctx.cfg.name, %task, "revealed");
-                    }
-                    // raced a state change (or a retried send that already landed): look
-                    // again on the next pass
-                    Err(e) if e.revert_reason().is_some() || is_transient_send(&e) => {
-                        tracing::debug!(node = %ctx.cfg.name, %task, error = %e, "reveal retried");
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            tokio::time::sleep(ctx.cfg.poll).await;
-        }
-    }
-    // 4. settle: finalize after the reveal window if not everyone revealed; after a dispute the
-    // winning member's result stands for a fresh challenge window, which its member finalizes
-    let mut disputed = ctx
-        .journal
-        .task(&id)?
-        .is_some_and(|r| r.state == TaskState::Disputed);
-    // whether the outcome of the last dispute was read (once per dispute: it is a log search),
-    // and whether the bystanders' bonds are released (once per task)
-    let mut outcome_read = false;
-    let mut released = false;
-    loop {
-        let t = sys.task(task).await?;
-        // a committee task is only ever submitted or failed after a dispute, and finalized
-        // with an output other than this member's only after one
-        disputed |= matches!(t.status, status::SUBMITTED | status::FAILED)
-            || (t.status == status::FINALIZED
-                && my_output.is_some_and(|o| o != t.outputCommitment));
-        if disputed && t.status != status::DISPUTED {
-            if !outcome_read {
-                if lost_dispute_on(&ctx, task).await? {
-                    ctx.record_slashed(&id, "lost the committee dispute");
-                    return Ok(());
-                }
-                outcome_read = true;
-            }
-            if !released {
-                released = release_bystanders(&ctx, task, &t, &members).await;
-            }
-        }
-        match t.status {
-            status::REQUESTED => {
-                let end = u64::from(t.deadline) + ctx.reveal_window;
-                if ctx.chain_now().await? > end {
-                    let _ = ctx
-                        .send(
-                            "TaskManager.finalizeCommittee",
-                            tm.finalizeCommittee(task, members.clone()),
-                        )
-                        .await;
-                } else {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            }
-            status::DISPUTED => {
-                disputed = true;
-                outcome_read = false; // a challenge of the standing result is a new dispute
-                ctx.advance(&id, TaskState::Disputed, None, None);
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            status::SUBMITTED if t.provider == ctx.me => {
-                // the dispute left this member's result standing: finalize once a block may be
-                // stamped after the window's last second
-                if ctx.chain_now().await? > u64::from(t.deadline) {
-                    ctx.try_finalize(task).await;
-                } else {
-                    tokio::time::sleep(until_after(t.deadline)).await;
-                }
-            }
-            status::SUBMITTED => tokio::time::sleep(until_after(t.deadline)).await,
-            status::FINALIZED => {
-                inc(&ctx.metrics.tasks_finalized);
-                ctx.advance(&id, TaskState::Finalized, Some(t.outputCommitment), None);
-                return Ok(());
-            }
-            _ => {
-                let why = if disputed {
-                    "task refunded: both parties of the committee dispute lost"
-                } else {
-                    "task refunded: no member revealed in time"
-                };
-                ctx.advance(&id, TaskState::Failed, None, Some(why.into()));
-                return Ok(());
-            }
-        }
-    }
-}
-
 /// How long until just after the second `deadline` (when a block may be stamped past it),
 /// capped at 30 s so long windows are re-read now and then.
 pub(crate) fn until_after(deadline: u32) -> Duration {
@@ -1028,110 +508,4 @@ pub(crate) fn until_after(deadline: u32) -> Duration {
     at.duration_since(std::time::SystemTime::now())
         .unwrap_or_default()
         .min(Duration::from_secs(30))
-}
-
-/// After a committee dispute, a member that was not a party releases the bonds of every
-/// member that was not (`releaseCommitteeBonds`, once per task). Returns whether nothing is
-/// left to do: released (by this call or another member's), or not this member's to release.
-/// A failure is logged and retried on the next pass, never a reason to abandon the task.
-async fn release_bystanders(
-    ctx: &Ctx,
-    task: U256,
-    t: &vouch_chain::bindings::task_manager::TaskManager::Task,
-    members: &[Address],
-) -> bool {
-    let sys = &ctx.sys;
-    let tm = sys.task_manager();
-    let party = match sys
-        .client()
-        .call("TaskManager.releaseExcept", tm.releaseExcept(task))
-        .await
-    {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::warn!(node = %ctx.cfg.name, %task, error = %e, "could not read the dispute's parties; retrying the bond release");
-            return false;
-        }
-    };
-    if party.is_zero() || party == ctx.me || t.provider == ctx.me || members.is_empty() {
-        return true;
-    }
-    match ctx
-        .send(
-            "TaskManager.releaseCommitteeBonds",
-            tm.releaseCommitteeBonds(task, members.to_vec()),
-        )
-        .await
-    {
-        Err(e) if e.revert_reason().is_none() => {
-            tracing::warn!(node = %ctx.cfg.name, %task, error = %e, "releasing the committee's bonds failed; retrying");
-            false
-        }
-        _ => true, // released, or a revert: another member released them first
-    }
-}
-
-/// The committee the task's draw gives, once its randomness ticket is ready: the draw reads the
-/// stakes and opt-ins at the end of the task's snapshot block, so this equals the on-chain draw
-/// whoever commits first and whenever.
-async fn sampled_members(
-    ctx: &Ctx,
-    task: U256,
-    req: &TaskRequested,
-) -> Result<Option<Vec<vouch_chain::alloy::primitives::Address>>> {
-    let sys = &ctx.sys;
-    let c = sys
-        .client()
-        .call(
-            "TaskManager.committees",
-            sys.task_manager().committees(task),
-        )
-        .await?;
-    // the `IRandomnessSource` calls, which every source (future block, Chainlink VRF) answers
-    let rnd = vouch_chain::bindings::randomness::FutureBlockRandomness::new(
-        sys.deployment().contracts.randomness,
-        sys.client().provider(),
-    );
-    let ticket = U256::from(c.ticket.to::<u64>());
-    let ready = sys
-        .client()
-        .call("Randomness.isReady", rnd.isReady(ticket))
-        .await?;
-    if !ready {
-        return Ok(None);
-    }
-    let r = sys
-        .client()
-        .call("Randomness.randomness", rnd.randomness(ticket))
-        .await?;
-    let seed = keccak256((r, task).abi_encode());
-    let m = sys
-        .client()
-        .call(
-            "ProviderStaking.sample",
-            sys.staking().sample(
-                req.modelId,
-                seed,
-                U256::from(c.size),
-                ctx.committee_bond,
-                c.snapshot,
-            ),
-        )
-        .await?;
-    Ok(Some(m))
-}
-
-/// Whether this node lost the dispute on `task` (its bond was slashed).
-async fn lost_dispute_on(ctx: &Ctx, task: U256) -> Result<bool> {
-    let sys = &ctx.sys;
-    let d = sys.dispute_of(task).await?;
-    if d.is_zero() {
-        return Ok(false);
-    }
-    let g = sys
-        .client()
-        .call("DisputeGame.game", sys.dispute_game().game(d))
-        .await?;
-    // outcomes: 1 defender wins, 2 challenger wins, 3 both wrong
-    Ok((g.p.defender == ctx.me && g.outcome != 1) || (g.p.challenger == ctx.me && g.outcome != 2))
 }

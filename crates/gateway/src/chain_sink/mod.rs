@@ -35,12 +35,20 @@
 //! from the gateway's view (the fee stays escrowed on-chain and is refunded after the
 //! deadline by anyone calling `refund`).
 
-use crate::directory::{Directory, ModelInfo, ProviderInfo};
+mod directory;
+mod local_run;
+mod serve;
+mod steps;
+
+use local_run::prepare;
+use steps::{advance, path, status_name, view};
+
+pub use directory::ChainDirectory;
+pub use serve::{Served, serve};
+
 use crate::sink::{BoxFuture, EventView, Mode, SinkError, TaskRequest, TaskSink, TaskView};
-use crate::{Gateway, GatewayConfig};
+use directory::{DirState, ModelEntry};
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 use vouch_chain::System;
@@ -84,29 +92,6 @@ impl Default for ChainSinkConfig {
     }
 }
 
-/// A registered model version as the directory keeps it.
-#[derive(Debug, Clone)]
-struct ModelEntry {
-    cid: String,
-    /// `ModelRegistry.Status` (1 = active).
-    status: u8,
-    zk: bool,
-    /// Name and input names, once the package is in the store.
-    pkg: Option<(String, Vec<String>)>,
-}
-
-#[derive(Debug, Clone, Default)]
-struct ProviderEntry {
-    stake: u128,
-    models: BTreeSet<u32>,
-}
-
-#[derive(Debug, Default)]
-struct DirState {
-    models: RwLock<BTreeMap<(u32, u32), ModelEntry>>,
-    providers: RwLock<BTreeMap<Address, ProviderEntry>>,
-}
-
 fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     l.read().unwrap_or_else(|p| p.into_inner())
 }
@@ -117,97 +102,6 @@ fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 
 fn lock<T>(l: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     l.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl DirState {
-    /// The newest version registered with package `cid`.
-    fn by_cid(&self, cid: &str) -> Option<((u32, u32), ModelEntry)> {
-        read(&self.models)
-            .iter()
-            .rev()
-            .find(|(_, e)| e.cid == cid)
-            .map(|(k, e)| (*k, e.clone()))
-    }
-
-    fn info(key: (u32, u32), e: &ModelEntry) -> ModelInfo {
-        let (name, inputs, modes) = match &e.pkg {
-            Some((name, inputs)) => {
-                // a frozen version (status 2) still serves zk requests: a proof cannot lie;
-                // a deprecated one (3) serves nobody
-                let mut modes = match e.status {
-                    1 => vec!["optimistic".to_owned(), "committee".to_owned()],
-                    _ => Vec::new(),
-                };
-                if e.zk && e.status <= 2 {
-                    modes.insert(0, "zk".to_owned());
-                }
-                (name.clone(), inputs.clone(), modes)
-            }
-            // Without the package the gateway can neither quantize nor check an input.
-            None => (
-                format!(
-                    "model {} v{} (package not in this gateway's store)",
-                    key.0, key.1
-                ),
-                Vec::new(),
-                Vec::new(),
-            ),
-        };
-        ModelInfo {
-            cid: e.cid.clone(),
-            name,
-            inputs,
-            modes,
-            frozen: e.status != 1,
-        }
-    }
-}
-
-/// The models of the `ModelRegistry` (by package CID; the newest version of a CID wins) and
-/// the providers of `ProviderStaking`, as of the [`ChainSink`]'s last poll.
-#[derive(Debug, Clone)]
-pub struct ChainDirectory {
-    state: Arc<DirState>,
-}
-
-impl Directory for ChainDirectory {
-    fn models(&self) -> Vec<ModelInfo> {
-        let models = read(&self.state.models);
-        // one entry per CID: the newest version
-        let mut seen = BTreeSet::new();
-        let mut out: Vec<ModelInfo> = models
-            .iter()
-            .rev()
-            .filter(|(_, e)| seen.insert(e.cid.clone()))
-            .map(|(k, e)| DirState::info(*k, e))
-            .collect();
-        out.reverse();
-        out
-    }
-
-    fn providers(&self) -> Vec<ProviderInfo> {
-        let models = read(&self.state.models);
-        read(&self.state.providers)
-            .iter()
-            .filter(|(_, p)| p.stake > 0 || !p.models.is_empty())
-            .map(|(a, p)| ProviderInfo {
-                address: a.to_checksum(None),
-                stake: p.stake.to_string(),
-                models: models
-                    .iter()
-                    .filter(|((id, _), _)| p.models.contains(id))
-                    .map(|(_, e)| e.cid.clone())
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect(),
-                store_url: None,
-            })
-            .collect()
-    }
-
-    fn model(&self, cid: &str) -> Option<ModelInfo> {
-        self.state.by_cid(cid).map(|(k, e)| DirState::info(k, &e))
-    }
 }
 
 /// Tasks followed on-chain.
@@ -266,167 +160,6 @@ fn chain_error(e: vouch_chain::Error) -> SinkError {
     match e {
         vouch_chain::Error::Reverted { .. } => SinkError::Rejected(e.to_string()),
         other => unavailable(other),
-    }
-}
-
-/// What the gateway computed for one task before requesting it.
-struct Local {
-    input_commitment: B256,
-    rows: u16,
-    inline: Vec<u8>,
-    output_commitment: B256,
-    output_cid: Cid,
-}
-
-fn prepare(store: &Store, model: &Cid, input_bytes: &[u8], mode: Mode) -> Result<Local, SinkError> {
-    let bytes = store.get(model).map_err(|e| {
-        SinkError::Rejected(format!(
-            "model package {model} is not in this gateway's store: {e}"
-        ))
-    })?;
-    let pkg = Package::from_bytes(&bytes)
-        .map_err(|e| SinkError::Rejected(format!("model package {model}: {e}")))?;
-    let input: serde_json::Value = serde_json::from_slice(input_bytes)
-        .map_err(|e| SinkError::Rejected(format!("input is not JSON: {e}")))?;
-    let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
-    let floats = codec::json::inputs_from_json(&input, &names)
-        .map_err(|e| SinkError::Rejected(e.to_string()))?;
-    let inputs = codec::quantize_inputs(&pkg, &floats);
-    // every row of a task can be disputed on its own (docs/semantics.md section 8.5); a zk
-    // proof covers one row, and the contract takes at most 65,535
-    let rows = vouch_engine::exec::rows_of(&pkg, &inputs)
-        .map_err(|e| SinkError::Rejected(format!("input does not fit the model: {e}")))?;
-    if mode == Mode::Zk && rows != 1 {
-        return Err(SinkError::Rejected(format!(
-            "a zk task proves one row: this input has {rows}; send one row per task"
-        )));
-    }
-    let rows = u16::try_from(rows).map_err(|_| {
-        SinkError::Rejected(format!("{rows} rows exceed a task's limit of {}", u16::MAX))
-    })?;
-    let input_commitment = B256::from(
-        codec::input_commitment(mode, &pkg, &inputs)
-            .map_err(|e| SinkError::Rejected(e.to_string()))?,
-    );
-    let inline = codec::inline_bytes(&inputs);
-    let engine = vouch_engine::Engine::new(
-        &pkg,
-        vouch_engine::Options {
-            threads: 1,
-            trace: false,
-        },
-    )
-    .map_err(|e| SinkError::Rejected(format!("model package {model}: {e}")))?;
-    let exec = engine
-        .run(inputs)
-        .map_err(|e| SinkError::Rejected(format!("input does not fit the model: {e}")))?;
-    let mut outputs = serde_json::Map::new();
-    for (i, t) in exec.outputs.iter().enumerate() {
-        let deq = codec::dequantize(&pkg, i, t);
-        let name = pkg
-            .outputs
-            .get(i)
-            .map_or_else(|| format!("output{i}"), |o| o.name.clone());
-        outputs.insert(name, codec::json::tensor_to_nested(&t.shape, &deq));
-    }
-    let output_commitment = B256::from(exec.output_commitment());
-    let out = serde_json::json!({
-        "outputs": outputs,
-        "commitment": hex0x(output_commitment.as_slice()),
-    });
-    let out_bytes = serde_json::to_vec(&out).map_err(unavailable)?;
-    store.put(input_bytes).map_err(unavailable)?;
-    let output_cid = store.put(&out_bytes).map_err(unavailable)?;
-    Ok(Local {
-        input_commitment,
-        rows,
-        inline,
-        output_commitment,
-        output_cid,
-    })
-}
-
-/// The shortest path of journal steps from `from` to `to` (excluding `from`).
-fn path(from: TaskState, to: TaskState) -> Option<Vec<TaskState>> {
-    let mut prev: Vec<(TaskState, TaskState)> = Vec::new();
-    let mut queue = std::collections::VecDeque::from([from]);
-    let mut seen = vec![from];
-    while let Some(s) = queue.pop_front() {
-        if s == to {
-            let mut out = vec![to];
-            let mut cur = to;
-            while let Some(&(_, p)) = prev.iter().find(|(n, _)| *n == cur) {
-                if p == from {
-                    break;
-                }
-                out.push(p);
-                cur = p;
-            }
-            out.reverse();
-            return Some(out);
-        }
-        for &n in s.next() {
-            if !seen.contains(&n) {
-                seen.push(n);
-                prev.push((n, s));
-                queue.push_back(n);
-            }
-        }
-    }
-    None
-}
-
-/// Moves task `id` to `to` through whatever steps the journal needs; `data` goes with the
-/// last step. Nothing happens when the task is already there or past it.
-fn advance(j: &Journal, id: &str, to: TaskState, data: &StepData) -> Result<(), SinkError> {
-    let Some(rec) = j.task(id).map_err(unavailable)? else {
-        return Ok(());
-    };
-    if rec.state == to || rec.state.is_terminal() {
-        return Ok(());
-    }
-    let Some(steps) = path(rec.state, to) else {
-        return Err(unavailable(format!(
-            "task {id}: the journal has no way from {} to {}",
-            rec.state.as_str(),
-            to.as_str()
-        )));
-    };
-    let last = steps.len().saturating_sub(1);
-    for (i, s) in steps.into_iter().enumerate() {
-        let d = if i == last {
-            data.clone()
-        } else {
-            StepData::default()
-        };
-        j.transition(id, s, &d).map_err(unavailable)?;
-    }
-    Ok(())
-}
-
-/// The state a gateway reports (a task the provider lost is `failed`).
-fn status_name(s: TaskState) -> &'static str {
-    match s {
-        TaskState::Slashed => "failed",
-        other => other.as_str(),
-    }
-}
-
-fn view(r: TaskRecord) -> TaskView {
-    let shown =
-        r.state == TaskState::Finalized && !r.detail.as_deref().unwrap_or("").starts_with(MISMATCH);
-    TaskView {
-        id: r.task.id,
-        requester: r.task.requester,
-        model: r.task.model_cid,
-        input_cid: r.task.input_cid,
-        mode: r.task.mode,
-        max_fee: r.task.max_fee,
-        status: status_name(r.state).to_owned(),
-        terminal: r.state.is_terminal(),
-        output_cid: if shown { r.output_cid } else { None },
-        commitment: if shown { r.commitment } else { None },
-        detail: r.detail,
     }
 }
 
@@ -971,76 +704,6 @@ impl TaskSink for ChainSink {
             out.into_iter().collect()
         })
     }
-}
-
-/// A gateway serving in the background. Dropping it stops the server (the chain poller stops
-/// with the last clone of the sink).
-#[derive(Debug)]
-pub struct Served {
-    /// The address the gateway listens on.
-    pub addr: SocketAddr,
-    /// The sink (journal, chain handles, [`ChainSink::refresh`]).
-    pub sink: ChainSink,
-    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-}
-
-impl Served {
-    /// The base URL (`http://addr`).
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Waits until the server stops (it only stops on an I/O error or [`Served::stop`]).
-    pub async fn wait(mut self) -> std::io::Result<()> {
-        match self.server.take() {
-            Some(h) => match h.await {
-                Ok(r) => r,
-                Err(e) if e.is_cancelled() => Ok(()),
-                Err(e) => Err(std::io::Error::other(e)),
-            },
-            None => Ok(()),
-        }
-    }
-
-    /// Stops the server.
-    pub fn stop(&self) {
-        if let Some(h) = &self.server {
-            h.abort();
-        }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// Starts a gateway on `listener` whose tasks go on-chain through `sys` (signing with the
-/// operator's key, which pays the fees), with packages read from `store` and tasks journaled
-/// in the SQLite file `journal_path` (created if needed). Returns once the directory is read
-/// from the chain and the server is accepting connections.
-pub async fn serve(
-    sys: System,
-    store: Store,
-    journal_path: &Path,
-    listener: tokio::net::TcpListener,
-    cfg: GatewayConfig,
-    sink_cfg: ChainSinkConfig,
-) -> Result<Served, SinkError> {
-    if let Some(dir) = journal_path.parent() {
-        std::fs::create_dir_all(dir).map_err(unavailable)?;
-    }
-    let journal = Arc::new(Journal::open(journal_path).map_err(unavailable)?);
-    let addr = listener.local_addr().map_err(unavailable)?;
-    let sink = ChainSink::start(sys, store, journal, sink_cfg).await?;
-    let gw = Gateway::new(cfg, Arc::new(sink.clone()), Arc::new(sink.directory()));
-    let server = tokio::spawn(async move { gw.serve(listener).await });
-    Ok(Served {
-        addr,
-        sink,
-        server: Some(server),
-    })
 }
 
 #[cfg(test)]

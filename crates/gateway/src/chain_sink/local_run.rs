@@ -1,0 +1,87 @@
+//! The gateway's own run of a task before it goes on-chain: the package from the store, the
+//! input through the task codec, the input commitment of the mode, and the output it will
+//! compare with the settled one.
+
+use super::*;
+
+/// What the gateway computed for one task before requesting it.
+pub(super) struct Local {
+    pub(super) input_commitment: B256,
+    pub(super) rows: u16,
+    pub(super) inline: Vec<u8>,
+    pub(super) output_commitment: B256,
+    pub(super) output_cid: Cid,
+}
+
+pub(super) fn prepare(
+    store: &Store,
+    model: &Cid,
+    input_bytes: &[u8],
+    mode: Mode,
+) -> Result<Local, SinkError> {
+    let bytes = store.get(model).map_err(|e| {
+        SinkError::Rejected(format!(
+            "model package {model} is not in this gateway's store: {e}"
+        ))
+    })?;
+    let pkg = Package::from_bytes(&bytes)
+        .map_err(|e| SinkError::Rejected(format!("model package {model}: {e}")))?;
+    let input: serde_json::Value = serde_json::from_slice(input_bytes)
+        .map_err(|e| SinkError::Rejected(format!("input is not JSON: {e}")))?;
+    let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
+    let floats = codec::json::inputs_from_json(&input, &names)
+        .map_err(|e| SinkError::Rejected(e.to_string()))?;
+    let inputs = codec::quantize_inputs(&pkg, &floats);
+    // every row of a task can be disputed on its own (docs/semantics.md section 8.5); a zk
+    // proof covers one row, and the contract takes at most 65,535
+    let rows = vouch_engine::exec::rows_of(&pkg, &inputs)
+        .map_err(|e| SinkError::Rejected(format!("input does not fit the model: {e}")))?;
+    if mode == Mode::Zk && rows != 1 {
+        return Err(SinkError::Rejected(format!(
+            "a zk task proves one row: this input has {rows}; send one row per task"
+        )));
+    }
+    let rows = u16::try_from(rows).map_err(|_| {
+        SinkError::Rejected(format!("{rows} rows exceed a task's limit of {}", u16::MAX))
+    })?;
+    let input_commitment = B256::from(
+        codec::input_commitment(mode, &pkg, &inputs)
+            .map_err(|e| SinkError::Rejected(e.to_string()))?,
+    );
+    let inline = codec::inline_bytes(&inputs);
+    let engine = vouch_engine::Engine::new(
+        &pkg,
+        vouch_engine::Options {
+            threads: 1,
+            trace: false,
+        },
+    )
+    .map_err(|e| SinkError::Rejected(format!("model package {model}: {e}")))?;
+    let exec = engine
+        .run(inputs)
+        .map_err(|e| SinkError::Rejected(format!("input does not fit the model: {e}")))?;
+    let mut outputs = serde_json::Map::new();
+    for (i, t) in exec.outputs.iter().enumerate() {
+        let deq = codec::dequantize(&pkg, i, t);
+        let name = pkg
+            .outputs
+            .get(i)
+            .map_or_else(|| format!("output{i}"), |o| o.name.clone());
+        outputs.insert(name, codec::json::tensor_to_nested(&t.shape, &deq));
+    }
+    let output_commitment = B256::from(exec.output_commitment());
+    let out = serde_json::json!({
+        "outputs": outputs,
+        "commitment": hex0x(output_commitment.as_slice()),
+    });
+    let out_bytes = serde_json::to_vec(&out).map_err(unavailable)?;
+    store.put(input_bytes).map_err(unavailable)?;
+    let output_cid = store.put(&out_bytes).map_err(unavailable)?;
+    Ok(Local {
+        input_commitment,
+        rows,
+        inline,
+        output_commitment,
+        output_cid,
+    })
+}

@@ -350,24 +350,14 @@ impl System {
         output: B256,
         trace_root: B256,
     ) -> Result<U256> {
-        let params = self
-            .client
-            .call("TaskManager.getParams", self.task_manager().getParams())
-            .await?;
-        self.ensure_allowance(
-            self.deployment.contracts.task_manager,
-            U256::from(params.challengerBond),
-        )
-        .await?;
+        const WHAT: &str = "TaskManager.challengeAudit";
+        self.approve_challenger_bond().await?;
+        let tm = self.task_manager();
         let rc = self
             .client
-            .send(
-                "TaskManager.challengeAudit",
-                self.task_manager().challengeAudit(task, output, trace_root),
-            )
+            .send(WHAT, tm.challengeAudit(task, output, trace_root))
             .await?;
-        let ev: TaskManager::Challenged = event(&rc, "TaskManager.challengeAudit", "Challenged")?;
-        Ok(ev.disputeId)
+        Ok(event::<TaskManager::Challenged>(&rc, WHAT, "Challenged")?.disputeId)
     }
 
     /// Closes an unchallenged audit after its window: the provider's bond is released and the
@@ -406,6 +396,18 @@ impl System {
     /// Challenges an optimistic result with the caller's own output and trace root, posting
     /// the challenger bond; returns the dispute id.
     pub async fn challenge(&self, task: U256, output: B256, trace_root: B256) -> Result<U256> {
+        const WHAT: &str = "TaskManager.challenge";
+        self.approve_challenger_bond().await?;
+        let tm = self.task_manager();
+        let rc = self
+            .client
+            .send(WHAT, tm.challenge(task, output, trace_root))
+            .await?;
+        Ok(event::<TaskManager::Challenged>(&rc, WHAT, "Challenged")?.disputeId)
+    }
+
+    /// Approves the TaskManager for the challenger bond (no transaction when already enough).
+    async fn approve_challenger_bond(&self) -> Result<()> {
         let params = self
             .client
             .call("TaskManager.getParams", self.task_manager().getParams())
@@ -414,16 +416,7 @@ impl System {
             self.deployment.contracts.task_manager,
             U256::from(params.challengerBond),
         )
-        .await?;
-        let rc = self
-            .client
-            .send(
-                "TaskManager.challenge",
-                self.task_manager().challenge(task, output, trace_root),
-            )
-            .await?;
-        let ev: TaskManager::Challenged = event(&rc, "TaskManager.challenge", "Challenged")?;
-        Ok(ev.disputeId)
+        .await
     }
 
     /// Withdraws the caller's credited balance from the task manager.

@@ -7,10 +7,8 @@
 
 #![allow(clippy::print_stdout)] // prints the measured gas (`cargo test -- --nocapture`)
 
-use std::str::FromStr;
 use vouch_chain::alloy::primitives::aliases::{U88, U96};
 use vouch_chain::alloy::primitives::{Address, B256, Bytes, I256, U256, keccak256};
-use vouch_chain::alloy::signers::local::PrivateKeySigner;
 use vouch_chain::alloy::sol_types::SolValue;
 use vouch_chain::bindings::model_registry::ModelRegistry;
 use vouch_chain::bindings::task_manager::TaskManager;
@@ -21,17 +19,7 @@ use vouch_chain::{
     Client, DeployConfig, Devnet, DevnetConfig, RandomnessConfig, System, TOKEN, VrfConfig,
 };
 
-/// anvil's well-known dev accounts 0..3 (public test keys).
-const DEV_KEYS: [&str; 4] = [
-    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-];
-
-fn signer(i: usize) -> PrivateKeySigner {
-    PrivateKeySigner::from_str(DEV_KEYS[i]).unwrap()
-}
+use vouch_testkit::signer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_committee_is_drawn_with_chainlink_vrf_on_anvil() {

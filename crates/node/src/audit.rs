@@ -138,15 +138,7 @@ async fn check(
             return Ok(Some(Err(e)));
         }
     };
-    inc(&ctx.metrics.challenges_opened);
-    inc(&ctx.metrics.transactions_sent);
-    ctx.advance(
-        &id,
-        TaskState::Submitted,
-        Some(run.output),
-        Some(format!("dispute {dispute}")),
-    );
-    ctx.advance(&id, TaskState::Disputed, None, None);
+    ctx.challenge_opened(&id, run.output, dispute);
     Ok(Some(play(ctx.clone(), dispute, task, Some(run)).await))
 }
 

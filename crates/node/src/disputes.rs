@@ -95,6 +95,22 @@ impl Against {
     }
 }
 
+impl Ctx {
+    /// Counts and journals a challenge this node opened (its claim `output` is posted and
+    /// disputed in `dispute`) under the journal id `id`.
+    pub(crate) fn challenge_opened(&self, id: &str, output: B256, dispute: U256) {
+        inc(&self.metrics.challenges_opened);
+        inc(&self.metrics.transactions_sent);
+        self.advance(
+            id,
+            TaskState::Submitted,
+            Some(output),
+            Some(format!("dispute {dispute}")),
+        );
+        self.advance(id, TaskState::Disputed, None, None);
+    }
+}
+
 /// How opening a challenge ended.
 #[derive(Debug)]
 pub(crate) enum Opened {

@@ -487,15 +487,7 @@ pub(crate) async fn challenger(
             return Err(e);
         }
     };
-    inc(&ctx.metrics.challenges_opened);
-    inc(&ctx.metrics.transactions_sent);
-    ctx.advance(
-        &id,
-        TaskState::Submitted,
-        Some(run.output),
-        Some(format!("dispute {dispute}")),
-    );
-    ctx.advance(&id, TaskState::Disputed, None, None);
+    ctx.challenge_opened(&id, run.output, dispute);
     play(ctx, dispute, task, Some(run)).await
 }
 

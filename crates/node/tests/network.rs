@@ -351,12 +351,14 @@ async fn an_audit_catches_a_lie_no_challenger_watched_and_pays_for_a_confirmatio
         requester.task(t1).await.unwrap().outputCommitment,
         honest_out
     );
+    // a provider re-reads a long window every 30 s (roles::until_after), so after the warp
+    // it finalizes within about that
     requester
         .client()
         .warp(u64::from(w.cfg.challenge_window) + 1)
         .await
         .unwrap();
-    until(30, "the lie finalizes", || async {
+    until(60, "the lie finalizes", || async {
         status(&requester, t1).await == 4
     })
     .await;
@@ -392,7 +394,7 @@ async fn an_audit_catches_a_lie_no_challenger_watched_and_pays_for_a_confirmatio
         .warp(u64::from(w.cfg.challenge_window) + 1)
         .await
         .unwrap();
-    until(30, "the honest task finalizes", || async {
+    until(60, "the honest task finalizes", || async {
         status(&requester, t2).await == 4
     })
     .await;
@@ -511,7 +513,7 @@ async fn a_lying_provider_is_challenged_and_slashed_and_an_honest_one_is_paid() 
         .warp(u64::from(w.cfg.challenge_window) + 1)
         .await
         .unwrap();
-    until(30, "the provider finalizes", || async {
+    until(60, "the provider finalizes", || async {
         status(&requester, t2).await == 4
     })
     .await;

@@ -89,17 +89,9 @@ impl GatewayClient {
         let text = msg.to_text();
         let sig = siwe::sign_personal(key, text.as_bytes())
             .ok_or_else(|| ClientError::Protocol("signing the SIWE message failed".into()))?;
-        let url = format!("{base}/auth/login");
-        let resp = http
-            .post(&url)
-            .json(&json!({ "message": text, "signature": sig }))
-            .send()
-            .await
-            .map_err(|source| ClientError::Http {
-                url: url.clone(),
-                source,
-            })?;
-        let v = answer(resp, &url, "the sign-in").await?;
+        let body = json!({ "message": text, "signature": sig });
+        let login = format!("{base}/auth/login");
+        let v = post_json(&http, &login, None, &body, "the sign-in").await?;
         let token = v["token"]
             .as_str()
             .ok_or_else(|| ClientError::Protocol(format!("no token in {v}")))?
@@ -125,24 +117,14 @@ impl GatewayClient {
         mode: &str,
         fee: u128,
     ) -> Result<String, ClientError> {
+        let body = json!({
+            "model": model.to_string(),
+            "input": input,
+            "mode": mode,
+            "max_fee": fee.to_string(),
+        });
         let url = format!("{}/tasks", self.base);
-        let resp = self
-            .http
-            .post(&url)
-            .bearer_auth(&self.token)
-            .json(&json!({
-                "model": model.to_string(),
-                "input": input,
-                "mode": mode,
-                "max_fee": fee.to_string(),
-            }))
-            .send()
-            .await
-            .map_err(|source| ClientError::Http {
-                url: url.clone(),
-                source,
-            })?;
-        let v = answer(resp, &url, "the task").await?;
+        let v = post_json(&self.http, &url, Some(&self.token), &body, "the task").await?;
         v["id"]
             .as_str()
             .map(str::to_owned)
@@ -181,7 +163,26 @@ async fn get_json(
     token: Option<&str>,
     what: &'static str,
 ) -> Result<Value, ClientError> {
-    let mut req = http.get(url);
+    send(http.get(url), url, token, what).await
+}
+
+async fn post_json(
+    http: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    body: &Value,
+    what: &'static str,
+) -> Result<Value, ClientError> {
+    send(http.post(url).json(body), url, token, what).await
+}
+
+/// Sends `req` (with the session's bearer token, if any) and reads its JSON answer.
+async fn send(
+    mut req: reqwest::RequestBuilder,
+    url: &str,
+    token: Option<&str>,
+    what: &'static str,
+) -> Result<Value, ClientError> {
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }

@@ -352,28 +352,30 @@ impl Shared {
             .ok_or_else(|| unavailable("the endpoint has no latest block"))?;
         let (head_no, now) = (head.header.number, head.header.timestamp);
         let c = &self.sys.deployment().contracts;
-        // the chain lost the deployment (a devnet restarted without its state): nothing on it
-        // can be followed; say so instead of reporting stale states as live
-        let code = p.get_code_at(c.task_manager).await.map_err(unavailable)?;
-        if code.is_empty() {
-            return Err(unavailable(format!(
-                "chain lost: no TaskManager code at {} (the chain was reset without its state)",
-                c.task_manager
-            )));
+        // The chain went back (a devnet restarted from an older state, or without one): the
+        // only time the deployment can have vanished, so the only time its code is read (not
+        // once a poll). A chain without it keeps the poll failing (`/health` 503) and the
+        // tracked state untouched until the real chain is back.
+        let next = lock(&self.track).next_block;
+        let went_back = next.is_some_and(|n| n > head_no + 1);
+        if went_back || next.is_none() {
+            let code = p.get_code_at(c.task_manager).await.map_err(unavailable)?;
+            if code.is_empty() {
+                return Err(unavailable(format!(
+                    "chain lost: no TaskManager code at {} (the chain was reset without its state)",
+                    c.task_manager
+                )));
+            }
         }
         let from = {
             let mut t = lock(&self.track);
-            match t.next_block {
-                // the chain went back (restarted from older saved state): read it all again
-                Some(next) if next > head_no + 1 => {
-                    t.next_block = None;
-                    let all: Vec<U256> = t.tasks.keys().copied().collect();
-                    t.dirty.extend(all);
-                    self.sys.deployment().block
-                }
-                Some(next) => next,
-                None => self.sys.deployment().block,
+            if went_back {
+                // read it all again: every followed task may have moved back
+                t.next_block = None;
+                let all: Vec<U256> = t.tasks.keys().copied().collect();
+                t.dirty.extend(all);
             }
+            t.next_block.unwrap_or(self.sys.deployment().block)
         };
         let mut versions = BTreeSet::new();
         let mut provs = BTreeSet::new();

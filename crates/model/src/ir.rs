@@ -1,7 +1,7 @@
 //! The integer graph IR. Each [`Op`] is defined exactly in `docs/semantics.md` section 3.
 
 use serde::{Deserialize, Serialize};
-use vouch_semantics::Requant;
+use vouch_semantics::{Family, Requant};
 
 /// Index of a dynamic tensor in [`crate::Package::values`].
 pub type ValueId = u32;
@@ -250,6 +250,21 @@ impl Op {
             Self::Reshape => "Reshape",
             Self::Transpose { .. } => "Transpose",
             Self::Concat { .. } => "Concat",
+        }
+    }
+
+    /// The op's family: the module that holds it in every checker (`docs/adding-an-op.md`).
+    pub const fn family(&self) -> Family {
+        match self {
+            Self::Linear { .. } | Self::MatMul { .. } => Family::Dense,
+            Self::Conv { .. } => Family::Conv,
+            Self::Add { .. } | Self::Mul { .. } | Self::Rescale { .. } => Family::Elementwise,
+            Self::Relu | Self::Clip { .. } | Self::LeakyRelu { .. } | Self::Lut { .. } => {
+                Family::Activation
+            }
+            Self::Softmax { .. } | Self::ArgMax { .. } => Family::Reduce,
+            Self::MaxPool { .. } | Self::AveragePool { .. } => Family::Pool,
+            Self::Reshape | Self::Transpose { .. } | Self::Concat { .. } => Family::Layout,
         }
     }
 

@@ -4,6 +4,8 @@
 //! fully inferred, with the batch axis kept symbolic ([`Dim::Batch`]). Constants are `f32`.
 //! The quantizer (`vouch-quant`) reads this graph, the float reference executor runs it.
 
+pub use vouch_semantics::Family;
+
 /// One dimension of a tensor shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dim {
@@ -162,6 +164,28 @@ pub enum FOp {
         /// The axis.
         axis: usize,
     },
+}
+
+impl FOp {
+    /// The op's family: the module that holds it in the importer, the float reference and the
+    /// quantizer (`docs/adding-an-op.md`).
+    pub const fn family(&self) -> Family {
+        match self {
+            Self::Linear { .. } | Self::MatMul => Family::Dense,
+            Self::Conv { .. } => Family::Conv,
+            Self::Add | Self::Sub | Self::Mul => Family::Elementwise,
+            Self::Relu
+            | Self::Clip { .. }
+            | Self::LeakyRelu { .. }
+            | Self::Sigmoid
+            | Self::Tanh => Family::Activation,
+            Self::Softmax { .. } | Self::ArgMax { .. } => Family::Reduce,
+            Self::MaxPool { .. } | Self::AveragePool { .. } | Self::GlobalAveragePool => {
+                Family::Pool
+            }
+            Self::Reshape | Self::Transpose { .. } | Self::Concat { .. } => Family::Layout,
+        }
+    }
 }
 
 /// One node: an op, its operands and its single output value.

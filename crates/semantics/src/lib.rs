@@ -9,6 +9,9 @@
 //! | [`round_shift`] | `(x + 2^(s-1)) >> s`, round half up |
 //! | [`requant`] | `clamp(round_shift(x * M, s), lo, hi)` |
 //! | [`div_round`] | `floor((2a + n) / 2n)` |
+//!
+//! [`Family`] is the op table: the family each op belongs to, and so the module that holds it
+//! in every checker (`docs/adding-an-op.md`).
 
 #![forbid(unsafe_code)]
 // A checker must not abort on input: no unwrap, expect or panic outside tests (a justified
@@ -17,6 +20,9 @@
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
+pub mod family;
+pub use family::Family;
+
 /// The semantics version this crate implements (and the one new packages record).
 pub const SEMANTICS_VERSION: u32 = 2;
 /// The oldest version this crate still executes. Version 2 only widened the ranges of

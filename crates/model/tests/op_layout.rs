@@ -9,8 +9,11 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The file name of a family's module in one checker.
+type FileOf = fn(Family) -> String;
+
 /// The directory of each checker's family modules, and the file name of a family in it.
-fn checkers() -> Vec<(&'static str, fn(Family) -> String)> {
+fn checkers() -> Vec<(&'static str, FileOf)> {
     fn rust(f: Family) -> String {
         format!("{}.rs", f.module())
     }

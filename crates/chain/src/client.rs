@@ -112,8 +112,9 @@ impl Client {
 
     /// The signer's address, or an error naming `what` needs one.
     pub fn sender(&self, what: &str) -> Result<Address> {
-        self.from
-            .ok_or_else(|| Error::State(format!("{what} needs a key (--key)")))
+        self.from.ok_or_else(|| Error::NeedsKey {
+            call: what.to_owned(),
+        })
     }
 
     /// Sends a contract call as a transaction and waits for its receipt; a revert (at gas

@@ -111,9 +111,12 @@ fn children(leaves: &[[u8; 32]], depth: u32, index: U256) -> Result<(B256, B256)
         .ok()
         .and_then(|d| d.checked_sub(1))
         .and_then(|d| levels.get(d))
-        .ok_or_else(|| Error::State("descent deeper than our tree".to_owned()))?;
-    let i = usize::try_from(index)
-        .map_err(|_| Error::State("descent index out of range".to_owned()))?;
+        .ok_or_else(|| Error::TraceMismatch {
+            message: "descent deeper than our tree".to_owned(),
+        })?;
+    let i = usize::try_from(index).map_err(|_| Error::OutOfRange {
+        what: "descent index".to_owned(),
+    })?;
     let zero = [0u8; 32];
     let l = level.get(2 * i).unwrap_or(&zero);
     let r = level.get(2 * i + 1).unwrap_or(&zero);
@@ -145,7 +148,9 @@ impl Evidence {
 }
 
 fn to_usize(v: U256, what: &str) -> Result<usize> {
-    usize::try_from(v).map_err(|_| Error::State(format!("{what} {v} out of range")))
+    usize::try_from(v).map_err(|_| Error::OutOfRange {
+        what: format!("{what} {v}"),
+    })
 }
 
 fn dim(shape: &[U256], i: usize) -> usize {
@@ -256,7 +261,10 @@ async fn defender_descent(
     }
     let game = *sys.dispute_game().address();
     let provider = sys.client().provider();
-    let rpc = |e: alloy::transports::TransportError| Error::State(format!("reading the game: {e}"));
+    let rpc = |e: alloy::transports::TransportError| Error::Rpc {
+        call: "reading the game".to_owned(),
+        message: e.to_string(),
+    };
     let filter = alloy::rpc::types::Filter::new()
         .address(game)
         .event_signature(DisputeGame::Opened::SIGNATURE_HASH)
@@ -268,7 +276,10 @@ async fn defender_descent(
         .map_err(rpc)?
         .first()
         .and_then(|l| l.block_number)
-        .ok_or_else(|| Error::State(format!("no Opened event for dispute {id}")))?;
+        .ok_or_else(|| Error::Rpc {
+            call: format!("eth_getLogs (Opened event of dispute {id})"),
+            message: "no such log: the endpoint may not keep old logs".to_owned(),
+        })?;
     let latest = provider.get_block_number().await.map_err(rpc)?;
     let mut out = Vec::new();
     for b in opened..=latest {
@@ -299,10 +310,12 @@ async fn defender_descent(
             }
         }
     }
-    Err(Error::State(format!(
-        "found {} of the defender's {levels} trace bisections of dispute {id}",
-        out.len()
-    )))
+    Err(Error::TraceMismatch {
+        message: format!(
+            "found {} of the defender's {levels} trace bisections of dispute {id}",
+            out.len()
+        ),
+    })
 }
 
 /// Proof of trace leaf `r` (< `j`, agreed) against the defender's trace root: siblings left of
@@ -340,28 +353,29 @@ fn input_data<'a>(
     node: &Node,
     i: usize,
 ) -> Result<&'a [i32]> {
-    let r = *node
-        .inputs
-        .get(i)
-        .ok_or_else(|| Error::State("one-step: no such input".to_owned()))?;
+    let r = *node.inputs.get(i).ok_or_else(|| Error::TraceMismatch {
+        message: "one-step: no such input".to_owned(),
+    })?;
     let flag = crate::graph::graph_input(0);
     let t = if r & flag != U256::ZERO {
         ev.inputs.get(to_usize(r ^ flag, "graph input")?)
     } else {
         me.tensors.get(to_usize(r, "node input")?)
     };
-    t.map(Vec::as_slice)
-        .ok_or_else(|| Error::State("one-step: input out of range".to_owned()))
+    t.map(Vec::as_slice).ok_or_else(|| Error::OutOfRange {
+        what: "one-step: input".to_owned(),
+    })
 }
 
 /// The prefix sum `P_c` of element `e` of `Linear` node `j` (docs/semantics.md section 8.4):
 /// the bias plus the first `min(64c, K)` products of its row; `P_m` is the accumulator.
 pub fn partial_sum(me: &HonestTrace, ev: &Evidence, j: usize, e: usize, c: usize) -> Result<i64> {
-    let node = ev
-        .nodes
-        .get(j)
-        .ok_or_else(|| Error::State(format!("node {j} is not in our graph")))?;
-    let bad = || Error::State(format!("node {j} is not a Linear node"));
+    let node = ev.nodes.get(j).ok_or_else(|| Error::TraceMismatch {
+        message: format!("node {j} is not in our graph"),
+    })?;
+    let bad = || Error::TraceMismatch {
+        message: format!("node {j} is not a Linear node"),
+    };
     let w_shape = node.constShapes.first().ok_or_else(bad)?;
     if node.op != crate::graph::op::LINEAR || w_shape.len() != 2 {
         return Err(bad());
@@ -414,11 +428,15 @@ fn one_step_args(
     let node = ev
         .nodes
         .get(j)
-        .ok_or_else(|| Error::State(format!("node {j} is not in our graph")))?
+        .ok_or_else(|| Error::TraceMismatch {
+            message: format!("node {j} is not in our graph"),
+        })?
         .clone();
     let n1 = numel(&node.outShape).max(1);
     let (row, e) = (e / n1, e % n1);
-    let missing = |what: &str| Error::State(format!("one-step: {what} out of range"));
+    let missing = |what: &str| Error::OutOfRange {
+        what: format!("one-step: {what}"),
+    };
     let node_leaves: Vec<[u8; 32]> = ev
         .nodes
         .iter()
@@ -485,7 +503,7 @@ pub async fn resolve_input(
     let game = sys.dispute_game();
     let g = client.call("DisputeGame.game", game.game(id)).await?;
     match g.phase {
-        0 => return Err(Error::State(format!("no dispute {id}"))),
+        0 => return Err(Error::NoDispute { id: id.to_string() }),
         9 => {
             let outcome = OUTCOMES.get(usize::from(g.outcome)).copied().unwrap_or("?");
             return Ok(Move::Done { outcome });
@@ -522,7 +540,9 @@ pub async fn resolve_input(
             if data.len() == rows * numel(shape) {
                 continue;
             }
-            let missing = || Error::State("resolve input: proof out of range".to_owned());
+            let missing = || Error::OutOfRange {
+                what: "resolve input: proof".to_owned(),
+            };
             let node_proof = merkle_proof(&node_leaves, j).ok_or_else(missing)?;
             let leaf_proof = merkle_proof(&in_leaves, i).ok_or_else(missing)?;
             client
@@ -543,9 +563,7 @@ pub async fn resolve_input(
             return Ok(Move::Posted("input"));
         }
     }
-    Err(Error::State(format!(
-        "every graph input holds the task's {rows} rows: the input is well formed"
-    )))
+    Err(Error::InputWellFormed { rows })
 }
 
 /// Makes the caller's next move in game `id`, if any; at the one-step check it reports
@@ -572,7 +590,7 @@ pub async fn step_with(
         return Ok(Move::Done { outcome });
     }
     if phase == 0 {
-        return Err(Error::State(format!("no dispute {id}")));
+        return Err(Error::NoDispute { id: id.to_string() });
     }
     let now = sys.latest_timestamp().await?;
     if now > g.deadline {
@@ -584,9 +602,10 @@ pub async fn step_with(
     } else if who == g.p.challenger {
         2u8
     } else {
-        return Err(Error::State(format!(
-            "{who} is not a party to dispute {id}"
-        )));
+        return Err(Error::NotAParty {
+            who: who.to_string(),
+            id: id.to_string(),
+        });
     };
     let waiting = Move::Waiting {
         deadline: g.deadline,
@@ -595,7 +614,9 @@ pub async fn step_with(
         usize::try_from(g.node)
             .ok()
             .and_then(|n| me.tensors.get(n))
-            .ok_or_else(|| Error::State(format!("node {} is not in our trace", g.node)))
+            .ok_or_else(|| Error::TraceMismatch {
+                message: format!("node {} is not in our trace", g.node),
+            })
     };
     match phase {
         1 => {
@@ -659,14 +680,16 @@ pub async fn step_with(
             let mut outs = Vec::new();
             let mut proofs = Vec::new();
             for &n in &me.header.output_nodes {
-                let i = usize::try_from(n)
-                    .map_err(|_| Error::State("output node out of range".to_owned()))?;
-                let leaf = leaves
-                    .get(i)
-                    .ok_or_else(|| Error::State("output node out of range".to_owned()))?;
+                let i = usize::try_from(n).map_err(|_| Error::OutOfRange {
+                    what: "output node".to_owned(),
+                })?;
+                let leaf = leaves.get(i).ok_or_else(|| Error::OutOfRange {
+                    what: "output node".to_owned(),
+                })?;
                 outs.push(B256::from(*leaf));
-                let proof = merkle_proof(&leaves, i)
-                    .ok_or_else(|| Error::State("output node out of range".to_owned()))?;
+                let proof = merkle_proof(&leaves, i).ok_or_else(|| Error::OutOfRange {
+                    what: "output node".to_owned(),
+                })?;
                 proofs.push(proof.into_iter().map(B256::from).collect::<Vec<_>>());
             }
             client
@@ -733,12 +756,14 @@ pub async fn step_with(
             let rows = usize::from(g.rows).max(1);
             if numel(&node.outShape) * rows != ours {
                 // our trace does not fit the task: the check would end BothWrong
-                return Err(Error::State(format!(
-                    "node {j} has {ours} elements in our trace, but the task's {rows} rows of \
-                     the graph root's {} make {}",
-                    numel(&node.outShape),
-                    numel(&node.outShape) * rows
-                )));
+                return Err(Error::TraceMismatch {
+                    message: format!(
+                        "node {j} has {ours} elements in our trace, but the task's {rows} rows \
+                         of the graph root's {} make {}",
+                        numel(&node.outShape),
+                        numel(&node.outShape) * rows
+                    ),
+                });
             }
             if phase == 4 {
                 client

@@ -140,10 +140,122 @@ pub enum Error {
         /// The devnet folder.
         dir: PathBuf,
     },
-    /// The contract state does not allow the step asked for.
-    #[error("{0}")]
-    State(String),
+    /// A transaction was asked of a client without a signer.
+    #[error("{call} needs a key (--key)")]
+    NeedsKey {
+        /// What needed the key.
+        call: String,
+    },
+    /// The deployments file is for another chain than the endpoint's.
+    #[error("the deployment is for chain {deployment} but the endpoint is chain {endpoint}")]
+    WrongChain {
+        /// The deployment's chain id.
+        deployment: u64,
+        /// The endpoint's chain id.
+        endpoint: u64,
+    },
+    /// No contract code at an address that must hold one.
+    #[error("no contract at {address}")]
+    NoCode {
+        /// The address.
+        address: String,
+    },
+    /// A deployed zk verifier is not the one for this package or these keys.
+    #[error("the verifier at {verifier} {what} {on_chain}, the {ours_from} {ours}")]
+    VerifierMismatch {
+        /// The verifier contract.
+        verifier: String,
+        /// What differs, as a phrase (`is for weights root`, `has verifying key hash`).
+        what: &'static str,
+        /// The verifier's value.
+        on_chain: String,
+        /// Where our value comes from (`package has`, `keys have`).
+        ours_from: &'static str,
+        /// Our value.
+        ours: String,
+    },
+    /// The Solidity compiler is missing, failed, or gave no bytecode.
+    #[error("{message}")]
+    Solc {
+        /// What went wrong, with the fix when there is one.
+        message: String,
+    },
+    /// A value does not fit the type the contract or this client needs.
+    #[error("{what} out of range")]
+    OutOfRange {
+        /// The value, named (and shown when it helps).
+        what: String,
+    },
+    /// No dispute with that id.
+    #[error("no dispute {id}")]
+    NoDispute {
+        /// The dispute id.
+        id: String,
+    },
+    /// The signer is neither side of the dispute.
+    #[error("{who} is not a party to dispute {id}")]
+    NotAParty {
+        /// The signer.
+        who: String,
+        /// The dispute id.
+        id: String,
+    },
+    /// The on-chain dispute does not fit our own trace of the task (we cannot play it).
+    #[error("{message}")]
+    TraceMismatch {
+        /// What does not fit.
+        message: String,
+    },
+    /// Nothing is wrong with the task's inputs: there is no malformed input to resolve.
+    #[error("every graph input holds the task's {rows} rows: the input is well formed")]
+    InputWellFormed {
+        /// The task's rows.
+        rows: usize,
+    },
+}
+
+impl Error {
+    /// The name of the custom error a call reverted with (`NothingToAttest` for a revert
+    /// decoded as `NothingToAttest()`), for callers that branch on a particular revert.
+    pub fn revert_name(&self) -> Option<&str> {
+        match self {
+            Self::Reverted { reason, .. } => {
+                let name = reason.split('(').next().unwrap_or(reason);
+                (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                    .then_some(name)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    fn reverted(reason: &str) -> Error {
+        Error::Reverted {
+            call: "TaskManager.flushReceipts".to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+
+    #[test]
+    fn revert_name_is_the_custom_error_without_its_arguments() {
+        assert_eq!(
+            reverted("NothingToAttest()").revert_name(),
+            Some("NothingToAttest")
+        );
+        assert_eq!(
+            reverted("NotProvider(who: 0x01)").revert_name(),
+            Some("NotProvider")
+        );
+        assert_eq!(reverted("\"paused\"").revert_name(), None);
+        assert_eq!(reverted("panic 0x11").revert_name(), None);
+        let other = Error::NoDispute { id: "7".to_owned() };
+        assert_eq!(other.revert_name(), None);
+    }
+}

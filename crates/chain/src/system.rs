@@ -85,11 +85,10 @@ impl System {
     /// Binds a client to a deployment on its chain.
     pub fn new(client: Client, deployment: Deployment) -> Result<Self> {
         if deployment.chain_id != client.chain_id() {
-            return Err(Error::State(format!(
-                "the deployment is for chain {} but the endpoint is chain {}",
-                deployment.chain_id,
-                client.chain_id()
-            )));
+            return Err(Error::WrongChain {
+                deployment: deployment.chain_id,
+                endpoint: client.chain_id(),
+            });
         }
         Ok(Self { client, deployment })
     }
@@ -264,8 +263,9 @@ impl System {
             .call("ProviderStaking.freeStake", self.staking().freeStake(me))
             .await?;
         if unbond && !free.is_zero() {
-            let amount = u128::try_from(free)
-                .map_err(|_| Error::State("free stake exceeds uint128".to_owned()))?;
+            let amount = u128::try_from(free).map_err(|_| Error::OutOfRange {
+                what: "free stake (above uint128)".to_owned(),
+            })?;
             self.client
                 .send(
                     "ProviderStaking.requestUnbond",
@@ -286,8 +286,10 @@ impl System {
     /// Requests an inference, escrowing the fee; returns the task id.
     pub async fn request(&self, r: &Request) -> Result<U256> {
         let now = self.latest_timestamp().await?;
-        let deadline = u32::try_from(now + u64::from(r.deadline_secs))
-            .map_err(|_| Error::State("deadline past 2106".to_owned()))?;
+        let deadline =
+            u32::try_from(now + u64::from(r.deadline_secs)).map_err(|_| Error::OutOfRange {
+                what: "deadline (past 2106)".to_owned(),
+            })?;
         self.ensure_allowance(self.deployment.contracts.task_manager, U256::from(r.fee))
             .await?;
         let input = TaskManager::RequestInput {
@@ -491,7 +493,10 @@ impl System {
                 call: "eth_getBlockByNumber".to_owned(),
                 message: e.to_string(),
             })?
-            .ok_or_else(|| Error::State("no latest block".to_owned()))?;
+            .ok_or_else(|| Error::Rpc {
+                call: "eth_getBlockByNumber".to_owned(),
+                message: "no latest block".to_owned(),
+            })?;
         Ok(b.header.timestamp)
     }
 }

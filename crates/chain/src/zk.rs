@@ -98,7 +98,9 @@ impl System {
                 message: e.to_string(),
             })?;
         if code.is_empty() {
-            return Err(Error::State(format!("no contract at {verifier}")));
+            return Err(Error::NoCode {
+                address: verifier.to_string(),
+            });
         }
         let v = IVouchZkVerifier::new(verifier, self.client().provider());
         let vk_hash = self.client().call("verifier.VK_HASH", v.VK_HASH()).await?;
@@ -136,18 +138,24 @@ impl System {
     ) -> Result<(Published, VerifierInfo)> {
         let info = self.verifier_info(verifier).await?;
         if info.weights_root != m.weights_root {
-            return Err(Error::State(format!(
-                "the verifier at {verifier} is for weights root {}, the package has {}",
-                info.weights_root, m.weights_root
-            )));
+            return Err(Error::VerifierMismatch {
+                verifier: verifier.to_string(),
+                what: "is for weights root",
+                on_chain: info.weights_root.to_string(),
+                ours_from: "package has",
+                ours: m.weights_root.to_string(),
+            });
         }
         if let Some(h) = vk_hash
             && h != info.vk_hash
         {
-            return Err(Error::State(format!(
-                "the verifier at {verifier} has verifying key hash {}, the keys have {h}",
-                info.vk_hash
-            )));
+            return Err(Error::VerifierMismatch {
+                verifier: verifier.to_string(),
+                what: "has verifying key hash",
+                on_chain: info.vk_hash.to_string(),
+                ours_from: "keys have",
+                ours: h.to_string(),
+            });
         }
         let input = ModelRegistry::VersionInput {
             packageCid: m.package_cid.clone(),
@@ -187,9 +195,9 @@ pub fn find_solc() -> Result<PathBuf> {
             return Ok(w);
         }
     }
-    Err(Error::State(
-        "the Solidity compiler (solcjs) was not found: run scripts/bootstrap-node.sh in the vouch repository (needs Node.js 18+), or set VOUCH_SOLC to a `solc` that takes --standard-json".to_owned(),
-    ))
+    Err(Error::Solc {
+        message: "the Solidity compiler (solcjs) was not found: run scripts/bootstrap-node.sh in the vouch repository (needs Node.js 18+), or set VOUCH_SOLC to a `solc` that takes --standard-json".to_owned(),
+    })
 }
 
 /// Compiles one self-contained Solidity source with the repository's settings (optimizer 200
@@ -234,10 +242,12 @@ pub fn compile_with(solc: &Path, source: &str, contract: &str) -> Result<Bytes> 
         .spawn()
         .map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                Error::State(format!(
-                    "cannot run {} ({e}): install Node.js 18+ and run scripts/bootstrap-node.sh",
-                    if is_script { "node" } else { "solc" }
-                ))
+                Error::Solc {
+                    message: format!(
+                        "cannot run {} ({e}): install Node.js 18+ and run scripts/bootstrap-node.sh",
+                        if is_script { "node" } else { "solc" }
+                    ),
+                }
             } else {
                 io_err(e)
             }
@@ -249,11 +259,13 @@ pub fn compile_with(solc: &Path, source: &str, contract: &str) -> Result<Bytes> 
     }
     let out = child.wait_with_output().map_err(io_err)?;
     if !out.status.success() {
-        return Err(Error::State(format!(
-            "solc failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
+        return Err(Error::Solc {
+            message: format!(
+                "solc failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        });
     }
     let v: serde_json::Value =
         serde_json::from_slice(&out.stdout).map_err(|source| Error::Json {
@@ -276,16 +288,18 @@ pub fn compile_with(solc: &Path, source: &str, contract: &str) -> Result<Bytes> 
         })
         .unwrap_or_default();
     if !errors.is_empty() {
-        return Err(Error::State(format!(
-            "solc rejected the source: {}",
-            errors.join("\n")
-        )));
+        return Err(Error::Solc {
+            message: format!("solc rejected the source: {}", errors.join("\n")),
+        });
     }
     let hex = v["contracts"]["Verifier.sol"][contract]["evm"]["bytecode"]["object"]
         .as_str()
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| Error::State(format!("solc output has no bytecode for `{contract}`")))?;
-    let bytes = alloy::primitives::hex::decode(hex)
-        .map_err(|e| Error::State(format!("solc bytecode is not hex: {e}")))?;
+        .ok_or_else(|| Error::Solc {
+            message: format!("solc output has no bytecode for `{contract}`"),
+        })?;
+    let bytes = alloy::primitives::hex::decode(hex).map_err(|e| Error::Solc {
+        message: format!("solc bytecode is not hex: {e}"),
+    })?;
     Ok(Bytes::from(bytes))
 }

@@ -42,7 +42,7 @@ pub use directory::{Directory, ModelInfo, ProviderInfo, StaticDirectory};
 pub use error::ApiError;
 pub use limits::{LimitConfig, Limits, SpendRefused};
 pub use metrics::Metrics;
-pub use sink::{JournalSink, Mode, TaskRequest, TaskSink, TaskView};
+pub use sink::{JournalSink, Mode, Rejection, SinkError, TaskRequest, TaskSink, TaskView};
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
@@ -377,7 +377,9 @@ async fn create_task(
         Err(e) => {
             gw.inner.limits.release(&s.did, max_fee);
             Err(match e {
-                sink::SinkError::Rejected(m) => ApiError::unprocessable("task_rejected", m),
+                sink::SinkError::Rejected(r) => {
+                    ApiError::unprocessable("task_rejected", r.to_string())
+                }
                 other => ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "backend_unavailable",

@@ -83,9 +83,79 @@ pub enum SinkError {
     /// The backing service (journal, chain RPC) failed.
     #[error("task backend unavailable: {0}")]
     Unavailable(String),
-    /// The backend refused the request (e.g. the contract reverted).
+    /// The backend refused the request; the client must change it (HTTP 422).
     #[error("task rejected: {0}")]
-    Rejected(String),
+    Rejected(Rejection),
+}
+
+/// Why a task was refused before it was accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The model package is not in the gateway's blob store.
+    #[error("model package {model} is not in this gateway's store: {reason}")]
+    ModelNotStored {
+        /// The package CID.
+        model: String,
+        /// What the store reported.
+        reason: String,
+    },
+    /// The model package does not load (or the engine refuses it).
+    #[error("model package {model}: {reason}")]
+    BadPackage {
+        /// The package CID.
+        model: String,
+        /// Why it does not load.
+        reason: String,
+    },
+    /// No registered model version has this package CID.
+    #[error("model {model} is not registered: no ModelRegistry version has this package CID")]
+    NotRegistered {
+        /// The package CID.
+        model: String,
+    },
+    /// The model version exists but is not active (frozen or retired).
+    #[error("model {model} (model {model_id} version {version}) is not active on-chain")]
+    NotActive {
+        /// The package CID.
+        model: String,
+        /// The registry's model id.
+        model_id: String,
+        /// The version.
+        version: String,
+    },
+    /// The model version does not fit a task's `uint16` version field.
+    #[error("model {model}: version {version} exceeds uint16")]
+    VersionTooLarge {
+        /// The package CID.
+        model: String,
+        /// The version.
+        version: String,
+    },
+    /// The input is not JSON, or does not fit the model's inputs.
+    #[error("{reason}")]
+    BadInput {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A zk task proves one row; the input has more.
+    #[error("a zk task proves one row: this input has {rows}; send one row per task")]
+    ZkNeedsOneRow {
+        /// The input's rows.
+        rows: usize,
+    },
+    /// More rows than a task can hold (`uint16`).
+    #[error("{rows} rows exceed a task's limit of {}", u16::MAX)]
+    TooManyRows {
+        /// The input's rows.
+        rows: usize,
+    },
+    /// The contract refused the request (its decoded revert).
+    #[error("{reason}")]
+    Reverted {
+        /// The decoded revert, with the call.
+        reason: String,
+    },
 }
 
 /// Accepts tasks and reports on them.

@@ -581,7 +581,7 @@ async fn flush(ctx: &Ctx, flushed: &mut Option<u32>) {
             tracing::info!(node = %ctx.cfg.name, %uid, from, to, "receipts attested");
         }
         Err(e) => {
-            if e.to_string().contains("NothingToAttest") {
+            if e.revert_name() == Some("NothingToAttest") {
                 *flushed = Some(ledger.receiptCount);
             } else {
                 tracing::warn!(node = %ctx.cfg.name, error = %e, "receipt flush failed");

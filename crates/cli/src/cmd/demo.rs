@@ -300,7 +300,7 @@ async fn run_steps(a: &DemoArgs, net: &up::Network) -> Result<()> {
         Ok((uid, from, to)) => {
             out::line(format!("  receipts {from}..{to} attested: EAS uid {uid}"))
         }
-        Err(e) if e.to_string().contains("NothingToAttest") => {}
+        Err(e) if e.revert_name() == Some("NothingToAttest") => {}
         Err(e) => return Err(e.into()),
     }
     for s in settled.iter().filter(|s| s.status == "finalized") {

@@ -20,33 +20,29 @@ pub(super) fn prepare(
     mode: Mode,
 ) -> Result<Local, SinkError> {
     let bytes = store.get(model).map_err(|e| {
-        SinkError::Rejected(format!(
-            "model package {model} is not in this gateway's store: {e}"
-        ))
+        SinkError::Rejected(Rejection::ModelNotStored {
+            model: model.to_string(),
+            reason: e.to_string(),
+        })
     })?;
-    let pkg = Package::from_bytes(&bytes)
-        .map_err(|e| SinkError::Rejected(format!("model package {model}: {e}")))?;
+    let pkg = Package::from_bytes(&bytes).map_err(|e| bad_package(model, &e))?;
     let input: serde_json::Value = serde_json::from_slice(input_bytes)
-        .map_err(|e| SinkError::Rejected(format!("input is not JSON: {e}")))?;
+        .map_err(|e| bad_input(format!("input is not JSON: {e}")))?;
     let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
-    let floats = codec::json::inputs_from_json(&input, &names)
-        .map_err(|e| SinkError::Rejected(e.to_string()))?;
+    let floats =
+        codec::json::inputs_from_json(&input, &names).map_err(|e| bad_input(e.to_string()))?;
     let inputs = codec::quantize_inputs(&pkg, &floats);
     // every row of a task can be disputed on its own (docs/semantics.md section 8.5); a zk
     // proof covers one row, and the contract takes at most 65,535
     let rows = vouch_engine::exec::rows_of(&pkg, &inputs)
-        .map_err(|e| SinkError::Rejected(format!("input does not fit the model: {e}")))?;
+        .map_err(|e| bad_input(format!("input does not fit the model: {e}")))?;
     if mode == Mode::Zk && rows != 1 {
-        return Err(SinkError::Rejected(format!(
-            "a zk task proves one row: this input has {rows}; send one row per task"
-        )));
+        return Err(SinkError::Rejected(Rejection::ZkNeedsOneRow { rows }));
     }
-    let rows = u16::try_from(rows).map_err(|_| {
-        SinkError::Rejected(format!("{rows} rows exceed a task's limit of {}", u16::MAX))
-    })?;
+    let rows =
+        u16::try_from(rows).map_err(|_| SinkError::Rejected(Rejection::TooManyRows { rows }))?;
     let input_commitment = B256::from(
-        codec::input_commitment(mode, &pkg, &inputs)
-            .map_err(|e| SinkError::Rejected(e.to_string()))?,
+        codec::input_commitment(mode, &pkg, &inputs).map_err(|e| bad_input(e.to_string()))?,
     );
     let inline = codec::inline_bytes(&inputs);
     let engine = vouch_engine::Engine::new(
@@ -56,10 +52,10 @@ pub(super) fn prepare(
             trace: false,
         },
     )
-    .map_err(|e| SinkError::Rejected(format!("model package {model}: {e}")))?;
+    .map_err(|e| bad_package(model, &e))?;
     let exec = engine
         .run(inputs)
-        .map_err(|e| SinkError::Rejected(format!("input does not fit the model: {e}")))?;
+        .map_err(|e| bad_input(format!("input does not fit the model: {e}")))?;
     let mut outputs = serde_json::Map::new();
     for (i, t) in exec.outputs.iter().enumerate() {
         let deq = codec::dequantize(&pkg, i, t);
@@ -84,4 +80,15 @@ pub(super) fn prepare(
         output_commitment,
         output_cid,
     })
+}
+
+fn bad_package(model: &Cid, e: &dyn std::fmt::Display) -> SinkError {
+    SinkError::Rejected(Rejection::BadPackage {
+        model: model.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+fn bad_input(reason: String) -> SinkError {
+    SinkError::Rejected(Rejection::BadInput { reason })
 }

@@ -46,7 +46,9 @@ use steps::{advance, path, status_name, view};
 pub use directory::ChainDirectory;
 pub use serve::{Served, serve};
 
-use crate::sink::{BoxFuture, EventView, Mode, SinkError, TaskRequest, TaskSink, TaskView};
+use crate::sink::{
+    BoxFuture, EventView, Mode, Rejection, SinkError, TaskRequest, TaskSink, TaskView,
+};
 use directory::{DirState, ModelEntry};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, RwLock, Weak};
@@ -158,7 +160,9 @@ pub fn parse_task_id(s: &str) -> Option<U256> {
 
 fn chain_error(e: vouch_chain::Error) -> SinkError {
     match e {
-        vouch_chain::Error::Reverted { .. } => SinkError::Rejected(e.to_string()),
+        vouch_chain::Error::Reverted { .. } => SinkError::Rejected(Rejection::Reverted {
+            reason: e.to_string(),
+        }),
         other => unavailable(other),
     }
 }
@@ -266,17 +270,20 @@ impl ChainSink {
             }
         };
         let Some(((model_id, version), entry)) = found else {
-            return Err(SinkError::Rejected(format!(
-                "model {cid} is not registered: no ModelRegistry version has this package CID"
-            )));
+            return Err(SinkError::Rejected(Rejection::NotRegistered { model: cid }));
         };
         if entry.status != 1 {
-            return Err(SinkError::Rejected(format!(
-                "model {cid} (model {model_id} version {version}) is not active on-chain"
-            )));
+            return Err(SinkError::Rejected(Rejection::NotActive {
+                model: cid,
+                model_id: model_id.to_string(),
+                version: version.to_string(),
+            }));
         }
         let version16 = u16::try_from(version).map_err(|_| {
-            SinkError::Rejected(format!("model {cid}: version {version} exceeds uint16"))
+            SinkError::Rejected(Rejection::VersionTooLarge {
+                model: cid.clone(),
+                version: version.to_string(),
+            })
         })?;
         let (store, model, input, mode) = (
             s.store.clone(),

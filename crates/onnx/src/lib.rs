@@ -5,7 +5,8 @@
 //! |---|---|
 //! | [`proto`] | hand-written `prost` messages for the subset of `onnx.proto3` vouch reads |
 //! | [`graph`] | the target IR: [`FGraph`], [`FOp`], [`Dim`], [`Operand`] |
-//! | `import` (private) | pruning, constant folding, shape inference, op lowering |
+//! | `import` (private) | the graph walk: pruning, constant folding, the import state (`Importer`, `Ctx`) and its shape helpers |
+//! | `lower` (private) | op lowering: one table of supported ops, dispatching to one module per op family (`lower/dense.rs`, `conv`, `elementwise`, `activation`, `reduce`, `pool`, `layout`, plus `norm` and `plumbing`) |
 //!
 //! Import steps:
 //!
@@ -32,6 +33,7 @@ pub mod proto;
 
 mod error;
 mod import;
+mod lower;
 mod tensor;
 
 pub use error::{Error, Result};

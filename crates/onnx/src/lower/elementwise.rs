@@ -1,0 +1,167 @@
+//! Elementwise arithmetic with broadcasting: ONNX `Add`, `Sub`, `Mul` and `Div`, lowered to
+//! [`FOp::Add`], [`FOp::Sub`] and [`FOp::Mul`] (constants folded, `Div` by a constant as `Mul` by
+//! its reciprocal), and the folding of a constant bias `Add` into a preceding [`FOp::Linear`].
+
+use crate::error::Result;
+use crate::graph::{FNode, FOp, Operand, ValueId};
+use crate::import::{Ctx, Importer, Kind, Sym, broadcast_dims, fixed};
+use crate::tensor::{self, Tensor};
+
+impl Importer {
+    /// ONNX `Add`, `Sub`, `Mul`, `Div`: folded when both operands are constant; a constant bias
+    /// after a `Linear` folds into it (`try_fold_bias`); `Div` by a constant becomes `Mul` by
+    /// the reciprocal.
+    pub(super) fn binary(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        // Opset 6 and earlier: `broadcast = 1` with an `axis` aligns the second operand at that
+        // axis instead of numpy's trailing alignment; only the numpy-equivalent form is taken.
+        if ctx.int("broadcast", 0) == 1 && ctx.attr("axis").is_some() {
+            return Err(ctx.unsupported("legacy broadcast with an explicit axis (opset < 7)"));
+        }
+        let (x, y) = (self.sym(ctx, 0)?, self.sym(ctx, 1)?);
+        let op = ctx.op;
+        match (&x, &y) {
+            (Sym::Const(a), Sym::Const(b)) => {
+                let t = match op {
+                    "Add" => tensor::fold_binary(a, b, |p, q| p + q, i64::checked_add),
+                    "Sub" => tensor::fold_binary(a, b, |p, q| p - q, i64::checked_sub),
+                    "Mul" => tensor::fold_binary(a, b, |p, q| p * q, i64::checked_mul),
+                    _ => tensor::fold_binary(a, b, |p, q| p / q, i64::checked_div),
+                };
+                let t = t.ok_or_else(|| {
+                    ctx.shape_err(format!("cannot fold {:?} and {:?}", a.shape, b.shape))
+                })?;
+                self.out_const(ctx, t)
+            }
+            (Sym::Value(_), Sym::Value(_)) => {
+                if op == "Div" {
+                    return Err(ctx.unsupported("division by a computed tensor"));
+                }
+                let (a, b) = (self.value_in(ctx, 0)?, self.value_in(ctx, 1)?);
+                let (sa, sb) = (self.shape(a), self.shape(b));
+                let s = broadcast_dims(&sa, &sb)
+                    .ok_or_else(|| ctx.shape_err(format!("{sa:?} and {sb:?} do not broadcast")))?;
+                let fop = match op {
+                    "Add" => FOp::Add,
+                    "Sub" => FOp::Sub,
+                    _ => FOp::Mul,
+                };
+                let v = self.emit(
+                    ctx,
+                    fop,
+                    vec![Operand::Value(a), Operand::Value(b)],
+                    s,
+                    Kind::Float,
+                )?;
+                self.set_out(ctx, 0, Sym::Value(v))
+            }
+            (Sym::Value(_), Sym::Const(c)) | (Sym::Const(c), Sym::Value(_)) => {
+                let value_first = matches!(x, Sym::Value(_));
+                let vi = if value_first { 0 } else { 1 };
+                let v = self.value_in(ctx, vi)?;
+                if op == "Div" && !value_first {
+                    return Err(ctx.unsupported("division by a computed tensor"));
+                }
+                if (op == "Add" || (op == "Sub" && value_first))
+                    && self.try_fold_bias(ctx, v, vi, c, op == "Sub")?
+                {
+                    return Ok(());
+                }
+                let sv = self.shape(v);
+                let s = broadcast_dims(&sv, &fixed(&c.shape)).ok_or_else(|| {
+                    ctx.shape_err(format!("{sv:?} and {:?} do not broadcast", c.shape))
+                })?;
+                let (fop, cid) = if op == "Div" {
+                    let d = c
+                        .to_f32()
+                        .ok_or_else(|| ctx.bad_input(1, "is not numeric"))?;
+                    if d.iter().any(|&q| q == 0.0 || !q.is_finite()) {
+                        return Err(ctx.unsupported(
+                            "division by a constant containing zero or a non-finite value",
+                        ));
+                    }
+                    let r = d.iter().map(|q| 1.0 / q).collect();
+                    (
+                        FOp::Mul,
+                        self.new_const(ctx, "reciprocal", c.shape.clone(), r),
+                    )
+                } else {
+                    let fop = match op {
+                        "Add" => FOp::Add,
+                        "Sub" => FOp::Sub,
+                        _ => FOp::Mul,
+                    };
+                    (fop, self.const_operand(ctx, 1 - vi, c)?)
+                };
+                let ins = if value_first {
+                    vec![Operand::Value(v), Operand::Const(cid)]
+                } else {
+                    vec![Operand::Const(cid), Operand::Value(v)]
+                };
+                let out = self.emit(ctx, fop, ins, s, Kind::Float)?;
+                self.set_out(ctx, 0, Sym::Value(out))
+            }
+        }
+    }
+
+    /// Folds `Linear(x) + c` (or `- c`) into the Linear's bias when `c` is a `[N]` vector and
+    /// the Linear's output has no other consumer.
+    fn try_fold_bias(
+        &mut self,
+        ctx: &Ctx<'_>,
+        v: ValueId,
+        vi: usize,
+        c: &Tensor,
+        negate: bool,
+    ) -> Result<bool> {
+        let vname = ctx.input(vi).unwrap_or_default();
+        if !self.single_use(vname) {
+            return Ok(false);
+        }
+        let Some(Some(p)) = self.producer.get(v).copied() else {
+            return Ok(false);
+        };
+        let Some(FNode {
+            op: FOp::Linear { weight, bias },
+            ..
+        }) = self.g.nodes.get(p)
+        else {
+            return Ok(false);
+        };
+        let (weight, bias) = (*weight, *bias);
+        let n = self
+            .g
+            .consts
+            .get(weight)
+            .and_then(|w| w.shape.first().copied())
+            .unwrap_or(0);
+        let vrank = self.shape(v).len();
+        let bias_like = c.shape.last() == Some(&n)
+            && c.shape.len() <= vrank
+            && c.shape.iter().rev().skip(1).all(|&d| d == 1);
+        let Some(cv) = c.to_f32() else {
+            return Ok(false);
+        };
+        if !bias_like || cv.len() != n {
+            return Ok(false);
+        }
+        let old = bias
+            .and_then(|b| self.g.consts.get(b))
+            .map(|b| b.data.clone())
+            .unwrap_or_else(|| vec![0.0; n]);
+        let new: Vec<f32> = old
+            .iter()
+            .zip(&cv)
+            .map(|(o, x)| if negate { o - x } else { o + x })
+            .collect();
+        let nb = self.new_const(ctx, "bias", vec![n], new);
+        if let Some(FNode {
+            op: FOp::Linear { bias, .. },
+            ..
+        }) = self.g.nodes.get_mut(p)
+        {
+            *bias = Some(nb);
+        }
+        self.rebind(ctx, v)?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,458 @@
+//! Data movement without arithmetic: ONNX `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`,
+//! `Transpose` and `Concat`, lowered to [`FOp::Reshape`], [`FOp::Transpose`] and
+//! [`FOp::Concat`] (or folded on constants), and the shape-subgraph ops `Shape`, `Gather`,
+//! `Slice` and `ConstantOfShape`, which only fold constants.
+
+use crate::error::{Error, Result};
+use crate::graph::{Dim, FOp, Operand};
+use crate::import::{Ctx, Importer, Kind, Sym, dims_numel, fixed};
+use crate::tensor::{BATCH, Data, MAX_ELEMS, MAX_FOLD_ELEMS, Tensor, numel};
+
+impl Importer {
+    /// Emits a `Reshape` of input 0 to `shape` (or folds a constant).
+    fn reshape_to(&mut self, ctx: &Ctx<'_>, shape: Vec<Dim>) -> Result<()> {
+        match self.sym(ctx, 0)? {
+            Sym::Const(t) => {
+                let fixed_shape: Option<Vec<usize>> = shape
+                    .iter()
+                    .map(|d| {
+                        if let Dim::Fixed(n) = d {
+                            Some(*n)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
+                let fs =
+                    fixed_shape.ok_or_else(|| ctx.shape_err("constant with a batch dimension"))?;
+                let t = (*t)
+                    .clone()
+                    .reshaped(fs)
+                    .ok_or_else(|| ctx.shape_err("element count changes"))?;
+                self.out_const(ctx, t)
+            }
+            Sym::Value(v) => {
+                let kind = self.kinds.get(v).copied().unwrap_or(Kind::Float);
+                let out = self.emit(ctx, FOp::Reshape, vec![Operand::Value(v)], shape, kind)?;
+                self.set_out(ctx, 0, Sym::Value(out))
+            }
+        }
+    }
+
+    fn in_dims(&self, ctx: &Ctx<'_>) -> Result<Vec<Dim>> {
+        Ok(match self.sym(ctx, 0)? {
+            Sym::Const(t) => fixed(&t.shape),
+            Sym::Value(v) => self.shape(v),
+        })
+    }
+
+    /// ONNX `Flatten`: a `Reshape` to 2-D (the batch axis stays symbolic).
+    pub(super) fn flatten(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let s = self.in_dims(ctx)?;
+        let axis = ctx.int("axis", 1);
+        let axis = if axis == i64::try_from(s.len()).unwrap_or(-1) {
+            s.len()
+        } else {
+            ctx.axis("axis", axis, s.len())?
+        };
+        let side = |part: &[Dim]| -> Result<Dim> {
+            let batches = part.iter().filter(|&&d| d == Dim::Batch).count();
+            let prod = dims_numel(
+                &part
+                    .iter()
+                    .filter(|&&d| d != Dim::Batch)
+                    .copied()
+                    .collect::<Vec<_>>(),
+            )
+            .ok_or_else(|| ctx.shape_err("size overflow"))?;
+            match (batches, prod) {
+                (0, p) => Ok(Dim::Fixed(p)),
+                (1, 1) => Ok(Dim::Batch),
+                _ => Err(ctx.shape_err(format!(
+                    "flattening {s:?} at axis {axis} merges the batch axis"
+                ))),
+            }
+        };
+        let out = vec![
+            side(s.get(..axis).unwrap_or_default())?,
+            side(s.get(axis..).unwrap_or_default())?,
+        ];
+        self.reshape_to(ctx, out)
+    }
+
+    /// ONNX `Reshape` by a constant target shape (`0` and one `-1` resolved).
+    pub(super) fn reshape(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let s = self.in_dims(ctx)?;
+        let target = if self.opset < 5 {
+            ctx.ints("shape")
+                .map(<[i64]>::to_vec)
+                .ok_or_else(|| ctx.bad_attr("shape", "required"))?
+        } else {
+            self.const_in(ctx, 1)?
+                .to_i64()
+                .ok_or_else(|| ctx.bad_input(1, "is not an integer tensor"))?
+        };
+        let allowzero = ctx.int("allowzero", 0) != 0;
+        let mut out = Vec::with_capacity(target.len());
+        let mut infer = None;
+        for (i, &t) in target.iter().enumerate() {
+            out.push(match t {
+                BATCH => Dim::Batch,
+                -1 if infer.is_none() => {
+                    infer = Some(i);
+                    Dim::Fixed(1)
+                }
+                0 if !allowzero => *s
+                    .get(i)
+                    .ok_or_else(|| ctx.shape_err("0 refers past the input rank"))?,
+                t => Dim::Fixed(
+                    usize::try_from(t)
+                        .ok()
+                        .filter(|&u| u <= MAX_ELEMS)
+                        .ok_or_else(|| ctx.shape_err(format!("invalid target dimension {t}")))?,
+                ),
+            });
+        }
+        let count = |d: &[Dim]| d.iter().filter(|&&x| x == Dim::Batch).count();
+        let prod = |d: &[Dim]| {
+            dims_numel(
+                &d.iter()
+                    .filter(|&&x| x != Dim::Batch)
+                    .copied()
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let (bin, bout) = (count(&s), count(&out));
+        let (pin, pout) = (
+            prod(&s).ok_or_else(|| ctx.shape_err("size overflow"))?,
+            prod(&out).ok_or_else(|| ctx.shape_err("size overflow"))?,
+        );
+        let bad = || {
+            ctx.shape_err(format!(
+                "cannot reshape {s:?} to {target:?} keeping the batch axis symbolic"
+            ))
+        };
+        match infer {
+            Some(i) => {
+                let d = if bin == bout {
+                    if pout == 0 || pin % pout != 0 {
+                        return Err(bad());
+                    }
+                    Dim::Fixed(pin / pout)
+                } else if bin == bout + 1 && pin == pout {
+                    Dim::Batch
+                } else {
+                    return Err(bad());
+                };
+                if let Some(x) = out.get_mut(i) {
+                    *x = d;
+                }
+            }
+            None => {
+                if bin != bout || pin != pout {
+                    return Err(bad());
+                }
+            }
+        }
+        self.reshape_to(ctx, out)
+    }
+
+    /// ONNX `Transpose` (folded on constants).
+    pub(super) fn transpose(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let s = self.in_dims(ctx)?;
+        let perm: Vec<usize> = match ctx.ints("perm") {
+            Some(p) if !p.is_empty() => p
+                .iter()
+                .map(|&a| usize::try_from(a).unwrap_or(usize::MAX))
+                .collect(),
+            _ => (0..s.len()).rev().collect(),
+        };
+        let mut sorted = perm.clone();
+        sorted.sort_unstable();
+        if sorted != (0..s.len()).collect::<Vec<_>>() {
+            return Err(ctx.bad_attr(
+                "perm",
+                format!("{perm:?} is not a permutation of {} axes", s.len()),
+            ));
+        }
+        match self.sym(ctx, 0)? {
+            Sym::Const(t) => {
+                let t = t
+                    .transpose(&perm)
+                    .ok_or_else(|| ctx.shape_err("transpose"))?;
+                self.out_const(ctx, t)
+            }
+            Sym::Value(v) => {
+                let out: Vec<Dim> = perm.iter().filter_map(|&p| s.get(p).copied()).collect();
+                let kind = self.kinds.get(v).copied().unwrap_or(Kind::Float);
+                let o = self.emit(
+                    ctx,
+                    FOp::Transpose { perm },
+                    vec![Operand::Value(v)],
+                    out,
+                    kind,
+                )?;
+                self.set_out(ctx, 0, Sym::Value(o))
+            }
+        }
+    }
+
+    /// ONNX `Concat` (folded when every input is constant).
+    pub(super) fn concat(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let n = ctx.node.input.len();
+        let mut syms = Vec::with_capacity(n);
+        for i in 0..n {
+            syms.push(self.sym(ctx, i)?);
+        }
+        let Some(first) = syms.first() else {
+            return Err(ctx.bad_input(0, "is required"));
+        };
+        let rank = match first {
+            Sym::Const(t) => t.shape.len(),
+            Sym::Value(v) => self.shape(*v).len(),
+        };
+        let axis = ctx.axis(
+            "axis",
+            ctx.attr("axis")
+                .map(|a| a.i)
+                .ok_or_else(|| ctx.bad_attr("axis", "required"))?,
+            rank,
+        )?;
+        if syms.iter().all(|s| matches!(s, Sym::Const(_))) {
+            let parts: Vec<Tensor> = syms
+                .iter()
+                .filter_map(|s| {
+                    if let Sym::Const(t) = s {
+                        Some((**t).clone())
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            let t = Tensor::concat(&parts, axis)
+                .ok_or_else(|| ctx.shape_err("constant shapes do not concatenate"))?;
+            return self.out_const(ctx, t);
+        }
+        let mut out: Option<Vec<Dim>> = None;
+        let mut ins = Vec::with_capacity(n);
+        for (i, s) in syms.iter().enumerate() {
+            let dims = match s {
+                Sym::Const(t) => {
+                    ins.push(Operand::Const(self.const_operand(ctx, i, t)?));
+                    fixed(&t.shape)
+                }
+                Sym::Value(_) => {
+                    let v = self.value_in(ctx, i)?;
+                    ins.push(Operand::Value(v));
+                    self.shape(v)
+                }
+            };
+            if dims.len() != rank {
+                return Err(ctx.shape_err("inputs of different ranks"));
+            }
+            out = Some(match out {
+                None => dims,
+                Some(mut acc) => {
+                    for (a, (x, y)) in acc.iter_mut().zip(&dims).enumerate() {
+                        if a == axis {
+                            *x = match (*x, *y) {
+                                (Dim::Fixed(p), Dim::Fixed(q)) => Dim::Fixed(
+                                    p.checked_add(q).ok_or_else(|| ctx.shape_err("overflow"))?,
+                                ),
+                                _ => {
+                                    return Err(ctx.shape_err("concatenation along the batch axis"));
+                                }
+                            };
+                        } else if x != y {
+                            return Err(ctx.shape_err(format!(
+                                "input #{i} shape {dims:?} does not match on axis {a}"
+                            )));
+                        }
+                    }
+                    acc
+                }
+            });
+        }
+        let out = out.unwrap_or_default();
+        let v = self.emit(ctx, FOp::Concat { axis }, ins, out, Kind::Float)?;
+        self.set_out(ctx, 0, Sym::Value(v))
+    }
+
+    /// ONNX `Squeeze` and `Unsqueeze`: a `Reshape` (axes from the attribute or, opset 13+, input 1).
+    pub(super) fn squeeze(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let s = self.in_dims(ctx)?;
+        let axes: Option<Vec<i64>> = if self.opset >= 13 {
+            self.opt_const_in(ctx, 1)?
+                .map(|t| {
+                    t.to_i64()
+                        .ok_or_else(|| ctx.bad_input(1, "is not an integer tensor"))
+                })
+                .transpose()?
+        } else {
+            ctx.ints("axes").map(<[i64]>::to_vec)
+        };
+        let out = if ctx.op == "Squeeze" {
+            match axes {
+                None => s.iter().copied().filter(|&d| d != Dim::Fixed(1)).collect(),
+                Some(axes) => {
+                    let mut drop = vec![false; s.len()];
+                    for &a in &axes {
+                        let a = ctx.axis("axes", a, s.len())?;
+                        if s.get(a) != Some(&Dim::Fixed(1)) {
+                            return Err(ctx.shape_err(format!("cannot squeeze axis {a} of {s:?}")));
+                        }
+                        if let Some(d) = drop.get_mut(a) {
+                            *d = true;
+                        }
+                    }
+                    s.iter()
+                        .zip(&drop)
+                        .filter(|(_, d)| !**d)
+                        .map(|(x, _)| *x)
+                        .collect()
+                }
+            }
+        } else {
+            let axes = axes.ok_or_else(|| ctx.bad_attr("axes", "required"))?;
+            let rank = s
+                .len()
+                .checked_add(axes.len())
+                .ok_or_else(|| ctx.shape_err("rank"))?;
+            let mut ins = vec![false; rank];
+            for &a in &axes {
+                let a = ctx.axis("axes", a, rank)?;
+                let slot = ins.get_mut(a).ok_or_else(|| ctx.shape_err("axis"))?;
+                if *slot {
+                    return Err(ctx.bad_attr("axes", "repeated axis"));
+                }
+                *slot = true;
+            }
+            let mut it = s.iter();
+            ins.iter()
+                .map(|&new| {
+                    if new {
+                        Dim::Fixed(1)
+                    } else {
+                        it.next().copied().unwrap_or(Dim::Fixed(1))
+                    }
+                })
+                .collect()
+        };
+        self.reshape_to(ctx, out)
+    }
+
+    /// ONNX `Shape`: a constant (the batch axis as the `BATCH` marker).
+    pub(super) fn shape_op(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let s = self.in_dims(ctx)?;
+        let mut v: Vec<i64> = s
+            .iter()
+            .map(|d| match d {
+                Dim::Batch => BATCH,
+                Dim::Fixed(n) => i64::try_from(*n).unwrap_or(i64::MAX),
+            })
+            .collect();
+        let r = i64::try_from(v.len()).unwrap_or(0);
+        let clampi = |x: i64| (if x < 0 { x.saturating_add(r) } else { x }).clamp(0, r);
+        let start = usize::try_from(clampi(ctx.int("start", 0))).unwrap_or(0);
+        let end = usize::try_from(clampi(ctx.int("end", r))).unwrap_or(0);
+        v = v.get(start..end.max(start)).unwrap_or_default().to_vec();
+        self.out_const(ctx, Tensor::i(vec![v.len()], v))
+    }
+
+    /// ONNX `Gather` on constants only (shape subgraphs).
+    pub(super) fn gather(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let data = match self.sym(ctx, 0)? {
+            Sym::Const(t) => t,
+            Sym::Value(_) => return Err(self.unsupported_op(ctx)),
+        };
+        let idx = self.const_in(ctx, 1)?;
+        let axis = ctx.axis("axis", ctx.int("axis", 0), data.shape.len())?;
+        let dim = i64::try_from(data.shape.get(axis).copied().unwrap_or(0)).unwrap_or(0);
+        let iv = idx
+            .to_i64()
+            .ok_or_else(|| ctx.bad_input(1, "is not an integer tensor"))?;
+        let iv: Vec<usize> = iv
+            .iter()
+            .map(|&i| {
+                let j = if i < 0 { i.saturating_add(dim) } else { i };
+                usize::try_from(j)
+                    .ok()
+                    .filter(|_| j < dim)
+                    .ok_or_else(|| ctx.bad_input(1, format!("index {i} out of range")))
+            })
+            .collect::<Result<_>>()?;
+        let t = data
+            .gather(axis, &idx.shape, &iv)
+            .ok_or_else(|| ctx.shape_err("gather"))?;
+        self.out_const(ctx, t)
+    }
+
+    /// ONNX `Slice` on constants only (shape subgraphs).
+    pub(super) fn slice(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let data = match self.sym(ctx, 0)? {
+            Sym::Const(t) => t,
+            Sym::Value(_) => return Err(self.unsupported_op(ctx)),
+        };
+        let get = |imp: &Self, i: usize, attr: &str| -> Result<Option<Vec<i64>>> {
+            if imp.opset < 10 {
+                Ok(ctx.ints(attr).map(<[i64]>::to_vec))
+            } else {
+                imp.opt_const_in(ctx, i)?
+                    .map(|t| {
+                        t.to_i64()
+                            .ok_or_else(|| ctx.bad_input(i, "is not an integer tensor"))
+                    })
+                    .transpose()
+            }
+        };
+        let starts =
+            get(self, 1, "starts")?.ok_or_else(|| ctx.bad_input(1, "starts are required"))?;
+        let ends = get(self, 2, "ends")?.ok_or_else(|| ctx.bad_input(2, "ends are required"))?;
+        let axes = get(self, 3, "axes")?
+            .unwrap_or_else(|| (0..i64::try_from(starts.len()).unwrap_or(0)).collect());
+        let steps = if self.opset < 10 {
+            None
+        } else {
+            get(self, 4, "steps")?
+        }
+        .unwrap_or_else(|| vec![1; starts.len()]);
+        if ends.len() != starts.len() || axes.len() != starts.len() || steps.len() != starts.len() {
+            return Err(ctx.shape_err("starts, ends, axes and steps differ in length"));
+        }
+        let mut specs = Vec::with_capacity(starts.len());
+        for (((&s, &e), &a), &st) in starts.iter().zip(&ends).zip(&axes).zip(&steps) {
+            specs.push((ctx.axis("axes", a, data.shape.len())?, s, e, st));
+        }
+        let t = data
+            .slice(&specs)
+            .ok_or_else(|| ctx.shape_err("invalid slice"))?;
+        self.out_const(ctx, t)
+    }
+
+    /// ONNX `ConstantOfShape` (a constant).
+    pub(super) fn constant_of_shape(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let shape = self
+            .const_in(ctx, 0)?
+            .to_i64()
+            .ok_or_else(|| ctx.bad_input(0, "is not an integer tensor"))?;
+        let shape: Vec<usize> = shape
+            .iter()
+            .map(|&d| usize::try_from(d).map_err(|_| ctx.shape_err(format!("dimension {d}"))))
+            .collect::<Result<_>>()?;
+        let n = numel(&shape)
+            .filter(|&n| n <= MAX_FOLD_ELEMS)
+            .ok_or_else(|| Error::TooLarge {
+                tensor: ctx.name.clone(),
+                limit: MAX_FOLD_ELEMS,
+            })?;
+        let value = match ctx.attr("value").and_then(|a| a.t.as_ref()) {
+            Some(t) => Tensor::from_proto(t)?,
+            None => Tensor::f(vec![1], vec![0.0]),
+        };
+        let t = match &value.data {
+            Data::F(v) => Tensor::f(shape, vec![v.first().copied().unwrap_or(0.0); n]),
+            Data::I(v) => Tensor::i(shape, vec![v.first().copied().unwrap_or(0); n]),
+        };
+        self.out_const(ctx, t)
+    }
+}

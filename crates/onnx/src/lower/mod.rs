@@ -1,0 +1,317 @@
+//! ONNX op lowering: the one table [`LOWERINGS`] that maps each supported `(domain, op_type)`
+//! to its lowering, one module per op family ([`vouch_semantics::Family::module`]), and the
+//! window geometry that convolution and pooling share.
+//!
+//! | module | ONNX ops |
+//! |---|---|
+//! | [`dense`] | `Gemm`, `MatMul` |
+//! | [`conv`] | `Conv` |
+//! | [`elementwise`] | `Add`, `Sub`, `Mul`, `Div` (and the bias folding into a `Linear`) |
+//! | [`activation`] | `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu`, `Clip` |
+//! | [`reduce`] | `Softmax`, `ArgMax`, `ai.onnx.ml` `ArrayFeatureExtractor` (label lookup) |
+//! | [`pool`] | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
+//! | [`layout`] | `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`, `Transpose`, `Concat`, `Shape`, `Gather`, `Slice`, `ConstantOfShape` |
+//! | [`norm`] | `BatchNormalization` (no family: folded into `Conv`/`Linear`, or `Mul` + `Add`) |
+//! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast` (no family: no node emitted) |
+//!
+//! Adding an op: one row in [`LOWERINGS`] and one `pub(super) fn` in its family's module.
+
+mod activation;
+mod conv;
+mod dense;
+mod elementwise;
+mod layout;
+mod norm;
+mod plumbing;
+mod pool;
+mod reduce;
+
+use crate::error::{Error, Result};
+use crate::graph::Dim;
+use crate::import::{Ctx, Importer, is_onnx_domain};
+use crate::tensor::MAX_ELEMS;
+
+/// A lowering: binds the outputs of the node in [`Ctx`], emitting nodes into the graph.
+type Lowering = fn(&mut Importer, &Ctx<'_>) -> Result<()>;
+
+/// The ONNX domain (a node's empty domain and `ai.onnx` both mean it).
+const ONNX: &str = "ai.onnx";
+
+/// The ONNX-ML domain.
+const ML: &str = "ai.onnx.ml";
+
+/// Every supported op: `(domain, op_type, lowering)`, grouped by module. Any other op is an
+/// [`Error::UnsupportedOp`].
+const LOWERINGS: &[(&str, &str, Lowering)] = &[
+    // plumbing
+    (ONNX, "Constant", Importer::constant),
+    (ONNX, "Identity", Importer::identity),
+    (ONNX, "Dropout", Importer::dropout),
+    (ONNX, "Cast", Importer::cast),
+    // dense
+    (ONNX, "Gemm", Importer::gemm),
+    (ONNX, "MatMul", Importer::matmul),
+    // elementwise
+    (ONNX, "Add", Importer::binary),
+    (ONNX, "Sub", Importer::binary),
+    (ONNX, "Mul", Importer::binary),
+    (ONNX, "Div", Importer::binary),
+    // activation
+    (ONNX, "Relu", Importer::relu),
+    (ONNX, "Sigmoid", Importer::sigmoid),
+    (ONNX, "Tanh", Importer::tanh),
+    (ONNX, "LeakyRelu", Importer::leaky_relu),
+    (ONNX, "Clip", Importer::clip),
+    // reduce
+    (ONNX, "Softmax", Importer::softmax),
+    (ONNX, "ArgMax", Importer::argmax),
+    (
+        ML,
+        "ArrayFeatureExtractor",
+        Importer::array_feature_extractor,
+    ),
+    // conv
+    (ONNX, "Conv", Importer::conv),
+    // pool
+    (ONNX, "MaxPool", Importer::pool),
+    (ONNX, "AveragePool", Importer::pool),
+    (ONNX, "GlobalAveragePool", Importer::global_avg_pool),
+    // norm
+    (ONNX, "BatchNormalization", Importer::batchnorm),
+    // layout
+    (ONNX, "Flatten", Importer::flatten),
+    (ONNX, "Reshape", Importer::reshape),
+    (ONNX, "Transpose", Importer::transpose),
+    (ONNX, "Concat", Importer::concat),
+    (ONNX, "Squeeze", Importer::squeeze),
+    (ONNX, "Unsqueeze", Importer::squeeze),
+    (ONNX, "Shape", Importer::shape_op),
+    (ONNX, "Gather", Importer::gather),
+    (ONNX, "Slice", Importer::slice),
+    (ONNX, "ConstantOfShape", Importer::constant_of_shape),
+];
+
+/// Spatial parameters of a Conv or pooling node.
+struct Spatial {
+    out: Vec<usize>,
+    pads: [usize; 4],
+    strides: [usize; 2],
+    dilations: [usize; 2],
+    kernel: [usize; 2],
+}
+
+/// A 1-D or 2-D window parameter as 2-D: a single value is the last axis, `default` the first.
+fn to2(v: &[usize], default: usize) -> [usize; 2] {
+    match v {
+        [a] => [default, *a],
+        [a, b] => [*a, *b],
+        _ => [default, default],
+    }
+}
+
+impl Importer {
+    /// Lowers one node by the row of [`LOWERINGS`] for its domain and op type.
+    pub(crate) fn lower(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let domain = if is_onnx_domain(&ctx.node.domain) {
+            ONNX
+        } else {
+            ctx.node.domain.as_str()
+        };
+        match LOWERINGS
+            .iter()
+            .find(|(d, op, _)| *d == domain && *op == ctx.op)
+        {
+            Some((_, _, lower)) => lower(self, ctx),
+            None => Err(self.unsupported_op(ctx)),
+        }
+    }
+
+    /// The [`Error::UnsupportedOp`] for the current node (an empty domain reads `ai.onnx`).
+    fn unsupported_op(&self, ctx: &Ctx<'_>) -> Error {
+        let d = &ctx.node.domain;
+        Error::UnsupportedOp {
+            op: ctx.op.to_owned(),
+            domain: if d.is_empty() {
+                "ai.onnx".to_owned()
+            } else {
+                d.clone()
+            },
+            node: ctx.name.clone(),
+        }
+    }
+
+    /// Spatial dimensions `[.., H, W]` (or `[.., L]`) of a value, all fixed.
+    fn spatial_in(&self, ctx: &Ctx<'_>, s: &[Dim]) -> Result<Vec<usize>> {
+        if s.len() != 3 && s.len() != 4 {
+            return Err(ctx.unsupported(format!(
+                "input of rank {} (need 1-D or 2-D spatial, NCHW)",
+                s.len()
+            )));
+        }
+        s.iter()
+            .skip(2)
+            .map(|d| match d {
+                Dim::Fixed(n) => Ok(*n),
+                Dim::Batch => Err(ctx.shape_err("symbolic spatial dimension")),
+            })
+            .collect()
+    }
+
+    /// The output size, padding, strides, dilations and kernel (as 2-D, a 1-D window on
+    /// `[1, L]`) of a `Conv` or pooling window of `kernel` over the spatial `input`.
+    fn spatial(
+        &self,
+        ctx: &Ctx<'_>,
+        input: &[usize],
+        kernel: &[usize],
+        ceil_mode: bool,
+    ) -> Result<Spatial> {
+        let nd = input.len();
+        if kernel.len() != nd {
+            return Err(ctx.bad_attr(
+                "kernel_shape",
+                format!("{} values for {nd} spatial dimensions", kernel.len()),
+            ));
+        }
+        let strides = match ctx.ints("strides") {
+            Some(v) if !v.is_empty() => ctx.positive("strides", v)?,
+            _ => vec![1; nd],
+        };
+        let dilations = match ctx.ints("dilations") {
+            Some(v) if !v.is_empty() => ctx.positive("dilations", v)?,
+            _ => vec![1; nd],
+        };
+        if strides.len() != nd || dilations.len() != nd {
+            return Err(ctx.bad_attr("strides", "length does not match the spatial rank"));
+        }
+        let auto_pad = ctx.string("auto_pad").unwrap_or(b"NOTSET");
+        let mut begin = vec![0usize; nd];
+        let mut end = vec![0usize; nd];
+        let mut out = vec![0usize; nd];
+        let too_big = || ctx.shape_err("spatial size overflow");
+        for i in 0..nd {
+            let (Some(&x), Some(&k), Some(&s), Some(&d)) = (
+                input.get(i),
+                kernel.get(i),
+                strides.get(i),
+                dilations.get(i),
+            ) else {
+                return Err(ctx.shape_err("rank"));
+            };
+            let ek = d
+                .checked_mul(k - 1)
+                .and_then(|v| v.checked_add(1))
+                .ok_or_else(too_big)?;
+            match auto_pad {
+                b"SAME_UPPER" | b"SAME_LOWER" => {
+                    let o = x.div_ceil(s);
+                    let need = (o.saturating_sub(1))
+                        .checked_mul(s)
+                        .and_then(|v| v.checked_add(ek))
+                        .ok_or_else(too_big)?;
+                    let total = need.saturating_sub(x);
+                    let small = total / 2;
+                    let (b, e) = if auto_pad == b"SAME_UPPER" {
+                        (small, total - small)
+                    } else {
+                        (total - small, small)
+                    };
+                    if let (Some(pb), Some(pe), Some(po)) =
+                        (begin.get_mut(i), end.get_mut(i), out.get_mut(i))
+                    {
+                        (*pb, *pe, *po) = (b, e, o);
+                    }
+                    continue;
+                }
+                b"VALID" => {}
+                b"NOTSET" | b"" => {
+                    if let Some(p) = ctx.ints("pads").filter(|p| !p.is_empty()) {
+                        if p.len() != 2 * nd {
+                            return Err(ctx.bad_attr(
+                                "pads",
+                                format!("{} values for {nd} spatial dimensions", p.len()),
+                            ));
+                        }
+                        let conv = |x: Option<&i64>| {
+                            x.and_then(|&v| usize::try_from(v).ok())
+                                .filter(|&v| v <= MAX_ELEMS)
+                                .ok_or_else(|| ctx.bad_attr("pads", "pads must be non-negative"))
+                        };
+                        if let (Some(pb), Some(pe)) = (begin.get_mut(i), end.get_mut(i)) {
+                            *pb = conv(p.get(i))?;
+                            *pe = conv(p.get(i + nd))?;
+                        }
+                    }
+                }
+                other => {
+                    return Err(ctx.bad_attr(
+                        "auto_pad",
+                        format!("unknown value {:?}", String::from_utf8_lossy(other)),
+                    ));
+                }
+            }
+            let padded = x
+                .checked_add(begin.get(i).copied().unwrap_or(0))
+                .and_then(|v| v.checked_add(end.get(i).copied().unwrap_or(0)))
+                .ok_or_else(too_big)?;
+            if padded < ek {
+                return Err(ctx.shape_err(format!(
+                    "kernel extent {ek} larger than padded input {padded}"
+                )));
+            }
+            let span = padded - ek;
+            let mut o = if ceil_mode {
+                span.div_ceil(s) + 1
+            } else {
+                span / s + 1
+            };
+            // The last window must start inside the input or the left padding.
+            if ceil_mode && (o - 1) * s >= x + begin.get(i).copied().unwrap_or(0) {
+                o -= 1;
+            }
+            if let Some(po) = out.get_mut(i) {
+                *po = o;
+            }
+        }
+        let (pads, strides2, dil2, kernel2) = if nd == 1 {
+            let pads = [
+                0,
+                begin.first().copied().unwrap_or(0),
+                0,
+                end.first().copied().unwrap_or(0),
+            ];
+            (pads, to2(&strides, 1), to2(&dilations, 1), to2(kernel, 1))
+        } else {
+            let g = |v: &Vec<usize>, i: usize| v.get(i).copied().unwrap_or(0);
+            (
+                [g(&begin, 0), g(&begin, 1), g(&end, 0), g(&end, 1)],
+                to2(&strides, 1),
+                to2(&dilations, 1),
+                to2(kernel, 1),
+            )
+        };
+        Ok(Spatial {
+            out,
+            pads,
+            strides: strides2,
+            dilations: dil2,
+            kernel: kernel2,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LOWERINGS;
+
+    #[test]
+    fn one_row_per_op() {
+        for (i, (d, op, _)) in LOWERINGS.iter().enumerate() {
+            let dup = LOWERINGS
+                .iter()
+                .skip(i + 1)
+                .any(|(d2, op2, _)| d2 == d && op2 == op);
+            assert!(!dup, "{d} {op} has two rows");
+        }
+    }
+}

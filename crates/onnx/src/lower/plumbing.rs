@@ -1,0 +1,96 @@
+//! Graph plumbing that belongs to no op family and emits no node: ONNX `Constant`, `Identity`,
+//! `Dropout` (inference) and `Cast`.
+
+use crate::error::Result;
+use crate::import::{Ctx, Importer, Kind, Sym};
+use crate::tensor::{Data, Tensor};
+
+impl Importer {
+    /// ONNX `Constant`: binds the node's output to the constant held by its one attribute.
+    pub(super) fn constant(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let a = ctx
+            .node
+            .attribute
+            .first()
+            .ok_or_else(|| ctx.bad_attr("value", "Constant has no attribute"))?;
+        let t = match a.name.as_str() {
+            "value" => {
+                let t =
+                    a.t.as_ref()
+                        .ok_or_else(|| ctx.bad_attr("value", "missing tensor"))?;
+                Tensor::from_proto(t)?
+            }
+            "value_float" => Tensor::f(vec![], vec![a.f]),
+            "value_floats" => Tensor::f(vec![a.floats.len()], a.floats.clone()),
+            "value_int" => Tensor::i(vec![], vec![a.i]),
+            "value_ints" => Tensor::i(vec![a.ints.len()], a.ints.clone()),
+            other => return Err(ctx.bad_attr(other, "unsupported Constant attribute")),
+        };
+        self.out_const(ctx, t)
+    }
+
+    /// ONNX `Identity`: the output is bound to the input.
+    pub(super) fn identity(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let s = self.sym(ctx, 0)?;
+        self.set_out(ctx, 0, s)
+    }
+
+    /// ONNX `Dropout` (inference): the identity; training mode or a used mask is unsupported.
+    pub(super) fn dropout(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        if let Some(t) = self.opt_const_in(ctx, 2)? {
+            if t.to_f32().is_some_and(|v| v.iter().any(|&x| x != 0.0)) {
+                return Err(ctx.unsupported("training_mode = true"));
+            }
+        } else if ctx.input(2).is_some() {
+            return Err(ctx.bad_input(2, "training_mode must be a constant"));
+        }
+        if ctx.output(1).is_some_and(|m| self.uses.contains_key(m)) {
+            return Err(ctx.unsupported("the mask output is used"));
+        }
+        let s = self.sym(ctx, 0)?;
+        self.set_out(ctx, 0, s)
+    }
+
+    /// ONNX `Cast`: folds constants; float-to-float and index casts of values disappear.
+    pub(super) fn cast(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let to = ctx
+            .attr("to")
+            .map(|a| a.i)
+            .ok_or_else(|| ctx.bad_attr("to", "required"))?;
+        let to_float = matches!(to, 1 | 10 | 11 | 16);
+        let to_int = matches!(to, 2..=7 | 9 | 12 | 13);
+        match self.sym(ctx, 0)? {
+            Sym::Const(t) => {
+                let out = if to_float {
+                    Tensor::f(
+                        t.shape.clone(),
+                        t.to_f32()
+                            .ok_or_else(|| ctx.unsupported("cast of a symbolic shape"))?,
+                    )
+                } else if to_int {
+                    match &t.data {
+                        Data::I(_) => (*t).clone(),
+                        #[expect(clippy::cast_possible_truncation, reason = "ONNX Cast truncates")]
+                        Data::F(v) => {
+                            Tensor::i(t.shape.clone(), v.iter().map(|&x| x as i64).collect())
+                        }
+                    }
+                } else {
+                    return Err(ctx.bad_attr("to", format!("unsupported target type {to}")));
+                };
+                self.out_const(ctx, out)
+            }
+            Sym::Value(v) => {
+                let kind = self.kinds.get(v).copied().unwrap_or(Kind::Float);
+                // Index values stay exact integers through any numeric cast.
+                if (kind == Kind::Float && to_float)
+                    || (kind == Kind::Index && (to_float || to_int))
+                {
+                    self.set_out(ctx, 0, Sym::Value(v))
+                } else {
+                    Err(ctx.unsupported(format!("cast of a {kind:?} tensor to type {to}")))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! Reductions along one axis: ONNX `Softmax` and `ArgMax`, lowered to [`FOp::Softmax`] and
+//! [`FOp::ArgMax`], and skl2onnx's label lookup (`ai.onnx.ml` `ArrayFeatureExtractor` of the
+//! `ArgMax` indices into the classes `0..n-1`), which is the identity and disappears.
+
+use crate::error::Result;
+use crate::graph::{Dim, FOp, Operand};
+use crate::import::{Ctx, Importer, Kind, Sym};
+use crate::tensor::Data;
+
+impl Importer {
+    /// ONNX `Softmax` over one axis (opset < 13: only when it is equivalent to the last axis).
+    pub(super) fn softmax(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let v = self.value_in(ctx, 0)?;
+        let s = self.shape(v);
+        let rank = s.len();
+        let default = if self.opset >= 13 { -1 } else { 1 };
+        let axis = ctx.axis("axis", ctx.int("axis", default), rank)?;
+        let axis = if self.opset >= 13 {
+            axis
+        } else {
+            // Coerced to 2-D at `axis`: the same as the last axis iff the axes from `axis` to
+            // the second-to-last all have size 1.
+            let between = s.get(axis..rank.saturating_sub(1)).unwrap_or_default();
+            if between.iter().all(|&d| d == Dim::Fixed(1)) {
+                rank - 1
+            } else {
+                return Err(ctx.unsupported(format!(
+                    "opset < 13 softmax over axes {axis}.. of {s:?} is not a softmax over one axis"
+                )));
+            }
+        };
+        if s.get(axis) == Some(&Dim::Batch) {
+            return Err(ctx.shape_err("softmax over the batch axis"));
+        }
+        let out = self.emit(
+            ctx,
+            FOp::Softmax { axis },
+            vec![Operand::Value(v)],
+            s,
+            Kind::Float,
+        )?;
+        self.set_out(ctx, 0, Sym::Value(out))
+    }
+
+    /// ONNX `ArgMax`: an index-valued output.
+    pub(super) fn argmax(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let v = self.value_in(ctx, 0)?;
+        let mut s = self.shape(v);
+        let axis = ctx.axis("axis", ctx.int("axis", 0), s.len())?;
+        let keepdims = ctx.int("keepdims", 1) != 0;
+        let select_last_index = ctx.int("select_last_index", 0) != 0;
+        if s.get(axis) == Some(&Dim::Batch) {
+            return Err(ctx.shape_err("argmax over the batch axis"));
+        }
+        if keepdims {
+            if let Some(d) = s.get_mut(axis) {
+                *d = Dim::Fixed(1);
+            }
+        } else {
+            s.remove(axis);
+        }
+        let out = self.emit(
+            ctx,
+            FOp::ArgMax {
+                axis,
+                keepdims,
+                select_last_index,
+            },
+            vec![Operand::Value(v)],
+            s,
+            Kind::Index,
+        )?;
+        self.set_out(ctx, 0, Sym::Value(out))
+    }
+
+    /// skl2onnx's label lookup `classes[argmax]`: supported when `classes` is `0, 1, ..., n-1`
+    /// (integer labels), where it is the identity on the `ArgMax` indices.
+    pub(super) fn array_feature_extractor(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let classes = match self.sym(ctx, 0)? {
+            Sym::Const(t) => t,
+            Sym::Value(_) => return Err(self.unsupported_op(ctx)),
+        };
+        let Sym::Value(idx) = self.sym(ctx, 1)? else {
+            return Err(self.unsupported_op(ctx));
+        };
+        let identity = classes.shape.len() == 1
+            && matches!(&classes.data, Data::I(v) if v.iter().zip(0i64..).all(|(&c, i)| c == i));
+        if !identity || self.kinds.get(idx) != Some(&Kind::Index) {
+            return Err(ctx.unsupported("class labels other than 0..n-1 on ArgMax indices"));
+        }
+        self.set_out(ctx, 0, Sym::Value(idx))
+    }
+}

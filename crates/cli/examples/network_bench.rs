@@ -18,8 +18,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use vouch_chain::alloy::providers::Provider;
-use vouch_cli::cmd::up::{self, CLIENT_KEY, INPUT, UpOptions};
 use vouch_gateway::client::GatewayClient;
+use vouch_localnet::{self as up, CLIENT_KEY, INPUT, UpOptions};
 
 struct Opts {
     tasks: usize,
@@ -96,6 +96,7 @@ async fn main() -> Result<()> {
         zk: true,
         block_time: o.block_time.map(Duration::from_secs_f64),
         resume: false,
+        progress: vouch_localnet::Progress::SILENT,
     })
     .await?;
     let mut net = net;

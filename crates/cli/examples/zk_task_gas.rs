@@ -72,7 +72,7 @@ async fn main() -> Result<()> {
     let dep = vouch_chain::deploy(&c0, &cfg).await?;
     let owner = System::new(c0, dep.clone())?;
     let (info, _) =
-        vouch_cli::cmd::zk::deploy_verifier(&owner, &pkg, &keys, "VouchZkVerifier").await?;
+        vouch_localnet::zk_setup::deploy_verifier(&owner, &pkg, &keys, "VouchZkVerifier").await?;
     let m = vouch_chain::graph::commitments_of(&pkg.to_bytes(), &pkg);
     let (published, _) = owner
         .publish_with_verifier(&m, info.address, Some(info.vk_hash))

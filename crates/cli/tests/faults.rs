@@ -4,8 +4,8 @@
 //! the gateway retry and resume, and every accepted task settles on-chain with its output.
 
 use std::time::{Duration, Instant};
-use vouch_cli::cmd::up::{self, CLIENT_KEY, INPUT, UpOptions};
 use vouch_gateway::client::GatewayClient;
+use vouch_localnet::{self as up, CLIENT_KEY, INPUT, UpOptions};
 
 async fn health(base: &str) -> (u16, serde_json::Value) {
     let r = reqwest::get(format!("{base}/health")).await.unwrap();
@@ -42,6 +42,7 @@ async fn a_gateway_restart_and_an_anvil_restart_mid_run_lose_no_accepted_task() 
         zk: false,
         block_time: None,
         resume: false,
+        progress: vouch_localnet::Progress::SILENT,
     })
     .await
     .unwrap();

@@ -3,8 +3,8 @@
 //! none is lost; the gateway's journal and the chain agree.
 
 use std::time::Duration;
-use vouch_cli::cmd::up::{self, CLIENT_KEY, INPUT, UpOptions};
 use vouch_gateway::client::GatewayClient;
+use vouch_localnet::{self as up, CLIENT_KEY, INPUT, UpOptions};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_tasks_through_the_gateway_all_settle() {
@@ -20,6 +20,7 @@ async fn a_burst_of_tasks_through_the_gateway_all_settle() {
         zk: false,
         block_time: None,
         resume: false,
+        progress: vouch_localnet::Progress::SILENT,
     })
     .await
     .unwrap();

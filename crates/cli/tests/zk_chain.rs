@@ -94,9 +94,10 @@ async fn settle(pkg: &Package, inputs: &[Tensor], work: &std::path::Path) -> Don
 
     // setup, export, compile, deploy
     let t = std::time::Instant::now();
-    let (verifier, keys) = vouch_cli::cmd::zk::setup_and_deploy_zk(&owner, pkg, work)
-        .await
-        .unwrap();
+    let (verifier, keys) =
+        vouch_localnet::zk_setup::setup_and_deploy_zk(&owner, pkg, work, |s| eprintln!("{s}"))
+            .await
+            .unwrap();
     eprintln!(
         "setup_and_deploy_zk(mlp_10_20_2): {:.1} s",
         t.elapsed().as_secs_f64()
@@ -451,7 +452,7 @@ fn verifier_estimate_verifies_and_too_little_gas_reverts() {
     });
 }
 
-/// Times [`vouch_cli::cmd::zk::setup_and_deploy_zk`] on the demo model (digits MLP):
+/// Times [`vouch_localnet::zk_setup::setup_and_deploy_zk`] on the demo model (digits MLP):
 /// `cargo test -p vouch-cli --test zk_chain -- --ignored --nocapture`.
 #[test]
 #[ignore = "timing of the demo model's zk setup (run explicitly)"]
@@ -486,7 +487,7 @@ fn digits_setup_and_deploy_time() {
             .unwrap();
         let sys = System::new(c, dep).unwrap();
         let t = std::time::Instant::now();
-        vouch_cli::cmd::zk::setup_and_deploy_zk(&sys, &pkg, &tmp)
+        vouch_localnet::zk_setup::setup_and_deploy_zk(&sys, &pkg, &tmp, |s| eprintln!("{s}"))
             .await
             .unwrap();
         eprintln!(
@@ -494,7 +495,7 @@ fn digits_setup_and_deploy_time() {
             t.elapsed().as_secs_f64()
         );
         let t = std::time::Instant::now();
-        vouch_cli::cmd::zk::setup_and_deploy_zk(&sys, &pkg, &tmp)
+        vouch_localnet::zk_setup::setup_and_deploy_zk(&sys, &pkg, &tmp, |s| eprintln!("{s}"))
             .await
             .unwrap();
         eprintln!(

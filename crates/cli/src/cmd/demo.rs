@@ -7,7 +7,6 @@
 //! receipts of the settled tasks are attested in EAS and verified independently. Exits
 //! non-zero if any step fails. `--offline` runs the model pipeline alone (no chain).
 
-use crate::cmd::up::{self, CLIENT_KEY, INPUT, LABELS, UpOptions};
 use crate::out;
 use clap::Args;
 use eyre::{Result, WrapErr, bail, eyre};
@@ -16,6 +15,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use vouch_chain::alloy::primitives::U256;
 use vouch_chain::{System, TOKEN};
+use vouch_localnet::{self as up, CLIENT_KEY, INPUT, LABELS, UpOptions};
 use vouch_node::{Lie, Node, NodeConfig, Roles};
 use vouch_primitives::Cid;
 
@@ -127,9 +127,10 @@ async fn scenario(a: &DemoArgs) -> Result<()> {
         zk: !a.no_zk,
         block_time: None,
         resume: false,
+        progress: crate::cmd::up::PRINT,
     };
     let net = up::start(&opts).await?;
-    net.print();
+    crate::cmd::up::print(&net);
     let result = run_steps(a, &net).await;
     net.stop();
     result

@@ -55,25 +55,23 @@ pub fn import_bytes_at(
     name: &str,
     precision: vouch_quant::Precision,
 ) -> Result<Package> {
-    let graph = vouch_onnx::import(onnx, &vouch_onnx::ImportOptions { outputs })
-        .wrap_err("cannot import the ONNX model")?;
-    let names: Vec<&str> = graph
-        .inputs
-        .iter()
-        .map(|&v| graph.values[v].name.as_str())
-        .collect();
-    let samples = io::inputs_from_json(calibration, &names).wrap_err("bad calibration samples")?;
     let pb = out::spinner("calibrating on the float model");
-    let digest = *Cid::of(onnx).digest();
-    let pkg = vouch_quant::import_at(&graph, samples, name, digest, precision, |stage| {
-        pb.set_message(match stage {
-            vouch_quant::Stage::Calibrate => "calibrating on the float model",
-            vouch_quant::Stage::Quantize => "quantizing",
-            vouch_quant::Stage::Measure => "measuring accuracy with the integer engine",
-        });
-    });
+    let pkg = vouch_localnet::import::import_bytes(
+        onnx,
+        calibration,
+        outputs,
+        name,
+        precision,
+        |stage| {
+            pb.set_message(match stage {
+                vouch_quant::Stage::Calibrate => "calibrating on the float model",
+                vouch_quant::Stage::Quantize => "quantizing",
+                vouch_quant::Stage::Measure => "measuring accuracy with the integer engine",
+            });
+        },
+    );
     pb.finish_and_clear();
-    Ok(pkg?)
+    pkg
 }
 
 /// The accuracy table of a package.

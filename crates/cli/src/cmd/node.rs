@@ -79,35 +79,9 @@ pub fn roles_of(names: &[String]) -> Result<Roles> {
     Ok(r)
 }
 
-/// Proves zk tasks with the zk prover (keys read from their file per task).
-#[derive(Debug, Clone, Copy)]
-pub struct CliProver;
-
-impl vouch_node::ZkProver for CliProver {
-    fn prove(
-        &self,
-        pkg: &vouch_model::Package,
-        keys: &std::path::Path,
-        inputs: Vec<vouch_engine::Tensor>,
-    ) -> std::result::Result<
-        (
-            vouch_chain::alloy::primitives::B256,
-            vouch_chain::alloy::primitives::Bytes,
-        ),
-        String,
-    > {
-        let b = std::fs::read(keys).map_err(|e| format!("{}: {e}", keys.display()))?;
-        let s = vouch_zk_prover::task::prove(pkg, &b, inputs).map_err(|e| e.to_string())?;
-        Ok((
-            vouch_chain::alloy::primitives::B256::from(s.output_commitment),
-            vouch_chain::alloy::primitives::Bytes::from(s.calldata),
-        ))
-    }
-}
-
 /// The node's zk prover.
 pub fn prover() -> std::sync::Arc<dyn vouch_node::ZkProver> {
-    std::sync::Arc::new(CliProver)
+    vouch_localnet::prover::prover()
 }
 
 /// Runs `vouch node`.

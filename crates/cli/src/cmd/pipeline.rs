@@ -12,7 +12,7 @@ use crate::out;
 use eyre::{Result, WrapErr, bail, eyre};
 use vouch_primitives::{Cid, hex0x};
 
-use crate::cmd::up::{CALIBRATION, INPUT, LABELS, MODEL};
+use vouch_localnet::{CALIBRATION, INPUT, LABELS, MODEL};
 const EXPECTED: &str = include_str!("../../../../testdata/models/digits_mlp/expected.json");
 
 fn argmax_rows(v: &serde_json::Value) -> Result<Vec<usize>> {

@@ -1,0 +1,33 @@
+//! ONNX bytes and calibration JSON to a package: import, calibrate on the float model,
+//! quantize, measure. `vouch model import` and the local network share it.
+
+use eyre::{Result, WrapErr};
+use vouch_model::Package;
+use vouch_primitives::Cid;
+
+/// Imports `onnx` with the calibration rows in `calibration` (a JSON object mapping each input
+/// name to a nested array, first axis = rows) at `precision`, keeping `outputs` (all when
+/// `None`); `on_stage` hears each stage as it starts. The package records the ONNX file's
+/// digest.
+pub fn import_bytes(
+    onnx: &[u8],
+    calibration: &serde_json::Value,
+    outputs: Option<Vec<String>>,
+    name: &str,
+    precision: vouch_quant::Precision,
+    on_stage: impl FnMut(vouch_quant::Stage),
+) -> Result<Package> {
+    let graph = vouch_onnx::import(onnx, &vouch_onnx::ImportOptions { outputs })
+        .wrap_err("cannot import the ONNX model")?;
+    let names: Vec<&str> = graph
+        .inputs
+        .iter()
+        .map(|&v| graph.values[v].name.as_str())
+        .collect();
+    let samples = vouch_quant::json::inputs_from_json(calibration, &names)
+        .wrap_err("bad calibration samples")?;
+    let digest = *Cid::of(onnx).digest();
+    Ok(vouch_quant::import_at(
+        &graph, samples, name, digest, precision, on_stage,
+    )?)
+}

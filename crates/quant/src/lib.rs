@@ -10,8 +10,8 @@
 //!
 //! | module | holds |
 //! |---|---|
-//! | [`float`] | the float reference executor |
-//! | [`quantize`] | scale selection and lowering to the integer IR |
+//! | [`float`] | the float reference executor, one submodule per op family |
+//! | [`quantize`] | scale selection and lowering to the integer IR, one submodule per op family |
 //! | [`accuracy`] | input quantization, output dequantization, the accuracy report |
 //! | [`json`] | the JSON tensor format of inputs, calibration samples and outputs |
 

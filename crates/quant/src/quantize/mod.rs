@@ -1,4 +1,28 @@
 //! Lowering a calibrated float graph to the integer IR.
+//!
+//! This module chooses the scales of the graph inputs, walks the nodes and dispatches each to
+//! the module of its op's family ([`FOp::family`]); it holds what the families share: the
+//! [`Builder`] that collects values, constants and nodes, operand quantization, weights and
+//! biases, and the output binding of accumulating ops with its overflow checks. Each family
+//! module adds the `Builder` methods that lower its ops:
+//!
+//! | module | ops |
+//! |---|---|
+//! | `dense` | `Linear`, `MatMul` |
+//! | `conv` | `Conv` |
+//! | `elementwise` | `Add`, `Sub`, `Mul` |
+//! | `activation` | `Relu`, `Clip`, `LeakyRelu`, `Sigmoid`, `Tanh` |
+//! | `reduce` | `Softmax`, `ArgMax` |
+//! | `pool` | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
+//! | `layout` | `Reshape`, `Transpose`, `Concat` |
+
+mod activation;
+mod conv;
+mod dense;
+mod elementwise;
+mod layout;
+mod pool;
+mod reduce;
 
 use crate::{Error, Result};
 use vouch_model::{Const, Dim, IoSpec, Kind, Node, Op, Operand, Package, Requant, TensorInfo};
@@ -62,8 +86,6 @@ const M_TARGET: f64 = 32768.0;
 /// than one bit of resolution (over the fixture models' held-out rows, LeNet's largest logit
 /// error is 0.090 with no headroom, 0.0079 with 2x, 0.011 with 4x).
 const HEADROOM_16: f64 = 2.0;
-/// Softmax table step in logit units when the input is wide (the table spans `e^0 .. e^-16`).
-const SOFTMAX_STEP: f64 = 16.0 / 255.0;
 
 #[derive(Debug, Clone, Copy)]
 struct QVal {
@@ -405,6 +427,8 @@ impl Builder<'_> {
         Ok((Some(id), data))
     }
 
+    /// Lowers node `ni` (nothing if it was fused into its producer) by the method its
+    /// family's module defines.
     fn lower(&mut self, ni: usize) -> Result<()> {
         let g = self.g;
         let node = &g.nodes[ni];
@@ -413,27 +437,8 @@ impl Builder<'_> {
         }
         let name = node.name.clone();
         match &node.op {
-            FOp::Linear { weight, bias } => {
-                let x = self.input(node, 0)?;
-                let (w, s_w, wq) = self.weights(node, *weight);
-                let acc = x.scale * s_w;
-                let (b, bq) = self.bias(node, *bias, acc)?;
-                let k = g.consts[*weight].shape.get(1).copied().unwrap_or(0);
-                let bound = accumulator_bound(&wq, k, &bq, x.kind);
-                let (rq, wide, out) = self.accum_output(node, acc, bound)?;
-                self.push(
-                    node,
-                    name,
-                    Op::Linear {
-                        weight: w,
-                        bias: b,
-                        rq,
-                        wide,
-                    },
-                    vec![Operand::Value(x.id)],
-                    out,
-                );
-            }
+            FOp::Linear { weight, bias } => self.linear(node, name, *weight, *bias),
+            FOp::MatMul => self.matmul(node, name),
             FOp::Conv {
                 weight,
                 bias,
@@ -442,314 +447,43 @@ impl Builder<'_> {
                 pads,
                 dilations,
                 group,
-            } => {
-                let x = self.input(node, 0)?;
-                let (w, s_w, wq) = self.weights(node, *weight);
-                let acc = x.scale * s_w;
-                let (b, bq) = self.bias(node, *bias, acc)?;
-                let per_out: usize = g.consts[*weight].shape.iter().skip(1).product();
-                let bound = accumulator_bound(&wq, per_out, &bq, x.kind);
-                let (rq, wide, out) = self.accum_output(node, acc, bound)?;
-                let u =
-                    |v: usize| u32::try_from(v).map_err(|_| Self::err(node, "attribute too large"));
-                let op = Op::Conv {
-                    weight: w,
-                    bias: b,
-                    kernel: [u(kernel[0])?, u(kernel[1])?],
-                    strides: [u(strides[0])?, u(strides[1])?],
-                    pads: [u(pads[0])?, u(pads[1])?, u(pads[2])?, u(pads[3])?],
-                    dilations: [u(dilations[0])?, u(dilations[1])?],
-                    group: u(*group)?,
-                    rq,
-                    wide,
-                };
-                self.push(node, name, op, vec![Operand::Value(x.id)], out);
-            }
-            FOp::MatMul => {
-                let (a, sa) = self.operand(node, &node.inputs[0], None)?;
-                let (b, sb) = self.operand(node, &node.inputs[1], None)?;
-                let mag = |o: &Operand| match *o {
-                    Operand::Value(v) => i128::from(self.values[v as usize].kind.magnitude()),
-                    Operand::Const(_) => i128::from(self.lim()) + 1,
-                };
-                let k = match node.inputs[0] {
-                    fg::Operand::Value(v) => match g.values[v].shape.last() {
-                        Some(fg::Dim::Fixed(k)) => *k as i128,
-                        _ => return Err(Self::err(node, "MatMul inner dimension must be fixed")),
-                    },
-                    fg::Operand::Const(c) => g.consts[c].shape.last().copied().unwrap_or(0) as i128,
-                };
-                let bound = k * mag(&a) * mag(&b);
-                let (rq, wide, out) = self.accum_output(node, sa * sb, bound)?;
-                self.push(node, name, Op::MatMul { rq, wide }, vec![a, b], out);
-            }
-            FOp::Add | FOp::Sub => {
-                let (a, sa) = self.operand(node, &node.inputs[0], None)?;
-                let (b, sb) = self.operand(node, &node.inputs[1], None)?;
-                let s_z = self.act_scale(self.ranges[node.output]);
-                let (ra, rb) = (sa / s_z, sb / s_z);
-                let (_, s) = multiplier(ra.max(rb))
-                    .ok_or_else(|| Self::err(node, "rescale ratio out of range"))?;
-                let p = f64::from(2u32).powi(s as i32);
-                let (ma, mut mb) = ((ra * p).round() as i64, (rb * p).round() as i64);
-                if matches!(node.op, FOp::Sub) {
-                    mb = -mb;
-                }
-                let act = self.act();
-                let q = self.bind(node, node.output, act, s_z)?;
-                let (lo, hi) = kind_range(act);
-                let rq = Requant { m: 1, s, lo, hi };
-                self.push(node, name, Op::Add { ma, mb, rq }, vec![a, b], q.id);
-            }
-            FOp::Mul => {
-                let (a, sa) = self.operand(node, &node.inputs[0], None)?;
-                let (b, sb) = self.operand(node, &node.inputs[1], None)?;
-                let s_z = self.act_scale(self.ranges[node.output]);
-                let (m, s) = multiplier(sa * sb / s_z)
-                    .ok_or_else(|| Self::err(node, "ratio out of range"))?;
-                let act = self.act();
-                let q = self.bind(node, node.output, act, s_z)?;
-                let (lo, hi) = kind_range(act);
-                self.push(
-                    node,
-                    name,
-                    Op::Mul {
-                        rq: Requant { m, s, lo, hi },
-                    },
-                    vec![a, b],
-                    q.id,
-                );
-            }
-            FOp::Relu | FOp::Clip { .. } => {
-                let x = self.input(node, 0)?;
-                let op = match node.op {
-                    FOp::Clip { min, max } => {
-                        let (lo, hi) = clamp_bounds(min, max, x.scale, x.kind);
-                        Op::Clip { lo, hi }
-                    }
-                    _ => Op::Relu,
-                };
-                let q = self.bind(node, node.output, x.kind, x.scale)?;
-                self.push(node, name, op, vec![Operand::Value(x.id)], q.id);
-            }
-            FOp::LeakyRelu { alpha } => {
-                let x = self.input(node, 0)?;
-                let (m, s) = multiplier(f64::from(*alpha))
-                    .ok_or_else(|| Self::err(node, "LeakyRelu needs alpha > 0"))?;
-                let q = self.bind(node, node.output, x.kind, x.scale)?;
-                let (lo, hi) = kind_range(x.kind);
-                let rq = Requant { m, s, lo, hi };
-                self.push(
-                    node,
-                    name,
-                    Op::LeakyRelu { rq },
-                    vec![Operand::Value(x.id)],
-                    q.id,
-                );
-            }
-            FOp::Sigmoid | FOp::Tanh => {
-                let x = self.act8_input(node)?;
-                let sig = matches!(node.op, FOp::Sigmoid);
-                let table: Vec<i32> = (-128..=127)
-                    .map(|i| {
-                        let v = i as f32 * x.scale as f32;
-                        let y = if sig {
-                            1.0 / (1.0 + libm::expf(-v))
-                        } else {
-                            libm::tanhf(v)
-                        };
-                        (libm::roundf(y * 127.0) as i32).clamp(ACT_MIN, ACT_MAX)
-                    })
-                    .collect();
-                let t = self.add_const(format!("{name}.table"), 1.0, vec![256], table);
-                let q = self.bind(node, node.output, Kind::Act8, 1.0 / 127.0)?;
-                self.push(
-                    node,
-                    name,
-                    Op::Lut { table: t },
-                    vec![Operand::Value(x.id)],
-                    q.id,
-                );
-            }
-            FOp::Softmax { axis } => {
-                let x = self.input(node, 0)?;
-                // Table step in logit units: the input's own step when it is fine enough (the
-                // identity index map), else 16/255 so the table spans exp(0) .. exp(-16).
-                let (step, rq) = if x.kind == Kind::Act8 && x.scale <= SOFTMAX_STEP {
-                    (x.scale, Requant::SOFTMAX_INDEX)
-                } else {
-                    let (m, s) = multiplier(x.scale / SOFTMAX_STEP)
-                        .ok_or_else(|| Self::err(node, "softmax index ratio out of range"))?;
-                    (
-                        SOFTMAX_STEP,
-                        Requant {
-                            m,
-                            s,
-                            lo: 0,
-                            hi: 255,
-                        },
-                    )
-                };
-                let table: Vec<i32> = (0..256)
-                    .map(|k| libm::round(65536.0 * libm::exp(-(k as f64) * step)) as i32)
-                    .collect();
-                let t = self.add_const(format!("{name}.exp"), 1.0, vec![256], table);
-                let q = self.bind(node, node.output, Kind::Act8, 1.0 / 127.0)?;
-                let op = Op::Softmax {
-                    axis: *axis as u32,
-                    table: t,
-                    rq,
-                };
-                self.push(node, name, op, vec![Operand::Value(x.id)], q.id);
-            }
+            } => self.conv(
+                node, name, *weight, *bias, *kernel, *strides, *pads, *dilations, *group,
+            ),
+            FOp::Add => self.add(node, name),
+            FOp::Sub => self.sub(node, name),
+            FOp::Mul => self.mul(node, name),
+            FOp::Relu => self.relu(node, name),
+            FOp::Clip { min, max } => self.clip(node, name, *min, *max),
+            FOp::LeakyRelu { alpha } => self.leaky_relu(node, name, *alpha),
+            FOp::Sigmoid => self.sigmoid(node, name),
+            FOp::Tanh => self.tanh(node, name),
+            FOp::Softmax { axis } => self.softmax(node, name, *axis),
             FOp::ArgMax {
                 axis,
                 keepdims,
                 select_last_index,
-            } => {
-                let x = self.input(node, 0)?;
-                let q = self.bind(node, node.output, Kind::Index, 1.0)?;
-                let op = Op::ArgMax {
-                    axis: *axis as u32,
-                    keepdims: *keepdims,
-                    select_last_index: *select_last_index,
-                };
-                self.push(node, name, op, vec![Operand::Value(x.id)], q.id);
-            }
+            } => self.argmax(node, name, *axis, *keepdims, *select_last_index),
             FOp::MaxPool {
                 kernel,
                 strides,
                 pads,
                 dilations,
                 ..
-            } => {
-                let x = self.input(node, 0)?;
-                let q = self.bind(node, node.output, x.kind, x.scale)?;
-                let op = Op::MaxPool {
-                    kernel: u32s(kernel),
-                    strides: u32s(strides),
-                    pads: u32s(pads),
-                    dilations: u32s(dilations),
-                };
-                self.push(node, name, op, vec![Operand::Value(x.id)], q.id);
-            }
+            } => self.max_pool(node, name, *kernel, *strides, *pads, *dilations),
             FOp::AveragePool {
                 kernel,
                 strides,
                 pads,
                 count_include_pad,
                 ..
-            } => {
-                let x = self.input(node, 0)?;
-                let q = self.bind(node, node.output, x.kind, x.scale)?;
-                let op = Op::AveragePool {
-                    kernel: u32s(kernel),
-                    strides: u32s(strides),
-                    pads: u32s(pads),
-                    count_include_pad: *count_include_pad,
-                };
-                self.push(node, name, op, vec![Operand::Value(x.id)], q.id);
-            }
-            FOp::GlobalAveragePool => {
-                let x = self.input(node, 0)?;
-                let fg::Operand::Value(xv) = node.inputs[0] else {
-                    return Err(Self::err(node, "expected a dynamic input"));
-                };
-                let dims: Vec<usize> = g.values[xv]
-                    .shape
-                    .iter()
-                    .skip(2)
-                    .map(|d| {
-                        if let fg::Dim::Fixed(n) = d {
-                            Ok(*n)
-                        } else {
-                            Err(Self::err(node, "spatial size must be fixed"))
-                        }
-                    })
-                    .collect::<Result<_>>()?;
-                let kernel = match dims[..] {
-                    [h, w] => [h, w],
-                    [w] => [1, w],
-                    _ => {
-                        return Err(Self::err(
-                            node,
-                            "GlobalAveragePool needs a 1-D or 2-D input",
-                        ));
-                    }
-                };
-                let q = self.bind(node, node.output, x.kind, x.scale)?;
-                let op = Op::AveragePool {
-                    kernel: u32s(&kernel),
-                    strides: [1, 1],
-                    pads: [0; 4],
-                    count_include_pad: false,
-                };
-                self.push(node, name, op, vec![Operand::Value(x.id)], q.id);
-            }
-            FOp::Reshape | FOp::Transpose { .. } => {
-                let x = self.input(node, 0)?;
-                let q = self.bind(node, node.output, x.kind, x.scale)?;
-                let op = match &node.op {
-                    FOp::Transpose { perm } => Op::Transpose {
-                        perm: perm.iter().map(|&p| p as u32).collect(),
-                    },
-                    _ => Op::Reshape,
-                };
-                self.push(node, name, op, vec![Operand::Value(x.id)], q.id);
-            }
-            FOp::Concat { axis } => {
-                let target = node
-                    .inputs
-                    .iter()
-                    .filter_map(|o| {
-                        if let fg::Operand::Value(v) = o {
-                            self.map[*v].map(|q| q.scale)
-                        } else {
-                            None
-                        }
-                    })
-                    .fold(0f64, f64::max);
-                let target = if target > 0.0 {
-                    target
-                } else {
-                    self.act_scale(self.ranges[node.output])
-                };
-                let act = self.act();
-                let (lo, hi) = kind_range(act);
-                let mut ins = Vec::new();
-                for (i, o) in node.inputs.iter().enumerate() {
-                    let (op, s) = self.operand(node, o, Some(target))?;
-                    if (s - target).abs() <= f64::EPSILON * target {
-                        ins.push(op);
-                        continue;
-                    }
-                    let (m, sh) = multiplier(s / target)
-                        .ok_or_else(|| Self::err(node, "rescale ratio out of range"))?;
-                    let Operand::Value(id) = op else {
-                        unreachable!("constants are quantized at the target scale")
-                    };
-                    let shape = self.values[id as usize].shape.clone();
-                    let rid = self.new_value(format!("{name}/rescale{i}"), act, target, shape);
-                    let rq = Requant { m, s: sh, lo, hi };
-                    self.push(
-                        node,
-                        format!("{name}/rescale{i}"),
-                        Op::Rescale { rq },
-                        vec![op],
-                        rid,
-                    );
-                    ins.push(Operand::Value(rid));
-                }
-                let q = self.bind(node, node.output, act, target)?;
-                self.push(node, name, Op::Concat { axis: *axis as u32 }, ins, q.id);
-            }
+            } => self.average_pool(node, name, *kernel, *strides, *pads, *count_include_pad),
+            FOp::GlobalAveragePool => self.global_average_pool(node, name),
+            FOp::Reshape => self.reshape(node, name),
+            FOp::Transpose { perm } => self.transpose(node, name, perm),
+            FOp::Concat { axis } => self.concat(node, name, *axis),
         }
-        Ok(())
     }
-}
-
-fn u32s<const N: usize>(a: &[usize; N]) -> [u32; N] {
-    a.map(|v| u32::try_from(v).unwrap_or(u32::MAX))
 }
 
 fn clamp_bounds(min: f32, max: f32, scale: f64, kind: Kind) -> (i32, i32) {

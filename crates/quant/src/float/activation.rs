@@ -1,0 +1,35 @@
+//! Elementwise activations in `f32`: `Relu`, `Clip`, `LeakyRelu`, and `Sigmoid`/`Tanh` with
+//! `libm`'s `expf`/`tanhf`.
+
+use super::Cx;
+use crate::Result;
+
+/// `Relu`: `max(x, 0)`.
+pub(super) fn relu(cx: &Cx<'_>) -> Result<Vec<f32>> {
+    Ok(unary(cx, |v| v.max(0.0)))
+}
+
+/// `Clip`: `min(max(x, min), max)`.
+pub(super) fn clip(cx: &Cx<'_>, min: f32, max: f32) -> Result<Vec<f32>> {
+    Ok(unary(cx, |v| v.max(min).min(max)))
+}
+
+/// `LeakyRelu`: `x >= 0 ? x : alpha · x`.
+pub(super) fn leaky_relu(cx: &Cx<'_>, alpha: f32) -> Result<Vec<f32>> {
+    Ok(unary(cx, |v| if v >= 0.0 { v } else { alpha * v }))
+}
+
+/// `Sigmoid`: `1 / (1 + e^-x)`.
+pub(super) fn sigmoid(cx: &Cx<'_>) -> Result<Vec<f32>> {
+    Ok(unary(cx, |v| 1.0 / (1.0 + libm::expf(-v))))
+}
+
+/// `Tanh`.
+pub(super) fn tanh(cx: &Cx<'_>) -> Result<Vec<f32>> {
+    Ok(unary(cx, libm::tanhf))
+}
+
+/// `f` of every element of the first operand.
+fn unary(cx: &Cx<'_>, f: impl Fn(f32) -> f32) -> Vec<f32> {
+    cx.x.data.iter().map(|&v| f(v)).collect()
+}

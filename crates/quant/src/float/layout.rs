@@ -1,0 +1,41 @@
+//! Data movement in `f32`: `Reshape`, `Transpose` and `Concat`.
+
+use super::Cx;
+use crate::Result;
+use vouch_engine::tensor::strides;
+
+/// `Reshape`: the input data unchanged.
+pub(super) fn reshape(cx: &Cx<'_>) -> Result<Vec<f32>> {
+    Ok(cx.x.data.clone())
+}
+
+/// `Transpose`: output axis `a` reads input axis `perm[a]`.
+pub(super) fn transpose(cx: &Cx<'_>, perm: &[usize]) -> Result<Vec<f32>> {
+    let (x, out_shape, total) = (cx.x, cx.out_shape, cx.total);
+    let src = strides(&x.shape);
+    let mut data = Vec::with_capacity(total);
+    let ost = strides(out_shape);
+    for i in 0..total {
+        let mut off = 0;
+        for (ax, &p) in perm.iter().enumerate() {
+            off += (i / ost[ax]) % out_shape[ax] * src[p];
+        }
+        data.push(x.data[off]);
+    }
+    Ok(data)
+}
+
+/// `Concat` along `axis`: for each outer index, every operand's slab in operand order.
+pub(super) fn concat(cx: &Cx<'_>, axis: usize) -> Result<Vec<f32>> {
+    let out_shape = cx.out_shape;
+    let outer: usize = out_shape[..axis].iter().product();
+    let inner: usize = out_shape[axis + 1..].iter().product();
+    let mut data = Vec::with_capacity(cx.total);
+    for o in 0..outer {
+        for t in cx.ins {
+            let chunk = t.shape[axis] * inner;
+            data.extend_from_slice(&t.data[o * chunk..(o + 1) * chunk]);
+        }
+    }
+    Ok(data)
+}

@@ -1,0 +1,218 @@
+//! The float reference executor: runs an imported [`FGraph`] in `f32`, single-threaded, in one
+//! fixed summation order, with `libm`'s platform-independent `exp`/`tanh`. It is what the
+//! quantizer calibrates on and what the accuracy report compares against; it is not part of
+//! the integer semantics.
+//!
+//! This module walks the graph and dispatches each node to the module of its op's family
+//! ([`FOp::family`]), which computes the output data:
+//!
+//! | module | ops |
+//! |---|---|
+//! | `dense` | `Linear`, `MatMul` |
+//! | `conv` | `Conv` |
+//! | `elementwise` | `Add`, `Sub`, `Mul` |
+//! | `activation` | `Relu`, `Clip`, `LeakyRelu`, `Sigmoid`, `Tanh` |
+//! | `reduce` | `Softmax`, `ArgMax` |
+//! | `pool` | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
+//! | `layout` | `Reshape`, `Transpose`, `Concat` |
+
+mod activation;
+mod conv;
+mod dense;
+mod elementwise;
+mod layout;
+mod pool;
+mod reduce;
+
+use crate::{Error, Result};
+use vouch_engine::tensor::numel;
+use vouch_onnx::graph::{Dim, FConst, FGraph, FNode, FOp, Operand};
+
+pub use vouch_task::codec::FTensor;
+
+/// Resolves a symbolic shape for `batch`.
+pub fn resolve(shape: &[Dim], batch: usize) -> Vec<usize> {
+    shape
+        .iter()
+        .map(|d| if let Dim::Fixed(n) = d { *n } else { batch })
+        .collect()
+}
+
+/// Runs the graph; returns every value (inputs and node outputs), indexed by value id.
+pub fn run(g: &FGraph, inputs: Vec<FTensor>) -> Result<Vec<FTensor>> {
+    let batch = inputs
+        .iter()
+        .zip(&g.inputs)
+        .find_map(|(t, &v)| {
+            g.values[v]
+                .shape
+                .iter()
+                .position(|d| *d == Dim::Batch)
+                .and_then(|i| t.shape.get(i).copied())
+        })
+        .unwrap_or(1);
+    let mut vals: Vec<Option<FTensor>> = vec![None; g.values.len()];
+    for (t, &v) in inputs.into_iter().zip(&g.inputs) {
+        let want = resolve(&g.values[v].shape, batch);
+        if t.shape != want {
+            return Err(Error::Input {
+                name: g.values[v].name.clone(),
+                reason: format!("shape {:?}, the model expects {want:?}", t.shape),
+            });
+        }
+        vals[v] = Some(t);
+    }
+    for node in &g.nodes {
+        let out_shape = resolve(&g.values[node.output].shape, batch);
+        let out = run_node(g, node, &vals, out_shape)?;
+        vals[node.output] = Some(out);
+    }
+    Ok(vals.into_iter().map(Option::unwrap_or_default).collect())
+}
+
+fn node_err(node: &FNode, reason: impl Into<String>) -> Error {
+    Error::Node {
+        node: node.name.clone(),
+        reason: reason.into(),
+    }
+}
+
+/// What a family function reads to compute one node: the graph (for constants), the node,
+/// its evaluated operands and its output shape. It returns the output data, row-major in
+/// `out_shape`.
+struct Cx<'a> {
+    g: &'a FGraph,
+    node: &'a FNode,
+    /// The operands, in ONNX order.
+    ins: &'a [FTensor],
+    /// The first operand.
+    x: &'a FTensor,
+    /// The output shape at the run's batch size.
+    out_shape: &'a [usize],
+    /// The number of output elements.
+    total: usize,
+}
+
+impl Cx<'_> {
+    /// Constant `c` of the graph.
+    fn konst(&self, c: usize) -> &FConst {
+        &self.g.consts[c]
+    }
+
+    /// An error about this node.
+    fn err(&self, reason: impl Into<String>) -> Error {
+        node_err(self.node, reason)
+    }
+}
+
+fn run_node(
+    g: &FGraph,
+    node: &FNode,
+    vals: &[Option<FTensor>],
+    out_shape: Vec<usize>,
+) -> Result<FTensor> {
+    let get = |o: &Operand| -> Result<FTensor> {
+        match *o {
+            Operand::Value(v) => vals
+                .get(v)
+                .and_then(Option::clone)
+                .ok_or_else(|| node_err(node, format!("value {v} missing"))),
+            Operand::Const(c) => g
+                .consts
+                .get(c)
+                .map(|c| FTensor {
+                    shape: c.shape.clone(),
+                    data: c.data.clone(),
+                })
+                .ok_or_else(|| node_err(node, format!("constant {c} missing"))),
+        }
+    };
+    let ins = node.inputs.iter().map(get).collect::<Result<Vec<_>>>()?;
+    let x = ins.first().ok_or_else(|| node_err(node, "no inputs"))?;
+    let total = numel(&out_shape).unwrap_or(0);
+    let cx = Cx {
+        g,
+        node,
+        ins: &ins,
+        x,
+        out_shape: &out_shape,
+        total,
+    };
+    let data = match &node.op {
+        FOp::Linear { weight, bias } => dense::linear(&cx, *weight, *bias),
+        FOp::MatMul => dense::matmul(&cx),
+        FOp::Conv {
+            weight,
+            bias,
+            kernel,
+            strides,
+            pads,
+            dilations,
+            group,
+        } => conv::conv(
+            &cx, *weight, *bias, *kernel, *strides, *pads, *dilations, *group,
+        ),
+        FOp::Add => elementwise::add(&cx),
+        FOp::Sub => elementwise::sub(&cx),
+        FOp::Mul => elementwise::mul(&cx),
+        FOp::Relu => activation::relu(&cx),
+        FOp::Clip { min, max } => activation::clip(&cx, *min, *max),
+        FOp::LeakyRelu { alpha } => activation::leaky_relu(&cx, *alpha),
+        FOp::Sigmoid => activation::sigmoid(&cx),
+        FOp::Tanh => activation::tanh(&cx),
+        FOp::Softmax { axis } => reduce::softmax(&cx, *axis),
+        FOp::ArgMax {
+            axis,
+            select_last_index,
+            ..
+        } => reduce::argmax(&cx, *axis, *select_last_index),
+        FOp::MaxPool {
+            kernel,
+            strides,
+            pads,
+            dilations,
+            ..
+        } => pool::max_pool(&cx, *kernel, *strides, *pads, *dilations),
+        FOp::AveragePool {
+            kernel,
+            strides,
+            pads,
+            count_include_pad,
+            ..
+        } => pool::average_pool(&cx, *kernel, *strides, *pads, *count_include_pad),
+        FOp::GlobalAveragePool => pool::global_average_pool(&cx),
+        FOp::Reshape => layout::reshape(&cx),
+        FOp::Transpose { perm } => layout::transpose(&cx, perm),
+        FOp::Concat { axis } => layout::concat(&cx, *axis),
+    }?;
+    let out = FTensor {
+        shape: out_shape,
+        data,
+    };
+    if out.data.len() != total {
+        return Err(node_err(
+            node,
+            format!(
+                "computed {} elements for shape {:?}",
+                out.data.len(),
+                out.shape
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+/// The `(n, c, h, w)` of an NCHW shape; a rank-3 `[n, c, w]` has `h = 1`.
+fn nchw(s: &[usize]) -> Option<(usize, usize, usize, usize)> {
+    match *s {
+        [n, c, h, w] => Some((n, c, h, w)),
+        [n, c, w] => Some((n, c, 1, w)),
+        _ => None,
+    }
+}
+
+/// The input position of output position `o` at kernel tap `t`, or `None` in the padding.
+fn pos(o: usize, t: usize, stride: usize, dil: usize, pad: usize, size: usize) -> Option<usize> {
+    let p = (o * stride + t * dil).checked_sub(pad)?;
+    (p < size).then_some(p)
+}

@@ -1,0 +1,78 @@
+//! Lowering data movement: `Reshape` and `Transpose` keep the input's kind and scale;
+//! `Concat` brings every operand to the largest operand scale (an inserted `Rescale` node for
+//! each operand at another scale).
+
+use super::{Builder, kind_range, multiplier};
+use crate::Result;
+use vouch_model::{Op, Operand, Requant};
+use vouch_onnx::graph::{self as fg, FNode};
+
+impl Builder<'_> {
+    /// `Reshape`.
+    pub(super) fn reshape(&mut self, node: &FNode, name: String) -> Result<()> {
+        let x = self.input(node, 0)?;
+        let q = self.bind(node, node.output, x.kind, x.scale)?;
+        self.push(node, name, Op::Reshape, vec![Operand::Value(x.id)], q.id);
+        Ok(())
+    }
+
+    /// `Transpose` by `perm`.
+    pub(super) fn transpose(&mut self, node: &FNode, name: String, perm: &[usize]) -> Result<()> {
+        let x = self.input(node, 0)?;
+        let q = self.bind(node, node.output, x.kind, x.scale)?;
+        let op = Op::Transpose {
+            perm: perm.iter().map(|&p| p as u32).collect(),
+        };
+        self.push(node, name, op, vec![Operand::Value(x.id)], q.id);
+        Ok(())
+    }
+
+    /// `Concat` along `axis`.
+    pub(super) fn concat(&mut self, node: &FNode, name: String, axis: usize) -> Result<()> {
+        let target = node
+            .inputs
+            .iter()
+            .filter_map(|o| {
+                if let fg::Operand::Value(v) = o {
+                    self.map[*v].map(|q| q.scale)
+                } else {
+                    None
+                }
+            })
+            .fold(0f64, f64::max);
+        let target = if target > 0.0 {
+            target
+        } else {
+            self.act_scale(self.ranges[node.output])
+        };
+        let act = self.act();
+        let (lo, hi) = kind_range(act);
+        let mut ins = Vec::new();
+        for (i, o) in node.inputs.iter().enumerate() {
+            let (op, s) = self.operand(node, o, Some(target))?;
+            if (s - target).abs() <= f64::EPSILON * target {
+                ins.push(op);
+                continue;
+            }
+            let (m, sh) = multiplier(s / target)
+                .ok_or_else(|| Self::err(node, "rescale ratio out of range"))?;
+            let Operand::Value(id) = op else {
+                unreachable!("constants are quantized at the target scale")
+            };
+            let shape = self.values[id as usize].shape.clone();
+            let rid = self.new_value(format!("{name}/rescale{i}"), act, target, shape);
+            let rq = Requant { m, s: sh, lo, hi };
+            self.push(
+                node,
+                format!("{name}/rescale{i}"),
+                Op::Rescale { rq },
+                vec![op],
+                rid,
+            );
+            ins.push(Operand::Value(rid));
+        }
+        let q = self.bind(node, node.output, act, target)?;
+        self.push(node, name, Op::Concat { axis: axis as u32 }, ins, q.id);
+        Ok(())
+    }
+}

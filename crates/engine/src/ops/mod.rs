@@ -9,11 +9,11 @@
 //! | module | ops |
 //! |---|---|
 //! | [`dense`] | `Linear`, `MatMul` (and the accumulator finishing shared with `Conv`) |
-//! | [`conv`] | `Conv` (im2col into the packed kernels) |
+//! | [`conv`](mod@conv) | `Conv` (im2col into the packed kernels) |
 //! | [`elementwise`] | `Add`, `Mul`, `Rescale` (broadcasting binary and unary maps) |
 //! | [`activation`] | `Relu`, `Clip`, `LeakyRelu`, `Lut` |
 //! | [`reduce`] | `Softmax`, `ArgMax` |
-//! | [`pool`] | `MaxPool`, `AveragePool` |
+//! | [`pool`](mod@pool) | `MaxPool`, `AveragePool` |
 //! | [`layout`] | `Reshape`, `Transpose`, `Concat` |
 //!
 //! This module keeps what several families share: window geometry ([`Window`], [`nchw`]), the

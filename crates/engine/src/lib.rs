@@ -9,8 +9,9 @@
 //! |---|---|
 //! | [`tensor`] | the runtime tensor, shapes, broadcasting helpers |
 //! | [`gemm`] | the packed `i16` dot-product kernels (AVX2 where present) for Linear, Conv, MatMul |
-//! | [`ops`] | one function per op of the semantics |
-//! | [`exec`] | the engine: prepared weights, the node loop, traces |
+//! | [`ops`] | the ops, one module per op family ([`vouch_semantics::Family`]): each family's kernels (one public function per op), its per-node checks and prepared weights |
+//! | [`exec`] | the engine: prepared weights, the node loop dispatching each op to its family, traces |
+//! | [`vectors`] | the shared single-op test vectors (`docs/semantics.md` section 7) |
 
 // A checker must not abort on input: no unwrap, expect or panic outside tests (a justified
 // `allow` marks the exceptions).

@@ -5,7 +5,7 @@
 //! |---|---|
 //! | [`cs`] | the R1CS builder (variables, linear combinations, rows, assignment) |
 //! | [`gadgets`] | range checks, max, requant, table lookup, argmax, division |
-//! | [`circuit`] | the circuit of a package, built from an engine trace |
+//! | [`circuit`] | the circuit of a package, built from an engine trace: the graph walk, one submodule per op family's constraints, the in-circuit Poseidon sponge |
 //! | [`groth`] | QAP, proving key, setup from phase-1 points, the prover |
 //! | [`msm`] | multi-scalar multiplication split by scalar size (bits, small, full); batch-affine Pippenger for the full ones |
 //! | [`ptau`] | the snarkjs `.ptau` reader and an insecure local generator |

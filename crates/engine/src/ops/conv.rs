@@ -1,0 +1,213 @@
+//! Convolution: weights packed once per group, im2col of each image into packed rows, one
+//! product per group (finished as [`super::dense`] finishes every product).
+
+use super::dense::{Accum, product};
+use super::{NodeRun, SemResult, Window, check_overflow, check_weights, check_window, nchw};
+use crate::Result;
+use crate::exec::shape_err;
+use crate::gemm::Packed;
+use crate::tensor::Tensor;
+use vouch_model::{Node, Package};
+use vouch_semantics::{Error as SemError, Requant};
+
+/// `Conv`: per image and group, im2col into packed rows (a cache-sized block), one product with
+/// the group's packed weights. Images run in parallel; each output element is still computed
+/// by one thread in one order.
+#[allow(clippy::too_many_arguments)]
+pub fn conv(
+    x: &Tensor,
+    weights: &[Packed],
+    bias: Option<&[i32]>,
+    win: &Window,
+    out_shape: &[usize],
+    rq: &Requant,
+    acc: Accum,
+) -> SemResult<Tensor> {
+    use rayon::prelude::*;
+    let (n, c, h, w) = nchw(&x.shape).ok_or(SemError::Domain {
+        what: "conv input rank",
+    })?;
+    let (_, c_out, oh, ow) = nchw(out_shape).ok_or(SemError::Domain {
+        what: "conv output rank",
+    })?;
+    let groups = weights.len().max(1);
+    let geo = ConvGeometry {
+        c,
+        h,
+        w,
+        cg: c / groups,
+        og: c_out / groups,
+        oh,
+        ow,
+    };
+    let img_in = c * h * w;
+    let img_out = c_out * oh * ow;
+    let mut out = vec![0i32; n * img_out];
+    if img_out == 0 {
+        return Ok(Tensor {
+            shape: out_shape.to_vec(),
+            data: out,
+        });
+    }
+    let one = |(b, dst): (usize, &mut [i32])| -> SemResult<()> {
+        let src = &x.data[b * img_in..(b + 1) * img_in];
+        conv_image(src, dst, weights, bias, win, &geo, rq, acc, n == 1)
+    };
+    if n > 1 && crate::gemm::in_parallel_pool() {
+        out.par_chunks_mut(img_out).enumerate().try_for_each(one)?;
+    } else {
+        out.chunks_mut(img_out).enumerate().try_for_each(one)?;
+    }
+    Ok(Tensor {
+        shape: out_shape.to_vec(),
+        data: out,
+    })
+}
+
+/// Sizes of one convolution, per image.
+struct ConvGeometry {
+    c: usize,
+    h: usize,
+    w: usize,
+    cg: usize,
+    og: usize,
+    oh: usize,
+    ow: usize,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn conv_image(
+    src: &[i32],
+    dst: &mut [i32],
+    weights: &[Packed],
+    bias: Option<&[i32]>,
+    win: &Window,
+    geo: &ConvGeometry,
+    rq: &Requant,
+    accum: Accum,
+    parallel_gemm: bool,
+) -> SemResult<()> {
+    let ConvGeometry {
+        h,
+        w,
+        cg,
+        og,
+        oh,
+        ow,
+        ..
+    } = *geo;
+    let _ = geo.c;
+    let [kh, kw] = win.kernel;
+    let (sw, dw, pl) = (win.strides[1], win.dilations[1], win.pads[1]);
+    let pixels = oh * ow;
+    let mut cols = Packed::zeroed(pixels, cg * kh * kw);
+    for (g, wg) in weights.iter().enumerate() {
+        if g > 0 {
+            cols.data.fill(0);
+        }
+        for y in 0..oh {
+            for ci in 0..cg {
+                let plane = (g * cg + ci) * h * w;
+                for ty in 0..kh {
+                    // Rows in the padding stay zero.
+                    let Some(iy) = win.pos(0, y, ty, h) else {
+                        continue;
+                    };
+                    let row = &src[plane + iy * w..plane + (iy + 1) * w];
+                    let col0 = (ci * kh + ty) * kw;
+                    for xo in 0..ow {
+                        let d = &mut cols.row_mut(y * ow + xo)[col0..col0 + kw];
+                        let start = xo * sw;
+                        if start >= pl && start - pl + (kw - 1) * dw < w {
+                            // Interior: every tap is inside the row.
+                            let base = start - pl;
+                            if dw == 1 {
+                                for (v, &e) in d.iter_mut().zip(&row[base..base + kw]) {
+                                    *v = e as i16;
+                                }
+                            } else {
+                                for (tx, v) in d.iter_mut().enumerate() {
+                                    *v = row[base + tx * dw] as i16;
+                                }
+                            }
+                        } else {
+                            for (tx, v) in d.iter_mut().enumerate() {
+                                if let Some(ix) = win.pos(1, xo, tx, w) {
+                                    *v = row[ix] as i16;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let gb = bias.map(|b| &b[g * og..(g + 1) * og]);
+        let acc = product(&cols, wg, gb, rq, accum, parallel_gemm)?;
+        for (pix, vals) in acc.chunks_exact(og.max(1)).enumerate() {
+            for (o, &v) in vals.iter().enumerate() {
+                dst[(g * og + o) * pixels + pix] = v;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `Conv`'s weights packed once: one packed `[C_out / group, C_in / group · kH · kW]` matrix
+/// per group, and whether the accumulator needs `i64`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn prepare_conv(
+    pkg: &Package,
+    node: &Node,
+    weight: u32,
+    bias: Option<u32>,
+    kernel: [u32; 2],
+    group: u32,
+    rq: &Requant,
+    wide: bool,
+) -> Result<(Vec<Packed>, bool)> {
+    let konst = |c: u32| &pkg.consts[c as usize];
+    let weight_err = |r: &str| shape_err(node, r.to_owned());
+    let w = konst(weight);
+    let [co, cg, kh, kw] = w.shape[..] else {
+        return Err(weight_err("weight must be 4-D"));
+    };
+    check_weights(node, &w.data)?;
+    if [kh, kw] != kernel || co % group != 0 {
+        return Err(weight_err("weight shape disagrees with kernel or group"));
+    }
+    if bias.is_some_and(|b| konst(b).data.len() != co as usize) {
+        return Err(weight_err("bias length differs from C_out"));
+    }
+    let b = bias.map(|b| konst(b).data.as_slice());
+    let acc64 = check_overflow(pkg, node, &w.data, co as usize, b, rq, wide)?;
+    let (og, k) = ((co / group) as usize, (cg * kh * kw) as usize);
+    let packs = w
+        .data
+        .chunks_exact((og * k).max(1))
+        .map(|g| Packed::from_rows(og, k, g))
+        .collect();
+    Ok((packs, acc64))
+}
+
+/// Runs a `Conv` node on its prepared weights: checks the window and the channels.
+pub(crate) fn run_conv(
+    r: &NodeRun<'_>,
+    ws: &[Packed],
+    acc64: bool,
+    bias: Option<u32>,
+    win: Window,
+    rq: &Requant,
+    wide: bool,
+) -> Result<Tensor> {
+    let (node, x, out_shape) = (r.node, r.x, r.out_shape);
+    check_window(node, &x.shape, out_shape, &win)?;
+    let (_, c, _, _) = nchw(&x.shape).ok_or_else(|| r.err("input is not NCHW"))?;
+    let (_, co, _, _) = nchw(out_shape).ok_or_else(|| r.err("output is not NCHW"))?;
+    let g = ws.len();
+    let kk = (c / g) * win.kernel[0] * win.kernel[1];
+    if c % g != 0 || co % g != 0 || ws.iter().any(|w| w.k != kk || w.rows != co / g) {
+        return Err(r.err("channels do not match the weights"));
+    }
+    let acc = Accum { wide, acc64 };
+    conv(x, ws, bias.map(|b| r.konst(b)), &win, out_shape, rq, acc).map_err(|e| r.sem(e))
+}

@@ -1,0 +1,220 @@
+//! Dense products: `Linear` (weights packed once per package) and `MatMul` of two tensors,
+//! and the accumulator finishing (bias, requantization or wide output) that `Conv` shares.
+
+use super::{ACT16_MAGNITUDE, NodeRun, SemResult, check_overflow, check_weights};
+use crate::Result;
+use crate::exec::shape_err;
+use crate::gemm::{Packed, gemm, gemm_serial, gemm64};
+use crate::tensor::{Tensor, broadcast_index, broadcast_shape, numel};
+use vouch_model::{Node, Operand, Package};
+use vouch_semantics::{Error as SemError, Requant};
+
+/// How a product's accumulators are computed and finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accum {
+    /// The output is the raw accumulator (no requantization).
+    pub wide: bool,
+    /// The accumulator may pass `i32` (the section 4 bound reaches `2^31`): sum in `i64`.
+    pub acc64: bool,
+}
+
+/// `a · bᵀ` as `[rows, n]` accumulators, plus bias, requantized (or kept wide): the `i32`
+/// kernels when the section 4 bound allows, else exact `i64` sums.
+pub(super) fn product(
+    a: &Packed,
+    b: &Packed,
+    bias: Option<&[i32]>,
+    rq: &Requant,
+    accum: Accum,
+    parallel: bool,
+) -> SemResult<Vec<i32>> {
+    let len = a.rows * b.rows;
+    if accum.acc64 {
+        let mut acc = vec![0i64; len];
+        gemm64(a, b, &mut acc, parallel);
+        return finish(&acc, b.rows, bias, rq, accum.wide);
+    }
+    let mut acc = vec![0i32; len];
+    if parallel {
+        gemm(a, b, &mut acc);
+    } else {
+        gemm_serial(a, b, &mut acc);
+    }
+    finish(&acc, b.rows, bias, rq, accum.wide)
+}
+
+/// Adds the bias and requantizes (or keeps wide) an accumulator matrix `[rows, n]`.
+fn finish<A: Copy + Into<i64>>(
+    acc: &[A],
+    n: usize,
+    bias: Option<&[i32]>,
+    rq: &Requant,
+    wide: bool,
+) -> SemResult<Vec<i32>> {
+    let mut out = Vec::with_capacity(acc.len());
+    if n == 0 {
+        return Ok(out);
+    }
+    let half = if rq.s == 0 { 0 } else { 1i64 << (rq.s - 1) };
+    let (lo, hi) = (i64::from(rq.lo), i64::from(rq.hi));
+    for row in acc.chunks_exact(n) {
+        for (j, &a) in row.iter().enumerate() {
+            let a: i64 = a.into();
+            let a = match bias {
+                Some(b) => a
+                    .checked_add(i64::from(b[j]))
+                    .ok_or(SemError::Overflow { what: "bias add" })?,
+                None => a,
+            };
+            out.push(if wide {
+                i32::try_from(a).map_err(|_| SemError::Overflow {
+                    what: "wide accumulator",
+                })?
+            } else {
+                // The loaded package passed the section 4 bound, so |acc|·M + 2^(s-1) fits
+                // i64: the plain arithmetic below is the exact `requant` of docs/semantics.md.
+                ((a * rq.m + half) >> rq.s).clamp(lo, hi) as i32
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// `Linear`: `x` is `[..., K]`, `w` packs `[N, K]`; output `[..., N]`.
+pub fn linear(
+    x: &Tensor,
+    w: &Packed,
+    bias: Option<&[i32]>,
+    rq: &Requant,
+    accum: Accum,
+) -> SemResult<Tensor> {
+    let k = w.k;
+    let m = x.data.len().checked_div(k).unwrap_or(0);
+    let a = Packed::from_rows(m, k, &x.data);
+    let data = product(&a, w, bias, rq, accum, true)?;
+    let mut shape = x.shape.clone();
+    if let Some(last) = shape.last_mut() {
+        *last = w.rows;
+    }
+    Ok(Tensor { shape, data })
+}
+
+/// `MatMul` of two dynamic tensors with numpy batch broadcasting.
+pub fn matmul(
+    x: &Tensor,
+    y: &Tensor,
+    out_shape: &[usize],
+    rq: &Requant,
+    accum: Accum,
+) -> SemResult<Tensor> {
+    let (xr, yr) = (x.shape.len(), y.shape.len());
+    if xr < 2 || yr < 2 || out_shape.len() < 2 {
+        return Err(SemError::Domain {
+            what: "matmul rank",
+        });
+    }
+    let (m, k) = (x.shape[xr - 2], x.shape[xr - 1]);
+    let n = y.shape[yr - 1];
+    let batch_shape = &out_shape[..out_shape.len() - 2];
+    let xb = broadcast_index(&x.shape[..xr - 2], batch_shape);
+    let yb = broadcast_index(&y.shape[..yr - 2], batch_shape);
+    let mut out = Vec::with_capacity(numel(out_shape).unwrap_or(0));
+    for (&bx, &by) in xb.iter().zip(&yb) {
+        let a = Packed::from_rows(m, k, &x.data[bx * m * k..(bx + 1) * m * k]);
+        let ys = &y.data[by * k * n..(by + 1) * k * n];
+        let yt: Vec<i32> = (0..n * k).map(|i| ys[(i % k) * n + i / k]).collect();
+        let bt = Packed::from_rows(n, k, &yt);
+        out.extend(product(&a, &bt, None, rq, accum, true)?);
+    }
+    Ok(Tensor {
+        shape: out_shape.to_vec(),
+        data: out,
+    })
+}
+
+/// `Linear`'s weights packed once: the packed `[N, K]` matrix, and whether the accumulator
+/// needs `i64`.
+pub(crate) fn prepare_linear(
+    pkg: &Package,
+    node: &Node,
+    weight: u32,
+    bias: Option<u32>,
+    rq: &Requant,
+    wide: bool,
+) -> Result<(Packed, bool)> {
+    let konst = |c: u32| &pkg.consts[c as usize];
+    let weight_err = |r: &str| shape_err(node, r.to_owned());
+    let w = konst(weight);
+    let [n, k] = w.shape[..] else {
+        return Err(weight_err("weight must be [N, K]"));
+    };
+    check_weights(node, &w.data)?;
+    if bias.is_some_and(|b| konst(b).data.len() != n as usize) {
+        return Err(weight_err("bias length differs from N"));
+    }
+    let b = bias.map(|b| konst(b).data.as_slice());
+    let acc64 = check_overflow(pkg, node, &w.data, n as usize, b, rq, wide)?;
+    Ok((Packed::from_rows(n as usize, k as usize, &w.data), acc64))
+}
+
+/// Runs a `Linear` node on its prepared weights.
+pub(crate) fn run_linear(
+    r: &NodeRun<'_>,
+    w: &Packed,
+    acc64: bool,
+    bias: Option<u32>,
+    rq: &Requant,
+    wide: bool,
+) -> Result<Tensor> {
+    let x = r.x;
+    if x.shape.last() != Some(&w.k) {
+        return Err(r.err(format!("input {:?} does not end in {}", x.shape, w.k)));
+    }
+    let accum = Accum { wide, acc64 };
+    linear(x, w, bias.map(|c| r.konst(c)), rq, accum).map_err(|e| r.sem(e))
+}
+
+/// Runs a `MatMul` node: checks the shapes and the accumulator bound of the operands' kinds.
+pub(crate) fn run_matmul(r: &NodeRun<'_>, rq: &Requant, wide: bool) -> Result<Tensor> {
+    let (pkg, node, ins, x, out_shape) = (r.pkg, r.node, &r.ins, r.x, r.out_shape);
+    let y = ins[1];
+    let ok = x.shape.len() >= 2
+        && y.shape.len() >= 2
+        && x.shape[x.shape.len() - 1] == y.shape[y.shape.len() - 2]
+        && broadcast_shape(&x.shape[..x.shape.len() - 2], &y.shape[..y.shape.len() - 2]).is_some();
+    let ok = ok && out_shape.len() >= 2 && {
+        let (xr, yr, or) = (x.shape.len(), y.shape.len(), out_shape.len());
+        let b = broadcast_shape(&x.shape[..xr - 2], &y.shape[..yr - 2]);
+        b.as_deref() == Some(&out_shape[..or - 2])
+            && out_shape[or - 2] == x.shape[xr - 2]
+            && out_shape[or - 1] == y.shape[yr - 1]
+    };
+    // A dynamic operand is bounded by its kind, a constant by its own data.
+    let magnitude = |i: usize| match node.inputs[i] {
+        Operand::Value(v) => i128::from(pkg.values[v as usize].kind.magnitude()),
+        Operand::Const(_) => ins[i]
+            .data
+            .iter()
+            .map(|v| i128::from(v.unsigned_abs()))
+            .max()
+            .unwrap_or(0),
+    };
+    let (ma, mb) = (magnitude(0), magnitude(1));
+    if ma.max(mb) > ACT16_MAGNITUDE {
+        return Err(r.err("MatMul operands must be act8/act16 tensors (values fit 16 bits)"));
+    }
+    let bound = (x.shape[x.shape.len() - 1] as i128)
+        .saturating_mul(ma)
+        .saturating_mul(mb);
+    if ok && !vouch_semantics::accumulator_fits(bound, rq, wide) {
+        return Err(r.err("inner dimension too large: the accumulator could overflow"));
+    }
+    if !ok {
+        return Err(r.err(format!("cannot multiply {:?} by {:?}", x.shape, y.shape)));
+    }
+    let accum = Accum {
+        wide,
+        acc64: bound >= 1 << 31,
+    };
+    matmul(x, y, out_shape, rq, accum).map_err(|e| r.sem(e))
+}

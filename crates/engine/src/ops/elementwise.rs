@@ -1,0 +1,82 @@
+//! Elementwise arithmetic: `Add`, `Mul` (binary, numpy broadcasting) and `Rescale`, and the
+//! binary and unary maps every elementwise op and activation runs on.
+
+use super::{NodeRun, SemResult};
+use crate::Result;
+use crate::exec::shape_err;
+use crate::tensor::{Tensor, broadcast_index, broadcast_shape};
+use vouch_model::Node;
+use vouch_semantics::{Error as SemError, Requant};
+
+/// Elementwise binary op with numpy broadcasting.
+pub fn binary(
+    x: &Tensor,
+    y: &Tensor,
+    out_shape: &[usize],
+    f: impl Fn(i64, i64) -> SemResult<i32>,
+) -> SemResult<Tensor> {
+    let xi = broadcast_index(&x.shape, out_shape);
+    let yi = broadcast_index(&y.shape, out_shape);
+    let data = xi
+        .iter()
+        .zip(&yi)
+        .map(|(&a, &b)| f(i64::from(x.data[a]), i64::from(y.data[b])))
+        .collect::<SemResult<Vec<_>>>()?;
+    Ok(Tensor {
+        shape: out_shape.to_vec(),
+        data,
+    })
+}
+
+/// Elementwise unary op.
+pub fn unary(x: &Tensor, f: impl Fn(i32) -> SemResult<i32>) -> SemResult<Tensor> {
+    let data = x
+        .data
+        .iter()
+        .map(|&v| f(v))
+        .collect::<SemResult<Vec<_>>>()?;
+    Ok(Tensor {
+        shape: x.shape.clone(),
+        data,
+    })
+}
+
+fn check_broadcast(node: &Node, x: &Tensor, y: &Tensor, out: &[usize]) -> Result<()> {
+    match broadcast_shape(&x.shape, &y.shape) {
+        Some(s) if s == out => Ok(()),
+        _ => Err(shape_err(
+            node,
+            format!(
+                "cannot broadcast {:?} with {:?} to {out:?}",
+                x.shape, y.shape
+            ),
+        )),
+    }
+}
+
+/// Runs an `Add` node: `requant(ma·x + mb·y)`.
+pub(crate) fn run_add(r: &NodeRun<'_>, ma: i64, mb: i64, rq: &Requant) -> Result<Tensor> {
+    let (x, y) = (r.x, r.ins[1]);
+    check_broadcast(r.node, x, y, r.out_shape)?;
+    binary(x, y, r.out_shape, |a, b| {
+        let s = a
+            .checked_mul(ma)
+            .zip(b.checked_mul(mb))
+            .and_then(|(p, q)| p.checked_add(q))
+            .ok_or(SemError::Overflow { what: "add" })?;
+        rq.apply(s)
+    })
+    .map_err(|e| r.sem(e))
+}
+
+/// Runs a `Mul` node: `requant(x·y)`.
+pub(crate) fn run_mul(r: &NodeRun<'_>, rq: &Requant) -> Result<Tensor> {
+    let (x, y) = (r.x, r.ins[1]);
+    check_broadcast(r.node, x, y, r.out_shape)?;
+    binary(x, y, r.out_shape, |a, b| rq.apply(a * b)).map_err(|e| r.sem(e))
+}
+
+/// Runs a `Rescale` node: `requant(x)`.
+pub(crate) fn run_rescale(r: &NodeRun<'_>, rq: &Requant) -> Result<Tensor> {
+    unary(r.x, |v| rq.apply(i64::from(v))).map_err(|e| r.sem(e))
+}

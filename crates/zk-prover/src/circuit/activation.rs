@@ -1,0 +1,79 @@
+//! Elementwise activations: `Relu`, `Clip` (the clamp gadgets), `LeakyRelu` (a sign bit
+//! selecting `x` or its requantization) and `Lut` (a 256-entry table lookup).
+
+use super::NodeIn;
+use crate::Result;
+use crate::cs::{Cs, Lc};
+use crate::gadgets::{self, Sig};
+use vouch_semantics::Requant;
+
+/// `Relu`: `max(x, 0)`.
+pub(super) fn relu(cs: &mut Cs, nd: &NodeIn<'_>) -> Result<Vec<Sig>> {
+    Ok(nd.x.sigs.iter().map(|s| gadgets::max0(cs, s)).collect())
+}
+
+/// `Clip`: `clamp(x, lo, hi)` (`x` itself, no rows, when neither bound can bind).
+pub(super) fn clip(cs: &mut Cs, nd: &NodeIn<'_>, lo: i32, hi: i32) -> Result<Vec<Sig>> {
+    Ok(nd
+        .x
+        .sigs
+        .iter()
+        .map(|s| gadgets::clamp(cs, s, i128::from(lo), i128::from(hi)).unwrap_or_else(|| s.clone()))
+        .collect())
+}
+
+/// `LeakyRelu`: `x` where `x >= 0`, else `requant(x)`.
+pub(super) fn leaky_relu(cs: &mut Cs, nd: &NodeIn<'_>, rq: &Requant) -> Result<Vec<Sig>> {
+    Ok(nd.x.sigs.iter().map(|s| leaky(cs, s, rq)).collect())
+}
+
+/// `Lut`: `T[x + 128]`, one lookup per element.
+pub(super) fn lut(cs: &mut Cs, nd: &NodeIn<'_>, table: u32) -> Result<Vec<Sig>> {
+    let t: Vec<i128> = nd.konst(table)?.iter().map(|&v| i128::from(v)).collect();
+    Ok(nd
+        .x
+        .sigs
+        .iter()
+        .map(|s| gadgets::lookup(cs, &s.affine(1, 128), &t).materialize(cs))
+        .collect())
+}
+
+/// One `LeakyRelu` element: no rows when the sign of `x` is known from its bounds.
+fn leaky(cs: &mut Cs, x: &Sig, rq: &Requant) -> Sig {
+    if x.lo >= 0 {
+        return x.clone();
+    }
+    let n = gadgets::requant(cs, x, rq);
+    if x.hi < 0 {
+        return n;
+    }
+    let pos = x.val >= 0;
+    let b = cs.alloc_bool(pos);
+    let pv = if pos { x.val } else { 0 };
+    let p = cs.alloc_int(pv);
+    cs.enforce(Lc::var(b), x.lc.clone(), Lc::var(p));
+    // b = 1: x >= 0; b = 0: -x - 1 >= 0. Both are 2p - x - 1 + b.
+    let v = Lc::var(p)
+        .scaled(2)
+        .plus(&x.lc, -1)
+        .plus_const(-1)
+        .plus(&Lc::var(b), 1);
+    cs.range(
+        v,
+        2 * pv - x.val - 1 + i128::from(pos),
+        crate::cs::bitlen(x.hi.max(-x.lo - 1)),
+    );
+    let qv = if pos { 0 } else { n.val - x.val };
+    let q = cs.alloc_int(qv);
+    cs.enforce(
+        Lc::constant(1).plus(&Lc::var(b), -1),
+        n.lc.clone().plus(&x.lc, -1),
+        Lc::var(q),
+    );
+    Sig {
+        lc: x.lc.clone().plus(&Lc::var(q), 1),
+        val: x.val + qv,
+        lo: x.lo.min(n.lo),
+        hi: x.hi.max(n.hi),
+    }
+}

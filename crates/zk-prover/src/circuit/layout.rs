@@ -1,0 +1,60 @@
+//! Data movement without arithmetic: `Reshape`, `Transpose` and `Concat` rearrange signals
+//! (no rows), in the order the engine's kernels give to a tensor of element indices.
+
+use super::NodeIn;
+use crate::Result;
+use crate::cs::Cs;
+use crate::gadgets::Sig;
+use vouch_engine::Tensor;
+use vouch_engine::tensor::numel;
+
+/// `Reshape`: the same signals.
+pub(super) fn reshape(_cs: &mut Cs, nd: &NodeIn<'_>) -> Result<Vec<Sig>> {
+    Ok(nd.x.sigs.clone())
+}
+
+/// `Transpose`: the signals permuted as [`vouch_engine::ops::transpose`] permutes elements.
+pub(super) fn transpose(_cs: &mut Cs, nd: &NodeIn<'_>, perm: &[u32]) -> Result<Vec<Sig>> {
+    let x = nd.x;
+    let perm: Vec<usize> = perm.iter().map(|&p| p as usize).collect();
+    let idx = index_tensor(&x.shape, 0);
+    Ok(vouch_engine::ops::transpose(&idx, &perm)
+        .data
+        .iter()
+        .map(|&i| x.sigs[i as usize].clone())
+        .collect())
+}
+
+/// `Concat`: the signals of every input, ordered as [`vouch_engine::ops::concat`] orders
+/// elements.
+pub(super) fn concat(_cs: &mut Cs, nd: &NodeIn<'_>, axis: u32) -> Result<Vec<Sig>> {
+    let mut off = 0usize;
+    let mut all = Vec::new();
+    let idx: Vec<Tensor> = nd
+        .ins
+        .iter()
+        .map(|t| {
+            let it = index_tensor(&t.shape, off);
+            off += t.sigs.len();
+            all.extend(t.sigs.iter().cloned());
+            it
+        })
+        .collect();
+    let refs: Vec<&Tensor> = idx.iter().collect();
+    Ok(
+        vouch_engine::ops::concat(&refs, axis as usize, nd.out_shape)
+            .data
+            .iter()
+            .map(|&i| all[i as usize].clone())
+            .collect(),
+    )
+}
+
+/// A tensor of the element indices `off, off + 1, …` in `shape`.
+fn index_tensor(shape: &[usize], off: usize) -> Tensor {
+    let n = numel(shape).unwrap_or(0);
+    Tensor {
+        shape: shape.to_vec(),
+        data: (0..n).map(|i| (off + i) as i32).collect(),
+    }
+}

@@ -1,0 +1,121 @@
+//! Reductions along one axis: the integer `Softmax` (argmax for the maximum, a table lookup
+//! per element, a division by the sum) and `ArgMax` (the argmax gadget's index).
+
+use super::NodeIn;
+use crate::Result;
+use crate::cs::Cs;
+use crate::gadgets::{self, Sig};
+use vouch_semantics::Requant;
+
+/// `Softmax` along `axis`, slice by slice.
+pub(super) fn softmax(
+    cs: &mut Cs,
+    nd: &NodeIn<'_>,
+    axis: u32,
+    table: u32,
+    rq: &Requant,
+) -> Result<Vec<Sig>> {
+    let x = nd.x;
+    let t: Vec<i128> = nd.konst(table)?.iter().map(|&v| i128::from(v)).collect();
+    let mut out = vec![Sig::constant(0); x.sigs.len()];
+    for idxs in slices(&x.shape, axis as usize) {
+        let xs: Vec<Sig> = idxs.iter().map(|&i| x.sigs[i].clone()).collect();
+        for (i, z) in idxs.iter().zip(softmax_slice(cs, &xs, &t, rq)) {
+            out[*i] = z;
+        }
+    }
+    Ok(out)
+}
+
+/// `ArgMax` along `axis` (first index of the maximum, or last with `select_last_index`).
+pub(super) fn argmax(
+    cs: &mut Cs,
+    nd: &NodeIn<'_>,
+    axis: u32,
+    select_last_index: bool,
+) -> Result<Vec<Sig>> {
+    let x = nd.x;
+    Ok(slices(&x.shape, axis as usize)
+        .into_iter()
+        .map(|idxs| {
+            let xs: Vec<Sig> = idxs.iter().map(|&i| x.sigs[i].clone()).collect();
+            let mut best = 0;
+            for j in 1..xs.len() {
+                if xs[j].val > xs[best].val || (select_last_index && xs[j].val == xs[best].val) {
+                    best = j;
+                }
+            }
+            gadgets::argmax(cs, &xs, best, !select_last_index, true).0
+        })
+        .collect())
+}
+
+/// The softmax of one slice.
+fn softmax_slice(cs: &mut Cs, xs: &[Sig], table: &[i128], rq: &Requant) -> Vec<Sig> {
+    let mut best = 0;
+    for j in 1..xs.len() {
+        if xs[j].val > xs[best].val {
+            best = j;
+        }
+    }
+    let (_, m) = gadgets::argmax(cs, xs, best, true, false);
+    let m = m.materialize(cs);
+    let es: Vec<Sig> = xs
+        .iter()
+        .map(|x| {
+            // m >= x is proven by the argmax gaps; k = requant(m - x, M, s, 0, 255).
+            let mut d = m.plus(x, -1);
+            d.lo = d.lo.max(0);
+            let k = gadgets::requant(cs, &d, rq);
+            gadgets::lookup(cs, &k, table).materialize(cs)
+        })
+        .collect();
+    let mut s = Sig::constant(0);
+    for e in &es {
+        s = s.plus(e, 1);
+    }
+    let s = s.materialize(cs);
+    let smax = s.hi.max(1);
+    let kr = crate::cs::bitlen(2 * smax - 1);
+    es.iter()
+        .map(|e| {
+            // z = floor((254 e + S) / 2S): z·2S = num - rem, rem ∈ [0, 2S), z ∈ [0, 127].
+            let num = e.affine(254, 0).plus(&s, 1);
+            let zv = if s.val > 0 {
+                num.val.div_euclid(2 * s.val)
+            } else {
+                0
+            };
+            let rv = num.val - zv * 2 * s.val;
+            let z = cs.bits(zv, 7);
+            let rem = cs.bits(rv, kr);
+            cs.range(
+                s.lc.scaled(2).plus_const(-1).plus(&rem, -1),
+                2 * s.val - 1 - rv,
+                kr,
+            );
+            cs.enforce(z.clone(), s.lc.scaled(2), num.lc.clone().plus(&rem, -1));
+            Sig {
+                lc: z,
+                val: zv,
+                lo: 0,
+                hi: 127,
+            }
+            .materialize(cs)
+        })
+        .collect()
+}
+
+/// Element indices of each slice along `axis`.
+fn slices(shape: &[usize], axis: usize) -> Vec<Vec<usize>> {
+    let outer: usize = shape[..axis.min(shape.len())].iter().product();
+    let len = shape.get(axis).copied().unwrap_or(1);
+    let inner: usize = shape.get(axis + 1..).map_or(1, |s| s.iter().product());
+    let mut out = Vec::with_capacity(outer * inner);
+    for o in 0..outer {
+        for i in 0..inner {
+            out.push((0..len).map(|j| (o * len + j) * inner + i).collect());
+        }
+    }
+    out
+}

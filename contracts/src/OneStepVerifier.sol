@@ -1,6 +1,16 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.29;
 
+// The op families import this file for `OneStepVerifier.Node`, `Tensor` and `at` (a cycle the
+// compiler resolves; the types stay here so that every ABI keeps `struct OneStepVerifier.Node`).
+import {Activation} from "./onestep/Activation.sol";
+import {Conv} from "./onestep/Conv.sol";
+import {Dense} from "./onestep/Dense.sol";
+import {Elementwise} from "./onestep/Elementwise.sol";
+import {Layout} from "./onestep/Layout.sol";
+import {Pool} from "./onestep/Pool.sol";
+import {Reduce} from "./onestep/Reduce.sol";
+
 /// @title Semantics
 /// @notice Integer arithmetic of docs/semantics.md (version 2; version 1 is a subset), sections 2 and 6.
 library Semantics {
@@ -160,6 +170,12 @@ library Semantics {
 ///
 /// Node descriptors (leaves of a model's graph root) are `keccak256(abi.encode(Node))` with the
 /// `attrs` layout per op documented on each `OP_*` constant. Shapes are row-major.
+///
+/// This library holds the types, op codes, errors and window reads every op shares, and
+/// `evalElement`, which dispatches each op to its family's library in `contracts/src/onestep/`
+/// (Dense, Conv, Elementwise, Activation, Reduce, Pool, Layout; one per family of
+/// docs/semantics.md section 3, as `vouch_semantics::Family` lists them). Those are `internal`
+/// libraries: their code is inlined into the calling contract, no library is deployed or linked.
 library OneStepVerifier {
     struct Tensor {
         uint256[] shape;
@@ -236,336 +252,33 @@ library OneStepVerifier {
         }
     }
 
-    /// Output element `e` of `node` given its dynamic inputs and constants (in node order).
+    /// Output element `e` of `node` given its dynamic inputs and constants (in node order): one
+    /// line per op, each calling the op's family library in `onestep/`.
     function evalElement(Node memory node, Tensor[] memory ins, Tensor[] memory cs, uint256 e)
         internal
         pure
         returns (int256)
     {
         uint8 op = node.op;
-        int256[] memory a = node.attrs;
-        if (op == OP_LINEAR) return _linear(node, ins[0], cs, e);
-        if (op == OP_CONV) return _conv(node, ins[0], cs, e);
-        if (op == OP_MATMUL) return _matmul(node, ins[0], ins[1], e);
-        if (op == OP_ADD || op == OP_SUB || op == OP_MUL) {
-            Tensor memory y = ins.length > 1 ? ins[1] : cs[0];
-            int256 xv = at(ins[0], _bcast(node.outShape, ins[0].shape, e));
-            int256 yv = at(y, _bcast(node.outShape, y.shape, e));
-            if (op == OP_MUL) return Semantics.requant(xv * yv, a[0], uint256(a[1]), a[2], a[3]);
-            int256 sum = op == OP_ADD ? xv * a[0] + yv * a[1] : xv * a[0] - yv * a[1];
-            return Semantics.requant(sum, a[2], uint256(a[3]), a[4], a[5]);
-        }
-        if (op == OP_RESCALE) return Semantics.requant(at(ins[0], e), a[0], uint256(a[1]), a[2], a[3]);
-        if (op == OP_RELU) {
-            int256 x = at(ins[0], e);
-            return x > 0 ? x : int256(0);
-        }
-        if (op == OP_CLIP) return Semantics.clamp(at(ins[0], e), a[0], a[1]);
-        if (op == OP_LEAKY_RELU) {
-            int256 x = at(ins[0], e);
-            return x >= 0 ? x : Semantics.requant(x, a[0], uint256(a[1]), a[2], a[3]);
-        }
-        if (op == OP_LUT) return at(cs[0], uint256(at(ins[0], e) + 128));
-        if (op == OP_SOFTMAX) return _softmax(node, ins[0], cs[0], e);
-        if (op == OP_ARGMAX) return _argmax(node, ins[0], e);
-        if (op == OP_MAXPOOL || op == OP_AVGPOOL || op == OP_GLOBAL_AVGPOOL) return _pool(node, ins[0], e);
-        if (op == OP_COPY) return at(ins[0], e);
-        if (op == OP_TRANSPOSE) return at(ins[0], _transposeSource(node, ins[0].shape, e));
-        if (op == OP_CONCAT) return _concat(node, ins, e);
+        if (op == OP_LINEAR) return Dense.linear(node, ins[0], cs, e);
+        if (op == OP_CONV) return Conv.conv(node, ins[0], cs, e);
+        if (op == OP_MATMUL) return Dense.matmul(node, ins[0], ins[1], e);
+        if (op == OP_ADD) return Elementwise.add(node, ins, cs, e);
+        if (op == OP_SUB) return Elementwise.sub(node, ins, cs, e);
+        if (op == OP_MUL) return Elementwise.mul(node, ins, cs, e);
+        if (op == OP_RESCALE) return Elementwise.rescale(node, ins[0], e);
+        if (op == OP_RELU) return Activation.relu(ins[0], e);
+        if (op == OP_CLIP) return Activation.clip(node, ins[0], e);
+        if (op == OP_LEAKY_RELU) return Activation.leakyRelu(node, ins[0], e);
+        if (op == OP_LUT) return Activation.lut(ins[0], cs[0], e);
+        if (op == OP_SOFTMAX) return Reduce.softmax(node, ins[0], cs[0], e);
+        if (op == OP_ARGMAX) return Reduce.argmax(node, ins[0], e);
+        if (op == OP_MAXPOOL) return Pool.maxPool(node, ins[0], e);
+        if (op == OP_AVGPOOL) return Pool.averagePool(node, ins[0], e);
+        if (op == OP_GLOBAL_AVGPOOL) return Pool.globalAveragePool(node, ins[0], e);
+        if (op == OP_COPY) return Layout.copy(ins[0], e);
+        if (op == OP_TRANSPOSE) return Layout.transpose(node, ins[0], e);
+        if (op == OP_CONCAT) return Layout.concat(node, ins, e);
         revert UnknownOp(op);
-    }
-
-    function _finish(int256 acc, int256[] memory a) private pure returns (int256) {
-        if (a[4] != 0) {
-            // a wide output is stored as an i32 (docs/semantics.md §4)
-            if (acc < -(int256(1) << 31) || acc >= (int256(1) << 31)) revert Semantics.OutOfI64(acc);
-            return acc;
-        }
-        // a requantized accumulator is exact in i64; requant checks acc * M
-        return Semantics.requant(acc, a[0], uint256(a[1]), a[2], a[3]);
-    }
-
-    function _linear(Node memory node, Tensor memory x, Tensor[] memory cs, uint256 e) private pure returns (int256) {
-        uint256 nOut = cs[0].shape[0];
-        uint256 k = cs[0].shape[1];
-        uint256 n = e % nOut;
-        uint256 row = e / nOut;
-        int256 acc = cs.length > 1 ? at(cs[1], n) : int256(0);
-        uint256 xBase = row * k;
-        uint256 wBase = n * k;
-        for (uint256 i; i < k; ++i) {
-            acc += at(x, xBase + i) * at(cs[0], wBase + i);
-        }
-        return _finish(acc, node.attrs);
-    }
-
-    struct ConvGeo {
-        uint256 c;
-        uint256 h;
-        uint256 w;
-        uint256 cOut;
-        uint256 oh;
-        uint256 ow;
-        uint256 cg;
-        uint256 kh;
-        uint256 kw;
-        uint256 oh2; // output row of the element
-        uint256 ow2; // output column of the element
-    }
-
-    function _convPlane(
-        Tensor memory x,
-        Tensor memory w,
-        ConvGeo memory g,
-        int256[] memory a,
-        uint256 xPlane,
-        uint256 wPlane
-    ) private pure returns (int256 acc) {
-        for (uint256 kh; kh < g.kh; ++kh) {
-            int256 ih = int256(g.oh2) * a[8] - a[12] + int256(kh) * a[10];
-            if (ih < 0 || ih >= int256(g.h)) continue;
-            for (uint256 kw; kw < g.kw; ++kw) {
-                int256 iw = int256(g.ow2) * a[9] - a[13] + int256(kw) * a[11];
-                if (iw < 0 || iw >= int256(g.w)) continue;
-                acc += at(x, xPlane + uint256(ih) * g.w + uint256(iw)) * at(w, wPlane + kh * g.kw + kw);
-            }
-        }
-    }
-
-    function _conv(Node memory node, Tensor memory x, Tensor[] memory cs, uint256 e) private pure returns (int256) {
-        int256[] memory a = node.attrs;
-        ConvGeo memory g;
-        bool oneD = x.shape.length == 3;
-        g.c = x.shape[1];
-        g.h = oneD ? 1 : x.shape[2];
-        g.w = x.shape[oneD ? 2 : 3];
-        g.cOut = node.outShape[1];
-        g.oh = oneD ? 1 : node.outShape[2];
-        g.ow = node.outShape[oneD ? 2 : 3];
-        g.cg = cs[0].shape[1];
-        g.kh = uint256(a[6]);
-        g.kw = uint256(a[7]);
-        g.ow2 = e % g.ow;
-        g.oh2 = (e / g.ow) % g.oh;
-        uint256 co = (e / (g.ow * g.oh)) % g.cOut;
-        uint256 nb = e / (g.ow * g.oh * g.cOut);
-        uint256 grp = co / (g.cOut / uint256(a[5]));
-        int256 acc = cs.length > 1 ? at(cs[1], co) : int256(0);
-        for (uint256 ci; ci < g.cg; ++ci) {
-            uint256 xPlane = (nb * g.c + grp * g.cg + ci) * g.h * g.w;
-            uint256 wPlane = (co * g.cg + ci) * g.kh * g.kw;
-            acc += _convPlane(x, cs[0], g, a, xPlane, wPlane);
-        }
-        return _finish(acc, a);
-    }
-
-    function _matmul(Node memory node, Tensor memory x, Tensor memory y, uint256 e) private pure returns (int256) {
-        uint256 nCols = node.outShape[node.outShape.length - 1];
-        uint256 k = x.shape[x.shape.length - 1];
-        (uint256 xBase, uint256 yBase) = _matmulBases(node.outShape, x.shape, y.shape, e, k);
-        int256 acc;
-        for (uint256 i; i < k; ++i) {
-            acc += at(x, xBase + i) * at(y, yBase + i * nCols);
-        }
-        return _finish(acc, node.attrs);
-    }
-
-    /// Start of output element `e`'s row in `x` and column in `y` (batch dims broadcast).
-    function _matmulBases(uint256[] memory os, uint256[] memory xs, uint256[] memory ys, uint256 e, uint256 k)
-        private
-        pure
-        returns (uint256 xBase, uint256 yBase)
-    {
-        uint256 nCols = os[os.length - 1];
-        uint256 mRows = os[os.length - 2];
-        uint256 batch = e / (nCols * mRows);
-        xBase = _batchIndex(os, xs, batch) * mRows * k + ((e / nCols) % mRows) * k;
-        yBase = _batchIndex(os, ys, batch) * k * nCols + e % nCols;
-    }
-
-    /// Index into the flattened leading (batch) dims of `s` for the output batch index `b`.
-    function _batchIndex(uint256[] memory os, uint256[] memory s, uint256 b) private pure returns (uint256 idx) {
-        uint256 ob = os.length - 2;
-        uint256 sb = s.length < 2 ? 0 : s.length - 2;
-        uint256 mul = 1;
-        for (uint256 d = ob; d > 0; --d) {
-            uint256 od = os[d - 1];
-            uint256 coord = b % od;
-            b /= od;
-            if (d + sb > ob) {
-                uint256 sd = s[d - 1 + sb - ob];
-                idx += (sd == 1 ? 0 : coord) * mul;
-                mul *= sd;
-            }
-        }
-    }
-
-    /// Index into `s` of the element broadcast to output element `e` (numpy rules).
-    function _bcast(uint256[] memory os, uint256[] memory s, uint256 e) private pure returns (uint256 idx) {
-        uint256 mul = 1;
-        uint256 r = os.length;
-        uint256 sr = s.length;
-        for (uint256 d = r; d > 0; --d) {
-            uint256 od = os[d - 1];
-            uint256 coord = e % od;
-            e /= od;
-            if (d + sr > r) {
-                uint256 sd = s[d - 1 + sr - r];
-                idx += (sd == 1 ? 0 : coord) * mul;
-                mul *= sd;
-            }
-        }
-    }
-
-    /// (outer, axisLen, inner) of `shape` around `axis`.
-    function _split(uint256[] memory shape, uint256 axis)
-        private
-        pure
-        returns (uint256 outer, uint256 len, uint256 inner)
-    {
-        outer = 1;
-        inner = 1;
-        for (uint256 i; i < shape.length; ++i) {
-            if (i < axis) outer *= shape[i];
-            else if (i > axis) inner *= shape[i];
-        }
-        len = shape[axis];
-    }
-
-    function _axis(int256 a, uint256 rank) private pure returns (uint256) {
-        return a < 0 ? uint256(int256(rank) + a) : uint256(a);
-    }
-
-    function _softmax(Node memory node, Tensor memory x, Tensor memory table, uint256 e) private pure returns (int256) {
-        uint256 axis = _axis(node.attrs[0], x.shape.length);
-        (, uint256 len, uint256 inner) = _split(x.shape, axis);
-        uint256 j = (e / inner) % len;
-        uint256 base = e - j * inner;
-        int256 m = _sliceMax(x, base, len, inner);
-        int256 sum;
-        for (uint256 i; i < len; ++i) {
-            sum += _softmaxE(node.attrs, table, m - at(x, base + i * inner));
-        }
-        int256 ej = _softmaxE(node.attrs, table, m - at(x, e));
-        return Semantics.floorDiv(ej * 254 + sum, 2 * sum);
-    }
-
-    /// `E[requant(m - x, M, s, lo, hi)]` (the index map, section 3).
-    function _softmaxE(int256[] memory a, Tensor memory table, int256 diff) private pure returns (int256) {
-        return at(table, uint256(Semantics.requant(diff, a[1], uint256(a[2]), a[3], a[4])));
-    }
-
-    function _sliceMax(Tensor memory x, uint256 base, uint256 len, uint256 inner) private pure returns (int256 m) {
-        m = type(int256).min;
-        for (uint256 i; i < len; ++i) {
-            int256 v = at(x, base + i * inner);
-            if (v > m) m = v;
-        }
-    }
-
-    function _argmax(Node memory node, Tensor memory x, uint256 e) private pure returns (int256) {
-        uint256 axis = _axis(node.attrs[0], x.shape.length);
-        (, uint256 len, uint256 inner) = _split(x.shape, axis);
-        uint256 outer = e / inner;
-        uint256 base = outer * len * inner + e % inner;
-        bool last = node.attrs[2] != 0;
-        int256 best = type(int256).min;
-        uint256 bestJ;
-        for (uint256 i; i < len; ++i) {
-            int256 v = at(x, base + i * inner);
-            if (v > best || (last && v == best)) {
-                best = v;
-                bestJ = i;
-            }
-        }
-        return int256(bestJ);
-    }
-
-    struct PoolGeo {
-        uint256 h;
-        uint256 w;
-        uint256 oh;
-        uint256 ow;
-        uint256 base;
-    }
-
-    function _pool(Node memory node, Tensor memory x, uint256 e) private pure returns (int256) {
-        PoolGeo memory g;
-        bool oneD = x.shape.length == 3;
-        g.h = oneD ? 1 : x.shape[2];
-        g.w = x.shape[oneD ? 2 : 3];
-        uint256 ohN = oneD ? 1 : node.outShape[2];
-        uint256 owN = node.outShape[oneD ? 2 : 3];
-        g.ow = e % owN;
-        g.oh = (e / owN) % ohN;
-        g.base = (e / (owN * ohN)) * g.h * g.w; // plane n * C + c
-        if (node.op == OP_GLOBAL_AVGPOOL) {
-            int256 s;
-            for (uint256 i; i < g.h * g.w; ++i) {
-                s += at(x, g.base + i);
-            }
-            return Semantics.divRound(s, int256(g.h * g.w));
-        }
-        return _window2d(node, x, g);
-    }
-
-    function _window2d(Node memory node, Tensor memory x, PoolGeo memory g) private pure returns (int256) {
-        int256[] memory a = node.attrs;
-        int256 best = type(int256).min;
-        int256 sum;
-        int256 count;
-        for (uint256 kh; kh < uint256(a[0]); ++kh) {
-            int256 ih = int256(g.oh) * a[2] - a[6] + int256(kh) * a[4];
-            for (uint256 kw; kw < uint256(a[1]); ++kw) {
-                int256 iw = int256(g.ow) * a[3] - a[7] + int256(kw) * a[5];
-                // padded positions are ignored (MaxPool) or count as 0 (AveragePool)
-                if (ih < 0 || ih >= int256(g.h) || iw < 0 || iw >= int256(g.w)) continue;
-                int256 v = at(x, g.base + uint256(ih) * g.w + uint256(iw));
-                if (v > best) best = v;
-                sum += v;
-                ++count;
-            }
-        }
-        if (node.op == OP_MAXPOOL) return best;
-        // count_include_pad = 1 divides by the whole kernel size
-        if (a[10] != 0) count = a[0] * a[1];
-        return Semantics.divRound(sum, count);
-    }
-
-    function _transposeSource(Node memory node, uint256[] memory inShape, uint256 e)
-        private
-        pure
-        returns (uint256 src)
-    {
-        uint256[] memory os = node.outShape;
-        uint256 r = os.length;
-        uint256[] memory coord = new uint256[](r);
-        for (uint256 d = r; d > 0; --d) {
-            coord[d - 1] = e % os[d - 1];
-            e /= os[d - 1];
-        }
-        // output axis d is input axis perm[d]
-        uint256[] memory inCoord = new uint256[](r);
-        for (uint256 d; d < r; ++d) {
-            inCoord[uint256(node.attrs[d])] = coord[d];
-        }
-        for (uint256 d; d < r; ++d) {
-            src = src * inShape[d] + inCoord[d];
-        }
-    }
-
-    function _concat(Node memory node, Tensor[] memory ins, uint256 e) private pure returns (int256) {
-        uint256[] memory os = node.outShape;
-        uint256 axis = _axis(node.attrs[0], os.length);
-        (, uint256 len, uint256 inner) = _split(os, axis);
-        uint256 outer = e / (len * inner);
-        uint256 j = (e / inner) % len;
-        uint256 rest = e % inner;
-        for (uint256 i; i < ins.length; ++i) {
-            uint256 li = ins[i].shape[axis];
-            if (j < li) return at(ins[i], (outer * li + j) * inner + rest);
-            j -= li;
-        }
-        revert BadNode();
     }
 }

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity 0.8.29;
+
+import {OneStepVerifier, Semantics} from "../OneStepVerifier.sol";
+
+/// @title Activation
+/// @notice One-step recomputation of the activation family, `Relu`, `Clip`, `LeakyRelu` and
+/// `Lut` (docs/semantics.md section 3): output element `e` is a function of input element `e`
+/// alone. `OneStepVerifier.evalElement` dispatches here.
+library Activation {
+    /// `Relu`: `max(X, 0)`.
+    function relu(OneStepVerifier.Tensor memory x, uint256 e) internal pure returns (int256) {
+        int256 v = OneStepVerifier.at(x, e);
+        return v > 0 ? v : int256(0);
+    }
+
+    /// `Clip`: attrs [lo, hi].
+    function clip(OneStepVerifier.Node memory node, OneStepVerifier.Tensor memory x, uint256 e)
+        internal
+        pure
+        returns (int256)
+    {
+        int256[] memory a = node.attrs;
+        return Semantics.clamp(OneStepVerifier.at(x, e), a[0], a[1]);
+    }
+
+    /// `LeakyRelu`: attrs [M, s, lo, hi] (applied to negative inputs only).
+    function leakyRelu(OneStepVerifier.Node memory node, OneStepVerifier.Tensor memory x, uint256 e)
+        internal
+        pure
+        returns (int256)
+    {
+        int256[] memory a = node.attrs;
+        int256 v = OneStepVerifier.at(x, e);
+        return v >= 0 ? v : Semantics.requant(v, a[0], uint256(a[1]), a[2], a[3]);
+    }
+
+    /// `Lut`: consts [T (256 entries)]; `T[X + 128]`.
+    function lut(OneStepVerifier.Tensor memory x, OneStepVerifier.Tensor memory table, uint256 e)
+        internal
+        pure
+        returns (int256)
+    {
+        return OneStepVerifier.at(table, uint256(OneStepVerifier.at(x, e) + 128));
+    }
+}

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity 0.8.29;
+
+import {OneStepVerifier, Semantics} from "../OneStepVerifier.sol";
+
+/// @title Dense
+/// @notice One-step recomputation of the dense family, `Linear` and `MatMul` (docs/semantics.md
+/// section 3): one output element is a dot product of a row of `X` with a column of `W` or `Y`,
+/// then requantized or kept wide. `finish` is that output rule, which `Conv` shares.
+/// `OneStepVerifier.evalElement` dispatches here.
+library Dense {
+    /// `Linear`: attrs [M, s, lo, hi, wide]; consts [W [N, K], B [N] (optional)].
+    function linear(
+        OneStepVerifier.Node memory node,
+        OneStepVerifier.Tensor memory x,
+        OneStepVerifier.Tensor[] memory cs,
+        uint256 e
+    ) internal pure returns (int256) {
+        uint256 nOut = cs[0].shape[0];
+        uint256 k = cs[0].shape[1];
+        uint256 n = e % nOut;
+        uint256 row = e / nOut;
+        int256 acc = cs.length > 1 ? OneStepVerifier.at(cs[1], n) : int256(0);
+        uint256 xBase = row * k;
+        uint256 wBase = n * k;
+        for (uint256 i; i < k; ++i) {
+            acc += OneStepVerifier.at(x, xBase + i) * OneStepVerifier.at(cs[0], wBase + i);
+        }
+        return finish(acc, node.attrs);
+    }
+
+    /// `MatMul`: attrs [M, s, lo, hi, wide]; inputs [X, Y], batch dims broadcast.
+    function matmul(
+        OneStepVerifier.Node memory node,
+        OneStepVerifier.Tensor memory x,
+        OneStepVerifier.Tensor memory y,
+        uint256 e
+    ) internal pure returns (int256) {
+        uint256 nCols = node.outShape[node.outShape.length - 1];
+        uint256 k = x.shape[x.shape.length - 1];
+        (uint256 xBase, uint256 yBase) = _matmulBases(node.outShape, x.shape, y.shape, e, k);
+        int256 acc;
+        for (uint256 i; i < k; ++i) {
+            acc += OneStepVerifier.at(x, xBase + i) * OneStepVerifier.at(y, yBase + i * nCols);
+        }
+        return finish(acc, node.attrs);
+    }
+
+    /// The output of an accumulator `acc` under attrs [M, s, lo, hi, wide, ...]: kept as an i32
+    /// when wide, requantized otherwise (`Linear`'s rule, also `MatMul`'s and `Conv`'s).
+    function finish(int256 acc, int256[] memory a) internal pure returns (int256) {
+        if (a[4] != 0) {
+            // a wide output is stored as an i32 (docs/semantics.md §4)
+            if (acc < -(int256(1) << 31) || acc >= (int256(1) << 31)) revert Semantics.OutOfI64(acc);
+            return acc;
+        }
+        // a requantized accumulator is exact in i64; requant checks acc * M
+        return Semantics.requant(acc, a[0], uint256(a[1]), a[2], a[3]);
+    }
+
+    /// Start of output element `e`'s row in `x` and column in `y` (batch dims broadcast).
+    function _matmulBases(uint256[] memory os, uint256[] memory xs, uint256[] memory ys, uint256 e, uint256 k)
+        private
+        pure
+        returns (uint256 xBase, uint256 yBase)
+    {
+        uint256 nCols = os[os.length - 1];
+        uint256 mRows = os[os.length - 2];
+        uint256 batch = e / (nCols * mRows);
+        xBase = _batchIndex(os, xs, batch) * mRows * k + ((e / nCols) % mRows) * k;
+        yBase = _batchIndex(os, ys, batch) * k * nCols + e % nCols;
+    }
+
+    /// Index into the flattened leading (batch) dims of `s` for the output batch index `b`.
+    function _batchIndex(uint256[] memory os, uint256[] memory s, uint256 b) private pure returns (uint256 idx) {
+        uint256 ob = os.length - 2;
+        uint256 sb = s.length < 2 ? 0 : s.length - 2;
+        uint256 mul = 1;
+        for (uint256 d = ob; d > 0; --d) {
+            uint256 od = os[d - 1];
+            uint256 coord = b % od;
+            b /= od;
+            if (d + sb > ob) {
+                uint256 sd = s[d - 1 + sb - ob];
+                idx += (sd == 1 ? 0 : coord) * mul;
+                mul *= sd;
+            }
+        }
+    }
+}

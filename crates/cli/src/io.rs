@@ -28,24 +28,4 @@ pub fn read_package(path: &Path) -> Result<Package> {
         .wrap_err_with(|| format!("{} is not a valid vouch package", path.display()))
 }
 
-/// Writes `bytes` to `path` atomically (temporary file, sync, rename), so a failure (a full
-/// disk) never leaves a truncated file behind.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
-    }
-    let tmp = path.with_extension("vouch-tmp");
-    let res = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = res {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e).wrap_err_with(|| format!("cannot write {}", path.display()));
-    }
-    Ok(())
-}
+pub use vouch_localnet::write_atomic;

@@ -54,8 +54,13 @@ impl Progress {
     };
 }
 
-/// Writes `bytes` to `path` through a synced temporary file and a rename, creating the folder.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes `bytes` to `path` through a synced temporary file and a rename, creating the folder:
+/// a crash leaves the old file or the new one, never a torn one.
+///
+/// # Errors
+///
+/// The folder cannot be created, or the file cannot be written or renamed (named in the error).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)

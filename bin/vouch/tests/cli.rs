@@ -147,14 +147,14 @@ fn bad_input_gets_clear_errors() {
     let o = vouch(&[
         "model",
         "import",
-        &fixture("digits_logreg_mlops", "model.onnx"),
+        &fixture("digits_logreg_zipmap", "model.onnx"),
         "-c",
-        &fixture("digits_logreg_mlops", "calibration.json"),
+        &fixture("digits_logreg_zipmap", "calibration.json"),
     ]);
     let (_, err) = text(&o);
     assert!(!o.status.success());
     assert!(
-        err.contains("LinearClassifier") && err.contains("ai.onnx.ml") && err.contains("node"),
+        err.contains("ZipMap") && err.contains("ai.onnx.ml") && err.contains("node"),
         "{err}"
     );
 

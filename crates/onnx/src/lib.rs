@@ -22,7 +22,11 @@
 //!    (or becomes `Mul` + `Add` by per-channel constants), `Div` by a constant becomes `Mul` by
 //!    the reciprocal, and `Identity`, `Dropout` and float `Cast`s disappear. skl2onnx's label
 //!    lookup (`ai.onnx.ml` `ArrayFeatureExtractor` of an `ArgMax` into the classes `0..n-1`)
-//!    is the identity and disappears too; casts of `ArgMax` indices are dropped.
+//!    is the identity and disappears too; casts of `ArgMax` indices are dropped. The
+//!    `ai.onnx.ml` linear models lower to the same ops: `LinearClassifier` to `Linear` scores,
+//!    an `ArgMax` label and its post-transform (`Softmax`, `Sigmoid`), `LinearRegressor` to a
+//!    `Linear`, `Scaler` to `Mul` + `Add` by per-feature constants, and an `L1` `Normalizer`
+//!    right after a softmax (a distribution already) disappears.
 //!
 //! Only graph inputs that the kept outputs depend on appear in [`FGraph::inputs`].
 //! Every failure is an [`Error`]; no input makes the importer panic.

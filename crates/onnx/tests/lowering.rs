@@ -1090,3 +1090,115 @@ fn unneeded_unsupported_nodes_and_inputs_are_pruned_silently() {
     assert_eq!(g.inputs.len(), 1);
     assert_eq!(g.values.len(), 2);
 }
+
+fn ml(
+    op: &str,
+    inputs: &[&str],
+    outputs: &[&str],
+    attrs: Vec<A<'_>>,
+) -> vouch_onnx::proto::NodeProto {
+    vouch_onnx::proto::NodeProto {
+        domain: "ai.onnx.ml".into(),
+        ..node(op, inputs, outputs, attrs)
+    }
+}
+
+#[test]
+fn ml_scaler_and_linear_regressor_become_mul_add_and_linear() {
+    let m = model(
+        17,
+        vec![
+            ml(
+                "Scaler",
+                &["x"],
+                &["s"],
+                vec![A::Fs("offset", &[1.0, 2.0]), A::Fs("scale", &[0.5, 4.0])],
+            ),
+            ml(
+                "LinearRegressor",
+                &["s"],
+                &["y"],
+                vec![
+                    A::Fs("coefficients", &[1.0, -1.0, 2.0, 3.0]),
+                    A::Fs("intercepts", &[0.25, 0.5]),
+                    A::I("targets", 2),
+                ],
+            ),
+        ],
+        vec![],
+        vec![input("x", &[-1, 2])],
+        &["y"],
+    );
+    let g = imp(&m).unwrap();
+    assert_eq!(ops(&g), ["Mul", "Add", "Linear"]);
+    let Operand::Const(shift) = g.nodes[1].inputs[1] else {
+        panic!("{:?}", g.nodes[1].inputs)
+    };
+    assert_eq!(consts(&g, shift), (vec![2], vec![-0.5, -8.0]));
+    let FOp::Linear {
+        weight,
+        bias: Some(bias),
+    } = g.nodes[2].op
+    else {
+        panic!("{:?}", g.nodes[2].op)
+    };
+    assert_eq!(consts(&g, weight), (vec![2, 2], vec![1.0, -1.0, 2.0, 3.0]));
+    assert_eq!(consts(&g, bias), (vec![2], vec![0.25, 0.5]));
+    assert_eq!(out_shape(&g, 0), [Batch, Fixed(2)]);
+}
+
+#[test]
+fn ml_linear_classifier_forms_vouch_cannot_run_are_refused_by_name() {
+    let classifier = |attrs: Vec<A<'_>>| {
+        model(
+            17,
+            vec![ml("LinearClassifier", &["x"], &["label", "scores"], attrs)],
+            vec![],
+            vec![input("x", &[-1, 2])],
+            &["label", "scores"],
+        )
+    };
+    // three classes, SOFTMAX: label and scores
+    let g = imp(&classifier(vec![
+        A::Is("classlabels_ints", &[0, 1, 2]),
+        A::Fs("coefficients", &[1., 2., 3., 4., 5., 6.]),
+        A::S("post_transform", "SOFTMAX"),
+    ]))
+    .unwrap();
+    assert_eq!(ops(&g), ["Linear", "ArgMax", "Softmax"]);
+    let refused = [
+        // one row of coefficients for two classes
+        vec![
+            A::Is("classlabels_ints", &[0, 1]),
+            A::Fs("coefficients", &[1., 2.]),
+        ],
+        // labels that are not 0..n-1
+        vec![
+            A::Is("classlabels_ints", &[1, 2]),
+            A::Fs("coefficients", &[1., 2., 3., 4.]),
+        ],
+        // a post-transform vouch does not lower
+        vec![
+            A::Is("classlabels_ints", &[0, 1]),
+            A::Fs("coefficients", &[1., 2., 3., 4.]),
+            A::S("post_transform", "PROBIT"),
+        ],
+    ];
+    for attrs in refused {
+        let err = imp(&classifier(attrs)).unwrap_err();
+        assert!(
+            matches!(&err, Error::UnsupportedForm { node, .. } if node == "n_label"),
+            "{err}"
+        );
+    }
+    // coefficients that do not fit the classes and features
+    let err = imp(&classifier(vec![
+        A::Is("classlabels_ints", &[0, 1, 2]),
+        A::Fs("coefficients", &[1., 2., 3.]),
+    ]))
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::BadAttribute { attr, .. } if attr == "coefficients"),
+        "{err}"
+    );
+}

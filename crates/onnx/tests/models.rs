@@ -82,15 +82,17 @@ fn digits_logreg() {
 }
 
 #[test]
-fn digits_logreg_mlops_names_the_ml_op() {
-    let Some(b) = bytes("digits_logreg_mlops") else {
+fn digits_logreg_mlops_lowers_the_ml_classifier_to_linear_softmax_and_argmax() {
+    let Some(g) = load("digits_logreg_mlops", None) else {
         return;
     };
-    let err = import(&b, &ImportOptions::default()).unwrap_err();
-    assert!(
-        matches!(&err, Error::UnsupportedOp { domain, .. } if domain == "ai.onnx.ml"),
-        "{err}"
-    );
+    // LinearClassifier: Linear scores, ArgMax label, Softmax post-transform; the L1
+    // Normalizer on the softmax is the identity and disappears
+    assert_eq!(ops(&g), ["Linear", "ArgMax", "Softmax"]);
+    let (ins, outs) = io(&g);
+    assert_eq!(ins, vec![vec![Batch, Fixed(64)]]);
+    assert_eq!(outs[0], ("label".into(), vec![Batch]));
+    assert_eq!(outs[1], ("probabilities".into(), vec![Batch, Fixed(10)]));
 }
 
 #[test]

@@ -288,3 +288,156 @@ impl Importer {
         }
     }
 }
+
+/// What a linear model's scores go through (`post_transform`).
+enum Post {
+    None,
+    Softmax,
+    Logistic,
+}
+
+impl Importer {
+    /// The coefficients `[N, K]` and intercepts `[N]` of an `ai.onnx.ml` linear model over an
+    /// input of `K` features, and its `post_transform`.
+    fn linear_model(&mut self, ctx: &Ctx<'_>, n: usize) -> Result<(ValueId, Post)> {
+        let x = self.value_in(ctx, 0)?;
+        let coef = ctx
+            .attr("coefficients")
+            .map(|a| a.floats.clone())
+            .unwrap_or_default();
+        let k = match self.shape(x).last() {
+            Some(Dim::Fixed(k)) => *k,
+            _ => return Err(ctx.shape_err("the input's last axis (features) must be fixed")),
+        };
+        if n == 0 || coef.len() != n * k {
+            return Err(ctx.bad_attr(
+                "coefficients",
+                format!(
+                    "has {} values; {n} outputs of {k} features need {}",
+                    coef.len(),
+                    n * k
+                ),
+            ));
+        }
+        let intercepts = ctx
+            .attr("intercepts")
+            .map(|a| a.floats.clone())
+            .unwrap_or_default();
+        if !intercepts.is_empty() && intercepts.len() != n {
+            return Err(ctx.bad_attr(
+                "intercepts",
+                format!("has {} values for {n} outputs", intercepts.len()),
+            ));
+        }
+        let post = match ctx.string("post_transform").unwrap_or(b"NONE") {
+            b"NONE" => Post::None,
+            b"SOFTMAX" => Post::Softmax,
+            b"LOGISTIC" => Post::Logistic,
+            other => {
+                return Err(ctx.unsupported(format!(
+                    "post_transform {} (NONE, SOFTMAX and LOGISTIC are supported)",
+                    String::from_utf8_lossy(other)
+                )));
+            }
+        };
+        let weight = self.new_const(ctx, "coefficients", vec![n, k], coef);
+        let bias = (!intercepts.is_empty())
+            .then(|| self.new_const(ctx, "intercepts", vec![n], intercepts));
+        let y = self.linear(ctx, x, weight, n, k, bias, None)?;
+        Ok((y, post))
+    }
+
+    /// The scores after `post`, named as output `i` of the node.
+    fn post_transform(
+        &mut self,
+        ctx: &Ctx<'_>,
+        y: ValueId,
+        post: Post,
+        i: usize,
+    ) -> Result<ValueId> {
+        let shape = self.shape(y);
+        let op = match post {
+            Post::None => {
+                if let (Some(name), Some(info)) = (ctx.output(i), self.g.values.get_mut(y)) {
+                    name.clone_into(&mut info.name);
+                }
+                return Ok(y);
+            }
+            Post::Softmax => FOp::Softmax {
+                axis: shape.len().saturating_sub(1),
+            },
+            Post::Logistic => FOp::Sigmoid,
+        };
+        match ctx.output(i) {
+            Some(name) => {
+                self.emit_named(ctx, op, vec![Operand::Value(y)], shape, Kind::Float, name)
+            }
+            None => self.emit_tmp(ctx, "scores", op, vec![Operand::Value(y)], shape),
+        }
+    }
+
+    /// `ai.onnx.ml` `LinearClassifier`: `Linear` scores (one row of coefficients per class)
+    /// through the post-transform, and the label as the `ArgMax` of the raw scores (the
+    /// post-transforms are monotone), for integer class labels `0..n-1`. The binary form with
+    /// one row of coefficients is refused.
+    pub(super) fn linear_classifier(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let labels = ctx.ints("classlabels_ints").unwrap_or_default();
+        if labels.is_empty() {
+            return Err(ctx.unsupported("string class labels (classlabels_strings)"));
+        }
+        if !labels.iter().zip(0i64..).all(|(&c, i)| c == i) {
+            return Err(ctx.unsupported("class labels other than 0..n-1"));
+        }
+        let n = labels.len();
+        let rows = ctx.attr("coefficients").map_or(0, |a| a.floats.len());
+        let k = self
+            .value_in(ctx, 0)
+            .ok()
+            .and_then(|x| match self.shape(x).last() {
+                Some(Dim::Fixed(k)) => Some(*k),
+                _ => None,
+            })
+            .unwrap_or(0);
+        if n == 2 && k > 0 && rows == k {
+            return Err(ctx.unsupported(
+                "a binary classifier with one row of coefficients (convert with two rows)",
+            ));
+        }
+        let (y, post) = self.linear_model(ctx, n)?;
+        let raw_shape = self.shape(y);
+        if let Some(label) = ctx.output(0).filter(|o| self.uses.contains_key(*o)) {
+            let mut s = raw_shape.clone();
+            s.pop();
+            let label = label.to_owned();
+            let idx = self.emit_named(
+                ctx,
+                FOp::ArgMax {
+                    axis: raw_shape.len().saturating_sub(1),
+                    keepdims: false,
+                    select_last_index: false,
+                },
+                vec![Operand::Value(y)],
+                s,
+                Kind::Index,
+                &label,
+            )?;
+            self.set_out(ctx, 0, Sym::Value(idx))?;
+        }
+        if ctx.output(1).is_some_and(|o| self.uses.contains_key(o)) {
+            let scores = self.post_transform(ctx, y, post, 1)?;
+            self.set_out(ctx, 1, Sym::Value(scores))?;
+        }
+        Ok(())
+    }
+
+    /// `ai.onnx.ml` `LinearRegressor`: `targets` outputs of a `Linear` (post-transform `NONE`).
+    pub(super) fn linear_regressor(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let n = usize::try_from(ctx.int("targets", 1))
+            .map_err(|_| ctx.bad_attr("targets", "must be positive"))?;
+        let (y, post) = self.linear_model(ctx, n)?;
+        if !matches!(post, Post::None) {
+            return Err(ctx.unsupported("a LinearRegressor post_transform other than NONE"));
+        }
+        self.rebind(ctx, y)
+    }
+}

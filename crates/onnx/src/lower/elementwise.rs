@@ -165,3 +165,44 @@ impl Importer {
         Ok(true)
     }
 }
+
+impl Importer {
+    /// `ai.onnx.ml` `Scaler`: `(x - offset) * scale` per feature (or one value for all),
+    /// as a `Mul` by `scale` and an `Add` of `-offset * scale` on the last axis.
+    pub(super) fn scaler(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let x = self.value_in(ctx, 0)?;
+        let shape = self.shape(x);
+        let Some(&crate::graph::Dim::Fixed(k)) = shape.last() else {
+            return Err(ctx.shape_err("the input's last axis (features) must be fixed"));
+        };
+        let per_feature = |name: &str, default: f32| -> Result<Vec<f32>> {
+            let v = ctx.attr(name).map(|a| a.floats.clone()).unwrap_or_default();
+            match v.len() {
+                0 => Ok(vec![default; k]),
+                1 => Ok(vec![v[0]; k]),
+                n if n == k => Ok(v),
+                n => Err(ctx.bad_attr(name, format!("has {n} values for {k} features"))),
+            }
+        };
+        let scale = per_feature("scale", 1.0)?;
+        let offset = per_feature("offset", 0.0)?;
+        let shift: Vec<f32> = offset.iter().zip(&scale).map(|(o, s)| -o * s).collect();
+        let sc = self.new_const(ctx, "scale", vec![k], scale);
+        let sh = self.new_const(ctx, "shift", vec![k], shift);
+        let m = self.emit_tmp(
+            ctx,
+            "scaled",
+            FOp::Mul,
+            vec![Operand::Value(x), Operand::Const(sc)],
+            shape.clone(),
+        )?;
+        let out = self.emit(
+            ctx,
+            FOp::Add,
+            vec![Operand::Value(m), Operand::Const(sh)],
+            shape,
+            Kind::Float,
+        )?;
+        self.set_out(ctx, 0, Sym::Value(out))
+    }
+}

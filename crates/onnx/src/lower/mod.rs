@@ -4,11 +4,11 @@
 //!
 //! | module | ONNX ops |
 //! |---|---|
-//! | [`dense`] | `Gemm`, `MatMul` |
+//! | [`dense`] | `Gemm`, `MatMul`; `ai.onnx.ml` `LinearClassifier`, `LinearRegressor` |
 //! | [`conv`] | `Conv` |
-//! | [`elementwise`] | `Add`, `Sub`, `Mul`, `Div` (and the bias folding into a `Linear`) |
+//! | [`elementwise`] | `Add`, `Sub`, `Mul`, `Div` (and the bias folding into a `Linear`); `ai.onnx.ml` `Scaler` |
 //! | [`activation`] | `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu`, `Clip` |
-//! | [`reduce`] | `Softmax`, `ArgMax`, `ai.onnx.ml` `ArrayFeatureExtractor` (label lookup) |
+//! | [`reduce`] | `Softmax`, `ArgMax`, `ai.onnx.ml` `ArrayFeatureExtractor` (label lookup), `Normalizer` (L1 after a softmax) |
 //! | [`pool`] | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | [`layout`] | `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`, `Transpose`, `Concat`, `Shape`, `Gather`, `Slice`, `ConstantOfShape` |
 //! | [`norm`] | `BatchNormalization` (no family: folded into `Conv`/`Linear`, or `Mul` + `Add`) |
@@ -51,11 +51,14 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     // dense
     (ONNX, "Gemm", Importer::gemm),
     (ONNX, "MatMul", Importer::matmul),
+    (ML, "LinearClassifier", Importer::linear_classifier),
+    (ML, "LinearRegressor", Importer::linear_regressor),
     // elementwise
     (ONNX, "Add", Importer::binary),
     (ONNX, "Sub", Importer::binary),
     (ONNX, "Mul", Importer::binary),
     (ONNX, "Div", Importer::binary),
+    (ML, "Scaler", Importer::scaler),
     // activation
     (ONNX, "Relu", Importer::relu),
     (ONNX, "Sigmoid", Importer::sigmoid),
@@ -70,6 +73,7 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
         "ArrayFeatureExtractor",
         Importer::array_feature_extractor,
     ),
+    (ML, "Normalizer", Importer::normalizer),
     // conv
     (ONNX, "Conv", Importer::conv),
     // pool

@@ -91,3 +91,29 @@ impl Importer {
         self.set_out(ctx, 0, Sym::Value(idx))
     }
 }
+
+impl Importer {
+    /// `ai.onnx.ml` `Normalizer`: supported as `L1` directly on the output of a `Softmax`
+    /// over the last axis (a distribution already: the identity up to `f32` rounding, as
+    /// skl2onnx writes after a `LinearClassifier`); any other form is refused.
+    pub(super) fn normalizer(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let norm = ctx.string("norm").unwrap_or(b"MAX");
+        let v = self.value_in(ctx, 0)?;
+        let rank = self.shape(v).len();
+        let after_softmax = self
+            .producer
+            .get(v)
+            .copied()
+            .flatten()
+            .and_then(|p| self.g.nodes.get(p))
+            .is_some_and(|n| matches!(n.op, FOp::Softmax { axis } if axis + 1 == rank));
+        if norm != b"L1" || !after_softmax {
+            return Err(ctx.unsupported(format!(
+                "Normalizer {} on a tensor that is not a softmax over its last axis (only L1 \
+                 after a softmax, the identity, is supported)",
+                String::from_utf8_lossy(norm)
+            )));
+        }
+        self.rebind(ctx, v)
+    }
+}

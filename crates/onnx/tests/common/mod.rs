@@ -48,6 +48,7 @@ pub enum A<'a> {
     I(&'a str, i64),
     F(&'a str, f32),
     Is(&'a str, &'a [i64]),
+    Fs(&'a str, &'a [f32]),
     S(&'a str, &'a str),
     T(&'a str, Box<TensorProto>),
 }
@@ -70,6 +71,12 @@ fn attr(a: A<'_>) -> AttributeProto {
             name: n.into(),
             r#type: 7,
             ints: v.to_vec(),
+            ..Default::default()
+        },
+        A::Fs(n, v) => AttributeProto {
+            name: n.into(),
+            r#type: 6,
+            floats: v.to_vec(),
             ..Default::default()
         },
         A::S(n, s) => AttributeProto {

@@ -1202,3 +1202,41 @@ fn ml_linear_classifier_forms_vouch_cannot_run_are_refused_by_name() {
         "{err}"
     );
 }
+
+#[test]
+fn sum_and_mean_of_many_operands_chain_adds_with_the_constants_folded() {
+    let m = model(
+        13,
+        vec![
+            node("Sum", &["x", "c1", "y", "c2"], &["s"], vec![]),
+            node("Mean", &["s", "x"], &["m"], vec![]),
+        ],
+        vec![tf("c1", &[2], &[1.0, 2.0]), tf("c2", &[2], &[10.0, 20.0])],
+        vec![input("x", &[-1, 2]), input("y", &[-1, 2])],
+        &["m"],
+    );
+    let g = imp(&m).unwrap();
+    // x + y, + (c1 + c2); then (s + x) * 1/2
+    assert_eq!(ops(&g), ["Add", "Add", "Add", "Mul"]);
+    let Operand::Const(c) = g.nodes[1].inputs[1] else {
+        panic!("{:?}", g.nodes[1].inputs)
+    };
+    assert_eq!(consts(&g, c), (vec![2], vec![11.0, 22.0]));
+    let Operand::Const(h) = g.nodes[3].inputs[1] else {
+        panic!("{:?}", g.nodes[3].inputs)
+    };
+    assert_eq!(consts(&g, h), (vec![], vec![0.5]));
+    assert_eq!(g.values[g.outputs[0]].name, "m");
+    // one operand is the identity; constants only fold
+    let one = model(
+        13,
+        vec![
+            node("Sum", &["x"], &["s"], vec![]),
+            node("Relu", &["s"], &["r"], vec![]),
+        ],
+        vec![],
+        vec![input("x", &[-1, 2])],
+        &["r"],
+    );
+    assert_eq!(ops(&imp(&one).unwrap()), ["Relu"]);
+}

@@ -206,3 +206,89 @@ impl Importer {
         self.set_out(ctx, 0, Sym::Value(out))
     }
 }
+
+impl Importer {
+    /// ONNX `Sum` and `Mean` of any number of operands (numpy broadcasting): the constants
+    /// folded into one, the computed operands added by a chain of `Add`s, the folded constant
+    /// added last, and for `Mean` a `Mul` by `1/n`.
+    pub(super) fn sum(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let n = ctx.node.input.len();
+        if n == 0 {
+            return Err(ctx.shape_err("no operands"));
+        }
+        let mean = ctx.op == "Mean";
+        let mut folded: Option<Tensor> = None;
+        let mut values: Vec<ValueId> = Vec::new();
+        for i in 0..n {
+            match self.sym(ctx, i)? {
+                Sym::Const(t) => {
+                    folded = Some(match folded {
+                        None => (*t).clone(),
+                        Some(acc) => tensor::fold_binary(&acc, &t, |p, q| p + q, i64::checked_add)
+                            .ok_or_else(|| {
+                                ctx.shape_err(format!(
+                                    "constants {:?} and {:?} do not broadcast",
+                                    acc.shape, t.shape
+                                ))
+                            })?,
+                    });
+                }
+                Sym::Value(_) => values.push(self.value_in(ctx, i)?),
+            }
+        }
+        let scale = 1.0 / n as f32;
+        let Some((&first, rest)) = values.split_first() else {
+            let t = folded.ok_or_else(|| ctx.shape_err("no operands"))?;
+            let t = if mean {
+                let d = t
+                    .to_f32()
+                    .ok_or_else(|| ctx.bad_input(0, "is not numeric"))?;
+                Tensor::f(t.shape.clone(), d.into_iter().map(|v| v * scale).collect())
+            } else {
+                t
+            };
+            return self.out_const(ctx, t);
+        };
+        let mut acc = first;
+        for (i, &v) in rest.iter().enumerate() {
+            let (sa, sb) = (self.shape(acc), self.shape(v));
+            let s = broadcast_dims(&sa, &sb)
+                .ok_or_else(|| ctx.shape_err(format!("{sa:?} and {sb:?} do not broadcast")))?;
+            acc = self.emit_tmp(
+                ctx,
+                &format!("sum{i}"),
+                FOp::Add,
+                vec![Operand::Value(acc), Operand::Value(v)],
+                s,
+            )?;
+        }
+        let constant = |imp: &mut Self, acc: ValueId, suffix: &str, t: Tensor, op: FOp| {
+            let sa = imp.shape(acc);
+            let s = broadcast_dims(&sa, &fixed(&t.shape)).ok_or_else(|| {
+                ctx.shape_err(format!("{sa:?} and {:?} do not broadcast", t.shape))
+            })?;
+            let d = t
+                .to_f32()
+                .ok_or_else(|| ctx.bad_input(0, "is not numeric"))?;
+            let c = imp.new_const(ctx, suffix, t.shape.clone(), d);
+            imp.emit_tmp(
+                ctx,
+                suffix,
+                op,
+                vec![Operand::Value(acc), Operand::Const(c)],
+                s,
+            )
+        };
+        if let Some(t) = folded {
+            acc = constant(self, acc, "constants", t, FOp::Add)?;
+        }
+        if mean {
+            acc = constant(self, acc, "mean", Tensor::f(vec![], vec![scale]), FOp::Mul)?;
+        }
+        if acc == first {
+            // one computed operand and nothing else: the identity
+            return self.set_out(ctx, 0, Sym::Value(acc));
+        }
+        self.rebind(ctx, acc)
+    }
+}

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | [`dense`] | `Gemm`, `MatMul`; `ai.onnx.ml` `LinearClassifier`, `LinearRegressor` |
 //! | [`conv`] | `Conv` |
-//! | [`elementwise`] | `Add`, `Sub`, `Mul`, `Div` (and the bias folding into a `Linear`); `ai.onnx.ml` `Scaler` |
+//! | [`elementwise`] | `Add`, `Sub`, `Mul`, `Div` (and the bias folding into a `Linear`), `Sum` and `Mean` of any number of operands; `ai.onnx.ml` `Scaler` |
 //! | [`activation`] | `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu`, `Clip` |
 //! | [`reduce`] | `Softmax`, `ArgMax`, `ai.onnx.ml` `ArrayFeatureExtractor` (label lookup), `Normalizer` (L1 after a softmax) |
 //! | [`pool`] | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
@@ -58,6 +58,8 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "Sub", Importer::binary),
     (ONNX, "Mul", Importer::binary),
     (ONNX, "Div", Importer::binary),
+    (ONNX, "Sum", Importer::sum),
+    (ONNX, "Mean", Importer::sum),
     (ML, "Scaler", Importer::scaler),
     // activation
     (ONNX, "Relu", Importer::relu),

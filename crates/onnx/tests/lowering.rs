@@ -299,10 +299,17 @@ fn softmax_axis_rules_by_opset() {
         imp(&sm(11, &[-1, 1, 5], None)).unwrap().nodes[0].op,
         FOp::Softmax { axis: 2 }
     );
-    // opset 11 axis 1 on [N, 3, 5] flattens two axes: not supported.
+    // opset 11 axis 1 on [N, 3, 5] is a softmax over the 15 values of a row: flattened,
+    // softmaxed over the last axis, and reshaped back.
+    let g = imp(&sm(11, &[-1, 3, 5], None)).unwrap();
+    assert_eq!(ops(&g), ["Reshape", "Softmax", "Reshape"]);
+    assert_eq!(g.nodes[1].op, FOp::Softmax { axis: 1 });
+    assert_eq!(g.values[g.nodes[0].output].shape, [Batch, Fixed(15)]);
+    assert_eq!(out_shape(&g, 0), [Batch, Fixed(3), Fixed(5)]);
+    // ... but never over the batch axis
     assert!(matches!(
-        imp(&sm(11, &[-1, 3, 5], None)),
-        Err(Error::UnsupportedForm { .. })
+        imp(&sm(11, &[-1, 3, 5], Some(0))),
+        Err(Error::Shape { .. })
     ));
     // opset 13: default -1, explicit axis kept.
     assert_eq!(

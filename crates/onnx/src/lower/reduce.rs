@@ -19,14 +19,13 @@ impl Importer {
             axis
         } else {
             // Coerced to 2-D at `axis`: the same as the last axis iff the axes from `axis` to
-            // the second-to-last all have size 1.
+            // the second-to-last all have size 1; otherwise a softmax over the axes `axis..`
+            // flattened into one.
             let between = s.get(axis..rank.saturating_sub(1)).unwrap_or_default();
             if between.iter().all(|&d| d == Dim::Fixed(1)) {
                 rank - 1
             } else {
-                return Err(ctx.unsupported(format!(
-                    "opset < 13 softmax over axes {axis}.. of {s:?} is not a softmax over one axis"
-                )));
+                return self.softmax_flattened(ctx, v, axis);
             }
         };
         if s.get(axis) == Some(&Dim::Batch) {
@@ -39,6 +38,46 @@ impl Importer {
             s,
             Kind::Float,
         )?;
+        self.set_out(ctx, 0, Sym::Value(out))
+    }
+
+    /// Softmax over the axes `axis..` of `v` together (ONNX opset < 13): a `Reshape` that
+    /// flattens them into one axis, a `Softmax` over it, and a `Reshape` back.
+    fn softmax_flattened(
+        &mut self,
+        ctx: &Ctx<'_>,
+        v: crate::graph::ValueId,
+        axis: usize,
+    ) -> Result<()> {
+        let s = self.shape(v);
+        if axis == 0 {
+            return Err(ctx.shape_err("softmax over the batch axis"));
+        }
+        let mut n = 1usize;
+        for d in s.get(axis..).unwrap_or_default() {
+            match d {
+                Dim::Fixed(k) => n = n.saturating_mul(*k),
+                Dim::Batch => return Err(ctx.shape_err("softmax over the batch axis")),
+            }
+        }
+        let mut flat: Vec<Dim> = s.get(..axis).unwrap_or_default().to_vec();
+        flat.push(Dim::Fixed(n));
+        let last = flat.len() - 1;
+        let f = self.emit_tmp(
+            ctx,
+            "flat",
+            FOp::Reshape,
+            vec![Operand::Value(v)],
+            flat.clone(),
+        )?;
+        let p = self.emit_tmp(
+            ctx,
+            "softmax",
+            FOp::Softmax { axis: last },
+            vec![Operand::Value(f)],
+            flat,
+        )?;
+        let out = self.emit(ctx, FOp::Reshape, vec![Operand::Value(p)], s, Kind::Float)?;
         self.set_out(ctx, 0, Sym::Value(out))
     }
 

@@ -193,6 +193,20 @@ impl Ctx<'_> {
     }
 }
 
+/// The names the subgraphs of `node` (an `If`'s branches) read, at any depth: the inputs of
+/// their nodes (names they define themselves included; those have no producer outside).
+fn subgraph_reads(node: &NodeProto) -> Vec<&str> {
+    let mut out = Vec::new();
+    for g in node.attribute.iter().filter_map(|a| a.g.as_ref()) {
+        for n in &g.node {
+            out.extend(n.input.iter().filter(|s| !s.is_empty()).map(String::as_str));
+            out.extend(subgraph_reads(n));
+        }
+        out.extend(g.output.iter().map(|o| o.name.as_str()));
+    }
+    out
+}
+
 pub(crate) fn dims_numel(dims: &[Dim]) -> Option<usize> {
     let fixed: Option<Vec<usize>> = dims
         .iter()
@@ -307,11 +321,16 @@ impl Importer {
                         .filter(|s| !s.is_empty())
                         .map(String::as_str),
                 );
+                // an `If` branch reads names of the enclosing graph
+                stack.extend(subgraph_reads(node));
             }
         }
         for (node, _) in graph.node.iter().zip(&needed).filter(|(_, n)| **n) {
             for i in node.input.iter().filter(|s| !s.is_empty()) {
                 *self.uses.entry(i.clone()).or_default() += 1;
+            }
+            for i in subgraph_reads(node) {
+                *self.uses.entry(i.to_owned()).or_default() += 1;
             }
         }
         for o in outputs {
@@ -675,6 +694,40 @@ impl Importer {
     /// Whether value `v` (bound to ONNX name `name`) is only consumed by the current node.
     pub(crate) fn single_use(&self, name: &str) -> bool {
         self.uses.get(name).copied() == Some(1)
+    }
+
+    /// Lowers the nodes of a subgraph (an `If` branch) into this graph, in the enclosing
+    /// scope, and returns what its outputs are bound to.
+    pub(crate) fn lower_subgraph(&mut self, ctx: &Ctx<'_>, graph: &GraphProto) -> Result<Vec<Sym>> {
+        for t in &graph.initializer {
+            let tensor = Tensor::from_proto(t)?;
+            self.define(&t.name, Sym::Const(Rc::new(tensor)))?;
+        }
+        for (idx, node) in graph.node.iter().enumerate() {
+            let name = if node.name.is_empty() {
+                format!("{}/{}#{idx}", ctx.name, node.op_type)
+            } else {
+                node.name.clone()
+            };
+            let inner = Ctx {
+                node,
+                name,
+                op: node.op_type.as_str(),
+            };
+            self.lower(&inner)?;
+        }
+        graph
+            .output
+            .iter()
+            .map(|o| {
+                self.env.get(&o.name).cloned().ok_or_else(|| {
+                    ctx.shape_err(format!(
+                        "the branch's output `{}` is never computed",
+                        o.name
+                    ))
+                })
+            })
+            .collect()
     }
 
     /// Renames the value `v` to the current node's output and binds it.

@@ -102,6 +102,9 @@ pub struct AttributeProto {
     pub strings: Vec<Vec<u8>>,
     #[prost(message, repeated, tag = "10")]
     pub tensors: Vec<TensorProto>,
+    /// A subgraph (`If` branches, `Loop` bodies).
+    #[prost(message, optional, tag = "6")]
+    pub g: Option<GraphProto>,
 }
 
 /// `onnx.AttributeProto.AttributeType`.

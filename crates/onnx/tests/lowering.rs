@@ -1247,3 +1247,57 @@ fn sum_and_mean_of_many_operands_chain_adds_with_the_constants_folded() {
     );
     assert_eq!(ops(&imp(&one).unwrap()), ["Relu"]);
 }
+
+#[test]
+fn an_if_on_a_folded_condition_lowers_the_branch_it_takes() {
+    // cond = Shape(x)[1] == 3 is not expressible without Equal; a Constant condition is what
+    // folding leaves, so the test feeds one
+    let with_cond = |cond: i64, computed: bool| {
+        let mut nodes = vec![];
+        let cond_name = if computed { "x" } else { "c" };
+        if !computed {
+            let t = vouch_onnx::proto::TensorProto {
+                name: "cv".into(),
+                data_type: 9, // BOOL, held in int32_data
+                int32_data: vec![i32::from(cond != 0)],
+                ..Default::default()
+            };
+            nodes.push(node(
+                "Constant",
+                &[],
+                &["c"],
+                vec![A::T("value", Box::new(t))],
+            ));
+        }
+        nodes.push(node(
+            "If",
+            &[cond_name],
+            &["y"],
+            vec![
+                A::G(
+                    "then_branch",
+                    common::branch(vec![node("Relu", &["x"], &["t_out"], vec![])], &["t_out"]),
+                ),
+                A::G(
+                    "else_branch",
+                    common::branch(
+                        vec![node("Sigmoid", &["x"], &["e_out"], vec![])],
+                        &["e_out"],
+                    ),
+                ),
+            ],
+        ));
+        model(13, nodes, vec![], vec![input("x", &[-1, 3])], &["y"])
+    };
+    let g = imp(&with_cond(1, false)).unwrap();
+    assert_eq!(ops(&g), ["Relu"]);
+    assert_eq!(g.values[g.outputs[0]].name, "y");
+    let g = imp(&with_cond(0, false)).unwrap();
+    assert_eq!(ops(&g), ["Sigmoid"]);
+    // a condition computed from the input is a data-dependent branch: refused, naming the node
+    let err = imp(&with_cond(0, true)).unwrap_err();
+    assert!(
+        matches!(&err, Error::UnsupportedForm { node, .. } if node == "n_y"),
+        "{err}"
+    );
+}

@@ -12,7 +12,7 @@
 //! | [`pool`] | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | [`layout`] | `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`, `Transpose`, `Concat`, `Shape`, `Gather`, `Slice`, `ConstantOfShape` |
 //! | [`norm`] | `BatchNormalization` (no family: folded into `Conv`/`Linear`, or `Mul` + `Add`) |
-//! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast` (no family: no node emitted) |
+//! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast`, `If` with a constant condition (no family: no node emitted) |
 //!
 //! Adding an op: one row in [`LOWERINGS`] and one `pub(super) fn` in its family's module.
 
@@ -48,6 +48,7 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "Identity", Importer::identity),
     (ONNX, "Dropout", Importer::dropout),
     (ONNX, "Cast", Importer::cast),
+    (ONNX, "If", Importer::if_const),
     // dense
     (ONNX, "Gemm", Importer::gemm),
     (ONNX, "MatMul", Importer::matmul),

@@ -1,5 +1,6 @@
 //! Graph plumbing that belongs to no op family and emits no node: ONNX `Constant`, `Identity`,
-//! `Dropout` (inference) and `Cast`.
+//! `Dropout` (inference), `Cast`, and `If` whose condition is a constant after folding (the
+//! branch taken is lowered in place; a data-dependent `If` is refused).
 
 use crate::error::Result;
 use crate::import::{Ctx, Importer, Kind, Sym};
@@ -92,5 +93,42 @@ impl Importer {
                 }
             }
         }
+    }
+
+    /// ONNX `If` whose condition is a constant once shapes and constants are folded (as
+    /// exporters write for shape-dependent code): the branch it takes is lowered in place and
+    /// binds the outputs. A condition computed from the input is a data-dependent branch the
+    /// integer checkers cannot follow, and is refused.
+    pub(super) fn if_const(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let cond = match self.sym(ctx, 0)? {
+            Sym::Const(t) => t,
+            Sym::Value(_) => {
+                return Err(ctx
+                    .unsupported("a condition computed from the input (a data-dependent branch)"));
+            }
+        };
+        let taken = match cond.to_f32().as_deref() {
+            Some([c]) => *c != 0.0,
+            _ => return Err(ctx.bad_input(0, "is not a single boolean")),
+        };
+        let attr = if taken { "then_branch" } else { "else_branch" };
+        let branch = ctx
+            .attr(attr)
+            .and_then(|a| a.g.as_ref())
+            .ok_or_else(|| ctx.bad_attr(attr, "missing subgraph"))?;
+        let outs = self.lower_subgraph(ctx, branch)?;
+        if outs.len() != ctx.node.output.len() {
+            return Err(ctx.shape_err(format!(
+                "the {attr} has {} outputs, the node {}",
+                outs.len(),
+                ctx.node.output.len()
+            )));
+        }
+        for (i, sym) in outs.into_iter().enumerate() {
+            if ctx.output(i).is_some() {
+                self.set_out(ctx, i, sym)?;
+            }
+        }
+        Ok(())
     }
 }

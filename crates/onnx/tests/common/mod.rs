@@ -49,6 +49,7 @@ pub enum A<'a> {
     F(&'a str, f32),
     Is(&'a str, &'a [i64]),
     Fs(&'a str, &'a [f32]),
+    G(&'a str, Box<GraphProto>),
     S(&'a str, &'a str),
     T(&'a str, Box<TensorProto>),
 }
@@ -77,6 +78,12 @@ fn attr(a: A<'_>) -> AttributeProto {
             name: n.into(),
             r#type: 6,
             floats: v.to_vec(),
+            ..Default::default()
+        },
+        A::G(n, g) => AttributeProto {
+            name: n.into(),
+            r#type: 5,
+            g: Some(*g),
             ..Default::default()
         },
         A::S(n, s) => AttributeProto {
@@ -146,6 +153,16 @@ pub fn output(name: &str) -> ValueInfoProto {
         name: name.into(),
         ..Default::default()
     }
+}
+
+/// A subgraph (an `If` branch) of `nodes` with outputs `outputs`.
+pub fn branch(nodes: Vec<NodeProto>, outputs: &[&str]) -> Box<GraphProto> {
+    Box::new(GraphProto {
+        node: nodes,
+        name: "branch".into(),
+        output: outputs.iter().map(|o| output(o)).collect(),
+        ..Default::default()
+    })
 }
 
 /// A whole model at `opset`.

@@ -1301,3 +1301,45 @@ fn an_if_on_a_folded_condition_lowers_the_branch_it_takes() {
         "{err}"
     );
 }
+
+#[test]
+fn an_if_on_a_shape_comparison_folds_and_a_batch_comparison_is_refused() {
+    // cond = Equal(Gather(Shape(x), axis), 3): the pattern exporters write for shape checks
+    let with_axis = |axis: i64| {
+        let nodes = vec![
+            node("Shape", &["x"], &["s"], vec![]),
+            node("Gather", &["s", "i"], &["d"], vec![]),
+            node("Equal", &["d", "three"], &["c"], vec![]),
+            node(
+                "If",
+                &["c"],
+                &["y"],
+                vec![
+                    A::G(
+                        "then_branch",
+                        common::branch(vec![node("Relu", &["x"], &["t"], vec![])], &["t"]),
+                    ),
+                    A::G(
+                        "else_branch",
+                        common::branch(vec![node("Tanh", &["x"], &["e"], vec![])], &["e"]),
+                    ),
+                ],
+            ),
+        ];
+        model(
+            13,
+            nodes,
+            vec![ti("i", &[], &[axis]), ti("three", &[], &[3])],
+            vec![input("x", &[-1, 3])],
+            &["y"],
+        )
+    };
+    assert_eq!(ops(&imp(&with_axis(1)).unwrap()), ["Relu"]);
+    // the batch size is not known at import: the comparison cannot fold
+    let err = imp(&with_axis(0)).unwrap_err();
+    assert!(
+        matches!(&err, Error::UnsupportedForm { node, .. } if node == "n_c"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("9223372036854775807"), "{err}");
+}

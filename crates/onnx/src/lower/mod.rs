@@ -12,7 +12,7 @@
 //! | [`pool`] | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | [`layout`] | `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`, `Transpose`, `Concat`, `Shape`, `Gather`, `Slice`, `ConstantOfShape` |
 //! | [`norm`] | `BatchNormalization` (no family: folded into `Conv`/`Linear`, or `Mul` + `Add`) |
-//! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast`, `If` with a constant condition (no family: no node emitted) |
+//! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast`, `If` with a constant condition, comparisons and logic ops on constants (no family: no node emitted) |
 //!
 //! Adding an op: one row in [`LOWERINGS`] and one `pub(super) fn` in its family's module.
 
@@ -49,6 +49,15 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "Dropout", Importer::dropout),
     (ONNX, "Cast", Importer::cast),
     (ONNX, "If", Importer::if_const),
+    (ONNX, "Equal", Importer::compare_const),
+    (ONNX, "Greater", Importer::compare_const),
+    (ONNX, "Less", Importer::compare_const),
+    (ONNX, "GreaterOrEqual", Importer::compare_const),
+    (ONNX, "LessOrEqual", Importer::compare_const),
+    (ONNX, "And", Importer::compare_const),
+    (ONNX, "Or", Importer::compare_const),
+    (ONNX, "Xor", Importer::compare_const),
+    (ONNX, "Not", Importer::compare_const),
     // dense
     (ONNX, "Gemm", Importer::gemm),
     (ONNX, "MatMul", Importer::matmul),

@@ -1,6 +1,8 @@
 //! Graph plumbing that belongs to no op family and emits no node: ONNX `Constant`, `Identity`,
-//! `Dropout` (inference), `Cast`, and `If` whose condition is a constant after folding (the
-//! branch taken is lowered in place; a data-dependent `If` is refused).
+//! `Dropout` (inference), `Cast`, `If` whose condition is a constant after folding (the
+//! branch taken is lowered in place; a data-dependent `If` is refused), and the comparisons
+//! and logic ops (`Equal`, `Greater`, `Less`, `GreaterOrEqual`, `LessOrEqual`, `And`, `Or`,
+//! `Xor`, `Not`) folded on constants, as the conditions of such `If`s are computed.
 
 use crate::error::Result;
 use crate::import::{Ctx, Importer, Kind, Sym};
@@ -130,5 +132,63 @@ impl Importer {
             }
         }
         Ok(())
+    }
+
+    /// ONNX comparisons and logic ops on constants (folded to 0/1); on a computed tensor they
+    /// are refused, naming the node.
+    pub(super) fn compare_const(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let arity = if ctx.op == "Not" { 1 } else { 2 };
+        let mut operands = Vec::with_capacity(arity);
+        for i in 0..arity {
+            match self.sym(ctx, i)? {
+                Sym::Const(t) => operands.push(t),
+                Sym::Value(_) => {
+                    return Err(ctx.unsupported(
+                        "a comparison or logic op on a computed tensor (folded on constants only)",
+                    ));
+                }
+            }
+        }
+        let b = |c: bool| if c { 1.0 } else { 0.0 };
+        let bi = |c: bool| Some(i64::from(c));
+        let folded = match (ctx.op, operands.as_slice()) {
+            ("Not", [a]) => crate::tensor::fold_binary(a, a, |p, _| b(p == 0.0), |p, _| bi(p == 0)),
+            ("Equal", [x, y]) => {
+                crate::tensor::fold_binary(x, y, |p, q| b(p == q), |p, q| bi(p == q))
+            }
+            ("Greater", [x, y]) => {
+                crate::tensor::fold_binary(x, y, |p, q| b(p > q), |p, q| bi(p > q))
+            }
+            ("Less", [x, y]) => crate::tensor::fold_binary(x, y, |p, q| b(p < q), |p, q| bi(p < q)),
+            ("GreaterOrEqual", [x, y]) => {
+                crate::tensor::fold_binary(x, y, |p, q| b(p >= q), |p, q| bi(p >= q))
+            }
+            ("LessOrEqual", [x, y]) => {
+                crate::tensor::fold_binary(x, y, |p, q| b(p <= q), |p, q| bi(p <= q))
+            }
+            ("And", [x, y]) => crate::tensor::fold_binary(
+                x,
+                y,
+                |p, q| b(p != 0.0 && q != 0.0),
+                |p, q| bi(p != 0 && q != 0),
+            ),
+            ("Or", [x, y]) => crate::tensor::fold_binary(
+                x,
+                y,
+                |p, q| b(p != 0.0 || q != 0.0),
+                |p, q| bi(p != 0 || q != 0),
+            ),
+            ("Xor", [x, y]) => crate::tensor::fold_binary(
+                x,
+                y,
+                |p, q| b((p != 0.0) != (q != 0.0)),
+                |p, q| bi((p != 0) != (q != 0)),
+            ),
+            _ => None,
+        };
+        let t = folded.ok_or_else(|| {
+            ctx.unsupported("operands that do not fold (a symbolic batch size, or no broadcast)")
+        })?;
+        self.out_const(ctx, t)
     }
 }

@@ -57,8 +57,10 @@ fn import_a_cast_keystore_list_it_and_refuse_a_wrong_password() {
     let wrong_file = dir.join("wrong");
     std::fs::write(&wrong_file, "Tr0ub4dor&3\n").unwrap();
 
-    // cast wallet new DIR NAME --unsafe-password PW --json
+    // cast wallet new DIR NAME --unsafe-password PW --json (DIR must exist: cast says so on
+    // stderr but exits 0)
     let ks_dir = dir.join("cast");
+    std::fs::create_dir_all(&ks_dir).unwrap();
     let out = cast(&[
         "wallet",
         "new",

@@ -740,7 +740,8 @@ mod tests {
         let missing = |field| E::Missing { field };
         let bad = |field, expected| E::BadField { field, expected };
         let scrypt = |n: u64, r: u64, p: u64| move |e: &E| matches!(e, E::ScryptParams { n: a, r: b, p: c, .. } if (*a, *b, *c) == (n, r, p));
-        let cases: Vec<(Value, Box<dyn Fn(&E) -> bool>)> = vec![
+        type Check = Box<dyn Fn(&E) -> bool>;
+        let cases: Vec<(Value, Check)> = vec![
             (json!([1, 2]), Box::new(|e| matches!(e, E::NotV3 { .. }))),
             (
                 edit(&v, "version", None),

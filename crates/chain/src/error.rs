@@ -71,13 +71,13 @@ pub enum Error {
         /// The parse error.
         source: serde_json::Error,
     },
-    /// The keystore could not be written or decrypted.
-    #[error("keystore {}: {message}", path.display())]
+    /// A keystore file could not be read, decrypted or written.
+    #[error("keystore {}: {source}", path.display())]
     Keystore {
-        /// The keystore file or folder.
+        /// The keystore file.
         path: PathBuf,
         /// What went wrong (never the password or the key).
-        message: String,
+        source: crate::keyfile::KeyfileError,
     },
     /// No key with that name (or address) in the keys folder.
     #[error("no key named `{name}` in {}", dir.display())]

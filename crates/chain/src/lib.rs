@@ -4,7 +4,8 @@
 //! |---|---|
 //! | [`client`] | provider from an RPC url (optionally signing), transactions with decoded reverts |
 //! | [`revert`] | revert data -> `CustomError(name: value, ...)` over every vouch contract |
-//! | [`keystore`] | encrypted keys at rest (Web3 Secret Storage v3) |
+//! | [`keystore`] | encrypted keys at rest, one folder of Web3 Secret Storage v3 files |
+//! | [`keyfile`] | the v3 file format: checked parser, scrypt/PBKDF2, AES-128-CTR, MAC |
 //! | [`deployments`] | `<datadir>/deployments/<chainid>.json` |
 //! | [`mod@deploy`] | deploys and wires the whole system from the committed bytecode |
 //! | [`system`] | typed handles on a deployment and the protocol flows |
@@ -21,6 +22,7 @@ pub mod devnet;
 pub mod dispute;
 mod error;
 pub mod graph;
+pub mod keyfile;
 pub mod keystore;
 pub mod receipt;
 pub mod revert;
@@ -32,6 +34,7 @@ pub use deploy::{DeployConfig, RandomnessConfig, TOKEN, VrfConfig, deploy};
 pub use deployments::{Addresses, Deployment};
 pub use devnet::{Devnet, DevnetConfig};
 pub use error::{Error, Result};
+pub use keyfile::{KeyfileError, ScryptCost};
 pub use keystore::{KeyEntry, Keystore};
 pub use system::System;
 

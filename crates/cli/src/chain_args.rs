@@ -94,7 +94,11 @@ impl ChainArgs {
         if let Ok(a) = who.parse::<Address>() {
             return Ok(a);
         }
-        Ok(self.dirs.keystore().find(who)?.address)
+        self.dirs.keystore().find(who)?.address.ok_or_else(|| {
+            eyre::eyre!(
+                "key `{who}` has no address in its file yet: unlock it once (`--key {who}`) or import it with `vouch key import --keystore`"
+            )
+        })
     }
 }
 

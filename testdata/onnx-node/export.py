@@ -16,6 +16,8 @@ Lists (one `suite/case` per line, sorted, no comments):
                             Constant counts as supported), with no training mode, whose
                             inputs are all float32 tensors and whose outputs are float32
                             tensors (or int64 from ArgMax)
+  excluded.txt              cases of supported ops vouch does not run, with the reason
+                            (`--write-allowlist` leaves them out of both lists)
   allowlist_int_params.txt  the same, except that some inputs are int64 tensors that are op
                             parameters (Reshape shape, Squeeze/Unsqueeze axes) fed at run time;
                             a runner can bind them as constants
@@ -46,6 +48,7 @@ from onnx import TensorProto, numpy_helper  # noqa: E402
 OUT = os.path.join(ROOT, "target", "onnx-node")
 ALLOWLIST = os.path.join(HERE, "allowlist.txt")
 ALLOWLIST_INT = os.path.join(HERE, "allowlist_int_params.txt")
+EXCLUDED = os.path.join(HERE, "excluded.txt")
 DATA = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data")
 DATA_SUITES = ["pytorch-converted", "pytorch-operator"]
 SEED = 0
@@ -55,6 +58,10 @@ SUPPORTED_OPS = {
     "Softmax", "ArgMax", "Conv", "MaxPool", "AveragePool", "GlobalAveragePool",
     "BatchNormalization", "Flatten", "Reshape", "Transpose", "Concat", "Squeeze", "Unsqueeze",
     "Cast", "Identity", "Dropout", "Clip",
+    # Elementwise functions of one argument (tabulated as a 256-entry Lut).
+    "HardSigmoid", "HardSwish", "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Neg", "Floor",
+    "Ceil", "Round", "Sign", "Elu", "Selu", "Celu", "ThresholdedRelu", "Softplus", "Softsign",
+    "Mish", "Gelu", "Erf", "Sin", "Cos", "Atan", "Sinh", "Cosh", "Asinh",
     # Not an op to run but a value (PyTorch's exporter writes weights and shapes with it).
     "Constant",
 }
@@ -210,10 +217,11 @@ def _is_param_input(graph, name):
 def write_allowlists():
     lists = {"float": [], "int_params": []}
     total = 0
+    excluded = {ln.split("#", 1)[0].strip() for ln in read_list(EXCLUDED)}
     for suite, name, model, sets in all_cases():
         total += 1
         kind = classify(model, sets)
-        if kind:
+        if kind and f"{suite}/{name}" not in excluded:
             lists[kind].append(f"{suite}/{name}")
     for path, key in ((ALLOWLIST, "float"), (ALLOWLIST_INT, "int_params")):
         with open(path, "w") as f:

@@ -4,6 +4,7 @@
 //! fully inferred, with the batch axis kept symbolic ([`Dim::Batch`]). Constants are `f32`.
 //! The quantizer (`vouch-quant`) reads this graph, the float reference executor runs it.
 
+pub use crate::scalar::ScalarFn;
 pub use vouch_semantics::Family;
 
 /// One dimension of a tensor shape.
@@ -109,6 +110,12 @@ pub enum FOp {
     Sigmoid,
     /// Hyperbolic tangent.
     Tanh,
+    /// An elementwise function of one argument (HardSigmoid, Exp, Elu, ...), tabulated by the
+    /// quantizer.
+    Map {
+        /// The function.
+        f: ScalarFn,
+    },
     /// Softmax along `axis` (non-negative, normalized).
     Softmax {
         /// The axis.
@@ -178,7 +185,8 @@ impl FOp {
             | Self::Clip { .. }
             | Self::LeakyRelu { .. }
             | Self::Sigmoid
-            | Self::Tanh => Family::Activation,
+            | Self::Tanh
+            | Self::Map { .. } => Family::Activation,
             Self::Softmax { .. } | Self::ArgMax { .. } => Family::Reduce,
             Self::MaxPool { .. } | Self::AveragePool { .. } | Self::GlobalAveragePool => {
                 Family::Pool

@@ -5,7 +5,7 @@
 //! The quantizer (`vouch-quant`) reads this graph, the float reference executor runs it.
 
 pub use crate::scalar::ScalarFn;
-pub use vouch_semantics::Family;
+pub use vouch_semantics::{Family, PadMode};
 
 /// One dimension of a tensor shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -171,6 +171,15 @@ pub enum FOp {
         /// The axis.
         axis: usize,
     },
+    /// ONNX `Pad` with constant, non-negative pads on every axis (none on the batch axis).
+    Pad {
+        /// How the padding is filled.
+        mode: PadMode,
+        /// `[begin_0, .., begin_{r-1}, end_0, .., end_{r-1}]` (ONNX order, every axis).
+        pads: Vec<usize>,
+        /// The padding value (`Constant` mode; 0 otherwise).
+        value: f32,
+    },
 }
 
 impl FOp {
@@ -191,7 +200,9 @@ impl FOp {
             Self::MaxPool { .. } | Self::AveragePool { .. } | Self::GlobalAveragePool => {
                 Family::Pool
             }
-            Self::Reshape | Self::Transpose { .. } | Self::Concat { .. } => Family::Layout,
+            Self::Reshape | Self::Transpose { .. } | Self::Concat { .. } | Self::Pad { .. } => {
+                Family::Layout
+            }
         }
     }
 }

@@ -10,7 +10,7 @@
 //! | [`activation`] | `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu`, `Clip`; the functions of one argument (`HardSigmoid`, `HardSwish`, `Exp`, `Log`, `Sqrt`, `Reciprocal`, `Abs`, `Neg`, `Floor`, `Ceil`, `Round`, `Sign`, `Elu`, `Selu`, `Celu`, `ThresholdedRelu`, `Softplus`, `Softsign`, `Mish`, `Gelu`, `Erf`, `Sin`, `Cos`, `Atan`, `Sinh`, `Cosh`, `Asinh`) |
 //! | [`reduce`] | `Softmax`, `ArgMax`, `ai.onnx.ml` `ArrayFeatureExtractor` (label lookup) |
 //! | [`pool`] | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
-//! | [`layout`] | `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`, `Transpose`, `Concat`, `Shape`, `Gather`, `Slice`, `ConstantOfShape` |
+//! | [`layout`] | `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`, `Transpose`, `Concat`, `Pad`, `Shape`, `Gather`, `Slice`, `ConstantOfShape` |
 //! | [`norm`] | `BatchNormalization` (no family: folded into `Conv`/`Linear`, or `Mul` + `Add`) |
 //! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast` (no family: no node emitted) |
 //!
@@ -117,6 +117,7 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "Gather", Importer::gather),
     (ONNX, "Slice", Importer::slice),
     (ONNX, "ConstantOfShape", Importer::constant_of_shape),
+    (ONNX, "Pad", Importer::pad),
 ];
 
 /// Spatial parameters of a Conv or pooling node.

@@ -483,6 +483,7 @@ impl Builder<'_> {
             FOp::Reshape => self.reshape(node, name),
             FOp::Transpose { perm } => self.transpose(node, name, perm),
             FOp::Concat { axis } => self.concat(node, name, *axis),
+            FOp::Pad { mode, pads, value } => self.pad(node, name, *mode, pads, *value),
         }
     }
 }

@@ -235,6 +235,9 @@ library OneStepVerifier {
     uint8 internal constant OP_TRANSPOSE = 17;
     /// attrs [axis]; inputs in order
     uint8 internal constant OP_CONCAT = 18;
+    /// attrs [mode, value, begin_0, .., begin_{r-1}, end_0, .., end_{r-1}] (mode 0 constant,
+    /// 1 reflect, 2 edge, 3 wrap; r the input rank)
+    uint8 internal constant OP_PAD = 19;
 
     error UnknownOp(uint8 op);
     error OutsideWindow(uint256 index, uint256 offset, uint256 len);
@@ -279,6 +282,7 @@ library OneStepVerifier {
         if (op == OP_COPY) return Layout.copy(ins[0], e);
         if (op == OP_TRANSPOSE) return Layout.transpose(node, ins[0], e);
         if (op == OP_CONCAT) return Layout.concat(node, ins, e);
+        if (op == OP_PAD) return Layout.pad(node, ins[0], e);
         revert UnknownOp(op);
     }
 }

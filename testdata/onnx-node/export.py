@@ -16,9 +16,11 @@ Lists (one `suite/case` per line, sorted, no comments):
                             Constant counts as supported), with no training mode, whose
                             inputs are all float32 tensors and whose outputs are float32
                             tensors (or int64 from ArgMax)
+  excluded.txt              cases of supported ops vouch does not run, with the reason
+                            (`--write-allowlist` leaves them out of both lists)
   allowlist_int_params.txt  the same, except that some inputs are int64 tensors that are op
-                            parameters (Reshape shape, Squeeze/Unsqueeze axes) fed at run time;
-                            a runner can bind them as constants
+                            parameters (Reshape shape, Squeeze/Unsqueeze axes, Pad pads and
+                            axes) fed at run time; a runner can bind them as constants
 
 Usage (any python3; the script re-runs itself under the repo's venv from scripts/pyenv.sh):
   python3 testdata/onnx-node/export.py                    export the listed cases
@@ -46,6 +48,7 @@ from onnx import TensorProto, numpy_helper  # noqa: E402
 OUT = os.path.join(ROOT, "target", "onnx-node")
 ALLOWLIST = os.path.join(HERE, "allowlist.txt")
 ALLOWLIST_INT = os.path.join(HERE, "allowlist_int_params.txt")
+EXCLUDED = os.path.join(HERE, "excluded.txt")
 DATA = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data")
 DATA_SUITES = ["pytorch-converted", "pytorch-operator"]
 SEED = 0
@@ -54,12 +57,16 @@ SUPPORTED_OPS = {
     "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Sigmoid", "Tanh",
     "Softmax", "ArgMax", "Conv", "MaxPool", "AveragePool", "GlobalAveragePool",
     "BatchNormalization", "Flatten", "Reshape", "Transpose", "Concat", "Squeeze", "Unsqueeze",
-    "Cast", "Identity", "Dropout", "Clip",
+    "Cast", "Identity", "Dropout", "Clip", "Pad",
+    # Elementwise functions of one argument (tabulated as a 256-entry Lut).
+    "HardSigmoid", "HardSwish", "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Neg", "Floor",
+    "Ceil", "Round", "Sign", "Elu", "Selu", "Celu", "ThresholdedRelu", "Softplus", "Softsign",
+    "Mish", "Gelu", "Erf", "Sin", "Cos", "Atan", "Sinh", "Cosh", "Asinh",
     # Not an op to run but a value (PyTorch's exporter writes weights and shapes with it).
     "Constant",
 }
-# Ops whose int64 inputs are parameters (shape / axes), not data.
-INT_PARAM_OPS = {"Reshape", "Squeeze", "Unsqueeze"}
+# Ops whose int64 inputs are parameters (shape / axes / pads), not data: op -> input slots.
+INT_PARAM_OPS = {"Reshape": {1}, "Squeeze": {1}, "Unsqueeze": {1}, "Pad": {1, 3}}
 
 
 # ---------------------------------------------------------------- case sources
@@ -198,10 +205,11 @@ def classify(model, sets):
 
 
 def _is_param_input(graph, name):
-    """True when every consumer of `name` is a shape/axes parameter slot of a Reshape,
-    Squeeze or Unsqueeze node (input index 1)."""
+    """True when every consumer of `name` reads it in a parameter slot of INT_PARAM_OPS: the
+    shape of a Reshape, the axes of a Squeeze or Unsqueeze (input 1), the pads (input 1) or
+    axes (input 3) of a Pad."""
     uses = [(n, i) for n in graph.node for i, x in enumerate(n.input) if x == name]
-    return bool(uses) and all(n.op_type in INT_PARAM_OPS and i == 1 for n, i in uses)
+    return bool(uses) and all(i in INT_PARAM_OPS.get(n.op_type, ()) for n, i in uses)
 
 
 # ---------------------------------------------------------------- commands
@@ -210,10 +218,11 @@ def _is_param_input(graph, name):
 def write_allowlists():
     lists = {"float": [], "int_params": []}
     total = 0
+    excluded = {ln.split("#", 1)[0].strip() for ln in read_list(EXCLUDED)}
     for suite, name, model, sets in all_cases():
         total += 1
         kind = classify(model, sets)
-        if kind:
+        if kind and f"{suite}/{name}" not in excluded:
             lists[kind].append(f"{suite}/{name}")
     for path, key in ((ALLOWLIST, "float"), (ALLOWLIST_INT, "int_params")):
         with open(path, "w") as f:

@@ -6,8 +6,9 @@ import {Shapes} from "./Shapes.sol";
 
 /// @title Layout
 /// @notice One-step recomputation of the data-movement family, `Copy` (Reshape, Flatten, Squeeze,
-/// Unsqueeze, Identity), `Transpose` and `Concat` (docs/semantics.md section 3): output element
-/// `e` is one input element, found by index arithmetic. `OneStepVerifier.evalElement` dispatches here.
+/// Unsqueeze, Identity), `Transpose`, `Concat` and `Pad` (docs/semantics.md section 3): output
+/// element `e` is one input element, found by index arithmetic (or `Pad`'s constant value).
+/// `OneStepVerifier.evalElement` dispatches here.
 library Layout {
     /// `Copy`: element `e` of Z is element `e` of X.
     function copy(OneStepVerifier.Tensor memory x, uint256 e) internal pure returns (int256) {
@@ -41,6 +42,42 @@ library Layout {
             j -= li;
         }
         revert OneStepVerifier.BadNode();
+    }
+
+    /// `Pad`: attrs [mode, value, begin_0, .., begin_{r-1}, end_0, .., end_{r-1}] (mode 0 constant,
+    /// 1 reflect, 2 edge, 3 wrap). Along each axis of size d, output index o reads input index
+    /// i = o - begin when 0 <= i < d; otherwise constant mode gives `value`, reflect reads -i or
+    /// 2(d - 1) - i, edge the nearest end, wrap i mod d.
+    function pad(OneStepVerifier.Node memory node, OneStepVerifier.Tensor memory x, uint256 e)
+        internal
+        pure
+        returns (int256)
+    {
+        uint256[] memory os = node.outShape;
+        uint256[] memory xs = x.shape;
+        uint256 r = os.length;
+        int256[] memory a = node.attrs;
+        if (xs.length != r || a.length != 2 + 2 * r) revert OneStepVerifier.BadNode();
+        int256 mode = a[0];
+        uint256 src;
+        uint256 mul = 1;
+        for (uint256 d = r; d > 0; --d) {
+            uint256 ax = d - 1;
+            int256 size = int256(xs[ax]);
+            int256 i = int256(e % os[ax]) - a[2 + ax];
+            e /= os[ax];
+            if (i < 0 || i >= size) {
+                if (mode == 0) return a[1];
+                if (mode == 1) i = i < 0 ? -i : 2 * (size - 1) - i;
+                else if (mode == 2) i = i < 0 ? int256(0) : size - 1;
+                else if (mode == 3 && size > 0) i = ((i % size) + size) % size;
+                else revert OneStepVerifier.BadNode();
+                if (i < 0 || i >= size) revert OneStepVerifier.BadNode();
+            }
+            src += uint256(i) * mul;
+            mul *= xs[ax];
+        }
+        return OneStepVerifier.at(x, src);
     }
 
     /// Index into the input of output element `e` of a transpose.

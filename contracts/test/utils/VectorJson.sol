@@ -33,6 +33,7 @@ library VectorJson {
         ) return OneStepVerifier.OP_COPY;
         if (h == keccak256("Transpose")) return OneStepVerifier.OP_TRANSPOSE;
         if (h == keccak256("Concat")) return OneStepVerifier.OP_CONCAT;
+        if (h == keccak256("Pad")) return OneStepVerifier.OP_PAD;
         revert(string.concat("unknown op ", op));
     }
 
@@ -105,8 +106,27 @@ library VectorJson {
             a[10] = _bool(json, base, "count_include_pad");
         } else if (op == OneStepVerifier.OP_TRANSPOSE) {
             a = _arr(json, base, "perm");
+        } else if (op == OneStepVerifier.OP_PAD) {
+            a = _pad(json, base);
         } else {
             a = new int256[](0);
+        }
+    }
+
+    /// [mode, value, pads..] from mode ("constant", "reflect", "edge", "wrap"), value and pads
+    /// ([begin_0.., end_0..]).
+    function _pad(string memory json, string memory base) private view returns (int256[] memory a) {
+        int256[] memory p = _arr(json, base, "pads");
+        a = new int256[](2 + p.length);
+        bytes32 m = keccak256(bytes(vm.parseJsonString(json, string.concat(base, ".mode"))));
+        if (m == keccak256("constant")) a[0] = 0;
+        else if (m == keccak256("reflect")) a[0] = 1;
+        else if (m == keccak256("edge")) a[0] = 2;
+        else if (m == keccak256("wrap")) a[0] = 3;
+        else revert("unknown pad mode");
+        a[1] = _int(json, base, "value", 0);
+        for (uint256 i; i < p.length; ++i) {
+            a[2 + i] = p[i];
         }
     }
 

@@ -54,6 +54,8 @@ pub mod op {
     pub const TRANSPOSE: u8 = 17;
     /// `Concat`.
     pub const CONCAT: u8 = 18;
+    /// `Pad`.
+    pub const PAD: u8 = 19;
 }
 
 fn dims(shape: &[Dim]) -> Vec<U256> {
@@ -201,6 +203,11 @@ pub fn descriptors(pkg: &Package) -> Vec<Node> {
                 Op::Reshape => (op::COPY, Vec::new()),
                 Op::Transpose { perm } => (op::TRANSPOSE, u(perm)),
                 Op::Concat { axis } => (op::CONCAT, vec![i64::from(*axis)]),
+                Op::Pad { mode, pads, value } => {
+                    let mut a = vec![i64::from(mode.code()), i64::from(*value)];
+                    a.extend(u(pads));
+                    (op::PAD, a)
+                }
             };
             Node {
                 op: code,
@@ -322,6 +329,51 @@ mod tests {
         enc.extend(word(0)); // attrs
         assert_eq!(node.abi_encode(), enc);
         assert_eq!(node_leaf(&node), keccak256(&enc));
+    }
+
+    #[test]
+    fn pad_attrs_are_mode_value_then_begins_and_ends() {
+        use vouch_model::{AccuracyReport, Dim, IoSpec, Kind, Node as INode, PadMode, TensorInfo};
+        let t = |name: &str, shape: Vec<Dim>| TensorInfo {
+            name: name.into(),
+            kind: Kind::Act8,
+            scale: 1.0,
+            shape,
+        };
+        let pkg = Package {
+            semantics_version: 2,
+            name: "pad".into(),
+            source_sha256: [0; 32],
+            inputs: vec![IoSpec {
+                name: "x".into(),
+                value: 0,
+            }],
+            outputs: vec![IoSpec {
+                name: "z".into(),
+                value: 1,
+            }],
+            values: vec![
+                t("x", vec![Dim::Batch, Dim::Fixed(3)]),
+                t("z", vec![Dim::Batch, Dim::Fixed(6)]),
+            ],
+            consts: vec![],
+            nodes: vec![INode {
+                name: "pad".into(),
+                op: Op::Pad {
+                    mode: PadMode::Edge,
+                    pads: vec![0, 1, 0, 2],
+                    value: 0,
+                },
+                inputs: vec![Operand::Value(0)],
+                output: 1,
+            }],
+            accuracy: AccuracyReport::default(),
+        };
+        let d = descriptors(&pkg);
+        assert_eq!(d[0].op, op::PAD);
+        let attrs: Vec<i64> = d[0].attrs.iter().map(|a| a.as_i64()).collect();
+        assert_eq!(attrs, [2, 0, 0, 1, 0, 2]);
+        assert_eq!(d[0].outShape, [U256::from(1), U256::from(6)]);
     }
 
     #[test]

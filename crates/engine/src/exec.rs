@@ -337,6 +337,7 @@ impl<'p> Engine<'p> {
             (Op::Reshape, _) => layout::run_reshape(&r)?,
             (Op::Transpose { perm }, _) => layout::run_transpose(&r, perm)?,
             (Op::Concat { axis }, _) => layout::run_concat(&r, *axis)?,
+            (Op::Pad { mode, pads, value }, _) => layout::run_pad(&r, *mode, pads, *value)?,
             _ => return Err(shape_err(node, "weights were not prepared")),
         };
         Ok(out)

@@ -8,6 +8,9 @@ use vouch_model::{
 };
 use vouch_semantics::SEMANTICS_VERSION;
 
+mod act16;
+mod layout;
+
 /// One single-op case.
 #[derive(Debug, Clone)]
 pub struct Case {
@@ -174,7 +177,7 @@ impl Rng {
 }
 
 /// A requantization of an `i64` accumulator (`act16` inputs, `i16` weights) onto `act16`.
-fn rq16(rng: &mut Rng, relu: bool, s: u32) -> Requant {
+pub(crate) fn rq16(rng: &mut Rng, relu: bool, s: u32) -> Requant {
     Requant {
         m: i64::from(rng.range(1 << 14, (1 << 15) - 1)),
         s,
@@ -193,7 +196,9 @@ fn rq(rng: &mut Rng, relu: bool) -> Requant {
     }
 }
 
-/// Every case of the vector set, grouped by op name.
+/// Every case of the vector set, grouped by op name. Cases are drawn from one generator in
+/// order, so a new op's cases are drawn last (here, or in a family submodule such as
+/// `vectors/layout.rs` called last) and every earlier vector stays byte-identical.
 pub fn all_cases() -> Vec<(&'static str, Vec<Case>)> {
     let mut rng = Rng::new(0x766f_7563_6801);
     let mut groups: Vec<(&'static str, Vec<Case>)> = Vec::new();
@@ -520,136 +525,9 @@ pub fn all_cases() -> Vec<(&'static str, Vec<Case>)> {
             out_kind: Kind::Act8,
         },
     );
-    act16_cases(r, &mut push);
+    act16::act16_cases(r, &mut push);
+    layout::pad_cases(r, &mut push);
     groups
-}
-
-/// Semantics version 2 cases (drawn after every version 1 case, so those stay as they were):
-/// `act16` inputs with `i16` weights, whose accumulators pass `i32`, and the `Rescale` from
-/// `act16` down to `act8` the importer puts before a `Lut`.
-fn act16_cases(r: &mut Rng, push: &mut impl FnMut(&'static str, Case)) {
-    let w16 = |r: &mut Rng, shape: &[usize]| {
-        let mut t = r.tensor(shape, -32_767, 32_767);
-        if let Some(v) = t.data.first_mut() {
-            *v = -32_767;
-        }
-        t
-    };
-    for (i, &(m, k, n, relu, sh)) in [(1, 100, 6, false, 33), (2, 300, 4, true, 35)]
-        .iter()
-        .enumerate()
-    {
-        let consts = vec![w16(r, &[n, k]), r.tensor(&[n], -(1 << 30), 1 << 30)];
-        let op = Op::Linear {
-            weight: 0,
-            bias: Some(1),
-            rq: rq16(r, relu, sh),
-            wide: false,
-        };
-        push(
-            "Linear",
-            Case {
-                name: format!("linear_act16_{i}"),
-                op,
-                inputs: vec![r.act16(&[m, k])],
-                consts,
-                out_shape: vec![m, n],
-                out_kind: Kind::Act16,
-            },
-        );
-    }
-    let op = Op::Conv {
-        weight: 0,
-        bias: Some(1),
-        kernel: [5, 5],
-        strides: [1, 1],
-        pads: [2; 4],
-        dilations: [1, 1],
-        group: 1,
-        rq: rq16(r, true, 32),
-        wide: false,
-    };
-    push(
-        "Conv",
-        Case {
-            name: "conv_act16_0".into(),
-            op,
-            consts: vec![w16(r, &[3, 2, 5, 5]), r.tensor(&[3], -(1 << 28), 1 << 28)],
-            inputs: vec![r.act16(&[1, 2, 9, 9])],
-            out_shape: vec![1, 3, 9, 9],
-            out_kind: Kind::Act16,
-        },
-    );
-    push(
-        "MatMul",
-        Case {
-            name: "matmul_act16_0".into(),
-            op: Op::MatMul {
-                rq: rq16(r, false, 34),
-                wide: false,
-            },
-            inputs: vec![r.act16(&[3, 40]), r.act16(&[40, 2])],
-            consts: vec![],
-            out_shape: vec![3, 2],
-            out_kind: Kind::Act16,
-        },
-    );
-    push(
-        "Rescale",
-        Case {
-            name: "rescale_act16_0".into(),
-            op: Op::Rescale {
-                rq: Requant {
-                    m: i64::from(r.range(1 << 14, (1 << 15) - 1)),
-                    s: 22,
-                    lo: -128,
-                    hi: 127,
-                },
-            },
-            inputs: vec![r.act16(&[2, 20])],
-            consts: vec![],
-            out_shape: vec![2, 20],
-            out_kind: Kind::Act8,
-        },
-    );
-    push(
-        "MaxPool",
-        Case {
-            name: "maxpool_act16_0".into(),
-            op: Op::MaxPool {
-                kernel: [2, 2],
-                strides: [2, 2],
-                pads: [0; 4],
-                dilations: [1, 1],
-            },
-            inputs: vec![r.act16(&[1, 2, 6, 6])],
-            consts: vec![],
-            out_shape: vec![1, 2, 3, 3],
-            out_kind: Kind::Act16,
-        },
-    );
-    // Four -32768s at the start of each row of x and of each column of y: a pair of products
-    // sums to 2^31, one past `i32`, which an exact accumulator must carry (drawn last, so the
-    // earlier cases stay byte-identical).
-    let (mut x, mut y) = (r.act16(&[2, 40]), r.act16(&[40, 2]));
-    for row in x.data.chunks_mut(40) {
-        row[..4].fill(-32768);
-    }
-    y.data[..8].fill(-32768);
-    push(
-        "MatMul",
-        Case {
-            name: "matmul_act16_min".into(),
-            op: Op::MatMul {
-                rq: rq16(r, false, 34),
-                wide: false,
-            },
-            inputs: vec![x, y],
-            consts: vec![],
-            out_shape: vec![2, 2],
-            out_kind: Kind::Act16,
-        },
-    );
 }
 
 fn rq_json(rq: &Requant, m: &mut serde_json::Map<String, serde_json::Value>) {
@@ -736,6 +614,11 @@ pub fn attrs_json(op: &Op) -> serde_json::Value {
         }
         Op::Concat { axis } => {
             m.insert("axis".into(), (*axis).into());
+        }
+        Op::Pad { mode, pads, value } => {
+            m.insert("mode".into(), mode.name().into());
+            m.insert("pads".into(), json!(pads));
+            m.insert("value".into(), (*value).into());
         }
         Op::Relu | Op::Lut { .. } | Op::Reshape => {}
     }

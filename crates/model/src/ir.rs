@@ -1,7 +1,7 @@
 //! The integer graph IR. Each [`Op`] is defined exactly in `docs/semantics.md` section 3.
 
 use serde::{Deserialize, Serialize};
-use vouch_semantics::{Family, Requant};
+use vouch_semantics::{Family, PadMode, Requant};
 
 /// Index of a dynamic tensor in [`crate::Package::values`].
 pub type ValueId = u32;
@@ -227,6 +227,17 @@ pub enum Op {
         /// The axis.
         axis: u32,
     },
+    /// Pad every axis (`docs/semantics.md` section 3). The last variant: postcard encodes the
+    /// variant index, so a new op goes after it and existing packages keep their bytes.
+    Pad {
+        /// How the padding is filled.
+        mode: PadMode,
+        /// `[begin_0, .., begin_{r-1}, end_0, .., end_{r-1}]` for an input of rank `r` (ONNX
+        /// order); 0 on the batch axis.
+        pads: Vec<u32>,
+        /// The padding value (`Constant` mode; 0 otherwise), in the output kind's range.
+        value: i32,
+    },
 }
 
 impl Op {
@@ -250,6 +261,7 @@ impl Op {
             Self::Reshape => "Reshape",
             Self::Transpose { .. } => "Transpose",
             Self::Concat { .. } => "Concat",
+            Self::Pad { .. } => "Pad",
         }
     }
 
@@ -264,7 +276,9 @@ impl Op {
             }
             Self::Softmax { .. } | Self::ArgMax { .. } => Family::Reduce,
             Self::MaxPool { .. } | Self::AveragePool { .. } => Family::Pool,
-            Self::Reshape | Self::Transpose { .. } | Self::Concat { .. } => Family::Layout,
+            Self::Reshape | Self::Transpose { .. } | Self::Concat { .. } | Self::Pad { .. } => {
+                Family::Layout
+            }
         }
     }
 

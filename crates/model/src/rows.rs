@@ -75,6 +75,10 @@ impl Package {
                 Op::Softmax { axis, .. } | Op::ArgMax { axis, .. } => *axis != 0,
                 Op::Transpose { perm } => perm.first() == Some(&0),
                 Op::Concat { axis } => *axis != 0 && consts.is_empty(),
+                // no rows added before or after the batch
+                Op::Pad { pads, .. } => {
+                    pads.first() == Some(&0) && pads.get(pads.len() / 2) == Some(&0)
+                }
                 Op::Rescale { .. }
                 | Op::Relu
                 | Op::Clip { .. }

@@ -4,6 +4,7 @@
 
 use crate::ir::{Dim, Kind, Op, Operand};
 use crate::package::Package;
+use vouch_semantics::PadMode;
 use vouch_semantics::{SEMANTICS_VERSION, SEMANTICS_VERSION_MIN};
 
 /// Why a package is structurally invalid.
@@ -67,7 +68,8 @@ fn arity(op: &Op) -> Option<usize> {
         | Op::MaxPool { .. }
         | Op::AveragePool { .. }
         | Op::Reshape
-        | Op::Transpose { .. } => Some(1),
+        | Op::Transpose { .. }
+        | Op::Pad { .. } => Some(1),
         Op::MatMul { .. } | Op::Add { .. } | Op::Mul { .. } => Some(2),
         Op::Concat { .. } => None,
     }
@@ -229,6 +231,7 @@ impl Package {
                 return Err(node_err(n, "table must have 256 entries"));
             }
             Op::Clip { lo, hi } if lo > hi => return Err(node_err(n, "clip bounds reversed")),
+            Op::Pad { mode, pads, value } => self.validate_pad(node, *mode, pads, *value)?,
             _ => {}
         }
         if let Some(v) = self.values.get(node.output as usize)
@@ -236,6 +239,63 @@ impl Package {
             && v.kind != Kind::Index
         {
             return Err(node_err(n, "ArgMax output must be an index tensor"));
+        }
+        Ok(())
+    }
+
+    /// `Pad`: one begin and one end per input axis, none on the batch axis, a reflection
+    /// shorter than its axis, something to repeat for edge and wrap, and the value in the
+    /// output kind's range (0 outside constant mode).
+    fn validate_pad(
+        &self,
+        node: &crate::ir::Node,
+        mode: PadMode,
+        pads: &[u32],
+        value: i32,
+    ) -> Result<(), InvalidPackage> {
+        let n = &node.name;
+        let shape = match node.inputs.first() {
+            Some(Operand::Value(v)) => self.values.get(*v as usize).map(|t| t.shape.as_slice()),
+            _ => None,
+        }
+        .ok_or_else(|| node_err(n, "Pad reads a dynamic input"))?;
+        let r = shape.len();
+        if pads.len() != 2 * r {
+            return Err(node_err(
+                n,
+                format!("{} pads for an input of rank {r}", pads.len()),
+            ));
+        }
+        for (a, d) in shape.iter().enumerate() {
+            let (b, e) = (pads[a], pads[r + a]);
+            match *d {
+                Dim::Batch if b != 0 || e != 0 => {
+                    return Err(node_err(n, format!("pads the batch axis {a}")));
+                }
+                Dim::Fixed(d) if mode == PadMode::Reflect && (b >= d || e >= d) && (b | e) != 0 => {
+                    return Err(node_err(
+                        n,
+                        format!("reflect pads {b}, {e} not below the size {d} of axis {a}"),
+                    ));
+                }
+                Dim::Fixed(0) if mode != PadMode::Constant && (b | e) != 0 => {
+                    return Err(node_err(n, format!("pads the empty axis {a}")));
+                }
+                _ => {}
+            }
+        }
+        let out_kind = self.values.get(node.output as usize).map(|v| v.kind);
+        let in_range = out_kind
+            .and_then(Kind::act_range)
+            .is_some_and(|(lo, hi)| (lo..=hi).contains(&value));
+        if !in_range || (mode != PadMode::Constant && value != 0) {
+            return Err(node_err(
+                n,
+                format!(
+                    "pad value {value} outside the output kind's range (or not 0 in {} mode)",
+                    mode.name()
+                ),
+            ));
         }
         Ok(())
     }

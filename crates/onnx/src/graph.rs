@@ -4,7 +4,8 @@
 //! fully inferred, with the batch axis kept symbolic ([`Dim::Batch`]). Constants are `f32`.
 //! The quantizer (`vouch-quant`) reads this graph, the float reference executor runs it.
 
-pub use vouch_semantics::Family;
+pub use crate::scalar::ScalarFn;
+pub use vouch_semantics::{Family, PadMode};
 
 /// One dimension of a tensor shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -109,6 +110,12 @@ pub enum FOp {
     Sigmoid,
     /// Hyperbolic tangent.
     Tanh,
+    /// An elementwise function of one argument (HardSigmoid, Exp, Elu, ...), tabulated by the
+    /// quantizer.
+    Map {
+        /// The function.
+        f: ScalarFn,
+    },
     /// Softmax along `axis` (non-negative, normalized).
     Softmax {
         /// The axis.
@@ -164,6 +171,15 @@ pub enum FOp {
         /// The axis.
         axis: usize,
     },
+    /// ONNX `Pad` with constant, non-negative pads on every axis (none on the batch axis).
+    Pad {
+        /// How the padding is filled.
+        mode: PadMode,
+        /// `[begin_0, .., begin_{r-1}, end_0, .., end_{r-1}]` (ONNX order, every axis).
+        pads: Vec<usize>,
+        /// The padding value (`Constant` mode; 0 otherwise).
+        value: f32,
+    },
 }
 
 impl FOp {
@@ -178,12 +194,15 @@ impl FOp {
             | Self::Clip { .. }
             | Self::LeakyRelu { .. }
             | Self::Sigmoid
-            | Self::Tanh => Family::Activation,
+            | Self::Tanh
+            | Self::Map { .. } => Family::Activation,
             Self::Softmax { .. } | Self::ArgMax { .. } => Family::Reduce,
             Self::MaxPool { .. } | Self::AveragePool { .. } | Self::GlobalAveragePool => {
                 Family::Pool
             }
-            Self::Reshape | Self::Transpose { .. } | Self::Concat { .. } => Family::Layout,
+            Self::Reshape | Self::Transpose { .. } | Self::Concat { .. } | Self::Pad { .. } => {
+                Family::Layout
+            }
         }
     }
 }

@@ -5,6 +5,7 @@
 //! |---|---|
 //! | [`proto`] | hand-written `prost` messages for the subset of `onnx.proto3` vouch reads |
 //! | [`graph`] | the target IR: [`FGraph`], [`FOp`], [`Dim`], [`Operand`] |
+//! | [`scalar`] | the elementwise functions of one argument ([`ScalarFn`]) and their `f32` meaning |
 //! | `import` (private) | the graph walk: pruning, constant folding, the import state (`Importer`, `Ctx`) and its shape helpers |
 //! | `lower` (private) | op lowering: one table of supported ops, dispatching to one module per op family (`lower/dense.rs`, `conv`, `elementwise`, `activation`, `reduce`, `pool`, `layout`, plus `norm` and `plumbing`) |
 //!
@@ -38,10 +39,12 @@ pub mod proto;
 mod error;
 mod import;
 mod lower;
+pub mod scalar;
 mod tensor;
 
 pub use error::{Error, Result};
 pub use graph::{ConstId, Dim, FConst, FGraph, FNode, FOp, Operand, ValueId, ValueInfo};
+pub use scalar::ScalarFn;
 
 use prost::Message as _;
 

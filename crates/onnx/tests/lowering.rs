@@ -900,7 +900,7 @@ fn unneeded_ml_nodes_are_pruned_and_needed_ones_are_named() {
 fn unsupported_default_domain_op_is_named() {
     let m = model(
         17,
-        vec![node("Erf", &["x"], &["y"], vec![])],
+        vec![node("LRN", &["x"], &["y"], vec![A::I("size", 3)])],
         vec![],
         vec![input("x", &[-1, 3])],
         &["y"],
@@ -908,7 +908,7 @@ fn unsupported_default_domain_op_is_named() {
     let err = imp(&m).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "unsupported operator `Erf` (domain `ai.onnx`) at node `n_y`"
+        "unsupported operator `LRN` (domain `ai.onnx`) at node `n_y`"
     );
 }
 
@@ -1342,4 +1342,110 @@ fn an_if_on_a_shape_comparison_folds_and_a_batch_comparison_is_refused() {
         "{err}"
     );
     assert!(!err.to_string().contains("9223372036854775808"), "{err}");
+}
+
+#[test]
+fn functions_of_one_argument_become_maps_with_their_attributes_and_fold_on_constants() {
+    let m = model(
+        18,
+        vec![
+            node(
+                "HardSigmoid",
+                &["x"],
+                &["h"],
+                vec![A::F("alpha", 0.25), A::F("beta", 0.4)],
+            ),
+            node("Elu", &["h"], &["e"], vec![]),
+            node("Gelu", &["e"], &["y"], vec![A::S("approximate", "tanh")]),
+        ],
+        vec![],
+        vec![input("x", &[-1, 3])],
+        &["y"],
+    );
+    let g = imp(&m).unwrap();
+    assert_eq!(ops(&g), ["Map", "Map", "Map"]);
+    let fs: Vec<vouch_onnx::ScalarFn> = g
+        .nodes
+        .iter()
+        .map(|n| match n.op {
+            FOp::Map { f } => f,
+            ref other => panic!("{other:?}"),
+        })
+        .collect();
+    use vouch_onnx::ScalarFn::{Elu, Gelu, HardSigmoid};
+    assert_eq!(
+        fs,
+        [
+            HardSigmoid {
+                alpha: 0.25,
+                beta: 0.4
+            },
+            Elu { alpha: 1.0 },
+            Gelu { tanh: true }
+        ]
+    );
+    assert_eq!(
+        HardSigmoid {
+            alpha: 0.25,
+            beta: 0.4
+        }
+        .apply(4.0),
+        1.0
+    );
+    assert_eq!(
+        HardSigmoid {
+            alpha: 0.25,
+            beta: 0.4
+        }
+        .apply(0.4),
+        0.5
+    );
+
+    // on a constant the function is folded: `Neg(Exp(c))` leaves no node
+    let folded = model(
+        13,
+        vec![
+            node("Exp", &["c"], &["e"], vec![]),
+            node("Neg", &["e"], &["n"], vec![]),
+            node("Add", &["x", "n"], &["y"], vec![]),
+        ],
+        vec![tf("c", &[2], &[0.0, 1.0])],
+        vec![input("x", &[-1, 2])],
+        &["y"],
+    );
+    let g = imp(&folded).unwrap();
+    assert_eq!(ops(&g), ["Add"]);
+    let Operand::Const(c) = g.nodes[0].inputs[1] else {
+        panic!("{:?}", g.nodes[0].inputs)
+    };
+    assert_eq!(consts(&g, c).1, [-1.0, -libm_e()]);
+}
+
+fn libm_e() -> f32 {
+    vouch_onnx::ScalarFn::Exp.apply(1.0)
+}
+
+#[test]
+fn a_function_with_a_bad_attribute_names_it() {
+    let m = model(
+        20,
+        vec![node(
+            "Gelu",
+            &["x"],
+            &["y"],
+            vec![A::S("approximate", "erf")],
+        )],
+        vec![],
+        vec![input("x", &[-1, 3])],
+        &["y"],
+    );
+    assert!(matches!(imp(&m), Err(Error::BadAttribute { ref attr, .. }) if attr == "approximate"));
+    let celu = model(
+        13,
+        vec![node("Celu", &["x"], &["y"], vec![A::F("alpha", 0.0)])],
+        vec![],
+        vec![input("x", &[-1, 3])],
+        &["y"],
+    );
+    assert!(matches!(imp(&celu), Err(Error::BadAttribute { ref attr, .. }) if attr == "alpha"));
 }

@@ -37,8 +37,9 @@ fn bound(step: f64, expected: &[f64]) -> f64 {
 }
 
 /// vouch executes models whose weights are constants. Node tests that feed weights (Conv's W,
-/// BatchNormalization's statistics, Clip's bounds) as graph inputs are rewritten so that every
-/// input after the first becomes an initializer holding its test value.
+/// BatchNormalization's statistics, Clip's bounds) or parameters (Reshape's shape, Pad's
+/// `pads`, `constant_value` and `axes`, of any element type) as graph inputs are rewritten so
+/// that every input after the first becomes an initializer holding its test value.
 fn bind_params(onnx: &[u8], data: &Path) -> Result<Vec<u8>, String> {
     use prost::Message;
     use vouch_onnx::proto::{ModelProto, TensorProto};
@@ -129,8 +130,8 @@ fn run_case(dir: &Path) -> Result<bool, String> {
 
 #[test]
 fn onnx_backend_node_tests() {
-    // allowlist_int_params.txt: Reshape/Squeeze/Unsqueeze cases whose int64 shape or axes
-    // operand is fed as an input; it is bound as a constant like any weight.
+    // allowlist_int_params.txt: Reshape/Squeeze/Unsqueeze/Pad cases whose int64 shape, axes
+    // or pads operand is fed as an input; it is bound as a constant like any weight.
     let list = ["allowlist.txt", "allowlist_int_params.txt"]
         .iter()
         .map(|f| {

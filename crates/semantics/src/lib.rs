@@ -21,7 +21,9 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 pub mod family;
+pub mod pad;
 pub use family::Family;
+pub use pad::PadMode;
 
 /// The semantics version this crate implements (and the one new packages record).
 pub const SEMANTICS_VERSION: u32 = 2;

@@ -1,8 +1,10 @@
-//! Data movement without arithmetic: `Reshape`, `Transpose` (axis permutation) and `Concat`.
+//! Data movement without arithmetic: `Reshape`, `Transpose` (axis permutation), `Concat`
+//! and `Pad`.
 
 use super::NodeRun;
 use crate::Result;
 use crate::tensor::{Tensor, numel, strides};
+use vouch_semantics::PadMode;
 
 /// Axis permutation.
 pub fn transpose(x: &Tensor, perm: &[usize]) -> Tensor {
@@ -92,4 +94,73 @@ pub(crate) fn run_concat(r: &NodeRun<'_>, axis: u32) -> Result<Tensor> {
         return Err(r.err("inputs do not concatenate to the declared shape"));
     }
     Ok(concat(&refs, a, out_shape))
+}
+
+/// `Pad` (`docs/semantics.md` section 3): `pads` is `[begin_0.., end_0..]`; output element
+/// `o` reads the input element whose index along each axis is
+/// [`PadMode::source`]`(o_a, begin_a, d_a)`, or is `value` when some axis has none.
+pub fn pad(
+    x: &Tensor,
+    mode: PadMode,
+    pads: &[usize],
+    value: i32,
+) -> std::result::Result<Tensor, vouch_semantics::Error> {
+    let r = x.shape.len();
+    let bad = vouch_semantics::Error::Domain {
+        what: "pads per axis",
+    };
+    if pads.len() != 2 * r {
+        return Err(bad);
+    }
+    let mut shape = Vec::with_capacity(r);
+    // Per axis, the input index of each output index (`None`: the constant).
+    let mut src: Vec<Vec<Option<usize>>> = Vec::with_capacity(r);
+    for (a, &d) in x.shape.iter().enumerate() {
+        let o = d
+            .checked_add(pads[a])
+            .and_then(|v| v.checked_add(pads[r + a]))
+            .ok_or(bad)?;
+        shape.push(o);
+        src.push(
+            (0..o)
+                .map(|i| mode.source(i, pads[a], d))
+                .collect::<std::result::Result<_, _>>()?,
+        );
+    }
+    let total = numel(&shape).ok_or(bad)?;
+    let st = strides(&x.shape);
+    let mut data = Vec::with_capacity(total);
+    let mut idx = vec![0usize; r];
+    for _ in 0..total {
+        let mut off = Some(0usize);
+        for a in 0..r {
+            off = match (off, src[a][idx[a]]) {
+                (Some(f), Some(i)) => Some(f + i * st[a]),
+                _ => None,
+            };
+        }
+        data.push(off.map_or(value, |f| x.data[f]));
+        for a in (0..r).rev() {
+            idx[a] += 1;
+            if idx[a] < shape[a] {
+                break;
+            }
+            idx[a] = 0;
+        }
+    }
+    Ok(Tensor { shape, data })
+}
+
+/// Runs a `Pad` node: one begin and one end per input axis, and the padded shape is the
+/// declared one.
+pub(crate) fn run_pad(r: &NodeRun<'_>, mode: PadMode, pads: &[u32], value: i32) -> Result<Tensor> {
+    let pads: Vec<usize> = pads.iter().map(|&p| p as usize).collect();
+    let z = pad(r.x, mode, &pads, value).map_err(|e| r.sem(e))?;
+    if z.shape != r.out_shape {
+        return Err(r.err(format!(
+            "padding {:?} by {pads:?} gives {:?}, the package declares {:?}",
+            r.x.shape, z.shape, r.out_shape
+        )));
+    }
+    Ok(z)
 }

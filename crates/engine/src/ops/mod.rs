@@ -14,7 +14,7 @@
 //! | [`activation`] | `Relu`, `Clip`, `LeakyRelu`, `Lut` |
 //! | [`reduce`] | `Softmax`, `ArgMax` |
 //! | [`pool`](mod@pool) | `MaxPool`, `AveragePool` |
-//! | [`layout`] | `Reshape`, `Transpose`, `Concat` |
+//! | [`layout`] | `Reshape`, `Transpose`, `Concat`, `Pad` |
 //!
 //! This module keeps what several families share: window geometry ([`Window`], [`nchw`]), the
 //! node being run, and the weight and accumulator checks of the products.
@@ -34,7 +34,7 @@ pub use activation::lut;
 pub use conv::conv;
 pub use dense::{Accum, linear, matmul};
 pub use elementwise::{binary, unary};
-pub use layout::{concat, transpose};
+pub use layout::{concat, pad, transpose};
 pub use pool::pool;
 pub use reduce::{argmax, softmax};
 

@@ -2,7 +2,7 @@
 //! the activation [`FOp`]s (folded on constants).
 
 use crate::error::Result;
-use crate::graph::{FOp, Operand};
+use crate::graph::{FOp, Operand, ScalarFn};
 use crate::import::{Ctx, Importer, Kind, Sym};
 use crate::tensor::Tensor;
 
@@ -26,6 +26,70 @@ impl Importer {
                 self.set_out(ctx, 0, Sym::Value(out))
             }
         }
+    }
+
+    /// An elementwise function of one argument ([`ScalarFn`], the op named by `ctx`, with its
+    /// attributes): folded on a constant, else an [`FOp::Map`].
+    pub(super) fn scalar_map(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let f = match ctx.op {
+            "HardSigmoid" => ScalarFn::HardSigmoid {
+                alpha: ctx.float("alpha", 0.2),
+                beta: ctx.float("beta", 0.5),
+            },
+            "HardSwish" => ScalarFn::HardSwish,
+            "Exp" => ScalarFn::Exp,
+            "Log" => ScalarFn::Log,
+            "Sqrt" => ScalarFn::Sqrt,
+            "Reciprocal" => ScalarFn::Reciprocal,
+            "Abs" => ScalarFn::Abs,
+            "Neg" => ScalarFn::Neg,
+            "Floor" => ScalarFn::Floor,
+            "Ceil" => ScalarFn::Ceil,
+            "Round" => ScalarFn::Round,
+            "Sign" => ScalarFn::Sign,
+            "Elu" => ScalarFn::Elu {
+                alpha: ctx.float("alpha", 1.0),
+            },
+            "Selu" => ScalarFn::Selu {
+                alpha: ctx.float("alpha", 1.673_263_2),
+                gamma: ctx.float("gamma", 1.050_701),
+            },
+            "Celu" => {
+                let alpha = ctx.float("alpha", 1.0);
+                if alpha == 0.0 {
+                    return Err(ctx.bad_attr("alpha", "must not be 0"));
+                }
+                ScalarFn::Celu { alpha }
+            }
+            "ThresholdedRelu" => ScalarFn::ThresholdedRelu {
+                alpha: ctx.float("alpha", 1.0),
+            },
+            "Softplus" => ScalarFn::Softplus,
+            "Softsign" => ScalarFn::Softsign,
+            "Mish" => ScalarFn::Mish,
+            "Gelu" => match ctx.string("approximate").unwrap_or(b"none") {
+                b"none" => ScalarFn::Gelu { tanh: false },
+                b"tanh" => ScalarFn::Gelu { tanh: true },
+                other => {
+                    return Err(ctx.bad_attr(
+                        "approximate",
+                        format!(
+                            "is {:?}; expected \"none\" or \"tanh\"",
+                            String::from_utf8_lossy(other)
+                        ),
+                    ));
+                }
+            },
+            "Erf" => ScalarFn::Erf,
+            "Sin" => ScalarFn::Sin,
+            "Cos" => ScalarFn::Cos,
+            "Atan" => ScalarFn::Atan,
+            "Sinh" => ScalarFn::Sinh,
+            "Cosh" => ScalarFn::Cosh,
+            "Asinh" => ScalarFn::Asinh,
+            _ => return Err(self.unsupported_op(ctx)),
+        };
+        self.unary(ctx, FOp::Map { f }, move |x| f.apply(x))
     }
 
     /// ONNX `Relu`.

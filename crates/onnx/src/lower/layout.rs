@@ -1,10 +1,10 @@
 //! Data movement without arithmetic: ONNX `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`,
-//! `Transpose` and `Concat`, lowered to [`FOp::Reshape`], [`FOp::Transpose`] and
-//! [`FOp::Concat`] (or folded on constants), and the shape-subgraph ops `Shape`, `Gather`,
-//! `Slice` and `ConstantOfShape`, which only fold constants.
+//! `Transpose`, `Concat` and `Pad`, lowered to [`FOp::Reshape`], [`FOp::Transpose`],
+//! [`FOp::Concat`] and [`FOp::Pad`] (or folded on constants), and the shape-subgraph ops
+//! `Shape`, `Gather`, `Slice` and `ConstantOfShape`, which only fold constants.
 
 use crate::error::{Error, Result};
-use crate::graph::{Dim, FOp, Operand};
+use crate::graph::{Dim, FOp, Operand, PadMode};
 use crate::import::{Ctx, Importer, Kind, Sym, dims_numel, fixed};
 use crate::tensor::{BATCH, Data, MAX_ELEMS, MAX_FOLD_ELEMS, Tensor, numel};
 
@@ -455,4 +455,185 @@ impl Importer {
         };
         self.out_const(ctx, t)
     }
+
+    /// ONNX `Pad` (opsets 2 to 25): `mode` constant, reflect, edge or wrap; `pads` (attribute
+    /// before opset 11, then a constant input), the constant value (attribute `value`, then
+    /// optional input 2) and, from opset 18, constant `axes` (input 3). Negative pads
+    /// (cropping), pads on the batch axis and reflections not shorter than their axis are
+    /// refused. Folded on a constant input.
+    pub(super) fn pad(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let mode_name = ctx.string("mode").unwrap_or(b"constant");
+        let mode = std::str::from_utf8(mode_name)
+            .ok()
+            .and_then(PadMode::from_name)
+            .ok_or_else(|| {
+                ctx.unsupported(format!(
+                    "mode {:?} (vouch pads in constant, reflect, edge or wrap mode)",
+                    String::from_utf8_lossy(mode_name)
+                ))
+            })?;
+        let s = self.in_dims(ctx)?;
+        let r = s.len();
+        let int_input = |imp: &Self, i: usize| -> Result<Option<Vec<i64>>> {
+            imp.opt_const_in(ctx, i)?
+                .map(|t| {
+                    t.to_i64()
+                        .ok_or_else(|| ctx.bad_input(i, "is not an integer tensor"))
+                })
+                .transpose()
+        };
+        let (given, value, axes) = if self.opset < 11 {
+            let pads = ctx
+                .ints("pads")
+                .map(<[i64]>::to_vec)
+                .ok_or_else(|| ctx.bad_attr("pads", "required"))?;
+            (pads, ctx.float("value", 0.0), None)
+        } else {
+            let pads = int_input(self, 1)?.ok_or_else(|| ctx.bad_input(1, "pads are required"))?;
+            let value = match self.opt_const_in(ctx, 2)? {
+                None => 0.0,
+                Some(t) => match t.to_f32().as_deref() {
+                    Some([v]) => *v,
+                    _ => return Err(ctx.bad_input(2, "the constant value must be one number")),
+                },
+            };
+            let axes = if self.opset >= 18 {
+                int_input(self, 3)?
+            } else {
+                None
+            };
+            (pads, value, axes)
+        };
+        // One begin and one end per axis of the input, in ONNX order.
+        let axes: Vec<usize> = match axes {
+            None => (0..r).collect(),
+            Some(a) => a
+                .iter()
+                .map(|&x| ctx.axis("axes", x, r))
+                .collect::<Result<_>>()?,
+        };
+        let n = axes.len();
+        if given.len() != 2 * n {
+            return Err(ctx.bad_input(
+                1,
+                format!(
+                    "{} pads for {n} axes (need begin and end per axis)",
+                    given.len()
+                ),
+            ));
+        }
+        let mut pads = vec![0usize; 2 * r];
+        let mut seen = vec![false; r];
+        for (k, &a) in axes.iter().enumerate() {
+            if std::mem::replace(seen.get_mut(a).ok_or_else(|| ctx.shape_err("axis"))?, true) {
+                return Err(ctx.bad_input(3, format!("axis {a} repeated")));
+            }
+            for (side, slot) in [(k, a), (n + k, r + a)] {
+                let p = given.get(side).copied().unwrap_or(0);
+                let p = usize::try_from(p)
+                    .ok()
+                    .filter(|&p| p <= MAX_ELEMS)
+                    .ok_or_else(|| {
+                        ctx.unsupported(format!(
+                            "pad {p} on axis {a}: negative pads (cropping) are not supported"
+                        ))
+                    })?;
+                if let Some(x) = pads.get_mut(slot) {
+                    *x = p;
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(r);
+        for (a, d) in s.iter().enumerate() {
+            let (b, e) = (
+                pads.get(a).copied().unwrap_or(0),
+                pads.get(r + a).copied().unwrap_or(0),
+            );
+            out.push(match *d {
+                _ if b == 0 && e == 0 => *d,
+                Dim::Batch => {
+                    return Err(ctx.unsupported(format!("pads on the batch axis {a}")));
+                }
+                Dim::Fixed(d) => {
+                    if mode == PadMode::Reflect && (b >= d || e >= d) {
+                        return Err(ctx.unsupported(format!(
+                            "reflect pads {b}, {e} on axis {a} of size {d} (each must be below the size)"
+                        )));
+                    }
+                    if d == 0 && mode != PadMode::Constant {
+                        return Err(ctx.unsupported(format!(
+                            "{} pads on the empty axis {a}",
+                            mode.name()
+                        )));
+                    }
+                    Dim::Fixed(
+                        d.checked_add(b)
+                            .and_then(|v| v.checked_add(e))
+                            .filter(|&v| v <= MAX_ELEMS)
+                            .ok_or_else(|| ctx.shape_err("padded size overflow"))?,
+                    )
+                }
+            });
+        }
+        let value = if mode == PadMode::Constant {
+            value
+        } else {
+            0.0
+        };
+        match self.sym(ctx, 0)? {
+            Sym::Const(t) => {
+                let t = pad_const(&t, mode, &pads, value).ok_or_else(|| ctx.shape_err("pad"))?;
+                self.out_const(ctx, t)
+            }
+            Sym::Value(_) => {
+                let v = self.value_in(ctx, 0)?;
+                let op = FOp::Pad { mode, pads, value };
+                let o = self.emit(ctx, op, vec![Operand::Value(v)], out, Kind::Float)?;
+                self.set_out(ctx, 0, Sym::Value(o))
+            }
+        }
+    }
+}
+
+/// `Pad` of a constant: every output element read through [`PadMode::source`] (a float
+/// constant value is rounded into an integer tensor).
+fn pad_const(t: &Tensor, mode: PadMode, pads: &[usize], value: f32) -> Option<Tensor> {
+    let r = t.shape.len();
+    let shape: Vec<usize> = t
+        .shape
+        .iter()
+        .enumerate()
+        .map(|(a, &d)| Some(d + pads.get(a)? + pads.get(r + a)?))
+        .collect::<Option<_>>()?;
+    let n = numel(&shape).filter(|&n| n <= MAX_FOLD_ELEMS)?;
+    let st = crate::tensor::strides(&t.shape);
+    let mut src = Vec::with_capacity(n);
+    for i in 0..n {
+        let (mut rest, mut off) = (i, Some(0usize));
+        for a in (0..r).rev() {
+            let d = *shape.get(a)?;
+            let o = rest % d;
+            rest /= d;
+            let s = mode.source(o, *pads.get(a)?, *t.shape.get(a)?).ok()?;
+            off = off
+                .zip(s)
+                .map(|(f, s)| f + s * st.get(a).copied().unwrap_or(0));
+        }
+        src.push(off);
+    }
+    #[expect(clippy::cast_possible_truncation, reason = "rounded, saturating")]
+    Some(match &t.data {
+        Data::F(v) => Tensor::f(
+            shape,
+            src.iter()
+                .map(|o| o.map_or(Some(value), |i| v.get(i).copied()))
+                .collect::<Option<_>>()?,
+        ),
+        Data::I(v) => Tensor::i(
+            shape,
+            src.iter()
+                .map(|o| o.map_or(Some(value.round() as i64), |i| v.get(i).copied()))
+                .collect::<Option<_>>()?,
+        ),
+    })
 }

@@ -7,10 +7,10 @@
 //! | [`dense`] | `Gemm`, `MatMul`; `ai.onnx.ml` `LinearClassifier`, `LinearRegressor` |
 //! | [`conv`] | `Conv` |
 //! | [`elementwise`] | `Add`, `Sub`, `Mul`, `Div` (and the bias folding into a `Linear`), `Sum` and `Mean` of any number of operands; `ai.onnx.ml` `Scaler` |
-//! | [`activation`] | `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu`, `Clip` |
+//! | [`activation`] | `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu`, `Clip`; the functions of one argument (`HardSigmoid`, `HardSwish`, `Exp`, `Log`, `Sqrt`, `Reciprocal`, `Abs`, `Neg`, `Floor`, `Ceil`, `Round`, `Sign`, `Elu`, `Selu`, `Celu`, `ThresholdedRelu`, `Softplus`, `Softsign`, `Mish`, `Gelu`, `Erf`, `Sin`, `Cos`, `Atan`, `Sinh`, `Cosh`, `Asinh`) |
 //! | [`reduce`] | `Softmax`, `ArgMax`, `ai.onnx.ml` `ArrayFeatureExtractor` (label lookup), `Normalizer` (L1 after a softmax) |
 //! | [`pool`] | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
-//! | [`layout`] | `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`, `Transpose`, `Concat`, `Shape`, `Gather`, `Slice`, `ConstantOfShape` |
+//! | [`layout`] | `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`, `Transpose`, `Concat`, `Pad`, `Shape`, `Gather`, `Slice`, `ConstantOfShape` |
 //! | [`norm`] | `BatchNormalization` (no family: folded into `Conv`/`Linear`, or `Mul` + `Add`) |
 //! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast`, `If` with a constant condition, comparisons and logic ops on constants (no family: no node emitted) |
 //!
@@ -77,6 +77,34 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "Tanh", Importer::tanh),
     (ONNX, "LeakyRelu", Importer::leaky_relu),
     (ONNX, "Clip", Importer::clip),
+    // activation: elementwise functions of one argument, tabulated by the quantizer
+    (ONNX, "HardSigmoid", Importer::scalar_map),
+    (ONNX, "HardSwish", Importer::scalar_map),
+    (ONNX, "Exp", Importer::scalar_map),
+    (ONNX, "Log", Importer::scalar_map),
+    (ONNX, "Sqrt", Importer::scalar_map),
+    (ONNX, "Reciprocal", Importer::scalar_map),
+    (ONNX, "Abs", Importer::scalar_map),
+    (ONNX, "Neg", Importer::scalar_map),
+    (ONNX, "Floor", Importer::scalar_map),
+    (ONNX, "Ceil", Importer::scalar_map),
+    (ONNX, "Round", Importer::scalar_map),
+    (ONNX, "Sign", Importer::scalar_map),
+    (ONNX, "Elu", Importer::scalar_map),
+    (ONNX, "Selu", Importer::scalar_map),
+    (ONNX, "Celu", Importer::scalar_map),
+    (ONNX, "ThresholdedRelu", Importer::scalar_map),
+    (ONNX, "Softplus", Importer::scalar_map),
+    (ONNX, "Softsign", Importer::scalar_map),
+    (ONNX, "Mish", Importer::scalar_map),
+    (ONNX, "Gelu", Importer::scalar_map),
+    (ONNX, "Erf", Importer::scalar_map),
+    (ONNX, "Sin", Importer::scalar_map),
+    (ONNX, "Cos", Importer::scalar_map),
+    (ONNX, "Atan", Importer::scalar_map),
+    (ONNX, "Sinh", Importer::scalar_map),
+    (ONNX, "Cosh", Importer::scalar_map),
+    (ONNX, "Asinh", Importer::scalar_map),
     // reduce
     (ONNX, "Softmax", Importer::softmax),
     (ONNX, "ArgMax", Importer::argmax),
@@ -105,6 +133,7 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "Gather", Importer::gather),
     (ONNX, "Slice", Importer::slice),
     (ONNX, "ConstantOfShape", Importer::constant_of_shape),
+    (ONNX, "Pad", Importer::pad),
 ];
 
 /// Spatial parameters of a Conv or pooling node.

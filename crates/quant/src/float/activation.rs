@@ -29,6 +29,11 @@ pub(super) fn tanh(cx: &Cx<'_>) -> Result<Vec<f32>> {
     Ok(unary(cx, libm::tanhf))
 }
 
+/// An elementwise function of one argument ([`vouch_onnx::ScalarFn`]).
+pub(super) fn map(cx: &Cx<'_>, f: vouch_onnx::ScalarFn) -> Result<Vec<f32>> {
+    Ok(unary(cx, |v| f.apply(v)))
+}
+
 /// `f` of every element of the first operand.
 fn unary(cx: &Cx<'_>, f: impl Fn(f32) -> f32) -> Vec<f32> {
     cx.x.data.iter().map(|&v| f(v)).collect()

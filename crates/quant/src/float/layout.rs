@@ -1,8 +1,9 @@
-//! Data movement in `f32`: `Reshape`, `Transpose` and `Concat`.
+//! Data movement in `f32`: `Reshape`, `Transpose`, `Concat` and `Pad`.
 
 use super::Cx;
 use crate::Result;
 use vouch_engine::tensor::strides;
+use vouch_onnx::graph::PadMode;
 
 /// `Reshape`: the input data unchanged.
 pub(super) fn reshape(cx: &Cx<'_>) -> Result<Vec<f32>> {
@@ -36,6 +37,31 @@ pub(super) fn concat(cx: &Cx<'_>, axis: usize) -> Result<Vec<f32>> {
             let chunk = t.shape[axis] * inner;
             data.extend_from_slice(&t.data[o * chunk..(o + 1) * chunk]);
         }
+    }
+    Ok(data)
+}
+
+/// `Pad`: output element `o` reads, along each axis `a`, input index
+/// [`PadMode::source`]`(o_a, begin_a, d_a)`, or is `value` where some axis reads none.
+pub(super) fn pad(cx: &Cx<'_>, mode: PadMode, pads: &[usize], value: f32) -> Result<Vec<f32>> {
+    let (x, out_shape) = (cx.x, cx.out_shape);
+    let r = x.shape.len();
+    if pads.len() != 2 * r || out_shape.len() != r {
+        return Err(cx.err("pads do not match the input rank"));
+    }
+    let src = strides(&x.shape);
+    let ost = strides(out_shape);
+    let mut data = Vec::with_capacity(cx.total);
+    for i in 0..cx.total {
+        let mut off = Some(0usize);
+        for a in 0..r {
+            let o = (i / ost[a]) % out_shape[a];
+            let s = mode
+                .source(o, pads[a], x.shape[a])
+                .map_err(|e| cx.err(e.to_string()))?;
+            off = off.zip(s).map(|(f, s)| f + s * src[a]);
+        }
+        data.push(off.map_or(value, |f| x.data[f]));
     }
     Ok(data)
 }

@@ -14,7 +14,7 @@
 //! | `activation` | `Relu`, `Clip`, `LeakyRelu`, `Sigmoid`, `Tanh` |
 //! | `reduce` | `Softmax`, `ArgMax` |
 //! | `pool` | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
-//! | `layout` | `Reshape`, `Transpose`, `Concat` |
+//! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad` |
 
 mod activation;
 mod conv;
@@ -160,6 +160,7 @@ fn run_node(
         FOp::LeakyRelu { alpha } => activation::leaky_relu(&cx, *alpha),
         FOp::Sigmoid => activation::sigmoid(&cx),
         FOp::Tanh => activation::tanh(&cx),
+        FOp::Map { f } => activation::map(&cx, *f),
         FOp::Softmax { axis } => reduce::softmax(&cx, *axis),
         FOp::ArgMax {
             axis,
@@ -184,6 +185,7 @@ fn run_node(
         FOp::Reshape => layout::reshape(&cx),
         FOp::Transpose { perm } => layout::transpose(&cx, perm),
         FOp::Concat { axis } => layout::concat(&cx, *axis),
+        FOp::Pad { mode, pads, value } => layout::pad(&cx, *mode, pads, *value),
     }?;
     let out = FTensor {
         shape: out_shape,

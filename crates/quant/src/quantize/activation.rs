@@ -1,10 +1,13 @@
 //! Lowering elementwise activations: `Relu` and `Clip` (a clamp at the input's scale, unless
 //! fused into the producing node), `LeakyRelu` (a multiplier for the negative slope), and
-//! `Sigmoid`/`Tanh` as a 256-entry `Lut` on an `act8` input.
+//! `Sigmoid`/`Tanh` as a 256-entry `Lut` on an `act8` input, and every other function of one
+//! argument (`FOp::Map`: HardSigmoid, Exp, Elu, ...) as a `Lut` whose output scale fits its
+//! table.
 
 use super::{Builder, clamp_bounds, kind_range, multiplier};
 use crate::Result;
 use vouch_model::{Kind, Op, Operand, Requant};
+use vouch_onnx::ScalarFn;
 use vouch_onnx::graph::FNode;
 use vouch_semantics::{ACT_MAX, ACT_MIN};
 
@@ -53,6 +56,48 @@ impl Builder<'_> {
     /// `Tanh` as a table.
     pub(super) fn tanh(&mut self, node: &FNode, name: String) -> Result<()> {
         self.lut(node, name, libm::tanhf)
+    }
+
+    /// An elementwise function of one argument as a `Lut` over the 256 steps of the `act8`
+    /// input. The output is `act8` at the scale that fits the largest finite value of the
+    /// table, so nothing within the input's range is clipped; non-finite values (`ln 0`,
+    /// `1 / 0`) saturate, NaN (`√-1`) is 0.
+    pub(super) fn map(&mut self, node: &FNode, name: String, f: ScalarFn) -> Result<()> {
+        let x = self.act8_input(node)?;
+        let ys: Vec<f64> = (-128..=127)
+            .map(|i| f64::from(f.apply((f64::from(i) * x.scale) as f32)))
+            .collect();
+        let range = ys
+            .iter()
+            .filter(|y| y.is_finite())
+            .fold(0f64, |m, y| m.max(y.abs()));
+        let scale = if range > 0.0 {
+            range / f64::from(ACT_MAX)
+        } else {
+            1.0
+        };
+        let table: Vec<i32> = ys
+            .iter()
+            .map(|&y| {
+                if y.is_nan() {
+                    0
+                } else {
+                    (y / scale)
+                        .round()
+                        .clamp(f64::from(ACT_MIN), f64::from(ACT_MAX)) as i32
+                }
+            })
+            .collect();
+        let t = self.add_const(format!("{name}.table"), 1.0, vec![256], table);
+        let q = self.bind(node, node.output, Kind::Act8, scale)?;
+        self.push(
+            node,
+            name,
+            Op::Lut { table: t },
+            vec![Operand::Value(x.id)],
+            q.id,
+        );
+        Ok(())
     }
 
     /// A `Lut` of `f` over the 256 steps of the `act8` input, output `act8` at scale 1/127.

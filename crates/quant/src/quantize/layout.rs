@@ -1,10 +1,10 @@
-//! Lowering data movement: `Reshape` and `Transpose` keep the input's kind and scale;
-//! `Concat` brings every operand to the largest operand scale (an inserted `Rescale` node for
-//! each operand at another scale).
+//! Lowering data movement: `Reshape`, `Transpose` and `Pad` keep the input's kind and scale
+//! (`Pad`'s value quantized at that scale); `Concat` brings every operand to the largest
+//! operand scale (an inserted `Rescale` node for each operand at another scale).
 
 use super::{Builder, kind_range, multiplier};
 use crate::Result;
-use vouch_model::{Op, Operand, Requant};
+use vouch_model::{Op, Operand, PadMode, Requant};
 use vouch_onnx::graph::{self as fg, FNode};
 
 impl Builder<'_> {
@@ -23,6 +23,40 @@ impl Builder<'_> {
         let op = Op::Transpose {
             perm: perm.iter().map(|&p| p as u32).collect(),
         };
+        self.push(node, name, op, vec![Operand::Value(x.id)], q.id);
+        Ok(())
+    }
+
+    /// `Pad`: the input's kind and scale; the constant `value` rounded at that scale (half away
+    /// from zero) and clamped to the kind's range.
+    pub(super) fn pad(
+        &mut self,
+        node: &FNode,
+        name: String,
+        mode: PadMode,
+        pads: &[usize],
+        value: f32,
+    ) -> Result<()> {
+        let x = self.input(node, 0)?;
+        let Some((lo, hi)) = x.kind.act_range() else {
+            return Err(Self::err(node, "Pad of a tensor that is not an activation"));
+        };
+        let value = if mode == PadMode::Constant {
+            let q = (f64::from(value) / x.scale).round();
+            if q.is_nan() {
+                0
+            } else {
+                q.clamp(f64::from(lo), f64::from(hi)) as i32
+            }
+        } else {
+            0
+        };
+        let pads = pads
+            .iter()
+            .map(|&p| u32::try_from(p).map_err(|_| Self::err(node, "pad too large")))
+            .collect::<Result<Vec<_>>>()?;
+        let q = self.bind(node, node.output, x.kind, x.scale)?;
+        let op = Op::Pad { mode, pads, value };
         self.push(node, name, op, vec![Operand::Value(x.id)], q.id);
         Ok(())
     }

@@ -458,6 +458,7 @@ impl Builder<'_> {
             FOp::LeakyRelu { alpha } => self.leaky_relu(node, name, *alpha),
             FOp::Sigmoid => self.sigmoid(node, name),
             FOp::Tanh => self.tanh(node, name),
+            FOp::Map { f } => self.map(node, name, *f),
             FOp::Softmax { axis } => self.softmax(node, name, *axis),
             FOp::ArgMax {
                 axis,
@@ -482,6 +483,7 @@ impl Builder<'_> {
             FOp::Reshape => self.reshape(node, name),
             FOp::Transpose { perm } => self.transpose(node, name, perm),
             FOp::Concat { axis } => self.concat(node, name, *axis),
+            FOp::Pad { mode, pads, value } => self.pad(node, name, *mode, pads, *value),
         }
     }
 }

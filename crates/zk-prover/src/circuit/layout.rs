@@ -1,5 +1,6 @@
-//! Data movement without arithmetic: `Reshape`, `Transpose` and `Concat` rearrange signals
-//! (no rows), in the order the engine's kernels give to a tensor of element indices.
+//! Data movement without arithmetic: `Reshape`, `Transpose`, `Concat` and `Pad` rearrange
+//! signals (no rows), in the order the engine's kernels give to a tensor of element indices;
+//! `Pad`'s constant elements are constants of the circuit.
 
 use super::NodeIn;
 use crate::Result;
@@ -7,6 +8,7 @@ use crate::cs::Cs;
 use crate::gadgets::Sig;
 use vouch_engine::Tensor;
 use vouch_engine::tensor::numel;
+use vouch_model::PadMode;
 
 /// `Reshape`: the same signals.
 pub(super) fn reshape(_cs: &mut Cs, nd: &NodeIn<'_>) -> Result<Vec<Sig>> {
@@ -48,6 +50,28 @@ pub(super) fn concat(_cs: &mut Cs, nd: &NodeIn<'_>, axis: u32) -> Result<Vec<Sig
             .map(|&i| all[i as usize].clone())
             .collect(),
     )
+}
+
+/// `Pad`: each output element is the input signal [`vouch_engine::ops::pad`] reads for it (an
+/// index tensor padded with the marker -1), or the constant `value`.
+pub(super) fn pad(
+    _cs: &mut Cs,
+    nd: &NodeIn<'_>,
+    mode: PadMode,
+    pads: &[u32],
+    value: i32,
+) -> Result<Vec<Sig>> {
+    let x = nd.x;
+    let pads: Vec<usize> = pads.iter().map(|&p| p as usize).collect();
+    let idx = index_tensor(&x.shape, 0);
+    let z = vouch_engine::ops::pad(&idx, mode, &pads, -1).map_err(|e| nd.err(&e.to_string()))?;
+    Ok(z.data
+        .iter()
+        .map(|&i| match usize::try_from(i) {
+            Ok(i) => x.sigs[i].clone(),
+            Err(_) => Sig::constant(i128::from(value)),
+        })
+        .collect())
 }
 
 /// A tensor of the element indices `off, off + 1, …` in `shape`.

@@ -21,7 +21,7 @@
 //! | `activation` | `Relu`, `Clip`, `LeakyRelu`, `Lut` |
 //! | `reduce` | `Softmax`, `ArgMax` |
 //! | `pool` | `MaxPool`, `AveragePool` |
-//! | `layout` | `Reshape`, `Transpose`, `Concat` |
+//! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad` |
 //! | `poseidon` | the in-circuit Poseidon sponge ([`poseidon_gadget`]) |
 //!
 //! Variables are allocated and rows added in node order, and within a node in the order its
@@ -281,6 +281,7 @@ pub fn build_from_trace(
             Op::Reshape => layout::reshape(&mut cs, &nd)?,
             Op::Transpose { perm } => layout::transpose(&mut cs, &nd, perm)?,
             Op::Concat { axis } => layout::concat(&mut cs, &nd, *axis)?,
+            Op::Pad { mode, pads, value } => layout::pad(&mut cs, &nd, *mode, pads, *value)?,
         };
         if sigs.len() != expect.data.len() {
             return Err(div(&node.name, "element count"));

@@ -1,0 +1,104 @@
+//! Vector cases of the layout family drawn after every other case: `Pad` in each mode, on
+//! `act8` and `act16` inputs of rank 2 and 4, with asymmetric pads.
+
+use super::{Case, Rng};
+use vouch_model::{Kind, Op, PadMode};
+
+/// A `Pad` case: name, mode, input shape, `act16` input, pads `[begin.., end..]`, value.
+type PadCase = (
+    &'static str,
+    PadMode,
+    &'static [usize],
+    bool,
+    &'static [u32],
+    i32,
+);
+
+/// `Pad`: constant (a nonzero value, and the kind's minimum), reflect, edge and wrap (pads
+/// longer than the axis), 2-D and 4-D.
+pub(super) fn pad_cases(r: &mut Rng, push: &mut impl FnMut(&'static str, Case)) {
+    let cases: [PadCase; 7] = [
+        (
+            "pad_constant_0",
+            PadMode::Constant,
+            &[3, 5],
+            false,
+            &[1, 2, 2, 0],
+            -77,
+        ),
+        (
+            "pad_reflect_0",
+            PadMode::Reflect,
+            &[4, 5],
+            false,
+            &[3, 1, 2, 4],
+            0,
+        ),
+        (
+            "pad_edge_0",
+            PadMode::Edge,
+            &[3, 4],
+            false,
+            &[0, 3, 2, 1],
+            0,
+        ),
+        (
+            "pad_wrap_0",
+            PadMode::Wrap,
+            &[2, 3],
+            false,
+            &[1, 4, 3, 5],
+            0,
+        ),
+        (
+            "pad_constant_act16_0",
+            PadMode::Constant,
+            &[1, 2, 3, 3],
+            true,
+            &[0, 1, 0, 2, 0, 0, 3, 1],
+            -32_768,
+        ),
+        (
+            "pad_reflect_1",
+            PadMode::Reflect,
+            &[1, 3, 4, 5],
+            false,
+            &[0, 0, 1, 3, 0, 0, 3, 2],
+            0,
+        ),
+        (
+            "pad_edge_act16_0",
+            PadMode::Edge,
+            &[1, 2, 3, 4],
+            true,
+            &[0, 1, 2, 0, 0, 0, 1, 3],
+            0,
+        ),
+    ];
+    for (name, mode, shape, wide16, pads, value) in cases {
+        let rank = shape.len();
+        let out_shape: Vec<usize> = (0..rank)
+            .map(|a| shape[a] + pads[a] as usize + pads[rank + a] as usize)
+            .collect();
+        let x = if wide16 {
+            r.act16(shape)
+        } else {
+            r.act8(shape)
+        };
+        push(
+            "Pad",
+            Case {
+                name: name.into(),
+                op: Op::Pad {
+                    mode,
+                    pads: pads.to_vec(),
+                    value,
+                },
+                inputs: vec![x],
+                consts: vec![],
+                out_shape,
+                out_kind: if wide16 { Kind::Act16 } else { Kind::Act8 },
+            },
+        );
+    }
+}

@@ -1,0 +1,192 @@
+//! Elementwise functions of one real argument ([`ScalarFn`]), with the `f32` meaning ONNX gives
+//! them. The importer folds them on constants, the float reference runs them, and the quantizer
+//! tabulates them over the 256 steps of an `act8` input (an integer `Lut`), so every checker
+//! past the quantizer sees only the table. `libm` computes them, so the tables (and with them
+//! package CIDs) are the same on every platform.
+
+/// One elementwise function (an [`crate::FOp::Map`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ScalarFn {
+    /// `max(0, min(1, alpha * x + beta))`.
+    HardSigmoid {
+        /// Slope.
+        alpha: f32,
+        /// Offset.
+        beta: f32,
+    },
+    /// `x * max(0, min(1, x / 6 + 1 / 2))`.
+    HardSwish,
+    /// `e^x`.
+    Exp,
+    /// `ln x` (`-inf` at 0, NaN below).
+    Log,
+    /// `√x` (NaN below 0).
+    Sqrt,
+    /// `1 / x`.
+    Reciprocal,
+    /// `|x|`.
+    Abs,
+    /// `-x`.
+    Neg,
+    /// `⌊x⌋`.
+    Floor,
+    /// `⌈x⌉`.
+    Ceil,
+    /// `x` rounded to the nearest integer, halves to even.
+    Round,
+    /// `-1`, `0` or `1`.
+    Sign,
+    /// `x >= 0 ? x : alpha * (e^x - 1)`.
+    Elu {
+        /// Scale of the negative part.
+        alpha: f32,
+    },
+    /// `gamma * (x > 0 ? x : alpha * (e^x - 1))`.
+    Selu {
+        /// Scale of the negative part.
+        alpha: f32,
+        /// Scale of the whole.
+        gamma: f32,
+    },
+    /// `max(0, x) + min(0, alpha * (e^(x / alpha) - 1))`.
+    Celu {
+        /// Scale.
+        alpha: f32,
+    },
+    /// `x > alpha ? x : 0`.
+    ThresholdedRelu {
+        /// The threshold.
+        alpha: f32,
+    },
+    /// `ln(e^x + 1)`.
+    Softplus,
+    /// `x / (1 + |x|)`.
+    Softsign,
+    /// `x * tanh(softplus(x))`.
+    Mish,
+    /// `x * Φ(x)`: exact (`erf`) or the `tanh` approximation.
+    Gelu {
+        /// The `tanh` approximation (ONNX `approximate = "tanh"`).
+        tanh: bool,
+    },
+    /// The error function.
+    Erf,
+    /// `sin x`.
+    Sin,
+    /// `cos x`.
+    Cos,
+    /// `atan x`.
+    Atan,
+    /// `sinh x`.
+    Sinh,
+    /// `cosh x`.
+    Cosh,
+    /// `asinh x`.
+    Asinh,
+}
+
+impl ScalarFn {
+    /// The function's value at `x`, in `f32` as ONNX defines it.
+    pub fn apply(self, x: f32) -> f32 {
+        use libm::{
+            asinhf, atanf, ceilf, coshf, erff, expf, expm1f, floorf, log1pf, logf, rintf, sinf,
+            sinhf, sqrtf, tanhf,
+        };
+        let softplus = |x: f32| {
+            // ln(1 + e^x) without overflow for large x
+            if x > 20.0 {
+                x + log1pf(expf(-x))
+            } else {
+                log1pf(expf(x))
+            }
+        };
+        match self {
+            Self::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
+            Self::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
+            Self::Exp => expf(x),
+            Self::Log => logf(x),
+            Self::Sqrt => sqrtf(x),
+            Self::Reciprocal => 1.0 / x,
+            Self::Abs => x.abs(),
+            Self::Neg => -x,
+            Self::Floor => floorf(x),
+            Self::Ceil => ceilf(x),
+            Self::Round => rintf(x),
+            Self::Sign => {
+                if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                }
+            }
+            Self::Elu { alpha } => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    alpha * expm1f(x)
+                }
+            }
+            Self::Selu { alpha, gamma } => gamma * if x > 0.0 { x } else { alpha * expm1f(x) },
+            Self::Celu { alpha } => x.max(0.0) + (alpha * expm1f(x / alpha)).min(0.0),
+            Self::ThresholdedRelu { alpha } => {
+                if x > alpha {
+                    x
+                } else {
+                    0.0
+                }
+            }
+            Self::Softplus => softplus(x),
+            Self::Softsign => x / (1.0 + x.abs()),
+            Self::Mish => x * tanhf(softplus(x)),
+            Self::Gelu { tanh: false } => {
+                0.5 * x * (1.0 + erff(x * std::f32::consts::FRAC_1_SQRT_2))
+            }
+            Self::Gelu { tanh: true } => {
+                let k = (2.0 / std::f32::consts::PI).sqrt();
+                0.5 * x * (1.0 + tanhf(k * (x + 0.044_715 * x * x * x)))
+            }
+            Self::Erf => erff(x),
+            Self::Sin => sinf(x),
+            Self::Cos => libm::cosf(x),
+            Self::Atan => atanf(x),
+            Self::Sinh => sinhf(x),
+            Self::Cosh => coshf(x),
+            Self::Asinh => asinhf(x),
+        }
+    }
+
+    /// The ONNX op name.
+    pub const fn onnx_name(self) -> &'static str {
+        match self {
+            Self::HardSigmoid { .. } => "HardSigmoid",
+            Self::HardSwish => "HardSwish",
+            Self::Exp => "Exp",
+            Self::Log => "Log",
+            Self::Sqrt => "Sqrt",
+            Self::Reciprocal => "Reciprocal",
+            Self::Abs => "Abs",
+            Self::Neg => "Neg",
+            Self::Floor => "Floor",
+            Self::Ceil => "Ceil",
+            Self::Round => "Round",
+            Self::Sign => "Sign",
+            Self::Elu { .. } => "Elu",
+            Self::Selu { .. } => "Selu",
+            Self::Celu { .. } => "Celu",
+            Self::ThresholdedRelu { .. } => "ThresholdedRelu",
+            Self::Softplus => "Softplus",
+            Self::Softsign => "Softsign",
+            Self::Mish => "Mish",
+            Self::Gelu { .. } => "Gelu",
+            Self::Erf => "Erf",
+            Self::Sin => "Sin",
+            Self::Cos => "Cos",
+            Self::Atan => "Atan",
+            Self::Sinh => "Sinh",
+            Self::Cosh => "Cosh",
+            Self::Asinh => "Asinh",
+        }
+    }
+}

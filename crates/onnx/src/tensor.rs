@@ -536,6 +536,22 @@ pub(crate) fn broadcast_index(s: &[usize], out: &[usize]) -> Option<Vec<usize>> 
     })
 }
 
+/// Integers as a message shows them: the symbolic batch size ([`BATCH`]) as `N`, never as
+/// the marker's value.
+pub(crate) fn show_ints(v: &[i64]) -> String {
+    let parts: Vec<String> = v
+        .iter()
+        .map(|&x| {
+            if x == BATCH {
+                "N".to_owned()
+            } else {
+                x.to_string()
+            }
+        })
+        .collect();
+    format!("[{}]", parts.join(", "))
+}
+
 /// Elementwise binary op on constants with numpy broadcasting.
 pub(crate) fn fold_binary(
     a: &Tensor,

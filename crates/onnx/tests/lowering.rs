@@ -1449,3 +1449,36 @@ fn a_function_with_a_bad_attribute_names_it() {
     );
     assert!(matches!(imp(&celu), Err(Error::BadAttribute { ref attr, .. }) if attr == "alpha"));
 }
+
+#[test]
+fn the_batch_marker_never_reaches_a_message() {
+    // ConstantOfShape(Shape(x)) with x's batch symbolic
+    let m = model(
+        13,
+        vec![
+            node("Shape", &["x"], &["s"], vec![]),
+            node("ConstantOfShape", &["s"], &["c"], vec![]),
+            node("Add", &["x", "c"], &["y"], vec![]),
+        ],
+        vec![],
+        vec![input("x", &[-1, 3])],
+        &["y"],
+    );
+    let err = imp(&m).unwrap_err().to_string();
+    assert!(err.contains("batch size"), "{err}");
+    // a Reshape to Shape(x) ++ [2] that cannot keep the batch axis symbolic
+    let r = model(
+        13,
+        vec![
+            node("Shape", &["x"], &["s"], vec![]),
+            node("Concat", &["s", "two"], &["t"], vec![A::I("axis", 0)]),
+            node("Reshape", &["x", "t"], &["y"], vec![]),
+        ],
+        vec![ti("two", &[1], &[2])],
+        vec![input("x", &[-1, 3])],
+        &["y"],
+    );
+    let err = imp(&r).unwrap_err().to_string();
+    assert!(!err.contains("9223372036854775808"), "{err}");
+    assert!(err.contains("[N, 3, 2]"), "{err}");
+}

@@ -129,7 +129,8 @@ impl Importer {
         );
         let bad = || {
             ctx.shape_err(format!(
-                "cannot reshape {s:?} to {target:?} keeping the batch axis symbolic"
+                "cannot reshape {s:?} to {} keeping the batch axis symbolic",
+                crate::tensor::show_ints(&target)
             ))
         };
         match infer {
@@ -437,7 +438,15 @@ impl Importer {
             .ok_or_else(|| ctx.bad_input(0, "is not an integer tensor"))?;
         let shape: Vec<usize> = shape
             .iter()
-            .map(|&d| usize::try_from(d).map_err(|_| ctx.shape_err(format!("dimension {d}"))))
+            .map(|&d| {
+                usize::try_from(d).map_err(|_| {
+                    ctx.shape_err(if d == BATCH {
+                        "a shape holding the batch size, which is not known at import".to_owned()
+                    } else {
+                        format!("dimension {d}")
+                    })
+                })
+            })
             .collect::<Result<_>>()?;
         let n = numel(&shape)
             .filter(|&n| n <= MAX_FOLD_ELEMS)

@@ -2,10 +2,15 @@
 //! `scripts/bootstrap-interop.sh`): the same file gets the same root CID and the same blocks,
 //! ipfs-car's CARs (bare and directory-wrapped) import and read back, and ipfs-car unpacks what
 //! vouch exports.
+#![expect(
+    clippy::print_stderr,
+    reason = "the CID table is the test's evidence; `--nocapture` shows it"
+)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use vouch_primitives::unixfs::{FileEncoder, Layout};
 use vouch_store::car::read_car;
 use vouch_store::{Cid, Store};
 
@@ -157,5 +162,62 @@ fn same_cids_blocks_and_files_as_ipfs_car() {
             std::fs::read(&unpacked).unwrap() == data,
             "{label}: ipfs-car unpacks vouch's CAR to other bytes"
         );
+    }
+}
+
+/// ipfs-car's 1024-link nodes only stack past 1 GiB, so the tree shape is checked against the
+/// same `@ipld/unixfs` balanced layout ipfs-car runs, at 4-byte chunks and 3 links per node:
+/// 0..150 bytes covers one leaf, one node, and trees four levels deep with partial groups.
+#[test]
+fn tree_shape_matches_ipld_unixfs_at_small_width() {
+    let bin = ipfs_car();
+    // <interop>/node_modules/.bin/ipfs-car -> <interop>, where `node -e` resolves its imports.
+    let interop = bin.ancestors().nth(3).unwrap().to_owned();
+    let script = r#"
+import * as UnixFS from '@ipld/unixfs'
+import { withMaxChunkSize } from '@ipld/unixfs/file/chunker/fixed'
+import { withWidth } from '@ipld/unixfs/file/layout/balanced'
+import * as raw from 'multiformats/codecs/raw'
+const settings = UnixFS.configure({ fileChunkEncoder: raw, smallFileEncoder: raw,
+  chunker: withMaxChunkSize(4), fileLayout: withWidth(3) })
+const out = []
+for (let n = 0; n < 150; n++) {
+  const bytes = new Uint8Array(n).map((_, i) => (i * 31 + n) & 255)
+  const { readable, writable } = new TransformStream({}, UnixFS.withCapacity())
+  const w = UnixFS.createWriter({ writable, settings })
+  const f = UnixFS.createFileWriter(w)
+  const drain = (async () => { const r = readable.getReader(); while (!(await r.read()).done); })()
+  await f.write(bytes)
+  const link = await f.close()
+  await w.close()
+  await drain
+  out.push(`${link.cid}`)
+}
+console.log(out.join('\n'))
+"#;
+    let out = Command::new("node")
+        .current_dir(&interop)
+        .args(["--input-type=module", "-e", script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "@ipld/unixfs probe failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: Vec<Cid> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    assert_eq!(theirs.len(), 150);
+    let layout = Layout {
+        chunk_size: 4,
+        max_links: 3,
+    };
+    for (n, want) in theirs.iter().enumerate() {
+        let data: Vec<u8> = (0..n).map(|i| ((i * 31 + n) & 255) as u8).collect();
+        let mut enc = FileEncoder::new(layout);
+        drop(enc.write(&data));
+        assert_eq!(enc.finish().0, *want, "{n} bytes");
     }
 }

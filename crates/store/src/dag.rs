@@ -23,7 +23,9 @@ pub struct CarImport {
     /// Roots present but whose DAG lacks blocks (neither in the file nor the store).
     pub incomplete_roots: Vec<Cid>,
     /// The files the roots name: a file root as itself (empty name), a UnixFS directory root
-    /// (what `ipfs-car pack` writes by default) as its entries.
+    /// (what `ipfs-car pack` writes by default) as its entries. A header with no roots (what
+    /// `ipfs-car pack` writes to stdout, printing the root on stderr) is read as naming the
+    /// blocks of the file no other block links to.
     pub files: Vec<Entry>,
 }
 
@@ -71,13 +73,25 @@ impl Store {
     pub fn import_car(&self, r: impl Read, max_section: u64) -> Result<CarImport> {
         let mut reader = crate::car::CarReader::new(r, max_section)?;
         let mut blocks = Vec::new();
+        let mut linked = BTreeSet::new();
         while let Some((cid, bytes)) = reader.next_block()? {
             self.put_block(&cid, &bytes)?;
+            linked.extend(unixfs::links(&cid, &bytes)?);
             blocks.push(cid);
         }
         let roots = reader.roots().to_vec();
+        let named = if roots.is_empty() {
+            let mut seen = BTreeSet::new();
+            blocks
+                .iter()
+                .filter(|c| !linked.contains(*c) && seen.insert(**c))
+                .copied()
+                .collect()
+        } else {
+            roots.clone()
+        };
         let (mut missing_roots, mut incomplete_roots, mut files) = (vec![], vec![], vec![]);
-        for r in &roots {
+        for r in &named {
             if !self.has(r) {
                 missing_roots.push(*r);
                 continue;

@@ -124,6 +124,23 @@ fn same_cids_blocks_and_files_as_ipfs_car() {
             "{label}: bare CAR reads back"
         );
 
+        // `ipfs-car pack > file.car` writes no roots in the header: the root is still found.
+        let piped = Command::new(&bin)
+            .arg("pack")
+            .arg(&file)
+            .arg("--no-wrap")
+            .output()
+            .unwrap();
+        assert!(piped.status.success());
+        let fresh = Store::open(dir.path().join(format!("piped-{n}"))).unwrap();
+        let report = fresh.import_car(piped.stdout.as_slice(), 4 << 20).unwrap();
+        assert!(report.roots.is_empty());
+        assert_eq!(report.files.len(), 1, "{label}");
+        assert_eq!(
+            report.files[0].cid, theirs,
+            "{label}: root of a rootless CAR"
+        );
+
         // ipfs-car's default CAR wraps the file in a directory: the file is found by name.
         let wrapped = dir.path().join(format!("{n}.wrapped.car"));
         let dir_cid = pack(&bin, &file, &wrapped, true);

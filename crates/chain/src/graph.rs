@@ -274,13 +274,12 @@ pub fn header_of(pkg: &vouch_model::Package) -> GraphHeader {
 
 /// What the registry stores for a package file's bytes.
 pub fn commitments_of(bytes: &[u8], pkg: &vouch_model::Package) -> crate::system::ModelCommitments {
-    let cid = vouch_primitives::Cid::of(bytes);
-    let raw = cid.to_bytes();
-    let mut digest = [0u8; 32];
-    digest.copy_from_slice(&raw[4..]);
+    let cid = vouch_model::Package::cid_of_bytes(bytes);
     crate::system::ModelCommitments {
         package_cid: cid.to_string(),
-        package_hash: B256::from(digest),
+        // the sha2-256 digest inside the CID: of the bytes for a one-block package, of the
+        // UnixFS root node otherwise (nodes check it against the CID they fetch)
+        package_hash: B256::from(*cid.digest()),
         weights_root: B256::from(pkg.weights_root()),
         graph_root: header_of(pkg).root(),
         semantics_version: pkg.semantics_version,

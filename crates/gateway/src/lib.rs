@@ -342,7 +342,7 @@ async fn create_task(
     vouch_task::codec::json::inputs_from_json(input, &names)
         .map_err(|e| ApiError::unprocessable("invalid_input", e.to_string()))?;
     let input_bytes = serde_json::to_vec(input).map_err(|e| ApiError::internal(e.to_string()))?;
-    let input_cid = Cid::of(&input_bytes);
+    let input_cid = Cid::of_file(&input_bytes);
 
     match gw.inner.limits.reserve(&s.did, max_fee) {
         Ok(()) => {}

@@ -320,7 +320,7 @@ pub async fn start(o: &UpOptions) -> Result<Network> {
     let c0 = Client::connect(&url, Some(dev_signer(0)?)).await?;
     let pkg = embedded_package()?;
     let bytes = pkg.to_bytes();
-    let cid = Cid::of(&bytes);
+    let cid = Package::cid_of_bytes(&bytes);
     let (deployment, model_id, zk) = match &saved {
         Some(s) => {
             let d = vouch_chain::Deployment::load(&o.dir, s.chain_id)?;

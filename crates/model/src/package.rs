@@ -203,9 +203,18 @@ impl Package {
         Ok(pkg)
     }
 
-    /// The content id of [`Self::to_bytes`] (the whole file, digest included).
+    /// The content id of [`Self::to_bytes`] (the whole file, digest included): see
+    /// [`Package::cid_of_bytes`].
     pub fn cid(&self) -> Cid {
-        Cid::of(&self.to_bytes())
+        Self::cid_of_bytes(&self.to_bytes())
+    }
+
+    /// The package CID of a package file's bytes: its UnixFS root as `ipfs-car pack --no-wrap`
+    /// computes it ([`Cid::of_file`]) — the one raw block for a package of at most 1 MiB, else
+    /// the dag-pb root of its chunked DAG. Packages are stored, published, registered and
+    /// fetched by this CID; every caller that holds bytes rather than a [`Package`] uses this.
+    pub fn cid_of_bytes(bytes: &[u8]) -> Cid {
+        Cid::of_file(bytes)
     }
 
     /// Commitment per constant, in constant-id order.

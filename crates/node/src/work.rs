@@ -72,7 +72,8 @@ impl Models {
                 "the registry's package hash does not match its CID".to_owned()
             ));
         }
-        if !self.store.has(&cid) {
+        // A package of several chunks is a DAG: fetch when any block of it is missing.
+        if self.store.dag_blocks(&cid).is_err() {
             if self.peers.is_empty() {
                 return Err(err(format!(
                     "package {cid} is not in the local store and no peers are configured"

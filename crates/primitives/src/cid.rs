@@ -1,5 +1,10 @@
-//! CIDv1 content identifiers: `raw` codec (0x55), sha2-256 multihash, base32 (RFC 4648, lower
-//! case, no padding) multibase with prefix `b` — the form IPFS tools print as `bafkrei…`.
+//! CIDv1 content identifiers: `raw` (0x55) or `dag-pb` (0x70) codec, sha2-256 multihash, base32
+//! (RFC 4648, lower case, no padding) multibase with prefix `b` — the form IPFS tools print as
+//! `bafkrei…` (a raw block) and `bafybei…` (a UnixFS dag-pb node).
+//!
+//! [`Cid::of`] names one raw block (sha2-256 of exactly these bytes). [`Cid::of_file`] names a
+//! file the way `ipfs-car pack` does: the UnixFS root of its chunked DAG (see [`crate::unixfs`]);
+//! for a file of at most one chunk the two are the same CID.
 
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -7,13 +12,43 @@ use std::str::FromStr;
 
 const CID_VERSION: u8 = 0x01;
 const RAW_CODEC: u8 = 0x55;
+const DAG_PB_CODEC: u8 = 0x70;
 const SHA2_256: u8 = 0x12;
 const DIGEST_LEN: u8 = 32;
 const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 
-/// A CIDv1 over raw bytes with a sha2-256 digest.
+/// The multicodec of the block a CID names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Codec {
+    /// `raw` (0x55): the block is the bytes themselves.
+    Raw,
+    /// `dag-pb` (0x70): the block is a protobuf PBNode (a UnixFS file or directory node).
+    DagPb,
+}
+
+impl Codec {
+    /// The multicodec code.
+    pub const fn code(self) -> u8 {
+        match self {
+            Self::Raw => RAW_CODEC,
+            Self::DagPb => DAG_PB_CODEC,
+        }
+    }
+
+    /// The codec with multicodec `code`, if vouch knows it.
+    pub const fn from_code(code: u64) -> Option<Self> {
+        match code {
+            0x55 => Some(Self::Raw),
+            0x70 => Some(Self::DagPb),
+            _ => None,
+        }
+    }
+}
+
+/// A CIDv1 with a sha2-256 digest over a `raw` or `dag-pb` block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Cid {
+    codec: Codec,
     digest: [u8; 32],
 }
 
@@ -24,25 +59,51 @@ pub enum CidError {
     /// Not base32 multibase (`b` prefix, lower-case alphabet).
     #[error("not a base32 CID (expected a `b…` string of a-z and 2-7): {0:?}")]
     Encoding(String),
-    /// Decoded, but not CIDv1 raw sha2-256.
-    #[error("unsupported CID: only CIDv1, raw codec, sha2-256 are used by vouch")]
+    /// Decoded, but not CIDv1 raw or dag-pb sha2-256.
+    #[error("unsupported CID: only CIDv1, raw or dag-pb codec, sha2-256 are used by vouch")]
     Unsupported,
 }
 
 impl Cid {
-    /// The CID of `bytes`.
+    /// The raw-codec CID of `bytes` as one block: sha2-256 of exactly these bytes.
+    ///
+    /// This is not a file's IPFS CID once the bytes exceed one chunk; use [`Cid::of_file`] for
+    /// anything stored, published or fetched as a file.
     pub fn of(bytes: &[u8]) -> Self {
+        Self::of_block(Codec::Raw, bytes)
+    }
+
+    /// The CID of one block with codec `codec`.
+    pub fn of_block(codec: Codec, bytes: &[u8]) -> Self {
         Self {
+            codec,
             digest: Sha256::digest(bytes).into(),
         }
     }
 
-    /// Wraps an existing sha2-256 digest.
-    pub const fn from_digest(digest: [u8; 32]) -> Self {
-        Self { digest }
+    /// The CID of a file's bytes as `ipfs-car pack --no-wrap` computes it: the raw block for a
+    /// file of at most [`crate::unixfs::CHUNK_SIZE`] bytes, else the dag-pb root of its balanced
+    /// UnixFS DAG. Every CID vouch stores, publishes or fetches a file by is this function.
+    pub fn of_file(bytes: &[u8]) -> Self {
+        crate::unixfs::file_cid(bytes)
     }
 
-    /// The sha2-256 digest.
+    /// Wraps an existing sha2-256 digest of a raw block.
+    pub const fn from_digest(digest: [u8; 32]) -> Self {
+        Self::new(Codec::Raw, digest)
+    }
+
+    /// A CID from its codec and sha2-256 digest.
+    pub const fn new(codec: Codec, digest: [u8; 32]) -> Self {
+        Self { codec, digest }
+    }
+
+    /// The codec of the block this CID names.
+    pub const fn codec(&self) -> Codec {
+        self.codec
+    }
+
+    /// The sha2-256 digest of the block this CID names.
     pub const fn digest(&self) -> &[u8; 32] {
         &self.digest
     }
@@ -50,14 +111,27 @@ impl Cid {
     /// The binary CID: version, codec, multihash code, length, digest.
     pub fn to_bytes(&self) -> [u8; 36] {
         let mut out = [0u8; 36];
-        out[..4].copy_from_slice(&[CID_VERSION, RAW_CODEC, SHA2_256, DIGEST_LEN]);
+        out[..4].copy_from_slice(&[CID_VERSION, self.codec.code(), SHA2_256, DIGEST_LEN]);
         out[4..].copy_from_slice(&self.digest);
         out
     }
 
-    /// Whether `bytes` hash to this CID.
+    /// Parses a 36-byte binary CID (CIDv1, raw or dag-pb, sha2-256).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CidError> {
+        match bytes {
+            [CID_VERSION, codec, SHA2_256, DIGEST_LEN, digest @ ..] if digest.len() == 32 => {
+                let codec = Codec::from_code(u64::from(*codec)).ok_or(CidError::Unsupported)?;
+                let mut d = [0u8; 32];
+                d.copy_from_slice(digest);
+                Ok(Self::new(codec, d))
+            }
+            _ => Err(CidError::Unsupported),
+        }
+    }
+
+    /// Whether `bytes` are the block this CID names (their sha2-256 is the digest).
     pub fn verifies(&self, bytes: &[u8]) -> bool {
-        Self::of(bytes) == *self
+        Self::of_block(self.codec, bytes) == *self
     }
 }
 
@@ -103,14 +177,7 @@ impl FromStr for Cid {
                 bytes.push(((acc >> bits) & 0xff) as u8);
             }
         }
-        match bytes.as_slice() {
-            [CID_VERSION, RAW_CODEC, SHA2_256, DIGEST_LEN, digest @ ..] if digest.len() == 32 => {
-                let mut d = [0u8; 32];
-                d.copy_from_slice(digest);
-                Ok(Self { digest: d })
-            }
-            _ => Err(CidError::Unsupported),
-        }
+        Self::from_bytes(&bytes)
     }
 }
 
@@ -139,5 +206,11 @@ mod tests {
         assert!(!c.verifies(b"vouch!"));
         assert!("Qm123".parse::<Cid>().is_err());
         assert!("bafy".parse::<Cid>().is_err());
+        let pb = Cid::of_block(Codec::DagPb, b"node");
+        assert!(pb.to_string().starts_with("bafybei"));
+        assert_eq!(pb.to_string().parse::<Cid>(), Ok(pb));
+        assert_eq!(Cid::from_bytes(&pb.to_bytes()), Ok(pb));
+        assert_ne!(pb, Cid::of(b"node"));
+        assert!(pb.verifies(b"node"));
     }
 }

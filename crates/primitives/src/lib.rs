@@ -3,14 +3,16 @@
 //!
 //! | module | holds |
 //! |---|---|
-//! | [`cid`] | CIDv1 (raw codec, sha2-256 multihash, base32 multibase) |
+//! | [`cid`] | CIDv1 (raw or dag-pb codec, sha2-256 multihash, base32 multibase) |
+//! | [`unixfs`] | files as UnixFS DAGs the way `ipfs-car pack` writes them; strict dag-pb codec |
 //! | [`commit`] | canonical tensor words, Merkle roots, tensor and list commitments |
 
 #![forbid(unsafe_code)]
 pub mod cid;
 pub mod commit;
+pub mod unixfs;
 
-pub use cid::{Cid, CidError};
+pub use cid::{Cid, CidError, Codec};
 pub use commit::{
     B256, keccak256, list_commitment, merkle_root, tensor_commitment, tensor_root, tensor_words,
 };

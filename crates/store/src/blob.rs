@@ -1,22 +1,28 @@
 //! The on-disk blob store.
 //!
+//! The store holds blocks: raw chunks (`bafkrei…`) and the dag-pb nodes that link them into
+//! files (`bafybei…`). [`Store::put`] cuts a file into its UnixFS DAG
+//! ([`vouch_primitives::unixfs`], the layout `ipfs-car pack` writes) and returns the root CID;
+//! [`Store::get`] walks the DAG back, checking every block. A file of at most one chunk (1 MiB)
+//! is one raw block, exactly as before DAGs existed.
+//!
 //! Layout under the store root (normally `<data-dir>/store/`):
 //!
 //! ```text
-//! blocks/<2 hex digits of the digest>/<cid>   one file per blob
+//! blocks/<2 hex digits of the digest>/<cid>   one file per block
 //! tmp/                                        partial writes, renamed into place when complete
-//! corrupt/                                    blobs whose bytes did not match their name
+//! corrupt/                                    blocks whose bytes did not match their name
 //! ```
 //!
-//! Writes go to `tmp/`, are fsynced, then renamed, so a crash never leaves a partial blob under
+//! Writes go to `tmp/`, are fsynced, then renamed, so a crash never leaves a partial block under
 //! a CID name. Reads rehash the bytes.
 
 use crate::{Error, Result};
-use sha2_compat::Sha256Writer;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use vouch_primitives::Cid;
+use vouch_primitives::unixfs::{self, FileEncoder, Layout, Limits, ReadError};
+use vouch_primitives::{Cid, Codec};
 
 /// A content-addressed blob store in one folder.
 #[derive(Debug, Clone)]
@@ -24,11 +30,21 @@ pub struct Store {
     root: PathBuf,
 }
 
-fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Error + 'a {
-    move |source| Error::Io {
-        op,
-        path: path.to_owned(),
-        source,
+pub(crate) fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Error + 'a {
+    move |source| {
+        if source.kind() == io::ErrorKind::StorageFull {
+            Error::NoSpace {
+                path: path.to_owned(),
+                needed: None,
+                available: None,
+            }
+        } else {
+            Error::Io {
+                op,
+                path: path.to_owned(),
+                source,
+            }
+        }
     }
 }
 
@@ -64,50 +80,93 @@ impl Store {
             .join(format!("{:016x}.part", rand::random::<u64>()))
     }
 
-    /// Stores `bytes`; returns their CID. Storing the same bytes twice is a no-op.
+    /// Stores a file: cuts `bytes` into its UnixFS DAG and stores every block; returns the
+    /// root CID ([`Cid::of_file`]). Storing the same bytes twice is a no-op.
     pub fn put(&self, bytes: &[u8]) -> Result<Cid> {
-        let cid = Cid::of(bytes);
-        if self.has_valid(&cid) {
-            return Ok(cid);
+        self.put_reader(bytes, u64::MAX - 1)
+    }
+
+    /// Streams a file from `reader` into the store (at most `limit` bytes), one chunk in memory
+    /// at a time; returns its root CID. On an error, the blocks this call added are removed.
+    pub fn put_reader(&self, mut reader: impl Read, limit: u64) -> Result<Cid> {
+        let mut added = Vec::new();
+        let res = (|| {
+            let mut enc = FileEncoder::new(Layout::default());
+            let mut buf = vec![0u8; unixfs::CHUNK_SIZE];
+            let mut total = 0u64;
+            loop {
+                let n = match reader.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(io_err("read", Path::new("<input>"))(e)),
+                };
+                total += n as u64;
+                if total > limit {
+                    return Err(Error::TooLarge { limit });
+                }
+                for b in enc.write(buf.get(..n).unwrap_or_default()) {
+                    self.store_block(&b.cid, &b.bytes, &mut added)?;
+                }
+            }
+            let (root, last) = enc.finish();
+            for b in last {
+                self.store_block(&b.cid, &b.bytes, &mut added)?;
+            }
+            Ok(root)
+        })();
+        if res.is_err() {
+            for c in added {
+                let _ = self.remove(&c);
+            }
         }
+        res
+    }
+
+    fn store_block(&self, cid: &Cid, bytes: &[u8], added: &mut Vec<Cid>) -> Result<()> {
+        if !self.has_valid(cid) {
+            self.write_block(cid, bytes)?;
+            added.push(*cid);
+        }
+        Ok(())
+    }
+
+    /// Stores the file at `path`; returns its root CID.
+    pub fn put_file(&self, path: &Path) -> Result<Cid> {
+        let f = File::open(path).map_err(io_err("open", path))?;
+        self.put_reader(io::BufReader::with_capacity(1 << 16, f), u64::MAX - 1)
+    }
+
+    /// Stores one block under `cid` after checking that `bytes` hash to it (and, for dag-pb,
+    /// that they decode). A block already stored intact is left alone.
+    pub fn put_block(&self, cid: &Cid, bytes: &[u8]) -> Result<()> {
+        if !cid.verifies(bytes) {
+            return Err(Error::Corrupt {
+                cid: *cid,
+                actual: Cid::of_block(cid.codec(), bytes),
+            });
+        }
+        if cid.codec() == Codec::DagPb {
+            unixfs::PbNode::decode(bytes)?;
+        }
+        if self.has_valid(cid) {
+            return Ok(());
+        }
+        self.write_block(cid, bytes)
+    }
+
+    fn write_block(&self, cid: &Cid, bytes: &[u8]) -> Result<()> {
         let tmp = self.tmp_path();
         let res = (|| {
             let mut f = File::create(&tmp).map_err(io_err("create", &tmp))?;
             f.write_all(bytes).map_err(io_err("write", &tmp))?;
             f.sync_all().map_err(io_err("sync", &tmp))?;
-            self.install(&tmp, &cid)
+            self.install(&tmp, cid)
         })();
         if res.is_err() {
             let _ = fs::remove_file(&tmp);
         }
-        res.map(|()| cid)
-    }
-
-    /// Streams `reader` into the store (at most `limit` bytes); returns the CID of the bytes read.
-    pub fn put_reader(&self, reader: impl Read, limit: u64) -> Result<Cid> {
-        let tmp = self.tmp_path();
-        let res = (|| {
-            let f = File::create(&tmp).map_err(io_err("create", &tmp))?;
-            let mut w = Sha256Writer::new(f);
-            let n = io::copy(&mut reader.take(limit.saturating_add(1)), &mut w)
-                .map_err(io_err("write", &tmp))?;
-            if n > limit {
-                return Err(Error::TooLarge { limit });
-            }
-            let (f, digest) = w.finish();
-            f.sync_all().map_err(io_err("sync", &tmp))?;
-            let cid = Cid::from_digest(digest);
-            self.install(&tmp, &cid)?;
-            Ok(cid)
-        })();
-        let _ = fs::remove_file(&tmp);
         res
-    }
-
-    /// Stores the file at `path`; returns its CID.
-    pub fn put_file(&self, path: &Path) -> Result<Cid> {
-        let f = File::open(path).map_err(io_err("open", path))?;
-        self.put_reader(f, u64::MAX - 1)
     }
 
     /// Renames a complete temp file into place under `cid`.
@@ -125,20 +184,45 @@ impl Store {
         Ok(())
     }
 
-    /// Whether a file is filed under `cid` (not verified; [`Store::get`] verifies).
+    /// Whether a block is filed under `cid` (not verified, and for a DAG root not its
+    /// children: [`Store::get`] verifies everything).
     pub fn has(&self, cid: &Cid) -> bool {
         self.path_of(cid).is_file()
     }
 
-    fn has_valid(&self, cid: &Cid) -> bool {
-        self.get(cid).is_ok()
+    pub(crate) fn has_valid(&self, cid: &Cid) -> bool {
+        self.get_block(cid).is_ok()
     }
 
-    /// Reads the blob `cid`, verifying that its bytes hash to `cid`.
-    ///
-    /// A blob whose bytes do not match is moved to `corrupt/` and reported as
-    /// [`Error::Corrupt`], so a later `put` or fetch can repair it.
+    /// Reads the file `cid`: its one raw block, or the bytes of its UnixFS DAG in order. Every
+    /// block is verified; a missing block is [`Error::NotFound`] naming that block.
     pub fn get(&self, cid: &Cid) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.read_file(cid, &Limits::default(), &mut |b| {
+            out.extend_from_slice(b);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Streams the file `cid` into `sink`, block by block, within `limits`; returns its size.
+    pub fn read_file(
+        &self,
+        cid: &Cid,
+        limits: &Limits,
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<u64> {
+        unixfs::read_file(cid, limits, &mut |c| self.get_block(c), sink).map_err(|e| match e {
+            ReadError::Source(e) => e,
+            ReadError::Dag(d) => Error::Dag(d),
+        })
+    }
+
+    /// Reads one block, verifying that its bytes hash to `cid`.
+    ///
+    /// A block whose bytes do not match is moved to `corrupt/` and reported as
+    /// [`Error::Corrupt`], so a later `put` or fetch can repair it.
+    pub fn get_block(&self, cid: &Cid) -> Result<Vec<u8>> {
         let path = self.path_of(cid);
         let bytes = match fs::read(&path) {
             Ok(b) => b,
@@ -147,7 +231,7 @@ impl Store {
             }
             Err(e) => return Err(io_err("read", &path)(e)),
         };
-        let actual = Cid::of(&bytes);
+        let actual = Cid::of_block(cid.codec(), &bytes);
         if actual != *cid {
             let aside = self
                 .root
@@ -159,7 +243,7 @@ impl Store {
         Ok(bytes)
     }
 
-    /// Removes the blob `cid` if present; returns whether it was there.
+    /// Removes the block `cid` if present; returns whether it was there.
     pub fn remove(&self, cid: &Cid) -> Result<bool> {
         let path = self.path_of(cid);
         match fs::remove_file(&path) {
@@ -169,7 +253,8 @@ impl Store {
         }
     }
 
-    /// The CIDs filed in the store, sorted (names only; use [`Store::verify_all`] to check bytes).
+    /// The CIDs of the blocks filed in the store, sorted (names only; use [`Store::verify_all`]
+    /// to check bytes). A file of several chunks shows as its root and its blocks.
     /// Files whose names are not vouch CIDs, or sit in the wrong shard, are skipped.
     pub fn list(&self) -> Result<Vec<Cid>> {
         let blocks = self.root.join("blocks");
@@ -193,53 +278,17 @@ impl Store {
         Ok(out)
     }
 
-    /// Rehashes every blob; returns the CIDs found corrupt (and moved aside).
+    /// Rehashes every block; returns the CIDs found corrupt (and moved aside).
     pub fn verify_all(&self) -> Result<Vec<Cid>> {
         let mut bad = Vec::new();
         for cid in self.list()? {
-            match self.get(&cid) {
+            match self.get_block(&cid) {
                 Ok(_) | Err(Error::NotFound { .. }) => {}
                 Err(Error::Corrupt { cid, .. }) => bad.push(cid),
                 Err(e) => return Err(e),
             }
         }
         Ok(bad)
-    }
-}
-
-/// A writer that hashes what passes through it.
-mod sha2_compat {
-    use sha2::{Digest, Sha256};
-    use std::io::{self, Write};
-
-    pub(crate) struct Sha256Writer<W> {
-        inner: W,
-        hasher: Sha256,
-    }
-
-    impl<W: Write> Sha256Writer<W> {
-        pub(crate) fn new(inner: W) -> Self {
-            Self {
-                inner,
-                hasher: Sha256::new(),
-            }
-        }
-
-        pub(crate) fn finish(self) -> (W, [u8; 32]) {
-            (self.inner, self.hasher.finalize().into())
-        }
-    }
-
-    impl<W: Write> Write for Sha256Writer<W> {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            let n = self.inner.write(buf)?;
-            self.hasher.update(buf.get(..n).unwrap_or(buf));
-            Ok(n)
-        }
-
-        fn flush(&mut self) -> io::Result<()> {
-            self.inner.flush()
-        }
     }
 }
 
@@ -317,51 +366,5 @@ mod tests {
         assert_eq!(s.list().unwrap(), vec![a]);
         fs::write(s.path_of(&a), b"bad").unwrap();
         assert_eq!(s.verify_all().unwrap(), vec![a]);
-    }
-}
-
-/// What a CAR import stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CarImport {
-    /// The header's roots.
-    pub roots: Vec<Cid>,
-    /// Every block stored, in file order.
-    pub blocks: Vec<Cid>,
-    /// Roots that no section of the file held (and the store did not already have).
-    pub missing_roots: Vec<Cid>,
-}
-
-impl Store {
-    /// Writes a CAR v1 file with `roots` as header roots and one section per root, each read
-    /// (and verified) from the store.
-    pub fn export_car(&self, roots: &[Cid], w: &mut impl Write) -> Result<()> {
-        let blocks: Vec<(Cid, Vec<u8>)> = roots
-            .iter()
-            .map(|c| self.get(c).map(|b| (*c, b)))
-            .collect::<Result<_>>()?;
-        crate::car::write_car(w, roots, blocks.iter().map(|(c, b)| (*c, b.as_slice())))?;
-        Ok(())
-    }
-
-    /// Imports every block of a CAR v1 stream (each section at most `max_section` bytes).
-    /// Blocks are verified before they are stored; on an error, the blocks before it stay.
-    pub fn import_car(&self, r: impl Read, max_section: u64) -> Result<CarImport> {
-        let mut reader = crate::car::CarReader::new(r, max_section)?;
-        let mut blocks = Vec::new();
-        while let Some((cid, bytes)) = reader.next_block()? {
-            self.put(&bytes)?;
-            blocks.push(cid);
-        }
-        let roots = reader.roots().to_vec();
-        let missing_roots = roots
-            .iter()
-            .filter(|r| !blocks.contains(r) && !self.has(r))
-            .copied()
-            .collect();
-        Ok(CarImport {
-            roots,
-            blocks,
-            missing_roots,
-        })
     }
 }

@@ -7,17 +7,19 @@
 //! ```
 //!
 //! varints are unsigned LEB128 (multiformats), CIDs in the header are CBOR tag 42 over a byte
-//! string holding `0x00` then the binary CID. vouch blobs are single raw blocks (CIDv1, raw
-//! codec, sha2-256), so a CAR written here holds one section per blob. The reader accepts any
-//! well-formed CAR v1 but only raw sha2-256 blocks (CIDv0 or dag-pb sections are rejected as
-//! [`CarError::UnsupportedCid`]). Note for IPFS: a raw block larger than 1 MiB is a valid CAR
-//! section but Kubo will not move it over bitswap; Filecoin deals take it as is.
+//! string holding `0x00` then the binary CID. A vouch file is a UnixFS DAG of raw chunks and
+//! dag-pb nodes (CIDv1, sha2-256), so a CAR written here holds one section per block of each
+//! root's DAG — the same blocks `ipfs-car pack --no-wrap` writes. The reader accepts any
+//! well-formed CAR v1 of CIDv1 sha2-256 raw or dag-pb blocks (ipfs-car's output, wrapped or
+//! not); CIDv0 and other codecs are rejected as [`CarError::UnsupportedCid`], and a dag-pb block
+//! that does not decode strictly as [`CarError::Dag`].
 //!
 //! The reader never trusts a length: the header is bounded by [`MAX_HEADER`], each section by
 //! the caller's limit, reads grow buffers only as bytes arrive, and every block is rehashed.
 
 use std::io::{self, Read, Write};
-use vouch_primitives::Cid;
+use vouch_primitives::unixfs::{DagError, PbNode};
+use vouch_primitives::{Cid, Codec};
 
 /// The largest header accepted, in bytes.
 pub const MAX_HEADER: u64 = 64 * 1024;
@@ -70,9 +72,9 @@ pub enum CarError {
         /// What is wrong.
         reason: &'static str,
     },
-    /// A CID is well formed but not CIDv1 raw sha2-256.
+    /// A CID is well formed but not CIDv1 raw or dag-pb sha2-256.
     #[error(
-        "unsupported CID (version {version}, codec {codec:#x}, hash {hash:#x}): vouch stores raw sha2-256 blocks only"
+        "unsupported CID (version {version}, codec {codec:#x}, hash {hash:#x}): vouch stores CIDv1 sha2-256 raw (0x55) and dag-pb (0x70) blocks only"
     )]
     UnsupportedCid {
         /// CID version.
@@ -89,6 +91,15 @@ pub enum CarError {
         cid: Cid,
         /// The CID of the bytes.
         actual: Cid,
+    },
+    /// A dag-pb block does not decode.
+    #[error("block {cid}: {source}")]
+    Dag {
+        /// The block.
+        cid: Cid,
+        /// What is wrong with it.
+        #[source]
+        source: DagError,
     },
 }
 
@@ -166,7 +177,6 @@ fn read_exact_bounded(r: &mut impl Read, len: u64, what: &'static str) -> Result
 
 // ---------------------------------------------------------------- CIDs
 
-const RAW: u64 = 0x55;
 const SHA2_256: u64 = 0x12;
 
 /// Parses a binary CID at the start of `b`; returns it and its length.
@@ -183,7 +193,8 @@ pub fn parse_cid(b: &[u8]) -> Result<(Cid, usize)> {
     let codec = slice_varint(b, &mut pos)?;
     let hash = slice_varint(b, &mut pos)?;
     let len = slice_varint(b, &mut pos)?;
-    if version != 1 || codec != RAW || hash != SHA2_256 || len != 32 {
+    let known = Codec::from_code(codec);
+    if version != 1 || known.is_none() || hash != SHA2_256 || len != 32 {
         if version != 1 {
             return Err(CarError::Cid {
                 reason: "CID version is not 1",
@@ -201,7 +212,12 @@ pub fn parse_cid(b: &[u8]) -> Result<(Cid, usize)> {
             .ok_or(CarError::Cid {
                 reason: "truncated digest",
             })?;
-    Ok((Cid::from_digest(digest), pos + 32))
+    let Some(codec) = known else {
+        return Err(CarError::Cid {
+            reason: "unknown codec",
+        });
+    };
+    Ok((Cid::new(codec, digest), pos + 32))
 }
 
 // ---------------------------------------------------------------- header (DAG-CBOR)
@@ -427,18 +443,40 @@ pub fn write_car<'a>(
     w.write_all(&prefix)?;
     w.write_all(&header)?;
     for (cid, block) in blocks {
-        let actual = Cid::of(block);
-        if actual != cid {
-            return Err(CarError::BlockHash { cid, actual });
-        }
-        let cid_bytes = cid.to_bytes();
-        prefix.clear();
-        put_varint(&mut prefix, (cid_bytes.len() + block.len()) as u64);
-        w.write_all(&prefix)?;
-        w.write_all(&cid_bytes)?;
-        w.write_all(block)?;
+        write_section(w, &cid, block)?;
     }
     w.flush()?;
+    Ok(())
+}
+
+fn write_section(w: &mut impl Write, cid: &Cid, block: &[u8]) -> Result<()> {
+    let actual = Cid::of_block(cid.codec(), block);
+    if actual != *cid {
+        return Err(CarError::BlockHash { cid: *cid, actual });
+    }
+    let cid_bytes = cid.to_bytes();
+    let mut prefix = Vec::with_capacity(10);
+    put_varint(&mut prefix, (cid_bytes.len() + block.len()) as u64);
+    w.write_all(&prefix)?;
+    w.write_all(&cid_bytes)?;
+    w.write_all(block)?;
+    Ok(())
+}
+
+/// Writes a CAR v1 file with `roots`, one section per CID of `cids`, each block fetched by
+/// `get` when its turn comes (so only one block is in memory) and checked against its CID.
+pub fn write_car_with(
+    w: &mut impl Write,
+    roots: &[Cid],
+    cids: &[Cid],
+    get: impl Fn(&Cid) -> crate::Result<Vec<u8>>,
+) -> crate::Result<()> {
+    write_car(w, roots, std::iter::empty())?;
+    for cid in cids {
+        let block = get(cid)?;
+        write_section(w, cid, &block)?;
+    }
+    w.flush().map_err(CarError::Io)?;
     Ok(())
 }
 
@@ -490,9 +528,12 @@ impl<R: Read> CarReader<R> {
         let mut section = read_exact_bounded(&mut self.inner, len, "section")?;
         let (cid, used) = parse_cid(&section)?;
         let block = section.split_off(used);
-        let actual = Cid::of(&block);
+        let actual = Cid::of_block(cid.codec(), &block);
         if actual != cid {
             return Err(CarError::BlockHash { cid, actual });
+        }
+        if cid.codec() == Codec::DagPb {
+            PbNode::decode(&block).map_err(|source| CarError::Dag { cid, source })?;
         }
         Ok(Some((cid, block)))
     }

@@ -1,5 +1,7 @@
-//! Blocks over HTTP: [`router`] serves a store's blobs at `GET /blocks/{cid}`, and
-//! [`HttpFetcher`] fetches a CID from peers, rehashing the bytes before anything is stored.
+//! Blocks over HTTP: [`router`] serves a store's blocks at `GET /blocks/{cid}`, and
+//! [`HttpFetcher`] fetches a file's DAG from peers block by block (each at most
+//! [`unixfs::MAX_BLOCK`] bytes, except a whole-file raw root stored before vouch chunked files),
+//! rehashing each block before it is stored and checking the reassembled file's sizes at the end.
 
 use crate::{Error, Result, Store};
 use axum::Router;
@@ -8,13 +10,15 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
 use std::time::Duration;
 use vouch_primitives::Cid;
+use vouch_primitives::unixfs::{self, DagError, Limits};
 
-/// The default largest blob a fetcher accepts: 1 GiB.
+/// The default largest file a fetcher accepts: 1 GiB.
 pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
 
-/// An axum router serving `store`: `GET /blocks/{cid}` answers the verified bytes
+/// An axum router serving `store`: `GET /blocks/{cid}` answers one block's verified bytes
 /// (`application/vnd.ipld.raw`), 400 for a malformed CID, 404 when absent, 500 when the stored
 /// copy is corrupt; `GET /blocks` lists the CIDs, one a line.
 pub fn router(store: Store) -> Router {
@@ -38,7 +42,7 @@ async fn get_block(State(store): State<Store>, Path(cid): Path<String>) -> Respo
     let Ok(cid) = cid.parse::<Cid>() else {
         return (StatusCode::BAD_REQUEST, "malformed CID\n").into_response();
     };
-    match tokio::task::spawn_blocking(move || store.get(&cid)).await {
+    match tokio::task::spawn_blocking(move || store.get_block(&cid)).await {
         Ok(Ok(bytes)) => {
             ([(header::CONTENT_TYPE, "application/vnd.ipld.raw")], bytes).into_response()
         }
@@ -72,17 +76,74 @@ impl HttpFetcher {
         Self { client, max_bytes }
     }
 
-    /// Fetches `cid` from the peer at `base` (e.g. `http://127.0.0.1:7070`), verifies the hash
-    /// and stores it. Returns [`Error::HashMismatch`] (storing nothing) when the peer lies.
-    /// A blob already in the store is not fetched again.
+    /// Fetches the file `cid` from the peer at `base` (e.g. `http://127.0.0.1:7070`): its root
+    /// block, then every block it links to that the store lacks, each verified against its CID
+    /// before it is stored. Returns [`Error::HashMismatch`] when the peer lies (the lie is not
+    /// stored; honest blocks fetched before it stay). A complete file already in the store is
+    /// not fetched again.
     pub async fn fetch(&self, store: &Store, base: &str, cid: &Cid) -> Result<()> {
-        if store.has(cid) {
+        let limits = Limits {
+            max_size: self.max_bytes,
+            ..Limits::default()
+        };
+        if self.check(store, cid, limits).await.is_ok() {
+            return Ok(());
+        }
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![(*cid, 0usize)];
+        let mut total = 0u64;
+        while let Some((c, depth)) = stack.pop() {
+            if !seen.insert(c) {
+                continue;
+            }
+            if depth > limits.max_depth {
+                return Err(DagError::TooDeep {
+                    limit: limits.max_depth,
+                }
+                .into());
+            }
             let s = store.clone();
-            let c = *cid;
-            if let Ok(Ok(_)) = tokio::task::spawn_blocking(move || s.get(&c)).await {
-                return Ok(());
+            let local = blocking(store, move || s.get_block(&c)).await;
+            let bytes = match local {
+                Ok(b) => b,
+                Err(_) => {
+                    // Only a raw root may be a whole (pre-DAG) file; every other block is small.
+                    let limit = if depth == 0 && c.codec() == vouch_primitives::Codec::Raw {
+                        self.max_bytes
+                    } else {
+                        unixfs::MAX_BLOCK as u64
+                    };
+                    let b = self.fetch_block(base, &c, limit).await?;
+                    total = total.saturating_add(b.len() as u64);
+                    if total > self.max_bytes.saturating_mul(2) {
+                        return Err(Error::TooLarge {
+                            limit: self.max_bytes,
+                        });
+                    }
+                    let (s, b2) = (store.clone(), b.clone());
+                    blocking(store, move || s.put_block(&c, &b2)).await?;
+                    b
+                }
+            };
+            for l in unixfs::links(&c, &bytes)?.into_iter().rev() {
+                stack.push((l, depth + 1));
             }
         }
+        self.check(store, cid, limits).await
+    }
+
+    /// Reads the file `cid` from the store, discarding the bytes: every block present, intact,
+    /// and every size consistent.
+    async fn check(&self, store: &Store, cid: &Cid, limits: Limits) -> Result<()> {
+        let (s, c) = (store.clone(), *cid);
+        blocking(store, move || {
+            s.read_file(&c, &limits, &mut |_| Ok(())).map(drop)
+        })
+        .await
+    }
+
+    /// Fetches one block of at most `limit` bytes and checks it hashes to `cid`.
+    async fn fetch_block(&self, base: &str, cid: &Cid, limit: u64) -> Result<Vec<u8>> {
         let url = format!("{}/blocks/{cid}", base.trim_end_matches('/'));
         let http = |source| Error::Http {
             url: url.clone(),
@@ -95,23 +156,19 @@ impl HttpFetcher {
                 status: resp.status().as_u16(),
             });
         }
-        if resp.content_length().is_some_and(|n| n > self.max_bytes) {
-            return Err(Error::TooLarge {
-                limit: self.max_bytes,
-            });
+        if resp.content_length().is_some_and(|n| n > limit) {
+            return Err(Error::TooLarge { limit });
         }
         let mut body = Vec::new();
         let mut hasher = Sha256::new();
         while let Some(chunk) = resp.chunk().await.map_err(http)? {
-            if (body.len() + chunk.len()) as u64 > self.max_bytes {
-                return Err(Error::TooLarge {
-                    limit: self.max_bytes,
-                });
+            if (body.len() + chunk.len()) as u64 > limit {
+                return Err(Error::TooLarge { limit });
             }
             hasher.update(&chunk);
             body.extend_from_slice(&chunk);
         }
-        let actual = Cid::from_digest(hasher.finalize().into());
+        let actual = Cid::new(cid.codec(), hasher.finalize().into());
         if actual != *cid {
             return Err(Error::HashMismatch {
                 url,
@@ -119,15 +176,7 @@ impl HttpFetcher {
                 actual,
             });
         }
-        let s = store.clone();
-        tokio::task::spawn_blocking(move || s.put(&body))
-            .await
-            .map_err(|e| Error::Io {
-                op: "store",
-                path: store.root().to_owned(),
-                source: std::io::Error::other(e.to_string()),
-            })??;
-        Ok(())
+        Ok(body)
     }
 
     /// Tries each peer in turn; returns on the first verified copy, else every peer's error.
@@ -149,4 +198,18 @@ impl HttpFetcher {
         }
         Err(errors)
     }
+}
+
+/// Runs store I/O off the async runtime.
+async fn blocking<T: Send + 'static>(
+    store: &Store,
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Io {
+            op: "store",
+            path: store.root().to_owned(),
+            source: std::io::Error::other(e.to_string()),
+        })?
 }

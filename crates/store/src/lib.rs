@@ -1,14 +1,16 @@
 //! The node's local content-addressed store.
 //!
-//! Every blob (model package, input, output, trace) is addressed by its CIDv1 (raw codec,
-//! sha2-256), the same identifier IPFS prints for a raw-leaf block, so any IPFS or Filecoin tool
-//! can hold the same content.
+//! Every file (model package, input, output, trace) is addressed by the CID `ipfs-car pack`
+//! gives it: a raw block (`bafkrei…`) up to 1 MiB, else the dag-pb root of its UnixFS DAG
+//! (`bafybei…`), so any IPFS or Filecoin tool can hold, move and verify the same content block
+//! by block.
 //!
 //! | module | holds |
 //! |---|---|
-//! | [`blob`] | [`Store`]: `put`/`get`/`has`/`list` on disk under `<data-dir>/store/`, atomic writes, hash verified on every read |
-//! | [`car`] | CAR v1 export and a streaming, bounded CAR v1 reader that verifies every block |
-//! | [`http`] | an axum router serving blocks, and [`HttpFetcher`], which fetches a CID from a peer and stores it only if the bytes hash to it |
+//! | [`blob`] | [`Store`]: files in (chunked) and out (reassembled), blocks on disk under `<data-dir>/store/`, atomic writes, hash verified on every read |
+//! | [`dag`] | whole DAGs: CAR export, CAR import (bare or directory-wrapped, as ipfs-car writes), free-space check |
+//! | [`car`] | CAR v1 writer and a streaming, bounded CAR v1 reader that verifies every block |
+//! | [`http`] | an axum router serving blocks, and [`HttpFetcher`], which fetches a file's DAG from a peer block by block, storing each block only if its bytes hash to its CID |
 //!
 //! A file's name is never trusted: `get` rehashes the bytes, and a blob whose bytes do not
 //! match its name is reported as [`Error::Corrupt`] and moved aside.
@@ -16,12 +18,15 @@
 #![forbid(unsafe_code)]
 pub mod blob;
 pub mod car;
+pub mod dag;
 pub mod http;
 
-pub use blob::{CarImport, Store};
+pub use blob::Store;
 pub use car::{CarError, CarReader};
+pub use dag::CarImport;
 pub use http::{HttpFetcher, router};
 pub use vouch_primitives::Cid;
+pub use vouch_primitives::unixfs::DagError;
 
 use std::path::PathBuf;
 
@@ -90,6 +95,22 @@ pub enum Error {
     /// A CAR file is malformed.
     #[error("CAR: {0}")]
     Car(#[from] CarError),
+    /// A DAG is malformed, over a limit, or not a file.
+    #[error("DAG: {0}")]
+    Dag(#[from] DagError),
+    /// The disk holding the store is (or would be) full.
+    #[error("not enough disk space in {}{}", path.display(), match (needed, available) {
+        (Some(n), Some(a)) => format!(": need {n} bytes, {a} available"),
+        _ => String::new(),
+    })]
+    NoSpace {
+        /// The store folder.
+        path: PathBuf,
+        /// Bytes needed, when known in advance.
+        needed: Option<u64>,
+        /// Bytes available, when known.
+        available: Option<u64>,
+    },
 }
 
 /// The store's result type.

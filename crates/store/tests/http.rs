@@ -99,3 +99,72 @@ fn car_export_import_between_stores() {
     ));
     assert!(out.is_empty());
 }
+
+/// A file of several chunks travels block by block: an honest peer serves every block, a peer
+/// that lies about one leaf is caught on that leaf, and the file reads back whole.
+#[tokio::test]
+async fn fetches_a_chunked_file_block_by_block() {
+    let peer_dir = tempfile::tempdir().unwrap();
+    let peer = Store::open(peer_dir.path()).unwrap();
+    let blob: Vec<u8> = (0..3 * (1 << 20) + 7)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect();
+    let cid = peer.put(&blob).unwrap();
+    assert_eq!(cid, Cid::of_file(&blob));
+    assert_eq!(peer.dag_blocks(&cid).unwrap().len(), 5, "root + 4 leaves");
+    let honest = serve(router(peer.clone())).await;
+
+    // Serves the root honestly and forges every other block.
+    let root_bytes = peer.get_block(&cid).unwrap();
+    let root_name = cid.to_string();
+    let liar = serve(Router::new().route(
+        "/blocks/{cid}",
+        get(move |axum::extract::Path(c): axum::extract::Path<String>| {
+            let (root_bytes, root_name) = (root_bytes.clone(), root_name.clone());
+            async move {
+                if c == root_name {
+                    root_bytes
+                } else {
+                    b"forged leaf".to_vec()
+                }
+            }
+        }),
+    ))
+    .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let local = Store::open(dir.path()).unwrap();
+    let fetcher = HttpFetcher::default();
+    assert!(matches!(
+        fetcher.fetch(&local, &liar, &cid).await,
+        Err(Error::HashMismatch { .. })
+    ));
+    assert!(local.get(&cid).is_err(), "incomplete after the liar");
+    fetcher
+        .fetch_any(&local, &[liar, honest], &cid)
+        .await
+        .unwrap();
+    assert!(local.get(&cid).unwrap() == blob);
+}
+
+#[test]
+fn import_rejects_malformed_dag_pb_and_oversized_cars() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    // A dag-pb block that hashes to its CID but is not a PBNode.
+    let junk = b"\xff\xff not protobuf".as_slice();
+    let cid = Cid::of_block(vouch_primitives::Codec::DagPb, junk);
+    let mut car = Vec::new();
+    vouch_store::car::write_car(&mut car, &[cid], [(cid, junk)]).unwrap();
+    let err = s.import_car(car.as_slice(), 1 << 20).unwrap_err();
+    assert!(
+        matches!(err, Error::Car(vouch_store::CarError::Dag { .. })),
+        "{err}"
+    );
+    assert!(!s.has(&cid));
+    // A CAR larger than the disk is refused before anything is written.
+    let err = s.ensure_space(u64::MAX / 2).unwrap_err();
+    assert!(matches!(err, Error::NoSpace { .. }), "{err}");
+    assert!(err.to_string().contains("not enough disk space"), "{err}");
+    s.ensure_space(1).unwrap();
+}

@@ -6,7 +6,6 @@ use clap::Args;
 use eyre::{Result, WrapErr};
 use std::path::PathBuf;
 use vouch_model::Package;
-use vouch_primitives::Cid;
 
 /// `vouch model import`
 #[derive(Debug, Args)]
@@ -131,6 +130,6 @@ pub fn run(a: &ImportArgs) -> Result<()> {
         bytes.len(),
         pkg.parameter_count()
     ));
-    out::line(format!("cid      {}", Cid::of(&bytes)));
+    out::line(format!("cid      {}", Package::cid_of_bytes(&bytes)));
     Ok(())
 }

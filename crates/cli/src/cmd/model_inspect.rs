@@ -69,7 +69,7 @@ pub fn run(a: &InspectArgs) -> Result<()> {
     let bytes = std::fs::read(&a.package)
         .map_err(|e| eyre::eyre!("cannot read {}: {e}", a.package.display()))?;
     let pkg = io::read_package(&a.package)?;
-    let cid = Cid::of(&bytes);
+    let cid = Package::cid_of_bytes(&bytes);
     if a.json {
         out::json(&summary(&pkg, &cid));
         return Ok(());

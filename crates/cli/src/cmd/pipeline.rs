@@ -10,7 +10,7 @@ use crate::cmd::{infer, model_import};
 use crate::io;
 use crate::out;
 use eyre::{Result, WrapErr, bail, eyre};
-use vouch_primitives::{Cid, hex0x};
+use vouch_primitives::hex0x;
 
 use vouch_localnet::{CALIBRATION, INPUT, LABELS, MODEL};
 const EXPECTED: &str = include_str!("../../../../testdata/models/digits_mlp/expected.json");
@@ -65,7 +65,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     let path = a.dir.join("digits_mlp.vpkg");
     io::write_atomic(&path, &bytes)?;
     out::line(model_import::accuracy_table(&pkg));
-    let cid = Cid::of(&bytes);
+    let cid = vouch_model::Package::cid_of_bytes(&bytes);
     out::line(format!(
         "  package {} ({} bytes), cid {cid}",
         path.display(),

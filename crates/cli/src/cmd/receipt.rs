@@ -134,7 +134,7 @@ fn load_package(a: &VerifyArgs, cid: &str) -> Result<(Package, Check)> {
         }
     };
     let pkg = Package::from_bytes(&bytes)?;
-    let have = vouch_primitives::Cid::of(&bytes).to_string();
+    let have = Package::cid_of_bytes(&bytes).to_string();
     let c = Check::when(
         "package",
         have == cid,

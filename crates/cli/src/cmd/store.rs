@@ -1,5 +1,7 @@
 //! `vouch store put|get|list|export|import`: the local content-addressed store under
 //! `<data-dir>/store/`, and CAR v1 files so IPFS or Filecoin tools can pin the same content.
+//! Files are UnixFS DAGs laid out as `ipfs-car pack` lays them out, so a file has the same CID
+//! here and there, and `import` takes ipfs-car's CARs (directory-wrapped by default) as is.
 
 use crate::chain_args::DataDirArgs;
 use crate::out;
@@ -10,22 +12,24 @@ use std::path::PathBuf;
 use vouch_primitives::Cid;
 use vouch_store::Store;
 
-/// The largest CAR section `vouch store import` accepts (4 GiB).
+/// The largest CAR section `vouch store import` accepts (4 GiB: a whole file stored as one raw
+/// block by an older vouch; blocks of chunked files are at most about 1 MiB).
 const MAX_SECTION: u64 = 4 << 30;
 
 /// `vouch store ...`
 #[derive(Debug, Subcommand)]
 pub enum StoreCmd {
-    /// Add a file; prints its CID (CIDv1, raw, sha2-256: the same CID `ipfs add
-    /// --cid-version 1 --raw-leaves` prints for a file that fits one block).
+    /// Add a file; prints its CID, the one `ipfs-car pack --no-wrap` prints (1 MiB raw chunks
+    /// under a balanced dag-pb tree, CIDv1; a file of at most 1 MiB is one raw block).
     Put(PutArgs),
-    /// Write a blob's bytes (verified against the CID) to a file or stdout.
+    /// Write a file's bytes (every block verified against its CID) to a file or stdout.
     Get(GetArgs),
-    /// List the CIDs in the store; `--verify` rehashes every blob.
+    /// List the CIDs of the blocks in the store; `--verify` rehashes every block.
     List(ListArgs),
-    /// Write blobs as a CAR v1 file.
+    /// Write files (every block of their DAGs) as a CAR v1 file.
     Export(ExportArgs),
-    /// Import every block of a CAR v1 file (each verified).
+    /// Import every block of a CAR v1 file (each verified), e.g. `ipfs-car pack`'s output;
+    /// prints the CID of each file it holds.
     Import(ImportCarArgs),
 }
 
@@ -55,7 +59,7 @@ pub struct GetArgs {
 /// `vouch store list`
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Rehash every blob and report (and move aside) corrupt ones.
+    /// Rehash every block and report (and move aside) corrupt ones.
     #[arg(long)]
     pub verify: bool,
     /// The data directory.
@@ -66,7 +70,7 @@ pub struct ListArgs {
 /// `vouch store export`
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The CIDs to export (the CAR's roots, one block each).
+    /// The CIDs to export (the CAR's roots, with every block of their DAGs).
     #[arg(long = "car", required = true, num_args = 1..)]
     pub cids: Vec<Cid>,
     /// The CAR file to write.
@@ -101,18 +105,7 @@ pub fn run(cmd: &StoreCmd) -> Result<()> {
                 .wrap_err_with(|| format!("cannot add {}", a.file.display()))?;
             out::line(cid.to_string());
         }
-        StoreCmd::Get(a) => {
-            let bytes = open(&a.dirs)?.get(&a.cid)?;
-            match &a.output {
-                Some(p) => std::fs::write(p, &bytes)
-                    .wrap_err_with(|| format!("cannot write {}", p.display()))?,
-                None => {
-                    let mut stdout = std::io::stdout().lock();
-                    stdout.write_all(&bytes)?;
-                    stdout.flush()?;
-                }
-            }
-        }
+        StoreCmd::Get(a) => get(a)?,
         StoreCmd::List(a) => {
             let store = open(&a.dirs)?;
             if a.verify {
@@ -121,7 +114,7 @@ pub fn run(cmd: &StoreCmd) -> Result<()> {
                     out::note(format!("corrupt (moved to store/corrupt/): {c}"));
                 }
                 if !bad.is_empty() {
-                    bail!("{} corrupt blob(s)", bad.len());
+                    bail!("{} corrupt block(s)", bad.len());
                 }
             }
             for c in store.list()? {
@@ -138,27 +131,97 @@ pub fn run(cmd: &StoreCmd) -> Result<()> {
             std::fs::rename(&tmp, &a.output)
                 .wrap_err_with(|| format!("cannot write {}", a.output.display()))?;
             out::note(format!(
-                "wrote {} ({} block(s), {} bytes)",
+                "wrote {} ({} root(s), {} bytes)",
                 a.output.display(),
                 a.cids.len(),
                 buf.len()
             ));
         }
-        StoreCmd::Import(a) => {
-            let f = std::fs::File::open(&a.file)
-                .wrap_err_with(|| format!("cannot open {}", a.file.display()))?;
-            let report = open(&a.dirs)?
-                .import_car(std::io::BufReader::new(f), MAX_SECTION)
-                .wrap_err_with(|| format!("cannot import {}", a.file.display()))?;
-            for c in &report.blocks {
-                out::line(c.to_string());
+        StoreCmd::Import(a) => import(a)?,
+    }
+    Ok(())
+}
+
+fn get(a: &GetArgs) -> Result<()> {
+    let store = open(&a.dirs)?;
+    let limits = vouch_primitives::unixfs::Limits::default();
+    match &a.output {
+        Some(p) => {
+            // Written beside the target and renamed, so a failed read leaves no partial file.
+            let tmp = p.with_extension("part");
+            let res = (|| -> Result<()> {
+                let f = std::fs::File::create(&tmp)
+                    .wrap_err_with(|| format!("cannot write {}", tmp.display()))?;
+                let mut w = std::io::BufWriter::new(f);
+                store.read_file(&a.cid, &limits, &mut |b| {
+                    w.write_all(b).map_err(|source| vouch_store::Error::Io {
+                        op: "write",
+                        path: tmp.clone(),
+                        source,
+                    })
+                })?;
+                w.flush()?;
+                std::fs::rename(&tmp, p)
+                    .wrap_err_with(|| format!("cannot write {}", p.display()))?;
+                Ok(())
+            })();
+            if res.is_err() {
+                let _ = std::fs::remove_file(&tmp);
             }
-            for r in &report.missing_roots {
-                out::note(format!(
-                    "warning: root {r} is not in the file nor the store"
-                ));
-            }
+            res?;
         }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            store.read_file(&a.cid, &limits, &mut |b| {
+                stdout
+                    .write_all(b)
+                    .map_err(|source| vouch_store::Error::Io {
+                        op: "write",
+                        path: "<stdout>".into(),
+                        source,
+                    })
+            })?;
+            stdout.flush()?;
+        }
+    }
+    Ok(())
+}
+
+fn import(a: &ImportCarArgs) -> Result<()> {
+    let f = std::fs::File::open(&a.file)
+        .wrap_err_with(|| format!("cannot open {}", a.file.display()))?;
+    let len = f
+        .metadata()
+        .wrap_err_with(|| format!("cannot read {}", a.file.display()))?
+        .len();
+    let store = open(&a.dirs)?;
+    store
+        .ensure_space(len)
+        .wrap_err_with(|| format!("cannot import {} ({len} bytes)", a.file.display()))?;
+    let report = store
+        .import_car(std::io::BufReader::new(f), MAX_SECTION)
+        .wrap_err_with(|| format!("cannot import {}", a.file.display()))?;
+    for file in &report.files {
+        if file.name.is_empty() {
+            out::line(file.cid.to_string());
+        } else {
+            out::line(format!("{}  {}", file.cid, file.name));
+        }
+    }
+    out::note(format!(
+        "imported {} block(s) from {}",
+        report.blocks.len(),
+        a.file.display()
+    ));
+    for r in &report.missing_roots {
+        out::note(format!(
+            "warning: root {r} is not in the file nor the store"
+        ));
+    }
+    for r in &report.incomplete_roots {
+        out::note(format!(
+            "warning: root {r} lacks blocks that are not in the file nor the store"
+        ));
     }
     Ok(())
 }

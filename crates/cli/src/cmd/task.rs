@@ -281,7 +281,7 @@ async fn request(a: &RequestArgs) -> Result<()> {
         run.input_commitment = B256::from(codec::input_commitment(Mode::Zk, &pkg, &inputs)?);
     }
     let sys = a.chain.system().await?;
-    let cid = vouch_primitives::Cid::of(&run.input_bytes).to_string();
+    let cid = vouch_primitives::Cid::of_file(&run.input_bytes).to_string();
     let r = Request {
         model_id: a.model,
         version: a.version,

@@ -5,6 +5,9 @@
 //!   `snarkjs groth16 verify` prints `OK!` and exits 0; with one public signal changed it
 //!   fails; `vk_alphabeta_12` equals snarkjs's own pairing of `vk_alpha_1` and `vk_beta_2`; a
 //!   proof from another key is refused and nothing is written.
+//! - `vouch zk setup` on a raw snarkjs ptau (`powersoftau new` + `contribute`, no `prepare
+//!   phase2`): the Lagrange points it computes equal those of `snarkjs powersoftau prepare
+//!   phase2`, the keys prove, and snarkjs verifies the exported proof.
 //!
 //! Needs node and npm: without them the tests fail and say so (they do not skip).
 #![allow(clippy::print_stderr)]
@@ -221,3 +224,158 @@ fn committed_proof_verifies_in_snarkjs() {
     assert!(format!("{err:#}").contains("neither a vouch keys file"));
 }
 
+/// The `mlp_10_20_2` fixture imported into `dir`; returns the package path and its domain.
+fn fixture_package(dir: &Path) -> (PathBuf, u32) {
+    let m = repo().join("testdata/models/mlp_10_20_2");
+    let onnx = std::fs::read(m.join("model.onnx")).unwrap();
+    let cal: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(m.join("calibration.json")).unwrap()).unwrap();
+    let pkg = vouch_cli::cmd::model_import::import_bytes(&onnx, &cal, None, "mlp_10_20_2").unwrap();
+    let path = dir.join("mlp_10_20_2.vpkg");
+    std::fs::write(&path, pkg.to_bytes()).unwrap();
+    let log_n = vouch_cli::cmd::zk::domain_log(&pkg).unwrap();
+    (path, log_n)
+}
+
+/// A raw snarkjs ptau (`powersoftau new` + one `contribute`, no `prepare phase2`): `vouch zk
+/// setup` computes its Lagrange bases, the keys equal those from the file snarkjs prepares
+/// (`verify-setup` against it, and the phase-1 points compared), and prove, verify and
+/// `snarkjs groth16 verify` pass. A ptau too small and a truncated one are refused.
+#[test]
+fn raw_snarkjs_ptau_sets_up_working_keys() {
+    let nm = interop();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    let (model, log_n) = fixture_package(dir);
+    let power = log_n.max(10);
+    eprintln!("mlp_10_20_2 needs 2^{log_n}; raw ptau of 2^{power}");
+    let p = power.to_string();
+    let (ok, text) = snarkjs(&nm, &["powersoftau", "new", "bn128", &p, "pot_0.ptau"], dir);
+    assert!(ok, "{text}");
+    let (ok, text) = snarkjs(
+        &nm,
+        &[
+            "powersoftau",
+            "contribute",
+            "pot_0.ptau",
+            "pot_raw.ptau",
+            "--name=vouch test",
+            "-e=vouch snarkjs interop test entropy",
+        ],
+        dir,
+    );
+    assert!(ok, "{text}");
+    let raw = dir.join("pot_raw.ptau");
+    let keys = dir.join("keys.vzk");
+    vouch(&[
+        "zk",
+        "setup",
+        "--model",
+        &s(&model),
+        "--ptau",
+        &s(&raw),
+        "--output",
+        &s(&keys),
+    ])
+    .unwrap();
+
+    // The same phase-1 points as snarkjs's own preparation.
+    let (ok, text) = snarkjs(
+        &nm,
+        &[
+            "powersoftau",
+            "prepare",
+            "phase2",
+            "pot_raw.ptau",
+            "pot_prep.ptau",
+        ],
+        dir,
+    );
+    assert!(ok, "{text}");
+    let prep = dir.join("pot_prep.ptau");
+    {
+        use vouch_zk_prover::ptau::Ptau;
+        let (rb, pb) = (std::fs::read(&raw).unwrap(), std::fs::read(&prep).unwrap());
+        let (r, p) = (Ptau::parse(&rb).unwrap(), Ptau::parse(&pb).unwrap());
+        assert!(!r.is_prepared() && p.is_prepared());
+        for k in [1, log_n] {
+            let (a, b) = (r.srs(k).unwrap(), p.srs(k).unwrap());
+            assert!(a.lag_g1 == b.lag_g1, "[L_i(tau)]1, 2^{k}");
+            assert!(a.lag_g2 == b.lag_g2, "[L_i(tau)]2, 2^{k}");
+            assert!(a.alpha_lag_g1 == b.alpha_lag_g1, "[alpha L_i(tau)]1, 2^{k}");
+            assert!(a.beta_lag_g1 == b.beta_lag_g1, "[beta L_i(tau)]1, 2^{k}");
+            assert!(a.tau_g1 == b.tau_g1);
+        }
+    }
+    vouch(&[
+        "zk",
+        "verify-setup",
+        &s(&keys),
+        "--ptau",
+        &s(&prep),
+        "--model",
+        &s(&model),
+    ])
+    .unwrap();
+
+    // The keys prove and verify, in vouch and in snarkjs.
+    let proof = dir.join("row0.vzp");
+    let input = repo().join("testdata/models/mlp_10_20_2/input.json");
+    vouch(&[
+        "zk",
+        "prove",
+        "--model",
+        &s(&model),
+        "--keys",
+        &s(&keys),
+        "--input",
+        &s(&input),
+        "--output",
+        &s(&proof),
+    ])
+    .unwrap();
+    vouch(&["zk", "verify", "--keys", &s(&keys), "--proof", &s(&proof)]).unwrap();
+    let out = dir.join("snarkjs");
+    vouch(&[
+        "zk",
+        "export-snarkjs",
+        "--keys",
+        &s(&keys),
+        "--proof",
+        &s(&proof),
+        "--out-dir",
+        &s(&out),
+    ])
+    .unwrap();
+    check_with_snarkjs(&nm, &out);
+
+    // A truncated file and one too small are refused with a reason.
+    let cut = dir.join("cut.ptau");
+    let bytes = std::fs::read(&raw).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let setup = |ptau: &Path| {
+        vouch(&[
+            "zk",
+            "setup",
+            "--model",
+            &s(&model),
+            "--ptau",
+            &s(ptau),
+            "--output",
+            &s(&dir.join("bad.vzk")),
+        ])
+        .unwrap_err()
+    };
+    let e = format!("{:#}", setup(&cut));
+    assert!(e.contains("runs past the end"), "{e}");
+    let small = (log_n - 1).to_string();
+    let (ok, text) = snarkjs(
+        &nm,
+        &["powersoftau", "new", "bn128", &small, "small.ptau"],
+        dir,
+    );
+    assert!(ok, "{text}");
+    let e = format!("{:#}", setup(&dir.join("small.ptau")));
+    assert!(e.contains(&format!("needs a domain of 2^{log_n}")), "{e}");
+}

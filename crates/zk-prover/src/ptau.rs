@@ -7,7 +7,10 @@
 //! Sections: 2 `[τ^i]₁` (`2·2^power - 1`), 3 `[τ^i]₂`, 4 `[ατ^i]₁`, 5 `[βτ^i]₁` (`2^power`
 //! each), 6 `[β]₂`, 7 contributions, and (after `snarkjs powersoftau prepare phase2`) 12–15:
 //! `[L_i(τ)]₁`, `[L_i(τ)]₂`, `[αL_i(τ)]₁`, `[βL_i(τ)]₁` for every domain `2^p`, `p = 0..=power`,
-//! concatenated. vouch needs sections 2, 4, 5, 6, 12, 13, 14 and 15.
+//! concatenated. vouch needs sections 2, 4, 5, 6, 12, 13, 14 and 15 of a prepared file; of a
+//! raw one (`snarkjs powersoftau new` and `contribute`, no `prepare phase2`: no section 12) it
+//! reads sections 2–6 and computes the Lagrange points of the one domain the circuit needs
+//! itself ([`crate::lagrange`]).
 
 use crate::groth::Srs;
 use crate::{Error, Result};
@@ -176,7 +179,7 @@ impl<'a> Ptau<'a> {
     {
         let &(s, len) = self.sections.get(&sec).ok_or_else(|| {
             err(format!(
-                "section {sec} missing (prepare the file with `snarkjs powersoftau prepare phase2`)"
+                "section {sec} missing (not a complete powers-of-tau file)"
             ))
         })?;
         if (first + count) * size > len {
@@ -186,8 +189,30 @@ impl<'a> Ptau<'a> {
         b.par_chunks_exact(size).map(read).collect()
     }
 
+    /// Whether the file holds the Lagrange sections (12–15) of `snarkjs powersoftau prepare
+    /// phase2`; a raw file has only the powers of tau.
+    pub fn is_prepared(&self) -> bool {
+        self.sections.contains_key(&12)
+    }
+
+    /// The work units [`Self::srs_with_progress`] reports for `2^log_n` (0 for a prepared
+    /// file, whose Lagrange points are read, not computed).
+    pub fn prepare_work(&self, log_n: u32) -> u64 {
+        if self.is_prepared() {
+            0
+        } else {
+            4 * crate::lagrange::work(log_n)
+        }
+    }
+
     /// The phase-1 points for a domain of `2^log_n`.
     pub fn srs(&self, log_n: u32) -> Result<Srs> {
+        self.srs_with_progress(log_n, &|_| {})
+    }
+
+    /// [`Self::srs`], calling `tick(k)` as `k` more of [`Self::prepare_work`]'s units are
+    /// done (a raw file's Lagrange points: four group IFFTs of size `2^log_n`).
+    pub fn srs_with_progress(&self, log_n: u32, tick: &(dyn Fn(u64) + Sync)) -> Result<Srs> {
         if log_n > self.power {
             return Err(Error::PtauTooSmall {
                 need: log_n,
@@ -195,14 +220,35 @@ impl<'a> Ptau<'a> {
             });
         }
         let n = 1usize << log_n;
-        let off = n - 1; // Σ_{p < log_n} 2^p
+        let (lag_g1, lag_g2, alpha_lag_g1, beta_lag_g1) = if self.is_prepared() {
+            let off = n - 1; // Σ_{p < log_n} 2^p
+            (
+                self.points(12, off, n, 2 * N8, g1_read)?,
+                self.points(13, off, n, 4 * N8, g2_read_on_curve)?,
+                self.points(14, off, n, 2 * N8, g1_read)?,
+                self.points(15, off, n, 2 * N8, g1_read)?,
+            )
+        } else {
+            use crate::lagrange::lagrange_points;
+            let g1s = |sec: u32| -> Result<Vec<G1>> {
+                let pts = self.points(sec, 0, n, 2 * N8, g1_read)?;
+                lagrange_points::<G1Projective>(&pts, tick)
+            };
+            let tau_g2 = self.points(3, 0, n, 4 * N8, g2_read_on_curve)?;
+            (
+                g1s(2)?,
+                lagrange_points::<G2Projective>(&tau_g2, tick)?,
+                g1s(4)?,
+                g1s(5)?,
+            )
+        };
         Ok(Srs {
             log_n,
             tau_g1: self.points(2, 0, 2 * n - 1, 2 * N8, g1_read)?,
-            lag_g1: self.points(12, off, n, 2 * N8, g1_read)?,
-            lag_g2: self.points(13, off, n, 4 * N8, g2_read_on_curve)?,
-            alpha_lag_g1: self.points(14, off, n, 2 * N8, g1_read)?,
-            beta_lag_g1: self.points(15, off, n, 2 * N8, g1_read)?,
+            lag_g1,
+            lag_g2,
+            alpha_lag_g1,
+            beta_lag_g1,
             alpha_g1: self.points(4, 0, 1, 2 * N8, g1_read)?[0],
             beta_g1: self.points(5, 0, 1, 2 * N8, g1_read)?[0],
             beta_g2: self.points(6, 0, 1, 4 * N8, g2_read)?[0],

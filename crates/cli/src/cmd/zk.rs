@@ -74,7 +74,9 @@ pub struct SetupArgs {
     /// The package.
     #[arg(long, short = 'm')]
     pub model: PathBuf,
-    /// Phase-1 file (snarkjs `.ptau`, prepared for phase 2).
+    /// Phase-1 file (snarkjs `.ptau`): prepared for phase 2 (`snarkjs powersoftau prepare
+    /// phase2`) or raw (`powersoftau new` + `contribute`), whose Lagrange bases for the
+    /// circuit's domain are then computed here.
     #[arg(long)]
     pub ptau: PathBuf,
     /// Output keys file.
@@ -97,7 +99,7 @@ pub struct ContributeArgs {
 pub struct VerifySetupArgs {
     /// Keys file.
     pub keys: PathBuf,
-    /// The phase-1 file it was derived from.
+    /// The phase-1 file it was derived from (prepared or raw: both give the same keys).
     #[arg(long)]
     pub ptau: PathBuf,
     /// The package.
@@ -261,8 +263,22 @@ fn initial_key(pkg: &Package, ptau_path: &PathBuf) -> Result<groth::ProvingKey> 
         c0.cs.num_constraints()
     ));
     let bytes = read(ptau_path)?;
-    let p = ptau::Ptau::parse(&bytes)?;
-    let srs = p.srs(log_n)?;
+    let p = ptau::Ptau::parse(&bytes)
+        .wrap_err_with(|| format!("{}: not a usable .ptau file", ptau_path.display()))?;
+    let work = p.prepare_work(log_n);
+    let srs = if work == 0 {
+        p.srs(log_n)?
+    } else {
+        // A raw file (no `snarkjs powersoftau prepare phase2`): compute the Lagrange bases.
+        pb.set_message(format!(
+            "{} is not prepared for phase 2: computing its Lagrange bases for 2^{log_n}",
+            ptau_path.display()
+        ));
+        let bar = out::bar(work, &format!("preparing phase 2 (2^{log_n})"));
+        let srs = p.srs_with_progress(log_n, &|k| bar.inc(k));
+        bar.finish_and_clear();
+        srs?
+    };
     let pk = groth::setup(&c0.cs, &srs, &|m| pb.set_message(m.to_string()))?;
     pb.finish_and_clear();
     Ok(pk)

@@ -91,7 +91,6 @@ where
 mod tests {
     use super::*;
     use ark_bn254::{G1Projective, G2Projective};
-    use ark_ec::PrimeGroup;
     use ark_ff::UniformRand;
     use std::sync::atomic::{AtomicU64, Ordering};
 

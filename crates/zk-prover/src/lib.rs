@@ -10,6 +10,7 @@
 //! | [`lagrange`] | Lagrange-basis points from powers of tau (a raw `.ptau`'s phase-2 preparation): a parallel group IFFT |
 //! | [`msm`] | multi-scalar multiplication split by scalar size (bits, small, full); batch-affine Pippenger for the full ones |
 //! | [`ptau`] | the snarkjs `.ptau` reader and an insecure local generator |
+//! | [`ptau_transcript`] | snarkjs's contribution record and transcript hashes (Blake2b, ChaCha hash-to-G2), for a `.ptau` `snarkjs powersoftau verify` accepts |
 //! | [`phase2`] | keys file, contributions and their verification |
 //! | [`task`] | what a provider posts for a zk task: commitments and `submitZk` calldata |
 
@@ -22,6 +23,7 @@ pub mod lagrange;
 pub mod msm;
 pub mod phase2;
 pub mod ptau;
+pub mod ptau_transcript;
 pub mod task;
 
 /// Errors of the prover side.

@@ -53,14 +53,16 @@ pub enum ZkCmd {
 /// `vouch zk ptau ...`
 #[derive(Debug, Subcommand)]
 pub enum PtauCmd {
-    /// Write a LOCAL, INSECURE phase-1 file (trapdoors from this machine) for development.
+    /// Write a LOCAL, INSECURE phase-1 file (trapdoors from this machine) for development:
+    /// one contribution and the phase-2 sections, as snarkjs writes them (`snarkjs
+    /// powersoftau verify` accepts it).
     New(PtauNewArgs),
 }
 
 /// `vouch zk ptau new`
 #[derive(Debug, Args)]
 pub struct PtauNewArgs {
-    /// Domain size exponent (circuits up to 2^N constraints).
+    /// Domain size exponent, 1 to 24 (circuits up to 2^N constraints).
     #[arg(long)]
     pub power: u32,
     /// Output file.

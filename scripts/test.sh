@@ -26,6 +26,9 @@ fi
 step "node toolchain (anvil for the chain tests in crates/chain/tests)"
 scripts/bootstrap-node.sh
 
+step "interop tools (snarkjs from interop/package-lock.json, for crates/cli/tests/snarkjs_interop.rs)"
+scripts/bootstrap-interop.sh >/dev/null
+
 step "cargo test (workspace)"
 cargo test --workspace 2>&1 | tee target/cargo-test.log
 # The summary the CI reads: total passed and failed over every test binary.

@@ -40,6 +40,19 @@ pub fn spinner(msg: &str) -> ProgressBar {
     pb
 }
 
+/// A progress bar on stderr of `len` units (drawn only on a terminal), with a rate and an
+/// estimate of the time left.
+pub fn bar(len: u64, msg: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{msg} [{elapsed_precise}] {wide_bar} {percent}% (eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.set_message(msg.to_owned());
+    pb.enable_steady_tick(Duration::from_millis(200));
+    pb
+}
+
 /// Renders a table with a header row; columns padded to their widest cell.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();

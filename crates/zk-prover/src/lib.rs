@@ -7,8 +7,10 @@
 //! | [`gadgets`] | range checks, max, requant, table lookup, argmax, division |
 //! | [`circuit`] | the circuit of a package, built from an engine trace: the graph walk, one submodule per op family's constraints, the in-circuit Poseidon sponge |
 //! | [`groth`] | QAP, proving key, setup from phase-1 points, the prover |
+//! | [`lagrange`] | Lagrange-basis points from powers of tau (a raw `.ptau`'s phase-2 preparation): a parallel group IFFT |
 //! | [`msm`] | multi-scalar multiplication split by scalar size (bits, small, full); batch-affine Pippenger for the full ones |
 //! | [`ptau`] | the snarkjs `.ptau` reader and an insecure local generator |
+//! | [`ptau_transcript`] | snarkjs's contribution record and transcript hashes (Blake2b, ChaCha hash-to-G2), for a `.ptau` `snarkjs powersoftau verify` accepts |
 //! | [`phase2`] | keys file, contributions and their verification |
 //! | [`task`] | what a provider posts for a zk task: commitments and `submitZk` calldata |
 
@@ -17,9 +19,11 @@ pub mod circuit;
 pub mod cs;
 pub mod gadgets;
 pub mod groth;
+pub mod lagrange;
 pub mod msm;
 pub mod phase2;
 pub mod ptau;
+pub mod ptau_transcript;
 pub mod task;
 
 /// Errors of the prover side.

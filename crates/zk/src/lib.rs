@@ -17,6 +17,7 @@
 //! | [`groth16`] | verifying key, proof, EVM encodings, verification |
 //! | [`files`] | the proof file and the verifying-key section of a keys file |
 //! | [`solidity`] | the exported Solidity verifier |
+//! | [`snarkjs`] | snarkjs's Groth16 JSON (`verification_key.json`, `proof.json`, `public.json`) |
 
 #![forbid(unsafe_code)]
 // A checker must not abort on input: no unwrap, expect or panic outside tests (a justified
@@ -28,6 +29,7 @@
 pub mod files;
 pub mod groth16;
 pub mod poseidon;
+pub mod snarkjs;
 pub mod solidity;
 pub mod statement;
 

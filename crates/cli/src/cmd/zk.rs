@@ -15,6 +15,8 @@ use vouch_localnet::zk_setup::{deploy_verifier, verifier_source};
 use vouch_model::Package;
 use vouch_primitives::hex0x;
 use vouch_zk::files::{ProofFile, read_keys_vk};
+use vouch_zk::groth16::VerifyingKey;
+use vouch_zk::snarkjs;
 use vouch_zk::statement::{fr_to_be, input_hash_bits};
 use vouch_zk_prover::{circuit, groth, phase2, ptau, task};
 
@@ -41,6 +43,9 @@ pub enum ZkCmd {
     DeployVerifier(DeployVerifierArgs),
     /// Print the on-chain arguments of a proof (for `IZkVerifier.verifyProof`) as JSON.
     Calldata(CalldataArgs),
+    /// Write snarkjs's `verification_key.json` (and, with `--proof`, `proof.json` and
+    /// `public.json`), so `snarkjs groth16 verify` checks a vouch proof.
+    ExportSnarkjs(ExportSnarkjsArgs),
     /// Print the circuit's size per node.
     Info(InfoArgs),
 }
@@ -48,14 +53,16 @@ pub enum ZkCmd {
 /// `vouch zk ptau ...`
 #[derive(Debug, Subcommand)]
 pub enum PtauCmd {
-    /// Write a LOCAL, INSECURE phase-1 file (trapdoors from this machine) for development.
+    /// Write a LOCAL, INSECURE phase-1 file (trapdoors from this machine) for development:
+    /// one contribution and the phase-2 sections, as snarkjs writes them (`snarkjs
+    /// powersoftau verify` accepts it).
     New(PtauNewArgs),
 }
 
 /// `vouch zk ptau new`
 #[derive(Debug, Args)]
 pub struct PtauNewArgs {
-    /// Domain size exponent (circuits up to 2^N constraints).
+    /// Domain size exponent, 1 to 24 (circuits up to 2^N constraints).
     #[arg(long)]
     pub power: u32,
     /// Output file.
@@ -69,7 +76,9 @@ pub struct SetupArgs {
     /// The package.
     #[arg(long, short = 'm')]
     pub model: PathBuf,
-    /// Phase-1 file (snarkjs `.ptau`, prepared for phase 2).
+    /// Phase-1 file (snarkjs `.ptau`): prepared for phase 2 (`snarkjs powersoftau prepare
+    /// phase2`) or raw (`powersoftau new` + `contribute`), whose Lagrange bases for the
+    /// circuit's domain are then computed here.
     #[arg(long)]
     pub ptau: PathBuf,
     /// Output keys file.
@@ -92,7 +101,7 @@ pub struct ContributeArgs {
 pub struct VerifySetupArgs {
     /// Keys file.
     pub keys: PathBuf,
-    /// The phase-1 file it was derived from.
+    /// The phase-1 file it was derived from (prepared or raw: both give the same keys).
     #[arg(long)]
     pub ptau: PathBuf,
     /// The package.
@@ -185,6 +194,22 @@ pub struct CalldataArgs {
     pub proof: PathBuf,
 }
 
+/// `vouch zk export-snarkjs`
+#[derive(Debug, Args)]
+pub struct ExportSnarkjsArgs {
+    /// Keys file (only its verifying key is read); a bare verifying key (`*.vk`, as in
+    /// `testdata/proofs/v1`) is accepted too.
+    #[arg(long)]
+    pub keys: PathBuf,
+    /// Proof file made with these keys: also write `proof.json` and `public.json` (the proof
+    /// is checked against the key first; a mismatch is an error and nothing is written).
+    #[arg(long)]
+    pub proof: Option<PathBuf>,
+    /// Directory for the JSON files (created if missing; existing files are replaced).
+    #[arg(long, short = 'o', default_value = ".")]
+    pub out_dir: PathBuf,
+}
+
 /// `vouch zk info`
 #[derive(Debug, Args)]
 pub struct InfoArgs {
@@ -205,6 +230,7 @@ pub fn run(cmd: &ZkCmd) -> Result<()> {
         ZkCmd::ExportVerifier(a) => export(a),
         ZkCmd::DeployVerifier(a) => deploy_verifier_cmd(a),
         ZkCmd::Calldata(a) => calldata(a),
+        ZkCmd::ExportSnarkjs(a) => export_snarkjs(a),
         ZkCmd::Info(a) => info(a),
     }
 }
@@ -239,8 +265,22 @@ fn initial_key(pkg: &Package, ptau_path: &PathBuf) -> Result<groth::ProvingKey> 
         c0.cs.num_constraints()
     ));
     let bytes = read(ptau_path)?;
-    let p = ptau::Ptau::parse(&bytes)?;
-    let srs = p.srs(log_n)?;
+    let p = ptau::Ptau::parse(&bytes)
+        .wrap_err_with(|| format!("{}: not a usable .ptau file", ptau_path.display()))?;
+    let work = p.prepare_work(log_n);
+    let srs = if work == 0 {
+        p.srs(log_n)?
+    } else {
+        // A raw file (no `snarkjs powersoftau prepare phase2`): compute the Lagrange bases.
+        pb.set_message(format!(
+            "{} is not prepared for phase 2: computing its Lagrange bases for 2^{log_n}",
+            ptau_path.display()
+        ));
+        let bar = out::bar(work, &format!("preparing phase 2 (2^{log_n})"));
+        let srs = p.srs_with_progress(log_n, &|k| bar.inc(k));
+        bar.finish_and_clear();
+        srs?
+    };
     let pk = groth::setup(&c0.cs, &srs, &|m| pb.set_message(m.to_string()))?;
     pb.finish_and_clear();
     Ok(pk)
@@ -423,6 +463,81 @@ fn calldata(a: &CalldataArgs) -> Result<()> {
         "proof": hex0x(&vouch_zk::solidity::calldata_blob(&file.proof, &outs)),
         "groth16": p,
         "publics": pubs,
+    }));
+    Ok(())
+}
+
+/// The verifying key of a keys file or of a bare verifying-key file.
+fn read_vk(path: &PathBuf) -> Result<VerifyingKey> {
+    let b = read(path)?;
+    if b.starts_with(vouch_zk::files::KEYS_MAGIC) {
+        let (vk, _) =
+            read_keys_vk(&b).wrap_err_with(|| format!("{}: bad keys file", path.display()))?;
+        return Ok(vk);
+    }
+    match VerifyingKey::from_bytes(&b) {
+        Ok((vk, used)) if used == b.len() => Ok(vk),
+        _ => bail!(
+            "{}: neither a vouch keys file nor a verifying key",
+            path.display()
+        ),
+    }
+}
+
+fn write_json(dir: &std::path::Path, name: &str, v: &impl serde::Serialize) -> Result<String> {
+    let path = dir.join(name);
+    let text = serde_json::to_string_pretty(v)? + "\n";
+    io::write_atomic(&path, text.as_bytes())?;
+    Ok(path.display().to_string())
+}
+
+fn export_snarkjs(a: &ExportSnarkjsArgs) -> Result<()> {
+    let vk = read_vk(&a.keys)?;
+    let proof = match &a.proof {
+        Some(p) => {
+            let file = ProofFile::from_bytes(&read(p)?)
+                .wrap_err_with(|| format!("{}: bad proof file", p.display()))?;
+            match file.verify(&vk) {
+                Ok(true) => {}
+                Ok(false) => bail!(
+                    "{} does not verify under the verifying key of {}; nothing written",
+                    p.display(),
+                    a.keys.display()
+                ),
+                Err(e) => {
+                    return Err(e).wrap_err_with(|| {
+                        format!(
+                            "{} and {} do not belong together; nothing written",
+                            p.display(),
+                            a.keys.display()
+                        )
+                    });
+                }
+            }
+            Some(file)
+        }
+        None => None,
+    };
+    std::fs::create_dir_all(&a.out_dir)
+        .wrap_err_with(|| format!("cannot create {}", a.out_dir.display()))?;
+    let mut written = vec![write_json(
+        &a.out_dir,
+        "verification_key.json",
+        &snarkjs::verification_key(&vk),
+    )?];
+    if let Some(file) = &proof {
+        written.push(write_json(
+            &a.out_dir,
+            "proof.json",
+            &snarkjs::proof(&file.proof),
+        )?);
+        let public = snarkjs::public_signals(&file.statement().public_inputs());
+        written.push(write_json(&a.out_dir, "public.json", &public)?);
+    }
+    out::json(&json!({
+        "written": written,
+        "nPublic": vk.num_public(),
+        "vk_hash": hex0x(&vk.hash()),
     }));
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! `import` takes ipfs-car's default (directory-wrapped) CAR and vouch's own export, and a
 //! broken CAR is an error, not a panic.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn vouch(args: &[&str]) -> Output {
@@ -22,25 +22,9 @@ fn ok(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// The real `ipfs-car` (pinned in `interop/package-lock.json`).
 fn ipfs_car() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let node = Command::new("node").arg("--version").output();
-    assert!(
-        node.is_ok_and(|o| o.status.success()),
-        "this test runs the real ipfs-car: install Node.js 18+ (node and npm on PATH), then run \
-         scripts/bootstrap-interop.sh"
-    );
-    let out = Command::new("bash")
-        .arg(root.join("scripts/bootstrap-interop.sh"))
-        .output()
-        .expect("cannot run scripts/bootstrap-interop.sh");
-    assert!(
-        out.status.success(),
-        "scripts/bootstrap-interop.sh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let folder = String::from_utf8_lossy(&out.stdout);
-    Path::new(folder.lines().last().unwrap_or_default().trim()).join(".bin/ipfs-car")
+    vouch_testkit::interop::tool(".bin/ipfs-car")
 }
 
 #[test]

@@ -19,53 +19,9 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The `node_modules` folder holding snarkjs (installed on first use).
-fn interop() -> PathBuf {
-    for tool in ["node", "npm"] {
-        let found = Command::new(tool)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        assert!(
-            found,
-            "the snarkjs interop tests need `{tool}` (Node.js 18+) on PATH; install Node.js \
-             and run scripts/bootstrap-interop.sh"
-        );
-    }
-    let out = Command::new("bash")
-        .arg(repo().join("scripts/bootstrap-interop.sh"))
-        .output()
-        .expect("run scripts/bootstrap-interop.sh");
-    assert!(
-        out.status.success(),
-        "scripts/bootstrap-interop.sh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let dir = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
-    assert!(
-        dir.join("snarkjs/build/cli.cjs").is_file(),
-        "no snarkjs in {}",
-        dir.display()
-    );
-    dir
-}
-
 /// Runs the `snarkjs` command npm installs (`build/cli.cjs`); returns (success, output).
 fn snarkjs(nm: &Path, args: &[&str], cwd: &Path) -> (bool, String) {
-    eprintln!("$ snarkjs {}", args.join(" "));
-    let out = Command::new("node")
-        .arg(nm.join("snarkjs/build/cli.cjs"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("run node");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprintln!("{text}");
-    (out.status.success(), text)
+    vouch_testkit::interop::run_node(&nm.join("snarkjs/build/cli.cjs"), args, cwd)
 }
 
 /// Runs a `vouch` command line in-process.
@@ -134,7 +90,7 @@ fn check_with_snarkjs(nm: &Path, dir: &Path) {
 
 #[test]
 fn committed_proof_verifies_in_snarkjs() {
-    let nm = interop();
+    let nm = vouch_testkit::interop::node_modules();
     let v1 = repo().join("testdata/proofs/v1");
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("out");
@@ -243,7 +199,7 @@ fn fixture_package(dir: &Path) -> (PathBuf, u32) {
 /// `snarkjs groth16 verify` pass. A ptau too small and a truncated one are refused.
 #[test]
 fn raw_snarkjs_ptau_sets_up_working_keys() {
-    let nm = interop();
+    let nm = vouch_testkit::interop::node_modules();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let s = |p: &Path| p.to_str().unwrap().to_owned();

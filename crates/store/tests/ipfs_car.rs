@@ -17,30 +17,9 @@ use vouch_store::{Cid, Store};
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
 
-/// The `ipfs-car` binary, installing it first if the checkout lacks it; panics with what to do
-/// when Node.js is missing.
+/// The real `ipfs-car` (pinned in `interop/package-lock.json`).
 fn ipfs_car() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let node = Command::new("node").arg("--version").output();
-    if !node.is_ok_and(|o| o.status.success()) {
-        panic!(
-            "these tests run the real ipfs-car: install Node.js 18+ (node and npm on PATH), then \
-             run scripts/bootstrap-interop.sh"
-        );
-    }
-    let out = Command::new("bash")
-        .arg(root.join("scripts/bootstrap-interop.sh"))
-        .output()
-        .expect("cannot run scripts/bootstrap-interop.sh");
-    assert!(
-        out.status.success(),
-        "scripts/bootstrap-interop.sh failed (is npm installed and the registry reachable?):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let folder = String::from_utf8_lossy(&out.stdout);
-    let bin = Path::new(folder.lines().last().unwrap_or_default().trim()).join(".bin/ipfs-car");
-    assert!(bin.exists(), "{} is missing after bootstrap", bin.display());
-    bin
+    vouch_testkit::interop::tool(".bin/ipfs-car")
 }
 
 /// Deterministic pseudo-random bytes (xorshift64, seeded by the length).

@@ -1,12 +1,16 @@
 //! Test support for the tests that touch a chain: anvil's public dev keys, a real anvil on a
 //! free port with the whole system deployed ([`Chain`]), funded and staked keys, and the
-//! fixture models of `testdata/models` imported as users import them ([`fixture`]).
+//! fixture models of `testdata/models` imported as users import them ([`fixture`]), and the
+//! ecosystem's tools the interop tests run ([`interop`]).
 //!
 //! Every chain test of the workspace starts its world here, so the setup is written once.
 //! Panics on failure: it is test code, and a failed setup is a failed test.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![forbid(unsafe_code)]
+#![allow(clippy::print_stderr)]
+
+pub mod interop;
 
 use std::path::PathBuf;
 use std::str::FromStr;

@@ -9,54 +9,23 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::ffi::OsStr;
+use std::path::Path;
 use vouch_zk_prover::ptau;
 
-fn interop() -> PathBuf {
-    for tool in ["node", "npm"] {
-        let found = Command::new(tool)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        assert!(
-            found,
-            "this test needs `{tool}` (Node.js 18+) on PATH; install Node.js and run \
-             scripts/bootstrap-interop.sh"
-        );
-    }
-    let out = Command::new("bash")
-        .arg(common::root().join("scripts/bootstrap-interop.sh"))
-        .output()
-        .expect("run scripts/bootstrap-interop.sh");
-    assert!(
-        out.status.success(),
-        "scripts/bootstrap-interop.sh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
 fn snarkjs_verify(nm: &Path, ptau: &Path) -> (bool, String) {
-    eprintln!("$ snarkjs powersoftau verify {}", ptau.display());
-    let out = Command::new("node")
-        .arg(nm.join("snarkjs/build/cli.cjs"))
-        .args(["powersoftau", "verify"])
-        .arg(ptau)
-        .output()
-        .expect("run node");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprintln!("{text}");
-    (out.status.success(), text)
+    let args = [
+        OsStr::new("powersoftau"),
+        OsStr::new("verify"),
+        ptau.as_os_str(),
+    ];
+    let cli = nm.join("snarkjs/build/cli.cjs");
+    vouch_testkit::interop::run_node(&cli, &args, &common::root())
 }
 
 #[test]
 fn snarkjs_verifies_the_local_ptau() {
-    let nm = interop();
+    let nm = vouch_testkit::interop::node_modules();
     let dir = std::env::temp_dir().join(format!("vouch-snarkjs-ptau-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("dev.ptau");

@@ -35,20 +35,41 @@ contract StakingRegistryTest is Fixture {
 
     function test_unknown_semantics_version_rejected() public {
         vm.prank(modelOwner);
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadSemanticsVersion.selector, uint32(3)));
-        registry.register(ModelRegistry.VersionInput("x", bytes32(0), bytes32(0), bytes32(0), 3, "", address(0)));
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadSemanticsVersion.selector, uint32(4)));
+        registry.register(ModelRegistry.VersionInput("x", bytes32(0), bytes32(0), bytes32(0), 4, "", address(0)));
         vm.prank(modelOwner);
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadSemanticsVersion.selector, uint32(0)));
         registry.register(ModelRegistry.VersionInput("x", bytes32(0), bytes32(0), bytes32(0), 0, "", address(0)));
     }
 
-    function test_semantics_versions_1_and_2_accepted() public {
+    function test_semantics_versions_1_to_3_accepted() public {
+        for (uint32 sv = 1; sv <= 3; sv++) {
+            vm.prank(modelOwner);
+            uint32 v = registry.addVersion(
+                modelId,
+                ModelRegistry.VersionInput("c2", keccak256("p2"), keccak256("w2"), keccak256("g2"), sv, "", address(0))
+            );
+            assertEq(registry.getVersion(modelId, v).semanticsVersion, sv, "version recorded");
+        }
+    }
+
+    /// Versions 1 and 2 committed zk inputs with a Poseidon no current prover computes: a zk
+    /// verifier on such a version is refused at registration, before any task can ask for it.
+    function test_zk_verifier_needs_semantics_version_3() public {
+        address verifier = address(0xBEEF);
+        for (uint32 sv = 1; sv <= 2; sv++) {
+            vm.prank(modelOwner);
+            vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadSemanticsVersion.selector, sv));
+            registry.addVersion(
+                modelId,
+                ModelRegistry.VersionInput("c", keccak256("p"), keccak256("w"), keccak256("g"), sv, "", verifier)
+            );
+        }
         vm.prank(modelOwner);
         uint32 v = registry.addVersion(
-            modelId,
-            ModelRegistry.VersionInput("c2", keccak256("p2"), keccak256("w2"), keccak256("g2"), 2, "", address(0))
+            modelId, ModelRegistry.VersionInput("c", keccak256("p"), keccak256("w"), keccak256("g"), 3, "", verifier)
         );
-        assertEq(registry.getVersion(modelId, v).semanticsVersion, 2, "version 2 recorded");
+        assertEq(registry.getVersion(modelId, v).zkVerifier, verifier, "version 3 takes a zk verifier");
     }
 
     function test_ownership_transfer() public {

@@ -75,7 +75,7 @@ abstract contract Fixture is Test {
                 packageHash: keccak256("package"),
                 weightsRoot: weightsRoot,
                 graphRoot: graphRoot,
-                semanticsVersion: 1,
+                semanticsVersion: 3,
                 metadataUri: "ipfs://metadata",
                 zkVerifier: zkVerifier
             })

@@ -5,7 +5,7 @@ import {Test} from "../utils/Test.sol";
 import {VouchZkVerifierMlp784} from "../../src/verifiers/VouchZkVerifierMlp784.sol";
 import {VouchZkVerifierMlp10} from "../../src/verifiers/VouchZkVerifierMlp10.sol";
 
-/// @notice Real Groth16 proofs made by `vouch zk prove` (testdata/proofs/v1, made by
+/// @notice Real Groth16 proofs made by `vouch zk prove` (testdata/proofs/v3, made by
 /// crates/zk-prover/tests/fixtures.rs) verified by the exported verifiers; every tampering is
 /// rejected (false), and a precompile call that fails reverts `PrecompileFailed`.
 contract ZkVerifierTest is Test {
@@ -22,7 +22,7 @@ contract ZkVerifierTest is Test {
 
     function load(string memory name) internal view returns (Fx memory f) {
         string memory j =
-            vm.readFile(string.concat(vm.projectRoot(), "/../testdata/proofs/v1/", name, ".calldata.json"));
+            vm.readFile(string.concat(vm.projectRoot(), "/../testdata/proofs/v3/", name, ".calldata.json"));
         bytes32[] memory g = vm.parseJsonBytes32Array(j, ".groth16");
         for (uint256 i = 0; i < 8; i++) {
             f.p[i] = uint256(g[i]);

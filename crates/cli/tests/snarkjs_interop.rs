@@ -1,7 +1,7 @@
 //! vouch against the real snarkjs (npm, pinned in `interop/package-lock.json`, installed by
 //! `scripts/bootstrap-interop.sh`, which these tests call).
 //!
-//! - `vouch zk export-snarkjs` on the committed `testdata/proofs/v1/mlp_10_20_2` proof:
+//! - `vouch zk export-snarkjs` on the committed `testdata/proofs/v3/mlp_10_20_2` proof:
 //!   `snarkjs groth16 verify` prints `OK!` and exits 0; with one public signal changed it
 //!   fails; `vk_alphabeta_12` equals snarkjs's own pairing of `vk_alpha_1` and `vk_beta_2`; a
 //!   proof from another key is refused and nothing is written.
@@ -91,7 +91,7 @@ fn check_with_snarkjs(nm: &Path, dir: &Path) {
 #[test]
 fn committed_proof_verifies_in_snarkjs() {
     let nm = vouch_testkit::interop::node_modules();
-    let v1 = repo().join("testdata/proofs/v1");
+    let v3 = repo().join("testdata/proofs/v3");
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("out");
     let s = |p: &Path| p.to_str().unwrap().to_owned();
@@ -99,9 +99,9 @@ fn committed_proof_verifies_in_snarkjs() {
         "zk",
         "export-snarkjs",
         "--keys",
-        &s(&v1.join("mlp_10_20_2.vk")),
+        &s(&v3.join("mlp_10_20_2.vk")),
         "--proof",
-        &s(&v1.join("mlp_10_20_2.proof")),
+        &s(&v3.join("mlp_10_20_2.proof")),
         "--out-dir",
         &s(&dir),
     ])
@@ -154,9 +154,9 @@ fn committed_proof_verifies_in_snarkjs() {
         "zk",
         "export-snarkjs",
         "--keys",
-        &s(&v1.join("mlp_10_20_2.vk")),
+        &s(&v3.join("mlp_10_20_2.vk")),
         "--proof",
-        &s(&v1.join("mlp_784_128_10.proof")),
+        &s(&v3.join("mlp_784_128_10.proof")),
         "--out-dir",
         &s(&other),
     ])
@@ -172,7 +172,7 @@ fn committed_proof_verifies_in_snarkjs() {
         "zk",
         "export-snarkjs",
         "--keys",
-        &s(&v1.join("mlp_10_20_2.proof")),
+        &s(&v3.join("mlp_10_20_2.proof")),
         "--out-dir",
         &s(&other),
     ])

@@ -6,7 +6,7 @@
 //! not attested yet (fails), batch-attested (passes), per-task attested (passes), and with a
 //! package whose weights differ (re-execution disagrees: fails).
 //!
-//! The committed verifier of `testdata/proofs/v1` is also driven at the gas edge: the gas
+//! The committed verifier of `testdata/proofs/v3` is also driven at the gas edge: the gas
 //! `eth_estimateGas` gives a valid proof verifies, too little gas reverts, a wrong proof is false.
 //!
 //! Needs anvil and node + solcjs (`scripts/bootstrap-node.sh`).
@@ -390,7 +390,7 @@ fn verifier_estimate_verifies_and_too_little_gas_reverts() {
             .await
             .unwrap();
         let fx: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(repo().join("testdata/proofs/v1/mlp_10_20_2.calldata.json")).unwrap(),
+            &std::fs::read(repo().join("testdata/proofs/v3/mlp_10_20_2.calldata.json")).unwrap(),
         )
         .unwrap();
         let field = |k: &str| fx[k].as_str().unwrap().to_owned();

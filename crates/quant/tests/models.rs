@@ -262,7 +262,7 @@ fn fixture_models_match_the_float_model() {
     );
 }
 
-/// The `--bits 8` import (semantics version 1).
+/// The `--bits 8` import (`act8`/`i8`).
 #[test]
 fn fixture_models_match_the_float_model_at_8_bits() {
     let b = Bound {

@@ -25,8 +25,13 @@ pub mod pad;
 pub use family::Family;
 pub use pad::PadMode;
 
-/// The semantics version this crate implements (and the one new packages record).
-pub const SEMANTICS_VERSION: u32 = 2;
+/// The semantics version this crate implements (and the one new packages record). Version 3
+/// added the zk statement (`docs/semantics.md` section 9: the input commitment is circomlib's
+/// Poseidon) and changed nothing the engine executes.
+pub const SEMANTICS_VERSION: u32 = 3;
+/// The oldest version a zk proof may be made or checked for: versions 1 and 2 committed zk
+/// inputs with vouch's own pre-standard Poseidon, which this build no longer computes.
+pub const ZK_MIN_VERSION: u32 = 3;
 /// The oldest version this crate still executes. Version 2 only widened the ranges of
 /// version 1 (`act16` tensors, `i16` weights, `i64` accumulators), so a version 1 package means
 /// the same under both.
@@ -41,6 +46,12 @@ pub const ACT16_MIN: i32 = -32_768;
 pub const ACT16_MAX: i32 = 32_767;
 /// Largest weight magnitude (weights are symmetric `i16`, `[-32767, 32767]`).
 pub const WEIGHT_MAX: i32 = 32_767;
+
+/// Whether zk proofs of a package of semantics version `v` can be made and checked (the
+/// engine still executes older versions in the other modes).
+pub const fn zk_supports_version(v: u32) -> bool {
+    v >= ZK_MIN_VERSION && v <= SEMANTICS_VERSION
+}
 
 /// Whether this build executes packages of semantics version `v`.
 pub const fn supports_version(v: u32) -> bool {

@@ -125,3 +125,28 @@ fn the_poseidon_gadget_matches_the_native_sponge() {
         }
     }
 }
+
+/// Packages of semantics versions 1 and 2 committed zk inputs with vouch's earlier Poseidon:
+/// neither the circuit nor the zk input commitment (what a zk task request carries) accepts
+/// them, and both say to re-import; the same package at version 3 is accepted by both.
+#[test]
+fn zk_refuses_packages_older_than_the_standard_poseidon() {
+    let (mut pkg, inputs) = common::fixture("mlp_10_20_2", 0);
+    assert_eq!(pkg.semantics_version, vouch_semantics::SEMANTICS_VERSION);
+    assert!(vouch_zk_prover::task::input_commitment(&pkg, &inputs).is_ok());
+    assert!(circuit::build(&pkg, inputs.clone()).is_ok());
+    for old in [1, 2] {
+        pkg.semantics_version = old;
+        let e = vouch_zk_prover::task::input_commitment(&pkg, &inputs)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("re-import"), "{e}");
+        let e = circuit::build(&pkg, inputs.clone())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("re-import") && e.contains(&format!("version {old}")),
+            "{e}"
+        );
+    }
+}

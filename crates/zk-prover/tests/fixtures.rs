@@ -1,10 +1,10 @@
-//! The generator of `testdata/proofs/v1/` (the on-chain verifier tests' inputs): for each MLP
+//! The generator of `testdata/proofs/v3/` (the on-chain verifier tests' inputs): for each MLP
 //! it makes a local ptau, the keys with one contribution, a proof of row 0 of the model's
 //! `input.json`, the proof file, the verifying key, the `vouch zk calldata` JSON and the
 //! matching exported verifier (the contract tests import them from `contracts/src/verifiers/`;
 //! regenerate both together, since the keys are fresh each time). The fixtures are `act8`
-//! packages (semantics version 1, the only precision when they were made): they stay so, and
-//! prove that version 1 proofs and verifiers keep working.
+//! packages of semantics version 3 (the first whose zk statement is circomlib's Poseidon; the
+//! folder is named after that version).
 //!
 //! `cargo test --release -p vouch-zk-prover --test fixtures -- --ignored regenerate_proof_fixtures`
 //! writes into the repository; set `VOUCH_FIXTURES_OUT=DIR` to write everything under `DIR`.
@@ -125,7 +125,7 @@ const FIXTURES: [(&str, &str); 2] = [
 /// Renders the verifier of a committed fixture from its committed key, after checking that
 /// the committed proof verifies under that key.
 fn render_committed(name: &str, contract: &str) -> String {
-    let dir = common::root().join("testdata/proofs/v1");
+    let dir = common::root().join("testdata/proofs/v3");
     let vk_bytes = std::fs::read(dir.join(format!("{name}.vk"))).unwrap();
     let (vk, used) = VerifyingKey::from_bytes(&vk_bytes).unwrap();
     assert_eq!(used, vk_bytes.len(), "{name}.vk: nothing after the key");
@@ -169,16 +169,16 @@ fn regenerate_verifiers() {
 }
 
 #[test]
-#[ignore = "regenerates testdata/proofs/v1 and contracts/src/verifiers (run explicitly)"]
+#[ignore = "regenerates testdata/proofs/v3 and contracts/src/verifiers (run explicitly)"]
 fn regenerate_proof_fixtures() {
     let root = common::root();
     let out = match std::env::var_os("VOUCH_FIXTURES_OUT") {
         Some(d) => {
             let d = PathBuf::from(d);
-            (d.join("proofs/v1"), d.join("verifiers"))
+            (d.join("proofs/v3"), d.join("verifiers"))
         }
         None => (
-            root.join("testdata/proofs/v1"),
+            root.join("testdata/proofs/v3"),
             root.join("contracts/src/verifiers"),
         ),
     };

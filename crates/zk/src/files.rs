@@ -16,14 +16,18 @@ use ark_ff::PrimeField;
 /// Proof file magic.
 pub const PROOF_MAGIC: &[u8; 8] = b"VOUCHZKP";
 /// Proof file version.
-pub const PROOF_VERSION: u16 = 1;
+/// Version 2: the input commitment is circomlib's Poseidon (proofs of version 1 commit inputs
+/// with vouch's earlier Poseidon and verify against no current key).
+pub const PROOF_VERSION: u16 = 2;
 /// Keys file magic.
 pub const KEYS_MAGIC: &[u8; 8] = b"VOUCHZKK";
 /// Keys file version. Version 2: the circuit range-checks with a derived top bit and keeps
 /// the Poseidon lanes linear between rounds (fewer rows). Version 3: `act16` inputs are
-/// committed with the width-9 Poseidon sponge. Keys of an earlier version were made for an
-/// earlier R1CS and are refused rather than left to fail at proving time.
-pub const KEYS_VERSION: u16 = 3;
+/// committed with the width-9 Poseidon sponge. Version 4: the input commitment is circomlib's
+/// Poseidon (its constants, its lane order, chained with an initial state). Keys of an earlier
+/// version were made for an earlier R1CS and are refused rather than left to fail at proving
+/// time.
+pub const KEYS_VERSION: u16 = 4;
 const MAX_NAME: usize = 1024;
 const MAX_RANK: usize = 8;
 const MAX_NUMEL: usize = 1 << 24;

@@ -57,7 +57,10 @@ pub enum Error {
         what: &'static str,
     },
     /// A format version this build does not read.
-    #[error("{what} format version {found} is not supported (this build reads {supported})")]
+    #[error(
+        "{what} format version {found} is not supported (this build reads {supported}){}",
+        if found < supported { "; it was made by an earlier vouch for an earlier circuit (version 3 and older keys commit inputs with vouch's pre-circomlib Poseidon): make it again (`vouch zk setup`, then prove again)" } else { "" }
+    )]
     Version {
         /// Which file kind.
         what: &'static str,

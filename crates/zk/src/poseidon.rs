@@ -1,36 +1,49 @@
-//! Poseidon over the BN254 scalar field, S-box `x^5`, 8 full rounds, in two widths:
+//! Poseidon over the BN254 scalar field exactly as circomlib defines it (`poseidon.circom`,
+//! circomlibjs `poseidon`): S-box `x^5`, 8 full rounds, and for each width the partial-round
+//! number, round constants and MDS matrix of circomlib. vouch uses two widths:
 //!
-//! | [`Width`] | rate | partial rounds | tag | used for |
+//! | [`Width`] | circomlib | rate | partial rounds | used for |
 //! |---|---|---|---|---|
-//! | `T3` | 2 | 57 | `vouch/poseidon/bn254/t3/a5/rf8/rp57/v1` | `act8` and `wide` input commitments ([`hash`]) |
-//! | `T9` | 8 | 63 | `vouch/poseidon/bn254/t9/a5/rf8/rp63/v1` | `act16` input commitments |
+//! | `T3` | `Poseidon(2)` | 2 | 57 | `act8` and `wide` input commitments ([`hash`]) |
+//! | `T9` | `Poseidon(8)` | 8 | 63 | `act16` input commitments |
 //!
-//! Both are the 128-bit parameters of the Poseidon paper for this field (its round-number
-//! table for `α = 5`, capacity one element). The wide state absorbs four times as many limbs
-//! per permutation for 1.7 times the S-boxes: a 784-element `act16` input (53 limbs) takes 7
-//! permutations (945 S-boxes) instead of 27 (2,187), and each S-box is three full-width
-//! witness values the prover multiplies into every MSM.
+//! The wide state absorbs four times as many limbs per permutation for 1.7 times the S-boxes:
+//! a 784-element `act16` input (53 limbs) takes 7 permutations (945 S-boxes) instead of 27
+//! (2,187), and each S-box is three full-width witness values the prover multiplies into every
+//! MSM.
 //!
-//! Round constants and the Cauchy MDS matrix `M[i][j] = 1 / (x_i + y_j)` are derived from
-//! SHA-256 in counter mode over the width's tag (nothing-up-my-sleeve). These constants are
-//! vouch's own: hashes are not interchangeable with circomlib's Poseidon. The sponge puts the
-//! tag (the message length, with flag bits) in the capacity element (the last), absorbs
-//! `width - 1` elements per permutation and squeezes `state[0]`.
+//! The constants are not stored: [`params`] derives them with the Grain LFSR of the Poseidon
+//! reference implementation (`generate_parameters_grain.sage`: field 1, S-box 0, `n = 254`,
+//! the width, `R_F = 8`, `R_P`), which is how circomlib's `poseidon_constants` were made: the
+//! round constants are the first `(R_F + R_P)·t` 254-bit draws below the modulus, and the Cauchy
+//! MDS matrix `M[i][j] = 1 / (x_i + y_j)` takes the next `2t` draws (reduced) as `x` and `y`.
+//! `crates/zk-prover/tests/circomlibjs_interop.rs` checks both, and hashes, against circomlibjs.
+//!
+//! The permutation is circomlib's: the state is `[capacity, in_1, …, in_rate]`; each round adds
+//! its constants, applies the S-box (every lane in a full round, lane 0 in a partial round) and
+//! multiplies by `M`; the hash is lane 0. A message of any length is hashed by chaining
+//! circomlib's hash with an initial state ([`compress`], circomlibjs `poseidon(block,
+//! initState)`, circom `PoseidonEx(rate, 1)`): `h_0 = tag` (the message length, with flag
+//! bits), `h_{k+1} = compress(h_k, block_k)` over the message in blocks of `rate` elements, the
+//! last block padded with zeros (an empty message is one all-zero block). The tag fixes the
+//! length, so the zero padding is unambiguous.
 
 use crate::Fr;
-use ark_ff::{Field, PrimeField};
-use sha2::{Digest, Sha256};
+use ark_ff::{BigInteger, BigInteger256, Field, PrimeField};
 use std::sync::OnceLock;
 
 /// Full rounds (half before, half after the partial rounds), in both widths.
 pub const FULL_ROUNDS: usize = 8;
 
+/// Bits of a Grain draw: the bit length of the BN254 scalar field modulus.
+const FIELD_BITS: u16 = 254;
+
 /// A Poseidon instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Width {
-    /// Width 3, rate 2, 57 partial rounds.
+    /// Width 3, rate 2, 57 partial rounds (circomlib `Poseidon(2)`).
     T3,
-    /// Width 9, rate 8, 63 partial rounds.
+    /// Width 9, rate 8, 63 partial rounds (circomlib `Poseidon(8)`).
     T9,
 }
 
@@ -46,18 +59,11 @@ impl Width {
     pub const fn rate(self) -> usize {
         self.width() - 1
     }
-    /// Partial rounds.
+    /// Partial rounds (circomlib's `N_ROUNDS_P` for this width).
     pub const fn partial_rounds(self) -> usize {
         match self {
             Width::T3 => 57,
             Width::T9 => 63,
-        }
-    }
-    /// Domain tag of the constant derivation.
-    pub const fn tag(self) -> &'static [u8] {
-        match self {
-            Width::T3 => b"vouch/poseidon/bn254/t3/a5/rf8/rp57/v1",
-            Width::T9 => b"vouch/poseidon/bn254/t9/a5/rf8/rp63/v1",
         }
     }
     /// Whether round `r` is a full round.
@@ -72,43 +78,98 @@ impl Width {
 pub struct Params {
     /// The instance.
     pub width: Width,
-    /// Round constants, one row of `width` per round.
+    /// Round constants, one row of `width` per round (circomlib's `C`, row `r` is
+    /// `C[r·t .. (r+1)·t]`).
     pub rc: Vec<Vec<Fr>>,
-    /// MDS matrix, `width × width`.
+    /// MDS matrix, `width × width` (circomlib's `M`): lane `i` becomes `Σ_j M[i][j]·s_j`.
     pub mds: Vec<Vec<Fr>>,
 }
 
-fn derive(tag: &[u8], label: &str, i: u64) -> Fr {
-    let mut wide = Vec::with_capacity(64);
-    for half in 0u8..2 {
-        let mut h = Sha256::new();
-        h.update(tag);
-        h.update(label.as_bytes());
-        h.update(i.to_be_bytes());
-        h.update([half]);
-        wide.extend_from_slice(&h.finalize());
+/// The Grain LFSR of the Poseidon reference, seeded with an instance's parameters.
+struct Grain {
+    /// The 80-bit register; bit `i` is the `i`-th oldest bit.
+    reg: u128,
+}
+
+impl Grain {
+    fn new(t: usize, partial: usize) -> Self {
+        // field = 1 (prime field, 2 bits), S-box = 0 (x^alpha, 4 bits), n (12), t (12),
+        // R_F (10), R_P (10), then 30 ones: 80 bits, first listed = oldest.
+        let fields: [(u64, u32); 6] = [
+            (1, 2),
+            (0, 4),
+            (u64::from(FIELD_BITS), 12),
+            (t as u64, 12),
+            (FULL_ROUNDS as u64, 10),
+            (partial as u64, 10),
+        ];
+        let mut reg = 0u128;
+        let mut pos = 0;
+        for (value, bits) in fields {
+            for k in (0..bits).rev() {
+                reg |= u128::from((value >> k) & 1) << pos;
+                pos += 1;
+            }
+        }
+        for _ in 0..30 {
+            reg |= 1 << pos;
+            pos += 1;
+        }
+        let mut g = Self { reg };
+        for _ in 0..160 {
+            g.clock();
+        }
+        g
     }
-    Fr::from_be_bytes_mod_order(&wide)
+
+    /// Shifts one new bit in (`b62 ^ b51 ^ b38 ^ b23 ^ b13 ^ b0`) and returns it.
+    fn clock(&mut self) -> bool {
+        let r = self.reg;
+        let bit = ((r >> 62) ^ (r >> 51) ^ (r >> 38) ^ (r >> 23) ^ (r >> 13) ^ r) & 1;
+        self.reg = (r >> 1) | (bit << 79);
+        bit == 1
+    }
+
+    /// One output bit: bits are drawn in pairs and the second kept when the first is set.
+    fn bit(&mut self) -> bool {
+        while !self.clock() {
+            self.clock();
+        }
+        self.clock()
+    }
+
+    /// `n` output bits as a big-endian integer.
+    fn draw(&mut self) -> BigInteger256 {
+        let bits: Vec<bool> = (0..FIELD_BITS).map(|_| self.bit()).collect();
+        BigInteger256::from_bits_be(&bits)
+    }
+
+    /// A field element by rejection: draws until one is below the modulus.
+    fn element(&mut self) -> Fr {
+        loop {
+            if let Some(f) = Fr::from_bigint(self.draw()) {
+                return f;
+            }
+        }
+    }
+
+    /// A draw reduced modulo the field (the reference's `F(grain_random_bits(n))`).
+    fn reduced(&mut self) -> Fr {
+        Fr::from_le_bytes_mod_order(&self.draw().to_bytes_le())
+    }
 }
 
 fn derive_params(w: Width) -> Params {
-    let (t, tag) = (w.width(), w.tag());
+    let t = w.width();
+    let mut g = Grain::new(t, w.partial_rounds());
     let rounds = FULL_ROUNDS + w.partial_rounds();
-    let mut ctr = 0u64;
     let rc = (0..rounds)
-        .map(|_| {
-            (0..t)
-                .map(|_| {
-                    ctr += 1;
-                    derive(tag, "rc", ctr - 1)
-                })
-                .collect()
-        })
+        .map(|_| (0..t).map(|_| g.element()).collect())
         .collect();
-    // x and y distinct and x_i + y_j != 0 hold with overwhelming probability (a test checks
-    // that every entry is invertible and the matrix is Cauchy).
-    let xs: Vec<Fr> = (0..t as u64).map(|i| derive(tag, "mds-x", i)).collect();
-    let ys: Vec<Fr> = (0..t as u64).map(|i| derive(tag, "mds-y", i)).collect();
+    let xs: Vec<Fr> = (0..t).map(|_| g.reduced()).collect();
+    let ys: Vec<Fr> = (0..t).map(|_| g.reduced()).collect();
+    // The reference redraws if two draws coincide or some x_i + y_j is zero (probability
+    // about 2^-250); a test checks that neither happens for these widths.
     let mds = xs
         .iter()
         .map(|x| {
@@ -120,7 +181,7 @@ fn derive_params(w: Width) -> Params {
     Params { width: w, rc, mds }
 }
 
-/// The parameters of a width (computed once).
+/// The parameters of a width (derived once).
 pub fn params(w: Width) -> &'static Params {
     static T3: OnceLock<Params> = OnceLock::new();
     static T9: OnceLock<Params> = OnceLock::new();
@@ -156,29 +217,37 @@ pub fn permute(p: &Params, state: &mut [Fr]) {
     }
 }
 
-/// Sponge hash of a message of field elements with the width-3 instance (the `act8` input
-/// commitment); `tag` is placed in the capacity element.
+/// circomlib's Poseidon of one block with an initial state: permutes `[init, block…]` (the
+/// block zero-padded to the rate) and returns lane 0. With `init = 0` and a full block this is
+/// circomlib `Poseidon(rate)` of the block.
+pub fn compress(w: Width, init: Fr, block: &[Fr]) -> Fr {
+    let mut state = vec![Fr::from(0u8); w.width()];
+    state[0] = init;
+    for (s, m) in state[1..].iter_mut().zip(block) {
+        *s = *m;
+    }
+    permute(params(w), &mut state);
+    state[0]
+}
+
+/// Hash of a message of field elements with the width-3 instance (the `act8` input
+/// commitment), tagged with `tag`.
 pub fn hash(msg: &[Fr], tag: u64) -> Fr {
     sponge(Width::T3, msg, tag)
 }
 
-/// Sponge hash of a message with instance `w`: the state starts as zeros with `tag` in the
-/// capacity element (the last); each permutation first adds the next `rate` message elements
-/// to the first lanes (an empty message still permutes once); the hash is `state[0]`.
+/// Hash of a message of any length with instance `w` (module docs): [`compress`] chained from
+/// `h = tag` over blocks of `rate` elements, the last zero-padded; an empty message is one
+/// all-zero block.
 pub fn sponge(w: Width, msg: &[Fr], tag: u64) -> Fr {
-    let p = params(w);
-    let mut state = vec![Fr::from(0u8); w.width()];
-    state[w.rate()] = Fr::from(tag);
-    for chunk in msg.chunks(w.rate()) {
-        for (s, m) in state.iter_mut().zip(chunk) {
-            *s += m;
-        }
-        permute(p, &mut state);
-    }
+    let mut h = Fr::from(tag);
     if msg.is_empty() {
-        permute(p, &mut state);
+        return compress(w, h, &[]);
     }
-    state[0]
+    for block in msg.chunks(w.rate()) {
+        h = compress(w, h, block);
+    }
+    h
 }
 
 #[cfg(test)]
@@ -223,26 +292,47 @@ mod tests {
     }
 
     #[test]
-    fn the_mds_matrix_is_cauchy_and_the_constants_are_complete() {
+    fn the_constants_are_complete_and_the_mds_entries_invertible() {
         for w in [Width::T3, Width::T9] {
             let p = params(w);
             let t = w.width();
             assert_eq!(p.rc.len(), FULL_ROUNDS + w.partial_rounds());
             assert!(p.rc.iter().all(|r| r.len() == t));
-            // M[i][j] = 1 / (x_i + y_j) with every sum non-zero: every entry is invertible,
-            // and distinct x's and y's make every square submatrix non-singular.
-            let xs: Vec<Fr> = (0..t as u64).map(|i| derive(w.tag(), "mds-x", i)).collect();
-            let ys: Vec<Fr> = (0..t as u64).map(|i| derive(w.tag(), "mds-y", i)).collect();
+            assert_eq!(p.mds.len(), t);
+            // A zero entry would mean some x_i + y_j was zero (the reference redraws then).
+            assert!(p.mds.iter().flatten().all(|m| !m.is_zero()), "{w:?}");
+            // Distinct rows: no two x's coincide (the reference redraws then).
             for i in 0..t {
-                for j in 0..t {
-                    assert!(!(xs[i] + ys[j]).is_zero(), "{w:?} x{i} + y{j}");
-                    assert_eq!(p.mds[i][j] * (xs[i] + ys[j]), Fr::from(1u8));
-                    if i != j {
-                        assert_ne!(xs[i], xs[j]);
-                        assert_ne!(ys[i], ys[j]);
-                    }
+                for j in 0..i {
+                    assert_ne!(p.mds[i], p.mds[j], "{w:?} rows {i} {j}");
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_first_constants_are_circomlibs() {
+        // The first round constant and MDS entry of circomlib's poseidon_constants for t = 3
+        // (the full tables are compared with circomlibjs in the zk-prover interop test).
+        let p = params(Width::T3);
+        assert_eq!(
+            p.rc[0][0],
+            Fr::from_be_bytes_mod_order(&hex_bytes(
+                "0ee9a592ba9a9518d05986d656f40c2114c4993c11bb29938d21d47304cd8e6e"
+            ))
+        );
+        assert_eq!(
+            p.mds[0][0],
+            Fr::from_be_bytes_mod_order(&hex_bytes(
+                "109b7f411ba0e4c9b2b70caf5c36a7b194be7c11ad24378bfedb68592ba8118b"
+            ))
+        );
+    }
+
+    fn hex_bytes(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 }

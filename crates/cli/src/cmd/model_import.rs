@@ -25,7 +25,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub name: Option<String>,
     /// Integer width: 16 (act16 activations, i16 weights; about 256 times less error) or 8
-    /// (act8/i8, semantics version 1: faster engine kernels and smaller zk circuits).
+    /// (act8/i8: faster engine kernels and smaller zk circuits).
     #[arg(long, default_value_t = 16)]
     pub bits: u32,
 }

@@ -198,7 +198,7 @@ pub struct CalldataArgs {
 #[derive(Debug, Args)]
 pub struct ExportSnarkjsArgs {
     /// Keys file (only its verifying key is read); a bare verifying key (`*.vk`, as in
-    /// `testdata/proofs/v1`) is accepted too.
+    /// `testdata/proofs/v3`) is accepted too.
     #[arg(long)]
     pub keys: PathBuf,
     /// Proof file made with these keys: also write `proof.json` and `public.json` (the proof

@@ -32,7 +32,7 @@ use vouch_semantics::{ACT_MAX, ACT_MIN, SEMANTICS_VERSION};
 /// How wide the integers of a package are (`vouch model import --bits`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Precision {
-    /// `act8` activations and `i8` weights (semantics version 1): the fastest engine kernels
+    /// `act8` activations and `i8` weights: the fastest engine kernels
     /// and the smallest circuits; about 1% of an output's range in error per layer.
     Int8,
     /// `act16` activations and `i16` weights (semantics version 2, the default): 256 times
@@ -64,12 +64,10 @@ impl Precision {
             Self::Int16 => vouch_semantics::ACT16_MAX,
         }
     }
-    /// The semantics version a package at this precision records.
+    /// The semantics version a package at this precision records: the current one for both
+    /// (version 3 defines the zk statement, which `act8` packages use most).
     pub fn semantics_version(self) -> u32 {
-        match self {
-            Self::Int8 => 1,
-            Self::Int16 => SEMANTICS_VERSION,
-        }
+        SEMANTICS_VERSION
     }
 }
 

@@ -1,5 +1,6 @@
-//! The in-circuit Poseidon sponge: what commits the graph inputs to public input 0, matching
-//! [`vouch_zk::poseidon::sponge`] (an `x^5` S-box costs three rows; the MDS mix is linear).
+//! The in-circuit Poseidon hash: what commits the graph inputs to public input 0, matching
+//! [`vouch_zk::poseidon::sponge`] (circomlib's permutation chained over blocks; an `x^5` S-box
+//! costs three rows, the MDS mix is linear).
 
 use crate::cs::{Cs, Lc};
 use ark_ff::{Field, Zero};
@@ -8,26 +9,28 @@ use vouch_zk::{Fr, poseidon};
 /// Partial Poseidon rounds between two materializations of the linear lanes.
 const MATERIALIZE_EVERY: usize = 8;
 
-/// In-circuit Poseidon sponge matching [`vouch_zk::poseidon::sponge`] of width `w`; returns
-/// (lc, value).
+/// In-circuit [`vouch_zk::poseidon::sponge`] of width `w`: `h = tag`, then for each block of
+/// `rate` message elements (the last zero-padded; an empty message is one zero block) the state
+/// `[h, block…]` is permuted and `h` becomes lane 0. Returns (lc, value) of the hash.
 pub fn poseidon_gadget(cs: &mut Cs, w: poseidon::Width, msg: &[(Lc, Fr)], tag: u64) -> (Lc, Fr) {
     let p = poseidon::params(w);
-    let mut st: Vec<(Lc, Fr)> = vec![(Lc::default(), Fr::zero()); w.width()];
-    st[w.rate()] = (Lc(vec![(0, Fr::from(tag))]), Fr::from(tag));
-    let absorb = |st: &mut [(Lc, Fr)], chunk: &[(Lc, Fr)], cs: &mut Cs| {
-        for (s, m) in st.iter_mut().zip(chunk) {
-            s.0.add_scaled(&m.0, Fr::from(1u8));
-            s.1 += m.1;
-        }
-        permute_gadget(cs, st, p);
+    let mut h = (Lc(vec![(0, Fr::from(tag))]), Fr::from(tag));
+    let zero_block: [(Lc, Fr); 0] = [];
+    let blocks: Vec<&[(Lc, Fr)]> = if msg.is_empty() {
+        vec![&zero_block]
+    } else {
+        msg.chunks(w.rate()).collect()
     };
-    if msg.is_empty() {
-        absorb(&mut st, &[], cs);
+    for block in blocks {
+        let mut st: Vec<(Lc, Fr)> = vec![(Lc::default(), Fr::zero()); w.width()];
+        st[0] = h;
+        for (s, m) in st[1..].iter_mut().zip(block) {
+            *s = m.clone();
+        }
+        permute_gadget(cs, &mut st, p);
+        h = st.swap_remove(0);
     }
-    for chunk in msg.chunks(w.rate()) {
-        absorb(&mut st, chunk, cs);
-    }
-    st.swap_remove(0)
+    h
 }
 
 fn sbox_gadget(cs: &mut Cs, x: &(Lc, Fr)) -> (Lc, Fr) {

@@ -68,7 +68,8 @@ fn bits_picks_the_integer_width() {
     assert!(o.status.success(), "{}", text(&o).1);
     let o = vouch(&["model", "inspect", &pkg, "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["semantics_version"], 1, "--bits 8 is version 1");
+    assert_eq!(v["semantics_version"], 3, "every new package is version 3");
+    assert_eq!(v["inputs"][0]["kind"], "Act8", "--bits 8 gives act8 inputs");
     let o = vouch(&[
         "model", "import", &model, "-c", &cal, "-o", &pkg, "--bits", "12",
     ]);
@@ -84,7 +85,8 @@ fn import_inspect_infer_trace() {
     let o = vouch(&["model", "inspect", &pkg, "--json"]);
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["semantics_version"], 2, "16-bit packages by default");
+    assert_eq!(v["semantics_version"], 3, "new packages are version 3");
+    assert_eq!(v["inputs"][0]["kind"], "Act16", "16-bit packages by default");
     assert!(v["cid"].as_str().unwrap().starts_with("bafkrei"));
     assert_eq!(v["inputs"][0]["name"], "input");
     assert!(v["nodes"].as_array().unwrap().len() >= 2);

@@ -335,3 +335,17 @@ fn raw_snarkjs_ptau_sets_up_working_keys() {
     let e = format!("{:#}", setup(&dir.join("small.ptau")));
     assert!(e.contains(&format!("needs a domain of 2^{log_n}")), "{e}");
 }
+
+/// `vouch zk ptau new` (the command, not only the library function behind it) writes a file
+/// `snarkjs powersoftau verify` accepts.
+#[test]
+fn snarkjs_verifies_the_ptau_vouch_writes() {
+    let nm = vouch_testkit::interop::node_modules();
+    let dir = std::env::temp_dir().join(format!("vouch-cli-ptau-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("local.ptau");
+    vouch(&["zk", "ptau", "new", "--power", "5", "-o", out.to_str().unwrap()]).unwrap();
+    let (ok, text) = snarkjs(&nm, &["powersoftau", "verify", "local.ptau"], &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(ok && text.contains("Powers of Tau Ok!"), "{text}");
+}

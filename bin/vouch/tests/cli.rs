@@ -86,7 +86,10 @@ fn import_inspect_infer_trace() {
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["semantics_version"], 3, "new packages are version 3");
-    assert_eq!(v["inputs"][0]["kind"], "Act16", "16-bit packages by default");
+    assert_eq!(
+        v["inputs"][0]["kind"], "Act16",
+        "16-bit packages by default"
+    );
     assert!(v["cid"].as_str().unwrap().starts_with("bafkrei"));
     assert_eq!(v["inputs"][0]["name"], "input");
     assert!(v["nodes"].as_array().unwrap().len() >= 2);

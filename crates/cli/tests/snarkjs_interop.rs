@@ -344,7 +344,16 @@ fn snarkjs_verifies_the_ptau_vouch_writes() {
     let dir = std::env::temp_dir().join(format!("vouch-cli-ptau-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("local.ptau");
-    vouch(&["zk", "ptau", "new", "--power", "5", "-o", out.to_str().unwrap()]).unwrap();
+    vouch(&[
+        "zk",
+        "ptau",
+        "new",
+        "--power",
+        "5",
+        "-o",
+        out.to_str().unwrap(),
+    ])
+    .unwrap();
     let (ok, text) = snarkjs(&nm, &["powersoftau", "verify", "local.ptau"], &dir);
     let _ = std::fs::remove_dir_all(&dir);
     assert!(ok && text.contains("Powers of Tau Ok!"), "{text}");

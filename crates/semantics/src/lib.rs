@@ -22,8 +22,10 @@
 )]
 pub mod family;
 pub mod pad;
+pub mod reduce;
 pub use family::Family;
 pub use pad::PadMode;
+pub use reduce::{MAX_REDUCE_SPAN, ReduceMode, ReducePlan, reduce_span};
 
 /// The semantics version this crate implements (and the one new packages record).
 pub const SEMANTICS_VERSION: u32 = 2;

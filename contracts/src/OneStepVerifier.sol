@@ -238,6 +238,13 @@ library OneStepVerifier {
     /// attrs [mode, value, begin_0, .., begin_{r-1}, end_0, .., end_{r-1}] (mode 0 constant,
     /// 1 reflect, 2 edge, 3 wrap; r the input rank)
     uint8 internal constant OP_PAD = 19;
+    /// attrs [mode, M, s, lo, hi, axis_0, ..] (mode 0 sum, 1 mean, 2 max, 3 min; axes increasing)
+    uint8 internal constant OP_REDUCE = 20;
+    /// inputs [X_0, X_1, ..] (numpy broadcasting, one scale)
+    uint8 internal constant OP_MAX = 21;
+    uint8 internal constant OP_MIN = 22;
+    /// attrs [M, s, lo, hi] (applied to X * S for negative X); consts [S] (broadcast to X)
+    uint8 internal constant OP_PRELU = 23;
 
     error UnknownOp(uint8 op);
     error OutsideWindow(uint256 index, uint256 offset, uint256 len);
@@ -283,6 +290,10 @@ library OneStepVerifier {
         if (op == OP_TRANSPOSE) return Layout.transpose(node, ins[0], e);
         if (op == OP_CONCAT) return Layout.concat(node, ins, e);
         if (op == OP_PAD) return Layout.pad(node, ins[0], e);
+        if (op == OP_REDUCE) return Reduce.reduce(node, ins[0], e);
+        if (op == OP_MAX) return Elementwise.minMax(node, ins, e, true);
+        if (op == OP_MIN) return Elementwise.minMax(node, ins, e, false);
+        if (op == OP_PRELU) return Activation.prelu(node, ins[0], cs[0], e);
         revert UnknownOp(op);
     }
 }

@@ -5,6 +5,7 @@ import {PartialSumKit} from "./utils/PartialSumKit.sol";
 import {TaskManager} from "../src/TaskManager.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {Outcome} from "../src/IDisputeGame.sol";
+import {OneStepVerifier} from "../src/OneStepVerifier.sol";
 
 /// @notice The gas report: `forge test --match-contract GasReport -vv` prints the table.
 /// Every figure is a whole transaction (execution with cold state, plus intrinsic and calldata
@@ -195,5 +196,38 @@ contract GasReportTest is PartialSumKit {
             _row(string.concat(names[j], " (node ", vm.toString(j), "): one-step check"), g.oneStep);
             assertLt(g.oneStep, 10_000_000, "one-step target");
         }
+    }
+
+    /// The largest reduction the importer accepts: a `Reduce` mean of 224 `act16` values (the
+    /// one-step window spans `MAX_REDUCE_SPAN` elements, docs/semantics.md section 8.1), and
+    /// smaller ones for the per-element cost.
+    function test_gas_dispute_reduce() public {
+        _reduceGas(8);
+        _reduceGas(64);
+        uint256 g = _reduceGas(224);
+        assertLt(g, 1_000_000, "one-step of the largest reduction under 1M gas");
+    }
+
+    function _reduceGas(uint256 span) internal returns (uint256) {
+        Model memory m;
+        m.input = _rand(21, span, -32_768, 32_767);
+        m.inputShape = _u(1, span);
+        m.nodes = new OneStepVerifier.Node[](1);
+        OneStepVerifier.Node memory node;
+        node.op = OneStepVerifier.OP_REDUCE;
+        node.inputs = _u(G);
+        node.inShapes = new uint256[][](1);
+        node.inShapes[0] = _u(1, span);
+        node.outShape = _u(1, 1);
+        node.attrs = new int256[](6);
+        // mean, identity requantization onto act16, axis 1
+        (node.attrs[0], node.attrs[1], node.attrs[2], node.attrs[3], node.attrs[4], node.attrs[5]) =
+        (1, 1, 0, -32_768, 32_767, 1);
+        m.nodes[0] = node;
+        m.outputNodes = _u(0);
+        _execute(m);
+        (DisputeGas memory g,) = _playDispute(m, 0, 0, true);
+        _row(string.concat("reduce mean over ", vm.toString(span), " act16: one-step check"), g.oneStep);
+        return g.oneStep;
     }
 }

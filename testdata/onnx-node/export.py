@@ -20,7 +20,8 @@ Lists (one `suite/case` per line, sorted, no comments):
                             (`--write-allowlist` leaves them out of both lists)
   allowlist_int_params.txt  the same, except that some inputs are int64 tensors that are op
                             parameters (Reshape shape, Squeeze/Unsqueeze axes, Pad pads and
-                            axes) fed at run time; a runner can bind them as constants
+                            axes, Reduce* axes) fed at run time; a runner can bind them as
+                            constants
 
 Usage (any python3; the script re-runs itself under the repo's venv from scripts/pyenv.sh):
   python3 testdata/onnx-node/export.py                    export the listed cases
@@ -64,11 +65,16 @@ SUPPORTED_OPS = {
     "Mish", "Gelu", "Erf", "Sin", "Cos", "Atan", "Sinh", "Cosh", "Asinh",
     # n-ary sums (a chain of Adds).
     "Sum", "Mean",
+    # Reductions over any axes, n-ary extrema, PRelu.
+    "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "Max", "Min", "PRelu",
     # Not an op to run but a value (PyTorch's exporter writes weights and shapes with it).
     "Constant",
 }
 # Ops whose int64 inputs are parameters (shape / axes / pads), not data: op -> input slots.
-INT_PARAM_OPS = {"Reshape": {1}, "Squeeze": {1}, "Unsqueeze": {1}, "Pad": {1, 3}}
+INT_PARAM_OPS = {
+    "Reshape": {1}, "Squeeze": {1}, "Unsqueeze": {1}, "Pad": {1, 3},
+    "ReduceSum": {1}, "ReduceMean": {1}, "ReduceMax": {1}, "ReduceMin": {1},
+}
 
 
 # ---------------------------------------------------------------- case sources
@@ -208,8 +214,8 @@ def classify(model, sets):
 
 def _is_param_input(graph, name):
     """True when every consumer of `name` reads it in a parameter slot of INT_PARAM_OPS: the
-    shape of a Reshape, the axes of a Squeeze or Unsqueeze (input 1), the pads (input 1) or
-    axes (input 3) of a Pad."""
+    shape of a Reshape, the axes of a Squeeze, Unsqueeze or Reduce* (input 1), the pads (input
+    1) or axes (input 3) of a Pad."""
     uses = [(n, i) for n in graph.node for i, x in enumerate(n.input) if x == name]
     return bool(uses) and all(i in INT_PARAM_OPS.get(n.op_type, ()) for n, i in uses)
 

@@ -2,11 +2,12 @@
 pragma solidity 0.8.29;
 
 import {OneStepVerifier, Semantics} from "../OneStepVerifier.sol";
+import {Shapes} from "./Shapes.sol";
 
 /// @title Activation
-/// @notice One-step recomputation of the activation family, `Relu`, `Clip`, `LeakyRelu` and
-/// `Lut` (docs/semantics.md section 3): output element `e` is a function of input element `e`
-/// alone. `OneStepVerifier.evalElement` dispatches here.
+/// @notice One-step recomputation of the activation family, `Relu`, `Clip`, `LeakyRelu`, `PRelu`
+/// and `Lut` (docs/semantics.md section 3): output element `e` is a function of input element `e`
+/// alone (and, for `PRelu`, of its slope). `OneStepVerifier.evalElement` dispatches here.
 library Activation {
     /// `Relu`: `max(X, 0)`.
     function relu(OneStepVerifier.Tensor memory x, uint256 e) internal pure returns (int256) {
@@ -33,6 +34,20 @@ library Activation {
         int256[] memory a = node.attrs;
         int256 v = OneStepVerifier.at(x, e);
         return v >= 0 ? v : Semantics.requant(v, a[0], uint256(a[1]), a[2], a[3]);
+    }
+
+    /// `PRelu`: attrs [M, s, lo, hi]; consts [S] (broadcast to X); `X >= 0 ? X : requant(X * S)`.
+    function prelu(
+        OneStepVerifier.Node memory node,
+        OneStepVerifier.Tensor memory x,
+        OneStepVerifier.Tensor memory slope,
+        uint256 e
+    ) internal pure returns (int256) {
+        int256[] memory a = node.attrs;
+        int256 v = OneStepVerifier.at(x, e);
+        if (v >= 0) return v;
+        int256 k = OneStepVerifier.at(slope, Shapes.bcast(x.shape, slope.shape, e));
+        return Semantics.requant(v * k, a[0], uint256(a[1]), a[2], a[3]);
     }
 
     /// `Lut`: consts [T (256 entries)]; `T[X + 128]`.

@@ -6,8 +6,8 @@ import {Shapes} from "./Shapes.sol";
 
 /// @title Elementwise
 /// @notice One-step recomputation of the elementwise family, `Add`, `Sub`, `Mul` (numpy
-/// broadcasting) and `Rescale` (docs/semantics.md section 3): one output element from one element
-/// of each operand, requantized. `OneStepVerifier.evalElement` dispatches here.
+/// broadcasting), `Rescale`, and n-ary `Max` and `Min` (docs/semantics.md section 3): one output
+/// element from one element of each operand. `OneStepVerifier.evalElement` dispatches here.
 library Elementwise {
     /// `Add`: attrs [Ma, Mb, M, s, lo, hi] (M = 1, [lo, hi] the output kind range); inputs [X, Y]
     /// (or [X] and consts [Y]).
@@ -54,6 +54,19 @@ library Elementwise {
     {
         int256[] memory a = node.attrs;
         return Semantics.requant(OneStepVerifier.at(x, e), a[0], uint256(a[1]), a[2], a[3]);
+    }
+
+    /// `Max` (`isMax`) or `Min` of every dynamic operand broadcast to output element `e`.
+    function minMax(OneStepVerifier.Node memory node, OneStepVerifier.Tensor[] memory ins, uint256 e, bool isMax)
+        internal
+        pure
+        returns (int256 best)
+    {
+        best = OneStepVerifier.at(ins[0], Shapes.bcast(node.outShape, ins[0].shape, e));
+        for (uint256 i = 1; i < ins.length; ++i) {
+            int256 v = OneStepVerifier.at(ins[i], Shapes.bcast(node.outShape, ins[i].shape, e));
+            if (isMax ? v > best : v < best) best = v;
+        }
     }
 
     /// The elements of `X` and `Y` broadcast to output element `e`.

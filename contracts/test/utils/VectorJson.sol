@@ -34,6 +34,10 @@ library VectorJson {
         if (h == keccak256("Transpose")) return OneStepVerifier.OP_TRANSPOSE;
         if (h == keccak256("Concat")) return OneStepVerifier.OP_CONCAT;
         if (h == keccak256("Pad")) return OneStepVerifier.OP_PAD;
+        if (h == keccak256("Reduce")) return OneStepVerifier.OP_REDUCE;
+        if (h == keccak256("Max")) return OneStepVerifier.OP_MAX;
+        if (h == keccak256("Min")) return OneStepVerifier.OP_MIN;
+        if (h == keccak256("PRelu")) return OneStepVerifier.OP_PRELU;
         revert(string.concat("unknown op ", op));
     }
 
@@ -78,6 +82,7 @@ library VectorJson {
             _requant(json, base, a, 2);
         } else if (
             op == OneStepVerifier.OP_MUL || op == OneStepVerifier.OP_RESCALE || op == OneStepVerifier.OP_LEAKY_RELU
+                || op == OneStepVerifier.OP_PRELU
         ) {
             a = new int256[](4);
             _requant(json, base, a, 0);
@@ -108,6 +113,8 @@ library VectorJson {
             a = _arr(json, base, "perm");
         } else if (op == OneStepVerifier.OP_PAD) {
             a = _pad(json, base);
+        } else if (op == OneStepVerifier.OP_REDUCE) {
+            a = _reduce(json, base);
         } else {
             a = new int256[](0);
         }
@@ -127,6 +134,22 @@ library VectorJson {
         a[1] = _int(json, base, "value", 0);
         for (uint256 i; i < p.length; ++i) {
             a[2 + i] = p[i];
+        }
+    }
+
+    /// [mode, M, s, lo, hi, axes..] from mode ("sum", "mean", "max", "min"), the requant and axes.
+    function _reduce(string memory json, string memory base) private view returns (int256[] memory a) {
+        int256[] memory ax = _arr(json, base, "axes");
+        a = new int256[](5 + ax.length);
+        bytes32 m = keccak256(bytes(vm.parseJsonString(json, string.concat(base, ".mode"))));
+        if (m == keccak256("sum")) a[0] = 0;
+        else if (m == keccak256("mean")) a[0] = 1;
+        else if (m == keccak256("max")) a[0] = 2;
+        else if (m == keccak256("min")) a[0] = 3;
+        else revert("unknown reduce mode");
+        _requant(json, base, a, 1);
+        for (uint256 i; i < ax.length; ++i) {
+            a[5 + i] = ax[i];
         }
     }
 

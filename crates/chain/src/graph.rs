@@ -56,6 +56,14 @@ pub mod op {
     pub const CONCAT: u8 = 18;
     /// `Pad`.
     pub const PAD: u8 = 19;
+    /// `Reduce` (sum, mean, max, min over any axes).
+    pub const REDUCE: u8 = 20;
+    /// `Max` (n-ary).
+    pub const MAX: u8 = 21;
+    /// `Min` (n-ary).
+    pub const MIN: u8 = 22;
+    /// `PRelu`.
+    pub const PRELU: u8 = 23;
 }
 
 fn dims(shape: &[Dim]) -> Vec<U256> {
@@ -208,6 +216,17 @@ pub fn descriptors(pkg: &Package) -> Vec<Node> {
                     a.extend(u(pads));
                     (op::PAD, a)
                 }
+                Op::Reduce {
+                    mode, axes, rq: r, ..
+                } => {
+                    let mut a = vec![i64::from(mode.code())];
+                    a.extend(rq(r));
+                    a.extend(u(axes));
+                    (op::REDUCE, a)
+                }
+                Op::Max => (op::MAX, Vec::new()),
+                Op::Min => (op::MIN, Vec::new()),
+                Op::PRelu { rq: r, .. } => (op::PRELU, rq(r).to_vec()),
             };
             Node {
                 op: code,
@@ -373,6 +392,62 @@ mod tests {
         let attrs: Vec<i64> = d[0].attrs.iter().map(|a| a.as_i64()).collect();
         assert_eq!(attrs, [2, 0, 0, 1, 0, 2]);
         assert_eq!(d[0].outShape, [U256::from(1), U256::from(6)]);
+    }
+
+    #[test]
+    fn reduce_attrs_are_mode_requant_then_axes() {
+        use vouch_model::{
+            AccuracyReport, Dim, IoSpec, Kind, Node as INode, ReduceMode, Requant, TensorInfo,
+        };
+        let t = |name: &str, shape: Vec<Dim>| TensorInfo {
+            name: name.into(),
+            kind: Kind::Act16,
+            scale: 1.0,
+            shape,
+        };
+        let pkg = Package {
+            semantics_version: 2,
+            name: "reduce".into(),
+            source_sha256: [0; 32],
+            inputs: vec![IoSpec {
+                name: "x".into(),
+                value: 0,
+            }],
+            outputs: vec![IoSpec {
+                name: "z".into(),
+                value: 1,
+            }],
+            values: vec![
+                t(
+                    "x",
+                    vec![Dim::Batch, Dim::Fixed(3), Dim::Fixed(4), Dim::Fixed(5)],
+                ),
+                t("z", vec![Dim::Batch, Dim::Fixed(4)]),
+            ],
+            consts: vec![],
+            nodes: vec![INode {
+                name: "sum".into(),
+                op: Op::Reduce {
+                    mode: ReduceMode::Sum,
+                    axes: vec![1, 3],
+                    keepdims: false,
+                    rq: Requant {
+                        m: 20_000,
+                        s: 17,
+                        lo: 0,
+                        hi: 32_767,
+                    },
+                },
+                inputs: vec![Operand::Value(0)],
+                output: 1,
+            }],
+            accuracy: AccuracyReport::default(),
+        };
+        let d = descriptors(&pkg);
+        assert_eq!(d[0].op, op::REDUCE);
+        let attrs: Vec<i64> = d[0].attrs.iter().map(|a| a.as_i64()).collect();
+        assert_eq!(attrs, [0, 20_000, 17, 0, 32_767, 1, 3]);
+        assert_eq!(d[0].outShape, [U256::from(1), U256::from(4)]);
     }
 
     #[test]

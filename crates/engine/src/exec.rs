@@ -338,6 +338,18 @@ impl<'p> Engine<'p> {
             (Op::Transpose { perm }, _) => layout::run_transpose(&r, perm)?,
             (Op::Concat { axis }, _) => layout::run_concat(&r, *axis)?,
             (Op::Pad { mode, pads, value }, _) => layout::run_pad(&r, *mode, pads, *value)?,
+            (
+                Op::Reduce {
+                    mode,
+                    axes,
+                    keepdims,
+                    rq,
+                },
+                _,
+            ) => reduce::run_reduce(&r, *mode, axes, *keepdims, rq)?,
+            (Op::Max, _) => elementwise::run_min_max(&r, true)?,
+            (Op::Min, _) => elementwise::run_min_max(&r, false)?,
+            (Op::PRelu { slope, rq }, _) => activation::run_prelu(&r, *slope, rq)?,
             _ => return Err(shape_err(node, "weights were not prepared")),
         };
         Ok(out)

@@ -9,7 +9,10 @@ use vouch_model::{
 use vouch_semantics::SEMANTICS_VERSION;
 
 mod act16;
+mod activation;
+mod elementwise;
 mod layout;
+mod reduce;
 
 /// One single-op case.
 #[derive(Debug, Clone)]
@@ -527,6 +530,9 @@ pub fn all_cases() -> Vec<(&'static str, Vec<Case>)> {
     );
     act16::act16_cases(r, &mut push);
     layout::pad_cases(r, &mut push);
+    reduce::reduce_cases(r, &mut push);
+    elementwise::min_max_cases(r, &mut push);
+    activation::prelu_cases(r, &mut push);
     groups
 }
 
@@ -620,7 +626,19 @@ pub fn attrs_json(op: &Op) -> serde_json::Value {
             m.insert("pads".into(), json!(pads));
             m.insert("value".into(), (*value).into());
         }
-        Op::Relu | Op::Lut { .. } | Op::Reshape => {}
+        Op::Reduce {
+            mode,
+            axes,
+            keepdims,
+            rq,
+        } => {
+            rq_json(rq, &mut m);
+            m.insert("mode".into(), mode.name().into());
+            m.insert("axes".into(), json!(axes));
+            m.insert("keepdims".into(), (*keepdims).into());
+        }
+        Op::PRelu { rq, .. } => rq_json(rq, &mut m),
+        Op::Relu | Op::Lut { .. } | Op::Reshape | Op::Max | Op::Min => {}
     }
     serde_json::Value::Object(m)
 }

@@ -4,7 +4,7 @@
 
 use vouch_engine::vectors::{Case, Rng};
 use vouch_engine::{Engine, Options, Tensor};
-use vouch_model::{Dim, Kind, Op, Package, Requant};
+use vouch_model::{Dim, Kind, Op, Package, ReduceMode, Requant};
 
 /// `case`'s package with the batch dimension at `input_axis` of input 0 and `output_axis` of
 /// the output.
@@ -182,5 +182,83 @@ fn a_fixed_size_input_takes_one_row() {
     assert!(
         err.to_string().contains("one row at a time"),
         "clear error: {err}"
+    );
+}
+
+/// A `Reduce` case of `mode` over `axes` of an `act8` input `x` (identity requantization).
+fn reduce_case(x: &Tensor, mode: ReduceMode, axes: &[u32], out_shape: Vec<usize>) -> Case {
+    Case {
+        name: "reduce".into(),
+        op: Op::Reduce {
+            mode,
+            axes: axes.to_vec(),
+            keepdims: false,
+            rq: Requant {
+                m: 1,
+                s: 0,
+                lo: -128,
+                hi: 127,
+            },
+        },
+        inputs: vec![x.clone()],
+        consts: vec![],
+        out_shape,
+        out_kind: Kind::Act8,
+    }
+}
+
+#[test]
+fn reduce_off_the_batch_axis_is_separable_and_over_it_refused() {
+    let mut r = Rng::new(11);
+    let rows = 3;
+    let x = r.act8(&[rows, 4, 5]);
+    let case = reduce_case(&x, ReduceMode::Mean, &[1, 2], vec![rows]);
+    let pkg = with_batch(&case, 0, 0);
+    assert!(pkg.row_separable());
+    let out = assert_rows_end_to_end(&pkg, &x, rows);
+    assert_eq!(out, case.run_with_threads(1).unwrap(), "batched, same bits");
+    // reducing the batch axis: the package is refused, naming the node
+    let case = reduce_case(&x, ReduceMode::Max, &[0, 1], vec![5]);
+    let mut pkg = case.package();
+    pkg.values[pkg.inputs[0].value as usize].shape[0] = Dim::Batch;
+    let err = pkg.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("reduce") && err.contains("batch axis 0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn reduce_packages_the_chain_cannot_judge_are_refused() {
+    let mut r = Rng::new(12);
+    let max = vouch_semantics::MAX_REDUCE_SPAN;
+    // the largest span is accepted, one more element is not
+    let x = r.act8(&[1, max]);
+    reduce_case(&x, ReduceMode::Sum, &[1], vec![1])
+        .package()
+        .validate()
+        .unwrap();
+    let x = r.act8(&[1, max + 1]);
+    let err = reduce_case(&x, ReduceMode::Sum, &[1], vec![1])
+        .package()
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("one-step"), "{err}");
+    // a non-adjacent pair of axes spans the rows between them
+    let x = r.act8(&[2, 15, 16]);
+    let err = reduce_case(&x, ReduceMode::Min, &[0, 2], vec![15])
+        .package()
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("spans 256"), "{err}");
+    // axes out of order
+    let x = r.act8(&[2, 3]);
+    assert!(
+        reduce_case(&x, ReduceMode::Min, &[1, 0], vec![])
+            .package()
+            .validate()
+            .is_err()
     );
 }

@@ -1,7 +1,7 @@
 //! The integer graph IR. Each [`Op`] is defined exactly in `docs/semantics.md` section 3.
 
 use serde::{Deserialize, Serialize};
-use vouch_semantics::{Family, PadMode, Requant};
+use vouch_semantics::{Family, PadMode, ReduceMode, Requant};
 
 /// Index of a dynamic tensor in [`crate::Package::values`].
 pub type ValueId = u32;
@@ -227,8 +227,7 @@ pub enum Op {
         /// The axis.
         axis: u32,
     },
-    /// Pad every axis (`docs/semantics.md` section 3). The last variant: postcard encodes the
-    /// variant index, so a new op goes after it and existing packages keep their bytes.
+    /// Pad every axis (`docs/semantics.md` section 3).
     Pad {
         /// How the padding is filled.
         mode: PadMode,
@@ -237,6 +236,34 @@ pub enum Op {
         pads: Vec<u32>,
         /// The padding value (`Constant` mode; 0 otherwise), in the output kind's range.
         value: i32,
+    },
+    /// `requant(R(X), M, s, lo, hi)` where `R` sums, averages (`div_round`), maximizes or
+    /// minimizes over `axes` (`docs/semantics.md` section 3).
+    Reduce {
+        /// Which reduction.
+        mode: ReduceMode,
+        /// The reduced axes, strictly increasing (never the batch axis).
+        axes: Vec<u32>,
+        /// Keep the reduced axes with size 1.
+        keepdims: bool,
+        /// Requantization of the reduced value (the identity onto the kind's range except for
+        /// `Sum`, which changes scale).
+        rq: Requant,
+    },
+    /// The elementwise maximum of any number of operands (numpy broadcasting), all on one
+    /// scale.
+    Max,
+    /// The elementwise minimum of any number of operands (numpy broadcasting), all on one
+    /// scale.
+    Min,
+    /// `X >= 0 ? X : requant(X · S, M, s, lo, hi)` with the slope constant `S` broadcast to
+    /// `X`. The last variant: postcard encodes the variant index, so a new op goes after it and
+    /// existing packages keep their bytes.
+    PRelu {
+        /// The quantized slope constant (shape broadcastable to the input's).
+        slope: ConstId,
+        /// Requantization of the negative products.
+        rq: Requant,
     },
 }
 
@@ -262,6 +289,10 @@ impl Op {
             Self::Transpose { .. } => "Transpose",
             Self::Concat { .. } => "Concat",
             Self::Pad { .. } => "Pad",
+            Self::Reduce { .. } => "Reduce",
+            Self::Max => "Max",
+            Self::Min => "Min",
+            Self::PRelu { .. } => "PRelu",
         }
     }
 
@@ -270,11 +301,15 @@ impl Op {
         match self {
             Self::Linear { .. } | Self::MatMul { .. } => Family::Dense,
             Self::Conv { .. } => Family::Conv,
-            Self::Add { .. } | Self::Mul { .. } | Self::Rescale { .. } => Family::Elementwise,
-            Self::Relu | Self::Clip { .. } | Self::LeakyRelu { .. } | Self::Lut { .. } => {
-                Family::Activation
+            Self::Add { .. } | Self::Mul { .. } | Self::Rescale { .. } | Self::Max | Self::Min => {
+                Family::Elementwise
             }
-            Self::Softmax { .. } | Self::ArgMax { .. } => Family::Reduce,
+            Self::Relu
+            | Self::Clip { .. }
+            | Self::LeakyRelu { .. }
+            | Self::Lut { .. }
+            | Self::PRelu { .. } => Family::Activation,
+            Self::Softmax { .. } | Self::ArgMax { .. } | Self::Reduce { .. } => Family::Reduce,
             Self::MaxPool { .. } | Self::AveragePool { .. } => Family::Pool,
             Self::Reshape | Self::Transpose { .. } | Self::Concat { .. } | Self::Pad { .. } => {
                 Family::Layout
@@ -289,6 +324,7 @@ impl Op {
                 std::iter::once(*weight).chain(*bias).collect()
             }
             Self::Lut { table } | Self::Softmax { table, .. } => vec![*table],
+            Self::PRelu { slope, .. } => vec![*slope],
             _ => Vec::new(),
         }
     }

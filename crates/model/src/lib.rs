@@ -26,4 +26,4 @@ pub mod validate;
 
 pub use ir::{Const, ConstId, Dim, Kind, Node, Op, Operand, TensorInfo, ValueId};
 pub use package::{AccuracyReport, IoSpec, OutputAccuracy, Package, PackageError};
-pub use vouch_semantics::{Family, PadMode, Requant};
+pub use vouch_semantics::{Family, PadMode, ReduceMode, Requant};

@@ -66,12 +66,17 @@ impl Package {
                 }
                 // broadcasting aligns from the last axis: a constant must not reach axis 0
                 // unless it is 1 there
-                Op::Add { .. } | Op::Mul { .. } => {
+                Op::Add { .. } | Op::Mul { .. } | Op::Max | Op::Min => {
                     dyn_ranks.iter().all(|&r| r == first)
                         && consts
                             .iter()
                             .all(|c| c.len() < first || (c.len() == first && c.first() == Some(&1)))
                 }
+                Op::PRelu { slope, .. } => self
+                    .consts
+                    .get(*slope as usize)
+                    .is_some_and(|c| c.shape.len() < first || c.shape.first() == Some(&1)),
+                Op::Reduce { axes, .. } => !axes.contains(&0),
                 Op::Softmax { axis, .. } | Op::ArgMax { axis, .. } => *axis != 0,
                 Op::Transpose { perm } => perm.first() == Some(&0),
                 Op::Concat { axis } => *axis != 0 && consts.is_empty(),

@@ -4,7 +4,7 @@
 
 use crate::ir::{Dim, Kind, Op, Operand};
 use crate::package::Package;
-use vouch_semantics::PadMode;
+use vouch_semantics::{PadMode, ReduceMode};
 use vouch_semantics::{SEMANTICS_VERSION, SEMANTICS_VERSION_MIN};
 
 /// Why a package is structurally invalid.
@@ -69,9 +69,11 @@ fn arity(op: &Op) -> Option<usize> {
         | Op::AveragePool { .. }
         | Op::Reshape
         | Op::Transpose { .. }
-        | Op::Pad { .. } => Some(1),
+        | Op::Pad { .. }
+        | Op::Reduce { .. }
+        | Op::PRelu { .. } => Some(1),
         Op::MatMul { .. } | Op::Add { .. } | Op::Mul { .. } => Some(2),
-        Op::Concat { .. } => None,
+        Op::Concat { .. } | Op::Max | Op::Min => None,
     }
 }
 
@@ -184,7 +186,8 @@ impl Package {
             | Op::MatMul { rq, .. }
             | Op::Mul { rq }
             | Op::Rescale { rq }
-            | Op::LeakyRelu { rq } => check_rq(rq)?,
+            | Op::LeakyRelu { rq }
+            | Op::PRelu { rq, .. } => check_rq(rq)?,
             Op::Conv {
                 rq,
                 kernel,
@@ -232,6 +235,10 @@ impl Package {
             }
             Op::Clip { lo, hi } if lo > hi => return Err(node_err(n, "clip bounds reversed")),
             Op::Pad { mode, pads, value } => self.validate_pad(node, *mode, pads, *value)?,
+            Op::Reduce { mode, axes, rq, .. } => {
+                check_rq(rq)?;
+                self.validate_reduce(node, *mode, axes, rq)?;
+            }
             _ => {}
         }
         if let Some(v) = self.values.get(node.output as usize)
@@ -239,6 +246,63 @@ impl Package {
             && v.kind != Kind::Index
         {
             return Err(node_err(n, "ArgMax output must be an index tensor"));
+        }
+        Ok(())
+    }
+
+    /// `Reduce`: increasing axes of a dynamic activation input, none of them the batch axis
+    /// or empty, a span the one-step verifier can read ([`vouch_semantics::MAX_REDUCE_SPAN`]),
+    /// and a sum whose requantization product stays in `i64` (section 4).
+    fn validate_reduce(
+        &self,
+        node: &crate::ir::Node,
+        mode: ReduceMode,
+        axes: &[u32],
+        rq: &vouch_semantics::Requant,
+    ) -> Result<(), InvalidPackage> {
+        let n = &node.name;
+        let x = match node.inputs.first() {
+            Some(Operand::Value(v)) => self.values.get(*v as usize),
+            _ => None,
+        }
+        .ok_or_else(|| node_err(n, "Reduce reads a dynamic input"))?;
+        let magnitude = x
+            .kind
+            .act_range()
+            .map(|_| x.kind.magnitude())
+            .ok_or_else(|| node_err(n, "Reduce reads an act8/act16 tensor"))?;
+        if axes.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(node_err(n, "Reduce axes must be strictly increasing"));
+        }
+        let mut dims = Vec::with_capacity(x.shape.len());
+        for d in &x.shape {
+            dims.push(match d {
+                Dim::Batch => 1,
+                Dim::Fixed(d) => *d as usize,
+            });
+        }
+        for &a in axes {
+            if x.shape.get(a as usize) == Some(&Dim::Batch) {
+                return Err(node_err(n, format!("Reduce over the batch axis {a}")));
+            }
+        }
+        let axes: Vec<usize> = axes.iter().map(|&a| a as usize).collect();
+        let span = vouch_semantics::reduce_span(&dims, &axes)
+            .ok_or_else(|| node_err(n, "Reduce axis out of range or empty"))?;
+        if span > vouch_semantics::MAX_REDUCE_SPAN {
+            return Err(node_err(
+                n,
+                format!(
+                    "Reduce output element spans {span} input elements; the one-step \
+                     verifier reads at most {}",
+                    vouch_semantics::MAX_REDUCE_SPAN
+                ),
+            ));
+        }
+        // |Σ| <= span · magnitude; that times M must stay in i64 (other modes stay in range)
+        let bound = i128::try_from(span).unwrap_or(i128::MAX) * i128::from(magnitude);
+        if mode == ReduceMode::Sum && !vouch_semantics::accumulator_fits(bound, rq, false) {
+            return Err(node_err(n, "Reduce sum times its multiplier overflows i64"));
         }
         Ok(())
     }

@@ -5,7 +5,7 @@
 //! The quantizer (`vouch-quant`) reads this graph, the float reference executor runs it.
 
 pub use crate::scalar::ScalarFn;
-pub use vouch_semantics::{Family, PadMode};
+pub use vouch_semantics::{Family, PadMode, ReduceMode};
 
 /// One dimension of a tensor shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -180,6 +180,22 @@ pub enum FOp {
         /// The padding value (`Constant` mode; 0 otherwise).
         value: f32,
     },
+    /// ONNX `ReduceSum`, `ReduceMean`, `ReduceMax`, `ReduceMin` over `axes` (never the batch
+    /// axis).
+    Reduce {
+        /// Which reduction.
+        mode: ReduceMode,
+        /// The reduced axes, non-negative and strictly increasing.
+        axes: Vec<usize>,
+        /// Keep the reduced axes with size 1.
+        keepdims: bool,
+    },
+    /// Elementwise maximum of two or more dynamic operands, numpy broadcasting.
+    Max,
+    /// Elementwise minimum of two or more dynamic operands, numpy broadcasting.
+    Min,
+    /// `x >= 0 ? x : slope · x` with a constant `slope` (operand 1) broadcast to `x`.
+    PRelu,
 }
 
 impl FOp {
@@ -189,14 +205,15 @@ impl FOp {
         match self {
             Self::Linear { .. } | Self::MatMul => Family::Dense,
             Self::Conv { .. } => Family::Conv,
-            Self::Add | Self::Sub | Self::Mul => Family::Elementwise,
+            Self::Add | Self::Sub | Self::Mul | Self::Max | Self::Min => Family::Elementwise,
             Self::Relu
             | Self::Clip { .. }
             | Self::LeakyRelu { .. }
             | Self::Sigmoid
             | Self::Tanh
-            | Self::Map { .. } => Family::Activation,
-            Self::Softmax { .. } | Self::ArgMax { .. } => Family::Reduce,
+            | Self::Map { .. }
+            | Self::PRelu => Family::Activation,
+            Self::Softmax { .. } | Self::ArgMax { .. } | Self::Reduce { .. } => Family::Reduce,
             Self::MaxPool { .. } | Self::AveragePool { .. } | Self::GlobalAveragePool => {
                 Family::Pool
             }

@@ -12,11 +12,13 @@ pub enum Family {
     Dense,
     /// Convolution.
     Conv,
-    /// Elementwise arithmetic with broadcasting: `Add` (and `Sub`), `Mul`, `Rescale`.
+    /// Elementwise arithmetic with broadcasting: `Add` (and `Sub`), `Mul`, `Rescale`, n-ary
+    /// `Max` and `Min`.
     Elementwise,
-    /// Elementwise activations: `Relu`, `Clip`, `LeakyRelu`, `Lut` (Sigmoid, Tanh).
+    /// Elementwise activations: `Relu`, `Clip`, `LeakyRelu`, `PRelu`, `Lut` (Sigmoid, Tanh).
     Activation,
-    /// Reductions along one axis: `Softmax`, `ArgMax`.
+    /// Reductions: `Softmax`, `ArgMax` along one axis, `Reduce` (sum, mean, max, min) over any
+    /// axes.
     Reduce,
     /// Windowed pooling: `MaxPool`, `AveragePool` (and GlobalAveragePool).
     Pool,

@@ -1,10 +1,10 @@
-//! Elementwise activations: `Relu`, `Clip`, `LeakyRelu` and the 256-entry table `Lut`
-//! (Sigmoid, Tanh), all on the unary map of [`super::elementwise`].
+//! Elementwise activations: `Relu`, `Clip`, `LeakyRelu`, `PRelu` and the 256-entry table
+//! `Lut` (Sigmoid, Tanh), on the unary and binary maps of [`super::elementwise`].
 
-use super::elementwise::unary;
+use super::elementwise::{binary, unary};
 use super::{NodeRun, SemResult};
 use crate::Result;
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, broadcast_shape};
 use vouch_semantics::{Error as SemError, Requant};
 
 /// `T[X + 128]`.
@@ -44,4 +44,35 @@ pub(crate) fn run_leaky_relu(r: &NodeRun<'_>, rq: &Requant) -> Result<Tensor> {
 /// Runs a `Lut` node on its table constant.
 pub(crate) fn run_lut(r: &NodeRun<'_>, table: u32) -> Result<Tensor> {
     lut(r.x, r.konst(table)).map_err(|e| r.sem(e))
+}
+
+/// `PRelu`: `x` where `x >= 0`, else `requant(x · S)` with the slope `S` broadcast to `x`.
+pub fn prelu(x: &Tensor, slope: &Tensor, rq: &Requant) -> SemResult<Tensor> {
+    binary(x, slope, &x.shape, |v, a| {
+        if v >= 0 {
+            i32::try_from(v).map_err(|_| SemError::Overflow { what: "prelu" })
+        } else {
+            rq.apply(v * a)
+        }
+    })
+}
+
+/// Runs a `PRelu` node on its slope constant, which must broadcast to the input.
+pub(crate) fn run_prelu(r: &NodeRun<'_>, slope: u32, rq: &Requant) -> Result<Tensor> {
+    let c = r
+        .pkg
+        .consts
+        .get(slope as usize)
+        .ok_or_else(|| r.err("slope constant missing"))?;
+    let s = Tensor {
+        shape: c.shape.iter().map(|&d| d as usize).collect(),
+        data: c.data.clone(),
+    };
+    if broadcast_shape(&r.x.shape, &s.shape).as_deref() != Some(&r.x.shape[..]) {
+        return Err(r.err(format!(
+            "slope {:?} does not broadcast to {:?}",
+            s.shape, r.x.shape
+        )));
+    }
+    prelu(r.x, &s, rq).map_err(|e| r.sem(e))
 }

@@ -1,5 +1,5 @@
-//! Elementwise arithmetic: `Add`, `Mul` (binary, numpy broadcasting) and `Rescale`, and the
-//! binary and unary maps every elementwise op and activation runs on.
+//! Elementwise arithmetic: `Add`, `Mul` (binary, numpy broadcasting), `Rescale`, n-ary `Max`
+//! and `Min`, and the binary and unary maps every elementwise op and activation runs on.
 
 use super::{NodeRun, SemResult};
 use crate::Result;
@@ -79,4 +79,40 @@ pub(crate) fn run_mul(r: &NodeRun<'_>, rq: &Requant) -> Result<Tensor> {
 /// Runs a `Rescale` node: `requant(x)`.
 pub(crate) fn run_rescale(r: &NodeRun<'_>, rq: &Requant) -> Result<Tensor> {
     unary(r.x, |v| rq.apply(i64::from(v))).map_err(|e| r.sem(e))
+}
+
+/// `f` folded over every operand (numpy broadcasting to `out_shape`): the n-ary `Max`/`Min`.
+pub fn nary(xs: &[&Tensor], out_shape: &[usize], f: impl Fn(i32, i32) -> i32) -> Tensor {
+    let mut data: Vec<i32> = Vec::new();
+    for (i, t) in xs.iter().enumerate() {
+        let idx = broadcast_index(&t.shape, out_shape);
+        let at = |j: usize| t.data.get(j).copied().unwrap_or(0);
+        if i == 0 {
+            data = idx.iter().map(|&j| at(j)).collect();
+        } else {
+            for (d, &j) in data.iter_mut().zip(&idx) {
+                *d = f(*d, at(j));
+            }
+        }
+    }
+    Tensor {
+        shape: out_shape.to_vec(),
+        data,
+    }
+}
+
+/// Runs a `Max` (`is_max`) or `Min` node: every operand broadcasts to the output.
+pub(crate) fn run_min_max(r: &NodeRun<'_>, is_max: bool) -> Result<Tensor> {
+    let mut s = r.x.shape.clone();
+    for t in &r.ins[1..] {
+        s = broadcast_shape(&s, &t.shape).unwrap_or_default();
+    }
+    if s != r.out_shape {
+        return Err(r.err(format!("operands do not broadcast to {:?}", r.out_shape)));
+    }
+    Ok(if is_max {
+        nary(&r.ins, r.out_shape, i32::max)
+    } else {
+        nary(&r.ins, r.out_shape, i32::min)
+    })
 }

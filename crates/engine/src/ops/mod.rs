@@ -10,9 +10,9 @@
 //! |---|---|
 //! | [`dense`] | `Linear`, `MatMul` (and the accumulator finishing shared with `Conv`) |
 //! | [`conv`](mod@conv) | `Conv` (im2col into the packed kernels) |
-//! | [`elementwise`] | `Add`, `Mul`, `Rescale` (broadcasting binary and unary maps) |
-//! | [`activation`] | `Relu`, `Clip`, `LeakyRelu`, `Lut` |
-//! | [`reduce`] | `Softmax`, `ArgMax` |
+//! | [`elementwise`] | `Add`, `Mul`, `Rescale`, `Max`, `Min` (broadcasting binary, n-ary and unary maps) |
+//! | [`activation`] | `Relu`, `Clip`, `LeakyRelu`, `PRelu`, `Lut` |
+//! | [`reduce`] | `Softmax`, `ArgMax`, `Reduce` |
 //! | [`pool`](mod@pool) | `MaxPool`, `AveragePool` |
 //! | [`layout`] | `Reshape`, `Transpose`, `Concat`, `Pad` |
 //!
@@ -30,13 +30,13 @@ pub mod layout;
 pub mod pool;
 pub mod reduce;
 
-pub use activation::lut;
+pub use activation::{lut, prelu};
 pub use conv::conv;
 pub use dense::{Accum, linear, matmul};
-pub use elementwise::{binary, unary};
+pub use elementwise::{binary, nary, unary};
 pub use layout::{concat, pad, transpose};
 pub use pool::pool;
-pub use reduce::{argmax, softmax};
+pub use reduce::{argmax, reduce, softmax};
 
 use crate::exec::shape_err;
 use crate::tensor::Tensor;

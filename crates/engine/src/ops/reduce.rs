@@ -1,9 +1,10 @@
-//! Reductions along one axis: the integer `Softmax` and `ArgMax`.
+//! Reductions: the integer `Softmax` and `ArgMax` along one axis, and `Reduce` (sum, mean,
+//! max, min) over any set of axes.
 
 use super::{NodeRun, SemResult};
 use crate::Result;
 use crate::tensor::{Tensor, numel};
-use vouch_semantics::{Requant, softmax_slice};
+use vouch_semantics::{ReduceMode, ReducePlan, Requant, softmax_slice};
 
 /// Splits a shape at `axis` into (outer, len, inner).
 fn split_axis(shape: &[usize], axis: usize) -> (usize, usize, usize) {
@@ -80,4 +81,62 @@ pub(crate) fn run_argmax(r: &NodeRun<'_>, axis: u32, select_last_index: bool) ->
         return Err(r.err("axis out of range"));
     }
     Ok(argmax(x, a, r.out_shape, select_last_index))
+}
+
+/// `Reduce`: `requant(R(X), M, s, lo, hi)` per output element, `R` the [`ReduceMode`] over the
+/// elements the [`ReducePlan`] of `axes` assigns it.
+pub fn reduce(
+    x: &Tensor,
+    mode: ReduceMode,
+    axes: &[usize],
+    rq: &Requant,
+    out_shape: &[usize],
+) -> SemResult<Tensor> {
+    let plan = ReducePlan::new(&x.shape, axes)?;
+    let data = plan
+        .bases
+        .iter()
+        .map(|&b| {
+            let r = mode.combine(
+                plan.offsets
+                    .iter()
+                    .map(|&o| i64::from(x.data.get(b + o).copied().unwrap_or(0))),
+            )?;
+            rq.apply(r)
+        })
+        .collect::<SemResult<Vec<_>>>()?;
+    Ok(Tensor {
+        shape: out_shape.to_vec(),
+        data,
+    })
+}
+
+/// Runs a `Reduce` node: the axes exist, and the output has the input's shape with each
+/// reduced axis at 1 (`keepdims`) or removed.
+pub(crate) fn run_reduce(
+    r: &NodeRun<'_>,
+    mode: ReduceMode,
+    axes: &[u32],
+    keepdims: bool,
+    rq: &Requant,
+) -> Result<Tensor> {
+    let x = r.x;
+    let axes: Vec<usize> = axes.iter().map(|&a| a as usize).collect();
+    let want: Vec<usize> = x
+        .shape
+        .iter()
+        .enumerate()
+        .filter_map(|(a, &d)| match (axes.contains(&a), keepdims) {
+            (false, _) => Some(d),
+            (true, true) => Some(1),
+            (true, false) => None,
+        })
+        .collect();
+    if axes.iter().any(|&a| a >= x.shape.len()) || want != r.out_shape {
+        return Err(r.err(format!(
+            "reducing axes {axes:?} of {:?} does not give {:?}",
+            x.shape, r.out_shape
+        )));
+    }
+    reduce(x, mode, &axes, rq, r.out_shape).map_err(|e| r.sem(e))
 }

@@ -1,9 +1,9 @@
-//! Elementwise activations: ONNX `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu` and `Clip`, lowered to
-//! the activation [`FOp`]s (folded on constants).
+//! Elementwise activations: ONNX `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu`, `PRelu` and `Clip`,
+//! lowered to the activation [`FOp`]s (folded on constants).
 
 use crate::error::Result;
 use crate::graph::{FOp, Operand, ScalarFn};
-use crate::import::{Ctx, Importer, Kind, Sym};
+use crate::import::{Ctx, Importer, Kind, Sym, broadcast_dims, fixed};
 use crate::tensor::Tensor;
 
 impl Importer {
@@ -113,6 +113,66 @@ impl Importer {
         self.unary(ctx, FOp::LeakyRelu { alpha }, move |x| {
             if x >= 0.0 { x } else { alpha * x }
         })
+    }
+
+    /// ONNX `PRelu` (opset 7 on: the slope broadcasts to the input, numpy style; before, a
+    /// 1-D slope of one value per channel applies along axis 1): the slope
+    /// must be a constant; one slope in `(0, 1]` for every element is a `LeakyRelu`, otherwise an
+    /// [`FOp::PRelu`] reads the slope tensor. Refused: a computed slope, a slope that would
+    /// enlarge the input's shape.
+    pub(super) fn prelu(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let slope = match self.sym(ctx, 1)? {
+            Sym::Const(t) => t,
+            Sym::Value(_) => return Err(ctx.unsupported("a computed slope (only constants)")),
+        };
+        let d = slope
+            .to_f32()
+            .ok_or_else(|| ctx.bad_input(1, "is not numeric"))?;
+        if d.iter().any(|a| !a.is_finite()) {
+            return Err(ctx.bad_input(1, "holds a non-finite slope"));
+        }
+        let v = self.value_in(ctx, 0)?;
+        let s = self.shape(v);
+        let mut slope_shape = slope.shape.clone();
+        if self.opset < 7
+            && let [c] = slope_shape[..]
+            && c > 1
+            && s.get(1) == Some(&crate::graph::Dim::Fixed(c))
+        {
+            // before opset 7 a 1-D slope holds one value per channel (axis 1)
+            slope_shape = std::iter::once(c)
+                .chain(std::iter::repeat_n(1, s.len().saturating_sub(2)))
+                .collect();
+        }
+        if broadcast_dims(&s, &fixed(&slope_shape)).as_ref() != Some(&s) {
+            return Err(ctx.shape_err(format!(
+                "slope {:?} does not broadcast to the input {s:?}",
+                slope.shape
+            )));
+        }
+        if let Some(&alpha) = d.first()
+            && alpha > 0.0
+            && alpha <= 1.0
+            && d.iter().all(|&a| a == alpha)
+        {
+            let out = self.emit(
+                ctx,
+                FOp::LeakyRelu { alpha },
+                vec![Operand::Value(v)],
+                s,
+                Kind::Float,
+            )?;
+            return self.set_out(ctx, 0, Sym::Value(out));
+        }
+        let c = self.new_const(ctx, "slope", slope_shape, d);
+        let out = self.emit(
+            ctx,
+            FOp::PRelu,
+            vec![Operand::Value(v), Operand::Const(c)],
+            s,
+            Kind::Float,
+        )?;
+        self.set_out(ctx, 0, Sym::Value(out))
     }
 
     /// ONNX `Clip`: bounds from attributes (opset < 11) or constant inputs.

@@ -1,6 +1,7 @@
 //! Elementwise arithmetic with broadcasting: ONNX `Add`, `Sub`, `Mul` and `Div`, lowered to
 //! [`FOp::Add`], [`FOp::Sub`] and [`FOp::Mul`] (constants folded, `Div` by a constant as `Mul` by
-//! its reciprocal), and the folding of a constant bias `Add` into a preceding [`FOp::Linear`].
+//! its reciprocal), the folding of a constant bias `Add` into a preceding [`FOp::Linear`], and
+//! n-ary `Sum`, `Mean`, `Max` and `Min`.
 
 use crate::error::Result;
 use crate::graph::{FNode, FOp, Operand, ValueId};
@@ -284,6 +285,90 @@ impl Importer {
         }
         if mean {
             acc = constant(self, acc, "mean", Tensor::f(vec![], vec![scale]), FOp::Mul)?;
+        }
+        if acc == first {
+            // one computed operand and nothing else: the identity
+            return self.set_out(ctx, 0, Sym::Value(acc));
+        }
+        self.rebind(ctx, acc)
+    }
+}
+
+impl Importer {
+    /// ONNX `Max` and `Min` of any number of operands (numpy broadcasting): constants folded
+    /// into one; two or more computed operands become one [`FOp::Max`]/[`FOp::Min`]; a folded
+    /// constant that is one value `c` and does not enlarge the shape then bounds the result as
+    /// a `Clip` (`Max(x, c)` is `Clip(x, c, +inf)`). Refused: a constant operand holding
+    /// different values next to computed ones.
+    pub(super) fn min_max(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let is_max = ctx.op == "Max";
+        let n = ctx.node.input.len();
+        let mut folded: Option<Tensor> = None;
+        let mut values: Vec<ValueId> = Vec::new();
+        for i in 0..n {
+            match self.sym(ctx, i)? {
+                Sym::Const(t) => {
+                    folded = Some(match folded {
+                        None => (*t).clone(),
+                        Some(acc) => {
+                            let r = if is_max {
+                                tensor::fold_binary(&acc, &t, f32::max, |p, q| Some(p.max(q)))
+                            } else {
+                                tensor::fold_binary(&acc, &t, f32::min, |p, q| Some(p.min(q)))
+                            };
+                            r.ok_or_else(|| {
+                                ctx.shape_err(format!(
+                                    "constants {:?} and {:?} do not broadcast",
+                                    acc.shape, t.shape
+                                ))
+                            })?
+                        }
+                    });
+                }
+                Sym::Value(_) => values.push(self.value_in(ctx, i)?),
+            }
+        }
+        let Some(&first) = values.first() else {
+            let t = folded.ok_or_else(|| ctx.shape_err("no operands"))?;
+            return self.out_const(ctx, t);
+        };
+        let mut shape = self.shape(first);
+        for &v in &values[1..] {
+            let sv = self.shape(v);
+            shape = broadcast_dims(&shape, &sv)
+                .ok_or_else(|| ctx.shape_err(format!("{shape:?} and {sv:?} do not broadcast")))?;
+        }
+        let mut acc = first;
+        if values.len() > 1 {
+            let op = if is_max { FOp::Max } else { FOp::Min };
+            let ins = values.iter().map(|&v| Operand::Value(v)).collect();
+            acc = self.emit_tmp(ctx, "minmax", op, ins, shape.clone())?;
+        }
+        if let Some(t) = folded {
+            let d = t
+                .to_f32()
+                .ok_or_else(|| ctx.bad_input(0, "is not numeric"))?;
+            let uniform = d.first().filter(|&&c| d.iter().all(|&x| x == c)).copied();
+            let keeps = broadcast_dims(&shape, &fixed(&t.shape)).as_ref() == Some(&shape);
+            let Some(c) = uniform.filter(|c| !c.is_nan() && keeps) else {
+                return Err(ctx.unsupported(format!(
+                    "a constant operand {:?} holding different values (or enlarging the \
+                     shape) next to computed ones",
+                    t.shape
+                )));
+            };
+            let (min, max) = if is_max {
+                (c, f32::INFINITY)
+            } else {
+                (f32::NEG_INFINITY, c)
+            };
+            acc = self.emit_tmp(
+                ctx,
+                "bound",
+                FOp::Clip { min, max },
+                vec![Operand::Value(acc)],
+                shape,
+            )?;
         }
         if acc == first {
             // one computed operand and nothing else: the identity

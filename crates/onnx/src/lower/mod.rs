@@ -6,9 +6,9 @@
 //! |---|---|
 //! | [`dense`] | `Gemm`, `MatMul`; `ai.onnx.ml` `LinearClassifier`, `LinearRegressor` |
 //! | [`conv`] | `Conv` |
-//! | [`elementwise`] | `Add`, `Sub`, `Mul`, `Div` (and the bias folding into a `Linear`), `Sum` and `Mean` of any number of operands; `ai.onnx.ml` `Scaler` |
-//! | [`activation`] | `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu`, `Clip`; the functions of one argument (`HardSigmoid`, `HardSwish`, `Exp`, `Log`, `Sqrt`, `Reciprocal`, `Abs`, `Neg`, `Floor`, `Ceil`, `Round`, `Sign`, `Elu`, `Selu`, `Celu`, `ThresholdedRelu`, `Softplus`, `Softsign`, `Mish`, `Gelu`, `Erf`, `Sin`, `Cos`, `Atan`, `Sinh`, `Cosh`, `Asinh`) |
-//! | [`reduce`] | `Softmax`, `ArgMax`, `ai.onnx.ml` `ArrayFeatureExtractor` (label lookup), `Normalizer` (L1 after a softmax) |
+//! | [`elementwise`] | `Add`, `Sub`, `Mul`, `Div` (and the bias folding into a `Linear`), `Sum` and `Mean` of any number of operands, `Max` and `Min` (n-ary); `ai.onnx.ml` `Scaler` |
+//! | [`activation`] | `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu`, `PRelu`, `Clip`; the functions of one argument (`HardSigmoid`, `HardSwish`, `Exp`, `Log`, `Sqrt`, `Reciprocal`, `Abs`, `Neg`, `Floor`, `Ceil`, `Round`, `Sign`, `Elu`, `Selu`, `Celu`, `ThresholdedRelu`, `Softplus`, `Softsign`, `Mish`, `Gelu`, `Erf`, `Sin`, `Cos`, `Atan`, `Sinh`, `Cosh`, `Asinh`) |
+//! | [`reduce`] | `Softmax`, `ArgMax`, `ReduceSum`, `ReduceMean`, `ReduceMax`, `ReduceMin`, `ai.onnx.ml` `ArrayFeatureExtractor` (label lookup), `Normalizer` (L1 after a softmax) |
 //! | [`pool`] | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | [`layout`] | `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`, `Transpose`, `Concat`, `Pad`, `Shape`, `Gather`, `Slice`, `ConstantOfShape` |
 //! | [`norm`] | `BatchNormalization` (no family: folded into `Conv`/`Linear`, or `Mul` + `Add`) |
@@ -71,12 +71,15 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "Sum", Importer::sum),
     (ONNX, "Mean", Importer::sum),
     (ML, "Scaler", Importer::scaler),
+    (ONNX, "Max", Importer::min_max),
+    (ONNX, "Min", Importer::min_max),
     // activation
     (ONNX, "Relu", Importer::relu),
     (ONNX, "Sigmoid", Importer::sigmoid),
     (ONNX, "Tanh", Importer::tanh),
     (ONNX, "LeakyRelu", Importer::leaky_relu),
     (ONNX, "Clip", Importer::clip),
+    (ONNX, "PRelu", Importer::prelu),
     // activation: elementwise functions of one argument, tabulated by the quantizer
     (ONNX, "HardSigmoid", Importer::scalar_map),
     (ONNX, "HardSwish", Importer::scalar_map),
@@ -114,6 +117,10 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
         Importer::array_feature_extractor,
     ),
     (ML, "Normalizer", Importer::normalizer),
+    (ONNX, "ReduceSum", Importer::reduce_op),
+    (ONNX, "ReduceMean", Importer::reduce_op),
+    (ONNX, "ReduceMax", Importer::reduce_op),
+    (ONNX, "ReduceMin", Importer::reduce_op),
     // conv
     (ONNX, "Conv", Importer::conv),
     // pool

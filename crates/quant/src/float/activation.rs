@@ -1,8 +1,9 @@
-//! Elementwise activations in `f32`: `Relu`, `Clip`, `LeakyRelu`, and `Sigmoid`/`Tanh` with
+//! Elementwise activations in `f32`: `Relu`, `Clip`, `LeakyRelu`, `PRelu`, and `Sigmoid`/`Tanh` with
 //! `libm`'s `expf`/`tanhf`.
 
 use super::Cx;
 use crate::Result;
+use vouch_engine::tensor::{broadcast_index, broadcast_shape};
 
 /// `Relu`: `max(x, 0)`.
 pub(super) fn relu(cx: &Cx<'_>) -> Result<Vec<f32>> {
@@ -17,6 +18,20 @@ pub(super) fn clip(cx: &Cx<'_>, min: f32, max: f32) -> Result<Vec<f32>> {
 /// `LeakyRelu`: `x >= 0 ? x : alpha · x`.
 pub(super) fn leaky_relu(cx: &Cx<'_>, alpha: f32) -> Result<Vec<f32>> {
     Ok(unary(cx, |v| if v >= 0.0 { v } else { alpha * v }))
+}
+
+/// `PRelu`: `x >= 0 ? x : slope · x`, the slope (operand 1) broadcast to `x`.
+pub(super) fn prelu(cx: &Cx<'_>) -> Result<Vec<f32>> {
+    let (x, slope) = (cx.x, cx.ins.get(1).ok_or_else(|| cx.err("no slope"))?);
+    if broadcast_shape(&x.shape, &slope.shape).as_deref() != Some(&x.shape[..]) {
+        return Err(cx.err(format!("slope {:?} does not broadcast", slope.shape)));
+    }
+    let idx = broadcast_index(&slope.shape, &x.shape);
+    Ok(x.data
+        .iter()
+        .zip(&idx)
+        .map(|(&v, &i)| if v >= 0.0 { v } else { slope.data[i] * v })
+        .collect())
 }
 
 /// `Sigmoid`: `1 / (1 + e^-x)`.

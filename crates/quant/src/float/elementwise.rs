@@ -1,4 +1,5 @@
-//! Elementwise arithmetic in `f32` with numpy broadcasting: `Add`, `Sub`, `Mul`.
+//! Elementwise arithmetic in `f32` with numpy broadcasting: `Add`, `Sub`, `Mul`, and n-ary
+//! `Max` and `Min`.
 
 use super::Cx;
 use crate::Result;
@@ -36,4 +37,31 @@ fn binary(cx: &Cx<'_>, f: impl Fn(f32, f32) -> f32) -> Result<Vec<f32>> {
         .map(|(&a, &b)| f(x.data[a], y.data[b]))
         .collect();
     Ok(data)
+}
+
+/// `Max` of every operand, broadcast to the output shape.
+pub(super) fn max(cx: &Cx<'_>) -> Result<Vec<f32>> {
+    nary(cx, f32::max)
+}
+
+/// `Min` of every operand, broadcast to the output shape.
+pub(super) fn min(cx: &Cx<'_>) -> Result<Vec<f32>> {
+    nary(cx, f32::min)
+}
+
+/// `f` folded over every operand, each broadcast to the output shape.
+fn nary(cx: &Cx<'_>, f: impl Fn(f32, f32) -> f32) -> Result<Vec<f32>> {
+    let out_shape = cx.out_shape;
+    let mut data: Option<Vec<f32>> = None;
+    for t in cx.ins {
+        if broadcast_shape(&t.shape, out_shape).as_deref() != Some(out_shape) {
+            return Err(cx.err(format!("cannot broadcast {:?} to {out_shape:?}", t.shape)));
+        }
+        let idx = broadcast_index(&t.shape, out_shape);
+        data = Some(match data {
+            None => idx.iter().map(|&i| t.data[i]).collect(),
+            Some(d) => d.iter().zip(&idx).map(|(&a, &i)| f(a, t.data[i])).collect(),
+        });
+    }
+    data.ok_or_else(|| cx.err("no operands"))
 }

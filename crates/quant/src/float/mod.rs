@@ -10,9 +10,9 @@
 //! |---|---|
 //! | `dense` | `Linear`, `MatMul` |
 //! | `conv` | `Conv` |
-//! | `elementwise` | `Add`, `Sub`, `Mul` |
-//! | `activation` | `Relu`, `Clip`, `LeakyRelu`, `Sigmoid`, `Tanh` |
-//! | `reduce` | `Softmax`, `ArgMax` |
+//! | `elementwise` | `Add`, `Sub`, `Mul`, `Max`, `Min` |
+//! | `activation` | `Relu`, `Clip`, `LeakyRelu`, `PRelu`, `Sigmoid`, `Tanh` |
+//! | `reduce` | `Softmax`, `ArgMax`, `Reduce` (sum, mean, max, min) |
 //! | `pool` | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad` |
 
@@ -186,6 +186,10 @@ fn run_node(
         FOp::Transpose { perm } => layout::transpose(&cx, perm),
         FOp::Concat { axis } => layout::concat(&cx, *axis),
         FOp::Pad { mode, pads, value } => layout::pad(&cx, *mode, pads, *value),
+        FOp::Reduce { mode, axes, .. } => reduce::reduce(&cx, *mode, axes),
+        FOp::Max => elementwise::max(&cx),
+        FOp::Min => elementwise::min(&cx),
+        FOp::PRelu => activation::prelu(&cx),
     }?;
     let out = FTensor {
         shape: out_shape,

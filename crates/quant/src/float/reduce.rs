@@ -1,7 +1,31 @@
-//! Reductions along one axis in `f32`: `Softmax` (with `libm`'s `expf`) and `ArgMax`.
+//! Reductions in `f32`: `Softmax` (with `libm`'s `expf`) and `ArgMax` along one axis, and
+//! `Reduce` (sum, mean, max, min) over any set of axes.
 
 use super::Cx;
 use crate::Result;
+use vouch_onnx::graph::ReduceMode;
+use vouch_semantics::ReducePlan;
+
+/// `Reduce` over `axes`: each output element sums (in the plan's row-major order), averages
+/// (the sum divided by the count), maximizes or minimizes its input elements.
+pub(super) fn reduce(cx: &Cx<'_>, mode: ReduceMode, axes: &[usize]) -> Result<Vec<f32>> {
+    let x = cx.x;
+    let plan = ReducePlan::new(&x.shape, axes).map_err(|e| cx.err(e.to_string()))?;
+    let n = plan.offsets.len() as f32;
+    Ok(plan
+        .bases
+        .iter()
+        .map(|&b| {
+            let vals = plan.offsets.iter().map(|&o| x.data[b + o]);
+            match mode {
+                ReduceMode::Sum => vals.sum(),
+                ReduceMode::Mean => vals.sum::<f32>() / n,
+                ReduceMode::Max => vals.fold(f32::NEG_INFINITY, f32::max),
+                ReduceMode::Min => vals.fold(f32::INFINITY, f32::min),
+            }
+        })
+        .collect())
+}
 
 /// `Softmax` along `axis`: `e^(x - max) / Σ e^(x - max)`, summed in axis order.
 pub(super) fn softmax(cx: &Cx<'_>, axis: usize) -> Result<Vec<f32>> {

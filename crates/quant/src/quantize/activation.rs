@@ -48,6 +48,56 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// `PRelu`: the slope constant quantized per tensor as weights are (`s_w = max|S| / L`),
+    /// the negative products `X · S` requantized back onto the input's scale
+    /// (`M / 2^s ≈ s_w`); the input's kind and scale. A slope steeper than 1 (`max|S| > 1`)
+    /// first rescales the input onto `s_x · max|S|` (a `Rescale` node), so `X · S` fits the
+    /// kind's range.
+    pub(super) fn prelu(&mut self, node: &FNode, name: String) -> Result<()> {
+        let mut x = self.input(node, 0)?;
+        let Some(vouch_onnx::graph::Operand::Const(c)) = node.inputs.get(1) else {
+            return Err(Self::err(node, "PRelu needs a constant slope"));
+        };
+        let smax = self.g.consts[*c]
+            .data
+            .iter()
+            .fold(0f64, |m, v| m.max(f64::from(v.abs())));
+        if smax > 1.0 {
+            // |x · S| may pass the input's range: first rescale x onto s_x · max|S|
+            let (m, s) = multiplier(1.0 / smax)
+                .ok_or_else(|| Self::err(node, "PRelu slope out of range"))?;
+            let (lo, hi) = kind_range(x.kind);
+            let rname = format!("{name}/rescale");
+            let shape = self.values[x.id as usize].shape.clone();
+            let id = self.new_value(rname.clone(), x.kind, x.scale * smax, shape);
+            self.push(
+                node,
+                rname,
+                Op::Rescale {
+                    rq: Requant { m, s, lo, hi },
+                },
+                vec![Operand::Value(x.id)],
+                id,
+            );
+            x.id = id;
+            x.scale *= smax;
+        }
+        let (slope, s_w, _) = self.weights(node, *c);
+        let (m, s) =
+            multiplier(s_w).ok_or_else(|| Self::err(node, "PRelu slope scale out of range"))?;
+        let q = self.bind(node, node.output, x.kind, x.scale)?;
+        let (lo, hi) = kind_range(x.kind);
+        let rq = Requant { m, s, lo, hi };
+        self.push(
+            node,
+            name,
+            Op::PRelu { slope, rq },
+            vec![Operand::Value(x.id)],
+            q.id,
+        );
+        Ok(())
+    }
+
     /// `Sigmoid` as a table.
     pub(super) fn sigmoid(&mut self, node: &FNode, name: String) -> Result<()> {
         self.lut(node, name, |v| 1.0 / (1.0 + libm::expf(-v)))

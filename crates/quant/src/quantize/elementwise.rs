@@ -1,10 +1,10 @@
 //! Lowering elementwise arithmetic with broadcasting: `Add` and `Sub` (both operands rescaled
 //! onto the output scale by multipliers sharing one shift) and `Mul` (one requantization of the
-//! product).
+//! product); n-ary `Max` and `Min` on one common scale.
 
 use super::{Builder, kind_range, multiplier};
 use crate::Result;
-use vouch_model::{Op, Requant};
+use vouch_model::{Op, Operand, Requant};
 use vouch_onnx::graph::FNode;
 
 impl Builder<'_> {
@@ -58,6 +58,56 @@ impl Builder<'_> {
         let (lo, hi) = kind_range(act);
         let rq = Requant { m: 1, s, lo, hi };
         self.push(node, name, Op::Add { ma, mb, rq }, vec![a, b], q.id);
+        Ok(())
+    }
+}
+
+impl Builder<'_> {
+    /// `Max` (`is_max`) or `Min` of the dynamic operands on one scale: the output is the
+    /// package's activation kind at `s_z = max_i s_i · L_i / L` (`L_i` the largest value of
+    /// operand `i`'s kind, `L` of the output kind: the coarsest operand's step, so no
+    /// operand's range is clipped); an operand already of that kind and scale is read as it
+    /// is, any other goes through a `Rescale` by `M / 2^s ≈ s_i / s_z` first.
+    pub(super) fn min_max(&mut self, node: &FNode, name: String, is_max: bool) -> Result<()> {
+        let act = self.act();
+        let lim = f64::from(self.lim());
+        let mut xs = Vec::with_capacity(node.inputs.len());
+        for i in 0..node.inputs.len() {
+            xs.push(self.input(node, i)?);
+        }
+        let mut s_z = 0f64;
+        for x in &xs {
+            let (_, hi) = x
+                .kind
+                .act_range()
+                .ok_or_else(|| Self::err(node, "operand is not an activation tensor"))?;
+            s_z = s_z.max(x.scale * f64::from(hi) / lim);
+        }
+        let (lo, hi) = kind_range(act);
+        let mut ins = Vec::with_capacity(xs.len());
+        for (i, x) in xs.iter().enumerate() {
+            if x.kind == act && x.scale == s_z {
+                ins.push(Operand::Value(x.id));
+                continue;
+            }
+            let (m, s) = multiplier(x.scale / s_z)
+                .ok_or_else(|| Self::err(node, "rescale ratio out of range"))?;
+            let rname = format!("{name}/rescale{i}");
+            let shape = self.values[x.id as usize].shape.clone();
+            let rid = self.new_value(rname.clone(), act, s_z, shape);
+            let rq = Requant { m, s, lo, hi };
+            self.push(
+                node,
+                rname,
+                Op::Rescale { rq },
+                vec![Operand::Value(x.id)],
+                rid,
+            );
+            ins.push(Operand::Value(rid));
+        }
+        let q = self.bind(node, node.output, act, s_z)?;
+        let op = if is_max { Op::Max } else { Op::Min };
+        self.push(node, name, op, ins, q.id);
         Ok(())
     }
 }

@@ -10,9 +10,9 @@
 //! |---|---|
 //! | `dense` | `Linear`, `MatMul` |
 //! | `conv` | `Conv` |
-//! | `elementwise` | `Add`, `Sub`, `Mul` |
-//! | `activation` | `Relu`, `Clip`, `LeakyRelu`, `Sigmoid`, `Tanh` |
-//! | `reduce` | `Softmax`, `ArgMax` |
+//! | `elementwise` | `Add`, `Sub`, `Mul`, `Max`, `Min` |
+//! | `activation` | `Relu`, `Clip`, `LeakyRelu`, `PRelu`, `Sigmoid`, `Tanh` |
+//! | `reduce` | `Softmax`, `ArgMax`, `Reduce` |
 //! | `pool` | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | `layout` | `Reshape`, `Transpose`, `Concat` |
 
@@ -482,6 +482,14 @@ impl Builder<'_> {
             FOp::Transpose { perm } => self.transpose(node, name, perm),
             FOp::Concat { axis } => self.concat(node, name, *axis),
             FOp::Pad { mode, pads, value } => self.pad(node, name, *mode, pads, *value),
+            FOp::Reduce {
+                mode,
+                axes,
+                keepdims,
+            } => self.reduce(node, name, *mode, axes, *keepdims),
+            FOp::Max => self.min_max(node, name, true),
+            FOp::Min => self.min_max(node, name, false),
+            FOp::PRelu => self.prelu(node, name),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Elementwise activations: `Relu`, `Clip` (the clamp gadgets), `LeakyRelu` (a sign bit
-//! selecting `x` or its requantization) and `Lut` (a 256-entry table lookup).
+//! selecting `x` or its requantization), `PRelu` (the same with the requantization of `x`
+//! times its constant slope) and `Lut` (a 256-entry table lookup).
 
 use super::NodeIn;
 use crate::Result;
@@ -24,7 +25,32 @@ pub(super) fn clip(cs: &mut Cs, nd: &NodeIn<'_>, lo: i32, hi: i32) -> Result<Vec
 
 /// `LeakyRelu`: `x` where `x >= 0`, else `requant(x)`.
 pub(super) fn leaky_relu(cs: &mut Cs, nd: &NodeIn<'_>, rq: &Requant) -> Result<Vec<Sig>> {
-    Ok(nd.x.sigs.iter().map(|s| leaky(cs, s, rq)).collect())
+    Ok(nd.x.sigs.iter().map(|s| leaky(cs, s, s, rq)).collect())
+}
+
+/// `PRelu`: `x` where `x >= 0`, else `requant(x · S)` with the constant slope `S` broadcast
+/// to `x` (the product by a constant adds no row).
+pub(super) fn prelu(cs: &mut Cs, nd: &NodeIn<'_>, slope: u32, rq: &Requant) -> Result<Vec<Sig>> {
+    let c = nd
+        .pkg
+        .consts
+        .get(slope as usize)
+        .ok_or_else(|| nd.err("missing slope constant"))?;
+    let shape: Vec<usize> = c.shape.iter().map(|&d| d as usize).collect();
+    let idx = vouch_engine::tensor::broadcast_index(&shape, &nd.x.shape);
+    if idx.len() != nd.x.sigs.len() {
+        return Err(nd.err("slope does not broadcast"));
+    }
+    Ok(nd
+        .x
+        .sigs
+        .iter()
+        .zip(&idx)
+        .map(|(s, &i)| {
+            let k = i128::from(c.data.get(i).copied().unwrap_or(0));
+            leaky(cs, s, &s.affine(k, 0), rq)
+        })
+        .collect())
 }
 
 /// `Lut`: `T[x + 128]`, one lookup per element.
@@ -38,12 +64,13 @@ pub(super) fn lut(cs: &mut Cs, nd: &NodeIn<'_>, table: u32) -> Result<Vec<Sig>> 
         .collect())
 }
 
-/// One `LeakyRelu` element: no rows when the sign of `x` is known from its bounds.
-fn leaky(cs: &mut Cs, x: &Sig, rq: &Requant) -> Sig {
+/// One `LeakyRelu` element (`x` itself when `x >= 0`, else `requant(neg)`, where `neg` is
+/// `x` or `x` times a `PRelu` slope): no rows when the sign of `x` is known from its bounds.
+fn leaky(cs: &mut Cs, x: &Sig, neg: &Sig, rq: &Requant) -> Sig {
     if x.lo >= 0 {
         return x.clone();
     }
-    let n = gadgets::requant(cs, x, rq);
+    let n = gadgets::requant(cs, neg, rq);
     if x.hi < 0 {
         return n;
     }

@@ -1,5 +1,6 @@
 //! Elementwise arithmetic with broadcasting: `Add` (a linear combination, requantized), `Mul`
-//! (one product row per element, requantized) and `Rescale`.
+//! (one product row per element, requantized), `Rescale`, and n-ary `Max` and `Min` (a chain
+//! of max gadgets, on negated signals for the minimum).
 
 use super::{NodeIn, STensor, product};
 use crate::Result;
@@ -46,6 +47,29 @@ pub(super) fn rescale(cs: &mut Cs, nd: &NodeIn<'_>, rq: &Requant) -> Result<Vec<
         .iter()
         .map(|s| gadgets::requant(cs, s, rq))
         .collect())
+}
+
+/// `Max` (`is_max`) or `Min` of every operand, broadcast to the output.
+pub(super) fn min_max(cs: &mut Cs, nd: &NodeIn<'_>, is_max: bool) -> Result<Vec<Sig>> {
+    let sign = if is_max { 1 } else { -1 };
+    let mut acc: Vec<Sig> = Vec::new();
+    for (i, t) in nd.ins.iter().enumerate() {
+        let idx = broadcast_index(&t.shape, nd.out_shape);
+        let sigs = idx
+            .iter()
+            .map(|&j| t.sigs.get(j).map(|s| s.affine(sign, 0)))
+            .collect::<Option<Vec<Sig>>>()
+            .ok_or_else(|| nd.err("operand does not broadcast"))?;
+        acc = if i == 0 {
+            sigs
+        } else {
+            acc.iter()
+                .zip(&sigs)
+                .map(|(a, b)| gadgets::max(cs, b, a))
+                .collect()
+        };
+    }
+    Ok(acc.iter().map(|s| s.affine(sign, 0)).collect())
 }
 
 /// The element pairs of `x` and `y` broadcast together (to `out` if they do not broadcast).

@@ -297,6 +297,10 @@ pub fn build_from_trace(
             Op::Transpose { perm } => layout::transpose(&mut cs, &nd, perm)?,
             Op::Concat { axis } => layout::concat(&mut cs, &nd, *axis)?,
             Op::Pad { mode, pads, value } => layout::pad(&mut cs, &nd, *mode, pads, *value)?,
+            Op::Reduce { mode, axes, rq, .. } => reduce::reduce(&mut cs, &nd, *mode, axes, rq)?,
+            Op::Max => elementwise::min_max(&mut cs, &nd, true)?,
+            Op::Min => elementwise::min_max(&mut cs, &nd, false)?,
+            Op::PRelu { slope, rq } => activation::prelu(&mut cs, &nd, *slope, rq)?,
         };
         if sigs.len() != expect.data.len() {
             return Err(div(&node.name, "element count"));

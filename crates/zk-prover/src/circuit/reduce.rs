@@ -1,11 +1,55 @@
-//! Reductions along one axis: the integer `Softmax` (argmax for the maximum, a table lookup
-//! per element, a division by the sum) and `ArgMax` (the argmax gadget's index).
+//! Reductions: the integer `Softmax` (argmax for the maximum, a table lookup per element, a
+//! division by the sum) and `ArgMax` (the argmax gadget's index) along one axis, and `Reduce`
+//! over any axes (a linear sum, `div_round` as a division by a constant, or a chain of max
+//! gadgets, then the requantization).
 
 use super::NodeIn;
 use crate::Result;
 use crate::cs::Cs;
 use crate::gadgets::{self, Sig};
-use vouch_semantics::Requant;
+use vouch_semantics::{ReduceMode, ReducePlan, Requant};
+
+/// `Reduce` over `axes`: per output element, the elements of the engine's [`ReducePlan`].
+pub(super) fn reduce(
+    cs: &mut Cs,
+    nd: &NodeIn<'_>,
+    mode: ReduceMode,
+    axes: &[u32],
+    rq: &Requant,
+) -> Result<Vec<Sig>> {
+    let x = nd.x;
+    let axes: Vec<usize> = axes.iter().map(|&a| a as usize).collect();
+    let plan = ReducePlan::new(&x.shape, &axes).map_err(|_| nd.err("bad reduce axes"))?;
+    let n = plan.offsets.len() as i128;
+    let mut out = Vec::with_capacity(plan.bases.len());
+    for &b in &plan.bases {
+        let xs = plan
+            .offsets
+            .iter()
+            .map(|&o| x.sigs.get(b + o))
+            .collect::<Option<Vec<&Sig>>>()
+            .ok_or_else(|| nd.err("reduce reads outside its input"))?;
+        let (first, rest) = xs.split_first().ok_or_else(|| nd.err("empty reduction"))?;
+        let sum = || rest.iter().fold((*first).clone(), |acc, s| acc.plus(s, 1));
+        let r = match mode {
+            ReduceMode::Sum => sum(),
+            // div_round(a, n) = floor((2a + n) / 2n)
+            ReduceMode::Mean => gadgets::div_floor_const(cs, &sum().affine(2, n), 2 * n),
+            ReduceMode::Max => rest
+                .iter()
+                .fold((*first).clone(), |m, s| gadgets::max(cs, s, &m)),
+            ReduceMode::Min => rest
+                .iter()
+                .fold(first.affine(-1, 0), |m, s| {
+                    gadgets::max(cs, &s.affine(-1, 0), &m)
+                })
+                .affine(-1, 0),
+        };
+        let r = r.materialize(cs);
+        out.push(gadgets::requant(cs, &r, rq));
+    }
+    Ok(out)
+}
 
 /// `Softmax` along `axis`, slice by slice.
 pub(super) fn softmax(

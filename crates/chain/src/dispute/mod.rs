@@ -13,9 +13,12 @@
 //! input commitment and the weights root; trace leaves against the *defender's* trace root,
 //! so a challenger reads the defender's revealed trace path from its `bisect` calldata.
 
+mod need;
+
 use crate::graph::GraphHeader;
 use crate::{Error, Result, System};
 use alloy::primitives::{Address, B256, U256};
+use need::{dim, need, numel};
 use vouch_bindings::dispute_game::DisputeGame;
 use vouch_bindings::dispute_game::DisputeGame::Window;
 use vouch_bindings::dispute_game::OneStepVerifier::Node;
@@ -151,50 +154,6 @@ fn to_usize(v: U256, what: &str) -> Result<usize> {
     usize::try_from(v).map_err(|_| Error::OutOfRange {
         what: format!("{what} {v}"),
     })
-}
-
-fn dim(shape: &[U256], i: usize) -> usize {
-    shape
-        .get(i)
-        .and_then(|d| usize::try_from(*d).ok())
-        .unwrap_or(1)
-}
-
-fn numel(shape: &[U256]) -> usize {
-    (0..shape.len()).map(|i| dim(shape, i)).product()
-}
-
-/// Elements `[lo, hi)` of dynamic input `i` (or constant `i`) that element `e` of `node`
-/// reads; the whole tensor where no narrower range is known.
-fn need(node: &Node, is_const: bool, i: usize, e: usize) -> (usize, usize) {
-    let shape = if is_const {
-        node.constShapes.get(i)
-    } else {
-        node.inShapes.get(i)
-    };
-    let all = (0, shape.map_or(0, |s| numel(s)));
-    let w = node.constShapes.first().map(Vec::as_slice).unwrap_or(&[]);
-    match node.op {
-        crate::graph::op::LINEAR if w.len() == 2 => {
-            let (n, k) = (dim(w, 0).max(1), dim(w, 1));
-            match (is_const, i) {
-                (false, _) => ((e / n) * k, (e / n) * k + k),
-                (true, 0) => ((e % n) * k, (e % n) * k + k),
-                _ => (e % n, e % n + 1),
-            }
-        }
-        crate::graph::op::CONV if is_const && w.len() == 4 && node.outShape.len() == 4 => {
-            let plane = dim(&node.outShape, 2) * dim(&node.outShape, 3);
-            let co = (e / plane.max(1)) % dim(&node.outShape, 1).max(1);
-            if i == 0 {
-                let per = dim(w, 1) * dim(w, 2) * dim(w, 3);
-                (co * per, co * per + per)
-            } else {
-                (co, co + 1)
-            }
-        }
-        _ => all,
-    }
 }
 
 /// Range proof of leaves `start .. start + len` (docs/semantics.md section 8.3): per level from

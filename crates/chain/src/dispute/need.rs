@@ -1,0 +1,111 @@
+//! Which elements of its inputs and constants one output element of a node reads: the
+//! windows a one-step check proves (docs/semantics.md section 8.3), narrowed per op where the
+//! element reads less than the whole tensor.
+
+use alloy::primitives::U256;
+use vouch_bindings::dispute_game::OneStepVerifier::Node;
+
+/// Dimension `i` of a descriptor shape (1 when absent).
+pub(super) fn dim(shape: &[U256], i: usize) -> usize {
+    shape
+        .get(i)
+        .and_then(|d| usize::try_from(*d).ok())
+        .unwrap_or(1)
+}
+
+/// Elements of a descriptor shape.
+pub(super) fn numel(shape: &[U256]) -> usize {
+    (0..shape.len()).map(|i| dim(shape, i)).product()
+}
+
+/// Elements `[lo, hi)` of dynamic input `i` (or constant `i`) that element `e` of `node`
+/// reads; the whole tensor where no narrower range is known.
+pub(super) fn need(node: &Node, is_const: bool, i: usize, e: usize) -> (usize, usize) {
+    let shape = if is_const {
+        node.constShapes.get(i)
+    } else {
+        node.inShapes.get(i)
+    };
+    let all = (0, shape.map_or(0, |s| numel(s)));
+    let w = node.constShapes.first().map(Vec::as_slice).unwrap_or(&[]);
+    match node.op {
+        crate::graph::op::LINEAR if w.len() == 2 => {
+            let (n, k) = (dim(w, 0).max(1), dim(w, 1));
+            match (is_const, i) {
+                (false, _) => ((e / n) * k, (e / n) * k + k),
+                (true, 0) => ((e % n) * k, (e % n) * k + k),
+                _ => (e % n, e % n + 1),
+            }
+        }
+        crate::graph::op::CONV if is_const && w.len() == 4 && node.outShape.len() == 4 => {
+            let plane = dim(&node.outShape, 2) * dim(&node.outShape, 3);
+            let co = (e / plane.max(1)) % dim(&node.outShape, 1).max(1);
+            if i == 0 {
+                let per = dim(w, 1) * dim(w, 2) * dim(w, 3);
+                (co * per, co * per + per)
+            } else {
+                (co, co + 1)
+            }
+        }
+        crate::graph::op::REDUCE if !is_const => reduce_need(node, e).unwrap_or(all),
+        _ => all,
+    }
+}
+
+/// The window of a `Reduce` element: from its first to its last input element (at most
+/// `vouch_semantics::MAX_REDUCE_SPAN`, docs/semantics.md section 8.1), not the whole input.
+fn reduce_need(node: &Node, mut e: usize) -> Option<(usize, usize)> {
+    let shape = node.inShapes.first()?;
+    let axes: Vec<usize> = node
+        .attrs
+        .get(5..)?
+        .iter()
+        .map(|a| usize::try_from(a.as_i64()).ok())
+        .collect::<Option<_>>()?;
+    let (mut base, mut span, mut stride) = (0usize, 1usize, 1usize);
+    for a in (0..shape.len()).rev() {
+        let d = dim(shape, a).max(1);
+        if axes.contains(&a) {
+            span = span.checked_add((d - 1).checked_mul(stride)?)?;
+        } else {
+            base = base.checked_add((e % d).checked_mul(stride)?)?;
+            e /= d;
+        }
+        stride = stride.checked_mul(d)?;
+    }
+    Some((base, base.checked_add(span)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::I256;
+
+    #[test]
+    fn a_reduce_element_reads_its_span_not_the_whole_input() {
+        let u = |v: &[u64]| v.iter().map(|&x| U256::from(x)).collect::<Vec<_>>();
+        let node = Node {
+            op: crate::graph::op::REDUCE,
+            inputs: vec![U256::ZERO],
+            inShapes: vec![u(&[1, 4, 3, 5])],
+            consts: vec![],
+            constShapes: vec![],
+            outShape: u(&[1, 3]),
+            // mean over axes 1 and 3
+            attrs: [1i64, 1, 0, -128, 127, 1, 3]
+                .iter()
+                .map(|&a| I256::try_from(a).unwrap())
+                .collect(),
+        };
+        // element 2 keeps axis-2 coordinate 2: base 2·5, span 1 + 3·15 + 4·1
+        assert_eq!(need(&node, false, 0, 2), (10, 60));
+        assert_eq!(need(&node, false, 0, 0), (0, 50));
+        // every element the reduction reads is inside the window
+        for e in 0..3 {
+            let (lo, hi) = need(&node, false, 0, e);
+            for (i1, i3) in (0..4).flat_map(|i| (0..5).map(move |j| (i, j))) {
+                assert!((lo..hi).contains(&(i1 * 15 + e * 5 + i3)));
+            }
+        }
+    }
+}

@@ -56,6 +56,9 @@ pub mod op {
     pub const CONCAT: u8 = 18;
     /// `Pad`.
     pub const PAD: u8 = 19;
+    /// `TreeEnsemble` (reserved: no one-step verifier yet; tree packages are refused for the
+    /// optimistic mode).
+    pub const TREE_ENSEMBLE: u8 = 30;
 }
 
 fn dims(shape: &[Dim]) -> Vec<U256> {
@@ -207,6 +210,9 @@ pub fn descriptors(pkg: &Package) -> Vec<Node> {
                     let mut a = vec![i64::from(mode.code()), i64::from(*value)];
                     a.extend(u(pads));
                     (op::PAD, a)
+                }
+                Op::TreeEnsemble { aggregate, .. } => {
+                    (op::TREE_ENSEMBLE, vec![i64::from(aggregate.code())])
                 }
             };
             Node {

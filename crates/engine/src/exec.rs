@@ -1,7 +1,9 @@
 //! The engine: weights packed once per package, then one pass over the nodes per run.
 
 use crate::gemm::Packed;
-use crate::ops::{NodeRun, activation, conv, dense, elementwise, layout, pool, reduce, window};
+use crate::ops::{
+    NodeRun, activation, conv, dense, elementwise, layout, pool, reduce, tree, window,
+};
 use crate::tensor::{Tensor, numel, resolve};
 use crate::{Error, Result};
 use vouch_model::{Node, Op, Operand, Package};
@@ -338,6 +340,7 @@ impl<'p> Engine<'p> {
             (Op::Transpose { perm }, _) => layout::run_transpose(&r, perm)?,
             (Op::Concat { axis }, _) => layout::run_concat(&r, *axis)?,
             (Op::Pad { mode, pads, value }, _) => layout::run_pad(&r, *mode, pads, *value)?,
+            (Op::TreeEnsemble { .. }, _) => tree::run_tree_ensemble(&r)?,
             _ => return Err(shape_err(node, "weights were not prepared")),
         };
         Ok(out)

@@ -10,6 +10,7 @@ use vouch_semantics::SEMANTICS_VERSION;
 
 mod act16;
 mod layout;
+mod tree;
 
 /// One single-op case.
 #[derive(Debug, Clone)]
@@ -527,6 +528,7 @@ pub fn all_cases() -> Vec<(&'static str, Vec<Case>)> {
     );
     act16::act16_cases(r, &mut push);
     layout::pad_cases(r, &mut push);
+    tree::tree_cases(r, &mut push);
     groups
 }
 
@@ -619,6 +621,9 @@ pub fn attrs_json(op: &Op) -> serde_json::Value {
             m.insert("mode".into(), mode.name().into());
             m.insert("pads".into(), json!(pads));
             m.insert("value".into(), (*value).into());
+        }
+        Op::TreeEnsemble { aggregate, .. } => {
+            m.insert("aggregate".into(), aggregate.name().into());
         }
         Op::Relu | Op::Lut { .. } | Op::Reshape => {}
     }

@@ -1,7 +1,7 @@
 //! The integer graph IR. Each [`Op`] is defined exactly in `docs/semantics.md` section 3.
 
 use serde::{Deserialize, Serialize};
-use vouch_semantics::{Family, PadMode, Requant};
+use vouch_semantics::{Aggregate, Family, PadMode, Requant};
 
 /// Index of a dynamic tensor in [`crate::Package::values`].
 pub type ValueId = u32;
@@ -238,6 +238,24 @@ pub enum Op {
         /// The padding value (`Constant` mode; 0 otherwise), in the output kind's range.
         value: i32,
     },
+    /// A decision-tree ensemble over feature codes (`docs/semantics.md` section 3.1): `X`
+    /// `[..., F]` (`act16` codes) to `Z` `[..., N]` (`wide`). The last variant (see `Pad`).
+    TreeEnsemble {
+        /// `[n_nodes, 6]`: `[mode, feature, c, missing, a, b]` per node.
+        nodes: ConstId,
+        /// `[n_w, 2]`: `[target, value]` per leaf weight.
+        weights: ConstId,
+        /// `[n_trees]`: the root row of each tree.
+        roots: ConstId,
+        /// `[N]`: the base value of each target.
+        base: ConstId,
+        /// `[F + 1]`: feature `f`'s thresholds are `thresholds[bounds[f]..bounds[f + 1]]`.
+        bounds: ConstId,
+        /// `[n_t]`: every feature's sorted thresholds (`f32` bit patterns): the input encoding.
+        thresholds: ConstId,
+        /// How leaf values combine across trees.
+        aggregate: Aggregate,
+    },
 }
 
 impl Op {
@@ -262,6 +280,7 @@ impl Op {
             Self::Transpose { .. } => "Transpose",
             Self::Concat { .. } => "Concat",
             Self::Pad { .. } => "Pad",
+            Self::TreeEnsemble { .. } => "TreeEnsemble",
         }
     }
 
@@ -279,6 +298,7 @@ impl Op {
             Self::Reshape | Self::Transpose { .. } | Self::Concat { .. } | Self::Pad { .. } => {
                 Family::Layout
             }
+            Self::TreeEnsemble { .. } => Family::Tree,
         }
     }
 
@@ -289,6 +309,15 @@ impl Op {
                 std::iter::once(*weight).chain(*bias).collect()
             }
             Self::Lut { table } | Self::Softmax { table, .. } => vec![*table],
+            Self::TreeEnsemble {
+                nodes,
+                weights,
+                roots,
+                base,
+                bounds,
+                thresholds,
+                ..
+            } => vec![*nodes, *weights, *roots, *base, *bounds, *thresholds],
             _ => Vec::new(),
         }
     }

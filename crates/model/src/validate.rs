@@ -47,7 +47,7 @@ pub enum InvalidPackage {
     },
 }
 
-fn node_err(node: &str, reason: impl Into<String>) -> InvalidPackage {
+pub(crate) fn node_err(node: &str, reason: impl Into<String>) -> InvalidPackage {
     InvalidPackage::Node {
         node: node.to_owned(),
         reason: reason.into(),
@@ -69,7 +69,8 @@ fn arity(op: &Op) -> Option<usize> {
         | Op::AveragePool { .. }
         | Op::Reshape
         | Op::Transpose { .. }
-        | Op::Pad { .. } => Some(1),
+        | Op::Pad { .. }
+        | Op::TreeEnsemble { .. } => Some(1),
         Op::MatMul { .. } | Op::Add { .. } | Op::Mul { .. } => Some(2),
         Op::Concat { .. } => None,
     }
@@ -166,6 +167,9 @@ impl Package {
                 });
             }
         }
+        for i in 0..self.inputs.len() {
+            self.input_encoding(i)?;
+        }
         for v in &self.values {
             if v.shape.iter().filter(|d| **d == Dim::Batch).count() > 1 {
                 return Err(node_err(&v.name, "more than one batch axis"));
@@ -232,6 +236,7 @@ impl Package {
             }
             Op::Clip { lo, hi } if lo > hi => return Err(node_err(n, "clip bounds reversed")),
             Op::Pad { mode, pads, value } => self.validate_pad(node, *mode, pads, *value)?,
+            Op::TreeEnsemble { .. } => self.validate_tree(node)?,
             _ => {}
         }
         if let Some(v) = self.values.get(node.output as usize)

@@ -22,8 +22,10 @@
 )]
 pub mod family;
 pub mod pad;
+pub mod tree;
 pub use family::Family;
 pub use pad::PadMode;
+pub use tree::{Aggregate, NodeMode};
 
 /// The semantics version this crate implements (and the one new packages record).
 pub const SEMANTICS_VERSION: u32 = 2;

@@ -15,6 +15,7 @@
 //! | `reduce` | `Softmax`, `ArgMax` |
 //! | `pool` | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad` |
+//! | `tree` | `TreeEnsemble` |
 
 mod activation;
 mod conv;
@@ -23,6 +24,7 @@ mod elementwise;
 mod layout;
 mod pool;
 mod reduce;
+pub(crate) mod tree;
 
 use crate::{Error, Result};
 use vouch_engine::tensor::numel;
@@ -186,6 +188,7 @@ fn run_node(
         FOp::Transpose { perm } => layout::transpose(&cx, perm),
         FOp::Concat { axis } => layout::concat(&cx, *axis),
         FOp::Pad { mode, pads, value } => layout::pad(&cx, *mode, pads, *value),
+        FOp::TreeEnsemble(t) => tree::tree_ensemble(&cx, t),
     }?;
     let out = FTensor {
         shape: out_shape,

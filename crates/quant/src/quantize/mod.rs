@@ -15,6 +15,7 @@
 //! | `reduce` | `Softmax`, `ArgMax` |
 //! | `pool` | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | `layout` | `Reshape`, `Transpose`, `Concat` |
+//! | `tree` | `TreeEnsemble` |
 
 mod activation;
 mod conv;
@@ -23,6 +24,7 @@ mod elementwise;
 mod layout;
 mod pool;
 mod reduce;
+pub(crate) mod tree;
 
 use crate::{Error, Result};
 use vouch_model::{Const, Dim, IoSpec, Kind, Node, Op, Operand, Package, Requant, TensorInfo};
@@ -484,8 +486,19 @@ impl Builder<'_> {
             FOp::Transpose { perm } => self.transpose(node, name, perm),
             FOp::Concat { axis } => self.concat(node, name, *axis),
             FOp::Pad { mode, pads, value } => self.pad(node, name, *mode, pads, *value),
+            FOp::TreeEnsemble(t) => self.tree_ensemble(node, name, t),
         }
     }
+}
+
+/// Whether the readers of a graph input are all tree ensembles (`Some(true)`), some are
+/// (`Some(false)`), or none are (`None`).
+fn tree_input(g: &FGraph, readers: &[usize]) -> Option<bool> {
+    let trees = readers
+        .iter()
+        .filter(|&&c| matches!(g.nodes[c].op, FOp::TreeEnsemble(_)))
+        .count();
+    (trees > 0).then_some(trees == readers.len())
 }
 
 fn clamp_bounds(min: f32, max: f32, scale: f64, kind: Kind) -> (i32, i32) {
@@ -563,12 +576,19 @@ pub fn quantize(
             } else {
                 act_scale(range, lim)
             };
-        let id = b.new_value(g.values[v].name.clone(), act, scale, shape);
-        b.map[v] = Some(QVal {
-            id,
-            scale,
-            kind: act,
-        });
+        // an input read by trees carries feature codes (`docs/semantics.md` section 3.1)
+        let (kind, scale) = match tree_input(g, &b.consumers[v]) {
+            Some(true) => (Kind::Act16, 1.0),
+            Some(false) => {
+                return Err(Error::Node {
+                    node: g.values[v].name.clone(),
+                    reason: "an input read by a tree ensemble is read by other ops too".into(),
+                });
+            }
+            None => (act, scale),
+        };
+        let id = b.new_value(g.values[v].name.clone(), kind, scale, shape);
+        b.map[v] = Some(QVal { id, scale, kind });
         inputs.push(IoSpec {
             name: g.values[v].name.clone(),
             value: id,
@@ -591,8 +611,14 @@ pub fn quantize(
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    let trees = g.nodes.iter().any(|n| matches!(n.op, FOp::TreeEnsemble(_)));
     let pkg = Package {
-        semantics_version: precision.semantics_version(),
+        // feature codes are act16 tensors (version 2) at either precision
+        semantics_version: if trees {
+            SEMANTICS_VERSION
+        } else {
+            precision.semantics_version()
+        },
         name: name.to_owned(),
         source_sha256,
         inputs,

@@ -35,6 +35,7 @@ mod layout;
 mod pool;
 mod poseidon;
 mod reduce;
+mod tree;
 
 pub use poseidon::poseidon_gadget;
 
@@ -282,6 +283,7 @@ pub fn build_from_trace(
             Op::Transpose { perm } => layout::transpose(&mut cs, &nd, perm)?,
             Op::Concat { axis } => layout::concat(&mut cs, &nd, *axis)?,
             Op::Pad { mode, pads, value } => layout::pad(&mut cs, &nd, *mode, pads, *value)?,
+            Op::TreeEnsemble { .. } => tree::tree_ensemble(&nd)?,
         };
         if sigs.len() != expect.data.len() {
             return Err(div(&node.name, "element count"));

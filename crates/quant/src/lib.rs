@@ -13,10 +13,12 @@
 //! | [`float`] | the float reference executor, one submodule per op family |
 //! | [`quantize`] | scale selection and lowering to the integer IR, one submodule per op family |
 //! | [`accuracy`] | input quantization, output dequantization, the accuracy report |
+//! | [`decisions`] | tree ensembles: float against integer leaves on calibration rows |
 //! | [`json`] | the JSON tensor format of inputs, calibration samples and outputs |
 
 #![forbid(unsafe_code)]
 pub mod accuracy;
+pub mod decisions;
 pub mod float;
 pub mod quantize;
 
@@ -24,6 +26,7 @@ pub mod quantize;
 pub use vouch_task::codec::json;
 
 pub use accuracy::{dequantize, measure, quantize_inputs};
+pub use decisions::{TreeDecisions, tree_decisions};
 pub use float::FTensor;
 pub use quantize::{Precision, quantize};
 

@@ -164,3 +164,22 @@ fn gradient_boosting_binary() {
 fn gradient_boosting_multiclass() {
     check("tree_gb_iris", 0.02);
 }
+
+/// A `StandardScaler` before the trees (ai.onnx.ml `Scaler`): its thresholds move onto the raw
+/// features, the Scaler disappears, the decisions stay exact.
+#[test]
+fn scaler_then_gradient_boosting() {
+    let onnx = std::fs::read(dir("tree_scaler_gb_bc").join("model.onnx")).unwrap();
+    let g = vouch_onnx::import(&onnx, &Default::default()).unwrap();
+    let ops: Vec<String> = g
+        .nodes
+        .iter()
+        .map(|n| format!("{:?}", n.op.family()))
+        .collect();
+    assert_eq!(
+        ops,
+        ["Tree", "Reduce", "Activation"],
+        "the Scaler's Mul and Add are gone"
+    );
+    check("tree_scaler_gb_bc", 0.02);
+}

@@ -27,6 +27,9 @@ mod plumbing;
 mod pool;
 mod reduce;
 mod tree;
+mod tree_scaler;
+
+pub(crate) use tree_scaler::Scaled;
 
 use crate::error::{Error, Result};
 use crate::graph::Dim;

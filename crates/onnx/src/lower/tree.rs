@@ -16,6 +16,8 @@ use crate::graph::{Aggregate, Dim, FOp, FTreeNode, FTrees, NodeMode, Operand};
 use crate::import::{Ctx, Importer, Kind, Sym};
 use crate::proto::TensorProto;
 
+use super::tree_scaler::{Scaled, compose_nodes};
+
 /// Largest number of tree nodes or leaf weights accepted (the package holds them as constants).
 const MAX_TREE_ROWS: usize = 1 << 22;
 
@@ -144,6 +146,16 @@ fn read_trees(ctx: &Ctx<'_>, prefix: &str, features: usize) -> Result<(FTrees, L
     };
     // row of each attribute index, for the leaves' weights
     let mut row_of: HashMap<(i64, i64), usize> = HashMap::new();
+    for i in (0..n).filter(|&i| modes[i] != b"LEAF") {
+        for (attr, c) in [
+            ("nodes_truenodeids", trues[i]),
+            ("nodes_falsenodeids", falses[i]),
+        ] {
+            if !index.contains_key(&(tree_ids[i], c)) {
+                return Err(ctx.tree_err(attr, format!("tree {} has no node {c}", tree_ids[i])));
+            }
+        }
+    }
     for &t in &trees {
         // the root: the node of the tree no branch points to
         let mut child: Vec<i64> = Vec::new();
@@ -277,19 +289,48 @@ fn set_weights(
 }
 
 impl Importer {
-    /// The input features `[..., F]` of a tree node and `F`.
-    fn tree_input(&self, ctx: &Ctx<'_>) -> Result<(crate::graph::ValueId, usize)> {
-        let x = self.value_in(ctx, 0)?;
+    /// The input features `[..., F]` of a tree node, `F`, and the `Scaler` between them and
+    /// the trees, if any (its two nodes are dropped: the trees' thresholds move onto its input).
+    fn tree_input(
+        &mut self,
+        ctx: &Ctx<'_>,
+    ) -> Result<(crate::graph::ValueId, usize, Option<Scaled>)> {
+        let mut x = self.value_in(ctx, 0)?;
+        let mut scaled = None;
+        if let Some(sc) = self.scaled.get(&x).cloned()
+            && self.g.inputs.contains(&sc.x)
+            && sc.nodes + 2 == self.g.nodes.len()
+            && ctx.input(0).is_some_and(|name| self.single_use(name))
+        {
+            self.g.nodes.truncate(sc.nodes);
+            x = sc.x;
+            scaled = Some(sc);
+        }
         if !self.g.inputs.contains(&x) {
             return Err(ctx.unsupported(
-                "trees over a computed tensor (the trees must read a graph input: its features \
-                 are encoded by their thresholds)",
+                "trees over a computed tensor (the trees must read a graph input, directly or \
+                 through one Scaler read by nothing else: its features are encoded by their \
+                 thresholds)",
             ));
         }
         match self.shape(x).last() {
-            Some(Dim::Fixed(f)) if self.shape(x).len() >= 2 => Ok((x, *f)),
+            Some(Dim::Fixed(f)) if self.shape(x).len() >= 2 => Ok((x, *f, scaled)),
             _ => Err(ctx.shape_err("the input must be [N, F] with a fixed feature count F")),
         }
+    }
+
+    /// The trees of the node over its input, with a `Scaler`'s thresholds composed.
+    fn read_input_trees(
+        &mut self,
+        ctx: &Ctx<'_>,
+        prefix: &str,
+    ) -> Result<(crate::graph::ValueId, FTrees, LeafWeights)> {
+        let (x, features, scaled) = self.tree_input(ctx)?;
+        let (mut trees, per_leaf) = read_trees(ctx, prefix, features)?;
+        if let Some(sc) = scaled {
+            compose_nodes(ctx, &sc, &mut trees.nodes)?;
+        }
+        Ok((x, trees, per_leaf))
     }
 
     fn post(ctx: &Ctx<'_>) -> Result<Post> {
@@ -328,7 +369,6 @@ impl Importer {
     /// `ai.onnx.ml` `TreeEnsembleRegressor`: `n_targets` scores, `aggregate_function` `SUM`,
     /// `AVERAGE`, `MIN` or `MAX`, post-transform `NONE`.
     pub(super) fn tree_regressor(&mut self, ctx: &Ctx<'_>) -> Result<()> {
-        let (x, features) = self.tree_input(ctx)?;
         let n = usize::try_from(ctx.int("n_targets", 1))
             .ok()
             .filter(|&n| (1..=MAX_TREE_ROWS).contains(&n))
@@ -336,7 +376,7 @@ impl Importer {
         if Self::post(ctx)? != Post::None {
             return Err(ctx.unsupported("a TreeEnsembleRegressor post_transform other than NONE"));
         }
-        let (mut trees, per_leaf) = read_trees(ctx, "target", features)?;
+        let (x, mut trees, per_leaf) = self.read_input_trees(ctx, "target")?;
         check_targets(ctx, "target_ids", &per_leaf, n)?;
         (trees.aggregate, trees.average) = match ctx.string("aggregate_function").unwrap_or(b"SUM")
         {
@@ -369,7 +409,6 @@ impl Importer {
     /// `ai.onnx.ml` `TreeEnsembleClassifier` with integer labels `0..n-1`: the label is the
     /// `ArgMax` of the scores, the probabilities their post-transform.
     pub(super) fn tree_classifier(&mut self, ctx: &Ctx<'_>) -> Result<()> {
-        let (x, features) = self.tree_input(ctx)?;
         let labels = ctx.ints_or_empty("classlabels_int64s");
         if labels.is_empty() {
             return Err(ctx.unsupported("string class labels (classlabels_strings)"));
@@ -379,7 +418,7 @@ impl Importer {
         }
         let n = labels.len();
         let mut post = Self::post(ctx)?;
-        let (mut trees, per_leaf) = read_trees(ctx, "class", features)?;
+        let (x, mut trees, per_leaf) = self.read_input_trees(ctx, "class")?;
         check_targets(ctx, "class_ids", &per_leaf, n)?;
         let base = ctx.floats64("base_values")?;
         let classes: Vec<i64> = {

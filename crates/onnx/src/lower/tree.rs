@@ -9,7 +9,7 @@
 //! classifiers (weights for class 0 only) become two score columns whose `ArgMax` is
 //! onnxruntime's label: `[1 - s, s]` when every weight is non-negative, else `[-s, s]`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::error::{Error, Result};
 use crate::graph::{Aggregate, Dim, FOp, FTreeNode, FTrees, NodeMode, Operand};
@@ -127,11 +127,12 @@ fn read_trees(ctx: &Ctx<'_>, prefix: &str, features: usize) -> Result<(FTrees, L
     // (tree, node id) -> attribute index; trees in order of first appearance
     let mut index: HashMap<(i64, i64), usize> = HashMap::new();
     let mut trees: Vec<i64> = Vec::new();
+    let mut seen: HashSet<i64> = HashSet::new();
     for (i, (&t, &id)) in tree_ids.iter().zip(&node_ids).enumerate() {
         if index.insert((t, id), i).is_some() {
             return Err(ctx.tree_err("nodes_nodeids", format!("node {id} of tree {t} twice")));
         }
-        if !trees.contains(&t) {
+        if seen.insert(t) {
             trees.push(t);
         }
     }
@@ -156,17 +157,24 @@ fn read_trees(ctx: &Ctx<'_>, prefix: &str, features: usize) -> Result<(FTrees, L
             }
         }
     }
+    // each tree's nodes, and every (tree, node) a branch points to: linear in the node count
+    let mut members: HashMap<i64, Vec<usize>> = HashMap::new();
+    let mut child: HashSet<(i64, i64)> = HashSet::new();
+    for i in 0..n {
+        members.entry(tree_ids[i]).or_default().push(i);
+        if modes[i] != b"LEAF" {
+            child.extend([(tree_ids[i], trues[i]), (tree_ids[i], falses[i])]);
+        }
+    }
     for &t in &trees {
         // the root: the node of the tree no branch points to
-        let mut child: Vec<i64> = Vec::new();
-        for i in (0..n).filter(|&i| tree_ids[i] == t) {
-            if modes[i] != b"LEAF" {
-                child.extend([trues[i], falses[i]]);
-            }
-        }
-        let roots: Vec<i64> = (0..n)
-            .filter(|&i| tree_ids[i] == t && !child.contains(&node_ids[i]))
-            .map(|i| node_ids[i])
+        let roots: Vec<i64> = members
+            .get(&t)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter(|&&i| !child.contains(&(t, node_ids[i])))
+            .map(|&i| node_ids[i])
             .collect();
         let [root] = roots.as_slice() else {
             return Err(ctx.tree_err(

@@ -238,3 +238,49 @@ fn help_names_the_commands() {
     let o = vouch(&["model", "import", "--help"]);
     assert!(text(&o).0.contains("--calibration"));
 }
+
+/// A tree ensemble through the CLI: the import reports its exact decisions, `vouch infer`
+/// encodes the float input as feature codes and gives onnxruntime's labels.
+#[test]
+fn tree_ensemble_import_and_infer() {
+    let dir = tmp("trees");
+    let pkg = import("tree_gb_bc", &dir);
+    let o = vouch(&[
+        "model",
+        "import",
+        &fixture("tree_gb_bc", "model.onnx"),
+        "-c",
+        &fixture("tree_gb_bc", "calibration.json"),
+        "-o",
+        &pkg,
+    ]);
+    let (out, _) = text(&o);
+    assert!(out.contains("tree decisions: identical"), "{out}");
+    let o = vouch(&[
+        "infer",
+        "-m",
+        &pkg,
+        "-i",
+        &fixture("tree_gb_bc", "input.json"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("tree_gb_bc", "expected.json")).unwrap(),
+    )
+    .unwrap();
+    let labels: Vec<i64> = v["outputs"]["label"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as i64)
+        .collect();
+    let want: Vec<i64> = expected["label"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_i64().unwrap())
+        .collect();
+    assert_eq!(labels.len(), 143);
+    assert_eq!(labels, want);
+}

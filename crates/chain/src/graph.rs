@@ -64,6 +64,9 @@ pub mod op {
     pub const MIN: u8 = 22;
     /// `PRelu`.
     pub const PRELU: u8 = 23;
+    /// `TreeEnsemble` (reserved: no one-step verifier yet; tree packages are refused for the
+    /// optimistic mode).
+    pub const TREE_ENSEMBLE: u8 = 30;
 }
 
 fn dims(shape: &[Dim]) -> Vec<U256> {
@@ -227,6 +230,9 @@ pub fn descriptors(pkg: &Package) -> Vec<Node> {
                 Op::Max => (op::MAX, Vec::new()),
                 Op::Min => (op::MIN, Vec::new()),
                 Op::PRelu { rq: r, .. } => (op::PRELU, rq(r).to_vec()),
+                Op::TreeEnsemble { aggregate, .. } => {
+                    (op::TREE_ENSEMBLE, vec![i64::from(aggregate.code())])
+                }
             };
             Node {
                 op: code,

@@ -1,7 +1,9 @@
 //! The engine: weights packed once per package, then one pass over the nodes per run.
 
 use crate::gemm::Packed;
-use crate::ops::{NodeRun, activation, conv, dense, elementwise, layout, pool, reduce, window};
+use crate::ops::{
+    NodeRun, activation, conv, dense, elementwise, layout, pool, reduce, tree, window,
+};
 use crate::tensor::{Tensor, numel, resolve};
 use crate::{Error, Result};
 use vouch_model::{Node, Op, Operand, Package};
@@ -350,6 +352,7 @@ impl<'p> Engine<'p> {
             (Op::Max, _) => elementwise::run_min_max(&r, true)?,
             (Op::Min, _) => elementwise::run_min_max(&r, false)?,
             (Op::PRelu { slope, rq }, _) => activation::run_prelu(&r, *slope, rq)?,
+            (Op::TreeEnsemble { .. }, _) => tree::run_tree_ensemble(&r)?,
             _ => return Err(shape_err(node, "weights were not prepared")),
         };
         Ok(out)

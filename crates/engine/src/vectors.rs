@@ -13,6 +13,7 @@ mod activation;
 mod elementwise;
 mod layout;
 mod reduce;
+mod tree;
 
 /// One single-op case.
 #[derive(Debug, Clone)]
@@ -533,6 +534,7 @@ pub fn all_cases() -> Vec<(&'static str, Vec<Case>)> {
     reduce::reduce_cases(r, &mut push);
     elementwise::min_max_cases(r, &mut push);
     activation::prelu_cases(r, &mut push);
+    tree::tree_cases(r, &mut push);
     groups
 }
 
@@ -639,6 +641,9 @@ pub fn attrs_json(op: &Op) -> serde_json::Value {
         }
         Op::PRelu { rq, .. } => rq_json(rq, &mut m),
         Op::Relu | Op::Lut { .. } | Op::Reshape | Op::Max | Op::Min => {}
+        Op::TreeEnsemble { aggregate, .. } => {
+            m.insert("aggregate".into(), aggregate.name().into());
+        }
     }
     serde_json::Value::Object(m)
 }

@@ -144,6 +144,10 @@ pub enum Rejection {
         /// The input's rows.
         rows: usize,
     },
+    /// The package holds an op the requested mode cannot check (no circuit or one-step
+    /// verifier for it yet).
+    #[error("{0}")]
+    ModeUnsupported(#[from] vouch_task::modes::ModeUnsupported),
     /// More rows than a task can hold (`uint16`).
     #[error("{rows} rows exceed a task's limit of {}", u16::MAX)]
     TooManyRows {

@@ -440,6 +440,42 @@ async fn the_gateway_rejects_bad_tasks_before_paying() {
     assert_eq!(tm.task(U256::from(1)).await.unwrap().status, 0);
 }
 
+/// A registered tree-ensemble package has no zk circuit or one-step verifier yet: a task in any
+/// mode is refused with the node and op named, before anything reaches the chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_refuses_modes_a_tree_package_cannot_settle() {
+    let w = world().await;
+    let (bytes, pkg) = vouch_testkit::fixture("tree_gb_bc", None);
+    w.chain.publish(&bytes, &pkg).await;
+    let cid = w.store.put(&bytes).unwrap().to_string();
+    let gw = w.gateway().await;
+    let api = Api::new(&gw);
+    let token = api.login(&SigningKey::from_slice(&[9; 32]).unwrap()).await;
+    let input: Value = serde_json::from_slice(
+        &std::fs::read(vouch_testkit::model_dir("tree_gb_bc").join("input.json")).unwrap(),
+    )
+    .unwrap();
+    let input = json!({ "X": [input["X"][0].clone()] });
+    for mode in ["optimistic", "committee"] {
+        let body =
+            json!({ "model": cid, "input": input, "mode": mode, "max_fee": TOKEN.to_string() });
+        let (st, v) = api.post("/tasks", Some(&token), &body).await;
+        assert_eq!(
+            (st, code(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "task_rejected"),
+            "{mode}: {v}"
+        );
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(msg.contains("TreeEnsemble") && msg.contains(mode), "{msg}");
+    }
+    // no zk verifier is registered for it, so zk is not offered at all
+    let body = json!({ "model": cid, "input": input, "mode": "zk", "max_fee": TOKEN.to_string() });
+    let (st, _) = api.post("/tasks", Some(&token), &body).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    let tm = w.as_(0).await;
+    assert_eq!(tm.task(U256::from(1)).await.unwrap().status, 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_reports_a_dead_endpoint_and_a_chain_that_lost_the_deployment() {
     let mut w = world().await;

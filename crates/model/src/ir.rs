@@ -1,7 +1,7 @@
 //! The integer graph IR. Each [`Op`] is defined exactly in `docs/semantics.md` section 3.
 
 use serde::{Deserialize, Serialize};
-use vouch_semantics::{Family, PadMode, ReduceMode, Requant};
+use vouch_semantics::{Aggregate, Family, PadMode, ReduceMode, Requant};
 
 /// Index of a dynamic tensor in [`crate::Package::values`].
 pub type ValueId = u32;
@@ -257,13 +257,31 @@ pub enum Op {
     /// scale.
     Min,
     /// `X >= 0 ? X : requant(X · S, M, s, lo, hi)` with the slope constant `S` broadcast to
-    /// `X`. The last variant: postcard encodes the variant index, so a new op goes after it and
-    /// existing packages keep their bytes.
+    /// `X`.
     PRelu {
         /// The quantized slope constant (shape broadcastable to the input's).
         slope: ConstId,
         /// Requantization of the negative products.
         rq: Requant,
+    },
+    /// A decision-tree ensemble over feature codes (`docs/semantics.md` section 3.1): `X`
+    /// `[..., F]` (`act16` codes) to `Z` `[..., N]` (`wide`). The last variant: postcard encodes the
+    /// variant index, so a new op goes after it and existing packages keep their bytes.
+    TreeEnsemble {
+        /// `[n_nodes, 6]`: `[mode, feature, c, missing, a, b]` per node.
+        nodes: ConstId,
+        /// `[n_w, 2]`: `[target, value]` per leaf weight.
+        weights: ConstId,
+        /// `[n_trees]`: the root row of each tree.
+        roots: ConstId,
+        /// `[N]`: the base value of each target.
+        base: ConstId,
+        /// `[F + 1]`: feature `f`'s thresholds are `thresholds[bounds[f]..bounds[f + 1]]`.
+        bounds: ConstId,
+        /// `[n_t]`: every feature's sorted thresholds (`f32` bit patterns): the input encoding.
+        thresholds: ConstId,
+        /// How leaf values combine across trees.
+        aggregate: Aggregate,
     },
 }
 
@@ -293,6 +311,7 @@ impl Op {
             Self::Max => "Max",
             Self::Min => "Min",
             Self::PRelu { .. } => "PRelu",
+            Self::TreeEnsemble { .. } => "TreeEnsemble",
         }
     }
 
@@ -314,6 +333,7 @@ impl Op {
             Self::Reshape | Self::Transpose { .. } | Self::Concat { .. } | Self::Pad { .. } => {
                 Family::Layout
             }
+            Self::TreeEnsemble { .. } => Family::Tree,
         }
     }
 
@@ -325,6 +345,15 @@ impl Op {
             }
             Self::Lut { table } | Self::Softmax { table, .. } => vec![*table],
             Self::PRelu { slope, .. } => vec![*slope],
+            Self::TreeEnsemble {
+                nodes,
+                weights,
+                roots,
+                base,
+                bounds,
+                thresholds,
+                ..
+            } => vec![*nodes, *weights, *roots, *base, *bounds, *thresholds],
             _ => Vec::new(),
         }
     }

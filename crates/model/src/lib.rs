@@ -11,6 +11,7 @@
 //! | [`package`] | the package, its byte format, content id and weights root |
 //! | [`validate`] | structural checks every loaded package passes before it runs |
 //! | [`rows`] | whether a package takes several rows, and runs them together bit for bit |
+//! | [`tree`] | `TreeEnsemble` checks and the feature-code input encoding |
 
 #![forbid(unsafe_code)]
 // A checker must not abort on input: no unwrap, expect or panic outside tests (a justified
@@ -22,8 +23,10 @@
 pub mod ir;
 pub mod package;
 pub mod rows;
+pub mod tree;
 pub mod validate;
 
 pub use ir::{Const, ConstId, Dim, Kind, Node, Op, Operand, TensorInfo, ValueId};
 pub use package::{AccuracyReport, IoSpec, OutputAccuracy, Package, PackageError};
-pub use vouch_semantics::{Family, PadMode, ReduceMode, Requant};
+pub use tree::FeatureCodes;
+pub use vouch_semantics::{Aggregate, Family, NodeMode, PadMode, ReduceMode, Requant};

@@ -84,6 +84,8 @@ impl Package {
                 Op::Pad { pads, .. } => {
                     pads.first() == Some(&0) && pads.get(pads.len() / 2) == Some(&0)
                 }
+                // each row's features give that row's scores
+                Op::TreeEnsemble { .. } => first >= 2,
                 Op::Rescale { .. }
                 | Op::Relu
                 | Op::Clip { .. }

@@ -47,7 +47,7 @@ pub enum InvalidPackage {
     },
 }
 
-fn node_err(node: &str, reason: impl Into<String>) -> InvalidPackage {
+pub(crate) fn node_err(node: &str, reason: impl Into<String>) -> InvalidPackage {
     InvalidPackage::Node {
         node: node.to_owned(),
         reason: reason.into(),
@@ -71,7 +71,8 @@ fn arity(op: &Op) -> Option<usize> {
         | Op::Transpose { .. }
         | Op::Pad { .. }
         | Op::Reduce { .. }
-        | Op::PRelu { .. } => Some(1),
+        | Op::PRelu { .. }
+        | Op::TreeEnsemble { .. } => Some(1),
         Op::MatMul { .. } | Op::Add { .. } | Op::Mul { .. } => Some(2),
         Op::Concat { .. } | Op::Max | Op::Min => None,
     }
@@ -168,6 +169,9 @@ impl Package {
                 });
             }
         }
+        for i in 0..self.inputs.len() {
+            self.input_encoding(i)?;
+        }
         for v in &self.values {
             if v.shape.iter().filter(|d| **d == Dim::Batch).count() > 1 {
                 return Err(node_err(&v.name, "more than one batch axis"));
@@ -239,6 +243,7 @@ impl Package {
                 check_rq(rq)?;
                 self.validate_reduce(node, *mode, axes, rq)?;
             }
+            Op::TreeEnsemble { .. } => self.validate_tree(node)?,
             _ => {}
         }
         if let Some(v) = self.values.get(node.output as usize)

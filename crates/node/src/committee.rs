@@ -24,6 +24,14 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
     };
     let id = format!("committee:{task}");
     let model = ctx.models.get(sys, req.modelId, req.version).await?;
+    // never commit to a task whose disagreement could not be settled (an op without a
+    // one-step verifier)
+    if let Some(mode) = vouch_task::Mode::from_code(req.mode)
+        && let Err(e) = vouch_task::modes::check_mode(&model.pkg, mode)
+    {
+        tracing::warn!(node = %ctx.cfg.name, %task, error = %e, "not joining the committee");
+        return Ok(());
+    }
     let mut run: Option<Run> = None;
     // 1. who is on the committee (drawn, or what the draw will give: a pure function of the
     // task's snapshot and seed, so the off-chain sample is the on-chain draw)

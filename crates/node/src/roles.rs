@@ -217,6 +217,13 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
     };
     let id = format!("provider:{task}");
     let model = ctx.models.get(sys, req.modelId, req.version).await?;
+    // never claim a task its mode cannot settle (an op without a circuit or one-step verifier)
+    if let Some(mode) = vouch_task::Mode::from_code(req.mode)
+        && let Err(e) = vouch_task::modes::check_mode(&model.pkg, mode)
+    {
+        tracing::warn!(node = %ctx.cfg.name, %task, error = %e, "not claiming the task");
+        return Ok(());
+    }
     // a task enters the journal when this node claims it (a resumed task is already there);
     // tasks other providers take first cost no journal write
     let mut claimed = ctx.journal.task(&id)?.is_some();

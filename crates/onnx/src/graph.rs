@@ -5,7 +5,7 @@
 //! The quantizer (`vouch-quant`) reads this graph, the float reference executor runs it.
 
 pub use crate::scalar::ScalarFn;
-pub use vouch_semantics::{Family, PadMode, ReduceMode};
+pub use vouch_semantics::{Aggregate, Family, NodeMode, PadMode, ReduceMode};
 
 /// One dimension of a tensor shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -196,6 +196,45 @@ pub enum FOp {
     Min,
     /// `x >= 0 ? x : slope · x` with a constant `slope` (operand 1) broadcast to `x`.
     PRelu,
+    /// A decision-tree ensemble (`ai.onnx.ml` `TreeEnsembleClassifier`/`Regressor`): input
+    /// `[..., F]` features, output `[..., N]` scores before any post-transform.
+    TreeEnsemble(Box<FTrees>),
+}
+
+/// One node of a tree ensemble, laid out so that children come after their parent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FTreeNode {
+    /// The test (or [`NodeMode::Leaf`]).
+    pub mode: NodeMode,
+    /// The feature a branch tests.
+    pub feature: usize,
+    /// The threshold a branch tests against (`-0.0` stored as `0.0`).
+    pub threshold: f32,
+    /// A missing (NaN) value takes the true branch (`missing_value_tracks_true`).
+    pub missing: bool,
+    /// A branch's true child row; a leaf's first weight.
+    pub a: usize,
+    /// A branch's false child row; a leaf's weight count.
+    pub b: usize,
+}
+
+/// A tree ensemble in float: what the float reference walks and the quantizer encodes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FTrees {
+    /// Every tree's nodes, each tree depth first (children after parents).
+    pub nodes: Vec<FTreeNode>,
+    /// The root row of each tree.
+    pub roots: Vec<usize>,
+    /// Leaf weights `(target, value)`.
+    pub weights: Vec<(usize, f32)>,
+    /// Base value of each target (the output has `base.len()` columns).
+    pub base: Vec<f32>,
+    /// How leaf values combine.
+    pub aggregate: Aggregate,
+    /// `AVERAGE`: the aggregated sum is divided by the number of trees (before the base).
+    pub average: bool,
+    /// Number of input features.
+    pub features: usize,
 }
 
 impl FOp {
@@ -220,6 +259,7 @@ impl FOp {
             Self::Reshape | Self::Transpose { .. } | Self::Concat { .. } | Self::Pad { .. } => {
                 Family::Layout
             }
+            Self::TreeEnsemble(_) => Family::Tree,
         }
     }
 }

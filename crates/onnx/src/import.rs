@@ -84,6 +84,8 @@ pub(crate) struct Importer {
     derived: usize,
     /// Limit on `derived`, so that no model makes the importer allocate without bound.
     budget: usize,
+    /// `ai.onnx.ml` `Scaler` outputs: the value scaled, `offset` and `scale` per feature.
+    pub(crate) scaled: HashMap<ValueId, crate::lower::Scaled>,
 }
 
 /// A node being lowered, with helpers for attributes and errors.
@@ -257,6 +259,7 @@ impl Importer {
             opset,
             derived: 0,
             budget: DERIVED_BUDGET,
+            scaled: HashMap::new(),
         }
     }
 

@@ -27,7 +27,10 @@
 //!    `ai.onnx.ml` linear models lower to the same ops: `LinearClassifier` to `Linear` scores,
 //!    an `ArgMax` label and its post-transform (`Softmax`, `Sigmoid`), `LinearRegressor` to a
 //!    `Linear`, `Scaler` to `Mul` + `Add` by per-feature constants, and an `L1` `Normalizer`
-//!    right after a softmax (a distribution already) disappears.
+//!    right after a softmax (a distribution already) disappears. The tree ensembles
+//!    (`TreeEnsembleClassifier`, `TreeEnsembleRegressor`) become one [`FOp::TreeEnsemble`] of
+//!    raw scores over a graph input (a `Scaler` before them is moved onto their thresholds),
+//!    with an `ArgMax` label and the post-transform for a classifier.
 //!
 //! Only graph inputs that the kept outputs depend on appear in [`FGraph::inputs`].
 //! Every failure is an [`Error`]; no input makes the importer panic.

@@ -27,7 +27,13 @@ impl Rng {
 fn seeds() -> Vec<Vec<u8>> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/models");
     let mut out = Vec::new();
-    for m in ["mlp_10_20_2", "digits_logreg_zipmap", "cnn_ops"] {
+    for m in [
+        "mlp_10_20_2",
+        "digits_logreg_zipmap",
+        "cnn_ops",
+        "tree_gb_iris",
+        "tree_rf_iris",
+    ] {
         if let Ok(b) = std::fs::read(dir.join(m).join("model.onnx")) {
             out.push(b);
         }

@@ -6,17 +6,20 @@
 //!    [`Precision`] (`act16` activations and `i16` weights by default, or `act8`/`i8`): biases
 //!    to `i32`, multipliers and shifts, tables for nonlinear functions, fused clamps.
 //! 3. [`accuracy::measure`] runs the integer engine on the same samples and records the error
-//!    against the float model in the package.
+//!    against the float model in the package; for tree ensembles, [`tree_decisions`] must
+//!    find every calibration row's leaves equal to the float model's, or the import fails.
 //!
 //! | module | holds |
 //! |---|---|
 //! | [`float`] | the float reference executor, one submodule per op family |
 //! | [`quantize`] | scale selection and lowering to the integer IR, one submodule per op family |
 //! | [`accuracy`] | input quantization, output dequantization, the accuracy report |
+//! | [`decisions`] | tree ensembles: float against integer leaves on calibration rows |
 //! | [`json`] | the JSON tensor format of inputs, calibration samples and outputs |
 
 #![forbid(unsafe_code)]
 pub mod accuracy;
+pub mod decisions;
 pub mod float;
 pub mod quantize;
 
@@ -24,6 +27,7 @@ pub mod quantize;
 pub use vouch_task::codec::json;
 
 pub use accuracy::{dequantize, measure, quantize_inputs};
+pub use decisions::{TreeDecisions, tree_decisions};
 pub use float::FTensor;
 pub use quantize::{Precision, quantize};
 
@@ -123,5 +127,19 @@ pub fn import_at(
     progress(Stage::Measure);
     let float_outputs: Vec<FTensor> = graph.outputs.iter().map(|&v| values[v].clone()).collect();
     pkg.accuracy = measure(&pkg, &calibration, &float_outputs)?;
+    // tree decisions are exact by construction (docs/semantics.md section 3.1): a difference
+    // on the calibration rows is an importer bug, and the package is refused
+    if pkg.has_trees() {
+        let d = tree_decisions(graph, &pkg, &calibration)?;
+        if d.differing > 0 {
+            return Err(Error::Node {
+                node: pkg.name.clone(),
+                reason: format!(
+                    "{} of {} tree decisions on the calibration rows differ from the float model",
+                    d.differing, d.walks
+                ),
+            });
+        }
+    }
     Ok(pkg)
 }

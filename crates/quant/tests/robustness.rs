@@ -69,7 +69,7 @@ fn exercise(bytes: &[u8]) -> bool {
 fn mutated_packages_never_panic() {
     let mut rng = Rng::new(7);
     let mut decoded = 0;
-    for model in ["digits_mlp", "cnn_ops"] {
+    for model in ["digits_mlp", "cnn_ops", "tree_gb_iris"] {
         let base = package(model);
         assert!(exercise(&base), "{model}: the unmutated package decodes");
         // mutate the contents and re-seal them, so the mutations reach the decoder and the

@@ -24,11 +24,13 @@ pub enum Family {
     Pool,
     /// Data movement without arithmetic: `Reshape`, `Transpose`, `Concat`.
     Layout,
+    /// Decision-tree ensembles: `TreeEnsemble`.
+    Tree,
 }
 
 impl Family {
     /// Every family, in the order of `docs/semantics.md` section 3.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Dense,
         Self::Conv,
         Self::Elementwise,
@@ -36,6 +38,7 @@ impl Family {
         Self::Reduce,
         Self::Pool,
         Self::Layout,
+        Self::Tree,
     ];
 
     /// The module (Rust, `snake_case`) that holds this family in every checker.
@@ -48,6 +51,7 @@ impl Family {
             Self::Reduce => "reduce",
             Self::Pool => "pool",
             Self::Layout => "layout",
+            Self::Tree => "tree",
         }
     }
 
@@ -61,6 +65,7 @@ impl Family {
             Self::Reduce => "Reduce",
             Self::Pool => "Pool",
             Self::Layout => "Layout",
+            Self::Tree => "Tree",
         }
     }
 }

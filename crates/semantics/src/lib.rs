@@ -23,9 +23,11 @@
 pub mod family;
 pub mod pad;
 pub mod reduce;
+pub mod tree;
 pub use family::Family;
 pub use pad::PadMode;
 pub use reduce::{MAX_REDUCE_SPAN, ReduceMode, ReducePlan, reduce_span};
+pub use tree::{Aggregate, NodeMode};
 
 /// The semantics version this crate implements (and the one new packages record). Version 3
 /// added the zk statement (`docs/semantics.md` section 9: the input commitment is circomlib's

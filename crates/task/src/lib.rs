@@ -7,6 +7,8 @@
 
 #[cfg(feature = "codec")]
 pub mod codec;
+#[cfg(feature = "codec")]
+pub mod modes;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -7,12 +7,27 @@ mod common;
 use vouch_engine::vectors::all_cases;
 use vouch_zk_prover::circuit;
 
+/// Ops with engine vectors whose circuit is a later slice: the circuit must refuse them
+/// (packages holding them are refused for zk mode before a task is accepted).
+const PENDING: &[&str] = &["TreeEnsemble"];
+
 #[test]
 fn every_vector_case_is_satisfied_and_matches_the_committed_output() {
     let dir = common::root().join("testdata/vectors");
     let mut n = 0;
     let mut skipped = Vec::new();
     for (op, cases) in all_cases() {
+        if PENDING.contains(&op) {
+            for case in &cases {
+                let err = circuit::build(&case.package(), case.inputs.clone()).unwrap_err();
+                assert!(
+                    matches!(&err, vouch_zk_prover::Error::Unsupported(m) if m.contains(op)),
+                    "{}: {err}",
+                    case.name
+                );
+            }
+            continue;
+        }
         let file = dir.join(format!("{}.json", op.to_lowercase()));
         let json: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();

@@ -124,6 +124,10 @@ pub fn run(a: &ImportArgs) -> Result<()> {
         pkg.accuracy.samples
     ));
     out::line(accuracy_table(&pkg));
+    if pkg.has_trees() {
+        // the import refuses a package whose tree decisions differ on any calibration row
+        out::line("tree decisions: identical to the float model's on every calibration row");
+    }
     out::line(format!(
         "package  {} ({} bytes, {} parameters)",
         path.display(),

@@ -274,6 +274,7 @@ fn zk_work(w: &Work) -> Result<(vouch_model::Package, Vec<vouch_engine::Tensor>)
 }
 
 async fn request(a: &RequestArgs) -> Result<()> {
+    vouch_task::modes::check_mode(&io::read_package(&a.work.package)?, a.mode)?;
     let mut run = execute(&a.work)?;
     if a.mode == Mode::Zk {
         // zk mode commits to the input with Poseidon (the verifier's public input 0)

@@ -15,6 +15,7 @@
 //! | [`reduce`] | `Softmax`, `ArgMax`, `Reduce` |
 //! | [`pool`](mod@pool) | `MaxPool`, `AveragePool` |
 //! | [`layout`] | `Reshape`, `Transpose`, `Concat`, `Pad` |
+//! | [`tree`] | `TreeEnsemble` |
 //!
 //! This module keeps what several families share: window geometry ([`Window`], [`nchw`]), the
 //! node being run, and the weight and accumulator checks of the products.
@@ -29,6 +30,7 @@ pub mod elementwise;
 pub mod layout;
 pub mod pool;
 pub mod reduce;
+pub mod tree;
 
 pub use activation::{lut, prelu};
 pub use conv::conv;
@@ -37,6 +39,7 @@ pub use elementwise::{binary, nary, unary};
 pub use layout::{concat, pad, transpose};
 pub use pool::pool;
 pub use reduce::{argmax, reduce, softmax};
+pub use tree::{Trees, tree_ensemble};
 
 use crate::exec::shape_err;
 use crate::tensor::Tensor;

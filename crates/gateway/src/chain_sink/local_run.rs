@@ -26,6 +26,9 @@ pub(super) fn prepare(
         })
     })?;
     let pkg = Package::from_bytes(&bytes).map_err(|e| bad_package(model, &e))?;
+    // refused before anything is accepted: a task the mode cannot settle is never created
+    vouch_task::modes::check_mode(&pkg, mode)
+        .map_err(|e| SinkError::Rejected(Rejection::ModeUnsupported(e)))?;
     let input: serde_json::Value = serde_json::from_slice(input_bytes)
         .map_err(|e| bad_input(format!("input is not JSON: {e}")))?;
     let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();

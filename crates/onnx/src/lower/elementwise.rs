@@ -187,6 +187,12 @@ impl Importer {
         };
         let scale = per_feature("scale", 1.0)?;
         let offset = per_feature("offset", 0.0)?;
+        let scaled = crate::lower::Scaled {
+            x,
+            offset: offset.clone(),
+            scale: scale.clone(),
+            nodes: self.g.nodes.len(),
+        };
         let shift: Vec<f32> = offset.iter().zip(&scale).map(|(o, s)| -o * s).collect();
         let sc = self.new_const(ctx, "scale", vec![k], scale);
         let sh = self.new_const(ctx, "shift", vec![k], shift);
@@ -204,6 +210,8 @@ impl Importer {
             shape,
             Kind::Float,
         )?;
+        // trees reading the output move their thresholds back onto `x` (lower/tree_scaler.rs)
+        self.scaled.insert(out, scaled);
         self.set_out(ctx, 0, Sym::Value(out))
     }
 }

@@ -11,6 +11,7 @@
 //! | [`reduce`] | `Softmax`, `ArgMax`, `ReduceSum`, `ReduceMean`, `ReduceMax`, `ReduceMin`, `ai.onnx.ml` `ArrayFeatureExtractor` (label lookup), `Normalizer` (L1 after a softmax) |
 //! | [`pool`] | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | [`layout`] | `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`, `Transpose`, `Concat`, `Pad`, `Shape`, `Gather`, `Slice`, `ConstantOfShape` |
+//! | [`tree`] | `ai.onnx.ml` `TreeEnsembleClassifier`, `TreeEnsembleRegressor` |
 //! | [`norm`] | `BatchNormalization` (no family: folded into `Conv`/`Linear`, or `Mul` + `Add`) |
 //! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast`, `If` with a constant condition, comparisons and logic ops on constants (no family: no node emitted) |
 //!
@@ -25,6 +26,10 @@ mod norm;
 mod plumbing;
 mod pool;
 mod reduce;
+mod tree;
+mod tree_scaler;
+
+pub(crate) use tree_scaler::Scaled;
 
 use crate::error::{Error, Result};
 use crate::graph::Dim;
@@ -121,6 +126,9 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "ReduceMean", Importer::reduce_op),
     (ONNX, "ReduceMax", Importer::reduce_op),
     (ONNX, "ReduceMin", Importer::reduce_op),
+    // tree
+    (ML, "TreeEnsembleClassifier", Importer::tree_classifier),
+    (ML, "TreeEnsembleRegressor", Importer::tree_regressor),
     // conv
     (ONNX, "Conv", Importer::conv),
     // pool

@@ -44,6 +44,7 @@ pub fn ti(name: &str, dims: &[i64], data: &[i64]) -> TensorProto {
 }
 
 /// An attribute.
+#[derive(Clone)]
 pub enum A<'a> {
     I(&'a str, i64),
     F(&'a str, f32),
@@ -52,6 +53,7 @@ pub enum A<'a> {
     G(&'a str, Box<GraphProto>),
     S(&'a str, &'a str),
     T(&'a str, Box<TensorProto>),
+    Ss(&'a str, &'a [&'a str]),
 }
 
 fn attr(a: A<'_>) -> AttributeProto {
@@ -96,6 +98,12 @@ fn attr(a: A<'_>) -> AttributeProto {
             name: n.into(),
             r#type: 4,
             t: Some(*t),
+            ..Default::default()
+        },
+        A::Ss(n, v) => AttributeProto {
+            name: n.into(),
+            r#type: 8,
+            strings: v.iter().map(|s| s.as_bytes().to_vec()).collect(),
             ..Default::default()
         },
     }

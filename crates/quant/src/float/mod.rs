@@ -15,6 +15,7 @@
 //! | `reduce` | `Softmax`, `ArgMax`, `Reduce` (sum, mean, max, min) |
 //! | `pool` | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad` |
+//! | `tree` | `TreeEnsemble` |
 
 mod activation;
 mod conv;
@@ -23,6 +24,7 @@ mod elementwise;
 mod layout;
 mod pool;
 mod reduce;
+pub(crate) mod tree;
 
 use crate::{Error, Result};
 use vouch_engine::tensor::numel;
@@ -190,6 +192,7 @@ fn run_node(
         FOp::Max => elementwise::max(&cx),
         FOp::Min => elementwise::min(&cx),
         FOp::PRelu => activation::prelu(&cx),
+        FOp::TreeEnsemble(t) => tree::tree_ensemble(&cx, t),
     }?;
     let out = FTensor {
         shape: out_shape,

@@ -15,6 +15,7 @@
 //! | `reduce` | `Softmax`, `ArgMax`, `Reduce` |
 //! | `pool` | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | `layout` | `Reshape`, `Transpose`, `Concat` |
+//! | `tree` | `TreeEnsemble` |
 
 mod activation;
 mod conv;
@@ -23,6 +24,7 @@ mod elementwise;
 mod layout;
 mod pool;
 mod reduce;
+pub(crate) mod tree;
 
 use crate::{Error, Result};
 use vouch_model::{Const, Dim, IoSpec, Kind, Node, Op, Operand, Package, Requant, TensorInfo};
@@ -35,7 +37,7 @@ pub enum Precision {
     /// `act8` activations and `i8` weights: the fastest engine kernels
     /// and the smallest circuits; about 1% of an output's range in error per layer.
     Int8,
-    /// `act16` activations and `i16` weights (semantics version 2, the default): 256 times
+    /// `act16` activations and `i16` weights (the default): 256 times
     /// finer steps; products that outgrow `i32` accumulate in `i64`.
     #[default]
     Int16,
@@ -490,8 +492,19 @@ impl Builder<'_> {
             FOp::Max => self.min_max(node, name, true),
             FOp::Min => self.min_max(node, name, false),
             FOp::PRelu => self.prelu(node, name),
+            FOp::TreeEnsemble(t) => self.tree_ensemble(node, name, t),
         }
     }
+}
+
+/// Whether the readers of a graph input are all tree ensembles (`Some(true)`), some are
+/// (`Some(false)`), or none are (`None`).
+fn tree_input(g: &FGraph, readers: &[usize]) -> Option<bool> {
+    let trees = readers
+        .iter()
+        .filter(|&&c| matches!(g.nodes[c].op, FOp::TreeEnsemble(_)))
+        .count();
+    (trees > 0).then_some(trees == readers.len())
 }
 
 fn clamp_bounds(min: f32, max: f32, scale: f64, kind: Kind) -> (i32, i32) {
@@ -569,12 +582,19 @@ pub fn quantize(
             } else {
                 act_scale(range, lim)
             };
-        let id = b.new_value(g.values[v].name.clone(), act, scale, shape);
-        b.map[v] = Some(QVal {
-            id,
-            scale,
-            kind: act,
-        });
+        // an input read by trees carries feature codes (`docs/semantics.md` section 3.1)
+        let (kind, scale) = match tree_input(g, &b.consumers[v]) {
+            Some(true) => (Kind::Act16, 1.0),
+            Some(false) => {
+                return Err(Error::Node {
+                    node: g.values[v].name.clone(),
+                    reason: "an input read by a tree ensemble is read by other ops too".into(),
+                });
+            }
+            None => (act, scale),
+        };
+        let id = b.new_value(g.values[v].name.clone(), kind, scale, shape);
+        b.map[v] = Some(QVal { id, scale, kind });
         inputs.push(IoSpec {
             name: g.values[v].name.clone(),
             value: id,
@@ -598,6 +618,8 @@ pub fn quantize(
         })
         .collect::<Result<Vec<_>>>()?;
     let pkg = Package {
+        // Every precision writes the current version (tree feature codes are act16 tensors,
+        // which need version 2 or later, at either precision).
         semantics_version: precision.semantics_version(),
         name: name.to_owned(),
         source_sha256,

@@ -49,19 +49,34 @@ pub fn quantize_value_in(v: f32, s: f64, lo: i32, hi: i32) -> i32 {
     r.clamp(lo, hi)
 }
 
-/// Quantizes float inputs with each input's scale and kind: [`quantize_value_in`] per element.
+/// Quantizes float inputs with each input's scale and kind: [`quantize_value_in`] per element;
+/// an input read by tree ensembles is encoded as feature codes instead
+/// ([`vouch_model::FeatureCodes`], `docs/semantics.md` section 3.1; element `i` of a row is
+/// feature `i mod F`).
 pub fn quantize_inputs(pkg: &Package, inputs: &[FTensor]) -> Vec<Tensor> {
     pkg.inputs
         .iter()
         .zip(inputs)
-        .map(|(spec, t)| {
+        .enumerate()
+        .map(|(i, (spec, t))| {
             let info = &pkg.values[spec.value as usize];
             let (s, (lo, hi)) = (info.scale, info.kind.act_range().unwrap_or((-128, 127)));
-            let data = t
-                .data
-                .iter()
-                .map(|&v| quantize_value_in(v, s, lo, hi))
-                .collect();
+            // a decoded package has passed validation, so its encoding is well formed
+            let data = match pkg.input_encoding(i).ok().flatten() {
+                Some(codes) => {
+                    let f = codes.thresholds.len().max(1);
+                    t.data
+                        .iter()
+                        .enumerate()
+                        .map(|(j, &v)| codes.code(j % f, v))
+                        .collect()
+                }
+                None => t
+                    .data
+                    .iter()
+                    .map(|&v| quantize_value_in(v, s, lo, hi))
+                    .collect(),
+            };
             Tensor {
                 shape: t.shape.clone(),
                 data,

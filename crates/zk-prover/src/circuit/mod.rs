@@ -35,6 +35,7 @@ mod layout;
 mod pool;
 mod poseidon;
 mod reduce;
+mod tree;
 
 pub use poseidon::poseidon_gadget;
 
@@ -301,6 +302,7 @@ pub fn build_from_trace(
             Op::Max => elementwise::min_max(&mut cs, &nd, true)?,
             Op::Min => elementwise::min_max(&mut cs, &nd, false)?,
             Op::PRelu { slope, rq } => activation::prelu(&mut cs, &nd, *slope, rq)?,
+            Op::TreeEnsemble { .. } => tree::tree_ensemble(&nd)?,
         };
         if sigs.len() != expect.data.len() {
             return Err(div(&node.name, "element count"));

@@ -1,0 +1,168 @@
+//! `TreeEnsemble` (`docs/semantics.md` section 3.1): the engine on feature codes reaches the
+//! leaves a float walk of the same trees reaches on the float values (every mode, NaN, values
+//! on and between thresholds), whatever the batch and thread count; malformed codes fail.
+
+use vouch_engine::Tensor;
+use vouch_engine::vectors::{Case, Rng, all_cases};
+use vouch_model::{Aggregate, Op};
+use vouch_semantics::NodeMode;
+use vouch_semantics::tree::feature_code;
+
+fn tree_cases() -> Vec<Case> {
+    let groups = all_cases();
+    let (_, cases) = groups
+        .into_iter()
+        .find(|(n, _)| *n == "TreeEnsemble")
+        .expect("tree vectors");
+    cases
+}
+
+/// Feature `f`'s thresholds in case `c`.
+fn thresholds(c: &Case, f: usize) -> Vec<f32> {
+    let (b, t) = (&c.consts[4].data, &c.consts[5].data);
+    t[b[f] as usize..b[f + 1] as usize]
+        .iter()
+        .map(|&v| f32::from_bits(v as u32))
+        .collect()
+}
+
+/// The scores of one float row by walking the trees with float comparisons.
+fn float_walk(c: &Case, x: &[f32]) -> Vec<i64> {
+    let Op::TreeEnsemble { aggregate, .. } = c.op else {
+        unreachable!()
+    };
+    let (nodes, weights, roots, base) = (
+        &c.consts[0].data,
+        &c.consts[1].data,
+        &c.consts[2].data,
+        &c.consts[3].data,
+    );
+    let mut acc: Vec<Option<i64>> = vec![None; base.len()];
+    for &root in roots {
+        let mut i = root as usize;
+        loop {
+            let r = &nodes[i * 6..i * 6 + 6];
+            let mode = NodeMode::from_code(r[0]).unwrap();
+            if mode == NodeMode::Leaf {
+                for w in weights[r[4] as usize * 2..(r[4] + r[5]) as usize * 2].chunks(2) {
+                    let a = &mut acc[w[0] as usize];
+                    let v = i64::from(w[1]);
+                    *a = Some(match (aggregate, *a) {
+                        (_, None) => v,
+                        (Aggregate::Sum, Some(s)) => s + v,
+                        (Aggregate::Min, Some(s)) => s.min(v),
+                        (Aggregate::Max, Some(s)) => s.max(v),
+                    });
+                }
+                break;
+            }
+            let f = r[1] as usize;
+            let t = thresholds(c, f)[(r[2] as usize - 1) / 2];
+            i = if mode.holds_f32(x[f], t, r[3] != 0) {
+                r[4]
+            } else {
+                r[5]
+            } as usize;
+        }
+    }
+    acc.iter()
+        .zip(base)
+        .map(|(a, &b)| i64::from(b) + a.unwrap_or(0))
+        .collect()
+}
+
+/// Float values for feature `f`: NaN, ±inf, each threshold, just below and above it.
+fn values(t: &[f32], r: &mut Rng) -> f32 {
+    let k = (r.next_u64() % (t.len() as u64 * 3 + 3)) as usize;
+    match k {
+        0 => f32::NAN,
+        1 => f32::INFINITY,
+        2 => f32::NEG_INFINITY,
+        k => {
+            let v = t[(k - 3) / 3];
+            match (k - 3) % 3 {
+                0 => v,
+                1 => v.next_down(),
+                _ => v.next_up(),
+            }
+        }
+    }
+}
+
+#[test]
+fn codes_reach_the_leaves_of_the_float_walk() {
+    let mut r = Rng::new(7);
+    for mut c in tree_cases() {
+        let f = c.inputs[0].shape[1];
+        let rows = 200;
+        let xs: Vec<f32> = (0..rows * f)
+            .map(|i| values(&thresholds(&c, i % f), &mut r))
+            .collect();
+        let codes: Vec<i32> = xs
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| feature_code(x, &thresholds(&c, i % f)))
+            .collect();
+        c.inputs = vec![Tensor {
+            shape: vec![rows, f],
+            data: codes,
+        }];
+        c.out_shape = vec![rows, c.out_shape[1]];
+        let z = c.run().unwrap();
+        let n = c.out_shape[1];
+        for (row, x) in xs.chunks(f).enumerate() {
+            let want = float_walk(&c, x);
+            let got: Vec<i64> = z.data[row * n..row * n + n]
+                .iter()
+                .map(|&v| i64::from(v))
+                .collect();
+            assert_eq!(got, want, "{} row {row} x={x:?}", c.name);
+        }
+        // batch and threads change nothing: row by row, four workers
+        for (row, _) in xs.chunks(f).enumerate().take(20) {
+            let mut one = c.clone();
+            one.inputs = vec![Tensor {
+                shape: vec![1, f],
+                data: c.inputs[0].data[row * f..row * f + f].to_vec(),
+            }];
+            one.out_shape = vec![1, n];
+            assert_eq!(one.run().unwrap().data, z.data[row * n..row * n + n]);
+        }
+        assert_eq!(c.run_with_threads(4).unwrap(), z);
+    }
+}
+
+#[test]
+fn codes_outside_a_features_range_are_refused() {
+    let mut c = tree_cases().remove(0);
+    c.inputs[0].data[1] = 5; // feature 1 has two thresholds: codes up to 4
+    let err = c.run().unwrap_err().to_string();
+    assert!(err.contains("feature code"), "{err}");
+    c.inputs[0].data[1] = -2;
+    assert!(c.run().is_err());
+}
+
+#[test]
+fn malformed_trees_are_refused_by_validation() {
+    let base = tree_cases().remove(0);
+    // a child before its parent
+    let mut c = base.clone();
+    c.consts[0].data[4] = 0;
+    assert!(c.run().unwrap_err().to_string().contains("children"));
+    // an even threshold code
+    let mut c = base.clone();
+    c.consts[0].data[2] = 2;
+    assert!(c.run().unwrap_err().to_string().contains("threshold code"));
+    // a weight target out of range
+    let mut c = base.clone();
+    c.consts[1].data[0] = 2;
+    assert!(c.run().unwrap_err().to_string().contains("target"));
+    // a target whose bound reaches 2^31
+    let mut c = base.clone();
+    c.consts[1].data[1] = i32::MAX;
+    assert!(c.run().unwrap_err().to_string().contains("2^31"));
+    // unsorted thresholds
+    let mut c = base;
+    c.consts[5].data.swap(0, 1);
+    assert!(c.run().unwrap_err().to_string().contains("increasing"));
+}

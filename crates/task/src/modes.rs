@@ -1,0 +1,61 @@
+//! Which settlement modes a package can be checked in. A mode is only offered when every op of
+//! the package has the checker the mode ends in: the zk circuit (zk), or the one-step verifier
+//! that settles a dispute (optimistic, and committee disagreements). A task in a mode a
+//! package cannot be checked in is refused before it is accepted, never accepted and then left
+//! undisputable.
+
+use crate::Mode;
+use vouch_model::{Op, Package};
+
+/// A package holds an op that `mode` cannot check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{mode} mode cannot check this model: node {node:?} is a {op}, which has no {checker} yet \
+     (run it locally with `vouch infer`)"
+)]
+pub struct ModeUnsupported {
+    /// The mode asked for.
+    pub mode: Mode,
+    /// The first node it cannot check.
+    pub node: String,
+    /// Its op.
+    pub op: &'static str,
+    /// The checker the op lacks.
+    pub checker: &'static str,
+}
+
+/// Whether `op` has the checker `mode` ends in (`None`), or which it lacks.
+fn missing_checker(op: &Op, mode: Mode) -> Option<&'static str> {
+    match (op, mode) {
+        (Op::TreeEnsemble { .. }, Mode::Zk) => Some("zk circuit"),
+        (Op::TreeEnsemble { .. }, Mode::Optimistic | Mode::Committee) => {
+            Some("one-step verifier to settle a dispute")
+        }
+        _ => None,
+    }
+}
+
+/// Checks that every node of `pkg` can be checked in `mode`.
+pub fn check_mode(pkg: &Package, mode: Mode) -> Result<(), ModeUnsupported> {
+    match pkg
+        .nodes
+        .iter()
+        .find_map(|n| missing_checker(&n.op, mode).map(|c| (n, c)))
+    {
+        Some((n, checker)) => Err(ModeUnsupported {
+            mode,
+            node: n.name.clone(),
+            op: n.op.name(),
+            checker,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The modes `pkg` can be checked in, in [`Mode::ALL`] order.
+pub fn supported_modes(pkg: &Package) -> Vec<Mode> {
+    Mode::ALL
+        .into_iter()
+        .filter(|&m| check_mode(pkg, m).is_ok())
+        .collect()
+}

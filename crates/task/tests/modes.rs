@@ -1,0 +1,35 @@
+//! A package holding an op without a zk circuit or one-step verifier is refused for the modes
+//! that need them, naming the node and the op; other packages take every mode.
+
+use vouch_engine::vectors::all_cases;
+use vouch_task::Mode;
+use vouch_task::modes::{check_mode, supported_modes};
+
+fn case_package(op: &str) -> vouch_model::Package {
+    let groups = all_cases();
+    let (_, cases) = groups.iter().find(|(n, _)| *n == op).expect("vector group");
+    cases[0].package()
+}
+
+#[test]
+fn tree_packages_are_refused_for_modes_that_cannot_settle_them() {
+    let pkg = case_package("TreeEnsemble");
+    for mode in [Mode::Zk, Mode::Optimistic, Mode::Committee] {
+        let err = check_mode(&pkg, mode).unwrap_err().to_string();
+        assert!(
+            err.contains("TreeEnsemble")
+                && err.contains("tree_sum_0")
+                && err.contains(mode.as_str()),
+            "{err}"
+        );
+    }
+    assert!(supported_modes(&pkg).is_empty());
+}
+
+#[test]
+fn other_packages_take_every_mode() {
+    for op in ["Linear", "Softmax", "Pad"] {
+        let pkg = case_package(op);
+        assert_eq!(supported_modes(&pkg), Mode::ALL, "{op}");
+    }
+}

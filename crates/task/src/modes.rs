@@ -52,10 +52,12 @@ pub fn check_mode(pkg: &Package, mode: Mode) -> Result<(), ModeUnsupported> {
     }
 }
 
-/// The modes `pkg` can be checked in, in [`Mode::ALL`] order.
+/// The modes `pkg` can be checked in, in [`Mode::ALL`] order: those [`check_mode`] accepts,
+/// without zk for a package older than the zk statement (its input commitment is refused).
 pub fn supported_modes(pkg: &Package) -> Vec<Mode> {
     Mode::ALL
         .into_iter()
         .filter(|&m| check_mode(pkg, m).is_ok())
+        .filter(|&m| m != Mode::Zk || vouch_semantics::zk_supports_version(pkg.semantics_version))
         .collect()
 }

@@ -33,3 +33,18 @@ fn other_packages_take_every_mode() {
         assert_eq!(supported_modes(&pkg), Mode::ALL, "{op}");
     }
 }
+
+/// A package older than the zk statement (semantics version 3) is not offered zk: its input
+/// commitment is refused; the other modes stay.
+#[test]
+fn packages_older_than_the_zk_statement_are_not_offered_zk() {
+    let mut pkg = case_package("Linear");
+    for old in [1, 2] {
+        pkg.semantics_version = old;
+        assert_eq!(
+            supported_modes(&pkg),
+            [Mode::Optimistic, Mode::Committee],
+            "version {old}"
+        );
+    }
+}

@@ -12,7 +12,7 @@
 //! Import steps:
 //!
 //! 1. Keep the requested outputs ([`ImportOptions::outputs`], default: all graph outputs) and
-//!    prune every node not needed to compute them (e.g. skl2onnx's `ZipMap` in `ai.onnx.ml`).
+//!    prune every node not needed to compute them (e.g. a label branch nobody asked for).
 //! 2. Fold constants: initializers, `Constant` nodes, and shape-only subgraphs
 //!    (`Shape -> Gather -> Unsqueeze -> Concat -> Reshape`, as PyTorch writes them).
 //! 3. Lower each remaining node to an [`FOp`], inferring shapes with the batch axis symbolic:

@@ -868,24 +868,22 @@ fn unneeded_ml_nodes_are_pruned_and_needed_ones_are_named() {
             node("Softmax", &["x"], &["probabilities"], vec![]),
             node_in(
                 "ai.onnx.ml",
-                "ZipMap",
+                "SVMClassifier",
                 &["probabilities"],
-                &["output_probability"],
+                &["svm_scores"],
             ),
         ],
         vec![],
         vec![input("x", &[-1, 3])],
-        &["output_probability"],
+        &["svm_scores"],
     );
     let err = imp(&m).unwrap_err();
     assert!(
-        matches!(&err, Error::UnsupportedOp { op, domain, node } if op == "ZipMap" && domain == "ai.onnx.ml" && node == "n_output_probability")
+        matches!(&err, Error::UnsupportedOp { op, domain, node } if op == "SVMClassifier" && domain == "ai.onnx.ml" && node == "n_svm_scores")
     );
     let msg = err.to_string();
     assert!(
-        msg.contains("ZipMap")
-            && msg.contains("ai.onnx.ml")
-            && msg.contains("n_output_probability"),
+        msg.contains("SVMClassifier") && msg.contains("ai.onnx.ml") && msg.contains("n_svm_scores"),
         "{msg}"
     );
     let g = imp_outputs(&m, &["probabilities"]).unwrap();
@@ -894,6 +892,40 @@ fn unneeded_ml_nodes_are_pruned_and_needed_ones_are_named() {
         imp_outputs(&m, &["nope"]),
         Err(Error::UnknownOutput { .. })
     ));
+}
+
+/// skl2onnx's ZipMap is output formatting: the probabilities tensor is kept under the ZipMap's
+/// output name (column c is label c); labels that the tensor cannot carry are refused.
+#[test]
+fn zipmap_keeps_the_probabilities_tensor() {
+    let zipmap = |attrs: Vec<A<'_>>| {
+        let mut z = node("ZipMap", &["probabilities"], &["output_probability"], attrs);
+        z.domain = "ai.onnx.ml".into();
+        model(
+            17,
+            vec![node("Softmax", &["x"], &["probabilities"], vec![]), z],
+            vec![],
+            vec![input("x", &[-1, 3])],
+            &["output_probability"],
+        )
+    };
+    let g = imp(&zipmap(vec![A::Is("classlabels_int64s", &[0, 1, 2])])).unwrap();
+    assert_eq!(ops(&g), ["Softmax"]);
+    assert_eq!(g.values[g.outputs[0]].name, "output_probability");
+    assert_eq!(out_shape(&g, 0), [Batch, Fixed(3)]);
+    for (attrs, why) in [
+        (vec![A::Is("classlabels_int64s", &[1, 2, 3])], "0..n-1"),
+        (
+            vec![A::Ss("classlabels_strings", &["a", "b", "c"])],
+            "string",
+        ),
+    ] {
+        let err = imp(&zipmap(attrs)).unwrap_err();
+        assert!(matches!(err, Error::UnsupportedForm { .. }), "{err}");
+        assert!(err.to_string().contains(why), "{err}");
+    }
+    let err = imp(&zipmap(vec![A::Is("classlabels_int64s", &[0, 1])])).unwrap_err();
+    assert!(err.to_string().contains("[N, 2]"), "{err}");
 }
 
 #[test]

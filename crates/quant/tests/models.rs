@@ -281,11 +281,30 @@ fn fixture_models_match_the_float_model_at_8_bits() {
     );
 }
 
+/// skl2onnx's default output (label and ZipMap probabilities) imports whole: the ZipMap
+/// output is the probabilities tensor, equal to the Softmax output it formats.
 #[test]
-fn unsupported_ops_are_named() {
+fn the_zipmap_output_is_the_probabilities_tensor() {
     let onnx = std::fs::read(dir("digits_logreg_zipmap").join("model.onnx")).unwrap();
-    let err = vouch_onnx::import(&onnx, &Default::default())
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("ZipMap"), "{err}");
+    let g = vouch_onnx::import(&onnx, &Default::default()).unwrap();
+    let names: Vec<&str> = g
+        .outputs
+        .iter()
+        .map(|&v| g.values[v].name.as_str())
+        .collect();
+    assert_eq!(names, ["output_label", "output_probability"]);
+    let sub = vouch_onnx::import(
+        &onnx,
+        &vouch_onnx::ImportOptions {
+            outputs: Some(vec!["output_probability".into()]),
+        },
+    )
+    .unwrap();
+    assert!(
+        matches!(
+            sub.nodes.last().map(|n| &n.op),
+            Some(vouch_onnx::FOp::Softmax { .. })
+        ),
+        "ZipMap adds no node"
+    );
 }

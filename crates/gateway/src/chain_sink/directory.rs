@@ -6,7 +6,6 @@ use crate::directory::{Directory, ModelInfo, ProviderInfo};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
 use vouch_chain::alloy::primitives::Address;
-use vouch_task::Mode;
 
 /// A registered model version as the directory keeps it.
 #[derive(Debug, Clone)]
@@ -15,9 +14,8 @@ pub(super) struct ModelEntry {
     /// `ModelRegistry.Status` (1 = active).
     pub(super) status: u8,
     pub(super) zk: bool,
-    /// Name, input names and the modes the package can be checked in
-    /// (`vouch_task::modes::supported_modes`), once the package is in the store.
-    pub(super) pkg: Option<(String, Vec<String>, Vec<Mode>)>,
+    /// Name and input names, once the package is in the store.
+    pub(super) pkg: Option<(String, Vec<String>)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -44,19 +42,16 @@ impl DirState {
 
     pub(super) fn info(key: (u32, u32), e: &ModelEntry) -> ModelInfo {
         let (name, inputs, modes) = match &e.pkg {
-            Some((name, inputs, checkable)) => {
+            Some((name, inputs)) => {
                 // a frozen version (status 2) still serves zk requests: a proof cannot lie;
-                // a deprecated one (3) serves nobody; and no mode the package's ops cannot be
-                // checked in is offered
-                let modes = [Mode::Zk, Mode::Optimistic, Mode::Committee]
-                    .into_iter()
-                    .filter(|m| checkable.contains(m))
-                    .filter(|m| match m {
-                        Mode::Zk => e.zk && e.status <= 2,
-                        Mode::Optimistic | Mode::Committee => e.status == 1,
-                    })
-                    .map(|m| m.as_str().to_owned())
-                    .collect();
+                // a deprecated one (3) serves nobody
+                let mut modes = match e.status {
+                    1 => vec!["optimistic".to_owned(), "committee".to_owned()],
+                    _ => Vec::new(),
+                };
+                if e.zk && e.status <= 2 {
+                    modes.insert(0, "zk".to_owned());
+                }
                 (name.clone(), inputs.clone(), modes)
             }
             // Without the package the gateway can neither quantize nor check an input.

@@ -529,8 +529,7 @@ impl Shared {
             if let Some(pkg) = pkg {
                 let inputs = pkg.inputs.iter().map(|i| i.name.clone()).collect();
                 if let Some(e) = write(&self.dir.models).get_mut(&k) {
-                    let modes = vouch_task::modes::supported_modes(&pkg);
-                    e.pkg = Some((pkg.name.clone(), inputs, modes));
+                    e.pkg = Some((pkg.name.clone(), inputs));
                 }
             }
         }
@@ -725,11 +724,7 @@ mod tests {
             cid: "bafkreimodel".into(),
             status,
             zk,
-            pkg: Some((
-                "mlp".into(),
-                vec!["x".into()],
-                vouch_task::Mode::ALL.to_vec(),
-            )),
+            pkg: Some(("mlp".into(), vec!["x".into()])),
         }
     }
 
@@ -744,20 +739,5 @@ mod tests {
         assert!(frozen.frozen);
         assert!(DirState::info((1, 1), &entry(2, false)).modes.is_empty());
         assert!(DirState::info((1, 1), &entry(3, true)).modes.is_empty());
-    }
-
-    /// A package whose ops cannot be checked in a mode is never offered in it (a tree
-    /// ensemble before its circuit and one-step verifier exist: no mode at all).
-    #[test]
-    fn modes_the_package_cannot_be_checked_in_are_not_offered() {
-        let mut e = entry(1, true);
-        if let Some(p) = e.pkg.as_mut() {
-            p.2 = vec![vouch_task::Mode::Zk];
-        }
-        assert_eq!(DirState::info((1, 1), &e).modes, ["zk"]);
-        if let Some(p) = e.pkg.as_mut() {
-            p.2.clear();
-        }
-        assert!(DirState::info((1, 1), &e).modes.is_empty());
     }
 }

@@ -122,6 +122,7 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
         Importer::array_feature_extractor,
     ),
     (ML, "Normalizer", Importer::normalizer),
+    (ML, "ZipMap", Importer::zipmap),
     (ONNX, "ReduceSum", Importer::reduce_op),
     (ONNX, "ReduceMean", Importer::reduce_op),
     (ONNX, "ReduceMax", Importer::reduce_op),

@@ -5,6 +5,7 @@
 //! `Xor`, `Not`) folded on constants, as the conditions of such `If`s are computed.
 
 use crate::error::Result;
+use crate::graph::Dim;
 use crate::import::{Ctx, Importer, Kind, Sym};
 use crate::tensor::{Data, Tensor};
 
@@ -34,6 +35,36 @@ impl Importer {
 
     /// ONNX `Identity`: the output is bound to the input.
     pub(super) fn identity(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let s = self.sym(ctx, 0)?;
+        self.set_out(ctx, 0, s)
+    }
+
+    /// `ai.onnx.ml` `ZipMap`: output formatting. It turns the `[N, C]` probabilities into one
+    /// `label -> probability` map per row; vouch keeps the tensor, whose column `c` is the entry
+    /// of label `c`, so the output is bound to the input. Integer labels other than `0..C-1`
+    /// and string labels (which the tensor cannot carry) are refused.
+    pub(super) fn zipmap(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let labels = ctx.ints("classlabels_int64s").unwrap_or_default();
+        if labels.is_empty() {
+            return Err(ctx.unsupported(
+                "string class labels (classlabels_strings): the output is a tensor whose \
+                 column c is label c",
+            ));
+        }
+        if !labels.iter().zip(0i64..).all(|(&c, i)| c == i) {
+            return Err(ctx.unsupported("class labels other than 0..n-1"));
+        }
+        let v = self.value_in(ctx, 0)?;
+        if !matches!(self.shape(v).as_slice(), [_, Dim::Fixed(c)] if *c == labels.len()) {
+            return Err(ctx.bad_input(
+                0,
+                format!(
+                    "must be [N, {}] probabilities (one column per label), rank {}",
+                    labels.len(),
+                    self.shape(v).len()
+                ),
+            ));
+        }
         let s = self.sym(ctx, 0)?;
         self.set_out(ctx, 0, s)
     }

@@ -149,17 +149,19 @@ fn bad_input_gets_clear_errors() {
     assert!(!o.status.success());
     assert!(err.contains("cannot import the ONNX model"), "{err}");
     // An unsupported operator: named with its domain and node.
+    let lrn = dir.join("lrn.onnx");
+    std::fs::write(&lrn, lrn_model()).unwrap();
     let o = vouch(&[
         "model",
         "import",
-        &fixture("digits_logreg_zipmap", "model.onnx"),
+        lrn.to_str().unwrap(),
         "-c",
-        &fixture("digits_logreg_zipmap", "calibration.json"),
+        &fixture("mlp_10_20_2", "calibration.json"),
     ]);
     let (_, err) = text(&o);
     assert!(!o.status.success());
     assert!(
-        err.contains("ZipMap") && err.contains("ai.onnx.ml") && err.contains("node"),
+        err.contains("`LRN`") && err.contains("ai.onnx") && err.contains("node `lrn_1`"),
         "{err}"
     );
 
@@ -283,4 +285,60 @@ fn tree_ensemble_import_and_infer() {
         .collect();
     assert_eq!(labels.len(), 143);
     assert_eq!(labels, want);
+}
+
+/// A one-node ONNX model vouch does not support: `LRN` (node `lrn_1`) on a `[N, 1, 4, 4]` input.
+fn lrn_model() -> Vec<u8> {
+    use prost::Message as _;
+    use vouch_onnx::proto::{
+        GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto, TypeProto,
+        ValueInfoProto, tensor_shape_proto, type_proto,
+    };
+    let dim = |v: tensor_shape_proto::dimension::Value| tensor_shape_proto::Dimension {
+        value: Some(v),
+        denotation: String::new(),
+    };
+    let x = ValueInfoProto {
+        name: "x".into(),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: 1,
+                shape: Some(TensorShapeProto {
+                    dim: vec![
+                        dim(tensor_shape_proto::dimension::Value::DimParam("N".into())),
+                        dim(tensor_shape_proto::dimension::Value::DimValue(1)),
+                        dim(tensor_shape_proto::dimension::Value::DimValue(4)),
+                        dim(tensor_shape_proto::dimension::Value::DimValue(4)),
+                    ],
+                }),
+            })),
+            denotation: String::new(),
+        }),
+        doc_string: String::new(),
+    };
+    ModelProto {
+        ir_version: 8,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 17,
+        }],
+        graph: Some(GraphProto {
+            node: vec![NodeProto {
+                input: vec!["x".into()],
+                output: vec!["y".into()],
+                name: "lrn_1".into(),
+                op_type: "LRN".into(),
+                ..Default::default()
+            }],
+            name: "g".into(),
+            input: vec![x],
+            output: vec![ValueInfoProto {
+                name: "y".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+    .encode_to_vec()
 }

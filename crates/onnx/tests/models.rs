@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use common::ops;
 use vouch_onnx::Dim::{Batch, Fixed};
-use vouch_onnx::{Dim, Error, FGraph, ImportOptions, import};
+use vouch_onnx::{Dim, FGraph, ImportOptions, import};
 
 fn bytes(name: &str) -> Option<Vec<u8>> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -57,6 +57,26 @@ pub const fn zk_supports_version(v: u32) -> bool {
     v >= ZK_MIN_VERSION && v <= SEMANTICS_VERSION
 }
 
+/// `Ok` when zk proofs of a package of semantics version `v` can be made and checked;
+/// otherwise why not and what to do (the one message the circuit and the zk input commitment
+/// give).
+pub fn check_zk_version(v: u32) -> Result<(), String> {
+    if zk_supports_version(v) {
+        Ok(())
+    } else if v < ZK_MIN_VERSION {
+        Err(format!(
+            "zk mode needs a package of semantics version {ZK_MIN_VERSION} or newer (inputs \
+             committed with circomlib's Poseidon); this one is version {v}: re-import the model \
+             with this vouch"
+        ))
+    } else {
+        Err(format!(
+            "package semantics version {v} is newer than this build ({SEMANTICS_VERSION}): \
+             upgrade vouch"
+        ))
+    }
+}
+
 /// Whether this build executes packages of semantics version `v`.
 pub const fn supports_version(v: u32) -> bool {
     v >= SEMANTICS_VERSION_MIN && v <= SEMANTICS_VERSION

@@ -240,14 +240,10 @@ pub fn hash(msg: &[Fr], tag: u64) -> Fr {
 /// `h = tag` over blocks of `rate` elements, the last zero-padded; an empty message is one
 /// all-zero block.
 pub fn sponge(w: Width, msg: &[Fr], tag: u64) -> Fr {
-    let mut h = Fr::from(tag);
-    if msg.is_empty() {
-        return compress(w, h, &[]);
-    }
-    for block in msg.chunks(w.rate()) {
-        h = compress(w, h, block);
-    }
-    h
+    let empty: &[Fr] = &[];
+    msg.chunks(w.rate())
+        .chain(msg.is_empty().then_some(empty))
+        .fold(Fr::from(tag), |h, block| compress(w, h, block))
 }
 
 #[cfg(test)]

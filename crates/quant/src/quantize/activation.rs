@@ -138,16 +138,7 @@ impl Builder<'_> {
                 }
             })
             .collect();
-        let t = self.add_const(format!("{name}.table"), 1.0, vec![256], table);
-        let q = self.bind(node, node.output, Kind::Act8, scale)?;
-        self.push(
-            node,
-            name,
-            Op::Lut { table: t },
-            vec![Operand::Value(x.id)],
-            q.id,
-        );
-        Ok(())
+        self.push_lut(node, name, x.id, table, scale)
     }
 
     /// A `Lut` of `f` over the 256 steps of the `act8` input, output `act8` at scale 1/127.
@@ -160,13 +151,25 @@ impl Builder<'_> {
                 (libm::roundf(y * 127.0) as i32).clamp(ACT_MIN, ACT_MAX)
             })
             .collect();
+        self.push_lut(node, name, x.id, table, 1.0 / 127.0)
+    }
+
+    /// Pushes `Lut { table }` of the value with id `x`, output `act8` at `scale`.
+    fn push_lut(
+        &mut self,
+        node: &FNode,
+        name: String,
+        x: u32,
+        table: Vec<i32>,
+        scale: f64,
+    ) -> Result<()> {
         let t = self.add_const(format!("{name}.table"), 1.0, vec![256], table);
-        let q = self.bind(node, node.output, Kind::Act8, 1.0 / 127.0)?;
+        let q = self.bind(node, node.output, Kind::Act8, scale)?;
         self.push(
             node,
             name,
             Op::Lut { table: t },
-            vec![Operand::Value(x.id)],
+            vec![Operand::Value(x)],
             q.id,
         );
         Ok(())

@@ -106,18 +106,12 @@ pub fn input_commitment(
     match mode {
         Mode::Optimistic | Mode::Committee => Ok(vouch_engine::exec::commit_list(inputs)),
         Mode::Zk => {
-            if !vouch_semantics::zk_supports_version(pkg.semantics_version) {
-                return Err(InputError {
+            vouch_semantics::check_zk_version(pkg.semantics_version).map_err(|reason| {
+                InputError {
                     name: "<package>".to_owned(),
-                    reason: format!(
-                        "zk mode needs a package of semantics version {} or newer (inputs \
-                         committed with circomlib's Poseidon); this one is version {}: \
-                         re-import the model",
-                        vouch_semantics::ZK_MIN_VERSION,
-                        pkg.semantics_version
-                    ),
-                });
-            }
+                    reason,
+                }
+            })?;
             let flat: Vec<i32> = inputs.iter().flat_map(|t| t.data.iter().copied()).collect();
             let fr =
                 vouch_zk::statement::input_hash_bits(pkg.input_bits(), &flat).map_err(|e| {

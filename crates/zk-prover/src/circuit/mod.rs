@@ -127,22 +127,6 @@ impl<'a> NodeIn<'a> {
     }
 }
 
-/// Why a package of semantics version `v` cannot be proven.
-pub fn zk_version_message(v: u32) -> String {
-    if v < vouch_semantics::ZK_MIN_VERSION {
-        format!(
-            "package semantics version {v} predates the zk statement of version {} (inputs \
-             committed with circomlib's Poseidon); re-import the model with this vouch to prove it",
-            vouch_semantics::ZK_MIN_VERSION
-        )
-    } else {
-        format!(
-            "package semantics version {v} is newer than this build ({})",
-            vouch_semantics::SEMANTICS_VERSION
-        )
-    }
-}
-
 /// Builds the circuit from a traced execution.
 pub fn build_from_trace(
     pkg: &Package,
@@ -150,11 +134,7 @@ pub fn build_from_trace(
     trace: &[Tensor],
     outputs: &[Tensor],
 ) -> Result<Circuit> {
-    if !vouch_semantics::zk_supports_version(pkg.semantics_version) {
-        return Err(Error::Unsupported(zk_version_message(
-            pkg.semantics_version,
-        )));
-    }
+    vouch_semantics::check_zk_version(pkg.semantics_version).map_err(Error::Unsupported)?;
     let n_out: usize = outputs.iter().map(|t| t.data.len()).sum();
     let npub = num_public(n_out);
     let mut cs = Cs::new(npub);

@@ -15,13 +15,8 @@ const MATERIALIZE_EVERY: usize = 8;
 pub fn poseidon_gadget(cs: &mut Cs, w: poseidon::Width, msg: &[(Lc, Fr)], tag: u64) -> (Lc, Fr) {
     let p = poseidon::params(w);
     let mut h = (Lc(vec![(0, Fr::from(tag))]), Fr::from(tag));
-    let zero_block: [(Lc, Fr); 0] = [];
-    let blocks: Vec<&[(Lc, Fr)]> = if msg.is_empty() {
-        vec![&zero_block]
-    } else {
-        msg.chunks(w.rate()).collect()
-    };
-    for block in blocks {
+    let empty: &[(Lc, Fr)] = &[];
+    for block in msg.chunks(w.rate()).chain(msg.is_empty().then_some(empty)) {
         let mut st: Vec<(Lc, Fr)> = vec![(Lc::default(), Fr::zero()); w.width()];
         st[0] = h;
         for (s, m) in st[1..].iter_mut().zip(block) {

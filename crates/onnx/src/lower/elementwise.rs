@@ -217,6 +217,35 @@ impl Importer {
 }
 
 impl Importer {
+    /// The operands of an n-ary op: its constant operands folded into one with `ff`/`fi`
+    /// (numpy broadcasting), and its computed operands in order.
+    fn nary_operands(
+        &mut self,
+        ctx: &Ctx<'_>,
+        ff: impl Fn(f32, f32) -> f32 + Copy,
+        fi: impl Fn(i64, i64) -> Option<i64> + Copy,
+    ) -> Result<(Option<Tensor>, Vec<ValueId>)> {
+        let mut folded: Option<Tensor> = None;
+        let mut values = Vec::new();
+        for i in 0..ctx.node.input.len() {
+            match self.sym(ctx, i)? {
+                Sym::Const(t) => {
+                    folded = Some(match folded {
+                        None => (*t).clone(),
+                        Some(acc) => tensor::fold_binary(&acc, &t, ff, fi).ok_or_else(|| {
+                            ctx.shape_err(format!(
+                                "constants {:?} and {:?} do not broadcast",
+                                acc.shape, t.shape
+                            ))
+                        })?,
+                    });
+                }
+                Sym::Value(_) => values.push(self.value_in(ctx, i)?),
+            }
+        }
+        Ok((folded, values))
+    }
+
     /// ONNX `Sum` and `Mean` of any number of operands (numpy broadcasting): the constants
     /// folded into one, the computed operands added by a chain of `Add`s, the folded constant
     /// added last, and for `Mean` a `Mul` by `1/n`.
@@ -226,25 +255,7 @@ impl Importer {
             return Err(ctx.shape_err("no operands"));
         }
         let mean = ctx.op == "Mean";
-        let mut folded: Option<Tensor> = None;
-        let mut values: Vec<ValueId> = Vec::new();
-        for i in 0..n {
-            match self.sym(ctx, i)? {
-                Sym::Const(t) => {
-                    folded = Some(match folded {
-                        None => (*t).clone(),
-                        Some(acc) => tensor::fold_binary(&acc, &t, |p, q| p + q, i64::checked_add)
-                            .ok_or_else(|| {
-                                ctx.shape_err(format!(
-                                    "constants {:?} and {:?} do not broadcast",
-                                    acc.shape, t.shape
-                                ))
-                            })?,
-                    });
-                }
-                Sym::Value(_) => values.push(self.value_in(ctx, i)?),
-            }
-        }
+        let (folded, values) = self.nary_operands(ctx, |p, q| p + q, i64::checked_add)?;
         let scale = 1.0 / n as f32;
         let Some((&first, rest)) = values.split_first() else {
             let t = folded.ok_or_else(|| ctx.shape_err("no operands"))?;
@@ -310,32 +321,11 @@ impl Importer {
     /// different values next to computed ones.
     pub(super) fn min_max(&mut self, ctx: &Ctx<'_>) -> Result<()> {
         let is_max = ctx.op == "Max";
-        let n = ctx.node.input.len();
-        let mut folded: Option<Tensor> = None;
-        let mut values: Vec<ValueId> = Vec::new();
-        for i in 0..n {
-            match self.sym(ctx, i)? {
-                Sym::Const(t) => {
-                    folded = Some(match folded {
-                        None => (*t).clone(),
-                        Some(acc) => {
-                            let r = if is_max {
-                                tensor::fold_binary(&acc, &t, f32::max, |p, q| Some(p.max(q)))
-                            } else {
-                                tensor::fold_binary(&acc, &t, f32::min, |p, q| Some(p.min(q)))
-                            };
-                            r.ok_or_else(|| {
-                                ctx.shape_err(format!(
-                                    "constants {:?} and {:?} do not broadcast",
-                                    acc.shape, t.shape
-                                ))
-                            })?
-                        }
-                    });
-                }
-                Sym::Value(_) => values.push(self.value_in(ctx, i)?),
-            }
-        }
+        let (folded, values) = if is_max {
+            self.nary_operands(ctx, f32::max, |p, q| Some(p.max(q)))?
+        } else {
+            self.nary_operands(ctx, f32::min, |p, q| Some(p.min(q)))?
+        };
         let Some(&first) = values.first() else {
             let t = folded.ok_or_else(|| ctx.shape_err("no operands"))?;
             return self.out_const(ctx, t);

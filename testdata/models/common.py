@@ -104,11 +104,22 @@ def session(model_path):
     return ort.InferenceSession(model_path, so, providers=["CPUExecutionProvider"])
 
 
-def run(model_path, feeds):
-    """onnxruntime outputs as {name: ndarray}, tensor outputs only (sequences/maps dropped)."""
+def maps_to_tensor(rows):
+    """A ZipMap output (one {label: probability} map per row, labels 0..n-1) as the [N, n]
+    tensor vouch keeps in its place (column c is label c)."""
+    n = len(rows[0])
+    assert all(sorted(r) == list(range(n)) for r in rows), "ZipMap labels are not 0..n-1"
+    return np.array([[r[c] for c in range(n)] for r in rows], dtype=np.float32)
+
+
+def run(model_path, feeds, maps=False):
+    """onnxruntime outputs as {name: ndarray}: tensor outputs only (sequences/maps dropped), or
+    with maps=True a ZipMap's sequence of maps as its probabilities tensor."""
     sess = session(model_path)
     names = [o.name for o in sess.get_outputs()]
     outs = sess.run(None, feeds)
+    if maps:
+        outs = [maps_to_tensor(o) if isinstance(o, list) else o for o in outs]
     return {n: o for n, o in zip(names, outs) if isinstance(o, np.ndarray)}
 
 
@@ -125,11 +136,12 @@ def save_model(model, path):
     onnx.save(model, path)
 
 
-def write_fixture(here, model_path, input_name, x_cal, x_in, labels=None, extra_feeds=None):
-    """Writes calibration.json, input.json, expected.json (and labels.json); returns outputs."""
+def write_fixture(here, model_path, input_name, x_cal, x_in, labels=None, extra_feeds=None, maps=False):
+    """Writes calibration.json, input.json, expected.json (and labels.json); returns outputs.
+    maps=True records a ZipMap output as its probabilities tensor (see `run`)."""
     tensors_json(os.path.join(here, "calibration.json"), {input_name: x_cal})
     tensors_json(os.path.join(here, "input.json"), {input_name: x_in})
-    outs = run(model_path, {input_name: x_in})
+    outs = run(model_path, {input_name: x_in}, maps=maps)
     tensors_json(os.path.join(here, "expected.json"), outs)
     if labels is not None:
         write_json(os.path.join(here, "labels.json"), _tolist(labels))

@@ -6,6 +6,11 @@ bundled data (breast cancer: 30 features, 2 classes; iris: 4 features, 3 classes
 skl2onnx converts them with its default options (ZipMap off so the probabilities are a tensor),
 onnxruntime's outputs on the held-out rows are recorded in expected.json.
 
+The boosters of the other libraries are converted the way their users do: XGBoost and
+LightGBM through onnxmltools (target opset 15, its highest), CatBoost by its own
+`save_model(format="onnx")` (ZipMap on, as CatBoost writes it; expected.json records the maps
+as the probabilities tensor vouch keeps in the ZipMap's place).
+
 HistGradientBoostingClassifier is not among them: skl2onnx 1.20 fails to convert it
 (numpy integer attribute values it cannot write).
 """
@@ -13,6 +18,7 @@ HistGradientBoostingClassifier is not among them: skl2onnx 1.20 fails to convert
 import os
 
 import numpy as np
+import onnx
 from skl2onnx import to_onnx
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.ensemble import (
@@ -42,7 +48,57 @@ MODELS = {
             StandardScaler(), GradientBoostingClassifier(n_estimators=40, max_depth=3, random_state=S)
         ),
     ),
+    "tree_xgb_bc": ("bc", lambda: _xgb(n_estimators=100, max_depth=6)),
+    "tree_xgb_iris": ("iris", lambda: _xgb(n_estimators=100, max_depth=6)),
+    "tree_lgb_bc": ("bc", lambda: _lgb(n_estimators=100, max_depth=6)),
+    "tree_lgb_iris": ("iris", lambda: _lgb(n_estimators=100, max_depth=6)),
+    "tree_cb_bc": ("bc", lambda: _cb(iterations=100, depth=6)),
+    "tree_cb_iris": ("iris", lambda: _cb(iterations=100, depth=6)),
 }
+
+
+def _xgb(**kw):
+    import xgboost
+
+    return xgboost.XGBClassifier(random_state=S, n_jobs=1, **kw)
+
+
+def _lgb(**kw):
+    import lightgbm
+
+    return lightgbm.LGBMClassifier(random_state=S, n_jobs=1, verbose=-1, deterministic=True, **kw)
+
+
+def _cb(**kw):
+    import catboost
+
+    return catboost.CatBoostClassifier(random_seed=S, thread_count=1, verbose=0, allow_writing_files=False, **kw)
+
+
+def convert(model, xtr, classifier, path):
+    """Writes `model` as ONNX to `path` with its library's converter; returns the input name and
+    whether the probabilities output is a ZipMap."""
+    kind = type(model).__module__.split(".")[0]
+    if kind in ("xgboost", "lightgbm"):
+        from onnxmltools import convert_lightgbm, convert_xgboost
+        from onnxmltools.convert.common.data_types import FloatTensorType
+
+        types = [("input", FloatTensorType([None, xtr.shape[1]]))]
+        if kind == "xgboost":
+            onx = convert_xgboost(model, initial_types=types, target_opset=15)
+        else:
+            onx = convert_lightgbm(model, initial_types=types, target_opset=15, zipmap=False)
+        common.save_model(onx, path)
+        return "input", False
+    if kind == "catboost":
+        model.save_model(path, format="onnx")
+        onx = onnx.load(path)
+        common.save_model(onx, path)
+        return onx.graph.input[0].name, True
+    options = {id(model): {"zipmap": False}} if classifier else None
+    onx = to_onnx(model, xtr[:1], options=options, target_opset={"": common.OPSET, "ai.onnx.ml": common.ML_OPSET})
+    common.save_model(onx, path)
+    return onx.graph.input[0].name, False
 
 
 def split(data):
@@ -65,16 +121,13 @@ def generate(here, name):
     model = make()
     model.fit(xtr, ytr)
     classifier = data != "diabetes"
-    options = {id(model): {"zipmap": False}} if classifier else None
-    onx = to_onnx(model, xtr[:1], options=options, target_opset={"": common.OPSET, "ai.onnx.ml": common.ML_OPSET})
     path = os.path.join(here, "model.onnx")
-    common.save_model(onx, path)
-    input_name = onx.graph.input[0].name
+    input_name, maps = convert(model, xtr, classifier, path)
     labels = yte.astype(np.int64) if classifier else None
-    outs = common.write_fixture(here, path, input_name, common.calibration_rows(xtr), xte, labels=labels)
+    outs = common.write_fixture(here, path, input_name, common.calibration_rows(xtr), xte, labels=labels, maps=maps)
     if classifier:
         acc = common.accuracy(outs["label"], yte)
-        what = f"test accuracy {acc:.4f} on {len(yte)} rows (sklearn {model.score(xte, yte):.4f}), outputs {sorted(outs)}"
+        what = f"test accuracy {acc:.4f} on {len(yte)} rows (in the library {model.score(xte, yte):.4f}), outputs {sorted(outs)}"
     else:
         pred = outs["variable"].ravel()
         err = float(np.max(np.abs(pred - model.predict(xte))))

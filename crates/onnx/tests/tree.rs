@@ -249,6 +249,44 @@ fn the_binary_one_score_form_becomes_two_columns() {
     assert_eq!(&t.weights[..2], [(0, 1.0), (1, -1.0)]);
 }
 
+/// CatBoost's binary export: both classes weighted on every leaf, class 0 the negated class 1.
+/// onnxruntime labels it `s1 > 0`, the `ArgMax` of `[-s1, s1]`; any other pairing is refused.
+#[test]
+fn the_binary_two_score_form_is_the_negated_pair() {
+    let weights = |w: &'static [f32]| {
+        vec![
+            A::Is("class_treeids", &[0, 0, 0, 0, 0, 0]),
+            A::Is("class_nodeids", &[3, 3, 4, 4, 2, 2]),
+            A::Is("class_ids", &[0, 1, 0, 1, 1, 0]),
+            A::Fs("class_weights", w),
+            A::Is("classlabels_int64s", &[0, 1]),
+            A::S("post_transform", "SOFTMAX"),
+        ]
+    };
+    let extra = weights(&[0.5, -0.5, -2.0, 2.0, 1.0, -1.0]);
+    let g = imp(&classifier(one_tree(&MODES), extra)).unwrap();
+    assert_eq!(ops(&g), ["TreeEnsemble", "ArgMax", "Softmax"]);
+    let t = trees(&g);
+    assert_eq!(t.base, [-0.0, 0.0]);
+    let leaf = |i: usize| &t.weights[t.nodes[i].a..t.nodes[i].a + t.nodes[i].b];
+    let pairs: Vec<_> = (0..t.nodes.len())
+        .filter(|&i| t.nodes[i].mode == NodeMode::Leaf)
+        .map(|i| leaf(i).to_vec())
+        .collect();
+    assert!(pairs.contains(&vec![(0, 0.5), (1, -0.5)]), "{pairs:?}");
+    assert!(pairs.contains(&vec![(0, -1.0), (1, 1.0)]), "{pairs:?}");
+    let err = imp(&classifier(
+        one_tree(&MODES),
+        weights(&[0.5, -0.5, -2.0, 2.5, 1.0, -1.0]),
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("TreeEnsembleClassifier") && err.contains("not the class-1 weights negated"),
+        "{err}"
+    );
+}
+
 #[test]
 fn forms_vouch_cannot_run_are_refused_naming_the_node() {
     let base_weights = || {

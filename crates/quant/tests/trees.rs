@@ -183,3 +183,40 @@ fn scaler_then_gradient_boosting() {
     );
     check("tree_scaler_gb_bc", 0.02);
 }
+
+/// XGBoost through onnxmltools: `BRANCH_LT` splits, a `LOGISTIC` post-transform.
+#[test]
+fn xgboost_binary() {
+    check("tree_xgb_bc", 0.02);
+}
+
+/// XGBoost multiclass: one tree per class per round, `SOFTMAX`.
+#[test]
+fn xgboost_multiclass() {
+    check("tree_xgb_iris", 0.02);
+}
+
+/// LightGBM through onnxmltools: `BRANCH_LEQ` with missing values tracked, and the converter's
+/// label `Cast` and probabilities `Mul` by one after the trees.
+#[test]
+fn lightgbm_binary() {
+    check("tree_lgb_bc", 0.02);
+}
+
+/// LightGBM multiclass.
+#[test]
+fn lightgbm_multiclass() {
+    check("tree_lgb_iris", 0.02);
+}
+
+/// CatBoost's own ONNX export: oblivious trees as `BRANCH_GT` splits, a `ZipMap` output.
+#[test]
+fn catboost_binary() {
+    check("tree_cb_bc", 0.02);
+}
+
+/// CatBoost multiclass.
+#[test]
+fn catboost_multiclass() {
+    check("tree_cb_iris", 0.02);
+}

@@ -436,19 +436,29 @@ impl Importer {
             c
         };
         if n == 2 {
-            // onnxruntime's binary form: one score s from the class-0 weights
-            if classes != [0] {
+            // onnxruntime's binary forms: one score s from the class-0 weights, or two scores
+            // whose class-0 weights are the class-1 weights negated (CatBoost's export), where
+            // onnxruntime's label is `s1 > 0`: both are the scores [-s, s] (or [1 - s, s]).
+            let two_scores = classes == [0, 1];
+            let per_leaf = if two_scores {
+                if !base.is_empty() {
+                    return Err(ctx.unsupported("a two-score binary classifier with base_values"));
+                }
+                negated_pairs(ctx, &per_leaf)?
+            } else if classes == [0] {
+                per_leaf
+            } else {
                 return Err(ctx.unsupported(
-                    "a binary classifier with weights for class 1 (only the one-score form, \
-                     weights for class 0, is supported)",
+                    "a binary classifier with weights for class 1 only (the one-score form has \
+                     weights for class 0; the two-score form for both, class 0 negated)",
                 ));
-            }
+            };
             let b = match base.as_slice() {
                 [] => 0.0,
                 [b] => to_f32(*b),
                 _ => return Err(ctx.unsupported("a binary classifier with two base_values")),
             };
-            let positive = per_leaf.iter().flatten().all(|w| w.1 >= 0.0);
+            let positive = !two_scores && per_leaf.iter().flatten().all(|w| w.1 >= 0.0);
             if positive {
                 // [1 - s, s]: the label is 1 iff s > 0.5; no post-transform applies
                 trees.base = vec![1.0 - b, b];
@@ -456,7 +466,7 @@ impl Importer {
             } else {
                 // [-s, s]: the label is 1 iff s > 0; LOGISTIC applies to both
                 trees.base = vec![-b, b];
-                if post == Post::Softmax {
+                if post == Post::Softmax && !two_scores {
                     return Err(ctx.unsupported("SOFTMAX on a one-score binary classifier"));
                 }
             }
@@ -517,6 +527,32 @@ impl Importer {
         }
         Ok(())
     }
+}
+
+/// The class-1 weights of a two-score binary classifier, as the one-score form's weights for
+/// class 0, when every leaf holds one weight per class and the class-0 weight is the class-1
+/// weight negated (so onnxruntime's label `s1 > 0` is the `ArgMax` of `[-s1, s1]`).
+fn negated_pairs(ctx: &Ctx<'_>, per_leaf: &LeafWeights) -> Result<LeafWeights> {
+    let mut out = Vec::with_capacity(per_leaf.len());
+    for ws in per_leaf {
+        let one = |k: i64| {
+            ws.iter()
+                .filter(|w| w.0 == k)
+                .map(|w| w.1)
+                .collect::<Vec<_>>()
+        };
+        out.push(match (one(0).as_slice(), one(1).as_slice()) {
+            ([], []) => vec![],
+            ([w0], [w1]) if *w0 == -*w1 => vec![(0, *w1)],
+            _ => {
+                return Err(ctx.unsupported(
+                    "a two-score binary classifier whose class-0 weights are not the class-1 \
+                     weights negated (onnxruntime labels it by the class-1 score alone)",
+                ));
+            }
+        });
+    }
+    Ok(out)
 }
 
 /// Every weight's target id must be a column.

@@ -245,6 +245,9 @@ library OneStepVerifier {
     uint8 internal constant OP_MIN = 22;
     /// attrs [M, s, lo, hi] (applied to X * S for negative X); consts [S] (broadcast to X)
     uint8 internal constant OP_PRELU = 23;
+    /// attrs [len_0, .., len_{r-1}, map_0.., map_1.., ..]: output index o along axis d reads input
+    /// index map_d[o] (len_d = 0: o itself; r the input rank)
+    uint8 internal constant OP_SELECT = 24;
 
     error UnknownOp(uint8 op);
     error OutsideWindow(uint256 index, uint256 offset, uint256 len);
@@ -294,6 +297,7 @@ library OneStepVerifier {
         if (op == OP_MAX) return Elementwise.minMax(node, ins, e, true);
         if (op == OP_MIN) return Elementwise.minMax(node, ins, e, false);
         if (op == OP_PRELU) return Activation.prelu(node, ins[0], cs[0], e);
+        if (op == OP_SELECT) return Layout.select(node, ins[0], e);
         revert UnknownOp(op);
     }
 }

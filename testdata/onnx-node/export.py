@@ -67,6 +67,8 @@ SUPPORTED_OPS = {
     "Sum", "Mean",
     # Reductions over any axes, n-ary extrema, PRelu.
     "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "Max", "Min", "PRelu",
+    # Per-axis index selection of computed tensors (constant indices, sizes and repeats).
+    "Slice", "Gather", "Split", "Expand", "Tile",
     # Not an op to run but a value (PyTorch's exporter writes weights and shapes with it).
     "Constant",
 }
@@ -74,6 +76,7 @@ SUPPORTED_OPS = {
 INT_PARAM_OPS = {
     "Reshape": {1}, "Squeeze": {1}, "Unsqueeze": {1}, "Pad": {1, 3},
     "ReduceSum": {1}, "ReduceMean": {1}, "ReduceMax": {1}, "ReduceMin": {1},
+    "Slice": {1, 2, 3, 4}, "Gather": {1}, "Split": {1}, "Expand": {1}, "Tile": {1},
 }
 
 

@@ -6,7 +6,7 @@ import {Shapes} from "./Shapes.sol";
 
 /// @title Layout
 /// @notice One-step recomputation of the data-movement family, `Copy` (Reshape, Flatten, Squeeze,
-/// Unsqueeze, Identity), `Transpose`, `Concat` and `Pad` (docs/semantics.md section 3): output
+/// Unsqueeze, Identity), `Transpose`, `Concat`, `Pad` and `Select` (docs/semantics.md section 3): output
 /// element `e` is one input element, found by index arithmetic (or `Pad`'s constant value).
 /// `OneStepVerifier.evalElement` dispatches here.
 library Layout {
@@ -75,6 +75,46 @@ library Layout {
                 if (i < 0 || i >= size) revert OneStepVerifier.BadNode();
             }
             src += uint256(i) * mul;
+            mul *= xs[ax];
+        }
+        return OneStepVerifier.at(x, src);
+    }
+
+    /// `Select`: attrs [len_0, .., len_{r-1}, map_0.., map_1.., ..]. Along axis d, output index o
+    /// reads input index map_d[o], or o itself when len_d is 0.
+    function select(OneStepVerifier.Node memory node, OneStepVerifier.Tensor memory x, uint256 e)
+        internal
+        pure
+        returns (int256)
+    {
+        uint256[] memory os = node.outShape;
+        uint256[] memory xs = x.shape;
+        uint256 r = xs.length;
+        int256[] memory a = node.attrs;
+        if (os.length != r || a.length < r) revert OneStepVerifier.BadNode();
+        // the end of axis d's map in attrs; walked from the last axis down
+        uint256 end = r;
+        for (uint256 d; d < r; ++d) {
+            end += uint256(a[d]);
+        }
+        if (a.length != end) revert OneStepVerifier.BadNode();
+        uint256 src;
+        uint256 mul = 1;
+        for (uint256 d = r; d > 0; --d) {
+            uint256 ax = d - 1;
+            uint256 o = e % os[ax];
+            e /= os[ax];
+            uint256 len = uint256(a[ax]);
+            end -= len;
+            uint256 i = o;
+            if (len != 0) {
+                if (len != os[ax]) revert OneStepVerifier.BadNode();
+                i = uint256(a[end + o]);
+            } else if (os[ax] != xs[ax]) {
+                revert OneStepVerifier.BadNode();
+            }
+            if (i >= xs[ax]) revert OneStepVerifier.BadNode();
+            src += i * mul;
             mul *= xs[ax];
         }
         return OneStepVerifier.at(x, src);

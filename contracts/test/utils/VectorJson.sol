@@ -38,6 +38,7 @@ library VectorJson {
         if (h == keccak256("Max")) return OneStepVerifier.OP_MAX;
         if (h == keccak256("Min")) return OneStepVerifier.OP_MIN;
         if (h == keccak256("PRelu")) return OneStepVerifier.OP_PRELU;
+        if (h == keccak256("Select")) return OneStepVerifier.OP_SELECT;
         revert(string.concat("unknown op ", op));
     }
 
@@ -115,6 +116,8 @@ library VectorJson {
             a = _pad(json, base);
         } else if (op == OneStepVerifier.OP_REDUCE) {
             a = _reduce(json, base);
+        } else if (op == OneStepVerifier.OP_SELECT) {
+            a = _concat(_arr(json, base, "lens"), _arr(json, base, "maps"));
         } else {
             a = new int256[](0);
         }
@@ -134,6 +137,16 @@ library VectorJson {
         a[1] = _int(json, base, "value", 0);
         for (uint256 i; i < p.length; ++i) {
             a[2 + i] = p[i];
+        }
+    }
+
+    function _concat(int256[] memory x, int256[] memory y) private pure returns (int256[] memory a) {
+        a = new int256[](x.length + y.length);
+        for (uint256 i; i < x.length; ++i) {
+            a[i] = x[i];
+        }
+        for (uint256 i; i < y.length; ++i) {
+            a[x.length + i] = y[i];
         }
     }
 

@@ -64,6 +64,8 @@ pub mod op {
     pub const MIN: u8 = 22;
     /// `PRelu`.
     pub const PRELU: u8 = 23;
+    /// `Select` (per-axis index maps).
+    pub const SELECT: u8 = 24;
     /// `TreeEnsemble` (reserved: no one-step verifier yet; tree packages are refused for the
     /// optimistic mode).
     pub const TREE_ENSEMBLE: u8 = 30;
@@ -233,6 +235,12 @@ pub fn descriptors(pkg: &Package) -> Vec<Node> {
                 Op::TreeEnsemble { aggregate, .. } => {
                     (op::TREE_ENSEMBLE, vec![i64::from(aggregate.code())])
                 }
+                Op::Select { maps } => {
+                    // [len_0, .., len_{r-1}, map_0.., map_1.., ..] (len 0: the identity)
+                    let mut a: Vec<i64> = maps.iter().map(|m| m.len() as i64).collect();
+                    a.extend(maps.iter().flat_map(|m| u(m)));
+                    (op::SELECT, a)
+                }
             };
             Node {
                 op: code,
@@ -355,18 +363,21 @@ mod tests {
         assert_eq!(node_leaf(&node), keccak256(&enc));
     }
 
-    #[test]
-    fn pad_attrs_are_mode_value_then_begins_and_ends() {
-        use vouch_model::{AccuracyReport, Dim, IoSpec, Kind, Node as INode, PadMode, TensorInfo};
-        let t = |name: &str, shape: Vec<Dim>| TensorInfo {
+    /// A package of one node `op` from input `x` (`in_shape`) to output `z` (`out_shape`).
+    fn one_node(op: Op, kind: vouch_model::Kind, in_shape: &[u32], out_shape: &[u32]) -> Package {
+        use vouch_model::{AccuracyReport, Dim, IoSpec, Node as INode, TensorInfo};
+        // the first axis is the batch
+        let t = |name: &str, shape: &[u32]| TensorInfo {
             name: name.into(),
-            kind: Kind::Act8,
+            kind,
             scale: 1.0,
-            shape,
+            shape: std::iter::once(Dim::Batch)
+                .chain(shape[1..].iter().map(|&d| Dim::Fixed(d)))
+                .collect(),
         };
-        let pkg = Package {
+        Package {
             semantics_version: 2,
-            name: "pad".into(),
+            name: op.name().into(),
             source_sha256: [0; 32],
             inputs: vec![IoSpec {
                 name: "x".into(),
@@ -376,24 +387,27 @@ mod tests {
                 name: "z".into(),
                 value: 1,
             }],
-            values: vec![
-                t("x", vec![Dim::Batch, Dim::Fixed(3)]),
-                t("z", vec![Dim::Batch, Dim::Fixed(6)]),
-            ],
+            values: vec![t("x", in_shape), t("z", out_shape)],
             consts: vec![],
             nodes: vec![INode {
-                name: "pad".into(),
-                op: Op::Pad {
-                    mode: PadMode::Edge,
-                    pads: vec![0, 1, 0, 2],
-                    value: 0,
-                },
+                name: "node".into(),
+                op,
                 inputs: vec![Operand::Value(0)],
                 output: 1,
             }],
             accuracy: AccuracyReport::default(),
+        }
+    }
+
+    #[test]
+    fn pad_attrs_are_mode_value_then_begins_and_ends() {
+        use vouch_model::{Kind, PadMode};
+        let op = Op::Pad {
+            mode: PadMode::Edge,
+            pads: vec![0, 1, 0, 2],
+            value: 0,
         };
-        let d = descriptors(&pkg);
+        let d = descriptors(&one_node(op, Kind::Act8, &[1, 3], &[1, 6]));
         assert_eq!(d[0].op, op::PAD);
         let attrs: Vec<i64> = d[0].attrs.iter().map(|a| a.as_i64()).collect();
         assert_eq!(attrs, [2, 0, 0, 1, 0, 2]);
@@ -401,54 +415,36 @@ mod tests {
     }
 
     #[test]
+    fn select_attrs_are_map_lengths_then_maps() {
+        let op = Op::Select {
+            maps: vec![vec![], vec![2, 0], vec![0, 1, 2, 3, 0]],
+        };
+        let d = descriptors(&one_node(
+            op,
+            vouch_model::Kind::Act16,
+            &[1, 3, 4],
+            &[1, 2, 5],
+        ));
+        assert_eq!(d[0].op, op::SELECT);
+        let attrs: Vec<i64> = d[0].attrs.iter().map(|a| a.as_i64()).collect();
+        assert_eq!(attrs, [0, 2, 5, 2, 0, 0, 1, 2, 3, 0]);
+    }
+
+    #[test]
     fn reduce_attrs_are_mode_requant_then_axes() {
-        use vouch_model::{
-            AccuracyReport, Dim, IoSpec, Kind, Node as INode, ReduceMode, Requant, TensorInfo,
+        use vouch_model::{Kind, ReduceMode, Requant};
+        let op = Op::Reduce {
+            mode: ReduceMode::Sum,
+            axes: vec![1, 3],
+            keepdims: false,
+            rq: Requant {
+                m: 20_000,
+                s: 17,
+                lo: 0,
+                hi: 32_767,
+            },
         };
-        let t = |name: &str, shape: Vec<Dim>| TensorInfo {
-            name: name.into(),
-            kind: Kind::Act16,
-            scale: 1.0,
-            shape,
-        };
-        let pkg = Package {
-            semantics_version: 2,
-            name: "reduce".into(),
-            source_sha256: [0; 32],
-            inputs: vec![IoSpec {
-                name: "x".into(),
-                value: 0,
-            }],
-            outputs: vec![IoSpec {
-                name: "z".into(),
-                value: 1,
-            }],
-            values: vec![
-                t(
-                    "x",
-                    vec![Dim::Batch, Dim::Fixed(3), Dim::Fixed(4), Dim::Fixed(5)],
-                ),
-                t("z", vec![Dim::Batch, Dim::Fixed(4)]),
-            ],
-            consts: vec![],
-            nodes: vec![INode {
-                name: "sum".into(),
-                op: Op::Reduce {
-                    mode: ReduceMode::Sum,
-                    axes: vec![1, 3],
-                    keepdims: false,
-                    rq: Requant {
-                        m: 20_000,
-                        s: 17,
-                        lo: 0,
-                        hi: 32_767,
-                    },
-                },
-                inputs: vec![Operand::Value(0)],
-                output: 1,
-            }],
-            accuracy: AccuracyReport::default(),
-        };
+        let pkg = one_node(op, Kind::Act16, &[1, 3, 4, 5], &[1, 4]);
         let d = descriptors(&pkg);
         assert_eq!(d[0].op, op::REDUCE);
         let attrs: Vec<i64> = d[0].attrs.iter().map(|a| a.as_i64()).collect();

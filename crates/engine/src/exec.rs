@@ -340,6 +340,7 @@ impl<'p> Engine<'p> {
             (Op::Transpose { perm }, _) => layout::run_transpose(&r, perm)?,
             (Op::Concat { axis }, _) => layout::run_concat(&r, *axis)?,
             (Op::Pad { mode, pads, value }, _) => layout::run_pad(&r, *mode, pads, *value)?,
+            (Op::Select { maps }, _) => layout::run_select(&r, maps)?,
             (
                 Op::Reduce {
                     mode,

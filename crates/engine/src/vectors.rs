@@ -535,6 +535,7 @@ pub fn all_cases() -> Vec<(&'static str, Vec<Case>)> {
     elementwise::min_max_cases(r, &mut push);
     activation::prelu_cases(r, &mut push);
     tree::tree_cases(r, &mut push);
+    layout::select_cases(r, &mut push);
     groups
 }
 
@@ -643,6 +644,12 @@ pub fn attrs_json(op: &Op) -> serde_json::Value {
         Op::Relu | Op::Lut { .. } | Op::Reshape | Op::Max | Op::Min => {}
         Op::TreeEnsemble { aggregate, .. } => {
             m.insert("aggregate".into(), aggregate.name().into());
+        }
+        Op::Select { maps } => {
+            // the one-step layout: each axis's map length (0: identity), then the maps
+            let lens: Vec<usize> = maps.iter().map(Vec::len).collect();
+            m.insert("lens".into(), json!(lens));
+            m.insert("maps".into(), json!(maps.concat()));
         }
     }
     serde_json::Value::Object(m)

@@ -265,8 +265,7 @@ pub enum Op {
         rq: Requant,
     },
     /// A decision-tree ensemble over feature codes (`docs/semantics.md` section 3.1): `X`
-    /// `[..., F]` (`act16` codes) to `Z` `[..., N]` (`wide`). The last variant: postcard encodes the
-    /// variant index, so a new op goes after it and existing packages keep their bytes.
+    /// `[..., F]` (`act16` codes) to `Z` `[..., N]` (`wide`).
     TreeEnsemble {
         /// `[n_nodes, 6]`: `[mode, feature, c, missing, a, b]` per node.
         nodes: ConstId,
@@ -282,6 +281,16 @@ pub enum Op {
         thresholds: ConstId,
         /// How leaf values combine across trees.
         aggregate: Aggregate,
+    },
+    /// Per-axis index selection (`docs/semantics.md` section 3): `Z[o_0, .., o_{r-1}] =
+    /// X[m_0(o_0), .., m_{r-1}(o_{r-1})]` with `m_d = maps[d]` (an empty map is the identity).
+    /// `Slice`, `Split`, `Expand`, `Tile` and `Gather` by constant indices of computed tensors.
+    /// The last variant: postcard encodes the variant index, so a new op goes after it and
+    /// existing packages keep their bytes.
+    Select {
+        /// One index list per input axis: output index `o` along axis `d` reads input index
+        /// `maps[d][o]`; empty keeps the axis as it is.
+        maps: Vec<Vec<u32>>,
     },
 }
 
@@ -312,6 +321,7 @@ impl Op {
             Self::Min => "Min",
             Self::PRelu { .. } => "PRelu",
             Self::TreeEnsemble { .. } => "TreeEnsemble",
+            Self::Select { .. } => "Select",
         }
     }
 
@@ -330,9 +340,11 @@ impl Op {
             | Self::PRelu { .. } => Family::Activation,
             Self::Softmax { .. } | Self::ArgMax { .. } | Self::Reduce { .. } => Family::Reduce,
             Self::MaxPool { .. } | Self::AveragePool { .. } => Family::Pool,
-            Self::Reshape | Self::Transpose { .. } | Self::Concat { .. } | Self::Pad { .. } => {
-                Family::Layout
-            }
+            Self::Reshape
+            | Self::Transpose { .. }
+            | Self::Concat { .. }
+            | Self::Pad { .. }
+            | Self::Select { .. } => Family::Layout,
             Self::TreeEnsemble { .. } => Family::Tree,
         }
     }

@@ -79,6 +79,8 @@ impl Package {
                 Op::Reduce { axes, .. } => !axes.contains(&0),
                 Op::Softmax { axis, .. } | Op::ArgMax { axis, .. } => *axis != 0,
                 Op::Transpose { perm } => perm.first() == Some(&0),
+                // the batch axis kept as it is
+                Op::Select { maps } => maps.first().is_some_and(Vec::is_empty),
                 Op::Concat { axis } => *axis != 0 && consts.is_empty(),
                 // no rows added before or after the batch
                 Op::Pad { pads, .. } => {

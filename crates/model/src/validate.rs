@@ -72,7 +72,8 @@ fn arity(op: &Op) -> Option<usize> {
         | Op::Pad { .. }
         | Op::Reduce { .. }
         | Op::PRelu { .. }
-        | Op::TreeEnsemble { .. } => Some(1),
+        | Op::TreeEnsemble { .. }
+        | Op::Select { .. } => Some(1),
         Op::MatMul { .. } | Op::Add { .. } | Op::Mul { .. } => Some(2),
         Op::Concat { .. } | Op::Max | Op::Min => None,
     }
@@ -244,6 +245,7 @@ impl Package {
                 self.validate_reduce(node, *mode, axes, rq)?;
             }
             Op::TreeEnsemble { .. } => self.validate_tree(node)?,
+            Op::Select { maps } => self.validate_select(node, maps)?,
             _ => {}
         }
         if let Some(v) = self.values.get(node.output as usize)
@@ -315,6 +317,48 @@ impl Package {
     /// `Pad`: one begin and one end per input axis, none on the batch axis, a reflection
     /// shorter than its axis, something to repeat for edge and wrap, and the value in the
     /// output kind's range (0 outside constant mode).
+    /// `Select`: one map per input axis, none on the batch axis, every index inside its axis,
+    /// and the declared output shape the maps' lengths (the input's size on identity axes).
+    fn validate_select(
+        &self,
+        node: &crate::ir::Node,
+        maps: &[Vec<u32>],
+    ) -> Result<(), InvalidPackage> {
+        let n = &node.name;
+        let shape = match node.inputs.first() {
+            Some(Operand::Value(v)) => self.values.get(*v as usize).map(|t| t.shape.as_slice()),
+            _ => None,
+        }
+        .ok_or_else(|| node_err(n, "Select reads a dynamic input"))?;
+        let out = self
+            .values
+            .get(node.output as usize)
+            .map(|t| t.shape.as_slice())
+            .unwrap_or_default();
+        if maps.len() != shape.len() || out.len() != shape.len() {
+            return Err(node_err(
+                n,
+                format!("{} maps for an input of rank {}", maps.len(), shape.len()),
+            ));
+        }
+        for (a, (m, (d, o))) in maps.iter().zip(shape.iter().zip(out)).enumerate() {
+            let ok = match (*d, m.is_empty()) {
+                (_, true) => d == o,
+                (Dim::Batch, false) => false,
+                (Dim::Fixed(d), false) => {
+                    *o == Dim::Fixed(m.len() as u32) && m.iter().all(|&i| i < d)
+                }
+            };
+            if !ok {
+                return Err(node_err(
+                    n,
+                    format!("the map of axis {a} does not select from {d:?} into {o:?}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn validate_pad(
         &self,
         node: &crate::ir::Node,

@@ -199,6 +199,12 @@ pub enum FOp {
     /// A decision-tree ensemble (`ai.onnx.ml` `TreeEnsembleClassifier`/`Regressor`): input
     /// `[..., F]` features, output `[..., N]` scores before any post-transform.
     TreeEnsemble(Box<FTrees>),
+    /// Per-axis index selection: output index `o` along axis `d` reads input index
+    /// `maps[d][o]` (an empty map keeps the axis); `Slice`, `Gather`, `Split`, `Expand`, `Tile`.
+    Select {
+        /// One index list per input axis.
+        maps: Vec<Vec<usize>>,
+    },
 }
 
 /// One node of a tree ensemble, laid out so that children come after their parent.
@@ -256,9 +262,11 @@ impl FOp {
             Self::MaxPool { .. } | Self::AveragePool { .. } | Self::GlobalAveragePool => {
                 Family::Pool
             }
-            Self::Reshape | Self::Transpose { .. } | Self::Concat { .. } | Self::Pad { .. } => {
-                Family::Layout
-            }
+            Self::Reshape
+            | Self::Transpose { .. }
+            | Self::Concat { .. }
+            | Self::Pad { .. }
+            | Self::Select { .. } => Family::Layout,
             Self::TreeEnsemble(_) => Family::Tree,
         }
     }

@@ -404,23 +404,7 @@ impl Tensor {
             if step == 0 || axis >= rank {
                 return None;
             }
-            let d = i64::try_from(*self.shape.get(axis)?).ok()?;
-            let norm = |x: i64| if x < 0 { x.saturating_add(d) } else { x };
-            let (s, e) = (norm(start), norm(end));
-            let mut sel = Vec::new();
-            if step > 0 {
-                let (mut i, e) = (s.clamp(0, d), e.clamp(0, d));
-                while i < e {
-                    sel.push(usize::try_from(i).ok()?);
-                    i = i.checked_add(step)?;
-                }
-            } else {
-                let (mut i, e) = (s.clamp(-1, d - 1), e.clamp(-1, d - 1));
-                while i > e {
-                    sel.push(usize::try_from(i).ok()?);
-                    i = i.checked_add(step)?;
-                }
-            }
+            let sel = crate::lower::slice_indices(*self.shape.get(axis)?, start, end, step)?;
             *ranges.get_mut(axis)? = sel;
         }
         let shape: Vec<usize> = ranges.iter().map(Vec::len).collect();

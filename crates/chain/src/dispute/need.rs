@@ -48,6 +48,7 @@ pub(super) fn need(node: &Node, is_const: bool, i: usize, e: usize) -> (usize, u
             }
         }
         crate::graph::op::REDUCE if !is_const => reduce_need(node, e).unwrap_or(all),
+        crate::graph::op::SELECT if !is_const => select_need(node, e).map_or(all, |i| (i, i + 1)),
         _ => all,
     }
 }
@@ -74,6 +75,37 @@ fn reduce_need(node: &Node, mut e: usize) -> Option<(usize, usize)> {
         stride = stride.checked_mul(d)?;
     }
     Some((base, base.checked_add(span)?))
+}
+
+/// The one input element a `Select` element reads (attrs `[len_0.., maps..]`, section 8.1).
+fn select_need(node: &Node, mut e: usize) -> Option<usize> {
+    let shape = node.inShapes.first()?;
+    let r = shape.len();
+    let attr = |i: usize| {
+        node.attrs
+            .get(i)
+            .and_then(|a| usize::try_from(a.as_i64()).ok())
+    };
+    let lens: Vec<usize> = (0..r).map(attr).collect::<Option<_>>()?;
+    let mut starts = Vec::with_capacity(r);
+    let mut at = r;
+    for &k in &lens {
+        starts.push(at);
+        at = at.checked_add(k)?;
+    }
+    let (mut src, mut stride) = (0usize, 1usize);
+    for a in (0..r).rev() {
+        let o = e % dim(&node.outShape, a).max(1);
+        e /= dim(&node.outShape, a).max(1);
+        let i = if lens[a] == 0 {
+            o
+        } else {
+            attr(starts[a] + o)?
+        };
+        src = src.checked_add(i.checked_mul(stride)?)?;
+        stride = stride.checked_mul(dim(shape, a))?;
+    }
+    Some(src)
 }
 
 #[cfg(test)]
@@ -106,6 +138,28 @@ mod tests {
             for (i1, i3) in (0..4).flat_map(|i| (0..5).map(move |j| (i, j))) {
                 assert!((lo..hi).contains(&(i1 * 15 + e * 5 + i3)));
             }
+        }
+    }
+
+    #[test]
+    fn a_select_element_reads_one_input_element() {
+        let u = |v: &[u64]| v.iter().map(|&x| U256::from(x)).collect::<Vec<_>>();
+        // X [2, 3, 4]; axis 1 reversed and cut to [2, 0], axis 2 tiled to [0, 1, 2, 3, 0]
+        let attrs = [0i64, 2, 5, 2, 0, 0, 1, 2, 3, 0];
+        let node = Node {
+            op: crate::graph::op::SELECT,
+            inputs: vec![U256::ZERO],
+            inShapes: vec![u(&[2, 3, 4])],
+            consts: vec![],
+            constShapes: vec![],
+            outShape: u(&[2, 2, 5]),
+            attrs: attrs.iter().map(|&a| I256::try_from(a).unwrap()).collect(),
+        };
+        let x: Vec<usize> = (0..24).collect();
+        let maps = vec![vec![], vec![2, 0], vec![0, 1, 2, 3, 0]];
+        let want = vouch_engine::ops::select_index(&[2, 3, 4], &maps).1;
+        for (e, &w) in want.iter().enumerate() {
+            assert_eq!(need(&node, false, 0, e), (x[w], x[w] + 1), "element {e}");
         }
     }
 }

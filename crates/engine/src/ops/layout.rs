@@ -1,5 +1,5 @@
-//! Data movement without arithmetic: `Reshape`, `Transpose` (axis permutation), `Concat`
-//! and `Pad`.
+//! Data movement without arithmetic: `Reshape`, `Transpose` (axis permutation), `Concat`,
+//! `Pad` and `Select` (per-axis index maps).
 
 use super::NodeRun;
 use crate::Result;
@@ -28,6 +28,75 @@ pub fn transpose(x: &Tensor, perm: &[usize]) -> Tensor {
         }
     }
     Tensor { shape, data }
+}
+
+/// `Select` (`docs/semantics.md` section 3): output index `o` along axis `d` reads input
+/// index `maps[d][o]`, or `o` where `maps[d]` is empty. Every index must be inside its axis
+/// ([`run_select`] checks).
+pub fn select(x: &Tensor, maps: &[Vec<usize>]) -> Tensor {
+    let (shape, src) = select_index(&x.shape, maps);
+    Tensor {
+        shape,
+        data: src.into_iter().map(|i| x.data[i]).collect(),
+    }
+}
+
+/// The output shape of `Select` on an input of `shape`, and for each output element (row
+/// major) the input element it reads: the one index map the float reference and the circuit
+/// share with [`select`].
+pub fn select_index(shape: &[usize], maps: &[Vec<usize>]) -> (Vec<usize>, Vec<usize>) {
+    let r = shape.len();
+    let out: Vec<usize> = (0..r)
+        .map(|d| match maps.get(d) {
+            Some(m) if !m.is_empty() => m.len(),
+            _ => shape[d],
+        })
+        .collect();
+    let src = strides(shape);
+    // per axis, the input offset of each output index
+    let offs: Vec<Vec<usize>> = (0..r)
+        .map(|d| match maps.get(d) {
+            Some(m) if !m.is_empty() => m.iter().map(|&i| i * src[d]).collect(),
+            _ => (0..out[d]).map(|i| i * src[d]).collect(),
+        })
+        .collect();
+    let total = numel(&out).unwrap_or(0);
+    let mut index = Vec::with_capacity(total);
+    let mut idx = vec![0usize; r];
+    for _ in 0..total {
+        index.push((0..r).map(|d| offs[d][idx[d]]).sum());
+        for ax in (0..r).rev() {
+            idx[ax] += 1;
+            if idx[ax] < out[ax] {
+                break;
+            }
+            idx[ax] = 0;
+        }
+    }
+    (out, index)
+}
+
+/// Runs a `Select` node: one map per input axis, every index inside its axis, the output the
+/// declared shape.
+pub(crate) fn run_select(r: &NodeRun<'_>, maps: &[Vec<u32>]) -> Result<Tensor> {
+    let x = r.x;
+    let maps: Vec<Vec<usize>> = maps
+        .iter()
+        .map(|m| m.iter().map(|&i| i as usize).collect())
+        .collect();
+    let ok = maps.len() == x.shape.len()
+        && maps
+            .iter()
+            .zip(&x.shape)
+            .all(|(m, &d)| m.iter().all(|&i| i < d));
+    if !ok {
+        return Err(r.err(format!("maps do not select from {:?}", x.shape)));
+    }
+    let z = select(x, &maps);
+    if z.shape != r.out_shape {
+        return Err(r.err(format!("selects {:?}, not {:?}", z.shape, r.out_shape)));
+    }
+    Ok(z)
 }
 
 /// Concatenation along `axis`.

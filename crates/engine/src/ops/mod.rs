@@ -14,7 +14,7 @@
 //! | [`activation`] | `Relu`, `Clip`, `LeakyRelu`, `PRelu`, `Lut` |
 //! | [`reduce`] | `Softmax`, `ArgMax`, `Reduce` |
 //! | [`pool`](mod@pool) | `MaxPool`, `AveragePool` |
-//! | [`layout`] | `Reshape`, `Transpose`, `Concat`, `Pad` |
+//! | [`layout`] | `Reshape`, `Transpose`, `Concat`, `Pad`, `Select` |
 //! | [`tree`] | `TreeEnsemble` |
 //!
 //! This module keeps what several families share: window geometry ([`Window`], [`nchw`]), the
@@ -36,7 +36,7 @@ pub use activation::{lut, prelu};
 pub use conv::conv;
 pub use dense::{Accum, linear, matmul};
 pub use elementwise::{binary, nary, unary};
-pub use layout::{concat, pad, transpose};
+pub use layout::{concat, pad, select, select_index, transpose};
 pub use pool::pool;
 pub use reduce::{argmax, reduce, softmax};
 pub use tree::{Trees, tree_ensemble};

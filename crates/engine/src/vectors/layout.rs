@@ -1,5 +1,6 @@
 //! Vector cases of the layout family drawn after every other case: `Pad` in each mode, on
-//! `act8` and `act16` inputs of rank 2 and 4, with asymmetric pads.
+//! `act8` and `act16` inputs of rank 2 and 4, with asymmetric pads; `Select` (slices with
+//! steps, reversal, broadcast, tiling and gathers) drawn after the tree cases.
 
 use super::{Case, Rng};
 use vouch_model::{Kind, Op, PadMode};
@@ -93,6 +94,67 @@ pub(super) fn pad_cases(r: &mut Rng, push: &mut impl FnMut(&'static str, Case)) 
                     mode,
                     pads: pads.to_vec(),
                     value,
+                },
+                inputs: vec![x],
+                consts: vec![],
+                out_shape,
+                out_kind: if wide16 { Kind::Act16 } else { Kind::Act8 },
+            },
+        );
+    }
+}
+
+/// A `Select` case: name, input shape, `act16` input, one map per axis (empty: identity).
+type SelectCase = (
+    &'static str,
+    &'static [usize],
+    bool,
+    &'static [&'static [u32]],
+);
+
+/// `Select`: a slice with a step, a reversal (negative step), a broadcast of a size-1 axis, a
+/// tile, a gather with repeated indices, a single index, on `act8` and `act16` inputs.
+pub(super) fn select_cases(r: &mut Rng, push: &mut impl FnMut(&'static str, Case)) {
+    let cases: [SelectCase; 6] = [
+        ("select_slice_step_0", &[2, 7], false, &[&[], &[1, 3, 5]]),
+        ("select_reverse_0", &[3, 4], false, &[&[], &[3, 2, 1, 0]]),
+        (
+            "select_broadcast_act16_0",
+            &[2, 1, 3],
+            true,
+            &[&[], &[0, 0, 0, 0], &[]],
+        ),
+        (
+            "select_tile_0",
+            &[1, 2, 3],
+            false,
+            &[&[], &[0, 1, 0, 1], &[0, 1, 2, 0, 1, 2]],
+        ),
+        (
+            "select_gather_act16_0",
+            &[1, 3, 2, 4],
+            true,
+            &[&[0, 0], &[2, 0, 2], &[], &[3, 1]],
+        ),
+        ("select_one_0", &[2, 3], false, &[&[], &[1]]),
+    ];
+    for (name, shape, wide16, maps) in cases {
+        let out_shape: Vec<usize> = maps
+            .iter()
+            .zip(shape)
+            .map(|(m, &d)| if m.is_empty() { d } else { m.len() })
+            .collect();
+        let x = if wide16 {
+            r.act16(shape)
+        } else {
+            r.act8(shape)
+        };
+        push(
+            "Select",
+            Case {
+                name: name.into(),
+                op: Op::Select {
+                    maps: maps.iter().map(|m| m.to_vec()).collect(),
                 },
                 inputs: vec![x],
                 consts: vec![],

@@ -360,15 +360,20 @@ impl Importer {
         self.out_const(ctx, Tensor::i(vec![v.len()], v))
     }
 
-    /// ONNX `Gather` on constants only (shape subgraphs).
+    /// ONNX `Gather` by constant indices: folded on constants, a `Select` of a computed
+    /// tensor (`lower/select.rs`).
     pub(super) fn gather(&mut self, ctx: &Ctx<'_>) -> Result<()> {
-        let data = match self.sym(ctx, 0)? {
-            Sym::Const(t) => t,
-            Sym::Value(_) => return Err(self.unsupported_op(ctx)),
-        };
+        let dims = self.in_dims(ctx)?;
         let idx = self.const_in(ctx, 1)?;
-        let axis = ctx.axis("axis", ctx.int("axis", 0), data.shape.len())?;
-        let dim = i64::try_from(data.shape.get(axis).copied().unwrap_or(0)).unwrap_or(0);
+        let axis = ctx.axis("axis", ctx.int("axis", 0), dims.len())?;
+        let dim = match dims.get(axis) {
+            Some(Dim::Fixed(d)) => i64::try_from(*d).unwrap_or(0),
+            _ => {
+                return Err(ctx.unsupported(format!(
+                    "gathering along axis {axis}, the batch axis (rows must stay independent)"
+                )));
+            }
+        };
         let iv = idx
             .to_i64()
             .ok_or_else(|| ctx.bad_input(1, "is not an integer tensor"))?;
@@ -382,18 +387,19 @@ impl Importer {
                     .ok_or_else(|| ctx.bad_input(1, format!("index {i} out of range")))
             })
             .collect::<Result<_>>()?;
+        let data = match self.sym(ctx, 0)? {
+            Sym::Const(t) => t,
+            Sym::Value(v) => return self.gather_value(ctx, v, axis, &idx.shape, iv),
+        };
         let t = data
             .gather(axis, &idx.shape, &iv)
             .ok_or_else(|| ctx.shape_err("gather"))?;
         self.out_const(ctx, t)
     }
 
-    /// ONNX `Slice` on constants only (shape subgraphs).
+    /// ONNX `Slice`: folded on constants, a `Select` of a computed tensor (`lower/select.rs`).
     pub(super) fn slice(&mut self, ctx: &Ctx<'_>) -> Result<()> {
-        let data = match self.sym(ctx, 0)? {
-            Sym::Const(t) => t,
-            Sym::Value(_) => return Err(self.unsupported_op(ctx)),
-        };
+        let rank = self.in_dims(ctx)?.len();
         let get = |imp: &Self, i: usize, attr: &str| -> Result<Option<Vec<i64>>> {
             if imp.opset < 10 {
                 Ok(ctx.ints(attr).map(<[i64]>::to_vec))
@@ -422,8 +428,12 @@ impl Importer {
         }
         let mut specs = Vec::with_capacity(starts.len());
         for (((&s, &e), &a), &st) in starts.iter().zip(&ends).zip(&axes).zip(&steps) {
-            specs.push((ctx.axis("axes", a, data.shape.len())?, s, e, st));
+            specs.push((ctx.axis("axes", a, rank)?, s, e, st));
         }
+        let data = match self.sym(ctx, 0)? {
+            Sym::Const(t) => t,
+            Sym::Value(v) => return self.slice_value(ctx, v, &specs),
+        };
         let t = data
             .slice(&specs)
             .ok_or_else(|| ctx.shape_err("invalid slice"))?;

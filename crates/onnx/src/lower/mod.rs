@@ -11,6 +11,7 @@
 //! | [`reduce`] | `Softmax`, `ArgMax`, `ReduceSum`, `ReduceMean`, `ReduceMax`, `ReduceMin`, `ai.onnx.ml` `ArrayFeatureExtractor` (label lookup), `Normalizer` (L1 after a softmax) |
 //! | [`pool`] | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | [`layout`] | `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`, `Transpose`, `Concat`, `Pad`, `Shape`, `Gather`, `Slice`, `ConstantOfShape` |
+//! | [`select`] | `Slice` and `Gather` of computed tensors, `Split`, `Expand`, `Tile` (per-axis index maps) |
 //! | [`tree`] | `ai.onnx.ml` `TreeEnsembleClassifier`, `TreeEnsembleRegressor` |
 //! | [`norm`] | `BatchNormalization` (no family: folded into `Conv`/`Linear`, or `Mul` + `Add`) |
 //! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast`, `If` with a constant condition, comparisons and logic ops on constants (no family: no node emitted) |
@@ -26,9 +27,11 @@ mod norm;
 mod plumbing;
 mod pool;
 mod reduce;
+mod select;
 mod tree;
 mod tree_scaler;
 
+pub(crate) use select::slice_indices;
 pub(crate) use tree_scaler::Scaled;
 
 use crate::error::{Error, Result};
@@ -148,6 +151,10 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "Shape", Importer::shape_op),
     (ONNX, "Gather", Importer::gather),
     (ONNX, "Slice", Importer::slice),
+    // select
+    (ONNX, "Split", Importer::split),
+    (ONNX, "Expand", Importer::expand),
+    (ONNX, "Tile", Importer::tile),
     (ONNX, "ConstantOfShape", Importer::constant_of_shape),
     (ONNX, "Pad", Importer::pad),
 ];

@@ -1,4 +1,4 @@
-//! Data movement in `f32`: `Reshape`, `Transpose`, `Concat` and `Pad`.
+//! Data movement in `f32`: `Reshape`, `Transpose`, `Concat`, `Pad` and `Select`.
 
 use super::Cx;
 use crate::Result;
@@ -24,6 +24,12 @@ pub(super) fn transpose(cx: &Cx<'_>, perm: &[usize]) -> Result<Vec<f32>> {
         data.push(x.data[off]);
     }
     Ok(data)
+}
+
+/// `Select`: each output element reads the input element the engine's index map names.
+pub(super) fn select(cx: &Cx<'_>, maps: &[Vec<usize>]) -> Result<Vec<f32>> {
+    let (_, src) = vouch_engine::ops::select_index(&cx.x.shape, maps);
+    Ok(src.into_iter().map(|i| cx.x.data[i]).collect())
 }
 
 /// `Concat` along `axis`: for each outer index, every operand's slab in operand order.

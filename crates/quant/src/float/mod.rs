@@ -14,7 +14,7 @@
 //! | `activation` | `Relu`, `Clip`, `LeakyRelu`, `PRelu`, `Sigmoid`, `Tanh` |
 //! | `reduce` | `Softmax`, `ArgMax`, `Reduce` (sum, mean, max, min) |
 //! | `pool` | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
-//! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad` |
+//! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad`, `Select` |
 //! | `tree` | `TreeEnsemble` |
 
 mod activation;
@@ -188,6 +188,7 @@ fn run_node(
         FOp::Transpose { perm } => layout::transpose(&cx, perm),
         FOp::Concat { axis } => layout::concat(&cx, *axis),
         FOp::Pad { mode, pads, value } => layout::pad(&cx, *mode, pads, *value),
+        FOp::Select { maps } => layout::select(&cx, maps),
         FOp::Reduce { mode, axes, .. } => reduce::reduce(&cx, *mode, axes),
         FOp::Max => elementwise::max(&cx),
         FOp::Min => elementwise::min(&cx),

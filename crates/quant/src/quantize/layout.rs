@@ -1,4 +1,4 @@
-//! Lowering data movement: `Reshape`, `Transpose` and `Pad` keep the input's kind and scale
+//! Lowering data movement: `Reshape`, `Transpose`, `Select` and `Pad` keep the input's kind and scale
 //! (`Pad`'s value quantized at that scale); `Concat` brings every operand to the largest
 //! operand scale (an inserted `Rescale` node for each operand at another scale).
 
@@ -24,6 +24,25 @@ impl Builder<'_> {
             perm: perm.iter().map(|&p| p as u32).collect(),
         };
         self.push(node, name, op, vec![Operand::Value(x.id)], q.id);
+        Ok(())
+    }
+
+    /// `Select` by per-axis index maps.
+    pub(super) fn select(&mut self, node: &FNode, name: String, maps: &[Vec<usize>]) -> Result<()> {
+        let x = self.input(node, 0)?;
+        let q = self.bind(node, node.output, x.kind, x.scale)?;
+        let maps = maps
+            .iter()
+            .map(|m| m.iter().map(|&i| u32::try_from(i)).collect())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| Self::err(node, "an index past u32"))?;
+        self.push(
+            node,
+            name,
+            Op::Select { maps },
+            vec![Operand::Value(x.id)],
+            q.id,
+        );
         Ok(())
     }
 

@@ -14,7 +14,7 @@
 //! | `activation` | `Relu`, `Clip`, `LeakyRelu`, `PRelu`, `Sigmoid`, `Tanh` |
 //! | `reduce` | `Softmax`, `ArgMax`, `Reduce` |
 //! | `pool` | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
-//! | `layout` | `Reshape`, `Transpose`, `Concat` |
+//! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad`, `Select` |
 //! | `tree` | `TreeEnsemble` |
 
 mod activation;
@@ -484,6 +484,7 @@ impl Builder<'_> {
             FOp::Transpose { perm } => self.transpose(node, name, perm),
             FOp::Concat { axis } => self.concat(node, name, *axis),
             FOp::Pad { mode, pads, value } => self.pad(node, name, *mode, pads, *value),
+            FOp::Select { maps } => self.select(node, name, maps),
             FOp::Reduce {
                 mode,
                 axes,

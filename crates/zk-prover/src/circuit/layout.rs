@@ -1,4 +1,4 @@
-//! Data movement without arithmetic: `Reshape`, `Transpose`, `Concat` and `Pad` rearrange
+//! Data movement without arithmetic: `Reshape`, `Transpose`, `Concat`, `Pad` and `Select` rearrange
 //! signals (no rows), in the order the engine's kernels give to a tensor of element indices;
 //! `Pad`'s constant elements are constants of the circuit.
 
@@ -25,6 +25,26 @@ pub(super) fn transpose(_cs: &mut Cs, nd: &NodeIn<'_>, perm: &[u32]) -> Result<V
         .iter()
         .map(|&i| x.sigs[i as usize].clone())
         .collect())
+}
+
+/// `Select`: each output signal is the input signal [`vouch_engine::ops::select_index`] names
+/// (no rows).
+pub(super) fn select(_cs: &mut Cs, nd: &NodeIn<'_>, maps: &[Vec<u32>]) -> Result<Vec<Sig>> {
+    let x = nd.x;
+    let maps: Vec<Vec<usize>> = maps
+        .iter()
+        .map(|m| m.iter().map(|&i| i as usize).collect())
+        .collect();
+    if maps.len() != x.shape.len()
+        || maps
+            .iter()
+            .zip(&x.shape)
+            .any(|(m, &d)| m.iter().any(|&i| i >= d))
+    {
+        return Err(super::div(nd.name, "Select maps outside the input"));
+    }
+    let (_, src) = vouch_engine::ops::select_index(&x.shape, &maps);
+    Ok(src.into_iter().map(|i| x.sigs[i].clone()).collect())
 }
 
 /// `Concat`: the signals of every input, ordered as [`vouch_engine::ops::concat`] orders

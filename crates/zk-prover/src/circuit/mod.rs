@@ -21,7 +21,7 @@
 //! | `activation` | `Relu`, `Clip`, `LeakyRelu`, `Lut` |
 //! | `reduce` | `Softmax`, `ArgMax` |
 //! | `pool` | `MaxPool`, `AveragePool` |
-//! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad` |
+//! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad`, `Select` |
 //! | `poseidon` | the in-circuit Poseidon sponge ([`poseidon_gadget`]) |
 //!
 //! Variables are allocated and rows added in node order, and within a node in the order its
@@ -283,6 +283,7 @@ pub fn build_from_trace(
             Op::Min => elementwise::min_max(&mut cs, &nd, false)?,
             Op::PRelu { slope, rq } => activation::prelu(&mut cs, &nd, *slope, rq)?,
             Op::TreeEnsemble { .. } => tree::tree_ensemble(&nd)?,
+            Op::Select { maps } => layout::select(&mut cs, &nd, maps)?,
         };
         if sigs.len() != expect.data.len() {
             return Err(div(&node.name, "element count"));

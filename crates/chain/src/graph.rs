@@ -379,14 +379,8 @@ mod tests {
             semantics_version: 2,
             name: op.name().into(),
             source_sha256: [0; 32],
-            inputs: vec![IoSpec {
-                name: "x".into(),
-                value: 0,
-            }],
-            outputs: vec![IoSpec {
-                name: "z".into(),
-                value: 1,
-            }],
+            inputs: vec![IoSpec::new("x", 0)],
+            outputs: vec![IoSpec::new("z", 1)],
             values: vec![t("x", in_shape), t("z", out_shape)],
             consts: vec![],
             nodes: vec![INode {

@@ -507,14 +507,8 @@ fn wide_linear() -> Package {
         semantics_version: package().1.semantics_version,
         name: "wide_linear".to_owned(),
         source_sha256: [0; 32],
-        inputs: vec![IoSpec {
-            name: "x".to_owned(),
-            value: 0,
-        }],
-        outputs: vec![IoSpec {
-            name: "y".to_owned(),
-            value: 1,
-        }],
+        inputs: vec![IoSpec::new("x", 0)],
+        outputs: vec![IoSpec::new("y", 1)],
         values: vec![value("x", Kind::Act8, 100), value("y", Kind::Wide, 2)],
         consts: vec![
             Const {

@@ -75,16 +75,8 @@ impl Case {
             semantics_version: SEMANTICS_VERSION,
             name: self.name.clone(),
             source_sha256: [0; 32],
-            inputs: (0..n_in)
-                .map(|i| IoSpec {
-                    name: format!("x{i}"),
-                    value: i,
-                })
-                .collect(),
-            outputs: vec![IoSpec {
-                name: "z".into(),
-                value: n_in,
-            }],
+            inputs: (0..n_in).map(|i| IoSpec::new(format!("x{i}"), i)).collect(),
+            outputs: vec![IoSpec::new("z", n_in)],
             values,
             consts,
             nodes: vec![Node {

@@ -14,8 +14,9 @@ use vouch_primitives::{B256, Cid, list_commitment, tensor_commitment};
 
 /// Magic bytes opening every package file.
 pub const MAGIC: &[u8; 8] = b"VOUCHPKG";
-/// The package format version this crate reads and writes (2: with the trailing digest).
-pub const FORMAT_VERSION: u16 = 2;
+/// The package format version this crate reads and writes (2: with the trailing digest;
+/// 3: graph inputs may carry per-feature scales, [`IoSpec::feature_scales`]).
+pub const FORMAT_VERSION: u16 = 3;
 /// Length of the trailing sha2-256 digest.
 pub const DIGEST_BYTES: usize = 32;
 /// Magic and version.
@@ -30,6 +31,21 @@ pub struct IoSpec {
     pub name: String,
     /// The bound value.
     pub value: ValueId,
+    /// A graph input's per-feature scales (`docs/semantics.md` section 5): element `j` of a
+    /// row is quantized with `feature_scales[j mod F]`, `F` the size of the last axis. Empty:
+    /// every element uses the value's scale (always empty for outputs).
+    pub feature_scales: Vec<f64>,
+}
+
+impl IoSpec {
+    /// An input or output bound to `value`, with no per-feature scales.
+    pub fn new(name: impl Into<String>, value: ValueId) -> Self {
+        Self {
+            name: name.into(),
+            value,
+            feature_scales: Vec::new(),
+        }
+    }
 }
 
 /// Accuracy of one output against the float model, measured at import.

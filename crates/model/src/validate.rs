@@ -163,7 +163,7 @@ impl Package {
             }
         }
         for io in &self.outputs {
-            if ready.get(io.value as usize) != Some(&true) {
+            if ready.get(io.value as usize) != Some(&true) || !io.feature_scales.is_empty() {
                 return Err(InvalidPackage::Io {
                     which: "output",
                     name: io.name.clone(),
@@ -171,7 +171,13 @@ impl Package {
             }
         }
         for i in 0..self.inputs.len() {
-            self.input_encoding(i)?;
+            if self.input_encoding(i)?.is_some() && !self.inputs[i].feature_scales.is_empty() {
+                return Err(node_err(
+                    &self.inputs[i].name,
+                    "an input of feature codes has feature scales",
+                ));
+            }
+            self.validate_feature_scales(&self.inputs[i])?;
         }
         for v in &self.values {
             if v.shape.iter().filter(|d| **d == Dim::Batch).count() > 1 {
@@ -179,6 +185,31 @@ impl Package {
             }
         }
         Ok(())
+    }
+
+    /// Per-feature input scales: none, or one positive finite scale per element of the last
+    /// (fixed) axis of an activation input.
+    fn validate_feature_scales(&self, io: &crate::IoSpec) -> Result<(), InvalidPackage> {
+        let f = &io.feature_scales;
+        if f.is_empty() {
+            return Ok(());
+        }
+        let v = self.values.get(io.value as usize);
+        let last = v.and_then(|v| v.shape.last().copied());
+        let ok = v.is_some_and(|v| v.kind.act_range().is_some())
+            && last == Some(Dim::Fixed(f.len() as u32))
+            && f.iter().all(|s| s.is_finite() && *s > 0.0);
+        if ok {
+            Ok(())
+        } else {
+            Err(node_err(
+                &io.name,
+                format!(
+                    "{} feature scales do not fit the input (one positive scale per feature)",
+                    f.len()
+                ),
+            ))
+        }
     }
 
     fn validate_params(&self, node: &crate::ir::Node) -> Result<(), InvalidPackage> {

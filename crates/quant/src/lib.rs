@@ -123,7 +123,19 @@ pub fn import_at(
         .iter()
         .map(|t| t.data.iter().all(|v| v.fract() == 0.0))
         .collect();
-    let mut pkg = quantize(graph, &ranges, &integral, name, source_sha256, precision)?;
+    let features: Vec<Vec<f32>> = calibration
+        .iter()
+        .map(|t| quantize::features::feature_ranges(&t.shape, &t.data))
+        .collect();
+    let mut pkg = quantize(
+        graph,
+        &ranges,
+        &features,
+        &integral,
+        name,
+        source_sha256,
+        precision,
+    )?;
     progress(Stage::Measure);
     let float_outputs: Vec<FTensor> = graph.outputs.iter().map(|&v| values[v].clone()).collect();
     pkg.accuracy = measure(&pkg, &calibration, &float_outputs)?;

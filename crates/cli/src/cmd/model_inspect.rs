@@ -40,7 +40,11 @@ pub fn summary(pkg: &Package, cid: &Cid) -> serde_json::Value {
             .iter()
             .map(|s| {
                 let v = &pkg.values[s.value as usize];
-                json!({ "name": s.name, "shape": shape_str(&v.shape), "kind": format!("{:?}", v.kind), "scale": v.scale })
+                let mut o = json!({ "name": s.name, "shape": shape_str(&v.shape), "kind": format!("{:?}", v.kind), "scale": v.scale });
+                if !s.feature_scales.is_empty() {
+                    o["feature_scales"] = json!(s.feature_scales);
+                }
+                o
             })
             .collect::<Vec<_>>()
     };
@@ -90,7 +94,11 @@ pub fn run(a: &InspectArgs) -> Result<()> {
                     s.name.clone(),
                     shape_str(&v.shape),
                     format!("{:?}", v.kind),
-                    format!("{:.3e}", v.scale),
+                    if s.feature_scales.is_empty() {
+                        format!("{:.3e}", v.scale)
+                    } else {
+                        format!("per feature ({})", s.feature_scales.len())
+                    },
                 ]
             })
             .collect()

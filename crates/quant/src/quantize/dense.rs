@@ -18,8 +18,17 @@ impl Builder<'_> {
     ) -> Result<()> {
         let g = self.g;
         let x = self.input(node, 0)?;
-        let (w, s_w, wq) = self.weights(node, weight);
-        let acc = x.scale * s_w;
+        let (w, wq, acc) = match self.feature_scales_of(node, 0).map(<[f64]>::to_vec) {
+            // per-feature input scales fold into the weight columns (features.rs)
+            Some(fs) => {
+                let (w, s_w, wq) = self.weights_folded(node, weight, &fs);
+                (w, wq, s_w)
+            }
+            None => {
+                let (w, s_w, wq) = self.weights(node, weight);
+                (w, wq, x.scale * s_w)
+            }
+        };
         let (b, bq) = self.bias(node, bias, acc)?;
         let k = g.consts[weight].shape.get(1).copied().unwrap_or(0);
         let bound = accumulator_bound(&wq, k, &bq, x.kind);

@@ -5,7 +5,7 @@
 use super::{Builder, kind_range, multiplier};
 use crate::Result;
 use vouch_model::{Op, Operand, Requant};
-use vouch_onnx::graph::FNode;
+use vouch_onnx::graph::{self as fg, FNode};
 
 impl Builder<'_> {
     /// `Add`: `ma · a + mb · b`, shifted onto the output scale.
@@ -20,8 +20,13 @@ impl Builder<'_> {
 
     /// `Mul`: the product requantized onto the output scale.
     pub(super) fn mul(&mut self, node: &FNode, name: String) -> Result<()> {
-        let (a, sa) = self.operand(node, &node.inputs[0], None)?;
-        let (b, sb) = self.operand(node, &node.inputs[1], None)?;
+        let ((a, sa), (b, sb)) = match self.mul_folded(node)? {
+            Some(ab) => ab,
+            None => (
+                self.operand(node, &node.inputs[0], None)?,
+                self.operand(node, &node.inputs[1], None)?,
+            ),
+        };
         let s_z = self.act_scale(self.ranges[node.output]);
         let (m, s) =
             multiplier(sa * sb / s_z).ok_or_else(|| Self::err(node, "ratio out of range"))?;
@@ -38,6 +43,25 @@ impl Builder<'_> {
             q.id,
         );
         Ok(())
+    }
+
+    /// The operands of a `Mul` of a graph input with feature scales by a constant: the input
+    /// read at scale 1, the constant with the scales folded in (`features.rs`).
+    #[allow(clippy::type_complexity)]
+    fn mul_folded(&mut self, node: &FNode) -> Result<Option<((Operand, f64), (Operand, f64))>> {
+        for (i, j) in [(0, 1), (1, 0)] {
+            let (Some(fs), Some(fg::Operand::Const(c))) =
+                (self.feature_scales_of(node, i), node.inputs.get(j))
+            else {
+                continue;
+            };
+            let (fs, c) = (fs.to_vec(), *c);
+            let x = self.input(node, i)?;
+            let folded = self.mul_const_folded(node, c, &fs);
+            let x = (Operand::Value(x.id), 1.0);
+            return Ok(Some(if i == 0 { (x, folded) } else { (folded, x) }));
+        }
+        Ok(None)
     }
 
     /// An `Add` op for `a + b`, or `a - b` when `negate` is set.

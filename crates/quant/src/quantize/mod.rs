@@ -21,6 +21,7 @@ mod activation;
 mod conv;
 mod dense;
 mod elementwise;
+pub(crate) mod features;
 mod layout;
 mod pool;
 mod reduce;
@@ -128,6 +129,8 @@ struct Builder<'g> {
     is_output: Vec<bool>,
     fused: Vec<bool>,
     precision: Precision,
+    /// Per float value: the feature scales of a graph input that has them (`features.rs`).
+    feature_scales: Vec<Option<Vec<f64>>>,
 }
 
 impl Builder<'_> {
@@ -528,11 +531,13 @@ fn accumulator_bound(w: &[i32], per_row: usize, bias: &[i32], input: Kind) -> i1
     vouch_semantics::accumulator_bound(w, per_row.max(1), bias, input.magnitude())
 }
 
-/// Lowers `g`, given the calibrated largest magnitude of every value and which graph inputs
-/// were integer-valued in every calibration sample, to a package at `precision`.
+/// Lowers `g`, given the calibrated largest magnitude of every value, of each feature (last
+/// axis) of each `[N, F]` graph input (`features`, empty for other inputs) and which graph
+/// inputs were integer-valued in every calibration sample, to a package at `precision`.
 pub fn quantize(
     g: &FGraph,
     ranges: &[f32],
+    features: &[Vec<f32>],
     integral: &[bool],
     name: &str,
     source_sha256: [u8; 32],
@@ -562,6 +567,7 @@ pub fn quantize(
         is_output,
         fused: vec![false; g.nodes.len()],
         precision,
+        feature_scales: vec![None; nv],
     };
     let (act, lim) = (precision.kind(), precision.lim());
     let mut inputs = Vec::new();
@@ -577,12 +583,24 @@ pub fn quantize(
         // Integer-valued inputs (pixel counts, categories) get a scale 1/k so every integer in
         // range is represented exactly.
         let range = ranges[v];
-        let scale =
-            if integral.get(i).copied().unwrap_or(false) && (1.0..=lim as f32).contains(&range) {
-                1.0 / (f64::from(lim) / f64::from(range)).floor()
-            } else {
-                act_scale(range, lim)
-            };
+        let integer = integral.get(i).copied().unwrap_or(false);
+        let mut scale = if integer && (1.0..=lim as f32).contains(&range) {
+            1.0 / (f64::from(lim) / f64::from(range)).floor()
+        } else {
+            act_scale(range, lim)
+        };
+        let fs = match features.get(i) {
+            Some(r) if !integer && precision == Precision::Int16 => {
+                let readers = &b.consumers[v];
+                features::input_feature_scales(g, v, readers, b.is_output[v], r, lim)
+            }
+            _ => None,
+        };
+        if let Some(fs) = &fs {
+            // the readers fold the scales in and read the integers at scale 1; the value's
+            // scale is informative only
+            scale = fs.iter().fold(0f64, |m, &s| m.max(s));
+        }
         // an input read by trees carries feature codes (`docs/semantics.md` section 3.1)
         let (kind, scale) = match tree_input(g, &b.consumers[v]) {
             Some(true) => (Kind::Act16, 1.0),
@@ -596,10 +614,12 @@ pub fn quantize(
         };
         let id = b.new_value(g.values[v].name.clone(), kind, scale, shape);
         b.map[v] = Some(QVal { id, scale, kind });
-        inputs.push(IoSpec {
-            name: g.values[v].name.clone(),
-            value: id,
-        });
+        let mut spec = IoSpec::new(g.values[v].name.clone(), id);
+        if kind == act {
+            spec.feature_scales = fs.clone().unwrap_or_default();
+            b.feature_scales[v] = fs;
+        }
+        inputs.push(spec);
     }
     for i in 0..g.nodes.len() {
         b.lower(i)?;
@@ -612,10 +632,7 @@ pub fn quantize(
                 node: g.values[v].name.clone(),
                 reason: "output not computed".into(),
             })?;
-            Ok(IoSpec {
-                name: g.values[v].name.clone(),
-                value: q.id,
-            })
+            Ok(IoSpec::new(g.values[v].name.clone(), q.id))
         })
         .collect::<Result<Vec<_>>>()?;
     let pkg = Package {

@@ -49,8 +49,9 @@ pub fn quantize_value_in(v: f32, s: f64, lo: i32, hi: i32) -> i32 {
     r.clamp(lo, hi)
 }
 
-/// Quantizes float inputs with each input's scale and kind: [`quantize_value_in`] per element;
-/// an input read by tree ensembles is encoded as feature codes instead
+/// Quantizes float inputs with each input's scale and kind: [`quantize_value_in`] per element,
+/// with element `j`'s feature scale `feature_scales[j mod F]` when the input has them
+/// (`docs/semantics.md` section 5); an input read by tree ensembles is encoded as feature codes instead
 /// ([`vouch_model::FeatureCodes`], `docs/semantics.md` section 3.1; element `i` of a row is
 /// feature `i mod F`).
 pub fn quantize_inputs(pkg: &Package, inputs: &[FTensor]) -> Vec<Tensor> {
@@ -69,6 +70,14 @@ pub fn quantize_inputs(pkg: &Package, inputs: &[FTensor]) -> Vec<Tensor> {
                         .iter()
                         .enumerate()
                         .map(|(j, &v)| codes.code(j % f, v))
+                        .collect()
+                }
+                None if !spec.feature_scales.is_empty() => {
+                    let f = &spec.feature_scales;
+                    t.data
+                        .iter()
+                        .enumerate()
+                        .map(|(j, &v)| quantize_value_in(v, f[j % f.len()], lo, hi))
                         .collect()
                 }
                 None => t

@@ -1,0 +1,168 @@
+//! Per-feature input scales (`docs/semantics.md` section 5): a tabular graph input whose
+//! features span very different magnitudes (a balance in the thousands next to a ratio below
+//! one) loses the small features to one scale per tensor. Such an input gets one scale per
+//! feature instead, recorded in its [`vouch_model::IoSpec::feature_scales`] for the client's
+//! codec, and its readers fold the scales into their constants, so the integer graph is
+//! unchanged: a `Linear` multiplies weight column `k` by scale `k`, a `Mul` by a constant
+//! multiplies the constant's element for feature `k` by scale `k`.
+
+use super::{Builder, HEADROOM_16, MIN_SCALE};
+use vouch_model::Operand;
+use vouch_onnx::graph::{self as fg, FGraph, FNode, FOp};
+
+/// A feature whose calibrated range is below this share of the largest feature's range gets
+/// fewer than 128 steps of a shared `act16` scale: the point where one scale per tensor stops
+/// representing it.
+const SPREAD: f32 = 1.0 / 256.0;
+
+/// The per-feature scales of graph input `v` with calibrated per-feature ranges `ranges`, or
+/// `None` to keep one scale: given when `v` is `[N, F]` (`F >= 2`, not a graph output), its
+/// smallest nonzero feature range is below [`SPREAD`] times the largest, and every reader
+/// folds them: a `Linear` reading it as `X`, or a `Mul` by a constant that varies along the
+/// feature axis only. Scale `k` is `2 r_k / L` (one bit of headroom, as hidden activations
+/// at 16 bits); a feature never nonzero in calibration gets the largest feature's scale.
+pub(super) fn input_feature_scales(
+    g: &FGraph,
+    v: usize,
+    readers: &[usize],
+    is_output: bool,
+    ranges: &[f32],
+    lim: i32,
+) -> Option<Vec<f64>> {
+    let f = ranges.len();
+    let shape = &g.values.get(v)?.shape;
+    if is_output || readers.is_empty() || f < 2 || shape.len() != 2 {
+        return None;
+    }
+    if shape.last() != Some(&fg::Dim::Fixed(f)) {
+        return None;
+    }
+    let max = ranges.iter().fold(0f32, |m, &r| m.max(r));
+    let min = ranges
+        .iter()
+        .copied()
+        .filter(|&r| r > 0.0)
+        .fold(f32::INFINITY, f32::min);
+    if !(max > 0.0 && min < max * SPREAD) {
+        return None;
+    }
+    if !readers.iter().all(|&n| folds(g, &g.nodes[n], v, f)) {
+        return None;
+    }
+    let scale = |r: f32| (HEADROOM_16 * f64::from(r) / f64::from(lim)).max(MIN_SCALE);
+    Some(
+        ranges
+            .iter()
+            .map(|&r| scale(if r > 0.0 { r } else { max }))
+            .collect(),
+    )
+}
+
+/// Whether `node` can fold per-feature scales of its input `v` (`f` features) into a constant.
+fn folds(g: &FGraph, node: &FNode, v: usize, f: usize) -> bool {
+    let is_v = |o: &fg::Operand| *o == fg::Operand::Value(v);
+    match (&node.op, node.inputs.as_slice()) {
+        (FOp::Linear { .. }, [x]) => is_v(x),
+        (FOp::Mul, [a, b]) => {
+            let c = match (a, b) {
+                (x, fg::Operand::Const(c)) | (fg::Operand::Const(c), x) if is_v(x) => *c,
+                _ => return false,
+            };
+            let shape = &g.consts[c].shape;
+            // a scalar, or one value per feature on the last axis
+            shape.iter().product::<usize>() == 1
+                || (shape.last() == Some(&f) && shape.iter().rev().skip(1).all(|&d| d == 1))
+        }
+        _ => false,
+    }
+}
+
+impl Builder<'_> {
+    /// The per-feature scales of operand `i` of `node`, when it is a graph input that has them.
+    pub(super) fn feature_scales_of(&self, node: &FNode, i: usize) -> Option<&[f64]> {
+        match node.inputs.get(i) {
+            Some(fg::Operand::Value(v)) => self.feature_scales.get(*v)?.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// `Linear` weights `[N, K]` with column `k` multiplied by `fs[k]` (the input's feature
+    /// scales), quantized per tensor: `(const id, scale, integers)`. The input is then read at
+    /// scale 1, so the accumulator's scale is the weights'.
+    pub(super) fn weights_folded(
+        &mut self,
+        node: &FNode,
+        c: usize,
+        fs: &[f64],
+    ) -> (u32, f64, Vec<i32>) {
+        let fc = &self.g.consts[c];
+        let k = fs.len();
+        let folded: Vec<f64> = fc
+            .data
+            .iter()
+            .enumerate()
+            .map(|(i, &w)| f64::from(w) * fs[i % k])
+            .collect();
+        self.quantize_folded(node, "weight", fc.shape.clone(), &folded)
+    }
+
+    /// The constant operand `c` of a `Mul` by an input with feature scales `fs`, each
+    /// feature's factor multiplied by its scale (a scalar constant becomes one per feature).
+    pub(super) fn mul_const_folded(
+        &mut self,
+        node: &FNode,
+        c: usize,
+        fs: &[f64],
+    ) -> (Operand, f64) {
+        let fc = &self.g.consts[c];
+        let k = fs.len();
+        let folded: Vec<f64> = (0..k)
+            .map(|i| f64::from(fc.data[if fc.data.len() == 1 { 0 } else { i }]) * fs[i])
+            .collect();
+        let shape = if fc.data.len() == 1 {
+            vec![k]
+        } else {
+            fc.shape.clone()
+        };
+        let (id, scale, _) = self.quantize_folded(node, "factor", shape, &folded);
+        (Operand::Const(id), scale)
+    }
+
+    /// Quantizes folded real values per tensor at `max |x| / L` into a new constant.
+    fn quantize_folded(
+        &mut self,
+        node: &FNode,
+        what: &str,
+        shape: Vec<usize>,
+        folded: &[f64],
+    ) -> (u32, f64, Vec<i32>) {
+        let lim = self.lim();
+        let range = folded.iter().fold(0f64, |m, v| m.max(v.abs()));
+        let s = if range > 0.0 {
+            range / f64::from(lim)
+        } else {
+            1.0
+        };
+        // the folded values are quantized in f64 (no f32 rounding of the product)
+        let data: Vec<i32> = folded
+            .iter()
+            .map(|&v| ((v / s).round() as i64).clamp(i64::from(-lim), i64::from(lim)) as i32)
+            .collect();
+        let id = self.add_const(format!("{}.{what}", node.name), s, shape, data.clone());
+        (id, s, data)
+    }
+}
+
+/// The largest magnitude of each feature (last axis) of a calibration tensor of rank 2;
+/// empty for any other rank.
+pub(crate) fn feature_ranges(shape: &[usize], data: &[f32]) -> Vec<f32> {
+    let [_, f] = shape else {
+        return Vec::new();
+    };
+    let mut r = vec![0f32; *f];
+    for (j, v) in data.iter().enumerate() {
+        let k = j % f;
+        r[k] = r[k].max(v.abs());
+    }
+    r
+}

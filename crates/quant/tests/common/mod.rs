@@ -1,0 +1,104 @@
+//! The scikit-learn fixtures of `testdata/models` (`tree_*`, `linear_*`): each imported with
+//! its calibration rows, run by the integer engine on 1 and 2 threads over the held-out
+//! `input.json`, and compared with onnxruntime's outputs in `expected.json`.
+
+#![allow(dead_code, unreachable_pub, clippy::print_stdout, clippy::unwrap_used)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use vouch_engine::{Engine, Options};
+use vouch_model::{Kind, Package};
+use vouch_quant::Precision;
+use vouch_quant::json::inputs_from_json;
+
+pub fn dir(model: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/models")
+        .join(model)
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+fn flat(v: &Value, out: &mut Vec<f64>) {
+    match v {
+        Value::Array(a) => a.iter().for_each(|x| flat(x, out)),
+        Value::Number(n) => out.push(n.as_f64().unwrap()),
+        _ => panic!("not a number"),
+    }
+}
+
+/// What one fixture measured.
+pub struct Measured {
+    pub rows: usize,
+    pub label_agreement: Option<f64>,
+    /// Largest `|vouch - onnxruntime| / max(1, |onnxruntime|)` of the real-valued output.
+    pub rel_err: f64,
+    pub differing: usize,
+    pub walks: usize,
+}
+
+/// Imports, runs and compares fixture `model`.
+pub fn measure(model: &str) -> Measured {
+    let d = dir(model);
+    let onnx = std::fs::read(d.join("model.onnx")).unwrap();
+    let graph =
+        vouch_onnx::import(&onnx, &Default::default()).unwrap_or_else(|e| panic!("{model}: {e}"));
+    let names: Vec<&str> = graph
+        .inputs
+        .iter()
+        .map(|&v| graph.values[v].name.as_str())
+        .collect();
+    let cal = inputs_from_json(&read_json(&d.join("calibration.json")), &names).unwrap();
+    let pkg: Package = vouch_quant::import_at(
+        &graph,
+        cal.clone(),
+        model,
+        [0; 32],
+        Precision::Int16,
+        |_| {},
+    )
+    .unwrap_or_else(|e| panic!("{model}: {e}"));
+    let dec = vouch_quant::tree_decisions(&graph, &pkg, &cal).unwrap();
+    let floats = inputs_from_json(&read_json(&d.join("input.json")), &names).unwrap();
+    let q = vouch_quant::quantize_inputs(&pkg, &floats);
+    let run = |threads| {
+        Engine::new(
+            &pkg,
+            Options {
+                threads,
+                trace: false,
+            },
+        )
+        .unwrap()
+        .run(q.clone())
+        .unwrap()
+        .outputs
+    };
+    let outs = run(1);
+    assert_eq!(outs, run(2), "{model}: 1 vs 2 threads");
+    let expected = read_json(&d.join("expected.json"));
+    let mut m = Measured {
+        rows: q[0].shape[0],
+        label_agreement: None,
+        rel_err: 0.0,
+        differing: dec.differing,
+        walks: dec.walks,
+    };
+    for (i, spec) in pkg.outputs.iter().enumerate() {
+        let mut want = Vec::new();
+        flat(&expected[&spec.name], &mut want);
+        let got = vouch_quant::dequantize(&pkg, i, &outs[i]);
+        assert_eq!(got.len(), want.len(), "{model} {}", spec.name);
+        if pkg.values[spec.value as usize].kind == Kind::Index {
+            let same = got.iter().zip(&want).filter(|(a, b)| a == b).count();
+            m.label_agreement = Some(same as f64 / want.len() as f64);
+        } else {
+            for (a, b) in got.iter().zip(&want) {
+                m.rel_err = m.rel_err.max((a - b).abs() / b.abs().max(1.0));
+            }
+        }
+    }
+    m
+}

@@ -1,0 +1,122 @@
+//! The linear-model fixtures `testdata/models/linear_*` (skl2onnx exports of scikit-learn
+//! pipelines with default options): imported with their calibration rows, run by the integer
+//! engine on the held-out `input.json` and compared with onnxruntime's outputs in
+//! `expected.json`. Labels must agree on every row; probabilities and regression values
+//! within the bound each test names (absolute for values below 1, relative above).
+//! `cargo test -p vouch-quant --test linear -- --nocapture` prints the measured table.
+#![allow(clippy::print_stdout)]
+
+mod common;
+
+use common::{dir, measure};
+
+fn check(model: &str, bound: f64) {
+    let m = measure(model);
+    println!(
+        "{model}: {} held-out rows, label agreement {}, max error {:.2e}",
+        m.rows,
+        m.label_agreement
+            .map_or("-".into(), |a| format!("{:.4}", a)),
+        m.rel_err,
+    );
+    if let Some(a) = m.label_agreement {
+        assert_eq!(a, 1.0, "{model}: labels differ from onnxruntime's");
+    }
+    assert!(
+        m.rel_err <= bound,
+        "{model}: error {} above {bound}",
+        m.rel_err
+    );
+}
+
+/// Fixture `model` imported with its calibration rows, and those rows.
+fn package(model: &str) -> (vouch_model::Package, Vec<vouch_quant::FTensor>) {
+    let onnx = std::fs::read(dir(model).join("model.onnx")).unwrap();
+    let g = vouch_onnx::import(&onnx, &Default::default()).unwrap();
+    let names: Vec<&str> = g
+        .inputs
+        .iter()
+        .map(|&v| g.values[v].name.as_str())
+        .collect();
+    let cal = std::fs::read_to_string(dir(model).join("calibration.json")).unwrap();
+    let cal =
+        vouch_quant::json::inputs_from_json(&serde_json::from_str(&cal).unwrap(), &names).unwrap();
+    (
+        vouch_quant::import(&g, cal.clone(), model, [0; 32], |_| {}).unwrap(),
+        cal,
+    )
+}
+
+/// The features of a tabular input, read with one scale per feature (breast cancer's raw
+/// features span 1e-3 to 4e3).
+fn feature_scales(model: &str) -> usize {
+    package(model).0.inputs[0].feature_scales.len()
+}
+
+/// The codec quantizes element `j` with scale `j mod F`; the scales survive the package bytes;
+/// a package whose scales do not fit its input is refused.
+#[test]
+fn feature_scales_are_the_codecs_and_the_packages() {
+    let (pkg, cal) = package("linear_logreg_raw_bc");
+    let fs = pkg.inputs[0].feature_scales.clone();
+    let q = vouch_quant::quantize_inputs(&pkg, &cal);
+    for (j, (&x, &got)) in cal[0].data.iter().zip(&q[0].data).enumerate() {
+        let want = vouch_task::codec::quantize_value_in(x, fs[j % 30], -32768, 32767);
+        assert_eq!(got, want, "element {j}");
+    }
+    // the smallest feature (fractal dimension, about 0.1) keeps thousands of steps
+    let r9 = cal[0]
+        .data
+        .iter()
+        .skip(9)
+        .step_by(30)
+        .fold(0f32, |m, v| m.max(v.abs()));
+    assert!(f64::from(r9) / fs[9] > 10_000.0, "{r9} / {}", fs[9]);
+    let back = vouch_model::Package::from_bytes(&pkg.to_bytes()).unwrap();
+    assert_eq!(back.inputs[0].feature_scales, fs);
+    let mut bad = pkg.clone();
+    bad.inputs[0].feature_scales.pop();
+    let e = bad.validate().unwrap_err().to_string();
+    assert!(e.contains("feature scales"), "{e}");
+    let mut bad = pkg;
+    bad.inputs[0].feature_scales[3] = 0.0;
+    assert!(bad.validate().is_err());
+}
+
+/// StandardScaler + LogisticRegression: the scaler's `Mul` folds the per-feature input scales.
+/// Probabilities go through the 8-bit `Sigmoid` table over scores of about ±20 (a step of
+/// 0.16 at the table's input): the 1e-3 target needs the finer table of a later slice.
+#[test]
+fn standard_scaler_logistic_regression() {
+    assert_eq!(feature_scales("linear_logreg_bc"), 30);
+    check("linear_logreg_bc", 0.05);
+}
+
+/// LogisticRegression on the raw features: the `Linear` folds them into its weight columns.
+#[test]
+fn raw_feature_logistic_regression() {
+    assert_eq!(feature_scales("linear_logreg_raw_bc"), 30);
+    check("linear_logreg_raw_bc", 0.05);
+}
+
+/// A linear SVM (hinge loss) after a StandardScaler: raw decision scores up to about 240,
+/// through four requantized `act16` steps (the scaler's `Mul` and `Add`, the `Linear`, the
+/// converter's `Mul` by -1 for the negative column): about 6 output steps of error near 0.
+#[test]
+fn standard_scaler_linear_svm() {
+    assert_eq!(feature_scales("linear_svc_bc"), 30);
+    check("linear_svc_bc", 0.1);
+}
+
+/// Multiclass LogisticRegression: the features' ranges are alike, one scale per tensor.
+#[test]
+fn multiclass_logistic_regression() {
+    assert_eq!(feature_scales("linear_logreg_iris"), 0);
+    check("linear_logreg_iris", 0.02);
+}
+
+/// Ridge regression (ai.onnx.ml `LinearRegressor`).
+#[test]
+fn ridge_regression() {
+    check("linear_ridge_diabetes", 1e-3);
+}

@@ -1,0 +1,76 @@
+"""Shared generator of the linear-model fixtures testdata/models/linear_*/ (skl2onnx defaults).
+
+Each fixture's gen.py calls generate(here, name). The models are fitted on scikit-learn's
+bundled data (breast cancer: 30 raw features whose magnitudes span 1e-3 to 4e3, 2 classes;
+iris: 4 features, 3 classes; diabetes: 10 features, regression), stratified 75/25 split with
+the shared seed, features as float32, and converted by skl2onnx with its default options
+(ZipMap on for classifiers with probabilities: expected.json records the maps as the
+probabilities tensor vouch keeps in the ZipMap's place). onnxruntime's outputs on the held-out
+rows are recorded in expected.json.
+"""
+
+import os
+
+import numpy as np
+from skl2onnx import to_onnx
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+from sklearn.linear_model import LogisticRegression, Ridge, SGDClassifier
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import common
+
+S = common.SEED
+
+MODELS = {
+    # StandardScaler + LogisticRegression: the pipeline a DeFi risk model starts as
+    "linear_logreg_bc": ("bc", lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))),
+    # the same without the scaler: raw features straight into the linear model
+    "linear_logreg_raw_bc": ("bc", lambda: LogisticRegression(max_iter=20000)),
+    # a linear SVM (hinge loss); LinearSVC itself fails to convert in skl2onnx 1.20 (it asks
+    # the classifier for a `zipmap` option LinearSVC does not have)
+    "linear_svc_bc": ("bc", lambda: make_pipeline(StandardScaler(), SGDClassifier(loss="hinge", random_state=S))),
+    "linear_logreg_iris": ("iris", lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))),
+    "linear_ridge_diabetes": ("diabetes", lambda: Ridge(alpha=0.1)),
+}
+
+
+def split(data):
+    if data == "bc":
+        x, y = load_breast_cancer(return_X_y=True)
+        strat = y
+    elif data == "iris":
+        x, y = load_iris(return_X_y=True)
+        strat = y
+    else:
+        x, y = load_diabetes(return_X_y=True)
+        strat = None
+    x = x.astype(np.float32)
+    return train_test_split(x, y, test_size=0.25, random_state=S, stratify=strat)
+
+
+def generate(here, name):
+    data, make = MODELS[name]
+    xtr, xte, ytr, yte = split(data)
+    model = make()
+    model.fit(xtr, ytr)
+    onx = to_onnx(model, xtr[:1], target_opset={"": common.OPSET, "ai.onnx.ml": common.ML_OPSET})
+    path = os.path.join(here, "model.onnx")
+    common.save_model(onx, path)
+    input_name = onx.graph.input[0].name
+    classifier = data != "diabetes"
+    labels = yte.astype(np.int64) if classifier else None
+    outs = common.write_fixture(
+        here, path, input_name, common.calibration_rows(xtr), xte, labels=labels, maps=True
+    )
+    names = sorted(outs)
+    if classifier:
+        label = next(n for n in names if "label" in n)
+        acc = common.accuracy(outs[label], yte)
+        what = f"test accuracy {acc:.4f} on {len(yte)} rows (sklearn {model.score(xte, yte):.4f}), outputs {names}"
+    else:
+        pred = outs[names[0]].ravel()
+        err = float(np.max(np.abs(pred - model.predict(xte))))
+        what = f"R^2 {model.score(xte, yte):.4f} on {len(yte)} rows, max |onnx - sklearn| {err:.2e}, outputs {names}"
+    common.report(here, what)

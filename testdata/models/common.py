@@ -69,6 +69,27 @@ def breast_cancer10_split():
     return xtr, xte, ytr, yte
 
 
+def sklearn_split(data):
+    """A bundled scikit-learn data set as float32 features, stratified 75/25 split, fixed seed:
+    "bc" breast cancer (30 raw features, 2 classes), "bc_nan" the same with 5% of the values
+    missing (NaN, fixed seed), "iris" (4 features, 3 classes), "diabetes" (10, regression)."""
+    from sklearn.datasets import load_diabetes, load_iris
+
+    if data in ("bc", "bc_nan"):
+        x, y = load_breast_cancer(return_X_y=True)
+        strat = y
+    elif data == "iris":
+        x, y = load_iris(return_X_y=True)
+        strat = y
+    else:
+        x, y = load_diabetes(return_X_y=True)
+        strat = None
+    x = x.astype(np.float32)
+    if data == "bc_nan":
+        x[np.random.default_rng(SEED).random(x.shape) < 0.05] = np.nan
+    return train_test_split(x, y, test_size=0.25, random_state=SEED, stratify=strat)
+
+
 def calibration_rows(x, n=128, seed=SEED):
     """A fixed-seed sample of n rows of the training split."""
     rng = np.random.default_rng(seed)
@@ -79,8 +100,9 @@ def calibration_rows(x, n=128, seed=SEED):
 def _tolist(a):
     a = np.asarray(a)
     if a.dtype.kind == "f":
-        # str(np.float32) is the shortest repr that round-trips through float32.
-        flat = [float(str(v)) for v in a.astype(np.float32).ravel()]
+        # str(np.float32) is the shortest repr that round-trips through float32; a missing
+        # value (NaN) is JSON null.
+        flat = [None if np.isnan(v) else float(str(v)) for v in a.astype(np.float32).ravel()]
         return np.array(flat, dtype=object).reshape(a.shape).tolist()
     if a.dtype.kind in "iub":
         return a.astype(np.int64).tolist()

@@ -13,9 +13,8 @@ import os
 
 import numpy as np
 from skl2onnx import to_onnx
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.linear_model import LogisticRegression, Ridge, SGDClassifier
-from sklearn.model_selection import train_test_split
+from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -31,28 +30,19 @@ MODELS = {
     # a linear SVM (hinge loss); LinearSVC itself fails to convert in skl2onnx 1.20 (it asks
     # the classifier for a `zipmap` option LinearSVC does not have)
     "linear_svc_bc": ("bc", lambda: make_pipeline(StandardScaler(), SGDClassifier(loss="hinge", random_state=S))),
+    # SimpleImputer + StandardScaler + LogisticRegression on data with 5% missing values
+    "linear_imputer_logreg_bc": (
+        "bc_nan",
+        lambda: make_pipeline(SimpleImputer(), StandardScaler(), LogisticRegression(max_iter=1000)),
+    ),
     "linear_logreg_iris": ("iris", lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))),
     "linear_ridge_diabetes": ("diabetes", lambda: Ridge(alpha=0.1)),
 }
 
 
-def split(data):
-    if data == "bc":
-        x, y = load_breast_cancer(return_X_y=True)
-        strat = y
-    elif data == "iris":
-        x, y = load_iris(return_X_y=True)
-        strat = y
-    else:
-        x, y = load_diabetes(return_X_y=True)
-        strat = None
-    x = x.astype(np.float32)
-    return train_test_split(x, y, test_size=0.25, random_state=S, stratify=strat)
-
-
 def generate(here, name):
     data, make = MODELS[name]
-    xtr, xte, ytr, yte = split(data)
+    xtr, xte, ytr, yte = common.sklearn_split(data)
     model = make()
     model.fit(xtr, ytr)
     onx = to_onnx(model, xtr[:1], target_opset={"": common.OPSET, "ai.onnx.ml": common.ML_OPSET})

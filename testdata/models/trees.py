@@ -20,13 +20,12 @@ import os
 import numpy as np
 import onnx
 from skl2onnx import to_onnx
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.ensemble import (
     GradientBoostingClassifier,
     GradientBoostingRegressor,
     RandomForestClassifier,
 )
-from sklearn.model_selection import train_test_split
+from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
@@ -46,6 +45,14 @@ MODELS = {
         "bc",
         lambda: make_pipeline(
             StandardScaler(), GradientBoostingClassifier(n_estimators=40, max_depth=3, random_state=S)
+        ),
+    ),
+    # SimpleImputer + GradientBoosting on data with 5% missing values (ai.onnx.ml Imputer)
+    "tree_imputer_gb_bc": (
+        "bc_nan",
+        lambda: make_pipeline(
+            SimpleImputer(strategy="median"),
+            GradientBoostingClassifier(n_estimators=40, max_depth=3, random_state=S),
         ),
     ),
     "tree_xgb_bc": ("bc", lambda: _xgb(n_estimators=100, max_depth=6)),
@@ -88,11 +95,16 @@ def convert(model, xtr, classifier, path):
             onx = convert_xgboost(model, initial_types=types, target_opset=15)
         else:
             onx = convert_lightgbm(model, initial_types=types, target_opset=15, zipmap=False)
+        onx.graph.name = kind  # onnxmltools names the graph with a random uuid
         common.save_model(onx, path)
         return "input", False
     if kind == "catboost":
         model.save_model(path, format="onnx")
         onx = onnx.load(path)
+        # the training time and a random guid: dropped so a rerun writes the same bytes
+        keep = [p for p in onx.metadata_props if p.key not in ("train_finish_time", "model_guid")]
+        del onx.metadata_props[:]
+        onx.metadata_props.extend(keep)
         common.save_model(onx, path)
         return onx.graph.input[0].name, True
     options = {id(model): {"zipmap": False}} if classifier else None
@@ -101,23 +113,9 @@ def convert(model, xtr, classifier, path):
     return onx.graph.input[0].name, False
 
 
-def split(data):
-    if data == "bc":
-        x, y = load_breast_cancer(return_X_y=True)
-        strat = y
-    elif data == "iris":
-        x, y = load_iris(return_X_y=True)
-        strat = y
-    else:
-        x, y = load_diabetes(return_X_y=True)
-        strat = None
-    x = x.astype(np.float32)
-    return train_test_split(x, y, test_size=0.25, random_state=S, stratify=strat)
-
-
 def generate(here, name):
     data, make = MODELS[name]
-    xtr, xte, ytr, yte = split(data)
+    xtr, xte, ytr, yte = common.sklearn_split(data)
     model = make()
     model.fit(xtr, ytr)
     classifier = data != "diabetes"

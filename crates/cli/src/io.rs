@@ -13,9 +13,10 @@ pub fn read_json(path: &Path) -> Result<Value> {
     serde_json::from_str(&text).wrap_err_with(|| format!("{} is not valid JSON", path.display()))
 }
 
-/// Reads the inputs named `names` from a JSON object, in that order.
-pub fn inputs_from_json(v: &Value, names: &[&str]) -> Result<Vec<FTensor>> {
-    Ok(vouch_quant::json::inputs_from_json(v, names)?)
+/// Reads the inputs of `pkg` from a JSON object, in package order (`null` is a missing value
+/// where the package handles one).
+pub fn package_inputs(pkg: &Package, v: &Value) -> Result<Vec<FTensor>> {
+    Ok(vouch_task::codec::package_inputs_from_json(pkg, v)?)
 }
 
 pub use vouch_quant::json::tensor_to_nested;

@@ -339,7 +339,10 @@ async fn create_task(
         )
     })?;
     let names: Vec<&str> = info.inputs.iter().map(String::as_str).collect();
-    vouch_task::codec::json::inputs_from_json(input, &names)
+    // the shape of the request; a missing value (`null`) is checked against the package
+    // where the task is run
+    let any = vec![true; names.len()];
+    vouch_task::codec::json::inputs_from_json_missing(input, &names, &any)
         .map_err(|e| ApiError::unprocessable("invalid_input", e.to_string()))?;
     let input_bytes = serde_json::to_vec(input).map_err(|e| ApiError::internal(e.to_string()))?;
     let input_cid = Cid::of_file(&input_bytes);

@@ -19,12 +19,7 @@ pub fn import_bytes(
 ) -> Result<Package> {
     let graph = vouch_onnx::import(onnx, &vouch_onnx::ImportOptions { outputs })
         .wrap_err("cannot import the ONNX model")?;
-    let names: Vec<&str> = graph
-        .inputs
-        .iter()
-        .map(|&v| graph.values[v].name.as_str())
-        .collect();
-    let samples = vouch_quant::json::inputs_from_json(calibration, &names)
+    let samples = vouch_quant::calibration_from_json(&graph, calibration)
         .wrap_err("bad calibration samples")?;
     let digest = *Cid::of(onnx).digest();
     Ok(vouch_quant::import_at(

@@ -15,7 +15,7 @@ use vouch_primitives::{B256, Cid, list_commitment, tensor_commitment};
 /// Magic bytes opening every package file.
 pub const MAGIC: &[u8; 8] = b"VOUCHPKG";
 /// The package format version this crate reads and writes (2: with the trailing digest;
-/// 3: graph inputs may carry per-feature scales, [`IoSpec::feature_scales`]).
+/// 3: graph inputs may carry per-feature scales and an imputation, [`IoSpec`]).
 pub const FORMAT_VERSION: u16 = 3;
 /// Length of the trailing sha2-256 digest.
 pub const DIGEST_BYTES: usize = 32;
@@ -35,6 +35,8 @@ pub struct IoSpec {
     /// row is quantized with `feature_scales[j mod F]`, `F` the size of the last axis. Empty:
     /// every element uses the value's scale (always empty for outputs).
     pub feature_scales: Vec<f64>,
+    /// A graph input's missing-value replacement, the client's first step (section 5).
+    pub imputation: Option<vouch_semantics::Imputation>,
 }
 
 impl IoSpec {
@@ -44,6 +46,7 @@ impl IoSpec {
             name: name.into(),
             value,
             feature_scales: Vec::new(),
+            imputation: None,
         }
     }
 }

@@ -163,7 +163,10 @@ impl Package {
             }
         }
         for io in &self.outputs {
-            if ready.get(io.value as usize) != Some(&true) || !io.feature_scales.is_empty() {
+            if ready.get(io.value as usize) != Some(&true)
+                || !io.feature_scales.is_empty()
+                || io.imputation.is_some()
+            {
                 return Err(InvalidPackage::Io {
                     which: "output",
                     name: io.name.clone(),
@@ -188,14 +191,22 @@ impl Package {
     }
 
     /// Per-feature input scales: none, or one positive finite scale per element of the last
-    /// (fixed) axis of an activation input.
+    /// (fixed) axis of an activation input; an imputation: one value per feature.
     fn validate_feature_scales(&self, io: &crate::IoSpec) -> Result<(), InvalidPackage> {
+        let v = self.values.get(io.value as usize);
+        let last = v.and_then(|v| v.shape.last().copied());
+        if let Some(imp) = &io.imputation
+            && last != Some(Dim::Fixed(imp.values_bits.len() as u32))
+        {
+            return Err(node_err(
+                &io.name,
+                "the imputation does not fit the input's features",
+            ));
+        }
         let f = &io.feature_scales;
         if f.is_empty() {
             return Ok(());
         }
-        let v = self.values.get(io.value as usize);
-        let last = v.and_then(|v| v.shape.last().copied());
         let ok = v.is_some_and(|v| v.kind.act_range().is_some())
             && last == Some(Dim::Fixed(f.len() as u32))
             && f.iter().all(|s| s.is_finite() && *s > 0.0);

@@ -5,7 +5,7 @@
 //! The quantizer (`vouch-quant`) reads this graph, the float reference executor runs it.
 
 pub use crate::scalar::ScalarFn;
-pub use vouch_semantics::{Aggregate, Family, NodeMode, PadMode, ReduceMode};
+pub use vouch_semantics::{Aggregate, Family, Imputation, NodeMode, PadMode, ReduceMode};
 
 /// One dimension of a tensor shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,6 +37,8 @@ pub struct ValueInfo {
     pub name: String,
     /// The inferred shape.
     pub shape: Vec<Dim>,
+    /// A graph input's `Imputer`, applied by the client before quantizing (`lower/plumbing.rs`).
+    pub imputation: Option<Imputation>,
 }
 
 /// A constant tensor.

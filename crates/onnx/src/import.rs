@@ -276,6 +276,7 @@ impl Importer {
         self.g.values.push(ValueInfo {
             name: name.to_owned(),
             shape,
+            imputation: None,
         });
         self.kinds.push(kind);
         self.producer.push(None);

@@ -74,6 +74,15 @@ pub fn tree_decisions(g: &FGraph, pkg: &Package, inputs: &[FTensor]) -> Result<T
             inputs.get(fi).ok_or_else(|| err("missing input"))?,
             codes.get(ii).ok_or_else(|| err("missing input"))?,
         );
+        // the float model sees the input after its imputation, as the codes do
+        let mut x = x.clone();
+        if let Some(imp) = g
+            .inputs
+            .get(fi)
+            .and_then(|&v| g.values[v].imputation.as_ref())
+        {
+            imp.apply_all(&mut x.data);
+        }
         let konst = |c: u32| pkg.consts.get(c as usize).map(|c| c.data.as_slice());
         let (nodes, roots) = (
             konst(nodes).ok_or_else(|| err("missing constant"))?,

@@ -103,6 +103,31 @@ pub fn import(
     )
 }
 
+/// The calibration samples of `graph` from a JSON object, one tensor per graph input in order;
+/// `null` is a missing value (NaN) in an input with an `Imputer` or read by tree ensembles.
+pub fn calibration_from_json(
+    graph: &FGraph,
+    v: &serde_json::Value,
+) -> std::result::Result<Vec<FTensor>, vouch_task::codec::InputError> {
+    let names: Vec<&str> = graph
+        .inputs
+        .iter()
+        .map(|&i| graph.values[i].name.as_str())
+        .collect();
+    let trees = |i: usize| {
+        graph.nodes.iter().any(|n| {
+            matches!(n.op, vouch_onnx::FOp::TreeEnsemble(_))
+                && n.inputs.first() == Some(&vouch_onnx::graph::Operand::Value(i))
+        })
+    };
+    let missing: Vec<bool> = graph
+        .inputs
+        .iter()
+        .map(|&i| graph.values[i].imputation.is_some() || trees(i))
+        .collect();
+    json::inputs_from_json_missing(v, &names, &missing)
+}
+
 /// [`import`] at a chosen [`Precision`].
 pub fn import_at(
     graph: &FGraph,
@@ -113,6 +138,13 @@ pub fn import_at(
     mut progress: impl FnMut(Stage),
 ) -> Result<vouch_model::Package> {
     progress(Stage::Calibrate);
+    // the client's imputation of missing values comes first (docs/semantics.md section 5)
+    let mut calibration = calibration;
+    for (t, &v) in calibration.iter_mut().zip(&graph.inputs) {
+        if let Some(imp) = &graph.values[v].imputation {
+            imp.apply_all(&mut t.data);
+        }
+    }
     let values = float::run(graph, calibration.clone())?;
     let ranges: Vec<f32> = values
         .iter()

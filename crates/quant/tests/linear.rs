@@ -33,14 +33,8 @@ fn check(model: &str, bound: f64) {
 fn package(model: &str) -> (vouch_model::Package, Vec<vouch_quant::FTensor>) {
     let onnx = std::fs::read(dir(model).join("model.onnx")).unwrap();
     let g = vouch_onnx::import(&onnx, &Default::default()).unwrap();
-    let names: Vec<&str> = g
-        .inputs
-        .iter()
-        .map(|&v| g.values[v].name.as_str())
-        .collect();
     let cal = std::fs::read_to_string(dir(model).join("calibration.json")).unwrap();
-    let cal =
-        vouch_quant::json::inputs_from_json(&serde_json::from_str(&cal).unwrap(), &names).unwrap();
+    let cal = vouch_quant::calibration_from_json(&g, &serde_json::from_str(&cal).unwrap()).unwrap();
     (
         vouch_quant::import(&g, cal.clone(), model, [0; 32], |_| {}).unwrap(),
         cal,
@@ -119,4 +113,39 @@ fn multiclass_logistic_regression() {
 #[test]
 fn ridge_regression() {
     check("linear_ridge_diabetes", 1e-3);
+}
+
+/// SimpleImputer + StandardScaler + LogisticRegression on data with 5% missing values (JSON
+/// `null`): the imputation is the client's first step, recorded in the package.
+#[test]
+fn imputer_then_logistic_regression() {
+    let (pkg, cal) = package("linear_imputer_logreg_bc");
+    assert!(pkg.inputs[0].imputation.is_some());
+    assert!(
+        cal[0].data.iter().any(|v| v.is_nan()),
+        "the calibration has missing values"
+    );
+    check("linear_imputer_logreg_bc", 0.05);
+}
+
+/// A missing value (`null`) is read only where the package handles one: refused, naming the
+/// input, for a model without an imputation or trees.
+#[test]
+fn a_missing_value_needs_a_model_that_handles_it() {
+    let (pkg, _) = package("linear_logreg_bc");
+    let row: Vec<serde_json::Value> = (0..30)
+        .map(|i| {
+            if i == 4 {
+                serde_json::Value::Null
+            } else {
+                1.0.into()
+            }
+        })
+        .collect();
+    let input = serde_json::json!({ "X": [row] });
+    let e = vouch_task::codec::package_inputs_from_json(&pkg, &input).unwrap_err();
+    assert!(e.name == "X" && e.reason.contains("missing value"), "{e}");
+    let (pkg, _) = package("linear_imputer_logreg_bc");
+    let x = vouch_task::codec::package_inputs_from_json(&pkg, &input).unwrap();
+    assert!(x[0].data[4].is_nan());
 }

@@ -12,6 +12,7 @@ fn one_node(f: ScalarFn) -> FGraph {
     let info = |name: &str| ValueInfo {
         name: name.to_owned(),
         shape: vec![Dim::Batch, Dim::Fixed(6)],
+        imputation: None,
     };
     FGraph {
         values: vec![info("x"), info("y")],

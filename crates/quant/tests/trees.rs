@@ -126,3 +126,10 @@ fn catboost_binary() {
 fn catboost_multiclass() {
     check("tree_cb_iris", 0.02);
 }
+
+/// SimpleImputer + GradientBoosting on data with 5% missing values (JSON `null`): the trees
+/// read the imputed features, and every decision is still the float model's.
+#[test]
+fn imputer_then_gradient_boosting() {
+    check("tree_imputer_gb_bc", 0.02);
+}

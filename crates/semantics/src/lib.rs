@@ -21,10 +21,12 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 pub mod family;
+pub mod impute;
 pub mod pad;
 pub mod reduce;
 pub mod tree;
 pub use family::Family;
+pub use impute::Imputation;
 pub use pad::PadMode;
 pub use reduce::{MAX_REDUCE_SPAN, ReduceMode, ReducePlan, reduce_span};
 pub use tree::{Aggregate, NodeMode};

@@ -34,8 +34,7 @@ fn default_threads() -> usize {
 
 /// Runs `pkg` on JSON inputs; returns the execution.
 pub fn execute(pkg: &Package, input: &Value, threads: usize, trace: bool) -> Result<Execution> {
-    let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
-    let floats = io::inputs_from_json(input, &names)?;
+    let floats = io::package_inputs(pkg, input)?;
     let engine = Engine::new(pkg, Options { threads, trace })?;
     Ok(engine.run(vouch_task::codec::quantize_inputs(pkg, &floats))?)
 }

@@ -179,8 +179,7 @@ struct Run {
 fn execute(w: &Work) -> Result<Run> {
     let pkg = io::read_package(&w.package)?;
     let input = io::read_json(&w.input)?;
-    let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
-    let floats = io::inputs_from_json(&input, &names)?;
+    let floats = io::package_inputs(&pkg, &input)?;
     let inputs = codec::quantize_inputs(&pkg, &floats);
     let rows = vouch_engine::exec::rows_of(&pkg, &inputs)?;
     let rows = u16::try_from(rows)
@@ -261,8 +260,7 @@ pub fn run(cmd: &TaskCmd) -> Result<()> {
 /// The package and the single input row of a zk task.
 fn zk_work(w: &Work) -> Result<(vouch_model::Package, Vec<vouch_engine::Tensor>)> {
     let pkg = io::read_package(&w.package)?;
-    let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
-    let floats = io::inputs_from_json(&io::read_json(&w.input)?, &names)?;
+    let floats = io::package_inputs(&pkg, &io::read_json(&w.input)?)?;
     let inputs = codec::quantize_inputs(&pkg, &floats);
     if inputs
         .iter()

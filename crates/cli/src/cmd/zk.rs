@@ -347,8 +347,7 @@ pub fn one_row(
     input: &std::path::Path,
     row: usize,
 ) -> Result<Vec<vouch_engine::Tensor>> {
-    let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
-    let floats = io::inputs_from_json(&io::read_json(input)?, &names)?;
+    let floats = io::package_inputs(pkg, &io::read_json(input)?)?;
     Ok(task::single_row(
         &vouch_task::codec::quantize_inputs(pkg, &floats),
         row,

@@ -31,9 +31,8 @@ pub(super) fn prepare(
         .map_err(|e| SinkError::Rejected(Rejection::ModeUnsupported(e)))?;
     let input: serde_json::Value = serde_json::from_slice(input_bytes)
         .map_err(|e| bad_input(format!("input is not JSON: {e}")))?;
-    let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
     let floats =
-        codec::json::inputs_from_json(&input, &names).map_err(|e| bad_input(e.to_string()))?;
+        codec::package_inputs_from_json(&pkg, &input).map_err(|e| bad_input(e.to_string()))?;
     let inputs = codec::quantize_inputs(&pkg, &floats);
     // every row of a task can be disputed on its own (docs/semantics.md section 8.5); a zk
     // proof covers one row, and the contract takes at most 65,535

@@ -14,7 +14,7 @@
 //! | [`select`] | `Slice` and `Gather` of computed tensors, `Split`, `Expand`, `Tile` (per-axis index maps) |
 //! | [`tree`] | `ai.onnx.ml` `TreeEnsembleClassifier`, `TreeEnsembleRegressor` |
 //! | [`norm`] | `BatchNormalization` (no family: folded into `Conv`/`Linear`, or `Mul` + `Add`) |
-//! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast`, `If` with a constant condition, comparisons and logic ops on constants (no family: no node emitted) |
+//! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast`, `ai.onnx.ml` `Imputer` on a graph input, `If` with a constant condition, comparisons and logic ops on constants (no family: no node emitted) |
 //!
 //! Adding an op: one row in [`LOWERINGS`] and one `pub(super) fn` in its family's module.
 
@@ -56,6 +56,7 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "Identity", Importer::identity),
     (ONNX, "Dropout", Importer::dropout),
     (ONNX, "Cast", Importer::cast),
+    (ML, "Imputer", Importer::imputer),
     (ONNX, "If", Importer::if_const),
     (ONNX, "Equal", Importer::compare_const),
     (ONNX, "Greater", Importer::compare_const),

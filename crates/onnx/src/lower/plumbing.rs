@@ -34,6 +34,47 @@ impl Importer {
     }
 
     /// ONNX `Identity`: the output is bound to the input.
+    /// `ai.onnx.ml` `Imputer` reading a graph input that nothing else reads: the replacement is
+    /// the client's first step (`docs/semantics.md` section 5), recorded on the input, and the
+    /// output is the input itself. On a computed tensor, or on integer inputs, it is refused.
+    pub(super) fn imputer(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let x = self.value_in(ctx, 0)?;
+        let name = ctx.input(0).unwrap_or_default();
+        if !self.g.inputs.contains(&x) || self.uses.get(name).copied().unwrap_or(0) != 1 {
+            return Err(
+                ctx.unsupported("an Imputer on anything but a graph input that only it reads")
+            );
+        }
+        if ctx
+            .attr("imputed_value_int64s")
+            .is_some_and(|a| !a.ints.is_empty())
+        {
+            return Err(ctx.unsupported("integer imputation (imputed_value_int64s)"));
+        }
+        let Some(&crate::graph::Dim::Fixed(f)) = self.shape(x).last() else {
+            return Err(ctx.shape_err("the input's last axis (features) must be fixed"));
+        };
+        let v = ctx
+            .attr("imputed_value_floats")
+            .map(|a| a.floats.clone())
+            .unwrap_or_default();
+        let values = match v.len() {
+            1 => vec![v[0]; f],
+            n if n == f => v,
+            n => {
+                return Err(ctx.bad_attr(
+                    "imputed_value_floats",
+                    format!("has {n} values for {f} features"),
+                ));
+            }
+        };
+        let replaced = ctx.attr("replaced_value_float").map_or(0.0, |a| a.f);
+        if let Some(info) = self.g.values.get_mut(x) {
+            info.imputation = Some(crate::graph::Imputation::new(replaced, &values));
+        }
+        self.set_out(ctx, 0, Sym::Value(x))
+    }
+
     pub(super) fn identity(&mut self, ctx: &Ctx<'_>) -> Result<()> {
         let s = self.sym(ctx, 0)?;
         self.set_out(ctx, 0, s)

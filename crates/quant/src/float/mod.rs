@@ -54,7 +54,10 @@ pub fn run(g: &FGraph, inputs: Vec<FTensor>) -> Result<Vec<FTensor>> {
         })
         .unwrap_or(1);
     let mut vals: Vec<Option<FTensor>> = vec![None; g.values.len()];
-    for (t, &v) in inputs.into_iter().zip(&g.inputs) {
+    for (mut t, &v) in inputs.into_iter().zip(&g.inputs) {
+        if let Some(imp) = &g.values[v].imputation {
+            imp.apply_all(&mut t.data);
+        }
         let want = resolve(&g.values[v].shape, batch);
         if t.shape != want {
             return Err(Error::Input {

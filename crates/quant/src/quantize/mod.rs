@@ -615,6 +615,7 @@ pub fn quantize(
         let id = b.new_value(g.values[v].name.clone(), kind, scale, shape);
         b.map[v] = Some(QVal { id, scale, kind });
         let mut spec = IoSpec::new(g.values[v].name.clone(), id);
+        spec.imputation.clone_from(&g.values[v].imputation);
         if kind == act {
             spec.feature_scales = fs.clone().unwrap_or_default();
             b.feature_scales[v] = fs;

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use vouch_engine::{Engine, Options};
 use vouch_model::{Kind, Package};
 use vouch_quant::Precision;
-use vouch_quant::json::inputs_from_json;
 
 pub fn dir(model: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -45,12 +44,8 @@ pub fn measure(model: &str) -> Measured {
     let onnx = std::fs::read(d.join("model.onnx")).unwrap();
     let graph =
         vouch_onnx::import(&onnx, &Default::default()).unwrap_or_else(|e| panic!("{model}: {e}"));
-    let names: Vec<&str> = graph
-        .inputs
-        .iter()
-        .map(|&v| graph.values[v].name.as_str())
-        .collect();
-    let cal = inputs_from_json(&read_json(&d.join("calibration.json")), &names).unwrap();
+    let cal = vouch_quant::calibration_from_json(&graph, &read_json(&d.join("calibration.json")))
+        .unwrap();
     let pkg: Package = vouch_quant::import_at(
         &graph,
         cal.clone(),
@@ -61,7 +56,9 @@ pub fn measure(model: &str) -> Measured {
     )
     .unwrap_or_else(|e| panic!("{model}: {e}"));
     let dec = vouch_quant::tree_decisions(&graph, &pkg, &cal).unwrap();
-    let floats = inputs_from_json(&read_json(&d.join("input.json")), &names).unwrap();
+    let floats =
+        vouch_task::codec::package_inputs_from_json(&pkg, &read_json(&d.join("input.json")))
+            .unwrap();
     let q = vouch_quant::quantize_inputs(&pkg, &floats);
     let run = |threads| {
         Engine::new(

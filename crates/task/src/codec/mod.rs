@@ -49,7 +49,8 @@ pub fn quantize_value_in(v: f32, s: f64, lo: i32, hi: i32) -> i32 {
     r.clamp(lo, hi)
 }
 
-/// Quantizes float inputs with each input's scale and kind: [`quantize_value_in`] per element,
+/// Quantizes float inputs, after each input's imputation of missing values when it has one,
+/// with each input's scale and kind: [`quantize_value_in`] per element,
 /// with element `j`'s feature scale `feature_scales[j mod F]` when the input has them
 /// (`docs/semantics.md` section 5); an input read by tree ensembles is encoded as feature codes instead
 /// ([`vouch_model::FeatureCodes`], `docs/semantics.md` section 3.1; element `i` of a row is
@@ -61,6 +62,17 @@ pub fn quantize_inputs(pkg: &Package, inputs: &[FTensor]) -> Vec<Tensor> {
         .enumerate()
         .map(|(i, (spec, t))| {
             let info = &pkg.values[spec.value as usize];
+            // the imputation first (docs/semantics.md section 5)
+            let imputed;
+            let t = match &spec.imputation {
+                Some(imp) => {
+                    let mut c = t.clone();
+                    imp.apply_all(&mut c.data);
+                    imputed = c;
+                    &imputed
+                }
+                None => t,
+            };
             let (s, (lo, hi)) = (info.scale, info.kind.act_range().unwrap_or((-128, 127)));
             // a decoded package has passed validation, so its encoding is well formed
             let data = match pkg.input_encoding(i).ok().flatten() {
@@ -92,6 +104,25 @@ pub fn quantize_inputs(pkg: &Package, inputs: &[FTensor]) -> Vec<Tensor> {
             }
         })
         .collect()
+}
+
+/// Per graph input of `pkg`: whether it takes missing values (JSON `null`, NaN): it has an
+/// imputation, or tree ensembles read it as feature codes (`docs/semantics.md` section 5).
+pub fn missing_allowed(pkg: &Package) -> Vec<bool> {
+    (0..pkg.inputs.len())
+        .map(|i| {
+            pkg.inputs[i].imputation.is_some() || pkg.input_encoding(i).ok().flatten().is_some()
+        })
+        .collect()
+}
+
+/// The inputs of `pkg` from a JSON object (`null` only where [`missing_allowed`]).
+pub fn package_inputs_from_json(
+    pkg: &Package,
+    v: &serde_json::Value,
+) -> Result<Vec<FTensor>, InputError> {
+    let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
+    json::inputs_from_json_missing(v, &names, &missing_allowed(pkg))
 }
 
 /// Output `i` of `pkg` in floats (index outputs stay integers).

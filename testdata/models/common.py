@@ -234,3 +234,12 @@ def make_model(graph):
         ir_version=IR_VERSION,
     )
     return model
+
+
+def run_model(model, feeds):
+    """onnxruntime's tensor outputs of an in-memory model."""
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    return {n: o for n, o in zip(names, sess.run(None, feeds)) if isinstance(o, np.ndarray)}

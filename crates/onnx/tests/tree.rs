@@ -490,3 +490,68 @@ fn a_scaler_before_the_trees_moves_onto_the_thresholds() {
         );
     }
 }
+
+/// The opset-5 `TreeEnsemble` in the form of the ONNX backend case `single_tree` (float
+/// input): branch 0 (`x0 <= 3.25`) to branch 1 or 2, leaves in their own arrays. Its layout is
+/// the legacy one's; set-membership splits and a post-transform are refused naming the node.
+#[test]
+fn the_opset5_tree_ensemble_is_the_legacy_layout() {
+    use vouch_onnx::proto::TensorProto;
+    let u8s = |name: &str, v: &[u8]| {
+        Box::new(TensorProto {
+            name: name.into(),
+            dims: vec![v.len() as i64],
+            data_type: 2,
+            raw_data: v.to_vec(),
+            ..Default::default()
+        })
+    };
+    let fs = |name: &str, v: &[f32]| Box::new(common::tf(name, &[v.len() as i64], v));
+    let v5 = |modes: &[u8], extra: Vec<A<'static>>| {
+        let mut attrs = vec![
+            A::I("n_targets", 2),
+            A::Is("tree_roots", &[0]),
+            A::Is("nodes_featureids", &[0, 0, 1]),
+            A::T("nodes_modes", u8s("modes", modes)),
+            A::T("nodes_splits", fs("splits", &[3.25, 1.2, 4.2])),
+            A::Is("nodes_truenodeids", &[1, 0, 1]),
+            A::Is("nodes_trueleafs", &[0, 1, 1]),
+            A::Is("nodes_falsenodeids", &[2, 2, 3]),
+            A::Is("nodes_falseleafs", &[0, 1, 1]),
+            A::Is("leaf_targetids", &[0, 1, 0, 1]),
+            A::T("leaf_weights", fs("w", &[5.23, 12.12, -12.23, 7.21])),
+        ];
+        attrs.extend(extra);
+        model(
+            17,
+            vec![ml("TreeEnsemble", &["x"], &["y"], attrs)],
+            vec![],
+            vec![input("x", &[-1, 2])],
+            &["y"],
+        )
+    };
+    let g = imp(&v5(&[0, 1, 3], vec![])).unwrap();
+    assert_eq!(ops(&g), ["TreeEnsemble"]);
+    let t = trees(&g);
+    let modes: Vec<NodeMode> = t.nodes.iter().map(|n| n.mode).collect();
+    use NodeMode::{Gt, Leaf, Leq, Lt};
+    // depth first, true subtrees first: 0, 1, leaf 0, leaf 2, 2, leaf 1, leaf 3
+    assert_eq!(modes, [Leq, Lt, Leaf, Leaf, Gt, Leaf, Leaf]);
+    assert_eq!(t.nodes[4].feature, 1);
+    assert_eq!(t.base, [0.0, 0.0]);
+    let w: Vec<(usize, f32)> = [2, 3, 5, 6]
+        .iter()
+        .flat_map(|&i| t.weights[t.nodes[i].a..t.nodes[i].a + t.nodes[i].b].to_vec())
+        .collect();
+    assert_eq!(w, [(0, 5.23), (0, -12.23), (1, 12.12), (1, 7.21)]);
+    for m in [
+        v5(&[0, 6, 6], vec![]),
+        v5(&[0, 1, 3], vec![A::I("post_transform", 2)]),
+    ] {
+        let e = imp(&m).unwrap_err().to_string();
+        assert!(
+            e.contains("TreeEnsemble") && e.contains("unsupported"),
+            "{e}"
+        );
+    }
+}

@@ -133,3 +133,15 @@ fn catboost_multiclass() {
 fn imputer_then_gradient_boosting() {
     check("tree_imputer_gb_bc", 0.02);
 }
+
+/// The opset-5 `TreeEnsemble` (ai.onnx.ml 5): a RandomForest regressor's trees.
+#[test]
+fn opset5_tree_ensemble_regressor() {
+    check("tree_v5_rf_diabetes", 1e-3);
+}
+
+/// The opset-5 `TreeEnsemble`: a zero-init GradientBoosting classifier's raw score.
+#[test]
+fn opset5_tree_ensemble_scores() {
+    check("tree_v5_gb_bc", 1e-3);
+}

@@ -12,7 +12,7 @@
 //! | [`pool`] | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | [`layout`] | `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`, `Transpose`, `Concat`, `Pad`, `Shape`, `Gather`, `Slice`, `ConstantOfShape` |
 //! | [`select`] | `Slice` and `Gather` of computed tensors, `Split`, `Expand`, `Tile` (per-axis index maps) |
-//! | [`tree`] | `ai.onnx.ml` `TreeEnsembleClassifier`, `TreeEnsembleRegressor` |
+//! | [`tree`] | `ai.onnx.ml` `TreeEnsembleClassifier`, `TreeEnsembleRegressor`, the opset-5 `TreeEnsemble` ([`tree_v5`]) |
 //! | [`norm`] | `BatchNormalization` (no family: folded into `Conv`/`Linear`, or `Mul` + `Add`) |
 //! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast`, `ai.onnx.ml` `Imputer` on a graph input, `If` with a constant condition, comparisons and logic ops on constants (no family: no node emitted) |
 //!
@@ -30,6 +30,7 @@ mod reduce;
 mod select;
 mod tree;
 mod tree_scaler;
+mod tree_v5;
 
 pub(crate) use select::slice_indices;
 pub(crate) use tree_scaler::Scaled;
@@ -134,6 +135,7 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     // tree
     (ML, "TreeEnsembleClassifier", Importer::tree_classifier),
     (ML, "TreeEnsembleRegressor", Importer::tree_regressor),
+    (ML, "TreeEnsemble", Importer::tree_ensemble_v5),
     // conv
     (ONNX, "Conv", Importer::conv),
     // pool

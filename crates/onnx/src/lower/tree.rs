@@ -30,7 +30,7 @@ enum Post {
 }
 
 /// The elements of a float or double tensor attribute as `f64`.
-fn tensor_f64(t: &TensorProto) -> Option<Vec<f64>> {
+pub(super) fn tensor_f64(t: &TensorProto) -> Option<Vec<f64>> {
     match t.data_type {
         1 if !t.float_data.is_empty() => Some(t.float_data.iter().map(|&v| f64::from(v)).collect()),
         1 => Some(
@@ -81,24 +81,66 @@ impl Ctx<'_> {
     clippy::cast_possible_truncation,
     reason = "leaf values are rounded to f32"
 )]
-fn to_f32(v: f64) -> f32 {
+pub(super) fn to_f32(v: f64) -> f32 {
     v as f32
 }
 
-/// The trees of an ensemble node before its leaf weights: attribute `prefix` names the weight
-/// attributes (`class` or `target`).
-fn read_trees(ctx: &Ctx<'_>, prefix: &str, features: usize) -> Result<(FTrees, LeafWeights)> {
-    let tree_ids = ctx.ints_or_empty("nodes_treeids");
-    let node_ids = ctx.ints_or_empty("nodes_nodeids");
-    let feature_ids = ctx.ints_or_empty("nodes_featureids");
-    let modes: Vec<Vec<u8>> = ctx
-        .attr("nodes_modes")
-        .map(|a| a.strings.clone())
-        .unwrap_or_default();
-    let values = ctx.floats64("nodes_values")?;
-    let trues = ctx.ints_or_empty("nodes_truenodeids");
-    let falses = ctx.ints_or_empty("nodes_falsenodeids");
-    let missing = ctx.ints_or_empty("nodes_missing_value_tracks_true");
+/// The trees of an ensemble in the attribute layout of `TreeEnsembleClassifier` and
+/// `TreeEnsembleRegressor` (one entry per node, leaves included; weights by tree and node id).
+/// The opset-5 `TreeEnsemble` is converted to it (`lower/tree_v5.rs`).
+pub(super) struct Legacy {
+    pub(super) tree_ids: Vec<i64>,
+    pub(super) node_ids: Vec<i64>,
+    pub(super) feature_ids: Vec<i64>,
+    pub(super) modes: Vec<Vec<u8>>,
+    pub(super) values: Vec<f64>,
+    pub(super) trues: Vec<i64>,
+    pub(super) falses: Vec<i64>,
+    pub(super) missing: Vec<i64>,
+    /// Leaf weights: tree id, node id, target id, value.
+    pub(super) w_trees: Vec<i64>,
+    pub(super) w_nodes: Vec<i64>,
+    pub(super) w_ids: Vec<i64>,
+    pub(super) w_vals: Vec<f64>,
+    /// The weight attributes' prefix (`class` or `target`), for errors.
+    pub(super) prefix: &'static str,
+}
+
+impl Legacy {
+    /// The attributes of a `TreeEnsembleClassifier` (`prefix` `class`) or `Regressor`
+    /// (`target`).
+    fn read(ctx: &Ctx<'_>, prefix: &'static str) -> Result<Self> {
+        Ok(Self {
+            tree_ids: ctx.ints_or_empty("nodes_treeids"),
+            node_ids: ctx.ints_or_empty("nodes_nodeids"),
+            feature_ids: ctx.ints_or_empty("nodes_featureids"),
+            modes: ctx
+                .attr("nodes_modes")
+                .map(|a| a.strings.clone())
+                .unwrap_or_default(),
+            values: ctx.floats64("nodes_values")?,
+            trues: ctx.ints_or_empty("nodes_truenodeids"),
+            falses: ctx.ints_or_empty("nodes_falsenodeids"),
+            missing: ctx.ints_or_empty("nodes_missing_value_tracks_true"),
+            w_trees: ctx.ints_or_empty(&format!("{prefix}_treeids")),
+            w_nodes: ctx.ints_or_empty(&format!("{prefix}_nodeids")),
+            w_ids: ctx.ints_or_empty(&format!("{prefix}_ids")),
+            w_vals: ctx.floats64(&format!("{prefix}_weights"))?,
+            prefix,
+        })
+    }
+}
+
+/// The trees of an ensemble node before its leaf weights.
+pub(super) fn read_trees(
+    ctx: &Ctx<'_>,
+    l: &Legacy,
+    features: usize,
+) -> Result<(FTrees, LeafWeights)> {
+    let (tree_ids, node_ids, feature_ids) = (&l.tree_ids[..], &l.node_ids[..], &l.feature_ids[..]);
+    let (modes, values, trues, falses) = (&l.modes[..], &l.values[..], &l.trues[..], &l.falses[..]);
+    let missing = &l.missing[..];
+    let prefix = l.prefix;
     let n = tree_ids.len();
     if n == 0 || n > MAX_TREE_ROWS {
         return Err(ctx.tree_err(
@@ -128,7 +170,7 @@ fn read_trees(ctx: &Ctx<'_>, prefix: &str, features: usize) -> Result<(FTrees, L
     let mut index: HashMap<(i64, i64), usize> = HashMap::new();
     let mut trees: Vec<i64> = Vec::new();
     let mut seen: HashSet<i64> = HashSet::new();
-    for (i, (&t, &id)) in tree_ids.iter().zip(&node_ids).enumerate() {
+    for (i, (&t, &id)) in tree_ids.iter().zip(node_ids).enumerate() {
         if index.insert((t, id), i).is_some() {
             return Err(ctx.tree_err("nodes_nodeids", format!("node {id} of tree {t} twice")));
         }
@@ -246,10 +288,8 @@ fn read_trees(ctx: &Ctx<'_>, prefix: &str, features: usize) -> Result<(FTrees, L
         ));
     }
     // leaf weights, in attribute order per leaf
-    let w_trees = ctx.ints_or_empty(&format!("{prefix}_treeids"));
-    let w_nodes = ctx.ints_or_empty(&format!("{prefix}_nodeids"));
-    let w_ids = ctx.ints_or_empty(&format!("{prefix}_ids"));
-    let w_vals = ctx.floats64(&format!("{prefix}_weights"))?;
+    let (w_trees, w_nodes) = (&l.w_trees[..], &l.w_nodes[..]);
+    let (w_ids, w_vals) = (&l.w_ids[..], &l.w_vals[..]);
     let m = w_trees.len();
     if m > MAX_TREE_ROWS || w_nodes.len() != m || w_ids.len() != m || w_vals.len() != m {
         return Err(ctx.tree_err(
@@ -278,7 +318,7 @@ type LeafWeights = Vec<Vec<(i64, f64)>>;
 
 /// Fills [`FTrees::weights`] and each leaf's `(first, count)` from `per_leaf`, each weight
 /// mapped by `f` to the score columns it adds to.
-fn set_weights(
+pub(super) fn set_weights(
     t: &mut FTrees,
     per_leaf: &LeafWeights,
     f: impl Fn(usize, f64) -> Vec<(usize, f32)>,
@@ -299,7 +339,7 @@ fn set_weights(
 impl Importer {
     /// The input features `[..., F]` of a tree node, `F`, and the `Scaler` between them and
     /// the trees, if any (its two nodes are dropped: the trees' thresholds move onto its input).
-    fn tree_input(
+    pub(super) fn tree_input(
         &mut self,
         ctx: &Ctx<'_>,
     ) -> Result<(crate::graph::ValueId, usize, Option<Scaled>)> {
@@ -331,10 +371,10 @@ impl Importer {
     fn read_input_trees(
         &mut self,
         ctx: &Ctx<'_>,
-        prefix: &str,
+        prefix: &'static str,
     ) -> Result<(crate::graph::ValueId, FTrees, LeafWeights)> {
         let (x, features, scaled) = self.tree_input(ctx)?;
-        let (mut trees, per_leaf) = read_trees(ctx, prefix, features)?;
+        let (mut trees, per_leaf) = read_trees(ctx, &Legacy::read(ctx, prefix)?, features)?;
         if let Some(sc) = scaled {
             compose_nodes(ctx, &sc, &mut trees.nodes)?;
         }
@@ -354,7 +394,7 @@ impl Importer {
     }
 
     /// Emits the `TreeEnsemble` of `trees` over `x`; the value is named `name`.
-    fn emit_trees(
+    pub(super) fn emit_trees(
         &mut self,
         ctx: &Ctx<'_>,
         x: crate::graph::ValueId,
@@ -556,7 +596,12 @@ fn negated_pairs(ctx: &Ctx<'_>, per_leaf: &LeafWeights) -> Result<LeafWeights> {
 }
 
 /// Every weight's target id must be a column.
-fn check_targets(ctx: &Ctx<'_>, attr: &str, per_leaf: &LeafWeights, n: usize) -> Result<()> {
+pub(super) fn check_targets(
+    ctx: &Ctx<'_>,
+    attr: &str,
+    per_leaf: &LeafWeights,
+    n: usize,
+) -> Result<()> {
     match per_leaf
         .iter()
         .flatten()

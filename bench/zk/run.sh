@@ -1,5 +1,11 @@
 #!/usr/bin/env bash
-# Head-to-head: vouch zk vs EZKL on the same ONNX files (mlp_10_20_2, mlp_784_128_10, lenet).
+# Head-to-head: vouch zk vs EZKL on the same ONNX files (mlp_10_20_2, mlp_784_128_10, lenet,
+# tree_gbdt_bc).
+#
+# tree_gbdt_bc (a 100-tree depth-6 GradientBoostingClassifier on breast cancer) is generated
+# into bench/zk/out/models/ by bench/zk/tree_gbdt_bc.py with the repo's venv (scripts/pyenv.sh).
+# EZKL reads no ai.onnx.ml op, so it gets the same trees as tensor ops (bench/zk/tree_gemm.py:
+# hummingbird's GEMM strategy, checked equal to the ONNX-ML model under onnxruntime).
 #
 # Usage: bench/zk/run.sh [--gas-only] [models...]
 #   --gas-only: re-measure only the EVM gas, from the artifacts an earlier run left in
@@ -22,10 +28,36 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 OUT="$HERE/out"; RES="$HERE/results"; mkdir -p "$OUT" "$RES"
 GAS_ONLY=0
 if [ "${1:-}" = "--gas-only" ]; then GAS_ONLY=1; shift; fi
-if [ $# -gt 0 ]; then MODELS=("$@"); else MODELS=(mlp_10_20_2 mlp_784_128_10 lenet); fi
+if [ $# -gt 0 ]; then MODELS=("$@"); else MODELS=(mlp_10_20_2 mlp_784_128_10 lenet tree_gbdt_bc); fi
 EZKL_STEP_TIMEOUT="${EZKL_STEP_TIMEOUT:-900}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 log() { echo "[bench] $*" >&2; }
+
+# The model directory of $1: testdata/models/$1, or one the bench generates.
+model_dir() {
+  local m=$1
+  if [ -d "$ROOT/testdata/models/$m" ]; then echo "$ROOT/testdata/models/$m"; return; fi
+  case "$m" in
+    tree_gbdt_bc)
+      if [ ! -f "$OUT/models/$m/model.onnx" ]; then
+        "$("$ROOT/scripts/pyenv.sh")" "$HERE/tree_gbdt_bc.py" "$OUT/models/$m" >&2
+      fi
+      echo "$OUT/models/$m" ;;
+    *) echo "bench/zk/run.sh: no model $m" >&2; return 1 ;;
+  esac
+}
+
+# The model directory EZKL gets: the same, except for trees (tensor ops, bench/zk/tree_gemm.py).
+ezkl_model_dir() {
+  local m=$1 d
+  d=$(model_dir "$m")
+  case "$m" in
+    tree_*)
+      "$("$ROOT/scripts/pyenv.sh")" "$HERE/tree_gemm.py" "$d" "$OUT/models/${m}_gemm" >&2
+      echo "$OUT/models/${m}_gemm" ;;
+    *) echo "$d" ;;
+  esac
+}
 
 TOOLS="${TOOLS:-vouch ezkl}"
 POWER="${POWER:-19}"
@@ -67,7 +99,8 @@ timed() {
 
 # vouch's gas: the verifier's verifyProof as a transaction, and a whole zk task's submitZk.
 vouch_gas() {
-  local m=$1 d="$ROOT/testdata/models/$1"
+  local m=$1 d
+  d=$(model_dir "$1")
   "$V" zk export-verifier --keys "$OUT/$m.keys" -m "$OUT/$m.vpkg" -o "$OUT/$m.Verifier.sol" > /dev/null
   "$V" zk calldata --proof "$OUT/$m.proof" > "$OUT/$m.calldata.json"
   "$PY" "$HERE/evm_gas.py" vouch "$OUT/$m.Verifier.sol" "$OUT/$m.calldata.json" > "$OUT/$m.vouch.gas.json"
@@ -126,7 +159,7 @@ if [ ! -f "$PTAU" ]; then
 fi
 
 for m in "${MODELS[@]}"; do
-  d="$ROOT/testdata/models/$m"
+  d=$(model_dir "$m")
   if [[ " $TOOLS " == *" vouch "* ]]; then
   log "$m: vouch"
   "$V" model import "$d/model.onnx" -c "$d/calibration.json" -o "$OUT/$m.vpkg" > /dev/null
@@ -158,7 +191,7 @@ PYEOF
 
   [[ " $TOOLS " == *" ezkl "* ]] || continue
   log "$m: ezkl (step limit ${EZKL_STEP_TIMEOUT}s)"
-  HOME="$SCRATCH" "$PY" "$HERE/ezkl_flow.py" "$d" "$OUT/ezkl_$m" --timeout "$EZKL_STEP_TIMEOUT" > "$OUT/$m.ezkl.json" \
+  HOME="$SCRATCH" "$PY" "$HERE/ezkl_flow.py" "$(ezkl_model_dir "$m")" "$OUT/ezkl_$m" --timeout "$EZKL_STEP_TIMEOUT" > "$OUT/$m.ezkl.json" \
     || echo "{\"model\":\"$m\",\"error\":\"ezkl driver failed\"}" > "$OUT/$m.ezkl.json"
   ezkl_gas "$m"
   "$PY" - "$OUT/$m.ezkl.json" "$RES/$m.ezkl.json" <<'PYEOF'

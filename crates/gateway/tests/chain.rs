@@ -440,8 +440,10 @@ async fn the_gateway_rejects_bad_tasks_before_paying() {
     assert_eq!(tm.task(U256::from(1)).await.unwrap().status, 0);
 }
 
-/// A registered tree-ensemble package has no zk circuit or one-step verifier yet: a task in any
-/// mode is refused with the node and op named, before anything reaches the chain.
+/// A registered tree-ensemble package has no one-step verifier yet: an optimistic or committee
+/// task is refused with the node and op named, before anything reaches the chain. The zk
+/// circuit covers trees, so zk is refused here only because no zk verifier is registered for
+/// this model (not by the mode check).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gateway_refuses_modes_a_tree_package_cannot_settle() {
     let w = world().await;
@@ -470,8 +472,12 @@ async fn the_gateway_refuses_modes_a_tree_package_cannot_settle() {
     }
     // no zk verifier is registered for it, so zk is not offered at all
     let body = json!({ "model": cid, "input": input, "mode": "zk", "max_fee": TOKEN.to_string() });
-    let (st, _) = api.post("/tasks", Some(&token), &body).await;
-    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    let (st, v) = api.post("/tasks", Some(&token), &body).await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "mode_unavailable"),
+        "{v}"
+    );
     let tm = w.as_(0).await;
     assert_eq!(tm.task(U256::from(1)).await.unwrap().status, 0);
 }

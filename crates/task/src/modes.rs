@@ -27,7 +27,7 @@ pub struct ModeUnsupported {
 /// Whether `op` has the checker `mode` ends in (`None`), or which it lacks.
 fn missing_checker(op: &Op, mode: Mode) -> Option<&'static str> {
     match (op, mode) {
-        (Op::TreeEnsemble { .. }, Mode::Zk) => Some("zk circuit"),
+        // the zk circuit constrains every op (trees included: `circuit/tree.rs`)
         (Op::TreeEnsemble { .. }, Mode::Optimistic | Mode::Committee) => {
             Some("one-step verifier to settle a dispute")
         }

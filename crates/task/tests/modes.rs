@@ -1,5 +1,6 @@
-//! A package holding an op without a zk circuit or one-step verifier is refused for the modes
-//! that need them, naming the node and the op; other packages take every mode.
+//! A package holding an op without a one-step verifier (a tree ensemble) is refused for the
+//! modes that need one, naming the node and the op, and still takes zk mode; other packages
+//! take every mode.
 
 use vouch_engine::vectors::all_cases;
 use vouch_task::Mode;
@@ -14,16 +15,33 @@ fn case_package(op: &str) -> vouch_model::Package {
 #[test]
 fn tree_packages_are_refused_for_modes_that_cannot_settle_them() {
     let pkg = case_package("TreeEnsemble");
-    for mode in [Mode::Zk, Mode::Optimistic, Mode::Committee] {
+    for mode in [Mode::Optimistic, Mode::Committee] {
         let err = check_mode(&pkg, mode).unwrap_err().to_string();
         assert!(
             err.contains("TreeEnsemble")
                 && err.contains("tree_sum_0")
-                && err.contains(mode.as_str()),
+                && err.contains(mode.as_str())
+                && err.contains("one-step verifier"),
             "{err}"
         );
     }
-    assert!(supported_modes(&pkg).is_empty());
+}
+
+/// The zk circuit constrains trees (every node mode and aggregate), so tree packages are
+/// offered zk and only zk.
+#[test]
+fn tree_packages_take_zk_mode() {
+    let groups = all_cases();
+    let (_, cases) = groups
+        .iter()
+        .find(|(n, _)| *n == "TreeEnsemble")
+        .expect("vector group");
+    assert_eq!(cases.len(), 3, "SUM, MIN and MAX cases");
+    for case in cases {
+        let pkg = case.package();
+        assert!(check_mode(&pkg, Mode::Zk).is_ok(), "{}", case.name);
+        assert_eq!(supported_modes(&pkg), [Mode::Zk], "{}", case.name);
+    }
 }
 
 #[test]

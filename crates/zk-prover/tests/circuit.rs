@@ -9,7 +9,7 @@ use vouch_zk_prover::circuit;
 
 /// Ops with engine vectors whose circuit is a later slice: the circuit must refuse them
 /// (packages holding them are refused for zk mode before a task is accepted).
-const PENDING: &[&str] = &["TreeEnsemble"];
+const PENDING: &[&str] = &[];
 
 #[test]
 fn every_vector_case_is_satisfied_and_matches_the_committed_output() {
@@ -163,5 +163,73 @@ fn zk_refuses_packages_older_than_the_standard_poseidon() {
             e.contains("re-import") && e.contains(&format!("version {old}")),
             "{e}"
         );
+    }
+}
+
+/// The tree fixtures (skl2onnx exports of scikit-learn trees, forests and boosting) are
+/// satisfied on several rows; their per-node constraint counts are printed.
+#[test]
+fn tree_fixture_models_are_satisfied() {
+    for name in ["tree_rf_iris", "tree_dt_bc", "tree_gb_iris"] {
+        for row in [0, 1, 2] {
+            let (pkg, inputs) = common::fixture(name, row);
+            let c = circuit::build(&pkg, inputs).unwrap();
+            assert_eq!(c.cs.first_unsatisfied(), None, "{name} row {row}");
+            if row == 0 {
+                eprintln!(
+                    "{name}: {} constraints, {} variables, nodes {:?}",
+                    c.cs.num_constraints(),
+                    c.cs.num_vars(),
+                    c.per_node
+                );
+            }
+        }
+    }
+}
+
+/// Soundness of the tree circuit on the shared vector cases (every mode, missing codes, each
+/// aggregate): every private variable of the system nudged by one breaks a row (the segment
+/// of a code, a reach flag, a leaf sum, a range bit), and so does a changed output: a wrong
+/// branch, a wrong leaf or a wrong score has no satisfying witness.
+#[test]
+fn a_changed_tree_witness_or_output_is_rejected() {
+    let groups = all_cases();
+    let (_, cases) = groups.iter().find(|(op, _)| *op == "TreeEnsemble").unwrap();
+    for case in cases {
+        let c = circuit::build(&case.package(), case.inputs.clone()).unwrap();
+        assert!(c.cs.is_satisfied(), "{}", case.name);
+        for v in c.cs.num_public + 1..c.cs.num_vars() {
+            let mut bad = c.cs.clone();
+            bad.z[v] += ark_bn254::Fr::from(1u8);
+            assert!(!bad.is_satisfied(), "{}: variable {v}", case.name);
+        }
+        for limb in 1..=c.cs.num_public {
+            let mut bad = c.cs.clone();
+            bad.z[limb] += ark_bn254::Fr::from(1u8);
+            assert!(!bad.is_satisfied(), "{}: output limb {limb}", case.name);
+        }
+    }
+}
+
+/// A feature code outside `[-1, 2 |T_f|]` is refused by the circuit builder as by the engine
+/// (the rows that make it unprovable are tested in `circuit::tree`'s unit tests).
+#[test]
+fn a_tree_code_out_of_range_is_refused() {
+    let groups = all_cases();
+    let (_, cases) = groups.iter().find(|(op, _)| *op == "TreeEnsemble").unwrap();
+    let case = &cases[0];
+    let pkg = case.package();
+    // feature 0 has two thresholds: codes -1..=4
+    for bad in [-2, 5] {
+        let mut inputs = case.inputs.clone();
+        inputs[0].data[0] = bad;
+        let engine = vouch_engine::Engine::new(&pkg, Default::default()).unwrap();
+        assert!(engine.run(inputs.clone()).is_err(), "engine accepted {bad}");
+        // a forged trace claiming the honest output for the bad code
+        let exec = engine.run(case.inputs.clone()).unwrap();
+        let err = circuit::build_from_trace(&pkg, &inputs, &exec.outputs, &exec.outputs)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("range"), "{bad}: {err}");
     }
 }

@@ -137,3 +137,45 @@ fn prove_verify_and_reject_tampering() {
     forged.pk.l_query[0] = forged.pk.l_query[1];
     assert!(phase2::verify(&forged, &initial).is_err());
 }
+
+/// A tree ensemble end to end, as `vouch zk setup`/`prove`/`verify` run it: the boosted
+/// breast-cancer trees imported from ONNX, keys from a local ptau with one contribution, a
+/// proof per row that verifies, and a changed score (a wrong leaf) or input (a wrong branch)
+/// rejected.
+#[test]
+fn a_tree_ensemble_proves_and_verifies() {
+    let (pkg, inputs) = common::fixture("tree_gb_bc", 0);
+    let c0 = circuit::build(&pkg, circuit::zero_inputs(&pkg)).unwrap();
+    let power = groth::domain_log(&c0.cs);
+    eprintln!("tree_gb_bc: {} constraints", c0.cs.num_constraints());
+    let ptau_bytes = ptau::insecure_new(power, &|_| {}).unwrap();
+    let mut keys = keys_for(&pkg, &ptau_bytes);
+    phase2::contribute(&mut keys, &mut rand::rngs::OsRng);
+    let bytes = phase2::to_bytes(&keys);
+    let (vk, _) = files::read_keys_vk(&bytes).unwrap();
+    for row in [0, 1, 2] {
+        let (_, inputs) = common::fixture("tree_gb_bc", row);
+        let s = vouch_zk_prover::task::prove(&pkg, &bytes, inputs.clone()).unwrap();
+        assert!(s.file.verify(&vk).unwrap(), "row {row}");
+        // the proof's outputs are the engine's
+        let exec = vouch_engine::Engine::new(&pkg, Default::default())
+            .unwrap()
+            .run(inputs)
+            .unwrap();
+        let scores: Vec<i32> = s.file.outputs.iter().flat_map(|t| t.data.clone()).collect();
+        let want: Vec<i32> = exec.outputs.iter().flat_map(|t| t.data.clone()).collect();
+        assert_eq!(scores, want, "row {row}");
+        for o in 0..s.file.outputs.len() {
+            let mut bad = s.file.clone();
+            bad.outputs[o].data[0] += 1;
+            assert!(!bad.verify(&vk).unwrap(), "row {row}, output {o} changed");
+        }
+    }
+    // another input's commitment with this proof
+    let s = vouch_zk_prover::task::prove(&pkg, &bytes, inputs.clone()).unwrap();
+    let mut other = inputs[0].data.clone();
+    other[0] = if other[0] == 0 { 1 } else { 0 };
+    let mut bad = s.file.clone();
+    bad.input_hash = input_hash_bits(pkg.input_bits(), &other).unwrap();
+    assert!(!bad.verify(&vk).unwrap());
+}

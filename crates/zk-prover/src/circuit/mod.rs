@@ -22,6 +22,7 @@
 //! | `reduce` | `Softmax`, `ArgMax` |
 //! | `pool` | `MaxPool`, `AveragePool` |
 //! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad`, `Select` |
+//! | `tree` | `TreeEnsemble` (thermometer codes, reach flags along the paths) |
 //! | `poseidon` | the in-circuit Poseidon sponge ([`poseidon_gadget`]) |
 //!
 //! Variables are allocated and rows added in node order, and within a node in the order its
@@ -282,7 +283,7 @@ pub fn build_from_trace(
             Op::Max => elementwise::min_max(&mut cs, &nd, true)?,
             Op::Min => elementwise::min_max(&mut cs, &nd, false)?,
             Op::PRelu { slope, rq } => activation::prelu(&mut cs, &nd, *slope, rq)?,
-            Op::TreeEnsemble { .. } => tree::tree_ensemble(&nd)?,
+            op @ Op::TreeEnsemble { .. } => tree::tree_ensemble(&mut cs, &nd, op)?,
             Op::Select { maps } => layout::select(&mut cs, &nd, maps)?,
         };
         if sigs.len() != expect.data.len() {

@@ -136,7 +136,7 @@ fn main() -> TractResult<()> {
         for batch in [1usize, 64] {
             let x = rows(model, batch);
             // vouch on integer inputs (what a provider runs: the committed input is the
-            // quantized one), and with the client's f32 -> i8 quantization inside the loop.
+            // quantized one), and with the client's f32 -> integer quantization inside the loop.
             let q = vouch_quant::quantize_inputs(&pkg, std::slice::from_ref(&x));
             for t in [1, threads] {
                 let engine = Engine::new(&pkg, Options { threads: t, trace: false }).expect("engine");

@@ -10,6 +10,7 @@ import {Elementwise} from "./onestep/Elementwise.sol";
 import {Layout} from "./onestep/Layout.sol";
 import {Pool} from "./onestep/Pool.sol";
 import {Reduce} from "./onestep/Reduce.sol";
+import {Tree} from "./onestep/Tree.sol";
 
 /// @title Semantics
 /// @notice Integer arithmetic of docs/semantics.md (version 2; version 1 is a subset), sections 2 and 6.
@@ -173,7 +174,7 @@ library Semantics {
 ///
 /// This library holds the types, op codes, errors and window reads every op shares, and
 /// `evalElement`, which dispatches each op to its family's library in `contracts/src/onestep/`
-/// (Dense, Conv, Elementwise, Activation, Reduce, Pool, Layout; one per family of
+/// (Dense, Conv, Elementwise, Activation, Reduce, Pool, Layout, Tree; one per family of
 /// docs/semantics.md section 3, as `vouch_semantics::Family` lists them). Those are `internal`
 /// libraries: their code is inlined into the calling contract, no library is deployed or linked.
 library OneStepVerifier {
@@ -245,6 +246,9 @@ library OneStepVerifier {
     uint8 internal constant OP_MIN = 22;
     /// attrs [M, s, lo, hi] (applied to X * S for negative X); consts [S] (broadcast to X)
     uint8 internal constant OP_PRELU = 23;
+    /// attrs [aggregate] (0 SUM, 1 MIN, 2 MAX); consts [nodes [n, 6], weights [n_w, 2], roots [T],
+    /// base [N], bounds [F + 1], thresholds]; input X [.., F] feature codes (docs/semantics.md 3.1)
+    uint8 internal constant OP_TREE = 30;
 
     error UnknownOp(uint8 op);
     error OutsideWindow(uint256 index, uint256 offset, uint256 len);
@@ -294,6 +298,7 @@ library OneStepVerifier {
         if (op == OP_MAX) return Elementwise.minMax(node, ins, e, true);
         if (op == OP_MIN) return Elementwise.minMax(node, ins, e, false);
         if (op == OP_PRELU) return Activation.prelu(node, ins[0], cs[0], e);
+        if (op == OP_TREE) return Tree.ensemble(node, ins[0], cs, e);
         revert UnknownOp(op);
     }
 }

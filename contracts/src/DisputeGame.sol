@@ -340,8 +340,14 @@ contract DisputeGame is IDisputeGame {
         OneStepVerifier.Tensor[] memory xs = _treeInputs(g, node, inputs);
         OneStepVerifier.Tensor[] memory cs = new OneStepVerifier.Tensor[](consts.length);
         for (uint256 i; i < consts.length; ++i) {
-            // [roots, base, weights, nodes ..] are constants 2, 3, 1, then 0
-            cs[i] = _constWindow(g, node, i < 3 ? (i == 2 ? 1 : i + 2) : 0, consts[i]);
+            // [roots, base, weights, nodes ..] are constants 2, 3, 1, then 0; a later nodes
+            // window with an empty leaf proof shares the first one's proven (numel, root)
+            if (i > 3 && consts[i].leafProof.length == 0) {
+                if (consts[i].numel != consts[3].numel || consts[i].root != consts[3].root) revert BadProof();
+                cs[i] = _window(consts[i], node.constShapes[0], 1, 0);
+            } else {
+                cs[i] = _constWindow(g, node, i < 3 ? (i == 2 ? 1 : i + 2) : 0, consts[i]);
+            }
         }
         uint256 e = g.element % OneStepVerifier.numel(node.outShape);
         PartialSums storage ps = _partial[id];
@@ -629,7 +635,13 @@ contract DisputeGame is IDisputeGame {
         uint256 traceDepth = Semantics.depthOf(g.numNodes);
         xs = new OneStepVerifier.Tensor[](inputs.length);
         for (uint256 i; i < inputs.length; ++i) {
-            xs[i] = _inputWindow(g, node.inputs[0], node.inShapes[0], inputs[i], row, traceDepth);
+            // a later window with an empty leaf proof shares the first one's (numel, root)
+            if (i > 0 && inputs[i].leafProof.length == 0) {
+                if (inputs[i].numel != inputs[0].numel || inputs[i].root != inputs[0].root) revert BadProof();
+                xs[i] = _window(inputs[i], node.inShapes[0], g.rows, row);
+            } else {
+                xs[i] = _inputWindow(g, node.inputs[0], node.inShapes[0], inputs[i], row, traceDepth);
+            }
         }
     }
 
@@ -691,16 +703,18 @@ contract DisputeGame is IDisputeGame {
     {
         uint256 n1 = OneStepVerifier.numel(shape);
         if (n1 * rows != w.numel) revert BadInput();
-        uint256 nWords = w.words.length;
+        bytes32[] memory words = w.words; // one calldata copy: nested calldata reads are dear
+        uint256 nWords = words.length;
         bytes32[] memory leaves = new bytes32[](nWords);
         for (uint256 i; i < nWords; ++i) {
-            leaves[i] = keccak256(abi.encodePacked(w.words[i]));
+            leaves[i] = keccak256(abi.encodePacked(words[i]));
         }
         uint256 depth = Semantics.depthOf((w.numel + 7) / 8);
         if (!Semantics.verifyRange(w.root, depth, w.startWord, leaves, w.rangeProof)) revert BadProof();
         // elements [from, to) of the tensor are both in the window and in the row
         uint256 base = row * n1;
-        uint256 from = w.startWord * 8;
+        uint256 first = w.startWord * 8;
+        uint256 from = first;
         uint256 to = from + nWords * 8;
         if (from < base) from = base;
         if (to > base + n1) to = base + n1;
@@ -708,9 +722,8 @@ contract DisputeGame is IDisputeGame {
         if (from >= to) return t; // nothing of the row: every read reverts OutsideWindow
         t.offset = from - base;
         t.data = new int256[](to - from);
-        uint256 first = w.startWord * 8;
         for (uint256 i = from; i < to; ++i) {
-            uint256 word = uint256(w.words[(i - first) / 8]);
+            uint256 word = uint256(words[(i - first) / 8]);
             t.data[i - from] = int256(int32(uint32(word >> (224 - 32 * ((i - first) % 8)))));
         }
     }

@@ -104,6 +104,15 @@ library Semantics {
         while ((uint256(1) << d) < n) ++d;
     }
 
+    /// `keccak256(a ‖ b)`, hashed in scratch space (no memory allocated).
+    function hashPair(bytes32 a, bytes32 b) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            mstore(0, a)
+            mstore(0x20, b)
+            h := keccak256(0, 0x40)
+        }
+    }
+
     /// Verifies a single-leaf Merkle proof (siblings bottom-up).
     function verifyLeaf(bytes32 root, uint256 index, bytes32 leaf, bytes32[] memory proof)
         internal
@@ -112,9 +121,7 @@ library Semantics {
     {
         bytes32 h = leaf;
         for (uint256 i; i < proof.length; ++i) {
-            h = (index >> i) & 1 == 0
-                ? keccak256(abi.encodePacked(h, proof[i]))
-                : keccak256(abi.encodePacked(proof[i], h));
+            h = (index >> i) & 1 == 0 ? hashPair(h, proof[i]) : hashPair(proof[i], h);
         }
         return h == root && (index >> proof.length) == 0;
     }
@@ -122,44 +129,58 @@ library Semantics {
     /// Verifies that `leaves` are the consecutive leaves `start ..` of a tree of `depth` levels
     /// with root `root`. `proof` lists, level by level from the bottom, the left sibling of the
     /// range's first node when that node is a right child, then the right sibling of its last
-    /// node when that node is a left child.
+    /// node when that node is a left child. Each level is hashed in place in one buffer.
     function verifyRange(bytes32 root, uint256 depth, uint256 start, bytes32[] memory leaves, bytes32[] memory proof)
         internal
         pure
-        returns (bool)
+        returns (bool ok)
     {
-        uint256 lo = start;
         uint256 len = leaves.length;
-        if (len == 0 || start + len > (uint256(1) << depth)) return false;
-        bytes32[] memory nodes = leaves;
-        uint256 p;
-        for (uint256 d; d < depth; ++d) {
-            uint256 hi = lo + len - 1;
-            bool leftExtra = lo & 1 == 1;
-            bool rightExtra = hi & 1 == 0;
-            uint256 full = len + (leftExtra ? 1 : 0) + (rightExtra ? 1 : 0);
-            bytes32[] memory level = new bytes32[](full);
-            uint256 k;
-            if (leftExtra) {
-                if (p >= proof.length) return false;
-                level[k++] = proof[p++];
+        if (len == 0 || depth > 64 || start + len > (uint256(1) << depth)) return false;
+        // the level's nodes sit at buf[1 .. len]; buf[0] and buf[len + 1] take the siblings
+        bytes32[] memory buf = new bytes32[](len + 2);
+        assembly ("memory-safe") {
+            let b := add(buf, 0x20)
+            let src := add(leaves, 0x20)
+            for { let i := 0 } lt(i, len) { i := add(i, 1) } {
+                mstore(add(b, shl(5, add(i, 1))), mload(add(src, shl(5, i))))
             }
-            for (uint256 i; i < len; ++i) {
-                level[k++] = nodes[i];
+            let pl := mload(proof)
+            let pp := add(proof, 0x20)
+            let p := 0
+            let lo := start
+            ok := 1
+            for { let d := 0 } lt(d, depth) { d := add(d, 1) } {
+                let first := 1
+                let n := len
+                if and(lo, 1) {
+                    if iszero(lt(p, pl)) {
+                        ok := 0
+                        break
+                    }
+                    mstore(b, mload(add(pp, shl(5, p))))
+                    p := add(p, 1)
+                    first := 0
+                    n := add(n, 1)
+                }
+                if iszero(and(add(lo, sub(len, 1)), 1)) {
+                    if iszero(lt(p, pl)) {
+                        ok := 0
+                        break
+                    }
+                    mstore(add(b, shl(5, add(len, 1))), mload(add(pp, shl(5, p))))
+                    p := add(p, 1)
+                    n := add(n, 1)
+                }
+                // parent i hashes buf[first + 2i], buf[first + 2i + 1] (at or after where it goes)
+                len := shr(1, n)
+                for { let i := 0 } lt(i, len) { i := add(i, 1) } {
+                    mstore(add(b, shl(5, add(i, 1))), keccak256(add(b, shl(5, add(first, shl(1, i)))), 0x40))
+                }
+                lo := shr(1, lo)
             }
-            if (rightExtra) {
-                if (p >= proof.length) return false;
-                level[k++] = proof[p++];
-            }
-            len = full / 2;
-            bytes32[] memory up = new bytes32[](len);
-            for (uint256 i; i < len; ++i) {
-                up[i] = keccak256(abi.encodePacked(level[2 * i], level[2 * i + 1]));
-            }
-            nodes = up;
-            lo >>= 1;
+            if ok { ok := and(and(eq(p, pl), eq(len, 1)), eq(mload(add(b, 0x20)), root)) }
         }
-        return p == proof.length && len == 1 && nodes[0] == root;
     }
 }
 

@@ -81,11 +81,15 @@ fn element<'a>(me: &'a HonestTrace, ev: &'a Evidence, j: usize, e: usize) -> Res
         .first()
         .map_or(0, |s| dim(s, s.len().saturating_sub(1)));
     let (row, e1) = (e / n1, e % n1);
-    let x_base =
-        row * numel(node.inShapes.first().map_or(&[][..], Vec::as_slice)) + (e1 / targets) * f;
+    // the element comes from the chain: no arithmetic on it may overflow
+    let x_base = numel(node.inShapes.first().map_or(&[][..], Vec::as_slice))
+        .checked_mul(row)
+        .and_then(|b| b.checked_add((e1 / targets).checked_mul(f)?))
+        .ok_or_else(|| bad(j, "element out of range"))?;
     let x_all = input_data(me, ev, &node, 0)?;
-    let x = x_all
-        .get(x_base..x_base + f)
+    let x = x_base
+        .checked_add(f)
+        .and_then(|end| x_all.get(x_base..end))
         .ok_or_else(|| bad(j, "feature row"))?;
     Ok(Element {
         nodes: konst(ev, &node, j, NODES)?,

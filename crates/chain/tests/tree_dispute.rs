@@ -3,6 +3,8 @@
 //! the partial-sum game over trees and the one-step walk of one tree's path, and an honest
 //! provider that wins against a lying challenger the same way.
 
+#![allow(clippy::print_stdout)] // prints the measured gas (`cargo test -- --nocapture`)
+
 use vouch_chain::alloy::primitives::{B256, I256, U256};
 use vouch_chain::alloy::providers::Provider as _;
 use vouch_chain::dispute::{self, Evidence, HonestTrace, Move};

@@ -243,13 +243,25 @@ contract GasReportTest is PartialSumKit, TreeKit {
         _treeGas(20, 6);
         uint256 d8 = _treeGas(8, 8);
         uint256 d10 = _treeGas(2, 10);
-        assertLt(d8, 1_000_000, "depth 8 under 1M gas");
-        // the deepest path optimistic mode accepts (vouch_semantics::tree::MAX_DISPUTE_DEPTH)
-        assertLt(d10, 900_000, "depth 10 under 900k gas (1M with deeper proofs)");
+    }
+
+    /// The worst case of the feature codes at the deepest path optimistic mode accepts
+    /// (`vouch_semantics::tree::MAX_DISPUTE_DEPTH`, 6 branches): 256 features, each tested code
+    /// proven by a window of its own, in a task of 512 rows (so their proofs are 14 levels deep).
+    function test_gas_dispute_tree_worst_codes() public {
+        (treePerCode, treeRows, treeFeatures) = (true, 512, 256);
+        uint256 worst = _treeGas(4, 6);
+        assertLt(worst, 900_000, "depth 6, 256 features, a window per code, 512 rows: under 900k gas");
     }
 
     function _treeGas(uint256 trees, uint256 depth) internal returns (uint256 g) {
-        Model memory m = _forest(trees, depth, 2, trees + depth);
+        uint256 nf = treeFeatures == 0 ? FEATURES : treeFeatures;
+        Model memory m = _forestF(trees, depth, 2, trees + depth, nf);
+        if (treeRows > 0) {
+            // a task of many rows: the feature codes' proofs are deeper
+            m.rows = treeRows;
+            m.input = _rand(99, treeRows * nf, -1, int256(2 * THRESHOLDS));
+        }
         _execute(m);
         TreeRun memory r = _treeSetup(m, 1, true, trees / 2);
         uint256 lo = _treeBisect(r);
@@ -258,7 +270,14 @@ contract GasReportTest is PartialSumKit, TreeKit {
         assertTrue(game.game(r.p.gid).outcome == Outcome.ChallengerWins, "the liar loses the tree step");
         _row(
             string.concat(
-                "tree step: ", vm.toString(trees), " trees of depth ", vm.toString(depth), " (one-step transaction)"
+                "tree step: ",
+                vm.toString(trees),
+                " trees of depth ",
+                vm.toString(depth),
+                treePerCode ? ", a window per code" : "",
+                treeRows > 0 ? string.concat(", ", vm.toString(treeRows), " rows") : "",
+                treeFeatures > 0 ? string.concat(", ", vm.toString(treeFeatures), " features") : "",
+                " (one-step transaction)"
             ),
             g
         );

@@ -11,8 +11,16 @@ import {DisputeGame} from "../../src/DisputeGame.sol";
 /// call that proves one window per walked `nodes` row and tested feature code.
 abstract contract TreeKit is ModelKit {
     uint256 internal constant NODE_COLS = 6;
-    uint256 internal constant FEATURES = 8;
+    uint256 internal constant FEATURES = 8; // the default feature count
     uint256 internal constant THRESHOLDS = 16; // per feature: codes in [-1, 32]
+
+    /// Prove each tested feature code by a window of its own (the client's choice for codes
+    /// spread wider than 64 elements), instead of one window over their span.
+    bool internal treePerCode;
+    /// Rows of the task the gas report's forests run (0: one).
+    uint256 internal treeRows;
+    /// Features of the gas report's forests (0: `FEATURES`).
+    uint256 internal treeFeatures;
 
     /// The honest and lying prefix sums of the two parties.
     struct TreeRun {
@@ -31,6 +39,15 @@ abstract contract TreeKit is ModelKit {
         pure
         returns (Model memory m)
     {
+        return _forestF(trees, depth, targets, seed, FEATURES);
+    }
+
+    /// `_forest` over `nf` features.
+    function _forestF(uint256 trees, uint256 depth, uint256 targets, uint256 seed, uint256 nf)
+        internal
+        pure
+        returns (Model memory m)
+    {
         uint256 per = (uint256(1) << (depth + 1)) - 1; // rows per tree
         uint256 leaves = uint256(1) << depth;
         int256[] memory nodes = new int256[](trees * per * NODE_COLS);
@@ -45,7 +62,7 @@ abstract contract TreeKit is ModelKit {
                 uint256 h = (first + i) * 3;
                 if (i < per - leaves) {
                     nodes[o] = r[h] % 6; // LEQ .. NEQ
-                    nodes[o + 1] = r[h + 1] % int256(FEATURES);
+                    nodes[o + 1] = r[h + 1] % int256(nf);
                     nodes[o + 2] = 2 * (r[h + 2] % int256(THRESHOLDS)) + 1;
                     nodes[o + 3] = r[h] % 2;
                     nodes[o + 4] = int256(first + 2 * i + 1);
@@ -65,11 +82,11 @@ abstract contract TreeKit is ModelKit {
         m.consts[1] = weights;
         m.consts[2] = roots;
         m.consts[3] = _rand(seed + 1, targets, -5000, 5000);
-        m.consts[4] = new int256[](FEATURES + 1);
-        for (uint256 f; f <= FEATURES; ++f) {
+        m.consts[4] = new int256[](nf + 1);
+        for (uint256 f; f <= nf; ++f) {
             m.consts[4][f] = int256(f * THRESHOLDS);
         }
-        m.consts[5] = new int256[](FEATURES * THRESHOLDS);
+        m.consts[5] = new int256[](nf * THRESHOLDS);
         for (uint256 i; i < m.consts[5].length; ++i) {
             m.consts[5][i] = int256(i % THRESHOLDS); // bit patterns: unread by the one-step
         }
@@ -77,7 +94,7 @@ abstract contract TreeKit is ModelKit {
         node.op = OneStepVerifier.OP_TREE;
         node.inputs = _u(G);
         node.inShapes = new uint256[][](1);
-        node.inShapes[0] = _u(1, FEATURES);
+        node.inShapes[0] = _u(1, nf);
         node.consts = new uint256[](6);
         node.constShapes = new uint256[][](6);
         for (uint256 i; i < 6; ++i) {
@@ -87,15 +104,15 @@ abstract contract TreeKit is ModelKit {
         node.constShapes[1] = _u(trees * leaves, 2);
         node.constShapes[2] = _u(trees);
         node.constShapes[3] = _u(targets);
-        node.constShapes[4] = _u(FEATURES + 1);
-        node.constShapes[5] = _u(FEATURES * THRESHOLDS);
+        node.constShapes[4] = _u(nf + 1);
+        node.constShapes[5] = _u(nf * THRESHOLDS);
         node.outShape = _u(1, targets);
         node.attrs = new int256[](1);
         m.nodes = new OneStepVerifier.Node[](1);
         m.nodes[0] = node;
         m.outputNodes = _u(0);
-        m.input = _rand(seed + 2, FEATURES, -1, int256(2 * THRESHOLDS));
-        m.inputShape = _u(1, FEATURES);
+        m.input = _rand(seed + 2, nf, -1, int256(2 * THRESHOLDS));
+        m.inputShape = _u(1, nf);
     }
 
     /// The rows tree `t` walks on the model's input (root first, leaf last).
@@ -185,7 +202,7 @@ abstract contract TreeKit is ModelKit {
 
     /// The tree one-step call of tree `t` for element `e` (row 0): input windows of each tested
     /// feature code, const windows `[roots, base, weights, nodes rows ..]`.
-    function _treeStepCall(Play memory p, uint256 e, uint256 t) internal pure returns (bytes memory) {
+    function _treeStepCall(Play memory p, uint256 e, uint256 t) internal view returns (bytes memory) {
         uint256[] memory path = _path(p.m, t);
         DisputeGame.Window[] memory ins = _treeInWins(p.m, path);
         DisputeGame.Window[] memory cs = _treeConstWins(p.m, e, t, path);
@@ -196,13 +213,13 @@ abstract contract TreeKit is ModelKit {
     /// One window of `X` per tested feature code.
     function _treeInWins(Model memory m, uint256[] memory path)
         internal
-        pure
+        view
         returns (DisputeGame.Window[] memory ins)
     {
         bytes32[] memory inl = new bytes32[](1);
         inl[0] = Tree.commitment(m.input);
         bytes32[] memory inProof = Tree.leafProof(Tree.levels(inl), 0);
-        // one window over the tested codes' span when it is short, else one per code (a later
+        // one window over the tested codes' span when it is at most 16 per code, else one per code (a later
         // window leaves its commitment proof out: it shares the first window's)
         uint256 lo = type(uint256).max;
         uint256 hi;
@@ -212,7 +229,7 @@ abstract contract TreeKit is ModelKit {
             if (f + 1 > hi) hi = f + 1;
         }
         if (path.length == 1) return new DisputeGame.Window[](0);
-        if (hi - lo <= 64) {
+        if (hi - lo <= 16 * (path.length - 1) && !treePerCode) {
             ins = new DisputeGame.Window[](1);
             ins[0] = _win(m.input, inProof, lo, hi);
             return ins;

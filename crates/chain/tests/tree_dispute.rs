@@ -210,3 +210,23 @@ async fn a_lie_in_a_tree_score_is_caught_either_way_by_one_trees_walk() {
     assert_eq!(moves.last(), Some(&Move::Posted("one-step")), "{moves:?}");
     assert_eq!(carol.task(t).await.unwrap().status, 2); // submitted: the window restarts
 }
+
+/// The dispute bounds (SUM, paths of at most 6 branches, leaves of at most 16 weight rows)
+/// admit every tree fixture: each takes the optimistic and committee modes.
+#[test]
+fn every_tree_fixture_is_disputable() {
+    for name in [
+        "tree_dt_bc",
+        "tree_rf_bc",
+        "tree_gb_bc",
+        "tree_gb_iris",
+        "tree_rf_iris",
+        "tree_gbr_diabetes",
+        "tree_scaler_gb_bc",
+    ] {
+        let (_, pkg) = vouch_testkit::fixture(name, None);
+        for mode in [vouch_task::Mode::Optimistic, vouch_task::Mode::Committee] {
+            vouch_task::modes::check_mode(&pkg, mode).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+}

@@ -272,7 +272,7 @@ impl Package {
             .copied()
             .unwrap_or(0);
         (deepest > MAX_DISPUTE_DEPTH)
-            .then_some("one-step verifier for a tree deeper than 8 branches")
+            .then_some("one-step verifier for a tree deeper than 6 branches")
     }
 
     /// Whether any node is a `TreeEnsemble`.

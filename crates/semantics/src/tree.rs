@@ -17,7 +17,7 @@ pub const WEIGHT_COLS: usize = 2;
 /// (`docs/semantics.md` section 8.6): the one-step check proves one `nodes` row per level, so
 /// the depth bounds its gas. Deeper ensembles are refused for the optimistic and committee
 /// modes before a task is accepted.
-pub const MAX_DISPUTE_DEPTH: usize = 8;
+pub const MAX_DISPUTE_DEPTH: usize = 6;
 /// Most weight rows one leaf may own in a tree ensemble the dispute game judges (section 8.6).
 pub const MAX_DISPUTE_LEAF_ROWS: usize = 16;
 

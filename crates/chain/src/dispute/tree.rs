@@ -1,8 +1,8 @@
 //! The tree partial-sum game of a `SUM` `TreeEnsemble` element (docs/semantics.md section
 //! 8.6): the prefix sums over trees an honest party posts, and the one-step arguments that
-//! prove only the walked path: one window of the feature codes (or one per tested code), and
-//! windows of `[roots, base, weights, nodes rows ..]`, each later window of one tensor sharing
-//! the first one's commitment proof.
+//! prove only the walked path: one window of the feature codes (or one per tested code when
+//! they are spread wide), and windows of `[roots, base, weights, nodes rows ..]`, each later
+//! window of one tensor sharing the first one's commitment proof.
 
 use super::need::{dim, numel};
 use super::{Evidence, HonestTrace, OneStepArgs, input_data, to_usize, window};
@@ -21,8 +21,10 @@ const WEIGHTS: usize = 1;
 const ROOTS: usize = 2;
 const BASE: usize = 3;
 
-/// A tested-code span up to this many elements is proven as one window of `X`.
-const SPAN_WINDOW: usize = 64;
+/// Tested codes whose span is at most this many elements per code are proven by one window
+/// of `X` (a read element costs about what a window's proof does per 16 elements); wider
+/// ones by one window each.
+const SPAN_PER_CODE: usize = 16;
 
 fn bad(j: usize, what: &str) -> Error {
     Error::TraceMismatch {
@@ -219,7 +221,7 @@ pub(super) fn step_args(
         .collect::<Result<_>>()?;
     let mut ins = Vec::new();
     if let (Some(lo), Some(hi)) = (codes.iter().min(), codes.iter().max()) {
-        if hi - lo < SPAN_WINDOW {
+        if hi - lo < SPAN_PER_CODE * codes.len() {
             ins.push(window(x_all, x_proof, el.x_base + lo, el.x_base + hi + 1));
         } else {
             for (n, f) in codes.iter().enumerate() {

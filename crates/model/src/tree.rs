@@ -251,6 +251,13 @@ impl Package {
         let Some(p) = self.tree_parts(node) else {
             return Some("one-step verifier for an ensemble without its constants");
         };
+        // the tree step proves a window of the feature codes, of `roots` and of `weights`: none
+        // can be empty
+        if p.roots.is_empty() || p.weights.is_empty() || p.bounds.len() < 2 {
+            return Some(
+                "one-step verifier for an ensemble without trees, leaf values or features",
+            );
+        }
         // children come after their parent: the depth below each row, from the last row up
         let rows: Vec<&[i32]> = p.nodes.chunks_exact(NODE_COLS).collect();
         let mut depth = vec![0usize; rows.len()];

@@ -113,6 +113,13 @@ fn trees_the_one_step_cannot_afford_are_refused() {
         err.contains(&format!("more than {MAX_DISPUTE_LEAF_ROWS} weight rows")),
         "{err}"
     );
+    // leaves without values: the step has no weights window to prove
+    set_chain(&mut pkg, 2, 0);
+    let err = check_mode(&pkg, Mode::Optimistic).unwrap_err().to_string();
+    assert!(
+        err.contains("without trees, leaf values or features"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -31,7 +31,10 @@ import {OneStepEvaluator} from "./OneStepEvaluator.sol";
 ///    `postPartial` bisects the chunk interval `[lo, hi]` (P_lo agreed, P_hi disputed) on the
 ///    prefix sum at `mid = (lo + hi) / 2` until `hi = lo + 1`; `oneStep` then recomputes that one
 ///    chunk, `P_lo + Σ_{chunk lo}`, from proven windows, against each party's `P_hi`.
-///    docs/semantics.md section 8.4.
+///    docs/semantics.md section 8.4. A `SUM` tree ensemble plays the same game over its trees
+///    (`P_t = base[k]` plus the leaf values of trees `0 .. t-1`); its one-step walks tree `lo`'s
+///    path from windows of the touched `nodes` rows, feature codes and leaf weight rows
+///    (section 8.6), so its cost does not grow with the ensemble.
 ///
 /// Every step has a deadline. A party that must answer and does not loses; when a step anyone
 /// may take is not taken, the defender wins (the challenger carries the burden of proof). A
@@ -287,6 +290,10 @@ contract DisputeGame is IDisputeGame {
         if (g.phase != Phase.PartialStep) g = _active(id, Phase.OneStep);
         else if (block.timestamp > g.deadline) revert TooLate();
         _checkNode(g, node, nodeProof);
+        if (g.phase == Phase.PartialStep && node.op == OneStepVerifier.OP_TREE) {
+            _treeStep(id, g, node, inputs, consts);
+            return;
+        }
         if (
             inputs.length != node.inputs.length || consts.length != node.consts.length
                 || node.inShapes.length != inputs.length || node.constShapes.length != consts.length
@@ -302,9 +309,7 @@ contract DisputeGame is IDisputeGame {
         OneStepVerifier.Tensor[] memory ins = _inputWindows(g, node, inputs, g.element / n1);
         OneStepVerifier.Tensor[] memory cs = new OneStepVerifier.Tensor[](consts.length);
         for (uint256 i; i < consts.length; ++i) {
-            bytes32 c = Semantics.tensorCommitment(consts[i].numel, consts[i].root);
-            if (!Semantics.verifyLeaf(g.p.weightsRoot, node.consts[i], c, consts[i].leafProof)) revert BadProof();
-            cs[i] = _window(consts[i], node.constShapes[i], 1, 0);
+            cs[i] = _constWindow(g, node, i, consts[i]);
         }
         uint256 e = g.element % n1;
         if (g.phase == Phase.PartialStep) {
@@ -315,6 +320,40 @@ contract DisputeGame is IDisputeGame {
         }
         int256 v = evaluator.evalElement(node, ins, cs, e);
         _end(id, g, _outcome(g.defValue == v, g.chaValue == v), v);
+    }
+
+    /// The one-step check of the tree partial-sum game (docs/semantics.md section 8.6): tree
+    /// `lo`'s leaf values for the disputed target, added to the agreed `P_lo` (`base[k]` when
+    /// `lo = 0`), against each party's `P_hi`. `inputs` are windows of the feature codes `X`
+    /// (every one of the disputed row's codes the walk tests), `consts` are windows of
+    /// `[roots, base, weights, nodes, nodes, ..]` (the path's rows, one window each or shared).
+    function _treeStep(
+        uint256 id,
+        Game storage g,
+        OneStepVerifier.Node calldata node,
+        Window[] calldata inputs,
+        Window[] calldata consts
+    ) internal {
+        if (inputs.length == 0 || consts.length < 4 || node.inputs.length != 1 || node.inShapes.length != 1) {
+            revert BadInput();
+        }
+        OneStepVerifier.Tensor[] memory xs = _treeInputs(g, node, inputs);
+        OneStepVerifier.Tensor[] memory cs = new OneStepVerifier.Tensor[](consts.length);
+        for (uint256 i; i < consts.length; ++i) {
+            // [roots, base, weights, nodes ..] are constants 2, 3, 1, then 0; a later nodes
+            // window with an empty leaf proof shares the first one's proven (numel, root)
+            if (i > 3 && consts[i].leafProof.length == 0) {
+                if (consts[i].numel != consts[3].numel || consts[i].root != consts[3].root) revert BadProof();
+                cs[i] = _window(consts[i], node.constShapes[0], 1, 0);
+            } else {
+                cs[i] = _constWindow(g, node, i < 3 ? (i == 2 ? 1 : i + 2) : 0, consts[i]);
+            }
+        }
+        uint256 e = g.element % OneStepVerifier.numel(node.outShape);
+        PartialSums storage ps = _partial[id];
+        int256 prev = ps.lo == 0 ? OneStepVerifier.at(cs[1], e % node.constShapes[3][0]) : int256(ps.agreed);
+        int256 p = evaluator.treeStep(node, xs, cs, e, ps.lo, prev);
+        _end(id, g, _outcome(ps.defHi == p, ps.chaHi == p), p);
     }
 
     /// @notice Settles a task whose committed input cannot be a row-set of the model's inputs:
@@ -350,30 +389,45 @@ contract DisputeGame is IDisputeGame {
     // ---------------------------------------------------------------- partial sums
 
     /// @notice Starts the partial-sum game for the disputed element of a `Linear` node with
-    /// fan-in `K > CHUNK` (instead of `oneStep`), posting the caller's accumulator `P_m`.
+    /// fan-in `K > CHUNK`, or of a `SUM` tree ensemble over its trees (instead of `oneStep`),
+    /// posting the caller's accumulator `P_m`.
     function startPartialSums(uint256 id, OneStepVerifier.Node calldata node, bytes32[] calldata nodeProof, int256 acc)
         external
     {
         Game storage g = _active(id, Phase.OneStep);
         _checkNode(g, node, nodeProof);
-        if (
-            node.op != OneStepVerifier.OP_LINEAR || node.constShapes.length == 0 || node.constShapes[0].length != 2
-                || node.attrs.length < 5 || OneStepVerifier.numel(node.outShape) * g.rows != g.numel
-        ) revert BadInput();
-        uint256 k = node.constShapes[0][1];
-        if (k <= CHUNK || k > type(uint32).max) revert BadInput();
-        int256[] calldata a = node.attrs;
+        if (OneStepVerifier.numel(node.outShape) * g.rows != g.numel) revert BadInput();
         PartialSums storage ps = _partial[id];
-        ps.hi = uint32((k + CHUNK - 1) / CHUNK);
-        ps.k = uint32(k);
-        ps.wide = a[4] != 0;
-        if (!ps.wide) {
-            // requant's own domain (1 <= M < 2^31, s <= 62); out of it no accumulator is consistent
-            if (a[0] < 1 || a[0] >= 2 ** 31 || a[1] < 0 || a[1] > 62) revert BadInput();
-            ps.m = int64(a[0]);
-            ps.s = uint8(uint256(a[1]));
-            ps.qlo = _i64(a[2]);
-            ps.qhi = _i64(a[3]);
+        if (node.op == OneStepVerifier.OP_TREE) {
+            // P_t: base[k] plus the leaf values of trees 0 .. t-1 (docs/semantics.md section 8.6);
+            // the accumulator P_T is the claimed (wide) value itself
+            if (node.attrs.length != 1 || node.attrs[0] != 0 || node.constShapes.length != 6) revert BadInput();
+            if (node.constShapes[2].length != 1 || node.constShapes[3].length != 1) revert BadInput();
+            uint256 trees = node.constShapes[2][0];
+            if (node.constShapes[3][0] == 0 || trees == 0 || trees > type(uint32).max) revert BadInput();
+            ps.hi = uint32(trees);
+            ps.k = uint32(trees);
+            ps.wide = true;
+        } else {
+            if (node.op != OneStepVerifier.OP_LINEAR || node.constShapes.length == 0 || node.constShapes[0].length != 2)
+            {
+                revert BadInput();
+            }
+            if (node.attrs.length < 5) revert BadInput();
+            uint256 k = node.constShapes[0][1];
+            if (k <= CHUNK || k > type(uint32).max) revert BadInput();
+            int256[] calldata a = node.attrs;
+            ps.hi = uint32((k + CHUNK - 1) / CHUNK);
+            ps.k = uint32(k);
+            ps.wide = a[4] != 0;
+            if (!ps.wide) {
+                // requant's own domain (1 <= M < 2^31, s <= 62); out of it no accumulator is consistent
+                if (a[0] < 1 || a[0] >= 2 ** 31 || a[1] < 0 || a[1] > 62) revert BadInput();
+                ps.m = int64(a[0]);
+                ps.s = uint8(uint256(a[1]));
+                ps.qlo = _i64(a[2]);
+                ps.qhi = _i64(a[3]);
+            }
         }
         g.defCur = bytes32(0);
         g.chaCur = bytes32(0);
@@ -570,6 +624,27 @@ contract DisputeGame is IDisputeGame {
         }
     }
 
+    /// The windows of a tree ensemble's feature codes (its one dynamic input), each the
+    /// disputed row's part.
+    function _treeInputs(Game storage g, OneStepVerifier.Node calldata node, Window[] calldata inputs)
+        internal
+        view
+        returns (OneStepVerifier.Tensor[] memory xs)
+    {
+        uint256 row = g.element / OneStepVerifier.numel(node.outShape);
+        uint256 traceDepth = Semantics.depthOf(g.numNodes);
+        xs = new OneStepVerifier.Tensor[](inputs.length);
+        for (uint256 i; i < inputs.length; ++i) {
+            // a later window with an empty leaf proof shares the first one's (numel, root)
+            if (i > 0 && inputs[i].leafProof.length == 0) {
+                if (inputs[i].numel != inputs[0].numel || inputs[i].root != inputs[0].root) revert BadProof();
+                xs[i] = _window(inputs[i], node.inShapes[0], g.rows, row);
+            } else {
+                xs[i] = _inputWindow(g, node.inputs[0], node.inShapes[0], inputs[i], row, traceDepth);
+            }
+        }
+    }
+
     /// Row `row` of each dynamic input of node `j`, proven against the task's input commitment
     /// (graph inputs) or the agreed prefix of the defender's trace (earlier nodes).
     function _inputWindows(Game storage g, OneStepVerifier.Node calldata node, Window[] calldata inputs, uint256 row)
@@ -580,20 +655,43 @@ contract DisputeGame is IDisputeGame {
         ins = new OneStepVerifier.Tensor[](inputs.length);
         uint256 traceDepth = Semantics.depthOf(g.numNodes);
         for (uint256 i; i < inputs.length; ++i) {
-            uint256 ref = node.inputs[i];
-            bytes32 c = Semantics.tensorCommitment(inputs[i].numel, inputs[i].root);
-            bool ok;
-            if (ref & OneStepVerifier.GRAPH_INPUT != 0) {
-                ok = Semantics.verifyLeaf(
-                    g.p.inputCommitment, ref ^ OneStepVerifier.GRAPH_INPUT, c, inputs[i].leafProof
-                );
-            } else {
-                ok = ref < g.node && inputs[i].leafProof.length == traceDepth
-                    && Semantics.verifyLeaf(g.p.defenderTrace, ref, c, inputs[i].leafProof);
-            }
-            if (!ok) revert BadProof();
-            ins[i] = _window(inputs[i], node.inShapes[i], g.rows, row);
+            ins[i] = _inputWindow(g, node.inputs[i], node.inShapes[i], inputs[i], row, traceDepth);
         }
+    }
+
+    /// Window `w` of the dynamic input `ref` (a graph input or an earlier node's output), proven
+    /// against the task's input commitment or the agreed prefix of the defender's trace; its
+    /// part in row `row`.
+    function _inputWindow(
+        Game storage g,
+        uint256 ref,
+        uint256[] calldata shape,
+        Window calldata w,
+        uint256 row,
+        uint256 traceDepth
+    ) internal view returns (OneStepVerifier.Tensor memory) {
+        bytes32 c = Semantics.tensorCommitment(w.numel, w.root);
+        bool ok;
+        if (ref & OneStepVerifier.GRAPH_INPUT != 0) {
+            ok = Semantics.verifyLeaf(g.p.inputCommitment, ref ^ OneStepVerifier.GRAPH_INPUT, c, w.leafProof);
+        } else {
+            ok = ref < g.node && w.leafProof.length == traceDepth
+                && Semantics.verifyLeaf(g.p.defenderTrace, ref, c, w.leafProof);
+        }
+        if (!ok) revert BadProof();
+        return _window(w, shape, g.rows, row);
+    }
+
+    /// Window `w` of constant `slot` of `node`, proven against the weights root.
+    function _constWindow(Game storage g, OneStepVerifier.Node calldata node, uint256 slot, Window calldata w)
+        internal
+        view
+        returns (OneStepVerifier.Tensor memory)
+    {
+        if (slot >= node.consts.length || slot >= node.constShapes.length) revert BadInput();
+        bytes32 c = Semantics.tensorCommitment(w.numel, w.root);
+        if (!Semantics.verifyLeaf(g.p.weightsRoot, node.consts[slot], c, w.leafProof)) revert BadProof();
+        return _window(w, node.constShapes[slot], 1, 0);
     }
 
     /// The part of window `w` that lies in row `row` of a tensor of `rows` rows of `shape`,
@@ -605,16 +703,18 @@ contract DisputeGame is IDisputeGame {
     {
         uint256 n1 = OneStepVerifier.numel(shape);
         if (n1 * rows != w.numel) revert BadInput();
-        uint256 nWords = w.words.length;
+        bytes32[] memory words = w.words; // one calldata copy: nested calldata reads are dear
+        uint256 nWords = words.length;
         bytes32[] memory leaves = new bytes32[](nWords);
         for (uint256 i; i < nWords; ++i) {
-            leaves[i] = keccak256(abi.encodePacked(w.words[i]));
+            leaves[i] = keccak256(abi.encodePacked(words[i]));
         }
         uint256 depth = Semantics.depthOf((w.numel + 7) / 8);
         if (!Semantics.verifyRange(w.root, depth, w.startWord, leaves, w.rangeProof)) revert BadProof();
         // elements [from, to) of the tensor are both in the window and in the row
         uint256 base = row * n1;
-        uint256 from = w.startWord * 8;
+        uint256 first = w.startWord * 8;
+        uint256 from = first;
         uint256 to = from + nWords * 8;
         if (from < base) from = base;
         if (to > base + n1) to = base + n1;
@@ -622,9 +722,8 @@ contract DisputeGame is IDisputeGame {
         if (from >= to) return t; // nothing of the row: every read reverts OutsideWindow
         t.offset = from - base;
         t.data = new int256[](to - from);
-        uint256 first = w.startWord * 8;
         for (uint256 i = from; i < to; ++i) {
-            uint256 word = uint256(w.words[(i - first) / 8]);
+            uint256 word = uint256(words[(i - first) / 8]);
             t.data[i - from] = int256(int32(uint32(word >> (224 - 32 * ((i - first) % 8)))));
         }
     }

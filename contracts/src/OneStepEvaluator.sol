@@ -2,6 +2,7 @@
 pragma solidity 0.8.29;
 
 import {OneStepVerifier} from "./OneStepVerifier.sol";
+import {Tree} from "./onestep/Tree.sol";
 
 /// @title OneStepEvaluator
 /// @notice The one-step recomputation of docs/semantics.md as a contract of its own: the
@@ -18,5 +19,20 @@ contract OneStepEvaluator {
         uint256 e
     ) external pure returns (int256) {
         return OneStepVerifier.evalElement(node, ins, cs, e);
+    }
+
+    /// @notice The tree partial-sum step of docs/semantics.md section 8.6: `prev` plus tree `t`'s
+    /// leaf values for target `e mod N` of row `e div N`, reading only the walked path.
+    /// @param xs windows of the feature codes `X` (each the row's part of a proven window)
+    /// @param cs `[roots, base, weights, nodes windows ..]`
+    function treeStep(
+        OneStepVerifier.Node calldata node,
+        OneStepVerifier.Tensor[] calldata xs,
+        OneStepVerifier.Tensor[] calldata cs,
+        uint256 e,
+        uint256 t,
+        int256 prev
+    ) external pure returns (int256) {
+        return Tree.step(node, xs, cs, e, t, prev);
     }
 }

@@ -10,6 +10,7 @@ import {Elementwise} from "./onestep/Elementwise.sol";
 import {Layout} from "./onestep/Layout.sol";
 import {Pool} from "./onestep/Pool.sol";
 import {Reduce} from "./onestep/Reduce.sol";
+import {Tree} from "./onestep/Tree.sol";
 
 /// @title Semantics
 /// @notice Integer arithmetic of docs/semantics.md (version 2; version 1 is a subset), sections 2 and 6.
@@ -103,6 +104,15 @@ library Semantics {
         while ((uint256(1) << d) < n) ++d;
     }
 
+    /// `keccak256(a ‖ b)`, hashed in scratch space (no memory allocated).
+    function hashPair(bytes32 a, bytes32 b) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            mstore(0, a)
+            mstore(0x20, b)
+            h := keccak256(0, 0x40)
+        }
+    }
+
     /// Verifies a single-leaf Merkle proof (siblings bottom-up).
     function verifyLeaf(bytes32 root, uint256 index, bytes32 leaf, bytes32[] memory proof)
         internal
@@ -111,9 +121,7 @@ library Semantics {
     {
         bytes32 h = leaf;
         for (uint256 i; i < proof.length; ++i) {
-            h = (index >> i) & 1 == 0
-                ? keccak256(abi.encodePacked(h, proof[i]))
-                : keccak256(abi.encodePacked(proof[i], h));
+            h = (index >> i) & 1 == 0 ? hashPair(h, proof[i]) : hashPair(proof[i], h);
         }
         return h == root && (index >> proof.length) == 0;
     }
@@ -121,44 +129,58 @@ library Semantics {
     /// Verifies that `leaves` are the consecutive leaves `start ..` of a tree of `depth` levels
     /// with root `root`. `proof` lists, level by level from the bottom, the left sibling of the
     /// range's first node when that node is a right child, then the right sibling of its last
-    /// node when that node is a left child.
+    /// node when that node is a left child. Each level is hashed in place in one buffer.
     function verifyRange(bytes32 root, uint256 depth, uint256 start, bytes32[] memory leaves, bytes32[] memory proof)
         internal
         pure
-        returns (bool)
+        returns (bool ok)
     {
-        uint256 lo = start;
         uint256 len = leaves.length;
-        if (len == 0 || start + len > (uint256(1) << depth)) return false;
-        bytes32[] memory nodes = leaves;
-        uint256 p;
-        for (uint256 d; d < depth; ++d) {
-            uint256 hi = lo + len - 1;
-            bool leftExtra = lo & 1 == 1;
-            bool rightExtra = hi & 1 == 0;
-            uint256 full = len + (leftExtra ? 1 : 0) + (rightExtra ? 1 : 0);
-            bytes32[] memory level = new bytes32[](full);
-            uint256 k;
-            if (leftExtra) {
-                if (p >= proof.length) return false;
-                level[k++] = proof[p++];
+        if (len == 0 || depth > 64 || start + len > (uint256(1) << depth)) return false;
+        // the level's nodes sit at buf[1 .. len]; buf[0] and buf[len + 1] take the siblings
+        bytes32[] memory buf = new bytes32[](len + 2);
+        assembly ("memory-safe") {
+            let b := add(buf, 0x20)
+            let src := add(leaves, 0x20)
+            for { let i := 0 } lt(i, len) { i := add(i, 1) } {
+                mstore(add(b, shl(5, add(i, 1))), mload(add(src, shl(5, i))))
             }
-            for (uint256 i; i < len; ++i) {
-                level[k++] = nodes[i];
+            let pl := mload(proof)
+            let pp := add(proof, 0x20)
+            let p := 0
+            let lo := start
+            ok := 1
+            for { let d := 0 } lt(d, depth) { d := add(d, 1) } {
+                let first := 1
+                let n := len
+                if and(lo, 1) {
+                    if iszero(lt(p, pl)) {
+                        ok := 0
+                        break
+                    }
+                    mstore(b, mload(add(pp, shl(5, p))))
+                    p := add(p, 1)
+                    first := 0
+                    n := add(n, 1)
+                }
+                if iszero(and(add(lo, sub(len, 1)), 1)) {
+                    if iszero(lt(p, pl)) {
+                        ok := 0
+                        break
+                    }
+                    mstore(add(b, shl(5, add(len, 1))), mload(add(pp, shl(5, p))))
+                    p := add(p, 1)
+                    n := add(n, 1)
+                }
+                // parent i hashes buf[first + 2i], buf[first + 2i + 1] (at or after where it goes)
+                len := shr(1, n)
+                for { let i := 0 } lt(i, len) { i := add(i, 1) } {
+                    mstore(add(b, shl(5, add(i, 1))), keccak256(add(b, shl(5, add(first, shl(1, i)))), 0x40))
+                }
+                lo := shr(1, lo)
             }
-            if (rightExtra) {
-                if (p >= proof.length) return false;
-                level[k++] = proof[p++];
-            }
-            len = full / 2;
-            bytes32[] memory up = new bytes32[](len);
-            for (uint256 i; i < len; ++i) {
-                up[i] = keccak256(abi.encodePacked(level[2 * i], level[2 * i + 1]));
-            }
-            nodes = up;
-            lo >>= 1;
+            if ok { ok := and(and(eq(p, pl), eq(len, 1)), eq(mload(add(b, 0x20)), root)) }
         }
-        return p == proof.length && len == 1 && nodes[0] == root;
     }
 }
 
@@ -173,7 +195,7 @@ library Semantics {
 ///
 /// This library holds the types, op codes, errors and window reads every op shares, and
 /// `evalElement`, which dispatches each op to its family's library in `contracts/src/onestep/`
-/// (Dense, Conv, Elementwise, Activation, Reduce, Pool, Layout; one per family of
+/// (Dense, Conv, Elementwise, Activation, Reduce, Pool, Layout, Tree; one per family of
 /// docs/semantics.md section 3, as `vouch_semantics::Family` lists them). Those are `internal`
 /// libraries: their code is inlined into the calling contract, no library is deployed or linked.
 library OneStepVerifier {
@@ -248,6 +270,9 @@ library OneStepVerifier {
     /// attrs [len_0, .., len_{r-1}, map_0.., map_1.., ..]: output index o along axis d reads input
     /// index map_d[o] (len_d = 0: o itself; r the input rank)
     uint8 internal constant OP_SELECT = 24;
+    /// attrs [aggregate] (0 SUM, 1 MIN, 2 MAX); consts [nodes [n, 6], weights [n_w, 2], roots [T],
+    /// base [N], bounds [F + 1], thresholds]; input X [.., F] feature codes (docs/semantics.md 3.1)
+    uint8 internal constant OP_TREE = 30;
 
     error UnknownOp(uint8 op);
     error OutsideWindow(uint256 index, uint256 offset, uint256 len);
@@ -298,6 +323,7 @@ library OneStepVerifier {
         if (op == OP_MIN) return Elementwise.minMax(node, ins, e, false);
         if (op == OP_PRELU) return Activation.prelu(node, ins[0], cs[0], e);
         if (op == OP_SELECT) return Layout.select(node, ins[0], e);
+        if (op == OP_TREE) return Tree.ensemble(node, ins[0], cs, e);
         revert UnknownOp(op);
     }
 }

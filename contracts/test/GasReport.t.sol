@@ -2,6 +2,8 @@
 pragma solidity 0.8.29;
 
 import {PartialSumKit} from "./utils/PartialSumKit.sol";
+import {TreeKit} from "./utils/TreeKit.sol";
+import {ModelKit} from "./utils/ModelKit.sol";
 import {TaskManager} from "../src/TaskManager.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {Outcome} from "../src/IDisputeGame.sol";
@@ -10,7 +12,7 @@ import {OneStepVerifier} from "../src/OneStepVerifier.sol";
 /// @notice The gas report: `forge test --match-contract GasReport -vv` prints the table.
 /// Every figure is a whole transaction (execution with cold state, plus intrinsic and calldata
 /// gas), measured on the same bytecode that is deployed. The targets are asserted.
-contract GasReportTest is PartialSumKit {
+contract GasReportTest is PartialSumKit, TreeKit {
     bytes32 internal constant INPUT = keccak256("input");
     bytes32 internal constant OUT = keccak256("output");
     bytes32 internal constant TRACE = keccak256("trace");
@@ -229,5 +231,55 @@ contract GasReportTest is PartialSumKit {
         (DisputeGas memory g,) = _playDispute(m, 0, 0, true);
         _row(string.concat("reduce mean over ", vm.toString(span), " act16: one-step check"), g.oneStep);
         return g.oneStep;
+    }
+
+    /// The tree partial-sum step (docs/semantics.md section 8.6) walks one tree's path: its
+    /// cost grows with the depth (one window per path row and tested code), not with the
+    /// number of trees. 60 trees of depth 3 is the shape of testdata/models/tree_gb_bc.
+    function test_gas_dispute_tree() public {
+        uint256 small = _treeGas(60, 3);
+        uint256 many = _treeGas(400, 3);
+        assertLt(many, small + 20_000, "400 trees cost what 60 do");
+        _treeGas(20, 6);
+        uint256 d8 = _treeGas(8, 8);
+        uint256 d10 = _treeGas(2, 10);
+    }
+
+    /// The worst case of the feature codes at the deepest path optimistic mode accepts
+    /// (`vouch_semantics::tree::MAX_DISPUTE_DEPTH`, 6 branches): 256 features, each tested code
+    /// proven by a window of its own, in a task of 512 rows (so their proofs are 14 levels deep).
+    function test_gas_dispute_tree_worst_codes() public {
+        (treePerCode, treeRows, treeFeatures) = (true, 512, 256);
+        uint256 worst = _treeGas(4, 6);
+        assertLt(worst, 900_000, "depth 6, 256 features, a window per code, 512 rows: under 900k gas");
+    }
+
+    function _treeGas(uint256 trees, uint256 depth) internal returns (uint256 g) {
+        uint256 nf = treeFeatures == 0 ? FEATURES : treeFeatures;
+        Model memory m = _forestF(trees, depth, 2, trees + depth, nf);
+        if (treeRows > 0) {
+            // a task of many rows: the feature codes' proofs are deeper
+            m.rows = treeRows;
+            m.input = _rand(99, treeRows * nf, -1, int256(2 * THRESHOLDS));
+        }
+        _execute(m);
+        TreeRun memory r = _treeSetup(m, 1, true, trees / 2);
+        uint256 lo = _treeBisect(r);
+        bytes memory ret;
+        (g, ret) = _tx(challenger, address(game), _treeStepCall(r.p, r.e, lo));
+        assertTrue(game.game(r.p.gid).outcome == Outcome.ChallengerWins, "the liar loses the tree step");
+        _row(
+            string.concat(
+                "tree step: ",
+                vm.toString(trees),
+                " trees of depth ",
+                vm.toString(depth),
+                treePerCode ? ", a window per code" : "",
+                treeRows > 0 ? string.concat(", ", vm.toString(treeRows), " rows") : "",
+                treeFeatures > 0 ? string.concat(", ", vm.toString(treeFeatures), " features") : "",
+                " (one-step transaction)"
+            ),
+            g
+        );
     }
 }

@@ -39,6 +39,7 @@ library VectorJson {
         if (h == keccak256("Min")) return OneStepVerifier.OP_MIN;
         if (h == keccak256("PRelu")) return OneStepVerifier.OP_PRELU;
         if (h == keccak256("Select")) return OneStepVerifier.OP_SELECT;
+        if (h == keccak256("TreeEnsemble")) return OneStepVerifier.OP_TREE;
         revert(string.concat("unknown op ", op));
     }
 
@@ -118,6 +119,10 @@ library VectorJson {
             a = _reduce(json, base);
         } else if (op == OneStepVerifier.OP_SELECT) {
             a = _concat(_arr(json, base, "lens"), _arr(json, base, "maps"));
+        } else if (op == OneStepVerifier.OP_TREE) {
+            a = new int256[](1);
+            bytes32 g = keccak256(bytes(vm.parseJsonString(json, string.concat(base, ".aggregate"))));
+            a[0] = g == keccak256("SUM") ? int256(0) : (g == keccak256("MIN") ? int256(1) : int256(2));
         } else {
             a = new int256[](0);
         }

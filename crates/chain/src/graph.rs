@@ -66,8 +66,8 @@ pub mod op {
     pub const PRELU: u8 = 23;
     /// `Select` (per-axis index maps).
     pub const SELECT: u8 = 24;
-    /// `TreeEnsemble` (reserved: no one-step verifier yet; tree packages are refused for the
-    /// optimistic mode).
+    /// `TreeEnsemble`: consts `[nodes, weights, roots, base, bounds, thresholds]`, attrs
+    /// `[aggregate]` (docs/semantics.md sections 8.1 and 8.6).
     pub const TREE_ENSEMBLE: u8 = 30;
 }
 
@@ -444,6 +444,61 @@ mod tests {
         let attrs: Vec<i64> = d[0].attrs.iter().map(|a| a.as_i64()).collect();
         assert_eq!(attrs, [0, 20_000, 17, 0, 32_767, 1, 3]);
         assert_eq!(d[0].outShape, [U256::from(1), U256::from(4)]);
+    }
+
+    #[test]
+    fn tree_attrs_are_the_aggregate_and_consts_the_six_tree_tensors_in_order() {
+        let groups = vouch_engine::vectors::all_cases();
+        let (_, cases) = groups
+            .iter()
+            .find(|(n, _)| *n == "TreeEnsemble")
+            .expect("tree vectors");
+        for (case, aggregate) in cases.iter().zip([0i64, 1, 2]) {
+            let pkg = case.package();
+            let d = descriptors(&pkg);
+            let (j, node) = pkg
+                .nodes
+                .iter()
+                .enumerate()
+                .find(|(_, n)| matches!(n.op, Op::TreeEnsemble { .. }))
+                .expect("a tree node");
+            let Op::TreeEnsemble {
+                nodes,
+                weights,
+                roots,
+                base,
+                bounds,
+                thresholds,
+                ..
+            } = &node.op
+            else {
+                unreachable!()
+            };
+            let t = &d[j];
+            assert_eq!(t.op, op::TREE_ENSEMBLE, "{}", case.name);
+            let attrs: Vec<i64> = t.attrs.iter().map(|a| a.as_i64()).collect();
+            assert_eq!(attrs, [aggregate], "{}", case.name);
+            let ids = [nodes, weights, roots, base, bounds, thresholds].map(|c| U256::from(*c));
+            assert_eq!(t.consts, ids);
+            // shapes: nodes [n, 6], weights [n_w, 2], roots [T], base [N], bounds [F + 1]
+            let shape = |c: u32| -> Vec<U256> {
+                pkg.consts[c as usize]
+                    .shape
+                    .iter()
+                    .map(|&d| U256::from(d))
+                    .collect()
+            };
+            assert_eq!(t.constShapes[0], shape(*nodes));
+            assert_eq!(t.constShapes[0][1], U256::from(6));
+            assert_eq!(t.constShapes[1][1], U256::from(2));
+            assert_eq!(t.constShapes[2], shape(*roots));
+            let f = pkg.consts[*bounds as usize].data.len() - 1;
+            let n = pkg.consts[*base as usize].data.len();
+            assert_eq!(t.inputs, [graph_input(0)]);
+            assert_eq!(t.inShapes.len(), 1);
+            assert_eq!(t.inShapes[0].last(), Some(&U256::from(f)));
+            assert_eq!(t.outShape.last(), Some(&U256::from(n)));
+        }
     }
 
     #[test]

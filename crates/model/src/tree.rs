@@ -235,6 +235,53 @@ impl Package {
         Ok(enc.map(|thresholds| FeatureCodes { thresholds }))
     }
 
+    /// Why the dispute game cannot judge `TreeEnsemble` node `node` (`docs/semantics.md`
+    /// section 8.6), or `None` when it can (or `node` is no tree ensemble): only a `SUM`
+    /// ensemble has the partial-sum game over its trees, and the one-step check's gas is bounded
+    /// by a path of at most [`vouch_semantics::tree::MAX_DISPUTE_DEPTH`] branches and leaves of
+    /// at most [`vouch_semantics::tree::MAX_DISPUTE_LEAF_ROWS`] weight rows.
+    pub fn tree_dispute_refusal(&self, node: &Node) -> Option<&'static str> {
+        use vouch_semantics::tree::{MAX_DISPUTE_DEPTH, MAX_DISPUTE_LEAF_ROWS};
+        let Op::TreeEnsemble { aggregate, .. } = &node.op else {
+            return None;
+        };
+        if *aggregate != vouch_semantics::Aggregate::Sum {
+            return Some("one-step verifier for a MIN or MAX aggregate (only SUM ensembles)");
+        }
+        let Some(p) = self.tree_parts(node) else {
+            return Some("one-step verifier for an ensemble without its constants");
+        };
+        // the tree step proves a window of the feature codes, of `roots` and of `weights`: none
+        // can be empty
+        if p.roots.is_empty() || p.weights.is_empty() || p.bounds.len() < 2 {
+            return Some(
+                "one-step verifier for an ensemble without trees, leaf values or features",
+            );
+        }
+        // children come after their parent: the depth below each row, from the last row up
+        let rows: Vec<&[i32]> = p.nodes.chunks_exact(NODE_COLS).collect();
+        let mut depth = vec![0usize; rows.len()];
+        for (i, r) in rows.iter().enumerate().rev() {
+            let below = |c: i32| usize::try_from(c).ok().and_then(|c| depth.get(c)).copied();
+            if NodeMode::from_code(r[0]) == Some(NodeMode::Leaf) {
+                if usize::try_from(r[5]).map_or(true, |b| b > MAX_DISPUTE_LEAF_ROWS) {
+                    return Some("one-step verifier for a leaf of more than 16 weight rows");
+                }
+                continue;
+            }
+            depth[i] = 1 + below(r[4]).unwrap_or(0).max(below(r[5]).unwrap_or(0));
+        }
+        let deepest = p
+            .roots
+            .iter()
+            .filter_map(|&r| usize::try_from(r).ok().and_then(|r| depth.get(r)))
+            .max()
+            .copied()
+            .unwrap_or(0);
+        (deepest > MAX_DISPUTE_DEPTH)
+            .then_some("one-step verifier for a tree deeper than 6 branches")
+    }
+
     /// Whether any node is a `TreeEnsemble`.
     pub fn has_trees(&self) -> bool {
         self.nodes

@@ -13,6 +13,13 @@ pub const MAX_THRESHOLDS: usize = 16_383;
 pub const NODE_COLS: usize = 6;
 /// Columns of a row of a `TreeEnsemble`'s `weights` constant: `[target, value]`.
 pub const WEIGHT_COLS: usize = 2;
+/// Most branches on a root-to-leaf path of a tree the dispute game judges
+/// (`docs/semantics.md` section 8.6): the one-step check proves one `nodes` row per level, so
+/// the depth bounds its gas. Deeper ensembles are refused for the optimistic and committee
+/// modes before a task is accepted.
+pub const MAX_DISPUTE_DEPTH: usize = 6;
+/// Most weight rows one leaf may own in a tree ensemble the dispute game judges (section 8.6).
+pub const MAX_DISPUTE_LEAF_ROWS: usize = 16;
 
 /// A node's test (ONNX `nodes_modes`), with its code in the `nodes` constant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -5,7 +5,7 @@
 //! undisputable.
 
 use crate::Mode;
-use vouch_model::{Op, Package};
+use vouch_model::{Node, Op, Package};
 
 /// A package holds an op that `mode` cannot check.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,12 +24,13 @@ pub struct ModeUnsupported {
     pub checker: &'static str,
 }
 
-/// Whether `op` has the checker `mode` ends in (`None`), or which it lacks.
-fn missing_checker(op: &Op, mode: Mode) -> Option<&'static str> {
-    match (op, mode) {
-        // the zk circuit constrains every op (trees included: `circuit/tree.rs`)
+/// Whether `node` has the checker `mode` ends in (`None`), or which it lacks. The zk circuit
+/// constrains every op (trees included: `circuit/tree.rs`); a tree ensemble is disputable when
+/// the game can judge its form (`Package::tree_dispute_refusal`).
+fn missing_checker(pkg: &Package, node: &Node, mode: Mode) -> Option<&'static str> {
+    match (&node.op, mode) {
         (Op::TreeEnsemble { .. }, Mode::Optimistic | Mode::Committee) => {
-            Some("one-step verifier to settle a dispute")
+            pkg.tree_dispute_refusal(node)
         }
         _ => None,
     }
@@ -40,7 +41,7 @@ pub fn check_mode(pkg: &Package, mode: Mode) -> Result<(), ModeUnsupported> {
     match pkg
         .nodes
         .iter()
-        .find_map(|n| missing_checker(&n.op, mode).map(|c| (n, c)))
+        .find_map(|n| missing_checker(pkg, n, mode).map(|c| (n, c)))
     {
         Some((n, checker)) => Err(ModeUnsupported {
             mode,

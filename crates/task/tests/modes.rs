@@ -1,6 +1,6 @@
-//! A package holding an op without a one-step verifier (a tree ensemble) is refused for the
-//! modes that need one, naming the node and the op, and still takes zk mode; other packages
-//! take every mode.
+//! Every op has a zk circuit; a tree ensemble the dispute game cannot judge (MIN/MAX, too deep,
+//! leaves too large) is refused for the modes that need the one-step verifier, naming the node
+//! and the op; other packages take every mode.
 
 use vouch_engine::vectors::all_cases;
 use vouch_task::Mode;
@@ -12,36 +12,110 @@ fn case_package(op: &str) -> vouch_model::Package {
     cases[0].package()
 }
 
-#[test]
-fn tree_packages_are_refused_for_modes_that_cannot_settle_them() {
-    let pkg = case_package("TreeEnsemble");
-    for mode in [Mode::Optimistic, Mode::Committee] {
-        let err = check_mode(&pkg, mode).unwrap_err().to_string();
-        assert!(
-            err.contains("TreeEnsemble")
-                && err.contains("tree_sum_0")
-                && err.contains(mode.as_str())
-                && err.contains("one-step verifier"),
-            "{err}"
-        );
-    }
-}
-
-/// The zk circuit constrains trees (every node mode and aggregate), so tree packages are
-/// offered zk and only zk.
-#[test]
-fn tree_packages_take_zk_mode() {
+fn tree_package(name: &str) -> vouch_model::Package {
     let groups = all_cases();
     let (_, cases) = groups
         .iter()
         .find(|(n, _)| *n == "TreeEnsemble")
         .expect("vector group");
-    assert_eq!(cases.len(), 3, "SUM, MIN and MAX cases");
-    for case in cases {
-        let pkg = case.package();
-        assert!(check_mode(&pkg, Mode::Zk).is_ok(), "{}", case.name);
-        assert_eq!(supported_modes(&pkg), [Mode::Zk], "{}", case.name);
+    let case = cases.iter().find(|c| c.name == name).expect("tree case");
+    case.package()
+}
+
+/// A `SUM` tree ensemble is proven by the circuit (zk) and settled by the tree partial-sum
+/// game (optimistic, committee disagreements).
+#[test]
+fn sum_tree_packages_take_every_mode() {
+    let pkg = tree_package("tree_sum_0");
+    for mode in [Mode::Zk, Mode::Optimistic, Mode::Committee] {
+        check_mode(&pkg, mode).unwrap();
     }
+    assert_eq!(supported_modes(&pkg).len(), Mode::ALL.len());
+}
+
+/// `MIN`/`MAX` ensembles have no partial-sum game: refused for the disputable modes before a
+/// task is accepted; the zk circuit constrains them, so they take zk only.
+#[test]
+fn min_max_tree_packages_take_zk_only() {
+    for name in ["tree_min_0", "tree_max_0"] {
+        let pkg = tree_package(name);
+        for mode in [Mode::Optimistic, Mode::Committee] {
+            let err = check_mode(&pkg, mode).unwrap_err().to_string();
+            assert!(
+                err.contains("TreeEnsemble")
+                    && err.contains("MIN or MAX")
+                    && err.contains(mode.as_str()),
+                "{err}"
+            );
+        }
+        check_mode(&pkg, Mode::Zk).unwrap();
+        assert_eq!(supported_modes(&pkg), [Mode::Zk], "{name}");
+    }
+}
+
+/// Sets the first tree ensemble's trees to one chain of `depth` branches whose leaves own
+/// `leaf_rows` weight rows each.
+fn set_chain(pkg: &mut vouch_model::Package, depth: usize, leaf_rows: usize) {
+    let Some(vouch_model::Op::TreeEnsemble {
+        nodes,
+        weights,
+        roots,
+        ..
+    }) = pkg
+        .nodes
+        .iter()
+        .map(|n| n.op.clone())
+        .find(|o| matches!(o, vouch_model::Op::TreeEnsemble { .. }))
+    else {
+        panic!("no tree ensemble");
+    };
+    let d = i32::try_from(depth).unwrap();
+    let mut rows = Vec::new();
+    for i in 0..d {
+        // branch i: on to branch i + 1 (the last one to leaf d), else to leaf d + 1 + i
+        rows.extend([0, 0, 1, 0, i + 1, d + 1 + i]);
+    }
+    for _ in 0..=d {
+        rows.extend([6, 0, 0, 0, 0, i32::try_from(leaf_rows).unwrap()]);
+    }
+    let c = &mut pkg.consts[nodes as usize];
+    c.shape = vec![u32::try_from(rows.len() / 6).unwrap(), 6];
+    c.data = rows;
+    let w = &mut pkg.consts[weights as usize];
+    w.data = [0, 1].repeat(leaf_rows);
+    w.shape = vec![u32::try_from(leaf_rows).unwrap(), 2];
+    let r = &mut pkg.consts[roots as usize];
+    r.data = vec![0];
+    r.shape = vec![1];
+}
+
+/// The one-step check's gas is bounded by the path depth and a leaf's weight rows: deeper
+/// trees and larger leaves are refused for the disputable modes (docs/semantics.md 8.6).
+#[test]
+fn trees_the_one_step_cannot_afford_are_refused() {
+    use vouch_semantics::tree::{MAX_DISPUTE_DEPTH, MAX_DISPUTE_LEAF_ROWS};
+    let mut pkg = tree_package("tree_sum_0");
+    set_chain(&mut pkg, MAX_DISPUTE_DEPTH, MAX_DISPUTE_LEAF_ROWS);
+    check_mode(&pkg, Mode::Optimistic).unwrap();
+    set_chain(&mut pkg, MAX_DISPUTE_DEPTH + 1, 1);
+    let err = check_mode(&pkg, Mode::Optimistic).unwrap_err().to_string();
+    assert!(
+        err.contains(&format!("deeper than {MAX_DISPUTE_DEPTH} branches")),
+        "{err}"
+    );
+    set_chain(&mut pkg, 2, MAX_DISPUTE_LEAF_ROWS + 1);
+    let err = check_mode(&pkg, Mode::Committee).unwrap_err().to_string();
+    assert!(
+        err.contains(&format!("more than {MAX_DISPUTE_LEAF_ROWS} weight rows")),
+        "{err}"
+    );
+    // leaves without values: the step has no weights window to prove
+    set_chain(&mut pkg, 2, 0);
+    let err = check_mode(&pkg, Mode::Optimistic).unwrap_err().to_string();
+    assert!(
+        err.contains("without trees, leaf values or features"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -8,12 +8,17 @@
 //! constants and the graph inputs ([`Evidence`]): [`step_with`] plays it (windows of every
 //! input and constant the disputed element reads, with their Merkle and range proofs) and the
 //! partial-sum game of a large fan-in `Linear` (accumulator, midpoint prefix sums, the one-step
-//! check of one chunk) once either party started it, while [`step`] reports
+//! check of one chunk) once either party started it; for a `SUM` tree ensemble it starts the
+//! partial-sum game over the trees itself and proves only the walked path at its one-step
+//! (docs/semantics.md section 8.6). [`step`] reports
 //! [`Move::NeedsOneStep`] there. Graph inputs and constants are proven against the task's
 //! input commitment and the weights root; trace leaves against the *defender's* trace root,
 //! so a challenger reads the defender's revealed trace path from its `bisect` calldata.
 
 mod need;
+mod tree;
+
+pub use tree::partial_sum as tree_partial_sum;
 
 use crate::graph::GraphHeader;
 use crate::{Error, Result, System};
@@ -675,7 +680,10 @@ pub async fn step_with(
             } else {
                 (ps.lo as usize + ps.hi as usize) / 2
             };
-            let p = partial_sum(me, ev, j, e, c)?;
+            let p = match ev.nodes.get(j) {
+                Some(n) if tree::is_tree(n) => tree::partial_sum(me, ev, j, e, c)?,
+                _ => partial_sum(me, ev, j, e, c)?,
+            };
             client
                 .send(
                     "DisputeGame.postPartial",
@@ -710,7 +718,44 @@ pub async fn step_with(
                     .saturating_sub(1);
                 defender_descent(sys, id, g.p.defender, depth).await?
             };
-            let (node, proof, ins, cs) = one_step_args(me, ev, &descent, j, e, chunk)?;
+            let is_tree = ev.nodes.get(j).is_some_and(tree::is_tree);
+            if phase == 7
+                && is_tree
+                && ev
+                    .nodes
+                    .get(j)
+                    .is_some_and(|n| n.attrs.first().is_some_and(|a| a.is_zero()))
+            {
+                // a SUM ensemble: the partial-sum game over its trees, never the whole element
+                let node = ev.nodes.get(j).cloned().ok_or_else(|| Error::OutOfRange {
+                    what: "tree node".to_owned(),
+                })?;
+                let leaves: Vec<[u8; 32]> = ev
+                    .nodes
+                    .iter()
+                    .map(|n| crate::graph::node_leaf(n).0)
+                    .collect();
+                let proof = merkle_proof(&leaves, j).ok_or_else(|| Error::OutOfRange {
+                    what: "tree node proof".to_owned(),
+                })?;
+                let acc = tree::partial_sum(me, ev, j, e, tree::trees(ev, j)?)?;
+                client
+                    .send(
+                        "DisputeGame.startPartialSums",
+                        game.startPartialSums(
+                            id,
+                            node,
+                            proof.into_iter().map(B256::from).collect(),
+                            alloy::primitives::I256::try_from(acc).unwrap_or_default(),
+                        ),
+                    )
+                    .await?;
+                return Ok(Move::Posted("tree partial sums"));
+            }
+            let (node, proof, ins, cs) = match chunk {
+                Some(t) if is_tree => tree::step_args(me, ev, &descent, j, e, t)?,
+                _ => one_step_args(me, ev, &descent, j, e, chunk)?,
+            };
             let ours = me.tensors.get(j).map_or(0, Vec::len);
             let rows = usize::from(g.rows).max(1);
             if numel(&node.outShape) * rows != ours {

@@ -212,18 +212,21 @@ async fn a_lie_in_a_tree_score_is_caught_either_way_by_one_trees_walk() {
 }
 
 /// The dispute bounds (SUM, paths of at most 6 branches, leaves of at most 16 weight rows)
-/// admit every tree fixture: each takes the optimistic and committee modes.
+/// admit every tree fixture (`testdata/models/tree_*`: scikit-learn, XGBoost, LightGBM,
+/// CatBoost, opset 5): each takes the optimistic and committee modes.
 #[test]
 fn every_tree_fixture_is_disputable() {
-    for name in [
-        "tree_dt_bc",
-        "tree_rf_bc",
-        "tree_gb_bc",
-        "tree_gb_iris",
-        "tree_rf_iris",
-        "tree_gbr_diabetes",
-        "tree_scaler_gb_bc",
-    ] {
+    let dir = vouch_testkit::model_dir("");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("model.onnx").is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.starts_with("tree_"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 14, "{names:?}");
+    for name in &names {
         let (_, pkg) = vouch_testkit::fixture(name, None);
         for mode in [vouch_task::Mode::Optimistic, vouch_task::Mode::Committee] {
             vouch_task::modes::check_mode(&pkg, mode).unwrap_or_else(|e| panic!("{name}: {e}"));

@@ -50,12 +50,7 @@ pub fn fixture(name: &str, outputs: Option<&[&str]>) -> (Vec<u8>, Package) {
         },
     )
     .unwrap();
-    let names: Vec<&str> = graph
-        .inputs
-        .iter()
-        .map(|&v| graph.values[v].name.as_str())
-        .collect();
-    let samples = vouch_quant::json::inputs_from_json(&cal, &names).unwrap();
+    let samples = vouch_quant::calibration_from_json(&graph, &cal).unwrap();
     let pkg = vouch_quant::import(&graph, samples, name, [0; 32], |_| {}).unwrap();
     (pkg.to_bytes(), pkg)
 }

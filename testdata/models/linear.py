@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression, Ridge, SGDClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC, SVR
 
 import common
 
@@ -37,6 +38,9 @@ MODELS = {
     ),
     "linear_logreg_iris": ("iris", lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))),
     "linear_ridge_diabetes": ("diabetes", lambda: Ridge(alpha=0.1)),
+    # support vector machines with the linear kernel (ai.onnx.ml SVMClassifier, SVMRegressor)
+    "linear_svm_kernel_bc": ("bc", lambda: make_pipeline(StandardScaler(), SVC(kernel="linear"))),
+    "linear_svr_diabetes": ("diabetes", lambda: make_pipeline(StandardScaler(), SVR(kernel="linear", C=100.0))),
 }
 
 

@@ -149,3 +149,18 @@ fn a_missing_value_needs_a_model_that_handles_it() {
     let x = vouch_task::codec::package_inputs_from_json(&pkg, &input).unwrap();
     assert!(x[0].data[4].is_nan());
 }
+
+/// An SVC with the linear kernel after a StandardScaler (ai.onnx.ml `SVMClassifier`): the
+/// support vectors fold into one `Linear`; the label is onnxruntime's (class 0 when the
+/// score is positive), the scores its `[-s, s]`.
+#[test]
+fn linear_kernel_svm_classifier() {
+    assert_eq!(feature_scales("linear_svm_kernel_bc"), 30);
+    check("linear_svm_kernel_bc", 0.1);
+}
+
+/// An SVR with the linear kernel (ai.onnx.ml `SVMRegressor`).
+#[test]
+fn linear_kernel_svm_regressor() {
+    check("linear_svr_diabetes", 1e-3);
+}

@@ -9,7 +9,7 @@ use crate::import::{Ctx, Importer, Kind, Sym, broadcast_dims, fixed};
 impl Importer {
     /// `Linear` of value `a` by the `[N, K]` weight, with optional `[N]` bias.
     #[expect(clippy::too_many_arguments, reason = "the shapes travel with the ids")]
-    fn linear(
+    pub(super) fn linear(
         &mut self,
         ctx: &Ctx<'_>,
         a: ValueId,

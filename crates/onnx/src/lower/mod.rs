@@ -5,6 +5,7 @@
 //! | module | ONNX ops |
 //! |---|---|
 //! | [`dense`] | `Gemm`, `MatMul`; `ai.onnx.ml` `LinearClassifier`, `LinearRegressor` |
+//! | [`svm`] | `ai.onnx.ml` `SVMClassifier` (binary), `SVMRegressor`, with the `LINEAR` kernel (folded into a `Linear`) |
 //! | [`conv`] | `Conv` |
 //! | [`elementwise`] | `Add`, `Sub`, `Mul`, `Div` (and the bias folding into a `Linear`), `Sum` and `Mean` of any number of operands, `Max` and `Min` (n-ary); `ai.onnx.ml` `Scaler` |
 //! | [`activation`] | `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu`, `PRelu`, `Clip`; the functions of one argument (`HardSigmoid`, `HardSwish`, `Exp`, `Log`, `Sqrt`, `Reciprocal`, `Abs`, `Neg`, `Floor`, `Ceil`, `Round`, `Sign`, `Elu`, `Selu`, `Celu`, `ThresholdedRelu`, `Softplus`, `Softsign`, `Mish`, `Gelu`, `Erf`, `Sin`, `Cos`, `Atan`, `Sinh`, `Cosh`, `Asinh`) |
@@ -28,6 +29,7 @@ mod plumbing;
 mod pool;
 mod reduce;
 mod select;
+mod svm;
 mod tree;
 mod tree_scaler;
 mod tree_v5;
@@ -73,6 +75,8 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "MatMul", Importer::matmul),
     (ML, "LinearClassifier", Importer::linear_classifier),
     (ML, "LinearRegressor", Importer::linear_regressor),
+    (ML, "SVMClassifier", Importer::svm_classifier),
+    (ML, "SVMRegressor", Importer::svm_regressor),
     // elementwise
     (ONNX, "Add", Importer::binary),
     (ONNX, "Sub", Importer::binary),

@@ -240,7 +240,7 @@ library OneStepVerifier {
     uint8 internal constant OP_CLIP = 8;
     /// attrs [M, s, lo, hi] (applied to negative inputs only)
     uint8 internal constant OP_LEAKY_RELU = 9;
-    /// consts [T (256 entries)]
+    /// consts [T (n = 2^k entries, 256 <= n <= 65536; read at x + n/2)]
     uint8 internal constant OP_LUT = 10;
     /// attrs [axis, M, s, lo, hi] (the index map k = requant(m - x, M, s, lo, hi)); consts [E (256)]
     uint8 internal constant OP_SOFTMAX = 11;

@@ -35,15 +35,15 @@ contract StakingRegistryTest is Fixture {
 
     function test_unknown_semantics_version_rejected() public {
         vm.prank(modelOwner);
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadSemanticsVersion.selector, uint32(4)));
-        registry.register(ModelRegistry.VersionInput("x", bytes32(0), bytes32(0), bytes32(0), 4, "", address(0)));
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadSemanticsVersion.selector, uint32(5)));
+        registry.register(ModelRegistry.VersionInput("x", bytes32(0), bytes32(0), bytes32(0), 5, "", address(0)));
         vm.prank(modelOwner);
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadSemanticsVersion.selector, uint32(0)));
         registry.register(ModelRegistry.VersionInput("x", bytes32(0), bytes32(0), bytes32(0), 0, "", address(0)));
     }
 
-    function test_semantics_versions_1_to_3_accepted() public {
-        for (uint32 sv = 1; sv <= 3; sv++) {
+    function test_semantics_versions_1_to_4_accepted() public {
+        for (uint32 sv = 1; sv <= 4; sv++) {
             vm.prank(modelOwner);
             uint32 v = registry.addVersion(
                 modelId,

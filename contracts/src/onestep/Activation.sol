@@ -50,12 +50,16 @@ library Activation {
         return Semantics.requant(v * k, a[0], uint256(a[1]), a[2], a[3]);
     }
 
-    /// `Lut`: consts [T (256 entries)]; `T[X + 128]`.
+    /// `Lut`: consts [T (n = 2^k entries, 256 <= n <= 65536)]; `T[X + n/2]`.
     function lut(OneStepVerifier.Tensor memory x, OneStepVerifier.Tensor memory table, uint256 e)
         internal
         pure
         returns (int256)
     {
-        return OneStepVerifier.at(table, uint256(OneStepVerifier.at(x, e) + 128));
+        // an n-entry table (n = 2^k, 256 <= n <= 65536) is read at x + n/2
+        int256 half = int256(OneStepVerifier.numel(table.shape) / 2);
+        int256 i = OneStepVerifier.at(x, e) + half;
+        if (i < 0 || i >= 2 * half) revert OneStepVerifier.BadNode();
+        return OneStepVerifier.at(table, uint256(i));
     }
 }

@@ -528,6 +528,7 @@ pub fn all_cases() -> Vec<(&'static str, Vec<Case>)> {
     activation::prelu_cases(r, &mut push);
     tree::tree_cases(r, &mut push);
     layout::select_cases(r, &mut push);
+    activation::fine_lut_cases(r, &mut push);
     groups
 }
 

@@ -277,8 +277,17 @@ impl Package {
                     "softmax index map must be a valid requant onto [0, 255]",
                 ));
             }
-            Op::Lut { table } | Op::Softmax { table, .. } if const_len(*table) != 256 => {
+            Op::Softmax { table, .. } if const_len(*table) != 256 => {
                 return Err(node_err(n, "table must have 256 entries"));
+            }
+            Op::Lut { table }
+                if !vouch_semantics::lut_size_ok(const_len(*table), self.semantics_version) =>
+            {
+                return Err(node_err(
+                    n,
+                    "table must have 256 entries (from semantics version 4: a power of two from \
+                     256 to 65536)",
+                ));
             }
             Op::Clip { lo, hi } if lo > hi => return Err(node_err(n, "clip bounds reversed")),
             Op::Pad { mode, pads, value } => self.validate_pad(node, *mode, pads, *value)?,

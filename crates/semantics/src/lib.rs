@@ -33,8 +33,9 @@ pub use tree::{Aggregate, NodeMode};
 
 /// The semantics version this crate implements (and the one new packages record). Version 3
 /// added the zk statement (`docs/semantics.md` section 9: the input commitment is circomlib's
-/// Poseidon) and changed nothing the engine executes.
-pub const SEMANTICS_VERSION: u32 = 3;
+/// Poseidon) and changed nothing the engine executes; version 4 lets a `Lut` table have
+/// `2^k` entries (`8 <= k <= 16`, [`lut_index`]) instead of exactly 256.
+pub const SEMANTICS_VERSION: u32 = 4;
 /// The oldest version a zk proof may be made or checked for: versions 1 and 2 committed zk
 /// inputs with vouch's own pre-standard Poseidon, which this build no longer computes.
 pub const ZK_MIN_VERSION: u32 = 3;
@@ -52,6 +53,29 @@ pub const ACT16_MIN: i32 = -32_768;
 pub const ACT16_MAX: i32 = 32_767;
 /// Largest weight magnitude (weights are symmetric `i16`, `[-32767, 32767]`).
 pub const WEIGHT_MAX: i32 = 32_767;
+
+/// The fewest entries of a `Lut` table (an `act8` input's 256 values).
+pub const LUT_MIN_ENTRIES: usize = 256;
+/// The most entries of a `Lut` table (version 4).
+pub const LUT_MAX_ENTRIES: usize = 65_536;
+
+/// Whether `n` is a `Lut` table size of semantics version `version`: 256, or from version 4 a
+/// power of two from 256 to 65,536.
+pub const fn lut_size_ok(n: usize, version: u32) -> bool {
+    if version < 4 {
+        n == LUT_MIN_ENTRIES
+    } else {
+        n.is_power_of_two() && n >= LUT_MIN_ENTRIES && n <= LUT_MAX_ENTRIES
+    }
+}
+
+/// The entry of an `n`-entry `Lut` table that input `x` reads: `x + n/2`, when it is in
+/// `[0, n)` (`docs/semantics.md` section 3); `None` for an input outside `[-n/2, n/2)`.
+pub fn lut_index(x: i32, n: usize) -> Option<usize> {
+    let half = i64::try_from(n / 2).ok()?;
+    let i = usize::try_from(i64::from(x) + half).ok()?;
+    (i < n).then_some(i)
+}
 
 /// Whether zk proofs of a package of semantics version `v` can be made and checked (the
 /// engine still executes older versions in the other modes).
@@ -286,6 +310,24 @@ pub fn softmax_slice(x: &[i32], table: &[i32], rq: &Requant, out: &mut [i32]) ->
         })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod lut_tests {
+    use super::{lut_index, lut_size_ok};
+
+    #[test]
+    fn lut_tables_of_2k_entries_index_from_the_middle() {
+        assert_eq!(lut_index(-128, 256), Some(0));
+        assert_eq!(lut_index(127, 256), Some(255));
+        assert_eq!(lut_index(128, 256), None);
+        assert_eq!(lut_index(-8192, 16_384), Some(0));
+        assert_eq!(lut_index(8191, 16_384), Some(16_383));
+        assert_eq!(lut_index(-8193, 16_384), None);
+        assert!(lut_size_ok(256, 3) && !lut_size_ok(1024, 3));
+        assert!(lut_size_ok(1024, 4) && lut_size_ok(65_536, 4));
+        assert!(!lut_size_ok(1000, 4) && !lut_size_ok(128, 4) && !lut_size_ok(131_072, 4));
+    }
 }
 
 #[cfg(test)]

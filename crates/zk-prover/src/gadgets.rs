@@ -244,12 +244,19 @@ pub fn requant(cs: &mut Cs, x: &Sig, rq: &Requant) -> Sig {
     }
 }
 
-/// `T[idx]` for `idx ∈ [0, 256)` and a 256-entry table; also proves the index range.
+/// `T[idx]` for `idx ∈ [0, n)` and an `n`-entry table, `n = 2^k` with `k >= 2`; also proves
+/// the index range. The index is split into its high `k - k/2` and low `k/2` bits, each as a
+/// one-hot vector (a 256-entry table: two of 16), and each row of the table is selected by
+/// the product of its high bit with the low one-hot's combination.
 pub fn lookup(cs: &mut Cs, idx: &Sig, table: &[i128]) -> Sig {
-    let u = idx.val.clamp(0, 255);
-    let (hn, ln) = (u >> 4, u & 15);
-    let e: Vec<_> = (0..16).map(|i| cs.alloc_bool(i == hn)).collect();
-    let f: Vec<_> = (0..16).map(|j| cs.alloc_bool(j == ln)).collect();
+    let n = table.len().max(4).next_power_of_two();
+    let k = n.trailing_zeros();
+    let (lo_bits, hi_bits) = (k / 2, k - k / 2);
+    let (rows, cols) = (1usize << hi_bits, 1usize << lo_bits);
+    let u = idx.val.clamp(0, n as i128 - 1);
+    let (hn, ln) = (u >> lo_bits, u & (cols as i128 - 1));
+    let e: Vec<_> = (0..rows).map(|i| cs.alloc_bool(i as i128 == hn)).collect();
+    let f: Vec<_> = (0..cols).map(|j| cs.alloc_bool(j as i128 == ln)).collect();
     let sum = |vs: &[u32]| {
         let mut l = Lc::default();
         for &v in vs {
@@ -260,15 +267,19 @@ pub fn lookup(cs: &mut Cs, idx: &Sig, table: &[i128]) -> Sig {
     cs.enforce_zero(sum(&e).plus_const(-1));
     cs.enforce_zero(sum(&f).plus_const(-1));
     let mut link = idx.lc.scaled(-1);
-    for i in 0..16 {
-        link.0.push((e[i], fe(16 * i as i128)));
-        link.0.push((f[i], fe(i as i128)));
+    for i in 0..rows.max(cols) {
+        if let Some(&ei) = e.get(i) {
+            link.0.push((ei, fe((cols * i) as i128)));
+        }
+        if let Some(&fi) = f.get(i) {
+            link.0.push((fi, fe(i as i128)));
+        }
     }
     cs.enforce_zero(link);
     let t = |k: usize| table.get(k).copied().unwrap_or(0);
     let mut out = Lc::default();
     for (i, &ei) in e.iter().enumerate() {
-        let row: Vec<i128> = (0..16).map(|j| t(16 * i + j)).collect();
+        let row: Vec<i128> = (0..cols).map(|j| t(cols * i + j)).collect();
         if row.iter().all(|&v| v == row[0]) {
             out.0.push((ei, fe(row[0])));
             continue;

@@ -411,6 +411,7 @@ fn one_step_args(
     let in_leaves: Vec<[u8; 32]> = ev.inputs.iter().map(|t| tensor_commitment(t)).collect();
     let flag = crate::graph::graph_input(0);
     let mut ins = Vec::new();
+    let mut x0: Option<i32> = None; // the element's first input value (a `Lut` entry's index)
     for (i, r) in node.inputs.iter().enumerate() {
         let (data, proof) = if *r & flag != U256::ZERO {
             let k = to_usize(*r ^ flag, "graph input")?;
@@ -428,6 +429,7 @@ fn one_step_args(
         };
         let (lo, hi) = narrow(need(&node, false, i, e), false);
         let base = row * node.inShapes.get(i).map_or(0, |s| numel(s));
+        x0 = x0.or(data.get(base + e).copied());
         ins.push(window(
             data,
             proof.ok_or_else(|| missing("input"))?,
@@ -441,7 +443,8 @@ fn one_step_args(
         let k = to_usize(*c, "constant")?;
         let data = ev.consts.get(k).ok_or_else(|| missing("constant"))?;
         let proof = merkle_proof(&weights, k).ok_or_else(|| missing("constant"))?;
-        let (lo, hi) = narrow(need(&node, true, i, e), i == 1);
+        let (lo, hi) = need::lut_entry(&node, x0, data.len())
+            .unwrap_or_else(|| narrow(need(&node, true, i, e), i == 1));
         cs.push(window(data, proof, lo, hi));
     }
     Ok((

@@ -77,6 +77,17 @@ fn reduce_need(node: &Node, mut e: usize) -> Option<(usize, usize)> {
     Some((base, base.checked_add(span)?))
 }
 
+/// The one entry of an `n`-entry `Lut` table an element whose input value is `x` reads
+/// (`docs/semantics.md` section 3: `x + n/2`); `None` for other ops, or an input outside the
+/// table (whose one-step check fails whatever window it gets).
+pub(super) fn lut_entry(node: &Node, x: Option<i32>, n: usize) -> Option<(usize, usize)> {
+    if node.op != crate::graph::op::LUT {
+        return None;
+    }
+    let j = vouch_semantics::lut_index(x?, n)?;
+    Some((j, j + 1))
+}
+
 /// The one input element a `Select` element reads (attrs `[len_0.., maps..]`, section 8.1).
 fn select_need(node: &Node, mut e: usize) -> Option<usize> {
     let shape = node.inShapes.first()?;
@@ -161,5 +172,23 @@ mod tests {
         for (e, &w) in want.iter().enumerate() {
             assert_eq!(need(&node, false, 0, e), (x[w], x[w] + 1), "element {e}");
         }
+    }
+
+    #[test]
+    fn a_lut_element_reads_the_one_entry_its_input_names() {
+        let node = |op| Node {
+            op,
+            inputs: vec![U256::ZERO],
+            inShapes: vec![vec![U256::from(4u64)]],
+            consts: vec![U256::ZERO],
+            constShapes: vec![vec![U256::from(65_536u64)]],
+            outShape: vec![U256::from(4u64)],
+            attrs: vec![],
+        };
+        let lut = node(crate::graph::op::LUT);
+        assert_eq!(lut_entry(&lut, Some(-32_768), 65_536), Some((0, 1)));
+        assert_eq!(lut_entry(&lut, Some(5), 65_536), Some((32_773, 32_774)));
+        assert_eq!(lut_entry(&lut, Some(-129), 256), None);
+        assert_eq!(lut_entry(&node(crate::graph::op::RELU), Some(5), 256), None);
     }
 }

@@ -1,5 +1,5 @@
-//! Elementwise activations: `Relu`, `Clip`, `LeakyRelu`, `PRelu` and the 256-entry table
-//! `Lut` (Sigmoid, Tanh), on the unary and binary maps of [`super::elementwise`].
+//! Elementwise activations: `Relu`, `Clip`, `LeakyRelu`, `PRelu` and the table `Lut`
+//! (Sigmoid, Tanh), on the unary and binary maps of [`super::elementwise`].
 
 use super::elementwise::{binary, unary};
 use super::{NodeRun, SemResult};
@@ -7,14 +7,13 @@ use crate::Result;
 use crate::tensor::{Tensor, broadcast_shape};
 use vouch_semantics::{Error as SemError, Requant};
 
-/// `T[X + 128]`.
+/// `T[X + n/2]` for an `n`-entry table ([`vouch_semantics::lut_index`]).
 pub fn lut(x: &Tensor, table: &[i32]) -> SemResult<Tensor> {
     unary(x, |v| {
-        usize::try_from(v + 128)
-            .ok()
+        vouch_semantics::lut_index(v, table.len())
             .and_then(|i| table.get(i).copied())
             .ok_or(SemError::Domain {
-                what: "lut input outside act8",
+                what: "lut input outside the table",
             })
     })
 }

@@ -1,7 +1,10 @@
 //! Vector cases of the activation family drawn after the extrema: `PRelu` with a per-channel
-//! slope and a slope along the last axis, positive and negative, on `act8` and `act16` inputs.
+//! slope and a slope along the last axis, positive and negative, on `act8` and `act16` inputs;
+//! and, drawn after every other case, `Lut` tables of `2^k` entries (semantics version 4) on
+//! `act16` inputs that reach both ends of the table.
 
 use super::{Case, Rng};
+use crate::tensor::Tensor;
 use vouch_model::{Kind, Op, Requant};
 
 /// A `PRelu` case: name, input shape, slope shape, `act16` input, shift.
@@ -36,6 +39,32 @@ pub(super) fn prelu_cases(r: &mut Rng, push: &mut impl FnMut(&'static str, Case)
                 consts: vec![slope],
                 out_shape: shape.to_vec(),
                 out_kind: if act16 { Kind::Act16 } else { Kind::Act8 },
+            },
+        );
+    }
+}
+
+/// `Lut` with 512 and 4096 entries: an `act16` input over the table's whole window (its two
+/// ends included), an `act16` output from a table of integer arithmetic.
+pub(super) fn fine_lut_cases(r: &mut Rng, push: &mut impl FnMut(&'static str, Case)) {
+    for (name, n) in [("lut_512_0", 512i32), ("lut_4096_0", 4096)] {
+        let half = n / 2;
+        let mut x = r.tensor(&[2, 9], -half, half - 1);
+        x.data[0] = -half;
+        x.data[1] = half - 1;
+        let table = Tensor {
+            shape: vec![n as usize],
+            data: (0..n).map(|i| (i * 37 + 11) % 65_535 - 32_767).collect(),
+        };
+        push(
+            "Lut",
+            Case {
+                name: name.into(),
+                op: Op::Lut { table: 0 },
+                inputs: vec![x],
+                consts: vec![table],
+                out_shape: vec![2, 9],
+                out_kind: Kind::Act16,
             },
         );
     }

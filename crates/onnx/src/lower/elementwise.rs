@@ -71,6 +71,12 @@ impl Importer {
                 let s = broadcast_dims(&sv, &fixed(&c.shape)).ok_or_else(|| {
                     ctx.shape_err(format!("{sv:?} and {:?} do not broadcast", c.shape))
                 })?;
+                // multiplying or dividing by ones that do not change the shape (a converter's
+                // `Mul` by `one`) is the value itself
+                let ones = c.to_f32().is_some_and(|d| d.iter().all(|&q| q == 1.0));
+                if ones && s == sv && (op == "Mul" || (op == "Div" && value_first)) {
+                    return self.set_out(ctx, 0, Sym::Value(v));
+                }
                 let (fop, cid) = if op == "Div" {
                     let d = c
                         .to_f32()

@@ -1,15 +1,22 @@
 //! Lowering elementwise activations: `Relu` and `Clip` (a clamp at the input's scale, unless
 //! fused into the producing node), `LeakyRelu` (a multiplier for the negative slope), and
-//! `Sigmoid`/`Tanh` as a 256-entry `Lut` on an `act8` input, and every other function of one
-//! argument (`FOp::Map`: HardSigmoid, Exp, Elu, ...) as a `Lut` whose output scale fits its
-//! table.
+//! `Sigmoid`/`Tanh` as a 256-entry `Lut` on an `act8` input (at 16 bits, one whose output is a
+//! graph output, a classifier's probabilities, as a [`FINE_LUT`]-entry `Lut` on an `act16`
+//! window with an `act16` output), and every other function of one argument (`FOp::Map`:
+//! HardSigmoid, Exp, Elu, ...) as a `Lut` whose output scale fits its table.
 
 use super::{Builder, clamp_bounds, kind_range, multiplier};
 use crate::Result;
 use vouch_model::{Kind, Op, Operand, Requant};
 use vouch_onnx::ScalarFn;
-use vouch_onnx::graph::FNode;
-use vouch_semantics::{ACT_MAX, ACT_MIN};
+use vouch_onnx::graph::{self as fg, FNode};
+use vouch_semantics::{ACT_MAX, ACT_MIN, ACT16_MAX};
+
+/// Entries of the table of a 16-bit `Sigmoid`/`Tanh` whose output is a graph output: its input
+/// window holds `2^16` steps over twice the calibrated range, so the error of a probability is
+/// at most about `range / 2^17` plus half an output step (semantics version 4 allows tables of
+/// `2^k` entries, up to `2^16`).
+const FINE_LUT: usize = 65_536;
 
 impl Builder<'_> {
     /// `Relu`, at the input's kind and scale.
@@ -143,6 +150,9 @@ impl Builder<'_> {
 
     /// A `Lut` of `f` over the 256 steps of the `act8` input, output `act8` at scale 1/127.
     fn lut(&mut self, node: &FNode, name: String, f: fn(f32) -> f32) -> Result<()> {
+        if self.precision == super::Precision::Int16 && self.is_output[node.output] {
+            return self.fine_lut(node, name, f);
+        }
         let x = self.act8_input(node)?;
         let table: Vec<i32> = (-128..=127)
             .map(|i| {
@@ -152,6 +162,53 @@ impl Builder<'_> {
             })
             .collect();
         self.push_lut(node, name, x.id, table, 1.0 / 127.0)
+    }
+
+    /// `f` as a [`FINE_LUT`]-entry table: the input rescaled onto the window
+    /// `[-FINE_LUT/2, FINE_LUT/2)` at `2 · range / (FINE_LUT/2)` per step, the output `act16` at
+    /// `1/32767` (`f` maps into `[-1, 1]`: `Sigmoid`, `Tanh`).
+    fn fine_lut(&mut self, node: &FNode, name: String, f: fn(f32) -> f32) -> Result<()> {
+        let x = self.input(node, 0)?;
+        let fg::Operand::Value(v) = node.inputs[0] else {
+            return Err(Self::err(node, "expected a dynamic input"));
+        };
+        let half = (FINE_LUT / 2) as i32;
+        let scale = (2.0 * f64::from(self.ranges[v]) / f64::from(half)).max(super::MIN_SCALE);
+        let (m, s) = multiplier(x.scale / scale)
+            .ok_or_else(|| Self::err(node, "rescale ratio out of range"))?;
+        let wname = format!("{}/to_window", node.name);
+        let shape = self.values[x.id as usize].shape.clone();
+        let w = self.new_value(wname.clone(), Kind::Act16, scale, shape);
+        let rq = Requant {
+            m,
+            s,
+            lo: -half,
+            hi: half - 1,
+        };
+        self.push(
+            node,
+            wname,
+            Op::Rescale { rq },
+            vec![Operand::Value(x.id)],
+            w,
+        );
+        let lim = f64::from(ACT16_MAX);
+        let table: Vec<i32> = (-half..half)
+            .map(|i| {
+                let y = f64::from(f((f64::from(i) * scale) as f32));
+                ((y * lim).round() as i32).clamp(-ACT16_MAX, ACT16_MAX)
+            })
+            .collect();
+        let t = self.add_const(format!("{name}.table"), 1.0, vec![FINE_LUT], table);
+        let q = self.bind(node, node.output, Kind::Act16, 1.0 / lim)?;
+        self.push(
+            node,
+            name,
+            Op::Lut { table: t },
+            vec![Operand::Value(w)],
+            q.id,
+        );
+        Ok(())
     }
 
     /// Pushes `Lut { table }` of the value with id `x`, output `act8` at `scale`.

@@ -53,14 +53,15 @@ pub(super) fn prelu(cs: &mut Cs, nd: &NodeIn<'_>, slope: u32, rq: &Requant) -> R
         .collect())
 }
 
-/// `Lut`: `T[x + 128]`, one lookup per element.
+/// `Lut`: `T[x + n/2]` for an `n`-entry table, one lookup per element.
 pub(super) fn lut(cs: &mut Cs, nd: &NodeIn<'_>, table: u32) -> Result<Vec<Sig>> {
     let t: Vec<i128> = nd.konst(table)?.iter().map(|&v| i128::from(v)).collect();
+    let half = (t.len() / 2) as i128;
     Ok(nd
         .x
         .sigs
         .iter()
-        .map(|s| gadgets::lookup(cs, &s.affine(1, 128), &t).materialize(cs))
+        .map(|s| gadgets::lookup(cs, &s.affine(1, half), &t).materialize(cs))
         .collect())
 }
 

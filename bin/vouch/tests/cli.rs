@@ -68,7 +68,7 @@ fn bits_picks_the_integer_width() {
     assert!(o.status.success(), "{}", text(&o).1);
     let o = vouch(&["model", "inspect", &pkg, "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["semantics_version"], 3, "every new package is version 3");
+    assert_eq!(v["semantics_version"], 4, "every new package is version 4");
     assert_eq!(v["inputs"][0]["kind"], "Act8", "--bits 8 gives act8 inputs");
     let o = vouch(&[
         "model", "import", &model, "-c", &cal, "-o", &pkg, "--bits", "12",
@@ -85,7 +85,7 @@ fn import_inspect_infer_trace() {
     let o = vouch(&["model", "inspect", &pkg, "--json"]);
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["semantics_version"], 3, "new packages are version 3");
+    assert_eq!(v["semantics_version"], 4, "new packages are version 4");
     assert_eq!(
         v["inputs"][0]["kind"], "Act16",
         "16-bit packages by default"

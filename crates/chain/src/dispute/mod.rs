@@ -16,6 +16,7 @@
 //! so a challenger reads the defender's revealed trace path from its `bisect` calldata.
 
 mod need;
+mod operand;
 mod tree;
 
 pub use tree::partial_sum as tree_partial_sum;
@@ -24,6 +25,7 @@ use crate::graph::GraphHeader;
 use crate::{Error, Result, System};
 use alloy::primitives::{Address, B256, U256};
 use need::{dim, need, numel};
+use operand::{node_proof, operand};
 use vouch_bindings::dispute_game::DisputeGame;
 use vouch_bindings::dispute_game::DisputeGame::Window;
 use vouch_bindings::dispute_game::OneStepVerifier::Node;
@@ -401,41 +403,15 @@ fn one_step_args(
     let missing = |what: &str| Error::OutOfRange {
         what: format!("one-step: {what}"),
     };
-    let node_leaves: Vec<[u8; 32]> = ev
-        .nodes
-        .iter()
-        .map(|n| crate::graph::node_leaf(n).0)
-        .collect();
-    let node_proof = merkle_proof(&node_leaves, j).ok_or_else(|| missing("node"))?;
-    let trace: Vec<[u8; 32]> = me.leaves().iter().map(|l| l.0).collect();
-    let in_leaves: Vec<[u8; 32]> = ev.inputs.iter().map(|t| tensor_commitment(t)).collect();
-    let flag = crate::graph::graph_input(0);
+    let node_proof = node_proof(ev, j).ok_or_else(|| missing("node"))?;
     let mut ins = Vec::new();
     let mut x0: Option<i32> = None; // the element's first input value (a `Lut` entry's index)
     for (i, r) in node.inputs.iter().enumerate() {
-        let (data, proof) = if *r & flag != U256::ZERO {
-            let k = to_usize(*r ^ flag, "graph input")?;
-            let data = ev.inputs.get(k).ok_or_else(|| missing("graph input"))?;
-            (data, merkle_proof(&in_leaves, k))
-        } else {
-            let k = to_usize(*r, "node input")?;
-            let data = me.tensors.get(k).ok_or_else(|| missing("node input"))?;
-            let proof = if descent.is_empty() {
-                merkle_proof(&trace, k)
-            } else {
-                defender_leaf_proof(&trace, descent, k, j)
-            };
-            (data, proof)
-        };
+        let (data, proof) = operand(me, ev, descent, *r, j).ok_or_else(|| missing("input"))?;
         let (lo, hi) = narrow(need(&node, false, i, e), false);
         let base = row * node.inShapes.get(i).map_or(0, |s| numel(s));
         x0 = x0.or(data.get(base + e).copied());
-        ins.push(window(
-            data,
-            proof.ok_or_else(|| missing("input"))?,
-            base + lo,
-            base + hi,
-        ));
+        ins.push(window(data, proof, base + lo, base + hi));
     }
     let weights: Vec<[u8; 32]> = ev.consts.iter().map(|c| tensor_commitment(c)).collect();
     let mut cs = Vec::new();

@@ -7,7 +7,7 @@
 use super::need::{dim, numel};
 use super::{Evidence, HonestTrace, OneStepArgs, input_data, to_usize, window};
 use crate::{Error, Result};
-use alloy::primitives::{B256, U256};
+use alloy::primitives::B256;
 use vouch_bindings::dispute_game::OneStepVerifier::Node;
 use vouch_primitives::commit::merkle_proof;
 use vouch_primitives::tensor_commitment;
@@ -186,33 +186,11 @@ pub(super) fn step_args(
     let missing = |what: &str| Error::OutOfRange {
         what: format!("tree one-step: {what}"),
     };
-    let node_leaves: Vec<[u8; 32]> = ev
-        .nodes
-        .iter()
-        .map(|n| crate::graph::node_leaf(n).0)
-        .collect();
-    let node_proof = merkle_proof(&node_leaves, j).ok_or_else(|| missing("node"))?;
+    let node_proof = super::node_proof(ev, j).ok_or_else(|| missing("node"))?;
     // the feature codes: a graph input (validated packages) or, in general, a trace leaf
     let x_ref = *el.node.inputs.first().ok_or_else(|| missing("input"))?;
-    let flag = crate::graph::graph_input(0);
-    let (x_all, x_proof) = if x_ref & flag != U256::ZERO {
-        let i = to_usize(x_ref ^ flag, "graph input")?;
-        let leaves: Vec<[u8; 32]> = ev.inputs.iter().map(|t| tensor_commitment(t)).collect();
-        (
-            ev.inputs.get(i).ok_or_else(|| missing("graph input"))?,
-            merkle_proof(&leaves, i),
-        )
-    } else {
-        let i = to_usize(x_ref, "node input")?;
-        let trace: Vec<[u8; 32]> = me.leaves().iter().map(|l| l.0).collect();
-        let proof = if descent.is_empty() {
-            merkle_proof(&trace, i)
-        } else {
-            super::defender_leaf_proof(&trace, descent, i, j)
-        };
-        (me.tensors.get(i).ok_or_else(|| missing("input"))?, proof)
-    };
-    let x_proof = x_proof.ok_or_else(|| missing("input proof"))?;
+    let (x_all, x_proof) =
+        super::operand(me, ev, descent, x_ref, j).ok_or_else(|| missing("input proof"))?;
     let branches = path.len().saturating_sub(1);
     let codes: Vec<usize> = path
         .iter()

@@ -2,7 +2,6 @@
 //! digits MLP, stake, request, submit the Rust engine's real output and trace root, finalize;
 //! and a lie that a challenger catches and gets slashed.
 
-use std::path::PathBuf;
 use vouch_chain::alloy::primitives::{Address, B256, U256};
 use vouch_chain::dispute::{self, Evidence, HonestTrace, Move};
 use vouch_chain::system::{Mode, Request};
@@ -12,9 +11,7 @@ use vouch_model::Package;
 
 use vouch_testkit::{Chain, signer};
 
-fn repo() -> PathBuf {
-    vouch_testkit::repo()
-}
+mod common;
 
 /// The digits MLP, imported from the committed ONNX file.
 fn package() -> (Vec<u8>, Package) {
@@ -29,35 +26,7 @@ fn run(pkg: &Package) -> (B256, HonestTrace, B256, Evidence) {
 
 /// [`run`] on the first `rows` rows of the fixture input (a task of `rows` rows).
 fn run_rows(pkg: &Package, rows: usize) -> (B256, HonestTrace, B256, Evidence) {
-    let dir = repo().join("testdata/models/digits_mlp");
-    let mut input: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("input.json")).unwrap()).unwrap();
-    input["input"].as_array_mut().unwrap().truncate(rows);
-    let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
-    let floats = vouch_quant::json::inputs_from_json(&input, &names).unwrap();
-    let inputs = vouch_quant::quantize_inputs(pkg, &floats);
-    let ic = B256::from(vouch_engine::exec::commit_list(&inputs));
-    let evidence = Evidence::new(pkg, inputs.iter().map(|t| t.data.clone()).collect());
-    let exec = Engine::new(
-        pkg,
-        Options {
-            threads: 1,
-            trace: true,
-        },
-    )
-    .unwrap()
-    .run(inputs)
-    .unwrap();
-    let trace = HonestTrace {
-        tensors: exec.trace.iter().map(|t| t.data.clone()).collect(),
-        header: vouch_chain::graph::header_of(pkg),
-    };
-    assert_eq!(trace.trace_root(), B256::from(exec.trace_root()));
-    assert_eq!(
-        trace.output_commitment(),
-        B256::from(exec.output_commitment())
-    );
-    (ic, trace, B256::from(exec.output_commitment()), evidence)
+    common::run_fixture(pkg, "digits_mlp", rows)
 }
 
 struct World {

@@ -11,38 +11,15 @@ use vouch_chain::dispute::{self, Evidence, HonestTrace, Move};
 use vouch_chain::graph::op;
 use vouch_chain::system::{Mode, Request};
 use vouch_chain::{DeployConfig, System, TOKEN};
-use vouch_engine::{Engine, Options};
 use vouch_model::Package;
 use vouch_testkit::{Chain, signer};
+
+mod common;
 
 /// The fixture run on its first input row: input commitment, trace, output commitment,
 /// evidence.
 fn run(pkg: &Package) -> (B256, HonestTrace, B256, Evidence) {
-    let dir = vouch_testkit::model_dir("tree_gb_bc");
-    let mut input: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("input.json")).unwrap()).unwrap();
-    input["X"].as_array_mut().unwrap().truncate(1);
-    let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
-    let floats = vouch_quant::json::inputs_from_json(&input, &names).unwrap();
-    let inputs = vouch_quant::quantize_inputs(pkg, &floats);
-    let ic = B256::from(vouch_engine::exec::commit_list(&inputs));
-    let evidence = Evidence::new(pkg, inputs.iter().map(|t| t.data.clone()).collect());
-    let exec = Engine::new(
-        pkg,
-        Options {
-            threads: 1,
-            trace: true,
-        },
-    )
-    .unwrap()
-    .run(inputs)
-    .unwrap();
-    let trace = HonestTrace {
-        tensors: exec.trace.iter().map(|t| t.data.clone()).collect(),
-        header: vouch_chain::graph::header_of(pkg),
-    };
-    assert_eq!(trace.trace_root(), B256::from(exec.trace_root()));
-    (ic, trace, B256::from(exec.output_commitment()), evidence)
+    common::run_fixture(pkg, "tree_gb_bc", 1)
 }
 
 async fn world() -> (Chain, u32, Package) {

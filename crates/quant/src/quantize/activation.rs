@@ -9,7 +9,7 @@ use super::{Builder, clamp_bounds, kind_range, multiplier};
 use crate::Result;
 use vouch_model::{Kind, Op, Operand, Requant};
 use vouch_onnx::ScalarFn;
-use vouch_onnx::graph::{self as fg, FNode};
+use vouch_onnx::graph::FNode;
 use vouch_semantics::{ACT_MAX, ACT_MIN, ACT16_MAX};
 
 /// Entries of the table of a 16-bit `Sigmoid`/`Tanh` whose output is a graph output: its input
@@ -145,7 +145,7 @@ impl Builder<'_> {
                 }
             })
             .collect();
-        self.push_lut(node, name, x.id, table, scale)
+        self.push_lut(node, name, x.id, table, Kind::Act8, scale)
     }
 
     /// A `Lut` of `f` over the 256 steps of the `act8` input, output `act8` at scale 1/127.
@@ -161,37 +161,17 @@ impl Builder<'_> {
                 (libm::roundf(y * 127.0) as i32).clamp(ACT_MIN, ACT_MAX)
             })
             .collect();
-        self.push_lut(node, name, x.id, table, 1.0 / 127.0)
+        self.push_lut(node, name, x.id, table, Kind::Act8, 1.0 / 127.0)
     }
 
     /// `f` as a [`FINE_LUT`]-entry table: the input rescaled onto the window
     /// `[-FINE_LUT/2, FINE_LUT/2)` at `2 · range / (FINE_LUT/2)` per step, the output `act16` at
     /// `1/32767` (`f` maps into `[-1, 1]`: `Sigmoid`, `Tanh`).
     fn fine_lut(&mut self, node: &FNode, name: String, f: fn(f32) -> f32) -> Result<()> {
-        let x = self.input(node, 0)?;
-        let fg::Operand::Value(v) = node.inputs[0] else {
-            return Err(Self::err(node, "expected a dynamic input"));
-        };
         let half = (FINE_LUT / 2) as i32;
-        let scale = (2.0 * f64::from(self.ranges[v]) / f64::from(half)).max(super::MIN_SCALE);
-        let (m, s) = multiplier(x.scale / scale)
-            .ok_or_else(|| Self::err(node, "rescale ratio out of range"))?;
-        let wname = format!("{}/to_window", node.name);
-        let shape = self.values[x.id as usize].shape.clone();
-        let w = self.new_value(wname.clone(), Kind::Act16, scale, shape);
-        let rq = Requant {
-            m,
-            s,
-            lo: -half,
-            hi: half - 1,
-        };
-        self.push(
-            node,
-            wname,
-            Op::Rescale { rq },
-            vec![Operand::Value(x.id)],
-            w,
-        );
+        let scale =
+            (2.0 * f64::from(self.range_of(node, 0)?) / f64::from(half)).max(super::MIN_SCALE);
+        let w = self.rescaled_input(node, Kind::Act16, scale, (-half, half - 1), "to_window")?;
         let lim = f64::from(ACT16_MAX);
         let table: Vec<i32> = (-half..half)
             .map(|i| {
@@ -199,29 +179,21 @@ impl Builder<'_> {
                 ((y * lim).round() as i32).clamp(-ACT16_MAX, ACT16_MAX)
             })
             .collect();
-        let t = self.add_const(format!("{name}.table"), 1.0, vec![FINE_LUT], table);
-        let q = self.bind(node, node.output, Kind::Act16, 1.0 / lim)?;
-        self.push(
-            node,
-            name,
-            Op::Lut { table: t },
-            vec![Operand::Value(w)],
-            q.id,
-        );
-        Ok(())
+        self.push_lut(node, name, w.id, table, Kind::Act16, 1.0 / lim)
     }
 
-    /// Pushes `Lut { table }` of the value with id `x`, output `act8` at `scale`.
+    /// Pushes `Lut { table }` of the value with id `x`, output `kind` at `scale`.
     fn push_lut(
         &mut self,
         node: &FNode,
         name: String,
         x: u32,
         table: Vec<i32>,
+        kind: Kind,
         scale: f64,
     ) -> Result<()> {
-        let t = self.add_const(format!("{name}.table"), 1.0, vec![256], table);
-        let q = self.bind(node, node.output, Kind::Act8, scale)?;
+        let t = self.add_const(format!("{name}.table"), 1.0, vec![table.len()], table);
+        let q = self.bind(node, node.output, kind, scale)?;
         self.push(
             node,
             name,

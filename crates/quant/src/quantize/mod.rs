@@ -259,21 +259,35 @@ impl Builder<'_> {
         if x.kind == Kind::Act8 {
             return Ok(x);
         }
-        let fg::Operand::Value(v) = node.inputs[0] else {
-            return Err(Self::err(node, "expected a dynamic input"));
-        };
-        let scale = act_scale(self.ranges[v], ACT_MAX);
+        let scale = act_scale(self.range_of(node, 0)?, ACT_MAX);
+        self.rescaled_input(node, Kind::Act8, scale, (ACT_MIN, ACT_MAX), "to_act8")
+    }
+
+    /// The calibrated largest magnitude of dynamic operand `i` of `node`.
+    fn range_of(&self, node: &FNode, i: usize) -> Result<f32> {
+        match node.inputs.get(i) {
+            Some(fg::Operand::Value(v)) => Ok(self.ranges[*v]),
+            _ => Err(Self::err(node, "expected a dynamic input")),
+        }
+    }
+
+    /// Input 0 rescaled by an inserted `Rescale` node (named `<node>/<suffix>`) onto `kind` at
+    /// `scale`, clamped to `[lo, hi]`.
+    fn rescaled_input(
+        &mut self,
+        node: &FNode,
+        kind: Kind,
+        scale: f64,
+        (lo, hi): (i32, i32),
+        suffix: &str,
+    ) -> Result<QVal> {
+        let x = self.input(node, 0)?;
         let (m, s) = multiplier(x.scale / scale)
             .ok_or_else(|| Self::err(node, "rescale ratio out of range"))?;
-        let name = format!("{}/to_act8", node.name);
+        let name = format!("{}/{suffix}", node.name);
         let shape = self.values[x.id as usize].shape.clone();
-        let id = self.new_value(name.clone(), Kind::Act8, scale, shape);
-        let rq = Requant {
-            m,
-            s,
-            lo: ACT_MIN,
-            hi: ACT_MAX,
-        };
+        let id = self.new_value(name.clone(), kind, scale, shape);
+        let rq = Requant { m, s, lo, hi };
         self.push(
             node,
             name,
@@ -281,11 +295,7 @@ impl Builder<'_> {
             vec![Operand::Value(x.id)],
             id,
         );
-        Ok(QVal {
-            id,
-            scale,
-            kind: Kind::Act8,
-        })
+        Ok(QVal { id, scale, kind })
     }
 
     /// The single consumer of `v` if it is a Relu or Clip that can be fused.

@@ -45,8 +45,8 @@ fn fixed(ctx: &Ctx<'_>, d: Dim, axis: usize) -> Result<usize> {
 }
 
 impl Importer {
-    /// Emits `Select` of `v` (shape `dims`) with one map per axis (`None` keeps the axis) as
-    /// output `slot` of the node; a selection that changes nothing is the input itself.
+    /// Emits `Select` of `v` with one map per axis (`None` keeps the axis) as output `slot` of
+    /// the node; a selection that changes nothing is the input itself.
     pub(crate) fn emit_select(
         &mut self,
         ctx: &Ctx<'_>,
@@ -55,35 +55,18 @@ impl Importer {
         slot: usize,
     ) -> Result<()> {
         let dims = self.shape(v);
-        let mut out = Vec::with_capacity(dims.len());
-        let mut keep = true;
-        for (a, (&d, m)) in dims.iter().zip(&maps).enumerate() {
-            match m {
-                None => out.push(d),
-                Some(m) => {
-                    let n = fixed(ctx, d, a)?;
-                    keep &= m.len() == n && m.iter().enumerate().all(|(i, &j)| i == j);
-                    out.push(Dim::Fixed(m.len()));
-                }
-            }
-        }
-        if keep {
+        let identity = dims.iter().zip(&maps).all(|(d, m)| match m {
+            None => true,
+            Some(m) => *d == Dim::Fixed(m.len()) && m.iter().enumerate().all(|(i, &j)| i == j),
+        });
+        if identity {
             return self.set_out(ctx, slot, Sym::Value(v));
         }
         let name = ctx
             .output(slot)
             .ok_or_else(|| ctx.shape_err("node has no output"))?
             .to_owned();
-        let kind = self.kinds.get(v).copied().unwrap_or(Kind::Float);
-        let maps = maps.into_iter().map(Option::unwrap_or_default).collect();
-        let o = self.emit_named(
-            ctx,
-            FOp::Select { maps },
-            vec![Operand::Value(v)],
-            out,
-            kind,
-            &name,
-        )?;
+        let o = self.select_named(ctx, v, maps, &name)?;
         self.set_out(ctx, slot, Sym::Value(o))
     }
 
@@ -140,7 +123,7 @@ impl Importer {
         self.set_out(ctx, 0, Sym::Value(o))
     }
 
-    /// `Select` of `v` under an intermediate name (every map given must be fixed-size).
+    /// `Select` of `v` named `name` (a map on the batch axis is refused).
     fn select_named(
         &mut self,
         ctx: &Ctx<'_>,

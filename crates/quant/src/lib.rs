@@ -138,24 +138,20 @@ pub fn import_at(
     mut progress: impl FnMut(Stage),
 ) -> Result<vouch_model::Package> {
     progress(Stage::Calibrate);
-    // the client's imputation of missing values comes first (docs/semantics.md section 5)
-    let mut calibration = calibration;
-    for (t, &v) in calibration.iter_mut().zip(&graph.inputs) {
-        if let Some(imp) = &graph.values[v].imputation {
-            imp.apply_all(&mut t.data);
-        }
-    }
+    // the float reference applies each input's imputation (docs/semantics.md section 5), so the
+    // graph inputs' values are what the codec quantizes
     let values = float::run(graph, calibration.clone())?;
     let ranges: Vec<f32> = values
         .iter()
         .map(|t| t.data.iter().fold(0f32, |m, v| m.max(v.abs())))
         .collect();
     progress(Stage::Quantize);
-    let integral: Vec<bool> = calibration
+    let inputs: Vec<&FTensor> = graph.inputs.iter().map(|&v| &values[v]).collect();
+    let integral: Vec<bool> = inputs
         .iter()
         .map(|t| t.data.iter().all(|v| v.fract() == 0.0))
         .collect();
-    let features: Vec<Vec<f32>> = calibration
+    let features: Vec<Vec<f32>> = inputs
         .iter()
         .map(|t| quantize::features::feature_ranges(&t.shape, &t.data))
         .collect();

@@ -175,8 +175,9 @@ fn check_model(model: &'static str, outputs: Option<&[&str]>, b: Bound, table: &
                 spec.name
             );
         }
-        // docs/semantics.md section 5: probabilities (Softmax, Lut outputs, scale 1/127) within
-        // `probability`; everything else within `share` of the output's float range.
+        // docs/semantics.md section 5: the outputs of a Softmax op or a Lut (8-bit steps of
+        // 1/127) within `probability`; everything else, the fine softmax's probabilities (a
+        // Mul output) too, within `share` of the output's float range.
         let producer = pkg
             .nodes
             .iter()

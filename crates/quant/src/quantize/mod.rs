@@ -12,7 +12,8 @@
 //! | `conv` | `Conv` |
 //! | `elementwise` | `Add`, `Sub`, `Mul`, `Max`, `Min` |
 //! | `activation` | `Relu`, `Clip`, `LeakyRelu`, `PRelu`, `Sigmoid`, `Tanh` |
-//! | `reduce` | `Softmax`, `ArgMax`, `Reduce` |
+//! | `reduce` | `ArgMax`, `Reduce` |
+//! | `softmax` | `Softmax` (the op, or a finer form for a 16-bit graph output) |
 //! | `pool` | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad`, `Select` |
 //! | `tree` | `TreeEnsemble` |
@@ -25,6 +26,7 @@ pub(crate) mod features;
 mod layout;
 mod pool;
 mod reduce;
+mod softmax;
 pub(crate) mod tree;
 
 use crate::{Error, Result};

@@ -1,52 +1,14 @@
-//! Lowering reductions: `Softmax` (an index requantization into a 256-entry `exp` table,
-//! output `act8` at scale 1/127) and `ArgMax` (an `Index` output) along one axis, both reading
-//! wide accumulators as well as activations; `Reduce` over any axes of an activation (`Sum`
-//! requantized onto its calibrated output scale, `Mean`, `Max` and `Min` at the input's kind
-//! and scale with the identity requantization).
+//! Lowering reductions: `ArgMax` (an `Index` output) along one axis, reading wide accumulators
+//! as well as activations; `Reduce` over any axes of an activation (`Sum` requantized onto its
+//! calibrated output scale, `Mean`, `Max` and `Min` at the input's kind and scale with the
+//! identity requantization). `Softmax` lives in `softmax`.
 
 use super::{Builder, kind_range, multiplier};
 use crate::Result;
 use vouch_model::{Kind, Op, Operand, ReduceMode, Requant};
 use vouch_onnx::graph::FNode;
 
-/// Softmax table step in logit units when the input is wide (the table spans `e^0 .. e^-16`).
-const SOFTMAX_STEP: f64 = 16.0 / 255.0;
-
 impl Builder<'_> {
-    /// `Softmax` along `axis`.
-    pub(super) fn softmax(&mut self, node: &FNode, name: String, axis: usize) -> Result<()> {
-        let x = self.input(node, 0)?;
-        // Table step in logit units: the input's own step when it is fine enough (the
-        // identity index map), else 16/255 so the table spans exp(0) .. exp(-16).
-        let (step, rq) = if x.kind == Kind::Act8 && x.scale <= SOFTMAX_STEP {
-            (x.scale, Requant::SOFTMAX_INDEX)
-        } else {
-            let (m, s) = multiplier(x.scale / SOFTMAX_STEP)
-                .ok_or_else(|| Self::err(node, "softmax index ratio out of range"))?;
-            (
-                SOFTMAX_STEP,
-                Requant {
-                    m,
-                    s,
-                    lo: 0,
-                    hi: 255,
-                },
-            )
-        };
-        let table: Vec<i32> = (0..256)
-            .map(|k| libm::round(65536.0 * libm::exp(-(k as f64) * step)) as i32)
-            .collect();
-        let t = self.add_const(format!("{name}.exp"), 1.0, vec![256], table);
-        let q = self.bind(node, node.output, Kind::Act8, 1.0 / 127.0)?;
-        let op = Op::Softmax {
-            axis: axis as u32,
-            table: t,
-            rq,
-        };
-        self.push(node, name, op, vec![Operand::Value(x.id)], q.id);
-        Ok(())
-    }
-
     /// `ArgMax` along `axis`.
     pub(super) fn argmax(
         &mut self,

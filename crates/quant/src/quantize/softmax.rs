@@ -1,0 +1,196 @@
+//! Lowering `Softmax`, two ways.
+//!
+//! Inside a network, and at 8 bits, it is the `Softmax` op: an index requantization into a
+//! 256-entry `exp` table, output `act8` at scale 1/127 (half a step is 0.0039 of probability).
+//!
+//! At 16 bits, a `Softmax` whose output is a graph output (a classifier's probabilities) is
+//! built from ops that already take 16-bit tables, so a probability is good to about 3e-4
+//! instead ([`Builder::fine_softmax`]): the slice maximum (`Reduce max`), the differences
+//! `x - max` onto a [`FINE_EXP_WINDOW`]-wide window (`Sub`), `exp` by a 65536-entry `Lut`, their
+//! sum (`Reduce sum`), its reciprocal by a second 65536-entry `Lut`, and the product (`Mul`).
+//! No op is added to the semantics: the engine, the circuit and the one-step verifier already
+//! check each of them.
+
+use super::{Builder, Precision, kind_range, multiplier};
+use crate::Result;
+use vouch_model::{Dim, Kind, Op, Operand, ReduceMode, Requant};
+use vouch_onnx::graph::FNode;
+use vouch_semantics::ACT16_MAX;
+
+/// Softmax table step in logit units when the input is wide (the table spans `e^0 .. e^-16`).
+const SOFTMAX_STEP: f64 = 16.0 / 255.0;
+
+/// Logit units the fine `exp` table spans below the maximum: `e^-12 · 32767 < 0.2`, so every
+/// difference further below rounds to a probability of 0 anyway.
+const FINE_EXP_WINDOW: f64 = 12.0;
+
+/// Entries of each fine table (semantics version 4 allows `2^16`).
+const FINE_TABLE: i32 = 65_536;
+
+impl Builder<'_> {
+    /// `Softmax` along `axis`: the fine form for a 16-bit graph output whose slices the
+    /// reductions can span, else the `Softmax` op.
+    pub(super) fn softmax(&mut self, node: &FNode, name: String, axis: usize) -> Result<()> {
+        if self.precision == Precision::Int16
+            && self.is_output[node.output]
+            && self.fine_softmax_fits(node, axis)?
+        {
+            return self.fine_softmax(node, name, axis);
+        }
+        let x = self.input(node, 0)?;
+        // Table step in logit units: the input's own step when it is fine enough (the
+        // identity index map), else 16/255 so the table spans exp(0) .. exp(-16).
+        let (step, rq) = if x.kind == Kind::Act8 && x.scale <= SOFTMAX_STEP {
+            (x.scale, Requant::SOFTMAX_INDEX)
+        } else {
+            let (m, s) = multiplier(x.scale / SOFTMAX_STEP)
+                .ok_or_else(|| Self::err(node, "softmax index ratio out of range"))?;
+            (
+                SOFTMAX_STEP,
+                Requant {
+                    m,
+                    s,
+                    lo: 0,
+                    hi: 255,
+                },
+            )
+        };
+        let table: Vec<i32> = (0..256)
+            .map(|k| libm::round(65536.0 * libm::exp(-(k as f64) * step)) as i32)
+            .collect();
+        let t = self.add_const(format!("{name}.exp"), 1.0, vec![256], table);
+        let q = self.bind(node, node.output, Kind::Act8, 1.0 / 127.0)?;
+        let op = Op::Softmax {
+            axis: axis as u32,
+            table: t,
+            rq,
+        };
+        self.push(node, name, op, vec![Operand::Value(x.id)], q.id);
+        Ok(())
+    }
+
+    /// Whether the reductions of the fine form may span a slice along `axis`
+    /// ([`vouch_semantics::MAX_REDUCE_SPAN`]; never the batch axis).
+    fn fine_softmax_fits(&self, node: &FNode, axis: usize) -> Result<bool> {
+        let x = self.input(node, 0)?;
+        let shape = &self.values[x.id as usize].shape;
+        if axis == 0 || shape[axis..].contains(&Dim::Batch) {
+            return Ok(false);
+        }
+        let dims: Vec<usize> = shape
+            .iter()
+            .map(|d| match d {
+                Dim::Fixed(n) => *n as usize,
+                Dim::Batch => 1,
+            })
+            .collect();
+        Ok(vouch_semantics::reduce_span(&dims, &[axis])
+            .is_some_and(|s| s <= vouch_semantics::MAX_REDUCE_SPAN))
+    }
+
+    /// `Softmax` along `axis` of a 16-bit graph output, from `Reduce`, `Sub`, `Lut` and `Mul`
+    /// (module docs). Every intermediate is `act16`; the output is `act16` at `1/32767`.
+    fn fine_softmax(&mut self, node: &FNode, name: String, axis: usize) -> Result<()> {
+        let lim = f64::from(ACT16_MAX);
+        let (lo, hi) = kind_range(Kind::Act16);
+        let mut x = self.input(node, 0)?;
+        if x.kind == Kind::Wide {
+            // `Reduce` reads activations: the scores onto act16 at their calibrated range
+            let scale = self.act_scale(self.range_of(node, 0)?);
+            x = self.rescaled_input(node, Kind::Act16, scale, (lo, hi), "to_act16")?;
+        }
+        let shape = self.values[x.id as usize].shape.clone();
+        let Some(&Dim::Fixed(n)) = shape.get(axis) else {
+            return Err(Self::err(node, "softmax axis must have a fixed size"));
+        };
+        let mut kept = shape.clone();
+        kept[axis] = Dim::Fixed(1);
+        let value = |b: &mut Self, suffix: &str, scale: f64, shape: &[Dim]| {
+            let vname = format!("{name}/{suffix}");
+            let id = b.new_value(vname.clone(), Kind::Act16, scale, shape.to_vec());
+            (vname, id)
+        };
+        let identity = |k: Kind| {
+            let (lo, hi) = kind_range(k);
+            Requant { m: 1, s: 0, lo, hi }
+        };
+        let axes = vec![axis as u32];
+
+        // m = max_j x_j, at x's kind and scale
+        let (mname, m_id) = {
+            let vname = format!("{name}/max");
+            let id = self.new_value(vname.clone(), x.kind, x.scale, kept.clone());
+            (vname, id)
+        };
+        let op = Op::Reduce {
+            mode: ReduceMode::Max,
+            axes: axes.clone(),
+            keepdims: true,
+            rq: identity(x.kind),
+        };
+        self.push(node, mname, op, vec![Operand::Value(x.id)], m_id);
+
+        // d = x - m <= 0, on the window's lower half: 32768 steps over FINE_EXP_WINDOW logits
+        let step = FINE_EXP_WINDOW / f64::from(FINE_TABLE / 2);
+        let (_, s) = multiplier(x.scale / step)
+            .ok_or_else(|| Self::err(node, "softmax difference ratio out of range"))?;
+        let ma = (x.scale / step * f64::from(2u32).powi(s as i32)).round() as i64;
+        let (dname, d_id) = value(self, "diff", step, &shape);
+        let rq = Requant { m: 1, s, lo, hi };
+        let op = Op::Add { ma, mb: -ma, rq };
+        let ins = vec![Operand::Value(x.id), Operand::Value(m_id)];
+        self.push(node, dname, op, ins, d_id);
+
+        // e = exp(d) at 1/32767 (e = 1 at the maximum)
+        let half = FINE_TABLE / 2;
+        let exp: Vec<i32> = (-half..half)
+            .map(|i| (libm::exp(f64::from(i.min(0)) * step) * lim).round() as i32)
+            .collect();
+        let (ename, e_id) = value(self, "exp", 1.0 / lim, &shape);
+        self.push_table(node, ename, d_id, exp, e_id);
+
+        // sum = Σ_j e_j in [1, n], at n/32767
+        let s_sum = n as f64 / lim;
+        let (m, s) = multiplier((1.0 / lim) / s_sum)
+            .ok_or_else(|| Self::err(node, "softmax sum ratio out of range"))?;
+        let (sname, sum_id) = value(self, "sum", s_sum, &kept);
+        let op = Op::Reduce {
+            mode: ReduceMode::Sum,
+            axes,
+            keepdims: true,
+            rq: Requant { m, s, lo, hi },
+        };
+        self.push(node, sname, op, vec![Operand::Value(e_id)], sum_id);
+
+        // r = 1 / sum in [1/n, 1], at 1/32767
+        let recip: Vec<i32> = (-half..half)
+            .map(|c| {
+                if c <= 0 {
+                    ACT16_MAX
+                } else {
+                    (lim / (f64::from(c) * s_sum)).round().min(lim) as i32
+                }
+            })
+            .collect();
+        let (rname, r_id) = value(self, "recip", 1.0 / lim, &kept);
+        self.push_table(node, rname, sum_id, recip, r_id);
+
+        // p = e · r at 1/32767
+        let (m, s) = multiplier(1.0 / lim)
+            .ok_or_else(|| Self::err(node, "softmax product ratio out of range"))?;
+        let q = self.bind(node, node.output, Kind::Act16, 1.0 / lim)?;
+        let op = Op::Mul {
+            rq: Requant { m, s, lo, hi },
+        };
+        let ins = vec![Operand::Value(e_id), Operand::Value(r_id)];
+        self.push(node, name, op, ins, q.id);
+        Ok(())
+    }
+
+    /// Pushes `Lut { table }` from value `x` into the fresh value `out`, named `name`.
+    fn push_table(&mut self, node: &FNode, name: String, x: u32, table: Vec<i32>, out: u32) {
+        let t = self.add_const(format!("{name}.table"), 1.0, vec![table.len()], table);
+        let op = Op::Lut { table: t };
+        self.push(node, name, op, vec![Operand::Value(x)], out);
+    }
+}

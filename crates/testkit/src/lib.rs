@@ -36,6 +36,25 @@ pub fn model_dir(name: &str) -> PathBuf {
     repo().join("testdata/models").join(name)
 }
 
+/// Name prefixes of the converter fixtures: models exported by skl2onnx, onnxmltools and
+/// CatBoost from scikit-learn, XGBoost, LightGBM and CatBoost (`testdata/models/trees.py`,
+/// `linear.py` and the scripts beside them).
+pub const CONVERTER_PREFIXES: [&str; 3] = ["tree_", "linear_", "svm_"];
+
+/// Every converter fixture in `testdata/models` (a directory with a `model.onnx` whose name
+/// starts with one of [`CONVERTER_PREFIXES`]), sorted.
+pub fn converter_fixtures() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(repo().join("testdata/models"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("model.onnx").is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| CONVERTER_PREFIXES.iter().any(|p| n.starts_with(p)))
+        .collect();
+    names.sort();
+    names
+}
+
 /// Fixture model `name` imported from its committed ONNX file and calibration rows, keeping the
 /// graph outputs `outputs` (all when `None`): the package's bytes and the package.
 pub fn fixture(name: &str, outputs: Option<&[&str]>) -> (Vec<u8>, Package) {

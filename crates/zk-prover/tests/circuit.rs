@@ -187,6 +187,20 @@ fn tree_fixture_models_are_satisfied() {
     }
 }
 
+/// Every converter fixture (`testdata/models/{tree,linear,svm}_*`) builds a satisfied circuit
+/// on its first held-out row: each one a user exports can be proven.
+#[test]
+fn every_converter_fixture_is_satisfied() {
+    let names = vouch_testkit::converter_fixtures();
+    assert!(names.len() >= 24, "{names:?}");
+    for name in &names {
+        let (pkg, inputs) = common::fixture(name, 0);
+        let c = circuit::build(&pkg, inputs).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(c.cs.first_unsatisfied(), None, "{name}");
+        eprintln!("{name}: {} constraints", c.cs.num_constraints());
+    }
+}
+
 /// Soundness of the tree circuit on the shared vector cases (every mode, missing codes, each
 /// aggregate): every private variable of the system nudged by one breaks a row (the segment
 /// of a code, a reach flag, a leaf sum, a range bit), and so does a changed output: a wrong

@@ -23,20 +23,15 @@ pub fn fixture_at(
     let dir = root().join("testdata/models").join(name);
     let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
     let graph = vouch_onnx::import(&onnx, &vouch_onnx::ImportOptions { outputs: None }).unwrap();
-    let names: Vec<String> = graph
-        .inputs
-        .iter()
-        .map(|&v| graph.values[v].name.clone())
-        .collect();
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let cal: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("calibration.json")).unwrap())
             .unwrap();
-    let samples = vouch_quant::json::inputs_from_json(&cal, &names).unwrap();
+    // `null` is a missing value where the model handles them (an Imputer, tree ensembles)
+    let samples = vouch_quant::calibration_from_json(&graph, &cal).unwrap();
     let pkg = vouch_quant::import_at(&graph, samples, name, [0; 32], precision, |_| {}).unwrap();
     let inp: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("input.json")).unwrap()).unwrap();
-    let floats = vouch_quant::json::inputs_from_json(&inp, &names).unwrap();
+    let floats = vouch_task::codec::package_inputs_from_json(&pkg, &inp).unwrap();
     let q = vouch_quant::quantize_inputs(&pkg, &floats);
     let rows = q.into_iter().map(|t| one_row(&t, row)).collect();
     (pkg, rows)

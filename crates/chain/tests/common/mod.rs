@@ -1,10 +1,12 @@
 //! What the chain test binaries share: one honest run of a fixture model on its first input
-//! rows.
+//! rows, and a dispute game played to its end between an honest party and a liar.
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
-use vouch_chain::alloy::primitives::B256;
-use vouch_chain::dispute::{Evidence, HonestTrace};
+use vouch_chain::System;
+use vouch_chain::alloy::primitives::{B256, I256, U256};
+use vouch_chain::alloy::providers::Provider as _;
+use vouch_chain::dispute::{self, Evidence, HonestTrace, Move};
 use vouch_engine::{Engine, Options};
 use vouch_model::Package;
 
@@ -41,4 +43,74 @@ pub fn run_fixture(pkg: &Package, model: &str, rows: usize) -> (B256, HonestTrac
         B256::from(exec.output_commitment())
     );
     (ic, trace, B256::from(exec.output_commitment()), evidence)
+}
+
+/// The liar's moves: the ordinary ones from its (lying) trace, and in the partial-sum game the
+/// honest prefix sums plus 1 from tree `dev` on (so its last one is the value it claimed).
+pub async fn liar_step(
+    sys: &System,
+    game: U256,
+    lie: &HonestTrace,
+    honest: (&HonestTrace, &Evidence),
+    dev: usize,
+) -> Move {
+    let dg = sys.dispute_game();
+    let g = sys.client().call("game", dg.game(game)).await.unwrap();
+    let who = sys.client().sender("liar").unwrap();
+    let bit = if who == g.p.defender { 1 } else { 2 };
+    if !(g.phase == 10 || g.phase == 11) || g.posted & bit != 0 {
+        return dispute::step(sys, game, lie).await.unwrap();
+    }
+    let ps = sys.client().call("ps", dg.partialSums(game)).await.unwrap();
+    let c = if g.phase == 10 {
+        ps.hi as usize
+    } else {
+        (ps.lo as usize + ps.hi as usize) / 2
+    };
+    let (j, e) = (g.node.to::<usize>(), g.element.to::<usize>());
+    let p = dispute::tree_partial_sum(honest.0, honest.1, j, e, c).unwrap() + i64::from(c > dev);
+    sys.client()
+        .send(
+            "postPartial",
+            dg.postPartial(game, I256::try_from(p).unwrap()),
+        )
+        .await
+        .unwrap();
+    Move::Posted("partial sum")
+}
+
+/// Plays the game to its end with the honest party moving first; returns the outcome, the
+/// honest party's moves and the gas of its last transaction (the tree one-step).
+pub async fn play(
+    honest: (&System, &HonestTrace, &Evidence),
+    liar: (&System, &HonestTrace),
+    game: U256,
+    dev: usize,
+) -> (&'static str, Vec<Move>, u64) {
+    let mut moves = Vec::new();
+    let mut gas = 0;
+    for _ in 0..300 {
+        let a = dispute::step_with(honest.0, game, honest.1, Some(honest.2))
+            .await
+            .unwrap();
+        if let Move::Done { outcome } = a {
+            return (outcome, moves, gas);
+        }
+        assert_ne!(a, Move::ClaimedTimeout);
+        if matches!(a, Move::Posted(_)) {
+            let block = honest
+                .0
+                .client()
+                .provider()
+                .get_block_receipts(vouch_chain::alloy::eips::BlockId::latest())
+                .await
+                .unwrap()
+                .unwrap();
+            gas = block.last().unwrap().gas_used;
+        }
+        moves.push(a);
+        let b = liar_step(liar.0, game, liar.1, (honest.1, honest.2), dev).await;
+        assert_ne!(b, Move::ClaimedTimeout);
+    }
+    panic!("the game does not end: {moves:?}");
 }

@@ -1,0 +1,100 @@
+//! Every converter fixture (`testdata/models/{tree,linear,svm}_*`: the models skl2onnx,
+//! onnxmltools and CatBoost export) disputed on one real anvil: each published, a provider
+//! lying in the output of its main node (the tree ensemble, else the first `Linear`) on the
+//! first held-out row, and an honest challenger that re-executes, plays the game to its end
+//! and wins by the one-step check, the liar slashed. The one-step's `gasUsed` is printed
+//! (`cargo test -p vouch-chain --test converters -- --nocapture`).
+
+#![allow(clippy::print_stdout)]
+
+use vouch_chain::alloy::primitives::B256;
+use vouch_chain::dispute::{HonestTrace, Move};
+use vouch_chain::graph::op;
+use vouch_chain::system::{Mode, Request};
+use vouch_chain::{DeployConfig, TOKEN};
+use vouch_testkit::{Chain, signer};
+
+mod common;
+
+fn request(model: u32, ic: B256) -> Request {
+    Request {
+        model_id: model,
+        version: 1,
+        mode: Mode::Optimistic,
+        fee: TOKEN,
+        deadline_secs: 3600,
+        input_commitment: ic,
+        rows: 1,
+        input_cid: String::new(),
+        inline_input: Vec::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lie_in_every_converter_fixture_is_caught() {
+    let names = vouch_testkit::converter_fixtures();
+    assert!(names.len() >= 24, "{names:?}");
+    let cfg = DeployConfig {
+        challenge_window: 100,
+        step_timeout: 50,
+        audit_bps: 0,
+        // one liar loses once per fixture: keep it staked
+        max_faults: 0,
+        ..DeployConfig::default()
+    };
+    let chain = Chain::start(cfg).await;
+    chain.fund(2..4, 200_000).await;
+    let bob = chain.system(2).await;
+    let carol = chain.system(3).await;
+    let mut table = Vec::new();
+    for name in &names {
+        let (bytes, pkg) = vouch_testkit::fixture(name, None);
+        let published = chain
+            .system(0)
+            .await
+            .publish(&vouch_chain::graph::commitments_of(&bytes, &pkg))
+            .await
+            .unwrap();
+        let model = published.model_id;
+        chain.stake(2, model, 1_500).await;
+        let (ic, honest, output, evidence) = common::run_fixture(&pkg, name, 1);
+        let main = |code: u8| evidence.nodes.iter().position(|n| n.op == code);
+        let j = main(op::TREE_ENSEMBLE)
+            .or_else(|| main(op::LINEAR))
+            .unwrap_or(0);
+        let trees = (evidence.nodes[j].op == op::TREE_ENSEMBLE)
+            .then(|| evidence.consts[usize::try_from(evidence.nodes[j].consts[2]).unwrap()].len());
+        let mut lie: HonestTrace = honest.clone();
+        lie.tensors[j][0] += 1;
+
+        let t = carol.request(&request(model, ic)).await.unwrap();
+        bob.submit(t, lie.output_commitment(), lie.trace_root())
+            .await
+            .unwrap();
+        let before = bob.provider_info(signer(2).address()).await.unwrap();
+        let game = carol
+            .challenge(t, output, honest.trace_root())
+            .await
+            .unwrap();
+        // the liar's partial sums deviate from the middle tree on
+        let dev = trees.map_or(0, |n| n / 2);
+        let (outcome, moves, gas) =
+            common::play((&carol, &honest, &evidence), (&bob, &lie), game, dev).await;
+        assert_eq!(outcome, "challenger wins", "{name}: {moves:?}");
+        assert_eq!(
+            moves.last(),
+            Some(&Move::Posted("one-step")),
+            "{name}: {moves:?}"
+        );
+        assert!(gas < 1_000_000, "{name}: one-step gasUsed {gas}");
+        let after = bob.provider_info(signer(2).address()).await.unwrap();
+        assert!(after.stake < before.stake, "{name}: the liar is slashed");
+        assert_eq!(carol.task(t).await.unwrap().status, 6, "{name}: failed");
+        table.push((name.clone(), j, trees, moves.len(), gas));
+    }
+    println!("fixture                   lying node  trees  moves  one-step gasUsed");
+    for (name, j, trees, moves, gas) in table {
+        let trees = trees.map_or("-".to_owned(), |n| n.to_string());
+        println!("{name:<25} {j:>10}  {trees:>5}  {moves:>5}  {gas:>16}");
+    }
+}

@@ -1,5 +1,5 @@
 //! Reductions: ONNX `Softmax` and `ArgMax` along one axis, lowered to [`FOp::Softmax`] and
-//! [`FOp::ArgMax`], `ReduceSum`, `ReduceMean`, `ReduceMax` and `ReduceMin` over any set of
+//! [`FOp::ArgMax`], `LogSoftmax` (its function body: `Reduce`, `Sub` and `Map` nodes), `ReduceSum`, `ReduceMean`, `ReduceMax` and `ReduceMin` over any set of
 //! axes, lowered to [`FOp::Reduce`], and skl2onnx's label lookup (`ai.onnx.ml` `ArrayFeatureExtractor` of the
 //! `ArgMax` indices into the classes `0..n-1`), which is the identity and disappears.
 
@@ -9,8 +9,19 @@ use crate::import::{Ctx, Importer, Kind, Sym};
 use crate::tensor::Data;
 
 impl Importer {
-    /// ONNX `Softmax` over one axis (opset < 13: only when it is equivalent to the last axis).
+    /// ONNX `Softmax` over one axis (opset < 13: the input coerced to 2-D at `axis`).
     pub(super) fn softmax(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        self.softmax_like(ctx, false)
+    }
+
+    /// ONNX `LogSoftmax` (every opset form, as `Softmax`): `d - ln Σ e^d` with
+    /// `d = x - max x`, as the `Reduce`, `Sub` and `Map` nodes of its ONNX function body.
+    pub(super) fn log_softmax(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        self.softmax_like(ctx, true)
+    }
+
+    /// `Softmax` (or `LogSoftmax` when `log`) over the axis the opset defines.
+    fn softmax_like(&mut self, ctx: &Ctx<'_>, log: bool) -> Result<()> {
         let v = self.value_in(ctx, 0)?;
         let s = self.shape(v);
         let rank = s.len();
@@ -26,39 +37,35 @@ impl Importer {
             if between.iter().all(|&d| d == Dim::Fixed(1)) {
                 rank - 1
             } else {
-                return self.softmax_flattened(ctx, v, axis);
+                return self.softmax_flattened(ctx, v, axis, log);
             }
         };
         if s.get(axis) == Some(&Dim::Batch) {
-            return Err(ctx.shape_err("softmax over the batch axis"));
+            return Err(ctx.shape_err(format!("{} over the batch axis", ctx.op)));
         }
-        let out = self.emit(
-            ctx,
-            FOp::Softmax { axis },
-            vec![Operand::Value(v)],
-            s,
-            Kind::Float,
-        )?;
+        let out = self.emit_softmax(ctx, v, axis, s, log, true)?;
         self.set_out(ctx, 0, Sym::Value(out))
     }
 
     /// Softmax over the axes `axis..` of `v` together (ONNX opset < 13): a `Reshape` that
-    /// flattens them into one axis, a `Softmax` over it, and a `Reshape` back.
+    /// flattens them into one axis, a softmax over it, and a `Reshape` back.
     fn softmax_flattened(
         &mut self,
         ctx: &Ctx<'_>,
         v: crate::graph::ValueId,
         axis: usize,
+        log: bool,
     ) -> Result<()> {
         let s = self.shape(v);
+        let batch_axis = || ctx.shape_err(format!("{} over the batch axis", ctx.op));
         if axis == 0 {
-            return Err(ctx.shape_err("softmax over the batch axis"));
+            return Err(batch_axis());
         }
         let mut n = 1usize;
         for d in s.get(axis..).unwrap_or_default() {
             match d {
                 Dim::Fixed(k) => n = n.saturating_mul(*k),
-                Dim::Batch => return Err(ctx.shape_err("softmax over the batch axis")),
+                Dim::Batch => return Err(batch_axis()),
             }
         }
         let mut flat: Vec<Dim> = s.get(..axis).unwrap_or_default().to_vec();
@@ -71,15 +78,78 @@ impl Importer {
             vec![Operand::Value(v)],
             flat.clone(),
         )?;
-        let p = self.emit_tmp(
-            ctx,
-            "softmax",
-            FOp::Softmax { axis: last },
-            vec![Operand::Value(f)],
-            flat,
-        )?;
+        let p = self.emit_softmax(ctx, f, last, flat, log, false)?;
         let out = self.emit(ctx, FOp::Reshape, vec![Operand::Value(p)], s, Kind::Float)?;
         self.set_out(ctx, 0, Sym::Value(out))
+    }
+
+    /// Emits the softmax (or log-softmax) of `v` (shape `s`) along `axis`; its value is the
+    /// node's output when `last`, else a temporary. A log-softmax is `Reduce max`, `Sub`,
+    /// `Map exp`, `Reduce sum`, `Map ln`, `Sub`, its reductions refused past the span the
+    /// one-step verifier judges.
+    fn emit_softmax(
+        &mut self,
+        ctx: &Ctx<'_>,
+        v: crate::graph::ValueId,
+        axis: usize,
+        s: Vec<Dim>,
+        log: bool,
+        last: bool,
+    ) -> Result<crate::graph::ValueId> {
+        if !log {
+            let op = FOp::Softmax { axis };
+            return if last {
+                self.emit(ctx, op, vec![Operand::Value(v)], s, Kind::Float)
+            } else {
+                self.emit_tmp(ctx, "softmax", op, vec![Operand::Value(v)], s)
+            };
+        }
+        let dims: Vec<usize> = s
+            .iter()
+            .map(|d| match d {
+                Dim::Fixed(n) => *n,
+                Dim::Batch => 1,
+            })
+            .collect();
+        let span = vouch_semantics::reduce_span(&dims, &[axis]).unwrap_or(usize::MAX);
+        if span > vouch_semantics::MAX_REDUCE_SPAN {
+            return Err(ctx.unsupported(format!(
+                "LogSoftmax over axis {axis} of {s:?}: a slice spans {span} elements, more \
+                 than the {} the one-step verifier can judge",
+                vouch_semantics::MAX_REDUCE_SPAN
+            )));
+        }
+        let mut kept = s.clone();
+        kept[axis] = Dim::Fixed(1);
+        let reduce = |mode| FOp::Reduce {
+            mode,
+            axes: vec![axis],
+            keepdims: true,
+        };
+        let val = |x| vec![Operand::Value(x)];
+        let m = self.emit_tmp(ctx, "max", reduce(ReduceMode::Max), val(v), kept.clone())?;
+        let d = self.emit_tmp(
+            ctx,
+            "diff",
+            FOp::Sub,
+            vec![Operand::Value(v), Operand::Value(m)],
+            s.clone(),
+        )?;
+        let exp = FOp::Map {
+            f: crate::ScalarFn::Exp,
+        };
+        let e = self.emit_tmp(ctx, "exp", exp, val(d), s.clone())?;
+        let sum = self.emit_tmp(ctx, "sum", reduce(ReduceMode::Sum), val(e), kept.clone())?;
+        let ln = FOp::Map {
+            f: crate::ScalarFn::Log,
+        };
+        let l = self.emit_tmp(ctx, "log", ln, val(sum), kept)?;
+        let ins = vec![Operand::Value(d), Operand::Value(l)];
+        if last {
+            self.emit(ctx, FOp::Sub, ins, s, Kind::Float)
+        } else {
+            self.emit_tmp(ctx, "logsoftmax", FOp::Sub, ins, s)
+        }
     }
 
     /// ONNX `ArgMax`: an index-valued output.

@@ -187,6 +187,32 @@ fn tree_fixture_models_are_satisfied() {
     }
 }
 
+/// The fixtures of the `ai.onnx.ml` preprocessing ops (`Normalizer` L2, L1 and MAX, whose
+/// factors are `2^16`-entry tables, and `Binarizer`, a step table) are satisfied on
+/// several rows.
+#[test]
+fn ml_op_fixture_models_are_satisfied() {
+    for name in [
+        "linear_normalizer_logreg_bc",
+        "linear_scaler_l1_logreg_bc",
+        "linear_normalizer_max_logreg_bc",
+        "linear_binarizer_logreg_bc",
+    ] {
+        for row in [0, 1] {
+            let (pkg, inputs) = common::fixture(name, row);
+            let c = circuit::build(&pkg, inputs).unwrap();
+            assert_eq!(c.cs.first_unsatisfied(), None, "{name} row {row}");
+            if row == 0 {
+                eprintln!(
+                    "{name}: {} constraints, {} variables",
+                    c.cs.num_constraints(),
+                    c.cs.num_vars()
+                );
+            }
+        }
+    }
+}
+
 /// Soundness of the tree circuit on the shared vector cases (every mode, missing codes, each
 /// aggregate): every private variable of the system nudged by one breaks a row (the segment
 /// of a code, a reach flag, a leaf sum, a range bit), and so does a changed output: a wrong

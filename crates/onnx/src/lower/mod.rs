@@ -8,8 +8,8 @@
 //! | [`svm`] | `ai.onnx.ml` `SVMClassifier` (binary), `SVMRegressor`, with the `LINEAR` kernel (folded into a `Linear`) |
 //! | [`conv`] | `Conv` |
 //! | [`elementwise`] | `Add`, `Sub`, `Mul`, `Div` (and the bias folding into a `Linear`), `Sum` and `Mean` of any number of operands, `Max` and `Min` (n-ary); `ai.onnx.ml` `Scaler` |
-//! | [`activation`] | `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu`, `PRelu`, `Clip`; the functions of one argument (`HardSigmoid`, `HardSwish`, `Exp`, `Log`, `Sqrt`, `Reciprocal`, `Abs`, `Neg`, `Floor`, `Ceil`, `Round`, `Sign`, `Elu`, `Selu`, `Celu`, `ThresholdedRelu`, `Softplus`, `Softsign`, `Mish`, `Gelu`, `Erf`, `Sin`, `Cos`, `Atan`, `Sinh`, `Cosh`, `Asinh`) |
-//! | [`reduce`] | `Softmax`, `ArgMax`, `ReduceSum`, `ReduceMean`, `ReduceMax`, `ReduceMin`, `ai.onnx.ml` `ArrayFeatureExtractor` (label lookup), `Normalizer` (L1 after a softmax) |
+//! | [`activation`] | `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu`, `PRelu`, `Clip`; the functions of one argument (`HardSigmoid`, `HardSwish`, `Exp`, `Log`, `Sqrt`, `Reciprocal`, `Abs`, `Neg`, `Floor`, `Ceil`, `Round`, `Sign`, `Elu`, `Selu`, `Celu`, `ThresholdedRelu`, `Softplus`, `Softsign`, `Mish`, `Gelu`, `Erf`, `Sin`, `Cos`, `Atan`, `Sinh`, `Cosh`, `Asinh`); `ai.onnx.ml` `Binarizer` (a step function) |
+//! | [`reduce`] | `Softmax`, `ArgMax`, `ReduceSum`, `ReduceMean`, `ReduceMax`, `ReduceMin`, `ai.onnx.ml` `ArrayFeatureExtractor` (label lookup), `Normalizer` (`MAX`, `L1`, `L2` over the last axis of `[N, F]`; `L1` after a softmax is the identity) |
 //! | [`pool`] | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | [`layout`] | `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`, `Transpose`, `Concat`, `Pad`, `Shape`, `Gather`, `Slice`, `ConstantOfShape` |
 //! | [`select`] | `Slice` and `Gather` of computed tensors, `Split`, `Expand`, `Tile` (per-axis index maps) |
@@ -122,6 +122,7 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "Sinh", Importer::scalar_map),
     (ONNX, "Cosh", Importer::scalar_map),
     (ONNX, "Asinh", Importer::scalar_map),
+    (ML, "Binarizer", Importer::binarizer),
     // reduce
     (ONNX, "Softmax", Importer::softmax),
     (ONNX, "ArgMax", Importer::argmax),

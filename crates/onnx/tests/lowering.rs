@@ -1220,9 +1220,23 @@ fn ml_linear_classifier_forms_vouch_cannot_run_are_refused_by_name() {
         vec![
             A::Is("classlabels_ints", &[0, 1]),
             A::Fs("coefficients", &[1., 2., 3., 4.]),
-            A::S("post_transform", "PROBIT"),
+            A::S("post_transform", "SOFTMAX_ZERO"),
         ],
     ];
+    // PROBIT: onnxruntime's probit of each score, a table
+    let g = imp(&classifier(vec![
+        A::Is("classlabels_ints", &[0, 1]),
+        A::Fs("coefficients", &[1., 2., 3., 4.]),
+        A::S("post_transform", "PROBIT"),
+    ]))
+    .unwrap();
+    assert_eq!(ops(&g), ["Linear", "ArgMax", "Map"]);
+    assert!(matches!(
+        g.nodes[2].op,
+        FOp::Map {
+            f: vouch_onnx::ScalarFn::Probit
+        }
+    ));
     for attrs in refused {
         let err = imp(&classifier(attrs)).unwrap_err();
         assert!(

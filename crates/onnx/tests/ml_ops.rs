@@ -125,3 +125,19 @@ fn binarizer_without_a_threshold_is_refused_naming_the_node() {
     );
     assert!(err.to_string().contains("threshold"), "{err}");
 }
+
+/// onnxruntime's `PROBIT`: `√2 · erfinv(2x - 1)` with Winitzki's approximation of `erfinv`
+/// (within about 2e-3 of the true quantile), 0 at one half, NaN outside `[0, 1]`.
+#[test]
+fn probit_is_onnxruntimes_approximation() {
+    let p = ScalarFn::Probit;
+    assert_eq!(p.apply(0.5), 0.0);
+    assert!(
+        (p.apply(0.975) - 1.959_964).abs() < 5e-3,
+        "{}",
+        p.apply(0.975)
+    );
+    assert!((p.apply(0.025) + p.apply(0.975)).abs() < 1e-5);
+    assert!(p.apply(1.5).is_nan() && p.apply(-0.5).is_nan());
+    assert!(p.fine());
+}

@@ -203,6 +203,7 @@ fn a_multiclass_classifier_gives_argmax_labels_and_its_post_transform() {
         ("NONE", vec!["TreeEnsemble", "ArgMax"]),
         ("SOFTMAX", vec!["TreeEnsemble", "ArgMax", "Softmax"]),
         ("LOGISTIC", vec!["TreeEnsemble", "ArgMax", "Sigmoid"]),
+        ("PROBIT", vec!["TreeEnsemble", "ArgMax", "Map"]),
     ] {
         let mut extra = weights.clone();
         extra.push(A::S("post_transform", post));
@@ -303,9 +304,21 @@ fn forms_vouch_cannot_run_are_refused_naming_the_node() {
             one_tree(&MODES),
             [
                 base_weights(),
-                vec![labels.clone(), A::S("post_transform", "PROBIT")],
+                vec![labels.clone(), A::S("post_transform", "SOFTMAX_ZERO")],
             ]
             .concat(),
+        ),
+        // PROBIT on the binary one-score form
+        classifier(
+            one_tree(&MODES),
+            vec![
+                A::Is("class_treeids", &[0, 0, 0]),
+                A::Is("class_nodeids", &[3, 4, 2]),
+                A::Is("class_ids", &[0, 0, 0]),
+                A::Fs("class_weights", &[0.25, 0.5, 0.75]),
+                A::Is("classlabels_int64s", &[0, 1]),
+                A::S("post_transform", "PROBIT"),
+            ],
         ),
         classifier(
             one_tree(&MODES),
@@ -344,6 +357,14 @@ fn forms_vouch_cannot_run_are_refused_naming_the_node() {
             [
                 TARGET_WEIGHTS.to_vec(),
                 vec![A::S("post_transform", "LOGISTIC")],
+            ]
+            .concat(),
+        ),
+        regressor(
+            one_tree(&MODES),
+            [
+                TARGET_WEIGHTS.to_vec(),
+                vec![A::S("post_transform", "SOFTMAX_ZERO")],
             ]
             .concat(),
         ),

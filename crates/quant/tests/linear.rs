@@ -206,3 +206,10 @@ fn binarizer_logistic_regression() {
     check("linear_binarizer_logreg_bc", 1e-3);
     every_mode("linear_binarizer_logreg_bc");
 }
+
+/// `post_transform` PROBIT on a `LinearClassifier`'s scores (set on skl2onnx's output, the
+/// scores moved inside (0, 1)).
+#[test]
+fn probit_linear_classifier() {
+    check("linear_probit_iris", 1e-3);
+}

@@ -145,3 +145,16 @@ fn opset5_tree_ensemble_regressor() {
 fn opset5_tree_ensemble_scores() {
     check("tree_v5_gb_bc", 1e-3);
 }
+
+/// `post_transform` PROBIT on a regressor's scores (set on skl2onnx's output, scores inside
+/// (0, 1)): onnxruntime's probit as a `2^16`-entry table over the rescaled scores.
+#[test]
+fn probit_regressor() {
+    check("tree_probit_rf_bc", 1e-3);
+}
+
+/// PROBIT on a 3-class forest's scores: the label is the `ArgMax` of the raw scores.
+#[test]
+fn probit_multiclass() {
+    check("tree_probit_rf_iris", 1e-3);
+}

@@ -188,8 +188,8 @@ fn tree_fixture_models_are_satisfied() {
 }
 
 /// The fixtures of the `ai.onnx.ml` preprocessing ops (`Normalizer` L2, L1 and MAX, whose
-/// factors are `2^16`-entry tables, and `Binarizer`, a step table) are satisfied on
-/// several rows.
+/// factors are `2^16`-entry tables, and `Binarizer`, a step table) and of the `PROBIT`
+/// post-transform (a `2^16`-entry table) are satisfied on several rows.
 #[test]
 fn ml_op_fixture_models_are_satisfied() {
     for name in [
@@ -197,6 +197,8 @@ fn ml_op_fixture_models_are_satisfied() {
         "linear_scaler_l1_logreg_bc",
         "linear_normalizer_max_logreg_bc",
         "linear_binarizer_logreg_bc",
+        "linear_probit_iris",
+        "tree_probit_rf_bc",
     ] {
         for row in [0, 1] {
             let (pkg, inputs) = common::fixture(name, row);

@@ -1,6 +1,7 @@
 //! Tree ensembles: `ai.onnx.ml` `TreeEnsembleClassifier` and `TreeEnsembleRegressor`, lowered
 //! to one [`FOp::TreeEnsemble`] of raw scores (`docs/semantics.md` section 3.1) and, for a
-//! classifier, an `ArgMax` label and the post-transform (`Softmax`, `Sigmoid`) of the scores.
+//! classifier, an `ArgMax` label and the post-transform (`Softmax`, `Sigmoid`, a `PROBIT`
+//! [`ScalarFn`] map) of the scores; a regressor's scores may go through `PROBIT` too.
 //!
 //! Each tree is laid out depth first from its root, so children come after their parent; the
 //! leaf weights are matched to leaves by `(tree id, node id)`. Both the plain float attributes
@@ -12,7 +13,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::error::{Error, Result};
-use crate::graph::{Aggregate, Dim, FOp, FTreeNode, FTrees, NodeMode, Operand};
+use crate::graph::{Aggregate, Dim, FOp, FTreeNode, FTrees, NodeMode, Operand, ScalarFn};
 use crate::import::{Ctx, Importer, Kind, Sym};
 use crate::proto::TensorProto;
 
@@ -27,6 +28,8 @@ enum Post {
     None,
     Softmax,
     Logistic,
+    /// onnxruntime's `PROBIT` of each score ([`ScalarFn::Probit`]).
+    Probit,
 }
 
 /// The elements of a float or double tensor attribute as `f64`.
@@ -386,8 +389,10 @@ impl Importer {
             b"NONE" => Ok(Post::None),
             b"SOFTMAX" => Ok(Post::Softmax),
             b"LOGISTIC" => Ok(Post::Logistic),
+            b"PROBIT" => Ok(Post::Probit),
+            b"SOFTMAX_ZERO" => Err(ctx.unsupported(super::dense::SOFTMAX_ZERO)),
             other => Err(ctx.unsupported(format!(
-                "post_transform {} (NONE, SOFTMAX and LOGISTIC are supported)",
+                "post_transform {} (NONE, SOFTMAX, LOGISTIC and PROBIT are supported)",
                 String::from_utf8_lossy(other)
             ))),
         }
@@ -415,14 +420,17 @@ impl Importer {
     }
 
     /// `ai.onnx.ml` `TreeEnsembleRegressor`: `n_targets` scores, `aggregate_function` `SUM`,
-    /// `AVERAGE`, `MIN` or `MAX`, post-transform `NONE`.
+    /// `AVERAGE`, `MIN` or `MAX`, post-transform `NONE` or `PROBIT` (onnxruntime's probit of
+    /// each score, a [`ScalarFn::Probit`] map).
     pub(super) fn tree_regressor(&mut self, ctx: &Ctx<'_>) -> Result<()> {
         let n = usize::try_from(ctx.int("n_targets", 1))
             .ok()
             .filter(|&n| (1..=MAX_TREE_ROWS).contains(&n))
             .ok_or_else(|| ctx.bad_attr("n_targets", "must be positive"))?;
-        if Self::post(ctx)? != Post::None {
-            return Err(ctx.unsupported("a TreeEnsembleRegressor post_transform other than NONE"));
+        let post = Self::post(ctx)?;
+        if !matches!(post, Post::None | Post::Probit) {
+            return Err(ctx
+                .unsupported("a TreeEnsembleRegressor post_transform other than NONE and PROBIT"));
         }
         let (x, mut trees, per_leaf) = self.read_input_trees(ctx, "target")?;
         check_targets(ctx, "target_ids", &per_leaf, n)?;
@@ -450,6 +458,19 @@ impl Importer {
             .output(0)
             .ok_or_else(|| ctx.shape_err("node has no output"))?
             .to_owned();
+        if post == Post::Probit {
+            let scores = self.emit_trees(ctx, x, trees, &format!("{}.scores", ctx.name))?;
+            let shape = self.shape(scores);
+            let f = ScalarFn::Probit;
+            let y = self.emit(
+                ctx,
+                FOp::Map { f },
+                vec![Operand::Value(scores)],
+                shape,
+                Kind::Float,
+            )?;
+            return self.set_out(ctx, 0, Sym::Value(y));
+        }
         let y = self.emit_trees(ctx, x, trees, &name)?;
         self.set_out(ctx, 0, Sym::Value(y))
     }
@@ -466,6 +487,12 @@ impl Importer {
         }
         let n = labels.len();
         let mut post = Self::post(ctx)?;
+        if post == Post::Probit && n == 2 {
+            return Err(ctx.unsupported(
+                "PROBIT on a binary classifier (onnxruntime's probit of its one score has no \
+                 second column to label by)",
+            ));
+        }
         let (x, mut trees, per_leaf) = self.read_input_trees(ctx, "class")?;
         check_targets(ctx, "class_ids", &per_leaf, n)?;
         let base = ctx.floats64("base_values")?;
@@ -557,6 +584,16 @@ impl Importer {
                 Post::Logistic => self.emit_named(
                     ctx,
                     FOp::Sigmoid,
+                    vec![Operand::Value(y)],
+                    shape,
+                    Kind::Float,
+                    &probs,
+                )?,
+                Post::Probit => self.emit_named(
+                    ctx,
+                    FOp::Map {
+                        f: ScalarFn::Probit,
+                    },
                     vec![Operand::Value(y)],
                     shape,
                     Kind::Float,

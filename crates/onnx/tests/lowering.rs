@@ -868,7 +868,7 @@ fn unneeded_ml_nodes_are_pruned_and_needed_ones_are_named() {
             node("Softmax", &["x"], &["probabilities"], vec![]),
             node_in(
                 "ai.onnx.ml",
-                "LabelEncoder",
+                "CategoryMapper",
                 &["probabilities"],
                 &["svm_scores"],
             ),
@@ -879,11 +879,13 @@ fn unneeded_ml_nodes_are_pruned_and_needed_ones_are_named() {
     );
     let err = imp(&m).unwrap_err();
     assert!(
-        matches!(&err, Error::UnsupportedOp { op, domain, node } if op == "LabelEncoder" && domain == "ai.onnx.ml" && node == "n_svm_scores")
+        matches!(&err, Error::UnsupportedOp { op, domain, node } if op == "CategoryMapper" && domain == "ai.onnx.ml" && node == "n_svm_scores")
     );
     let msg = err.to_string();
     assert!(
-        msg.contains("LabelEncoder") && msg.contains("ai.onnx.ml") && msg.contains("n_svm_scores"),
+        msg.contains("CategoryMapper")
+            && msg.contains("ai.onnx.ml")
+            && msg.contains("n_svm_scores"),
         "{msg}"
     );
     let g = imp_outputs(&m, &["probabilities"]).unwrap();

@@ -141,3 +141,110 @@ fn probit_is_onnxruntimes_approximation() {
     assert!(p.apply(1.5).is_nan() && p.apply(-0.5).is_nan());
     assert!(p.fine());
 }
+
+/// `ArgMax` over three scores, then a `LabelEncoder` with `attrs`.
+fn encoded_argmax(attrs: Vec<A<'_>>) -> Vec<u8> {
+    let mut enc = node("LabelEncoder", &["idx"], &["label"], attrs);
+    enc.domain = "ai.onnx.ml".into();
+    model(
+        17,
+        vec![
+            node(
+                "ArgMax",
+                &["x"],
+                &["idx"],
+                vec![A::I("axis", 1), A::I("keepdims", 0)],
+            ),
+            enc,
+        ],
+        vec![],
+        vec![input("x", &[-1, 3])],
+        &["label"],
+    )
+}
+
+/// A `LabelEncoder` mapping every class index to itself (keys in any order, the default
+/// unused) is the identity on the `ArgMax` and emits nothing.
+#[test]
+fn label_encoder_identity_on_class_indices_disappears() {
+    let g = imp(&encoded_argmax(vec![
+        A::Is("keys_int64s", &[2, 0, 1, 7]),
+        A::Is("values_int64s", &[2, 0, 1, 9]),
+    ]))
+    .unwrap();
+    assert_eq!(ops(&g), ["ArgMax"]);
+    assert_eq!(g.values[g.outputs[0]].shape, [Batch]);
+}
+
+#[test]
+fn label_encoder_refusals_name_the_node() {
+    for (attrs, why) in [
+        // class 2 becomes 5
+        (
+            vec![
+                A::Is("keys_int64s", &[0, 1, 2]),
+                A::Is("values_int64s", &[0, 1, 5]),
+            ],
+            "identity",
+        ),
+        // class 2 is missing: the default -1
+        (
+            vec![
+                A::Is("keys_int64s", &[0, 1]),
+                A::Is("values_int64s", &[0, 1]),
+            ],
+            "identity",
+        ),
+        (
+            vec![
+                A::Is("keys_int64s", &[0, 1, 2]),
+                A::Fs("values_floats", &[0.0, 1.0, 2.0]),
+            ],
+            "identity",
+        ),
+        (
+            vec![
+                A::Is("keys_int64s", &[0, 1, 2]),
+                A::Ss("values_strings", &["a", "b", "c"]),
+            ],
+            "string",
+        ),
+        (vec![A::Ss("classes_strings", &["a", "b", "c"])], "string"),
+    ] {
+        let err = imp(&encoded_argmax(attrs)).unwrap_err();
+        assert!(
+            matches!(&err, Error::UnsupportedForm { node, op, .. } if node == "n_label" && op == "LabelEncoder"),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(why), "{err}");
+    }
+}
+
+/// On a constant the mapping folds: keys not given take the default.
+#[test]
+fn label_encoder_folds_on_constants() {
+    let mut enc = node(
+        "LabelEncoder",
+        &["k"],
+        &["v"],
+        vec![
+            A::Is("keys_int64s", &[1, 2]),
+            A::Fs("values_floats", &[0.5, 2.5]),
+            A::F("default_float", 9.0),
+        ],
+    );
+    enc.domain = "ai.onnx.ml".into();
+    let m = model(
+        17,
+        vec![enc, node("Add", &["x", "v"], &["y"], vec![])],
+        vec![common::ti("k", &[3], &[2, 1, 4])],
+        vec![input("x", &[-1, 3])],
+        &["y"],
+    );
+    let g = imp(&m).unwrap();
+    assert_eq!(ops(&g), ["Add"]);
+    let vouch_onnx::Operand::Const(c) = g.nodes[0].inputs[1] else {
+        panic!("{:?}", g.nodes[0].inputs)
+    };
+    assert_eq!(g.consts[c].data, [2.5, 0.5, 9.0]);
+}

@@ -16,6 +16,7 @@
 //! | [`tree`] | `ai.onnx.ml` `TreeEnsembleClassifier`, `TreeEnsembleRegressor`, the opset-5 `TreeEnsemble` ([`tree_v5`]) |
 //! | [`norm`] | `BatchNormalization` (no family: folded into `Conv`/`Linear`, or `Mul` + `Add`) |
 //! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast`, `ai.onnx.ml` `Imputer` on a graph input, `If` with a constant condition, comparisons and logic ops on constants (no family: no node emitted) |
+//! | [`label_encoder`] | `ai.onnx.ml` `LabelEncoder` with `int64` keys: folded on constants, the identity on class indices (no family: no node emitted) |
 //!
 //! Adding an op: one row in [`LOWERINGS`] and one `pub(super) fn` in its family's module.
 
@@ -23,6 +24,7 @@ mod activation;
 mod conv;
 mod dense;
 mod elementwise;
+mod label_encoder;
 mod layout;
 mod norm;
 mod plumbing;
@@ -60,6 +62,7 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "Dropout", Importer::dropout),
     (ONNX, "Cast", Importer::cast),
     (ML, "Imputer", Importer::imputer),
+    (ML, "LabelEncoder", Importer::label_encoder),
     (ONNX, "If", Importer::if_const),
     (ONNX, "Equal", Importer::compare_const),
     (ONNX, "Greater", Importer::compare_const),

@@ -158,3 +158,24 @@ fn probit_regressor() {
 fn probit_multiclass() {
     check("tree_probit_rf_iris", 1e-3);
 }
+
+/// LightGBM with a categorical feature (onnxmltools: chains of `BRANCH_EQ` tests sharing their
+/// true child, unfolded at import): the decisions stay exact.
+#[test]
+fn lightgbm_categorical() {
+    check("tree_lgb_cat_bc", 1e-3);
+}
+
+/// Opset-5 set-membership roots (`BRANCH_MEMBER`, sets of one to three categories): chains of
+/// `BRANCH_EQ` tests sharing their true child, unfolded at import.
+#[test]
+fn opset5_membership_splits() {
+    check("tree_v5_member_bc", 1e-3);
+}
+
+/// scikit-learn's HistGradientBoostingClassifier (skl2onnx, with the generator's workaround for
+/// its missing-value flags): onnxruntime's `LOGISTIC` binary form.
+#[test]
+fn hist_gradient_boosting_binary() {
+    check("tree_hgb_bc", 1e-3);
+}

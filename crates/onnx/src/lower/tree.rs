@@ -6,7 +6,10 @@
 //! Each tree is laid out depth first from its root, so children come after their parent; the
 //! leaf weights are matched to leaves by `(tree id, node id)`. Both the plain float attributes
 //! and the `*_as_tensor` forms are read; a double threshold must be exactly a float (the
-//! integer model compares float inputs with float thresholds). scikit-learn's binary
+//! integer model compares float inputs with float thresholds). A node that several branches
+//! point to (onnxmltools writes a LightGBM categorical split as a chain of `BRANCH_EQ` tests
+//! sharing one true child) is unfolded into one copy of its subtree per branch; a cycle is
+//! refused. scikit-learn's binary
 //! classifiers (weights for class 0 only) become two score columns whose `ArgMax` is
 //! onnxruntime's label: `[1 - s, s]` when every weight is non-negative, else `[-s, s]`.
 
@@ -134,6 +137,9 @@ impl Legacy {
     }
 }
 
+/// A node to lay out: its id, its parent's row and side (`true` branch), its depth.
+type Visit = (i64, Option<(usize, bool)>, usize);
+
 /// The trees of an ensemble node before its leaf weights.
 pub(super) fn read_trees(
     ctx: &Ctx<'_>,
@@ -191,7 +197,10 @@ pub(super) fn read_trees(
         features,
     };
     // row of each attribute index, for the leaves' weights
-    let mut row_of: HashMap<(i64, i64), usize> = HashMap::new();
+    // every row of each (tree, node): a node shared by several branches (onnxmltools'
+    // chains of BRANCH_EQ for a categorical split point at one true child) is unfolded, one
+    // copy of its subtree per branch reaching it
+    let mut rows_of: HashMap<(i64, i64), Vec<usize>> = HashMap::new();
     for i in (0..n).filter(|&i| modes[i] != b"LEAF") {
         for (attr, c) in [
             ("nodes_truenodeids", trues[i]),
@@ -229,19 +238,26 @@ pub(super) fn read_trees(
         };
         out.roots.push(out.nodes.len());
         // depth first: a row per node, children patched once they have rows
-        let mut stack: Vec<(i64, Option<(usize, bool)>)> = vec![(*root, None)];
-        while let Some((id, parent)) = stack.pop() {
+        let mut stack: Vec<Visit> = vec![(*root, None, 0)];
+        while let Some((id, parent, depth)) = stack.pop() {
             let &i = index.get(&(t, id)).ok_or_else(|| {
                 ctx.tree_err("nodes_truenodeids", format!("tree {t} has no node {id}"))
             })?;
-            if row_of.contains_key(&(t, id)) {
+            // a path longer than the node count goes round a cycle
+            if depth > n {
                 return Err(ctx.tree_err(
                     "nodes_truenodeids",
-                    format!("node {id} of tree {t} is reached twice"),
+                    format!("tree {t} has a cycle through node {id}"),
                 ));
             }
             let row = out.nodes.len();
-            row_of.insert((t, id), row);
+            if row >= MAX_TREE_ROWS {
+                return Err(ctx.tree_err(
+                    "nodes_truenodeids",
+                    format!("unfolding the shared subtrees gives more than {MAX_TREE_ROWS} rows"),
+                ));
+            }
+            rows_of.entry((t, id)).or_default().push(row);
             if let Some((p, is_true)) = parent {
                 let pn = &mut out.nodes[p];
                 if is_true { pn.a = row } else { pn.b = row }
@@ -278,13 +294,13 @@ pub(super) fn read_trees(
                 // -0.0 and 0.0 are the same threshold
                 node.threshold = if t32 == 0.0 { 0.0 } else { t32 };
                 // false child pushed first so the true subtree is laid out first
-                stack.push((falses[i], Some((row, false))));
-                stack.push((trues[i], Some((row, true))));
+                stack.push((falses[i], Some((row, false)), depth + 1));
+                stack.push((trues[i], Some((row, true)), depth + 1));
             }
             out.nodes.push(node);
         }
     }
-    if out.nodes.len() != n {
+    if rows_of.len() != n {
         return Err(ctx.tree_err(
             "nodes_nodeids",
             "some nodes are unreachable from their tree's root",
@@ -300,18 +316,20 @@ pub(super) fn read_trees(
             format!("{prefix}_treeids, _nodeids, _ids and _weights must have equal lengths (up to {MAX_TREE_ROWS})"),
         ));
     }
-    let mut per_leaf: Vec<Vec<(i64, f64)>> = vec![Vec::new(); n];
+    let mut per_leaf: Vec<Vec<(i64, f64)>> = vec![Vec::new(); out.nodes.len()];
     for k in 0..m {
-        let &row = row_of.get(&(w_trees[k], w_nodes[k])).ok_or_else(|| {
+        let rows = rows_of.get(&(w_trees[k], w_nodes[k])).ok_or_else(|| {
             ctx.tree_err(
                 &format!("{prefix}_nodeids"),
                 format!("no node {} in tree {}", w_nodes[k], w_trees[k]),
             )
         })?;
-        if out.nodes[row].mode != NodeMode::Leaf {
-            return Err(ctx.tree_err(&format!("{prefix}_nodeids"), "a weight on a branch node"));
+        for &row in rows {
+            if out.nodes[row].mode != NodeMode::Leaf {
+                return Err(ctx.tree_err(&format!("{prefix}_nodeids"), "a weight on a branch node"));
+            }
+            per_leaf[row].push((w_ids[k], w_vals[k]));
         }
-        per_leaf[row].push((w_ids[k], w_vals[k]));
     }
     Ok((out, per_leaf))
 }

@@ -248,3 +248,30 @@ fn label_encoder_folds_on_constants() {
     };
     assert_eq!(g.consts[c].data, [2.5, 0.5, 9.0]);
 }
+
+/// A `LinearRegressor` with `post_transform` PROBIT is its `Linear` through the probit table;
+/// `SOFTMAX_ZERO` (here and on classifiers) is refused with its reason.
+#[test]
+fn linear_regressor_probit_and_softmax_zero() {
+    let reg = |post: &str| {
+        ml(
+            "LinearRegressor",
+            vec![
+                A::Fs("coefficients", &[0.1, 0.2]),
+                A::Fs("intercepts", &[0.5]),
+                A::S("post_transform", post),
+            ],
+            &[-1, 2],
+        )
+    };
+    let g = imp(&reg("PROBIT")).unwrap();
+    assert_eq!(ops(&g), ["Linear", "Map"]);
+    assert_eq!(maps(&g), [ScalarFn::Probit]);
+    assert_eq!(g.values[g.outputs[0]].name, "y");
+    let err = imp(&reg("SOFTMAX_ZERO")).unwrap_err();
+    assert!(
+        matches!(&err, Error::UnsupportedForm { node, .. } if node == "n_y"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("1e-7"), "{err}");
+}

@@ -213,3 +213,10 @@ fn binarizer_logistic_regression() {
 fn probit_linear_classifier() {
     check("linear_probit_iris", 1e-3);
 }
+
+/// An ai.onnx.ml `LabelEncoder` mapping the classes to themselves (keys out of order) after
+/// the classifier's label: the identity, the label is the `ArgMax`.
+#[test]
+fn label_encoder_identity_after_the_label() {
+    check("linear_label_encoder_iris", 0.02);
+}

@@ -67,6 +67,9 @@ MODELS = {
     # chains of BRANCH_EQ tests sharing their true child)
     "tree_lgb_cat_bc": ("bc_cat", lambda: _lgb(n_estimators=40, max_depth=4, min_data_per_group=5, cat_smooth=1.0)),
     "tree_hgb_bc": ("bc", lambda: HistGradientBoostingClassifier(max_iter=40, max_depth=4, random_state=S)),
+    # the same on data with 5% missing values, which HistGradientBoosting routes itself
+    # (nodes_missing_value_tracks_true)
+    "tree_hgb_nan_bc": ("bc_nan", lambda: HistGradientBoostingClassifier(max_iter=40, max_depth=4, random_state=S)),
     "tree_cb_bc": ("bc", lambda: _cb(iterations=100, depth=6)),
     "tree_cb_iris": ("iris", lambda: _cb(iterations=100, depth=6)),
 }

@@ -179,3 +179,10 @@ fn opset5_membership_splits() {
 fn hist_gradient_boosting_binary() {
     check("tree_hgb_bc", 1e-3);
 }
+
+/// HistGradientBoostingClassifier on data with 5% missing values: each branch's learned
+/// missing-value direction (`nodes_missing_value_tracks_true`), the code -1 of a NaN.
+#[test]
+fn hist_gradient_boosting_missing_values() {
+    check("tree_hgb_nan_bc", 1e-3);
+}

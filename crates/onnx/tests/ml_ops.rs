@@ -35,6 +35,10 @@ fn l2_normalizer_is_two_passes_of_squares_sum_and_rsqrt() {
     assert_eq!(maps(&g), [ScalarFn::Rsqrt, ScalarFn::Rsqrt]);
     assert_eq!(out_shape(&g, 0), [Batch, Fixed(4)]);
     assert_eq!(g.values[g.outputs[0]].name, "y");
+    // a fixed row count is rows too
+    let g = imp(&ml("Normalizer", vec![A::S("norm", "L1")], &[2, 4])).unwrap();
+    assert_eq!(out_shape(&g, 0), [Fixed(2), Fixed(4)]);
+    assert_eq!(g.values[g.nodes[2].output].shape, [Fixed(2), Fixed(1)]);
 }
 
 #[test]

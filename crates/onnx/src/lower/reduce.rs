@@ -283,7 +283,7 @@ impl Importer {
             return self.rebind(ctx, v);
         }
         let f = match shape.as_slice() {
-            [Dim::Batch, Dim::Fixed(f)] => *f,
+            [_, Dim::Fixed(f)] => *f,
             _ => {
                 return Err(ctx.unsupported(format!(
                     "Normalizer of a {shape:?} tensor (onnxruntime normalizes [N, F] rows)"
@@ -328,7 +328,8 @@ impl Importer {
         out: Option<&str>,
     ) -> Result<ValueId> {
         let full = self.shape(x);
-        let row = vec![Dim::Batch, Dim::Fixed(1)];
+        let rows = full.first().copied().unwrap_or(Dim::Batch);
+        let row = vec![rows, Dim::Fixed(1)];
         let reduce = |mode| FOp::Reduce {
             mode,
             axes: vec![1],
@@ -365,7 +366,7 @@ impl Importer {
                     &format!("{tag}.both"),
                     FOp::Concat { axis: 1 },
                     vec![Operand::Value(pos), Operand::Value(x)],
-                    vec![Dim::Batch, Dim::Fixed(2 * f)],
+                    vec![rows, Dim::Fixed(2 * f)],
                 )?;
                 let mut w = vec![2.0; f];
                 w.extend(std::iter::repeat_n(-1.0, f));

@@ -7,7 +7,8 @@ skl2onnx's `TreeEnsembleRegressor` output attribute by attribute into the opset-
 weights as tensors) and checks under onnxruntime that both give the same outputs before
 writing the fixture. The models have no base value (opset 5 has none): a RandomForest
 regressor (its mean as a SUM of leaves divided by the tree count, as skl2onnx writes it) on diabetes and a zero-init GradientBoosting classifier's raw score on breast
-cancer. Both with `post_transform` NONE: onnxruntime 1.31 and the ONNX reference implementation
+cancer, and the latter's form with set-membership roots (`BRANCH_MEMBER`, on a categorical
+column). All with `post_transform` NONE: onnxruntime 1.31 and the ONNX reference implementation
 ignore an opset-5 post-transform, so vouch refuses any other rather than pick a meaning.
 """
 
@@ -27,7 +28,50 @@ MODES = {b"BRANCH_LEQ": 0, b"BRANCH_LT": 1, b"BRANCH_GTE": 2, b"BRANCH_GT": 3, b
 MODELS = {
     "tree_v5_rf_diabetes": ("diabetes", lambda: RandomForestRegressor(n_estimators=10, max_depth=5, random_state=S), 1, 0),
     "tree_v5_gb_bc": ("bc", lambda: GradientBoostingClassifier(n_estimators=30, max_depth=3, init="zero", random_state=S), 1, 0),
+    # set-membership splits: each tree of a zero-init GradientBoosting classifier on breast
+    # cancer with a categorical column (trees.categorical_split) under a new root that tests
+    # the category against a set (BRANCH_MEMBER; false: a leaf of weight 0)
+    "tree_v5_member_bc": ("bc_cat", lambda: GradientBoostingClassifier(n_estimators=20, max_depth=3, init="zero", random_state=S), 1, 0),
 }
+
+# the set of tree t's new root, by t mod 3 (a single member, two, three)
+MEMBER_SETS = [[1.0, 3.0, 4.0], [0.0, 2.0], [5.0]]
+CATEGORY = 8
+
+
+def with_member_roots(node):
+    """`node` (an opset-5 TreeEnsemble) with each tree under a new BRANCH_MEMBER root on the
+    category column: true to the old root, false to a new leaf of weight 0."""
+    a = {x.name: helper.get_attribute_value(x) for x in node.attribute}
+    arr = {k: list(numpy_helper.to_array(a[k])) for k in ("nodes_modes", "nodes_splits", "leaf_weights")}
+    ints = {k: list(a[k]) for k in ("nodes_featureids", "nodes_truenodeids", "nodes_trueleafs",
+                                    "nodes_falsenodeids", "nodes_falseleafs", "leaf_targetids")}
+    roots, members = [], []
+    for t, root in enumerate(a["tree_roots"]):
+        leaf = len(arr["leaf_weights"])
+        arr["leaf_weights"].append(0.0)
+        ints["leaf_targetids"].append(0)
+        roots.append(len(arr["nodes_modes"]))
+        arr["nodes_modes"].append(6)
+        arr["nodes_splits"].append(0.0)
+        for k, v in (("nodes_featureids", CATEGORY), ("nodes_truenodeids", root), ("nodes_trueleafs", 0),
+                     ("nodes_falsenodeids", leaf), ("nodes_falseleafs", 1)):
+            ints[k].append(v)
+    # sets in node order (the new roots come last, in tree order), separated by NaN
+    for t in range(len(roots)):
+        members += MEMBER_SETS[t % 3] + [float("nan")]
+    return helper.make_node(
+        "TreeEnsemble", ["X"], ["Y"], domain="ai.onnx.ml",
+        n_targets=1, aggregate_function=1, post_transform=0, tree_roots=roots,
+        nodes_featureids=ints["nodes_featureids"],
+        nodes_modes=numpy_helper.from_array(np.array(arr["nodes_modes"], dtype=np.uint8)),
+        nodes_splits=numpy_helper.from_array(np.array(arr["nodes_splits"], dtype=np.float32)),
+        nodes_truenodeids=ints["nodes_truenodeids"], nodes_trueleafs=ints["nodes_trueleafs"],
+        nodes_falsenodeids=ints["nodes_falsenodeids"], nodes_falseleafs=ints["nodes_falseleafs"],
+        leaf_targetids=ints["leaf_targetids"],
+        leaf_weights=numpy_helper.from_array(np.array(arr["leaf_weights"], dtype=np.float32)),
+        membership_values=numpy_helper.from_array(np.array(members[:-1], dtype=np.float32)),
+    )
 
 
 def to_v5(legacy, prefix, aggregate, post):
@@ -79,13 +123,20 @@ def to_v5(legacy, prefix, aggregate, post):
 
 def generate(here, name):
     data, make, aggregate, post = MODELS[name]
-    xtr, xte, ytr, yte = common.sklearn_split(data)
+    if data == "bc_cat":
+        import trees
+
+        xtr, xte, ytr, yte = trees.categorical_split()
+    else:
+        xtr, xte, ytr, yte = common.sklearn_split(data)
     model = make().fit(xtr, ytr)
     classifier = data != "diabetes"
     options = {id(model): {"zipmap": False}} if classifier else None
     legacy = to_onnx(model, xtr[:1], options=options, target_opset={"": common.OPSET, "ai.onnx.ml": 3})
     op, prefix = ("TreeEnsembleClassifier", "class") if classifier else ("TreeEnsembleRegressor", "target")
     node, _ = to_v5(next(n for n in legacy.graph.node if n.op_type == op), prefix, aggregate, post)
+    if data == "bc_cat":
+        node = with_member_roots(node)
     f = xtr.shape[1]
     graph = helper.make_graph(
         [node], name,
@@ -101,8 +152,15 @@ def generate(here, name):
     outs = common.write_fixture(here, path, "X", common.calibration_rows(xtr), xte)
     # the same trees as skl2onnx wrote them agree with the opset-5 form
     ref = common.run_model(legacy, {legacy.graph.input[0].name: xte})
-    # the regressor's values, or the classifier's raw score
+    # the regressor's values, or the classifier's raw score (with member roots: the trees
+    # whose set holds the row's category)
     want = model.decision_function(xte) if classifier else ref[sorted(ref)[0]].reshape(-1)
+    if data == "bc_cat":
+        lr = model.learning_rate
+        want = sum(
+            np.isin(xte[:, CATEGORY], MEMBER_SETS[t % 3]) * lr * est[0].predict(xte)
+            for t, est in enumerate(model.estimators_)
+        )
     got = outs["Y"].reshape(-1)
     assert np.allclose(got, want, rtol=1e-5, atol=1e-6), float(np.max(np.abs(got - want)))
     common.report(here, f"outputs {sorted(outs)}, equal to the legacy form's (or the classifier's own) scores within 1e-5")

@@ -11,8 +11,11 @@ LightGBM through onnxmltools (target opset 15, its highest), CatBoost by its own
 `save_model(format="onnx")` (ZipMap on, as CatBoost writes it; expected.json records the maps
 as the probabilities tensor vouch keeps in the ZipMap's place).
 
-HistGradientBoostingClassifier is not among them: skl2onnx 1.20 fails to convert it
-(numpy integer attribute values it cannot write).
+HistGradientBoostingClassifier (`tree_hgb_bc`) needs a workaround: skl2onnx 1.20 writes
+`nodes_missing_value_tracks_true` as a mix of Python `False` (its leaves) and numpy integers
+(the branches' `missing_go_to_left`), which `onnx.helper.make_attribute` refuses ("Expected an
+int, got a boolean"); `convert` wraps skl2onnx's `add_node` so the flag is an `int`, as a user
+would, and the output passes `onnx.checker` and matches scikit-learn's probabilities.
 """
 
 import os
@@ -23,6 +26,7 @@ from skl2onnx import to_onnx
 from sklearn.ensemble import (
     GradientBoostingClassifier,
     GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
     RandomForestClassifier,
 )
 from sklearn.impute import SimpleImputer
@@ -59,6 +63,13 @@ MODELS = {
     "tree_xgb_iris": ("iris", lambda: _xgb(n_estimators=100, max_depth=6)),
     "tree_lgb_bc": ("bc", lambda: _lgb(n_estimators=100, max_depth=6)),
     "tree_lgb_iris": ("iris", lambda: _lgb(n_estimators=100, max_depth=6)),
+    # a categorical feature (LightGBM's own categorical splits, which onnxmltools writes as
+    # chains of BRANCH_EQ tests sharing their true child)
+    "tree_lgb_cat_bc": ("bc_cat", lambda: _lgb(n_estimators=40, max_depth=4, min_data_per_group=5, cat_smooth=1.0)),
+    "tree_hgb_bc": ("bc", lambda: HistGradientBoostingClassifier(max_iter=40, max_depth=4, random_state=S)),
+    # the same on data with 5% missing values, which HistGradientBoosting routes itself
+    # (nodes_missing_value_tracks_true)
+    "tree_hgb_nan_bc": ("bc_nan", lambda: HistGradientBoostingClassifier(max_iter=40, max_depth=4, random_state=S)),
     "tree_cb_bc": ("bc", lambda: _cb(iterations=100, depth=6)),
     "tree_cb_iris": ("iris", lambda: _cb(iterations=100, depth=6)),
 }
@@ -80,6 +91,22 @@ def _cb(**kw):
     import catboost
 
     return catboost.CatBoostClassifier(random_seed=S, thread_count=1, verbose=0, allow_writing_files=False, **kw)
+
+
+def _int_missing_flags():
+    """skl2onnx 1.20's HistGradientBoosting converter passes each node's missing-value flag as
+    a bool or a numpy integer, which onnx refuses in an ints attribute: cast it to int."""
+    import skl2onnx.common.tree_ensemble as te
+
+    if getattr(te.add_node, "vouch_int_flags", False):
+        return
+    add_node = te.add_node
+
+    def patched(*args, nodes_missing_value_tracks_true=0, **kw):
+        return add_node(*args, nodes_missing_value_tracks_true=int(nodes_missing_value_tracks_true), **kw)
+
+    patched.vouch_int_flags = True
+    te.add_node = patched
 
 
 def convert(model, xtr, classifier, path):
@@ -107,17 +134,41 @@ def convert(model, xtr, classifier, path):
         onx.metadata_props.extend(keep)
         common.save_model(onx, path)
         return onx.graph.input[0].name, True
+    if kind == "sklearn" and type(model).__name__.startswith("HistGradientBoosting"):
+        _int_missing_flags()
     options = {id(model): {"zipmap": False}} if classifier else None
     onx = to_onnx(model, xtr[:1], options=options, target_opset={"": common.OPSET, "ai.onnx.ml": common.ML_OPSET})
     common.save_model(onx, path)
     return onx.graph.input[0].name, False
 
 
+def categorical_split():
+    """Breast cancer's first 8 features and a categorical column: a category 0..5 per row
+    (fixed seed) that flips the label of categories 1, 3 and 4, so only a split on the set
+    {1, 3, 4} of that column separates the classes."""
+    xtr, xte, ytr, yte = common.sklearn_split("bc")
+    rng = np.random.default_rng(S)
+
+    def add(x, y):
+        c = rng.integers(0, 6, size=len(x)).astype(np.float32)
+        y = np.where(np.isin(c, [1, 3, 4]), 1 - y, y)
+        return np.column_stack([x[:, :8], c]).astype(np.float32), y
+
+    (xtr, ytr), (xte, yte) = add(xtr, ytr), add(xte, yte)
+    return xtr, xte, ytr, yte
+
+
 def generate(here, name):
     data, make = MODELS[name]
-    xtr, xte, ytr, yte = common.sklearn_split(data)
+    if data == "bc_cat":
+        xtr, xte, ytr, yte = categorical_split()
+    else:
+        xtr, xte, ytr, yte = common.sklearn_split(data)
     model = make()
-    model.fit(xtr, ytr)
+    if data == "bc_cat":
+        model.fit(xtr, ytr, categorical_feature=[8])
+    else:
+        model.fit(xtr, ytr)
     classifier = data != "diabetes"
     path = os.path.join(here, "model.onnx")
     input_name, maps = convert(model, xtr, classifier, path)

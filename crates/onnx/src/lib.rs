@@ -26,8 +26,11 @@
 //!    is the identity and disappears too; casts of `ArgMax` indices are dropped. The
 //!    `ai.onnx.ml` linear models lower to the same ops: `LinearClassifier` to `Linear` scores,
 //!    an `ArgMax` label and its post-transform (`Softmax`, `Sigmoid`), `LinearRegressor` to a
-//!    `Linear`, `Scaler` to `Mul` + `Add` by per-feature constants, and an `L1` `Normalizer`
-//!    right after a softmax (a distribution already) disappears. The tree ensembles
+//!    `Linear`, `Scaler` to `Mul` + `Add` by per-feature constants, a `Normalizer` (`MAX`,
+//!    `L1`, `L2`) to two passes of a row statistic, its reciprocal as a [`ScalarFn`] and a
+//!    `Mul` (an `L1` `Normalizer` right after a softmax, a distribution already, disappears),
+//!    and a `Binarizer` to a step [`ScalarFn`]; a `LabelEncoder` that maps every class index
+//!    to itself disappears (on constants it folds). The tree ensembles
 //!    (`TreeEnsembleClassifier`, `TreeEnsembleRegressor`) become one [`FOp::TreeEnsemble`] of
 //!    raw scores over a graph input (a `Scaler` before them is moved onto their thresholds),
 //!    with an `ArgMax` label and the post-transform for a classifier.

@@ -83,6 +83,22 @@ pub enum ScalarFn {
     Cosh,
     /// `asinh x`.
     Asinh,
+    /// `x > 0 ? 1 / √x : 0`: the factor of an `L2` `Normalizer` from a row's sum of squares (a
+    /// zero row stays zero).
+    Rsqrt,
+    /// `x != 0 ? 1 / x : 1`: the factor of an `L1` or `MAX` `Normalizer` (onnxruntime leaves
+    /// a row whose norm is 0 unchanged).
+    InverseOrOne,
+    /// `x != 0 ? 1 / |x| : 1`: the first, sign-free factor of a `MAX` `Normalizer`.
+    InverseAbsOrOne,
+    /// `x > threshold ? 1 : 0` (`ai.onnx.ml` `Binarizer`, onnxruntime's strict comparison).
+    Step {
+        /// The threshold.
+        threshold: f32,
+    },
+    /// onnxruntime's `PROBIT` post-transform, `√2 · erfinv(2x - 1)` with its approximation of
+    /// `erfinv` (Winitzki's, `a = 0.147`) in `f32`: NaN outside `[0, 1]`.
+    Probit,
 }
 
 impl ScalarFn {
@@ -154,10 +170,56 @@ impl ScalarFn {
             Self::Sinh => sinhf(x),
             Self::Cosh => coshf(x),
             Self::Asinh => asinhf(x),
+            Self::Rsqrt => {
+                if x > 0.0 {
+                    1.0 / sqrtf(x)
+                } else {
+                    0.0
+                }
+            }
+            Self::InverseOrOne => {
+                if x == 0.0 {
+                    1.0
+                } else {
+                    1.0 / x
+                }
+            }
+            Self::InverseAbsOrOne => {
+                if x == 0.0 {
+                    1.0
+                } else {
+                    1.0 / x.abs()
+                }
+            }
+            Self::Step { threshold } => {
+                if x > threshold {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Self::Probit => probit(x),
         }
     }
 
-    /// The ONNX op name.
+    /// Whether the quantizer tabulates the function over every step of an `act16` input (a
+    /// `2^16`-entry table, at 16 bits) rather than over 256 steps: the functions the importer
+    /// adds for `ai.onnx.ml` ops, whose input range spans orders of magnitude (a norm's
+    /// reciprocal), whose jump must fall between input steps (`Step`) or whose output is a
+    /// classifier's score (`Probit`).
+    pub const fn fine(self) -> bool {
+        matches!(
+            self,
+            Self::Rsqrt
+                | Self::InverseOrOne
+                | Self::InverseAbsOrOne
+                | Self::Step { .. }
+                | Self::Probit
+        )
+    }
+
+    /// The ONNX op name (for the functions of `ai.onnx.ml` ops: the op or post-transform whose
+    /// lowering uses it).
     pub const fn onnx_name(self) -> &'static str {
         match self {
             Self::HardSigmoid { .. } => "HardSigmoid",
@@ -187,6 +249,28 @@ impl ScalarFn {
             Self::Sinh => "Sinh",
             Self::Cosh => "Cosh",
             Self::Asinh => "Asinh",
+            Self::Rsqrt | Self::InverseOrOne | Self::InverseAbsOrOne => "Normalizer",
+            Self::Step { .. } => "Binarizer",
+            Self::Probit => "PROBIT",
         }
     }
+}
+
+/// onnxruntime's `ComputeProbit`: `√2 · ErfInv(2x - 1)`, its `ErfInv` the approximation
+/// `sgn(y) · √(√(v² - ln(1 - y²) / a) - v)`, `v = 2 / (π a) + ln(1 - y²) / 2`, `a = 0.147`,
+/// `π` as `3.14159`, each step in `f32` as onnxruntime computes it (its `√2`, `1.41421356f`,
+/// is the `f32` nearest `√2`).
+#[expect(
+    clippy::approx_constant,
+    reason = "onnxruntime's approximation of pi, not pi"
+)]
+fn probit(x: f32) -> f32 {
+    let y = 2.0 * x - 1.0;
+    let sgn = if y < 0.0 { -1.0 } else { 1.0 };
+    let w = (1.0 - y) * (1.0 + y);
+    let log = libm::logf(w);
+    let v = 2.0 / (3.14159_f32 * 0.147) + 0.5 * log;
+    let v2 = 1.0 / 0.147_f32 * log;
+    let v3 = -v + libm::sqrtf(v * v - v2);
+    std::f32::consts::SQRT_2 * (sgn * libm::sqrtf(v3))
 }

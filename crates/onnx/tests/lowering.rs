@@ -868,7 +868,7 @@ fn unneeded_ml_nodes_are_pruned_and_needed_ones_are_named() {
             node("Softmax", &["x"], &["probabilities"], vec![]),
             node_in(
                 "ai.onnx.ml",
-                "LabelEncoder",
+                "CategoryMapper",
                 &["probabilities"],
                 &["svm_scores"],
             ),
@@ -879,11 +879,13 @@ fn unneeded_ml_nodes_are_pruned_and_needed_ones_are_named() {
     );
     let err = imp(&m).unwrap_err();
     assert!(
-        matches!(&err, Error::UnsupportedOp { op, domain, node } if op == "LabelEncoder" && domain == "ai.onnx.ml" && node == "n_svm_scores")
+        matches!(&err, Error::UnsupportedOp { op, domain, node } if op == "CategoryMapper" && domain == "ai.onnx.ml" && node == "n_svm_scores")
     );
     let msg = err.to_string();
     assert!(
-        msg.contains("LabelEncoder") && msg.contains("ai.onnx.ml") && msg.contains("n_svm_scores"),
+        msg.contains("CategoryMapper")
+            && msg.contains("ai.onnx.ml")
+            && msg.contains("n_svm_scores"),
         "{msg}"
     );
     let g = imp_outputs(&m, &["probabilities"]).unwrap();
@@ -1220,9 +1222,23 @@ fn ml_linear_classifier_forms_vouch_cannot_run_are_refused_by_name() {
         vec![
             A::Is("classlabels_ints", &[0, 1]),
             A::Fs("coefficients", &[1., 2., 3., 4.]),
-            A::S("post_transform", "PROBIT"),
+            A::S("post_transform", "SOFTMAX_ZERO"),
         ],
     ];
+    // PROBIT: onnxruntime's probit of each score, a table
+    let g = imp(&classifier(vec![
+        A::Is("classlabels_ints", &[0, 1]),
+        A::Fs("coefficients", &[1., 2., 3., 4.]),
+        A::S("post_transform", "PROBIT"),
+    ]))
+    .unwrap();
+    assert_eq!(ops(&g), ["Linear", "ArgMax", "Map"]);
+    assert!(matches!(
+        g.nodes[2].op,
+        FOp::Map {
+            f: vouch_onnx::ScalarFn::Probit
+        }
+    ));
     for attrs in refused {
         let err = imp(&classifier(attrs)).unwrap_err();
         assert!(

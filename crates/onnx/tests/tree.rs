@@ -203,6 +203,7 @@ fn a_multiclass_classifier_gives_argmax_labels_and_its_post_transform() {
         ("NONE", vec!["TreeEnsemble", "ArgMax"]),
         ("SOFTMAX", vec!["TreeEnsemble", "ArgMax", "Softmax"]),
         ("LOGISTIC", vec!["TreeEnsemble", "ArgMax", "Sigmoid"]),
+        ("PROBIT", vec!["TreeEnsemble", "ArgMax", "Map"]),
     ] {
         let mut extra = weights.clone();
         extra.push(A::S("post_transform", post));
@@ -303,9 +304,21 @@ fn forms_vouch_cannot_run_are_refused_naming_the_node() {
             one_tree(&MODES),
             [
                 base_weights(),
-                vec![labels.clone(), A::S("post_transform", "PROBIT")],
+                vec![labels.clone(), A::S("post_transform", "SOFTMAX_ZERO")],
             ]
             .concat(),
+        ),
+        // PROBIT on the binary one-score form
+        classifier(
+            one_tree(&MODES),
+            vec![
+                A::Is("class_treeids", &[0, 0, 0]),
+                A::Is("class_nodeids", &[3, 4, 2]),
+                A::Is("class_ids", &[0, 0, 0]),
+                A::Fs("class_weights", &[0.25, 0.5, 0.75]),
+                A::Is("classlabels_int64s", &[0, 1]),
+                A::S("post_transform", "PROBIT"),
+            ],
         ),
         classifier(
             one_tree(&MODES),
@@ -344,6 +357,14 @@ fn forms_vouch_cannot_run_are_refused_naming_the_node() {
             [
                 TARGET_WEIGHTS.to_vec(),
                 vec![A::S("post_transform", "LOGISTIC")],
+            ]
+            .concat(),
+        ),
+        regressor(
+            one_tree(&MODES),
+            [
+                TARGET_WEIGHTS.to_vec(),
+                vec![A::S("post_transform", "SOFTMAX_ZERO")],
             ]
             .concat(),
         ),
@@ -493,7 +514,8 @@ fn a_scaler_before_the_trees_moves_onto_the_thresholds() {
 
 /// The opset-5 `TreeEnsemble` in the form of the ONNX backend case `single_tree` (float
 /// input): branch 0 (`x0 <= 3.25`) to branch 1 or 2, leaves in their own arrays. Its layout is
-/// the legacy one's; set-membership splits and a post-transform are refused naming the node.
+/// the legacy one's; a set-membership split is a chain of `BRANCH_EQ` tests; a post-transform
+/// is refused naming the node.
 #[test]
 fn the_opset5_tree_ensemble_is_the_legacy_layout() {
     use vouch_onnx::proto::TensorProto;
@@ -544,14 +566,107 @@ fn the_opset5_tree_ensemble_is_the_legacy_layout() {
         .flat_map(|&i| t.weights[t.nodes[i].a..t.nodes[i].a + t.nodes[i].b].to_vec())
         .collect();
     assert_eq!(w, [(0, 5.23), (0, -12.23), (1, 12.12), (1, 7.21)]);
-    for m in [
-        v5(&[0, 6, 6], vec![]),
-        v5(&[0, 1, 3], vec![A::I("post_transform", 2)]),
+    // a set-membership split: a chain of EQ tests sharing the true leaf (unfolded)
+    let g = imp(&v5(
+        &[0, 6, 3],
+        vec![A::T("membership_values", fs("m", &[1.5, 2.5]))],
+    ))
+    .unwrap();
+    let t = trees(&g);
+    let modes: Vec<NodeMode> = t.nodes.iter().map(|n| n.mode).collect();
+    use NodeMode::Eq;
+    assert_eq!(modes, [Leq, Eq, Leaf, Eq, Leaf, Leaf, Gt, Leaf, Leaf]);
+    assert_eq!((t.nodes[1].threshold, t.nodes[3].threshold), (1.5, 2.5));
+    assert_eq!((t.nodes[1].a, t.nodes[1].b, t.nodes[3].a), (2, 3, 4));
+    for (m, why) in [
+        (
+            v5(&[0, 1, 3], vec![A::I("post_transform", 2)]),
+            "post_transform",
+        ),
+        (
+            v5(&[0, 6, 6], vec![A::T("membership_values", fs("m", &[1.5]))]),
+            "1 sets for 2",
+        ),
+        (
+            v5(
+                &[0, 6, 3],
+                vec![A::T("membership_values", fs("m", &[0.5; 65]))],
+            ),
+            "65 values",
+        ),
     ] {
         let e = imp(&m).unwrap_err().to_string();
-        assert!(
-            e.contains("TreeEnsemble") && e.contains("unsupported"),
-            "{e}"
-        );
+        assert!(e.contains("TreeEnsemble") || e.contains("n_y"), "{e}");
+        assert!(e.contains(why), "{e}");
     }
+}
+
+/// A regressor over `x` [N, 2] with the nodes `(id, mode, feature, true, false)` of one tree
+/// and one weight per leaf id.
+fn graph_of(nodes: &[(i64, &str, i64, i64, i64)], leaves: &[(i64, f32)]) -> Vec<u8> {
+    let col = |f: fn(&(i64, &str, i64, i64, i64)) -> i64| nodes.iter().map(f).collect::<Vec<_>>();
+    let (ids, feats, trues, falses) = (col(|n| n.0), col(|n| n.2), col(|n| n.3), col(|n| n.4));
+    let modes: Vec<&str> = nodes.iter().map(|n| n.1).collect();
+    let lids: Vec<i64> = leaves.iter().map(|l| l.0).collect();
+    let lw: Vec<f32> = leaves.iter().map(|l| l.1).collect();
+    let zeros = vec![0; nodes.len()];
+    let values = vec![1.0; nodes.len()];
+    let wz = vec![0; leaves.len()];
+    regressor(
+        vec![
+            A::Is("nodes_treeids", &zeros),
+            A::Is("nodes_nodeids", &ids),
+            A::Is("nodes_featureids", &feats),
+            A::Ss("nodes_modes", &modes),
+            A::Fs("nodes_values", &values),
+            A::Is("nodes_truenodeids", &trues),
+            A::Is("nodes_falsenodeids", &falses),
+            A::Is("target_treeids", &wz),
+            A::Is("target_nodeids", &lids),
+            A::Is("target_ids", &wz),
+            A::Fs("target_weights", &lw),
+        ],
+        vec![],
+    )
+}
+
+/// onnxmltools' categorical splits share a true child between chained `BRANCH_EQ` tests: the
+/// shared subtree is unfolded, one copy per branch reaching it, each with its leaf weights.
+#[test]
+fn a_shared_child_is_unfolded_and_a_cycle_is_refused() {
+    let g = imp(&graph_of(
+        &[
+            (0, "BRANCH_EQ", 1, 2, 1),
+            (1, "BRANCH_EQ", 1, 2, 3),
+            (2, "LEAF", 0, 0, 0),
+            (3, "LEAF", 0, 0, 0),
+        ],
+        &[(2, 5.0), (3, 7.0)],
+    ))
+    .unwrap();
+    let t = trees(&g);
+    assert_eq!(t.nodes.len(), 5, "leaf 2 appears twice");
+    let leaf_values: Vec<f32> = t
+        .nodes
+        .iter()
+        .filter(|n| n.mode == vouch_onnx::graph::NodeMode::Leaf)
+        .map(|n| t.weights[n.a].1)
+        .collect();
+    assert_eq!(leaf_values, [5.0, 5.0, 7.0]);
+    // 1 -> 3 -> 1 is a cycle below the root
+    let err = imp(&graph_of(
+        &[
+            (0, "BRANCH_LEQ", 0, 1, 2),
+            (1, "BRANCH_LEQ", 0, 3, 2),
+            (3, "BRANCH_LEQ", 0, 1, 2),
+            (2, "LEAF", 0, 0, 0),
+        ],
+        &[(2, 1.0)],
+    ))
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::BadAttribute { node, .. } if node == "n_y")
+            && err.to_string().contains("cycle"),
+        "{err}"
+    );
 }

@@ -165,3 +165,58 @@ fn linear_kernel_svm_classifier() {
 fn linear_kernel_svm_regressor() {
     check("linear_svr_diabetes", 1e-3);
 }
+
+/// A fixture's package takes every settlement mode: its ops (the `ai.onnx.ml` preprocessing
+/// ones included) have the one-step verifier and the circuit.
+fn every_mode(model: &str) {
+    let (pkg, _) = package(model);
+    for mode in vouch_task::Mode::ALL {
+        vouch_task::modes::check_mode(&pkg, mode).unwrap_or_else(|e| panic!("{model}: {e}"));
+    }
+}
+
+/// scikit-learn's default `Normalizer()` (l2, ai.onnx.ml `Normalizer` `L2`) on the raw
+/// features, then LogisticRegression: the row's factor `1/√Σx²` is found twice (a coarse one,
+/// then one of a norm near 1), each a `2^16`-entry table.
+#[test]
+fn l2_normalizer_logistic_regression() {
+    check("linear_normalizer_logreg_bc", 1e-3);
+    every_mode("linear_normalizer_logreg_bc");
+}
+
+/// StandardScaler, `Normalizer(norm="l1")` (mixed signs: `Σ |x|` as `Σ 2 relu(x) - x`),
+/// LogisticRegression.
+#[test]
+fn scaler_l1_normalizer_logistic_regression() {
+    check("linear_scaler_l1_logreg_bc", 1e-3);
+    every_mode("linear_scaler_l1_logreg_bc");
+}
+
+/// `Normalizer(norm="max")` on the raw (non-negative) features, LogisticRegression.
+#[test]
+fn max_normalizer_logistic_regression() {
+    check("linear_normalizer_max_logreg_bc", 1e-3);
+    every_mode("linear_normalizer_max_logreg_bc");
+}
+
+/// StandardScaler, `Binarizer()` (ai.onnx.ml `Binarizer`, threshold 0), LogisticRegression: the
+/// step is a `2^16`-entry table indexed by the scaled feature.
+#[test]
+fn binarizer_logistic_regression() {
+    check("linear_binarizer_logreg_bc", 1e-3);
+    every_mode("linear_binarizer_logreg_bc");
+}
+
+/// `post_transform` PROBIT on a `LinearClassifier`'s scores (set on skl2onnx's output, the
+/// scores moved inside (0, 1)).
+#[test]
+fn probit_linear_classifier() {
+    check("linear_probit_iris", 1e-3);
+}
+
+/// An ai.onnx.ml `LabelEncoder` mapping the classes to themselves (keys out of order) after
+/// the classifier's label: the identity, the label is the `ArgMax`.
+#[test]
+fn label_encoder_identity_after_the_label() {
+    check("linear_label_encoder_iris", 0.02);
+}

@@ -145,3 +145,44 @@ fn opset5_tree_ensemble_regressor() {
 fn opset5_tree_ensemble_scores() {
     check("tree_v5_gb_bc", 1e-3);
 }
+
+/// `post_transform` PROBIT on a regressor's scores (set on skl2onnx's output, scores inside
+/// (0, 1)): onnxruntime's probit as a `2^16`-entry table over the rescaled scores.
+#[test]
+fn probit_regressor() {
+    check("tree_probit_rf_bc", 1e-3);
+}
+
+/// PROBIT on a 3-class forest's scores: the label is the `ArgMax` of the raw scores.
+#[test]
+fn probit_multiclass() {
+    check("tree_probit_rf_iris", 1e-3);
+}
+
+/// LightGBM with a categorical feature (onnxmltools: chains of `BRANCH_EQ` tests sharing their
+/// true child, unfolded at import): the decisions stay exact.
+#[test]
+fn lightgbm_categorical() {
+    check("tree_lgb_cat_bc", 1e-3);
+}
+
+/// Opset-5 set-membership roots (`BRANCH_MEMBER`, sets of one to three categories): chains of
+/// `BRANCH_EQ` tests sharing their true child, unfolded at import.
+#[test]
+fn opset5_membership_splits() {
+    check("tree_v5_member_bc", 1e-3);
+}
+
+/// scikit-learn's HistGradientBoostingClassifier (skl2onnx, with the generator's workaround for
+/// its missing-value flags): onnxruntime's `LOGISTIC` binary form.
+#[test]
+fn hist_gradient_boosting_binary() {
+    check("tree_hgb_bc", 1e-3);
+}
+
+/// HistGradientBoostingClassifier on data with 5% missing values: each branch's learned
+/// missing-value direction (`nodes_missing_value_tracks_true`), the code -1 of a NaN.
+#[test]
+fn hist_gradient_boosting_missing_values() {
+    check("tree_hgb_nan_bc", 1e-3);
+}

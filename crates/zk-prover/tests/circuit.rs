@@ -166,11 +166,18 @@ fn zk_refuses_packages_older_than_the_standard_poseidon() {
     }
 }
 
-/// The tree fixtures (skl2onnx exports of scikit-learn trees, forests and boosting) are
-/// satisfied on several rows; their per-node constraint counts are printed.
+/// The tree fixtures (skl2onnx exports of scikit-learn trees, forests and boosting, and the
+/// unfolded categorical and set-membership splits) are satisfied on several rows; their
+/// per-node constraint counts are printed.
 #[test]
 fn tree_fixture_models_are_satisfied() {
-    for name in ["tree_rf_iris", "tree_dt_bc", "tree_gb_iris"] {
+    for name in [
+        "tree_rf_iris",
+        "tree_dt_bc",
+        "tree_gb_iris",
+        "tree_lgb_cat_bc",
+        "tree_v5_member_bc",
+    ] {
         for row in [0, 1, 2] {
             let (pkg, inputs) = common::fixture(name, row);
             let c = circuit::build(&pkg, inputs).unwrap();

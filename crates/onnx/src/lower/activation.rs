@@ -1,5 +1,6 @@
 //! Elementwise activations: ONNX `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu`, `PRelu` and `Clip`,
-//! lowered to the activation [`FOp`]s (folded on constants).
+//! lowered to the activation [`FOp`]s (folded on constants), the functions of one argument
+//! ([`FOp::Map`]) and `ai.onnx.ml` `Binarizer` (a step [`ScalarFn`]).
 
 use crate::error::Result;
 use crate::graph::{FOp, Operand, ScalarFn};
@@ -89,6 +90,23 @@ impl Importer {
             "Asinh" => ScalarFn::Asinh,
             _ => return Err(self.unsupported_op(ctx)),
         };
+        self.unary(ctx, FOp::Map { f }, move |x| f.apply(x))
+    }
+
+    /// `ai.onnx.ml` `Binarizer`: `x > threshold ? 1 : 0` (onnxruntime's strict comparison) as
+    /// a [`ScalarFn::Step`] map. The threshold must be given: the ONNX default is 0,
+    /// onnxruntime's 1.
+    pub(super) fn binarizer(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let threshold = ctx.attr("threshold").map(|a| a.f).ok_or_else(|| {
+            ctx.bad_attr(
+                "threshold",
+                "is missing (the ONNX default is 0, onnxruntime's 1: give it)",
+            )
+        })?;
+        if threshold.is_nan() {
+            return Err(ctx.bad_attr("threshold", "is NaN"));
+        }
+        let f = ScalarFn::Step { threshold };
         self.unary(ctx, FOp::Map { f }, move |x| f.apply(x))
     }
 

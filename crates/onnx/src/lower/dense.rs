@@ -1,9 +1,10 @@
 //! Dense products: ONNX `Gemm` and `MatMul`, lowered to [`FOp::Linear`] (a constant right
 //! operand, with `alpha`, `beta` and `transB` folded into the constants) or [`FOp::MatMul`] of two
-//! computed tensors.
+//! computed tensors; the `ai.onnx.ml` linear models, `Linear` scores through their
+//! post-transform (`Softmax`, `Sigmoid`, a `PROBIT` [`ScalarFn`] map).
 
 use crate::error::Result;
-use crate::graph::{ConstId, Dim, FOp, Operand, ValueId};
+use crate::graph::{ConstId, Dim, FOp, Operand, ScalarFn, ValueId};
 use crate::import::{Ctx, Importer, Kind, Sym, broadcast_dims, fixed};
 
 impl Importer {
@@ -294,7 +295,14 @@ enum Post {
     None,
     Softmax,
     Logistic,
+    /// onnxruntime's `PROBIT` of each score ([`ScalarFn::Probit`]).
+    Probit,
 }
+
+/// Why `SOFTMAX_ZERO` is refused (linear models and tree ensembles).
+pub(super) const SOFTMAX_ZERO: &str = "post_transform SOFTMAX_ZERO: onnxruntime leaves a score \
+     within 1e-7 of zero out of the softmax, a test the quantized scores cannot make (their step \
+     is far coarser), so it has no faithful integer form";
 
 impl Importer {
     /// The coefficients `[N, K]` and intercepts `[N]` of an `ai.onnx.ml` linear model over an
@@ -333,9 +341,11 @@ impl Importer {
             b"NONE" => Post::None,
             b"SOFTMAX" => Post::Softmax,
             b"LOGISTIC" => Post::Logistic,
+            b"PROBIT" => Post::Probit,
+            b"SOFTMAX_ZERO" => return Err(ctx.unsupported(SOFTMAX_ZERO)),
             other => {
                 return Err(ctx.unsupported(format!(
-                    "post_transform {} (NONE, SOFTMAX and LOGISTIC are supported)",
+                    "post_transform {} (NONE, SOFTMAX, LOGISTIC and PROBIT are supported)",
                     String::from_utf8_lossy(other)
                 )));
             }
@@ -367,6 +377,9 @@ impl Importer {
                 axis: shape.len().saturating_sub(1),
             },
             Post::Logistic => FOp::Sigmoid,
+            Post::Probit => FOp::Map {
+                f: ScalarFn::Probit,
+            },
         };
         match ctx.output(i) {
             Some(name) => {
@@ -430,14 +443,21 @@ impl Importer {
         Ok(())
     }
 
-    /// `ai.onnx.ml` `LinearRegressor`: `targets` outputs of a `Linear` (post-transform `NONE`).
+    /// `ai.onnx.ml` `LinearRegressor`: `targets` outputs of a `Linear`, post-transform `NONE`
+    /// or `PROBIT` (onnxruntime's probit of each value).
     pub(super) fn linear_regressor(&mut self, ctx: &Ctx<'_>) -> Result<()> {
         let n = usize::try_from(ctx.int("targets", 1))
             .map_err(|_| ctx.bad_attr("targets", "must be positive"))?;
         let (y, post) = self.linear_model(ctx, n)?;
-        if !matches!(post, Post::None) {
-            return Err(ctx.unsupported("a LinearRegressor post_transform other than NONE"));
+        match post {
+            Post::None => self.rebind(ctx, y),
+            Post::Probit => {
+                let v = self.post_transform(ctx, y, post, 0)?;
+                self.set_out(ctx, 0, Sym::Value(v))
+            }
+            Post::Softmax | Post::Logistic => {
+                Err(ctx.unsupported("a LinearRegressor post_transform other than NONE and PROBIT"))
+            }
         }
-        self.rebind(ctx, y)
     }
 }

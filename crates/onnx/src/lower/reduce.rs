@@ -1,10 +1,11 @@
 //! Reductions: ONNX `Softmax` and `ArgMax` along one axis, lowered to [`FOp::Softmax`] and
 //! [`FOp::ArgMax`], `LogSoftmax` (its function body: `Reduce`, `Sub` and `Map` nodes), `ReduceSum`, `ReduceMean`, `ReduceMax` and `ReduceMin` over any set of
 //! axes, lowered to [`FOp::Reduce`], and skl2onnx's label lookup (`ai.onnx.ml` `ArrayFeatureExtractor` of the
-//! `ArgMax` indices into the classes `0..n-1`), which is the identity and disappears.
+//! `ArgMax` indices into the classes `0..n-1`), which is the identity and disappears, and the
+//! `ai.onnx.ml` `Normalizer` (`MAX`, `L1`, `L2`), lowered to reductions, products and tables.
 
 use crate::error::Result;
-use crate::graph::{Dim, FOp, Operand, ReduceMode};
+use crate::graph::{Dim, FOp, Operand, ReduceMode, ScalarFn, ValueId};
 use crate::import::{Ctx, Importer, Kind, Sym};
 use crate::tensor::Data;
 
@@ -291,14 +292,56 @@ impl Importer {
     }
 }
 
+/// An `ai.onnx.ml` `Normalizer`'s norm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Norm {
+    /// `x / max_i x_i` (onnxruntime's: the largest value, not magnitude).
+    Max,
+    /// `x / Σ |x_i|`.
+    L1,
+    /// `x / √(Σ x_i²)`.
+    L2,
+}
+
+impl Norm {
+    /// The reciprocal the row's factor is, from the row's norm.
+    const fn reciprocal(self) -> ScalarFn {
+        match self {
+            Self::L2 => ScalarFn::Rsqrt,
+            Self::L1 | Self::Max => ScalarFn::InverseOrOne,
+        }
+    }
+}
+
 impl Importer {
-    /// `ai.onnx.ml` `Normalizer`: supported as `L1` directly on the output of a `Softmax`
-    /// over the last axis (a distribution already: the identity up to `f32` rounding, as
-    /// skl2onnx writes after a `LinearClassifier`); any other form is refused.
+    /// `ai.onnx.ml` `Normalizer` over the last axis of an `[N, F]` tensor, as onnxruntime
+    /// computes it (a row whose norm is 0 is left unchanged). `L1` directly on the output of a
+    /// `Softmax` over the last axis is the identity (a distribution already, up to `f32`
+    /// rounding, as skl2onnx writes after a `LinearClassifier`). Otherwise the row's factor is
+    /// found twice: `y = x · g(x)` with `g` the reciprocal of the norm (`L2`: `Rsqrt` of the
+    /// sum of squares, `L1`: `InverseOrOne` of `Σ |x| = Σ (2 relu(x) - x)`, a `Linear` over
+    /// `[relu(x), x]`; `MAX`: `InverseAbsOrOne` of the row's maximum), then `y · g(y)`. The
+    /// result is the same, `x / norm(x)`, but the second norm is about 1 (about ±1 for `MAX`),
+    /// so its reciprocal is tabulated on a well-conditioned input whatever the rows' scale, and
+    /// the first factor's quantization error cancels.
     pub(super) fn normalizer(&mut self, ctx: &Ctx<'_>) -> Result<()> {
-        let norm = ctx.string("norm").unwrap_or(b"MAX");
+        let norm = match ctx.string("norm").unwrap_or(b"MAX") {
+            b"MAX" => Norm::Max,
+            b"L1" => Norm::L1,
+            b"L2" => Norm::L2,
+            other => {
+                return Err(ctx.bad_attr(
+                    "norm",
+                    format!(
+                        "unknown {:?} (MAX, L1 or L2)",
+                        String::from_utf8_lossy(other)
+                    ),
+                ));
+            }
+        };
         let v = self.value_in(ctx, 0)?;
-        let rank = self.shape(v).len();
+        let shape = self.shape(v);
+        let rank = shape.len();
         let after_softmax = self
             .producer
             .get(v)
@@ -306,13 +349,125 @@ impl Importer {
             .flatten()
             .and_then(|p| self.g.nodes.get(p))
             .is_some_and(|n| matches!(n.op, FOp::Softmax { axis } if axis + 1 == rank));
-        if norm != b"L1" || !after_softmax {
+        if norm == Norm::L1 && after_softmax {
+            return self.rebind(ctx, v);
+        }
+        let f = match shape.as_slice() {
+            [_, Dim::Fixed(f)] => *f,
+            _ => {
+                return Err(ctx.unsupported(format!(
+                    "Normalizer of a {shape:?} tensor (onnxruntime normalizes [N, F] rows)"
+                )));
+            }
+        };
+        if f == 0 || f > vouch_semantics::MAX_REDUCE_SPAN {
             return Err(ctx.unsupported(format!(
-                "Normalizer {} on a tensor that is not a softmax over its last axis (only L1 \
-                 after a softmax, the identity, is supported)",
-                String::from_utf8_lossy(norm)
+                "Normalizer of {f} features (1 to {} per row, the one-step verifier's span)",
+                vouch_semantics::MAX_REDUCE_SPAN
             )));
         }
-        self.rebind(ctx, v)
+        let first = if norm == Norm::Max {
+            ScalarFn::InverseAbsOrOne
+        } else {
+            norm.reciprocal()
+        };
+        let y = self.norm_pass(ctx, norm, first, v, f, "pass1", None)?;
+        let second = norm.reciprocal();
+        let out = ctx
+            .output(0)
+            .ok_or_else(|| ctx.shape_err("node has no output"))?
+            .to_owned();
+        let z = self.norm_pass(ctx, norm, second, y, f, "pass2", Some(&out))?;
+        self.set_out(ctx, 0, Sym::Value(z))
+    }
+
+    /// `x · g(norm(x))` for the `[N, F]` value `x`, its nodes named `<node>.<tag>.*` and the
+    /// result `out` (or `<node>.<tag>`).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the pass's parts travel together"
+    )]
+    fn norm_pass(
+        &mut self,
+        ctx: &Ctx<'_>,
+        norm: Norm,
+        g: ScalarFn,
+        x: ValueId,
+        f: usize,
+        tag: &str,
+        out: Option<&str>,
+    ) -> Result<ValueId> {
+        let full = self.shape(x);
+        let rows = full.first().copied().unwrap_or(Dim::Batch);
+        let row = vec![rows, Dim::Fixed(1)];
+        let reduce = |mode| FOp::Reduce {
+            mode,
+            axes: vec![1],
+            keepdims: true,
+        };
+        let stat = match norm {
+            Norm::L2 => {
+                let sq = self.emit_tmp(
+                    ctx,
+                    &format!("{tag}.square"),
+                    FOp::Mul,
+                    vec![Operand::Value(x), Operand::Value(x)],
+                    full.clone(),
+                )?;
+                self.emit_tmp(
+                    ctx,
+                    &format!("{tag}.sum"),
+                    reduce(ReduceMode::Sum),
+                    vec![Operand::Value(sq)],
+                    row.clone(),
+                )?
+            }
+            Norm::L1 => {
+                // Σ |x| = Σ 2 relu(x) - x: one exact accumulation over [relu(x), x]
+                let pos = self.emit_tmp(
+                    ctx,
+                    &format!("{tag}.relu"),
+                    FOp::Relu,
+                    vec![Operand::Value(x)],
+                    full.clone(),
+                )?;
+                let both = self.emit_tmp(
+                    ctx,
+                    &format!("{tag}.both"),
+                    FOp::Concat { axis: 1 },
+                    vec![Operand::Value(pos), Operand::Value(x)],
+                    vec![rows, Dim::Fixed(2 * f)],
+                )?;
+                let mut w = vec![2.0; f];
+                w.extend(std::iter::repeat_n(-1.0, f));
+                let weight = self.new_const(ctx, &format!("{tag}.abs"), vec![1, 2 * f], w);
+                self.emit_tmp(
+                    ctx,
+                    &format!("{tag}.sum"),
+                    FOp::Linear { weight, bias: None },
+                    vec![Operand::Value(both)],
+                    row.clone(),
+                )?
+            }
+            Norm::Max => self.emit_tmp(
+                ctx,
+                &format!("{tag}.max"),
+                reduce(ReduceMode::Max),
+                vec![Operand::Value(x)],
+                row.clone(),
+            )?,
+        };
+        let factor = self.emit_tmp(
+            ctx,
+            &format!("{tag}.factor"),
+            FOp::Map { f: g },
+            vec![Operand::Value(stat)],
+            row,
+        )?;
+        let ins = vec![Operand::Value(x), Operand::Value(factor)];
+        match out {
+            Some(o) => self.emit_named(ctx, FOp::Mul, ins, full, Kind::Float, o),
+            None => self.emit_tmp(ctx, tag, FOp::Mul, ins, full),
+        }
     }
 }

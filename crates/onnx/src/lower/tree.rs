@@ -1,18 +1,22 @@
 //! Tree ensembles: `ai.onnx.ml` `TreeEnsembleClassifier` and `TreeEnsembleRegressor`, lowered
 //! to one [`FOp::TreeEnsemble`] of raw scores (`docs/semantics.md` section 3.1) and, for a
-//! classifier, an `ArgMax` label and the post-transform (`Softmax`, `Sigmoid`) of the scores.
+//! classifier, an `ArgMax` label and the post-transform (`Softmax`, `Sigmoid`, a `PROBIT`
+//! [`ScalarFn`] map) of the scores; a regressor's scores may go through `PROBIT` too.
 //!
 //! Each tree is laid out depth first from its root, so children come after their parent; the
 //! leaf weights are matched to leaves by `(tree id, node id)`. Both the plain float attributes
 //! and the `*_as_tensor` forms are read; a double threshold must be exactly a float (the
-//! integer model compares float inputs with float thresholds). scikit-learn's binary
+//! integer model compares float inputs with float thresholds). A node that several branches
+//! point to (onnxmltools writes a LightGBM categorical split as a chain of `BRANCH_EQ` tests
+//! sharing one true child) is unfolded into one copy of its subtree per branch; a cycle is
+//! refused. scikit-learn's binary
 //! classifiers (weights for class 0 only) become two score columns whose `ArgMax` is
 //! onnxruntime's label: `[1 - s, s]` when every weight is non-negative, else `[-s, s]`.
 
 use std::collections::{HashMap, HashSet};
 
 use crate::error::{Error, Result};
-use crate::graph::{Aggregate, Dim, FOp, FTreeNode, FTrees, NodeMode, Operand};
+use crate::graph::{Aggregate, Dim, FOp, FTreeNode, FTrees, NodeMode, Operand, ScalarFn};
 use crate::import::{Ctx, Importer, Kind, Sym};
 use crate::proto::TensorProto;
 
@@ -27,6 +31,8 @@ enum Post {
     None,
     Softmax,
     Logistic,
+    /// onnxruntime's `PROBIT` of each score ([`ScalarFn::Probit`]).
+    Probit,
 }
 
 /// The elements of a float or double tensor attribute as `f64`.
@@ -131,6 +137,9 @@ impl Legacy {
     }
 }
 
+/// A node to lay out: its id, its parent's row and side (`true` branch), its depth.
+type Visit = (i64, Option<(usize, bool)>, usize);
+
 /// The trees of an ensemble node before its leaf weights.
 pub(super) fn read_trees(
     ctx: &Ctx<'_>,
@@ -188,7 +197,10 @@ pub(super) fn read_trees(
         features,
     };
     // row of each attribute index, for the leaves' weights
-    let mut row_of: HashMap<(i64, i64), usize> = HashMap::new();
+    // every row of each (tree, node): a node shared by several branches (onnxmltools'
+    // chains of BRANCH_EQ for a categorical split point at one true child) is unfolded, one
+    // copy of its subtree per branch reaching it
+    let mut rows_of: HashMap<(i64, i64), Vec<usize>> = HashMap::new();
     for i in (0..n).filter(|&i| modes[i] != b"LEAF") {
         for (attr, c) in [
             ("nodes_truenodeids", trues[i]),
@@ -226,19 +238,26 @@ pub(super) fn read_trees(
         };
         out.roots.push(out.nodes.len());
         // depth first: a row per node, children patched once they have rows
-        let mut stack: Vec<(i64, Option<(usize, bool)>)> = vec![(*root, None)];
-        while let Some((id, parent)) = stack.pop() {
+        let mut stack: Vec<Visit> = vec![(*root, None, 0)];
+        while let Some((id, parent, depth)) = stack.pop() {
             let &i = index.get(&(t, id)).ok_or_else(|| {
                 ctx.tree_err("nodes_truenodeids", format!("tree {t} has no node {id}"))
             })?;
-            if row_of.contains_key(&(t, id)) {
+            // a path longer than the node count goes round a cycle
+            if depth > n {
                 return Err(ctx.tree_err(
                     "nodes_truenodeids",
-                    format!("node {id} of tree {t} is reached twice"),
+                    format!("tree {t} has a cycle through node {id}"),
                 ));
             }
             let row = out.nodes.len();
-            row_of.insert((t, id), row);
+            if row >= MAX_TREE_ROWS {
+                return Err(ctx.tree_err(
+                    "nodes_truenodeids",
+                    format!("unfolding the shared subtrees gives more than {MAX_TREE_ROWS} rows"),
+                ));
+            }
+            rows_of.entry((t, id)).or_default().push(row);
             if let Some((p, is_true)) = parent {
                 let pn = &mut out.nodes[p];
                 if is_true { pn.a = row } else { pn.b = row }
@@ -275,13 +294,13 @@ pub(super) fn read_trees(
                 // -0.0 and 0.0 are the same threshold
                 node.threshold = if t32 == 0.0 { 0.0 } else { t32 };
                 // false child pushed first so the true subtree is laid out first
-                stack.push((falses[i], Some((row, false))));
-                stack.push((trues[i], Some((row, true))));
+                stack.push((falses[i], Some((row, false)), depth + 1));
+                stack.push((trues[i], Some((row, true)), depth + 1));
             }
             out.nodes.push(node);
         }
     }
-    if out.nodes.len() != n {
+    if rows_of.len() != n {
         return Err(ctx.tree_err(
             "nodes_nodeids",
             "some nodes are unreachable from their tree's root",
@@ -297,18 +316,20 @@ pub(super) fn read_trees(
             format!("{prefix}_treeids, _nodeids, _ids and _weights must have equal lengths (up to {MAX_TREE_ROWS})"),
         ));
     }
-    let mut per_leaf: Vec<Vec<(i64, f64)>> = vec![Vec::new(); n];
+    let mut per_leaf: Vec<Vec<(i64, f64)>> = vec![Vec::new(); out.nodes.len()];
     for k in 0..m {
-        let &row = row_of.get(&(w_trees[k], w_nodes[k])).ok_or_else(|| {
+        let rows = rows_of.get(&(w_trees[k], w_nodes[k])).ok_or_else(|| {
             ctx.tree_err(
                 &format!("{prefix}_nodeids"),
                 format!("no node {} in tree {}", w_nodes[k], w_trees[k]),
             )
         })?;
-        if out.nodes[row].mode != NodeMode::Leaf {
-            return Err(ctx.tree_err(&format!("{prefix}_nodeids"), "a weight on a branch node"));
+        for &row in rows {
+            if out.nodes[row].mode != NodeMode::Leaf {
+                return Err(ctx.tree_err(&format!("{prefix}_nodeids"), "a weight on a branch node"));
+            }
+            per_leaf[row].push((w_ids[k], w_vals[k]));
         }
-        per_leaf[row].push((w_ids[k], w_vals[k]));
     }
     Ok((out, per_leaf))
 }
@@ -386,8 +407,10 @@ impl Importer {
             b"NONE" => Ok(Post::None),
             b"SOFTMAX" => Ok(Post::Softmax),
             b"LOGISTIC" => Ok(Post::Logistic),
+            b"PROBIT" => Ok(Post::Probit),
+            b"SOFTMAX_ZERO" => Err(ctx.unsupported(super::dense::SOFTMAX_ZERO)),
             other => Err(ctx.unsupported(format!(
-                "post_transform {} (NONE, SOFTMAX and LOGISTIC are supported)",
+                "post_transform {} (NONE, SOFTMAX, LOGISTIC and PROBIT are supported)",
                 String::from_utf8_lossy(other)
             ))),
         }
@@ -415,14 +438,17 @@ impl Importer {
     }
 
     /// `ai.onnx.ml` `TreeEnsembleRegressor`: `n_targets` scores, `aggregate_function` `SUM`,
-    /// `AVERAGE`, `MIN` or `MAX`, post-transform `NONE`.
+    /// `AVERAGE`, `MIN` or `MAX`, post-transform `NONE` or `PROBIT` (onnxruntime's probit of
+    /// each score, a [`ScalarFn::Probit`] map).
     pub(super) fn tree_regressor(&mut self, ctx: &Ctx<'_>) -> Result<()> {
         let n = usize::try_from(ctx.int("n_targets", 1))
             .ok()
             .filter(|&n| (1..=MAX_TREE_ROWS).contains(&n))
             .ok_or_else(|| ctx.bad_attr("n_targets", "must be positive"))?;
-        if Self::post(ctx)? != Post::None {
-            return Err(ctx.unsupported("a TreeEnsembleRegressor post_transform other than NONE"));
+        let post = Self::post(ctx)?;
+        if !matches!(post, Post::None | Post::Probit) {
+            return Err(ctx
+                .unsupported("a TreeEnsembleRegressor post_transform other than NONE and PROBIT"));
         }
         let (x, mut trees, per_leaf) = self.read_input_trees(ctx, "target")?;
         check_targets(ctx, "target_ids", &per_leaf, n)?;
@@ -450,6 +476,19 @@ impl Importer {
             .output(0)
             .ok_or_else(|| ctx.shape_err("node has no output"))?
             .to_owned();
+        if post == Post::Probit {
+            let scores = self.emit_trees(ctx, x, trees, &format!("{}.scores", ctx.name))?;
+            let shape = self.shape(scores);
+            let f = ScalarFn::Probit;
+            let y = self.emit(
+                ctx,
+                FOp::Map { f },
+                vec![Operand::Value(scores)],
+                shape,
+                Kind::Float,
+            )?;
+            return self.set_out(ctx, 0, Sym::Value(y));
+        }
         let y = self.emit_trees(ctx, x, trees, &name)?;
         self.set_out(ctx, 0, Sym::Value(y))
     }
@@ -466,6 +505,12 @@ impl Importer {
         }
         let n = labels.len();
         let mut post = Self::post(ctx)?;
+        if post == Post::Probit && n == 2 {
+            return Err(ctx.unsupported(
+                "PROBIT on a binary classifier (onnxruntime's probit of its one score has no \
+                 second column to label by)",
+            ));
+        }
         let (x, mut trees, per_leaf) = self.read_input_trees(ctx, "class")?;
         check_targets(ctx, "class_ids", &per_leaf, n)?;
         let base = ctx.floats64("base_values")?;
@@ -557,6 +602,16 @@ impl Importer {
                 Post::Logistic => self.emit_named(
                     ctx,
                     FOp::Sigmoid,
+                    vec![Operand::Value(y)],
+                    shape,
+                    Kind::Float,
+                    &probs,
+                )?,
+                Post::Probit => self.emit_named(
+                    ctx,
+                    FOp::Map {
+                        f: ScalarFn::Probit,
+                    },
                     vec![Operand::Value(y)],
                     shape,
                     Kind::Float,

@@ -3,7 +3,10 @@
 //! are converted to the layout of `TreeEnsembleRegressor` ([`Legacy`]) and lowered as it is,
 //! giving the `n_targets` scores. A `post_transform` other than `NONE` is refused: onnxruntime
 //! (1.31) and the ONNX reference implementation ignore it, so its meaning is not settled.
-//! Set-membership splits (`BRANCH_MEMBER`) are refused too, naming the node.
+//! A set-membership split (`BRANCH_MEMBER`, its set read from `membership_values`) becomes a
+//! chain of `BRANCH_EQ` tests, one per member, that share the node's true child (unfolded by
+//! [`read_trees`]) and end in its false child; a NaN takes the first test's missing rule.
+//! Sets of more than [`MAX_MEMBERS`] values are refused, naming the node.
 
 use super::tree::{Legacy, read_trees};
 use crate::error::Result;
@@ -20,6 +23,9 @@ const MODES: [&[u8]; 6] = [
     b"BRANCH_EQ",
     b"BRANCH_NEQ",
 ];
+
+/// Largest set of a `BRANCH_MEMBER` split (each member is one `BRANCH_EQ` test on the path).
+const MAX_MEMBERS: usize = 64;
 
 /// The elements of a tensor attribute as `f64` (float or double) or, for `uint8`, as
 /// integers.
@@ -99,6 +105,7 @@ fn legacy_of_v5(ctx: &Ctx<'_>) -> Result<Legacy> {
     let modes = tensor_values(ctx, "nodes_modes")?;
     let weights = tensor_values(ctx, "leaf_weights")?;
     let n = features.len();
+    let sets = member_sets(ctx, &modes)?;
     for (attr, len) in [
         ("nodes_splits", splits.len()),
         ("nodes_modes", modes.len()),
@@ -131,16 +138,22 @@ fn legacy_of_v5(ctx: &Ctx<'_>) -> Result<Legacy> {
     };
     let n64 = i64::try_from(n).unwrap_or(i64::MAX);
     let node_id = |leaf: bool, i: i64| if leaf { n64.saturating_add(i) } else { i };
+    // the extra BRANCH_EQ nodes of the membership chains: ids after every branch and leaf
+    let mut next_id = n64.saturating_add(i64::try_from(targets.len()).unwrap_or(i64::MAX));
     for (t, &root) in roots.iter().enumerate() {
         let t = i64::try_from(t).unwrap_or(i64::MAX);
-        // every node reachable from the root, once per tree (a node reached twice is refused
-        // by read_trees)
+        // every node reachable from the root, once per tree (read_trees unfolds a node that
+        // several branches reach)
         let mut stack = vec![(false, root)];
+        let mut seen = std::collections::HashSet::new();
         let mut steps = 0usize;
         while let Some((leaf, i)) = stack.pop() {
             steps += 1;
             if steps > super::MAX_ELEMS {
                 return Err(ctx.bad_attr("tree_roots", "a tree that does not end"));
+            }
+            if !seen.insert((leaf, i)) {
+                continue;
             }
             let idx = usize::try_from(i).ok();
             l.tree_ids.push(t);
@@ -164,15 +177,44 @@ fn legacy_of_v5(ctx: &Ctx<'_>) -> Result<Legacy> {
             let k = idx
                 .filter(|&k| k < n)
                 .ok_or_else(|| ctx.bad_attr("nodes_truenodeids", format!("no node {i}")))?;
+            let (tl, fl) = (true_leaf[k] != 0, false_leaf[k] != 0);
+            if let Some(set) = sets.get(&k) {
+                // x in {v_0, .., v_m-1}: EQ v_0 ? T : (EQ v_1 ? T : .. (EQ v_m-1 ? T : F))
+                // the chain replaces the entry pushed for the node above
+                l.tree_ids.pop();
+                l.node_ids.pop();
+                l.missing.pop();
+                let mut id = node_id(false, i);
+                for (j, &v) in set.iter().enumerate() {
+                    let last = j + 1 == set.len();
+                    let next = if last {
+                        node_id(fl, falses[k])
+                    } else {
+                        next_id = next_id.saturating_add(1);
+                        next_id
+                    };
+                    l.tree_ids.push(t);
+                    l.node_ids.push(id);
+                    l.missing.push(if j == 0 {
+                        missing.get(k).copied().unwrap_or(0)
+                    } else {
+                        0
+                    });
+                    l.feature_ids.push(features[k]);
+                    l.modes.push(b"BRANCH_EQ".to_vec());
+                    l.values.push(v);
+                    l.trues.push(node_id(tl, trues[k]));
+                    l.falses.push(next);
+                    id = next;
+                }
+                stack.push((fl, falses[k]));
+                stack.push((tl, trues[k]));
+                continue;
+            }
             let mode = MODES.get(modes[k] as usize).filter(|_| modes[k] >= 0.0);
             let Some(mode) = mode else {
-                return Err(ctx.unsupported(if modes[k] == 6.0 {
-                    "set-membership splits (BRANCH_MEMBER)".to_owned()
-                } else {
-                    format!("node mode {}", modes[k])
-                }));
+                return Err(ctx.unsupported(format!("node mode {}", modes[k])));
             };
-            let (tl, fl) = (true_leaf[k] != 0, false_leaf[k] != 0);
             l.feature_ids.push(features[k]);
             l.modes.push(mode.to_vec());
             l.values.push(splits[k]);
@@ -187,4 +229,47 @@ fn legacy_of_v5(ctx: &Ctx<'_>) -> Result<Legacy> {
     }
     debug_assert!(l.modes.iter().all(|m| NodeMode::from_onnx(m).is_some()));
     Ok(l)
+}
+
+/// The set of each `BRANCH_MEMBER` node (mode 6), by node index: `membership_values` holds
+/// the sets in node order, separated by NaN.
+fn member_sets(ctx: &Ctx<'_>, modes: &[f64]) -> Result<std::collections::HashMap<usize, Vec<f64>>> {
+    let members: Vec<usize> = (0..modes.len()).filter(|&k| modes[k] == 6.0).collect();
+    let mut out = std::collections::HashMap::new();
+    if members.is_empty() {
+        return Ok(out);
+    }
+    let values = tensor_values(ctx, "membership_values")?;
+    let mut sets: Vec<Vec<f64>> = vec![Vec::new()];
+    for v in values {
+        if v.is_nan() {
+            sets.push(Vec::new());
+        } else if let Some(s) = sets.last_mut() {
+            s.push(v);
+        }
+    }
+    // a trailing NaN closes the last set
+    if sets.len() == members.len() + 1 && sets.last().is_some_and(Vec::is_empty) {
+        sets.pop();
+    }
+    if sets.len() != members.len() {
+        return Err(ctx.bad_attr(
+            "membership_values",
+            format!(
+                "{} sets for {} BRANCH_MEMBER nodes",
+                sets.len(),
+                members.len()
+            ),
+        ));
+    }
+    for (k, set) in members.into_iter().zip(sets) {
+        if set.is_empty() || set.len() > MAX_MEMBERS {
+            return Err(ctx.unsupported(format!(
+                "a BRANCH_MEMBER set of {} values (1 to {MAX_MEMBERS}: each is a BRANCH_EQ test)",
+                set.len()
+            )));
+        }
+        out.insert(k, set);
+    }
+    Ok(out)
 }

@@ -1,0 +1,15 @@
+"""Tree ensemble fixture `tree_hgb_bc` (see ../trees.py for the model and data).
+
+Run: .venv/bin/python testdata/models/tree_hgb_bc/gen.py
+"""
+
+import os
+import sys
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, ".."))
+
+import trees  # noqa: E402
+
+if __name__ == "__main__":
+    trees.generate(here, "tree_hgb_bc")

@@ -44,8 +44,9 @@ MODELS = {
 }
 
 
-def generate(here, name):
-    data, make = MODELS[name]
+def generate(here, name, models=None):
+    """Fits, converts and records fixture `name` of `models` (this module's MODELS by default)."""
+    data, make = (models or MODELS)[name]
     xtr, xte, ytr, yte = common.sklearn_split(data)
     model = make()
     model.fit(xtr, ytr)

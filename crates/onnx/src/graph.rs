@@ -117,6 +117,10 @@ pub enum FOp {
     Map {
         /// The function.
         f: ScalarFn,
+        /// Tabulate it finely at 16 bits: over a `2^16`-step window of the input's calibrated
+        /// range, not the 256 steps of an `act8` input. The importer asks for it where a
+        /// coarse table's error would dominate the model's (an SVM's kernel and votes).
+        fine: bool,
     },
     /// Softmax along `axis` (non-negative, normalized).
     Softmax {

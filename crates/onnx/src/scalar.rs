@@ -83,6 +83,16 @@ pub enum ScalarFn {
     Cosh,
     /// `asinh x`.
     Asinh,
+    /// `tanh x` (an SVM's `SIGMOID` kernel; ONNX `Tanh` itself is [`crate::FOp::Tanh`]).
+    Tanh,
+    /// `x^exponent`: `x · x` and `x · x · x` for 2 and 3, as onnxruntime computes an SVM's
+    /// `POLY` kernel, `powf` otherwise (NaN for a negative `x` and a fractional exponent).
+    Pow {
+        /// The exponent (the kernel's `degree`).
+        exponent: f32,
+    },
+    /// `1` where `x > 0`, else `0` (a one-vs-one SVM's vote for the first class of a pair).
+    Step,
 }
 
 impl ScalarFn {
@@ -154,10 +164,27 @@ impl ScalarFn {
             Self::Sinh => sinhf(x),
             Self::Cosh => coshf(x),
             Self::Asinh => asinhf(x),
+            Self::Tanh => tanhf(x),
+            Self::Pow { exponent } => {
+                if exponent == 2.0 {
+                    x * x
+                } else if exponent == 3.0 {
+                    x * x * x
+                } else {
+                    libm::powf(x, exponent)
+                }
+            }
+            Self::Step => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
         }
     }
 
-    /// The ONNX op name.
+    /// The ONNX op name (`Step`, which ONNX has not, is named so).
     pub const fn onnx_name(self) -> &'static str {
         match self {
             Self::HardSigmoid { .. } => "HardSigmoid",
@@ -187,6 +214,9 @@ impl ScalarFn {
             Self::Sinh => "Sinh",
             Self::Cosh => "Cosh",
             Self::Asinh => "Asinh",
+            Self::Tanh => "Tanh",
+            Self::Pow { .. } => "Pow",
+            Self::Step => "Step",
         }
     }
 }

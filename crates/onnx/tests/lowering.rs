@@ -1400,7 +1400,7 @@ fn functions_of_one_argument_become_maps_with_their_attributes_and_fold_on_const
         .nodes
         .iter()
         .map(|n| match n.op {
-            FOp::Map { f } => f,
+            FOp::Map { f, .. } => f,
             ref other => panic!("{other:?}"),
         })
         .collect();

@@ -19,7 +19,7 @@ fn one_node(f: ScalarFn) -> FGraph {
         consts: vec![],
         nodes: vec![FNode {
             name: f.onnx_name().to_owned(),
-            op: FOp::Map { f },
+            op: FOp::Map { f, fine: false },
             inputs: vec![Operand::Value(0)],
             output: 1,
         }],

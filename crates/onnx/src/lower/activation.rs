@@ -89,7 +89,7 @@ impl Importer {
             "Asinh" => ScalarFn::Asinh,
             _ => return Err(self.unsupported_op(ctx)),
         };
-        self.unary(ctx, FOp::Map { f }, move |x| f.apply(x))
+        self.unary(ctx, FOp::Map { f, fine: false }, move |x| f.apply(x))
     }
 
     /// ONNX `Relu`.

@@ -119,7 +119,17 @@ impl Builder<'_> {
     /// input. The output is `act8` at the scale that fits the largest finite value of the
     /// table, so nothing within the input's range is clipped; non-finite values (`ln 0`,
     /// `1 / 0`) saturate, NaN (`√-1`) is 0.
-    pub(super) fn map(&mut self, node: &FNode, name: String, f: ScalarFn) -> Result<()> {
+    /// A `fine` map at 16 bits is a [`FINE_LUT`]-entry table instead ([`Self::fine_map`]).
+    pub(super) fn map(
+        &mut self,
+        node: &FNode,
+        name: String,
+        f: ScalarFn,
+        fine: bool,
+    ) -> Result<()> {
+        if fine && self.precision == super::Precision::Int16 {
+            return self.fine_map(node, name, f);
+        }
         let x = self.act8_input(node)?;
         let ys: Vec<f64> = (-128..=127)
             .map(|i| f64::from(f.apply((f64::from(i) * x.scale) as f32)))
@@ -180,6 +190,54 @@ impl Builder<'_> {
             })
             .collect();
         self.push_lut(node, name, w.id, table, Kind::Act16, 1.0 / lim)
+    }
+
+    /// `f` as a [`FINE_LUT`]-entry table over the input's window (as [`Self::fine_lut`]). The
+    /// output scale fits the table's largest finite entry, but no more than twice the
+    /// calibrated output range (`e^x` on a window reaching past the calibrated inputs is
+    /// clamped there). The output is `act8` when that is exact (every entry `0` or `±127`
+    /// steps: a step function, whose values then count exactly in a following `Linear`),
+    /// else `act16`. Non-finite entries saturate, NaN is 0.
+    fn fine_map(&mut self, node: &FNode, name: String, f: ScalarFn) -> Result<()> {
+        let half = (FINE_LUT / 2) as i32;
+        let scale =
+            (2.0 * f64::from(self.range_of(node, 0)?) / f64::from(half)).max(super::MIN_SCALE);
+        let w = self.rescaled_input(node, Kind::Act16, scale, (-half, half - 1), "to_window")?;
+        let ys: Vec<f64> = (-half..half)
+            .map(|i| f64::from(f.apply((f64::from(i) * scale) as f32)))
+            .collect();
+        let mut top = ys
+            .iter()
+            .filter(|y| y.is_finite())
+            .fold(0f64, |m, y| m.max(y.abs()));
+        let calibrated = 2.0 * f64::from(self.ranges[node.output]);
+        if calibrated > 0.0 && calibrated.is_finite() {
+            top = top.min(calibrated);
+        }
+        if top <= 0.0 {
+            top = 1.0;
+        }
+        let exact8 = ys.iter().all(|y| {
+            let v = y / top * f64::from(ACT_MAX);
+            !y.is_finite() || (v - v.round()).abs() < 1e-9
+        });
+        let (kind, lim) = if exact8 {
+            (Kind::Act8, f64::from(ACT_MAX))
+        } else {
+            (Kind::Act16, f64::from(ACT16_MAX))
+        };
+        let out_scale = top / lim;
+        let table: Vec<i32> = ys
+            .iter()
+            .map(|&y| {
+                if y.is_nan() {
+                    0
+                } else {
+                    (y / out_scale).round().clamp(-lim, lim) as i32
+                }
+            })
+            .collect();
+        self.push_lut(node, name, w.id, table, kind, out_scale)
     }
 
     /// Pushes `Lut { table }` of the value with id `x`, output `kind` at `scale`.

@@ -471,7 +471,7 @@ impl Builder<'_> {
             FOp::LeakyRelu { alpha } => self.leaky_relu(node, name, *alpha),
             FOp::Sigmoid => self.sigmoid(node, name),
             FOp::Tanh => self.tanh(node, name),
-            FOp::Map { f } => self.map(node, name, *f),
+            FOp::Map { f, fine } => self.map(node, name, *f, *fine),
             FOp::Softmax { axis } => self.softmax(node, name, *axis),
             FOp::ArgMax {
                 axis,

@@ -91,8 +91,17 @@ pub enum ScalarFn {
         /// The exponent (the kernel's `degree`).
         exponent: f32,
     },
-    /// `1` where `x > 0`, else `0` (a one-vs-one SVM's vote for the first class of a pair).
-    Step,
+    /// `1` where `x > than`, else `0` (ONNX `Greater` by a constant, cast to float; at `0` a
+    /// one-vs-one SVM's vote for the first class of a pair).
+    Greater {
+        /// The threshold.
+        than: f32,
+    },
+    /// `1` where `x < than`, else `0` (ONNX `Less` by a constant, cast to float).
+    Less {
+        /// The threshold.
+        than: f32,
+    },
 }
 
 impl ScalarFn {
@@ -174,17 +183,12 @@ impl ScalarFn {
                     libm::powf(x, exponent)
                 }
             }
-            Self::Step => {
-                if x > 0.0 {
-                    1.0
-                } else {
-                    0.0
-                }
-            }
+            Self::Greater { than } => f32::from(u8::from(x > than)),
+            Self::Less { than } => f32::from(u8::from(x < than)),
         }
     }
 
-    /// The ONNX op name (`Step`, which ONNX has not, is named so).
+    /// The ONNX op name.
     pub const fn onnx_name(self) -> &'static str {
         match self {
             Self::HardSigmoid { .. } => "HardSigmoid",
@@ -216,7 +220,8 @@ impl ScalarFn {
             Self::Asinh => "Asinh",
             Self::Tanh => "Tanh",
             Self::Pow { .. } => "Pow",
-            Self::Step => "Step",
+            Self::Greater { .. } => "Greater",
+            Self::Less { .. } => "Less",
         }
     }
 }

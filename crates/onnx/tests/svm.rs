@@ -120,8 +120,8 @@ fn poly_and_sigmoid_kernels_map_a_scaled_dot_product() {
         assert_eq!(g.nodes[1].op, FOp::Map { f, fine: true });
     }
     assert_eq!(ScalarFn::Pow { exponent: 3.0 }.apply(-2.0), -8.0);
-    assert_eq!(ScalarFn::Step.apply(0.0), 0.0);
-    assert_eq!(ScalarFn::Step.apply(1e-30), 1.0);
+    let step = ScalarFn::Greater { than: 0.0 };
+    assert_eq!((step.apply(0.0), step.apply(1e-30)), (0.0, 1.0));
 }
 
 /// Three classes of 1, 2 and 1 support vectors: three pairwise decisions (the scores), each
@@ -158,7 +158,7 @@ fn one_vs_one_scores_are_the_pairwise_decisions_and_the_label_counts_votes() {
     assert_eq!(
         g.nodes[6].op,
         FOp::Map {
-            f: ScalarFn::Step,
+            f: ScalarFn::Greater { than: 0.0 },
             fine: true
         }
     );

@@ -58,3 +58,10 @@ fn poly_kernel_binary_classifier() {
 fn sigmoid_kernel_binary_classifier() {
     check("svm_sigmoid_bc", 3e-3);
 }
+
+/// SVC() on iris: the RBF kernel, one-vs-one over 3 classes; skl2onnx's one-vs-rest scores
+/// after it (votes plus the summed decisions over `3 (|sum| + 1)`).
+#[test]
+fn rbf_kernel_one_vs_one_classifier() {
+    check("svm_rbf_iris", 1e-3);
+}

@@ -20,7 +20,7 @@
 //! - **one-vs-one** (`n > 2`): the scores are the `n(n-1)/2` pairwise decisions `d_ij`, `i < j`
 //!   in row-major order, each `Σ` over the support vectors of classes `i` and `j` of their
 //!   coefficient for the other class, plus `ρ_ij`, as onnxruntime outputs them. Class `i` wins
-//!   a vote when `d_ij > 0`, class `j` otherwise: a `fine` `Map` `Step` (exactly `0` or `1`)
+//!   a vote when `d_ij > 0`, class `j` otherwise: a `fine` `Map` `Greater` than 0 (exactly `0` or `1`)
 //!   feeds a `Linear` counting each class's votes (`+1` for a pair it leads, `-1` plus a bias of
 //!   `1` for a pair it trails), and the label is their `ArgMax` with the first index on ties
 //!   (onnxruntime's `std::max_element`).
@@ -412,7 +412,7 @@ impl Importer {
         }
         let shape = self.shape(d);
         let op = FOp::Map {
-            f: ScalarFn::Step,
+            f: ScalarFn::Greater { than: 0.0 },
             fine: true,
         };
         let wins = self.emit_tmp(ctx, "wins", op, vec![Operand::Value(d)], shape)?;

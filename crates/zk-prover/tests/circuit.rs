@@ -187,6 +187,39 @@ fn tree_fixture_models_are_satisfied() {
     }
 }
 
+/// The kernel-SVM fixtures (skl2onnx exports of SVC and SVR: RBF, polynomial and sigmoid
+/// kernels, one-vs-one votes; their fine `Lut` tables of up to `2^16` entries) are satisfied on
+/// two rows and prove the engine's outputs; their constraint counts are printed.
+#[test]
+fn svm_fixture_models_are_satisfied() {
+    for name in [
+        "svm_rbf_bc",
+        "svm_rbf_iris",
+        "svm_rbf_diabetes",
+        "svm_poly_bc",
+        "svm_sigmoid_bc",
+    ] {
+        for row in [0, 1] {
+            let (pkg, inputs) = common::fixture(name, row);
+            let want = vouch_engine::Engine::new(&pkg, Default::default())
+                .unwrap()
+                .run(inputs.clone())
+                .unwrap()
+                .outputs;
+            let c = circuit::build(&pkg, inputs).unwrap();
+            assert_eq!(c.cs.first_unsatisfied(), None, "{name} row {row}");
+            assert_eq!(c.outputs, want, "{name} row {row}");
+            if row == 0 {
+                eprintln!(
+                    "{name}: {} constraints, {} variables",
+                    c.cs.num_constraints(),
+                    c.cs.num_vars()
+                );
+            }
+        }
+    }
+}
+
 /// Soundness of the tree circuit on the shared vector cases (every mode, missing codes, each
 /// aggregate): every private variable of the system nudged by one breaks a row (the segment
 /// of a code, a reach flag, a leaf sum, a range bit), and so does a changed output: a wrong

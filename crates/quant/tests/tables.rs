@@ -8,7 +8,7 @@ use vouch_model::{Kind, Op};
 use vouch_onnx::{Dim, FGraph, FNode, FOp, Operand, ScalarFn, ValueInfo};
 use vouch_quant::{FTensor, Precision};
 
-fn one_node(f: ScalarFn) -> FGraph {
+fn one_node(f: ScalarFn, fine: bool) -> FGraph {
     let info = |name: &str| ValueInfo {
         name: name.to_owned(),
         shape: vec![Dim::Batch, Dim::Fixed(6)],
@@ -19,7 +19,7 @@ fn one_node(f: ScalarFn) -> FGraph {
         consts: vec![],
         nodes: vec![FNode {
             name: f.onnx_name().to_owned(),
-            op: FOp::Map { f, fine: false },
+            op: FOp::Map { f, fine },
             inputs: vec![Operand::Value(0)],
             output: 1,
         }],
@@ -29,7 +29,16 @@ fn one_node(f: ScalarFn) -> FGraph {
 }
 
 fn run(f: ScalarFn, precision: Precision, x: &[f32]) -> (vouch_model::Package, Vec<f64>) {
-    let g = one_node(f);
+    run_map(f, false, precision, x)
+}
+
+fn run_map(
+    f: ScalarFn,
+    fine: bool,
+    precision: Precision,
+    x: &[f32],
+) -> (vouch_model::Package, Vec<f64>) {
+    let g = one_node(f, fine);
     let cal = vec![FTensor {
         shape: vec![1, x.len()],
         data: x.to_vec(),
@@ -108,4 +117,60 @@ fn a_table_covers_its_range_at_either_precision() {
             }
         }
     }
+}
+
+/// The table of the package's one `Lut` and its output kind.
+fn lut(pkg: &vouch_model::Package) -> (Vec<i32>, Kind) {
+    let t = pkg
+        .nodes
+        .iter()
+        .find_map(|n| match n.op {
+            Op::Lut { table } => Some(table),
+            _ => None,
+        })
+        .expect("a Lut node");
+    let out = &pkg.values[pkg.outputs[0].value as usize];
+    (pkg.consts[t as usize].data.clone(), out.kind)
+}
+
+/// A fine map at 16 bits is a `2^16`-entry table; a step (`x > 0`) is exactly `0` or `127`
+/// `act8` steps, so values a few thousandths from 0 fall on their side; at 8 bits it is the
+/// ordinary 256-entry table.
+#[test]
+fn a_fine_step_is_exact_on_either_side_of_zero() {
+    let x = [-3.0, -2e-3, 0.0, 2e-3, 0.5, 3.0];
+    let step = ScalarFn::Greater { than: 0.0 };
+    let (pkg, y) = run_map(step, true, Precision::Int16, &x);
+    let (table, kind) = lut(&pkg);
+    assert_eq!((table.len(), kind), (65_536, Kind::Act8));
+    assert!(table.iter().all(|&t| t == 0 || t == 127));
+    assert_eq!(y, [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]);
+    let (pkg, _) = run_map(step, true, Precision::Int8, &x);
+    assert_eq!(lut(&pkg).0.len(), 256);
+}
+
+/// A fine `e^x` on exponents up to 0 keeps each value within about `1e-3` of its size (an
+/// `act8` table of these inputs is off by up to a tenth), at an `act16` output scale no
+/// coarser than twice the calibrated largest value: the window's positive half saturates.
+#[test]
+fn a_fine_exp_is_relative_and_saturates_past_its_calibration() {
+    let x = [-12.0, -5.0, -1.0, -0.3, -0.01, 0.0];
+    let (pkg, y) = run_map(ScalarFn::Exp, true, Precision::Int16, &x);
+    let (table, kind) = lut(&pkg);
+    assert_eq!((table.len(), kind), (65_536, Kind::Act16));
+    let s_z = pkg.values[pkg.outputs[0].value as usize].scale;
+    assert!(s_z <= 2.0 / 32767.0 + 1e-12, "{s_z}");
+    assert_eq!(table.last(), Some(&32767), "e^24 saturates");
+    for (&v, &got) in x.iter().zip(&y) {
+        let want = f64::from(v).exp();
+        let bound = want * 1e-3 + s_z / 2.0;
+        assert!((got - want).abs() <= bound, "e^{v}: {got} vs {want}");
+    }
+    let (_, coarse) = run_map(ScalarFn::Exp, false, Precision::Int16, &x);
+    let worst = coarse
+        .iter()
+        .zip(&x)
+        .map(|(g, &v)| (g - f64::from(v).exp()).abs())
+        .fold(0f64, f64::max);
+    assert!(worst > 1e-2, "the act8 table is coarse: {worst}");
 }

@@ -221,6 +221,28 @@ fn other_svm_forms_are_refused_naming_the_node() {
             ),
             "post_transform",
         ),
+        (
+            classifier_with(vec![
+                A::S("kernel_type", "RBF"),
+                A::Is("classlabels_ints", &[0, 1]),
+                A::Is("vectors_per_class", &[-1, 3]),
+                A::Fs("support_vectors", &[1.0, 2.0, 3.0, -1.0]),
+                A::Fs("coefficients", &[0.5, -0.25]),
+                A::Fs("rho", &[0.125]),
+            ]),
+            "negative count",
+        ),
+        (
+            classifier_with(vec![
+                A::S("kernel_type", "RBF"),
+                A::Is("classlabels_ints", &[0, 1]),
+                A::Is("vectors_per_class", &[1, 1]),
+                A::Fs("support_vectors", &[1.0, 2.0, 3.0]),
+                A::Fs("coefficients", &[0.5, -0.25]),
+                A::Fs("rho", &[0.125]),
+            ]),
+            "3 values for 2 vectors of 2 features",
+        ),
     ] {
         let e = imp(&m).unwrap_err().to_string();
         assert!(e.contains("n_label") && e.contains(what), "{e}");

@@ -129,8 +129,10 @@ impl Importer {
             return Err(ctx.unsupported("a post_transform other than NONE"));
         }
         let x = self.value_in(ctx, 0)?;
-        let Some(&Dim::Fixed(k)) = self.shape(x).last() else {
-            return Err(ctx.shape_err("the input's last axis (features) must be fixed"));
+        let Some(&Dim::Fixed(k @ 1..)) = self.shape(x).last() else {
+            return Err(
+                ctx.shape_err("the input's last axis (features) must be fixed and not empty")
+            );
         };
         Ok((x, k))
     }
@@ -297,7 +299,10 @@ impl Importer {
             .map(|&v| usize::try_from(v))
             .collect::<std::result::Result<_, _>>()
             .map_err(|_| ctx.bad_attr("vectors_per_class", "holds a negative count"))?;
-        let vectors: usize = per_class.iter().sum();
+        let vectors = per_class
+            .iter()
+            .try_fold(0usize, |a, &c| a.checked_add(c))
+            .ok_or_else(|| ctx.bad_attr("vectors_per_class", "counts overflow"))?;
         let input = self.svm_input(ctx)?;
         let sv = Self::support_vectors(ctx, vectors, input.1)?;
         if per_class.len() != n {
@@ -309,6 +314,14 @@ impl Importer {
         let coef = floats(ctx, "coefficients");
         let rho = floats(ctx, "rho");
         let pairs = n * (n - 1) / 2;
+        // the decisions' coefficients are derived constants: within the import's budget
+        let room = self.derived_room();
+        if pairs.checked_mul(vectors).is_none_or(|c| c > room) {
+            return Err(ctx.unsupported(format!(
+                "{pairs} pairwise decisions over {vectors} vectors (more derived coefficients \
+                 than the import allows, {room})"
+            )));
+        }
         if coef.len() < (n - 1) * vectors || rho.len() < pairs {
             return Err(ctx.bad_attr(
                 "coefficients",

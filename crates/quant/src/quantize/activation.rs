@@ -192,7 +192,8 @@ impl Builder<'_> {
         self.push_lut(node, name, w.id, table, Kind::Act16, 1.0 / lim)
     }
 
-    /// `f` as a [`FINE_LUT`]-entry table over the input's window (as [`Self::fine_lut`]). The
+    /// `f` as a [`FINE_LUT`]-entry table over the input's `2^16` steps: an `act16` input as it
+    /// is, any other rescaled onto a window as [`Self::fine_lut`] does. The
     /// output scale fits the table's largest finite entry, but no more than twice the
     /// calibrated output range (`e^x` on a window reaching past the calibrated inputs is
     /// clamped there). The output is `act8` when that is exact (every entry `0` or `±127`
@@ -200,9 +201,17 @@ impl Builder<'_> {
     /// else `act16`. Non-finite entries saturate, NaN is 0.
     fn fine_map(&mut self, node: &FNode, name: String, f: ScalarFn) -> Result<()> {
         let half = (FINE_LUT / 2) as i32;
-        let scale =
-            (2.0 * f64::from(self.range_of(node, 0)?) / f64::from(half)).max(super::MIN_SCALE);
-        let w = self.rescaled_input(node, Kind::Act16, scale, (-half, half - 1), "to_window")?;
+        let x = self.input(node, 0)?;
+        // an act16 input already indexes 2^16 steps at its own (calibrated, twice the range)
+        // scale: read it as it is, without a second rounding
+        let w = if x.kind == Kind::Act16 {
+            x
+        } else {
+            let scale =
+                (2.0 * f64::from(self.range_of(node, 0)?) / f64::from(half)).max(super::MIN_SCALE);
+            self.rescaled_input(node, Kind::Act16, scale, (-half, half - 1), "to_window")?
+        };
+        let scale = w.scale;
         let ys: Vec<f64> = (-half..half)
             .map(|i| f64::from(f.apply((f64::from(i) * scale) as f32)))
             .collect();

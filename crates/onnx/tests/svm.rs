@@ -103,7 +103,9 @@ fn an_rbf_kernel_is_an_exponent_a_fine_exp_and_a_linear() {
     );
 }
 
-/// `POLY` and `SIGMOID`: `γ x · v + c₀` then a fine `Pow` or `Tanh`.
+/// `POLY` and `SIGMOID`: `γ x · v + c₀` then a fine `Pow` or `Tanh`. The `POLY` argument of
+/// each vector is divided by `σ_i = γ ‖v_i‖ max_j ‖v_j‖ + |c₀|` and its coefficient multiplied
+/// by `σ_i^3`: the same scores.
 #[test]
 fn poly_and_sigmoid_kernels_map_a_scaled_dot_product() {
     for (kernel, f) in [
@@ -112,13 +114,40 @@ fn poly_and_sigmoid_kernels_map_a_scaled_dot_product() {
     ] {
         let g = imp(&classifier(kernel, &[0, 1])).unwrap();
         assert_eq!(ops(&g), ["Linear", "Map", "Linear", "ArgMax", "Select"]);
-        assert_eq!(
-            linear(&g, 0),
-            (vec![0.5, 1.0, 1.5, -0.5], vec![0.25, 0.25]),
-            "{kernel}"
-        );
         assert_eq!(g.nodes[1].op, FOp::Map { f, fine: true });
     }
+    let g = imp(&classifier("SIGMOID", &[0, 1])).unwrap();
+    assert_eq!(linear(&g, 0), (vec![0.5, 1.0, 1.5, -0.5], vec![0.25, 0.25]));
+    // POLY: σ = 0.5 · √5 · √10 + 0.25 and 0.5 · √10 · √10 + 0.25
+    let g = imp(&classifier("POLY", &[0, 1])).unwrap();
+    let (w, b) = linear(&g, 0);
+    let sigma = [0.5 * 50f32.sqrt() + 0.25, 5.25];
+    let want_w = [
+        0.5 / sigma[0],
+        1.0 / sigma[0],
+        1.5 / sigma[1],
+        -0.5 / sigma[1],
+    ];
+    for (got, want) in w.iter().zip(want_w) {
+        assert!((got - want).abs() < 1e-6, "{w:?}");
+    }
+    let (coef, rho) = linear(&g, 2);
+    let x = [0.3f32, -0.7];
+    let score: f32 = (0..2)
+        .map(|i| {
+            let u = w[2 * i] * x[0] + w[2 * i + 1] * x[1] + b[i];
+            coef[i] * u * u * u
+        })
+        .sum::<f32>()
+        + rho[0];
+    let sv = [[1.0f32, 2.0], [3.0, -1.0]];
+    let direct: f32 = [0.5f32, -0.25]
+        .iter()
+        .zip(sv)
+        .map(|(c, v)| c * (0.5 * (x[0] * v[0] + x[1] * v[1]) + 0.25).powi(3))
+        .sum::<f32>()
+        + 0.125;
+    assert!((score - direct).abs() < 1e-5, "{score} vs {direct}");
     assert_eq!(ScalarFn::Pow { exponent: 3.0 }.apply(-2.0), -8.0);
     let step = ScalarFn::Greater { than: 0.0 };
     assert_eq!((step.apply(0.0), step.apply(1e-30)), (0.0, 1.0));

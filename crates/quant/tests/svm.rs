@@ -45,12 +45,13 @@ fn rbf_kernel_regressor() {
     check("svm_rbf_diabetes", 6e-3);
 }
 
-/// SVC(kernel="poly") on breast cancer: `(γ x · v)^3`. The kernel values share one
-/// `act16` scale set by the largest cube (outlying rows reach `γ x · v` of about 7), so a
-/// typical row's small kernel values keep few steps: 4.2e-2 measured.
+/// SVC(kernel="poly") on breast cancer: `(γ x · v)^3`. The kernel values share one `act16`
+/// scale; each vector's argument is divided by a bound on it (`γ ‖v_i‖ max ‖v‖`) so that
+/// vectors of small norm are not left a few steps (4.2e-2 without): 5.7e-3 measured on scores
+/// up to about 50.
 #[test]
 fn poly_kernel_binary_classifier() {
-    check("svm_poly_bc", 5e-2);
+    check("svm_poly_bc", 6e-3);
 }
 
 /// SVC(kernel="sigmoid") on breast cancer: `tanh(γ x · v)`: 2.6e-3 measured.

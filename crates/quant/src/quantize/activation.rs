@@ -119,7 +119,8 @@ impl Builder<'_> {
     /// input. The output is `act8` at the scale that fits the largest finite value of the
     /// table, so nothing within the input's range is clipped; non-finite values (`ln 0`,
     /// `1 / 0`) saturate, NaN (`√-1`) is 0.
-    /// A `fine` map at 16 bits is a [`FINE_LUT`]-entry table instead ([`Self::fine_map`]).
+    /// A `fine` map at 16 bits is a [`FINE_LUT`]-entry table instead ([`Self::fine_map`]); at
+    /// 8 bits its output scale is capped at twice the calibrated output range, as there.
     pub(super) fn map(
         &mut self,
         node: &FNode,
@@ -134,10 +135,16 @@ impl Builder<'_> {
         let ys: Vec<f64> = (-128..=127)
             .map(|i| f64::from(f.apply((f64::from(i) * x.scale) as f32)))
             .collect();
-        let range = ys
+        let mut range = ys
             .iter()
             .filter(|y| y.is_finite())
             .fold(0f64, |m, y| m.max(y.abs()));
+        // a fine map at 8 bits is capped as at 16 ([`Self::fine_map`]): `e^x` of exponents up
+        // to 0 would otherwise take its scale from `e^R` at the window's far end
+        let calibrated = 2.0 * f64::from(self.ranges[node.output]);
+        if fine && calibrated > 0.0 && calibrated.is_finite() {
+            range = range.min(calibrated);
+        }
         let scale = if range > 0.0 {
             range / f64::from(ACT_MAX)
         } else {

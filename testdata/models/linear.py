@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression, Ridge, SGDClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import Binarizer, Normalizer, StandardScaler
-from sklearn.svm import SVC, SVR
+from sklearn.svm import SVC, SVR, LinearSVC
 
 import common
 
@@ -28,9 +28,13 @@ MODELS = {
     "linear_logreg_bc": ("bc", lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))),
     # the same without the scaler: raw features straight into the linear model
     "linear_logreg_raw_bc": ("bc", lambda: LogisticRegression(max_iter=20000)),
-    # a linear SVM (hinge loss); LinearSVC itself fails to convert in skl2onnx 1.20 (it asks
-    # the classifier for a `zipmap` option LinearSVC does not have)
+    # a linear SVM (hinge loss) after a StandardScaler; LinearSVC inside a Pipeline fails to
+    # convert in skl2onnx 1.20 (the pipeline's parser asks LinearSVC for a `zipmap` option it
+    # does not have), so this one is an SGDClassifier with the hinge loss
     "linear_svc_bc": ("bc", lambda: make_pipeline(StandardScaler(), SGDClassifier(loss="hinge", random_state=S))),
+    # LinearSVC on its own converts with default options (LinearClassifier, then an
+    # ArrayFeatureExtractor of the labels; no ZipMap, as LinearSVC has no probabilities)
+    "linear_linearsvc_bc": ("bc", lambda: LinearSVC(random_state=S, max_iter=20000)),
     # SimpleImputer + StandardScaler + LogisticRegression on data with 5% missing values
     "linear_imputer_logreg_bc": (
         "bc_nan",
@@ -64,8 +68,9 @@ MODELS = {
 FULL_CALIBRATION = ("linear_normalizer_logreg_bc", "linear_normalizer_max_logreg_bc")
 
 
-def generate(here, name):
-    data, make = MODELS[name]
+def generate(here, name, models=None):
+    """Fits, converts and records fixture `name` of `models` (this module's MODELS by default)."""
+    data, make = (models or MODELS)[name]
     xtr, xte, ytr, yte = common.sklearn_split(data)
     model = make()
     model.fit(xtr, ytr)

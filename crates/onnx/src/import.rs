@@ -678,6 +678,12 @@ impl Importer {
         }
     }
 
+    /// How many more derived constant elements the budget allows (a lowering that would
+    /// allocate more refuses first).
+    pub(crate) fn derived_room(&self) -> usize {
+        self.budget.saturating_sub(self.derived)
+    }
+
     /// Errors once derived constants exceed the budget.
     fn check_budget(&self, ctx: &Ctx<'_>) -> Result<()> {
         if self.derived > self.budget {

@@ -91,14 +91,29 @@ pub enum ScalarFn {
     InverseOrOne,
     /// `x != 0 ? 1 / |x| : 1`: the first, sign-free factor of a `MAX` `Normalizer`.
     InverseAbsOrOne,
-    /// `x > threshold ? 1 : 0` (`ai.onnx.ml` `Binarizer`, onnxruntime's strict comparison).
-    Step {
-        /// The threshold.
-        threshold: f32,
-    },
     /// onnxruntime's `PROBIT` post-transform, `√2 · erfinv(2x - 1)` with its approximation of
     /// `erfinv` (Winitzki's, `a = 0.147`) in `f32`: NaN outside `[0, 1]`.
     Probit,
+    /// `tanh x` (an SVM's `SIGMOID` kernel; ONNX `Tanh` itself is [`crate::FOp::Tanh`]).
+    Tanh,
+    /// `x^exponent`: `x · x` and `x · x · x` for 2 and 3, as onnxruntime computes an SVM's
+    /// `POLY` kernel, `powf` otherwise (NaN for a negative `x` and a fractional exponent).
+    Pow {
+        /// The exponent (the kernel's `degree`).
+        exponent: f32,
+    },
+    /// `1` where `x > than`, else `0` (ONNX `Greater` by a constant, cast to float; at `0` a
+    /// one-vs-one SVM's vote for the first class of a pair; `ai.onnx.ml` `Binarizer`, whose
+    /// comparison onnxruntime makes strict).
+    Greater {
+        /// The threshold.
+        than: f32,
+    },
+    /// `1` where `x < than`, else `0` (ONNX `Less` by a constant, cast to float).
+    Less {
+        /// The threshold.
+        than: f32,
+    },
 }
 
 impl ScalarFn {
@@ -191,31 +206,20 @@ impl ScalarFn {
                     1.0 / x.abs()
                 }
             }
-            Self::Step { threshold } => {
-                if x > threshold {
-                    1.0
+            Self::Probit => probit(x),
+            Self::Tanh => tanhf(x),
+            Self::Pow { exponent } => {
+                if exponent == 2.0 {
+                    x * x
+                } else if exponent == 3.0 {
+                    x * x * x
                 } else {
-                    0.0
+                    libm::powf(x, exponent)
                 }
             }
-            Self::Probit => probit(x),
+            Self::Greater { than } => f32::from(u8::from(x > than)),
+            Self::Less { than } => f32::from(u8::from(x < than)),
         }
-    }
-
-    /// Whether the quantizer tabulates the function over every step of an `act16` input (a
-    /// `2^16`-entry table, at 16 bits) rather than over 256 steps: the functions the importer
-    /// adds for `ai.onnx.ml` ops, whose input range spans orders of magnitude (a norm's
-    /// reciprocal), whose jump must fall between input steps (`Step`) or whose output is a
-    /// classifier's score (`Probit`).
-    pub const fn fine(self) -> bool {
-        matches!(
-            self,
-            Self::Rsqrt
-                | Self::InverseOrOne
-                | Self::InverseAbsOrOne
-                | Self::Step { .. }
-                | Self::Probit
-        )
     }
 
     /// The ONNX op name (for the functions of `ai.onnx.ml` ops: the op or post-transform whose
@@ -250,8 +254,11 @@ impl ScalarFn {
             Self::Cosh => "Cosh",
             Self::Asinh => "Asinh",
             Self::Rsqrt | Self::InverseOrOne | Self::InverseAbsOrOne => "Normalizer",
-            Self::Step { .. } => "Binarizer",
             Self::Probit => "PROBIT",
+            Self::Tanh => "Tanh",
+            Self::Pow { .. } => "Pow",
+            Self::Greater { .. } => "Greater",
+            Self::Less { .. } => "Less",
         }
     }
 }

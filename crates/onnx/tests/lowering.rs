@@ -6,6 +6,7 @@ mod common;
 
 use common::{A, imp, imp_outputs, input, model, node, node_in, ops, out_shape, tf, tf_raw, ti};
 use vouch_onnx::Dim::{Batch, Fixed};
+use vouch_onnx::proto::NodeProto;
 use vouch_onnx::{Error, FOp, Operand};
 
 fn consts(g: &vouch_onnx::FGraph, id: usize) -> (Vec<usize>, Vec<f32>) {
@@ -226,8 +227,10 @@ fn elementwise_with_constants_and_div_reciprocal() {
     assert_eq!(out_shape(&g, 0), [Batch, Fixed(3), Fixed(2)]);
 }
 
+/// Division by a constant 0 is refused; by a computed tensor it is a `Mul` by the divisor's
+/// reciprocal, a fine table.
 #[test]
-fn div_by_zero_constant_and_by_value_are_errors() {
+fn div_by_zero_constant_is_an_error_and_by_a_value_a_reciprocal() {
     let zero = model(
         17,
         vec![node("Div", &["x", "d"], &["y"], vec![])],
@@ -243,7 +246,82 @@ fn div_by_zero_constant_and_by_value_are_errors() {
         vec![input("x", &[-1, 3])],
         &["y"],
     );
-    assert!(matches!(imp(&dynamic), Err(Error::UnsupportedForm { .. })));
+    let g = imp(&dynamic).unwrap();
+    assert_eq!(ops(&g), ["Map", "Mul"]);
+    assert_eq!(
+        g.nodes[0].op,
+        FOp::Map {
+            f: vouch_onnx::ScalarFn::Reciprocal,
+        }
+    );
+    assert_eq!(
+        g.nodes[1].inputs,
+        [
+            Operand::Value(g.inputs[0]),
+            Operand::Value(g.nodes[0].output)
+        ]
+    );
+}
+
+/// `Neg` and `Abs` of a computed tensor are exact: a `Mul` by `-1`, and the `Max` of `x` and
+/// that; `Less` and `Greater` against one constant are fine `Map`s to 0/1, the constant on
+/// either side; `ArrayFeatureExtractor` of a computed tensor picks columns.
+#[test]
+fn neg_abs_comparisons_and_feature_columns_of_computed_tensors() {
+    let m = model(
+        17,
+        vec![
+            node("Neg", &["x"], &["n"], vec![]),
+            node("Abs", &["n"], &["a"], vec![]),
+            node("Less", &["a", "c"], &["l"], vec![]),
+            node("Less", &["c", "a"], &["g"], vec![]),
+            node("Cast", &["l"], &["lf"], vec![A::I("to", 1)]),
+            node("Cast", &["g"], &["gf"], vec![A::I("to", 1)]),
+            node("Add", &["lf", "gf"], &["s"], vec![]),
+            NodeProto {
+                domain: "ai.onnx.ml".into(),
+                ..node("ArrayFeatureExtractor", &["s", "i"], &["y"], vec![])
+            },
+        ],
+        vec![tf("c", &[], &[0.5]), ti("i", &[2], &[2, 0])],
+        vec![input("x", &[-1, 3])],
+        &["y"],
+    );
+    let g = imp(&m).unwrap();
+    assert_eq!(
+        ops(&g),
+        ["Mul", "Mul", "Max", "Map", "Map", "Add", "Select"]
+    );
+    let fs: Vec<_> = g.nodes[3..5].iter().map(|n| n.op.clone()).collect();
+    use vouch_onnx::ScalarFn::{Greater, Less};
+    assert_eq!(
+        fs,
+        [
+            FOp::Map {
+                f: Less { than: 0.5 },
+            },
+            FOp::Map {
+                f: Greater { than: 0.5 },
+            }
+        ]
+    );
+    assert_eq!(
+        g.nodes[6].op,
+        FOp::Select {
+            maps: vec![vec![], vec![2, 0]]
+        }
+    );
+    assert_eq!(out_shape(&g, 0), [Batch, Fixed(2)]);
+    // a comparison with a tensor of constants is refused naming the node
+    let m = model(
+        17,
+        vec![node("Less", &["x", "c"], &["l"], vec![])],
+        vec![tf("c", &[3], &[0.0, 1.0, 2.0])],
+        vec![input("x", &[-1, 3])],
+        &["l"],
+    );
+    let e = imp(&m).unwrap_err().to_string();
+    assert!(e.contains("one constant number"), "{e}");
 }
 
 #[test]
@@ -1416,7 +1494,7 @@ fn functions_of_one_argument_become_maps_with_their_attributes_and_fold_on_const
         .nodes
         .iter()
         .map(|n| match n.op {
-            FOp::Map { f } => f,
+            FOp::Map { f, .. } => f,
             ref other => panic!("{other:?}"),
         })
         .collect();

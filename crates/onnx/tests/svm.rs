@@ -1,13 +1,15 @@
 //! `ai.onnx.ml` `SVMClassifier` and `SVMRegressor`: the `LINEAR` kernel folds the support
-//! vectors into one `Linear`; other forms are refused naming the node.
+//! vectors into one `Linear`; `POLY`, `SIGMOID` and `RBF` kernels lower into a `Linear`, a fine
+//! `Map` and a `Linear` of the dual coefficients; one-vs-one classifiers count votes; other
+//! forms are refused naming the node.
 
 #![allow(clippy::unwrap_used, clippy::float_cmp, missing_docs)]
 
 mod common;
 
 use common::{A, imp, input, model, node, ops};
-use vouch_onnx::FOp;
 use vouch_onnx::proto::NodeProto;
+use vouch_onnx::{FGraph, FOp, ScalarFn};
 
 fn ml(op: &str, outputs: &[&str], attrs: Vec<A<'_>>) -> NodeProto {
     NodeProto {
@@ -16,23 +18,37 @@ fn ml(op: &str, outputs: &[&str], attrs: Vec<A<'_>>) -> NodeProto {
     }
 }
 
-fn classifier(kernel: &str, labels: &'static [i64]) -> Vec<u8> {
+/// A classifier over inputs of two features with `extra` attributes.
+fn classifier_with(extra: Vec<A<'static>>) -> Vec<u8> {
+    model(
+        17,
+        vec![ml("SVMClassifier", &["label", "scores"], extra)],
+        vec![],
+        vec![input("x", &[-1, 2])],
+        &["label", "scores"],
+    )
+}
+
+fn classifier(kernel: &'static str, labels: &'static [i64]) -> Vec<u8> {
     // two support vectors of two features, one per class
-    let attrs = vec![
+    classifier_with(vec![
         A::S("kernel_type", kernel),
+        A::Fs("kernel_params", &[0.5, 0.25, 3.0]),
         A::Is("classlabels_ints", labels),
         A::Is("vectors_per_class", &[1, 1]),
         A::Fs("support_vectors", &[1.0, 2.0, 3.0, -1.0]),
         A::Fs("coefficients", &[0.5, -0.25]),
         A::Fs("rho", &[0.125]),
-    ];
-    model(
-        17,
-        vec![ml("SVMClassifier", &["label", "scores"], attrs)],
-        vec![],
-        vec![input("x", &[-1, 2])],
-        &["label", "scores"],
-    )
+    ])
+}
+
+/// The constant data of operand-free node `i`'s weight and bias (a `Linear`).
+fn linear(g: &FGraph, i: usize) -> (Vec<f32>, Vec<f32>) {
+    let FOp::Linear { weight, bias } = &g.nodes[i].op else {
+        panic!("node {i} is a {:?}", g.nodes[i].op)
+    };
+    let b = bias.map(|b| g.consts[b].data.clone()).unwrap_or_default();
+    (g.consts[*weight].data.clone(), b)
 }
 
 #[test]
@@ -60,14 +76,198 @@ fn a_linear_kernel_classifier_is_one_linear() {
     );
 }
 
+/// `RBF`: `exp((2γ x · v - γ ‖v‖²) - γ ‖x‖²)`, the coefficients and `ρ` after it.
+#[test]
+fn an_rbf_kernel_is_an_exponent_a_fine_exp_and_a_linear() {
+    let g = imp(&classifier("RBF", &[0, 1])).unwrap();
+    assert_eq!(
+        ops(&g),
+        [
+            "Linear", "Mul", "Linear", "Sub", "Map", "Linear", "ArgMax", "Select"
+        ]
+    );
+    // γ = 0.5: weights 2γ v = v, bias -γ ‖v‖² = -(1 + 4) / 2, -(9 + 1) / 2
+    let (w, b) = linear(&g, 0);
+    assert_eq!((w, b), (vec![1.0, 2.0, 3.0, -1.0], vec![-2.5, -5.0]));
+    assert_eq!(linear(&g, 2), (vec![0.5, 0.5], vec![]));
+    assert_eq!(g.nodes[4].op, FOp::Map { f: ScalarFn::Exp });
+    assert_eq!(
+        linear(&g, 5),
+        (vec![0.5, -0.25, -0.5, 0.25], vec![0.125, -0.125])
+    );
+}
+
+/// `POLY` and `SIGMOID`: `γ x · v + c₀` then a fine `Pow` or `Tanh`. The `POLY` argument of
+/// each vector is divided by `σ_i = γ ‖v_i‖ max_j ‖v_j‖ + |c₀|` and its coefficient multiplied
+/// by `σ_i^3`: the same scores.
+#[test]
+fn poly_and_sigmoid_kernels_map_a_scaled_dot_product() {
+    for (kernel, f) in [
+        ("POLY", ScalarFn::Pow { exponent: 3.0 }),
+        ("SIGMOID", ScalarFn::Tanh),
+    ] {
+        let g = imp(&classifier(kernel, &[0, 1])).unwrap();
+        assert_eq!(ops(&g), ["Linear", "Map", "Linear", "ArgMax", "Select"]);
+        assert_eq!(g.nodes[1].op, FOp::Map { f });
+    }
+    let g = imp(&classifier("SIGMOID", &[0, 1])).unwrap();
+    assert_eq!(linear(&g, 0), (vec![0.5, 1.0, 1.5, -0.5], vec![0.25, 0.25]));
+    // POLY: σ = 0.5 · √5 · √10 + 0.25 and 0.5 · √10 · √10 + 0.25
+    let g = imp(&classifier("POLY", &[0, 1])).unwrap();
+    let (w, b) = linear(&g, 0);
+    let sigma = [0.5 * 50f32.sqrt() + 0.25, 5.25];
+    let want_w = [
+        0.5 / sigma[0],
+        1.0 / sigma[0],
+        1.5 / sigma[1],
+        -0.5 / sigma[1],
+    ];
+    for (got, want) in w.iter().zip(want_w) {
+        assert!((got - want).abs() < 1e-6, "{w:?}");
+    }
+    let (coef, rho) = linear(&g, 2);
+    let x = [0.3f32, -0.7];
+    let score: f32 = (0..2)
+        .map(|i| {
+            let u = w[2 * i] * x[0] + w[2 * i + 1] * x[1] + b[i];
+            coef[i] * u * u * u
+        })
+        .sum::<f32>()
+        + rho[0];
+    let sv = [[1.0f32, 2.0], [3.0, -1.0]];
+    let direct: f32 = [0.5f32, -0.25]
+        .iter()
+        .zip(sv)
+        .map(|(c, v)| c * (0.5 * (x[0] * v[0] + x[1] * v[1]) + 0.25).powi(3))
+        .sum::<f32>()
+        + 0.125;
+    assert!((score - direct).abs() < 1e-5, "{score} vs {direct}");
+    assert_eq!(ScalarFn::Pow { exponent: 3.0 }.apply(-2.0), -8.0);
+    let step = ScalarFn::Greater { than: 0.0 };
+    assert_eq!((step.apply(0.0), step.apply(1e-30)), (0.0, 1.0));
+}
+
+/// Three classes of 1, 2 and 1 support vectors: three pairwise decisions (the scores), each
+/// from its two classes' vectors and coefficients, and votes counted from their steps.
+#[test]
+fn one_vs_one_scores_are_the_pairwise_decisions_and_the_label_counts_votes() {
+    let m = classifier_with(vec![
+        A::S("kernel_type", "RBF"),
+        A::Fs("kernel_params", &[0.5, 0.0, 3.0]),
+        A::Is("classlabels_ints", &[0, 1, 2]),
+        A::Is("vectors_per_class", &[1, 2, 1]),
+        A::Fs("support_vectors", &[1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0]),
+        // rows: coefficients against the first and second other class
+        A::Fs("coefficients", &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]),
+        A::Fs("rho", &[0.1, 0.2, 0.3]),
+    ]);
+    let g = imp(&m).unwrap();
+    assert_eq!(
+        ops(&g),
+        [
+            "Linear", "Mul", "Linear", "Sub", "Map", "Linear", "Map", "Linear", "ArgMax"
+        ]
+    );
+    // d01: class 0 (vector 0) row 0, class 1 (vectors 1, 2) row 0
+    // d02: class 0 row 1, class 2 (vector 3) row 0; d12: class 1 row 1, class 2 row 1
+    let (w, b) = linear(&g, 5);
+    #[rustfmt::skip]
+    let want = [
+        1.0, 2.0, 3.0, 0.0,
+        5.0, 0.0, 0.0, 4.0,
+        0.0, 6.0, 7.0, 8.0,
+    ];
+    assert_eq!((w, b), (want.to_vec(), vec![0.1, 0.2, 0.3]));
+    assert_eq!(
+        g.nodes[6].op,
+        FOp::Map {
+            f: ScalarFn::Greater { than: 0.0 },
+        }
+    );
+    // votes: class 0 leads (0,1) and (0,2); class 1 trails (0,1), leads (1,2); class 2 trails
+    let (w, b) = linear(&g, 7);
+    #[rustfmt::skip]
+    let want = [
+        1.0, 1.0, 0.0,
+        -1.0, 0.0, 1.0,
+        0.0, -1.0, -1.0,
+    ];
+    assert_eq!((w, b), (want.to_vec(), vec![0.0, 1.0, 2.0]));
+    assert!(matches!(
+        g.nodes[8].op,
+        FOp::ArgMax {
+            select_last_index: false,
+            ..
+        }
+    ));
+    // the scores output is the decisions
+    assert_eq!(g.outputs[1], g.nodes[5].output);
+}
+
 #[test]
 fn other_svm_forms_are_refused_naming_the_node() {
+    let base = |kernel: &'static str, params: &'static [f32], labels: &'static [i64]| {
+        vec![
+            A::S("kernel_type", kernel),
+            A::Fs("kernel_params", params),
+            A::Is("classlabels_ints", labels),
+            A::Is("vectors_per_class", &[1, 1]),
+            A::Fs("support_vectors", &[1.0, 2.0, 3.0, -1.0]),
+            A::Fs("coefficients", &[0.5, -0.25]),
+            A::Fs("rho", &[0.125]),
+        ]
+    };
+    let with = |mut a: Vec<A<'static>>, extra: A<'static>| {
+        a.push(extra);
+        classifier_with(a)
+    };
     for (m, what) in [
-        (classifier("RBF", &[0, 1]), "kernel_type RBF"),
-        (classifier("LINEAR", &[0, 1, 2]), "binary"),
+        (classifier("CUBIC", &[0, 1]), "unknown kernel"),
+        (classifier("LINEAR", &[0, 1, 2]), "vectors_per_class"),
+        (classifier("LINEAR", &[1, 2]), "0..n-1"),
+        (
+            classifier_with(base("RBF", &[0.5, 0.0], &[0, 1])),
+            "kernel_params",
+        ),
+        (
+            with(
+                base("RBF", &[0.5, 0.0, 3.0], &[0, 1]),
+                A::Fs("prob_a", &[1.0]),
+            ),
+            "probability",
+        ),
+        (
+            with(
+                base("RBF", &[0.5, 0.0, 3.0], &[0, 1]),
+                A::S("post_transform", "LOGISTIC"),
+            ),
+            "post_transform",
+        ),
+        (
+            classifier_with(vec![
+                A::S("kernel_type", "RBF"),
+                A::Is("classlabels_ints", &[0, 1]),
+                A::Is("vectors_per_class", &[-1, 3]),
+                A::Fs("support_vectors", &[1.0, 2.0, 3.0, -1.0]),
+                A::Fs("coefficients", &[0.5, -0.25]),
+                A::Fs("rho", &[0.125]),
+            ]),
+            "negative count",
+        ),
+        (
+            classifier_with(vec![
+                A::S("kernel_type", "RBF"),
+                A::Is("classlabels_ints", &[0, 1]),
+                A::Is("vectors_per_class", &[1, 1]),
+                A::Fs("support_vectors", &[1.0, 2.0, 3.0]),
+                A::Fs("coefficients", &[0.5, -0.25]),
+                A::Fs("rho", &[0.125]),
+            ]),
+            "3 values for 2 vectors of 2 features",
+        ),
     ] {
         let e = imp(&m).unwrap_err().to_string();
-        assert!(e.contains("SVMClassifier") && e.contains(what), "{e}");
+        assert!(e.contains("n_label") && e.contains(what), "{e}");
     }
     let one_class = model(
         17,

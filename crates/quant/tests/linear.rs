@@ -218,5 +218,16 @@ fn probit_linear_classifier() {
 /// the classifier's label: the identity, the label is the `ArgMax`.
 #[test]
 fn label_encoder_identity_after_the_label() {
-    check("linear_label_encoder_iris", 0.02);
+    check("linear_label_encoder_iris", 1e-3);
+}
+
+/// LinearSVC on the raw features, converted with skl2onnx's default options (ai.onnx.ml
+/// `LinearClassifier`, then the positive class's score column picked by an
+/// `ArrayFeatureExtractor`, a `Select`). Like the raw-feature logistic regression, its large
+/// weights on small features make it sensitive to the input step: 3.9e-3 measured (the 1e-3
+/// target is missed).
+#[test]
+fn linear_svc_on_raw_features() {
+    assert_eq!(feature_scales("linear_linearsvc_bc"), 30);
+    check("linear_linearsvc_bc", 4e-3);
 }

@@ -109,3 +109,59 @@ fn a_table_covers_its_range_at_either_precision() {
         }
     }
 }
+
+/// The table of the package's one `Lut` and its output kind.
+fn lut(pkg: &vouch_model::Package) -> (Vec<i32>, Kind) {
+    let t = pkg
+        .nodes
+        .iter()
+        .find_map(|n| match n.op {
+            Op::Lut { table } => Some(table),
+            _ => None,
+        })
+        .expect("a Lut node");
+    let out = &pkg.values[pkg.outputs[0].value as usize];
+    (pkg.consts[t as usize].data.clone(), out.kind)
+}
+
+/// A map at 16 bits is a `2^16`-entry table; a step (`x > 0`) is exactly `0` or `1` at scale
+/// 1, so values a few thousandths from 0 fall on their side; at 8 bits it is the ordinary
+/// 256-entry table.
+#[test]
+fn a_fine_step_is_exact_on_either_side_of_zero() {
+    let x = [-3.0, -2e-3, 0.0, 2e-3, 0.5, 3.0];
+    let step = ScalarFn::Greater { than: 0.0 };
+    let (pkg, y) = run(step, Precision::Int16, &x);
+    let (table, kind) = lut(&pkg);
+    assert_eq!((table.len(), kind), (65_536, Kind::Act16));
+    assert!(table.iter().all(|&t| t == 0 || t == 1));
+    assert_eq!(y, [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]);
+    let (pkg, _) = run(step, Precision::Int8, &x);
+    assert_eq!(lut(&pkg).0.len(), 256);
+}
+
+/// `e^x` at 16 bits on exponents up to 0 keeps each value within about `1e-3` of its size (the
+/// 8-bit table of these inputs is off by up to a tenth), at an `act16` output scale no
+/// coarser than twice the calibrated largest value: the window's positive half saturates.
+#[test]
+fn a_fine_exp_is_relative_and_saturates_past_its_calibration() {
+    let x = [-12.0, -5.0, -1.0, -0.3, -0.01, 0.0];
+    let (pkg, y) = run(ScalarFn::Exp, Precision::Int16, &x);
+    let (table, kind) = lut(&pkg);
+    assert_eq!((table.len(), kind), (65_536, Kind::Act16));
+    let s_z = pkg.values[pkg.outputs[0].value as usize].scale;
+    assert!(s_z <= 2.0 / 32767.0 + 1e-12, "{s_z}");
+    assert_eq!(table.last(), Some(&32767), "e^24 saturates");
+    for (&v, &got) in x.iter().zip(&y) {
+        let want = f64::from(v).exp();
+        let bound = want * 1e-3 + s_z / 2.0;
+        assert!((got - want).abs() <= bound, "e^{v}: {got} vs {want}");
+    }
+    let (_, coarse) = run(ScalarFn::Exp, Precision::Int8, &x);
+    let worst = coarse
+        .iter()
+        .zip(&x)
+        .map(|(g, &v)| (g - f64::from(v).exp()).abs())
+        .fold(0f64, f64::max);
+    assert!(worst > 1e-2, "the 8-bit table is coarse: {worst}");
+}

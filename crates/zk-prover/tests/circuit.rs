@@ -195,15 +195,22 @@ fn tree_fixture_models_are_satisfied() {
 }
 
 /// Every converter fixture (`testdata/models/{tree,linear,svm}_*`) builds a satisfied circuit
-/// on its first held-out row: each one a user exports can be proven.
+/// on its first held-out row whose outputs are the engine's: each one a user exports can be
+/// proven. Their constraint counts are printed.
 #[test]
 fn every_converter_fixture_is_satisfied() {
     let names = vouch_testkit::converter_fixtures();
     assert!(names.len() >= 24, "{names:?}");
     for name in &names {
         let (pkg, inputs) = common::fixture(name, 0);
+        let want = vouch_engine::Engine::new(&pkg, Default::default())
+            .unwrap()
+            .run(inputs.clone())
+            .unwrap()
+            .outputs;
         let c = circuit::build(&pkg, inputs).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(c.cs.first_unsatisfied(), None, "{name}");
+        assert_eq!(c.outputs, want, "{name}");
         eprintln!("{name}: {} constraints", c.cs.num_constraints());
     }
 }

@@ -3,7 +3,7 @@
 //! ([`FOp::Map`]) and `ai.onnx.ml` `Binarizer` (a step [`ScalarFn`]).
 
 use crate::error::Result;
-use crate::graph::{FOp, Operand, ScalarFn};
+use crate::graph::{FOp, Operand, ScalarFn, ValueId};
 use crate::import::{Ctx, Importer, Kind, Sym, broadcast_dims, fixed};
 use crate::tensor::Tensor;
 
@@ -31,7 +31,14 @@ impl Importer {
 
     /// An elementwise function of one argument ([`ScalarFn`], the op named by `ctx`, with its
     /// attributes): folded on a constant, else an [`FOp::Map`].
+    /// `Neg` and `Abs` of a computed tensor, exact at any scale, are a `Mul` by `-1` and the
+    /// `Max` of `x` and that product instead of a table.
     pub(super) fn scalar_map(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        if matches!(ctx.op, "Neg" | "Abs")
+            && let Sym::Value(v) = self.sym(ctx, 0)?
+        {
+            return self.negate(ctx, v, ctx.op == "Abs");
+        }
         let f = match ctx.op {
             "HardSigmoid" => ScalarFn::HardSigmoid {
                 alpha: ctx.float("alpha", 0.2),
@@ -93,8 +100,57 @@ impl Importer {
         self.unary(ctx, FOp::Map { f }, move |x| f.apply(x))
     }
 
+    /// `-x` as a `Mul` by the constant `-1`, or with `abs` `|x| = max(x, -x)`.
+    fn negate(&mut self, ctx: &Ctx<'_>, x: ValueId, abs: bool) -> Result<()> {
+        let s = self.shape(x);
+        let minus = self.new_const(ctx, "minus_one", vec![1], vec![-1.0]);
+        let ins = vec![Operand::Value(x), Operand::Const(minus)];
+        let out = if abs {
+            let n = self.emit_tmp(ctx, "neg", FOp::Mul, ins, s.clone())?;
+            let ins = vec![Operand::Value(x), Operand::Value(n)];
+            self.emit(ctx, FOp::Max, ins, s, Kind::Float)?
+        } else {
+            self.emit(ctx, FOp::Mul, ins, s, Kind::Float)?
+        };
+        self.set_out(ctx, 0, Sym::Value(out))
+    }
+
+    /// `Greater` or `Less` of a computed tensor and a one-element constant (either order): a
+    /// fine [`FOp::Map`] to `0`/`1` (`x > c` or `x < c`; ONNX's bool, whose `Cast` to float is
+    /// the value itself), bound to the node's output, `true`. `false` for any other operands.
+    pub(super) fn threshold_map(&mut self, ctx: &Ctx<'_>) -> Result<bool> {
+        if !matches!(ctx.op, "Greater" | "Less") {
+            return Ok(false);
+        }
+        let (c, vi) = match (self.sym(ctx, 0)?, self.sym(ctx, 1)?) {
+            (Sym::Value(_), Sym::Const(c)) => (c, 0),
+            (Sym::Const(c), Sym::Value(_)) => (c, 1),
+            _ => return Ok(false),
+        };
+        let than = match c.to_f32().as_deref() {
+            Some(&[t]) if !t.is_nan() => t,
+            _ => {
+                return Err(ctx.unsupported(
+                    "a comparison of a computed tensor with anything but one constant number",
+                ));
+            }
+        };
+        // x > c; c > x is x < c
+        let f = if (ctx.op == "Greater") == (vi == 0) {
+            ScalarFn::Greater { than }
+        } else {
+            ScalarFn::Less { than }
+        };
+        let v = self.value_in(ctx, vi)?;
+        let s = self.shape(v);
+        let op = FOp::Map { f };
+        let out = self.emit(ctx, op, vec![Operand::Value(v)], s, Kind::Float)?;
+        self.set_out(ctx, 0, Sym::Value(out))?;
+        Ok(true)
+    }
+
     /// `ai.onnx.ml` `Binarizer`: `x > threshold ? 1 : 0` (onnxruntime's strict comparison) as
-    /// a [`ScalarFn::Step`] map. The threshold must be given: the ONNX default is 0,
+    /// a [`ScalarFn::Greater`] map. The threshold must be given: the ONNX default is 0,
     /// onnxruntime's 1.
     pub(super) fn binarizer(&mut self, ctx: &Ctx<'_>) -> Result<()> {
         let threshold = ctx.attr("threshold").map(|a| a.f).ok_or_else(|| {
@@ -106,7 +162,7 @@ impl Importer {
         if threshold.is_nan() {
             return Err(ctx.bad_attr("threshold", "is NaN"));
         }
-        let f = ScalarFn::Step { threshold };
+        let f = ScalarFn::Greater { than: threshold };
         self.unary(ctx, FOp::Map { f }, move |x| f.apply(x))
     }
 

@@ -1,6 +1,6 @@
 //! Elementwise arithmetic with broadcasting: ONNX `Add`, `Sub`, `Mul` and `Div`, lowered to
 //! [`FOp::Add`], [`FOp::Sub`] and [`FOp::Mul`] (constants folded, `Div` by a constant as `Mul` by
-//! its reciprocal), the folding of a constant bias `Add` into a preceding [`FOp::Linear`], and
+//! its reciprocal, by a computed tensor as `Mul` by its reciprocal's fine table), the folding of a constant bias `Add` into a preceding [`FOp::Linear`], and
 //! n-ary `Sum`, `Mean`, `Max` and `Min`.
 
 use crate::error::Result;
@@ -11,7 +11,8 @@ use crate::tensor::{self, Tensor};
 impl Importer {
     /// ONNX `Add`, `Sub`, `Mul`, `Div`: folded when both operands are constant; a constant bias
     /// after a `Linear` folds into it (`try_fold_bias`); `Div` by a constant becomes `Mul` by
-    /// the reciprocal.
+    /// the reciprocal, by a computed tensor `Mul` by a fine `Map` `Reciprocal` (saturating
+    /// where the divisor nears 0 beyond what calibration saw).
     pub(super) fn binary(&mut self, ctx: &Ctx<'_>) -> Result<()> {
         // Opset 6 and earlier: `broadcast = 1` with an `axis` aligns the second operand at that
         // axis instead of numpy's trailing alignment; only the numpy-equivalent form is taken.
@@ -34,10 +35,14 @@ impl Importer {
                 self.out_const(ctx, t)
             }
             (Sym::Value(_), Sym::Value(_)) => {
+                let (a, mut b) = (self.value_in(ctx, 0)?, self.value_in(ctx, 1)?);
                 if op == "Div" {
-                    return Err(ctx.unsupported("division by a computed tensor"));
+                    // a · (1 / b), the reciprocal a fine table
+                    let f = crate::graph::ScalarFn::Reciprocal;
+                    let op = FOp::Map { f };
+                    let sb = self.shape(b);
+                    b = self.emit_tmp(ctx, "reciprocal", op, vec![Operand::Value(b)], sb)?;
                 }
-                let (a, b) = (self.value_in(ctx, 0)?, self.value_in(ctx, 1)?);
                 let (sa, sb) = (self.shape(a), self.shape(b));
                 let s = broadcast_dims(&sa, &sb)
                     .ok_or_else(|| ctx.shape_err(format!("{sa:?} and {sb:?} do not broadcast")))?;

@@ -1,8 +1,9 @@
 //! Reductions: ONNX `Softmax` and `ArgMax` along one axis, lowered to [`FOp::Softmax`] and
 //! [`FOp::ArgMax`], `LogSoftmax` (its function body: `Reduce`, `Sub` and `Map` nodes), `ReduceSum`, `ReduceMean`, `ReduceMax` and `ReduceMin` over any set of
 //! axes, lowered to [`FOp::Reduce`], and skl2onnx's label lookup (`ai.onnx.ml` `ArrayFeatureExtractor` of the
-//! `ArgMax` indices into the classes `0..n-1`), which is the identity and disappears, and the
-//! `ai.onnx.ml` `Normalizer` (`MAX`, `L1`, `L2`), lowered to reductions, products and tables.
+//! `ArgMax` indices into the classes `0..n-1`), which is the identity and disappears
+//! (`ArrayFeatureExtractor` of a computed tensor at constant indices is a [`FOp::Select`]), and
+//! the `ai.onnx.ml` `Normalizer` (`MAX`, `L1`, `L2`), lowered to reductions, products and tables.
 
 use crate::error::Result;
 use crate::graph::{Dim, FOp, Operand, ReduceMode, ScalarFn, ValueId};
@@ -274,11 +275,13 @@ impl Importer {
     }
 
     /// skl2onnx's label lookup `classes[argmax]`: supported when `classes` is `0, 1, ..., n-1`
-    /// (integer labels), where it is the identity on the `ArgMax` indices.
+    /// (integer labels), where it is the identity on the `ArgMax` indices. Columns of a
+    /// computed tensor picked by constant indices (skl2onnx's one-vs-rest scores of an SVM) are
+    /// a `Select` of the last axis.
     pub(super) fn array_feature_extractor(&mut self, ctx: &Ctx<'_>) -> Result<()> {
         let classes = match self.sym(ctx, 0)? {
             Sym::Const(t) => t,
-            Sym::Value(_) => return Err(self.unsupported_op(ctx)),
+            Sym::Value(v) => return self.feature_columns(ctx, v),
         };
         let Sym::Value(idx) = self.sym(ctx, 1)? else {
             return Err(self.unsupported_op(ctx));
@@ -469,5 +472,41 @@ impl Importer {
             Some(o) => self.emit_named(ctx, FOp::Mul, ins, full, Kind::Float, o),
             None => self.emit_tmp(ctx, tag, FOp::Mul, ins, full),
         }
+    }
+
+    /// `ArrayFeatureExtractor` of the computed `x` (`[.., C]`, rank 2 or more) at constant
+    /// indices `0 <= i < C`: the columns `[.., n]`, a `Select` of the last axis.
+    fn feature_columns(&mut self, ctx: &Ctx<'_>, x: crate::graph::ValueId) -> Result<()> {
+        let Sym::Const(idx) = self.sym(ctx, 1)? else {
+            return Err(ctx.unsupported("computed indices into a computed tensor"));
+        };
+        let mut shape = self.shape(x);
+        let (Some(&Dim::Fixed(c)), true) = (shape.last(), shape.len() >= 2) else {
+            return Err(ctx.shape_err("the input needs rank 2 or more and a fixed last axis"));
+        };
+        let cols: Vec<usize> = match &idx.data {
+            Data::I(v) => v
+                .iter()
+                .map(|&i| usize::try_from(i).ok().filter(|&i| i < c))
+                .collect::<Option<_>>()
+                .ok_or_else(|| ctx.bad_input(1, format!("holds an index outside 0..{c}")))?,
+            Data::F(_) => return Err(ctx.bad_input(1, "is not an integer tensor")),
+        };
+        if cols.is_empty() {
+            return Err(ctx.bad_input(1, "is empty"));
+        }
+        let mut maps = vec![Vec::new(); shape.len()];
+        if let (Some(m), Some(last)) = (maps.last_mut(), shape.last_mut()) {
+            *last = Dim::Fixed(cols.len());
+            *m = cols;
+        }
+        let out = self.emit(
+            ctx,
+            FOp::Select { maps },
+            vec![Operand::Value(x)],
+            shape,
+            Kind::Float,
+        )?;
+        self.set_out(ctx, 0, Sym::Value(out))
     }
 }

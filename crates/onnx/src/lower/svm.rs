@@ -1,115 +1,426 @@
-//! `ai.onnx.ml` `SVMClassifier` and `SVMRegressor` with the `LINEAR` kernel, as a `Linear`:
-//! `Σ_i c_i (x · v_i) + ρ = x · (Σ_i c_i v_i) + ρ`, the support vectors folded into one weight
-//! row per score at import. Other kernels, one-class regression, probability outputs
-//! (`prob_a`/`prob_b`) and classifiers of more than two classes (one-vs-one votes) are refused,
-//! naming the node.
+//! `ai.onnx.ml` `SVMClassifier` and `SVMRegressor`, lowered into existing ops with onnxruntime's
+//! kernel definitions (`kernel_params = [γ, c₀, d]`):
 //!
-//! onnxruntime's binary classifier scores `s` and labels `class 0` when `s > 0` (libsvm's
-//! sign), `class 1` otherwise, and outputs the scores `[-s, s]`: vouch computes `[s, -s]`, whose
-//! `ArgMax` with the last index on ties is that label, and reverses it for the scores.
+//! | kernel | `K(x, v)` | lowered as |
+//! |---|---|---|
+//! | `LINEAR` | `x · v` | folded: `Σ_i c_i (x · v_i) = x · (Σ_i c_i v_i)`, one `Linear` per score |
+//! | `POLY` | `(γ x · v + c₀)^d` | `Linear` (weights `γ v_i / σ_i`, bias `c₀ / σ_i`), `Map` `Pow`, coefficients times `σ_i^d` |
+//! | `SIGMOID` | `tanh(γ x · v + c₀)` | `Linear` (weights `γ v_i`, bias `c₀`), `Map` `Tanh` |
+//! | `RBF` | `exp(-γ ‖x - v‖²)` | `Linear` (weights `2γ v_i`, bias `-γ ‖v_i‖²`) minus `γ ‖x‖²` (`Mul` `x · x`, a `Linear` summing it times `γ`), `Map` `Exp` |
+//!
+//! The kernel values `[.., S]` (one per support vector) then meet the dual coefficients in a
+//! `Linear` whose bias is `ρ`. The kernel's `Map`s are `fine` (a `2^16`-entry table at 16 bits):
+//! an `Exp` over the 256 steps of an `act8` exponent would be off by up to a tenth.
+//!
+//! Classifiers with integer labels `0..n-1` (no probability outputs, `post_transform` `NONE`):
+//!
+//! - **binary**: onnxruntime scores `s` and labels class 0 when `s > 0` (libsvm's sign), class 1
+//!   otherwise, and outputs the scores `[-s, s]`: vouch computes `[s, -s]`, whose `ArgMax` with
+//!   the last index on ties is that label, and reverses it for the scores.
+//! - **one-vs-one** (`n > 2`): the scores are the `n(n-1)/2` pairwise decisions `d_ij`, `i < j`
+//!   in row-major order, each `Σ` over the support vectors of classes `i` and `j` of their
+//!   coefficient for the other class, plus `ρ_ij`, as onnxruntime outputs them. Class `i` wins
+//!   a vote when `d_ij > 0`, class `j` otherwise: a `fine` `Map` `Greater` than 0 (exactly `0` or `1`)
+//!   feeds a `Linear` counting each class's votes (`+1` for a pair it leads, `-1` plus a bias of
+//!   `1` for a pair it trails), and the label is their `ArgMax` with the first index on ties
+//!   (onnxruntime's `std::max_element`).
+//!
+//! Refused, naming the node: one-class regression, probability outputs (`prob_a`/`prob_b`),
+//! string or other labels, a `post_transform`, the liblinear form (no support vectors), and
+//! attributes whose sizes do not match.
 
 use crate::error::Result;
-use crate::graph::{Dim, FOp, Operand};
+use crate::graph::{Dim, FOp, Operand, ScalarFn, ValueId};
 use crate::import::{Ctx, Importer, Kind, Sym};
 
-/// The folded weights `Σ_i c_i v_i` of an SVM with `vectors` support vectors of `k` features.
-fn fold(ctx: &Ctx<'_>, coef: &[f32], sv: &[f32], vectors: usize, k: usize) -> Result<Vec<f32>> {
-    if coef.len() < vectors || sv.len() != vectors * k {
-        return Err(ctx.bad_attr(
-            "support_vectors",
-            format!("{} values for {vectors} vectors of {k} features", sv.len()),
-        ));
-    }
-    let mut w = vec![0f64; k];
-    for (c, v) in coef.iter().zip(sv.chunks_exact(k)) {
-        for (wf, x) in w.iter_mut().zip(v) {
-            *wf += f64::from(*c) * f64::from(*x);
+/// An SVM kernel with its parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kernel {
+    /// `x · v`.
+    Linear,
+    /// `(γ x · v + c₀)^d`.
+    Poly { gamma: f32, coef0: f32, degree: f32 },
+    /// `exp(-γ ‖x - v‖²)`.
+    Rbf { gamma: f32 },
+    /// `tanh(γ x · v + c₀)`.
+    Sigmoid { gamma: f32, coef0: f32 },
+}
+
+impl Kernel {
+    /// The node's `kernel_type` (default `LINEAR`) with its `kernel_params`, `[γ, c₀, d]`
+    /// (onnxruntime reads all three when the list is not empty, zeros otherwise).
+    fn of(ctx: &Ctx<'_>) -> Result<Self> {
+        let p = ctx
+            .attr("kernel_params")
+            .map(|a| a.floats.clone())
+            .unwrap_or_default();
+        let [gamma, coef0, degree] = match p.as_slice() {
+            [] => [0.0; 3],
+            [g, c, d] => [*g, *c, *d],
+            _ => {
+                return Err(ctx.bad_attr(
+                    "kernel_params",
+                    format!("has {} values (need gamma, coef0, degree)", p.len()),
+                ));
+            }
+        };
+        if !(gamma.is_finite() && coef0.is_finite() && degree.is_finite()) {
+            return Err(ctx.bad_attr("kernel_params", "holds a non-finite value"));
         }
+        Ok(match ctx.string("kernel_type").unwrap_or(b"LINEAR") {
+            b"LINEAR" => Self::Linear,
+            b"POLY" => Self::Poly {
+                gamma,
+                coef0,
+                degree,
+            },
+            b"RBF" => Self::Rbf { gamma },
+            b"SIGMOID" => Self::Sigmoid { gamma, coef0 },
+            other => {
+                return Err(ctx.bad_attr(
+                    "kernel_type",
+                    format!(
+                        "unknown kernel {:?} (LINEAR, POLY, RBF, SIGMOID)",
+                        String::from_utf8_lossy(other)
+                    ),
+                ));
+            }
+        })
     }
-    #[expect(
-        clippy::cast_possible_truncation,
-        reason = "weights are f32 in the graph"
-    )]
-    Ok(w.into_iter().map(|v| v as f32).collect())
+}
+
+/// The scores of an SVM: `rows` of dual coefficients over the support vectors, and `ρ`.
+struct Duals {
+    /// Row-major `[n, S]`.
+    coef: Vec<f32>,
+    /// `[n]`.
+    rho: Vec<f32>,
+}
+
+/// `[n, S] · [S, K]` in `f64`, rounded to `f32`: the `LINEAR` kernel folded into one weight row
+/// per score.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "weights are f32 in the graph"
+)]
+fn fold(coef: &[f32], sv: &[f32], s: usize, k: usize) -> Vec<f32> {
+    coef.chunks_exact(s)
+        .flat_map(|row| {
+            let mut w = vec![0f64; k];
+            for (c, v) in row.iter().zip(sv.chunks_exact(k)) {
+                for (wf, x) in w.iter_mut().zip(v) {
+                    *wf += f64::from(*c) * f64::from(*x);
+                }
+            }
+            w.into_iter().map(|v| v as f32)
+        })
+        .collect()
+}
+
+/// The per-vector divisors `σ_i = γ ‖v_i‖ max_j ‖v_j‖ + |c₀|` of a `POLY` kernel
+/// ([`Importer::svm_kernels`]); `1` where `σ_i` or `σ_i^d` is not a positive finite `f32`.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "constants are f32 in the graph"
+)]
+fn poly_scales(sv: &[f32], k: usize, gamma: f32, coef0: f32, degree: f32) -> Vec<f32> {
+    let norms: Vec<f64> = sv
+        .chunks_exact(k)
+        .map(|v| {
+            v.iter()
+                .map(|a| f64::from(*a) * f64::from(*a))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .collect();
+    let top = norms.iter().copied().fold(0f64, f64::max);
+    norms
+        .iter()
+        .map(|n| {
+            let sg = (f64::from(gamma).abs() * n * top + f64::from(coef0).abs()) as f32;
+            let p = libm::powf(sg, degree);
+            if sg.is_finite() && sg > 0.0 && p.is_finite() && p > 0.0 {
+                sg
+            } else {
+                1.0
+            }
+        })
+        .collect()
+}
+
+/// The node's float-list attribute `name` (empty when absent).
+fn floats(ctx: &Ctx<'_>, name: &str) -> Vec<f32> {
+    ctx.attr(name).map(|a| a.floats.clone()).unwrap_or_default()
 }
 
 impl Importer {
-    /// The input, its feature count and the folded weights of a `LINEAR`-kernel SVM.
-    fn svm_linear(
-        &mut self,
-        ctx: &Ctx<'_>,
-        vectors: usize,
-    ) -> Result<(crate::graph::ValueId, usize, Vec<f32>, f32)> {
-        let kernel = ctx.string("kernel_type").unwrap_or(b"LINEAR");
-        if kernel != b"LINEAR" {
-            return Err(ctx.unsupported(format!(
-                "kernel_type {} (only LINEAR folds into a Linear)",
-                String::from_utf8_lossy(kernel)
-            )));
-        }
+    /// The input and its feature count `K`, after the checks every SVM shares.
+    fn svm_input(&mut self, ctx: &Ctx<'_>) -> Result<(ValueId, usize)> {
         if ctx.string("post_transform").unwrap_or(b"NONE") != b"NONE" {
             return Err(ctx.unsupported("a post_transform other than NONE"));
         }
         let x = self.value_in(ctx, 0)?;
-        let Some(&Dim::Fixed(k)) = self.shape(x).last() else {
-            return Err(ctx.shape_err("the input's last axis (features) must be fixed"));
+        let Some(&Dim::Fixed(k @ 1..)) = self.shape(x).last() else {
+            return Err(
+                ctx.shape_err("the input's last axis (features) must be fixed and not empty")
+            );
         };
-        let floats = |n: &str| ctx.attr(n).map(|a| a.floats.clone()).unwrap_or_default();
+        Ok((x, k))
+    }
+
+    /// The support vectors, `[S, K]`, checked against `S = vectors`.
+    fn support_vectors(ctx: &Ctx<'_>, vectors: usize, k: usize) -> Result<Vec<f32>> {
         if vectors == 0 {
             return Err(ctx.unsupported("the liblinear form (no support vectors)"));
         }
-        let w = fold(
-            ctx,
-            &floats("coefficients"),
-            &floats("support_vectors"),
-            vectors,
-            k,
-        )?;
-        let rho = floats("rho");
-        let [rho] = rho.as_slice() else {
-            return Err(ctx.bad_attr("rho", format!("has {} values for one score", rho.len())));
-        };
-        Ok((x, k, w, *rho))
+        let sv = floats(ctx, "support_vectors");
+        if Some(sv.len()) != vectors.checked_mul(k) {
+            return Err(ctx.bad_attr(
+                "support_vectors",
+                format!("{} values for {vectors} vectors of {k} features", sv.len()),
+            ));
+        }
+        if sv.iter().any(|v| !v.is_finite()) {
+            return Err(ctx.bad_attr("support_vectors", "holds a non-finite value"));
+        }
+        Ok(sv)
     }
 
-    /// `SVMClassifier`: a binary `LINEAR`-kernel classifier with labels `0, 1`.
+    /// The scores `Σ_i c_i K(x, v_i) + ρ` of `duals` over the support vectors `sv` (`[S, K]`),
+    /// `[.., n]`, named `name`.
+    fn svm_scores(
+        &mut self,
+        ctx: &Ctx<'_>,
+        (x, k): (ValueId, usize),
+        sv: &[f32],
+        duals: Duals,
+        name: &str,
+    ) -> Result<ValueId> {
+        let kernel = Kernel::of(ctx)?;
+        let n = duals.rho.len();
+        let s = sv.len() / k.max(1);
+        let bias = self.new_const(ctx, "rho", vec![n], duals.rho);
+        if kernel == Kernel::Linear {
+            let w = fold(&duals.coef, sv, s, k);
+            let weight = self.new_const(ctx, "weights", vec![n, k], w);
+            return self.linear(ctx, x, weight, n, k, Some(bias), Some(name));
+        }
+        let (kv, factors) = self.svm_kernels(ctx, x, k, sv, kernel)?;
+        let coef = duals
+            .coef
+            .chunks_exact(s)
+            .flat_map(|row| row.iter().zip(&factors).map(|(c, f)| c * f))
+            .collect();
+        let weight = self.new_const(ctx, "coefficients", vec![n, s], coef);
+        self.linear(ctx, kv, weight, n, s, Some(bias), Some(name))
+    }
+
+    /// The kernel values of a `POLY`, `RBF` or `SIGMOID` kernel, `[.., S]`, each `K(x, v_i)`
+    /// divided by its factor `f_i` (the second value, which the dual coefficients take on).
+    ///
+    /// A `POLY` kernel is homogeneous: `(γ x · v_i + c₀)^d = σ_i^d ((γ x · v_i + c₀) / σ_i)^d`
+    /// with `σ_i = γ ‖v_i‖ max_j ‖v_j‖ + |c₀|`, a bound on `|γ x · v_i + c₀|` for inputs like the
+    /// support vectors. Dividing by it gives every vector's kernel values a like range, so the
+    /// one scale of the table's output does not leave the vectors of small norm a few steps
+    /// (breast cancer's norms span 40x: 4e-2 off without it, 4e-3 with it in a simulation).
+    /// `RBF` and `SIGMOID` are not homogeneous: factors 1.
+    fn svm_kernels(
+        &mut self,
+        ctx: &Ctx<'_>,
+        x: ValueId,
+        k: usize,
+        sv: &[f32],
+        kernel: Kernel,
+    ) -> Result<(ValueId, Vec<f32>)> {
+        let s = sv.len() / k.max(1);
+        let mut factors = vec![1f32; s];
+        let (f, arg) = match kernel {
+            Kernel::Poly {
+                gamma,
+                coef0,
+                degree,
+            } => {
+                let sigma = poly_scales(sv, k, gamma, coef0, degree);
+                for (f, sg) in factors.iter_mut().zip(&sigma) {
+                    *f = libm::powf(*sg, degree);
+                }
+                let arg = self.svm_dot(ctx, x, k, sv, gamma, coef0, &sigma)?;
+                (ScalarFn::Pow { exponent: degree }, arg)
+            }
+            Kernel::Sigmoid { gamma, coef0 } => {
+                let arg = self.svm_dot(ctx, x, k, sv, gamma, coef0, &vec![1.0; s])?;
+                (ScalarFn::Tanh, arg)
+            }
+            Kernel::Rbf { gamma } => (ScalarFn::Exp, self.rbf_exponent(ctx, x, k, sv, gamma)?),
+            Kernel::Linear => return Err(ctx.shape_err("a LINEAR kernel is folded")),
+        };
+        let mut shape = self.shape(x);
+        if let Some(last) = shape.last_mut() {
+            *last = Dim::Fixed(s);
+        }
+        let op = FOp::Map { f };
+        let kv = self.emit_tmp(ctx, "kernel", op, vec![Operand::Value(arg)], shape)?;
+        Ok((kv, factors))
+    }
+
+    /// `(γ x · v_i + c₀) / σ_i`, `[.., S]`.
+    #[expect(clippy::too_many_arguments, reason = "the kernel's parameters")]
+    fn svm_dot(
+        &mut self,
+        ctx: &Ctx<'_>,
+        x: ValueId,
+        k: usize,
+        sv: &[f32],
+        gamma: f32,
+        coef0: f32,
+        sigma: &[f32],
+    ) -> Result<ValueId> {
+        let s = sv.len() / k.max(1);
+        let w = sv
+            .chunks_exact(k)
+            .zip(sigma)
+            .flat_map(|(v, sg)| v.iter().map(move |a| gamma * a / sg))
+            .collect();
+        let weight = self.new_const(ctx, "gamma_sv", vec![s, k], w);
+        let b = sigma.iter().map(|sg| coef0 / sg).collect();
+        let bias = self.new_const(ctx, "coef0", vec![s], b);
+        self.linear(ctx, x, weight, s, k, Some(bias), None)
+    }
+
+    /// The exponent `-γ ‖x - v_i‖² = (2γ x · v_i - γ ‖v_i‖²) - γ ‖x‖²`, `[.., S]`: a `Linear`
+    /// of `x`, and `γ ‖x‖²` as `x · x` summed by a one-row `Linear` of weights `γ`, broadcast
+    /// over the support vectors by a `Sub`.
+    fn rbf_exponent(
+        &mut self,
+        ctx: &Ctx<'_>,
+        x: ValueId,
+        k: usize,
+        sv: &[f32],
+        gamma: f32,
+    ) -> Result<ValueId> {
+        let s = sv.len() / k.max(1);
+        let w = sv.iter().map(|v| 2.0 * gamma * v).collect();
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "constants are f32 in the graph"
+        )]
+        let b = sv
+            .chunks_exact(k)
+            .map(|v| {
+                let sq: f64 = v.iter().map(|a| f64::from(*a) * f64::from(*a)).sum();
+                (-f64::from(gamma) * sq) as f32
+            })
+            .collect();
+        let weight = self.new_const(ctx, "two_gamma_sv", vec![s, k], w);
+        let bias = self.new_const(ctx, "gamma_sv_sq", vec![s], b);
+        let dot = self.linear(ctx, x, weight, s, k, Some(bias), None)?;
+        let shape = self.shape(x);
+        let sq = self.emit_tmp(
+            ctx,
+            "x_sq",
+            FOp::Mul,
+            vec![Operand::Value(x), Operand::Value(x)],
+            shape,
+        )?;
+        let ones = self.new_const(ctx, "gamma", vec![1, k], vec![gamma; k]);
+        let norm = self.linear(ctx, sq, ones, 1, k, None, None)?;
+        let mut shape = self.shape(x);
+        if let Some(last) = shape.last_mut() {
+            *last = Dim::Fixed(s);
+        }
+        self.emit_tmp(
+            ctx,
+            "exponent",
+            FOp::Sub,
+            vec![Operand::Value(dot), Operand::Value(norm)],
+            shape,
+        )
+    }
+
+    /// `SVMClassifier` with integer labels `0..n-1`: binary, or one-vs-one votes for `n > 2`.
     pub(super) fn svm_classifier(&mut self, ctx: &Ctx<'_>) -> Result<()> {
         let labels = ctx.ints("classlabels_ints").unwrap_or_default();
-        if labels != [0, 1] {
+        let n = labels.len();
+        if n < 2 || labels.iter().zip(0..).any(|(l, i)| *l != i) {
             return Err(ctx.unsupported(
-                "a classifier other than binary with labels 0 and 1 (one-vs-one votes and \
-                 string labels are not supported)",
+                "class labels other than the integers 0..n-1, n >= 2 (string labels are not \
+                 supported)",
             ));
         }
         if ctx.attr("prob_a").is_some_and(|a| !a.floats.is_empty()) {
             return Err(ctx.unsupported("probability outputs (prob_a, prob_b)"));
         }
         let per_class = ctx.ints("vectors_per_class").unwrap_or_default();
-        let vectors = usize::try_from(per_class.iter().sum::<i64>()).unwrap_or(0);
-        let (x, k, w, rho) = self.svm_linear(ctx, vectors)?;
-        let neg: Vec<f32> = w.iter().map(|v| -v).collect();
-        let weight = self.new_const(ctx, "weights", vec![2, k], [w, neg].concat());
-        let bias = self.new_const(ctx, "rho", vec![2], vec![rho, -rho]);
-        // [s, -s]
-        let name = format!("{}.scores", ctx.name);
-        let y = self.linear(ctx, x, weight, 2, k, Some(bias), Some(&name))?;
-        let shape = self.shape(y);
-        let axis = shape.len() - 1;
-        if let Some(label) = ctx.output(0).filter(|o| self.uses.contains_key(*o)) {
-            let mut s = shape.clone();
-            s.pop();
-            let op = FOp::ArgMax {
-                axis,
-                keepdims: false,
-                select_last_index: true,
-            };
-            let label = label.to_owned();
-            let idx = self.emit_named(ctx, op, vec![Operand::Value(y)], s, Kind::Index, &label)?;
-            self.set_out(ctx, 0, Sym::Value(idx))?;
+        let per_class: Vec<usize> = per_class
+            .iter()
+            .map(|&v| usize::try_from(v))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| ctx.bad_attr("vectors_per_class", "holds a negative count"))?;
+        let vectors = per_class
+            .iter()
+            .try_fold(0usize, |a, &c| a.checked_add(c))
+            .ok_or_else(|| ctx.bad_attr("vectors_per_class", "counts overflow"))?;
+        let input = self.svm_input(ctx)?;
+        let sv = Self::support_vectors(ctx, vectors, input.1)?;
+        if per_class.len() != n {
+            return Err(ctx.bad_attr(
+                "vectors_per_class",
+                format!("has {} counts for {n} classes", per_class.len()),
+            ));
         }
+        let coef = floats(ctx, "coefficients");
+        let rho = floats(ctx, "rho");
+        let pairs = n * (n - 1) / 2;
+        // the decisions' coefficients are derived constants: within the import's budget
+        let room = self.derived_room();
+        if pairs.checked_mul(vectors).is_none_or(|c| c > room) {
+            return Err(ctx.unsupported(format!(
+                "{pairs} pairwise decisions over {vectors} vectors (more derived coefficients \
+                 than the import allows, {room})"
+            )));
+        }
+        if coef.len() < (n - 1) * vectors || rho.len() < pairs {
+            return Err(ctx.bad_attr(
+                "coefficients",
+                format!(
+                    "{} coefficients and {} rho for {n} classes of {vectors} vectors (need {} \
+                     and {pairs})",
+                    coef.len(),
+                    rho.len(),
+                    (n - 1) * vectors
+                ),
+            ));
+        }
+        if n == 2 {
+            return self.svm_binary(ctx, input, &sv, &coef[..vectors], rho[0]);
+        }
+        self.svm_one_vs_one(ctx, input, &sv, &per_class, &coef, &rho[..pairs])
+    }
+
+    /// The binary classifier: scores `[s, -s]`, label by `ArgMax` (last index on ties), the
+    /// scores output reversed, `[-s, s]`.
+    fn svm_binary(
+        &mut self,
+        ctx: &Ctx<'_>,
+        input: (ValueId, usize),
+        sv: &[f32],
+        coef: &[f32],
+        rho: f32,
+    ) -> Result<()> {
+        let neg: Vec<f32> = coef.iter().map(|v| -v).collect();
+        let duals = Duals {
+            coef: [coef, &neg].concat(),
+            rho: vec![rho, -rho],
+        };
+        let name = format!("{}.scores", ctx.name);
+        let y = self.svm_scores(ctx, input, sv, duals, &name)?;
+        self.svm_label(ctx, y, true)?;
         if let Some(out) = ctx.output(1).filter(|o| self.uses.contains_key(*o)) {
+            let shape = self.shape(y);
             let mut maps = vec![Vec::new(); shape.len()];
-            maps[axis] = vec![1, 0];
+            if let Some(m) = maps.last_mut() {
+                *m = vec![1, 0];
+            }
             let out = out.to_owned();
             let z = self.emit_named(
                 ctx,
@@ -124,16 +435,114 @@ impl Importer {
         Ok(())
     }
 
-    /// `SVMRegressor`: a `LINEAR`-kernel regressor (not one-class).
+    /// The one-vs-one classifier of `n = per_class.len()` classes: the pairwise decisions are
+    /// the scores output, their votes the label.
+    fn svm_one_vs_one(
+        &mut self,
+        ctx: &Ctx<'_>,
+        input: (ValueId, usize),
+        sv: &[f32],
+        per_class: &[usize],
+        coef: &[f32],
+        rho: &[f32],
+    ) -> Result<()> {
+        let (n, s) = (per_class.len(), sv.len() / input.1.max(1));
+        let start: Vec<usize> = per_class
+            .iter()
+            .scan(0, |acc, &c| {
+                let at = *acc;
+                *acc += c;
+                Some(at)
+            })
+            .collect();
+        let pairs: Vec<(usize, usize)> = (0..n)
+            .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+            .collect();
+        // d_ij: class i's vectors with their coefficient row j - 1, class j's with row i
+        let mut rows = vec![0f32; pairs.len() * s];
+        for (row, &(i, j)) in rows.chunks_exact_mut(s).zip(&pairs) {
+            for (class, c_row) in [(i, j - 1), (j, i)] {
+                let span = start[class]..start[class] + per_class[class];
+                let from = c_row * s;
+                row[span.clone()].copy_from_slice(&coef[from + span.start..from + span.end]);
+            }
+        }
+        let duals = Duals {
+            coef: rows,
+            rho: rho.to_vec(),
+        };
+        let name = match ctx.output(1).filter(|o| self.uses.contains_key(*o)) {
+            Some(o) => o.to_owned(),
+            None => format!("{}.scores", ctx.name),
+        };
+        let d = self.svm_scores(ctx, input, sv, duals, &name)?;
+        self.set_out(ctx, 1, Sym::Value(d))?;
+        if ctx.output(0).is_none_or(|o| !self.uses.contains_key(o)) {
+            return Ok(());
+        }
+        let shape = self.shape(d);
+        let op = FOp::Map {
+            f: ScalarFn::Greater { than: 0.0 },
+        };
+        let wins = self.emit_tmp(ctx, "wins", op, vec![Operand::Value(d)], shape)?;
+        // votes_c = Σ_{(c, j)} H(d_cj) + Σ_{(i, c)} (1 - H(d_ic))
+        let mut w = vec![0f32; n * pairs.len()];
+        let mut b = vec![0f32; n];
+        for (p, &(i, j)) in pairs.iter().enumerate() {
+            w[i * pairs.len() + p] = 1.0;
+            w[j * pairs.len() + p] = -1.0;
+            b[j] += 1.0;
+        }
+        let weight = self.new_const(ctx, "votes", vec![n, pairs.len()], w);
+        let bias = self.new_const(ctx, "trailing", vec![n], b);
+        let name = format!("{}.votes", ctx.name);
+        let votes = self.linear(ctx, wins, weight, n, pairs.len(), Some(bias), Some(&name))?;
+        self.svm_label(ctx, votes, false)
+    }
+
+    /// Output 0, the label: the `ArgMax` of `y`'s last axis, if the graph reads it.
+    fn svm_label(&mut self, ctx: &Ctx<'_>, y: ValueId, last: bool) -> Result<()> {
+        let Some(label) = ctx.output(0).filter(|o| self.uses.contains_key(*o)) else {
+            return Ok(());
+        };
+        let mut shape = self.shape(y);
+        shape.pop();
+        let op = FOp::ArgMax {
+            axis: shape.len(),
+            keepdims: false,
+            select_last_index: last,
+        };
+        let label = label.to_owned();
+        let idx = self.emit_named(ctx, op, vec![Operand::Value(y)], shape, Kind::Index, &label)?;
+        self.set_out(ctx, 0, Sym::Value(idx))
+    }
+
+    /// `SVMRegressor` (not one-class): one score.
     pub(super) fn svm_regressor(&mut self, ctx: &Ctx<'_>) -> Result<()> {
         if ctx.int("one_class", 0) != 0 {
             return Err(ctx.unsupported("one-class regression"));
         }
         let vectors = usize::try_from(ctx.int("n_supports", 0)).unwrap_or(0);
-        let (x, k, w, rho) = self.svm_linear(ctx, vectors)?;
-        let weight = self.new_const(ctx, "weights", vec![1, k], w);
-        let bias = self.new_const(ctx, "rho", vec![1], vec![rho]);
-        let y = self.linear(ctx, x, weight, 1, k, Some(bias), None)?;
+        let input = self.svm_input(ctx)?;
+        let sv = Self::support_vectors(ctx, vectors, input.1)?;
+        let coef = floats(ctx, "coefficients");
+        let rho = floats(ctx, "rho");
+        let ([rho], true) = (rho.as_slice(), coef.len() >= vectors) else {
+            return Err(ctx.bad_attr(
+                "coefficients",
+                format!(
+                    "{} coefficients and {} rho for one score of {vectors} vectors",
+                    coef.len(),
+                    rho.len()
+                ),
+            ));
+        };
+        let duals = Duals {
+            coef: coef[..vectors].to_vec(),
+            rho: vec![*rho],
+        };
+        let name = format!("{}.score", ctx.name);
+        let y = self.svm_scores(ctx, input, &sv, duals, &name)?;
         self.rebind(ctx, y)
     }
 }

@@ -165,7 +165,7 @@ fn run_node(
         FOp::LeakyRelu { alpha } => activation::leaky_relu(&cx, *alpha),
         FOp::Sigmoid => activation::sigmoid(&cx),
         FOp::Tanh => activation::tanh(&cx),
-        FOp::Map { f } => activation::map(&cx, *f),
+        FOp::Map { f, .. } => activation::map(&cx, *f),
         FOp::Softmax { axis } => reduce::softmax(&cx, *axis),
         FOp::ArgMax {
             axis,

@@ -3,8 +3,8 @@
 //! `Sigmoid`/`Tanh` as a 256-entry `Lut` on an `act8` input (at 16 bits, one whose output is a
 //! graph output, a classifier's probabilities, as a [`FINE_LUT`]-entry `Lut` on an `act16`
 //! window with an `act16` output), and every other function of one argument (`FOp::Map`:
-//! HardSigmoid, Exp, Elu, ...) as a `Lut` whose output scale fits its table (a
-//! [fine](ScalarFn::fine) one of an `act16` input: a `2^16`-entry `Lut` indexed by the input).
+//! HardSigmoid, Exp, Elu, ...) as a `Lut` whose output scale fits its table: 256 entries at 8
+//! bits, [`FINE_LUT`] entries indexed by an `act16` input at 16 bits.
 
 use super::{Builder, clamp_bounds, kind_range, multiplier};
 use crate::Result;
@@ -116,22 +116,21 @@ impl Builder<'_> {
         self.lut(node, name, libm::tanhf)
     }
 
-    /// An elementwise function of one argument as a `Lut` over the 256 steps of the `act8`
-    /// input. The output is `act8` at the scale that fits the largest finite value of the
-    /// table, so nothing within the input's range is clipped; non-finite values (`ln 0`,
-    /// `1 / 0`) saturate, NaN (`√-1`) is 0.
+    /// An elementwise function of one argument as a `Lut`. At 16 bits, a [`FINE_LUT`]-entry
+    /// table ([`Self::fine_map`]). At 8 bits, over the 256 steps of the `act8` input, output
+    /// `act8` at the scale that fits the table's largest finite value, capped at twice the
+    /// calibrated output range (`e^x` or `1/x` would otherwise take their scale from the
+    /// window's far end); larger values and non-finite ones (`ln 0`, `1 / 0`) saturate, NaN
+    /// (`√-1`) is 0.
     pub(super) fn map(&mut self, node: &FNode, name: String, f: ScalarFn) -> Result<()> {
-        if f.fine() && self.precision == super::Precision::Int16 {
+        if self.precision == super::Precision::Int16 {
             return self.fine_map(node, name, f);
         }
         let x = self.act8_input(node)?;
         let ys: Vec<f64> = (-128..=127)
             .map(|i| f64::from(f.apply((f64::from(i) * x.scale) as f32)))
             .collect();
-        let range = ys
-            .iter()
-            .filter(|y| y.is_finite())
-            .fold(0f64, |m, y| m.max(y.abs()));
+        let range = self.table_range(node, &ys);
         let scale = if range > 0.0 {
             range / f64::from(ACT_MAX)
         } else {
@@ -152,18 +151,30 @@ impl Builder<'_> {
         self.push_lut(node, name, x.id, table, Kind::Act8, scale)
     }
 
-    /// A [fine](ScalarFn::fine) function at 16 bits as a [`FINE_LUT`]-entry `Lut` indexed by
-    /// its `act16` input itself (no rescale: entry `i` is `f(i · s_x)`; any other input, a
-    /// tree ensemble's wide scores, is first rescaled onto an `act16` window over twice its
-    /// calibrated range), output `act16`.
-    /// The output's range is the table's largest finite value, capped at twice the calibrated
-    /// output range (a reciprocal's pole would otherwise take every step); entries past it
-    /// saturate, NaN is 0. A table of integers (a step's 0 and 1) has scale 1: exact.
+    /// The output range of a function's table `ys`: its largest finite magnitude, at most
+    /// twice the node's calibrated output range.
+    fn table_range(&self, node: &FNode, ys: &[f64]) -> f64 {
+        let widest = ys
+            .iter()
+            .filter(|y| y.is_finite())
+            .fold(0f64, |m, y| m.max(y.abs()));
+        let calibrated = f64::from(self.ranges[node.output]) * super::HEADROOM_16;
+        if calibrated > 0.0 && calibrated.is_finite() {
+            widest.min(calibrated)
+        } else {
+            widest
+        }
+    }
+
+    /// A function of one argument at 16 bits: a [`FINE_LUT`]-entry `Lut` indexed by its
+    /// `act16` input itself (entry `i` is `f(i · s_x)`; any other input, a tree ensemble's wide
+    /// scores or an `act8` table output, is first rescaled onto an `act16` window over twice its
+    /// calibrated range), output `act16` at the [`Self::table_range`] of the table; entries
+    /// past it saturate, NaN is 0. A table of integers (a step's 0 and 1) has scale 1: exact.
     fn fine_map(&mut self, node: &FNode, name: String, f: ScalarFn) -> Result<()> {
         let half = (FINE_LUT / 2) as i32;
         let mut x = self.input(node, 0)?;
         if x.kind != Kind::Act16 {
-            // a wide input (a tree ensemble's scores): onto an act16 window first
             let scale =
                 (2.0 * f64::from(self.range_of(node, 0)?) / f64::from(half)).max(super::MIN_SCALE);
             x = self.rescaled_input(node, Kind::Act16, scale, (-half, half - 1), "to_window")?;
@@ -171,16 +182,8 @@ impl Builder<'_> {
         let ys: Vec<f64> = (-half..half)
             .map(|i| f64::from(f.apply((f64::from(i) * x.scale) as f32)))
             .collect();
-        let mut range = ys
-            .iter()
-            .filter(|y| y.is_finite())
-            .fold(0f64, |m, y| m.max(y.abs()));
-        let calibrated = f64::from(self.ranges[node.output]) * super::HEADROOM_16;
-        if calibrated > 0.0 {
-            range = range.min(calibrated);
-        }
+        let range = self.table_range(node, &ys);
         let lim = f64::from(ACT16_MAX);
-        // a table of small integers (a step's 0 and 1) is exact at scale 1
         let integral = ys.iter().all(|y| y.fract() == 0.0 && y.abs() <= lim);
         let scale = if range > 0.0 && !integral {
             range / lim

@@ -38,23 +38,22 @@ pub struct Measured {
     pub walks: usize,
 }
 
-/// Imports, runs and compares fixture `model`.
+/// Imports, runs and compares fixture `model` (16 bits).
 pub fn measure(model: &str) -> Measured {
+    measure_at(model, Precision::Int16)
+}
+
+/// [`measure`] at `precision`.
+pub fn measure_at(model: &str, precision: Precision) -> Measured {
     let d = dir(model);
     let onnx = std::fs::read(d.join("model.onnx")).unwrap();
     let graph =
         vouch_onnx::import(&onnx, &Default::default()).unwrap_or_else(|e| panic!("{model}: {e}"));
     let cal = vouch_quant::calibration_from_json(&graph, &read_json(&d.join("calibration.json")))
         .unwrap();
-    let pkg: Package = vouch_quant::import_at(
-        &graph,
-        cal.clone(),
-        model,
-        [0; 32],
-        Precision::Int16,
-        |_| {},
-    )
-    .unwrap_or_else(|e| panic!("{model}: {e}"));
+    let pkg: Package =
+        vouch_quant::import_at(&graph, cal.clone(), model, [0; 32], precision, |_| {})
+            .unwrap_or_else(|e| panic!("{model}: {e}"));
     let dec = vouch_quant::tree_decisions(&graph, &pkg, &cal).unwrap();
     let floats =
         vouch_task::codec::package_inputs_from_json(&pkg, &read_json(&d.join("input.json")))

@@ -1,0 +1,181 @@
+//! Kernel-SVM disputes on a real anvil: every `svm_*` fixture takes the optimistic and
+//! committee modes, and on the one-vs-one iris classifier a lie in one element of a node of
+//! each kind its lowering uses (the fine `Exp` and `Greater` tables, the broadcast `Add` of the
+//! exponent, `Mul`, `Max`, `Select`, the `Linear`s, `ArgMax`, ...) is caught by an honest
+//! challenger with the one-step check of that node.
+
+#![allow(clippy::print_stdout)] // prints the node kinds played (`cargo test -- --nocapture`)
+
+use vouch_chain::alloy::primitives::{B256, U256};
+use vouch_chain::dispute::{self, Evidence, HonestTrace, Move};
+use vouch_chain::system::{Mode, Request};
+use vouch_chain::{DeployConfig, System, TOKEN};
+use vouch_model::{Op, Package};
+use vouch_testkit::Chain;
+
+mod common;
+
+/// The fixture every dispute here is played on.
+const MODEL: &str = "svm_rbf_iris";
+
+/// Every kernel-SVM fixture (`testdata/models/svm_*`) takes the optimistic and committee modes.
+#[test]
+fn every_svm_fixture_is_disputable() {
+    let dir = vouch_testkit::model_dir("");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("model.onnx").is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.starts_with("svm_"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 5, "{names:?}");
+    for name in &names {
+        let (_, pkg) = vouch_testkit::fixture(name, None);
+        for mode in [vouch_task::Mode::Optimistic, vouch_task::Mode::Committee] {
+            vouch_task::modes::check_mode(&pkg, mode).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+}
+
+fn request(model: u32, ic: B256) -> Request {
+    Request {
+        model_id: model,
+        version: 1,
+        mode: Mode::Optimistic,
+        fee: TOKEN,
+        deadline_secs: 3600,
+        input_commitment: ic,
+        rows: 1,
+        input_cid: String::new(),
+        inline_input: Vec::new(),
+    }
+}
+
+/// Both parties answer every step until the game ends; returns the outcome and the honest
+/// party's last move.
+async fn play_out(
+    honest: (&System, &HonestTrace, &Evidence),
+    liar: (&System, &HonestTrace),
+    game: U256,
+) -> (&'static str, Move) {
+    let mut last = None;
+    for _ in 0..200 {
+        let a = dispute::step_with(honest.0, game, honest.1, Some(honest.2))
+            .await
+            .unwrap();
+        if let Move::Done { outcome } = a {
+            return (outcome, last.unwrap());
+        }
+        let _ = dispute::step(liar.0, game, liar.1).await.unwrap();
+        last = Some(a);
+    }
+    panic!("the game does not end");
+}
+
+/// The first node of each kind: its op name and operands, and for a `Lut` its table size and
+/// output kind.
+fn one_node_per_kind(pkg: &Package) -> Vec<(usize, String)> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for (i, n) in pkg.nodes.iter().enumerate() {
+        let kind = match n.op {
+            Op::Lut { table } => format!(
+                "Lut {} -> {:?}",
+                pkg.consts[table as usize].data.len(),
+                pkg.values[n.output as usize].kind
+            ),
+            ref op => {
+                // computed (v) or constant (c) operands: `Add` of two computed tensors is the
+                // broadcast exponent, of a constant the scaler's
+                let operands: String = n
+                    .inputs
+                    .iter()
+                    .map(|o| match o {
+                        vouch_model::Operand::Value(_) => 'v',
+                        vouch_model::Operand::Const(_) => 'c',
+                    })
+                    .collect();
+                format!("{} {operands}", op.name())
+            }
+        };
+        if !seen.contains(&kind) {
+            seen.push(kind.clone());
+            out.push((i, format!("{kind} ({})", n.name)));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lie_in_each_kind_of_svm_node_loses_the_one_step() {
+    let (bytes, pkg) = vouch_testkit::fixture(MODEL, None);
+    // one liar loses a game per node kind: never ejected on the way
+    let cfg = DeployConfig {
+        challenge_window: 100,
+        step_timeout: 50,
+        audit_bps: 0,
+        max_faults: 64,
+        ..DeployConfig::default()
+    };
+    let chain = Chain::start(cfg).await;
+    let published = chain
+        .system(0)
+        .await
+        .publish(&vouch_chain::graph::commitments_of(&bytes, &pkg))
+        .await
+        .unwrap();
+    chain.fund(1..4, 50_000).await;
+    chain.stake(2, published.model_id, 30_000).await;
+    let (ic, honest, output, evidence) = common::run_fixture(&pkg, MODEL, 1);
+    assert_eq!(honest.tensors.len(), pkg.nodes.len());
+    let kinds = one_node_per_kind(&pkg);
+    let names: Vec<&str> = kinds.iter().map(|(_, k)| k.as_str()).collect();
+    for want in [
+        "Lut 65536 -> Act16",
+        "Lut 65536 -> Act8",
+        "Max",
+        "Select",
+        "Add",
+    ] {
+        assert!(
+            names.iter().any(|k| k.starts_with(want)),
+            "{want} in {names:?}"
+        );
+    }
+    println!("{MODEL}: a lie in each of {names:?}");
+    let bob = chain.system(2).await;
+    let carol = chain.system(3).await;
+    for (node, kind) in &kinds {
+        let mut lie = honest.clone();
+        lie.tensors[*node][0] += 1;
+        let t = carol
+            .request(&request(published.model_id, ic))
+            .await
+            .unwrap();
+        bob.submit(t, lie.output_commitment(), lie.trace_root())
+            .await
+            .unwrap();
+        let game = carol
+            .challenge(t, output, honest.trace_root())
+            .await
+            .unwrap();
+        let (outcome, last) = play_out((&carol, &honest, &evidence), (&bob, &lie), game).await;
+        assert_eq!(
+            (outcome, last),
+            ("challenger wins", Move::Posted("one-step")),
+            "{kind}"
+        );
+        let g = carol
+            .client()
+            .call("DisputeGame.game", carol.dispute_game().game(game))
+            .await
+            .unwrap();
+        assert_eq!(
+            (g.node, g.element),
+            (U256::from(*node), U256::ZERO),
+            "{kind}"
+        );
+    }
+}

@@ -1,6 +1,6 @@
-//! Kernel-SVM disputes on a real anvil: every `svm_*` fixture takes the optimistic and
-//! committee modes, and on the one-vs-one iris classifier a lie in one element of a node of
-//! each kind its lowering uses (the fine `Exp` and `Greater` tables, the broadcast `Add` of the
+//! Kernel-SVM disputes on a real anvil (every `svm_*` fixture takes the optimistic and committee
+//! modes: `tree_dispute.rs`): on the one-vs-one iris classifier a lie in one element of a node
+//! of each kind its lowering uses (the `2^16`-entry `Exp` table and the 0/1 `Greater` one, the broadcast `Add` of the
 //! exponent, `Mul`, `Max`, `Select`, the `Linear`s, `ArgMax`, ...) is caught by an honest
 //! challenger with the one-step check of that node.
 
@@ -17,27 +17,6 @@ mod common;
 
 /// The fixture every dispute here is played on.
 const MODEL: &str = "svm_rbf_iris";
-
-/// Every kernel-SVM fixture (`testdata/models/svm_*`) takes the optimistic and committee modes.
-#[test]
-fn every_svm_fixture_is_disputable() {
-    let dir = vouch_testkit::model_dir("");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("model.onnx").is_file())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.starts_with("svm_"))
-        .collect();
-    names.sort();
-    assert!(names.len() >= 5, "{names:?}");
-    for name in &names {
-        let (_, pkg) = vouch_testkit::fixture(name, None);
-        for mode in [vouch_task::Mode::Optimistic, vouch_task::Mode::Committee] {
-            vouch_task::modes::check_mode(&pkg, mode).unwrap_or_else(|e| panic!("{name}: {e}"));
-        }
-    }
-}
 
 fn request(model: u32, ic: B256) -> Request {
     Request {
@@ -74,18 +53,22 @@ async fn play_out(
     panic!("the game does not end");
 }
 
-/// The first node of each kind: its op name and operands, and for a `Lut` its table size and
-/// output kind.
+/// The first node of each kind: its op name and operands, and for a `Lut` its table size, its
+/// output kind and whether it is a 0/1 table (scale 1).
 fn one_node_per_kind(pkg: &Package) -> Vec<(usize, String)> {
     let mut seen: Vec<String> = Vec::new();
     let mut out = Vec::new();
     for (i, n) in pkg.nodes.iter().enumerate() {
         let kind = match n.op {
-            Op::Lut { table } => format!(
-                "Lut {} -> {:?}",
-                pkg.consts[table as usize].data.len(),
-                pkg.values[n.output as usize].kind
-            ),
+            Op::Lut { table } => {
+                let out = &pkg.values[n.output as usize];
+                format!(
+                    "Lut {} -> {:?}{}",
+                    pkg.consts[table as usize].data.len(),
+                    out.kind,
+                    if out.scale == 1.0 { " 0/1" } else { "" }
+                )
+            }
             ref op => {
                 // computed (v) or constant (c) operands: `Add` of two computed tensors is the
                 // broadcast exponent, of a constant the scaler's
@@ -134,7 +117,7 @@ async fn a_lie_in_each_kind_of_svm_node_loses_the_one_step() {
     let names: Vec<&str> = kinds.iter().map(|(_, k)| k.as_str()).collect();
     for want in [
         "Lut 65536 -> Act16",
-        "Lut 65536 -> Act8",
+        "Lut 65536 -> Act16 0/1",
         "Max",
         "Select",
         "Add",

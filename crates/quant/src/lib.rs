@@ -12,7 +12,7 @@
 //! | module | holds |
 //! |---|---|
 //! | [`float`] | the float reference executor, one submodule per op family |
-//! | [`quantize`] | scale selection and lowering to the integer IR, one submodule per op family |
+//! | [`quantize`](mod@quantize) | scale selection and lowering to the integer IR, one submodule per op family |
 //! | [`accuracy`] | input quantization, output dequantization, the accuracy report |
 //! | [`decisions`] | tree ensembles: float against integer leaves on calibration rows |
 //! | [`json`] | the JSON tensor format of inputs, calibration samples and outputs |

@@ -2,7 +2,7 @@
 //!
 //! This module chooses the scales of the graph inputs, walks the nodes and dispatches each to
 //! the module of its op's family ([`FOp::family`]); it holds what the families share: the
-//! [`Builder`] that collects values, constants and nodes, operand quantization, weights and
+//! `Builder` that collects values, constants and nodes, operand quantization, weights and
 //! biases, and the output binding of accumulating ops with its overflow checks. Each family
 //! module adds the `Builder` methods that lower its ops:
 //!

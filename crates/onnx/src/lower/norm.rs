@@ -155,6 +155,8 @@ impl Importer {
             )));
         }
         let (c, cshape) = Self::channels(ctx, &s)?;
+        // the spatial axes are the trailing ones: the span (`vouch_semantics::reduce_span`) of
+        // a slice is the product of their sizes
         let mut span = 1usize;
         for d in s.get(2..).unwrap_or_default() {
             match d {

@@ -69,6 +69,8 @@ SUPPORTED_OPS = {
     "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "Max", "Min", "PRelu",
     # Per-axis index selection of computed tensors (constant indices, sizes and repeats).
     "Slice", "Gather", "Split", "Expand", "Tile",
+    # Lowered into the ops above: normalizations, and Pow by a constant exponent (a table).
+    "InstanceNormalization", "LRN", "Pow",
     # Not an op to run but a value (PyTorch's exporter writes weights and shapes with it).
     "Constant",
 }

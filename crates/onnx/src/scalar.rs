@@ -114,6 +114,22 @@ pub enum ScalarFn {
         /// The threshold.
         than: f32,
     },
+    /// `1 / √(x + eps)`: an ONNX `InstanceNormalization`'s factor from a slice's variance
+    /// (NaN where `x + eps < 0`).
+    RsqrtEps {
+        /// The node's `epsilon`.
+        eps: f32,
+    },
+    /// `(bias + scale · x)^(-beta)`: an ONNX `LRN`'s factor from the channel window's sum of
+    /// squares, `scale = alpha / size` (NaN where the base is negative and `beta` fractional).
+    LrnFactor {
+        /// The node's `bias`.
+        bias: f32,
+        /// The node's `alpha / size`, in `f32`.
+        scale: f32,
+        /// The node's `beta`.
+        beta: f32,
+    },
 }
 
 impl ScalarFn {
@@ -219,6 +235,8 @@ impl ScalarFn {
             }
             Self::Greater { than } => f32::from(u8::from(x > than)),
             Self::Less { than } => f32::from(u8::from(x < than)),
+            Self::RsqrtEps { eps } => 1.0 / sqrtf(x + eps),
+            Self::LrnFactor { bias, scale, beta } => libm::powf(bias + scale * x, -beta),
         }
     }
 
@@ -259,6 +277,8 @@ impl ScalarFn {
             Self::Pow { .. } => "Pow",
             Self::Greater { .. } => "Greater",
             Self::Less { .. } => "Less",
+            Self::RsqrtEps { .. } => "InstanceNormalization",
+            Self::LrnFactor { .. } => "LRN",
         }
     }
 }

@@ -1012,7 +1012,7 @@ fn zipmap_keeps_the_probabilities_tensor() {
 fn unsupported_default_domain_op_is_named() {
     let m = model(
         17,
-        vec![node("LRN", &["x"], &["y"], vec![A::I("size", 3)])],
+        vec![node("NonMaxSuppression", &["x"], &["y"], vec![])],
         vec![],
         vec![input("x", &[-1, 3])],
         &["y"],
@@ -1020,7 +1020,7 @@ fn unsupported_default_domain_op_is_named() {
     let err = imp(&m).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "unsupported operator `LRN` (domain `ai.onnx`) at node `n_y`"
+        "unsupported operator `NonMaxSuppression` (domain `ai.onnx`) at node `n_y`"
     );
 }
 

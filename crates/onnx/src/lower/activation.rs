@@ -100,6 +100,54 @@ impl Importer {
         self.unary(ctx, FOp::Map { f }, move |x| f.apply(x))
     }
 
+    /// ONNX `Pow`: folded on two constants; a computed base with a constant exponent holding
+    /// one value (any shape that does not enlarge the base's) is a `Map` [`ScalarFn::Pow`].
+    /// Refused: a computed exponent, a constant exponent with several values.
+    pub(super) fn pow(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let (base, exp) = (self.sym(ctx, 0)?, self.sym(ctx, 1)?);
+        let e = match (base, exp) {
+            (Sym::Const(a), Sym::Const(b)) => {
+                let t = crate::tensor::fold_binary(&a, &b, libm::powf, |p, q| {
+                    u32::try_from(q).ok().and_then(|q| p.checked_pow(q))
+                })
+                .ok_or_else(|| {
+                    ctx.shape_err(format!("cannot fold {:?} and {:?}", a.shape, b.shape))
+                })?;
+                return self.out_const(ctx, t);
+            }
+            (_, Sym::Value(_)) => {
+                return Err(
+                    ctx.unsupported("a computed exponent (only a constant exponent of one value)")
+                );
+            }
+            (Sym::Value(_), Sym::Const(e)) => e,
+        };
+        let x = self.value_in(ctx, 0)?;
+        let d = e
+            .to_f32()
+            .ok_or_else(|| ctx.bad_input(1, "is not numeric"))?;
+        let exponent = match d.split_first() {
+            Some((&p, rest)) if rest.iter().all(|&q| q.to_bits() == p.to_bits()) => p,
+            _ => {
+                return Err(ctx.unsupported(
+                    "an exponent tensor of several values (only one value for every element)",
+                ));
+            }
+        };
+        let s = self.shape(x);
+        if broadcast_dims(&s, &fixed(&e.shape)).as_ref() != Some(&s) {
+            return Err(ctx.shape_err(format!(
+                "the exponent {:?} enlarges the base {s:?}",
+                e.shape
+            )));
+        }
+        let op = FOp::Map {
+            f: ScalarFn::Pow { exponent },
+        };
+        let out = self.emit(ctx, op, vec![Operand::Value(x)], s, Kind::Float)?;
+        self.set_out(ctx, 0, Sym::Value(out))
+    }
+
     /// `-x` as a `Mul` by the constant `-1`, or with `abs` `|x| = max(x, -x)`.
     fn negate(&mut self, ctx: &Ctx<'_>, x: ValueId, abs: bool) -> Result<()> {
         let s = self.shape(x);

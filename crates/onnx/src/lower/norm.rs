@@ -1,9 +1,11 @@
-//! Normalization: ONNX `BatchNormalization` (inference), which belongs to no op family: it is
+//! Normalization, which belongs to no op family: ONNX `BatchNormalization` (inference) is
 //! folded into the producing [`FOp::Conv`] / [`FOp::Linear`] or lowered to [`FOp::Mul`] +
-//! [`FOp::Add`] by per-channel constants.
+//! [`FOp::Add`] by per-channel constants; `InstanceNormalization` is lowered to reductions,
+//! products and a [`ScalarFn::RsqrtEps`] table, `LRN` to a product, a channel-window sum (a
+//! [`FOp::Conv`] or [`FOp::Linear`] by a constant 0/1 band) and a [`ScalarFn::LrnFactor`] table.
 
 use crate::error::Result;
-use crate::graph::{Dim, FOp, Operand};
+use crate::graph::{Dim, FOp, Operand, ReduceMode, ScalarFn, ValueId};
 use crate::import::{Ctx, Importer, Kind, Sym};
 
 impl Importer {
@@ -120,5 +122,174 @@ impl Importer {
             Kind::Float,
         )?;
         self.set_out(ctx, 0, Sym::Value(v))
+    }
+}
+
+impl Importer {
+    /// The fixed channel count of `x` (`[N, C, ..]`) and the shape `[C, 1, ..]` (one `1` per
+    /// axis after the channel axis) a per-channel constant broadcasts from.
+    fn channels(ctx: &Ctx<'_>, s: &[Dim]) -> Result<(usize, Vec<usize>)> {
+        match s.get(1) {
+            Some(Dim::Fixed(c)) if *c > 0 => {
+                let mut cshape = vec![*c];
+                cshape.extend(std::iter::repeat_n(1, s.len().saturating_sub(2)));
+                Ok((*c, cshape))
+            }
+            _ => Err(ctx.shape_err(format!("input {s:?} has no fixed channel axis"))),
+        }
+    }
+
+    /// ONNX `InstanceNormalization`: `y = scale[c] · (x - mean) / √(var + ε) + B[c]`, the mean
+    /// and (biased) variance over the spatial axes `2..` of each `(n, c)`, as `Reduce` mean,
+    /// `Sub`, `Mul` (`d · d`), `Reduce` mean, `Map` [`ScalarFn::RsqrtEps`], `Mul`, then `Mul`
+    /// and `Add` by the constants shaped `[C, 1, ..]`. Refused: a rank below 3, a symbolic
+    /// spatial axis, computed `scale` or `B`, and a slice of more elements than the one-step
+    /// verifier reduces ([`vouch_semantics::MAX_REDUCE_SPAN`]).
+    pub(super) fn instance_norm(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let x = self.value_in(ctx, 0)?;
+        let s = self.shape(x);
+        if s.len() < 3 {
+            return Err(ctx.unsupported(format!(
+                "input of rank {} (InstanceNormalization needs [N, C, D1, ..])",
+                s.len()
+            )));
+        }
+        let (c, cshape) = Self::channels(ctx, &s)?;
+        // the spatial axes are the trailing ones: the span (`vouch_semantics::reduce_span`) of
+        // a slice is the product of their sizes
+        let mut span = 1usize;
+        for d in s.get(2..).unwrap_or_default() {
+            match d {
+                Dim::Fixed(0) => return Err(ctx.unsupported("an empty spatial axis")),
+                Dim::Fixed(n) => span = span.saturating_mul(*n),
+                Dim::Batch => return Err(ctx.shape_err("symbolic spatial dimension")),
+            }
+        }
+        if span > vouch_semantics::MAX_REDUCE_SPAN {
+            return Err(ctx.unsupported(format!(
+                "InstanceNormalization of {s:?}: a slice spans {span} elements, more than the \
+                 {} the one-step verifier can judge",
+                vouch_semantics::MAX_REDUCE_SPAN
+            )));
+        }
+        let eps = ctx.float("epsilon", 1e-5);
+        if !eps.is_finite() || eps < 0.0 {
+            return Err(ctx.bad_attr("epsilon", format!("{eps} is not a finite value >= 0")));
+        }
+        let mut params = Vec::with_capacity(2);
+        for i in 1..3 {
+            let t = self.const_in(ctx, i)?;
+            let d = t
+                .to_f32()
+                .ok_or_else(|| ctx.bad_input(i, "is not numeric"))?;
+            if d.len() != c {
+                return Err(ctx.bad_input(i, format!("has {} elements for {c} channels", d.len())));
+            }
+            params.push(d);
+        }
+        let (Some(bias), Some(scale)) = (params.pop(), params.pop()) else {
+            return Err(ctx.shape_err("parameters"));
+        };
+        let axes: Vec<usize> = (2..s.len()).collect();
+        let mut kept = s.clone();
+        for d in kept.iter_mut().skip(2) {
+            *d = Dim::Fixed(1);
+        }
+        let mean = FOp::Reduce {
+            mode: ReduceMode::Mean,
+            axes,
+            keepdims: true,
+        };
+        let val = |v: ValueId| vec![Operand::Value(v)];
+        let two = |a: ValueId, b: ValueId| vec![Operand::Value(a), Operand::Value(b)];
+        let m = self.emit_tmp(ctx, "mean", mean.clone(), val(x), kept.clone())?;
+        let d = self.emit_tmp(ctx, "centered", FOp::Sub, two(x, m), s.clone())?;
+        let sq = self.emit_tmp(ctx, "square", FOp::Mul, two(d, d), s.clone())?;
+        let var = self.emit_tmp(ctx, "var", mean, val(sq), kept.clone())?;
+        let f = FOp::Map {
+            f: ScalarFn::RsqrtEps { eps },
+        };
+        let r = self.emit_tmp(ctx, "rsqrt", f, val(var), kept)?;
+        let n = self.emit_tmp(ctx, "normalized", FOp::Mul, two(d, r), s.clone())?;
+        let sc = self.new_const(ctx, "scale", cshape.clone(), scale);
+        let bc = self.new_const(ctx, "bias", cshape, bias);
+        let ins = vec![Operand::Value(n), Operand::Const(sc)];
+        let t = self.emit_tmp(ctx, "scaled", FOp::Mul, ins, s.clone())?;
+        let ins = vec![Operand::Value(t), Operand::Const(bc)];
+        let y = self.emit(ctx, FOp::Add, ins, s, Kind::Float)?;
+        self.set_out(ctx, 0, Sym::Value(y))
+    }
+
+    /// ONNX `LRN`: `y = x · (bias + alpha / size · Σ x²)^(-beta)`, the sum over the channels
+    /// `max(0, c - ⌊(size - 1) / 2⌋) ..= min(C - 1, c + ⌈(size - 1) / 2⌉)`, as `Mul` (`x · x`),
+    /// the window sum (a 1×1 `Conv` by the constant 0/1 band `[C, C, 1, 1]` for `[N, C, L]`
+    /// and `[N, C, H, W]`, a `Linear` by the band `[C, C]` for `[N, C]`), `Map`
+    /// [`ScalarFn::LrnFactor`] and `Mul`. Refused: another rank, `size < 1`.
+    pub(super) fn lrn(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let x = self.value_in(ctx, 0)?;
+        let s = self.shape(x);
+        let (c, _) = Self::channels(ctx, &s)?;
+        if !(2..=4).contains(&s.len()) {
+            return Err(ctx.unsupported(format!(
+                "input of rank {} (LRN over [N, C], [N, C, L] or [N, C, H, W])",
+                s.len()
+            )));
+        }
+        let size = ctx
+            .attr("size")
+            .map(|a| a.i)
+            .ok_or_else(|| ctx.bad_attr("size", "is required"))?;
+        let size = usize::try_from(size)
+            .ok()
+            .filter(|&n| n >= 1)
+            .ok_or_else(|| ctx.bad_attr("size", format!("{size} must be at least 1")))?;
+        let (alpha, beta, bias) = (
+            ctx.float("alpha", 1e-4),
+            ctx.float("beta", 0.75),
+            ctx.float("bias", 1.0),
+        );
+        if ![alpha, beta, bias].iter().all(|v| v.is_finite()) {
+            return Err(ctx.bad_attr("alpha", "alpha, beta and bias must be finite"));
+        }
+        if c.saturating_mul(c) > self.derived_room() {
+            return Err(ctx.unsupported(format!(
+                "{c} channels: the [{c}, {c}] window band passes the constant budget"
+            )));
+        }
+        // channel o sums the channels i with o - ⌊(size-1)/2⌋ <= i <= o + ⌈(size-1)/2⌉
+        let (before, after) = ((size - 1) / 2, (size - 1).div_ceil(2));
+        let band: Vec<f32> = (0..c)
+            .flat_map(|o| {
+                (0..c).map(move |i| f32::from(u8::from(i + before >= o && i <= o + after)))
+            })
+            .collect();
+        let two = |a: ValueId, b: ValueId| vec![Operand::Value(a), Operand::Value(b)];
+        let sq = self.emit_tmp(ctx, "square", FOp::Mul, two(x, x), s.clone())?;
+        let op = if s.len() == 2 {
+            let weight = self.new_const(ctx, "window", vec![c, c], band);
+            FOp::Linear { weight, bias: None }
+        } else {
+            let weight = self.new_const(ctx, "window", vec![c, c, 1, 1], band);
+            FOp::Conv {
+                weight,
+                bias: None,
+                kernel: [1, 1],
+                strides: [1, 1],
+                pads: [0; 4],
+                dilations: [1, 1],
+                group: 1,
+            }
+        };
+        let sum = self.emit_tmp(ctx, "window_sum", op, vec![Operand::Value(sq)], s.clone())?;
+        let f = FOp::Map {
+            f: ScalarFn::LrnFactor {
+                bias,
+                scale: alpha / size as f32,
+                beta,
+            },
+        };
+        let k = self.emit_tmp(ctx, "factor", f, vec![Operand::Value(sum)], s.clone())?;
+        let y = self.emit(ctx, FOp::Mul, two(x, k), s, Kind::Float)?;
+        self.set_out(ctx, 0, Sym::Value(y))
     }
 }

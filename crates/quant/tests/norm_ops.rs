@@ -1,0 +1,199 @@
+//! ONNX `InstanceNormalization`, `LRN` and `Pow` by a constant exponent are lowered by the
+//! importer into existing float ops: the float reference of the lowered graph computes the
+//! ONNX definitions (checked here against a direct `f64` computation of each formula).
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use prost::Message as _;
+use vouch_onnx::proto::{
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
+    TensorShapeProto, TypeProto, ValueInfoProto, tensor_shape_proto, type_proto,
+};
+use vouch_quant::FTensor;
+
+fn float_attr(name: &str, f: f32) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: 1,
+        f,
+        ..Default::default()
+    }
+}
+
+fn int_attr(name: &str, i: i64) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: 2,
+        i,
+        ..Default::default()
+    }
+}
+
+fn init(name: &str, data: &[f32]) -> TensorProto {
+    TensorProto {
+        name: name.into(),
+        dims: vec![data.len() as i64],
+        data_type: 1,
+        float_data: data.to_vec(),
+        ..Default::default()
+    }
+}
+
+/// One node `op(inputs) -> y` on the float input `x` of `shape`, run by the float reference.
+fn run(
+    op: &str,
+    inputs: &[&str],
+    attrs: Vec<AttributeProto>,
+    inits: Vec<TensorProto>,
+    shape: &[usize],
+    x: &[f32],
+) -> Vec<f32> {
+    let dim = shape
+        .iter()
+        .map(|&d| tensor_shape_proto::Dimension {
+            value: Some(tensor_shape_proto::dimension::Value::DimValue(d as i64)),
+            denotation: String::new(),
+        })
+        .collect();
+    let vi = |name: &str, shape: Option<TensorShapeProto>| ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: 1,
+                shape,
+            })),
+            denotation: String::new(),
+        }),
+        doc_string: String::new(),
+    };
+    let model = ModelProto {
+        ir_version: 8,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 13,
+        }],
+        graph: Some(GraphProto {
+            node: vec![NodeProto {
+                input: inputs.iter().map(|s| (*s).into()).collect(),
+                output: vec!["y".into()],
+                name: "n".into(),
+                op_type: op.into(),
+                attribute: attrs,
+                ..Default::default()
+            }],
+            name: "g".into(),
+            initializer: inits,
+            input: vec![vi("x", Some(TensorShapeProto { dim }))],
+            output: vec![vi("y", None)],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let g = vouch_onnx::import(&model.encode_to_vec(), &Default::default()).unwrap();
+    let values = vouch_quant::float::run(
+        &g,
+        vec![FTensor {
+            shape: shape.to_vec(),
+            data: x.to_vec(),
+        }],
+    )
+    .unwrap();
+    values[g.outputs[0]].data.clone()
+}
+
+/// A fixed, irregular input of `n` values in about `[-3, 3]`.
+fn data(n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| ((i * 37 % 23) as f32 - 11.0) / 3.7 + (i % 3) as f32 * 0.1)
+        .collect()
+}
+
+fn assert_close(got: &[f32], want: &[f64], tol: f64) {
+    assert_eq!(got.len(), want.len());
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (f64::from(*g) - w).abs() <= tol * w.abs().max(1.0),
+            "element {i}: {g} vs {w}"
+        );
+    }
+}
+
+#[test]
+fn instance_norm_normalizes_each_slice() {
+    let (n, c, l) = (2, 3, 7);
+    let x = data(n * c * l);
+    let scale = [0.5, -1.0, 2.0];
+    let bias = [0.25, 0.0, -1.5];
+    let eps = 0.01;
+    let got = run(
+        "InstanceNormalization",
+        &["x", "s", "b"],
+        vec![float_attr("epsilon", eps)],
+        vec![init("s", &scale), init("b", &bias)],
+        &[n, c, l],
+        &x,
+    );
+    let mut want = Vec::new();
+    for slice in x.chunks(l).enumerate() {
+        let (i, v) = slice;
+        let v: Vec<f64> = v.iter().map(|&a| f64::from(a)).collect();
+        let mean = v.iter().sum::<f64>() / l as f64;
+        let var = v.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / l as f64;
+        let ch = i % c;
+        for a in v {
+            want.push(
+                f64::from(scale[ch]) * (a - mean) / (var + f64::from(eps)).sqrt()
+                    + f64::from(bias[ch]),
+            );
+        }
+    }
+    assert_close(&got, &want, 1e-5);
+}
+
+#[test]
+fn lrn_divides_by_the_channel_window_power() {
+    let (c, hw) = (5, 4);
+    let x = data(c * hw);
+    let (alpha, beta, bias) = (0.3f64, 0.75f64, 1.5f64);
+    for size in [1usize, 2, 3, 4] {
+        let got = run(
+            "LRN",
+            &["x"],
+            vec![
+                int_attr("size", size as i64),
+                float_attr("alpha", alpha as f32),
+                float_attr("beta", beta as f32),
+                float_attr("bias", bias as f32),
+            ],
+            vec![],
+            &[1, c, 2, 2],
+            &x,
+        );
+        let xs: Vec<f64> = x.iter().map(|&a| f64::from(a)).collect();
+        let mut want = Vec::new();
+        for ch in 0..c {
+            let lo = ch.saturating_sub((size - 1) / 2);
+            let hi = (ch + (size - 1).div_ceil(2)).min(c - 1);
+            for p in 0..hw {
+                let sum: f64 = (lo..=hi).map(|i| xs[i * hw + p].powi(2)).sum();
+                want.push(xs[ch * hw + p] / (bias + alpha / size as f64 * sum).powf(beta));
+            }
+        }
+        assert_close(&got, &want, 1e-5);
+    }
+}
+
+#[test]
+fn pow_by_a_constant_exponent() {
+    let x: Vec<f32> = data(12).iter().map(|a| a.abs()).collect();
+    let got = run(
+        "Pow",
+        &["x", "e"],
+        vec![],
+        vec![init("e", &[1.5])],
+        &[2, 6],
+        &x,
+    );
+    let want: Vec<f64> = x.iter().map(|&a| f64::from(a).powf(1.5)).collect();
+    assert_close(&got, &want, 1e-5);
+}

@@ -16,14 +16,13 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 sys.path.insert(0, os.path.join(ROOT, "testdata/models"))
 
 import common  # noqa: E402
-import trees  # noqa: E402
 from skl2onnx import to_onnx  # noqa: E402
 from sklearn.ensemble import GradientBoostingClassifier  # noqa: E402
 
 
 def main(out):
     os.makedirs(out, exist_ok=True)
-    xtr, xte, ytr, yte = trees.split("bc")
+    xtr, xte, ytr, yte = common.sklearn_split("bc")
     model = GradientBoostingClassifier(n_estimators=100, max_depth=6, random_state=common.SEED)
     model.fit(xtr, ytr)
     onx = to_onnx(

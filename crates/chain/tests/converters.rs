@@ -7,28 +7,12 @@
 
 #![allow(clippy::print_stdout)]
 
-use vouch_chain::alloy::primitives::B256;
+use vouch_chain::DeployConfig;
 use vouch_chain::dispute::{HonestTrace, Move};
 use vouch_chain::graph::op;
-use vouch_chain::system::{Mode, Request};
-use vouch_chain::{DeployConfig, TOKEN};
 use vouch_testkit::{Chain, signer};
 
 mod common;
-
-fn request(model: u32, ic: B256) -> Request {
-    Request {
-        model_id: model,
-        version: 1,
-        mode: Mode::Optimistic,
-        fee: TOKEN,
-        deadline_secs: 3600,
-        input_commitment: ic,
-        rows: 1,
-        input_cid: String::new(),
-        inline_input: Vec::new(),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lie_in_every_converter_fixture_is_caught() {
@@ -67,7 +51,7 @@ async fn a_lie_in_every_converter_fixture_is_caught() {
         let mut lie: HonestTrace = honest.clone();
         lie.tensors[j][0] += 1;
 
-        let t = carol.request(&request(model, ic)).await.unwrap();
+        let t = carol.request(&common::request(model, ic)).await.unwrap();
         bob.submit(t, lie.output_commitment(), lie.trace_root())
             .await
             .unwrap();

@@ -4,7 +4,6 @@
 
 use vouch_chain::alloy::primitives::{Address, B256, U256};
 use vouch_chain::dispute::{self, Evidence, HonestTrace, Move};
-use vouch_chain::system::{Mode, Request};
 use vouch_chain::{Client, DeployConfig, Devnet, DevnetConfig, Error, System, TOKEN};
 use vouch_engine::{Engine, Options};
 use vouch_model::Package;
@@ -79,24 +78,6 @@ async fn world_with(bytes: Vec<u8>, pkg: Package) -> World {
     }
 }
 
-fn request(model: u32, ic: B256) -> Request {
-    request_rows(model, ic, 1)
-}
-
-fn request_rows(model: u32, ic: B256, rows: u16) -> Request {
-    Request {
-        model_id: model,
-        version: 1,
-        mode: Mode::Optimistic,
-        fee: TOKEN,
-        deadline_secs: 3600,
-        input_commitment: ic,
-        rows,
-        input_cid: String::new(),
-        inline_input: Vec::new(),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn optimistic_task_is_paid_and_a_liar_is_slashed() {
     let w = world().await;
@@ -106,7 +87,7 @@ async fn optimistic_task_is_paid_and_a_liar_is_slashed() {
     let carol = w.as_(3).await;
 
     // 1. honest provider: request, submit, finalize after the window
-    let t1 = carol.request(&request(w.model, ic)).await.unwrap();
+    let t1 = carol.request(&common::request(w.model, ic)).await.unwrap();
     alice.submit(t1, output, honest.trace_root()).await.unwrap();
     let early = carol.finalize(t1).await.unwrap_err();
     assert!(
@@ -152,7 +133,7 @@ async fn optimistic_task_is_paid_and_a_liar_is_slashed() {
     // answering with his lie, and the one-step check on the changed element decides
     let mut lie = honest.clone();
     *lie.tensors.last_mut().unwrap().last_mut().unwrap() += 1;
-    let t2 = carol.request(&request(w.model, ic)).await.unwrap();
+    let t2 = carol.request(&common::request(w.model, ic)).await.unwrap();
     bob.submit(t2, lie.output_commitment(), lie.trace_root())
         .await
         .unwrap();
@@ -230,7 +211,7 @@ async fn both_parties_narrow_the_dispute_to_the_changed_element() {
     let last_elem = lie.tensors[last_node].len() - 1;
     lie.tensors[last_node][last_elem] += 1;
 
-    let t = carol.request(&request(w.model, ic)).await.unwrap();
+    let t = carol.request(&common::request(w.model, ic)).await.unwrap();
     bob.submit(t, lie.output_commitment(), lie.trace_root())
         .await
         .unwrap();
@@ -309,7 +290,7 @@ async fn one_step_settles_a_hidden_layer_lie_either_way() {
     lie.tensors[1][3] += 1;
 
     // the defender lies: the honest challenger proves node 0 against the liar's trace root
-    let t = carol.request(&request(w.model, ic)).await.unwrap();
+    let t = carol.request(&common::request(w.model, ic)).await.unwrap();
     bob.submit(t, lie.output_commitment(), lie.trace_root())
         .await
         .unwrap();
@@ -330,7 +311,7 @@ async fn one_step_settles_a_hidden_layer_lie_either_way() {
     assert_eq!((g.node, g.element), (U256::from(1), U256::from(3)));
 
     // the challenger lies: the honest defender answers from its own trace
-    let t = carol.request(&request(w.model, ic)).await.unwrap();
+    let t = carol.request(&common::request(w.model, ic)).await.unwrap();
     alice.submit(t, output, honest.trace_root()).await.unwrap();
     let game = carol
         .challenge(t, lie.output_commitment(), lie.trace_root())
@@ -360,7 +341,7 @@ async fn lies_in_the_first_and_last_row_of_an_8_row_task_are_slashed() {
         let mut lie = honest.clone();
         lie.tensors[node][element] += 1;
         let t = carol
-            .request(&request_rows(w.model, ic, ROWS as u16))
+            .request(&common::request_rows(w.model, ic, ROWS as u16))
             .await
             .unwrap();
         assert_eq!(carol.task_rows(t).await.unwrap(), ROWS as u16);
@@ -404,7 +385,10 @@ async fn an_answer_to_an_input_that_cannot_hold_its_rows_loses() {
     let (ic, honest, output, evidence) = run_rows(&w.pkg, 1);
     let bob = w.as_(2).await;
     let carol = w.as_(3).await;
-    let t = carol.request(&request_rows(w.model, ic, 2)).await.unwrap();
+    let t = carol
+        .request(&common::request_rows(w.model, ic, 2))
+        .await
+        .unwrap();
     bob.submit(t, output, honest.trace_root()).await.unwrap();
     let before = bob.provider_info(signer(2).address()).await.unwrap();
     let game = carol.challenge(t, B256::ZERO, B256::ZERO).await.unwrap();
@@ -432,7 +416,7 @@ async fn an_answer_to_an_input_that_cannot_hold_its_rows_loses() {
     assert_eq!(carol.task(t).await.unwrap().status, 6); // failed, fee refunded
 
     // a well-formed input cannot be called malformed
-    let t = carol.request(&request(w.model, ic)).await.unwrap();
+    let t = carol.request(&common::request(w.model, ic)).await.unwrap();
     let mut lie = honest.clone();
     lie.tensors[0][0] += 1;
     bob.submit(t, lie.output_commitment(), lie.trace_root())
@@ -540,7 +524,7 @@ async fn the_partial_sum_game_ends_by_the_one_step_check_of_one_chunk() {
     let carol = w.as_(3).await;
     let mut lie = honest.clone();
     lie.tensors[0][1] += 5;
-    let t = carol.request(&request(w.model, ic)).await.unwrap();
+    let t = carol.request(&common::request(w.model, ic)).await.unwrap();
     bob.submit(t, lie.output_commitment(), lie.trace_root())
         .await
         .unwrap();
@@ -673,7 +657,7 @@ async fn a_liar_that_keeps_losing_is_ejected_and_the_model_stays_open() {
     *lie.tensors.last_mut().unwrap().last_mut().unwrap() += 1;
     let reg = carol.registry();
     for _ in 0..w.cfg.max_faults {
-        let t = carol.request(&request(w.model, ic)).await.unwrap();
+        let t = carol.request(&common::request(w.model, ic)).await.unwrap();
         bob.submit(t, lie.output_commitment(), lie.trace_root())
             .await
             .unwrap();
@@ -700,7 +684,7 @@ async fn a_liar_that_keeps_losing_is_ejected_and_the_model_stays_open() {
     assert_eq!(info.faults, w.cfg.max_faults);
     assert!(info.ejected, "ejected at max_faults");
 
-    let t = carol.request(&request(w.model, ic)).await.unwrap();
+    let t = carol.request(&common::request(w.model, ic)).await.unwrap();
     let refused = bob
         .submit(t, lie.output_commitment(), lie.trace_root())
         .await

@@ -6,10 +6,9 @@
 
 #![allow(clippy::print_stdout)] // prints the node kinds played (`cargo test -- --nocapture`)
 
-use vouch_chain::alloy::primitives::{B256, U256};
+use vouch_chain::alloy::primitives::U256;
 use vouch_chain::dispute::{self, Evidence, HonestTrace, Move};
-use vouch_chain::system::{Mode, Request};
-use vouch_chain::{DeployConfig, System, TOKEN};
+use vouch_chain::{DeployConfig, System};
 use vouch_model::{Op, Package};
 use vouch_testkit::Chain;
 
@@ -17,20 +16,6 @@ mod common;
 
 /// The fixture every dispute here is played on.
 const MODEL: &str = "svm_rbf_iris";
-
-fn request(model: u32, ic: B256) -> Request {
-    Request {
-        model_id: model,
-        version: 1,
-        mode: Mode::Optimistic,
-        fee: TOKEN,
-        deadline_secs: 3600,
-        input_commitment: ic,
-        rows: 1,
-        input_cid: String::new(),
-        inline_input: Vec::new(),
-    }
-}
 
 /// Both parties answer every step until the game ends; returns the outcome and the honest
 /// party's last move.
@@ -134,7 +119,7 @@ async fn a_lie_in_each_kind_of_svm_node_loses_the_one_step() {
         let mut lie = honest.clone();
         lie.tensors[*node][0] += 1;
         let t = carol
-            .request(&request(published.model_id, ic))
+            .request(&common::request(published.model_id, ic))
             .await
             .unwrap();
         bob.submit(t, lie.output_commitment(), lie.trace_root())

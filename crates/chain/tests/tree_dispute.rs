@@ -5,11 +5,10 @@
 
 #![allow(clippy::print_stdout)] // prints the measured gas (`cargo test -- --nocapture`)
 
+use vouch_chain::DeployConfig;
 use vouch_chain::alloy::primitives::B256;
 use vouch_chain::dispute::{Evidence, HonestTrace, Move};
 use vouch_chain::graph::op;
-use vouch_chain::system::{Mode, Request};
-use vouch_chain::{DeployConfig, TOKEN};
 use vouch_model::Package;
 use vouch_testkit::{Chain, signer};
 
@@ -44,20 +43,6 @@ async fn world() -> (Chain, u32, Package) {
     (chain, published.model_id, pkg)
 }
 
-fn request(model: u32, ic: B256) -> Request {
-    Request {
-        model_id: model,
-        version: 1,
-        mode: Mode::Optimistic,
-        fee: TOKEN,
-        deadline_secs: 3600,
-        input_commitment: ic,
-        rows: 1,
-        input_cid: String::new(),
-        inline_input: Vec::new(),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lie_in_a_tree_score_is_caught_either_way_by_one_trees_walk() {
     let (chain, model, pkg) = world().await;
@@ -76,7 +61,7 @@ async fn a_lie_in_a_tree_score_is_caught_either_way_by_one_trees_walk() {
     let carol = chain.system(3).await;
 
     // (a) the provider lies about the score: the honest challenger wins and bob is slashed
-    let t = carol.request(&request(model, ic)).await.unwrap();
+    let t = carol.request(&common::request(model, ic)).await.unwrap();
     bob.submit(t, lie.output_commitment(), lie.trace_root())
         .await
         .unwrap();
@@ -106,7 +91,7 @@ async fn a_lie_in_a_tree_score_is_caught_either_way_by_one_trees_walk() {
     assert_eq!(carol.task(t).await.unwrap().status, 6); // failed
 
     // (b) an honest provider challenged by a liar wins the same game
-    let t = carol.request(&request(model, ic)).await.unwrap();
+    let t = carol.request(&common::request(model, ic)).await.unwrap();
     alice.submit(t, output, honest.trace_root()).await.unwrap();
     let game = carol
         .challenge(t, lie.output_commitment(), lie.trace_root())

@@ -8,26 +8,7 @@
 
 mod common;
 
-use common::{dir, measure};
-
-fn check(model: &str, bound: f64) {
-    let m = measure(model);
-    println!(
-        "{model}: {} held-out rows, label agreement {}, max error {:.2e}",
-        m.rows,
-        m.label_agreement
-            .map_or("-".into(), |a| format!("{:.4}", a)),
-        m.rel_err,
-    );
-    if let Some(a) = m.label_agreement {
-        assert_eq!(a, 1.0, "{model}: labels differ from onnxruntime's");
-    }
-    assert!(
-        m.rel_err <= bound,
-        "{model}: error {} above {bound}",
-        m.rel_err
-    );
-}
+use common::{check, dir};
 
 /// Fixture `model` imported with its calibration rows, and those rows.
 fn package(model: &str) -> (vouch_model::Package, Vec<vouch_quant::FTensor>) {

@@ -8,27 +8,8 @@
 
 mod common;
 
-use common::{measure, measure_at};
+use common::{check, measure_at};
 use vouch_quant::Precision;
-
-fn check(model: &str, bound: f64) {
-    let m = measure(model);
-    println!(
-        "{model}: {} held-out rows, label agreement {}, max error {:.2e}",
-        m.rows,
-        m.label_agreement
-            .map_or("-".into(), |a| format!("{:.4}", a)),
-        m.rel_err,
-    );
-    if let Some(a) = m.label_agreement {
-        assert_eq!(a, 1.0, "{model}: labels differ from onnxruntime's");
-    }
-    assert!(
-        m.rel_err <= bound,
-        "{model}: error {} above {bound}",
-        m.rel_err
-    );
-}
 
 /// SVC() on breast cancer: the RBF kernel, binary. The exponent is the difference of two
 /// `act16` tensors of about its own range (`2γ x · v - γ ‖v‖²` and `γ ‖x‖²`), each off by up to

@@ -3,12 +3,33 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
-use vouch_chain::System;
 use vouch_chain::alloy::primitives::{B256, I256, U256};
 use vouch_chain::alloy::providers::Provider as _;
 use vouch_chain::dispute::{self, Evidence, HonestTrace, Move};
+use vouch_chain::system::{Mode, Request};
+use vouch_chain::{System, TOKEN};
 use vouch_engine::{Engine, Options};
 use vouch_model::Package;
+
+/// An optimistic request of one row to version 1 of `model`, for input commitment `ic`.
+pub fn request(model: u32, ic: B256) -> Request {
+    request_rows(model, ic, 1)
+}
+
+/// [`request`] for a task of `rows` rows.
+pub fn request_rows(model: u32, ic: B256, rows: u16) -> Request {
+    Request {
+        model_id: model,
+        version: 1,
+        mode: Mode::Optimistic,
+        fee: TOKEN,
+        deadline_secs: 3600,
+        input_commitment: ic,
+        rows,
+        input_cid: String::new(),
+        inline_input: Vec::new(),
+    }
+}
 
 /// `pkg` run on the first `rows` rows of fixture `model`'s input (a task of `rows` rows): the
 /// input commitment, the honest trace, the output commitment and the one-step evidence.

@@ -98,3 +98,24 @@ pub fn measure_at(model: &str, precision: Precision) -> Measured {
     }
     m
 }
+
+/// Fixture `model` measured ([`measure`]) and printed: every label must agree with
+/// onnxruntime's, and the largest error (absolute below 1, relative above) be at most `bound`.
+pub fn check(model: &str, bound: f64) {
+    let m = measure(model);
+    println!(
+        "{model}: {} held-out rows, label agreement {}, max error {:.2e}",
+        m.rows,
+        m.label_agreement
+            .map_or("-".into(), |a| format!("{:.4}", a)),
+        m.rel_err,
+    );
+    if let Some(a) = m.label_agreement {
+        assert_eq!(a, 1.0, "{model}: labels differ from onnxruntime's");
+    }
+    assert!(
+        m.rel_err <= bound,
+        "{model}: error {} above {bound}",
+        m.rel_err
+    );
+}

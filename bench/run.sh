@@ -29,7 +29,7 @@ for model in ["mlp_784_128_10", "lenet", "tree_xgb_bc", "tree_lgb_iris", "tree_c
         t, o = get("tract", model, batch), get("onnxruntime", model, batch)
         v = max(x for x in [v1, v2] if x)
         f = lambda x: f"{x:,.0f}" if x else "-"
-        print(f"{model:<16}{batch:>6}{f(v1):>11}{f(v2):>11}{f(vq):>11}{f(t):>11}{f(o):>11}{(f"{v/t:.2f}" if t else "-"):>12}{(f"{v/o:.2f}" if o else "-"):>10}")
+        print(f"{model:<16}{batch:>6}{f(v1):>11}{f(v2):>11}{f(vq):>11}{f(t):>11}{f(o):>11}{(f'{v/t:.2f}' if t else '-'):>12}{(f'{v/o:.2f}' if o else '-'):>10}")
 print("inferences per second, higher is better. vouch: the integer engine on quantized inputs (what a")
 print("provider runs); +quant: including the client's f32 -> integer input quantization. Ratios use")
 print("vouch's best thread count; tract runs single-threaded (its default), onnxruntime on 2 threads;")

@@ -149,19 +149,19 @@ fn bad_input_gets_clear_errors() {
     assert!(!o.status.success());
     assert!(err.contains("cannot import the ONNX model"), "{err}");
     // An unsupported operator: named with its domain and node.
-    let lrn = dir.join("lrn.onnx");
-    std::fs::write(&lrn, lrn_model()).unwrap();
+    let lp = dir.join("loop.onnx");
+    std::fs::write(&lp, loop_model()).unwrap();
     let o = vouch(&[
         "model",
         "import",
-        lrn.to_str().unwrap(),
+        lp.to_str().unwrap(),
         "-c",
         &fixture("mlp_10_20_2", "calibration.json"),
     ]);
     let (_, err) = text(&o);
     assert!(!o.status.success());
     assert!(
-        err.contains("`LRN`") && err.contains("ai.onnx") && err.contains("node `lrn_1`"),
+        err.contains("`Loop`") && err.contains("ai.onnx") && err.contains("node `loop_1`"),
         "{err}"
     );
 
@@ -287,8 +287,9 @@ fn tree_ensemble_import_and_infer() {
     assert_eq!(labels, want);
 }
 
-/// A one-node ONNX model vouch does not support: `LRN` (node `lrn_1`) on a `[N, 1, 4, 4]` input.
-fn lrn_model() -> Vec<u8> {
+/// A one-node ONNX model vouch does not support: a `Loop` (node `loop_1`, data-dependent control
+/// flow, refused by design) on a `[N, 1, 4, 4]` input.
+fn loop_model() -> Vec<u8> {
     use prost::Message as _;
     use vouch_onnx::proto::{
         GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto, TypeProto,
@@ -326,8 +327,8 @@ fn lrn_model() -> Vec<u8> {
             node: vec![NodeProto {
                 input: vec!["x".into()],
                 output: vec!["y".into()],
-                name: "lrn_1".into(),
-                op_type: "LRN".into(),
+                name: "loop_1".into(),
+                op_type: "Loop".into(),
                 ..Default::default()
             }],
             name: "g".into(),

@@ -41,7 +41,7 @@ async fn a_lie_in_every_converter_fixture_is_caught() {
             .unwrap();
         let model = published.model_id;
         chain.stake(2, model, 1_500).await;
-        let (ic, honest, output, evidence) = common::run_fixture(&pkg, name, 1);
+        let (ic, honest, _output, evidence) = common::run_fixture(&pkg, name, 1);
         let main = |code: u8| evidence.nodes.iter().position(|n| n.op == code);
         let j = main(op::TREE_ENSEMBLE)
             .or_else(|| main(op::LINEAR))
@@ -51,15 +51,9 @@ async fn a_lie_in_every_converter_fixture_is_caught() {
         let mut lie: HonestTrace = honest.clone();
         lie.tensors[j][0] += 1;
 
-        let t = carol.request(&common::request(model, ic)).await.unwrap();
-        bob.submit(t, lie.output_commitment(), lie.trace_root())
-            .await
-            .unwrap();
+        let (t, game) = common::lie_and_challenge(&carol, &bob, model, ic, &honest, &lie).await;
+        // bob's stake once his bond is locked: the slash is what lowers it further
         let before = bob.provider_info(signer(2).address()).await.unwrap();
-        let game = carol
-            .challenge(t, output, honest.trace_root())
-            .await
-            .unwrap();
         // the liar's partial sums deviate from the middle tree on
         let dev = trees.map_or(0, |n| n / 2);
         let (outcome, moves, gas) =

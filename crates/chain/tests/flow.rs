@@ -254,29 +254,6 @@ async fn both_parties_narrow_the_dispute_to_the_changed_element() {
     );
 }
 
-/// Both parties answer every step until the game ends; returns the outcome and the honest
-/// party's last move.
-async fn play_out(
-    honest: (&System, &HonestTrace, &Evidence),
-    liar: (&System, &HonestTrace),
-    game: U256,
-) -> (&'static str, Move) {
-    let mut last = None;
-    for _ in 0..200 {
-        let a = dispute::step_with(honest.0, game, honest.1, Some(honest.2))
-            .await
-            .unwrap();
-        if let Move::Done { outcome } = a {
-            return (outcome, last.unwrap());
-        }
-        assert_ne!(a, Move::ClaimedTimeout);
-        let b = dispute::step(liar.0, game, liar.1).await.unwrap();
-        assert_ne!(b, Move::ClaimedTimeout);
-        last = Some(a);
-    }
-    panic!("the game does not end");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_step_settles_a_hidden_layer_lie_either_way() {
     let w = world().await;
@@ -298,7 +275,7 @@ async fn one_step_settles_a_hidden_layer_lie_either_way() {
         .challenge(t, output, honest.trace_root())
         .await
         .unwrap();
-    let (outcome, last) = play_out((&carol, &honest, &evidence), (&bob, &lie), game).await;
+    let (outcome, last) = common::play_out((&carol, &honest, &evidence), (&bob, &lie), game).await;
     assert_eq!(
         (outcome, last),
         ("challenger wins", Move::Posted("one-step"))
@@ -317,7 +294,8 @@ async fn one_step_settles_a_hidden_layer_lie_either_way() {
         .challenge(t, lie.output_commitment(), lie.trace_root())
         .await
         .unwrap();
-    let (outcome, last) = play_out((&alice, &honest, &evidence), (&carol, &lie), game).await;
+    let (outcome, last) =
+        common::play_out((&alice, &honest, &evidence), (&carol, &lie), game).await;
     assert_eq!((outcome, last), ("defender wins", Move::Posted("one-step")));
 }
 
@@ -353,7 +331,8 @@ async fn lies_in_the_first_and_last_row_of_an_8_row_task_are_slashed() {
             .challenge(t, output, honest.trace_root())
             .await
             .unwrap();
-        let (outcome, last_move) = play_out((&carol, &honest, &evidence), (&bob, &lie), game).await;
+        let (outcome, last_move) =
+            common::play_out((&carol, &honest, &evidence), (&bob, &lie), game).await;
         assert_eq!(
             (outcome, last_move),
             ("challenger wins", Move::Posted("one-step")),
@@ -665,7 +644,7 @@ async fn a_liar_that_keeps_losing_is_ejected_and_the_model_stays_open() {
             .challenge(t, output, honest.trace_root())
             .await
             .unwrap();
-        let (outcome, _) = play_out((&carol, &honest, &evidence), (&bob, &lie), game).await;
+        let (outcome, _) = common::play_out((&carol, &honest, &evidence), (&bob, &lie), game).await;
         assert_eq!(outcome, "challenger wins");
         let status = carol
             .client()

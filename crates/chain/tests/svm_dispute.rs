@@ -6,9 +6,9 @@
 
 #![allow(clippy::print_stdout)] // prints the node kinds played (`cargo test -- --nocapture`)
 
+use vouch_chain::DeployConfig;
 use vouch_chain::alloy::primitives::U256;
-use vouch_chain::dispute::{self, Evidence, HonestTrace, Move};
-use vouch_chain::{DeployConfig, System};
+use vouch_chain::dispute::Move;
 use vouch_model::{Op, Package};
 use vouch_testkit::Chain;
 
@@ -16,27 +16,6 @@ mod common;
 
 /// The fixture every dispute here is played on.
 const MODEL: &str = "svm_rbf_iris";
-
-/// Both parties answer every step until the game ends; returns the outcome and the honest
-/// party's last move.
-async fn play_out(
-    honest: (&System, &HonestTrace, &Evidence),
-    liar: (&System, &HonestTrace),
-    game: U256,
-) -> (&'static str, Move) {
-    let mut last = None;
-    for _ in 0..200 {
-        let a = dispute::step_with(honest.0, game, honest.1, Some(honest.2))
-            .await
-            .unwrap();
-        if let Move::Done { outcome } = a {
-            return (outcome, last.unwrap());
-        }
-        let _ = dispute::step(liar.0, game, liar.1).await.unwrap();
-        last = Some(a);
-    }
-    panic!("the game does not end");
-}
 
 /// The first node of each kind: its op name and operands, and for a `Lut` its table size, its
 /// output kind and whether it is a 0/1 table (scale 1).
@@ -96,7 +75,7 @@ async fn a_lie_in_each_kind_of_svm_node_loses_the_one_step() {
         .unwrap();
     chain.fund(1..4, 50_000).await;
     chain.stake(2, published.model_id, 30_000).await;
-    let (ic, honest, output, evidence) = common::run_fixture(&pkg, MODEL, 1);
+    let (ic, honest, _output, evidence) = common::run_fixture(&pkg, MODEL, 1);
     assert_eq!(honest.tensors.len(), pkg.nodes.len());
     let kinds = one_node_per_kind(&pkg);
     let names: Vec<&str> = kinds.iter().map(|(_, k)| k.as_str()).collect();
@@ -118,18 +97,10 @@ async fn a_lie_in_each_kind_of_svm_node_loses_the_one_step() {
     for (node, kind) in &kinds {
         let mut lie = honest.clone();
         lie.tensors[*node][0] += 1;
-        let t = carol
-            .request(&common::request(published.model_id, ic))
-            .await
-            .unwrap();
-        bob.submit(t, lie.output_commitment(), lie.trace_root())
-            .await
-            .unwrap();
-        let game = carol
-            .challenge(t, output, honest.trace_root())
-            .await
-            .unwrap();
-        let (outcome, last) = play_out((&carol, &honest, &evidence), (&bob, &lie), game).await;
+        let (_, game) =
+            common::lie_and_challenge(&carol, &bob, published.model_id, ic, &honest, &lie).await;
+        let (outcome, last) =
+            common::play_out((&carol, &honest, &evidence), (&bob, &lie), game).await;
         assert_eq!(
             (outcome, last),
             ("challenger wins", Move::Posted("one-step")),

@@ -61,15 +61,9 @@ async fn a_lie_in_a_tree_score_is_caught_either_way_by_one_trees_walk() {
     let carol = chain.system(3).await;
 
     // (a) the provider lies about the score: the honest challenger wins and bob is slashed
-    let t = carol.request(&common::request(model, ic)).await.unwrap();
-    bob.submit(t, lie.output_commitment(), lie.trace_root())
-        .await
-        .unwrap();
+    let (t, game) = common::lie_and_challenge(&carol, &bob, model, ic, &honest, &lie).await;
+    // bob's stake once his bond is locked: the slash is what lowers it further
     let before = bob.provider_info(signer(2).address()).await.unwrap();
-    let game = carol
-        .challenge(t, output, honest.trace_root())
-        .await
-        .unwrap();
     let (outcome, moves, gas) =
         common::play((&carol, &honest, &evidence), (&bob, &lie), game, 41).await;
     assert_eq!(outcome, "challenger wins", "{moves:?}");

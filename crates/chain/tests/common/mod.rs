@@ -135,3 +135,47 @@ pub async fn play(
     }
     panic!("the game does not end: {moves:?}");
 }
+
+/// Both parties answer every step until the game ends; returns the outcome and the honest
+/// party's last move.
+pub async fn play_out(
+    honest: (&System, &HonestTrace, &Evidence),
+    liar: (&System, &HonestTrace),
+    game: U256,
+) -> (&'static str, Move) {
+    let mut last = None;
+    for _ in 0..200 {
+        let a = dispute::step_with(honest.0, game, honest.1, Some(honest.2))
+            .await
+            .unwrap();
+        if let Move::Done { outcome } = a {
+            return (outcome, last.unwrap());
+        }
+        assert_ne!(a, Move::ClaimedTimeout);
+        let b = dispute::step(liar.0, game, liar.1).await.unwrap();
+        assert_ne!(b, Move::ClaimedTimeout);
+        last = Some(a);
+    }
+    panic!("the game does not end");
+}
+
+/// A one-row task of `model` that `challenger` requests, `liar` answers with `lie`, and
+/// `challenger` challenges with the `honest` answer: the task id and the game id.
+pub async fn lie_and_challenge(
+    challenger: &System,
+    liar: &System,
+    model: u32,
+    ic: B256,
+    honest: &HonestTrace,
+    lie: &HonestTrace,
+) -> (U256, U256) {
+    let t = challenger.request(&request(model, ic)).await.unwrap();
+    liar.submit(t, lie.output_commitment(), lie.trace_root())
+        .await
+        .unwrap();
+    let game = challenger
+        .challenge(t, honest.output_commitment(), honest.trace_root())
+        .await
+        .unwrap();
+    (t, game)
+}

@@ -115,6 +115,32 @@ fn no_axes_reduce_every_axis_or_nothing() {
     assert!(ops(&g).is_empty());
 }
 
+/// A reduction over several axes whose output element would span more than the one-step
+/// verifier reads is one `Reduce` per axis, last first, and a `Reshape` dropping the kept axes.
+#[test]
+fn a_wide_reduction_is_staged_one_axis_at_a_time() {
+    let g = imp(&reduce(
+        "ReduceMean",
+        13,
+        &[-1, 28, 28],
+        Some(&[1, 2]),
+        None,
+        vec![A::I("keepdims", 0)],
+    ))
+    .unwrap();
+    let stages: Vec<(Vec<usize>, bool)> = g
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.op {
+            FOp::Reduce { axes, keepdims, .. } => Some((axes.clone(), *keepdims)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stages, [(vec![2], true), (vec![1], true)]);
+    assert_eq!(g.nodes.last().unwrap().op, FOp::Reshape);
+    assert_eq!(out_shape(&g, 0), [Batch]);
+}
+
 #[test]
 fn refused_forms_name_the_node() {
     let unsupported = |m: &[u8], what: &str| match imp(m) {

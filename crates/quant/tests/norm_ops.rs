@@ -118,36 +118,39 @@ fn assert_close(got: &[f32], want: &[f64], tol: f64) {
     }
 }
 
+/// Each `(n, c)` slice normalized: one spatial axis of 7, and a 15 × 15 slice (225 elements,
+/// past one `Reduce`'s span: averaged one axis at a time).
 #[test]
 fn instance_norm_normalizes_each_slice() {
-    let (n, c, l) = (2, 3, 7);
-    let x = data(n * c * l);
-    let scale = [0.5, -1.0, 2.0];
-    let bias = [0.25, 0.0, -1.5];
-    let eps = 0.01;
-    let got = run(
-        "InstanceNormalization",
-        &["x", "s", "b"],
-        vec![float_attr("epsilon", eps)],
-        vec![init("s", &scale), init("b", &bias)],
-        &[n, c, l],
-        &x,
-    );
-    let mut want = Vec::new();
-    for slice in x.chunks(l).enumerate() {
-        let (i, v) = slice;
-        let v: Vec<f64> = v.iter().map(|&a| f64::from(a)).collect();
-        let mean = v.iter().sum::<f64>() / l as f64;
-        let var = v.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / l as f64;
-        let ch = i % c;
-        for a in v {
-            want.push(
-                f64::from(scale[ch]) * (a - mean) / (var + f64::from(eps)).sqrt()
-                    + f64::from(bias[ch]),
-            );
+    for shape in [&[2, 3, 7][..], &[1, 2, 15, 15][..]] {
+        let (c, l) = (shape[1], shape[2..].iter().product::<usize>());
+        let x = data(shape.iter().product());
+        let scale = [0.5, -1.0, 2.0];
+        let bias = [0.25, 0.0, -1.5];
+        let eps = 0.01;
+        let got = run(
+            "InstanceNormalization",
+            &["x", "s", "b"],
+            vec![float_attr("epsilon", eps)],
+            vec![init("s", &scale[..c]), init("b", &bias[..c])],
+            shape,
+            &x,
+        );
+        let mut want = Vec::new();
+        for (i, v) in x.chunks(l).enumerate() {
+            let v: Vec<f64> = v.iter().map(|&a| f64::from(a)).collect();
+            let mean = v.iter().sum::<f64>() / l as f64;
+            let var = v.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / l as f64;
+            let ch = i % c;
+            for a in v {
+                want.push(
+                    f64::from(scale[ch]) * (a - mean) / (var + f64::from(eps)).sqrt()
+                        + f64::from(bias[ch]),
+                );
+            }
         }
+        assert_close(&got, &want, 1e-5);
     }
-    assert_close(&got, &want, 1e-5);
 }
 
 #[test]

@@ -142,9 +142,10 @@ impl Importer {
     /// ONNX `InstanceNormalization`: `y = scale[c] · (x - mean) / √(var + ε) + B[c]`, the mean
     /// and (biased) variance over the spatial axes `2..` of each `(n, c)`, as `Reduce` mean,
     /// `Sub`, `Mul` (`d · d`), `Reduce` mean, `Map` [`ScalarFn::RsqrtEps`], `Mul`, then `Mul`
-    /// and `Add` by the constants shaped `[C, 1, ..]`. Refused: a rank below 3, a symbolic
-    /// spatial axis, computed `scale` or `B`, and a slice of more elements than the one-step
-    /// verifier reduces ([`vouch_semantics::MAX_REDUCE_SPAN`]).
+    /// and `Add` by the constants shaped `[C, 1, ..]`; a slice of more elements than one
+    /// `Reduce` may span is averaged one spatial axis at a time (`staged_reduce`). Refused: a
+    /// rank below 3, a symbolic spatial axis, computed `scale` or `B`, and a spatial axis longer
+    /// than [`vouch_semantics::MAX_REDUCE_SPAN`].
     pub(super) fn instance_norm(&mut self, ctx: &Ctx<'_>) -> Result<()> {
         let x = self.value_in(ctx, 0)?;
         let s = self.shape(x);
@@ -155,22 +156,12 @@ impl Importer {
             )));
         }
         let (c, cshape) = Self::channels(ctx, &s)?;
-        // the spatial axes are the trailing ones: the span (`vouch_semantics::reduce_span`) of
-        // a slice is the product of their sizes
-        let mut span = 1usize;
         for d in s.get(2..).unwrap_or_default() {
             match d {
                 Dim::Fixed(0) => return Err(ctx.unsupported("an empty spatial axis")),
-                Dim::Fixed(n) => span = span.saturating_mul(*n),
+                Dim::Fixed(_) => {}
                 Dim::Batch => return Err(ctx.shape_err("symbolic spatial dimension")),
             }
-        }
-        if span > vouch_semantics::MAX_REDUCE_SPAN {
-            return Err(ctx.unsupported(format!(
-                "InstanceNormalization of {s:?}: a slice spans {span} elements, more than the \
-                 {} the one-step verifier can judge",
-                vouch_semantics::MAX_REDUCE_SPAN
-            )));
         }
         let eps = ctx.float("epsilon", 1e-5);
         if !eps.is_finite() || eps < 0.0 {
@@ -195,17 +186,13 @@ impl Importer {
         for d in kept.iter_mut().skip(2) {
             *d = Dim::Fixed(1);
         }
-        let mean = FOp::Reduce {
-            mode: ReduceMode::Mean,
-            axes,
-            keepdims: true,
-        };
         let val = |v: ValueId| vec![Operand::Value(v)];
         let two = |a: ValueId, b: ValueId| vec![Operand::Value(a), Operand::Value(b)];
-        let m = self.emit_tmp(ctx, "mean", mean.clone(), val(x), kept.clone())?;
+        let mean = ReduceMode::Mean;
+        let m = self.staged_reduce(ctx, x, mean, &axes, true, Some("mean"))?;
         let d = self.emit_tmp(ctx, "centered", FOp::Sub, two(x, m), s.clone())?;
         let sq = self.emit_tmp(ctx, "square", FOp::Mul, two(d, d), s.clone())?;
-        let var = self.emit_tmp(ctx, "var", mean, val(sq), kept.clone())?;
+        let var = self.staged_reduce(ctx, sq, mean, &axes, true, Some("var"))?;
         let f = FOp::Map {
             f: ScalarFn::RsqrtEps { eps },
         };

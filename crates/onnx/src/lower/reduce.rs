@@ -242,15 +242,33 @@ impl Importer {
                 Dim::Fixed(n) => dims.push(*n),
             }
         }
-        let span = vouch_semantics::reduce_span(&dims, &axes).unwrap_or(usize::MAX);
-        if span > vouch_semantics::MAX_REDUCE_SPAN {
-            return Err(ctx.unsupported(format!(
-                "{} over axes {axes:?} of {s:?}: one output element spans {span} input elements, \
-                 more than the {} the one-step verifier can judge",
-                ctx.op,
-                vouch_semantics::MAX_REDUCE_SPAN
-            )));
-        }
+        let out = self.staged_reduce(ctx, v, mode, &axes, keepdims, None)?;
+        self.set_out(ctx, 0, Sym::Value(out))
+    }
+
+    /// `Reduce` of `v` over `axes` (sorted, never the batch axis): one node when an output
+    /// element spans at most [`vouch_semantics::MAX_REDUCE_SPAN`] input elements, else one
+    /// node per axis from the last to the first (each keeping its axis, then a `Reshape` when
+    /// `keepdims` is off), which is the same sum, mean (of groups of equal size), max or min,
+    /// as long as each single-axis stage spans at most that many. The value is the node's
+    /// output when `tmp` is `None`, else a temporary with that suffix.
+    pub(super) fn staged_reduce(
+        &mut self,
+        ctx: &Ctx<'_>,
+        v: ValueId,
+        mode: ReduceMode,
+        axes: &[usize],
+        keepdims: bool,
+        tmp: Option<&str>,
+    ) -> Result<ValueId> {
+        let s = self.shape(v);
+        let mut dims: Vec<usize> = s
+            .iter()
+            .map(|d| match d {
+                Dim::Fixed(n) => *n,
+                Dim::Batch => 1,
+            })
+            .collect();
         let out: Vec<Dim> = s
             .iter()
             .enumerate()
@@ -260,18 +278,55 @@ impl Importer {
                 (true, false) => None,
             })
             .collect();
-        let out = self.emit(
-            ctx,
-            FOp::Reduce {
+        let too_wide = |span: usize| {
+            ctx.unsupported(format!(
+                "{} over axes {axes:?} of {s:?}: one output element spans {span} input elements \
+                 along one axis, more than the {} the one-step verifier can judge",
+                ctx.op,
+                vouch_semantics::MAX_REDUCE_SPAN
+            ))
+        };
+        let emit_last = |b: &mut Self, op: FOp, x: ValueId, shape: Vec<Dim>| match tmp {
+            None => b.emit(ctx, op, vec![Operand::Value(x)], shape, Kind::Float),
+            Some(suffix) => b.emit_tmp(ctx, suffix, op, vec![Operand::Value(x)], shape),
+        };
+        let span = vouch_semantics::reduce_span(&dims, axes).unwrap_or(usize::MAX);
+        if span <= vouch_semantics::MAX_REDUCE_SPAN {
+            let op = FOp::Reduce {
                 mode,
-                axes,
+                axes: axes.to_vec(),
                 keepdims,
-            },
-            vec![Operand::Value(v)],
-            out,
-            Kind::Float,
-        )?;
-        self.set_out(ctx, 0, Sym::Value(out))
+            };
+            return emit_last(self, op, v, out);
+        }
+        let mut x = v;
+        let mut shape = s.clone();
+        for (i, &a) in axes.iter().enumerate().rev() {
+            let span = vouch_semantics::reduce_span(&dims, &[a]).unwrap_or(usize::MAX);
+            if span > vouch_semantics::MAX_REDUCE_SPAN {
+                return Err(too_wide(span));
+            }
+            dims[a] = 1;
+            shape[a] = Dim::Fixed(1);
+            let op = FOp::Reduce {
+                mode,
+                axes: vec![a],
+                keepdims: true,
+            };
+            x = if i == 0 && keepdims {
+                emit_last(self, op, x, shape.clone())?
+            } else {
+                let suffix = format!(
+                    "{}reduce{a}",
+                    tmp.map_or(String::new(), |t| format!("{t}."))
+                );
+                self.emit_tmp(ctx, &suffix, op, vec![Operand::Value(x)], shape.clone())?
+            };
+        }
+        if keepdims {
+            return Ok(x);
+        }
+        emit_last(self, FOp::Reshape, x, out)
     }
 
     /// skl2onnx's label lookup `classes[argmax]`: supported when `classes` is `0, 1, ..., n-1`

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Inference throughput: vouch (integer engine) vs tract (f32) vs onnxruntime (f32), MLP
 # 784-128-10, LeNet and three tree ensembles (XGBoost, LightGBM, CatBoost) at batch 1 and 64, measured in one run, with ratios; plus the import
-# time of a 1M-parameter model. Usage: bench/run.sh   (BENCH_MS=window per measurement)
+# time of a 1M-parameter model. Usage: bench/run.sh   (BENCH_MS=window per measurement;
+# BENCH_MODELS=tree_xgb_bc,tree_cb_bc measures only those models and skips the import time)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -11,7 +12,7 @@ CARGO_TARGET_DIR="$root/target" cargo build -q --release --manifest-path bench/e
 py="$(scripts/pyenv.sh)"
 out=bench/out/engine.jsonl
 "$root/target/release/vouch-bench-engine" > "$out"
-"$py" bench/peers/ort_bench.py >> "$out"
+"$py" bench/peers/ort_bench.py ${BENCH_MODELS:+--models "$BENCH_MODELS"} >> "$out"
 "$py" - "$out" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -24,6 +25,8 @@ def get(peer, model, batch, threads=None):
 print(f"{'model':<16}{'batch':>6}{'vouch 1t':>11}{'vouch 2t':>11}{'+quant 2t':>11}{'tract 1t':>11}{'ort 2t':>11}{'vouch/tract':>12}{'vouch/ort':>10}")
 for model in ["mlp_784_128_10", "lenet", "tree_xgb_bc", "tree_lgb_iris", "tree_cb_bc"]:
     for batch in [1, 64]:
+        if get("vouch", model, batch) is None:
+            continue
         v1, v2 = get("vouch", model, batch, 1), get("vouch", model, batch, 2)
         vq = get("vouch+quantize", model, batch, 2)
         t, o = get("tract", model, batch), get("onnxruntime", model, batch)

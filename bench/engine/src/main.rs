@@ -130,7 +130,10 @@ fn big_mlp() -> Vec<u8> {
 fn main() -> TractResult<()> {
     let window = Duration::from_millis(std::env::var("BENCH_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000));
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    for model in MODELS {
+    // BENCH_MODELS=a,b limits the run to those models (all of them by default).
+    let only = std::env::var("BENCH_MODELS").ok();
+    let wanted = |m: &str| only.as_deref().is_none_or(|o| o.split(',').any(|w| w == m));
+    for model in MODELS.into_iter().filter(|m| wanted(m)) {
         let pkg = vouch_package(model);
         let onnx_path = models_dir().join(model).join("model.onnx");
         for batch in [1usize, 64] {
@@ -178,6 +181,9 @@ fn main() -> TractResult<()> {
             );
             emit("tract", model, batch, 1, r);
         }
+    }
+    if only.is_some() {
+        return Ok(());
     }
     // Import + calibration of a 1M-parameter model on 256 calibration rows.
     let onnx = big_mlp();

@@ -64,6 +64,8 @@ enum Prepared {
     Linear(Packed, bool),
     /// Packed weights per group, and whether the accumulator needs `i64`.
     Conv(Vec<Packed>, bool),
+    /// A tree ensemble compiled for the lockstep walk.
+    Trees(Box<tree::Compiled>),
 }
 
 /// A package ready to run.
@@ -353,7 +355,8 @@ impl<'p> Engine<'p> {
             (Op::Max, _) => elementwise::run_min_max(&r, true)?,
             (Op::Min, _) => elementwise::run_min_max(&r, false)?,
             (Op::PRelu { slope, rq }, _) => activation::run_prelu(&r, *slope, rq)?,
-            (Op::TreeEnsemble { .. }, _) => tree::run_tree_ensemble(&r)?,
+            (Op::TreeEnsemble { .. }, Prepared::Trees(c)) => tree::run_tree_ensemble(&r, Some(c))?,
+            (Op::TreeEnsemble { .. }, _) => tree::run_tree_ensemble(&r, None)?,
             _ => return Err(shape_err(node, "weights were not prepared")),
         };
         Ok(out)
@@ -385,6 +388,9 @@ fn prepare(pkg: &Package, node: &Node) -> Result<Prepared> {
                 conv::prepare_conv(pkg, node, *weight, *bias, *kernel, *group, rq, *wide)?;
             Ok(Prepared::Conv(ws, acc64))
         }
+        Op::TreeEnsemble { .. } => Ok(tree::trees_of(pkg, &node.op)
+            .and_then(|t| tree::Compiled::new(&t))
+            .map_or(Prepared::None, |c| Prepared::Trees(Box::new(c)))),
         _ => Ok(Prepared::None),
     }
 }

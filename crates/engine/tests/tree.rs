@@ -166,3 +166,81 @@ fn malformed_trees_are_refused_by_validation() {
     c.consts[5].data.swap(0, 1);
     assert!(c.run().unwrap_err().to_string().contains("increasing"));
 }
+
+/// A random forest over `f` features with `th[k]` thresholds each: every node mode, both
+/// missing directions, threshold codes anywhere in and around the code range, 1-3 targets.
+fn random_forest(r: &mut Rng, f: usize, th: &[i32]) -> (Vec<i32>, Vec<i32>, Vec<i32>, Vec<i32>) {
+    let (mut nodes, mut weights, mut roots) = (Vec::new(), Vec::new(), Vec::new());
+    let n = 1 + (r.next_u64() % 3) as usize;
+    for _ in 0..1 + r.next_u64() % 12 {
+        roots.push((nodes.len() / 6) as i32);
+        // a full tree of random depth, breadth first: children after their parent
+        let depth = (r.next_u64() % 7) as u32;
+        let first = (nodes.len() / 6) as i32;
+        let total = (1i32 << (depth + 1)) - 1;
+        for k in 0..total {
+            let level = 31 - (k + 1).leading_zeros();
+            if level == depth || r.next_u64().is_multiple_of(9) && k > 0 && level + 1 < depth {
+                let count = (r.next_u64() % 3) as i32;
+                nodes.extend([6, 0, 0, 0, (weights.len() / 2) as i32, count]);
+                for _ in 0..count {
+                    weights.push((r.next_u64() % n as u64) as i32);
+                    weights.push((r.next_u64() % 2001) as i32 - 1000);
+                }
+                continue;
+            }
+            let feat = (r.next_u64() % f as u64) as usize;
+            let c = (r.next_u64() % (2 * th[feat] as u64 + 5)) as i32 - 2;
+            let mode = (r.next_u64() % 6) as i32;
+            let missing = (r.next_u64() % 2) as i32;
+            nodes.extend([
+                mode,
+                feat as i32,
+                c,
+                missing,
+                first + 2 * k + 1,
+                first + 2 * k + 2,
+            ]);
+        }
+    }
+    let base = (0..n).map(|_| (r.next_u64() % 101) as i32 - 50).collect();
+    (nodes, weights, roots, base)
+}
+
+#[test]
+fn compiled_walk_matches_the_reference_walk() {
+    use vouch_engine::ops::{Compiled, Trees, tree_ensemble_with};
+    let mut r = Rng::new(11);
+    for _ in 0..300 {
+        let f = 1 + (r.next_u64() % 5) as usize;
+        let th: Vec<i32> = (0..f).map(|_| (r.next_u64() % 6) as i32).collect();
+        let mut bounds = vec![0];
+        for t in &th {
+            bounds.push(bounds.last().unwrap() + t);
+        }
+        let (nodes, weights, roots, base) = random_forest(&mut r, f, &th);
+        for aggregate in [Aggregate::Sum, Aggregate::Min, Aggregate::Max] {
+            let trees = Trees {
+                nodes: &nodes,
+                weights: &weights,
+                roots: &roots,
+                base: &base,
+                bounds: &bounds,
+                aggregate,
+            };
+            let compiled = Compiled::new(&trees).expect("a well-formed forest compiles");
+            let rows = 1 + (r.next_u64() % 40) as usize;
+            let data = (0..rows * f)
+                .map(|i| (r.next_u64() % (2 * th[i % f] as u64 + 2)) as i32 - 1)
+                .collect();
+            let x = Tensor {
+                shape: vec![rows, f],
+                data,
+            };
+            let shape = [rows, base.len()];
+            let want = tree_ensemble_with(&x, &trees, None, &shape).unwrap();
+            let got = tree_ensemble_with(&x, &trees, Some(&compiled), &shape).unwrap();
+            assert_eq!(got, want, "{aggregate:?} nodes {nodes:?} x {:?}", x.data);
+        }
+    }
+}

@@ -39,7 +39,7 @@ pub use elementwise::{binary, nary, unary};
 pub use layout::{concat, pad, select, select_index, transpose};
 pub use pool::pool;
 pub use reduce::{argmax, reduce, softmax};
-pub use tree::{Trees, tree_ensemble};
+pub use tree::{Compiled, Trees, tree_ensemble, tree_ensemble_with};
 
 use crate::exec::shape_err;
 use crate::tensor::Tensor;

@@ -7,7 +7,7 @@
 use super::{NodeRun, SemResult};
 use crate::Result;
 use crate::tensor::Tensor;
-use vouch_model::Op;
+use vouch_model::{Op, Package};
 use vouch_semantics::tree::{MISSING, NODE_COLS, WEIGHT_COLS};
 use vouch_semantics::{Aggregate, Error as SemError, NodeMode};
 
@@ -104,8 +104,19 @@ impl Trees<'_> {
 const PAR_ROWS: usize = 8;
 
 /// `TreeEnsemble` on `x` (`[..., F]` feature codes) into `out_shape` (`[..., N]`), its rows
-/// split across the current rayon pool when it has two or more threads.
+/// split across the current rayon pool when it has two or more threads. Compiles the trees
+/// for this call (see [`Compiled`]; the engine compiles them once per package).
 pub fn tree_ensemble(x: &Tensor, trees: &Trees<'_>, out_shape: &[usize]) -> SemResult<Tensor> {
+    tree_ensemble_with(x, trees, Compiled::new(trees).as_ref(), out_shape)
+}
+
+/// [`tree_ensemble`] with the trees compiled beforehand (`None`: the reference walk).
+pub fn tree_ensemble_with(
+    x: &Tensor,
+    trees: &Trees<'_>,
+    compiled: Option<&Compiled>,
+    out_shape: &[usize],
+) -> SemResult<Tensor> {
     let f = trees.bounds.len().saturating_sub(1);
     let n = trees.base.len();
     if x.shape.last() != Some(&f) || out_shape.last() != Some(&n) {
@@ -113,6 +124,19 @@ pub fn tree_ensemble(x: &Tensor, trees: &Trees<'_>, out_shape: &[usize]) -> SemR
     }
     let rows = x.data.len().checked_div(f).unwrap_or(0);
     let mut data = vec![0i32; rows * n];
+    // one block of rows: the compiled walk, or the reference walk row by row (which also
+    // gives a block that fails its exact error, as if the compiled walk did not exist)
+    let block = |xs: &[i32], outs: &mut [i32]| -> SemResult<()> {
+        if let Some(c) = compiled
+            && c.block(trees, xs, outs).is_ok()
+        {
+            return Ok(());
+        }
+        let mut acc = vec![None; n];
+        xs.chunks_exact(f)
+            .zip(outs.chunks_exact_mut(n.max(1)))
+            .try_for_each(|(row, out)| trees.row(row, &mut acc, out))
+    };
     if f == 0 {
         // no features: every row is the same walk on an empty row
         let mut acc = vec![None; n];
@@ -127,16 +151,15 @@ pub fn tree_ensemble(x: &Tensor, trees: &Trees<'_>, out_shape: &[usize]) -> SemR
             .par_chunks(per * f)
             .zip(data.par_chunks_mut(per * n.max(1)))
             .try_for_each(|(xs, outs)| {
-                let mut acc = vec![None; n];
-                xs.chunks_exact(f)
-                    .zip(outs.chunks_exact_mut(n.max(1)))
-                    .try_for_each(|(row, out)| trees.row(row, &mut acc, out))
+                xs.chunks(LANES * f)
+                    .zip(outs.chunks_mut(LANES * n.max(1)))
+                    .try_for_each(|(xs, outs)| block(xs, outs))
             })?;
     } else {
-        let mut acc = vec![None; n];
-        for (row, out) in x.data.chunks_exact(f).zip(data.chunks_exact_mut(n.max(1))) {
-            trees.row(row, &mut acc, out)?;
-        }
+        x.data
+            .chunks(LANES * f)
+            .zip(data.chunks_mut(LANES * n.max(1)))
+            .try_for_each(|(xs, outs)| block(xs, outs))?;
     }
     Ok(Tensor {
         shape: out_shape.to_vec(),
@@ -144,8 +167,195 @@ pub fn tree_ensemble(x: &Tensor, trees: &Trees<'_>, out_shape: &[usize]) -> SemR
     })
 }
 
-/// Runs a `TreeEnsemble` node.
-pub(crate) fn run_tree_ensemble(r: &NodeRun<'_>) -> Result<Tensor> {
+/// Rows the compiled walk moves through a tree together: their node reads are independent, so
+/// the processor overlaps them instead of waiting on one row's chain of dependent loads.
+const LANES: usize = 8;
+
+/// One node of a compiled tree. A feature code `q` goes to `missing` when it is the missing
+/// code, else to `inside` when `q - lo` (wrapping, as `u32`) is below `width`, else to
+/// `outside`. A leaf points to itself on every side, so a walk may take more steps than its
+/// path and stay on its leaf.
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    feature: u32,
+    lo: i32,
+    width: u32,
+    inside: u32,
+    outside: u32,
+    missing: u32,
+}
+
+/// A validated ensemble compiled for the engine's walk: every branch test turned into one
+/// interval test on the code (exact for the codes a row may hold, `[0, 2 |T_f|]` and the
+/// missing code, which each row is checked against first), every node checked once instead of
+/// on every visit, and each tree's depth so that [`LANES`] rows walk it in lockstep. It
+/// computes the same leaves as the walk of `docs/semantics.md` section 3.1, and folds each
+/// row's leaf values in the same order (tree by tree), so the same bits.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    steps: Vec<Step>,
+    /// Per node: its leaf weight rows `(start, count)` (`(0, 0)` for a branch).
+    leaves: Vec<(u32, u32)>,
+    /// `(target, value)` of each weight row.
+    weights: Vec<(usize, i64)>,
+    roots: Vec<u32>,
+    /// Branches on the longest path of each tree.
+    depth: Vec<u32>,
+}
+
+impl Compiled {
+    /// Compiles `trees`, or `None` when any node, root or weight row is malformed (the
+    /// reference walk then runs, and fails on a row that reaches the malformed part).
+    pub fn new(trees: &Trees<'_>) -> Option<Self> {
+        let f = trees.bounds.len().checked_sub(1)?;
+        let n = trees.base.len();
+        let n_nodes = trees.nodes.len() / NODE_COLS;
+        if f == 0 || !trees.nodes.len().is_multiple_of(NODE_COLS) || u32::try_from(n_nodes).is_err() {
+            return None;
+        }
+        let weights = trees
+            .weights
+            .chunks_exact(WEIGHT_COLS)
+            .map(|w| {
+                let t = usize::try_from(w[0]).ok().filter(|&t| t < n)?;
+                Some((t, i64::from(w[1])))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let mut steps = Vec::with_capacity(n_nodes);
+        let mut leaves = Vec::with_capacity(n_nodes);
+        for (i, r) in trees.nodes.chunks_exact(NODE_COLS).enumerate() {
+            let me = i as u32;
+            let mode = NodeMode::from_code(r[0])?;
+            if mode == NodeMode::Leaf {
+                let (start, count) = (u32::try_from(r[4]).ok()?, u32::try_from(r[5]).ok()?);
+                let end = usize::try_from(start.checked_add(count)?).ok()?;
+                if end > weights.len() {
+                    return None;
+                }
+                steps.push(Step {
+                    feature: 0,
+                    lo: 0,
+                    width: 0,
+                    inside: me,
+                    outside: me,
+                    missing: me,
+                });
+                leaves.push((start, count));
+                continue;
+            }
+            let feature = usize::try_from(r[1]).ok().filter(|&x| x < f)?;
+            let child = |v: i32| {
+                u32::try_from(v)
+                    .ok()
+                    .filter(|&c| c > me && (c as usize) < n_nodes)
+            };
+            let (a, b) = (child(r[4])?, child(r[5])?);
+            // the codes a row may hold for this feature: [0, top], and the missing code
+            let top = 2 * (i64::from(trees.bounds[feature + 1]) - i64::from(trees.bounds[feature]));
+            let c = i64::from(r[2]);
+            let (lo, hi, inside, outside) = match mode {
+                NodeMode::Leq => (i64::MIN, c, a, b),
+                NodeMode::Lt => (i64::MIN, c - 1, a, b),
+                NodeMode::Gte => (c, i64::MAX, a, b),
+                NodeMode::Gt => (c + 1, i64::MAX, a, b),
+                NodeMode::Eq => (c, c, a, b),
+                NodeMode::Neq => (c, c, b, a),
+                NodeMode::Leaf => return None,
+            };
+            let (lo, hi) = (lo.max(0), hi.min(top));
+            let width = u32::try_from((hi - lo + 1).max(0)).ok()?;
+            let missing = if mode.holds(MISSING, r[2], r[3] != 0) {
+                a
+            } else {
+                b
+            };
+            steps.push(Step {
+                feature: feature as u32,
+                lo: i32::try_from(lo.min(top.max(0))).ok()?,
+                width,
+                inside,
+                outside,
+                missing,
+            });
+            leaves.push((0, 0));
+        }
+        let roots = trees
+            .roots
+            .iter()
+            .map(|&r| u32::try_from(r).ok().filter(|&r| (r as usize) < n_nodes))
+            .collect::<Option<Vec<_>>>()?;
+        // children come after their parents: depths from the last node up
+        let mut below = vec![0u32; n_nodes];
+        for i in (0..n_nodes).rev() {
+            let s = steps[i];
+            if s.inside != i as u32 {
+                below[i] = 1 + below[s.inside as usize].max(below[s.outside as usize]);
+            }
+        }
+        let depth = roots.iter().map(|&r| below[r as usize]).collect();
+        Some(Self {
+            steps,
+            leaves,
+            weights,
+            roots,
+            depth,
+        })
+    }
+
+    /// Scores of a block of rows (`xs`: at most [`LANES`] rows of `F` codes) into `outs`.
+    fn block(&self, trees: &Trees<'_>, xs: &[i32], outs: &mut [i32]) -> SemResult<()> {
+        let f = trees.bounds.len() - 1;
+        let n = trees.base.len();
+        let lanes = xs.len() / f;
+        for row in xs.chunks_exact(f) {
+            for (q, b) in row.iter().zip(trees.bounds.windows(2)) {
+                let top = 2 * (i64::from(b[1]) - i64::from(b[0]));
+                if *q != MISSING && !(0..=top).contains(&i64::from(*q)) {
+                    return Err(domain("feature code outside its feature's range"));
+                }
+            }
+        }
+        let mut acc = vec![None::<i64>; lanes * n];
+        let mut at = [0u32; LANES];
+        for (&root, &depth) in self.roots.iter().zip(&self.depth) {
+            at[..lanes].fill(root);
+            for _ in 0..depth {
+                for (l, node) in at[..lanes].iter_mut().enumerate() {
+                    let s = &self.steps[*node as usize];
+                    let q = xs[l * f + s.feature as usize];
+                    let mut next = if (q.wrapping_sub(s.lo) as u32) < s.width {
+                        s.inside
+                    } else {
+                        s.outside
+                    };
+                    if q == MISSING {
+                        next = s.missing;
+                    }
+                    *node = next;
+                }
+            }
+            for (l, &node) in at[..lanes].iter().enumerate() {
+                let (start, count) = self.leaves[node as usize];
+                let acc = &mut acc[l * n..(l + 1) * n];
+                for &(t, v) in &self.weights[start as usize..(start + count) as usize] {
+                    acc[t] = Some(trees.aggregate.fold(acc[t], v)?);
+                }
+            }
+        }
+        for (out, acc) in outs.chunks_exact_mut(n.max(1)).zip(acc.chunks(n.max(1))) {
+            for ((o, a), b) in out.iter_mut().zip(acc).zip(trees.base) {
+                let z = i64::from(*b) + a.unwrap_or(0);
+                *o = i32::try_from(z).map_err(|_| SemError::Overflow {
+                    what: "tree ensemble score",
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The trees of a `TreeEnsemble` op, read from the package's constants.
+pub(crate) fn trees_of<'a>(pkg: &'a Package, op: &Op) -> Option<Trees<'a>> {
     let Op::TreeEnsemble {
         nodes,
         weights,
@@ -154,21 +364,27 @@ pub(crate) fn run_tree_ensemble(r: &NodeRun<'_>) -> Result<Tensor> {
         bounds,
         aggregate,
         ..
-    } = &r.node.op
+    } = op
     else {
-        return Err(r.err("not a tree ensemble"));
+        return None;
     };
-    let trees = Trees {
-        nodes: r.konst(*nodes),
-        weights: r.konst(*weights),
-        roots: r.konst(*roots),
-        base: r.konst(*base),
-        bounds: r.konst(*bounds),
+    let konst = |c: u32| pkg.consts.get(c as usize).map(|t| t.data.as_slice());
+    Some(Trees {
+        nodes: konst(*nodes)?,
+        weights: konst(*weights)?,
+        roots: konst(*roots)?,
+        base: konst(*base)?,
+        bounds: konst(*bounds)?,
         aggregate: *aggregate,
-    };
+    })
+}
+
+/// Runs a `TreeEnsemble` node, with its trees compiled when the package's were.
+pub(crate) fn run_tree_ensemble(r: &NodeRun<'_>, compiled: Option<&Compiled>) -> Result<Tensor> {
+    let trees = trees_of(r.pkg, &r.node.op).ok_or_else(|| r.err("not a tree ensemble"))?;
     let f = trees.bounds.len().saturating_sub(1);
     if r.x.shape.last() != Some(&f) || r.out_shape.last() != Some(&trees.base.len()) {
         return Err(r.err("input or output last axis does not match the trees"));
     }
-    tree_ensemble(r.x, &trees, r.out_shape).map_err(|e| r.sem(e))
+    tree_ensemble_with(r.x, &trees, compiled, r.out_shape).map_err(|e| r.sem(e))
 }

@@ -266,9 +266,18 @@ impl Importer {
                 let wd = w
                     .to_f32()
                     .ok_or_else(|| ctx.bad_input(1, "is not numeric"))?;
+                // a Scaler read by nothing else folds into the weights (lower/linear_scaler.rs)
+                let (a, wd, bias) = match self.take_scaler(ctx, a, 0) {
+                    Some(sc) => {
+                        let (w, b) = super::linear_scaler::compose(&sc, &wd, None, k);
+                        (sc.x, w, Some(b))
+                    }
+                    None => (a, wd, None),
+                };
+                let bias = bias.map(|b| self.new_const(ctx, "bias", vec![n], b));
                 let weight = self.new_const(ctx, "weight", vec![n, k], wd);
                 if squeeze {
-                    let y = self.linear(ctx, a, weight, n, k, None, None)?;
+                    let y = self.linear(ctx, a, weight, n, k, bias, None)?;
                     let mut s = self.shape(y);
                     s.pop();
                     let v =
@@ -276,7 +285,7 @@ impl Importer {
                     self.set_out(ctx, 0, Sym::Value(v))
                 } else {
                     let out = ctx.output(0).map(str::to_owned);
-                    let v = self.linear(ctx, a, weight, n, k, None, out.as_deref())?;
+                    let v = self.linear(ctx, a, weight, n, k, bias, out.as_deref())?;
                     self.set_out(ctx, 0, Sym::Value(v))
                 }
             }
@@ -349,6 +358,15 @@ impl Importer {
                     String::from_utf8_lossy(other)
                 )));
             }
+        };
+        // a Scaler read by nothing else folds into the coefficients (lower/linear_scaler.rs)
+        let (x, coef, intercepts) = match self.take_scaler(ctx, x, 0) {
+            Some(sc) => {
+                let b = (!intercepts.is_empty()).then_some(intercepts.as_slice());
+                let (w, b) = super::linear_scaler::compose(&sc, &coef, b, k);
+                (sc.x, w, b)
+            }
+            None => (x, coef, intercepts),
         };
         let weight = self.new_const(ctx, "coefficients", vec![n, k], coef);
         let bias = (!intercepts.is_empty())

@@ -8,6 +8,9 @@
 //! | `SIGMOID` | `tanh(γ x · v + c₀)` | `Linear` (weights `γ v_i`, bias `c₀`), `Map` `Tanh` |
 //! | `RBF` | `exp(-γ ‖x - v‖²)` | `Linear` (weights `2γ v_i`, bias `-γ ‖v_i‖²`) minus `γ ‖x‖²` (`Mul` `x · x`, a `Linear` summing it times `γ`), `Map` `Exp` |
 //!
+//! A `Scaler` that only the SVM reads folds into the kernel's `Linear` for `LINEAR`, `POLY` and
+//! `SIGMOID` (`linear_scaler.rs`); `RBF` reads the scaled features twice and keeps it.
+//!
 //! The kernel values `[.., S]` (one per support vector) then meet the dual coefficients in a
 //! `Linear` whose bias is `ρ`. The kernel's `Map`s are `fine` (a `2^16`-entry table at 16 bits):
 //! an `Exp` over the 256 steps of an `act8` exponent would be off by up to a tenth.
@@ -199,12 +202,21 @@ impl Importer {
         let kernel = Kernel::of(ctx)?;
         let n = duals.rho.len();
         let s = sv.len() / k.max(1);
-        let bias = self.new_const(ctx, "rho", vec![n], duals.rho);
         if kernel == Kernel::Linear {
             let w = fold(&duals.coef, sv, s, k);
+            // a Scaler read by nothing else folds into the weights (lower/linear_scaler.rs)
+            let (x, w, rho) = match self.take_scaler(ctx, x, 0) {
+                Some(sc) => {
+                    let (w, b) = super::linear_scaler::compose(&sc, &w, Some(&duals.rho), k);
+                    (sc.x, w, b)
+                }
+                None => (x, w, duals.rho),
+            };
+            let bias = self.new_const(ctx, "rho", vec![n], rho);
             let weight = self.new_const(ctx, "weights", vec![n, k], w);
             return self.linear(ctx, x, weight, n, k, Some(bias), Some(name));
         }
+        let bias = self.new_const(ctx, "rho", vec![n], duals.rho);
         let (kv, factors) = self.svm_kernels(ctx, x, k, sv, kernel)?;
         let coef = duals
             .coef
@@ -276,13 +288,21 @@ impl Importer {
         sigma: &[f32],
     ) -> Result<ValueId> {
         let s = sv.len() / k.max(1);
-        let w = sv
+        let w: Vec<f32> = sv
             .chunks_exact(k)
             .zip(sigma)
             .flat_map(|(v, sg)| v.iter().map(move |a| gamma * a / sg))
             .collect();
+        let b: Vec<f32> = sigma.iter().map(|sg| coef0 / sg).collect();
+        // a Scaler read by nothing else folds into the weights (lower/linear_scaler.rs)
+        let (x, w, b) = match self.take_scaler(ctx, x, 0) {
+            Some(sc) => {
+                let (w, b) = super::linear_scaler::compose(&sc, &w, Some(&b), k);
+                (sc.x, w, b)
+            }
+            None => (x, w, b),
+        };
         let weight = self.new_const(ctx, "gamma_sv", vec![s, k], w);
-        let b = sigma.iter().map(|sg| coef0 / sg).collect();
         let bias = self.new_const(ctx, "coef0", vec![s], b);
         self.linear(ctx, x, weight, s, k, Some(bias), None)
     }

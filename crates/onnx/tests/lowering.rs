@@ -1303,6 +1303,14 @@ fn ml_linear_classifier_forms_vouch_cannot_run_are_refused_by_name() {
     ]))
     .unwrap();
     assert_eq!(ops(&g), ["Linear", "ArgMax", "Softmax"]);
+    // three classes, SOFTMAX_ZERO: onnxruntime's softmax over the non-zero scores
+    let g = imp(&classifier(vec![
+        A::Is("classlabels_ints", &[0, 1, 2]),
+        A::Fs("coefficients", &[1., 2., 3., 4., 5., 6.]),
+        A::S("post_transform", "SOFTMAX_ZERO"),
+    ]))
+    .unwrap();
+    assert_eq!(ops(&g), ["Linear", "ArgMax", "SoftmaxZero"]);
     let refused = [
         // one row of coefficients for two classes
         vec![
@@ -1314,7 +1322,7 @@ fn ml_linear_classifier_forms_vouch_cannot_run_are_refused_by_name() {
             A::Is("classlabels_ints", &[1, 2]),
             A::Fs("coefficients", &[1., 2., 3., 4.]),
         ],
-        // a post-transform vouch does not lower
+        // SOFTMAX_ZERO on two scores
         vec![
             A::Is("classlabels_ints", &[0, 1]),
             A::Fs("coefficients", &[1., 2., 3., 4.]),

@@ -199,6 +199,14 @@ fn probit_linear_classifier() {
     check("linear_probit_iris", 1e-3);
 }
 
+/// `post_transform` SOFTMAX_ZERO on a `LinearClassifier` with a fourth class whose coefficients
+/// and intercept are 0 (set on skl2onnx's output): its score is always 0, its probability 0.
+#[test]
+fn softmax_zero_linear_classifier() {
+    check("linear_softmax_zero_iris", 1e-3);
+    every_mode("linear_softmax_zero_iris");
+}
+
 /// An ai.onnx.ml `LabelEncoder` mapping the classes to themselves (keys out of order) after
 /// the classifier's label: the identity, the label is the `ArgMax`.
 #[test]

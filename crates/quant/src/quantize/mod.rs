@@ -13,7 +13,7 @@
 //! | `elementwise` | `Add`, `Sub`, `Mul`, `Max`, `Min` |
 //! | `activation` | `Relu`, `Clip`, `LeakyRelu`, `PRelu`, `Sigmoid`, `Tanh` |
 //! | `reduce` | `ArgMax`, `Reduce` |
-//! | `softmax` | `Softmax` (the op, or a finer form for a 16-bit graph output) |
+//! | `softmax` | `Softmax` (the op, or a finer form for a 16-bit graph output), `SoftmaxZero` (that finer form over the non-zero scores) |
 //! | `pool` | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad`, `Select` |
 //! | `tree` | `TreeEnsemble` |
@@ -321,7 +321,7 @@ impl Builder<'_> {
             && self.consumers[v].iter().all(|&c| {
                 let n = &self.g.nodes[c];
                 match n.op {
-                    FOp::ArgMax { .. } | FOp::Softmax { .. } => true,
+                    FOp::ArgMax { .. } | FOp::Softmax { .. } | FOp::SoftmaxZero { .. } => true,
                     FOp::Select { .. } | FOp::Reshape => n.output != v && self.wide_ok(n.output),
                     _ => false,
                 }
@@ -483,6 +483,7 @@ impl Builder<'_> {
             FOp::Tanh => self.tanh(node, name),
             FOp::Map { f } => self.map(node, name, *f),
             FOp::Softmax { axis } => self.softmax(node, name, *axis),
+            FOp::SoftmaxZero { axis } => self.softmax_zero(node, name, *axis),
             FOp::ArgMax {
                 axis,
                 keepdims,

@@ -10,6 +10,8 @@ kernel parameters (`gamma="scale"`: 1 / (features * variance), so 1/30 on breast
 The iris classifier is one-vs-one (3 pairwise decisions); skl2onnx turns its votes and scores
 into scikit-learn's `decision_function_shape="ovr"` values after the SVMClassifier (Less, Neg,
 ArrayFeatureExtractor, Sum, Abs, Div, ...), recorded as the ZipMap's probabilities tensor.
+`svm_rbf_proba_bc` is SVC(probability=True): the SVMClassifier carries Platt's prob_a/prob_b
+and outputs onnxruntime's probabilities of the two classes instead of the decision scores.
 The SVR's C is raised to 100 (diabetes targets are in the hundreds; with the default C=1 the
 model barely moves from the mean).
 """
@@ -31,6 +33,9 @@ MODELS = {
     "svm_poly_bc": ("bc", lambda: make_pipeline(StandardScaler(), SVC(kernel="poly"))),
     # the sigmoid kernel, tanh(gamma x.v + coef0), coef0 0
     "svm_sigmoid_bc": ("bc", lambda: make_pipeline(StandardScaler(), SVC(kernel="sigmoid"))),
+    # SVC(probability=True): Platt's prob_a/prob_b on the binary decision (onnxruntime's
+    # probabilities are those of libsvm's pairwise coupling of the two classes)
+    "svm_rbf_proba_bc": ("bc", lambda: make_pipeline(StandardScaler(), SVC(probability=True, random_state=linear.S))),
 }
 
 

@@ -207,6 +207,12 @@ pub enum FOp {
         /// One index list per input axis.
         maps: Vec<Vec<usize>>,
     },
+    /// onnxruntime's `SOFTMAX_ZERO` post-transform along `axis` (the last): a softmax over the
+    /// scores that are not zero (`|x| > 1e-7`), each zero score staying (about) zero.
+    SoftmaxZero {
+        /// The axis (the input's last).
+        axis: usize,
+    },
 }
 
 /// One node of a tree ensemble, laid out so that children come after their parent.
@@ -260,7 +266,10 @@ impl FOp {
             | Self::Tanh
             | Self::Map { .. }
             | Self::PRelu => Family::Activation,
-            Self::Softmax { .. } | Self::ArgMax { .. } | Self::Reduce { .. } => Family::Reduce,
+            Self::Softmax { .. }
+            | Self::SoftmaxZero { .. }
+            | Self::ArgMax { .. }
+            | Self::Reduce { .. } => Family::Reduce,
             Self::MaxPool { .. } | Self::AveragePool { .. } | Self::GlobalAveragePool => {
                 Family::Pool
             }

@@ -130,6 +130,19 @@ pub enum ScalarFn {
         /// The node's `beta`.
         beta: f32,
     },
+    /// Class `class`'s probability of a binary `SVMClassifier` with probability outputs, from
+    /// its decision score `x`, as onnxruntime computes it in `f32`: Platt's
+    /// `r = clamp(1 - logistic(a x + b), 1e-7, 1 - 1e-7)`, then its pairwise coupling of
+    /// `[[0, r], [1 - r, 0]]` (libsvm's `multiclass_probability`, an iteration to a tolerance:
+    /// not exactly `[r, 1 - r]`), see [`svm_binary_probability`].
+    SvmProbability {
+        /// `prob_a`.
+        a: f32,
+        /// `prob_b`.
+        b: f32,
+        /// 0 or 1.
+        class: u8,
+    },
 }
 
 impl ScalarFn {
@@ -237,6 +250,9 @@ impl ScalarFn {
             Self::Less { than } => f32::from(u8::from(x < than)),
             Self::RsqrtEps { eps } => 1.0 / sqrtf(x + eps),
             Self::LrnFactor { bias, scale, beta } => libm::powf(bias + scale * x, -beta),
+            Self::SvmProbability { a, b, class } => {
+                svm_binary_probability(x, a, b)[usize::from(class.min(1))]
+            }
         }
     }
 
@@ -279,6 +295,7 @@ impl ScalarFn {
             Self::Less { .. } => "Less",
             Self::RsqrtEps { .. } => "InstanceNormalization",
             Self::LrnFactor { .. } => "LRN",
+            Self::SvmProbability { .. } => "SVMClassifier",
         }
     }
 }
@@ -300,4 +317,47 @@ fn probit(x: f32) -> f32 {
     let v2 = 1.0 / 0.147_f32 * log;
     let v3 = -v + libm::sqrtf(v * v - v2);
     std::f32::consts::SQRT_2 * (sgn * libm::sqrtf(v3))
+}
+
+/// onnxruntime's `ComputeLogistic` in `f32`: `1 / (1 + e^-|v|)`, mirrored for `v < 0`.
+fn logistic(v: f32) -> f32 {
+    let p = 1.0 / (1.0 + libm::expf(-v.abs()));
+    if v < 0.0 { 1.0 - p } else { p }
+}
+
+/// onnxruntime's probabilities of a binary `SVMClassifier` (`prob_a = a`, `prob_b = b`) from
+/// its decision score `x`, in `f32` step by step as its `svm_classifier.cc` and `ml_common.h`
+/// compute them: `r = clamp(1 - logistic(x a + b), 1e-7, 1 - 1e-7)` (`sigmoid_probability`),
+/// the pairwise matrix `R = [[0, r], [1 - r, 0]]`, and libsvm's `multiclass_probability` for
+/// two classes: `Q = [[R10², -R10 R01], [-R01 R10, R01²]]`, `p = [1/2, 1/2]`, and up to 100
+/// sweeps, each first stopping when every `|(Q p)_t - pᵀ Q p| < 0.005 / 2`, else updating
+/// `p_t` for `t = 0, 1` in turn and renormalizing.
+pub fn svm_binary_probability(x: f32, a: f32, b: f32) -> [f32; 2] {
+    let r = (1.0 - logistic(x * a + b)).clamp(1e-7, 1.0 - 1e-7);
+    let (r01, r10) = (r, 1.0 - r);
+    let q = [[r10 * r10, -r10 * r01], [-r01 * r10, r01 * r01]];
+    let mut p = [0.5f32, 0.5];
+    let mut qp = [0f32; 2];
+    let eps = 0.005 / 2.0;
+    for _ in 0..100 {
+        let mut pqp = 0f32;
+        for (t, row) in q.iter().enumerate() {
+            qp[t] = row[0] * p[0] + row[1] * p[1];
+            pqp += p[t] * qp[t];
+        }
+        let max_error = qp.iter().map(|v| (v - pqp).abs()).fold(0f32, f32::max);
+        if max_error < eps {
+            break;
+        }
+        for t in 0..2 {
+            let diff = (-qp[t] + pqp) / q[t][t];
+            p[t] += diff;
+            pqp = (pqp + diff * (diff * q[t][t] + 2.0 * qp[t])) / (1.0 + diff) / (1.0 + diff);
+            for j in 0..2 {
+                qp[j] = (qp[j] + diff * q[t][j]) / (1.0 + diff);
+                p[j] /= 1.0 + diff;
+            }
+        }
+    }
+    p
 }

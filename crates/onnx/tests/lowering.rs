@@ -1222,11 +1222,12 @@ fn ml(
     }
 }
 
+/// A Scaler read only by a LinearRegressor folds into it: `W ∘ s` and `b - W · (o ∘ s)`, one
+/// `Linear` of `x`; read by a second node too, it stays a `Mul` and an `Add`.
 #[test]
-fn ml_scaler_and_linear_regressor_become_mul_add_and_linear() {
-    let m = model(
-        17,
-        vec![
+fn ml_scaler_folds_into_the_linear_regressor_that_alone_reads_it() {
+    let regressor = |also: bool| {
+        let mut nodes = vec![
             ml(
                 "Scaler",
                 &["x"],
@@ -1243,13 +1244,31 @@ fn ml_scaler_and_linear_regressor_become_mul_add_and_linear() {
                     A::I("targets", 2),
                 ],
             ),
-        ],
-        vec![],
-        vec![input("x", &[-1, 2])],
-        &["y"],
-    );
-    let g = imp(&m).unwrap();
-    assert_eq!(ops(&g), ["Mul", "Add", "Linear"]);
+        ];
+        let mut outs = vec!["y"];
+        if also {
+            nodes.push(node("Relu", &["s"], &["r"], vec![]));
+            outs.push("r");
+        }
+        model(17, nodes, vec![], vec![input("x", &[-1, 2])], &outs)
+    };
+    let g = imp(&regressor(false)).unwrap();
+    assert_eq!(ops(&g), ["Linear"]);
+    assert_eq!(g.nodes[0].inputs, [Operand::Value(g.inputs[0])]);
+    let FOp::Linear {
+        weight,
+        bias: Some(bias),
+    } = g.nodes[0].op
+    else {
+        panic!("{:?}", g.nodes[0].op)
+    };
+    assert_eq!(consts(&g, weight), (vec![2, 2], vec![0.5, -4.0, 1.0, 12.0]));
+    // 0.25 - (1 · 0.5 - 1 · 8), 0.5 - (2 · 0.5 + 3 · 8)
+    assert_eq!(consts(&g, bias), (vec![2], vec![7.75, -24.5]));
+    assert_eq!(out_shape(&g, 0), [Batch, Fixed(2)]);
+
+    let g = imp(&regressor(true)).unwrap();
+    assert_eq!(ops(&g), ["Mul", "Add", "Linear", "Relu"]);
     let Operand::Const(shift) = g.nodes[1].inputs[1] else {
         panic!("{:?}", g.nodes[1].inputs)
     };
@@ -1263,7 +1282,6 @@ fn ml_scaler_and_linear_regressor_become_mul_add_and_linear() {
     };
     assert_eq!(consts(&g, weight), (vec![2, 2], vec![1.0, -1.0, 2.0, 3.0]));
     assert_eq!(consts(&g, bias), (vec![2], vec![0.25, 0.5]));
-    assert_eq!(out_shape(&g, 0), [Batch, Fixed(2)]);
 }
 
 #[test]
@@ -1285,6 +1303,14 @@ fn ml_linear_classifier_forms_vouch_cannot_run_are_refused_by_name() {
     ]))
     .unwrap();
     assert_eq!(ops(&g), ["Linear", "ArgMax", "Softmax"]);
+    // three classes, SOFTMAX_ZERO: onnxruntime's softmax over the non-zero scores
+    let g = imp(&classifier(vec![
+        A::Is("classlabels_ints", &[0, 1, 2]),
+        A::Fs("coefficients", &[1., 2., 3., 4., 5., 6.]),
+        A::S("post_transform", "SOFTMAX_ZERO"),
+    ]))
+    .unwrap();
+    assert_eq!(ops(&g), ["Linear", "ArgMax", "SoftmaxZero"]);
     let refused = [
         // one row of coefficients for two classes
         vec![
@@ -1296,7 +1322,7 @@ fn ml_linear_classifier_forms_vouch_cannot_run_are_refused_by_name() {
             A::Is("classlabels_ints", &[1, 2]),
             A::Fs("coefficients", &[1., 2., 3., 4.]),
         ],
-        // a post-transform vouch does not lower
+        // SOFTMAX_ZERO on two scores
         vec![
             A::Is("classlabels_ints", &[0, 1]),
             A::Fs("coefficients", &[1., 2., 3., 4.]),

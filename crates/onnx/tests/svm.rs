@@ -204,6 +204,50 @@ fn one_vs_one_scores_are_the_pairwise_decisions_and_the_label_counts_votes() {
     assert_eq!(g.outputs[1], g.nodes[5].output);
 }
 
+/// A binary classifier with Platt's `prob_a`/`prob_b`: the label is still the `ArgMax` of the
+/// scores, the scores output onnxruntime's two probabilities, each a `Map` of the decision
+/// `s` (column 0 of `[s, -s]`), concatenated.
+#[test]
+fn binary_svm_probabilities_are_maps_of_the_decision() {
+    let m = classifier_with(vec![
+        A::S("kernel_type", "RBF"),
+        A::Fs("kernel_params", &[0.5, 0.0, 3.0]),
+        A::Is("classlabels_ints", &[0, 1]),
+        A::Is("vectors_per_class", &[1, 1]),
+        A::Fs("support_vectors", &[1.0, 2.0, 3.0, -1.0]),
+        A::Fs("coefficients", &[0.5, -0.25]),
+        A::Fs("rho", &[0.125]),
+        A::Fs("prob_a", &[-1.5]),
+        A::Fs("prob_b", &[0.25]),
+    ]);
+    let g = imp(&m).unwrap();
+    let names = ops(&g);
+    assert_eq!(
+        names[names.len() - 5..],
+        ["ArgMax", "Select", "Map", "Map", "Concat"],
+        "{names:?}"
+    );
+    let n = g.nodes.len();
+    for (class, node) in [(0u8, &g.nodes[n - 3]), (1, &g.nodes[n - 2])] {
+        assert_eq!(
+            node.op,
+            FOp::Map {
+                f: ScalarFn::SvmProbability {
+                    a: -1.5,
+                    b: 0.25,
+                    class
+                }
+            }
+        );
+    }
+    // onnxruntime's coupling of two classes is not exactly [r, 1 - r]: at a decision of 0 Platt's
+    // r is 1 - logistic(0.25) = 0.4378; the coupled probabilities sum to 1
+    let p = vouch_onnx::scalar::svm_binary_probability(0.0, -1.5, 0.25);
+    assert!((p[0] + p[1] - 1.0).abs() < 1e-6, "{p:?}");
+    assert!((p[0] - 0.4378).abs() < 3e-3, "{p:?}");
+    assert_eq!(g.outputs[1], g.nodes[n - 1].output);
+}
+
 #[test]
 fn other_svm_forms_are_refused_naming_the_node() {
     let base = |kernel: &'static str, params: &'static [f32], labels: &'static [i64]| {
@@ -234,7 +278,21 @@ fn other_svm_forms_are_refused_naming_the_node() {
                 base("RBF", &[0.5, 0.0, 3.0], &[0, 1]),
                 A::Fs("prob_a", &[1.0]),
             ),
-            "probability",
+            "prob_b",
+        ),
+        (
+            classifier_with(vec![
+                A::S("kernel_type", "RBF"),
+                A::Fs("kernel_params", &[0.5, 0.0, 3.0]),
+                A::Is("classlabels_ints", &[0, 1, 2]),
+                A::Is("vectors_per_class", &[1, 1, 1]),
+                A::Fs("support_vectors", &[1.0, 2.0, 3.0, -1.0, 0.5, 0.5]),
+                A::Fs("coefficients", &[0.5, -0.25, 0.5, 0.5, -0.25, 0.5]),
+                A::Fs("rho", &[0.125, 0.25, 0.5]),
+                A::Fs("prob_a", &[-1.0, -1.5, -2.0]),
+                A::Fs("prob_b", &[0.1, 0.0, -0.1]),
+            ]),
+            "probability outputs (prob_a, prob_b) of 3 classes",
         ),
         (
             with(

@@ -288,6 +288,26 @@ fn the_binary_two_score_form_is_the_negated_pair() {
     );
 }
 
+/// `SOFTMAX_ZERO` over classes whose weights are one-signed (each class's score is zero exactly
+/// when no tree reached a leaf weighing it): the scores, their `ArgMax` and a `SoftmaxZero`.
+#[test]
+fn softmax_zero_over_one_signed_classes() {
+    let m = classifier(
+        one_tree(&MODES),
+        vec![
+            A::Is("class_treeids", &[0, 0, 0]),
+            A::Is("class_nodeids", &[3, 4, 2]),
+            A::Is("class_ids", &[0, 1, 2]),
+            A::Fs("class_weights", &[1.0, 2.0, 3.0]),
+            A::Is("classlabels_int64s", &[0, 1, 2]),
+            A::S("post_transform", "SOFTMAX_ZERO"),
+        ],
+    );
+    let g = imp(&m).unwrap();
+    assert_eq!(ops(&g), ["TreeEnsemble", "ArgMax", "SoftmaxZero"]);
+    assert!(matches!(g.nodes[2].op, FOp::SoftmaxZero { axis: 1 }));
+}
+
 #[test]
 fn forms_vouch_cannot_run_are_refused_naming_the_node() {
     let base_weights = || {
@@ -300,13 +320,17 @@ fn forms_vouch_cannot_run_are_refused_naming_the_node() {
     };
     let labels = A::Is("classlabels_int64s", &[0, 1, 2]);
     let unsupported: Vec<Vec<u8>> = vec![
+        // SOFTMAX_ZERO over a class whose weights have both signs (a score may cancel)
         classifier(
             one_tree(&MODES),
-            [
-                base_weights(),
-                vec![labels.clone(), A::S("post_transform", "SOFTMAX_ZERO")],
-            ]
-            .concat(),
+            vec![
+                A::Is("class_treeids", &[0, 0, 0]),
+                A::Is("class_nodeids", &[3, 4, 2]),
+                A::Is("class_ids", &[0, 0, 2]),
+                A::Fs("class_weights", &[1.0, -2.0, 3.0]),
+                labels.clone(),
+                A::S("post_transform", "SOFTMAX_ZERO"),
+            ],
         ),
         // PROBIT on the binary one-score form
         classifier(
@@ -320,13 +344,29 @@ fn forms_vouch_cannot_run_are_refused_naming_the_node() {
                 A::S("post_transform", "PROBIT"),
             ],
         ),
+        // SOFTMAX_ZERO with a leaf weight too small to tell from zero
         classifier(
             one_tree(&MODES),
-            [
-                base_weights(),
-                vec![labels.clone(), A::S("post_transform", "SOFTMAX_ZERO")],
-            ]
-            .concat(),
+            vec![
+                A::Is("class_treeids", &[0, 0, 0]),
+                A::Is("class_nodeids", &[3, 4, 2]),
+                A::Is("class_ids", &[0, 1, 2]),
+                A::Fs("class_weights", &[1.0, 1e-8, 3.0]),
+                labels.clone(),
+                A::S("post_transform", "SOFTMAX_ZERO"),
+            ],
+        ),
+        // SOFTMAX_ZERO on the binary one-score form
+        classifier(
+            one_tree(&MODES),
+            vec![
+                A::Is("class_treeids", &[0, 0, 0]),
+                A::Is("class_nodeids", &[3, 4, 2]),
+                A::Is("class_ids", &[0, 0, 0]),
+                A::Fs("class_weights", &[0.25, 0.5, 0.75]),
+                A::Is("classlabels_int64s", &[0, 1]),
+                A::S("post_transform", "SOFTMAX_ZERO"),
+            ],
         ),
         classifier(one_tree(&MODES), base_weights()),
         classifier(

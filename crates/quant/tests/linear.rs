@@ -68,20 +68,22 @@ fn standard_scaler_logistic_regression() {
 
 /// LogisticRegression on the raw features: the `Linear` folds them into its weight columns.
 /// Its large weights on small features make it sensitive to the input step: 1.6e-3 measured
-/// with three times each feature's range represented (the 1e-3 target is missed here).
+/// with three times each feature's range represented (the 1e-3 target is missed here; a
+/// float simulation puts 8.8e-3 of logit error on the 16-bit inputs, 2.4e-3 on the weights).
 #[test]
 fn raw_feature_logistic_regression() {
     assert_eq!(feature_scales("linear_logreg_raw_bc"), 30);
     check("linear_logreg_raw_bc", 2e-3);
 }
 
-/// A linear SVM (hinge loss) after a StandardScaler: raw decision scores up to about 240,
-/// through four requantized `act16` steps (the scaler's `Mul` and `Add`, the `Linear`, the
-/// converter's `Mul` by -1 for the negative column): 4.8e-3 measured (2e-5 of the range).
+/// A linear SVM (hinge loss) after a StandardScaler: raw decision scores up to about 240. The
+/// scaler folds into the `Linear` (4.8e-3 when its `Mul` and `Add` were requantized steps of
+/// their own); the `Linear`'s `act16` output, which the converter's `Mul` by -1 and `Concat`
+/// read, keeps 3.1e-3 (1.5e-4 of the range; the 1e-3 target is missed).
 #[test]
 fn standard_scaler_linear_svm() {
     assert_eq!(feature_scales("linear_svc_bc"), 30);
-    check("linear_svc_bc", 1e-2);
+    check("linear_svc_bc", 4e-3);
 }
 
 /// Multiclass LogisticRegression: the features' ranges are alike, one scale per tensor.
@@ -133,12 +135,14 @@ fn a_missing_value_needs_a_model_that_handles_it() {
 }
 
 /// An SVC with the linear kernel after a StandardScaler (ai.onnx.ml `SVMClassifier`): the
-/// support vectors fold into one `Linear`; the label is onnxruntime's (class 0 when the
-/// score is positive), the scores its `[-s, s]`.
+/// support vectors and the scaler fold into one `Linear` of the raw features, whose wide
+/// accumulator the label's `ArgMax` and the reversed scores `[-s, s]` (a `Select`) read; the
+/// label is onnxruntime's (class 0 when the score is positive). 7.6e-4 measured (2.7e-3 with
+/// the scaler's own `Mul` and `Add` steps and an `act16` score).
 #[test]
 fn linear_kernel_svm_classifier() {
     assert_eq!(feature_scales("linear_svm_kernel_bc"), 30);
-    check("linear_svm_kernel_bc", 1e-2);
+    check("linear_svm_kernel_bc", 1e-3);
 }
 
 /// An SVR with the linear kernel (ai.onnx.ml `SVMRegressor`).
@@ -195,6 +199,14 @@ fn probit_linear_classifier() {
     check("linear_probit_iris", 1e-3);
 }
 
+/// `post_transform` SOFTMAX_ZERO on a `LinearClassifier` with a fourth class whose coefficients
+/// and intercept are 0 (set on skl2onnx's output): its score is always 0, its probability 0.
+#[test]
+fn softmax_zero_linear_classifier() {
+    check("linear_softmax_zero_iris", 1e-3);
+    every_mode("linear_softmax_zero_iris");
+}
+
 /// An ai.onnx.ml `LabelEncoder` mapping the classes to themselves (keys out of order) after
 /// the classifier's label: the identity, the label is the `ArgMax`.
 #[test]
@@ -204,9 +216,10 @@ fn label_encoder_identity_after_the_label() {
 
 /// LinearSVC on the raw features, converted with skl2onnx's default options (ai.onnx.ml
 /// `LinearClassifier`, then the positive class's score column picked by an
-/// `ArrayFeatureExtractor`, a `Select`). Like the raw-feature logistic regression, its large
-/// weights on small features make it sensitive to the input step: 3.9e-3 measured (the 1e-3
-/// target is missed).
+/// `ArrayFeatureExtractor`, a `Select` of the wide scores). Like the raw-feature logistic
+/// regression, its large weights on small features make it sensitive to the input step and
+/// the weights' one 16-bit scale (a float simulation: 3.3e-3 from the inputs alone, 2.6e-3
+/// from the weights alone): 3.9e-3 measured (the 1e-3 target is missed).
 #[test]
 fn linear_svc_on_raw_features() {
     assert_eq!(feature_scales("linear_linearsvc_bc"), 30);

@@ -29,17 +29,31 @@ fn rbf_kernel_regressor() {
 
 /// SVC(kernel="poly") on breast cancer: `(γ x · v)^3`. The kernel values share one `act16`
 /// scale; each vector's argument is divided by a bound on it (`γ ‖v_i‖ max ‖v‖`) so that
-/// vectors of small norm are not left a few steps (4.2e-2 without): 5.7e-3 measured on scores
-/// up to about 50.
+/// vectors of small norm are not left a few steps (4.2e-2 without). The scaler folds into the
+/// kernel's `Linear` and the scores stay wide through their reversal: 4.0e-3 measured on
+/// scores up to about 50 (5.7e-3 before both; the `act16` kernel values, 2e-4 off, times
+/// coefficients scaled by `σ_i^3` are what remains).
 #[test]
 fn poly_kernel_binary_classifier() {
-    check("svm_poly_bc", 6e-3);
+    check("svm_poly_bc", 5e-3);
 }
 
-/// SVC(kernel="sigmoid") on breast cancer: `tanh(γ x · v)`: 2.6e-3 measured.
+/// SVC(kernel="sigmoid") on breast cancer: `tanh(γ x · v)`, the scaler folded into the
+/// kernel's `Linear`: 2.6e-3 measured (the `act16` argument of `tanh`, 4.4e-4 per step, is
+/// what remains).
 #[test]
 fn sigmoid_kernel_binary_classifier() {
     check("svm_sigmoid_bc", 3e-3);
+}
+
+/// SVC(probability=True) on breast cancer: onnxruntime's two probabilities of the RBF
+/// decision (Platt's sigmoid, then libsvm's coupling of the two classes), each a `2^16`-entry
+/// table of the decision; they inherit its error through Platt's slope (`|prob_a| / 4`, 1.0):
+/// 3.1e-3 measured (the float reference is 2.6e-6 from onnxruntime; the RBF decision's 5.3e-3
+/// is what remains, the 1e-3 target is missed).
+#[test]
+fn rbf_kernel_binary_probabilities() {
+    check("svm_rbf_proba_bc", 4e-3);
 }
 
 /// SVC() on iris: the RBF kernel, one-vs-one over 3 classes; skl2onnx's one-vs-rest scores

@@ -159,6 +159,14 @@ fn probit_multiclass() {
     check("tree_probit_rf_iris", 1e-3);
 }
 
+/// `post_transform` SOFTMAX_ZERO on a 3-class forest (set on skl2onnx's output): a class no
+/// reached leaf weighs scores exactly 0 in float and in the integer sum, and stays out of the
+/// softmax (66 of the 114 held-out scores are zero).
+#[test]
+fn softmax_zero_multiclass() {
+    check("tree_softmax_zero_rf_iris", 1e-3);
+}
+
 /// LightGBM with a categorical feature (onnxmltools: chains of `BRANCH_EQ` tests sharing their
 /// true child, unfolded at import): the decisions stay exact.
 #[test]

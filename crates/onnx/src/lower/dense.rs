@@ -1,7 +1,7 @@
 //! Dense products: ONNX `Gemm` and `MatMul`, lowered to [`FOp::Linear`] (a constant right
 //! operand, with `alpha`, `beta` and `transB` folded into the constants) or [`FOp::MatMul`] of two
 //! computed tensors; the `ai.onnx.ml` linear models, `Linear` scores through their
-//! post-transform (`Softmax`, `Sigmoid`, a `PROBIT` [`ScalarFn`] map).
+//! post-transform (`Softmax`, `Sigmoid`, a `PROBIT` [`ScalarFn`] map, `SoftmaxZero`).
 
 use crate::error::Result;
 use crate::graph::{ConstId, Dim, FOp, Operand, ScalarFn, ValueId};
@@ -266,9 +266,18 @@ impl Importer {
                 let wd = w
                     .to_f32()
                     .ok_or_else(|| ctx.bad_input(1, "is not numeric"))?;
+                // a Scaler read by nothing else folds into the weights (lower/linear_scaler.rs)
+                let (a, wd, bias) = match self.take_scaler(ctx, a, 0) {
+                    Some(sc) => {
+                        let (w, b) = super::linear_scaler::compose(&sc, &wd, None, k);
+                        (sc.x, w, Some(b))
+                    }
+                    None => (a, wd, None),
+                };
+                let bias = bias.map(|b| self.new_const(ctx, "bias", vec![n], b));
                 let weight = self.new_const(ctx, "weight", vec![n, k], wd);
                 if squeeze {
-                    let y = self.linear(ctx, a, weight, n, k, None, None)?;
+                    let y = self.linear(ctx, a, weight, n, k, bias, None)?;
                     let mut s = self.shape(y);
                     s.pop();
                     let v =
@@ -276,7 +285,7 @@ impl Importer {
                     self.set_out(ctx, 0, Sym::Value(v))
                 } else {
                     let out = ctx.output(0).map(str::to_owned);
-                    let v = self.linear(ctx, a, weight, n, k, None, out.as_deref())?;
+                    let v = self.linear(ctx, a, weight, n, k, bias, out.as_deref())?;
                     self.set_out(ctx, 0, Sym::Value(v))
                 }
             }
@@ -297,12 +306,9 @@ enum Post {
     Logistic,
     /// onnxruntime's `PROBIT` of each score ([`ScalarFn::Probit`]).
     Probit,
+    /// onnxruntime's softmax over the non-zero scores (`softmax_zero.rs`).
+    SoftmaxZero,
 }
-
-/// Why `SOFTMAX_ZERO` is refused (linear models and tree ensembles).
-pub(super) const SOFTMAX_ZERO: &str = "post_transform SOFTMAX_ZERO: onnxruntime leaves a score \
-     within 1e-7 of zero out of the softmax, a test the quantized scores cannot make (their step \
-     is far coarser), so it has no faithful integer form";
 
 impl Importer {
     /// The coefficients `[N, K]` and intercepts `[N]` of an `ai.onnx.ml` linear model over an
@@ -342,13 +348,29 @@ impl Importer {
             b"SOFTMAX" => Post::Softmax,
             b"LOGISTIC" => Post::Logistic,
             b"PROBIT" => Post::Probit,
-            b"SOFTMAX_ZERO" => return Err(ctx.unsupported(SOFTMAX_ZERO)),
+            b"SOFTMAX_ZERO" if n > 2 => Post::SoftmaxZero,
+            b"SOFTMAX_ZERO" => {
+                return Err(ctx.unsupported(
+                    "SOFTMAX_ZERO on fewer than three scores (onnxruntime applies it to a \
+                     binary classifier's scores in a form of its own)",
+                ));
+            }
             other => {
                 return Err(ctx.unsupported(format!(
-                    "post_transform {} (NONE, SOFTMAX, LOGISTIC and PROBIT are supported)",
+                    "post_transform {} (NONE, SOFTMAX, SOFTMAX_ZERO, LOGISTIC and PROBIT are \
+                     supported)",
                     String::from_utf8_lossy(other)
                 )));
             }
+        };
+        // a Scaler read by nothing else folds into the coefficients (lower/linear_scaler.rs)
+        let (x, coef, intercepts) = match self.take_scaler(ctx, x, 0) {
+            Some(sc) => {
+                let b = (!intercepts.is_empty()).then_some(intercepts.as_slice());
+                let (w, b) = super::linear_scaler::compose(&sc, &coef, b, k);
+                (sc.x, w, b)
+            }
+            None => (x, coef, intercepts),
         };
         let weight = self.new_const(ctx, "coefficients", vec![n, k], coef);
         let bias = (!intercepts.is_empty())
@@ -379,6 +401,9 @@ impl Importer {
             Post::Logistic => FOp::Sigmoid,
             Post::Probit => FOp::Map {
                 f: ScalarFn::Probit,
+            },
+            Post::SoftmaxZero => FOp::SoftmaxZero {
+                axis: shape.len().saturating_sub(1),
             },
         };
         match ctx.output(i) {
@@ -455,7 +480,7 @@ impl Importer {
                 let v = self.post_transform(ctx, y, post, 0)?;
                 self.set_out(ctx, 0, Sym::Value(v))
             }
-            Post::Softmax | Post::Logistic => {
+            Post::Softmax | Post::Logistic | Post::SoftmaxZero => {
                 Err(ctx.unsupported("a LinearRegressor post_transform other than NONE and PROBIT"))
             }
         }

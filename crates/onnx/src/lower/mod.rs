@@ -5,6 +5,8 @@
 //! | module | ONNX ops |
 //! |---|---|
 //! | [`dense`] | `Gemm`, `MatMul`; `ai.onnx.ml` `LinearClassifier`, `LinearRegressor` |
+//! | [`linear_scaler`] | an `ai.onnx.ml` `Scaler` folded into the `Linear` that alone reads it (linear models, `LINEAR`/`POLY`/`SIGMOID` SVMs, `MatMul` by a constant) |
+//! | [`softmax_zero`] | the `SOFTMAX_ZERO` post-transform of tree ensembles and linear classifiers (its exactness check for trees) |
 //! | [`svm`] | `ai.onnx.ml` `SVMClassifier` (binary, one-vs-one votes), `SVMRegressor`, with the `LINEAR` (folded into a `Linear`), `POLY`, `RBF` and `SIGMOID` kernels |
 //! | [`conv`] | `Conv` |
 //! | [`elementwise`] | `Add`, `Sub`, `Mul`, `Div` (and the bias folding into a `Linear`; by a computed tensor a `Mul` by its reciprocal's fine table), `Sum` and `Mean` of any number of operands, `Max` and `Min` (n-ary); `ai.onnx.ml` `Scaler` |
@@ -26,11 +28,13 @@ mod dense;
 mod elementwise;
 mod label_encoder;
 mod layout;
+mod linear_scaler;
 mod norm;
 mod plumbing;
 mod pool;
 mod reduce;
 mod select;
+mod softmax_zero;
 mod svm;
 mod tree;
 mod tree_scaler;

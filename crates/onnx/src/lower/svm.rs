@@ -8,6 +8,9 @@
 //! | `SIGMOID` | `tanh(γ x · v + c₀)` | `Linear` (weights `γ v_i`, bias `c₀`), `Map` `Tanh` |
 //! | `RBF` | `exp(-γ ‖x - v‖²)` | `Linear` (weights `2γ v_i`, bias `-γ ‖v_i‖²`) minus `γ ‖x‖²` (`Mul` `x · x`, a `Linear` summing it times `γ`), `Map` `Exp` |
 //!
+//! A `Scaler` that only the SVM reads folds into the kernel's `Linear` for `LINEAR`, `POLY` and
+//! `SIGMOID` (`linear_scaler.rs`); `RBF` reads the scaled features twice and keeps it.
+//!
 //! The kernel values `[.., S]` (one per support vector) then meet the dual coefficients in a
 //! `Linear` whose bias is `ρ`. The kernel's `Map`s are `fine` (a `2^16`-entry table at 16 bits):
 //! an `Exp` over the 256 steps of an `act8` exponent would be off by up to a tenth.
@@ -25,8 +28,13 @@
 //!   `1` for a pair it trails), and the label is their `ArgMax` with the first index on ties
 //!   (onnxruntime's `std::max_element`).
 //!
-//! Refused, naming the node: one-class regression, probability outputs (`prob_a`/`prob_b`),
-//! string or other labels, a `post_transform`, the liblinear form (no support vectors), and
+//! A binary classifier with probability outputs (`prob_a`/`prob_b`, scikit-learn's
+//! `SVC(probability=True)`) outputs onnxruntime's two probabilities, each a `fine` `Map` of the
+//! score ([`ScalarFn::SvmProbability`]: Platt's sigmoid, then libsvm's pairwise coupling of two
+//! classes, an iteration whose result is a function of the score alone).
+//!
+//! Refused, naming the node: one-class regression, probability outputs of more than two classes
+//! (their coupling iterates over all the pairwise decisions), string or other labels, a `post_transform`, the liblinear form (no support vectors), and
 //! attributes whose sizes do not match.
 
 use crate::error::Result;
@@ -199,12 +207,21 @@ impl Importer {
         let kernel = Kernel::of(ctx)?;
         let n = duals.rho.len();
         let s = sv.len() / k.max(1);
-        let bias = self.new_const(ctx, "rho", vec![n], duals.rho);
         if kernel == Kernel::Linear {
             let w = fold(&duals.coef, sv, s, k);
+            // a Scaler read by nothing else folds into the weights (lower/linear_scaler.rs)
+            let (x, w, rho) = match self.take_scaler(ctx, x, 0) {
+                Some(sc) => {
+                    let (w, b) = super::linear_scaler::compose(&sc, &w, Some(&duals.rho), k);
+                    (sc.x, w, b)
+                }
+                None => (x, w, duals.rho),
+            };
+            let bias = self.new_const(ctx, "rho", vec![n], rho);
             let weight = self.new_const(ctx, "weights", vec![n, k], w);
             return self.linear(ctx, x, weight, n, k, Some(bias), Some(name));
         }
+        let bias = self.new_const(ctx, "rho", vec![n], duals.rho);
         let (kv, factors) = self.svm_kernels(ctx, x, k, sv, kernel)?;
         let coef = duals
             .coef
@@ -276,13 +293,21 @@ impl Importer {
         sigma: &[f32],
     ) -> Result<ValueId> {
         let s = sv.len() / k.max(1);
-        let w = sv
+        let w: Vec<f32> = sv
             .chunks_exact(k)
             .zip(sigma)
             .flat_map(|(v, sg)| v.iter().map(move |a| gamma * a / sg))
             .collect();
+        let b: Vec<f32> = sigma.iter().map(|sg| coef0 / sg).collect();
+        // a Scaler read by nothing else folds into the weights (lower/linear_scaler.rs)
+        let (x, w, b) = match self.take_scaler(ctx, x, 0) {
+            Some(sc) => {
+                let (w, b) = super::linear_scaler::compose(&sc, &w, Some(&b), k);
+                (sc.x, w, b)
+            }
+            None => (x, w, b),
+        };
         let weight = self.new_const(ctx, "gamma_sv", vec![s, k], w);
-        let b = sigma.iter().map(|sg| coef0 / sg).collect();
         let bias = self.new_const(ctx, "coef0", vec![s], b);
         self.linear(ctx, x, weight, s, k, Some(bias), None)
     }
@@ -347,9 +372,28 @@ impl Importer {
                  supported)",
             ));
         }
-        if ctx.attr("prob_a").is_some_and(|a| !a.floats.is_empty()) {
-            return Err(ctx.unsupported("probability outputs (prob_a, prob_b)"));
-        }
+        let platt = match (
+            floats(ctx, "prob_a").as_slice(),
+            floats(ctx, "prob_b").as_slice(),
+        ) {
+            ([], []) => None,
+            ([a], [b]) if n == 2 && a.is_finite() && b.is_finite() => Some((*a, *b)),
+            _ if n > 2 => {
+                return Err(ctx.unsupported(format!(
+                    "probability outputs (prob_a, prob_b) of {n} classes: onnxruntime couples the \
+                     {} pairwise Platt probabilities by libsvm's multiclass_probability, an \
+                     iteration over all of them to a tolerance, which no fixed integer graph \
+                     computes (two classes are supported)",
+                    n * (n - 1) / 2
+                )));
+            }
+            _ => {
+                return Err(ctx.bad_attr(
+                    "prob_a",
+                    "a binary classifier needs one finite prob_a and one prob_b",
+                ));
+            }
+        };
         let per_class = ctx.ints("vectors_per_class").unwrap_or_default();
         let per_class: Vec<usize> = per_class
             .iter()
@@ -392,13 +436,16 @@ impl Importer {
             ));
         }
         if n == 2 {
-            return self.svm_binary(ctx, input, &sv, &coef[..vectors], rho[0]);
+            return self.svm_binary(ctx, input, &sv, &coef[..vectors], rho[0], platt);
         }
         self.svm_one_vs_one(ctx, input, &sv, &per_class, &coef, &rho[..pairs])
     }
 
     /// The binary classifier: scores `[s, -s]`, label by `ArgMax` (last index on ties), the
-    /// scores output reversed, `[-s, s]`.
+    /// scores output reversed, `[-s, s]`; with Platt's `(prob_a, prob_b)`, the scores output is
+    /// onnxruntime's two probabilities instead, each a `Map` of `s`
+    /// ([`ScalarFn::SvmProbability`]), concatenated (the label stays the score's sign, as
+    /// onnxruntime's, from the votes).
     fn svm_binary(
         &mut self,
         ctx: &Ctx<'_>,
@@ -406,6 +453,7 @@ impl Importer {
         sv: &[f32],
         coef: &[f32],
         rho: f32,
+        platt: Option<(f32, f32)>,
     ) -> Result<()> {
         let neg: Vec<f32> = coef.iter().map(|v| -v).collect();
         let duals = Duals {
@@ -418,6 +466,9 @@ impl Importer {
         if let Some(out) = ctx.output(1).filter(|o| self.uses.contains_key(*o)) {
             let shape = self.shape(y);
             let mut maps = vec![Vec::new(); shape.len()];
+            if let Some((a, b)) = platt {
+                return self.svm_probabilities(ctx, y, (a, b), out);
+            }
             if let Some(m) = maps.last_mut() {
                 *m = vec![1, 0];
             }
@@ -433,6 +484,44 @@ impl Importer {
             self.set_out(ctx, 1, Sym::Value(z))?;
         }
         Ok(())
+    }
+
+    /// Output 1 of a binary classifier with probabilities: `[p_0(s), p_1(s)]` from the scores
+    /// `y = [s, -s]`, named `out`.
+    fn svm_probabilities(
+        &mut self,
+        ctx: &Ctx<'_>,
+        y: ValueId,
+        (a, b): (f32, f32),
+        out: &str,
+    ) -> Result<()> {
+        let mut shape = self.shape(y);
+        let mut maps = vec![Vec::new(); shape.len()];
+        if let (Some(m), Some(last)) = (maps.last_mut(), shape.last_mut()) {
+            *m = vec![0];
+            *last = Dim::Fixed(1);
+        }
+        let op = FOp::Select { maps };
+        let s = self.emit_tmp(ctx, "decision", op, vec![Operand::Value(y)], shape.clone())?;
+        let mut cols = Vec::with_capacity(2);
+        for class in 0..2u8 {
+            let f = ScalarFn::SvmProbability { a, b, class };
+            let op = FOp::Map { f };
+            let suffix = if class == 0 { "p0" } else { "p1" };
+            cols.push(Operand::Value(self.emit_tmp(
+                ctx,
+                suffix,
+                op,
+                vec![Operand::Value(s)],
+                shape.clone(),
+            )?));
+        }
+        let axis = shape.len().saturating_sub(1);
+        if let Some(last) = shape.last_mut() {
+            *last = Dim::Fixed(2);
+        }
+        let z = self.emit_named(ctx, FOp::Concat { axis }, cols, shape, Kind::Float, out)?;
+        self.set_out(ctx, 1, Sym::Value(z))
     }
 
     /// The one-vs-one classifier of `n = per_class.len()` classes: the pairwise decisions are

@@ -33,6 +33,8 @@ enum Post {
     Logistic,
     /// onnxruntime's `PROBIT` of each score ([`ScalarFn::Probit`]).
     Probit,
+    /// onnxruntime's softmax over the non-zero scores (`softmax_zero.rs`).
+    SoftmaxZero,
 }
 
 /// The elements of a float or double tensor attribute as `f64`.
@@ -408,9 +410,9 @@ impl Importer {
             b"SOFTMAX" => Ok(Post::Softmax),
             b"LOGISTIC" => Ok(Post::Logistic),
             b"PROBIT" => Ok(Post::Probit),
-            b"SOFTMAX_ZERO" => Err(ctx.unsupported(super::dense::SOFTMAX_ZERO)),
+            b"SOFTMAX_ZERO" => Ok(Post::SoftmaxZero),
             other => Err(ctx.unsupported(format!(
-                "post_transform {} (NONE, SOFTMAX, LOGISTIC and PROBIT are supported)",
+                "post_transform {} (NONE, SOFTMAX, SOFTMAX_ZERO, LOGISTIC and PROBIT are supported)",
                 String::from_utf8_lossy(other)
             ))),
         }
@@ -511,6 +513,12 @@ impl Importer {
                  second column to label by)",
             ));
         }
+        if post == Post::SoftmaxZero && n == 2 {
+            return Err(ctx.unsupported(
+                "SOFTMAX_ZERO on a binary classifier (onnxruntime applies it to the one score's \
+                 two columns in a form of its own; three or more classes are supported)",
+            ));
+        }
         let (x, mut trees, per_leaf) = self.read_input_trees(ctx, "class")?;
         check_targets(ctx, "class_ids", &per_leaf, n)?;
         let base = ctx.floats64("base_values")?;
@@ -570,6 +578,9 @@ impl Importer {
             };
             set_weights(&mut trees, &per_leaf, |k, v| vec![(k, to_f32(v))]);
         }
+        if post == Post::SoftmaxZero {
+            super::softmax_zero::exact_zeros(ctx, &trees)?;
+        }
         let scores_name = format!("{}.scores", ctx.name);
         let y = self.emit_trees(ctx, x, trees, &scores_name)?;
         let shape = self.shape(y);
@@ -617,6 +628,7 @@ impl Importer {
                     Kind::Float,
                     &probs,
                 )?,
+                Post::SoftmaxZero => self.softmax_zero(ctx, y, &probs)?,
             };
             self.set_out(ctx, 1, Sym::Value(v))?;
         }

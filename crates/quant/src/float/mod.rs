@@ -12,7 +12,7 @@
 //! | `conv` | `Conv` |
 //! | `elementwise` | `Add`, `Sub`, `Mul`, `Max`, `Min` |
 //! | `activation` | `Relu`, `Clip`, `LeakyRelu`, `PRelu`, `Sigmoid`, `Tanh` |
-//! | `reduce` | `Softmax`, `ArgMax`, `Reduce` (sum, mean, max, min) |
+//! | `reduce` | `Softmax`, `SoftmaxZero` (onnxruntime's), `ArgMax`, `Reduce` (sum, mean, max, min) |
 //! | `pool` | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad`, `Select` |
 //! | `tree` | `TreeEnsemble` |
@@ -167,6 +167,7 @@ fn run_node(
         FOp::Tanh => activation::tanh(&cx),
         FOp::Map { f, .. } => activation::map(&cx, *f),
         FOp::Softmax { axis } => reduce::softmax(&cx, *axis),
+        FOp::SoftmaxZero { axis } => reduce::softmax_zero(&cx, *axis),
         FOp::ArgMax {
             axis,
             select_last_index,

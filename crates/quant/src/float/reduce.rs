@@ -52,6 +52,37 @@ pub(super) fn softmax(cx: &Cx<'_>, axis: usize) -> Result<Vec<f32>> {
     Ok(data)
 }
 
+/// onnxruntime's `SOFTMAX_ZERO` along `axis` (`ComputeSoftmaxZero` in its `ml_common.h`): with
+/// `m` the largest score, a score `|x| > 1e-7` becomes `e^(x - m)`, any other `x · e^(-m)`,
+/// and every value is divided by the sum of the former (a slice of zeros gives NaN, 0 / 0).
+pub(super) fn softmax_zero(cx: &Cx<'_>, axis: usize) -> Result<Vec<f32>> {
+    let x = cx.x;
+    let (outer, len, inner) = split(&x.shape, axis);
+    let mut data = vec![0f32; x.data.len()];
+    for o in 0..outer {
+        for i in 0..inner {
+            let idx = |j: usize| (o * len + j) * inner + i;
+            let m = (0..len).map(|j| x.data[idx(j)]).fold(-f32::MAX, f32::max);
+            let below = libm::expf(-m);
+            let mut sum = 0f32;
+            for j in 0..len {
+                let v = x.data[idx(j)];
+                data[idx(j)] = if v.abs() > 1e-7 {
+                    let e = libm::expf(v - m);
+                    sum += e;
+                    e
+                } else {
+                    v * below
+                };
+            }
+            for j in 0..len {
+                data[idx(j)] /= sum;
+            }
+        }
+    }
+    Ok(data)
+}
+
 /// `ArgMax` along `axis`: the first (or, with `select_last_index`, the last) index of the
 /// largest value, as an `f32`.
 pub(super) fn argmax(cx: &Cx<'_>, axis: usize, select_last_index: bool) -> Result<Vec<f32>> {

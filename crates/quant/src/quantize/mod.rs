@@ -13,7 +13,7 @@
 //! | `elementwise` | `Add`, `Sub`, `Mul`, `Max`, `Min` |
 //! | `activation` | `Relu`, `Clip`, `LeakyRelu`, `PRelu`, `Sigmoid`, `Tanh` |
 //! | `reduce` | `ArgMax`, `Reduce` |
-//! | `softmax` | `Softmax` (the op, or a finer form for a 16-bit graph output) |
+//! | `softmax` | `Softmax` (the op, or a finer form for a 16-bit graph output), `SoftmaxZero` (that finer form over the non-zero scores) |
 //! | `pool` | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad`, `Select` |
 //! | `tree` | `TreeEnsemble` |
@@ -312,12 +312,20 @@ impl Builder<'_> {
     }
 
     /// Whether `v` may stay a wide accumulator: every consumer reads wide values (ArgMax,
-    /// Softmax) and it has at least one consumer or is a graph output.
+    /// Softmax, or data movement that only reorders or picks elements, `Select` and `Reshape`,
+    /// whose own output may stay wide) and it has at least one consumer or is a graph output.
+    /// A classifier's scores reversed or picked for its scores output (a binary SVM's `[-s, s]`,
+    /// an `ArrayFeatureExtractor` column) keep the accumulator's precision that way.
     fn wide_ok(&self, v: usize) -> bool {
         (self.is_output[v] || !self.consumers[v].is_empty())
-            && self.consumers[v]
-                .iter()
-                .all(|&c| matches!(self.g.nodes[c].op, FOp::ArgMax { .. } | FOp::Softmax { .. }))
+            && self.consumers[v].iter().all(|&c| {
+                let n = &self.g.nodes[c];
+                match n.op {
+                    FOp::ArgMax { .. } | FOp::Softmax { .. } | FOp::SoftmaxZero { .. } => true,
+                    FOp::Select { .. } | FOp::Reshape => n.output != v && self.wide_ok(n.output),
+                    _ => false,
+                }
+            })
     }
 
     /// Section 4 for a requantized accumulator: `bound · M` must stay inside `i64`.
@@ -475,6 +483,7 @@ impl Builder<'_> {
             FOp::Tanh => self.tanh(node, name),
             FOp::Map { f } => self.map(node, name, *f),
             FOp::Softmax { axis } => self.softmax(node, name, *axis),
+            FOp::SoftmaxZero { axis } => self.softmax_zero(node, name, *axis),
             FOp::ArgMax {
                 axis,
                 keepdims,

@@ -11,7 +11,7 @@
 //! No op is added to the semantics: the engine, the circuit and the one-step verifier already
 //! check each of them.
 
-use super::{Builder, Precision, kind_range, multiplier};
+use super::{Builder, Precision, QVal, kind_range, multiplier};
 use crate::Result;
 use vouch_model::{Dim, Kind, Op, Operand, ReduceMode, Requant};
 use vouch_onnx::graph::FNode;
@@ -91,7 +91,6 @@ impl Builder<'_> {
     /// `Softmax` along `axis` of a 16-bit graph output, from `Reduce`, `Sub`, `Lut` and `Mul`
     /// (module docs). Every intermediate is `act16`; the output is `act16` at `1/32767`.
     fn fine_softmax(&mut self, node: &FNode, name: String, axis: usize) -> Result<()> {
-        let lim = f64::from(ACT16_MAX);
         let (lo, hi) = kind_range(Kind::Act16);
         let mut x = self.input(node, 0)?;
         if x.kind == Kind::Wide {
@@ -99,6 +98,119 @@ impl Builder<'_> {
             let scale = self.act_scale(self.range_of(node, 0)?);
             x = self.rescaled_input(node, Kind::Act16, scale, (lo, hi), "to_act16")?;
         }
+        let m_id = self.slice_max(node, &name, axis, x);
+        self.fine_normalize(node, name, axis, x, m_id, None)
+    }
+
+    /// `m = max_j x_j` along `axis` (kept), at `x`'s kind and scale.
+    fn slice_max(&mut self, node: &FNode, name: &str, axis: usize, x: QVal) -> u32 {
+        let mut kept = self.values[x.id as usize].shape.clone();
+        if let Some(d) = kept.get_mut(axis) {
+            *d = Dim::Fixed(1);
+        }
+        let (lo, hi) = kind_range(x.kind);
+        let vname = format!("{name}/max");
+        let id = self.new_value(vname.clone(), x.kind, x.scale, kept);
+        let op = Op::Reduce {
+            mode: ReduceMode::Max,
+            axes: vec![axis as u32],
+            keepdims: true,
+            rq: Requant { m: 1, s: 0, lo, hi },
+        };
+        self.push(node, vname, op, vec![Operand::Value(x.id)], id);
+        id
+    }
+
+    /// onnxruntime's `SOFTMAX_ZERO` along the last axis (`docs/semantics.md` section 5): the
+    /// fine form over the scores whose integer is not 0, the others 0. With `q` the scores (the
+    /// raw `wide` accumulator or tree sum, or an `act16` tensor):
+    ///
+    /// 1. `t = clamp(q, -1, 1)` (`Rescale` by 1), `nz = t · t` (`Mul`): exactly 1 where `q != 0`;
+    /// 2. `xs`, the scores onto `act16` at their calibrated scale clamped to `±32767`;
+    /// 3. `z = 32767 nz - 32767` (a `Linear` of weights `32767 I` and bias `-32767`) and
+    ///    `u = xs + z` (`Add`): a zero score's entry is `-32767`, below every other;
+    /// 4. the fine form from `m = max u` on, its `exp` values times `nz`.
+    pub(super) fn softmax_zero(&mut self, node: &FNode, name: String, axis: usize) -> Result<()> {
+        let q = self.input(node, 0)?;
+        let shape = self.values[q.id as usize].shape.clone();
+        let n = match shape.get(axis) {
+            Some(&Dim::Fixed(n)) if axis + 1 == shape.len() => n as usize,
+            _ => return Err(Self::err(node, "SOFTMAX_ZERO along a fixed last axis only")),
+        };
+        if self.precision != Precision::Int16 || !self.fine_softmax_fits(node, axis)? {
+            return Err(Self::err(
+                node,
+                "SOFTMAX_ZERO needs 16-bit integers (--bits 16) and a slice a Reduce may span",
+            ));
+        }
+        let (lo, hi) = kind_range(Kind::Act16);
+        let rq = |lo, hi| Requant { m: 1, s: 0, lo, hi };
+        let value = |b: &mut Self, suffix: &str, scale: f64| {
+            let vname = format!("{name}/{suffix}");
+            let id = b.new_value(vname.clone(), Kind::Act16, scale, shape.clone());
+            (vname, id)
+        };
+        // 1. the mask of non-zero scores
+        let (tname, t) = value(self, "sign", 1.0);
+        let op = Op::Rescale { rq: rq(-1, 1) };
+        self.push(node, tname, op, vec![Operand::Value(q.id)], t);
+        let (mname, nz) = value(self, "nonzero", 1.0);
+        let op = Op::Mul { rq: rq(lo, hi) };
+        let ins = vec![Operand::Value(t), Operand::Value(t)];
+        self.push(node, mname, op, ins, nz);
+        // 2. the scores on act16
+        let scale = match q.kind {
+            Kind::Wide => self.act_scale(self.range_of(node, 0)?),
+            _ => q.scale,
+        };
+        let xs = self.rescaled_input(node, Kind::Act16, scale, (-ACT16_MAX, hi), "to_act16")?;
+        // 3. zero scores pushed to the bottom
+        let c = ACT16_MAX;
+        let w: Vec<i32> = (0..n * n)
+            .map(|i| if i % (n + 1) == 0 { c } else { 0 })
+            .collect();
+        let weight = self.add_const(format!("{name}/offset.weight"), 1.0, vec![n, n], w);
+        let bias = self.add_const(format!("{name}/offset.bias"), 1.0, vec![n], vec![-c; n]);
+        let (zname, z) = value(self, "offset", xs.scale);
+        let op = Op::Linear {
+            weight,
+            bias: Some(bias),
+            rq: rq(lo, hi),
+            wide: false,
+        };
+        self.push(node, zname, op, vec![Operand::Value(nz)], z);
+        let (uname, u) = value(self, "masked", xs.scale);
+        let op = Op::Add {
+            ma: 1,
+            mb: 1,
+            rq: rq(lo, hi),
+        };
+        let ins = vec![Operand::Value(xs.id), Operand::Value(z)];
+        self.push(node, uname, op, ins, u);
+        // 4. the fine form over the non-zero scores
+        let u = QVal {
+            id: u,
+            scale: xs.scale,
+            kind: Kind::Act16,
+        };
+        let m_id = self.slice_max(node, &name, axis, u);
+        self.fine_normalize(node, name, axis, u, m_id, Some(nz))
+    }
+
+    /// The fine form's steps after the maximum `m` (`m_id`, kept axis) of `x` along `axis`:
+    /// `d = x - m` on the exp window, `e = exp(d)` (times the 0/1 `mask` when given), their
+    /// sum, its reciprocal and the product, bound to the node's output at `1/32767`.
+    fn fine_normalize(
+        &mut self,
+        node: &FNode,
+        name: String,
+        axis: usize,
+        x: QVal,
+        m_id: u32,
+        mask: Option<u32>,
+    ) -> Result<()> {
+        let lim = f64::from(ACT16_MAX);
+        let (lo, hi) = kind_range(Kind::Act16);
         let shape = self.values[x.id as usize].shape.clone();
         let Some(&Dim::Fixed(n)) = shape.get(axis) else {
             return Err(Self::err(node, "softmax axis must have a fixed size"));
@@ -110,25 +222,7 @@ impl Builder<'_> {
             let id = b.new_value(vname.clone(), Kind::Act16, scale, shape.to_vec());
             (vname, id)
         };
-        let identity = |k: Kind| {
-            let (lo, hi) = kind_range(k);
-            Requant { m: 1, s: 0, lo, hi }
-        };
         let axes = vec![axis as u32];
-
-        // m = max_j x_j, at x's kind and scale
-        let (mname, m_id) = {
-            let vname = format!("{name}/max");
-            let id = self.new_value(vname.clone(), x.kind, x.scale, kept.clone());
-            (vname, id)
-        };
-        let op = Op::Reduce {
-            mode: ReduceMode::Max,
-            axes: axes.clone(),
-            keepdims: true,
-            rq: identity(x.kind),
-        };
-        self.push(node, mname, op, vec![Operand::Value(x.id)], m_id);
 
         // d = x - m <= 0, on the window's lower half: 32768 steps over FINE_EXP_WINDOW logits
         let step = FINE_EXP_WINDOW / f64::from(FINE_TABLE / 2);
@@ -148,6 +242,19 @@ impl Builder<'_> {
             .collect();
         let (ename, e_id) = value(self, "exp", 1.0 / lim, &shape);
         self.push_table(node, ename, d_id, exp, e_id);
+        let e_id = match mask {
+            // e · mask, exact: the mask is 0 or 1 at scale 1
+            Some(mask) => {
+                let (zname, z_id) = value(self, "exp_nonzero", 1.0 / lim, &shape);
+                let op = Op::Mul {
+                    rq: Requant { m: 1, s: 0, lo, hi },
+                };
+                let ins = vec![Operand::Value(e_id), Operand::Value(mask)];
+                self.push(node, zname, op, ins, z_id);
+                z_id
+            }
+            None => e_id,
+        };
 
         // sum = Σ_j e_j in [1, n], at n/32767
         let s_sum = n as f64 / lim;

@@ -210,7 +210,8 @@ impl Compiled {
         let f = trees.bounds.len().checked_sub(1)?;
         let n = trees.base.len();
         let n_nodes = trees.nodes.len() / NODE_COLS;
-        if f == 0 || !trees.nodes.len().is_multiple_of(NODE_COLS) || u32::try_from(n_nodes).is_err() {
+        if f == 0 || !trees.nodes.len().is_multiple_of(NODE_COLS) || u32::try_from(n_nodes).is_err()
+        {
             return None;
         }
         let weights = trees

@@ -9,11 +9,13 @@
 //! | [`softmax_zero`] | the `SOFTMAX_ZERO` post-transform of tree ensembles and linear classifiers (its exactness check for trees) |
 //! | [`svm`] | `ai.onnx.ml` `SVMClassifier` (binary, one-vs-one votes), `SVMRegressor`, with the `LINEAR` (folded into a `Linear`), `POLY`, `RBF` and `SIGMOID` kernels |
 //! | [`conv`] | `Conv` |
+//! | [`conv_transpose`] | `ConvTranspose` (a `Conv` by the flipped kernel over the input with zeros between its elements: `Pad`, `Select`) |
 //! | [`elementwise`] | `Add`, `Sub`, `Mul`, `Div` (and the bias folding into a `Linear`; by a computed tensor a `Mul` by its reciprocal's fine table), `Sum` and `Mean` of any number of operands, `Max` and `Min` (n-ary); `ai.onnx.ml` `Scaler` |
 //! | [`activation`] | `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu`, `PRelu`, `Clip`; `Greater` and `Less` of a computed tensor against a constant (a map to 0/1); `Neg` and `Abs` of a computed tensor (`Mul` by -1, `Max`); `Pow` of a computed tensor by a constant exponent of one value (a map); the functions of one argument (`HardSigmoid`, `HardSwish`, `Exp`, `Log`, `Sqrt`, `Reciprocal`, `Abs`, `Neg`, `Floor`, `Ceil`, `Round`, `Sign`, `Elu`, `Selu`, `Celu`, `ThresholdedRelu`, `Softplus`, `Softsign`, `Mish`, `Gelu`, `Erf`, `Sin`, `Cos`, `Atan`, `Sinh`, `Cosh`, `Asinh`); `ai.onnx.ml` `Binarizer` (a map to 0/1) |
 //! | [`reduce`] | `Softmax`, `LogSoftmax`, `ArgMax`, `ReduceSum`, `ReduceMean`, `ReduceMax`, `ReduceMin`, `ai.onnx.ml` `ArrayFeatureExtractor` (label lookup; columns of a computed tensor, a `Select`), `Normalizer` (`MAX`, `L1`, `L2` over the last axis of `[N, F]`; `L1` after a softmax is the identity) |
 //! | [`pool`] | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | [`layout`] | `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`, `Transpose`, `Concat`, `Pad`, `Shape`, `Gather`, `Slice`, `ConstantOfShape` |
+//! | [`resize`] | `Resize` (every mode and coordinate transformation; [`interp`] the one-axis coefficients), `Upsample`: index-map axes as one `Select`, the others a `Linear` by the constant interpolation matrix along the axis (between `Transpose`s) |
 //! | [`select`] | `Slice` and `Gather` of computed tensors, `Split`, `Expand`, `Tile` (per-axis index maps) |
 //! | [`tree`] | `ai.onnx.ml` `TreeEnsembleClassifier`, `TreeEnsembleRegressor`, the opset-5 `TreeEnsemble` ([`tree_v5`]) |
 //! | [`norm`] | `BatchNormalization` (folded into `Conv`/`Linear`, or `Mul` + `Add`), `InstanceNormalization` (`Reduce` mean, `Sub`, `Mul`, `Reduce` mean, a `Map` of `1/√(v+ε)`, `Mul`, per-channel `Mul` + `Add`), `LRN` (`Mul`, a 1×1 `Conv` (or `Linear`) by the 0/1 channel-window band, a `Map` of `(bias + α/size · s)^-β`, `Mul`) (no family: existing ops only) |
@@ -24,8 +26,10 @@
 
 mod activation;
 mod conv;
+mod conv_transpose;
 mod dense;
 mod elementwise;
+mod interp;
 mod label_encoder;
 mod layout;
 mod linear_scaler;
@@ -33,6 +37,7 @@ mod norm;
 mod plumbing;
 mod pool;
 mod reduce;
+mod resize;
 mod select;
 mod softmax_zero;
 mod svm;
@@ -152,6 +157,7 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ML, "TreeEnsemble", Importer::tree_ensemble_v5),
     // conv
     (ONNX, "Conv", Importer::conv),
+    (ONNX, "ConvTranspose", Importer::conv_transpose),
     // pool
     (ONNX, "MaxPool", Importer::pool),
     (ONNX, "AveragePool", Importer::pool),
@@ -176,6 +182,9 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "Tile", Importer::tile),
     (ONNX, "ConstantOfShape", Importer::constant_of_shape),
     (ONNX, "Pad", Importer::pad),
+    // resize
+    (ONNX, "Resize", Importer::resize),
+    (ONNX, "Upsample", Importer::upsample),
 ];
 
 /// Spatial parameters of a Conv or pooling node.

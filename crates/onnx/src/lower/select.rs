@@ -124,7 +124,7 @@ impl Importer {
     }
 
     /// `Select` of `v` named `name` (a map on the batch axis is refused).
-    fn select_named(
+    pub(super) fn select_named(
         &mut self,
         ctx: &Ctx<'_>,
         v: ValueId,

@@ -1,0 +1,344 @@
+//! ONNX `ConvTranspose` (1-D or 2-D, NCHW) of a computed tensor, lowered into existing ops: a
+//! transposed convolution is a [`FOp::Conv`] with stride 1 over the input with `stride - 1`
+//! zeros between its elements, padded by `(k - 1) · d - pad` on each side (cropped where that
+//! is negative), by the kernel flipped on its spatial axes with its two channel axes swapped
+//! within each group. The zeros between elements come from a [`FOp::Pad`] of one zero past the
+//! end of each strided axis and a [`FOp::Select`] that reads it between the input's elements
+//! (and crops); the borders are the `Conv`'s own zero padding. With stride 1 and no cropping
+//! the `Conv` reads the input directly.
+
+use crate::error::Result;
+use crate::graph::{Dim, FOp, Operand, PadMode, ValueId};
+use crate::import::{Ctx, Importer, Kind, Sym, fixed};
+
+/// One spatial axis of the equivalent convolution.
+struct Axis {
+    /// The input's length.
+    input: usize,
+    /// The stride: input element `i` sits at position `i · stride` of the stuffed axis.
+    stride: usize,
+    /// Zeros before the first position the `Select` produces (the `Conv`'s begin pad).
+    lead: usize,
+    /// Zeros after the last (the `Conv`'s end pad).
+    trail: usize,
+    /// The stuffed positions the `Select` produces: input index, or `None` for a zero.
+    middle: Vec<Option<usize>>,
+}
+
+impl Axis {
+    /// Whether the `Select` would read the input unchanged.
+    fn is_identity(&self) -> bool {
+        self.middle.len() == self.input
+            && self.middle.iter().enumerate().all(|(j, m)| *m == Some(j))
+    }
+}
+
+/// `a` as `i64` (sizes here are far below `i64::MAX`).
+fn i(a: usize) -> i64 {
+    i64::try_from(a).unwrap_or(i64::MAX)
+}
+
+impl Importer {
+    /// ONNX `ConvTranspose` with a constant weight `[C_in, C_out / group, kH, kW]` and optional
+    /// constant bias: `strides`, `dilations`, `group`, `pads`, `output_padding`,
+    /// `output_shape` and `auto_pad` (`SAME_UPPER`, `SAME_LOWER`, `VALID`), as the ONNX
+    /// reference computes them. Refused: 3-D and higher, a symbolic spatial or channel axis.
+    pub(super) fn conv_transpose(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let x = self.value_in(ctx, 0)?;
+        let s = self.shape(x);
+        if s.len() != 3 && s.len() != 4 {
+            return Err(ctx.unsupported(format!(
+                "input of rank {} (ConvTranspose over [N, C, L] or [N, C, H, W]; 3-D and higher are not supported)",
+                s.len()
+            )));
+        }
+        let input = self.spatial_in(ctx, &s)?;
+        let nd = input.len();
+        let w = self.const_in(ctx, 1)?;
+        let bias = self.opt_const_in(ctx, 2)?;
+        let group = usize::try_from(ctx.int("group", 1))
+            .ok()
+            .filter(|&g| g > 0)
+            .ok_or_else(|| ctx.bad_attr("group", "must be positive"))?;
+        if w.shape.len() != s.len() {
+            return Err(ctx.shape_err(format!(
+                "weight shape {:?} does not match input rank {}",
+                w.shape,
+                s.len()
+            )));
+        }
+        let (Some(&ci), Some(&co_g)) = (w.shape.first(), w.shape.get(1)) else {
+            return Err(ctx.shape_err("weight rank"));
+        };
+        let kernel: Vec<usize> = w.shape.iter().skip(2).copied().collect();
+        if let Some(ks) = ctx.ints("kernel_shape").filter(|k| !k.is_empty())
+            && ctx.positive("kernel_shape", ks)? != kernel
+        {
+            return Err(ctx.bad_attr(
+                "kernel_shape",
+                format!("{ks:?} does not match the weight shape {:?}", w.shape),
+            ));
+        }
+        if kernel.contains(&0) || co_g == 0 {
+            return Err(ctx.shape_err("empty kernel"));
+        }
+        let c_in = match s.get(1) {
+            Some(Dim::Fixed(c)) => *c,
+            _ => return Err(ctx.shape_err("symbolic channel dimension")),
+        };
+        if c_in != ci || ci % group != 0 {
+            return Err(ctx.shape_err(format!(
+                "weight {:?} with group {group} does not fit {c_in} input channels",
+                w.shape
+            )));
+        }
+        let co = co_g * group;
+        let per_axis = |attr: &str, default: usize| -> Result<Vec<usize>> {
+            match ctx.ints(attr).filter(|v| !v.is_empty()) {
+                Some(v) if v.len() == nd => ctx.positive(attr, v),
+                Some(v) => Err(ctx.bad_attr(
+                    attr,
+                    format!("{} values for {nd} spatial dimensions", v.len()),
+                )),
+                None => Ok(vec![default; nd]),
+            }
+        };
+        let strides = per_axis("strides", 1)?;
+        let dilations = per_axis("dilations", 1)?;
+        let axes = self.transposed_axes(ctx, &input, &kernel, &strides, &dilations)?;
+
+        // flip the kernel and swap its channel axes within each group
+        let wd = w
+            .to_f32()
+            .ok_or_else(|| ctx.bad_input(1, "is not numeric"))?;
+        let (kh, kw) = match kernel[..] {
+            [k] => (1, k),
+            [h, k] => (h, k),
+            _ => return Err(ctx.shape_err("kernel rank")),
+        };
+        let ci_g = ci / group;
+        let mut flipped = vec![0f32; wd.len()];
+        for g in 0..group {
+            for oc in 0..co_g {
+                for ic in 0..ci_g {
+                    for y in 0..kh {
+                        for z in 0..kw {
+                            let src = (((g * ci_g + ic) * co_g + oc) * kh + (kh - 1 - y)) * kw
+                                + (kw - 1 - z);
+                            let dst = (((g * co_g + oc) * ci_g + ic) * kh + y) * kw + z;
+                            if let (Some(d), Some(&v)) = (flipped.get_mut(dst), wd.get(src)) {
+                                *d = v;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let weight = self.new_const(ctx, "weight", vec![co, ci_g, kh, kw], flipped);
+        let bias = match bias {
+            None => None,
+            Some(b) => {
+                if b.len() != co {
+                    return Err(ctx.shape_err(format!(
+                        "bias of {} elements for {co} output channels",
+                        b.len()
+                    )));
+                }
+                let bd = b
+                    .to_f32()
+                    .ok_or_else(|| ctx.bad_input(2, "is not numeric"))?;
+                Some(self.new_const(ctx, "bias", vec![co], bd))
+            }
+        };
+        let v = self.stuffed(ctx, x, &axes)?;
+        let (lead, trail): (Vec<usize>, Vec<usize>) =
+            axes.iter().map(|a| (a.lead, a.trail)).unzip();
+        let two = |v: &[usize], unit: usize| -> [usize; 2] {
+            match v {
+                [a] => [unit, *a],
+                [a, b] => [*a, *b],
+                _ => [unit, unit],
+            }
+        };
+        let ([lh, lw], [th, tw]) = (two(&lead, 0), two(&trail, 0));
+        let out_sizes: Vec<usize> = axes
+            .iter()
+            .zip(&kernel)
+            .zip(&dilations)
+            .map(|((a, k), d)| a.lead + a.middle.len() + a.trail - (k - 1) * d)
+            .collect();
+        let op = FOp::Conv {
+            weight,
+            bias,
+            kernel: [kh, kw],
+            strides: [1, 1],
+            pads: [lh, lw, th, tw],
+            dilations: two(&dilations, 1),
+            group,
+        };
+        let mut out = vec![s.first().copied().unwrap_or(Dim::Batch), Dim::Fixed(co)];
+        out.extend(fixed(&out_sizes));
+        let y = self.emit(ctx, op, vec![Operand::Value(v)], out, Kind::Float)?;
+        self.set_out(ctx, 0, Sym::Value(y))
+    }
+
+    /// The output size and pads of each spatial axis (ONNX: `out = stride · (in - 1) +
+    /// output_padding + (k - 1) · d + 1 - pads`; `output_shape` or `SAME_*` fix `out` and split
+    /// the total padding, the odd element at the end for `SAME_UPPER`), as the equivalent
+    /// convolution's axes.
+    fn transposed_axes(
+        &self,
+        ctx: &Ctx<'_>,
+        input: &[usize],
+        kernel: &[usize],
+        strides: &[usize],
+        dilations: &[usize],
+    ) -> Result<Vec<Axis>> {
+        let nd = input.len();
+        let out_pad: Vec<i64> = match ctx.ints("output_padding").filter(|v| !v.is_empty()) {
+            Some(v) if v.len() == nd && v.iter().all(|&p| p >= 0) => v.to_vec(),
+            Some(v) => {
+                return Err(ctx.bad_attr(
+                    "output_padding",
+                    format!("{v:?}: need {nd} non-negative values"),
+                ));
+            }
+            None => vec![0; nd],
+        };
+        let auto_pad = ctx.string("auto_pad").unwrap_or(b"NOTSET");
+        let output_shape: Option<Vec<i64>> =
+            ctx.ints("output_shape").filter(|v| !v.is_empty()).map(|v| {
+                v.get(v.len().saturating_sub(nd)..)
+                    .unwrap_or_default()
+                    .to_vec()
+            });
+        if output_shape.as_ref().is_some_and(|o| o.len() != nd) {
+            return Err(ctx.bad_attr("output_shape", format!("need {nd} spatial sizes")));
+        }
+        let pads: Vec<i64> = match ctx.ints("pads").filter(|v| !v.is_empty()) {
+            Some(p) if p.len() == 2 * nd => p.to_vec(),
+            Some(p) => {
+                return Err(ctx.bad_attr(
+                    "pads",
+                    format!("{} values for {nd} spatial dimensions", p.len()),
+                ));
+            }
+            None => vec![0; 2 * nd],
+        };
+        let too_big = || ctx.shape_err("spatial size overflow");
+        let mut axes = Vec::with_capacity(nd);
+        for a in 0..nd {
+            let (x, k, s, d, op) = (
+                i(input[a]),
+                i(kernel[a]),
+                i(strides[a]),
+                i(dilations[a]),
+                out_pad[a],
+            );
+            let ek = (k - 1).checked_mul(d).ok_or_else(too_big)?;
+            let natural = s
+                .checked_mul(x - 1)
+                .and_then(|v| v.checked_add(op + ek + 1))
+                .ok_or_else(too_big)?;
+            let target = match (&output_shape, auto_pad) {
+                (Some(o), _) => Some(o[a]),
+                (None, b"SAME_UPPER" | b"SAME_LOWER") => {
+                    Some(x.checked_mul(s).ok_or_else(too_big)?)
+                }
+                (None, b"NOTSET" | b"" | b"VALID") => None,
+                (None, other) => {
+                    return Err(ctx.bad_attr(
+                        "auto_pad",
+                        format!("unknown value {:?}", String::from_utf8_lossy(other)),
+                    ));
+                }
+            };
+            let (pb, pe) = match target {
+                Some(out) => {
+                    let total = natural - out;
+                    let half = total.div_euclid(2);
+                    if auto_pad == b"SAME_UPPER" {
+                        (half, total - half)
+                    } else {
+                        (total - half, half)
+                    }
+                }
+                None if auto_pad == b"VALID" => (0, 0),
+                None => (pads[a], pads[a + nd]),
+            };
+            let out = natural - pb - pe;
+            if out < 1 {
+                return Err(ctx.shape_err(format!(
+                    "spatial axis {a}: output size {out} (pads {pb}, {pe})"
+                )));
+            }
+            // conv-input position j in [0, len) reads stuffed position j - begin
+            let len = out + ek;
+            let begin = ek - pb;
+            let stuffed_end = (x - 1) * s + 1; // stuffed positions [0, stuffed_end)
+            let lead = begin.clamp(0, len);
+            let mid_end = (begin + stuffed_end).clamp(lead, len);
+            let middle: Vec<Option<usize>> = (lead..mid_end)
+                .map(|j| {
+                    let t = j - begin;
+                    (t % s == 0).then(|| usize::try_from(t / s).unwrap_or(0))
+                })
+                .collect();
+            if middle.is_empty() {
+                return Err(ctx.unsupported(format!(
+                    "spatial axis {a}: the pads leave no input element in the output"
+                )));
+            }
+            let as_usize = |v: i64| usize::try_from(v).map_err(|_| too_big());
+            axes.push(Axis {
+                input: input[a],
+                stride: strides[a],
+                lead: as_usize(lead)?,
+                trail: as_usize(len - mid_end)?,
+                middle,
+            });
+        }
+        Ok(axes)
+    }
+
+    /// The input with zeros between its elements (and cropped) along each spatial axis: a
+    /// `Pad` of one zero at the end of every axis that reads a zero, then one `Select`.
+    fn stuffed(&mut self, ctx: &Ctx<'_>, x: ValueId, axes: &[Axis]) -> Result<ValueId> {
+        if axes.iter().all(Axis::is_identity) {
+            return Ok(x);
+        }
+        let dims = self.shape(x);
+        let rank = dims.len();
+        let first = rank - axes.len();
+        let zeros: Vec<bool> = axes
+            .iter()
+            .map(|a| a.stride > 1 && a.middle.iter().any(Option::is_none))
+            .collect();
+        let mut src = x;
+        if zeros.iter().any(|&z| z) {
+            let mut pads = vec![0; 2 * rank];
+            let mut padded = dims.clone();
+            for (a, &z) in zeros.iter().enumerate() {
+                if z {
+                    pads[rank + first + a] = 1;
+                    padded[first + a] = Dim::Fixed(axes[a].input + 1);
+                }
+            }
+            let op = FOp::Pad {
+                mode: PadMode::Constant,
+                pads,
+                value: 0.0,
+            };
+            src = self.emit_tmp(ctx, "zero_pad", op, vec![Operand::Value(x)], padded)?;
+        }
+        let mut maps: Vec<Option<Vec<usize>>> = vec![None; rank];
+        for (a, ax) in axes.iter().enumerate() {
+            if !ax.is_identity() {
+                let zero = ax.input; // the padded zero
+                maps[first + a] = Some(ax.middle.iter().map(|m| m.unwrap_or(zero)).collect());
+            }
+        }
+        let name = format!("{}.stuffed", ctx.name);
+        self.select_named(ctx, src, maps, &name)
+    }
+}

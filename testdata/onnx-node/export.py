@@ -71,6 +71,9 @@ SUPPORTED_OPS = {
     "Slice", "Gather", "Split", "Expand", "Tile",
     # Lowered into the ops above: normalizations, and Pow by a constant exponent (a table).
     "InstanceNormalization", "LRN", "Pow",
+    # Lowered into the ops above: Resize/Upsample (a Select, or a Linear by the interpolation
+    # matrix per axis), ConvTranspose (a Conv over a zero-stuffed input: Pad, Select).
+    "Resize", "Upsample", "ConvTranspose",
     # Not an op to run but a value (PyTorch's exporter writes weights and shapes with it).
     "Constant",
 }
@@ -79,6 +82,7 @@ INT_PARAM_OPS = {
     "Reshape": {1}, "Squeeze": {1}, "Unsqueeze": {1}, "Pad": {1, 3},
     "ReduceSum": {1}, "ReduceMean": {1}, "ReduceMax": {1}, "ReduceMin": {1},
     "Slice": {1, 2, 3, 4}, "Gather": {1}, "Split": {1}, "Expand": {1}, "Tile": {1},
+    "Resize": {3},
 }
 
 

@@ -202,3 +202,42 @@ fn cnn_ops() {
         ]
     );
 }
+
+#[test]
+fn upsample_net() {
+    let g = load("upsample_net", None).expect("testdata/models/upsample_net/model.onnx");
+    let expected = [
+        "Conv",
+        "Relu",
+        "Conv",
+        "Relu",
+        // ConvTranspose 2x2 stride 2: zeros between elements, a Conv with pads 1
+        "Pad",
+        "Select",
+        "Conv",
+        "Relu",
+        // Resize nearest x2: one Select
+        "Select",
+        // ConvTranspose 3x3 stride 2, pad 1, output_padding 1, group 2
+        "Pad",
+        "Select",
+        "Conv",
+        // Resize bilinear to 8x8: width, then height between Transposes
+        "Linear",
+        "Transpose",
+        "Linear",
+        "Transpose",
+        // Sum of three
+        "Add",
+        "Add",
+        "Relu",
+        "Conv",
+    ];
+    assert_eq!(ops(&g), expected);
+    let (ins, outs) = io(&g);
+    assert_eq!(ins, [vec![Batch, Fixed(1), Fixed(8), Fixed(8)]]);
+    assert_eq!(
+        outs,
+        [("recon".into(), vec![Batch, Fixed(1), Fixed(8), Fixed(8)])]
+    );
+}

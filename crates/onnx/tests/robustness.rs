@@ -31,6 +31,7 @@ fn seeds() -> Vec<Vec<u8>> {
         "mlp_10_20_2",
         "digits_logreg_zipmap",
         "cnn_ops",
+        "upsample_net",
         "tree_gb_iris",
         "tree_rf_iris",
     ] {

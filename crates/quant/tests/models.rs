@@ -228,6 +228,8 @@ fn check_all(b: Bound, random_weights: Bound) {
     // Op coverage with random weights: 20 chained layers, a Tanh on the steep part, and
     // logits crowded under a Clip at 6 (docs/semantics.md section 5).
     check_model("cnn_ops", None, random_weights, &mut table);
+    // ConvTranspose and Resize (nearest and bilinear) decoders, random weights
+    check_model("upsample_net", None, random_weights, &mut table);
     println!(
         "{:<22} {:<22} {:>5} {:>13} {:>13} {:>9}",
         "model", "output", "rows", "max abs err", "max |float|", "argmax"

@@ -211,14 +211,16 @@ fn upsample_net() {
         "Relu",
         "Conv",
         "Relu",
-        // ConvTranspose 2x2 stride 2: zeros between elements, a Conv with pads 1
-        "Pad",
-        "Select",
+        // ConvTranspose 2x2 stride 2: a 1x1 Conv to C_out x 2 x 2 channels, interleaved
         "Conv",
+        "Reshape",
+        "Transpose",
+        "Reshape",
         "Relu",
         // Resize nearest x2: one Select
         "Select",
-        // ConvTranspose 3x3 stride 2, pad 1, output_padding 1, group 2
+        // ConvTranspose 3x3 stride 2, pad 1, output_padding 1, group 2: zeros between
+        // elements (a Pad of one zero, a Select), a Conv with pads
         "Pad",
         "Select",
         "Conv",

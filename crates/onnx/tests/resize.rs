@@ -488,6 +488,43 @@ fn strided_conv_transpose_reads_a_zero_between_elements() {
 }
 
 #[test]
+fn a_kernel_equal_to_the_stride_is_a_1x1_conv_interleaved() {
+    let attrs = vec![A::Is("strides", &[2, 3]), A::I("group", 2)];
+    let g = imp(&conv_t(&[-1, 4, 2, 5], &[4, 3, 2, 3], attrs)).unwrap();
+    assert_eq!(ops(&g), ["Conv", "Reshape", "Transpose", "Reshape"]);
+    assert_eq!(conv_params(&g, 0), ([0; 4], [1, 1], 2));
+    let (shape, w) = weight(&g, 0);
+    assert_eq!(shape, [36, 2, 1, 1]);
+    // output channel c, kernel position k, input channel i of its group reads W[g·2 + i, c, k]
+    // (W = 0, 1, ..: W[i, c, k] = (i · 3 + c) · 6 + k)
+    let at = |o: usize, i: usize| w[o * 2 + i];
+    assert_eq!((at(0, 0), at(0, 1)), (0.0, 18.0));
+    assert_eq!((at(7, 0), at(7, 1)), (7.0, 25.0));
+    // output channel 3 is group 1's first: input channels 2 and 3
+    assert_eq!((at(18, 0), at(18, 1)), (36.0, 54.0));
+    assert_eq!(
+        g.nodes[2].op,
+        FOp::Transpose {
+            perm: vec![0, 1, 4, 2, 5, 3]
+        }
+    );
+    assert_eq!(out_shape(&g, 0), [Batch, Fixed(6), Fixed(4), Fixed(15)]);
+    // 1-D
+    let g = imp(&conv_t(
+        &[-1, 1, 5],
+        &[1, 2, 4],
+        vec![A::Is("strides", &[4])],
+    ))
+    .unwrap();
+    assert_eq!(ops(&g), ["Conv", "Reshape", "Transpose", "Reshape"]);
+    assert_eq!(out_shape(&g, 0), [Batch, Fixed(2), Fixed(20)]);
+    // a pad or an output_padding takes the general form
+    let attrs = vec![A::Is("strides", &[4]), A::Is("output_padding", &[1])];
+    let g = imp(&conv_t(&[-1, 1, 5], &[1, 2, 4], attrs)).unwrap();
+    assert_eq!(ops(&g), ["Pad", "Select", "Conv"]);
+}
+
+#[test]
 fn conv_transpose_output_shape_and_auto_pad() {
     // output_shape 10 from a natural 9: the extra row at the end
     let attrs = vec![A::Is("strides", &[3]), A::Is("output_shape", &[10])];

@@ -23,6 +23,8 @@ struct Axis {
     trail: usize,
     /// The stuffed positions the `Select` produces: input index, or `None` for a zero.
     middle: Vec<Option<usize>>,
+    /// No pads and an output of `stride · input` (no `output_padding`, no cropping).
+    unpadded: bool,
 }
 
 impl Axis {
@@ -31,6 +33,15 @@ impl Axis {
         self.middle.len() == self.input
             && self.middle.iter().enumerate().all(|(j, m)| *m == Some(j))
     }
+}
+
+/// The channel geometry of a transposed convolution whose kernel equals its stride.
+struct Conv1x1 {
+    co_g: usize,
+    ci_g: usize,
+    group: usize,
+    kh: usize,
+    kw: usize,
 }
 
 /// `a` as `i64` (sizes here are far below `i64::MAX`).
@@ -107,7 +118,6 @@ impl Importer {
         let dilations = per_axis("dilations", 1)?;
         let axes = self.transposed_axes(ctx, &input, &kernel, &strides, &dilations)?;
 
-        // flip the kernel and swap its channel axes within each group
         let wd = w
             .to_f32()
             .ok_or_else(|| ctx.bad_input(1, "is not numeric"))?;
@@ -117,6 +127,37 @@ impl Importer {
             _ => return Err(ctx.shape_err("kernel rank")),
         };
         let ci_g = ci / group;
+        let b = match bias {
+            None => None,
+            Some(b) => {
+                if b.len() != co {
+                    return Err(ctx.shape_err(format!(
+                        "bias of {} elements for {co} output channels",
+                        b.len()
+                    )));
+                }
+                Some(
+                    b.to_f32()
+                        .ok_or_else(|| ctx.bad_input(2, "is not numeric"))?,
+                )
+            }
+        };
+        let disjoint = axes
+            .iter()
+            .zip(&kernel)
+            .zip(&dilations)
+            .all(|((a, &k), &d)| a.unpadded && a.stride == k && d == 1);
+        if disjoint {
+            let c = Conv1x1 {
+                co_g,
+                ci_g,
+                group,
+                kh,
+                kw,
+            };
+            return self.conv_transpose_disjoint(ctx, x, &s, &c, &wd, b);
+        }
+        // flip the kernel and swap its channel axes within each group
         let mut flipped = vec![0f32; wd.len()];
         for g in 0..group {
             for oc in 0..co_g {
@@ -135,21 +176,7 @@ impl Importer {
             }
         }
         let weight = self.new_const(ctx, "weight", vec![co, ci_g, kh, kw], flipped);
-        let bias = match bias {
-            None => None,
-            Some(b) => {
-                if b.len() != co {
-                    return Err(ctx.shape_err(format!(
-                        "bias of {} elements for {co} output channels",
-                        b.len()
-                    )));
-                }
-                let bd = b
-                    .to_f32()
-                    .ok_or_else(|| ctx.bad_input(2, "is not numeric"))?;
-                Some(self.new_const(ctx, "bias", vec![co], bd))
-            }
-        };
+        let bias = b.map(|bd| self.new_const(ctx, "bias", vec![co], bd));
         let v = self.stuffed(ctx, x, &axes)?;
         let (lead, trail): (Vec<usize>, Vec<usize>) =
             axes.iter().map(|a| (a.lead, a.trail)).unzip();
@@ -296,6 +323,7 @@ impl Importer {
                 lead: as_usize(lead)?,
                 trail: as_usize(len - mid_end)?,
                 middle,
+                unpadded: pb == 0 && pe == 0 && Some(out) == x.checked_mul(s),
             });
         }
         Ok(axes)
@@ -340,5 +368,98 @@ impl Importer {
         }
         let name = format!("{}.stuffed", ctx.name);
         self.select_named(ctx, src, maps, &name)
+    }
+
+    /// A transposed convolution whose kernel equals its stride (no dilation, pads or
+    /// `output_padding`): every output position is reached by one input position, so it is a
+    /// 1×1 `Conv` to `C_out · kH · kW` channels (channel `(c · kH + a) · kW + e` holds kernel
+    /// position `(a, e)` of output channel `c`), then a `Reshape` to `[N, C_out, kH, kW, H, W]`,
+    /// a `Transpose` to `[N, C_out, H, kH, W, kW]` and a `Reshape` to `[N, C_out, H·kH, W·kW]`
+    /// (1-D: `[N, C_out, k, L]`, `[N, C_out, L, k]`, `[N, C_out, L·k]`): no multiplication by a
+    /// stuffed zero.
+    fn conv_transpose_disjoint(
+        &mut self,
+        ctx: &Ctx<'_>,
+        x: ValueId,
+        s: &[Dim],
+        c: &Conv1x1,
+        wd: &[f32],
+        bias: Option<Vec<f32>>,
+    ) -> Result<()> {
+        let Conv1x1 {
+            co_g,
+            ci_g,
+            group,
+            kh,
+            kw,
+        } = *c;
+        let (co, kk) = (co_g * group, kh * kw);
+        let mut weight = vec![0f32; co * kk * ci_g];
+        for g in 0..group {
+            for oc in 0..co_g {
+                for ic in 0..ci_g {
+                    for k in 0..kk {
+                        let src = ((g * ci_g + ic) * co_g + oc) * kk + k;
+                        let dst = ((g * co_g + oc) * kk + k) * ci_g + ic;
+                        if let (Some(d), Some(&v)) = (weight.get_mut(dst), wd.get(src)) {
+                            *d = v;
+                        }
+                    }
+                }
+            }
+        }
+        let weight = self.new_const(ctx, "weight", vec![co * kk, ci_g, 1, 1], weight);
+        let bias = bias.map(|b| {
+            let rep = b.iter().flat_map(|&v| std::iter::repeat_n(v, kk)).collect();
+            self.new_const(ctx, "bias", vec![co * kk], rep)
+        });
+        let op = FOp::Conv {
+            weight,
+            bias,
+            kernel: [1, 1],
+            strides: [1, 1],
+            pads: [0; 4],
+            dilations: [1, 1],
+            group,
+        };
+        let batch = s.first().copied().unwrap_or(Dim::Batch);
+        let spatial: Vec<Dim> = s.get(2..).unwrap_or_default().to_vec();
+        let mut conv_out = vec![batch, Dim::Fixed(co * kk)];
+        conv_out.extend_from_slice(&spatial);
+        let y = self.emit_tmp(ctx, "conv1x1", op, vec![Operand::Value(x)], conv_out)?;
+        let sizes: Vec<usize> = spatial
+            .iter()
+            .map(|d| match d {
+                Dim::Fixed(n) => Ok(*n),
+                Dim::Batch => Err(ctx.shape_err("symbolic spatial dimension")),
+            })
+            .collect::<Result<_>>()?;
+        let (split, perm, out): (Vec<usize>, Vec<usize>, Vec<usize>) = match sizes[..] {
+            [l] => (vec![co, kw, l], vec![0, 1, 3, 2], vec![co, l * kw]),
+            [h, w] => (
+                vec![co, kh, kw, h, w],
+                vec![0, 1, 4, 2, 5, 3],
+                vec![co, h * kh, w * kw],
+            ),
+            _ => return Err(ctx.shape_err("spatial rank")),
+        };
+        let dims = |v: &[usize]| {
+            let mut d = vec![batch];
+            d.extend(fixed(v));
+            d
+        };
+        let split = dims(&split);
+        let moved: Vec<Dim> = perm.iter().filter_map(|&p| split.get(p).copied()).collect();
+        let r = self.emit_tmp(ctx, "split", FOp::Reshape, vec![Operand::Value(y)], split)?;
+        let t = FOp::Transpose { perm };
+        let t = self.emit_tmp(ctx, "interleave", t, vec![Operand::Value(r)], moved)?;
+        let o = self.emit(
+            ctx,
+            FOp::Reshape,
+            vec![Operand::Value(t)],
+            dims(&out),
+            Kind::Float,
+        )?;
+        self.set_out(ctx, 0, Sym::Value(o))
     }
 }

@@ -64,7 +64,7 @@ fn every_vector_case_is_satisfied_and_matches_the_committed_output() {
 
 #[test]
 fn fixture_models_are_satisfied() {
-    for name in ["mlp_10_20_2", "cnn_ops", "digits_mlp"] {
+    for name in ["mlp_10_20_2", "cnn_ops", "digits_mlp", "upsample_net"] {
         let (pkg, inputs) = common::fixture(name, 0);
         let c = circuit::build(&pkg, inputs).unwrap();
         assert_eq!(c.cs.first_unsatisfied(), None, "{name}");

@@ -5,7 +5,10 @@
 //! within each group. The zeros between elements come from a [`FOp::Pad`] of one zero past the
 //! end of each strided axis and a [`FOp::Select`] that reads it between the input's elements
 //! (and crops); the borders are the `Conv`'s own zero padding. With stride 1 and no cropping
-//! the `Conv` reads the input directly.
+//! the `Conv` reads the input directly. A kernel equal to its stride with no pads, dilation or
+//! `output_padding` reaches each output from one input position: a 1×1 `Conv` to
+//! `C_out · kH · kW` channels, interleaved by [`FOp::Reshape`], [`FOp::Transpose`] and
+//! [`FOp::Reshape`], multiplies no stuffed zero.
 
 use crate::error::Result;
 use crate::graph::{Dim, FOp, Operand, PadMode, ValueId};

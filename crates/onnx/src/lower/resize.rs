@@ -1,6 +1,6 @@
 //! ONNX `Resize` (opsets 10 to 19 and later) and `Upsample` (opsets 7 and 9) of a computed
 //! tensor, lowered into existing ops. Every mode is separable: along each resized axis, output
-//! position `o` is `Σ_i A[o][i] · x[i]` for a constant matrix `A` ([`interp`](super::interp),
+//! position `o` is `Σ_i A[o][i] · x[i]` for a constant matrix `A` ([`interp`],
 //! the ONNX reference implementation's coefficients), or the constant `extrapolation_value`
 //! (`tf_crop_and_resize` outside the crop). An axis whose every row of `A` is one weight of
 //! exactly 1 (every `nearest` mode, and linear or cubic maps onto integral source coordinates)

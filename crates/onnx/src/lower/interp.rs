@@ -15,7 +15,8 @@ pub(super) enum Coord {
     HalfPixelSymmetric,
     /// `half_pixel`, except `-0.5` for an output of length 1.
     PytorchHalfPixel,
-    /// `o · (in - 1) / (out - 1)` (`0` for an output of length 1).
+    /// `o · (in - 1) / (out - 1)` (`0` for an output of length 1), `out = in · scale` unrounded
+    /// as in the ONNX reference (onnxruntime uses the integer output length).
     AlignCorners,
     /// `o / scale`.
     Asymmetric,

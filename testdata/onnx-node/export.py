@@ -20,8 +20,8 @@ Lists (one `suite/case` per line, sorted, no comments):
                             (`--write-allowlist` leaves them out of both lists)
   allowlist_int_params.txt  the same, except that some inputs are int64 tensors that are op
                             parameters (Reshape shape, Squeeze/Unsqueeze axes, Pad pads and
-                            axes, Reduce* axes) fed at run time; a runner can bind them as
-                            constants
+                            axes, Reduce* axes, Resize sizes) fed at run time; a runner can
+                            bind them as constants
 
 Usage (any python3; the script re-runs itself under the repo's venv from scripts/pyenv.sh):
   python3 testdata/onnx-node/export.py                    export the listed cases

@@ -13,11 +13,12 @@ use std::path::PathBuf;
 use vouch_quant::Precision;
 use vouch_zk_prover::cs::Lc;
 
-const MODELS: [&str; 8] = [
+const MODELS: [&str; 9] = [
     "mlp_10_20_2",
     "mlp_784_128_10",
     "lenet",
     "cnn_ops",
+    "upsample_net",
     "digits_logreg",
     "digits_logreg_zipmap",
     "digits_mlp",

@@ -343,3 +343,58 @@ fn loop_model() -> Vec<u8> {
     }
     .encode_to_vec()
 }
+
+/// `--json` anywhere on the line: stdout is exactly one JSON document with the gateway's field
+/// names (text goes to stderr), and a failure is the gateway's error body on stderr.
+#[test]
+fn json_results_and_errors() {
+    let dir = tmp("json");
+    let pkg = dir.join("m.vpkg").display().to_string();
+    let o = vouch(&[
+        "--json",
+        "model",
+        "import",
+        &fixture("mlp_10_20_2", "model.onnx"),
+        "-c",
+        &fixture("mlp_10_20_2", "calibration.json"),
+        "-o",
+        &pkg,
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON document");
+    assert!(v["cid"].as_str().unwrap().starts_with("bafkrei"), "{v}");
+    assert_eq!(v["accuracy"][0]["output"], "output");
+    assert!(v["accuracy"][0]["max_abs_error"].as_f64().unwrap() < 0.1);
+    // the same cid as inspect reports, with --json after the subcommand
+    let o = vouch(&["model", "inspect", &pkg, "--json"]);
+    let w: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["cid"], w["cid"]);
+
+    let data = dir.join("data");
+    let data = data.display().to_string();
+    let o = vouch(&["--json", "store", "put", &pkg, "--data-dir", &data]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["cid"], v["cid"], "the store names the package by its cid");
+    let o = vouch(&["--json", "store", "list", "--data-dir", &data]);
+    let l: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(l, serde_json::json!([v["cid"]]));
+
+    let o = vouch(&[
+        "--json",
+        "model",
+        "inspect",
+        &dir.join("missing.vpkg").display().to_string(),
+    ]);
+    assert!(!o.status.success());
+    assert!(o.stdout.is_empty(), "no result on failure");
+    let e: serde_json::Value = serde_json::from_slice(&o.stderr).expect("a JSON error");
+    assert_eq!(e["error"]["code"], "command_failed");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing.vpkg"),
+        "{e}"
+    );
+}

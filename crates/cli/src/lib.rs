@@ -36,6 +36,7 @@ pub fn main() -> std::process::ExitCode {
 /// Dispatches a parsed command line.
 pub fn run(cli: Cli) -> eyre::Result<()> {
     use cmd::*;
+    out::set_json(cli.json);
     match cli.command {
         Command::Model(ModelCmd::Import(a)) => model_import::run(&a),
         Command::Model(ModelCmd::Inspect(a)) => model_inspect::run(&a),

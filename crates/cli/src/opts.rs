@@ -11,6 +11,10 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "vouch", version, about, long_about = None)]
 pub struct Cli {
+    /// Print the result as one JSON document on stdout (the gateway API's field names); text
+    /// goes to stderr.
+    #[arg(long, global = true)]
+    pub json: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Command,

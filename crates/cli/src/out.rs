@@ -1,13 +1,40 @@
 //! Everything the CLI prints goes through here: results to stdout, progress and errors to
-//! stderr.
+//! stderr. Under `--json` stdout holds exactly one JSON document per command (its result, with
+//! the gateway API's field names) and every text line goes to stderr instead.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use indicatif::{ProgressBar, ProgressStyle};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Prints one line of results.
+static JSON: AtomicBool = AtomicBool::new(false);
+
+/// Switches results to JSON (`--json`): [`result`] prints its value, [`line`] goes to stderr.
+pub fn set_json(on: bool) {
+    JSON.store(on, Ordering::Relaxed);
+}
+
+/// Whether results print as JSON.
+pub fn json_mode() -> bool {
+    JSON.load(Ordering::Relaxed)
+}
+
+/// Prints a command's result: `v` as JSON under `--json`, else what `text` prints.
+pub fn result(v: serde_json::Value, text: impl FnOnce()) {
+    if json_mode() {
+        json(&v);
+    } else {
+        text();
+    }
+}
+
+/// Prints one line of results (to stderr under `--json`, where stdout holds the JSON result).
 pub fn line(s: impl AsRef<str>) {
-    println!("{}", s.as_ref());
+    if json_mode() {
+        eprintln!("{}", s.as_ref());
+    } else {
+        println!("{}", s.as_ref());
+    }
 }
 
 /// Prints a JSON value, pretty.
@@ -20,8 +47,17 @@ pub fn note(s: impl AsRef<str>) {
     eprintln!("{}", s.as_ref());
 }
 
-/// Prints an error and its causes.
+/// Prints an error and its causes (under `--json`, on stderr as the gateway's error body:
+/// `{"error": {"code": "command_failed", "message": …, "causes": […]}}`).
 pub fn error(e: &eyre::Report) {
+    if json_mode() {
+        let causes: Vec<String> = e.chain().skip(1).map(ToString::to_string).collect();
+        let v = serde_json::json!({
+            "error": { "code": "command_failed", "message": e.to_string(), "causes": causes }
+        });
+        eprintln!("{}", serde_json::to_string(&v).unwrap_or_default());
+        return;
+    }
     eprintln!("error: {e}");
     for cause in e.chain().skip(1) {
         eprintln!("  caused by: {cause}");

@@ -8,6 +8,7 @@ use crate::chain_args::{ChainArgs, parse_tokens, runtime};
 use crate::out;
 use clap::Args;
 use eyre::{Result, bail};
+use serde_json::json;
 use vouch_chain::alloy::primitives::{Address, B256, U256};
 use vouch_chain::{DeployConfig, Deployment, RandomnessConfig, VrfConfig};
 
@@ -134,13 +135,23 @@ pub fn run(a: &DeployArgs) -> Result<()> {
         .iter()
         .map(|(n, a)| vec![(*n).to_owned(), a.to_string()])
         .collect();
-        out::line(out::table(&["contract", "address"], &rows));
-        out::line(format!(
-            "chain {}; governance: {}; recorded in {}",
-            dep.chain_id,
-            dep.governance,
-            path.display()
-        ));
+        let contracts: serde_json::Map<String, serde_json::Value> =
+            rows.iter().map(|r| (r[0].clone(), json!(r[1]))).collect();
+        let v = json!({
+            "chain_id": dep.chain_id,
+            "governance": dep.governance.to_string(),
+            "contracts": contracts,
+            "deployment": path.display().to_string(),
+        });
+        out::result(v, || {
+            out::line(out::table(&["contract", "address"], &rows));
+            out::line(format!(
+                "chain {}; governance: {}; recorded in {}",
+                dep.chain_id,
+                dep.governance,
+                path.display()
+            ));
+        });
         if let RandomnessConfig::ChainlinkVrf(v) = &cfg.randomness
             && !vouch_chain::deploy::vrf_consumer_added(&client, v, c.randomness).await?
         {

@@ -6,6 +6,7 @@ use crate::out;
 use clap::{Args, Subcommand};
 use eyre::{Result, WrapErr, bail};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use vouch_chain::alloy::primitives::U256;
@@ -96,7 +97,9 @@ pub fn run(cmd: &DevnetCmd) -> Result<()> {
             DevnetCmd::Warp(a) => {
                 let c = Client::connect(&a.chain.rpc_url, None).await?;
                 c.warp(a.seconds).await?;
-                out::line(format!("advanced {} s", a.seconds));
+                out::result(json!({ "advanced_seconds": a.seconds }), || {
+                    out::line(format!("advanced {} s", a.seconds));
+                });
                 Ok(())
             }
         }
@@ -109,10 +112,15 @@ async fn up(a: &UpArgs) -> Result<()> {
         && is_alive(r.pid)
         && chain_id_of(&r.url).await.is_some()
     {
-        out::line(format!(
-            "devnet already running at {} (pid {})",
-            r.url, r.pid
-        ));
+        out::result(
+            json!({ "rpc_url": r.url, "pid": r.pid, "started": false }),
+            || {
+                out::line(format!(
+                    "devnet already running at {} (pid {})",
+                    r.url, r.pid
+                ));
+            },
+        );
         return Ok(());
     }
     std::fs::create_dir_all(&d).wrap_err_with(|| format!("cannot create {}", d.display()))?;
@@ -139,7 +147,12 @@ async fn up(a: &UpArgs) -> Result<()> {
     };
     std::fs::write(d.join("devnet.json"), serde_json::to_string_pretty(&r)?)
         .wrap_err("cannot record the devnet")?;
-    out::line(format!("devnet up at {url} (pid {pid})"));
+    out::result(
+        json!({ "rpc_url": url, "pid": pid, "started": true }),
+        || {
+            out::line(format!("devnet up at {url} (pid {pid})"));
+        },
+    );
     out::note(format!(
         "state: {}  log: {}",
         d.join("state.json").display(),
@@ -163,36 +176,51 @@ async fn down(dd: &DataDirArgs) -> Result<()> {
         }
     }
     let _ = std::fs::remove_file(d.join("devnet.json"));
-    out::line(format!(
-        "devnet stopped; state kept in {}",
-        d.join("state.json").display()
-    ));
+    let state = d.join("state.json").display().to_string();
+    out::result(json!({ "stopped": true, "state": state }), || {
+        out::line(format!("devnet stopped; state kept in {state}"));
+    });
     Ok(())
 }
 
 async fn status(dd: &DataDirArgs) -> Result<()> {
     let d = dir(dd);
     let Some(r) = read_running(&d).filter(|r| is_alive(r.pid)) else {
-        out::line("devnet: not running");
+        out::result(json!({ "running": false }), || {
+            out::line("devnet: not running")
+        });
         return Ok(());
     };
     let c = Client::connect(&r.url, None).await?;
     use vouch_chain::alloy::providers::Provider;
     let block = c.provider().get_block_number().await.unwrap_or(0);
-    out::line(format!(
-        "devnet: running at {} (pid {}), chain {}, block {block}",
-        r.url,
-        r.pid,
-        c.chain_id()
-    ));
-    match Deployment::load(&dd.data_dir, c.chain_id()) {
-        Ok(dep) => out::line(format!(
-            "deployment: {} (task manager {})",
-            Deployment::path(&dd.data_dir, c.chain_id()).display(),
-            dep.contracts.task_manager
-        )),
-        Err(_) => out::line("deployment: none (run `vouch deploy`)"),
-    }
+    let dep = Deployment::load(&dd.data_dir, c.chain_id()).ok();
+    let path = Deployment::path(&dd.data_dir, c.chain_id());
+    let v = json!({
+        "running": true,
+        "rpc_url": r.url,
+        "pid": r.pid,
+        "chain_id": c.chain_id(),
+        "block": block,
+        "deployment": dep.as_ref().map(|_| path.display().to_string()),
+        "task_manager": dep.as_ref().map(|d| d.contracts.task_manager.to_string()),
+    });
+    out::result(v, || {
+        out::line(format!(
+            "devnet: running at {} (pid {}), chain {}, block {block}",
+            r.url,
+            r.pid,
+            c.chain_id()
+        ));
+        match &dep {
+            Some(dep) => out::line(format!(
+                "deployment: {} (task manager {})",
+                path.display(),
+                dep.contracts.task_manager
+            )),
+            None => out::line("deployment: none (run `vouch deploy`)"),
+        }
+    });
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use crate::chain_args::{DataDirArgs, password};
 use crate::out;
 use clap::{Args, Subcommand};
 use eyre::{Result, WrapErr};
+use serde_json::json;
 use std::path::PathBuf;
 
 /// What the CLI says before a key is encrypted (scrypt at geth's standard cost takes a while).
@@ -130,7 +131,13 @@ pub fn run(cmd: &KeyCmd) -> Result<()> {
                     ]
                 })
                 .collect();
-            out::line(out::table(&["name", "address"], &rows));
+            let v: Vec<_> = keys
+                .iter()
+                .map(|k| json!({ "name": k.name, "address": k.address.map(|a| a.to_string()) }))
+                .collect();
+            out::result(json!(v), || {
+                out::line(out::table(&["name", "address"], &rows));
+            });
         }
     }
     Ok(())
@@ -138,6 +145,7 @@ pub fn run(cmd: &KeyCmd) -> Result<()> {
 
 fn written(e: &vouch_chain::KeyEntry) {
     let address = e.address.map(|a| a.to_string()).unwrap_or_default();
-    out::line(format!("{}  {address}", e.name));
+    let v = json!({ "name": e.name, "address": address, "path": e.path.display().to_string() });
+    out::result(v, || out::line(format!("{}  {address}", e.name)));
     out::note(format!("encrypted key written to {}", e.path.display()));
 }

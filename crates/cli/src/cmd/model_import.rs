@@ -4,6 +4,7 @@ use crate::io;
 use crate::out;
 use clap::Args;
 use eyre::{Result, WrapErr};
+use serde_json::json;
 use std::path::PathBuf;
 use vouch_model::Package;
 
@@ -119,21 +120,38 @@ pub fn run(a: &ImportArgs) -> Result<()> {
         .unwrap_or_else(|| a.model.with_extension("vpkg"));
     let bytes = pkg.to_bytes();
     io::write_atomic(&path, &bytes)?;
-    out::line(format!(
-        "accuracy on {} calibration samples (integer engine vs float model):",
-        pkg.accuracy.samples
-    ));
-    out::line(accuracy_table(&pkg));
-    if pkg.has_trees() {
-        // the import refuses a package whose tree decisions differ on any calibration row
-        out::line("tree decisions: identical to the float model's on every calibration row");
-    }
-    out::line(format!(
-        "package  {} ({} bytes, {} parameters)",
-        path.display(),
-        bytes.len(),
-        pkg.parameter_count()
-    ));
-    out::line(format!("cid      {}", Package::cid_of_bytes(&bytes)));
+    let cid = Package::cid_of_bytes(&bytes).to_string();
+    let v = json!({
+        "cid": cid,
+        "name": pkg.name,
+        "package": path.display().to_string(),
+        "bytes": bytes.len(),
+        "parameters": pkg.parameter_count(),
+        "samples": pkg.accuracy.samples,
+        "accuracy": pkg.accuracy.outputs.iter().map(|o| json!({
+            "output": o.name,
+            "max_abs_error": o.max_abs_error,
+            "max_abs_float": o.max_abs_float,
+            "argmax_agreement": o.argmax_agreement,
+        })).collect::<Vec<_>>(),
+    });
+    out::result(v, || {
+        out::line(format!(
+            "accuracy on {} calibration samples (integer engine vs float model):",
+            pkg.accuracy.samples
+        ));
+        out::line(accuracy_table(&pkg));
+        if pkg.has_trees() {
+            // the import refuses a package whose tree decisions differ on any calibration row
+            out::line("tree decisions: identical to the float model's on every calibration row");
+        }
+        out::line(format!(
+            "package  {} ({} bytes, {} parameters)",
+            path.display(),
+            bytes.len(),
+            pkg.parameter_count()
+        ));
+        out::line(format!("cid      {cid}"));
+    });
     Ok(())
 }

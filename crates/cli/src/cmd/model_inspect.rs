@@ -14,9 +14,6 @@ use vouch_primitives::{Cid, hex0x};
 pub struct InspectArgs {
     /// The package file.
     pub package: PathBuf,
-    /// Print JSON instead of tables.
-    #[arg(long)]
-    pub json: bool,
 }
 
 fn shape_str(shape: &[Dim]) -> String {
@@ -74,7 +71,7 @@ pub fn run(a: &InspectArgs) -> Result<()> {
         .map_err(|e| eyre::eyre!("cannot read {}: {e}", a.package.display()))?;
     let pkg = io::read_package(&a.package)?;
     let cid = Package::cid_of_bytes(&bytes);
-    if a.json {
+    if out::json_mode() {
         out::json(&summary(&pkg, &cid));
         return Ok(());
     }

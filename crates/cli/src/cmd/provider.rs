@@ -5,6 +5,7 @@ use crate::chain_args::{ChainArgs, fmt_tokens, parse_tokens, runtime};
 use crate::out;
 use clap::{Args, Subcommand};
 use eyre::Result;
+use serde_json::json;
 use vouch_chain::alloy::primitives::U256;
 
 /// `vouch provider ...`
@@ -65,19 +66,25 @@ pub fn run(cmd: &ProviderCmd) -> Result<()> {
                 sys.join(a.model, parse_tokens(&a.stake)?).await?;
                 let me = sys.client().sender("join")?;
                 let p = sys.provider_info(me).await?;
-                out::line(format!(
-                    "{me} serves model {} with {} VOUCH staked",
-                    a.model,
-                    fmt_tokens(U256::from(p.stake))
-                ));
+                let v = json!({ "address": me.to_string(), "model_id": a.model, "stake": p.stake.to_string() });
+                out::result(v, || {
+                    out::line(format!(
+                        "{me} serves model {} with {} VOUCH staked",
+                        a.model,
+                        fmt_tokens(U256::from(p.stake))
+                    ));
+                });
             }
             ProviderCmd::Leave(a) => {
                 let sys = a.chain.system().await?;
                 let free = sys.leave(a.model, a.unbond).await?;
-                out::line(format!("left model {}", a.model));
-                if a.unbond {
-                    out::line(format!("unbonding {} VOUCH", fmt_tokens(free)));
-                }
+                let v = json!({ "model_id": a.model, "unbonding": a.unbond.then(|| free.to_string()) });
+                out::result(v, || {
+                    out::line(format!("left model {}", a.model));
+                    if a.unbond {
+                        out::line(format!("unbonding {} VOUCH", fmt_tokens(free)));
+                    }
+                });
             }
             ProviderCmd::Status(a) => {
                 let sys = a.chain.system().await?;
@@ -96,14 +103,26 @@ pub fn run(cmd: &ProviderCmd) -> Result<()> {
                         fmt_tokens(sys.credits(who).await?),
                     ],
                 ];
-                out::line(format!("{who}"));
-                out::line(out::table(&["", "VOUCH"], &rows));
                 let standing = if p.ejected {
                     "ejected (takes no task; its stake can only unbond)"
                 } else {
                     "in good standing"
                 };
-                out::line(format!("{} slash(es) counted; {standing}", p.faults));
+                let v = json!({
+                    "address": who.to_string(),
+                    "stake": p.stake.to_string(),
+                    "locked": p.locked.to_string(),
+                    "unbonding": p.unbonding.to_string(),
+                    "wallet": sys.balance(who).await?.to_string(),
+                    "credited": sys.credits(who).await?.to_string(),
+                    "faults": p.faults,
+                    "ejected": p.ejected,
+                });
+                out::result(v, || {
+                    out::line(format!("{who}"));
+                    out::line(out::table(&["", "VOUCH"], &rows));
+                    out::line(format!("{} slash(es) counted; {standing}", p.faults));
+                });
             }
         }
         Ok(())

@@ -11,6 +11,7 @@ use crate::chain_args::{ChainArgs, runtime};
 use crate::{io, out};
 use clap::Args;
 use eyre::{Result, WrapErr};
+use serde_json::json;
 use std::path::PathBuf;
 use vouch_chain::alloy::primitives::{Address, B256};
 use vouch_primitives::hex0x;
@@ -57,28 +58,41 @@ pub fn run(a: &PublishArgs) -> Result<()> {
             }
             None => (sys.publish(&m).await?, None),
         };
-        out::line(format!("model {} version {}", p.model_id, p.version));
-        out::line(format!("  package cid     {}", m.package_cid));
-        out::line(format!(
-            "  package sha256  {}",
-            hex0x(m.package_hash.as_slice())
-        ));
-        out::line(format!(
-            "  weights root    {}",
-            hex0x(m.weights_root.as_slice())
-        ));
-        out::line(format!(
-            "  graph root      {}",
-            hex0x(m.graph_root.as_slice())
-        ));
-        out::line(format!(
-            "  provenance uid  {}",
-            hex0x(p.provenance_uid.as_slice())
-        ));
-        if let Some(z) = zk {
-            out::line(format!("  zk verifier     {}", z.address));
-            out::line(format!("  zk vk hash      {}", hex0x(z.vk_hash.as_slice())));
-        }
+        let v = json!({
+            "model_id": p.model_id,
+            "version": p.version,
+            "cid": m.package_cid.to_string(),
+            "package_sha256": hex0x(m.package_hash.as_slice()),
+            "weights_root": hex0x(m.weights_root.as_slice()),
+            "graph_root": hex0x(m.graph_root.as_slice()),
+            "provenance_uid": hex0x(p.provenance_uid.as_slice()),
+            "zk_verifier": zk.as_ref().map(|z| z.address.to_string()),
+            "zk_vk_hash": zk.as_ref().map(|z| hex0x(z.vk_hash.as_slice())),
+        });
+        out::result(v, || {
+            out::line(format!("model {} version {}", p.model_id, p.version));
+            out::line(format!("  package cid     {}", m.package_cid));
+            out::line(format!(
+                "  package sha256  {}",
+                hex0x(m.package_hash.as_slice())
+            ));
+            out::line(format!(
+                "  weights root    {}",
+                hex0x(m.weights_root.as_slice())
+            ));
+            out::line(format!(
+                "  graph root      {}",
+                hex0x(m.graph_root.as_slice())
+            ));
+            out::line(format!(
+                "  provenance uid  {}",
+                hex0x(p.provenance_uid.as_slice())
+            ));
+            if let Some(z) = &zk {
+                out::line(format!("  zk verifier     {}", z.address));
+                out::line(format!("  zk vk hash      {}", hex0x(z.vk_hash.as_slice())));
+            }
+        });
         Ok(())
     })
 }

@@ -16,6 +16,7 @@ use crate::chain_args::{ChainArgs, runtime};
 use crate::out;
 use clap::{Args, Subcommand};
 use eyre::{Result, bail};
+use serde_json::json;
 use std::path::PathBuf;
 use vouch_chain::alloy::primitives::{B256, U256, keccak256};
 use vouch_chain::receipt::{Check, ReceiptFacts};
@@ -66,16 +67,24 @@ fn verify(a: &VerifyArgs) -> Result<()> {
         };
         Ok::<_, eyre::Report>(offchain_checks(a, facts, vk_on_chain))
     })?;
-    let mut failed = 0;
-    for c in &checks {
-        match &c.result {
-            Ok(d) => out::line(format!("  ok    {}: {d}", c.what)),
-            Err(e) => {
-                failed += 1;
-                out::line(format!("  FAIL  {}: {e}", c.what));
+    let failed = checks.iter().filter(|c| c.result.is_err()).count();
+    let v = json!({
+        "id": a.task.to_string(),
+        "ok": failed == 0,
+        "checks": checks.iter().map(|c| match &c.result {
+            Ok(d) => json!({ "check": c.what, "ok": true, "detail": d.to_string() }),
+            Err(e) => json!({ "check": c.what, "ok": false, "detail": e.to_string() }),
+        }).collect::<Vec<_>>(),
+    });
+    // the JSON result is printed on failure too (then the command exits non-zero)
+    out::result(v, || {
+        for c in &checks {
+            match &c.result {
+                Ok(d) => out::line(format!("  ok    {}: {d}", c.what)),
+                Err(e) => out::line(format!("  FAIL  {}: {e}", c.what)),
             }
         }
-    }
+    });
     if failed > 0 {
         bail!(
             "receipt of task {}: {failed} of {} checks failed",
@@ -83,11 +92,13 @@ fn verify(a: &VerifyArgs) -> Result<()> {
             checks.len()
         );
     }
-    out::line(format!(
-        "receipt of task {}: all {} checks passed",
-        a.task,
-        checks.len()
-    ));
+    if !out::json_mode() {
+        out::line(format!(
+            "receipt of task {}: all {} checks passed",
+            a.task,
+            checks.len()
+        ));
+    }
     Ok(())
 }
 

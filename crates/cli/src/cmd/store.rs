@@ -7,6 +7,7 @@ use crate::chain_args::DataDirArgs;
 use crate::out;
 use clap::{Args, Subcommand};
 use eyre::{Result, WrapErr, bail};
+use serde_json::json;
 use std::io::Write;
 use std::path::PathBuf;
 use vouch_primitives::Cid;
@@ -103,7 +104,9 @@ pub fn run(cmd: &StoreCmd) -> Result<()> {
             let cid = open(&a.dirs)?
                 .put_file(&a.file)
                 .wrap_err_with(|| format!("cannot add {}", a.file.display()))?;
-            out::line(cid.to_string());
+            out::result(json!({ "cid": cid.to_string() }), || {
+                out::line(cid.to_string())
+            });
         }
         StoreCmd::Get(a) => get(a)?,
         StoreCmd::List(a) => {
@@ -117,9 +120,12 @@ pub fn run(cmd: &StoreCmd) -> Result<()> {
                     bail!("{} corrupt block(s)", bad.len());
                 }
             }
-            for c in store.list()? {
-                out::line(c.to_string());
-            }
+            let cids: Vec<String> = store.list()?.iter().map(ToString::to_string).collect();
+            out::result(json!(cids), || {
+                for c in &cids {
+                    out::line(c);
+                }
+            });
         }
         StoreCmd::Export(a) => {
             let store = open(&a.dirs)?;
@@ -201,13 +207,26 @@ fn import(a: &ImportCarArgs) -> Result<()> {
     let report = store
         .import_car(std::io::BufReader::new(f), MAX_SECTION)
         .wrap_err_with(|| format!("cannot import {}", a.file.display()))?;
-    for file in &report.files {
-        if file.name.is_empty() {
-            out::line(file.cid.to_string());
-        } else {
-            out::line(format!("{}  {}", file.cid, file.name));
+    let files: Vec<_> = report
+        .files
+        .iter()
+        .map(|f| json!({ "cid": f.cid.to_string(), "name": f.name }))
+        .collect();
+    let v = json!({
+        "files": files,
+        "blocks": report.blocks.len(),
+        "missing_roots": report.missing_roots.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "incomplete_roots": report.incomplete_roots.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    });
+    out::result(v, || {
+        for file in &report.files {
+            if file.name.is_empty() {
+                out::line(file.cid.to_string());
+            } else {
+                out::line(format!("{}  {}", file.cid, file.name));
+            }
         }
-    }
+    });
     out::note(format!(
         "imported {} block(s) from {}",
         report.blocks.len(),

@@ -6,6 +6,7 @@ use crate::chain_args::{ChainArgs, fmt_tokens, parse_tokens, runtime};
 use crate::{io, out};
 use clap::{Args, Subcommand};
 use eyre::{Result, bail};
+use serde_json::json;
 use std::path::PathBuf;
 use std::time::Duration;
 use vouch_chain::alloy::primitives::{B256, U256};
@@ -219,7 +220,12 @@ pub fn run(cmd: &TaskCmd) -> Result<()> {
             TaskCmd::Finalize(a) => {
                 let sys = a.chain.system().await?;
                 sys.finalize(U256::from(a.task)).await?;
-                out::line(format!("task {} finalized", a.task));
+                out::result(
+                    json!({ "id": a.task.to_string(), "status": "finalized" }),
+                    || {
+                        out::line(format!("task {} finalized", a.task));
+                    },
+                );
                 Ok(())
             }
             TaskCmd::Status(a) => status(a).await,
@@ -229,19 +235,19 @@ pub fn run(cmd: &TaskCmd) -> Result<()> {
                 let sys = a.chain.system().await?;
                 if a.batch {
                     let (uid, from, to) = sys.flush_receipts().await?;
-                    out::line(format!(
-                        "receipts {from}..{to} attested: uid {}",
-                        hex0x(uid.as_slice())
-                    ));
+                    let uid = hex0x(uid.as_slice());
+                    let v = json!({ "uid": uid, "from": from.to_string(), "to": to.to_string() });
+                    out::result(v, || {
+                        out::line(format!("receipts {from}..{to} attested: uid {uid}"));
+                    });
                 } else {
                     let Some(task) = a.task else {
                         bail!("give a task id, or --batch");
                     };
-                    let uid = sys.attest_receipt(U256::from(task)).await?;
-                    out::line(format!(
-                        "task {task} receipt attested: uid {}",
-                        hex0x(uid.as_slice())
-                    ));
+                    let uid = hex0x(sys.attest_receipt(U256::from(task)).await?.as_slice());
+                    out::result(json!({ "id": task.to_string(), "uid": uid }), || {
+                        out::line(format!("task {task} receipt attested: uid {uid}"));
+                    });
                 }
                 Ok(())
             }
@@ -250,7 +256,9 @@ pub fn run(cmd: &TaskCmd) -> Result<()> {
                 let me = sys.client().sender("withdraw")?;
                 let c = sys.credits(me).await?;
                 sys.withdraw().await?;
-                out::line(format!("withdrew {} VOUCH", fmt_tokens(c)));
+                out::result(json!({ "withdrawn": c.to_string() }), || {
+                    out::line(format!("withdrew {} VOUCH", fmt_tokens(c)));
+                });
                 Ok(())
             }
         }
@@ -293,12 +301,19 @@ async fn request(a: &RequestArgs) -> Result<()> {
         inline_input: run.input_bytes,
     };
     let id = sys.request(&r).await?;
-    out::line(format!("task {id}"));
-    out::line(format!(
-        "  input commitment {}",
-        hex0x(run.input_commitment.as_slice())
-    ));
-    out::line(format!("  input cid        {cid}"));
+    let commitment = hex0x(run.input_commitment.as_slice());
+    let v = json!({
+        "id": id.to_string(),
+        "mode": a.mode.as_str(),
+        "input_cid": cid,
+        "input_commitment": commitment,
+        "status": "requested",
+    });
+    out::result(v, || {
+        out::line(format!("task {id}"));
+        out::line(format!("  input commitment {commitment}"));
+        out::line(format!("  input cid        {cid}"));
+    });
     Ok(())
 }
 
@@ -322,15 +337,18 @@ async fn submit(a: &SubmitArgs) -> Result<()> {
     let trace_root = run.trace.trace_root();
     sys.submit(U256::from(a.task), run.output, trace_root)
         .await?;
-    out::line(format!("task {} submitted", a.task));
-    out::line(format!(
-        "  output commitment {}",
-        hex0x(run.output.as_slice())
-    ));
-    out::line(format!(
-        "  trace root        {}",
-        hex0x(trace_root.as_slice())
-    ));
+    let (output, trace) = (hex0x(run.output.as_slice()), hex0x(trace_root.as_slice()));
+    let v = json!({
+        "id": a.task.to_string(),
+        "status": "submitted",
+        "commitment": output,
+        "trace_root": trace,
+    });
+    out::result(v, || {
+        out::line(format!("task {} submitted", a.task));
+        out::line(format!("  output commitment {output}"));
+        out::line(format!("  trace root        {trace}"));
+    });
     Ok(())
 }
 
@@ -359,17 +377,25 @@ async fn submit_zk(a: &SubmitZkArgs) -> Result<()> {
         s.calldata.clone().into(),
     )
     .await?;
-    out::line(format!("task {} proved and submitted", a.task));
-    out::line(format!(
-        "  output commitment {}",
-        hex0x(&s.output_commitment)
-    ));
-    out::line(format!(
-        "  proof             {} constraints, witness {:.2} s, prove {:.2} s",
-        s.constraints,
-        s.witness_time.as_secs_f64(),
-        s.prove_time.as_secs_f64()
-    ));
+    let output = hex0x(&s.output_commitment);
+    let v = json!({
+        "id": a.task.to_string(),
+        "status": "finalized",
+        "commitment": output,
+        "constraints": s.constraints,
+        "witness_seconds": s.witness_time.as_secs_f64(),
+        "prove_seconds": s.prove_time.as_secs_f64(),
+    });
+    out::result(v, || {
+        out::line(format!("task {} proved and submitted", a.task));
+        out::line(format!("  output commitment {output}"));
+        out::line(format!(
+            "  proof             {} constraints, witness {:.2} s, prove {:.2} s",
+            s.constraints,
+            s.witness_time.as_secs_f64(),
+            s.prove_time.as_secs_f64()
+        ));
+    });
     Ok(())
 }
 
@@ -391,24 +417,44 @@ async fn status(a: &IdArgs) -> Result<()> {
         vec!["output".to_owned(), t.outputCommitment.to_string()],
         vec!["trace root".to_owned(), t.traceRoot.to_string()],
     ];
-    out::line(out::table(&["task", &a.task.to_string()], &rows));
     let d = sys.dispute_of(id).await?;
-    if !d.is_zero() {
+    let game = if d.is_zero() {
+        None
+    } else {
         let g = sys
             .client()
             .call("DisputeGame.game", sys.dispute_game().game(d))
             .await?;
-        out::line(format!(
-            "dispute {d}: phase {}, node {}, element {}, outcome {}",
-            PHASES.get(usize::from(g.phase)).copied().unwrap_or("?"),
-            g.node,
-            g.element,
-            dispute::OUTCOMES
-                .get(usize::from(g.outcome))
-                .copied()
-                .unwrap_or("?")
-        ));
-    }
+        let phase = PHASES.get(usize::from(g.phase)).copied().unwrap_or("?");
+        let outcome = dispute::OUTCOMES.get(usize::from(g.outcome)).copied();
+        Some((phase, g.node, g.element, outcome.unwrap_or("?")))
+    };
+    let v = json!({
+        "id": a.task.to_string(),
+        "status": st,
+        "terminal": matches!(st, "finalized" | "refunded" | "failed"),
+        "mode": mode,
+        "model_id": t.modelId,
+        "version": t.version,
+        "requester": t.requester.to_string(),
+        "provider": t.provider.to_string(),
+        "fee": t.fee.to_string(),
+        "deadline": t.deadline,
+        "input_commitment": t.inputCommitment.to_string(),
+        "commitment": t.outputCommitment.to_string(),
+        "trace_root": t.traceRoot.to_string(),
+        "dispute": game.map(|(phase, node, element, outcome)| json!({
+            "id": d.to_string(), "phase": phase, "node": node, "element": element, "outcome": outcome,
+        })),
+    });
+    out::result(v, || {
+        out::line(out::table(&["task", &a.task.to_string()], &rows));
+        if let Some((phase, node, element, outcome)) = game {
+            out::line(format!(
+                "dispute {d}: phase {phase}, node {node}, element {element}, outcome {outcome}"
+            ));
+        }
+    });
     Ok(())
 }
 
@@ -421,10 +467,15 @@ async fn play(a: &PlayArgs, open: bool) -> Result<()> {
     let mut game = sys.dispute_of(id).await?;
     if open && usize::from(t.status) == 2 {
         if t.outputCommitment == run.output && t.traceRoot == mine {
-            out::line(format!(
-                "task {}: the posted result matches this execution; nothing to challenge",
-                a.task
-            ));
+            out::result(
+                json!({ "id": a.task.to_string(), "challenged": false }),
+                || {
+                    out::line(format!(
+                        "task {}: the posted result matches this execution; nothing to challenge",
+                        a.task
+                    ));
+                },
+            );
             return Ok(());
         }
         game = sys.challenge(id, run.output, mine).await?;
@@ -447,9 +498,17 @@ async fn play(a: &PlayArgs, open: bool) -> Result<()> {
             }
             Move::Waiting { deadline } => {
                 if !a.watch {
-                    out::line(format!(
-                        "dispute {game}: waiting for the other party (deadline {deadline}); run again or pass --watch"
-                    ));
+                    let v = json!({
+                        "id": a.task.to_string(),
+                        "dispute": game.to_string(),
+                        "status": "waiting",
+                        "deadline": deadline.to_string(),
+                    });
+                    out::result(v, || {
+                        out::line(format!(
+                            "dispute {game}: waiting for the other party (deadline {deadline}); run again or pass --watch"
+                        ));
+                    });
                     return Ok(());
                 }
                 tokio::time::sleep(Duration::from_secs(2)).await;
@@ -462,11 +521,19 @@ async fn play(a: &PlayArgs, open: bool) -> Result<()> {
             }
             Move::Done { outcome } => {
                 let t = sys.task(id).await?;
-                out::line(format!(
-                    "dispute {game}: {outcome}; task {} is {}",
-                    a.task,
-                    status_name(t.status)
-                ));
+                let st = status_name(t.status);
+                let v = json!({
+                    "id": a.task.to_string(),
+                    "dispute": game.to_string(),
+                    "outcome": outcome.to_string(),
+                    "status": st,
+                });
+                out::result(v, || {
+                    out::line(format!(
+                        "dispute {game}: {outcome}; task {} is {st}",
+                        a.task
+                    ));
+                });
                 return Ok(());
             }
         }

@@ -22,6 +22,7 @@ use crate::chain_args::runtime;
 use crate::out;
 use clap::Args;
 use eyre::{Result, WrapErr};
+use serde_json::json;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -134,7 +135,25 @@ pub fn print(net: &Network) {
                 .map_or_else(String::new, |a| a.to_string())
         ),
     ]);
-    out::line(out::table(&["component", "where"], &rows));
+    let v: serde_json::Map<String, serde_json::Value> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            // providers share a label: number them
+            let key = if r[0].starts_with("provider") {
+                format!("{}{i}", r[0])
+            } else {
+                r[0].clone()
+            };
+            (key, json!(r[1]))
+        })
+        .collect();
+    out::result(
+        json!({ "gateway": net.gateway.url(), "components": v }),
+        || {
+            out::line(out::table(&["component", "where"], &rows));
+        },
+    );
 }
 
 /// Runs `vouch up`.

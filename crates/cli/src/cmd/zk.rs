@@ -247,12 +247,15 @@ fn ptau_new(a: &PtauNewArgs) -> Result<()> {
     let bytes = ptau::insecure_new(a.power, &|m| pb.set_message(m.to_string()))?;
     pb.finish_and_clear();
     io::write_atomic(&a.output, &bytes)?;
-    out::line(format!(
-        "wrote INSECURE local ptau 2^{} to {} ({} bytes)",
-        a.power,
-        a.output.display(),
-        bytes.len()
-    ));
+    let v = json!({ "ptau": a.output.display().to_string(), "power": a.power, "bytes": bytes.len(), "insecure": true });
+    out::result(v, || {
+        out::line(format!(
+            "wrote INSECURE local ptau 2^{} to {} ({} bytes)",
+            a.power,
+            a.output.display(),
+            bytes.len()
+        ));
+    });
     Ok(())
 }
 
@@ -413,15 +416,22 @@ fn deploy_verifier_cmd(a: &DeployVerifierArgs) -> Result<()> {
         if let Some(p) = &a.source {
             io::write_atomic(p, src.as_bytes())?;
         }
-        out::line(format!("verifier {}", info.address));
-        out::line(format!(
-            "  vk hash       {}",
-            hex0x(info.vk_hash.as_slice())
-        ));
-        out::line(format!(
-            "  weights root  {}",
-            hex0x(info.weights_root.as_slice())
-        ));
+        let v = json!({
+            "zk_verifier": info.address.to_string(),
+            "vk_hash": hex0x(info.vk_hash.as_slice()),
+            "weights_root": hex0x(info.weights_root.as_slice()),
+        });
+        out::result(v, || {
+            out::line(format!("verifier {}", info.address));
+            out::line(format!(
+                "  vk hash       {}",
+                hex0x(info.vk_hash.as_slice())
+            ));
+            out::line(format!(
+                "  weights root  {}",
+                hex0x(info.weights_root.as_slice())
+            ));
+        });
         Ok(())
     })
 }
@@ -437,11 +447,14 @@ fn export(a: &ExportArgs) -> Result<()> {
     let pkg = io::read_package(&a.model)?;
     let src = verifier_source(&pkg, &vk, &a.contract)?;
     io::write_atomic(&a.output, src.as_bytes())?;
-    out::line(format!(
-        "wrote {} (vk hash {})",
-        a.output.display(),
-        hex0x(&vk.hash())
-    ));
+    let v = json!({ "written": a.output.display().to_string(), "vk_hash": hex0x(&vk.hash()) });
+    out::result(v, || {
+        out::line(format!(
+            "wrote {} (vk hash {})",
+            a.output.display(),
+            hex0x(&vk.hash())
+        ));
+    });
     Ok(())
 }
 
@@ -549,12 +562,20 @@ fn info(a: &InfoArgs) -> Result<()> {
         .iter()
         .map(|(n, op, k)| vec![n.clone(), op.to_string(), k.to_string()])
         .collect();
-    out::line(out::table(&["node", "op", "constraints"], &rows));
-    out::line(format!(
-        "total {} constraints, {} variables, domain 2^{}",
-        c.cs.num_constraints(),
-        c.cs.num_vars(),
-        groth::domain_log(&c.cs)
-    ));
+    let v = json!({
+        "nodes": c.per_node.iter().map(|(n, op, k)| json!({ "node": n, "op": op.to_string(), "constraints": k })).collect::<Vec<_>>(),
+        "constraints": c.cs.num_constraints(),
+        "variables": c.cs.num_vars(),
+        "domain_log": groth::domain_log(&c.cs),
+    });
+    out::result(v, || {
+        out::line(out::table(&["node", "op", "constraints"], &rows));
+        out::line(format!(
+            "total {} constraints, {} variables, domain 2^{}",
+            c.cs.num_constraints(),
+            c.cs.num_vars(),
+            groth::domain_log(&c.cs)
+        ));
+    });
     Ok(())
 }

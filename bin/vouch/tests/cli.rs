@@ -363,7 +363,7 @@ fn json_results_and_errors() {
     assert!(o.status.success(), "{}", text(&o).1);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON document");
     assert!(v["cid"].as_str().unwrap().starts_with("bafkrei"), "{v}");
-    assert_eq!(v["accuracy"][0]["output"], "output");
+    assert_eq!(v["accuracy"][0]["output"], "logits");
     assert!(v["accuracy"][0]["max_abs_error"].as_f64().unwrap() < 0.1);
     // the same cid as inspect reports, with --json after the subcommand
     let o = vouch(&["model", "inspect", &pkg, "--json"]);

@@ -14,8 +14,18 @@ pub(super) struct ModelEntry {
     /// `ModelRegistry.Status` (1 = active).
     pub(super) status: u8,
     pub(super) zk: bool,
-    /// Name and input names, once the package is in the store.
-    pub(super) pkg: Option<(String, Vec<String>)>,
+    /// What the directory reads from the package, once it is in the store.
+    pub(super) pkg: Option<PackageFacts>,
+}
+
+/// What the directory reads from a registered package.
+#[derive(Debug, Clone)]
+pub(super) struct PackageFacts {
+    pub(super) name: String,
+    pub(super) inputs: Vec<String>,
+    /// The modes its ops can be checked in (`vouch_task::modes::supported_modes`): a tree
+    /// ensemble the dispute game cannot judge takes no optimistic or committee task.
+    pub(super) modes: Vec<vouch_task::Mode>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -42,17 +52,20 @@ impl DirState {
 
     pub(super) fn info(key: (u32, u32), e: &ModelEntry) -> ModelInfo {
         let (name, inputs, modes) = match &e.pkg {
-            Some((name, inputs)) => {
+            Some(p) => {
                 // a frozen version (status 2) still serves zk requests: a proof cannot lie;
                 // a deprecated one (3) serves nobody
-                let mut modes = match e.status {
-                    1 => vec!["optimistic".to_owned(), "committee".to_owned()],
-                    _ => Vec::new(),
+                let open = |m: vouch_task::Mode| match m {
+                    vouch_task::Mode::Zk => e.zk && e.status <= 2,
+                    _ => e.status == 1,
                 };
-                if e.zk && e.status <= 2 {
-                    modes.insert(0, "zk".to_owned());
-                }
-                (name.clone(), inputs.clone(), modes)
+                use vouch_task::Mode;
+                let modes = [Mode::Zk, Mode::Optimistic, Mode::Committee]
+                    .iter()
+                    .filter(|&&m| p.modes.contains(&m) && open(m))
+                    .map(|m| m.as_str().to_owned())
+                    .collect();
+                (p.name.clone(), p.inputs.clone(), modes)
             }
             // Without the package the gateway can neither quantize nor check an input.
             None => (

@@ -529,7 +529,11 @@ impl Shared {
             if let Some(pkg) = pkg {
                 let inputs = pkg.inputs.iter().map(|i| i.name.clone()).collect();
                 if let Some(e) = write(&self.dir.models).get_mut(&k) {
-                    e.pkg = Some((pkg.name.clone(), inputs));
+                    e.pkg = Some(directory::PackageFacts {
+                        name: pkg.name.clone(),
+                        inputs,
+                        modes: vouch_task::modes::supported_modes(&pkg),
+                    });
                 }
             }
         }
@@ -717,15 +721,35 @@ impl TaskSink for ChainSink {
 
 #[cfg(test)]
 mod tests {
+    use super::directory::PackageFacts;
     use super::{DirState, ModelEntry};
+    use vouch_task::Mode;
 
-    fn entry(status: u8, zk: bool) -> ModelEntry {
+    fn entry_with(status: u8, zk: bool, modes: Vec<Mode>) -> ModelEntry {
         ModelEntry {
             cid: "bafkreimodel".into(),
             status,
             zk,
-            pkg: Some(("mlp".into(), vec!["x".into()])),
+            pkg: Some(PackageFacts {
+                name: "mlp".into(),
+                inputs: vec!["x".into()],
+                modes,
+            }),
         }
+    }
+
+    fn entry(status: u8, zk: bool) -> ModelEntry {
+        entry_with(status, zk, Mode::ALL.to_vec())
+    }
+
+    /// A package whose ops one checker lacks (a MIN tree ensemble: no one-step check) is
+    /// listed only in the modes it can be checked in.
+    #[test]
+    fn models_list_only_the_modes_their_ops_can_be_checked_in() {
+        let trees = DirState::info((1, 1), &entry_with(1, true, vec![Mode::Zk]));
+        assert_eq!(trees.modes, ["zk"]);
+        let no_zk = DirState::info((1, 1), &entry_with(1, false, vec![Mode::Zk]));
+        assert!(no_zk.modes.is_empty());
     }
 
     /// A frozen version takes zk requests only (a proof cannot lie); a deprecated one none.

@@ -400,7 +400,13 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
                 // the values go with the settlement: a node restarted since it submitted runs
                 // the task again for them (only when there is a callback to deliver to)
                 if run.is_none() && t.flags & FLAG_HAS_CALLBACK != 0 {
-                    run = Some(ctx.run_of(task, &req, true).await?);
+                    match ctx.run_of(task, &req, true).await {
+                        Ok(r) => run = Some(r),
+                        // settle anyway: the values may be delivered later by anyone
+                        Err(e) => {
+                            tracing::warn!(node = %ctx.cfg.name, %task, error = %e, "finalizing without values");
+                        }
+                    }
                 }
                 ctx.try_finalize(task, ctx.values_for(&t, run.as_ref()))
                     .await;

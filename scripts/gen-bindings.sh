@@ -29,6 +29,8 @@ contracts=(
   EAS.sol:EAS
   SchemaRegistry.sol:SchemaRegistry
   ReceiptAttester.sol:ReceiptAttester
+  LendingRiskGate.sol:LendingRiskGate
+  AgentVault.sol:AgentVault
 )
 
 for entry in "${contracts[@]}"; do

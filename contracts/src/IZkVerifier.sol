@@ -14,10 +14,3 @@ interface IZkVerifier {
         bytes calldata proof
     ) external view returns (bool);
 }
-
-/// @title IVouchConsumer
-/// @notice Optional callback a requesting contract receives when its task settles. Called with a
-/// gas cap; a revert or out-of-gas is recorded and ignored, never blocking settlement.
-interface IVouchConsumer {
-    function onVouchResult(uint256 taskId, bool ok, bytes32 outputCommitment) external;
-}

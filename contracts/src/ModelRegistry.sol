@@ -20,6 +20,12 @@ import {ISchemaResolver} from "@ethereum-attestation-service/eas-contracts/contr
 /// losing). A frozen version refuses optimistic and committee requests but still serves zk
 /// requests (a proof cannot lie). Governance (Timelock) freezes, unfreezes and deprecates; a
 /// guardian set by governance may only unfreeze, at once, for a version frozen wrongly.
+///
+/// A version also records its graph outputs (`outputsOf`): each output's elements per row and
+/// its scale as the exact bits of the package's binary64 scale, so a consumer contract can
+/// check delivered output values against an output commitment and convert them to fixed point
+/// (docs/semantics.md section 10). Like the roots, they are the model owner's claim about the
+/// package, checkable by anyone holding it.
 contract ModelRegistry {
     enum Status {
         None,
@@ -36,6 +42,13 @@ contract ModelRegistry {
         uint32 semanticsVersion;
         string metadataUri;
         address zkVerifier; // zero when the version has no zk verifier
+        OutputSpec[] outputs; // the graph outputs in package order (empty: values cannot be delivered)
+    }
+
+    /// One graph output: elements per row and the IEEE-754 binary64 bits of its scale.
+    struct OutputSpec {
+        uint32 size;
+        uint64 scaleBits;
     }
 
     struct Version {
@@ -70,6 +83,9 @@ contract ModelRegistry {
     mapping(uint32 => mapping(uint32 => Version)) internal _versions;
     /// keccak256(modelId, version, provider) => epoch + 1 of the provider's last strike
     mapping(bytes32 => uint32) internal _struck;
+    /// modelId => version => outputs, 12 bytes each: `uint32 size ‖ uint64 scaleBits`, packed
+    /// (up to two outputs fit one slot with the length)
+    mapping(uint32 => mapping(uint32 => bytes)) internal _outputs;
 
     event ModelCreated(uint32 indexed modelId, address indexed owner);
     event VersionRegistered(
@@ -91,6 +107,7 @@ contract ModelRegistry {
     error BadSemanticsVersion(uint32 semanticsVersion);
     error BadStatus();
     error ZeroAddress();
+    error BadOutput(uint256 index);
 
     modifier onlyGovernance() {
         if (msg.sender != governance) revert NotGovernance();
@@ -151,6 +168,15 @@ contract ModelRegistry {
         v.registeredAt = uint64(block.timestamp);
         v.packageCid = input.packageCid;
         v.metadataUri = input.metadataUri;
+        bytes memory outs;
+        for (uint256 i; i < input.outputs.length; ++i) {
+            OutputSpec calldata o = input.outputs[i];
+            // a positive, finite, non-zero binary64: sign bit clear, exponent not all ones
+            uint64 e = o.scaleBits >> 52;
+            if (o.size == 0 || o.scaleBits == 0 || e >= 0x7FF) revert BadOutput(i);
+            outs = bytes.concat(outs, bytes4(o.size), bytes8(o.scaleBits));
+        }
+        _outputs[modelId][version] = outs;
         bytes32 uid = eas.attest(
             AttestationRequest({
                 schema: provenanceSchema,
@@ -189,6 +215,27 @@ contract ModelRegistry {
 
     function getVersion(uint32 modelId, uint32 version) external view returns (Version memory) {
         return _versions[modelId][version];
+    }
+
+    /// @notice Elements per row and scale bits (IEEE-754 binary64) of each graph output of a
+    /// version, in package order.
+    function outputsOf(uint32 modelId, uint32 version)
+        external
+        view
+        returns (uint32[] memory sizes, uint64[] memory scales)
+    {
+        bytes memory outs = _outputs[modelId][version];
+        uint256 n = outs.length / 12;
+        sizes = new uint32[](n);
+        scales = new uint64[](n);
+        for (uint256 i; i < n; ++i) {
+            uint256 w;
+            assembly ("memory-safe") {
+                w := mload(add(add(outs, 0x20), mul(i, 12)))
+            }
+            sizes[i] = uint32(w >> 224);
+            scales[i] = uint64(w >> 160);
+        }
     }
 
     function status(uint32 modelId, uint32 version) external view returns (Status) {

@@ -10,6 +10,8 @@ import {ProviderStaking} from "./ProviderStaking.sol";
 import {IRandomnessSource} from "./RandomnessSource.sol";
 import {IZkVerifier} from "./IZkVerifier.sol";
 import {IDisputeGame, IDisputeResolver, DisputeParams, Outcome} from "./IDisputeGame.sol";
+import {IVouchConsumer} from "./consumer/IVouchConsumer.sol";
+import {ResultDelivery} from "./ResultDelivery.sol";
 
 /// @title TaskManager
 /// @notice Inference requests with escrowed fees and their settlement in three modes:
@@ -28,6 +30,12 @@ import {IDisputeGame, IDisputeResolver, DisputeParams, Outcome} from "./IDispute
 /// Money is pull-based: fees, rewards and returned bonds are credited to `balances` and
 /// withdrawn with `withdraw`. Accounting (checked by the invariant tests):
 /// `token.balanceOf(this) == totalEscrow + sum(balances) + totalBonds + auditPool` (ledger).
+///
+/// A task may name a consumer contract (`IVouchConsumer`) as its callback. Its result reaches
+/// the consumer only once final, with the output values checked against the output commitment
+/// (by `ResultDelivery`, docs/semantics.md section 10): in `submitZk` (the proof carries the
+/// values), in `finalize`/`finalizeCommittee` when the caller passes the values, or later in one
+/// `deliver` by anyone holding them. Settlement never waits for the values.
 ///
 /// Finalized tasks append a receipt leaf
 /// `keccak256(abi.encode(taskId, modelId, version, inputCommitment, outputCommitment, mode, traceRoot))`
@@ -120,8 +128,9 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     uint8 internal constant FLAG_AUDIT = 1;
     uint8 internal constant FLAG_AUDIT_CLOSED = 2;
     uint8 internal constant FLAG_AUDIT_FAILED = 4;
+    uint8 internal constant FLAG_ROWS = 8; // more than one row: `_rows` holds the count
     uint8 internal constant FLAG_CALLBACK_FAILED = 16;
-    uint8 internal constant FLAG_HAS_CALLBACK = 32;
+    uint8 internal constant FLAG_HAS_CALLBACK = 32; // a callback was named (its slot is cleared on delivery)
     uint8 internal constant MAX_COMMITTEE = 8;
     /// `ProviderStaking.SNAPSHOT_HORIZON`: draws refuse older snapshots (a test checks they match)
     uint256 internal constant SNAPSHOT_HORIZON = 256;
@@ -130,6 +139,8 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     ModelRegistry public immutable registry;
     ProviderStaking public immutable staking;
     IRandomnessSource public immutable randomness;
+    /// Checks a result's values and encodes the consumer call (created here, stateless).
+    ResultDelivery public immutable delivery;
     /// Bonds locked from provider stakes. Immutable so that every unlock/slash matches the lock
     /// it undoes; changing them means deploying a new TaskManager.
     uint96 public immutable providerBond;
@@ -228,6 +239,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     error InsufficientGasForCallback();
     error BadParams();
     error BadRows(uint16 rows);
+    error NothingDelivered();
 
     modifier onlyGovernance() {
         if (msg.sender != governance) revert NotGovernance();
@@ -251,6 +263,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         staking = staking_;
         randomness = randomness_;
         governance = governance_;
+        delivery = new ResultDelivery();
         _setParams(params_);
     }
 
@@ -280,11 +293,16 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         t.status = Status.Requested;
         t.deadline = r.deadline;
         t.inputCommitment = r.inputCommitment;
-        if (r.rows > 1) _rows[taskId] = r.rows;
+        uint8 flags;
+        if (r.rows > 1) {
+            flags = FLAG_ROWS;
+            _rows[taskId] = r.rows;
+        }
         if (r.callback != address(0)) {
-            t.flags = FLAG_HAS_CALLBACK;
+            flags |= FLAG_HAS_CALLBACK;
             callbacks[taskId] = Callback({target: r.callback, gas: r.callbackGas});
         }
+        t.flags = flags;
         if (r.mode == Mode.Committee) {
             Committee storage c = committees[taskId];
             c.ticket = uint40(randomness.request());
@@ -325,7 +343,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         ledger.totalEscrow -= t.fee;
         _credit(t.requester, t.fee);
         emit Refunded(taskId);
-        _callback(taskId, false, bytes32(0));
+        _notifyFailed(taskId);
     }
 
     // ================================================================ optimistic
@@ -359,14 +377,25 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         disputeId = _openEscrowedDispute(taskId, t, output, traceRoot, 0);
     }
 
-    /// @notice Finalizes an optimistic task after its challenge window.
-    function finalize(uint256 taskId) external nonReentrant {
+    /// @notice Finalizes a task after its challenge window (optimistic, or a committee task
+    /// whose dispute left a result standing). Non-empty `values` (the integer outputs) are
+    /// checked against the output commitment and delivered to the callback; empty ones settle
+    /// without delivering (`deliver` may follow).
+    function finalize(uint256 taskId, int32[] calldata) external nonReentrant {
         Task storage t = tasks[taskId];
         if (t.status != Status.Submitted) revert BadStatus(t.status);
         if (block.timestamp <= t.deadline) revert TooEarly();
         address[] memory payees = new address[](1);
         payees[0] = t.provider;
         _settle(taskId, t, payees, true);
+        _deliver(taskId, ResultDelivery.callData.selector);
+    }
+
+    /// @notice Delivers a finalized task's result to its callback, once: `values` must open the
+    /// output commitment. Anyone holding the values may call.
+    /// The values reach `ResultDelivery.callData` as they are (`_deliver`).
+    function deliver(uint256 taskId, int32[] calldata) external nonReentrant {
+        if (!_deliver(taskId, ResultDelivery.callData.selector)) revert NothingDelivered();
     }
 
     // ================================================================ zk
@@ -387,6 +416,8 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         address[] memory payees = new address[](1);
         payees[0] = msg.sender;
         _settle(taskId, t, payees, false);
+        // the proof carries the values; a proof format the delivery cannot read settles anyway
+        _deliver(taskId, ResultDelivery.zkCallData.selector);
     }
 
     // ================================================================ committee
@@ -489,8 +520,9 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
 
     /// @notice After the reveal deadline: pays the agreeing revealers and slashes members that
     /// committed but did not reveal (into the audit pool; members that never committed locked
-    /// nothing); with no reveal at all, refunds the requester.
-    function finalizeCommittee(uint256 taskId, address[] calldata members) external nonReentrant {
+    /// nothing); with no reveal at all, refunds the requester. Non-empty `values` are delivered
+    /// as in `finalize`.
+    function finalizeCommittee(uint256 taskId, address[] calldata members, int32[] calldata) external nonReentrant {
         Task storage t = tasks[taskId];
         Committee storage c = committees[taskId];
         if (t.mode != Mode.Committee || !c.drawn) revert BadMode();
@@ -515,8 +547,9 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         if (anyReveal) {
             // slashed members' bonds were counted into the pool above; agreeing ones are unlocked in _settle
             _settle(taskId, t, _agreeing(members, c.agreeMask), true);
+            _deliver(taskId, ResultDelivery.committeeCallData.selector);
         } else {
-            _callback(taskId, false, bytes32(0));
+            _notifyFailed(taskId);
         }
     }
 
@@ -551,14 +584,13 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     }
 
     function _agreeing(address[] calldata members, uint8 mask) internal pure returns (address[] memory out) {
+        out = new address[](members.length);
         uint256 n;
         for (uint256 i; i < members.length; ++i) {
-            if (mask & (uint256(1) << i) != 0) ++n;
-        }
-        out = new address[](n);
-        n = 0;
-        for (uint256 i; i < members.length; ++i) {
             if (mask & (uint256(1) << i) != 0) out[n++] = members[i];
+        }
+        assembly ("memory-safe") {
+            mstore(out, n) // shrink to the agreeing members (the tail stays allocated, unused)
         }
     }
 
@@ -596,10 +628,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     /// the confirmer, if any, `auditReward` from the pool.
     function closeAudit(uint256 taskId) external nonReentrant {
         Task storage t = tasks[taskId];
-        if (t.status != Status.Finalized || t.flags & (FLAG_AUDIT | FLAG_AUDIT_CLOSED) != FLAG_AUDIT) {
-            revert NotAudited();
-        }
-        if (block.timestamp <= t.deadline) revert TooEarly();
+        if (_auditOpen(t)) revert TooEarly();
         t.flags |= FLAG_AUDIT_CLOSED;
         address auditor = auditors[taskId];
         if (auditor != address(0)) _payAuditReward(auditor);
@@ -615,10 +644,16 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     }
 
     function _requireOpenAudit(Task storage t) internal view {
+        if (!_auditOpen(t)) revert DeadlinePassed();
+    }
+
+    /// Whether a flagged task's audit window is still running; reverts `NotAudited` for a task
+    /// not flagged or whose audit closed.
+    function _auditOpen(Task storage t) internal view returns (bool) {
         if (t.status != Status.Finalized || t.flags & (FLAG_AUDIT | FLAG_AUDIT_CLOSED) != FLAG_AUDIT) {
             revert NotAudited();
         }
-        if (block.timestamp > t.deadline) revert DeadlinePassed();
+        return block.timestamp <= t.deadline;
     }
 
     // ================================================================ disputes
@@ -725,7 +760,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         _loserPays(d, defender, defBond, outcome);
         if (d.kind == 1) releaseExcept[taskId] = d.challenger;
         _strike(t, defender);
-        _callback(taskId, false, bytes32(0));
+        _notifyFailed(taskId);
     }
 
     function _loserPays(Dispute memory d, address defender, uint256 defBond, Outcome outcome) internal {
@@ -817,7 +852,6 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
                 emit AuditFlagged(taskId, t.deadline);
             }
         }
-        _callback(taskId, true, t.outputCommitment);
     }
 
     /// One call site per staking/registry entry point keeps the bytecode under EIP-170.
@@ -845,16 +879,49 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         emit Credited(to, amount);
     }
 
+    /// Delivers a finalized task's result once (its callback slot is cleared first); a task
+    /// without a callback, or one delivered already, gets nothing. The call's arguments go to
+    /// `ResultDelivery` as they are, under `selector` (its functions take the same argument
+    /// layout as the TaskManager function that delivers), which reverts unless the values open
+    /// the output commitment and returns the consumer call (`zkCallData`: empty when the proof
+    /// holds no values it can read, then nothing is delivered).
+    function _deliver(uint256 taskId, bytes4 selector) internal returns (bool) {
+        if (tasks[taskId].flags & FLAG_HAS_CALLBACK == 0) return false;
+        Callback storage cb = callbacks[taskId];
+        (address target, uint256 gasCap) = (cb.target, cb.gas);
+        if (target == address(0)) return false;
+        address d = address(delivery);
+        bytes memory data;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            calldatacopy(ptr, 0, calldatasize())
+            mstore(ptr, or(shr(32, shl(32, mload(ptr))), selector))
+            if iszero(staticcall(gas(), d, ptr, calldatasize(), 0, 0)) {
+                returndatacopy(ptr, 0, returndatasize())
+                revert(ptr, returndatasize())
+            }
+            // the return data is `abi.encode(bytes)`: offset 0x20, then length and contents
+            returndatacopy(ptr, 0x20, sub(returndatasize(), 0x20))
+            data := ptr
+            mstore(0x40, add(ptr, and(add(add(mload(ptr), 0x20), 31), not(31))))
+        }
+        if (data.length == 0) return false;
+        delete callbacks[taskId];
+        _callback(taskId, target, gasCap, data);
+        return true;
+    }
+
+    function _notifyFailed(uint256 taskId) internal {
+        if (tasks[taskId].flags & FLAG_HAS_CALLBACK == 0) return;
+        Callback storage cb = callbacks[taskId];
+        _callback(taskId, cb.target, cb.gas, abi.encodeCall(IVouchConsumer.onVouchFailed, (taskId)));
+    }
+
     /// @notice Calls the consumer with a gas cap. The call's failure (revert, out of gas) is
     /// recorded and ignored; the caller must supply enough gas that the cap is really available,
     /// so a finalizer cannot make the callback fail on purpose. Return data is never copied.
-    function _callback(uint256 taskId, bool ok, bytes32 output) internal {
-        if (tasks[taskId].flags & FLAG_HAS_CALLBACK == 0) return;
-        Callback memory cb = callbacks[taskId];
-        address target = cb.target;
-        uint256 gasCap = cb.gas;
+    function _callback(uint256 taskId, address target, uint256 gasCap, bytes memory data) internal {
         if (gasleft() < gasCap + gasCap / 63 + 10_000) revert InsufficientGasForCallback();
-        bytes memory data = abi.encodeCall(IVouchConsumerCallback.onVouchResult, (taskId, ok, output));
         bool success;
         assembly ("memory-safe") {
             success := call(gasCap, target, 0, add(data, 0x20), mload(data), 0, 0)
@@ -941,9 +1008,4 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     function getParams() external view returns (Params memory) {
         return params;
     }
-}
-
-/// @dev Selector source for the consumer callback (kept here to avoid an import cycle).
-interface IVouchConsumerCallback {
-    function onVouchResult(uint256 taskId, bool ok, bytes32 outputCommitment) external;
 }

@@ -156,7 +156,7 @@ contract FairDrawTest is Fixture {
         // it commits
         vm.warp(block.timestamp + cfg.params.challengeWindow);
         for (uint256 i; staking.freeStake(busy) < cfg.committeeBond; ++i) {
-            tm.finalize(ids[i]);
+            tm.finalize(ids[i], new int32[](0));
         }
         vm.prank(busy);
         tm.commit(id, 2, keccak256(abi.encode(id, busy, OUT, TRACE, bytes32(uint256(2)))), m);
@@ -192,7 +192,7 @@ contract FairDrawTest is Fixture {
         tm.reveal(id, 2, OUT, TRACE, bytes32(uint256(2)), m, list);
         vm.warp(block.timestamp + cfg.params.revealWindow + 1);
         uint256 absentBefore = staking.providers(m[1]).stake;
-        tm.finalizeCommittee(id, m);
+        tm.finalizeCommittee(id, m, new int32[](0));
         assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
         uint256 absentAfter = staking.providers(m[1]).stake;
         assertEq(absentAfter, absentBefore, "the absent member is not slashed");

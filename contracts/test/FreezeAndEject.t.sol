@@ -69,7 +69,7 @@ contract FreezeAndEjectTest is Fixture {
         vm.prank(provider);
         tm.submit(id, OUT, trace);
         vm.warp(block.timestamp + cfg.params.challengeWindow);
-        tm.finalize(id);
+        tm.finalize(id, new int32[](0));
         assertTrue(_status(id) == TaskManager.Status.Finalized, "honest task finalized");
     }
 
@@ -109,7 +109,7 @@ contract FreezeAndEjectTest is Fixture {
         vm.prank(providers[1]);
         tm.submit(id, OUT, trace);
         vm.warp(block.timestamp + cfg.params.challengeWindow);
-        tm.finalize(id);
+        tm.finalize(id, new int32[](0));
         assertTrue(_status(id) == TaskManager.Status.Finalized, "honest task finalized");
         uint256 cid = _request(TaskManager.Mode.Committee, INPUT);
         vm.roll(block.number + 2);
@@ -234,7 +234,7 @@ contract FreezeAndEjectTest is Fixture {
         vm.prank(m[0]);
         tm.reveal(id, 0, OUT, trace, bytes32(0), m, list);
         vm.warp(block.timestamp + cfg.params.revealWindow + 1);
-        tm.finalizeCommittee(id, m);
+        tm.finalizeCommittee(id, m, new int32[](0));
         assertEq(staking.providers(m[0]).faults, 0, "the revealer");
         assertEq(staking.providers(m[1]).faults, 1, "committed, never revealed: slashed, one fault");
         assertEq(staking.providers(m[2]).faults, 0, "never committed: nothing locked, nothing slashed");

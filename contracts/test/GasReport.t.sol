@@ -35,7 +35,8 @@ contract GasReportTest is PartialSumKit, TreeKit {
                         graphRoot: keccak256("graph"),
                         semanticsVersion: 1,
                         metadataUri: "ipfs://bafkreimetadata",
-                        zkVerifier: address(0)
+                        zkVerifier: address(0),
+                        outputs: _noOutputs()
                     }))
             )
         );
@@ -100,7 +101,7 @@ contract GasReportTest is PartialSumKit, TreeKit {
         (sub,) = _tx(provider, address(tm), abi.encodeCall(tm.submit, (id, OUT, TRACE)));
         vm.warp(block.timestamp + cfg.params.challengeWindow + 1);
         vm.prevrandao(bytes32(uint256(7))); // a value that does not flag an audit for these ids
-        (fin,) = _tx(providers[1], address(tm), abi.encodeCall(tm.finalize, (id)));
+        (fin,) = _tx(providers[1], address(tm), abi.encodeCall(tm.finalize, (id, new int32[](0))));
     }
 
     function _committee() internal returns (uint256 total) {

@@ -95,7 +95,7 @@ contract Handler is Test {
         calls++;
         (uint256 id, bool ok) = _pick(seed);
         if (!ok) return;
-        try tm.finalize(id) {
+        try tm.finalize(id, new int32[](0)) {
             finalized.push(id);
         } catch {}
     }
@@ -239,7 +239,7 @@ contract Handler is Test {
             tm.reveal(id, i, out, tr, bytes32(i), m, commits);
         }
         vm.warp(block.timestamp + tm.getParams().revealWindow + 1);
-        tm.finalizeCommittee(id, m);
+        tm.finalizeCommittee(id, m, new int32[](0));
         ids.push(id);
     }
 

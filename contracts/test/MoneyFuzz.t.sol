@@ -150,7 +150,7 @@ contract MoneyFuzzTest is Fixture {
             assertEq(tm.balances(challenger), 0, "challenger lost its bond");
             assertEq(escrow, k.fee, "fee still escrowed");
             vm.warp(block.timestamp + k.window);
-            tm.finalize(id);
+            tm.finalize(id, new int32[](0));
             uint256 cut = uint256(k.fee) * k.auditFeeBps / 10_000;
             assertEq(tm.balances(p), uint256(k.challengerBond) + k.fee - cut, "then the fee less the cut");
             (, pool,,) = tm.ledger();
@@ -250,7 +250,7 @@ contract MoneyFuzzTest is Fixture {
                 tm.refund(r.id);
             } else {
                 vm.warp(uint256(tm.getTask(r.id).deadline) + k.window + 1);
-                tm.finalizeCommittee(r.id, r.m);
+                tm.finalizeCommittee(r.id, r.m, new int32[](0));
             }
         }
         (uint96 escrow, uint96 pool,,) = tm.ledger();
@@ -309,7 +309,7 @@ contract MoneyFuzzTest is Fixture {
             address loser = outcome == Outcome.DefenderWins ? dissent : defender;
             assertEq(tm.getTask(r.id).provider, winner, "the winner's result stands");
             vm.warp(block.timestamp + k.window);
-            tm.finalize(r.id);
+            tm.finalize(r.id, new int32[](0));
             cut = uint256(k.fee) * k.auditFeeBps / 10_000;
             assertEq(tm.balances(winner), bond + k.fee - cut, "the loser's bond and the fee");
             assertEq(tm.balances(loser), 0, "the loser earns nothing");

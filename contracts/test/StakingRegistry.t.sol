@@ -22,24 +22,31 @@ contract StakingRegistryTest is Fixture {
         vm.prank(modelOwner);
         uint32 v2 = registry.addVersion(
             modelId,
-            ModelRegistry.VersionInput("cid2", keccak256("p2"), keccak256("w2"), keccak256("g2"), 1, "uri2", address(0))
+            ModelRegistry.VersionInput(
+                "cid2", keccak256("p2"), keccak256("w2"), keccak256("g2"), 1, "uri2", address(0), _noOutputs()
+            )
         );
         assertEq(v2, 2, "second version");
         assertEq(registry.getVersion(modelId, 1).weightsRoot, keccak256("w"), "v1 unchanged");
         vm.prank(requester);
         vm.expectRevert(ModelRegistry.NotModelOwner.selector);
         registry.addVersion(
-            modelId, ModelRegistry.VersionInput("x", bytes32(0), bytes32(0), bytes32(0), 1, "", address(0))
+            modelId,
+            ModelRegistry.VersionInput("x", bytes32(0), bytes32(0), bytes32(0), 1, "", address(0), _noOutputs())
         );
     }
 
     function test_unknown_semantics_version_rejected() public {
         vm.prank(modelOwner);
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadSemanticsVersion.selector, uint32(5)));
-        registry.register(ModelRegistry.VersionInput("x", bytes32(0), bytes32(0), bytes32(0), 5, "", address(0)));
+        registry.register(
+            ModelRegistry.VersionInput("x", bytes32(0), bytes32(0), bytes32(0), 5, "", address(0), _noOutputs())
+        );
         vm.prank(modelOwner);
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadSemanticsVersion.selector, uint32(0)));
-        registry.register(ModelRegistry.VersionInput("x", bytes32(0), bytes32(0), bytes32(0), 0, "", address(0)));
+        registry.register(
+            ModelRegistry.VersionInput("x", bytes32(0), bytes32(0), bytes32(0), 0, "", address(0), _noOutputs())
+        );
     }
 
     function test_semantics_versions_1_to_4_accepted() public {
@@ -47,7 +54,9 @@ contract StakingRegistryTest is Fixture {
             vm.prank(modelOwner);
             uint32 v = registry.addVersion(
                 modelId,
-                ModelRegistry.VersionInput("c2", keccak256("p2"), keccak256("w2"), keccak256("g2"), sv, "", address(0))
+                ModelRegistry.VersionInput(
+                    "c2", keccak256("p2"), keccak256("w2"), keccak256("g2"), sv, "", address(0), _noOutputs()
+                )
             );
             assertEq(registry.getVersion(modelId, v).semanticsVersion, sv, "version recorded");
         }
@@ -62,12 +71,17 @@ contract StakingRegistryTest is Fixture {
             vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadSemanticsVersion.selector, sv));
             registry.addVersion(
                 modelId,
-                ModelRegistry.VersionInput("c", keccak256("p"), keccak256("w"), keccak256("g"), sv, "", verifier)
+                ModelRegistry.VersionInput(
+                    "c", keccak256("p"), keccak256("w"), keccak256("g"), sv, "", verifier, _noOutputs()
+                )
             );
         }
         vm.prank(modelOwner);
         uint32 v = registry.addVersion(
-            modelId, ModelRegistry.VersionInput("c", keccak256("p"), keccak256("w"), keccak256("g"), 3, "", verifier)
+            modelId,
+            ModelRegistry.VersionInput(
+                "c", keccak256("p"), keccak256("w"), keccak256("g"), 3, "", verifier, _noOutputs()
+            )
         );
         assertEq(registry.getVersion(modelId, v).zkVerifier, verifier, "version 3 takes a zk verifier");
     }

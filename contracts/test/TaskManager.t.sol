@@ -6,30 +6,11 @@ import {TaskManager} from "../src/TaskManager.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {ProviderStaking} from "../src/ProviderStaking.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
-import {IZkVerifier, IVouchConsumer} from "../src/IZkVerifier.sol";
+import {IZkVerifier} from "../src/IZkVerifier.sol";
 
 contract MockZkVerifier is IZkVerifier {
     function verifyProof(bytes32, bytes32, bytes32, bytes32 out, bytes calldata proof) external pure returns (bool) {
         return keccak256(proof) == keccak256(abi.encode(out));
-    }
-}
-
-contract Consumer is IVouchConsumer {
-    uint256 public calls;
-    bytes32 public last;
-    uint8 public behaviour; // 0 ok, 1 revert, 2 burn all gas
-
-    function setBehaviour(uint8 b) external {
-        behaviour = b;
-    }
-
-    function onVouchResult(uint256, bool, bytes32 out) external {
-        if (behaviour == 1) revert("no");
-        if (behaviour == 2) {
-            while (true) {}
-        }
-        calls++;
-        last = out;
     }
 }
 
@@ -65,7 +46,7 @@ contract TaskManagerTest is Fixture {
         assertEq(tm.getTask(id).deadline, submittedAt + cfg.params.challengeWindow - 1, "last second");
         vm.warp(submittedAt + cfg.params.challengeWindow - 1);
         vm.expectRevert(TaskManager.TooEarly.selector);
-        tm.finalize(id);
+        tm.finalize(id, new int32[](0));
         uint256 snap = vm.snapshotState();
         vm.prank(challenger);
         tm.challenge(id, keccak256("other"), trace);
@@ -75,7 +56,7 @@ contract TaskManagerTest is Fixture {
         vm.expectRevert(TaskManager.DeadlinePassed.selector);
         vm.prank(challenger);
         tm.challenge(id, keccak256("other"), trace);
-        tm.finalize(id);
+        tm.finalize(id, new int32[](0));
         assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized at submit + window");
     }
 
@@ -87,9 +68,9 @@ contract TaskManagerTest is Fixture {
         tm.submit(id, OUT, trace);
         assertEq(_locked(p), cfg.providerBond, "bond locked");
         vm.expectRevert(TaskManager.TooEarly.selector);
-        tm.finalize(id);
+        tm.finalize(id, new int32[](0));
         vm.warp(block.timestamp + cfg.params.challengeWindow + 1);
-        tm.finalize(id);
+        tm.finalize(id, new int32[](0));
         assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
         uint256 cut = uint256(FEE) * cfg.params.auditFeeBps / 10_000;
         assertEq(tm.balances(p), FEE - cut, "provider credited");
@@ -97,7 +78,7 @@ contract TaskManagerTest is Fixture {
         _assertConserved();
         // finalized tasks cannot be finalized, challenged or refunded again
         vm.expectRevert(abi.encodeWithSelector(TaskManager.BadStatus.selector, TaskManager.Status.Finalized));
-        tm.finalize(id);
+        tm.finalize(id, new int32[](0));
         vm.expectRevert(abi.encodeWithSelector(TaskManager.BadStatus.selector, TaskManager.Status.Finalized));
         vm.prank(challenger);
         tm.challenge(id, OUT, trace);
@@ -225,7 +206,7 @@ contract TaskManagerTest is Fixture {
         assertEq(tm.balances(providers[0]), cfg.params.challengerBond, "provider got challenger bond");
         assertEq(_locked(providers[0]), cfg.providerBond, "provider bond still locked");
         vm.warp(block.timestamp + cfg.params.challengeWindow + 1);
-        tm.finalize(id);
+        tm.finalize(id, new int32[](0));
         assertEq(_locked(providers[0]) == 0 || tm.getTask(id).flags & 1 == 1, true, "bond released unless audited");
         _assertConserved();
     }
@@ -365,7 +346,7 @@ contract TaskManagerTest is Fixture {
         }
         vm.warp(block.timestamp + 2 hours);
         uint256 poolBefore = _auditPool();
-        tm.finalizeCommittee(id, m);
+        tm.finalizeCommittee(id, m, new int32[](0));
         assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
         assertEq(_locked(m[2]), 0, "no-show bond gone");
         assertGt(_auditPool(), poolBefore + cfg.committeeBond - 1, "slashed into pool");
@@ -441,10 +422,10 @@ contract TaskManagerTest is Fixture {
     /// After a committee dispute: the window runs, then `finalize` pays the standing member.
     function _finalizeStanding(uint256 id, address winner) internal {
         vm.expectRevert(TaskManager.TooEarly.selector);
-        tm.finalize(id);
+        tm.finalize(id, new int32[](0));
         uint256 before = tm.balances(winner);
         vm.warp(block.timestamp + cfg.params.challengeWindow);
-        tm.finalize(id);
+        tm.finalize(id, new int32[](0));
         assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
         assertGt(tm.balances(winner), before, "the fee paid to the standing member");
         assertEq(_locked(winner) == 0 || tm.getTask(id).flags & 1 == 1, true, "bond released unless audited");
@@ -473,38 +454,6 @@ contract TaskManagerTest is Fixture {
 
     // ------------------------------------------------------------ callbacks
 
-    function _withCallback(Consumer c, uint32 gasCap) internal returns (uint256 id) {
-        TaskManager.RequestInput memory r = _requestInput(TaskManager.Mode.Optimistic, INPUT);
-        r.callback = address(c);
-        r.callbackGas = gasCap;
-        vm.prank(requester);
-        id = tm.request(r);
-        vm.prank(providers[0]);
-        tm.submit(id, OUT, trace);
-        vm.warp(block.timestamp + cfg.params.challengeWindow + 1);
-    }
-
-    function test_callback_delivered() public {
-        Consumer c = new Consumer();
-        uint256 id = _withCallback(c, 100_000);
-        tm.finalize(id);
-        assertEq(c.calls(), 1, "called");
-        assertEq(c.last(), OUT, "output delivered");
-    }
-
-    function test_failing_callbacks_do_not_block_settlement() public {
-        Consumer c = new Consumer();
-        c.setBehaviour(1);
-        uint256 id = _withCallback(c, 100_000);
-        tm.finalize(id);
-        assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized despite revert");
-        c.setBehaviour(2);
-        id = _withCallback(c, 100_000);
-        tm.finalize(id);
-        assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized despite gas burn");
-        assertEq(tm.getTask(id).flags & 16, 16, "failure recorded");
-    }
-
     function test_callback_gas_cap_enforced() public {
         TaskManager.RequestInput memory r = _requestInput(TaskManager.Mode.Optimistic, INPUT);
         r.callback = address(1);
@@ -532,7 +481,7 @@ contract TaskManagerTest is Fixture {
         }
         token.approve(address(tm), 100 ether);
         tm.fundAuditPool(100 ether);
-        tm.finalize(id);
+        tm.finalize(id, new int32[](0));
         assertEq(tm.getTask(id).flags & 1, 1, "flagged");
         assertEq(_locked(providers[0]), cfg.providerBond, "bond held during audit");
     }
@@ -594,7 +543,7 @@ contract TaskManagerTest is Fixture {
         vm.prank(providers[0]);
         tm.submit(id, OUT, trace);
         vm.warp(block.timestamp + cfg.params.challengeWindow + 1);
-        tm.finalize(id);
+        tm.finalize(id, new int32[](0));
         bytes32 leaf = keccak256(abi.encode(id, modelId, uint32(VERSION), INPUT, OUT, uint8(0), trace));
         assertEq(tm.receiptHead(), keccak256(abi.encode(bytes32(0), leaf)), "hash chain");
         bytes32 uid = receipts.flushReceipts();

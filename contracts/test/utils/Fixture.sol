@@ -27,6 +27,8 @@ abstract contract Fixture is Test {
     address[] internal providers;
 
     uint32 internal modelId;
+    /// The graph outputs `_registerModel` registers (none unless a test pushes some).
+    ModelRegistry.OutputSpec[] internal outputSpecs;
     uint16 internal constant VERSION = 1;
     uint88 internal constant FEE = 10 ether;
     uint128 internal constant STAKE = 10_000 ether;
@@ -77,9 +79,15 @@ abstract contract Fixture is Test {
                 graphRoot: graphRoot,
                 semanticsVersion: 3,
                 metadataUri: "ipfs://metadata",
-                zkVerifier: zkVerifier
+                zkVerifier: zkVerifier,
+                outputs: outputSpecs
             })
         );
+    }
+
+    /// No registered outputs: results settle, but no values can be delivered.
+    function _noOutputs() internal pure returns (ModelRegistry.OutputSpec[] memory) {
+        return new ModelRegistry.OutputSpec[](0);
     }
 
     /// Stakes and opts in; committee draws see it from the next block's requests on (a draw

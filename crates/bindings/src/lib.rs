@@ -25,6 +25,8 @@
 //! | [`eas`] | EAS `EAS` |
 //! | [`schema_registry`] | EAS `SchemaRegistry` |
 //! | [`receipt_attester`] | `ReceiptAttester` (EAS receipts of finalized tasks) |
+//! | [`lending_risk_gate`] | example consumer `LendingRiskGate` (credit line on a verified score) |
+//! | [`agent_vault`] | example consumer `AgentVault` (rebalances on a verified signal) |
 
 #![allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
 #![forbid(unsafe_code)]
@@ -102,6 +104,14 @@ binding!(
     /// `ReceiptAttester`: batched and per-task EAS receipts of finalized tasks.
     receipt_attester, ReceiptAttester, "artifacts/ReceiptAttester.json"
 );
+binding!(
+    /// `LendingRiskGate`: example consumer approving a credit line on a verified score.
+    lending_risk_gate, LendingRiskGate, "artifacts/LendingRiskGate.json"
+);
+binding!(
+    /// `AgentVault`: example consumer rebalancing on a verified signal.
+    agent_vault, AgentVault, "artifacts/AgentVault.json"
+);
 
 /// The committed artifacts as `(contract name, JSON)`, e.g. for decoding custom errors of any
 /// vouch contract with a dynamic ABI.
@@ -150,4 +160,9 @@ pub const ARTIFACTS: &[(&str, &str)] = &[
         "ReceiptAttester",
         include_str!("../artifacts/ReceiptAttester.json"),
     ),
+    (
+        "LendingRiskGate",
+        include_str!("../artifacts/LendingRiskGate.json"),
+    ),
+    ("AgentVault", include_str!("../artifacts/AgentVault.json")),
 ];

@@ -267,6 +267,7 @@ impl World {
             rows: 1,
             input_cid: String::new(),
             inline_input: Vec::new(),
+            callback: None,
         }
     }
 }

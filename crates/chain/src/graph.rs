@@ -317,7 +317,28 @@ pub fn commitments_of(bytes: &[u8], pkg: &vouch_model::Package) -> crate::system
         graph_root: header_of(pkg).root(),
         semantics_version: pkg.semantics_version,
         metadata_uri: String::new(),
+        outputs: outputs_of(pkg),
     }
+}
+
+/// Each graph output's elements per row (its shape with the batch dimension at 1) and scale,
+/// in package order: what the ModelRegistry records for result delivery.
+pub fn outputs_of(pkg: &vouch_model::Package) -> Vec<crate::system::OutputSpec> {
+    pkg.outputs
+        .iter()
+        .filter_map(|o| pkg.values.get(usize::try_from(o.value).ok()?))
+        .map(|v| {
+            let size = v
+                .shape
+                .iter()
+                .map(|d| match d {
+                    Dim::Batch => 1,
+                    Dim::Fixed(n) => *n,
+                })
+                .product();
+            crate::system::OutputSpec::new(size, v.scale)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -28,6 +28,52 @@ pub struct ModelCommitments {
     pub semantics_version: u32,
     /// Where more metadata lives (may be empty).
     pub metadata_uri: String,
+    /// The graph outputs in package order (`docs/semantics.md` section 10): what a consumer
+    /// contract needs to check delivered values and read them in fixed point.
+    pub outputs: Vec<OutputSpec>,
+}
+
+/// One graph output as the ModelRegistry records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputSpec {
+    /// Elements per row.
+    pub size: u32,
+    /// The real value of one integer step, as the bits of the package's binary64 scale (the
+    /// registry keeps them exactly).
+    pub scale_bits: u64,
+}
+
+impl OutputSpec {
+    /// An output of `size` elements per row whose integer step is worth `scale`.
+    pub fn new(size: u32, scale: f64) -> Self {
+        Self {
+            size,
+            scale_bits: scale.to_bits(),
+        }
+    }
+
+    /// The scale.
+    pub fn scale(self) -> f64 {
+        f64::from_bits(self.scale_bits)
+    }
+
+    /// The registry's encoding.
+    pub fn to_sol(self) -> ModelRegistry::OutputSpec {
+        ModelRegistry::OutputSpec {
+            size: self.size,
+            scaleBits: self.scale_bits,
+        }
+    }
+}
+
+/// A consumer contract a request names (`IVouchConsumer`), called with the verified result
+/// once final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Callback {
+    /// The consumer contract.
+    pub target: Address,
+    /// Gas cap of each call to it (at most the TaskManager's `maxCallbackGas`).
+    pub gas: u32,
 }
 
 /// A registered version.
@@ -64,6 +110,8 @@ pub struct Request {
     pub input_cid: String,
     /// Canonical tensor bytes of the inputs, or empty.
     pub inline_input: Vec<u8>,
+    /// The consumer contract to call with the result, if any.
+    pub callback: Option<Callback>,
 }
 
 /// A task's state as the TaskManager holds it.
@@ -183,6 +231,7 @@ impl System {
             semanticsVersion: m.semantics_version,
             metadataUri: m.metadata_uri.clone(),
             zkVerifier: Address::ZERO,
+            outputs: m.outputs.iter().map(|o| o.to_sol()).collect(),
         };
         let r = self
             .client
@@ -302,8 +351,8 @@ impl System {
             rows: r.rows,
             inputCid: r.input_cid.clone(),
             inlineInput: Bytes::from(r.inline_input.clone()),
-            callback: Address::ZERO,
-            callbackGas: 0,
+            callback: r.callback.map_or(Address::ZERO, |c| c.target),
+            callbackGas: r.callback.map_or(0, |c| c.gas),
         };
         let rc = self
             .client
@@ -326,10 +375,36 @@ impl System {
 
     /// Finalizes an optimistic task after its window.
     pub async fn finalize(&self, task: U256) -> Result<()> {
-        self.client
-            .send("TaskManager.finalize", self.task_manager().finalize(task))
-            .await?;
+        self.finalize_with_values(task, &[]).await?;
         Ok(())
+    }
+
+    /// Finalizes an optimistic task after its window and, with non-empty `values` (the task's
+    /// integer outputs, every output in package order), delivers them to the task's callback
+    /// in the same transaction; the TaskManager refuses values that do not open the output
+    /// commitment. Returns the receipt.
+    pub async fn finalize_with_values(
+        &self,
+        task: U256,
+        values: &[i32],
+    ) -> Result<TransactionReceipt> {
+        self.client
+            .send(
+                "TaskManager.finalize",
+                self.task_manager().finalize(task, values.to_vec()),
+            )
+            .await
+    }
+
+    /// Delivers a finalized task's values to its callback (once per task; anyone holding the
+    /// values may). Returns the receipt.
+    pub async fn deliver(&self, task: U256, values: &[i32]) -> Result<TransactionReceipt> {
+        self.client
+            .send(
+                "TaskManager.deliver",
+                self.task_manager().deliver(task, values.to_vec()),
+            )
+            .await
     }
 
     /// Confirms a flagged task's audit with the same output and trace root (the caller is paid

@@ -165,6 +165,7 @@ impl System {
             semanticsVersion: m.semantics_version,
             metadataUri: m.metadata_uri.clone(),
             zkVerifier: verifier,
+            outputs: m.outputs.iter().map(|o| o.to_sol()).collect(),
         };
         let r = self
             .client()

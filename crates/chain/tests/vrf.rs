@@ -89,6 +89,7 @@ async fn a_committee_is_drawn_with_chainlink_vrf_on_anvil() {
                 semanticsVersion: 2,
                 metadataUri: String::new(),
                 zkVerifier: Address::ZERO,
+                outputs: Vec::new(),
             }),
         )
         .await

@@ -99,6 +99,7 @@ async fn main() -> Result<()> {
             rows: 1,
             input_cid: String::new(),
             inline_input: Vec::new(),
+            callback: None,
         })
         .await?;
     let pkg2 = pkg.clone();

@@ -148,6 +148,7 @@ async fn settle(pkg: &Package, inputs: &[Tensor], work: &std::path::Path) -> Don
             rows: 1,
             input_cid: String::new(),
             inline_input: inline,
+            callback: None,
         })
         .await
         .unwrap();

@@ -131,6 +131,7 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
         break (m, Some(i));
     };
     let my_output = run.as_ref().map(|r| r.output);
+    let run_kept = run.clone();
     if let (Some(i), Some(run)) = (idx, run) {
         let salt = keccak256((ctx.secret, task).abi_encode());
         let bit = 1u8 << i;
@@ -224,7 +225,11 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
                     let _ = ctx
                         .send(
                             "TaskManager.finalizeCommittee",
-                            tm.finalizeCommittee(task, members.clone()),
+                            tm.finalizeCommittee(
+                                task,
+                                members.clone(),
+                                ctx.values_for(&t, run_kept.as_ref()),
+                            ),
                         )
                         .await;
                 } else {
@@ -241,13 +246,16 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
                 // the dispute left this member's result standing: finalize once a block may be
                 // stamped after the window's last second
                 if ctx.chain_now().await? > u64::from(t.deadline) {
-                    ctx.try_finalize(task).await;
+                    ctx.try_finalize(task, ctx.values_for(&t, run_kept.as_ref()))
+                        .await;
                 } else {
                     tokio::time::sleep(until_after(t.deadline)).await;
                 }
             }
             status::SUBMITTED => tokio::time::sleep(until_after(t.deadline)).await,
             status::FINALIZED => {
+                // a committee that agreed finalized in its last reveal, without the values
+                ctx.try_deliver(task, &t, run_kept.as_ref()).await;
                 inc(&ctx.metrics.tasks_finalized);
                 ctx.advance(&id, TaskState::Finalized, Some(t.outputCommitment), None);
                 return Ok(());

@@ -26,6 +26,9 @@ pub(crate) mod status {
     pub(crate) const FAILED: u8 = Status::Failed.code();
 }
 
+/// `TaskManager`'s task flag: the request named a callback.
+pub(crate) const FLAG_HAS_CALLBACK: u8 = 32;
+
 /// `TaskManager.Mode` codes (from [`vouch_task::Mode`]), as match patterns.
 pub(crate) mod mode {
     use vouch_task::Mode;
@@ -123,16 +126,58 @@ impl Ctx {
         self.advance(id, TaskState::Slashed, None, Some(why.to_owned()));
     }
 
-    /// Sends `finalize` for a task whose window is over; a refusal (no block past the deadline
-    /// yet, or another party finalized first) waits a moment for the next read.
-    pub(crate) async fn try_finalize(&self, task: U256) {
+    /// Sends `finalize` for a task whose window is over, with its output values (delivered to
+    /// the task's callback in the same transaction; empty: settle only); a refusal (no block
+    /// past the deadline yet, or another party finalized first) waits a moment for the next
+    /// read.
+    pub(crate) async fn try_finalize(&self, task: U256, values: Vec<i32>) {
         let tm = self.sys.task_manager();
         if self
-            .send("TaskManager.finalize", tm.finalize(task))
+            .send("TaskManager.finalize", tm.finalize(task, values))
             .await
             .is_err()
         {
             tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Delivers a finalized task's values to its callback when they are not delivered yet and
+    /// this node's run is the task's result; another party delivering first is no error.
+    pub(crate) async fn try_deliver(
+        &self,
+        task: U256,
+        t: &vouch_chain::system::Task,
+        run: Option<&Run>,
+    ) {
+        let values = self.values_for(t, run);
+        if values.is_empty() {
+            return;
+        }
+        let tm = self.sys.task_manager();
+        let pending = self
+            .sys
+            .client()
+            .call("TaskManager.callbacks", tm.callbacks(task))
+            .await
+            .is_ok_and(|cb| cb.target != Address::ZERO);
+        if pending
+            && let Err(e) = self
+                .send("TaskManager.deliver", tm.deliver(task, values))
+                .await
+        {
+            tracing::debug!(node = %self.cfg.name, %task, error = %e, "deliver");
+        }
+    }
+
+    /// The values to finalize `task` with: this node's run when its output is the task's,
+    /// else none (the task settles and anyone holding the values may deliver them); a task
+    /// without a callback needs none.
+    pub(crate) fn values_for(&self, t: &vouch_chain::system::Task, run: Option<&Run>) -> Vec<i32> {
+        match run {
+            Some(r) if t.flags & FLAG_HAS_CALLBACK != 0 && r.output == t.outputCommitment => {
+                r.values()
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -352,7 +397,19 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
                     }
                     continue;
                 }
-                ctx.try_finalize(task).await;
+                // the values go with the settlement: a node restarted since it submitted runs
+                // the task again for them (only when there is a callback to deliver to)
+                if run.is_none() && t.flags & FLAG_HAS_CALLBACK != 0 {
+                    match ctx.run_of(task, &req, true).await {
+                        Ok(r) => run = Some(r),
+                        // settle anyway: the values may be delivered later by anyone
+                        Err(e) => {
+                            tracing::warn!(node = %ctx.cfg.name, %task, error = %e, "finalizing without values");
+                        }
+                    }
+                }
+                ctx.try_finalize(task, ctx.values_for(&t, run.as_ref()))
+                    .await;
             }
             status::DISPUTED if mine => {
                 ctx.advance(&id, TaskState::Disputed, None, None);

@@ -116,6 +116,12 @@ pub struct Run {
 }
 
 impl Run {
+    /// The output values a result delivers: every output tensor end to end (they open
+    /// [`Run::output`], a lie's too).
+    pub fn values(&self) -> Vec<i32> {
+        self.trace.output_values()
+    }
+
     /// This run with its last output element changed by one (a lie).
     pub fn lie(mut self) -> Self {
         if let Some(last) = self.trace.tensors.last_mut().and_then(|t| t.last_mut()) {

@@ -122,6 +122,7 @@ impl World {
                 rows: declared,
                 input_cid: String::new(),
                 inline_input: bytes,
+                callback: None,
             })
             .await
             .unwrap();

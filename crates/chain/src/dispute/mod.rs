@@ -91,6 +91,18 @@ impl HonestTrace {
             .collect();
         B256::from(vouch_primitives::list_commitment(&outs))
     }
+
+    /// The output values a result delivers (`TaskManager.finalize`, `deliver`): the output
+    /// nodes' tensors end to end, in output order, which open [`Self::output_commitment`].
+    pub fn output_values(&self) -> Vec<i32> {
+        self.header
+            .output_nodes
+            .iter()
+            .filter_map(|&n| usize::try_from(n).ok().and_then(|n| self.tensors.get(n)))
+            .flatten()
+            .copied()
+            .collect()
+    }
 }
 
 /// What [`step`] did.

@@ -28,6 +28,7 @@ pub fn request_rows(model: u32, ic: B256, rows: u16) -> Request {
         rows,
         input_cid: String::new(),
         inline_input: Vec::new(),
+        callback: None,
     }
 }
 

@@ -9,9 +9,9 @@ use eyre::{Result, bail};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Duration;
-use vouch_chain::alloy::primitives::{B256, U256};
+use vouch_chain::alloy::primitives::{Address, B256, U256};
 use vouch_chain::dispute::{self, HonestTrace, Move, PHASES};
-use vouch_chain::system::{Mode, Request, status_name};
+use vouch_chain::system::{Callback, Mode, Request, status_name};
 use vouch_engine::{Engine, Options};
 use vouch_primitives::hex0x;
 use vouch_task::codec;
@@ -25,8 +25,12 @@ pub enum TaskCmd {
     Submit(SubmitArgs),
     /// Prove a zk-mode task's result (Groth16) and post it with `submitZk`.
     SubmitZk(SubmitZkArgs),
-    /// Finalize an optimistic task after its challenge window (pays the provider).
-    Finalize(IdArgs),
+    /// Finalize an optimistic task after its challenge window (pays the provider); with the
+    /// package and input, its output values go to the task's callback in the same transaction.
+    Finalize(FinalizeArgs),
+    /// Deliver a finalized task's output values to its callback contract (once per task; the
+    /// values are computed by running the package and checked on-chain).
+    Deliver(DeliverArgs),
     /// Show a task (and its dispute, if any).
     Status(IdArgs),
     /// Re-execute a posted result; if it differs, challenge it and play the dispute.
@@ -93,6 +97,41 @@ pub struct RequestArgs {
     /// committee (a committee drawn by stake) or zk (a zk proof).
     #[arg(long, value_parser = mode_parser(), default_value = "optimistic")]
     pub mode: Mode,
+    /// A consumer contract (`IVouchConsumer`) to call with the verified result once final.
+    #[arg(long)]
+    pub callback: Option<Address>,
+    /// Gas cap of the callback (at most the TaskManager's `maxCallbackGas`).
+    #[arg(long, default_value_t = 200_000, requires = "callback")]
+    pub callback_gas: u32,
+    /// Endpoint, data directory and key.
+    #[command(flatten)]
+    pub chain: ChainArgs,
+}
+
+/// `vouch task finalize`
+#[derive(Debug, Args)]
+pub struct FinalizeArgs {
+    /// The task id.
+    pub task: u64,
+    /// The package, run on the input for the values the callback receives.
+    #[arg(long, short = 'p', requires = "input")]
+    pub package: Option<PathBuf>,
+    /// The task's input (a JSON object as for `vouch task request`).
+    #[arg(long, short = 'i', requires = "package")]
+    pub input: Option<PathBuf>,
+    /// Endpoint, data directory and key.
+    #[command(flatten)]
+    pub chain: ChainArgs,
+}
+
+/// `vouch task deliver`
+#[derive(Debug, Args)]
+pub struct DeliverArgs {
+    /// The task id.
+    pub task: u64,
+    /// The package and the task's input.
+    #[command(flatten)]
+    pub work: Work,
     /// Endpoint, data directory and key.
     #[command(flatten)]
     pub chain: ChainArgs,
@@ -218,12 +257,44 @@ pub fn run(cmd: &TaskCmd) -> Result<()> {
             TaskCmd::Submit(a) => submit(a).await,
             TaskCmd::SubmitZk(a) => submit_zk(a).await,
             TaskCmd::Finalize(a) => {
+                let values = match (&a.package, &a.input) {
+                    (Some(package), Some(input)) => execute(&Work {
+                        package: package.clone(),
+                        input: input.clone(),
+                    })?
+                    .trace
+                    .output_values(),
+                    _ => Vec::new(),
+                };
                 let sys = a.chain.system().await?;
-                sys.finalize(U256::from(a.task)).await?;
+                sys.finalize_with_values(U256::from(a.task), &values)
+                    .await?;
+                let v = json!({
+                    "id": a.task.to_string(),
+                    "status": "finalized",
+                    "delivered": !values.is_empty(),
+                });
+                out::result(v, || {
+                    out::line(format!(
+                        "task {} finalized{}",
+                        a.task,
+                        if values.is_empty() {
+                            ""
+                        } else {
+                            " (values sent to its callback)"
+                        }
+                    ));
+                });
+                Ok(())
+            }
+            TaskCmd::Deliver(a) => {
+                let values = execute(&a.work)?.trace.output_values();
+                let sys = a.chain.system().await?;
+                sys.deliver(U256::from(a.task), &values).await?;
                 out::result(
-                    json!({ "id": a.task.to_string(), "status": "finalized" }),
+                    json!({ "id": a.task.to_string(), "delivered": true }),
                     || {
-                        out::line(format!("task {} finalized", a.task));
+                        out::line(format!("task {}: values delivered to its callback", a.task));
                     },
                 );
                 Ok(())
@@ -299,6 +370,10 @@ async fn request(a: &RequestArgs) -> Result<()> {
         rows: run.rows,
         input_cid: cid.clone(),
         inline_input: run.input_bytes,
+        callback: a.callback.map(|target| Callback {
+            target,
+            gas: a.callback_gas,
+        }),
     };
     let id = sys.request(&r).await?;
     let commitment = hex0x(run.input_commitment.as_slice());

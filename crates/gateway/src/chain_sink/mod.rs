@@ -305,6 +305,7 @@ impl ChainSink {
             // the input travels inline
             input_cid: String::new(),
             inline_input: local.inline,
+            callback: None,
         };
         let id = s.sys.request(&r).await.map_err(chain_error)?;
         let key = task_key(id);

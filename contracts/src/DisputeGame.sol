@@ -4,6 +4,7 @@ pragma solidity 0.8.29;
 import {IDisputeGame, IDisputeResolver, DisputeParams, Outcome} from "./IDisputeGame.sol";
 import {OneStepVerifier, Semantics} from "./OneStepVerifier.sol";
 import {OneStepEvaluator} from "./OneStepEvaluator.sol";
+import {InputRange} from "./InputRange.sol";
 
 /// @title DisputeGame
 /// @notice Interactive fraud proof between a defender (the provider, or a committee's first
@@ -356,11 +357,9 @@ contract DisputeGame is IDisputeGame {
         _end(id, g, _outcome(ps.defHi == p, ps.chaHi == p), p);
     }
 
-    /// @notice Settles a task whose committed input cannot be a row-set of the model's inputs:
-    /// graph input `i` (read by node `j`'s dynamic input `slot`) has a tensor commitment whose
-    /// size is not `rows` times the descriptor's. Such a task has no answer, so a party that
-    /// claimed an output loses; a challenger that saw this claims output `bytes32(0)`
-    /// ("no answer") and wins. Callable at any step once the graph header is posted.
+    /// @notice Settles a task without an answer (the claim `bytes32(0)` wins, docs/semantics.md
+    /// section 8.5): graph input `i` read by node `j`'s dynamic input `slot` has a tensor commitment
+    /// whose size is not `rows` times the descriptor's. Callable once the graph header is posted.
     function resolveInput(
         uint256 id,
         uint256 j,
@@ -372,18 +371,69 @@ contract DisputeGame is IDisputeGame {
         bytes32[] calldata leafProof
     ) external {
         Game storage g = _games[id];
-        if (g.phase == Phase.None || g.phase == Phase.Graph || g.phase == Phase.Done) revert WrongPhase(g.phase);
-        if (block.timestamp > g.deadline) revert TooLate();
-        _checkNodeAt(g, j, node, nodeProof);
-        if (slot >= node.inputs.length || slot >= node.inShapes.length) revert BadInput();
-        uint256 ref = node.inputs[slot];
-        if (ref & OneStepVerifier.GRAPH_INPUT == 0) revert BadInput();
+        uint256 ref = _graphInputOf(g, j, node, nodeProof, slot);
         bytes32 c = Semantics.tensorCommitment(numel, root);
-        if (!Semantics.verifyLeaf(g.p.inputCommitment, ref ^ OneStepVerifier.GRAPH_INPUT, c, leafProof)) {
+        if (!Semantics.verifyLeaf(g.p.inputCommitment, InputRange.index(ref), c, leafProof)) {
             revert BadProof();
         }
         if (numel == OneStepVerifier.numel(node.inShapes[slot]) * g.rows) revert BadInput(); // well formed
         _end(id, g, _outcome(g.p.defenderOutput == bytes32(0), g.p.challengerOutput == bytes32(0)), 0);
+    }
+
+    /// @notice As `resolveInput`, for an element the engine refuses (section 8.7): `element` of
+    /// that graph input, proven by `input`, is outside the range of the kind its reference declares
+    /// or, for a tree ensemble, its feature's `[-1, 2 |T_f|]` (`bounds`: a window of constant 4).
+    function resolveInputRange(
+        uint256 id,
+        uint256 j,
+        OneStepVerifier.Node calldata node,
+        bytes32[] calldata nodeProof,
+        uint256 slot,
+        uint256 element,
+        Window calldata input,
+        Window calldata bounds
+    ) external {
+        Game storage g = _games[id];
+        uint256 ref = _graphInputOf(g, j, node, nodeProof, slot);
+        if (!_refused(g, node, node.inShapes[slot], ref, element, input, bounds)) revert BadInput(); // in range
+        _end(id, g, _outcome(g.p.defenderOutput == bytes32(0), g.p.challengerOutput == bytes32(0)), 0);
+    }
+
+    /// Whether the engine refuses element `element` of graph input `ref` read by `node` as `shape`.
+    function _refused(
+        Game storage g,
+        OneStepVerifier.Node calldata node,
+        uint256[] calldata shape,
+        uint256 ref,
+        uint256 element,
+        Window calldata input,
+        Window calldata bounds
+    ) internal view returns (bool) {
+        uint256 n1 = OneStepVerifier.numel(shape);
+        if (n1 == 0) revert BadInput();
+        // a wrong size reverts BadInput in _window: resolveInput settles it
+        uint256 e = element % n1;
+        int256 v = OneStepVerifier.at(_inputWindow(g, ref, shape, input, element / n1, 0), e);
+        if (InputRange.outsideKind(ref, v)) return true;
+        if (node.op != OneStepVerifier.OP_TREE || shape.length == 0) return false;
+        return InputRange.outsideCode(_constWindow(g, node, 4, bounds), e % shape[shape.length - 1], v);
+    }
+
+    /// The graph-input reference of node `j`'s (proven) dynamic input `slot`, after `Graph`.
+    function _graphInputOf(
+        Game storage g,
+        uint256 j,
+        OneStepVerifier.Node calldata node,
+        bytes32[] calldata nodeProof,
+        uint256 slot
+    ) internal view returns (uint256 ref) {
+        Phase ph = g.phase;
+        if (ph == Phase.None || ph == Phase.Graph || ph == Phase.Done) revert WrongPhase(ph);
+        if (block.timestamp > g.deadline) revert TooLate();
+        _checkNodeAt(g, j, node, nodeProof);
+        if (slot >= node.inputs.length || slot >= node.inShapes.length) revert BadInput();
+        ref = node.inputs[slot];
+        if (ref & OneStepVerifier.GRAPH_INPUT == 0) revert BadInput();
     }
 
     // ---------------------------------------------------------------- partial sums
@@ -673,7 +723,7 @@ contract DisputeGame is IDisputeGame {
         bytes32 c = Semantics.tensorCommitment(w.numel, w.root);
         bool ok;
         if (ref & OneStepVerifier.GRAPH_INPUT != 0) {
-            ok = Semantics.verifyLeaf(g.p.inputCommitment, ref ^ OneStepVerifier.GRAPH_INPUT, c, w.leafProof);
+            ok = Semantics.verifyLeaf(g.p.inputCommitment, InputRange.index(ref), c, w.leafProof);
         } else {
             ok = ref < g.node && w.leafProof.length == traceDepth
                 && Semantics.verifyLeaf(g.p.defenderTrace, ref, c, w.leafProof);

@@ -208,7 +208,8 @@ library OneStepVerifier {
     struct Node {
         uint8 op;
         /// dynamic inputs: a node index (its output tensor, leaf of the trace), or
-        /// `GRAPH_INPUT | i` for graph input `i` (leaf of the task's input commitment)
+        /// `GRAPH_INPUT | kind << 64 | i` for graph input `i` (leaf of the task's input
+        /// commitment) of kind `kind` (0 act8, 1 act16, 2 unchecked; InputRange)
         uint256[] inputs;
         uint256[][] inShapes;
         /// constant ids (leaves of the weights root), in the op's order

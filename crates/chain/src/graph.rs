@@ -11,11 +11,46 @@
 use alloy::primitives::{B256, I256, U256, keccak256};
 use alloy::sol_types::SolValue;
 use vouch_bindings::dispute_game::OneStepVerifier::Node;
-use vouch_model::{Dim, Op, Operand, Package};
+use vouch_model::{Dim, Kind, Op, Operand, Package};
 
-/// `GRAPH_INPUT`: the flag of a graph-input reference in `Node.inputs`.
+/// `GRAPH_INPUT | i`: the reference to graph input `i` of kind `act8` in `Node.inputs` (its
+/// high bit alone, `graph_input(0)`, is the flag of every graph-input reference).
 pub fn graph_input(i: usize) -> U256 {
     (U256::from(1) << 255) | U256::from(i)
+}
+
+/// `GRAPH_INPUT | code << 64 | i`: the reference to graph input `i` of kind `kind`
+/// (docs/semantics.md section 8.1; `contracts/src/InputRange.sol`): code 0 `act8` (so an
+/// `act8` reference is [`graph_input`]), 1 `act16`, 2 a kind the engine does not range-check.
+pub fn graph_input_of(i: usize, kind: Kind) -> U256 {
+    let code: u64 = match kind {
+        Kind::Act8 => 0,
+        Kind::Act16 => 1,
+        Kind::Wide | Kind::Index => 2,
+    };
+    graph_input(i) | (U256::from(code) << 64)
+}
+
+/// The graph input a `Node.inputs` reference names (its low 64 bits), `None` for a node output.
+pub fn input_index(r: U256) -> Option<usize> {
+    if r & graph_input(0) == U256::ZERO {
+        return None;
+    }
+    usize::try_from(r & U256::from(u64::MAX)).ok()
+}
+
+/// The range `[lo, hi]` of the kind a graph-input reference declares, `None` when the engine
+/// does not range-check that kind (or `r` is not a graph input).
+pub fn input_range(r: U256) -> Option<(i32, i32)> {
+    input_index(r)?;
+    let code = (r >> 64) & U256::from(0xffu64);
+    if code == U256::ZERO {
+        Kind::Act8.act_range()
+    } else if code == U256::from(1u64) {
+        Kind::Act16.act_range()
+    } else {
+        None
+    }
 }
 
 /// Op codes of `OneStepVerifier` (docs/semantics.md section 8.1).
@@ -122,7 +157,10 @@ pub fn descriptors(pkg: &Package) -> Vec<Node> {
                     Operand::Value(v) => {
                         let r = match producer(v) {
                             Some(j) => U256::from(j),
-                            None => graph_input(graph_in(v).unwrap_or(usize::MAX >> 1)),
+                            None => graph_input_of(
+                                graph_in(v).unwrap_or(usize::MAX >> 1),
+                                pkg.values.get(v as usize).map_or(Kind::Act8, |t| t.kind),
+                            ),
                         };
                         inputs.push(r);
                         in_shapes.push(value_shape(v));
@@ -515,11 +553,37 @@ mod tests {
             assert_eq!(t.constShapes[2], shape(*roots));
             let f = pkg.consts[*bounds as usize].data.len() - 1;
             let n = pkg.consts[*base as usize].data.len();
-            assert_eq!(t.inputs, [graph_input(0)]);
+            // the reference declares the codes' kind (section 8.7)
+            let kind = pkg.values[pkg.inputs[0].value as usize].kind;
+            assert_eq!(t.inputs, [graph_input_of(0, kind)]);
+            assert_eq!(input_range(t.inputs[0]), kind.act_range());
             assert_eq!(t.inShapes.len(), 1);
             assert_eq!(t.inShapes[0].last(), Some(&U256::from(f)));
             assert_eq!(t.outShape.last(), Some(&U256::from(n)));
         }
+    }
+
+    #[test]
+    fn graph_input_references_carry_the_input_kind() {
+        // act8 keeps the reference (and every act8 descriptor) it had before kinds were tagged
+        assert_eq!(graph_input_of(3, Kind::Act8), graph_input(3));
+        let r16 = graph_input_of(3, Kind::Act16);
+        assert_eq!(r16, graph_input(3) | (U256::from(1) << 64));
+        for (kind, range) in [
+            (Kind::Act8, Some((-128, 127))),
+            (Kind::Act16, Some((-32768, 32767))),
+            (Kind::Wide, None),
+            (Kind::Index, None),
+        ] {
+            let r = graph_input_of(3, kind);
+            assert_eq!(input_index(r), Some(3), "{kind:?}");
+            assert_eq!(input_range(r), range, "{kind:?}");
+        }
+        // a node output is no graph input
+        assert_eq!(input_index(U256::from(3)), None);
+        assert_eq!(input_range(U256::from(3)), None);
+        let d = descriptors(&one_node(Op::Relu, Kind::Act16, &[1, 3], &[1, 3]));
+        assert_eq!(d[0].inputs, [r16 ^ U256::from(3)]);
     }
 
     #[test]

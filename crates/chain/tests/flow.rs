@@ -380,6 +380,7 @@ async fn an_answer_to_an_input_that_cannot_hold_its_rows_loses() {
             &honest.header,
             &evidence.nodes,
             &evidence.inputs,
+            &evidence.consts,
         )
         .await
         .unwrap();
@@ -408,6 +409,7 @@ async fn an_answer_to_an_input_that_cannot_hold_its_rows_loses() {
         &honest.header,
         &evidence.nodes,
         &evidence.inputs,
+        &evidence.consts,
     )
     .await
     .unwrap();
@@ -418,10 +420,90 @@ async fn an_answer_to_an_input_that_cannot_hold_its_rows_loses() {
         &honest.header,
         &evidence.nodes,
         &evidence.inputs,
+        &evidence.consts,
     )
     .await
     .unwrap_err();
     assert!(err.to_string().contains("well formed"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_to_an_input_outside_its_kind_loses() {
+    // the requester committed an input holding one past its kind's range: the engine refuses
+    // it, so no answer exists; a provider answers anyway (the one-step computes with any
+    // integer) and is beaten by a challenger claiming "no answer" with `resolveInputRange`
+    // (docs/semantics.md 8.7)
+    let w = world().await;
+    let (_, honest, output, mut evidence) = run(&w.pkg);
+    let kind = w.pkg.values[w.pkg.inputs[0].value as usize].kind;
+    let (_, hi) = kind.act_range().unwrap();
+    evidence.inputs[0][5] = hi + 1;
+    let inputs: Vec<vouch_engine::Tensor> = w
+        .pkg
+        .inputs
+        .iter()
+        .zip(&evidence.inputs)
+        .map(|(spec, data)| vouch_engine::Tensor {
+            shape: vouch_engine::tensor::resolve(&w.pkg.values[spec.value as usize].shape, 1),
+            data: data.clone(),
+        })
+        .collect();
+    let ic = B256::from(vouch_engine::exec::commit_list(&inputs));
+    let refused = Engine::new(&w.pkg, Options::default()).unwrap().run(inputs);
+    assert!(
+        refused
+            .unwrap_err()
+            .to_string()
+            .contains(&format!("{} outside", hi + 1))
+    );
+    let bob = w.as_(2).await;
+    let carol = w.as_(3).await;
+    let t = carol.request(&common::request(w.model, ic)).await.unwrap();
+    bob.submit(t, output, honest.trace_root()).await.unwrap();
+    let before = bob.provider_info(signer(2).address()).await.unwrap();
+    let game = carol.challenge(t, B256::ZERO, B256::ZERO).await.unwrap();
+    let mut moves = Vec::new();
+    let outcome = loop {
+        assert!(moves.len() < 5, "{moves:?}");
+        let m = dispute::resolve_input(
+            &carol,
+            game,
+            &honest.header,
+            &evidence.nodes,
+            &evidence.inputs,
+            &evidence.consts,
+        )
+        .await
+        .unwrap();
+        if let Move::Done { outcome } = m {
+            break outcome;
+        }
+        if m == Move::Posted("input range") {
+            use vouch_chain::alloy::providers::Provider as _;
+            let receipts = carol
+                .client()
+                .provider()
+                .get_block_receipts(vouch_chain::alloy::eips::BlockId::latest())
+                .await
+                .unwrap()
+                .unwrap();
+            let gas = receipts.last().unwrap().gas_used;
+            #[expect(clippy::print_stdout, reason = "the measured gas (-- --nocapture)")]
+            {
+                println!("resolveInputRange gasUsed: {gas}");
+            }
+            assert!(gas < 1_000_000, "resolveInputRange gasUsed {gas}");
+        }
+        moves.push(m);
+    };
+    assert_eq!(outcome, "challenger wins");
+    assert_eq!(
+        moves,
+        vec![Move::Posted("graph"), Move::Posted("input range")]
+    );
+    let after = bob.provider_info(signer(2).address()).await.unwrap();
+    assert_eq!(before.stake - after.stake, w.cfg.provider_bond);
+    assert_eq!(carol.task(t).await.unwrap().status, 6); // failed, fee refunded
 }
 
 /// One wide `Linear` of fan-in 100 (two chunks of the partial-sum game): `[1, 100] -> [1, 2]`.

@@ -112,3 +112,72 @@ fn every_converter_fixture_is_disputable() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_to_a_feature_code_outside_its_range_loses() {
+    // a committed feature code one past its feature's range `[-1, 2 |T_f|]` (still an act16
+    // value): the engine refuses the task, so no answer exists; a provider answers anyway and
+    // the challenger claiming "no answer" wins with `resolveInputRange` (docs/semantics.md 8.7)
+    let (chain, model, pkg) = world().await;
+    let (_, honest, output, mut evidence) = run(&pkg);
+    let j = evidence
+        .nodes
+        .iter()
+        .position(|n| n.op == op::TREE_ENSEMBLE)
+        .unwrap();
+    let node = &evidence.nodes[j];
+    let i = vouch_chain::graph::input_index(node.inputs[0]).expect("the codes are graph input");
+    let bounds = &evidence.consts[usize::try_from(node.consts[4]).unwrap()];
+    let f = 3;
+    let code = 2 * (bounds[f + 1] - bounds[f]) + 1;
+    assert!(
+        code <= 32767,
+        "in the act16 range: only the code range refuses it"
+    );
+    evidence.inputs[i][f] = code;
+    let inputs: Vec<vouch_engine::Tensor> = pkg
+        .inputs
+        .iter()
+        .zip(&evidence.inputs)
+        .map(|(spec, data)| vouch_engine::Tensor {
+            shape: vouch_engine::tensor::resolve(&pkg.values[spec.value as usize].shape, 1),
+            data: data.clone(),
+        })
+        .collect();
+    let ic = B256::from(vouch_engine::exec::commit_list(&inputs));
+    let engine = vouch_engine::Engine::new(&pkg, vouch_engine::Options::default()).unwrap();
+    let refused = engine.run(inputs).unwrap_err().to_string();
+    assert!(refused.contains("feature code outside"), "{refused}");
+    let bob = chain.system(2).await;
+    let carol = chain.system(3).await;
+    let t = carol.request(&common::request(model, ic)).await.unwrap();
+    bob.submit(t, output, honest.trace_root()).await.unwrap();
+    let before = bob.provider_info(signer(2).address()).await.unwrap();
+    let game = carol.challenge(t, B256::ZERO, B256::ZERO).await.unwrap();
+    let mut moves = Vec::new();
+    let outcome = loop {
+        assert!(moves.len() < 5, "{moves:?}");
+        let m = vouch_chain::dispute::resolve_input(
+            &carol,
+            game,
+            &honest.header,
+            &evidence.nodes,
+            &evidence.inputs,
+            &evidence.consts,
+        )
+        .await
+        .unwrap();
+        if let Move::Done { outcome } = m {
+            break outcome;
+        }
+        moves.push(m);
+    };
+    assert_eq!(outcome, "challenger wins");
+    assert_eq!(
+        moves,
+        vec![Move::Posted("graph"), Move::Posted("input range")]
+    );
+    let after = bob.provider_info(signer(2).address()).await.unwrap();
+    assert!(after.stake < before.stake, "the provider is slashed");
+    assert_eq!(carol.task(t).await.unwrap().status, 6); // failed, fee refunded
+}

@@ -65,7 +65,7 @@ async fn check(
     let run = match ctx.run_of(task, &req, false).await {
         Ok(run) => run,
         Err(e) => {
-            // an input that cannot hold the task's rows has no answer: any result is a lie
+            // an input that cannot hold the task's rows, or out of range, has no answer: any result is a lie
             let Some(inputs) = crate::work::misfit_inputs(
                 &model.pkg,
                 &req.inlineInput,

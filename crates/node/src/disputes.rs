@@ -128,8 +128,9 @@ pub(crate) fn is_closed_audit(e: &Error) -> bool {
         .is_some_and(|r| r.starts_with("NotAudited") || r.starts_with("DeadlinePassed"))
 }
 
-/// Challenges a result posted for a task whose committed input cannot hold its rows, claiming
-/// "no answer" (output and trace `0`), and shows it with `DisputeGame.resolveInput`.
+/// Challenges a result posted for a task whose committed input cannot hold its rows or holds an
+/// element the engine refuses, claiming "no answer" (output and trace `0`), and shows it with
+/// `DisputeGame.resolveInput` or `resolveInputRange`.
 pub(crate) async fn challenge_misfit(
     ctx: &Ctx,
     against: Against,
@@ -141,7 +142,7 @@ pub(crate) async fn challenge_misfit(
     let sys = &ctx.sys;
     let id = against.journal_id(task);
     ctx.accept(&id, req, &model.cid.to_string())?;
-    tracing::warn!(node = %ctx.cfg.name, %task, rows = req.rows, "a result for an input that cannot hold the task's rows: challenging");
+    tracing::warn!(node = %ctx.cfg.name, %task, rows = req.rows, "a result for an input without an answer (rows or range): challenging");
     let dispute = match against.open(ctx, task, B256::ZERO, B256::ZERO).await {
         Ok(Opened::Ours(d)) => d,
         Ok(Opened::Theirs(d)) => {
@@ -164,7 +165,7 @@ pub(crate) async fn challenge_misfit(
         &id,
         TaskState::Executed,
         Some(B256::ZERO),
-        Some("no answer: the input cannot hold the task's rows".to_owned()),
+        Some("no answer: the input cannot hold the task's rows or is out of range".to_owned()),
     );
     ctx.advance(
         &id,
@@ -175,9 +176,10 @@ pub(crate) async fn challenge_misfit(
     ctx.advance(&id, TaskState::Disputed, None, None);
     let header = vouch_chain::graph::header_of(&model.pkg);
     let nodes = vouch_chain::graph::descriptors(&model.pkg);
+    let consts: Vec<Vec<i32>> = model.pkg.consts.iter().map(|c| c.data.clone()).collect();
     let mut pause = Duration::from_millis(300);
     loop {
-        match dispute::resolve_input(sys, dispute, &header, &nodes, &inputs).await {
+        match dispute::resolve_input(sys, dispute, &header, &nodes, &inputs, &consts).await {
             Ok(Move::Done { outcome }) => {
                 let to = if outcome == "challenger wins" {
                     TaskState::Finalized

@@ -504,7 +504,7 @@ pub(crate) async fn challenger(
     let run = match ctx.run_of(task, &req, false).await {
         Ok(run) => run,
         Err(e) => {
-            // an input that cannot hold the task's rows has no answer: any result is a lie
+            // an input that cannot hold the task's rows, or out of range, has no answer: any result is a lie
             let model = ctx.models.get(sys, req.modelId, req.version).await?;
             let Some(inputs) = crate::work::misfit_inputs(
                 &model.pkg,

@@ -211,9 +211,10 @@ pub fn decode_inputs(pkg: &Package, bytes: &[u8], rows: u16) -> Result<Vec<Tenso
 }
 
 /// The graph inputs a task's inline bytes hold when they match its input commitment but not
-/// its row count: what `DisputeGame.resolveInput` needs to show that the task has no answer
-/// (`docs/semantics.md` section 8.5). `None` when the input fits the task, or when the bytes
-/// do not match the commitment (then they prove nothing about it).
+/// its row count, or hold an element the engine refuses: what `DisputeGame.resolveInput` and
+/// `resolveInputRange` need to show that the task has no answer (`docs/semantics.md` sections
+/// 8.5 and 8.7). `None` when the input fits the task, or when the bytes do not match the
+/// commitment (then they prove nothing about it).
 pub fn misfit_inputs(
     pkg: &Package,
     bytes: &[u8],
@@ -224,14 +225,19 @@ pub fn misfit_inputs(
     let per_row = per_row(pkg).ok()?;
     let inputs: Vec<Vec<i32>> = if per_row != 0 && words.len().is_multiple_of(per_row) {
         let batch = words.len() / per_row;
-        if batch == usize::from(rows) {
-            return None;
-        }
-        split(pkg, &words, batch)
+        let inputs: Vec<Vec<i32>> = split(pkg, &words, batch)
             .ok()?
             .into_iter()
             .map(|t| t.data)
-            .collect()
+            .collect();
+        if batch == usize::from(rows) {
+            let consts: Vec<Vec<i32>> = pkg.consts.iter().map(|c| c.data.clone()).collect();
+            let nodes = vouch_chain::graph::descriptors(pkg);
+            if !vouch_chain::dispute::input_refused(&nodes, &inputs, &consts) {
+                return None;
+            }
+        }
+        inputs
     } else if pkg.inputs.len() == 1 {
         vec![words]
     } else {

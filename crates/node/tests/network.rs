@@ -272,6 +272,60 @@ async fn lies_on_batched_and_misfit_tasks_are_caught_by_a_challenger_node() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_to_an_input_out_of_range_is_challenged_by_a_node_and_loses() {
+    // a committed input element one past its kind's range: the engine refuses the task, so the
+    // provider node does not answer; a result posted anyway is challenged with "no answer" and
+    // `resolveInputRange` (docs/semantics.md 8.7)
+    let w = world(2).await;
+    let requester = w.as_(0).await;
+    let challenger = w.node(3, CHALLENGER, Lie::Never, vec![]).await;
+    let honest_provider = w.node(2, PROVIDER, Lie::Never, vec![]).await;
+    let dir = vouch_testkit::model_dir("digits_mlp");
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("input.json")).unwrap()).unwrap();
+    let names: Vec<&str> = w.pkg.inputs.iter().map(|s| s.name.as_str()).collect();
+    let mut v1 = v.clone();
+    v1["input"] = serde_json::Value::Array(v["input"].as_array().unwrap()[30..31].to_vec());
+    let floats = vouch_quant::json::inputs_from_json(&v1, &names).unwrap();
+    let mut inputs = vouch_quant::quantize_inputs(&w.pkg, &floats);
+    let kind = w.pkg.values[w.pkg.inputs[0].value as usize].kind;
+    inputs[0].data[5] = kind.act_range().unwrap().1 + 1;
+    let ic = B256::from(vouch_engine::exec::commit_list(&inputs));
+    let t = requester
+        .request(&Request {
+            model_id: w.model,
+            version: 1,
+            mode: Mode::Optimistic,
+            fee: TOKEN,
+            deadline_secs: 600,
+            input_commitment: ic,
+            rows: 1,
+            input_cid: String::new(),
+            inline_input: vouch_node::work::encode_inputs(&inputs),
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(status(&requester, t).await, 1, "nobody answers it");
+    let bob = w.as_(1).await;
+    let before = liar_stake(&requester).await;
+    bob.submit(t, B256::repeat_byte(5), B256::repeat_byte(7))
+        .await
+        .unwrap();
+    until(60, "the answer fails", || async {
+        status(&requester, t).await == 6
+    })
+    .await;
+    assert_eq!(before - liar_stake(&requester).await, w.cfg.provider_bond);
+    until(10, "the challenger journals its win", || async {
+        journal_state(&challenger, &format!("challenger:{t}")) == Some(TaskState::Finalized)
+    })
+    .await;
+    honest_provider.kill();
+    challenger.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_an_endpoint_that_loses_a_fifth_of_requests_a_lie_is_slashed_and_honest_work_paid()
 {
     let w = world(2).await;

@@ -27,9 +27,8 @@ pub(super) fn operand<'a>(
     r: U256,
     j: usize,
 ) -> Option<(&'a [i32], Vec<[u8; 32]>)> {
-    let flag = crate::graph::graph_input(0);
-    if r & flag != U256::ZERO {
-        let k = usize::try_from(r ^ flag).ok()?;
+    if r & crate::graph::graph_input(0) != U256::ZERO {
+        let k = crate::graph::input_index(r)?;
         let leaves: Vec<[u8; 32]> = ev.inputs.iter().map(|t| tensor_commitment(t)).collect();
         return Some((ev.inputs.get(k)?, merkle_proof(&leaves, k)?));
     }

@@ -302,6 +302,7 @@ async fn an_answer_to_an_input_out_of_range_is_challenged_by_a_node_and_loses() 
             rows: 1,
             input_cid: String::new(),
             inline_input: vouch_node::work::encode_inputs(&inputs),
+            callback: None,
         })
         .await
         .unwrap();

@@ -6,11 +6,10 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod one_node;
+
 use prost::Message as _;
-use vouch_onnx::proto::{
-    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
-    TensorShapeProto, TypeProto, ValueInfoProto, tensor_shape_proto, type_proto,
-};
+use vouch_onnx::proto::{AttributeProto, ModelProto, TensorProto};
 use vouch_quant::FTensor;
 
 fn ints(name: &str, v: &[i64]) -> AttributeProto {
@@ -60,58 +59,7 @@ fn run(
     shape: &[usize],
     x: &[f32],
 ) -> (Vec<usize>, Vec<f32>) {
-    let dim = shape
-        .iter()
-        .map(|&d| tensor_shape_proto::Dimension {
-            value: Some(tensor_shape_proto::dimension::Value::DimValue(d as i64)),
-            denotation: String::new(),
-        })
-        .collect();
-    let vi = |name: &str, shape: Option<TensorShapeProto>| ValueInfoProto {
-        name: name.into(),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: 1,
-                shape,
-            })),
-            denotation: String::new(),
-        }),
-        doc_string: String::new(),
-    };
-    let model = ModelProto {
-        ir_version: 8,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: 19,
-        }],
-        graph: Some(GraphProto {
-            node: vec![NodeProto {
-                input: inputs.iter().map(|s| (*s).into()).collect(),
-                output: vec!["y".into()],
-                name: "n".into(),
-                op_type: op.into(),
-                attribute: attrs,
-                ..Default::default()
-            }],
-            name: "g".into(),
-            initializer: inits,
-            input: vec![vi("x", Some(TensorShapeProto { dim }))],
-            output: vec![vi("y", None)],
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let g = vouch_onnx::import(&model.encode_to_vec(), &Default::default()).unwrap();
-    let values = vouch_quant::float::run(
-        &g,
-        vec![FTensor {
-            shape: shape.to_vec(),
-            data: x.to_vec(),
-        }],
-    )
-    .unwrap();
-    let y = &values[g.outputs[0]];
-    (y.shape.clone(), y.data.clone())
+    one_node::run(19, op, inputs, attrs, inits, shape, x)
 }
 
 /// A fixed, irregular input of `n` values in about `[-3, 3]`.

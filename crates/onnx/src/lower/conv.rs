@@ -4,13 +4,27 @@
 use crate::error::Result;
 use crate::graph::{Dim, FOp, Operand};
 use crate::import::{Ctx, Importer, Kind, Sym, fixed};
+use crate::tensor::Tensor;
+use std::rc::Rc;
+
+/// The constant weight of a `Conv` or `ConvTranspose` (`[d0, d1, k...]`), its optional
+/// constant bias, and its `group`, checked against the input rank and `kernel_shape`.
+pub(super) struct ConvWeight {
+    pub(super) w: Rc<Tensor>,
+    pub(super) bias: Option<Rc<Tensor>>,
+    pub(super) group: usize,
+    /// `C_out` of a `Conv`, `C_in` of a `ConvTranspose`.
+    pub(super) d0: usize,
+    /// `C_in / group` of a `Conv`, `C_out / group` of a `ConvTranspose`.
+    pub(super) d1: usize,
+    /// The spatial kernel.
+    pub(super) kernel: Vec<usize>,
+}
 
 impl Importer {
-    /// ONNX `Conv` (1-D or 2-D, NCHW) with a constant weight and optional constant bias.
-    pub(super) fn conv(&mut self, ctx: &Ctx<'_>) -> Result<()> {
-        let x = self.value_in(ctx, 0)?;
-        let s = self.shape(x);
-        let input = self.spatial_in(ctx, &s)?;
+    /// Reads and checks the weight, bias and group of a `Conv` or `ConvTranspose` over an input
+    /// of shape `s`.
+    pub(super) fn conv_weight(&mut self, ctx: &Ctx<'_>, s: &[Dim]) -> Result<ConvWeight> {
         let w = self.const_in(ctx, 1)?;
         let bias = self.opt_const_in(ctx, 2)?;
         let group = usize::try_from(ctx.int("group", 1))
@@ -24,7 +38,7 @@ impl Importer {
                 s.len()
             )));
         }
-        let (Some(&co), Some(&ci_g)) = (w.shape.first(), w.shape.get(1)) else {
+        let (Some(&d0), Some(&d1)) = (w.shape.first(), w.shape.get(1)) else {
             return Err(ctx.shape_err("weight rank"));
         };
         let kernel: Vec<usize> = w.shape.iter().skip(2).copied().collect();
@@ -39,6 +53,29 @@ impl Importer {
         if kernel.contains(&0) {
             return Err(ctx.shape_err("empty kernel"));
         }
+        Ok(ConvWeight {
+            w,
+            bias,
+            group,
+            d0,
+            d1,
+            kernel,
+        })
+    }
+
+    /// ONNX `Conv` (1-D or 2-D, NCHW) with a constant weight and optional constant bias.
+    pub(super) fn conv(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let x = self.value_in(ctx, 0)?;
+        let s = self.shape(x);
+        let input = self.spatial_in(ctx, &s)?;
+        let ConvWeight {
+            w,
+            bias,
+            group,
+            d0: co,
+            d1: ci_g,
+            kernel,
+        } = self.conv_weight(ctx, &s)?;
         let c_in = match s.get(1) {
             Some(Dim::Fixed(c)) => *c,
             _ => return Err(ctx.shape_err("symbolic channel dimension")),

@@ -68,32 +68,15 @@ impl Importer {
         }
         let input = self.spatial_in(ctx, &s)?;
         let nd = input.len();
-        let w = self.const_in(ctx, 1)?;
-        let bias = self.opt_const_in(ctx, 2)?;
-        let group = usize::try_from(ctx.int("group", 1))
-            .ok()
-            .filter(|&g| g > 0)
-            .ok_or_else(|| ctx.bad_attr("group", "must be positive"))?;
-        if w.shape.len() != s.len() {
-            return Err(ctx.shape_err(format!(
-                "weight shape {:?} does not match input rank {}",
-                w.shape,
-                s.len()
-            )));
-        }
-        let (Some(&ci), Some(&co_g)) = (w.shape.first(), w.shape.get(1)) else {
-            return Err(ctx.shape_err("weight rank"));
-        };
-        let kernel: Vec<usize> = w.shape.iter().skip(2).copied().collect();
-        if let Some(ks) = ctx.ints("kernel_shape").filter(|k| !k.is_empty())
-            && ctx.positive("kernel_shape", ks)? != kernel
-        {
-            return Err(ctx.bad_attr(
-                "kernel_shape",
-                format!("{ks:?} does not match the weight shape {:?}", w.shape),
-            ));
-        }
-        if kernel.contains(&0) || co_g == 0 {
+        let super::conv::ConvWeight {
+            w,
+            bias,
+            group,
+            d0: ci,
+            d1: co_g,
+            kernel,
+        } = self.conv_weight(ctx, &s)?;
+        if co_g == 0 {
             return Err(ctx.shape_err("empty kernel"));
         }
         let c_in = match s.get(1) {

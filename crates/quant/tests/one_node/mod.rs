@@ -1,0 +1,76 @@
+//! One ONNX node `op(inputs) -> y` built as a model and run by the float reference: what the
+//! op-lowering tests (`norm_ops.rs`, `resize_ops.rs`) compare with direct definitions.
+
+#![allow(unreachable_pub, clippy::unwrap_used)]
+
+use prost::Message as _;
+use vouch_onnx::proto::{
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
+    TensorShapeProto, TypeProto, ValueInfoProto, tensor_shape_proto, type_proto,
+};
+use vouch_quant::FTensor;
+
+/// `op(inputs) -> y` at ONNX `opset` on the float input `x` of `shape` (initializers `inits`),
+/// run by the float reference: `y`'s shape and values.
+pub fn run(
+    opset: i64,
+    op: &str,
+    inputs: &[&str],
+    attrs: Vec<AttributeProto>,
+    inits: Vec<TensorProto>,
+    shape: &[usize],
+    x: &[f32],
+) -> (Vec<usize>, Vec<f32>) {
+    let dim = shape
+        .iter()
+        .map(|&d| tensor_shape_proto::Dimension {
+            value: Some(tensor_shape_proto::dimension::Value::DimValue(d as i64)),
+            denotation: String::new(),
+        })
+        .collect();
+    let vi = |name: &str, shape: Option<TensorShapeProto>| ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: 1,
+                shape,
+            })),
+            denotation: String::new(),
+        }),
+        doc_string: String::new(),
+    };
+    let model = ModelProto {
+        ir_version: 8,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: opset,
+        }],
+        graph: Some(GraphProto {
+            node: vec![NodeProto {
+                input: inputs.iter().map(|s| (*s).into()).collect(),
+                output: vec!["y".into()],
+                name: "n".into(),
+                op_type: op.into(),
+                attribute: attrs,
+                ..Default::default()
+            }],
+            name: "g".into(),
+            initializer: inits,
+            input: vec![vi("x", Some(TensorShapeProto { dim }))],
+            output: vec![vi("y", None)],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let g = vouch_onnx::import(&model.encode_to_vec(), &Default::default()).unwrap();
+    let values = vouch_quant::float::run(
+        &g,
+        vec![FTensor {
+            shape: shape.to_vec(),
+            data: x.to_vec(),
+        }],
+    )
+    .unwrap();
+    let y = &values[g.outputs[0]];
+    (y.shape.clone(), y.data.clone())
+}

@@ -371,24 +371,7 @@ async fn an_answer_to_an_input_that_cannot_hold_its_rows_loses() {
     bob.submit(t, output, honest.trace_root()).await.unwrap();
     let before = bob.provider_info(signer(2).address()).await.unwrap();
     let game = carol.challenge(t, B256::ZERO, B256::ZERO).await.unwrap();
-    let mut moves = Vec::new();
-    let outcome = loop {
-        assert!(moves.len() < 5, "{moves:?}");
-        let m = dispute::resolve_input(
-            &carol,
-            game,
-            &honest.header,
-            &evidence.nodes,
-            &evidence.inputs,
-            &evidence.consts,
-        )
-        .await
-        .unwrap();
-        if let Move::Done { outcome } = m {
-            break outcome;
-        }
-        moves.push(m);
-    };
+    let (outcome, moves, _) = common::resolve_no_answer(&carol, game, &honest, &evidence).await;
     assert_eq!(outcome, "challenger wins");
     assert_eq!(moves, vec![Move::Posted("graph"), Move::Posted("input")]);
     let after = bob.provider_info(signer(2).address()).await.unwrap();
@@ -462,40 +445,12 @@ async fn an_answer_to_an_input_outside_its_kind_loses() {
     bob.submit(t, output, honest.trace_root()).await.unwrap();
     let before = bob.provider_info(signer(2).address()).await.unwrap();
     let game = carol.challenge(t, B256::ZERO, B256::ZERO).await.unwrap();
-    let mut moves = Vec::new();
-    let outcome = loop {
-        assert!(moves.len() < 5, "{moves:?}");
-        let m = dispute::resolve_input(
-            &carol,
-            game,
-            &honest.header,
-            &evidence.nodes,
-            &evidence.inputs,
-            &evidence.consts,
-        )
-        .await
-        .unwrap();
-        if let Move::Done { outcome } = m {
-            break outcome;
-        }
-        if m == Move::Posted("input range") {
-            use vouch_chain::alloy::providers::Provider as _;
-            let receipts = carol
-                .client()
-                .provider()
-                .get_block_receipts(vouch_chain::alloy::eips::BlockId::latest())
-                .await
-                .unwrap()
-                .unwrap();
-            let gas = receipts.last().unwrap().gas_used;
-            #[expect(clippy::print_stdout, reason = "the measured gas (-- --nocapture)")]
-            {
-                println!("resolveInputRange gasUsed: {gas}");
-            }
-            assert!(gas < 1_000_000, "resolveInputRange gasUsed {gas}");
-        }
-        moves.push(m);
-    };
+    let (outcome, moves, gas) = common::resolve_no_answer(&carol, game, &honest, &evidence).await;
+    #[expect(clippy::print_stdout, reason = "the measured gas (-- --nocapture)")]
+    {
+        println!("resolveInputRange gasUsed: {gas}");
+    }
+    assert!(gas < 1_000_000, "resolveInputRange gasUsed {gas}");
     assert_eq!(outcome, "challenger wins");
     assert_eq!(
         moves,

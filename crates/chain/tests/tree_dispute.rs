@@ -154,24 +154,7 @@ async fn an_answer_to_a_feature_code_outside_its_range_loses() {
     bob.submit(t, output, honest.trace_root()).await.unwrap();
     let before = bob.provider_info(signer(2).address()).await.unwrap();
     let game = carol.challenge(t, B256::ZERO, B256::ZERO).await.unwrap();
-    let mut moves = Vec::new();
-    let outcome = loop {
-        assert!(moves.len() < 5, "{moves:?}");
-        let m = vouch_chain::dispute::resolve_input(
-            &carol,
-            game,
-            &honest.header,
-            &evidence.nodes,
-            &evidence.inputs,
-            &evidence.consts,
-        )
-        .await
-        .unwrap();
-        if let Move::Done { outcome } = m {
-            break outcome;
-        }
-        moves.push(m);
-    };
+    let (outcome, moves, _) = common::resolve_no_answer(&carol, game, &honest, &evidence).await;
     assert_eq!(outcome, "challenger wins");
     assert_eq!(
         moves,

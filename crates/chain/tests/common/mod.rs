@@ -180,3 +180,34 @@ pub async fn lie_and_challenge(
         .unwrap();
     (t, game)
 }
+
+/// Settles game `game` of a task without an answer for the challenger `sys` (who claimed "no
+/// answer"): [`dispute::resolve_input`] until the game ends. Returns the outcome, the moves
+/// and the gas of the last move's transaction (the resolution itself).
+pub async fn resolve_no_answer(
+    sys: &System,
+    game: U256,
+    me: &HonestTrace,
+    ev: &Evidence,
+) -> (&'static str, Vec<Move>, u64) {
+    let mut moves = Vec::new();
+    let mut gas = 0;
+    loop {
+        assert!(moves.len() < 5, "{moves:?}");
+        let m = dispute::resolve_input(sys, game, &me.header, &ev.nodes, &ev.inputs, &ev.consts)
+            .await
+            .unwrap();
+        if let Move::Done { outcome } = m {
+            return (outcome, moves, gas);
+        }
+        let block = sys
+            .client()
+            .provider()
+            .get_block_receipts(vouch_chain::alloy::eips::BlockId::latest())
+            .await
+            .unwrap()
+            .unwrap();
+        gas = block.last().unwrap().gas_used;
+        moves.push(m);
+    }
+}

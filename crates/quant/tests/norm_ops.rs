@@ -8,32 +8,9 @@ mod one_node;
 
 use vouch_onnx::proto::{AttributeProto, TensorProto};
 
-fn float_attr(name: &str, f: f32) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: 1,
-        f,
-        ..Default::default()
-    }
-}
-
-fn int_attr(name: &str, i: i64) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: 2,
-        i,
-        ..Default::default()
-    }
-}
-
+/// A rank-1 float initializer.
 fn init(name: &str, data: &[f32]) -> TensorProto {
-    TensorProto {
-        name: name.into(),
-        dims: vec![data.len() as i64],
-        data_type: 1,
-        float_data: data.to_vec(),
-        ..Default::default()
-    }
+    one_node::init(name, &[data.len()], data)
 }
 
 /// One node `op(inputs) -> y` on the float input `x` of `shape`, run by the float reference.
@@ -78,7 +55,7 @@ fn instance_norm_normalizes_each_slice() {
         let got = run(
             "InstanceNormalization",
             &["x", "s", "b"],
-            vec![float_attr("epsilon", eps)],
+            vec![one_node::float("epsilon", eps)],
             vec![init("s", &scale[..c]), init("b", &bias[..c])],
             shape,
             &x,
@@ -110,10 +87,10 @@ fn lrn_divides_by_the_channel_window_power() {
             "LRN",
             &["x"],
             vec![
-                int_attr("size", size as i64),
-                float_attr("alpha", alpha as f32),
-                float_attr("beta", beta as f32),
-                float_attr("bias", bias as f32),
+                one_node::int("size", size as i64),
+                one_node::float("alpha", alpha as f32),
+                one_node::float("beta", beta as f32),
+                one_node::float("bias", bias as f32),
             ],
             vec![],
             &[1, c, 2, 2],

@@ -8,46 +8,11 @@
 
 mod one_node;
 
+use one_node::{init, int, ints, string};
+
 use prost::Message as _;
 use vouch_onnx::proto::{AttributeProto, ModelProto, TensorProto};
 use vouch_quant::FTensor;
-
-fn ints(name: &str, v: &[i64]) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: 7,
-        ints: v.to_vec(),
-        ..Default::default()
-    }
-}
-
-fn int(name: &str, i: i64) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: 2,
-        i,
-        ..Default::default()
-    }
-}
-
-fn string(name: &str, s: &str) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: 3,
-        s: s.as_bytes().to_vec(),
-        ..Default::default()
-    }
-}
-
-fn init(name: &str, dims: &[usize], data: &[f32]) -> TensorProto {
-    TensorProto {
-        name: name.into(),
-        dims: dims.iter().map(|&d| d as i64).collect(),
-        data_type: 1,
-        float_data: data.to_vec(),
-        ..Default::default()
-    }
-}
 
 /// One node `op(inputs) -> y` on the float input `x` of `shape`, run by the float reference;
 /// the output's shape and data.

@@ -1,7 +1,7 @@
 //! One ONNX node `op(inputs) -> y` built as a model and run by the float reference: what the
 //! op-lowering tests (`norm_ops.rs`, `resize_ops.rs`) compare with direct definitions.
 
-#![allow(unreachable_pub, clippy::unwrap_used)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use prost::Message as _;
 use vouch_onnx::proto::{
@@ -73,4 +73,55 @@ pub fn run(
     .unwrap();
     let y = &values[g.outputs[0]];
     (y.shape.clone(), y.data.clone())
+}
+
+/// A float attribute.
+pub fn float(name: &str, f: f32) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: 1,
+        f,
+        ..Default::default()
+    }
+}
+
+/// An int attribute.
+pub fn int(name: &str, i: i64) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: 2,
+        i,
+        ..Default::default()
+    }
+}
+
+/// A string attribute.
+pub fn string(name: &str, s: &str) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: 3,
+        s: s.as_bytes().to_vec(),
+        ..Default::default()
+    }
+}
+
+/// An ints attribute.
+pub fn ints(name: &str, v: &[i64]) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: 7,
+        ints: v.to_vec(),
+        ..Default::default()
+    }
+}
+
+/// A float initializer of shape `dims`.
+pub fn init(name: &str, dims: &[usize], data: &[f32]) -> TensorProto {
+    TensorProto {
+        name: name.into(),
+        dims: dims.iter().map(|&d| d as i64).collect(),
+        data_type: 1,
+        float_data: data.to_vec(),
+        ..Default::default()
+    }
 }

@@ -7,10 +7,9 @@
 
 #![allow(clippy::print_stdout)]
 
-use vouch_chain::DeployConfig;
 use vouch_chain::dispute::{HonestTrace, Move};
 use vouch_chain::graph::op;
-use vouch_testkit::{Chain, signer};
+use vouch_testkit::signer;
 
 mod common;
 
@@ -18,28 +17,15 @@ mod common;
 async fn a_lie_in_every_converter_fixture_is_caught() {
     let names = vouch_testkit::converter_fixtures();
     assert!(names.len() >= 24, "{names:?}");
-    let cfg = DeployConfig {
-        challenge_window: 100,
-        step_timeout: 50,
-        audit_bps: 0,
-        // one liar loses once per fixture: keep it staked
-        max_faults: 0,
-        ..DeployConfig::default()
-    };
-    let chain = Chain::start(cfg).await;
+    // one liar loses once per fixture: keep it staked
+    let chain = common::dispute_chain(0).await;
     chain.fund(2..4, 200_000).await;
     let bob = chain.system(2).await;
     let carol = chain.system(3).await;
     let mut table = Vec::new();
     for name in &names {
         let (bytes, pkg) = vouch_testkit::fixture(name, None);
-        let published = chain
-            .system(0)
-            .await
-            .publish(&vouch_chain::graph::commitments_of(&bytes, &pkg))
-            .await
-            .unwrap();
-        let model = published.model_id;
+        let model = common::publish(&chain, &bytes, &pkg).await;
         chain.stake(2, model, 1_500).await;
         let (ic, honest, _output, evidence) = common::run_fixture(&pkg, name, 1);
         let main = |code: u8| evidence.nodes.iter().position(|n| n.op == code);

@@ -6,11 +6,9 @@
 
 #![allow(clippy::print_stdout)] // prints the node kinds played (`cargo test -- --nocapture`)
 
-use vouch_chain::DeployConfig;
 use vouch_chain::alloy::primitives::U256;
 use vouch_chain::dispute::Move;
 use vouch_model::{Op, Package};
-use vouch_testkit::Chain;
 
 mod common;
 
@@ -59,22 +57,10 @@ fn one_node_per_kind(pkg: &Package) -> Vec<(usize, String)> {
 async fn a_lie_in_each_kind_of_svm_node_loses_the_one_step() {
     let (bytes, pkg) = vouch_testkit::fixture(MODEL, None);
     // one liar loses a game per node kind: never ejected on the way
-    let cfg = DeployConfig {
-        challenge_window: 100,
-        step_timeout: 50,
-        audit_bps: 0,
-        max_faults: 64,
-        ..DeployConfig::default()
-    };
-    let chain = Chain::start(cfg).await;
-    let published = chain
-        .system(0)
-        .await
-        .publish(&vouch_chain::graph::commitments_of(&bytes, &pkg))
-        .await
-        .unwrap();
+    let chain = common::dispute_chain(64).await;
+    let model = common::publish(&chain, &bytes, &pkg).await;
     chain.fund(1..4, 50_000).await;
-    chain.stake(2, published.model_id, 30_000).await;
+    chain.stake(2, model, 30_000).await;
     let (ic, honest, _output, evidence) = common::run_fixture(&pkg, MODEL, 1);
     assert_eq!(honest.tensors.len(), pkg.nodes.len());
     let kinds = one_node_per_kind(&pkg);
@@ -97,8 +83,7 @@ async fn a_lie_in_each_kind_of_svm_node_loses_the_one_step() {
     for (node, kind) in &kinds {
         let mut lie = honest.clone();
         lie.tensors[*node][0] += 1;
-        let (_, game) =
-            common::lie_and_challenge(&carol, &bob, published.model_id, ic, &honest, &lie).await;
+        let (_, game) = common::lie_and_challenge(&carol, &bob, model, ic, &honest, &lie).await;
         let (outcome, last) =
             common::play_out((&carol, &honest, &evidence), (&bob, &lie), game).await;
         assert_eq!(

@@ -23,24 +23,13 @@ fn run(pkg: &Package) -> (B256, HonestTrace, B256, Evidence) {
 async fn world() -> (Chain, u32, Package) {
     let (bytes, pkg) = vouch_testkit::fixture("tree_gb_bc", None);
     vouch_task::modes::check_mode(&pkg, vouch_task::Mode::Optimistic).unwrap();
-    let cfg = DeployConfig {
-        challenge_window: 100,
-        step_timeout: 50,
-        audit_bps: 0,
-        ..DeployConfig::default()
-    };
-    let chain = Chain::start(cfg).await;
-    let published = chain
-        .system(0)
-        .await
-        .publish(&vouch_chain::graph::commitments_of(&bytes, &pkg))
-        .await
-        .unwrap();
+    let chain = common::dispute_chain(DeployConfig::default().max_faults).await;
+    let model = common::publish(&chain, &bytes, &pkg).await;
     chain.fund(1..4, 5_000).await;
     for i in [1, 2] {
-        chain.stake(i, published.model_id, 1_500).await;
+        chain.stake(i, model, 1_500).await;
     }
-    (chain, published.model_id, pkg)
+    (chain, model, pkg)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,10 +9,9 @@
 
 #![allow(clippy::print_stdout)]
 
-use vouch_chain::DeployConfig;
 use vouch_chain::dispute::Move;
 use vouch_chain::graph::op;
-use vouch_testkit::{Chain, signer};
+use vouch_testkit::signer;
 
 mod common;
 
@@ -22,23 +21,10 @@ const MODEL: &str = "upsample_net";
 async fn a_lie_in_each_lowered_resize_and_conv_transpose_node_is_caught() {
     let (bytes, pkg) = vouch_testkit::fixture(MODEL, None);
     vouch_task::modes::check_mode(&pkg, vouch_task::Mode::Optimistic).unwrap();
-    let cfg = DeployConfig {
-        challenge_window: 100,
-        step_timeout: 50,
-        audit_bps: 0,
-        // one liar loses once per node kind: keep it staked
-        max_faults: 0,
-        ..DeployConfig::default()
-    };
-    let chain = Chain::start(cfg).await;
+    // one liar loses once per node kind: keep it staked
+    let chain = common::dispute_chain(0).await;
     chain.fund(2..4, 200_000).await;
-    let published = chain
-        .system(0)
-        .await
-        .publish(&vouch_chain::graph::commitments_of(&bytes, &pkg))
-        .await
-        .unwrap();
-    let model = published.model_id;
+    let model = common::publish(&chain, &bytes, &pkg).await;
     chain.stake(2, model, 1_500).await;
     let bob = chain.system(2).await;
     let carol = chain.system(3).await;

@@ -10,6 +10,31 @@ use vouch_chain::system::{Mode, Request};
 use vouch_chain::{System, TOKEN};
 use vouch_engine::{Engine, Options};
 use vouch_model::Package;
+use vouch_testkit::Chain;
+
+/// A chain for dispute tests: windows short enough to play out (challenge 100 s, steps 50 s),
+/// no audits, and a liar ejected after `max_faults` lost games (0: never).
+pub async fn dispute_chain(max_faults: u8) -> Chain {
+    Chain::start(vouch_chain::deploy::DeployConfig {
+        challenge_window: 100,
+        step_timeout: 50,
+        audit_bps: 0,
+        max_faults,
+        ..Default::default()
+    })
+    .await
+}
+
+/// Publishes package `pkg` (its `bytes`) from the deployer; its model id.
+pub async fn publish(chain: &Chain, bytes: &[u8], pkg: &Package) -> u32 {
+    chain
+        .system(0)
+        .await
+        .publish(&vouch_chain::graph::commitments_of(bytes, pkg))
+        .await
+        .unwrap()
+        .model_id
+}
 
 /// An optimistic request of one row to version 1 of `model`, for input commitment `ic`.
 pub fn request(model: u32, ic: B256) -> Request {

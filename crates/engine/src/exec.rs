@@ -78,7 +78,16 @@ pub struct Engine<'p> {
     opts: Options,
     /// Batched shapes give the same bits as rows one by one ([`Package::row_separable`]).
     row_separable: bool,
+    /// About how many multiply-adds, comparisons or element writes one row costs
+    /// ([`work_per_row`]): a run below [`INLINE_WORK`] skips the pool.
+    work_per_row: u64,
 }
+
+/// Runs that cost less than this (in [`work_per_row`] units) run inline even when the engine
+/// has a pool: handing a run to the pool and waking its threads costs more than such a run
+/// (a 100-tree ensemble at batch 1 ran about 10x slower on 2 threads than on 1). The bits do
+/// not depend on it. Matches the size below which a product stays on one thread.
+pub const INLINE_WORK: u64 = 1 << 17;
 
 /// A shape error of `node`.
 pub(crate) fn shape_err(node: &Node, reason: impl Into<String>) -> Error {
@@ -119,6 +128,7 @@ impl<'p> Engine<'p> {
                 data: c.data.clone(),
             })
             .collect();
+        let work_per_row = work_per_row(pkg, &prepared);
         Ok(Self {
             pkg,
             prepared,
@@ -126,6 +136,7 @@ impl<'p> Engine<'p> {
             pool,
             opts: Options { threads, ..opts },
             row_separable: pkg.row_separable(),
+            work_per_row,
         })
     }
 
@@ -135,10 +146,17 @@ impl<'p> Engine<'p> {
     /// the same bits.
     pub fn run(&self, inputs: Vec<Tensor>) -> Result<Execution> {
         match &self.pool {
-            Some(pool) => pool.install(|| self.run_rows(inputs)),
-            // One thread: run inline, no hand-off to a pool.
-            None => self.run_rows(inputs),
+            Some(pool) if !self.is_small(&inputs) => pool.install(|| self.run_rows(inputs)),
+            // One thread, or a run too small to pay for the hand-off: inline.
+            _ => self.run_rows(inputs),
         }
+    }
+
+    /// Whether a run on `inputs` costs less than [`INLINE_WORK`] (malformed inputs are not
+    /// small: the pool path reports their error).
+    fn is_small(&self, inputs: &[Tensor]) -> bool {
+        rows_of(self.pkg, inputs)
+            .is_ok_and(|rows| (rows as u64).saturating_mul(self.work_per_row) < INLINE_WORK)
     }
 
     fn run_rows(&self, inputs: Vec<Tensor>) -> Result<Execution> {
@@ -393,6 +411,28 @@ fn prepare(pkg: &Package, node: &Node) -> Result<Prepared> {
             .map_or(Prepared::None, |c| Prepared::Trees(Box::new(c)))),
         _ => Ok(Prepared::None),
     }
+}
+
+/// About what one row of `pkg` costs: per node, its output elements, times the fan-in of a
+/// product (`Linear`, `Conv`), or the branches on each tree's longest path for an ensemble.
+fn work_per_row(pkg: &Package, prepared: &[Prepared]) -> u64 {
+    pkg.nodes
+        .iter()
+        .zip(prepared)
+        .map(|(node, prep)| {
+            let out = pkg
+                .values
+                .get(node.output as usize)
+                .and_then(|v| numel(&resolve(&v.shape, 1)))
+                .map_or(u64::MAX, |n| n as u64);
+            match prep {
+                Prepared::Linear(w, _) => out.saturating_mul(w.k as u64),
+                Prepared::Conv(ws, _) => out.saturating_mul(ws.first().map_or(0, |w| w.k) as u64),
+                Prepared::Trees(c) => c.branches_per_row(),
+                Prepared::None => out,
+            }
+        })
+        .fold(0, u64::saturating_add)
 }
 
 /// The number of rows `inputs` hold for `pkg` (`docs/semantics.md` section 8.5): the size of

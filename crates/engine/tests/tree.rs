@@ -211,6 +211,10 @@ fn random_forest(r: &mut Rng, f: usize, th: &[i32]) -> (Vec<i32>, Vec<i32>, Vec<
 fn compiled_walk_matches_the_reference_walk() {
     use vouch_engine::ops::{Compiled, Trees, tree_ensemble_with};
     let mut r = Rng::new(11);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
     for _ in 0..300 {
         let f = 1 + (r.next_u64() % 5) as usize;
         let th: Vec<i32> = (0..f).map(|_| (r.next_u64() % 6) as i32).collect();
@@ -241,6 +245,10 @@ fn compiled_walk_matches_the_reference_walk() {
             let want = tree_ensemble_with(&x, &trees, None, &shape).unwrap();
             let got = tree_ensemble_with(&x, &trees, Some(&compiled), &shape).unwrap();
             assert_eq!(got, want, "{aggregate:?} nodes {nodes:?} x {:?}", x.data);
+            // inside a pool of two, eight rows or more split into blocks (the engine runs
+            // small batches inline, so its thread tests may never reach this path)
+            let split = pool.install(|| tree_ensemble_with(&x, &trees, Some(&compiled), &shape));
+            assert_eq!(split.unwrap(), want, "{aggregate:?} in a pool of two");
         }
     }
 }

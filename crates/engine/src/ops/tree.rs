@@ -204,6 +204,11 @@ pub struct Compiled {
 }
 
 impl Compiled {
+    /// Branches one row passes at most: the sum of every tree's longest path.
+    pub fn branches_per_row(&self) -> u64 {
+        self.depth.iter().map(|&d| u64::from(d)).sum()
+    }
+
     /// Compiles `trees`, or `None` when any node, root or weight row is malformed (the
     /// reference walk then runs, and fails on a row that reaches the malformed part).
     pub fn new(trees: &Trees<'_>) -> Option<Self> {

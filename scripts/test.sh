@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of vouch: format and lint gates, the Rust workspace tests (engine, importer,
-# quantizer, fixture models, ONNX backend node tests, vectors, CLI), the contracts (forge), and
-# the generated-file drift checks. Installs what it needs (Python venv from PyPI, Foundry and
-# solc from npm) on first use. Usage: scripts/test.sh [--quick]   (--quick: Rust tests only)
+# quantizer, fixture models, ONNX backend node tests, vectors, CLI), the contracts (forge), the
+# generated-file drift checks and the TypeScript SDK (sdk/ts, against real networks). Installs
+# what it needs (Python venv from PyPI, Foundry and solc from npm, sdk/ts from npm) on first use.
+# Usage: scripts/test.sh [--quick]   (--quick: Rust tests only)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -45,6 +46,10 @@ if [ "$quick" = 0 ]; then
     step "contract bindings are current"
     scripts/check-bindings.sh
   fi
+  step "TypeScript SDK (sdk/ts: ABI drift, npm ci, typecheck, node --test against real networks)"
+  scripts/check-ts-abi.sh
+  cargo build -q -p vouch
+  (cd sdk/ts && npm ci --no-audit --no-fund && npm run -s typecheck && npm test)
 fi
 
 step "done in $(( $(date +%s) - start )) s"

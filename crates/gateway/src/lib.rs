@@ -2,7 +2,7 @@
 //!
 //! Clients sign in with Ethereum (EIP-4361) and are identified as
 //! `did:pkh:eip155:<chainId>:<address>`; they create tasks (model CID, input JSON, mode, max
-//! fee), read them, and follow their events as Server-Sent Events. The OpenAPI 3 document is
+//! fee), read them, follow their events as Server-Sent Events and read their settled output. The OpenAPI 3 document is
 //! served at `/openapi.json` (the file `openapi.json` beside this crate's manifest).
 //!
 //! **Who pays.** The gateway operator pays each task's fee from its own token balance: each
@@ -73,6 +73,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/tasks"),
     ("get", "/tasks/{id}"),
     ("get", "/tasks/{id}/events"),
+    ("get", "/tasks/{id}/output"),
     ("get", "/models"),
     ("get", "/providers"),
 ];
@@ -163,6 +164,7 @@ impl Gateway {
             .route("/tasks", post(create_task))
             .route("/tasks/{id}", get(read_task))
             .route("/tasks/{id}/events", get(task_events))
+            .route("/tasks/{id}/output", get(task_output))
             .route("/models", get(models))
             .route("/providers", get(providers))
             .fallback(|| async {
@@ -430,6 +432,38 @@ async fn read_task(
 ) -> Result<Json<TaskView>, ApiError> {
     let s = gw.session(&headers)?;
     Ok(Json(own_task(&gw, &s, &id).await?))
+}
+
+/// `GET /tasks/{id}/output`: the output JSON whose CID the task view reports, once settled.
+async fn task_output(
+    State(gw): State<Gateway>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let s = gw.session(&headers)?;
+    let t = own_task(&gw, &s, &id).await?;
+    let no_output = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_output",
+            format!("task {id} has no settled output (status {})", t.status),
+        )
+    };
+    let cid: Cid = t
+        .output_cid
+        .as_deref()
+        .ok_or_else(no_output)?
+        .parse()
+        .map_err(|e| ApiError::internal(format!("the task's output CID does not parse: {e}")))?;
+    let bytes = gw.inner.sink.blob(&cid).await.map_err(|e| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "backend_unavailable",
+            e.to_string(),
+        )
+    })?;
+    let bytes = bytes.ok_or_else(no_output)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
 
 struct Follow {

@@ -170,6 +170,11 @@ pub trait TaskSink: Send + Sync + 'static {
     fn task(&self, id: &str) -> BoxFuture<'_, Result<Option<TaskView>, SinkError>>;
     /// The task's events after sequence number `after`.
     fn events(&self, id: &str, after: u64) -> BoxFuture<'_, Result<Vec<EventView>, SinkError>>;
+    /// The blob `cid` from the sink's store (a settled task's output JSON), if it holds it.
+    fn blob(&self, cid: &Cid) -> BoxFuture<'_, Result<Option<Vec<u8>>, SinkError>> {
+        let _ = cid;
+        Box::pin(async { Ok(None) })
+    }
     /// Task counts by status (for metrics); empty if unknown.
     fn counts(&self) -> BoxFuture<'_, Vec<(String, u64)>> {
         Box::pin(async { Vec::new() })
@@ -232,7 +237,22 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f).await.map_err(unavailable)?
 }
 
+/// The blob `cid` from `store`, `None` when it does not hold it.
+pub(crate) async fn store_blob(store: Store, cid: Cid) -> Result<Option<Vec<u8>>, SinkError> {
+    blocking(move || {
+        if !store.has(&cid) {
+            return Ok(None);
+        }
+        store.get(&cid).map(Some).map_err(unavailable)
+    })
+    .await
+}
+
 impl TaskSink for JournalSink {
+    fn blob(&self, cid: &Cid) -> BoxFuture<'_, Result<Option<Vec<u8>>, SinkError>> {
+        Box::pin(store_blob(self.store.clone(), *cid))
+    }
+
     fn spend_ledger(&self) -> Option<Arc<Journal>> {
         Some(self.journal.clone())
     }

@@ -549,6 +549,40 @@ async fn events_stream_to_the_terminal_state() {
 }
 
 #[tokio::test]
+async fn the_output_is_served_once_settled_and_only_to_its_requester() {
+    let net = start(|_| {}).await;
+    let alice = net.login(&key(3)).await;
+    let bob = net.login(&key(4)).await;
+    let (_, t) = net.post("/tasks", Some(&alice), &net.task_body(5)).await;
+    let id = t["id"].as_str().unwrap().to_owned();
+    let path = format!("/tasks/{id}/output");
+    let (st, v) = net.get(&path, Some(&alice)).await;
+    assert_eq!((st, code(&v)), (StatusCode::NOT_FOUND, "no_output"));
+
+    // the output JSON goes into the gateway's store, its CID into the settled task
+    let out = json!({ "outputs": { "y": [[0.25, 0.75]] }, "commitment": "0x01" });
+    let store = Store::open(net.dir.as_ref().unwrap().path().join("store")).unwrap();
+    let cid = store.put(&serde_json::to_vec(&out).unwrap()).unwrap();
+    for s in [
+        TaskState::Executed,
+        TaskState::Submitted,
+        TaskState::Finalized,
+    ] {
+        let data = StepData {
+            output_cid: (s == TaskState::Finalized).then(|| cid.to_string()),
+            ..StepData::default()
+        };
+        net.journal.transition(&id, s, &data).unwrap();
+    }
+    let (st, v) = net.get(&path, Some(&alice)).await;
+    assert_eq!((st, v), (StatusCode::OK, out));
+    let (st, v) = net.get(&path, Some(&bob)).await;
+    assert_eq!((st, code(&v)), (StatusCode::NOT_FOUND, "not_found"));
+    let (st, v) = net.get(&path, None).await;
+    assert_eq!((st, code(&v)), (StatusCode::UNAUTHORIZED, "unauthorized"));
+}
+
+#[tokio::test]
 async fn rate_limit_answers_429_with_retry_after() {
     let net = start(|c| {
         c.limits.burst = 3.0;

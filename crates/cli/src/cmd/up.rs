@@ -148,8 +148,18 @@ pub fn print(net: &Network) {
             (key, json!(r[1]))
         })
         .collect();
+    // what a client needs to connect (the TypeScript SDK's tests read it): the endpoints,
+    // every contract address and the published model
     out::result(
-        json!({ "gateway": net.gateway.url(), "components": v }),
+        json!({
+            "gateway": net.gateway.url(),
+            "rpc_url": net.rpc_url(),
+            "chain_id": net.deployment.chain_id,
+            "deployment": net.deployment,
+            "model": { "id": net.model_id, "version": 1, "cid": net.cid.to_string() },
+            "zk_verifier": net.zk.as_ref().map(|(v, _)| v.to_string()),
+            "components": v,
+        }),
         || {
             out::line(out::table(&["component", "where"], &rows));
         },

@@ -3,6 +3,7 @@
 
 use eyre::{Result, WrapErr};
 use vouch_model::Package;
+use vouch_onnx::{BatchAxis, ImportOptions};
 use vouch_primitives::Cid;
 
 /// Imports `onnx` with the calibration rows in `calibration` (a JSON object mapping each input
@@ -17,10 +18,38 @@ pub fn import_bytes(
     precision: vouch_quant::Precision,
     on_stage: impl FnMut(vouch_quant::Stage),
 ) -> Result<Package> {
-    let graph = vouch_onnx::import(onnx, &vouch_onnx::ImportOptions { outputs })
-        .wrap_err("cannot import the ONNX model")?;
+    let opts = ImportOptions {
+        outputs,
+        ..ImportOptions::default()
+    };
+    import_with(onnx, calibration, opts, name, precision, on_stage)
+}
+
+/// [`import_bytes`] with every import option (`opts.shapes` from `--shape`); the calibration
+/// rows' shapes size the input axes `opts.shapes` leaves symbolic
+/// ([`ImportOptions::sample_shapes`]).
+pub fn import_with(
+    onnx: &[u8],
+    calibration: &serde_json::Value,
+    mut opts: ImportOptions,
+    name: &str,
+    precision: vouch_quant::Precision,
+    on_stage: impl FnMut(vouch_quant::Stage),
+) -> Result<Package> {
+    if opts.sample_shapes.is_empty() {
+        opts.sample_shapes = vouch_quant::sample_shapes(calibration);
+    }
+    let graph = vouch_onnx::import(onnx, &opts).wrap_err("cannot import the ONNX model")?;
     let samples = vouch_quant::calibration_from_json(&graph, calibration)
         .wrap_err("bad calibration samples")?;
+    if let BatchAxis::FixedOne(why) = &graph.batch
+        && samples.first().is_some_and(|t| t.shape.first() > Some(&1))
+    {
+        eyre::bail!(
+            "bad calibration samples: the model fixes its batch at 1 and runs one row per \
+             execution (reading axis 0 as the rows failed: {why}); give one calibration row"
+        );
+    }
     let digest = *Cid::of(onnx).digest();
     Ok(vouch_quant::import_at(
         &graph, samples, name, digest, precision, on_stage,

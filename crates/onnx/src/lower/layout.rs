@@ -93,11 +93,18 @@ impl Importer {
                 .ok_or_else(|| ctx.bad_input(1, "is not an integer tensor"))?
         };
         let allowzero = ctx.int("allowzero", 0) != 0;
+        // a literal 1 first where the input's axis 0 is the batch (`[1, -1]`, `[1, C, H, W]`,
+        // as an export traced at batch 1 writes it): each row runs as the model's one row
+        // (`docs/semantics.md` section 1), so the 1 is the batch axis
+        let literal_batch = s.first() == Some(&Dim::Batch)
+            && target.first() == Some(&1)
+            && !target.contains(&BATCH);
         let mut out = Vec::with_capacity(target.len());
         let mut infer = None;
         for (i, &t) in target.iter().enumerate() {
             out.push(match t {
                 BATCH => Dim::Batch,
+                1 if i == 0 && literal_batch => Dim::Batch,
                 -1 if infer.is_none() => {
                     infer = Some(i);
                     Dim::Fixed(1)
@@ -554,7 +561,8 @@ impl Importer {
                     .filter(|&p| p <= MAX_ELEMS)
                     .ok_or_else(|| {
                         ctx.unsupported(format!(
-                            "pad {p} on axis {a}: negative pads (cropping) are not supported"
+                            "pad {} on axis {a}: negative pads (cropping) are not supported",
+                            crate::tensor::show_ints(&[p]).trim_matches(['[', ']'])
                         ))
                     })?;
                 if let Some(x) = pads.get_mut(slot) {

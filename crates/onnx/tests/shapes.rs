@@ -189,6 +189,32 @@ fn a_batch_fixed_at_one_is_read_as_the_rows() {
 }
 
 #[test]
+fn a_batch_one_constant_concatenated_joins_every_row() {
+    // a class token `[1, 1, 2]` before the sequence, either order
+    for inputs in [["tok", "x"], ["x", "tok"]] {
+        let m = model(
+            13,
+            vec![node("Concat", &inputs, &["y"], vec![A::I("axis", 1)])],
+            vec![tf("tok", &[1, 1, 2], &[1., 2.])],
+            vec![common::input("x", &[1, 3, 2])],
+            &["y"],
+        );
+        let g = imp(&m).unwrap();
+        assert_eq!(g.batch, BatchAxis::FixedOneAsRows, "{inputs:?}");
+        assert_eq!(out_shape(&g, 0), [Batch, Fixed(4), Fixed(2)], "{inputs:?}");
+    }
+    // a constant of batch 2 does not
+    let m = model(
+        13,
+        vec![node("Concat", &["tok", "x"], &["y"], vec![A::I("axis", 1)])],
+        vec![tf("tok", &[2, 1, 2], &[1., 2., 3., 4.])],
+        vec![common::input("x", &[-1, 3, 2])],
+        &["y"],
+    );
+    assert!(matches!(imp(&m), Err(Error::Shape { .. })));
+}
+
+#[test]
 fn a_graph_that_reads_across_axis_0_keeps_its_batch_fixed_and_says_why() {
     // a sum over every axis, the batch's included: only the model's one row makes sense
     let m = model(

@@ -1,11 +1,12 @@
-"""A CNN as torch.onnx.export writes it without dynamic_axes: batch fixed at 1, Reshape to a literal batch.
+"""A CNN as torch.onnx.export writes it without dynamic_axes: batch fixed at 1, Reshape to a literal batch, a batch-1 constant concatenated.
 
 input `input` [1,1,8,8] (batch fixed at 1): sklearn digits scaled to [0, 1]
 Conv(1->4, 3x3, pad 1) + Relu                                 [1,4,8,8]
 Reshape to [1, 4, 64] then [1, 4, 8, 8] (x.view(1, 4, -1), x.view(1, 4, 8, 8))
 MaxPool 2x2                                                   [1,4,4,4]
 Reshape to [1, -1] (x.view(1, -1))                            [1,64]
-Gemm(64->10, transB) -> `logits`, Softmax -> `probs`          [1,10]
+Concat(a constant [1,6] (a learned token), it; axis 1)        [1,70]
+Gemm(70->10, transB) -> `logits`, Softmax -> `probs`          [1,10]
 onnxruntime runs it one row at a time (it refuses any other batch); calibration.json and
 input.json hold many rows, expected.json the rows' outputs end to end.
 Run: .venv/bin/python testdata/models/fixed_batch_cnn/gen.py
@@ -28,11 +29,12 @@ def main():
     consts = {
         "conv.weight": (rng.standard_normal((4, 1, 3, 3)) * np.sqrt(2.0 / 9)).astype(np.float32),
         "conv.bias": rng.uniform(-0.1, 0.1, 4).astype(np.float32),
-        "fc.weight": (rng.standard_normal((10, 64)) * np.sqrt(1.0 / 64)).astype(np.float32),
+        "fc.weight": (rng.standard_normal((10, 70)) * np.sqrt(1.0 / 70)).astype(np.float32),
         "fc.bias": rng.uniform(-0.1, 0.1, 10).astype(np.float32),
         "shape1": np.array([1, 4, 64], np.int64),
         "shape2": np.array([1, 4, 8, 8], np.int64),
         "shape3": np.array([1, -1], np.int64),
+        "token": rng.uniform(-1.0, 1.0, (1, 6)).astype(np.float32),
     }
     n = helper.make_node
     nodes = [
@@ -43,7 +45,8 @@ def main():
         n("Reshape", ["v1", "shape2"], ["v2"], name="/Reshape_1"),
         n("MaxPool", ["v2"], ["p"], name="/pool/MaxPool", kernel_shape=[2, 2], strides=[2, 2]),
         n("Reshape", ["p", "shape3"], ["f"], name="/Reshape_2"),
-        n("Gemm", ["f", "fc.weight", "fc.bias"], ["logits"], name="/fc/Gemm", transB=1),
+        n("Concat", ["token", "f"], ["t"], name="/Concat", axis=1),
+        n("Gemm", ["t", "fc.weight", "fc.bias"], ["logits"], name="/fc/Gemm", transB=1),
         n("Softmax", ["logits"], ["probs"], name="/Softmax", axis=1),
     ]
     graph = helper.make_graph(

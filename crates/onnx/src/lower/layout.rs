@@ -242,6 +242,7 @@ impl Importer {
             return self.out_const(ctx, t);
         }
         let mut out: Option<Vec<Dim>> = None;
+        let first_const = matches!(first, Sym::Const(_));
         let mut ins = Vec::with_capacity(n);
         for (i, s) in syms.iter().enumerate() {
             let dims = match s {
@@ -258,10 +259,28 @@ impl Importer {
             if dims.len() != rank {
                 return Err(ctx.shape_err("inputs of different ranks"));
             }
+            let constant = matches!(s, Sym::Const(_));
             out = Some(match out {
                 None => dims,
                 Some(mut acc) => {
                     for (a, (x, y)) in acc.iter_mut().zip(&dims).enumerate() {
+                        // a constant of batch 1 (a class token exported at batch 1) joins
+                        // each row: at batch 1 it is the model's own shape
+                        if a == 0
+                            && a != axis
+                            && constant
+                            && (*x, *y) == (Dim::Batch, Dim::Fixed(1))
+                        {
+                            continue;
+                        }
+                        if a == 0
+                            && a != axis
+                            && first_const
+                            && (*x, *y) == (Dim::Fixed(1), Dim::Batch)
+                        {
+                            *x = Dim::Batch;
+                            continue;
+                        }
                         if a == axis {
                             *x = match (*x, *y) {
                                 (Dim::Fixed(p), Dim::Fixed(q)) => Dim::Fixed(

@@ -147,5 +147,10 @@ fn a_fixed_batch_model_takes_many_rows() {
         &["--keep-fixed-batch"],
     );
     assert!(!ok);
-    assert!(err.contains("input"), "{err}");
+    assert!(
+        err.contains(
+            "fixes its batch at 1 and runs one row per execution (kept so by --keep-fixed-batch)"
+        ),
+        "{err}"
+    );
 }

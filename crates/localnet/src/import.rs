@@ -42,12 +42,19 @@ pub fn import_with(
     let graph = vouch_onnx::import(onnx, &opts).wrap_err("cannot import the ONNX model")?;
     let samples = vouch_quant::calibration_from_json(&graph, calibration)
         .wrap_err("bad calibration samples")?;
-    if let BatchAxis::FixedOne(why) = &graph.batch
-        && samples.first().is_some_and(|t| t.shape.first() > Some(&1))
-    {
+    let batch_one = !graph.inputs.is_empty()
+        && graph
+            .inputs
+            .iter()
+            .all(|&v| graph.values[v].shape.first() == Some(&vouch_onnx::Dim::Fixed(1)));
+    if batch_one && samples.first().is_some_and(|t| t.shape.first() > Some(&1)) {
+        let why = match &graph.batch {
+            BatchAxis::FixedOne(why) => format!("reading axis 0 as the rows failed: {why}"),
+            _ => "kept so by --keep-fixed-batch".to_owned(),
+        };
         eyre::bail!(
             "bad calibration samples: the model fixes its batch at 1 and runs one row per \
-             execution (reading axis 0 as the rows failed: {why}); give one calibration row"
+             execution ({why}); give one calibration row"
         );
     }
     let digest = *Cid::of(onnx).digest();

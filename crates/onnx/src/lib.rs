@@ -7,6 +7,7 @@
 //! | [`graph`] | the target IR: [`FGraph`], [`FOp`], [`Dim`], [`Operand`] |
 //! | [`scalar`] | the elementwise functions of one argument ([`ScalarFn`]) and their `f32` meaning |
 //! | `import` (private) | the graph walk: pruning, constant folding, the import state (`Importer`, `Ctx`) and its shape helpers |
+//! | `shapes` (private) | graph input shapes: the batch axis, symbolic axes bound by [`ImportOptions::shapes`] or the calibration rows, a batch fixed at 1 read as the rows ([`BatchAxis`]) |
 //! | `lower` (private) | op lowering: one table of supported ops, dispatching to one module per op family (`lower/dense.rs`, `conv`, `elementwise`, `activation`, `reduce`, `pool`, `layout`, plus `norm`, `resize` and `plumbing`) |
 //!
 //! Import steps:

@@ -132,8 +132,7 @@ fn fixture(name: &str) -> (Package, Vec<Tensor>) {
         serde_json::from_slice(&std::fs::read(dir.join(f)).expect(f)).expect(f)
     };
     let onnx = std::fs::read(dir.join("model.onnx")).expect("model.onnx");
-    let graph =
-        vouch_onnx::import(&onnx, &vouch_onnx::ImportOptions { outputs: None }).expect("ONNX");
+    let graph = vouch_onnx::import(&onnx, &vouch_onnx::ImportOptions::default()).expect("ONNX");
     let names: Vec<&str> = graph
         .inputs
         .iter()

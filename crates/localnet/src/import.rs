@@ -3,6 +3,7 @@
 
 use eyre::{Result, WrapErr};
 use vouch_model::Package;
+use vouch_onnx::{BatchAxis, ImportOptions};
 use vouch_primitives::Cid;
 
 /// Imports `onnx` with the calibration rows in `calibration` (a JSON object mapping each input
@@ -17,10 +18,45 @@ pub fn import_bytes(
     precision: vouch_quant::Precision,
     on_stage: impl FnMut(vouch_quant::Stage),
 ) -> Result<Package> {
-    let graph = vouch_onnx::import(onnx, &vouch_onnx::ImportOptions { outputs })
-        .wrap_err("cannot import the ONNX model")?;
+    let opts = ImportOptions {
+        outputs,
+        ..ImportOptions::default()
+    };
+    import_with(onnx, calibration, opts, name, precision, on_stage)
+}
+
+/// [`import_bytes`] with every import option (`opts.shapes` from `--shape`); the calibration
+/// rows' shapes size the input axes `opts.shapes` leaves symbolic
+/// ([`ImportOptions::sample_shapes`]).
+pub fn import_with(
+    onnx: &[u8],
+    calibration: &serde_json::Value,
+    mut opts: ImportOptions,
+    name: &str,
+    precision: vouch_quant::Precision,
+    on_stage: impl FnMut(vouch_quant::Stage),
+) -> Result<Package> {
+    if opts.sample_shapes.is_empty() {
+        opts.sample_shapes = vouch_quant::sample_shapes(calibration);
+    }
+    let graph = vouch_onnx::import(onnx, &opts).wrap_err("cannot import the ONNX model")?;
     let samples = vouch_quant::calibration_from_json(&graph, calibration)
         .wrap_err("bad calibration samples")?;
+    let batch_one = !graph.inputs.is_empty()
+        && graph
+            .inputs
+            .iter()
+            .all(|&v| graph.values[v].shape.first() == Some(&vouch_onnx::Dim::Fixed(1)));
+    if batch_one && samples.first().is_some_and(|t| t.shape.first() > Some(&1)) {
+        let why = match &graph.batch {
+            BatchAxis::FixedOne(why) => format!("reading axis 0 as the rows failed: {why}"),
+            _ => "kept so by --keep-fixed-batch".to_owned(),
+        };
+        eyre::bail!(
+            "bad calibration samples: the model fixes its batch at 1 and runs one row per \
+             execution ({why}); give one calibration row"
+        );
+    }
     let digest = *Cid::of(onnx).digest();
     Ok(vouch_quant::import_at(
         &graph, samples, name, digest, precision, on_stage,

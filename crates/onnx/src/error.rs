@@ -109,6 +109,31 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A symbolic axis of a graph input (other than axis 0, the batch) has no size: neither the
+    /// given shapes nor the calibration rows bind it.
+    #[error(
+        "graph input `{input}`: axis {axis} ({param}) is symbolic and nothing gives its size; \
+         give the input's shape (`--shape {input}={example}` with sizes for the names) or \
+         calibration rows of that input"
+    )]
+    UnboundDim {
+        /// The input name.
+        input: String,
+        /// The axis.
+        axis: usize,
+        /// The `dim_param` name in backquotes, or `unnamed`.
+        param: String,
+        /// The input's declared shape as `--shape` spells it (`1x3xheightxwidth`).
+        example: String,
+    },
+    /// A shape was given for a name that is not a graph input.
+    #[error("a shape is given for `{name}`, which is not a graph input (the inputs: {inputs})")]
+    ShapeName {
+        /// The name given.
+        name: String,
+        /// The model's graph inputs, comma separated.
+        inputs: String,
+    },
     /// A requested output names no tensor of the graph.
     #[error("requested output `{name}` is not a tensor of the graph")]
     UnknownOutput {

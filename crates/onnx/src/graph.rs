@@ -7,13 +7,23 @@
 pub use crate::scalar::ScalarFn;
 pub use vouch_semantics::{Aggregate, Family, Imputation, NodeMode, PadMode, ReduceMode};
 
-/// One dimension of a tensor shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// One dimension of a tensor shape. Its `Debug` form is what messages show: `N` for the batch,
+/// the number for a fixed size (a shape reads `[N, 3, 32, 32]`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dim {
     /// The dynamic batch dimension (ONNX `dim_param`, or the first axis of an input).
     Batch,
     /// A fixed size.
     Fixed(usize),
+}
+
+impl core::fmt::Debug for Dim {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Batch => f.write_str("N"),
+            Self::Fixed(n) => write!(f, "{n}"),
+        }
+    }
 }
 
 /// Index of a value (a dynamic tensor) in [`FGraph::values`].
@@ -310,4 +320,21 @@ pub struct FGraph {
     pub inputs: Vec<ValueId>,
     /// Graph outputs kept, in the requested (or ONNX) order.
     pub outputs: Vec<ValueId>,
+    /// How the inputs' axis 0 was read.
+    pub batch: BatchAxis,
+}
+
+/// How the importer read the graph inputs' axis 0.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum BatchAxis {
+    /// As the model declares it: a symbolic axis 0 is the batch (rows), a fixed one is fixed.
+    #[default]
+    AsDeclared,
+    /// The model fixes axis 0 of every input at 1 (as `torch.onnx.export` without
+    /// `dynamic_axes` writes it); the importer reads it as the batch axis, so a task may hold
+    /// several rows, each run as the model's one row (`docs/semantics.md` section 1).
+    FixedOneAsRows,
+    /// The model fixes axis 0 of every input at 1 and its graph cannot be read with axis 0 as
+    /// the rows: it runs one row per execution. The reason the rows reading failed.
+    FixedOne(String),
 }

@@ -9,9 +9,10 @@ use std::rc::Rc;
 
 use crate::ImportOptions;
 use crate::error::{Error, Result};
-use crate::graph::{ConstId, Dim, FConst, FGraph, FNode, FOp, Operand, ValueId, ValueInfo};
-use crate::proto::tensor_shape_proto::dimension::Value as DimValue;
-use crate::proto::{AttributeProto, GraphProto, ModelProto, NodeProto, type_proto};
+use crate::graph::{
+    BatchAxis, ConstId, Dim, FConst, FGraph, FNode, FOp, Operand, ValueId, ValueInfo,
+};
+use crate::proto::{AttributeProto, GraphProto, ModelProto, NodeProto};
 use crate::tensor::{MAX_ELEMS, Tensor, numel};
 
 /// Elements of derived constants allowed beyond four times the initializers' elements.
@@ -61,8 +62,17 @@ pub(crate) fn import_model(model: &ModelProto, opts: &ImportOptions) -> Result<F
         None => graph.output.iter().map(|o| o.name.clone()).collect(),
     };
     let mut imp = Importer::new(opset);
-    imp.run(graph, &outputs)?;
-    Ok(imp.finish())
+    match imp.run(graph, &outputs, opts, !opts.keep_fixed_batch) {
+        Ok(()) => Ok(imp.finish()),
+        // a batch fixed at 1 that cannot be the rows axis: the model as declared
+        Err(e) if imp.g.batch == BatchAxis::FixedOneAsRows => {
+            let mut imp = Importer::new(opset);
+            imp.run(graph, &outputs, opts, false)?;
+            imp.g.batch = BatchAxis::FixedOne(e.to_string());
+            Ok(imp.finish())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The import state: the graph built so far and what each ONNX tensor name is bound to.
@@ -178,7 +188,9 @@ impl Ctx<'_> {
         if (0..r).contains(&a) {
             usize::try_from(a).map_err(|_| self.bad_attr(attr, "axis out of range"))
         } else {
-            Err(self.bad_attr(attr, format!("axis {axis} out of range for rank {rank}")))
+            let shown = crate::tensor::show_ints(&[axis]);
+            let shown = shown.trim_matches(['[', ']']);
+            Err(self.bad_attr(attr, format!("axis {shown} out of range for rank {rank}")))
         }
     }
 
@@ -283,7 +295,13 @@ impl Importer {
         self.g.values.len() - 1
     }
 
-    fn run(&mut self, graph: &GraphProto, outputs: &[String]) -> Result<()> {
+    fn run(
+        &mut self,
+        graph: &GraphProto,
+        outputs: &[String],
+        opts: &ImportOptions,
+        promote: bool,
+    ) -> Result<()> {
         // Initializers.
         for t in &graph.initializer {
             let tensor = Tensor::from_proto(t)?;
@@ -341,14 +359,15 @@ impl Importer {
             *self.uses.entry(o.clone()).or_default() += 1;
         }
         // Graph inputs (initializers listed as inputs are constants, not inputs).
-        for vi in &graph.input {
-            if self.env.contains_key(&vi.name) {
-                continue;
-            }
-            if !seen.contains(vi.name.as_str()) {
-                continue;
-            }
-            let shape = input_shape(vi)?;
+        let kept: Vec<&crate::proto::ValueInfoProto> = graph
+            .input
+            .iter()
+            .filter(|vi| !self.env.contains_key(&vi.name) && seen.contains(vi.name.as_str()))
+            .collect();
+        let all: Vec<&str> = graph.input.iter().map(|i| i.name.as_str()).collect();
+        let (shapes, batch) = crate::shapes::input_shapes(&kept, &all, opts, promote)?;
+        self.g.batch = batch;
+        for (vi, shape) in kept.into_iter().zip(shapes) {
             let v = self.add_value(&vi.name, shape, Kind::Float);
             self.g.inputs.push(v);
             self.define(&vi.name, Sym::Value(v))?;
@@ -747,51 +766,4 @@ impl Importer {
         }
         self.set_out(ctx, 0, Sym::Value(v))
     }
-}
-
-/// The shape of a graph input, with the first dimension symbolic when dynamic.
-fn input_shape(vi: &crate::proto::ValueInfoProto) -> Result<Vec<Dim>> {
-    let err = |reason: &str| Error::Input {
-        name: vi.name.clone(),
-        reason: reason.to_owned(),
-    };
-    let Some(type_proto::Value::TensorType(tt)) = vi.r#type.as_ref().and_then(|t| t.value.as_ref())
-    else {
-        return Err(err("not a tensor"));
-    };
-    if !matches!(tt.elem_type, 1 | 10 | 11 | 16) {
-        return Err(Error::Input {
-            name: vi.name.clone(),
-            reason: format!("element type {} is not floating point", tt.elem_type),
-        });
-    }
-    let shape = tt.shape.as_ref().ok_or_else(|| err("no shape"))?;
-    let mut dims = Vec::with_capacity(shape.dim.len());
-    for (i, d) in shape.dim.iter().enumerate() {
-        let v = match &d.value {
-            Some(DimValue::DimValue(n)) if *n > 0 => Dim::Fixed(
-                usize::try_from(*n)
-                    .ok()
-                    .filter(|&u| u <= MAX_ELEMS)
-                    .ok_or_else(|| err("dimension too large"))?,
-            ),
-            _ if i == 0 => Dim::Batch,
-            _ => return Err(err("only the first dimension may be symbolic")),
-        };
-        dims.push(v);
-    }
-    if dims_numel(
-        &dims
-            .iter()
-            .map(|d| if *d == Dim::Batch { Dim::Fixed(1) } else { *d })
-            .collect::<Vec<_>>(),
-    )
-    .is_none()
-    {
-        return Err(Error::TooLarge {
-            tensor: vi.name.clone(),
-            limit: MAX_ELEMS,
-        });
-    }
-    Ok(dims)
 }

@@ -7,6 +7,7 @@
 //! | [`graph`] | the target IR: [`FGraph`], [`FOp`], [`Dim`], [`Operand`] |
 //! | [`scalar`] | the elementwise functions of one argument ([`ScalarFn`]) and their `f32` meaning |
 //! | `import` (private) | the graph walk: pruning, constant folding, the import state (`Importer`, `Ctx`) and its shape helpers |
+//! | `shapes` (private) | graph input shapes: the batch axis, symbolic axes bound by [`ImportOptions::shapes`] or the calibration rows, a batch fixed at 1 read as the rows ([`BatchAxis`]) |
 //! | `lower` (private) | op lowering: one table of supported ops, dispatching to one module per op family (`lower/dense.rs`, `conv`, `elementwise`, `activation`, `reduce`, `pool`, `layout`, plus `norm`, `resize` and `plumbing`) |
 //!
 //! Import steps:
@@ -16,7 +17,11 @@
 //! 2. Fold constants: initializers, `Constant` nodes, and shape-only subgraphs
 //!    (`Shape -> Gather -> Unsqueeze -> Concat -> Reshape`, as PyTorch writes them).
 //! 3. Lower each remaining node to an [`FOp`], inferring shapes with the batch axis symbolic:
-//!    a graph input's first dimension that is a `dim_param`, `0` or `-1` is [`Dim::Batch`].
+//!    a graph input's first dimension that is a `dim_param`, `0` or `-1` is [`Dim::Batch`];
+//!    its other symbolic dimensions take the sizes [`ImportOptions::shapes`] or
+//!    [`ImportOptions::sample_shapes`] give (`shapes`, the module that reads input shapes). A
+//!    model whose inputs all have axis 0 fixed at 1 is read with axis 0 as the batch when its
+//!    graph allows it, and imported as declared otherwise ([`BatchAxis`]).
 //! 4. Rewrite: `Gemm`/`MatMul` with a constant right operand become [`FOp::Linear`] (`alpha`,
 //!    `beta`, `transB` folded into the constants), a constant bias `Add` right after a `Linear`
 //!    is folded into its bias, `BatchNormalization` is folded into a preceding `Conv`/`Linear`
@@ -46,13 +51,15 @@ mod error;
 mod import;
 mod lower;
 pub mod scalar;
+mod shapes;
 mod tensor;
 
 pub use error::{Error, Result};
-pub use graph::{ConstId, Dim, FConst, FGraph, FNode, FOp, Operand, ValueId, ValueInfo};
+pub use graph::{BatchAxis, ConstId, Dim, FConst, FGraph, FNode, FOp, Operand, ValueId, ValueInfo};
 pub use scalar::ScalarFn;
 
 use prost::Message as _;
+use std::collections::BTreeMap;
 
 /// Options of [`import`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,6 +67,18 @@ pub struct ImportOptions {
     /// Names of the tensors to keep as graph outputs, in this order (usually a subset of the
     /// ONNX graph outputs). `None` keeps every ONNX graph output.
     pub outputs: Option<Vec<String>>,
+    /// Shapes of graph inputs by name (`--shape images=1x3x320x320`): each sizes the input's
+    /// symbolic axes after axis 0 (axis 0, the batch, stays symbolic when the model leaves it
+    /// so); a fixed axis must agree with the model.
+    pub shapes: BTreeMap<String, Vec<usize>>,
+    /// Shapes of the calibration rows by input name: they size the symbolic axes after axis 0
+    /// that [`ImportOptions::shapes`] leaves unbound, and are not checked against fixed axes
+    /// (the rows themselves are, when read).
+    pub sample_shapes: BTreeMap<String, Vec<usize>>,
+    /// Keep a batch fixed at 1 fixed: the package then runs one row per execution. By default
+    /// a model whose inputs all have axis 0 fixed at 1 is read with axis 0 as the rows
+    /// ([`BatchAxis::FixedOneAsRows`]) when its graph allows it.
+    pub keep_fixed_batch: bool,
 }
 
 /// Decodes an ONNX `ModelProto` and lowers it to a float graph.

@@ -31,6 +31,7 @@ fn bytes(name: &str) -> Option<Vec<u8>> {
 fn load(name: &str, outputs: Option<&[&str]>) -> Option<FGraph> {
     let opts = ImportOptions {
         outputs: outputs.map(|o| o.iter().map(|s| (*s).to_owned()).collect()),
+        ..Default::default()
     };
     Some(import(&bytes(name)?, &opts).unwrap_or_else(|e| panic!("{name}: {e}")))
 }

@@ -128,6 +128,31 @@ pub fn calibration_from_json(
     json::inputs_from_json_missing(v, &names, &missing)
 }
 
+/// The shape of each input's calibration rows in a JSON object of nested arrays (the first
+/// element of each array read as the rest): what binds an ONNX input's symbolic axes when no
+/// shape is given for it ([`vouch_onnx::ImportOptions::sample_shapes`]). Entries that are not
+/// arrays are left out; the rows are checked when read.
+pub fn sample_shapes(v: &serde_json::Value) -> std::collections::BTreeMap<String, Vec<usize>> {
+    let Some(obj) = v.as_object() else {
+        return Default::default();
+    };
+    obj.iter()
+        .filter(|(_, x)| x.is_array())
+        .map(|(name, x)| {
+            let mut shape = Vec::new();
+            let mut cur = x;
+            while let serde_json::Value::Array(a) = cur {
+                shape.push(a.len());
+                match a.first() {
+                    Some(first) => cur = first,
+                    None => break,
+                }
+            }
+            (name.clone(), shape)
+        })
+        .collect()
+}
+
 /// [`import`] at a chosen [`Precision`].
 pub fn import_at(
     graph: &FGraph,

@@ -34,6 +34,7 @@ fn import(
     let onnx = std::fs::read(d.join("model.onnx")).unwrap();
     let opts = vouch_onnx::ImportOptions {
         outputs: outputs.map(|o| o.iter().map(|s| s.to_string()).collect()),
+        ..Default::default()
     };
     let graph = vouch_onnx::import(&onnx, &opts).unwrap_or_else(|e| panic!("{model}: {e}"));
     let names: Vec<&str> = graph
@@ -300,6 +301,7 @@ fn the_zipmap_output_is_the_probabilities_tensor() {
         &onnx,
         &vouch_onnx::ImportOptions {
             outputs: Some(vec!["output_probability".into()]),
+            ..Default::default()
         },
     )
     .unwrap();

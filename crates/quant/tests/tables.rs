@@ -25,6 +25,7 @@ fn one_node(f: ScalarFn) -> FGraph {
         }],
         inputs: vec![0],
         outputs: vec![1],
+        ..Default::default()
     }
 }
 

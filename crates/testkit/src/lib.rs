@@ -66,6 +66,7 @@ pub fn fixture(name: &str, outputs: Option<&[&str]>) -> (Vec<u8>, Package) {
         &onnx,
         &vouch_onnx::ImportOptions {
             outputs: outputs.map(|o| o.iter().map(|s| (*s).to_owned()).collect()),
+            ..Default::default()
         },
     )
     .unwrap();

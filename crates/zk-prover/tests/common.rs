@@ -22,7 +22,7 @@ pub fn fixture_at(
 ) -> (Package, Vec<Tensor>) {
     let dir = root().join("testdata/models").join(name);
     let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
-    let graph = vouch_onnx::import(&onnx, &vouch_onnx::ImportOptions { outputs: None }).unwrap();
+    let graph = vouch_onnx::import(&onnx, &vouch_onnx::ImportOptions::default()).unwrap();
     let cal: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("calibration.json")).unwrap())
             .unwrap();

@@ -29,6 +29,38 @@ pub struct ImportArgs {
     /// (act8/i8: faster engine kernels and smaller zk circuits).
     #[arg(long, default_value_t = 16)]
     pub bits: u32,
+    /// The shape of a graph input, as `NAME=1x3x320x320` (repeatable): sizes for the input's
+    /// symbolic axes after the first, which the package then fixes (the first axis, the batch,
+    /// stays the rows). Without it, the calibration rows' shape sizes them; an axis neither
+    /// sizes is an error naming the input and the axis. Axes the model fixes must agree.
+    #[arg(long = "shape", value_name = "NAME=DxDx..", value_parser = parse_shape)]
+    pub shapes: Vec<(String, Vec<usize>)>,
+    /// Keep a batch fixed at 1 as the model declares it (one row per execution). By default a
+    /// model whose inputs all have their first axis fixed at 1 (`torch.onnx.export` without
+    /// `dynamic_axes`) takes any number of rows, each run as the model's one row.
+    #[arg(long)]
+    pub keep_fixed_batch: bool,
+}
+
+/// Parses `NAME=DxDx..` (positive sizes).
+fn parse_shape(s: &str) -> std::result::Result<(String, Vec<usize>), String> {
+    let (name, dims) = s
+        .rsplit_once('=')
+        .ok_or_else(|| format!("`{s}` is not NAME=DxDx.. (e.g. images=1x3x320x320)"))?;
+    if name.is_empty() {
+        return Err(format!("`{s}` names no input"));
+    }
+    let dims = dims
+        .split(['x', 'X', ','])
+        .map(|d| {
+            d.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| format!("`{d}` in `{s}` is not a positive size"))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok((name.to_owned(), dims))
 }
 
 /// Imports `onnx` bytes with calibration JSON at the default precision; returns the package.
@@ -55,21 +87,30 @@ pub fn import_bytes_at(
     name: &str,
     precision: vouch_quant::Precision,
 ) -> Result<Package> {
-    let pb = out::spinner("calibrating on the float model");
-    let pkg = vouch_localnet::import::import_bytes(
-        onnx,
-        calibration,
+    let opts = vouch_onnx::ImportOptions {
         outputs,
-        name,
-        precision,
-        |stage| {
+        ..Default::default()
+    };
+    import_with(onnx, calibration, opts, name, precision)
+}
+
+/// [`import_bytes_at`] with every import option (input shapes, the fixed batch).
+pub fn import_with(
+    onnx: &[u8],
+    calibration: &serde_json::Value,
+    opts: vouch_onnx::ImportOptions,
+    name: &str,
+    precision: vouch_quant::Precision,
+) -> Result<Package> {
+    let pb = out::spinner("calibrating on the float model");
+    let pkg =
+        vouch_localnet::import::import_with(onnx, calibration, opts, name, precision, |stage| {
             pb.set_message(match stage {
                 vouch_quant::Stage::Calibrate => "calibrating on the float model",
                 vouch_quant::Stage::Quantize => "quantizing",
                 vouch_quant::Stage::Measure => "measuring accuracy with the integer engine",
             });
-        },
-    );
+        });
     pb.finish_and_clear();
     pkg
 }
@@ -113,7 +154,19 @@ pub fn run(a: &ImportArgs) -> Result<()> {
     });
     let precision = vouch_quant::Precision::from_bits(a.bits)
         .ok_or_else(|| eyre::eyre!("--bits must be 8 or 16, not {}", a.bits))?;
-    let pkg = import_bytes_at(&onnx, &calibration, a.outputs.clone(), &name, precision)?;
+    let mut shapes = std::collections::BTreeMap::new();
+    for (input, dims) in &a.shapes {
+        if shapes.insert(input.clone(), dims.clone()).is_some() {
+            eyre::bail!("--shape is given twice for `{input}`");
+        }
+    }
+    let opts = vouch_onnx::ImportOptions {
+        outputs: a.outputs.clone(),
+        shapes,
+        keep_fixed_batch: a.keep_fixed_batch,
+        ..Default::default()
+    };
+    let pkg = import_with(&onnx, &calibration, opts, &name, precision)?;
     let path = a
         .output
         .clone()
@@ -128,6 +181,7 @@ pub fn run(a: &ImportArgs) -> Result<()> {
         "bytes": bytes.len(),
         "parameters": pkg.parameter_count(),
         "samples": pkg.accuracy.samples,
+        "takes_rows": pkg.takes_rows(),
         "accuracy": pkg.accuracy.outputs.iter().map(|o| json!({
             "output": o.name,
             "max_abs_error": o.max_abs_error,
@@ -145,6 +199,11 @@ pub fn run(a: &ImportArgs) -> Result<()> {
             // the import refuses a package whose tree decisions differ on any calibration row
             out::line("tree decisions: identical to the float model's on every calibration row");
         }
+        out::line(if pkg.takes_rows() {
+            "rows     any number per input, each run as one row of the model"
+        } else {
+            "rows     one per execution (an input has no batch axis first)"
+        });
         out::line(format!(
             "package  {} ({} bytes, {} parameters)",
             path.display(),

@@ -10,7 +10,14 @@ fuzz_target!(|data: &[u8]| {
     let _ = import(data, &ImportOptions::default());
     // Also exercise output selection and pruning with a name taken from the input.
     if let Some((&n, rest)) = data.split_first() {
-        let name = String::from_utf8_lossy(rest.get(..usize::from(n % 8)).unwrap_or_default()).into_owned();
-        let _ = import(rest, &ImportOptions { outputs: Some(vec![name]) });
+        let name = String::from_utf8_lossy(rest.get(..usize::from(n % 8)).unwrap_or_default())
+            .into_owned();
+        let _ = import(
+            rest,
+            &ImportOptions {
+                outputs: Some(vec![name]),
+                ..Default::default()
+            },
+        );
     }
 });

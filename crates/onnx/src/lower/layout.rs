@@ -93,11 +93,18 @@ impl Importer {
                 .ok_or_else(|| ctx.bad_input(1, "is not an integer tensor"))?
         };
         let allowzero = ctx.int("allowzero", 0) != 0;
+        // a literal 1 first where the input's axis 0 is the batch (`[1, -1]`, `[1, C, H, W]`,
+        // as an export traced at batch 1 writes it): each row runs as the model's one row
+        // (`docs/semantics.md` section 1), so the 1 is the batch axis
+        let literal_batch = s.first() == Some(&Dim::Batch)
+            && target.first() == Some(&1)
+            && !target.contains(&BATCH);
         let mut out = Vec::with_capacity(target.len());
         let mut infer = None;
         for (i, &t) in target.iter().enumerate() {
             out.push(match t {
                 BATCH => Dim::Batch,
+                1 if i == 0 && literal_batch => Dim::Batch,
                 -1 if infer.is_none() => {
                     infer = Some(i);
                     Dim::Fixed(1)
@@ -235,6 +242,7 @@ impl Importer {
             return self.out_const(ctx, t);
         }
         let mut out: Option<Vec<Dim>> = None;
+        let first_const = matches!(first, Sym::Const(_));
         let mut ins = Vec::with_capacity(n);
         for (i, s) in syms.iter().enumerate() {
             let dims = match s {
@@ -251,10 +259,28 @@ impl Importer {
             if dims.len() != rank {
                 return Err(ctx.shape_err("inputs of different ranks"));
             }
+            let constant = matches!(s, Sym::Const(_));
             out = Some(match out {
                 None => dims,
                 Some(mut acc) => {
                     for (a, (x, y)) in acc.iter_mut().zip(&dims).enumerate() {
+                        // a constant of batch 1 (a class token exported at batch 1) joins
+                        // each row: at batch 1 it is the model's own shape
+                        if a == 0
+                            && a != axis
+                            && constant
+                            && (*x, *y) == (Dim::Batch, Dim::Fixed(1))
+                        {
+                            continue;
+                        }
+                        if a == 0
+                            && a != axis
+                            && first_const
+                            && (*x, *y) == (Dim::Fixed(1), Dim::Batch)
+                        {
+                            *x = Dim::Batch;
+                            continue;
+                        }
                         if a == axis {
                             *x = match (*x, *y) {
                                 (Dim::Fixed(p), Dim::Fixed(q)) => Dim::Fixed(
@@ -554,7 +580,8 @@ impl Importer {
                     .filter(|&p| p <= MAX_ELEMS)
                     .ok_or_else(|| {
                         ctx.unsupported(format!(
-                            "pad {p} on axis {a}: negative pads (cropping) are not supported"
+                            "pad {} on axis {a}: negative pads (cropping) are not supported",
+                            crate::tensor::show_ints(&[p]).trim_matches(['[', ']'])
                         ))
                     })?;
                 if let Some(x) = pads.get_mut(slot) {

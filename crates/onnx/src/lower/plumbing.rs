@@ -152,7 +152,13 @@ impl Importer {
                         }
                     }
                 } else {
-                    return Err(ctx.bad_attr("to", format!("unsupported target type {to}")));
+                    return Err(ctx.bad_attr(
+                        "to",
+                        format!(
+                            "unsupported target type {}",
+                            crate::shapes::type_name(i32::try_from(to).unwrap_or(i32::MAX))
+                        ),
+                    ));
                 };
                 self.out_const(ctx, out)
             }
@@ -164,7 +170,16 @@ impl Importer {
                 {
                     self.set_out(ctx, 0, Sym::Value(v))
                 } else {
-                    Err(ctx.unsupported(format!("cast of a {kind:?} tensor to type {to}")))
+                    let what = if kind == Kind::Index {
+                        "an integer index"
+                    } else {
+                        "a float"
+                    };
+                    Err(ctx.unsupported(format!(
+                        "a cast of {what} tensor to {} (vouch computes on float values and \
+                         integer indices)",
+                        crate::shapes::type_name(i32::try_from(to).unwrap_or(i32::MAX))
+                    )))
                 }
             }
         }

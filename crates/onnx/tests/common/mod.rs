@@ -217,6 +217,7 @@ pub fn imp_outputs(bytes: &[u8], outputs: &[&str]) -> Result<FGraph, vouch_onnx:
         bytes,
         &ImportOptions {
             outputs: Some(outputs.iter().map(|s| (*s).into()).collect()),
+            ..Default::default()
         },
     )
 }

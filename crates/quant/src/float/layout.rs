@@ -32,7 +32,8 @@ pub(super) fn select(cx: &Cx<'_>, maps: &[Vec<usize>]) -> Result<Vec<f32>> {
     Ok(src.into_iter().map(|i| cx.x.data[i]).collect())
 }
 
-/// `Concat` along `axis`: for each outer index, every operand's slab in operand order.
+/// `Concat` along `axis`: for each outer index, every operand's slab in operand order. An
+/// operand with fewer outer slabs (a constant of batch 1 joining every row) repeats them.
 pub(super) fn concat(cx: &Cx<'_>, axis: usize) -> Result<Vec<f32>> {
     let out_shape = cx.out_shape;
     let outer: usize = out_shape[..axis].iter().product();
@@ -41,7 +42,13 @@ pub(super) fn concat(cx: &Cx<'_>, axis: usize) -> Result<Vec<f32>> {
     for o in 0..outer {
         for t in cx.ins {
             let chunk = t.shape[axis] * inner;
-            data.extend_from_slice(&t.data[o * chunk..(o + 1) * chunk]);
+            let slabs = t.shape[..axis].iter().product::<usize>().max(1);
+            let k = o % slabs;
+            let slab = t
+                .data
+                .get(k * chunk..(k + 1) * chunk)
+                .ok_or_else(|| cx.err("operand shapes do not concatenate"))?;
+            data.extend_from_slice(slab);
         }
     }
     Ok(data)

@@ -18,7 +18,7 @@
 mod cell;
 
 use crate::error::Result;
-use crate::graph::{Dim, FOp, Operand, ScalarFn, ValueId};
+use crate::graph::{ConstId, Dim, FOp, Operand, ScalarFn, ValueId};
 use crate::import::{Ctx, Importer, Kind, Sym};
 
 /// Most unrolled steps (sequence length times directions) one node may become.
@@ -104,6 +104,13 @@ pub(super) struct Weights {
     pub(super) b: Vec<f32>,
     /// Peepholes `P` `[3·H]` (`i, o, f`), LSTM only.
     pub(super) p: Option<Vec<f32>>,
+    /// Each gate's `R_k` `[H, H]` as one constant every step's `Linear` shares.
+    pub(super) r_ids: Vec<ConstId>,
+    /// The recurrent bias `Rb_h` `[H]` a GRU with `linear_before_reset` adds inside the reset
+    /// (`None` when zero or another cell).
+    pub(super) rbh: Option<(Vec<f32>, ConstId)>,
+    /// Each peephole `P_k` `[H]` that is not all zeros, as one constant.
+    pub(super) p_ids: [Option<ConstId>; 3],
 }
 
 /// What one step reads: the gates' input products and the activations.
@@ -318,11 +325,19 @@ impl Importer {
         let mut cs = Vec::with_capacity(nd);
         for (d, &reverse) in dirs.iter().enumerate() {
             let at = |v: &[f32], n: usize| v.get(d * n..(d + 1) * n).map(<[f32]>::to_vec);
+            let r = at(&rd, g * hidden * hidden).unwrap_or_default();
+            let b = at(&bd, 2 * g * hidden).unwrap_or_default();
+            let p = pd.as_ref().and_then(|p| at(p, 3 * hidden));
+            let (r_ids, rbh, p_ids) =
+                self.recurrent_consts(ctx, kind, d, hidden, &r, &b, p.as_deref());
             let weights = Weights {
                 w: at(&wd, g * hidden * input).unwrap_or_default(),
-                r: at(&rd, g * hidden * hidden).unwrap_or_default(),
-                b: at(&bd, 2 * g * hidden).unwrap_or_default(),
-                p: pd.as_ref().and_then(|p| at(p, 3 * hidden)),
+                r,
+                b,
+                p,
+                r_ids,
+                rbh,
+                p_ids,
             };
             let h0 = self.initial_state(ctx, 5, &geo, nd, d)?;
             let c0 = if kind == CellKind::Lstm {
@@ -355,6 +370,64 @@ impl Importer {
             cs.push(c);
         }
         self.rnn_outputs(ctx, &geo, ys, hs, cs)
+    }
+
+    /// Direction `d`'s constants every step shares: each gate's `R_k`, a GRU's `Rb_h` inside
+    /// the reset, the non-zero peepholes.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one direction's slices of R, B and P"
+    )]
+    #[expect(
+        clippy::type_complexity,
+        reason = "the three kinds of shared constants"
+    )]
+    fn recurrent_consts(
+        &mut self,
+        ctx: &Ctx<'_>,
+        kind: CellKind,
+        d: usize,
+        h: usize,
+        r: &[f32],
+        b: &[f32],
+        p: Option<&[f32]>,
+    ) -> (
+        Vec<ConstId>,
+        Option<(Vec<f32>, ConstId)>,
+        [Option<ConstId>; 3],
+    ) {
+        let g = kind.gates();
+        let r_ids = (0..g)
+            .map(|k| {
+                let rk = r
+                    .get(k * h * h..(k + 1) * h * h)
+                    .unwrap_or_default()
+                    .to_vec();
+                self.new_const(ctx, &format!("d{d}.R{k}"), vec![h, h], rk)
+            })
+            .collect();
+        let rbh = match kind {
+            CellKind::Gru {
+                linear_before_reset: true,
+            } => Some(b.get((g + 2) * h..(g + 3) * h).unwrap_or_default().to_vec())
+                .filter(|v| v.iter().any(|&x| x != 0.0))
+                .map(|v| {
+                    let id = self.new_const(ctx, &format!("d{d}.Rb2"), vec![h], v.clone());
+                    (v, id)
+                }),
+            _ => None,
+        };
+        let mut p_ids = [None; 3];
+        for (k, slot) in p_ids.iter_mut().enumerate() {
+            let pk = p
+                .and_then(|p| p.get(k * h..(k + 1) * h))
+                .unwrap_or_default()
+                .to_vec();
+            if pk.iter().any(|&x| x != 0.0) {
+                *slot = Some(self.new_const(ctx, &format!("d{d}.P{k}"), vec![h], pk));
+            }
+        }
+        (r_ids, rbh, p_ids)
     }
 
     /// The `activations` attribute (or the cell's defaults), `count` per direction.

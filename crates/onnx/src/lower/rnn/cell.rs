@@ -113,20 +113,9 @@ impl Importer {
         let z = self.node(cx, "z", fa.clone(), vec![Operand::Value(pre_z)])?;
         let r = self.node(cx, "r", fa, vec![Operand::Value(pre_r)])?;
         let xh = self.x_at(cx, 2)?;
-        let hh = cx.geo.hidden;
         let rec = if lbr {
             // r ⊙ (H·Rhᵀ + Rbh)
-            let g = super::CellKind::Gru {
-                linear_before_reset: true,
-            }
-            .gates();
-            let rbh = cx
-                .wt
-                .b
-                .get((g + 2) * hh..(g + 3) * hh)
-                .unwrap_or_default()
-                .to_vec();
-            match self.recurrent_term(cx, 2, h, Some(rbh))? {
+            match self.recurrent_term(cx, 2, h, true)? {
                 None => None,
                 Some(t) => Some(Operand::Value(self.node(
                     cx,
@@ -152,7 +141,7 @@ impl Importer {
             };
             match rh {
                 None => None,
-                Some(rh) => self.recurrent_term(cx, 2, &State::Value(rh), None)?,
+                Some(rh) => self.recurrent_term(cx, 2, &State::Value(rh), false)?,
             }
         };
         let pre_h = match rec {
@@ -184,7 +173,7 @@ impl Importer {
     /// Gate `k`'s pre-activation: its input product at step `t` plus `H·R_kᵀ`.
     fn gate_pre(&mut self, cx: &mut StepCx<'_, '_>, k: usize, h: &State) -> Result<ValueId> {
         let x = self.x_at(cx, k)?;
-        match self.recurrent_term(cx, k, h, None)? {
+        match self.recurrent_term(cx, k, h, false)? {
             None => Ok(x),
             Some(t) => self.node(cx, &format!("pre{k}"), FOp::Add, vec![Operand::Value(x), t]),
         }
@@ -206,52 +195,54 @@ impl Importer {
         self.select_named(cx.ctx, xw, maps, &name)
     }
 
-    /// `H·R_kᵀ (+ bias)`: nothing for a zero state without bias, a constant for a constant
-    /// state (or the bias alone), else a `Linear` of the state.
+    /// `H·R_kᵀ`, plus the GRU's `Rb_h` when `with_bias` (and it is not zero): nothing for a
+    /// zero state without bias, a constant for a constant state (or the bias alone), else a
+    /// `Linear` of the state by the direction's shared `R_k`.
     fn recurrent_term(
         &mut self,
         cx: &mut StepCx<'_, '_>,
         k: usize,
         h: &State,
-        bias: Option<Vec<f32>>,
+        with_bias: bool,
     ) -> Result<Option<Operand>> {
         let hh = cx.geo.hidden;
-        let r = cx
-            .wt
-            .r
-            .get(k * hh * hh..(k + 1) * hh * hh)
-            .unwrap_or_default()
-            .to_vec();
-        let bias = bias.filter(|b| b.iter().any(|&v| v != 0.0));
+        let bias = cx.wt.rbh.as_ref().filter(|_| with_bias);
         match h {
-            State::Zero => Ok(bias.map(|b| {
-                Operand::Const(self.new_const(cx.ctx, &cx.name(&format!("rb{k}")), vec![hh], b))
-            })),
+            State::Zero => Ok(bias.map(|(_, id)| Operand::Const(*id))),
             State::Const(h0) => {
+                let r = cx
+                    .wt
+                    .r
+                    .get(k * hh * hh..(k + 1) * hh * hh)
+                    .unwrap_or_default();
                 let mut out = Vec::with_capacity(h0.len());
                 for row in h0.chunks(hh.max(1)) {
                     for j in 0..hh {
                         let w = r.get(j * hh..(j + 1) * hh).unwrap_or_default();
                         let dot: f32 = w.iter().zip(row).map(|(a, b)| a * b).sum();
-                        out.push(
-                            dot + bias.as_ref().and_then(|b| b.get(j)).copied().unwrap_or(0.0),
-                        );
+                        out.push(dot + bias.and_then(|(b, _)| b.get(j)).copied().unwrap_or(0.0));
                     }
                 }
                 Ok(Some(self.state_const(cx, &format!("hr{k}"), out)))
             }
             State::Value(v) => {
-                let weight = self.new_const(cx.ctx, &cx.name(&format!("R{k}")), vec![hh, hh], r);
-                let bias =
-                    bias.map(|b| self.new_const(cx.ctx, &cx.name(&format!("rb{k}")), vec![hh], b));
-                let op = FOp::Linear { weight, bias };
+                let weight = cx
+                    .wt
+                    .r_ids
+                    .get(k)
+                    .copied()
+                    .ok_or_else(|| cx.ctx.shape_err("gate"))?;
+                let op = FOp::Linear {
+                    weight,
+                    bias: bias.map(|(_, id)| *id),
+                };
                 let t = self.node(cx, &format!("hr{k}"), op, vec![Operand::Value(*v)])?;
                 Ok(Some(Operand::Value(t)))
             }
         }
     }
 
-    /// `pre + P_k ⊙ c` (peephole `k` of `i, o, f`).
+    /// `pre + P_k ⊙ c` (peephole `k` of `i, o, f`; nothing for a zero peephole or state).
     fn peephole(
         &mut self,
         cx: &mut StepCx<'_, '_>,
@@ -261,19 +252,18 @@ impl Importer {
         tag: &str,
     ) -> Result<ValueId> {
         let hh = cx.geo.hidden;
-        let p: Vec<f32> = cx
-            .wt
-            .p
-            .as_ref()
-            .and_then(|p| p.get(k * hh..(k + 1) * hh))
-            .unwrap_or_default()
-            .to_vec();
-        if p.iter().all(|&v| v == 0.0) {
+        let Some(pk) = cx.wt.p_ids.get(k).copied().flatten() else {
             return Ok(pre);
-        }
+        };
         let term = match c {
             State::Zero => return Ok(pre),
             State::Const(c0) => {
+                let p = cx
+                    .wt
+                    .p
+                    .as_ref()
+                    .and_then(|p| p.get(k * hh..(k + 1) * hh))
+                    .unwrap_or_default();
                 let pc: Vec<f32> = c0
                     .iter()
                     .enumerate()
@@ -282,13 +272,8 @@ impl Importer {
                 self.state_const(cx, tag, pc)
             }
             State::Value(cv) => {
-                let pk = Operand::Const(self.new_const(cx.ctx, &cx.name(tag), vec![hh], p));
-                Operand::Value(self.node(
-                    cx,
-                    &format!("{tag}c"),
-                    FOp::Mul,
-                    vec![Operand::Value(*cv), pk],
-                )?)
+                let ins = vec![Operand::Value(*cv), Operand::Const(pk)];
+                Operand::Value(self.node(cx, &format!("{tag}c"), FOp::Mul, ins)?)
             }
         };
         self.node(

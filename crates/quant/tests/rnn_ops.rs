@@ -5,7 +5,7 @@
 //! ONNX's equations for every direction, both layouts, both GRU forms, biases, initial states
 //! (constant and computed) and peepholes; the refused forms name the node, the op and the form.
 
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::needless_range_loop, missing_docs)]
 
 mod one_node;
 
@@ -325,7 +325,6 @@ impl Case {
         if self.h0_input {
             inputs.push(vi("h0", Some(&ss)));
         }
-        let mut attrs = attrs;
         if let Cell::Gru { lbr: true } = self.cell {
             attrs.push(int("linear_before_reset", 1));
         }

@@ -20,7 +20,8 @@ Lists (one `suite/case` per line, sorted, no comments):
                             (`--write-allowlist` leaves them out of both lists)
   allowlist_int_params.txt  the same, except that some inputs are int64 tensors that are op
                             parameters (Reshape shape, Squeeze/Unsqueeze axes, Pad pads and
-                            axes, Reduce* axes, Resize sizes) fed at run time; a runner can
+                            axes, Reduce* axes, Resize sizes; the int32 sequence_lens of
+                            LSTM, GRU and RNN) fed at run time; a runner can
                             bind them as constants
 
 Usage (any python3; the script re-runs itself under the repo's venv from scripts/pyenv.sh):
@@ -74,6 +75,10 @@ SUPPORTED_OPS = {
     # Lowered into the ops above: Resize/Upsample (a Select, or a Linear by the interpolation
     # matrix per axis), ConvTranspose (a Conv over a zero-stuffed input: Pad, Select).
     "Resize", "Upsample", "ConvTranspose",
+    # Lowered into the ops above: LSTM, GRU and RNN unrolled over their static sequence length
+    # (per gate a Linear of the inputs, per step a Select, a Linear of the state, the gate
+    # activations, Mul, Add; Concat for Y).
+    "LSTM", "GRU", "RNN",
     # Not an op to run but a value (PyTorch's exporter writes weights and shapes with it).
     "Constant",
 }
@@ -83,6 +88,8 @@ INT_PARAM_OPS = {
     "ReduceSum": {1}, "ReduceMean": {1}, "ReduceMax": {1}, "ReduceMin": {1},
     "Slice": {1, 2, 3, 4}, "Gather": {1}, "Split": {1}, "Expand": {1}, "Tile": {1},
     "Resize": {3},
+    # sequence_lens (int32 in ONNX), bound as a constant: every row must run the whole sequence
+    "LSTM": {4}, "GRU": {4}, "RNN": {4},
 }
 
 
@@ -208,7 +215,7 @@ def classify(model, sets):
             dt = _dtype(t)
             if dt == np.float32:
                 continue
-            if dt == np.int64 and _is_param_input(graph, vi.name):
+            if dt in (np.int64, np.int32) and _is_param_input(graph, vi.name):
                 kind = "int_params"
                 continue
             return None

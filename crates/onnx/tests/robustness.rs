@@ -32,6 +32,7 @@ fn seeds() -> Vec<Vec<u8>> {
         "digits_logreg_zipmap",
         "cnn_ops",
         "upsample_net",
+        "vad_bigru",
         "tree_gb_iris",
         "tree_rf_iris",
     ] {

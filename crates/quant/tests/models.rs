@@ -231,11 +231,15 @@ fn check_all(b: Bound, random_weights: Bound) {
     check_model("cnn_ops", None, random_weights, &mut table);
     // ConvTranspose and Resize (nearest and bilinear) decoders, random weights
     check_model("upsample_net", None, random_weights, &mut table);
+    print_table(&table);
+}
+
+fn print_table(table: &[Row]) {
     println!(
         "{:<22} {:<22} {:>5} {:>13} {:>13} {:>9}",
         "model", "output", "rows", "max abs err", "max |float|", "argmax"
     );
-    for r in &table {
+    for r in table {
         let a = r
             .agreement
             .map_or("-".to_owned(), |a| format!("{:.2}%", 100.0 * a));
@@ -264,6 +268,32 @@ fn fixture_models_match_the_float_model() {
             ..b
         },
     );
+}
+
+/// The recurrent fixtures (an LSTM and a bidirectional GRU, unrolled by the importer), at 16
+/// and at 8 bits. Their gate activations inside the recurrence are 256-entry `Sigmoid`/`Tanh`
+/// tables at either precision (docs/semantics.md section 5: only a graph output's table is
+/// fine), so the speech probability is held to 0.05 (0.10 at 8 bits) rather than the 0.03
+/// (0.15) of the other random-weight fixtures. The errors are printed by
+/// `cargo test -p vouch-quant --test models recurrent -- --nocapture`.
+#[test]
+fn recurrent_fixtures_match_the_float_model() {
+    let mut table = Vec::new();
+    for precision in [Precision::Int16, Precision::Int8] {
+        let b = Bound {
+            precision,
+            agreement: 0.95,
+            share: 0.02,
+            probability: if precision == Precision::Int16 {
+                0.05
+            } else {
+                0.10
+            },
+        };
+        check_model("vad_lstm", None, b, &mut table);
+        check_model("vad_bigru", None, b, &mut table);
+    }
+    print_table(&table);
 }
 
 /// The `--bits 8` import (`act8`/`i8`).

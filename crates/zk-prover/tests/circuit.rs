@@ -76,6 +76,24 @@ fn fixture_models_are_satisfied() {
     }
 }
 
+/// The recurrent fixtures: an LSTM and a bidirectional GRU unrolled by the importer (every
+/// step's `Select`, `Linear`s, gate tables, products) satisfy the circuit built from their
+/// trace.
+#[test]
+fn recurrent_fixture_models_are_satisfied() {
+    for name in ["vad_lstm", "vad_bigru"] {
+        let (pkg, inputs) = common::fixture(name, 0);
+        let c = circuit::build(&pkg, inputs).unwrap();
+        assert_eq!(c.cs.first_unsatisfied(), None, "{name}");
+        eprintln!(
+            "{name}: {} nodes, {} constraints, {} variables",
+            pkg.nodes.len(),
+            c.cs.num_constraints(),
+            c.cs.num_vars()
+        );
+    }
+}
+
 #[test]
 #[ignore = "big models: run with --ignored (used by bench/zk)"]
 fn big_fixture_models_are_satisfied() {

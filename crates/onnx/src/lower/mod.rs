@@ -19,6 +19,7 @@
 //! | [`select`] | `Slice` and `Gather` of computed tensors, `Split`, `Expand`, `Tile` (per-axis index maps) |
 //! | [`tree`] | `ai.onnx.ml` `TreeEnsembleClassifier`, `TreeEnsembleRegressor`, the opset-5 `TreeEnsemble` ([`tree_v5`]) |
 //! | [`norm`] | `BatchNormalization` (folded into `Conv`/`Linear`, or `Mul` + `Add`), `InstanceNormalization` (`Reduce` mean, `Sub`, `Mul`, `Reduce` mean, a `Map` of `1/√(v+ε)`, `Mul`, per-channel `Mul` + `Add`), `LRN` (`Mul`, a 1×1 `Conv` (or `Linear`) by the 0/1 channel-window band, a `Map` of `(bias + α/size · s)^-β`, `Mul`) (no family: existing ops only) |
+//! | [`rnn`] | `LSTM`, `GRU` (both `linear_before_reset` forms), `RNN`, every direction, layouts 0 and 1: unrolled over the static sequence length into a `Linear` per gate over the sequence, per step a `Select`, a `Linear` of the previous state, `Add`, the gate activations, `Mul`, `Add`, `Sub`; `Concat` and `Reshape` for `Y` (no family: existing ops only) |
 //! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast`, `ai.onnx.ml` `Imputer` on a graph input, `If` with a constant condition, comparisons and logic ops on constants (no family: no node emitted) |
 //! | [`label_encoder`] | `ai.onnx.ml` `LabelEncoder` with `int64` keys: folded on constants, the identity on class indices (no family: no node emitted) |
 //!
@@ -38,6 +39,7 @@ mod plumbing;
 mod pool;
 mod reduce;
 mod resize;
+mod rnn;
 mod select;
 mod softmax_zero;
 mod svm;
@@ -185,6 +187,10 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     // resize
     (ONNX, "Resize", Importer::resize),
     (ONNX, "Upsample", Importer::upsample),
+    // rnn
+    (ONNX, "LSTM", Importer::lstm),
+    (ONNX, "GRU", Importer::gru),
+    (ONNX, "RNN", Importer::rnn),
 ];
 
 /// Spatial parameters of a Conv or pooling node.

@@ -73,6 +73,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/tasks"),
     ("get", "/tasks/{id}"),
     ("get", "/tasks/{id}/events"),
+    ("get", "/tasks/{id}/output"),
     ("get", "/models"),
     ("get", "/providers"),
 ];
@@ -163,6 +164,7 @@ impl Gateway {
             .route("/tasks", post(create_task))
             .route("/tasks/{id}", get(read_task))
             .route("/tasks/{id}/events", get(task_events))
+            .route("/tasks/{id}/output", get(task_output))
             .route("/models", get(models))
             .route("/providers", get(providers))
             .fallback(|| async {
@@ -430,6 +432,44 @@ async fn read_task(
 ) -> Result<Json<TaskView>, ApiError> {
     let s = gw.session(&headers)?;
     Ok(Json(own_task(&gw, &s, &id).await?))
+}
+
+/// `GET /tasks/{id}/output`: the settled output JSON (`{"outputs": {name: nested floats},
+/// "names": [package order], "commitment"}`), byte for byte the blob whose CID the task reports as `output_cid`, so a
+/// client can check the bytes against the CID. Served only once the task is finalized on-chain
+/// with the commitment of the gateway's own run (the task view's `output_cid` is set then).
+async fn task_output(
+    State(gw): State<Gateway>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let s = gw.session(&headers)?;
+    let t = own_task(&gw, &s, &id).await?;
+    let no_output = |why: String| ApiError::new(StatusCode::NOT_FOUND, "no_output", why);
+    let Some(cid_str) = t.output_cid.as_deref() else {
+        return Err(no_output(format!(
+            "task {id} is {}: its output is served once it is finalized with the gateway's own \
+             output commitment{}",
+            t.status,
+            t.detail.map(|d| format!(" ({d})")).unwrap_or_default()
+        )));
+    };
+    let cid: Cid = cid_str
+        .parse()
+        .map_err(|e| ApiError::internal(format!("task {id} has a bad output CID: {e}")))?;
+    let bytes = gw.inner.sink.blob(&cid).await.map_err(|e| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "backend_unavailable",
+            e.to_string(),
+        )
+    })?;
+    let bytes = bytes.ok_or_else(|| {
+        no_output(format!(
+            "the output {cid} of task {id} is not in this gateway's store"
+        ))
+    })?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
 
 struct Follow {

@@ -148,12 +148,18 @@ pub fn print(net: &Network) {
             (key, json!(r[1]))
         })
         .collect();
-    out::result(
-        json!({ "gateway": net.gateway.url(), "components": v }),
-        || {
-            out::line(out::table(&["component", "where"], &rows));
-        },
-    );
+    // what a client needs (the Python and TypeScript SDK tests read it): the endpoints, the
+    // deployment's addresses (as in `deployments/<chain id>.json`) and the published model
+    let doc = json!({
+        "gateway": net.gateway.url(),
+        "rpc_url": net.devnet.url(),
+        "deployment": net.deployment,
+        "model": { "id": net.model_id, "version": 1, "cid": net.cid.to_string() },
+        "components": v,
+    });
+    out::result(doc, || {
+        out::line(out::table(&["component", "where"], &rows));
+    });
 }
 
 /// Runs `vouch up`.

@@ -705,6 +705,10 @@ impl TaskSink for ChainSink {
         })
     }
 
+    fn blob(&self, cid: &Cid) -> BoxFuture<'_, Result<Option<Vec<u8>>, SinkError>> {
+        Box::pin(crate::sink::read_blob(self.shared.store.clone(), *cid))
+    }
+
     fn counts(&self) -> BoxFuture<'_, Vec<(String, u64)>> {
         let j = self.shared.journal.clone();
         Box::pin(async move {

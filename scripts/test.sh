@@ -45,6 +45,11 @@ if [ "$quick" = 0 ]; then
     step "contract bindings are current"
     scripts/check-bindings.sh
   fi
+  step "python client (sdk/python: its ABIs are current, pytest against a real vouch up)"
+  cargo build -q -p vouch
+  py="$(scripts/pyenv.sh)"
+  "$py" -m pip install --quiet --disable-pip-version-check --no-deps -e sdk/python
+  "$py" -m pytest -q sdk/python/tests
 fi
 
 step "done in $(( $(date +%s) - start )) s"

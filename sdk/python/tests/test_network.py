@@ -78,6 +78,16 @@ def test_sign_in_gives_a_did_and_a_bad_signature_is_refused(network: Network) ->
         assert g.did == did
 
 
+def test_no_output_before_settlement(network: Network, gw: Gateway) -> None:
+    # an optimistic task cannot finalize before its challenge window (4 s) has passed
+    t = gw.request(network.model_cid, {"input": ROWS[5:6]}, mode="optimistic", max_fee=FEE)
+    with pytest.raises(GatewayError) as e:
+        gw.output(t.id)
+    assert (e.value.status, e.value.code) == (404, "no_output"), e.value
+    assert gw.wait(t.id, timeout=SETTLE_SECONDS).status == "finalized"
+    assert gw.output(t.id).names
+
+
 def test_outputs_are_floats_on_the_registered_scales(chain: Chain, settled: tuple[Task, Output]) -> None:
     task, out = settled
     t = chain.task(task.chain_id)

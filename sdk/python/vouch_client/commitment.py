@@ -16,7 +16,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from .errors import OutputError
 

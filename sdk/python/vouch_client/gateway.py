@@ -256,7 +256,7 @@ class Gateway:
                 if r.status_code >= 400:
                     r.read()
                     raise _error("the event stream", r)
-                event, data = "message", []
+                event, data = "message", list[str]()
                 for line in r.iter_lines():
                     if line == "":
                         if data and event == "status":
@@ -266,7 +266,7 @@ class Gateway:
                                 return
                         elif data and event == "error":
                             raise GatewayError("the event stream", 200, "stream_error", "\n".join(data))
-                        event, data = "message", []
+                        event, data = "message", list[str]()
                     elif line.startswith(":"):
                         continue
                     else:

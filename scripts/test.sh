@@ -48,8 +48,13 @@ if [ "$quick" = 0 ]; then
   fi
   step "TypeScript SDK (sdk/ts: ABI drift, npm ci, typecheck, node --test against real networks)"
   scripts/check-ts-abi.sh
-  cargo build -q -p vouch
+  # both SDK suites start `target/debug/vouch up`: the cargo test step above built that binary
+  # (`cargo build -p vouch` would rebuild the tree: its feature set differs from the workspace's)
   (cd sdk/ts && npm ci --no-audit --no-fund && npm run -s typecheck && npm test)
+  step "python client (sdk/python: its ABIs are current, pytest against a real vouch up)"
+  py="$(scripts/pyenv.sh)"
+  "$py" -m pip install --quiet --disable-pip-version-check --no-deps -e sdk/python
+  "$py" -m pytest -q sdk/python/tests
 fi
 
 step "done in $(( $(date +%s) - start )) s"

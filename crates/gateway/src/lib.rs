@@ -2,7 +2,7 @@
 //!
 //! Clients sign in with Ethereum (EIP-4361) and are identified as
 //! `did:pkh:eip155:<chainId>:<address>`; they create tasks (model CID, input JSON, mode, max
-//! fee), read them, follow their events as Server-Sent Events and read their settled output. The OpenAPI 3 document is
+//! fee), read them, and follow their events as Server-Sent Events. The OpenAPI 3 document is
 //! served at `/openapi.json` (the file `openapi.json` beside this crate's manifest).
 //!
 //! **Who pays.** The gateway operator pays each task's fee from its own token balance: each
@@ -434,7 +434,10 @@ async fn read_task(
     Ok(Json(own_task(&gw, &s, &id).await?))
 }
 
-/// `GET /tasks/{id}/output`: the output JSON whose CID the task view reports, once settled.
+/// `GET /tasks/{id}/output`: the settled output JSON (`{"outputs": {name: nested floats},
+/// "names": [package order], "commitment"}`), byte for byte the blob whose CID the task reports as `output_cid`, so a
+/// client can check the bytes against the CID. Served only once the task is finalized on-chain
+/// with the commitment of the gateway's own run (the task view's `output_cid` is set then).
 async fn task_output(
     State(gw): State<Gateway>,
     headers: HeaderMap,
@@ -442,19 +445,18 @@ async fn task_output(
 ) -> Result<Response, ApiError> {
     let s = gw.session(&headers)?;
     let t = own_task(&gw, &s, &id).await?;
-    let no_output = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_output",
-            format!("task {id} has no settled output (status {})", t.status),
-        )
+    let no_output = |why: String| ApiError::new(StatusCode::NOT_FOUND, "no_output", why);
+    let Some(cid_str) = t.output_cid.as_deref() else {
+        return Err(no_output(format!(
+            "task {id} is {}: its output is served once it is finalized with the gateway's own \
+             output commitment{}",
+            t.status,
+            t.detail.map(|d| format!(" ({d})")).unwrap_or_default()
+        )));
     };
-    let cid: Cid = t
-        .output_cid
-        .as_deref()
-        .ok_or_else(no_output)?
+    let cid: Cid = cid_str
         .parse()
-        .map_err(|e| ApiError::internal(format!("the task's output CID does not parse: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("task {id} has a bad output CID: {e}")))?;
     let bytes = gw.inner.sink.blob(&cid).await.map_err(|e| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -462,7 +464,11 @@ async fn task_output(
             e.to_string(),
         )
     })?;
-    let bytes = bytes.ok_or_else(no_output)?;
+    let bytes = bytes.ok_or_else(|| {
+        no_output(format!(
+            "the output {cid} of task {id} is not in this gateway's store"
+        ))
+    })?;
     Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
 

@@ -170,11 +170,9 @@ pub trait TaskSink: Send + Sync + 'static {
     fn task(&self, id: &str) -> BoxFuture<'_, Result<Option<TaskView>, SinkError>>;
     /// The task's events after sequence number `after`.
     fn events(&self, id: &str, after: u64) -> BoxFuture<'_, Result<Vec<EventView>, SinkError>>;
-    /// The blob `cid` from the sink's store (a settled task's output JSON), if it holds it.
-    fn blob(&self, cid: &Cid) -> BoxFuture<'_, Result<Option<Vec<u8>>, SinkError>> {
-        let _ = cid;
-        Box::pin(async { Ok(None) })
-    }
+    /// The bytes of blob `cid` from the sink's store (a settled task's output JSON, served at
+    /// `/tasks/{id}/output`); none when the store does not hold it.
+    fn blob(&self, cid: &Cid) -> BoxFuture<'_, Result<Option<Vec<u8>>, SinkError>>;
     /// Task counts by status (for metrics); empty if unknown.
     fn counts(&self) -> BoxFuture<'_, Vec<(String, u64)>> {
         Box::pin(async { Vec::new() })
@@ -237,22 +235,17 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f).await.map_err(unavailable)?
 }
 
-/// The blob `cid` from `store`, `None` when it does not hold it.
-pub(crate) async fn store_blob(store: Store, cid: Cid) -> Result<Option<Vec<u8>>, SinkError> {
-    blocking(move || {
-        if !store.has(&cid) {
-            return Ok(None);
-        }
-        store.get(&cid).map(Some).map_err(unavailable)
+/// Reads blob `cid` from `store` off the async runtime; a missing blob is `None`.
+pub(crate) async fn read_blob(store: Store, cid: Cid) -> Result<Option<Vec<u8>>, SinkError> {
+    blocking(move || match store.get(&cid) {
+        Ok(b) => Ok(Some(b)),
+        Err(vouch_store::Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(unavailable(e)),
     })
     .await
 }
 
 impl TaskSink for JournalSink {
-    fn blob(&self, cid: &Cid) -> BoxFuture<'_, Result<Option<Vec<u8>>, SinkError>> {
-        Box::pin(store_blob(self.store.clone(), *cid))
-    }
-
     fn spend_ledger(&self) -> Option<Arc<Journal>> {
         Some(self.journal.clone())
     }
@@ -306,6 +299,10 @@ impl TaskSink for JournalSink {
                 })
                 .collect())
         }))
+    }
+
+    fn blob(&self, cid: &Cid) -> BoxFuture<'_, Result<Option<Vec<u8>>, SinkError>> {
+        Box::pin(read_blob(self.store.clone(), *cid))
     }
 
     fn counts(&self) -> BoxFuture<'_, Vec<(String, u64)>> {

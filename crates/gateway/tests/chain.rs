@@ -285,6 +285,20 @@ async fn a_task_goes_on_chain_and_finalizes_through_the_gateway() {
     // the provider submits, the window passes, anyone finalizes
     provider.submit(task_id, output, trace_root).await.unwrap();
     api.wait_for(&token, &id, "submitted").await;
+    let early = api
+        .http
+        .get(format!("{}/tasks/{id}/output", api.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        early.status(),
+        404,
+        "no output before the task is finalized"
+    );
+    let early: Value = early.json().await.unwrap();
+    assert_eq!(early["error"]["code"], "no_output");
     provider
         .client()
         .warp(u64::from(w.cfg.challenge_window) + 1)
@@ -298,6 +312,20 @@ async fn a_task_goes_on_chain_and_finalizes_through_the_gateway() {
     let out: Value = serde_json::from_slice(&w.store.get(&out_cid).unwrap()).unwrap();
     assert_eq!(out["commitment"], hex0x(output.as_slice()));
     assert_eq!(out["outputs"]["logits"][0].as_array().unwrap().len(), 2);
+    assert_eq!(out["names"], serde_json::json!(["logits"]));
+    // `/tasks/{id}/output` serves that blob byte for byte (a client checks it against the CID)
+    let served = api
+        .http
+        .get(format!("{}/tasks/{id}/output", api.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200);
+    assert_eq!(
+        served.bytes().await.unwrap().as_ref(),
+        w.store.get(&out_cid).unwrap().as_slice()
+    );
 
     // the event stream replays the whole history and ends at the terminal state
     let body = api

@@ -68,8 +68,12 @@ pub(super) fn prepare(
         outputs.insert(name, codec::json::tensor_to_nested(&t.shape, &deq));
     }
     let output_commitment = B256::from(exec.output_commitment());
+    // `outputs` is keyed by name (sorted); `names` keeps the package order, the order of the
+    // output commitment's list and of `ModelRegistry.outputsOf`
+    let names: Vec<&str> = pkg.outputs.iter().map(|o| o.name.as_str()).collect();
     let out = serde_json::json!({
         "outputs": outputs,
+        "names": names,
         "commitment": hex0x(output_commitment.as_slice()),
     });
     let out_bytes = serde_json::to_vec(&out).map_err(unavailable)?;

@@ -675,10 +675,6 @@ impl TaskSink for ChainSink {
         Box::pin(self.submit_inner(req))
     }
 
-    fn blob(&self, cid: &Cid) -> BoxFuture<'_, Result<Option<Vec<u8>>, SinkError>> {
-        Box::pin(crate::sink::store_blob(self.shared.store.clone(), *cid))
-    }
-
     fn task(&self, id: &str) -> BoxFuture<'_, Result<Option<TaskView>, SinkError>> {
         let (j, id) = (self.shared.journal.clone(), normalize(id));
         Box::pin(async move {
@@ -707,6 +703,10 @@ impl TaskSink for ChainSink {
             .await
             .map_err(unavailable)?
         })
+    }
+
+    fn blob(&self, cid: &Cid) -> BoxFuture<'_, Result<Option<Vec<u8>>, SinkError>> {
+        Box::pin(crate::sink::read_blob(self.shared.store.clone(), *cid))
     }
 
     fn counts(&self) -> BoxFuture<'_, Vec<(String, u64)>> {

@@ -18,6 +18,7 @@
 //! | `committee` | the committee member's worker |
 //! | `disputes` | opening challenges (of results and audits) and playing disputes |
 //! | `audit` | the auditor's worker |
+//! | [`receipts`] | automatic receipt attestation in journaled batches (EAS `multiAttest`) |
 //! | [`metrics`] | counters and their Prometheus rendering |
 
 #![forbid(unsafe_code)]
@@ -28,12 +29,14 @@ pub mod config;
 mod disputes;
 mod error;
 pub mod metrics;
+pub mod receipts;
 pub mod roles;
 pub mod work;
 
 pub use config::{Lie, NodeConfig, Roles};
 pub use error::{Error, Result};
 pub use metrics::Metrics;
+pub use receipts::ReceiptBatching;
 
 use crate::chainview::retry;
 use crate::metrics::inc;
@@ -100,6 +103,8 @@ pub(crate) struct Ctx {
     reveal_window: u64,
     committee_bond: U256,
     secret: [u8; 32],
+    /// Finalized tasks whose receipts wait for their batch (mirrors the journal).
+    pending: Mutex<receipts::Pending>,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -239,6 +244,12 @@ impl Ctx {
                     format!("challenger:{}", ev.taskId),
                     roles::challenger(ctx, ev.taskId, ev.output, ev.traceRoot),
                 );
+            }
+        } else if topic == TaskManager::Finalized::SIGNATURE_HASH {
+            if self.cfg.attest_receipts.is_some()
+                && let Ok(ev) = log.log_decode::<TaskManager::Finalized>()
+            {
+                self.enqueue_receipt(ev.inner.data.taskId);
             }
         } else if topic == TaskManager::Challenged::SIGNATURE_HASH {
             let Ok(ev) = log.log_decode::<TaskManager::Challenged>() else {
@@ -388,9 +399,11 @@ impl Node {
             reveal_window: u64::from(params.revealWindow),
             committee_bond: U256::from(committee_bond),
             secret,
+            pending: Mutex::default(),
             cfg,
             sys,
         });
+        ctx.load_pending()?;
         ctx.resume()?;
         let main = tokio::spawn(follow(ctx.clone()));
         tracing::info!(node = %ctx.cfg.name, address = %me, "node started");
@@ -550,6 +563,7 @@ async fn follow(ctx: Arc<Ctx>) {
                 }
             }
         }
+        ctx.attest_due().await;
         if let Some(every) = ctx.cfg.flush_receipts
             && last_flush.elapsed() >= every
         {

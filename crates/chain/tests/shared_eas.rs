@@ -57,14 +57,15 @@ fn cast_attestation(url: &str, eas: Address, uid: B256) -> String {
     ])
 }
 
-/// Publishes the digits MLP on deployment `d`; two optimistic tasks of it, answered by key 1,
+/// Publishes the digits MLP on deployment `d`; `n` optimistic tasks of it, answered by key 1,
 /// requested by key `requester`, finalized after the window; their ids.
-async fn two_finalized_tasks(
+async fn finalized_tasks(
     url: &str,
     d: &Deployment,
     bytes: &[u8],
     pkg: &Package,
     requester: usize,
+    n: usize,
 ) -> Vec<U256> {
     let as_ = |i: usize| {
         let d = d.clone();
@@ -90,7 +91,7 @@ async fn two_finalized_tasks(
     let client = as_(requester).await;
     let (ic, honest, output, _) = common::run_fixture(pkg, "digits_mlp", 1);
     let mut tasks = Vec::new();
-    for _ in 0..2 {
+    for _ in 0..n {
         let t = client.request(&common::request(model, ic)).await.unwrap();
         provider
             .submit(t, output, honest.trace_root())
@@ -196,10 +197,11 @@ async fn two_deployments_share_one_eas_and_attest_receipts_in_batches_on_it() {
     .unwrap_err();
     assert!(matches!(bad, Error::NotEas { .. }), "{bad}");
 
-    // tasks on both deployments (requesters: key 3 on the first, key 4 on the second)
+    // tasks on both deployments (requesters: key 3 on the first, key 4 on the second; batches
+    // of 8 and of 2, for the gas per receipt)
     let (bytes, pkg) = vouch_testkit::digits_mlp();
-    let t1 = two_finalized_tasks(&url, &d1, &bytes, &pkg, 3).await;
-    let t2 = two_finalized_tasks(&url, &d2, &bytes, &pkg, 4).await;
+    let t1 = finalized_tasks(&url, &d1, &bytes, &pkg, 3, 8).await;
+    let t2 = finalized_tasks(&url, &d2, &bytes, &pkg, 4, 2).await;
 
     // anyone (key 5) attests each deployment's receipts in one batch
     let mut uids = Vec::new();
@@ -207,7 +209,8 @@ async fn two_deployments_share_one_eas_and_attest_receipts_in_batches_on_it() {
         let c5 = Client::connect(&url, Some(signer(5))).await.unwrap();
         let sys = System::new(c5, d.clone()).unwrap();
         // the task repeated in the request is attested once
-        let ids = [tasks[0], tasks[1], tasks[0]];
+        let mut ids = tasks.clone();
+        ids.push(tasks[0]);
         assert_eq!(sys.unattested(&ids).await.unwrap(), tasks.clone());
         let batch = sys.attest_receipts(&ids).await.unwrap();
         let got: Vec<U256> = batch.attested.iter().map(|a| a.0).collect();
@@ -264,8 +267,8 @@ async fn two_deployments_share_one_eas_and_attest_receipts_in_batches_on_it() {
             uids.push(uid);
         }
     }
-    // four distinct attestations on the one EAS
+    // ten distinct attestations on the one EAS
     uids.sort();
     uids.dedup();
-    assert_eq!(uids.len(), 4);
+    assert_eq!(uids.len(), 10);
 }

@@ -190,6 +190,21 @@ impl Ctx {
         u64::from(u16::from_be_bytes([h[0], h[1]])) * 10_000 / 65_536 < bps
     }
 
+    /// Applies one log: journals a finalized task's pending receipt (when this node attests
+    /// receipts) or hands the log to the workers. False when the journal write failed.
+    async fn apply(self: &Arc<Self>, log: &Log) -> bool {
+        if self.cfg.attest_receipts.is_some()
+            && log.topic0() == Some(&TaskManager::Finalized::SIGNATURE_HASH)
+        {
+            return match log.log_decode::<TaskManager::Finalized>() {
+                Ok(ev) => self.enqueue_receipt(ev.inner.data.taskId),
+                Err(_) => true,
+            };
+        }
+        self.dispatch(log).await;
+        true
+    }
+
     /// Hands one log to the workers.
     async fn dispatch(self: &Arc<Self>, log: &Log) {
         let Some(topic) = log.topic0().copied() else {
@@ -244,12 +259,6 @@ impl Ctx {
                     format!("challenger:{}", ev.taskId),
                     roles::challenger(ctx, ev.taskId, ev.output, ev.traceRoot),
                 );
-            }
-        } else if topic == TaskManager::Finalized::SIGNATURE_HASH {
-            if self.cfg.attest_receipts.is_some()
-                && let Ok(ev) = log.log_decode::<TaskManager::Finalized>()
-            {
-                self.enqueue_receipt(ev.inner.data.taskId);
             }
         } else if topic == TaskManager::Challenged::SIGNATURE_HASH {
             let Ok(ev) = log.log_decode::<TaskManager::Challenged>() else {
@@ -539,8 +548,15 @@ async fn follow(ctx: Arc<Ctx>) {
             let end = to.min(cursor + MAX_RANGE);
             match retry(&ctx.metrics, || chainview::logs(sys, cursor + 1, end)).await {
                 Ok(logs) => {
+                    let mut journaled = true;
                     for log in &logs {
-                        ctx.dispatch(log).await;
+                        journaled &= ctx.apply(log).await;
+                    }
+                    if !journaled {
+                        // a pending receipt could not be journaled: read these blocks again
+                        // rather than move past a receipt a crash would lose
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                        continue;
                     }
                     cursor = end;
                     ctx.metrics

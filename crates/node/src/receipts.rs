@@ -80,17 +80,22 @@ impl Ctx {
     }
 
     /// Adds a finalized task to the waiting set and journals the set (an event replayed after a
-    /// crash adds nothing).
-    pub(crate) fn enqueue_receipt(&self, task: U256) {
+    /// crash adds nothing). False when the journal write failed: then the task is not added,
+    /// and the event loop reads its block again.
+    pub(crate) fn enqueue_receipt(&self, task: U256) -> bool {
         let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         if p.tasks.contains(&task) {
-            return;
+            return true;
         }
-        p.tasks.push(task);
-        p.since.get_or_insert_with(Instant::now);
-        if let Err(e) = self.journal.set_meta(PENDING, &render(&p.tasks)) {
+        let mut next = p.tasks.clone();
+        next.push(task);
+        if let Err(e) = self.journal.set_meta(PENDING, &render(&next)) {
             tracing::error!(node = %self.cfg.name, %task, error = %e, "cannot journal a pending receipt");
+            return false;
         }
+        p.tasks = next;
+        p.since.get_or_insert_with(Instant::now);
+        true
     }
 
     /// Removes `done` from the waiting set and journals it.

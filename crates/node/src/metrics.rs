@@ -199,6 +199,6 @@ mod tests {
             t.contains("vouch_node_tasks_accepted_total{node=\"p\\\"1\"} 2\n"),
             "{t}"
         );
-        assert_eq!(t.matches("# TYPE").count(), 18);
+        assert_eq!(t.matches("# TYPE").count(), 19);
     }
 }

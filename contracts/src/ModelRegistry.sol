@@ -6,7 +6,7 @@ import {
     AttestationRequest,
     AttestationRequestData
 } from "@ethereum-attestation-service/eas-contracts/contracts/IEAS.sol";
-import {ISchemaResolver} from "@ethereum-attestation-service/eas-contracts/contracts/resolver/ISchemaResolver.sol";
+import {EasSchemas} from "./EasSchemas.sol";
 
 /// @title ModelRegistry
 /// @notice Append-only registry of model versions. A version binds the package's content id
@@ -119,7 +119,7 @@ contract ModelRegistry {
         eas = eas_;
         governance = governance_;
         freezeThreshold = freezeThreshold_;
-        provenanceSchema = eas_.getSchemaRegistry().register(PROVENANCE_SCHEMA, ISchemaResolver(address(0)), false);
+        provenanceSchema = EasSchemas.ensure(eas_, PROVENANCE_SCHEMA);
     }
 
     // ---------------------------------------------------------------- model owners

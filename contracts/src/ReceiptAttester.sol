@@ -4,9 +4,11 @@ pragma solidity 0.8.29;
 import {
     IEAS,
     AttestationRequest,
-    AttestationRequestData
+    AttestationRequestData,
+    MultiAttestationRequest
 } from "@ethereum-attestation-service/eas-contracts/contracts/IEAS.sol";
-import {ISchemaResolver} from "@ethereum-attestation-service/eas-contracts/contracts/resolver/ISchemaResolver.sol";
+
+import {EasSchemas} from "./EasSchemas.sol";
 
 import {TaskManager} from "./TaskManager.sol";
 
@@ -17,7 +19,12 @@ import {TaskManager} from "./TaskManager.sol";
 ///   the `Finalized` events). A task's receipt is checked by replaying the chain from `prevHead`.
 ///   This keeps receipts at a few thousand gas per task (the chain update in `finalize`).
 /// - `attestReceipt`: a per-task attestation with every field, for consumers that want one
-///   (one EAS attestation costs ~200k gas; see the gas report).
+///   (one EAS attestation costs ~200k gas; see the gas report); the recipient is the requester.
+/// - `attestReceipts`: the same per-task attestations for many tasks in one EAS `multiAttest`
+///   (what nodes send); tasks already attested or not finalized are skipped, so a batch sent
+///   twice (a node retrying after a crash) attests nothing twice.
+/// The schemas are registered on the EAS's schema registry only when they are not there yet, so
+/// any number of deployments share one EAS (`EasSchemas`).
 contract ReceiptAttester {
     string public constant RECEIPT_SCHEMA =
         "uint256 taskId,uint32 modelId,uint32 version,bytes32 inputCommitment,bytes32 outputCommitment,uint8 mode,bytes32 evidence";
@@ -42,8 +49,8 @@ contract ReceiptAttester {
     constructor(IEAS eas_, TaskManager taskManager_) {
         eas = eas_;
         taskManager = taskManager_;
-        receiptSchema = eas_.getSchemaRegistry().register(RECEIPT_SCHEMA, ISchemaResolver(address(0)), false);
-        receiptBatchSchema = eas_.getSchemaRegistry().register(RECEIPT_BATCH_SCHEMA, ISchemaResolver(address(0)), false);
+        receiptSchema = EasSchemas.ensure(eas_, RECEIPT_SCHEMA);
+        receiptBatchSchema = EasSchemas.ensure(eas_, RECEIPT_BATCH_SCHEMA);
     }
 
     function flushReceipts() external returns (bytes32 uid) {
@@ -66,6 +73,43 @@ contract ReceiptAttester {
         uid = _attest(receiptSchema, requester, data);
         receiptUid[taskId] = uid;
         emit ReceiptAttested(taskId, uid);
+    }
+
+    /// @notice Attests the receipts of the finalized, not yet attested tasks among `taskIds` in
+    /// one EAS `multiAttest` (recipient: each task's requester); the others are skipped.
+    /// @return uids One per task id: the new attestation, or zero when skipped.
+    function attestReceipts(uint256[] calldata taskIds) external returns (bytes32[] memory uids) {
+        uint256 n = taskIds.length;
+        AttestationRequestData[] memory data = new AttestationRequestData[](n);
+        uint256 count;
+        for (uint256 i; i < n; ++i) {
+            uint256 id = taskIds[i];
+            if (receiptUid[id] != bytes32(0)) continue;
+            (TaskManager.Status status, address requester, bytes memory d) = taskManager.receiptOf(id);
+            if (status != TaskManager.Status.Finalized) continue;
+            // a duplicate id in the batch: attested once
+            receiptUid[id] = bytes32(uint256(1));
+            data[count++] = AttestationRequestData({
+                recipient: requester, expirationTime: 0, revocable: false, refUID: bytes32(0), data: d, value: 0
+            });
+        }
+        if (count == 0) revert NothingToAttest();
+        assembly ("memory-safe") {
+            mstore(data, count)
+        }
+        MultiAttestationRequest[] memory req = new MultiAttestationRequest[](1);
+        req[0] = MultiAttestationRequest({schema: receiptSchema, data: data});
+        bytes32[] memory made = eas.multiAttest(req);
+        uids = new bytes32[](n);
+        uint256 j;
+        for (uint256 i; i < n; ++i) {
+            uint256 id = taskIds[i];
+            if (receiptUid[id] != bytes32(uint256(1))) continue;
+            bytes32 uid = made[j++];
+            receiptUid[id] = uid;
+            uids[i] = uid;
+            emit ReceiptAttested(id, uid);
+        }
     }
 
     function _attest(bytes32 schema, address recipient, bytes memory data) internal returns (bytes32) {

@@ -4,6 +4,7 @@ pragma solidity 0.8.29;
 import {Fixture} from "./utils/Fixture.sol";
 import {TaskManager} from "../src/TaskManager.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
+import {ReceiptAttester} from "../src/ReceiptAttester.sol";
 import {ProviderStaking} from "../src/ProviderStaking.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {IZkVerifier} from "../src/IZkVerifier.sol";
@@ -554,6 +555,42 @@ contract TaskManagerTest is Fixture {
         assertEq(d.eas.getAttestation(one).recipient, requester, "receipt to requester");
         vm.expectRevert(bytes4(keccak256("AlreadyAttested()")));
         receipts.attestReceipt(id);
+    }
+
+    function test_receipts_attested_in_one_multi_attest_once_each() public {
+        uint256 a = _request(TaskManager.Mode.Optimistic, INPUT);
+        uint256 b = _request(TaskManager.Mode.Optimistic, INPUT);
+        uint256 open = _request(TaskManager.Mode.Optimistic, INPUT);
+        vm.startPrank(providers[0]);
+        tm.submit(a, OUT, trace);
+        tm.submit(b, OUT, trace);
+        vm.stopPrank();
+        vm.warp(block.timestamp + cfg.params.challengeWindow + 1);
+        tm.finalize(a, new int32[](0));
+        tm.finalize(b, new int32[](0));
+        uint256[] memory ids = new uint256[](4);
+        (ids[0], ids[1], ids[2], ids[3]) = (a, open, b, a);
+        bytes32[] memory uids = receipts.attestReceipts(ids);
+        assertTrue(uids[0] != bytes32(0) && uids[2] != bytes32(0) && uids[0] != uids[2], "a and b attested");
+        assertEq(uids[1], bytes32(0), "not finalized: skipped");
+        assertEq(uids[3], bytes32(0), "a repeated: attested once");
+        assertEq(receipts.receiptUid(a), uids[0], "uid of a");
+        assertEq(receipts.receiptUid(b), uids[2], "uid of b");
+        assertEq(d.eas.getAttestation(uids[0]).recipient, requester, "receipt to requester");
+        assertEq(d.eas.getAttestation(uids[2]).schema, receipts.receiptSchema(), "receipt schema");
+        vm.expectRevert(bytes4(keccak256("NothingToAttest()")));
+        receipts.attestReceipts(ids);
+        vm.expectRevert(bytes4(keccak256("AlreadyAttested()")));
+        receipts.attestReceipt(b);
+    }
+
+    function test_a_second_deployment_on_the_same_eas_registers_no_schema_twice() public {
+        ModelRegistry again = new ModelRegistry(d.eas, address(this), 3);
+        assertEq(again.provenanceSchema(), d.registry.provenanceSchema(), "provenance schema");
+        ReceiptAttester other = new ReceiptAttester(d.eas, tm);
+        assertEq(other.receiptSchema(), receipts.receiptSchema(), "receipt schema");
+        assertEq(other.receiptBatchSchema(), receipts.receiptBatchSchema(), "batch schema");
+        assertEq(d.schemaRegistry.getSchema(other.receiptSchema()).schema, other.RECEIPT_SCHEMA(), "registered");
     }
 }
 

@@ -1,4 +1,6 @@
-//! Deploys the whole system from the committed bytecode: EAS schema registry and EAS, the
+//! Deploys the whole system from the committed bytecode: EAS schema registry and EAS (or, with
+//! [`DeployConfig::eas`], an existing EAS and its schema registry, on which the registry and
+//! the receipt attester register their schemas only when they are not there yet), the
 //! token, timelock and governor, model registry, staking, randomness source (the future-block
 //! source, or the Chainlink VRF v2.5 adapter on an existing coordinator and subscription), task
 //! manager and dispute game, receipt attester; wires their permissions (and the model
@@ -115,6 +117,9 @@ pub struct DeployConfig {
     pub voting_period: u32,
     /// Hand the registry, staking and task manager governance to the timelock.
     pub hand_over_governance: bool,
+    /// An existing EAS to attest on (its schema registry is read from
+    /// `EAS.getSchemaRegistry()`); `None` deploys a new EAS and schema registry.
+    pub eas: Option<Address>,
 }
 
 impl Default for DeployConfig {
@@ -144,6 +149,7 @@ impl Default for DeployConfig {
             voting_delay: 1,
             voting_period: 50,
             hand_over_governance: true,
+            eas: None,
         }
     }
 }
@@ -156,12 +162,18 @@ pub async fn deploy(client: &Client, cfg: &DeployConfig) -> Result<Deployment> {
     let url = client.url();
     let err = |what: &'static str| move |e| call_error(what, url, e);
 
-    let schema_registry = SchemaRegistry::deploy(p)
-        .await
-        .map_err(err("deploy SchemaRegistry"))?;
-    let eas = EAS::deploy(p, *schema_registry.address())
-        .await
-        .map_err(err("deploy EAS"))?;
+    let (schema_registry, eas) = match cfg.eas {
+        Some(eas) => (existing_schema_registry(client, eas).await?, eas),
+        None => {
+            let schema_registry = SchemaRegistry::deploy(p)
+                .await
+                .map_err(err("deploy SchemaRegistry"))?;
+            let eas = EAS::deploy(p, *schema_registry.address())
+                .await
+                .map_err(err("deploy EAS"))?;
+            (*schema_registry.address(), *eas.address())
+        }
+    };
     let token = VouchToken::deploy(p, me, cfg.token_supply)
         .await
         .map_err(err("deploy VouchToken"))?;
@@ -184,7 +196,7 @@ pub async fn deploy(client: &Client, cfg: &DeployConfig) -> Result<Deployment> {
     )
     .await
     .map_err(err("deploy VouchGovernor"))?;
-    let registry = ModelRegistry::deploy(p, *eas.address(), me, cfg.freeze_threshold)
+    let registry = ModelRegistry::deploy(p, eas, me, cfg.freeze_threshold)
         .await
         .map_err(err("deploy ModelRegistry"))?;
     let staking = ProviderStaking::deploy(
@@ -251,7 +263,7 @@ pub async fn deploy(client: &Client, cfg: &DeployConfig) -> Result<Deployment> {
     .await
     .map_err(err("deploy DisputeGame"))?;
 
-    let receipts = ReceiptAttester::deploy(p, *eas.address(), *task_manager.address())
+    let receipts = ReceiptAttester::deploy(p, eas, *task_manager.address())
         .await
         .map_err(err("deploy ReceiptAttester"))?;
 
@@ -346,8 +358,8 @@ pub async fn deploy(client: &Client, cfg: &DeployConfig) -> Result<Deployment> {
         block,
         governance,
         contracts: Addresses {
-            schema_registry: *schema_registry.address(),
-            eas: *eas.address(),
+            schema_registry,
+            eas,
             token: *token.address(),
             timelock: *timelock.address(),
             governor: *governor.address(),
@@ -359,6 +371,43 @@ pub async fn deploy(client: &Client, cfg: &DeployConfig) -> Result<Deployment> {
             receipts: *receipts.address(),
         },
     })
+}
+
+/// The schema registry of the EAS at `eas`, after checking that `eas` holds a contract that
+/// answers `getSchemaRegistry()` with another contract.
+pub async fn existing_schema_registry(client: &Client, eas: Address) -> Result<Address> {
+    let p = client.provider();
+    let has_code = |a: Address| async move {
+        p.get_code_at(a)
+            .await
+            .map(|c| !c.is_empty())
+            .map_err(|e| Error::Rpc {
+                call: "eth_getCode".to_owned(),
+                message: e.to_string(),
+            })
+    };
+    if !has_code(eas).await? {
+        return Err(Error::NoCode {
+            address: eas.to_string(),
+        });
+    }
+    let not_eas = |reason: String| Error::NotEas {
+        address: eas.to_string(),
+        reason,
+    };
+    let registry = client
+        .call(
+            "EAS.getSchemaRegistry",
+            EAS::new(eas, p).getSchemaRegistry(),
+        )
+        .await
+        .map_err(|e| not_eas(e.to_string()))?;
+    if !has_code(registry).await? {
+        return Err(not_eas(format!(
+            "its schema registry {registry} holds no contract"
+        )));
+    }
+    Ok(registry)
 }
 
 /// Lets the task manager (only) request VRF tickets, and adds the adapter as a consumer of the

@@ -160,6 +160,15 @@ pub enum Error {
         /// The address.
         address: String,
     },
+    /// The address given as an existing EAS does not answer `getSchemaRegistry()` with a
+    /// contract.
+    #[error("{address} is not an EAS contract: {reason}")]
+    NotEas {
+        /// The address given.
+        address: String,
+        /// What its answer was.
+        reason: String,
+    },
     /// A deployed zk verifier is not the one for this package or these keys.
     #[error("the verifier at {verifier} {what} {on_chain}, the {ours_from} {ours}")]
     VerifierMismatch {

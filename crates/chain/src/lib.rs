@@ -10,6 +10,7 @@
 //! | [`mod@deploy`] | deploys and wires the whole system from the committed bytecode |
 //! | [`system`] | typed handles on a deployment and the protocol flows |
 //! | [`graph`] | the graph header (`graphRoot`) the registry stores |
+//! | [`eas`] | batched receipt attestations (`multiAttest`), provenance attestations, schema UIDs |
 //! | [`dispute`] | an honest party's moves in the dispute game |
 //! | [`devnet`] | a local anvil: find, start, wait until it answers, stop |
 //! | [`receipt`] | independent checks of a receipt: leaf, EAS attestation, zk proof calldata |
@@ -20,6 +21,7 @@ pub mod deploy;
 pub mod deployments;
 pub mod devnet;
 pub mod dispute;
+pub mod eas;
 mod error;
 pub mod graph;
 pub mod keyfile;

@@ -9,6 +9,10 @@
 //!   receipt index (`ReceiptsAttested`, data = `(fromIndex, toIndex, prevHead, head)`; the
 //!   hash chain `head = keccak256(abi.encode(head, leaf))` is recomputed over the range from the
 //!   `Finalized` events). The attestation is read from EAS: schema, attester, not revoked.
+//! - the model version's provenance attestation (by the ModelRegistry, on the provenance
+//!   schema, not revoked) holds the registry's entry of the version the task ran
+//!   ([`System::provenance_checks`]); the CLI then checks the package it re-executes against
+//!   the attested CID and sha2-256.
 //!
 //! [`System::receipt_facts`] also returns what re-execution needs (the request's inline input,
 //! the package CID) and, for a zk task, the `proof` argument of its `submitZk` transaction; the
@@ -78,7 +82,9 @@ pub struct ReceiptFacts {
     pub zk_verifier: Address,
     /// zk mode: the `proof` argument of the `submitZk` transaction.
     pub zk_proof: Option<Bytes>,
-    /// The chain checks: finalized, leaf, attestation.
+    /// What the version's provenance attestation says (when it was found and decodes).
+    pub provenance: Option<crate::eas::Provenance>,
+    /// The chain checks: finalized, leaf, attestation, provenance.
     pub checks: Vec<Check>,
 }
 
@@ -177,6 +183,7 @@ impl System {
             package_cid,
             zk_verifier,
             zk_proof: None,
+            provenance: None,
             checks: Vec::new(),
         };
         let status = status_name(t.status);
@@ -215,6 +222,13 @@ impl System {
 
         // (b) the EAS attestation
         checks.extend(self.attestation_checks(task_id, &t, &fin).await?);
+
+        // (c) the model version's provenance attestation
+        let (provenance, pc) = self
+            .provenance_checks(t.modelId, u32::from(t.version))
+            .await?;
+        facts.provenance = provenance;
+        checks.extend(pc);
 
         // zk: the proof from the submitZk calldata
         if t.mode == 2 {

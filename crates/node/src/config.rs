@@ -58,6 +58,8 @@ pub struct NodeConfig {
     pub zk_keys: BTreeMap<(u32, u16), PathBuf>,
     /// Flush the receipt chain into one EAS attestation this often (none: never).
     pub flush_receipts: Option<Duration>,
+    /// Attest the receipt of every finalized task, in journaled batches (none: never).
+    pub attest_receipts: Option<crate::ReceiptBatching>,
     /// Longest random wait before claiming an optimistic task (spreads work over providers).
     pub stagger: Duration,
     /// First block to read events from when the journal has no cursor yet (none: the
@@ -84,6 +86,7 @@ impl NodeConfig {
             sample_bps: 10_000,
             zk_keys: BTreeMap::new(),
             flush_receipts: None,
+            attest_receipts: None,
             stagger: Duration::from_millis(100),
             start_block: None,
         }

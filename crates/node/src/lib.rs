@@ -18,6 +18,7 @@
 //! | `committee` | the committee member's worker |
 //! | `disputes` | opening challenges (of results and audits) and playing disputes |
 //! | `audit` | the auditor's worker |
+//! | [`receipts`] | automatic receipt attestation in journaled batches (EAS `multiAttest`) |
 //! | [`metrics`] | counters and their Prometheus rendering |
 
 #![forbid(unsafe_code)]
@@ -28,12 +29,14 @@ pub mod config;
 mod disputes;
 mod error;
 pub mod metrics;
+pub mod receipts;
 pub mod roles;
 pub mod work;
 
 pub use config::{Lie, NodeConfig, Roles};
 pub use error::{Error, Result};
 pub use metrics::Metrics;
+pub use receipts::ReceiptBatching;
 
 use crate::chainview::retry;
 use crate::metrics::inc;
@@ -100,6 +103,8 @@ pub(crate) struct Ctx {
     reveal_window: u64,
     committee_bond: U256,
     secret: [u8; 32],
+    /// Finalized tasks whose receipts wait for their batch (mirrors the journal).
+    pending: Mutex<receipts::Pending>,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -183,6 +188,21 @@ impl Ctx {
         pre.extend_from_slice(self.me.as_slice());
         let h = vouch_chain::alloy::primitives::keccak256(pre);
         u64::from(u16::from_be_bytes([h[0], h[1]])) * 10_000 / 65_536 < bps
+    }
+
+    /// Applies one log: journals a finalized task's pending receipt (when this node attests
+    /// receipts) or hands the log to the workers. False when the journal write failed.
+    async fn apply(self: &Arc<Self>, log: &Log) -> bool {
+        if self.cfg.attest_receipts.is_some()
+            && log.topic0() == Some(&TaskManager::Finalized::SIGNATURE_HASH)
+        {
+            return match log.log_decode::<TaskManager::Finalized>() {
+                Ok(ev) => self.enqueue_receipt(ev.inner.data.taskId),
+                Err(_) => true,
+            };
+        }
+        self.dispatch(log).await;
+        true
     }
 
     /// Hands one log to the workers.
@@ -388,9 +408,11 @@ impl Node {
             reveal_window: u64::from(params.revealWindow),
             committee_bond: U256::from(committee_bond),
             secret,
+            pending: Mutex::default(),
             cfg,
             sys,
         });
+        ctx.load_pending()?;
         ctx.resume()?;
         let main = tokio::spawn(follow(ctx.clone()));
         tracing::info!(node = %ctx.cfg.name, address = %me, "node started");
@@ -526,8 +548,15 @@ async fn follow(ctx: Arc<Ctx>) {
             let end = to.min(cursor + MAX_RANGE);
             match retry(&ctx.metrics, || chainview::logs(sys, cursor + 1, end)).await {
                 Ok(logs) => {
+                    let mut journaled = true;
                     for log in &logs {
-                        ctx.dispatch(log).await;
+                        journaled &= ctx.apply(log).await;
+                    }
+                    if !journaled {
+                        // a pending receipt could not be journaled: read these blocks again
+                        // rather than move past a receipt a crash would lose
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                        continue;
                     }
                     cursor = end;
                     ctx.metrics
@@ -550,6 +579,7 @@ async fn follow(ctx: Arc<Ctx>) {
                 }
             }
         }
+        ctx.attest_due().await;
         if let Some(every) = ctx.cfg.flush_receipts
             && last_flush.elapsed() >= every
         {

@@ -40,6 +40,8 @@ pub struct Metrics {
     pub tasks_resumed: AtomicU64,
     /// Receipt batches attested.
     pub receipt_batches: AtomicU64,
+    /// Receipts attested one per task (in batches).
+    pub receipts_attested: AtomicU64,
     /// Last block whose events were processed.
     pub last_block: AtomicU64,
 }
@@ -52,7 +54,7 @@ pub fn inc(c: &AtomicU64) {
 impl Metrics {
     /// The Prometheus text format, every series labelled with `node`.
     pub fn render(&self, node: &str) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 18] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 19] = [
             (
                 "vouch_node_tasks_accepted_total",
                 "counter",
@@ -156,6 +158,12 @@ impl Metrics {
                 &self.receipt_batches,
             ),
             (
+                "vouch_node_receipts_attested_total",
+                "counter",
+                "Receipts attested one per task.",
+                &self.receipts_attested,
+            ),
+            (
                 "vouch_node_last_block",
                 "gauge",
                 "Last block whose events were processed.",
@@ -191,6 +199,6 @@ mod tests {
             t.contains("vouch_node_tasks_accepted_total{node=\"p\\\"1\"} 2\n"),
             "{t}"
         );
-        assert_eq!(t.matches("# TYPE").count(), 18);
+        assert_eq!(t.matches("# TYPE").count(), 19);
     }
 }

@@ -13,40 +13,16 @@ use vouch_journal::TaskState;
 use vouch_model::Package;
 use vouch_node::{Lie, Node, NodeConfig, Roles};
 
+#[path = "support/inputs.rs"]
+mod inputs;
 #[path = "support/lossy_rpc.rs"]
 mod lossy_rpc;
+use inputs::input_rows;
 
 use vouch_testkit::{Chain, signer, test_config};
 
 fn package() -> (Vec<u8>, Package) {
     vouch_testkit::digits_mlp()
-}
-
-/// Rows `row..row + n` of the fixture input: (input commitment, inline bytes, output
-/// commitment).
-fn input_rows(pkg: &Package, row: usize, n: usize) -> (B256, Vec<u8>, B256) {
-    let dir = vouch_testkit::model_dir("digits_mlp");
-    let mut v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("input.json")).unwrap()).unwrap();
-    let r = v["input"].as_array().unwrap()[row..row + n].to_vec();
-    v["input"] = serde_json::Value::Array(r);
-    let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
-    let floats = vouch_quant::json::inputs_from_json(&v, &names).unwrap();
-    let inputs = vouch_quant::quantize_inputs(pkg, &floats);
-    let bytes = vouch_node::work::encode_inputs(&inputs);
-    let ic = vouch_engine::exec::commit_list(&inputs);
-    let out = vouch_engine::Engine::new(
-        pkg,
-        vouch_engine::Options {
-            threads: 1,
-            trace: false,
-        },
-    )
-    .unwrap()
-    .run(inputs)
-    .unwrap()
-    .output_commitment();
-    (B256::from(ic), bytes, B256::from(out))
 }
 
 struct World {

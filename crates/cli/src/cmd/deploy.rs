@@ -3,6 +3,9 @@
 //! into the binary, and records the addresses in `<data-dir>/deployments/<chainid>.json`.
 //! Committee draws use the future-block randomness source unless `--vrf-coordinator` (with
 //! `--vrf-subscription` and `--vrf-key-hash`) selects the Chainlink VRF v2.5 adapter.
+//! `--eas ADDRESS` uses an existing EAS (and the schema registry it names) instead of deploying
+//! a private one, so receipts and provenance are attestations the EAS tools already index; the
+//! schemas are registered there only when their UIDs are not there yet.
 
 use crate::chain_args::{ChainArgs, parse_tokens, runtime};
 use crate::out;
@@ -62,6 +65,10 @@ pub struct DeployArgs {
     /// Pay VRF requests in the native token instead of LINK.
     #[arg(long, requires = "vrf_coordinator")]
     pub vrf_native: bool,
+    /// Attest on this existing EAS contract (its schema registry is read from it) instead of
+    /// deploying a new EAS and schema registry.
+    #[arg(long, value_name = "ADDRESS")]
+    pub eas: Option<Address>,
     /// Replace an existing deployment record for this chain.
     #[arg(long)]
     pub force: bool,
@@ -105,6 +112,7 @@ pub fn run(a: &DeployArgs) -> Result<()> {
             guardian: a.guardian,
             randomness,
             hand_over_governance: !a.keep_governance,
+            eas: a.eas,
             ..d.clone()
         };
         let pb = out::spinner("deploying");
@@ -139,6 +147,7 @@ pub fn run(a: &DeployArgs) -> Result<()> {
             rows.iter().map(|r| (r[0].clone(), json!(r[1]))).collect();
         let v = json!({
             "chain_id": dep.chain_id,
+            "eas": if a.eas.is_some() { "existing" } else { "deployed" },
             "governance": dep.governance.to_string(),
             "contracts": contracts,
             "deployment": path.display().to_string(),

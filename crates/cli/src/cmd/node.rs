@@ -8,7 +8,7 @@ use eyre::{Result, WrapErr, bail};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
-use vouch_node::{Lie, Node, NodeConfig, Roles};
+use vouch_node::{Lie, Node, NodeConfig, ReceiptBatching, Roles};
 
 /// `vouch node`
 #[derive(Debug, Args)]
@@ -44,6 +44,13 @@ pub struct NodeArgs {
     /// Attest finalized receipts as one EAS attestation every this many seconds (0: never).
     #[arg(long, default_value_t = 0)]
     pub flush_receipts: u64,
+    /// Attest the receipt of every finalized task automatically, one EAS attestation per task
+    /// (recipient: its requester), sent in batches of this many (0: never).
+    #[arg(long, default_value_t = 0)]
+    pub attest_receipts: usize,
+    /// Longest a finalized task waits for its receipt batch to fill, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub attest_wait: u64,
     /// Post wrong results on purpose (a faulty provider for demos; its bond gets slashed).
     #[arg(long)]
     pub lie: bool,
@@ -103,6 +110,10 @@ pub fn run(a: &NodeArgs) -> Result<()> {
         cfg.sample_bps = (a.sample.clamp(0.0, 100.0) * 100.0) as u16;
         cfg.zk_keys = a.zk_keys.iter().cloned().collect();
         cfg.flush_receipts = (a.flush_receipts > 0).then(|| Duration::from_secs(a.flush_receipts));
+        cfg.attest_receipts = (a.attest_receipts > 0).then(|| ReceiptBatching {
+            max_batch: a.attest_receipts,
+            max_wait: Duration::from_secs(a.attest_wait),
+        });
         cfg.lie = if a.lie { Lie::Always } else { Lie::Never };
         let node = Node::start(sys, cfg, Some(prover()))
             .await

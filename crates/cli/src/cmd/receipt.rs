@@ -4,9 +4,12 @@
 //!    recomputes from the task's fields;
 //! 2. the ReceiptAttester's EAS attestation covering it (per task, or the batch whose hash
 //!    chain is recomputed from the `Finalized` events), read from EAS;
-//! 3. re-execution: the package by the registry's CID (local store, or `--package`), the input
+//! 3. the model version's provenance attestation on EAS (by the registry, provenance schema,
+//!    not revoked, its data the registry's entry) and the package checked against it: its CID,
+//!    sha2-256, weights root, graph root and semantics version are the attested ones;
+//! 4. re-execution: the package by the registry's CID (local store, or `--package`), the input
 //!    from the `TaskRequested` event, the engine's output commitment;
-//! 4. zk mode: the proof from the `submitZk` calldata hashes to the task's trace root and
+//! 5. zk mode: the proof from the `submitZk` calldata hashes to the task's trace root and
 //!    verifies in Rust with `--keys`.
 //!
 //! Prints each check as ok/FAIL; exits non-zero when any fails.
@@ -114,8 +117,9 @@ pub fn offchain_checks(
     }
     let t = &facts.task;
     let pkg = match load_package(a, &facts.package_cid) {
-        Ok((pkg, c)) => {
+        Ok((pkg, bytes, c)) => {
             checks.push(c);
+            checks.push(provenance_of_package(&facts, &bytes, &pkg));
             pkg
         }
         Err(e) => {
@@ -131,7 +135,56 @@ pub fn offchain_checks(
     checks
 }
 
-fn load_package(a: &VerifyArgs, cid: &str) -> Result<(Package, Check)> {
+/// The package re-executed is the one the provenance attestation names.
+fn provenance_of_package(facts: &ReceiptFacts, bytes: &[u8], pkg: &Package) -> Check {
+    let what = "package matches provenance";
+    let Some(p) = &facts.provenance else {
+        return Check::fail(what, "no provenance attestation to compare with");
+    };
+    let c = vouch_chain::graph::commitments_of(bytes, pkg);
+    let mut diffs = Vec::new();
+    if c.package_cid != p.package_cid {
+        diffs.push(format!(
+            "cid {} (attested {})",
+            c.package_cid, p.package_cid
+        ));
+    }
+    if c.package_hash != p.package_hash {
+        diffs.push(format!(
+            "sha256 {} (attested {})",
+            c.package_hash, p.package_hash
+        ));
+    }
+    if c.weights_root != p.weights_root {
+        diffs.push(format!(
+            "weights root {} (attested {})",
+            c.weights_root, p.weights_root
+        ));
+    }
+    if c.graph_root != p.graph_root {
+        diffs.push(format!(
+            "graph root {} (attested {})",
+            c.graph_root, p.graph_root
+        ));
+    }
+    if c.semantics_version != p.semantics_version {
+        diffs.push(format!(
+            "semantics v{} (attested v{})",
+            c.semantics_version, p.semantics_version
+        ));
+    }
+    Check::when(
+        what,
+        diffs.is_empty(),
+        format!(
+            "cid, sha256, weights and graph roots are those of attestation {}",
+            p.uid
+        ),
+        format!("the package has {}", diffs.join(", ")),
+    )
+}
+
+fn load_package(a: &VerifyArgs, cid: &str) -> Result<(Package, Vec<u8>, Check)> {
     let bytes = match &a.package {
         Some(p) => std::fs::read(p).map_err(|e| eyre::eyre!("cannot read {}: {e}", p.display()))?,
         None => {
@@ -152,7 +205,7 @@ fn load_package(a: &VerifyArgs, cid: &str) -> Result<(Package, Check)> {
         format!("cid {cid}"),
         format!("the package has cid {have}, the registry records {cid}"),
     );
-    Ok((pkg, c))
+    Ok((pkg, bytes, c))
 }
 
 /// Decodes canonical inline input bytes of `rows` rows (see

@@ -439,15 +439,16 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated substrings of model paths")
     ap.add_argument("--cal-rows", type=int, default=64)
     ap.add_argument("--held-rows", type=int, default=128)
-    ap.add_argument("--image-cal-rows", type=int, default=8,
+    ap.add_argument("--image-cal-rows", type=int, default=4,
                     help="calibration rows for images of more than 50k values")
-    ap.add_argument("--image-held-rows", type=int, default=16,
+    ap.add_argument("--image-held-rows", type=int, default=4,
                     help="held-out rows for images of more than 50k values")
     args = ap.parse_args()
     out = args.root / "bench/out/production"
     args.vouch = args.vouch or str(args.root / "target/debug/vouch")
     supported = supported_ops(args.root)
     seen, rows = {}, []
+    (out / "rows.jsonl").write_text("")
     only = [s for s in args.only.split(",") if s]
     for spec, path in fetch(out):
         rel = str(path.relative_to(out / "models"))
@@ -471,9 +472,8 @@ def main():
             print(f"survey:   dims bound: {b['status']} {b.get('refusal', '')[:160]}",
                   file=sys.stderr, flush=True)
         rows.append(row)
-    with open(out / "rows.jsonl", "w") as f:
-        for r in rows:
-            f.write(json.dumps(r) + "\n")
+        with open(out / "rows.jsonl", "a") as f:  # row by row, so a stopped run keeps its rows
+            f.write(json.dumps(row) + "\n")
     head = ("| model | params | opset | nodes | top ops | ops vouch lacks | input shapes used | "
             "status | first refusal (verbatim) | with dims bound | bit-exact 1t=2t | "
             "vs onnxruntime f32 | vouch/ort wall time |\n|" + "---|" * 13)

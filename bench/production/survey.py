@@ -324,7 +324,7 @@ def survey_model(spec, path, rel, args, supported, work):
                inputs=info["inputs"], outputs=info["outputs"], unsupported_ops=missing,
                task=rec["task"])
     cal_n, held_n = args.cal_rows, args.held_rows
-    if rec["kind"] in ("image", "image_nhwc", "gray") and np.prod(rec["size"]) * 3 > 50_000:
+    if rec["kind"] in ("image", "image_nhwc", "gray") and np.prod(rec["size"]) * 3 > args.big_image:
         cal_n, held_n = args.image_cal_rows, args.image_held_rows
     cal = make_inputs(info, rec, cal_n, seed=0)
     held = make_inputs(info, rec, held_n, seed=1)
@@ -414,7 +414,8 @@ def cell(text):
 
 def fmt_row(r):
     ops = ", ".join(f"{k}×{v}" for k, v in sorted(r["ops"].items(), key=lambda kv: -kv[1])[:6])
-    shapes = "; ".join(f"{k} {'x'.join(map(str, v))}" for k, v in r.get("input_shapes", {}).items())
+    shapes = "; ".join(f"{k} {'x'.join(map(str, v)) or 'scalar'}"
+                       for k, v in r.get("input_shapes", {}).items())
     first = r.get("refusal", "-")
     b = r.get("bound")
     bound = "-" if b is None else ("imports" if b["status"] == "imported" else b["refusal"])
@@ -439,17 +440,24 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated substrings of model paths")
     ap.add_argument("--cal-rows", type=int, default=64)
     ap.add_argument("--held-rows", type=int, default=128)
+    ap.add_argument("--big-image", type=int, default=20_000,
+                    help="images with more values than this get the --image-* row counts")
     ap.add_argument("--image-cal-rows", type=int, default=4,
-                    help="calibration rows for images of more than 50k values")
+                    help="calibration rows for big images")
     ap.add_argument("--image-held-rows", type=int, default=4,
-                    help="held-out rows for images of more than 50k values")
+                    help="held-out rows for big images")
     args = ap.parse_args()
     out = args.root / "bench/out/production"
     args.vouch = args.vouch or str(args.root / "target/debug/vouch")
     supported = supported_ops(args.root)
     seen, rows = {}, []
-    (out / "rows.jsonl").write_text("")
     only = [s for s in args.only.split(",") if s]
+    # with --only, the other models keep their rows from the previous run
+    previous = []
+    if only and (out / "rows.jsonl").exists():
+        previous = [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines()
+                    if line.strip()]
+    (out / "rows.partial.jsonl").write_text("")
     for spec, path in fetch(out):
         rel = str(path.relative_to(out / "models"))
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -472,8 +480,11 @@ def main():
             print(f"survey:   dims bound: {b['status']} {b.get('refusal', '')[:160]}",
                   file=sys.stderr, flush=True)
         rows.append(row)
-        with open(out / "rows.jsonl", "a") as f:  # row by row, so a stopped run keeps its rows
+        with open(out / "rows.partial.jsonl", "a") as f:  # a stopped run keeps its rows
             f.write(json.dumps(row) + "\n")
+    fresh = {r["model"]: r for r in rows}
+    rows = [fresh.pop(r["model"], r) for r in previous] + list(fresh.values())
+    (out / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     head = ("| model | params | opset | nodes | top ops | ops vouch lacks | input shapes used | "
             "status | first refusal (verbatim) | with dims bound | bit-exact 1t=2t | "
             "vs onnxruntime f32 | vouch/ort wall time |\n|" + "---|" * 13)

@@ -129,7 +129,16 @@ impl Client {
             // Held until the node accepted the transaction: the next send sees it in the
             // pending nonce.
             let _guard = self.send_lock.lock().await;
-            call.send()
+            // eth_estimateGas finds the least gas the call needs in the state it ran against;
+            // the block that includes it may take a costlier branch (a finalize is drawn for
+            // audit from the including block's randomness: run out of gas on that branch, it
+            // reverted without a reason about one time in twenty), so the limit has a margin
+            let gas = call
+                .estimate_gas()
+                .await
+                .map_err(|e| call_error(what, &self.url, e))?;
+            call.gas(with_margin(gas))
+                .send()
                 .await
                 .map_err(|e| call_error(what, &self.url, e))?
         };
@@ -254,4 +263,13 @@ pub(crate) fn call_error(what: &str, url: &str, e: alloy::contract::Error) -> Er
         call: what.to_owned(),
         message,
     }
+}
+
+/// The gas limit a transaction estimated at `gas` is sent with: a fifth more and 20k, at most
+/// 30M (a block's gas limit on mainnet and anvil) unless the estimate itself is higher.
+fn with_margin(gas: u64) -> u64 {
+    gas.saturating_add(gas / 5)
+        .saturating_add(20_000)
+        .min(30_000_000)
+        .max(gas)
 }

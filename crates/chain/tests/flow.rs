@@ -722,3 +722,46 @@ async fn a_liar_that_keeps_losing_is_ejected_and_the_model_stays_open() {
     carol.finalize(t).await.unwrap();
     assert_eq!(carol.task(t).await.unwrap().status, 4, "honest use goes on");
 }
+
+/// A finalize is drawn for audit from the including block's randomness, which eth_estimateGas
+/// (run against the pending block) does not see: with half of all tasks audited, the estimate
+/// and the inclusion disagree on about a quarter of finalizes. Each one must still settle —
+/// sent with the estimate alone, the costlier audit branch ran out of gas on-chain. Also counts
+/// both branches, so the test cannot pass without exercising them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finalize_settles_whichever_way_the_audit_draw_falls() {
+    let (bytes, pkg) = package();
+    let cfg = DeployConfig {
+        audit_bps: 5_000,
+        ..vouch_testkit::test_config()
+    };
+    let chain = Chain::start(cfg.clone()).await;
+    let model = chain.publish(&bytes, &pkg).await;
+    chain.fund(1..4, 5_000).await;
+    chain.stake(1, model, 1_500).await;
+    let (ic, honest, output, _) = run(&pkg);
+    let alice = chain.system(1).await;
+    let carol = chain.system(3).await;
+    let mut audited = 0;
+    let rounds = 16;
+    for round in 0..rounds {
+        let t = carol.request(&common::request(model, ic)).await.unwrap();
+        alice.submit(t, output, honest.trace_root()).await.unwrap();
+        carol
+            .client()
+            .warp(u64::from(cfg.challenge_window) + 1)
+            .await
+            .unwrap();
+        carol
+            .finalize(t)
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let task = carol.task(t).await.unwrap();
+        assert_eq!(task.status, 4, "round {round}: finalized");
+        audited += usize::from(task.flags & 1 != 0); // FLAG_AUDIT
+    }
+    assert!(
+        0 < audited && audited < rounds,
+        "{audited} of {rounds} audited: both branches should run"
+    );
+}

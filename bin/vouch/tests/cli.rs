@@ -1,37 +1,17 @@
 //! The `vouch` binary end to end: import, inspect, infer, traces, and the errors a user sees
 //! for bad input. One test binary, real fixture models, real processes.
 
+mod common;
+
+use common::{fixture, tmp, vouch};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn vouch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vouch"))
-        .args(args)
-        .output()
-        .expect("run vouch")
-}
 
 fn text(o: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
-}
-
-fn fixture(model: &str, file: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/models")
-        .join(model)
-        .join(file)
-        .display()
-        .to_string()
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("vouch-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 fn import(model: &str, dir: &Path) -> String {

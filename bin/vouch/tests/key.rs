@@ -3,6 +3,9 @@
 //! listed with the address cast printed, read back by cast; a wrong password; a file copied by
 //! hand; `key new` at geth's scrypt cost with its progress message.
 
+mod common;
+
+use common::tmp;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -39,13 +42,6 @@ fn cast(args: &[&str]) -> String {
     let o = Command::new(&bin).args(args).output().expect("run cast");
     assert!(o.status.success(), "cast {args:?}: {}", text(&o).1);
     String::from_utf8(o.stdout).unwrap()
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("vouch-key-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 #[test]

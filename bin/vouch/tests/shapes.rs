@@ -3,31 +3,11 @@
 //! it or the flag is wrong), and a model exported with its batch fixed at 1 imported with 32
 //! calibration rows and run on 16 rows by `vouch infer`.
 
+mod common;
+
+use common::{fixture, tmp, vouch};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn vouch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vouch"))
-        .args(args)
-        .output()
-        .expect("run vouch")
-}
-
-fn fixture(model: &str, file: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/models")
-        .join(model)
-        .join(file)
-        .display()
-        .to_string()
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("vouch-shapes-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// `vouch model import MODEL -c CAL -o OUT EXTRA..`: success, stdout, stderr.
 fn import(model: &str, cal: &str, out: &Path, extra: &[&str]) -> (bool, String, String) {

@@ -4,36 +4,12 @@
 #![allow(clippy::print_stderr)] // prints the scrypt timings (`cargo test -- --nocapture`)
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use vouch_chain::alloy::primitives::{Address, hex};
 use vouch_chain::alloy::signers::SignerSync;
 use vouch_chain::{Error, KeyfileError, Keystore, ScryptCost};
+use vouch_testkit::run_cast;
 
 const PW: &str = "correct horse battery staple";
-
-/// `node_modules/.bin/cast` of the repository, or `$VOUCH_CAST`.
-fn cast() -> PathBuf {
-    if let Some(p) = std::env::var_os("VOUCH_CAST") {
-        return PathBuf::from(p);
-    }
-    let p = vouch_testkit::repo().join("node_modules/.bin/cast");
-    assert!(
-        p.exists(),
-        "{} not found: run scripts/bootstrap-node.sh (or set VOUCH_CAST)",
-        p.display()
-    );
-    p
-}
-
-fn run_cast(args: &[&str]) -> String {
-    let o = Command::new(cast()).args(args).output().expect("run cast");
-    assert!(
-        o.status.success(),
-        "cast {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
 
 /// `cast wallet new DIR NAME --unsafe-password PW --json`: the file and the address cast printed.
 fn cast_wallet_new(dir: &Path, name: &str) -> (PathBuf, Address) {

@@ -74,24 +74,17 @@ async fn a_lie_in_each_unrolled_recurrent_node_is_caught() {
             let mut lie = honest.clone();
             let e = lie.tensors[j].len() / 2;
             lie.tensors[j][e] += 1;
-            let (t, game) = common::lie_and_challenge(&carol, &bob, model, ic, &honest, &lie).await;
-            let before = bob.provider_info(signer(2).address()).await.unwrap();
-            let (outcome, moves, gas) =
-                common::play((&carol, &honest, &evidence), (&bob, &lie), game, 0).await;
-            assert_eq!(outcome, "challenger wins", "{model_name} {what}: {moves:?}");
-            assert_eq!(
-                moves.last(),
-                Some(&Move::Posted("one-step")),
-                "{model_name} {what}: {moves:?}"
-            );
-            assert!(
-                gas < 1_000_000,
-                "{model_name} {what}: one-step gasUsed {gas}"
-            );
-            let after = bob.provider_info(signer(2).address()).await.unwrap();
-            assert!(after.stake < before.stake, "{what}: the liar is slashed");
-            assert_eq!(carol.task(t).await.unwrap().status, 6, "{what}: failed");
-            table.push((model_name, what, j, moves.len(), gas));
+            let case = format!("{model_name} {what}");
+            let (moves, gas) = common::liar_loses(
+                (&carol, &honest, &evidence),
+                (&bob, &lie),
+                model,
+                ic,
+                0,
+                &case,
+            )
+            .await;
+            table.push((model_name, what, j, moves, gas));
         }
     }
     println!("model      lying node               index  moves  one-step gasUsed");

@@ -9,41 +9,15 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-use std::path::PathBuf;
-use std::process::Command;
 use vouch_chain::alloy::primitives::{Address, B256, U256};
 use vouch_chain::bindings::eas::EAS;
 use vouch_chain::bindings::schema_registry::SchemaRegistry;
 use vouch_chain::eas::schema_uid;
 use vouch_chain::{Client, DeployConfig, Deployment, Devnet, DevnetConfig, Error, System};
 use vouch_model::Package;
-use vouch_testkit::{signer, test_config};
+use vouch_testkit::{run_cast, signer, test_config};
 
 mod common;
-
-/// `node_modules/.bin/cast` of the repository, or `$VOUCH_CAST`.
-fn cast() -> PathBuf {
-    if let Some(p) = std::env::var_os("VOUCH_CAST") {
-        return PathBuf::from(p);
-    }
-    let p = vouch_testkit::repo().join("node_modules/.bin/cast");
-    assert!(
-        p.exists(),
-        "{} not found: run scripts/bootstrap-node.sh (or set VOUCH_CAST)",
-        p.display()
-    );
-    p
-}
-
-fn run_cast(args: &[&str]) -> String {
-    let o = Command::new(cast()).args(args).output().expect("run cast");
-    assert!(
-        o.status.success(),
-        "cast {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap().trim().to_owned()
-}
 
 /// `EAS.getAttestation(uid)` through cast: the fields as cast prints the tuple.
 fn cast_attestation(url: &str, eas: Address, uid: B256) -> String {

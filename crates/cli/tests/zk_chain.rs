@@ -2,7 +2,8 @@
 //! `mlp_10_20_2` fixture: local insecure ptau + setup, verifier exported, compiled with solcjs
 //! and deployed, version published with it, a zk task requested with the Poseidon input
 //! commitment, proved and settled with `submitZk`; a wrong output commitment and a tampered
-//! proof are rejected on-chain (`ProofRejected`). Then `vouch receipt verify` on the task:
+//! proof are rejected on-chain (`ProofRejected`); the task's callback, the example
+//! `LendingRiskGate`, acts on the values the proof carries in the settling transaction. Then `vouch receipt verify` on the task:
 //! not attested yet (fails), batch-attested (passes), per-task attested (passes), and with a
 //! package whose weights differ (re-execution disagrees: fails).
 //!
@@ -16,12 +17,13 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use vouch_chain::alloy::contract::RawCallBuilder;
 use vouch_chain::alloy::network::TransactionBuilder;
-use vouch_chain::alloy::primitives::{Address, B256, Bytes, U256};
+use vouch_chain::alloy::primitives::{Address, B256, Bytes, I256, U256};
 use vouch_chain::alloy::providers::Provider;
 use vouch_chain::alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use vouch_chain::alloy::signers::local::PrivateKeySigner;
 use vouch_chain::alloy::sol_types::SolCall;
-use vouch_chain::system::{Mode, Request};
+use vouch_chain::bindings::lending_risk_gate::LendingRiskGate;
+use vouch_chain::system::{Callback, Mode, Request};
 use vouch_chain::zk::IVouchZkVerifier;
 use vouch_chain::{Client, DeployConfig, Devnet, DevnetConfig, Error, System, TOKEN};
 use vouch_cli::chain_args::{ChainArgs, DataDirArgs};
@@ -132,6 +134,20 @@ async fn settle(pkg: &Package, inputs: &[Tensor], work: &std::path::Path) -> Don
         .transfer(requester.client().from().unwrap(), U256::from(100 * TOKEN))
         .await
         .unwrap();
+    // the consumer: a risk gate on output 0, element 0, approving scores under 0.5
+    let line = U256::from(1_000 * TOKEN);
+    let gate = LendingRiskGate::deploy(
+        owner.client().provider().clone(),
+        dep.contracts.task_manager,
+        p.model_id,
+        p.version as u16,
+        U256::ZERO,
+        U256::ZERO,
+        I256::try_from(500_000_000_000_000_000_i128).unwrap(),
+        line,
+    )
+    .await
+    .unwrap();
     let ic = vouch_zk_prover::task::input_commitment(pkg, inputs).unwrap();
     let inline: Vec<u8> = inputs
         .iter()
@@ -148,7 +164,10 @@ async fn settle(pkg: &Package, inputs: &[Tensor], work: &std::path::Path) -> Don
             rows: 1,
             input_cid: String::new(),
             inline_input: inline,
-            callback: None,
+            callback: Some(Callback {
+                target: *gate.address(),
+                gas: 200_000,
+            }),
         })
         .await
         .unwrap();
@@ -213,6 +232,23 @@ async fn settle(pkg: &Package, inputs: &[Tensor], work: &std::path::Path) -> Don
         t.traceRoot,
         vouch_chain::alloy::primitives::keccak256(&s.calldata)
     );
+    // the proof's values reached the gate in the same transaction, which decided on them
+    assert_eq!(t.flags & 16, 0, "the callback ran");
+    let score = f64::from(exec.outputs[0].data[0]) * m.outputs[0].scale();
+    let granted = owner
+        .client()
+        .call(
+            "creditLineOf",
+            gate.creditLineOf(requester.client().from().unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        granted,
+        if score < 0.5 { line } else { U256::ZERO },
+        "score {score}"
+    );
+    eprintln!("zk consumer: score {score}, credit line {granted}");
     let paid = provider
         .credits(provider.client().from().unwrap())
         .await

@@ -31,6 +31,36 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Foundry's `cast` (`node_modules/.bin/cast` of the repository, from
+/// `scripts/bootstrap-node.sh`), or `$VOUCH_CAST`.
+pub fn cast() -> PathBuf {
+    if let Some(p) = std::env::var_os("VOUCH_CAST") {
+        return PathBuf::from(p);
+    }
+    let p = repo().join("node_modules/.bin/cast");
+    assert!(
+        p.exists(),
+        "{} not found: run scripts/bootstrap-node.sh (or set VOUCH_CAST)",
+        p.display()
+    );
+    p
+}
+
+/// Runs [`cast`] with `args`: its standard output, trimmed (panics with its stderr when it
+/// fails).
+pub fn run_cast(args: &[&str]) -> String {
+    let o = std::process::Command::new(cast())
+        .args(args)
+        .output()
+        .expect("run cast");
+    assert!(
+        o.status.success(),
+        "cast {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap().trim().to_owned()
+}
+
 /// The directory of fixture model `name` (`testdata/models/<name>`).
 pub fn model_dir(name: &str) -> PathBuf {
     repo().join("testdata/models").join(name)

@@ -206,6 +206,38 @@ pub async fn lie_and_challenge(
     (t, game)
 }
 
+/// A one-row task of `model` answered by `liar` (signer 2) with its lie and challenged by
+/// `honest`, played to the end (the liar's partial sums deviating from `dev` on): the
+/// challenger must win with the one-step check under 1M gas, the liar be slashed and the task
+/// fail (`what` names the case in failures). Returns the moves played and the one-step
+/// check's gasUsed.
+pub async fn liar_loses(
+    honest: (&System, &HonestTrace, &Evidence),
+    liar: (&System, &HonestTrace),
+    model: u32,
+    ic: B256,
+    dev: usize,
+    what: &str,
+) -> (usize, u64) {
+    let (carol, bob) = (honest.0, liar.0);
+    let (t, game) = lie_and_challenge(carol, bob, model, ic, honest.1, liar.1).await;
+    // the liar's stake once its bond is locked: the slash is what lowers it further
+    let liar_address = vouch_testkit::signer(2).address();
+    let before = bob.provider_info(liar_address).await.unwrap();
+    let (outcome, moves, gas) = play(honest, liar, game, dev).await;
+    assert_eq!(outcome, "challenger wins", "{what}: {moves:?}");
+    assert_eq!(
+        moves.last(),
+        Some(&Move::Posted("one-step")),
+        "{what}: {moves:?}"
+    );
+    assert!(gas < 1_000_000, "{what}: one-step gasUsed {gas}");
+    let after = bob.provider_info(liar_address).await.unwrap();
+    assert!(after.stake < before.stake, "{what}: the liar is slashed");
+    assert_eq!(carol.task(t).await.unwrap().status, 6, "{what}: failed");
+    (moves.len(), gas)
+}
+
 /// Settles game `game` of a task without an answer for the challenger `sys` (who claimed "no
 /// answer"): [`dispute::resolve_input`] until the game ends. Returns the outcome, the moves
 /// and the gas of the last move's transaction (the resolution itself).

@@ -4,8 +4,8 @@
 mod common;
 
 use common::{fixture, tmp, vouch};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 fn text(o: &Output) -> (String, String) {
     (

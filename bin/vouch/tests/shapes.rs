@@ -6,8 +6,7 @@
 mod common;
 
 use common::{fixture, tmp, vouch};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 /// `vouch model import MODEL -c CAL -o OUT EXTRA..`: success, stdout, stderr.
 fn import(model: &str, cal: &str, out: &Path, extra: &[&str]) -> (bool, String, String) {

@@ -7,9 +7,8 @@
 
 #![allow(clippy::print_stdout)]
 
-use vouch_chain::dispute::{HonestTrace, Move};
+use vouch_chain::dispute::HonestTrace;
 use vouch_chain::graph::op;
-use vouch_testkit::signer;
 
 mod common;
 

@@ -10,9 +10,7 @@
 
 #![allow(clippy::print_stdout)]
 
-use vouch_chain::dispute::Move;
 use vouch_chain::graph::op;
-use vouch_testkit::signer;
 
 mod common;
 

@@ -1,6 +1,6 @@
 //! Helpers the `vouch` binary's test files share: running the binary, fixture paths and
 //! scratch directories.
-#![allow(dead_code)] // each test binary uses its own subset
+#![allow(dead_code, unreachable_pub)] // each test binary uses its own subset
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

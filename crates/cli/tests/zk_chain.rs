@@ -134,7 +134,21 @@ async fn settle(pkg: &Package, inputs: &[Tensor], work: &std::path::Path) -> Don
         .transfer(requester.client().from().unwrap(), U256::from(100 * TOKEN))
         .await
         .unwrap();
-    // the consumer: a risk gate on output 0, element 0, approving scores under 0.5
+    // the consumer: a risk gate on the output element of largest magnitude, approving a
+    // negative score, so that both the decision and the delivered score say which values came
+    let expected = vouch_engine::Engine::new(pkg, vouch_engine::Options::default())
+        .unwrap()
+        .run(inputs.to_vec())
+        .unwrap();
+    let (idx, value) = expected.outputs[0]
+        .data
+        .iter()
+        .copied()
+        .enumerate()
+        .max_by_key(|(_, v)| v.unsigned_abs())
+        .unwrap();
+    let score = f64::from(value) * m.outputs[0].scale();
+    assert_ne!(value, 0, "a score that can tell the values apart");
     let line = U256::from(1_000 * TOKEN);
     let gate = LendingRiskGate::deploy(
         owner.client().provider().clone(),
@@ -142,8 +156,8 @@ async fn settle(pkg: &Package, inputs: &[Tensor], work: &std::path::Path) -> Don
         p.model_id,
         p.version as u16,
         U256::ZERO,
-        U256::ZERO,
-        I256::try_from(500_000_000_000_000_000_i128).unwrap(),
+        U256::from(idx),
+        I256::ZERO,
         line,
     )
     .await
@@ -234,7 +248,20 @@ async fn settle(pkg: &Package, inputs: &[Tensor], work: &std::path::Path) -> Don
     );
     // the proof's values reached the gate in the same transaction, which decided on them
     assert_eq!(t.flags & 16, 0, "the callback ran");
-    let score = f64::from(exec.outputs[0].data[0]) * m.outputs[0].scale();
+    let wad = receipt
+        .decoded_log::<LendingRiskGate::CreditApproved>()
+        .map(|l| l.data.scoreWad)
+        .or_else(|| {
+            receipt
+                .decoded_log::<LendingRiskGate::CreditDenied>()
+                .map(|l| l.data.scoreWad)
+        })
+        .expect("the gate decided in the settling transaction");
+    let delivered: f64 = wad.to_string().parse::<f64>().unwrap() / 1e18;
+    assert!(
+        (delivered - score).abs() <= 1e-9 * score.abs().max(1.0),
+        "the gate read {delivered}, the engine's score is {score}"
+    );
     let granted = owner
         .client()
         .call(
@@ -245,7 +272,7 @@ async fn settle(pkg: &Package, inputs: &[Tensor], work: &std::path::Path) -> Don
         .unwrap();
     assert_eq!(
         granted,
-        if score < 0.5 { line } else { U256::ZERO },
+        if score < 0.0 { line } else { U256::ZERO },
         "score {score}"
     );
     eprintln!("zk consumer: score {score}, credit line {granted}");

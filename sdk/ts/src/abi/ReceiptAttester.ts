@@ -66,6 +66,25 @@ export const receiptAttesterAbi = [
   },
   {
     "type": "function",
+    "name": "attestReceipts",
+    "inputs": [
+      {
+        "name": "taskIds",
+        "type": "uint256[]",
+        "internalType": "uint256[]"
+      }
+    ],
+    "outputs": [
+      {
+        "name": "uids",
+        "type": "bytes32[]",
+        "internalType": "bytes32[]"
+      }
+    ],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
     "name": "attestedCount",
     "inputs": [],
     "outputs": [

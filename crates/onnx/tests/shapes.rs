@@ -8,9 +8,7 @@ mod common;
 use common::{A, imp, model, node, node_in, ops, out_shape, tf, ti};
 use std::collections::BTreeMap;
 use vouch_onnx::Dim::{Batch, Fixed};
-use vouch_onnx::proto::{
-    TensorShapeProto, TypeProto, ValueInfoProto, tensor_shape_proto, type_proto,
-};
+use vouch_onnx::proto::{ValueInfoProto, tensor_shape_proto, type_proto};
 use vouch_onnx::{BatchAxis, Error, FGraph, ImportOptions, import};
 
 /// The symbolic batch marker's value (`i64::MIN`), which must never reach a message.
@@ -31,17 +29,7 @@ fn input_p(name: &str, dims: &[&str]) -> ValueInfoProto {
             denotation: String::new(),
         })
         .collect();
-    ValueInfoProto {
-        name: name.into(),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: 1,
-                shape: Some(TensorShapeProto { dim }),
-            })),
-            denotation: String::new(),
-        }),
-        doc_string: String::new(),
-    }
+    common::float_input(name, dim)
 }
 
 /// `Conv(3 -> 2, 3x3, pad 1)` then `GlobalAveragePool` over an image of symbolic size.

@@ -142,37 +142,35 @@ fn provenance_of_package(facts: &ReceiptFacts, bytes: &[u8], pkg: &Package) -> C
         return Check::fail(what, "no provenance attestation to compare with");
     };
     let c = vouch_chain::graph::commitments_of(bytes, pkg);
-    let mut diffs = Vec::new();
-    if c.package_cid != p.package_cid {
-        diffs.push(format!(
-            "cid {} (attested {})",
-            c.package_cid, p.package_cid
-        ));
-    }
-    if c.package_hash != p.package_hash {
-        diffs.push(format!(
-            "sha256 {} (attested {})",
-            c.package_hash, p.package_hash
-        ));
-    }
-    if c.weights_root != p.weights_root {
-        diffs.push(format!(
-            "weights root {} (attested {})",
-            c.weights_root, p.weights_root
-        ));
-    }
-    if c.graph_root != p.graph_root {
-        diffs.push(format!(
-            "graph root {} (attested {})",
-            c.graph_root, p.graph_root
-        ));
-    }
-    if c.semantics_version != p.semantics_version {
-        diffs.push(format!(
-            "semantics v{} (attested v{})",
-            c.semantics_version, p.semantics_version
-        ));
-    }
+    // each field as (name, the package's, the attestation's)
+    let fields = [
+        ("cid", c.package_cid.to_string(), p.package_cid.to_string()),
+        (
+            "sha256",
+            c.package_hash.to_string(),
+            p.package_hash.to_string(),
+        ),
+        (
+            "weights root",
+            c.weights_root.to_string(),
+            p.weights_root.to_string(),
+        ),
+        (
+            "graph root",
+            c.graph_root.to_string(),
+            p.graph_root.to_string(),
+        ),
+        (
+            "semantics",
+            format!("v{}", c.semantics_version),
+            format!("v{}", p.semantics_version),
+        ),
+    ];
+    let diffs: Vec<String> = fields
+        .into_iter()
+        .filter(|(_, ours, attested)| ours != attested)
+        .map(|(name, ours, attested)| format!("{name} {ours} (attested {attested})"))
+        .collect();
     Check::when(
         what,
         diffs.is_empty(),

@@ -142,6 +142,11 @@ pub fn input(name: &str, dims: &[i64]) -> ValueInfoProto {
             denotation: String::new(),
         })
         .collect();
+    float_input(name, dim)
+}
+
+/// A float graph input of the dimensions `dim`.
+pub fn float_input(name: &str, dim: Vec<tensor_shape_proto::Dimension>) -> ValueInfoProto {
     ValueInfoProto {
         name: name.into(),
         r#type: Some(TypeProto {

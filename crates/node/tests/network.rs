@@ -5,9 +5,9 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use vouch_chain::alloy::primitives::{B256, U256};
-use vouch_chain::system::{Mode, Request};
+use vouch_chain::system::Mode;
 use vouch_chain::{DeployConfig, System, TOKEN};
 use vouch_journal::TaskState;
 use vouch_model::Package;
@@ -17,8 +17,11 @@ use vouch_node::{Lie, Node, NodeConfig, Roles};
 mod inputs;
 #[path = "support/lossy_rpc.rs"]
 mod lossy_rpc;
+#[path = "support/until.rs"]
+mod until;
 use inputs::input_rows;
 
+use until::until;
 use vouch_testkit::{Chain, signer, test_config};
 
 fn package() -> (Vec<u8>, Package) {
@@ -88,18 +91,7 @@ impl World {
     ) -> (U256, B256) {
         let (ic, bytes, out) = input_rows(&self.pkg, row, n);
         let id = requester
-            .request(&Request {
-                model_id: self.model,
-                version: 1,
-                mode,
-                fee: TOKEN,
-                deadline_secs: 600,
-                input_commitment: ic,
-                rows: declared,
-                input_cid: String::new(),
-                inline_input: bytes,
-                callback: None,
-            })
+            .request(&inputs::request(self.model, mode, declared, ic, bytes))
             .await
             .unwrap();
         (id, out)
@@ -160,22 +152,6 @@ async fn world_with(stakers: usize, tune: impl FnOnce(&mut DeployConfig)) -> Wor
         w.chain.stake(i, w.model, 1_500).await;
     }
     w
-}
-
-/// Polls `f` every 100 ms until it holds; panics after `secs` with `what`.
-async fn until<F, Fut>(secs: u64, what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let t = Instant::now();
-    while !f().await {
-        assert!(
-            t.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn status(sys: &System, task: U256) -> u8 {
@@ -268,18 +244,13 @@ async fn an_answer_to_an_input_out_of_range_is_challenged_by_a_node_and_loses() 
     inputs[0].data[5] = kind.act_range().unwrap().1 + 1;
     let ic = B256::from(vouch_engine::exec::commit_list(&inputs));
     let t = requester
-        .request(&Request {
-            model_id: w.model,
-            version: 1,
-            mode: Mode::Optimistic,
-            fee: TOKEN,
-            deadline_secs: 600,
-            input_commitment: ic,
-            rows: 1,
-            input_cid: String::new(),
-            inline_input: vouch_node::work::encode_inputs(&inputs),
-            callback: None,
-        })
+        .request(&inputs::request(
+            w.model,
+            Mode::Optimistic,
+            1,
+            ic,
+            vouch_node::work::encode_inputs(&inputs),
+        ))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -4,15 +4,16 @@
 //! finds already attested receipts in its journal (a crash after the batch was mined) drops
 //! them without sending anything.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use until::until;
+use vouch_chain::System;
 use vouch_chain::alloy::primitives::{B256, U256};
 use vouch_chain::alloy::providers::Provider as _;
 use vouch_chain::alloy::rpc::types::Filter;
 use vouch_chain::alloy::sol_types::SolEvent;
 use vouch_chain::bindings::eas::EAS;
 use vouch_chain::bindings::receipt_attester::ReceiptAttester;
-use vouch_chain::system::{Mode, Request};
-use vouch_chain::{System, TOKEN};
+use vouch_chain::system::Mode;
 use vouch_journal::Journal;
 use vouch_node::receipts::PENDING;
 use vouch_node::{Node, NodeConfig, ReceiptBatching};
@@ -20,22 +21,8 @@ use vouch_testkit::{Chain, signer, test_config};
 
 #[path = "support/inputs.rs"]
 mod inputs;
-
-/// Polls `f` every 100 ms until it holds; panics after `secs` with `what`.
-async fn until<F, Fut>(secs: u64, what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let t = Instant::now();
-    while !f().await {
-        assert!(
-            t.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+#[path = "support/until.rs"]
+mod until;
 
 /// A provider node for key 1 on `dir` attesting receipts in batches of `max_batch`.
 async fn node(chain: &Chain, dir: &std::path::Path, max_batch: usize) -> Node {
@@ -88,18 +75,7 @@ async fn a_node_attests_finalized_receipts_in_journaled_batches_once_each() {
     for row in [0, 1] {
         let (ic, inline, _) = inputs::input_rows(&pkg, row, 1);
         let t = requester
-            .request(&Request {
-                model_id: model,
-                version: 1,
-                mode: Mode::Optimistic,
-                fee: TOKEN,
-                deadline_secs: 600,
-                input_commitment: ic,
-                rows: 1,
-                input_cid: String::new(),
-                inline_input: inline,
-                callback: None,
-            })
+            .request(&inputs::request(model, Mode::Optimistic, 1, ic, inline))
             .await
             .unwrap();
         tasks.push(t);

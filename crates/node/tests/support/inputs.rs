@@ -1,6 +1,8 @@
 //! The fixture input the node tests request tasks on.
 
+use vouch_chain::TOKEN;
 use vouch_chain::alloy::primitives::B256;
+use vouch_chain::system::{Mode, Request};
 use vouch_model::Package;
 
 /// Rows `row..row + n` of the fixture input: (input commitment, inline bytes, output
@@ -28,4 +30,21 @@ pub(crate) fn input_rows(pkg: &Package, row: usize, n: usize) -> (B256, Vec<u8>,
     .unwrap()
     .output_commitment();
     (B256::from(ic), bytes, B256::from(out))
+}
+
+/// A request of version 1 of `model` in `mode` on `rows` rows, input commitment `ic`, the
+/// input inline: fee 1 token, deadline 600 s, no callback.
+pub(crate) fn request(model: u32, mode: Mode, rows: u16, ic: B256, inline: Vec<u8>) -> Request {
+    Request {
+        model_id: model,
+        version: 1,
+        mode,
+        fee: TOKEN,
+        deadline_secs: 600,
+        input_commitment: ic,
+        rows,
+        input_cid: String::new(),
+        inline_input: inline,
+        callback: None,
+    }
 }

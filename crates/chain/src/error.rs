@@ -31,6 +31,21 @@ pub enum Error {
         /// The decoded revert reason.
         reason: String,
     },
+    /// A committee task of the model could not draw a full committee now, so it was not
+    /// requested (its fee would only come back after the deadline).
+    #[error(
+        "committee mode needs {needed} providers opted in to model {model_id}, each with at least {bond} (base units) staked; {eligible} qualify now, so the task was not requested (use optimistic or zk mode, or wait for more providers)"
+    )]
+    NoCommittee {
+        /// The model.
+        model_id: u32,
+        /// Members a committee draws.
+        needed: usize,
+        /// Providers that qualify now.
+        eligible: usize,
+        /// Stake each member needs.
+        bond: alloy::primitives::U256,
+    },
     /// A mined transaction has a failed status.
     #[error("{call}: transaction {tx} failed on-chain")]
     FailedOnChain {

@@ -17,6 +17,7 @@
 //! | [`zk`] | zk settlement: verifier compile/deploy, publish with a verifier, `submitZk` |
 
 pub mod client;
+pub mod committee;
 pub mod deploy;
 pub mod deployments;
 pub mod devnet;

@@ -333,7 +333,12 @@ impl System {
     }
 
     /// Requests an inference, escrowing the fee; returns the task id.
+    /// A committee request is refused first ([`Error::NoCommittee`]) when the model's
+    /// providers could not draw a full committee now.
     pub async fn request(&self, r: &Request) -> Result<U256> {
+        if r.mode == Mode::Committee {
+            self.require_committee(r.model_id).await?;
+        }
         let now = self.latest_timestamp().await?;
         let deadline =
             u32::try_from(now + u64::from(r.deadline_secs)).map_err(|_| Error::OutOfRange {

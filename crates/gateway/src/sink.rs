@@ -154,7 +154,8 @@ pub enum Rejection {
         /// The input's rows.
         rows: usize,
     },
-    /// The contract refused the request (its decoded revert).
+    /// The contract refused the request (its decoded revert), or the client refused to send
+    /// it (a committee task no committee could be drawn for).
     #[error("{reason}")]
     Reverted {
         /// The decoded revert, with the call.

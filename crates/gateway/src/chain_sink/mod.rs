@@ -160,9 +160,11 @@ pub fn parse_task_id(s: &str) -> Option<U256> {
 
 fn chain_error(e: vouch_chain::Error) -> SinkError {
     match e {
-        vouch_chain::Error::Reverted { .. } => SinkError::Rejected(Rejection::Reverted {
-            reason: e.to_string(),
-        }),
+        vouch_chain::Error::Reverted { .. } | vouch_chain::Error::NoCommittee { .. } => {
+            SinkError::Rejected(Rejection::Reverted {
+                reason: e.to_string(),
+            })
+        }
         other => unavailable(other),
     }
 }

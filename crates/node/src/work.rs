@@ -302,3 +302,96 @@ pub fn execute(
         outputs: exec.outputs,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vouch_engine::vectors::Rng;
+
+    fn commitment(inputs: &[Vec<i32>]) -> B256 {
+        let leaves: Vec<[u8; 32]> = inputs
+            .iter()
+            .map(|t| vouch_primitives::tensor_commitment(t))
+            .collect();
+        B256::from(vouch_primitives::list_commitment(&leaves))
+    }
+
+    /// Thousands of task inputs as a liar or a careless client could post them (any length,
+    /// any row count, elements at and beyond every kind's range) never panic a provider, and
+    /// the chain can be shown exactly the inputs the engine refuses: `execute` refuses an input
+    /// of the task's size if and only if `misfit_inputs` finds the evidence for
+    /// `resolveInputRange`, and an input of another size always has evidence for
+    /// `resolveInput`. (The cargo-fuzz target in `crates/node/fuzz` does the same without a
+    /// bound.)
+    #[test]
+    fn any_posted_input_is_run_or_provably_refused() {
+        let (_, pkg) = vouch_testkit::fixture("mlp_10_20_2", None);
+        let per_row = per_row(&pkg).unwrap();
+        let edges = [
+            i32::MIN,
+            -32769,
+            -32768,
+            -129,
+            -128,
+            0,
+            127,
+            128,
+            32767,
+            32768,
+            i32::MAX,
+        ];
+        let mut rng = Rng::new(8_7);
+        let (mut ran, mut refused, mut misfit) = (0, 0, 0);
+        for _ in 0..2000 {
+            let rows = rng.range(0, 3) as u16;
+            let len = match rng.range(0, 3) {
+                0 => per_row * usize::from(rows),
+                1 => per_row * rng.range(0, 3) as usize,
+                _ => rng.range(0, 3 * per_row as i32) as usize,
+            };
+            let words: Vec<i32> = (0..len)
+                .map(|_| match rng.range(0, 9) {
+                    0 => edges[rng.range(0, edges.len() as i32 - 1) as usize],
+                    _ => rng.range(-128, 127),
+                })
+                .collect();
+            let mut bytes: Vec<u8> = words.iter().flat_map(|w| w.to_be_bytes()).collect();
+            if rng.range(0, 19) == 0 {
+                bytes.pop();
+            }
+            let Ok(inputs) = decode_inputs(&pkg, &bytes, rows) else {
+                if bytes.len() % 4 == 0 && (rows != 0 || !words.is_empty()) {
+                    // the wrong size: one tensor of every word is what the commitment opens
+                    let c = commitment(std::slice::from_ref(&words));
+                    assert!(
+                        misfit_inputs(&pkg, &bytes, rows, c).is_some(),
+                        "{len} {rows}"
+                    );
+                    misfit += 1;
+                }
+                continue;
+            };
+            let data: Vec<Vec<i32>> = inputs.iter().map(|t| t.data.clone()).collect();
+            let c = commitment(&data);
+            let evidence = misfit_inputs(&pkg, &bytes, rows, c);
+            match execute("t", &pkg, &bytes, rows, Some(c)) {
+                Ok(_) => {
+                    assert!(
+                        evidence.is_none(),
+                        "an input the engine runs was called refused"
+                    );
+                    ran += 1;
+                }
+                Err(e) => {
+                    assert!(evidence.is_some(), "refused without evidence: {e}");
+                    refused += 1;
+                }
+            }
+        }
+        // every branch was taken
+        assert!(
+            ran > 0 && refused > 0 && misfit > 0,
+            "{ran} {refused} {misfit}"
+        );
+    }
+}

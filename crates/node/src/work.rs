@@ -360,7 +360,7 @@ mod tests {
                 bytes.pop();
             }
             let Ok(inputs) = decode_inputs(&pkg, &bytes, rows) else {
-                if bytes.len() % 4 == 0 && (rows != 0 || !words.is_empty()) {
+                if bytes.len().is_multiple_of(4) && (rows != 0 || !words.is_empty()) {
                     // the wrong size: one tensor of every word is what the commitment opens
                     let c = commitment(std::slice::from_ref(&words));
                     assert!(

@@ -5,13 +5,18 @@ For each model in testdata/models/ and batch size, prints one JSON line to stdou
 inferences/second counts rows (batch 64 = 64 inferences per run) of the fixture's input.json. Each measurement warms up,
 then times whole runs until ~`--seconds` have passed (the best of `--repeats` such windows).
 
+A model generated into bench/out/large/<model>/ (bench/large/gen.py) is read from there.
+With --peak, a last line gives the process's peak resident memory:
+  {"peer":"onnxruntime","model":...,"peak_rss_mib":...}   (run one model per process for it)
+
 Usage (any python3; re-runs itself under the repo's venv from scripts/pyenv.sh):
-  python3 bench/peers/ort_bench.py [--models mlp_784_128_10,lenet] [--batches 1,64]
+  python3 bench/peers/ort_bench.py [--models mlp_784_128_10,lenet] [--batches 1,64] [--peak]
 """
 
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -64,9 +69,12 @@ def main():
     p.add_argument("--batches", default="1,64")
     p.add_argument("--seconds", type=float, default=1.0, help="timed window per measurement")
     p.add_argument("--repeats", type=int, default=3, help="windows per measurement (best kept)")
+    p.add_argument("--peak", action="store_true", help="end with the peak resident memory")
     args = p.parse_args()
     for model in args.models.split(","):
-        here = os.path.join(ROOT, "testdata", "models", model)
+        here = os.path.join(ROOT, "bench", "out", "large", model)
+        if not os.path.isdir(here):
+            here = os.path.join(ROOT, "testdata", "models", model)
         sess = session(os.path.join(here, "model.onnx"))
         inp = sess.get_inputs()[0]
         with open(os.path.join(here, "input.json")) as f:
@@ -82,6 +90,10 @@ def main():
                 "inferences_per_sec": round(batch / secs, 1),
             }
             print(json.dumps(line, separators=(",", ":")), flush=True)
+        if args.peak:
+            mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(json.dumps({"peer": "onnxruntime", "model": model, "peak_rss_mib": round(mib)},
+                             separators=(",", ":")), flush=True)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,11 @@
 //! LeNet-sized CNN and tree ensembles (XGBoost, LightGBM and CatBoost exports, 100 rounds of
 //! depth 6) at batch 1 and 64, plus the time to import and calibrate a 1M-parameter MLP.
 //! Prints one JSON line per measurement; `bench/run.sh` adds onnxruntime and the ratios.
+//!
+//! With `BENCH_LARGE=model` it measures one large model instead (`resnet50`, `yolov8n`, `lstm_kws` from
+//! `bench/out/large`, written by `bench/large/gen.py`, or any fixture) at batch 1
+//! and 8 for one peer (`BENCH_PEER=vouch` or `tract`), and ends with the process's peak
+//! resident memory, so that each peer's memory is its own process's.
 #![allow(clippy::print_stdout)]
 
 use std::path::{Path, PathBuf};
@@ -10,8 +15,12 @@ use tract_onnx::prelude::*;
 use vouch_engine::{Engine, Options};
 use vouch_quant::FTensor;
 
-fn models_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/models")
+/// Where model `name` lives: `bench/out/large/<name>` when generated there, else the fixture
+/// `testdata/models/<name>`.
+fn model_dir(name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let large = root.join("bench/out/large").join(name);
+    if large.is_dir() { large } else { root.join("testdata/models").join(name) }
 }
 
 fn load_json(p: &Path) -> serde_json::Value {
@@ -23,13 +32,13 @@ const MODELS: [&str; 5] = ["mlp_784_128_10", "lenet", "tree_xgb_bc", "tree_lgb_i
 
 /// The name of the model's (only) graph input, as its fixture's `input.json` keys it.
 fn input_name(model: &str) -> String {
-    let v = load_json(&models_dir().join(model).join("input.json"));
+    let v = load_json(&model_dir(model).join("input.json"));
     v.as_object().and_then(|o| o.keys().next().cloned()).expect("one input")
 }
 
 /// `batch` rows of the model's test input (cycled).
 fn rows(model: &str, batch: usize) -> FTensor {
-    let v = load_json(&models_dir().join(model).join("input.json"));
+    let v = load_json(&model_dir(model).join("input.json"));
     let name = input_name(model);
     let t = vouch_quant::json::nested_to_tensor(&name, &v[&name]).expect("input");
     let per = t.data.len() / t.shape[0];
@@ -40,8 +49,13 @@ fn rows(model: &str, batch: usize) -> FTensor {
 }
 
 /// Runs `f` repeatedly for about `window`, best of three windows; returns runs per second.
-fn rate(mut f: impl FnMut(), window: Duration) -> f64 {
-    for _ in 0..3 {
+fn rate(f: impl FnMut(), window: Duration) -> f64 {
+    rate_after(f, window, 3)
+}
+
+/// [`rate`] after `warmups` untimed runs.
+fn rate_after(mut f: impl FnMut(), window: Duration, warmups: usize) -> f64 {
+    for _ in 0..warmups {
         f();
     }
     let mut best = 0f64;
@@ -57,11 +71,10 @@ fn rate(mut f: impl FnMut(), window: Duration) -> f64 {
 }
 
 fn vouch_package(model: &str) -> vouch_model::Package {
-    let d = models_dir().join(model);
+    let d = model_dir(model);
     let onnx = std::fs::read(d.join("model.onnx")).expect("onnx");
     let g = vouch_onnx::import(&onnx, &Default::default()).expect("import");
-    let name = input_name(model);
-    let cal = vouch_quant::json::inputs_from_json(&load_json(&d.join("calibration.json")), &[name.as_str()]).expect("cal");
+    let cal = vouch_quant::calibration_from_json(&g, &load_json(&d.join("calibration.json"))).expect("cal");
     vouch_quant::import(&g, cal, model, [0; 32], |_| {}).expect("quantize")
 }
 
@@ -127,15 +140,67 @@ fn big_mlp() -> Vec<u8> {
         .encode_to_vec()
 }
 
+/// The process's peak resident memory in MiB (`VmHWM`), where `/proc` has it.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// One large model, one peer, batch 1 and 8, then the peak memory (see the module docs).
+fn large(model: &str, peer: &str, window: Duration, threads: usize) -> TractResult<()> {
+    for batch in [1usize, 8] {
+        let x = rows(model, batch);
+        match peer {
+            "vouch" => {
+                let pkg = vouch_package(model);
+                let q = vouch_quant::quantize_inputs(&pkg, std::slice::from_ref(&x));
+                for t in [1, threads] {
+                    let engine = Engine::new(&pkg, Options { threads: t, trace: false }).expect("engine");
+                    let r = rate_after(|| { std::hint::black_box(engine.run(q.clone()).expect("run")); }, window, 1);
+                    emit("vouch", model, batch, t, r);
+                }
+            }
+            "tract" => {
+                let plan = onnx()
+                    .model_for_path(model_dir(model).join("model.onnx"))
+                    .and_then(|m| m.with_input_fact(0, f32::fact(&x.shape).into()))
+                    .and_then(|m| m.into_optimized())
+                    .and_then(|m| m.into_runnable());
+                let plan = match plan {
+                    Ok(p) => p,
+                    Err(e) => {
+                        eprintln!("tract cannot run {model}: {e}");
+                        return Ok(());
+                    }
+                };
+                let input: Tensor = tract_ndarray::ArrayD::from_shape_vec(x.shape.clone(), x.data.clone())?.into();
+                let r = rate_after(|| { std::hint::black_box(plan.run(tvec![input.clone().into()]).expect("tract")); }, window, 1);
+                emit("tract", model, batch, 1, r);
+            }
+            other => panic!("BENCH_PEER={other}: vouch or tract"),
+        }
+    }
+    if let Some(mib) = peak_rss_mib() {
+        println!("{{\"peer\":\"{peer}\",\"model\":\"{model}\",\"peak_rss_mib\":{mib:.0}}}");
+    }
+    Ok(())
+}
+
 fn main() -> TractResult<()> {
     let window = Duration::from_millis(std::env::var("BENCH_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000));
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Ok(model) = std::env::var("BENCH_LARGE") {
+        let peer = std::env::var("BENCH_PEER").unwrap_or_else(|_| "vouch".to_owned());
+        return large(&model, &peer, window, threads);
+    }
     // BENCH_MODELS=a,b limits the run to those models (all of them by default).
     let only = std::env::var("BENCH_MODELS").ok();
     let wanted = |m: &str| only.as_deref().is_none_or(|o| o.split(',').any(|w| w == m));
     for model in MODELS.into_iter().filter(|m| wanted(m)) {
         let pkg = vouch_package(model);
-        let onnx_path = models_dir().join(model).join("model.onnx");
+        let onnx_path = model_dir(model).join("model.onnx");
         for batch in [1usize, 64] {
             let x = rows(model, batch);
             // vouch on integer inputs (what a provider runs: the committed input is the

@@ -86,10 +86,10 @@ SUPPORTED_OPS = {
     # (per gate a Linear of the inputs, per step a Select, a Linear of the state, the gate
     # activations, Mul, Add; Concat for Y).
     "LSTM", "GRU", "RNN",
-    # Comparisons and logic ops (bools as 0/1), Where, CastLike (as Cast); Shape and
-    # ConstantOfShape fold to constants.
+    # Comparisons and logic ops (bools as 0/1), Where, CastLike (as Cast); Shape,
+    # ConstantOfShape and Mod fold to constants.
     "Greater", "Less", "Equal", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Xor", "Not",
-    "Where", "CastLike", "Shape", "ConstantOfShape",
+    "Where", "CastLike", "Shape", "ConstantOfShape", "Mod",
     # Not an op to run but a value (PyTorch's exporter writes weights and shapes with it).
     "Constant",
 }

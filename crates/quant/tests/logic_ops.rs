@@ -4,7 +4,7 @@
 //! share a scale; `Where` picks exactly the quantized operand. `Div` of two computed tensors
 //! (a `Mul` by a fine `Reciprocal` table) is measured against its bound.
 
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
 use prost::Message as _;
 use vouch_engine::{Engine, Options};
@@ -264,7 +264,8 @@ fn comparisons_across_scales_hold_up_to_quantization() {
 }
 
 /// `Where` of a computed condition picks `x` or `y` (or a constant) exactly: the output is
-/// the chosen operand on the common scale, within one output step of the float.
+/// the chosen operand on the common scale, within one output step of the float; a condition
+/// of fewer elements than the output (`[N, 1]`) broadcasts.
 #[test]
 fn where_picks_the_operand_exactly() {
     let onnx = model(
@@ -274,12 +275,25 @@ fn where_picks_the_operand_exactly() {
             node("Not", &["c"], "nc"),
             node("Where", &["nc", "x", "k"], "wk"),
             node("Where", &["cc", "y", "x"], "wc"),
+            // a condition of shape [N, 1] (and its Not) broadcast over x's rows
+            NodeProto {
+                attribute: vec![vouch_onnx::proto::AttributeProto {
+                    name: "axes".into(),
+                    r#type: 7,
+                    ints: vec![1],
+                    ..Default::default()
+                }],
+                ..node("ReduceMax", &["x"], "m")
+            },
+            node("Greater", &["m", "half"], "cm"),
+            node("Where", &["cm", "k", "y"], "wm"),
         ],
         vec![
             init("k", &[6], &[9.0, -9.0, 0.5, 0.0, 1.5, -2.0]),
             init("cc", &[6], &[1.0, 0.0, 0.0, 1.0, 1.0, 0.0]),
+            init("half", &[], &[2.5]),
         ],
-        &[("w", 1), ("wk", 1), ("wc", 1)],
+        &[("w", 1), ("wk", 1), ("wc", 1), ("wm", 1)],
     );
     let inputs = same_scale_inputs();
     let (x, y) = (&inputs[0].data, &inputs[1].data);
@@ -287,7 +301,8 @@ fn where_picks_the_operand_exactly() {
     let cc = [true, false, false, true, true, false];
     for precision in [Precision::Int16, Precision::Int8] {
         let (pkg, got) = run(&onnx, &inputs, precision);
-        let want: [Vec<f32>; 3] = [
+        // row 0 of x reaches 3.0 > 2.5, row 1 only 2.0
+        let want: [Vec<f32>; 4] = [
             (0..12)
                 .map(|i| if x[i] > y[i] { x[i] } else { y[i] })
                 .collect(),
@@ -296,6 +311,9 @@ fn where_picks_the_operand_exactly() {
                 .collect(),
             (0..12)
                 .map(|i| if cc[i % 6] { y[i] } else { x[i] })
+                .collect(),
+            (0..12)
+                .map(|i| if i < 6 { k[i % 6] } else { y[i] })
                 .collect(),
         ];
         for (o, w) in want.iter().enumerate() {
@@ -342,7 +360,9 @@ fn logic_ops_of_non_bools_are_refused() {
 fn div_by_a_computed_tensor_is_within_the_node_bound() {
     let onnx = model(vec![node("Div", &["x", "y"], "q")], vec![], &[("q", 1)]);
     let n = 48;
-    let x: Vec<f32> = (0..n).map(|i| ((i * 37 % 23) as f32 - 11.0) / 3.7).collect();
+    let x: Vec<f32> = (0..n)
+        .map(|i| ((i * 37 % 23) as f32 - 11.0) / 3.7)
+        .collect();
     for (lo, hi) in [(1.0f32, 2.0f32), (0.25, 4.0)] {
         let y: Vec<f32> = (0..n)
             .map(|i| lo * (hi / lo).powf(((i * 29 % 47) as f32) / 47.0))

@@ -1,5 +1,6 @@
 //! ONNX comparisons and logic ops (`Greater`, `Less`, `Equal`, `GreaterOrEqual`,
-//! `LessOrEqual`, `And`, `Or`, `Xor`, `Not`), `Where` and `CastLike`.
+//! `LessOrEqual`, `And`, `Or`, `Xor`, `Not`), `Where`, `CastLike`, and `Mod` on constants (the
+//! shape arithmetic of exported attention).
 //!
 //! On constants they fold (`plumbing.rs` for the comparisons and logic ops). On computed
 //! tensors a comparison or logic op is one [`FOp::Logic`] and `Where` one [`FOp::Where`]; the
@@ -180,6 +181,145 @@ impl Importer {
                 }
                 self.set_out(ctx, 0, Sym::Value(v))
             }
+        }
+    }
+}
+
+impl Importer {
+    /// ONNX `Mod` on constants (`fmod = 0`: the sign of the divisor, integers only in ONNX;
+    /// `fmod = 1`: the sign of the dividend, C's `fmod`); a division by zero does not fold and
+    /// is refused, as is `Mod` of a computed tensor.
+    pub(super) fn mod_op(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let fmod = ctx.int("fmod", 0) != 0;
+        let (a, b) = match (self.sym(ctx, 0)?, self.sym(ctx, 1)?) {
+            (Sym::Const(a), Sym::Const(b)) => (a, b),
+            _ => return Err(ctx.unsupported("Mod of a computed tensor (folded on constants only)")),
+        };
+        let t = tensor::fold_binary(
+            &a,
+            &b,
+            |p, q| {
+                let r = libm::fmodf(p, q);
+                if !fmod && r != 0.0 && (r < 0.0) != (q < 0.0) {
+                    r + q
+                } else {
+                    r
+                }
+            },
+            |p, q| {
+                let r = p.checked_rem(q)?;
+                Some(if !fmod && r != 0 && (r < 0) != (q < 0) {
+                    r + q
+                } else {
+                    r
+                })
+            },
+        )
+        .ok_or_else(|| {
+            ctx.unsupported(format!(
+                "Mod of {:?} by {:?} that does not fold (a zero divisor, a symbolic batch size,                  or no broadcast)",
+                a.shape, b.shape
+            ))
+        })?;
+        self.out_const(ctx, t)
+    }
+}
+
+/// `Reduce` `mode` of a constant over `axes` (sorted, distinct, in range): `None` for an
+/// empty reduction, a symbolic size among integers, or an integer sum out of range.
+pub(super) fn fold_reduce(
+    t: &Tensor,
+    mode: crate::graph::ReduceMode,
+    axes: &[usize],
+    keepdims: bool,
+) -> Option<Tensor> {
+    use crate::graph::ReduceMode;
+    let kept: Vec<usize> = t
+        .shape
+        .iter()
+        .enumerate()
+        .map(|(a, &d)| if axes.contains(&a) { 1 } else { d })
+        .collect();
+    let n: usize = axes
+        .iter()
+        .map(|&a| t.shape.get(a).copied().unwrap_or(0))
+        .product();
+    let total = tensor::numel(&kept)?;
+    if n == 0 {
+        return None;
+    }
+    // output element of each input element (row-major over the kept shape)
+    let st = tensor::strides(&kept);
+    let mut group = Vec::with_capacity(t.len());
+    let in_st = tensor::strides(&t.shape);
+    for i in 0..t.len() {
+        let mut o = 0;
+        for (a, (&s_in, &d)) in in_st.iter().zip(&t.shape).enumerate() {
+            let p = (i / s_in.max(1)) % d.max(1);
+            if !axes.contains(&a) {
+                o += p * st.get(a).copied().unwrap_or(0);
+            }
+        }
+        group.push(o);
+    }
+    let shape = if keepdims {
+        kept
+    } else {
+        t.shape
+            .iter()
+            .enumerate()
+            .filter(|(a, _)| !axes.contains(a))
+            .map(|(_, &d)| d)
+            .collect()
+    };
+    match &t.data {
+        Data::I(v) => {
+            if v.contains(&tensor::BATCH) {
+                return None;
+            }
+            let mut acc: Vec<Option<i64>> = vec![None; total];
+            for (&x, &o) in v.iter().zip(&group) {
+                let slot = acc.get_mut(o)?;
+                *slot = Some(match (*slot, mode) {
+                    (None, _) => x,
+                    (Some(a), ReduceMode::Sum | ReduceMode::Mean) => a.checked_add(x)?,
+                    (Some(a), ReduceMode::Max) => a.max(x),
+                    (Some(a), ReduceMode::Min) => a.min(x),
+                });
+            }
+            let n = i64::try_from(n).ok()?;
+            let out = acc
+                .into_iter()
+                .map(|a| {
+                    let a = a?;
+                    Some(if mode == ReduceMode::Mean { a / n } else { a })
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Some(Tensor::i(shape, out))
+        }
+        Data::F(v) => {
+            let mut acc: Vec<Option<f32>> = vec![None; total];
+            for (&x, &o) in v.iter().zip(&group) {
+                let slot = acc.get_mut(o)?;
+                *slot = Some(match (*slot, mode) {
+                    (None, _) => x,
+                    (Some(a), ReduceMode::Sum | ReduceMode::Mean) => a + x,
+                    (Some(a), ReduceMode::Max) => a.max(x),
+                    (Some(a), ReduceMode::Min) => a.min(x),
+                });
+            }
+            let out = acc
+                .into_iter()
+                .map(|a| {
+                    let a = a?;
+                    Some(if mode == ReduceMode::Mean {
+                        a / n as f32
+                    } else {
+                        a
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Some(Tensor::f(shape, out))
         }
     }
 }

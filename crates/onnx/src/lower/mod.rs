@@ -21,7 +21,7 @@
 //! | [`norm`] | `BatchNormalization` (folded into `Conv`/`Linear`, or `Mul` + `Add`), `InstanceNormalization` (`Reduce` mean, `Sub`, `Mul`, `Reduce` mean, a `Map` of `1/√(v+ε)`, `Mul`, per-channel `Mul` + `Add`), `LRN` (`Mul`, a 1×1 `Conv` (or `Linear`) by the 0/1 channel-window band, a `Map` of `(bias + α/size · s)^-β`, `Mul`) (no family: existing ops only) |
 //! | [`rnn`] | `LSTM`, `GRU` (both `linear_before_reset` forms), `RNN`, every direction, layouts 0 and 1: unrolled over the static sequence length into a `Linear` per gate over the sequence, per step a `Select`, a `Linear` of the previous state, `Add`, the gate activations, `Mul`, `Add`, `Sub`; `Concat` and `Reshape` for `Y` (no family: existing ops only) |
 //! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast`, `ai.onnx.ml` `Imputer` on a graph input, `If` with a constant condition, comparisons and logic ops on constants (no family: no node emitted) |
-//! | [`logic`] | `Greater`, `Less`, `Equal`, `GreaterOrEqual`, `LessOrEqual`, `And`, `Or`, `Xor`, `Not` of computed tensors (one `Logic` node: bools as `0`/`1`), `Where` (one `Where` node), `CastLike` (as `Cast`) |
+//! | [`logic`] | `Greater`, `Less`, `Equal`, `GreaterOrEqual`, `LessOrEqual`, `And`, `Or`, `Xor`, `Not` of computed tensors (one `Logic` node: bools as `0`/`1`), `Where` (one `Where` node), `CastLike` (as `Cast`), `Mod` on constants |
 //! | [`label_encoder`] | `ai.onnx.ml` `LabelEncoder` with `int64` keys: folded on constants, the identity on class indices (no family: no node emitted) |
 //!
 //! Adding an op: one row in [`LOWERINGS`] and one `pub(super) fn` in its family's module.
@@ -89,6 +89,7 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "Not", Importer::logic),
     (ONNX, "Where", Importer::where_op),
     (ONNX, "CastLike", Importer::cast_like),
+    (ONNX, "Mod", Importer::mod_op),
     // dense
     (ONNX, "Gemm", Importer::gemm),
     (ONNX, "MatMul", Importer::matmul),

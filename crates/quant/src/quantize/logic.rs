@@ -9,7 +9,7 @@
 
 use super::{Builder, QVal, kind_range};
 use crate::Result;
-use vouch_model::{Kind, Op, Operand, Requant};
+use vouch_model::{Dim, Kind, Op, Operand, Requant};
 use vouch_onnx::graph::{self as fg, BoolOp, FNode};
 
 /// Below this many bits of `2^k`, two operand scales' ratio is carried exactly enough by the
@@ -48,9 +48,55 @@ fn indicator(ones: &[i32]) -> Vec<i32> {
     (-128..=127).map(|i| i32::from(ones.contains(&i))).collect()
 }
 
+/// Numpy broadcasting of two package shapes (the batch axis broadcasts with 1 and itself).
+fn broadcast(a: &[Dim], b: &[Dim]) -> Option<Vec<Dim>> {
+    let rank = a.len().max(b.len());
+    let at = |s: &[Dim], i: usize| {
+        (i + s.len())
+            .checked_sub(rank)
+            .and_then(|j| s.get(j).copied())
+            .unwrap_or(Dim::Fixed(1))
+    };
+    (0..rank)
+        .map(|i| match (at(a, i), at(b, i)) {
+            (x, y) if x == y => Some(x),
+            (Dim::Fixed(1), y) => Some(y),
+            (x, Dim::Fixed(1)) => Some(x),
+            _ => None,
+        })
+        .collect()
+}
+
 impl Builder<'_> {
-    /// A new `act8` value at scale 1 named `<node>/<suffix>`, the output of `op` on `ins`, or
-    /// the node's output when `suffix` is `None`.
+    /// The package shape of an operand.
+    fn operand_shape(&self, o: Operand) -> Vec<Dim> {
+        match o {
+            Operand::Value(id) => self.values[id as usize].shape.clone(),
+            Operand::Const(id) => self.consts[id as usize]
+                .shape
+                .iter()
+                .map(|&d| Dim::Fixed(d))
+                .collect(),
+        }
+    }
+
+    /// The broadcast shape of `ins` (an error naming the node when they do not broadcast).
+    fn broadcast_of(&self, node: &FNode, ins: &[Operand]) -> Result<Vec<Dim>> {
+        let mut shape: Vec<Dim> = Vec::new();
+        for &o in ins {
+            let s = self.operand_shape(o);
+            shape = broadcast(&shape, &s).ok_or_else(|| {
+                Self::err(
+                    node,
+                    format!("operands {shape:?} and {s:?} do not broadcast"),
+                )
+            })?;
+        }
+        Ok(shape)
+    }
+
+    /// A new `act8` value at scale 1 named `<node>/<suffix>` (of the operands' broadcast
+    /// shape), the output of `op` on `ins`, or the node's output when `suffix` is `None`.
     fn push_bool(
         &mut self,
         node: &FNode,
@@ -62,7 +108,7 @@ impl Builder<'_> {
         let (id, nm) = match suffix {
             Some(sfx) => {
                 let nm = format!("{name}/{sfx}");
-                let shape = self.shape(node, node.output)?;
+                let shape = self.broadcast_of(node, &ins)?;
                 (self.new_value(nm.clone(), Kind::Act8, 1.0, shape), nm)
             }
             None => (
@@ -254,11 +300,11 @@ impl Builder<'_> {
             }
             _ => Operand::Value(self.push_indicator(node, &name, Some("not"), c, &[0])?),
         };
-        let shape = self.shape(node, node.output)?;
         let mut terms = Vec::with_capacity(2);
         for (sfx, mask, v) in [("then", c, xy[0]), ("else", not_c, xy[1])] {
             let tname = format!("{name}/{sfx}");
-            let id = self.new_value(tname.clone(), act, s_z, shape.clone());
+            let shape = self.broadcast_of(node, &[mask, v])?;
+            let id = self.new_value(tname.clone(), act, s_z, shape);
             let op = Op::Mul { rq: exact(lo, hi) };
             self.push(node, tname, op, vec![mask, v], id);
             terms.push(Operand::Value(id));
@@ -286,7 +332,7 @@ mod tests {
     #[test]
     fn scales_a_power_of_two_apart_reduce_to_small_multipliers() {
         assert_eq!(compare_multipliers(0.25, 1.0), (1, 4));
-        assert_eq!(compare_multipliers(3.0, 1.0), (3, 1));
+        assert_eq!(compare_multipliers(2.0, 0.5), (4, 1));
     }
 
     #[test]

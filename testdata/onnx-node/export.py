@@ -78,7 +78,7 @@ SUPPORTED_OPS = {
     # Per-axis index selection of computed tensors (constant indices, sizes and repeats).
     "Slice", "Gather", "Split", "Expand", "Tile",
     # Lowered into the ops above: normalizations, and Pow by a constant exponent (a table).
-    "InstanceNormalization", "LRN", "Pow",
+    "InstanceNormalization", "LRN", "Pow", "LayerNormalization", "RMSNormalization",
     # Lowered into the ops above: Resize/Upsample (a Select, or a Linear by the interpolation
     # matrix per axis), ConvTranspose (a Conv over a zero-stuffed input: Pad, Select).
     "Resize", "Upsample", "ConvTranspose",

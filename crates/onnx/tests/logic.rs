@@ -190,3 +190,33 @@ fn cast_like_is_a_cast_to_the_other_operands_type() {
         "{e}"
     );
 }
+
+/// `LayerNormalization` is `Reduce` mean, `Sub`, `Mul`, `Reduce` mean, a `Map`, `Mul` and
+/// `Add` (its forms are the ONNX node cases); over the batch axis it is refused.
+#[test]
+fn layer_norm_lowers_to_existing_ops_and_never_spans_the_batch() {
+    let ln = |axis: i64| {
+        model(
+            18,
+            vec![node(
+                "LayerNormalization",
+                &["x", "s", "b"],
+                &["y"],
+                vec![A::I("axis", axis)],
+            )],
+            vec![
+                tf("s", &[3], &[1.0, 2.0, 0.5]),
+                tf("b", &[3], &[0.0, 1.0, -1.0]),
+            ],
+            vec![input("x", &[-1, 3])],
+            &["y"],
+        )
+    };
+    let g = imp(&ln(-1)).unwrap();
+    assert_eq!(
+        ops(&g),
+        ["Reduce", "Sub", "Mul", "Reduce", "Map", "Mul", "Mul", "Add"]
+    );
+    let e = imp(&ln(0)).unwrap_err().to_string();
+    assert!(e.contains("over the batch axis 0"), "{e}");
+}

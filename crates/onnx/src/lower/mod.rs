@@ -19,6 +19,7 @@
 //! | [`select`] | `Slice` and `Gather` of computed tensors, `Split`, `Expand`, `Tile` (per-axis index maps) |
 //! | [`tree`] | `ai.onnx.ml` `TreeEnsembleClassifier`, `TreeEnsembleRegressor`, the opset-5 `TreeEnsemble` ([`tree_v5`]) |
 //! | [`norm`] | `BatchNormalization` (folded into `Conv`/`Linear`, or `Mul` + `Add`), `InstanceNormalization` (`Reduce` mean, `Sub`, `Mul`, `Reduce` mean, a `Map` of `1/√(v+ε)`, `Mul`, per-channel `Mul` + `Add`), `LRN` (`Mul`, a 1×1 `Conv` (or `Linear`) by the 0/1 channel-window band, a `Map` of `(bias + α/size · s)^-β`, `Mul`) (no family: existing ops only) |
+//! | [`layer_norm`] | `LayerNormalization`, `RMSNormalization` (as `InstanceNormalization`: `Reduce` mean, `Sub`, `Mul`, `Reduce` mean, a `Map` of `1/√(v+ε)`, `Mul` by the constant scale, `Add` of the bias) (no family: existing ops only) |
 //! | [`rnn`] | `LSTM`, `GRU` (both `linear_before_reset` forms), `RNN`, every direction, layouts 0 and 1: unrolled over the static sequence length into a `Linear` per gate over the sequence, per step a `Select`, a `Linear` of the previous state, `Add`, the gate activations, `Mul`, `Add`, `Sub`; `Concat` and `Reshape` for `Y` (no family: existing ops only) |
 //! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast`, `ai.onnx.ml` `Imputer` on a graph input, `If` with a constant condition, comparisons and logic ops on constants (no family: no node emitted) |
 //! | [`logic`] | `Greater`, `Less`, `Equal`, `GreaterOrEqual`, `LessOrEqual`, `And`, `Or`, `Xor`, `Not` of computed tensors (one `Logic` node: bools as `0`/`1`), `Where` (one `Where` node), `CastLike` (as `Cast`), `Mod` on constants |
@@ -33,6 +34,7 @@ mod dense;
 mod elementwise;
 mod interp;
 mod label_encoder;
+mod layer_norm;
 mod layout;
 mod linear_scaler;
 mod logic;
@@ -174,6 +176,8 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "BatchNormalization", Importer::batchnorm),
     (ONNX, "InstanceNormalization", Importer::instance_norm),
     (ONNX, "LRN", Importer::lrn),
+    (ONNX, "LayerNormalization", Importer::layer_norm),
+    (ONNX, "RMSNormalization", Importer::rms_norm),
     // layout
     (ONNX, "Flatten", Importer::flatten),
     (ONNX, "Reshape", Importer::reshape),

@@ -15,7 +15,7 @@ Lists (one `suite/case` per line, sorted, no comments):
   allowlist.txt             every case whose nodes all use supported ops (default domain;
                             Constant counts as supported), with no training mode, whose
                             inputs are all float32 tensors and whose outputs are float32
-                            tensors (or int64 from ArgMax)
+                            tensors (or int64 from ArgMax, or bool: compared exactly)
   excluded.txt              cases of supported ops vouch does not run, with the reason
                             (`--write-allowlist` leaves them out of both lists)
   allowlist_int_params.txt  the same, except that some inputs are int64 tensors that are op
@@ -27,6 +27,13 @@ Lists (one `suite/case` per line, sorted, no comments):
 Usage (any python3; the script re-runs itself under the repo's venv from scripts/pyenv.sh):
   python3 testdata/onnx-node/export.py                    export the listed cases
   python3 testdata/onnx-node/export.py --write-allowlist  rescan every case, rewrite both lists
+  python3 testdata/onnx-node/export.py --stats            the conformance ratio (below)
+
+The conformance ratio (--stats) is over the float-typed ai.onnx cases of the node suite of the
+onnx wheel in use: the generated node cases whose nodes are all in the ai.onnx domain and
+whose every fed input and expected output is a float32 tensor. It prints how many of them are
+allowlisted (either list), and the same for the wider set whose inputs alone are float32
+(outputs of any type: bools, ArgMax indices), with the ops the rest need most.
 """
 
 import argparse
@@ -71,7 +78,7 @@ SUPPORTED_OPS = {
     # Per-axis index selection of computed tensors (constant indices, sizes and repeats).
     "Slice", "Gather", "Split", "Expand", "Tile",
     # Lowered into the ops above: normalizations, and Pow by a constant exponent (a table).
-    "InstanceNormalization", "LRN", "Pow",
+    "InstanceNormalization", "LRN", "Pow", "LayerNormalization", "RMSNormalization",
     # Lowered into the ops above: Resize/Upsample (a Select, or a Linear by the interpolation
     # matrix per axis), ConvTranspose (a Conv over a zero-stuffed input: Pad, Select).
     "Resize", "Upsample", "ConvTranspose",
@@ -79,6 +86,10 @@ SUPPORTED_OPS = {
     # (per gate a Linear of the inputs, per step a Select, a Linear of the state, the gate
     # activations, Mul, Add; Concat for Y).
     "LSTM", "GRU", "RNN",
+    # Comparisons and logic ops (bools as 0/1), Where, CastLike (as Cast); Shape,
+    # ConstantOfShape and Mod fold to constants.
+    "Greater", "Less", "Equal", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Xor", "Not",
+    "Where", "CastLike", "Shape", "ConstantOfShape", "Mod",
     # Not an op to run but a value (PyTorch's exporter writes weights and shapes with it).
     "Constant",
 }
@@ -222,7 +233,7 @@ def classify(model, sets):
         argmax_outs = {o for n in graph.node if n.op_type == "ArgMax" for o in n.output}
         for vi, t in zip(graph.output, outputs):
             dt = _dtype(t)
-            if dt == np.float32 or (dt == np.int64 and vi.name in argmax_outs):
+            if dt in (np.float32, np.bool_) or (dt == np.int64 and vi.name in argmax_outs):
                 continue
             return None
     return kind
@@ -258,6 +269,49 @@ def write_allowlists():
             per[s] = per.get(s, 0) + 1
         print(f"{key}: {len(lines)} cases {per}")
     print(f"scanned {total} cases")
+
+
+def _float_typed(model, sets, outputs_too):
+    """Whether a case is float-typed: every node in the ai.onnx domain, every fed input (and,
+    with `outputs_too`, every expected output) of every data set a float32 tensor."""
+    if not sets or any(n.domain not in ("", "ai.onnx") for n in model.graph.node):
+        return False
+    for inputs, outputs in sets:
+        tensors = list(inputs) + (list(outputs) if outputs_too else [])
+        if not inputs or any(_dtype(t) != np.float32 for t in tensors):
+            return False
+    return True
+
+
+def stats():
+    """Prints the conformance ratio over the float-typed node cases (module doc)."""
+    allowed = set(read_list(ALLOWLIST)) | set(read_list(ALLOWLIST_INT))
+    excluded = {ln.split("#", 1)[0].strip() for ln in read_list(EXCLUDED)}
+    rows = {True: [0, 0, 0, {}], False: [0, 0, 0, {}]}
+    for name, model, sets in node_cases():
+        key = f"node/{name}"
+        for outputs_too, row in rows.items():
+            if not _float_typed(model, sets, outputs_too):
+                continue
+            row[0] += 1
+            if key in allowed:
+                row[1] += 1
+                continue
+            if key in excluded:
+                row[2] += 1
+                continue
+            ops = {n.op_type for n in model.graph.node} - SUPPORTED_OPS
+            for op in ops or {"(supported ops; not allowlisted)"}:
+                row[3][op] = row[3].get(op, 0) + 1
+    print(f"onnx {onnx.__version__}")
+    for outputs_too, (total, listed, excl, gaps) in rows.items():
+        what = "inputs and outputs float32" if outputs_too else "inputs float32"
+        print(
+            f"float-typed ai.onnx node cases ({what}): {total}; allowlisted {listed} "
+            f"({100.0 * listed / max(total, 1):.1f}%), in excluded.txt {excl}"
+        )
+        top = sorted(gaps.items(), key=lambda kv: (-kv[1], kv[0]))[:15]
+        print("  ops the other cases need (cases):", ", ".join(f"{op} {n}" for op, n in top))
 
 
 def read_list(path):
@@ -299,10 +353,13 @@ def export(out):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--write-allowlist", action="store_true", help="rescan and rewrite the lists")
+    p.add_argument("--stats", action="store_true", help="print the conformance ratio")
     p.add_argument("--out", default=OUT, help="output directory (default: %(default)s)")
     args = p.parse_args()
     if args.write_allowlist:
         write_allowlists()
+    elif args.stats:
+        stats()
     else:
         export(args.out)
 

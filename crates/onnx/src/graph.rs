@@ -223,6 +223,87 @@ pub enum FOp {
         /// The axis (the input's last).
         axis: usize,
     },
+    /// A comparison or logic op whose output is ONNX's bool as `0`/`1` (numpy broadcasting):
+    /// two operands (one, for [`BoolOp::Not`]); the operands of a logic op are themselves
+    /// `0`/`1` values (`lower/logic.rs`).
+    Logic {
+        /// Which comparison or logic op.
+        op: BoolOp,
+    },
+    /// ONNX `Where(c, x, y)`: `x` where the `0`/`1` condition `c` (operand 0, the output of a
+    /// [`FOp::Logic`] or a constant) is 1, else `y` (numpy broadcasting of all three).
+    Where,
+}
+
+/// The comparisons and logic ops of [`FOp::Logic`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoolOp {
+    /// `x > y`.
+    Greater,
+    /// `x < y`.
+    Less,
+    /// `x == y`.
+    Equal,
+    /// `x >= y`.
+    GreaterOrEqual,
+    /// `x <= y`.
+    LessOrEqual,
+    /// `a and b` of two `0`/`1` values.
+    And,
+    /// `a or b`.
+    Or,
+    /// `a xor b`.
+    Xor,
+    /// `not a` (one operand).
+    Not,
+}
+
+impl BoolOp {
+    /// The op of an ONNX op type, if it is one of these.
+    pub fn from_onnx(op: &str) -> Option<Self> {
+        Some(match op {
+            "Greater" => Self::Greater,
+            "Less" => Self::Less,
+            "Equal" => Self::Equal,
+            "GreaterOrEqual" => Self::GreaterOrEqual,
+            "LessOrEqual" => Self::LessOrEqual,
+            "And" => Self::And,
+            "Or" => Self::Or,
+            "Xor" => Self::Xor,
+            "Not" => Self::Not,
+            _ => return None,
+        })
+    }
+
+    /// Whether the op compares numbers (`Greater` .. `LessOrEqual`) rather than combining
+    /// `0`/`1` values.
+    pub const fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            Self::Greater | Self::Less | Self::Equal | Self::GreaterOrEqual | Self::LessOrEqual
+        )
+    }
+
+    /// The number of operands (1 for `Not`, else 2).
+    pub const fn arity(self) -> usize {
+        if matches!(self, Self::Not) { 1 } else { 2 }
+    }
+
+    /// The op on two floats (a logic op reads a non-zero operand as true; `Not` reads `a`).
+    pub fn apply(self, a: f32, b: f32) -> bool {
+        let (p, q) = (a != 0.0, b != 0.0);
+        match self {
+            Self::Greater => a > b,
+            Self::Less => a < b,
+            Self::Equal => a == b,
+            Self::GreaterOrEqual => a >= b,
+            Self::LessOrEqual => a <= b,
+            Self::And => p && q,
+            Self::Or => p || q,
+            Self::Xor => p != q,
+            Self::Not => !p,
+        }
+    }
 }
 
 /// One node of a tree ensemble, laid out so that children come after their parent.
@@ -268,7 +349,13 @@ impl FOp {
         match self {
             Self::Linear { .. } | Self::MatMul => Family::Dense,
             Self::Conv { .. } => Family::Conv,
-            Self::Add | Self::Sub | Self::Mul | Self::Max | Self::Min => Family::Elementwise,
+            Self::Add
+            | Self::Sub
+            | Self::Mul
+            | Self::Max
+            | Self::Min
+            | Self::Logic { .. }
+            | Self::Where => Family::Elementwise,
             Self::Relu
             | Self::Clip { .. }
             | Self::LeakyRelu { .. }

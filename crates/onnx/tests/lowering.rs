@@ -264,8 +264,8 @@ fn div_by_zero_constant_is_an_error_and_by_a_value_a_reciprocal() {
 }
 
 /// `Neg` and `Abs` of a computed tensor are exact: a `Mul` by `-1`, and the `Max` of `x` and
-/// that; `Less` and `Greater` against one constant are fine `Map`s to 0/1, the constant on
-/// either side; `ArrayFeatureExtractor` of a computed tensor picks columns.
+/// that; `Less` against a constant is one `Logic` node, the constant on either side (stored,
+/// not swapped); `ArrayFeatureExtractor` of a computed tensor picks columns.
 #[test]
 fn neg_abs_comparisons_and_feature_columns_of_computed_tensors() {
     let m = model(
@@ -290,21 +290,20 @@ fn neg_abs_comparisons_and_feature_columns_of_computed_tensors() {
     let g = imp(&m).unwrap();
     assert_eq!(
         ops(&g),
-        ["Mul", "Mul", "Max", "Map", "Map", "Add", "Select"]
+        ["Mul", "Mul", "Max", "Logic", "Logic", "Add", "Select"]
     );
-    let fs: Vec<_> = g.nodes[3..5].iter().map(|n| n.op.clone()).collect();
-    use vouch_onnx::ScalarFn::{Greater, Less};
-    assert_eq!(
-        fs,
-        [
-            FOp::Map {
-                f: Less { than: 0.5 },
-            },
-            FOp::Map {
-                f: Greater { than: 0.5 },
-            }
-        ]
-    );
+    let less = FOp::Logic {
+        op: vouch_onnx::graph::BoolOp::Less,
+    };
+    assert_eq!((&g.nodes[3].op, &g.nodes[4].op), (&less, &less));
+    assert!(matches!(
+        g.nodes[3].inputs[..],
+        [Operand::Value(_), Operand::Const(_)]
+    ));
+    assert!(matches!(
+        g.nodes[4].inputs[..],
+        [Operand::Const(_), Operand::Value(_)]
+    ));
     assert_eq!(
         g.nodes[6].op,
         FOp::Select {
@@ -312,7 +311,8 @@ fn neg_abs_comparisons_and_feature_columns_of_computed_tensors() {
         }
     );
     assert_eq!(out_shape(&g, 0), [Batch, Fixed(2)]);
-    // a comparison with a tensor of constants is refused naming the node
+    // a comparison with a tensor of constants broadcasts; one with a NaN is refused, naming
+    // the node
     let m = model(
         17,
         vec![node("Less", &["x", "c"], &["l"], vec![])],
@@ -320,8 +320,19 @@ fn neg_abs_comparisons_and_feature_columns_of_computed_tensors() {
         vec![input("x", &[-1, 3])],
         &["l"],
     );
+    assert_eq!(ops(&imp(&m).unwrap()), ["Logic"]);
+    let m = model(
+        17,
+        vec![node("Less", &["x", "c"], &["l"], vec![])],
+        vec![tf("c", &[3], &[0.0, f32::NAN, 2.0])],
+        vec![input("x", &[-1, 3])],
+        &["l"],
+    );
     let e = imp(&m).unwrap_err().to_string();
-    assert!(e.contains("one constant number"), "{e}");
+    assert!(
+        e.contains("a NaN in constant operand 1") && e.contains("Less"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -61,6 +61,21 @@ fn bind_params(onnx: &[u8], data: &Path) -> Result<Vec<u8>, String> {
     Ok(model.encode_to_vec())
 }
 
+/// Which expected outputs of a data set are ONNX bools.
+fn bool_outputs(dir: &Path) -> Result<Vec<bool>, String> {
+    use prost::Message;
+    (0..)
+        .map(|i| dir.join(format!("output_{i}.pb")))
+        .take_while(|p| p.exists())
+        .map(|p| {
+            let bytes = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let t = vouch_onnx::proto::TensorProto::decode(bytes.as_slice())
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+            Ok(t.data_type == vouch_onnx::proto::DataType::Bool as i32)
+        })
+        .collect()
+}
+
 /// Runs one case; `Ok(whether weights were bound as constants)` or an error message.
 fn run_case(dir: &Path) -> Result<bool, String> {
     let data = dir.join("test_data_set_0");
@@ -79,6 +94,7 @@ fn run_case(dir: &Path) -> Result<bool, String> {
         Err(e) => return Err(format!("import: {e}")),
     };
     let expected = numbered(&data, "output")?;
+    let bools = bool_outputs(&data)?;
     if inputs.len() != graph.inputs.len() || expected.len() != graph.outputs.len() {
         return Err(format!(
             "{} inputs / {} outputs on disk, graph has {} / {}",
@@ -112,7 +128,8 @@ fn run_case(dir: &Path) -> Result<bool, String> {
         let info = &pkg.values[pkg.outputs[i].value as usize];
         let deq = vouch_quant::dequantize(&pkg, i, got);
         let exp: Vec<f64> = want.data.iter().map(|&v| f64::from(v)).collect();
-        let b = if info.kind == Kind::Index {
+        // indices and ONNX bools (0/1 at scale 1) must be exact
+        let b = if info.kind == Kind::Index || bools.get(i).copied().unwrap_or(false) {
             0.0
         } else {
             bound(info.scale, &exp)

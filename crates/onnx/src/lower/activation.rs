@@ -163,40 +163,6 @@ impl Importer {
         self.set_out(ctx, 0, Sym::Value(out))
     }
 
-    /// `Greater` or `Less` of a computed tensor and a one-element constant (either order): a
-    /// fine [`FOp::Map`] to `0`/`1` (`x > c` or `x < c`; ONNX's bool, whose `Cast` to float is
-    /// the value itself), bound to the node's output, `true`. `false` for any other operands.
-    pub(super) fn threshold_map(&mut self, ctx: &Ctx<'_>) -> Result<bool> {
-        if !matches!(ctx.op, "Greater" | "Less") {
-            return Ok(false);
-        }
-        let (c, vi) = match (self.sym(ctx, 0)?, self.sym(ctx, 1)?) {
-            (Sym::Value(_), Sym::Const(c)) => (c, 0),
-            (Sym::Const(c), Sym::Value(_)) => (c, 1),
-            _ => return Ok(false),
-        };
-        let than = match c.to_f32().as_deref() {
-            Some(&[t]) if !t.is_nan() => t,
-            _ => {
-                return Err(ctx.unsupported(
-                    "a comparison of a computed tensor with anything but one constant number",
-                ));
-            }
-        };
-        // x > c; c > x is x < c
-        let f = if (ctx.op == "Greater") == (vi == 0) {
-            ScalarFn::Greater { than }
-        } else {
-            ScalarFn::Less { than }
-        };
-        let v = self.value_in(ctx, vi)?;
-        let s = self.shape(v);
-        let op = FOp::Map { f };
-        let out = self.emit(ctx, op, vec![Operand::Value(v)], s, Kind::Float)?;
-        self.set_out(ctx, 0, Sym::Value(out))?;
-        Ok(true)
-    }
-
     /// `ai.onnx.ml` `Binarizer`: `x > threshold ? 1 : 0` (onnxruntime's strict comparison) as
     /// a [`ScalarFn::Greater`] map. The threshold must be given: the ONNX default is 0,
     /// onnxruntime's 1.

@@ -11,7 +11,7 @@
 //! | [`conv`] | `Conv` |
 //! | [`conv_transpose`] | `ConvTranspose` (a `Conv` by the flipped kernel over the input with zeros between its elements: `Pad`, `Select`; a kernel equal to its stride, a 1×1 `Conv` interleaved by `Reshape`, `Transpose`, `Reshape`) |
 //! | [`elementwise`] | `Add`, `Sub`, `Mul`, `Div` (and the bias folding into a `Linear`; by a computed tensor a `Mul` by its reciprocal's fine table), `Sum` and `Mean` of any number of operands, `Max` and `Min` (n-ary); `ai.onnx.ml` `Scaler` |
-//! | [`activation`] | `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu`, `PRelu`, `Clip`; `Greater` and `Less` of a computed tensor against a constant (a map to 0/1); `Neg` and `Abs` of a computed tensor (`Mul` by -1, `Max`); `Pow` of a computed tensor by a constant exponent of one value (a map); the functions of one argument (`HardSigmoid`, `HardSwish`, `Exp`, `Log`, `Sqrt`, `Reciprocal`, `Abs`, `Neg`, `Floor`, `Ceil`, `Round`, `Sign`, `Elu`, `Selu`, `Celu`, `ThresholdedRelu`, `Softplus`, `Softsign`, `Mish`, `Gelu`, `Erf`, `Sin`, `Cos`, `Atan`, `Sinh`, `Cosh`, `Asinh`); `ai.onnx.ml` `Binarizer` (a map to 0/1) |
+//! | [`activation`] | `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu`, `PRelu`, `Clip`; `Neg` and `Abs` of a computed tensor (`Mul` by -1, `Max`); `Pow` of a computed tensor by a constant exponent of one value (a map); the functions of one argument (`HardSigmoid`, `HardSwish`, `Exp`, `Log`, `Sqrt`, `Reciprocal`, `Abs`, `Neg`, `Floor`, `Ceil`, `Round`, `Sign`, `Elu`, `Selu`, `Celu`, `ThresholdedRelu`, `Softplus`, `Softsign`, `Mish`, `Gelu`, `Erf`, `Sin`, `Cos`, `Atan`, `Sinh`, `Cosh`, `Asinh`); `ai.onnx.ml` `Binarizer` (a map to 0/1) |
 //! | [`reduce`] | `Softmax`, `LogSoftmax`, `ArgMax`, `ReduceSum`, `ReduceMean`, `ReduceMax`, `ReduceMin`, `ai.onnx.ml` `ArrayFeatureExtractor` (label lookup; columns of a computed tensor, a `Select`), `Normalizer` (`MAX`, `L1`, `L2` over the last axis of `[N, F]`; `L1` after a softmax is the identity) |
 //! | [`pool`] | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | [`layout`] | `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`, `Transpose`, `Concat`, `Pad`, `Shape`, `Gather`, `Slice`, `ConstantOfShape` |
@@ -19,8 +19,10 @@
 //! | [`select`] | `Slice` and `Gather` of computed tensors, `Split`, `Expand`, `Tile` (per-axis index maps) |
 //! | [`tree`] | `ai.onnx.ml` `TreeEnsembleClassifier`, `TreeEnsembleRegressor`, the opset-5 `TreeEnsemble` ([`tree_v5`]) |
 //! | [`norm`] | `BatchNormalization` (folded into `Conv`/`Linear`, or `Mul` + `Add`), `InstanceNormalization` (`Reduce` mean, `Sub`, `Mul`, `Reduce` mean, a `Map` of `1/√(v+ε)`, `Mul`, per-channel `Mul` + `Add`), `LRN` (`Mul`, a 1×1 `Conv` (or `Linear`) by the 0/1 channel-window band, a `Map` of `(bias + α/size · s)^-β`, `Mul`) (no family: existing ops only) |
+//! | [`layer_norm`] | `LayerNormalization`, `RMSNormalization` (as `InstanceNormalization`: `Reduce` mean, `Sub`, `Mul`, `Reduce` mean, a `Map` of `1/√(v+ε)`, `Mul` by the constant scale, `Add` of the bias) (no family: existing ops only) |
 //! | [`rnn`] | `LSTM`, `GRU` (both `linear_before_reset` forms), `RNN`, every direction, layouts 0 and 1: unrolled over the static sequence length into a `Linear` per gate over the sequence, per step a `Select`, a `Linear` of the previous state, `Add`, the gate activations, `Mul`, `Add`, `Sub`; `Concat` and `Reshape` for `Y` (no family: existing ops only) |
 //! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast`, `ai.onnx.ml` `Imputer` on a graph input, `If` with a constant condition, comparisons and logic ops on constants (no family: no node emitted) |
+//! | [`logic`] | `Greater`, `Less`, `Equal`, `GreaterOrEqual`, `LessOrEqual`, `And`, `Or`, `Xor`, `Not` of computed tensors (one `Logic` node: bools as `0`/`1`), `Where` (one `Where` node), `CastLike` (as `Cast`), `Mod` on constants |
 //! | [`label_encoder`] | `ai.onnx.ml` `LabelEncoder` with `int64` keys: folded on constants, the identity on class indices (no family: no node emitted) |
 //!
 //! Adding an op: one row in [`LOWERINGS`] and one `pub(super) fn` in its family's module.
@@ -32,8 +34,10 @@ mod dense;
 mod elementwise;
 mod interp;
 mod label_encoder;
+mod layer_norm;
 mod layout;
 mod linear_scaler;
+mod logic;
 mod norm;
 mod plumbing;
 mod pool;
@@ -75,15 +79,19 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ML, "Imputer", Importer::imputer),
     (ML, "LabelEncoder", Importer::label_encoder),
     (ONNX, "If", Importer::if_const),
-    (ONNX, "Equal", Importer::compare_const),
-    (ONNX, "Greater", Importer::compare_const),
-    (ONNX, "Less", Importer::compare_const),
-    (ONNX, "GreaterOrEqual", Importer::compare_const),
-    (ONNX, "LessOrEqual", Importer::compare_const),
-    (ONNX, "And", Importer::compare_const),
-    (ONNX, "Or", Importer::compare_const),
-    (ONNX, "Xor", Importer::compare_const),
-    (ONNX, "Not", Importer::compare_const),
+    // logic
+    (ONNX, "Equal", Importer::logic),
+    (ONNX, "Greater", Importer::logic),
+    (ONNX, "Less", Importer::logic),
+    (ONNX, "GreaterOrEqual", Importer::logic),
+    (ONNX, "LessOrEqual", Importer::logic),
+    (ONNX, "And", Importer::logic),
+    (ONNX, "Or", Importer::logic),
+    (ONNX, "Xor", Importer::logic),
+    (ONNX, "Not", Importer::logic),
+    (ONNX, "Where", Importer::where_op),
+    (ONNX, "CastLike", Importer::cast_like),
+    (ONNX, "Mod", Importer::mod_op),
     // dense
     (ONNX, "Gemm", Importer::gemm),
     (ONNX, "MatMul", Importer::matmul),
@@ -168,6 +176,8 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "BatchNormalization", Importer::batchnorm),
     (ONNX, "InstanceNormalization", Importer::instance_norm),
     (ONNX, "LRN", Importer::lrn),
+    (ONNX, "LayerNormalization", Importer::layer_norm),
+    (ONNX, "RMSNormalization", Importer::rms_norm),
     // layout
     (ONNX, "Flatten", Importer::flatten),
     (ONNX, "Reshape", Importer::reshape),

@@ -2,8 +2,8 @@
 //! `Dropout` (inference), `Cast`, `If` whose condition is a constant after folding (the
 //! branch taken is lowered in place; a data-dependent `If` is refused), and the comparisons
 //! and logic ops (`Equal`, `Greater`, `Less`, `GreaterOrEqual`, `LessOrEqual`, `And`, `Or`,
-//! `Xor`, `Not`) folded on constants, as the conditions of such `If`s are computed (`Greater`
-//! and `Less` of a computed tensor and a constant are a `Map`, `activation.rs`).
+//! `Xor`, `Not`) folded on constants, as the conditions of such `If`s are computed (on
+//! computed tensors they are `logic.rs`'s).
 
 use crate::error::Result;
 use crate::graph::Dim;
@@ -222,13 +222,9 @@ impl Importer {
         Ok(())
     }
 
-    /// ONNX comparisons and logic ops on constants (folded to 0/1). `Greater` and `Less` of a
-    /// computed tensor and one constant are a `Map` ([`Importer::threshold_map`]); any other on
-    /// a computed tensor is refused, naming the node.
+    /// ONNX comparisons and logic ops on constants (folded to 0/1); on computed tensors they
+    /// are `logic.rs`'s, which calls this when every operand is a constant.
     pub(super) fn compare_const(&mut self, ctx: &Ctx<'_>) -> Result<()> {
-        if self.threshold_map(ctx)? {
-            return Ok(());
-        }
         let arity = if ctx.op == "Not" { 1 } else { 2 };
         let mut operands = Vec::with_capacity(arity);
         for i in 0..arity {

@@ -193,8 +193,14 @@ impl Importer {
     /// reads ([`vouch_semantics::MAX_REDUCE_SPAN`]).
     pub(super) fn reduce_op(&mut self, ctx: &Ctx<'_>) -> Result<()> {
         let mode = ReduceMode::from_onnx(ctx.op).ok_or_else(|| self.unsupported_op(ctx))?;
-        let v = self.value_in(ctx, 0)?;
-        let s = self.shape(v);
+        let folded = match self.sym(ctx, 0)? {
+            Sym::Const(t) => Some(t),
+            Sym::Value(_) => None,
+        };
+        let s = match &folded {
+            Some(t) => crate::import::fixed(&t.shape),
+            None => self.shape(self.value_in(ctx, 0)?),
+        };
         let rank = s.len();
         let axes_input = self.opset >= if mode == ReduceMode::Sum { 13 } else { 18 };
         let axes: Vec<i64> = if axes_input {
@@ -215,10 +221,8 @@ impl Importer {
             .iter()
             .map(|&a| ctx.axis("axes", a, rank))
             .collect::<Result<Vec<_>>>()?;
+        let noop = axes.is_empty() && ctx.int("noop_with_empty_axes", 0) != 0;
         if axes.is_empty() {
-            if ctx.int("noop_with_empty_axes", 0) != 0 {
-                return self.rebind(ctx, v);
-            }
             axes = (0..rank).collect();
         }
         axes.sort_unstable();
@@ -226,6 +230,24 @@ impl Importer {
             return Err(ctx.bad_attr("axes", "repeated axis"));
         }
         let keepdims = ctx.int("keepdims", 1) != 0;
+        if let Some(t) = folded {
+            // on a constant (a mask or shape computed at import): folded
+            let out = if noop {
+                (*t).clone()
+            } else {
+                super::logic::fold_reduce(&t, mode, &axes, keepdims).ok_or_else(|| {
+                    ctx.unsupported(format!(
+                        "{} of the constant {:?} does not fold",
+                        ctx.op, t.shape
+                    ))
+                })?
+            };
+            return self.out_const(ctx, out);
+        }
+        let v = self.value_in(ctx, 0)?;
+        if noop {
+            return self.rebind(ctx, v);
+        }
         let mut dims = Vec::with_capacity(rank);
         for (a, d) in s.iter().enumerate() {
             match d {

@@ -1,9 +1,10 @@
-//! Elementwise arithmetic in `f32` with numpy broadcasting: `Add`, `Sub`, `Mul`, and n-ary
-//! `Max` and `Min`.
+//! Elementwise arithmetic in `f32` with numpy broadcasting: `Add`, `Sub`, `Mul`, n-ary
+//! `Max` and `Min`, the comparisons and logic ops (`Logic`, outputs `0`/`1`) and `Where`.
 
 use super::Cx;
 use crate::Result;
 use vouch_engine::tensor::{broadcast_index, broadcast_shape};
+use vouch_onnx::graph::BoolOp;
 
 /// `Add`: `x + y`.
 pub(super) fn add(cx: &Cx<'_>) -> Result<Vec<f32>> {
@@ -64,4 +65,40 @@ fn nary(cx: &Cx<'_>, f: impl Fn(f32, f32) -> f32) -> Result<Vec<f32>> {
         });
     }
     data.ok_or_else(|| cx.err("no operands"))
+}
+
+/// `Logic`: the comparison or logic op `op` as `1.0` (true) or `0.0` (false).
+pub(super) fn logic(cx: &Cx<'_>, op: BoolOp) -> Result<Vec<f32>> {
+    let b = |c: bool| if c { 1.0 } else { 0.0 };
+    if op.arity() == 1 {
+        return Ok(cx.x.data.iter().map(|&a| b(op.apply(a, 0.0))).collect());
+    }
+    binary(cx, |p, q| b(op.apply(p, q)))
+}
+
+/// `Where`: `x` where the condition (operand 0) is non-zero, else `y`.
+pub(super) fn select_where(cx: &Cx<'_>) -> Result<Vec<f32>> {
+    let out_shape = cx.out_shape;
+    let [c, x, y] = cx.ins else {
+        return Err(cx.err("Where needs 3 operands"));
+    };
+    let mut idx = Vec::with_capacity(3);
+    for t in [c, x, y] {
+        if broadcast_shape(&t.shape, out_shape).as_deref() != Some(out_shape) {
+            return Err(cx.err(format!("cannot broadcast {:?} to {out_shape:?}", t.shape)));
+        }
+        idx.push(broadcast_index(&t.shape, out_shape));
+    }
+    Ok(idx[0]
+        .iter()
+        .zip(&idx[1])
+        .zip(&idx[2])
+        .map(|((&i, &j), &k)| {
+            if c.data[i] != 0.0 {
+                x.data[j]
+            } else {
+                y.data[k]
+            }
+        })
+        .collect())
 }

@@ -10,7 +10,7 @@
 //! |---|---|
 //! | `dense` | `Linear`, `MatMul` |
 //! | `conv` | `Conv` |
-//! | `elementwise` | `Add`, `Sub`, `Mul`, `Max`, `Min` |
+//! | `elementwise` | `Add`, `Sub`, `Mul`, `Max`, `Min`, `Logic` (comparisons and logic ops), `Where` |
 //! | `activation` | `Relu`, `Clip`, `LeakyRelu`, `PRelu`, `Sigmoid`, `Tanh` |
 //! | `reduce` | `Softmax`, `SoftmaxZero` (onnxruntime's), `ArgMax`, `Reduce` (sum, mean, max, min) |
 //! | `pool` | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
@@ -198,6 +198,8 @@ fn run_node(
         FOp::Min => elementwise::min(&cx),
         FOp::PRelu => activation::prelu(&cx),
         FOp::TreeEnsemble(t) => tree::tree_ensemble(&cx, t),
+        FOp::Logic { op } => elementwise::logic(&cx, *op),
+        FOp::Where => elementwise::select_where(&cx),
     }?;
     let out = FTensor {
         shape: out_shape,

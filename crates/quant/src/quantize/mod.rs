@@ -11,6 +11,7 @@
 //! | `dense` | `Linear`, `MatMul` |
 //! | `conv` | `Conv` |
 //! | `elementwise` | `Add`, `Sub`, `Mul`, `Max`, `Min` |
+//! | `logic` | `Logic` (comparisons and logic ops to `0`/`1`), `Where` (elementwise family) |
 //! | `activation` | `Relu`, `Clip`, `LeakyRelu`, `PRelu`, `Sigmoid`, `Tanh` |
 //! | `reduce` | `ArgMax`, `Reduce` |
 //! | `softmax` | `Softmax` (the op, or a finer form for a 16-bit graph output), `SoftmaxZero` (that finer form over the non-zero scores) |
@@ -24,6 +25,7 @@ mod dense;
 mod elementwise;
 pub(crate) mod features;
 mod layout;
+mod logic;
 mod pool;
 mod reduce;
 mod softmax;
@@ -518,6 +520,8 @@ impl Builder<'_> {
             FOp::Min => self.min_max(node, name, false),
             FOp::PRelu => self.prelu(node, name),
             FOp::TreeEnsemble(t) => self.tree_ensemble(node, name, t),
+            FOp::Logic { op } => self.logic(node, name, *op),
+            FOp::Where => self.select_where(node, name),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! outputs agree with onnxruntime's, and the request codec refuses a non-integer or an
 //! out-of-range value naming the input, never rounding it.
 
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};

@@ -329,10 +329,14 @@ def survey_model(spec, path, rel, args, supported, work):
     cal = make_inputs(info, rec, cal_n, seed=0)
     held = make_inputs(info, rec, held_n, seed=1)
     row["input_shapes"] = {k: list(v.shape) for k, v in cal.items()}
+    # a scalar integer input (silero's sample rate) is bound at import: `--const sr=16000`
+    consts = {i["name"]: int(cal[i["name"]]) for i in info["inputs"]
+              if i["dtype"].startswith(("INT", "UINT")) and not i["dims"]}
+    args.consts = [f"{k}={v}" for k, v in consts.items()]
     d = work / re.sub(r"[^A-Za-z0-9_.-]", "_", rel)
     d.mkdir(parents=True, exist_ok=True)
-    (d / "calibration.json").write_text(json.dumps(to_json(cal)))
-    (d / "held.json").write_text(json.dumps(to_json(held)))
+    (d / "calibration.json").write_text(json.dumps(to_json({k: v for k, v in cal.items() if k not in consts})))
+    (d / "held.json").write_text(json.dumps(to_json({k: v for k, v in held.items() if k not in consts})))
     # onnxruntime f32 reference on the held-out rows
     so = ort.SessionOptions()
     so.intra_op_num_threads, so.inter_op_num_threads = 2, 1
@@ -374,7 +378,8 @@ def try_vouch(onnx_path, d, tag, task, args, ref, sess):
     r = {}
     pkg = d / f"{tag}.vpkg"
     rc, out, err, secs = sh([args.vouch, "--json", "model", "import", str(onnx_path), "-c",
-                             str(d / "calibration.json"), "-o", str(pkg)], args.timeout)
+                             str(d / "calibration.json"), "-o", str(pkg)]
+                            + [f"--const={c}" for c in getattr(args, "consts", [])], args.timeout)
     r["import_seconds"] = round(secs, 2)
     if rc != 0:
         r["status"] = "timeout" if rc == "timeout" else "refused"

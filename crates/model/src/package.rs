@@ -15,8 +15,9 @@ use vouch_primitives::{B256, Cid, list_commitment, tensor_commitment};
 /// Magic bytes opening every package file.
 pub const MAGIC: &[u8; 8] = b"VOUCHPKG";
 /// The package format version this crate reads and writes (2: with the trailing digest;
-/// 3: graph inputs may carry per-feature scales and an imputation, [`IoSpec`]).
-pub const FORMAT_VERSION: u16 = 3;
+/// 3: graph inputs may carry per-feature scales and an imputation, [`IoSpec`]; 4: a graph
+/// input may be an exact integer input, [`IoSpec::integer`]).
+pub const FORMAT_VERSION: u16 = 4;
 /// Length of the trailing sha2-256 digest.
 pub const DIGEST_BYTES: usize = 32;
 /// Magic and version.
@@ -37,6 +38,11 @@ pub struct IoSpec {
     pub feature_scales: Vec<f64>,
     /// A graph input's missing-value replacement, the client's first step (section 5).
     pub imputation: Option<vouch_semantics::Imputation>,
+    /// An exact integer input (an integer or boolean ONNX input, read at scale 1,
+    /// `docs/semantics.md` section 5): the inclusive range of the values a request may hold,
+    /// inside its kind's range. A request value outside it, or not an integer, is refused,
+    /// never rounded or clamped. `None` for float inputs (always for outputs).
+    pub integer: Option<(i32, i32)>,
 }
 
 impl IoSpec {
@@ -47,6 +53,7 @@ impl IoSpec {
             value,
             feature_scales: Vec::new(),
             imputation: None,
+            integer: None,
         }
     }
 }

@@ -166,6 +166,7 @@ impl Package {
             if ready.get(io.value as usize) != Some(&true)
                 || !io.feature_scales.is_empty()
                 || io.imputation.is_some()
+                || io.integer.is_some()
             {
                 return Err(InvalidPackage::Io {
                     which: "output",
@@ -181,6 +182,7 @@ impl Package {
                 ));
             }
             self.validate_feature_scales(&self.inputs[i])?;
+            self.validate_integer(&self.inputs[i])?;
         }
         for v in &self.values {
             if v.shape.iter().filter(|d| **d == Dim::Batch).count() > 1 {
@@ -219,6 +221,30 @@ impl Package {
                     "{} feature scales do not fit the input (one positive scale per feature)",
                     f.len()
                 ),
+            ))
+        }
+    }
+
+    /// An exact integer input: scale 1, no feature scales or imputation, its range inside its
+    /// kind's.
+    fn validate_integer(&self, io: &crate::IoSpec) -> Result<(), InvalidPackage> {
+        let Some((lo, hi)) = io.integer else {
+            return Ok(());
+        };
+        let v = self.values.get(io.value as usize);
+        let ok = v.is_some_and(|v| {
+            v.scale == 1.0
+                && v.kind
+                    .act_range()
+                    .is_some_and(|(klo, khi)| klo <= lo && lo <= hi && hi <= khi)
+        }) && io.feature_scales.is_empty()
+            && io.imputation.is_none();
+        if ok {
+            Ok(())
+        } else {
+            Err(node_err(
+                &io.name,
+                format!("the integer range [{lo}, {hi}] does not fit the input's kind and scale"),
             ))
         }
     }

@@ -134,6 +134,14 @@ pub enum Error {
         /// The model's graph inputs, comma separated.
         inputs: String,
     },
+    /// A constant was bound (`--const`) to a name that is not a graph input.
+    #[error("a constant is bound to `{name}`, which is not a graph input (the inputs: {inputs})")]
+    ConstName {
+        /// The name given.
+        name: String,
+        /// The model's graph inputs, comma separated.
+        inputs: String,
+    },
     /// A requested output names no tensor of the graph.
     #[error("requested output `{name}` is not a tensor of the graph")]
     UnknownOutput {

@@ -49,6 +49,10 @@ pub struct ValueInfo {
     pub shape: Vec<Dim>,
     /// A graph input's `Imputer`, applied by the client before quantizing (`lower/plumbing.rs`).
     pub imputation: Option<Imputation>,
+    /// A graph input of an integer or boolean ONNX element type: the type's value range
+    /// (inclusive; `bool` is `(0, 1)`). Its values are exact integers, carried as floats in
+    /// this graph; the quantizer reads it at scale 1 (`docs/semantics.md` section 5).
+    pub integer: Option<(i64, i64)>,
 }
 
 /// A constant tensor.

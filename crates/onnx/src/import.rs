@@ -289,6 +289,7 @@ impl Importer {
             name: name.to_owned(),
             shape,
             imputation: None,
+            integer: None,
         });
         self.kinds.push(kind);
         self.producer.push(None);
@@ -307,6 +308,22 @@ impl Importer {
             let tensor = Tensor::from_proto(t)?;
             self.budget = self.budget.saturating_add(tensor.len().saturating_mul(4));
             self.define(&t.name, Sym::Const(Rc::new(tensor)))?;
+        }
+        // Graph inputs bound to constants (over an initializer's default value).
+        for (name, values) in &opts.consts {
+            let vi = graph
+                .input
+                .iter()
+                .find(|i| &i.name == name)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = graph.input.iter().map(|i| i.name.as_str()).collect();
+                    Error::ConstName {
+                        name: name.clone(),
+                        inputs: names.join(", "),
+                    }
+                })?;
+            let t = crate::shapes::bound_const(vi, values)?;
+            self.env.insert(name.clone(), Sym::Const(Rc::new(t)));
         }
         // Which tensor names are defined anywhere (for the output check).
         let mut producer_of: HashMap<&str, usize> = HashMap::new();
@@ -369,6 +386,9 @@ impl Importer {
         self.g.batch = batch;
         for (vi, shape) in kept.into_iter().zip(shapes) {
             let v = self.add_value(&vi.name, shape, Kind::Float);
+            if let Some(info) = self.g.values.get_mut(v) {
+                info.integer = crate::shapes::input_integer_range(vi);
+            }
             self.g.inputs.push(v);
             self.define(&vi.name, Sym::Value(v))?;
         }

@@ -40,6 +40,12 @@
 //!    raw scores over a graph input (a `Scaler` before them is moved onto their thresholds),
 //!    with an `ArgMax` label and the post-transform for a classifier.
 //!
+//! Graph inputs may be float, integer or boolean: an integer or boolean input carries its
+//! type's range ([`ValueInfo::integer`]; its values are exact integers, a `Cast` of it to
+//! float disappears). A graph input named in [`ImportOptions::consts`] is a constant before
+//! step 2, so what it decides (an `If` on `sr == 16000`) folds; `Size` of a static shape and
+//! `Range` of constants fold too.
+//!
 //! Only graph inputs that the kept outputs depend on appear in [`FGraph::inputs`].
 //! Every failure is an [`Error`]; no input makes the importer panic.
 
@@ -62,7 +68,7 @@ use prost::Message as _;
 use std::collections::BTreeMap;
 
 /// Options of [`import`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImportOptions {
     /// Names of the tensors to keep as graph outputs, in this order (usually a subset of the
     /// ONNX graph outputs). `None` keeps every ONNX graph output.
@@ -79,6 +85,11 @@ pub struct ImportOptions {
     /// a model whose inputs all have axis 0 fixed at 1 is read with axis 0 as the rows
     /// ([`BatchAxis::FixedOneAsRows`]) when its graph allows it.
     pub keep_fixed_batch: bool,
+    /// Graph inputs bound to constants at import (`--const sr=16000`): each named input is
+    /// folded into a constant of its declared element type holding these values (row-major;
+    /// the declared shape, one symbolic axis sized by the count), so what depends on it only
+    /// (an `If` on `sr == 16000`) folds too. The package no longer has the input.
+    pub consts: BTreeMap<String, Vec<f64>>,
 }
 
 /// Decodes an ONNX `ModelProto` and lowers it to a float graph.

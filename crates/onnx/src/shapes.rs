@@ -1,7 +1,9 @@
 //! The shapes of graph inputs: the sizes the ONNX file declares, the batch axis, the sizes the
 //! caller binds to the other symbolic dimensions ([`ImportOptions::shapes`], then
 //! [`ImportOptions::sample_shapes`], then a `dim_param` bound on another input), and the
-//! reading of a batch fixed at 1 as the rows axis ([`BatchAxis`]).
+//! reading of a batch fixed at 1 as the rows axis ([`BatchAxis`]); the element types an input
+//! may have (float, integer, boolean: [`integer_range`]) and an input bound to a constant
+//! ([`bound_const`], [`ImportOptions::consts`]).
 //!
 //! Axis 0 of an input is its batch axis when it is symbolic (a `dim_param`, `0`, `-1` or no
 //! value): [`Dim::Batch`], whatever size a binding gives there. Any other symbolic axis must be
@@ -15,7 +17,7 @@ use crate::graph::{BatchAxis, Dim};
 use crate::import::dims_numel;
 use crate::proto::tensor_shape_proto::dimension::Value as DimValue;
 use crate::proto::{ValueInfoProto, type_proto};
-use crate::tensor::MAX_ELEMS;
+use crate::tensor::{MAX_ELEMS, Tensor};
 
 /// One axis as the ONNX file declares it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,8 +54,30 @@ pub(crate) fn type_name(t: i32) -> String {
     name.to_owned()
 }
 
-/// The declared axes of a float graph input.
-fn declared(vi: &ValueInfoProto) -> Result<Vec<Declared>> {
+/// The value range of an integer or boolean ONNX element type (inclusive), `None` for the
+/// others (`uint64` is read up to `i64::MAX`).
+pub(crate) const fn integer_range(elem_type: i32) -> Option<(i64, i64)> {
+    Some(match elem_type {
+        2 => (0, u8::MAX as i64),
+        3 => (i8::MIN as i64, i8::MAX as i64),
+        4 => (0, u16::MAX as i64),
+        5 => (i16::MIN as i64, i16::MAX as i64),
+        6 => (i32::MIN as i64, i32::MAX as i64),
+        7 => (i64::MIN, i64::MAX),
+        9 => (0, 1),
+        12 => (0, u32::MAX as i64),
+        13 => (0, i64::MAX),
+        _ => return None,
+    })
+}
+
+/// Whether an ONNX element type is floating point.
+const fn is_float(elem_type: i32) -> bool {
+    matches!(elem_type, 1 | 10 | 11 | 16)
+}
+
+/// The element type and declared axes of a graph input.
+fn declared_typed(vi: &ValueInfoProto) -> Result<(i32, Vec<Declared>)> {
     let err = |reason: String| Error::Input {
         name: vi.name.clone(),
         reason,
@@ -62,9 +86,10 @@ fn declared(vi: &ValueInfoProto) -> Result<Vec<Declared>> {
     else {
         return Err(err("not a tensor".to_owned()));
     };
-    if !matches!(tt.elem_type, 1 | 10 | 11 | 16) {
+    if !is_float(tt.elem_type) && integer_range(tt.elem_type).is_none() {
         return Err(err(format!(
-            "element type {} is not floating point (vouch reads float inputs only)",
+            "element type {} is neither a number nor a boolean (vouch reads float, integer \
+             and boolean inputs)",
             type_name(tt.elem_type)
         )));
     }
@@ -72,7 +97,7 @@ fn declared(vi: &ValueInfoProto) -> Result<Vec<Declared>> {
         .shape
         .as_ref()
         .ok_or_else(|| err("no shape".to_owned()))?;
-    shape
+    let dims = shape
         .dim
         .iter()
         .map(|d| match &d.value {
@@ -84,7 +109,89 @@ fn declared(vi: &ValueInfoProto) -> Result<Vec<Declared>> {
             Some(DimValue::DimParam(p)) if !p.is_empty() => Ok(Declared::Param(p.clone())),
             _ => Ok(Declared::Unknown),
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok((tt.elem_type, dims))
+}
+
+/// The declared axes of a graph input (float, integer or boolean).
+fn declared(vi: &ValueInfoProto) -> Result<Vec<Declared>> {
+    declared_typed(vi).map(|(_, d)| d)
+}
+
+/// The integer range of graph input `vi` when its element type is integer or boolean
+/// ([`integer_range`]).
+pub(crate) fn input_integer_range(vi: &ValueInfoProto) -> Option<(i64, i64)> {
+    let type_proto::Value::TensorType(tt) = vi.r#type.as_ref()?.value.as_ref()?;
+    integer_range(tt.elem_type)
+}
+
+/// Graph input `vi` bound to a constant holding `values` ([`ImportOptions::consts`]): of the
+/// input's element type (an integer type takes integers in its range only) and its declared
+/// shape, one symbolic axis sized by the number of values.
+pub(crate) fn bound_const(vi: &ValueInfoProto, values: &[f64]) -> Result<Tensor> {
+    let err = |reason: String| Error::Input {
+        name: vi.name.clone(),
+        reason: format!("the constant bound to it: {reason}"),
+    };
+    let (elem, decl) = declared_typed(vi)?;
+    let fixed: usize = decl
+        .iter()
+        .map(|d| match d {
+            Declared::Fixed(n) => *n,
+            _ => 1,
+        })
+        .product();
+    let open = decl
+        .iter()
+        .filter(|d| !matches!(d, Declared::Fixed(_)))
+        .count();
+    let n = values.len();
+    let shape: Vec<usize> = match open {
+        0 if n == fixed => decl
+            .iter()
+            .map(|d| if let Declared::Fixed(k) = d { *k } else { 1 })
+            .collect(),
+        1 if n > 0 && n.is_multiple_of(fixed) => decl
+            .iter()
+            .map(|d| match d {
+                Declared::Fixed(k) => *k,
+                _ => n / fixed,
+            })
+            .collect(),
+        _ => {
+            return Err(err(format!(
+                "{n} values do not fill its declared shape ({})",
+                spelled(&decl)
+            )));
+        }
+    };
+    match integer_range(elem) {
+        Some((lo, hi)) => {
+            let ints = values
+                .iter()
+                .map(|&v| {
+                    #[expect(clippy::cast_possible_truncation, reason = "checked to be exact")]
+                    let i = v as i64;
+                    #[expect(clippy::cast_precision_loss, reason = "an exactness check")]
+                    let exact = v.is_finite() && i as f64 == v;
+                    if exact && (lo..=hi).contains(&i) {
+                        Ok(i)
+                    } else {
+                        Err(err(format!(
+                            "{v} is not a {} value (integers {lo} to {hi})",
+                            type_name(elem)
+                        )))
+                    }
+                })
+                .collect::<Result<Vec<i64>>>()?;
+            Ok(Tensor::i(shape, ints))
+        }
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "float inputs are read as f32"
+        )]
+        None => Ok(Tensor::f(shape, values.iter().map(|&v| v as f32).collect())),
+    }
 }
 
 /// The declared shape as `--shape` spells it (`1x3xheightxwidth`), `?` for an unnamed axis.

@@ -176,6 +176,25 @@ pub fn import_at(
         .iter()
         .map(|t| t.data.iter().all(|v| v.fract() == 0.0))
         .collect();
+    // an integer or boolean input's calibration values are integers of its type
+    for (&v, t) in graph.inputs.iter().zip(&inputs) {
+        if let Some((lo, hi)) = graph.values[v].integer {
+            #[expect(clippy::cast_precision_loss, reason = "a range check")]
+            let (lo, hi) = (lo as f64, hi as f64);
+            if let Some((i, x)) = t.data.iter().enumerate().find(|(_, x)| {
+                let x = f64::from(**x);
+                x.fract() != 0.0 || !(lo..=hi).contains(&x)
+            }) {
+                return Err(Error::Node {
+                    node: graph.values[v].name.clone(),
+                    reason: format!(
+                        "calibration element {i} ({x}) is not an integer from {lo} to {hi} \
+                         (the input's ONNX type)"
+                    ),
+                });
+            }
+        }
+    }
     let features: Vec<Vec<f32>> = inputs
         .iter()
         .map(|t| quantize::features::feature_ranges(&t.shape, &t.data))

@@ -13,6 +13,7 @@ fn one_node(f: ScalarFn) -> FGraph {
         name: name.to_owned(),
         shape: vec![Dim::Batch, Dim::Fixed(6)],
         imputation: None,
+        integer: None,
     };
     FGraph {
         values: vec![info("x"), info("y")],

@@ -40,6 +40,33 @@ pub struct ImportArgs {
     /// `dynamic_axes`) takes any number of rows, each run as the model's one row.
     #[arg(long)]
     pub keep_fixed_batch: bool,
+    /// Bind a graph input to a constant, as `NAME=VALUE[,VALUE..]` (repeatable; e.g.
+    /// `--const sr=16000`): the input is folded into a constant of its type and shape at
+    /// import (values row-major), so what it decides (an `If` on `sr == 16000`) folds too, and
+    /// the package no longer takes it. A name that is not a graph input is an error.
+    #[arg(long = "const", value_name = "NAME=V,V..", value_parser = parse_const)]
+    pub consts: Vec<(String, Vec<f64>)>,
+}
+
+/// Parses `NAME=VALUE[,VALUE..]` (finite numbers).
+fn parse_const(s: &str) -> std::result::Result<(String, Vec<f64>), String> {
+    let (name, values) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not NAME=VALUE[,VALUE..] (e.g. sr=16000)"))?;
+    if name.is_empty() {
+        return Err(format!("`{s}` names no input"));
+    }
+    let values = values
+        .split(',')
+        .map(|v| {
+            v.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| format!("`{v}` in `{s}` is not a finite number"))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok((name.to_owned(), values))
 }
 
 /// Parses `NAME=DxDx..` (positive sizes).
@@ -160,10 +187,17 @@ pub fn run(a: &ImportArgs) -> Result<()> {
             eyre::bail!("--shape is given twice for `{input}`");
         }
     }
+    let mut consts = std::collections::BTreeMap::new();
+    for (input, values) in &a.consts {
+        if consts.insert(input.clone(), values.clone()).is_some() {
+            eyre::bail!("--const is given twice for `{input}`");
+        }
+    }
     let opts = vouch_onnx::ImportOptions {
         outputs: a.outputs.clone(),
         shapes,
         keep_fixed_batch: a.keep_fixed_batch,
+        consts,
         ..Default::default()
     };
     let pkg = import_with(&onnx, &calibration, opts, &name, precision)?;

@@ -23,6 +23,7 @@
 //! | [`rnn`] | `LSTM`, `GRU` (both `linear_before_reset` forms), `RNN`, every direction, layouts 0 and 1: unrolled over the static sequence length into a `Linear` per gate over the sequence, per step a `Select`, a `Linear` of the previous state, `Add`, the gate activations, `Mul`, `Add`, `Sub`; `Concat` and `Reshape` for `Y` (no family: existing ops only) |
 //! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast`, `ai.onnx.ml` `Imputer` on a graph input, `If` with a constant condition, comparisons and logic ops on constants (no family: no node emitted) |
 //! | [`logic`] | `Greater`, `Less`, `Equal`, `GreaterOrEqual`, `LessOrEqual`, `And`, `Or`, `Xor`, `Not` of computed tensors (one `Logic` node: bools as `0`/`1`), `Where` (one `Where` node), `CastLike` (as `Cast`), `Mod` on constants |
+//! | [`fold`] | `Size` of a tensor of static shape, `Range` of constants (folded; no family: no node emitted) |
 //! | [`label_encoder`] | `ai.onnx.ml` `LabelEncoder` with `int64` keys: folded on constants, the identity on class indices (no family: no node emitted) |
 //!
 //! Adding an op: one row in [`LOWERINGS`] and one `pub(super) fn` in its family's module.
@@ -32,6 +33,7 @@ mod conv;
 mod conv_transpose;
 mod dense;
 mod elementwise;
+mod fold;
 mod interp;
 mod label_encoder;
 mod layer_norm;
@@ -92,6 +94,9 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "Where", Importer::where_op),
     (ONNX, "CastLike", Importer::cast_like),
     (ONNX, "Mod", Importer::mod_op),
+    // folded shape arithmetic
+    (ONNX, "Size", Importer::size_op),
+    (ONNX, "Range", Importer::range_op),
     // dense
     (ONNX, "Gemm", Importer::gemm),
     (ONNX, "MatMul", Importer::matmul),

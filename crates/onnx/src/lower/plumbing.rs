@@ -164,9 +164,21 @@ impl Importer {
             }
             Sym::Value(v) => {
                 let kind = self.kinds.get(v).copied().unwrap_or(Kind::Float);
-                // Index values stay exact integers through any numeric cast.
+                // Index values and integer graph inputs stay exact integers through any
+                // numeric cast.
+                // (an integer input's values, at most act16's, must fit the target type)
+                let fits = match (self.g.values.get(v).and_then(|i| i.integer), to_int) {
+                    (Some((lo, hi)), true) => {
+                        let to = crate::shapes::integer_range(i32::try_from(to).unwrap_or(0));
+                        let (lo, hi) = (lo.max(-32_768), hi.min(32_767));
+                        to.is_some_and(|(tlo, thi)| tlo <= lo && hi <= thi)
+                    }
+                    (Some(_), false) => to_float,
+                    (None, _) => false,
+                };
                 if (kind == Kind::Float && to_float)
                     || (kind == Kind::Index && (to_float || to_int))
+                    || fits
                 {
                     self.set_out(ctx, 0, Sym::Value(v))
                 } else {

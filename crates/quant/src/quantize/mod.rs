@@ -34,7 +34,7 @@ pub(crate) mod tree;
 use crate::{Error, Result};
 use vouch_model::{Const, Dim, IoSpec, Kind, Node, Op, Operand, Package, Requant, TensorInfo};
 use vouch_onnx::graph::{self as fg, FGraph, FNode, FOp};
-use vouch_semantics::{ACT_MAX, ACT_MIN, SEMANTICS_VERSION};
+use vouch_semantics::{ACT_MAX, ACT_MIN, ACT16_MAX, ACT16_MIN, SEMANTICS_VERSION};
 
 /// How wide the integers of a package are (`vouch model import --bits`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -550,6 +550,46 @@ fn clamp_bounds(min: f32, max: f32, scale: f64, kind: Kind) -> (i32, i32) {
     (lo.min(hi), hi)
 }
 
+/// The kind and accepted range of an exact integer graph input `name` whose ONNX type holds
+/// `type_range`, calibrated to largest magnitude `calibrated`: the type's range when it fits
+/// `act16` (`bool`, `uint8`, `int8`, `int16`), else the calibrated magnitude's act8 or act16
+/// range (within the type's). `act8` when the range fits it and the package is 8-bit, else
+/// `act16`. A calibrated magnitude past `act16` is refused.
+fn integer_input(
+    name: &str,
+    (tlo, thi): (i64, i64),
+    calibrated: f32,
+    precision: Precision,
+) -> Result<(Kind, (i32, i32))> {
+    let (lo16, hi16) = (i64::from(ACT16_MIN), i64::from(ACT16_MAX));
+    let (lo, hi) = if tlo >= lo16 && thi <= hi16 {
+        (tlo, thi)
+    } else {
+        let k = if calibrated <= ACT_MAX as f32 {
+            i64::from(ACT_MAX)
+        } else if calibrated <= ACT16_MAX as f32 {
+            hi16
+        } else {
+            return Err(Error::Node {
+                node: name.to_owned(),
+                reason: format!(
+                    "an integer input whose calibration values reach {calibrated}, past the \
+                     act16 range [{ACT16_MIN}, {ACT16_MAX}] vouch reads integer inputs in"
+                ),
+            });
+        };
+        (tlo.max(-k - 1), thi.min(k))
+    };
+    let narrow = lo >= i64::from(ACT_MIN) && hi <= i64::from(ACT_MAX);
+    let kind = if narrow && precision == Precision::Int8 {
+        Kind::Act8
+    } else {
+        Kind::Act16
+    };
+    let r = |x: i64| i32::try_from(x).unwrap_or(0);
+    Ok((kind, (r(lo), r(hi))))
+}
+
 /// The section 4 accumulator bound of a `Linear`/`Conv` over an input of kind `input`.
 fn accumulator_bound(w: &[i32], per_row: usize, bias: &[i32], input: Kind) -> i128 {
     let bias = (!bias.is_empty()).then_some(bias);
@@ -626,8 +666,19 @@ pub fn quantize(
             // scale is informative only
             scale = fs.iter().fold(0f64, |m, &s| m.max(s));
         }
+        // an exact integer input: scale 1, the smallest kind that holds its range
+        let exact = match g.values[v].integer {
+            Some(t) => Some(integer_input(&g.values[v].name, t, range, precision)?),
+            None => None,
+        };
         // an input read by trees carries feature codes (`docs/semantics.md` section 3.1)
         let (kind, scale) = match tree_input(g, &b.consumers[v]) {
+            Some(true) if exact.is_some() => {
+                return Err(Error::Node {
+                    node: g.values[v].name.clone(),
+                    reason: "an integer input read by a tree ensemble (read it as float)".into(),
+                });
+            }
             Some(true) => (Kind::Act16, 1.0),
             Some(false) => {
                 return Err(Error::Node {
@@ -635,12 +686,17 @@ pub fn quantize(
                     reason: "an input read by a tree ensemble is read by other ops too".into(),
                 });
             }
-            None => (act, scale),
+            None => match exact {
+                Some((kind, _)) => (kind, 1.0),
+                None => (act, scale),
+            },
         };
+        let fs = if exact.is_some() { None } else { fs };
         let id = b.new_value(g.values[v].name.clone(), kind, scale, shape);
         b.map[v] = Some(QVal { id, scale, kind });
         let mut spec = IoSpec::new(g.values[v].name.clone(), id);
         spec.imputation.clone_from(&g.values[v].imputation);
+        spec.integer = exact.map(|(_, r)| r);
         if kind == act {
             spec.feature_scales = fs.clone().unwrap_or_default();
             b.feature_scales[v] = fs;

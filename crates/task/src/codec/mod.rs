@@ -116,13 +116,68 @@ pub fn missing_allowed(pkg: &Package) -> Vec<bool> {
         .collect()
 }
 
-/// The inputs of `pkg` from a JSON object (`null` only where [`missing_allowed`]).
+/// The inputs of `pkg` from a JSON object (`null` only where [`missing_allowed`]); an exact
+/// integer input's numbers are checked as written ([`check_integers`]), before any rounding
+/// to `f32`.
 pub fn package_inputs_from_json(
     pkg: &Package,
     v: &serde_json::Value,
 ) -> Result<Vec<FTensor>, InputError> {
     let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
-    json::inputs_from_json_missing(v, &names, &missing_allowed(pkg))
+    let tensors = json::inputs_from_json_missing(v, &names, &missing_allowed(pkg))?;
+    for spec in &pkg.inputs {
+        if let (Some(range), Some(x)) = (spec.integer, v.get(&spec.name)) {
+            let mut numbers = Vec::new();
+            json_numbers(x, &mut numbers);
+            check_integers(&spec.name, range, numbers)?;
+        }
+    }
+    Ok(tensors)
+}
+
+/// The numbers of a nested JSON array, row-major.
+fn json_numbers(v: &serde_json::Value, out: &mut Vec<f64>) {
+    match v {
+        serde_json::Value::Array(a) => a.iter().for_each(|x| json_numbers(x, out)),
+        serde_json::Value::Number(n) => out.push(n.as_f64().unwrap_or(f64::NAN)),
+        _ => out.push(f64::NAN),
+    }
+}
+
+/// Checks the values of the exact integer input `name` (`docs/semantics.md` section 5): each
+/// an integer inside `range` (inclusive), else an error naming the input, the element and the
+/// value. Such inputs are read exactly, never rounded or clamped.
+pub fn check_integers(
+    name: &str,
+    (lo, hi): (i32, i32),
+    values: impl IntoIterator<Item = f64>,
+) -> Result<(), InputError> {
+    for (i, x) in values.into_iter().enumerate() {
+        let why = if x.fract() != 0.0 || !x.is_finite() {
+            "is not an integer"
+        } else if x < f64::from(lo) || x > f64::from(hi) {
+            "is outside the input's range"
+        } else {
+            continue;
+        };
+        return Err(InputError {
+            name: name.to_owned(),
+            reason: format!(
+                "element {i} ({x}) {why}: an integer input takes the integers {lo} to {hi}"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Checks every exact integer input of `pkg` in `inputs` ([`check_integers`]).
+pub fn check_integer_inputs(pkg: &Package, inputs: &[FTensor]) -> Result<(), InputError> {
+    for (spec, t) in pkg.inputs.iter().zip(inputs) {
+        if let Some(range) = spec.integer {
+            check_integers(&spec.name, range, t.data.iter().map(|&v| f64::from(v)))?;
+        }
+    }
+    Ok(())
 }
 
 /// Output `i` of `pkg` in floats (index outputs stay integers).

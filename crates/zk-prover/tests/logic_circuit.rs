@@ -15,6 +15,7 @@ fn value(name: &str, shape: &[usize]) -> ValueInfo {
         name: name.into(),
         shape: shape.iter().map(|&d| Dim::Fixed(d)).collect(),
         imputation: None,
+        integer: None,
     }
 }
 

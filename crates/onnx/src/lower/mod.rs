@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`dense`] | `Gemm`, `MatMul`; `ai.onnx.ml` `LinearClassifier`, `LinearRegressor` |
 //! | [`linear_scaler`] | an `ai.onnx.ml` `Scaler` folded into the `Linear` that alone reads it (linear models, `LINEAR`/`POLY`/`SIGMOID` SVMs, `MatMul` by a constant) |
+//! | [`linear_stack`] | a `Concat` along the last axis of `Linear`s of one input, each maybe times a scalar (`Mul`), as one `Linear` of the stacked rows (skl2onnx's binary linear SVM scores) |
 //! | [`softmax_zero`] | the `SOFTMAX_ZERO` post-transform of tree ensembles and linear classifiers (its exactness check for trees) |
 //! | [`svm`] | `ai.onnx.ml` `SVMClassifier` (binary, one-vs-one votes), `SVMRegressor`, with the `LINEAR` (folded into a `Linear`), `POLY`, `RBF` and `SIGMOID` kernels |
 //! | [`conv`] | `Conv` |
@@ -34,6 +35,7 @@ mod interp;
 mod label_encoder;
 mod layout;
 mod linear_scaler;
+mod linear_stack;
 mod norm;
 mod plumbing;
 mod pool;

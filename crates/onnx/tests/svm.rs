@@ -9,7 +9,7 @@ mod common;
 
 use common::{A, imp, input, model, node, ops};
 use vouch_onnx::proto::NodeProto;
-use vouch_onnx::{FGraph, FOp, ScalarFn};
+use vouch_onnx::{FGraph, FOp, Operand, ScalarFn};
 
 fn ml(op: &str, outputs: &[&str], attrs: Vec<A<'_>>) -> NodeProto {
     NodeProto {
@@ -289,6 +289,92 @@ fn binary_svm_probabilities_are_maps_of_the_decision() {
     assert!((p[0] + p[1] - 1.0).abs() < 1e-6, "{p:?}");
     assert!((p[0] - 0.4378).abs() < 3e-3, "{p:?}");
     assert_eq!(g.outputs[1], g.nodes[n - 1].output);
+}
+
+/// An `RBF` SVM whose one-`Linear` form would hold more than `2^20` weights (1300 vectors of
+/// 28 features: `1300 · 30 · 28`) takes the rows `[√γ (x - v_i), c, -c]` as a `Linear` of
+/// `[√γ x, 0, 0]` minus constant rows `[√γ v_i, -c, c]`; the same `u_i`.
+#[test]
+fn a_large_rbf_svm_subtracts_constant_rows() {
+    const S: usize = 1300;
+    const K: usize = 28;
+    let sv: Vec<f32> = (0..S * K)
+        .map(|i| ((i * 7919) % 1000) as f32 / 250.0 - 2.0)
+        .collect();
+    let coef: Vec<f32> = (0..S)
+        .map(|i| if i % 2 == 0 { 0.5 } else { -0.5 })
+        .collect();
+    let sv: &'static [f32] = Box::leak(sv.into_boxed_slice());
+    let coef: &'static [f32] = Box::leak(coef.into_boxed_slice());
+    let m = model(
+        17,
+        vec![ml(
+            "SVMRegressor",
+            &["y"],
+            vec![
+                A::S("kernel_type", "RBF"),
+                A::Fs("kernel_params", &[0.05, 0.0, 3.0]),
+                A::I("n_supports", S as i64),
+                A::Fs("support_vectors", sv),
+                A::Fs("coefficients", coef),
+                A::Fs("rho", &[0.5]),
+            ],
+        )],
+        vec![],
+        vec![input("x", &[-1, K as i64])],
+        &["y"],
+    );
+    let g = imp(&m).unwrap();
+    assert_eq!(
+        ops(&g),
+        [
+            "Linear", "Reshape", "Sub", "Select", "Reshape", "Select", "Reshape", "MatMul", "Clip",
+            "Reshape", "Map", "Linear"
+        ]
+    );
+    let FOp::Map {
+        f: ScalarFn::RbfKernel { shift },
+    } = g.nodes[10].op
+    else {
+        panic!("{:?}", g.nodes[10].op)
+    };
+    let (w, b) = linear(&g, 0);
+    assert_eq!((w.len(), b.len()), ((K + 2) * K, K + 2));
+    let Operand::Const(vc) = g.nodes[2].inputs[1] else {
+        panic!("{:?}", g.nodes[2].inputs)
+    };
+    let v = &g.consts[vc].data;
+    let pick = |i: usize| {
+        let FOp::Select { maps } = &g.nodes[i].op else {
+            panic!("{:?}", g.nodes[i].op)
+        };
+        maps.last().unwrap().clone()
+    };
+    let (left, right) = (pick(3), pick(5));
+    let x: Vec<f32> = (0..K).map(|j| j as f32 / 10.0 - 1.0).collect();
+    let y: Vec<f32> = w
+        .chunks_exact(K)
+        .zip(&b)
+        .map(|(r, b)| r.iter().zip(&x).map(|(a, c)| a * c).sum::<f32>() + b)
+        .collect();
+    for i in [0, 777, S - 1] {
+        let row: Vec<f32> = y
+            .iter()
+            .zip(&v[i * (K + 2)..])
+            .map(|(a, c)| a - c)
+            .collect();
+        let u: f32 = left
+            .iter()
+            .zip(&right)
+            .map(|(&l, &r)| row[l] * row[r])
+            .sum();
+        let d: f32 = (0..K).map(|j| (x[j] - sv[i * K + j]).powi(2)).sum();
+        assert!(
+            (u - (0.05 * d - shift)).abs() < 1e-4,
+            "vector {i}: {u} vs {}",
+            0.05 * d - shift
+        );
+    }
 }
 
 #[test]

@@ -9,6 +9,7 @@
 //! | [`linear_stack`] | a `Concat` along the last axis of `Linear`s of one input, each maybe times a scalar (`Mul`), as one `Linear` of the stacked rows (skl2onnx's binary linear SVM scores) |
 //! | [`softmax_zero`] | the `SOFTMAX_ZERO` post-transform of tree ensembles and linear classifiers (its exactness check for trees) |
 //! | [`svm`] | `ai.onnx.ml` `SVMClassifier` (binary, one-vs-one votes), `SVMRegressor`, with the `LINEAR` (folded into a `Linear`), `POLY`, `RBF` and `SIGMOID` kernels |
+//! | [`svm_rbf`] | the `RBF` kernel: each vector's squared distance as an exact `MatMul` sum of squares |
 //! | [`conv`] | `Conv` |
 //! | [`conv_transpose`] | `ConvTranspose` (a `Conv` by the flipped kernel over the input with zeros between its elements: `Pad`, `Select`; a kernel equal to its stride, a 1×1 `Conv` interleaved by `Reshape`, `Transpose`, `Reshape`) |
 //! | [`elementwise`] | `Add`, `Sub`, `Mul`, `Div` (and the bias folding into a `Linear`; by a computed tensor a `Mul` by its reciprocal's fine table), `Sum` and `Mean` of any number of operands, `Max` and `Min` (n-ary); `ai.onnx.ml` `Scaler` |
@@ -45,6 +46,7 @@ mod rnn;
 mod select;
 mod softmax_zero;
 mod svm;
+mod svm_rbf;
 mod tree;
 mod tree_scaler;
 mod tree_v5;

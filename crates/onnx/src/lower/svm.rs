@@ -6,7 +6,7 @@
 //! | `LINEAR` | `x · v` | folded: `Σ_i c_i (x · v_i) = x · (Σ_i c_i v_i)`, one `Linear` per score |
 //! | `POLY` | `(γ x · v + c₀)^d` | `Linear` (weights `γ v_i / σ_i`, bias `c₀ / σ_i`), `Map` `Pow`, coefficients times `σ_i^d` |
 //! | `SIGMOID` | `tanh(γ x · v + c₀)` | `Linear` (weights `γ v_i`, bias `c₀`), `Map` `Tanh` |
-//! | `RBF` | `exp(-γ ‖x - v‖²)` | `Linear` (per vector `√γ (x - v_i)` and `±c`), two `Select`s, a `MatMul` (`γ ‖x - v_i‖² - T/2`, exact sum of squares), `Clip`, `Map` `RbfKernel` (`rbf_argument`) |
+//! | `RBF` | `exp(-γ ‖x - v‖²)` | per vector `√γ (x - v_i)` and `±c`, two `Select`s, a `MatMul` (`γ ‖x - v_i‖² - T/2`, exact sum of squares), `Clip`, `Map` `RbfKernel` (`svm_rbf.rs`) |
 //!
 //! A `Scaler` that only the SVM reads folds into the kernel's `Linear` (`linear_scaler.rs`).
 //!
@@ -319,130 +319,6 @@ impl Importer {
         let weight = self.new_const(ctx, "gamma_sv", vec![s, k], w);
         let bias = self.new_const(ctx, "coef0", vec![s], b);
         self.linear(ctx, x, weight, s, k, Some(bias), None)
-    }
-
-    /// The `RBF` kernel's table argument `u_i = γ ‖x - v_i‖² - T/2`, clipped to `[-T/2, T/2]`,
-    /// `[.., S]`, and `T/2` (the kernel value is `e^-(u_i + T/2)`, [`ScalarFn::RbfKernel`]).
-    ///
-    /// One `Linear` of `x` (a `Scaler` before it folds in, and with it the per-feature input
-    /// scales) writes, per support vector, the `K` scaled differences `√γ (x_k - v_ik)` and
-    /// `c`, `-c` with `c² = T/2`; two `Select`s make the rows `[√γ (x - v_i), c]` and
-    /// `[√γ (x - v_i), -c]`, whose `MatMul` is `u_i`: an exact integer sum of squares of the
-    /// differences, rounded once. The differences never come from subtracting two large
-    /// quantities (`2γ x · v` and `γ ‖x‖²`), and the table's window covers only what the kernel
-    /// can tell from zero: `T = ln(10^5 Σ_i |c_i|)` (at least 8), the largest row of absolute
-    /// dual coefficients `Σ_i |c_i|` times `e^-T` staying below `10^-5`, and centred by the
-    /// `-T/2` (a squared distance is never negative).
-    fn rbf_argument(
-        &mut self,
-        ctx: &Ctx<'_>,
-        x: ValueId,
-        k: usize,
-        sv: &[f32],
-        gamma: f32,
-        reach: f32,
-    ) -> Result<(ValueId, f32)> {
-        let s = sv.len() / k.max(1);
-        let half = 0.5 * libm::logf(1e5 * reach).max(8.0);
-        let root = libm::sqrtf(gamma.max(0.0));
-        let per = k + 2;
-        let mut w = vec![0f32; s * per * k];
-        let mut b = vec![0f32; s * per];
-        for (i, v) in sv.chunks_exact(k).enumerate() {
-            for (j, a) in v.iter().enumerate() {
-                w[(i * per + j) * k + j] = root;
-                b[i * per + j] = -root * a;
-            }
-        }
-        // a Scaler read by nothing else folds into the weights (lower/linear_scaler.rs)
-        let (x, w, mut b) = match self.take_scaler(ctx, x, 0) {
-            Some(sc) => {
-                let (w, b) = super::linear_scaler::compose(&sc, &w, Some(&b), k);
-                (sc.x, w, b)
-            }
-            None => (x, w, b),
-        };
-        // T/2 as m copies of c², c no larger than the differences' largest bias (a bias must
-        // fit i32 at the accumulator's scale, so c may not dwarf the rest)
-        let top = b.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let top = if top > 0.0 { top } else { 1.0 };
-        #[expect(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            reason = "a small positive count"
-        )]
-        let m = libm::ceilf(half / (top * top)).clamp(1.0, 64.0) as usize;
-        #[expect(clippy::cast_precision_loss, reason = "m <= 64")]
-        let c = libm::sqrtf(half / m as f32);
-        for row in b.chunks_exact_mut(per) {
-            row[k] = c;
-            row[k + 1] = -c;
-        }
-        let weight = self.new_const(ctx, "root_gamma", vec![s * per, k], w);
-        let bias = self.new_const(ctx, "root_gamma_sv", vec![s * per], b);
-        let diffs = self.linear(ctx, x, weight, s * per, k, Some(bias), None)?;
-        let lead = {
-            let mut shape = self.shape(x);
-            shape.pop();
-            shape
-        };
-        let with = |tail: &[usize]| -> Vec<Dim> {
-            lead.iter()
-                .copied()
-                .chain(tail.iter().map(|&d| Dim::Fixed(d)))
-                .collect()
-        };
-        let rows = self.emit_tmp(
-            ctx,
-            "differences",
-            FOp::Reshape,
-            vec![Operand::Value(diffs)],
-            with(&[s, per]),
-        )?;
-        let mut sides = Vec::with_capacity(2);
-        let width = k + m;
-        for (suffix, extra, tail) in [("left", k, [s, 1, width]), ("right", k + 1, [s, width, 1])] {
-            let mut maps = vec![Vec::new(); lead.len() + 2];
-            if let Some(last) = maps.last_mut() {
-                *last = (0..k).chain(std::iter::repeat_n(extra, m)).collect();
-            }
-            let op = FOp::Select { maps };
-            let picked = self.emit_tmp(
-                ctx,
-                suffix,
-                op,
-                vec![Operand::Value(rows)],
-                with(&[s, width]),
-            )?;
-            let shaped = self.emit_tmp(
-                ctx,
-                suffix,
-                FOp::Reshape,
-                vec![Operand::Value(picked)],
-                with(&tail),
-            )?;
-            sides.push(Operand::Value(shaped));
-        }
-        let sq = self.emit_tmp(ctx, "distance", FOp::MatMul, sides, with(&[s, 1, 1]))?;
-        let op = FOp::Clip {
-            min: -half,
-            max: half,
-        };
-        let clipped = self.emit_tmp(
-            ctx,
-            "window",
-            op,
-            vec![Operand::Value(sq)],
-            with(&[s, 1, 1]),
-        )?;
-        let u = self.emit_tmp(
-            ctx,
-            "argument",
-            FOp::Reshape,
-            vec![Operand::Value(clipped)],
-            with(&[s]),
-        )?;
-        Ok((u, half))
     }
 
     /// `SVMClassifier` with integer labels `0..n-1`: binary, or one-vs-one votes for `n > 2`.

@@ -11,6 +11,10 @@ takes skl2onnx's output (default options, ZipMap off) and sets the attribute wit
                                score is always 0, so SOFTMAX_ZERO leaves it at probability 0
                                where SOFTMAX would not); skl2onnx's Normalizer after the
                                classifier is dropped
+  linear_softmax_zero_bc       StandardScaler + LogisticRegression on breast cancer
+                               (LinearClassifier with skl2onnx's two rows of coefficients,
+                               the scores [-s, s]): onnxruntime applies the same
+                               ComputeSoftmaxZero to two scores as to more
 
 Before writing, each generator checks that onnxruntime's outputs equal numpy's SOFTMAX_ZERO
 (onnxruntime's ComputeSoftmaxZero) of the same model's scores without the post-transform, so
@@ -53,6 +57,12 @@ def build(name, xtr, ytr):
         onx = to_onnx(model, xtr[:1], options={id(model): {"zipmap": False}}, target_opset=opts)
         node = next(n for n in onx.graph.node if n.op_type == "TreeEnsembleClassifier")
         out = "probabilities"
+    elif name == "linear_softmax_zero_bc":
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(xtr, ytr)
+        onx = to_onnx(model, xtr[:1], options={id(model[-1]): {"zipmap": False}}, target_opset=opts)
+        node = next(n for n in onx.graph.node if n.op_type == "LinearClassifier")
+        assert len(attr(node, "coefficients")) == 2 * xtr.shape[1], "two rows of coefficients"
+        out = node.output[1]
     else:
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(xtr, ytr)
         onx = to_onnx(model, xtr[:1], options={id(model[-1]): {"zipmap": False}}, target_opset=opts)
@@ -83,7 +93,7 @@ def build(name, xtr, ytr):
 
 
 def generate(here, name):
-    xtr, xte, ytr, yte = common.sklearn_split("iris")
+    xtr, xte, ytr, yte = common.sklearn_split("bc" if name.endswith("_bc") else "iris")
     model, onx, plain, out = build(name, xtr, ytr)
     path = os.path.join(here, "model.onnx")
     common.save_model(onx, path)

@@ -1,8 +1,8 @@
 //! Kernel-SVM disputes on a real anvil (every `svm_*` fixture takes the optimistic and committee
 //! modes: `tree_dispute.rs`): on the one-vs-one iris classifier a lie in one element of a node
-//! of each kind its lowering uses (the `2^16`-entry `Exp` table and the 0/1 `Greater` one, the broadcast `Add` of the
-//! exponent, `Mul`, `Max`, `Select`, the `Linear`s, `ArgMax`, ...) is caught by an honest
-//! challenger with the one-step check of that node.
+//! of each kind its lowering uses (the `2^16`-entry RBF kernel table and the 0/1 `Greater`
+//! one, the `MatMul` of the squared distances, `Mul`, `Max`, `Select`, the `Linear`s, `ArgMax`,
+//! ...) is caught by an honest challenger with the one-step check of that node.
 
 #![allow(clippy::print_stdout)] // prints the node kinds played (`cargo test -- --nocapture`)
 

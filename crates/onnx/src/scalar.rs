@@ -96,6 +96,12 @@ pub enum ScalarFn {
     Probit,
     /// `tanh x` (an SVM's `SIGMOID` kernel; ONNX `Tanh` itself is [`crate::FOp::Tanh`]).
     Tanh,
+    /// `e^-(x + shift)`: an SVM's `RBF` kernel value `e^-γ‖x - v‖²` from its argument
+    /// `γ ‖x - v‖² - shift`, centred on the table's window (`lower/svm.rs`).
+    RbfKernel {
+        /// Half the window, `T/2`.
+        shift: f32,
+    },
     /// `x^exponent`: `x · x` and `x · x · x` for 2 and 3, as onnxruntime computes an SVM's
     /// `POLY` kernel, `powf` otherwise (NaN for a negative `x` and a fractional exponent).
     Pow {
@@ -237,6 +243,7 @@ impl ScalarFn {
             }
             Self::Probit => probit(x),
             Self::Tanh => tanhf(x),
+            Self::RbfKernel { shift } => expf(-(x + shift)),
             Self::Pow { exponent } => {
                 if exponent == 2.0 {
                     x * x
@@ -290,6 +297,7 @@ impl ScalarFn {
             Self::Rsqrt | Self::InverseOrOne | Self::InverseAbsOrOne => "Normalizer",
             Self::Probit => "PROBIT",
             Self::Tanh => "Tanh",
+            Self::RbfKernel { .. } => "SVMClassifier",
             Self::Pow { .. } => "Pow",
             Self::Greater { .. } => "Greater",
             Self::Less { .. } => "Less",

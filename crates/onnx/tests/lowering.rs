@@ -1323,6 +1323,14 @@ fn ml_linear_classifier_forms_vouch_cannot_run_are_refused_by_name() {
     ]))
     .unwrap();
     assert_eq!(ops(&g), ["Linear", "ArgMax", "SoftmaxZero"]);
+    // two rows of coefficients, SOFTMAX_ZERO: onnxruntime's same softmax over two scores
+    let g = imp(&classifier(vec![
+        A::Is("classlabels_ints", &[0, 1]),
+        A::Fs("coefficients", &[1., 2., 3., 4.]),
+        A::S("post_transform", "SOFTMAX_ZERO"),
+    ]))
+    .unwrap();
+    assert_eq!(ops(&g), ["Linear", "ArgMax", "SoftmaxZero"]);
     let refused = [
         // one row of coefficients for two classes
         vec![
@@ -1333,12 +1341,6 @@ fn ml_linear_classifier_forms_vouch_cannot_run_are_refused_by_name() {
         vec![
             A::Is("classlabels_ints", &[1, 2]),
             A::Fs("coefficients", &[1., 2., 3., 4.]),
-        ],
-        // SOFTMAX_ZERO on two scores
-        vec![
-            A::Is("classlabels_ints", &[0, 1]),
-            A::Fs("coefficients", &[1., 2., 3., 4.]),
-            A::S("post_transform", "SOFTMAX_ZERO"),
         ],
     ];
     // PROBIT: onnxruntime's probit of each score, a table

@@ -252,7 +252,7 @@ fn label_encoder_folds_on_constants() {
 }
 
 /// A `LinearRegressor` with `post_transform` PROBIT is its `Linear` through the probit table;
-/// `SOFTMAX_ZERO` on a regressor (or on fewer than three scores) is refused with its reason.
+/// `SOFTMAX_ZERO` on a regressor (one score) is refused with its reason.
 #[test]
 fn linear_regressor_probit_and_softmax_zero() {
     let reg = |post: &str| {

@@ -9,7 +9,7 @@ mod common;
 
 use common::{A, imp, input, model, node, ops};
 use vouch_onnx::proto::NodeProto;
-use vouch_onnx::{FGraph, FOp, ScalarFn};
+use vouch_onnx::{FGraph, FOp, Operand, ScalarFn};
 
 fn ml(op: &str, outputs: &[&str], attrs: Vec<A<'_>>) -> NodeProto {
     NodeProto {
@@ -76,23 +76,65 @@ fn a_linear_kernel_classifier_is_one_linear() {
     );
 }
 
-/// `RBF`: `exp((2γ x · v - γ ‖v‖²) - γ ‖x‖²)`, the coefficients and `ρ` after it.
+/// `RBF`: one `Linear` writes each support vector's scaled differences `√γ (x - v_i)` and
+/// `c`, `-c`; two `Select`s and a `MatMul` make `u_i = γ ‖x - v_i‖² - m c²` (an exact sum of
+/// squares), clipped to the table's window `[-T/2, T/2]` with `m c² = T/2`; the kernel is
+/// `e^-(u_i + T/2)`, then the coefficients and `ρ`.
 #[test]
-fn an_rbf_kernel_is_an_exponent_a_fine_exp_and_a_linear() {
+fn an_rbf_kernel_is_a_sum_of_squared_differences_and_a_fine_map() {
     let g = imp(&classifier("RBF", &[0, 1])).unwrap();
     assert_eq!(
         ops(&g),
         [
-            "Linear", "Mul", "Linear", "Sub", "Map", "Linear", "ArgMax", "Select"
+            "Linear", "Reshape", "Select", "Reshape", "Select", "Reshape", "MatMul", "Clip",
+            "Reshape", "Map", "Linear", "ArgMax", "Select"
         ]
     );
-    // γ = 0.5: weights 2γ v = v, bias -γ ‖v‖² = -(1 + 4) / 2, -(9 + 1) / 2
-    let (w, b) = linear(&g, 0);
-    assert_eq!((w, b), (vec![1.0, 2.0, 3.0, -1.0], vec![-2.5, -5.0]));
-    assert_eq!(linear(&g, 2), (vec![0.5, 0.5], vec![]));
-    assert_eq!(g.nodes[4].op, FOp::Map { f: ScalarFn::Exp });
+    let FOp::Map {
+        f: ScalarFn::RbfKernel { shift },
+    } = g.nodes[9].op
+    else {
+        panic!("{:?}", g.nodes[9].op)
+    };
+    // T = ln(10^5 Σ |c_i|), Σ |c_i| = 0.75
+    assert!((shift - 0.5 * (0.75e5f32).ln()).abs() < 1e-4, "{shift}");
     assert_eq!(
-        linear(&g, 5),
+        g.nodes[7].op,
+        FOp::Clip {
+            min: -shift,
+            max: shift
+        }
+    );
+    // the graph's arithmetic on one input against exp(-γ ‖x - v‖²), γ = 0.5
+    let (w, b) = linear(&g, 0);
+    let pick = |i: usize| {
+        let FOp::Select { maps } = &g.nodes[i].op else {
+            panic!("{:?}", g.nodes[i].op)
+        };
+        maps.last().unwrap().clone()
+    };
+    let (left, right) = (pick(2), pick(4));
+    let x = [0.3f32, -0.7];
+    let sv = [[1.0f32, 2.0], [3.0, -1.0]];
+    let diffs: Vec<f32> = w
+        .chunks_exact(2)
+        .zip(&b)
+        .map(|(r, b)| r[0] * x[0] + r[1] * x[1] + b)
+        .collect();
+    for (i, v) in sv.iter().enumerate() {
+        let row = &diffs[i * 4..i * 4 + 4];
+        let u: f32 = left
+            .iter()
+            .zip(&right)
+            .map(|(&l, &r)| row[l] * row[r])
+            .sum();
+        let d = (x[0] - v[0]).powi(2) + (x[1] - v[1]).powi(2);
+        assert!((u - (0.5 * d - shift)).abs() < 1e-5, "vector {i}: {u}");
+        let k = ScalarFn::RbfKernel { shift }.apply(u);
+        assert!((k - (-0.5 * d).exp()).abs() < 1e-6, "vector {i}: {k}");
+    }
+    assert_eq!(
+        linear(&g, 10),
         (vec![0.5, -0.25, -0.5, 0.25], vec![0.125, -0.125])
     );
 }
@@ -165,12 +207,13 @@ fn one_vs_one_scores_are_the_pairwise_decisions_and_the_label_counts_votes() {
     assert_eq!(
         ops(&g),
         [
-            "Linear", "Mul", "Linear", "Sub", "Map", "Linear", "Map", "Linear", "ArgMax"
+            "Linear", "Reshape", "Select", "Reshape", "Select", "Reshape", "MatMul", "Clip",
+            "Reshape", "Map", "Linear", "Map", "Linear", "ArgMax"
         ]
     );
     // d01: class 0 (vector 0) row 0, class 1 (vectors 1, 2) row 0
     // d02: class 0 row 1, class 2 (vector 3) row 0; d12: class 1 row 1, class 2 row 1
-    let (w, b) = linear(&g, 5);
+    let (w, b) = linear(&g, 10);
     #[rustfmt::skip]
     let want = [
         1.0, 2.0, 3.0, 0.0,
@@ -179,13 +222,13 @@ fn one_vs_one_scores_are_the_pairwise_decisions_and_the_label_counts_votes() {
     ];
     assert_eq!((w, b), (want.to_vec(), vec![0.1, 0.2, 0.3]));
     assert_eq!(
-        g.nodes[6].op,
+        g.nodes[11].op,
         FOp::Map {
             f: ScalarFn::Greater { than: 0.0 },
         }
     );
     // votes: class 0 leads (0,1) and (0,2); class 1 trails (0,1), leads (1,2); class 2 trails
-    let (w, b) = linear(&g, 7);
+    let (w, b) = linear(&g, 12);
     #[rustfmt::skip]
     let want = [
         1.0, 1.0, 0.0,
@@ -194,14 +237,14 @@ fn one_vs_one_scores_are_the_pairwise_decisions_and_the_label_counts_votes() {
     ];
     assert_eq!((w, b), (want.to_vec(), vec![0.0, 1.0, 2.0]));
     assert!(matches!(
-        g.nodes[8].op,
+        g.nodes[13].op,
         FOp::ArgMax {
             select_last_index: false,
             ..
         }
     ));
     // the scores output is the decisions
-    assert_eq!(g.outputs[1], g.nodes[5].output);
+    assert_eq!(g.outputs[1], g.nodes[10].output);
 }
 
 /// A binary classifier with Platt's `prob_a`/`prob_b`: the label is still the `ArgMax` of the
@@ -246,6 +289,92 @@ fn binary_svm_probabilities_are_maps_of_the_decision() {
     assert!((p[0] + p[1] - 1.0).abs() < 1e-6, "{p:?}");
     assert!((p[0] - 0.4378).abs() < 3e-3, "{p:?}");
     assert_eq!(g.outputs[1], g.nodes[n - 1].output);
+}
+
+/// An `RBF` SVM whose one-`Linear` form would hold more than `2^20` weights (1300 vectors of
+/// 28 features: `1300 · 30 · 28`) takes the rows `[√γ (x - v_i), c, -c]` as a `Linear` of
+/// `[√γ x, 0, 0]` minus constant rows `[√γ v_i, -c, c]`; the same `u_i`.
+#[test]
+fn a_large_rbf_svm_subtracts_constant_rows() {
+    const S: usize = 1300;
+    const K: usize = 28;
+    let sv: Vec<f32> = (0..S * K)
+        .map(|i| ((i * 7919) % 1000) as f32 / 250.0 - 2.0)
+        .collect();
+    let coef: Vec<f32> = (0..S)
+        .map(|i| if i % 2 == 0 { 0.5 } else { -0.5 })
+        .collect();
+    let sv: &'static [f32] = Box::leak(sv.into_boxed_slice());
+    let coef: &'static [f32] = Box::leak(coef.into_boxed_slice());
+    let m = model(
+        17,
+        vec![ml(
+            "SVMRegressor",
+            &["y"],
+            vec![
+                A::S("kernel_type", "RBF"),
+                A::Fs("kernel_params", &[0.05, 0.0, 3.0]),
+                A::I("n_supports", S as i64),
+                A::Fs("support_vectors", sv),
+                A::Fs("coefficients", coef),
+                A::Fs("rho", &[0.5]),
+            ],
+        )],
+        vec![],
+        vec![input("x", &[-1, K as i64])],
+        &["y"],
+    );
+    let g = imp(&m).unwrap();
+    assert_eq!(
+        ops(&g),
+        [
+            "Linear", "Reshape", "Sub", "Select", "Reshape", "Select", "Reshape", "MatMul", "Clip",
+            "Reshape", "Map", "Linear"
+        ]
+    );
+    let FOp::Map {
+        f: ScalarFn::RbfKernel { shift },
+    } = g.nodes[10].op
+    else {
+        panic!("{:?}", g.nodes[10].op)
+    };
+    let (w, b) = linear(&g, 0);
+    assert_eq!((w.len(), b.len()), ((K + 2) * K, K + 2));
+    let Operand::Const(vc) = g.nodes[2].inputs[1] else {
+        panic!("{:?}", g.nodes[2].inputs)
+    };
+    let v = &g.consts[vc].data;
+    let pick = |i: usize| {
+        let FOp::Select { maps } = &g.nodes[i].op else {
+            panic!("{:?}", g.nodes[i].op)
+        };
+        maps.last().unwrap().clone()
+    };
+    let (left, right) = (pick(3), pick(5));
+    let x: Vec<f32> = (0..K).map(|j| j as f32 / 10.0 - 1.0).collect();
+    let y: Vec<f32> = w
+        .chunks_exact(K)
+        .zip(&b)
+        .map(|(r, b)| r.iter().zip(&x).map(|(a, c)| a * c).sum::<f32>() + b)
+        .collect();
+    for i in [0, 777, S - 1] {
+        let row: Vec<f32> = y
+            .iter()
+            .zip(&v[i * (K + 2)..])
+            .map(|(a, c)| a - c)
+            .collect();
+        let u: f32 = left
+            .iter()
+            .zip(&right)
+            .map(|(&l, &r)| row[l] * row[r])
+            .sum();
+        let d: f32 = (0..K).map(|j| (x[j] - sv[i * K + j]).powi(2)).sum();
+        assert!(
+            (u - (0.05 * d - shift)).abs() < 1e-4,
+            "vector {i}: {u} vs {}",
+            0.05 * d - shift
+        );
+    }
 }
 
 #[test]

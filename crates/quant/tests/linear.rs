@@ -78,12 +78,16 @@ fn raw_feature_logistic_regression() {
 
 /// A linear SVM (hinge loss) after a StandardScaler: raw decision scores up to about 240. The
 /// scaler folds into the `Linear` (4.8e-3 when its `Mul` and `Add` were requantized steps of
-/// their own); the `Linear`'s `act16` output, which the converter's `Mul` by -1 and `Concat`
-/// read, keeps 3.1e-3 (1.5e-4 of the range; the 1e-3 target is missed).
+/// their own), and skl2onnx's `Concat(score · -1, score)` is one `Linear` of the stacked rows
+/// (`lower/linear_stack.rs`), whose wide accumulator the `ArgMax` and the output read: 2.2e-3
+/// measured (3.1e-3 when the `Linear`'s `act16` output fed the `Mul` by -1 and the `Concat`).
+/// The raw features' 16-bit steps and the weights' one 16-bit scale are what remains: the
+/// 1e-3 target is missed.
 #[test]
 fn standard_scaler_linear_svm() {
     assert_eq!(feature_scales("linear_svc_bc"), 30);
-    check("linear_svc_bc", 4e-3);
+    check("linear_svc_bc", 3e-3);
+    every_mode("linear_svc_bc");
 }
 
 /// Multiclass LogisticRegression: the features' ranges are alike, one scale per tensor.
@@ -205,6 +209,14 @@ fn probit_linear_classifier() {
 fn softmax_zero_linear_classifier() {
     check("linear_softmax_zero_iris", 1e-3);
     every_mode("linear_softmax_zero_iris");
+}
+
+/// `post_transform` SOFTMAX_ZERO on skl2onnx's binary `LinearClassifier` (two rows of
+/// coefficients, scores `[-s, s]`): onnxruntime's same softmax over the non-zero scores.
+#[test]
+fn softmax_zero_binary_linear_classifier() {
+    check("linear_softmax_zero_bc", 1e-3);
+    every_mode("linear_softmax_zero_bc");
 }
 
 /// An ai.onnx.ml `LabelEncoder` mapping the classes to themselves (keys out of order) after

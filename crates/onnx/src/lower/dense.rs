@@ -348,11 +348,13 @@ impl Importer {
             b"SOFTMAX" => Post::Softmax,
             b"LOGISTIC" => Post::Logistic,
             b"PROBIT" => Post::Probit,
-            b"SOFTMAX_ZERO" if n > 2 => Post::SoftmaxZero,
+            // two scores too: onnxruntime's ComputeSoftmaxZero over a two-row binary
+            // classifier's [-s, s] (the one-row form is refused by the classifier)
+            b"SOFTMAX_ZERO" if n >= 2 => Post::SoftmaxZero,
             b"SOFTMAX_ZERO" => {
                 return Err(ctx.unsupported(
-                    "SOFTMAX_ZERO on fewer than three scores (onnxruntime applies it to a \
-                     binary classifier's scores in a form of its own)",
+                    "SOFTMAX_ZERO on one score (a softmax of one value; onnxruntime applies it \
+                     to classifiers' scores)",
                 ));
             }
             other => {

@@ -226,6 +226,10 @@ impl Importer {
                 .ok_or_else(|| ctx.bad_attr("axis", "required"))?,
             rank,
         )?;
+        // Linears of one input (maybe times a scalar): one Linear of the stacked rows
+        if self.concat_linears(ctx, &syms, axis, rank)? {
+            return Ok(());
+        }
         if syms.iter().all(|s| matches!(s, Sym::Const(_))) {
             let parts: Vec<Tensor> = syms
                 .iter()

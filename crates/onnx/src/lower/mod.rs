@@ -6,8 +6,10 @@
 //! |---|---|
 //! | [`dense`] | `Gemm`, `MatMul`; `ai.onnx.ml` `LinearClassifier`, `LinearRegressor` |
 //! | [`linear_scaler`] | an `ai.onnx.ml` `Scaler` folded into the `Linear` that alone reads it (linear models, `LINEAR`/`POLY`/`SIGMOID` SVMs, `MatMul` by a constant) |
+//! | [`linear_stack`] | a `Concat` along the last axis of `Linear`s of one input, each maybe times a scalar (`Mul`), as one `Linear` of the stacked rows (skl2onnx's binary linear SVM scores) |
 //! | [`softmax_zero`] | the `SOFTMAX_ZERO` post-transform of tree ensembles and linear classifiers (its exactness check for trees) |
 //! | [`svm`] | `ai.onnx.ml` `SVMClassifier` (binary, one-vs-one votes), `SVMRegressor`, with the `LINEAR` (folded into a `Linear`), `POLY`, `RBF` and `SIGMOID` kernels |
+//! | [`svm_rbf`] | the `RBF` kernel: each vector's squared distance as an exact `MatMul` sum of squares |
 //! | [`conv`] | `Conv` |
 //! | [`conv_transpose`] | `ConvTranspose` (a `Conv` by the flipped kernel over the input with zeros between its elements: `Pad`, `Select`; a kernel equal to its stride, a 1×1 `Conv` interleaved by `Reshape`, `Transpose`, `Reshape`) |
 //! | [`elementwise`] | `Add`, `Sub`, `Mul`, `Div` (and the bias folding into a `Linear`; by a computed tensor a `Mul` by its reciprocal's fine table), `Sum` and `Mean` of any number of operands, `Max` and `Min` (n-ary); `ai.onnx.ml` `Scaler` |
@@ -39,6 +41,7 @@ mod label_encoder;
 mod layer_norm;
 mod layout;
 mod linear_scaler;
+mod linear_stack;
 mod logic;
 mod norm;
 mod plumbing;
@@ -49,6 +52,7 @@ mod rnn;
 mod select;
 mod softmax_zero;
 mod svm;
+mod svm_rbf;
 mod tree;
 mod tree_scaler;
 mod tree_v5;

@@ -6,10 +6,9 @@
 //! | `LINEAR` | `x · v` | folded: `Σ_i c_i (x · v_i) = x · (Σ_i c_i v_i)`, one `Linear` per score |
 //! | `POLY` | `(γ x · v + c₀)^d` | `Linear` (weights `γ v_i / σ_i`, bias `c₀ / σ_i`), `Map` `Pow`, coefficients times `σ_i^d` |
 //! | `SIGMOID` | `tanh(γ x · v + c₀)` | `Linear` (weights `γ v_i`, bias `c₀`), `Map` `Tanh` |
-//! | `RBF` | `exp(-γ ‖x - v‖²)` | `Linear` (weights `2γ v_i`, bias `-γ ‖v_i‖²`) minus `γ ‖x‖²` (`Mul` `x · x`, a `Linear` summing it times `γ`), `Map` `Exp` |
+//! | `RBF` | `exp(-γ ‖x - v‖²)` | per vector `√γ (x - v_i)` and `±c`, two `Select`s, a `MatMul` (`γ ‖x - v_i‖² - T/2`, exact sum of squares), `Clip`, `Map` `RbfKernel` (`svm_rbf.rs`) |
 //!
-//! A `Scaler` that only the SVM reads folds into the kernel's `Linear` for `LINEAR`, `POLY` and
-//! `SIGMOID` (`linear_scaler.rs`); `RBF` reads the scaled features twice and keeps it.
+//! A `Scaler` that only the SVM reads folds into the kernel's `Linear` (`linear_scaler.rs`).
 //!
 //! The kernel values `[.., S]` (one per support vector) then meet the dual coefficients in a
 //! `Linear` whose bias is `ρ`. The kernel's `Map`s are `fine` (a `2^16`-entry table at 16 bits):
@@ -222,7 +221,13 @@ impl Importer {
             return self.linear(ctx, x, weight, n, k, Some(bias), Some(name));
         }
         let bias = self.new_const(ctx, "rho", vec![n], duals.rho);
-        let (kv, factors) = self.svm_kernels(ctx, x, k, sv, kernel)?;
+        // the largest row of absolute dual coefficients: how far a kernel value's error reaches
+        let reach = duals
+            .coef
+            .chunks_exact(s.max(1))
+            .map(|row| row.iter().map(|c| c.abs()).sum::<f32>())
+            .fold(0f32, f32::max);
+        let (kv, factors) = self.svm_kernels(ctx, x, k, sv, kernel, reach)?;
         let coef = duals
             .coef
             .chunks_exact(s)
@@ -248,6 +253,7 @@ impl Importer {
         k: usize,
         sv: &[f32],
         kernel: Kernel,
+        reach: f32,
     ) -> Result<(ValueId, Vec<f32>)> {
         let s = sv.len() / k.max(1);
         let mut factors = vec![1f32; s];
@@ -268,7 +274,10 @@ impl Importer {
                 let arg = self.svm_dot(ctx, x, k, sv, gamma, coef0, &vec![1.0; s])?;
                 (ScalarFn::Tanh, arg)
             }
-            Kernel::Rbf { gamma } => (ScalarFn::Exp, self.rbf_exponent(ctx, x, k, sv, gamma)?),
+            Kernel::Rbf { gamma } => {
+                let (u, shift) = self.rbf_argument(ctx, x, k, sv, gamma, reach)?;
+                (ScalarFn::RbfKernel { shift }, u)
+            }
             Kernel::Linear => return Err(ctx.shape_err("a LINEAR kernel is folded")),
         };
         let mut shape = self.shape(x);
@@ -310,56 +319,6 @@ impl Importer {
         let weight = self.new_const(ctx, "gamma_sv", vec![s, k], w);
         let bias = self.new_const(ctx, "coef0", vec![s], b);
         self.linear(ctx, x, weight, s, k, Some(bias), None)
-    }
-
-    /// The exponent `-γ ‖x - v_i‖² = (2γ x · v_i - γ ‖v_i‖²) - γ ‖x‖²`, `[.., S]`: a `Linear`
-    /// of `x`, and `γ ‖x‖²` as `x · x` summed by a one-row `Linear` of weights `γ`, broadcast
-    /// over the support vectors by a `Sub`.
-    fn rbf_exponent(
-        &mut self,
-        ctx: &Ctx<'_>,
-        x: ValueId,
-        k: usize,
-        sv: &[f32],
-        gamma: f32,
-    ) -> Result<ValueId> {
-        let s = sv.len() / k.max(1);
-        let w = sv.iter().map(|v| 2.0 * gamma * v).collect();
-        #[expect(
-            clippy::cast_possible_truncation,
-            reason = "constants are f32 in the graph"
-        )]
-        let b = sv
-            .chunks_exact(k)
-            .map(|v| {
-                let sq: f64 = v.iter().map(|a| f64::from(*a) * f64::from(*a)).sum();
-                (-f64::from(gamma) * sq) as f32
-            })
-            .collect();
-        let weight = self.new_const(ctx, "two_gamma_sv", vec![s, k], w);
-        let bias = self.new_const(ctx, "gamma_sv_sq", vec![s], b);
-        let dot = self.linear(ctx, x, weight, s, k, Some(bias), None)?;
-        let shape = self.shape(x);
-        let sq = self.emit_tmp(
-            ctx,
-            "x_sq",
-            FOp::Mul,
-            vec![Operand::Value(x), Operand::Value(x)],
-            shape,
-        )?;
-        let ones = self.new_const(ctx, "gamma", vec![1, k], vec![gamma; k]);
-        let norm = self.linear(ctx, sq, ones, 1, k, None, None)?;
-        let mut shape = self.shape(x);
-        if let Some(last) = shape.last_mut() {
-            *last = Dim::Fixed(s);
-        }
-        self.emit_tmp(
-            ctx,
-            "exponent",
-            FOp::Sub,
-            vec![Operand::Value(dot), Operand::Value(norm)],
-            shape,
-        )
     }
 
     /// `SVMClassifier` with integer labels `0..n-1`: binary, or one-vs-one votes for `n > 2`.

@@ -514,9 +514,13 @@ impl Importer {
             ));
         }
         if post == Post::SoftmaxZero && n == 2 {
+            // measured on onnxruntime 1.31: weights for class 0 give [1 - s, s] (no softmax),
+            // for class 1 ComputeSoftmaxZero of [0, s]: [0, 1], and NaN where s is 0
             return Err(ctx.unsupported(
-                "SOFTMAX_ZERO on a binary classifier (onnxruntime applies it to the one score's \
-                 two columns in a form of its own; three or more classes are supported)",
+                "SOFTMAX_ZERO on a binary classifier: onnxruntime leaves its one score s as \
+                 [1 - s, s] (weights for class 0) or takes the softmax of [0, s] (class 1), \
+                 NaN where s = 0, a value no integer graph outputs (three or more classes are \
+                 supported)",
             ));
         }
         let (x, mut trees, per_leaf) = self.read_input_trees(ctx, "class")?;

@@ -40,6 +40,17 @@ pub struct ImportArgs {
     /// `dynamic_axes`) takes any number of rows, each run as the model's one row.
     #[arg(long)]
     pub keep_fixed_batch: bool,
+    /// After importing, explain the error: run the float model and the integer engine on the
+    /// rows of INPUTS (a JSON object like the calibration file; without a file, the
+    /// calibration samples) and list the nodes that add the most relative error (`max |int -
+    /// float| / max |float|` of each node's output, less its inputs'), the share of each one's
+    /// float values its integer range clips, and the output error rounding the Conv/Linear
+    /// weights alone causes, per tensor (as imported) and per output channel.
+    #[arg(long, value_name = "INPUTS", num_args = 0..=1)]
+    pub explain_error: Option<Option<PathBuf>>,
+    /// How many nodes `--explain-error` lists.
+    #[arg(long, default_value_t = 15, value_name = "N")]
+    pub explain_top: usize,
 }
 
 /// Parses `NAME=DxDx..` (positive sizes).
@@ -166,7 +177,25 @@ pub fn run(a: &ImportArgs) -> Result<()> {
         keep_fixed_batch: a.keep_fixed_batch,
         ..Default::default()
     };
-    let pkg = import_with(&onnx, &calibration, opts, &name, precision)?;
+    let pkg = import_with(&onnx, &calibration, opts.clone(), &name, precision)?;
+    let explained = match &a.explain_error {
+        Some(file) => {
+            let rows = match file {
+                Some(f) => io::read_json(f)?,
+                None => calibration.clone(),
+            };
+            Some(super::explain::explain(
+                &onnx,
+                &calibration,
+                &rows,
+                opts,
+                &pkg,
+                precision,
+                a.explain_top,
+            )?)
+        }
+        None => None,
+    };
     let path = a
         .output
         .clone()
@@ -174,7 +203,7 @@ pub fn run(a: &ImportArgs) -> Result<()> {
     let bytes = pkg.to_bytes();
     io::write_atomic(&path, &bytes)?;
     let cid = Package::cid_of_bytes(&bytes).to_string();
-    let v = json!({
+    let mut v = json!({
         "cid": cid,
         "name": pkg.name,
         "package": path.display().to_string(),
@@ -189,6 +218,9 @@ pub fn run(a: &ImportArgs) -> Result<()> {
             "argmax_agreement": o.argmax_agreement,
         })).collect::<Vec<_>>(),
     });
+    if let Some(e) = &explained {
+        v["explain_error"] = e.to_json();
+    }
     out::result(v, || {
         out::line(format!(
             "accuracy on {} calibration samples (integer engine vs float model):",
@@ -211,6 +243,9 @@ pub fn run(a: &ImportArgs) -> Result<()> {
             pkg.parameter_count()
         ));
         out::line(format!("cid      {cid}"));
+        if let Some(e) = &explained {
+            out::line(e.to_text());
+        }
     });
     Ok(())
 }

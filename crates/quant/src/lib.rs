@@ -15,11 +15,13 @@
 //! | [`quantize`](mod@quantize) | scale selection and lowering to the integer IR, one submodule per op family |
 //! | [`accuracy`] | input quantization, output dequantization, the accuracy report |
 //! | [`decisions`] | tree ensembles: float against integer leaves on calibration rows |
+//! | [`explain`] | per-node error of a package against the float model; weight rounding alone |
 //! | [`json`] | the JSON tensor format of inputs, calibration samples and outputs |
 
 #![forbid(unsafe_code)]
 pub mod accuracy;
 pub mod decisions;
+pub mod explain;
 pub mod float;
 pub mod quantize;
 

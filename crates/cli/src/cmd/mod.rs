@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod deploy;
 pub mod devnet;
+pub mod explain;
 pub mod gateway;
 pub mod infer;
 pub mod key;

@@ -46,6 +46,17 @@ pub struct ImportArgs {
     /// the package no longer takes it. A name that is not a graph input is an error.
     #[arg(long = "const", value_name = "NAME=V,V..", value_parser = parse_const)]
     pub consts: Vec<(String, Vec<f64>)>,
+    /// After importing, explain the error: run the float model and the integer engine on the
+    /// rows of INPUTS (a JSON object like the calibration file; without a file, the
+    /// calibration samples) and list the nodes that add the most relative error (`max |int -
+    /// float| / max |float|` of each node's output, less its inputs'), the share of each one's
+    /// float values its integer range clips, and the output error rounding the Conv/Linear
+    /// weights alone causes, per tensor (as imported) and per output channel.
+    #[arg(long, value_name = "INPUTS", num_args = 0..=1)]
+    pub explain_error: Option<Option<PathBuf>>,
+    /// How many nodes `--explain-error` lists.
+    #[arg(long, default_value_t = 15, value_name = "N")]
+    pub explain_top: usize,
 }
 
 /// Parses `NAME=VALUE[,VALUE..]` (finite numbers).
@@ -200,7 +211,25 @@ pub fn run(a: &ImportArgs) -> Result<()> {
         consts,
         ..Default::default()
     };
-    let pkg = import_with(&onnx, &calibration, opts, &name, precision)?;
+    let pkg = import_with(&onnx, &calibration, opts.clone(), &name, precision)?;
+    let explained = match &a.explain_error {
+        Some(file) => {
+            let rows = match file {
+                Some(f) => io::read_json(f)?,
+                None => calibration.clone(),
+            };
+            Some(super::explain::explain(
+                &onnx,
+                &calibration,
+                &rows,
+                opts,
+                &pkg,
+                precision,
+                a.explain_top,
+            )?)
+        }
+        None => None,
+    };
     let path = a
         .output
         .clone()
@@ -208,7 +237,7 @@ pub fn run(a: &ImportArgs) -> Result<()> {
     let bytes = pkg.to_bytes();
     io::write_atomic(&path, &bytes)?;
     let cid = Package::cid_of_bytes(&bytes).to_string();
-    let v = json!({
+    let mut v = json!({
         "cid": cid,
         "name": pkg.name,
         "package": path.display().to_string(),
@@ -223,6 +252,9 @@ pub fn run(a: &ImportArgs) -> Result<()> {
             "argmax_agreement": o.argmax_agreement,
         })).collect::<Vec<_>>(),
     });
+    if let Some(e) = &explained {
+        v["explain_error"] = e.to_json();
+    }
     out::result(v, || {
         out::line(format!(
             "accuracy on {} calibration samples (integer engine vs float model):",
@@ -245,6 +277,9 @@ pub fn run(a: &ImportArgs) -> Result<()> {
             pkg.parameter_count()
         ));
         out::line(format!("cid      {cid}"));
+        if let Some(e) = &explained {
+            out::line(e.to_text());
+        }
     });
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! Lowering elementwise activations: `Relu` and `Clip` (a clamp at the input's scale, unless
 //! fused into the producing node), `LeakyRelu` (a multiplier for the negative slope), and
-//! `Sigmoid`/`Tanh` as a 256-entry `Lut` on an `act8` input (at 16 bits, one whose output is a
-//! graph output, a classifier's probabilities, as a [`FINE_LUT`]-entry `Lut` on an `act16`
-//! window with an `act16` output), and every other function of one argument (`FOp::Map`:
+//! `Sigmoid`/`Tanh` as a 256-entry `Lut` on an `act8` input at 8 bits and, at 16 bits, a
+//! `Lut` on an `act16` window with an `act16` output: [`FINE_LUT`] entries for a graph output
+//! (a classifier's probabilities), [`GATE_LUT`] for any other (an LSTM's or GRU's gates), and every other function of one argument (`FOp::Map`:
 //! HardSigmoid, Exp, Elu, ...) as a `Lut` whose output scale fits its table: 256 entries at 8
 //! bits, [`FINE_LUT`] entries indexed by an `act16` input at 16 bits.
 
@@ -18,6 +18,19 @@ use vouch_semantics::{ACT_MAX, ACT_MIN, ACT16_MAX};
 /// at most about `range / 2^17` plus half an output step (semantics version 4 allows tables of
 /// `2^k` entries, up to `2^16`).
 const FINE_LUT: usize = 65_536;
+
+/// Entries of the table of every other 16-bit `Sigmoid`/`Tanh` (an LSTM's or GRU's gates):
+/// picked on the recurrent fixtures, whose speech probability is within 0.0023 (`vad_lstm`)
+/// and 0.0018 (`vad_bigru`) of onnxruntime at `2^12` entries, 0.010 and 0.0082 at `2^10`,
+/// 0.041 and 0.021 at `2^8` (docs/semantics.md section 5); a circuit's lookup grows as `√n`.
+const GATE_LUT: usize = 4096;
+
+/// Where `Sigmoid` is within half an `act16` output step (`1/65534`) of its limits: its
+/// table's window reaches no further.
+const SIGMOID_SATURATES: f64 = 11.1;
+
+/// Where `Tanh` is within half an `act16` output step of `±1`.
+const TANH_SATURATES: f64 = 5.9;
 
 impl Builder<'_> {
     /// `Relu`, at the input's kind and scale.
@@ -108,12 +121,17 @@ impl Builder<'_> {
 
     /// `Sigmoid` as a table.
     pub(super) fn sigmoid(&mut self, node: &FNode, name: String) -> Result<()> {
-        self.lut(node, name, |v| 1.0 / (1.0 + libm::expf(-v)))
+        self.lut(
+            node,
+            name,
+            |v| 1.0 / (1.0 + libm::expf(-v)),
+            SIGMOID_SATURATES,
+        )
     }
 
     /// `Tanh` as a table.
     pub(super) fn tanh(&mut self, node: &FNode, name: String) -> Result<()> {
-        self.lut(node, name, libm::tanhf)
+        self.lut(node, name, libm::tanhf, TANH_SATURATES)
     }
 
     /// An elementwise function of one argument as a `Lut`. At 16 bits, a [`FINE_LUT`]-entry
@@ -203,10 +221,18 @@ impl Builder<'_> {
         self.push_lut(node, name, x.id, table, Kind::Act16, scale)
     }
 
-    /// A `Lut` of `f` over the 256 steps of the `act8` input, output `act8` at scale 1/127.
-    fn lut(&mut self, node: &FNode, name: String, f: fn(f32) -> f32) -> Result<()> {
-        if self.precision == super::Precision::Int16 && self.is_output[node.output] {
-            return self.fine_lut(node, name, f);
+    /// A `Lut` of `f` (`Sigmoid` or `Tanh`, saturated within half an `act16` step past
+    /// `±sat`): at 8 bits over the 256 steps of the `act8` input, output `act8` at scale 1/127;
+    /// at 16 bits a [`FINE_LUT`]-entry (graph output) or [`GATE_LUT`]-entry
+    /// [`Self::fine_lut`].
+    fn lut(&mut self, node: &FNode, name: String, f: fn(f32) -> f32, sat: f64) -> Result<()> {
+        if self.precision == super::Precision::Int16 {
+            let n = if self.is_output[node.output] {
+                FINE_LUT
+            } else {
+                GATE_LUT
+            };
+            return self.fine_lut(node, name, f, n, sat);
         }
         let x = self.act8_input(node)?;
         let table: Vec<i32> = (-128..=127)
@@ -219,13 +245,21 @@ impl Builder<'_> {
         self.push_lut(node, name, x.id, table, Kind::Act8, 1.0 / 127.0)
     }
 
-    /// `f` as a [`FINE_LUT`]-entry table: the input rescaled onto the window
-    /// `[-FINE_LUT/2, FINE_LUT/2)` at `2 · range / (FINE_LUT/2)` per step, the output `act16` at
-    /// `1/32767` (`f` maps into `[-1, 1]`: `Sigmoid`, `Tanh`).
-    fn fine_lut(&mut self, node: &FNode, name: String, f: fn(f32) -> f32) -> Result<()> {
-        let half = (FINE_LUT / 2) as i32;
-        let scale =
-            (2.0 * f64::from(self.range_of(node, 0)?) / f64::from(half)).max(super::MIN_SCALE);
+    /// `f` as an `n`-entry table: the input rescaled onto the window `[-n/2, n/2)` at
+    /// `min(2 · range, sat) / (n/2)` per step (inputs past the window clamp to its ends, where
+    /// `f` has saturated), the output `act16` at `1/32767` (`f` maps into `[-1, 1]`: `Sigmoid`,
+    /// `Tanh`).
+    fn fine_lut(
+        &mut self,
+        node: &FNode,
+        name: String,
+        f: fn(f32) -> f32,
+        n: usize,
+        sat: f64,
+    ) -> Result<()> {
+        let half = (n / 2) as i32;
+        let reach = (2.0 * f64::from(self.range_of(node, 0)?)).min(sat);
+        let scale = (reach / f64::from(half)).max(super::MIN_SCALE);
         let w = self.rescaled_input(node, Kind::Act16, scale, (-half, half - 1), "to_window")?;
         let lim = f64::from(ACT16_MAX);
         let table: Vec<i32> = (-half..half)

@@ -14,7 +14,7 @@
 //! | `logic` | `Logic` (comparisons and logic ops to `0`/`1`), `Where` (elementwise family) |
 //! | `activation` | `Relu`, `Clip`, `LeakyRelu`, `PRelu`, `Sigmoid`, `Tanh` |
 //! | `reduce` | `ArgMax`, `Reduce` |
-//! | `softmax` | `Softmax` (the op, or a finer form for a 16-bit graph output), `SoftmaxZero` (that finer form over the non-zero scores) |
+//! | `softmax` | `Softmax` (the op, or a finer form at 16 bits), `SoftmaxZero` (that finer form over the non-zero scores) |
 //! | `pool` | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad`, `Select` |
 //! | `tree` | `TreeEnsemble` |

@@ -1,10 +1,11 @@
 //! Lowering `Softmax`, two ways.
 //!
-//! Inside a network, and at 8 bits, it is the `Softmax` op: an index requantization into a
-//! 256-entry `exp` table, output `act8` at scale 1/127 (half a step is 0.0039 of probability).
+//! At 8 bits, and at 16 bits over slices the reductions cannot span (more than
+//! `MAX_REDUCE_SPAN` elements), it is the `Softmax` op: an index requantization into a 256-entry
+//! `exp` table, output `act8` at scale 1/127 (half a step is 0.0039 of probability).
 //!
-//! At 16 bits, a `Softmax` whose output is a graph output (a classifier's probabilities) is
-//! built from ops that already take 16-bit tables, so a probability is good to about 3e-4
+//! Any other 16-bit `Softmax` (a classifier's probabilities, a transformer's attention weights)
+//! is built from ops that already take 16-bit tables, so a probability is good to about 3e-4
 //! instead ([`Builder::fine_softmax`]): the slice maximum (`Reduce max`), the differences
 //! `x - max` onto a [`FINE_EXP_WINDOW`]-wide window (`Sub`), `exp` by a 65536-entry `Lut`, their
 //! sum (`Reduce sum`), its reciprocal by a second 65536-entry `Lut`, and the product (`Mul`).
@@ -28,13 +29,10 @@ const FINE_EXP_WINDOW: f64 = 12.0;
 const FINE_TABLE: i32 = 65_536;
 
 impl Builder<'_> {
-    /// `Softmax` along `axis`: the fine form for a 16-bit graph output whose slices the
-    /// reductions can span, else the `Softmax` op.
+    /// `Softmax` along `axis`: the fine form at 16 bits when the reductions can span its
+    /// slices, else the `Softmax` op.
     pub(super) fn softmax(&mut self, node: &FNode, name: String, axis: usize) -> Result<()> {
-        if self.precision == Precision::Int16
-            && self.is_output[node.output]
-            && self.fine_softmax_fits(node, axis)?
-        {
+        if self.precision == Precision::Int16 && self.fine_softmax_fits(node, axis)? {
             return self.fine_softmax(node, name, axis);
         }
         let x = self.input(node, 0)?;
@@ -88,7 +86,7 @@ impl Builder<'_> {
             .is_some_and(|s| s <= vouch_semantics::MAX_REDUCE_SPAN))
     }
 
-    /// `Softmax` along `axis` of a 16-bit graph output, from `Reduce`, `Sub`, `Lut` and `Mul`
+    /// `Softmax` along `axis` at 16 bits, from `Reduce`, `Sub`, `Lut` and `Mul`
     /// (module docs). Every intermediate is `act16`; the output is `act16` at `1/32767`.
     fn fine_softmax(&mut self, node: &FNode, name: String, axis: usize) -> Result<()> {
         let (lo, hi) = kind_range(Kind::Act16);

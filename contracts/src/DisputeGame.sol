@@ -4,6 +4,7 @@ pragma solidity 0.8.29;
 import {IDisputeGame, IDisputeResolver, DisputeParams, Outcome} from "./IDisputeGame.sol";
 import {OneStepVerifier, Semantics} from "./OneStepVerifier.sol";
 import {OneStepEvaluator} from "./OneStepEvaluator.sol";
+import {Dense} from "./onestep/Dense.sol";
 import {InputRange} from "./InputRange.sol";
 
 /// @title DisputeGame
@@ -26,7 +27,7 @@ import {InputRange} from "./InputRange.sol";
 ///    each proven against the agreed trace, the task's input commitment or the weights root; the
 ///    contract recomputes the element (OneStepVerifier) and whoever claimed another value loses.
 /// 6. Large fan-in (`Linear` with `K > CHUNK`): instead of step 5, either party may start the
-///    partial-sum game (`startPartialSums`). With `P_0 = B[n]` (0 without bias) and
+///    partial-sum game (`startPartialSums`). With `P_0 = B[n]` (0 without bias; `Dense.bias`) and
 ///    `P_c = P_0 + Σ_{k < min(c·CHUNK, K)} X[row, k]·W[n, k]`, both post their accumulator
 ///    `P_m` (m = ceil(K / CHUNK)), which must requantize to the value each claimed; then
 ///    `postPartial` bisects the chunk interval `[lo, hi]` (P_lo agreed, P_hi disputed) on the
@@ -540,7 +541,7 @@ contract DisputeGame is IDisputeGame {
         uint256 from = uint256(ps.lo) * CHUNK;
         uint256 to = from + CHUNK < k ? from + CHUNK : k;
         if (ps.lo != 0) p = ps.agreed;
-        else if (cs.length > 1) p = OneStepVerifier.at(cs[1], n);
+        else p = Dense.bias(cs, nOut, n);
         uint256 xBase = (e / nOut) * k;
         uint256 wBase = n * k;
         for (uint256 i = from; i < to; ++i) {

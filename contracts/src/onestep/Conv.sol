@@ -25,7 +25,7 @@ library Conv {
     }
 
     /// `Conv`: attrs [M, s, lo, hi, wide, group, kH, kW, sH, sW, dH, dW, pT, pL, pB, pR];
-    /// consts [W, B (optional)]. 1-D convolutions use shapes [N, C, L] and kH = sH = dH = 1, pT = pB = 0.
+    /// consts [W, B [C_out] or [C_out, 2] (optional, `Dense.bias`)]. 1-D convolutions use shapes [N, C, L] and kH = sH = dH = 1, pT = pB = 0.
     function conv(
         OneStepVerifier.Node memory node,
         OneStepVerifier.Tensor memory x,
@@ -49,7 +49,7 @@ library Conv {
         uint256 co = (e / (g.ow * g.oh)) % g.cOut;
         uint256 nb = e / (g.ow * g.oh * g.cOut);
         uint256 grp = co / (g.cOut / uint256(a[5]));
-        int256 acc = cs.length > 1 ? OneStepVerifier.at(cs[1], co) : int256(0);
+        int256 acc = Dense.bias(cs, g.cOut, co);
         for (uint256 ci; ci < g.cg; ++ci) {
             uint256 xPlane = (nb * g.c + grp * g.cg + ci) * g.h * g.w;
             uint256 wPlane = (co * g.cg + ci) * g.kh * g.kw;

@@ -9,7 +9,7 @@ import {OneStepVerifier, Semantics} from "../OneStepVerifier.sol";
 /// then requantized or kept wide. `finish` is that output rule, which `Conv` shares.
 /// `OneStepVerifier.evalElement` dispatches here.
 library Dense {
-    /// `Linear`: attrs [M, s, lo, hi, wide]; consts [W [N, K], B [N] (optional)].
+    /// `Linear`: attrs [M, s, lo, hi, wide]; consts [W [N, K], B [N] or [N, 2] (optional)].
     function linear(
         OneStepVerifier.Node memory node,
         OneStepVerifier.Tensor memory x,
@@ -20,13 +20,25 @@ library Dense {
         uint256 k = cs[0].shape[1];
         uint256 n = e % nOut;
         uint256 row = e / nOut;
-        int256 acc = cs.length > 1 ? OneStepVerifier.at(cs[1], n) : int256(0);
+        int256 acc = bias(cs, nOut, n);
         uint256 xBase = row * k;
         uint256 wBase = n * k;
         for (uint256 i; i < k; ++i) {
             acc += OneStepVerifier.at(x, xBase + i) * OneStepVerifier.at(cs[0], wBase + i);
         }
         return finish(acc, node.attrs);
+    }
+
+    /// Bias `B[n]` of a `Linear` or `Conv` with `nOut` outputs (consts [W, B]; 0 without B):
+    /// `N` stored values hold `B[n]` itself; a wide bias of shape [N, 2] (semantics version 5)
+    /// holds `B[n] = B[n, 0] * 2^31 + B[n, 1]`, an i64-ranged value (docs/semantics.md section 3).
+    function bias(OneStepVerifier.Tensor[] memory cs, uint256 nOut, uint256 n) internal pure returns (int256) {
+        if (cs.length < 2) return 0;
+        uint256[] memory s = cs[1].shape;
+        if (s.length == 2 && s[0] == nOut && s[1] == 2 && nOut > 0) {
+            return OneStepVerifier.at(cs[1], 2 * n) * (int256(1) << 31) + OneStepVerifier.at(cs[1], 2 * n + 1);
+        }
+        return OneStepVerifier.at(cs[1], n);
     }
 
     /// `MatMul`: attrs [M, s, lo, hi, wide]; inputs [X, Y], batch dims broadcast.

@@ -515,6 +515,12 @@ abstract contract ModelKit is Fixture {
         return (from, from + 64 < hi ? from + 64 : hi);
     }
 
+    /// Elements [lo, hi) of output `o`'s bias among `n` outputs: its pair in a wide [N, 2] bias.
+    function _biasNeed(uint256[] memory shape, uint256 n, uint256 o) internal pure returns (uint256, uint256) {
+        if (shape.length == 2 && shape[0] == n && shape[1] == 2) return (2 * o, 2 * o + 2);
+        return (o, o + 1);
+    }
+
     /// Elements [lo, hi) of input/constant `i` that element `e` of `node` reads.
     function _need(OneStepVerifier.Node memory node, bool isConst, uint256 i, uint256 e)
         internal
@@ -527,7 +533,7 @@ abstract contract ModelKit is Fixture {
             uint256 k = node.constShapes[0][1];
             if (!isConst) return ((e / n) * k, (e / n) * k + k);
             if (i == 0) return ((e % n) * k, (e % n) * k + k);
-            return (e % n, e % n + 1);
+            return _biasNeed(shape, n, e % n);
         }
         if (node.op == OneStepVerifier.OP_CONV) {
             uint256 plane = node.outShape[2] * node.outShape[3];
@@ -535,7 +541,7 @@ abstract contract ModelKit is Fixture {
             uint256 per = shape.length == 4 ? shape[1] * shape[2] * shape[3] : 1;
             if (!isConst) return (0, OneStepVerifier.numel(shape)); // batch 1, group 1: all channels
             if (i == 0) return (co * per, co * per + per);
-            return (co, co + 1);
+            return _biasNeed(shape, node.outShape[1], co);
         }
         if (node.op == OneStepVerifier.OP_MAXPOOL) {
             uint256 hw = shape[2] * shape[3];

@@ -60,10 +60,11 @@ pub fn commit_list(ts: &[Tensor]) -> B256 {
 #[derive(Debug, Clone)]
 enum Prepared {
     None,
-    /// Packed weights, and whether the accumulator needs `i64` (section 4 bound `>= 2^31`).
-    Linear(Packed, bool),
-    /// Packed weights per group, and whether the accumulator needs `i64`.
-    Conv(Vec<Packed>, bool),
+    /// Packed weights, whether the accumulator needs `i64` (section 4 bound `>= 2^31`), and
+    /// the bias values (a wide `[N, 2]` bias already joined into `i64`s).
+    Linear(Packed, bool, Option<Vec<i64>>),
+    /// Packed weights per group, whether the accumulator needs `i64`, and the bias values.
+    Conv(Vec<Packed>, bool, Option<Vec<i64>>),
     /// A tree ensemble compiled for the lockstep walk.
     Trees(Box<tree::Compiled>),
 }
@@ -302,13 +303,12 @@ impl<'p> Engine<'p> {
         };
         // One arm per op; the op's family module does the work.
         let out = match (&node.op, prep) {
-            (Op::Linear { bias, rq, wide, .. }, Prepared::Linear(w, acc64)) => {
-                dense::run_linear(&r, w, *acc64, *bias, rq, *wide)?
+            (Op::Linear { rq, wide, .. }, Prepared::Linear(w, acc64, bias)) => {
+                dense::run_linear(&r, w, *acc64, bias.as_deref(), rq, *wide)?
             }
             (Op::MatMul { rq, wide }, _) => dense::run_matmul(&r, rq, *wide)?,
             (
                 Op::Conv {
-                    bias,
                     kernel,
                     strides,
                     pads,
@@ -317,10 +317,10 @@ impl<'p> Engine<'p> {
                     wide,
                     ..
                 },
-                Prepared::Conv(ws, acc64),
+                Prepared::Conv(ws, acc64, bias),
             ) => {
                 let win = window(*kernel, *strides, *pads, *dilations);
-                conv::run_conv(&r, ws, *acc64, *bias, win, rq, *wide)?
+                conv::run_conv(&r, ws, *acc64, bias.as_deref(), win, rq, *wide)?
             }
             (Op::Add { ma, mb, rq }, _) => elementwise::run_add(&r, *ma, *mb, rq)?,
             (Op::Mul { rq }, _) => elementwise::run_mul(&r, rq)?,
@@ -390,8 +390,8 @@ fn prepare(pkg: &Package, node: &Node) -> Result<Prepared> {
             rq,
             wide,
         } => {
-            let (w, acc64) = dense::prepare_linear(pkg, node, *weight, *bias, rq, *wide)?;
-            Ok(Prepared::Linear(w, acc64))
+            let (w, acc64, b) = dense::prepare_linear(pkg, node, *weight, *bias, rq, *wide)?;
+            Ok(Prepared::Linear(w, acc64, b))
         }
         Op::Conv {
             weight,
@@ -402,9 +402,9 @@ fn prepare(pkg: &Package, node: &Node) -> Result<Prepared> {
             wide,
             ..
         } => {
-            let (ws, acc64) =
+            let (ws, acc64, b) =
                 conv::prepare_conv(pkg, node, *weight, *bias, *kernel, *group, rq, *wide)?;
-            Ok(Prepared::Conv(ws, acc64))
+            Ok(Prepared::Conv(ws, acc64, b))
         }
         Op::TreeEnsemble { .. } => Ok(tree::trees_of(pkg, &node.op)
             .and_then(|t| tree::Compiled::new(&t))
@@ -426,8 +426,10 @@ fn work_per_row(pkg: &Package, prepared: &[Prepared]) -> u64 {
                 .and_then(|v| numel(&resolve(&v.shape, 1)))
                 .map_or(u64::MAX, |n| n as u64);
             match prep {
-                Prepared::Linear(w, _) => out.saturating_mul(w.k as u64),
-                Prepared::Conv(ws, _) => out.saturating_mul(ws.first().map_or(0, |w| w.k) as u64),
+                Prepared::Linear(w, _, _) => out.saturating_mul(w.k as u64),
+                Prepared::Conv(ws, _, _) => {
+                    out.saturating_mul(ws.first().map_or(0, |w| w.k) as u64)
+                }
                 Prepared::Trees(c) => c.branches_per_row(),
                 Prepared::None => out,
             }

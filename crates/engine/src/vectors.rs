@@ -10,6 +10,7 @@ use vouch_semantics::SEMANTICS_VERSION;
 
 mod act16;
 mod activation;
+mod bias;
 mod elementwise;
 mod layout;
 mod reduce;
@@ -529,6 +530,7 @@ pub fn all_cases() -> Vec<(&'static str, Vec<Case>)> {
     tree::tree_cases(r, &mut push);
     layout::select_cases(r, &mut push);
     activation::fine_lut_cases(r, &mut push);
+    bias::wide_bias_cases(r, &mut push);
     groups
 }
 

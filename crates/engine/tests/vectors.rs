@@ -32,7 +32,13 @@ fn linear_vectors_match_scalar_reference() {
         let (n, k) = (w.shape[0], w.shape[1]);
         for (i, out) in z.data.iter().enumerate() {
             let (row, col) = (i / n, i % n);
-            let mut acc: i128 = bias.map_or(0, |_| i128::from(c.consts[1].data[col]));
+            // a wide [N, 2] bias is B[n, 0] * 2^31 + B[n, 1] (semantics version 5)
+            let b = |j: usize| i128::from(c.consts[1].data[j]);
+            let mut acc: i128 = match bias {
+                None => 0,
+                Some(_) if c.consts[1].shape == [n, 2] => b(2 * col) * (1 << 31) + b(2 * col + 1),
+                Some(_) => b(col),
+            };
             for t in 0..k {
                 acc += i128::from(x.data[row * k + t]) * i128::from(w.data[col * k + t]);
             }

@@ -249,11 +249,49 @@ impl Package {
         }
     }
 
+    /// A `Linear` or `Conv` bias is `[N]` (`N` the weight's first dimension) or, from semantics
+    /// version 5, a wide `[N, 2]` (`vouch_semantics::bias_values`).
+    fn validate_bias(
+        &self,
+        node: &crate::ir::Node,
+        weight: u32,
+        bias: Option<u32>,
+    ) -> Result<(), InvalidPackage> {
+        let (Some(w), Some(b)) = (
+            self.consts.get(weight as usize),
+            bias.and_then(|b| self.consts.get(b as usize)),
+        ) else {
+            return Ok(());
+        };
+        let n = w.shape.first().map_or(0, |&d| d as usize);
+        if vouch_semantics::bias_values(&b.shape, &b.data, n).is_none() {
+            return Err(node_err(
+                &node.name,
+                format!(
+                    "bias shape {:?} holds neither {n} values nor [{n}, 2]",
+                    b.shape
+                ),
+            ));
+        }
+        if vouch_semantics::is_wide_bias(&b.shape, n)
+            && self.semantics_version < vouch_semantics::WIDE_BIAS_VERSION
+        {
+            return Err(node_err(
+                &node.name,
+                "a wide ([N, 2]) bias needs semantics version 5",
+            ));
+        }
+        Ok(())
+    }
+
     fn validate_params(&self, node: &crate::ir::Node) -> Result<(), InvalidPackage> {
         let n = &node.name;
         let const_len = |c: u32| self.consts.get(c as usize).map_or(0, |c| c.data.len());
         let check_rq =
             |rq: &vouch_semantics::Requant| rq.validate().map_err(|e| node_err(n, e.to_string()));
+        if let Op::Linear { weight, bias, .. } | Op::Conv { weight, bias, .. } = &node.op {
+            self.validate_bias(node, *weight, *bias)?;
+        }
         match &node.op {
             Op::Linear { rq, .. }
             | Op::MatMul { rq, .. }

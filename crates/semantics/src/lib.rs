@@ -34,8 +34,11 @@ pub use tree::{Aggregate, NodeMode};
 /// The semantics version this crate implements (and the one new packages record). Version 3
 /// added the zk statement (`docs/semantics.md` section 9: the input commitment is circomlib's
 /// Poseidon) and changed nothing the engine executes; version 4 lets a `Lut` table have
-/// `2^k` entries (`8 <= k <= 16`, [`lut_index`]) instead of exactly 256.
-pub const SEMANTICS_VERSION: u32 = 4;
+/// `2^k` entries (`8 <= k <= 16`, [`lut_index`]) instead of exactly 256; version 5 lets a
+/// `Linear` or `Conv` bias be `i64`-ranged, stored as `[N, 2]` pairs ([`bias_values`]).
+pub const SEMANTICS_VERSION: u32 = 5;
+/// The first version whose `Linear` and `Conv` biases may be wide (`[N, 2]`, [`bias_values`]).
+pub const WIDE_BIAS_VERSION: u32 = 5;
 /// The oldest version a zk proof may be made or checked for: versions 1 and 2 committed zk
 /// inputs with vouch's own pre-standard Poseidon, which this build no longer computes.
 pub const ZK_MIN_VERSION: u32 = 3;
@@ -242,11 +245,44 @@ pub fn div_round(a: i64, n: i64) -> Result<i64> {
     floor_div(num, den)
 }
 
+/// The `N` bias values of a `Linear` or `Conv` node with `n` outputs from the stored constant
+/// (`docs/semantics.md` section 3): a constant of `N` elements (shape `[N]`, or any shape of
+/// that size) holds `B[n]` itself; shape `[N, 2]` (a *wide* bias, version 5) holds
+/// `B[n] = B[n, 0] · 2^31 + B[n, 1]`, an exact `i64`-ranged value. `None` for any other size.
+pub fn bias_values(shape: &[u32], data: &[i32], n: usize) -> Option<Vec<i64>> {
+    if data.len() == n {
+        return Some(data.iter().map(|&b| i64::from(b)).collect());
+    }
+    let wide = matches!(shape, [len, 2] if usize::try_from(*len).ok() == Some(n));
+    (wide && Some(data.len()) == n.checked_mul(2)).then(|| {
+        data.chunks_exact(2)
+            .map(|p| match *p {
+                [hi, lo] => i64::from(hi) * (1 << 31) + i64::from(lo),
+                _ => 0,
+            })
+            .collect()
+    })
+}
+
+/// Whether a stored bias of `shape` for `n` outputs is wide (`[N, 2]`, [`bias_values`]).
+pub fn is_wide_bias(shape: &[u32], n: usize) -> bool {
+    n > 0 && matches!(shape, [len, 2] if usize::try_from(*len).ok() == Some(n))
+}
+
+/// The stored pair `[hi, lo]` of a wide bias value `b` (the inverse of [`bias_values`]):
+/// `hi = floor(b / 2^31)` and `lo = b mod 2^31` in `[0, 2^31)`. `None` when `hi` leaves `i32`.
+pub fn split_bias(b: i64) -> Option<[i32; 2]> {
+    let hi = i32::try_from(b.div_euclid(1 << 31)).ok()?;
+    let lo = i32::try_from(b.rem_euclid(1 << 31)).ok()?;
+    Some([hi, lo])
+}
+
 /// The largest accumulator magnitude of `Linear` and `Conv` (`docs/semantics.md` section 4):
-/// the maximum over output rows `n` (weights `w` in rows of `per_row`, optional `bias`) of
-/// `|B[n]| + r · Σ_k |W[n, k]|`, with `r` the largest input magnitude (128 for `act8`, 32768
-/// for `act16`). Saturates at `i128::MAX` (never reached by a package that fits memory).
-pub fn accumulator_bound(w: &[i32], per_row: usize, bias: Option<&[i32]>, r: i64) -> i128 {
+/// the maximum over output rows `n` (weights `w` in rows of `per_row`, optional `bias` values
+/// from [`bias_values`]) of `|B[n]| + r · Σ_k |W[n, k]|`, with `r` the largest input magnitude
+/// (128 for `act8`, 32768 for `act16`). Saturates at `i128::MAX` (never reached by a package
+/// that fits memory).
+pub fn accumulator_bound(w: &[i32], per_row: usize, bias: Option<&[i64]>, r: i64) -> i128 {
     w.chunks(per_row.max(1))
         .enumerate()
         .map(|(n, row)| {
@@ -390,12 +426,42 @@ mod tests {
     }
 
     #[test]
+    fn wide_biases_round_trip_through_their_pairs() {
+        for b in [
+            0i64,
+            1,
+            -1,
+            4_000_000_000,
+            -4_000_000_000,
+            i64::from(i32::MIN),
+            1 << 61,
+        ] {
+            let [hi, lo] = split_bias(b).unwrap();
+            assert!((0..1 << 31).contains(&i64::from(lo)));
+            assert_eq!(bias_values(&[1, 2], &[hi, lo], 1), Some(vec![b]));
+        }
+        assert_eq!(split_bias(i64::MAX), None);
+        assert_eq!(bias_values(&[2], &[3, -4], 2), Some(vec![3, -4]));
+        assert_eq!(bias_values(&[1, 2], &[3, -4], 2), Some(vec![3, -4]));
+        // N elements are plain, [N, 2] is wide, anything else is refused
+        assert_eq!(bias_values(&[4], &[0; 4], 2), None);
+        assert!(is_wide_bias(&[2, 2], 2) && !is_wide_bias(&[1, 2], 2));
+        assert_eq!(bias_values(&[2, 3], &[0; 6], 2), None);
+        assert_eq!(bias_values(&[2, 2], &[0; 3], 2), None);
+    }
+
+    #[test]
     fn accumulator_bound_takes_the_worst_row() {
         let w = [127i32; 8];
         assert_eq!(accumulator_bound(&w, 4, None, 128), 4 * 127 * 128);
         assert_eq!(
             accumulator_bound(&w, 4, Some(&[0, -1_000_000]), 128),
             1_000_000 + 4 * 127 * 128
+        );
+        // a wide bias counts at its full i64 magnitude
+        assert_eq!(
+            accumulator_bound(&w, 4, Some(&[-(5 << 31), 0]), 128),
+            (5 << 31) + 4 * 127 * 128
         );
         let wide_ok = Requant::IDENTITY;
         assert!(accumulator_fits((1 << 31) - 1, &wide_ok, true));

@@ -370,7 +370,15 @@ pub fn partial_sum(me: &HonestTrace, ev: &Evidence, j: usize, e: usize, c: usize
     let w = const_data(0)?;
     let (n, row) = (e % n_out, e / n_out);
     let mut p = if node.consts.len() > 1 {
-        i64::from(*const_data(1)?.get(n).ok_or_else(bad)?)
+        let shape: Vec<u32> = node
+            .constShapes
+            .get(1)
+            .ok_or_else(bad)?
+            .iter()
+            .map(|d| u32::try_from(*d).map_err(|_| bad()))
+            .collect::<Result<_>>()?;
+        let b = vouch_semantics::bias_values(&shape, const_data(1)?, n_out).ok_or_else(bad)?;
+        *b.get(n).ok_or_else(bad)?
     } else {
         0
     };

@@ -34,7 +34,7 @@ pub(super) fn need(node: &Node, is_const: bool, i: usize, e: usize) -> (usize, u
             match (is_const, i) {
                 (false, _) => ((e / n) * k, (e / n) * k + k),
                 (true, 0) => ((e % n) * k, (e % n) * k + k),
-                _ => (e % n, e % n + 1),
+                _ => bias_need(node, n, e % n),
             }
         }
         crate::graph::op::CONV if is_const && w.len() == 4 && node.outShape.len() == 4 => {
@@ -44,13 +44,23 @@ pub(super) fn need(node: &Node, is_const: bool, i: usize, e: usize) -> (usize, u
                 let per = dim(w, 1) * dim(w, 2) * dim(w, 3);
                 (co * per, co * per + per)
             } else {
-                (co, co + 1)
+                bias_need(node, dim(w, 0), co)
             }
         }
         crate::graph::op::REDUCE if !is_const => reduce_need(node, e).unwrap_or(all),
         crate::graph::op::SELECT if !is_const => select_need(node, e).map_or(all, |i| (i, i + 1)),
         _ => all,
     }
+}
+
+/// The elements of output `o`'s bias (constant 1) among `n` outputs: its one value, or its
+/// `[hi, lo]` pair when the bias is wide (`[N, 2]`, docs/semantics.md section 3).
+fn bias_need(node: &Node, n: usize, o: usize) -> (usize, usize) {
+    let wide = node
+        .constShapes
+        .get(1)
+        .is_some_and(|b| b.len() == 2 && dim(b, 0) == n && dim(b, 1) == 2);
+    if wide { (2 * o, 2 * o + 2) } else { (o, o + 1) }
 }
 
 /// The window of a `Reduce` element: from its first to its last input element (at most

@@ -1,7 +1,7 @@
 //! Convolution: weights packed once per group, im2col of each image into packed rows, one
 //! product per group (finished as [`super::dense`] finishes every product).
 
-use super::dense::{Accum, product};
+use super::dense::{Accum, bias_of, product};
 use super::{NodeRun, SemResult, Window, check_overflow, check_weights, check_window, nchw};
 use crate::Result;
 use crate::exec::shape_err;
@@ -17,7 +17,7 @@ use vouch_semantics::{Error as SemError, Requant};
 pub fn conv(
     x: &Tensor,
     weights: &[Packed],
-    bias: Option<&[i32]>,
+    bias: Option<&[i64]>,
     win: &Window,
     out_shape: &[usize],
     rq: &Requant,
@@ -80,7 +80,7 @@ fn conv_image(
     src: &[i32],
     dst: &mut [i32],
     weights: &[Packed],
-    bias: Option<&[i32]>,
+    bias: Option<&[i64]>,
     win: &Window,
     geo: &ConvGeometry,
     rq: &Requant,
@@ -153,7 +153,7 @@ fn conv_image(
 }
 
 /// `Conv`'s weights packed once: one packed `[C_out / group, C_in / group · kH · kW]` matrix
-/// per group, and whether the accumulator needs `i64`.
+/// per group, whether the accumulator needs `i64`, and the bias values.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn prepare_conv(
     pkg: &Package,
@@ -164,7 +164,7 @@ pub(crate) fn prepare_conv(
     group: u32,
     rq: &Requant,
     wide: bool,
-) -> Result<(Vec<Packed>, bool)> {
+) -> Result<(Vec<Packed>, bool, Option<Vec<i64>>)> {
     let konst = |c: u32| &pkg.consts[c as usize];
     let weight_err = |r: &str| shape_err(node, r.to_owned());
     let w = konst(weight);
@@ -175,18 +175,15 @@ pub(crate) fn prepare_conv(
     if [kh, kw] != kernel || co % group != 0 {
         return Err(weight_err("weight shape disagrees with kernel or group"));
     }
-    if bias.is_some_and(|b| konst(b).data.len() != co as usize) {
-        return Err(weight_err("bias length differs from C_out"));
-    }
-    let b = bias.map(|b| konst(b).data.as_slice());
-    let acc64 = check_overflow(pkg, node, &w.data, co as usize, b, rq, wide)?;
+    let b = bias_of(node, konst, bias, co as usize)?;
+    let acc64 = check_overflow(pkg, node, &w.data, co as usize, b.as_deref(), rq, wide)?;
     let (og, k) = ((co / group) as usize, (cg * kh * kw) as usize);
     let packs = w
         .data
         .chunks_exact((og * k).max(1))
         .map(|g| Packed::from_rows(og, k, g))
         .collect();
-    Ok((packs, acc64))
+    Ok((packs, acc64, b))
 }
 
 /// Runs a `Conv` node on its prepared weights: checks the window and the channels.
@@ -194,7 +191,7 @@ pub(crate) fn run_conv(
     r: &NodeRun<'_>,
     ws: &[Packed],
     acc64: bool,
-    bias: Option<u32>,
+    bias: Option<&[i64]>,
     win: Window,
     rq: &Requant,
     wide: bool,
@@ -209,5 +206,5 @@ pub(crate) fn run_conv(
         return Err(r.err("channels do not match the weights"));
     }
     let acc = Accum { wide, acc64 };
-    conv(x, ws, bias.map(|b| r.konst(b)), &win, out_shape, rq, acc).map_err(|e| r.sem(e))
+    conv(x, ws, bias, &win, out_shape, rq, acc).map_err(|e| r.sem(e))
 }

@@ -23,7 +23,7 @@ pub struct Accum {
 pub(super) fn product(
     a: &Packed,
     b: &Packed,
-    bias: Option<&[i32]>,
+    bias: Option<&[i64]>,
     rq: &Requant,
     accum: Accum,
     parallel: bool,
@@ -47,7 +47,7 @@ pub(super) fn product(
 fn finish<A: Copy + Into<i64>>(
     acc: &[A],
     n: usize,
-    bias: Option<&[i32]>,
+    bias: Option<&[i64]>,
     rq: &Requant,
     wide: bool,
 ) -> SemResult<Vec<i32>> {
@@ -62,7 +62,7 @@ fn finish<A: Copy + Into<i64>>(
             let a: i64 = a.into();
             let a = match bias {
                 Some(b) => a
-                    .checked_add(i64::from(b[j]))
+                    .checked_add(b[j])
                     .ok_or(SemError::Overflow { what: "bias add" })?,
                 None => a,
             };
@@ -84,7 +84,7 @@ fn finish<A: Copy + Into<i64>>(
 pub fn linear(
     x: &Tensor,
     w: &Packed,
-    bias: Option<&[i32]>,
+    bias: Option<&[i64]>,
     rq: &Requant,
     accum: Accum,
 ) -> SemResult<Tensor> {
@@ -132,8 +132,8 @@ pub fn matmul(
     })
 }
 
-/// `Linear`'s weights packed once: the packed `[N, K]` matrix, and whether the accumulator
-/// needs `i64`.
+/// `Linear`'s weights packed once: the packed `[N, K]` matrix, whether the accumulator needs
+/// `i64`, and the bias values (a wide `[N, 2]` bias joined, `vouch_semantics::bias_values`).
 pub(crate) fn prepare_linear(
     pkg: &Package,
     node: &Node,
@@ -141,7 +141,7 @@ pub(crate) fn prepare_linear(
     bias: Option<u32>,
     rq: &Requant,
     wide: bool,
-) -> Result<(Packed, bool)> {
+) -> Result<(Packed, bool, Option<Vec<i64>>)> {
     let konst = |c: u32| &pkg.consts[c as usize];
     let weight_err = |r: &str| shape_err(node, r.to_owned());
     let w = konst(weight);
@@ -149,12 +149,32 @@ pub(crate) fn prepare_linear(
         return Err(weight_err("weight must be [N, K]"));
     };
     check_weights(node, &w.data)?;
-    if bias.is_some_and(|b| konst(b).data.len() != n as usize) {
-        return Err(weight_err("bias length differs from N"));
-    }
-    let b = bias.map(|b| konst(b).data.as_slice());
-    let acc64 = check_overflow(pkg, node, &w.data, n as usize, b, rq, wide)?;
-    Ok((Packed::from_rows(n as usize, k as usize, &w.data), acc64))
+    let b = bias_of(node, konst, bias, n as usize)?;
+    let acc64 = check_overflow(pkg, node, &w.data, n as usize, b.as_deref(), rq, wide)?;
+    Ok((Packed::from_rows(n as usize, k as usize, &w.data), acc64, b))
+}
+
+/// The `n` bias values of a `Linear` or `Conv` node (`None` without a bias): `N` stored
+/// values, or a wide `[N, 2]` bias joined into `i64`s.
+pub(super) fn bias_of<'a>(
+    node: &Node,
+    konst: impl Fn(u32) -> &'a vouch_model::Const,
+    bias: Option<u32>,
+    n: usize,
+) -> Result<Option<Vec<i64>>> {
+    bias.map(|b| {
+        let c = konst(b);
+        vouch_semantics::bias_values(&c.shape, &c.data, n).ok_or_else(|| {
+            shape_err(
+                node,
+                format!(
+                    "bias shape {:?} holds neither {n} values nor [{n}, 2]",
+                    c.shape
+                ),
+            )
+        })
+    })
+    .transpose()
 }
 
 /// Runs a `Linear` node on its prepared weights.
@@ -162,7 +182,7 @@ pub(crate) fn run_linear(
     r: &NodeRun<'_>,
     w: &Packed,
     acc64: bool,
-    bias: Option<u32>,
+    bias: Option<&[i64]>,
     rq: &Requant,
     wide: bool,
 ) -> Result<Tensor> {
@@ -171,7 +191,7 @@ pub(crate) fn run_linear(
         return Err(r.err(format!("input {:?} does not end in {}", x.shape, w.k)));
     }
     let accum = Accum { wide, acc64 };
-    linear(x, w, bias.map(|c| r.konst(c)), rq, accum).map_err(|e| r.sem(e))
+    linear(x, w, bias, rq, accum).map_err(|e| r.sem(e))
 }
 
 /// Runs a `MatMul` node: checks the shapes and the accumulator bound of the operands' kinds.

@@ -153,7 +153,7 @@ fn check_weights(node: &Node, w: &[i32]) -> Result<()> {
 }
 
 /// The overflow proof of `docs/semantics.md` section 4, re-checked on every package loaded:
-/// `|B[n]| + R · Σ_k |W[n, k]|` (`R` the input kind's largest magnitude) must fit the
+/// `|B[n]| + R · Σ_k |W[n, k]|` (`B` the bias values, a wide bias joined) (`R` the input kind's largest magnitude) must fit the
 /// accumulator's domain. Returns whether the accumulator needs `i64` (the bound reaches
 /// `2^31`); below that the `i32` kernels are exact.
 fn check_overflow(
@@ -161,7 +161,7 @@ fn check_overflow(
     node: &Node,
     w: &[i32],
     rows: usize,
-    bias: Option<&[i32]>,
+    bias: Option<&[i64]>,
     rq: &vouch_semantics::Requant,
     wide: bool,
 ) -> Result<bool> {

@@ -34,7 +34,7 @@ pub(crate) mod tree;
 use crate::{Error, Result};
 use vouch_model::{Const, Dim, IoSpec, Kind, Node, Op, Operand, Package, Requant, TensorInfo};
 use vouch_onnx::graph::{self as fg, FGraph, FNode, FOp};
-use vouch_semantics::{ACT_MAX, ACT_MIN, ACT16_MAX, ACT16_MIN, SEMANTICS_VERSION};
+use vouch_semantics::{ACT_MAX, ACT_MIN, ACT16_MAX, ACT16_MIN, WIDE_BIAS_VERSION};
 
 /// How wide the integers of a package are (`vouch model import --bits`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -71,10 +71,12 @@ impl Precision {
             Self::Int16 => vouch_semantics::ACT16_MAX,
         }
     }
-    /// The semantics version a package at this precision records: the current one for both
-    /// (version 3 defines the zk statement, which `act8` packages use most).
+    /// The semantics version a package at this precision records: version 4 for both (version 3
+    /// defines the zk statement, which `act8` packages use most). A package with a wide bias
+    /// records version 5 instead ([`WIDE_BIAS_VERSION`]), so every other package keeps the
+    /// bytes and content id it had before version 5 existed.
     pub fn semantics_version(self) -> u32 {
-        SEMANTICS_VERSION
+        WIDE_BIAS_VERSION - 1
     }
 }
 
@@ -422,34 +424,46 @@ impl Builder<'_> {
         (id, s_w, data)
     }
 
+    /// The bias at the accumulator scale `scale`, exact to the step: stored as it is when every
+    /// value fits `i32`, else as a wide `[N, 2]` bias (`docs/semantics.md` section 3, version
+    /// 5) of `i64`-ranged values. Returns the constant and the values.
     fn bias(
         &mut self,
         node: &FNode,
         c: Option<usize>,
         scale: f64,
-    ) -> Result<(Option<u32>, Vec<i32>)> {
+    ) -> Result<(Option<u32>, Vec<i64>)> {
         let Some(c) = c else {
             return Ok((None, Vec::new()));
         };
         let fc = &self.g.consts[c];
-        let mut data = Vec::with_capacity(fc.data.len());
+        let mut values = Vec::with_capacity(fc.data.len());
         for &b in &fc.data {
             let q = (f64::from(b) / scale).round();
-            if q.abs() >= 2_147_483_647.0 {
+            // 2^62: the widest value a [hi, lo] pair holds (hi = floor(q / 2^31) in i32)
+            if !q.is_finite() || q.abs() >= 4_611_686_018_427_387_904.0 {
                 return Err(Self::err(
                     node,
-                    "bias does not fit i32 at the accumulator scale",
+                    "bias does not fit i64 at the accumulator scale",
                 ));
             }
-            data.push(q as i32);
+            values.push(q as i64);
         }
-        let id = self.add_const(
-            format!("{}.bias", node.name),
-            scale,
-            fc.shape.clone(),
-            data.clone(),
-        );
-        Ok((Some(id), data))
+        let narrow: Option<Vec<i32>> = values.iter().map(|&v| i32::try_from(v).ok()).collect();
+        let (shape, data) = match narrow {
+            Some(data) => (fc.shape.clone(), data),
+            None => {
+                let pairs: Option<Vec<[i32; 2]>> = values
+                    .iter()
+                    .map(|&v| vouch_semantics::split_bias(v))
+                    .collect();
+                let pairs =
+                    pairs.ok_or_else(|| Self::err(node, "bias does not fit a wide bias"))?;
+                (vec![values.len(), 2], pairs.concat())
+            }
+        };
+        let id = self.add_const(format!("{}.bias", node.name), scale, shape, data);
+        Ok((Some(id), values))
     }
 
     /// Lowers node `ni` (nothing if it was fused into its producer) by the method its
@@ -591,7 +605,7 @@ fn integer_input(
 }
 
 /// The section 4 accumulator bound of a `Linear`/`Conv` over an input of kind `input`.
-fn accumulator_bound(w: &[i32], per_row: usize, bias: &[i32], input: Kind) -> i128 {
+fn accumulator_bound(w: &[i32], per_row: usize, bias: &[i64], input: Kind) -> i128 {
     let bias = (!bias.is_empty()).then_some(bias);
     vouch_semantics::accumulator_bound(w, per_row.max(1), bias, input.magnitude())
 }
@@ -717,10 +731,25 @@ pub fn quantize(
             Ok(IoSpec::new(g.values[v].name.clone(), q.id))
         })
         .collect::<Result<Vec<_>>>()?;
+    // A wide bias needs version 5; every other package keeps version 4.
+    let wide_bias = b.nodes.iter().any(|n| match n.op {
+        Op::Linear { weight, bias, .. } | Op::Conv { weight, bias, .. } => bias
+            .zip(b.consts.get(weight as usize))
+            .and_then(|(c, w)| Some((b.consts.get(c as usize)?, w)))
+            .is_some_and(|(c, w)| {
+                let n = w.shape.first().map_or(0, |&d| d as usize);
+                vouch_semantics::is_wide_bias(&c.shape, n)
+            }),
+        _ => false,
+    });
     let pkg = Package {
-        // Every precision writes the current version (tree feature codes are act16 tensors,
-        // which need version 2 or later, at either precision).
-        semantics_version: precision.semantics_version(),
+        // Every precision writes version 4 (tree feature codes are act16 tensors, which need
+        // version 2 or later, at either precision), or 5 with a wide bias.
+        semantics_version: if wide_bias {
+            WIDE_BIAS_VERSION
+        } else {
+            precision.semantics_version()
+        },
         name: name.to_owned(),
         source_sha256,
         inputs,

@@ -26,9 +26,9 @@ pub(super) fn conv(
 ) -> Result<Vec<Sig>> {
     let x = nd.x;
     let w = &nd.pkg.consts[weight as usize];
-    let b = bias.map(|c| nd.konst(c)).transpose()?;
     let (bn, c, h, wd) = nchw(&x.shape).ok_or_else(|| nd.err("input not NCHW"))?;
     let (_, co, oh, ow) = nchw(nd.out_shape).ok_or_else(|| nd.err("output not NCHW"))?;
+    let b = nd.bias(bias, co)?;
     let g = group.max(1) as usize;
     let (cg, og) = (c / g, co / g);
     let [kh, kw] = kernel.map(|v| v as usize);
@@ -56,7 +56,7 @@ pub(super) fn conv(
                             }
                         }
                     }
-                    let acc = dot(terms.into_iter(), b.map_or(0, |b| b[o]));
+                    let acc = dot(terms.into_iter(), b.as_ref().map_or(0, |b| b[o]));
                     out.push(finish(cs, acc, rq, wide));
                 }
             }

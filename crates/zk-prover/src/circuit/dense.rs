@@ -21,14 +21,14 @@ pub(super) fn linear(
     let x = nd.x;
     let w = &nd.pkg.consts[weight as usize];
     let (n, k) = (w.shape[0] as usize, w.shape[1] as usize);
-    let b = bias.map(|c| nd.konst(c)).transpose()?;
+    let b = nd.bias(bias, n)?;
     let rows = x.sigs.len().checked_div(k).unwrap_or(0);
     let mut out = Vec::with_capacity(rows * n);
     for r in 0..rows {
         let xr = &x.sigs[r * k..(r + 1) * k];
         for o in 0..n {
             let terms = (0..k).map(|i| (&xr[i], w.data[o * k + i]));
-            let acc = dot(terms, b.map_or(0, |b| b[o]));
+            let acc = dot(terms, b.as_ref().map_or(0, |b| b[o]));
             out.push(finish(cs, acc, rq, wide));
         }
     }
@@ -65,8 +65,9 @@ pub(super) fn matmul(cs: &mut Cs, nd: &NodeIn<'_>, rq: &Requant, wide: bool) -> 
     Ok(out)
 }
 
-/// `bias + Σ w·s` over the nonzero constant weights, as a linear combination.
-pub(super) fn dot<'a>(terms: impl Iterator<Item = (&'a Sig, i32)>, bias: i32) -> Sig {
+/// `bias + Σ w·s` over the nonzero constant weights, as a linear combination (`bias` is an
+/// `i64`: a wide bias is exact, section 3).
+pub(super) fn dot<'a>(terms: impl Iterator<Item = (&'a Sig, i32)>, bias: i64) -> Sig {
     let mut acc = Sig::constant(i128::from(bias));
     for (s, w) in terms {
         if w != 0 {

@@ -126,6 +126,21 @@ impl<'a> NodeIn<'a> {
             .map(|c| c.data.as_slice())
             .ok_or_else(|| self.err("missing constant"))
     }
+
+    /// The `n` values of a `Linear` or `Conv` bias constant (a wide `[N, 2]` bias joined,
+    /// `docs/semantics.md` section 3); `None` without a bias.
+    fn bias(&self, c: Option<u32>, n: usize) -> Result<Option<Vec<i64>>> {
+        c.map(|c| {
+            let k = self
+                .pkg
+                .consts
+                .get(c as usize)
+                .ok_or_else(|| self.err("missing constant"))?;
+            vouch_semantics::bias_values(&k.shape, &k.data, n)
+                .ok_or_else(|| self.err("bias shape does not match the outputs"))
+        })
+        .transpose()
+    }
 }
 
 /// Builds the circuit from a traced execution.

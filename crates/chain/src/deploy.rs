@@ -14,12 +14,11 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
 use vouch_bindings::{
     dispute_game::DisputeGame, eas::EAS, fee_vault::FeeVault, governor::VouchGovernor,
-    model_registry::ModelRegistry,
-    one_step_evaluator::OneStepEvaluator, provider_staking::ProviderStaking,
-    randomness::FutureBlockRandomness, receipt_attester::ReceiptAttester,
-    schema_registry::SchemaRegistry, task_manager::TaskManager, timelock::TimelockController,
-    vouch_token::VouchToken, vrf_coordinator_mock::VRFCoordinatorV2_5Mock,
-    vrf_randomness::ChainlinkVrfRandomness,
+    model_registry::ModelRegistry, one_step_evaluator::OneStepEvaluator,
+    provider_staking::ProviderStaking, randomness::FutureBlockRandomness,
+    receipt_attester::ReceiptAttester, schema_registry::SchemaRegistry, task_manager::TaskManager,
+    timelock::TimelockController, vouch_token::VouchToken,
+    vrf_coordinator_mock::VRFCoordinatorV2_5Mock, vrf_randomness::ChainlinkVrfRandomness,
 };
 
 /// One token, with 18 decimals.

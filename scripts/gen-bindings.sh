@@ -22,6 +22,7 @@ contracts=(
   ChainlinkVrfRandomness.sol:ChainlinkVrfRandomness
   VRFCoordinatorV2_5Mock.sol:VRFCoordinatorV2_5Mock
   TaskManager.sol:TaskManager
+  FeeVault.sol:FeeVault
   DisputeGame.sol:DisputeGame
   OneStepEvaluator.sol:OneStepEvaluator
   VouchGovernor.sol:VouchGovernor

@@ -12,6 +12,7 @@ import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {ProviderStaking} from "../src/ProviderStaking.sol";
 import {IRandomnessSource, FutureBlockRandomness} from "../src/RandomnessSource.sol";
 import {TaskManager} from "../src/TaskManager.sol";
+import {FeeVault} from "../src/FeeVault.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {OneStepEvaluator} from "../src/OneStepEvaluator.sol";
 import {ReceiptAttester} from "../src/ReceiptAttester.sol";
@@ -47,6 +48,7 @@ library VouchDeploy {
         ProviderStaking staking;
         IRandomnessSource randomness;
         TaskManager taskManager;
+        FeeVault feeVault;
         DisputeGame disputeGame;
         ReceiptAttester receipts;
     }
@@ -95,9 +97,19 @@ library VouchDeploy {
         d.staking = new ProviderStaking(d.token, admin, c.unbondingDelay, c.minStake, c.maxFaults);
         d.randomness = c.randomness;
         if (address(d.randomness) == address(0)) d.randomness = new FutureBlockRandomness();
+        d.feeVault = new FeeVault(d.registry);
         d.taskManager = new TaskManager(
-            d.token, d.registry, d.staking, d.randomness, admin, c.providerBond, c.committeeBond, c.params
+            d.token,
+            d.registry,
+            d.staking,
+            d.randomness,
+            address(d.feeVault),
+            admin,
+            c.providerBond,
+            c.committeeBond,
+            c.params
         );
+        d.feeVault.bind(d.taskManager);
         d.disputeGame = new DisputeGame(d.taskManager, c.disputeStepTimeout, new OneStepEvaluator());
         d.taskManager.setDisputeGame(d.disputeGame);
         d.receipts = new ReceiptAttester(d.eas, d.taskManager);
@@ -132,6 +144,7 @@ contract Deploy is Script {
         emit Deployed("ProviderStaking", address(d.staking));
         emit Deployed("RandomnessSource", address(d.randomness));
         emit Deployed("TaskManager", address(d.taskManager));
+        emit Deployed("FeeVault", address(d.feeVault));
         emit Deployed("DisputeGame", address(d.disputeGame));
         emit Deployed("ReceiptAttester", address(d.receipts));
     }

@@ -58,6 +58,7 @@ contract ModelRegistry {
         address zkVerifier;
         uint32 semanticsVersion;
         Status status;
+        bool customFee; // fees in `feeTokenOf` (through the FeeVault) instead of the TaskManager's token
         uint32 strikes; // distinct providers with a strike since the version was last unfrozen
         uint32 epoch; // bumped by every unfreeze: strikes of earlier epochs no longer count
         uint64 registeredAt;
@@ -86,6 +87,8 @@ contract ModelRegistry {
     /// modelId => version => outputs, 12 bytes each: `uint32 size ‖ uint64 scaleBits`, packed
     /// (up to two outputs fit one slot with the length)
     mapping(uint32 => mapping(uint32 => bytes)) internal _outputs;
+    /// modelId => version => the fee token of a version with `customFee` (address(0): ETH)
+    mapping(uint32 => mapping(uint32 => address)) public feeTokenOf;
 
     event ModelCreated(uint32 indexed modelId, address indexed owner);
     event VersionRegistered(
@@ -98,6 +101,7 @@ contract ModelRegistry {
     event ReporterSet(address indexed reporter, bool allowed);
     event FreezeThresholdSet(uint32 threshold);
     event GovernanceTransferred(address indexed to);
+    event FeeTokenSet(uint32 indexed modelId, uint32 indexed version, bool custom, address token);
 
     error NotGovernance();
     error NotGuardian();
@@ -143,6 +147,20 @@ contract ModelRegistry {
         if (to == address(0)) revert ZeroAddress();
         modelOwner[modelId] = to;
         emit OwnershipTransferred(modelId, msg.sender, to);
+    }
+
+    /// @notice Sets the token a version's fees are paid in: `custom == false` is the
+    /// TaskManager's own token (the default, escrowed by the TaskManager); `custom == true` is
+    /// `token` (an ERC-20, or address(0) for ETH), escrowed by the FeeVault. Tasks already
+    /// requested keep the token they escrowed; signed requests name the token, so a change
+    /// cannot make a client pay in another one.
+    function setFeeToken(uint32 modelId, uint32 version, bool custom, address token) external {
+        if (msg.sender != modelOwner[modelId]) revert NotModelOwner();
+        Version storage v = _versions[modelId][version];
+        if (v.status == Status.None) revert UnknownVersion(modelId, version);
+        v.customFee = custom;
+        feeTokenOf[modelId][version] = custom ? token : address(0);
+        emit FeeTokenSet(modelId, version, custom, token);
     }
 
     function _addVersion(uint32 modelId, VersionInput calldata input) internal returns (uint32 version) {
@@ -249,9 +267,17 @@ contract ModelRegistry {
     /// @notice Whether a new request may use the version: an active one in every mode, a
     /// frozen one in zk mode only (its proof is checked against the version's own verifier, so
     /// no result can be wrong and no honest party can lose a bond).
-    function isUsable(uint32 modelId, uint32 version, bool zk) external view returns (bool) {
-        Status st = _versions[modelId][version].status;
-        return st == Status.Active || (zk && st == Status.Frozen);
+    /// `customFee` must match the version's: a version with its own fee token is requested
+    /// through the FeeVault only, one in the TaskManager's token never through it.
+    function isUsable(uint32 modelId, uint32 version, bool zk, bool customFee) external view returns (bool) {
+        Version storage v = _versions[modelId][version];
+        Status st = v.status;
+        return (st == Status.Active || (zk && st == Status.Frozen)) && v.customFee == customFee;
+    }
+
+    /// @notice A version's fee token: `custom == false` means the TaskManager's own token.
+    function feeToken(uint32 modelId, uint32 version) external view returns (bool custom, address token) {
+        return (_versions[modelId][version].customFee, feeTokenOf[modelId][version]);
     }
 
     /// @notice The roots and verifier the settlement contracts check against.

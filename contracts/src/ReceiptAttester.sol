@@ -66,8 +66,22 @@ contract ReceiptAttester {
         emit ReceiptsAttested(uid, from, to, head);
     }
 
+    /// A task's status, requester and receipt leaf preimage
+    /// `abi.encode(taskId, modelId, uint32 version, inputCommitment, outputCommitment, uint8 mode, traceRoot)`
+    /// (the TaskManager's receipt leaf is its keccak256).
+    function _receiptOf(uint256 taskId) internal view returns (TaskManager.Status, address, bytes memory) {
+        TaskManager.Task memory t = taskManager.getTask(taskId);
+        return (
+            t.status,
+            t.requester,
+            abi.encode(
+                taskId, t.modelId, uint32(t.version), t.inputCommitment, t.outputCommitment, uint8(t.mode), t.traceRoot
+            )
+        );
+    }
+
     function attestReceipt(uint256 taskId) external returns (bytes32 uid) {
-        (TaskManager.Status status, address requester, bytes memory data) = taskManager.receiptOf(taskId);
+        (TaskManager.Status status, address requester, bytes memory data) = _receiptOf(taskId);
         if (status != TaskManager.Status.Finalized) revert NotFinalized();
         if (receiptUid[taskId] != bytes32(0)) revert AlreadyAttested();
         uid = _attest(receiptSchema, requester, data);
@@ -85,7 +99,7 @@ contract ReceiptAttester {
         for (uint256 i; i < n; ++i) {
             uint256 id = taskIds[i];
             if (receiptUid[id] != bytes32(0)) continue;
-            (TaskManager.Status status, address requester, bytes memory d) = taskManager.receiptOf(id);
+            (TaskManager.Status status, address requester, bytes memory d) = _receiptOf(id);
             if (status != TaskManager.Status.Finalized) continue;
             // a duplicate id in the batch: attested once
             receiptUid[id] = bytes32(uint256(1));

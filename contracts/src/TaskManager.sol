@@ -30,6 +30,10 @@ import {ResultDelivery} from "./ResultDelivery.sol";
 /// Money is pull-based: fees, rewards and returned bonds are credited to `balances` and
 /// withdrawn with `withdraw`. Accounting (checked by the invariant tests):
 /// `token.balanceOf(this) == totalEscrow + sum(balances) + totalBonds + auditPool` (ledger).
+/// A model version whose fees are in another token or ETH (`ModelRegistry.setFeeToken`) is
+/// requested through the `FeeVault` (`requestFor`; the task carries `FLAG_VAULT` and fee 0, the
+/// `TaskRequested` event the fee), which escrows its fee in that token and pays or refunds it
+/// from the settled task's state (`FeeVault.claim`); such a fee is outside the ledger above. The vault also forwards client-signed requests.
 ///
 /// A task may name a consumer contract (`IVouchConsumer`) as its callback. Its result reaches
 /// the consumer only once final, with the output values checked against the output commitment
@@ -131,6 +135,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     uint8 internal constant FLAG_ROWS = 8; // more than one row: `_rows` holds the count
     uint8 internal constant FLAG_CALLBACK_FAILED = 16;
     uint8 internal constant FLAG_HAS_CALLBACK = 32; // a callback was named (its slot is cleared on delivery)
+    uint8 internal constant FLAG_VAULT = 64; // the fee is escrowed by the FeeVault in the version's fee token
     uint8 internal constant MAX_COMMITTEE = 8;
     /// `ProviderStaking.SNAPSHOT_HORIZON`: draws refuse older snapshots (a test checks they match)
     uint256 internal constant SNAPSHOT_HORIZON = 256;
@@ -141,6 +146,8 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     IRandomnessSource public immutable randomness;
     /// Checks a result's values and encodes the consumer call (created here, stateless).
     ResultDelivery public immutable delivery;
+    /// Escrows fees in tokens other than `token` and forwards client-signed requests.
+    address public immutable feeVault;
     /// Bonds locked from provider stakes. Immutable so that every unlock/slash matches the lock
     /// it undoes; changing them means deploying a new TaskManager.
     uint96 public immutable providerBond;
@@ -173,7 +180,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     /// `chain = keccak256(abi.encode(chain, commitment))` from `bytes32(0)`. One slot per task
     /// instead of one per member; a reveal passes the list (from the `Committed` events) and the
     /// chain proves it (collision resistance of keccak256, no truncation).
-    mapping(uint256 => bytes32) public commitChain;
+    mapping(uint256 => bytes32) internal commitChain;
     mapping(uint256 => Dispute) internal disputes;
     mapping(uint256 => Callback) public callbacks;
     mapping(address => uint256) public balances;
@@ -240,6 +247,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     error BadParams();
     error BadRows(uint16 rows);
     error NothingDelivered();
+    error UseFeeVault();
 
     modifier onlyGovernance() {
         if (msg.sender != governance) revert NotGovernance();
@@ -251,6 +259,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         ModelRegistry registry_,
         ProviderStaking staking_,
         IRandomnessSource randomness_,
+        address feeVault_,
         address governance_,
         uint96 providerBond_,
         uint96 committeeBond_,
@@ -262,6 +271,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         registry = registry_;
         staking = staking_;
         randomness = randomness_;
+        feeVault = feeVault_;
         governance = governance_;
         delivery = new ResultDelivery();
         _setParams(params_);
@@ -270,11 +280,31 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     // ================================================================ requests
 
     /// @notice Requests an inference with the fee escrowed (from the caller's credited balance
-    /// when it suffices, else pulled with transferFrom).
+    /// when it suffices, else pulled with transferFrom). A version with a custom fee token is
+    /// requested through the FeeVault instead.
     function request(RequestInput calldata r) external nonReentrant returns (uint256 taskId) {
+        return _request(msg.sender, r, false);
+    }
+
+    /// @notice The FeeVault's entry: a request for `requester`, who authorized it (its own call
+    /// to the vault, or its signature). `custom`: the version's fee is in its own token, already
+    /// with the vault, which records it under the returned id (the registry checks the version
+    /// agrees); otherwise the fee in `token` is taken from `requester` here.
+    function requestFor(address requester, RequestInput calldata r, bool custom)
+        external
+        nonReentrant
+        returns (uint256)
+    {
+        if (msg.sender != feeVault) revert UseFeeVault();
+        return _request(requester, r, custom);
+    }
+
+    /// `custom` is true only from the FeeVault; the registry refuses a version whose fee token
+    /// does not match it (a custom-token version requested here directly is `ModelNotActive`).
+    function _request(address requester, RequestInput calldata r, bool custom) internal returns (uint256 taskId) {
         if (r.fee == 0) revert ZeroFee();
         if (r.deadline <= block.timestamp) revert BadDeadline();
-        if (!registry.isUsable(r.modelId, r.version, r.mode == Mode.Zk)) revert ModelNotActive();
+        if (!registry.isUsable(r.modelId, r.version, r.mode == Mode.Zk, custom)) revert ModelNotActive();
         if (r.mode == Mode.Zk) {
             (,, address verifier) = registry.commitments(r.modelId, r.version);
             if (verifier == address(0)) revert NoZkVerifier();
@@ -285,17 +315,17 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
 
         taskId = ++ledger.taskCount;
         Task storage t = tasks[taskId];
-        t.requester = msg.sender;
-        t.fee = r.fee;
+        t.requester = requester;
+        if (!custom) t.fee = r.fee; // the FeeVault holds a custom-token fee: 0 here
         t.modelId = r.modelId;
         t.version = r.version;
         t.mode = r.mode;
         t.status = Status.Requested;
         t.deadline = r.deadline;
         t.inputCommitment = r.inputCommitment;
-        uint8 flags;
+        uint8 flags = custom ? FLAG_VAULT : 0;
         if (r.rows > 1) {
-            flags = FLAG_ROWS;
+            flags |= FLAG_ROWS;
             _rows[taskId] = r.rows;
         }
         if (r.callback != address(0)) {
@@ -309,10 +339,22 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
             c.snapshot = uint48(block.number - 1);
             c.size = params.committeeSize;
         }
-        ledger.totalEscrow += r.fee;
+        if (!custom) ledger.totalEscrow += r.fee;
+        _emitRequested(taskId, requester, r);
+
+        if (custom) return taskId;
+        uint256 bal = balances[requester];
+        if (bal >= r.fee) {
+            balances[requester] = bal - r.fee;
+        } else {
+            token.safeTransferFrom(requester, address(this), r.fee);
+        }
+    }
+
+    function _emitRequested(uint256 taskId, address requester, RequestInput calldata r) internal {
         emit TaskRequested(
             taskId,
-            msg.sender,
+            requester,
             r.modelId,
             r.version,
             r.mode,
@@ -323,13 +365,18 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
             r.inputCid,
             r.inlineInput
         );
+    }
 
-        uint256 bal = balances[msg.sender];
-        if (bal >= r.fee) {
-            balances[msg.sender] = bal - r.fee;
-        } else {
-            token.safeTransferFrom(msg.sender, address(this), r.fee);
-        }
+    function _one(address a) internal pure returns (address[] memory list) {
+        list = new address[](1);
+        list[0] = a;
+    }
+
+    /// Gives a task's fee back to its requester (a FeeVault task's fee is 0 here: the vault
+    /// refunds it from this task's state).
+    function _refundFee(Task storage t) internal {
+        ledger.totalEscrow -= t.fee;
+        _credit(t.requester, t.fee);
     }
 
     /// @notice Refunds a task nobody delivered by its deadline (optimistic, zk), or a committee
@@ -340,8 +387,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         if (block.timestamp <= t.deadline) revert TooEarly();
         if (t.mode == Mode.Committee && committees[taskId].drawn) revert BadMode(); // use finalizeCommittee
         t.status = Status.Refunded;
-        ledger.totalEscrow -= t.fee;
-        _credit(t.requester, t.fee);
+        _refundFee(t);
         emit Refunded(taskId);
         _notifyFailed(taskId);
     }
@@ -385,9 +431,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         Task storage t = tasks[taskId];
         if (t.status != Status.Submitted) revert BadStatus(t.status);
         if (block.timestamp <= t.deadline) revert TooEarly();
-        address[] memory payees = new address[](1);
-        payees[0] = t.provider;
-        _settle(taskId, t, payees, true);
+        _settle(taskId, t, _one(t.provider), true);
         _deliver(taskId, ResultDelivery.callData.selector);
     }
 
@@ -413,9 +457,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         t.outputCommitment = output;
         t.traceRoot = keccak256(proof);
         emit ResultSubmitted(taskId, msg.sender, output, t.traceRoot);
-        address[] memory payees = new address[](1);
-        payees[0] = msg.sender;
-        _settle(taskId, t, payees, false);
+        _settle(taskId, t, _one(msg.sender), false);
         // the proof carries the values; a proof format the delivery cannot read settles anyway
         _deliver(taskId, ResultDelivery.zkCallData.selector);
     }
@@ -534,8 +576,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         bool anyReveal = c.agreeMask != 0;
         if (!anyReveal) {
             t.status = Status.Refunded;
-            ledger.totalEscrow -= t.fee;
-            _credit(t.requester, t.fee);
+            _refundFee(t);
             emit Refunded(taskId);
         }
         for (uint256 i; i < members.length; ++i) {
@@ -755,8 +796,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
         // a lost optimistic result, or a committee dispute both parties lost: the task fails and
         // the fee goes back; the committee's other members get their bonds back.
         t.status = Status.Failed;
-        ledger.totalEscrow -= t.fee;
-        _credit(t.requester, t.fee);
+        _refundFee(t);
         _loserPays(d, defender, defBond, outcome);
         if (d.kind == 1) releaseExcept[taskId] = d.challenger;
         _strike(t, defender);
@@ -819,6 +859,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
 
     function _settle(uint256 taskId, Task storage t, address[] memory payees, bool bonded) internal {
         t.status = Status.Finalized;
+        // a FeeVault task has fee 0 here: the vault pays its fee from this task's state
         uint256 fee = t.fee;
         uint256 cut = fee * params.auditFeeBps / 10_000;
         uint256 share = (fee - cut) / payees.length;
@@ -981,12 +1022,6 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     }
 
     // ================================================================ views
-
-    /// @notice The receipt fields of a task (for per-task attestations).
-    function receiptOf(uint256 taskId) external view returns (Status, address, bytes memory) {
-        Task storage t = tasks[taskId];
-        return (t.status, t.requester, _receiptData(taskId, t));
-    }
 
     /// The receipt leaf preimage of a task.
     function _receiptData(uint256 taskId, Task storage t) internal view returns (bytes memory) {

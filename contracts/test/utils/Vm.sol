@@ -15,6 +15,7 @@ interface Vm {
     // environment
     function warp(uint256 newTimestamp) external;
     function roll(uint256 newHeight) external;
+    function chainId(uint256 newChainId) external;
     function prevrandao(bytes32 newPrevrandao) external;
     function deal(address account, uint256 newBalance) external;
     function cool(address target) external;

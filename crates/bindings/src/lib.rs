@@ -18,6 +18,7 @@
 //! | [`vrf_randomness`] | `ChainlinkVrfRandomness` (`IRandomnessSource` on Chainlink VRF v2.5) |
 //! | [`vrf_coordinator_mock`] | Chainlink's `VRFCoordinatorV2_5Mock` (tests and devnets) |
 //! | [`task_manager`] | `TaskManager` |
+//! | [`fee_vault`] | `FeeVault` (fees in a version's own token or ETH; client-signed requests) |
 //! | [`dispute_game`] | `DisputeGame` |
 //! | [`one_step_evaluator`] | `OneStepEvaluator` |
 //! | [`governor`] | `VouchGovernor` |
@@ -75,6 +76,10 @@ binding!(
 binding!(
     /// `TaskManager`: requests, settlement in three modes, receipts.
     task_manager, TaskManager, "artifacts/TaskManager.json"
+);
+binding!(
+    /// `FeeVault`: fees in a model version's own token or ETH, and client-signed requests.
+    fee_vault, FeeVault, "artifacts/FeeVault.json"
 );
 binding!(
     /// `DisputeGame`: bisection and the one-step check.
@@ -138,6 +143,7 @@ pub const ARTIFACTS: &[(&str, &str)] = &[
         include_str!("../artifacts/VRFCoordinatorV2_5Mock.json"),
     ),
     ("TaskManager", include_str!("../artifacts/TaskManager.json")),
+    ("FeeVault", include_str!("../artifacts/FeeVault.json")),
     ("DisputeGame", include_str!("../artifacts/DisputeGame.json")),
     (
         "OneStepEvaluator",

@@ -13,12 +13,12 @@ use alloy::primitives::aliases::{U48, U96};
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
 use vouch_bindings::{
-    dispute_game::DisputeGame, eas::EAS, governor::VouchGovernor, model_registry::ModelRegistry,
-    one_step_evaluator::OneStepEvaluator, provider_staking::ProviderStaking,
-    randomness::FutureBlockRandomness, receipt_attester::ReceiptAttester,
-    schema_registry::SchemaRegistry, task_manager::TaskManager, timelock::TimelockController,
-    vouch_token::VouchToken, vrf_coordinator_mock::VRFCoordinatorV2_5Mock,
-    vrf_randomness::ChainlinkVrfRandomness,
+    dispute_game::DisputeGame, eas::EAS, fee_vault::FeeVault, governor::VouchGovernor,
+    model_registry::ModelRegistry, one_step_evaluator::OneStepEvaluator,
+    provider_staking::ProviderStaking, randomness::FutureBlockRandomness,
+    receipt_attester::ReceiptAttester, schema_registry::SchemaRegistry, task_manager::TaskManager,
+    timelock::TimelockController, vouch_token::VouchToken,
+    vrf_coordinator_mock::VRFCoordinatorV2_5Mock, vrf_randomness::ChainlinkVrfRandomness,
 };
 
 /// One token, with 18 decimals.
@@ -238,12 +238,16 @@ pub async fn deploy(client: &Client, cfg: &DeployConfig) -> Result<Deployment> {
         challengerBond: U96::from(cfg.challenger_bond),
         auditReward: U96::from(cfg.audit_reward),
     };
+    let fee_vault = FeeVault::deploy(p, *registry.address())
+        .await
+        .map_err(err("deploy FeeVault"))?;
     let task_manager = TaskManager::deploy(
         p,
         *token.address(),
         *registry.address(),
         *staking.address(),
         randomness,
+        *fee_vault.address(),
         me,
         U96::from(cfg.provider_bond),
         U96::from(cfg.committee_bond),
@@ -268,6 +272,9 @@ pub async fn deploy(client: &Client, cfg: &DeployConfig) -> Result<Deployment> {
         .map_err(err("deploy ReceiptAttester"))?;
 
     // wiring
+    client
+        .send("FeeVault.bind", fee_vault.bind(*task_manager.address()))
+        .await?;
     client
         .send(
             "TaskManager.setDisputeGame",
@@ -369,6 +376,7 @@ pub async fn deploy(client: &Client, cfg: &DeployConfig) -> Result<Deployment> {
             task_manager: *task_manager.address(),
             dispute_game: *dispute_game.address(),
             receipts: *receipts.address(),
+            fee_vault: *fee_vault.address(),
         },
     })
 }

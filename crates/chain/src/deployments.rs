@@ -32,6 +32,10 @@ pub struct Addresses {
     pub dispute_game: Address,
     /// ReceiptAttester.
     pub receipts: Address,
+    /// FeeVault: fees in a version's own token (or ETH) and client-signed requests. Zero in a
+    /// deployments file written before the vault existed.
+    #[serde(default)]
+    pub fee_vault: Address,
 }
 
 /// One deployment on one chain.

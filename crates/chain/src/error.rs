@@ -155,6 +155,14 @@ pub enum Error {
         /// The devnet folder.
         dir: PathBuf,
     },
+    /// Signing typed data failed.
+    #[error("signing the {what}: {message}")]
+    Signing {
+        /// What was signed.
+        what: String,
+        /// The signer's error.
+        message: String,
+    },
     /// A transaction was asked of a client without a signer.
     #[error("{call} needs a key (--key)")]
     NeedsKey {

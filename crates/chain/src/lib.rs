@@ -9,6 +9,7 @@
 //! | [`deployments`] | `<datadir>/deployments/<chainid>.json` |
 //! | [`mod@deploy`] | deploys and wires the whole system from the committed bytecode |
 //! | [`system`] | typed handles on a deployment and the protocol flows |
+//! | [`signed`] | client-signed requests (EIP-712, EIP-2612 permit) through the `FeeVault` |
 //! | [`graph`] | the graph header (`graphRoot`) the registry stores |
 //! | [`eas`] | batched receipt attestations (`multiAttest`), provenance attestations, schema UIDs |
 //! | [`dispute`] | an honest party's moves in the dispute game |
@@ -29,6 +30,7 @@ pub mod keyfile;
 pub mod keystore;
 pub mod receipt;
 pub mod revert;
+pub mod signed;
 pub mod system;
 pub mod zk;
 

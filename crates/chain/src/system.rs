@@ -340,13 +340,24 @@ impl System {
             self.require_committee(r.model_id).await?;
         }
         let now = self.latest_timestamp().await?;
+        let input = self.request_input(r, now)?;
+        self.ensure_allowance(self.deployment.contracts.task_manager, U256::from(r.fee))
+            .await?;
+        let rc = self
+            .client
+            .send("TaskManager.request", self.task_manager().request(input))
+            .await?;
+        let ev: TaskManager::TaskRequested = event(&rc, "TaskManager.request", "TaskRequested")?;
+        Ok(ev.taskId)
+    }
+
+    /// The contract's request struct for `r`, its deadline counted from `now`.
+    pub(crate) fn request_input(&self, r: &Request, now: u64) -> Result<TaskManager::RequestInput> {
         let deadline =
             u32::try_from(now + u64::from(r.deadline_secs)).map_err(|_| Error::OutOfRange {
                 what: "deadline (past 2106)".to_owned(),
             })?;
-        self.ensure_allowance(self.deployment.contracts.task_manager, U256::from(r.fee))
-            .await?;
-        let input = TaskManager::RequestInput {
+        Ok(TaskManager::RequestInput {
             modelId: r.model_id,
             version: r.version,
             mode: r.mode.code(),
@@ -358,13 +369,7 @@ impl System {
             inlineInput: Bytes::from(r.inline_input.clone()),
             callback: r.callback.map_or(Address::ZERO, |c| c.target),
             callbackGas: r.callback.map_or(0, |c| c.gas),
-        };
-        let rc = self
-            .client
-            .send("TaskManager.request", self.task_manager().request(input))
-            .await?;
-        let ev: TaskManager::TaskRequested = event(&rc, "TaskManager.request", "TaskRequested")?;
-        Ok(ev.taskId)
+        })
     }
 
     /// Posts an optimistic result.

@@ -164,6 +164,59 @@ export const modelRegistryAbi = [
   },
   {
     "type": "function",
+    "name": "feeToken",
+    "inputs": [
+      {
+        "name": "modelId",
+        "type": "uint32",
+        "internalType": "uint32"
+      },
+      {
+        "name": "version",
+        "type": "uint32",
+        "internalType": "uint32"
+      }
+    ],
+    "outputs": [
+      {
+        "name": "custom",
+        "type": "bool",
+        "internalType": "bool"
+      },
+      {
+        "name": "token",
+        "type": "address",
+        "internalType": "address"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "feeTokenOf",
+    "inputs": [
+      {
+        "name": "",
+        "type": "uint32",
+        "internalType": "uint32"
+      },
+      {
+        "name": "",
+        "type": "uint32",
+        "internalType": "uint32"
+      }
+    ],
+    "outputs": [
+      {
+        "name": "",
+        "type": "address",
+        "internalType": "address"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
     "name": "freezeThreshold",
     "inputs": [],
     "outputs": [
@@ -225,6 +278,11 @@ export const modelRegistryAbi = [
             "name": "status",
             "type": "uint8",
             "internalType": "enum ModelRegistry.Status"
+          },
+          {
+            "name": "customFee",
+            "type": "bool",
+            "internalType": "bool"
           },
           {
             "name": "strikes",
@@ -356,6 +414,11 @@ export const modelRegistryAbi = [
       },
       {
         "name": "zk",
+        "type": "bool",
+        "internalType": "bool"
+      },
+      {
+        "name": "customFee",
         "type": "bool",
         "internalType": "bool"
       }
@@ -565,6 +628,34 @@ export const modelRegistryAbi = [
   },
   {
     "type": "function",
+    "name": "setFeeToken",
+    "inputs": [
+      {
+        "name": "modelId",
+        "type": "uint32",
+        "internalType": "uint32"
+      },
+      {
+        "name": "version",
+        "type": "uint32",
+        "internalType": "uint32"
+      },
+      {
+        "name": "custom",
+        "type": "bool",
+        "internalType": "bool"
+      },
+      {
+        "name": "token",
+        "type": "address",
+        "internalType": "address"
+      }
+    ],
+    "outputs": [],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
     "name": "setFreezeThreshold",
     "inputs": [
       {
@@ -721,6 +812,37 @@ export const modelRegistryAbi = [
       }
     ],
     "stateMutability": "view"
+  },
+  {
+    "type": "event",
+    "name": "FeeTokenSet",
+    "inputs": [
+      {
+        "name": "modelId",
+        "type": "uint32",
+        "indexed": true,
+        "internalType": "uint32"
+      },
+      {
+        "name": "version",
+        "type": "uint32",
+        "indexed": true,
+        "internalType": "uint32"
+      },
+      {
+        "name": "custom",
+        "type": "bool",
+        "indexed": false,
+        "internalType": "bool"
+      },
+      {
+        "name": "token",
+        "type": "address",
+        "indexed": false,
+        "internalType": "address"
+      }
+    ],
+    "anonymous": false
   },
   {
     "type": "event",

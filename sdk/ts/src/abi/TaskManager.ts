@@ -27,6 +27,11 @@ export const taskManagerAbi = [
         "internalType": "contract IRandomnessSource"
       },
       {
+        "name": "feeVault_",
+        "type": "address",
+        "internalType": "address"
+      },
+      {
         "name": "governance_",
         "type": "address",
         "internalType": "address"
@@ -259,25 +264,6 @@ export const taskManagerAbi = [
   },
   {
     "type": "function",
-    "name": "commitChain",
-    "inputs": [
-      {
-        "name": "",
-        "type": "uint256",
-        "internalType": "uint256"
-      }
-    ],
-    "outputs": [
-      {
-        "name": "",
-        "type": "bytes32",
-        "internalType": "bytes32"
-      }
-    ],
-    "stateMutability": "view"
-  },
-  {
-    "type": "function",
     "name": "committeeBond",
     "inputs": [],
     "outputs": [
@@ -419,6 +405,19 @@ export const taskManagerAbi = [
         "name": "",
         "type": "address",
         "internalType": "contract IDisputeGame"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "feeVault",
+    "inputs": [],
+    "outputs": [
+      {
+        "name": "",
+        "type": "address",
+        "internalType": "address"
       }
     ],
     "stateMutability": "view"
@@ -700,35 +699,6 @@ export const taskManagerAbi = [
   },
   {
     "type": "function",
-    "name": "receiptOf",
-    "inputs": [
-      {
-        "name": "taskId",
-        "type": "uint256",
-        "internalType": "uint256"
-      }
-    ],
-    "outputs": [
-      {
-        "name": "",
-        "type": "uint8",
-        "internalType": "enum TaskManager.Status"
-      },
-      {
-        "name": "",
-        "type": "address",
-        "internalType": "address"
-      },
-      {
-        "name": "",
-        "type": "bytes",
-        "internalType": "bytes"
-      }
-    ],
-    "stateMutability": "view"
-  },
-  {
-    "type": "function",
     "name": "redraw",
     "inputs": [
       {
@@ -873,6 +843,92 @@ export const taskManagerAbi = [
     "outputs": [
       {
         "name": "taskId",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
+    "name": "requestFor",
+    "inputs": [
+      {
+        "name": "requester",
+        "type": "address",
+        "internalType": "address"
+      },
+      {
+        "name": "r",
+        "type": "tuple",
+        "internalType": "struct TaskManager.RequestInput",
+        "components": [
+          {
+            "name": "modelId",
+            "type": "uint32",
+            "internalType": "uint32"
+          },
+          {
+            "name": "version",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "mode",
+            "type": "uint8",
+            "internalType": "enum TaskManager.Mode"
+          },
+          {
+            "name": "fee",
+            "type": "uint88",
+            "internalType": "uint88"
+          },
+          {
+            "name": "deadline",
+            "type": "uint32",
+            "internalType": "uint32"
+          },
+          {
+            "name": "inputCommitment",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "rows",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "inputCid",
+            "type": "string",
+            "internalType": "string"
+          },
+          {
+            "name": "inlineInput",
+            "type": "bytes",
+            "internalType": "bytes"
+          },
+          {
+            "name": "callback",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "callbackGas",
+            "type": "uint32",
+            "internalType": "uint32"
+          }
+        ]
+      },
+      {
+        "name": "custom",
+        "type": "bool",
+        "internalType": "bool"
+      }
+    ],
+    "outputs": [
+      {
+        "name": "",
         "type": "uint256",
         "internalType": "uint256"
       }
@@ -1767,6 +1823,11 @@ export const taskManagerAbi = [
   {
     "type": "error",
     "name": "TooEarly",
+    "inputs": []
+  },
+  {
+    "type": "error",
+    "name": "UseFeeVault",
     "inputs": []
   },
   {

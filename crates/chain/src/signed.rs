@@ -1,0 +1,342 @@
+//! Client-signed requests (`FeeVault.requestSigned`): the client signs an EIP-712 `Request`
+//! (and, optionally, an EIP-2612 permit for the fee) and anyone (a gateway) submits it; the
+//! task's requester is the client, who pays the fee; the submitter pays only gas.
+//!
+//! The typed data is the contract's `FeeVault.REQUEST_TYPEHASH` in the domain
+//! `("VouchFeeVault", "1", chain id, vault address)`; [`SignedRequest`] is the JSON a client
+//! hands to the gateway's `POST /v1/tasks/signed`.
+
+use crate::system::{Request, System};
+use crate::{Error, Result};
+use alloy::primitives::aliases::U88;
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy::signers::SignerSync;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::{Eip712Domain, SolStruct, SolValue, eip712_domain};
+use serde::{Deserialize, Serialize};
+use vouch_bindings::fee_vault::FeeVault::{self, FeeVaultInstance};
+use vouch_bindings::fee_vault::TaskManager as VaultTypes;
+use vouch_bindings::task_manager::TaskManager;
+
+/// The EIP-712 type (its Rust name is the type's name, `Request`).
+mod typed {
+    alloy::sol! {
+    /// The EIP-712 type a client signs (`FeeVault.REQUEST_TYPEHASH`).
+    struct Request {
+        address client;
+        uint32 modelId;
+        uint16 version;
+        uint8 mode;
+        address feeToken;
+        uint88 fee;
+        uint32 deadline;
+        bytes32 inputCommitment;
+        uint16 rows;
+        string inputCid;
+        bytes inlineInput;
+        address callback;
+        uint32 callbackGas;
+        uint256 nonce;
+        uint256 expiry;
+    }
+    }
+}
+
+/// The EIP-2612 permit type.
+const PERMIT_TYPE: &str =
+    "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)";
+
+/// A request signed by its client, ready for anyone to submit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedRequest {
+    /// The request (`TaskManager.RequestInput` fields).
+    pub input: RequestFields,
+    /// The client: the task's requester and the fee's payer.
+    pub client: Address,
+    /// The token the client agreed to pay in (the version's fee token, or the TaskManager's).
+    pub fee_token: Address,
+    /// A nonce of the client's, used once (any order).
+    pub nonce: U256,
+    /// The signature's last valid second.
+    pub expiry: U256,
+    /// The client's signature of the EIP-712 digest (65 bytes `r ‖ s ‖ v`).
+    pub signature: Bytes,
+    /// An EIP-2612 permit for the fee, if the client gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permit: Option<PermitSig>,
+}
+
+/// The `TaskManager.RequestInput` fields, in JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestFields {
+    /// Model id.
+    pub model_id: u32,
+    /// Version.
+    pub version: u16,
+    /// Mode code (`vouch_task::Mode::code`).
+    pub mode: u8,
+    /// Fee in the fee token's base units.
+    pub fee: u128,
+    /// Submission deadline (unix seconds).
+    pub deadline: u32,
+    /// Input commitment.
+    pub input_commitment: B256,
+    /// Rows of the input.
+    pub rows: u16,
+    /// Input CID (empty when inline).
+    pub input_cid: String,
+    /// Inline input bytes.
+    pub inline_input: Bytes,
+    /// Consumer contract, or zero.
+    pub callback: Address,
+    /// Its gas cap.
+    pub callback_gas: u32,
+}
+
+/// An EIP-2612 permit signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermitSig {
+    /// Allowance granted.
+    pub value: U256,
+    /// The permit's deadline (non-zero).
+    pub deadline: U256,
+    /// Signature `v`.
+    pub v: u8,
+    /// Signature `r`.
+    pub r: B256,
+    /// Signature `s`.
+    pub s: B256,
+}
+
+impl RequestFields {
+    /// The contract struct (as the FeeVault's binding names it); a fee over uint88 is refused.
+    pub fn to_sol(&self) -> Result<VaultTypes::RequestInput> {
+        Ok(VaultTypes::RequestInput {
+            modelId: self.model_id,
+            version: self.version,
+            mode: self.mode,
+            fee: fee88(self.fee)?,
+            deadline: self.deadline,
+            inputCommitment: self.input_commitment,
+            rows: self.rows,
+            inputCid: self.input_cid.clone(),
+            inlineInput: self.inline_input.clone(),
+            callback: self.callback,
+            callbackGas: self.callback_gas,
+        })
+    }
+}
+
+/// `fee` as a uint88, or an error.
+fn fee88(fee: u128) -> Result<U88> {
+    if fee >> 88 != 0 {
+        return Err(Error::OutOfRange {
+            what: "fee (over uint88)".to_owned(),
+        });
+    }
+    Ok(U88::from(fee))
+}
+
+/// The EIP-712 domain of the vault at `vault` on `chain_id`.
+pub fn domain(chain_id: u64, vault: Address) -> Eip712Domain {
+    eip712_domain! {
+        name: "VouchFeeVault",
+        version: "1",
+        chain_id: chain_id,
+        verifying_contract: vault,
+    }
+}
+
+impl SignedRequest {
+    /// The EIP-712 digest of the request (what `FeeVault.hashRequest` returns).
+    pub fn digest(&self, chain_id: u64, vault: Address) -> Result<B256> {
+        let f = &self.input;
+        let typed = typed::Request {
+            client: self.client,
+            modelId: f.model_id,
+            version: f.version,
+            mode: f.mode,
+            feeToken: self.fee_token,
+            fee: fee88(f.fee)?,
+            deadline: f.deadline,
+            inputCommitment: f.input_commitment,
+            rows: f.rows,
+            inputCid: f.input_cid.clone(),
+            inlineInput: f.inline_input.clone(),
+            callback: f.callback,
+            callbackGas: f.callback_gas,
+            nonce: self.nonce,
+            expiry: self.expiry,
+        };
+        Ok(typed.eip712_signing_hash(&domain(chain_id, vault)))
+    }
+
+    /// Signs the request as `signer` (which becomes `client`).
+    pub fn sign(
+        mut self,
+        signer: &PrivateKeySigner,
+        chain_id: u64,
+        vault: Address,
+    ) -> Result<Self> {
+        self.client = signer.address();
+        let digest = self.digest(chain_id, vault)?;
+        let sig = signer.sign_hash_sync(&digest).map_err(|e| Error::Signing {
+            what: "request".to_owned(),
+            message: e.to_string(),
+        })?;
+        self.signature = Bytes::from(sig.as_bytes().to_vec());
+        Ok(self)
+    }
+}
+
+/// Signs an EIP-2612 permit of `owner`'s token (domain separator and nonce read from the
+/// token) for `spender`.
+pub fn sign_permit(
+    signer: &PrivateKeySigner,
+    domain_separator: B256,
+    spender: Address,
+    value: U256,
+    token_nonce: U256,
+    deadline: U256,
+) -> Result<PermitSig> {
+    let struct_hash = keccak256(
+        (
+            keccak256(PERMIT_TYPE.as_bytes()),
+            signer.address(),
+            spender,
+            value,
+            token_nonce,
+            deadline,
+        )
+            .abi_encode(),
+    );
+    let mut pre = Vec::with_capacity(66);
+    pre.extend_from_slice(b"\x19\x01");
+    pre.extend_from_slice(domain_separator.as_slice());
+    pre.extend_from_slice(struct_hash.as_slice());
+    let sig = signer
+        .sign_hash_sync(&keccak256(&pre))
+        .map_err(|e| Error::Signing {
+            what: "permit".to_owned(),
+            message: e.to_string(),
+        })?;
+    Ok(PermitSig {
+        value,
+        deadline,
+        v: 27 + u8::from(sig.v()),
+        r: B256::from(sig.r().to_be_bytes::<32>()),
+        s: B256::from(sig.s().to_be_bytes::<32>()),
+    })
+}
+
+impl System {
+    /// The FeeVault of the deployment.
+    pub fn fee_vault(&self) -> Result<FeeVaultInstance<&alloy::providers::DynProvider>> {
+        let a = self.deployment().contracts.fee_vault;
+        if a == Address::ZERO {
+            return Err(Error::MissingContract {
+                name: "FeeVault".to_owned(),
+            });
+        }
+        Ok(FeeVault::new(a, self.client().provider()))
+    }
+
+    /// Signs `r` with this system's key as a client-signed request paid in the TaskManager's
+    /// token, with a permit of the fee for the TaskManager; nothing is sent. `expiry_secs` is
+    /// how long the signature stays valid from the latest block.
+    pub async fn sign_request(
+        &self,
+        signer: &PrivateKeySigner,
+        r: &Request,
+        nonce: U256,
+        expiry_secs: u64,
+    ) -> Result<SignedRequest> {
+        let now = self.latest_timestamp().await?;
+        let input = self.request_input(r, now)?;
+        let vault = *self.fee_vault()?.address();
+        let token = self.deployment().contracts.token;
+        let expiry = U256::from(now + expiry_secs);
+        let sep = self
+            .client()
+            .call(
+                "VouchToken.DOMAIN_SEPARATOR",
+                self.token().DOMAIN_SEPARATOR(),
+            )
+            .await?;
+        let token_nonce = self
+            .client()
+            .call("VouchToken.nonces", self.token().nonces(signer.address()))
+            .await?;
+        let permit = sign_permit(
+            signer,
+            sep,
+            self.deployment().contracts.task_manager,
+            U256::from(r.fee),
+            token_nonce,
+            expiry,
+        )?;
+        let fields = RequestFields {
+            model_id: input.modelId,
+            version: input.version,
+            mode: input.mode,
+            fee: r.fee,
+            deadline: input.deadline,
+            input_commitment: input.inputCommitment,
+            rows: input.rows,
+            input_cid: input.inputCid,
+            inline_input: input.inlineInput,
+            callback: input.callback,
+            callback_gas: input.callbackGas,
+        };
+        SignedRequest {
+            input: fields,
+            client: signer.address(),
+            fee_token: token,
+            nonce,
+            expiry,
+            signature: Bytes::new(),
+            permit: Some(permit),
+        }
+        .sign(signer, self.client().chain_id(), vault)
+    }
+
+    /// Submits a client-signed request (this system's key pays the gas only); returns the task id.
+    pub async fn request_signed(&self, s: &SignedRequest) -> Result<U256> {
+        let vault = self.fee_vault()?;
+        let permit = s.permit.map_or(
+            FeeVault::Permit {
+                value: U256::ZERO,
+                deadline: U256::ZERO,
+                v: 0,
+                r: B256::ZERO,
+                s: B256::ZERO,
+            },
+            |p| FeeVault::Permit {
+                value: p.value,
+                deadline: p.deadline,
+                v: p.v,
+                r: p.r,
+                s: p.s,
+            },
+        );
+        let signed = FeeVault::Signed {
+            client: s.client,
+            feeToken: s.fee_token,
+            nonce: s.nonce,
+            expiry: s.expiry,
+        };
+        let rc = self
+            .client()
+            .send(
+                "FeeVault.requestSigned",
+                vault.requestSigned(s.input.to_sol()?, signed, s.signature.clone(), permit),
+            )
+            .await?;
+        let ev: TaskManager::TaskRequested =
+            crate::system::event(&rc, "FeeVault.requestSigned", "TaskRequested")?;
+        Ok(ev.taskId)
+    }
+}

@@ -87,9 +87,9 @@ SUPPORTED_OPS = {
     # activations, Mul, Add; Concat for Y).
     "LSTM", "GRU", "RNN",
     # Comparisons and logic ops (bools as 0/1), Where, CastLike (as Cast); Shape,
-    # ConstantOfShape and Mod fold to constants.
+    # ConstantOfShape, Mod, Size and Range fold to constants.
     "Greater", "Less", "Equal", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Xor", "Not",
-    "Where", "CastLike", "Shape", "ConstantOfShape", "Mod",
+    "Where", "CastLike", "Shape", "ConstantOfShape", "Mod", "Size", "Range",
     # Not an op to run but a value (PyTorch's exporter writes weights and shapes with it).
     "Constant",
 }

@@ -292,6 +292,20 @@ impl Package {
         if let Op::Linear { weight, bias, .. } | Op::Conv { weight, bias, .. } = &node.op {
             self.validate_bias(node, *weight, *bias)?;
         }
+        // an `Add`'s constant operand is its second: the one-step check reads the computed
+        // operands first and the constants after them (section 8.1), so a constant first
+        // would swap the multipliers there and not in the engine
+        if matches!(node.op, Op::Add { .. })
+            && matches!(
+                node.inputs.as_slice(),
+                [Operand::Const(_), Operand::Value(_)]
+            )
+        {
+            return Err(node_err(
+                n,
+                "a constant first operand (a constant operand must be the second)",
+            ));
+        }
         match &node.op {
             Op::Linear { rq, .. }
             | Op::MatMul { rq, .. }

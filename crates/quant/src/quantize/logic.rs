@@ -187,12 +187,13 @@ impl Builder<'_> {
                     self.push_bool(node, &name, None, diff(0, 1), vec![a, b])?;
                 }
                 BoolOp::Less => {
+                    // `clamp(Y · mb - X · ma, 0, 1)` (`push` puts a constant second)
                     let op = Op::Add {
-                        ma: mb,
-                        mb: -ma,
+                        ma: -ma,
+                        mb,
                         rq: exact(0, 1),
                     };
-                    self.push_bool(node, &name, None, op, vec![b, a])?;
+                    self.push_bool(node, &name, None, op, vec![a, b])?;
                 }
                 _ => {
                     let sign =

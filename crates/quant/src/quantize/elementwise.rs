@@ -135,3 +135,20 @@ impl Builder<'_> {
         Ok(())
     }
 }
+
+/// `op` on `ins` with a constant operand second, as every checker reads an `Add`
+/// (`docs/semantics.md` section 3): `Add(c, x)` with multipliers `(ma, mb)` is `Add(x, c)`
+/// with `(mb, ma)`; `Mul` commutes as it is.
+pub(super) fn constant_second(op: Op, mut ins: Vec<Operand>) -> (Op, Vec<Operand>) {
+    match (op, ins.as_slice()) {
+        (Op::Add { ma, mb, rq }, [Operand::Const(_), Operand::Value(_)]) => {
+            ins.swap(0, 1);
+            (Op::Add { ma: mb, mb: ma, rq }, ins)
+        }
+        (op @ Op::Mul { .. }, [Operand::Const(_), Operand::Value(_)]) => {
+            ins.swap(0, 1);
+            (op, ins)
+        }
+        (op, _) => (op, ins),
+    }
+}

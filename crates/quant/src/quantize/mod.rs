@@ -190,10 +190,10 @@ impl Builder<'_> {
     }
 
     /// Appends a node; an `Add` or `Mul` of a constant and a computed operand gets the
-    /// constant second ([`constant_second`]).
+    /// constant second ([`elementwise::constant_second`]).
     fn push(&mut self, node: &FNode, name: String, op: Op, inputs: Vec<Operand>, out: u32) {
         let _ = node;
-        let (op, inputs) = constant_second(op, inputs);
+        let (op, inputs) = elementwise::constant_second(op, inputs);
         self.nodes.push(Node {
             name,
             op,
@@ -605,23 +605,6 @@ fn integer_input(
     };
     let r = |x: i64| i32::try_from(x).unwrap_or(0);
     Ok((kind, (r(lo), r(hi))))
-}
-
-/// `op` on `ins` with a constant operand second, as every checker reads an `Add`
-/// (`docs/semantics.md` section 3): `Add(c, x)` with multipliers `(ma, mb)` is `Add(x, c)`
-/// with `(mb, ma)`; `Mul` commutes as it is.
-pub(crate) fn constant_second(op: Op, mut ins: Vec<Operand>) -> (Op, Vec<Operand>) {
-    match (op, ins.as_slice()) {
-        (Op::Add { ma, mb, rq }, [Operand::Const(_), Operand::Value(_)]) => {
-            ins.swap(0, 1);
-            (Op::Add { ma: mb, mb: ma, rq }, ins)
-        }
-        (op @ Op::Mul { .. }, [Operand::Const(_), Operand::Value(_)]) => {
-            ins.swap(0, 1);
-            (op, ins)
-        }
-        (op, _) => (op, ins),
-    }
 }
 
 /// The section 4 accumulator bound of a `Linear`/`Conv` over an input of kind `input`.

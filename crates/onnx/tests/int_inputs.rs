@@ -160,12 +160,14 @@ fn an_input_bound_to_a_constant_resolves_the_if_it_decides() {
     assert_eq!(g.values[g.inputs[0]].name, "x");
     let g = vouch_onnx::import(&m, &with_consts(&[("sr", &[8000.0])])).unwrap();
     assert!((gain_of(&g) - 0.5).abs() < f32::EPSILON);
-    // unbound, the condition is computed from an input: refused, naming the comparison
+    // unbound, the condition is computed from an input (the comparison is a computed
+    // boolean): refused at the `If`, as a data-dependent branch
     let e = vouch_onnx::import(&m, &ImportOptions::default()).unwrap_err();
     assert!(
-        matches!(&e, Error::UnsupportedForm { node, .. } if node == "n_c"),
+        matches!(&e, Error::UnsupportedForm { node, .. } if node == "n_g"),
         "{e}"
     );
+    assert!(e.to_string().contains("data-dependent branch"), "{e}");
 }
 
 #[test]

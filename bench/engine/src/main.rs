@@ -148,6 +148,23 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// tract's runnable plan of `model`, optimized for the shape of `x`, and `x` as its input;
+/// none (with a message) when tract cannot load the model.
+fn tract_plan(model: &str, x: &FTensor) -> TractResult<Option<(std::sync::Arc<TypedRunnableModel>, Tensor)>> {
+    let plan = onnx()
+        .model_for_path(model_dir(model).join("model.onnx"))
+        .and_then(|m| m.with_input_fact(0, f32::fact(&x.shape).into()))
+        .and_then(|m| m.into_optimized())
+        .and_then(|m| m.into_runnable());
+    match plan {
+        Ok(p) => Ok(Some((p, tract_ndarray::ArrayD::from_shape_vec(x.shape.clone(), x.data.clone())?.into()))),
+        Err(e) => {
+            eprintln!("tract cannot run {model}: {e}");
+            Ok(None)
+        }
+    }
+}
+
 /// One large model, one peer, batch 1 and 8, then the peak memory (see the module docs).
 fn large(model: &str, peer: &str, window: Duration, threads: usize) -> TractResult<()> {
     for batch in [1usize, 8] {
@@ -163,19 +180,9 @@ fn large(model: &str, peer: &str, window: Duration, threads: usize) -> TractResu
                 }
             }
             "tract" => {
-                let plan = onnx()
-                    .model_for_path(model_dir(model).join("model.onnx"))
-                    .and_then(|m| m.with_input_fact(0, f32::fact(&x.shape).into()))
-                    .and_then(|m| m.into_optimized())
-                    .and_then(|m| m.into_runnable());
-                let plan = match plan {
-                    Ok(p) => p,
-                    Err(e) => {
-                        eprintln!("tract cannot run {model}: {e}");
-                        return Ok(());
-                    }
+                let Some((plan, input)) = tract_plan(model, &x)? else {
+                    return Ok(());
                 };
-                let input: Tensor = tract_ndarray::ArrayD::from_shape_vec(x.shape.clone(), x.data.clone())?.into();
                 let r = rate_after(|| { std::hint::black_box(plan.run(tvec![input.clone().into()]).expect("tract")); }, window, 1);
                 emit("tract", model, batch, 1, r);
             }
@@ -200,7 +207,6 @@ fn main() -> TractResult<()> {
     let wanted = |m: &str| only.as_deref().is_none_or(|o| o.split(',').any(|w| w == m));
     for model in MODELS.into_iter().filter(|m| wanted(m)) {
         let pkg = vouch_package(model);
-        let onnx_path = model_dir(model).join("model.onnx");
         for batch in [1usize, 64] {
             let x = rows(model, batch);
             // vouch on integer inputs (what a provider runs: the committed input is the
@@ -225,19 +231,9 @@ fn main() -> TractResult<()> {
                 emit("vouch+quantize", model, batch, t, r);
             }
             // tract f32, optimized for this batch size (a model tract cannot load is skipped).
-            let plan = onnx()
-                .model_for_path(&onnx_path)
-                .and_then(|m| m.with_input_fact(0, f32::fact(&x.shape).into()))
-                .and_then(|m| m.into_optimized())
-                .and_then(|m| m.into_runnable());
-            let plan = match plan {
-                Ok(p) => p,
-                Err(e) => {
-                    eprintln!("tract cannot run {model}: {e}");
-                    continue;
-                }
+            let Some((plan, input)) = tract_plan(model, &x)? else {
+                continue;
             };
-            let input: Tensor = tract_ndarray::ArrayD::from_shape_vec(x.shape.clone(), x.data.clone())?.into();
             let r = rate(
                 || {
                     std::hint::black_box(plan.run(tvec![input.clone().into()]).expect("tract"));

@@ -167,14 +167,15 @@ fn tract_plan(model: &str, x: &FTensor) -> TractResult<Option<(std::sync::Arc<Ty
 
 /// One large model, one peer, batch 1 and 8, then the peak memory (see the module docs).
 fn large(model: &str, peer: &str, window: Duration, threads: usize) -> TractResult<()> {
+    let pkg = (peer == "vouch").then(|| vouch_package(model));
     for batch in [1usize, 8] {
         let x = rows(model, batch);
         match peer {
             "vouch" => {
-                let pkg = vouch_package(model);
-                let q = vouch_quant::quantize_inputs(&pkg, std::slice::from_ref(&x));
+                let pkg = pkg.as_ref().expect("imported above");
+                let q = vouch_quant::quantize_inputs(pkg, std::slice::from_ref(&x));
                 for t in [1, threads] {
-                    let engine = Engine::new(&pkg, Options { threads: t, trace: false }).expect("engine");
+                    let engine = Engine::new(pkg, Options { threads: t, trace: false }).expect("engine");
                     let r = rate_after(|| { std::hint::black_box(engine.run(q.clone()).expect("run")); }, window, 1);
                     emit("vouch", model, batch, t, r);
                 }

@@ -340,30 +340,31 @@ fn fold_where(c: &Tensor, x: &Tensor, y: &Tensor) -> Option<Tensor> {
     let cond = c.to_f32()?;
     let pick = |k: usize| cond.get(ic.get(k).copied()?).map(|&v| v != 0.0);
     let n = ic.len();
+    // element k of the output: x's element where the condition holds, else y's
+    fn select<T: Copy>(
+        n: usize,
+        pick: impl Fn(usize) -> Option<bool>,
+        (a, ix): (&[T], &[usize]),
+        (b, iy): (&[T], &[usize]),
+    ) -> Option<Vec<T>> {
+        (0..n)
+            .map(|k| {
+                if pick(k)? {
+                    a.get(*ix.get(k)?).copied()
+                } else {
+                    b.get(*iy.get(k)?).copied()
+                }
+            })
+            .collect()
+    }
     match (&x.data, &y.data) {
         (Data::I(a), Data::I(b)) => {
-            let v = (0..n)
-                .map(|k| {
-                    if pick(k)? {
-                        a.get(*ix.get(k)?).copied()
-                    } else {
-                        b.get(*iy.get(k)?).copied()
-                    }
-                })
-                .collect::<Option<Vec<_>>>()?;
+            let v = select(n, pick, (a, &ix), (b, &iy))?;
             Some(Tensor::i(shape, v))
         }
         _ => {
             let (a, b) = (x.to_f32()?, y.to_f32()?);
-            let v = (0..n)
-                .map(|k| {
-                    if pick(k)? {
-                        a.get(*ix.get(k)?).copied()
-                    } else {
-                        b.get(*iy.get(k)?).copied()
-                    }
-                })
-                .collect::<Option<Vec<_>>>()?;
+            let v = select(n, pick, (&a, &ix), (&b, &iy))?;
             Some(Tensor::f(shape, v))
         }
     }

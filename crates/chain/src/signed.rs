@@ -131,7 +131,7 @@ impl RequestFields {
 }
 
 /// `fee` as a uint88, or an error.
-fn fee88(fee: u128) -> Result<U88> {
+pub(crate) fn fee88(fee: u128) -> Result<U88> {
     if fee >> 88 != 0 {
         return Err(Error::OutOfRange {
             what: "fee (over uint88)".to_owned(),
@@ -338,5 +338,17 @@ impl System {
         let ev: TaskManager::TaskRequested =
             crate::system::event(&rc, "FeeVault.requestSigned", "TaskRequested")?;
         Ok(ev.taskId)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{U88, fee88};
+
+    #[test]
+    fn a_fee_past_uint88_is_an_error_not_a_panic() {
+        assert_eq!(fee88((1 << 88) - 1).unwrap(), U88::from((1u128 << 88) - 1));
+        assert!(fee88(1 << 88).is_err());
+        assert!(fee88(u128::MAX).is_err());
     }
 }

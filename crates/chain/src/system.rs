@@ -1,7 +1,6 @@
 //! Typed handles on one deployment and the protocol flows the CLI and the node drive.
 
 use crate::{Client, Deployment, Error, Result};
-use alloy::primitives::aliases::U88;
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::DynProvider;
 use alloy::rpc::types::TransactionReceipt;
@@ -361,7 +360,7 @@ impl System {
             modelId: r.model_id,
             version: r.version,
             mode: r.mode.code(),
-            fee: U88::from(r.fee),
+            fee: crate::signed::fee88(r.fee)?,
             deadline,
             inputCommitment: r.input_commitment,
             rows: r.rows,

@@ -6,9 +6,12 @@
 //! is exact when the node's overflow bound (`docs/semantics.md` section 4) is below `2^31`,
 //! whatever order the lanes add in; on x86-64 with AVX2 (detected at run time) it uses
 //! `vpmaddwd` on 4×2 output tiles, elsewhere a portable loop computes the same integers.
-//! [`gemm64`] sums in `i64` for the nodes whose bound is not.
+//! [`gemm64`] sums in `i64` for the nodes whose bound is not; with AVX-512 VNNI it splits each
+//! weight into a low byte and a high byte (`b = 256·hi + lo`), so that `vpdpwssd` can sum
+//! thousands of products in `i32` lanes before they are widened (see [`Packed::split`]).
 
 use rayon::prelude::*;
+use std::sync::OnceLock;
 
 /// `K` is padded to a multiple of this.
 pub const K_ALIGN: usize = 16;
@@ -30,6 +33,11 @@ pub struct Packed {
     /// has none): exact from [`Self::from_rows`], `true` from [`Self::zeroed`] (the rows are
     /// written later). Whoever changes `data` keeps it true or exact.
     pub may_hold_min: bool,
+    /// The values split into bytes (`v = 256·hi + lo`, `lo = v & 255` in `[0, 255]`, `hi = v >> 8`
+    /// in `[-128, 127]`) and interleaved in pairs for the VNNI kernel of [`gemm64`] when this
+    /// matrix is its right operand, made on first use. Whoever changes `data` after the first
+    /// product resets it.
+    pub split: OnceLock<Vec<i16>>,
 }
 
 /// Padded length for `k`.
@@ -58,6 +66,7 @@ impl Packed {
             kp,
             data,
             may_hold_min,
+            split: OnceLock::new(),
         }
     }
 
@@ -70,7 +79,14 @@ impl Packed {
             kp,
             data: vec![0; rows * kp],
             may_hold_min: true,
+            split: OnceLock::new(),
         }
+    }
+
+    /// `data` laid out for the VNNI kernel of [`gemm64`] ([`Self::split`]), made once.
+    #[cfg(target_arch = "x86_64")]
+    fn pairs(&self) -> &[i16] {
+        self.split.get_or_init(|| vnni::layout(self))
     }
 
     /// Row `r`.
@@ -128,6 +144,7 @@ pub fn gemm(a: &Packed, b: &Packed, out: &mut [i32]) {
                     kp: b.kp,
                     data: b.data[c0 * b.kp..c1 * b.kp].to_vec(),
                     may_hold_min: b.may_hold_min,
+                    split: OnceLock::new(),
                 };
                 let mut part = vec![0i32; a.rows * (c1 - c0)];
                 gemm_rows(a, 0, &sub, &mut part);
@@ -148,6 +165,17 @@ pub fn gemm(a: &Packed, b: &Packed, out: &mut [i32]) {
 /// large (by rows, or by columns for a few rows); each element is one thread's sum in one order
 /// either way.
 pub fn gemm64(a: &Packed, b: &Packed, out: &mut [i64], parallel: bool) {
+    #[cfg(target_arch = "x86_64")]
+    let vnni = vnni::available();
+    #[cfg(not(target_arch = "x86_64"))]
+    let vnni = false;
+    gemm64_on(a, b, out, parallel, vnni);
+}
+
+/// [`gemm64`] with the VNNI kernel allowed or not (the tests run both paths).
+fn gemm64_on(a: &Packed, b: &Packed, out: &mut [i64], parallel: bool, vnni: bool) {
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = vnni;
     debug_assert_eq!(a.kp, b.kp);
     debug_assert_eq!(out.len(), a.rows * b.rows);
     let n = b.rows;
@@ -157,35 +185,53 @@ pub fn gemm64(a: &Packed, b: &Packed, out: &mut [i64], parallel: bool) {
     // `vpmaddwd` sums two products in an `i32` lane: exact unless all four values are -32768
     // (2^31). Weights stop at ±32767, so only two activation operands can meet that.
     let pairs_fit = !(a.may_hold_min && b.may_hold_min);
-    let cols = |i: usize, j0: usize, orow: &mut [i64]| {
+    #[cfg(target_arch = "x86_64")]
+    let b_pairs = if vnni { b.pairs() } else { &[] };
+    // Rows `i0 ..` of `a` against columns `j0 .. j0 + w` of `b` into `dst` (`rows × w`).
+    let block = |i0: usize, j0: usize, dst: &mut [i64], w: usize| {
+        let rows = dst.len() / w;
         #[cfg(target_arch = "x86_64")]
         {
-            if pairs_fit && std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: AVX2 is present (checked just above).
-                unsafe { avx2::row64(a.row(i), b, j0, orow) };
+            if vnni {
+                let a_rows: Vec<&[i16]> = (i0..i0 + rows).map(|i| a.row(i)).collect();
+                // SAFETY: AVX-512 F/BW/VNNI are present (checked by `available`).
+                unsafe { vnni::rows64(&a_rows, b, b_pairs, j0, dst) };
                 return;
             }
         }
-        for (j, o) in orow.iter_mut().enumerate() {
-            *o = dot64(a.row(i), b.row(j0 + j), pairs_fit);
+        for (r, orow) in dst.chunks_mut(w).enumerate() {
+            let ar = a.row(i0 + r);
+            #[cfg(target_arch = "x86_64")]
+            {
+                if pairs_fit && std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: AVX2 is present (checked just above).
+                    unsafe { avx2::row64(ar, b, j0, orow) };
+                    continue;
+                }
+            }
+            for (j, o) in orow.iter_mut().enumerate() {
+                *o = dot64(ar, b.row(j0 + j), pairs_fit);
+            }
         }
     };
+    // Row blocks of this many rows share their loads of `b`.
+    const BLOCK_ROWS: usize = 4;
     let threads = rayon::current_num_threads();
     if !(parallel && a.rows * n * a.kp >= PAR_THRESHOLD && in_parallel_pool()) {
-        out.chunks_mut(n)
+        out.chunks_mut(BLOCK_ROWS * n)
             .enumerate()
-            .for_each(|(i, orow)| cols(i, 0, orow));
+            .for_each(|(i, rows)| block(i * BLOCK_ROWS, 0, rows, n));
     } else if a.rows >= 2 * threads {
-        out.par_chunks_mut(n)
+        out.par_chunks_mut(BLOCK_ROWS * n)
             .enumerate()
-            .for_each(|(i, orow)| cols(i, 0, orow));
+            .for_each(|(i, rows)| block(i * BLOCK_ROWS, 0, rows, n));
     } else {
-        // Few rows (small batch): split each row's columns.
-        let per = n.div_ceil(threads).max(1);
+        // Few rows (small batch): split each row's columns (in whole blocks of 16).
+        let per = n.div_ceil(threads).next_multiple_of(16);
         for (i, orow) in out.chunks_mut(n).enumerate() {
             orow.par_chunks_mut(per)
                 .enumerate()
-                .for_each(|(c, part)| cols(i, c * per, part));
+                .for_each(|(c, part)| block(i, c * per, part, part.len()));
         }
     }
 }
@@ -238,156 +284,24 @@ fn portable_rows(a: &Packed, m0: usize, b: &Packed, out: &mut [i32]) {
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use super::Packed;
-    use std::arch::x86_64::*;
-
-    const MR: usize = 4;
-    const NR: usize = 2;
-
-    #[target_feature(enable = "avx2")]
-    fn hsum(v: __m256i) -> i32 {
-        let lo = _mm256_castsi256_si128(v);
-        let hi = _mm256_extracti128_si256::<1>(v);
-        let s = _mm_add_epi32(lo, hi);
-        let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01_00_11_10>(s));
-        let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b10_11_00_01>(s));
-        _mm_cvtsi128_si32(s)
-    }
-
-    /// One `R × C` tile of dot products over `kp` (a multiple of 16) elements.
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    fn tile<const R: usize, const C: usize>(
-        a: [&[i16]; R],
-        b: [&[i16]; C],
-        kp: usize,
-    ) -> [[i32; C]; R] {
-        let mut acc = [[_mm256_setzero_si256(); C]; R];
-        let mut k = 0;
-        while k + 16 <= kp {
-            let mut bv = [_mm256_setzero_si256(); C];
-            for (v, row) in bv.iter_mut().zip(&b) {
-                // SAFETY: `k + 16 <= kp == row.len()`; unaligned load.
-                *v = unsafe { _mm256_loadu_si256(row.as_ptr().add(k).cast()) };
-            }
-            for (accs, row) in acc.iter_mut().zip(&a) {
-                // SAFETY: as above.
-                let av = unsafe { _mm256_loadu_si256(row.as_ptr().add(k).cast()) };
-                for (s, w) in accs.iter_mut().zip(&bv) {
-                    *s = _mm256_add_epi32(*s, _mm256_madd_epi16(av, *w));
-                }
-            }
-            k += 16;
-        }
-        let mut out = [[0i32; C]; R];
-        for (o, s) in out.iter_mut().zip(&acc) {
-            for (x, v) in o.iter_mut().zip(s) {
-                *x = hsum(*v);
-            }
-        }
-        out
-    }
-
-    #[target_feature(enable = "avx2")]
-    fn row_tiles<const R: usize>(a: [&[i16]; R], b: &Packed, out: &mut [i32], n: usize) {
-        let kp = b.kp;
-        let mut j = 0;
-        while j + NR <= n {
-            let t = tile::<R, NR>(a, [b.row(j), b.row(j + 1)], kp);
-            for (r, vals) in t.iter().enumerate() {
-                out[r * n + j..r * n + j + NR].copy_from_slice(vals);
-            }
-            j += NR;
-        }
-        if j < n {
-            let t = tile::<R, 1>(a, [b.row(j)], kp);
-            for (r, vals) in t.iter().enumerate() {
-                out[r * n + j] = vals[0];
-            }
-        }
-    }
-
-    /// AVX2 version of `gemm_rows`.
-    #[target_feature(enable = "avx2")]
-    pub(super) fn gemm_rows(a: &Packed, m0: usize, b: &Packed, out: &mut [i32]) {
-        let n = b.rows;
-        let m = out.len() / n;
-        let mut i = 0;
-        while i + MR <= m {
-            let rows = [
-                a.row(m0 + i),
-                a.row(m0 + i + 1),
-                a.row(m0 + i + 2),
-                a.row(m0 + i + 3),
-            ];
-            row_tiles::<MR>(rows, b, &mut out[i * n..(i + MR) * n], n);
-            i += MR;
-        }
-        while i < m {
-            row_tiles::<1>([a.row(m0 + i)], b, &mut out[i * n..(i + 1) * n], n);
-            i += 1;
-        }
-    }
-
-    /// `Σ` of the four `i64` lanes.
-    #[target_feature(enable = "avx2")]
-    fn hsum64(v: __m256i) -> i64 {
-        let s = _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
-        _mm_cvtsi128_si64(s) + _mm_extract_epi64::<1>(s)
-    }
-
-    /// Dot products of `a` with `C` rows of `b` in `i64` lanes: `vpmaddwd` pairs (exact when
-    /// not all four values are -32768, which the caller checks), widened and summed.
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    fn tile64<const C: usize>(a: &[i16], b: [&[i16]; C]) -> [i64; C] {
-        let mut acc = [_mm256_setzero_si256(); C];
-        let mut k = 0;
-        while k + 16 <= a.len() {
-            // SAFETY: `k + 16 <= a.len() == row.len()` (rows share `kp`); unaligned loads.
-            let av = unsafe { _mm256_loadu_si256(a.as_ptr().add(k).cast()) };
-            for (s, row) in acc.iter_mut().zip(&b) {
-                // SAFETY: as above.
-                let bv = unsafe { _mm256_loadu_si256(row.as_ptr().add(k).cast()) };
-                let p = _mm256_madd_epi16(av, bv);
-                let lo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(p));
-                let hi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256::<1>(p));
-                *s = _mm256_add_epi64(*s, _mm256_add_epi64(lo, hi));
-            }
-            k += 16;
-        }
-        let mut out = [0i64; C];
-        for (o, v) in out.iter_mut().zip(&acc) {
-            *o = hsum64(*v);
-        }
-        out
-    }
-
-    /// `out[j] = Σ_k a[k] · b[j0 + j, k]` in `i64`.
-    #[target_feature(enable = "avx2")]
-    pub(super) fn row64(a: &[i16], b: &Packed, j0: usize, out: &mut [i64]) {
-        const C: usize = 4;
-        let mut chunks = out.chunks_exact_mut(C);
-        let mut j = j0;
-        for o in &mut chunks {
-            o.copy_from_slice(&tile64::<C>(
-                a,
-                [b.row(j), b.row(j + 1), b.row(j + 2), b.row(j + 3)],
-            ));
-            j += C;
-        }
-        for o in chunks.into_remainder() {
-            *o = tile64::<1>(a, [b.row(j)])[0];
-            j += 1;
-        }
-    }
-}
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod vnni;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The `gemm64` kernels this machine can run: always the AVX2/portable one, and the VNNI
+    /// one where the CPU has it.
+    fn vnni_paths() -> Vec<bool> {
+        #[cfg(target_arch = "x86_64")]
+        let has = vnni::available();
+        #[cfg(not(target_arch = "x86_64"))]
+        let has = false;
+        if has { vec![false, true] } else { vec![false] }
+    }
 
     /// Both parallel splits (by rows, by columns) give the serial result inside a 2-thread pool.
     #[test]
@@ -451,12 +365,83 @@ mod tests {
                     let (x, y) = (pa.row(o / n), pb.row(o % n));
                     assert_eq!(dot64(x, y, edge != i16::MIN), *w, "portable, edge {edge}");
                 }
-                let mut serial = vec![0; m * n];
-                gemm64(&pa, &pb, &mut serial, false);
-                assert_eq!(serial, want, "{m}x{k}x{n}, edge {edge}");
-                let mut par = vec![0; m * n];
-                pool.install(|| gemm64(&pa, &pb, &mut par, true));
-                assert_eq!(par, want, "{m}x{k}x{n}, edge {edge}, 2 threads");
+                for vnni in vnni_paths() {
+                    let mut serial = vec![0; m * n];
+                    gemm64_on(&pa, &pb, &mut serial, false, vnni);
+                    assert_eq!(serial, want, "{m}x{k}x{n}, edge {edge}, vnni {vnni}");
+                    let mut par = vec![0; m * n];
+                    pool.install(|| gemm64_on(&pa, &pb, &mut par, true, vnni));
+                    assert_eq!(
+                        par, want,
+                        "{m}x{k}x{n}, edge {edge}, vnni {vnni}, 2 threads"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Long rows of extreme values: the VNNI kernel's `i32` lanes reach their bound (128
+    /// steps of the largest low-byte products) and are widened more than once, with a 16-value
+    /// tail; every path must give the exact `i64` sums.
+    #[test]
+    fn gemm64_is_exact_over_long_rows_of_extremes() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let k = 2 * 4096 + 16 + 5;
+        for (m, n) in [(6, 5), (1, 7), (9, 4)] {
+            for (x, y) in [
+                (-32768, 32767),
+                (32767, 32767),
+                (-32768, -32768),
+                (32767, -32767),
+            ] {
+                let a: Vec<i32> = (0..m * k)
+                    .map(|i| if i % 97 == 3 { x / 3 } else { x })
+                    .collect();
+                let b: Vec<i32> = (0..n * k)
+                    .map(|i| if i % 89 == 5 { 1 } else { y })
+                    .collect();
+                let (pa, pb) = (Packed::from_rows(m, k, &a), Packed::from_rows(n, k, &b));
+                let want: Vec<i64> = (0..m * n)
+                    .map(|o| {
+                        let (i, j) = (o / n, o % n);
+                        (0..k)
+                            .map(|t| i64::from(a[i * k + t]) * i64::from(b[j * k + t]))
+                            .sum()
+                    })
+                    .collect();
+                for vnni in vnni_paths() {
+                    let mut serial = vec![0; m * n];
+                    gemm64_on(&pa, &pb, &mut serial, false, vnni);
+                    assert_eq!(serial, want, "{m}x{k}x{n}, {x}·{y}, vnni {vnni}");
+                    let mut par = vec![0; m * n];
+                    pool.install(|| gemm64_on(&pa, &pb, &mut par, true, vnni));
+                    assert_eq!(par, want, "{m}x{k}x{n}, {x}·{y}, vnni {vnni}, 2 threads");
+                }
+            }
+        }
+    }
+
+    /// The pair layout that the VNNI kernel reads puts every value back together.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn pair_layout_recombines() {
+        let (rows, k) = (19, 37);
+        let vals: Vec<i32> = (0..rows * k)
+            .map(|i| (i as i32 * 3_449) % 65_536 - 32_768)
+            .collect();
+        let p = Packed::from_rows(rows, k, &vals);
+        let pairs = vnni::layout(&p);
+        let lanes = vnni::LANES;
+        for j in 0..rows {
+            for t in 0..k {
+                let at =
+                    (j / lanes) * 2 * lanes * p.kp + (t / 2) * 2 * lanes + (j % lanes) * 2 + t % 2;
+                let (lo, hi) = (pairs[at], pairs[at + lanes * p.kp]);
+                assert!((0..=255).contains(&lo) && (-128..=127).contains(&hi));
+                assert_eq!(256 * i32::from(hi) + i32::from(lo), vals[j * k + t]);
             }
         }
     }

@@ -15,6 +15,19 @@ pub fn binary(
     out_shape: &[usize],
     f: impl Fn(i64, i64) -> SemResult<i32>,
 ) -> SemResult<Tensor> {
+    if x.shape == out_shape && y.shape == out_shape {
+        // No broadcast (a residual `Add`, most `Mul`s): no index vectors.
+        let data = x
+            .data
+            .iter()
+            .zip(&y.data)
+            .map(|(&a, &b)| f(i64::from(a), i64::from(b)))
+            .collect::<SemResult<Vec<_>>>()?;
+        return Ok(Tensor {
+            shape: out_shape.to_vec(),
+            data,
+        });
+    }
     let xi = broadcast_index(&x.shape, out_shape);
     let yi = broadcast_index(&y.shape, out_shape);
     let data = xi

@@ -64,6 +64,9 @@ pub fn conv(
     })
 }
 
+/// Pixels per block when transposing between planes and rows.
+const TRANSPOSE_BLOCK: usize = 64;
+
 /// Sizes of one convolution, per image.
 struct ConvGeometry {
     c: usize,
@@ -100,40 +103,59 @@ fn conv_image(
     let [kh, kw] = win.kernel;
     let (sw, dw, pl) = (win.strides[1], win.dilations[1], win.pads[1]);
     let pixels = oh * ow;
+    // A 1x1 window with unit strides and no padding reads each pixel once, in place.
+    let pointwise = [kh, kw] == [1, 1]
+        && win.strides == [1, 1]
+        && win.pads.iter().all(|&p| p == 0)
+        && (oh, ow) == (h, w);
     let mut cols = Packed::zeroed(pixels, cg * kh * kw);
     for (g, wg) in weights.iter().enumerate() {
         if g > 0 {
             cols.data.fill(0);
         }
-        for y in 0..oh {
-            for ci in 0..cg {
-                let plane = (g * cg + ci) * h * w;
-                for ty in 0..kh {
-                    // Rows in the padding stay zero.
-                    let Some(iy) = win.pos(0, y, ty, h) else {
-                        continue;
-                    };
-                    let row = &src[plane + iy * w..plane + (iy + 1) * w];
-                    let col0 = (ci * kh + ty) * kw;
-                    for xo in 0..ow {
-                        let d = &mut cols.row_mut(y * ow + xo)[col0..col0 + kw];
-                        let start = xo * sw;
-                        if start >= pl && start - pl + (kw - 1) * dw < w {
-                            // Interior: every tap is inside the row.
-                            let base = start - pl;
-                            if dw == 1 {
-                                for (v, &e) in d.iter_mut().zip(&row[base..base + kw]) {
-                                    *v = e as i16;
+        if pointwise {
+            // A 1x1 window over every pixel: the columns are the group's planes transposed,
+            // in blocks of pixels so that both sides stay in cache.
+            let planes = &src[g * cg * pixels..(g + 1) * cg * pixels];
+            for p0 in (0..pixels).step_by(TRANSPOSE_BLOCK) {
+                let p1 = (p0 + TRANSPOSE_BLOCK).min(pixels);
+                for (ci, plane) in planes.chunks_exact(pixels).enumerate() {
+                    for (pix, &v) in plane.iter().enumerate().take(p1).skip(p0) {
+                        cols.data[pix * cols.kp + ci] = v as i16;
+                    }
+                }
+            }
+        } else {
+            for y in 0..oh {
+                for ci in 0..cg {
+                    let plane = (g * cg + ci) * h * w;
+                    for ty in 0..kh {
+                        // Rows in the padding stay zero.
+                        let Some(iy) = win.pos(0, y, ty, h) else {
+                            continue;
+                        };
+                        let row = &src[plane + iy * w..plane + (iy + 1) * w];
+                        let col0 = (ci * kh + ty) * kw;
+                        for xo in 0..ow {
+                            let d = &mut cols.row_mut(y * ow + xo)[col0..col0 + kw];
+                            let start = xo * sw;
+                            if start >= pl && start - pl + (kw - 1) * dw < w {
+                                // Interior: every tap is inside the row.
+                                let base = start - pl;
+                                if dw == 1 {
+                                    for (v, &e) in d.iter_mut().zip(&row[base..base + kw]) {
+                                        *v = e as i16;
+                                    }
+                                } else {
+                                    for (tx, v) in d.iter_mut().enumerate() {
+                                        *v = row[base + tx * dw] as i16;
+                                    }
                                 }
                             } else {
                                 for (tx, v) in d.iter_mut().enumerate() {
-                                    *v = row[base + tx * dw] as i16;
-                                }
-                            }
-                        } else {
-                            for (tx, v) in d.iter_mut().enumerate() {
-                                if let Some(ix) = win.pos(1, xo, tx, w) {
-                                    *v = row[ix] as i16;
+                                    if let Some(ix) = win.pos(1, xo, tx, w) {
+                                        *v = row[ix] as i16;
+                                    }
                                 }
                             }
                         }
@@ -143,9 +165,15 @@ fn conv_image(
         }
         let gb = bias.map(|b| &b[g * og..(g + 1) * og]);
         let acc = product(&cols, wg, gb, rq, accum, parallel_gemm)?;
-        for (pix, vals) in acc.chunks_exact(og.max(1)).enumerate() {
-            for (o, &v) in vals.iter().enumerate() {
-                dst[(g * og + o) * pixels + pix] = v;
+        // `acc` is `[pixels, og]`; the output is channel-major: transposed in blocks of pixels.
+        let og1 = og.max(1);
+        for p0 in (0..pixels).step_by(TRANSPOSE_BLOCK) {
+            let p1 = (p0 + TRANSPOSE_BLOCK).min(pixels);
+            for o in 0..og {
+                let row = &mut dst[(g * og + o) * pixels..(g * og + o + 1) * pixels];
+                for (pix, d) in row.iter_mut().enumerate().take(p1).skip(p0) {
+                    *d = acc[pix * og1 + o];
+                }
             }
         }
     }

@@ -90,6 +90,9 @@ SUPPORTED_OPS = {
     # ConstantOfShape, Mod, Size and Range fold to constants.
     "Greater", "Less", "Equal", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Xor", "Not",
     "Where", "CastLike", "Shape", "ConstantOfShape", "Mod", "Size", "Range",
+    # Lowered into the ops above: Attention as its function body (heads by Reshape/Transpose,
+    # MatMul, Softmax; masks known at import as a Where by the row minimum minus a margin).
+    "Attention",
     # Not an op to run but a value (PyTorch's exporter writes weights and shapes with it).
     "Constant",
 }

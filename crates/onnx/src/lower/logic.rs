@@ -17,7 +17,7 @@ use crate::tensor::{self, Data, Tensor};
 impl Importer {
     /// Whether `v` holds ONNX bools as `0`/`1`: the output of a [`FOp::Logic`], seen through
     /// data movement (`Reshape`, `Transpose`, `Select`, `Concat` of such values).
-    fn is_bool(&self, v: ValueId) -> bool {
+    pub(super) fn is_bool(&self, v: ValueId) -> bool {
         let Some(node) = self
             .producer
             .get(v)

@@ -23,6 +23,7 @@
 //! | [`norm`] | `BatchNormalization` (folded into `Conv`/`Linear`, or `Mul` + `Add`), `InstanceNormalization` (`Reduce` mean, `Sub`, `Mul`, `Reduce` mean, a `Map` of `1/√(v+ε)`, `Mul`, per-channel `Mul` + `Add`), `LRN` (`Mul`, a 1×1 `Conv` (or `Linear`) by the 0/1 channel-window band, a `Map` of `(bias + α/size · s)^-β`, `Mul`) (no family: existing ops only) |
 //! | [`layer_norm`] | `LayerNormalization`, `RMSNormalization` (as `InstanceNormalization`: `Reduce` mean, `Sub`, `Mul`, `Reduce` mean, a `Map` of `1/√(v+ε)`, `Mul` by the constant scale, `Add` of the bias) (no family: existing ops only) |
 //! | [`rnn`] | `LSTM`, `GRU` (both `linear_before_reset` forms), `RNN`, every direction, layouts 0 and 1: unrolled over the static sequence length into a `Linear` per gate over the sequence, per step a `Select`, a `Linear` of the previous state, `Add`, the gate activations, `Mul`, `Add`, `Sub`; `Concat` and `Reshape` for `Y` (no family: existing ops only) |
+//! | [`attention`] | `Attention` (opsets 23-25) as its function body: `Reshape`/`Transpose` into heads, `Concat` of the caches, `Gather` for grouped-query heads, `Mul`, `MatMul`, the soft cap (`Tanh`), `Add` of a float mask, the masks known at import as a `Where` by the row minimum minus a margin, `Softmax`, `MatMul` (no family: existing ops only) |
 //! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast`, `ai.onnx.ml` `Imputer` on a graph input, `If` with a constant condition, comparisons and logic ops on constants (no family: no node emitted) |
 //! | [`logic`] | `Greater`, `Less`, `Equal`, `GreaterOrEqual`, `LessOrEqual`, `And`, `Or`, `Xor`, `Not` of computed tensors (one `Logic` node: bools as `0`/`1`), `Where` (one `Where` node), `CastLike` (as `Cast`), `Mod` on constants |
 //! | [`fold`] | `Size` of a tensor of static shape, `Range` of constants (folded; no family: no node emitted) |
@@ -31,6 +32,7 @@
 //! Adding an op: one row in [`LOWERINGS`] and one `pub(super) fn` in its family's module.
 
 mod activation;
+mod attention;
 mod conv;
 mod conv_transpose;
 mod dense;
@@ -207,6 +209,8 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "Resize", Importer::resize),
     (ONNX, "Upsample", Importer::upsample),
     // rnn
+    // attention
+    (ONNX, "Attention", Importer::attention),
     (ONNX, "LSTM", Importer::lstm),
     (ONNX, "GRU", Importer::gru),
     (ONNX, "RNN", Importer::rnn),

@@ -304,3 +304,88 @@ fn refused_forms_name_the_node_and_the_form() {
     );
     assert!(matches!(imp(&m), Err(Error::Shape { .. })));
 }
+
+/// `x [N, 2, 3]` through `Relu`, then `Add` of `mask [2, 3]` (or `Where` by it), then `Softmax`
+/// over `axis`; `also_out` keeps the masked scores as an output too.
+fn masked_softmax(via_where: bool, mask: &[f32], axis: i64, also_out: bool) -> Vec<u8> {
+    let ninf = f32::NEG_INFINITY;
+    let (masking, inits) = if via_where {
+        let cond = TensorProto {
+            name: "c".into(),
+            dims: vec![2, 3],
+            data_type: 9,
+            int32_data: mask.iter().map(|&m| i32::from(m.is_finite())).collect(),
+            ..Default::default()
+        };
+        (
+            node("Where", &["c", "r", "ninf"], &["s"], vec![]),
+            vec![cond, tf("ninf", &[], &[ninf])],
+        )
+    } else {
+        (
+            node("Add", &["r", "m"], &["s"], vec![]),
+            vec![tf("m", &[2, 3], mask)],
+        )
+    };
+    let outs: &[&str] = if also_out { &["p", "s"] } else { &["p"] };
+    model(
+        23,
+        vec![
+            node("Relu", &["x"], &["r"], vec![]),
+            masking,
+            node("Cast", &["s"], &["sc"], vec![A::I("to", 1)]),
+            node("Softmax", &["sc"], &["p"], vec![A::I("axis", axis)]),
+        ],
+        inits,
+        vec![input("x", &[-1, 2, 3])],
+        outs,
+    )
+}
+
+#[test]
+fn an_add_of_minus_infinity_before_a_softmax_is_a_mask() {
+    let ninf = f32::NEG_INFINITY;
+    let mask = [0.0, ninf, 0.25, ninf, 0.0, 0.0];
+    for axis in [-1, 2] {
+        let g = imp(&masked_softmax(false, &mask, axis, false)).unwrap();
+        assert_eq!(
+            ops(&g),
+            ["Relu", "Add", "Reduce", "Add", "Where", "Softmax"],
+            "axis {axis}"
+        );
+        assert_eq!(const_of(&g, "Add", 1), [0.0, 0.0, 0.25, 0.0, 0.0, 0.0]);
+        assert_eq!(
+            rows(&const_of(&g, "Where", 0), 3),
+            [vec![1, 0, 1], vec![0, 1, 1]]
+        );
+    }
+    // the same by a Where of -inf
+    let g = imp(&masked_softmax(true, &mask, -1, false)).unwrap();
+    assert_eq!(ops(&g), ["Relu", "Reduce", "Add", "Where", "Softmax"]);
+    assert_eq!(
+        rows(&const_of(&g, "Where", 0), 3),
+        [vec![1, 0, 1], vec![0, 1, 1]]
+    );
+}
+
+#[test]
+fn minus_infinity_is_no_mask_where_the_sum_is_read_otherwise() {
+    let ninf = f32::NEG_INFINITY;
+    let mask = [0.0, ninf, 0.0, ninf, 0.0, 0.0];
+    // the masked scores are an output too, or the softmax is over another axis: a plain Add
+    // (whose -inf the quantizer then refuses), no Where
+    for (axis, also_out) in [(-1, true), (1, false)] {
+        let g = imp(&masked_softmax(false, &mask, axis, also_out)).unwrap();
+        assert!(!ops(&g).contains(&"Where".to_owned()), "{:?}", ops(&g));
+    }
+    // a row masked entirely is refused (ONNX's softmax of it is NaN)
+    let full = [0.0, 0.0, 0.0, ninf, ninf, ninf];
+    for via_where in [false, true] {
+        match imp(&masked_softmax(via_where, &full, -1, false)) {
+            Err(e @ Error::UnsupportedForm { .. }) => {
+                assert!(e.to_string().contains("whole softmax row"), "{e}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+}

@@ -18,6 +18,7 @@
 //! cannot be found at import), `nonpad_kv_seqlen`, and `qk_matmul_output_mode` 2 (the scores
 //! plus the mask) when a position is masked (that output holds `-inf`).
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::error::Result;
@@ -65,6 +66,42 @@ fn dims_i64(shape: &[usize]) -> Vec<i64> {
 }
 
 impl Body {
+    fn new(ctx: &Ctx<'_>) -> Self {
+        Self {
+            prefix: ctx.name.clone(),
+            nodes: Vec::new(),
+            inits: Vec::new(),
+            next: 0,
+        }
+    }
+
+    /// The nodes and constants as a graph for [`Importer::lower_subgraph`].
+    fn graph(self) -> GraphProto {
+        GraphProto {
+            node: self.nodes,
+            initializer: self.inits,
+            ..Default::default()
+        }
+    }
+
+    /// `Where(cond, x, min_j x_j - MASK_MARGIN)` over the last axis (into `out`, or a fresh
+    /// name): the masked softmax input of the module doc.
+    fn masked(&mut self, x: &str, cond: &str, opset: i64, out: Option<&str>) -> String {
+        let lo = if opset >= 18 {
+            let axes = self.ints(vec![-1]);
+            self.op("ReduceMin", &[x, &axes], vec![int_attr("keepdims", 1)])
+        } else {
+            let attrs = vec![int_attr("keepdims", 1), ints_attr("axes", vec![-1])];
+            self.op("ReduceMin", &[x], attrs)
+        };
+        let margin = self.floats(&[], vec![-MASK_MARGIN]);
+        let fill = self.op("Add", &[&lo, &margin], vec![]);
+        match out {
+            Some(o) => self.to("Where", &[cond, x, &fill], vec![], o),
+            None => self.op("Where", &[cond, x, &fill], vec![]),
+        }
+    }
+
     fn fresh(&mut self, what: &str) -> String {
         self.next += 1;
         format!("{}::{what}{}", self.prefix, self.next)
@@ -200,12 +237,7 @@ impl Importer {
                 "Q, K and V must all be 3-D or all 4-D (shapes {qs:?}, {ks:?}, {vs:?})"
             )));
         }
-        let mut b = Body {
-            prefix: ctx.name.clone(),
-            nodes: Vec::new(),
-            inits: Vec::new(),
-            next: 0,
-        };
+        let mut b = Body::new(ctx);
         let name = |i: usize| ctx.input(i).unwrap_or_default().to_owned();
         // heads: [B, H, S, d]
         let (q, k, v, qh, kvh, head, sq) = if rank == 3 {
@@ -399,12 +431,8 @@ impl Importer {
         let masked = allowed.ok.iter().any(|&a| !a);
         let qk_bias = x.clone();
         if masked {
-            let axes = b.ints(vec![-1]);
-            let lo = b.op("ReduceMin", &[&x, &axes], vec![int_attr("keepdims", 1)]);
-            let margin = b.floats(&[], vec![-MASK_MARGIN]);
-            let fill = b.op("Add", &[&lo, &margin], vec![]);
             let cond = b.bools(&allowed.shape, &allowed.ok);
-            x = b.op("Where", &[&cond, &x, &fill], vec![]);
+            x = b.masked(&x, &cond, self.opset, None);
         }
         let mut p = b.op("Softmax", &[&x], vec![int_attr("axis", -1)]);
         // rows with no allowed key are 0
@@ -450,12 +478,7 @@ impl Importer {
             };
             b.to("Identity", &[&src], vec![], out);
         }
-        let graph = GraphProto {
-            node: b.nodes,
-            initializer: b.inits,
-            ..Default::default()
-        };
-        self.lower_subgraph(ctx, &graph)?;
+        self.lower_subgraph(ctx, &b.graph())?;
         Ok(())
     }
 
@@ -515,5 +538,177 @@ impl Importer {
         }
         let ok: Vec<bool> = ok.iter().map(|x| x.is_finite()).collect();
         Ok((bias.map(|b| (shape.clone(), b)), Allowed { shape, ok }))
+    }
+}
+
+/// The tensor names (outputs of the needed nodes) whose every use is a `Softmax`, directly or
+/// through float `Cast`s and `Identity`s, with those softmaxes' axes: an `Add` of `-inf` there
+/// is a mask when they are all the last axis ([`Importer::masked_add`]). Nodes are visited from the last (ONNX lists them in topological
+/// order; a graph that is not sorted only finds fewer names).
+pub(crate) fn softmax_fed(
+    graph: &GraphProto,
+    needed: &[bool],
+    outputs: &[String],
+    opset: i64,
+) -> HashMap<String, Vec<i64>> {
+    let mut consumers: HashMap<&str, Vec<&NodeProto>> = HashMap::new();
+    let kept = || {
+        graph
+            .node
+            .iter()
+            .zip(needed)
+            .filter(|(_, n)| **n)
+            .map(|(n, _)| n)
+    };
+    for n in kept() {
+        for i in n.input.iter().filter(|s| !s.is_empty()) {
+            consumers.entry(i.as_str()).or_default().push(n);
+        }
+    }
+    let attr = |n: &NodeProto, name: &str| n.attribute.iter().find(|a| a.name == name).map(|a| a.i);
+    let mut fed: HashMap<String, Vec<i64>> = HashMap::new();
+    let nodes: Vec<&NodeProto> = kept().collect();
+    for n in nodes.iter().rev() {
+        for o in n.output.iter().filter(|s| !s.is_empty()) {
+            let Some(cs) = consumers.get(o.as_str()).filter(|_| !outputs.contains(o)) else {
+                continue;
+            };
+            let mut axes = Vec::new();
+            for c in cs {
+                if !crate::import::is_onnx_domain(&c.domain)
+                    || c.attribute.iter().any(|a| a.g.is_some())
+                {
+                    axes.clear();
+                    break;
+                }
+                let next = c.output.first().and_then(|x| fed.get(x));
+                match (c.op_type.as_str(), next) {
+                    ("Softmax", _) if c.input.first() == Some(o) => match attr(c, "axis") {
+                        Some(a) => axes.push(a),
+                        None if opset >= 13 => axes.push(-1),
+                        None => {
+                            axes.clear();
+                            break;
+                        }
+                    },
+                    ("Cast", Some(a)) if attr(c, "to") == Some(DataType::Float as i64) => {
+                        axes.extend_from_slice(a);
+                    }
+                    ("Identity", Some(a)) => axes.extend_from_slice(a),
+                    _ => {
+                        axes.clear();
+                        break;
+                    }
+                }
+            }
+            if !axes.is_empty() {
+                fed.insert(o.clone(), axes);
+            }
+        }
+    }
+    fed
+}
+
+impl Importer {
+    /// An `Add` of a computed tensor and a constant with `-inf` entries whose sum only feeds
+    /// a `Softmax` over the last axis (the masks of an attention written out as ops): the
+    /// constant's finite part is added and its `-inf` positions masked as `Attention`'s are,
+    /// by the row minimum minus [`MASK_MARGIN`]. `Ok(false)` leaves any other `Add` to the
+    /// elementwise lowering; a row masked entirely (ONNX's softmax gives NaN) is refused.
+    pub(super) fn masked_add(&mut self, ctx: &Ctx<'_>, x: &Sym, y: &Sym) -> Result<bool> {
+        let (v, t) = match (x, y) {
+            (Sym::Value(_), Sym::Const(t)) => (0, t),
+            (Sym::Const(t), Sym::Value(_)) => (1, t),
+            _ => return Ok(false),
+        };
+        let Data::F(data) = &t.data else {
+            return Ok(false);
+        };
+        if !data.contains(&f32::NEG_INFINITY) || !self.feeds_last_softmax(ctx, v) {
+            return Ok(false);
+        }
+        if data.iter().any(|d| d.is_nan() || *d == f32::INFINITY) {
+            return Err(ctx.unsupported("a mask holding NaN or +inf"));
+        }
+        let last = t.shape.last().copied().unwrap_or(1).max(1);
+        let ok: Vec<bool> = data.iter().map(|d| d.is_finite()).collect();
+        check_rows(ctx, last, &ok)?;
+        let mut b = Body::new(ctx);
+        let mut sum = ctx.input(v).unwrap_or_default().to_owned();
+        let finite: Vec<f32> = data
+            .iter()
+            .map(|&d| if d.is_finite() { d } else { 0.0 })
+            .collect();
+        if finite.iter().any(|&d| d != 0.0) {
+            let f = b.floats(&t.shape, finite);
+            sum = b.op("Add", &[&sum, &f], vec![]);
+        }
+        let cond = b.bools(&t.shape, &ok);
+        b.masked(&sum, &cond, self.opset, ctx.output(0));
+        self.lower_subgraph(ctx, &b.graph())?;
+        Ok(true)
+    }
+}
+
+/// Refuses a mask (allowed positions, rows of `last`) with a row masked entirely.
+fn check_rows(ctx: &Ctx<'_>, last: usize, ok: &[bool]) -> Result<()> {
+    if last == 1 || ok.chunks(last).any(|r| !r.contains(&true)) {
+        return Err(ctx.unsupported(
+            "a -inf mask that masks a whole softmax row (ONNX's softmax of it is NaN)",
+        ));
+    }
+    Ok(())
+}
+
+impl Importer {
+    /// Whether the current node's output only feeds softmaxes over the last axis of operand
+    /// `v` (a computed tensor of the output's rank).
+    fn feeds_last_softmax(&self, ctx: &Ctx<'_>, v: usize) -> bool {
+        let rank = match self.sym(ctx, v) {
+            Ok(Sym::Value(x)) => self.shape(x).len(),
+            _ => return false,
+        };
+        let last = i64::try_from(rank).unwrap_or(0) - 1;
+        ctx.output(0)
+            .and_then(|o| self.softmax_fed.get(o))
+            .is_some_and(|axes| axes.iter().all(|&a| a == -1 || a == last))
+    }
+
+    /// `Where(c, x, -inf)` (or `Where(c, -inf, x)`) of a constant condition and a computed `x`
+    /// that only feeds softmaxes over the last axis: the masked positions as
+    /// [`Importer::masked_add`] writes them. `Ok(false)` leaves any other `Where` as it is.
+    pub(super) fn masked_where(&mut self, ctx: &Ctx<'_>, syms: &[Sym; 3]) -> Result<bool> {
+        let [Sym::Const(c), a, b] = syms else {
+            return Ok(false);
+        };
+        let all_ninf = |s: &Sym| match s {
+            Sym::Const(t) => {
+                matches!(&t.data, Data::F(d) if !d.is_empty() && d.iter().all(|&x| x == f32::NEG_INFINITY))
+            }
+            Sym::Value(_) => false,
+        };
+        let (v, keep_true) = match (a, b) {
+            (Sym::Value(_), _) if all_ninf(b) => (1, true),
+            (_, Sym::Value(_)) if all_ninf(a) => (2, false),
+            _ => return Ok(false),
+        };
+        let Some(cond) = c.to_f32() else {
+            return Ok(false);
+        };
+        let rank = match self.sym(ctx, v)? {
+            Sym::Value(x) => self.shape(x).len(),
+            Sym::Const(_) => return Ok(false),
+        };
+        if c.shape.len() > rank || !self.feeds_last_softmax(ctx, v) {
+            return Ok(false);
+        }
+        let ok: Vec<bool> = cond.iter().map(|&x| (x != 0.0) == keep_true).collect();
+        check_rows(ctx, c.shape.last().copied().unwrap_or(1).max(1), &ok)?;
+        let mut body = Body::new(ctx);
+        let cond = body.bools(&c.shape, &ok);
+        let x = ctx.input(v).unwrap_or_default().to_owned();
+        body.masked(&x, &cond, self.opset, ctx.output(0));
+        self.lower_subgraph(ctx, &body.graph())?;
+        Ok(true)
     }
 }

@@ -70,7 +70,8 @@ SUPPORTED_OPS = {
     # Elementwise functions of one argument (tabulated as a 256-entry Lut).
     "HardSigmoid", "HardSwish", "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Neg", "Floor",
     "Ceil", "Round", "Sign", "Elu", "Selu", "Celu", "ThresholdedRelu", "Softplus", "Softsign",
-    "Mish", "Gelu", "Erf", "Sin", "Cos", "Atan", "Sinh", "Cosh", "Asinh",
+    "Mish", "Gelu", "Erf", "Sin", "Cos", "Atan", "Sinh", "Cosh", "Asinh", "Tan", "Asin", "Acos",
+    "Atanh", "Acosh", "Shrink", "Swish",
     # n-ary sums (a chain of Adds).
     "Sum", "Mean",
     # Reductions over any axes, n-ary extrema, PRelu.

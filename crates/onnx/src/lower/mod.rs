@@ -13,7 +13,7 @@
 //! | [`conv`] | `Conv` |
 //! | [`conv_transpose`] | `ConvTranspose` (a `Conv` by the flipped kernel over the input with zeros between its elements: `Pad`, `Select`; a kernel equal to its stride, a 1×1 `Conv` interleaved by `Reshape`, `Transpose`, `Reshape`) |
 //! | [`elementwise`] | `Add`, `Sub`, `Mul`, `Div` (and the bias folding into a `Linear`; by a computed tensor a `Mul` by its reciprocal's fine table), `Sum` and `Mean` of any number of operands, `Max` and `Min` (n-ary); `ai.onnx.ml` `Scaler` |
-//! | [`activation`] | `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu`, `PRelu`, `Clip`; `Neg` and `Abs` of a computed tensor (`Mul` by -1, `Max`); `Pow` of a computed tensor by a constant exponent of one value (a map); the functions of one argument (`HardSigmoid`, `HardSwish`, `Exp`, `Log`, `Sqrt`, `Reciprocal`, `Abs`, `Neg`, `Floor`, `Ceil`, `Round`, `Sign`, `Elu`, `Selu`, `Celu`, `ThresholdedRelu`, `Softplus`, `Softsign`, `Mish`, `Gelu`, `Erf`, `Sin`, `Cos`, `Atan`, `Sinh`, `Cosh`, `Asinh`); `ai.onnx.ml` `Binarizer` (a map to 0/1) |
+//! | [`activation`] | `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu`, `PRelu`, `Clip`; `Neg` and `Abs` of a computed tensor (`Mul` by -1, `Max`); `Pow` of a computed tensor by a constant exponent of one value (a map); the functions of one argument (`HardSigmoid`, `HardSwish`, `Exp`, `Log`, `Sqrt`, `Reciprocal`, `Abs`, `Neg`, `Floor`, `Ceil`, `Round`, `Sign`, `Elu`, `Selu`, `Celu`, `ThresholdedRelu`, `Softplus`, `Softsign`, `Mish`, `Gelu`, `Erf`, `Sin`, `Cos`, `Atan`, `Sinh`, `Cosh`, `Asinh`, `Tan`, `Asin`, `Acos`, `Atanh`, `Acosh`, `Shrink`, `Swish`); `ai.onnx.ml` `Binarizer` (a map to 0/1) |
 //! | [`reduce`] | `Softmax`, `LogSoftmax`, `ArgMax`, `ReduceSum`, `ReduceMean`, `ReduceMax`, `ReduceMin`, `ai.onnx.ml` `ArrayFeatureExtractor` (label lookup; columns of a computed tensor, a `Select`), `Normalizer` (`MAX`, `L1`, `L2` over the last axis of `[N, F]`; `L1` after a softmax is the identity) |
 //! | [`pool`] | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | [`layout`] | `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`, `Transpose`, `Concat`, `Pad`, `Shape`, `Gather`, `Slice`, `ConstantOfShape` |
@@ -156,6 +156,13 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "Sinh", Importer::scalar_map),
     (ONNX, "Cosh", Importer::scalar_map),
     (ONNX, "Asinh", Importer::scalar_map),
+    (ONNX, "Tan", Importer::scalar_map),
+    (ONNX, "Asin", Importer::scalar_map),
+    (ONNX, "Acos", Importer::scalar_map),
+    (ONNX, "Atanh", Importer::scalar_map),
+    (ONNX, "Acosh", Importer::scalar_map),
+    (ONNX, "Shrink", Importer::scalar_map),
+    (ONNX, "Swish", Importer::scalar_map),
     (ML, "Binarizer", Importer::binarizer),
     (ONNX, "Pow", Importer::pow),
     // reduce

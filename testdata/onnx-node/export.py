@@ -91,6 +91,9 @@ SUPPORTED_OPS = {
     # ConstantOfShape, Mod, Size and Range fold to constants.
     "Greater", "Less", "Equal", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Xor", "Not",
     "Where", "CastLike", "Shape", "ConstantOfShape", "Mod", "Size", "Range",
+    # Lowered into the ops above: SpaceToDepth/DepthToSpace (Reshape, Transpose, Reshape),
+    # LpNormalization (p 1 or 2: ReduceSum, a Pow table, Mul).
+    "SpaceToDepth", "DepthToSpace", "LpNormalization",
     # Lowered into the ops above: Attention as its function body (heads by Reshape/Transpose,
     # MatMul, Softmax; masks known at import as a Where by the row minimum minus a margin).
     "Attention",

@@ -30,8 +30,9 @@ use crate::tensor::{Data, Tensor, numel};
 /// How far below its row's smallest score a masked score is placed (see the module doc).
 const MASK_MARGIN: f32 = 16.0;
 
-/// The function body being built: nodes and their constant inputs, in a namespace of the node.
-struct Body {
+/// The function body being built: nodes and their constant inputs, in a namespace of the node
+/// (lowered by [`Importer::lower_subgraph`]; other function-body lowerings use it too).
+pub(super) struct Body {
     prefix: String,
     nodes: Vec<NodeProto>,
     inits: Vec<TensorProto>,
@@ -39,7 +40,7 @@ struct Body {
 }
 
 /// An `int` attribute.
-fn int_attr(name: &str, v: i64) -> AttributeProto {
+pub(super) fn int_attr(name: &str, v: i64) -> AttributeProto {
     AttributeProto {
         name: name.to_owned(),
         i: v,
@@ -49,7 +50,7 @@ fn int_attr(name: &str, v: i64) -> AttributeProto {
 }
 
 /// An `ints` attribute.
-fn ints_attr(name: &str, v: Vec<i64>) -> AttributeProto {
+pub(super) fn ints_attr(name: &str, v: Vec<i64>) -> AttributeProto {
     AttributeProto {
         name: name.to_owned(),
         ints: v,
@@ -66,7 +67,7 @@ fn dims_i64(shape: &[usize]) -> Vec<i64> {
 }
 
 impl Body {
-    fn new(ctx: &Ctx<'_>) -> Self {
+    pub(super) fn new(ctx: &Ctx<'_>) -> Self {
         Self {
             prefix: ctx.name.clone(),
             nodes: Vec::new(),
@@ -76,7 +77,7 @@ impl Body {
     }
 
     /// The nodes and constants as a graph for [`Importer::lower_subgraph`].
-    fn graph(self) -> GraphProto {
+    pub(super) fn graph(self) -> GraphProto {
         GraphProto {
             node: self.nodes,
             initializer: self.inits,
@@ -86,7 +87,7 @@ impl Body {
 
     /// `Where(cond, x, min_j x_j - MASK_MARGIN)` over the last axis (into `out`, or a fresh
     /// name): the masked softmax input of the module doc.
-    fn masked(&mut self, x: &str, cond: &str, opset: i64, out: Option<&str>) -> String {
+    pub(super) fn masked(&mut self, x: &str, cond: &str, opset: i64, out: Option<&str>) -> String {
         let lo = if opset >= 18 {
             let axes = self.ints(vec![-1]);
             self.op("ReduceMin", &[x, &axes], vec![int_attr("keepdims", 1)])
@@ -108,7 +109,13 @@ impl Body {
     }
 
     /// Appends a node writing `out`; returns `out`.
-    fn to(&mut self, op: &str, inputs: &[&str], attrs: Vec<AttributeProto>, out: &str) -> String {
+    pub(super) fn to(
+        &mut self,
+        op: &str,
+        inputs: &[&str],
+        attrs: Vec<AttributeProto>,
+        out: &str,
+    ) -> String {
         self.nodes.push(NodeProto {
             input: inputs.iter().map(|s| (*s).to_owned()).collect(),
             output: vec![out.to_owned()],
@@ -121,7 +128,7 @@ impl Body {
     }
 
     /// Appends a node writing a fresh name.
-    fn op(&mut self, op: &str, inputs: &[&str], attrs: Vec<AttributeProto>) -> String {
+    pub(super) fn op(&mut self, op: &str, inputs: &[&str], attrs: Vec<AttributeProto>) -> String {
         let out = self.fresh(op);
         self.to(op, inputs, attrs, &out)
     }
@@ -133,7 +140,7 @@ impl Body {
         name
     }
 
-    fn ints(&mut self, v: Vec<i64>) -> String {
+    pub(super) fn ints(&mut self, v: Vec<i64>) -> String {
         let dims = vec![i64::try_from(v.len()).unwrap_or(i64::MAX)];
         self.init(
             "ints",
@@ -146,7 +153,7 @@ impl Body {
         )
     }
 
-    fn floats(&mut self, shape: &[usize], v: Vec<f32>) -> String {
+    pub(super) fn floats(&mut self, shape: &[usize], v: Vec<f32>) -> String {
         self.init(
             "floats",
             TensorProto {
@@ -158,7 +165,7 @@ impl Body {
         )
     }
 
-    fn bools(&mut self, shape: &[usize], v: &[bool]) -> String {
+    pub(super) fn bools(&mut self, shape: &[usize], v: &[bool]) -> String {
         self.init(
             "mask",
             TensorProto {

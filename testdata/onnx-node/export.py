@@ -94,6 +94,8 @@ SUPPORTED_OPS = {
     # Lowered into the ops above: SpaceToDepth/DepthToSpace (Reshape, Transpose, Reshape),
     # LpNormalization (p 1 or 2: ReduceSum, a Pow table, Mul).
     "SpaceToDepth", "DepthToSpace", "LpNormalization",
+    # LpPool: a Pow table of |x|, AveragePool counting the pads, Mul, a Pow table of 1/p.
+    "LpPool",
     # Lowered into the ops above: Attention as its function body (heads by Reshape/Transpose,
     # MatMul, Softmax; masks known at import as a Where by the row minimum minus a margin).
     "Attention",

@@ -1,5 +1,6 @@
 //! `SpaceToDepth` and `DepthToSpace` lower to `Reshape`, `Transpose`, `Reshape` (the
-//! permutation of their mode); `LpNormalization` to a row sum, a `Pow` table and a `Mul`.
+//! permutation of their mode); `LpNormalization` to a row sum, a `Pow` table and a `Mul`;
+//! `LpPool` to `Pow` tables around an `AveragePool` that counts the padding.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -74,4 +75,64 @@ fn lp_normalization_is_a_row_sum_a_table_and_a_product() {
         Err(e @ Error::UnsupportedForm { .. }) => assert!(e.to_string().contains("p = 3"), "{e}"),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn lp_pool_is_an_average_of_powers_to_the_one_over_p() {
+    let g = one(
+        "LpPool",
+        vec![A::I("p", 3), A::Is("kernel_shape", &[2, 2])],
+        &[-1, 1, 4, 4],
+    )
+    .unwrap();
+    let names = ops(&g);
+    // |x| of a computed tensor (a Max of x and -x), then x^3, the pool, x4 and the cube root
+    assert!(
+        names.ends_with(&["Map", "AveragePool", "Mul", "Map"].map(String::from)),
+        "{names:?}"
+    );
+    let pool = g
+        .nodes
+        .iter()
+        .find(|n| matches!(n.op, FOp::AveragePool { .. }))
+        .unwrap();
+    assert!(matches!(
+        pool.op,
+        FOp::AveragePool {
+            count_include_pad: true,
+            kernel: [2, 2],
+            ..
+        }
+    ));
+    let maps: Vec<_> = g
+        .nodes
+        .iter()
+        .filter_map(|n| match n.op {
+            FOp::Map { f } => Some(f),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        maps,
+        [
+            vouch_onnx::ScalarFn::Pow { exponent: 3.0 },
+            vouch_onnx::ScalarFn::Pow {
+                exponent: 1.0 / 3.0
+            }
+        ]
+    );
+    // an even p needs no |x|
+    let g = one(
+        "LpPool",
+        vec![A::Is("kernel_shape", &[2, 2])],
+        &[-1, 1, 4, 4],
+    )
+    .unwrap();
+    assert_eq!(ops(&g), ["Relu", "Map", "AveragePool", "Mul", "Map"]);
+    let bad = one(
+        "LpPool",
+        vec![A::I("p", 0), A::Is("kernel_shape", &[2])],
+        &[-1, 1, 4],
+    );
+    assert!(matches!(bad, Err(Error::UnsupportedForm { .. })), "{bad:?}");
 }

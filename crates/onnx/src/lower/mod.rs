@@ -25,6 +25,7 @@
 //! | [`rnn`] | `LSTM`, `GRU` (both `linear_before_reset` forms), `RNN`, every direction, layouts 0 and 1: unrolled over the static sequence length into a `Linear` per gate over the sequence, per step a `Select`, a `Linear` of the previous state, `Add`, the gate activations, `Mul`, `Add`, `Sub`; `Concat` and `Reshape` for `Y` (no family: existing ops only) |
 //! | [`attention`] | `Attention` (opsets 23-25) as its function body: `Reshape`/`Transpose` into heads, `Concat` of the caches, `Gather` for grouped-query heads, `Mul`, `MatMul`, the soft cap (`Tanh`), `Add` of a float mask, the masks known at import as a `Where` by the row minimum minus a margin, `Softmax`, `MatMul`; the same masking for an `Add` of a `-inf` constant or a `Where` by one whose result only feeds a last-axis `Softmax` (no family: existing ops only) |
 //! | [`space_depth`] | `SpaceToDepth`, `DepthToSpace` (`Reshape` to rank 6, `Transpose`, `Reshape`), `LpNormalization` (`p` 1 or 2: `ReduceSum` of `Abs` or `Mul`, a `Pow` table, `Mul`) (no family: existing ops only) |
+//! | [`lp_pool`] | `LpPool` (`Pow` of `|x|`, `AveragePool` counting pads, `Mul` by the window size, `Pow` of `1/p`) (no family: existing ops only) |
 //! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast`, `ai.onnx.ml` `Imputer` on a graph input, `If` with a constant condition, comparisons and logic ops on constants (no family: no node emitted) |
 //! | [`logic`] | `Greater`, `Less`, `Equal`, `GreaterOrEqual`, `LessOrEqual`, `And`, `Or`, `Xor`, `Not` of computed tensors (one `Logic` node: bools as `0`/`1`), `Where` (one `Where` node), `CastLike` (as `Cast`), `Mod` on constants |
 //! | [`fold`] | `Size` of a tensor of static shape, `Range` of constants (folded; no family: no node emitted) |
@@ -46,6 +47,7 @@ mod layout;
 mod linear_scaler;
 mod linear_stack;
 mod logic;
+mod lp_pool;
 mod norm;
 mod plumbing;
 mod pool;
@@ -193,6 +195,7 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "MaxPool", Importer::pool),
     (ONNX, "AveragePool", Importer::pool),
     (ONNX, "GlobalAveragePool", Importer::global_avg_pool),
+    (ONNX, "LpPool", Importer::lp_pool),
     // norm
     (ONNX, "BatchNormalization", Importer::batchnorm),
     (ONNX, "InstanceNormalization", Importer::instance_norm),

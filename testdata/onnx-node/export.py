@@ -96,6 +96,8 @@ SUPPORTED_OPS = {
     "SpaceToDepth", "DepthToSpace", "LpNormalization",
     # LpPool: a Pow table of |x|, AveragePool counting the pads, Mul, a Pow table of 1/p.
     "LpPool",
+    # GroupNormalization: Reshape to [N, G, -1], InstanceNormalization, Reshape, Mul, Add.
+    "GroupNormalization",
     # Lowered into the ops above: Attention as its function body (heads by Reshape/Transpose,
     # MatMul, Softmax; masks known at import as a Where by the row minimum minus a margin).
     "Attention",

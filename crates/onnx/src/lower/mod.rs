@@ -26,6 +26,7 @@
 //! | [`attention`] | `Attention` (opsets 23-25) as its function body: `Reshape`/`Transpose` into heads, `Concat` of the caches, `Gather` for grouped-query heads, `Mul`, `MatMul`, the soft cap (`Tanh`), `Add` of a float mask, the masks known at import as a `Where` by the row minimum minus a margin, `Softmax`, `MatMul`; the same masking for an `Add` of a `-inf` constant or a `Where` by one whose result only feeds a last-axis `Softmax` (no family: existing ops only) |
 //! | [`space_depth`] | `SpaceToDepth`, `DepthToSpace` (`Reshape` to rank 6, `Transpose`, `Reshape`), `LpNormalization` (`p` 1 or 2: `ReduceSum` of `Abs` or `Mul`, a `Pow` table, `Mul`) (no family: existing ops only) |
 //! | [`lp_pool`] | `LpPool` (`Pow` of `|x|`, `AveragePool` counting pads, `Mul` by the window size, `Pow` of `1/p`) (no family: existing ops only) |
+//! | [`group_norm`] | `GroupNormalization` (`Reshape` to `[N, G, -1]`, `InstanceNormalization`, `Reshape` back, `Mul` and `Add` by the scale and bias) (no family: existing ops only) |
 //! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast`, `ai.onnx.ml` `Imputer` on a graph input, `If` with a constant condition, comparisons and logic ops on constants (no family: no node emitted) |
 //! | [`logic`] | `Greater`, `Less`, `Equal`, `GreaterOrEqual`, `LessOrEqual`, `And`, `Or`, `Xor`, `Not` of computed tensors (one `Logic` node: bools as `0`/`1`), `Where` (one `Where` node), `CastLike` (as `Cast`), `Mod` on constants |
 //! | [`fold`] | `Size` of a tensor of static shape, `Range` of constants (folded; no family: no node emitted) |
@@ -40,6 +41,7 @@ mod conv_transpose;
 mod dense;
 mod elementwise;
 mod fold;
+mod group_norm;
 mod interp;
 mod label_encoder;
 mod layer_norm;
@@ -202,6 +204,7 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "LRN", Importer::lrn),
     (ONNX, "LayerNormalization", Importer::layer_norm),
     (ONNX, "RMSNormalization", Importer::rms_norm),
+    (ONNX, "GroupNormalization", Importer::group_norm),
     // layout
     (ONNX, "Flatten", Importer::flatten),
     (ONNX, "Reshape", Importer::reshape),

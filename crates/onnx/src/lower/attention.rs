@@ -631,7 +631,7 @@ impl Importer {
         let Data::F(data) = &t.data else {
             return Ok(false);
         };
-        if !data.contains(&f32::NEG_INFINITY) || !self.feeds_last_softmax(ctx, v) {
+        if !data.contains(&f32::NEG_INFINITY) || !self.feeds_last_softmax(ctx, v, t.shape.len()) {
             return Ok(false);
         }
         if data.iter().any(|d| d.is_nan() || *d == f32::INFINITY) {
@@ -668,13 +668,16 @@ fn check_rows(ctx: &Ctx<'_>, last: usize, ok: &[bool]) -> Result<()> {
 }
 
 impl Importer {
-    /// Whether the current node's output only feeds softmaxes over the last axis of operand
-    /// `v` (a computed tensor of the output's rank).
-    fn feeds_last_softmax(&self, ctx: &Ctx<'_>, v: usize) -> bool {
+    /// Whether the current node's output only feeds softmaxes over its last axis: operand `v`
+    /// is a computed tensor and `other` (the constant's rank) does not raise the output's rank.
+    fn feeds_last_softmax(&self, ctx: &Ctx<'_>, v: usize, other: usize) -> bool {
         let rank = match self.sym(ctx, v) {
             Ok(Sym::Value(x)) => self.shape(x).len(),
             _ => return false,
         };
+        if other > rank {
+            return false;
+        }
         let last = i64::try_from(rank).unwrap_or(0) - 1;
         ctx.output(0)
             .and_then(|o| self.softmax_fed.get(o))
@@ -702,11 +705,11 @@ impl Importer {
         let Some(cond) = c.to_f32() else {
             return Ok(false);
         };
-        let rank = match self.sym(ctx, v)? {
-            Sym::Value(x) => self.shape(x).len(),
-            Sym::Const(_) => return Ok(false),
+        let ninf_rank = match if v == 1 { b } else { a } {
+            Sym::Const(t) => t.shape.len(),
+            Sym::Value(_) => return Ok(false),
         };
-        if c.shape.len() > rank || !self.feeds_last_softmax(ctx, v) {
+        if !self.feeds_last_softmax(ctx, v, c.shape.len().max(ninf_rank)) {
             return Ok(false);
         }
         let ok: Vec<bool> = cond.iter().map(|&x| (x != 0.0) == keep_true).collect();

@@ -303,6 +303,19 @@ fn refused_forms_name_the_node_and_the_form() {
         &["y"],
     );
     assert!(matches!(imp(&m), Err(Error::Shape { .. })));
+    // a causal mask too large to build is an error, not an allocation
+    let m = model(
+        23,
+        vec![attention(
+            &["q", "k", "v"],
+            &["y"],
+            vec![A::I("is_causal", 1)],
+        )],
+        vec![],
+        inputs4(1, 1, 1 << 20, 1 << 20),
+        &["y"],
+    );
+    assert!(matches!(imp(&m), Err(Error::Shape { .. })));
 }
 
 /// `x [N, 2, 3]` through `Relu`, then `Add` of `mask [2, 3]` (or `Where` by it), then `Softmax`

@@ -185,10 +185,11 @@ struct Allowed {
 }
 
 impl Allowed {
-    /// Combines `other` into `self` (numpy broadcasting of the two shapes).
+    /// Combines `other` into `self` (numpy broadcasting of the two shapes); `None` when they
+    /// do not broadcast or the result passes [`crate::tensor::MAX_FOLD_ELEMS`].
     fn and(self, shape: &[usize], other: &[bool]) -> Option<Self> {
         let out = crate::tensor::broadcast_fixed(&self.shape, shape)?;
-        let n = numel(&out)?;
+        let n = numel(&out).filter(|&n| n <= crate::tensor::MAX_FOLD_ELEMS)?;
         let a = crate::tensor::broadcast_index(&self.shape, &out)?;
         let b = crate::tensor::broadcast_index(shape, &out)?;
         let ok = (0..n)
@@ -360,18 +361,24 @@ impl Importer {
         }
         let qk_raw = x.clone();
         // masks
+        // the mask is a derived constant: within the import's budget
+        let room = self.derived_room();
+        let n_scores = sq
+            .checked_mul(skv)
+            .filter(|&n| n <= room)
+            .ok_or_else(|| ctx.shape_err(format!("a {sq}x{skv} mask is too large")))?;
         let mut allowed = Allowed {
             shape: vec![sq, skv],
-            ok: vec![true; sq.saturating_mul(skv)],
+            ok: vec![true; n_scores],
         };
         if let Some(m) = ctx.input(3) {
             let m = m.to_owned();
             match self.sym(ctx, 3)? {
                 Sym::Const(t) => {
                     let (bias, ok) = self.const_mask(ctx, &t, skv)?;
-                    allowed = allowed
-                        .and(&ok.shape, &ok.ok)
-                        .ok_or_else(|| ctx.bad_input(3, "does not broadcast to the scores"))?;
+                    allowed = allowed.and(&ok.shape, &ok.ok).ok_or_else(|| {
+                        ctx.bad_input(3, "does not broadcast to the scores (or is too large)")
+                    })?;
                     if let Some((shape, bias)) = bias {
                         let c = b.floats(&shape, bias);
                         x = b.op("Add", &[&x, &c], vec![]);
@@ -403,9 +410,9 @@ impl Importer {
                         let p = b.ints(pads);
                         m = b.op("Pad", &[&m, &p], vec![]);
                         let ok: Vec<bool> = (0..skv).map(|j| j < last).collect();
-                        allowed = allowed
-                            .and(&[skv], &ok)
-                            .ok_or_else(|| ctx.bad_input(3, "does not broadcast to the scores"))?;
+                        allowed = allowed.and(&[skv], &ok).ok_or_else(|| {
+                            ctx.bad_input(3, "does not broadcast to the scores (or is too large)")
+                        })?;
                     }
                     x = b.op("Add", &[&x, &m], vec![]);
                 }
@@ -505,6 +512,13 @@ impl Importer {
                 3,
                 format!("has {last} keys, more than the {skv} of K (with the past)"),
             ));
+        }
+        let rows = t.len() / last.max(1);
+        if rows
+            .checked_mul(skv)
+            .is_none_or(|n| n > self.derived_room())
+        {
+            return Err(ctx.bad_input(3, "padded to the keys, too large"));
         }
         let mut shape = t.shape.clone();
         if shape.is_empty() {

@@ -70,7 +70,8 @@ SUPPORTED_OPS = {
     # Elementwise functions of one argument (tabulated as a 256-entry Lut).
     "HardSigmoid", "HardSwish", "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Neg", "Floor",
     "Ceil", "Round", "Sign", "Elu", "Selu", "Celu", "ThresholdedRelu", "Softplus", "Softsign",
-    "Mish", "Gelu", "Erf", "Sin", "Cos", "Atan", "Sinh", "Cosh", "Asinh",
+    "Mish", "Gelu", "Erf", "Sin", "Cos", "Atan", "Sinh", "Cosh", "Asinh", "Tan", "Asin", "Acos",
+    "Atanh", "Acosh", "Shrink", "Swish",
     # n-ary sums (a chain of Adds).
     "Sum", "Mean",
     # Reductions over any axes, n-ary extrema, PRelu.
@@ -90,6 +91,16 @@ SUPPORTED_OPS = {
     # ConstantOfShape, Mod, Size and Range fold to constants.
     "Greater", "Less", "Equal", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Xor", "Not",
     "Where", "CastLike", "Shape", "ConstantOfShape", "Mod", "Size", "Range",
+    # Lowered into the ops above: SpaceToDepth/DepthToSpace (Reshape, Transpose, Reshape),
+    # LpNormalization (p 1 or 2: ReduceSum, a Pow table, Mul).
+    "SpaceToDepth", "DepthToSpace", "LpNormalization",
+    # LpPool: a Pow table of |x|, AveragePool counting the pads, Mul, a Pow table of 1/p.
+    "LpPool",
+    # GroupNormalization: Reshape to [N, G, -1], InstanceNormalization, Reshape, Mul, Add.
+    "GroupNormalization",
+    # Lowered into the ops above: Attention as its function body (heads by Reshape/Transpose,
+    # MatMul, Softmax; masks known at import as a Where by the row minimum minus a margin).
+    "Attention",
     # Not an op to run but a value (PyTorch's exporter writes weights and shapes with it).
     "Constant",
 }

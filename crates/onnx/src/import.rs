@@ -96,6 +96,8 @@ pub(crate) struct Importer {
     budget: usize,
     /// `ai.onnx.ml` `Scaler` outputs: the value scaled, `offset` and `scale` per feature.
     pub(crate) scaled: HashMap<ValueId, crate::lower::Scaled>,
+    /// Names whose every use is a `Softmax`, with its axes (`lower::softmax_fed`).
+    pub(crate) softmax_fed: HashMap<String, Vec<i64>>,
 }
 
 /// A node being lowered, with helpers for attributes and errors.
@@ -272,6 +274,7 @@ impl Importer {
             derived: 0,
             budget: DERIVED_BUDGET,
             scaled: HashMap::new(),
+            softmax_fed: HashMap::new(),
         }
     }
 
@@ -375,6 +378,7 @@ impl Importer {
         for o in outputs {
             *self.uses.entry(o.clone()).or_default() += 1;
         }
+        self.softmax_fed = crate::lower::softmax_fed(graph, &needed, outputs, self.opset);
         // Graph inputs (initializers listed as inputs are constants, not inputs).
         let kept: Vec<&crate::proto::ValueInfoProto> = graph
             .input

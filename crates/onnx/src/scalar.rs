@@ -83,6 +83,28 @@ pub enum ScalarFn {
     Cosh,
     /// `asinh x`.
     Asinh,
+    /// `tan x`.
+    Tan,
+    /// `asin x` (NaN outside `[-1, 1]`).
+    Asin,
+    /// `acos x` (NaN outside `[-1, 1]`).
+    Acos,
+    /// `atanh x` (NaN outside `[-1, 1]`).
+    Atanh,
+    /// `acosh x` (NaN below 1).
+    Acosh,
+    /// ONNX `Shrink`: `x < -lambd ? x + bias : x > lambd ? x - bias : 0`.
+    Shrink {
+        /// The threshold.
+        lambd: f32,
+        /// What is taken off (or added).
+        bias: f32,
+    },
+    /// ONNX `Swish`: `x · σ(alpha · x)`.
+    Swish {
+        /// The slope inside the logistic.
+        alpha: f32,
+    },
     /// `x > 0 ? 1 / √x : 0`: the factor of an `L2` `Normalizer` from a row's sum of squares (a
     /// zero row stays zero).
     Rsqrt,
@@ -220,6 +242,21 @@ impl ScalarFn {
             Self::Sinh => sinhf(x),
             Self::Cosh => coshf(x),
             Self::Asinh => asinhf(x),
+            Self::Tan => libm::tanf(x),
+            Self::Asin => libm::asinf(x),
+            Self::Acos => libm::acosf(x),
+            Self::Atanh => libm::atanhf(x),
+            Self::Acosh => libm::acoshf(x),
+            Self::Shrink { lambd, bias } => {
+                if x < -lambd {
+                    x + bias
+                } else if x > lambd {
+                    x - bias
+                } else {
+                    0.0
+                }
+            }
+            Self::Swish { alpha } => x / (1.0 + expf(-alpha * x)),
             Self::Rsqrt => {
                 if x > 0.0 {
                     1.0 / sqrtf(x)
@@ -294,6 +331,13 @@ impl ScalarFn {
             Self::Sinh => "Sinh",
             Self::Cosh => "Cosh",
             Self::Asinh => "Asinh",
+            Self::Tan => "Tan",
+            Self::Asin => "Asin",
+            Self::Acos => "Acos",
+            Self::Atanh => "Atanh",
+            Self::Acosh => "Acosh",
+            Self::Shrink { .. } => "Shrink",
+            Self::Swish { .. } => "Swish",
             Self::Rsqrt | Self::InverseOrOne | Self::InverseAbsOrOne => "Normalizer",
             Self::Probit => "PROBIT",
             Self::Tanh => "Tanh",

@@ -92,6 +92,18 @@ impl Importer {
             "Sin" => ScalarFn::Sin,
             "Cos" => ScalarFn::Cos,
             "Atan" => ScalarFn::Atan,
+            "Tan" => ScalarFn::Tan,
+            "Asin" => ScalarFn::Asin,
+            "Acos" => ScalarFn::Acos,
+            "Atanh" => ScalarFn::Atanh,
+            "Acosh" => ScalarFn::Acosh,
+            "Shrink" => ScalarFn::Shrink {
+                lambd: ctx.float("lambd", 0.5),
+                bias: ctx.float("bias", 0.0),
+            },
+            "Swish" => ScalarFn::Swish {
+                alpha: ctx.float("alpha", 1.0),
+            },
             "Sinh" => ScalarFn::Sinh,
             "Cosh" => ScalarFn::Cosh,
             "Asinh" => ScalarFn::Asinh,

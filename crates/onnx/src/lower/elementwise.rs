@@ -21,6 +21,9 @@ impl Importer {
         }
         let (x, y) = (self.sym(ctx, 0)?, self.sym(ctx, 1)?);
         let op = ctx.op;
+        if op == "Add" && self.masked_add(ctx, &x, &y)? {
+            return Ok(());
+        }
         match (&x, &y) {
             (Sym::Const(a), Sym::Const(b)) => {
                 let t = match op {

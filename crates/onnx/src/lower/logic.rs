@@ -17,7 +17,7 @@ use crate::tensor::{self, Data, Tensor};
 impl Importer {
     /// Whether `v` holds ONNX bools as `0`/`1`: the output of a [`FOp::Logic`], seen through
     /// data movement (`Reshape`, `Transpose`, `Select`, `Concat` of such values).
-    fn is_bool(&self, v: ValueId) -> bool {
+    pub(super) fn is_bool(&self, v: ValueId) -> bool {
         let Some(node) = self
             .producer
             .get(v)
@@ -119,6 +119,9 @@ impl Importer {
     /// from the input.
     pub(super) fn where_op(&mut self, ctx: &Ctx<'_>) -> Result<()> {
         let syms = [self.sym(ctx, 0)?, self.sym(ctx, 1)?, self.sym(ctx, 2)?];
+        if self.masked_where(ctx, &syms)? {
+            return Ok(());
+        }
         if let [Sym::Const(c), Sym::Const(x), Sym::Const(y)] = &syms {
             let t = fold_where(c, x, y).ok_or_else(|| {
                 ctx.shape_err(format!(

@@ -13,7 +13,7 @@
 //! | [`conv`] | `Conv` |
 //! | [`conv_transpose`] | `ConvTranspose` (a `Conv` by the flipped kernel over the input with zeros between its elements: `Pad`, `Select`; a kernel equal to its stride, a 1×1 `Conv` interleaved by `Reshape`, `Transpose`, `Reshape`) |
 //! | [`elementwise`] | `Add`, `Sub`, `Mul`, `Div` (and the bias folding into a `Linear`; by a computed tensor a `Mul` by its reciprocal's fine table), `Sum` and `Mean` of any number of operands, `Max` and `Min` (n-ary); `ai.onnx.ml` `Scaler` |
-//! | [`activation`] | `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu`, `PRelu`, `Clip`; `Neg` and `Abs` of a computed tensor (`Mul` by -1, `Max`); `Pow` of a computed tensor by a constant exponent of one value (a map); the functions of one argument (`HardSigmoid`, `HardSwish`, `Exp`, `Log`, `Sqrt`, `Reciprocal`, `Abs`, `Neg`, `Floor`, `Ceil`, `Round`, `Sign`, `Elu`, `Selu`, `Celu`, `ThresholdedRelu`, `Softplus`, `Softsign`, `Mish`, `Gelu`, `Erf`, `Sin`, `Cos`, `Atan`, `Sinh`, `Cosh`, `Asinh`); `ai.onnx.ml` `Binarizer` (a map to 0/1) |
+//! | [`activation`] | `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu`, `PRelu`, `Clip`; `Neg` and `Abs` of a computed tensor (`Mul` by -1, `Max`); `Pow` of a computed tensor by a constant exponent of one value (a map); the functions of one argument (`HardSigmoid`, `HardSwish`, `Exp`, `Log`, `Sqrt`, `Reciprocal`, `Abs`, `Neg`, `Floor`, `Ceil`, `Round`, `Sign`, `Elu`, `Selu`, `Celu`, `ThresholdedRelu`, `Softplus`, `Softsign`, `Mish`, `Gelu`, `Erf`, `Sin`, `Cos`, `Atan`, `Sinh`, `Cosh`, `Asinh`, `Tan`, `Asin`, `Acos`, `Atanh`, `Acosh`, `Shrink`, `Swish`); `ai.onnx.ml` `Binarizer` (a map to 0/1) |
 //! | [`reduce`] | `Softmax`, `LogSoftmax`, `ArgMax`, `ReduceSum`, `ReduceMean`, `ReduceMax`, `ReduceMin`, `ai.onnx.ml` `ArrayFeatureExtractor` (label lookup; columns of a computed tensor, a `Select`), `Normalizer` (`MAX`, `L1`, `L2` over the last axis of `[N, F]`; `L1` after a softmax is the identity) |
 //! | [`pool`] | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | [`layout`] | `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`, `Transpose`, `Concat`, `Pad`, `Shape`, `Gather`, `Slice`, `ConstantOfShape` |
@@ -23,6 +23,10 @@
 //! | [`norm`] | `BatchNormalization` (folded into `Conv`/`Linear`, or `Mul` + `Add`), `InstanceNormalization` (`Reduce` mean, `Sub`, `Mul`, `Reduce` mean, a `Map` of `1/√(v+ε)`, `Mul`, per-channel `Mul` + `Add`), `LRN` (`Mul`, a 1×1 `Conv` (or `Linear`) by the 0/1 channel-window band, a `Map` of `(bias + α/size · s)^-β`, `Mul`) (no family: existing ops only) |
 //! | [`layer_norm`] | `LayerNormalization`, `RMSNormalization` (as `InstanceNormalization`: `Reduce` mean, `Sub`, `Mul`, `Reduce` mean, a `Map` of `1/√(v+ε)`, `Mul` by the constant scale, `Add` of the bias) (no family: existing ops only) |
 //! | [`rnn`] | `LSTM`, `GRU` (both `linear_before_reset` forms), `RNN`, every direction, layouts 0 and 1: unrolled over the static sequence length into a `Linear` per gate over the sequence, per step a `Select`, a `Linear` of the previous state, `Add`, the gate activations, `Mul`, `Add`, `Sub`; `Concat` and `Reshape` for `Y` (no family: existing ops only) |
+//! | [`attention`] | `Attention` (opsets 23-25) as its function body: `Reshape`/`Transpose` into heads, `Concat` of the caches, `Gather` for grouped-query heads, `Mul`, `MatMul`, the soft cap (`Tanh`), `Add` of a float mask, the masks known at import as a `Where` by the row minimum minus a margin, `Softmax`, `MatMul`; the same masking for an `Add` of a `-inf` constant or a `Where` by one whose result only feeds a last-axis `Softmax` (no family: existing ops only) |
+//! | [`space_depth`] | `SpaceToDepth`, `DepthToSpace` (`Reshape` to rank 6, `Transpose`, `Reshape`), `LpNormalization` (`p` 1 or 2: `ReduceSum` of `Abs` or `Mul`, a `Pow` table, `Mul`) (no family: existing ops only) |
+//! | [`lp_pool`] | `LpPool` (`Pow` of `|x|`, `AveragePool` counting pads, `Mul` by the window size, `Pow` of `1/p`) (no family: existing ops only) |
+//! | [`group_norm`] | `GroupNormalization` (`Reshape` to `[N, G, -1]`, `InstanceNormalization`, `Reshape` back, `Mul` and `Add` by the scale and bias) (no family: existing ops only) |
 //! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast`, `ai.onnx.ml` `Imputer` on a graph input, `If` with a constant condition, comparisons and logic ops on constants (no family: no node emitted) |
 //! | [`logic`] | `Greater`, `Less`, `Equal`, `GreaterOrEqual`, `LessOrEqual`, `And`, `Or`, `Xor`, `Not` of computed tensors (one `Logic` node: bools as `0`/`1`), `Where` (one `Where` node), `CastLike` (as `Cast`), `Mod` on constants |
 //! | [`fold`] | `Size` of a tensor of static shape, `Range` of constants (folded; no family: no node emitted) |
@@ -31,11 +35,13 @@
 //! Adding an op: one row in [`LOWERINGS`] and one `pub(super) fn` in its family's module.
 
 mod activation;
+mod attention;
 mod conv;
 mod conv_transpose;
 mod dense;
 mod elementwise;
 mod fold;
+mod group_norm;
 mod interp;
 mod label_encoder;
 mod layer_norm;
@@ -43,6 +49,7 @@ mod layout;
 mod linear_scaler;
 mod linear_stack;
 mod logic;
+mod lp_pool;
 mod norm;
 mod plumbing;
 mod pool;
@@ -51,12 +58,14 @@ mod resize;
 mod rnn;
 mod select;
 mod softmax_zero;
+mod space_depth;
 mod svm;
 mod svm_rbf;
 mod tree;
 mod tree_scaler;
 mod tree_v5;
 
+pub(crate) use attention::softmax_fed;
 pub(crate) use select::slice_indices;
 pub(crate) use tree_scaler::Scaled;
 
@@ -153,6 +162,13 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "Sinh", Importer::scalar_map),
     (ONNX, "Cosh", Importer::scalar_map),
     (ONNX, "Asinh", Importer::scalar_map),
+    (ONNX, "Tan", Importer::scalar_map),
+    (ONNX, "Asin", Importer::scalar_map),
+    (ONNX, "Acos", Importer::scalar_map),
+    (ONNX, "Atanh", Importer::scalar_map),
+    (ONNX, "Acosh", Importer::scalar_map),
+    (ONNX, "Shrink", Importer::scalar_map),
+    (ONNX, "Swish", Importer::scalar_map),
     (ML, "Binarizer", Importer::binarizer),
     (ONNX, "Pow", Importer::pow),
     // reduce
@@ -181,12 +197,14 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "MaxPool", Importer::pool),
     (ONNX, "AveragePool", Importer::pool),
     (ONNX, "GlobalAveragePool", Importer::global_avg_pool),
+    (ONNX, "LpPool", Importer::lp_pool),
     // norm
     (ONNX, "BatchNormalization", Importer::batchnorm),
     (ONNX, "InstanceNormalization", Importer::instance_norm),
     (ONNX, "LRN", Importer::lrn),
     (ONNX, "LayerNormalization", Importer::layer_norm),
     (ONNX, "RMSNormalization", Importer::rms_norm),
+    (ONNX, "GroupNormalization", Importer::group_norm),
     // layout
     (ONNX, "Flatten", Importer::flatten),
     (ONNX, "Reshape", Importer::reshape),
@@ -203,10 +221,16 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "Tile", Importer::tile),
     (ONNX, "ConstantOfShape", Importer::constant_of_shape),
     (ONNX, "Pad", Importer::pad),
+    // space_depth
+    (ONNX, "SpaceToDepth", Importer::space_to_depth),
+    (ONNX, "DepthToSpace", Importer::depth_to_space),
+    (ONNX, "LpNormalization", Importer::lp_normalization),
     // resize
     (ONNX, "Resize", Importer::resize),
     (ONNX, "Upsample", Importer::upsample),
     // rnn
+    // attention
+    (ONNX, "Attention", Importer::attention),
     (ONNX, "LSTM", Importer::lstm),
     (ONNX, "GRU", Importer::gru),
     (ONNX, "RNN", Importer::rnn),

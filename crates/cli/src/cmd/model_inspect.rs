@@ -41,9 +41,6 @@ pub fn summary(pkg: &Package, cid: &Cid) -> serde_json::Value {
                 if !s.feature_scales.is_empty() {
                     o["feature_scales"] = json!(s.feature_scales);
                 }
-                if s.limb_bits > 0 {
-                    o["limb_bits"] = json!(s.limb_bits);
-                }
                 o
             })
             .collect::<Vec<_>>()
@@ -96,8 +93,6 @@ pub fn run(a: &InspectArgs) -> Result<()> {
                     format!("{:?}", v.kind),
                     if s.feature_scales.is_empty() {
                         format!("{:.3e}", v.scale)
-                    } else if s.limb_bits > 0 {
-                        format!("per feature ({}), two limbs", s.feature_scales.len())
                     } else {
                         format!("per feature ({})", s.feature_scales.len())
                     },

@@ -16,8 +16,11 @@ use vouch_primitives::{B256, Cid, list_commitment, tensor_commitment};
 pub const MAGIC: &[u8; 8] = b"VOUCHPKG";
 /// The package format version this crate reads and writes (2: with the trailing digest;
 /// 3: graph inputs may carry per-feature scales and an imputation, [`IoSpec`]; 4: a graph
-/// input may be an exact integer input, [`IoSpec::integer`]).
-pub const FORMAT_VERSION: u16 = 4;
+/// input may be an exact integer input, [`IoSpec::integer`]; 5: a graph input with per-feature
+/// scales may send each feature as two limbs, [`IoSpec::limb_bits`]).
+pub const FORMAT_VERSION: u16 = 5;
+/// The largest [`IoSpec::limb_bits`]: a high limb's weight `2^m p` must fit `i16` with `p >= 1`.
+pub const MAX_LIMB_BITS: u32 = 14;
 /// Length of the trailing sha2-256 digest.
 pub const DIGEST_BYTES: usize = 32;
 /// Magic and version.
@@ -43,6 +46,12 @@ pub struct IoSpec {
     /// inside its kind's range. A request value outside it, or not an integer, is refused,
     /// never rounded or clamped. `None` for float inputs (always for outputs).
     pub integer: Option<(i32, i32)>,
+    /// `m > 0`: each feature of a graph input with per-feature scales is sent as two `act16`
+    /// limbs (`docs/semantics.md` section 5): feature `k`'s integer `X = round(x / s_k)` in
+    /// `±32767 · 2^m` is element `k` (the high limb `H = round(X / 2^m)`) and element `F + k`
+    /// (the low limb `X - 2^m H`) of the row, so the input's last axis is `2 F`. `0`: one
+    /// element per feature (always for outputs and for inputs without feature scales).
+    pub limb_bits: u32,
 }
 
 impl IoSpec {
@@ -54,6 +63,7 @@ impl IoSpec {
             feature_scales: Vec::new(),
             imputation: None,
             integer: None,
+            limb_bits: 0,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! of dynamic tensors is checked by the engine as it runs.
 
 use crate::ir::{Dim, Kind, Op, Operand};
-use crate::package::Package;
+use crate::package::{MAX_LIMB_BITS, Package};
 use vouch_semantics::{PadMode, ReduceMode};
 use vouch_semantics::{SEMANTICS_VERSION, SEMANTICS_VERSION_MIN};
 
@@ -167,6 +167,7 @@ impl Package {
                 || !io.feature_scales.is_empty()
                 || io.imputation.is_some()
                 || io.integer.is_some()
+                || io.limb_bits != 0
             {
                 return Err(InvalidPackage::Io {
                     which: "output",
@@ -193,24 +194,35 @@ impl Package {
     }
 
     /// Per-feature input scales: none, or one positive finite scale per element of the last
-    /// (fixed) axis of an activation input; an imputation: one value per feature.
+    /// (fixed) axis of an activation input, or of each of its two `act16` limbs
+    /// ([`crate::IoSpec::limb_bits`]); an imputation: one value per feature.
     fn validate_feature_scales(&self, io: &crate::IoSpec) -> Result<(), InvalidPackage> {
         let v = self.values.get(io.value as usize);
         let last = v.and_then(|v| v.shape.last().copied());
+        // two act16 limbs per feature (high limbs first)
+        let (per, kind_ok) = match io.limb_bits {
+            0 => (1, v.is_some_and(|v| v.kind.act_range().is_some())),
+            1..=MAX_LIMB_BITS => (2, v.is_some_and(|v| v.kind == Kind::Act16)),
+            _ => (0, false),
+        };
+        let f = &io.feature_scales;
         if let Some(imp) = &io.imputation
-            && last != Some(Dim::Fixed(imp.values_bits.len() as u32))
+            && last != Some(Dim::Fixed(imp.values_bits.len() as u32 * per.max(1)))
         {
             return Err(node_err(
                 &io.name,
                 "the imputation does not fit the input's features",
             ));
         }
-        let f = &io.feature_scales;
         if f.is_empty() {
-            return Ok(());
+            return if io.limb_bits == 0 {
+                Ok(())
+            } else {
+                Err(node_err(&io.name, "limbs without feature scales"))
+            };
         }
-        let ok = v.is_some_and(|v| v.kind.act_range().is_some())
-            && last == Some(Dim::Fixed(f.len() as u32))
+        let ok = kind_ok
+            && last == Some(Dim::Fixed(f.len() as u32 * per))
             && f.iter().all(|s| s.is_finite() && *s > 0.0);
         if ok {
             Ok(())

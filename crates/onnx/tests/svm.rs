@@ -141,18 +141,26 @@ fn an_rbf_kernel_is_a_sum_of_squared_differences_and_a_fine_map() {
 
 /// `POLY` and `SIGMOID`: `γ x · v + c₀` then a fine `Pow` or `Tanh`. The `POLY` argument of
 /// each vector is divided by `σ_i = γ ‖v_i‖ max_j ‖v_j‖ + |c₀|` and its coefficient multiplied
-/// by `σ_i^3`: the same scores.
+/// by `σ_i^3`: the same scores. The `SIGMOID` argument is clipped where `tanh` is within
+/// `10^-5 / reach` of ±1 (at least 4; `reach = Σ |c_i|`).
 #[test]
 fn poly_and_sigmoid_kernels_map_a_scaled_dot_product() {
-    for (kernel, f) in [
-        ("POLY", ScalarFn::Pow { exponent: 3.0 }),
-        ("SIGMOID", ScalarFn::Tanh),
-    ] {
-        let g = imp(&classifier(kernel, &[0, 1])).unwrap();
-        assert_eq!(ops(&g), ["Linear", "Map", "Linear", "ArgMax", "Select"]);
-        assert_eq!(g.nodes[1].op, FOp::Map { f });
-    }
+    let g = imp(&classifier("POLY", &[0, 1])).unwrap();
+    assert_eq!(ops(&g), ["Linear", "Map", "Linear", "ArgMax", "Select"]);
+    let f = ScalarFn::Pow { exponent: 3.0 };
+    assert_eq!(g.nodes[1].op, FOp::Map { f });
     let g = imp(&classifier("SIGMOID", &[0, 1])).unwrap();
+    let want = ["Linear", "Clip", "Map", "Linear", "ArgMax", "Select"];
+    assert_eq!(ops(&g), want);
+    let f = ScalarFn::Tanh;
+    assert_eq!(g.nodes[2].op, FOp::Map { f });
+    // reach 0.75: w = ln(2·10^5 · 0.75) / 2
+    let w = 0.5 * (2e5f32 * 0.75).ln();
+    assert!(
+        matches!(g.nodes[1].op, FOp::Clip { min, max } if (max - w).abs() < 1e-5 && min == -max),
+        "{:?}",
+        g.nodes[1].op
+    );
     assert_eq!(linear(&g, 0), (vec![0.5, 1.0, 1.5, -0.5], vec![0.25, 0.25]));
     // POLY: σ = 0.5 · √5 · √10 + 0.25 and 0.5 · √10 · √10 + 0.25
     let g = imp(&classifier("POLY", &[0, 1])).unwrap();

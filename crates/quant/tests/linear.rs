@@ -28,18 +28,25 @@ fn feature_scales(model: &str) -> usize {
     package(model).0.inputs[0].feature_scales.len()
 }
 
-/// The codec quantizes element `j` with scale `j mod F`; the scales survive the package bytes;
-/// a package whose scales do not fit its input is refused.
+/// The codec sends feature `k` of a row as the limbs `H` (element `k`) and `L` (element
+/// `30 + k`) of `X = round(x / s_k) = 2^8 H + L`; the scales and limbs survive the package
+/// bytes; a package whose scales or limbs do not fit its input is refused.
 #[test]
 fn feature_scales_are_the_codecs_and_the_packages() {
     let (pkg, cal) = package("linear_logreg_raw_bc");
     let fs = pkg.inputs[0].feature_scales.clone();
+    assert_eq!(pkg.inputs[0].limb_bits, 8);
     let q = vouch_quant::quantize_inputs(&pkg, &cal);
-    for (j, (&x, &got)) in cal[0].data.iter().zip(&q[0].data).enumerate() {
-        let want = vouch_task::codec::quantize_value_in(x, fs[j % 30], -32768, 32767);
-        assert_eq!(got, want, "element {j}");
+    assert_eq!(q[0].shape, [cal[0].shape[0], 60]);
+    for (j, &x) in cal[0].data.iter().enumerate() {
+        let (r, k) = (j / 30, j % 30);
+        let (h, l) = (q[0].data[r * 60 + k], q[0].data[r * 60 + 30 + k]);
+        let want = (f64::from(x) / fs[k]).round();
+        assert_eq!(f64::from(h) * 256.0 + f64::from(l), want, "element {j}");
+        assert!(h.abs() <= 32767 && l.abs() <= 128, "element {j}: {h} {l}");
     }
-    // the smallest feature (fractal dimension, about 0.1) keeps thousands of steps
+    // the smallest feature (fractal dimension, about 0.1) keeps ten thousand steps (its small
+    // weight gives it the coarsest limbs that keep its column exact, features.rs)
     let r9 = cal[0]
         .data
         .iter()
@@ -49,13 +56,46 @@ fn feature_scales_are_the_codecs_and_the_packages() {
     assert!(f64::from(r9) / fs[9] > 10_000.0, "{r9} / {}", fs[9]);
     let back = vouch_model::Package::from_bytes(&pkg.to_bytes()).unwrap();
     assert_eq!(back.inputs[0].feature_scales, fs);
+    assert_eq!(back.inputs[0].limb_bits, 8);
     let mut bad = pkg.clone();
     bad.inputs[0].feature_scales.pop();
     let e = bad.validate().unwrap_err().to_string();
     assert!(e.contains("feature scales"), "{e}");
-    let mut bad = pkg;
+    let mut bad = pkg.clone();
     bad.inputs[0].feature_scales[3] = 0.0;
     assert!(bad.validate().is_err());
+    // one element per feature, or limbs past 14 bits, do not fit the 60-wide input
+    for m in [0, 15] {
+        let mut bad = pkg.clone();
+        bad.inputs[0].limb_bits = m;
+        let e = bad.validate().unwrap_err().to_string();
+        assert!(e.contains("feature scales"), "limbs {m}: {e}");
+    }
+    // a one-scale input (iris) takes no limbs
+    let (mut bad, _) = package("linear_logreg_iris");
+    bad.inputs[0].limb_bits = 8;
+    let e = bad.validate().unwrap_err().to_string();
+    assert!(e.contains("limbs"), "{e}");
+}
+
+/// The limbs' arithmetic: `X = 2^m H + L` exactly, `|L| <= 2^(m-1)`, clamped at `±32767 2^m`,
+/// NaN read as 0, halves rounded away from zero.
+#[test]
+fn limbs_split_exactly() {
+    use vouch_task::codec::quantize_limbs;
+    assert_eq!(quantize_limbs(1000.0, 0.001, 8), (3906, 64));
+    assert_eq!(quantize_limbs(-1000.0, 0.001, 8), (-3906, -64));
+    assert_eq!(quantize_limbs(0.5, 1.0, 8), (0, 1));
+    assert_eq!(quantize_limbs(128.0, 1.0, 8), (1, -128));
+    assert_eq!(quantize_limbs(1e30, 1.0, 8), (32767, 0));
+    assert_eq!(quantize_limbs(-1e30, 1.0, 8), (-32767, 0));
+    assert_eq!(quantize_limbs(f32::NAN, 1.0, 8), (0, 0));
+    for i in -2000..2000 {
+        let x = i as f32 * 0.37;
+        let (h, l) = quantize_limbs(x, 0.01, 8);
+        assert_eq!(h * 256 + l, (f64::from(x) / 0.01).round() as i32, "{x}");
+        assert!(l.abs() <= 128, "{x}: {l}");
+    }
 }
 
 /// StandardScaler + LogisticRegression: the scaler's `Mul` folds the per-feature input scales;
@@ -68,25 +108,26 @@ fn standard_scaler_logistic_regression() {
 
 /// LogisticRegression on the raw features: the `Linear` folds them into its weight columns.
 /// Its large weights on small features make it sensitive to the input step: 1.6e-3 measured
-/// with three times each feature's range represented (the 1e-3 target is missed here; a
-/// float simulation puts 8.8e-3 of logit error on the 16-bit inputs, 2.4e-3 on the weights).
+/// with one 16-bit element per feature (a float simulation put 8.8e-3 of logit error on the
+/// inputs, 2.4e-3 on the weights); 4.6e-4 with two limbs per feature and each weight column's
+/// largest value exact (features.rs).
 #[test]
 fn raw_feature_logistic_regression() {
     assert_eq!(feature_scales("linear_logreg_raw_bc"), 30);
-    check("linear_logreg_raw_bc", 2e-3);
+    check("linear_logreg_raw_bc", 1e-3);
 }
 
 /// A linear SVM (hinge loss) after a StandardScaler: raw decision scores up to about 240. The
 /// scaler folds into the `Linear` (4.8e-3 when its `Mul` and `Add` were requantized steps of
 /// their own), and skl2onnx's `Concat(score · -1, score)` is one `Linear` of the stacked rows
 /// (`lower/linear_stack.rs`), whose wide accumulator the `ArgMax` and the output read: 2.2e-3
-/// measured (3.1e-3 when the `Linear`'s `act16` output fed the `Mul` by -1 and the `Concat`).
-/// The raw features' 16-bit steps and the weights' one 16-bit scale are what remains: the
-/// 1e-3 target is missed.
+/// measured (3.1e-3 when the `Linear`'s `act16` output fed the `Mul` by -1 and the `Concat`)
+/// with one 16-bit element per feature; 2.1e-5 with two limbs per feature, whose binary
+/// weights (a row and its negation) are then exact (features.rs).
 #[test]
 fn standard_scaler_linear_svm() {
     assert_eq!(feature_scales("linear_svc_bc"), 30);
-    check("linear_svc_bc", 3e-3);
+    check("linear_svc_bc", 1e-4);
     every_mode("linear_svc_bc");
 }
 
@@ -142,11 +183,12 @@ fn a_missing_value_needs_a_model_that_handles_it() {
 /// support vectors and the scaler fold into one `Linear` of the raw features, whose wide
 /// accumulator the label's `ArgMax` and the reversed scores `[-s, s]` (a `Select`) read; the
 /// label is onnxruntime's (class 0 when the score is positive). 7.6e-4 measured (2.7e-3 with
-/// the scaler's own `Mul` and `Add` steps and an `act16` score).
+/// the scaler's own `Mul` and `Add` steps and an `act16` score) with one 16-bit element per
+/// feature, 2.7e-5 with two limbs per feature and exact weights.
 #[test]
 fn linear_kernel_svm_classifier() {
     assert_eq!(feature_scales("linear_svm_kernel_bc"), 30);
-    check("linear_svm_kernel_bc", 1e-3);
+    check("linear_svm_kernel_bc", 1e-4);
 }
 
 /// An SVR with the linear kernel (ai.onnx.ml `SVMRegressor`).
@@ -231,9 +273,10 @@ fn label_encoder_identity_after_the_label() {
 /// `ArrayFeatureExtractor`, a `Select` of the wide scores). Like the raw-feature logistic
 /// regression, its large weights on small features make it sensitive to the input step and
 /// the weights' one 16-bit scale (a float simulation: 3.3e-3 from the inputs alone, 2.6e-3
-/// from the weights alone): 3.9e-3 measured (the 1e-3 target is missed).
+/// from the weights alone): 3.9e-3 measured with one 16-bit element per feature, 2.3e-5 with
+/// two limbs per feature and exact weights (features.rs).
 #[test]
 fn linear_svc_on_raw_features() {
     assert_eq!(feature_scales("linear_linearsvc_bc"), 30);
-    check("linear_linearsvc_bc", 4e-3);
+    check("linear_linearsvc_bc", 1e-4);
 }

@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `LINEAR` | `x · v` | folded: `Σ_i c_i (x · v_i) = x · (Σ_i c_i v_i)`, one `Linear` per score |
 //! | `POLY` | `(γ x · v + c₀)^d` | `Linear` (weights `γ v_i / σ_i`, bias `c₀ / σ_i`), `Map` `Pow`, coefficients times `σ_i^d` |
-//! | `SIGMOID` | `tanh(γ x · v + c₀)` | `Linear` (weights `γ v_i`, bias `c₀`), `Map` `Tanh` |
+//! | `SIGMOID` | `tanh(γ x · v + c₀)` | `Linear` (weights `γ v_i`, bias `c₀`), `Clip` to `±w` (`w = ln(2·10^5 reach) / 2`, at least 4: the argument's steps cover only where `tanh` moves a score by `10^-5`), `Map` `Tanh` |
 //! | `RBF` | `exp(-γ ‖x - v‖²)` | per vector `√γ (x - v_i)` and `±c`, two `Select`s, a `MatMul` (`γ ‖x - v_i‖² - T/2`, exact sum of squares), `Clip`, `Map` `RbfKernel` (`svm_rbf.rs`) |
 //!
 //! A `Scaler` that only the SVM reads folds into the kernel's `Linear` (`linear_scaler.rs`).
@@ -272,6 +272,11 @@ impl Importer {
             }
             Kernel::Sigmoid { gamma, coef0 } => {
                 let arg = self.svm_dot(ctx, x, k, sv, gamma, coef0, &vec![1.0; s])?;
+                // past `w`, `1 - tanh` (below `2 e^-2w`) moves no score by more than 10^-5
+                let w = 0.5 * libm::logf(2e5 * reach).max(8.0);
+                let op = FOp::Clip { min: -w, max: w };
+                let shape = self.shape(arg);
+                let arg = self.emit_tmp(ctx, "saturated", op, vec![Operand::Value(arg)], shape)?;
                 (ScalarFn::Tanh, arg)
             }
             Kernel::Rbf { gamma } => {

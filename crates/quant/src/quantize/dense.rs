@@ -18,7 +18,13 @@ impl Builder<'_> {
     ) -> Result<()> {
         let g = self.g;
         let x = self.input(node, 0)?;
+        let limbs = self.limbs_of(node, 0);
         let (w, wq, acc) = match self.feature_scales_of(node, 0).map(<[f64]>::to_vec) {
+            // an input sent as two limbs per feature (features.rs)
+            Some(fs) if limbs => {
+                let (w, s_w, wq) = self.weights_limbs(node, weight, &fs);
+                (w, wq, s_w)
+            }
             // per-feature input scales fold into the weight columns (features.rs)
             Some(fs) => {
                 let (w, s_w, wq) = self.weights_folded(node, weight, &fs);
@@ -30,7 +36,7 @@ impl Builder<'_> {
             }
         };
         let (b, bq) = self.bias(node, bias, acc)?;
-        let k = g.consts[weight].shape.get(1).copied().unwrap_or(0);
+        let k = g.consts[weight].shape.get(1).copied().unwrap_or(0) * if limbs { 2 } else { 1 };
         let bound = accumulator_bound(&wq, k, &bq, x.kind);
         let (rq, wide, out) = self.accum_output(node, acc, bound)?;
         self.push(

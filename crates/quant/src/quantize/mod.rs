@@ -395,6 +395,11 @@ impl Builder<'_> {
             None => (v, None),
         };
         let s_z = self.act_scale(self.ranges[target]);
+        // a clipped value never passes its bounds: no headroom beyond them
+        let s_z = match lo_hi.map(|(a, b)| a.abs().max(b.abs())) {
+            Some(r) if r > 0.0 => s_z.min(act_scale(r, self.lim())),
+            _ => s_z,
+        };
         let (m, s) = multiplier(acc_scale / s_z)
             .ok_or_else(|| Self::err(node, "requantization ratio out of range"))?;
         let act = self.act();
@@ -654,7 +659,7 @@ pub fn quantize(
     let (act, lim) = (precision.kind(), precision.lim());
     let mut inputs = Vec::new();
     for (i, &v) in g.inputs.iter().enumerate() {
-        let shape = g.values[v]
+        let mut shape: Vec<Dim> = g.values[v]
             .shape
             .iter()
             .map(|d| match d {
@@ -709,12 +714,20 @@ pub fn quantize(
             },
         };
         let fs = if exact.is_some() { None } else { fs };
+        // read by `Linear`s only: two limbs per feature (features.rs)
+        let limbs = fs.as_deref().filter(|_| kind == Kind::Act16);
+        let limbs = limbs.and_then(|f| features::limb_scales(g, v, &b.consumers[v], f));
+        if let (Some(_), Some(Dim::Fixed(n))) = (&limbs, shape.last_mut()) {
+            *n *= 2;
+        }
         let id = b.new_value(g.values[v].name.clone(), kind, scale, shape);
         b.map[v] = Some(QVal { id, scale, kind });
         let mut spec = IoSpec::new(g.values[v].name.clone(), id);
         spec.imputation.clone_from(&g.values[v].imputation);
         spec.integer = exact.map(|(_, r)| r);
         if kind == act {
+            spec.limb_bits = limbs.as_ref().map_or(0, |_| features::LIMB_BITS);
+            let fs = limbs.or(fs);
             spec.feature_scales = fs.clone().unwrap_or_default();
             b.feature_scales[v] = fs;
         }

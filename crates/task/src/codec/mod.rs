@@ -49,10 +49,29 @@ pub fn quantize_value_in(v: f32, s: f64, lo: i32, hi: i32) -> i32 {
     r.clamp(lo, hi)
 }
 
+/// Feature value `v` at scale `s` as two `act16` limbs `(H, L)` of `m` low bits
+/// ([`vouch_model::IoSpec::limb_bits`], `docs/semantics.md` section 5): `X = clamp(round(v / s),
+/// ±32767 · 2^m)` in `f64` (NaN reads 0), `H = round(X / 2^m)`, `L = X - 2^m H`, rounding half
+/// away from zero; so `X = 2^m H + L`, `|H| <= 32767` and `|L| <= 2^(m-1)`.
+pub fn quantize_limbs(v: f32, s: f64, m: u32) -> (i32, i32) {
+    let unit = f64::from(1u32 << m.min(vouch_model::MAX_LIMB_BITS));
+    let bound = 32767.0 * unit;
+    let t = f64::from(v) / s;
+    let x = if t.is_nan() {
+        0.0
+    } else {
+        t.clamp(-bound, bound).round()
+    };
+    let h = (x / unit).round();
+    // |h| <= 32767 and |x - unit h| <= unit / 2, both exact in f64
+    (h as i32, (x - unit * h) as i32)
+}
+
 /// Quantizes float inputs, after each input's imputation of missing values when it has one,
 /// with each input's scale and kind: [`quantize_value_in`] per element,
 /// with element `j`'s feature scale `feature_scales[j mod F]` when the input has them
-/// (`docs/semantics.md` section 5); an input read by tree ensembles is encoded as feature codes instead
+/// (`docs/semantics.md` section 5), as two limbs each when it has [`vouch_model::IoSpec::limb_bits`]
+/// ([`quantize_limbs`]: the last axis doubles); an input read by tree ensembles is encoded as feature codes instead
 /// ([`vouch_model::FeatureCodes`], `docs/semantics.md` section 3.1; element `i` of a row is
 /// feature `i mod F`).
 pub fn quantize_inputs(pkg: &Package, inputs: &[FTensor]) -> Vec<Tensor> {
@@ -84,6 +103,21 @@ pub fn quantize_inputs(pkg: &Package, inputs: &[FTensor]) -> Vec<Tensor> {
                         .map(|(j, &v)| codes.code(j % f, v))
                         .collect()
                 }
+                None if spec.limb_bits > 0 && !spec.feature_scales.is_empty() => {
+                    // each row's F high limbs, then its F low limbs
+                    let f = &spec.feature_scales;
+                    let mut out = Vec::with_capacity(2 * t.data.len());
+                    for row in t.data.chunks(f.len()) {
+                        let limbs: Vec<(i32, i32)> = row
+                            .iter()
+                            .zip(f)
+                            .map(|(&v, &s)| quantize_limbs(v, s, spec.limb_bits))
+                            .collect();
+                        out.extend(limbs.iter().map(|l| l.0));
+                        out.extend(limbs.iter().map(|l| l.1));
+                    }
+                    out
+                }
                 None if !spec.feature_scales.is_empty() => {
                     let f = &spec.feature_scales;
                     t.data
@@ -98,10 +132,13 @@ pub fn quantize_inputs(pkg: &Package, inputs: &[FTensor]) -> Vec<Tensor> {
                     .map(|&v| quantize_value_in(v, s, lo, hi))
                     .collect(),
             };
-            Tensor {
-                shape: t.shape.clone(),
-                data,
+            let mut shape = t.shape.clone();
+            if spec.limb_bits > 0
+                && let Some(last) = shape.last_mut()
+            {
+                *last *= 2;
             }
+            Tensor { shape, data }
         })
         .collect()
 }

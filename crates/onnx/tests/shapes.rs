@@ -322,10 +322,10 @@ fn unsupported_ops_and_forms_say_op_domain_node_and_form() {
         13,
         vec![
             node("Shape", &["x"], &["s"], vec![]),
-            node("ConstantOfShape", &["s"], &["k"], vec![]),
+            node("Expand", &["one", "s"], &["k"], vec![]),
             node("Add", &["x", "k"], &["y"], vec![]),
         ],
-        vec![],
+        vec![common::tf("one", &[1], &[1.0])],
         vec![common::input("x", &[-1, 4])],
         &["y"],
     );

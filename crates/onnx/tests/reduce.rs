@@ -156,10 +156,26 @@ fn stages(g: &vouch_onnx::FGraph) -> Vec<(Vec<usize>, Vec<vouch_onnx::Dim>)> {
 fn a_long_or_strided_axis_is_reduced_by_a_tree_of_stages() {
     // axis 1 of [N, 512, 4] (magika's LayerNorm sum): stride 4, span 2045 -> moved last,
     // 512 = 4 x 128: a stage over groups of 128, then one over the 4 group results
-    let g = imp(&reduce("ReduceSum", 11, &[-1, 512, 4], Some(&[1]), None, vec![])).unwrap();
+    let g = imp(&reduce(
+        "ReduceSum",
+        11,
+        &[-1, 512, 4],
+        Some(&[1]),
+        None,
+        vec![],
+    ))
+    .unwrap();
     assert_eq!(
         ops(&g),
-        ["Transpose", "Reshape", "Reduce", "Reshape", "Reduce", "Reshape", "Reshape"]
+        [
+            "Transpose",
+            "Reshape",
+            "Reduce",
+            "Reshape",
+            "Reduce",
+            "Reshape",
+            "Reshape"
+        ]
     );
     assert_eq!(
         stages(&g),
@@ -182,7 +198,15 @@ fn a_long_or_strided_axis_is_reduced_by_a_tree_of_stages() {
     assert_eq!(stages(&g), [(vec![2], vec![Batch, Fixed(16), Fixed(1)])]);
     assert_eq!(out_shape(&g, 0), [Batch, Fixed(16)]);
     // the last axis of 1000 = 200 x 5: no transpose
-    let g = imp(&reduce("ReduceMean", 13, &[-1, 1000], Some(&[1]), None, vec![])).unwrap();
+    let g = imp(&reduce(
+        "ReduceMean",
+        13,
+        &[-1, 1000],
+        Some(&[1]),
+        None,
+        vec![],
+    ))
+    .unwrap();
     assert_eq!(ops(&g)[0], "Reshape");
     assert_eq!(
         stages(&g),

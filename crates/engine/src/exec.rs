@@ -156,7 +156,7 @@ impl<'p> Engine<'p> {
     /// Whether a run on `inputs` costs less than [`INLINE_WORK`] (malformed inputs are not
     /// small: the pool path reports their error).
     fn is_small(&self, inputs: &[Tensor]) -> bool {
-        rows_of(self.pkg, inputs)
+        run_rows_of(self.pkg, inputs)
             .is_ok_and(|rows| (rows as u64).saturating_mul(self.work_per_row) < INLINE_WORK)
     }
 
@@ -164,13 +164,29 @@ impl<'p> Engine<'p> {
         if inputs.len() != self.pkg.inputs.len() {
             return self.run_inner(inputs);
         }
-        let rows = rows_of(self.pkg, &inputs)?;
+        let rows = run_rows_of(self.pkg, &inputs)?;
         if rows <= 1 || self.row_separable {
             return self.run_inner(inputs);
         }
+        // an input without a batch dimension is shared: every row reads all of it
+        let shared: Vec<bool> = self
+            .pkg
+            .inputs
+            .iter()
+            .map(|io| {
+                self.pkg
+                    .values
+                    .get(io.value as usize)
+                    .is_some_and(|v| !v.shape.contains(&vouch_model::Dim::Batch))
+            })
+            .collect();
         let mut all: Option<Execution> = None;
         for r in 0..rows {
-            let row: Vec<Tensor> = inputs.iter().map(|t| row_of(t, rows, r)).collect();
+            let row: Vec<Tensor> = inputs
+                .iter()
+                .zip(&shared)
+                .map(|(t, &s)| if s { t.clone() } else { row_of(t, rows, r) })
+                .collect();
             let ex = self.run_inner(row)?;
             all = Some(match all {
                 None => ex,
@@ -186,8 +202,19 @@ impl<'p> Engine<'p> {
             });
         }
         let mut ex = all.unwrap_or_default();
-        // shapes as the model declares them at `rows` (the data is the rows end to end)
-        let shape_of = |v: u32| resolve(&self.pkg.values[v as usize].shape, rows);
+        // shapes as the model declares them at `rows` (the data is the rows end to end); a
+        // value without a batch dimension is its `rows` copies along axis 0
+        let shape_of = |v: u32| {
+            let declared = &self.pkg.values[v as usize].shape;
+            let mut shape = resolve(declared, rows);
+            if !declared.contains(&vouch_model::Dim::Batch) {
+                match shape.first_mut() {
+                    Some(d) => *d = d.saturating_mul(rows),
+                    None => shape.push(rows),
+                }
+            }
+            shape
+        };
         for (t, o) in ex.outputs.iter_mut().zip(&self.pkg.outputs) {
             t.shape = shape_of(o.value);
         }
@@ -452,11 +479,27 @@ pub fn rows_of(pkg: &Package, inputs: &[Tensor]) -> Result<usize> {
                 .join(","),
             reason: format!(
                 "{rows} rows given, but the model's inputs do not all have the batch dimension \
-                 first: it runs one row at a time"
+                 first: it runs one row at a time{}",
+                if pkg.shares_inputs() {
+                    " in a task (the engine runs several, each with the inputs that have no \
+                     batch dimension)"
+                } else {
+                    ""
+                }
             ),
         });
     }
     Ok(rows)
+}
+
+/// The number of rows the engine runs `inputs` as: [`rows_of`], or also for a package that
+/// [`Package::shares_inputs`] (its batch-free inputs read whole by every row).
+fn run_rows_of(pkg: &Package, inputs: &[Tensor]) -> Result<usize> {
+    if pkg.shares_inputs() {
+        infer_batch(pkg, inputs)
+    } else {
+        rows_of(pkg, inputs)
+    }
 }
 
 /// Row `r` of `rows` of a tensor whose batch dimension is axis 0.

@@ -27,6 +27,29 @@ impl Package {
             })
     }
 
+    /// Whether the engine runs several rows of this package by sharing inputs: some graph
+    /// inputs have their batch dimension at axis 0 and every other input has none (a
+    /// recurrent state given once, with its own batch of 1). Each row then runs with its
+    /// block of the batched inputs and the whole of the others; a task still holds one row of
+    /// such a package ([`Package::takes_rows`] is false).
+    pub fn shares_inputs(&self) -> bool {
+        let shapes: Vec<&[Dim]> = self
+            .inputs
+            .iter()
+            .filter_map(|io| {
+                self.values
+                    .get(io.value as usize)
+                    .map(|v| v.shape.as_slice())
+            })
+            .collect();
+        shapes.len() == self.inputs.len()
+            && shapes.iter().any(|s| batch_first(s))
+            && shapes.iter().any(|s| !s.contains(&Dim::Batch))
+            && shapes
+                .iter()
+                .all(|s| batch_first(s) || !s.contains(&Dim::Batch))
+    }
+
     /// Whether running the graph on shapes with the batch dimension at `R` gives, bit for bit,
     /// the rows run one by one and put end to end: every value has its batch dimension at axis
     /// 0 and no operator reads across axis 0 (`docs/semantics.md` section 8.5).

@@ -422,7 +422,8 @@ pub enum BatchAxis {
     #[default]
     AsDeclared,
     /// The model fixes axis 0 of every input at 1 (as `torch.onnx.export` without
-    /// `dynamic_axes` writes it); the importer reads it as the batch axis, so a task may hold
+    /// `dynamic_axes` writes it), or of some inputs while the others are wholly fixed (a
+    /// state the rows share); the importer reads it as the batch axis, so a task may hold
     /// several rows, each run as the model's one row (`docs/semantics.md` section 1).
     FixedOneAsRows,
     /// The model fixes axis 0 of every input at 1 and its graph cannot be read with axis 0 as

@@ -322,12 +322,13 @@ pub(crate) fn input_shapes(
         }
         shapes.push(dims);
     }
-    let fixed_one = !shapes.is_empty()
-        && shapes
-            .iter()
-            .all(|s: &Vec<Dim>| s.first() == Some(&Dim::Fixed(1)));
+    // every input fixes axis 0 at 1, or is wholly fixed (a recurrent state of its own
+    // layout, shared by the rows: `vouch_model::Package::shares_inputs`)
+    let at_one = |s: &Vec<Dim>| s.first() == Some(&Dim::Fixed(1));
+    let fixed_one =
+        shapes.iter().any(at_one) && shapes.iter().all(|s| at_one(s) || !s.contains(&Dim::Batch));
     if promote && fixed_one {
-        for s in &mut shapes {
+        for s in shapes.iter_mut().filter(|s| at_one(s)) {
             if let Some(d) = s.first_mut() {
                 *d = Dim::Batch;
             }

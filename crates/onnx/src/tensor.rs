@@ -393,6 +393,21 @@ impl Tensor {
         })
     }
 
+    /// Numpy broadcasting to `target` as ONNX `Expand` does (the output shape is the broadcast
+    /// of both shapes, so a target axis of 1 keeps the input's size). `None` when the shapes
+    /// do not broadcast or the output would exceed [`MAX_FOLD_ELEMS`] (and the input's size).
+    pub(crate) fn expanded(&self, target: &[usize]) -> Option<Self> {
+        let shape = broadcast_fixed(&self.shape, target)?;
+        if numel(&shape)? > MAX_FOLD_ELEMS.max(self.len()) {
+            return None;
+        }
+        let idx = broadcast_index(&self.shape, &shape)?;
+        Some(Self {
+            shape,
+            data: self.map_data(&idx),
+        })
+    }
+
     /// Slices: for each `(axis, start, end, step)`, normalized per ONNX `Slice` rules.
     pub(crate) fn slice(&self, specs: &[(usize, i64, i64, i64)]) -> Option<Self> {
         if self.len() == 0 {

@@ -1618,15 +1618,15 @@ fn a_function_with_a_bad_attribute_names_it() {
 
 #[test]
 fn the_batch_marker_never_reaches_a_message() {
-    // ConstantOfShape(Shape(x)) with x's batch symbolic
+    // Expand(constant, Shape(x)) with x's batch symbolic
     let m = model(
         13,
         vec![
             node("Shape", &["x"], &["s"], vec![]),
-            node("ConstantOfShape", &["s"], &["c"], vec![]),
+            node("Expand", &["one", "s"], &["c"], vec![]),
             node("Add", &["x", "c"], &["y"], vec![]),
         ],
-        vec![],
+        vec![tf("one", &[1], &[1.0])],
         vec![input("x", &[-1, 3])],
         &["y"],
     );

@@ -177,6 +177,44 @@ fn a_batch_fixed_at_one_is_read_as_the_rows() {
 }
 
 #[test]
+fn a_batch_fixed_at_one_beside_a_wholly_fixed_state_is_read_as_the_rows() {
+    // silero VAD's OpenVINO export: `input` [1, 3] and `state` [2, 1, 3], both fixed
+    let m = model(
+        13,
+        vec![
+            node("Slice", &["state", "s0", "s1", "ax"], &["h"], vec![]),
+            node("Reshape", &["h", "row"], &["h2"], vec![]),
+            node("Add", &["x", "h2"], &["y"], vec![]),
+        ],
+        vec![
+            ti("s0", &[1], &[0]),
+            ti("s1", &[1], &[1]),
+            ti("ax", &[1], &[0]),
+            ti("row", &[2], &[1, 3]),
+        ],
+        vec![
+            common::input("x", &[1, 3]),
+            common::input("state", &[2, 1, 3]),
+        ],
+        &["y"],
+    );
+    let g = imp(&m).unwrap();
+    assert_eq!(g.batch, BatchAxis::FixedOneAsRows);
+    assert_eq!(input_shape(&g), [Batch, Fixed(3)]);
+    assert_eq!(g.values[g.inputs[1]].shape, [Fixed(2), Fixed(1), Fixed(3)]);
+    assert_eq!(out_shape(&g, 0), [Batch, Fixed(3)]);
+    // an input with a symbolic axis 0 next to it: as declared
+    let m = model(
+        13,
+        vec![node("Add", &["x", "z"], &["y"], vec![])],
+        vec![],
+        vec![common::input("x", &[1, 3]), common::input("z", &[-1, 3])],
+        &["y"],
+    );
+    assert_eq!(imp(&m).unwrap().batch, BatchAxis::AsDeclared);
+}
+
+#[test]
 fn a_batch_one_constant_concatenated_joins_every_row() {
     // a class token `[1, 1, 2]` before the sequence, either order
     for inputs in [["tok", "x"], ["x", "tok"]] {
@@ -322,10 +360,10 @@ fn unsupported_ops_and_forms_say_op_domain_node_and_form() {
         13,
         vec![
             node("Shape", &["x"], &["s"], vec![]),
-            node("ConstantOfShape", &["s"], &["k"], vec![]),
+            node("Expand", &["one", "s"], &["k"], vec![]),
             node("Add", &["x", "k"], &["y"], vec![]),
         ],
-        vec![],
+        vec![common::tf("one", &[1], &[1.0])],
         vec![common::input("x", &[-1, 4])],
         &["y"],
     );

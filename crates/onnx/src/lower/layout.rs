@@ -470,22 +470,21 @@ impl Importer {
         self.out_const(ctx, t)
     }
 
-    /// ONNX `ConstantOfShape` (a constant).
+    /// ONNX `ConstantOfShape` (a constant). A shape holding the batch size gives the tensor
+    /// with that axis at 1: it holds one value everywhere, and its consumers broadcast it to
+    /// the rows (elementwise operators, a recurrent node's initial state).
     pub(super) fn constant_of_shape(&mut self, ctx: &Ctx<'_>) -> Result<()> {
         let shape = self
             .const_in(ctx, 0)?
             .to_i64()
             .ok_or_else(|| ctx.bad_input(0, "is not an integer tensor"))?;
+        // the batch size, not known at import, is 1: the tensor holds one value everywhere,
+        // so one row of it broadcasts to every row (an LSTM's zero initial state)
         let shape: Vec<usize> = shape
             .iter()
-            .map(|&d| {
-                usize::try_from(d).map_err(|_| {
-                    ctx.shape_err(if d == BATCH {
-                        "a shape holding the batch size, which is not known at import".to_owned()
-                    } else {
-                        format!("dimension {d}")
-                    })
-                })
+            .map(|&d| match d {
+                BATCH => Ok(1),
+                d => usize::try_from(d).map_err(|_| ctx.shape_err(format!("dimension {d}"))),
             })
             .collect::<Result<_>>()?;
         let n = numel(&shape)

@@ -14,8 +14,8 @@
 //! | [`conv_transpose`] | `ConvTranspose` (a `Conv` by the flipped kernel over the input with zeros between its elements: `Pad`, `Select`; a kernel equal to its stride, a 1×1 `Conv` interleaved by `Reshape`, `Transpose`, `Reshape`) |
 //! | [`elementwise`] | `Add`, `Sub`, `Mul`, `Div` (and the bias folding into a `Linear`; by a computed tensor a `Mul` by its reciprocal's fine table), `Sum` and `Mean` of any number of operands, `Max` and `Min` (n-ary); `ai.onnx.ml` `Scaler` |
 //! | [`activation`] | `Relu`, `Sigmoid`, `Tanh`, `LeakyRelu`, `PRelu`, `Clip`; `Neg` and `Abs` of a computed tensor (`Mul` by -1, `Max`); `Pow` of a computed tensor by a constant exponent of one value (a map); the functions of one argument (`HardSigmoid`, `HardSwish`, `Exp`, `Log`, `Sqrt`, `Reciprocal`, `Abs`, `Neg`, `Floor`, `Ceil`, `Round`, `Sign`, `Elu`, `Selu`, `Celu`, `ThresholdedRelu`, `Softplus`, `Softsign`, `Mish`, `Gelu`, `Erf`, `Sin`, `Cos`, `Atan`, `Sinh`, `Cosh`, `Asinh`, `Tan`, `Asin`, `Acos`, `Atanh`, `Acosh`, `Shrink`, `Swish`); `ai.onnx.ml` `Binarizer` (a map to 0/1) |
-//! | [`reduce`] | `Softmax`, `LogSoftmax`, `ArgMax`, `ReduceSum`, `ReduceMean`, `ReduceMax`, `ReduceMin`, `ai.onnx.ml` `ArrayFeatureExtractor` (label lookup; columns of a computed tensor, a `Select`), `Normalizer` (`MAX`, `L1`, `L2` over the last axis of `[N, F]`; `L1` after a softmax is the identity) |
-//! | [`pool`] | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
+//! | [`reduce`] | `Softmax`, `LogSoftmax`, `ArgMax`, `ReduceSum`, `ReduceMean`, `ReduceMax`, `ReduceMin` (an axis longer than the one-step span as a tree of stages, [`reduce_tree`]), `ai.onnx.ml` `ArrayFeatureExtractor` (label lookup; columns of a computed tensor, a `Select`), `Normalizer` (`MAX`, `L1`, `L2` over the last axis of `[N, F]`; `L1` after a softmax is the identity) |
+//! | [`pool`] | `MaxPool`, `AveragePool`, `GlobalAveragePool`, `GlobalMaxPool` (a `Reduce` max) |
 //! | [`layout`] | `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`, `Transpose`, `Concat`, `Pad`, `Shape`, `Gather`, `Slice`, `ConstantOfShape` |
 //! | [`resize`] | `Resize` (every mode and coordinate transformation; [`interp`] the one-axis coefficients), `Upsample`: index-map axes as one `Select`, the others a `Linear` by the constant interpolation matrix along the axis (between `Transpose`s) |
 //! | [`select`] | `Slice` and `Gather` of computed tensors, `Split`, `Expand`, `Tile` (per-axis index maps) |
@@ -54,6 +54,7 @@ mod norm;
 mod plumbing;
 mod pool;
 mod reduce;
+mod reduce_tree;
 mod resize;
 mod rnn;
 mod select;
@@ -198,6 +199,7 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "AveragePool", Importer::pool),
     (ONNX, "GlobalAveragePool", Importer::global_avg_pool),
     (ONNX, "LpPool", Importer::lp_pool),
+    (ONNX, "GlobalMaxPool", Importer::global_max_pool),
     // norm
     (ONNX, "BatchNormalization", Importer::batchnorm),
     (ONNX, "InstanceNormalization", Importer::instance_norm),

@@ -1,6 +1,6 @@
-//! Windowed pooling: ONNX `MaxPool`, `AveragePool` and `GlobalAveragePool`, lowered to
-//! [`FOp::MaxPool`], [`FOp::AveragePool`] and [`FOp::GlobalAveragePool`]. The window geometry
-//! (`Importer::spatial`) lives in [`super`].
+//! Windowed pooling: ONNX `MaxPool`, `AveragePool`, `GlobalAveragePool` and `GlobalMaxPool`,
+//! lowered to [`FOp::MaxPool`], [`FOp::AveragePool`], [`FOp::GlobalAveragePool`] and a `Reduce`
+//! max. The window geometry (`Importer::spatial`) lives in [`super`].
 
 use crate::error::Result;
 use crate::graph::{Dim, FOp, Operand};
@@ -50,6 +50,17 @@ impl Importer {
     }
 
     /// ONNX `GlobalAveragePool`.
+    /// ONNX `GlobalMaxPool`: the maximum over the spatial axes, a `Reduce` max keeping them
+    /// at 1 (staged per axis, and as a tree along an axis longer than the one-step span).
+    pub(super) fn global_max_pool(&mut self, ctx: &Ctx<'_>) -> Result<()> {
+        let x = self.value_in(ctx, 0)?;
+        let s = self.shape(x);
+        self.spatial_in(ctx, &s)?;
+        let axes: Vec<usize> = (2..s.len()).collect();
+        let v = self.staged_reduce(ctx, x, vouch_semantics::ReduceMode::Max, &axes, true, None)?;
+        self.set_out(ctx, 0, Sym::Value(v))
+    }
+
     pub(super) fn global_avg_pool(&mut self, ctx: &Ctx<'_>) -> Result<()> {
         let x = self.value_in(ctx, 0)?;
         let s = self.shape(x);

@@ -272,7 +272,8 @@ impl Importer {
     /// element spans at most [`vouch_semantics::MAX_REDUCE_SPAN`] input elements, else one
     /// node per axis from the last to the first (each keeping its axis, then a `Reshape` when
     /// `keepdims` is off), which is the same sum, mean (of groups of equal size), max or min,
-    /// as long as each single-axis stage spans at most that many. The value is the node's
+    /// and a single axis spanning more is a tree of stages along it (`reduce_tree`). The value
+    /// is the node's
     /// output when `tmp` is `None`, else a temporary with that suffix.
     pub(super) fn staged_reduce(
         &mut self,
@@ -325,11 +326,20 @@ impl Importer {
         let mut shape = s.clone();
         for (i, &a) in axes.iter().enumerate().rev() {
             let span = vouch_semantics::reduce_span(&dims, &[a]).unwrap_or(usize::MAX);
-            if span > vouch_semantics::MAX_REDUCE_SPAN {
-                return Err(too_wide(span));
-            }
             dims[a] = 1;
             shape[a] = Dim::Fixed(1);
+            if span > vouch_semantics::MAX_REDUCE_SPAN {
+                // a long axis, or one of a large stride: a tree of stages along it
+                let tag = tmp.map_or_else(|| "reduce".to_owned(), |t| format!("{t}.reduce"));
+                x = self
+                    .reduce_axis_tree(ctx, x, mode, a, &tag)?
+                    .ok_or_else(|| too_wide(span))?;
+                if i == 0 && keepdims {
+                    // the node's own output: one more (identity) reshape names it
+                    x = emit_last(self, FOp::Reshape, x, shape.clone())?;
+                }
+                continue;
+            }
             let op = FOp::Reduce {
                 mode,
                 axes: vec![a],

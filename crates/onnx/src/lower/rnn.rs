@@ -539,7 +539,13 @@ impl Importer {
                 if let Some(w) = want.get_mut(a) {
                     *w = Dim::Fixed(nd);
                 }
-                if s != want {
+                // a state of one row (a model's state input given once) is each row's state
+                // when the batch is symbolic: the step's operations broadcast it
+                let one_row = want
+                    .iter()
+                    .map(|d| if *d == Dim::Batch { Dim::Fixed(1) } else { *d })
+                    .collect::<Vec<_>>();
+                if s != want && s != one_row {
                     return Err(ctx.bad_input(slot, format!("initial state {s:?} is not {want:?}")));
                 }
                 if nd == 1 {

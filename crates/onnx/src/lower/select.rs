@@ -6,7 +6,7 @@
 use super::{Dim, Result};
 use crate::graph::{FOp, Operand, ValueId};
 use crate::import::{Ctx, Importer, Kind, Sym};
-use crate::tensor::BATCH;
+use crate::tensor::{BATCH, MAX_FOLD_ELEMS};
 
 /// The input indices `start, start + step, ..` of ONNX `Slice` along an axis of size `d`,
 /// after its clamping rules (negative starts and ends count from the end).
@@ -219,16 +219,42 @@ impl Importer {
     }
 
     /// ONNX `Expand` of a computed tensor to a constant shape (numpy broadcasting; a size-1
-    /// axis repeats). Target sizes of 1 and the batch placeholder keep the input's size.
+    /// axis repeats). Target sizes of 1 and the batch placeholder keep the input's size. On a
+    /// constant it folds (an anchor grid), within the import's constant budget; a constant
+    /// expanded to the batch size is refused.
     pub(super) fn expand(&mut self, ctx: &Ctx<'_>) -> Result<()> {
-        let v = match self.sym(ctx, 0)? {
-            Sym::Value(v) => v,
-            Sym::Const(_) => return Err(ctx.unsupported("Expand of a constant")),
-        };
         let target = self
             .const_in(ctx, 1)?
             .to_i64()
             .ok_or_else(|| ctx.bad_input(1, "is not an integer tensor"))?;
+        let v = match self.sym(ctx, 0)? {
+            Sym::Value(v) => v,
+            Sym::Const(t) => {
+                let dims = target
+                    .iter()
+                    .map(|&d| usize::try_from(d))
+                    .collect::<std::result::Result<Vec<usize>, _>>()
+                    .map_err(|_| {
+                        ctx.unsupported(format!(
+                            "Expand of a constant to {} (a constant cannot take the batch size)",
+                            crate::tensor::show_ints(&target)
+                        ))
+                    })?;
+                let room = self.derived_room().min(MAX_FOLD_ELEMS);
+                let folded = t
+                    .expanded(&dims)
+                    .filter(|e| e.len() <= room.max(t.len()))
+                    .ok_or_else(|| {
+                        ctx.shape_err(format!(
+                            "cannot expand a constant of shape {:?} to {} (shapes that do not \
+                             broadcast, or more than {room} folded elements)",
+                            t.shape,
+                            crate::tensor::show_ints(&target)
+                        ))
+                    })?;
+                return self.out_const(ctx, folded);
+            }
+        };
         let dims = self.shape(v);
         let r = dims.len().max(target.len());
         // the input's shape aligned to the output rank (leading 1s)

@@ -11,7 +11,7 @@
 
 use super::{CellKind, Geometry, State, Step, Weights};
 use crate::error::Result;
-use crate::graph::{FOp, Operand, ValueId};
+use crate::graph::{Dim, FOp, Operand, ValueId};
 use crate::import::{Ctx, Importer};
 
 impl Importer {
@@ -297,7 +297,24 @@ impl Importer {
         op: FOp,
         ins: Vec<Operand>,
     ) -> Result<ValueId> {
-        self.emit_tmp(cx.ctx, &cx.name(tag), op, ins, cx.geo.state.clone())
+        // a state of one row (batch 1 where the step's batch is symbolic) keeps its shape
+        // until a batched operand joins it (numpy broadcasting)
+        let mut shape = cx.geo.state.clone();
+        let values: Vec<Vec<Dim>> = ins
+            .iter()
+            .filter_map(|o| match o {
+                Operand::Value(v) => Some(self.shape(*v)),
+                Operand::Const(_) => None,
+            })
+            .collect();
+        if !values.is_empty() {
+            for (a, d) in shape.iter_mut().enumerate() {
+                if *d == Dim::Batch && values.iter().all(|s| s.get(a) == Some(&Dim::Fixed(1))) {
+                    *d = Dim::Fixed(1);
+                }
+            }
+        }
+        self.emit_tmp(cx.ctx, &cx.name(tag), op, ins, shape)
     }
 }
 

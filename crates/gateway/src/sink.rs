@@ -340,14 +340,12 @@ pub trait TaskSink: Send + Sync + 'static {
     }
     /// The request a client signs for `d` (`POST /tasks/signed/draft`); a sink without a chain
     /// refuses ([`SignedRefusal::Unsupported`]).
-    fn draft_signed(&self, d: DraftRequest) -> BoxFuture<'_, Result<SignedDraft, SinkError>> {
-        drop(d);
+    fn draft_signed(&self, _d: DraftRequest) -> BoxFuture<'_, Result<SignedDraft, SinkError>> {
         Box::pin(async { Err(SinkError::Rejected(SignedRefusal::Unsupported.into())) })
     }
     /// Checks and forwards a client-signed request (`POST /tasks/signed`); returns its view.
     /// A sink without a chain refuses ([`SignedRefusal::Unsupported`]).
-    fn submit_signed(&self, t: SignedTask) -> BoxFuture<'_, Result<TaskView, SinkError>> {
-        drop(t);
+    fn submit_signed(&self, _t: SignedTask) -> BoxFuture<'_, Result<TaskView, SinkError>> {
         Box::pin(async { Err(SinkError::Rejected(SignedRefusal::Unsupported.into())) })
     }
 }

@@ -32,6 +32,7 @@ contracts=(
   ReceiptAttester.sol:ReceiptAttester
   LendingRiskGate.sol:LendingRiskGate
   AgentVault.sol:AgentVault
+  PermitToken.sol:PermitToken
 )
 
 for entry in "${contracts[@]}"; do

@@ -43,6 +43,8 @@ contract ModelRegistry {
         string metadataUri;
         address zkVerifier; // zero when the version has no zk verifier
         OutputSpec[] outputs; // the graph outputs in package order (empty: values cannot be delivered)
+        bool customFee; // fees in `feeToken` through the FeeVault (as `setFeeToken`), set at registration
+        address feeToken; // with `customFee`: an ERC-20, or address(0) for ETH; ignored otherwise
     }
 
     /// One graph output: elements per row and the IEEE-754 binary64 bits of its scale.
@@ -195,6 +197,13 @@ contract ModelRegistry {
             outs = bytes.concat(outs, bytes4(o.size), bytes8(o.scaleBits));
         }
         _outputs[modelId][version] = outs;
+        if (input.customFee) {
+            // the version's fee token in the same transaction (so no task can be requested in the
+            // TaskManager's token before the owner's `setFeeToken`)
+            v.customFee = true;
+            feeTokenOf[modelId][version] = input.feeToken;
+            emit FeeTokenSet(modelId, version, true, input.feeToken);
+        }
         bytes32 uid = eas.attest(
             AttestationRequest({
                 schema: provenanceSchema,

@@ -39,7 +39,7 @@ contract ConsumersTest is Fixture {
         registry.addVersion(
             modelId,
             ModelRegistry.VersionInput(
-                "c", keccak256("p"), keccak256("w"), keccak256("g"), 4, "", address(0), outputSpecs
+                "c", keccak256("p"), keccak256("w"), keccak256("g"), 4, "", address(0), outputSpecs, false, address(0)
             )
         );
         for (uint256 i; i < providers.length; ++i) {

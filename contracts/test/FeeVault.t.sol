@@ -133,6 +133,40 @@ contract FeeVaultTest is FeeVaultBase {
         _assertConserved();
     }
 
+    function test_fee_token_set_at_registration() public {
+        vm.prank(modelOwner);
+        (uint32 id, uint32 version) = registry.register(
+            ModelRegistry.VersionInput({
+                packageCid: "bafkreiusd",
+                packageHash: keccak256("usd package"),
+                weightsRoot: keccak256("usd weights"),
+                graphRoot: keccak256("usd graph"),
+                semanticsVersion: 4,
+                metadataUri: "",
+                zkVerifier: address(0),
+                outputs: _noOutputs(),
+                customFee: true,
+                feeToken: address(usd)
+            })
+        );
+        (bool custom, address feeToken) = registry.feeToken(id, version);
+        assertTrue(custom, "custom fee from registration");
+        assertEq(feeToken, address(usd), "the version's token");
+        // requested through the vault in that token, from the first task on
+        TaskManager.RequestInput memory r = _usdInput(TaskManager.Mode.Optimistic);
+        r.modelId = id;
+        vm.startPrank(client);
+        usd.approve(address(vault), USD_FEE);
+        uint256 task = vault.request(r, address(usd));
+        vm.stopPrank();
+        (address escrowToken, uint96 amount) = vault.escrows(task);
+        assertEq(escrowToken, address(usd), "escrowed in the registered token");
+        assertEq(uint256(amount), uint256(USD_FEE), "the fee");
+        // a version registered without it keeps the TaskManager's token
+        (custom,) = registry.feeToken(_registerModel(keccak256("w3"), keccak256("g3"), address(0)), 1);
+        assertFalse(custom, "default: the TaskManager's token");
+    }
+
     function test_eth_fee_refunded_to_the_requester() public {
         vm.prank(modelOwner);
         registry.setFeeToken(modelId, VERSION, true, address(0));

@@ -36,7 +36,9 @@ contract GasReportTest is PartialSumKit, TreeKit {
                         semanticsVersion: 1,
                         metadataUri: "ipfs://bafkreimetadata",
                         zkVerifier: address(0),
-                        outputs: _noOutputs()
+                        outputs: _noOutputs(),
+                        customFee: false,
+                        feeToken: address(0)
                     }))
             )
         );

@@ -133,7 +133,9 @@ contract ResultDeliveryTest is Fixture {
             vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadOutput.selector, uint256(1)));
             registry.addVersion(
                 modelId,
-                ModelRegistry.VersionInput("c", keccak256("p"), keccak256("w"), keccak256("g"), 4, "", address(0), outs)
+                ModelRegistry.VersionInput(
+                    "c", keccak256("p"), keccak256("w"), keccak256("g"), 4, "", address(0), outs, false, address(0)
+                )
             );
         }
     }

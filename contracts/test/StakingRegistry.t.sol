@@ -23,7 +23,16 @@ contract StakingRegistryTest is Fixture {
         uint32 v2 = registry.addVersion(
             modelId,
             ModelRegistry.VersionInput(
-                "cid2", keccak256("p2"), keccak256("w2"), keccak256("g2"), 1, "uri2", address(0), _noOutputs()
+                "cid2",
+                keccak256("p2"),
+                keccak256("w2"),
+                keccak256("g2"),
+                1,
+                "uri2",
+                address(0),
+                _noOutputs(),
+                false,
+                address(0)
             )
         );
         assertEq(v2, 2, "second version");
@@ -32,7 +41,9 @@ contract StakingRegistryTest is Fixture {
         vm.expectRevert(ModelRegistry.NotModelOwner.selector);
         registry.addVersion(
             modelId,
-            ModelRegistry.VersionInput("x", bytes32(0), bytes32(0), bytes32(0), 1, "", address(0), _noOutputs())
+            ModelRegistry.VersionInput(
+                "x", bytes32(0), bytes32(0), bytes32(0), 1, "", address(0), _noOutputs(), false, address(0)
+            )
         );
     }
 
@@ -40,12 +51,16 @@ contract StakingRegistryTest is Fixture {
         vm.prank(modelOwner);
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadSemanticsVersion.selector, uint32(5)));
         registry.register(
-            ModelRegistry.VersionInput("x", bytes32(0), bytes32(0), bytes32(0), 5, "", address(0), _noOutputs())
+            ModelRegistry.VersionInput(
+                "x", bytes32(0), bytes32(0), bytes32(0), 5, "", address(0), _noOutputs(), false, address(0)
+            )
         );
         vm.prank(modelOwner);
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadSemanticsVersion.selector, uint32(0)));
         registry.register(
-            ModelRegistry.VersionInput("x", bytes32(0), bytes32(0), bytes32(0), 0, "", address(0), _noOutputs())
+            ModelRegistry.VersionInput(
+                "x", bytes32(0), bytes32(0), bytes32(0), 0, "", address(0), _noOutputs(), false, address(0)
+            )
         );
     }
 
@@ -55,7 +70,16 @@ contract StakingRegistryTest is Fixture {
             uint32 v = registry.addVersion(
                 modelId,
                 ModelRegistry.VersionInput(
-                    "c2", keccak256("p2"), keccak256("w2"), keccak256("g2"), sv, "", address(0), _noOutputs()
+                    "c2",
+                    keccak256("p2"),
+                    keccak256("w2"),
+                    keccak256("g2"),
+                    sv,
+                    "",
+                    address(0),
+                    _noOutputs(),
+                    false,
+                    address(0)
                 )
             );
             assertEq(registry.getVersion(modelId, v).semanticsVersion, sv, "version recorded");
@@ -72,7 +96,16 @@ contract StakingRegistryTest is Fixture {
             registry.addVersion(
                 modelId,
                 ModelRegistry.VersionInput(
-                    "c", keccak256("p"), keccak256("w"), keccak256("g"), sv, "", verifier, _noOutputs()
+                    "c",
+                    keccak256("p"),
+                    keccak256("w"),
+                    keccak256("g"),
+                    sv,
+                    "",
+                    verifier,
+                    _noOutputs(),
+                    false,
+                    address(0)
                 )
             );
         }
@@ -80,7 +113,7 @@ contract StakingRegistryTest is Fixture {
         uint32 v = registry.addVersion(
             modelId,
             ModelRegistry.VersionInput(
-                "c", keccak256("p"), keccak256("w"), keccak256("g"), 3, "", verifier, _noOutputs()
+                "c", keccak256("p"), keccak256("w"), keccak256("g"), 3, "", verifier, _noOutputs(), false, address(0)
             )
         );
         assertEq(registry.getVersion(modelId, v).zkVerifier, verifier, "version 3 takes a zk verifier");

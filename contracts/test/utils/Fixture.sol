@@ -80,7 +80,9 @@ abstract contract Fixture is Test {
                 semanticsVersion: 3,
                 metadataUri: "ipfs://metadata",
                 zkVerifier: zkVerifier,
-                outputs: outputSpecs
+                outputs: outputSpecs,
+                customFee: false,
+                feeToken: address(0)
             })
         );
     }

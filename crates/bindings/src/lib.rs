@@ -28,6 +28,7 @@
 //! | [`receipt_attester`] | `ReceiptAttester` (EAS receipts of finalized tasks) |
 //! | [`lending_risk_gate`] | example consumer `LendingRiskGate` (credit line on a verified score) |
 //! | [`agent_vault`] | example consumer `AgentVault` (rebalances on a verified signal) |
+//! | [`permit_token`] | test `PermitToken` (6 decimals, EIP-2612, open mint) for fee tests |
 
 #![allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
 #![forbid(unsafe_code)]
@@ -172,3 +173,8 @@ pub const ARTIFACTS: &[(&str, &str)] = &[
     ),
     ("AgentVault", include_str!("../artifacts/AgentVault.json")),
 ];
+binding!(
+    /// `PermitToken` (contracts/test/utils): a 6-decimal EIP-2612 test token anyone can mint,
+    /// for fee tests from Rust and TypeScript; never deployed by `vouch deploy`.
+    permit_token, PermitToken, "artifacts/PermitToken.json"
+);

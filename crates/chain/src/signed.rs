@@ -4,7 +4,7 @@
 //!
 //! The typed data is the contract's `FeeVault.REQUEST_TYPEHASH` in the domain
 //! `("VouchFeeVault", "1", chain id, vault address)`; [`SignedRequest`] is the JSON a client
-//! hands to the gateway's `POST /v1/tasks/signed`.
+//! hands to the gateway's `POST /tasks/signed`.
 
 use crate::system::{Request, System};
 use crate::{Error, Result};
@@ -77,7 +77,9 @@ pub struct RequestFields {
     pub version: u16,
     /// Mode code (`vouch_task::Mode::code`).
     pub mode: u8,
-    /// Fee in the fee token's base units.
+    /// Fee in the fee token's base units (a decimal string in JSON; a JSON integer is read
+    /// too).
+    #[serde(with = "fee_string")]
     pub fee: u128,
     /// Submission deadline (unix seconds).
     pub deadline: u32,
@@ -93,6 +95,35 @@ pub struct RequestFields {
     pub callback: Address,
     /// Its gas cap.
     pub callback_gas: u32,
+}
+
+/// `u128` as a decimal string (JavaScript numbers cannot hold 18-decimal fees), read from a
+/// string or an integer.
+mod fee_string {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Text(String),
+        Int(u128),
+    }
+
+    pub(super) fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+        match Either::deserialize(d)? {
+            Either::Int(v) => Ok(v),
+            Either::Text(t) if !t.is_empty() && t.bytes().all(|c| c.is_ascii_digit()) => t
+                .parse()
+                .map_err(|_| D::Error::custom("`fee` does not fit uint128")),
+            Either::Text(_) => Err(D::Error::custom(
+                "`fee` must be a decimal string of base units",
+            )),
+        }
+    }
 }
 
 /// An EIP-2612 permit signature.
@@ -232,81 +263,65 @@ pub fn sign_permit(
     })
 }
 
-impl System {
-    /// The FeeVault of the deployment.
-    pub fn fee_vault(&self) -> Result<FeeVaultInstance<&alloy::providers::DynProvider>> {
-        let a = self.deployment().contracts.fee_vault;
-        if a == Address::ZERO {
-            return Err(Error::MissingContract {
-                name: "FeeVault".to_owned(),
-            });
-        }
-        Ok(FeeVault::new(a, self.client().provider()))
+/// The EIP-2612 and ERC-20 functions a client-signed request needs of its fee token.
+mod permit_token {
+    alloy::sol! {
+    #[sol(rpc)]
+    interface IPermitToken {
+        function DOMAIN_SEPARATOR() external view returns (bytes32);
+        function nonces(address owner) external view returns (uint256);
+        function balanceOf(address who) external view returns (uint256);
+        function decimals() external view returns (uint8);
+        function allowance(address owner, address spender) external view returns (uint256);
+    }
+    }
+}
+pub use permit_token::IPermitToken;
+
+/// Where a version's fees are paid and who takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeeRoute {
+    /// The token a client pays in (`Address::ZERO` for ETH).
+    pub token: Address,
+    /// Whether it is the version's own token (taken by the FeeVault) rather than the
+    /// TaskManager's (taken by the TaskManager).
+    pub custom: bool,
+    /// The spender a permit or an approval must name: the FeeVault for a custom token, the
+    /// TaskManager for its own.
+    pub spender: Address,
+}
+
+impl SignedRequest {
+    /// The address that signed the request (ECDSA recovery of [`Self::digest`]); the contract
+    /// also accepts ERC-1271 signatures of contract accounts, which do not recover.
+    pub fn recover(&self, chain_id: u64, vault: Address) -> Result<Address> {
+        let digest = self.digest(chain_id, vault)?;
+        let sig = alloy::primitives::Signature::try_from(self.signature.as_ref()).map_err(|e| {
+            Error::Signing {
+                what: "request (recovering its signer)".to_owned(),
+                message: e.to_string(),
+            }
+        })?;
+        sig.recover_address_from_prehash(&digest)
+            .map_err(|e| Error::Signing {
+                what: "request (recovering its signer)".to_owned(),
+                message: e.to_string(),
+            })
     }
 
-    /// Signs `r` with this system's key as a client-signed request paid in the TaskManager's
-    /// token, with a permit of the fee for the TaskManager; nothing is sent. `expiry_secs` is
-    /// how long the signature stays valid from the latest block.
-    pub async fn sign_request(
-        &self,
-        signer: &PrivateKeySigner,
-        r: &Request,
-        nonce: U256,
-        expiry_secs: u64,
-    ) -> Result<SignedRequest> {
-        let now = self.latest_timestamp().await?;
-        let input = self.request_input(r, now)?;
-        let vault = *self.fee_vault()?.address();
-        let token = self.deployment().contracts.token;
-        let expiry = U256::from(now + expiry_secs);
-        let sep = self
-            .client()
-            .call(
-                "VouchToken.DOMAIN_SEPARATOR",
-                self.token().DOMAIN_SEPARATOR(),
-            )
-            .await?;
-        let token_nonce = self
-            .client()
-            .call("VouchToken.nonces", self.token().nonces(signer.address()))
-            .await?;
-        let permit = sign_permit(
-            signer,
-            sep,
-            self.deployment().contracts.task_manager,
-            U256::from(r.fee),
-            token_nonce,
-            expiry,
-        )?;
-        let fields = RequestFields {
-            model_id: input.modelId,
-            version: input.version,
-            mode: input.mode,
-            fee: r.fee,
-            deadline: input.deadline,
-            input_commitment: input.inputCommitment,
-            rows: input.rows,
-            input_cid: input.inputCid,
-            inline_input: input.inlineInput,
-            callback: input.callback,
-            callback_gas: input.callbackGas,
-        };
-        SignedRequest {
-            input: fields,
-            client: signer.address(),
-            fee_token: token,
-            nonce,
-            expiry,
-            signature: Bytes::new(),
-            permit: Some(permit),
+    /// The contract's `Signed` struct.
+    pub fn signed_sol(&self) -> FeeVault::Signed {
+        FeeVault::Signed {
+            client: self.client,
+            feeToken: self.fee_token,
+            nonce: self.nonce,
+            expiry: self.expiry,
         }
-        .sign(signer, self.client().chain_id(), vault)
     }
 
-    /// Submits a client-signed request (this system's key pays the gas only); returns the task id.
-    pub async fn request_signed(&self, s: &SignedRequest) -> Result<U256> {
-        let vault = self.fee_vault()?;
-        let permit = s.permit.map_or(
+    /// The contract's `Permit` struct (all zero without a permit).
+    pub fn permit_sol(&self) -> FeeVault::Permit {
+        self.permit.map_or(
             FeeVault::Permit {
                 value: U256::ZERO,
                 deadline: U256::ZERO,
@@ -321,18 +336,177 @@ impl System {
                 r: p.r,
                 s: p.s,
             },
-        );
-        let signed = FeeVault::Signed {
-            client: s.client,
-            feeToken: s.fee_token,
-            nonce: s.nonce,
-            expiry: s.expiry,
-        };
+        )
+    }
+}
+
+impl System {
+    /// The FeeVault of the deployment.
+    pub fn fee_vault(&self) -> Result<FeeVaultInstance<&alloy::providers::DynProvider>> {
+        let a = self.deployment().contracts.fee_vault;
+        if a == Address::ZERO {
+            return Err(Error::MissingContract {
+                name: "FeeVault".to_owned(),
+            });
+        }
+        Ok(FeeVault::new(a, self.client().provider()))
+    }
+
+    /// The token fees of `model_id` version `version` are paid in, and the spender that takes
+    /// them (`ModelRegistry.feeToken`).
+    pub async fn fee_route(&self, model_id: u32, version: u16) -> Result<FeeRoute> {
+        let reg = self.registry();
+        let r = self
+            .client()
+            .call(
+                "ModelRegistry.feeToken",
+                reg.feeToken(model_id, u32::from(version)),
+            )
+            .await?;
+        let c = &self.deployment().contracts;
+        Ok(if r.custom {
+            FeeRoute {
+                token: r.token,
+                custom: true,
+                spender: *self.fee_vault()?.address(),
+            }
+        } else {
+            FeeRoute {
+                token: c.token,
+                custom: false,
+                spender: c.task_manager,
+            }
+        })
+    }
+
+    /// Whether `client` used (or cancelled) `nonce` (`FeeVault.nonceUsed`).
+    pub async fn nonce_used(&self, client: Address, nonce: U256) -> Result<bool> {
+        let vault = self.fee_vault()?;
+        self.client()
+            .call("FeeVault.nonceUsed", vault.nonceUsed(client, nonce))
+            .await
+    }
+
+    /// `who`'s balance of the ERC-20 `token`.
+    pub async fn token_balance(&self, token: Address, who: Address) -> Result<U256> {
+        let t = IPermitToken::new(token, self.client().provider());
+        self.client()
+            .call("ERC20.balanceOf", t.balanceOf(who))
+            .await
+    }
+
+    /// The decimals of the ERC-20 `token`.
+    pub async fn token_decimals(&self, token: Address) -> Result<u8> {
+        let t = IPermitToken::new(token, self.client().provider());
+        self.client().call("ERC20.decimals", t.decimals()).await
+    }
+
+    /// The unsigned client request for `r` (its deadline counted from the latest block), paid
+    /// in the version's fee token by `client`, its signature valid `expiry_secs` from the
+    /// latest block. Sign it with [`SignedRequest::sign`].
+    pub async fn draft_signed(
+        &self,
+        r: &Request,
+        client: Address,
+        nonce: U256,
+        expiry_secs: u64,
+    ) -> Result<SignedRequest> {
+        let now = self.latest_timestamp().await?;
+        let input = self.request_input(r, now)?;
+        let route = self.fee_route(r.model_id, r.version).await?;
+        Ok(SignedRequest {
+            input: RequestFields {
+                model_id: input.modelId,
+                version: input.version,
+                mode: input.mode,
+                fee: r.fee,
+                deadline: input.deadline,
+                input_commitment: input.inputCommitment,
+                rows: input.rows,
+                input_cid: input.inputCid,
+                inline_input: input.inlineInput,
+                callback: input.callback,
+                callback_gas: input.callbackGas,
+            },
+            client,
+            fee_token: route.token,
+            nonce,
+            expiry: U256::from(now + expiry_secs),
+            signature: Bytes::new(),
+            permit: None,
+        })
+    }
+
+    /// Signs `r` as `signer` as a client-signed request paid in the version's fee token, with
+    /// a permit of the fee for its spender (an ETH fee cannot be signed for: [`Error::OutOfRange`]);
+    /// nothing is sent. `expiry_secs` is how long the signature (and the permit) stays valid
+    /// from the latest block.
+    pub async fn sign_request(
+        &self,
+        signer: &PrivateKeySigner,
+        r: &Request,
+        nonce: U256,
+        expiry_secs: u64,
+    ) -> Result<SignedRequest> {
+        let mut draft = self
+            .draft_signed(r, signer.address(), nonce, expiry_secs)
+            .await?;
+        draft.permit = Some(self.sign_fee_permit(signer, &draft).await?);
+        draft.sign(
+            signer,
+            self.client().chain_id(),
+            *self.fee_vault()?.address(),
+        )
+    }
+
+    /// An EIP-2612 permit of `s`'s fee (its fee token, the spender that takes it, the token's
+    /// current nonce of the signer), valid until the request's expiry.
+    pub async fn sign_fee_permit(
+        &self,
+        signer: &PrivateKeySigner,
+        s: &SignedRequest,
+    ) -> Result<PermitSig> {
+        let route = self.fee_route(s.input.model_id, s.input.version).await?;
+        if route.token == Address::ZERO {
+            return Err(Error::OutOfRange {
+                what: "fee token (ETH fees cannot be signed for: the client must send them)"
+                    .to_owned(),
+            });
+        }
+        let t = IPermitToken::new(route.token, self.client().provider());
+        let sep = self
+            .client()
+            .call("ERC20Permit.DOMAIN_SEPARATOR", t.DOMAIN_SEPARATOR())
+            .await?;
+        let token_nonce = self
+            .client()
+            .call("ERC20Permit.nonces", t.nonces(signer.address()))
+            .await?;
+        sign_permit(
+            signer,
+            sep,
+            route.spender,
+            U256::from(s.input.fee),
+            token_nonce,
+            s.expiry,
+        )
+    }
+
+    /// Submits a client-signed request (this system's key pays the gas only); returns the task
+    /// id. A request the contract would refuse is refused at gas estimation with its decoded
+    /// revert ([`Error::Reverted`]), before anything is sent.
+    pub async fn request_signed(&self, s: &SignedRequest) -> Result<U256> {
+        let vault = self.fee_vault()?;
         let rc = self
             .client()
             .send(
                 "FeeVault.requestSigned",
-                vault.requestSigned(s.input.to_sol()?, signed, s.signature.clone(), permit),
+                vault.requestSigned(
+                    s.input.to_sol()?,
+                    s.signed_sol(),
+                    s.signature.clone(),
+                    s.permit_sol(),
+                ),
             )
             .await?;
         let ev: TaskManager::TaskRequested =

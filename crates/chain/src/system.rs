@@ -220,8 +220,19 @@ impl System {
         Ok((ev.uid, ev.fromIndex, ev.toIndex))
     }
 
-    /// Registers a new model with its first version.
+    /// Registers a new model with its first version, paid for in the TaskManager's token.
     pub async fn publish(&self, m: &ModelCommitments) -> Result<Published> {
+        self.publish_paid_in(m, None).await
+    }
+
+    /// Registers a new model with its first version; with `fee_token`, the version's fees are
+    /// paid in that token through the FeeVault (an ERC-20, or `Address::ZERO` for ETH), set in
+    /// the same transaction (`VersionInput.customFee`).
+    pub async fn publish_paid_in(
+        &self,
+        m: &ModelCommitments,
+        fee_token: Option<Address>,
+    ) -> Result<Published> {
         let input = ModelRegistry::VersionInput {
             packageCid: m.package_cid.clone(),
             packageHash: m.package_hash,
@@ -231,6 +242,8 @@ impl System {
             metadataUri: m.metadata_uri.clone(),
             zkVerifier: Address::ZERO,
             outputs: m.outputs.iter().map(|o| o.to_sol()).collect(),
+            customFee: fee_token.is_some(),
+            feeToken: fee_token.unwrap_or(Address::ZERO),
         };
         let r = self
             .client

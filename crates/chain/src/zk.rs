@@ -166,6 +166,8 @@ impl System {
             metadataUri: m.metadata_uri.clone(),
             zkVerifier: verifier,
             outputs: m.outputs.iter().map(|o| o.to_sol()).collect(),
+            customFee: false,
+            feeToken: Address::ZERO,
         };
         let r = self
             .client()

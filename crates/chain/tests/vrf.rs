@@ -90,6 +90,8 @@ async fn a_committee_is_drawn_with_chainlink_vrf_on_anvil() {
                 metadataUri: String::new(),
                 zkVerifier: Address::ZERO,
                 outputs: Vec::new(),
+                customFee: false,
+                feeToken: Address::ZERO,
             }),
         )
         .await

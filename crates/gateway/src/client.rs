@@ -54,6 +54,19 @@ pub struct GatewayClient {
     token: String,
 }
 
+/// Posts a client-signed request and its input to `POST {base}/tasks/signed` (no session is
+/// needed: the signature identifies the client); the task view the gateway answers.
+pub async fn submit_signed(
+    base: &str,
+    request: &vouch_chain::signed::SignedRequest,
+    input: &Value,
+) -> Result<Value, ClientError> {
+    let http = reqwest::Client::new();
+    let body = json!({ "request": request, "input": input });
+    let url = format!("{base}/tasks/signed");
+    post_json(&http, &url, None, &body, "the signed request").await
+}
+
 impl GatewayClient {
     /// Signs in at `base` (`http://host:port`) with SIWE as `key`; `domain` is the gateway's
     /// SIWE domain (its `host:port`) and `chain_id` the chain it serves.

@@ -5,12 +5,14 @@
 //! fee), read them, and follow their events as Server-Sent Events. The OpenAPI 3 document is
 //! served at `/openapi.json` (the file `openapi.json` beside this crate's manifest).
 //!
-//! **Who pays.** The gateway operator pays each task's fee from its own token balance: each
-//! task reserves its `max_fee` against the identity's spend cap when accepted, and the
-//! [`TaskSink`] ([`ChainSink`] on a chain) submits the on-chain request from the operator's
-//! account with `fee = max_fee`. (Forwarding
-//! client-signed requests is not offered: a client that wants to pay directly calls
-//! `TaskManager.request` itself.)
+//! **Who pays.** By default (`POST /tasks`) the gateway operator pays each task's fee from its
+//! own token balance: each task reserves its `max_fee` against the identity's spend cap when
+//! accepted, and the [`TaskSink`] ([`ChainSink`] on a chain) submits the on-chain request from
+//! the operator's account with `fee = max_fee`. The documented alternative is a client that
+//! pays for itself: it asks `POST /tasks/signed/draft` for the EIP-712 request of its input,
+//! signs it (with an EIP-2612 permit of the fee, or an allowance), and posts it to
+//! `POST /tasks/signed`; the gateway checks it and submits `FeeVault.requestSigned`, paying the
+//! gas only (module `signed`).
 //!
 //! | module | holds |
 //! |---|---|
@@ -33,6 +35,7 @@ pub mod directory;
 pub mod error;
 pub mod limits;
 pub mod metrics;
+mod signed;
 pub mod sink;
 pub mod siwe;
 
@@ -71,6 +74,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/auth/nonce"),
     ("post", "/auth/login"),
     ("post", "/tasks"),
+    ("post", "/tasks/signed/draft"),
+    ("post", "/tasks/signed"),
     ("get", "/tasks/{id}"),
     ("get", "/tasks/{id}/events"),
     ("get", "/tasks/{id}/output"),
@@ -106,10 +111,10 @@ impl GatewayConfig {
 /// The gateway's shared state.
 #[derive(Clone)]
 pub struct Gateway {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     auth: Auth,
     limits: Limits,
     sink: Arc<dyn TaskSink>,
@@ -124,7 +129,7 @@ impl std::fmt::Debug for Gateway {
     }
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -155,7 +160,7 @@ impl Gateway {
 
     /// The HTTP router.
     pub fn router(&self) -> Router {
-        Router::new()
+        signed::routes(Router::new())
             .route("/openapi.json", get(openapi))
             .route("/health", get(health))
             .route("/metrics", get(metrics))
@@ -245,7 +250,7 @@ async fn nonce(State(gw): State<Gateway>) -> Result<Json<Value>, ApiError> {
     })))
 }
 
-fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
+pub(crate) fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
     let v: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request("bad_json", format!("body is not JSON: {e}")))?;
     if !v.is_object() {
@@ -257,7 +262,7 @@ fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
     Ok(v)
 }
 
-fn str_field<'a>(v: &'a Value, name: &str) -> Result<&'a str, ApiError> {
+pub(crate) fn str_field<'a>(v: &'a Value, name: &str) -> Result<&'a str, ApiError> {
     v.get(name).and_then(Value::as_str).ok_or_else(|| {
         ApiError::bad_request("missing_field", format!("`{name}` (a string) is required"))
     })
@@ -278,10 +283,17 @@ async fn login(State(gw): State<Gateway>, body: Bytes) -> Result<Json<Value>, Ap
 }
 
 fn parse_fee(v: Option<&Value>) -> Result<u128, ApiError> {
+    parse_amount(v, "max_fee")
+}
+
+/// A positive amount of base units, a decimal string or a JSON integer, from field `name`.
+fn parse_amount(v: Option<&Value>, name: &str) -> Result<u128, ApiError> {
     let bad = || {
         ApiError::unprocessable(
             "invalid_fee",
-            "`max_fee` must be a positive integer (a decimal string or a JSON integer) in base units",
+            format!(
+                "`{name}` must be a positive integer (a decimal string or a JSON integer) in base units"
+            ),
         )
     };
     let fee = match v {

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use vouch_chain::alloy::primitives::{Address, U256};
+use vouch_chain::signed::SignedRequest;
 use vouch_journal::{Journal, NewTask, TaskRecord, TaskState};
 use vouch_primitives::Cid;
 use vouch_store::Store;
@@ -161,6 +163,154 @@ pub enum Rejection {
         /// The decoded revert, with the call.
         reason: String,
     },
+    /// A client-signed request the gateway refuses to forward.
+    #[error("{0}")]
+    Signed(#[from] SignedRefusal),
+}
+
+/// Why a client-signed request (`POST /tasks/signed`) was refused before anything was sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignedRefusal {
+    /// The sink has no chain to forward to.
+    #[error("this gateway does not forward client-signed requests (it is not on a chain)")]
+    Unsupported,
+    /// The signature's expiry has passed.
+    #[error("the signature expired at unix {expiry}; the chain is at unix {now}: sign again")]
+    Expired {
+        /// The signed expiry.
+        expiry: String,
+        /// The latest block's timestamp.
+        now: u64,
+    },
+    /// The task's submission deadline has passed.
+    #[error("the task deadline unix {deadline} has passed; the chain is at unix {now}")]
+    DeadlinePassed {
+        /// The signed deadline.
+        deadline: u32,
+        /// The latest block's timestamp.
+        now: u64,
+    },
+    /// The nonce was used (or cancelled) already.
+    #[error("nonce {nonce} of {client} is already used or cancelled: sign with a fresh nonce")]
+    NonceUsed {
+        /// The client.
+        client: String,
+        /// The nonce.
+        nonce: String,
+    },
+    /// The signature is not the client's.
+    #[error("the signature is not {client}'s: {reason}")]
+    BadSignature {
+        /// The client the request names.
+        client: String,
+        /// What recovery found.
+        reason: String,
+    },
+    /// The request names another token than the version's fee token.
+    #[error(
+        "model {model_id} version {version} takes fees in {expected}, the request signs for {got}"
+    )]
+    WrongFeeToken {
+        /// The model.
+        model_id: u32,
+        /// The version.
+        version: u16,
+        /// The version's fee token.
+        expected: String,
+        /// The token signed for.
+        got: String,
+    },
+    /// The version takes ETH fees, which a signature cannot move.
+    #[error(
+        "model {model_id} version {version} takes fees in ETH: the client sends them itself with FeeVault.request"
+    )]
+    EthFee {
+        /// The model.
+        model_id: u32,
+        /// The version.
+        version: u16,
+    },
+    /// The fee is zero.
+    #[error("the fee must be positive")]
+    ZeroFee,
+    /// A signed field differs from what the posted input gives.
+    #[error("the signed request does not match the posted input: {what}")]
+    InputMismatch {
+        /// The field and both values.
+        what: String,
+    },
+}
+
+impl SignedRefusal {
+    /// The stable error code of the refusal.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unsupported => "signed_unsupported",
+            Self::Expired { .. } => "signature_expired",
+            Self::DeadlinePassed { .. } => "deadline_passed",
+            Self::NonceUsed { .. } => "nonce_used",
+            Self::BadSignature { .. } => "bad_signature",
+            Self::WrongFeeToken { .. } => "wrong_fee_token",
+            Self::EthFee { .. } => "eth_fee_unsigned",
+            Self::ZeroFee => "invalid_fee",
+            Self::InputMismatch { .. } => "input_mismatch",
+        }
+    }
+
+    /// The HTTP status of the refusal: 401 for a signature that is not the client's, 409 for a
+    /// used nonce, 501 for a gateway without a chain, else 422.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Unsupported => 501,
+            Self::BadSignature { .. } => 401,
+            Self::NonceUsed { .. } => 409,
+            _ => 422,
+        }
+    }
+}
+
+/// A client-signed request as the gateway received it (`POST /tasks/signed`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedTask {
+    /// The client's `did:pkh` (the task's requester in the API).
+    pub requester: String,
+    /// The input JSON, exactly as stored (its CID is `input_cid`).
+    pub input_bytes: Vec<u8>,
+    /// The CID of `input_bytes`.
+    pub input_cid: Cid,
+    /// The signed request.
+    pub request: SignedRequest,
+}
+
+/// What a client asks to sign (`POST /tasks/signed/draft`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DraftRequest {
+    /// The model package.
+    pub model: Cid,
+    /// The input JSON.
+    pub input_bytes: Vec<u8>,
+    /// Verification mode.
+    pub mode: Mode,
+    /// The fee, in the version's fee token's base units.
+    pub fee: u128,
+    /// The client that will sign.
+    pub client: Address,
+    /// The client's nonce.
+    pub nonce: U256,
+    /// Seconds the signature stays valid.
+    pub expiry_secs: u64,
+}
+
+/// The request a client signs, with what it needs to sign it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignedDraft {
+    /// The request (signature empty): the EIP-712 `Request` message.
+    pub request: SignedRequest,
+    /// The EIP-712 domain (`name`, `version`, `chainId`, `verifyingContract`).
+    pub domain: serde_json::Value,
+    /// The account a fee permit (EIP-2612) must name as spender.
+    pub permit_spender: Address,
 }
 
 /// Accepts tasks and reports on them.
@@ -187,6 +337,16 @@ pub trait TaskSink: Send + Sync + 'static {
     /// cannot; `/health` answers 503 with it.
     fn health(&self) -> Option<String> {
         None
+    }
+    /// The request a client signs for `d` (`POST /tasks/signed/draft`); a sink without a chain
+    /// refuses ([`SignedRefusal::Unsupported`]).
+    fn draft_signed(&self, _d: DraftRequest) -> BoxFuture<'_, Result<SignedDraft, SinkError>> {
+        Box::pin(async { Err(SinkError::Rejected(SignedRefusal::Unsupported.into())) })
+    }
+    /// Checks and forwards a client-signed request (`POST /tasks/signed`); returns its view.
+    /// A sink without a chain refuses ([`SignedRefusal::Unsupported`]).
+    fn submit_signed(&self, _t: SignedTask) -> BoxFuture<'_, Result<TaskView, SinkError>> {
+        Box::pin(async { Err(SinkError::Rejected(SignedRefusal::Unsupported.into())) })
     }
 }
 

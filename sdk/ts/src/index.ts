@@ -8,6 +8,7 @@
  * |---|---|
  * | `gateway` | {@link GatewayClient}: SIWE sign-in, tasks, SSE, outputs |
  * | `chain` | {@link VouchChain}: deployment, `TaskManager.request`, logs, on-chain values |
+ * | `signed` | {@link requestSelfPaid}: client-paid tasks, an EIP-712 request signed with viem |
  * | `receipt` | {@link verifyReceipt}: the receipt checks |
  * | `commit` | tensor, list, input and output commitments (`docs/semantics.md` section 6) |
  * | `abi` | typed ABIs generated from `contracts/out` (`scripts/gen-abi.mjs`) |
@@ -19,3 +20,4 @@ export * from "./chain.js";
 export * from "./commit.js";
 export * from "./gateway.js";
 export * from "./receipt.js";
+export * from "./signed.js";

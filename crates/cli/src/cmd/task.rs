@@ -103,6 +103,24 @@ pub struct RequestArgs {
     /// Gas cap of the callback (at most the TaskManager's `maxCallbackGas`).
     #[arg(long, default_value_t = 200_000, requires = "callback")]
     pub callback_gas: u32,
+    /// Pay for yourself with a signed request: sign it (EIP-712) and a permit of the fee
+    /// (EIP-2612) with `--key`, in the version's fee token (`--fee` in that token's units),
+    /// and have the gateway at `--gateway` submit it (it pays the gas), or with `--direct`
+    /// submit `FeeVault.requestSigned` yourself.
+    #[arg(long, conflicts_with = "callback")]
+    pub signed: bool,
+    /// The gateway that submits a `--signed` request (`http://host:port`).
+    #[arg(long, requires = "signed")]
+    pub gateway: Option<String>,
+    /// Submit a `--signed` request on-chain from `--key` instead of through a gateway.
+    #[arg(long, requires = "signed", conflicts_with = "gateway")]
+    pub direct: bool,
+    /// A `--signed` request's nonce (used once; random when absent).
+    #[arg(long, requires = "signed")]
+    pub nonce: Option<u64>,
+    /// Seconds a `--signed` request's signature stays valid.
+    #[arg(long, default_value_t = 600, requires = "signed")]
+    pub expiry: u64,
     /// Endpoint, data directory and key.
     #[command(flatten)]
     pub chain: ChainArgs,
@@ -358,6 +376,9 @@ async fn request(a: &RequestArgs) -> Result<()> {
         let (pkg, inputs) = zk_work(&a.work)?;
         run.input_commitment = B256::from(codec::input_commitment(Mode::Zk, &pkg, &inputs)?);
     }
+    if a.signed {
+        return request_signed(a, run).await;
+    }
     let sys = a.chain.system().await?;
     let cid = vouch_primitives::Cid::of_file(&run.input_bytes).to_string();
     let r = Request {
@@ -388,6 +409,78 @@ async fn request(a: &RequestArgs) -> Result<()> {
         out::line(format!("task {id}"));
         out::line(format!("  input commitment {commitment}"));
         out::line(format!("  input cid        {cid}"));
+    });
+    Ok(())
+}
+
+/// `vouch task request --signed`: the client signs, a gateway (or the client) submits.
+async fn request_signed(a: &RequestArgs, run: Run) -> Result<()> {
+    if a.gateway.is_none() && !a.direct {
+        bail!("--signed needs --gateway URL (the gateway submits it) or --direct (you submit it)");
+    }
+    // one unlock: the key signs the request and (with --direct) sends it
+    let Some(key) = a.chain.signer()? else {
+        bail!("--signed needs --key: the request is signed with your key");
+    };
+    let client = vouch_chain::Client::connect(&a.chain.rpc_url, Some(key.clone())).await?;
+    let sys = vouch_chain::System::load(client, &a.chain.dirs.data_dir)?;
+    let route = sys.fee_route(a.model, a.version).await?;
+    if route.token == Address::ZERO {
+        bail!(
+            "model {} version {} takes fees in ETH, which cannot be signed for: request without --signed",
+            a.model,
+            a.version
+        );
+    }
+    let decimals = sys.token_decimals(route.token).await?;
+    let fee: u128 = vouch_chain::alloy::primitives::utils::parse_units(&a.fee, decimals)
+        .map_err(|e| eyre::eyre!("bad fee `{}` for a {decimals}-decimal token: {e}", a.fee))?
+        .get_absolute()
+        .try_into()
+        .map_err(|_| eyre::eyre!("fee `{}` out of range", a.fee))?;
+    let r = Request {
+        model_id: a.model,
+        version: a.version,
+        mode: a.mode,
+        fee,
+        deadline_secs: a.deadline,
+        input_commitment: run.input_commitment,
+        rows: run.rows,
+        // inline, as the gateway checks it against its own quantization of the input
+        input_cid: String::new(),
+        inline_input: run.input_bytes,
+        callback: None,
+    };
+    let nonce = match a.nonce {
+        Some(n) => U256::from(n),
+        None => U256::from(rand::random::<u64>()),
+    };
+    let signed = sys.sign_request(&key, &r, nonce, a.expiry).await?;
+    let v = match &a.gateway {
+        Some(url) => {
+            let input = io::read_json(&a.work.input)?;
+            vouch_gateway::client::submit_signed(url.trim_end_matches('/'), &signed, &input).await?
+        }
+        _ => {
+            let id = sys.request_signed(&signed).await?;
+            json!({
+                "id": format!("{id:#x}"),
+                "requester": signed.client.to_string(),
+                "mode": a.mode.as_str(),
+                "max_fee": fee.to_string(),
+                "status": "requested",
+            })
+        }
+    };
+    let shown = v.clone();
+    out::result(v, || {
+        out::line(format!(
+            "task {} requested, signed by {} (fee {} {} paid by the signer)",
+            shown["id"].as_str().unwrap_or("?"),
+            signed.client,
+            a.fee,
+            route.token
+        ));
     });
     Ok(())
 }

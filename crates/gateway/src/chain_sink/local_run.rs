@@ -1,6 +1,7 @@
 //! The gateway's own run of a task before it goes on-chain: the package from the store, the
 //! input through the task codec, the input commitment of the mode, and the output it will
-//! compare with the settled one.
+//! compare with the settled one; the version a package CID names and the journal record of a
+//! task once requested.
 
 use super::*;
 
@@ -97,4 +98,77 @@ fn bad_package(model: &Cid, e: &dyn std::fmt::Display) -> SinkError {
 
 fn bad_input(reason: String) -> SinkError {
     SinkError::Rejected(Rejection::BadInput { reason })
+}
+
+impl ChainSink {
+    /// The newest registered version of package `cid`, active (polling once on a miss).
+    pub(super) async fn resolve(&self, cid: &str) -> Result<(u32, u16, ModelEntry), SinkError> {
+        let s = &self.shared;
+        let found = match s.dir.by_cid(cid) {
+            Some(e) => Some(e),
+            None => {
+                s.poll().await?;
+                s.dir.by_cid(cid)
+            }
+        };
+        let Some(((model_id, version), entry)) = found else {
+            return Err(SinkError::Rejected(Rejection::NotRegistered {
+                model: cid.to_owned(),
+            }));
+        };
+        if entry.status != 1 {
+            return Err(SinkError::Rejected(Rejection::NotActive {
+                model: cid.to_owned(),
+                model_id: model_id.to_string(),
+                version: version.to_string(),
+            }));
+        }
+        let version16 = u16::try_from(version).map_err(|_| {
+            SinkError::Rejected(Rejection::VersionTooLarge {
+                model: cid.to_owned(),
+                version: version.to_string(),
+            })
+        })?;
+        Ok((model_id, version16, entry))
+    }
+
+    /// Journals task `id` (requested on-chain) as executed with the gateway's own output, and
+    /// follows it.
+    pub(super) async fn record(
+        &self,
+        id: U256,
+        task: NewTask,
+        local: &Local,
+        detail: String,
+    ) -> Result<TaskView, SinkError> {
+        let s = &self.shared;
+        let key = task.id.clone();
+        let j = s.journal.clone();
+        let commitment = hex0x(local.output_commitment.as_slice());
+        let output_cid = local.output_cid.to_string();
+        let k2 = key.clone();
+        let rec = tokio::task::spawn_blocking(move || {
+            j.accept(&task).map_err(unavailable)?;
+            j.transition(
+                &k2,
+                TaskState::Executed,
+                &StepData {
+                    output_cid: Some(output_cid),
+                    commitment: Some(commitment),
+                    detail: Some(detail),
+                },
+            )
+            .map_err(unavailable)?;
+            j.task(&k2).map_err(unavailable)
+        })
+        .await
+        .map_err(unavailable)??;
+        {
+            let mut t = lock(&s.track);
+            t.tasks.insert(id, None);
+            t.dirty.insert(id);
+        }
+        rec.map(view)
+            .ok_or_else(|| unavailable(format!("task {key} vanished after accept")))
+    }
 }

@@ -38,6 +38,7 @@
 mod directory;
 mod local_run;
 mod serve;
+mod signed;
 mod steps;
 
 use local_run::prepare;
@@ -264,38 +265,10 @@ impl ChainSink {
     async fn submit_inner(&self, req: TaskRequest) -> Result<TaskView, SinkError> {
         let s = &self.shared;
         let cid = req.model.to_string();
-        let found = match s.dir.by_cid(&cid) {
-            Some(e) => Some(e),
-            None => {
-                s.poll().await?;
-                s.dir.by_cid(&cid)
-            }
-        };
-        let Some(((model_id, version), entry)) = found else {
-            return Err(SinkError::Rejected(Rejection::NotRegistered { model: cid }));
-        };
-        if entry.status != 1 {
-            return Err(SinkError::Rejected(Rejection::NotActive {
-                model: cid,
-                model_id: model_id.to_string(),
-                version: version.to_string(),
-            }));
-        }
-        let version16 = u16::try_from(version).map_err(|_| {
-            SinkError::Rejected(Rejection::VersionTooLarge {
-                model: cid.clone(),
-                version: version.to_string(),
-            })
-        })?;
-        let (store, model, input, mode) = (
-            s.store.clone(),
-            req.model,
-            req.input_bytes.clone(),
-            req.mode,
-        );
-        let local = tokio::task::spawn_blocking(move || prepare(&store, &model, &input, mode))
-            .await
-            .map_err(unavailable)??;
+        let (model_id, version16, _) = self.resolve(&cid).await?;
+        let local = self
+            .run_local(req.model, req.input_bytes.clone(), req.mode)
+            .await?;
         let r = Request {
             model_id,
             version: version16,
@@ -306,48 +279,20 @@ impl ChainSink {
             rows: local.rows,
             // the input travels inline
             input_cid: String::new(),
-            inline_input: local.inline,
+            inline_input: local.inline.clone(),
             callback: None,
         };
         let id = s.sys.request(&r).await.map_err(chain_error)?;
-        let key = task_key(id);
         let task = NewTask {
-            id: key.clone(),
+            id: task_key(id),
             requester: req.requester,
             model_cid: cid,
             input_cid: req.input_cid.to_string(),
             mode: req.mode.as_str().to_owned(),
             max_fee: req.max_fee.to_string(),
         };
-        let j = s.journal.clone();
-        let commitment = hex0x(local.output_commitment.as_slice());
-        let output_cid = local.output_cid.to_string();
-        let k2 = key.clone();
-        let rec = tokio::task::spawn_blocking(move || {
-            j.accept(&task).map_err(unavailable)?;
-            j.transition(
-                &k2,
-                TaskState::Executed,
-                &StepData {
-                    output_cid: Some(output_cid),
-                    commitment: Some(commitment),
-                    detail: Some(format!(
-                        "requested on-chain as task {id}; the gateway paid the fee"
-                    )),
-                },
-            )
-            .map_err(unavailable)?;
-            j.task(&k2).map_err(unavailable)
-        })
-        .await
-        .map_err(unavailable)??;
-        {
-            let mut t = lock(&s.track);
-            t.tasks.insert(id, None);
-            t.dirty.insert(id);
-        }
-        rec.map(view)
-            .ok_or_else(|| unavailable(format!("task {key} vanished after accept")))
+        let detail = format!("requested on-chain as task {id}; the gateway paid the fee");
+        self.record(id, task, &local, detail).await
     }
 }
 
@@ -675,6 +620,20 @@ impl TaskSink for ChainSink {
 
     fn submit(&self, req: TaskRequest) -> BoxFuture<'_, Result<TaskView, SinkError>> {
         Box::pin(self.submit_inner(req))
+    }
+
+    fn draft_signed(
+        &self,
+        d: crate::sink::DraftRequest,
+    ) -> BoxFuture<'_, Result<crate::sink::SignedDraft, SinkError>> {
+        Box::pin(self.draft_inner(d))
+    }
+
+    fn submit_signed(
+        &self,
+        t: crate::sink::SignedTask,
+    ) -> BoxFuture<'_, Result<TaskView, SinkError>> {
+        Box::pin(self.submit_signed_inner(t))
     }
 
     fn task(&self, id: &str) -> BoxFuture<'_, Result<Option<TaskView>, SinkError>> {

@@ -102,6 +102,16 @@ export const modelRegistryAbi = [
                 "internalType": "uint64"
               }
             ]
+          },
+          {
+            "name": "customFee",
+            "type": "bool",
+            "internalType": "bool"
+          },
+          {
+            "name": "feeToken",
+            "type": "address",
+            "internalType": "address"
           }
         ]
       }
@@ -589,6 +599,16 @@ export const modelRegistryAbi = [
                 "internalType": "uint64"
               }
             ]
+          },
+          {
+            "name": "customFee",
+            "type": "bool",
+            "internalType": "bool"
+          },
+          {
+            "name": "feeToken",
+            "type": "address",
+            "internalType": "address"
           }
         ]
       }

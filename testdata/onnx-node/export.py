@@ -64,7 +64,7 @@ SEED = 0
 
 SUPPORTED_OPS = {
     "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Sigmoid", "Tanh",
-    "Softmax", "LogSoftmax", "ArgMax", "Conv", "MaxPool", "AveragePool", "GlobalAveragePool",
+    "Softmax", "LogSoftmax", "ArgMax", "Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
     "BatchNormalization", "Flatten", "Reshape", "Transpose", "Concat", "Squeeze", "Unsqueeze",
     "Cast", "Identity", "Dropout", "Clip", "Pad",
     # Elementwise functions of one argument (tabulated as a 256-entry Lut).

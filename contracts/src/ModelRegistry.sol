@@ -275,13 +275,15 @@ contract ModelRegistry {
 
     /// @notice Whether a new request may use the version: an active one in every mode, a
     /// frozen one in zk mode only (its proof is checked against the version's own verifier, so
-    /// no result can be wrong and no honest party can lose a bond).
+    /// no result can be wrong and no honest party can lose a bond), and in zk mode only a version
+    /// with a verifier (the TaskManager reads no other registry state at request time).
     /// `customFee` must match the version's: a version with its own fee token is requested
     /// through the FeeVault only, one in the TaskManager's token never through it.
     function isUsable(uint32 modelId, uint32 version, bool zk, bool customFee) external view returns (bool) {
         Version storage v = _versions[modelId][version];
         Status st = v.status;
-        return (st == Status.Active || (zk && st == Status.Frozen)) && v.customFee == customFee;
+        return (st == Status.Active || (zk && st == Status.Frozen)) && v.customFee == customFee
+            && (!zk || v.zkVerifier != address(0));
     }
 
     /// @notice A version's fee token: `custom == false` means the TaskManager's own token.

@@ -227,7 +227,6 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     error BadMode();
     error BadStatus(Status status);
     error ModelNotActive();
-    error NoZkVerifier();
     error BadDeadline();
     error DeadlinePassed();
     error TooEarly();
@@ -304,26 +303,14 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
     function _request(address requester, RequestInput calldata r, bool custom) internal returns (uint256 taskId) {
         if (r.fee == 0) revert ZeroFee();
         if (r.deadline <= block.timestamp) revert BadDeadline();
+        // zk: the registry also requires the version's verifier
         if (!registry.isUsable(r.modelId, r.version, r.mode == Mode.Zk, custom)) revert ModelNotActive();
-        if (r.mode == Mode.Zk) {
-            (,, address verifier) = registry.commitments(r.modelId, r.version);
-            if (verifier == address(0)) revert NoZkVerifier();
-        }
         if (r.callbackGas > params.maxCallbackGas) revert CallbackGasTooHigh();
         // a zk proof covers one row; every other mode disputes one element of one row
         if (r.rows == 0 || (r.mode == Mode.Zk && r.rows != 1)) revert BadRows(r.rows);
 
         taskId = ++ledger.taskCount;
-        Task storage t = tasks[taskId];
-        t.requester = requester;
-        if (!custom) t.fee = r.fee; // the FeeVault holds a custom-token fee: 0 here
-        t.modelId = r.modelId;
-        t.version = r.version;
-        t.mode = r.mode;
-        t.status = Status.Requested;
-        t.deadline = r.deadline;
-        t.inputCommitment = r.inputCommitment;
-        uint8 flags = custom ? FLAG_VAULT : 0;
+        uint256 flags = custom ? FLAG_VAULT : 0;
         if (r.rows > 1) {
             flags |= FLAG_ROWS;
             _rows[taskId] = r.rows;
@@ -332,7 +319,27 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver {
             flags |= FLAG_HAS_CALLBACK;
             callbacks[taskId] = Callback({target: r.callback, gas: r.callbackGas});
         }
-        t.flags = flags;
+        // the FeeVault holds a custom-token fee: 0 here
+        uint256 fee = custom ? 0 : r.fee;
+        uint256 mode = uint256(r.mode);
+        (uint256 modelId, uint256 version, uint256 deadline, bytes32 input) =
+            (r.modelId, r.version, r.deadline, r.inputCommitment);
+        Task storage t = tasks[taskId];
+        // the three slots a request fills, each written once (the `Task` layout: slot 0
+        // requester | fee << 160 | flags << 248; slot 1 provider (none yet) | modelId << 160 |
+        // version << 192 | mode << 208 | status << 216 | deadline << 224); getTask reads them back
+        assembly ("memory-safe") {
+            let s := t.slot
+            sstore(s, or(requester, or(shl(160, fee), shl(248, flags))))
+            sstore(
+                add(s, 1),
+                or(
+                    or(shl(160, modelId), shl(192, version)),
+                    or(or(shl(208, mode), shl(216, 1)), shl(224, deadline)) // status 1: Requested
+                )
+            )
+            sstore(add(s, 2), input)
+        }
         if (r.mode == Mode.Committee) {
             Committee storage c = committees[taskId];
             c.ticket = uint40(randomness.request());

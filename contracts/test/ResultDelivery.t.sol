@@ -50,6 +50,13 @@ contract OpaqueProofVerifier is IZkVerifier {
     }
 }
 
+/// Accepts every proof: the delivery alone decides what reaches the consumer.
+contract AnyProofVerifier is IZkVerifier {
+    function verifyProof(bytes32, bytes32, bytes32, bytes32, bytes calldata) external pure returns (bool) {
+        return true;
+    }
+}
+
 /// @notice Output values reach consumer contracts only when final and checked against the
 /// output commitment: `finalize`/`finalizeCommittee` with values, `deliver` later (once), and
 /// `submitZk` from the proof (a real Groth16 proof of testdata/proofs/v3); settlement never
@@ -363,6 +370,37 @@ contract ResultDeliveryTest is Fixture {
         assertEq(consumer.results(), 0, "no values in the proof");
         tm.deliver(id, vals);
         assertEq(consumer.results(), 1, "delivered later");
+    }
+
+    /// A proof in vouch's layout whose values do not open the output commitment settles the
+    /// task without a delivery (`ResultDelivery.zkCallData` returns nothing, no revert); the
+    /// right values can follow with `deliver`. `tryFetch` reports both refusals.
+    function test_zk_proof_with_wrong_values_settles_without_delivery() public {
+        AnyProofVerifier v = new AnyProofVerifier();
+        modelId = _registerModel(keccak256("weights"), keccak256("graph"), address(v));
+        int32[] memory vals = _values();
+        bytes32 out = _commit(vals, 1);
+        uint256 id = _requestWithCallback(TaskManager.Mode.Zk, 1);
+        (, bool ok) = this.tryFetch(id, vals);
+        assertFalse(ok, "not finalized yet");
+        int32[] memory wrong = _values();
+        wrong[1] = -8;
+        uint256[8] memory g;
+        vm.prank(providers[0]);
+        tm.submitZk(id, out, abi.encode(g, wrong));
+        assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
+        assertEq(consumer.results(), 0, "the wrong values are not delivered");
+        (, ok) = this.tryFetch(id, wrong);
+        assertFalse(ok, "the wrong values do not open the commitment");
+        VouchResult memory r;
+        (r, ok) = this.tryFetch(id, vals);
+        assertTrue(ok && r.taskId == id, "the right values do");
+        tm.deliver(id, vals);
+        assertEq(consumer.results(), 1, "delivered later");
+    }
+
+    function tryFetch(uint256 id, int32[] memory v) external view returns (VouchResult memory, bool) {
+        return VouchResults.tryFetch(IVouchTaskManager(address(tm)), id, v);
     }
 
     // ------------------------------------------------------------ commitments and fixed point

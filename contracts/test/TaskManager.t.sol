@@ -35,6 +35,41 @@ contract TaskManagerTest is Fixture {
         }
     }
 
+    // ------------------------------------------------------------ request storage
+
+    /// A request writes its slots as packed words (`_request`): every field reads back through
+    /// `getTask` as requested, whatever the values, with the flags the request implies.
+    function testFuzz_request_fields_read_back(uint88 fee, uint32 deadlineAhead, uint8 mode, uint16 rows, bool cb)
+        public
+    {
+        fee = uint88(bound(fee, 1, 1_000_000 ether));
+        mode = uint8(bound(mode, 0, 1)); // zk needs a verifier
+        rows = uint16(bound(rows, 1, 3));
+        uint32 deadline = uint32(bound(uint256(block.timestamp) + 1 + deadlineAhead, 0, type(uint32).max));
+        vm.assume(deadline > block.timestamp);
+        TaskManager.RequestInput memory r = _requestInput(TaskManager.Mode(mode), INPUT);
+        (r.fee, r.deadline, r.rows) = (fee, deadline, rows);
+        if (cb) (r.callback, r.callbackGas) = (address(0xCA11), 77_000);
+        vm.prank(requester);
+        uint256 id = tm.request(r);
+        TaskManager.Task memory t = tm.getTask(id);
+        assertEq(t.requester, requester, "requester");
+        assertEq(t.fee, fee, "fee");
+        assertEq(t.flags, (rows > 1 ? 8 : 0) | (cb ? 32 : 0), "flags");
+        assertEq(t.provider, address(0), "no provider yet");
+        assertEq(t.modelId, modelId, "model");
+        assertEq(t.version, VERSION, "version");
+        assertEq(uint8(t.mode), mode, "mode");
+        assertTrue(t.status == TaskManager.Status.Requested, "status");
+        assertEq(t.deadline, deadline, "deadline");
+        assertEq(t.inputCommitment, INPUT, "input");
+        assertEq(t.outputCommitment, bytes32(0), "no output");
+        assertEq(tm.taskRows(id), rows, "rows");
+        (address target, uint32 gas) = tm.callbacks(id);
+        assertEq(target, cb ? address(0xCA11) : address(0), "callback");
+        assertEq(gas, cb ? 77_000 : 0, "callback gas");
+    }
+
     // ------------------------------------------------------------ optimistic
 
     /// The challenge window is exactly `challengeWindow` seconds: challenges are accepted in the
@@ -449,7 +484,7 @@ contract TaskManagerTest is Fixture {
 
     function test_zk_mode_needs_verifier() public {
         vm.prank(requester);
-        vm.expectRevert(TaskManager.NoZkVerifier.selector);
+        vm.expectRevert(TaskManager.ModelNotActive.selector);
         tm.request(_requestInput(TaskManager.Mode.Zk, INPUT));
     }
 

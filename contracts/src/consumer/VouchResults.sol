@@ -52,7 +52,7 @@ library VouchResults {
         view
         returns (VouchResult memory)
     {
-        return _fetch(tm, taskId, values, false);
+        return _fetch(tm, taskId, values, FETCH);
     }
 
     /// @notice `fetch` for a consumer pulling a result it was not pushed: also reverts with
@@ -65,22 +65,45 @@ library VouchResults {
         view
         returns (VouchResult memory)
     {
-        return _fetch(tm, taskId, values, true);
+        return _fetch(tm, taskId, values, PULL);
     }
 
-    function _fetch(IVouchTaskManager tm, uint256 taskId, int32[] memory values, bool pulled)
+    /// @notice `fetch` without reverting: `ok` is false (and `r` all zero) when the task is not
+    /// finalized or `values` do not open its output commitment.
+    function tryFetch(IVouchTaskManager tm, uint256 taskId, int32[] memory values)
+        internal
+        view
+        returns (VouchResult memory r, bool ok)
+    {
+        r = _fetch(tm, taskId, values, TRY);
+        ok = r.taskId != 0; // no task has id 0
+    }
+
+    uint256 private constant FETCH = 0;
+    uint256 private constant PULL = 1;
+    uint256 private constant TRY = 2;
+
+    /// `how`: FETCH and PULL revert where `fetch` and `pull` say; TRY returns an all-zero result
+    /// there instead.
+    function _fetch(IVouchTaskManager tm, uint256 taskId, int32[] memory values, uint256 how)
         private
         view
         returns (VouchResult memory r)
     {
         IVouchTaskManager.TaskView memory t = tm.getTask(taskId);
-        if (t.status != FINALIZED) revert NotFinalized(taskId, t.status);
-        if (pulled && t.flags & (FLAG_HAS_CALLBACK | FLAG_CALLBACK_FAILED) == FLAG_HAS_CALLBACK) {
+        if (t.status != FINALIZED) {
+            if (how == TRY) return r;
+            revert NotFinalized(taskId, t.status);
+        }
+        if (how == PULL && t.flags & (FLAG_HAS_CALLBACK | FLAG_CALLBACK_FAILED) == FLAG_HAS_CALLBACK) {
             revert NotPullable(taskId);
         }
         uint16 rows = t.flags & FLAG_ROWS == 0 ? 1 : tm.taskRows(taskId);
         (uint32[] memory sizes, uint64[] memory scales) = tm.registry().outputsOf(t.modelId, t.version);
-        if (commitment(values, sizes, rows) != t.outputCommitment) revert ValuesMismatch(taskId);
+        if (commitment(values, sizes, rows) != t.outputCommitment) {
+            if (how == TRY) return r;
+            revert ValuesMismatch(taskId);
+        }
         r = VouchResult({
             taskId: taskId,
             requester: t.requester,

@@ -1756,11 +1756,6 @@ export const taskManagerAbi = [
   },
   {
     "type": "error",
-    "name": "NoZkVerifier",
-    "inputs": []
-  },
-  {
-    "type": "error",
     "name": "NotAudited",
     "inputs": []
   },

@@ -145,6 +145,7 @@ pub const ARTIFACTS: &[(&str, &str)] = &[
     ),
     ("TaskManager", include_str!("../artifacts/TaskManager.json")),
     ("FeeVault", include_str!("../artifacts/FeeVault.json")),
+    ("PermitToken", include_str!("../artifacts/PermitToken.json")),
     ("DisputeGame", include_str!("../artifacts/DisputeGame.json")),
     (
         "OneStepEvaluator",

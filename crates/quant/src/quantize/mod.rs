@@ -20,6 +20,7 @@
 //! | `tree` | `TreeEnsemble` |
 
 mod activation;
+mod channels;
 mod conv;
 mod dense;
 mod elementwise;
@@ -380,6 +381,18 @@ impl Builder<'_> {
             let q = self.bind(node, v, Kind::Wide, s_z)?;
             return Ok((rq, false, q.id));
         }
+        let (target, s_z, lo, hi) = self.act_target(v);
+        let (m, s) = multiplier(acc_scale / s_z)
+            .ok_or_else(|| Self::err(node, "requantization ratio out of range"))?;
+        let rq = Requant { m, s, lo, hi };
+        Self::requant_fits(node, bound, &rq)?;
+        let q = self.bind(node, target, self.act(), s_z)?;
+        Ok((rq, false, q.id))
+    }
+
+    /// The activation a requantized product `v` writes: the value it binds (a fused `Relu` or
+    /// `Clip`'s output, marked fused), its calibrated scale and its clamp bounds.
+    fn act_target(&mut self, v: usize) -> (usize, f64, i32, i32) {
         let (target, lo_hi) = match self.fusable(v) {
             Some(c) => {
                 self.fused[c] = true;
@@ -395,17 +408,12 @@ impl Builder<'_> {
             None => (v, None),
         };
         let s_z = self.act_scale(self.ranges[target]);
-        let (m, s) = multiplier(acc_scale / s_z)
-            .ok_or_else(|| Self::err(node, "requantization ratio out of range"))?;
         let act = self.act();
         let (lo, hi) = match lo_hi {
             Some((a, b)) => clamp_bounds(a, b, s_z, act),
             None => kind_range(act),
         };
-        let rq = Requant { m, s, lo, hi };
-        Self::requant_fits(node, bound, &rq)?;
-        let q = self.bind(node, target, act, s_z)?;
-        Ok((rq, false, q.id))
+        (target, s_z, lo, hi)
     }
 
     fn weights(&mut self, node: &FNode, c: usize) -> (u32, f64, Vec<i32>) {
@@ -734,25 +742,32 @@ pub fn quantize(
             Ok(IoSpec::new(g.values[v].name.clone(), q.id))
         })
         .collect::<Result<Vec<_>>>()?;
-    // A wide bias needs version 5; every other package keeps version 4.
-    let wide_bias = b.nodes.iter().any(|n| match n.op {
+    // A wide bias needs version 5, per-channel multipliers version 6; every other package
+    // keeps version 4.
+    let needs = |n: &Node| match n.op {
         Op::Linear { weight, bias, .. } | Op::Conv { weight, bias, .. } => bias
             .zip(b.consts.get(weight as usize))
             .and_then(|(c, w)| Some((b.consts.get(c as usize)?, w)))
-            .is_some_and(|(c, w)| {
+            .map_or(0, |(c, w)| {
                 let n = w.shape.first().map_or(0, |&d| d as usize);
-                vouch_semantics::is_wide_bias(&c.shape, n)
+                if vouch_semantics::is_per_channel(&c.shape, n) {
+                    vouch_semantics::PER_CHANNEL_VERSION
+                } else if vouch_semantics::is_wide_bias(&c.shape, n) {
+                    WIDE_BIAS_VERSION
+                } else {
+                    0
+                }
             }),
-        _ => false,
-    });
+        _ => 0,
+    };
     let pkg = Package {
         // Every precision writes version 4 (tree feature codes are act16 tensors, which need
-        // version 2 or later, at either precision), or 5 with a wide bias.
-        semantics_version: if wide_bias {
-            WIDE_BIAS_VERSION
-        } else {
-            precision.semantics_version()
-        },
+        // version 2 or later, at either precision), or 5 with a wide bias, 6 per channel.
+        semantics_version: b
+            .nodes
+            .iter()
+            .map(needs)
+            .fold(precision.semantics_version(), u32::max),
         name: name.to_owned(),
         source_sha256,
         inputs,

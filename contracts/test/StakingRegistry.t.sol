@@ -38,9 +38,9 @@ contract StakingRegistryTest is Fixture {
 
     function test_unknown_semantics_version_rejected() public {
         vm.prank(modelOwner);
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadSemanticsVersion.selector, uint32(5)));
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadSemanticsVersion.selector, uint32(7)));
         registry.register(
-            ModelRegistry.VersionInput("x", bytes32(0), bytes32(0), bytes32(0), 5, "", address(0), _noOutputs())
+            ModelRegistry.VersionInput("x", bytes32(0), bytes32(0), bytes32(0), 7, "", address(0), _noOutputs())
         );
         vm.prank(modelOwner);
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadSemanticsVersion.selector, uint32(0)));
@@ -49,8 +49,8 @@ contract StakingRegistryTest is Fixture {
         );
     }
 
-    function test_semantics_versions_1_to_4_accepted() public {
-        for (uint32 sv = 1; sv <= 4; sv++) {
+    function test_semantics_versions_1_to_6_accepted() public {
+        for (uint32 sv = 1; sv <= 6; sv++) {
             vm.prank(modelOwner);
             uint32 v = registry.addVersion(
                 modelId,

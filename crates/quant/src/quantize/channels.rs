@@ -88,29 +88,50 @@ impl Builder<'_> {
         }
         let (target, s_z, lo, hi) = self.act_target(node.output);
         let ratios: Vec<f64> = s_w.iter().map(|&s| x.scale * s / s_z).collect();
+        // M[n]'s rounding is a gain error of 1 / (2 M[n]) on channel n: take the largest shift
+        // (up to the one that gives the smallest ratio M >= 2^14) whose multipliers stay below
+        // 2^31 and pass section 4 on every channel; the largest ratio's own shift (M < 2^15, as
+        // per tensor) is the floor
         let r_max = ratios.iter().copied().fold(0f64, f64::max);
-        let (_, shift) = multiplier(r_max)
-            .ok_or_else(|| Self::err(node, "requantization ratio out of range"))?;
-        let scale = f64::from(2u32).powi(shift as i32);
-        let mults: Vec<i64> = ratios
-            .iter()
-            .map(|&r| ((r * scale).round() as i64).max(1))
-            .collect();
-        let rq = Requant {
-            m: 0,
-            s: shift,
-            lo,
-            hi,
-        };
-        let fits =
-            vouch_semantics::channels_fit(&wq, per, Some(&bq), x.kind.magnitude(), &rq, &mults);
-        if fits.is_none() {
+        let r_min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let bad = || Self::err(node, "requantization ratio out of range");
+        let (_, s_lo) = multiplier(r_max).ok_or_else(bad)?;
+        let (_, s_hi) = multiplier(r_min).ok_or_else(bad)?;
+        let mut chosen = None;
+        for shift in (s_lo..=s_hi.max(s_lo)).rev() {
+            let scale = f64::from(2u32).powi(shift as i32);
+            let mults: Vec<i64> = ratios
+                .iter()
+                .map(|&r| ((r * scale).round() as i64).max(1))
+                .collect();
+            let rq = Requant {
+                m: 0,
+                s: shift,
+                lo,
+                hi,
+            };
+            let fits = mults.iter().all(|&m| m < 1 << 31)
+                && vouch_semantics::channels_fit(
+                    &wq,
+                    per,
+                    Some(&bq),
+                    x.kind.magnitude(),
+                    &rq,
+                    &mults,
+                )
+                .is_some();
+            if fits {
+                chosen = Some((rq, mults));
+                break;
+            }
+        }
+        let Some((rq, mults)) = chosen else {
             return Err(Self::err(
                 node,
                 "a channel's accumulator bound times its multiplier overflows i64 (fan-in too \
                  large)",
             ));
-        }
+        };
         let mut triples = Vec::with_capacity(rows * 3);
         for (&b, &m) in bq.iter().zip(&mults) {
             let t = vouch_semantics::split_channel(b, m)

@@ -61,10 +61,10 @@ pub fn commit_list(ts: &[Tensor]) -> B256 {
 enum Prepared {
     None,
     /// Packed weights, whether the accumulator needs `i64` (section 4 bound `>= 2^31`), and
-    /// the channels' bias values (a wide bias already joined into `i64`s) and multipliers.
-    Linear(Packed, bool, dense::Channels),
-    /// Packed weights per group, whether the accumulator needs `i64`, and the channels.
-    Conv(Vec<Packed>, bool, dense::Channels),
+    /// the bias values (a wide `[N, 2]` bias already joined into `i64`s).
+    Linear(Packed, bool, Option<Vec<i64>>),
+    /// Packed weights per group, whether the accumulator needs `i64`, and the bias values.
+    Conv(Vec<Packed>, bool, Option<Vec<i64>>),
     /// A tree ensemble compiled for the lockstep walk.
     Trees(Box<tree::Compiled>),
 }
@@ -331,7 +331,7 @@ impl<'p> Engine<'p> {
         // One arm per op; the op's family module does the work.
         let out = match (&node.op, prep) {
             (Op::Linear { rq, wide, .. }, Prepared::Linear(w, acc64, bias)) => {
-                dense::run_linear(&r, w, *acc64, bias, rq, *wide)?
+                dense::run_linear(&r, w, *acc64, bias.as_deref(), rq, *wide)?
             }
             (Op::MatMul { rq, wide }, _) => dense::run_matmul(&r, rq, *wide)?,
             (
@@ -347,7 +347,7 @@ impl<'p> Engine<'p> {
                 Prepared::Conv(ws, acc64, bias),
             ) => {
                 let win = window(*kernel, *strides, *pads, *dilations);
-                conv::run_conv(&r, ws, *acc64, bias, win, rq, *wide)?
+                conv::run_conv(&r, ws, *acc64, bias.as_deref(), win, rq, *wide)?
             }
             (Op::Add { ma, mb, rq }, _) => elementwise::run_add(&r, *ma, *mb, rq)?,
             (Op::Mul { rq }, _) => elementwise::run_mul(&r, rq)?,

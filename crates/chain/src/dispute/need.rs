@@ -53,16 +53,14 @@ pub(super) fn need(node: &Node, is_const: bool, i: usize, e: usize) -> (usize, u
     }
 }
 
-/// The elements of output `o`'s bias (constant 1) among `n` outputs: its one value, its
-/// `[hi, lo]` pair when the bias is wide (`[N, 2]`), or its `[hi, lo, M]` triple in a
-/// per-channel node (`[N, 3]`, docs/semantics.md section 3).
+/// The elements of output `o`'s bias (constant 1) among `n` outputs: its one value, or its
+/// `[hi, lo]` pair when the bias is wide (`[N, 2]`, docs/semantics.md section 3).
 fn bias_need(node: &Node, n: usize, o: usize) -> (usize, usize) {
-    let cols = node
+    let wide = node
         .constShapes
         .get(1)
-        .filter(|b| b.len() == 2 && dim(b, 0) == n && matches!(dim(b, 1), 2 | 3))
-        .map_or(1, |b| dim(b, 1));
-    (cols * o, cols * o + cols)
+        .is_some_and(|b| b.len() == 2 && dim(b, 0) == n && dim(b, 1) == 2);
+    if wide { (2 * o, 2 * o + 2) } else { (o, o + 1) }
 }
 
 /// The window of a `Reduce` element: from its first to its last input element (at most

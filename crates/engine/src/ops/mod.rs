@@ -161,7 +161,7 @@ fn check_overflow(
     node: &Node,
     w: &[i32],
     rows: usize,
-    ch: &dense::Channels,
+    bias: Option<&[i64]>,
     rq: &vouch_semantics::Requant,
     wide: bool,
 ) -> Result<bool> {
@@ -180,15 +180,8 @@ fn check_overflow(
         ));
     }
     let per = w.len().checked_div(rows).unwrap_or(0);
-    let bias = ch.bias.as_deref();
-    let bound = match &ch.mults {
-        // per channel: each row's bound times its own multiplier (section 4)
-        Some(m) => vouch_semantics::channels_fit(w, per, bias, r, rq, m),
-        None => Some(vouch_semantics::accumulator_bound(w, per, bias, r))
-            .filter(|&b| vouch_semantics::accumulator_fits(b, rq, wide)),
-    };
-    let Some(bound) = bound else {
-        let bound = vouch_semantics::accumulator_bound(w, per, bias, r);
+    let bound = vouch_semantics::accumulator_bound(w, per, bias, r);
+    if !vouch_semantics::accumulator_fits(bound, rq, wide) {
         return Err(shape_err(
             node,
             format!(
@@ -200,6 +193,6 @@ fn check_overflow(
                 }
             ),
         ));
-    };
+    }
     Ok(bound >= 1 << 31)
 }

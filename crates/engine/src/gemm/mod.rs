@@ -303,6 +303,30 @@ mod tests {
         if has { vec![false, true] } else { vec![false] }
     }
 
+    /// `Σ_k a[i, k] · b[j, k]` in `i64`, one output at a time.
+    fn naive64(a: &[i32], b: &[i32], m: usize, n: usize, k: usize) -> Vec<i64> {
+        (0..m * n)
+            .map(|o| {
+                let (i, j) = (o / n, o % n);
+                (0..k)
+                    .map(|t| i64::from(a[i * k + t]) * i64::from(b[j * k + t]))
+                    .sum()
+            })
+            .collect()
+    }
+
+    /// Every `gemm64` kernel of this machine, serial and in `pool`, gives `want`.
+    fn every_path(pool: &rayon::ThreadPool, pa: &Packed, pb: &Packed, want: &[i64], what: &str) {
+        for vnni in vnni_paths() {
+            let mut serial = vec![0; want.len()];
+            gemm64_on(pa, pb, &mut serial, false, vnni);
+            assert_eq!(serial, want, "{what}, vnni {vnni}");
+            let mut par = vec![0; want.len()];
+            pool.install(|| gemm64_on(pa, pb, &mut par, true, vnni));
+            assert_eq!(par, want, "{what}, vnni {vnni}, 2 threads");
+        }
+    }
+
     /// Both parallel splits (by rows, by columns) give the serial result inside a 2-thread pool.
     #[test]
     fn parallel_splits_match_serial() {
@@ -352,30 +376,13 @@ mod tests {
                 };
                 let (a, b) = (matrix(m * k, 4, 7), matrix(n * k, 6, 13));
                 let (pa, pb) = (Packed::from_rows(m, k, &a), Packed::from_rows(n, k, &b));
-                let want: Vec<i64> = (0..m * n)
-                    .map(|o| {
-                        let (i, j) = (o / n, o % n);
-                        (0..k)
-                            .map(|t| i64::from(a[i * k + t]) * i64::from(b[j * k + t]))
-                            .sum()
-                    })
-                    .collect();
+                let want = naive64(&a, &b, m, n, k);
                 // The portable loop, on whichever path `gemm64` would pick.
                 for (o, w) in want.iter().enumerate() {
                     let (x, y) = (pa.row(o / n), pb.row(o % n));
                     assert_eq!(dot64(x, y, edge != i16::MIN), *w, "portable, edge {edge}");
                 }
-                for vnni in vnni_paths() {
-                    let mut serial = vec![0; m * n];
-                    gemm64_on(&pa, &pb, &mut serial, false, vnni);
-                    assert_eq!(serial, want, "{m}x{k}x{n}, edge {edge}, vnni {vnni}");
-                    let mut par = vec![0; m * n];
-                    pool.install(|| gemm64_on(&pa, &pb, &mut par, true, vnni));
-                    assert_eq!(
-                        par, want,
-                        "{m}x{k}x{n}, edge {edge}, vnni {vnni}, 2 threads"
-                    );
-                }
+                every_path(&pool, &pa, &pb, &want, &format!("{m}x{k}x{n}, edge {edge}"));
             }
         }
     }
@@ -404,22 +411,8 @@ mod tests {
                     .map(|i| if i % 89 == 5 { 1 } else { y })
                     .collect();
                 let (pa, pb) = (Packed::from_rows(m, k, &a), Packed::from_rows(n, k, &b));
-                let want: Vec<i64> = (0..m * n)
-                    .map(|o| {
-                        let (i, j) = (o / n, o % n);
-                        (0..k)
-                            .map(|t| i64::from(a[i * k + t]) * i64::from(b[j * k + t]))
-                            .sum()
-                    })
-                    .collect();
-                for vnni in vnni_paths() {
-                    let mut serial = vec![0; m * n];
-                    gemm64_on(&pa, &pb, &mut serial, false, vnni);
-                    assert_eq!(serial, want, "{m}x{k}x{n}, {x}·{y}, vnni {vnni}");
-                    let mut par = vec![0; m * n];
-                    pool.install(|| gemm64_on(&pa, &pb, &mut par, true, vnni));
-                    assert_eq!(par, want, "{m}x{k}x{n}, {x}·{y}, vnni {vnni}, 2 threads");
-                }
+                let want = naive64(&a, &b, m, n, k);
+                every_path(&pool, &pa, &pb, &want, &format!("{m}x{k}x{n}, {x}·{y}"));
             }
         }
     }

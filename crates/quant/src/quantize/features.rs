@@ -183,12 +183,7 @@ impl Builder<'_> {
     ) -> (u32, f64, Vec<i32>) {
         let fc = &self.g.consts[c];
         let k = fs.len();
-        let folded: Vec<f64> = fc
-            .data
-            .iter()
-            .enumerate()
-            .map(|(i, &w)| f64::from(w) * fs[i % k])
-            .collect();
+        let folded = folded_columns(&fc.data, fs);
         let top = folded.iter().fold(0f64, |m, v| m.max(v.abs()));
         let sigma = if top > 0.0 { top / limb_units() } else { 1.0 };
         let unit = f64::from(1u32 << LIMB_BITS);
@@ -226,13 +221,7 @@ impl Builder<'_> {
         fs: &[f64],
     ) -> (u32, f64, Vec<i32>) {
         let fc = &self.g.consts[c];
-        let k = fs.len();
-        let folded: Vec<f64> = fc
-            .data
-            .iter()
-            .enumerate()
-            .map(|(i, &w)| f64::from(w) * fs[i % k])
-            .collect();
+        let folded = folded_columns(&fc.data, fs);
         self.quantize_folded(node, "weight", fc.shape.clone(), &folded)
     }
 
@@ -295,4 +284,13 @@ pub(crate) fn feature_ranges(shape: &[usize], data: &[f32]) -> Vec<f32> {
         r[k] = r[k].max(v.abs());
     }
     r
+}
+
+/// Weights `[N, K]` (row-major) with column `k` multiplied by the feature scale `fs[k]`.
+fn folded_columns(w: &[f32], fs: &[f64]) -> Vec<f64> {
+    let k = fs.len().max(1);
+    w.iter()
+        .enumerate()
+        .map(|(i, &v)| f64::from(v) * fs[i % k])
+        .collect()
 }

@@ -173,6 +173,32 @@ impl Rng {
     }
 }
 
+/// A `Linear` case on an `act16` input `[m, k]` with the constants `consts` (weights, bias)
+/// already drawn; draws its requantization, then its input (the order every existing vector
+/// was drawn in).
+pub(crate) fn linear16(
+    r: &mut Rng,
+    name: String,
+    consts: Vec<Tensor>,
+    (m, k, n): (usize, usize, usize),
+    (relu, shift): (bool, u32),
+) -> Case {
+    let op = Op::Linear {
+        weight: 0,
+        bias: Some(1),
+        rq: rq16(r, relu, shift),
+        wide: false,
+    };
+    Case {
+        name,
+        op,
+        inputs: vec![r.act16(&[m, k])],
+        consts,
+        out_shape: vec![m, n],
+        out_kind: Kind::Act16,
+    }
+}
+
 /// A requantization of an `i64` accumulator (`act16` inputs, `i16` weights) onto `act16`.
 pub(crate) fn rq16(rng: &mut Rng, relu: bool, s: u32) -> Requant {
     Requant {

@@ -1,6 +1,6 @@
 //! Semantics version 2 vector cases: `act16` inputs with `i16` weights.
 
-use super::{Case, Rng, rq16};
+use super::{Case, Rng, linear16, rq16};
 use vouch_model::{Kind, Op, Requant};
 
 /// Semantics version 2 cases (drawn after every version 1 case, so those stay as they were):
@@ -19,23 +19,14 @@ pub(super) fn act16_cases(r: &mut Rng, push: &mut impl FnMut(&'static str, Case)
         .enumerate()
     {
         let consts = vec![w16(r, &[n, k]), r.tensor(&[n], -(1 << 30), 1 << 30)];
-        let op = Op::Linear {
-            weight: 0,
-            bias: Some(1),
-            rq: rq16(r, relu, sh),
-            wide: false,
-        };
-        push(
-            "Linear",
-            Case {
-                name: format!("linear_act16_{i}"),
-                op,
-                inputs: vec![r.act16(&[m, k])],
-                consts,
-                out_shape: vec![m, n],
-                out_kind: Kind::Act16,
-            },
+        let case = linear16(
+            r,
+            format!("linear_act16_{i}"),
+            consts,
+            (m, k, n),
+            (relu, sh),
         );
+        push("Linear", case);
     }
     let op = Op::Conv {
         weight: 0,

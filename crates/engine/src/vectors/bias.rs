@@ -1,7 +1,7 @@
 //! Semantics version 5 vector cases: `Linear` and `Conv` with a wide (`[N, 2]`) bias, whose
 //! values `B[n] = B[n, 0] · 2^31 + B[n, 1]` lie beyond `i32`.
 
-use super::{Case, Rng, Tensor, rq16};
+use super::{Case, Rng, Tensor, linear16, rq16};
 use vouch_model::{Kind, Op};
 
 /// A wide bias of `n` values in about `±2^(31 + hi_bits)`, stored as `[n, 2]` `[hi, lo]` pairs
@@ -33,23 +33,14 @@ pub(super) fn wide_bias_cases(r: &mut Rng, push: &mut impl FnMut(&'static str, C
         .enumerate()
     {
         let consts = vec![w16(r, &[n, k]), wide_bias(r, n, 4)];
-        let op = Op::Linear {
-            weight: 0,
-            bias: Some(1),
-            rq: rq16(r, relu, sh),
-            wide: false,
-        };
-        push(
-            "Linear",
-            Case {
-                name: format!("linear_wide_bias_{i}"),
-                op,
-                inputs: vec![r.act16(&[m, k])],
-                consts,
-                out_shape: vec![m, n],
-                out_kind: Kind::Act16,
-            },
+        let case = linear16(
+            r,
+            format!("linear_wide_bias_{i}"),
+            consts,
+            (m, k, n),
+            (relu, sh),
         );
+        push("Linear", case);
     }
     let op = Op::Conv {
         weight: 0,

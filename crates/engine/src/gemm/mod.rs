@@ -187,15 +187,21 @@ fn gemm64_on(a: &Packed, b: &Packed, out: &mut [i64], parallel: bool, vnni: bool
     let pairs_fit = !(a.may_hold_min && b.may_hold_min);
     #[cfg(target_arch = "x86_64")]
     let b_pairs = if vnni { b.pairs() } else { &[] };
+    // Row blocks of this many rows share their loads of `b`.
+    const BLOCK_ROWS: usize = 4;
     // Rows `i0 ..` of `a` against columns `j0 .. j0 + w` of `b` into `dst` (`rows × w`).
     let block = |i0: usize, j0: usize, dst: &mut [i64], w: usize| {
         let rows = dst.len() / w;
         #[cfg(target_arch = "x86_64")]
         {
             if vnni {
-                let a_rows: Vec<&[i16]> = (i0..i0 + rows).map(|i| a.row(i)).collect();
+                // A block holds at most `BLOCK_ROWS` rows: no allocation on the hot path.
+                let mut a_rows: [&[i16]; BLOCK_ROWS] = [&[]; BLOCK_ROWS];
+                for (r, slot) in a_rows.iter_mut().enumerate().take(rows) {
+                    *slot = a.row(i0 + r);
+                }
                 // SAFETY: AVX-512 F/BW/VNNI are present (checked by `available`).
-                unsafe { vnni::rows64(&a_rows, b, b_pairs, j0, dst) };
+                unsafe { vnni::rows64(&a_rows[..rows], b, b_pairs, j0, dst) };
                 return;
             }
         }
@@ -214,8 +220,6 @@ fn gemm64_on(a: &Packed, b: &Packed, out: &mut [i64], parallel: bool, vnni: bool
             }
         }
     };
-    // Row blocks of this many rows share their loads of `b`.
-    const BLOCK_ROWS: usize = 4;
     let threads = rayon::current_num_threads();
     if !(parallel && a.rows * n * a.kp >= PAR_THRESHOLD && in_parallel_pool()) {
         out.chunks_mut(BLOCK_ROWS * n)

@@ -168,16 +168,20 @@ impl<'p> Engine<'p> {
         if rows <= 1 || self.row_separable {
             return self.run_inner(inputs);
         }
-        // an input without a batch dimension is shared: every row reads all of it
+        // an input without a batch dimension is shared: every row reads all of it (unless the
+        // package runs row by row: then axis 0 of every input holds the rows)
+        let by_row = self.pkg.runs_row_by_row();
         let shared: Vec<bool> = self
             .pkg
             .inputs
             .iter()
             .map(|io| {
-                self.pkg
-                    .values
-                    .get(io.value as usize)
-                    .is_some_and(|v| !v.shape.contains(&vouch_model::Dim::Batch))
+                !by_row
+                    && self
+                        .pkg
+                        .values
+                        .get(io.value as usize)
+                        .is_some_and(|v| !v.shape.contains(&vouch_model::Dim::Batch))
             })
             .collect();
         let mut all: Option<Execution> = None;
@@ -497,6 +501,24 @@ pub fn rows_of(pkg: &Package, inputs: &[Tensor]) -> Result<usize> {
 fn run_rows_of(pkg: &Package, inputs: &[Tensor]) -> Result<usize> {
     if pkg.shares_inputs() {
         infer_batch(pkg, inputs)
+    } else if pkg.runs_row_by_row() {
+        // axis 0 holds the rows: the inputs must agree on their count (the rest of each shape
+        // is checked per row)
+        let mut rows = None;
+        for (spec, t) in pkg.inputs.iter().zip(inputs) {
+            let n = t.shape.first().copied().unwrap_or(1);
+            match rows {
+                None => rows = Some(n),
+                Some(b) if b == n => {}
+                Some(b) => {
+                    return Err(Error::Input {
+                        name: spec.name.clone(),
+                        reason: format!("{n} rows (axis 0) differ from {b}"),
+                    });
+                }
+            }
+        }
+        Ok(rows.unwrap_or(1).max(1))
     } else {
         rows_of(pkg, inputs)
     }

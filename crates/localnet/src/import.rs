@@ -3,7 +3,7 @@
 
 use eyre::{Result, WrapErr};
 use vouch_model::Package;
-use vouch_onnx::{BatchAxis, ImportOptions};
+use vouch_onnx::ImportOptions;
 use vouch_primitives::Cid;
 
 /// Imports `onnx` with the calibration rows in `calibration` (a JSON object mapping each input
@@ -42,21 +42,6 @@ pub fn import_with(
     let graph = vouch_onnx::import(onnx, &opts).wrap_err("cannot import the ONNX model")?;
     let samples = vouch_quant::calibration_from_json(&graph, calibration)
         .wrap_err("bad calibration samples")?;
-    let batch_one = !graph.inputs.is_empty()
-        && graph
-            .inputs
-            .iter()
-            .all(|&v| graph.values[v].shape.first() == Some(&vouch_onnx::Dim::Fixed(1)));
-    if batch_one && samples.first().is_some_and(|t| t.shape.first() > Some(&1)) {
-        let why = match &graph.batch {
-            BatchAxis::FixedOne(why) => format!("reading axis 0 as the rows failed: {why}"),
-            _ => "kept so by --keep-fixed-batch".to_owned(),
-        };
-        eyre::bail!(
-            "bad calibration samples: the model fixes its batch at 1 and runs one row per \
-             execution ({why}); give one calibration row"
-        );
-    }
     let digest = *Cid::of(onnx).digest();
     Ok(vouch_quant::import_at(
         &graph, samples, name, digest, precision, on_stage,

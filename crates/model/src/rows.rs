@@ -50,6 +50,20 @@ impl Package {
                 .all(|s| batch_first(s) || !s.contains(&Dim::Batch))
     }
 
+    /// Whether the engine runs several rows of this package one at a time by splitting its
+    /// inputs: every graph input fixes axis 0 at 1 and none has a batch dimension (a model
+    /// exported without `dynamic_axes` whose graph cannot read axis 0 as the rows). Row `r`
+    /// of each input is its `r`-th block along axis 0; a task still holds one row
+    /// ([`Package::takes_rows`] is false).
+    pub fn runs_row_by_row(&self) -> bool {
+        !self.inputs.is_empty()
+            && self.inputs.iter().all(|io| {
+                self.values.get(io.value as usize).is_some_and(|v| {
+                    v.shape.first() == Some(&Dim::Fixed(1)) && !v.shape.contains(&Dim::Batch)
+                })
+            })
+    }
+
     /// Whether running the graph on shapes with the batch dimension at `R` gives, bit for bit,
     /// the rows run one by one and put end to end: every value has its batch dimension at axis
     /// 0 and no operator reads across axis 0 (`docs/semantics.md` section 8.5).

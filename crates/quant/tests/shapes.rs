@@ -1,7 +1,8 @@
 //! Shapes real models use, end to end through calibration, quantization and the integer engine:
 //! a model exported with its batch fixed at 1 (`testdata/models/fixed_batch_cnn`: Reshapes to
 //! `[1, 4, 64]`, `[1, 4, 8, 8]` and `[1, -1]`) takes 32 calibration rows and 16 inference rows,
-//! every row bit for bit what it gives alone; a model whose image size is symbolic
+//! every row bit for bit what it gives alone, and kept as declared runs them one by one to the
+//! same bits; a model whose image size is symbolic
 //! (`testdata/models/symbolic_size_cnn`) is fixed at the calibration rows' size. Both are
 //! compared with onnxruntime's outputs (`expected.json`, the fixed-batch model run row by row).
 
@@ -117,12 +118,31 @@ fn a_fixed_batch_model_takes_rows_each_as_its_one_row() {
     println!("{model}: {rows} rows, max abs error per output {errs:?}, argmax agreement {agree}");
     assert_eq!(agree, 1.0);
     assert!(errs.iter().all(|&e| e < 0.01), "{errs:?}");
-    // kept as declared, the same model takes one calibration row only
+    // kept as declared, the same model calibrates on all 32 rows and runs the 16 one by one
+    // (a task holds one row): the same bits as read with axis 0 as the rows
     let kept = ImportOptions {
         keep_fixed_batch: true,
         ..Default::default()
     };
-    let e = import(model, kept).unwrap_err();
+    let (_, kept) = import(model, kept).unwrap();
+    assert_eq!(kept.accuracy.samples, 32, "every calibration row is used");
+    assert!(!kept.takes_rows() && kept.runs_row_by_row());
+    let q = vouch_quant::quantize_inputs(&kept, &floats);
+    assert_eq!(q[0].shape, [16, 1, 8, 8]);
+    let by_row = run(&kept, q);
+    for (a, b) in by_row.iter().zip(&all) {
+        assert_eq!(a.shape, b.shape);
+        assert_eq!(a.data, b.data);
+    }
+    // rows that disagree on their count are refused, naming the input
+    let e = Engine::new(&kept, Options::default())
+        .unwrap()
+        .run(vec![Tensor {
+            shape: vec![3, 2, 8, 8],
+            data: vec![0; 3 * 2 * 64],
+        }])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("input"), "{e}");
 }
 

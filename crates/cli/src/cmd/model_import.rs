@@ -35,9 +35,10 @@ pub struct ImportArgs {
     /// sizes is an error naming the input and the axis. Axes the model fixes must agree.
     #[arg(long = "shape", value_name = "NAME=DxDx..", value_parser = parse_shape)]
     pub shapes: Vec<(String, Vec<usize>)>,
-    /// Keep a batch fixed at 1 as the model declares it (one row per execution). By default a
-    /// model whose inputs all have their first axis fixed at 1 (`torch.onnx.export` without
-    /// `dynamic_axes`) takes any number of rows, each run as the model's one row.
+    /// Keep a batch fixed at 1 as the model declares it: a task holds one row, and calibration
+    /// and `vouch infer` run several rows one by one. By default a model whose inputs all have
+    /// their first axis fixed at 1 (`torch.onnx.export` without `dynamic_axes`) takes any
+    /// number of rows per task, each run as the model's one row.
     #[arg(long)]
     pub keep_fixed_batch: bool,
     /// Bind a graph input to a constant, as `NAME=VALUE[,VALUE..]` (repeatable; e.g.
@@ -267,6 +268,8 @@ pub fn run(a: &ImportArgs) -> Result<()> {
         }
         out::line(if pkg.takes_rows() {
             "rows     any number per input, each run as one row of the model"
+        } else if pkg.runs_row_by_row() {
+            "rows     one per task (the model fixes its batch at 1; several rows run one by one)"
         } else {
             "rows     one per execution (an input has no batch axis first)"
         });

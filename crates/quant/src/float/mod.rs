@@ -40,8 +40,70 @@ pub fn resolve(shape: &[Dim], batch: usize) -> Vec<usize> {
         .collect()
 }
 
+/// The number of rows `inputs` hold for a graph that fixes axis 0 of every input at 1 and has
+/// no batch dimension (`torch.onnx.export` without `dynamic_axes`, read as one row per
+/// execution): the common size of the inputs' axis 0 when it is above 1, else `None`.
+fn one_by_one_rows(g: &FGraph, inputs: &[FTensor]) -> Option<usize> {
+    let fixed_one = !g.inputs.is_empty()
+        && g.inputs.iter().all(|&v| {
+            let shape = &g.values[v].shape;
+            shape.first() == Some(&Dim::Fixed(1)) && !shape.contains(&Dim::Batch)
+        });
+    let rows = inputs.first()?.shape.first().copied()?;
+    (fixed_one
+        && rows > 1
+        && inputs.len() == g.inputs.len()
+        && inputs.iter().all(|t| t.shape.first() == Some(&rows)))
+    .then_some(rows)
+}
+
+/// Row `r` of `rows` of a tensor, axis 0 holding the rows.
+fn row_of(t: &FTensor, rows: usize, r: usize) -> FTensor {
+    let per = t.data.len() / rows.max(1);
+    let mut shape = t.shape.clone();
+    if let Some(d) = shape.first_mut() {
+        *d = 1;
+    }
+    FTensor {
+        shape,
+        data: t
+            .data
+            .get(r * per..(r + 1) * per)
+            .unwrap_or_default()
+            .to_vec(),
+    }
+}
+
 /// Runs the graph; returns every value (inputs and node outputs), indexed by value id.
+///
+/// A graph that fixes axis 0 of every input at 1 runs inputs of `R > 1` rows one row at a
+/// time, as the engine does (`docs/semantics.md` section 8.5): every value is then its `R`
+/// rows' values end to end, its axis 0 multiplied by `R` (a scalar gets an axis of `R`).
 pub fn run(g: &FGraph, inputs: Vec<FTensor>) -> Result<Vec<FTensor>> {
+    let Some(rows) = one_by_one_rows(g, &inputs) else {
+        return run_once(g, inputs);
+    };
+    let mut all: Vec<FTensor> = Vec::new();
+    for r in 0..rows {
+        let vals = run_once(g, inputs.iter().map(|t| row_of(t, rows, r)).collect())?;
+        if all.is_empty() {
+            all = vals;
+        } else {
+            for (a, b) in all.iter_mut().zip(vals) {
+                a.data.extend(b.data);
+            }
+        }
+    }
+    for t in all.iter_mut().filter(|t| !t.data.is_empty()) {
+        match t.shape.first_mut() {
+            Some(d) => *d = d.saturating_mul(rows),
+            None => t.shape.push(rows),
+        }
+    }
+    Ok(all)
+}
+
+fn run_once(g: &FGraph, inputs: Vec<FTensor>) -> Result<Vec<FTensor>> {
     let batch = inputs
         .iter()
         .zip(&g.inputs)

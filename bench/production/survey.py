@@ -51,7 +51,10 @@ PACKAGES = [
 #   size: (H, W) for symbolic spatial dims; norm: (scale, mean, std) as x/scale, (x-mean)/std
 #   task: classifier (argmax agreement) or dense (max relative error)
 RECIPES = [
-    ("silero_vad_16k_sequence", dict(kind="audio_seq", frame=576, task="dense")),
+    # axis 0 is a sequence the LSTM reads across, not rows: bound by name (`--dim`) to the
+    # calibration sequence's length, the held-out sequence as long
+    ("silero_vad_16k_sequence", dict(kind="audio_seq", frame=576, task="dense",
+                                     seq_dim="sequence_length")),
     ("silero_vad_openvino", dict(kind="audio", frame=576, task="dense")),
     ("silero_vad", dict(kind="audio", frame=512, task="dense")),
     ("ddddocr/common_det", dict(kind="image", size=(416, 416), norm=(1.0, 0.0, 1.0), task="dense")),
@@ -333,6 +336,9 @@ def survey_model(spec, path, rel, args, supported, work):
     cal_n, held_n = args.cal_rows, args.held_rows
     if rec["kind"] in ("image", "image_nhwc", "gray") and np.prod(rec["size"]) * 3 > args.big_image:
         cal_n, held_n = args.image_cal_rows, args.image_held_rows
+    if rec.get("seq_dim"):
+        held_n = cal_n
+    args.dims = [f"{rec['seq_dim']}={cal_n}"] if rec.get("seq_dim") else []
     cal = make_inputs(info, rec, cal_n, seed=0)
     held = make_inputs(info, rec, held_n, seed=1)
     row["input_shapes"] = {k: list(v.shape) for k, v in cal.items()}
@@ -387,7 +393,8 @@ def try_vouch(onnx_path, d, tag, task, args, ref, sess):
     pkg = d / f"{tag}.vpkg"
     rc, out, err, secs = sh([args.vouch, "--json", "model", "import", str(onnx_path), "-c",
                              str(d / "calibration.json"), "-o", str(pkg)]
-                            + [f"--const={c}" for c in getattr(args, "consts", [])], args.timeout)
+                            + [f"--const={c}" for c in getattr(args, "consts", [])]
+                            + [f"--dim={c}" for c in getattr(args, "dims", [])], args.timeout)
     r["import_seconds"] = round(secs, 2)
     if rc != 0:
         r["status"] = "timeout" if rc == "timeout" else "refused"

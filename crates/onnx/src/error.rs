@@ -134,6 +134,15 @@ pub enum Error {
         /// The model's graph inputs, comma separated.
         inputs: String,
     },
+    /// A dimension was bound (`--dim`) by a name no graph input declares, or to a size out of
+    /// range.
+    #[error("the size given for the dimension `{name}`: {reason}")]
+    DimName {
+        /// The name given.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A constant was bound (`--const`) to a name that is not a graph input.
     #[error("a constant is bound to `{name}`, which is not a graph input (the inputs: {inputs})")]
     ConstName {

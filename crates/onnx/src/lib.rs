@@ -81,6 +81,11 @@ pub struct ImportOptions {
     /// that [`ImportOptions::shapes`] leaves unbound, and are not checked against fixed axes
     /// (the rows themselves are, when read).
     pub sample_shapes: BTreeMap<String, Vec<usize>>,
+    /// Symbolic dimensions bound by their `dim_param` name (`--dim sequence_length=64`), on
+    /// every input that declares that name, axis 0 included: an input whose axis 0 is bound
+    /// this way has no batch axis there (a sequence the graph reads across, not rows). A name
+    /// that no kept input declares is an error.
+    pub dims: BTreeMap<String, usize>,
     /// Keep a batch fixed at 1 fixed: the package then runs one row per execution. By default
     /// a model whose inputs all have axis 0 fixed at 1 is read with axis 0 as the rows
     /// ([`BatchAxis::FixedOneAsRows`]) when its graph allows it.

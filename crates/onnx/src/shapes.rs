@@ -226,6 +226,39 @@ pub(crate) fn input_shapes(
         }
     }
     let decls: Vec<Vec<Declared>> = kept.iter().map(|vi| declared(vi)).collect::<Result<_>>()?;
+    // dimensions bound by name must name a dim_param some kept input declares
+    let declared_params: Vec<&str> = decls
+        .iter()
+        .flatten()
+        .filter_map(|d| match d {
+            Declared::Param(p) => Some(p.as_str()),
+            _ => None,
+        })
+        .collect();
+    for (name, &size) in &opts.dims {
+        let bad = |reason: String| {
+            Err(Error::DimName {
+                name: name.clone(),
+                reason,
+            })
+        };
+        if !declared_params.contains(&name.as_str()) {
+            let mut params = declared_params.clone();
+            params.sort_unstable();
+            params.dedup();
+            return bad(format!(
+                "no graph input declares it (their symbolic dimensions: {})",
+                if params.is_empty() {
+                    "none".to_owned()
+                } else {
+                    params.join(", ")
+                }
+            ));
+        }
+        if size == 0 || size > MAX_ELEMS {
+            return bad(format!("{size} is not from 1 to {MAX_ELEMS}"));
+        }
+    }
     // explicit shapes: the rank and the fixed axes (after the batch axis) must agree
     for (vi, decl) in kept.iter().zip(&decls) {
         let Some(given) = opts.shapes.get(&vi.name) else {
@@ -288,6 +321,9 @@ pub(crate) fn input_shapes(
         for (axis, d) in decl.iter().enumerate() {
             dims.push(match d {
                 Declared::Fixed(n) => Dim::Fixed(*n),
+                Declared::Param(p) if opts.dims.contains_key(p) => {
+                    Dim::Fixed(opts.dims.get(p).copied().unwrap_or(1))
+                }
                 _ if axis == 0 => Dim::Batch,
                 _ => {
                     let by_param = match d {

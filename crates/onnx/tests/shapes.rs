@@ -386,3 +386,42 @@ fn unsupported_ops_and_forms_say_op_domain_node_and_form() {
     let msg = imp(&m).unwrap_err().to_string();
     assert!(msg.contains("`ids`") && msg.contains("string"), "{msg}");
 }
+
+/// A model that reads across its symbolic axis 0 (a sequence, not rows): the sum over it.
+fn sequence_sum() -> Vec<u8> {
+    model(
+        13,
+        vec![node(
+            "ReduceSum",
+            &["x", "axes"],
+            &["y"],
+            vec![A::I("keepdims", 0)],
+        )],
+        vec![ti("axes", &[1], &[0])],
+        vec![input_p("x", &["sequence_length", "3"])],
+        &["y"],
+    )
+}
+
+#[test]
+fn a_dimension_bound_by_name_fixes_axis_0_too() {
+    // as declared, axis 0 is the batch, whose rows a sum may not join
+    let e = imp(&sequence_sum()).unwrap_err().to_string();
+    assert!(e.contains("batch axis 0"), "{e}");
+    // bound by its dim_param name, it is a fixed sequence the graph reads across
+    let opts = ImportOptions {
+        dims: [("sequence_length".to_owned(), 5)].into(),
+        ..Default::default()
+    };
+    let g = import(&sequence_sum(), &opts).unwrap();
+    assert_eq!(input_shape(&g), [Fixed(5), Fixed(3)]);
+    assert_eq!(out_shape(&g, 0), [Fixed(3)]);
+    // a name no input declares is refused, listing the names they do
+    let opts = ImportOptions {
+        dims: [("seq".to_owned(), 5)].into(),
+        ..Default::default()
+    };
+    let e = import(&sequence_sum(), &opts).unwrap_err().to_string();
+    assert!(e.contains("`seq`") && e.contains("sequence_length"), "{e}");
+    assert!(!e.contains(MARKER), "{e}");
+}

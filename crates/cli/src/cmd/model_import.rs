@@ -35,6 +35,13 @@ pub struct ImportArgs {
     /// sizes is an error naming the input and the axis. Axes the model fixes must agree.
     #[arg(long = "shape", value_name = "NAME=DxDx..", value_parser = parse_shape)]
     pub shapes: Vec<(String, Vec<usize>)>,
+    /// Bind a symbolic dimension by its ONNX `dim_param` name, as `NAME=SIZE` (repeatable;
+    /// e.g. `--dim sequence_length=64`), on every input that declares it, the first axis
+    /// included: an input whose first axis is bound this way has no batch axis (a sequence the
+    /// model reads across, not independent rows). A name no input declares is an error listing
+    /// the names they do.
+    #[arg(long = "dim", value_name = "NAME=SIZE", value_parser = parse_dim)]
+    pub dims: Vec<(String, usize)>,
     /// Keep a batch fixed at 1 as the model declares it: a task holds one row, and calibration
     /// and `vouch infer` run several rows one by one. By default a model whose inputs all have
     /// their first axis fixed at 1 (`torch.onnx.export` without `dynamic_axes`) takes any
@@ -82,6 +89,22 @@ fn parse_const(s: &str) -> std::result::Result<(String, Vec<f64>), String> {
 }
 
 /// Parses `NAME=DxDx..` (positive sizes).
+fn parse_dim(s: &str) -> std::result::Result<(String, usize), String> {
+    let (name, size) = s
+        .rsplit_once('=')
+        .ok_or_else(|| format!("`{s}` is not NAME=SIZE (e.g. sequence_length=64)"))?;
+    if name.is_empty() {
+        return Err(format!("`{s}` names no dimension"));
+    }
+    let size = size
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{size}` in `{s}` is not a positive size"))?;
+    Ok((name.to_owned(), size))
+}
+
 fn parse_shape(s: &str) -> std::result::Result<(String, Vec<usize>), String> {
     let (name, dims) = s
         .rsplit_once('=')
@@ -199,6 +222,12 @@ pub fn run(a: &ImportArgs) -> Result<()> {
             eyre::bail!("--shape is given twice for `{input}`");
         }
     }
+    let mut dims = std::collections::BTreeMap::new();
+    for (name, size) in &a.dims {
+        if dims.insert(name.clone(), *size).is_some() {
+            eyre::bail!("--dim is given twice for `{name}`");
+        }
+    }
     let mut consts = std::collections::BTreeMap::new();
     for (input, values) in &a.consts {
         if consts.insert(input.clone(), values.clone()).is_some() {
@@ -210,6 +239,7 @@ pub fn run(a: &ImportArgs) -> Result<()> {
         shapes,
         keep_fixed_batch: a.keep_fixed_batch,
         consts,
+        dims,
         ..Default::default()
     };
     let pkg = import_with(&onnx, &calibration, opts.clone(), &name, precision)?;

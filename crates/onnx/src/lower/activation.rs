@@ -39,6 +39,13 @@ impl Importer {
         {
             return self.negate(ctx, v, ctx.op == "Abs");
         }
+        // the magnitude of a pair, without the squares' range (lower/magnitude.rs)
+        if ctx.op == "Sqrt"
+            && let Sym::Value(v) = self.sym(ctx, 0)?
+            && let Some((a, b)) = self.sum_of_squares(v)
+        {
+            return self.magnitude(ctx, a, b);
+        }
         let f = match ctx.op {
             "HardSigmoid" => ScalarFn::HardSigmoid {
                 alpha: ctx.float("alpha", 0.2),

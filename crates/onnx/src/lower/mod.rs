@@ -50,6 +50,7 @@ mod linear_scaler;
 mod linear_stack;
 mod logic;
 mod lp_pool;
+mod magnitude;
 mod norm;
 mod plumbing;
 mod pool;

@@ -4,7 +4,7 @@
 //! integer package keeps small magnitudes to a few output steps (through the squares, 16-bit
 //! rounding of `re² + im²` cost up to `sqrt(step)`: 0.07 on this data).
 
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
 use prost::Message as _;
 use vouch_engine::{Engine, Options};

@@ -8,6 +8,7 @@ import {IVouchTaskManager} from "../src/consumer/IVouchTaskManager.sol";
 import {VouchResults} from "../src/consumer/VouchResults.sol";
 import {LendingRiskGate} from "../src/examples/LendingRiskGate.sol";
 import {VouchZkVerifierMlp10} from "../src/verifiers/VouchZkVerifierMlp10.sol";
+import {VouchZkVerifierMlp784} from "../src/verifiers/VouchZkVerifierMlp784.sol";
 
 /// @notice What a verified decision consumed by a contract costs (request with a callback,
 /// result, finalize with the values, the risk gate acting), per transaction: execution with
@@ -91,15 +92,26 @@ contract ConsumerGasTest is ModelKit {
 
     function test_gas_consumer_decision_zk() public {
         VouchZkVerifierMlp10 v = new VouchZkVerifierMlp10();
+        _zkDecision("mlp_10_20_2", 2, v.WEIGHTS_ROOT(), address(v));
+    }
+
+    /// The shape of the digits model (784-128-10, ten outputs, three public inputs): the model
+    /// `bench/consumer/run.sh` measures in zk mode as anvil receipts.
+    function test_gas_consumer_decision_zk_784() public {
+        VouchZkVerifierMlp784 v = new VouchZkVerifierMlp784();
+        _zkDecision("mlp_784_128_10", 10, v.WEIGHTS_ROOT(), address(v));
+    }
+
+    function _zkDecision(string memory name, uint32 outputs, bytes32 weightsRoot, address v) internal {
         string memory j =
-            vm.readFile(string.concat(vm.projectRoot(), "/../testdata/proofs/v3/mlp_10_20_2.calldata.json"));
-        outputSpecs.push(ModelRegistry.OutputSpec({size: 2, scaleBits: P15}));
-        modelId = _registerModel(v.WEIGHTS_ROOT(), keccak256("graph"), address(v));
+            vm.readFile(string.concat(vm.projectRoot(), "/../testdata/proofs/v3/", name, ".calldata.json"));
+        outputSpecs.push(ModelRegistry.OutputSpec({size: outputs, scaleBits: P15}));
+        modelId = _registerModel(weightsRoot, keccak256("graph"), v);
         gate = new LendingRiskGate(IVouchTaskManager(address(tm)), modelId, VERSION, 0, 1, 1e30, 1_000 ether);
         for (uint256 k; k < 2; ++k) {
-            (uint256 req, uint256 sub) = _zk(j, address(uint160(0xB0B0B + k)), address(v));
+            (uint256 req, uint256 sub) = _zk(j, address(uint160(0xB0B0B + k)), v);
             if (k == 1) {
-                emit log("| zk decision (mlp_10_20_2 proof), new borrower | gas |");
+                emit log(string.concat("| zk decision (", name, " proof), new borrower | gas |"));
                 emit log("|---|---|");
                 _row("request (callback)", req);
                 _row("submitZk (verifies, settles, delivers, gate acts)", sub);

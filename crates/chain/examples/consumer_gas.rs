@@ -8,11 +8,20 @@
 //! Steady state: one decision runs first (the provider has been paid before); the measured
 //! borrower is new (its credit line is a fresh storage slot) and pays the fee by `transferFrom`.
 //!
+//! Then the same decision in zk mode: the 784-128-10 MLP fixture (`testdata/models/
+//! mlp_784_128_10`, imported at int8 as its committed proof's package) published with its
+//! committed verifier (`contracts/src/verifiers/VouchZkVerifierMlp784.sol`, compiled with
+//! solcjs), a zk request on row 0 of its input (inline) with the gate as callback, and
+//! `submitZk` with the committed proof (`testdata/proofs/v3/mlp_784_128_10.calldata.json`),
+//! which verifies, settles and delivers the proof's values to the gate in one transaction; and
+//! a request naming the input by its CID (as the gateway stores it) instead of carrying it.
+//!
 //! ```text
 //! cargo run -p vouch-chain --example consumer_gas      # bench/consumer/run.sh
 //! ```
 #![allow(clippy::print_stdout, clippy::unwrap_used)] // a measurement program: its output is the report
 
+use vouch_chain::alloy::primitives::{B256, Bytes};
 use vouch_chain::alloy::primitives::{I256, U256};
 use vouch_chain::alloy::providers::Provider;
 use vouch_chain::bindings::lending_risk_gate::LendingRiskGate;
@@ -43,7 +52,7 @@ async fn main() {
     let owner = chain.system(0).await;
     let m = vouch_chain::graph::commitments_of(&bytes, &pkg);
     let model = owner.publish(&m).await.unwrap().model_id;
-    chain.fund(1..5, 5_000).await;
+    chain.fund(1..8, 5_000).await;
     chain.stake(1, model, 1_500).await;
     let line = U256::from(1_000 * TOKEN);
     let gate = LendingRiskGate::deploy(
@@ -146,4 +155,141 @@ async fn main() {
     }
     let total: u64 = rows.iter().map(|r| r.1).sum();
     println!("| total [target <= 350000] | {total} |");
+
+    let zk = zk_decision(&chain, &owner).await;
+    println!();
+    println!(
+        "| zk decision consumed by LendingRiskGate (784-128-10 MLP int8, committed proof, receipts on anvil) | gasUsed |"
+    );
+    println!("|---|---:|");
+    for (what, g) in &zk {
+        println!("| {what} | {g} |");
+    }
+    println!(
+        "| total, inline input [target <= 450000] | {} |",
+        zk[0].1 + zk[1].1
+    );
+    println!(
+        "| total, input by CID [target <= 450000] | {} |",
+        zk[2].1 + zk[1].1
+    );
+}
+
+/// The zk decision's rows for a new borrower after one warm-up decision: the request with the
+/// input inline, `submitZk`, and the request of another new borrower naming the input by CID.
+async fn zk_decision(chain: &Chain, owner: &System) -> Vec<(&'static str, u64)> {
+    let name = "mlp_784_128_10";
+    let dir = vouch_testkit::model_dir(name);
+    let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
+    let graph = vouch_onnx::import(&onnx, &vouch_onnx::ImportOptions::default()).unwrap();
+    let cal: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("calibration.json")).unwrap()).unwrap();
+    let samples = vouch_quant::calibration_from_json(&graph, &cal).unwrap();
+    let pkg = vouch_quant::import_at(
+        &graph,
+        samples,
+        name,
+        [0; 32],
+        vouch_quant::Precision::Int8,
+        |_| {},
+    )
+    .unwrap();
+    let m = vouch_chain::graph::commitments_of(&pkg.to_bytes(), &pkg);
+    let src = std::fs::read_to_string(
+        vouch_testkit::repo().join("contracts/src/verifiers/VouchZkVerifierMlp784.sol"),
+    )
+    .unwrap();
+    let code = vouch_chain::zk::compile_solidity(&src, "VouchZkVerifierMlp784").unwrap();
+    let verifier = owner.deploy_verifier(code).await.unwrap();
+    let model = owner
+        .publish_with_verifier(&m, verifier, None)
+        .await
+        .unwrap()
+        .0
+        .model_id;
+    let fx: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            vouch_testkit::repo().join(format!("testdata/proofs/v3/{name}.calldata.json")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let field = |k: &str| fx[k].as_str().unwrap().to_owned();
+    let ic: B256 = field("input_commitment").parse().unwrap();
+    let output: B256 = field("output_commitment").parse().unwrap();
+    let proof: Bytes = field("proof").parse().unwrap();
+
+    // row 0 of the fixture input, inline, as a client sends it (the proof's row)
+    let mut input: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("input.json")).unwrap()).unwrap();
+    for (_, v) in input.as_object_mut().unwrap().iter_mut() {
+        v.as_array_mut().unwrap().truncate(1);
+    }
+    let floats = vouch_task::codec::package_inputs_from_json(&pkg, &input).unwrap();
+    let inline = vouch_task::codec::inline_bytes(&vouch_quant::quantize_inputs(&pkg, &floats));
+
+    // approves any score: every decision writes the borrower's fresh credit line
+    let line = U256::from(1_000 * TOKEN);
+    let gate = LendingRiskGate::deploy(
+        owner.client().provider().clone(),
+        owner.deployment().contracts.task_manager,
+        model,
+        1,
+        U256::ZERO,
+        U256::ZERO,
+        I256::try_from(10_i128.pow(30)).unwrap(),
+        line,
+    )
+    .await
+    .unwrap();
+    let provider = chain.system(1).await;
+    // the input as the gateway stores it, named by its CID (the request carries no input bytes)
+    let cid = vouch_primitives::Cid::of_file(&serde_json::to_vec(&input).unwrap()).to_string();
+    let mut rows = Vec::new();
+    // borrower 5 warms up; 6 sends the input inline, 7 names it by CID
+    for borrower in [5, 6, 7] {
+        let by_cid = borrower == 7;
+        let b = chain.system(borrower).await;
+        let req = Request {
+            model_id: model,
+            version: 1,
+            mode: Mode::Zk,
+            fee: TOKEN,
+            deadline_secs: 3600,
+            input_commitment: ic,
+            rows: 1,
+            input_cid: if by_cid { cid.clone() } else { String::new() },
+            inline_input: if by_cid { Vec::new() } else { inline.clone() },
+            callback: Some(Callback {
+                target: *gate.address(),
+                gas: 100_000,
+            }),
+        };
+        let t = b.request(&req).await.unwrap();
+        let request = last_gas(&b).await;
+        let rc = provider.submit_zk(t, output, proof.clone()).await.unwrap();
+        assert_eq!(b.task(t).await.unwrap().flags & 16, 0, "the callback ran");
+        let got = owner
+            .client()
+            .call(
+                "creditLineOf",
+                gate.creditLineOf(signer(borrower).address()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(got, line, "the gate approved the credit line");
+        let submit = "submitZk (verifies, settles, delivers the proof's values, the gate approves)";
+        match borrower {
+            6 => rows.extend([
+                ("request (inline input, callback to the gate)", request),
+                (submit, rc.gas_used),
+            ]),
+            7 => rows.push((
+                "request with the input by CID instead (no inline bytes)",
+                request,
+            )),
+            _ => {}
+        }
+    }
+    rows
 }

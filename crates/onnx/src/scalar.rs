@@ -116,13 +116,38 @@ pub enum ScalarFn {
     /// onnxruntime's `PROBIT` post-transform, `√2 · erfinv(2x - 1)` with its approximation of
     /// `erfinv` (Winitzki's, `a = 0.147`) in `f32`: NaN outside `[0, 1]`.
     Probit,
-    /// `tanh x` (an SVM's `SIGMOID` kernel; ONNX `Tanh` itself is [`crate::FOp::Tanh`]).
-    Tanh,
-    /// `e^-(x + shift)`: an SVM's `RBF` kernel value `e^-γ‖x - v‖²` from its argument
-    /// `γ ‖x - v‖² - shift`, centred on the table's window (`lower/svm.rs`).
+    /// `gain · (tanh x - tanh(clamp(x, -lo, lo)))`: one band of an SVM's `SIGMOID` kernel
+    /// (`tanh x` for `lo = 0` and `gain = 1`; the bands' values over their gains sum to the
+    /// kernel's, `lower/svm_dot.rs`; ONNX `Tanh` itself is [`crate::FOp::Tanh`]).
+    TanhBand {
+        /// The factor that brings the band's largest value to 1.
+        gain: f32,
+        /// The band's lower edge (the value is 0 within `±lo`).
+        lo: f32,
+    },
+    /// `gain · (x^exponent - clamp(x, -lo, lo)^exponent)` (`gain · x^exponent` for `lo = 0`),
+    /// powers as [`Self::Pow`]: one band of an SVM's `POLY` kernel (`lower/svm_dot.rs`).
+    PowBand {
+        /// The factor that brings the band's largest value to 1 (1 for the last band, whose
+        /// range is the calibrated one).
+        gain: f32,
+        /// The exponent (the kernel's `degree`).
+        exponent: f32,
+        /// The band's lower edge (the value is 0 within `±lo`).
+        lo: f32,
+    },
+    /// `gain · (e^-clamp(x + shift, lo, hi) - e^-hi)`: one band of an SVM's `RBF` kernel
+    /// value `e^-γ‖x - v‖²` from its argument `γ ‖x - v‖² - shift`, centred on the table's
+    /// window (`lower/svm_rbf.rs`; the bands' values over their gains sum to the kernel's).
     RbfKernel {
-        /// Half the window, `T/2`.
+        /// The factor that brings the band's largest value to 1.
+        gain: f32,
+        /// Half the window, `e/2`.
         shift: f32,
+        /// The band's lower edge (the value is constant below it).
+        lo: f32,
+        /// The band's upper edge (the value is 0 past it); `+∞` for the last band.
+        hi: f32,
     },
     /// `x^exponent`: `x · x` and `x · x · x` for 2 and 3, as onnxruntime computes an SVM's
     /// `POLY` kernel, `powf` otherwise (NaN for a negative `x` and a fractional exponent).
@@ -279,8 +304,21 @@ impl ScalarFn {
                 }
             }
             Self::Probit => probit(x),
-            Self::Tanh => tanhf(x),
-            Self::RbfKernel { shift } => expf(-(x + shift)),
+            Self::TanhBand { gain, lo } => gain * (tanhf(x) - tanhf(x.max(-lo).min(lo))),
+            Self::PowBand { gain, exponent, lo } => {
+                let f = Self::Pow { exponent };
+                if lo > 0.0 {
+                    gain * (f.apply(x) - f.apply(x.max(-lo).min(lo)))
+                } else {
+                    gain * f.apply(x)
+                }
+            }
+            Self::RbfKernel {
+                gain,
+                shift,
+                lo,
+                hi,
+            } => gain * (expf(-(x + shift).max(lo).min(hi)) - expf(-hi)),
             Self::Pow { exponent } => {
                 if exponent == 2.0 {
                     x * x
@@ -340,7 +378,7 @@ impl ScalarFn {
             Self::Swish { .. } => "Swish",
             Self::Rsqrt | Self::InverseOrOne | Self::InverseAbsOrOne => "Normalizer",
             Self::Probit => "PROBIT",
-            Self::Tanh => "Tanh",
+            Self::TanhBand { .. } | Self::PowBand { .. } => "SVMClassifier",
             Self::RbfKernel { .. } => "SVMClassifier",
             Self::Pow { .. } => "Pow",
             Self::Greater { .. } => "Greater",

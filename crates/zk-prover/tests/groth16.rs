@@ -179,3 +179,31 @@ fn a_tree_ensemble_proves_and_verifies() {
     bad.input_hash = input_hash_bits(pkg.input_bits(), &other).unwrap();
     assert!(!bad.verify(&vk).unwrap());
 }
+
+/// A kernel SVM end to end (`svm_sigmoid_bc`: the sigmoid kernel in two bands, each a clipped
+/// `Linear` and a `2^16`-entry table, side by side in a `Concat` before the dual coefficients):
+/// keys from a local ptau, a proof of a held-out row that verifies with the engine's outputs,
+/// and a changed output rejected.
+#[test]
+fn a_kernel_svm_proves_and_verifies() {
+    let (pkg, inputs) = common::fixture("svm_sigmoid_bc", 0);
+    let c0 = circuit::build(&pkg, circuit::zero_inputs(&pkg)).unwrap();
+    let power = groth::domain_log(&c0.cs);
+    eprintln!("svm_sigmoid_bc: {} constraints", c0.cs.num_constraints());
+    let ptau_bytes = ptau::insecure_new(power, &|_| {}).unwrap();
+    let keys = keys_for(&pkg, &ptau_bytes);
+    let bytes = phase2::to_bytes(&keys);
+    let (vk, _) = files::read_keys_vk(&bytes).unwrap();
+    let s = vouch_zk_prover::task::prove(&pkg, &bytes, inputs.clone()).unwrap();
+    assert!(s.file.verify(&vk).unwrap());
+    let exec = vouch_engine::Engine::new(&pkg, Default::default())
+        .unwrap()
+        .run(inputs)
+        .unwrap();
+    let got: Vec<i32> = s.file.outputs.iter().flat_map(|t| t.data.clone()).collect();
+    let want: Vec<i32> = exec.outputs.iter().flat_map(|t| t.data.clone()).collect();
+    assert_eq!(got, want);
+    let mut bad = s.file.clone();
+    bad.outputs[0].data[0] += 1;
+    assert!(!bad.verify(&vk).unwrap());
+}

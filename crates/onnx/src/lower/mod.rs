@@ -62,6 +62,7 @@ mod select;
 mod softmax_zero;
 mod space_depth;
 mod svm;
+mod svm_dot;
 mod svm_rbf;
 mod tree;
 mod tree_scaler;

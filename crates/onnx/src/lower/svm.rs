@@ -4,15 +4,18 @@
 //! | kernel | `K(x, v)` | lowered as |
 //! |---|---|---|
 //! | `LINEAR` | `x · v` | folded: `Σ_i c_i (x · v_i) = x · (Σ_i c_i v_i)`, one `Linear` per score |
-//! | `POLY` | `(γ x · v + c₀)^d` | `Linear` (weights `γ v_i / σ_i`, bias `c₀ / σ_i`), `Map` `Pow`, coefficients times `σ_i^d` |
-//! | `SIGMOID` | `tanh(γ x · v + c₀)` | `Linear` (weights `γ v_i`, bias `c₀`), `Clip` to `±w` (`w = ln(2·10^5 reach) / 2`, at least 4: the argument's steps cover only where `tanh` moves a score by `10^-5`), `Map` `Tanh` |
-//! | `RBF` | `exp(-γ ‖x - v‖²)` | per vector `√γ (x - v_i)` and `±c`, two `Select`s, a `MatMul` (`γ ‖x - v_i‖² - T/2`, exact sum of squares), `Clip`, `Map` `RbfKernel` (`svm_rbf.rs`) |
+//! | `POLY` | `(γ x · v + c₀)^d` | per band a `Linear` (weights `γ v_i / σ_i`, bias `c₀ / σ_i`), `Clip`, `Map` `PowBand`; coefficients times `σ_i^d` (`svm_dot.rs`) |
+//! | `SIGMOID` | `tanh(γ x · v + c₀)` | per band a `Linear` (weights `γ v_i`, bias `c₀`), `Clip` (the last to `±w`, `w = ln(2·10^5 reach) / 2`, at least 4: the argument's steps cover only where `tanh` moves a score by `10^-5`), `Map` `TanhBand` (`svm_dot.rs`) |
+//! | `RBF` | `exp(-γ ‖x - v‖²)` | per band, per vector `√γ (x - v_i)` and `±c`, clipped, two `Select`s, a `MatMul` (`γ ‖x - v_i‖²` minus the band's centre, exact sum of squares), `Clip`, `Map` `RbfKernel` (`svm_rbf.rs`) |
 //!
-//! A `Scaler` that only the SVM reads folds into the kernel's `Linear` (`linear_scaler.rs`).
+//! A `Scaler` that only the SVM reads folds into the kernel's `Linear`s (`linear_scaler.rs`).
 //!
-//! The kernel values `[.., S]` (one per support vector) then meet the dual coefficients in a
-//! `Linear` whose bias is `ρ`. The kernel's `Map`s are `fine` (a `2^16`-entry table at 16 bits):
-//! an `Exp` over the 256 steps of an `act8` exponent would be off by up to a tenth.
+//! The kernel values are the sum of a few bands' tables, each over its own range of the
+//! argument at its own scale (`svm_dot.rs`, `svm_rbf.rs`), side by side `[.., B S]` (one per
+//! band and support vector, each band's values times a gain that brings its largest to 1); they
+//! then meet the dual coefficients (over the gains) in a `Linear` whose bias is `ρ`. The
+//! kernel's `Map`s are `fine` (a `2^16`-entry table at 16 bits): an `Exp` over the 256 steps of
+//! an `act8` exponent would be off by up to a tenth.
 //!
 //! Classifiers with integer labels `0..n-1` (no probability outputs, `post_transform` `NONE`):
 //!
@@ -36,6 +39,7 @@
 //! (their coupling iterates over all the pairwise decisions), string or other labels, a `post_transform`, the liblinear form (no support vectors), and
 //! attributes whose sizes do not match.
 
+use super::svm_dot::DotKernel;
 use crate::error::Result;
 use crate::graph::{Dim, FOp, Operand, ScalarFn, ValueId};
 use crate::import::{Ctx, Importer, Kind, Sym};
@@ -124,13 +128,23 @@ fn fold(coef: &[f32], sv: &[f32], s: usize, k: usize) -> Vec<f32> {
         .collect()
 }
 
-/// The per-vector divisors `σ_i = γ ‖v_i‖ max_j ‖v_j‖ + |c₀|` of a `POLY` kernel
-/// ([`Importer::svm_kernels`]); `1` where `σ_i` or `σ_i^d` is not a positive finite `f32`.
+/// The per-vector divisors `σ_i` of a `POLY` kernel's arguments ([`Importer::svm_kernels`]):
+/// with `β_i = γ ‖v_i‖ max_j ‖v_j‖ + |c₀|` (a bound on `|γ x · v_i + c₀|` for inputs like the
+/// support vectors) and `w_i = (max |c_i|)^(1/d)` (the vector's largest dual coefficient over
+/// the score rows, `large`), `σ_i = Z / w_i` with `Z = max_j w_j β_j`: each vector's kernel
+/// value `(a_i)^d` then carries its coefficient's magnitude, so its steps cost every score
+/// alike, and no argument exceeds its bound (`σ_i >= β_i`). `β_i` where `w_i` is 0 or `d < 1`;
+/// `1` where `σ_i` or `σ_i^d` is not a positive finite `f32`.
 #[expect(
     clippy::cast_possible_truncation,
     reason = "constants are f32 in the graph"
 )]
-fn poly_scales(sv: &[f32], k: usize, gamma: f32, coef0: f32, degree: f32) -> Vec<f32> {
+fn poly_scales(
+    sv: &[f32],
+    k: usize,
+    (gamma, coef0, degree): (f32, f32, f32),
+    large: &[f32],
+) -> Vec<f32> {
     let norms: Vec<f64> = sv
         .chunks_exact(k)
         .map(|v| {
@@ -141,10 +155,30 @@ fn poly_scales(sv: &[f32], k: usize, gamma: f32, coef0: f32, degree: f32) -> Vec
         })
         .collect();
     let top = norms.iter().copied().fold(0f64, f64::max);
-    norms
+    let bounds: Vec<f64> = norms
         .iter()
-        .map(|n| {
-            let sg = (f64::from(gamma).abs() * n * top + f64::from(coef0).abs()) as f32;
+        .map(|n| f64::from(gamma).abs() * n * top + f64::from(coef0).abs())
+        .collect();
+    let weights: Vec<f64> = large
+        .iter()
+        .map(|c| {
+            let w = f64::from(c.abs()).powf(1.0 / f64::from(degree));
+            if degree >= 1.0 && w.is_finite() && w > 0.0 {
+                w
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let z = bounds
+        .iter()
+        .zip(&weights)
+        .fold(0f64, |m, (b, w)| m.max(b * w));
+    bounds
+        .iter()
+        .zip(&weights)
+        .map(|(&b, &w)| {
+            let sg = if w > 0.0 && z.is_finite() { z / w } else { b } as f32;
             let p = libm::powf(sg, degree);
             if sg.is_finite() && sg > 0.0 && p.is_finite() && p > 0.0 {
                 sg
@@ -152,6 +186,32 @@ fn poly_scales(sv: &[f32], k: usize, gamma: f32, coef0: f32, degree: f32) -> Vec
                 1.0
             }
         })
+        .collect()
+}
+
+/// The weights `[S, K]` and bias `[S]` of the arguments `(γ x · v_i + c₀) / σ_i`.
+fn dot_weights(
+    sv: &[f32],
+    k: usize,
+    gamma: f32,
+    coef0: f32,
+    sigma: &[f32],
+) -> (Vec<f32>, Vec<f32>) {
+    let w = sv
+        .chunks_exact(k)
+        .zip(sigma)
+        .flat_map(|(v, sg)| v.iter().map(move |a| gamma * a / sg))
+        .collect();
+    let b = sigma.iter().map(|sg| coef0 / sg).collect();
+    (w, b)
+}
+
+/// The factors of banded kernel values: band `b`'s vector `i` (at `b S + i`) holds `λ_b` times
+/// its part of `K(x, v_i) / f_i`, so its coefficient takes on `f_i / λ_b`.
+fn banded(factors: &[f32], gains: &[f32]) -> Vec<f32> {
+    gains
+        .iter()
+        .flat_map(|g| factors.iter().map(move |f| f / g))
         .collect()
 }
 
@@ -227,25 +287,34 @@ impl Importer {
             .chunks_exact(s.max(1))
             .map(|row| row.iter().map(|c| c.abs()).sum::<f32>())
             .fold(0f32, f32::max);
-        let (kv, factors) = self.svm_kernels(ctx, x, k, sv, kernel, reach)?;
+        // each vector's largest absolute dual coefficient over the rows
+        let mut large = vec![0f32; s];
+        for row in duals.coef.chunks_exact(s.max(1)) {
+            for (l, c) in large.iter_mut().zip(row) {
+                *l = l.max(c.abs());
+            }
+        }
+        let (kv, factors) = self.svm_kernels(ctx, x, k, sv, kernel, (reach, &large))?;
         let coef = duals
             .coef
             .chunks_exact(s)
-            .flat_map(|row| row.iter().zip(&factors).map(|(c, f)| c * f))
+            .flat_map(|row| row.iter().cycle().zip(&factors).map(|(c, f)| c * f))
             .collect();
-        let weight = self.new_const(ctx, "coefficients", vec![n, s], coef);
-        self.linear(ctx, kv, weight, n, s, Some(bias), Some(name))
+        let width = factors.len();
+        let weight = self.new_const(ctx, "coefficients", vec![n, width], coef);
+        self.linear(ctx, kv, weight, n, width, Some(bias), Some(name))
     }
 
-    /// The kernel values of a `POLY`, `RBF` or `SIGMOID` kernel, `[.., S]`, each `K(x, v_i)`
-    /// divided by its factor `f_i` (the second value, which the dual coefficients take on).
+    /// The kernel values of a `POLY`, `RBF` or `SIGMOID` kernel in bands, `[.., B S]`, each
+    /// band's part of `K(x, v_i)` divided by its factor (the second value, which the dual
+    /// coefficients take on: `f_i` over the band's gain).
     ///
     /// A `POLY` kernel is homogeneous: `(γ x · v_i + c₀)^d = σ_i^d ((γ x · v_i + c₀) / σ_i)^d`
-    /// with `σ_i = γ ‖v_i‖ max_j ‖v_j‖ + |c₀|`, a bound on `|γ x · v_i + c₀|` for inputs like the
-    /// support vectors. Dividing by it gives every vector's kernel values a like range, so the
-    /// one scale of the table's output does not leave the vectors of small norm a few steps
-    /// (breast cancer's norms span 40x: 4e-2 off without it, 4e-3 with it in a simulation).
-    /// `RBF` and `SIGMOID` are not homogeneous: factors 1.
+    /// for any `σ_i > 0` ([`poly_scales`]: each vector's coefficient folded into its argument,
+    /// so every vector's kernel steps cost the scores alike; breast cancer's norms span 40x,
+    /// and one divisor for all was 4e-2 off). `RBF` and `SIGMOID` are not homogeneous: their
+    /// factors are 1. `large` holds each vector's largest absolute coefficient, `reach` the
+    /// largest row's sum of them.
     fn svm_kernels(
         &mut self,
         ctx: &Ctx<'_>,
@@ -253,77 +322,37 @@ impl Importer {
         k: usize,
         sv: &[f32],
         kernel: Kernel,
-        reach: f32,
+        (reach, large): (f32, &[f32]),
     ) -> Result<(ValueId, Vec<f32>)> {
         let s = sv.len() / k.max(1);
         let mut factors = vec![1f32; s];
-        let (f, arg) = match kernel {
+        let (w, b, dot) = match kernel {
             Kernel::Poly {
                 gamma,
                 coef0,
                 degree,
             } => {
-                let sigma = poly_scales(sv, k, gamma, coef0, degree);
+                let sigma = poly_scales(sv, k, (gamma, coef0, degree), large);
                 for (f, sg) in factors.iter_mut().zip(&sigma) {
                     *f = libm::powf(*sg, degree);
                 }
-                let arg = self.svm_dot(ctx, x, k, sv, gamma, coef0, &sigma)?;
-                (ScalarFn::Pow { exponent: degree }, arg)
+                let (w, b) = dot_weights(sv, k, gamma, coef0, &sigma);
+                (w, b, DotKernel::Pow(degree))
             }
             Kernel::Sigmoid { gamma, coef0 } => {
-                let arg = self.svm_dot(ctx, x, k, sv, gamma, coef0, &vec![1.0; s])?;
+                let (w, b) = dot_weights(sv, k, gamma, coef0, &vec![1.0; s]);
                 // past `w`, `1 - tanh` (below `2 e^-2w`) moves no score by more than 10^-5
-                let w = 0.5 * libm::logf(2e5 * reach).max(8.0);
-                let op = FOp::Clip { min: -w, max: w };
-                let shape = self.shape(arg);
-                let arg = self.emit_tmp(ctx, "saturated", op, vec![Operand::Value(arg)], shape)?;
-                (ScalarFn::Tanh, arg)
+                let clip = 0.5 * libm::logf(2e5 * reach).max(8.0);
+                (w, b, DotKernel::Tanh(clip))
             }
             Kernel::Rbf { gamma } => {
-                let (u, shift) = self.rbf_argument(ctx, x, k, sv, gamma, reach)?;
-                (ScalarFn::RbfKernel { shift }, u)
+                let (kv, gains) = self.rbf_kernels(ctx, x, k, sv, gamma, reach)?;
+                return Ok((kv, banded(&factors, &gains)));
             }
             Kernel::Linear => return Err(ctx.shape_err("a LINEAR kernel is folded")),
         };
-        let mut shape = self.shape(x);
-        if let Some(last) = shape.last_mut() {
-            *last = Dim::Fixed(s);
-        }
-        let op = FOp::Map { f };
-        let kv = self.emit_tmp(ctx, "kernel", op, vec![Operand::Value(arg)], shape)?;
-        Ok((kv, factors))
-    }
-
-    /// `(γ x · v_i + c₀) / σ_i`, `[.., S]`.
-    #[expect(clippy::too_many_arguments, reason = "the kernel's parameters")]
-    fn svm_dot(
-        &mut self,
-        ctx: &Ctx<'_>,
-        x: ValueId,
-        k: usize,
-        sv: &[f32],
-        gamma: f32,
-        coef0: f32,
-        sigma: &[f32],
-    ) -> Result<ValueId> {
-        let s = sv.len() / k.max(1);
-        let w: Vec<f32> = sv
-            .chunks_exact(k)
-            .zip(sigma)
-            .flat_map(|(v, sg)| v.iter().map(move |a| gamma * a / sg))
-            .collect();
-        let b: Vec<f32> = sigma.iter().map(|sg| coef0 / sg).collect();
-        // a Scaler read by nothing else folds into the weights (lower/linear_scaler.rs)
-        let (x, w, b) = match self.take_scaler(ctx, x, 0) {
-            Some(sc) => {
-                let (w, b) = super::linear_scaler::compose(&sc, &w, Some(&b), k);
-                (sc.x, w, b)
-            }
-            None => (x, w, b),
-        };
-        let weight = self.new_const(ctx, "gamma_sv", vec![s, k], w);
-        let bias = self.new_const(ctx, "coef0", vec![s], b);
-        self.linear(ctx, x, weight, s, k, Some(bias), None)
+        let (kv, gains) = self.dot_kernels(ctx, x, k, (w, b), dot)?;
+        Ok((kv, banded(&factors, &gains)))
     }
 
     /// `SVMClassifier` with integer labels `0..n-1`: binary, or one-vs-one votes for `n > 2`.

@@ -55,7 +55,7 @@ pub(super) fn need(node: &Node, is_const: bool, i: usize, e: usize) -> (usize, u
 
 /// The elements of output `o`'s bias (constant 1) among `n` outputs: its one value, or its
 /// `[hi, lo]` pair when the bias is wide (`[N, 2]`, docs/semantics.md section 3).
-fn bias_need(node: &Node, n: usize, o: usize) -> (usize, usize) {
+pub(super) fn bias_need(node: &Node, n: usize, o: usize) -> (usize, usize) {
     let wide = node
         .constShapes
         .get(1)

@@ -16,7 +16,7 @@ library Partial {
     /// Terms per chunk of a `Linear` element (contiguous rows of `X` and `W`).
     uint256 internal constant LINEAR_CHUNK = 64;
     /// Terms per chunk of a `Conv` or `MatMul` element (strided reads).
-    uint256 internal constant STRIDED_CHUNK = 16;
+    uint256 internal constant STRIDED_CHUNK = 8;
 
     /// Terms per chunk of the partial-sum game of op `op`.
     function chunkOf(uint8 op) internal pure returns (uint256) {

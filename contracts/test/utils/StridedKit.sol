@@ -7,14 +7,14 @@ import {OneStepVerifier} from "../../src/OneStepVerifier.sol";
 import {DisputeGame} from "../../src/DisputeGame.sol";
 
 /// @notice Drives the partial-sum game of a `Conv` or `MatMul` element (docs/semantics.md 8.4,
-/// chunks of 16 terms): reference prefix sums computed here term by term (independently of the
+/// chunks of 8 terms): reference prefix sums computed here term by term (independently of the
 /// contracts' `Partial` library), and the chunk step's windows (one per term of the strided
 /// operand, the later ones sharing the first one's proven commitment).
 abstract contract StridedKit is PartialSumKit {
-    uint256 internal constant STRIDED = 16;
+    uint256 internal constant STRIDED = 8;
 
     /// Grouped dilated padded Conv: X [1, 16, 8, 8], W [8, 8, 3, 3] (group 2, dilation 2,
-    /// pad 2: fan-in 72, five chunks), B [8] -> [1, 8, 8, 8].
+    /// pad 2: fan-in 72, nine chunks), B [8] -> [1, 8, 8, 8].
     function _convNet() internal pure returns (Model memory m) {
         m.input = _rand(21, 1024, -128, 127);
         m.inputShape = _u(1, 16, 8, 8);
@@ -36,7 +36,7 @@ abstract contract StridedKit is PartialSumKit {
     }
 
     /// MatMul of two computed operands: X [1, 4, 40] and Y [1, 40, 4] (copies of the input),
-    /// fan-in 40 (three chunks) -> [1, 4, 4].
+    /// fan-in 40 (five chunks) -> [1, 4, 4].
     function _matmulNet() internal pure returns (Model memory m) {
         m.input = _rand(31, 160, -128, 127);
         m.inputShape = _u(1, 160);

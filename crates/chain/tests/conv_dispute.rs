@@ -69,3 +69,139 @@ async fn a_lie_in_each_conv_and_large_linear_node_is_caught_by_its_partial_sums(
         println!("{name:<8} {j:>4}  {op:<6}  {k:>6}  {moves:>5}  {gas:>16}");
     }
 }
+
+/// A 1x1 `Conv` over a `[1, 256, 64, 64]` input (fan-in 256, one tap per input plane, so every
+/// read of a chunk is its own window) and a `MatMul` `[1, 1, 256] x [1, 256, 4096]` (every read
+/// of `Y` a column 4096 elements apart), both operands of 2^20 elements (range proofs of 17
+/// levels): the widest reads a chunk step makes at that size. Both wide (`i32` outputs).
+fn strided_worst_case() -> vouch_model::Package {
+    use vouch_model::{Const, Dim, IoSpec, Kind, Node, Op, Operand, Package, Requant, TensorInfo};
+    let value = |name: &str, kind, dims: &[u32]| TensorInfo {
+        name: name.to_owned(),
+        kind,
+        scale: 1.0,
+        shape: std::iter::once(Dim::Batch)
+            .chain(dims.iter().map(|&d| Dim::Fixed(d)))
+            .collect(),
+    };
+    let w: Vec<i32> = (0..512).map(|i| (i * 37 % 255) - 127).collect();
+    let pkg = Package {
+        semantics_version: vouch_semantics::SEMANTICS_VERSION,
+        name: "strided_worst_case".to_owned(),
+        source_sha256: [0; 32],
+        inputs: vec![
+            IoSpec::new("img", 0),
+            IoSpec::new("a", 1),
+            IoSpec::new("b", 2),
+        ],
+        outputs: vec![IoSpec::new("conv", 3), IoSpec::new("mm", 4)],
+        values: vec![
+            value("img", Kind::Act8, &[256, 64, 64]),
+            value("a", Kind::Act8, &[1, 256]),
+            value("b", Kind::Act8, &[256, 4096]),
+            value("conv", Kind::Wide, &[2, 64, 64]),
+            value("mm", Kind::Wide, &[1, 4096]),
+        ],
+        consts: vec![Const {
+            name: "W".to_owned(),
+            scale: 1.0,
+            shape: vec![2, 256, 1, 1],
+            data: w,
+        }],
+        nodes: vec![
+            Node {
+                name: "conv1x1".to_owned(),
+                op: Op::Conv {
+                    weight: 0,
+                    bias: None,
+                    kernel: [1, 1],
+                    strides: [1, 1],
+                    pads: [0; 4],
+                    dilations: [1, 1],
+                    group: 1,
+                    rq: Requant::IDENTITY,
+                    wide: true,
+                },
+                inputs: vec![Operand::Value(0)],
+                output: 3,
+            },
+            Node {
+                name: "matmul".to_owned(),
+                op: Op::MatMul {
+                    rq: Requant::IDENTITY,
+                    wide: true,
+                },
+                inputs: vec![Operand::Value(1), Operand::Value(2)],
+                output: 4,
+            },
+        ],
+        accuracy: Default::default(),
+    };
+    Package::from_bytes(&pkg.to_bytes()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widest_chunk_reads_of_a_large_layer_stay_under_1m_gas() {
+    use vouch_chain::alloy::primitives::B256;
+    use vouch_chain::dispute::{Evidence, HonestTrace};
+    let pkg = strided_worst_case();
+    let bytes = pkg.to_bytes();
+    let chain = common::dispute_chain(0).await;
+    chain.fund(2..4, 200_000).await;
+    let bob = chain.system(2).await;
+    let carol = chain.system(3).await;
+    let model = common::publish(&chain, &bytes, &pkg).await;
+    chain.stake(2, model, 1_500).await;
+    let data = |n: usize, seed: usize| -> Vec<i32> {
+        (0..n)
+            .map(|i| i32::try_from((i * 7919 + seed) % 256).unwrap() - 128)
+            .collect()
+    };
+    let inputs = vec![
+        vouch_engine::Tensor::new(vec![1, 256, 64, 64], data(1 << 20, 1)).unwrap(),
+        vouch_engine::Tensor::new(vec![1, 1, 256], data(256, 2)).unwrap(),
+        vouch_engine::Tensor::new(vec![1, 256, 4096], data(1 << 20, 3)).unwrap(),
+    ];
+    let ic = B256::from(vouch_engine::exec::commit_list(&inputs));
+    let evidence = Evidence::new(&pkg, inputs.iter().map(|t| t.data.clone()).collect());
+    let options = vouch_engine::Options {
+        threads: 1,
+        trace: true,
+    };
+    let exec = vouch_engine::Engine::new(&pkg, options)
+        .unwrap()
+        .run(inputs)
+        .unwrap();
+    let honest = HonestTrace {
+        tensors: exec.trace.iter().map(|t| t.data.clone()).collect(),
+        header: vouch_chain::graph::header_of(&pkg),
+    };
+    let mut table = Vec::new();
+    for j in 0..2 {
+        let mut lie = honest.clone();
+        let e = lie.tensors[j].len() / 2 + 3;
+        lie.tensors[j][e] += 1;
+        let chunks = dispute::chunks(&evidence, j).unwrap();
+        let (moves, gas) = common::liar_loses(
+            (&carol, &honest, &evidence),
+            (&bob, &lie),
+            model,
+            ic,
+            chunks / 2,
+            &format!("worst case node {j}"),
+        )
+        .await;
+        table.push((j, moves, gas));
+    }
+    println!("worst case (2^20-element operand)  node  moves  one-step gasUsed");
+    for (j, moves, gas) in table {
+        println!(
+            "{:<34} {j:>4}  {moves:>5}  {gas:>16}",
+            if j == 0 {
+                "Conv 1x1, 256 planes"
+            } else {
+                "MatMul, 4096 columns"
+            }
+        );
+    }
+}

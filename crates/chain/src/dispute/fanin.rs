@@ -17,7 +17,7 @@ use vouch_primitives::commit::merkle_proof;
 use vouch_primitives::tensor_commitment;
 
 /// Terms per chunk of a `Conv` or `MatMul` element (`DisputeGame.STRIDED_CHUNK`).
-pub const STRIDED_CHUNK: usize = 16;
+pub const STRIDED_CHUNK: usize = 8;
 
 /// Reads of one operand closer than this many elements share a window (a window's proof
 /// costs about what 8 more words do).

@@ -27,15 +27,12 @@ import {InputRange} from "./InputRange.sol";
 ///    each proven against the agreed trace, the task's input commitment or the weights root; the
 ///    contract recomputes the element (OneStepVerifier) and whoever claimed another value loses.
 /// 6. Fan-in (`Linear` with `K > CHUNK`, any `Conv` or `MatMul`): instead of step 5, either
-///    party may start the partial-sum game (`startPartialSums`). With `P_0 = B[n]` (0 without
-///    bias; `Dense.bias`) and `P_c` the sum of `P_0` and the first `c` chunks of the element's
-///    products (`CHUNK` terms a chunk for `Linear`, `STRIDED_CHUNK` for `Conv` and `MatMul`,
-///    in the weights' order; `Partial`), both post their accumulator
-///    `P_m` (m = ceil(K / chunk)), which must requantize to the value each claimed; then
-///    `postPartial` bisects the chunk interval `[lo, hi]` (P_lo agreed, P_hi disputed) on the
-///    prefix sum at `mid = (lo + hi) / 2` until `hi = lo + 1`; `oneStep` then recomputes that one
-///    chunk, `P_lo + Σ_{chunk lo}`, from proven windows (several of the last input for the
-///    strided reads), against each party's `P_hi`, so its gas does not grow with the layer.
+///    party may start the partial-sum game (`startPartialSums`): `P_0 = B[n]` (0 without bias),
+///    `P_c` adds the first `c` chunks of the element's products (`CHUNK` or `STRIDED_CHUNK`
+///    terms, in the weights' order; `Partial`); both post `P_m`, which must requantize to the
+///    value each claimed; `postPartial` bisects `[lo, hi]` (P_lo agreed, P_hi disputed) at
+///    `mid = (lo + hi) / 2` until `hi = lo + 1`; `oneStep` then recomputes `P_lo + Σ_{chunk lo}`
+///    from proven windows (several of the last input for strided reads) against each `P_hi`.
 ///    docs/semantics.md section 8.4. A `SUM` tree ensemble plays the same game over its trees
 ///    (`P_t = base[k]` plus the leaf values of trees `0 .. t-1`); its one-step walks tree `lo`'s
 ///    path from windows of the touched `nodes` rows, feature codes and leaf weight rows

@@ -70,6 +70,45 @@ async fn a_lie_in_each_conv_and_large_linear_node_is_caught_by_its_partial_sums(
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lie_in_the_second_row_of_a_conv_is_caught_by_its_partial_sums() {
+    // a 3-row task of cnn_ops: the chunk step reads row 2 of the Conv's input
+    let name = "cnn_ops";
+    let chain = common::dispute_chain(0).await;
+    chain.fund(2..4, 200_000).await;
+    let bob = chain.system(2).await;
+    let carol = chain.system(3).await;
+    let (bytes, pkg) = vouch_testkit::fixture(name, None);
+    let model = common::publish(&chain, &bytes, &pkg).await;
+    chain.stake(2, model, 1_500).await;
+    let (ic, honest, _output, evidence) = common::run_fixture(&pkg, name, 3);
+    let j = (0..evidence.nodes.len())
+        .filter(|&j| evidence.nodes[j].op == op::CONV)
+        .nth(1)
+        .unwrap();
+    let mut lie = honest.clone();
+    // row 2's middle element
+    let n1 = lie.tensors[j].len() / 3;
+    let e = 2 * n1 + n1 / 2;
+    let v = lie.tensors[j][e];
+    lie.tensors[j][e] = if i64::from(v) < evidence.nodes[j].attrs[3].as_i64() {
+        v + 1
+    } else {
+        v - 1
+    };
+    let chunks = dispute::chunks(&evidence, j).unwrap();
+    let (moves, gas) = common::liar_loses_rows(
+        (&carol, &honest, &evidence),
+        (&bob, &lie),
+        (model, 3),
+        ic,
+        chunks - 1,
+        "cnn_ops row 2",
+    )
+    .await;
+    println!("cnn_ops node {j}, row 2 of 3: {moves} moves, one-step gasUsed {gas}");
+}
+
 /// A 1x1 `Conv` over a `[1, 256, 64, 64]` input (fan-in 256, one tap per input plane, so every
 /// read of a chunk is its own window) and a `MatMul` `[1, 1, 256] x [1, 256, 4096]` (every read
 /// of `Y` a column 4096 elements apart), both operands of 2^20 elements (range proofs of 17

@@ -230,7 +230,22 @@ pub async fn lie_and_challenge(
     honest: &HonestTrace,
     lie: &HonestTrace,
 ) -> (U256, U256) {
-    let t = challenger.request(&request(model, ic)).await.unwrap();
+    lie_and_challenge_rows(challenger, liar, (model, 1), ic, honest, lie).await
+}
+
+/// [`lie_and_challenge`] for a task of `rows` rows (`(model, rows)`).
+pub async fn lie_and_challenge_rows(
+    challenger: &System,
+    liar: &System,
+    (model, rows): (u32, u16),
+    ic: B256,
+    honest: &HonestTrace,
+    lie: &HonestTrace,
+) -> (U256, U256) {
+    let t = challenger
+        .request(&request_rows(model, ic, rows))
+        .await
+        .unwrap();
     liar.submit(t, lie.output_commitment(), lie.trace_root())
         .await
         .unwrap();
@@ -254,8 +269,20 @@ pub async fn liar_loses(
     dev: usize,
     what: &str,
 ) -> (usize, u64) {
+    liar_loses_rows(honest, liar, (model, 1), ic, dev, what).await
+}
+
+/// [`liar_loses`] for a task of `rows` rows (`(model, rows)`).
+pub async fn liar_loses_rows(
+    honest: (&System, &HonestTrace, &Evidence),
+    liar: (&System, &HonestTrace),
+    model: (u32, u16),
+    ic: B256,
+    dev: usize,
+    what: &str,
+) -> (usize, u64) {
     let (carol, bob) = (honest.0, liar.0);
-    let (t, game) = lie_and_challenge(carol, bob, model, ic, honest.1, liar.1).await;
+    let (t, game) = lie_and_challenge_rows(carol, bob, model, ic, honest.1, liar.1).await;
     // the liar's stake once its bond is locked: the slash is what lowers it further
     let liar_address = vouch_testkit::signer(2).address();
     let before = bob.provider_info(liar_address).await.unwrap();

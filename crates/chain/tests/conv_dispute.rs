@@ -70,6 +70,39 @@ async fn a_lie_in_each_conv_and_large_linear_node_is_caught_by_its_partial_sums(
     }
 }
 
+/// For every element of every node with a partial-sum game in `cnn_ops` and `lenet` (a task of
+/// two rows), the honest accumulator `P_m` gives the engine's output under the node's
+/// requantization: the terms the client numbers are the element's products, none missing or
+/// counted twice.
+#[test]
+fn every_accumulator_gives_the_engine_output() {
+    for name in ["cnn_ops", "lenet"] {
+        let (_bytes, pkg) = vouch_testkit::fixture(name, None);
+        let (_ic, honest, _output, evidence) = common::run_fixture(&pkg, name, 2);
+        let mut checked = 0;
+        for (j, node) in evidence.nodes.iter().enumerate() {
+            if !dispute::bisects(node) {
+                continue;
+            }
+            let m = dispute::chunks(&evidence, j).unwrap();
+            let a = |i: usize| node.attrs[i].as_i64();
+            for (e, &z) in honest.tensors[j].iter().enumerate() {
+                let acc = dispute::partial_sum(&honest, &evidence, j, e, m).unwrap();
+                let out = if a(4) != 0 {
+                    acc
+                } else {
+                    let (lo, hi) = (i32::try_from(a(2)).unwrap(), i32::try_from(a(3)).unwrap());
+                    let s = u32::try_from(a(1)).unwrap();
+                    i64::from(vouch_semantics::requant(acc, a(0), s, lo, hi).unwrap())
+                };
+                assert_eq!(out, i64::from(z), "{name} node {j} element {e}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 1000, "{name}: {checked} elements");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lie_in_the_second_row_of_a_conv_is_caught_by_its_partial_sums() {
     // a 3-row task of cnn_ops: the chunk step reads row 2 of the Conv's input

@@ -4,7 +4,7 @@ pragma solidity 0.8.29;
 import {IDisputeGame, IDisputeResolver, DisputeParams, Outcome} from "./IDisputeGame.sol";
 import {OneStepVerifier, Semantics} from "./OneStepVerifier.sol";
 import {OneStepEvaluator} from "./OneStepEvaluator.sol";
-import {Dense} from "./onestep/Dense.sol";
+import {Partial} from "./onestep/Partial.sol";
 import {InputRange} from "./InputRange.sol";
 
 /// @title DisputeGame
@@ -26,13 +26,13 @@ import {InputRange} from "./InputRange.sol";
 /// 5. `oneStep`: anyone supplies node `j`'s descriptor and windows of its inputs and constants,
 ///    each proven against the agreed trace, the task's input commitment or the weights root; the
 ///    contract recomputes the element (OneStepVerifier) and whoever claimed another value loses.
-/// 6. Large fan-in (`Linear` with `K > CHUNK`): instead of step 5, either party may start the
-///    partial-sum game (`startPartialSums`). With `P_0 = B[n]` (0 without bias; `Dense.bias`) and
-///    `P_c = P_0 + Σ_{k < min(c·CHUNK, K)} X[row, k]·W[n, k]`, both post their accumulator
-///    `P_m` (m = ceil(K / CHUNK)), which must requantize to the value each claimed; then
-///    `postPartial` bisects the chunk interval `[lo, hi]` (P_lo agreed, P_hi disputed) on the
-///    prefix sum at `mid = (lo + hi) / 2` until `hi = lo + 1`; `oneStep` then recomputes that one
-///    chunk, `P_lo + Σ_{chunk lo}`, from proven windows, against each party's `P_hi`.
+/// 6. Fan-in (`Linear` with `K > CHUNK`, any `Conv` or `MatMul`): instead of step 5, either
+///    party may start the partial-sum game (`startPartialSums`): `P_0 = B[n]` (0 without bias),
+///    `P_c` adds the first `c` chunks of the element's products (`CHUNK` or `STRIDED_CHUNK`
+///    terms, in the weights' order; `Partial`); both post `P_m`, which must requantize to the
+///    value each claimed; `postPartial` bisects `[lo, hi]` (P_lo agreed, P_hi disputed) at
+///    `mid = (lo + hi) / 2` until `hi = lo + 1`; `oneStep` then recomputes `P_lo + Σ_{chunk lo}`
+///    from proven windows (several of the last input for strided reads) against each `P_hi`.
 ///    docs/semantics.md section 8.4. A `SUM` tree ensemble plays the same game over its trees
 ///    (`P_t = base[k]` plus the leaf values of trees `0 .. t-1`); its one-step walks tree `lo`'s
 ///    path from windows of the touched `nodes` rows, feature codes and leaf weight rows
@@ -60,7 +60,8 @@ contract DisputeGame is IDisputeGame {
         PartialStep // the one-step check of chunk `lo`
     }
 
-    /// The partial-sum game of a `Linear` element (values are i64: honest ones always fit).
+    /// The partial-sum game of a `Linear`, `Conv` or `MatMul` element, or of a tree ensemble's
+    /// (values are i64: honest ones always fit).
     struct PartialSums {
         uint32 lo; // chunk index whose prefix sum is agreed (P_0 is the bias)
         uint32 hi; // chunk index whose prefix sum is disputed
@@ -77,8 +78,10 @@ contract DisputeGame is IDisputeGame {
         int64 chaMid;
     }
 
-    /// Terms per chunk of the partial-sum game (docs/semantics.md section 8.4).
-    uint256 public constant CHUNK = 64;
+    /// Terms per chunk of a `Linear` partial-sum game (docs/semantics.md section 8.4).
+    uint256 public constant CHUNK = Partial.LINEAR_CHUNK;
+    /// Terms per chunk of a `Conv` or `MatMul` partial-sum game (strided reads, section 8.4).
+    uint256 public constant STRIDED_CHUNK = Partial.STRIDED_CHUNK;
 
     struct Game {
         DisputeParams p;
@@ -296,10 +299,7 @@ contract DisputeGame is IDisputeGame {
             _treeStep(id, g, node, inputs, consts);
             return;
         }
-        if (
-            inputs.length != node.inputs.length || consts.length != node.consts.length
-                || node.inShapes.length != inputs.length || node.constShapes.length != consts.length
-        ) revert BadInput();
+        _checkArity(g, node, inputs.length, consts.length);
         // the descriptor describes one row: element `e` of the task's tensor is element
         // `e % n1` of row `e / n1` (docs/semantics.md section 8.5)
         uint256 n1 = OneStepVerifier.numel(node.outShape);
@@ -316,12 +316,26 @@ contract DisputeGame is IDisputeGame {
         uint256 e = g.element % n1;
         if (g.phase == Phase.PartialStep) {
             PartialSums storage ps = _partial[id];
-            int256 p = _chunkSum(ps, node, ins[0], cs, e);
+            int256 p = evaluator.partialStep(node, ins, cs, e, ps.lo, ps.agreed);
             _end(id, g, _outcome(ps.defHi == p, ps.chaHi == p), p);
             return;
         }
         int256 v = evaluator.evalElement(node, ins, cs, e);
         _end(id, g, _outcome(g.defValue == v, g.chaValue == v), v);
+    }
+
+    /// One window per dynamic input and constant; a chunk step may add windows of the last
+    /// input (docs/semantics.md section 8.4).
+    function _checkArity(Game storage g, OneStepVerifier.Node calldata node, uint256 nInputs, uint256 nConsts)
+        internal
+        view
+    {
+        uint256 n = node.inputs.length;
+        bool more = g.phase == Phase.PartialStep && n > 0 && nInputs > n;
+        if (
+            (nInputs != n && !more) || nConsts != node.consts.length || node.inShapes.length != n
+                || node.constShapes.length != nConsts
+        ) revert BadInput();
     }
 
     /// The one-step check of the tree partial-sum game (docs/semantics.md section 8.6): tree
@@ -440,7 +454,8 @@ contract DisputeGame is IDisputeGame {
     // ---------------------------------------------------------------- partial sums
 
     /// @notice Starts the partial-sum game for the disputed element of a `Linear` node with
-    /// fan-in `K > CHUNK`, or of a `SUM` tree ensemble over its trees (instead of `oneStep`),
+    /// fan-in `K > CHUNK`, of any `Conv` or `MatMul` node (chunks of `STRIDED_CHUNK`), or of a
+    /// `SUM` tree ensemble over its trees (instead of `oneStep`),
     /// posting the caller's accumulator `P_m`.
     function startPartialSums(uint256 id, OneStepVerifier.Node calldata node, bytes32[] calldata nodeProof, int256 acc)
         external
@@ -460,15 +475,13 @@ contract DisputeGame is IDisputeGame {
             ps.k = uint32(trees);
             ps.wide = true;
         } else {
-            if (node.op != OneStepVerifier.OP_LINEAR || node.constShapes.length == 0 || node.constShapes[0].length != 2)
-            {
-                revert BadInput();
-            }
-            if (node.attrs.length < 5) revert BadInput();
-            uint256 k = node.constShapes[0][1];
-            if (k <= CHUNK || k > type(uint32).max) revert BadInput();
+            // Linear, Conv, MatMul: chunks of the fan-in (docs/semantics.md section 8.4)
+            uint256 k = Partial.fanIn(node);
+            uint256 chunk = Partial.chunkOf(node.op);
+            if (k == 0 || k > type(uint32).max || node.attrs.length < 5) revert BadInput();
+            if (node.op == OneStepVerifier.OP_LINEAR && k <= chunk) revert BadInput();
             int256[] calldata a = node.attrs;
-            ps.hi = uint32((k + CHUNK - 1) / CHUNK);
+            ps.hi = uint32((k + chunk - 1) / chunk);
             ps.k = uint32(k);
             ps.wide = a[4] != 0;
             if (!ps.wide) {
@@ -524,29 +537,6 @@ contract DisputeGame is IDisputeGame {
             }
         }
         _next(id, g, ps.hi - ps.lo == 1 ? Phase.PartialStep : Phase.PartialBisect);
-    }
-
-    /// `P_lo + Σ_{k in chunk lo} X[row, k]·W[n, k]` for the disputed element `e`.
-    function _chunkSum(
-        PartialSums storage ps,
-        OneStepVerifier.Node calldata node,
-        OneStepVerifier.Tensor memory x,
-        OneStepVerifier.Tensor[] memory cs,
-        uint256 e
-    ) internal view returns (int256 p) {
-        uint256 nOut = node.constShapes[0][0];
-        uint256 k = ps.k;
-        if (node.constShapes[0][1] != k) revert BadInput();
-        uint256 n = e % nOut;
-        uint256 from = uint256(ps.lo) * CHUNK;
-        uint256 to = from + CHUNK < k ? from + CHUNK : k;
-        if (ps.lo != 0) p = ps.agreed;
-        else p = Dense.bias(cs, nOut, n);
-        uint256 xBase = (e / nOut) * k;
-        uint256 wBase = n * k;
-        for (uint256 i = from; i < to; ++i) {
-            p += OneStepVerifier.at(x, xBase + i) * OneStepVerifier.at(cs[0], wBase + i);
-        }
     }
 
     function _i64(int256 v) internal pure returns (int64) {
@@ -705,8 +695,17 @@ contract DisputeGame is IDisputeGame {
     {
         ins = new OneStepVerifier.Tensor[](inputs.length);
         uint256 traceDepth = Semantics.depthOf(g.numNodes);
+        uint256 last = node.inputs.length - 1;
         for (uint256 i; i < inputs.length; ++i) {
-            ins[i] = _inputWindow(g, node.inputs[i], node.inShapes[i], inputs[i], row, traceDepth);
+            // a window past the inputs is one more of the last input; with an empty leaf proof
+            // it shares the (proven) commitment of that input's first window
+            if (i > last && inputs[i].leafProof.length == 0) {
+                if (inputs[i].numel != inputs[last].numel || inputs[i].root != inputs[last].root) revert BadProof();
+                ins[i] = _window(inputs[i], node.inShapes[last], g.rows, row);
+            } else {
+                uint256 s = i < last ? i : last;
+                ins[i] = _inputWindow(g, node.inputs[s], node.inShapes[s], inputs[i], row, traceDepth);
+            }
         }
     }
 

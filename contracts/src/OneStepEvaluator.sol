@@ -2,6 +2,7 @@
 pragma solidity 0.8.29;
 
 import {OneStepVerifier} from "./OneStepVerifier.sol";
+import {Partial} from "./onestep/Partial.sol";
 import {Tree} from "./onestep/Tree.sol";
 
 /// @title OneStepEvaluator
@@ -34,5 +35,20 @@ contract OneStepEvaluator {
         int256 prev
     ) external pure returns (int256) {
         return Tree.step(node, xs, cs, e, t, prev);
+    }
+
+    /// @notice The chunk step of the partial-sum game of docs/semantics.md section 8.4: chunk
+    /// `lo` of the fan-in of element `e` of a `Linear`, `Conv` or `MatMul` node, added to
+    /// `agreed` (`P_lo`; the bias when `lo = 0`). `ins` are the windows of the dynamic inputs in
+    /// order, then further windows of the last one (`Conv`'s `X`, `MatMul`'s `Y`).
+    function partialStep(
+        OneStepVerifier.Node calldata node,
+        OneStepVerifier.Tensor[] calldata ins,
+        OneStepVerifier.Tensor[] calldata cs,
+        uint256 e,
+        uint256 lo,
+        int256 agreed
+    ) external pure returns (int256) {
+        return Partial.step(node, ins, cs, e, lo, agreed);
     }
 }

@@ -65,16 +65,6 @@ contract PartialSumsTest is PartialSumKit {
         game.postPartial(r.p.gid, 1);
     }
 
-    function test_only_large_fan_in_linear() public {
-        Model memory m = _lenet();
-        _execute(m);
-        (, Play memory p) = _playToOneStep(m, 2, 300, true); // conv node
-        bytes32[] memory proof = Tree.leafProof(Tree.levels(_nodeLeaves(m)), 2);
-        vm.prank(challenger);
-        vm.expectRevert(DisputeGame.BadInput.selector);
-        game.startPartialSums(p.gid, m.nodes[2], proof, 0);
-    }
-
     function test_forged_chunk_window_rejected() public {
         Run memory r = _setup(0, 100, true, 6);
         uint256 gid = r.p.gid;

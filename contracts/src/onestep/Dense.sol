@@ -50,7 +50,7 @@ library Dense {
     ) internal pure returns (int256) {
         uint256 nCols = node.outShape[node.outShape.length - 1];
         uint256 k = x.shape[x.shape.length - 1];
-        (uint256 xBase, uint256 yBase) = _matmulBases(node.outShape, x.shape, y.shape, e, k);
+        (uint256 xBase, uint256 yBase) = matmulBases(node.outShape, x.shape, y.shape, e, k);
         int256 acc;
         for (uint256 i; i < k; ++i) {
             acc += OneStepVerifier.at(x, xBase + i) * OneStepVerifier.at(y, yBase + i * nCols);
@@ -71,8 +71,8 @@ library Dense {
     }
 
     /// Start of output element `e`'s row in `x` and column in `y` (batch dims broadcast).
-    function _matmulBases(uint256[] memory os, uint256[] memory xs, uint256[] memory ys, uint256 e, uint256 k)
-        private
+    function matmulBases(uint256[] memory os, uint256[] memory xs, uint256[] memory ys, uint256 e, uint256 k)
+        internal
         pure
         returns (uint256 xBase, uint256 yBase)
     {

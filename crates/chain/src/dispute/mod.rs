@@ -6,29 +6,32 @@
 //!
 //! The one-step recomputation (`oneStep`, `resolveShape`) needs the node descriptors, the
 //! constants and the graph inputs ([`Evidence`]): [`step_with`] plays it (windows of every
-//! input and constant the disputed element reads, with their Merkle and range proofs) and the
-//! partial-sum game of a large fan-in `Linear` (accumulator, midpoint prefix sums, the one-step
-//! check of one chunk) once either party started it; for a `SUM` tree ensemble it starts the
-//! partial-sum game over the trees itself and proves only the walked path at its one-step
-//! (docs/semantics.md section 8.6). [`step`] reports
+//! input and constant the disputed element reads, with their Merkle and range proofs). For a
+//! `Conv`, a `MatMul` or a `Linear` of fan-in over [`CHUNK`] it starts the partial-sum game over
+//! the fan-in itself (accumulator, midpoint prefix sums, the one-step check of one chunk, which
+//! proves only that chunk's reads: `fanin.rs`, docs/semantics.md section 8.4); for a `SUM` tree
+//! ensemble, over the trees, proving only the walked path at its one-step (section 8.6). It
+//! plays either game to its end whichever party started it. [`step`] reports
 //! [`Move::NeedsOneStep`] there. Graph inputs and constants are proven against the task's
 //! input commitment and the weights root; trace leaves against the *defender's* trace root,
 //! so a challenger reads the defender's revealed trace path from its `bisect` calldata.
 //! A task whose committed input has no answer (it cannot hold its rows, or holds an element
 //! the engine refuses) is settled by [`resolve_input`] (`input.rs`).
 
+mod fanin;
 mod input;
 mod need;
 mod operand;
 mod tree;
 
+pub use fanin::{STRIDED_CHUNK, bisects, chunk_of, fan_in};
 pub use input::{input_refused, resolve_input};
 pub use tree::partial_sum as tree_partial_sum;
 
 use crate::graph::GraphHeader;
 use crate::{Error, Result, System};
 use alloy::primitives::{Address, B256, U256};
-use need::{dim, need, numel};
+use need::{need, numel};
 use operand::{node_proof, operand};
 use vouch_bindings::dispute_game::DisputeGame;
 use vouch_bindings::dispute_game::DisputeGame::Window;
@@ -325,7 +328,7 @@ fn defender_leaf_proof(
     Some(proof)
 }
 
-/// Terms per chunk of the partial-sum game (`DisputeGame.CHUNK`).
+/// Terms per chunk of a `Linear` partial-sum game (`DisputeGame.CHUNK`).
 pub const CHUNK: usize = 64;
 
 /// The data tensor of dynamic input `i` of `node`: a graph input or a node output.
@@ -348,46 +351,29 @@ fn input_data<'a>(
     })
 }
 
-/// The prefix sum `P_c` of element `e` of `Linear` node `j` (docs/semantics.md section 8.4):
-/// the bias plus the first `min(64c, K)` products of its row; `P_m` is the accumulator.
+/// The prefix sum `P_c` of element `e` (of the task's tensor) of node `j` in its partial-sum
+/// game: over the trees of a `SUM` tree ensemble (docs/semantics.md section 8.6), else over
+/// the fan-in of a `Linear`, `Conv` or `MatMul` element (section 8.4); `P_m` is the
+/// accumulator.
 pub fn partial_sum(me: &HonestTrace, ev: &Evidence, j: usize, e: usize, c: usize) -> Result<i64> {
+    match ev.nodes.get(j) {
+        Some(n) if tree::is_tree(n) => tree::partial_sum(me, ev, j, e, c),
+        _ => fanin::partial_sum(me, ev, j, e, c),
+    }
+}
+
+/// The number of chunks `m` (trees for a tree ensemble) of node `j`'s partial-sum game.
+pub fn chunks(ev: &Evidence, j: usize) -> Result<usize> {
     let node = ev.nodes.get(j).ok_or_else(|| Error::TraceMismatch {
         message: format!("node {j} is not in our graph"),
     })?;
-    let bad = || Error::TraceMismatch {
-        message: format!("node {j} is not a Linear node"),
-    };
-    let w_shape = node.constShapes.first().ok_or_else(bad)?;
-    if node.op != crate::graph::op::LINEAR || w_shape.len() != 2 {
-        return Err(bad());
+    if tree::is_tree(node) {
+        return tree::trees(ev, j);
     }
-    let (n_out, k) = (dim(w_shape, 0).max(1), dim(w_shape, 1));
-    let const_data = |i: usize| -> Result<&[i32]> {
-        let id = to_usize(*node.consts.get(i).ok_or_else(bad)?, "constant")?;
-        ev.consts.get(id).map(Vec::as_slice).ok_or_else(bad)
-    };
-    let x = input_data(me, ev, node, 0)?;
-    let w = const_data(0)?;
-    let (n, row) = (e % n_out, e / n_out);
-    let mut p = if node.consts.len() > 1 {
-        let shape: Vec<u32> = node
-            .constShapes
-            .get(1)
-            .ok_or_else(bad)?
-            .iter()
-            .map(|d| u32::try_from(*d).map_err(|_| bad()))
-            .collect::<Result<_>>()?;
-        let b = vouch_semantics::bias_values(&shape, const_data(1)?, n_out).ok_or_else(bad)?;
-        *b.get(n).ok_or_else(bad)?
-    } else {
-        0
-    };
-    for i in 0..(c * CHUNK).min(k) {
-        let xv = x.get(row * k + i).ok_or_else(bad)?;
-        let wv = w.get(n * k + i).ok_or_else(bad)?;
-        p += i64::from(*xv) * i64::from(*wv);
-    }
-    Ok(p)
+    let k = fan_in(node).ok_or_else(|| Error::TraceMismatch {
+        message: format!("node {j} has no partial-sum game"),
+    })?;
+    Ok(k.div_ceil(chunk_of(node.op)))
 }
 
 /// `oneStep`'s arguments after the game id: descriptor, node proof, input and constant windows.
@@ -404,16 +390,7 @@ fn one_step_args(
     descent: &[(B256, B256)],
     j: usize,
     e: usize,
-    chunk: Option<usize>,
 ) -> Result<OneStepArgs> {
-    // the partial-sum step reads chunk `chunk` of X's row and of W's row (B whole)
-    let narrow = |(lo, hi): (usize, usize), is_bias: bool| match chunk {
-        Some(c) if !is_bias => {
-            let from = (lo + c * CHUNK).min(hi.saturating_sub(1));
-            (from, (from + CHUNK).min(hi))
-        }
-        _ => (lo, hi),
-    };
     let node = ev
         .nodes
         .get(j)
@@ -431,7 +408,7 @@ fn one_step_args(
     let mut x0: Option<i32> = None; // the element's first input value (a `Lut` entry's index)
     for (i, r) in node.inputs.iter().enumerate() {
         let (data, proof) = operand(me, ev, descent, *r, j).ok_or_else(|| missing("input"))?;
-        let (lo, hi) = narrow(need(&node, false, i, e), false);
+        let (lo, hi) = need(&node, false, i, e);
         let base = row * node.inShapes.get(i).map_or(0, |s| numel(s));
         x0 = x0.or(data.get(base + e).copied());
         ins.push(window(data, proof, base + lo, base + hi));
@@ -442,8 +419,8 @@ fn one_step_args(
         let k = to_usize(*c, "constant")?;
         let data = ev.consts.get(k).ok_or_else(|| missing("constant"))?;
         let proof = merkle_proof(&weights, k).ok_or_else(|| missing("constant"))?;
-        let (lo, hi) = need::lut_entry(&node, x0, data.len())
-            .unwrap_or_else(|| narrow(need(&node, true, i, e), i == 1));
+        let (lo, hi) =
+            need::lut_entry(&node, x0, data.len()).unwrap_or_else(|| need(&node, true, i, e));
         cs.push(window(data, proof, lo, hi));
     }
     Ok((
@@ -604,10 +581,7 @@ pub async fn step_with(
             } else {
                 (ps.lo as usize + ps.hi as usize) / 2
             };
-            let p = match ev.nodes.get(j) {
-                Some(n) if tree::is_tree(n) => tree::partial_sum(me, ev, j, e, c)?,
-                _ => partial_sum(me, ev, j, e, c)?,
-            };
+            let p = partial_sum(me, ev, j, e, c)?;
             client
                 .send(
                     "DisputeGame.postPartial",
@@ -643,16 +617,16 @@ pub async fn step_with(
                 defender_descent(sys, id, g.p.defender, depth).await?
             };
             let is_tree = ev.nodes.get(j).is_some_and(tree::is_tree);
-            if phase == 7
-                && is_tree
+            let sum_tree = is_tree
                 && ev
                     .nodes
                     .get(j)
-                    .is_some_and(|n| n.attrs.first().is_some_and(|a| a.is_zero()))
-            {
-                // a SUM ensemble: the partial-sum game over its trees, never the whole element
+                    .is_some_and(|n| n.attrs.first().is_some_and(|a| a.is_zero()));
+            if phase == 7 && (sum_tree || ev.nodes.get(j).is_some_and(bisects)) {
+                // a SUM ensemble, a Conv, a MatMul or a large fan-in Linear: the partial-sum
+                // game, never the whole element (its one-step gas does not grow with the node)
                 let node = ev.nodes.get(j).cloned().ok_or_else(|| Error::OutOfRange {
-                    what: "tree node".to_owned(),
+                    what: "node".to_owned(),
                 })?;
                 let leaves: Vec<[u8; 32]> = ev
                     .nodes
@@ -660,9 +634,9 @@ pub async fn step_with(
                     .map(|n| crate::graph::node_leaf(n).0)
                     .collect();
                 let proof = merkle_proof(&leaves, j).ok_or_else(|| Error::OutOfRange {
-                    what: "tree node proof".to_owned(),
+                    what: "node proof".to_owned(),
                 })?;
-                let acc = tree::partial_sum(me, ev, j, e, tree::trees(ev, j)?)?;
+                let acc = partial_sum(me, ev, j, e, chunks(ev, j)?)?;
                 client
                     .send(
                         "DisputeGame.startPartialSums",
@@ -674,11 +648,16 @@ pub async fn step_with(
                         ),
                     )
                     .await?;
-                return Ok(Move::Posted("tree partial sums"));
+                return Ok(Move::Posted(if is_tree {
+                    "tree partial sums"
+                } else {
+                    "partial sums"
+                }));
             }
             let (node, proof, ins, cs) = match chunk {
                 Some(t) if is_tree => tree::step_args(me, ev, &descent, j, e, t)?,
-                _ => one_step_args(me, ev, &descent, j, e, chunk)?,
+                Some(c) => fanin::chunk_args(me, ev, &descent, j, e, c)?,
+                None => one_step_args(me, ev, &descent, j, e)?,
             };
             let ours = me.tensors.get(j).map_or(0, Vec::len);
             let rows = usize::from(g.rows).max(1);

@@ -47,6 +47,17 @@ pub(super) fn need(node: &Node, is_const: bool, i: usize, e: usize) -> (usize, u
                 bias_need(node, dim(w, 0), co)
             }
         }
+        // unary elementwise ops and copies read their input's element `e` alone
+        crate::graph::op::RELU
+        | crate::graph::op::CLIP
+        | crate::graph::op::LEAKY_RELU
+        | crate::graph::op::RESCALE
+        | crate::graph::op::LUT
+        | crate::graph::op::COPY
+            if !is_const && i == 0 =>
+        {
+            (e, e + 1)
+        }
         crate::graph::op::REDUCE if !is_const => reduce_need(node, e).unwrap_or(all),
         crate::graph::op::SELECT if !is_const => select_need(node, e).map_or(all, |i| (i, i + 1)),
         _ => all,
@@ -55,7 +66,7 @@ pub(super) fn need(node: &Node, is_const: bool, i: usize, e: usize) -> (usize, u
 
 /// The elements of output `o`'s bias (constant 1) among `n` outputs: its one value, or its
 /// `[hi, lo]` pair when the bias is wide (`[N, 2]`, docs/semantics.md section 3).
-fn bias_need(node: &Node, n: usize, o: usize) -> (usize, usize) {
+pub(super) fn bias_need(node: &Node, n: usize, o: usize) -> (usize, usize) {
     let wide = node
         .constShapes
         .get(1)

@@ -93,7 +93,8 @@ pub fn run_fixture(pkg: &Package, model: &str, rows: usize) -> (B256, HonestTrac
 }
 
 /// The liar's moves: the ordinary ones from its (lying) trace, and in the partial-sum game the
-/// honest prefix sums plus 1 from tree `dev` on (so its last one is the value it claimed).
+/// honest prefix sums from chunk (or tree) `dev` on moved by one amount, so that its
+/// accumulator is the smallest one giving the value it claimed (that value itself when wide).
 pub async fn liar_step(
     sys: &System,
     game: U256,
@@ -115,7 +116,12 @@ pub async fn liar_step(
         (ps.lo as usize + ps.hi as usize) / 2
     };
     let (j, e) = (g.node.to::<usize>(), g.element.to::<usize>());
-    let p = dispute::tree_partial_sum(honest.0, honest.1, j, e, c).unwrap() + i64::from(c > dev);
+    let m = dispute::chunks(honest.1, j).unwrap();
+    let acc = dispute::partial_sum(honest.0, honest.1, j, e, m).unwrap();
+    let claimed = i64::from(lie.tensors[j][e]);
+    let delta = accumulator_for(honest.1, j, claimed) - acc;
+    let p = dispute::partial_sum(honest.0, honest.1, j, e, c).unwrap()
+        + if c > dev { delta } else { 0 };
     sys.client()
         .send(
             "postPartial",
@@ -124,6 +130,35 @@ pub async fn liar_step(
         .await
         .unwrap();
     Move::Posted("partial sum")
+}
+
+/// The smallest accumulator whose output under node `j`'s requantization (attrs `[M, s, lo,
+/// hi, wide]`) is `value`; `value` itself for a wide output or a tree ensemble.
+pub fn accumulator_for(ev: &Evidence, j: usize, value: i64) -> i64 {
+    let node = &ev.nodes[j];
+    let a = |i: usize| node.attrs[i].as_i64();
+    if node.op == vouch_chain::graph::op::TREE_ENSEMBLE || a(4) != 0 {
+        return value;
+    }
+    let (m, s) = (a(0), u32::try_from(a(1)).unwrap());
+    let half = if s == 0 { 0 } else { 1i64 << (s - 1) };
+    let num = i128::from(value) * (1i128 << s) - i128::from(half);
+    let mut x = i64::try_from(num.div_euclid(i128::from(m))).unwrap();
+    let q = |x: i64| {
+        vouch_semantics::requant(
+            x,
+            m,
+            s,
+            i32::try_from(a(2)).unwrap(),
+            i32::try_from(a(3)).unwrap(),
+        )
+        .map(i64::from)
+    };
+    while q(x).is_ok_and(|v| v < value) {
+        x += 1;
+    }
+    assert_eq!(q(x).unwrap(), value, "no accumulator gives {value}");
+    x
 }
 
 /// Plays the game to its end with the honest party moving first; returns the outcome, the
@@ -178,7 +213,7 @@ pub async fn play_out(
             return (outcome, last.unwrap());
         }
         assert_ne!(a, Move::ClaimedTimeout);
-        let b = dispute::step(liar.0, game, liar.1).await.unwrap();
+        let b = liar_step(liar.0, game, liar.1, (honest.1, honest.2), 0).await;
         assert_ne!(b, Move::ClaimedTimeout);
         last = Some(a);
     }
@@ -195,7 +230,22 @@ pub async fn lie_and_challenge(
     honest: &HonestTrace,
     lie: &HonestTrace,
 ) -> (U256, U256) {
-    let t = challenger.request(&request(model, ic)).await.unwrap();
+    lie_and_challenge_rows(challenger, liar, (model, 1), ic, honest, lie).await
+}
+
+/// [`lie_and_challenge`] for a task of `rows` rows (`(model, rows)`).
+pub async fn lie_and_challenge_rows(
+    challenger: &System,
+    liar: &System,
+    (model, rows): (u32, u16),
+    ic: B256,
+    honest: &HonestTrace,
+    lie: &HonestTrace,
+) -> (U256, U256) {
+    let t = challenger
+        .request(&request_rows(model, ic, rows))
+        .await
+        .unwrap();
     liar.submit(t, lie.output_commitment(), lie.trace_root())
         .await
         .unwrap();
@@ -219,8 +269,20 @@ pub async fn liar_loses(
     dev: usize,
     what: &str,
 ) -> (usize, u64) {
+    liar_loses_rows(honest, liar, (model, 1), ic, dev, what).await
+}
+
+/// [`liar_loses`] for a task of `rows` rows (`(model, rows)`).
+pub async fn liar_loses_rows(
+    honest: (&System, &HonestTrace, &Evidence),
+    liar: (&System, &HonestTrace),
+    model: (u32, u16),
+    ic: B256,
+    dev: usize,
+    what: &str,
+) -> (usize, u64) {
     let (carol, bob) = (honest.0, liar.0);
-    let (t, game) = lie_and_challenge(carol, bob, model, ic, honest.1, liar.1).await;
+    let (t, game) = lie_and_challenge_rows(carol, bob, model, ic, honest.1, liar.1).await;
     // the liar's stake once its bond is locked: the slash is what lowers it further
     let liar_address = vouch_testkit::signer(2).address();
     let before = bob.provider_info(liar_address).await.unwrap();

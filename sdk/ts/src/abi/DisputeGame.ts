@@ -39,6 +39,19 @@ export const disputeGameAbi = [
   },
   {
     "type": "function",
+    "name": "STRIDED_CHUNK",
+    "inputs": [],
+    "outputs": [
+      {
+        "name": "",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
     "name": "bisect",
     "inputs": [
       {

@@ -516,6 +516,82 @@ contract SignedRequestTest is FeeVaultBase {
         _assertConserved();
     }
 
+    /// A signed committee request the providers cannot staff is refused before anything is
+    /// taken (as the Rust client refuses a direct one); once enough providers qualify at the
+    /// snapshot the same signed request is accepted.
+    function test_signed_committee_request_refused_until_a_committee_can_be_drawn() public {
+        uint32 sparse = _registerModel(keccak256("sparse weights"), keccak256("sparse graph"), address(0));
+        vm.prank(modelOwner);
+        registry.setFeeToken(sparse, VERSION, true, address(usd));
+        uint256 needed = cfg.params.committeeSize;
+        assertGt(providers.length, needed - 1, "enough fixture providers");
+        for (uint256 i; i + 1 < needed; ++i) {
+            vm.prank(providers[i]);
+            staking.optIn(sparse);
+        }
+        vm.roll(block.number + 1);
+        TaskManager.RequestInput memory r = _usdInput(TaskManager.Mode.Committee);
+        r.modelId = sparse;
+        FeeVault.Signed memory s = _signed(address(usd), 31);
+        bytes memory sig = _sign(CLIENT_KEY, vault.hashRequest(r, s));
+        FeeVault.Permit memory p = _permit(usd, address(vault), USD_FEE);
+        uint256 before = usd.balanceOf(client);
+        uint256 tasks = _taskCount();
+
+        vm.prank(gateway);
+        vm.expectRevert(abi.encodeWithSelector(FeeVault.NoCommittee.selector, needed, needed - 1));
+        vault.requestSigned(r, s, sig, p);
+        assertEq(usd.balanceOf(client), before, "nothing taken");
+        assertFalse(vault.nonceUsed(client, 31), "nonce not spent");
+        assertEq(_taskCount(), tasks, "no task");
+        // optimistic requests of the same model are not affected
+        TaskManager.RequestInput memory o = _usdInput(TaskManager.Mode.Optimistic);
+        o.modelId = sparse;
+        FeeVault.Signed memory so = _signed(address(usd), 32);
+        vm.prank(client);
+        usd.approve(address(vault), USD_FEE);
+        vault.requestSigned(o, so, _sign(CLIENT_KEY, vault.hashRequest(o, so)), _noPermit());
+
+        // one more provider opts in; it counts from the next block (the draw's snapshot)
+        vm.prank(providers[needed - 1]);
+        staking.optIn(sparse);
+        vm.prank(gateway);
+        vm.expectRevert(abi.encodeWithSelector(FeeVault.NoCommittee.selector, needed, needed - 1));
+        vault.requestSigned(r, s, sig, p);
+        vm.roll(block.number + 1);
+        vm.prank(gateway);
+        uint256 id = vault.requestSigned(r, s, sig, p);
+        assertEq(uint256(tm.getTask(id).mode), uint256(TaskManager.Mode.Committee), "committee task");
+        assertEq(usd.balanceOf(client), before - 2 * uint256(USD_FEE), "both fees from the client");
+        _assertVaultBooks(address(usd));
+    }
+
+    /// A full committee makes the signed path accept committee tasks in the TaskManager's token
+    /// too (the check is the same whichever token pays).
+    function test_signed_committee_request_in_the_taskmanager_token_is_checked() public {
+        vm.prank(modelOwner);
+        registry.setFeeToken(modelId, VERSION, false, address(0));
+        token.transfer(client, 2 * uint256(FEE));
+        TaskManager.RequestInput memory r = _requestInput(TaskManager.Mode.Committee, INPUT);
+        FeeVault.Signed memory s = _signed(address(token), 41);
+        bytes memory sig = _sign(CLIENT_KEY, vault.hashRequest(r, s));
+        vm.prank(client);
+        token.approve(address(tm), type(uint256).max);
+        uint256 id = vault.requestSigned(r, s, sig, _noPermit());
+        assertEq(uint256(tm.getTask(id).mode), uint256(TaskManager.Mode.Committee), "accepted");
+        // every provider leaves: the next signed committee request is refused
+        for (uint256 i; i < providers.length; ++i) {
+            vm.prank(providers[i]);
+            staking.optOut(modelId);
+        }
+        vm.roll(block.number + 1);
+        FeeVault.Signed memory s2 = _signed(address(token), 42);
+        bytes memory sig2 = _sign(CLIENT_KEY, vault.hashRequest(r, s2));
+        vm.expectRevert(abi.encodeWithSelector(FeeVault.NoCommittee.selector, uint256(cfg.params.committeeSize), 0));
+        vault.requestSigned(r, s2, sig2, _noPermit());
+        assertEq(token.balanceOf(client), FEE, "one fee taken");
+    }
+
     function test_front_run_permit_is_ignored_and_allowance_decides() public {
         TaskManager.RequestInput memory r = _usdInput(TaskManager.Mode.Optimistic);
         FeeVault.Signed memory s = _signed(address(usd), 9);

@@ -480,6 +480,7 @@ impl Shared {
                     e.pkg = Some(directory::PackageFacts {
                         name: pkg.name.clone(),
                         inputs,
+                        integer_inputs: crate::directory::IntegerInput::of_package(&pkg),
                         modes: vouch_task::modes::supported_modes(&pkg),
                     });
                 }
@@ -699,6 +700,7 @@ mod tests {
             pkg: Some(PackageFacts {
                 name: "mlp".into(),
                 inputs: vec!["x".into()],
+                integer_inputs: Vec::new(),
                 modes,
             }),
         }

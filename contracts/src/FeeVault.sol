@@ -38,7 +38,10 @@ import {TaskManager} from "./TaskManager.sol";
 /// ignored and the allowance decides. ETH fees cannot be signed for: the client must send them.
 /// Replay protection: a nonce per client used once (any order; `cancelNonce` burns one), an
 /// expiry, and the chain id and vault address in the domain. Signatures of contract accounts
-/// are checked with ERC-1271.
+/// are checked with ERC-1271. A signed committee request is refused (`NoCommittee`) when the
+/// model's providers could not draw a full committee now (`ProviderStaking.sample` at the
+/// snapshot the TaskManager records): the client, not the submitter, pays the fee, and the
+/// submitter's own check (the Rust client's, before a direct request) is not the client's.
 contract FeeVault is EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -108,6 +111,7 @@ contract FeeVault is EIP712, ReentrancyGuardTransient {
     error NothingToClaim();
     error NotSettled();
     error BadMembers();
+    error NoCommittee(uint256 needed, uint256 eligible);
 
     modifier onlyTaskManager() {
         if (msg.sender != address(taskManager)) revert NotTaskManager();
@@ -162,6 +166,7 @@ contract FeeVault is EIP712, ReentrancyGuardTransient {
         if (!custom) token = address(taskManager.token());
         if (token != s.feeToken) revert WrongFeeToken(token);
         if (custom && token == ETH) revert EthNeedsSender();
+        if (r.mode == TaskManager.Mode.Committee) _requireCommittee(r.modelId);
         if (permit.deadline != 0) {
             address spender = custom ? address(this) : address(taskManager);
             // a failed permit (front-run, or a token without permit) leaves the allowance to decide
@@ -273,6 +278,17 @@ contract FeeVault is EIP712, ReentrancyGuardTransient {
     }
 
     // ================================================================ internals
+
+    /// Refuses a committee task of `modelId` whose draw could not fill the committee now: the
+    /// providers eligible at the snapshot the TaskManager records (the block before this one)
+    /// with at least `committeeBond` of stake. The count does not depend on the seed.
+    function _requireCommittee(uint32 modelId) internal view {
+        TaskManager tm = taskManager;
+        uint256 needed = tm.getParams().committeeSize;
+        uint256 eligible =
+            tm.staking().sample(modelId, bytes32(0), needed, tm.committeeBond(), uint48(block.number - 1)).length;
+        if (eligible < needed) revert NoCommittee(needed, eligible);
+    }
 
     function _customToken(uint32 modelId, uint16 version) internal view returns (address token) {
         bool custom;

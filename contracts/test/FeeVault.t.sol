@@ -89,6 +89,11 @@ abstract contract FeeVaultBase is Fixture {
         tm.finalize(id, new int32[](0));
     }
 
+    /// The TaskManager credits of the fixture's actors plus the client's and the gateway's.
+    function _sumCredits() internal view virtual override returns (uint256 sum) {
+        sum = super._sumCredits() + tm.balances(client) + tm.balances(gateway);
+    }
+
     /// The vault's books for `token`: what it holds equals escrow plus the credits of every actor.
     function _assertVaultBooks(address token) internal view {
         uint256 credits = vault.balances(token, client) + vault.balances(token, requester);
@@ -426,6 +431,165 @@ contract SignedRequestTest is FeeVaultBase {
         bytes memory sig4 = _sign(CLIENT_KEY, vault.hashRequest(r, s4));
         vm.expectRevert(FeeVault.EthNeedsSender.selector);
         vault.requestSigned(r, s4, sig4, _noPermit());
+    }
+
+    /// A signed custom-token request nobody answers: after its deadline anyone (here the gateway
+    /// that relayed it) refunds it, and the fee goes back to the client, in the token it was
+    /// paid in, exactly once; the gateway gets nothing.
+    function test_expired_signed_request_refunds_the_client_once_in_its_token() public {
+        TaskManager.RequestInput memory r = _usdInput(TaskManager.Mode.Optimistic);
+        FeeVault.Signed memory s = _signed(address(usd), 21);
+        bytes memory sig = _sign(CLIENT_KEY, vault.hashRequest(r, s));
+        uint256 before = usd.balanceOf(client);
+        vm.prank(gateway);
+        uint256 id = vault.requestSigned(r, s, sig, _permit(usd, address(vault), USD_FEE));
+        assertEq(usd.balanceOf(client), before - USD_FEE, "paid by the client");
+
+        // not refundable, nor claimable, before the deadline
+        vm.expectRevert(TaskManager.TooEarly.selector);
+        tm.refund(id);
+        vm.expectRevert(FeeVault.NotSettled.selector);
+        vault.claim(id, new address[](0));
+
+        vm.warp(uint256(r.deadline) + 1);
+        vm.prank(gateway);
+        tm.refund(id);
+        assertEq(uint256(_status(id)), uint256(TaskManager.Status.Refunded), "refunded");
+        vm.prank(gateway);
+        vault.claim(id, new address[](0));
+        assertEq(vault.balances(address(usd), client), USD_FEE, "credited to the client");
+        assertEq(vault.balances(address(usd), gateway), 0, "nothing to the relaying gateway");
+        assertEq(vault.balances(address(0), client), 0, "not in another token");
+        assertEq(tm.balances(client) + tm.balances(gateway), 0, "nothing in the TaskManager's token");
+        assertEq(vault.totalEscrow(address(usd)), 0, "escrow released");
+
+        // exactly once: the task and its escrow are spent
+        vm.expectRevert(abi.encodeWithSelector(TaskManager.BadStatus.selector, TaskManager.Status.Refunded));
+        tm.refund(id);
+        vm.expectRevert(FeeVault.NothingToClaim.selector);
+        vault.claim(id, new address[](0));
+        vm.prank(gateway);
+        vm.expectRevert(FeeVault.NothingToWithdraw.selector);
+        vault.withdraw(address(usd));
+
+        vm.prank(client);
+        vault.withdraw(address(usd));
+        assertEq(usd.balanceOf(client), before, "the client has its fee back");
+        assertEq(usd.balanceOf(gateway), 0, "the gateway has none of it");
+        vm.prank(client);
+        vm.expectRevert(FeeVault.NothingToWithdraw.selector);
+        vault.withdraw(address(usd));
+        _assertVaultBooks(address(usd));
+    }
+
+    /// The same in the TaskManager's own token: the TaskManager took the fee from the client
+    /// and refunds it to the client's balance there, once; the gateway gets nothing.
+    function test_expired_signed_request_in_the_taskmanager_token_refunds_the_client() public {
+        vm.prank(modelOwner);
+        registry.setFeeToken(modelId, VERSION, false, address(0));
+        token.transfer(client, FEE);
+        TaskManager.RequestInput memory r = _requestInput(TaskManager.Mode.Optimistic, INPUT);
+        FeeVault.Signed memory s = _signed(address(token), 22);
+        bytes memory sig = _sign(CLIENT_KEY, vault.hashRequest(r, s));
+        vm.prank(gateway);
+        uint256 id = vault.requestSigned(r, s, sig, _permit(token, address(tm), FEE));
+        assertEq(token.balanceOf(client), 0, "paid by the client");
+
+        vm.warp(uint256(r.deadline) + 1);
+        vm.prank(gateway);
+        tm.refund(id);
+        assertEq(tm.balances(client), FEE, "credited to the client");
+        assertEq(tm.balances(gateway), 0, "nothing to the relaying gateway");
+        (uint96 escrow,,,) = tm.ledger();
+        assertEq(escrow, 0, "escrow released");
+        // the vault escrowed nothing for it, so it has nothing to claim
+        vm.expectRevert(FeeVault.NothingToClaim.selector);
+        vault.claim(id, new address[](0));
+        vm.expectRevert(abi.encodeWithSelector(TaskManager.BadStatus.selector, TaskManager.Status.Refunded));
+        tm.refund(id);
+        _assertConserved();
+
+        vm.prank(client);
+        tm.withdraw();
+        assertEq(token.balanceOf(client), FEE, "the client has its fee back");
+        assertEq(token.balanceOf(gateway), 0, "the gateway has none of it");
+        _assertConserved();
+    }
+
+    /// A signed committee request the providers cannot staff is refused before anything is
+    /// taken (as the Rust client refuses a direct one); once enough providers qualify at the
+    /// snapshot the same signed request is accepted.
+    function test_signed_committee_request_refused_until_a_committee_can_be_drawn() public {
+        uint32 sparse = _registerModel(keccak256("sparse weights"), keccak256("sparse graph"), address(0));
+        vm.prank(modelOwner);
+        registry.setFeeToken(sparse, VERSION, true, address(usd));
+        uint256 needed = cfg.params.committeeSize;
+        assertGt(providers.length, needed - 1, "enough fixture providers");
+        for (uint256 i; i + 1 < needed; ++i) {
+            vm.prank(providers[i]);
+            staking.optIn(sparse);
+        }
+        vm.roll(block.number + 1);
+        TaskManager.RequestInput memory r = _usdInput(TaskManager.Mode.Committee);
+        r.modelId = sparse;
+        FeeVault.Signed memory s = _signed(address(usd), 31);
+        bytes memory sig = _sign(CLIENT_KEY, vault.hashRequest(r, s));
+        FeeVault.Permit memory p = _permit(usd, address(vault), USD_FEE);
+        uint256 before = usd.balanceOf(client);
+        uint256 tasks = _taskCount();
+
+        vm.prank(gateway);
+        vm.expectRevert(abi.encodeWithSelector(FeeVault.NoCommittee.selector, needed, needed - 1));
+        vault.requestSigned(r, s, sig, p);
+        assertEq(usd.balanceOf(client), before, "nothing taken");
+        assertFalse(vault.nonceUsed(client, 31), "nonce not spent");
+        assertEq(_taskCount(), tasks, "no task");
+        // optimistic requests of the same model are not affected
+        TaskManager.RequestInput memory o = _usdInput(TaskManager.Mode.Optimistic);
+        o.modelId = sparse;
+        FeeVault.Signed memory so = _signed(address(usd), 32);
+        vm.prank(client);
+        usd.approve(address(vault), USD_FEE);
+        vault.requestSigned(o, so, _sign(CLIENT_KEY, vault.hashRequest(o, so)), _noPermit());
+
+        // one more provider opts in; it counts from the next block (the draw's snapshot)
+        vm.prank(providers[needed - 1]);
+        staking.optIn(sparse);
+        vm.prank(gateway);
+        vm.expectRevert(abi.encodeWithSelector(FeeVault.NoCommittee.selector, needed, needed - 1));
+        vault.requestSigned(r, s, sig, p);
+        vm.roll(block.number + 1);
+        vm.prank(gateway);
+        uint256 id = vault.requestSigned(r, s, sig, p);
+        assertEq(uint256(tm.getTask(id).mode), uint256(TaskManager.Mode.Committee), "committee task");
+        assertEq(usd.balanceOf(client), before - 2 * uint256(USD_FEE), "both fees from the client");
+        _assertVaultBooks(address(usd));
+    }
+
+    /// A full committee makes the signed path accept committee tasks in the TaskManager's token
+    /// too (the check is the same whichever token pays).
+    function test_signed_committee_request_in_the_taskmanager_token_is_checked() public {
+        vm.prank(modelOwner);
+        registry.setFeeToken(modelId, VERSION, false, address(0));
+        token.transfer(client, 2 * uint256(FEE));
+        TaskManager.RequestInput memory r = _requestInput(TaskManager.Mode.Committee, INPUT);
+        FeeVault.Signed memory s = _signed(address(token), 41);
+        bytes memory sig = _sign(CLIENT_KEY, vault.hashRequest(r, s));
+        vm.prank(client);
+        token.approve(address(tm), type(uint256).max);
+        uint256 id = vault.requestSigned(r, s, sig, _noPermit());
+        assertEq(uint256(tm.getTask(id).mode), uint256(TaskManager.Mode.Committee), "accepted");
+        // every provider leaves: the next signed committee request is refused
+        for (uint256 i; i < providers.length; ++i) {
+            vm.prank(providers[i]);
+            staking.optOut(modelId);
+        }
+        vm.roll(block.number + 1);
+        FeeVault.Signed memory s2 = _signed(address(token), 42);
+        bytes memory sig2 = _sign(CLIENT_KEY, vault.hashRequest(r, s2));
+        vm.expectRevert(abi.encodeWithSelector(FeeVault.NoCommittee.selector, uint256(cfg.params.committeeSize), 0));
+        vault.requestSigned(r, s2, sig2, _noPermit());
+        assertEq(token.balanceOf(client), FEE, "one fee taken");
     }
 
     function test_front_run_permit_is_ignored_and_allowance_decides() public {

@@ -29,6 +29,7 @@ pub mod graph;
 pub mod keyfile;
 pub mod keystore;
 pub mod receipt;
+pub mod refund;
 pub mod revert;
 pub mod signed;
 pub mod system;

@@ -5,6 +5,7 @@
 
 use vouch_chain::TOKEN;
 use vouch_chain::alloy::primitives::{B256, U256};
+use vouch_chain::bindings::permit_token::PermitToken;
 use vouch_chain::signed::SignedRequest;
 use vouch_chain::system::{Mode, Request};
 use vouch_testkit::{Chain, signer};
@@ -93,4 +94,133 @@ async fn a_signed_request_is_paid_by_its_client_and_not_replayable() {
     tampered.nonce = U256::from(42);
     let err = gateway.request_signed(&tampered).await.unwrap_err();
     assert!(err.to_string().contains("BadSignature"), "{err}");
+}
+
+/// A request a client signed and paid in a permit token, relayed by another account and never
+/// answered: after the deadline the relayer refunds and claims it, and the fee goes back to the
+/// client, in that token, once; the relayer gets nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_signed_request_refunds_its_client_once_in_the_token_it_paid() {
+    let (bytes, pkg) = vouch_testkit::digits_mlp();
+    let chain = Chain::start(vouch_testkit::test_config()).await;
+    let owner = chain.system(0).await;
+    let model = chain.publish(&bytes, &pkg).await;
+    let key = signer(2);
+    let usd = PermitToken::deploy(owner.client().provider())
+        .await
+        .unwrap();
+    let usd_addr = *usd.address();
+    owner
+        .client()
+        .send(
+            "PermitToken.mint",
+            usd.mint(key.address(), U256::from(10_000_000)),
+        )
+        .await
+        .unwrap();
+    owner
+        .client()
+        .send(
+            "ModelRegistry.setFeeToken",
+            owner.registry().setFeeToken(model, 1, true, usd_addr),
+        )
+        .await
+        .unwrap();
+    let client = chain.system(2).await;
+    let relayer = chain.system(3).await;
+    let relayer_addr = signer(3).address();
+    let fee = 2_500_000u128;
+    let req = Request {
+        fee,
+        ..request(model)
+    };
+    let signed = client
+        .sign_request(&key, &req, U256::from(5), 600)
+        .await
+        .unwrap();
+    let task = relayer.request_signed(&signed).await.unwrap();
+    let usd_of = |who| client.token_balance(usd_addr, who);
+    assert_eq!(
+        usd_of(key.address()).await.unwrap(),
+        U256::from(10_000_000 - fee)
+    );
+
+    let err = relayer.refund(task).await.unwrap_err();
+    assert!(err.to_string().contains("TooEarly"), "{err}");
+    relayer
+        .client()
+        .warp(u64::from(req.deadline_secs) + 60)
+        .await
+        .unwrap();
+    relayer.refund(task).await.unwrap();
+    relayer.claim_fee(task, &[]).await.unwrap();
+    assert_eq!(
+        client.vault_credits(usd_addr, key.address()).await.unwrap(),
+        U256::from(fee),
+        "credited to the client"
+    );
+    assert_eq!(
+        client.vault_credits(usd_addr, relayer_addr).await.unwrap(),
+        U256::ZERO
+    );
+    assert_eq!(
+        client.credits(key.address()).await.unwrap(),
+        U256::ZERO,
+        "not in the TaskManager's token"
+    );
+
+    // once: the task is refunded and its escrow spent
+    let err = relayer.refund(task).await.unwrap_err();
+    assert!(err.to_string().contains("BadStatus"), "{err}");
+    let err = relayer.claim_fee(task, &[]).await.unwrap_err();
+    assert!(err.to_string().contains("NothingToClaim"), "{err}");
+    assert_eq!(relayer.withdraw_vault(usd_addr).await.unwrap(), U256::ZERO);
+
+    assert_eq!(
+        client.withdraw_vault(usd_addr).await.unwrap(),
+        U256::from(fee)
+    );
+    assert_eq!(
+        usd_of(key.address()).await.unwrap(),
+        U256::from(10_000_000u64)
+    );
+    assert_eq!(usd_of(relayer_addr).await.unwrap(), U256::ZERO);
+    assert_eq!(client.withdraw_vault(usd_addr).await.unwrap(), U256::ZERO);
+}
+
+/// A signed committee request for a model no provider serves is refused by the FeeVault
+/// (`NoCommittee`, decoded at gas estimation): nothing is sent, the nonce stays unused and the
+/// client keeps its tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_committee_request_nobody_can_serve_is_refused() {
+    let (bytes, pkg) = vouch_testkit::digits_mlp();
+    let chain = Chain::start(vouch_testkit::test_config()).await;
+    let model = chain.publish(&bytes, &pkg).await;
+    chain.fund(2..3, 100).await;
+    let key = signer(2);
+    let client = chain.system(2).await;
+    let relayer = chain.system(3).await;
+    let req = Request {
+        mode: Mode::Committee,
+        ..request(model)
+    };
+    let signed = client
+        .sign_request(&key, &req, U256::from(9), 600)
+        .await
+        .unwrap();
+    let before = client.balance(key.address()).await.unwrap();
+    let err = relayer.request_signed(&signed).await.unwrap_err();
+    match &err {
+        vouch_chain::Error::Reverted { reason, .. } => {
+            assert_eq!(reason, "NoCommittee(needed: 3, eligible: 0)", "{err}");
+        }
+        other => panic!("expected the decoded NoCommittee revert, got {other}"),
+    }
+    assert!(
+        !client
+            .nonce_used(key.address(), U256::from(9))
+            .await
+            .unwrap()
+    );
+    assert_eq!(client.balance(key.address()).await.unwrap(), before);
 }

@@ -19,6 +19,59 @@ pub struct ModelInfo {
     /// Whether it is frozen (by strikes from distinct providers, or governance) or deprecated:
     /// it takes no new task except in the modes still listed (zk on a frozen model).
     pub frozen: bool,
+    /// The exact integer inputs (integer or boolean ONNX inputs) and the values they take; a
+    /// request with any other value is refused when it arrives (HTTP 400).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub integer_inputs: Vec<IntegerInput>,
+}
+
+/// An exact integer input of a package (`IoSpec::integer`, `docs/semantics.md` section 5):
+/// each element must be an integer from `min` to `max` inclusive, read as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegerInput {
+    /// The input's name.
+    pub name: String,
+    /// Its smallest value.
+    pub min: i32,
+    /// Its largest value.
+    pub max: i32,
+}
+
+impl IntegerInput {
+    /// The exact integer inputs of `pkg`, in input order.
+    pub fn of_package(pkg: &vouch_model::Package) -> Vec<Self> {
+        pkg.inputs
+            .iter()
+            .filter_map(|io| {
+                io.integer.map(|(min, max)| Self {
+                    name: io.name.clone(),
+                    min,
+                    max,
+                })
+            })
+            .collect()
+    }
+
+    /// Checks this input's values in a request's `input` object (nested arrays of numbers):
+    /// every element an integer in range, else the input, the element (row-major index) and
+    /// the value. A missing input or a non-number is left to the shape check.
+    pub fn check(&self, input: &serde_json::Value) -> Result<(), vouch_task::codec::InputError> {
+        let Some(v) = input.get(&self.name) else {
+            return Ok(());
+        };
+        let mut numbers = Vec::new();
+        collect_numbers(v, &mut numbers);
+        vouch_task::codec::check_integers(&self.name, (self.min, self.max), numbers)
+    }
+}
+
+/// The numbers of nested JSON arrays, row-major; anything else (e.g. `null`) is not a number.
+fn collect_numbers(v: &serde_json::Value, out: &mut Vec<f64>) {
+    match v {
+        serde_json::Value::Array(a) => a.iter().for_each(|x| collect_numbers(x, out)),
+        serde_json::Value::Number(n) => out.push(n.as_f64().unwrap_or(f64::NAN)),
+        _ => out.push(f64::NAN),
+    }
 }
 
 /// A staked provider.

@@ -41,7 +41,7 @@ pub mod siwe;
 
 pub use auth::{Auth, AuthConfig, Session};
 pub use chain_sink::{ChainDirectory, ChainSink, ChainSinkConfig, Served, serve};
-pub use directory::{Directory, ModelInfo, ProviderInfo, StaticDirectory};
+pub use directory::{Directory, IntegerInput, ModelInfo, ProviderInfo, StaticDirectory};
 pub use error::ApiError;
 pub use limits::{LimitConfig, Limits, SpendRefused};
 pub use metrics::Metrics;
@@ -309,6 +309,17 @@ fn parse_amount(v: Option<&Value>, name: &str) -> Result<u128, ApiError> {
     Ok(fee)
 }
 
+/// Refuses (400 `invalid_input_value`) a request whose exact integer input holds a value that
+/// is not an integer in the input's range, naming the input and the element: checked when the
+/// request arrives, before anything is reserved or stored, rather than when the task is run.
+pub(crate) fn check_integer_values(info: &ModelInfo, input: &Value) -> Result<(), ApiError> {
+    for spec in &info.integer_inputs {
+        spec.check(input)
+            .map_err(|e| ApiError::bad_request("invalid_input_value", e.to_string()))?;
+    }
+    Ok(())
+}
+
 async fn create_task(
     State(gw): State<Gateway>,
     headers: HeaderMap,
@@ -358,6 +369,7 @@ async fn create_task(
     let any = vec![true; names.len()];
     vouch_task::codec::json::inputs_from_json_missing(input, &names, &any)
         .map_err(|e| ApiError::unprocessable("invalid_input", e.to_string()))?;
+    check_integer_values(&info, input)?;
     let input_bytes = serde_json::to_vec(input).map_err(|e| ApiError::internal(e.to_string()))?;
     let input_cid = Cid::of_file(&input_bytes);
 

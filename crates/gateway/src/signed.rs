@@ -125,6 +125,11 @@ async fn draft(State(gw): State<Gateway>, body: Bytes) -> Result<Json<Value>, Ap
             ApiError::unprocessable("invalid_expiry", "`expiry_secs` must be a positive integer")
         })?,
     };
+    if let (Some(info), Some(input)) =
+        (gw.inner.directory.model(&model.to_string()), v.get("input"))
+    {
+        crate::check_integer_values(&info, input)?;
+    }
     let (input_bytes, _) = input_of(&v)?;
     let d = gw
         .inner

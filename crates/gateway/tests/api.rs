@@ -46,6 +46,7 @@ async fn start_at(dir: &std::path::Path, tweak: impl FnOnce(&mut GatewayConfig))
         inputs: vec!["x".into()],
         modes: vec!["zk".into(), "optimistic".into(), "committee".into()],
         frozen: false,
+        integer_inputs: Vec::new(),
     });
     directory.add_provider(ProviderInfo {
         address: "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf".into(),

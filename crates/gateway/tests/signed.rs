@@ -413,4 +413,76 @@ async fn a_client_pays_for_itself_in_a_permit_token_through_the_gateway() {
         "the provider holds the client's fee"
     );
     assert_eq!(escrow(&client_sys, usd_addr).await, U256::ZERO);
+
+    // 5. a signed request nobody serves: after its deadline the gateway refunds it and claims
+    // the fee, which the FeeVault credits to the client (not the operator), in the token paid
+    let (st, d) = api
+        .post(
+            "/tasks/signed/draft",
+            None,
+            &json!({
+                "model": cid.to_string(),
+                "input": input,
+                "mode": "optimistic",
+                "fee": FEE.to_string(),
+                "client": client.to_string(),
+                "nonce": "11",
+            }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    let mut unserved: SignedRequest = serde_json::from_value(d["request"].clone()).unwrap();
+    unserved.permit = Some(client_sys.sign_fee_permit(&key, &unserved).await.unwrap());
+    let unserved = unserved.sign(&key, CHAIN, vault).unwrap();
+    let (st, t) = post(&unserved, &input).await;
+    assert_eq!(st, StatusCode::CREATED, "{t}");
+    let id = t["id"].as_str().unwrap().to_owned();
+    let now = client_sys.latest_timestamp().await.unwrap();
+    client_sys
+        .client()
+        .warp(u64::from(unserved.input.deadline) - now + 1)
+        .await
+        .unwrap();
+    let mut last = Value::Null;
+    for _ in 0..200 {
+        let (st, v) = api.get(&format!("/tasks/{id}"), &token).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        last = v;
+        if last["status"] == "cancelled" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(last["status"], "cancelled", "{last}");
+    assert!(
+        last["detail"]
+            .as_str()
+            .unwrap()
+            .contains("credited the fee to the requester"),
+        "{last}"
+    );
+    assert_eq!(
+        client_sys.vault_credits(usd_addr, client).await.unwrap(),
+        U256::from(FEE),
+        "credited to the client"
+    );
+    assert_eq!(
+        client_sys.vault_credits(usd_addr, operator).await.unwrap(),
+        U256::ZERO,
+        "not to the operator"
+    );
+    assert_eq!(escrow(&client_sys, usd_addr).await, U256::ZERO);
+    assert_eq!(
+        client_sys.withdraw_vault(usd_addr).await.unwrap(),
+        U256::from(FEE)
+    );
+    assert_eq!(
+        client_sys.token_balance(usd_addr, client).await.unwrap(),
+        U256::from(10_000_000 - FEE),
+        "only the served task's fee left the client"
+    );
+    assert_eq!(
+        client_sys.token_balance(usd_addr, operator).await.unwrap(),
+        U256::ZERO
+    );
 }

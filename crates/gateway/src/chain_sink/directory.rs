@@ -23,6 +23,8 @@ pub(super) struct ModelEntry {
 pub(super) struct PackageFacts {
     pub(super) name: String,
     pub(super) inputs: Vec<String>,
+    /// Its exact integer inputs and their ranges.
+    pub(super) integer_inputs: Vec<crate::directory::IntegerInput>,
     /// The modes its ops can be checked in (`vouch_task::modes::supported_modes`): a tree
     /// ensemble the dispute game cannot judge takes no optimistic or committee task.
     pub(super) modes: Vec<vouch_task::Mode>,
@@ -51,7 +53,7 @@ impl DirState {
     }
 
     pub(super) fn info(key: (u32, u32), e: &ModelEntry) -> ModelInfo {
-        let (name, inputs, modes) = match &e.pkg {
+        let (name, inputs, modes, integer_inputs) = match &e.pkg {
             Some(p) => {
                 // a frozen version (status 2) still serves zk requests: a proof cannot lie;
                 // a deprecated one (3) serves nobody
@@ -65,7 +67,12 @@ impl DirState {
                     .filter(|&&m| p.modes.contains(&m) && open(m))
                     .map(|m| m.as_str().to_owned())
                     .collect();
-                (p.name.clone(), p.inputs.clone(), modes)
+                (
+                    p.name.clone(),
+                    p.inputs.clone(),
+                    modes,
+                    p.integer_inputs.clone(),
+                )
             }
             // Without the package the gateway can neither quantize nor check an input.
             None => (
@@ -73,6 +80,7 @@ impl DirState {
                     "model {} v{} (package not in this gateway's store)",
                     key.0, key.1
                 ),
+                Vec::new(),
                 Vec::new(),
                 Vec::new(),
             ),
@@ -83,6 +91,7 @@ impl DirState {
             inputs,
             modes,
             frozen: e.status != 1,
+            integer_inputs,
         }
     }
 }

@@ -35,6 +35,9 @@
 //! from the gateway's view (the fee stays escrowed on-chain and is refunded after the
 //! deadline by anyone calling `refund`).
 
+/// `TaskManager.FLAG_VAULT`: the task's fee is escrowed by the FeeVault.
+const FLAG_VAULT: u8 = 64;
+
 mod directory;
 mod local_run;
 mod serve;
@@ -480,6 +483,7 @@ impl Shared {
                     e.pkg = Some(directory::PackageFacts {
                         name: pkg.name.clone(),
                         inputs,
+                        integer_inputs: crate::directory::IntegerInput::of_package(&pkg),
                         modes: vouch_task::modes::supported_modes(&pkg),
                     });
                 }
@@ -521,12 +525,24 @@ impl Shared {
                         .send("TaskManager.refund", tm.refund(id))
                         .await
                         .map_err(unavailable)?;
+                    // a fee the FeeVault holds (a custom fee token; a client-signed request) is
+                    // credited to the requester by a claim, which anyone may send
+                    let claimed = if t.flags & FLAG_VAULT != 0 {
+                        match self.sys.claim_fee(id, &[]).await {
+                            Ok(()) => "; the FeeVault credited the fee to the requester".to_owned(),
+                            Err(e) => {
+                                format!("; FeeVault.claim not sent ({e}): anyone may send it")
+                            }
+                        }
+                    } else {
+                        String::new()
+                    };
                     advance(
                         j,
                         &key,
                         TaskState::Cancelled,
                         &step(format!(
-                            "refunded: no provider delivered by the deadline (unix {})",
+                            "refunded: no provider delivered by the deadline (unix {}){claimed}",
                             t.deadline
                         )),
                     )?;
@@ -699,6 +715,7 @@ mod tests {
             pkg: Some(PackageFacts {
                 name: "mlp".into(),
                 inputs: vec!["x".into()],
+                integer_inputs: Vec::new(),
                 modes,
             }),
         }

@@ -6,41 +6,14 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
+mod one_node;
+
+use one_node::value_info as vi;
 use prost::Message as _;
 use vouch_engine::{Engine, Options};
 use vouch_model::{Kind, Op};
-use vouch_onnx::proto::{
-    GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto,
-    TypeProto, ValueInfoProto, tensor_shape_proto, type_proto,
-};
+use vouch_onnx::proto::{GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto};
 use vouch_quant::{FTensor, Precision};
-
-fn vi(name: &str, elem_type: i32, dims: Option<&[i64]>) -> ValueInfoProto {
-    let shape = dims.map(|d| TensorShapeProto {
-        dim: d
-            .iter()
-            .map(|&v| tensor_shape_proto::Dimension {
-                value: Some(if v < 0 {
-                    tensor_shape_proto::dimension::Value::DimParam("N".into())
-                } else {
-                    tensor_shape_proto::dimension::Value::DimValue(v)
-                }),
-                denotation: String::new(),
-            })
-            .collect(),
-    });
-    ValueInfoProto {
-        name: name.into(),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type,
-                shape,
-            })),
-            denotation: String::new(),
-        }),
-        doc_string: String::new(),
-    }
-}
 
 fn node(op: &str, ins: &[&str], out: &str) -> NodeProto {
     NodeProto {

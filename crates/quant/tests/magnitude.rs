@@ -6,42 +6,20 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
+mod one_node;
+
 use prost::Message as _;
 use vouch_engine::{Engine, Options};
 use vouch_onnx::graph::FOp;
 use vouch_onnx::proto::{
-    GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto,
-    TypeProto, ValueInfoProto, tensor_shape_proto, type_proto,
+    GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, ValueInfoProto,
 };
 use vouch_quant::FTensor;
 
 const COLS: usize = 64;
 
 fn vi(name: &str, dims: Option<&[i64]>) -> ValueInfoProto {
-    let shape = dims.map(|d| TensorShapeProto {
-        dim: d
-            .iter()
-            .map(|&n| tensor_shape_proto::Dimension {
-                value: Some(if n < 0 {
-                    tensor_shape_proto::dimension::Value::DimParam("N".into())
-                } else {
-                    tensor_shape_proto::dimension::Value::DimValue(n)
-                }),
-                denotation: String::new(),
-            })
-            .collect(),
-    });
-    ValueInfoProto {
-        name: name.into(),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: 1,
-                shape,
-            })),
-            denotation: String::new(),
-        }),
-        doc_string: String::new(),
-    }
+    one_node::value_info(name, 1, dims)
 }
 
 fn node(op: &str, inputs: &[&str], out: &str) -> NodeProto {
@@ -110,6 +88,15 @@ fn pairs(rows: usize, seed: usize) -> (FTensor, FTensor) {
     (t(re), t(im))
 }
 
+/// `sqrt(re² + im²)` per element, in `f64`.
+fn hypot(re: &FTensor, im: &FTensor) -> Vec<f64> {
+    re.data
+        .iter()
+        .zip(&im.data)
+        .map(|(&a, &b)| f64::from(a).hypot(f64::from(b)))
+        .collect()
+}
+
 #[test]
 fn a_pair_magnitude_keeps_small_values() {
     let g = vouch_onnx::import(&model(), &Default::default()).unwrap();
@@ -122,12 +109,7 @@ fn a_pair_magnitude_keeps_small_values() {
     let (re, im) = pairs(8, 0);
     let vals = vouch_quant::float::run(&g, vec![re.clone(), im.clone()]).unwrap();
     let y = &vals[g.outputs[0]];
-    let exact: Vec<f64> = re
-        .data
-        .iter()
-        .zip(&im.data)
-        .map(|(&a, &b)| f64::from(a).hypot(f64::from(b)))
-        .collect();
+    let exact = hypot(&re, &im);
     for (i, (&got, &want)) in y.data.iter().zip(&exact).enumerate() {
         let rel = (f64::from(got) - want).abs() / want.max(1e-6);
         assert!(
@@ -138,12 +120,7 @@ fn a_pair_magnitude_keeps_small_values() {
     // the integer package: a few output steps everywhere, the small magnitudes included
     let pkg = vouch_quant::import(&g, vec![re, im], "magnitude", [0; 32], |_| {}).unwrap();
     let (re, im) = pairs(4, 1);
-    let exact: Vec<f64> = re
-        .data
-        .iter()
-        .zip(&im.data)
-        .map(|(&a, &b)| f64::from(a).hypot(f64::from(b)))
-        .collect();
+    let exact = hypot(&re, &im);
     let q = vouch_quant::quantize_inputs(&pkg, &[re, im]);
     let out = Engine::new(&pkg, Options::default())
         .unwrap()

@@ -125,3 +125,32 @@ pub fn init(name: &str, dims: &[usize], data: &[f32]) -> TensorProto {
         ..Default::default()
     }
 }
+
+/// A graph input or output of ONNX element type `elem_type`; a negative dimension is the
+/// symbolic `N`, no dimensions an unknown shape.
+pub fn value_info(name: &str, elem_type: i32, dims: Option<&[i64]>) -> ValueInfoProto {
+    let shape = dims.map(|d| TensorShapeProto {
+        dim: d
+            .iter()
+            .map(|&v| tensor_shape_proto::Dimension {
+                value: Some(if v < 0 {
+                    tensor_shape_proto::dimension::Value::DimParam("N".into())
+                } else {
+                    tensor_shape_proto::dimension::Value::DimValue(v)
+                }),
+                denotation: String::new(),
+            })
+            .collect(),
+    });
+    ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type,
+                shape,
+            })),
+            denotation: String::new(),
+        }),
+        doc_string: String::new(),
+    }
+}

@@ -219,23 +219,10 @@ impl<'p> Engine<'p> {
             }
             shape
         };
-        // a value whose batch dimension is not its first axis ([2, N, 128], a recurrent
-        // state) holds the rows end to end so far: put each row's block at its place
-        let relayout = |t: &mut Tensor, v: u32| {
-            let declared = &self.pkg.values[v as usize].shape;
-            if let Some(b) = declared.iter().position(|d| *d == vouch_model::Dim::Batch)
-                && b > 0
-            {
-                let pre: usize = resolve(&declared[..b], 1).iter().product();
-                t.data = interleave_rows(&t.data, rows, pre);
-            }
-        };
         for (t, o) in ex.outputs.iter_mut().zip(&self.pkg.outputs) {
-            relayout(t, o.value);
             t.shape = shape_of(o.value);
         }
         for (t, n) in ex.trace.iter_mut().zip(&self.pkg.nodes) {
-            relayout(t, n.output);
             t.shape = shape_of(n.output);
         }
         Ok(ex)
@@ -535,24 +522,6 @@ fn run_rows_of(pkg: &Package, inputs: &[Tensor]) -> Result<usize> {
     } else {
         rows_of(pkg, inputs)
     }
-}
-
-/// `rows` blocks end to end, each `[pre, post]` (its batch dimension of 1 between), as one
-/// tensor with the batch dimension between: element `(p, r, q)` from block `r`'s `(p, q)`.
-fn interleave_rows(data: &[i32], rows: usize, pre: usize) -> Vec<i32> {
-    let per = data.len() / rows.max(1);
-    let post = per / pre.max(1);
-    if rows <= 1 || pre <= 1 || per * rows != data.len() || post * pre != per {
-        return data.to_vec();
-    }
-    let mut out = Vec::with_capacity(data.len());
-    for p in 0..pre {
-        for r in 0..rows {
-            let at = r * per + p * post;
-            out.extend_from_slice(&data[at..at + post]);
-        }
-    }
-    out
 }
 
 /// Row `r` of `rows` of a tensor whose batch dimension is axis 0.

@@ -10,7 +10,7 @@
 
 mod one_node;
 
-use one_node::{init, int, ints};
+use one_node::{init, int};
 use prost::Message as _;
 use vouch_engine::{Engine, Options, Tensor};
 use vouch_model::Package;
@@ -193,69 +193,4 @@ fn a_one_row_state_serves_every_row() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("5 rows given") && e.contains("in a task"), "{e}");
-}
-
-/// [`model`] with one more output: the states stacked as silero VAD returns them, `[2, batch,
-/// H]` (the batch dimension second), through `Transpose` and `Concat`.
-fn stacked_model() -> Vec<u8> {
-    let mut m = ModelProto::decode(model(None).as_slice()).unwrap();
-    let g = m.graph.as_mut().unwrap();
-    let perm = ints("perm", &[1, 0, 2]);
-    for (i, o) in [("Y_h", "th"), ("Y_c", "tc")] {
-        g.node.push(NodeProto {
-            input: vec![i.into()],
-            output: vec![o.into()],
-            name: o.into(),
-            op_type: "Transpose".into(),
-            attribute: vec![perm.clone()],
-            ..Default::default()
-        });
-    }
-    g.node.push(NodeProto {
-        input: vec!["th".into(), "tc".into()],
-        output: vec!["S".into()],
-        name: "S".into(),
-        op_type: "Concat".into(),
-        attribute: vec![int("axis", 0)],
-        ..Default::default()
-    });
-    g.output.push(vi("S", &[Some(2), None, Some(H)]));
-    m.encode_to_vec()
-}
-
-#[test]
-fn rows_run_one_by_one_land_at_their_place_along_a_batch_axis_that_is_not_first() {
-    let graph = vouch_onnx::import(&stacked_model(), &Default::default()).unwrap();
-    let pkg = vouch_quant::import(&graph, feeds(ROWS, None), "stacked", [0; 32], |_| {}).unwrap();
-    assert!(pkg.shares_inputs());
-    let q = vouch_quant::quantize_inputs(&pkg, &feeds(ROWS, None));
-    for threads in [1, 2] {
-        let all = run(&pkg, q.clone(), threads);
-        let s = &all[2];
-        assert_eq!(s.shape, [2, ROWS, H]);
-        for r in 0..ROWS {
-            let mut row = q.clone();
-            row[0] = Tensor {
-                shape: vec![1, T, I],
-                data: q[0].data[r * T * I..(r + 1) * T * I].to_vec(),
-            };
-            let alone = run(&pkg, row, 1).remove(2);
-            assert_eq!(alone.shape, [2, 1, H]);
-            for d in 0..2 {
-                assert_eq!(
-                    &s.data[(d * ROWS + r) * H..(d * ROWS + r + 1) * H],
-                    &alone.data[d * H..(d + 1) * H],
-                    "state {d} of row {r}, {threads} threads"
-                );
-            }
-        }
-        // and the whole stack matches the float reference's layout
-        let float = vouch_quant::float::run(&graph, feeds(ROWS, None)).unwrap();
-        let deq = vouch_quant::dequantize(&pkg, 2, s);
-        let err = deq
-            .iter()
-            .zip(&float[graph.outputs[2]].data)
-            .fold(0f64, |m, (a, b)| m.max((a - f64::from(*b)).abs()));
-        assert!(err < 0.02, "max error {err}");
-    }
 }

@@ -289,21 +289,7 @@ def refusal_key(msg: str):
     return re.sub(r"`[^`]*`|\"[^\"]*\"", "X", msg)[:70]
 
 
-def as_vouch(a, b, rows):
-    """onnxruntime's output `b`, `rows` row-by-row outputs end to end, laid out as vouch's `a`:
-    where vouch's batch axis is not the first (`[2, rows, 128]` from rows of `[2, 1, 128]`),
-    each row's block goes to its place along that axis; else as it is."""
-    if a.shape == b.shape or a.size != b.size or not rows or b.shape[0] % rows:
-        return b
-    row = (b.shape[0] // rows,) + b.shape[1:]
-    for k in range(1, len(a.shape)):
-        if (len(row) == len(a.shape) and row[k] == 1 and a.shape[k] == rows
-                and all(a.shape[j] == row[j] for j in range(len(row)) if j != k)):
-            return np.moveaxis(b.reshape((rows,) + row), 0, k).reshape(a.shape)
-    return b
-
-
-def compare(task, vouch_out, ort_out, rows=None):
+def compare(task, vouch_out, ort_out):
     """(metric name, value): argmax agreement for classifiers, else the max relative error
     max|vouch - ort| / max|ort| per output (worst output)."""
     if task == "classifier":  # the first output holds the class scores
@@ -312,7 +298,6 @@ def compare(task, vouch_out, ort_out, rows=None):
     worst = 0.0
     for a, b in zip(vouch_out, ort_out):
         a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-        b = as_vouch(a, b, rows)
         if a.shape != b.shape and a.size == b.size:
             # an output whose batch axis is not the first, run row by row: both hold the
             # rows end to end (vouch keeps the declared shape at the row count)
@@ -324,7 +309,7 @@ def compare(task, vouch_out, ort_out, rows=None):
 def ort_run(sess, feeds, n, by_row=False):
     """Runs the held-out rows in one batch, or row by row when the model fixes batch 1 or
     `by_row` (a recurrent state given once, which every row reads): each output is then the
-    rows' outputs end to end (`compare` lays them out as vouch does)."""
+    rows' outputs end to end, as vouch gives them (docs/semantics.md section 1)."""
     if not by_row:
         try:
             return sess.run(None, feeds), "ok"
@@ -354,7 +339,6 @@ def survey_model(spec, path, rel, args, supported, work):
     if rec.get("seq_dim"):
         held_n = cal_n
     args.dims = [f"{rec['seq_dim']}={cal_n}"] if rec.get("seq_dim") else []
-    args.held_used = held_n
     cal = make_inputs(info, rec, cal_n, seed=0)
     held = make_inputs(info, rec, held_n, seed=1)
     row["input_shapes"] = {k: list(v.shape) for k, v in cal.items()}
@@ -440,9 +424,6 @@ def try_vouch(onnx_path, d, tag, task, args, ref, sess):
         names = [o.name for o in sess.get_outputs()]
         keep = [(a["outputs"][nm], x) for nm, x in zip(names, ref) if nm in a["outputs"]]
         if keep:
-            rows = getattr(args, "held_used", None)
-            keep = [(x, as_vouch(np.asarray(x, np.float64), np.asarray(y, np.float64), rows))
-                    for x, y in keep]
             metric, value = compare(task, [k[0] for k in keep], [k[1] for k in keep])
             r[metric.replace(" ", "_")] = value
             # per output: max |vouch - ort| and max |ort| (a relative figure over near-zero

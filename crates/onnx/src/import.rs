@@ -463,27 +463,7 @@ impl Importer {
     /// the magnitude of a pair, leaves the pattern's nodes behind), then constants and values
     /// nothing refers to, renumbering ids.
     fn finish(mut self) -> FGraph {
-        let mut live = vec![false; self.g.values.len()];
-        for &o in &self.g.outputs {
-            if let Some(l) = live.get_mut(o) {
-                *l = true;
-            }
-        }
-        let mut keep = vec![false; self.g.nodes.len()];
-        for (k, n) in self.g.nodes.iter().enumerate().rev() {
-            if live.get(n.output).copied().unwrap_or(true) {
-                keep[k] = true;
-                for i in &n.inputs {
-                    if let Operand::Value(v) = *i
-                        && let Some(l) = live.get_mut(v)
-                    {
-                        *l = true;
-                    }
-                }
-            }
-        }
-        let mut keep = keep.into_iter();
-        self.g.nodes.retain(|_| keep.next().unwrap_or(true));
+        crate::prune::drop_dead_nodes(&mut self.g);
         let mut used_c = vec![false; self.g.consts.len()];
         let mut used_v = vec![false; self.g.values.len()];
         let mark_c = |used: &mut Vec<bool>, c: ConstId| {

@@ -56,6 +56,7 @@ pub mod proto;
 mod error;
 mod import;
 mod lower;
+mod prune;
 pub mod scalar;
 mod shapes;
 mod tensor;

@@ -20,6 +20,35 @@ fn argmax_rows(data: &[f64], cols: usize) -> Vec<usize> {
         .collect()
 }
 
+/// The float output `i` as the engine lays several rows out (`docs/semantics.md` section 1: the
+/// single-row tensors end to end): where the batch dimension is not the first axis (a state
+/// `[2, N, 128]`), each row's block is moved to the front.
+fn rows_end_to_end(pkg: &Package, i: usize, f: &FTensor) -> Vec<f64> {
+    let at = pkg
+        .outputs
+        .get(i)
+        .and_then(|o| pkg.values.get(o.value as usize))
+        .and_then(|v| v.shape.iter().position(|d| *d == vouch_model::Dim::Batch));
+    let fl: Vec<f64> = f.data.iter().map(|&v| f64::from(v)).collect();
+    let Some(b) = at.filter(|&b| b > 0 && b < f.shape.len()) else {
+        return fl;
+    };
+    let rows = f.shape[b];
+    let pre: usize = f.shape[..b].iter().product();
+    let post: usize = f.shape[b + 1..].iter().product();
+    if rows <= 1 || pre * rows * post != fl.len() {
+        return fl;
+    }
+    let mut out = Vec::with_capacity(fl.len());
+    for r in 0..rows {
+        for p in 0..pre {
+            let at = (p * rows + r) * post;
+            out.extend_from_slice(&fl[at..at + post]);
+        }
+    }
+    out
+}
+
 /// Runs the engine on the calibration inputs and compares with the float outputs.
 pub fn measure(
     pkg: &Package,
@@ -36,7 +65,7 @@ pub fn measure(
     let mut outputs = Vec::new();
     for (i, (q, f)) in exec.outputs.iter().zip(float_outputs).enumerate() {
         let deq = dequantize(pkg, i, q);
-        let fl: Vec<f64> = f.data.iter().map(|&v| f64::from(v)).collect();
+        let fl = rows_end_to_end(pkg, i, f);
         let max_abs_error = deq
             .iter()
             .zip(&fl)

@@ -10,7 +10,7 @@
 
 mod one_node;
 
-use one_node::{init, int};
+use one_node::{init, int, ints};
 use prost::Message as _;
 use vouch_engine::{Engine, Options, Tensor};
 use vouch_model::Package;
@@ -193,4 +193,54 @@ fn a_one_row_state_serves_every_row() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("5 rows given") && e.contains("in a task"), "{e}");
+}
+
+/// [`model`] with one more output: the states stacked as silero VAD returns them, `[2, batch,
+/// H]` (the batch dimension second), through `Transpose` and `Concat`.
+fn stacked_model() -> Vec<u8> {
+    let mut m = ModelProto::decode(model(None).as_slice()).unwrap();
+    let g = m.graph.as_mut().unwrap();
+    for (i, o) in [("Y_h", "th"), ("Y_c", "tc")] {
+        g.node.push(NodeProto {
+            input: vec![i.into()],
+            output: vec![o.into()],
+            name: o.into(),
+            op_type: "Transpose".into(),
+            attribute: vec![ints("perm", &[1, 0, 2])],
+            ..Default::default()
+        });
+    }
+    g.node.push(NodeProto {
+        input: vec!["th".into(), "tc".into()],
+        output: vec!["S".into()],
+        name: "S".into(),
+        op_type: "Concat".into(),
+        attribute: vec![int("axis", 0)],
+        ..Default::default()
+    });
+    g.output.push(vi("S", &[Some(2), None, Some(H)]));
+    m.encode_to_vec()
+}
+
+#[test]
+fn an_output_whose_batch_axis_is_not_first_holds_the_rows_end_to_end() {
+    let graph = vouch_onnx::import(&stacked_model(), &Default::default()).unwrap();
+    let pkg = vouch_quant::import(&graph, feeds(ROWS, None), "stacked", [0; 32], |_| {}).unwrap();
+    assert!(pkg.shares_inputs());
+    // the engine: the single-row outputs end to end (docs/semantics.md section 1)
+    let q = vouch_quant::quantize_inputs(&pkg, &feeds(ROWS, None));
+    let all = run(&pkg, q.clone(), 2);
+    let mut expect = Vec::new();
+    for r in 0..ROWS {
+        let mut row = q.clone();
+        row[0] = Tensor {
+            shape: vec![1, T, I],
+            data: q[0].data[r * T * I..(r + 1) * T * I].to_vec(),
+        };
+        expect.extend(run(&pkg, row, 1).remove(2).data);
+    }
+    assert_eq!(all[2].data, expect);
+    // the import's accuracy report compares the float reference in that layout
+    let s = &pkg.accuracy.outputs[2];
+    assert!(s.max_abs_error < 0.02, "{s:?}");
 }

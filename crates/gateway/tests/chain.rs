@@ -4,22 +4,22 @@
 //! output only when the on-chain output matches its own run; the journal survives a restart;
 //! and the rejections (unknown model, malformed input, fee above the spend cap).
 
+mod common;
+
+use common::{Api, CHAIN, DOMAIN, code};
 use k256::ecdsa::SigningKey;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use vouch_chain::alloy::primitives::{B256, U256};
 use vouch_chain::{DeployConfig, Devnet, DevnetConfig, System, TOKEN};
-use vouch_gateway::siwe::{self, SiweMessage};
+use vouch_gateway::siwe;
 use vouch_gateway::{ChainSinkConfig, GatewayConfig, Served, chain_sink};
 use vouch_model::Package;
 use vouch_primitives::{Cid, hex0x};
 use vouch_store::Store;
 use vouch_testkit::{Chain, signer};
-
-const DOMAIN: &str = "localhost:8080";
-const CHAIN: u64 = 31337;
 
 fn model_dir() -> PathBuf {
     vouch_testkit::model_dir("mlp_10_20_2")
@@ -124,76 +124,7 @@ async fn world() -> World {
     }
 }
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-struct Api {
-    base: String,
-    http: reqwest::Client,
-}
-
 impl Api {
-    fn new(s: &Served) -> Self {
-        Self {
-            base: s.url(),
-            http: reqwest::Client::new(),
-        }
-    }
-
-    async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
-        let mut req = self.http.get(format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (StatusCode, Value) {
-        let mut req = self.http.post(format!("{}{path}", self.base)).json(body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn login(&self, k: &SigningKey) -> String {
-        let (_, n) = self.get("/auth/nonce", None).await;
-        let msg = SiweMessage {
-            scheme: None,
-            domain: DOMAIN.into(),
-            address: siwe::address_of(k.verifying_key()),
-            statement: Some("Sign in to vouch.".into()),
-            uri: format!("http://{DOMAIN}"),
-            version: "1".into(),
-            chain_id: CHAIN,
-            nonce: n["nonce"].as_str().unwrap().to_owned(),
-            issued_at: now(),
-            expiration_time: Some(now() + 600),
-            not_before: None,
-            request_id: None,
-            resources: vec![],
-        };
-        let text = msg.to_text();
-        let sig = siwe::sign_personal(k, text.as_bytes()).unwrap();
-        let (st, v) = self
-            .post(
-                "/auth/login",
-                None,
-                &json!({ "message": text, "signature": sig }),
-            )
-            .await;
-        assert_eq!(st, StatusCode::OK, "{v}");
-        v["token"].as_str().unwrap().to_owned()
-    }
-
     /// Polls the task until its status is `status` (20 s at most).
     async fn wait_for(&self, token: &str, id: &str, status: &str) -> Value {
         for _ in 0..200 {
@@ -208,15 +139,11 @@ impl Api {
     }
 }
 
-fn code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or("<no code>")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_goes_on_chain_and_finalizes_through_the_gateway() {
     let w = world().await;
     let gw = w.gateway().await;
-    let api = Api::new(&gw);
+    let api = Api::new(gw.url());
     let client = SigningKey::from_slice(&[7; 32]).unwrap();
     let token = api.login(&client).await;
     let provider = w.as_(1).await;
@@ -383,7 +310,7 @@ async fn a_task_goes_on_chain_and_finalizes_through_the_gateway() {
     // 3. the journal survives a restart of the gateway
     drop(gw);
     let gw = w.gateway().await;
-    let api = Api::new(&gw);
+    let api = Api::new(gw.url());
     let token = api.login(&client).await;
     let (st, again) = api.get(&format!("/tasks/{id}"), Some(&token)).await;
     assert_eq!(st, StatusCode::OK);
@@ -397,7 +324,7 @@ async fn a_task_goes_on_chain_and_finalizes_through_the_gateway() {
 async fn the_gateway_rejects_bad_tasks_before_paying() {
     let w = world().await;
     let gw = w.gateway().await;
-    let api = Api::new(&gw);
+    let api = Api::new(gw.url());
     let token = api.login(&SigningKey::from_slice(&[8; 32]).unwrap()).await;
     let body = |model: String, input: Value, fee: u128| json!({ "model": model, "input": input, "mode": "optimistic", "max_fee": fee.to_string() });
 
@@ -478,7 +405,7 @@ async fn a_tree_package_passes_the_mode_check_and_zk_needs_a_verifier() {
     w.chain.publish(&bytes, &pkg).await;
     let cid = w.store.put(&bytes).unwrap().to_string();
     let gw = w.gateway().await;
-    let api = Api::new(&gw);
+    let api = Api::new(gw.url());
     let token = api.login(&SigningKey::from_slice(&[9; 32]).unwrap()).await;
     let input: Value = serde_json::from_slice(
         &std::fs::read(vouch_testkit::model_dir("tree_gb_bc").join("input.json")).unwrap(),
@@ -511,7 +438,7 @@ async fn a_tree_package_passes_the_mode_check_and_zk_needs_a_verifier() {
 async fn health_reports_a_dead_endpoint_and_a_chain_that_lost_the_deployment() {
     let mut w = world().await;
     let gw = w.gateway().await;
-    let api = Api::new(&gw);
+    let api = Api::new(gw.url());
     let (st, v) = api.get("/health", None).await;
     assert_eq!((st, &v["status"]), (StatusCode::OK, &json!("ok")));
     let wait_for = |want: StatusCode| {

@@ -4,12 +4,14 @@
 //! naming the input and the element, and nothing kept of it (no task, no stored input, no
 //! spend reserved); a valid request is accepted.
 
+mod common;
+
+use common::{Api, CHAIN, DOMAIN};
 use k256::ecdsa::SigningKey;
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use vouch_gateway::siwe::{self, SiweMessage};
+use std::time::Duration;
 use vouch_gateway::{
     Gateway, GatewayConfig, IntegerInput, JournalSink, ModelInfo, StaticDirectory,
 };
@@ -18,8 +20,6 @@ use vouch_model::Package;
 use vouch_primitives::Cid;
 use vouch_store::Store;
 
-const DOMAIN: &str = "localhost:8080";
-const CHAIN: u64 = 31337;
 const CAP: u128 = 1_000;
 
 fn read_json(name: &str) -> Value {
@@ -38,65 +38,6 @@ fn package() -> (Vec<u8>, Package) {
     let cal = vouch_quant::calibration_from_json(&graph, &read_json("calibration.json")).unwrap();
     let pkg = vouch_quant::import(&graph, cal, "int_inputs", [0; 32], |_| {}).unwrap();
     (pkg.to_bytes(), pkg)
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-async fn post(
-    http: &Client,
-    url: String,
-    token: Option<&str>,
-    body: &Value,
-) -> (StatusCode, Value) {
-    let mut req = http.post(url).json(body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
-async fn login(http: &Client, base: &str, k: &SigningKey) -> String {
-    let v: Value = http
-        .get(format!("{base}/auth/nonce"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let text = SiweMessage {
-        scheme: None,
-        domain: DOMAIN.into(),
-        address: siwe::address_of(k.verifying_key()),
-        statement: Some("Sign in to vouch.".into()),
-        uri: format!("http://{DOMAIN}"),
-        version: "1".into(),
-        chain_id: CHAIN,
-        nonce: v["nonce"].as_str().unwrap().to_owned(),
-        issued_at: now(),
-        expiration_time: Some(now() + 600),
-        not_before: None,
-        request_id: None,
-        resources: vec![],
-    }
-    .to_text();
-    let sig = siwe::sign_personal(k, text.as_bytes()).unwrap();
-    let (st, v) = post(
-        http,
-        format!("{base}/auth/login"),
-        None,
-        &json!({ "message": text, "signature": sig }),
-    )
-    .await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    v["token"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -134,8 +75,8 @@ async fn integer_inputs_are_checked_when_the_request_arrives() {
     let server = tokio::spawn(async move {
         let _ = gw.serve(listener).await;
     });
-    let http = Client::new();
-    let token = login(&http, &base, &SigningKey::from_slice(&[7; 32]).unwrap()).await;
+    let api = Api::new(base);
+    let token = api.login(&SigningKey::from_slice(&[7; 32]).unwrap()).await;
 
     let valid = read_json("input.json");
     let body = |input: &Value, fee: u128| {
@@ -177,13 +118,7 @@ async fn integer_inputs_are_checked_when_the_request_arrives() {
 
     for (input, name, why) in &bad {
         // the whole cap as the fee: a reservation left behind would refuse the valid request
-        let (st, v) = post(
-            &http,
-            format!("{base}/tasks"),
-            Some(&token),
-            &body(input, CAP),
-        )
-        .await;
+        let (st, v) = api.post("/tasks", Some(&token), &body(input, CAP)).await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
         assert_eq!(v["error"]["code"], "invalid_input_value", "{v}");
         let msg = v["error"]["message"].as_str().unwrap();
@@ -196,13 +131,7 @@ async fn integer_inputs_are_checked_when_the_request_arrives() {
         "nothing accepted"
     );
 
-    let (st, v) = post(
-        &http,
-        format!("{base}/tasks"),
-        Some(&token),
-        &body(&valid, CAP),
-    )
-    .await;
+    let (st, v) = api.post("/tasks", Some(&token), &body(&valid, CAP)).await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     assert_eq!(journal.tasks(None, 10).unwrap().len(), 1);
     server.abort();

@@ -21,7 +21,7 @@
 //! ```
 #![allow(clippy::print_stdout, clippy::unwrap_used)] // a measurement program: its output is the report
 
-use vouch_chain::alloy::primitives::{B256, Bytes};
+use vouch_chain::alloy::primitives::{Address, B256, Bytes};
 use vouch_chain::alloy::primitives::{I256, U256};
 use vouch_chain::alloy::providers::Provider;
 use vouch_chain::bindings::lending_risk_gate::LendingRiskGate;
@@ -42,6 +42,29 @@ async fn last_gas(sys: &System) -> u64 {
     let r = block.last().unwrap();
     assert!(r.status(), "the transaction succeeded");
     r.gas_used
+}
+
+/// Task `t`'s callback ran (its pending-callback flag is clear) and the gate at `gate` holds
+/// the credit line `line` for `borrower`.
+async fn the_gate_acted(
+    b: &System,
+    owner: &System,
+    gate: Address,
+    t: U256,
+    borrower: usize,
+    line: U256,
+) {
+    assert_eq!(b.task(t).await.unwrap().flags & 16, 0, "the callback ran");
+    let gate = LendingRiskGate::new(gate, owner.client().provider().clone());
+    let got = owner
+        .client()
+        .call(
+            "creditLineOf",
+            gate.creditLineOf(signer(borrower).address()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(got, line, "the gate approved the credit line");
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -127,16 +150,7 @@ async fn main() {
             .unwrap();
         let rc = provider.finalize_with_values(t, &values).await.unwrap();
         let finalize = rc.gas_used;
-        assert_eq!(b.task(t).await.unwrap().flags & 16, 0, "the callback ran");
-        let got = owner
-            .client()
-            .call(
-                "creditLineOf",
-                gate.creditLineOf(signer(borrower).address()),
-            )
-            .await
-            .unwrap();
-        assert_eq!(got, line, "the gate approved the credit line");
+        the_gate_acted(&b, &owner, *gate.address(), t, borrower, line).await;
         rows = vec![
             ("request (inline input, callback to the gate)", request),
             ("submit", submit),
@@ -268,16 +282,7 @@ async fn zk_decision(chain: &Chain, owner: &System) -> Vec<(&'static str, u64)> 
         let t = b.request(&req).await.unwrap();
         let request = last_gas(&b).await;
         let rc = provider.submit_zk(t, output, proof.clone()).await.unwrap();
-        assert_eq!(b.task(t).await.unwrap().flags & 16, 0, "the callback ran");
-        let got = owner
-            .client()
-            .call(
-                "creditLineOf",
-                gate.creditLineOf(signer(borrower).address()),
-            )
-            .await
-            .unwrap();
-        assert_eq!(got, line, "the gate approved the credit line");
+        the_gate_acted(&b, owner, *gate.address(), t, borrower, line).await;
         let submit = "submitZk (verifies, settles, delivers the proof's values, the gate approves)";
         match borrower {
             6 => rows.extend([

@@ -6,23 +6,23 @@
 //! tampered, wrong-token and replayed requests are refused with a 4xx before anything is sent
 //! (nothing escrowed, no nonce spent).
 
+mod common;
+
+use common::{Api, CHAIN, DOMAIN, code};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
 use vouch_chain::alloy::primitives::{Address, B256, U256};
-use vouch_chain::alloy::signers::local::PrivateKeySigner;
 use vouch_chain::bindings::permit_token::PermitToken;
 use vouch_chain::signed::SignedRequest;
 use vouch_chain::{DeployConfig, System};
-use vouch_gateway::siwe::{self, SiweMessage};
+use vouch_gateway::siwe;
 use vouch_gateway::{ChainSinkConfig, GatewayConfig, Served, chain_sink};
 use vouch_model::Package;
 use vouch_store::Store;
 use vouch_testkit::{Chain, signer};
 
-const DOMAIN: &str = "localhost:8080";
-const CHAIN: u64 = 31337;
 /// 2.50 at 6 decimals.
 const FEE: u128 = 2_500_000;
 
@@ -54,80 +54,6 @@ fn honest(pkg: &Package, input: &Value) -> (B256, B256) {
     )
 }
 
-struct Http {
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Http {
-    async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (StatusCode, Value) {
-        let mut req = self.http.post(format!("{}{path}", self.base)).json(body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    /// Signs in as `key` (SIWE) to read its tasks.
-    async fn login(&self, key: &PrivateKeySigner) -> String {
-        let resp = self
-            .http
-            .get(format!("{}/auth/nonce", self.base))
-            .send()
-            .await
-            .unwrap();
-        let n: Value = resp.json().await.unwrap();
-        let k = key.credential();
-        let now = i64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs(),
-        )
-        .unwrap();
-        let msg = SiweMessage {
-            scheme: None,
-            domain: DOMAIN.into(),
-            address: siwe::address_of(k.verifying_key()),
-            statement: None,
-            uri: format!("http://{DOMAIN}"),
-            version: "1".into(),
-            chain_id: CHAIN,
-            nonce: n["nonce"].as_str().unwrap().to_owned(),
-            issued_at: now,
-            expiration_time: Some(now + 600),
-            not_before: None,
-            request_id: None,
-            resources: vec![],
-        };
-        let text = msg.to_text();
-        let sig = siwe::sign_personal(k, text.as_bytes()).unwrap();
-        let (st, v) = self
-            .post(
-                "/auth/login",
-                None,
-                &json!({ "message": text, "signature": sig }),
-            )
-            .await;
-        assert_eq!(st, StatusCode::OK, "{v}");
-        v["token"].as_str().unwrap().to_owned()
-    }
-}
-
 /// The vault's escrow of unsettled fees in `token`.
 async fn escrow(c: &System, token: Address) -> U256 {
     let v = c.fee_vault().unwrap();
@@ -135,10 +61,6 @@ async fn escrow(c: &System, token: Address) -> U256 {
         .call("FeeVault.totalEscrow", v.totalEscrow(token))
         .await
         .unwrap()
-}
-
-fn code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or("<no code>")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -199,27 +121,24 @@ async fn a_client_pays_for_itself_in_a_permit_token_through_the_gateway() {
     )
     .await
     .unwrap();
-    let api = Http {
-        base: gw.url(),
-        http: reqwest::Client::new(),
-    };
+    let api = Api::new(gw.url());
 
     // 1. the draft: the request of this input, in the version's token
     let input = input_row(0);
-    let (st, d) = api
-        .post(
-            "/tasks/signed/draft",
-            None,
-            &json!({
-                "model": cid.to_string(),
-                "input": input,
-                "mode": "optimistic",
-                "fee": FEE.to_string(),
-                "client": client.to_string(),
-                "nonce": "7",
-            }),
-        )
-        .await;
+    // the draft of this input for the client at `nonce`
+    let draft_of = |nonce: u64| {
+        let body = json!({
+            "model": cid.to_string(),
+            "input": input,
+            "mode": "optimistic",
+            "fee": FEE.to_string(),
+            "client": client.to_string(),
+            "nonce": nonce.to_string(),
+        });
+        let api = &api;
+        async move { api.post("/tasks/signed/draft", None, &body).await }
+    };
+    let (st, d) = draft_of(7).await;
     assert_eq!(st, StatusCode::OK, "{d}");
     let vault = *client_sys.fee_vault().unwrap().address();
     assert_eq!(
@@ -366,7 +285,7 @@ async fn a_client_pays_for_itself_in_a_permit_token_through_the_gateway() {
     assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "nonce_used"), "{v}");
 
     // 4. settlement: the client follows its task; the provider is paid in the token
-    let token = api.login(&key).await;
+    let token = api.login(key.credential()).await;
     let (output, trace_root) = honest(&pkg, &input);
     provider.submit(task_id, output, trace_root).await.unwrap();
     provider
@@ -377,7 +296,7 @@ async fn a_client_pays_for_itself_in_a_permit_token_through_the_gateway() {
     provider.finalize(task_id).await.unwrap();
     let mut done = Value::Null;
     for _ in 0..200 {
-        let (st, v) = api.get(&format!("/tasks/{id}"), &token).await;
+        let (st, v) = api.get(&format!("/tasks/{id}"), Some(&token)).await;
         assert_eq!(st, StatusCode::OK, "{v}");
         if v["status"] == "finalized" {
             done = v;
@@ -416,20 +335,7 @@ async fn a_client_pays_for_itself_in_a_permit_token_through_the_gateway() {
 
     // 5. a signed request nobody serves: after its deadline the gateway refunds it and claims
     // the fee, which the FeeVault credits to the client (not the operator), in the token paid
-    let (st, d) = api
-        .post(
-            "/tasks/signed/draft",
-            None,
-            &json!({
-                "model": cid.to_string(),
-                "input": input,
-                "mode": "optimistic",
-                "fee": FEE.to_string(),
-                "client": client.to_string(),
-                "nonce": "11",
-            }),
-        )
-        .await;
+    let (st, d) = draft_of(11).await;
     assert_eq!(st, StatusCode::OK, "{d}");
     let mut unserved: SignedRequest = serde_json::from_value(d["request"].clone()).unwrap();
     unserved.permit = Some(client_sys.sign_fee_permit(&key, &unserved).await.unwrap());
@@ -445,7 +351,7 @@ async fn a_client_pays_for_itself_in_a_permit_token_through_the_gateway() {
         .unwrap();
     let mut last = Value::Null;
     for _ in 0..200 {
-        let (st, v) = api.get(&format!("/tasks/{id}"), &token).await;
+        let (st, v) = api.get(&format!("/tasks/{id}"), Some(&token)).await;
         assert_eq!(st, StatusCode::OK, "{v}");
         last = v;
         if last["status"] == "cancelled" {

@@ -95,11 +95,11 @@ abstract contract PartialSumKit is ModelKit {
         return game.game(gid).phase;
     }
 
-    /// Runs the game with both parties answering; returns the chunk it narrowed to.
-    function _play(Run memory r, uint256 nodeJ) internal returns (uint256 lo) {
+    /// Plays the accumulator and the bisection; returns the chunk it narrowed to.
+    function _narrow(Run memory r, uint256 nodeJ) internal returns (uint256 lo) {
         uint256 gid = r.p.gid;
-        (uint256 g,) = _tx(r.cha.who, address(game), _startCall(r, nodeJ, r.cha));
-        r.start = g;
+        (r.start,) = _tx(r.cha.who, address(game), _startCall(r, nodeJ, r.cha));
+        uint256 g;
         (g,) = _tx(
             r.def.who, address(game), abi.encodeCall(game.postPartial, (gid, r.def.prefix[r.def.prefix.length - 1]))
         );
@@ -116,6 +116,12 @@ abstract contract PartialSumKit is ModelKit {
         uint32 hi;
         (lo, hi) = _range(gid);
         assertEq(uint256(hi), lo + 1, "one chunk");
+    }
+
+    /// Runs the game with both parties answering, then the plain one-step check of the chunk;
+    /// returns the chunk it narrowed to.
+    function _play(Run memory r, uint256 nodeJ) internal returns (uint256 lo) {
+        lo = _narrow(r, nodeJ);
         (r.step,) = _tx(challenger, address(game), _oneStepCallWith(r.p, nodeJ, r.e, lo));
     }
 

@@ -148,29 +148,6 @@ abstract contract StridedKit is PartialSumKit {
         r.cha = Side(challenger, liarIsDefender ? honest : lie);
     }
 
-    /// Plays the accumulator and the bisection; returns the chunk it narrowed to.
-    function _narrow(Run memory r, uint256 nodeJ) internal returns (uint256 lo) {
-        uint256 gid = r.p.gid;
-        (r.start,) = _tx(r.cha.who, address(game), _startCall(r, nodeJ, r.cha));
-        uint256 g;
-        (g,) = _tx(
-            r.def.who, address(game), abi.encodeCall(game.postPartial, (gid, r.def.prefix[r.def.prefix.length - 1]))
-        );
-        r.start += g;
-        while (_phase(gid) == DisputeGame.Phase.PartialBisect) {
-            (uint32 l, uint32 h) = _range(gid);
-            uint256 mid = (uint256(l) + h) / 2;
-            (g,) = _tx(r.def.who, address(game), abi.encodeCall(game.postPartial, (gid, r.def.prefix[mid])));
-            r.bisect += g;
-            (g,) = _tx(r.cha.who, address(game), abi.encodeCall(game.postPartial, (gid, r.cha.prefix[mid])));
-            r.bisect += g;
-        }
-        assertTrue(_phase(gid) == DisputeGame.Phase.PartialStep, "narrowed to one chunk");
-        uint32 hi;
-        (lo, hi) = _range(gid);
-        assertEq(uint256(hi), lo + 1, "one chunk");
-    }
-
     /// The chunk step's call for chunk `lo` of element `e` of node `j`; `skip` < max leaves out
     /// the windows holding that term's element (so a read is not covered).
     function _stridedStepCall(Play memory p, uint256 j, uint256 e, uint256 lo, uint256 skip)

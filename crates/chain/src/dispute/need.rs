@@ -60,8 +60,184 @@ pub(super) fn need(node: &Node, is_const: bool, i: usize, e: usize) -> (usize, u
         }
         crate::graph::op::REDUCE if !is_const => reduce_need(node, e).unwrap_or(all),
         crate::graph::op::SELECT if !is_const => select_need(node, e).map_or(all, |i| (i, i + 1)),
+        // binary and n-ary elementwise ops read one broadcast element of each operand (a
+        // constant operand of `Add`/`Mul` too), `PRelu` its input's element `e` and one slope
+        crate::graph::op::ADD
+        | crate::graph::op::MUL
+        | crate::graph::op::MAX
+        | crate::graph::op::MIN => shape.map_or(all, |s| one(bcast(&node.outShape, s, e))),
+        crate::graph::op::PRELU if !is_const => (e, e + 1),
+        crate::graph::op::PRELU => match (node.inShapes.first(), shape) {
+            (Some(x), Some(s)) => one(bcast(x, s, e)),
+            _ => all,
+        },
+        crate::graph::op::TRANSPOSE if !is_const => transpose_need(node, e).map_or(all, one),
+        crate::graph::op::CONCAT if !is_const => concat_need(node, i, e).unwrap_or(all),
+        crate::graph::op::PAD if !is_const => pad_need(node, e).map_or(all, one),
+        crate::graph::op::MAXPOOL | crate::graph::op::AVGPOOL if !is_const => {
+            pool_need(node, e).unwrap_or(all)
+        }
+        crate::graph::op::SOFTMAX | crate::graph::op::ARGMAX if !is_const => {
+            axis_need(node, e).unwrap_or(all)
+        }
         _ => all,
     }
+}
+
+/// The one-element window `[i, i + 1)`.
+fn one(i: usize) -> (usize, usize) {
+    (i, i + 1)
+}
+
+/// Index into a tensor of shape `s` of the element numpy broadcasting maps to element `e` of
+/// the output shape `os` (as `Shapes.bcast` in the Solidity checker).
+fn bcast(os: &[U256], s: &[U256], mut e: usize) -> usize {
+    let (r, sr) = (os.len(), s.len());
+    let (mut idx, mut mul) = (0usize, 1usize);
+    for d in (1..=r).rev() {
+        let od = dim(os, d - 1).max(1);
+        let coord = e % od;
+        e /= od;
+        if d + sr > r {
+            let sd = dim(s, d - 1 + sr - r);
+            idx += if sd == 1 { 0 } else { coord } * mul;
+            mul *= sd;
+        }
+    }
+    idx
+}
+
+/// The attribute `i` of `node` as an integer.
+fn attr(node: &Node, i: usize) -> Option<i64> {
+    node.attrs.get(i).map(|a| a.as_i64())
+}
+
+/// An ONNX axis attribute (negative counts from the end) in a tensor of rank `rank`.
+fn axis_of(a: i64, rank: usize) -> Option<usize> {
+    let r = i64::try_from(rank).ok()?;
+    usize::try_from(if a < 0 { a + r } else { a })
+        .ok()
+        .filter(|&x| x < rank)
+}
+
+/// The input element a `Transpose` element reads (attrs: the permutation).
+fn transpose_need(node: &Node, mut e: usize) -> Option<usize> {
+    let xs = node.inShapes.first()?;
+    let r = node.outShape.len();
+    let mut coord = vec![0usize; r];
+    for d in (0..r).rev() {
+        let od = dim(&node.outShape, d).max(1);
+        coord[d] = e % od;
+        e /= od;
+    }
+    let mut in_coord = vec![0usize; r];
+    for (d, &c) in coord.iter().enumerate() {
+        *in_coord.get_mut(usize::try_from(attr(node, d)?).ok()?)? = c;
+    }
+    let mut src = 0usize;
+    for (d, &c) in in_coord.iter().enumerate() {
+        src = src.checked_mul(dim(xs, d))?.checked_add(c)?;
+    }
+    Some(src)
+}
+
+/// The window of input `i` of a `Concat` element: its one element in the input it comes from,
+/// the first element of every other input (read by nothing; a window cannot be empty).
+fn concat_need(node: &Node, i: usize, e: usize) -> Option<(usize, usize)> {
+    let os = &node.outShape;
+    let axis = axis_of(attr(node, 0)?, os.len())?;
+    let len = dim(os, axis).max(1);
+    let inner: usize = (axis + 1..os.len()).map(|d| dim(os, d)).product();
+    let inner = inner.max(1);
+    let outer = e / (len * inner);
+    let (mut j, rest) = ((e / inner) % len, e % inner);
+    for (k, s) in node.inShapes.iter().enumerate() {
+        let li = dim(s, axis);
+        if j < li {
+            return Some(if k == i {
+                one((outer * li + j) * inner + rest)
+            } else {
+                (0, 1)
+            });
+        }
+        j -= li;
+    }
+    None
+}
+
+/// The input element a `Pad` element reads (attrs `[mode, value, begin pads.., end pads..]`);
+/// the first element when it reads none (a constant pad).
+fn pad_need(node: &Node, mut e: usize) -> Option<usize> {
+    let xs = node.inShapes.first()?;
+    let r = node.outShape.len();
+    let mode = attr(node, 0)?;
+    let (mut src, mut mul) = (0usize, 1usize);
+    for ax in (0..r).rev() {
+        let size = i64::try_from(dim(xs, ax)).ok()?;
+        let od = dim(&node.outShape, ax).max(1);
+        let mut i = i64::try_from(e % od).ok()? - attr(node, 2 + ax)?;
+        e /= od;
+        if i < 0 || i >= size {
+            i = match mode {
+                0 => return Some(0),
+                1 if i < 0 => -i,
+                1 => 2 * (size - 1) - i,
+                2 => i.clamp(0, size - 1),
+                3 if size > 0 => i.rem_euclid(size),
+                _ => return None,
+            };
+        }
+        src = src.checked_add(usize::try_from(i).ok()?.checked_mul(mul)?)?;
+        mul = mul.checked_mul(dim(xs, ax))?;
+    }
+    Some(src)
+}
+
+/// The window of a pool element: from the first to the last input element of its kernel
+/// window inside the input plane (attrs `[kH, kW, sH, sW, dH, dW, padTop, padLeft, ..]`; a
+/// rank-3 input is one row high), as `Pool._window2d` reads them.
+fn pool_need(node: &Node, e: usize) -> Option<(usize, usize)> {
+    let xs = node.inShapes.first()?;
+    let one_d = xs.len() == 3;
+    let (h, w) = if one_d {
+        (1, dim(xs, 2))
+    } else {
+        (dim(xs, 2), dim(xs, 3))
+    };
+    let os = &node.outShape;
+    let (oh_n, ow_n) = if one_d {
+        (1, dim(os, 2).max(1))
+    } else {
+        (dim(os, 2).max(1), dim(os, 3).max(1))
+    };
+    let (ow, oh) = (e % ow_n, (e / ow_n) % oh_n);
+    let base = (e / (ow_n * oh_n)) * h * w;
+    let a = |i| attr(node, i);
+    let span = |o: usize, k: i64, s: i64, d: i64, p: i64, n: usize| -> Option<(usize, usize)> {
+        let n = i64::try_from(n).ok()?;
+        let first = i64::try_from(o).ok()? * s - p;
+        let (lo, hi) = (first.max(0), (first + (k - 1) * d).min(n - 1));
+        Some((usize::try_from(lo).ok()?, usize::try_from(hi.max(lo)).ok()?))
+    };
+    let (r0, r1) = span(oh, a(0)?, a(2)?, a(4)?, a(6)?, h)?;
+    let (c0, c1) = span(ow, a(1)?, a(3)?, a(5)?, a(7)?, w)?;
+    Some((base + r0 * w + c0, base + r1 * w + c1 + 1))
+}
+
+/// The window of a `Softmax` or `ArgMax` element: the elements along its axis (attr 0) in its
+/// slice, first to last.
+fn axis_need(node: &Node, e: usize) -> Option<(usize, usize)> {
+    let xs = node.inShapes.first()?;
+    let axis = axis_of(attr(node, 0)?, xs.len())?;
+    let len = dim(xs, axis).max(1);
+    let inner: usize = (axis + 1..xs.len()).map(|d| dim(xs, d)).product();
+    let inner = inner.max(1);
+    let base = if node.op == crate::graph::op::SOFTMAX {
+        e - ((e / inner) % len) * inner
+    } else {
+        (e / inner) * len * inner + e % inner
+    };
+    Some((base, base + (len - 1) * inner + 1))
 }
 
 /// The elements of output `o`'s bias (constant 1) among `n` outputs: its one value, or its
@@ -211,5 +387,57 @@ mod tests {
         assert_eq!(lut_entry(&lut, Some(5), 65_536), Some((32_773, 32_774)));
         assert_eq!(lut_entry(&lut, Some(-129), 256), None);
         assert_eq!(lut_entry(&node(crate::graph::op::RELU), Some(5), 256), None);
+    }
+
+    fn node(op: u8, ins: &[&[u64]], out: &[u64], attrs: &[i64]) -> Node {
+        let u = |v: &[u64]| v.iter().map(|&x| U256::from(x)).collect::<Vec<_>>();
+        Node {
+            op,
+            inputs: ins.iter().map(|_| U256::ZERO).collect(),
+            inShapes: ins.iter().map(|s| u(s)).collect(),
+            consts: vec![],
+            constShapes: vec![],
+            outShape: u(out),
+            attrs: attrs.iter().map(|&a| I256::try_from(a).unwrap()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_pool_element_reads_its_kernel_rows_inside_the_plane() {
+        use crate::graph::op::MAXPOOL;
+        // X [1, 2, 8, 8], 3x3 kernel, stride 1, dilation 1, pads 1: output [1, 2, 8, 8]
+        let n = node(
+            MAXPOOL,
+            &[&[1, 2, 8, 8]],
+            &[1, 2, 8, 8],
+            &[3, 3, 1, 1, 1, 1, 1, 1, 1, 1],
+        );
+        // plane 1, (3, 3): rows 2..=4, columns 2..=4
+        assert_eq!(
+            need(&n, false, 0, 64 + 3 * 8 + 3),
+            (64 + 2 * 8 + 2, 64 + 4 * 8 + 5)
+        );
+        // the corner (0, 0) of plane 0: the padding clipped away
+        assert_eq!(need(&n, false, 0, 0), (0, 8 + 2));
+    }
+
+    #[test]
+    fn transpose_pad_concat_and_broadcast_elements_read_one_element() {
+        use crate::graph::op::{ADD, CONCAT, PAD, TRANSPOSE};
+        // X [2, 3, 4] with perm [2, 0, 1]: Z [4, 2, 3]; Z[3, 1, 2] = X[1, 2, 3]
+        let t = node(TRANSPOSE, &[&[2, 3, 4]], &[4, 2, 3], &[2, 0, 1]);
+        assert_eq!(need(&t, false, 0, 3 * 6 + 3 + 2), (12 + 8 + 3, 12 + 8 + 4));
+        // X [1, 3] edge-padded by 2 on the left: Z [1, 5]; Z[0] reads X[0], Z[4] reads X[2]
+        let p = node(PAD, &[&[1, 3]], &[1, 5], &[2, 0, 0, 2, 0, 0]);
+        assert_eq!(need(&p, false, 0, 0), (0, 1));
+        assert_eq!(need(&p, false, 0, 4), (2, 3));
+        // [2, 2] ++ [2, 3] on axis 1: Z[1, 3] is the second input's [1, 1]; the first reads nothing
+        let c = node(CONCAT, &[&[2, 2], &[2, 3]], &[2, 5], &[1]);
+        assert_eq!(need(&c, false, 1, 8), (4, 5));
+        assert_eq!(need(&c, false, 0, 8), (0, 1));
+        // [2, 3] + [3]: Z[1, 2] reads X[5] and Y[2]
+        let a = node(ADD, &[&[2, 3], &[3]], &[2, 3], &[1, 1, 1, 0, -128, 127]);
+        assert_eq!(need(&a, false, 0, 5), (5, 6));
+        assert_eq!(need(&a, false, 1, 5), (2, 3));
     }
 }

@@ -9,8 +9,9 @@ use crate::{Error, Result};
 use vouch_model::{Node, Op, Operand, Package};
 use vouch_primitives::{B256, list_commitment};
 
-/// Largest tensor the engine allocates (1 GiB of `i32`): a package declaring more is refused.
-pub const MAX_ELEMENTS: usize = 1 << 28;
+/// Largest tensor the engine allocates (1 GiB of `i32`): a package declaring more is refused
+/// ([`vouch_semantics::MAX_ELEMENTS`], which the importer also relies on).
+pub const MAX_ELEMENTS: usize = vouch_semantics::MAX_ELEMENTS;
 
 /// Engine options.
 #[derive(Debug, Clone, Copy)]

@@ -64,6 +64,49 @@ fn slice_with_negative_steps_and_axes() {
 }
 
 #[test]
+fn a_batch_slice_is_whole_only_if_its_end_reaches_every_runnable_batch() {
+    // rows of 12 elements: no batch the engine can run exceeds 2^28 / 12 rows
+    let most = (vouch_semantics::MAX_ELEMENTS / 12) as i64;
+    for end in [1_000_000_000, most] {
+        let inits = vec![
+            ti("s", &[1], &[0]),
+            ti("e", &[1], &[end]),
+            ti("a", &[1], &[0]),
+        ];
+        let g = imp(&after_relu(
+            "Slice",
+            &["s", "e", "a"],
+            vec![],
+            inits,
+            &["y"],
+        ))
+        .unwrap();
+        assert_eq!(ops(&g), ["Relu"], "end {end}");
+    }
+    // one row short, or a step of 2: a real selection of rows, refused
+    for (end, step) in [(most - 1, 1), (i64::MAX, 2)] {
+        let inits = vec![
+            ti("s", &[1], &[0]),
+            ti("e", &[1], &[end]),
+            ti("a", &[1], &[0]),
+            ti("st", &[1], &[step]),
+        ];
+        let e = imp(&after_relu(
+            "Slice",
+            &["s", "e", "a", "st"],
+            vec![],
+            inits,
+            &["y"],
+        ))
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("the batch axis"),
+            "end {end} step {step}: {e}"
+        );
+    }
+}
+
+#[test]
 fn gather_by_constant_indices_keeps_their_shape() {
     // a scalar index drops the axis
     let g = imp(&after_relu(

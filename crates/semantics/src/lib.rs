@@ -46,6 +46,11 @@ pub const ZK_MIN_VERSION: u32 = 3;
 /// version 1 (`act16` tensors, `i16` weights, `i64` accumulators), so a version 1 package means
 /// the same under both.
 pub const SEMANTICS_VERSION_MIN: u32 = 1;
+/// Largest tensor (elements) any checker runs: the engine refuses a node whose output at the
+/// given batch would exceed it. The importer relies on it: a `Slice` of the batch axis from 0,
+/// step 1, whose end reaches `MAX_ELEMENTS / (elements per row)` keeps every batch the engine
+/// can run whole, so it is the identity (`docs/semantics.md` section 1).
+pub const MAX_ELEMENTS: usize = 1 << 28;
 /// Smallest `act8` value.
 pub const ACT_MIN: i32 = -128;
 /// Largest `act8` value.

@@ -34,6 +34,22 @@ pub(crate) fn slice_indices(d: usize, start: i64, end: i64, step: i64) -> Option
     Some(sel)
 }
 
+/// Whether a `Slice` of the batch axis from 0 with step 1 ending at `end` keeps every row of
+/// any batch the engine can run: a tensor of `dims` holds at most
+/// [`vouch_semantics::MAX_ELEMENTS`] elements, so its batch is at most that over the elements of
+/// one row (exporters write such ends as `i32::MAX`, `i64::MAX` or, from jax2tf, `10^9`).
+fn covers_batch(dims: &[Dim], end: i64) -> bool {
+    let row: usize = dims
+        .iter()
+        .map(|d| match d {
+            Dim::Fixed(n) => (*n).max(1),
+            Dim::Batch => 1,
+        })
+        .fold(1usize, usize::saturating_mul);
+    let most = vouch_semantics::MAX_ELEMENTS / row;
+    usize::try_from(end).is_ok_and(|e| e >= most)
+}
+
 /// A fixed size, or the refusal for selecting along the batch axis.
 fn fixed(ctx: &Ctx<'_>, d: Dim, axis: usize) -> Result<usize> {
     match d {
@@ -81,7 +97,7 @@ impl Importer {
         let mut maps: Vec<Option<Vec<usize>>> = vec![None; dims.len()];
         for &(axis, start, end, step) in specs {
             let d = dims.get(axis).copied().unwrap_or(Dim::Fixed(0));
-            if d == Dim::Batch && step == 1 && start == 0 && end >= i64::from(i32::MAX) {
+            if d == Dim::Batch && step == 1 && start == 0 && covers_batch(&dims, end) {
                 continue; // the whole batch axis
             }
             let d = fixed(ctx, d, axis)?;

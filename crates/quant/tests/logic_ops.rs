@@ -375,3 +375,62 @@ fn div_by_a_computed_tensor_is_within_the_node_bound() {
         }
     }
 }
+
+/// A one-hot of integer codes (magika's first layer: `Equal` of byte codes `[N, 4, 1]` against
+/// the constant `0..=256`) is exact: the constant lies on the codes' grid, so it is stored at
+/// their scale and compared with multipliers `(1, 1)`; at its own scale it would fall between
+/// the codes' steps and `Equal` would be false for most codes. At 8 bits the constant must fit
+/// 127 steps (`0..=100` here).
+#[test]
+fn a_one_hot_of_integer_codes_is_exact() {
+    let one_hot = |n: usize| {
+        let k: Vec<f32> = (0..n).map(|v| v as f32).collect();
+        let onnx = ModelProto {
+            ir_version: 8,
+            opset_import: vec![OperatorSetIdProto {
+                domain: String::new(),
+                version: 16,
+            }],
+            graph: Some(GraphProto {
+                node: vec![node("Equal", &["c", "k"], "e")],
+                name: "g".into(),
+                initializer: vec![init("k", &[n as i64], &k)],
+                input: vec![vi("c", 7, Some(&[-1, 4, 1]))],
+                output: vec![vi("e", 9, None)],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+        .encode_to_vec();
+        (onnx, k)
+    };
+    let cases = [
+        (
+            Precision::Int16,
+            257,
+            [0.0f32, 1.0, 200.0, 256.0, 7.0, 129.0, 255.0, 2.0],
+        ),
+        (
+            Precision::Int8,
+            101,
+            [0.0f32, 1.0, 99.0, 100.0, 7.0, 50.0, 3.0, 2.0],
+        ),
+    ];
+    for (precision, n, codes) in cases {
+        let (onnx, k) = one_hot(n);
+        let inputs = vec![FTensor {
+            shape: vec![2, 4, 1],
+            data: codes.to_vec(),
+        }];
+        let (_, got) = run(&onnx, &inputs, precision);
+        for (i, &c) in codes.iter().enumerate() {
+            for (j, &kj) in k.iter().enumerate() {
+                assert_eq!(
+                    got[0][i * n + j],
+                    b(c == kj),
+                    "{precision:?} code {c} vs {kj}"
+                );
+            }
+        }
+    }
+}

@@ -164,6 +164,27 @@ impl Builder<'_> {
         }
     }
 
+    /// The scale of a comparison's computed operand when its other operand is a constant whose
+    /// every value lies on that operand's grid (an integer multiple of its scale, within the
+    /// package's activation range), else `None`. Stored at that scale the constant compares
+    /// with multipliers `(1, 1)`, exactly: an `Equal` of integer codes (a one-hot of bytes
+    /// against `0..=256`) stays exact, where the constant at its own scale would land between
+    /// the operand's steps (`docs/semantics.md` section 5).
+    fn grid_scale(&self, node: &FNode) -> Option<f64> {
+        let (v, c) = match (node.inputs.first()?, node.inputs.get(1)?) {
+            (fg::Operand::Value(v), fg::Operand::Const(c))
+            | (fg::Operand::Const(c), fg::Operand::Value(v)) => (*v, *c),
+            _ => return None,
+        };
+        let s = self.map[v]?.scale;
+        let lim = f64::from(self.lim());
+        let on_grid = |x: f32| {
+            let k = f64::from(x) / s;
+            k.abs() <= lim && (k - k.round()).abs() <= 1e-6 * k.abs().max(1.0)
+        };
+        (s > 0.0 && self.g.consts[c].data.iter().all(|&x| on_grid(x))).then_some(s)
+    }
+
     /// `FOp::Logic`: a comparison of two numbers or a logic op of booleans, output a boolean.
     ///
     /// With `X`, `Y` the operands at scales `sa`, `sb` and `(ma, mb)` from
@@ -174,8 +195,9 @@ impl Builder<'_> {
     /// `(a - b)²` (`Add` onto `[-1, 1]`, `Mul`), `Not` the `Lut` `1 - a`.
     pub(super) fn logic(&mut self, node: &FNode, name: String, op: BoolOp) -> Result<()> {
         if op.is_comparison() {
-            let (a, sa) = self.operand(node, &node.inputs[0], None)?;
-            let (b, sb) = self.operand(node, &node.inputs[1], None)?;
+            let hint = self.grid_scale(node);
+            let (a, sa) = self.operand(node, &node.inputs[0], hint)?;
+            let (b, sb) = self.operand(node, &node.inputs[1], hint)?;
             let (ma, mb) = compare_multipliers(sa, sb);
             let diff = |lo, hi| Op::Add {
                 ma,

@@ -1,6 +1,7 @@
 //! The engine: weights packed once per package, then one pass over the nodes per run.
 
 use crate::gemm::Packed;
+use crate::ops::conv16::Conv16;
 use crate::ops::{
     NodeRun, activation, conv, dense, elementwise, layout, pool, reduce, tree, window,
 };
@@ -63,8 +64,9 @@ enum Prepared {
     /// Packed weights, whether the accumulator needs `i64` (section 4 bound `>= 2^31`), and
     /// the bias values (a wide `[N, 2]` bias already joined into `i64`s).
     Linear(Packed, bool, Option<Vec<i64>>),
-    /// Packed weights per group, whether the accumulator needs `i64`, and the bias values.
-    Conv(Vec<Packed>, bool, Option<Vec<i64>>),
+    /// Packed weights per group, whether the accumulator needs `i64`, the bias values, and
+    /// the weights laid out for the 16-bit fast path (`i64` accumulators on AVX-512 VNNI).
+    Conv(Vec<Packed>, bool, Option<Vec<i64>>, Option<Box<Conv16>>),
     /// A tree ensemble compiled for the lockstep walk.
     Trees(Box<tree::Compiled>),
 }
@@ -82,6 +84,8 @@ pub struct Engine<'p> {
     /// About how many multiply-adds, comparisons or element writes one row costs
     /// ([`work_per_row`]): a run below [`INLINE_WORK`] skips the pool.
     work_per_row: u64,
+    /// Print per-op times of every run ([`crate::profile`]).
+    profile: bool,
 }
 
 /// Runs that cost less than this (in [`work_per_row`] units) run inline even when the engine
@@ -138,6 +142,7 @@ impl<'p> Engine<'p> {
             opts: Options { threads, ..opts },
             row_separable: pkg.row_separable(),
             work_per_row,
+            profile: crate::profile::wanted(),
         })
     }
 
@@ -263,7 +268,9 @@ impl<'p> Engine<'p> {
             values[spec.value as usize] = Some(t);
         }
         let mut trace = Vec::new();
+        let mut profile = self.profile.then(crate::profile::Profile::default);
         for (node, prep) in pkg.nodes.iter().zip(&self.prepared) {
+            let clock = profile.is_some().then(crate::profile::Clock::start);
             let info = &pkg.values[node.output as usize];
             let out_shape = resolve(&info.shape, batch);
             if numel(&out_shape).is_none_or(|n| n > MAX_ELEMENTS) {
@@ -290,6 +297,9 @@ impl<'p> Engine<'p> {
                     format!("output outside [{lo}, {hi}] (malformed package)"),
                 ));
             }
+            if let (Some(p), Some(c)) = (profile.as_mut(), clock) {
+                p.record(node.op.name(), &node.name, format!("{out_shape:?}"), c);
+            }
             if self.opts.trace {
                 trace.push(out.clone());
             }
@@ -300,6 +310,12 @@ impl<'p> Engine<'p> {
             .iter()
             .map(|o| values[o.value as usize].clone().unwrap_or_default())
             .collect();
+        if let Some(p) = profile {
+            #[allow(clippy::print_stderr, reason = "the profile asked for by its variable")]
+            {
+                eprint!("{}", p.report());
+            }
+        }
         Ok(Execution { outputs, trace })
     }
 
@@ -348,10 +364,11 @@ impl<'p> Engine<'p> {
                     wide,
                     ..
                 },
-                Prepared::Conv(ws, acc64, bias),
+                Prepared::Conv(ws, acc64, bias, fast),
             ) => {
                 let win = window(*kernel, *strides, *pads, *dilations);
-                conv::run_conv(&r, ws, *acc64, bias.as_deref(), win, rq, *wide)?
+                let fast = fast.as_deref().filter(|_| *acc64);
+                conv::run_conv(&r, ws, *acc64, bias.as_deref(), win, rq, *wide, fast)?
             }
             (Op::Add { ma, mb, rq }, _) => elementwise::run_add(&r, *ma, *mb, rq)?,
             (Op::Mul { rq }, _) => elementwise::run_mul(&r, rq)?,
@@ -428,6 +445,7 @@ fn prepare(pkg: &Package, node: &Node) -> Result<Prepared> {
             weight,
             bias,
             kernel,
+            strides,
             group,
             rq,
             wide,
@@ -435,7 +453,18 @@ fn prepare(pkg: &Package, node: &Node) -> Result<Prepared> {
         } => {
             let (ws, acc64, b) =
                 conv::prepare_conv(pkg, node, *weight, *bias, *kernel, *group, rq, *wide)?;
-            Ok(Prepared::Conv(ws, acc64, b))
+            let w = &pkg.consts[*weight as usize];
+            let fast = match w.shape[..] {
+                [co, cg, kh, kw] if acc64 => Conv16::new(
+                    &w.data,
+                    [co, cg, kh, kw].map(|d| d as usize),
+                    *group as usize,
+                    strides.map(|d| d as usize),
+                )
+                .map(Box::new),
+                _ => None,
+            };
+            Ok(Prepared::Conv(ws, acc64, b, fast))
         }
         Op::TreeEnsemble { .. } => Ok(tree::trees_of(pkg, &node.op)
             .and_then(|t| tree::Compiled::new(&t))
@@ -458,7 +487,7 @@ fn work_per_row(pkg: &Package, prepared: &[Prepared]) -> u64 {
                 .map_or(u64::MAX, |n| n as u64);
             match prep {
                 Prepared::Linear(w, _, _) => out.saturating_mul(w.k as u64),
-                Prepared::Conv(ws, _, _) => {
+                Prepared::Conv(ws, _, _, _) => {
                     out.saturating_mul(ws.first().map_or(0, |w| w.k) as u64)
                 }
                 Prepared::Trees(c) => c.branches_per_row(),

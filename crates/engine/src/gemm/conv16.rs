@@ -61,8 +61,9 @@ pub(crate) struct Finish {
 /// high bytes (`lo0 hi0 lo1 hi1 ...` as `i32` pairs of `i16`). Returns `false` when a wide sum
 /// does not fit `i32` (the out values are then unspecified).
 ///
-/// The caller guarantees `offs[s] + 16 · vecs <= x.len()` for every `s`,
-/// `w.len() == 2 · ROWS · offs.len()` and `out.len() >= (ROWS - 1) · ld + 16 · vecs`.
+/// The caller guarantees `offs[s] + 16 · vecs <= x.len()` for every `s` and
+/// `w.len() == 2 · ROWS · offs.len()`; only `out`'s first `out.rows` rows and `out.valid`
+/// positions are written.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vnni")]
 pub(crate) fn block(
@@ -71,24 +72,36 @@ pub(crate) fn block(
     w: &[i32],
     vecs: usize,
     fin: &Finish,
-    out: &mut [i32],
-    ld: usize,
+    out: &mut Out<'_>,
 ) -> bool {
     debug_assert_eq!(w.len(), 2 * ROWS * offs.len());
     debug_assert!(offs.iter().all(|&o| o + LANES * vecs <= x.len()));
-    debug_assert!(out.len() >= (ROWS - 1) * ld + LANES * vecs);
     let mut ok = true;
     let mut v = 0;
     while v + VECS <= vecs {
-        ok &= tile::<VECS>(x, offs, w, v, fin, out, ld);
+        ok &= tile::<VECS>(x, offs, w, v, fin, out);
         v += VECS;
     }
     match vecs - v {
-        2 => ok &= tile::<2>(x, offs, w, v, fin, out, ld),
-        1 => ok &= tile::<1>(x, offs, w, v, fin, out, ld),
+        2 => ok &= tile::<2>(x, offs, w, v, fin, out),
+        1 => ok &= tile::<1>(x, offs, w, v, fin, out),
         _ => {}
     }
     ok
+}
+
+/// Where a block's results go: row `r < rows` (an output channel), position `q < valid` at
+/// `data[r · ld + q]` (the rest of a tile is computed and dropped).
+#[derive(Debug)]
+pub(crate) struct Out<'a> {
+    /// The rows.
+    pub(crate) data: &'a mut [i32],
+    /// Distance between rows.
+    pub(crate) ld: usize,
+    /// Rows written (at most [`ROWS`]).
+    pub(crate) rows: usize,
+    /// Positions written per row.
+    pub(crate) valid: usize,
 }
 
 /// Sums one tile: `C` vectors of positions from vector `v0` on against the block's `ROWS`
@@ -96,11 +109,11 @@ pub(crate) fn block(
 /// `i32` halves are named registers (a macro writes them out: arrays of registers were left in
 /// memory by the compiler, a load and a store around every multiply-add).
 macro_rules! sums {
-    ($name:ident, $c:literal, [$($x:ident $xc:literal),*],
+    ($name:ident, [$($x:ident $xc:literal),*],
      [$($lo:ident $hi:ident $r:literal $xv:ident $i:literal),*]) => {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vnni")]
-        fn $name(x: &[i32], offs: &[usize], w: &[i32], v0: usize, acc: &mut [[__m512i; 2]; ROWS * $c]) {
+        fn $name(x: &[i32], offs: &[usize], w: &[i32], v0: usize, acc: &mut [[__m512i; 2]; 12]) {
             let q0 = LANES * v0;
             let mut s0 = 0;
             while s0 < offs.len() {
@@ -123,19 +136,19 @@ macro_rules! sums {
     };
 }
 
-sums!(sums3, 3, [x0 0, x1 1, x2 2], [
+sums!(sums3, [x0 0, x1 1, x2 2], [
     l00 h00 0 x0 0, l01 h01 0 x1 1, l02 h02 0 x2 2,
     l10 h10 1 x0 3, l11 h11 1 x1 4, l12 h12 1 x2 5,
     l20 h20 2 x0 6, l21 h21 2 x1 7, l22 h22 2 x2 8,
     l30 h30 3 x0 9, l31 h31 3 x1 10, l32 h32 3 x2 11
 ]);
-sums!(sums2, 2, [x0 0, x1 1], [
+sums!(sums2, [x0 0, x1 1], [
     l00 h00 0 x0 0, l01 h01 0 x1 1,
     l10 h10 1 x0 2, l11 h11 1 x1 3,
     l20 h20 2 x0 4, l21 h21 2 x1 5,
     l30 h30 3 x0 6, l31 h31 3 x1 7
 ]);
-sums!(sums1, 1, [x0 0], [l00 h00 0 x0 0, l10 h10 1 x0 1, l20 h20 2 x0 2, l30 h30 3 x0 3]);
+sums!(sums1, [x0 0], [l00 h00 0 x0 0, l10 h10 1 x0 1, l20 h20 2 x0 2, l30 h30 3 x0 3]);
 
 /// Adds `lo + 256·hi` (`i32` lanes) into the exact `i64` halves `a`.
 #[cfg(target_arch = "x86_64")]
@@ -161,27 +174,13 @@ fn tile<const C: usize>(
     w: &[i32],
     v0: usize,
     fin: &Finish,
-    out: &mut [i32],
-    ld: usize,
+    out: &mut Out<'_>,
 ) -> bool {
     let mut acc = [[_mm512_setzero_si512(); 2]; 12];
     match C {
-        3 => {
-            let a: &mut [[__m512i; 2]; 12] = &mut acc;
-            sums3(x, offs, w, v0, a);
-        }
-        2 => {
-            let a: &mut [[__m512i; 2]; 8] = (&mut acc[..8])
-                .try_into()
-                .unwrap_or_else(|_| unreachable!());
-            sums2(x, offs, w, v0, a);
-        }
-        _ => {
-            let a: &mut [[__m512i; 2]; 4] = (&mut acc[..4])
-                .try_into()
-                .unwrap_or_else(|_| unreachable!());
-            sums1(x, offs, w, v0, a);
-        }
+        3 => sums3(x, offs, w, v0, &mut acc),
+        2 => sums2(x, offs, w, v0, &mut acc),
+        _ => sums1(x, offs, w, v0, &mut acc),
     }
     let mut ok = true;
     let m = _mm512_set1_epi64(fin.m);
@@ -192,7 +191,7 @@ fn tile<const C: usize>(
         _mm512_set1_epi64(i64::from(i32::MIN)),
         _mm512_set1_epi64(i64::from(i32::MAX)),
     );
-    for r in 0..ROWS {
+    for r in 0..ROWS.min(out.rows) {
         let b = _mm512_set1_epi64(fin.bias[r]);
         for c in 0..C {
             for (e, &a) in acc[r * C + c].iter().enumerate() {
@@ -206,10 +205,22 @@ fn tile<const C: usize>(
                     let p = _mm512_add_epi64(_mm512_mullo_epi64(v, m), half);
                     _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(p, shift), lo), hi)
                 };
-                let at = r * ld + LANES * (v0 + c) + 8 * e;
-                let dst = &mut out[at..at + 8];
-                // SAFETY: `dst` holds eight `i32`s: one unaligned 32-byte write.
-                unsafe { _mm256_storeu_si256(dst.as_mut_ptr().cast(), _mm512_cvtepi64_epi32(y)) };
+                let q = LANES * (v0 + c) + 8 * e;
+                let n = out.valid.saturating_sub(q).min(8);
+                if n == 0 {
+                    continue;
+                }
+                let at = r * out.ld + q;
+                let dst = &mut out.data[at..at + n];
+                // SAFETY: `dst` holds `n <= 8` `i32`s and the mask writes only its first `n`
+                // lanes.
+                unsafe {
+                    _mm256_mask_storeu_epi32(
+                        dst.as_mut_ptr(),
+                        ((1u16 << n) - 1) as u8,
+                        _mm512_cvtepi64_epi32(y),
+                    );
+                };
             }
         }
     }

@@ -8,7 +8,7 @@
 //! above 1, or a declared output the padded input cannot hold) first gather every tap into
 //! planes of `k` pairs (im2col). Results are written channel-major, as the output tensor lies.
 
-use crate::gemm::conv16::{self, Finish, LANES, ROWS};
+use crate::gemm::conv16::{self, Finish, LANES, Out, ROWS};
 
 use super::{SemResult, Window};
 use crate::tensor::Tensor;
@@ -213,7 +213,6 @@ fn block_into(
     pixels: usize,
 ) -> SemResult<()> {
     let ld = p.vecs * LANES;
-    let mut tmp = vec![0i32; ROWS * ld];
     let fin = Finish {
         bias,
         m: rq.m,
@@ -229,13 +228,37 @@ fn block_into(
             what: "conv16 plane layout",
         });
     }
+    let Map { row, ow, oh } = p.map;
+    let n_rows = rows.len() / pixels.max(1);
+    // Positions in output order (no padding columns): straight into the output rows.
+    let direct = row == ow;
+    let mut tmp = if direct {
+        Vec::new()
+    } else {
+        vec![0i32; ROWS * ld]
+    };
+    let mut out = if direct {
+        Out {
+            data: rows,
+            ld: pixels,
+            rows: n_rows,
+            valid: pixels,
+        }
+    } else {
+        Out {
+            data: &mut tmp,
+            ld,
+            rows: ROWS,
+            valid: ld,
+        }
+    };
     // SAFETY: AVX-512 F/BW/DQ/VNNI are present (`Conv16` exists only then); the bounds the
-    // kernel relies on were checked just above and `tmp` holds `ROWS · ld` values.
+    // kernel relies on were checked just above.
     #[cfg(target_arch = "x86_64")]
-    let ok = unsafe { conv16::block(&p.x, &p.offs, wblk, p.vecs, &fin, &mut tmp, ld) };
+    let ok = unsafe { conv16::block(&p.x, &p.offs, wblk, p.vecs, &fin, &mut out) };
     #[cfg(not(target_arch = "x86_64"))]
     let ok = {
-        let _ = &fin;
+        let _ = (&fin, &mut out);
         false
     };
     if !ok {
@@ -243,14 +266,11 @@ fn block_into(
             what: "wide accumulator",
         });
     }
-    let Map { row, ow, oh } = p.map;
-    for (r, out) in rows.chunks_mut(pixels).enumerate() {
-        let t = &tmp[r * ld..(r + 1) * ld];
-        if row == ow {
-            out.copy_from_slice(&t[..pixels]);
-        } else {
+    if !direct {
+        for (r, o) in rows.chunks_mut(pixels).enumerate() {
+            let t = &tmp[r * ld..(r + 1) * ld];
             for y in 0..oh {
-                out[y * ow..(y + 1) * ow].copy_from_slice(&t[y * row..y * row + ow]);
+                o[y * ow..(y + 1) * ow].copy_from_slice(&t[y * row..y * row + ow]);
             }
         }
     }

@@ -339,20 +339,20 @@ fn planes(
             let (ty, tx) = (t / kw, t % kw);
             let chan = &src[ci * h * w..(ci + 1) * h * w];
             let (base, shift) = (s * plane, 16 * j);
+            // The output columns whose tap `tx` lies inside the row: `xo·sw + tx·dw - pl` in
+            // `[0, w)`.
+            let (sw, lead) = (win.strides[1], tx * win.dilations[1]);
+            let x_lo = win.pads[1].saturating_sub(lead).div_ceil(sw).min(ow);
+            let x_hi = (w + win.pads[1]).saturating_sub(lead).div_ceil(sw).min(ow);
             for y in 0..oh {
                 let Some(iy) = win.pos(0, y, ty, h) else {
                     continue;
                 };
                 let line = &chan[iy * w..(iy + 1) * w];
-                for xo in 0..ow {
-                    if let Some(ix) = win.pos(1, xo, tx, w) {
-                        let v = if j == 0 {
-                            line[ix] & 0xffff
-                        } else {
-                            line[ix] << shift
-                        };
-                        x[base + y * ow + xo] |= v;
-                    }
+                let row = &mut x[base + y * ow..base + (y + 1) * ow];
+                for (xo, d) in row.iter_mut().enumerate().take(x_hi).skip(x_lo) {
+                    let v = line[xo * sw + lead - win.pads[1]];
+                    *d |= if j == 0 { v & 0xffff } else { v << shift };
                 }
             }
         }

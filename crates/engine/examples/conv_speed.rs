@@ -12,11 +12,14 @@ use vouch_engine::vectors::Rng;
 use vouch_semantics::Requant;
 
 /// `(name, c_in, c_out, h = w, kernel, stride)` of ResNet-50 layers.
-const LAYERS: [(&str, usize, usize, usize, usize, usize); 7] = [
+const LAYERS: [(&str, usize, usize, usize, usize, usize); 10] = [
     ("conv1 7x7/2", 3, 64, 224, 7, 2),
     ("s1 3x3", 64, 64, 56, 3, 1),
     ("s1 1x1 up", 64, 256, 56, 1, 1),
     ("s2 3x3", 128, 128, 28, 3, 1),
+    ("s2 1x1 up", 128, 512, 28, 1, 1),
+    ("s3 1x1 in", 512, 256, 28, 1, 1),
+    ("s3 1x1 down/2", 512, 1024, 28, 1, 2),
     ("s3 3x3", 256, 256, 14, 3, 1),
     ("s3 1x1 up", 256, 1024, 14, 1, 1),
     ("s4 3x3", 512, 512, 7, 3, 1),

@@ -86,6 +86,8 @@ pub struct Engine<'p> {
     work_per_row: u64,
     /// Print per-op times of every run ([`crate::profile`]).
     profile: bool,
+    /// Take the fast paths (off under [`crate::profile::REFERENCE_ENV`]).
+    fast: bool,
 }
 
 /// Runs that cost less than this (in [`work_per_row`] units) run inline even when the engine
@@ -120,10 +122,11 @@ impl<'p> Engine<'p> {
         } else {
             None
         };
+        let fast = !crate::profile::reference_only();
         let prepared = pkg
             .nodes
             .iter()
-            .map(|n| prepare(pkg, n))
+            .map(|n| prepare(pkg, n, fast))
             .collect::<Result<Vec<_>>>()?;
         let consts = pkg
             .consts
@@ -143,6 +146,7 @@ impl<'p> Engine<'p> {
             row_separable: pkg.row_separable(),
             work_per_row,
             profile: crate::profile::wanted(),
+            fast,
         })
     }
 
@@ -370,7 +374,7 @@ impl<'p> Engine<'p> {
                 let fast = fast.as_deref().filter(|_| *acc64);
                 conv::run_conv(&r, ws, *acc64, bias.as_deref(), win, rq, *wide, fast)?
             }
-            (Op::Add { ma, mb, rq }, _) => elementwise::run_add(&r, *ma, *mb, rq)?,
+            (Op::Add { ma, mb, rq }, _) => elementwise::run_add(&r, *ma, *mb, rq, self.fast)?,
             (Op::Mul { rq }, _) => elementwise::run_mul(&r, rq)?,
             (Op::Rescale { rq }, _) => elementwise::run_rescale(&r, rq)?,
             (Op::Relu, _) => activation::run_relu(&r)?,
@@ -429,8 +433,9 @@ impl<'p> Engine<'p> {
     }
 }
 
-/// The weights of a product node, packed once per package (one arm per op that has them).
-fn prepare(pkg: &Package, node: &Node) -> Result<Prepared> {
+/// The weights of a product node, packed once per package (one arm per op that has them), and
+/// laid out for the 16-bit `Conv` fast path too when `fast`.
+fn prepare(pkg: &Package, node: &Node, fast: bool) -> Result<Prepared> {
     match &node.op {
         Op::Linear {
             weight,
@@ -455,7 +460,7 @@ fn prepare(pkg: &Package, node: &Node) -> Result<Prepared> {
                 conv::prepare_conv(pkg, node, *weight, *bias, *kernel, *group, rq, *wide)?;
             let w = &pkg.consts[*weight as usize];
             let fast = match w.shape[..] {
-                [co, cg, kh, kw] if acc64 => Conv16::new(
+                [co, cg, kh, kw] if acc64 && fast => Conv16::new(
                     &w.data,
                     [co, cg, kh, kw].map(|d| d as usize),
                     *group as usize,

@@ -1,15 +1,30 @@
 //! Per-op timing of a run, for finding where a model's time goes: set `VOUCH_ENGINE_PROFILE=1`
 //! and every [`crate::Engine::run`] prints, on standard error, the wall time of each op kind
 //! (and of the ten slowest nodes) in that run. Off by default; it never changes a result.
+//! `VOUCH_ENGINE_REFERENCE=1` makes engines built afterwards skip the fast paths (the 16-bit
+//! `Conv` kernel, the unchecked `Add`) so that one binary can time both: the same integers.
 
 use std::time::{Duration, Instant};
 
 /// The environment variable that turns the profile on (any value but `0` or empty).
 pub const PROFILE_ENV: &str = "VOUCH_ENGINE_PROFILE";
 
+/// The environment variable that turns the fast paths off (any value but `0` or empty).
+pub const REFERENCE_ENV: &str = "VOUCH_ENGINE_REFERENCE";
+
+/// Whether the environment variable `name` is set to something other than `0` or empty.
+fn set(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
 /// Whether [`PROFILE_ENV`] asks for a profile.
 pub(crate) fn wanted() -> bool {
-    std::env::var(PROFILE_ENV).is_ok_and(|v| !v.is_empty() && v != "0")
+    set(PROFILE_ENV)
+}
+
+/// Whether [`REFERENCE_ENV`] turns the fast paths off.
+pub(crate) fn reference_only() -> bool {
+    set(REFERENCE_ENV)
 }
 
 /// The times of one run's nodes.

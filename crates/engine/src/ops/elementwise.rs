@@ -67,11 +67,21 @@ fn check_broadcast(node: &Node, x: &Tensor, y: &Tensor, out: &[usize]) -> Result
     }
 }
 
-/// Runs an `Add` node: `requant(ma·x + mb·y)`.
-pub(crate) fn run_add(r: &NodeRun<'_>, ma: i64, mb: i64, rq: &Requant) -> Result<Tensor> {
+/// Runs an `Add` node: `requant(ma·x + mb·y)` (unchecked where that cannot overflow, when
+/// `fast`).
+pub(crate) fn run_add(
+    r: &NodeRun<'_>,
+    ma: i64,
+    mb: i64,
+    rq: &Requant,
+    fast: bool,
+) -> Result<Tensor> {
     let (x, y) = (r.x, r.ins[1]);
     check_broadcast(r.node, x, y, r.out_shape)?;
-    if let Some(data) = add_in_range(x, y, r.out_shape, ma, mb, rq) {
+    if let Some(data) = fast
+        .then(|| add_in_range(x, y, r.out_shape, ma, mb, rq))
+        .flatten()
+    {
         return Ok(Tensor {
             shape: r.out_shape.to_vec(),
             data,

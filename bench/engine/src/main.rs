@@ -6,7 +6,8 @@
 //! With `BENCH_LARGE=model` it measures one large model instead (`resnet50`, `yolov8n`, `lstm_kws` from
 //! `bench/out/large`, written by `bench/large/gen.py`, or any fixture) at batch 1
 //! and 8 for one peer (`BENCH_PEER=vouch` or `tract`), and ends with the process's peak
-//! resident memory, so that each peer's memory is its own process's.
+//! resident memory, so that each peer's memory is its own process's. `BENCH_PEER=vouch-ab`
+//! times the engine's reference and fast paths against each other instead (see [`ab`]).
 #![allow(clippy::print_stdout)]
 
 use std::path::{Path, PathBuf};
@@ -165,9 +166,54 @@ fn tract_plan(model: &str, x: &FTensor) -> TractResult<Option<(std::sync::Arc<Ty
     }
 }
 
+/// The process's CPU time so far (every thread), from `/proc/self/stat`, in seconds (0 where
+/// `/proc` lacks it).
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let f: Vec<f64> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().map(|v| v.parse().unwrap_or(0.0)).collect();
+    // utime and stime: fields 14 and 15 of the line, in clock ticks (100 per second).
+    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+}
+
+/// `BENCH_PEER=vouch-ab`: the engine's reference paths (`VOUCH_ENGINE_REFERENCE`) and its fast
+/// paths on the same inputs, windows interleaved, checking they give the same outputs; prints
+/// each one's best wall-clock rate and its rate per CPU second (on a machine shared with other
+/// work the CPU time says more about the code than the wall clock).
+fn ab(pkg: &vouch_model::Package, q: &[vouch_engine::Tensor], model: &str, batch: usize, t: usize, window: Duration) {
+    let engine = |reference: bool| {
+        // SAFETY: set before the engine reads it; no other thread of this process reads the
+        // environment.
+        unsafe { std::env::set_var("VOUCH_ENGINE_REFERENCE", if reference { "1" } else { "0" }) };
+        Engine::new(pkg, Options { threads: t, trace: false }).expect("engine")
+    };
+    let engines = [("vouch-reference", engine(true)), ("vouch-fast", engine(false))];
+    let outs: Vec<_> = engines.iter().map(|(_, e)| e.run(q.to_vec()).expect("run").outputs).collect();
+    assert_eq!(outs[0], outs[1], "{model}: the fast paths changed an output");
+    let mut best = [(0f64, 0f64); 2];
+    for _ in 0..3 {
+        for (i, (_, e)) in engines.iter().enumerate() {
+            let (start, cpu0, mut n) = (Instant::now(), cpu_secs(), 0u64);
+            while start.elapsed() < window {
+                std::hint::black_box(e.run(q.to_vec()).expect("run"));
+                n += 1;
+            }
+            let wall = n as f64 / start.elapsed().as_secs_f64();
+            let cpu = n as f64 / (cpu_secs() - cpu0).max(1e-3);
+            best[i] = (best[i].0.max(wall), best[i].1.max(cpu));
+        }
+    }
+    for ((name, _), (wall, cpu)) in engines.iter().zip(best) {
+        println!(
+            "{{\"peer\":\"{name}\",\"model\":\"{model}\",\"batch\":{batch},\"threads\":{t},\"inferences_per_sec\":{:.1},\"inferences_per_cpu_sec\":{:.2}}}",
+            wall * batch as f64,
+            cpu * batch as f64
+        );
+    }
+}
+
 /// One large model, one peer, batch 1 and 8, then the peak memory (see the module docs).
 fn large(model: &str, peer: &str, window: Duration, threads: usize) -> TractResult<()> {
-    let pkg = (peer == "vouch").then(|| vouch_package(model));
+    let pkg = peer.starts_with("vouch").then(|| vouch_package(model));
     for batch in [1usize, 8] {
         let x = rows(model, batch);
         match peer {
@@ -187,7 +233,14 @@ fn large(model: &str, peer: &str, window: Duration, threads: usize) -> TractResu
                 let r = rate_after(|| { std::hint::black_box(plan.run(tvec![input.clone().into()]).expect("tract")); }, window, 1);
                 emit("tract", model, batch, 1, r);
             }
-            other => panic!("BENCH_PEER={other}: vouch or tract"),
+            "vouch-ab" => {
+                let pkg = pkg.as_ref().expect("imported above");
+                let q = vouch_quant::quantize_inputs(pkg, std::slice::from_ref(&x));
+                for t in [1, threads] {
+                    ab(pkg, &q, model, batch, t, window);
+                }
+            }
+            other => panic!("BENCH_PEER={other}: vouch, vouch-ab or tract"),
         }
     }
     if let Some(mib) = peak_rss_mib() {

@@ -1,6 +1,7 @@
 //! The engine: weights packed once per package, then one pass over the nodes per run.
 
 use crate::gemm::Packed;
+use crate::ops::conv16::Conv16;
 use crate::ops::{
     NodeRun, activation, conv, dense, elementwise, layout, pool, reduce, tree, window,
 };
@@ -64,8 +65,9 @@ enum Prepared {
     /// Packed weights, whether the accumulator needs `i64` (section 4 bound `>= 2^31`), and
     /// the bias values (a wide `[N, 2]` bias already joined into `i64`s).
     Linear(Packed, bool, Option<Vec<i64>>),
-    /// Packed weights per group, whether the accumulator needs `i64`, and the bias values.
-    Conv(Vec<Packed>, bool, Option<Vec<i64>>),
+    /// Packed weights per group, whether the accumulator needs `i64`, the bias values, and
+    /// the weights laid out for the 16-bit fast path (`i64` accumulators on AVX-512 VNNI).
+    Conv(Vec<Packed>, bool, Option<Vec<i64>>, Option<Box<Conv16>>),
     /// A tree ensemble compiled for the lockstep walk.
     Trees(Box<tree::Compiled>),
 }
@@ -83,6 +85,10 @@ pub struct Engine<'p> {
     /// About how many multiply-adds, comparisons or element writes one row costs
     /// ([`work_per_row`]): a run below [`INLINE_WORK`] skips the pool.
     work_per_row: u64,
+    /// Print per-op times of every run ([`crate::profile`]).
+    profile: bool,
+    /// Take the fast paths (off under [`crate::profile::REFERENCE_ENV`]).
+    fast: bool,
 }
 
 /// Runs that cost less than this (in [`work_per_row`] units) run inline even when the engine
@@ -117,10 +123,11 @@ impl<'p> Engine<'p> {
         } else {
             None
         };
+        let fast = !crate::profile::reference_only();
         let prepared = pkg
             .nodes
             .iter()
-            .map(|n| prepare(pkg, n))
+            .map(|n| prepare(pkg, n, fast))
             .collect::<Result<Vec<_>>>()?;
         let consts = pkg
             .consts
@@ -139,6 +146,8 @@ impl<'p> Engine<'p> {
             opts: Options { threads, ..opts },
             row_separable: pkg.row_separable(),
             work_per_row,
+            profile: crate::profile::wanted(),
+            fast,
         })
     }
 
@@ -264,7 +273,9 @@ impl<'p> Engine<'p> {
             values[spec.value as usize] = Some(t);
         }
         let mut trace = Vec::new();
+        let mut profile = self.profile.then(crate::profile::Profile::default);
         for (node, prep) in pkg.nodes.iter().zip(&self.prepared) {
+            let clock = profile.is_some().then(crate::profile::Clock::start);
             let info = &pkg.values[node.output as usize];
             let out_shape = resolve(&info.shape, batch);
             if numel(&out_shape).is_none_or(|n| n > MAX_ELEMENTS) {
@@ -291,6 +302,9 @@ impl<'p> Engine<'p> {
                     format!("output outside [{lo}, {hi}] (malformed package)"),
                 ));
             }
+            if let (Some(p), Some(c)) = (profile.as_mut(), clock) {
+                p.record(node.op.name(), &node.name, format!("{out_shape:?}"), c);
+            }
             if self.opts.trace {
                 trace.push(out.clone());
             }
@@ -301,6 +315,12 @@ impl<'p> Engine<'p> {
             .iter()
             .map(|o| values[o.value as usize].clone().unwrap_or_default())
             .collect();
+        if let Some(p) = profile {
+            #[allow(clippy::print_stderr, reason = "the profile asked for by its variable")]
+            {
+                eprint!("{}", p.report());
+            }
+        }
         Ok(Execution { outputs, trace })
     }
 
@@ -349,12 +369,13 @@ impl<'p> Engine<'p> {
                     wide,
                     ..
                 },
-                Prepared::Conv(ws, acc64, bias),
+                Prepared::Conv(ws, acc64, bias, fast),
             ) => {
                 let win = window(*kernel, *strides, *pads, *dilations);
-                conv::run_conv(&r, ws, *acc64, bias.as_deref(), win, rq, *wide)?
+                let fast = fast.as_deref().filter(|_| *acc64);
+                conv::run_conv(&r, ws, *acc64, bias.as_deref(), win, rq, *wide, fast)?
             }
-            (Op::Add { ma, mb, rq }, _) => elementwise::run_add(&r, *ma, *mb, rq)?,
+            (Op::Add { ma, mb, rq }, _) => elementwise::run_add(&r, *ma, *mb, rq, self.fast)?,
             (Op::Mul { rq }, _) => elementwise::run_mul(&r, rq)?,
             (Op::Rescale { rq }, _) => elementwise::run_rescale(&r, rq)?,
             (Op::Relu, _) => activation::run_relu(&r)?,
@@ -413,8 +434,9 @@ impl<'p> Engine<'p> {
     }
 }
 
-/// The weights of a product node, packed once per package (one arm per op that has them).
-fn prepare(pkg: &Package, node: &Node) -> Result<Prepared> {
+/// The weights of a product node, packed once per package (one arm per op that has them), and
+/// laid out for the 16-bit `Conv` fast path too when `fast`.
+fn prepare(pkg: &Package, node: &Node, fast: bool) -> Result<Prepared> {
     match &node.op {
         Op::Linear {
             weight,
@@ -429,6 +451,7 @@ fn prepare(pkg: &Package, node: &Node) -> Result<Prepared> {
             weight,
             bias,
             kernel,
+            strides,
             group,
             rq,
             wide,
@@ -436,7 +459,18 @@ fn prepare(pkg: &Package, node: &Node) -> Result<Prepared> {
         } => {
             let (ws, acc64, b) =
                 conv::prepare_conv(pkg, node, *weight, *bias, *kernel, *group, rq, *wide)?;
-            Ok(Prepared::Conv(ws, acc64, b))
+            let w = &pkg.consts[*weight as usize];
+            let fast = match w.shape[..] {
+                [co, cg, kh, kw] if acc64 && fast => Conv16::new(
+                    &w.data,
+                    [co, cg, kh, kw].map(|d| d as usize),
+                    *group as usize,
+                    strides.map(|d| d as usize),
+                )
+                .map(Box::new),
+                _ => None,
+            };
+            Ok(Prepared::Conv(ws, acc64, b, fast))
         }
         Op::TreeEnsemble { .. } => Ok(tree::trees_of(pkg, &node.op)
             .and_then(|t| tree::Compiled::new(&t))
@@ -459,7 +493,7 @@ fn work_per_row(pkg: &Package, prepared: &[Prepared]) -> u64 {
                 .map_or(u64::MAX, |n| n as u64);
             match prep {
                 Prepared::Linear(w, _, _) => out.saturating_mul(w.k as u64),
-                Prepared::Conv(ws, _, _) => {
+                Prepared::Conv(ws, _, _, _) => {
                     out.saturating_mul(ws.first().map_or(0, |w| w.k) as u64)
                 }
                 Prepared::Trees(c) => c.branches_per_row(),

@@ -11,6 +11,7 @@
 //! | [`gemm`] | the packed `i16` dot-product kernels (AVX2 where present) for Linear, Conv, MatMul |
 //! | [`ops`] | the ops, one module per op family ([`vouch_semantics::Family`]): each family's kernels (one public function per op), its per-node checks and prepared weights |
 //! | [`exec`] | the engine: prepared weights, the node loop dispatching each op to its family, traces |
+//! | [`profile`] | per-op timing of a run, printed when `VOUCH_ENGINE_PROFILE` is set |
 //! | [`vectors`] | the shared single-op test vectors (`docs/semantics.md` section 7) |
 
 // A checker must not abort on input: no unwrap, expect or panic outside tests (a justified
@@ -22,6 +23,7 @@
 pub mod exec;
 pub mod gemm;
 pub mod ops;
+pub mod profile;
 pub mod tensor;
 pub mod vectors;
 

@@ -214,7 +214,9 @@ pub(crate) fn prepare_conv(
     Ok((packs, acc64, b))
 }
 
-/// Runs a `Conv` node on its prepared weights: checks the window and the channels.
+/// Runs a `Conv` node on its prepared weights: checks the window and the channels. `fast`, the
+/// weights of the 16-bit fast path, computes the same integers when given.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run_conv(
     r: &NodeRun<'_>,
     ws: &[Packed],
@@ -223,6 +225,7 @@ pub(crate) fn run_conv(
     win: Window,
     rq: &Requant,
     wide: bool,
+    fast: Option<&super::conv16::Conv16>,
 ) -> Result<Tensor> {
     let (node, x, out_shape) = (r.node, r.x, r.out_shape);
     check_window(node, &x.shape, out_shape, &win)?;
@@ -232,6 +235,9 @@ pub(crate) fn run_conv(
     let kk = (c / g) * win.kernel[0] * win.kernel[1];
     if c % g != 0 || co % g != 0 || ws.iter().any(|w| w.k != kk || w.rows != co / g) {
         return Err(r.err("channels do not match the weights"));
+    }
+    if let Some(f) = fast.filter(|_| acc64) {
+        return super::conv16::conv16(x, f, bias, &win, out_shape, rq, wide).map_err(|e| r.sem(e));
     }
     let acc = Accum { wide, acc64 };
     conv(x, ws, bias, &win, out_shape, rq, acc).map_err(|e| r.sem(e))

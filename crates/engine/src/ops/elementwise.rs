@@ -67,10 +67,26 @@ fn check_broadcast(node: &Node, x: &Tensor, y: &Tensor, out: &[usize]) -> Result
     }
 }
 
-/// Runs an `Add` node: `requant(ma·x + mb·y)`.
-pub(crate) fn run_add(r: &NodeRun<'_>, ma: i64, mb: i64, rq: &Requant) -> Result<Tensor> {
+/// Runs an `Add` node: `requant(ma·x + mb·y)` (unchecked where that cannot overflow, when
+/// `fast`).
+pub(crate) fn run_add(
+    r: &NodeRun<'_>,
+    ma: i64,
+    mb: i64,
+    rq: &Requant,
+    fast: bool,
+) -> Result<Tensor> {
     let (x, y) = (r.x, r.ins[1]);
     check_broadcast(r.node, x, y, r.out_shape)?;
+    if let Some(data) = fast
+        .then(|| add_in_range(x, y, r.out_shape, ma, mb, rq))
+        .flatten()
+    {
+        return Ok(Tensor {
+            shape: r.out_shape.to_vec(),
+            data,
+        });
+    }
     binary(x, y, r.out_shape, |a, b| {
         let s = a
             .checked_mul(ma)
@@ -80,6 +96,85 @@ pub(crate) fn run_add(r: &NodeRun<'_>, ma: i64, mb: i64, rq: &Requant) -> Result
         rq.apply(s)
     })
     .map_err(|e| r.sem(e))
+}
+
+/// Elements per task when an elementwise map is split over the pool.
+const PAR_CHUNK: usize = 1 << 15;
+
+/// `Add` of two tensors of the output's shape whose largest values cannot overflow anything:
+/// `|ma|·max|x| + |mb|·max|y|` times `M`, plus the rounding half, fits `i64`. Then the plain
+/// arithmetic below is `requant(ma·x + mb·y)` exactly and never fails, and it vectorizes (and
+/// runs over the pool for large tensors). `None` (the checked path runs) otherwise.
+fn add_in_range(
+    x: &Tensor,
+    y: &Tensor,
+    out_shape: &[usize],
+    ma: i64,
+    mb: i64,
+    rq: &Requant,
+) -> Option<Vec<i32>> {
+    use rayon::prelude::*;
+    if x.shape != out_shape || y.shape != out_shape || rq.s > vouch_semantics::MAX_SHIFT {
+        return None;
+    }
+    let max_abs = |t: &Tensor| t.data.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
+    let half = if rq.s == 0 { 0 } else { 1i64 << (rq.s - 1) };
+    let bound = i128::from(ma.unsigned_abs()) * i128::from(max_abs(x))
+        + i128::from(mb.unsigned_abs()) * i128::from(max_abs(y));
+    if bound * i128::from(rq.m.unsigned_abs()) + i128::from(half) > i128::from(i64::MAX) {
+        return None;
+    }
+    let mut out = vec![0i32; x.data.len()];
+    let run = |(i, o): (usize, &mut [i32])| {
+        let at = i * PAR_CHUNK;
+        add_plain(
+            &x.data[at..at + o.len()],
+            &y.data[at..at + o.len()],
+            o,
+            [ma, mb],
+            rq,
+        );
+    };
+    if out.len() > PAR_CHUNK && crate::gemm::in_parallel_pool() {
+        out.par_chunks_mut(PAR_CHUNK).enumerate().for_each(run);
+    } else {
+        out.chunks_mut(PAR_CHUNK).enumerate().for_each(run);
+    }
+    Some(out)
+}
+
+/// `o = clamp(((ma·a + mb·b)·M + half) >> s, lo, hi)` in plain `i64` (the caller proved that
+/// nothing overflows), with AVX-512 where the CPU has it (the same integers).
+fn add_plain(a: &[i32], b: &[i32], o: &mut [i32], [ma, mb]: [i64; 2], rq: &Requant) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+        {
+            // SAFETY: AVX-512 F/DQ are present (checked just above).
+            unsafe { add_plain_avx512(a, b, o, [ma, mb], rq) };
+            return;
+        }
+    }
+    add_plain_loop(a, b, o, [ma, mb], rq);
+}
+
+/// [`add_plain_loop`] compiled for AVX-512.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn add_plain_avx512(a: &[i32], b: &[i32], o: &mut [i32], mab: [i64; 2], rq: &Requant) {
+    add_plain_loop(a, b, o, mab, rq);
+}
+
+#[inline(always)]
+fn add_plain_loop(a: &[i32], b: &[i32], o: &mut [i32], [ma, mb]: [i64; 2], rq: &Requant) {
+    let (m, s) = (rq.m, rq.s);
+    let half = if s == 0 { 0 } else { 1i64 << (s - 1) };
+    let (lo, hi) = (i64::from(rq.lo), i64::from(rq.hi));
+    for (o, (&a, &b)) in o.iter_mut().zip(a.iter().zip(b)) {
+        let v = (i64::from(a) * ma + i64::from(b) * mb) * m + half;
+        *o = (v >> s).max(lo).min(hi) as i32;
+    }
 }
 
 /// Runs a `Mul` node: `requant(x·y)`.

@@ -1,0 +1,248 @@
+//! The AVX-512 VNNI kernel of 16-bit convolutions (`i64` accumulators), with output channels
+//! broadcast and positions in the vector lanes, so that a tile's results land channel-major
+//! (the layout of the output tensor) and the requantization runs in the vector registers.
+//!
+//! The activations are read as "planes" of pairs: plane `p` holds, for every position `q`, the
+//! two `i16` values `(x[q][2p], x[q][2p + 1])` side by side, so one unaligned 64-byte load gives
+//! 16 positions' pairs. A step `s` of the product reads the 16 positions at `offs[s]` (an
+//! offset into the planes, which may add a window tap's shift to the position) and multiplies
+//! them by one pair of weights per output channel. The weights are split into bytes as in
+//! [`super::vnni`] (`w = 256·hi + lo`, `lo` in `[0, 255]`, `hi` in `[-128, 127]`), the low and
+//! high halves summed in separate `i32` lanes: a lane gains less than `2^24` (low) or `2^23`
+//! (high) per step, so [`STEPS`] steps never leave `i32`; then they are widened into `i64`.
+//! Every sum is exact, so its order does not matter.
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+
+/// Output channels per tile (one broadcast pair of weights each per step).
+pub(crate) const ROWS: usize = 4;
+/// `i32` lanes per register: positions per vector.
+pub(crate) const LANES: usize = 16;
+/// Vectors of positions per full tile.
+pub(crate) const VECS: usize = 3;
+/// Steps summed in `i32` before widening: `128 · 2 · 32768 · 255 < 2^31`.
+const STEPS: usize = 128;
+
+/// Whether the CPU has what `block` needs (never off x86-64).
+pub(crate) fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512dq")
+            && is_x86_feature_detected!("avx512vnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// How a block's `i64` sums are finished: the bias of each of its [`ROWS`] channels, then the
+/// requantization of `docs/semantics.md` section 2 (or, when `wide`, the sum itself, which must
+/// fit `i32`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Finish {
+    /// Bias per channel of the block (zero without a bias, or past the last channel).
+    pub(crate) bias: [i64; ROWS],
+    /// Multiplier.
+    pub(crate) m: i64,
+    /// Shift.
+    pub(crate) s: u32,
+    /// Clamp bounds.
+    pub(crate) lo: i64,
+    /// Clamp bounds.
+    pub(crate) hi: i64,
+    /// Keep the sum (checked to fit `i32`) instead of requantizing.
+    pub(crate) wide: bool,
+}
+
+/// One channel block: `out[r · ld + q] = finish(Σ_s pairs(x, offs[s] + 2q) · w[s][r])` for
+/// `q < 16 · vecs`, `r < ROWS`. `w` holds, per step, `ROWS` pairs of low bytes and `ROWS` pairs of
+/// high bytes (`lo0 hi0 lo1 hi1 ...` as `i32` pairs of `i16`). Returns `false` when a wide sum
+/// does not fit `i32` (the out values are then unspecified).
+///
+/// The caller guarantees `offs[s] + 16 · vecs <= x.len()` for every `s` and
+/// `w.len() == 2 · ROWS · offs.len()`; only `out`'s first `out.rows` rows and `out.valid`
+/// positions are written.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vnni")]
+pub(crate) fn block(
+    x: &[i32],
+    offs: &[usize],
+    w: &[i32],
+    vecs: usize,
+    fin: &Finish,
+    out: &mut Out<'_>,
+) -> bool {
+    debug_assert_eq!(w.len(), 2 * ROWS * offs.len());
+    debug_assert!(offs.iter().all(|&o| o + LANES * vecs <= x.len()));
+    let mut ok = true;
+    let mut v = 0;
+    while v + VECS <= vecs {
+        ok &= tile::<VECS>(x, offs, w, v, fin, out);
+        v += VECS;
+    }
+    match vecs - v {
+        2 => ok &= tile::<2>(x, offs, w, v, fin, out),
+        1 => ok &= tile::<1>(x, offs, w, v, fin, out),
+        _ => {}
+    }
+    ok
+}
+
+/// Where a block's results go: row `r < rows` (an output channel), position `q < valid` at
+/// `data[r · ld + q]` (the rest of a tile is computed and dropped).
+#[derive(Debug)]
+pub(crate) struct Out<'a> {
+    /// The rows.
+    pub(crate) data: &'a mut [i32],
+    /// Distance between rows.
+    pub(crate) ld: usize,
+    /// Rows written (at most [`ROWS`]).
+    pub(crate) rows: usize,
+    /// Positions written per row.
+    pub(crate) valid: usize,
+}
+
+/// Sums one tile: `C` vectors of positions from vector `v0` on against the block's `ROWS`
+/// channels, every step, into `acc[r · C + c]` (two halves of eight exact `i64` lanes). The
+/// `i32` halves are named registers (a macro writes them out: arrays of registers were left in
+/// memory by the compiler, a load and a store around every multiply-add).
+macro_rules! sums {
+    ($name:ident, [$($x:ident $xc:literal),*],
+     [$($lo:ident $hi:ident $r:literal $xv:ident $i:literal),*]) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vnni")]
+        fn $name(x: &[i32], offs: &[usize], w: &[i32], v0: usize, acc: &mut [[__m512i; 2]; 12]) {
+            let q0 = LANES * v0;
+            let mut s0 = 0;
+            while s0 < offs.len() {
+                let s1 = (s0 + STEPS).min(offs.len());
+                $(let mut $lo = _mm512_setzero_si512(); let mut $hi = _mm512_setzero_si512();)*
+                for (ws, &off) in w[2 * ROWS * s0..2 * ROWS * s1].chunks_exact(2 * ROWS).zip(&offs[s0..s1]) {
+                    let at = off + q0;
+                    // SAFETY: `off + 16·vecs <= x.len()` (the caller's guarantee) and
+                    // `q0 + 16·c + 16 <= 16·vecs`: unaligned 64-byte reads inside `x`.
+                    $(let $x = unsafe { _mm512_loadu_si512(x.as_ptr().add(at + LANES * $xc).cast()) };)*
+                    $(
+                        $lo = _mm512_dpwssd_epi32($lo, $xv, _mm512_set1_epi32(ws[2 * $r]));
+                        $hi = _mm512_dpwssd_epi32($hi, $xv, _mm512_set1_epi32(ws[2 * $r + 1]));
+                    )*
+                }
+                $(widen(&mut acc[$i], $lo, $hi);)*
+                s0 = s1;
+            }
+        }
+    };
+}
+
+sums!(sums3, [x0 0, x1 1, x2 2], [
+    l00 h00 0 x0 0, l01 h01 0 x1 1, l02 h02 0 x2 2,
+    l10 h10 1 x0 3, l11 h11 1 x1 4, l12 h12 1 x2 5,
+    l20 h20 2 x0 6, l21 h21 2 x1 7, l22 h22 2 x2 8,
+    l30 h30 3 x0 9, l31 h31 3 x1 10, l32 h32 3 x2 11
+]);
+sums!(sums2, [x0 0, x1 1], [
+    l00 h00 0 x0 0, l01 h01 0 x1 1,
+    l10 h10 1 x0 2, l11 h11 1 x1 3,
+    l20 h20 2 x0 4, l21 h21 2 x1 5,
+    l30 h30 3 x0 6, l31 h31 3 x1 7
+]);
+sums!(sums1, [x0 0], [l00 h00 0 x0 0, l10 h10 1 x0 1, l20 h20 2 x0 2, l30 h30 3 x0 3]);
+
+/// Adds `lo + 256·hi` (`i32` lanes) into the exact `i64` halves `a`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vnni")]
+#[inline]
+fn widen(a: &mut [__m512i; 2], lo: __m512i, hi: __m512i) {
+    let l0 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(lo));
+    let l1 = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64::<1>(lo));
+    let h0 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(hi));
+    let h1 = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64::<1>(hi));
+    a[0] = _mm512_add_epi64(a[0], _mm512_add_epi64(l0, _mm512_slli_epi64::<8>(h0)));
+    a[1] = _mm512_add_epi64(a[1], _mm512_add_epi64(l1, _mm512_slli_epi64::<8>(h1)));
+}
+
+/// `C` vectors of positions from vector `v0` on (see [`block`]): the sums, then the bias and
+/// requantization, written channel-major into `out`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vnni")]
+#[inline]
+fn tile<const C: usize>(
+    x: &[i32],
+    offs: &[usize],
+    w: &[i32],
+    v0: usize,
+    fin: &Finish,
+    out: &mut Out<'_>,
+) -> bool {
+    let mut acc = [[_mm512_setzero_si512(); 2]; 12];
+    match C {
+        3 => sums3(x, offs, w, v0, &mut acc),
+        2 => sums2(x, offs, w, v0, &mut acc),
+        _ => sums1(x, offs, w, v0, &mut acc),
+    }
+    let mut ok = true;
+    let m = _mm512_set1_epi64(fin.m);
+    let half = _mm512_set1_epi64(if fin.s == 0 { 0 } else { 1i64 << (fin.s - 1) });
+    let shift = _mm_cvtsi64_si128(i64::from(fin.s));
+    let (lo, hi) = (_mm512_set1_epi64(fin.lo), _mm512_set1_epi64(fin.hi));
+    let (imin, imax) = (
+        _mm512_set1_epi64(i64::from(i32::MIN)),
+        _mm512_set1_epi64(i64::from(i32::MAX)),
+    );
+    for r in 0..ROWS.min(out.rows) {
+        let b = _mm512_set1_epi64(fin.bias[r]);
+        for c in 0..C {
+            for (e, &a) in acc[r * C + c].iter().enumerate() {
+                let v = _mm512_add_epi64(a, b);
+                let y = if fin.wide {
+                    let inside =
+                        _mm512_cmpge_epi64_mask(v, imin) & _mm512_cmple_epi64_mask(v, imax);
+                    ok &= inside == 0xff;
+                    v
+                } else {
+                    let p = _mm512_add_epi64(_mm512_mullo_epi64(v, m), half);
+                    _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(p, shift), lo), hi)
+                };
+                let q = LANES * (v0 + c) + 8 * e;
+                let n = out.valid.saturating_sub(q).min(8);
+                if n == 0 {
+                    continue;
+                }
+                let at = r * out.ld + q;
+                let dst = &mut out.data[at..at + n];
+                // SAFETY: `dst` holds `n <= 8` `i32`s and the mask writes only its first `n`
+                // lanes.
+                unsafe {
+                    _mm256_mask_storeu_epi32(
+                        dst.as_mut_ptr(),
+                        ((1u16 << n) - 1) as u8,
+                        _mm512_cvtepi64_epi32(y),
+                    );
+                };
+            }
+        }
+    }
+    ok
+}
+
+/// Lays out `steps` steps of weights for the channels `o0 .. o0 + ROWS` as [`block`] reads
+/// them; `pair(o, s)` gives channel `o`'s two weights at step `s` (`None` past the last
+/// channel: zeros).
+pub(crate) fn lay_out(
+    o0: usize,
+    steps: usize,
+    pair: impl Fn(usize, usize) -> Option<[i32; 2]>,
+) -> Vec<i32> {
+    let mut out = Vec::with_capacity(steps * 2 * ROWS);
+    let dword = |a: i32, b: i32| (a & 0xffff) | (b << 16);
+    for s in 0..steps {
+        for r in 0..ROWS {
+            let [a, b] = pair(o0 + r, s).unwrap_or([0, 0]);
+            out.push(dword(a & 0xff, b & 0xff));
+            out.push(dword(a >> 8, b >> 8));
+        }
+    }
+    out
+}

@@ -1,0 +1,373 @@
+//! The fast path of 16-bit convolutions (the `i64` accumulator of `docs/semantics.md`
+//! section 4) on CPUs with AVX-512 VNNI: the same integers as [`super::conv::conv`], computed
+//! by `crate::gemm::conv16` with output channels broadcast and positions in the lanes.
+//!
+//! A window with unit strides reads the input in place: the input is copied once into zero-
+//! padded planes of channel pairs, and each window tap is an offset into them (no im2col; the
+//! positions past each output row's end are computed and dropped). Other windows (strides
+//! above 1, or a declared output the padded input cannot hold) first gather every tap into
+//! planes of `k` pairs (im2col). Results are written channel-major, as the output tensor lies.
+
+use crate::gemm::conv16::{self, Finish, LANES, Out, ROWS};
+
+use super::{SemResult, Window};
+use crate::tensor::Tensor;
+use vouch_semantics::{Error as SemError, Requant};
+
+/// A convolution's weights laid out for the kernel, made once per package.
+#[derive(Debug, Clone)]
+pub struct Conv16 {
+    /// Per group, per block of `ROWS` output channels, `steps · 2 · ROWS` values.
+    blocks: Vec<Vec<Vec<i32>>>,
+    /// Steps of one product.
+    steps: usize,
+    /// Taps are read in place (unit strides), steps ordered (channel pair, tap); else steps are
+    /// the pairs of im2col's `k = (channel, tap)`.
+    in_place: bool,
+    /// Output channels per group.
+    og: usize,
+    /// Input channels per group.
+    cg: usize,
+    /// Window size.
+    kernel: [usize; 2],
+}
+
+impl Conv16 {
+    /// The layout of `w` (`[co, cg, kh, kw]` values within `±32767`) for a window of `strides`
+    /// in `groups` groups; `None` when this CPU lacks the kernel or the groups are too narrow
+    /// for it (fewer than 4 output channels each).
+    pub fn new(w: &[i32], shape: [usize; 4], groups: usize, strides: [usize; 2]) -> Option<Self> {
+        let [co, cg, kh, kw] = shape;
+        let og = co.checked_div(groups)?;
+        if !conv16::available()
+            || og < 4
+            || og * groups != co
+            || w.len() != co * cg * kh * kw
+            || cg == 0
+        {
+            return None;
+        }
+        {
+            let in_place = strides == [1, 1];
+            let taps = kh * kw;
+            let kk = cg * taps;
+            let steps = if in_place {
+                cg.div_ceil(2) * taps
+            } else {
+                kk.div_ceil(2)
+            };
+            let blocks = (0..groups)
+                .map(|g| {
+                    // Weight `k` (channel-major, then tap) of output channel `o` of group `g`.
+                    let at = |o: usize, k: usize| w[(g * og + o) * kk + k];
+                    (0..og.div_ceil(ROWS))
+                        .map(|b| {
+                            conv16::lay_out(b * ROWS, steps, |o, s| {
+                                (o < og).then(|| {
+                                    [0, 1].map(|j| {
+                                        step_tap(in_place, cg, taps, s, j)
+                                            .map_or(0, |(ci, t)| at(o, ci * taps + t))
+                                    })
+                                })
+                            })
+                        })
+                        .collect()
+                })
+                .collect();
+            Some(Self {
+                blocks,
+                steps,
+                in_place,
+                og,
+                cg,
+                kernel: [kh, kw],
+            })
+        }
+    }
+}
+
+/// The input channel and window tap that value `j` (0 or 1) of step `s` reads, `None` past
+/// the last: steps are (channel pair, tap) when `in_place`, else pairs of `k = (channel, tap)`.
+fn step_tap(in_place: bool, cg: usize, taps: usize, s: usize, j: usize) -> Option<(usize, usize)> {
+    let (ci, t) = if in_place {
+        (2 * (s / taps) + j, s % taps)
+    } else {
+        let k = 2 * s + j;
+        (k / taps, k % taps)
+    };
+    (ci < cg).then_some((ci, t))
+}
+
+/// Where each computed position goes: position `y · row + x` is output pixel `y · ow + x` when
+/// `x < ow` (`row == ow` for im2col, the padded width for in-place windows).
+#[derive(Debug, Clone, Copy)]
+struct Map {
+    row: usize,
+    ow: usize,
+    oh: usize,
+}
+
+/// The planes of one group of one image, their step offsets, and where positions go.
+struct Planes {
+    /// Per plane and position, the pair `(first, second)` as the low and high halves of an
+    /// `i32` (the byte order a 64-byte load hands `vpdpwssd`).
+    x: Vec<i32>,
+    offs: Vec<usize>,
+    vecs: usize,
+    map: Map,
+}
+
+/// `Conv` on the fast path: the same output as [`super::conv::conv`] with `acc64`.
+#[allow(clippy::too_many_arguments)]
+pub fn conv16(
+    x: &Tensor,
+    f: &Conv16,
+    bias: Option<&[i64]>,
+    win: &Window,
+    out_shape: &[usize],
+    rq: &Requant,
+    wide: bool,
+) -> SemResult<Tensor> {
+    use rayon::prelude::*;
+    let dom = |what| SemError::Domain { what };
+    let (n, c, h, w) = super::nchw(&x.shape).ok_or(dom("conv input rank"))?;
+    let (_, co, oh, ow) = super::nchw(out_shape).ok_or(dom("conv output rank"))?;
+    let groups = f.blocks.len();
+    if c != f.cg * groups || co != f.og * groups {
+        return Err(dom("conv channels"));
+    }
+    let (img_in, img_out) = (c * h * w, co * oh * ow);
+    let mut out = vec![0i32; n * img_out];
+    if img_out > 0 {
+        let one = |(b, dst): (usize, &mut [i32])| -> SemResult<()> {
+            let src = &x.data[b * img_in..(b + 1) * img_in];
+            image(src, [h, w], dst, [oh, ow], f, bias, win, rq, wide, n == 1)
+        };
+        if n > 1 && crate::gemm::in_parallel_pool() {
+            out.par_chunks_mut(img_out).enumerate().try_for_each(one)?;
+        } else {
+            out.chunks_mut(img_out).enumerate().try_for_each(one)?;
+        }
+    }
+    Ok(Tensor {
+        shape: out_shape.to_vec(),
+        data: out,
+    })
+}
+
+/// One image: every group's planes, then its channel blocks (in parallel when `parallel` and
+/// inside a pool).
+#[allow(clippy::too_many_arguments)]
+fn image(
+    src: &[i32],
+    [h, w]: [usize; 2],
+    dst: &mut [i32],
+    [oh, ow]: [usize; 2],
+    f: &Conv16,
+    bias: Option<&[i64]>,
+    win: &Window,
+    rq: &Requant,
+    wide: bool,
+    parallel: bool,
+) -> SemResult<()> {
+    use rayon::prelude::*;
+    let pixels = oh * ow;
+    let (cg, og) = (f.cg, f.og);
+    for (g, blocks) in f.blocks.iter().enumerate() {
+        let planes_src = &src[g * cg * h * w..(g + 1) * cg * h * w];
+        let p = planes(planes_src, [h, w], [oh, ow], f, win);
+        let dst_g = &mut dst[g * og * pixels..(g + 1) * og * pixels];
+        let run = |(b, rows): (usize, &mut [i32])| -> SemResult<()> {
+            let o0 = g * og + b * ROWS;
+            let mut fin_bias = [0i64; ROWS];
+            for (r, v) in fin_bias.iter_mut().enumerate() {
+                if b * ROWS + r < og {
+                    *v = bias.and_then(|bs| bs.get(o0 + r)).copied().unwrap_or(0);
+                }
+            }
+            block_into(&p, &blocks[b], fin_bias, rq, wide, rows, pixels)
+        };
+        if parallel && crate::gemm::in_parallel_pool() {
+            dst_g
+                .par_chunks_mut(ROWS * pixels)
+                .enumerate()
+                .try_for_each(run)?;
+        } else {
+            dst_g
+                .chunks_mut(ROWS * pixels)
+                .enumerate()
+                .try_for_each(run)?;
+        }
+    }
+    Ok(())
+}
+
+/// One block of channels into `rows` (`rows.len() / pixels` output channels, channel-major).
+fn block_into(
+    p: &Planes,
+    wblk: &[i32],
+    bias: [i64; ROWS],
+    rq: &Requant,
+    wide: bool,
+    rows: &mut [i32],
+    pixels: usize,
+) -> SemResult<()> {
+    let ld = p.vecs * LANES;
+    let fin = Finish {
+        bias,
+        m: rq.m,
+        s: rq.s,
+        lo: i64::from(rq.lo),
+        hi: i64::from(rq.hi),
+        wide,
+    };
+    // The kernel's reads stay inside the planes (checked here, once per block).
+    let fits = p.offs.iter().all(|&o| o + ld <= p.x.len()) && wblk.len() == 2 * ROWS * p.offs.len();
+    if !fits {
+        return Err(SemError::Domain {
+            what: "conv16 plane layout",
+        });
+    }
+    let Map { row, ow, oh } = p.map;
+    let n_rows = rows.len() / pixels.max(1);
+    // Positions in output order (no padding columns): straight into the output rows.
+    let direct = row == ow;
+    let mut tmp = if direct {
+        Vec::new()
+    } else {
+        vec![0i32; ROWS * ld]
+    };
+    let mut out = if direct {
+        Out {
+            data: rows,
+            ld: pixels,
+            rows: n_rows,
+            valid: pixels,
+        }
+    } else {
+        Out {
+            data: &mut tmp,
+            ld,
+            rows: ROWS,
+            valid: ld,
+        }
+    };
+    // SAFETY: AVX-512 F/BW/DQ/VNNI are present (`Conv16` exists only then); the bounds the
+    // kernel relies on were checked just above.
+    #[cfg(target_arch = "x86_64")]
+    let ok = unsafe { conv16::block(&p.x, &p.offs, wblk, p.vecs, &fin, &mut out) };
+    #[cfg(not(target_arch = "x86_64"))]
+    let ok = {
+        let _ = (&fin, &mut out);
+        false
+    };
+    if !ok {
+        return Err(SemError::Overflow {
+            what: "wide accumulator",
+        });
+    }
+    if !direct {
+        for (r, o) in rows.chunks_mut(pixels).enumerate() {
+            let t = &tmp[r * ld..(r + 1) * ld];
+            for y in 0..oh {
+                o[y * ow..(y + 1) * ow].copy_from_slice(&t[y * row..y * row + ow]);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The planes of one group: in place (zero-padded channel pairs, taps as offsets) when the
+/// window has unit strides and every tap of every declared output lies inside the padded input,
+/// else im2col into planes of `k` pairs.
+fn planes(
+    src: &[i32],
+    [h, w]: [usize; 2],
+    [oh, ow]: [usize; 2],
+    f: &Conv16,
+    win: &Window,
+) -> Planes {
+    let [kh, kw] = f.kernel;
+    let [dh, dw] = win.dilations;
+    let [pt, pl, pb, pr] = win.pads;
+    let (hp, wp) = (h + pt + pb, w + pl + pr);
+    let in_place =
+        f.in_place && oh + (kh - 1) * dh <= hp && ow + (kw - 1) * dw <= wp && win.strides == [1, 1];
+    let cg = f.cg;
+    if in_place {
+        let taps = kh * kw;
+        let pairs = cg.div_ceil(2);
+        let vecs = (oh * wp).div_ceil(16);
+        let max_tap = (kh - 1) * dh * wp + (kw - 1) * dw;
+        let plane = (hp * wp).max(16 * vecs + max_tap);
+        let mut x = vec![0i32; pairs * plane];
+        for (p, dst) in x.chunks_exact_mut(plane).enumerate() {
+            let chan = |ci: usize| src.get(ci * h * w..(ci + 1) * h * w);
+            let (Some(first), second) = (chan(2 * p), chan(2 * p + 1)) else {
+                continue;
+            };
+            for iy in 0..h {
+                let d = &mut dst[(iy + pt) * wp + pl..(iy + pt) * wp + pl + w];
+                let a = &first[iy * w..(iy + 1) * w];
+                match second {
+                    Some(b) => pair_into(d, a, &b[iy * w..(iy + 1) * w]),
+                    None => pair_into(d, a, &vec![0; w]),
+                }
+            }
+        }
+        let offs = (0..pairs)
+            .flat_map(|p| (0..taps).map(move |t| p * plane + (t / kw) * dh * wp + (t % kw) * dw))
+            .collect();
+        return Planes {
+            x,
+            offs,
+            vecs,
+            map: Map { row: wp, ow, oh },
+        };
+    }
+    // im2col in the weights' step order.
+    let taps = kh * kw;
+    let steps = f.steps;
+    let vecs = (oh * ow).div_ceil(16);
+    let plane = 16 * vecs;
+    let mut x = vec![0i32; steps * plane];
+    for s in 0..steps {
+        for j in 0..2 {
+            let Some((ci, t)) = step_tap(f.in_place, cg, taps, s, j) else {
+                continue;
+            };
+            let (ty, tx) = (t / kw, t % kw);
+            let chan = &src[ci * h * w..(ci + 1) * h * w];
+            let (base, shift) = (s * plane, 16 * j);
+            // The output columns whose tap `tx` lies inside the row: `xo·sw + tx·dw - pl` in
+            // `[0, w)`.
+            let (sw, lead) = (win.strides[1], tx * win.dilations[1]);
+            let x_lo = win.pads[1].saturating_sub(lead).div_ceil(sw).min(ow);
+            let x_hi = (w + win.pads[1]).saturating_sub(lead).div_ceil(sw).min(ow);
+            for y in 0..oh {
+                let Some(iy) = win.pos(0, y, ty, h) else {
+                    continue;
+                };
+                let line = &chan[iy * w..(iy + 1) * w];
+                let row = &mut x[base + y * ow..base + (y + 1) * ow];
+                for (xo, d) in row.iter_mut().enumerate().take(x_hi).skip(x_lo) {
+                    let v = line[xo * sw + lead - win.pads[1]];
+                    *d |= if j == 0 { v & 0xffff } else { v << shift };
+                }
+            }
+        }
+    }
+    Planes {
+        x,
+        offs: (0..steps).map(|s| s * plane).collect(),
+        vecs,
+        map: Map { row: ow, ow, oh },
+    }
+}
+
+/// `d[i] = (a[i], b[i])` as the low and high halves of an `i32` (values within `i16`).
+fn pair_into(d: &mut [i32], a: &[i32], b: &[i32]) {
+    for (d, (&a, &b)) in d.iter_mut().zip(a.iter().zip(b)) {
+        *d = (a & 0xffff) | (b << 16);
+    }
+}

@@ -10,6 +10,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 
 import {ModelRegistry} from "./ModelRegistry.sol";
 import {TaskManager} from "./TaskManager.sol";
+import {TaskRecord, Claim} from "./consumer/TaskRecord.sol";
 
 /// @title FeeVault
 /// @notice Fees in a token of the model version's choosing, and requests signed by clients.
@@ -157,12 +158,42 @@ contract FeeVault is EIP712, ReentrancyGuardTransient {
         bytes calldata signature,
         Permit calldata permit
     ) external nonReentrant returns (uint256 taskId) {
+        (bool custom, address token) = _takeSigned(r, s, signature, permit);
+        taskId = taskManager.requestFor(s.client, r, custom);
+        _signedTask(taskId, custom, token, r.fee, s);
+    }
+
+    /// @notice The one-transaction zk decision: a zk request `s.client` signed (the same digest
+    /// as `requestSigned`) created and filled by the caller, its provider, with `output` and its
+    /// `proof` (`TaskManager.requestSubmitZkFor`: verified, settled and delivered in this call).
+    /// A rejected proof reverts the whole call, so the signature stays usable.
+    function requestSignedZk(
+        TaskManager.RequestInput calldata r,
+        Signed calldata s,
+        bytes calldata signature,
+        Permit calldata permit,
+        bytes32 output,
+        bytes calldata proof
+    ) external nonReentrant returns (uint256 taskId) {
+        (bool custom, address token) = _takeSigned(r, s, signature, permit);
+        taskId = taskManager.requestSubmitZkFor(s.client, r, custom, msg.sender, output, proof);
+        _signedTask(taskId, custom, token, r.fee, s);
+    }
+
+    /// Checks a signed request (expiry, nonce, signature, fee token), uses its nonce, applies
+    /// the permit and takes a custom-token fee into the vault.
+    function _takeSigned(
+        TaskManager.RequestInput calldata r,
+        Signed calldata s,
+        bytes calldata signature,
+        Permit calldata permit
+    ) internal returns (bool custom, address token) {
         if (block.timestamp > s.expiry) revert Expired();
         if (nonceUsed[s.client][s.nonce]) revert NonceUsed();
         if (!SignatureChecker.isValidSignatureNow(s.client, hashRequest(r, s), signature)) revert BadSignature();
         nonceUsed[s.client][s.nonce] = true;
 
-        (bool custom, address token) = registry.feeToken(r.modelId, r.version);
+        (custom, token) = registry.feeToken(r.modelId, r.version);
         if (!custom) token = address(taskManager.token());
         if (token != s.feeToken) revert WrongFeeToken(token);
         if (custom && token == ETH) revert EthNeedsSender();
@@ -175,8 +206,10 @@ contract FeeVault is EIP712, ReentrancyGuardTransient {
                 catch {}
         }
         if (custom) _pull(token, s.client, r.fee);
-        taskId = taskManager.requestFor(s.client, r, custom);
-        if (custom) _hold(taskId, token, s.client, r.fee);
+    }
+
+    function _signedTask(uint256 taskId, bool custom, address token, uint256 fee, Signed calldata s) internal {
+        if (custom) _hold(taskId, token, s.client, fee);
         emit SignedRequest(taskId, s.client, s.nonce, msg.sender);
     }
 
@@ -211,17 +244,25 @@ contract FeeVault is EIP712, ReentrancyGuardTransient {
 
     // ================================================================ settlement (TaskManager)
 
-    /// @notice Credits a settled task's escrowed fee (see the contract notes). `members` is the
-    /// drawn committee (the `CommitteeDrawn` event) when the task is a committee task finalized
-    /// without a dispute, else ignored. Anyone may call; the fee goes where the task's state says.
-    function claim(uint256 taskId, address[] calldata members) external nonReentrant {
+    /// @notice Credits a settled task's escrowed fee (see the contract notes). `rec` and
+    /// `result` are the task's record and standing result (its `TaskRequested` and last
+    /// `ResultSubmitted` events; `result` is ignored for a task no result stood for), checked
+    /// against the task (`TaskManager.BadRecord`). `members` is the drawn committee (the
+    /// `CommitteeDrawn` event) when the task is a committee task finalized without a dispute,
+    /// else ignored. Anyone may call; the fee goes where the task's state says.
+    function claim(uint256 taskId, TaskRecord calldata rec, Claim calldata result, address[] calldata members)
+        external
+        nonReentrant
+    {
         Escrow memory e = escrows[taskId];
         if (e.amount == 0) revert NothingToClaim();
-        TaskManager.Task memory t = taskManager.getTask(taskId);
+        TaskManager tm = taskManager;
+        tm.checkRecord(taskId, rec, result);
+        TaskManager.Task memory t = tm.getTask(taskId);
         address[] memory payees = new address[](1);
         bool refunded = t.status == TaskManager.Status.Refunded || t.status == TaskManager.Status.Failed;
         if (refunded) {
-            payees[0] = t.requester;
+            payees[0] = rec.requester;
         } else if (t.status != TaskManager.Status.Finalized) {
             revert NotSettled();
         } else {

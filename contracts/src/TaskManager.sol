@@ -149,8 +149,11 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
         uint32 receiptCount;
     }
 
-    /// @notice The committee and dispute-resolution paths' code (`TaskManagerModule`, created
-    /// here), run by delegatecall on this contract's storage.
+    /// @notice The code of the committee path, challenges, audits and dispute resolution
+    /// (`TaskManagerModule`, created here), run by delegatecall on this contract's storage. The
+    /// TaskManager declares no storage of its own (all of it is `TaskManagerCore`'s, which the
+    /// module inherits too; `ReentrancyGuardTransient` keeps its flag in transient storage), so
+    /// both see one layout.
     address public immutable module;
 
     event TaskRequested(

@@ -11,6 +11,7 @@ import {
 import {EasSchemas} from "./EasSchemas.sol";
 
 import {TaskManager} from "./TaskManager.sol";
+import {TaskRecord, Claim} from "./consumer/TaskRecord.sol";
 
 /// @title ReceiptAttester
 /// @notice Turns finalized tasks into EAS attestations (the attester is this contract).
@@ -20,6 +21,8 @@ import {TaskManager} from "./TaskManager.sol";
 ///   This keeps receipts at a few thousand gas per task (the chain update in `finalize`).
 /// - `attestReceipt`: a per-task attestation with every field, for consumers that want one
 ///   (one EAS attestation costs ~200k gas; see the gas report); the recipient is the requester.
+///   The caller passes the task's record (its `TaskRequested` event) and standing result (its
+///   last `ResultSubmitted`), checked against the task's commitment (`TaskManager.BadRecord`).
 /// - `attestReceipts`: the same per-task attestations for many tasks in one EAS `multiAttest`
 ///   (what nodes send); tasks already attested or not finalized are skipped, so a batch sent
 ///   twice (a node retrying after a crash) attests nothing twice.
@@ -45,6 +48,7 @@ contract ReceiptAttester {
     error NothingToAttest();
     error NotFinalized();
     error AlreadyAttested();
+    error LengthMismatch();
 
     constructor(IEAS eas_, TaskManager taskManager_) {
         eas = eas_;
@@ -66,45 +70,59 @@ contract ReceiptAttester {
         emit ReceiptsAttested(uid, from, to, head);
     }
 
-    /// A task's status, requester and receipt leaf preimage
+    /// A task's status and receipt leaf preimage
     /// `abi.encode(taskId, modelId, uint32 version, inputCommitment, outputCommitment, uint8 mode, traceRoot)`
-    /// (the TaskManager's receipt leaf is its keccak256).
-    function _receiptOf(uint256 taskId) internal view returns (TaskManager.Status, address, bytes memory) {
-        TaskManager.Task memory t = taskManager.getTask(taskId);
+    /// (the TaskManager's receipt leaf is its keccak256); reverts unless `rec` and `result` open
+    /// the task's commitment.
+    function _receiptOf(uint256 taskId, TaskRecord calldata rec, Claim calldata result)
+        internal
+        view
+        returns (TaskManager.Status, bytes memory)
+    {
+        taskManager.checkRecord(taskId, rec, result);
         return (
-            t.status,
-            t.requester,
+            taskManager.getTask(taskId).status,
             abi.encode(
-                taskId, t.modelId, uint32(t.version), t.inputCommitment, t.outputCommitment, uint8(t.mode), t.traceRoot
+                taskId, rec.modelId, uint32(rec.version), rec.inputCommitment, result.output, rec.mode, result.traceRoot
             )
         );
     }
 
-    function attestReceipt(uint256 taskId) external returns (bytes32 uid) {
-        (TaskManager.Status status, address requester, bytes memory data) = _receiptOf(taskId);
+    /// @notice Attests a finalized task's receipt (recipient: its requester), once.
+    function attestReceipt(uint256 taskId, TaskRecord calldata rec, Claim calldata result)
+        external
+        returns (bytes32 uid)
+    {
+        (TaskManager.Status status, bytes memory data) = _receiptOf(taskId, rec, result);
         if (status != TaskManager.Status.Finalized) revert NotFinalized();
         if (receiptUid[taskId] != bytes32(0)) revert AlreadyAttested();
-        uid = _attest(receiptSchema, requester, data);
+        uid = _attest(receiptSchema, rec.requester, data);
         receiptUid[taskId] = uid;
         emit ReceiptAttested(taskId, uid);
     }
 
     /// @notice Attests the receipts of the finalized, not yet attested tasks among `taskIds` in
-    /// one EAS `multiAttest` (recipient: each task's requester); the others are skipped.
+    /// one EAS `multiAttest` (recipient: each task's requester); the others are skipped. `recs`
+    /// and `results` are the tasks' records and standing results, one per id; a pair that does
+    /// not open its task's commitment reverts the batch (`TaskManager.BadRecord`).
     /// @return uids One per task id: the new attestation, or zero when skipped.
-    function attestReceipts(uint256[] calldata taskIds) external returns (bytes32[] memory uids) {
+    function attestReceipts(uint256[] calldata taskIds, TaskRecord[] calldata recs, Claim[] calldata results)
+        external
+        returns (bytes32[] memory uids)
+    {
         uint256 n = taskIds.length;
+        if (recs.length != n || results.length != n) revert LengthMismatch();
         AttestationRequestData[] memory data = new AttestationRequestData[](n);
         uint256 count;
         for (uint256 i; i < n; ++i) {
             uint256 id = taskIds[i];
             if (receiptUid[id] != bytes32(0)) continue;
-            (TaskManager.Status status, address requester, bytes memory d) = _receiptOf(id);
+            (TaskManager.Status status, bytes memory d) = _receiptOf(id, recs[i], results[i]);
             if (status != TaskManager.Status.Finalized) continue;
             // a duplicate id in the batch: attested once
             receiptUid[id] = bytes32(uint256(1));
             data[count++] = AttestationRequestData({
-                recipient: requester, expirationTime: 0, revocable: false, refUID: bytes32(0), data: d, value: 0
+                recipient: recs[i].requester, expirationTime: 0, revocable: false, refUID: bytes32(0), data: d, value: 0
             });
         }
         if (count == 0) revert NothingToAttest();

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {IVouchConsumer, VouchResult} from "./IVouchConsumer.sol";
 import {IVouchTaskManager} from "./IVouchTaskManager.sol";
 import {VouchResults} from "./VouchResults.sol";
+import {TaskRecord} from "./TaskRecord.sol";
 
 /// @title VouchConsumer
 /// @notice Base of a contract that acts on verified vouch results. A result reaches
@@ -12,7 +13,7 @@ import {VouchResults} from "./VouchResults.sol";
 ///   (`onVouchResult`, no one else may call it) or pulled by anyone with `consume` (checked
 ///   against the TaskManager's state by `VouchResults.fetch`);
 /// - it comes from a model version the consumer names (`_acceptsModel`);
-/// - it is consumed once: a push comes once per task (the TaskManager clears the callback before
+/// - it is consumed once: a push comes once per task (the TaskManager marks the task delivered before
 ///   calling), and a pull is admitted only for a task whose result is not pushed (no callback, or
 ///   its callback failed, `VouchResults.pull`) and recorded (one bit per task id).
 /// @dev Implement `_onVouchResult` (and, to hear about tasks that ended without a result,
@@ -74,10 +75,13 @@ abstract contract VouchConsumer is IVouchConsumer {
     /// may call, for a task requested without a callback or whose callback failed (e.g. ran out
     /// of gas); a task whose result is pushed to a callback is refused (`NotPullable`).
     /// @param taskId The task.
-    /// @param values Its integer outputs (`VouchResult.values`), checked against the task's
-    /// output commitment; reverts `VouchResults.NotFinalized` / `ValuesMismatch` otherwise.
-    function consume(uint256 taskId, int32[] calldata values) external {
-        VouchResult memory r = VouchResults.pull(taskManager, taskId, values);
+    /// @param rec Its record (the task's `TaskRequested` event).
+    /// @param traceRoot The standing result's trace root (the task's last `ResultSubmitted`).
+    /// @param values Its integer outputs (`VouchResult.values`), checked with the record and
+    /// trace root against the task's commitment; reverts `VouchResults.NotFinalized` /
+    /// `ValuesMismatch` otherwise.
+    function consume(uint256 taskId, TaskRecord calldata rec, bytes32 traceRoot, int32[] calldata values) external {
+        VouchResult memory r = VouchResults.pull(taskManager, taskId, rec, traceRoot, values);
         uint256 word = taskId >> 8;
         uint256 bit = uint256(1) << (taskId & 0xff);
         uint256 bits = _pulledBits[word];

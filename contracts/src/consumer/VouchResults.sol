@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {VouchResult} from "./IVouchConsumer.sol";
 import {IVouchTaskManager, IVouchOutputs} from "./IVouchTaskManager.sol";
+import {TaskRecord} from "./TaskRecord.sol";
 
 /// @title VouchResults
 /// @notice Reading vouch results: pull a finalized task's result and check its values against
@@ -20,17 +21,19 @@ library VouchResults {
     uint8 internal constant COMMITTEE = 1;
     /// @notice `TaskManager.Mode.Zk`.
     uint8 internal constant ZK = 2;
-    /// @notice The task's flag: its input has more than one row (`taskRows` holds the count).
-    uint8 internal constant FLAG_ROWS = 8;
+    /// @notice The task's flag: its result reached its callback (or the call failed).
+    uint8 internal constant FLAG_DELIVERED = 8;
     /// @notice The task's flag: its callback's call reverted or ran out of gas.
     uint8 internal constant FLAG_CALLBACK_FAILED = 16;
     /// @notice The task's flag: its request named a callback.
     uint8 internal constant FLAG_HAS_CALLBACK = 32;
+    /// @notice The task's flag: its commitment folds a standing result.
+    uint8 internal constant FLAG_RESULT = 128;
 
     /// @notice The task is not finalized (its `status` code): no result is final yet.
     error NotFinalized(uint256 taskId, uint8 status);
-    /// @notice The values do not open the task's output commitment (or do not have the
-    /// registered outputs' sizes).
+    /// @notice The record, trace root and values do not open the task's commitment (or the
+    /// values do not have the registered outputs' sizes).
     error ValuesMismatch(uint256 taskId);
     /// @notice The task named a callback, and its result goes (or went) there: pull only tasks
     /// without one, or whose callback failed.
@@ -41,42 +44,74 @@ library VouchResults {
     /// conversion overflows.
     error BadScale(uint64 bits);
 
-    /// @notice The finalized result of `taskId` with `values` checked against its output
-    /// commitment; reverts with `NotFinalized` or `ValuesMismatch` otherwise.
+    /// @notice The finalized result of `taskId` with `values` checked against its commitment;
+    /// reverts with `NotFinalized` or `ValuesMismatch` otherwise.
     /// @param tm The TaskManager that settled the task.
     /// @param taskId The task.
+    /// @param rec The task's record (its `TaskRequested` event).
+    /// @param traceRoot The standing result's trace root (its last `ResultSubmitted` event).
     /// @param values The integer outputs (every output in package order, each its rows end to
-    /// end), e.g. from `vouch infer` or the node that finalized the task.
-    function fetch(IVouchTaskManager tm, uint256 taskId, int32[] memory values)
-        internal
-        view
-        returns (VouchResult memory)
-    {
-        return _fetch(tm, taskId, values, FETCH);
+    /// end), e.g. from `vouch infer` or the node that finalized the task; the output commitment
+    /// is computed from them.
+    function fetch(
+        IVouchTaskManager tm,
+        uint256 taskId,
+        TaskRecord memory rec,
+        bytes32 traceRoot,
+        int32[] memory values
+    ) internal view returns (VouchResult memory) {
+        return _fetch(tm, taskId, rec, traceRoot, values, FETCH);
     }
 
     /// @notice `fetch` for a consumer pulling a result it was not pushed: also reverts with
     /// `NotPullable` when the task named a callback whose call did not fail. A pushed result
-    /// reaches its callback exactly once (the TaskManager clears the callback first), so a
-    /// consumer that pulls only what `pull` admits, and records each pull, never sees a result
-    /// twice without keeping a record of its pushes.
-    function pull(IVouchTaskManager tm, uint256 taskId, int32[] memory values)
+    /// reaches its callback exactly once (the TaskManager's delivered flag), so a consumer that
+    /// pulls only what `pull` admits, and records each pull, never sees a result twice without
+    /// keeping a record of its pushes.
+    function pull(IVouchTaskManager tm, uint256 taskId, TaskRecord memory rec, bytes32 traceRoot, int32[] memory values)
         internal
         view
         returns (VouchResult memory)
     {
-        return _fetch(tm, taskId, values, PULL);
+        return _fetch(tm, taskId, rec, traceRoot, values, PULL);
     }
 
     /// @notice `fetch` without reverting: `ok` is false (and `r` all zero) when the task is not
-    /// finalized or `values` do not open its output commitment.
-    function tryFetch(IVouchTaskManager tm, uint256 taskId, int32[] memory values)
+    /// finalized or the record, trace root and `values` do not open its commitment.
+    function tryFetch(
+        IVouchTaskManager tm,
+        uint256 taskId,
+        TaskRecord memory rec,
+        bytes32 traceRoot,
+        int32[] memory values
+    ) internal view returns (VouchResult memory r, bool ok) {
+        r = _fetch(tm, taskId, rec, traceRoot, values, TRY);
+        ok = r.taskId != 0; // no task has id 0
+    }
+
+    /// @notice The result of `taskId` from its record and output commitment (both already
+    /// checked against the task), with `ok` false (and `r` all zero) when `values` do not open
+    /// `output` with the version's registered output sizes.
+    function resultOf(IVouchOutputs reg, uint256 taskId, TaskRecord memory rec, bytes32 output, int32[] memory values)
         internal
         view
         returns (VouchResult memory r, bool ok)
     {
-        r = _fetch(tm, taskId, values, TRY);
-        ok = r.taskId != 0; // no task has id 0
+        (uint32[] memory sizes, uint64[] memory scales) = reg.outputsOf(rec.modelId, rec.version);
+        return resultWith(taskId, rec, output, values, sizes, scales);
+    }
+
+    /// @notice `resultOf` with the version's output `sizes` and `scales` already read.
+    function resultWith(
+        uint256 taskId,
+        TaskRecord memory rec,
+        bytes32 output,
+        int32[] memory values,
+        uint32[] memory sizes,
+        uint64[] memory scales
+    ) internal pure returns (VouchResult memory r, bool ok) {
+        if (commitment(values, sizes, rec.rows) != output) return (r, false);
+        return (_build(taskId, rec, output, values, sizes, scales), true);
     }
 
     uint256 private constant FETCH = 0;
@@ -85,11 +120,14 @@ library VouchResults {
 
     /// `how`: FETCH and PULL revert where `fetch` and `pull` say; TRY returns an all-zero result
     /// there instead.
-    function _fetch(IVouchTaskManager tm, uint256 taskId, int32[] memory values, uint256 how)
-        private
-        view
-        returns (VouchResult memory r)
-    {
+    function _fetch(
+        IVouchTaskManager tm,
+        uint256 taskId,
+        TaskRecord memory rec,
+        bytes32 traceRoot,
+        int32[] memory values,
+        uint256 how
+    ) private view returns (VouchResult memory r) {
         IVouchTaskManager.TaskView memory t = tm.getTask(taskId);
         if (t.status != FINALIZED) {
             if (how == TRY) return r;
@@ -98,25 +136,59 @@ library VouchResults {
         if (how == PULL && t.flags & (FLAG_HAS_CALLBACK | FLAG_CALLBACK_FAILED) == FLAG_HAS_CALLBACK) {
             revert NotPullable(taskId);
         }
-        uint16 rows = t.flags & FLAG_ROWS == 0 ? 1 : tm.taskRows(taskId);
-        (uint32[] memory sizes, uint64[] memory scales) = tm.registry().outputsOf(t.modelId, t.version);
-        if (commitment(values, sizes, rows) != t.outputCommitment) {
+        (uint32[] memory sizes, uint64[] memory scales) = tm.registry().outputsOf(rec.modelId, rec.version);
+        bytes32 output = commitment(values, sizes, rec.rows);
+        // a finalized task's commitment folds its record and standing result
+        if (keccak256(abi.encode(keccak256(abi.encode(rec)), output, traceRoot)) != t.commitment) {
             if (how == TRY) return r;
             revert ValuesMismatch(taskId);
         }
-        r = VouchResult({
+        r = _build(taskId, rec, output, values, sizes, scales);
+    }
+
+    function _build(
+        uint256 taskId,
+        TaskRecord memory rec,
+        bytes32 output,
+        int32[] memory values,
+        uint32[] memory sizes,
+        uint64[] memory scales
+    ) private pure returns (VouchResult memory) {
+        return VouchResult({
             taskId: taskId,
-            requester: t.requester,
-            modelId: t.modelId,
-            version: t.version,
-            mode: t.mode,
-            rows: rows,
-            inputCommitment: t.inputCommitment,
-            outputCommitment: t.outputCommitment,
+            requester: rec.requester,
+            modelId: rec.modelId,
+            version: rec.version,
+            mode: rec.mode,
+            rows: rec.rows,
+            inputCommitment: rec.inputCommitment,
+            outputCommitment: output,
             values: values,
             sizes: sizes,
             scales: scales
         });
+    }
+
+    /// @notice The values of a vouch zk proof: the `int32[]` of
+    /// `abi.encode(uint256[8], int32[])`, with `ok` false where `abi.decode`
+    /// would revert: the head or the array past the end of `proof`, an element not a
+    /// sign-extended `int32`.
+    function proofValues(bytes calldata proof) internal pure returns (int32[] memory values, bool ok) {
+        uint256 len = proof.length;
+        if (len < 0x120) return (values, false);
+        uint256 off = uint256(bytes32(proof[0x100:0x120]));
+        if (off > len || len - off < 0x20) return (values, false);
+        uint256 n = uint256(bytes32(proof[off:off + 0x20]));
+        if (n > (len - off - 0x20) >> 5) return (values, false);
+        values = new int32[](n);
+        uint256 at = off + 0x20;
+        for (uint256 i; i < n; ++i) {
+            int256 w = int256(uint256(bytes32(proof[at:at + 0x20])));
+            if (w != int32(w)) return (values, false);
+            values[i] = int32(w);
+            at += 0x20;
+        }
+        ok = true;
     }
 
     // ------------------------------------------------------------------ commitments

@@ -10,11 +10,12 @@ import {ProviderStaking} from "./ProviderStaking.sol";
 import {IRandomnessSource} from "./RandomnessSource.sol";
 import {IZkVerifier} from "./IZkVerifier.sol";
 import {IDisputeGame, IDisputeResolver, DisputeParams, Outcome} from "./IDisputeGame.sol";
-import {IVouchConsumer} from "./consumer/IVouchConsumer.sol";
+import {IVouchConsumer, VouchResult} from "./consumer/IVouchConsumer.sol";
 import {ResultDelivery} from "./ResultDelivery.sol";
 import {TaskManagerCore} from "./TaskManagerCore.sol";
 import {TaskManagerModule} from "./TaskManagerModule.sol";
 import {TaskRecord, Claim} from "./consumer/TaskRecord.sol";
+import {VouchResults} from "./consumer/VouchResults.sol";
 import {IVouchOutputs} from "./consumer/IVouchTaskManager.sol";
 
 /// @title TaskManager
@@ -148,8 +149,11 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
         uint32 receiptCount;
     }
 
-    /// @notice The committee and dispute-resolution paths' code (`TaskManagerModule`, created
-    /// here), run by delegatecall on this contract's storage.
+    /// @notice The code of the committee path, challenges, audits and dispute resolution
+    /// (`TaskManagerModule`, created here), run by delegatecall on this contract's storage. The
+    /// TaskManager declares no storage of its own (all of it is `TaskManagerCore`'s, which the
+    /// module inherits too; `ReentrancyGuardTransient` keeps its flag in transient storage), so
+    /// both see one layout.
     address public immutable module;
 
     event TaskRequested(
@@ -213,6 +217,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
     error NothingDelivered();
     error UseFeeVault();
     error BadRecord();
+    error TaskExists();
 
     modifier onlyGovernance() {
         if (msg.sender != governance) revert NotGovernance();
@@ -255,8 +260,9 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
     /// @notice Requests an inference with the fee escrowed (from the caller's credited balance
     /// when it suffices, else pulled with transferFrom). A version with a custom fee token is
     /// requested through the FeeVault instead.
-    function request(RequestInput calldata r) external nonReentrant returns (uint256 taskId) {
-        (taskId,) = _request(msg.sender, r, false);
+    function request(RequestInput calldata r) external nonReentrant returns (uint256) {
+        (uint256 taskId,) = _request(0, msg.sender, r, false);
+        return taskId;
     }
 
     /// @notice The FeeVault's entry: a request for `requester`, who authorized it (its own call
@@ -269,42 +275,50 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
         returns (uint256 taskId)
     {
         if (msg.sender != feeVault) revert UseFeeVault();
-        (taskId,) = _request(requester, r, custom);
+        (taskId,) = _request(0, requester, r, custom);
     }
 
     /// @notice The FeeVault's one-transaction zk decision: `requestFor`, then the task filled by
     /// `provider` with `output` and its `proof` as `submitZk` would (verified, settled, the
-    /// values delivered), in the same call. `provider` is the vault's caller.
+    /// values delivered), in the same call. `provider` is the vault's caller. The task's id is
+    /// `taskId`, the client's signed digest (above the sequential ids, which are `uint32`): a
+    /// task that exists already is `TaskExists`, so the task's own slots are the signature's
+    /// replay protection.
     function requestSubmitZkFor(
+        uint256 taskId,
         address requester,
         RequestInput calldata r,
         bool custom,
         address provider,
         bytes32 output,
         bytes calldata proof
-    ) external nonReentrant returns (uint256 taskId) {
+    ) external nonReentrant {
         if (msg.sender != feeVault) revert UseFeeVault();
         if (r.mode != Mode.Zk) revert BadMode();
-        TaskRecord memory rec;
-        (taskId, rec) = _request(requester, r, custom);
-        _zkSettle(taskId, rec, keccak256(abi.encode(rec)), provider, output, proof);
+        if (taskId <= type(uint32).max || tasks[taskId].status != Status.None) revert TaskExists();
+        (, TaskRecord memory rec) = _request(taskId, requester, r, custom);
+        _zkSettle(taskId, rec, keccak256(abi.encode(rec)), provider, output, proof, true);
     }
 
     /// `custom` is true only from the FeeVault; the registry refuses a version whose fee token
     /// does not match it (a custom-token version requested here directly is `ModelNotActive`).
-    function _request(address requester, RequestInput calldata r, bool custom)
+    /// `keyed` 0: the task gets the next sequential id; else `keyed` is its id.
+    function _request(uint256 keyed, address requester, RequestInput calldata r, bool custom)
         internal
         returns (uint256 taskId, TaskRecord memory rec)
     {
         if (r.fee == 0) revert ZeroFee();
         if (r.deadline <= block.timestamp) revert BadDeadline();
-        // zk: the registry also requires the version's verifier
-        if (!registry.isUsable(r.modelId, r.version, r.mode == Mode.Zk, custom)) revert ModelNotActive();
+        // zk: the registry also requires the version's verifier; a keyed (one-transaction zk)
+        // request is checked by `_zkSettle`'s one registry read instead
+        if (keyed == 0 && !registry.isUsable(r.modelId, r.version, r.mode == Mode.Zk, custom)) {
+            revert ModelNotActive();
+        }
         if (r.callbackGas > params.maxCallbackGas) revert CallbackGasTooHigh();
         // a zk proof covers one row; every other mode disputes one element of one row
         if (r.rows == 0 || (r.mode == Mode.Zk && r.rows != 1)) revert BadRows(r.rows);
 
-        taskId = ++ledger.taskCount;
+        taskId = keyed == 0 ? ++ledger.taskCount : keyed;
         rec = TaskRecord({
             requester: requester,
             fee: r.fee,
@@ -327,7 +341,8 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
         assembly ("memory-safe") {
             let s := t.slot
             sstore(
-                s, or(or(shl(160, modelId), shl(192, mode)), or(or(shl(200, 1), shl(208, flags)), shl(216, deadline)))
+                s,
+                or(or(shl(160, modelId), shl(192, mode)), or(or(shl(200, 1), shl(208, flags)), shl(216, deadline)))
             ) // status 1: Requested
             sstore(add(s, 1), c0)
         }
@@ -380,11 +395,12 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
     /// @notice Refunds a task nobody delivered by its deadline (optimistic, zk), or a committee
     /// task whose committee could not be drawn or never committed.
     function refund(uint256 taskId, TaskRecord calldata rec) external nonReentrant {
-        _check(taskId, rec, 0, 0);
         Task storage t = tasks[taskId];
         if (t.status != Status.Requested) revert BadStatus(t.status);
         if (block.timestamp <= t.deadline) revert TooEarly();
         if (t.mode == Mode.Committee && committees[taskId].drawn) revert BadMode(); // use finalizeCommittee
+        // requested and undrawn: no result stands, the commitment is the record's hash
+        _check(taskId, rec, 0, 0);
         t.status = Status.Refunded;
         _refundFee(rec);
         emit Refunded(taskId);
@@ -405,21 +421,6 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
         staking.lock(msg.sender, providerBond);
     }
 
-    /// @notice Challenges an optimistic result inside its window, posting the challenger's own
-    /// result (`mine`) and a bond (from its credited balance or transferFrom).
-    function challenge(uint256 taskId, TaskRecord calldata rec, Claim calldata standing, Claim calldata mine)
-        external
-        nonReentrant
-        returns (uint256 disputeId)
-    {
-        _check(taskId, rec, standing.output, standing.traceRoot);
-        Task storage t = tasks[taskId];
-        if (t.status != Status.Submitted) revert BadStatus(t.status);
-        if (block.timestamp > t.deadline) revert DeadlinePassed();
-        t.status = Status.Disputed;
-        disputeId = _openEscrowedDispute(taskId, rec, standing, mine, 0);
-    }
-
     /// @notice Finalizes a task after its challenge window (optimistic, or a committee task
     /// whose dispute left a result standing). Non-empty `values` (the integer outputs) are
     /// checked against the output commitment and delivered to the callback; empty ones settle
@@ -437,15 +438,17 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
     }
 
     /// @notice Delivers a finalized task's result to its callback, once: `values` must open the
-    /// output commitment. Anyone holding the values may call.
+    /// output commitment. Anyone holding the values may call. Reverts
+    /// `VouchResults.NotFinalized` before the task is final, `NothingDelivered` when there is
+    /// nothing to deliver (no callback, no values, or delivered already).
     function deliver(uint256 taskId, TaskRecord calldata rec, Claim calldata result, int32[] calldata values)
         external
         nonReentrant
     {
         _check(taskId, rec, result.output, result.traceRoot);
-        if (tasks[taskId].status != Status.Finalized || !_deliver(taskId, rec, result.output, values)) {
-            revert NothingDelivered();
-        }
+        Status status = tasks[taskId].status;
+        if (status != Status.Finalized) revert VouchResults.NotFinalized(taskId, uint8(status));
+        if (!_deliver(taskId, rec, result.output, values)) revert NothingDelivered();
     }
 
     // ================================================================ zk
@@ -461,19 +464,24 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
         if (t.mode != Mode.Zk) revert BadMode();
         if (t.status != Status.Requested) revert BadStatus(t.status);
         if (block.timestamp > t.deadline) revert DeadlinePassed();
-        _zkSettle(taskId, rec, c0, msg.sender, output, proof);
+        _zkSettle(taskId, rec, c0, msg.sender, output, proof, false);
     }
 
+    /// Verifies a zk result and settles and delivers it. `fresh`: the task was requested in
+    /// this call (`requestSubmitZkFor`), so the version must be usable for a zk request, which
+    /// the registry read here checks instead of `_request`.
     function _zkSettle(
         uint256 taskId,
         TaskRecord memory rec,
         bytes32 c0,
         address provider,
         bytes32 output,
-        bytes calldata proof
+        bytes calldata proof,
+        bool fresh
     ) internal {
-        (bytes32 weightsRoot, bytes32 graphRoot, address verifier) = registry.commitments(rec.modelId, rec.version);
-        if (!IZkVerifier(verifier).verifyProof(weightsRoot, graphRoot, rec.inputCommitment, output, proof)) {
+        ModelRegistry.ZkVersion memory z = registry.zkVersion(rec.modelId, rec.version, fresh, rec.vault);
+        if (z.verifier == address(0)) revert ModelNotActive();
+        if (!IZkVerifier(z.verifier).verifyProof(z.weightsRoot, z.graphRoot, rec.inputCommitment, output, proof)) {
             revert ProofRejected();
         }
         bytes32 traceRoot = keccak256(proof);
@@ -481,11 +489,31 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
         _settle(taskId, rec, _one(provider), false, output, traceRoot);
         // the proof carries the values; a proof format the delivery cannot read settles anyway
         if (rec.callback == address(0)) return;
-        bytes memory data = delivery.zkCallData(taskId, rec, output, proof);
+        bytes memory data = _zkCallData(taskId, rec, output, proof, z);
         if (data.length != 0) _callbackOnce(taskId, rec, data);
     }
 
-    // ================================================================ committee (TaskManagerModule)
+    /// The consumer call with the values a zk proof carries (vouch's exported verifiers take
+    /// `proof = abi.encode(uint256[8] groth16, int32[] outputs)`), checked against the output
+    /// commitment and the version's output sizes (`VouchResults.resultWith`); empty when the
+    /// proof is in another format or its values do not open `output`: a zk task settles
+    /// whatever its proof's layout, and its values may still be delivered with `deliver`. Never
+    /// reverts on the proof's contents. Here rather than in `ResultDelivery`: the call cost ~4k.
+    function _zkCallData(
+        uint256 taskId,
+        TaskRecord memory rec,
+        bytes32 output,
+        bytes calldata proof,
+        ModelRegistry.ZkVersion memory z
+    ) internal pure returns (bytes memory data) {
+        (int32[] memory values, bool ok) = VouchResults.proofValues(proof);
+        if (!ok || values.length == 0) return data;
+        VouchResult memory r;
+        (r, ok) = VouchResults.resultWith(taskId, rec, output, values, z.sizes, z.scales);
+        if (ok) data = abi.encodeCall(IVouchConsumer.onVouchResult, (r));
+    }
+
+    // ================================================================ TaskManagerModule: committee, challenges, audits, disputes
 
     /// @notice Commits `keccak256(abi.encode(taskId, member, output, traceRoot, salt))`, appended
     /// to the task's commit chain, and locks the member's bond. The first commitment after the
@@ -550,9 +578,45 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
         _delegate();
     }
 
-    /// Runs this call's function in the module on this contract's storage; its revert data
-    /// passes through. The module's functions return nothing.
-    function _delegate() internal {
+    /// @notice Challenges an optimistic result inside its window, posting the challenger's own
+    /// result (`mine`) and a bond (from its credited balance or transferFrom).
+    function challenge(uint256, TaskRecord calldata, Claim calldata, Claim calldata)
+        external
+        nonReentrant
+        returns (uint256)
+    {
+        return abi.decode(_delegate(), (uint256));
+    }
+
+    /// @notice An auditor of a flagged task confirms the result by posting the same result. A
+    /// confirmation does not close the audit: the posted values are public, so posting them
+    /// proves no work, and a lie confirmed (by anyone, the liar included) can still be
+    /// challenged until the audit window ends. The first confirmer is paid `auditReward` when
+    /// the window ends unchallenged (`closeAudit`); a confirmer of a result later shown wrong
+    /// gets nothing. A result other than the standing one is `BadRecord`.
+    function confirmAudit(uint256, TaskRecord calldata, Claim calldata) external nonReentrant {
+        _delegate();
+    }
+
+    /// @notice An auditor that disagrees with a flagged task opens a dispute (with a bond), also
+    /// after a confirmation.
+    function challengeAudit(uint256, TaskRecord calldata, Claim calldata, Claim calldata)
+        external
+        nonReentrant
+        returns (uint256)
+    {
+        return abi.decode(_delegate(), (uint256));
+    }
+
+    /// @notice Ends an unchallenged audit after its window: releases the provider's bond and pays
+    /// the confirmer, if any, `auditReward` from the pool.
+    function closeAudit(uint256) external nonReentrant {
+        _delegate();
+    }
+
+    /// Runs this call's function in the module on this contract's storage and returns its
+    /// return data; its revert data passes through.
+    function _delegate() internal returns (bytes memory ret) {
         address m = module;
         assembly ("memory-safe") {
             let ptr := mload(0x40)
@@ -561,88 +625,11 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
                 returndatacopy(ptr, 0, returndatasize())
                 revert(ptr, returndatasize())
             }
+            ret := ptr
+            mstore(ret, returndatasize())
+            returndatacopy(add(ret, 0x20), 0, returndatasize())
+            mstore(0x40, add(add(ret, 0x20), and(add(returndatasize(), 31), not(31))))
         }
-    }
-
-    // ================================================================ audits
-
-    /// @notice An auditor of a flagged task confirms the result by posting the same result. A
-    /// confirmation does not close the audit: the posted values are public, so posting them
-    /// proves no work, and a lie confirmed (by anyone, the liar included) can still be
-    /// challenged until the audit window ends. The first confirmer is paid `auditReward` when
-    /// the window ends unchallenged (`closeAudit`); a confirmer of a result later shown wrong
-    /// gets nothing. A result other than the standing one is `BadRecord`.
-    function confirmAudit(uint256 taskId, TaskRecord calldata rec, Claim calldata result) external nonReentrant {
-        _check(taskId, rec, result.output, result.traceRoot);
-        Task storage t = tasks[taskId];
-        _requireOpenAudit(t);
-        if (msg.sender == t.provider || auditors[taskId] != address(0)) revert NotAudited();
-        auditors[taskId] = msg.sender;
-        emit AuditConfirmed(taskId, msg.sender);
-    }
-
-    /// @notice An auditor that disagrees with a flagged task opens a dispute (with a bond), also
-    /// after a confirmation.
-    function challengeAudit(uint256 taskId, TaskRecord calldata rec, Claim calldata standing, Claim calldata mine)
-        external
-        nonReentrant
-        returns (uint256 disputeId)
-    {
-        _check(taskId, rec, standing.output, standing.traceRoot);
-        Task storage t = tasks[taskId];
-        _requireOpenAudit(t);
-        t.flags |= FLAG_AUDIT_CLOSED; // one audit dispute per task
-        disputeId = _openEscrowedDispute(taskId, rec, standing, mine, 2);
-    }
-
-    /// @notice Ends an unchallenged audit after its window: releases the provider's bond and pays
-    /// the confirmer, if any, `auditReward` from the pool.
-    function closeAudit(uint256 taskId) external nonReentrant {
-        Task storage t = tasks[taskId];
-        if (_auditOpen(t)) revert TooEarly();
-        t.flags |= FLAG_AUDIT_CLOSED;
-        address auditor = auditors[taskId];
-        if (auditor != address(0)) _payAuditReward(auditor);
-        emit AuditClosed(taskId, auditor, false);
-        _unlock(t.provider, _bondOf(t.mode));
-    }
-
-    function _requireOpenAudit(Task storage t) internal view {
-        if (!_auditOpen(t)) revert DeadlinePassed();
-    }
-
-    /// Whether a flagged task's audit window is still running; reverts `NotAudited` for a task
-    /// not flagged or whose audit closed.
-    function _auditOpen(Task storage t) internal view returns (bool) {
-        if (t.status != Status.Finalized || t.flags & (FLAG_AUDIT | FLAG_AUDIT_CLOSED) != FLAG_AUDIT) {
-            revert NotAudited();
-        }
-        return block.timestamp <= t.deadline;
-    }
-
-    // ================================================================ disputes
-
-    function _openEscrowedDispute(
-        uint256 taskId,
-        TaskRecord calldata rec,
-        Claim calldata standing,
-        Claim calldata mine,
-        uint8 kind
-    ) internal returns (uint256 disputeId) {
-        uint96 bond = params.challengerBond;
-        disputes[taskId] = Dispute({
-            challenger: msg.sender, challengerBond: bond, kind: kind, challengerOutput: mine.output, challengerTrace: 0
-        });
-        disputeRecords[taskId] = rec;
-        totalBonds += bond;
-        uint256 bal = balances[msg.sender];
-        if (bal >= bond) {
-            balances[msg.sender] = bal - bond;
-        } else {
-            token.safeTransferFrom(msg.sender, address(this), bond);
-        }
-        disputeId = disputeGame.open(_disputeParams(taskId, rec, standing, mine), rec.rows);
-        emit Challenged(taskId, msg.sender, disputeId, kind);
     }
 
     // ================================================================ balances

@@ -53,11 +53,13 @@ library VouchResults {
     /// @param values The integer outputs (every output in package order, each its rows end to
     /// end), e.g. from `vouch infer` or the node that finalized the task; the output commitment
     /// is computed from them.
-    function fetch(IVouchTaskManager tm, uint256 taskId, TaskRecord memory rec, bytes32 traceRoot, int32[] memory values)
-        internal
-        view
-        returns (VouchResult memory)
-    {
+    function fetch(
+        IVouchTaskManager tm,
+        uint256 taskId,
+        TaskRecord memory rec,
+        bytes32 traceRoot,
+        int32[] memory values
+    ) internal view returns (VouchResult memory) {
         return _fetch(tm, taskId, rec, traceRoot, values, FETCH);
     }
 
@@ -96,6 +98,18 @@ library VouchResults {
         returns (VouchResult memory r, bool ok)
     {
         (uint32[] memory sizes, uint64[] memory scales) = reg.outputsOf(rec.modelId, rec.version);
+        return resultWith(taskId, rec, output, values, sizes, scales);
+    }
+
+    /// @notice `resultOf` with the version's output `sizes` and `scales` already read.
+    function resultWith(
+        uint256 taskId,
+        TaskRecord memory rec,
+        bytes32 output,
+        int32[] memory values,
+        uint32[] memory sizes,
+        uint64[] memory scales
+    ) internal pure returns (VouchResult memory r, bool ok) {
         if (commitment(values, sizes, rec.rows) != output) return (r, false);
         return (_build(taskId, rec, output, values, sizes, scales), true);
     }
@@ -153,6 +167,28 @@ library VouchResults {
             sizes: sizes,
             scales: scales
         });
+    }
+
+    /// @notice The values of a vouch zk proof: the `int32[]` of
+    /// `abi.encode(uint256[8], int32[])`, with `ok` false where `abi.decode`
+    /// would revert: the head or the array past the end of `proof`, an element not a
+    /// sign-extended `int32`.
+    function proofValues(bytes calldata proof) internal pure returns (int32[] memory values, bool ok) {
+        uint256 len = proof.length;
+        if (len < 0x120) return (values, false);
+        uint256 off = uint256(bytes32(proof[0x100:0x120]));
+        if (off > len || len - off < 0x20) return (values, false);
+        uint256 n = uint256(bytes32(proof[off:off + 0x20]));
+        if (n > (len - off - 0x20) >> 5) return (values, false);
+        values = new int32[](n);
+        uint256 at = off + 0x20;
+        for (uint256 i; i < n; ++i) {
+            int256 w = int256(uint256(bytes32(proof[at:at + 0x20])));
+            if (w != int32(w)) return (values, false);
+            values[i] = int32(w);
+            at += 0x20;
+        }
+        ok = true;
     }
 
     // ------------------------------------------------------------------ commitments

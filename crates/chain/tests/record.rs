@@ -180,18 +180,12 @@ async fn a_signed_zk_request_and_its_proof_settle_in_one_transaction() {
         .await
         .unwrap();
 
+    // the task id is the signed request's EIP-712 digest (the client knows it before sending)
+    let vault = *client.fee_vault().unwrap().address();
+    let digest = signed.digest(client.client().chain_id(), vault).unwrap();
+    let id = U256::from_be_bytes(digest.0);
+
     // a proof of another output is refused, and nothing is created
-    let count = |s: &System| {
-        let s = s.clone();
-        async move {
-            s.client()
-                .call("TaskManager.ledger", s.task_manager().ledger())
-                .await
-                .unwrap()
-                .taskCount
-        }
-    };
-    let before = count(&provider).await;
     let err = provider
         .request_signed_zk(&signed, B256::repeat_byte(1), fx.proof.clone())
         .await
@@ -200,7 +194,11 @@ async fn a_signed_zk_request_and_its_proof_settle_in_one_transaction() {
         matches!(&err, vouch_chain::Error::Reverted { .. }),
         "refused: {err}"
     );
-    assert_eq!(count(&provider).await, before, "no task was created");
+    assert_eq!(
+        client.task(id).await.unwrap().status,
+        0,
+        "no task was created"
+    );
 
     let client_before = client.balance(key.address()).await.unwrap();
     let credits_before = provider.credits(signer(1).address()).await.unwrap();
@@ -242,10 +240,14 @@ async fn a_signed_zk_request_and_its_proof_settle_in_one_transaction() {
     assert!(leaf.passed(), "{leaf:?}");
     assert_eq!(facts.zk_proof.as_ref(), Some(&fx.proof));
 
-    // the signed request again: its nonce is spent
+    assert_eq!(t, id, "the task id is the digest");
+    // the signed request again: its task exists
     let err = provider
         .request_signed_zk(&signed, fx.output, fx.proof.clone())
         .await
         .unwrap_err();
+    assert!(err.to_string().contains("TaskExists"), "{err}");
+    // and as a two-transaction request: its digest has a task
+    let err = provider.request_signed(&signed).await.unwrap_err();
     assert!(err.to_string().contains("NonceUsed"), "{err}");
 }

@@ -292,7 +292,7 @@ async fn settle(pkg: &Package, inputs: &[Tensor], work: &std::path::Path) -> Don
 
 fn verify_args(d: &Done, data_dir: &std::path::Path, package: PathBuf) -> ReceiptCmd {
     ReceiptCmd::Verify(VerifyArgs {
-        task: d.task.to::<u64>(),
+        task: d.task,
         package: Some(package),
         keys: Some(d.keys.clone()),
         chain: ChainArgs {

@@ -380,7 +380,7 @@ async fn verify_receipt(
         crate::io::write_atomic(&pkg_path, &net.pkg.to_bytes())?;
     }
     let args = crate::cmd::receipt::VerifyArgs {
-        task: u64::try_from(task).map_err(|_| eyre!("task id {task}"))?,
+        task,
         package: Some(pkg_path),
         keys: net.zk.as_ref().map(|(_, k)| k.clone()),
         chain: crate::chain_args::ChainArgs {

@@ -36,8 +36,9 @@ pub enum ReceiptCmd {
 /// `vouch receipt verify`
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The task id.
-    pub task: u64,
+    /// The task id (decimal or 0x hex; a one-transaction zk task's id is its 256-bit
+    /// request digest).
+    pub task: U256,
     /// The package file (else fetched from the local store by the registry's CID).
     #[arg(long, short = 'p')]
     pub package: Option<PathBuf>,
@@ -59,7 +60,7 @@ pub fn run(c: &ReceiptCmd) -> Result<()> {
 fn verify(a: &VerifyArgs) -> Result<()> {
     let checks = runtime()?.block_on(async {
         let sys = a.chain.system().await?;
-        let facts = sys.receipt_facts(U256::from(a.task)).await?;
+        let facts = sys.receipt_facts(a.task).await?;
         let vk_on_chain = if facts.zk_verifier.is_zero() {
             None
         } else {

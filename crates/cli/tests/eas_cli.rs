@@ -163,7 +163,7 @@ fn vouch_deploy_on_an_existing_eas_and_receipt_verify_checks_provenance() {
 
     let verify = |package: &Path| {
         let args = VerifyArgs {
-            task: u64::try_from(task).unwrap(),
+            task,
             package: Some(package.to_path_buf()),
             keys: None,
             chain: ChainArgs {

@@ -238,7 +238,7 @@ async fn run_steps(a: &DemoArgs, net: &up::Network) -> Result<()> {
         if posted.provider == me {
             out::line(format!(
                 "  task {task}: the faulty provider {me} posted output {}",
-                posted.outputCommitment
+                posted.output_commitment
             ));
             let v = client.wait(&id, Duration::from_secs(180)).await?;
             out::line(format!(
@@ -380,7 +380,7 @@ async fn verify_receipt(
         crate::io::write_atomic(&pkg_path, &net.pkg.to_bytes())?;
     }
     let args = crate::cmd::receipt::VerifyArgs {
-        task: u64::try_from(task).map_err(|_| eyre!("task id {task}"))?,
+        task,
         package: Some(pkg_path),
         keys: net.zk.as_ref().map(|(_, k)| k.clone()),
         chain: crate::chain_args::ChainArgs {

@@ -36,8 +36,9 @@ pub enum ReceiptCmd {
 /// `vouch receipt verify`
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The task id.
-    pub task: u64,
+    /// The task id (decimal or 0x hex; a one-transaction zk task's id is its 256-bit
+    /// request digest).
+    pub task: U256,
     /// The package file (else fetched from the local store by the registry's CID).
     #[arg(long, short = 'p')]
     pub package: Option<PathBuf>,
@@ -59,7 +60,7 @@ pub fn run(c: &ReceiptCmd) -> Result<()> {
 fn verify(a: &VerifyArgs) -> Result<()> {
     let checks = runtime()?.block_on(async {
         let sys = a.chain.system().await?;
-        let facts = sys.receipt_facts(U256::from(a.task)).await?;
+        let facts = sys.receipt_facts(a.task).await?;
         let vk_on_chain = if facts.zk_verifier.is_zero() {
             None
         } else {
@@ -241,13 +242,13 @@ fn reexecute(pkg: &Package, facts: &ReceiptFacts, zk: bool) -> Check {
         .map(B256::from)
         .map_err(|e| e.to_string());
     match ic {
-        Ok(ic) if ic == t.inputCommitment => {}
+        Ok(ic) if ic == t.input_commitment => {}
         Ok(ic) => {
             return Check::fail(
                 what,
                 format!(
                     "the inline input commits to {ic}, the task to {}",
-                    t.inputCommitment
+                    t.input_commitment
                 ),
             );
         }
@@ -259,11 +260,11 @@ fn reexecute(pkg: &Package, facts: &ReceiptFacts, zk: bool) -> Check {
             let out = B256::from(exec.output_commitment());
             Check::when(
                 what,
-                out == t.outputCommitment,
+                out == t.output_commitment,
                 format!("output commitment {out}"),
                 format!(
                     "the engine gives output commitment {out}, the task has {}",
-                    t.outputCommitment
+                    t.output_commitment
                 ),
             )
         }
@@ -286,15 +287,15 @@ fn zk_checks(
     };
     let mut checks = vec![Check::when(
         "zk proof hash",
-        keccak256(proof) == t.traceRoot,
+        keccak256(proof) == t.trace_root,
         format!(
             "keccak of the submitZk proof is the trace root {}",
-            t.traceRoot
+            t.trace_root
         ),
         format!(
             "keccak of the submitZk proof is {}, the trace root {}",
             keccak256(proof),
-            t.traceRoot
+            t.trace_root
         ),
     )];
     let Some(keys) = &a.keys else {
@@ -309,8 +310,8 @@ fn zk_checks(
             pkg,
             keys,
             proof,
-            t.inputCommitment,
-            t.outputCommitment,
+            t.input_commitment,
+            t.output_commitment,
             vk_on_chain,
         ) {
             Ok(d) => Check::ok("zk proof verifies", d),

@@ -48,7 +48,7 @@ pub enum TaskCmd {
 #[derive(Debug, Args)]
 pub struct ReceiptArgs {
     /// The task id (omit with --batch).
-    pub task: Option<u64>,
+    pub task: Option<U256>,
     /// Attest the receipt hash chain since the last batch instead of one task.
     #[arg(long)]
     pub batch: bool,
@@ -129,8 +129,9 @@ pub struct RequestArgs {
 /// `vouch task finalize`
 #[derive(Debug, Args)]
 pub struct FinalizeArgs {
-    /// The task id.
-    pub task: u64,
+    /// The task id (decimal or 0x hex; a one-transaction zk task's id is its 256-bit
+    /// request digest).
+    pub task: U256,
     /// The package, run on the input for the values the callback receives.
     #[arg(long, short = 'p', requires = "input")]
     pub package: Option<PathBuf>,
@@ -145,8 +146,9 @@ pub struct FinalizeArgs {
 /// `vouch task deliver`
 #[derive(Debug, Args)]
 pub struct DeliverArgs {
-    /// The task id.
-    pub task: u64,
+    /// The task id (decimal or 0x hex; a one-transaction zk task's id is its 256-bit
+    /// request digest).
+    pub task: U256,
     /// The package and the task's input.
     #[command(flatten)]
     pub work: Work,
@@ -158,8 +160,9 @@ pub struct DeliverArgs {
 /// `vouch task submit`
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
-    /// The task id.
-    pub task: u64,
+    /// The task id (decimal or 0x hex; a one-transaction zk task's id is its 256-bit
+    /// request digest).
+    pub task: U256,
     /// The package and its input.
     #[command(flatten)]
     pub work: Work,
@@ -175,8 +178,9 @@ pub struct SubmitArgs {
 /// `vouch task submit-zk`
 #[derive(Debug, Args)]
 pub struct SubmitZkArgs {
-    /// The task id.
-    pub task: u64,
+    /// The task id (decimal or 0x hex; a one-transaction zk task's id is its 256-bit
+    /// request digest).
+    pub task: U256,
     /// The package and its input (one row).
     #[command(flatten)]
     pub work: Work,
@@ -191,8 +195,9 @@ pub struct SubmitZkArgs {
 /// A task id.
 #[derive(Debug, Args)]
 pub struct IdArgs {
-    /// The task id.
-    pub task: u64,
+    /// The task id (decimal or 0x hex; a one-transaction zk task's id is its 256-bit
+    /// request digest).
+    pub task: U256,
     /// Endpoint, data directory and key.
     #[command(flatten)]
     pub chain: ChainArgs,
@@ -209,8 +214,9 @@ pub struct IdlessArgs {
 /// `vouch task challenge|dispute`
 #[derive(Debug, Args)]
 pub struct PlayArgs {
-    /// The task id.
-    pub task: u64,
+    /// The task id (decimal or 0x hex; a one-transaction zk task's id is its 256-bit
+    /// request digest).
+    pub task: U256,
     /// The package and its input.
     #[command(flatten)]
     pub work: Work,
@@ -285,8 +291,7 @@ pub fn run(cmd: &TaskCmd) -> Result<()> {
                     _ => Vec::new(),
                 };
                 let sys = a.chain.system().await?;
-                sys.finalize_with_values(U256::from(a.task), &values)
-                    .await?;
+                sys.finalize_with_values(a.task, &values).await?;
                 let v = json!({
                     "id": a.task.to_string(),
                     "status": "finalized",
@@ -308,7 +313,7 @@ pub fn run(cmd: &TaskCmd) -> Result<()> {
             TaskCmd::Deliver(a) => {
                 let values = execute(&a.work)?.trace.output_values();
                 let sys = a.chain.system().await?;
-                sys.deliver(U256::from(a.task), &values).await?;
+                sys.deliver(a.task, &values).await?;
                 out::result(
                     json!({ "id": a.task.to_string(), "delivered": true }),
                     || {
@@ -333,7 +338,7 @@ pub fn run(cmd: &TaskCmd) -> Result<()> {
                     let Some(task) = a.task else {
                         bail!("give a task id, or --batch");
                     };
-                    let uid = hex0x(sys.attest_receipt(U256::from(task)).await?.as_slice());
+                    let uid = hex0x(sys.attest_receipt(task).await?.as_slice());
                     out::result(json!({ "id": task.to_string(), "uid": uid }), || {
                         out::line(format!("task {task} receipt attested: uid {uid}"));
                     });
@@ -488,12 +493,12 @@ async fn request_signed(a: &RequestArgs, run: Run) -> Result<()> {
 async fn submit(a: &SubmitArgs) -> Result<()> {
     let mut run = execute(&a.work)?;
     let sys = a.chain.system().await?;
-    let t = sys.task(U256::from(a.task)).await?;
-    if t.inputCommitment != run.input_commitment {
+    let t = sys.task(a.task).await?;
+    if t.input_commitment != run.input_commitment {
         bail!(
             "the input does not match task {}'s input commitment {}",
             a.task,
-            t.inputCommitment
+            t.input_commitment
         );
     }
     if a.lie {
@@ -503,8 +508,7 @@ async fn submit(a: &SubmitArgs) -> Result<()> {
         run.output = run.trace.output_commitment();
     }
     let trace_root = run.trace.trace_root();
-    sys.submit(U256::from(a.task), run.output, trace_root)
-        .await?;
+    sys.submit(a.task, run.output, trace_root).await?;
     let (output, trace) = (hex0x(run.output.as_slice()), hex0x(trace_root.as_slice()));
     let v = json!({
         "id": a.task.to_string(),
@@ -525,14 +529,14 @@ async fn submit_zk(a: &SubmitZkArgs) -> Result<()> {
     let keys =
         std::fs::read(&a.keys).map_err(|e| eyre::eyre!("cannot read {}: {e}", a.keys.display()))?;
     let sys = a.chain.system().await?;
-    let id = U256::from(a.task);
+    let id = a.task;
     let t = sys.task(id).await?;
     let ic = vouch_zk_prover::task::input_commitment(&pkg, &inputs)?;
-    if t.inputCommitment != B256::from(ic) {
+    if t.input_commitment != B256::from(ic) {
         bail!(
             "the input does not match task {}'s input commitment {} (zk tasks commit with Poseidon: request with --mode zk)",
             a.task,
-            t.inputCommitment
+            t.input_commitment
         );
     }
     let pb = out::spinner("proving");
@@ -569,21 +573,21 @@ async fn submit_zk(a: &SubmitZkArgs) -> Result<()> {
 
 async fn status(a: &IdArgs) -> Result<()> {
     let sys = a.chain.system().await?;
-    let id = U256::from(a.task);
+    let id = a.task;
     let t = sys.task(id).await?;
     let st = status_name(t.status);
     let mode = Mode::from_code(t.mode).map_or("?", Mode::as_str);
     let rows = vec![
         vec!["status".to_owned(), st.to_owned()],
         vec!["mode".to_owned(), mode.to_owned()],
-        vec!["model".to_owned(), format!("{} v{}", t.modelId, t.version)],
+        vec!["model".to_owned(), format!("{} v{}", t.model_id, t.version)],
         vec!["requester".to_owned(), t.requester.to_string()],
         vec!["provider".to_owned(), t.provider.to_string()],
         vec!["fee".to_owned(), fmt_tokens(U256::from(t.fee))],
         vec!["deadline".to_owned(), t.deadline.to_string()],
-        vec!["input".to_owned(), t.inputCommitment.to_string()],
-        vec!["output".to_owned(), t.outputCommitment.to_string()],
-        vec!["trace root".to_owned(), t.traceRoot.to_string()],
+        vec!["input".to_owned(), t.input_commitment.to_string()],
+        vec!["output".to_owned(), t.output_commitment.to_string()],
+        vec!["trace root".to_owned(), t.trace_root.to_string()],
     ];
     let d = sys.dispute_of(id).await?;
     let game = if d.is_zero() {
@@ -602,15 +606,15 @@ async fn status(a: &IdArgs) -> Result<()> {
         "status": st,
         "terminal": matches!(st, "finalized" | "refunded" | "failed"),
         "mode": mode,
-        "model_id": t.modelId,
+        "model_id": t.model_id,
         "version": t.version,
         "requester": t.requester.to_string(),
         "provider": t.provider.to_string(),
         "fee": t.fee.to_string(),
         "deadline": t.deadline,
-        "input_commitment": t.inputCommitment.to_string(),
-        "commitment": t.outputCommitment.to_string(),
-        "trace_root": t.traceRoot.to_string(),
+        "input_commitment": t.input_commitment.to_string(),
+        "commitment": t.output_commitment.to_string(),
+        "trace_root": t.trace_root.to_string(),
         "dispute": game.map(|(phase, node, element, outcome)| json!({
             "id": d.to_string(), "phase": phase, "node": node, "element": element, "outcome": outcome,
         })),
@@ -629,12 +633,12 @@ async fn status(a: &IdArgs) -> Result<()> {
 async fn play(a: &PlayArgs, open: bool) -> Result<()> {
     let run = execute(&a.work)?;
     let sys = a.chain.system().await?;
-    let id = U256::from(a.task);
+    let id = a.task;
     let t = sys.task(id).await?;
     let mine = run.trace.trace_root();
     let mut game = sys.dispute_of(id).await?;
     if open && usize::from(t.status) == 2 {
-        if t.outputCommitment == run.output && t.traceRoot == mine {
+        if t.output_commitment == run.output && t.trace_root == mine {
             out::result(
                 json!({ "id": a.task.to_string(), "challenged": false }),
                 || {
@@ -649,7 +653,7 @@ async fn play(a: &PlayArgs, open: bool) -> Result<()> {
         game = sys.challenge(id, run.output, mine).await?;
         out::line(format!(
             "task {}: posted output {} differs from {}; dispute {game} opened",
-            a.task, t.outputCommitment, run.output
+            a.task, t.output_commitment, run.output
         ));
     }
     if game.is_zero() {

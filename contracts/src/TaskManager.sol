@@ -15,6 +15,7 @@ import {ResultDelivery} from "./ResultDelivery.sol";
 import {TaskManagerCore} from "./TaskManagerCore.sol";
 import {TaskManagerModule} from "./TaskManagerModule.sol";
 import {TaskRecord, Claim} from "./consumer/TaskRecord.sol";
+import {VouchResults} from "./consumer/VouchResults.sol";
 import {IVouchOutputs} from "./consumer/IVouchTaskManager.sol";
 
 /// @title TaskManager
@@ -327,7 +328,8 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
         assembly ("memory-safe") {
             let s := t.slot
             sstore(
-                s, or(or(shl(160, modelId), shl(192, mode)), or(or(shl(200, 1), shl(208, flags)), shl(216, deadline)))
+                s,
+                or(or(shl(160, modelId), shl(192, mode)), or(or(shl(200, 1), shl(208, flags)), shl(216, deadline)))
             ) // status 1: Requested
             sstore(add(s, 1), c0)
         }
@@ -380,11 +382,12 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
     /// @notice Refunds a task nobody delivered by its deadline (optimistic, zk), or a committee
     /// task whose committee could not be drawn or never committed.
     function refund(uint256 taskId, TaskRecord calldata rec) external nonReentrant {
-        _check(taskId, rec, 0, 0);
         Task storage t = tasks[taskId];
         if (t.status != Status.Requested) revert BadStatus(t.status);
         if (block.timestamp <= t.deadline) revert TooEarly();
         if (t.mode == Mode.Committee && committees[taskId].drawn) revert BadMode(); // use finalizeCommittee
+        // requested and undrawn: no result stands, the commitment is the record's hash
+        _check(taskId, rec, 0, 0);
         t.status = Status.Refunded;
         _refundFee(rec);
         emit Refunded(taskId);
@@ -437,15 +440,17 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
     }
 
     /// @notice Delivers a finalized task's result to its callback, once: `values` must open the
-    /// output commitment. Anyone holding the values may call.
+    /// output commitment. Anyone holding the values may call. Reverts
+    /// `VouchResults.NotFinalized` before the task is final, `NothingDelivered` when there is
+    /// nothing to deliver (no callback, no values, or delivered already).
     function deliver(uint256 taskId, TaskRecord calldata rec, Claim calldata result, int32[] calldata values)
         external
         nonReentrant
     {
         _check(taskId, rec, result.output, result.traceRoot);
-        if (tasks[taskId].status != Status.Finalized || !_deliver(taskId, rec, result.output, values)) {
-            revert NothingDelivered();
-        }
+        Status status = tasks[taskId].status;
+        if (status != Status.Finalized) revert VouchResults.NotFinalized(taskId, uint8(status));
+        if (!_deliver(taskId, rec, result.output, values)) revert NothingDelivered();
     }
 
     // ================================================================ zk

@@ -40,11 +40,7 @@ contract TaskManagerModule is TaskManagerCore {
         ResultDelivery delivery_,
         uint96 providerBond_,
         uint96 committeeBond_
-    )
-        TaskManagerCore(
-            token_, registry_, staking_, randomness_, feeVault_, delivery_, providerBond_, committeeBond_
-        )
-    {
+    ) TaskManagerCore(token_, registry_, staking_, randomness_, feeVault_, delivery_, providerBond_, committeeBond_) {
         self = address(this);
     }
 
@@ -53,7 +49,10 @@ contract TaskManagerModule is TaskManagerCore {
     /// randomness is ready draws the committee (a pure function of the snapshot and the seed, so
     /// who triggers it and when changes nothing); later calls pass the drawn member list (from
     /// `CommitteeDrawn`).
-    function commit(uint256 taskId, uint256 idx, bytes32 commitment, address[] calldata members) external onlyDelegated {
+    function commit(uint256 taskId, uint256 idx, bytes32 commitment, address[] calldata members)
+        external
+        onlyDelegated
+    {
         TaskManager.Task storage t = tasks[taskId];
         if (t.mode != TaskManager.Mode.Committee) revert TaskManager.BadMode();
         if (t.status != TaskManager.Status.Requested) revert TaskManager.BadStatus(t.status);
@@ -83,13 +82,18 @@ contract TaskManagerModule is TaskManagerCore {
     function redraw(uint256 taskId) external onlyDelegated {
         TaskManager.Task storage t = tasks[taskId];
         TaskManager.Committee storage c = committees[taskId];
-        if (t.mode != TaskManager.Mode.Committee || t.status != TaskManager.Status.Requested || c.drawn) revert TaskManager.BadStatus(t.status);
+        if (t.mode != TaskManager.Mode.Committee || t.status != TaskManager.Status.Requested || c.drawn) {
+            revert TaskManager.BadStatus(t.status);
+        }
         if (block.number <= uint256(c.snapshot) + SNAPSHOT_HORIZON) revert TaskManager.TooEarly();
         c.ticket = uint40(randomness.request());
         c.snapshot = uint48(block.number - 1);
     }
 
-    function _draw(uint256 taskId, TaskManager.Task storage t, TaskManager.Committee storage c) internal returns (address[] memory m) {
+    function _draw(uint256 taskId, TaskManager.Task storage t, TaskManager.Committee storage c)
+        internal
+        returns (address[] memory m)
+    {
         bytes32 seed = keccak256(abi.encode(randomness.randomness(c.ticket), taskId));
         m = staking.sample(t.modelId, seed, c.size, committeeBond, c.snapshot);
         if (m.length != c.size) revert TaskManager.NotEnoughProviders();

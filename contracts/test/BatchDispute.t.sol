@@ -5,6 +5,7 @@ import {PartialSumKit} from "./utils/PartialSumKit.sol";
 import {Tree} from "./utils/Tree.sol";
 import {OneStepVerifier} from "../src/OneStepVerifier.sol";
 import {TaskManager} from "../src/TaskManager.sol";
+import {TaskRecord, Claim} from "../src/consumer/TaskRecord.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {Outcome} from "../src/IDisputeGame.sol";
 
@@ -50,9 +51,8 @@ contract BatchDisputeTest is PartialSumKit {
         Model memory m = _batchMlp(ROWS);
         _execute(m);
         (, Play memory p) = _playToOneStep(m, 1, 5, true);
-        assertEq(tm.taskRows(p.taskId), ROWS, "task rows");
+        assertEq(_rec(p.taskId).rows, ROWS, "task rows (the record)");
         assertEq(game.game(p.gid).rows, ROWS, "game rows");
-        assertEq(tm.taskRows(type(uint128).max), 1, "an unknown task reads as one row");
     }
 
     function test_lie_in_row_zero_is_slashed() public {
@@ -131,7 +131,7 @@ contract BatchDisputeTest is PartialSumKit {
         vm.prank(liar);
         tm.submit(id, m.outputCommitment, Tree.root(dt));
         vm.prank(challenger);
-        uint256 gid = tm.challenge(id, keccak256("honest"), Tree.root(ct));
+        uint256 gid = tm.challenge(id, _rec(id), _claim(id), Claim(keccak256("honest"), Tree.root(ct)));
         game.postGraph(gid, m.nodes.length, m.nodesRoot, m.outputNodes);
         _descend(gid, liar, dt, ct);
         vm.prank(liar);
@@ -167,7 +167,7 @@ contract BatchDisputeTest is PartialSumKit {
         vm.prank(liar);
         tm.submit(id, m.outputCommitment, Tree.root(dt));
         vm.prank(challenger);
-        uint256 gid = tm.challenge(id, bytes32(0), bytes32(0));
+        uint256 gid = tm.challenge(id, _rec(id), _claim(id), Claim(bytes32(0), bytes32(0)));
         bytes32[] memory nodeProof = Tree.leafProof(Tree.levels(_nodeLeaves(m)), 0);
         bytes32[] memory inProof = new bytes32[](0);
         bytes32 root = Tree.root(Tree.tensorLevels(m.input));

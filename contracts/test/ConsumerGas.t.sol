@@ -3,6 +3,7 @@ pragma solidity 0.8.29;
 
 import {ModelKit} from "./utils/ModelKit.sol";
 import {TaskManager} from "../src/TaskManager.sol";
+import {TaskRecord, Claim} from "../src/consumer/TaskRecord.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {IVouchTaskManager} from "../src/consumer/IVouchTaskManager.sol";
 import {VouchResults} from "../src/consumer/VouchResults.sol";
@@ -60,7 +61,7 @@ contract ConsumerGasTest is ModelKit {
         vm.warp(block.timestamp + cfg.params.challengeWindow);
         vm.prevrandao(bytes32(uint256(7))); // no audit flag for these ids
         _cool();
-        (fin,) = _tx(providers[0], address(tm), abi.encodeCall(tm.finalize, (id, v)));
+        (fin,) = _tx(providers[0], address(tm), abi.encodeCall(tm.finalize, (id, _rec(id), _claim(id), v)));
         assertEq(gate.creditLineOf(borrower), 1_000 ether, "the gate acted");
         assertFalse(tm.getTask(id).flags & 16 != 0, "callback ok");
     }
@@ -130,7 +131,7 @@ contract ConsumerGasTest is ModelKit {
         (req, ret) = _tx(borrower, address(tm), abi.encodeCall(tm.request, (r)));
         uint256 id = abi.decode(ret, (uint256));
         bytes memory call = abi.encodeCall(
-            tm.submitZk, (id, vm.parseJsonBytes32(j, ".output_commitment"), vm.parseJsonBytes(j, ".proof"))
+            tm.submitZk, (id, _rec(id), vm.parseJsonBytes32(j, ".output_commitment"), vm.parseJsonBytes(j, ".proof"))
         );
         _cool();
         vm.cool(verifier);

@@ -3,6 +3,7 @@ pragma solidity 0.8.29;
 
 import {Fixture} from "./utils/Fixture.sol";
 import {TaskManager} from "../src/TaskManager.sol";
+import {TaskRecord, Claim} from "../src/consumer/TaskRecord.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {VouchResult} from "../src/consumer/IVouchConsumer.sol";
 import {IVouchTaskManager} from "../src/consumer/IVouchTaskManager.sol";
@@ -126,16 +127,16 @@ contract ConsumersTest is Fixture {
         uint256 id = _task(requester, address(gate), modelId, VERSION, v, 1, true);
         vm.expectEmit(true, true, true, true);
         emit LendingRiskGate.CreditApproved(requester, id, int256(752) * 1e18 / 32_768, 1_000 ether);
-        tm.finalize(id, v);
+        tm.finalize(id, _rec(id), _claim(id), v);
         assertEq(gate.creditLineOf(requester), 1_000 ether, "approved");
         vm.expectRevert(abi.encodeWithSelector(VouchResults.NotPullable.selector, id));
-        gate.consume(id, v); // pushed: not pulled as well
+        gate.consume(id, _rec(id), _claim(id).traceRoot, v); // pushed: not pulled as well
     }
 
     function test_gate_denies_a_verified_score_over_the_threshold() public {
         int32[] memory v = _probs(0, 20_000); // p(class 0) = 0.61
         uint256 id = _task(requester, address(gate), modelId, VERSION, v, 1, true);
-        tm.finalize(id, v);
+        tm.finalize(id, _rec(id), _claim(id), v);
         assertEq(gate.creditLineOf(requester), 0, "denied");
         assertFalse(_failed(id), "the callback ran");
     }
@@ -155,17 +156,17 @@ contract ConsumersTest is Fixture {
     function test_gate_refuses_values_that_do_not_open_the_commitment() public {
         int32[] memory v = _probs(0, 20_000); // the verified answer: deny
         uint256 id = _task(requester, address(gate), modelId, VERSION, v, 1, true);
-        tm.finalize(id, new int32[](0));
+        tm.finalize(id, _rec(id), _claim(id), new int32[](0));
         int32[] memory forged = _probs(3, 26_000); // an approving answer nobody verified
         vm.expectRevert(abi.encodeWithSelector(VouchResults.ValuesMismatch.selector, id));
-        tm.deliver(id, forged);
+        tm.deliver(id, _rec(id), _claim(id), forged);
         uint256 next = _task(requester, address(gate), modelId, VERSION, v, 1, true);
         vm.expectRevert(abi.encodeWithSelector(VouchResults.ValuesMismatch.selector, next));
-        tm.finalize(next, forged);
+        tm.finalize(next, _rec(next), _claim(next), forged);
         uint256 plain = _task(requester, address(0), modelId, VERSION, v, 1, true);
-        tm.finalize(plain, new int32[](0));
+        tm.finalize(plain, _rec(plain), _claim(plain), new int32[](0));
         vm.expectRevert(abi.encodeWithSelector(VouchResults.ValuesMismatch.selector, plain));
-        gate.consume(plain, forged);
+        gate.consume(plain, _rec(plain), _claim(plain).traceRoot, forged);
         assertEq(gate.creditLineOf(requester), 0, "nothing approved");
     }
 
@@ -175,16 +176,16 @@ contract ConsumersTest is Fixture {
         vm.expectRevert(
             abi.encodeWithSelector(VouchResults.NotFinalized.selector, id, uint8(TaskManager.Status.Submitted))
         );
-        gate.consume(id, v);
+        gate.consume(id, _rec(id), _claim(id).traceRoot, v);
         vm.expectRevert(TaskManager.TooEarly.selector);
-        tm.finalize(id, v);
+        tm.finalize(id, _rec(id), _claim(id), v);
         // challenged: disputed, still not final
         vm.prank(challenger);
-        tm.challenge(id, keccak256("other"), TRACE);
+        tm.challenge(id, _rec(id), _claim(id), Claim(keccak256("other"), TRACE));
         vm.expectRevert(
             abi.encodeWithSelector(VouchResults.NotFinalized.selector, id, uint8(TaskManager.Status.Disputed))
         );
-        gate.consume(id, v);
+        gate.consume(id, _rec(id), _claim(id).traceRoot, v);
         assertEq(gate.creditLineOf(requester), 0, "nothing approved");
     }
 
@@ -192,39 +193,39 @@ contract ConsumersTest is Fixture {
         int32[] memory v = _probs(3, 26_000);
         uint256 idModel = _task(requester, address(gate), otherModel, VERSION, v, 1, true);
         uint256 idVersion = _task(requester, address(gate), modelId, 2, v, 1, true);
-        tm.finalize(idModel, v);
-        tm.finalize(idVersion, v);
+        tm.finalize(idModel, _rec(idModel), _claim(idModel), v);
+        tm.finalize(idVersion, _rec(idVersion), _claim(idVersion), v);
         assertTrue(_failed(idModel) && _failed(idVersion), "pushes refused");
         assertEq(gate.creditLineOf(requester), 0, "nothing approved");
         vm.expectRevert(abi.encodeWithSelector(VouchConsumer.ModelNotAccepted.selector, otherModel, VERSION));
-        gate.consume(idModel, v);
+        gate.consume(idModel, _rec(idModel), _claim(idModel).traceRoot, v);
         vm.expectRevert(abi.encodeWithSelector(VouchConsumer.ModelNotAccepted.selector, modelId, uint16(2)));
-        gate.consume(idVersion, v);
+        gate.consume(idVersion, _rec(idVersion), _claim(idVersion).traceRoot, v);
     }
 
     function test_gate_refuses_replays() public {
         int32[] memory v = _probs(3, 26_000);
         // pushed once: the TaskManager delivers once, and a pushed result cannot be pulled
         uint256 id = _task(requester, address(gate), modelId, VERSION, v, 1, true);
-        tm.finalize(id, v);
+        tm.finalize(id, _rec(id), _claim(id), v);
         assertEq(gate.creditLineOf(requester), 1_000 ether, "approved once");
         vm.expectRevert(TaskManager.NothingDelivered.selector);
-        tm.deliver(id, v);
+        tm.deliver(id, _rec(id), _claim(id), v);
         vm.expectRevert(abi.encodeWithSelector(VouchResults.NotPullable.selector, id));
-        gate.consume(id, v);
+        gate.consume(id, _rec(id), _claim(id).traceRoot, v);
         // a task naming the gate but not delivered yet: delivered by push, not pulled
         uint256 id2 = _task(address(0xB0B), address(gate), modelId, VERSION, v, 1, true);
-        tm.finalize(id2, new int32[](0));
+        tm.finalize(id2, _rec(id2), _claim(id2), new int32[](0));
         vm.expectRevert(abi.encodeWithSelector(VouchResults.NotPullable.selector, id2));
-        gate.consume(id2, v);
+        gate.consume(id2, _rec(id2), _claim(id2).traceRoot, v);
         // a task without a callback: pulled once
         uint256 id3 = _task(address(0xB0B), address(0), modelId, VERSION, v, 1, true);
-        tm.finalize(id3, new int32[](0));
-        gate.consume(id3, v);
+        tm.finalize(id3, _rec(id3), _claim(id3), new int32[](0));
+        gate.consume(id3, _rec(id3), _claim(id3).traceRoot, v);
         assertEq(gate.creditLineOf(address(0xB0B)), 1_000 ether, "pulled");
         assertTrue(gate.isPulled(id3), "recorded");
         vm.expectRevert(abi.encodeWithSelector(VouchConsumer.Replayed.selector, id3));
-        gate.consume(id3, v);
+        gate.consume(id3, _rec(id3), _claim(id3).traceRoot, v);
         // a push that ran out of gas: pulled once instead
         address carol = address(0xCA201);
         _fund(carol, 1_000 ether);
@@ -236,13 +237,13 @@ contract ConsumersTest is Fixture {
         vm.prank(providers[0]);
         tm.submit(id4, out, TRACE);
         vm.warp(block.timestamp + cfg.params.challengeWindow);
-        tm.finalize(id4, v);
+        tm.finalize(id4, _rec(id4), _claim(id4), v);
         assertTrue(_failed(id4), "the push ran out of gas");
         assertEq(gate.creditLineOf(carol), 0, "not approved by the push");
-        gate.consume(id4, v);
+        gate.consume(id4, _rec(id4), _claim(id4).traceRoot, v);
         assertEq(gate.creditLineOf(carol), 1_000 ether, "approved by the pull");
         vm.expectRevert(abi.encodeWithSelector(VouchConsumer.Replayed.selector, id4));
-        gate.consume(id4, v);
+        gate.consume(id4, _rec(id4), _claim(id4).traceRoot, v);
     }
 
     function test_gate_scores_one_borrower_per_task() public {
@@ -253,10 +254,10 @@ contract ConsumersTest is Fixture {
             (v[2 + i], v[12 + i]) = (one[1 + i], one[1 + i]);
         }
         uint256 id = _task(requester, address(gate), modelId, VERSION, v, 2, true);
-        tm.finalize(id, v);
+        tm.finalize(id, _rec(id), _claim(id), v);
         assertTrue(_failed(id), "refused");
         vm.expectRevert(abi.encodeWithSelector(LendingRiskGate.OneRowPerDecision.selector, uint16(2)));
-        gate.consume(id, v);
+        gate.consume(id, _rec(id), _claim(id).traceRoot, v);
     }
 
     // ------------------------------------------------------------ agent vault
@@ -266,7 +267,7 @@ contract ConsumersTest is Fixture {
         uint256 id = _task(requester, address(vault), modelId, VERSION, v, 1, true);
         vm.expectEmit(true, true, true, true);
         emit AgentVault.Rebalanced(id, 7, int256(30_000) * 1e18 / 32_768, 7_000);
-        tm.finalize(id, v);
+        tm.finalize(id, _rec(id), _claim(id), v);
         assertEq(vault.riskBps(), 7_000, "target moved");
         assertEq(vault.lastSignalTask(), id, "signal recorded");
     }
@@ -274,7 +275,7 @@ contract ConsumersTest is Fixture {
     function test_vault_ignores_a_signal_under_the_confidence_threshold() public {
         int32[] memory v = _probs(7, 12_000); // 0.37
         uint256 id = _task(requester, address(vault), modelId, VERSION, v, 1, true);
-        tm.finalize(id, v);
+        tm.finalize(id, _rec(id), _claim(id), v);
         assertEq(vault.riskBps(), 0, "unchanged");
         assertEq(vault.lastSignalTask(), id, "seen");
     }
@@ -283,10 +284,10 @@ contract ConsumersTest is Fixture {
         int32[] memory v = _probs(7, 30_000);
         // another requester
         uint256 idStranger = _task(address(0xBAD), address(vault), modelId, VERSION, v, 1, true);
-        tm.finalize(idStranger, v);
+        tm.finalize(idStranger, _rec(idStranger), _claim(idStranger), v);
         assertTrue(_failed(idStranger), "a stranger's task refused");
         vm.expectRevert(abi.encodeWithSelector(AgentVault.NotAgent.selector, address(0xBAD)));
-        vault.consume(idStranger, v);
+        vault.consume(idStranger, _rec(idStranger), _claim(idStranger).traceRoot, v);
         // not from the task manager
         VouchResult memory fake = _fake(idStranger, v);
         vm.expectRevert(abi.encodeWithSelector(VouchConsumer.NotTaskManager.selector, address(this)));
@@ -297,32 +298,32 @@ contract ConsumersTest is Fixture {
         vm.expectRevert(
             abi.encodeWithSelector(VouchResults.NotFinalized.selector, newer, uint8(TaskManager.Status.Submitted))
         );
-        vault.consume(newer, v);
+        vault.consume(newer, _rec(newer), _claim(newer).traceRoot, v);
         vm.warp(block.timestamp + cfg.params.challengeWindow);
-        tm.finalize(newer, new int32[](0));
+        tm.finalize(newer, _rec(newer), _claim(newer), new int32[](0));
         vm.expectRevert(abi.encodeWithSelector(VouchResults.ValuesMismatch.selector, newer));
-        vault.consume(newer, _probs(2, 30_000));
+        vault.consume(newer, _rec(newer), _claim(newer).traceRoot, _probs(2, 30_000));
         // the newer signal applies; the older one is then stale, the newer one a replay
-        vault.consume(newer, v);
+        vault.consume(newer, _rec(newer), _claim(newer).traceRoot, v);
         assertEq(vault.riskBps(), 7_000, "rebalanced");
-        tm.finalize(older, _probs(2, 30_000));
+        tm.finalize(older, _rec(older), _claim(older), _probs(2, 30_000));
         assertTrue(_failed(older), "a stale signal refused");
         assertEq(vault.riskBps(), 7_000, "unchanged by the stale signal");
         vm.expectRevert(abi.encodeWithSelector(VouchConsumer.Replayed.selector, newer));
-        vault.consume(newer, v);
+        vault.consume(newer, _rec(newer), _claim(newer).traceRoot, v);
         // another model
         uint256 idModel = _task(requester, address(vault), otherModel, VERSION, v, 1, true);
-        tm.finalize(idModel, v);
+        tm.finalize(idModel, _rec(idModel), _claim(idModel), v);
         assertTrue(_failed(idModel), "another model's push refused");
         vm.expectRevert(abi.encodeWithSelector(VouchConsumer.ModelNotAccepted.selector, otherModel, VERSION));
-        vault.consume(idModel, v);
+        vault.consume(idModel, _rec(idModel), _claim(idModel).traceRoot, v);
     }
 
     function test_vault_hears_of_failed_tasks() public {
         uint256 id = _task(requester, address(vault), modelId, VERSION, _probs(7, 30_000), 1, false);
         // a liar's result lost: the task failed, the fee went back
         vm.prank(challenger);
-        tm.challenge(id, keccak256("other"), TRACE);
+        tm.challenge(id, _rec(id), _claim(id), Claim(keccak256("other"), TRACE));
         vm.prank(address(game));
         tm.resolveDispute(id, Outcome.ChallengerWins);
         assertTrue(_status(id) == TaskManager.Status.Failed, "failed");

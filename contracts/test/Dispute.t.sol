@@ -3,6 +3,7 @@ pragma solidity 0.8.29;
 
 import {ModelKit} from "./utils/ModelKit.sol";
 import {TaskManager} from "../src/TaskManager.sol";
+import {TaskRecord, Claim} from "../src/consumer/TaskRecord.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {Outcome} from "../src/IDisputeGame.sol";
 
@@ -77,7 +78,9 @@ contract DisputeTest is ModelKit {
         vm.prank(p.defender);
         tm.submit(p.taskId, m.outputCommitment, p.defTrace[p.defTrace.length - 1][0]);
         vm.prank(challenger);
-        p.gid = tm.challenge(p.taskId, bytes32(0), p.chaTrace[p.chaTrace.length - 1][0]);
+        p.gid = tm.challenge(
+            p.taskId, _rec(p.taskId), _claim(p.taskId), Claim(bytes32(0), p.chaTrace[p.chaTrace.length - 1][0])
+        );
         game.postGraph(p.gid, m.nodes.length, m.nodesRoot, m.outputNodes);
         _descend(p.gid, p.defender, p.defTrace, p.chaTrace);
         _headersWords(p, j);

@@ -5,6 +5,7 @@ import {PartialSumKit} from "./utils/PartialSumKit.sol";
 import {Tree} from "./utils/Tree.sol";
 import {OneStepVerifier} from "../src/OneStepVerifier.sol";
 import {TaskManager} from "../src/TaskManager.sol";
+import {TaskRecord, Claim} from "../src/consumer/TaskRecord.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {Outcome} from "../src/IDisputeGame.sol";
 
@@ -310,7 +311,7 @@ contract DisputePropertyTest is PartialSumKit {
         vm.prank(w.def.who);
         tm.submit(w.taskId, w.def.output, Tree.root(w.def.trace));
         vm.prank(w.cha.who);
-        w.gid = tm.challenge(w.taskId, w.cha.output, Tree.root(w.cha.trace));
+        w.gid = tm.challenge(w.taskId, _rec(w.taskId), _claim(w.taskId), Claim(w.cha.output, Tree.root(w.cha.trace)));
 
         for (uint256 steps; game.game(w.gid).phase != DisputeGame.Phase.Done; ++steps) {
             assertLt(steps, 200, "the game ends");

@@ -3,6 +3,7 @@ pragma solidity 0.8.29;
 
 import {Fixture} from "./utils/Fixture.sol";
 import {TaskManager} from "../src/TaskManager.sol";
+import {TaskRecord, Claim} from "../src/consumer/TaskRecord.sol";
 import {ProviderStaking} from "../src/ProviderStaking.sol";
 
 /// @notice Deliverable "fair committee draws": the draw is a pure function of the stakes and
@@ -156,7 +157,7 @@ contract FairDrawTest is Fixture {
         // it commits
         vm.warp(block.timestamp + cfg.params.challengeWindow);
         for (uint256 i; staking.freeStake(busy) < cfg.committeeBond; ++i) {
-            tm.finalize(ids[i], new int32[](0));
+            tm.finalize(ids[i], _rec(ids[i]), _claim(ids[i]), new int32[](0));
         }
         vm.prank(busy);
         tm.commit(id, 2, keccak256(abi.encode(id, busy, OUT, TRACE, bytes32(uint256(2)))), m);
@@ -184,15 +185,15 @@ contract FairDrawTest is Fixture {
         tm.commit(id, 2, list[1], m);
         vm.prank(m[0]);
         vm.expectRevert(TaskManager.TooEarly.selector);
-        tm.reveal(id, 0, OUT, TRACE, bytes32(0), m, list);
+        tm.reveal(id, _rec(id), _claim(id), 0, Claim(OUT, TRACE), bytes32(0), m, list);
         vm.warp(block.timestamp + 1 hours + 1);
         vm.prank(m[0]);
-        tm.reveal(id, 0, OUT, TRACE, bytes32(0), m, list);
+        tm.reveal(id, _rec(id), _claim(id), 0, Claim(OUT, TRACE), bytes32(0), m, list);
         vm.prank(m[2]);
-        tm.reveal(id, 2, OUT, TRACE, bytes32(uint256(2)), m, list);
+        tm.reveal(id, _rec(id), _claim(id), 2, Claim(OUT, TRACE), bytes32(uint256(2)), m, list);
         vm.warp(block.timestamp + cfg.params.revealWindow + 1);
         uint256 absentBefore = staking.providers(m[1]).stake;
-        tm.finalizeCommittee(id, m, new int32[](0));
+        tm.finalizeCommittee(id, _rec(id), _claim(id), m, new int32[](0));
         assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
         uint256 absentAfter = staking.providers(m[1]).stake;
         assertEq(absentAfter, absentBefore, "the absent member is not slashed");

@@ -6,6 +6,7 @@ import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20P
 
 import {Fixture} from "./utils/Fixture.sol";
 import {TaskManager} from "../src/TaskManager.sol";
+import {TaskRecord, Claim} from "../src/consumer/TaskRecord.sol";
 import {FeeVault} from "../src/FeeVault.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 
@@ -86,7 +87,7 @@ abstract contract FeeVaultBase is Fixture {
         vm.prank(providers[0]);
         tm.submit(id, OUT, trace);
         vm.warp(block.timestamp + cfg.params.challengeWindow + 1);
-        tm.finalize(id, new int32[](0));
+        tm.finalize(id, _rec(id), _claim(id), new int32[](0));
     }
 
     /// The TaskManager credits of the fixture's actors plus the client's and the gateway's.
@@ -111,8 +112,11 @@ contract FeeVaultTest is FeeVaultBase {
     function test_usd_fee_escrowed_paid_and_withdrawn() public {
         uint256 tmBefore = token.balanceOf(address(tm));
         uint256 id = _usdRequest(TaskManager.Mode.Optimistic);
-        TaskManager.Task memory t = tm.getTask(id);
-        assertEq(t.requester, client, "the client is the requester");
+        TaskRecord memory rec = _rec(id);
+        assertEq(rec.requester, client, "the client is the requester");
+        assertTrue(rec.vault, "the vault escrows the fee");
+        assertEq(rec.fee, USD_FEE, "the record carries the fee as requested");
+        assertEq(tm.getTask(id).flags & 64, 64, "vault flag");
         assertEq(usd.balanceOf(address(vault)), USD_FEE, "fee in the vault");
         assertEq(vault.totalEscrow(address(usd)), USD_FEE, "escrowed");
         (uint96 escrow,,,) = tm.ledger();
@@ -120,13 +124,13 @@ contract FeeVaultTest is FeeVaultBase {
         assertEq(token.balanceOf(address(tm)), tmBefore, "no VOUCH moved");
 
         vm.expectRevert(FeeVault.NotSettled.selector);
-        vault.claim(id, new address[](0));
+        vault.claim(id, _rec(id), _claim(id), new address[](0));
         _submitAndFinalize(id);
-        vault.claim(id, new address[](0));
+        vault.claim(id, _rec(id), _claim(id), new address[](0));
         assertEq(vault.balances(address(usd), providers[0]), USD_FEE, "the whole fee to the provider");
         assertEq(tm.balances(providers[0]), 0, "nothing credited in VOUCH");
         vm.expectRevert(FeeVault.NothingToClaim.selector);
-        vault.claim(id, new address[](0));
+        vault.claim(id, _rec(id), _claim(id), new address[](0));
         _assertVaultBooks(address(usd));
 
         vm.prank(providers[0]);
@@ -184,8 +188,8 @@ contract FeeVaultTest is FeeVaultBase {
         uint256 id = vault.request{value: 0.01 ether}(r, address(0));
         assertEq(address(vault).balance, 0.01 ether, "ETH escrowed");
         vm.warp(r.deadline + 1);
-        tm.refund(id);
-        vault.claim(id, new address[](0));
+        tm.refund(id, _rec(id));
+        vault.claim(id, _rec(id), _claim(id), new address[](0));
         assertEq(vault.balances(address(0), client), 0.01 ether, "refund credited");
         _assertVaultBooks(address(0));
         uint256 before = client.balance;
@@ -240,7 +244,7 @@ contract FeeVaultTest is FeeVaultBase {
         vm.prank(modelOwner);
         registry.setFeeToken(modelId, VERSION, true, address(0));
         _submitAndFinalize(id);
-        vault.claim(id, new address[](0));
+        vault.claim(id, _rec(id), _claim(id), new address[](0));
         assertEq(vault.balances(address(usd), providers[0]), USD_FEE, "paid in the escrowed token");
     }
 
@@ -256,13 +260,13 @@ contract FeeVaultTest is FeeVaultBase {
         }
         for (uint256 i; i < m.length; ++i) {
             vm.prank(m[i]);
-            tm.reveal(id, i, OUT, trace, bytes32(i), m, commits);
+            tm.reveal(id, _rec(id), _claim(id), i, Claim(OUT, trace), bytes32(i), m, commits);
         }
         assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
         address[] memory wrong = new address[](m.length);
         vm.expectRevert(FeeVault.BadMembers.selector);
-        vault.claim(id, wrong);
-        vault.claim(id, m);
+        vault.claim(id, _rec(id), _claim(id), wrong);
+        vault.claim(id, _rec(id), _claim(id), m);
         uint256 share = USD_FEE / m.length;
         assertEq(vault.balances(address(usd), m[0]), USD_FEE - share * (m.length - 1), "first: share + dust");
         for (uint256 i = 1; i < m.length; ++i) {
@@ -299,9 +303,9 @@ contract FeeVaultTest is FeeVaultBase {
         }
         vm.warp(block.timestamp + 2 hours);
         for (uint256 i; i < fees.length; ++i) {
-            if ((outcomes >> i) & 1 == 1) tm.finalize(ids[i], new int32[](0));
-            else tm.refund(ids[i]);
-            vault.claim(ids[i], new address[](0));
+            if ((outcomes >> i) & 1 == 1) tm.finalize(ids[i], _rec(ids[i]), _claim(ids[i]), new int32[](0));
+            else tm.refund(ids[i], _rec(ids[i]));
+            vault.claim(ids[i], _rec(ids[i]), _claim(ids[i]), new address[](0));
             _assertVaultBooks(address(usd));
         }
         uint256 paid = vault.balances(address(usd), providers[0]);
@@ -346,12 +350,12 @@ contract SignedRequestTest is FeeVaultBase {
         uint256 before = usd.balanceOf(client);
         vm.prank(gateway);
         uint256 id = vault.requestSigned(r, s, sig, p);
-        assertEq(tm.getTask(id).requester, client, "requester is the signer");
+        assertEq(_rec(id).requester, client, "requester is the signer");
         assertEq(usd.balanceOf(client), before - USD_FEE, "fee from the client");
         assertEq(usd.balanceOf(gateway), 0, "the gateway paid nothing");
         assertTrue(vault.nonceUsed(client, 7), "nonce used");
         _submitAndFinalize(id);
-        vault.claim(id, new address[](0));
+        vault.claim(id, _rec(id), _claim(id), new address[](0));
         assertEq(vault.balances(address(usd), providers[0]), USD_FEE, "provider paid");
         _assertVaultBooks(address(usd));
     }
@@ -367,7 +371,7 @@ contract SignedRequestTest is FeeVaultBase {
         FeeVault.Permit memory p = _permit(token, address(tm), FEE);
         vm.prank(gateway);
         uint256 id = vault.requestSigned(r, s, sig, p);
-        assertEq(tm.getTask(id).requester, client, "requester");
+        assertEq(_rec(id).requester, client, "requester");
         assertEq(token.balanceOf(client), 0, "fee from the client");
         (uint96 escrow,,,) = tm.ledger();
         assertEq(escrow, FEE, "escrowed by the TaskManager");
@@ -447,16 +451,16 @@ contract SignedRequestTest is FeeVaultBase {
 
         // not refundable, nor claimable, before the deadline
         vm.expectRevert(TaskManager.TooEarly.selector);
-        tm.refund(id);
+        tm.refund(id, _rec(id));
         vm.expectRevert(FeeVault.NotSettled.selector);
-        vault.claim(id, new address[](0));
+        vault.claim(id, _rec(id), _claim(id), new address[](0));
 
         vm.warp(uint256(r.deadline) + 1);
         vm.prank(gateway);
-        tm.refund(id);
+        tm.refund(id, _rec(id));
         assertEq(uint256(_status(id)), uint256(TaskManager.Status.Refunded), "refunded");
         vm.prank(gateway);
-        vault.claim(id, new address[](0));
+        vault.claim(id, _rec(id), _claim(id), new address[](0));
         assertEq(vault.balances(address(usd), client), USD_FEE, "credited to the client");
         assertEq(vault.balances(address(usd), gateway), 0, "nothing to the relaying gateway");
         assertEq(vault.balances(address(0), client), 0, "not in another token");
@@ -465,9 +469,9 @@ contract SignedRequestTest is FeeVaultBase {
 
         // exactly once: the task and its escrow are spent
         vm.expectRevert(abi.encodeWithSelector(TaskManager.BadStatus.selector, TaskManager.Status.Refunded));
-        tm.refund(id);
+        tm.refund(id, _rec(id));
         vm.expectRevert(FeeVault.NothingToClaim.selector);
-        vault.claim(id, new address[](0));
+        vault.claim(id, _rec(id), _claim(id), new address[](0));
         vm.prank(gateway);
         vm.expectRevert(FeeVault.NothingToWithdraw.selector);
         vault.withdraw(address(usd));
@@ -497,16 +501,16 @@ contract SignedRequestTest is FeeVaultBase {
 
         vm.warp(uint256(r.deadline) + 1);
         vm.prank(gateway);
-        tm.refund(id);
+        tm.refund(id, _rec(id));
         assertEq(tm.balances(client), FEE, "credited to the client");
         assertEq(tm.balances(gateway), 0, "nothing to the relaying gateway");
         (uint96 escrow,,,) = tm.ledger();
         assertEq(escrow, 0, "escrow released");
         // the vault escrowed nothing for it, so it has nothing to claim
         vm.expectRevert(FeeVault.NothingToClaim.selector);
-        vault.claim(id, new address[](0));
+        vault.claim(id, _rec(id), _claim(id), new address[](0));
         vm.expectRevert(abi.encodeWithSelector(TaskManager.BadStatus.selector, TaskManager.Status.Refunded));
-        tm.refund(id);
+        tm.refund(id, _rec(id));
         _assertConserved();
 
         vm.prank(client);

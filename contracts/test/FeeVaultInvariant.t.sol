@@ -2,16 +2,18 @@
 pragma solidity 0.8.29;
 
 import {Test} from "./utils/Test.sol";
+import {RecordBook} from "./utils/RecordBook.sol";
 import {Fixture} from "./utils/Fixture.sol";
 import {PermitToken} from "./utils/PermitToken.sol";
 import {TaskManager} from "../src/TaskManager.sol";
+import {TaskRecord, Claim} from "../src/consumer/TaskRecord.sol";
 import {FeeVault} from "../src/FeeVault.sol";
 
 /// @notice Drives random sequences of FeeVault money flows in two tokens (ETH, and a 6-decimal
 /// EIP-2612 token): direct requests, client-signed requests with a permit, provider
 /// submissions, finalizations, refunds past the deadline, claims and withdrawals; it keeps ghost
 /// books of what went in and where it was credited.
-contract FeeVaultHandler is Test {
+contract FeeVaultHandler is RecordBook {
     bytes32 internal constant PERMIT_TYPEHASH =
         keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
     address internal constant ETH = address(0);
@@ -82,7 +84,7 @@ contract FeeVaultHandler is Test {
     }
 
     /// The client requests in the 6-decimal token, paying by allowance.
-    function requestUsd(uint256 fee) external {
+    function requestUsd(uint256 fee) external synced {
         calls++;
         fee = bound(fee, 1, 50_000_000);
         vm.startPrank(client);
@@ -93,7 +95,7 @@ contract FeeVaultHandler is Test {
     }
 
     /// The client requests in ETH, sending the fee.
-    function requestEth(uint256 fee) external {
+    function requestEth(uint256 fee) external synced {
         calls++;
         fee = bound(fee, 1, 5 ether);
         vm.prank(client);
@@ -102,7 +104,7 @@ contract FeeVaultHandler is Test {
     }
 
     /// A gateway submits a request the client signed, with a permit of the fee.
-    function requestSigned(uint256 fee) external {
+    function requestSigned(uint256 fee) external synced {
         calls++;
         fee = bound(fee, 1, 50_000_000);
         TaskManager.RequestInput memory r = _input(usdModel, fee, fee ^ 1);
@@ -131,7 +133,7 @@ contract FeeVaultHandler is Test {
     }
 
     /// The provider posts a result for a requested task.
-    function submit(uint256 seed) external {
+    function submit(uint256 seed) external synced {
         calls++;
         (uint256 id, bool ok) = _pick(seed);
         if (!ok) return;
@@ -142,22 +144,22 @@ contract FeeVaultHandler is Test {
     }
 
     /// Time passes, then a submitted task is finalized or an unserved one refunded.
-    function settle(uint256 seed) external {
+    function settle(uint256 seed) external synced {
         calls++;
         (uint256 id, bool ok) = _pick(seed);
         if (!ok) return;
         TaskManager.Task memory t = tm.getTask(id);
         if (t.status == TaskManager.Status.Submitted) {
             vm.warp(block.timestamp + window + 1);
-            tm.finalize(id, new int32[](0));
+            tm.finalize(id, _rec(id), _claim(id), new int32[](0));
         } else if (t.status == TaskManager.Status.Requested) {
             if (block.timestamp <= t.deadline) vm.warp(uint256(t.deadline) + 1);
-            tm.refund(id);
+            tm.refund(id, _rec(id));
         }
     }
 
     /// Anyone claims a settled task's fee; the ghost books follow the task's state.
-    function claim(uint256 seed) external {
+    function claim(uint256 seed) external synced {
         calls++;
         (uint256 id, bool ok) = _pick(seed);
         if (!ok || claimed[id]) return;
@@ -170,12 +172,12 @@ contract FeeVaultHandler is Test {
         } else {
             return;
         }
-        vault.claim(id, new address[](0));
+        vault.claim(id, _rec(id), _claim(id), new address[](0));
         claimed[id] = true;
     }
 
     /// The client or the provider withdraws its credit in one token.
-    function withdraw(bool byProvider, bool inEth) external {
+    function withdraw(bool byProvider, bool inEth) external synced {
         calls++;
         address who = byProvider ? provider : client;
         address token = inEth ? ETH : address(usd);
@@ -184,6 +186,10 @@ contract FeeVaultHandler is Test {
         vm.prank(who);
         vault.withdraw(token);
         ghostWithdrawn[token] += amount;
+    }
+
+    function _bookedTaskManager() internal view override returns (address) {
+        return address(tm);
     }
 }
 

@@ -3,6 +3,7 @@ pragma solidity 0.8.29;
 
 import {Fixture} from "./utils/Fixture.sol";
 import {TaskManager} from "../src/TaskManager.sol";
+import {TaskRecord, Claim} from "../src/consumer/TaskRecord.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {ProviderStaking} from "../src/ProviderStaking.sol";
 import {IZkVerifier} from "../src/IZkVerifier.sol";
@@ -50,7 +51,7 @@ contract FreezeAndEjectTest is Fixture {
         bytes32 cl = keccak256("cl");
         bytes32 cr = keccak256("cr");
         vm.prank(challenger);
-        uint256 gid = tm.challenge(id, OUT, keccak256(abi.encodePacked(cl, cr)));
+        uint256 gid = tm.challenge(id, _rec(id), _claim(id), Claim(OUT, keccak256(abi.encodePacked(cl, cr))));
         game.postGraph(gid, 2, nodesRoot, outputNodes);
         vm.prank(challenger);
         game.bisect(gid, cl, cr);
@@ -69,7 +70,7 @@ contract FreezeAndEjectTest is Fixture {
         vm.prank(provider);
         tm.submit(id, OUT, trace);
         vm.warp(block.timestamp + cfg.params.challengeWindow);
-        tm.finalize(id, new int32[](0));
+        tm.finalize(id, _rec(id), _claim(id), new int32[](0));
         assertTrue(_status(id) == TaskManager.Status.Finalized, "honest task finalized");
     }
 
@@ -109,7 +110,7 @@ contract FreezeAndEjectTest is Fixture {
         vm.prank(providers[1]);
         tm.submit(id, OUT, trace);
         vm.warp(block.timestamp + cfg.params.challengeWindow);
-        tm.finalize(id, new int32[](0));
+        tm.finalize(id, _rec(id), _claim(id), new int32[](0));
         assertTrue(_status(id) == TaskManager.Status.Finalized, "honest task finalized");
         uint256 cid = _request(TaskManager.Mode.Committee, INPUT);
         vm.roll(block.number + 2);
@@ -191,7 +192,7 @@ contract FreezeAndEjectTest is Fixture {
         tm.request(_requestInput(TaskManager.Mode.Optimistic, INPUT));
         uint256 id = _request(TaskManager.Mode.Zk, INPUT);
         vm.prank(providers[1]);
-        tm.submitZk(id, OUT, abi.encode(OUT));
+        tm.submitZk(id, _rec(id), OUT, abi.encode(OUT));
         assertTrue(_status(id) == TaskManager.Status.Finalized, "a zk task on a frozen version finalizes");
         // a deprecated version serves nobody
         vm.prank(address(d.timelock));
@@ -232,9 +233,9 @@ contract FreezeAndEjectTest is Fixture {
         (list[0], list[1]) = (c0, c1);
         vm.warp(block.timestamp + 1 hours + 1);
         vm.prank(m[0]);
-        tm.reveal(id, 0, OUT, trace, bytes32(0), m, list);
+        tm.reveal(id, _rec(id), _claim(id), 0, Claim(OUT, trace), bytes32(0), m, list);
         vm.warp(block.timestamp + cfg.params.revealWindow + 1);
-        tm.finalizeCommittee(id, m, new int32[](0));
+        tm.finalizeCommittee(id, _rec(id), _claim(id), m, new int32[](0));
         assertEq(staking.providers(m[0]).faults, 0, "the revealer");
         assertEq(staking.providers(m[1]).faults, 1, "committed, never revealed: slashed, one fault");
         assertEq(staking.providers(m[2]).faults, 0, "never committed: nothing locked, nothing slashed");

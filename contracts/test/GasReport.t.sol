@@ -5,6 +5,7 @@ import {PartialSumKit} from "./utils/PartialSumKit.sol";
 import {TreeKit} from "./utils/TreeKit.sol";
 import {ModelKit} from "./utils/ModelKit.sol";
 import {TaskManager} from "../src/TaskManager.sol";
+import {TaskRecord, Claim} from "../src/consumer/TaskRecord.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {Outcome} from "../src/IDisputeGame.sol";
 import {OneStepVerifier} from "../src/OneStepVerifier.sol";
@@ -72,7 +73,11 @@ contract GasReportTest is PartialSumKit, TreeKit {
         (uint256 flush,) = _tx(challenger, address(receipts), abi.encodeCall(receipts.flushReceipts, ()));
         _row("receipt batch: one EAS attestation for 64 tasks", flush);
         _row("receipt batch: per task", flush / 64);
-        (uint256 single,) = _tx(challenger, address(receipts), abi.encodeCall(receipts.attestReceipt, (_taskCount())));
+        (uint256 single,) = _tx(
+            challenger,
+            address(receipts),
+            abi.encodeCall(receipts.attestReceipt, (_taskCount(), _rec(_taskCount()), _claim(_taskCount())))
+        );
         _row("receipt: single per-task EAS attestation", single);
         uint256 total = req + sub + fin + flush / 64;
         _row("optimistic request+submit+finalize+receipt (batched, 64/batch) [target <= 300000]", total);
@@ -103,7 +108,7 @@ contract GasReportTest is PartialSumKit, TreeKit {
         (sub,) = _tx(provider, address(tm), abi.encodeCall(tm.submit, (id, OUT, TRACE)));
         vm.warp(block.timestamp + cfg.params.challengeWindow + 1);
         vm.prevrandao(bytes32(uint256(7))); // a value that does not flag an audit for these ids
-        (fin,) = _tx(providers[1], address(tm), abi.encodeCall(tm.finalize, (id, new int32[](0))));
+        (fin,) = _tx(providers[1], address(tm), abi.encodeCall(tm.finalize, (id, _rec(id), _claim(id), new int32[](0))));
     }
 
     function _committee() internal returns (uint256 total) {
@@ -125,7 +130,11 @@ contract GasReportTest is PartialSumKit, TreeKit {
             total += g;
         }
         for (uint256 i; i < 3; ++i) {
-            (g,) = _tx(m[i], address(tm), abi.encodeCall(tm.reveal, (id, i, OUT, TRACE, bytes32(i), m, cs)));
+            (g,) = _tx(
+                m[i],
+                address(tm),
+                abi.encodeCall(tm.reveal, (id, _rec(id), _claim(id), i, Claim(OUT, TRACE), bytes32(i), m, cs))
+            );
             _row(i == 2 ? "committee: last reveal (finalizes, pays 3)" : "committee: reveal", g);
             total += g;
         }

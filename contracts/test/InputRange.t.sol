@@ -5,6 +5,7 @@ import {TreeKit} from "./utils/TreeKit.sol";
 import {Tree} from "./utils/Tree.sol";
 import {OneStepVerifier} from "../src/OneStepVerifier.sol";
 import {TaskManager} from "../src/TaskManager.sol";
+import {TaskRecord, Claim} from "../src/consumer/TaskRecord.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {Outcome} from "../src/IDisputeGame.sol";
 
@@ -47,7 +48,7 @@ contract InputRangeTest is TreeKit {
         vm.prank(providers[0]);
         tm.submit(taskId, m.outputCommitment, Tree.root(Tree.levels(_traceLeaves(m.outs))));
         vm.prank(challenger);
-        id = tm.challenge(taskId, bytes32(0), bytes32(0));
+        id = tm.challenge(taskId, _rec(taskId), _claim(taskId), Claim(bytes32(0), bytes32(0)));
         game.postGraph(id, m.nodes.length, m.nodesRoot, m.outputNodes);
     }
 
@@ -197,7 +198,7 @@ contract InputRangeTest is TreeKit {
         vm.prank(providers[0]);
         tm.submit(taskId, m.outputCommitment, Tree.root(Tree.levels(_traceLeaves(m.outs))));
         vm.prank(challenger);
-        uint256 id = tm.challenge(taskId, bytes32(0), bytes32(0));
+        uint256 id = tm.challenge(taskId, _rec(taskId), _claim(taskId), Claim(bytes32(0), bytes32(0)));
         DisputeGame.Window memory none;
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongPhase.selector, DisputeGame.Phase.Graph));
         this.callResolve(m, id, 5, none);

@@ -2,15 +2,17 @@
 pragma solidity 0.8.29;
 
 import {Test} from "./utils/Test.sol";
+import {RecordBook} from "./utils/RecordBook.sol";
 import {Fixture} from "./utils/Fixture.sol";
 import {TaskManager} from "../src/TaskManager.sol";
+import {TaskRecord, Claim} from "../src/consumer/TaskRecord.sol";
 import {ProviderStaking} from "../src/ProviderStaking.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {VouchToken} from "../src/VouchToken.sol";
 
 /// @notice Drives random sequences of requests, submissions, challenges (resolved both ways by
 /// timeouts), finalizations, refunds, audits, withdrawals and unbonding, keeping ghost books.
-contract Handler is Test {
+contract Handler is RecordBook {
     TaskManager internal tm;
     ProviderStaking internal staking;
     DisputeGame internal game;
@@ -70,7 +72,7 @@ contract Handler is Test {
         return (ids[seed % ids.length], true);
     }
 
-    function request(uint256 fee) external {
+    function request(uint256 fee) external synced {
         calls++;
         TaskManager.RequestInput memory r;
         r.modelId = modelId;
@@ -83,7 +85,7 @@ contract Handler is Test {
         ids.push(tm.request(r));
     }
 
-    function submit(uint256 seed, uint256 who) external {
+    function submit(uint256 seed, uint256 who) external synced {
         calls++;
         (uint256 id, bool ok) = _pick(seed);
         if (!ok) return;
@@ -91,23 +93,23 @@ contract Handler is Test {
         try tm.submit(id, keccak256("out"), keccak256(abi.encodePacked(L, R))) {} catch {}
     }
 
-    function finalize(uint256 seed) external {
+    function finalize(uint256 seed) external synced {
         calls++;
         (uint256 id, bool ok) = _pick(seed);
         if (!ok) return;
-        try tm.finalize(id, new int32[](0)) {
+        try tm.finalize(id, _rec(id), _claim(id), new int32[](0)) {
             finalized.push(id);
         } catch {}
     }
 
-    function refund(uint256 seed) external {
+    function refund(uint256 seed) external synced {
         calls++;
         (uint256 id, bool ok) = _pick(seed);
         if (!ok) return;
-        try tm.refund(id) {} catch {}
+        try tm.refund(id, _rec(id)) {} catch {}
     }
 
-    function closeAudit(uint256 seed) external {
+    function closeAudit(uint256 seed) external synced {
         calls++;
         (uint256 id, bool ok) = _pick(seed);
         if (!ok) return;
@@ -115,7 +117,7 @@ contract Handler is Test {
     }
 
     /// Challenge a submitted task; `challengerWins` decides which side stops answering.
-    function challengeAndResolve(uint256 seed, bool challengerWins) external {
+    function challengeAndResolve(uint256 seed, bool challengerWins) external synced {
         calls++;
         (uint256 id, bool ok) = _pick(seed);
         if (!ok) return;
@@ -124,7 +126,8 @@ contract Handler is Test {
         bytes32 cl = keccak256(abi.encode("cl", seed));
         bytes32 cr = keccak256(abi.encode("cr", seed));
         vm.prank(challenger);
-        uint256 gid = tm.challenge(id, keccak256("other"), keccak256(abi.encodePacked(cl, cr)));
+        uint256 gid =
+            tm.challenge(id, _rec(id), _claim(id), Claim(keccak256("other"), keccak256(abi.encodePacked(cl, cr))));
         if (challengerWins) {
             game.postGraph(gid, 2, nodesRoot, outputNodes);
             vm.prank(challenger);
@@ -141,7 +144,7 @@ contract Handler is Test {
     /// A committee task whose member `liar` reveals a different result right after the first
     /// revealer; the dispute ends by timeout (`challengerWins`: the second revealer proceeds and
     /// the first stops answering). The winner's result stands and the task joins the pool.
-    function committeeDispute(uint256 fee, uint256 liar, bool challengerWins) external {
+    function committeeDispute(uint256 fee, uint256 liar, bool challengerWins) external synced {
         calls++;
         TaskManager.RequestInput memory r;
         r.modelId = modelId;
@@ -176,7 +179,7 @@ contract Handler is Test {
         }
         for (uint256 i; i < 2; ++i) {
             vm.prank(m[i]);
-            tm.reveal(id, i, outs[i], traces[i], bytes32(i), m, commits);
+            tm.reveal(id, _rec(id), _claim(id), i, Claim(outs[i], traces[i]), bytes32(i), m, commits);
         }
         uint256 gid = game.gameCount();
         if (challengerWins) {
@@ -202,7 +205,7 @@ contract Handler is Test {
 
     /// A committee task one member never commits to (absent: nothing locked, nothing slashed);
     /// the others agree and are paid after the reveal window.
-    function committeeWithAbsentee(uint256 fee, uint256 absent) external {
+    function committeeWithAbsentee(uint256 fee, uint256 absent) external synced {
         calls++;
         TaskManager.RequestInput memory r;
         r.modelId = modelId;
@@ -236,15 +239,15 @@ contract Handler is Test {
         for (uint256 i; i < m.length; ++i) {
             if (i == absent) continue;
             vm.prank(m[i]);
-            tm.reveal(id, i, out, tr, bytes32(i), m, commits);
+            tm.reveal(id, _rec(id), _claim(id), i, Claim(out, tr), bytes32(i), m, commits);
         }
         vm.warp(block.timestamp + tm.getParams().revealWindow + 1);
-        tm.finalizeCommittee(id, m, new int32[](0));
+        tm.finalizeCommittee(id, _rec(id), _claim(id), m, new int32[](0));
         ids.push(id);
     }
 
     /// Stake moves at any time (they never change a draw already requested).
-    function stakeMore(uint256 who, uint256 amount) external {
+    function stakeMore(uint256 who, uint256 amount) external synced {
         calls++;
         address p = providers[who % providers.length];
         uint128 a = uint128(bound(amount, 1, 2_000 ether));
@@ -254,7 +257,7 @@ contract Handler is Test {
         } catch {}
     }
 
-    function toggleOptIn(uint256 who) external {
+    function toggleOptIn(uint256 who) external synced {
         calls++;
         address p = providers[who % providers.length];
         vm.startPrank(p);
@@ -263,14 +266,14 @@ contract Handler is Test {
         vm.stopPrank();
     }
 
-    function withdrawCredits(uint256 who) external {
+    function withdrawCredits(uint256 who) external synced {
         calls++;
         address a = who % 3 == 0 ? requester : (who % 3 == 1 ? challenger : providers[who % providers.length]);
         vm.prank(a);
         try tm.withdraw() {} catch {}
     }
 
-    function unbond(uint256 who, uint256 amount) external {
+    function unbond(uint256 who, uint256 amount) external synced {
         calls++;
         address p = providers[who % providers.length];
         uint128 a = uint128(bound(amount, 1, 2_000 ether));
@@ -280,16 +283,20 @@ contract Handler is Test {
         } catch {}
     }
 
-    function withdrawStake(uint256 who) external {
+    function withdrawStake(uint256 who) external synced {
         calls++;
         vm.prank(providers[who % providers.length]);
         try staking.withdraw() {} catch {}
     }
 
-    function warp(uint256 secs) external {
+    function warp(uint256 secs) external synced {
         calls++;
         vm.warp(block.timestamp + bound(secs, 1, 3 hours));
         vm.roll(block.number + 1);
+    }
+
+    function _bookedTaskManager() internal view override returns (address) {
+        return address(tm);
     }
 }
 

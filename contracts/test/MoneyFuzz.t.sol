@@ -4,6 +4,7 @@ pragma solidity 0.8.29;
 import {Fixture} from "./utils/Fixture.sol";
 import {VouchDeploy} from "../script/Deploy.s.sol";
 import {TaskManager} from "../src/TaskManager.sol";
+import {TaskRecord, Claim} from "../src/consumer/TaskRecord.sol";
 import {Outcome} from "../src/IDisputeGame.sol";
 
 /// @notice Fuzz campaigns over the money paths (request, refund, dispute payout, committee
@@ -98,15 +99,15 @@ contract MoneyFuzzTest is Fixture {
         uint256 deadline = tm.getTask(id).deadline;
         vm.warp(deadline);
         vm.expectRevert(TaskManager.TooEarly.selector);
-        tm.refund(id);
+        tm.refund(id, _rec(id));
         vm.warp(deadline + bound(late, 1, 365 days));
-        tm.refund(id);
+        tm.refund(id, _rec(id));
         assertEq(tm.balances(requester), k.fee, "the whole fee back");
         (uint96 escrow, uint96 pool,,) = tm.ledger();
         assertEq(escrow, 0, "nothing escrowed");
         assertEq(pool, 0, "no cut on a refund");
         vm.expectRevert(abi.encodeWithSelector(TaskManager.BadStatus.selector, TaskManager.Status.Refunded));
-        tm.refund(id);
+        tm.refund(id, _rec(id));
         _assertConserved();
         vm.prank(requester);
         tm.withdraw();
@@ -133,7 +134,7 @@ contract MoneyFuzzTest is Fixture {
         }
         uint256 walletBefore = token.balanceOf(challenger);
         vm.prank(challenger);
-        tm.challenge(id, LIE, keccak256("other trace"));
+        tm.challenge(id, _rec(id), _claim(id), Claim(LIE, keccak256("other trace")));
         assertEq(
             walletBefore - token.balanceOf(challenger), challengerFromBalance ? 0 : k.challengerBond, "bond posted"
         );
@@ -150,7 +151,7 @@ contract MoneyFuzzTest is Fixture {
             assertEq(tm.balances(challenger), 0, "challenger lost its bond");
             assertEq(escrow, k.fee, "fee still escrowed");
             vm.warp(block.timestamp + k.window);
-            tm.finalize(id, new int32[](0));
+            tm.finalize(id, _rec(id), _claim(id), new int32[](0));
             uint256 cut = uint256(k.fee) * k.auditFeeBps / 10_000;
             assertEq(tm.balances(p), uint256(k.challengerBond) + k.fee - cut, "then the fee less the cut");
             (, pool,,) = tm.ledger();
@@ -223,11 +224,13 @@ contract MoneyFuzzTest is Fixture {
         for (uint256 i; i < n; ++i) {
             if (r.kind[i] != AGREE || i == dissenter) continue;
             vm.prank(r.m[i]);
-            tm.reveal(r.id, i, OUT, TRACE, bytes32(i), r.m, r.commits);
+            tm.reveal(r.id, _rec(r.id), _claim(r.id), i, Claim(OUT, TRACE), bytes32(i), r.m, r.commits);
             if (first && dissenter < n) {
                 first = false;
                 vm.prank(r.m[dissenter]);
-                tm.reveal(r.id, dissenter, LIE, TRACE, bytes32(dissenter), r.m, r.commits);
+                tm.reveal(
+                    r.id, _rec(r.id), _claim(r.id), dissenter, Claim(LIE, TRACE), bytes32(dissenter), r.m, r.commits
+                );
                 return r; // disputed
             }
         }
@@ -247,10 +250,10 @@ contract MoneyFuzzTest is Fixture {
             if (r.committed == 0) {
                 // nobody committed: nothing was drawn on-chain, the task refunds
                 vm.warp(tm.getTask(r.id).deadline + 1);
-                tm.refund(r.id);
+                tm.refund(r.id, _rec(r.id));
             } else {
                 vm.warp(uint256(tm.getTask(r.id).deadline) + k.window + 1);
-                tm.finalizeCommittee(r.id, r.m, new int32[](0));
+                tm.finalizeCommittee(r.id, _rec(r.id), _claim(r.id), r.m, new int32[](0));
             }
         }
         (uint96 escrow, uint96 pool,,) = tm.ledger();
@@ -309,7 +312,7 @@ contract MoneyFuzzTest is Fixture {
             address loser = outcome == Outcome.DefenderWins ? dissent : defender;
             assertEq(tm.getTask(r.id).provider, winner, "the winner's result stands");
             vm.warp(block.timestamp + k.window);
-            tm.finalize(r.id, new int32[](0));
+            tm.finalize(r.id, _rec(r.id), _claim(r.id), new int32[](0));
             cut = uint256(k.fee) * k.auditFeeBps / 10_000;
             assertEq(tm.balances(winner), bond + k.fee - cut, "the loser's bond and the fee");
             assertEq(tm.balances(loser), 0, "the loser earns nothing");

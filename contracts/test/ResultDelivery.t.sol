@@ -5,6 +5,7 @@ import {Fixture} from "./utils/Fixture.sol";
 import {Vm} from "./utils/Vm.sol";
 import {VectorJson} from "./utils/VectorJson.sol";
 import {TaskManager} from "../src/TaskManager.sol";
+import {TaskRecord, Claim} from "../src/consumer/TaskRecord.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {IZkVerifier} from "../src/IZkVerifier.sol";
 import {IVouchConsumer, VouchResult} from "../src/consumer/IVouchConsumer.sol";
@@ -152,7 +153,7 @@ contract ResultDeliveryTest is Fixture {
     function test_finalize_with_values_delivers_the_checked_result_once() public {
         int32[] memory v = _values();
         uint256 id = _submitted(v);
-        tm.finalize(id, v);
+        tm.finalize(id, _rec(id), _claim(id), v);
         assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
         assertEq(consumer.results(), 1, "delivered");
         VouchResult memory r = consumer.last();
@@ -170,11 +171,11 @@ contract ResultDeliveryTest is Fixture {
         }
         assertEq(r.sizes[1], 3, "sizes");
         assertEq(r.scales[1], SCALE_B, "scales");
-        // once: the callback slot is gone
+        // once: the delivered flag is set, a second deliver does nothing
+        assertEq(tm.getTask(id).flags & 8, 8, "delivered flag");
         vm.expectRevert(TaskManager.NothingDelivered.selector);
-        tm.deliver(id, v);
-        (address target,) = tm.callbacks(id);
-        assertEq(target, address(0), "callback cleared on delivery");
+        tm.deliver(id, _rec(id), _claim(id), v);
+        assertEq(consumer.results(), 1, "still delivered once");
     }
 
     function test_values_that_do_not_open_the_commitment_are_refused() public {
@@ -183,16 +184,16 @@ contract ResultDeliveryTest is Fixture {
         int32[] memory wrong = _values();
         wrong[2] += 1;
         vm.expectRevert(abi.encodeWithSelector(VouchResults.ValuesMismatch.selector, id));
-        tm.finalize(id, wrong);
+        tm.finalize(id, _rec(id), _claim(id), wrong);
         int32[] memory short = new int32[](3);
         vm.expectRevert(abi.encodeWithSelector(VouchResults.ValuesMismatch.selector, id));
-        tm.finalize(id, short);
+        tm.finalize(id, _rec(id), _claim(id), short);
         // the honest side settles without anyone's values
-        tm.finalize(id, new int32[](0));
+        tm.finalize(id, _rec(id), _claim(id), new int32[](0));
         assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized without values");
         assertEq(consumer.results(), 0, "nothing delivered yet");
         vm.expectRevert(abi.encodeWithSelector(VouchResults.ValuesMismatch.selector, id));
-        tm.deliver(id, wrong);
+        tm.deliver(id, _rec(id), _claim(id), wrong);
     }
 
     function test_anyone_delivers_later_once_and_only_when_final() public {
@@ -201,34 +202,34 @@ contract ResultDeliveryTest is Fixture {
         vm.expectRevert(
             abi.encodeWithSelector(VouchResults.NotFinalized.selector, id, uint8(TaskManager.Status.Requested))
         );
-        tm.deliver(id, v);
+        tm.deliver(id, _rec(id), _claim(id), v);
         bytes32 outid = _commit(v, 1);
         vm.prank(providers[0]);
         tm.submit(id, outid, TRACE);
         vm.expectRevert(
             abi.encodeWithSelector(VouchResults.NotFinalized.selector, id, uint8(TaskManager.Status.Submitted))
         );
-        tm.deliver(id, v);
+        tm.deliver(id, _rec(id), _claim(id), v);
         vm.warp(block.timestamp + cfg.params.challengeWindow);
-        tm.finalize(id, new int32[](0));
+        tm.finalize(id, _rec(id), _claim(id), new int32[](0));
         vm.expectRevert(TaskManager.NothingDelivered.selector);
-        tm.deliver(id, new int32[](0));
+        tm.deliver(id, _rec(id), _claim(id), new int32[](0));
         vm.prank(address(0xD0E)); // a stranger holding the values
-        tm.deliver(id, v);
+        tm.deliver(id, _rec(id), _claim(id), v);
         assertEq(consumer.results(), 1, "delivered");
         assertEq(consumer.last().values[3], v[3], "values");
         vm.expectRevert(TaskManager.NothingDelivered.selector);
-        tm.deliver(id, v);
+        tm.deliver(id, _rec(id), _claim(id), v);
         // a task without a callback has nothing to deliver
         uint256 plain = _request(TaskManager.Mode.Optimistic, INPUT);
         bytes32 outplain = _commit(v, 1);
         vm.prank(providers[0]);
         tm.submit(plain, outplain, TRACE);
         vm.warp(block.timestamp + cfg.params.challengeWindow);
-        tm.finalize(plain, v);
+        tm.finalize(plain, _rec(plain), _claim(plain), v);
         assertTrue(_status(plain) == TaskManager.Status.Finalized, "finalized with values, no callback");
         vm.expectRevert(TaskManager.NothingDelivered.selector);
-        tm.deliver(plain, v);
+        tm.deliver(plain, _rec(plain), _claim(plain), v);
     }
 
     function test_rows_lay_out_each_output_row_after_row() public {
@@ -241,7 +242,7 @@ contract ResultDeliveryTest is Fixture {
         vm.prank(providers[0]);
         tm.submit(id, outid, TRACE);
         vm.warp(block.timestamp + cfg.params.challengeWindow);
-        tm.finalize(id, v);
+        tm.finalize(id, _rec(id), _claim(id), v);
         VouchResult memory r = consumer.last();
         assertEq(r.rows, 2, "rows");
         assertEq(VouchResults.valueAt(r, 0, 1, 0), 2, "label of row 1");
@@ -266,11 +267,11 @@ contract ResultDeliveryTest is Fixture {
         for (uint8 b = 1; b <= 2; ++b) {
             consumer.setBehaviour(b);
             uint256 id = _submitted(v);
-            tm.finalize(id, v);
+            tm.finalize(id, _rec(id), _claim(id), v);
             assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
             assertEq(tm.getTask(id).flags & 16, 16, "callback failure recorded");
             vm.expectRevert(TaskManager.NothingDelivered.selector);
-            tm.deliver(id, v); // delivered once, even if the consumer failed
+            tm.deliver(id, _rec(id), _claim(id), v); // delivered once, even if the consumer failed
         }
         assertEq(consumer.results(), 0, "nothing recorded");
     }
@@ -279,23 +280,24 @@ contract ResultDeliveryTest is Fixture {
         int32[] memory v = _values();
         uint256 id = _submitted(v);
         // enough gas to settle and check the values, not for the callback's cap
-        (bool ok, bytes memory ret) = address(tm).call{gas: 250_000}(abi.encodeCall(tm.finalize, (id, v)));
+        (bool ok, bytes memory ret) =
+            address(tm).call{gas: 250_000}(abi.encodeCall(tm.finalize, (id, _rec(id), _claim(id), v)));
         assertFalse(ok, "reverted");
         assertEq(bytes4(ret), TaskManager.InsufficientGasForCallback.selector, "for the callback's gas");
-        tm.finalize(id, v);
+        tm.finalize(id, _rec(id), _claim(id), v);
         assertEq(consumer.results(), 1, "delivered with enough gas");
     }
 
     function test_a_refund_tells_the_consumer_the_task_failed() public {
         uint256 id = _requestWithCallback(TaskManager.Mode.Optimistic, 1);
         vm.warp(block.timestamp + 2 hours);
-        tm.refund(id);
+        tm.refund(id, _rec(id));
         assertEq(consumer.failures(), 1, "told");
         assertEq(consumer.lastFailed(), id, "which task");
         vm.expectRevert(
             abi.encodeWithSelector(VouchResults.NotFinalized.selector, id, uint8(TaskManager.Status.Refunded))
         );
-        tm.deliver(id, _values());
+        tm.deliver(id, _rec(id), _claim(id), _values());
     }
 
     // ------------------------------------------------------------ committee
@@ -312,13 +314,13 @@ contract ResultDeliveryTest is Fixture {
         tm.commit(id, 0, commits[0], m);
         vm.warp(block.timestamp + 1 hours + 1); // commit deadline passed: reveals open
         vm.prank(m[0]);
-        tm.reveal(id, 0, out, TRACE, bytes32(0), m, commits);
+        tm.reveal(id, _rec(id), _claim(id), 0, Claim(out, TRACE), bytes32(0), m, commits);
         vm.warp(block.timestamp + cfg.params.revealWindow);
         int32[] memory wrong = _values();
         wrong[0] = 3;
         vm.expectRevert(abi.encodeWithSelector(VouchResults.ValuesMismatch.selector, id));
-        tm.finalizeCommittee(id, m, wrong);
-        tm.finalizeCommittee(id, m, v);
+        tm.finalizeCommittee(id, _rec(id), _claim(id), m, wrong);
+        tm.finalizeCommittee(id, _rec(id), _claim(id), m, v);
         assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
         assertEq(consumer.results(), 1, "delivered");
         assertEq(consumer.last().mode, uint8(TaskManager.Mode.Committee), "mode");
@@ -345,7 +347,7 @@ contract ResultDeliveryTest is Fixture {
             id = tm.request(req);
         }
         vm.prank(providers[0]);
-        tm.submitZk(id, vm.parseJsonBytes32(j, ".output_commitment"), vm.parseJsonBytes(j, ".proof"));
+        tm.submitZk(id, _rec(id), vm.parseJsonBytes32(j, ".output_commitment"), vm.parseJsonBytes(j, ".proof"));
         assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
         assertEq(consumer.results(), 1, "delivered at once");
         VouchResult memory r = consumer.last();
@@ -365,10 +367,10 @@ contract ResultDeliveryTest is Fixture {
         bytes32 out = _commit(vals, 1);
         uint256 id = _requestWithCallback(TaskManager.Mode.Zk, 1);
         vm.prank(providers[0]);
-        tm.submitZk(id, out, abi.encode(out));
+        tm.submitZk(id, _rec(id), out, abi.encode(out));
         assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
         assertEq(consumer.results(), 0, "no values in the proof");
-        tm.deliver(id, vals);
+        tm.deliver(id, _rec(id), _claim(id), vals);
         assertEq(consumer.results(), 1, "delivered later");
     }
 
@@ -381,26 +383,30 @@ contract ResultDeliveryTest is Fixture {
         int32[] memory vals = _values();
         bytes32 out = _commit(vals, 1);
         uint256 id = _requestWithCallback(TaskManager.Mode.Zk, 1);
-        (, bool ok) = this.tryFetch(id, vals);
+        (, bool ok) = this.tryFetch(id, _rec(id), _claim(id).traceRoot, vals);
         assertFalse(ok, "not finalized yet");
         int32[] memory wrong = _values();
         wrong[1] = -8;
         uint256[8] memory g;
         vm.prank(providers[0]);
-        tm.submitZk(id, out, abi.encode(g, wrong));
+        tm.submitZk(id, _rec(id), out, abi.encode(g, wrong));
         assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
         assertEq(consumer.results(), 0, "the wrong values are not delivered");
-        (, ok) = this.tryFetch(id, wrong);
+        (, ok) = this.tryFetch(id, _rec(id), _claim(id).traceRoot, wrong);
         assertFalse(ok, "the wrong values do not open the commitment");
         VouchResult memory r;
-        (r, ok) = this.tryFetch(id, vals);
+        (r, ok) = this.tryFetch(id, _rec(id), _claim(id).traceRoot, vals);
         assertTrue(ok && r.taskId == id, "the right values do");
-        tm.deliver(id, vals);
+        tm.deliver(id, _rec(id), _claim(id), vals);
         assertEq(consumer.results(), 1, "delivered later");
     }
 
-    function tryFetch(uint256 id, int32[] memory v) external view returns (VouchResult memory, bool) {
-        return VouchResults.tryFetch(IVouchTaskManager(address(tm)), id, v);
+    function tryFetch(uint256 id, TaskRecord memory rec, bytes32 traceRoot, int32[] memory v)
+        external
+        view
+        returns (VouchResult memory, bool)
+    {
+        return VouchResults.tryFetch(IVouchTaskManager(address(tm)), id, rec, traceRoot, v);
     }
 
     // ------------------------------------------------------------ commitments and fixed point
@@ -468,16 +474,20 @@ contract ResultDeliveryTest is Fixture {
     function test_fetch_pulls_a_finalized_result() public {
         int32[] memory v = _values();
         uint256 id = _submitted(v);
-        tm.finalize(id, new int32[](0));
-        VouchResult memory r = this.fetch(id, v);
+        tm.finalize(id, _rec(id), _claim(id), new int32[](0));
+        VouchResult memory r = this.fetch(id, _rec(id), _claim(id).traceRoot, v);
         assertEq(r.taskId, id, "task");
-        assertEq(r.outputCommitment, tm.getTask(id).outputCommitment, "commitment");
+        assertEq(r.outputCommitment, _claim(id).output, "commitment");
         v[0] = 0;
         vm.expectRevert(abi.encodeWithSelector(VouchResults.ValuesMismatch.selector, id));
-        this.fetch(id, v);
+        this.fetch(id, _rec(id), _claim(id).traceRoot, v);
     }
 
-    function fetch(uint256 id, int32[] memory v) external view returns (VouchResult memory) {
-        return VouchResults.fetch(IVouchTaskManager(address(tm)), id, v);
+    function fetch(uint256 id, TaskRecord memory rec, bytes32 traceRoot, int32[] memory v)
+        external
+        view
+        returns (VouchResult memory)
+    {
+        return VouchResults.fetch(IVouchTaskManager(address(tm)), id, rec, traceRoot, v);
     }
 }

@@ -3,6 +3,7 @@ pragma solidity 0.8.29;
 
 import {Fixture} from "./utils/Fixture.sol";
 import {TaskManager} from "../src/TaskManager.sol";
+import {TaskRecord, Claim} from "../src/consumer/TaskRecord.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {ReceiptAttester} from "../src/ReceiptAttester.sol";
 import {ProviderStaking} from "../src/ProviderStaking.sol";
@@ -53,21 +54,26 @@ contract TaskManagerTest is Fixture {
         vm.prank(requester);
         uint256 id = tm.request(r);
         TaskManager.Task memory t = tm.getTask(id);
-        assertEq(t.requester, requester, "requester");
-        assertEq(t.fee, fee, "fee");
-        assertEq(t.flags, (rows > 1 ? 8 : 0) | (cb ? 32 : 0), "flags");
+        assertEq(t.flags, cb ? 32 : 0, "flags");
         assertEq(t.provider, address(0), "no provider yet");
         assertEq(t.modelId, modelId, "model");
-        assertEq(t.version, VERSION, "version");
         assertEq(uint8(t.mode), mode, "mode");
         assertTrue(t.status == TaskManager.Status.Requested, "status");
         assertEq(t.deadline, deadline, "deadline");
-        assertEq(t.inputCommitment, INPUT, "input");
-        assertEq(t.outputCommitment, bytes32(0), "no output");
-        assertEq(tm.taskRows(id), rows, "rows");
-        (address target, uint32 gas) = tm.callbacks(id);
-        assertEq(target, cb ? address(0xCA11) : address(0), "callback");
-        assertEq(gas, cb ? 77_000 : 0, "callback gas");
+        // the commitment is the record's hash, and the record rebuilt from TaskRequested is r's
+        TaskRecord memory rec = _rec(id);
+        assertEq(t.commitment, keccak256(abi.encode(rec)), "commitment = keccak256(abi.encode(record))");
+        assertEq(rec.requester, requester, "requester");
+        assertEq(rec.fee, fee, "fee");
+        assertEq(rec.modelId, modelId, "record model");
+        assertEq(rec.version, VERSION, "version");
+        assertEq(rec.mode, mode, "record mode");
+        assertFalse(rec.vault, "no vault");
+        assertEq(rec.rows, rows, "rows");
+        assertEq(rec.inputCommitment, INPUT, "input");
+        assertEq(rec.callback, cb ? address(0xCA11) : address(0), "callback");
+        assertEq(rec.callbackGas, cb ? 77_000 : 0, "callback gas");
+        tm.checkRecord(id, rec, Claim(0, 0));
     }
 
     // ------------------------------------------------------------ optimistic
@@ -82,17 +88,17 @@ contract TaskManagerTest is Fixture {
         assertEq(tm.getTask(id).deadline, submittedAt + cfg.params.challengeWindow - 1, "last second");
         vm.warp(submittedAt + cfg.params.challengeWindow - 1);
         vm.expectRevert(TaskManager.TooEarly.selector);
-        tm.finalize(id, new int32[](0));
+        tm.finalize(id, _rec(id), _claim(id), new int32[](0));
         uint256 snap = vm.snapshotState();
         vm.prank(challenger);
-        tm.challenge(id, keccak256("other"), trace);
+        tm.challenge(id, _rec(id), _claim(id), Claim(keccak256("other"), trace));
         assertTrue(_status(id) == TaskManager.Status.Disputed, "a challenge in the last second");
         vm.revertToState(snap);
         vm.warp(submittedAt + cfg.params.challengeWindow);
         vm.expectRevert(TaskManager.DeadlinePassed.selector);
         vm.prank(challenger);
-        tm.challenge(id, keccak256("other"), trace);
-        tm.finalize(id, new int32[](0));
+        tm.challenge(id, _rec(id), _claim(id), Claim(keccak256("other"), trace));
+        tm.finalize(id, _rec(id), _claim(id), new int32[](0));
         assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized at submit + window");
     }
 
@@ -104,9 +110,9 @@ contract TaskManagerTest is Fixture {
         tm.submit(id, OUT, trace);
         assertEq(_locked(p), cfg.providerBond, "bond locked");
         vm.expectRevert(TaskManager.TooEarly.selector);
-        tm.finalize(id, new int32[](0));
+        tm.finalize(id, _rec(id), _claim(id), new int32[](0));
         vm.warp(block.timestamp + cfg.params.challengeWindow + 1);
-        tm.finalize(id, new int32[](0));
+        tm.finalize(id, _rec(id), _claim(id), new int32[](0));
         assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
         uint256 cut = uint256(FEE) * cfg.params.auditFeeBps / 10_000;
         assertEq(tm.balances(p), FEE - cut, "provider credited");
@@ -114,12 +120,12 @@ contract TaskManagerTest is Fixture {
         _assertConserved();
         // finalized tasks cannot be finalized, challenged or refunded again
         vm.expectRevert(abi.encodeWithSelector(TaskManager.BadStatus.selector, TaskManager.Status.Finalized));
-        tm.finalize(id, new int32[](0));
+        tm.finalize(id, _rec(id), _claim(id), new int32[](0));
         vm.expectRevert(abi.encodeWithSelector(TaskManager.BadStatus.selector, TaskManager.Status.Finalized));
         vm.prank(challenger);
-        tm.challenge(id, OUT, trace);
+        tm.challenge(id, _rec(id), _claim(id), Claim(OUT, trace));
         vm.expectRevert(abi.encodeWithSelector(TaskManager.BadStatus.selector, TaskManager.Status.Finalized));
-        tm.refund(id);
+        tm.refund(id, _rec(id));
         // withdraw pays exactly once
         uint256 before = token.balanceOf(p);
         vm.prank(p);
@@ -145,12 +151,12 @@ contract TaskManagerTest is Fixture {
     function test_refund_after_deadline() public {
         uint256 id = _request(TaskManager.Mode.Optimistic, INPUT);
         vm.expectRevert(TaskManager.TooEarly.selector);
-        tm.refund(id);
+        tm.refund(id, _rec(id));
         vm.warp(block.timestamp + 1 hours + 1);
-        tm.refund(id);
+        tm.refund(id, _rec(id));
         assertEq(tm.balances(requester), FEE, "refund credited");
         vm.expectRevert(abi.encodeWithSelector(TaskManager.BadStatus.selector, TaskManager.Status.Refunded));
-        tm.refund(id);
+        tm.refund(id, _rec(id));
         // the credit pays the next request without a transfer
         uint256 bal = token.balanceOf(requester);
         _request(TaskManager.Mode.Optimistic, INPUT);
@@ -177,7 +183,7 @@ contract TaskManagerTest is Fixture {
         vm.prank(providers[0]);
         tm.submit(id, OUT, trace);
         vm.prank(challenger);
-        gameId = tm.challenge(id, keccak256("other output"), challengerTrace);
+        gameId = tm.challenge(id, _rec(id), _claim(id), Claim(keccak256("other output"), challengerTrace));
         assertTrue(_status(id) == TaskManager.Status.Disputed, "disputed");
         _assertConserved();
     }
@@ -242,7 +248,7 @@ contract TaskManagerTest is Fixture {
         assertEq(tm.balances(providers[0]), cfg.params.challengerBond, "provider got challenger bond");
         assertEq(_locked(providers[0]), cfg.providerBond, "provider bond still locked");
         vm.warp(block.timestamp + cfg.params.challengeWindow + 1);
-        tm.finalize(id, new int32[](0));
+        tm.finalize(id, _rec(id), _claim(id), new int32[](0));
         assertEq(_locked(providers[0]) == 0 || tm.getTask(id).flags & 1 == 1, true, "bond released unless audited");
         _assertConserved();
     }
@@ -297,7 +303,7 @@ contract TaskManagerTest is Fixture {
         for (uint256 i; i < 3; ++i) {
             assertEq(_locked(m[i]), cfg.committeeBond, "member bond locked");
             vm.prank(m[i]);
-            tm.reveal(id, i, OUT, trace, bytes32(i), m, commits);
+            tm.reveal(id, _rec(id), _claim(id), i, Claim(OUT, trace), bytes32(i), m, commits);
         }
         assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
         uint256 share = (FEE - uint256(FEE) * cfg.params.auditFeeBps / 10_000) / 3;
@@ -321,26 +327,26 @@ contract TaskManagerTest is Fixture {
         (swapped[0], swapped[1], swapped[2]) = (good[1], good[0], good[2]);
         vm.prank(m[0]);
         vm.expectRevert(TaskManager.BadReveal.selector);
-        tm.reveal(id, 0, OUT, trace, bytes32(0), m, swapped);
+        tm.reveal(id, _rec(id), _claim(id), 0, Claim(OUT, trace), bytes32(0), m, swapped);
         // a list that omits the caller's commitment
         bytes32[] memory omitted = new bytes32[](2);
         (omitted[0], omitted[1]) = (good[1], good[2]);
         vm.prank(m[0]);
         vm.expectRevert(TaskManager.BadReveal.selector);
-        tm.reveal(id, 0, OUT, trace, bytes32(0), m, omitted);
+        tm.reveal(id, _rec(id), _claim(id), 0, Claim(OUT, trace), bytes32(0), m, omitted);
         // an opening that differs from the commitment (another output)
         vm.prank(m[0]);
         vm.expectRevert(TaskManager.BadReveal.selector);
-        tm.reveal(id, 0, keccak256("other"), trace, bytes32(0), m, good);
+        tm.reveal(id, _rec(id), _claim(id), 0, Claim(keccak256("other"), trace), bytes32(0), m, good);
         // another member's opening under the caller's index
         vm.prank(m[0]);
         vm.expectRevert(TaskManager.NotMember.selector);
-        tm.reveal(id, 1, OUT, trace, bytes32(uint256(1)), m, good);
+        tm.reveal(id, _rec(id), _claim(id), 1, Claim(OUT, trace), bytes32(uint256(1)), m, good);
         vm.prank(m[0]);
-        tm.reveal(id, 0, OUT, trace, bytes32(0), m, good);
+        tm.reveal(id, _rec(id), _claim(id), 0, Claim(OUT, trace), bytes32(0), m, good);
         vm.prank(m[0]);
         vm.expectRevert(TaskManager.AlreadyRevealed.selector);
-        tm.reveal(id, 0, OUT, trace, bytes32(0), m, good);
+        tm.reveal(id, _rec(id), _claim(id), 0, Claim(OUT, trace), bytes32(0), m, good);
     }
 
     function test_committee_non_committer_cannot_reveal() public {
@@ -355,7 +361,7 @@ contract TaskManagerTest is Fixture {
         vm.warp(block.timestamp + 1 hours + 1); // commit deadline passed: reveals open
         vm.prank(m[0]);
         vm.expectRevert(TaskManager.BadReveal.selector);
-        tm.reveal(id, 0, OUT, trace, bytes32(0), m, list);
+        tm.reveal(id, _rec(id), _claim(id), 0, Claim(OUT, trace), bytes32(0), m, list);
     }
 
     function test_committee_reveal_before_all_committed_is_too_early() public {
@@ -365,7 +371,7 @@ contract TaskManagerTest is Fixture {
         tm.commit(id, 0, keccak256(abi.encode(id, m[0], OUT, trace, bytes32(0))), m);
         vm.prank(m[0]);
         vm.expectRevert(TaskManager.TooEarly.selector);
-        tm.reveal(id, 0, OUT, trace, bytes32(0), m, commits);
+        tm.reveal(id, _rec(id), _claim(id), 0, Claim(OUT, trace), bytes32(0), m, commits);
     }
 
     function test_committee_non_revealer_slashed() public {
@@ -378,11 +384,11 @@ contract TaskManagerTest is Fixture {
         _commitAll(id, m, outs);
         for (uint256 i; i < 2; ++i) {
             vm.prank(m[i]);
-            tm.reveal(id, i, OUT, trace, bytes32(i), m, commits);
+            tm.reveal(id, _rec(id), _claim(id), i, Claim(OUT, trace), bytes32(i), m, commits);
         }
         vm.warp(block.timestamp + 2 hours);
         uint256 poolBefore = _auditPool();
-        tm.finalizeCommittee(id, m, new int32[](0));
+        tm.finalizeCommittee(id, _rec(id), _claim(id), m, new int32[](0));
         assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
         assertEq(_locked(m[2]), 0, "no-show bond gone");
         assertGt(_auditPool(), poolBefore + cfg.committeeBond - 1, "slashed into pool");
@@ -398,15 +404,15 @@ contract TaskManagerTest is Fixture {
         outs[2] = OUT;
         _commitAll(id, m, outs);
         vm.prank(m[0]);
-        tm.reveal(id, 0, OUT, trace, bytes32(0), m, commits);
+        tm.reveal(id, _rec(id), _claim(id), 0, Claim(OUT, trace), bytes32(0), m, commits);
         vm.prank(m[1]);
-        tm.reveal(id, 1, outs[1], trace, bytes32(uint256(1)), m, commits);
+        tm.reveal(id, _rec(id), _claim(id), 1, Claim(outs[1], trace), bytes32(uint256(1)), m, commits);
         assertTrue(_status(id) == TaskManager.Status.Disputed, "disputed");
         // same traces, different outputs: the output check decides. Nobody proves: defender wins.
         vm.warp(block.timestamp + 2 hours);
         game.timeout(1);
         assertTrue(_status(id) == TaskManager.Status.Submitted, "the defender's result stands");
-        assertEq(tm.getTask(id).outputCommitment, OUT, "the honest output");
+        assertEq(_claim(id).output, OUT, "the honest output");
         assertEq(tm.balances(m[0]), cfg.committeeBond, "defender paid the dissenter's bond");
         assertEq(_locked(m[1]), 0, "dissenter slashed");
         assertEq(_locked(m[0]), cfg.committeeBond, "the standing result keeps its bond locked");
@@ -431,9 +437,9 @@ contract TaskManagerTest is Fixture {
         traces[2] = trace;
         _commitAll(id, m, outs, traces);
         vm.prank(m[0]);
-        tm.reveal(id, 0, lie, lieTrace, bytes32(0), m, commits);
+        tm.reveal(id, _rec(id), _claim(id), 0, Claim(lie, lieTrace), bytes32(0), m, commits);
         vm.prank(m[1]);
-        tm.reveal(id, 1, OUT, trace, bytes32(uint256(1)), m, commits);
+        tm.reveal(id, _rec(id), _claim(id), 1, Claim(OUT, trace), bytes32(uint256(1)), m, commits);
         assertTrue(_status(id) == TaskManager.Status.Disputed, "disputed");
         uint256 stakeBefore = _locked(m[0]);
         vm.prank(address(game));
@@ -441,13 +447,14 @@ contract TaskManagerTest is Fixture {
         TaskManager.Task memory t = tm.getTask(id);
         assertTrue(t.status == TaskManager.Status.Submitted, "the challenger's result stands");
         assertEq(t.provider, m[1], "the winning member is the provider");
-        assertEq(t.outputCommitment, OUT, "the honest output");
-        assertEq(t.traceRoot, trace, "the honest trace root");
+        assertEq(_claim(id).output, OUT, "the honest output (the last ResultSubmitted)");
+        assertEq(_claim(id).traceRoot, trace, "the honest trace root");
+        tm.checkRecord(id, _rec(id), Claim(OUT, trace));
         assertEq(stakeBefore - _locked(m[0]), cfg.committeeBond, "the liar's bond slashed");
         assertEq(tm.balances(m[1]), cfg.committeeBond, "the winner gets the liar's bond");
         vm.expectRevert(abi.encodeWithSelector(TaskManager.BadStatus.selector, TaskManager.Status.Submitted));
         vm.prank(m[2]);
-        tm.reveal(id, 2, OUT, trace, bytes32(uint256(2)), m, commits);
+        tm.reveal(id, _rec(id), _claim(id), 2, Claim(OUT, trace), bytes32(uint256(2)), m, commits);
         tm.releaseCommitteeBonds(id, m);
         assertEq(_locked(m[2]), 0, "bystander released");
         assertEq(_locked(m[1]), cfg.committeeBond, "the standing result keeps its bond locked");
@@ -458,10 +465,10 @@ contract TaskManagerTest is Fixture {
     /// After a committee dispute: the window runs, then `finalize` pays the standing member.
     function _finalizeStanding(uint256 id, address winner) internal {
         vm.expectRevert(TaskManager.TooEarly.selector);
-        tm.finalize(id, new int32[](0));
+        tm.finalize(id, _rec(id), _claim(id), new int32[](0));
         uint256 before = tm.balances(winner);
         vm.warp(block.timestamp + cfg.params.challengeWindow);
-        tm.finalize(id, new int32[](0));
+        tm.finalize(id, _rec(id), _claim(id), new int32[](0));
         assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
         assertGt(tm.balances(winner), before, "the fee paid to the standing member");
         assertEq(_locked(winner) == 0 || tm.getTask(id).flags & 1 == 1, true, "bond released unless audited");
@@ -475,9 +482,9 @@ contract TaskManagerTest is Fixture {
         uint256 id = _request(TaskManager.Mode.Zk, INPUT);
         vm.prank(providers[1]);
         vm.expectRevert(TaskManager.ProofRejected.selector);
-        tm.submitZk(id, OUT, "bad");
+        tm.submitZk(id, _rec(id), OUT, "bad");
         vm.prank(providers[1]);
-        tm.submitZk(id, OUT, abi.encode(OUT));
+        tm.submitZk(id, _rec(id), OUT, abi.encode(OUT));
         assertTrue(_status(id) == TaskManager.Status.Finalized, "finalized");
         _assertConserved();
     }
@@ -517,7 +524,7 @@ contract TaskManagerTest is Fixture {
         }
         token.approve(address(tm), 100 ether);
         tm.fundAuditPool(100 ether);
-        tm.finalize(id, new int32[](0));
+        tm.finalize(id, _rec(id), _claim(id), new int32[](0));
         assertEq(tm.getTask(id).flags & 1, 1, "flagged");
         assertEq(_locked(providers[0]), cfg.providerBond, "bond held during audit");
     }
@@ -525,12 +532,12 @@ contract TaskManagerTest is Fixture {
     function test_audit_confirm_is_paid_when_the_window_closes_unchallenged() public {
         uint256 id = _auditedTask();
         vm.prank(challenger);
-        tm.confirmAudit(id, OUT, trace);
+        tm.confirmAudit(id, _rec(id), Claim(OUT, trace));
         assertEq(tm.auditors(id), challenger, "confirmer recorded");
         assertEq(tm.balances(challenger), 0, "not paid before the window ends");
         assertEq(_locked(providers[0]), cfg.providerBond, "bond held until the window ends");
         vm.expectRevert(TaskManager.NotAudited.selector);
-        tm.confirmAudit(id, OUT, trace); // one confirmer per audit
+        tm.confirmAudit(id, _rec(id), Claim(OUT, trace)); // one confirmer per audit
         vm.expectRevert(TaskManager.TooEarly.selector);
         tm.closeAudit(id);
         vm.warp(tm.getTask(id).deadline + 1);
@@ -546,7 +553,7 @@ contract TaskManagerTest is Fixture {
         uint256 id = _auditedTask();
         vm.prank(providers[0]);
         vm.expectRevert(TaskManager.NotAudited.selector);
-        tm.confirmAudit(id, OUT, trace);
+        tm.confirmAudit(id, _rec(id), Claim(OUT, trace));
     }
 
     function test_audit_a_confirmed_lie_can_still_be_challenged_and_the_confirmer_is_not_paid() public {
@@ -554,10 +561,10 @@ contract TaskManagerTest is Fixture {
         // anyone (a Sybil of the provider) confirms the posted values, which are public
         address sybil = makeAddr("sybil");
         vm.prank(sybil);
-        tm.confirmAudit(id, OUT, trace);
+        tm.confirmAudit(id, _rec(id), Claim(OUT, trace));
         // an auditor that re-executed disagrees: the audit is still open
         vm.prank(challenger);
-        tm.challengeAudit(id, keccak256("the right output"), keccak256("its trace"));
+        tm.challengeAudit(id, _rec(id), _claim(id), Claim(keccak256("the right output"), keccak256("its trace")));
         uint256 stakeBefore = staking.freeStake(providers[0]) + _locked(providers[0]);
         vm.prank(address(game));
         tm.resolveDispute(id, Outcome.ChallengerWins);
@@ -579,17 +586,17 @@ contract TaskManagerTest is Fixture {
         vm.prank(providers[0]);
         tm.submit(id, OUT, trace);
         vm.warp(block.timestamp + cfg.params.challengeWindow + 1);
-        tm.finalize(id, new int32[](0));
+        tm.finalize(id, _rec(id), _claim(id), new int32[](0));
         bytes32 leaf = keccak256(abi.encode(id, modelId, uint32(VERSION), INPUT, OUT, uint8(0), trace));
         assertEq(tm.receiptHead(), keccak256(abi.encode(bytes32(0), leaf)), "hash chain");
         bytes32 uid = receipts.flushReceipts();
         assertTrue(d.eas.isAttestationValid(uid), "batch attested");
         vm.expectRevert(bytes4(keccak256("NothingToAttest()")));
         receipts.flushReceipts();
-        bytes32 one = receipts.attestReceipt(id);
+        bytes32 one = receipts.attestReceipt(id, _rec(id), _claim(id));
         assertEq(d.eas.getAttestation(one).recipient, requester, "receipt to requester");
         vm.expectRevert(bytes4(keccak256("AlreadyAttested()")));
-        receipts.attestReceipt(id);
+        receipts.attestReceipt(id, _rec(id), _claim(id));
     }
 
     function test_receipts_attested_in_one_multi_attest_once_each() public {
@@ -601,11 +608,12 @@ contract TaskManagerTest is Fixture {
         tm.submit(b, OUT, trace);
         vm.stopPrank();
         vm.warp(block.timestamp + cfg.params.challengeWindow + 1);
-        tm.finalize(a, new int32[](0));
-        tm.finalize(b, new int32[](0));
+        tm.finalize(a, _rec(a), _claim(a), new int32[](0));
+        tm.finalize(b, _rec(b), _claim(b), new int32[](0));
         uint256[] memory ids = new uint256[](4);
         (ids[0], ids[1], ids[2], ids[3]) = (a, open, b, a);
-        bytes32[] memory uids = receipts.attestReceipts(ids);
+        (TaskRecord[] memory recs, Claim[] memory results) = _recsOf(ids);
+        bytes32[] memory uids = receipts.attestReceipts(ids, recs, results);
         assertTrue(uids[0] != bytes32(0) && uids[2] != bytes32(0) && uids[0] != uids[2], "a and b attested");
         assertEq(uids[1], bytes32(0), "not finalized: skipped");
         assertEq(uids[3], bytes32(0), "a repeated: attested once");
@@ -614,9 +622,17 @@ contract TaskManagerTest is Fixture {
         assertEq(d.eas.getAttestation(uids[0]).recipient, requester, "receipt to requester");
         assertEq(d.eas.getAttestation(uids[2]).schema, receipts.receiptSchema(), "receipt schema");
         vm.expectRevert(bytes4(keccak256("NothingToAttest()")));
-        receipts.attestReceipts(ids);
+        receipts.attestReceipts(ids, recs, results);
         vm.expectRevert(bytes4(keccak256("AlreadyAttested()")));
-        receipts.attestReceipt(b);
+        receipts.attestReceipt(b, _rec(b), _claim(b));
+    }
+
+    function _recsOf(uint256[] memory ids) internal returns (TaskRecord[] memory recs, Claim[] memory results) {
+        recs = new TaskRecord[](ids.length);
+        results = new Claim[](ids.length);
+        for (uint256 i; i < ids.length; ++i) {
+            (recs[i], results[i]) = (_rec(ids[i]), _claim(ids[i]));
+        }
     }
 
     function test_a_second_deployment_on_the_same_eas_registers_no_schema_twice() public {

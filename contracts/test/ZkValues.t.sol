@@ -3,9 +3,12 @@ pragma solidity 0.8.29;
 
 import {Test} from "./utils/Test.sol";
 import {ResultDelivery} from "../src/ResultDelivery.sol";
+import {IVouchOutputs} from "../src/consumer/IVouchTaskManager.sol";
 
 /// Exposes the delivery's in-place proof reader.
 contract ZkValuesHarness is ResultDelivery {
+    constructor() ResultDelivery(IVouchOutputs(address(0))) {}
+
     function values(bytes calldata proof) external pure returns (int32[] memory, bool) {
         return _zkValues(proof);
     }

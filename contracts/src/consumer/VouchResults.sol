@@ -53,11 +53,13 @@ library VouchResults {
     /// @param values The integer outputs (every output in package order, each its rows end to
     /// end), e.g. from `vouch infer` or the node that finalized the task; the output commitment
     /// is computed from them.
-    function fetch(IVouchTaskManager tm, uint256 taskId, TaskRecord memory rec, bytes32 traceRoot, int32[] memory values)
-        internal
-        view
-        returns (VouchResult memory)
-    {
+    function fetch(
+        IVouchTaskManager tm,
+        uint256 taskId,
+        TaskRecord memory rec,
+        bytes32 traceRoot,
+        int32[] memory values
+    ) internal view returns (VouchResult memory) {
         return _fetch(tm, taskId, rec, traceRoot, values, FETCH);
     }
 

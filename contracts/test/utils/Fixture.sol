@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.29;
 
-import {Test} from "./Test.sol";
+import {RecordBook} from "./RecordBook.sol";
 import {VouchDeploy} from "../../script/Deploy.s.sol";
 import {VouchToken} from "../../src/VouchToken.sol";
 import {ModelRegistry} from "../../src/ModelRegistry.sol";
@@ -11,7 +11,7 @@ import {DisputeGame} from "../../src/DisputeGame.sol";
 import {ReceiptAttester} from "../../src/ReceiptAttester.sol";
 
 /// @notice Deploys the protocol exactly as the deploy script does and funds a cast of actors.
-abstract contract Fixture is Test {
+abstract contract Fixture is RecordBook {
     VouchDeploy.Deployment internal d;
     VouchDeploy.Config internal cfg;
     VouchToken internal token;
@@ -49,6 +49,7 @@ abstract contract Fixture is Test {
         receipts = d.receipts;
         vm.warp(1_700_000_000);
         vm.roll(100);
+        vm.recordLogs();
 
         delete providers;
         for (uint256 i; i < 5; ++i) {
@@ -59,6 +60,10 @@ abstract contract Fixture is Test {
         for (uint256 i; i < providers.length; ++i) {
             _fund(providers[i], 100_000 ether);
         }
+    }
+
+    function _bookedTaskManager() internal view override returns (address) {
+        return address(tm);
     }
 
     function _fund(address who, uint256 amount) internal {

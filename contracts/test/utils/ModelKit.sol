@@ -6,6 +6,7 @@ import {Tree} from "./Tree.sol";
 import {OneStepVerifier, Semantics} from "../../src/OneStepVerifier.sol";
 import {DisputeGame} from "../../src/DisputeGame.sol";
 import {TaskManager} from "../../src/TaskManager.sol";
+import {TaskRecord, Claim} from "../../src/consumer/TaskRecord.sol";
 
 /// @notice Reference models (784-128-10 MLP, LeNet-sized CNN) built and executed in Solidity with
 /// the OneStepVerifier itself, their commitments, and a driver that plays a full dispute with
@@ -364,7 +365,15 @@ abstract contract ModelKit is Fixture {
         (gas.challenge, ret) = _tx(
             challenger,
             address(tm),
-            abi.encodeCall(tm.challenge, (p.taskId, keccak256("challenger output"), Tree.root(p.chaTrace)))
+            abi.encodeCall(
+                tm.challenge,
+                (
+                    p.taskId,
+                    _rec(p.taskId),
+                    _claim(p.taskId),
+                    Claim({output: keccak256("challenger output"), traceRoot: Tree.root(p.chaTrace)})
+                )
+            )
         );
         p.gid = abi.decode(ret, (uint256));
         (gas.graph,) = _tx(

@@ -4,6 +4,12 @@ pragma solidity ^0.8.27;
 /// @notice The subset of Foundry's cheatcodes vouch's tests and scripts use, declared locally
 /// (the npm forge-std package does not compile). Signatures match forge's cheatcode spec.
 interface Vm {
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
     struct DirEntry {
         string errorMessage;
         string path;
@@ -23,6 +29,10 @@ interface Vm {
     function revertToState(uint256 snapshotId) external returns (bool success);
     function skip(bool skipTest) external;
     function label(address account, string calldata newLabel) external;
+
+    // logs
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory logs);
 
     // callers
     function prank(address msgSender) external;

@@ -2570,6 +2570,22 @@ export const taskManagerAbi = [
   },
   {
     "type": "error",
+    "name": "NotFinalized",
+    "inputs": [
+      {
+        "name": "taskId",
+        "type": "uint256",
+        "internalType": "uint256"
+      },
+      {
+        "name": "status",
+        "type": "uint8",
+        "internalType": "uint8"
+      }
+    ]
+  },
+  {
+    "type": "error",
     "name": "NotGovernance",
     "inputs": []
   },

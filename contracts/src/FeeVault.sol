@@ -158,15 +158,24 @@ contract FeeVault is EIP712, ReentrancyGuardTransient {
         bytes calldata signature,
         Permit calldata permit
     ) external nonReentrant returns (uint256 taskId) {
-        (bool custom, address token) = _takeSigned(r, s, signature, permit);
+        bytes32 digest = _checkSigned(r, s, signature);
+        // a signature the one-transaction zk path used has a task under its digest
+        if (taskManager.getTask(uint256(digest)).status != TaskManager.Status.None) revert NonceUsed();
+        nonceUsed[s.client][s.nonce] = true;
+        (bool custom, address token) = _feeTokenAndPermit(r, s, permit);
+        if (custom) _pull(token, s.client, r.fee);
         taskId = taskManager.requestFor(s.client, r, custom);
-        _signedTask(taskId, custom, token, r.fee, s);
+        if (custom) _hold(taskId, token, s.client, r.fee);
+        emit SignedRequest(taskId, s.client, s.nonce, msg.sender);
     }
 
     /// @notice The one-transaction zk decision: a zk request `s.client` signed (the same digest
     /// as `requestSigned`) created and filled by the caller, its provider, with `output` and its
     /// `proof` (`TaskManager.requestSubmitZkFor`: verified, settled and delivered in this call).
-    /// A rejected proof reverts the whole call, so the signature stays usable.
+    /// The task's id is the digest (`uint256(hashRequest(r, s))`, which the client knows before
+    /// it is sent): the task's own state is the replay protection (the nonce is not written;
+    /// `requestSigned` refuses a digest with a task, and this function a used or cancelled
+    /// nonce). A rejected proof reverts the whole call, so the signature stays usable.
     function requestSignedZk(
         TaskManager.RequestInput calldata r,
         Signed calldata s,
@@ -175,24 +184,30 @@ contract FeeVault is EIP712, ReentrancyGuardTransient {
         bytes32 output,
         bytes calldata proof
     ) external nonReentrant returns (uint256 taskId) {
-        (bool custom, address token) = _takeSigned(r, s, signature, permit);
-        taskId = taskManager.requestSubmitZkFor(s.client, r, custom, msg.sender, output, proof);
-        _signedTask(taskId, custom, token, r.fee, s);
+        taskId = uint256(_checkSigned(r, s, signature));
+        (bool custom, address token) = _feeTokenAndPermit(r, s, permit);
+        if (custom) _pull(token, s.client, r.fee);
+        taskManager.requestSubmitZkFor(taskId, s.client, r, custom, msg.sender, output, proof);
+        if (custom) _hold(taskId, token, s.client, r.fee);
     }
 
-    /// Checks a signed request (expiry, nonce, signature, fee token), uses its nonce, applies
-    /// the permit and takes a custom-token fee into the vault.
-    function _takeSigned(
-        TaskManager.RequestInput calldata r,
-        Signed calldata s,
-        bytes calldata signature,
-        Permit calldata permit
-    ) internal returns (bool custom, address token) {
+    /// Checks a signed request's expiry, nonce (unused) and signature; returns its digest.
+    function _checkSigned(TaskManager.RequestInput calldata r, Signed calldata s, bytes calldata signature)
+        internal
+        view
+        returns (bytes32 digest)
+    {
         if (block.timestamp > s.expiry) revert Expired();
         if (nonceUsed[s.client][s.nonce]) revert NonceUsed();
-        if (!SignatureChecker.isValidSignatureNow(s.client, hashRequest(r, s), signature)) revert BadSignature();
-        nonceUsed[s.client][s.nonce] = true;
+        digest = hashRequest(r, s);
+        if (!SignatureChecker.isValidSignatureNow(s.client, digest, signature)) revert BadSignature();
+    }
 
+    /// The version's fee token, which must be the signed one, after applying the permit.
+    function _feeTokenAndPermit(TaskManager.RequestInput calldata r, Signed calldata s, Permit calldata permit)
+        internal
+        returns (bool custom, address token)
+    {
         (custom, token) = registry.feeToken(r.modelId, r.version);
         if (!custom) token = address(taskManager.token());
         if (token != s.feeToken) revert WrongFeeToken(token);
@@ -205,12 +220,6 @@ contract FeeVault is EIP712, ReentrancyGuardTransient {
                 .permit(s.client, spender, permit.value, permit.deadline, permit.v, permit.r, permit.s) {}
                 catch {}
         }
-        if (custom) _pull(token, s.client, r.fee);
-    }
-
-    function _signedTask(uint256 taskId, bool custom, address token, uint256 fee, Signed calldata s) internal {
-        if (custom) _hold(taskId, token, s.client, fee);
-        emit SignedRequest(taskId, s.client, s.nonce, msg.sender);
     }
 
     /// @notice Burns one of the caller's nonces, so a request signed with it can never be used.

@@ -287,9 +287,11 @@ contract ModelRegistry {
             && (!zk || v.zkVerifier != address(0));
     }
 
-    /// @notice A version's fee token: `custom == false` means the TaskManager's own token.
+    /// @notice A version's fee token: `custom == false` means the TaskManager's own token (and
+    /// `token` is then address(0): `feeTokenOf` is read only for a custom-fee version).
     function feeToken(uint32 modelId, uint32 version) external view returns (bool custom, address token) {
-        return (_versions[modelId][version].customFee, feeTokenOf[modelId][version]);
+        custom = _versions[modelId][version].customFee;
+        if (custom) token = feeTokenOf[modelId][version];
     }
 
     /// @notice The roots and verifier the settlement contracts check against.

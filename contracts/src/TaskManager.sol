@@ -214,6 +214,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
     error NothingDelivered();
     error UseFeeVault();
     error BadRecord();
+    error TaskExists();
 
     modifier onlyGovernance() {
         if (msg.sender != governance) revert NotGovernance();
@@ -256,8 +257,9 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
     /// @notice Requests an inference with the fee escrowed (from the caller's credited balance
     /// when it suffices, else pulled with transferFrom). A version with a custom fee token is
     /// requested through the FeeVault instead.
-    function request(RequestInput calldata r) external nonReentrant returns (uint256 taskId) {
-        (taskId,) = _request(msg.sender, r, false);
+    function request(RequestInput calldata r) external nonReentrant returns (uint256) {
+        (uint256 taskId,) = _request(0, msg.sender, r, false);
+        return taskId;
     }
 
     /// @notice The FeeVault's entry: a request for `requester`, who authorized it (its own call
@@ -270,30 +272,35 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
         returns (uint256 taskId)
     {
         if (msg.sender != feeVault) revert UseFeeVault();
-        (taskId,) = _request(requester, r, custom);
+        (taskId,) = _request(0, requester, r, custom);
     }
 
     /// @notice The FeeVault's one-transaction zk decision: `requestFor`, then the task filled by
     /// `provider` with `output` and its `proof` as `submitZk` would (verified, settled, the
-    /// values delivered), in the same call. `provider` is the vault's caller.
+    /// values delivered), in the same call. `provider` is the vault's caller. The task's id is
+    /// `taskId`, the client's signed digest (above the sequential ids, which are `uint32`): a
+    /// task that exists already is `TaskExists`, so the task's own slots are the signature's
+    /// replay protection.
     function requestSubmitZkFor(
+        uint256 taskId,
         address requester,
         RequestInput calldata r,
         bool custom,
         address provider,
         bytes32 output,
         bytes calldata proof
-    ) external nonReentrant returns (uint256 taskId) {
+    ) external nonReentrant {
         if (msg.sender != feeVault) revert UseFeeVault();
         if (r.mode != Mode.Zk) revert BadMode();
-        TaskRecord memory rec;
-        (taskId, rec) = _request(requester, r, custom);
+        if (taskId <= type(uint32).max || tasks[taskId].status != Status.None) revert TaskExists();
+        (, TaskRecord memory rec) = _request(taskId, requester, r, custom);
         _zkSettle(taskId, rec, keccak256(abi.encode(rec)), provider, output, proof);
     }
 
     /// `custom` is true only from the FeeVault; the registry refuses a version whose fee token
     /// does not match it (a custom-token version requested here directly is `ModelNotActive`).
-    function _request(address requester, RequestInput calldata r, bool custom)
+    /// `keyed` 0: the task gets the next sequential id; else `keyed` is its id.
+    function _request(uint256 keyed, address requester, RequestInput calldata r, bool custom)
         internal
         returns (uint256 taskId, TaskRecord memory rec)
     {
@@ -305,7 +312,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
         // a zk proof covers one row; every other mode disputes one element of one row
         if (r.rows == 0 || (r.mode == Mode.Zk && r.rows != 1)) revert BadRows(r.rows);
 
-        taskId = ++ledger.taskCount;
+        taskId = keyed == 0 ? ++ledger.taskCount : keyed;
         rec = TaskRecord({
             requester: requester,
             fee: r.fee,

@@ -263,6 +263,9 @@ abstract contract ModelKit is Fixture {
 
     function _coolAll() internal {
         vm.cool(address(tm));
+        vm.cool(tm.module());
+        vm.cool(address(tm.delivery()));
+        vm.cool(address(d.feeVault));
         vm.cool(address(game));
         vm.cool(address(game.evaluator()));
         vm.cool(address(staking));

@@ -1398,7 +1398,7 @@ export const taskManagerAbi = [
     ],
     "outputs": [
       {
-        "name": "taskId",
+        "name": "",
         "type": "uint256",
         "internalType": "uint256"
       }
@@ -1496,6 +1496,11 @@ export const taskManagerAbi = [
     "name": "requestSubmitZkFor",
     "inputs": [
       {
+        "name": "taskId",
+        "type": "uint256",
+        "internalType": "uint256"
+      },
+      {
         "name": "requester",
         "type": "address",
         "internalType": "address"
@@ -1583,13 +1588,7 @@ export const taskManagerAbi = [
         "internalType": "bytes"
       }
     ],
-    "outputs": [
-      {
-        "name": "taskId",
-        "type": "uint256",
-        "internalType": "uint256"
-      }
-    ],
+    "outputs": [],
     "stateMutability": "nonpayable"
   },
   {
@@ -2629,6 +2628,11 @@ export const taskManagerAbi = [
         "internalType": "address"
       }
     ]
+  },
+  {
+    "type": "error",
+    "name": "TaskExists",
+    "inputs": []
   },
   {
     "type": "error",

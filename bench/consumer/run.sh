@@ -3,9 +3,8 @@
 # finalize with the values, the example LendingRiskGate acting), as receipts on a real anvil,
 # optimistic (digits MLP) and zk (the 784-128-10 MLP with its committed verifier and proof).
 # The forge harness's per-transaction figures for optimistic and zk are
-# `cd contracts && ../node_modules/.bin/forge test --match-contract ConsumerGas -vv`; the hashed task
-# layout's prototype (not landed) is hashed-layout-prototype.diff (docs/architecture.md, "Consumer
-# decision gas").
+# `cd contracts && ../node_modules/.bin/forge test --match-contract ConsumerGas -vv` (the hashed task
+# layout, two- and one-transaction zk; docs/architecture.md, "Consumer decision gas").
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"

@@ -10,7 +10,7 @@ import {ProviderStaking} from "./ProviderStaking.sol";
 import {IRandomnessSource} from "./RandomnessSource.sol";
 import {IZkVerifier} from "./IZkVerifier.sol";
 import {IDisputeGame, IDisputeResolver, DisputeParams, Outcome} from "./IDisputeGame.sol";
-import {IVouchConsumer} from "./consumer/IVouchConsumer.sol";
+import {IVouchConsumer, VouchResult} from "./consumer/IVouchConsumer.sol";
 import {ResultDelivery} from "./ResultDelivery.sol";
 import {TaskManagerCore} from "./TaskManagerCore.sol";
 import {TaskManagerModule} from "./TaskManagerModule.sol";
@@ -415,21 +415,6 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
         staking.lock(msg.sender, providerBond);
     }
 
-    /// @notice Challenges an optimistic result inside its window, posting the challenger's own
-    /// result (`mine`) and a bond (from its credited balance or transferFrom).
-    function challenge(uint256 taskId, TaskRecord calldata rec, Claim calldata standing, Claim calldata mine)
-        external
-        nonReentrant
-        returns (uint256 disputeId)
-    {
-        _check(taskId, rec, standing.output, standing.traceRoot);
-        Task storage t = tasks[taskId];
-        if (t.status != Status.Submitted) revert BadStatus(t.status);
-        if (block.timestamp > t.deadline) revert DeadlinePassed();
-        t.status = Status.Disputed;
-        disputeId = _openEscrowedDispute(taskId, rec, standing, mine, 0);
-    }
-
     /// @notice Finalizes a task after its challenge window (optimistic, or a committee task
     /// whose dispute left a result standing). Non-empty `values` (the integer outputs) are
     /// checked against the output commitment and delivered to the callback; empty ones settle
@@ -493,11 +478,29 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
         _settle(taskId, rec, _one(provider), false, output, traceRoot);
         // the proof carries the values; a proof format the delivery cannot read settles anyway
         if (rec.callback == address(0)) return;
-        bytes memory data = delivery.zkCallData(taskId, rec, output, proof);
+        bytes memory data = _zkCallData(taskId, rec, output, proof);
         if (data.length != 0) _callbackOnce(taskId, rec, data);
     }
 
-    // ================================================================ committee (TaskManagerModule)
+    /// The consumer call with the values a zk proof carries (vouch's exported verifiers take
+    /// `proof = abi.encode(uint256[8] groth16, int32[] outputs)`), checked against the output
+    /// commitment and the version's output sizes (`VouchResults.resultOf`); empty when the proof
+    /// is in another format or its values do not open `output`: a zk task settles whatever its
+    /// proof's layout, and its values may still be delivered with `deliver`. Never reverts on
+    /// the proof's contents. Here rather than in `ResultDelivery`: the call cost ~4k gas.
+    function _zkCallData(uint256 taskId, TaskRecord memory rec, bytes32 output, bytes calldata proof)
+        internal
+        view
+        returns (bytes memory data)
+    {
+        (int32[] memory values, bool ok) = VouchResults.proofValues(proof);
+        if (!ok || values.length == 0) return data;
+        VouchResult memory r;
+        (r, ok) = VouchResults.resultOf(IVouchOutputs(address(registry)), taskId, rec, output, values);
+        if (ok) data = abi.encodeCall(IVouchConsumer.onVouchResult, (r));
+    }
+
+    // ================================================================ TaskManagerModule: committee, challenges, audits, disputes
 
     /// @notice Commits `keccak256(abi.encode(taskId, member, output, traceRoot, salt))`, appended
     /// to the task's commit chain, and locks the member's bond. The first commitment after the
@@ -562,9 +565,45 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
         _delegate();
     }
 
-    /// Runs this call's function in the module on this contract's storage; its revert data
-    /// passes through. The module's functions return nothing.
-    function _delegate() internal {
+    /// @notice Challenges an optimistic result inside its window, posting the challenger's own
+    /// result (`mine`) and a bond (from its credited balance or transferFrom).
+    function challenge(uint256, TaskRecord calldata, Claim calldata, Claim calldata)
+        external
+        nonReentrant
+        returns (uint256)
+    {
+        return abi.decode(_delegate(), (uint256));
+    }
+
+    /// @notice An auditor of a flagged task confirms the result by posting the same result. A
+    /// confirmation does not close the audit: the posted values are public, so posting them
+    /// proves no work, and a lie confirmed (by anyone, the liar included) can still be
+    /// challenged until the audit window ends. The first confirmer is paid `auditReward` when
+    /// the window ends unchallenged (`closeAudit`); a confirmer of a result later shown wrong
+    /// gets nothing. A result other than the standing one is `BadRecord`.
+    function confirmAudit(uint256, TaskRecord calldata, Claim calldata) external nonReentrant {
+        _delegate();
+    }
+
+    /// @notice An auditor that disagrees with a flagged task opens a dispute (with a bond), also
+    /// after a confirmation.
+    function challengeAudit(uint256, TaskRecord calldata, Claim calldata, Claim calldata)
+        external
+        nonReentrant
+        returns (uint256)
+    {
+        return abi.decode(_delegate(), (uint256));
+    }
+
+    /// @notice Ends an unchallenged audit after its window: releases the provider's bond and pays
+    /// the confirmer, if any, `auditReward` from the pool.
+    function closeAudit(uint256) external nonReentrant {
+        _delegate();
+    }
+
+    /// Runs this call's function in the module on this contract's storage and returns its
+    /// return data; its revert data passes through.
+    function _delegate() internal returns (bytes memory ret) {
         address m = module;
         assembly ("memory-safe") {
             let ptr := mload(0x40)
@@ -573,88 +612,11 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
                 returndatacopy(ptr, 0, returndatasize())
                 revert(ptr, returndatasize())
             }
+            ret := ptr
+            mstore(ret, returndatasize())
+            returndatacopy(add(ret, 0x20), 0, returndatasize())
+            mstore(0x40, add(add(ret, 0x20), and(add(returndatasize(), 31), not(31))))
         }
-    }
-
-    // ================================================================ audits
-
-    /// @notice An auditor of a flagged task confirms the result by posting the same result. A
-    /// confirmation does not close the audit: the posted values are public, so posting them
-    /// proves no work, and a lie confirmed (by anyone, the liar included) can still be
-    /// challenged until the audit window ends. The first confirmer is paid `auditReward` when
-    /// the window ends unchallenged (`closeAudit`); a confirmer of a result later shown wrong
-    /// gets nothing. A result other than the standing one is `BadRecord`.
-    function confirmAudit(uint256 taskId, TaskRecord calldata rec, Claim calldata result) external nonReentrant {
-        _check(taskId, rec, result.output, result.traceRoot);
-        Task storage t = tasks[taskId];
-        _requireOpenAudit(t);
-        if (msg.sender == t.provider || auditors[taskId] != address(0)) revert NotAudited();
-        auditors[taskId] = msg.sender;
-        emit AuditConfirmed(taskId, msg.sender);
-    }
-
-    /// @notice An auditor that disagrees with a flagged task opens a dispute (with a bond), also
-    /// after a confirmation.
-    function challengeAudit(uint256 taskId, TaskRecord calldata rec, Claim calldata standing, Claim calldata mine)
-        external
-        nonReentrant
-        returns (uint256 disputeId)
-    {
-        _check(taskId, rec, standing.output, standing.traceRoot);
-        Task storage t = tasks[taskId];
-        _requireOpenAudit(t);
-        t.flags |= FLAG_AUDIT_CLOSED; // one audit dispute per task
-        disputeId = _openEscrowedDispute(taskId, rec, standing, mine, 2);
-    }
-
-    /// @notice Ends an unchallenged audit after its window: releases the provider's bond and pays
-    /// the confirmer, if any, `auditReward` from the pool.
-    function closeAudit(uint256 taskId) external nonReentrant {
-        Task storage t = tasks[taskId];
-        if (_auditOpen(t)) revert TooEarly();
-        t.flags |= FLAG_AUDIT_CLOSED;
-        address auditor = auditors[taskId];
-        if (auditor != address(0)) _payAuditReward(auditor);
-        emit AuditClosed(taskId, auditor, false);
-        _unlock(t.provider, _bondOf(t.mode));
-    }
-
-    function _requireOpenAudit(Task storage t) internal view {
-        if (!_auditOpen(t)) revert DeadlinePassed();
-    }
-
-    /// Whether a flagged task's audit window is still running; reverts `NotAudited` for a task
-    /// not flagged or whose audit closed.
-    function _auditOpen(Task storage t) internal view returns (bool) {
-        if (t.status != Status.Finalized || t.flags & (FLAG_AUDIT | FLAG_AUDIT_CLOSED) != FLAG_AUDIT) {
-            revert NotAudited();
-        }
-        return block.timestamp <= t.deadline;
-    }
-
-    // ================================================================ disputes
-
-    function _openEscrowedDispute(
-        uint256 taskId,
-        TaskRecord calldata rec,
-        Claim calldata standing,
-        Claim calldata mine,
-        uint8 kind
-    ) internal returns (uint256 disputeId) {
-        uint96 bond = params.challengerBond;
-        disputes[taskId] = Dispute({
-            challenger: msg.sender, challengerBond: bond, kind: kind, challengerOutput: mine.output, challengerTrace: 0
-        });
-        disputeRecords[taskId] = rec;
-        totalBonds += bond;
-        uint256 bal = balances[msg.sender];
-        if (bal >= bond) {
-            balances[msg.sender] = bal - bond;
-        } else {
-            token.safeTransferFrom(msg.sender, address(this), bond);
-        }
-        disputeId = disputeGame.open(_disputeParams(taskId, rec, standing, mine), rec.rows);
-        emit Challenged(taskId, msg.sender, disputeId, kind);
     }
 
     // ================================================================ balances

@@ -2,6 +2,7 @@
 pragma solidity 0.8.29;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 
 import {ModelRegistry} from "./ModelRegistry.sol";
 import {ProviderStaking} from "./ProviderStaking.sol";
@@ -14,12 +15,15 @@ import {TaskManagerCore} from "./TaskManagerCore.sol";
 
 /// @title TaskManagerModule
 /// @notice The TaskManager's committee path (`commit`, `redraw`, `reveal`, `finalizeCommittee`,
-/// `releaseCommitteeBonds`) and dispute resolution (`resolveDispute`), in a contract of its own
+/// `releaseCommitteeBonds`), its challenges and audits (`challenge`, `confirmAudit`,
+/// `challengeAudit`, `closeAudit`) and dispute resolution (`resolveDispute`), in a contract of its own
 /// so the TaskManager's bytecode stays under EIP-170. The TaskManager creates it and runs these
 /// functions by delegatecall on its own storage (the shared `TaskManagerCore` layout), behind
 /// its own entry points of the same signatures and its reentrancy guard: they are documented
 /// there. Called directly, every function reverts (`OnlyDelegated`).
 contract TaskManagerModule is TaskManagerCore {
+    using SafeERC20 for IERC20;
+
     /// This contract's own address: a direct call runs at it, a delegated one does not.
     address private immutable self;
 
@@ -352,5 +356,97 @@ contract TaskManagerModule is TaskManagerCore {
             if (m == defender || m == party || c.commitMask & (uint256(1) << i) == 0) continue;
             _unlock(m, committeeBond);
         }
+    }
+
+    /// @notice Challenges an optimistic result inside its window, posting the challenger's own
+    /// result (`mine`) and a bond (from its credited balance or transferFrom).
+    function challenge(uint256 taskId, TaskRecord calldata rec, Claim calldata standing, Claim calldata mine)
+        external
+        onlyDelegated
+        returns (uint256 disputeId)
+    {
+        _check(taskId, rec, standing.output, standing.traceRoot);
+        TaskManager.Task storage t = tasks[taskId];
+        if (t.status != TaskManager.Status.Submitted) revert TaskManager.BadStatus(t.status);
+        if (block.timestamp > t.deadline) revert TaskManager.DeadlinePassed();
+        t.status = TaskManager.Status.Disputed;
+        disputeId = _openEscrowedDispute(taskId, rec, standing, mine, 0);
+    }
+
+    /// @notice An auditor of a flagged task confirms the result by posting the same result. A
+    /// confirmation does not close the audit: the posted values are public, so posting them
+    /// proves no work, and a lie confirmed (by anyone, the liar included) can still be
+    /// challenged until the audit window ends. The first confirmer is paid `auditReward` when
+    /// the window ends unchallenged (`closeAudit`); a confirmer of a result later shown wrong
+    /// gets nothing. A result other than the standing one is `BadRecord`.
+    function confirmAudit(uint256 taskId, TaskRecord calldata rec, Claim calldata result) external onlyDelegated {
+        _check(taskId, rec, result.output, result.traceRoot);
+        TaskManager.Task storage t = tasks[taskId];
+        _requireOpenAudit(t);
+        if (msg.sender == t.provider || auditors[taskId] != address(0)) revert TaskManager.NotAudited();
+        auditors[taskId] = msg.sender;
+        emit TaskManager.AuditConfirmed(taskId, msg.sender);
+    }
+
+    /// @notice An auditor that disagrees with a flagged task opens a dispute (with a bond), also
+    /// after a confirmation.
+    function challengeAudit(uint256 taskId, TaskRecord calldata rec, Claim calldata standing, Claim calldata mine)
+        external
+        onlyDelegated
+        returns (uint256 disputeId)
+    {
+        _check(taskId, rec, standing.output, standing.traceRoot);
+        TaskManager.Task storage t = tasks[taskId];
+        _requireOpenAudit(t);
+        t.flags |= FLAG_AUDIT_CLOSED; // one audit dispute per task
+        disputeId = _openEscrowedDispute(taskId, rec, standing, mine, 2);
+    }
+
+    /// @notice Ends an unchallenged audit after its window: releases the provider's bond and pays
+    /// the confirmer, if any, `auditReward` from the pool.
+    function closeAudit(uint256 taskId) external onlyDelegated {
+        TaskManager.Task storage t = tasks[taskId];
+        if (_auditOpen(t)) revert TaskManager.TooEarly();
+        t.flags |= FLAG_AUDIT_CLOSED;
+        address auditor = auditors[taskId];
+        if (auditor != address(0)) _payAuditReward(auditor);
+        emit TaskManager.AuditClosed(taskId, auditor, false);
+        _unlock(t.provider, _bondOf(t.mode));
+    }
+
+    function _requireOpenAudit(TaskManager.Task storage t) internal view {
+        if (!_auditOpen(t)) revert TaskManager.DeadlinePassed();
+    }
+
+    /// Whether a flagged task's audit window is still running; reverts `NotAudited` for a task
+    /// not flagged or whose audit closed.
+    function _auditOpen(TaskManager.Task storage t) internal view returns (bool) {
+        if (t.status != TaskManager.Status.Finalized || t.flags & (FLAG_AUDIT | FLAG_AUDIT_CLOSED) != FLAG_AUDIT) {
+            revert TaskManager.NotAudited();
+        }
+        return block.timestamp <= t.deadline;
+    }
+
+    function _openEscrowedDispute(
+        uint256 taskId,
+        TaskRecord calldata rec,
+        Claim calldata standing,
+        Claim calldata mine,
+        uint8 kind
+    ) internal returns (uint256 disputeId) {
+        uint96 bond = params.challengerBond;
+        disputes[taskId] = TaskManager.Dispute({
+            challenger: msg.sender, challengerBond: bond, kind: kind, challengerOutput: mine.output, challengerTrace: 0
+        });
+        disputeRecords[taskId] = rec;
+        totalBonds += bond;
+        uint256 bal = balances[msg.sender];
+        if (bal >= bond) {
+            balances[msg.sender] = bal - bond;
+        } else {
+            token.safeTransferFrom(msg.sender, address(this), bond);
+        }
+        disputeId = disputeGame.open(_disputeParams(taskId, rec, standing, mine), rec.rows);
+        emit TaskManager.Challenged(taskId, msg.sender, disputeId, kind);
     }
 }

@@ -375,7 +375,7 @@ contract ResultDeliveryTest is Fixture {
     }
 
     /// A proof in vouch's layout whose values do not open the output commitment settles the
-    /// task without a delivery (`ResultDelivery.zkCallData` returns nothing, no revert); the
+    /// task without a delivery (the TaskManager's `_zkCallData` returns nothing, no revert); the
     /// right values can follow with `deliver`. `tryFetch` reports both refusals.
     function test_zk_proof_with_wrong_values_settles_without_delivery() public {
         AnyProofVerifier v = new AnyProofVerifier();

@@ -2,15 +2,12 @@
 pragma solidity 0.8.29;
 
 import {Test} from "./utils/Test.sol";
-import {ResultDelivery} from "../src/ResultDelivery.sol";
-import {IVouchOutputs} from "../src/consumer/IVouchTaskManager.sol";
+import {VouchResults} from "../src/consumer/VouchResults.sol";
 
-/// Exposes the delivery's in-place proof reader.
-contract ZkValuesHarness is ResultDelivery {
-    constructor() ResultDelivery(IVouchOutputs(address(0))) {}
-
+/// Exposes the in-place proof reader the TaskManager delivers zk results with.
+contract ZkValuesHarness {
     function values(bytes calldata proof) external pure returns (int32[] memory, bool) {
-        return _zkValues(proof);
+        return VouchResults.proofValues(proof);
     }
 
     function decoded(bytes calldata proof) external pure returns (int32[] memory v) {
@@ -18,9 +15,9 @@ contract ZkValuesHarness is ResultDelivery {
     }
 }
 
-/// @notice `ResultDelivery` reads a zk proof's values without a call to `abi.decode` (so a
-/// malformed proof cannot revert `submitZk`'s delivery): it accepts exactly what `abi.decode`
-/// accepts, with the same values.
+/// @notice `VouchResults.proofValues` (the TaskManager's zk delivery) reads a zk proof's values
+/// without a call to `abi.decode` (so a malformed proof cannot revert `submitZk`'s delivery): it
+/// accepts exactly what `abi.decode` accepts, with the same values.
 contract ZkValuesTest is Test {
     ZkValuesHarness internal h;
 

@@ -157,6 +157,28 @@ library VouchResults {
         });
     }
 
+    /// @notice The values of a vouch zk proof: the `int32[]` of
+    /// `abi.encode(uint256[8], int32[])`, with `ok` false where `abi.decode`
+    /// would revert: the head or the array past the end of `proof`, an element not a
+    /// sign-extended `int32`.
+    function proofValues(bytes calldata proof) internal pure returns (int32[] memory values, bool ok) {
+        uint256 len = proof.length;
+        if (len < 0x120) return (values, false);
+        uint256 off = uint256(bytes32(proof[0x100:0x120]));
+        if (off > len || len - off < 0x20) return (values, false);
+        uint256 n = uint256(bytes32(proof[off:off + 0x20]));
+        if (n > (len - off - 0x20) >> 5) return (values, false);
+        values = new int32[](n);
+        uint256 at = off + 0x20;
+        for (uint256 i; i < n; ++i) {
+            int256 w = int256(uint256(bytes32(proof[at:at + 0x20])));
+            if (w != int32(w)) return (values, false);
+            values[i] = int32(w);
+            at += 0x20;
+        }
+        ok = true;
+    }
+
     // ------------------------------------------------------------------ commitments
 
     /// @notice The output commitment of `values` read as outputs of `sizes[i] * rows` elements

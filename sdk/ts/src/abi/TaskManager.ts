@@ -144,12 +144,12 @@ export const taskManagerAbi = [
     "name": "challenge",
     "inputs": [
       {
-        "name": "taskId",
+        "name": "",
         "type": "uint256",
         "internalType": "uint256"
       },
       {
-        "name": "rec",
+        "name": "",
         "type": "tuple",
         "internalType": "struct TaskRecord",
         "components": [
@@ -206,7 +206,7 @@ export const taskManagerAbi = [
         ]
       },
       {
-        "name": "standing",
+        "name": "",
         "type": "tuple",
         "internalType": "struct Claim",
         "components": [
@@ -223,7 +223,7 @@ export const taskManagerAbi = [
         ]
       },
       {
-        "name": "mine",
+        "name": "",
         "type": "tuple",
         "internalType": "struct Claim",
         "components": [
@@ -242,7 +242,7 @@ export const taskManagerAbi = [
     ],
     "outputs": [
       {
-        "name": "disputeId",
+        "name": "",
         "type": "uint256",
         "internalType": "uint256"
       }
@@ -254,12 +254,12 @@ export const taskManagerAbi = [
     "name": "challengeAudit",
     "inputs": [
       {
-        "name": "taskId",
+        "name": "",
         "type": "uint256",
         "internalType": "uint256"
       },
       {
-        "name": "rec",
+        "name": "",
         "type": "tuple",
         "internalType": "struct TaskRecord",
         "components": [
@@ -316,7 +316,7 @@ export const taskManagerAbi = [
         ]
       },
       {
-        "name": "standing",
+        "name": "",
         "type": "tuple",
         "internalType": "struct Claim",
         "components": [
@@ -333,7 +333,7 @@ export const taskManagerAbi = [
         ]
       },
       {
-        "name": "mine",
+        "name": "",
         "type": "tuple",
         "internalType": "struct Claim",
         "components": [
@@ -352,7 +352,7 @@ export const taskManagerAbi = [
     ],
     "outputs": [
       {
-        "name": "disputeId",
+        "name": "",
         "type": "uint256",
         "internalType": "uint256"
       }
@@ -451,7 +451,7 @@ export const taskManagerAbi = [
     "name": "closeAudit",
     "inputs": [
       {
-        "name": "taskId",
+        "name": "",
         "type": "uint256",
         "internalType": "uint256"
       }
@@ -559,12 +559,12 @@ export const taskManagerAbi = [
     "name": "confirmAudit",
     "inputs": [
       {
-        "name": "taskId",
+        "name": "",
         "type": "uint256",
         "internalType": "uint256"
       },
       {
-        "name": "rec",
+        "name": "",
         "type": "tuple",
         "internalType": "struct TaskRecord",
         "components": [
@@ -621,7 +621,7 @@ export const taskManagerAbi = [
         ]
       },
       {
-        "name": "result",
+        "name": "",
         "type": "tuple",
         "internalType": "struct Claim",
         "components": [
@@ -2606,6 +2606,11 @@ export const taskManagerAbi = [
   {
     "type": "error",
     "name": "NothingToWithdraw",
+    "inputs": []
+  },
+  {
+    "type": "error",
+    "name": "OutOfRange",
     "inputs": []
   },
   {

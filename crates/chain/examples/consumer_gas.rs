@@ -14,17 +14,21 @@
 //! solcjs), a zk request on row 0 of its input (inline) with the gate as callback, and
 //! `submitZk` with the committed proof (`testdata/proofs/v3/mlp_784_128_10.calldata.json`),
 //! which verifies, settles and delivers the proof's values to the gate in one transaction; and
-//! a request naming the input by its CID (as the gateway stores it) instead of carrying it.
+//! a request naming the input by its CID (as the gateway stores it) instead of carrying it;
+//! and the one-transaction zk decision (`FeeVault.requestSignedZk`: the borrower signs the
+//! request, EIP-712, and the provider sends it with the proof), its fee taken by
+//! `transferFrom` or from the borrower's TaskManager deposit.
 //!
 //! ```text
 //! cargo run -p vouch-chain --example consumer_gas      # bench/consumer/run.sh
 //! ```
 #![allow(clippy::print_stdout, clippy::unwrap_used)] // a measurement program: its output is the report
 
-use vouch_chain::alloy::primitives::{Address, B256, Bytes};
+use vouch_chain::alloy::primitives::Address;
 use vouch_chain::alloy::primitives::{I256, U256};
 use vouch_chain::alloy::providers::Provider;
 use vouch_chain::bindings::lending_risk_gate::LendingRiskGate;
+use vouch_chain::record::{FLAG_CALLBACK_FAILED, FLAG_DELIVERED};
 use vouch_chain::system::{Callback, Mode, Request, System};
 use vouch_chain::{TOKEN, dispute::HonestTrace};
 use vouch_engine::{Engine, Options};
@@ -54,7 +58,9 @@ async fn the_gate_acted(
     borrower: usize,
     line: U256,
 ) {
-    assert_eq!(b.task(t).await.unwrap().flags & 16, 0, "the callback ran");
+    let task = b.task(t).await.unwrap();
+    assert_eq!(task.flags & FLAG_CALLBACK_FAILED, 0, "the callback ran");
+    assert_ne!(task.flags & FLAG_DELIVERED, 0, "the values were delivered");
     let gate = LendingRiskGate::new(gate, owner.client().provider().clone());
     let got = owner
         .client()
@@ -187,61 +193,24 @@ async fn main() {
         "| total, input by CID [target <= 450000] | {} |",
         zk[2].1 + zk[1].1
     );
+    println!(
+        "| total, one transaction, fee by transferFrom [target <= 450000] | {} |",
+        zk[3].1
+    );
+    println!(
+        "| total, one transaction, fee from a deposit [target <= 450000] | {} |",
+        zk[4].1
+    );
 }
 
 /// The zk decision's rows for a new borrower after one warm-up decision: the request with the
-/// input inline, `submitZk`, and the request of another new borrower naming the input by CID.
+/// input inline, `submitZk`, and the request of another new borrower naming the input by CID;
+/// then the one-transaction decision (`FeeVault.requestSignedZk`: the borrower's signed request
+/// and the provider's proof together), the fee taken by `transferFrom` (the borrower approved
+/// the TaskManager before) and from the borrower's TaskManager deposit.
 async fn zk_decision(chain: &Chain, owner: &System) -> Vec<(&'static str, u64)> {
-    let name = "mlp_784_128_10";
-    let dir = vouch_testkit::model_dir(name);
-    let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
-    let graph = vouch_onnx::import(&onnx, &vouch_onnx::ImportOptions::default()).unwrap();
-    let cal: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("calibration.json")).unwrap()).unwrap();
-    let samples = vouch_quant::calibration_from_json(&graph, &cal).unwrap();
-    let pkg = vouch_quant::import_at(
-        &graph,
-        samples,
-        name,
-        [0; 32],
-        vouch_quant::Precision::Int8,
-        |_| {},
-    )
-    .unwrap();
-    let m = vouch_chain::graph::commitments_of(&pkg.to_bytes(), &pkg);
-    let src = std::fs::read_to_string(
-        vouch_testkit::repo().join("contracts/src/verifiers/VouchZkVerifierMlp784.sol"),
-    )
-    .unwrap();
-    let code = vouch_chain::zk::compile_solidity(&src, "VouchZkVerifierMlp784").unwrap();
-    let verifier = owner.deploy_verifier(code).await.unwrap();
-    let model = owner
-        .publish_with_verifier(&m, verifier, None)
-        .await
-        .unwrap()
-        .0
-        .model_id;
-    let fx: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(
-            vouch_testkit::repo().join(format!("testdata/proofs/v3/{name}.calldata.json")),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let field = |k: &str| fx[k].as_str().unwrap().to_owned();
-    let ic: B256 = field("input_commitment").parse().unwrap();
-    let output: B256 = field("output_commitment").parse().unwrap();
-    let proof: Bytes = field("proof").parse().unwrap();
-
-    // row 0 of the fixture input, inline, as a client sends it (the proof's row)
-    let mut input: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("input.json")).unwrap()).unwrap();
-    for (_, v) in input.as_object_mut().unwrap().iter_mut() {
-        v.as_array_mut().unwrap().truncate(1);
-    }
-    let floats = vouch_task::codec::package_inputs_from_json(&pkg, &input).unwrap();
-    let inline = vouch_task::codec::inline_bytes(&vouch_quant::quantize_inputs(&pkg, &floats));
-
+    let fx = vouch_testkit::zk::publish_mlp784(owner).await;
+    let model = fx.model;
     // approves any score: every decision writes the borrower's fresh credit line
     let line = U256::from(1_000 * TOKEN);
     let gate = LendingRiskGate::deploy(
@@ -258,30 +227,38 @@ async fn zk_decision(chain: &Chain, owner: &System) -> Vec<(&'static str, u64)> 
     .unwrap();
     let provider = chain.system(1).await;
     // the input as the gateway stores it, named by its CID (the request carries no input bytes)
-    let cid = vouch_primitives::Cid::of_file(&serde_json::to_vec(&input).unwrap()).to_string();
+    let cid =
+        vouch_primitives::Cid::of_file(&serde_json::to_vec(&fx.input_json).unwrap()).to_string();
+    let request = |by_cid: bool| Request {
+        model_id: model,
+        version: 1,
+        mode: Mode::Zk,
+        fee: TOKEN,
+        deadline_secs: 3600,
+        input_commitment: fx.input_commitment,
+        rows: 1,
+        input_cid: if by_cid { cid.clone() } else { String::new() },
+        inline_input: if by_cid {
+            Vec::new()
+        } else {
+            fx.inline.clone()
+        },
+        callback: Some(Callback {
+            target: *gate.address(),
+            gas: 100_000,
+        }),
+    };
     let mut rows = Vec::new();
     // borrower 5 warms up; 6 sends the input inline, 7 names it by CID
     for borrower in [5, 6, 7] {
         let by_cid = borrower == 7;
         let b = chain.system(borrower).await;
-        let req = Request {
-            model_id: model,
-            version: 1,
-            mode: Mode::Zk,
-            fee: TOKEN,
-            deadline_secs: 3600,
-            input_commitment: ic,
-            rows: 1,
-            input_cid: if by_cid { cid.clone() } else { String::new() },
-            inline_input: if by_cid { Vec::new() } else { inline.clone() },
-            callback: Some(Callback {
-                target: *gate.address(),
-                gas: 100_000,
-            }),
-        };
-        let t = b.request(&req).await.unwrap();
+        let t = b.request(&request(by_cid)).await.unwrap();
         let request = last_gas(&b).await;
-        let rc = provider.submit_zk(t, output, proof.clone()).await.unwrap();
+        let rc = provider
+            .submit_zk(t, fx.output, fx.proof.clone())
+            .await
+            .unwrap();
         the_gate_acted(&b, owner, *gate.address(), t, borrower, line).await;
         let submit = "submitZk (verifies, settles, delivers the proof's values, the gate approves)";
         match borrower {
@@ -295,6 +272,39 @@ async fn zk_decision(chain: &Chain, owner: &System) -> Vec<(&'static str, u64)> 
             )),
             _ => {}
         }
+    }
+    // one transaction (the provider was paid before): borrower 8 pays by transferFrom, 9 from
+    // a deposit
+    chain.fund(8..10, 100).await;
+    let vault = *provider.fee_vault().unwrap().address();
+    for borrower in [8, 9] {
+        let b = chain.system(borrower).await;
+        let tm = b.deployment().contracts.task_manager;
+        if borrower == 9 {
+            b.deposit(TOKEN).await.unwrap();
+        } else {
+            b.ensure_allowance(tm, U256::from(TOKEN)).await.unwrap();
+        }
+        let key = vouch_testkit::signer(borrower);
+        let signed = b
+            .draft_signed(&request(true), key.address(), U256::from(borrower), 600)
+            .await
+            .unwrap()
+            .sign(&key, b.client().chain_id(), vault)
+            .unwrap();
+        let (t, rc) = provider
+            .request_signed_zk(&signed, fx.output, fx.proof.clone())
+            .await
+            .unwrap();
+        the_gate_acted(&b, owner, *gate.address(), t, borrower, line).await;
+        rows.push((
+            if borrower == 8 {
+                "one transaction: signed request (input by CID) + proof, fee by transferFrom"
+            } else {
+                "one transaction: signed request (input by CID) + proof, fee from a deposit"
+            },
+            rc.gas_used,
+        ));
     }
     rows
 }

@@ -24,7 +24,7 @@ use vouch_chain::alloy::providers::Provider;
 use vouch_chain::alloy::rpc::types::TransactionReceipt;
 use vouch_chain::alloy::signers::local::PrivateKeySigner;
 use vouch_chain::dispute::{self, Evidence, HonestTrace, Move};
-use vouch_chain::system::{Mode, Request};
+use vouch_chain::system::{Claim, Mode, Request};
 use vouch_chain::{Client, DeployConfig, Devnet, DevnetConfig, Error, System, TOKEN};
 use vouch_engine::{Engine, Options, Tensor};
 use vouch_model::Package;
@@ -450,14 +450,20 @@ async fn settlement(rows: &mut Vec<(String, Gas)>) {
     }
     for (i, &m) in members.iter().enumerate() {
         let p = by(m);
+        // the record, and the standing result the first reveal set
+        let task = requester.task(t).await.expect("task");
         p.client()
             .send(
                 "TaskManager.reveal",
                 p.task_manager().reveal(
                     t,
+                    task.record.clone(),
+                    task.result.clone(),
                     U256::from(i),
-                    output,
-                    trace,
+                    Claim {
+                        output,
+                        traceRoot: trace,
+                    },
                     salt(i),
                     members.clone(),
                     commits.clone(),

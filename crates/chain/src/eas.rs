@@ -89,9 +89,20 @@ impl System {
     /// nothing left to attest reverts `NothingToAttest`.
     pub async fn attest_receipts(&self, tasks: &[U256]) -> Result<ReceiptBatch> {
         const CALL: &str = "ReceiptAttester.attestReceipts";
+        let mut recs = Vec::with_capacity(tasks.len());
+        let mut results = Vec::with_capacity(tasks.len());
+        for &id in tasks {
+            let t = self.task(id).await?;
+            recs.push(crate::system::attester_record(&t.record));
+            results.push(crate::system::attester_claim(&t.result));
+        }
         let r = self
             .client()
-            .send(CALL, self.receipts().attestReceipts(tasks.to_vec()))
+            .send(
+                CALL,
+                self.receipts()
+                    .attestReceipts(tasks.to_vec(), recs, results),
+            )
             .await?;
         let attested = attested_in(&r);
         if attested.is_empty() {

@@ -212,6 +212,18 @@ pub enum Error {
         /// What went wrong, with the fix when there is one.
         message: String,
     },
+    /// A task's record and standing result, rebuilt from its `TaskRequested` and last
+    /// `ResultSubmitted` logs, do not hash to the commitment the TaskManager stores (an
+    /// endpoint that misses logs, or logs from before `from_block` of the deployment).
+    #[error(
+        "task {task}: the record and result rebuilt from its logs do not give the stored commitment {commitment} (does the endpoint serve every log since the deployment block?)"
+    )]
+    RecordMismatch {
+        /// The task.
+        task: alloy::primitives::U256,
+        /// The commitment the TaskManager stores.
+        commitment: alloy::primitives::B256,
+    },
     /// A value does not fit the type the contract or this client needs.
     #[error("{what} out of range")]
     OutOfRange {

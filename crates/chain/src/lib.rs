@@ -15,6 +15,7 @@
 //! | [`dispute`] | an honest party's moves in the dispute game |
 //! | [`devnet`] | a local anvil: find, start, wait until it answers, stop |
 //! | [`receipt`] | independent checks of a receipt: leaf, EAS attestation, zk proof calldata |
+//! | [`record`] | a task rebuilt from its state word, its `TaskRequested` and last `ResultSubmitted` logs |
 //! | [`zk`] | zk settlement: verifier compile/deploy, publish with a verifier, `submitZk` |
 
 pub mod client;
@@ -29,6 +30,7 @@ pub mod graph;
 pub mod keyfile;
 pub mod keystore;
 pub mod receipt;
+pub mod record;
 pub mod refund;
 pub mod revert;
 pub mod signed;

@@ -1,7 +1,9 @@
 //! Independent checks of a task's receipt from chain state alone (`vouch receipt verify`).
 //!
 //! - the task is `Finalized`, and the receipt leaf of its `Finalized` event recomputes from
-//!   the task's fields (`docs/semantics.md` section 8.3):
+//!   the task's record (its `TaskRequested` log) and standing result (its last
+//!   `ResultSubmitted` log), both checked against the commitment the TaskManager stores
+//!   (`docs/semantics.md` section 8.3):
 //!   `keccak256(abi.encode(taskId, modelId, version, inputCommitment, outputCommitment, mode,
 //!   traceRoot))`;
 //! - an EAS attestation by the ReceiptAttester covers it: the per-task one
@@ -25,6 +27,7 @@ use alloy::providers::Provider;
 use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::{SolCall, SolEvent, SolValue};
 use vouch_bindings::eas::EAS;
+use vouch_bindings::fee_vault::FeeVault;
 use vouch_bindings::receipt_attester::ReceiptAttester;
 use vouch_bindings::task_manager::TaskManager;
 
@@ -98,12 +101,12 @@ pub fn receipt_data(task_id: U256, t: &Task) -> Vec<u8> {
     // small integers are words in `abi.encode`
     (
         task_id,
-        U256::from(t.modelId),
+        U256::from(t.model_id),
         U256::from(t.version),
-        t.inputCommitment,
-        t.outputCommitment,
+        t.input_commitment,
+        t.output_commitment,
         U256::from(t.mode),
-        t.traceRoot,
+        t.trace_root,
     )
         .abi_encode()
 }
@@ -155,16 +158,13 @@ impl System {
     /// Reads the task, its events, its registry entry and its attestation, and checks (a) and
     /// (b) of the module docs. RPC failures are errors; failed checks are in `checks`.
     pub async fn receipt_facts(&self, task_id: U256) -> Result<ReceiptFacts> {
+        // the record and the standing result from the task's logs, checked against the
+        // commitment the TaskManager stores
         let t = self.task(task_id).await?;
         let mut checks = Vec::new();
         let topic = Some(B256::from(task_id));
         let tm = self.deployment().contracts.task_manager;
-        let requested = self
-            .logs(tm, TaskManager::TaskRequested::SIGNATURE_HASH, topic)
-            .await?
-            .iter()
-            .find_map(|l| l.log_decode::<TaskManager::TaskRequested>().ok())
-            .map(|l| l.inner.data);
+        let requested = self.task_logs(task_id).await?.requested;
         let (package_cid, zk_verifier) = if t.requester == Address::ZERO {
             (String::new(), Address::ZERO)
         } else {
@@ -172,7 +172,7 @@ impl System {
                 .client()
                 .call(
                     "ModelRegistry.getVersion",
-                    self.registry().getVersion(t.modelId, u32::from(t.version)),
+                    self.registry().getVersion(t.model_id, u32::from(t.version)),
                 )
                 .await?;
             (v.packageCid, v.zkVerifier)
@@ -212,7 +212,7 @@ impl System {
         };
         checks.push(Check::when(
             "receipt leaf",
-            fin.receiptLeaf == leaf && fin.output == t.outputCommitment,
+            fin.receiptLeaf == leaf && fin.output == t.output_commitment,
             format!("{leaf} (index {})", fin.receiptIndex),
             format!(
                 "the Finalized event has leaf {} (output {}), the task's fields give {leaf}",
@@ -225,7 +225,7 @@ impl System {
 
         // (c) the model version's provenance attestation
         let (provenance, pc) = self
-            .provenance_checks(t.modelId, u32::from(t.version))
+            .provenance_checks(t.model_id, u32::from(t.version))
             .await?;
         facts.provenance = provenance;
         checks.extend(pc);
@@ -355,8 +355,8 @@ impl System {
         Ok(checks)
     }
 
-    /// The `proof` argument of the `submitZk` transaction of a task (None when the task has no
-    /// submission or the submission was not a direct call).
+    /// The `proof` argument of the `submitZk` (or `FeeVault.requestSignedZk`) transaction of a
+    /// task (None when the task has no submission or the submission was not a direct call).
     pub async fn zk_proof_of(&self, task_id: U256) -> Result<Option<Bytes>> {
         let logs = self
             .logs(
@@ -379,10 +379,18 @@ impl System {
             })?;
         use alloy::consensus::Transaction;
         Ok(t.and_then(|t| {
-            TaskManager::submitZkCall::abi_decode(t.input())
+            let input = t.input();
+            // `submitZk`, or the one-transaction `FeeVault.requestSignedZk` (which created
+            // this task: its only `ResultSubmitted` is in that transaction)
+            TaskManager::submitZkCall::abi_decode(input)
                 .ok()
                 .filter(|c| c.taskId == task_id)
                 .map(|c| c.proof)
+                .or_else(|| {
+                    FeeVault::requestSignedZkCall::abi_decode(input)
+                        .ok()
+                        .map(|c| c.proof)
+                })
         }))
     }
 }

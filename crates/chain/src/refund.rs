@@ -7,14 +7,19 @@
 use crate::Result;
 use crate::system::System;
 use alloy::primitives::{Address, U256};
+use vouch_bindings::fee_vault::FeeVault;
 
 impl System {
     /// Refunds task `task` (nobody delivered by its deadline; a committee task never drawn or
     /// never committed): its fee in the TaskManager's token is credited to its requester; a
     /// fee the FeeVault holds is then claimed with [`System::claim_fee`].
     pub async fn refund(&self, task: U256) -> Result<()> {
+        let t = self.task(task).await?;
         self.client()
-            .send("TaskManager.refund", self.task_manager().refund(task))
+            .send(
+                "TaskManager.refund",
+                self.task_manager().refund(task, t.record),
+            )
             .await?;
         Ok(())
     }
@@ -24,8 +29,17 @@ impl System {
     /// committee, for a committee task finalized without a dispute).
     pub async fn claim_fee(&self, task: U256, members: &[Address]) -> Result<()> {
         let vault = self.fee_vault()?;
+        let t = self.task(task).await?;
+        let rec = crate::record::convert_record!(&t.record, FeeVault::TaskRecord);
+        let result = FeeVault::Claim {
+            output: t.result.output,
+            traceRoot: t.result.traceRoot,
+        };
         self.client()
-            .send("FeeVault.claim", vault.claim(task, members.to_vec()))
+            .send(
+                "FeeVault.claim",
+                vault.claim(task, rec, result, members.to_vec()),
+            )
             .await?;
         Ok(())
     }

@@ -515,6 +515,41 @@ impl System {
     }
 }
 
+impl System {
+    /// The one-transaction zk decision (`FeeVault.requestSignedZk`): submits a client-signed
+    /// zk request together with its result, `output` (the keccak output commitment) and
+    /// `proof` (the `abi.encode(uint256[8], int32[])` blob the version's verifier takes). The
+    /// task is created, verified, settled and its values delivered to the callback in one
+    /// transaction; this system's key is the provider (it is paid the fee) and pays the gas.
+    /// A refused request or proof comes back as [`Error::Reverted`] from gas estimation, before
+    /// anything is sent. Returns the task id and the receipt.
+    pub async fn request_signed_zk(
+        &self,
+        s: &SignedRequest,
+        output: B256,
+        proof: Bytes,
+    ) -> Result<(U256, alloy::rpc::types::TransactionReceipt)> {
+        const CALL: &str = "FeeVault.requestSignedZk";
+        let vault = self.fee_vault()?;
+        let rc = self
+            .client()
+            .send(
+                CALL,
+                vault.requestSignedZk(
+                    s.input.to_sol()?,
+                    s.signed_sol(),
+                    s.signature.clone(),
+                    s.permit_sol(),
+                    output,
+                    proof,
+                ),
+            )
+            .await?;
+        let ev: TaskManager::TaskRequested = crate::system::event(&rc, CALL, "TaskRequested")?;
+        Ok((ev.taskId, rc))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{U88, fee88};

@@ -113,8 +113,7 @@ pub struct Request {
     pub callback: Option<Callback>,
 }
 
-/// A task's state as the TaskManager holds it.
-pub type Task = TaskManager::Task;
+pub use crate::record::{Claim, Task, TaskRecord};
 
 /// The name of a `TaskManager.Status` code (`unknown` for a code no status has).
 pub fn status_name(code: u8) -> &'static str {
@@ -193,11 +192,16 @@ impl System {
     /// Attests one finalized task as its own EAS attestation (recipient: the requester);
     /// returns the attestation uid.
     pub async fn attest_receipt(&self, task: U256) -> Result<B256> {
+        let t = self.task(task).await?;
         let r = self
             .client
             .send(
                 "ReceiptAttester.attestReceipt",
-                self.receipts().attestReceipt(task),
+                self.receipts().attestReceipt(
+                    task,
+                    attester_record(&t.record),
+                    attester_claim(&t.result),
+                ),
             )
             .await?;
         let ev: ReceiptAttester::ReceiptAttested =
@@ -274,7 +278,7 @@ impl System {
     }
 
     /// Approves `spender` for at least `amount` (no transaction when already enough).
-    async fn ensure_allowance(&self, spender: Address, amount: U256) -> Result<()> {
+    pub async fn ensure_allowance(&self, spender: Address, amount: U256) -> Result<()> {
         let me = self.client.sender("approve")?;
         let have = self
             .client
@@ -410,10 +414,12 @@ impl System {
         task: U256,
         values: &[i32],
     ) -> Result<TransactionReceipt> {
+        let t = self.task(task).await?;
         self.client
             .send(
                 "TaskManager.finalize",
-                self.task_manager().finalize(task, values.to_vec()),
+                self.task_manager()
+                    .finalize(task, t.record, t.result, values.to_vec()),
             )
             .await
     }
@@ -421,10 +427,12 @@ impl System {
     /// Delivers a finalized task's values to its callback (once per task; anyone holding the
     /// values may). Returns the receipt.
     pub async fn deliver(&self, task: U256, values: &[i32]) -> Result<TransactionReceipt> {
+        let t = self.task(task).await?;
         self.client
             .send(
                 "TaskManager.deliver",
-                self.task_manager().deliver(task, values.to_vec()),
+                self.task_manager()
+                    .deliver(task, t.record, t.result, values.to_vec()),
             )
             .await
     }
@@ -432,10 +440,15 @@ impl System {
     /// Confirms a flagged task's audit with the same output and trace root (the caller is paid
     /// `auditReward` when the audit window ends unchallenged; a confirmation does not close it).
     pub async fn confirm_audit(&self, task: U256, output: B256, trace_root: B256) -> Result<()> {
+        let t = self.task(task).await?;
+        let mine = Claim {
+            output,
+            traceRoot: trace_root,
+        };
         self.client
             .send(
                 "TaskManager.confirmAudit",
-                self.task_manager().confirmAudit(task, output, trace_root),
+                self.task_manager().confirmAudit(task, t.record, mine),
             )
             .await?;
         Ok(())
@@ -451,10 +464,15 @@ impl System {
     ) -> Result<U256> {
         const WHAT: &str = "TaskManager.challengeAudit";
         self.approve_challenger_bond().await?;
+        let t = self.task(task).await?;
+        let mine = Claim {
+            output,
+            traceRoot: trace_root,
+        };
         let tm = self.task_manager();
         let rc = self
             .client
-            .send(WHAT, tm.challengeAudit(task, output, trace_root))
+            .send(WHAT, tm.challengeAudit(task, t.record, t.result, mine))
             .await?;
         Ok(event::<TaskManager::Challenged>(&rc, WHAT, "Challenged")?.disputeId)
     }
@@ -497,10 +515,15 @@ impl System {
     pub async fn challenge(&self, task: U256, output: B256, trace_root: B256) -> Result<U256> {
         const WHAT: &str = "TaskManager.challenge";
         self.approve_challenger_bond().await?;
+        let t = self.task(task).await?;
+        let mine = Claim {
+            output,
+            traceRoot: trace_root,
+        };
         let tm = self.task_manager();
         let rc = self
             .client
-            .send(WHAT, tm.challenge(task, output, trace_root))
+            .send(WHAT, tm.challenge(task, t.record, t.result, mine))
             .await?;
         Ok(event::<TaskManager::Challenged>(&rc, WHAT, "Challenged")?.disputeId)
     }
@@ -518,6 +541,19 @@ impl System {
         .await
     }
 
+    /// Deposits `amount` into the caller's TaskManager balance (approving it first when
+    /// needed): the fee of a later request of the caller is taken from that balance when it
+    /// covers it, with no token transfer.
+    pub async fn deposit(&self, amount: u128) -> Result<()> {
+        let amount = U256::from(amount);
+        self.ensure_allowance(self.deployment.contracts.task_manager, amount)
+            .await?;
+        self.client
+            .send("TaskManager.deposit", self.task_manager().deposit(amount))
+            .await?;
+        Ok(())
+    }
+
     /// Withdraws the caller's credited balance from the task manager.
     pub async fn withdraw(&self) -> Result<()> {
         self.client
@@ -533,31 +569,9 @@ impl System {
             .await
     }
 
-    /// A task.
-    pub async fn task(&self, task: U256) -> Result<Task> {
-        self.client
-            .call("TaskManager.getTask", self.task_manager().getTask(task))
-            .await
-    }
-
-    /// Rows of a task's input (1 unless it asked for more).
+    /// Rows of a task's input (1 unless it asked for more), from its record.
     pub async fn task_rows(&self, task: U256) -> Result<u16> {
-        self.client
-            .call("TaskManager.taskRows", self.task_manager().taskRows(task))
-            .await
-    }
-
-    /// A task as the node's pending block has it: a result posted but not yet mined already
-    /// shows as submitted (a provider that sees this does not post a losing duplicate).
-    pub async fn task_pending(&self, task: U256) -> Result<Task> {
-        self.client
-            .call(
-                "TaskManager.getTask",
-                self.task_manager()
-                    .getTask(task)
-                    .block(alloy::eips::BlockId::pending()),
-            )
-            .await
+        Ok(self.task(task).await?.rows)
     }
 
     /// The dispute id open on a task (0 when none), from its `Challenged` event.
@@ -609,4 +623,17 @@ pub fn event<E: SolEvent>(r: &TransactionReceipt, call: &str, name: &'static str
             call: call.to_owned(),
             event: name,
         })
+}
+
+/// A record as the ReceiptAttester's binding names the type.
+pub(crate) fn attester_record(r: &TaskRecord) -> ReceiptAttester::TaskRecord {
+    crate::record::convert_record!(r, ReceiptAttester::TaskRecord)
+}
+
+/// A claim as the ReceiptAttester's binding names the type.
+pub(crate) fn attester_claim(c: &Claim) -> ReceiptAttester::Claim {
+    ReceiptAttester::Claim {
+        output: c.output,
+        traceRoot: c.traceRoot,
+    }
 }

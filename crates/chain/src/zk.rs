@@ -65,10 +65,11 @@ impl System {
         output: B256,
         proof: Bytes,
     ) -> Result<TransactionReceipt> {
+        let t = self.task(task).await?;
         self.client()
             .send(
                 "TaskManager.submitZk",
-                self.task_manager().submitZk(task, output, proof),
+                self.task_manager().submitZk(task, t.record, output, proof),
             )
             .await
     }

@@ -7,7 +7,7 @@
 
 use vouch_chain::TOKEN;
 use vouch_chain::alloy::primitives::{I256, U256};
-use vouch_chain::bindings::lending_risk_gate::LendingRiskGate;
+use vouch_chain::bindings::lending_risk_gate::{self, LendingRiskGate};
 use vouch_chain::system::Callback;
 use vouch_testkit::{Chain, signer};
 
@@ -94,9 +94,28 @@ async fn the_risk_gate_acts_on_a_verified_optimistic_result() {
         if score < 0.5 { line } else { U256::ZERO },
         "score {score}"
     );
+    // pulled with the task's record (from its TaskRequested log) and trace root (its last
+    // ResultSubmitted): refused, the result was pushed
+    let task = owner.task(t).await.unwrap();
+    let r = &task.record;
+    let rec = lending_risk_gate::TaskRecord {
+        requester: r.requester,
+        fee: r.fee,
+        modelId: r.modelId,
+        version: r.version,
+        mode: r.mode,
+        vault: r.vault,
+        rows: r.rows,
+        inputCommitment: r.inputCommitment,
+        callback: r.callback,
+        callbackGas: r.callbackGas,
+    };
     let Err(again) = owner
         .client()
-        .call("consume", gate.consume(t, values.clone()))
+        .call(
+            "consume",
+            gate.consume(t, rec, task.trace_root, values.clone()),
+        )
         .await
     else {
         panic!("a pushed result was pulled again");

@@ -241,9 +241,9 @@ async fn settle(pkg: &Package, inputs: &[Tensor], work: &std::path::Path) -> Don
     eprintln!("submitZk(mlp_10_20_2): gasUsed {}", receipt.gas_used);
     let t = provider.task(task).await.unwrap();
     assert_eq!(t.status, 4, "finalized");
-    assert_eq!(t.outputCommitment, B256::from(s.output_commitment));
+    assert_eq!(t.output_commitment, B256::from(s.output_commitment));
     assert_eq!(
-        t.traceRoot,
+        t.trace_root,
         vouch_chain::alloy::primitives::keccak256(&s.calldata)
     );
     // the proof's values reached the gate in the same transaction, which decided on them

@@ -201,8 +201,8 @@ async fn a_task_goes_on_chain_and_finalizes_through_the_gateway() {
     let on = provider.task(task_id).await.unwrap();
     assert_eq!(on.status, 1);
     assert_eq!(on.requester, signer(3).address());
-    assert_eq!(on.inputCommitment, ic);
-    assert_eq!(u128::try_from(on.fee).unwrap(), TOKEN);
+    assert_eq!(on.input_commitment, ic);
+    assert_eq!(on.fee, TOKEN);
     assert_eq!(
         gateway_balance - provider.balance(signer(3).address()).await.unwrap(),
         U256::from(TOKEN),

@@ -15,10 +15,7 @@ use std::time::Duration;
 use vouch_chain::alloy::primitives::{Address, U256};
 use vouch_journal::TaskState;
 
-/// `TaskManager` task flags.
-const FLAG_AUDIT: u8 = 1;
-const FLAG_AUDIT_CLOSED: u8 = 2;
-const FLAG_AUDIT_FAILED: u8 = 4;
+use vouch_chain::record::{FLAG_AUDIT, FLAG_AUDIT_CLOSED, FLAG_AUDIT_FAILED};
 
 /// Audits `task` (when this node is an auditor and not the task's provider), then closes the
 /// audit once its window is over. Driven by the task's on-chain state and its journal entry
@@ -54,7 +51,7 @@ pub(crate) async fn auditor(ctx: Arc<Ctx>, task: U256, audit: bool) -> Result<()
 async fn check(
     ctx: &Arc<Ctx>,
     task: U256,
-    t: &vouch_chain::bindings::task_manager::TaskManager::Task,
+    t: &vouch_chain::system::Task,
     confirmer: Address,
     state: Option<TaskState>,
 ) -> Result<Option<Result<()>>> {
@@ -85,7 +82,7 @@ async fn check(
     if state != Some(TaskState::Executed) {
         ctx.advance(&id, TaskState::Executed, Some(run.output), None);
     }
-    if run.output == t.outputCommitment && run.trace_root == t.traceRoot {
+    if run.output == t.output_commitment && run.trace_root == t.trace_root {
         if confirmer != Address::ZERO {
             // another auditor confirmed first: nothing to be paid for, the close remains
             ctx.advance(
@@ -117,7 +114,7 @@ async fn check(
         return Ok(None);
     }
     inc(&ctx.metrics.mismatches_found);
-    tracing::warn!(node = %ctx.cfg.name, %task, posted = %t.outputCommitment, computed = %run.output, "audit: the result differs; challenging");
+    tracing::warn!(node = %ctx.cfg.name, %task, posted = %t.output_commitment, computed = %run.output, "audit: the result differs; challenging");
     let dispute = match Against::Audit
         .open(ctx, task, run.output, run.trace_root)
         .await

@@ -11,6 +11,7 @@ use std::time::Duration;
 use vouch_chain::alloy::primitives::{Address, U256, keccak256};
 use vouch_chain::alloy::sol_types::SolValue;
 use vouch_chain::bindings::task_manager::TaskManager::TaskRequested;
+use vouch_chain::record::Claim;
 use vouch_journal::TaskState;
 
 /// Committee member: if drawn, commit, reveal once everyone committed (or the commit
@@ -163,9 +164,13 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
                         "TaskManager.reveal",
                         tm.reveal(
                             task,
+                            t.record.clone(),
+                            t.result.clone(),
                             U256::from(i),
-                            run.output,
-                            run.trace_root,
+                            Claim {
+                                output: run.output,
+                                traceRoot: run.trace_root,
+                            },
                             salt,
                             members.clone(),
                             commits,
@@ -205,7 +210,7 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
         // with an output other than this member's only after one
         disputed |= matches!(t.status, status::SUBMITTED | status::FAILED)
             || (t.status == status::FINALIZED
-                && my_output.is_some_and(|o| o != t.outputCommitment));
+                && my_output.is_some_and(|o| o != t.output_commitment));
         if disputed && t.status != status::DISPUTED {
             if !outcome_read {
                 if lost_dispute_on(&ctx, task).await? {
@@ -227,6 +232,8 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
                             "TaskManager.finalizeCommittee",
                             tm.finalizeCommittee(
                                 task,
+                                t.record.clone(),
+                                t.result.clone(),
                                 members.clone(),
                                 ctx.values_for(&t, run_kept.as_ref()),
                             ),
@@ -246,7 +253,7 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
                 // the dispute left this member's result standing: finalize once a block may be
                 // stamped after the window's last second
                 if ctx.chain_now().await? > u64::from(t.deadline) {
-                    ctx.try_finalize(task, ctx.values_for(&t, run_kept.as_ref()))
+                    ctx.try_finalize(task, &t, ctx.values_for(&t, run_kept.as_ref()))
                         .await;
                 } else {
                     tokio::time::sleep(until_after(t.deadline)).await;
@@ -257,7 +264,7 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
                 // a committee that agreed finalized in its last reveal, without the values
                 ctx.try_deliver(task, &t, run_kept.as_ref()).await;
                 inc(&ctx.metrics.tasks_finalized);
-                ctx.advance(&id, TaskState::Finalized, Some(t.outputCommitment), None);
+                ctx.advance(&id, TaskState::Finalized, Some(t.output_commitment), None);
                 return Ok(());
             }
             _ => {
@@ -280,7 +287,7 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
 async fn release_bystanders(
     ctx: &Ctx,
     task: U256,
-    t: &vouch_chain::bindings::task_manager::TaskManager::Task,
+    t: &vouch_chain::system::Task,
     members: &[Address],
 ) -> bool {
     let sys = &ctx.sys;

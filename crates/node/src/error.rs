@@ -53,7 +53,12 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Self::Chain(vouch_chain::Error::Unreachable { .. } | vouch_chain::Error::Rpc { .. })
+            Self::Chain(
+                vouch_chain::Error::Unreachable { .. }
+                    | vouch_chain::Error::Rpc { .. }
+                    // an endpoint whose log index lags its state
+                    | vouch_chain::Error::RecordMismatch { .. }
+            )
         )
     }
 

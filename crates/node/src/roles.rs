@@ -26,8 +26,7 @@ pub(crate) mod status {
     pub(crate) const FAILED: u8 = Status::Failed.code();
 }
 
-/// `TaskManager`'s task flag: the request named a callback.
-pub(crate) const FLAG_HAS_CALLBACK: u8 = 32;
+pub(crate) use vouch_chain::record::{FLAG_DELIVERED, FLAG_HAS_CALLBACK};
 
 /// `TaskManager.Mode` codes (from [`vouch_task::Mode`]), as match patterns.
 pub(crate) mod mode {
@@ -130,13 +129,15 @@ impl Ctx {
     /// the task's callback in the same transaction; empty: settle only); a refusal (no block
     /// past the deadline yet, or another party finalized first) waits a moment for the next
     /// read.
-    pub(crate) async fn try_finalize(&self, task: U256, values: Vec<i32>) {
+    pub(crate) async fn try_finalize(
+        &self,
+        task: U256,
+        t: &vouch_chain::system::Task,
+        values: Vec<i32>,
+    ) {
         let tm = self.sys.task_manager();
-        if self
-            .send("TaskManager.finalize", tm.finalize(task, values))
-            .await
-            .is_err()
-        {
+        let call = tm.finalize(task, t.record.clone(), t.result.clone(), values);
+        if self.send("TaskManager.finalize", call).await.is_err() {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
@@ -154,17 +155,9 @@ impl Ctx {
             return;
         }
         let tm = self.sys.task_manager();
-        let pending = self
-            .sys
-            .client()
-            .call("TaskManager.callbacks", tm.callbacks(task))
-            .await
-            .is_ok_and(|cb| cb.target != Address::ZERO);
-        if pending
-            && let Err(e) = self
-                .send("TaskManager.deliver", tm.deliver(task, values))
-                .await
-        {
+        let pending = t.flags & (FLAG_HAS_CALLBACK | FLAG_DELIVERED) == FLAG_HAS_CALLBACK;
+        let call = tm.deliver(task, t.record.clone(), t.result.clone(), values);
+        if pending && let Err(e) = self.send("TaskManager.deliver", call).await {
             tracing::debug!(node = %self.cfg.name, %task, error = %e, "deliver");
         }
     }
@@ -174,7 +167,7 @@ impl Ctx {
     /// without a callback needs none.
     pub(crate) fn values_for(&self, t: &vouch_chain::system::Task, run: Option<&Run>) -> Vec<i32> {
         match run {
-            Some(r) if t.flags & FLAG_HAS_CALLBACK != 0 && r.output == t.outputCommitment => {
+            Some(r) if t.flags & FLAG_HAS_CALLBACK != 0 && r.output == t.output_commitment => {
                 r.values()
             }
             _ => Vec::new(),
@@ -384,7 +377,7 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
                 return Ok(());
             }
             status::SUBMITTED => {
-                ctx.advance(&id, TaskState::Submitted, Some(t.outputCommitment), None);
+                ctx.advance(&id, TaskState::Submitted, Some(t.output_commitment), None);
                 let now = ctx.chain_now().await?;
                 let end = u64::from(t.deadline);
                 if now <= end {
@@ -408,7 +401,7 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
                         }
                     }
                 }
-                ctx.try_finalize(task, ctx.values_for(&t, run.as_ref()))
+                ctx.try_finalize(task, &t, ctx.values_for(&t, run.as_ref()))
                     .await;
             }
             status::DISPUTED if mine => {
@@ -417,8 +410,8 @@ pub(crate) async fn provider(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequeste
             }
             status::FINALIZED if mine => {
                 inc(&ctx.metrics.tasks_finalized);
-                ctx.advance(&id, TaskState::Submitted, Some(t.outputCommitment), None);
-                ctx.advance(&id, TaskState::Finalized, Some(t.outputCommitment), None);
+                ctx.advance(&id, TaskState::Submitted, Some(t.output_commitment), None);
+                ctx.advance(&id, TaskState::Finalized, Some(t.output_commitment), None);
                 tracing::info!(node = %ctx.cfg.name, %task, "finalized");
                 return Ok(());
             }
@@ -473,9 +466,10 @@ async fn submit_zk(ctx: &Ctx, task: U256, req: &TaskRequested, run: &Run) -> Res
             run.output
         )));
     }
+    let rec = vouch_chain::record::record_of(req)?;
     ctx.send(
         "TaskManager.submitZk",
-        ctx.sys.task_manager().submitZk(task, output, proof),
+        ctx.sys.task_manager().submitZk(task, rec, output, proof),
     )
     .await
 }

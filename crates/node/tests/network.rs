@@ -302,7 +302,7 @@ async fn through_an_endpoint_that_loses_a_fifth_of_requests_a_lie_is_slashed_and
         status(&requester, t2).await == 2
     })
     .await;
-    assert_eq!(requester.task(t2).await.unwrap().outputCommitment, out2);
+    assert_eq!(requester.task(t2).await.unwrap().output_commitment, out2);
     requester
         .client()
         .warp(u64::from(w.cfg.challenge_window) + 1)
@@ -351,7 +351,7 @@ async fn an_audit_catches_a_lie_no_challenger_watched_and_pays_for_a_confirmatio
     })
     .await;
     assert_ne!(
-        requester.task(t1).await.unwrap().outputCommitment,
+        requester.task(t1).await.unwrap().output_commitment,
         honest_out
     );
     // a provider re-reads a long window every 30 s (roles::until_after), so after the warp
@@ -391,7 +391,7 @@ async fn an_audit_catches_a_lie_no_challenger_watched_and_pays_for_a_confirmatio
         status(&requester, t2).await == 2
     })
     .await;
-    assert_eq!(requester.task(t2).await.unwrap().outputCommitment, out2);
+    assert_eq!(requester.task(t2).await.unwrap().output_commitment, out2);
     requester
         .client()
         .warp(u64::from(w.cfg.challenge_window) + 1)
@@ -501,7 +501,7 @@ async fn a_lying_provider_is_challenged_and_slashed_and_an_honest_one_is_paid() 
     })
     .await;
     let t = requester.task(t2).await.unwrap();
-    assert_eq!(t.outputCommitment, out2);
+    assert_eq!(t.output_commitment, out2);
     assert_ne!(out2, honest_out, "two different inputs");
     until(30, "the challenger re-checked it", || async {
         challenger
@@ -590,7 +590,7 @@ async fn a_committee_with_one_liar_settles_to_the_honest_result_and_slashes_the_
     let honest = journal_commitment(&nodes[0], &format!("committee:{task}"))
         .expect("the honest member executed the task");
     assert_eq!(
-        format!("{:#x}", t.outputCommitment),
+        format!("{:#x}", t.output_commitment),
         honest,
         "the task settles to the honest output: {info}"
     );
@@ -689,7 +689,7 @@ async fn a_provider_killed_mid_task_resumes_and_completes_it() {
         journal_state(&node, &id) == Some(TaskState::Finalized)
     })
     .await;
-    assert_eq!(requester.task(task).await.unwrap().outputCommitment, out);
+    assert_eq!(requester.task(task).await.unwrap().output_commitment, out);
     assert!(
         node.metrics()
             .tasks_resumed

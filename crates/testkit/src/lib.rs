@@ -1,7 +1,8 @@
 //! Test support for the tests that touch a chain: anvil's public dev keys, a real anvil on a
 //! free port with the whole system deployed ([`Chain`]), funded and staked keys, and the
 //! fixture models of `testdata/models` imported as users import them ([`fixture`]), and the
-//! ecosystem's tools the interop tests run ([`interop`]).
+//! ecosystem's tools the interop tests run ([`interop`]), and the 784-128-10 MLP published with its
+//! committed zk verifier and proof ([`zk`]).
 //!
 //! Every chain test of the workspace starts its world here, so the setup is written once.
 //! Panics on failure: it is test code, and a failed setup is a failed test.
@@ -11,6 +12,7 @@
 #![allow(clippy::print_stderr)]
 
 pub mod interop;
+pub mod zk;
 
 use std::path::PathBuf;
 use std::str::FromStr;

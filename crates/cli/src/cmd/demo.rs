@@ -238,7 +238,7 @@ async fn run_steps(a: &DemoArgs, net: &up::Network) -> Result<()> {
         if posted.provider == me {
             out::line(format!(
                 "  task {task}: the faulty provider {me} posted output {}",
-                posted.outputCommitment
+                posted.output_commitment
             ));
             let v = client.wait(&id, Duration::from_secs(180)).await?;
             out::line(format!(

@@ -241,13 +241,13 @@ fn reexecute(pkg: &Package, facts: &ReceiptFacts, zk: bool) -> Check {
         .map(B256::from)
         .map_err(|e| e.to_string());
     match ic {
-        Ok(ic) if ic == t.inputCommitment => {}
+        Ok(ic) if ic == t.input_commitment => {}
         Ok(ic) => {
             return Check::fail(
                 what,
                 format!(
                     "the inline input commits to {ic}, the task to {}",
-                    t.inputCommitment
+                    t.input_commitment
                 ),
             );
         }
@@ -259,11 +259,11 @@ fn reexecute(pkg: &Package, facts: &ReceiptFacts, zk: bool) -> Check {
             let out = B256::from(exec.output_commitment());
             Check::when(
                 what,
-                out == t.outputCommitment,
+                out == t.output_commitment,
                 format!("output commitment {out}"),
                 format!(
                     "the engine gives output commitment {out}, the task has {}",
-                    t.outputCommitment
+                    t.output_commitment
                 ),
             )
         }
@@ -286,15 +286,15 @@ fn zk_checks(
     };
     let mut checks = vec![Check::when(
         "zk proof hash",
-        keccak256(proof) == t.traceRoot,
+        keccak256(proof) == t.trace_root,
         format!(
             "keccak of the submitZk proof is the trace root {}",
-            t.traceRoot
+            t.trace_root
         ),
         format!(
             "keccak of the submitZk proof is {}, the trace root {}",
             keccak256(proof),
-            t.traceRoot
+            t.trace_root
         ),
     )];
     let Some(keys) = &a.keys else {
@@ -309,8 +309,8 @@ fn zk_checks(
             pkg,
             keys,
             proof,
-            t.inputCommitment,
-            t.outputCommitment,
+            t.input_commitment,
+            t.output_commitment,
             vk_on_chain,
         ) {
             Ok(d) => Check::ok("zk proof verifies", d),

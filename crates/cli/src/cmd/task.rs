@@ -489,11 +489,11 @@ async fn submit(a: &SubmitArgs) -> Result<()> {
     let mut run = execute(&a.work)?;
     let sys = a.chain.system().await?;
     let t = sys.task(U256::from(a.task)).await?;
-    if t.inputCommitment != run.input_commitment {
+    if t.input_commitment != run.input_commitment {
         bail!(
             "the input does not match task {}'s input commitment {}",
             a.task,
-            t.inputCommitment
+            t.input_commitment
         );
     }
     if a.lie {
@@ -528,11 +528,11 @@ async fn submit_zk(a: &SubmitZkArgs) -> Result<()> {
     let id = U256::from(a.task);
     let t = sys.task(id).await?;
     let ic = vouch_zk_prover::task::input_commitment(&pkg, &inputs)?;
-    if t.inputCommitment != B256::from(ic) {
+    if t.input_commitment != B256::from(ic) {
         bail!(
             "the input does not match task {}'s input commitment {} (zk tasks commit with Poseidon: request with --mode zk)",
             a.task,
-            t.inputCommitment
+            t.input_commitment
         );
     }
     let pb = out::spinner("proving");
@@ -576,14 +576,14 @@ async fn status(a: &IdArgs) -> Result<()> {
     let rows = vec![
         vec!["status".to_owned(), st.to_owned()],
         vec!["mode".to_owned(), mode.to_owned()],
-        vec!["model".to_owned(), format!("{} v{}", t.modelId, t.version)],
+        vec!["model".to_owned(), format!("{} v{}", t.model_id, t.version)],
         vec!["requester".to_owned(), t.requester.to_string()],
         vec!["provider".to_owned(), t.provider.to_string()],
         vec!["fee".to_owned(), fmt_tokens(U256::from(t.fee))],
         vec!["deadline".to_owned(), t.deadline.to_string()],
-        vec!["input".to_owned(), t.inputCommitment.to_string()],
-        vec!["output".to_owned(), t.outputCommitment.to_string()],
-        vec!["trace root".to_owned(), t.traceRoot.to_string()],
+        vec!["input".to_owned(), t.input_commitment.to_string()],
+        vec!["output".to_owned(), t.output_commitment.to_string()],
+        vec!["trace root".to_owned(), t.trace_root.to_string()],
     ];
     let d = sys.dispute_of(id).await?;
     let game = if d.is_zero() {
@@ -602,15 +602,15 @@ async fn status(a: &IdArgs) -> Result<()> {
         "status": st,
         "terminal": matches!(st, "finalized" | "refunded" | "failed"),
         "mode": mode,
-        "model_id": t.modelId,
+        "model_id": t.model_id,
         "version": t.version,
         "requester": t.requester.to_string(),
         "provider": t.provider.to_string(),
         "fee": t.fee.to_string(),
         "deadline": t.deadline,
-        "input_commitment": t.inputCommitment.to_string(),
-        "commitment": t.outputCommitment.to_string(),
-        "trace_root": t.traceRoot.to_string(),
+        "input_commitment": t.input_commitment.to_string(),
+        "commitment": t.output_commitment.to_string(),
+        "trace_root": t.trace_root.to_string(),
         "dispute": game.map(|(phase, node, element, outcome)| json!({
             "id": d.to_string(), "phase": phase, "node": node, "element": element, "outcome": outcome,
         })),
@@ -634,7 +634,7 @@ async fn play(a: &PlayArgs, open: bool) -> Result<()> {
     let mine = run.trace.trace_root();
     let mut game = sys.dispute_of(id).await?;
     if open && usize::from(t.status) == 2 {
-        if t.outputCommitment == run.output && t.traceRoot == mine {
+        if t.output_commitment == run.output && t.trace_root == mine {
             out::result(
                 json!({ "id": a.task.to_string(), "challenged": false }),
                 || {
@@ -649,7 +649,7 @@ async fn play(a: &PlayArgs, open: bool) -> Result<()> {
         game = sys.challenge(id, run.output, mine).await?;
         out::line(format!(
             "task {}: posted output {} differs from {}; dispute {game} opened",
-            a.task, t.outputCommitment, run.output
+            a.task, t.output_commitment, run.output
         ));
     }
     if game.is_zero() {

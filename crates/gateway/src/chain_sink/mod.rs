@@ -23,7 +23,8 @@
 //! withheld.
 //!
 //! **Following.** One background task polls the chain: one `eth_getLogs` per poll over the
-//! TaskManager, ModelRegistry and ProviderStaking addresses, then `getTask` only for the
+//! TaskManager, ModelRegistry and ProviderStaking addresses, then `getTask` (the state word;
+//! a finalized task's output commitment from its last `ResultSubmitted` log) only for the
 //! followed tasks a log touched (and once for every task when it is accepted or resumed after
 //! a restart). State changes go into the [`Journal`] (its own SQLite file, so accepted tasks
 //! survive a restart): `accepted -> executed` (requested on-chain, output computed locally)
@@ -35,8 +36,7 @@
 //! from the gateway's view (the fee stays escrowed on-chain and is refunded after the
 //! deadline by anyone calling `refund`).
 
-/// `TaskManager.FLAG_VAULT`: the task's fee is escrowed by the FeeVault.
-const FLAG_VAULT: u8 = 64;
+use vouch_chain::record::FLAG_VAULT;
 
 mod directory;
 mod local_run;
@@ -500,9 +500,10 @@ impl Shared {
         Ok(())
     }
 
-    /// Reads task `id` and records what changed.
+    /// Reads task `id` (its state word; the output of a finalized one from its logs) and
+    /// records what changed.
     async fn follow(&self, id: U256, now: u64) -> Result<(), SinkError> {
-        let t = self.sys.task(id).await.map_err(unavailable)?;
+        let t = self.sys.task_state(id).await.map_err(unavailable)?;
         let key = task_key(id);
         let j = &self.journal;
         let Some(rec) = j.task(&key).map_err(unavailable)? else {
@@ -519,12 +520,7 @@ impl Shared {
                 lock(&self.track).tasks.insert(id, Some(t.deadline));
                 if self.cfg.refund_expired && u64::from(t.deadline) < now {
                     // nobody served it: take the fee back (credited to the operator)
-                    let tm = self.sys.task_manager();
-                    self.sys
-                        .client()
-                        .send("TaskManager.refund", tm.refund(id))
-                        .await
-                        .map_err(unavailable)?;
+                    self.sys.refund(id).await.map_err(unavailable)?;
                     // a fee the FeeVault holds (a custom fee token; a client-signed request) is
                     // credited to the requester by a claim, which anyone may send
                     let claimed = if t.flags & FLAG_VAULT != 0 {
@@ -564,7 +560,8 @@ impl Shared {
                 &step("the result is disputed".to_owned()),
             )?,
             "finalized" => {
-                let onchain = hex0x(t.outputCommitment.as_slice());
+                let full = self.sys.task(id).await.map_err(unavailable)?;
+                let onchain = hex0x(full.output_commitment.as_slice());
                 let detail = match &rec.commitment {
                     Some(local) if local.eq_ignore_ascii_case(&onchain) => {
                         format!("finalized on-chain; provider {}", t.provider)

@@ -20,7 +20,8 @@ import {TaskRecord, Claim} from "./consumer/TaskRecord.sol";
 /// the TaskManager to record the task for the caller (`TaskManager.requestFor`) and escrows the
 /// fee under the task id. The TaskManager settles the task as any other (its stakes and bonds
 /// stay in the TaskManager's token) and never calls the vault; once the task is settled anyone
-/// may `claim` its fee, which the vault credits from the task's state: a finalized task's fee
+/// may `claim` its fee (passing the task's record and standing result, which the TaskManager
+/// checks), which the vault credits from the task's state: a finalized task's fee
 /// to the provider (optimistic, zk, a committee task settled after a dispute) or in equal shares
 /// to the agreeing members (rounding dust to the first), a refunded or failed task's fee to its
 /// requester. Credited balances are withdrawn with `withdraw` (pull based: settlement never
@@ -38,7 +39,10 @@ import {TaskRecord, Claim} from "./consumer/TaskRecord.sol";
 /// own token) is applied first; a permit that fails (e.g. already used by a front-runner) is
 /// ignored and the allowance decides. ETH fees cannot be signed for: the client must send them.
 /// Replay protection: a nonce per client used once (any order; `cancelNonce` burns one), an
-/// expiry, and the chain id and vault address in the domain. Signatures of contract accounts
+/// expiry, and the chain id and vault address in the domain. The one-transaction zk path
+/// (`requestSignedZk`) keys its task by the signed digest instead of writing the nonce: the
+/// task's own slots refuse a replay, `requestSigned` refuses a digest that has a task, and
+/// `requestSignedZk` a used or cancelled nonce. Signatures of contract accounts
 /// are checked with ERC-1271. A signed committee request is refused (`NoCommittee`) when the
 /// model's providers could not draw a full committee now (`ProviderStaking.sample` at the
 /// snapshot the TaskManager records): the client, not the submitter, pays the fee, and the

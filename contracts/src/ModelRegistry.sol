@@ -53,6 +53,15 @@ contract ModelRegistry {
         uint64 scaleBits;
     }
 
+    /// What a zk settlement checks a version against (`zkVersion`).
+    struct ZkVersion {
+        bytes32 weightsRoot;
+        bytes32 graphRoot;
+        address verifier; // address(0): not usable (see `zkVersion`)
+        uint32[] sizes; // `outputsOf`
+        uint64[] scales;
+    }
+
     struct Version {
         bytes32 packageHash;
         bytes32 weightsRoot;
@@ -252,6 +261,14 @@ contract ModelRegistry {
         view
         returns (uint32[] memory sizes, uint64[] memory scales)
     {
+        return _outputsOf(modelId, version);
+    }
+
+    function _outputsOf(uint32 modelId, uint32 version)
+        internal
+        view
+        returns (uint32[] memory sizes, uint64[] memory scales)
+    {
         bytes memory outs = _outputs[modelId][version];
         uint256 n = outs.length / 12;
         sizes = new uint32[](n);
@@ -303,6 +320,23 @@ contract ModelRegistry {
         Version storage v = _versions[modelId][version];
         if (v.status == Status.None) revert UnknownVersion(modelId, version);
         return (v.weightsRoot, v.graphRoot, v.zkVerifier);
+    }
+
+    /// @notice A zk settlement's reads in one call: the version's roots, verifier and outputs
+    /// (`commitments` and `outputsOf`). With `request`, the verifier is address(0) unless the
+    /// version is usable for a zk request with this fee setting (`isUsable(.., true, customFee)`).
+    function zkVersion(uint32 modelId, uint32 version, bool request, bool customFee)
+        external
+        view
+        returns (ZkVersion memory z)
+    {
+        Version storage v = _versions[modelId][version];
+        if (v.status == Status.None) revert UnknownVersion(modelId, version);
+        (z.weightsRoot, z.graphRoot, z.verifier) = (v.weightsRoot, v.graphRoot, v.zkVerifier);
+        if (request && !((v.status == Status.Active || v.status == Status.Frozen) && v.customFee == customFee)) {
+            z.verifier = address(0);
+        }
+        (z.sizes, z.scales) = _outputsOf(modelId, version);
     }
 
     // ---------------------------------------------------------------- settlement reporters

@@ -149,8 +149,11 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
         uint32 receiptCount;
     }
 
-    /// @notice The committee and dispute-resolution paths' code (`TaskManagerModule`, created
-    /// here), run by delegatecall on this contract's storage.
+    /// @notice The code of the committee path, challenges, audits and dispute resolution
+    /// (`TaskManagerModule`, created here), run by delegatecall on this contract's storage. The
+    /// TaskManager declares no storage of its own (all of it is `TaskManagerCore`'s, which the
+    /// module inherits too; `ReentrancyGuardTransient` keeps its flag in transient storage), so
+    /// both see one layout.
     address public immutable module;
 
     event TaskRequested(
@@ -294,7 +297,7 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
         if (r.mode != Mode.Zk) revert BadMode();
         if (taskId <= type(uint32).max || tasks[taskId].status != Status.None) revert TaskExists();
         (, TaskRecord memory rec) = _request(taskId, requester, r, custom);
-        _zkSettle(taskId, rec, keccak256(abi.encode(rec)), provider, output, proof);
+        _zkSettle(taskId, rec, keccak256(abi.encode(rec)), provider, output, proof, true);
     }
 
     /// `custom` is true only from the FeeVault; the registry refuses a version whose fee token
@@ -306,8 +309,11 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
     {
         if (r.fee == 0) revert ZeroFee();
         if (r.deadline <= block.timestamp) revert BadDeadline();
-        // zk: the registry also requires the version's verifier
-        if (!registry.isUsable(r.modelId, r.version, r.mode == Mode.Zk, custom)) revert ModelNotActive();
+        // zk: the registry also requires the version's verifier; a keyed (one-transaction zk)
+        // request is checked by `_zkSettle`'s one registry read instead
+        if (keyed == 0 && !registry.isUsable(r.modelId, r.version, r.mode == Mode.Zk, custom)) {
+            revert ModelNotActive();
+        }
         if (r.callbackGas > params.maxCallbackGas) revert CallbackGasTooHigh();
         // a zk proof covers one row; every other mode disputes one element of one row
         if (r.rows == 0 || (r.mode == Mode.Zk && r.rows != 1)) revert BadRows(r.rows);
@@ -458,19 +464,24 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
         if (t.mode != Mode.Zk) revert BadMode();
         if (t.status != Status.Requested) revert BadStatus(t.status);
         if (block.timestamp > t.deadline) revert DeadlinePassed();
-        _zkSettle(taskId, rec, c0, msg.sender, output, proof);
+        _zkSettle(taskId, rec, c0, msg.sender, output, proof, false);
     }
 
+    /// Verifies a zk result and settles and delivers it. `fresh`: the task was requested in
+    /// this call (`requestSubmitZkFor`), so the version must be usable for a zk request, which
+    /// the registry read here checks instead of `_request`.
     function _zkSettle(
         uint256 taskId,
         TaskRecord memory rec,
         bytes32 c0,
         address provider,
         bytes32 output,
-        bytes calldata proof
+        bytes calldata proof,
+        bool fresh
     ) internal {
-        (bytes32 weightsRoot, bytes32 graphRoot, address verifier) = registry.commitments(rec.modelId, rec.version);
-        if (!IZkVerifier(verifier).verifyProof(weightsRoot, graphRoot, rec.inputCommitment, output, proof)) {
+        ModelRegistry.ZkVersion memory z = registry.zkVersion(rec.modelId, rec.version, fresh, rec.vault);
+        if (z.verifier == address(0)) revert ModelNotActive();
+        if (!IZkVerifier(z.verifier).verifyProof(z.weightsRoot, z.graphRoot, rec.inputCommitment, output, proof)) {
             revert ProofRejected();
         }
         bytes32 traceRoot = keccak256(proof);
@@ -478,25 +489,27 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
         _settle(taskId, rec, _one(provider), false, output, traceRoot);
         // the proof carries the values; a proof format the delivery cannot read settles anyway
         if (rec.callback == address(0)) return;
-        bytes memory data = _zkCallData(taskId, rec, output, proof);
+        bytes memory data = _zkCallData(taskId, rec, output, proof, z);
         if (data.length != 0) _callbackOnce(taskId, rec, data);
     }
 
     /// The consumer call with the values a zk proof carries (vouch's exported verifiers take
     /// `proof = abi.encode(uint256[8] groth16, int32[] outputs)`), checked against the output
-    /// commitment and the version's output sizes (`VouchResults.resultOf`); empty when the proof
-    /// is in another format or its values do not open `output`: a zk task settles whatever its
-    /// proof's layout, and its values may still be delivered with `deliver`. Never reverts on
-    /// the proof's contents. Here rather than in `ResultDelivery`: the call cost ~4k gas.
-    function _zkCallData(uint256 taskId, TaskRecord memory rec, bytes32 output, bytes calldata proof)
-        internal
-        view
-        returns (bytes memory data)
-    {
+    /// commitment and the version's output sizes (`VouchResults.resultWith`); empty when the
+    /// proof is in another format or its values do not open `output`: a zk task settles
+    /// whatever its proof's layout, and its values may still be delivered with `deliver`. Never
+    /// reverts on the proof's contents. Here rather than in `ResultDelivery`: the call cost ~4k.
+    function _zkCallData(
+        uint256 taskId,
+        TaskRecord memory rec,
+        bytes32 output,
+        bytes calldata proof,
+        ModelRegistry.ZkVersion memory z
+    ) internal pure returns (bytes memory data) {
         (int32[] memory values, bool ok) = VouchResults.proofValues(proof);
         if (!ok || values.length == 0) return data;
         VouchResult memory r;
-        (r, ok) = VouchResults.resultOf(IVouchOutputs(address(registry)), taskId, rec, output, values);
+        (r, ok) = VouchResults.resultWith(taskId, rec, output, values, z.sizes, z.scales);
         if (ok) data = abi.encodeCall(IVouchConsumer.onVouchResult, (r));
     }
 

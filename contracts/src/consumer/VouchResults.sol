@@ -98,6 +98,18 @@ library VouchResults {
         returns (VouchResult memory r, bool ok)
     {
         (uint32[] memory sizes, uint64[] memory scales) = reg.outputsOf(rec.modelId, rec.version);
+        return resultWith(taskId, rec, output, values, sizes, scales);
+    }
+
+    /// @notice `resultOf` with the version's output `sizes` and `scales` already read.
+    function resultWith(
+        uint256 taskId,
+        TaskRecord memory rec,
+        bytes32 output,
+        int32[] memory values,
+        uint32[] memory sizes,
+        uint64[] memory scales
+    ) internal pure returns (VouchResult memory r, bool ok) {
         if (commitment(values, sizes, rec.rows) != output) return (r, false);
         return (_build(taskId, rec, output, values, sizes, scales), true);
     }

@@ -1,6 +1,7 @@
 """The client against a real local network (``vouch up``, see conftest.py): sign-in, tasks
-settled on-chain, outputs as floats, receipt checks passing and failing on tampering, and the
-README's quickstart run as written."""
+settled on-chain, a task read on the hashed layout (the record the TaskManager accepts),
+outputs as floats, receipt checks passing and failing on tampering, and the README's
+quickstart run as written."""
 
 from __future__ import annotations
 
@@ -12,13 +13,26 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_abi import encode
 from eth_account import Account
 from eth_utils import keccak
 
-from vouch_client import Chain, Deployment, Gateway, GatewayError, Output, Task, verify_receipt
+from vouch_client import (
+    Chain,
+    Deployment,
+    Gateway,
+    GatewayError,
+    Output,
+    RecordError,
+    RpcError,
+    Task,
+    task_commitment,
+    verify_receipt,
+)
+from vouch_client._abi import encode_call
 from vouch_client.gateway import siwe_message, sign_personal
 
 from .conftest import ROOT, Network
@@ -102,13 +116,59 @@ def test_outputs_are_floats_on_the_registered_scales(chain: Chain, settled: tupl
     assert out.commitment == task.commitment == "0x" + t["outputCommitment"].hex()
 
 
+def test_read_task_gives_the_record_the_chain_accepts(chain: Chain, settled: tuple[Task, Output]) -> None:
+    task, out = settled
+    t = chain.read_task(task.chain_id)
+    r, res = t["record"], t["result"]
+    assert t["statusName"] == "finalized" and res is not None
+    assert (r.rows, r.mode, t["rows"], t["modeName"]) == (3, 0, 3, "optimistic")
+    assert t["outputCommitment"] == res.output and "0x" + res.output.hex() == task.commitment
+    assert t["commitment"] == task_commitment(r, res)
+    # the TaskManager itself accepts the record and result, and refuses another requester's
+    chain.call("TaskManager", "checkRecord", task.chain_id, r.as_tuple(), res.as_tuple())
+    forged = dataclasses.replace(r, requester=Account.create().address)
+    with pytest.raises(RpcError) as e:
+        chain.call("TaskManager", "checkRecord", task.chain_id, forged.as_tuple(), res.as_tuple())
+    assert keccak(text="BadRecord()")[:4].hex() in str(e.value), e.value
+
+
+def test_receipt_fails_on_a_tampered_record(network: Network, chain: Chain, settled: tuple[Task, Output]) -> None:
+    task, out = settled
+    t = chain.read_task(task.chain_id)
+    forged = dataclasses.replace(t["record"], requester=Account.create().address)
+    bad = verify_receipt(chain, task.chain_id, out, record=forged, wait=ATTEST_SECONDS)
+    assert [c.name for c in bad.failed()] == ["task record"], str(bad)
+    assert bad.failed()[0].detail.startswith(
+        "the record given is not the task's: the record and result commit to 0x"
+    ), str(bad)
+    assert f"the task's commitment is 0x{t['commitment'].hex()}" in bad.failed()[0].detail
+    other_input = dataclasses.replace(t["record"], input_commitment=keccak(b"another input"))
+    names = [c.name for c in verify_receipt(chain, task.chain_id, out, record=other_input).failed()]
+    assert "task record" in names and "receipt leaf" in names and "output commitment" not in names, names
+
+    # an endpoint serving a forged TaskRequested log: read_task refuses it
+    class Lying(Chain):
+        def logs(self, contract: str, event: str, topic1: bytes | None = None) -> list[dict[str, Any]]:
+            found = super().logs(contract, event, topic1)
+            if event == "TaskRequested":
+                found = [{**log, "requester": forged.requester} for log in found]
+            return found
+
+    with Lying(network.rpc_url, chain.deployment) as lying:
+        with pytest.raises(RecordError, match="the record read from its logs is not the task's"):
+            lying.read_task(task.chain_id)
+        lying_receipt = verify_receipt(lying, task.chain_id, out)
+        assert [c.name for c in lying_receipt.failed()] == ["task record"], str(lying_receipt)
+        assert "of the TaskRequested log is not the task's" in lying_receipt.failed()[0].detail
+
+
 def test_receipt_passes_and_fails_on_a_tampered_output(chain: Chain, settled: tuple[Task, Output]) -> None:
     task, out = settled
     rec = verify_receipt(chain, task.chain_id, out, wait=ATTEST_SECONDS)
     assert rec.ok, str(rec)
     names = [c.name for c in rec.checks]
     assert names == [
-        "task finalized", "receipt leaf", "attestation on EAS",
+        "task finalized", "task record", "receipt leaf", "attestation on EAS",
         "attestation commits to the leaf", "output commitment",
     ]
     # one element one scale step off
@@ -148,10 +208,11 @@ def test_receipt_fails_on_a_tampered_attestation(network: Network, chain: Chain,
     # per-task attestations (anyone may ask for one) for both tasks
     for t in (task, other):
         if chain.call("ReceiptAttester", "receiptUid", t.chain_id) == bytes(32):
-            sel = keccak(text="attestReceipt(uint256)")[:4]
-            _send(chain, attester, sel + encode(["uint256"], [t.chain_id]))
+            v = chain.read_task(t.chain_id)
+            args = (t.chain_id, v["record"].as_tuple(), v["result"].as_tuple())
+            _send(chain, attester, encode_call("ReceiptAttester", "attestReceipt", args))
     rec = verify_receipt(chain, task.chain_id, out)
-    assert rec.ok and "receipt schema" in rec.checks[2].detail, str(rec)
+    assert rec.ok and "receipt schema" in rec.checks[3].detail, str(rec)
     # `receiptUid` is the ReceiptAttester's mapping at slot 2 (after attestedCount and
     # attestedHead); the slot is checked against the getter before it is touched
     slot = "0x" + keccak(encode(["uint256", "uint256"], [task.chain_id, 2])).hex()
@@ -176,6 +237,8 @@ def test_quickstart_runs_as_written(network: Network) -> None:
     chain_id = network.info["deployment"]["chainId"]
     env = {
         **os.environ,
+        # this checkout's client, whatever the environment has installed
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "sdk" / "python"), os.environ.get("PYTHONPATH")) if p),
         "VOUCH_GATEWAY": network.gateway,
         "VOUCH_RPC": network.rpc_url,
         "VOUCH_DEPLOYMENT": str(network.dir / "deployments" / f"{chain_id}.json"),

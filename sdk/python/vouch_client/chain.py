@@ -1,5 +1,9 @@
 """Reading a vouch deployment over plain JSON-RPC (``eth_call``, ``eth_getLogs``).
 
+A task is read on the hashed layout (``Chain.read_task``): the state word and commitment from
+``TaskManager.getTask``, the record from the task's ``TaskRequested`` log and the standing
+result from its last ``ResultSubmitted`` log, both checked against the commitment (``record``).
+
 No node library: calls are encoded with eth-abi from the ABIs shipped in ``abi/`` (generated
 from the Foundry artifacts by ``gen_abi.py``), so any EVM JSON-RPC endpoint will do.
 """
@@ -16,7 +20,8 @@ from typing import Any
 import httpx
 
 from . import _abi
-from .errors import RpcError
+from .errors import RecordError, RpcError
+from .record import FLAG_RESULT, Claim, TaskRecord, record_mismatch
 
 #: ``TaskManager.Status`` names, by value.
 TASK_STATUS = ("none", "requested", "submitted", "disputed", "finalized", "refunded", "failed")
@@ -162,13 +167,53 @@ class Chain:
             out.append(decoded)
         return out
 
-    def task(self, task_id: int) -> dict[str, Any]:
-        """``TaskManager.getTask``: the task's fields by name (``status``, ``mode``,
-        ``outputCommitment``, ...), with ``statusName`` and ``modeName`` added."""
+    def state(self, task_id: int) -> dict[str, Any]:
+        """``TaskManager.getTask``: the state word (``provider``, ``modelId``, ``mode``,
+        ``status``, ``flags``, ``deadline``) and the ``commitment``; status 0: no such task."""
         t: dict[str, Any] = self.call("TaskManager", "getTask", task_id)
-        t["statusName"] = TASK_STATUS[t["status"]] if t["status"] < len(TASK_STATUS) else "unknown"
-        t["modeName"] = TASK_MODE[t["mode"]] if t["mode"] < len(TASK_MODE) else "unknown"
         return t
+
+    def task_parts(self, task_id: int) -> tuple[dict[str, Any], TaskRecord, Claim | None]:
+        """Task ``task_id``'s state, its record (from its ``TaskRequested`` log) and, when the
+        state holds a result, the standing result (from its last ``ResultSubmitted`` log), not
+        checked against the commitment (``record.record_mismatch`` does that). Raises
+        ``RpcError`` when the task does not exist or its log is missing."""
+        topic = task_id.to_bytes(32, "big")
+        state = self.state(task_id)
+        if state["status"] == 0:
+            raise RpcError("getTask", f"task {task_id} does not exist on {self.deployment.address('TaskManager')}")
+        requested = self.logs("TaskManager", "TaskRequested", topic)
+        if len(requested) != 1:
+            raise RpcError("eth_getLogs", f"task {task_id} has {len(requested)} TaskRequested logs (want 1)")
+        try:
+            record = TaskRecord.from_log(requested[0])
+        except ValueError as e:
+            raise RpcError("eth_getLogs", f"task {task_id}: {e}") from e
+        result = None
+        if state["flags"] & FLAG_RESULT:
+            submitted = self.logs("TaskManager", "ResultSubmitted", topic)
+            if submitted:
+                last = submitted[-1]
+                result = Claim(output=last["output"], trace_root=last["traceRoot"])
+        return state, record, result
+
+    def read_task(self, task_id: int) -> dict[str, Any]:
+        """Task ``task_id`` on the hashed layout, checked: the fields ``getTask`` returned before
+        it (``requester``, ``fee``, ``flags``, ``provider``, ``modelId``, ``version``, ``mode``,
+        ``status``, ``deadline``, ``inputCommitment``, ``outputCommitment``, ``traceRoot``; the
+        last two zero while no result stands), with ``statusName``, ``modeName``, ``rows``,
+        ``commitment``, ``record`` (a ``TaskRecord``) and ``result`` (a ``Claim`` or ``None``).
+        Raises ``RecordError`` when the logs do not open the task's commitment (an endpoint
+        serving forged logs) and ``RpcError`` when the task does not exist."""
+        state, record, result = self.task_parts(task_id)
+        why = record_mismatch(state["commitment"], state["flags"], record, result)
+        if why is not None:
+            raise RecordError(task_id, why)
+        return task_view(state, record, result)
+
+    def task(self, task_id: int) -> dict[str, Any]:
+        """The same as ``read_task`` (the name before the hashed layout)."""
+        return self.read_task(task_id)
 
     def outputs_of(self, model_id: int, version: int) -> list[OutputSpec]:
         """``ModelRegistry.outputsOf``: the version's graph outputs in package order."""
@@ -177,3 +222,29 @@ class Chain:
             OutputSpec(size=int(n), scale=scale_from_bits(int(b)))
             for n, b in zip(r["sizes"], r["scales"])
         ]
+
+
+def task_view(state: dict[str, Any], record: TaskRecord, result: Claim | None) -> dict[str, Any]:
+    """The fields of ``Chain.read_task`` from a task's parts (not checked here)."""
+    zero = bytes(32)
+    status, mode = state["status"], state["mode"]
+    return {
+        "requester": record.requester,
+        "fee": record.fee,
+        "flags": state["flags"],
+        "provider": state["provider"],
+        "modelId": state["modelId"],
+        "version": record.version,
+        "mode": mode,
+        "status": status,
+        "deadline": state["deadline"],
+        "inputCommitment": record.input_commitment,
+        "outputCommitment": result.output if result else zero,
+        "traceRoot": result.trace_root if result else zero,
+        "statusName": TASK_STATUS[status] if status < len(TASK_STATUS) else "unknown",
+        "modeName": TASK_MODE[mode] if mode < len(TASK_MODE) else "unknown",
+        "rows": record.rows,
+        "commitment": state["commitment"],
+        "record": record,
+        "result": result,
+    }

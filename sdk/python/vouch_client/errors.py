@@ -49,3 +49,14 @@ class OutputError(VouchError):
     """An output the gateway served does not hold together: its bytes do not hash to the
     task's output CID, it is not the JSON the API defines, or its values are not whole
     multiples of the output scales."""
+
+
+class RecordError(VouchError):
+    """The record of a task read from its ``TaskRequested`` log (or its standing result, from
+    its last ``ResultSubmitted`` log) does not open the commitment the task stores: the logs
+    were forged, or the task's logs are missing. ``task_id`` is the task, ``why`` what differs."""
+
+    def __init__(self, task_id: int, why: str) -> None:
+        super().__init__(f"task {task_id}: the record read from its logs is not the task's: {why}")
+        self.task_id = task_id
+        self.why = why

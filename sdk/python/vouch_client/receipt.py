@@ -1,17 +1,20 @@
 """Checking a task's receipt from chain state, as ``vouch receipt verify`` does, plus the
 output: every check reads the chain itself (JSON-RPC), nothing is taken from the gateway.
 
-1. ``task finalized``: ``TaskManager.getTask`` says ``finalized``;
-2. ``receipt leaf``: the task's ``Finalized`` event carries the leaf
+1. ``task finalized``: ``TaskManager.getTask``'s state word says ``finalized``;
+2. ``task record``: the record of the task's ``TaskRequested`` log and the standing result of
+   its last ``ResultSubmitted`` log open the task's commitment (``record``); the later checks
+   use them;
+3. ``receipt leaf``: the task's ``Finalized`` event carries the leaf
    ``keccak256(abi.encode(taskId, modelId, version, inputCommitment, outputCommitment, mode,
    traceRoot))`` recomputed from the task (``docs/semantics.md`` section 8.3);
-3. ``attestation on EAS``: the ReceiptAttester's attestation covering the task (its own, or
+4. ``attestation on EAS``: the ReceiptAttester's attestation covering the task (its own, or
    the batch whose index range holds the task's receipt) is on EAS with the receipt schema,
    attested by the ReceiptAttester, not revoked;
-4. ``attestation commits to the leaf``: its data is the leaf preimage, or (a batch) the hash
+5. ``attestation commits to the leaf``: its data is the leaf preimage, or (a batch) the hash
    chain ``head = keccak256(abi.encode(head, leaf))`` over the batch's ``Finalized`` events
    from ``prevHead`` gives its ``head`` and holds this task's leaf;
-5. ``output commitment`` (with an output): the values, requantized with the scales the
+6. ``output commitment`` (with an output): the values, requantized with the scales the
    ``ModelRegistry`` holds for the version, commit (section 6) to the task's on-chain output
    commitment.
 """
@@ -26,10 +29,11 @@ from typing import Any
 from eth_abi.abi import decode, encode
 from eth_utils.crypto import keccak
 
-from .chain import Chain, OutputSpec
+from .chain import TASK_STATUS, Chain, OutputSpec, task_view
 from .commitment import flatten, output_commitment, requantize
 from .errors import OutputError
 from .gateway import Output
+from .record import Claim, TaskRecord, record_mismatch
 
 RECEIPT_TYPES = ["uint256", "uint256", "uint256", "bytes32", "bytes32", "uint256", "bytes32"]
 
@@ -112,25 +116,47 @@ def output_values(output: Output, specs: Sequence[OutputSpec], rows: int) -> dic
 
 
 def verify_receipt(
-    chain: Chain, task_id: int, output: Output | None = None, *, wait: float = 0.0
+    chain: Chain,
+    task_id: int,
+    output: Output | None = None,
+    *,
+    wait: float = 0.0,
+    record: TaskRecord | None = None,
+    result: Claim | None = None,
 ) -> Receipt:
     """Runs the checks of the module docs on task ``task_id``; ``output`` (from
-    ``Gateway.output``) adds the output commitment check. While the receipt is not attested
-    yet, checks again every second for up to ``wait`` seconds. RPC failures raise
-    ``RpcError``; a check that does not hold is a failed ``Check`` in the result."""
+    ``Gateway.output``) adds the output commitment check; ``record`` and ``result`` are
+    checked instead of those the task's logs carry (ones a contract or a gateway handed you).
+    While the receipt is not attested yet, checks again every second for up to ``wait``
+    seconds. RPC failures raise ``RpcError``; a check that does not hold is a failed
+    ``Check`` in the result."""
     deadline = time.monotonic() + wait
     while True:
-        rec = _verify(chain, task_id, output)
+        rec = _verify(chain, task_id, output, record, result)
         if not rec.pending or time.monotonic() >= deadline:
             return rec
         time.sleep(1.0)
 
 
-def _verify(chain: Chain, task_id: int, output: Output | None) -> Receipt:
+def _verify(
+    chain: Chain, task_id: int, output: Output | None, record: TaskRecord | None, result: Claim | None
+) -> Receipt:
     rec = Receipt(task_id)
-    t = chain.task(task_id)
-    if not rec.add("task finalized", t["statusName"] == "finalized", f"task {task_id}", f"task {task_id} is {t['statusName']}"):
+    status = chain.state(task_id)["status"]
+    name = TASK_STATUS[status] if status < len(TASK_STATUS) else "unknown"
+    if not rec.add("task finalized", name == "finalized", f"task {task_id}", f"task {task_id} is {name}"):
         return rec
+    state, logged, standing = chain.task_parts(task_id)
+    t = task_view(state, record or logged, result or standing)
+    r: TaskRecord = t["record"]
+    why = record_mismatch(t["commitment"], t["flags"], r, t["result"])
+    rec.add(
+        "task record",
+        why is None,
+        f"requested by {r.requester} (input 0x{r.input_commitment.hex()}, {r.rows} rows): "
+        f"record and result open the commitment 0x{t['commitment'].hex()}",
+        f"the record {'given' if record else 'of the TaskRequested log'} is not the task's: {why}",
+    )
     topic = task_id.to_bytes(32, "big")
     fins = chain.logs("TaskManager", "Finalized", topic)
     leaf = keccak(receipt_data(task_id, t))
@@ -210,8 +236,7 @@ def _attestation(chain: Chain, rec: Receipt, task_id: int, t: dict[str, Any], fi
 
 
 def _output(chain: Chain, rec: Receipt, task_id: int, t: dict[str, Any], output: Output) -> None:
-    requested = chain.logs("TaskManager", "TaskRequested", task_id.to_bytes(32, "big"))
-    rows = requested[0]["rows"] if requested else 1
+    rows = t["rows"]
     onchain = t["outputCommitment"]
     try:
         specs = chain.outputs_of(t["modelId"], t["version"])

@@ -25,6 +25,7 @@ const contracts = [
   { file: "TaskManager.sol", name: "TaskManager", id: "taskManager" },
   { file: "ModelRegistry.sol", name: "ModelRegistry", id: "modelRegistry" },
   { file: "ReceiptAttester.sol", name: "ReceiptAttester", id: "receiptAttester" },
+  { file: "FeeVault.sol", name: "FeeVault", id: "feeVault" },
   { file: "VouchToken.sol", name: "VouchToken", id: "vouchToken" },
   { file: "IZkVerifier.sol", name: "IZkVerifier", id: "zkVerifier" },
   { file: "DisputeGame.sol", name: "DisputeGame", id: "disputeGame" },

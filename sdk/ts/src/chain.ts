@@ -1,7 +1,10 @@
 /**
  * vouch on a chain, with viem: the deployment's addresses, requesting a task directly from
- * `TaskManager.request` (with an optional consumer callback), following it by its logs, and
- * reading its settled output values from the settling transaction.
+ * `TaskManager.request` (with an optional consumer callback), reading a task on the hashed
+ * layout ({@link VouchChain.readTask}: the state word from `getTask`, the record from its
+ * `TaskRequested` log, the standing result from its last `ResultSubmitted` log, checked
+ * against the task's commitment), following it by its logs, and reading its settled output
+ * values from the settling transaction.
  *
  * @module
  */
@@ -18,9 +21,11 @@ import {
   decodeEventLog,
   decodeFunctionData,
   numberToHex,
+  zeroHash,
 } from "viem";
-import { modelRegistryAbi, taskManagerAbi, vouchTokenAbi } from "./abi/index.js";
+import { feeVaultAbi, modelRegistryAbi, taskManagerAbi, vouchTokenAbi } from "./abi/index.js";
 import { inlineInput, inputCommitment } from "./commit.js";
+import { type Claim, FLAGS, type TaskRecord, recordMismatch } from "./record.js";
 
 /** Addresses of one deployment (the `deployments/<chainId>.json` file `vouch deploy` writes). */
 export interface Deployment {
@@ -45,6 +50,8 @@ export interface Deployment {
     taskManager: Address;
     disputeGame: Address;
     receipts: Address;
+    /** Absent (or zero) in a deployment file written before the vault existed. */
+    feeVault?: Address;
   };
 }
 
@@ -74,8 +81,94 @@ export const MODE = { optimistic: 0, committee: 1, zk: 2 } as const;
 /** Task statuses as the contracts number them. */
 export const STATUS = ["none", "requested", "submitted", "disputed", "finalized", "refunded", "failed"] as const;
 
-/** A task as `TaskManager.getTask` returns it. */
-export type OnChainTask = Awaited<ReturnType<VouchChain["task"]>>;
+/** A task's state word and commitment, as `TaskManager.getTask` returns them. */
+export type TaskState = Awaited<ReturnType<VouchChain["state"]>>;
+
+/**
+ * A task as {@link VouchChain.readTask} reads it: the fields `getTask` returned before the
+ * hashed layout (from the state word, the record and the standing result), its commitment,
+ * and the record and result themselves.
+ */
+export interface OnChainTask {
+  /** Who requested the task. */
+  requester: Address;
+  /** The fee as requested. */
+  fee: bigint;
+  /** The state word's flags ({@link FLAGS}). */
+  flags: number;
+  /** The submitter (committee: the first revealer); zero before a result. */
+  provider: Address;
+  /** The registry's model id. */
+  modelId: number;
+  /** Its version. */
+  version: number;
+  /** 0 optimistic, 1 committee, 2 zk. */
+  mode: number;
+  /** The status ({@link STATUS}). */
+  status: number;
+  /** The submission deadline (unix seconds). */
+  deadline: number;
+  /** The input commitment. */
+  inputCommitment: Hex;
+  /** The standing result's output commitment; zero without one. */
+  outputCommitment: Hex;
+  /** The standing result's trace root; zero without one. */
+  traceRoot: Hex;
+  /** Rows of the input. */
+  rows: number;
+  /** The commitment the task stores. */
+  commitment: Hex;
+  /** The record, from the task's `TaskRequested` log. */
+  record: TaskRecord;
+  /** The standing result, from its last `ResultSubmitted` log; absent while none stands. */
+  result: Claim | undefined;
+}
+
+/** A task read from its logs, not yet checked against its commitment (see {@link VouchChain.taskParts}). */
+export interface TaskParts {
+  /** `getTask`: the state word and the commitment. */
+  state: TaskState;
+  /** The record its `TaskRequested` log carries. */
+  record: TaskRecord;
+  /** The claim of its last `ResultSubmitted` log, when the state holds a result. */
+  result: Claim | undefined;
+}
+
+/** A record (or result) read from the logs that the task's on-chain commitment refuses. */
+export class RecordMismatchError extends Error {
+  /** The task. */
+  readonly taskId: bigint;
+
+  /** The error for task `taskId`, `why` saying what differs. */
+  constructor(taskId: bigint, why: string) {
+    super(`task ${taskId}: the record read from its logs is not the task's: ${why}`);
+    this.name = "RecordMismatchError";
+    this.taskId = taskId;
+  }
+}
+
+/** {@link OnChainTask} of checked parts. */
+export function taskView(p: TaskParts): OnChainTask {
+  const { state: s, record: r, result } = p;
+  return {
+    requester: r.requester,
+    fee: r.fee,
+    flags: s.flags,
+    provider: s.provider,
+    modelId: s.modelId,
+    version: r.version,
+    mode: s.mode,
+    status: s.status,
+    deadline: s.deadline,
+    inputCommitment: r.inputCommitment,
+    outputCommitment: result?.output ?? zeroHash,
+    traceRoot: result?.traceRoot ?? zeroHash,
+    rows: r.rows,
+    commitment: s.commitment,
+    record: r,
+    result,
+  };
+}
 
 /** A decoded TaskManager event of one task. */
 export interface TaskLog {
@@ -133,8 +226,8 @@ export class VouchChain {
     this.wallet = wallet;
   }
 
-  /** The task `taskId` (`TaskManager.getTask`). */
-  async task(taskId: bigint) {
+  /** The state word and commitment of task `taskId` (`TaskManager.getTask`; status 0: no such task). */
+  async state(taskId: bigint) {
     return this.client.readContract({
       address: this.deployment.contracts.taskManager,
       abi: taskManagerAbi,
@@ -143,14 +236,71 @@ export class VouchChain {
     });
   }
 
-  /** The rows of task `taskId`. */
+  /**
+   * Task `taskId`'s state, its record (from its `TaskRequested` log) and, when the state holds
+   * a result, the standing result (from its last `ResultSubmitted` log), not checked against
+   * the commitment (see {@link recordMismatch}). Throws when the task does not exist or its
+   * logs are missing.
+   */
+  async taskParts(taskId: bigint): Promise<TaskParts> {
+    const tm = this.deployment.contracts.taskManager;
+    const range = { fromBlock: BigInt(this.deployment.block), toBlock: "latest" } as const;
+    const [state, requested, submitted] = await Promise.all([
+      this.state(taskId),
+      this.client.getContractEvents({ address: tm, abi: taskManagerAbi, eventName: "TaskRequested", args: { taskId }, ...range }),
+      this.client.getContractEvents({ address: tm, abi: taskManagerAbi, eventName: "ResultSubmitted", args: { taskId }, ...range }),
+    ]);
+    if (state.status === 0) throw new Error(`task ${taskId} does not exist on the TaskManager ${tm}`);
+    const [req, ...more] = requested;
+    if (!req) throw new Error(`task ${taskId} has no TaskRequested log from block ${this.deployment.block}`);
+    if (more.length > 0) throw new Error(`task ${taskId} has ${requested.length} TaskRequested logs`);
+    const a = req.args;
+    if (a.requester === undefined || a.fee === undefined || a.modelId === undefined || a.version === undefined ||
+      a.mode === undefined || a.vault === undefined || a.rows === undefined || a.inputCommitment === undefined ||
+      a.callback === undefined || a.callbackGas === undefined) {
+      throw new Error(`task ${taskId}'s TaskRequested log lacks record fields`);
+    }
+    const record: TaskRecord = {
+      requester: a.requester,
+      fee: a.fee,
+      modelId: a.modelId,
+      version: a.version,
+      mode: a.mode,
+      vault: a.vault,
+      rows: a.rows,
+      inputCommitment: a.inputCommitment,
+      callback: a.callback,
+      callbackGas: a.callbackGas,
+    };
+    let result: Claim | undefined;
+    const last = submitted.at(-1)?.args;
+    if ((state.flags & FLAGS.result) !== 0 && last?.output && last.traceRoot) {
+      result = { output: last.output, traceRoot: last.traceRoot };
+    }
+    return { state, record, result };
+  }
+
+  /**
+   * Task `taskId` on the hashed layout: the state word from `getTask`, the record from its
+   * `TaskRequested` log and the standing result from its last `ResultSubmitted` log, checked
+   * against the task's commitment (a {@link RecordMismatchError} when the logs do not open it:
+   * an RPC endpoint serving forged logs). Throws when the task does not exist.
+   */
+  async readTask(taskId: bigint): Promise<OnChainTask> {
+    const p = await this.taskParts(taskId);
+    const why = recordMismatch(p.state.commitment, p.state.flags, p.record, p.result);
+    if (why) throw new RecordMismatchError(taskId, why);
+    return taskView(p);
+  }
+
+  /** The same as {@link VouchChain.readTask} (the name before the hashed layout). */
+  async task(taskId: bigint): Promise<OnChainTask> {
+    return this.readTask(taskId);
+  }
+
+  /** The rows of task `taskId` (its record's). */
   async rows(taskId: bigint): Promise<number> {
-    return this.client.readContract({
-      address: this.deployment.contracts.taskManager,
-      abi: taskManagerAbi,
-      functionName: "taskRows",
-      args: [taskId],
-    });
+    return (await this.readTask(taskId)).rows;
   }
 
   /** Elements per row and scales (binary64) of each graph output of a model version. */
@@ -200,7 +350,7 @@ export class VouchChain {
     return out;
   }
 
-  /** The `TaskRequested` event of task `taskId`. */
+  /** The `TaskRequested` event of task `taskId` (every record field, the input's CID and inline bytes). */
   async requested(taskId: bigint) {
     const l = (await this.logs(taskId)).find((l) => l.eventName === "TaskRequested");
     if (!l) throw new Error(`task ${taskId} has no TaskRequested event`);
@@ -208,10 +358,16 @@ export class VouchChain {
       modelId: number;
       version: number;
       mode: number;
+      fee: bigint;
+      deadline: number;
       inputCommitment: Hex;
       rows: number;
+      inputCid: string;
       inlineInput: Hex;
       requester: Address;
+      callback: Address;
+      callbackGas: number;
+      vault: boolean;
     };
   }
 
@@ -229,10 +385,10 @@ export class VouchChain {
       const logs = await this.logs(taskId);
       for (const l of logs.slice(seen)) opts.onLog?.(l);
       seen = logs.length;
-      const t = await this.task(taskId);
-      if (TERMINAL.has(t.status)) return t;
+      const s = await this.state(taskId);
+      if (TERMINAL.has(s.status)) return this.readTask(taskId);
       if (Date.now() > deadline) {
-        throw new Error(`task ${taskId} is still ${STATUS[t.status] ?? t.status} after ${opts.timeoutMs ?? 120_000} ms`);
+        throw new Error(`task ${taskId} is still ${STATUS[s.status] ?? s.status} after ${opts.timeoutMs ?? 120_000} ms`);
       }
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
     }
@@ -305,47 +461,60 @@ export class VouchChain {
 
   /**
    * The output values of a finalized task as the chain carries them: the `int32[]` argument
-   * of the `finalize`, `finalizeCommittee` or `deliver` call, or the outputs inside a
-   * `submitZk` proof. `undefined` when no transaction of the task carried them (a task without
-   * a callback usually settles without its values: read them from the gateway).
+   * of the `finalize`, `finalizeCommittee` or `deliver` call, or the outputs inside a zk proof
+   * (`submitZk`, or `FeeVault.requestSignedZk`). `undefined` when no transaction of the task
+   * carried them (a task without a callback usually settles without its values: read them
+   * from the gateway).
    */
   async values(taskId: bigint): Promise<number[] | undefined> {
     const hashes = [...new Set((await this.logs(taskId)).map((l) => l.transactionHash))];
     for (const hash of hashes.reverse()) {
-      const tx = await this.client.getTransaction({ hash });
-      if (tx.to?.toLowerCase() !== this.deployment.contracts.taskManager.toLowerCase()) continue;
-      let call;
-      try {
-        call = decodeFunctionData({ abi: taskManagerAbi, data: tx.input });
-      } catch {
-        continue;
-      }
-      const args = call.args as readonly unknown[];
-      if (args[0] !== taskId) continue;
-      if (call.functionName === "finalize" || call.functionName === "deliver") {
-        const v = args[1] as readonly number[];
-        if (v.length > 0) return [...v];
-      } else if (call.functionName === "finalizeCommittee") {
-        const v = args[2] as readonly number[];
-        if (v.length > 0) return [...v];
-      } else if (call.functionName === "submitZk") {
-        const zk = zkProofParts(args[2] as Hex);
+      const call = await this.settlingCall(taskId, hash);
+      if (call?.values && call.values.length > 0) return call.values;
+      if (call?.proof) {
+        const zk = zkProofParts(call.proof);
         if (zk) return zk.outputs;
       }
     }
     return undefined;
   }
 
-  /** The `proof` argument of task `taskId`'s `submitZk` transaction, if it has one. */
+  /** The `proof` of the transaction that set task `taskId`'s zk result (`submitZk` or `FeeVault.requestSignedZk`), if it has one. */
   async zkProof(taskId: bigint): Promise<Hex | undefined> {
     const sub = (await this.logs(taskId)).filter((l) => l.eventName === "ResultSubmitted").at(-1);
     if (!sub) return undefined;
-    const tx = await this.client.getTransaction({ hash: sub.transactionHash });
+    return (await this.settlingCall(taskId, sub.transactionHash))?.proof;
+  }
+
+  /** The values or proof a top-level call of transaction `hash` carried for task `taskId`. */
+  private async settlingCall(taskId: bigint, hash: Hex): Promise<{ values?: number[]; proof?: Hex } | undefined> {
+    const tx = await this.client.getTransaction({ hash });
+    const to = tx.to?.toLowerCase();
+    const vault = this.deployment.contracts.feeVault;
     try {
-      const call = decodeFunctionData({ abi: taskManagerAbi, data: tx.input });
-      if (call.functionName === "submitZk" && call.args[0] === taskId) return call.args[2];
+      if (to === this.deployment.contracts.taskManager.toLowerCase()) {
+        const call = decodeFunctionData({ abi: taskManagerAbi, data: tx.input });
+        const args = call.args as readonly unknown[];
+        if (args[0] !== taskId) return undefined;
+        switch (call.functionName) {
+          case "finalize":
+          case "deliver":
+            return { values: [...(args[3] as readonly number[])] };
+          case "finalizeCommittee":
+            return { values: [...(args[4] as readonly number[])] };
+          case "submitZk":
+            return { proof: args[3] as Hex };
+          default:
+            return undefined;
+        }
+      }
+      if (vault && to === vault.toLowerCase()) {
+        // one task per call: the transaction is one of this task's
+        const call = decodeFunctionData({ abi: feeVaultAbi, data: tx.input });
+        if (call.functionName === "requestSignedZk") return { proof: call.args[5] };
+      }
     } catch {
-      return undefined;
+      // a call of another ABI version: carries nothing we can read
     }
     return undefined;
   }

@@ -7,7 +7,8 @@
  * | module | holds |
  * |---|---|
  * | `gateway` | {@link GatewayClient}: SIWE sign-in, tasks, SSE, outputs |
- * | `chain` | {@link VouchChain}: deployment, `TaskManager.request`, logs, on-chain values |
+ * | `chain` | {@link VouchChain}: deployment, `TaskManager.request`, `readTask`, logs, on-chain values |
+ * | `record` | the hashed task layout: {@link TaskRecord}, {@link Claim}, {@link taskCommitment} |
  * | `signed` | {@link requestSelfPaid}: client-paid tasks, an EIP-712 request signed with viem |
  * | `receipt` | {@link verifyReceipt}: the receipt checks |
  * | `commit` | tensor, list, input and output commitments (`docs/semantics.md` section 6) |
@@ -20,4 +21,5 @@ export * from "./chain.js";
 export * from "./commit.js";
 export * from "./gateway.js";
 export * from "./receipt.js";
+export * from "./record.js";
 export * from "./signed.js";

@@ -2,17 +2,21 @@
  * Checks a task's receipt from chain state alone, as `vouch receipt verify` does
  * (`crates/chain/src/receipt.rs`), plus the output values:
  *
- * 1. **task finalized** on the TaskManager;
- * 2. **receipt leaf**: the `Finalized` event's leaf is
+ * 1. **task finalized** on the TaskManager (`getTask`'s state word);
+ * 2. **task record**: the record from the task's `TaskRequested` log and the standing result
+ *    from its last `ResultSubmitted` log open the task's commitment
+ *    (`keccak256(abi.encode(keccak256(abi.encode(rec)), output, traceRoot))`, see `record.ts`);
+ *    every later check uses them;
+ * 3. **receipt leaf**: the `Finalized` event's leaf is
  *    `keccak256(abi.encode(taskId, modelId, version, inputCommitment, outputCommitment, mode, traceRoot))`
  *    of the task's fields (`docs/semantics.md` section 8.3);
- * 3. **attestation on EAS** by the ReceiptAttester (per-task or batch schema, not revoked) and
+ * 4. **attestation on EAS** by the ReceiptAttester (per-task or batch schema, not revoked) and
  *    **attestation commits to the leaf** (its data is the leaf preimage, or the batch's hash
  *    chain `head = keccak256(abi.encode(head, leaf))` recomputed over the `Finalized` events);
- * 4. **output commitment**: the output values (given, read from the gateway's output JSON and
+ * 5. **output commitment**: the output values (given, read from the gateway's output JSON and
  *    quantized with the registry's scales, or carried by the settling transaction) commit to
  *    the task's output commitment (section 6 and 10);
- * 5. zk tasks: **zk proof hash** (the `submitZk` proof hashes to the trace root) and **zk proof
+ * 6. zk tasks: **zk proof hash** (the `submitZk` proof hashes to the trace root) and **zk proof
  *    verifies** (the version's verifier contract, called as a view, accepts it for the
  *    registered roots and the task's commitments).
  *
@@ -20,9 +24,10 @@
  */
 import { type Hex, decodeAbiParameters, encodeAbiParameters, keccak256, parseAbiParameters, zeroHash } from "viem";
 import { easAbi, receiptAttesterAbi, taskManagerAbi, modelRegistryAbi, zkVerifierAbi } from "./abi/index.js";
-import { type OnChainTask, type VouchChain, STATUS } from "./chain.js";
+import { type OnChainTask, type VouchChain, STATUS, taskView } from "./chain.js";
 import { outputCommitment } from "./commit.js";
 import type { TaskOutput } from "./gateway.js";
+import { type Claim, type TaskRecord, recordMismatch } from "./record.js";
 
 /** One check and its result. */
 export interface Check {
@@ -54,6 +59,10 @@ export interface VerifyOptions {
   output?: TaskOutput;
   /** How long to wait for the receipt's EAS attestation (attesters batch receipts), in ms. */
   waitMs?: number;
+  /** Check this record instead of the one the task's `TaskRequested` log carries (one a contract or a gateway handed you). */
+  record?: TaskRecord;
+  /** Check this result instead of the task's last `ResultSubmitted` log's. */
+  result?: Claim;
 }
 
 /** The receipt leaf preimage of a task (also a per-task attestation's data). */
@@ -213,12 +222,25 @@ export async function verifyReceipt(chain: VouchChain, taskId: bigint, opts: Ver
     checks,
     ...(values ? { values } : {}),
   });
-  const t = await chain.task(taskId);
-  if (t.status !== 4) {
-    checks.push({ check: "task finalized", ok: false, detail: `task ${taskId} is ${STATUS[t.status] ?? t.status}` });
+  const { status } = await chain.state(taskId);
+  if (status !== 4) {
+    checks.push({ check: "task finalized", ok: false, detail: `task ${taskId} is ${STATUS[status] ?? status}` });
     return done();
   }
   checks.push({ check: "task finalized", ok: true, detail: `task ${taskId}` });
+  const parts = await chain.taskParts(taskId);
+  const record = opts.record ?? parts.record;
+  const result = opts.result ?? parts.result;
+  const t = taskView({ state: parts.state, record, result });
+  const why = recordMismatch(t.commitment, t.flags, record, result);
+  checks.push({
+    check: "task record",
+    ok: why === undefined,
+    detail:
+      why === undefined
+        ? `requested by ${record.requester} (input ${record.inputCommitment}, ${record.rows} rows): record and result open the commitment ${t.commitment}`
+        : `the record ${opts.record ? "given" : "of the TaskRequested log"} is not the task's: ${why}`,
+  });
 
   const [fin] = await finalizedEvents(chain, taskId);
   const leaf = keccak256(receiptData(taskId, t));
@@ -269,7 +291,7 @@ export async function verifyReceipt(chain: VouchChain, taskId: bigint, opts: Ver
     checks.push({ check: "output commitment", ok: false, detail: String(e) });
   }
   if (values) {
-    const rows = await chain.rows(taskId);
+    const rows = t.rows;
     let got: Hex | undefined;
     let why = "";
     try {

@@ -28,24 +28,19 @@ it("src/abi is what scripts/gen-abi.mjs generates from contracts/out", () => {
 it("the generated ABIs are typed: viem encodes a request and decodes a task", () => {
   const data = encodeFunctionData({ abi: taskManagerAbi, functionName: "getTask", args: [7n] });
   assert.equal(BigInt(`0x${data.slice(10)}`), 7n);
-  // a Task round-trips through the typed result coder
+  // a Task (the hashed layout's state word and commitment) round-trips through the typed result coder
   const task = {
-    requester: "0x000000000000000000000000000000000000dEaD",
-    fee: 5n,
-    flags: 32,
     provider: "0x0000000000000000000000000000000000000001",
     modelId: 1,
-    version: 2,
     mode: 2,
     status: 4,
+    flags: 160,
     deadline: 99,
-    inputCommitment: `0x${"11".repeat(32)}`,
-    outputCommitment: `0x${"22".repeat(32)}`,
-    traceRoot: `0x${"33".repeat(32)}`,
+    commitment: `0x${"11".repeat(32)}`,
   } as const;
   const encoded = encodeFunctionResult({ abi: taskManagerAbi, functionName: "getTask", result: task });
   const t = decodeFunctionResult({ abi: taskManagerAbi, functionName: "getTask", data: encoded });
   assert.equal(t.status, 4);
-  assert.equal(t.outputCommitment, task.outputCommitment);
-  assert.equal(t.fee, 5n);
+  assert.equal(t.commitment, task.commitment);
+  assert.equal(t.flags, 160);
 });

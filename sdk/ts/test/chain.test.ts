@@ -1,22 +1,30 @@
 // Requesting a task directly on-chain with a callback to a consumer contract (the
-// LendingRiskGate example), following it by its logs, and reading and verifying the values the
+// LendingRiskGate example), following it by its logs, reading it on the hashed layout (the
+// record the TaskManager's commitment accepts) and reading and verifying the values the
 // settling transaction delivered, against a real network (`vouch up`).
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
-import { type Hex, parseEther } from "viem";
+import { type Hex, createPublicClient, custom, encodeEventTopics, http, pad, parseEther } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import {
+  FLAGS,
   GatewayClient,
+  RecordMismatchError,
+  VouchChain,
   decodeInt32,
   lendingRiskGateAbi,
   lendingRiskGateBytecode,
   outputCommitment,
+  taskCommitment,
+  taskManagerAbi,
   verifyReceipt,
   vouchTokenAbi,
 } from "../src/index.js";
 import { DEV_KEYS, type Network, digits, startNetwork } from "./network.js";
 
 let net: Network;
+/** The task the first test settles (with its requester, consumer and values), for the second. */
+let settled: { taskId: bigint; requester: Hex; gate: Hex; values: number[] } | undefined;
 before(async () => {
   net = await startNetwork();
 });
@@ -94,4 +102,59 @@ it("an on-chain request with a callback settles, delivers to the consumer and ve
   wrong[0] = (wrong[0] as number) + 1;
   const bad = await verifyReceipt(requester, taskId, { values: wrong, waitMs: 30_000 });
   assert.equal(bad.ok, false);
+  settled = { taskId, requester: me, gate, values };
+});
+
+it("readTask returns the record the TaskManager's commitment accepts; a tampered record fails", async () => {
+  assert.ok(settled, "the first test settled a task");
+  const { taskId, values } = settled;
+  const chain = net.chain();
+  const tm = net.deployment.contracts.taskManager;
+
+  const t = await chain.readTask(taskId);
+  assert.equal(t.status, 4);
+  assert.equal(t.record.requester.toLowerCase(), settled.requester.toLowerCase());
+  assert.equal(t.record.callback.toLowerCase(), settled.gate.toLowerCase());
+  assert.deepEqual([t.record.mode, t.record.rows, t.record.vault], [0, 1, false]);
+  assert.ok(t.result, "a finalized task has a standing result");
+  assert.ok((t.flags & FLAGS.result) !== 0 && (t.flags & FLAGS.hasCallback) !== 0, `flags ${t.flags}`);
+  assert.equal(t.outputCommitment, t.result.output);
+  assert.equal(t.commitment, taskCommitment(t.record, t.result));
+  // the contract itself accepts the record and result, and refuses another requester's
+  const checkRecord = (rec: typeof t.record) =>
+    chain.client.readContract({ address: tm, abi: taskManagerAbi, functionName: "checkRecord", args: [taskId, rec, t.result!] });
+  await checkRecord(t.record);
+  const forged = { ...t.record, requester: privateKeyToAccount(DEV_KEYS[5] as Hex).address };
+  await assert.rejects(checkRecord(forged), /BadRecord/);
+
+  // a receipt checked against a tampered record fails on the record, naming both commitments
+  const good = await verifyReceipt(chain, taskId, { values, waitMs: 30_000 });
+  assert.ok(good.ok, good.checks.map((c) => `${c.check}: ${c.detail}`).join("\n"));
+  assert.deepEqual(good.checks.map((c) => c.check).slice(0, 3), ["task finalized", "task record", "receipt leaf"]);
+  const bad = await verifyReceipt(chain, taskId, { values, record: forged });
+  const failed = bad.checks.filter((c) => !c.ok);
+  assert.deepEqual(failed.map((c) => c.check), ["task record"]);
+  assert.match(failed[0]!.detail, /^the record given is not the task's: the record and result commit to 0x[0-9a-f]{64}, the task's commitment is 0x[0-9a-f]{64}$/);
+  const otherInput = await verifyReceipt(chain, taskId, { values, record: { ...t.record, inputCommitment: pad("0x01", { size: 32 }) } });
+  const names = otherInput.checks.filter((c) => !c.ok).map((c) => c.check);
+  assert.ok(names.includes("task record") && names.includes("receipt leaf"), names.join(", "));
+
+  // an endpoint serving a forged TaskRequested log (another requester): readTask refuses it
+  const inner = createPublicClient({ transport: http(net.rpc_url) });
+  const [requestedTopic] = encodeEventTopics({ abi: taskManagerAbi, eventName: "TaskRequested" });
+  const lying = createPublicClient({
+    transport: custom({
+      async request({ method, params }) {
+        const answer = await inner.request({ method, params } as never);
+        if (method !== "eth_getLogs" || !Array.isArray(answer)) return answer;
+        return (answer as { topics: Hex[] }[]).map((l) =>
+          l.topics[0] === requestedTopic ? { ...l, topics: [l.topics[0], l.topics[1], pad(forged.requester.toLowerCase() as Hex), ...l.topics.slice(3)] } : l,
+        );
+      },
+    }),
+  });
+  await assert.rejects(
+    new VouchChain(lying, net.deployment).readTask(taskId),
+    (e: unknown) => e instanceof RecordMismatchError && e.taskId === taskId && /the record read from its logs is not the task's/.test(e.message),
+  );
 });

@@ -105,11 +105,11 @@ describe("an optimistic task through the gateway", () => {
     assert.equal(inputCommitment([decodeInt32(req.inlineInput)]), t.inputCommitment);
   });
 
-  it("has a receipt that verifies: chain state, EAS attestation, output commitment", async () => {
+  it("has a receipt that verifies: chain state, record, EAS attestation, output commitment", async () => {
     const r = await verifyReceipt(net.chain(), BigInt(id), { output, waitMs: 30_000 });
     assert.deepEqual(
       r.checks.map((c) => c.check),
-      ["task finalized", "receipt leaf", "attestation on EAS", "attestation commits to the leaf", "output commitment"],
+      ["task finalized", "task record", "receipt leaf", "attestation on EAS", "attestation commits to the leaf", "output commitment"],
     );
     for (const c of r.checks) assert.ok(c.ok, `${c.check}: ${c.detail}`);
     assert.ok(r.ok);

@@ -36,6 +36,6 @@ it("the quickstart runs: sign in, request, follow, read, verify", async () => {
   console.log(stdout);
   assert.match(stdout, /^signed in as did:pkh:eip155:\d+:0x[0-9a-fA-F]{40}$/m);
   assert.match(stdout, /^finalized: digit \d /m);
-  assert.match(stdout, /^receipt of task 0x[0-9a-f]+: all 5 checks passed$/m);
+  assert.match(stdout, /^receipt of task 0x[0-9a-f]+: all 6 checks passed$/m);
   assert.doesNotMatch(stdout, /FAIL/);
 });

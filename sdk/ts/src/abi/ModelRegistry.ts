@@ -834,6 +834,67 @@ export const modelRegistryAbi = [
     "stateMutability": "view"
   },
   {
+    "type": "function",
+    "name": "zkVersion",
+    "inputs": [
+      {
+        "name": "modelId",
+        "type": "uint32",
+        "internalType": "uint32"
+      },
+      {
+        "name": "version",
+        "type": "uint32",
+        "internalType": "uint32"
+      },
+      {
+        "name": "request",
+        "type": "bool",
+        "internalType": "bool"
+      },
+      {
+        "name": "customFee",
+        "type": "bool",
+        "internalType": "bool"
+      }
+    ],
+    "outputs": [
+      {
+        "name": "z",
+        "type": "tuple",
+        "internalType": "struct ModelRegistry.ZkVersion",
+        "components": [
+          {
+            "name": "weightsRoot",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "graphRoot",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "verifier",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "sizes",
+            "type": "uint32[]",
+            "internalType": "uint32[]"
+          },
+          {
+            "name": "scales",
+            "type": "uint64[]",
+            "internalType": "uint64[]"
+          }
+        ]
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
     "type": "event",
     "name": "FeeTokenSet",
     "inputs": [

@@ -53,6 +53,80 @@ export const receiptAttesterAbi = [
         "name": "taskId",
         "type": "uint256",
         "internalType": "uint256"
+      },
+      {
+        "name": "rec",
+        "type": "tuple",
+        "internalType": "struct TaskRecord",
+        "components": [
+          {
+            "name": "requester",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "fee",
+            "type": "uint88",
+            "internalType": "uint88"
+          },
+          {
+            "name": "modelId",
+            "type": "uint32",
+            "internalType": "uint32"
+          },
+          {
+            "name": "version",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "mode",
+            "type": "uint8",
+            "internalType": "uint8"
+          },
+          {
+            "name": "vault",
+            "type": "bool",
+            "internalType": "bool"
+          },
+          {
+            "name": "rows",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "inputCommitment",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "callback",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "callbackGas",
+            "type": "uint32",
+            "internalType": "uint32"
+          }
+        ]
+      },
+      {
+        "name": "result",
+        "type": "tuple",
+        "internalType": "struct Claim",
+        "components": [
+          {
+            "name": "output",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "traceRoot",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          }
+        ]
       }
     ],
     "outputs": [
@@ -72,6 +146,80 @@ export const receiptAttesterAbi = [
         "name": "taskIds",
         "type": "uint256[]",
         "internalType": "uint256[]"
+      },
+      {
+        "name": "recs",
+        "type": "tuple[]",
+        "internalType": "struct TaskRecord[]",
+        "components": [
+          {
+            "name": "requester",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "fee",
+            "type": "uint88",
+            "internalType": "uint88"
+          },
+          {
+            "name": "modelId",
+            "type": "uint32",
+            "internalType": "uint32"
+          },
+          {
+            "name": "version",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "mode",
+            "type": "uint8",
+            "internalType": "uint8"
+          },
+          {
+            "name": "vault",
+            "type": "bool",
+            "internalType": "bool"
+          },
+          {
+            "name": "rows",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "inputCommitment",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "callback",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "callbackGas",
+            "type": "uint32",
+            "internalType": "uint32"
+          }
+        ]
+      },
+      {
+        "name": "results",
+        "type": "tuple[]",
+        "internalType": "struct Claim[]",
+        "components": [
+          {
+            "name": "output",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "traceRoot",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          }
+        ]
       }
     ],
     "outputs": [
@@ -246,6 +394,11 @@ export const receiptAttesterAbi = [
   {
     "type": "error",
     "name": "AlreadyAttested",
+    "inputs": []
+  },
+  {
+    "type": "error",
+    "name": "LengthMismatch",
     "inputs": []
   },
   {

@@ -141,51 +141,108 @@ export const taskManagerAbi = [
   },
   {
     "type": "function",
-    "name": "callbacks",
+    "name": "challenge",
     "inputs": [
       {
         "name": "",
         "type": "uint256",
         "internalType": "uint256"
+      },
+      {
+        "name": "",
+        "type": "tuple",
+        "internalType": "struct TaskRecord",
+        "components": [
+          {
+            "name": "requester",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "fee",
+            "type": "uint88",
+            "internalType": "uint88"
+          },
+          {
+            "name": "modelId",
+            "type": "uint32",
+            "internalType": "uint32"
+          },
+          {
+            "name": "version",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "mode",
+            "type": "uint8",
+            "internalType": "uint8"
+          },
+          {
+            "name": "vault",
+            "type": "bool",
+            "internalType": "bool"
+          },
+          {
+            "name": "rows",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "inputCommitment",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "callback",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "callbackGas",
+            "type": "uint32",
+            "internalType": "uint32"
+          }
+        ]
+      },
+      {
+        "name": "",
+        "type": "tuple",
+        "internalType": "struct Claim",
+        "components": [
+          {
+            "name": "output",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "traceRoot",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          }
+        ]
+      },
+      {
+        "name": "",
+        "type": "tuple",
+        "internalType": "struct Claim",
+        "components": [
+          {
+            "name": "output",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "traceRoot",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          }
+        ]
       }
     ],
     "outputs": [
       {
-        "name": "target",
-        "type": "address",
-        "internalType": "address"
-      },
-      {
-        "name": "gas",
-        "type": "uint32",
-        "internalType": "uint32"
-      }
-    ],
-    "stateMutability": "view"
-  },
-  {
-    "type": "function",
-    "name": "challenge",
-    "inputs": [
-      {
-        "name": "taskId",
-        "type": "uint256",
-        "internalType": "uint256"
-      },
-      {
-        "name": "output",
-        "type": "bytes32",
-        "internalType": "bytes32"
-      },
-      {
-        "name": "traceRoot",
-        "type": "bytes32",
-        "internalType": "bytes32"
-      }
-    ],
-    "outputs": [
-      {
-        "name": "disputeId",
+        "name": "",
         "type": "uint256",
         "internalType": "uint256"
       }
@@ -197,24 +254,105 @@ export const taskManagerAbi = [
     "name": "challengeAudit",
     "inputs": [
       {
-        "name": "taskId",
+        "name": "",
         "type": "uint256",
         "internalType": "uint256"
       },
       {
-        "name": "output",
-        "type": "bytes32",
-        "internalType": "bytes32"
+        "name": "",
+        "type": "tuple",
+        "internalType": "struct TaskRecord",
+        "components": [
+          {
+            "name": "requester",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "fee",
+            "type": "uint88",
+            "internalType": "uint88"
+          },
+          {
+            "name": "modelId",
+            "type": "uint32",
+            "internalType": "uint32"
+          },
+          {
+            "name": "version",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "mode",
+            "type": "uint8",
+            "internalType": "uint8"
+          },
+          {
+            "name": "vault",
+            "type": "bool",
+            "internalType": "bool"
+          },
+          {
+            "name": "rows",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "inputCommitment",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "callback",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "callbackGas",
+            "type": "uint32",
+            "internalType": "uint32"
+          }
+        ]
       },
       {
-        "name": "traceRoot",
-        "type": "bytes32",
-        "internalType": "bytes32"
+        "name": "",
+        "type": "tuple",
+        "internalType": "struct Claim",
+        "components": [
+          {
+            "name": "output",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "traceRoot",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          }
+        ]
+      },
+      {
+        "name": "",
+        "type": "tuple",
+        "internalType": "struct Claim",
+        "components": [
+          {
+            "name": "output",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "traceRoot",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          }
+        ]
       }
     ],
     "outputs": [
       {
-        "name": "disputeId",
+        "name": "",
         "type": "uint256",
         "internalType": "uint256"
       }
@@ -223,10 +361,97 @@ export const taskManagerAbi = [
   },
   {
     "type": "function",
-    "name": "closeAudit",
+    "name": "checkRecord",
     "inputs": [
       {
         "name": "taskId",
+        "type": "uint256",
+        "internalType": "uint256"
+      },
+      {
+        "name": "rec",
+        "type": "tuple",
+        "internalType": "struct TaskRecord",
+        "components": [
+          {
+            "name": "requester",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "fee",
+            "type": "uint88",
+            "internalType": "uint88"
+          },
+          {
+            "name": "modelId",
+            "type": "uint32",
+            "internalType": "uint32"
+          },
+          {
+            "name": "version",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "mode",
+            "type": "uint8",
+            "internalType": "uint8"
+          },
+          {
+            "name": "vault",
+            "type": "bool",
+            "internalType": "bool"
+          },
+          {
+            "name": "rows",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "inputCommitment",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "callback",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "callbackGas",
+            "type": "uint32",
+            "internalType": "uint32"
+          }
+        ]
+      },
+      {
+        "name": "result",
+        "type": "tuple",
+        "internalType": "struct Claim",
+        "components": [
+          {
+            "name": "output",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "traceRoot",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          }
+        ]
+      }
+    ],
+    "outputs": [],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "closeAudit",
+    "inputs": [
+      {
+        "name": "",
         "type": "uint256",
         "internalType": "uint256"
       }
@@ -239,22 +464,22 @@ export const taskManagerAbi = [
     "name": "commit",
     "inputs": [
       {
-        "name": "taskId",
+        "name": "",
         "type": "uint256",
         "internalType": "uint256"
       },
       {
-        "name": "idx",
+        "name": "",
         "type": "uint256",
         "internalType": "uint256"
       },
       {
-        "name": "commitment",
+        "name": "",
         "type": "bytes32",
         "internalType": "bytes32"
       },
       {
-        "name": "members",
+        "name": "",
         "type": "address[]",
         "internalType": "address[]"
       }
@@ -334,19 +559,83 @@ export const taskManagerAbi = [
     "name": "confirmAudit",
     "inputs": [
       {
-        "name": "taskId",
+        "name": "",
         "type": "uint256",
         "internalType": "uint256"
       },
       {
-        "name": "output",
-        "type": "bytes32",
-        "internalType": "bytes32"
+        "name": "",
+        "type": "tuple",
+        "internalType": "struct TaskRecord",
+        "components": [
+          {
+            "name": "requester",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "fee",
+            "type": "uint88",
+            "internalType": "uint88"
+          },
+          {
+            "name": "modelId",
+            "type": "uint32",
+            "internalType": "uint32"
+          },
+          {
+            "name": "version",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "mode",
+            "type": "uint8",
+            "internalType": "uint8"
+          },
+          {
+            "name": "vault",
+            "type": "bool",
+            "internalType": "bool"
+          },
+          {
+            "name": "rows",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "inputCommitment",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "callback",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "callbackGas",
+            "type": "uint32",
+            "internalType": "uint32"
+          }
+        ]
       },
       {
-        "name": "traceRoot",
-        "type": "bytes32",
-        "internalType": "bytes32"
+        "name": "",
+        "type": "tuple",
+        "internalType": "struct Claim",
+        "components": [
+          {
+            "name": "output",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "traceRoot",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          }
+        ]
       }
     ],
     "outputs": [],
@@ -362,7 +651,81 @@ export const taskManagerAbi = [
         "internalType": "uint256"
       },
       {
-        "name": "",
+        "name": "rec",
+        "type": "tuple",
+        "internalType": "struct TaskRecord",
+        "components": [
+          {
+            "name": "requester",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "fee",
+            "type": "uint88",
+            "internalType": "uint88"
+          },
+          {
+            "name": "modelId",
+            "type": "uint32",
+            "internalType": "uint32"
+          },
+          {
+            "name": "version",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "mode",
+            "type": "uint8",
+            "internalType": "uint8"
+          },
+          {
+            "name": "vault",
+            "type": "bool",
+            "internalType": "bool"
+          },
+          {
+            "name": "rows",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "inputCommitment",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "callback",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "callbackGas",
+            "type": "uint32",
+            "internalType": "uint32"
+          }
+        ]
+      },
+      {
+        "name": "result",
+        "type": "tuple",
+        "internalType": "struct Claim",
+        "components": [
+          {
+            "name": "output",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "traceRoot",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          }
+        ]
+      },
+      {
+        "name": "values",
         "type": "int32[]",
         "internalType": "int32[]"
       }
@@ -432,7 +795,81 @@ export const taskManagerAbi = [
         "internalType": "uint256"
       },
       {
-        "name": "",
+        "name": "rec",
+        "type": "tuple",
+        "internalType": "struct TaskRecord",
+        "components": [
+          {
+            "name": "requester",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "fee",
+            "type": "uint88",
+            "internalType": "uint88"
+          },
+          {
+            "name": "modelId",
+            "type": "uint32",
+            "internalType": "uint32"
+          },
+          {
+            "name": "version",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "mode",
+            "type": "uint8",
+            "internalType": "uint8"
+          },
+          {
+            "name": "vault",
+            "type": "bool",
+            "internalType": "bool"
+          },
+          {
+            "name": "rows",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "inputCommitment",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "callback",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "callbackGas",
+            "type": "uint32",
+            "internalType": "uint32"
+          }
+        ]
+      },
+      {
+        "name": "result",
+        "type": "tuple",
+        "internalType": "struct Claim",
+        "components": [
+          {
+            "name": "output",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "traceRoot",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          }
+        ]
+      },
+      {
+        "name": "values",
         "type": "int32[]",
         "internalType": "int32[]"
       }
@@ -445,12 +882,86 @@ export const taskManagerAbi = [
     "name": "finalizeCommittee",
     "inputs": [
       {
-        "name": "taskId",
+        "name": "",
         "type": "uint256",
         "internalType": "uint256"
       },
       {
-        "name": "members",
+        "name": "",
+        "type": "tuple",
+        "internalType": "struct TaskRecord",
+        "components": [
+          {
+            "name": "requester",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "fee",
+            "type": "uint88",
+            "internalType": "uint88"
+          },
+          {
+            "name": "modelId",
+            "type": "uint32",
+            "internalType": "uint32"
+          },
+          {
+            "name": "version",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "mode",
+            "type": "uint8",
+            "internalType": "uint8"
+          },
+          {
+            "name": "vault",
+            "type": "bool",
+            "internalType": "bool"
+          },
+          {
+            "name": "rows",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "inputCommitment",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "callback",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "callbackGas",
+            "type": "uint32",
+            "internalType": "uint32"
+          }
+        ]
+      },
+      {
+        "name": "",
+        "type": "tuple",
+        "internalType": "struct Claim",
+        "components": [
+          {
+            "name": "output",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "traceRoot",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          }
+        ]
+      },
+      {
+        "name": "",
         "type": "address[]",
         "internalType": "address[]"
       },
@@ -553,21 +1064,6 @@ export const taskManagerAbi = [
         "internalType": "struct TaskManager.Task",
         "components": [
           {
-            "name": "requester",
-            "type": "address",
-            "internalType": "address"
-          },
-          {
-            "name": "fee",
-            "type": "uint88",
-            "internalType": "uint88"
-          },
-          {
-            "name": "flags",
-            "type": "uint8",
-            "internalType": "uint8"
-          },
-          {
             "name": "provider",
             "type": "address",
             "internalType": "address"
@@ -576,11 +1072,6 @@ export const taskManagerAbi = [
             "name": "modelId",
             "type": "uint32",
             "internalType": "uint32"
-          },
-          {
-            "name": "version",
-            "type": "uint16",
-            "internalType": "uint16"
           },
           {
             "name": "mode",
@@ -593,22 +1084,17 @@ export const taskManagerAbi = [
             "internalType": "enum TaskManager.Status"
           },
           {
+            "name": "flags",
+            "type": "uint8",
+            "internalType": "uint8"
+          },
+          {
             "name": "deadline",
             "type": "uint32",
             "internalType": "uint32"
           },
           {
-            "name": "inputCommitment",
-            "type": "bytes32",
-            "internalType": "bytes32"
-          },
-          {
-            "name": "outputCommitment",
-            "type": "bytes32",
-            "internalType": "bytes32"
-          },
-          {
-            "name": "traceRoot",
+            "name": "commitment",
             "type": "bytes32",
             "internalType": "bytes32"
           }
@@ -660,6 +1146,19 @@ export const taskManagerAbi = [
   },
   {
     "type": "function",
+    "name": "module",
+    "inputs": [],
+    "outputs": [
+      {
+        "name": "",
+        "type": "address",
+        "internalType": "address"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
     "name": "providerBond",
     "inputs": [],
     "outputs": [
@@ -702,7 +1201,7 @@ export const taskManagerAbi = [
     "name": "redraw",
     "inputs": [
       {
-        "name": "taskId",
+        "name": "",
         "type": "uint256",
         "internalType": "uint256"
       }
@@ -718,6 +1217,63 @@ export const taskManagerAbi = [
         "name": "taskId",
         "type": "uint256",
         "internalType": "uint256"
+      },
+      {
+        "name": "rec",
+        "type": "tuple",
+        "internalType": "struct TaskRecord",
+        "components": [
+          {
+            "name": "requester",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "fee",
+            "type": "uint88",
+            "internalType": "uint88"
+          },
+          {
+            "name": "modelId",
+            "type": "uint32",
+            "internalType": "uint32"
+          },
+          {
+            "name": "version",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "mode",
+            "type": "uint8",
+            "internalType": "uint8"
+          },
+          {
+            "name": "vault",
+            "type": "bool",
+            "internalType": "bool"
+          },
+          {
+            "name": "rows",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "inputCommitment",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "callback",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "callbackGas",
+            "type": "uint32",
+            "internalType": "uint32"
+          }
+        ]
       }
     ],
     "outputs": [],
@@ -741,12 +1297,12 @@ export const taskManagerAbi = [
     "name": "releaseCommitteeBonds",
     "inputs": [
       {
-        "name": "taskId",
+        "name": "",
         "type": "uint256",
         "internalType": "uint256"
       },
       {
-        "name": "members",
+        "name": "",
         "type": "address[]",
         "internalType": "address[]"
       }
@@ -842,7 +1398,7 @@ export const taskManagerAbi = [
     ],
     "outputs": [
       {
-        "name": "taskId",
+        "name": "",
         "type": "uint256",
         "internalType": "uint256"
       }
@@ -928,7 +1484,7 @@ export const taskManagerAbi = [
     ],
     "outputs": [
       {
-        "name": "",
+        "name": "taskId",
         "type": "uint256",
         "internalType": "uint256"
       }
@@ -937,7 +1493,7 @@ export const taskManagerAbi = [
   },
   {
     "type": "function",
-    "name": "resolveDispute",
+    "name": "requestSubmitZkFor",
     "inputs": [
       {
         "name": "taskId",
@@ -945,7 +1501,107 @@ export const taskManagerAbi = [
         "internalType": "uint256"
       },
       {
-        "name": "outcome",
+        "name": "requester",
+        "type": "address",
+        "internalType": "address"
+      },
+      {
+        "name": "r",
+        "type": "tuple",
+        "internalType": "struct TaskManager.RequestInput",
+        "components": [
+          {
+            "name": "modelId",
+            "type": "uint32",
+            "internalType": "uint32"
+          },
+          {
+            "name": "version",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "mode",
+            "type": "uint8",
+            "internalType": "enum TaskManager.Mode"
+          },
+          {
+            "name": "fee",
+            "type": "uint88",
+            "internalType": "uint88"
+          },
+          {
+            "name": "deadline",
+            "type": "uint32",
+            "internalType": "uint32"
+          },
+          {
+            "name": "inputCommitment",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "rows",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "inputCid",
+            "type": "string",
+            "internalType": "string"
+          },
+          {
+            "name": "inlineInput",
+            "type": "bytes",
+            "internalType": "bytes"
+          },
+          {
+            "name": "callback",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "callbackGas",
+            "type": "uint32",
+            "internalType": "uint32"
+          }
+        ]
+      },
+      {
+        "name": "custom",
+        "type": "bool",
+        "internalType": "bool"
+      },
+      {
+        "name": "provider",
+        "type": "address",
+        "internalType": "address"
+      },
+      {
+        "name": "output",
+        "type": "bytes32",
+        "internalType": "bytes32"
+      },
+      {
+        "name": "proof",
+        "type": "bytes",
+        "internalType": "bytes"
+      }
+    ],
+    "outputs": [],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
+    "name": "resolveDispute",
+    "inputs": [
+      {
+        "name": "",
+        "type": "uint256",
+        "internalType": "uint256"
+      },
+      {
+        "name": "",
         "type": "uint8",
         "internalType": "enum Outcome"
       }
@@ -958,37 +1614,118 @@ export const taskManagerAbi = [
     "name": "reveal",
     "inputs": [
       {
-        "name": "taskId",
+        "name": "",
         "type": "uint256",
         "internalType": "uint256"
       },
       {
-        "name": "idx",
+        "name": "",
+        "type": "tuple",
+        "internalType": "struct TaskRecord",
+        "components": [
+          {
+            "name": "requester",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "fee",
+            "type": "uint88",
+            "internalType": "uint88"
+          },
+          {
+            "name": "modelId",
+            "type": "uint32",
+            "internalType": "uint32"
+          },
+          {
+            "name": "version",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "mode",
+            "type": "uint8",
+            "internalType": "uint8"
+          },
+          {
+            "name": "vault",
+            "type": "bool",
+            "internalType": "bool"
+          },
+          {
+            "name": "rows",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "inputCommitment",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "callback",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "callbackGas",
+            "type": "uint32",
+            "internalType": "uint32"
+          }
+        ]
+      },
+      {
+        "name": "",
+        "type": "tuple",
+        "internalType": "struct Claim",
+        "components": [
+          {
+            "name": "output",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "traceRoot",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          }
+        ]
+      },
+      {
+        "name": "",
         "type": "uint256",
         "internalType": "uint256"
       },
       {
-        "name": "output",
+        "name": "",
+        "type": "tuple",
+        "internalType": "struct Claim",
+        "components": [
+          {
+            "name": "output",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "traceRoot",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          }
+        ]
+      },
+      {
+        "name": "",
         "type": "bytes32",
         "internalType": "bytes32"
       },
       {
-        "name": "traceRoot",
-        "type": "bytes32",
-        "internalType": "bytes32"
-      },
-      {
-        "name": "salt",
-        "type": "bytes32",
-        "internalType": "bytes32"
-      },
-      {
-        "name": "members",
+        "name": "",
         "type": "address[]",
         "internalType": "address[]"
       },
       {
-        "name": "commits",
+        "name": "",
         "type": "bytes32[]",
         "internalType": "bytes32[]"
       }
@@ -1115,6 +1852,63 @@ export const taskManagerAbi = [
         "internalType": "uint256"
       },
       {
+        "name": "rec",
+        "type": "tuple",
+        "internalType": "struct TaskRecord",
+        "components": [
+          {
+            "name": "requester",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "fee",
+            "type": "uint88",
+            "internalType": "uint88"
+          },
+          {
+            "name": "modelId",
+            "type": "uint32",
+            "internalType": "uint32"
+          },
+          {
+            "name": "version",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "mode",
+            "type": "uint8",
+            "internalType": "uint8"
+          },
+          {
+            "name": "vault",
+            "type": "bool",
+            "internalType": "bool"
+          },
+          {
+            "name": "rows",
+            "type": "uint16",
+            "internalType": "uint16"
+          },
+          {
+            "name": "inputCommitment",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "callback",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "callbackGas",
+            "type": "uint32",
+            "internalType": "uint32"
+          }
+        ]
+      },
+      {
         "name": "output",
         "type": "bytes32",
         "internalType": "bytes32"
@@ -1127,25 +1921,6 @@ export const taskManagerAbi = [
     ],
     "outputs": [],
     "stateMutability": "nonpayable"
-  },
-  {
-    "type": "function",
-    "name": "taskRows",
-    "inputs": [
-      {
-        "name": "taskId",
-        "type": "uint256",
-        "internalType": "uint256"
-      }
-    ],
-    "outputs": [
-      {
-        "name": "",
-        "type": "uint16",
-        "internalType": "uint16"
-      }
-    ],
-    "stateMutability": "view"
   },
   {
     "type": "function",
@@ -1649,6 +2424,24 @@ export const taskManagerAbi = [
         "type": "bytes",
         "indexed": false,
         "internalType": "bytes"
+      },
+      {
+        "name": "callback",
+        "type": "address",
+        "indexed": false,
+        "internalType": "address"
+      },
+      {
+        "name": "callbackGas",
+        "type": "uint32",
+        "indexed": false,
+        "internalType": "uint32"
+      },
+      {
+        "name": "vault",
+        "type": "bool",
+        "indexed": false,
+        "internalType": "bool"
       }
     ],
     "anonymous": false
@@ -1700,6 +2493,11 @@ export const taskManagerAbi = [
   {
     "type": "error",
     "name": "BadParams",
+    "inputs": []
+  },
+  {
+    "type": "error",
+    "name": "BadRecord",
     "inputs": []
   },
   {
@@ -1771,6 +2569,22 @@ export const taskManagerAbi = [
   },
   {
     "type": "error",
+    "name": "NotFinalized",
+    "inputs": [
+      {
+        "name": "taskId",
+        "type": "uint256",
+        "internalType": "uint256"
+      },
+      {
+        "name": "status",
+        "type": "uint8",
+        "internalType": "uint8"
+      }
+    ]
+  },
+  {
+    "type": "error",
     "name": "NotGovernance",
     "inputs": []
   },
@@ -1796,6 +2610,11 @@ export const taskManagerAbi = [
   },
   {
     "type": "error",
+    "name": "OutOfRange",
+    "inputs": []
+  },
+  {
+    "type": "error",
     "name": "ProofRejected",
     "inputs": []
   },
@@ -1814,6 +2633,11 @@ export const taskManagerAbi = [
         "internalType": "address"
       }
     ]
+  },
+  {
+    "type": "error",
+    "name": "TaskExists",
+    "inputs": []
   },
   {
     "type": "error",

@@ -3,6 +3,7 @@
 export { taskManagerAbi } from "./TaskManager.js";
 export { modelRegistryAbi } from "./ModelRegistry.js";
 export { receiptAttesterAbi } from "./ReceiptAttester.js";
+export { feeVaultAbi } from "./FeeVault.js";
 export { vouchTokenAbi } from "./VouchToken.js";
 export { zkVerifierAbi } from "./IZkVerifier.js";
 export { disputeGameAbi } from "./DisputeGame.js";

@@ -97,8 +97,10 @@ impl Task {
     }
 }
 
-/// `$r` (a [`TaskRecord`]) as another binding's copy of the type (each contract's binding
-/// declares its own `TaskRecord`), field by field.
+/// `$r` (a task's [`TaskRecord`]) as another binding's copy of the type (each contract's
+/// binding declares its own `TaskRecord`, e.g. a consumer's for its `consume`), field by field:
+/// `vouch_chain::convert_record!(&task.record, lending_risk_gate::TaskRecord)`.
+#[macro_export]
 macro_rules! convert_record {
     ($r:expr, $ty:path) => {{
         let r = $r;
@@ -116,7 +118,6 @@ macro_rules! convert_record {
         }
     }};
 }
-pub(crate) use convert_record;
 
 /// The record a `TaskRequested` event carries.
 pub fn record_of(ev: &TaskManager::TaskRequested) -> Result<TaskRecord> {

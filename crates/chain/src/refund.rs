@@ -30,7 +30,7 @@ impl System {
     pub async fn claim_fee(&self, task: U256, members: &[Address]) -> Result<()> {
         let vault = self.fee_vault()?;
         let t = self.task(task).await?;
-        let rec = crate::record::convert_record!(&t.record, FeeVault::TaskRecord);
+        let rec = crate::convert_record!(&t.record, FeeVault::TaskRecord);
         let result = FeeVault::Claim {
             output: t.result.output,
             traceRoot: t.result.traceRoot,

@@ -627,7 +627,7 @@ pub fn event<E: SolEvent>(r: &TransactionReceipt, call: &str, name: &'static str
 
 /// A record as the ReceiptAttester's binding names the type.
 pub(crate) fn attester_record(r: &TaskRecord) -> ReceiptAttester::TaskRecord {
-    crate::record::convert_record!(r, ReceiptAttester::TaskRecord)
+    crate::convert_record!(r, ReceiptAttester::TaskRecord)
 }
 
 /// A claim as the ReceiptAttester's binding names the type.

@@ -97,19 +97,7 @@ async fn the_risk_gate_acts_on_a_verified_optimistic_result() {
     // pulled with the task's record (from its TaskRequested log) and trace root (its last
     // ResultSubmitted): refused, the result was pushed
     let task = owner.task(t).await.unwrap();
-    let r = &task.record;
-    let rec = lending_risk_gate::TaskRecord {
-        requester: r.requester,
-        fee: r.fee,
-        modelId: r.modelId,
-        version: r.version,
-        mode: r.mode,
-        vault: r.vault,
-        rows: r.rows,
-        inputCommitment: r.inputCommitment,
-        callback: r.callback,
-        callbackGas: r.callbackGas,
-    };
+    let rec = vouch_chain::convert_record!(&task.record, lending_risk_gate::TaskRecord);
     let Err(again) = owner
         .client()
         .call(

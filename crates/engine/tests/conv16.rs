@@ -22,19 +22,6 @@ fn requant_ref(x: i128, rq: &Requant) -> i32 {
     r.clamp(i128::from(rq.lo), i128::from(rq.hi)) as i32
 }
 
-/// Whether this CPU runs the fast path.
-fn vnni() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        is_x86_feature_detected!("avx512f")
-            && is_x86_feature_detected!("avx512bw")
-            && is_x86_feature_detected!("avx512dq")
-            && is_x86_feature_detected!("avx512vnni")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
-}
-
 /// One random convolution.
 #[derive(Debug, Clone)]
 struct Geo {
@@ -144,7 +131,7 @@ proptest! {
         prop_assert_eq!(&reference.data, &want, "reference path");
         // The fast path, called directly where this CPU has it.
         let f = Conv16::new(&wt.data, [co, cg, kh, kw], groups, strides);
-        prop_assert_eq!(f.is_some(), vnni() && og >= 4, "fast path built");
+        prop_assert_eq!(f.is_some(), vouch_engine::gemm::conv16_available() && og >= 4, "fast path built");
         if let Some(f) = f {
             let fast = conv16(&x, &f, Some(&bias), &win, &out_shape, &rq, false).unwrap();
             prop_assert_eq!(&fast.data, &want, "fast path");

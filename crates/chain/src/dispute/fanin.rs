@@ -6,7 +6,7 @@
 //! input sharing the first one's commitment proof, so the step's gas does not grow with the
 //! layer.
 
-use super::need::{bias_need, dim, numel};
+use super::need::{bcast, bias_need, dim, numel};
 use super::operand::{node_proof, operand};
 use super::{CHUNK, Evidence, HonestTrace, OneStepArgs, input_data, to_usize, window};
 use crate::graph::op;
@@ -201,21 +201,9 @@ fn matmul_bases(node: &Node, e: usize, k: usize) -> Option<(usize, usize)> {
     let n_cols = dim(os, os.len().checked_sub(1)?).max(1);
     let m_rows = dim(os, os.len().checked_sub(2)?).max(1);
     let batch = e / (n_cols * m_rows);
+    // the batch dims broadcast as numpy does
     let index = |s: &[alloy::primitives::U256]| {
-        let ob = os.len() - 2;
-        let sb = s.len().saturating_sub(2);
-        let (mut b, mut idx, mut mul) = (batch, 0, 1);
-        for d in (1..=ob).rev() {
-            let od = dim(os, d - 1).max(1);
-            let coord = b % od;
-            b /= od;
-            if d + sb > ob {
-                let sd = dim(s, d - 1 + sb - ob);
-                idx += if sd == 1 { 0 } else { coord } * mul;
-                mul *= sd;
-            }
-        }
-        idx
+        bcast(&os[..os.len() - 2], &s[..s.len().saturating_sub(2)], batch)
     };
     let x = index(node.inShapes.first()?) * m_rows * k + ((e / n_cols) % m_rows) * k;
     let y = index(node.inShapes.get(1)?) * k * n_cols + e % n_cols;

@@ -91,7 +91,7 @@ fn one(i: usize) -> (usize, usize) {
 
 /// Index into a tensor of shape `s` of the element numpy broadcasting maps to element `e` of
 /// the output shape `os` (as `Shapes.bcast` in the Solidity checker).
-fn bcast(os: &[U256], s: &[U256], mut e: usize) -> usize {
+pub(super) fn bcast(os: &[U256], s: &[U256], mut e: usize) -> usize {
     let (r, sr) = (os.len(), s.len());
     let (mut idx, mut mul) = (0usize, 1usize);
     for d in (1..=r).rev() {

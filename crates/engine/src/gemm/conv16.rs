@@ -24,8 +24,8 @@ pub(crate) const VECS: usize = 3;
 /// Steps summed in `i32` before widening: `128 · 2 · 32768 · 255 < 2^31`.
 const STEPS: usize = 128;
 
-/// Whether the CPU has what `block` needs (never off x86-64).
-pub(crate) fn available() -> bool {
+/// Whether the CPU has what the 16-bit `Conv` fast path's `block` needs (never off x86-64).
+pub fn available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         is_x86_feature_detected!("avx512f")

@@ -32,7 +32,7 @@ const probabilities = (output.outputs.probabilities as number[][])[0] ?? [];
 const digit = probabilities.indexOf(Math.max(...probabilities));
 console.log(`${settled.status}: digit ${digit} (p = ${probabilities[digit]?.toFixed(4)}), commitment ${output.commitment}`);
 
-// 4. verify the receipt from the chain: finalized, receipt leaf, EAS attestation, output commitment
+// 4. verify the receipt from the chain: finalized, task record, receipt leaf, EAS attestation, output commitment
 const chain = new VouchChain(createPublicClient({ transport: http(rpcUrl) }), deployment);
 const receipt = await verifyReceipt(chain, BigInt(task.id), { output, waitMs: 30_000 });
 for (const c of receipt.checks) console.log(`  ${c.ok ? "ok  " : "FAIL"}  ${c.check}: ${c.detail}`);

@@ -170,25 +170,35 @@ library VouchResults {
     }
 
     /// @notice The values of a vouch zk proof: the `int32[]` of
-    /// `abi.encode(uint256[8], int32[])`, with `ok` false where `abi.decode`
-    /// would revert: the head or the array past the end of `proof`, an element not a
-    /// sign-extended `int32`.
+    /// `abi.encode(uint256[8], int32[])`, with `ok` false (and `values` not to be read) where
+    /// `abi.decode` would revert: the head or the array past the end of `proof`, an element not
+    /// a sign-extended `int32`.
     function proofValues(bytes calldata proof) internal pure returns (int32[] memory values, bool ok) {
         uint256 len = proof.length;
         if (len < 0x120) return (values, false);
-        uint256 off = uint256(bytes32(proof[0x100:0x120]));
+        uint256 off;
+        assembly ("memory-safe") {
+            off := calldataload(add(proof.offset, 0x100))
+        }
         if (off > len || len - off < 0x20) return (values, false);
-        uint256 n = uint256(bytes32(proof[off:off + 0x20]));
+        uint256 n;
+        assembly ("memory-safe") {
+            n := calldataload(add(proof.offset, off))
+        }
         if (n > (len - off - 0x20) >> 5) return (values, false);
         values = new int32[](n);
-        uint256 at = off + 0x20;
-        for (uint256 i; i < n; ++i) {
-            int256 w = int256(uint256(bytes32(proof[at:at + 0x20])));
-            if (w != int32(w)) return (values, false);
-            values[i] = int32(w);
-            at += 0x20;
+        // each word read once from calldata; a word that is not a sign-extended `int32` makes
+        // the whole decoding fail (its values are then not to be read)
+        assembly ("memory-safe") {
+            let src := add(add(proof.offset, off), 0x20)
+            let dst := add(values, 0x20)
+            ok := 1
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let w := calldataload(add(src, shl(5, i)))
+                if iszero(eq(signextend(3, w), w)) { ok := 0 }
+                mstore(add(dst, shl(5, i)), w)
+            }
         }
-        ok = true;
     }
 
     // ------------------------------------------------------------------ commitments

@@ -20,33 +20,9 @@ contract VouchZkVerifierMlp10 {
     /// pairing a proof point `B` outside the G2 subgroup. A proof that does not verify returns false.
     error PrecompileFailed(address precompile);
 
+    /// @notice The raw Groth16 check of `p` (`A`, `B`, `C`, the EVM order) against `pubs`.
     function verifyGroth16(uint256[8] memory p, uint256[2] memory pubs) public view returns (bool) {
-        for (uint256 i = 0; i < 8; i++) if (p[i] >= Q) return false;
-        for (uint256 i = 0; i < 2; i++) if (pubs[i] >= R) return false;
-        if (!_onG1(p[0], p[1]) || !_onG2(p[2], p[3], p[4], p[5]) || !_onG1(p[6], p[7])) return false;
-        uint256[2] memory acc = [uint256(249959153963613974747989772887440993614156103979106930261478570746385017652), uint256(500554835779027969737602696758262163088654101033665996674510318661835303368)];
-        acc = _add(acc, _mul(11879410672838249594883987971455075699264524712495006959737716662546225214643, 7823851007414172226837127833057436291032873036362046857367337172878956808637, pubs[0]));
-        acc = _add(acc, _mul(13835745948570809796826283420829391792970592071814346843789459322504871059704, 14307348515682787422412151044970614371921589945021667239018649686503340472972, pubs[1]));
-        uint256[24] memory x;
-        x[0] = p[0]; x[1] = p[1] == 0 ? 0 : Q - p[1]; x[2] = p[2]; x[3] = p[3]; x[4] = p[4]; x[5] = p[5];
-        x[6] = 17827877485913679391824689854012494090897680309381941487520821363767567490882; x[7] = 14214197270239930803286420646358740970275785647402426603385303606496974458391;
-        x[8] = 16372959625400039366259129094702451823038780168132743342607259090958861437188;
-        x[9] = 11979676205822961620581077885105308266375019344828831211792904867420494077133;
-        x[10] = 10314309316906836851354098732122575312875137125919738172750517124873633326227;
-        x[11] = 5249081212148062130233633113054397170527792316851521719111504122507164364426;
-        x[12] = acc[0]; x[13] = acc[1];
-        x[14] = 11559732032986387107991004021392285783925812861821192530917403151452391805634;
-        x[15] = 10857046999023057135944570762232829481370756359578518086990519993285655852781;
-        x[16] = 4082367875863433681332203403145435568316851327593401208105741076214120093531;
-        x[17] = 8495653923123431417604973247489272438418190587263600148770280649306958101930;
-        x[18] = p[6]; x[19] = p[7];
-        x[20] = 7850007313443349090433069001780703515915609040058278452685812192316753998280;
-        x[21] = 4560357882067745517823237876339009949375527153949381896859981805572371189126;
-        x[22] = 5572902240041231231921614142836579653475341801027532464710905343431150532610;
-        x[23] = 14858546642203250917935425920207202077518066911758784714432475481837333021176;
-        (bool ok, bytes memory out) = address(8).staticcall(abi.encodePacked(x));
-        if (!ok || out.length != 32) revert PrecompileFailed(address(8));
-        return abi.decode(out, (uint256)) == 1;
+        return _groth16(p, pubs);
     }
 
     /// @notice `IZkVerifier.verifyProof`: `proof = abi.encode(uint256[8] groth16, int32[] outputs)`.
@@ -56,83 +32,162 @@ contract VouchZkVerifierMlp10 {
         returns (bool)
     {
         if (weightsRoot != WEIGHTS_ROOT) return false;
-        (uint256[8] memory p, int32[] memory outs) = abi.decode(proof, (uint256[8], int32[]));
-        if (outs.length != NUM_OUTPUTS) return false;
-        uint256[1] memory sizes = [uint256(2)];
-        bytes32[] memory members = new bytes32[](1);
-        uint256 off = 0;
-        for (uint256 t = 0; t < 1; t++) {
-            members[t] = _tensorCommitment(outs, off, sizes[t]);
-            off += sizes[t];
-        }
-        if (_merkle(members) != outputCommitment) return false;
+        uint256[8] memory p;
         uint256[2] memory pubs;
-        pubs[0] = uint256(inputCommitment);
-        for (uint256 i = 0; i < outs.length; i++) {
-            pubs[1 + i / 7] |= uint256(int256(outs[i]) + 2 ** 31) << (32 * (i % 7));
-        }
-        return verifyGroth16(p, pubs);
-    }
-
-    function _tensorCommitment(int32[] memory v, uint256 off, uint256 n) internal pure returns (bytes32) {
-        uint256 words = (n + 7) / 8;
-        bytes32[] memory leaves = new bytes32[](words);
-        for (uint256 w = 0; w < words; w++) {
-            uint256 word;
-            for (uint256 j = 0; j < 8 && w * 8 + j < n; j++) {
-                word |= uint256(uint32(v[off + w * 8 + j])) << (224 - 32 * j);
+        bool ok;
+        assembly ("memory-safe") {
+            // the Merkle root of the `n` words at `ptr`, padded with zero words to a power of
+            // two, hashed in place (zero for no words)
+            function merkle(ptr, n) -> r {
+                if iszero(n) { leave }
+                let size := 1
+                for {} lt(size, n) {} { size := shl(1, size) }
+                for { let i := n } lt(i, size) { i := add(i, 1) } { mstore(add(ptr, shl(5, i)), 0) }
+                for {} gt(size, 1) { size := shr(1, size) } {
+                    for { let i := 0 } lt(i, shr(1, size)) { i := add(i, 1) } {
+                        mstore(add(ptr, shl(5, i)), keccak256(add(ptr, shl(6, i)), 64))
+                    }
+                }
+                r := mload(ptr)
             }
-            leaves[w] = keccak256(abi.encode(word));
+            // a tensor's commitment: eight values a word (`uint32`, big-endian), each word's
+            // keccak a leaf, then `keccak256(abi.encode(n, root))`
+            function tensor(src, n, buf) -> c {
+                let words := shr(3, add(n, 7))
+                for { let w := 0 } lt(w, words) { w := add(w, 1) } {
+                    let word := 0
+                    for { let j := 0 } and(lt(j, 8), lt(add(shl(3, w), j), n)) { j := add(j, 1) } {
+                        let v := calldataload(add(src, shl(5, add(shl(3, w), j))))
+                        word := or(word, shl(sub(224, shl(5, j)), and(v, 0xffffffff)))
+                    }
+                    mstore(0, word)
+                    mstore(add(buf, shl(5, w)), keccak256(0, 32))
+                }
+                mstore(0x20, merkle(buf, words))
+                mstore(0, n)
+                c := keccak256(0, 64)
+            }
+            // canonical: the head's offset is 288 and exactly 2 values follow
+            ok := and(
+                eq(proof.length, 384),
+                and(eq(calldataload(add(proof.offset, 256)), 288), eq(calldataload(add(proof.offset, 288)), 2))
+            )
+            let vals := add(proof.offset, 320)
+            if ok {
+                calldatacopy(p, proof.offset, 256)
+                mstore(pubs, inputCommitment)
+                // 7 values a public input, each `v + 2^31` in 32 bits, the first lowest
+                for { let i := 0 } lt(i, 2) { i := add(i, 1) } {
+                    let v := calldataload(add(vals, shl(5, i)))
+                    if iszero(eq(signextend(3, v), v)) { ok := 0 }
+                    let limb := add(pubs, shl(5, add(1, div(i, 7))))
+                    mstore(limb, or(mload(limb), shl(shl(5, mod(i, 7)), and(add(v, 0x80000000), 0xffffffff))))
+                }
+            }
+            if ok {
+                let buf := mload(0x40)
+                let members := add(buf, 32)
+                mstore(add(members, 0), tensor(add(vals, 0), 2, buf))
+                ok := eq(merkle(members, 1), outputCommitment)
+            }
         }
-        return keccak256(abi.encode(n, _merkle(leaves)));
+        if (!ok) return false;
+        return _groth16(p, pubs);
     }
 
-    function _merkle(bytes32[] memory l) internal pure returns (bytes32) {
-        uint256 n = l.length;
-        if (n == 0) return bytes32(0);
-        uint256 size = 1;
-        while (size < n) size <<= 1;
-        bytes32[] memory level = new bytes32[](size);
-        for (uint256 i = 0; i < n; i++) level[i] = l[i];
-        while (size > 1) {
-            for (uint256 i = 0; i < size / 2; i++) level[i] = keccak256(abi.encode(level[2 * i], level[2 * i + 1]));
-            size /= 2;
+    /// `verifyGroth16`: false unless every coordinate is in its field, `A` and `C` are on the
+    /// curve, `B` is on the twist, and `e(-A, B) e(alpha, beta) e(vk_x, gamma) e(C, delta) = 1`.
+    function _groth16(uint256[8] memory p, uint256[2] memory pubs) internal view returns (bool ok) {
+        assembly ("memory-safe") {
+            // `(x, y)` is on `y^2 = x^3 + 3` or is the point at infinity `(0, 0)`
+            function onG1(x, y) -> r {
+                r := or(iszero(or(x, y)), eq(mulmod(y, y, Q), addmod(mulmod(mulmod(x, x, Q), x, Q), 3, Q)))
+            }
+            // `x1 u + x0, y1 u + y0` (the EVM order) is on the twist `y^2 = x^3 + B2` (`u^2 = -1`)
+            // or is the point at infinity
+            function onG2(x1, x0, y1, y0) -> r {
+                let a0 := addmod(mulmod(x0, x0, Q), sub(Q, mulmod(x1, x1, Q)), Q)
+                let a1 := addmod(mulmod(x0, x1, Q), mulmod(x1, x0, Q), Q)
+                let c0 := addmod(mulmod(a0, x0, Q), sub(Q, mulmod(a1, x1, Q)), Q)
+                let c1 := addmod(mulmod(a0, x1, Q), mulmod(a1, x0, Q), Q)
+                let b0 := addmod(mulmod(y0, y0, Q), sub(Q, mulmod(y1, y1, Q)), Q)
+                let b1 := addmod(mulmod(y0, y1, Q), mulmod(y1, y0, Q), Q)
+                r := or(
+                    iszero(or(or(x0, x1), or(y0, y1))),
+                    and(eq(b0, addmod(c0, B2_0, Q)), eq(b1, addmod(c1, B2_1, Q)))
+                )
+            }
+            // calls precompile `pre` on `len` bytes at `ptr`; its 64-byte result replaces the
+            // first two words; a failed call reverts `PrecompileFailed(pre)`
+            function precompile(pre, ptr, len) {
+                // (Yul evaluates arguments right to left: the call first, then its return size)
+                let done := staticcall(gas(), pre, ptr, len, ptr, 0x40)
+                if iszero(and(done, eq(returndatasize(), 0x40))) {
+                    mstore(0, shl(224, 0xeb8d043a))
+                    mstore(4, pre)
+                    revert(0, 0x24)
+                }
+            }
+            ok := 1
+            for { let i := 0 } lt(i, 8) { i := add(i, 1) } {
+                if iszero(lt(mload(add(p, shl(5, i))), Q)) { ok := 0 }
+            }
+            for { let i := 0 } lt(i, 2) { i := add(i, 1) } {
+                if iszero(lt(mload(add(pubs, shl(5, i))), R)) { ok := 0 }
+            }
+            if ok {
+                ok := and(
+                    and(onG1(mload(p), mload(add(p, 0x20))), onG1(mload(add(p, 0xc0)), mload(add(p, 0xe0)))),
+                    onG2(mload(add(p, 0x40)), mload(add(p, 0x60)), mload(add(p, 0x80)), mload(add(p, 0xa0)))
+                )
+            }
+            // the pairing input, 24 words at the free memory:
+            // -A, B | alpha, beta | vk_x, gamma | C, delta
+            if ok {
+                let m := mload(0x40)
+                mstore(add(m, 0x180), 249959153963613974747989772887440993614156103979106930261478570746385017652)
+                mstore(add(m, 0x1a0), 500554835779027969737602696758262163088654101033665996674510318661835303368)
+                mstore(add(m, 0x1c0), 11879410672838249594883987971455075699264524712495006959737716662546225214643)
+                mstore(add(m, 0x1e0), 7823851007414172226837127833057436291032873036362046857367337172878956808637)
+                mstore(add(m, 0x200), mload(add(pubs, 0x0)))
+                precompile(7, add(m, 0x1c0), 0x60)
+                precompile(6, add(m, 0x180), 0x80)
+                mstore(add(m, 0x1c0), 13835745948570809796826283420829391792970592071814346843789459322504871059704)
+                mstore(add(m, 0x1e0), 14307348515682787422412151044970614371921589945021667239018649686503340472972)
+                mstore(add(m, 0x200), mload(add(pubs, 0x20)))
+                precompile(7, add(m, 0x1c0), 0x60)
+                precompile(6, add(m, 0x180), 0x80)
+                let y := mload(add(p, 0x20))
+                mstore(m, mload(p))
+                mstore(add(m, 0x20), mul(iszero(iszero(y)), sub(Q, y)))
+                mstore(add(m, 0x40), mload(add(p, 0x40)))
+                mstore(add(m, 0x60), mload(add(p, 0x60)))
+                mstore(add(m, 0x80), mload(add(p, 0x80)))
+                mstore(add(m, 0xa0), mload(add(p, 0xa0)))
+                mstore(add(m, 0x240), mload(add(p, 0xc0)))
+                mstore(add(m, 0x260), mload(add(p, 0xe0)))
+                mstore(add(m, 0xc0), 17827877485913679391824689854012494090897680309381941487520821363767567490882)
+                mstore(add(m, 0xe0), 14214197270239930803286420646358740970275785647402426603385303606496974458391)
+                mstore(add(m, 0x100), 16372959625400039366259129094702451823038780168132743342607259090958861437188)
+                mstore(add(m, 0x120), 11979676205822961620581077885105308266375019344828831211792904867420494077133)
+                mstore(add(m, 0x140), 10314309316906836851354098732122575312875137125919738172750517124873633326227)
+                mstore(add(m, 0x160), 5249081212148062130233633113054397170527792316851521719111504122507164364426)
+                mstore(add(m, 0x1c0), 11559732032986387107991004021392285783925812861821192530917403151452391805634)
+                mstore(add(m, 0x1e0), 10857046999023057135944570762232829481370756359578518086990519993285655852781)
+                mstore(add(m, 0x200), 4082367875863433681332203403145435568316851327593401208105741076214120093531)
+                mstore(add(m, 0x220), 8495653923123431417604973247489272438418190587263600148770280649306958101930)
+                mstore(add(m, 0x280), 7850007313443349090433069001780703515915609040058278452685812192316753998280)
+                mstore(add(m, 0x2a0), 4560357882067745517823237876339009949375527153949381896859981805572371189126)
+                mstore(add(m, 0x2c0), 5572902240041231231921614142836579653475341801027532464710905343431150532610)
+                mstore(add(m, 0x2e0), 14858546642203250917935425920207202077518066911758784714432475481837333021176)
+                let done := staticcall(gas(), 8, m, 0x300, 0, 0x20)
+                if iszero(and(done, eq(returndatasize(), 0x20))) {
+                    mstore(0, shl(224, 0xeb8d043a))
+                    mstore(4, 8)
+                    revert(0, 0x24)
+                }
+                ok := eq(mload(0), 1)
+            }
         }
-        return level[0];
-    }
-
-    function _mul(uint256 x, uint256 y, uint256 k) internal view returns (uint256[2] memory r) {
-        (bool ok, bytes memory out) = address(7).staticcall(abi.encode(x, y, k));
-        if (!ok || out.length != 64) revert PrecompileFailed(address(7));
-        (r[0], r[1]) = abi.decode(out, (uint256, uint256));
-    }
-
-    function _add(uint256[2] memory a, uint256[2] memory b) internal view returns (uint256[2] memory r) {
-        (bool ok, bytes memory out) = address(6).staticcall(abi.encode(a[0], a[1], b[0], b[1]));
-        if (!ok || out.length != 64) revert PrecompileFailed(address(6));
-        (r[0], r[1]) = abi.decode(out, (uint256, uint256));
-    }
-
-    /// @dev `(x, y)` is on `y^2 = x^3 + 3` or is the point at infinity `(0, 0)`.
-    function _onG1(uint256 x, uint256 y) internal pure returns (bool) {
-        if (x == 0 && y == 0) return true;
-        return mulmod(y, y, Q) == addmod(mulmod(mulmod(x, x, Q), x, Q), 3, Q);
-    }
-
-    /// @dev `x1 u + x0, y1 u + y0` (the EVM order) is on the twist or is the point at infinity.
-    function _onG2(uint256 x1, uint256 x0, uint256 y1, uint256 y0) internal pure returns (bool) {
-        if ((x0 | x1 | y0 | y1) == 0) return true;
-        (uint256 a0, uint256 a1) = _mul2(x0, x1, x0, x1);
-        (a0, a1) = _mul2(a0, a1, x0, x1);
-        (uint256 b0, uint256 b1) = _mul2(y0, y1, y0, y1);
-        return b0 == addmod(a0, B2_0, Q) && b1 == addmod(a1, B2_1, Q);
-    }
-
-    /// @dev `(a0 + a1 u)(b0 + b1 u)` in Fq2 (`u^2 = -1`).
-    function _mul2(uint256 a0, uint256 a1, uint256 b0, uint256 b1) internal pure returns (uint256, uint256) {
-        return (
-            addmod(mulmod(a0, b0, Q), Q - mulmod(a1, b1, Q), Q),
-            addmod(mulmod(a0, b1, Q), mulmod(a1, b0, Q), Q)
-        );
     }
 }

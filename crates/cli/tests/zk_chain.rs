@@ -516,6 +516,110 @@ fn verifier_estimate_verifies_and_too_little_gas_reverts() {
     });
 }
 
+/// The exported verifier of a model with two outputs, one longer than a commitment word (the
+/// digits logistic regression: `label` 1 value, `probabilities` 10), set up locally, deployed on
+/// anvil and called with `eth_call`: the proof's values open the output commitment the engine
+/// computes (the assembly commitment agrees with `docs/semantics.md` section 6 across tensors
+/// and words) and verify; a value changed with its commitment recomputed, a commitment that
+/// the values do not open, and every non-canonical blob (one value fewer, a trailing byte,
+/// another head offset, a value that is not a sign-extended `int32`) are false.
+#[test]
+fn a_two_output_verifier_opens_every_value() {
+    let (_, pkg) = vouch_testkit::fixture("digits_logreg", None);
+    let mut input: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repo().join("testdata/models/digits_logreg/input.json")).unwrap(),
+    )
+    .unwrap();
+    input["input"].as_array_mut().unwrap().truncate(1);
+    let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
+    let floats = vouch_quant::json::inputs_from_json(&input, &names).unwrap();
+    let inputs = vouch_quant::quantize_inputs(&pkg, &floats);
+    let work = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let devnet = Devnet::spawn(&DevnetConfig::default()).await.unwrap();
+        let c = Client::connect(
+            &devnet.url(),
+            Some(PrivateKeySigner::from_str(DEV_KEYS[0]).unwrap()),
+        )
+        .await
+        .unwrap();
+        let dep = vouch_chain::deploy(&c, &DeployConfig::default())
+            .await
+            .unwrap();
+        let owner = System::new(c.clone(), dep).unwrap();
+        let (verifier, keys) =
+            vouch_localnet::zk_setup::setup_and_deploy_zk(&owner, &pkg, work.path(), |s| {
+                eprintln!("{s}")
+            })
+            .await
+            .unwrap();
+        let s = vouch_zk_prover::task::prove(&pkg, &std::fs::read(keys).unwrap(), inputs)
+            .unwrap();
+        let sizes: Vec<usize> = s.file.outputs.iter().map(|t| t.data.len()).collect();
+        assert_eq!(sizes, [1, 10], "label and probabilities");
+        let weights_root = B256::from(pkg.weights_root());
+        let verify = |output: B256, proof: Vec<u8>| {
+            let data = IVouchZkVerifier::verifyProofCall {
+                weightsRoot: weights_root,
+                graphRoot: B256::ZERO,
+                inputCommitment: B256::from(s.input_commitment),
+                outputCommitment: output,
+                proof: Bytes::from(proof),
+            }
+            .abi_encode();
+            let c = c.clone();
+            async move { returned_true(&call_at(&c, verifier, &data, 5_000_000).await.unwrap()) }
+        };
+        let output = B256::from(s.output_commitment);
+        assert!(verify(output, s.calldata.clone()).await, "the proof verifies");
+
+        // the last probability changed, its commitment recomputed: opens, does not verify
+        let mut values: Vec<i32> = s.file.flat_outputs();
+        values[10] += 1;
+        let changed = vouch_primitives::list_commitment(&[
+            vouch_primitives::tensor_commitment(&values[..1]),
+            vouch_primitives::tensor_commitment(&values[1..]),
+        ]);
+        let blob = vouch_zk::solidity::calldata_blob(&s.file.proof.clone(), &values);
+        assert!(!verify(B256::from(changed), blob).await, "changed value");
+        assert!(
+            !verify(B256::from(changed), s.calldata.clone()).await,
+            "a commitment the values do not open"
+        );
+
+        // non-canonical blobs
+        let n = s.calldata.len();
+        let word = |b: &mut Vec<u8>, at: usize, v: u64| {
+            b[at..at + 32].fill(0);
+            b[at + 24..at + 32].copy_from_slice(&v.to_be_bytes());
+        };
+        let mut short = s.calldata[..n - 32].to_vec();
+        word(&mut short, 288, 10);
+        let mut trailing = s.calldata.clone();
+        trailing.push(0);
+        let mut moved = s.calldata[..288].to_vec();
+        moved.extend_from_slice(&[0u8; 32]);
+        moved.extend_from_slice(&s.calldata[288..]);
+        word(&mut moved, 256, 320);
+        let mut unextended = s.calldata.clone();
+        let v = 320 + 32 * values.iter().position(|&v| v >= 0).unwrap();
+        unextended[v..v + 28].fill(0xff);
+        for (what, blob) in [
+            ("one value fewer", short),
+            ("a trailing byte", trailing),
+            ("head offset 320", moved),
+            ("a value not sign-extended", unextended),
+        ] {
+            assert!(!verify(output, blob).await, "{what}");
+        }
+    });
+}
+
 /// Times [`vouch_localnet::zk_setup::setup_and_deploy_zk`] on the demo model (digits MLP):
 /// `cargo test -p vouch-cli --test zk_chain -- --ignored --nocapture`.
 #[test]

@@ -558,8 +558,7 @@ fn a_two_output_verifier_opens_every_value() {
             })
             .await
             .unwrap();
-        let s = vouch_zk_prover::task::prove(&pkg, &std::fs::read(keys).unwrap(), inputs)
-            .unwrap();
+        let s = vouch_zk_prover::task::prove(&pkg, &std::fs::read(keys).unwrap(), inputs).unwrap();
         let sizes: Vec<usize> = s.file.outputs.iter().map(|t| t.data.len()).collect();
         assert_eq!(sizes, [1, 10], "label and probabilities");
         let weights_root = B256::from(pkg.weights_root());
@@ -576,7 +575,10 @@ fn a_two_output_verifier_opens_every_value() {
             async move { returned_true(&call_at(&c, verifier, &data, 5_000_000).await.unwrap()) }
         };
         let output = B256::from(s.output_commitment);
-        assert!(verify(output, s.calldata.clone()).await, "the proof verifies");
+        assert!(
+            verify(output, s.calldata.clone()).await,
+            "the proof verifies"
+        );
 
         // the last probability changed, its commitment recomputed: opens, does not verify
         let mut values: Vec<i32> = s.file.flat_outputs();

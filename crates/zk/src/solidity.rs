@@ -148,7 +148,12 @@ fn verify_proof(npub: usize, meta: &Meta) -> String {
     }
     // one buffer for the largest tensor's leaves (padded to a power of two), then the members
     let words = |n: usize| n.div_ceil(8).next_power_of_two();
-    let buf_words = meta.output_sizes.iter().map(|&n| words(n)).max().unwrap_or(0);
+    let buf_words = meta
+        .output_sizes
+        .iter()
+        .map(|&n| words(n))
+        .max()
+        .unwrap_or(0);
     let mut tensors = String::new();
     let mut off = 0usize;
     for (t, &n) in meta.output_sizes.iter().enumerate() {

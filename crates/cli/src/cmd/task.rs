@@ -97,17 +97,18 @@ pub struct RequestArgs {
     /// committee (a committee drawn by stake) or zk (a zk proof).
     #[arg(long, value_parser = mode_parser(), default_value = "optimistic")]
     pub mode: Mode,
-    /// A consumer contract (`IVouchConsumer`) to call with the verified result once final.
-    #[arg(long)]
+    /// A consumer contract (`IVouchConsumer`) to call with the verified result once final
+    /// (not through a gateway, which requests without callbacks).
+    #[arg(long, conflicts_with = "gateway")]
     pub callback: Option<Address>,
     /// Gas cap of the callback (at most the TaskManager's `maxCallbackGas`).
     #[arg(long, default_value_t = 200_000, requires = "callback")]
     pub callback_gas: u32,
     /// Pay for yourself with a signed request: sign it (EIP-712) and a permit of the fee
     /// (EIP-2612) with `--key`, in the version's fee token (`--fee` in that token's units),
-    /// and have the gateway at `--gateway` submit it (it pays the gas), or with `--direct`
-    /// submit `FeeVault.requestSigned` yourself.
-    #[arg(long, conflicts_with = "callback")]
+    /// and have the gateway at `--gateway` submit it (it pays the gas), with `--direct`
+    /// submit `FeeVault.requestSigned` yourself, or with `--out` hand it to a provider.
+    #[arg(long)]
     pub signed: bool,
     /// The gateway that submits a `--signed` request (`http://host:port`).
     #[arg(long, requires = "signed")]
@@ -115,6 +116,12 @@ pub struct RequestArgs {
     /// Submit a `--signed` request on-chain from `--key` instead of through a gateway.
     #[arg(long, requires = "signed", conflicts_with = "gateway")]
     pub direct: bool,
+    /// Write a `--signed` request to this file (JSON, the gateway's wire form) instead of
+    /// submitting it, the input by CID: a zk provider proves it and creates, settles and
+    /// delivers the task in one transaction (`vouch task submit-zk --signed FILE`, the
+    /// cheapest verified decision). Its task id is printed: the request's EIP-712 digest.
+    #[arg(long, requires = "signed", conflicts_with_all = ["gateway", "direct"])]
+    pub out: Option<PathBuf>,
     /// A `--signed` request's nonce (used once; random when absent).
     #[arg(long, requires = "signed")]
     pub nonce: Option<u64>,
@@ -179,8 +186,14 @@ pub struct SubmitArgs {
 #[derive(Debug, Args)]
 pub struct SubmitZkArgs {
     /// The task id (decimal or 0x hex; a one-transaction zk task's id is its 256-bit
-    /// request digest).
-    pub task: U256,
+    /// request digest). Not with `--signed`, which creates the task.
+    #[arg(required_unless_present = "signed", conflicts_with = "signed")]
+    pub task: Option<U256>,
+    /// A client's signed zk request (`vouch task request --mode zk --signed --out FILE`):
+    /// created, proved, settled and delivered in one transaction
+    /// (`FeeVault.requestSignedZk`); you are its provider and are paid its fee.
+    #[arg(long)]
+    pub signed: Option<PathBuf>,
     /// The package and its input (one row).
     #[command(flatten)]
     pub work: Work,
@@ -420,8 +433,10 @@ async fn request(a: &RequestArgs) -> Result<()> {
 
 /// `vouch task request --signed`: the client signs, a gateway (or the client) submits.
 async fn request_signed(a: &RequestArgs, run: Run) -> Result<()> {
-    if a.gateway.is_none() && !a.direct {
-        bail!("--signed needs --gateway URL (the gateway submits it) or --direct (you submit it)");
+    if a.gateway.is_none() && !a.direct && a.out.is_none() {
+        bail!(
+            "--signed needs --gateway URL (the gateway submits it), --direct (you submit it) or --out FILE (a provider submits it)"
+        );
     }
     // one unlock: the key signs the request and (with --direct) sends it
     let Some(key) = a.chain.signer()? else {
@@ -443,6 +458,14 @@ async fn request_signed(a: &RequestArgs, run: Run) -> Result<()> {
         .get_absolute()
         .try_into()
         .map_err(|_| eyre::eyre!("fee `{}` out of range", a.fee))?;
+    // inline, as the gateway checks it against its own quantization of the input; by CID
+    // for a provider, who is handed the input with the request
+    let (input_cid, inline_input) = if a.out.is_some() {
+        let cid = vouch_primitives::Cid::of_file(&run.input_bytes).to_string();
+        (cid, Vec::new())
+    } else {
+        (String::new(), run.input_bytes)
+    };
     let r = Request {
         model_id: a.model,
         version: a.version,
@@ -451,20 +474,38 @@ async fn request_signed(a: &RequestArgs, run: Run) -> Result<()> {
         deadline_secs: a.deadline,
         input_commitment: run.input_commitment,
         rows: run.rows,
-        // inline, as the gateway checks it against its own quantization of the input
-        input_cid: String::new(),
-        inline_input: run.input_bytes,
-        callback: None,
+        input_cid,
+        inline_input,
+        callback: a.callback.map(|target| Callback {
+            target,
+            gas: a.callback_gas,
+        }),
     };
     let nonce = match a.nonce {
         Some(n) => U256::from(n),
         None => U256::from(rand::random::<u64>()),
     };
     let signed = sys.sign_request(&key, &r, nonce, a.expiry).await?;
-    let v = match &a.gateway {
-        Some(url) => {
+    let v = match (&a.gateway, &a.out) {
+        (Some(url), _) => {
             let input = io::read_json(&a.work.input)?;
             vouch_gateway::client::submit_signed(url.trim_end_matches('/'), &signed, &input).await?
+        }
+        (_, Some(path)) => {
+            let vault = *sys.fee_vault()?.address();
+            let id = signed.digest(sys.client().chain_id(), vault)?;
+            let bytes = serde_json::to_vec_pretty(&signed)?;
+            std::fs::write(path, bytes)
+                .map_err(|e| eyre::eyre!("cannot write {}: {e}", path.display()))?;
+            json!({
+                "id": id.to_string(),
+                "requester": signed.client.to_string(),
+                "mode": a.mode.as_str(),
+                "max_fee": fee.to_string(),
+                "input_cid": signed.input.input_cid,
+                "file": path.display().to_string(),
+                "status": "signed",
+            })
         }
         _ => {
             let id = sys.request_signed(&signed).await?;
@@ -478,6 +519,18 @@ async fn request_signed(a: &RequestArgs, run: Run) -> Result<()> {
         }
     };
     let shown = v.clone();
+    if let Some(path) = &a.out {
+        out::result(v, || {
+            out::line(format!(
+                "signed request written to {} (task id {} once a provider submits it with `vouch task submit-zk --signed`; fee {} {} paid by the signer)",
+                path.display(),
+                shown["id"].as_str().unwrap_or("?"),
+                a.fee,
+                route.token
+            ));
+        });
+        return Ok(());
+    }
     out::result(v, || {
         out::line(format!(
             "task {} requested, signed by {} (fee {} {} paid by the signer)",
@@ -529,29 +582,60 @@ async fn submit_zk(a: &SubmitZkArgs) -> Result<()> {
     let keys =
         std::fs::read(&a.keys).map_err(|e| eyre::eyre!("cannot read {}: {e}", a.keys.display()))?;
     let sys = a.chain.system().await?;
-    let id = a.task;
-    let t = sys.task(id).await?;
-    let ic = vouch_zk_prover::task::input_commitment(&pkg, &inputs)?;
-    if t.input_commitment != B256::from(ic) {
-        bail!(
-            "the input does not match task {}'s input commitment {} (zk tasks commit with Poseidon: request with --mode zk)",
-            a.task,
-            t.input_commitment
-        );
+    let ic = B256::from(vouch_zk_prover::task::input_commitment(&pkg, &inputs)?);
+    // the task to fill: an existing one, or a client's signed request to create with the proof
+    let signed = match &a.signed {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| eyre::eyre!("cannot read {}: {e}", path.display()))?;
+            let s: vouch_chain::signed::SignedRequest = serde_json::from_slice(&bytes)
+                .map_err(|e| eyre::eyre!("{} is not a signed request: {e}", path.display()))?;
+            if s.input.mode != Mode::Zk.code() {
+                bail!(
+                    "{} is a {} request: only a zk request is filled in one transaction",
+                    path.display(),
+                    Mode::from_code(s.input.mode).map_or("?", Mode::as_str)
+                );
+            }
+            if s.input.input_commitment != ic {
+                bail!(
+                    "the input does not match the signed request's input commitment {}",
+                    s.input.input_commitment
+                );
+            }
+            Some(s)
+        }
+        None => None,
+    };
+    if let Some(id) = a.task {
+        let t = sys.task(id).await?;
+        if t.input_commitment != ic {
+            bail!(
+                "the input does not match task {id}'s input commitment {} (zk tasks commit with Poseidon: request with --mode zk)",
+                t.input_commitment
+            );
+        }
     }
     let pb = out::spinner("proving");
     let s = tokio::task::spawn_blocking(move || vouch_zk_prover::task::prove(&pkg, &keys, inputs))
         .await??;
     pb.finish_and_clear();
-    sys.submit_zk(
-        id,
-        B256::from(s.output_commitment),
-        s.calldata.clone().into(),
-    )
-    .await?;
+    let output = B256::from(s.output_commitment);
+    let id = match (&signed, a.task) {
+        (Some(req), _) => {
+            sys.request_signed_zk(req, output, s.calldata.clone().into())
+                .await?
+                .0
+        }
+        (None, Some(id)) => {
+            sys.submit_zk(id, output, s.calldata.clone().into()).await?;
+            id
+        }
+        (None, None) => bail!("give a task id or --signed FILE"),
+    };
     let output = hex0x(&s.output_commitment);
     let v = json!({
-        "id": a.task.to_string(),
+        "id": id.to_string(),
         "status": "finalized",
         "commitment": output,
         "constraints": s.constraints,
@@ -559,7 +643,7 @@ async fn submit_zk(a: &SubmitZkArgs) -> Result<()> {
         "prove_seconds": s.prove_time.as_secs_f64(),
     });
     out::result(v, || {
-        out::line(format!("task {} proved and submitted", a.task));
+        out::line(format!("task {id} proved and submitted"));
         out::line(format!("  output commitment {output}"));
         out::line(format!(
             "  proof             {} constraints, witness {:.2} s, prove {:.2} s",

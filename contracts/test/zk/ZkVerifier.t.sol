@@ -165,4 +165,39 @@ contract ZkVerifierTest is Test {
         assertTrue(other.verifyGroth16(g.p, q), "10-20-2 proof under its own key");
         assertTrue(other.verifyProof(other.WEIGHTS_ROOT(), bytes32(0), g.input, g.output, g.blob), "10-20-2 blob");
     }
+
+    /// Any change to a valid blob (a byte of a proof point, the head, the length or a value
+    /// XORed with a nonzero byte), or the blob cut or grown, never verifies: `verifyProof`
+    /// returns false, or reverts only `PrecompileFailed(8)` (a `B` on the twist outside its
+    /// subgroup reaches the pairing precompile, which refuses it).
+    function testFuzz_a_changed_blob_never_verifies(uint256 at, uint8 x, uint16 cut) public {
+        VouchZkVerifierMlp784 v = new VouchZkVerifierMlp784();
+        Fx memory f = load("mlp_784_128_10");
+        bytes32 root = v.WEIGHTS_ROOT();
+        x = uint8(bound(x, 1, 255));
+        bytes memory changed = bytes.concat(f.blob);
+        at = bound(at, 0, changed.length - 1);
+        changed[at] = changed[at] ^ bytes1(x);
+        _neverTrue(v, root, f, changed);
+        // cut short, or grown by up to 64 bytes (zeros)
+        uint256 n = bound(cut, 0, f.blob.length + 64);
+        if (n == f.blob.length) return;
+        bytes memory resized = new bytes(n);
+        for (uint256 i = 0; i < n && i < f.blob.length; i++) {
+            resized[i] = f.blob[i];
+        }
+        _neverTrue(v, root, f, resized);
+    }
+
+    function _neverTrue(VouchZkVerifierMlp784 v, bytes32 root, Fx memory f, bytes memory blob) internal view {
+        try v.verifyProof(root, bytes32(0), f.input, f.output, blob) returns (bool ok) {
+            assertFalse(ok, "a changed blob verified");
+        } catch (bytes memory err) {
+            assertTrue(
+                keccak256(err)
+                    == keccak256(abi.encodeWithSelector(VouchZkVerifierMlp784.PrecompileFailed.selector, address(8))),
+                "an unexpected revert"
+            );
+        }
+    }
 }

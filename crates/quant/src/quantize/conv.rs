@@ -1,9 +1,7 @@
-//! Lowering convolution: a constant weight quantized per tensor (per band of channels of like
-//! magnitude where they differ widely, `bands.rs`), an `i32` bias at the
+//! Lowering convolution: a constant weight quantized per tensor, an `i32` bias at the
 //! accumulator scale, the section 4 accumulator bound, and a wide or requantized output
 //! ([`Builder::accum_output`]).
 
-use super::bands::ConvAttrs;
 use super::{Builder, accumulator_bound};
 use crate::Result;
 use vouch_model::{Op, Operand};
@@ -26,31 +24,21 @@ impl Builder<'_> {
     ) -> Result<()> {
         let g = self.g;
         let x = self.input(node, 0)?;
-        let u = |v: usize| u32::try_from(v).map_err(|_| Self::err(node, "attribute too large"));
-        let attrs = ConvAttrs {
-            kernel: [u(kernel[0])?, u(kernel[1])?],
-            strides: [u(strides[0])?, u(strides[1])?],
-            pads: [u(pads[0])?, u(pads[1])?, u(pads[2])?, u(pads[3])?],
-            dilations: [u(dilations[0])?, u(dilations[1])?],
-            group: u(group)?,
-        };
-        if let Some(bands) = self.conv_bands(node, weight, group) {
-            return self.banded_conv(node, name, x, weight, bias, attrs, &bands);
-        }
         let (w, s_w, wq) = self.weights(node, weight);
         let acc = x.scale * s_w;
         let (b, bq) = self.bias(node, bias, acc)?;
         let per_out: usize = g.consts[weight].shape.iter().skip(1).product();
         let bound = accumulator_bound(&wq, per_out, &bq, x.kind);
         let (rq, wide, out) = self.accum_output(node, acc, bound)?;
+        let u = |v: usize| u32::try_from(v).map_err(|_| Self::err(node, "attribute too large"));
         let op = Op::Conv {
             weight: w,
             bias: b,
-            kernel: attrs.kernel,
-            strides: attrs.strides,
-            pads: attrs.pads,
-            dilations: attrs.dilations,
-            group: attrs.group,
+            kernel: [u(kernel[0])?, u(kernel[1])?],
+            strides: [u(strides[0])?, u(strides[1])?],
+            pads: [u(pads[0])?, u(pads[1])?, u(pads[2])?, u(pads[3])?],
+            dilations: [u(dilations[0])?, u(dilations[1])?],
+            group: u(group)?,
             rq,
             wide,
         };

@@ -20,7 +20,6 @@
 //! | `tree` | `TreeEnsemble` |
 
 mod activation;
-mod bands;
 mod conv;
 mod dense;
 mod elementwise;
@@ -381,12 +380,36 @@ impl Builder<'_> {
             let q = self.bind(node, v, Kind::Wide, s_z)?;
             return Ok((rq, false, q.id));
         }
-        let (target, s_z, (lo, hi)) = self.act_target(node);
+        let (target, lo_hi) = match self.fusable(v) {
+            Some(c) => {
+                self.fused[c] = true;
+                let cn = &self.g.nodes[c];
+                (
+                    cn.output,
+                    match cn.op {
+                        FOp::Clip { min, max } => Some((min, max)),
+                        _ => Some((0.0, f32::INFINITY)),
+                    },
+                )
+            }
+            None => (v, None),
+        };
+        let s_z = self.act_scale(self.ranges[target]);
+        // a clipped value never passes its bounds: no headroom beyond them
+        let s_z = match lo_hi.map(|(a, b)| a.abs().max(b.abs())) {
+            Some(r) if r > 0.0 => s_z.min(act_scale(r, self.lim())),
+            _ => s_z,
+        };
         let (m, s) = multiplier(acc_scale / s_z)
             .ok_or_else(|| Self::err(node, "requantization ratio out of range"))?;
+        let act = self.act();
+        let (lo, hi) = match lo_hi {
+            Some((a, b)) => clamp_bounds(a, b, s_z, act),
+            None => kind_range(act),
+        };
         let rq = Requant { m, s, lo, hi };
         Self::requant_fits(node, bound, &rq)?;
-        let q = self.bind(node, target, self.act(), s_z)?;
+        let q = self.bind(node, target, act, s_z)?;
         Ok((rq, false, q.id))
     }
 
@@ -422,9 +445,32 @@ impl Builder<'_> {
             return Ok((None, Vec::new()));
         };
         let fc = &self.g.consts[c];
-        let (data, shape) = (fc.data.clone(), fc.shape.clone());
-        let (id, values) =
-            self.bias_of(node, format!("{}.bias", node.name), &data, shape, scale)?;
+        let mut values = Vec::with_capacity(fc.data.len());
+        for &b in &fc.data {
+            let q = (f64::from(b) / scale).round();
+            // 2^62: the widest value a [hi, lo] pair holds (hi = floor(q / 2^31) in i32)
+            if !q.is_finite() || q.abs() >= 4_611_686_018_427_387_904.0 {
+                return Err(Self::err(
+                    node,
+                    "bias does not fit i64 at the accumulator scale",
+                ));
+            }
+            values.push(q as i64);
+        }
+        let narrow: Option<Vec<i32>> = values.iter().map(|&v| i32::try_from(v).ok()).collect();
+        let (shape, data) = match narrow {
+            Some(data) => (fc.shape.clone(), data),
+            None => {
+                let pairs: Option<Vec<[i32; 2]>> = values
+                    .iter()
+                    .map(|&v| vouch_semantics::split_bias(v))
+                    .collect();
+                let pairs =
+                    pairs.ok_or_else(|| Self::err(node, "bias does not fit a wide bias"))?;
+                (vec![values.len(), 2], pairs.concat())
+            }
+        };
+        let id = self.add_const(format!("{}.bias", node.name), scale, shape, data);
         Ok((Some(id), values))
     }
 

@@ -4,17 +4,22 @@ testdata/models/<name>/ (model.onnx, calibration.json, input.json):
   resnet50   torchvision's ResNet-50 (v1.5: stride on the 3x3 convolutions) built node by node
              with onnx.helper, 25.6M parameters, He-initialized seeded random weights with
              BatchNormalization nodes as exported (the importer folds them), input [N, 3, 224, 224]
+  vgg19      torchvision's VGG-19 layout built the same way: 16 3x3 convolutions with ReLU, 5 max
+             pools, the 25088-4096-4096-1000 classifier (ReLU between), 143.7M parameters (575 MB
+             of f32), He-initialized seeded random weights, input [N, 3, 224, 224]; it measures
+             the importer's peak memory (issue 15: under 4 GiB)
   lstm_kws   a keyword-spotting-sized LSTM (layout 0 as onnxruntime requires: 50 frames of 40
              features, hidden 64, forward, a Gemm head over the last state and a Sigmoid),
              seeded random weights, input [N, 50, 40] (transposed to the sequence-first layout)
   yolov8n    the YOLOv8n detector NudeNet ships (nudenet 320n.onnx, 3.0M parameters, input
-             [N, 3, 320, 320]), copied from the production survey's download cache when present
-             (bench/production/run.sh fetches it)
+             [N, 3, 320, 320]: its symbolic height and width bound to 320), copied from the
+             production survey's download cache when present (bench/production/run.sh fetches it)
 
 Weights are random (no trained weights can be fetched here), which leaves the throughput and
 memory measured unchanged. Calibration: 4 seeded random images; input: 2 more.
 
-Usage (any python3; re-runs itself under the repo's venv): python3 bench/large/gen.py
+Usage (any python3; re-runs itself under the repo's venv): python3 bench/large/gen.py [NAME...]
+(every model when no name is given)
 """
 
 import glob
@@ -115,6 +120,48 @@ def resnet50():
     return model
 
 
+def vgg19():
+    b = Builder(19)
+    x, c = "input", 3
+    for stage in [[64] * 2, [128] * 2, [256] * 4, [512] * 4, [512] * 4]:
+        for c_out in stage:
+            w = b.rng.normal(0, np.sqrt(2.0 / (c * 9)), (c_out, c, 3, 3))
+            y = b.name("conv")
+            b.nodes.append(helper.make_node(
+                "Conv", [x, b.const("w", w), b.const("b", np.zeros(c_out))], [y], name=y,
+                kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
+            x = b.name("relu")
+            b.nodes.append(helper.make_node("Relu", [y], [x], name=x))
+            c = c_out
+        p = b.name("pool")
+        b.nodes.append(helper.make_node("MaxPool", [x], [p], name=p, kernel_shape=[2, 2],
+                                        strides=[2, 2]))
+        x = p
+    f = b.name("flatten")
+    b.nodes.append(helper.make_node("Flatten", [x], [f], name=f, axis=1))
+    x = f
+    dims = [c * 7 * 7, 4096, 4096, 1000]
+    for i, (d_in, d_out) in enumerate(zip(dims, dims[1:])):
+        last = i == len(dims) - 2
+        w = b.rng.normal(0, np.sqrt(2.0 / d_in), (d_out, d_in))
+        y = "logits" if last else b.name("fc")
+        b.nodes.append(helper.make_node(
+            "Gemm", [x, b.const("fc_w", w), b.const("fc_b", np.zeros(d_out))], [y], name=f"fc{i}",
+            transB=1))
+        if not last:
+            x = b.name("relu")
+            b.nodes.append(helper.make_node("Relu", [y], [x], name=x))
+    graph = helper.make_graph(
+        b.nodes, "vgg19",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, 224, 224])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 1000])],
+        b.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
 def lstm_kws(frames=50, feats=40, hidden=64):
     rng = np.random.default_rng(64)
     a = 1 / np.sqrt(hidden)
@@ -168,17 +215,35 @@ def write(name, model_bytes, input_name, shape, data=None):
     print(f"{name}: {os.path.join(d, 'model.onnx')}")
 
 
-def main():
-    write("resnet50", resnet50().SerializeToString(), "input", (3, 224, 224))
-    write("lstm_kws", lstm_kws().SerializeToString(), "frames", (50, 40), features)
+def main(names):
+    makers = {
+        "resnet50": lambda: write("resnet50", resnet50().SerializeToString(), "input", (3, 224, 224)),
+        "vgg19": lambda: write("vgg19", vgg19().SerializeToString(), "input", (3, 224, 224)),
+        "lstm_kws": lambda: write("lstm_kws", lstm_kws().SerializeToString(), "frames", (50, 40),
+                                  features),
+        "yolov8n": yolov8n,
+    }
+    unknown = [n for n in names if n not in makers]
+    if unknown:
+        sys.exit(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(makers)}")
+    for name in names or makers:
+        makers[name]()
+
+
+def yolov8n():
     cached = glob.glob(os.path.join(ROOT, "bench", "out", "production", "models", "nudenet", "**",
                                     "320n.onnx"), recursive=True)
     if cached:
         m = onnx.load(cached[0])
+        # the export leaves height and width symbolic; bind them to the 320x320 it was trained
+        # at (the importer sizes symbolic axes other than the batch from --shape or the rows)
+        for dim, size in zip(m.graph.input[0].type.tensor_type.shape.dim[2:], (320, 320)):
+            if dim.HasField("dim_param"):
+                dim.dim_value = size
         write("yolov8n", m.SerializeToString(), m.graph.input[0].name, (3, 320, 320))
     else:
         print("yolov8n: not in bench/out/production (run bench/production/run.sh --only nudenet)")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -6,11 +6,36 @@
 # BENCH_LARGE_MODELS=resnet50,yolov8n,lstm_kws picks models; models are written by
 # bench/large/gen.py into bench/out/large on first use; yolov8n needs the production survey's
 # download cache: bench/production/run.sh --only nudenet)
+# BENCH_LARGE_IMPORT=vgg19 (comma separated; default none) measures instead the peak memory and
+# wall time of `vouch model import` of those models (release build; see bench/large/README.md).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 py="$(scripts/pyenv.sh)"
-[[ -f bench/out/large/lstm_kws/model.onnx ]] || "$py" bench/large/gen.py
+# writes a missing model (the testdata ones are committed)
+ensure() {
+  [[ -f "bench/out/large/$1/model.onnx" || -d "testdata/models/$1" ]] || "$py" bench/large/gen.py "$1" || true
+}
+if [[ -n "${BENCH_LARGE_IMPORT:-}" ]]; then
+  echo "building vouch (release)..." >&2
+  cargo build -q --release -p vouch
+  IFS=, read -r -a models <<< "$BENCH_LARGE_IMPORT"
+  printf '%-10s%12s%14s%12s\n' model "peak MiB" "wall seconds" parameters
+  for model in "${models[@]}"; do
+    ensure "$model"
+    d="bench/out/large/$model"
+    log="$(mktemp)"
+    /usr/bin/time -v target/release/vouch model import "$d/model.onnx" -c "$d/calibration.json" \
+      -o "$d/model.vpkg" --json > "$d/import.json" 2> "$log" || { cat "$log" >&2; exit 1; }
+    kib="$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")"
+    wall="$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log" \
+      | awk -F: '{s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s}')"
+    params="$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["parameters"])' "$d/import.json")"
+    printf '%-10s%12d%14.1f%12s\n' "$model" "$((kib / 1024))" "$wall" "$params"
+    rm -f "$log"
+  done
+  exit 0
+fi
 echo "building the benchmark (release)..." >&2
 CARGO_TARGET_DIR="$root/target" cargo build -q --release --manifest-path bench/engine/Cargo.toml
 out=bench/out/large.jsonl
@@ -18,6 +43,7 @@ out=bench/out/large.jsonl
 export BENCH_MS="${BENCH_MS:-2000}"
 IFS=, read -r -a models <<< "${BENCH_LARGE_MODELS:-resnet50,yolov8n,lstm_kws}"
 for model in "${models[@]}"; do
+  ensure "$model"
   if [[ ! -f "bench/out/large/$model/model.onnx" && ! -d "testdata/models/$model" ]]; then
     echo "skipping $model: bench/out/large/$model is missing (see bench/large/gen.py)" >&2
     continue

@@ -198,9 +198,9 @@ impl Package {
         let mut out = Vec::with_capacity(1024);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
-        // Serializing plain structs and vectors into a Vec cannot fail.
-        let body = postcard::to_allocvec(self).unwrap_or_default();
-        out.extend_from_slice(&body);
+        // the body is serialized straight after the header (no second copy of a large
+        // package); serializing plain structs and vectors into a Vec cannot fail
+        let out = postcard::to_extend(self, out).unwrap_or_default();
         seal(out)
     }
 

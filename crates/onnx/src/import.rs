@@ -8,11 +8,12 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use crate::ImportOptions;
+pub(crate) use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::graph::{
     BatchAxis, ConstId, Dim, FConst, FGraph, FNode, FOp, Operand, ValueId, ValueInfo,
 };
-use crate::proto::{AttributeProto, GraphProto, ModelProto, NodeProto};
+use crate::proto::{GraphProto, ModelProto, NodeProto};
 use crate::tensor::{MAX_ELEMS, Tensor, numel};
 
 /// Elements of derived constants allowed beyond four times the initializers' elements.
@@ -44,9 +45,38 @@ pub(crate) fn is_onnx_domain(d: &str) -> bool {
     d.is_empty() || d == "ai.onnx"
 }
 
+/// An initializer decoded: its name and elements.
+type Initializer = (String, Rc<Tensor>);
+
 /// Imports a decoded model.
 pub(crate) fn import_model(model: &ModelProto, opts: &ImportOptions) -> Result<FGraph> {
     let graph = model.graph.as_ref().ok_or(Error::NoGraph)?;
+    let inits = graph
+        .initializer
+        .iter()
+        .map(|t| Ok((t.name.clone(), Rc::new(Tensor::from_proto(t)?))))
+        .collect::<Result<Vec<_>>>()?;
+    import_decoded(model, graph, &inits, opts)
+}
+
+/// [`import_model`] taking the model: each initializer's stored bytes are dropped as soon as
+/// it is decoded, so the encoded and the decoded weights are never all held at once.
+pub(crate) fn import_model_owned(mut model: ModelProto, opts: &ImportOptions) -> Result<FGraph> {
+    let mut graph = model.graph.take().ok_or(Error::NoGraph)?;
+    let inits = std::mem::take(&mut graph.initializer)
+        .into_iter()
+        .map(|t| Ok((t.name.clone(), Rc::new(Tensor::from_proto(&t)?))))
+        .collect::<Result<Vec<_>>>()?;
+    import_decoded(&model, &graph, &inits, opts)
+}
+
+/// Imports `graph` (of `model`) whose initializers are `inits`, decoded.
+fn import_decoded(
+    model: &ModelProto,
+    graph: &GraphProto,
+    inits: &[Initializer],
+    opts: &ImportOptions,
+) -> Result<FGraph> {
     let opset = model
         .opset_import
         .iter()
@@ -62,12 +92,12 @@ pub(crate) fn import_model(model: &ModelProto, opts: &ImportOptions) -> Result<F
         None => graph.output.iter().map(|o| o.name.clone()).collect(),
     };
     let mut imp = Importer::new(opset);
-    match imp.run(graph, &outputs, opts, !opts.keep_fixed_batch) {
+    match imp.run(graph, inits, &outputs, opts, !opts.keep_fixed_batch) {
         Ok(()) => Ok(imp.finish()),
         // a batch fixed at 1 that cannot be the rows axis: the model as declared
         Err(e) if imp.g.batch == BatchAxis::FixedOneAsRows => {
             let mut imp = Importer::new(opset);
-            imp.run(graph, &outputs, opts, false)?;
+            imp.run(graph, inits, &outputs, opts, false)?;
             imp.g.batch = BatchAxis::FixedOne(e.to_string());
             Ok(imp.finish())
         }
@@ -98,115 +128,6 @@ pub(crate) struct Importer {
     pub(crate) scaled: HashMap<ValueId, crate::lower::Scaled>,
     /// Names whose every use is a `Softmax`, with its axes (`lower::softmax_fed`).
     pub(crate) softmax_fed: HashMap<String, Vec<i64>>,
-}
-
-/// A node being lowered, with helpers for attributes and errors.
-pub(crate) struct Ctx<'n> {
-    /// The ONNX node.
-    pub(crate) node: &'n NodeProto,
-    /// The node's name (`op_type#index` when unnamed), for errors and derived names.
-    pub(crate) name: String,
-    /// The node's `op_type`.
-    pub(crate) op: &'n str,
-}
-
-impl Ctx<'_> {
-    pub(crate) fn attr(&self, name: &str) -> Option<&AttributeProto> {
-        self.node.attribute.iter().find(|a| a.name == name)
-    }
-
-    pub(crate) fn bad_attr(&self, attr: &str, reason: impl Into<String>) -> Error {
-        Error::BadAttribute {
-            node: self.name.clone(),
-            attr: attr.to_owned(),
-            reason: reason.into(),
-        }
-    }
-
-    pub(crate) fn shape_err(&self, reason: impl Into<String>) -> Error {
-        Error::Shape {
-            node: self.name.clone(),
-            reason: reason.into(),
-        }
-    }
-
-    pub(crate) fn unsupported(&self, reason: impl Into<String>) -> Error {
-        Error::UnsupportedForm {
-            node: self.name.clone(),
-            op: self.op.to_owned(),
-            reason: reason.into(),
-        }
-    }
-
-    pub(crate) fn bad_input(&self, index: usize, reason: impl Into<String>) -> Error {
-        Error::BadInput {
-            node: self.name.clone(),
-            index,
-            reason: reason.into(),
-        }
-    }
-
-    pub(crate) fn int(&self, name: &str, default: i64) -> i64 {
-        self.attr(name).map_or(default, |a| a.i)
-    }
-
-    pub(crate) fn float(&self, name: &str, default: f32) -> f32 {
-        self.attr(name).map_or(default, |a| a.f)
-    }
-
-    pub(crate) fn ints(&self, name: &str) -> Option<&[i64]> {
-        self.attr(name).map(|a| a.ints.as_slice())
-    }
-
-    pub(crate) fn string(&self, name: &str) -> Option<&[u8]> {
-        self.attr(name).map(|a| a.s.as_slice())
-    }
-
-    /// The name of input `i`, `None` if absent or empty (an omitted optional input).
-    pub(crate) fn input(&self, i: usize) -> Option<&str> {
-        self.node
-            .input
-            .get(i)
-            .map(String::as_str)
-            .filter(|s| !s.is_empty())
-    }
-
-    pub(crate) fn output(&self, i: usize) -> Option<&str> {
-        self.node
-            .output
-            .get(i)
-            .map(String::as_str)
-            .filter(|s| !s.is_empty())
-    }
-
-    /// Normalizes a possibly negative axis against `rank`.
-    pub(crate) fn axis(&self, attr: &str, axis: i64, rank: usize) -> Result<usize> {
-        let r = i64::try_from(rank).map_err(|_| self.bad_attr(attr, "rank too large"))?;
-        let a = if axis < 0 {
-            axis.saturating_add(r)
-        } else {
-            axis
-        };
-        if (0..r).contains(&a) {
-            usize::try_from(a).map_err(|_| self.bad_attr(attr, "axis out of range"))
-        } else {
-            let shown = crate::tensor::show_ints(&[axis]);
-            let shown = shown.trim_matches(['[', ']']);
-            Err(self.bad_attr(attr, format!("axis {shown} out of range for rank {rank}")))
-        }
-    }
-
-    /// Non-negative, positive-valued `usize`s from an ints attribute.
-    pub(crate) fn positive(&self, attr: &str, v: &[i64]) -> Result<Vec<usize>> {
-        v.iter()
-            .map(|&x| {
-                usize::try_from(x)
-                    .ok()
-                    .filter(|&u| u > 0 && u <= MAX_ELEMS)
-                    .ok_or_else(|| self.bad_attr(attr, format!("value {x} must be positive")))
-            })
-            .collect()
-    }
 }
 
 /// The names the subgraphs of `node` (an `If`'s branches) read, at any depth: the inputs of
@@ -302,15 +223,15 @@ impl Importer {
     fn run(
         &mut self,
         graph: &GraphProto,
+        inits: &[Initializer],
         outputs: &[String],
         opts: &ImportOptions,
         promote: bool,
     ) -> Result<()> {
         // Initializers.
-        for t in &graph.initializer {
-            let tensor = Tensor::from_proto(t)?;
+        for (name, tensor) in inits {
             self.budget = self.budget.saturating_add(tensor.len().saturating_mul(4));
-            self.define(&t.name, Sym::Const(Rc::new(tensor)))?;
+            self.define(name, Sym::Const(Rc::clone(tensor)))?;
         }
         // Graph inputs bound to constants (over an initializer's default value).
         for (name, values) in &opts.consts {

@@ -6,7 +6,7 @@
 //! | [`proto`] | hand-written `prost` messages for the subset of `onnx.proto3` vouch reads |
 //! | [`graph`] | the target IR: [`FGraph`], [`FOp`], [`Dim`], [`Operand`] |
 //! | [`scalar`] | the elementwise functions of one argument ([`ScalarFn`]) and their `f32` meaning |
-//! | `import` (private) | the graph walk: pruning, constant folding, the import state (`Importer`, `Ctx`) and its shape helpers |
+//! | `import` (private) | the graph walk (the node being lowered, `Ctx`, in `ctx`): pruning, constant folding, the import state (`Importer`, `Ctx`) and its shape helpers |
 //! | `shapes` (private) | graph input shapes: the batch axis, symbolic axes bound by [`ImportOptions::shapes`] or the calibration rows, a batch fixed at 1 read as the rows ([`BatchAxis`]) |
 //! | `lower` (private) | op lowering: one table of supported ops, dispatching to one module per op family (`lower/dense.rs`, `conv`, `elementwise`, `activation`, `reduce`, `pool`, `layout`, plus `norm`, `resize` and `plumbing`) |
 //!
@@ -53,6 +53,7 @@
 pub mod graph;
 pub mod proto;
 
+mod ctx;
 mod error;
 mod import;
 mod lower;
@@ -107,6 +108,21 @@ pub struct ImportOptions {
 pub fn import(bytes: &[u8], opts: &ImportOptions) -> Result<FGraph> {
     let model = proto::ModelProto::decode(bytes)?;
     import::import_model(&model, opts)
+}
+
+/// [`import`] taking the bytes: they are dropped once decoded, and each initializer's stored
+/// bytes once it is decoded, so a large model's weights are held encoded and decoded at once
+/// only one tensor at a time. The same graph as [`import`].
+///
+/// # Errors
+///
+/// As [`import`].
+pub fn import_owned(bytes: Vec<u8>, opts: &ImportOptions) -> Result<FGraph> {
+    // decoded from a shared buffer over the same allocation: each stored tensor is copied once
+    // into its message (from a slice it would pass through a temporary copy first), and the
+    // buffer is freed when decoding ends
+    let model = proto::ModelProto::decode(prost::bytes::Bytes::from(bytes))?;
+    import::import_model_owned(model, opts)
 }
 
 /// Decodes a serialized `TensorProto` (e.g. the `input_0.pb` files of the ONNX backend node

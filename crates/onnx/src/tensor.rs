@@ -395,17 +395,19 @@ impl Tensor {
 
     /// Numpy broadcasting to `target` as ONNX `Expand` does (the output shape is the broadcast
     /// of both shapes, so a target axis of 1 keeps the input's size). `None` when the shapes
-    /// do not broadcast or the output would exceed [`MAX_FOLD_ELEMS`] (and the input's size).
-    pub(crate) fn expanded(&self, target: &[usize]) -> Option<Self> {
+    /// do not broadcast or the output would exceed `limit` elements (and the input's size).
+    /// The output is written row by row (one allocation, the result's; no index per element),
+    /// so a generated weight of any size the limit allows folds in its own memory.
+    pub(crate) fn expanded(&self, target: &[usize], limit: usize) -> Option<Self> {
         let shape = broadcast_fixed(&self.shape, target)?;
-        if numel(&shape)? > MAX_FOLD_ELEMS.max(self.len()) {
+        if numel(&shape)? > limit.max(self.len()) {
             return None;
         }
-        let idx = broadcast_index(&self.shape, &shape)?;
-        Some(Self {
-            shape,
-            data: self.map_data(&idx),
-        })
+        let data = match &self.data {
+            Data::F(v) => Data::F(broadcast_rows(v, &self.shape, &shape)?),
+            Data::I(v) => Data::I(broadcast_rows(v, &self.shape, &shape)?),
+        };
+        Some(Self { shape, data })
     }
 
     /// Slices: for each `(axis, start, end, step)`, normalized per ONNX `Slice` rules.
@@ -533,6 +535,51 @@ pub(crate) fn broadcast_index(s: &[usize], out: &[usize]) -> Option<Vec<usize>> 
         }
         i
     })
+}
+
+/// `v` (of shape `s`) broadcast to `out` (a broadcast of `s`), written one row of the last
+/// axis at a time: a copied run of the source row, or one value repeated along a broadcast
+/// axis. The same elements as gathering through [`broadcast_index`], without its index.
+fn broadcast_rows<T: Copy>(v: &[T], s: &[usize], out: &[usize]) -> Option<Vec<T>> {
+    let n = numel(out)?;
+    let rank = out.len();
+    let pad = rank.checked_sub(s.len())?;
+    let sp: Vec<usize> = (0..rank)
+        .map(|a| {
+            a.checked_sub(pad)
+                .map_or(1, |i| s.get(i).copied().unwrap_or(1))
+        })
+        .collect();
+    let st = strides(&sp);
+    let Some((&last, outer)) = out.split_last() else {
+        return v.first().map(|&x| vec![x]);
+    };
+    let mut res = Vec::with_capacity(n);
+    if n == 0 {
+        return Some(res);
+    }
+    let repeat = sp.last().copied() == Some(1);
+    let mut pos = vec![0usize; outer.len()];
+    for _ in 0..n / last {
+        let base: usize = pos
+            .iter()
+            .zip(sp.iter().zip(&st))
+            .map(|(&p, (&d, &stride))| if d == 1 { 0 } else { p * stride })
+            .sum();
+        if repeat {
+            res.extend(std::iter::repeat_n(*v.get(base)?, last));
+        } else {
+            res.extend_from_slice(v.get(base..base.checked_add(last)?)?);
+        }
+        for (p, &d) in pos.iter_mut().zip(outer).rev() {
+            *p += 1;
+            if *p < d {
+                break;
+            }
+            *p = 0;
+        }
+    }
+    Some(res)
 }
 
 /// Integers as a message shows them: the symbolic batch size ([`BATCH`]) as `N`, never as

@@ -1,8 +1,8 @@
 //! Constant forms real detectors and recurrent models use: `Expand` of a constant (a YOLOv8
-//! anchor grid) folds at import into the broadcast constant, within the fold bound, and is
-//! refused naming the node when it would take the batch size; `ConstantOfShape` of a shape
-//! holding the batch size (an LSTM's zero initial state) is the constant with that axis at 1,
-//! which broadcasts to the rows.
+//! anchor grid) folds at import into the broadcast constant, within the import's budget for
+//! derived constants, and is refused naming the node when it would take the batch size;
+//! `ConstantOfShape` of a shape holding the batch size (an LSTM's zero initial state) is the
+//! constant with that axis at 1, which broadcasts to the rows.
 
 mod common;
 
@@ -66,7 +66,8 @@ fn expand_of_a_constant_folds_to_the_broadcast() {
 
 #[test]
 fn expand_of_a_constant_is_refused_past_the_fold_bound_or_to_the_batch() {
-    // 2^26 elements: past the bound on folded constants, refused before allocating
+    // 2^27 elements: past the import's budget for derived constants (2^26 elements plus four
+    // times the initializers'), refused before allocating
     let bytes = model(
         13,
         vec![
@@ -75,7 +76,7 @@ fn expand_of_a_constant_is_refused_past_the_fold_bound_or_to_the_batch() {
         ],
         vec![
             tf("one", &[1], &[1.0]),
-            ti("shape", &[2], &[1 << 13, 1 << 13]),
+            ti("shape", &[2], &[1 << 14, 1 << 13]),
         ],
         vec![input("x", &[-1, 1 << 13])],
         &["y"],

@@ -33,6 +33,7 @@ pub use decisions::{TreeDecisions, tree_decisions};
 pub use float::FTensor;
 pub use quantize::{Precision, quantize};
 
+use std::borrow::Cow;
 use vouch_onnx::graph::FGraph;
 
 /// Errors from calibrating and quantizing.
@@ -162,18 +163,58 @@ pub fn import_at(
     name: &str,
     source_sha256: [u8; 32],
     precision: Precision,
+    progress: impl FnMut(Stage),
+) -> Result<vouch_model::Package> {
+    import_graph(
+        Cow::Borrowed(graph),
+        calibration,
+        name,
+        source_sha256,
+        precision,
+        progress,
+    )
+}
+
+/// [`import_at`] taking the graph: the same package, but the graph (its float weights, as
+/// large as the model) is dropped once quantized, before the integer engine measures the
+/// accuracy, so the float and the integer weights are not both held then. What a command
+/// that imports a large model calls.
+pub fn import_owned(
+    graph: FGraph,
+    calibration: Vec<FTensor>,
+    name: &str,
+    source_sha256: [u8; 32],
+    precision: Precision,
+    progress: impl FnMut(Stage),
+) -> Result<vouch_model::Package> {
+    import_graph(
+        Cow::Owned(graph),
+        calibration,
+        name,
+        source_sha256,
+        precision,
+        progress,
+    )
+}
+
+fn import_graph(
+    graph: Cow<'_, FGraph>,
+    calibration: Vec<FTensor>,
+    name: &str,
+    source_sha256: [u8; 32],
+    precision: Precision,
     mut progress: impl FnMut(Stage),
 ) -> Result<vouch_model::Package> {
     progress(Stage::Calibrate);
     // the float reference applies each input's imputation (docs/semantics.md section 5), so the
-    // graph inputs' values are what the codec quantizes
-    let values = float::run(graph, calibration.clone())?;
-    let ranges: Vec<f32> = values
-        .iter()
-        .map(|t| t.data.iter().fold(0f32, |m, v| m.max(v.abs())))
-        .collect();
+    // graph inputs' values are what the codec quantizes; only the ranges, the inputs and the
+    // outputs are kept (float::calibrate drops each activation after its last reader)
+    let float::Calibration {
+        ranges,
+        inputs,
+        outputs: float_outputs,
+    } = float::calibrate(&graph, calibration.clone())?;
     progress(Stage::Quantize);
-    let inputs: Vec<&FTensor> = graph.inputs.iter().map(|&v| &values[v]).collect();
     let integral: Vec<bool> = inputs
         .iter()
         .map(|t| t.data.iter().all(|v| v.fract() == 0.0))
@@ -202,7 +243,7 @@ pub fn import_at(
         .map(|t| quantize::features::feature_ranges(&t.shape, &t.data))
         .collect();
     let mut pkg = quantize(
-        graph,
+        &graph,
         &ranges,
         &features,
         &integral,
@@ -210,13 +251,15 @@ pub fn import_at(
         source_sha256,
         precision,
     )?;
+    drop((inputs, features));
     progress(Stage::Measure);
-    let float_outputs: Vec<FTensor> = graph.outputs.iter().map(|&v| values[v].clone()).collect();
+    // the float weights are not needed past here, but for tree ensembles' decisions
+    let graph = if pkg.has_trees() { Some(graph) } else { None };
     pkg.accuracy = measure(&pkg, &calibration, &float_outputs)?;
     // tree decisions are exact by construction (docs/semantics.md section 3.1): a difference
     // on the calibration rows is an importer bug, and the package is refused
-    if pkg.has_trees() {
-        let d = tree_decisions(graph, &pkg, &calibration)?;
+    if let Some(graph) = graph {
+        let d = tree_decisions(&graph, &pkg, &calibration)?;
         if d.differing > 0 {
             return Err(Error::Node {
                 node: pkg.name.clone(),

@@ -156,6 +156,32 @@ pub fn import_bytes_at(
     import_with(onnx, calibration, opts, name, precision)
 }
 
+/// [`import_with`] taking the ONNX bytes, dropped once decoded (a large model's weights are
+/// then not held twice over).
+pub fn import_owned(
+    onnx: Vec<u8>,
+    calibration: &serde_json::Value,
+    opts: vouch_onnx::ImportOptions,
+    name: &str,
+    precision: vouch_quant::Precision,
+) -> Result<Package> {
+    let pb = out::spinner("calibrating on the float model");
+    let pkg =
+        vouch_localnet::import::import_owned(onnx, calibration, opts, name, precision, |stage| {
+            pb.set_message(stage_message(stage));
+        });
+    pb.finish_and_clear();
+    pkg
+}
+
+fn stage_message(stage: vouch_quant::Stage) -> &'static str {
+    match stage {
+        vouch_quant::Stage::Calibrate => "calibrating on the float model",
+        vouch_quant::Stage::Quantize => "quantizing",
+        vouch_quant::Stage::Measure => "measuring accuracy with the integer engine",
+    }
+}
+
 /// [`import_bytes_at`] with every import option (input shapes, the fixed batch).
 pub fn import_with(
     onnx: &[u8],
@@ -167,11 +193,7 @@ pub fn import_with(
     let pb = out::spinner("calibrating on the float model");
     let pkg =
         vouch_localnet::import::import_with(onnx, calibration, opts, name, precision, |stage| {
-            pb.set_message(match stage {
-                vouch_quant::Stage::Calibrate => "calibrating on the float model",
-                vouch_quant::Stage::Quantize => "quantizing",
-                vouch_quant::Stage::Measure => "measuring accuracy with the integer engine",
-            });
+            pb.set_message(stage_message(stage));
         });
     pb.finish_and_clear();
     pkg
@@ -242,9 +264,13 @@ pub fn run(a: &ImportArgs) -> Result<()> {
         dims,
         ..Default::default()
     };
-    let pkg = import_with(&onnx, &calibration, opts.clone(), &name, precision)?;
+    // the bytes go to the importer (a large model's are dropped once decoded) and are read
+    // again for `--explain-error`
+    let pkg = import_owned(onnx, &calibration, opts.clone(), &name, precision)?;
     let explained = match &a.explain_error {
         Some(file) => {
+            let onnx = std::fs::read(&a.model)
+                .wrap_err_with(|| format!("cannot read {}", a.model.display()))?;
             let rows = match file {
                 Some(f) => io::read_json(f)?,
                 None => calibration.clone(),

@@ -69,10 +69,13 @@ impl Importer {
                 let [r, cdim] = b.shape[..] else {
                     return Err(ctx.shape_err(format!("Gemm B must be 2-D, got {:?}", b.shape)));
                 };
-                let w = if trans_b {
-                    (*b).clone()
+                // B read in place when already [N, K] (one copy, the graph's constant)
+                let transposed;
+                let w: &crate::tensor::Tensor = if trans_b {
+                    &b
                 } else {
-                    b.transpose(&[1, 0]).ok_or_else(|| ctx.shape_err("B"))?
+                    transposed = b.transpose(&[1, 0]).ok_or_else(|| ctx.shape_err("B"))?;
+                    &transposed
                 };
                 let (n, k) = if trans_b { (r, cdim) } else { (cdim, r) };
                 if n == 0 || k == 0 {
@@ -256,14 +259,15 @@ impl Importer {
                 if n == 0 || k == 0 {
                     return Err(ctx.shape_err("empty weight"));
                 }
-                let w = b
-                    .clone()
+                // the weight is Bᵀ, [N, K]: a 1-D B ([K], read as [K, 1]) is already that
+                let transposed = if squeeze {
+                    None
+                } else {
+                    Some(b.transpose(&[1, 0]).ok_or_else(|| ctx.shape_err("B"))?)
+                };
+                let wd = transposed
                     .as_ref()
-                    .clone()
-                    .reshaped(vec![k, n])
-                    .ok_or_else(|| ctx.shape_err("B"))?;
-                let w = w.transpose(&[1, 0]).ok_or_else(|| ctx.shape_err("B"))?;
-                let wd = w
+                    .unwrap_or(&b)
                     .to_f32()
                     .ok_or_else(|| ctx.bad_input(1, "is not numeric"))?;
                 // a Scaler read by nothing else folds into the weights (lower/linear_scaler.rs)

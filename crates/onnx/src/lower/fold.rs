@@ -7,7 +7,7 @@
 use crate::error::{Error, Result};
 use crate::graph::Dim;
 use crate::import::{Ctx, Importer, Sym};
-use crate::tensor::{BATCH, Data, MAX_FOLD_ELEMS, Tensor};
+use crate::tensor::{BATCH, Data, Tensor};
 
 impl Importer {
     /// ONNX `Size`: the element count of input 0 as an `int64` scalar, when its shape is
@@ -59,9 +59,11 @@ impl Importer {
             }
             args.push(t);
         }
+        // any length the import's budget for derived constants leaves
+        let room = self.derived_room();
         let too_large = || Error::TooLarge {
             tensor: ctx.name.clone(),
-            limit: MAX_FOLD_ELEMS,
+            limit: room,
         };
         let ints: Option<Vec<i64>> = args
             .iter()
@@ -81,7 +83,7 @@ impl Importer {
                 let n = (span / d + i128::from(span % d != 0 && (span < 0) == (d < 0))).max(0);
                 let n = usize::try_from(n)
                     .ok()
-                    .filter(|&n| n <= MAX_FOLD_ELEMS)
+                    .filter(|&n| n <= room)
                     .ok_or_else(too_large)?;
                 let data = (0..n)
                     .map(|i| {
@@ -105,7 +107,8 @@ impl Importer {
                 let n = ((f64::from(limit) - f64::from(start)) / f64::from(delta))
                     .ceil()
                     .max(0.0);
-                if n > MAX_FOLD_ELEMS as f64 {
+                #[expect(clippy::cast_precision_loss, reason = "a bound check")]
+                if n > room as f64 {
                     return Err(too_large());
                 }
                 #[expect(clippy::cast_possible_truncation, reason = "bounded just above")]

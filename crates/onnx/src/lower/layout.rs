@@ -487,11 +487,14 @@ impl Importer {
                 d => usize::try_from(d).map_err(|_| ctx.shape_err(format!("dimension {d}"))),
             })
             .collect::<Result<_>>()?;
+        // any size the import's budget for derived constants leaves (it grows with the
+        // model's initializers), checked before the one allocation of the result
+        let room = self.derived_room();
         let n = numel(&shape)
-            .filter(|&n| n <= MAX_FOLD_ELEMS)
+            .filter(|&n| n <= room)
             .ok_or_else(|| Error::TooLarge {
                 tensor: ctx.name.clone(),
-                limit: MAX_FOLD_ELEMS,
+                limit: room,
             })?;
         let value = match ctx.attr("value").and_then(|a| a.t.as_ref()) {
             Some(t) => Tensor::from_proto(t)?,

@@ -6,7 +6,7 @@
 use super::{Dim, Result};
 use crate::graph::{FOp, Operand, ValueId};
 use crate::import::{Ctx, Importer, Kind, Sym};
-use crate::tensor::{BATCH, MAX_FOLD_ELEMS};
+use crate::tensor::BATCH;
 
 /// The input indices `start, start + step, ..` of ONNX `Slice` along an axis of size `d`,
 /// after its clamping rules (negative starts and ends count from the end).
@@ -256,9 +256,9 @@ impl Importer {
                             crate::tensor::show_ints(&target)
                         ))
                     })?;
-                let room = self.derived_room().min(MAX_FOLD_ELEMS);
+                let room = self.derived_room();
                 let folded = t
-                    .expanded(&dims)
+                    .expanded(&dims, room)
                     .filter(|e| e.len() <= room.max(t.len()))
                     .ok_or_else(|| {
                         ctx.shape_err(format!(

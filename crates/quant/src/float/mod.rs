@@ -27,6 +27,7 @@ mod reduce;
 pub(crate) mod tree;
 
 use crate::{Error, Result};
+use std::borrow::Cow;
 use vouch_engine::tensor::numel;
 use vouch_onnx::graph::{Dim, FConst, FGraph, FNode, FOp, Operand};
 
@@ -103,8 +104,138 @@ pub fn run(g: &FGraph, inputs: Vec<FTensor>) -> Result<Vec<FTensor>> {
     Ok(all)
 }
 
-fn run_once(g: &FGraph, inputs: Vec<FTensor>) -> Result<Vec<FTensor>> {
-    let batch = inputs
+/// What calibration keeps of a float run ([`calibrate`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Calibration {
+    /// The largest magnitude of every value, indexed by value id (`0` for a value not computed).
+    pub ranges: Vec<f32>,
+    /// The graph inputs' values (imputation applied), in [`FGraph::inputs`] order.
+    pub inputs: Vec<FTensor>,
+    /// The graph outputs' values, in [`FGraph::outputs`] order.
+    pub outputs: Vec<FTensor>,
+}
+
+/// Runs the graph as [`run`] does but keeps only what calibration reads: every value's range
+/// and the graph inputs' and outputs' values. Each other value is dropped after the last node
+/// that reads it, so at most the values live at one point of the graph are held (a deep
+/// network's activations are not all kept at once).
+pub fn calibrate(g: &FGraph, inputs: Vec<FTensor>) -> Result<Calibration> {
+    let mut keep = vec![false; g.values.len()];
+    for &v in g.inputs.iter().chain(&g.outputs) {
+        if let Some(k) = keep.get_mut(v) {
+            *k = true;
+        }
+    }
+    let (ranges, mut kept) = match one_by_one_rows(g, &inputs) {
+        None => run_streaming(g, inputs, &keep)?,
+        Some(rows) => {
+            let (mut ranges, mut all) = (Vec::new(), Vec::new());
+            for r in 0..rows {
+                let row = inputs.iter().map(|t| row_of(t, rows, r)).collect();
+                let (rr, vals) = run_streaming(g, row, &keep)?;
+                if r == 0 {
+                    (ranges, all) = (rr, vals);
+                    continue;
+                }
+                for (m, x) in ranges.iter_mut().zip(rr) {
+                    *m = m.max(x);
+                }
+                for (a, b) in all.iter_mut().zip(vals) {
+                    a.data.extend(b.data);
+                }
+            }
+            for t in all.iter_mut().filter(|t| !t.data.is_empty()) {
+                match t.shape.first_mut() {
+                    Some(d) => *d = d.saturating_mul(rows),
+                    None => t.shape.push(rows),
+                }
+            }
+            (ranges, all)
+        }
+    };
+    // each kept value moves to its last place in inputs then outputs; earlier places copy it
+    let places: Vec<usize> = g.inputs.iter().chain(&g.outputs).copied().collect();
+    let mut out: Vec<FTensor> = places
+        .iter()
+        .enumerate()
+        .map(|(p, &v)| {
+            let slot = kept.get_mut(v);
+            match slot {
+                Some(t) if places[p + 1..].contains(&v) => t.clone(),
+                Some(t) => std::mem::take(t),
+                None => FTensor::default(),
+            }
+        })
+        .collect();
+    let outputs = out.split_off(g.inputs.len());
+    let inputs = out;
+    Ok(Calibration {
+        ranges,
+        inputs,
+        outputs,
+    })
+}
+
+/// The largest magnitude of `t`'s elements.
+fn range_of(t: &FTensor) -> f32 {
+    t.data.iter().fold(0f32, |m, v| m.max(v.abs()))
+}
+
+/// One run of [`calibrate`]: every value's range, and the values `keep` marks (the others
+/// empty), indexed by value id.
+fn run_streaming(
+    g: &FGraph,
+    inputs: Vec<FTensor>,
+    keep: &[bool],
+) -> Result<(Vec<f32>, Vec<FTensor>)> {
+    // the last node reading each value
+    let mut last = vec![None; g.values.len()];
+    for (i, n) in g.nodes.iter().enumerate() {
+        for o in &n.inputs {
+            if let Operand::Value(v) = *o
+                && let Some(l) = last.get_mut(v)
+            {
+                *l = Some(i);
+            }
+        }
+    }
+    let kept = |v: usize| keep.get(v).copied().unwrap_or(false);
+    let mut ranges = vec![0f32; g.values.len()];
+    let batch = batch_of(g, &inputs);
+    let mut vals = input_values(g, inputs, batch)?;
+    for &v in &g.inputs {
+        if let Some(Some(t)) = vals.get(v) {
+            ranges[v] = range_of(t);
+        }
+    }
+    for (i, node) in g.nodes.iter().enumerate() {
+        let out_shape = resolve(&g.values[node.output].shape, batch);
+        let out = run_node(g, node, &vals, out_shape)?;
+        ranges[node.output] = range_of(&out);
+        vals[node.output] = Some(out);
+        // drop what no later node reads (the output too, when nothing reads it)
+        let read = node.inputs.iter().filter_map(|o| match *o {
+            Operand::Value(v) => Some(v),
+            Operand::Const(_) => None,
+        });
+        for v in read.chain([node.output]) {
+            if !kept(v)
+                && last.get(v).copied().flatten().is_none_or(|l| l <= i)
+                && let Some(slot) = vals.get_mut(v)
+            {
+                *slot = None;
+            }
+        }
+    }
+    Ok((
+        ranges,
+        vals.into_iter().map(Option::unwrap_or_default).collect(),
+    ))
+}
+
+/// The batch size `inputs` give the graph's batch axis (1 without one).
+fn batch_of(g: &FGraph, inputs: &[FTensor]) -> usize {
+    inputs
         .iter()
         .zip(&g.inputs)
         .find_map(|(t, &v)| {
@@ -114,7 +245,22 @@ fn run_once(g: &FGraph, inputs: Vec<FTensor>) -> Result<Vec<FTensor>> {
                 .position(|d| *d == Dim::Batch)
                 .and_then(|i| t.shape.get(i).copied())
         })
-        .unwrap_or(1);
+        .unwrap_or(1)
+}
+
+fn run_once(g: &FGraph, inputs: Vec<FTensor>) -> Result<Vec<FTensor>> {
+    let batch = batch_of(g, &inputs);
+    let mut vals = input_values(g, inputs, batch)?;
+    for node in &g.nodes {
+        let out_shape = resolve(&g.values[node.output].shape, batch);
+        let out = run_node(g, node, &vals, out_shape)?;
+        vals[node.output] = Some(out);
+    }
+    Ok(vals.into_iter().map(Option::unwrap_or_default).collect())
+}
+
+/// The value slots of a run with the graph inputs set (imputation applied, shapes checked).
+fn input_values(g: &FGraph, inputs: Vec<FTensor>, batch: usize) -> Result<Vec<Option<FTensor>>> {
     let mut vals: Vec<Option<FTensor>> = vec![None; g.values.len()];
     for (mut t, &v) in inputs.into_iter().zip(&g.inputs) {
         if let Some(imp) = &g.values[v].imputation {
@@ -129,12 +275,7 @@ fn run_once(g: &FGraph, inputs: Vec<FTensor>) -> Result<Vec<FTensor>> {
         }
         vals[v] = Some(t);
     }
-    for node in &g.nodes {
-        let out_shape = resolve(&g.values[node.output].shape, batch);
-        let out = run_node(g, node, &vals, out_shape)?;
-        vals[node.output] = Some(out);
-    }
-    Ok(vals.into_iter().map(Option::unwrap_or_default).collect())
+    Ok(vals)
 }
 
 fn node_err(node: &FNode, reason: impl Into<String>) -> Error {
@@ -151,7 +292,7 @@ struct Cx<'a> {
     g: &'a FGraph,
     node: &'a FNode,
     /// The operands, in ONNX order.
-    ins: &'a [FTensor],
+    ins: &'a [Cow<'a, FTensor>],
     /// The first operand.
     x: &'a FTensor,
     /// The output shape at the run's batch size.
@@ -178,24 +319,29 @@ fn run_node(
     vals: &[Option<FTensor>],
     out_shape: Vec<usize>,
 ) -> Result<FTensor> {
-    let get = |o: &Operand| -> Result<FTensor> {
+    // computed operands are borrowed; a constant operand (an `Add` bias, a `MatMul` factor)
+    // is copied into a tensor (`Linear`/`Conv` weights are read in place, by id)
+    let get = |o: &Operand| -> Result<Cow<'_, FTensor>> {
         match *o {
             Operand::Value(v) => vals
                 .get(v)
-                .and_then(Option::clone)
+                .and_then(Option::as_ref)
+                .map(Cow::Borrowed)
                 .ok_or_else(|| node_err(node, format!("value {v} missing"))),
             Operand::Const(c) => g
                 .consts
                 .get(c)
-                .map(|c| FTensor {
-                    shape: c.shape.clone(),
-                    data: c.data.clone(),
+                .map(|c| {
+                    Cow::Owned(FTensor {
+                        shape: c.shape.clone(),
+                        data: c.data.clone(),
+                    })
                 })
                 .ok_or_else(|| node_err(node, format!("constant {c} missing"))),
         }
     };
     let ins = node.inputs.iter().map(get).collect::<Result<Vec<_>>>()?;
-    let x = ins.first().ok_or_else(|| node_err(node, "no inputs"))?;
+    let x: &FTensor = ins.first().ok_or_else(|| node_err(node, "no inputs"))?;
     let total = numel(&out_shape).unwrap_or(0);
     let cx = Cx {
         g,

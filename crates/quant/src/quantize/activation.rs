@@ -103,7 +103,7 @@ impl Builder<'_> {
             x.id = id;
             x.scale *= smax;
         }
-        let (slope, s_w, _) = self.weights(node, *c);
+        let (slope, s_w) = self.weights(node, *c);
         let (m, s) =
             multiplier(s_w).ok_or_else(|| Self::err(node, "PRelu slope scale out of range"))?;
         let q = self.bind(node, node.output, x.kind, x.scale)?;

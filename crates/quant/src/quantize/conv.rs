@@ -24,11 +24,11 @@ impl Builder<'_> {
     ) -> Result<()> {
         let g = self.g;
         let x = self.input(node, 0)?;
-        let (w, s_w, wq) = self.weights(node, weight);
+        let (w, s_w) = self.weights(node, weight);
         let acc = x.scale * s_w;
         let (b, bq) = self.bias(node, bias, acc)?;
         let per_out: usize = g.consts[weight].shape.iter().skip(1).product();
-        let bound = accumulator_bound(&wq, per_out, &bq, x.kind);
+        let bound = accumulator_bound(self.const_data(w), per_out, &bq, x.kind);
         let (rq, wide, out) = self.accum_output(node, acc, bound)?;
         let u = |v: usize| u32::try_from(v).map_err(|_| Self::err(node, "attribute too large"));
         let op = Op::Conv {

@@ -19,25 +19,19 @@ impl Builder<'_> {
         let g = self.g;
         let x = self.input(node, 0)?;
         let limbs = self.limbs_of(node, 0);
-        let (w, wq, acc) = match self.feature_scales_of(node, 0).map(<[f64]>::to_vec) {
+        let (w, acc) = match self.feature_scales_of(node, 0).map(<[f64]>::to_vec) {
             // an input sent as two limbs per feature (features.rs)
-            Some(fs) if limbs => {
-                let (w, s_w, wq) = self.weights_limbs(node, weight, &fs);
-                (w, wq, s_w)
-            }
+            Some(fs) if limbs => self.weights_limbs(node, weight, &fs),
             // per-feature input scales fold into the weight columns (features.rs)
-            Some(fs) => {
-                let (w, s_w, wq) = self.weights_folded(node, weight, &fs);
-                (w, wq, s_w)
-            }
+            Some(fs) => self.weights_folded(node, weight, &fs),
             None => {
-                let (w, s_w, wq) = self.weights(node, weight);
-                (w, wq, x.scale * s_w)
+                let (w, s_w) = self.weights(node, weight);
+                (w, x.scale * s_w)
             }
         };
         let (b, bq) = self.bias(node, bias, acc)?;
         let k = g.consts[weight].shape.get(1).copied().unwrap_or(0) * if limbs { 2 } else { 1 };
-        let bound = accumulator_bound(&wq, k, &bq, x.kind);
+        let bound = accumulator_bound(self.const_data(w), k, &bq, x.kind);
         let (rq, wide, out) = self.accum_output(node, acc, bound)?;
         self.push(
             node,

@@ -175,12 +175,7 @@ impl Builder<'_> {
     /// `[N, 2K]`, the high limbs' columns `round(2^m w s_k / σ)` then the low limbs' `round(w
     /// s_k / σ)`, at the accumulator scale `σ = max |w s_k| / P` (`P = 32767 >> m`), so that an
     /// exact column maximum `p σ` ([`limb_scales`]) is read exactly from both limbs.
-    pub(super) fn weights_limbs(
-        &mut self,
-        node: &FNode,
-        c: usize,
-        fs: &[f64],
-    ) -> (u32, f64, Vec<i32>) {
+    pub(super) fn weights_limbs(&mut self, node: &FNode, c: usize, fs: &[f64]) -> (u32, f64) {
         let fc = &self.g.consts[c];
         let k = fs.len();
         let folded = folded_columns(&fc.data, fs);
@@ -194,13 +189,8 @@ impl Builder<'_> {
             data.extend(row.iter().map(|&x| q(x / sigma)));
         }
         let n = fc.shape.first().copied().unwrap_or(0);
-        let id = self.add_const(
-            format!("{}.weight", node.name),
-            sigma,
-            vec![n, 2 * k],
-            data.clone(),
-        );
-        (id, sigma, data)
+        let id = self.add_const(format!("{}.weight", node.name), sigma, vec![n, 2 * k], data);
+        (id, sigma)
     }
 
     /// The per-feature scales of operand `i` of `node`, when it is a graph input that has them.
@@ -212,14 +202,9 @@ impl Builder<'_> {
     }
 
     /// `Linear` weights `[N, K]` with column `k` multiplied by `fs[k]` (the input's feature
-    /// scales), quantized per tensor: `(const id, scale, integers)`. The input is then read at
+    /// scales), quantized per tensor: `(const id, scale)`. The input is then read at
     /// scale 1, so the accumulator's scale is the weights'.
-    pub(super) fn weights_folded(
-        &mut self,
-        node: &FNode,
-        c: usize,
-        fs: &[f64],
-    ) -> (u32, f64, Vec<i32>) {
+    pub(super) fn weights_folded(&mut self, node: &FNode, c: usize, fs: &[f64]) -> (u32, f64) {
         let fc = &self.g.consts[c];
         let folded = folded_columns(&fc.data, fs);
         self.quantize_folded(node, "weight", fc.shape.clone(), &folded)
@@ -243,7 +228,7 @@ impl Builder<'_> {
         } else {
             fc.shape.clone()
         };
-        let (id, scale, _) = self.quantize_folded(node, "factor", shape, &folded);
+        let (id, scale) = self.quantize_folded(node, "factor", shape, &folded);
         (Operand::Const(id), scale)
     }
 
@@ -254,7 +239,7 @@ impl Builder<'_> {
         what: &str,
         shape: Vec<usize>,
         folded: &[f64],
-    ) -> (u32, f64, Vec<i32>) {
+    ) -> (u32, f64) {
         let lim = self.lim();
         let range = folded.iter().fold(0f64, |m, v| m.max(v.abs()));
         let s = if range > 0.0 {
@@ -267,8 +252,8 @@ impl Builder<'_> {
             .iter()
             .map(|&v| ((v / s).round() as i64).clamp(i64::from(-lim), i64::from(lim)) as i32)
             .collect();
-        let id = self.add_const(format!("{}.{what}", node.name), s, shape, data.clone());
-        (id, s, data)
+        let id = self.add_const(format!("{}.{what}", node.name), s, shape, data);
+        (id, s)
     }
 }
 

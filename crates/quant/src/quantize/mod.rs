@@ -413,7 +413,14 @@ impl Builder<'_> {
         Ok((rq, false, q.id))
     }
 
-    fn weights(&mut self, node: &FNode, c: usize) -> (u32, f64, Vec<i32>) {
+    /// The integers of package constant `id` (empty for an unknown id).
+    fn const_data(&self, id: u32) -> &[i32] {
+        self.consts.get(id as usize).map_or(&[], |c| &c.data)
+    }
+
+    /// Constant `c` quantized per tensor at `max |w| / L` into a new package constant:
+    /// `(const id, scale)`.
+    fn weights(&mut self, node: &FNode, c: usize) -> (u32, f64) {
         let fc = &self.g.consts[c];
         let range = fc.data.iter().fold(0f32, |m, v| m.max(v.abs()));
         let lim = self.lim();
@@ -423,13 +430,8 @@ impl Builder<'_> {
             1.0
         };
         let data: Vec<i32> = fc.data.iter().map(|&v| quant_sym(v, s_w, lim)).collect();
-        let id = self.add_const(
-            format!("{}.weight", node.name),
-            s_w,
-            fc.shape.clone(),
-            data.clone(),
-        );
-        (id, s_w, data)
+        let id = self.add_const(format!("{}.weight", node.name), s_w, fc.shape.clone(), data);
+        (id, s_w)
     }
 
     /// The bias at the accumulator scale `scale`, exact to the step: stored as it is when every

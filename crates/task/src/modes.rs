@@ -32,7 +32,38 @@ fn missing_checker(pkg: &Package, node: &Node, mode: Mode) -> Option<&'static st
         (Op::TreeEnsemble { .. }, Mode::Optimistic | Mode::Committee) => {
             pkg.tree_dispute_refusal(node)
         }
+        (
+            Op::Softmax { axis, .. } | Op::ArgMax { axis, .. },
+            Mode::Optimistic | Mode::Committee,
+        ) => slice_refusal(pkg, node, *axis as usize),
         _ => None,
+    }
+}
+
+/// A `Softmax` or `ArgMax` element's one-step check reads one window of its input, from the
+/// first to the last element of its slice: like a `Reduce`'s, that span must be at most
+/// [`vouch_semantics::MAX_REDUCE_SPAN`] (a slice along an axis of large stride, or a long
+/// one, would need a check no block holds: `docs/semantics.md` section 8.1).
+fn slice_refusal(pkg: &Package, node: &Node, axis: usize) -> Option<&'static str> {
+    const REFUSAL: &str = "one-step verifier for a slice spanning more than 224 input elements \
+                           (move the axis last, or shorten it)";
+    let Some(vouch_model::Operand::Value(v)) = node.inputs.first() else {
+        return Some(REFUSAL);
+    };
+    let Some(x) = pkg.values.get(*v as usize) else {
+        return Some(REFUSAL);
+    };
+    let dims: Vec<usize> = x
+        .shape
+        .iter()
+        .map(|d| match d {
+            vouch_model::Dim::Batch => 1,
+            vouch_model::Dim::Fixed(d) => *d as usize,
+        })
+        .collect();
+    match vouch_semantics::reduce_span(&dims, &[axis]) {
+        Some(span) if span <= vouch_semantics::MAX_REDUCE_SPAN => None,
+        _ => Some(REFUSAL),
     }
 }
 

@@ -140,3 +140,50 @@ fn packages_older_than_the_zk_statement_are_not_offered_zk() {
         );
     }
 }
+
+/// A `Softmax` or `ArgMax` element's one-step check reads its whole slice as one window: a
+/// slice spanning more than 224 input elements (YOLOv8's DFL softmax runs over an axis of
+/// stride 8,400: 126,001) needs a check no block holds, so the disputable modes refuse it
+/// before a task is accepted, naming the node; zk is unaffected, and a short slice passes.
+#[test]
+fn a_softmax_or_argmax_over_a_wide_slice_is_not_disputable() {
+    use vouch_model::{Dim, Op, Operand};
+    for op in ["Softmax", "ArgMax"] {
+        let mut pkg = case_package(op);
+        for mode in [Mode::Optimistic, Mode::Committee] {
+            check_mode(&pkg, mode).unwrap_or_else(|e| panic!("{op}: {e}"));
+        }
+        let node = pkg
+            .nodes
+            .iter()
+            .position(|n| matches!(n.op, Op::Softmax { .. } | Op::ArgMax { .. }))
+            .unwrap();
+        let axis = match &mut pkg.nodes[node].op {
+            Op::Softmax { axis, .. } | Op::ArgMax { axis, .. } => {
+                *axis = 1;
+                1
+            }
+            _ => unreachable!(),
+        };
+        let Some(Operand::Value(v)) = pkg.nodes[node].inputs.first().cloned() else {
+            panic!("{op} reads a value");
+        };
+        // [batch, 16, 2100]: the slice along axis 1 spans 15 * 2100 + 1 elements
+        pkg.values[v as usize].shape = vec![Dim::Batch, Dim::Fixed(16), Dim::Fixed(2100)];
+        assert_eq!(axis, 1);
+        for mode in [Mode::Optimistic, Mode::Committee] {
+            let err = check_mode(&pkg, mode).unwrap_err().to_string();
+            assert!(
+                err.contains(op) && err.contains("224") && err.contains(mode.as_str()),
+                "{err}"
+            );
+        }
+        check_mode(&pkg, Mode::Zk).unwrap();
+        // the same slice moved last is contiguous: 16 elements
+        pkg.values[v as usize].shape = vec![Dim::Batch, Dim::Fixed(2100), Dim::Fixed(16)];
+        if let Op::Softmax { axis, .. } | Op::ArgMax { axis, .. } = &mut pkg.nodes[node].op {
+            *axis = 2;
+        }
+        check_mode(&pkg, Mode::Optimistic).unwrap();
+    }
+}

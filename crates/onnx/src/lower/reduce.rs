@@ -45,7 +45,40 @@ impl Importer {
         if s.get(axis) == Some(&Dim::Batch) {
             return Err(ctx.shape_err(format!("{} over the batch axis", ctx.op)));
         }
+        let dims: Vec<usize> = s
+            .iter()
+            .map(|d| match d {
+                Dim::Fixed(n) => *n,
+                Dim::Batch => 1,
+            })
+            .collect();
+        let span = vouch_semantics::reduce_span(&dims, &[axis]).unwrap_or(usize::MAX);
+        if axis + 1 < rank && span > vouch_semantics::MAX_REDUCE_SPAN {
+            return self.softmax_moved_last(ctx, v, axis, log);
+        }
         let out = self.emit_softmax(ctx, v, axis, s, log, true)?;
+        self.set_out(ctx, 0, Sym::Value(out))
+    }
+
+    /// Softmax along an axis whose stride makes a slice span more elements than a one-step
+    /// check reads (YOLOv8's DFL: 16 values 8,400 apart): a `Transpose` moving the axis last,
+    /// the softmax over that contiguous axis, and the inverse `Transpose` (each a one-element
+    /// check): the same values.
+    fn softmax_moved_last(&mut self, ctx: &Ctx<'_>, v: ValueId, axis: usize, log: bool) -> Result<()> {
+        let s = self.shape(v);
+        let rank = s.len();
+        let mut perm: Vec<usize> = (0..rank).filter(|&a| a != axis).collect();
+        perm.push(axis);
+        let mut inverse = vec![0; rank];
+        for (i, &a) in perm.iter().enumerate() {
+            inverse[a] = i;
+        }
+        let moved: Vec<Dim> = perm.iter().map(|&a| s[a]).collect();
+        let t = FOp::Transpose { perm };
+        let t = self.emit_tmp(ctx, "moved", t, vec![Operand::Value(v)], moved.clone())?;
+        let p = self.emit_softmax(ctx, t, rank - 1, moved, log, false)?;
+        let back = FOp::Transpose { perm: inverse };
+        let out = self.emit(ctx, back, vec![Operand::Value(p)], s, Kind::Float)?;
         self.set_out(ctx, 0, Sym::Value(out))
     }
 

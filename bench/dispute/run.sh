@@ -30,6 +30,7 @@ if [[ ! -f "$out/320n.vpkg" || "$out/320n.vpkg" -ot "$out/calibration.json" \
     --shape images=1x3x320x320 -o "$out/320n.vpkg" >&2
 fi
 start=$(date +%s)
+export RUST_BACKTRACE=0 # an error prints its cause chain, not a backtrace
 target/release/examples/detector_dispute --package "$out/320n.vpkg" \
   --input "$out/input.json" --work "$out" "$@" | tee "$out/table.md"
 echo "dispute: wall time $(( $(date +%s) - start )) s (commit $(git rev-parse --short HEAD), $(date -u +%F))" >&2

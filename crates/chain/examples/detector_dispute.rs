@@ -19,7 +19,9 @@
 //! detector_dispute --package 320n.vpkg --input input.json --work DIR [--nodes output,mid-conv]
 //! ```
 //!
-//! `--nodes` takes `output`, `mid-conv`, node indices or `all` (every node, one task each).
+//! `--nodes` takes `output`, `mid-conv`, `ops` (the first node of every op and the Conv of the
+//! largest fan-in), node indices or `all` (every node, one task each). `DDET_TIMING=1` prints
+//! every move with the seconds since its task started to stderr.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a measurement program: its output is the report
 
 #[path = "../tests/common/mod.rs"]

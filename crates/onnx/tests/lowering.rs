@@ -413,13 +413,20 @@ fn softmax_axis_rules_by_opset() {
     // taken over the axis moved last (contiguous) and moved back
     let g = imp(&sm(13, &[-1, 16, 4, 2100], Some(1))).unwrap();
     assert_eq!(ops(&g), ["Transpose", "Softmax", "Transpose"]);
-    assert_eq!(g.nodes[0].op, FOp::Transpose { perm: vec![0, 2, 3, 1] });
-    assert_eq!(g.nodes[1].op, FOp::Softmax { axis: 3 });
-    assert_eq!(g.nodes[2].op, FOp::Transpose { perm: vec![0, 3, 1, 2] });
     assert_eq!(
-        out_shape(&g, 0),
-        [Batch, Fixed(16), Fixed(4), Fixed(2100)]
+        g.nodes[0].op,
+        FOp::Transpose {
+            perm: vec![0, 2, 3, 1]
+        }
     );
+    assert_eq!(g.nodes[1].op, FOp::Softmax { axis: 3 });
+    assert_eq!(
+        g.nodes[2].op,
+        FOp::Transpose {
+            perm: vec![0, 3, 1, 2]
+        }
+    );
+    assert_eq!(out_shape(&g, 0), [Batch, Fixed(16), Fixed(4), Fixed(2100)]);
 }
 
 #[test]

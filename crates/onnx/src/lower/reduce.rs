@@ -64,7 +64,13 @@ impl Importer {
     /// check reads (YOLOv8's DFL: 16 values 8,400 apart): a `Transpose` moving the axis last,
     /// the softmax over that contiguous axis, and the inverse `Transpose` (each a one-element
     /// check): the same values.
-    fn softmax_moved_last(&mut self, ctx: &Ctx<'_>, v: ValueId, axis: usize, log: bool) -> Result<()> {
+    fn softmax_moved_last(
+        &mut self,
+        ctx: &Ctx<'_>,
+        v: ValueId,
+        axis: usize,
+        log: bool,
+    ) -> Result<()> {
         let s = self.shape(v);
         let rank = s.len();
         let mut perm: Vec<usize> = (0..rank).filter(|&a| a != axis).collect();

@@ -65,6 +65,32 @@ async fn as_(url: &str, dep: &vouch_chain::Deployment, i: usize) -> System {
     System::new(c, dep.clone()).unwrap()
 }
 
+/// A two-worker runtime for a test's chain calls.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// anvil (port 0) with the system deployed by dev key 0 with the default parameters: the
+/// devnet (anvil stops when it drops), the key's client and the system it signs for.
+async fn deployed() -> (Devnet, Client, System) {
+    let devnet = Devnet::spawn(&DevnetConfig::default()).await.unwrap();
+    let c = Client::connect(
+        &devnet.url(),
+        Some(PrivateKeySigner::from_str(DEV_KEYS[0]).unwrap()),
+    )
+    .await
+    .unwrap();
+    let dep = vouch_chain::deploy(&c, &DeployConfig::default())
+        .await
+        .unwrap();
+    let sys = System::new(c.clone(), dep).unwrap();
+    (devnet, c, sys)
+}
+
 fn rejected<T: std::fmt::Debug>(r: vouch_chain::Result<T>) -> String {
     match r {
         Err(Error::Reverted { reason, .. }) => reason,
@@ -311,11 +337,7 @@ fn zk_task_settles_and_its_receipt_verifies() {
     let (pkg, inputs) = fixture();
     let tmp = std::env::temp_dir().join(format!("vouch-zk-chain-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let d = rt.block_on(settle(&pkg, &inputs, &tmp.join("zk")));
     let data_dir = tmp.join("data");
     d.dep.save(&data_dir).unwrap();
@@ -418,11 +440,7 @@ fn returned_true(out: &[u8]) -> bool {
 #[test]
 fn verifier_estimate_verifies_and_too_little_gas_reverts() {
     const PAIRING_GAS: u64 = 45_000 + 4 * 34_000;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         let devnet = Devnet::spawn(&DevnetConfig {
             hardfork: Some("cancun".to_owned()),
@@ -535,23 +553,9 @@ fn a_two_output_verifier_opens_every_value() {
     let floats = vouch_quant::json::inputs_from_json(&input, &names).unwrap();
     let inputs = vouch_quant::quantize_inputs(&pkg, &floats);
     let work = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
-        let devnet = Devnet::spawn(&DevnetConfig::default()).await.unwrap();
-        let c = Client::connect(
-            &devnet.url(),
-            Some(PrivateKeySigner::from_str(DEV_KEYS[0]).unwrap()),
-        )
-        .await
-        .unwrap();
-        let dep = vouch_chain::deploy(&c, &DeployConfig::default())
-            .await
-            .unwrap();
-        let owner = System::new(c.clone(), dep).unwrap();
+        let (_devnet, c, owner) = deployed().await;
         let (verifier, keys) =
             vouch_localnet::zk_setup::setup_and_deploy_zk(&owner, &pkg, work.path(), |s| {
                 eprintln!("{s}")
@@ -639,23 +643,9 @@ fn digits_setup_and_deploy_time() {
     )
     .unwrap();
     let tmp = std::env::temp_dir().join(format!("vouch-zk-digits-{}", std::process::id()));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
-        let devnet = Devnet::spawn(&DevnetConfig::default()).await.unwrap();
-        let c = Client::connect(
-            &devnet.url(),
-            Some(PrivateKeySigner::from_str(DEV_KEYS[0]).unwrap()),
-        )
-        .await
-        .unwrap();
-        let dep = vouch_chain::deploy(&c, &DeployConfig::default())
-            .await
-            .unwrap();
-        let sys = System::new(c, dep).unwrap();
+        let (_devnet, _, sys) = deployed().await;
         let t = std::time::Instant::now();
         vouch_localnet::zk_setup::setup_and_deploy_zk(&sys, &pkg, &tmp, |s| eprintln!("{s}"))
             .await

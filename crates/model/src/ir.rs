@@ -17,6 +17,21 @@ pub enum Dim {
     Fixed(u32),
 }
 
+/// The span of one slice of `shape` along `axis` at one row (the batch dimension as 1): from
+/// its first to its last element, [`vouch_semantics::reduce_span`]; `None` when the axis is
+/// out of range or empty. What a `Softmax`, `ArgMax` or `Reduce` element's one-step check
+/// reads as one window.
+pub fn slice_span(shape: &[Dim], axis: usize) -> Option<usize> {
+    let dims: Vec<usize> = shape
+        .iter()
+        .map(|d| match d {
+            Dim::Batch => 1,
+            Dim::Fixed(n) => *n as usize,
+        })
+        .collect();
+    vouch_semantics::reduce_span(&dims, &[axis])
+}
+
 /// The value range of a tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Kind {

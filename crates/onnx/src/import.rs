@@ -178,6 +178,16 @@ pub(crate) fn broadcast_dims(a: &[Dim], b: &[Dim]) -> Option<Vec<Dim>> {
         .collect()
 }
 
+/// `dims` at one row: the batch dimension as 1.
+pub(crate) fn row_dims(dims: &[Dim]) -> Vec<usize> {
+    dims.iter()
+        .map(|d| match d {
+            Dim::Fixed(n) => *n,
+            Dim::Batch => 1,
+        })
+        .collect()
+}
+
 pub(crate) fn fixed(dims: &[usize]) -> Vec<Dim> {
     dims.iter().map(|&d| Dim::Fixed(d)).collect()
 }

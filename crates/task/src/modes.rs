@@ -45,23 +45,16 @@ fn missing_checker(pkg: &Package, node: &Node, mode: Mode) -> Option<&'static st
 /// [`vouch_semantics::MAX_REDUCE_SPAN`] (a slice along an axis of large stride, or a long
 /// one, would need a check no block holds: `docs/semantics.md` section 8.1).
 fn slice_refusal(pkg: &Package, node: &Node, axis: usize) -> Option<&'static str> {
-    const REFUSAL: &str = "one-step verifier for a slice spanning more than 224 input elements \
-                           (move the axis last, or shorten it)";
+    const REFUSAL: &str =
+        "one-step verifier for a slice of more than 224 input elements (zk mode proves it)";
     let Some(vouch_model::Operand::Value(v)) = node.inputs.first() else {
         return Some(REFUSAL);
     };
-    let Some(x) = pkg.values.get(*v as usize) else {
-        return Some(REFUSAL);
-    };
-    let dims: Vec<usize> = x
-        .shape
-        .iter()
-        .map(|d| match d {
-            vouch_model::Dim::Batch => 1,
-            vouch_model::Dim::Fixed(d) => *d as usize,
-        })
-        .collect();
-    match vouch_semantics::reduce_span(&dims, &[axis]) {
+    match pkg
+        .values
+        .get(*v as usize)
+        .and_then(|x| vouch_model::slice_span(&x.shape, axis))
+    {
         Some(span) if span <= vouch_semantics::MAX_REDUCE_SPAN => None,
         _ => Some(REFUSAL),
     }

@@ -45,13 +45,7 @@ impl Importer {
         if s.get(axis) == Some(&Dim::Batch) {
             return Err(ctx.shape_err(format!("{} over the batch axis", ctx.op)));
         }
-        let dims: Vec<usize> = s
-            .iter()
-            .map(|d| match d {
-                Dim::Fixed(n) => *n,
-                Dim::Batch => 1,
-            })
-            .collect();
+        let dims = crate::import::row_dims(&s);
         let span = vouch_semantics::reduce_span(&dims, &[axis]).unwrap_or(usize::MAX);
         if axis + 1 < rank && span > vouch_semantics::MAX_REDUCE_SPAN {
             return self.softmax_moved_last(ctx, v, axis, log);
@@ -145,13 +139,7 @@ impl Importer {
                 self.emit_tmp(ctx, "softmax", op, vec![Operand::Value(v)], s)
             };
         }
-        let dims: Vec<usize> = s
-            .iter()
-            .map(|d| match d {
-                Dim::Fixed(n) => *n,
-                Dim::Batch => 1,
-            })
-            .collect();
+        let dims = crate::import::row_dims(&s);
         let span = vouch_semantics::reduce_span(&dims, &[axis]).unwrap_or(usize::MAX);
         if span > vouch_semantics::MAX_REDUCE_SPAN {
             return Err(ctx.unsupported(format!(
@@ -324,13 +312,7 @@ impl Importer {
         tmp: Option<&str>,
     ) -> Result<ValueId> {
         let s = self.shape(v);
-        let mut dims: Vec<usize> = s
-            .iter()
-            .map(|d| match d {
-                Dim::Fixed(n) => *n,
-                Dim::Batch => 1,
-            })
-            .collect();
+        let mut dims = crate::import::row_dims(&s);
         let out: Vec<Dim> = s
             .iter()
             .enumerate()

@@ -75,14 +75,8 @@ impl Builder<'_> {
         if axis == 0 || shape[axis..].contains(&Dim::Batch) {
             return Ok(false);
         }
-        let dims: Vec<usize> = shape
-            .iter()
-            .map(|d| match d {
-                Dim::Fixed(n) => *n as usize,
-                Dim::Batch => 1,
-            })
-            .collect();
-        Ok(vouch_semantics::reduce_span(&dims, &[axis])
+        // the same span the disputable modes bound (`vouch_task::modes`)
+        Ok(vouch_model::slice_span(shape, axis)
             .is_some_and(|s| s <= vouch_semantics::MAX_REDUCE_SPAN))
     }
 

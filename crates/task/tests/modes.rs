@@ -158,19 +158,14 @@ fn a_softmax_or_argmax_over_a_wide_slice_is_not_disputable() {
             .iter()
             .position(|n| matches!(n.op, Op::Softmax { .. } | Op::ArgMax { .. }))
             .unwrap();
-        let axis = match &mut pkg.nodes[node].op {
-            Op::Softmax { axis, .. } | Op::ArgMax { axis, .. } => {
-                *axis = 1;
-                1
-            }
-            _ => unreachable!(),
-        };
+        if let Op::Softmax { axis, .. } | Op::ArgMax { axis, .. } = &mut pkg.nodes[node].op {
+            *axis = 1;
+        }
         let Some(Operand::Value(v)) = pkg.nodes[node].inputs.first().cloned() else {
             panic!("{op} reads a value");
         };
         // [batch, 16, 2100]: the slice along axis 1 spans 15 * 2100 + 1 elements
         pkg.values[v as usize].shape = vec![Dim::Batch, Dim::Fixed(16), Dim::Fixed(2100)];
-        assert_eq!(axis, 1);
         for mode in [Mode::Optimistic, Mode::Committee] {
             let err = check_mode(&pkg, mode).unwrap_err().to_string();
             assert!(

@@ -456,10 +456,16 @@ contract DisputeGame is IDisputeGame {
     /// @notice Starts the partial-sum game for the disputed element of a `Linear` node with
     /// fan-in `K > CHUNK`, of any `Conv` or `MatMul` node (chunks of `STRIDED_CHUNK`), or of a
     /// `SUM` tree ensemble over its trees (instead of `oneStep`),
-    /// posting the caller's accumulator `P_m`.
-    function startPartialSums(uint256 id, OneStepVerifier.Node calldata node, bytes32[] calldata nodeProof, int256 acc)
-        external
-    {
+    /// posting the caller's accumulator `P_m`. A node requantized per output channel (`M = 0`,
+    /// docs/semantics.md section 3) passes in `mult` one window of its `[N, 3]` bias holding the
+    /// element's channel, whose `M[n]` checks the accumulator; any other node passes none.
+    function startPartialSums(
+        uint256 id,
+        OneStepVerifier.Node calldata node,
+        bytes32[] calldata nodeProof,
+        int256 acc,
+        Window[] calldata mult
+    ) external {
         Game storage g = _active(id, Phase.OneStep);
         _checkNode(g, node, nodeProof);
         if (OneStepVerifier.numel(node.outShape) * g.rows != g.numel) revert BadInput();
@@ -485,9 +491,10 @@ contract DisputeGame is IDisputeGame {
             ps.k = uint32(k);
             ps.wide = a[4] != 0;
             if (!ps.wide) {
+                int256 m = a[0] == 0 && mult.length == 1 ? _channelMultiplier(g, node, mult[0]) : a[0];
                 // requant's own domain (1 <= M < 2^31, s <= 62); out of it no accumulator is consistent
-                if (a[0] < 1 || a[0] >= 2 ** 31 || a[1] < 0 || a[1] > 62) revert BadInput();
-                ps.m = int64(a[0]);
+                if (m < 1 || m >= 2 ** 31 || a[1] < 0 || a[1] > 62) revert BadInput();
+                ps.m = int64(m);
                 ps.s = uint8(uint256(a[1]));
                 ps.qlo = _i64(a[2]);
                 ps.qhi = _i64(a[3]);
@@ -497,6 +504,23 @@ contract DisputeGame is IDisputeGame {
         g.chaCur = bytes32(0);
         _next(id, g, Phase.PartialAcc);
         _postPartial(id, g, ps, acc);
+    }
+
+    /// `M[n]` of the disputed element's output channel `n`, read from window `w` of the node's
+    /// `[N, 3]` bias (constant 1) proven against the weights root.
+    function _channelMultiplier(Game storage g, OneStepVerifier.Node calldata node, Window calldata w)
+        internal
+        view
+        returns (int256)
+    {
+        OneStepVerifier.Tensor memory b = _constWindow(g, node, 1, w);
+        uint256 e = g.element % OneStepVerifier.numel(node.outShape);
+        uint256 nOut = node.op == OneStepVerifier.OP_CONV ? node.outShape[1] : node.constShapes[0][0];
+        uint256 n = node.op == OneStepVerifier.OP_CONV
+            ? (e / (OneStepVerifier.numel(node.outShape) / node.outShape[0] / nOut)) % nOut
+            : e % nOut;
+        if (b.shape.length != 2 || b.shape[0] != nOut || b.shape[1] != 3) revert BadInput();
+        return OneStepVerifier.at(b, 3 * n + 2);
     }
 
     /// @notice A party posts its accumulator (`PartialAcc`) or its prefix sum at the midpoint

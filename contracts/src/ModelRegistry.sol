@@ -177,11 +177,12 @@ contract ModelRegistry {
     function _addVersion(uint32 modelId, VersionInput calldata input) internal returns (uint32 version) {
         // docs/semantics.md: version 2 widened version 1 (act16, i16 weights, i64 accumulators),
         // version 3 added the zk statement (circomlib's Poseidon), version 4 Lut tables of 2^k
-        // entries and version 5 wide [N, 2] biases; the one-step verifier executes all five. A zk
-        // verifier needs version 3 or later: older packages committed zk inputs with a Poseidon
-        // no current prover computes, so their zk tasks could not be answered. The limit is the
-        // Rust `SEMANTICS_VERSION` (crates/chain/tests/semantics_limit.rs fails when they differ).
-        if (input.semanticsVersion == 0 || input.semanticsVersion > 5) {
+        // entries, version 5 wide [N, 2] biases and version 6 per-channel multipliers ([N, 3]
+        // biases); the one-step verifier executes all six. A zk verifier needs version 3 or
+        // later: older packages committed zk inputs with a Poseidon no current prover computes,
+        // so their zk tasks could not be answered. The limit is the Rust `SEMANTICS_VERSION`
+        // (crates/chain/tests/semantics_limit.rs fails when they differ).
+        if (input.semanticsVersion == 0 || input.semanticsVersion > 6) {
             revert BadSemanticsVersion(input.semanticsVersion);
         }
         if (input.zkVerifier != address(0) && input.semanticsVersion < 3) {

@@ -280,7 +280,7 @@ contract DisputePropertyTest is PartialSumKit {
             _lie(honest, _next(w) % (honest.length - 1), _someAccFor(w.m.nodes[g.node].attrs, lieValue));
         (w.defPrefix, w.chaPrefix) = p.who == w.def.who ? (honest, lie) : (lie, honest);
         vm.prank(p.who);
-        game.startPartialSums(w.gid, w.m.nodes[g.node], nodeProof, honest[honest.length - 1]);
+        game.startPartialSums(w.gid, w.m.nodes[g.node], nodeProof, honest[honest.length - 1], new DisputeGame.Window[](0));
     }
 
     /// The accumulator nearest to requantizing to `t` (when no accumulator does, e.g. a negative

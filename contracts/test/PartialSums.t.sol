@@ -51,9 +51,9 @@ contract PartialSumsTest is PartialSumKit {
         bytes32[] memory proof = Tree.leafProof(Tree.levels(_nodeLeaves(r.p.m)), 0);
         vm.prank(r.def.who);
         vm.expectRevert(DisputeGame.BadValue.selector);
-        game.startPartialSums(r.p.gid, r.p.m.nodes[0], proof, r.cha.prefix[r.cha.prefix.length - 1]);
+        game.startPartialSums(r.p.gid, r.p.m.nodes[0], proof, r.cha.prefix[r.cha.prefix.length - 1], new DisputeGame.Window[](0));
         vm.prank(challenger);
-        game.startPartialSums(r.p.gid, r.p.m.nodes[0], proof, r.cha.prefix[r.cha.prefix.length - 1]);
+        game.startPartialSums(r.p.gid, r.p.m.nodes[0], proof, r.cha.prefix[r.cha.prefix.length - 1], new DisputeGame.Window[](0));
         vm.prank(r.def.who);
         vm.expectRevert(DisputeGame.BadValue.selector);
         game.postPartial(r.p.gid, r.cha.prefix[r.cha.prefix.length - 1]);

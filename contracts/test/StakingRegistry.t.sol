@@ -49,10 +49,10 @@ contract StakingRegistryTest is Fixture {
 
     function test_unknown_semantics_version_rejected() public {
         vm.prank(modelOwner);
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadSemanticsVersion.selector, uint32(6)));
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.BadSemanticsVersion.selector, uint32(7)));
         registry.register(
             ModelRegistry.VersionInput(
-                "x", bytes32(0), bytes32(0), bytes32(0), 6, "", address(0), _noOutputs(), false, address(0)
+                "x", bytes32(0), bytes32(0), bytes32(0), 7, "", address(0), _noOutputs(), false, address(0)
             )
         );
         vm.prank(modelOwner);
@@ -64,8 +64,8 @@ contract StakingRegistryTest is Fixture {
         );
     }
 
-    function test_semantics_versions_1_to_5_accepted() public {
-        for (uint32 sv = 1; sv <= 5; sv++) {
+    function test_semantics_versions_1_to_6_accepted() public {
+        for (uint32 sv = 1; sv <= 6; sv++) {
             vm.prank(modelOwner);
             uint32 v = registry.addVersion(
                 modelId,

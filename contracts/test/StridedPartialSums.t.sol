@@ -100,7 +100,7 @@ contract StridedPartialSumsTest is StridedKit {
         bytes32[] memory proof = Tree.leafProof(Tree.levels(_nodeLeaves(m)), 1);
         vm.prank(challenger);
         vm.expectRevert(DisputeGame.BadInput.selector);
-        game.startPartialSums(p.gid, m.nodes[1], proof, 0);
+        game.startPartialSums(p.gid, m.nodes[1], proof, 0, new DisputeGame.Window[](0));
     }
 
     /// `oneStep`'s arguments from its calldata.

@@ -197,7 +197,7 @@ contract TreeDisputeTest is TreeKit {
         bytes32[] memory proof = Tree.leafProof(Tree.levels(_nodeLeaves(m)), 0);
         vm.prank(challenger);
         vm.expectRevert(DisputeGame.BadInput.selector);
-        game.startPartialSums(p.gid, m.nodes[0], proof, 0);
+        game.startPartialSums(p.gid, m.nodes[0], proof, 0, new DisputeGame.Window[](0));
         vm.prank(challenger);
         (bool ok,) = address(game).call(_oneStepCall(p, 0, 0));
         assertTrue(ok, "direct one-step");

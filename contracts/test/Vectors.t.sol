@@ -21,7 +21,7 @@ contract VectorsTest is Test {
             string memory path = files[f].path;
             if (files[f].isDir || !_endsWith(path, ".json")) continue;
             string memory json = vm.readFile(path);
-            assertEq(vm.parseJsonUint(json, ".semantics_version"), 5, "semantics version");
+            assertEq(vm.parseJsonUint(json, ".semantics_version"), 6, "semantics version");
             for (uint256 c; vm.keyExistsJson(json, string.concat(".cases[", vm.toString(c), "]")); ++c) {
                 elements += _replay(json, string.concat(".cases[", vm.toString(c), "]"));
                 ++cases;

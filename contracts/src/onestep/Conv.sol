@@ -25,7 +25,8 @@ library Conv {
     }
 
     /// `Conv`: attrs [M, s, lo, hi, wide, group, kH, kW, sH, sW, dH, dW, pT, pL, pB, pR];
-    /// consts [W, B [C_out] or [C_out, 2] (optional, `Dense.bias`)]. 1-D convolutions use shapes [N, C, L] and kH = sH = dH = 1, pT = pB = 0.
+    /// consts [W, B [C_out], [C_out, 2] or [C_out, 3] (optional, `Dense.bias`; [C_out, 3] with
+    /// M = 0: per-channel multipliers, `Dense.finishAt`)]. 1-D convolutions use shapes [N, C, L] and kH = sH = dH = 1, pT = pB = 0.
     function conv(
         OneStepVerifier.Node memory node,
         OneStepVerifier.Tensor memory x,
@@ -55,7 +56,7 @@ library Conv {
             uint256 wPlane = (co * g.cg + ci) * g.kh * g.kw;
             acc += _convPlane(x, cs[0], g, a, xPlane, wPlane);
         }
-        return Dense.finish(acc, a);
+        return Dense.finishAt(acc, a, cs, g.cOut, co);
     }
 
     function _convPlane(

@@ -9,7 +9,8 @@ import {OneStepVerifier, Semantics} from "../OneStepVerifier.sol";
 /// then requantized or kept wide. `finish` is that output rule, which `Conv` shares.
 /// `OneStepVerifier.evalElement` dispatches here.
 library Dense {
-    /// `Linear`: attrs [M, s, lo, hi, wide]; consts [W [N, K], B [N] or [N, 2] (optional)].
+    /// `Linear`: attrs [M, s, lo, hi, wide]; consts [W [N, K], B [N], [N, 2] or [N, 3] (optional;
+    /// [N, 3] with M = 0: per-channel multipliers)].
     function linear(
         OneStepVerifier.Node memory node,
         OneStepVerifier.Tensor memory x,
@@ -26,19 +27,41 @@ library Dense {
         for (uint256 i; i < k; ++i) {
             acc += OneStepVerifier.at(x, xBase + i) * OneStepVerifier.at(cs[0], wBase + i);
         }
-        return finish(acc, node.attrs);
+        return finishAt(acc, node.attrs, cs, nOut, n);
     }
 
     /// Bias `B[n]` of a `Linear` or `Conv` with `nOut` outputs (consts [W, B]; 0 without B):
     /// `N` stored values hold `B[n]` itself; a wide bias of shape [N, 2] (semantics version 5)
-    /// holds `B[n] = B[n, 0] * 2^31 + B[n, 1]`, an i64-ranged value (docs/semantics.md section 3).
+    /// holds `B[n] = B[n, 0] * 2^31 + B[n, 1]`, an i64-ranged value, and a per-channel one of
+    /// shape [N, 3] (version 6) the same pair then `M[n]` (docs/semantics.md section 3).
     function bias(OneStepVerifier.Tensor[] memory cs, uint256 nOut, uint256 n) internal pure returns (int256) {
         if (cs.length < 2) return 0;
-        uint256[] memory s = cs[1].shape;
-        if (s.length == 2 && s[0] == nOut && s[1] == 2 && nOut > 0) {
-            return OneStepVerifier.at(cs[1], 2 * n) * (int256(1) << 31) + OneStepVerifier.at(cs[1], 2 * n + 1);
+        uint256 cols = _cols(cs[1].shape, nOut);
+        if (cols > 1) {
+            return OneStepVerifier.at(cs[1], cols * n) * (int256(1) << 31) + OneStepVerifier.at(cs[1], cols * n + 1);
         }
         return OneStepVerifier.at(cs[1], n);
+    }
+
+    /// Columns per output of a bias of shape `s`: 2 (wide) or 3 (per channel) for [N, 2] or
+    /// [N, 3], else 1.
+    function _cols(uint256[] memory s, uint256 nOut) private pure returns (uint256) {
+        if (s.length == 2 && s[0] == nOut && nOut > 0 && (s[1] == 2 || s[1] == 3)) return s[1];
+        return 1;
+    }
+
+    /// `finish` for output channel `n` of `nOut` of a `Linear` or `Conv`: a per-channel node
+    /// (attrs M = 0, semantics version 6) requantizes with `M[n] = B[n, 2]` of its [N, 3] bias.
+    function finishAt(int256 acc, int256[] memory a, OneStepVerifier.Tensor[] memory cs, uint256 nOut, uint256 n)
+        internal
+        pure
+        returns (int256)
+    {
+        if (a[0] != 0 || a[4] != 0) return finish(acc, a);
+        if (cs.length < 2 || _cols(cs[1].shape, nOut) != 3) revert Semantics.BadMultiplier(0);
+        int256 m = OneStepVerifier.at(cs[1], 3 * n + 2);
+        if (m < 1 || m >= (int256(1) << 31)) revert Semantics.BadMultiplier(m);
+        return Semantics.requant(acc, m, uint256(a[1]), a[2], a[3]);
     }
 
     /// `MatMul`: attrs [M, s, lo, hi, wide]; inputs [X, Y], batch dims broadcast.

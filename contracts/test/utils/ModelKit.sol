@@ -527,9 +527,12 @@ abstract contract ModelKit is Fixture {
         return (from, from + 64 < hi ? from + 64 : hi);
     }
 
-    /// Elements [lo, hi) of output `o`'s bias among `n` outputs: its pair in a wide [N, 2] bias.
+    /// Elements [lo, hi) of output `o`'s bias among `n` outputs: its pair in a wide [N, 2] bias,
+    /// its triple in a per-channel [N, 3] one.
     function _biasNeed(uint256[] memory shape, uint256 n, uint256 o) internal pure returns (uint256, uint256) {
-        if (shape.length == 2 && shape[0] == n && shape[1] == 2) return (2 * o, 2 * o + 2);
+        if (shape.length == 2 && shape[0] == n && (shape[1] == 2 || shape[1] == 3)) {
+            return (shape[1] * o, shape[1] * o + shape[1]);
+        }
         return (o, o + 1);
     }
 

@@ -82,7 +82,8 @@ abstract contract PartialSumKit is ModelKit {
     function _startCall(Run memory r, uint256 nodeJ, Side memory s) internal pure returns (bytes memory) {
         bytes32[] memory proof = Tree.leafProof(Tree.levels(_nodeLeaves(r.p.m)), nodeJ);
         return abi.encodeCall(
-            DisputeGame.startPartialSums, (r.p.gid, r.p.m.nodes[nodeJ], proof, s.prefix[s.prefix.length - 1])
+            DisputeGame.startPartialSums,
+            (r.p.gid, r.p.m.nodes[nodeJ], proof, s.prefix[s.prefix.length - 1], new DisputeGame.Window[](0))
         );
     }
 

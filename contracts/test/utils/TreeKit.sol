@@ -185,7 +185,7 @@ abstract contract TreeKit is ModelKit {
         uint256 gid = r.p.gid;
         bytes32[] memory proof = Tree.leafProof(Tree.levels(_nodeLeaves(r.p.m)), 0);
         vm.prank(challenger);
-        game.startPartialSums(gid, r.p.m.nodes[0], proof, r.cha[r.cha.length - 1]);
+        game.startPartialSums(gid, r.p.m.nodes[0], proof, r.cha[r.cha.length - 1], new DisputeGame.Window[](0));
         vm.prank(r.p.defender);
         game.postPartial(gid, r.def[r.def.length - 1]);
         while (game.game(gid).phase == DisputeGame.Phase.PartialBisect) {

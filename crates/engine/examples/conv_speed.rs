@@ -7,6 +7,7 @@
 use std::time::Instant;
 use vouch_engine::gemm::Packed;
 use vouch_engine::ops::conv16::{Conv16, conv16};
+use vouch_engine::ops::dense::Channels;
 use vouch_engine::ops::{Accum, Window, conv};
 use vouch_engine::vectors::Rng;
 use vouch_semantics::Requant;
@@ -88,8 +89,12 @@ fn main() {
                 .num_threads(threads)
                 .build()
                 .unwrap();
-            let (x, bias) = (&x, &bias);
-            let reference = move || conv(x, packs, Some(bias), &win, &out_shape, &rq, acc).unwrap();
+            let ch = Channels {
+                bias: Some(bias.clone()),
+                mults: None,
+            };
+            let (x, bias, ch) = (&x, &bias, &ch);
+            let reference = move || conv(x, packs, ch, &win, &out_shape, &rq, acc).unwrap();
             let want = pool.install(reference);
             let mut paths: Vec<(&str, Box<Run<'_>>)> = vec![("ref", Box::new(reference))];
             if let Some(f) = &fast {

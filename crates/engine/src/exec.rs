@@ -63,11 +63,11 @@ pub fn commit_list(ts: &[Tensor]) -> B256 {
 enum Prepared {
     None,
     /// Packed weights, whether the accumulator needs `i64` (section 4 bound `>= 2^31`), and
-    /// the bias values (a wide `[N, 2]` bias already joined into `i64`s).
-    Linear(Packed, bool, Option<Vec<i64>>),
-    /// Packed weights per group, whether the accumulator needs `i64`, the bias values, and
-    /// the weights laid out for the 16-bit fast path (`i64` accumulators on AVX-512 VNNI).
-    Conv(Vec<Packed>, bool, Option<Vec<i64>>, Option<Box<Conv16>>),
+    /// the channels' bias values (a wide bias already joined into `i64`s) and multipliers.
+    Linear(Packed, bool, dense::Channels),
+    /// Packed weights per group, whether the accumulator needs `i64`, the channels, and the
+    /// weights laid out for the 16-bit fast path (`i64` accumulators on AVX-512 VNNI).
+    Conv(Vec<Packed>, bool, dense::Channels, Option<Box<Conv16>>),
     /// A tree ensemble compiled for the lockstep walk.
     Trees(Box<tree::Compiled>),
 }
@@ -356,7 +356,7 @@ impl<'p> Engine<'p> {
         // One arm per op; the op's family module does the work.
         let out = match (&node.op, prep) {
             (Op::Linear { rq, wide, .. }, Prepared::Linear(w, acc64, bias)) => {
-                dense::run_linear(&r, w, *acc64, bias.as_deref(), rq, *wide)?
+                dense::run_linear(&r, w, *acc64, bias, rq, *wide)?
             }
             (Op::MatMul { rq, wide }, _) => dense::run_matmul(&r, rq, *wide)?,
             (
@@ -373,7 +373,7 @@ impl<'p> Engine<'p> {
             ) => {
                 let win = window(*kernel, *strides, *pads, *dilations);
                 let fast = fast.as_deref().filter(|_| *acc64);
-                conv::run_conv(&r, ws, *acc64, bias.as_deref(), win, rq, *wide, fast)?
+                conv::run_conv(&r, ws, *acc64, bias, win, rq, *wide, fast)?
             }
             (Op::Add { ma, mb, rq }, _) => elementwise::run_add(&r, *ma, *mb, rq, self.fast)?,
             (Op::Mul { rq }, _) => elementwise::run_mul(&r, rq)?,

@@ -557,6 +557,7 @@ pub fn all_cases() -> Vec<(&'static str, Vec<Case>)> {
     layout::select_cases(r, &mut push);
     activation::fine_lut_cases(r, &mut push);
     bias::wide_bias_cases(r, &mut push);
+    bias::per_channel_cases(r, &mut push);
     groups
 }
 

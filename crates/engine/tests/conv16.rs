@@ -8,6 +8,7 @@
 use proptest::prelude::*;
 use vouch_engine::gemm::Packed;
 use vouch_engine::ops::conv16::{Conv16, conv16};
+use vouch_engine::ops::dense::Channels;
 use vouch_engine::ops::{Accum, Window, conv};
 use vouch_engine::vectors::{Case, Rng};
 use vouch_model::{Kind, Op, Requant};
@@ -127,7 +128,7 @@ proptest! {
         let packs: Vec<Packed> = wt.data.chunks_exact(og * k).map(|gw| Packed::from_rows(og, k, gw)).collect();
         let bias: Vec<i64> = b.data.iter().map(|&v| i64::from(v)).collect();
         let acc = Accum { wide: false, acc64: true };
-        let reference = conv(&x, &packs, Some(&bias), &win, &out_shape, &rq, acc).unwrap();
+        let reference = conv(&x, &packs, &Channels { bias: Some(bias.clone()), mults: None }, &win, &out_shape, &rq, acc).unwrap();
         prop_assert_eq!(&reference.data, &want, "reference path");
         // The fast path, called directly where this CPU has it.
         let f = Conv16::new(&wt.data, [co, cg, kh, kw], groups, strides);
@@ -186,7 +187,8 @@ fn fast_conv16_is_exact_at_the_extremes() {
                 wide: false,
                 acc64: true,
             };
-            let reference = conv(&x, &packs, None, &win, &out_shape, &rq, acc).unwrap();
+            let reference =
+                conv(&x, &packs, &Channels::default(), &win, &out_shape, &rq, acc).unwrap();
             assert!(reference.data.iter().any(|&v| v != 0));
             let Some(f) = Conv16::new(&wt, [co, c, kernel[0], kernel[1]], 1, strides) else {
                 return;

@@ -32,12 +32,25 @@ fn linear_vectors_match_scalar_reference() {
         let (n, k) = (w.shape[0], w.shape[1]);
         for (i, out) in z.data.iter().enumerate() {
             let (row, col) = (i / n, i % n);
-            // a wide [N, 2] bias is B[n, 0] * 2^31 + B[n, 1] (semantics version 5)
+            // a wide [N, 2] bias is B[n, 0] * 2^31 + B[n, 1] (semantics version 5); a
+            // per-channel [N, 3] one the same pair then M[n] (version 6, the node's M is 0)
             let b = |j: usize| i128::from(c.consts[1].data[j]);
+            let cols = match bias {
+                Some(_) if c.consts[1].shape == [n, 2] || c.consts[1].shape == [n, 3] => {
+                    c.consts[1].shape[1]
+                }
+                _ => 1,
+            };
             let mut acc: i128 = match bias {
                 None => 0,
-                Some(_) if c.consts[1].shape == [n, 2] => b(2 * col) * (1 << 31) + b(2 * col + 1),
+                Some(_) if cols > 1 => b(cols * col) * (1 << 31) + b(cols * col + 1),
                 Some(_) => b(col),
+            };
+            let m = if cols == 3 {
+                assert_eq!(rq.m, 0, "{}: a per-channel node's own M is 0", c.name);
+                b(3 * col + 2)
+            } else {
+                i128::from(rq.m)
             };
             for t in 0..k {
                 acc += i128::from(x.data[row * k + t]) * i128::from(w.data[col * k + t]);
@@ -45,7 +58,7 @@ fn linear_vectors_match_scalar_reference() {
             let want = if *wide {
                 acc
             } else {
-                let p = acc * i128::from(rq.m);
+                let p = acc * m;
                 let r = if rq.s == 0 {
                     p
                 } else {

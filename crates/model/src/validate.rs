@@ -7,6 +7,11 @@ use crate::package::{MAX_LIMB_BITS, Package};
 use vouch_semantics::{PadMode, ReduceMode};
 use vouch_semantics::{SEMANTICS_VERSION, SEMANTICS_VERSION_MIN};
 
+/// The largest fan-in of a per-channel `Linear` (`docs/semantics.md` section 3): the
+/// partial-sum game of a larger one (section 8.4, chunks of 64) checks the posted accumulator
+/// with the node's one multiplier.
+const PER_CHANNEL_MAX_K: u32 = 64;
+
 /// Why a package is structurally invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -293,7 +298,33 @@ impl Package {
                 "a wide ([N, 2]) bias needs semantics version 5",
             ));
         }
+        if vouch_semantics::is_per_channel(&b.shape, n) {
+            if self.semantics_version < vouch_semantics::PER_CHANNEL_VERSION {
+                return Err(node_err(
+                    &node.name,
+                    "per-channel multipliers ([N, 3] bias) need semantics version 6",
+                ));
+            }
+            if vouch_semantics::channel_multipliers(&b.shape, &b.data, n).is_none() {
+                return Err(node_err(
+                    &node.name,
+                    "a per-channel multiplier is outside [1, 2^31)",
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// Whether a `Linear` or `Conv` node requantizes per output channel (an `[N, 3]` bias,
+    /// `docs/semantics.md` section 3, version 6).
+    fn per_channel(&self, weight: u32, bias: Option<u32>) -> bool {
+        let n = self
+            .consts
+            .get(weight as usize)
+            .and_then(|w| w.shape.first())
+            .map_or(0, |&d| d as usize);
+        bias.and_then(|b| self.consts.get(b as usize))
+            .is_some_and(|b| vouch_semantics::is_per_channel(&b.shape, n))
     }
 
     fn validate_params(&self, node: &crate::ir::Node) -> Result<(), InvalidPackage> {
@@ -301,9 +332,51 @@ impl Package {
         let const_len = |c: u32| self.consts.get(c as usize).map_or(0, |c| c.data.len());
         let check_rq =
             |rq: &vouch_semantics::Requant| rq.validate().map_err(|e| node_err(n, e.to_string()));
-        if let Op::Linear { weight, bias, .. } | Op::Conv { weight, bias, .. } = &node.op {
-            self.validate_bias(node, *weight, *bias)?;
+        if let Op::Linear {
+            weight,
+            bias,
+            rq,
+            wide,
         }
+        | Op::Conv {
+            weight,
+            bias,
+            rq,
+            wide,
+            ..
+        } = &node.op
+        {
+            self.validate_bias(node, *weight, *bias)?;
+            // per channel: M = 0 in the node, M[n] in the bias, never on a wide output
+            if self.per_channel(*weight, *bias) != (rq.m == 0) || (rq.m == 0 && *wide) {
+                return Err(node_err(
+                    n,
+                    "M = 0 (per-channel multipliers) needs an [N, 3] bias and a requantized output",
+                ));
+            }
+            // the partial-sum game of a larger fan-in checks a posted accumulator with the
+            // node's one M (section 8.4)
+            let fan_in = self
+                .consts
+                .get(*weight as usize)
+                .and_then(|w| w.shape.get(1))
+                .copied()
+                .unwrap_or(0);
+            if rq.m == 0 && matches!(node.op, Op::Linear { .. }) && fan_in > PER_CHANNEL_MAX_K {
+                return Err(node_err(
+                    n,
+                    "a per-channel Linear has a fan-in of at most 64 (section 8.4)",
+                ));
+            }
+        }
+        // a per-channel node's M is 0 (checked above); its shift and bounds are checked here
+        let check_dense_rq = |rq: &vouch_semantics::Requant| {
+            let rq = vouch_semantics::Requant {
+                m: if rq.m == 0 { 1 } else { rq.m },
+                ..*rq
+            };
+            check_rq(&rq)
+        };
         // an `Add`'s constant operand is its second: the one-step check reads the computed
         // operands first and the constants after them (section 8.1), so a constant first
         // would swap the multipliers there and not in the engine
@@ -319,8 +392,8 @@ impl Package {
             ));
         }
         match &node.op {
-            Op::Linear { rq, .. }
-            | Op::MatMul { rq, .. }
+            Op::Linear { rq, .. } => check_dense_rq(rq)?,
+            Op::MatMul { rq, .. }
             | Op::Mul { rq }
             | Op::Rescale { rq }
             | Op::LeakyRelu { rq }
@@ -333,7 +406,7 @@ impl Package {
                 group,
                 ..
             } => {
-                check_rq(rq)?;
+                check_dense_rq(rq)?;
                 if kernel.contains(&0)
                     || strides.contains(&0)
                     || dilations.contains(&0)

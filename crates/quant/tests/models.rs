@@ -231,6 +231,8 @@ fn check_all(b: Bound, random_weights: Bound) {
     check_model("cnn_ops", None, random_weights, &mut table);
     // ConvTranspose and Resize (nearest and bilinear) decoders, random weights
     check_model("upsample_net", None, random_weights, &mut table);
+    // output channels 1000x apart (per-channel weight scales, docs/semantics.md section 5)
+    check_model("per_channel_cnn", None, b, &mut table);
     print_table(&table);
 }
 

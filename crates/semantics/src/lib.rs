@@ -20,11 +20,16 @@
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
+pub mod channels;
 pub mod family;
 pub mod impute;
 pub mod pad;
 pub mod reduce;
 pub mod tree;
+pub use channels::{
+    PER_CHANNEL_VERSION, channel_multipliers, channel_requant, channels_fit, is_per_channel,
+    split_channel,
+};
 pub use family::Family;
 pub use impute::Imputation;
 pub use pad::PadMode;
@@ -35,8 +40,9 @@ pub use tree::{Aggregate, NodeMode};
 /// added the zk statement (`docs/semantics.md` section 9: the input commitment is circomlib's
 /// Poseidon) and changed nothing the engine executes; version 4 lets a `Lut` table have
 /// `2^k` entries (`8 <= k <= 16`, [`lut_index`]) instead of exactly 256; version 5 lets a
-/// `Linear` or `Conv` bias be `i64`-ranged, stored as `[N, 2]` pairs ([`bias_values`]).
-pub const SEMANTICS_VERSION: u32 = 5;
+/// `Linear` or `Conv` bias be `i64`-ranged, stored as `[N, 2]` pairs ([`bias_values`]);
+/// version 6 lets them requantize per output channel ([`channels`]).
+pub const SEMANTICS_VERSION: u32 = 6;
 /// The first version whose `Linear` and `Conv` biases may be wide (`[N, 2]`, [`bias_values`]).
 pub const WIDE_BIAS_VERSION: u32 = 5;
 /// The oldest version a zk proof may be made or checked for: versions 1 and 2 committed zk
@@ -253,16 +259,21 @@ pub fn div_round(a: i64, n: i64) -> Result<i64> {
 /// The `N` bias values of a `Linear` or `Conv` node with `n` outputs from the stored constant
 /// (`docs/semantics.md` section 3): a constant of `N` elements (shape `[N]`, or any shape of
 /// that size) holds `B[n]` itself; shape `[N, 2]` (a *wide* bias, version 5) holds
-/// `B[n] = B[n, 0] · 2^31 + B[n, 1]`, an exact `i64`-ranged value. `None` for any other size.
+/// `B[n] = B[n, 0] · 2^31 + B[n, 1]`, an exact `i64`-ranged value; shape `[N, 3]` (version 6,
+/// [`channels`]) holds the same pair followed by the channel's multiplier. `None` for any
+/// other size.
 pub fn bias_values(shape: &[u32], data: &[i32], n: usize) -> Option<Vec<i64>> {
     if data.len() == n {
         return Some(data.iter().map(|&b| i64::from(b)).collect());
     }
-    let wide = matches!(shape, [len, 2] if usize::try_from(*len).ok() == Some(n));
-    (wide && Some(data.len()) == n.checked_mul(2)).then(|| {
-        data.chunks_exact(2)
+    let cols = match shape {
+        [len, c @ (2 | 3)] if usize::try_from(*len).ok() == Some(n) => *c as usize,
+        _ => return None,
+    };
+    (n > 0 && Some(data.len()) == n.checked_mul(cols)).then(|| {
+        data.chunks_exact(cols)
             .map(|p| match *p {
-                [hi, lo] => i64::from(hi) * (1 << 31) + i64::from(lo),
+                [hi, lo, ..] => i64::from(hi) * (1 << 31) + i64::from(lo),
                 _ => 0,
             })
             .collect()
@@ -451,7 +462,7 @@ mod tests {
         // N elements are plain, [N, 2] is wide, anything else is refused
         assert_eq!(bias_values(&[4], &[0; 4], 2), None);
         assert!(is_wide_bias(&[2, 2], 2) && !is_wide_bias(&[1, 2], 2));
-        assert_eq!(bias_values(&[2, 3], &[0; 6], 2), None);
+        assert_eq!(bias_values(&[2, 3], &[0; 6], 3), None);
         assert_eq!(bias_values(&[2, 2], &[0; 3], 2), None);
     }
 

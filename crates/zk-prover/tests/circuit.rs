@@ -165,11 +165,9 @@ fn the_poseidon_gadget_matches_the_native_sponge() {
 #[test]
 fn zk_refuses_packages_older_than_the_standard_poseidon() {
     let (mut pkg, inputs) = common::fixture("mlp_10_20_2", 0);
-    // a package without a wide bias is imported at version 4 (version 5 adds only wide biases)
-    assert_eq!(
-        pkg.semantics_version,
-        vouch_semantics::WIDE_BIAS_VERSION - 1
-    );
+    // its first Gemm's output channels' weight ranges differ by 2.6x: imported per channel at
+    // version 6 (versions 5 and 6 add only wide biases and per-channel multipliers)
+    assert_eq!(pkg.semantics_version, vouch_semantics::PER_CHANNEL_VERSION);
     assert!(vouch_zk_prover::task::input_commitment(&pkg, &inputs).is_ok());
     assert!(circuit::build(&pkg, inputs.clone()).is_ok());
     for old in [1, 2] {

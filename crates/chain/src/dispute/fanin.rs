@@ -12,6 +12,7 @@ use super::{CHUNK, Evidence, HonestTrace, OneStepArgs, input_data, to_usize, win
 use crate::graph::op;
 use crate::{Error, Result};
 use alloy::primitives::B256;
+use vouch_bindings::dispute_game::DisputeGame::Window;
 use vouch_bindings::dispute_game::OneStepVerifier::Node;
 use vouch_primitives::commit::merkle_proof;
 use vouch_primitives::tensor_commitment;
@@ -347,4 +348,29 @@ pub(super) fn chunk_args(
     }
     let proof = node_proof(ev, j).ok_or_else(|| missing("node"))?;
     Ok((node, proof.into_iter().map(B256::from).collect(), ins, cs))
+}
+
+/// The `mult` argument of `DisputeGame.startPartialSums` for element `e` of node `j`: a node
+/// requantized per output channel (`M = 0`, not wide) passes the window of its `[N, 3]` bias
+/// that holds the element's channel (its `M[n]` checks the posted accumulator); any other node
+/// passes none.
+pub(super) fn multiplier_window(ev: &Evidence, j: usize, e: usize) -> Result<Vec<Window>> {
+    let node = ev.nodes.get(j).ok_or_else(|| bad(j))?;
+    let per_channel = matches!(node.op, op::LINEAR | op::CONV)
+        && node.attrs.first().is_some_and(|a| a.is_zero())
+        && node.attrs.get(4).is_some_and(|a| a.is_zero());
+    let Some(&bias) = node.consts.get(1).filter(|_| per_channel) else {
+        return Ok(Vec::new());
+    };
+    let terms = Terms::of(node, e % numel(&node.outShape).max(1)).ok_or_else(|| bad(j))?;
+    let (o, n) = terms.bias.ok_or_else(|| bad(j))?;
+    let k = to_usize(bias, "constant")?;
+    let missing = || Error::OutOfRange {
+        what: "partial-sum start: the per-channel bias".to_owned(),
+    };
+    let data = ev.consts.get(k).ok_or_else(missing)?;
+    let weights: Vec<[u8; 32]> = ev.consts.iter().map(|c| tensor_commitment(c)).collect();
+    let proof = merkle_proof(&weights, k).ok_or_else(missing)?;
+    let (lo, hi) = bias_need(node, n, o);
+    Ok(vec![window(data, proof, lo, hi)])
 }

@@ -637,6 +637,7 @@ pub async fn step_with(
                     what: "node proof".to_owned(),
                 })?;
                 let acc = partial_sum(me, ev, j, e, chunks(ev, j)?)?;
+                let mult = fanin::multiplier_window(ev, j, e)?;
                 client
                     .send(
                         "DisputeGame.startPartialSums",
@@ -645,6 +646,7 @@ pub async fn step_with(
                             node,
                             proof.into_iter().map(B256::from).collect(),
                             alloy::primitives::I256::try_from(acc).unwrap_or_default(),
+                            mult,
                         ),
                     )
                     .await?;

@@ -240,14 +240,16 @@ fn axis_need(node: &Node, e: usize) -> Option<(usize, usize)> {
     Some((base, base + (len - 1) * inner + 1))
 }
 
-/// The elements of output `o`'s bias (constant 1) among `n` outputs: its one value, or its
-/// `[hi, lo]` pair when the bias is wide (`[N, 2]`, docs/semantics.md section 3).
+/// The elements of output `o`'s bias (constant 1) among `n` outputs: its one value, its
+/// `[hi, lo]` pair when the bias is wide (`[N, 2]`), or its `[hi, lo, M]` triple in a
+/// per-channel node (`[N, 3]`, docs/semantics.md section 3).
 pub(super) fn bias_need(node: &Node, n: usize, o: usize) -> (usize, usize) {
-    let wide = node
+    let cols = node
         .constShapes
         .get(1)
-        .is_some_and(|b| b.len() == 2 && dim(b, 0) == n && dim(b, 1) == 2);
-    if wide { (2 * o, 2 * o + 2) } else { (o, o + 1) }
+        .filter(|b| b.len() == 2 && dim(b, 0) == n && matches!(dim(b, 1), 2 | 3))
+        .map_or(1, |b| dim(b, 1));
+    (cols * o, cols * o + cols)
 }
 
 /// The window of a `Reduce` element: from its first to its last input element (at most

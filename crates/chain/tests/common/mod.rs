@@ -119,7 +119,7 @@ pub async fn liar_step(
     let m = dispute::chunks(honest.1, j).unwrap();
     let acc = dispute::partial_sum(honest.0, honest.1, j, e, m).unwrap();
     let claimed = i64::from(lie.tensors[j][e]);
-    let delta = accumulator_for(honest.1, j, claimed) - acc;
+    let delta = accumulator_for(honest.1, j, e, claimed) - acc;
     let p = dispute::partial_sum(honest.0, honest.1, j, e, c).unwrap()
         + if c > dev { delta } else { 0 };
     sys.client()
@@ -132,15 +132,30 @@ pub async fn liar_step(
     Move::Posted("partial sum")
 }
 
-/// The smallest accumulator whose output under node `j`'s requantization (attrs `[M, s, lo,
-/// hi, wide]`) is `value`; `value` itself for a wide output or a tree ensemble.
-pub fn accumulator_for(ev: &Evidence, j: usize, value: i64) -> i64 {
+/// The smallest accumulator whose output under the requantization of element `e` of node `j`
+/// (attrs `[M, s, lo, hi, wide]`; `M = 0`: its channel's `M[n]`, the third column of the
+/// `[N, 3]` bias) is `value`; `value` itself for a wide output or a tree ensemble.
+pub fn accumulator_for(ev: &Evidence, j: usize, e: usize, value: i64) -> i64 {
     let node = &ev.nodes[j];
     let a = |i: usize| node.attrs[i].as_i64();
     if node.op == vouch_chain::graph::op::TREE_ENSEMBLE || a(4) != 0 {
         return value;
     }
-    let (m, s) = (a(0), u32::try_from(a(1)).unwrap());
+    let dims = |s: &[U256]| s.iter().map(|d| d.to::<usize>()).collect::<Vec<_>>();
+    let m = if a(0) != 0 {
+        a(0)
+    } else {
+        let os = dims(&node.outShape);
+        let e = e % os.iter().product::<usize>();
+        let n = if node.op == vouch_chain::graph::op::CONV {
+            (e / os[2..].iter().product::<usize>()) % os[1]
+        } else {
+            e % dims(&node.constShapes[0])[0]
+        };
+        let bias = &ev.consts[node.consts[1].to::<usize>()];
+        i64::from(bias[3 * n + 2])
+    };
+    let s = u32::try_from(a(1)).unwrap();
     let half = if s == 0 { 0 } else { 1i64 << (s - 1) };
     let num = i128::from(value) * (1i128 << s) - i128::from(half);
     let mut x = i64::try_from(num.div_euclid(i128::from(m))).unwrap();

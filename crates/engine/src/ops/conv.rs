@@ -1,7 +1,7 @@
 //! Convolution: weights packed once per group, im2col of each image into packed rows, one
 //! product per group (finished as [`super::dense`] finishes every product).
 
-use super::dense::{Accum, bias_of, product};
+use super::dense::{Accum, ChannelView, Channels, channels_of, product};
 use super::{NodeRun, SemResult, Window, check_overflow, check_weights, check_window, nchw};
 use crate::Result;
 use crate::exec::shape_err;
@@ -17,7 +17,7 @@ use vouch_semantics::{Error as SemError, Requant};
 pub fn conv(
     x: &Tensor,
     weights: &[Packed],
-    bias: Option<&[i64]>,
+    ch: &Channels,
     win: &Window,
     out_shape: &[usize],
     rq: &Requant,
@@ -51,7 +51,7 @@ pub fn conv(
     }
     let one = |(b, dst): (usize, &mut [i32])| -> SemResult<()> {
         let src = &x.data[b * img_in..(b + 1) * img_in];
-        conv_image(src, dst, weights, bias, win, &geo, rq, acc, n == 1)
+        conv_image(src, dst, weights, ch, win, &geo, rq, acc, n == 1)
     };
     if n > 1 && crate::gemm::in_parallel_pool() {
         out.par_chunks_mut(img_out).enumerate().try_for_each(one)?;
@@ -83,7 +83,7 @@ fn conv_image(
     src: &[i32],
     dst: &mut [i32],
     weights: &[Packed],
-    bias: Option<&[i64]>,
+    ch: &Channels,
     win: &Window,
     geo: &ConvGeometry,
     rq: &Requant,
@@ -163,8 +163,8 @@ fn conv_image(
                 }
             }
         }
-        let gb = bias.map(|b| &b[g * og..(g + 1) * og]);
-        let acc = product(&cols, wg, gb, rq, accum, parallel_gemm)?;
+        let gc: ChannelView<'_> = ch.view(g * og, (g + 1) * og);
+        let acc = product(&cols, wg, gc, rq, accum, parallel_gemm)?;
         // `acc` is `[pixels, og]`; the output is channel-major: transposed in blocks of pixels.
         let og1 = og.max(1);
         for p0 in (0..pixels).step_by(TRANSPOSE_BLOCK) {
@@ -181,7 +181,7 @@ fn conv_image(
 }
 
 /// `Conv`'s weights packed once: one packed `[C_out / group, C_in / group · kH · kW]` matrix
-/// per group, whether the accumulator needs `i64`, and the bias values.
+/// per group, whether the accumulator needs `i64`, and the channels' bias values and multipliers.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn prepare_conv(
     pkg: &Package,
@@ -192,7 +192,7 @@ pub(crate) fn prepare_conv(
     group: u32,
     rq: &Requant,
     wide: bool,
-) -> Result<(Vec<Packed>, bool, Option<Vec<i64>>)> {
+) -> Result<(Vec<Packed>, bool, Channels)> {
     let konst = |c: u32| &pkg.consts[c as usize];
     let weight_err = |r: &str| shape_err(node, r.to_owned());
     let w = konst(weight);
@@ -203,8 +203,8 @@ pub(crate) fn prepare_conv(
     if [kh, kw] != kernel || co % group != 0 {
         return Err(weight_err("weight shape disagrees with kernel or group"));
     }
-    let b = bias_of(node, konst, bias, co as usize)?;
-    let acc64 = check_overflow(pkg, node, &w.data, co as usize, b.as_deref(), rq, wide)?;
+    let b = channels_of(node, konst, bias, co as usize, rq, wide)?;
+    let acc64 = check_overflow(pkg, node, &w.data, co as usize, &b, rq, wide)?;
     let (og, k) = ((co / group) as usize, (cg * kh * kw) as usize);
     let packs = w
         .data
@@ -221,7 +221,7 @@ pub(crate) fn run_conv(
     r: &NodeRun<'_>,
     ws: &[Packed],
     acc64: bool,
-    bias: Option<&[i64]>,
+    ch: &Channels,
     win: Window,
     rq: &Requant,
     wide: bool,
@@ -236,9 +236,12 @@ pub(crate) fn run_conv(
     if c % g != 0 || co % g != 0 || ws.iter().any(|w| w.k != kk || w.rows != co / g) {
         return Err(r.err("channels do not match the weights"));
     }
-    if let Some(f) = fast.filter(|_| acc64) {
+    // the fast path requantizes by the node's one multiplier: a per-channel node takes the
+    // general path
+    if let Some(f) = fast.filter(|_| acc64 && ch.mults.is_none()) {
+        let bias = ch.bias.as_deref();
         return super::conv16::conv16(x, f, bias, &win, out_shape, rq, wide).map_err(|e| r.sem(e));
     }
     let acc = Accum { wide, acc64 };
-    conv(x, ws, bias, &win, out_shape, rq, acc).map_err(|e| r.sem(e))
+    conv(x, ws, ch, &win, out_shape, rq, acc).map_err(|e| r.sem(e))
 }

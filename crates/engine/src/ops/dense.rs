@@ -18,12 +18,42 @@ pub struct Accum {
     pub acc64: bool,
 }
 
+/// The per-output-channel constants of a `Linear` or `Conv` epilogue: the bias values (a wide
+/// `[N, 2]` or per-channel `[N, 3]` bias joined into `i64`s) and, for a per-channel node
+/// (semantics version 6, `M = 0` in the node), the multipliers `M[n]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Channels {
+    /// `B[n]`, `None` without a bias.
+    pub bias: Option<Vec<i64>>,
+    /// `M[n]`, `None` when the node's one `M` applies to every channel.
+    pub mults: Option<Vec<i64>>,
+}
+
+impl Channels {
+    /// The view of output channels `from..to` (a `Conv` group's).
+    pub(super) fn view(&self, from: usize, to: usize) -> ChannelView<'_> {
+        ChannelView {
+            bias: self.bias.as_deref().and_then(|b| b.get(from..to)),
+            mults: self.mults.as_deref().and_then(|m| m.get(from..to)),
+        }
+    }
+}
+
+/// A borrowed range of [`Channels`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChannelView<'a> {
+    /// `B[n]` of the range.
+    pub bias: Option<&'a [i64]>,
+    /// `M[n]` of the range.
+    pub mults: Option<&'a [i64]>,
+}
+
 /// `a · bᵀ` as `[rows, n]` accumulators, plus bias, requantized (or kept wide): the `i32`
 /// kernels when the section 4 bound allows, else exact `i64` sums.
 pub(super) fn product(
     a: &Packed,
     b: &Packed,
-    bias: Option<&[i64]>,
+    ch: ChannelView<'_>,
     rq: &Requant,
     accum: Accum,
     parallel: bool,
@@ -32,7 +62,7 @@ pub(super) fn product(
     if accum.acc64 {
         let mut acc = vec![0i64; len];
         gemm64(a, b, &mut acc, parallel);
-        return finish(&acc, b.rows, bias, rq, accum.wide);
+        return finish(&acc, b.rows, ch, rq, accum.wide);
     }
     let mut acc = vec![0i32; len];
     if parallel {
@@ -40,14 +70,15 @@ pub(super) fn product(
     } else {
         gemm_serial(a, b, &mut acc);
     }
-    finish(&acc, b.rows, bias, rq, accum.wide)
+    finish(&acc, b.rows, ch, rq, accum.wide)
 }
 
-/// Adds the bias and requantizes (or keeps wide) an accumulator matrix `[rows, n]`.
+/// Adds the bias and requantizes (or keeps wide) an accumulator matrix `[rows, n]`; a
+/// per-channel node multiplies column `j` by its own `M[j]` (one shift for all).
 fn finish<A: Copy + Into<i64>>(
     acc: &[A],
     n: usize,
-    bias: Option<&[i64]>,
+    ch: ChannelView<'_>,
     rq: &Requant,
     wide: bool,
 ) -> SemResult<Vec<i32>> {
@@ -57,9 +88,20 @@ fn finish<A: Copy + Into<i64>>(
     }
     let half = if rq.s == 0 { 0 } else { 1i64 << (rq.s - 1) };
     let (lo, hi) = (i64::from(rq.lo), i64::from(rq.hi));
+    let bias = ch.bias;
+    let mults = match ch.mults {
+        Some(m) if m.len() == n => Some(m),
+        Some(_) => {
+            return Err(SemError::Domain {
+                what: "per-channel multipliers",
+            });
+        }
+        None => None,
+    };
     for row in acc.chunks_exact(n) {
         for (j, &a) in row.iter().enumerate() {
             let a: i64 = a.into();
+            let m = mults.map_or(rq.m, |m| m[j]);
             let a = match bias {
                 Some(b) => a
                     .checked_add(b[j])
@@ -73,7 +115,7 @@ fn finish<A: Copy + Into<i64>>(
             } else {
                 // The loaded package passed the section 4 bound, so |acc|·M + 2^(s-1) fits
                 // i64: the plain arithmetic below is the exact `requant` of docs/semantics.md.
-                ((a * rq.m + half) >> rq.s).clamp(lo, hi) as i32
+                ((a * m + half) >> rq.s).clamp(lo, hi) as i32
             });
         }
     }
@@ -84,14 +126,14 @@ fn finish<A: Copy + Into<i64>>(
 pub fn linear(
     x: &Tensor,
     w: &Packed,
-    bias: Option<&[i64]>,
+    ch: ChannelView<'_>,
     rq: &Requant,
     accum: Accum,
 ) -> SemResult<Tensor> {
     let k = w.k;
     let m = x.data.len().checked_div(k).unwrap_or(0);
     let a = Packed::from_rows(m, k, &x.data);
-    let data = product(&a, w, bias, rq, accum, true)?;
+    let data = product(&a, w, ch, rq, accum, true)?;
     let mut shape = x.shape.clone();
     if let Some(last) = shape.last_mut() {
         *last = w.rows;
@@ -124,7 +166,7 @@ pub fn matmul(
         let ys = &y.data[by * k * n..(by + 1) * k * n];
         let yt: Vec<i32> = (0..n * k).map(|i| ys[(i % k) * n + i / k]).collect();
         let bt = Packed::from_rows(n, k, &yt);
-        out.extend(product(&a, &bt, None, rq, accum, true)?);
+        out.extend(product(&a, &bt, ChannelView::default(), rq, accum, true)?);
     }
     Ok(Tensor {
         shape: out_shape.to_vec(),
@@ -133,7 +175,7 @@ pub fn matmul(
 }
 
 /// `Linear`'s weights packed once: the packed `[N, K]` matrix, whether the accumulator needs
-/// `i64`, and the bias values (a wide `[N, 2]` bias joined, `vouch_semantics::bias_values`).
+/// `i64`, and the channels' bias values and multipliers ([`channels_of`]).
 pub(crate) fn prepare_linear(
     pkg: &Package,
     node: &Node,
@@ -141,7 +183,7 @@ pub(crate) fn prepare_linear(
     bias: Option<u32>,
     rq: &Requant,
     wide: bool,
-) -> Result<(Packed, bool, Option<Vec<i64>>)> {
+) -> Result<(Packed, bool, Channels)> {
     let konst = |c: u32| &pkg.consts[c as usize];
     let weight_err = |r: &str| shape_err(node, r.to_owned());
     let w = konst(weight);
@@ -149,32 +191,48 @@ pub(crate) fn prepare_linear(
         return Err(weight_err("weight must be [N, K]"));
     };
     check_weights(node, &w.data)?;
-    let b = bias_of(node, konst, bias, n as usize)?;
-    let acc64 = check_overflow(pkg, node, &w.data, n as usize, b.as_deref(), rq, wide)?;
-    Ok((Packed::from_rows(n as usize, k as usize, &w.data), acc64, b))
+    let ch = channels_of(node, konst, bias, n as usize, rq, wide)?;
+    let acc64 = check_overflow(pkg, node, &w.data, n as usize, &ch, rq, wide)?;
+    Ok((
+        Packed::from_rows(n as usize, k as usize, &w.data),
+        acc64,
+        ch,
+    ))
 }
 
-/// The `n` bias values of a `Linear` or `Conv` node (`None` without a bias): `N` stored
-/// values, or a wide `[N, 2]` bias joined into `i64`s.
-pub(super) fn bias_of<'a>(
+/// The `n` channels of a `Linear` or `Conv` node: the bias values (`None` without a bias: `N`
+/// stored values, a wide `[N, 2]` bias or a per-channel `[N, 3]` one joined into `i64`s) and,
+/// for a per-channel node (`M = 0`, semantics version 6), the multipliers `M[n]`.
+pub(super) fn channels_of<'a>(
     node: &Node,
     konst: impl Fn(u32) -> &'a vouch_model::Const,
     bias: Option<u32>,
     n: usize,
-) -> Result<Option<Vec<i64>>> {
-    bias.map(|b| {
-        let c = konst(b);
-        vouch_semantics::bias_values(&c.shape, &c.data, n).ok_or_else(|| {
-            shape_err(
-                node,
-                format!(
-                    "bias shape {:?} holds neither {n} values nor [{n}, 2]",
-                    c.shape
-                ),
-            )
+    rq: &Requant,
+    wide: bool,
+) -> Result<Channels> {
+    let c = bias.map(konst);
+    let bias = c
+        .map(|c| {
+            vouch_semantics::bias_values(&c.shape, &c.data, n).ok_or_else(|| {
+                shape_err(
+                    node,
+                    format!(
+                        "bias shape {:?} holds neither {n} values nor [{n}, 2] nor [{n}, 3]",
+                        c.shape
+                    ),
+                )
+            })
         })
-    })
-    .transpose()
+        .transpose()?;
+    let mults = c.and_then(|c| vouch_semantics::channel_multipliers(&c.shape, &c.data, n));
+    if mults.is_some() != (rq.m == 0) || (mults.is_some() && wide) {
+        return Err(shape_err(
+            node,
+            "M = 0 (per-channel multipliers) needs an [N, 3] bias and a requantized output",
+        ));
+    }
+    Ok(Channels { bias, mults })
 }
 
 /// Runs a `Linear` node on its prepared weights.
@@ -182,7 +240,7 @@ pub(crate) fn run_linear(
     r: &NodeRun<'_>,
     w: &Packed,
     acc64: bool,
-    bias: Option<&[i64]>,
+    ch: &Channels,
     rq: &Requant,
     wide: bool,
 ) -> Result<Tensor> {
@@ -191,7 +249,7 @@ pub(crate) fn run_linear(
         return Err(r.err(format!("input {:?} does not end in {}", x.shape, w.k)));
     }
     let accum = Accum { wide, acc64 };
-    linear(x, w, bias, rq, accum).map_err(|e| r.sem(e))
+    linear(x, w, ch.view(0, w.rows), rq, accum).map_err(|e| r.sem(e))
 }
 
 /// Runs a `MatMul` node: checks the shapes and the accumulator bound of the operands' kinds.

@@ -163,7 +163,7 @@ fn check_overflow(
     node: &Node,
     w: &[i32],
     rows: usize,
-    bias: Option<&[i64]>,
+    ch: &dense::Channels,
     rq: &vouch_semantics::Requant,
     wide: bool,
 ) -> Result<bool> {
@@ -182,8 +182,15 @@ fn check_overflow(
         ));
     }
     let per = w.len().checked_div(rows).unwrap_or(0);
-    let bound = vouch_semantics::accumulator_bound(w, per, bias, r);
-    if !vouch_semantics::accumulator_fits(bound, rq, wide) {
+    let bias = ch.bias.as_deref();
+    let bound = match &ch.mults {
+        // per channel: each row's bound times its own multiplier (section 4)
+        Some(m) => vouch_semantics::channels_fit(w, per, bias, r, rq, m),
+        None => Some(vouch_semantics::accumulator_bound(w, per, bias, r))
+            .filter(|&b| vouch_semantics::accumulator_fits(b, rq, wide)),
+    };
+    let Some(bound) = bound else {
+        let bound = vouch_semantics::accumulator_bound(w, per, bias, r);
         return Err(shape_err(
             node,
             format!(
@@ -195,6 +202,6 @@ fn check_overflow(
                 }
             ),
         ));
-    }
+    };
     Ok(bound >= 1 << 31)
 }

@@ -1,4 +1,5 @@
-//! Lowering convolution: a constant weight quantized per tensor, an `i32` bias at the
+//! Lowering convolution: a constant weight quantized per output channel where its channels'
+//! ranges differ ([`Builder::per_channel`]), else per tensor with an `i32` bias at the
 //! accumulator scale, the section 4 accumulator bound, and a wide or requantized output
 //! ([`Builder::accum_output`]).
 
@@ -24,12 +25,18 @@ impl Builder<'_> {
     ) -> Result<()> {
         let g = self.g;
         let x = self.input(node, 0)?;
-        let (w, s_w) = self.weights(node, weight);
-        let acc = x.scale * s_w;
-        let (b, bq) = self.bias(node, bias, acc)?;
-        let per_out: usize = g.consts[weight].shape.iter().skip(1).product();
-        let bound = accumulator_bound(self.const_data(w), per_out, &bq, x.kind);
-        let (rq, wide, out) = self.accum_output(node, acc, bound)?;
+        let (w, b, rq, wide, out) = match self.per_channel(node, x, weight, bias)? {
+            Some(pc) => (pc.weight, Some(pc.bias), pc.rq, false, pc.out),
+            None => {
+                let (w, s_w) = self.weights(node, weight);
+                let acc = x.scale * s_w;
+                let (b, bq) = self.bias(node, bias, acc)?;
+                let per_out: usize = g.consts[weight].shape.iter().skip(1).product();
+                let bound = accumulator_bound(self.const_data(w), per_out, &bq, x.kind);
+                let (rq, wide, out) = self.accum_output(node, acc, bound)?;
+                (w, b, rq, wide, out)
+            }
+        };
         let u = |v: usize| u32::try_from(v).map_err(|_| Self::err(node, "attribute too large"));
         let op = Op::Conv {
             weight: w,

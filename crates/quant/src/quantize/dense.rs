@@ -1,4 +1,5 @@
-//! Lowering dense products: `Linear` (a constant weight, quantized per tensor, and an
+//! Lowering dense products: `Linear` (a constant weight, quantized per output channel where
+//! that pays and the fan-in is at most 64 ([`Builder::per_channel`]), else per tensor with an
 //! `i32` bias at the accumulator scale) and `MatMul` of two activations; both bound their
 //! accumulator (section 4) and bind a wide or requantized output ([`Builder::accum_output`]).
 
@@ -18,7 +19,22 @@ impl Builder<'_> {
     ) -> Result<()> {
         let g = self.g;
         let x = self.input(node, 0)?;
+        let k = g.consts[weight].shape.get(1).copied().unwrap_or(0);
         let limbs = self.limbs_of(node, 0);
+        let plain = self.feature_scales_of(node, 0).is_none();
+        if plain
+            && k <= super::channels::LINEAR_MAX_FAN_IN
+            && let Some(pc) = self.per_channel(node, x, weight, bias)?
+        {
+            let op = Op::Linear {
+                weight: pc.weight,
+                bias: Some(pc.bias),
+                rq: pc.rq,
+                wide: false,
+            };
+            self.push(node, name, op, vec![Operand::Value(x.id)], pc.out);
+            return Ok(());
+        }
         let (w, acc) = match self.feature_scales_of(node, 0).map(<[f64]>::to_vec) {
             // an input sent as two limbs per feature (features.rs)
             Some(fs) if limbs => self.weights_limbs(node, weight, &fs),
@@ -30,7 +46,7 @@ impl Builder<'_> {
             }
         };
         let (b, bq) = self.bias(node, bias, acc)?;
-        let k = g.consts[weight].shape.get(1).copied().unwrap_or(0) * if limbs { 2 } else { 1 };
+        let k = k * if limbs { 2 } else { 1 };
         let bound = accumulator_bound(self.const_data(w), k, &bq, x.kind);
         let (rq, wide, out) = self.accum_output(node, acc, bound)?;
         self.push(

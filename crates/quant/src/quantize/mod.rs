@@ -20,6 +20,7 @@
 //! | `tree` | `TreeEnsemble` |
 
 mod activation;
+mod channels;
 mod conv;
 mod dense;
 mod elementwise;
@@ -30,6 +31,7 @@ mod pool;
 mod reduce;
 mod softmax;
 pub(crate) mod tree;
+mod weights;
 
 use crate::{Error, Result};
 use vouch_model::{Const, Dim, IoSpec, Kind, Node, Op, Operand, Package, Requant, TensorInfo};
@@ -380,6 +382,18 @@ impl Builder<'_> {
             let q = self.bind(node, v, Kind::Wide, s_z)?;
             return Ok((rq, false, q.id));
         }
+        let (target, s_z, lo, hi) = self.act_target(v);
+        let (m, s) = multiplier(acc_scale / s_z)
+            .ok_or_else(|| Self::err(node, "requantization ratio out of range"))?;
+        let rq = Requant { m, s, lo, hi };
+        Self::requant_fits(node, bound, &rq)?;
+        let q = self.bind(node, target, self.act(), s_z)?;
+        Ok((rq, false, q.id))
+    }
+
+    /// The activation a requantized product `v` writes: the value it binds (a fused `Relu` or
+    /// `Clip`'s output, marked fused), its calibrated scale and its clamp bounds.
+    fn act_target(&mut self, v: usize) -> (usize, f64, i32, i32) {
         let (target, lo_hi) = match self.fusable(v) {
             Some(c) => {
                 self.fused[c] = true;
@@ -400,80 +414,17 @@ impl Builder<'_> {
             Some(r) if r > 0.0 => s_z.min(act_scale(r, self.lim())),
             _ => s_z,
         };
-        let (m, s) = multiplier(acc_scale / s_z)
-            .ok_or_else(|| Self::err(node, "requantization ratio out of range"))?;
         let act = self.act();
         let (lo, hi) = match lo_hi {
             Some((a, b)) => clamp_bounds(a, b, s_z, act),
             None => kind_range(act),
         };
-        let rq = Requant { m, s, lo, hi };
-        Self::requant_fits(node, bound, &rq)?;
-        let q = self.bind(node, target, act, s_z)?;
-        Ok((rq, false, q.id))
+        (target, s_z, lo, hi)
     }
 
     /// The integers of package constant `id` (empty for an unknown id).
     fn const_data(&self, id: u32) -> &[i32] {
         self.consts.get(id as usize).map_or(&[], |c| &c.data)
-    }
-
-    /// Constant `c` quantized per tensor at `max |w| / L` into a new package constant:
-    /// `(const id, scale)`.
-    fn weights(&mut self, node: &FNode, c: usize) -> (u32, f64) {
-        let fc = &self.g.consts[c];
-        let range = fc.data.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let lim = self.lim();
-        let s_w = if range > 0.0 {
-            f64::from(range) / f64::from(lim)
-        } else {
-            1.0
-        };
-        let data: Vec<i32> = fc.data.iter().map(|&v| quant_sym(v, s_w, lim)).collect();
-        let id = self.add_const(format!("{}.weight", node.name), s_w, fc.shape.clone(), data);
-        (id, s_w)
-    }
-
-    /// The bias at the accumulator scale `scale`, exact to the step: stored as it is when every
-    /// value fits `i32`, else as a wide `[N, 2]` bias (`docs/semantics.md` section 3, version
-    /// 5) of `i64`-ranged values. Returns the constant and the values.
-    fn bias(
-        &mut self,
-        node: &FNode,
-        c: Option<usize>,
-        scale: f64,
-    ) -> Result<(Option<u32>, Vec<i64>)> {
-        let Some(c) = c else {
-            return Ok((None, Vec::new()));
-        };
-        let fc = &self.g.consts[c];
-        let mut values = Vec::with_capacity(fc.data.len());
-        for &b in &fc.data {
-            let q = (f64::from(b) / scale).round();
-            // 2^62: the widest value a [hi, lo] pair holds (hi = floor(q / 2^31) in i32)
-            if !q.is_finite() || q.abs() >= 4_611_686_018_427_387_904.0 {
-                return Err(Self::err(
-                    node,
-                    "bias does not fit i64 at the accumulator scale",
-                ));
-            }
-            values.push(q as i64);
-        }
-        let narrow: Option<Vec<i32>> = values.iter().map(|&v| i32::try_from(v).ok()).collect();
-        let (shape, data) = match narrow {
-            Some(data) => (fc.shape.clone(), data),
-            None => {
-                let pairs: Option<Vec<[i32; 2]>> = values
-                    .iter()
-                    .map(|&v| vouch_semantics::split_bias(v))
-                    .collect();
-                let pairs =
-                    pairs.ok_or_else(|| Self::err(node, "bias does not fit a wide bias"))?;
-                (vec![values.len(), 2], pairs.concat())
-            }
-        };
-        let id = self.add_const(format!("{}.bias", node.name), scale, shape, data);
-        Ok((Some(id), values))
     }
 
     /// Lowers node `ni` (nothing if it was fused into its producer) by the method its
@@ -749,25 +700,32 @@ pub fn quantize(
             Ok(IoSpec::new(g.values[v].name.clone(), q.id))
         })
         .collect::<Result<Vec<_>>>()?;
-    // A wide bias needs version 5; every other package keeps version 4.
-    let wide_bias = b.nodes.iter().any(|n| match n.op {
+    // A wide bias needs version 5, per-channel multipliers version 6; every other package
+    // keeps version 4.
+    let needs = |n: &Node| match n.op {
         Op::Linear { weight, bias, .. } | Op::Conv { weight, bias, .. } => bias
             .zip(b.consts.get(weight as usize))
             .and_then(|(c, w)| Some((b.consts.get(c as usize)?, w)))
-            .is_some_and(|(c, w)| {
+            .map_or(0, |(c, w)| {
                 let n = w.shape.first().map_or(0, |&d| d as usize);
-                vouch_semantics::is_wide_bias(&c.shape, n)
+                if vouch_semantics::is_per_channel(&c.shape, n) {
+                    vouch_semantics::PER_CHANNEL_VERSION
+                } else if vouch_semantics::is_wide_bias(&c.shape, n) {
+                    WIDE_BIAS_VERSION
+                } else {
+                    0
+                }
             }),
-        _ => false,
-    });
+        _ => 0,
+    };
     let pkg = Package {
         // Every precision writes version 4 (tree feature codes are act16 tensors, which need
-        // version 2 or later, at either precision), or 5 with a wide bias.
-        semantics_version: if wide_bias {
-            WIDE_BIAS_VERSION
-        } else {
-            precision.semantics_version()
-        },
+        // version 2 or later, at either precision), or 5 with a wide bias, 6 per channel.
+        semantics_version: b
+            .nodes
+            .iter()
+            .map(needs)
+            .fold(precision.semantics_version(), u32::max),
         name: name.to_owned(),
         source_sha256,
         inputs,

@@ -28,7 +28,7 @@ pub(super) fn conv(
     let w = &nd.pkg.consts[weight as usize];
     let (bn, c, h, wd) = nchw(&x.shape).ok_or_else(|| nd.err("input not NCHW"))?;
     let (_, co, oh, ow) = nchw(nd.out_shape).ok_or_else(|| nd.err("output not NCHW"))?;
-    let b = nd.bias(bias, co)?;
+    let (b, mults) = nd.channels(bias, co)?;
     let g = group.max(1) as usize;
     let (cg, og) = (c / g, co / g);
     let [kh, kw] = kernel.map(|v| v as usize);
@@ -41,6 +41,7 @@ pub(super) fn conv(
     for bi in 0..bn {
         for o in 0..co {
             let gi = o / og.max(1);
+            let rq = vouch_semantics::channel_requant(rq, mults.as_deref(), o);
             for y in 0..oh {
                 for xo in 0..ow {
                     let mut terms = Vec::with_capacity(cg * kh * kw);
@@ -57,7 +58,7 @@ pub(super) fn conv(
                         }
                     }
                     let acc = dot(terms.into_iter(), b.as_ref().map_or(0, |b| b[o]));
-                    out.push(finish(cs, acc, rq, wide));
+                    out.push(finish(cs, acc, &rq, wide));
                 }
             }
         }

@@ -9,7 +9,8 @@ use crate::gadgets::{self, Sig};
 use vouch_engine::tensor::broadcast_index;
 use vouch_semantics::Requant;
 
-/// `Linear`: per row and output, `bias + Σ w·x` as a linear combination, finished.
+/// `Linear`: per row and output, `bias + Σ w·x` as a linear combination, finished (with the
+/// output's own multiplier in a per-channel node).
 pub(super) fn linear(
     cs: &mut Cs,
     nd: &NodeIn<'_>,
@@ -21,7 +22,7 @@ pub(super) fn linear(
     let x = nd.x;
     let w = &nd.pkg.consts[weight as usize];
     let (n, k) = (w.shape[0] as usize, w.shape[1] as usize);
-    let b = nd.bias(bias, n)?;
+    let (b, mults) = nd.channels(bias, n)?;
     let rows = x.sigs.len().checked_div(k).unwrap_or(0);
     let mut out = Vec::with_capacity(rows * n);
     for r in 0..rows {
@@ -29,7 +30,8 @@ pub(super) fn linear(
         for o in 0..n {
             let terms = (0..k).map(|i| (&xr[i], w.data[o * k + i]));
             let acc = dot(terms, b.as_ref().map_or(0, |b| b[o]));
-            out.push(finish(cs, acc, rq, wide));
+            let rq = vouch_semantics::channel_requant(rq, mults.as_deref(), o);
+            out.push(finish(cs, acc, &rq, wide));
         }
     }
     Ok(out)

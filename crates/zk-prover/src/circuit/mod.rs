@@ -127,21 +127,31 @@ impl<'a> NodeIn<'a> {
             .ok_or_else(|| self.err("missing constant"))
     }
 
-    /// The `n` values of a `Linear` or `Conv` bias constant (a wide `[N, 2]` bias joined,
-    /// `docs/semantics.md` section 3); `None` without a bias.
-    fn bias(&self, c: Option<u32>, n: usize) -> Result<Option<Vec<i64>>> {
-        c.map(|c| {
-            let k = self
-                .pkg
-                .consts
-                .get(c as usize)
-                .ok_or_else(|| self.err("missing constant"))?;
-            vouch_semantics::bias_values(&k.shape, &k.data, n)
-                .ok_or_else(|| self.err("bias shape does not match the outputs"))
-        })
-        .transpose()
+    /// The `n` values of a `Linear` or `Conv` bias constant (a wide `[N, 2]` or per-channel
+    /// `[N, 3]` bias joined, `docs/semantics.md` section 3; `None` without a bias) and the
+    /// per-channel multipliers `M[n]` (version 6; `None` when the node's one `M` applies).
+    fn channels(&self, c: Option<u32>, n: usize) -> Result<Channels> {
+        let k = c
+            .map(|c| {
+                self.pkg
+                    .consts
+                    .get(c as usize)
+                    .ok_or_else(|| self.err("missing constant"))
+            })
+            .transpose()?;
+        let bias = k
+            .map(|k| {
+                vouch_semantics::bias_values(&k.shape, &k.data, n)
+                    .ok_or_else(|| self.err("bias shape does not match the outputs"))
+            })
+            .transpose()?;
+        let mults = k.and_then(|k| vouch_semantics::channel_multipliers(&k.shape, &k.data, n));
+        Ok((bias, mults))
     }
 }
+
+/// A `Linear` or `Conv` node's bias values and per-channel multipliers ([`NodeIn::channels`]).
+type Channels = (Option<Vec<i64>>, Option<Vec<i64>>);
 
 /// Builds the circuit from a traced execution.
 pub fn build_from_trace(

@@ -1047,6 +1047,43 @@ export const disputeGameAbi = [
         "name": "acc",
         "type": "int256",
         "internalType": "int256"
+      },
+      {
+        "name": "mult",
+        "type": "tuple[]",
+        "internalType": "struct DisputeGame.Window[]",
+        "components": [
+          {
+            "name": "numel",
+            "type": "uint256",
+            "internalType": "uint256"
+          },
+          {
+            "name": "root",
+            "type": "bytes32",
+            "internalType": "bytes32"
+          },
+          {
+            "name": "leafProof",
+            "type": "bytes32[]",
+            "internalType": "bytes32[]"
+          },
+          {
+            "name": "startWord",
+            "type": "uint256",
+            "internalType": "uint256"
+          },
+          {
+            "name": "words",
+            "type": "bytes32[]",
+            "internalType": "bytes32[]"
+          },
+          {
+            "name": "rangeProof",
+            "type": "bytes32[]",
+            "internalType": "bytes32[]"
+          }
+        ]
       }
     ],
     "outputs": [],

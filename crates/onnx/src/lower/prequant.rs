@@ -239,7 +239,7 @@ impl Importer {
                     s.get(c).copied().unwrap_or(1.0),
                     zp.get(c).copied().unwrap_or(0),
                 );
-                (x - z) as f32 * sc
+                x.saturating_sub(z) as f32 * sc
             })
             .collect()
     }

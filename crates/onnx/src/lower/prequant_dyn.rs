@@ -116,7 +116,7 @@ fn reshape_to(t: &Tensor, spec: &[i64]) -> Option<Vec<usize>> {
         }
     }
     if let Some(i) = infer {
-        let known: usize = out.iter().product();
+        let known = out.iter().try_fold(1usize, |a, &d| a.checked_mul(d))?;
         if known == 0 || !t.len().is_multiple_of(known) {
             return None;
         }
@@ -442,7 +442,9 @@ impl Importer {
         let inner: usize = shape.iter().skip(axis + 1).product();
         q.iter()
             .enumerate()
-            .map(|(i, &x)| (x - zp.get((i / inner.max(1)) % n).copied().unwrap_or(0)) as f32)
+            .map(|(i, &x)| {
+                x.saturating_sub(zp.get((i / inner.max(1)) % n).copied().unwrap_or(0)) as f32
+            })
             .collect()
     }
 
@@ -510,7 +512,7 @@ impl Importer {
                     let z = zp.get(at(zp.len(), d, c, zi)?).copied().unwrap_or(0);
                     let x = q.get(src).copied().unwrap_or(0);
                     if let Some(o) = out.get_mut((d * cols + c) * rows + i) {
-                        *o = (x - z) as f32 * sc;
+                        *o = x.saturating_sub(z) as f32 * sc;
                     }
                 }
             }

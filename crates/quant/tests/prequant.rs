@@ -19,8 +19,12 @@
 #![allow(clippy::print_stdout, clippy::unwrap_used, missing_docs)]
 
 mod common;
+mod one_node;
 
+use prost::Message as _;
 use serde_json::Value;
+use vouch_onnx::proto::{GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto};
+use vouch_quant::FTensor;
 
 fn flat(v: &Value, out: &mut Vec<f64>) {
     match v {
@@ -124,5 +128,105 @@ fn the_fixtures_at_8_bits() {
             "{model}: error {} above {bound}",
             m.rel_err
         );
+    }
+}
+
+/// A uint8 tensor (`int32_data`).
+fn u8s(name: &str, dims: &[i64], data: &[i32]) -> TensorProto {
+    TensorProto {
+        name: name.into(),
+        dims: dims.to_vec(),
+        data_type: 2,
+        int32_data: data.to_vec(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn integer_products_of_an_integer_input_are_exact_in_the_float_reference() {
+    // MatMulInteger of a uint8 graph input by uint8 weights with per-column zero points, then
+    // QLinearMatMul of the same input (its dequantized value) by the same weights
+    let b = [3, 250, 128, 0, 7, 200, 255, 1, 90, 128, 64, 17];
+    let bz = [128, 0, 100];
+    let node = |op: &str, ins: &[&str], out: &str| NodeProto {
+        input: ins.iter().map(|s| (*s).into()).collect(),
+        output: vec![out.into()],
+        name: format!("n_{out}"),
+        op_type: op.into(),
+        ..Default::default()
+    };
+    let model = ModelProto {
+        ir_version: 8,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 13,
+        }],
+        graph: Some(GraphProto {
+            node: vec![
+                node("MatMulInteger", &["x", "b", "xz", "bz"], "acc"),
+                node("Cast", &["acc"], "accf"),
+                node(
+                    "QLinearMatMul",
+                    &["x", "xs", "xz", "b", "bs", "bz1", "ys", "yz"],
+                    "q",
+                ),
+                node("DequantizeLinear", &["q", "ys", "yz"], "y"),
+            ],
+            name: "g".into(),
+            initializer: vec![
+                u8s("b", &[4, 3], &b),
+                u8s("xz", &[], &[128]),
+                u8s("bz", &[3], &bz),
+                u8s("bz1", &[], &[128]),
+                one_node::init("xs", &[], &[0.5]),
+                one_node::init("bs", &[], &[0.25]),
+                one_node::init("ys", &[], &[4.0]),
+                u8s("yz", &[], &[10]),
+            ],
+            input: vec![one_node::value_info("x", 2, Some(&[-1, 4]))],
+            output: vec![
+                one_node::value_info("accf", 6, None),
+                one_node::value_info("y", 1, None),
+            ],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mut g = model.encode_to_vec();
+    // `Cast` to float of the int32 accumulator
+    let mut m = ModelProto::decode(g.as_slice()).unwrap();
+    if let Some(gr) = m.graph.as_mut() {
+        gr.node[1].attribute.push(one_node::int("to", 1));
+    }
+    g = m.encode_to_vec();
+    let graph = vouch_onnx::import(&g, &Default::default()).unwrap();
+    let x = [0.0f32, 255.0, 128.0, 17.0, 200.0, 3.0, 99.0, 250.0];
+    let values = vouch_quant::float::run(
+        &graph,
+        vec![FTensor {
+            shape: vec![2, 4],
+            data: x.to_vec(),
+        }],
+    )
+    .unwrap();
+    let acc = &values[graph.outputs[0]].data;
+    let y = &values[graph.outputs[1]].data;
+    for r in 0..2 {
+        for c in 0..3 {
+            let want: i64 = (0..4)
+                .map(|k| (x[r * 4 + k] as i64 - 128) * (b[k * 3 + c] as i64 - bz[c] as i64))
+                .sum();
+            assert_eq!(acc[r * 3 + c], want as f32, "row {r} column {c}");
+            // QLinearMatMul: round(Σ (x - 128)·0.5 · (b - 128)·0.25 / 4) + 10, clamped, as real
+            let real: f64 = (0..4)
+                .map(|k| (x[r * 4 + k] as f64 - 128.0) * 0.5 * (b[k * 3 + c] as f64 - 128.0) * 0.25)
+                .sum();
+            let q = ((real / 4.0).round_ties_even() + 10.0).clamp(0.0, 255.0);
+            assert_eq!(
+                f64::from(y[r * 3 + c]),
+                (q - 10.0) * 4.0,
+                "row {r} column {c}"
+            );
+        }
     }
 }

@@ -726,9 +726,8 @@ impl Importer {
         {
             d.iter_mut().for_each(|v| *v /= s);
         }
-        let out = ctx.output(0).unwrap_or_default().to_owned();
-        let y = self.conv_by(ctx, x, w, None, out)?;
-        self.set_out(ctx, 0, Sym::Value(y))
+        let y = self.conv_by(ctx, x, w, None, format!("{}.real", ctx.name))?;
+        self.rebind(ctx, y)
     }
 
     /// ONNX `MatMulInteger` (outside the dynamic pattern): the exact `int32` product of `a -
@@ -749,8 +748,7 @@ impl Importer {
         {
             d.iter_mut().for_each(|v| *v /= s);
         }
-        let out = ctx.output(0).unwrap_or_default().to_owned();
-        let y = self.matmul_by(ctx, a, Sym::Const(Rc::new(b)), out)?;
-        self.set_out(ctx, 0, Sym::Value(y))
+        let y = self.matmul_by(ctx, a, Sym::Const(Rc::new(b)), format!("{}.real", ctx.name))?;
+        self.rebind(ctx, y)
     }
 }

@@ -230,3 +230,71 @@ fn integer_products_of_an_integer_input_are_exact_in_the_float_reference() {
         }
     }
 }
+
+#[test]
+fn conv_integer_of_an_integer_input_is_exact_in_the_float_reference() {
+    // ConvInteger of a uint8 [N, 1, 3, 3] input by a uint8 2x2 kernel, zero points 128 and 3
+    let w = [3, 250, 7, 0];
+    let mut cast = NodeProto {
+        input: vec!["acc".into()],
+        output: vec!["y".into()],
+        name: "n_y".into(),
+        op_type: "Cast".into(),
+        ..Default::default()
+    };
+    cast.attribute.push(one_node::int("to", 1));
+    let model = ModelProto {
+        ir_version: 8,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 13,
+        }],
+        graph: Some(GraphProto {
+            node: vec![
+                NodeProto {
+                    input: ["x", "w", "xz", "wz"].map(String::from).to_vec(),
+                    output: vec!["acc".into()],
+                    name: "n_acc".into(),
+                    op_type: "ConvInteger".into(),
+                    ..Default::default()
+                },
+                cast,
+            ],
+            name: "g".into(),
+            initializer: vec![
+                u8s("w", &[1, 1, 2, 2], &w),
+                u8s("xz", &[], &[128]),
+                u8s("wz", &[], &[3]),
+            ],
+            input: vec![one_node::value_info("x", 2, Some(&[-1, 1, 3, 3]))],
+            output: vec![one_node::value_info("y", 1, None)],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let graph = vouch_onnx::import(&model.encode_to_vec(), &Default::default()).unwrap();
+    let x: Vec<f32> = [0, 255, 128, 17, 200, 3, 99, 250, 64]
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
+    let values = vouch_quant::float::run(
+        &graph,
+        vec![FTensor {
+            shape: vec![1, 1, 3, 3],
+            data: x.clone(),
+        }],
+    )
+    .unwrap();
+    let y = &values[graph.outputs[0]];
+    assert_eq!(y.shape, [1, 1, 2, 2]);
+    for (o, &got) in y.data.iter().enumerate() {
+        let (r, c) = (o / 2, o % 2);
+        let want: i64 = (0..4)
+            .map(|k| {
+                let xi = x[(r + k / 2) * 3 + c + k % 2] as i64 - 128;
+                xi * (w[k] as i64 - 3)
+            })
+            .sum();
+        assert_eq!(got, want as f32, "output {o}");
+    }
+}

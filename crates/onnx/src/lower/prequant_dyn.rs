@@ -380,7 +380,7 @@ impl Importer {
         let Some(x) = self.dyn_operand(ctx)? else {
             return self.conv_integer_static(ctx);
         };
-        let (w, _) = self.weight_centred(ctx, 0)?;
+        let w = self.weight_centred(ctx, 0)?;
         let v = self.conv_by(ctx, x, w, None, format!("{}.real", ctx.name))?;
         let node = self.dyn_node(ctx);
         self.bind_dyn(ctx, Dyn::Acc { x, node, v })
@@ -395,7 +395,7 @@ impl Importer {
             Sym::Const(t) => t.shape.len().saturating_sub(1),
             Sym::Value(_) => return Err(ctx.unsupported("a computed weight (input #1)")),
         };
-        let (b, _) = self.weight_centred(ctx, axis)?;
+        let b = self.weight_centred(ctx, axis)?;
         let v = self.matmul_by(ctx, x, Sym::Const(Rc::new(b)), format!("{}.real", ctx.name))?;
         let node = self.dyn_node(ctx);
         self.bind_dyn(ctx, Dyn::Acc { x, node, v })
@@ -408,7 +408,7 @@ impl Importer {
     }
 
     /// The constant weight (input 1) less its zero point (input 3) along `axis`.
-    fn weight_centred(&self, ctx: &Ctx<'_>, axis: usize) -> Result<(Tensor, ())> {
+    fn weight_centred(&self, ctx: &Ctx<'_>, axis: usize) -> Result<Tensor> {
         let t = self.const_in(ctx, 1)?;
         let Data::I(q) = &t.data else {
             return Err(ctx.bad_input(1, "must be an integer tensor"));
@@ -433,7 +433,7 @@ impl Importer {
             l => return Err(ctx.bad_input(3, format!("has {l} values for an axis of {n}"))),
         };
         let data = Self::dequant_centred(&t.shape, q, axis, &zp);
-        Ok((Tensor::f(t.shape.clone(), data), ()))
+        Ok(Tensor::f(t.shape.clone(), data))
     }
 
     /// `q - zp[c]` as `f32`, `c` the index along `axis`.

@@ -134,8 +134,8 @@ def fetch(out: Path):
 def supported_ops(root: Path):
     """The (domain, op) pairs vouch's importer lowers, read from its lowering table."""
     src = (root / "crates/onnx/src/lower/mod.rs").read_text()
-    return {("ai.onnx.ml" if d == "ML" else "", op)
-            for d, op in re.findall(r'\((ONNX|ML),\s*"(\w+)"', src)}
+    domains = {"ONNX": "", "ML": "ai.onnx.ml", "MS": "com.microsoft"}
+    return {(domains[d], op) for d, op in re.findall(r'\(\s*(ONNX|ML|MS),\s*"(\w+)"', src)}
 
 
 def walk_graphs(g):

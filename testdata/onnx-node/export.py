@@ -101,6 +101,10 @@ SUPPORTED_OPS = {
     # Lowered into the ops above: Attention as its function body (heads by Reshape/Transpose,
     # MatMul, Softmax; masks known at import as a Where by the row minimum minus a margin).
     "Attention",
+    # Pre-quantized models: the float meaning of the quantization (constant quantization
+    # parameters; DynamicQuantizeLinear only inside onnxruntime's dynamic quantization pattern).
+    "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger",
+    "MatMulInteger", "DynamicQuantizeLinear",
     # Not an op to run but a value (PyTorch's exporter writes weights and shapes with it).
     "Constant",
 }

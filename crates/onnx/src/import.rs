@@ -56,18 +56,28 @@ pub(crate) fn import_model(model: &ModelProto, opts: &ImportOptions) -> Result<F
         .iter()
         .map(|t| Ok((t.name.clone(), Rc::new(Tensor::from_proto(t)?))))
         .collect::<Result<Vec<_>>>()?;
-    import_decoded(model, graph, &inits, opts)
+    import_decoded(model, graph, &inits, &elem_types(graph), opts)
+}
+
+/// The element type of each initializer, by name (a zero point's type is its range).
+fn elem_types(graph: &GraphProto) -> HashMap<String, i32> {
+    graph
+        .initializer
+        .iter()
+        .map(|t| (t.name.clone(), t.data_type))
+        .collect()
 }
 
 /// [`import_model`] taking the model: each initializer's stored bytes are dropped as soon as
 /// it is decoded, so the encoded and the decoded weights are never all held at once.
 pub(crate) fn import_model_owned(mut model: ModelProto, opts: &ImportOptions) -> Result<FGraph> {
     let mut graph = model.graph.take().ok_or(Error::NoGraph)?;
+    let types = elem_types(&graph);
     let inits = std::mem::take(&mut graph.initializer)
         .into_iter()
         .map(|t| Ok((t.name.clone(), Rc::new(Tensor::from_proto(&t)?))))
         .collect::<Result<Vec<_>>>()?;
-    import_decoded(&model, &graph, &inits, opts)
+    import_decoded(&model, &graph, &inits, &types, opts)
 }
 
 /// Imports `graph` (of `model`) whose initializers are `inits`, decoded.
@@ -75,6 +85,7 @@ fn import_decoded(
     model: &ModelProto,
     graph: &GraphProto,
     inits: &[Initializer],
+    types: &HashMap<String, i32>,
     opts: &ImportOptions,
 ) -> Result<FGraph> {
     let opset = model
@@ -91,12 +102,12 @@ fn import_decoded(
         Some(o) => o.clone(),
         None => graph.output.iter().map(|o| o.name.clone()).collect(),
     };
-    let mut imp = Importer::new(opset);
+    let mut imp = Importer::new(opset, types);
     match imp.run(graph, inits, &outputs, opts, !opts.keep_fixed_batch) {
         Ok(()) => Ok(imp.finish()),
         // a batch fixed at 1 that cannot be the rows axis: the model as declared
         Err(e) if imp.g.batch == BatchAxis::FixedOneAsRows => {
-            let mut imp = Importer::new(opset);
+            let mut imp = Importer::new(opset, types);
             imp.run(graph, inits, &outputs, opts, false)?;
             imp.g.batch = BatchAxis::FixedOne(e.to_string());
             Ok(imp.finish())
@@ -128,6 +139,15 @@ pub(crate) struct Importer {
     pub(crate) scaled: HashMap<ValueId, crate::lower::Scaled>,
     /// Names whose every use is a `Softmax`, with its axes (`lower::softmax_fed`).
     pub(crate) softmax_fed: HashMap<String, Vec<i64>>,
+    /// The ONNX element type of each constant held as an initializer or `Constant` node, by
+    /// name (a zero point's type sets a quantized tensor's range).
+    pub(crate) elem_types: HashMap<String, i32>,
+    /// Names inside onnxruntime's dynamic quantization pattern, not bound to a tensor
+    /// (`lower/prequant_dyn.rs`).
+    pub(crate) dynq: HashMap<String, crate::lower::Dyn>,
+    /// Values that stand for a quantized tensor of the model: each is the tensor's real
+    /// value `(q - zero_point) · scale` (`lower/prequant.rs`).
+    pub(crate) qtags: HashMap<ValueId, crate::lower::QParams>,
 }
 
 /// The names the subgraphs of `node` (an `If`'s branches) read, at any depth: the inputs of
@@ -193,7 +213,7 @@ pub(crate) fn fixed(dims: &[usize]) -> Vec<Dim> {
 }
 
 impl Importer {
-    fn new(opset: i64) -> Self {
+    fn new(opset: i64, types: &HashMap<String, i32>) -> Self {
         Self {
             g: FGraph::default(),
             env: HashMap::new(),
@@ -206,10 +226,13 @@ impl Importer {
             budget: DERIVED_BUDGET,
             scaled: HashMap::new(),
             softmax_fed: HashMap::new(),
+            elem_types: types.clone(),
+            dynq: HashMap::new(),
+            qtags: HashMap::new(),
         }
     }
 
-    fn define(&mut self, name: &str, sym: Sym) -> Result<()> {
+    pub(crate) fn define(&mut self, name: &str, sym: Sym) -> Result<()> {
         if self.env.insert(name.to_owned(), sym).is_some() {
             return Err(Error::Redefined {
                 name: name.to_owned(),
@@ -354,6 +377,7 @@ impl Importer {
                     self.g.outputs.push(v);
                 }
                 Some(Sym::Const(_)) => return Err(Error::ConstantOutput { name: o.clone() }),
+                None if self.dynq.contains_key(o) => return Err(self.dyn_output(o)),
                 None => return Err(Error::UnknownOutput { name: o.clone() }),
             }
         }
@@ -497,6 +521,11 @@ impl Importer {
                 node: ctx.name.clone(),
                 name: name.to_owned(),
             })
+    }
+
+    /// What the tensor `name` is bound to, if anything.
+    pub(crate) fn lookup(&self, name: &str) -> Option<Sym> {
+        self.env.get(name).cloned()
     }
 
     pub(crate) fn opt_sym(&self, ctx: &Ctx<'_>, i: usize) -> Result<Option<Sym>> {

@@ -46,6 +46,12 @@
 //! step 2, so what it decides (an `If` on `sr == 16000`) folds; `Size` of a static shape and
 //! `Range` of constants fold too.
 //!
+//! A model quantized by its exporter (QDQ pairs, `QLinearConv`, `QLinearMatMul`, `QGemm`,
+//! onnxruntime's dynamic quantization with `ConvInteger`, `MatMulInteger` and
+//! `DynamicQuantizeLSTM`) is imported as the float model its integers stand for: constant
+//! weights dequantized exactly, each activation quantization as its float meaning (`Mul`, a
+//! `Round` map, `Clip`, `Mul`; `lower/prequant.rs`, `lower/prequant_dyn.rs`).
+//!
 //! Only graph inputs that the kept outputs depend on appear in [`FGraph::inputs`].
 //! Every failure is an [`Error`]; no input makes the importer panic.
 

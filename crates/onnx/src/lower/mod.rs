@@ -30,6 +30,8 @@
 //! | [`plumbing`] | `Constant`, `Identity`, `Dropout`, `Cast`, `ai.onnx.ml` `Imputer` on a graph input, `If` with a constant condition, comparisons and logic ops on constants (no family: no node emitted) |
 //! | [`logic`] | `Greater`, `Less`, `Equal`, `GreaterOrEqual`, `LessOrEqual`, `And`, `Or`, `Xor`, `Not` of computed tensors (one `Logic` node: bools as `0`/`1`), `Where` (one `Where` node), `CastLike` (as `Cast`), `Mod` on constants |
 //! | [`fold`] | `Size` of a tensor of static shape, `Range` of constants (folded; no family: no node emitted) |
+//! | [`prequant`] | `DequantizeLinear` (of a constant: folded exactly; of a quantized tensor: its value), `QuantizeLinear` (of a computed tensor: `Mul` by `1/s`, a `Round` map, `Clip`, `Mul` by `s`, the value it stands for), `QLinearConv`, `QLinearMatMul`, `com.microsoft` `QGemm`, `ConvInteger`, `MatMulInteger` (the float `Conv`/`MatMul` of the dequantized operands, then the output's `QuantizeLinear`) (no family: existing ops only) |
+//! | [`prequant_dyn`] | onnxruntime's dynamic quantization: `DynamicQuantizeLinear` into `ConvInteger`/`MatMulInteger`, `Cast`, `Mul` by `x_scale · w_scale` (a bias as a constant divided by that product), as the float `Conv`/`Linear` by the dequantized weights; `com.microsoft` `DynamicQuantizeLSTM` as `LSTM` (no family: existing ops only) |
 //! | [`label_encoder`] | `ai.onnx.ml` `LabelEncoder` with `int64` keys: folded on constants, the identity on class indices (no family: no node emitted) |
 //!
 //! Adding an op: one row in [`LOWERINGS`] and one `pub(super) fn` in its family's module.
@@ -54,6 +56,8 @@ mod magnitude;
 mod norm;
 mod plumbing;
 mod pool;
+mod prequant;
+mod prequant_dyn;
 mod reduce;
 mod reduce_tree;
 mod resize;
@@ -69,6 +73,8 @@ mod tree_scaler;
 mod tree_v5;
 
 pub(crate) use attention::softmax_fed;
+pub(crate) use prequant::QParams;
+pub(crate) use prequant_dyn::Dyn;
 pub(crate) use select::slice_indices;
 pub(crate) use tree_scaler::Scaled;
 
@@ -85,6 +91,9 @@ const ONNX: &str = "ai.onnx";
 
 /// The ONNX-ML domain.
 const ML: &str = "ai.onnx.ml";
+
+/// onnxruntime's contrib domain.
+const MS: &str = "com.microsoft";
 
 /// Every supported op: `(domain, op_type, lowering)`, grouped by module. Any other op is an
 /// [`Error::UnsupportedOp`].
@@ -238,6 +247,20 @@ const LOWERINGS: &[(&str, &str, Lowering)] = &[
     (ONNX, "LSTM", Importer::lstm),
     (ONNX, "GRU", Importer::gru),
     (ONNX, "RNN", Importer::rnn),
+    // prequant: models quantized by their exporter
+    (ONNX, "QuantizeLinear", Importer::quantize_linear),
+    (ONNX, "DequantizeLinear", Importer::dequantize_linear),
+    (ONNX, "QLinearConv", Importer::qlinear_conv),
+    (ONNX, "QLinearMatMul", Importer::qlinear_matmul),
+    (ONNX, "ConvInteger", Importer::conv_integer),
+    (ONNX, "MatMulInteger", Importer::matmul_integer),
+    (
+        ONNX,
+        "DynamicQuantizeLinear",
+        Importer::dynamic_quantize_linear,
+    ),
+    (MS, "QGemm", Importer::qgemm),
+    (MS, "DynamicQuantizeLSTM", Importer::dynamic_quantize_lstm),
 ];
 
 /// Spatial parameters of a Conv or pooling node.
@@ -266,13 +289,23 @@ impl Importer {
         } else {
             ctx.node.domain.as_str()
         };
+        // a name of onnxruntime's dynamic quantization pattern (prequant_dyn.rs)
+        if self.reads_dyn(ctx) {
+            return self.dyn_consumer(ctx);
+        }
+        let tag = self.input_tag(ctx);
         match LOWERINGS
             .iter()
             .find(|(d, op, _)| *d == domain && *op == ctx.op)
         {
-            Some((_, _, lower)) => lower(self, ctx),
-            None => Err(self.unsupported_op(ctx)),
+            Some((_, _, lower)) => lower(self, ctx)?,
+            None => return Err(self.unsupported_op(ctx)),
         }
+        // data movement of a quantized tensor keeps its quantization (prequant.rs)
+        if let Some(q) = tag {
+            self.keep_tag(ctx, q);
+        }
+        Ok(())
     }
 
     /// The [`Error::UnsupportedOp`] for the current node (an empty domain reads `ai.onnx`).

@@ -23,6 +23,9 @@ impl Importer {
                 let t =
                     a.t.as_ref()
                         .ok_or_else(|| ctx.bad_attr("value", "missing tensor"))?;
+                if let Some(o) = ctx.output(0) {
+                    self.elem_types.insert(o.to_owned(), t.data_type);
+                }
                 Tensor::from_proto(t)?
             }
             "value_float" => Tensor::f(vec![], vec![a.f]),

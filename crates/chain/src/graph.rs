@@ -101,6 +101,9 @@ pub mod op {
     pub const PRELU: u8 = 23;
     /// `Select` (per-axis index maps).
     pub const SELECT: u8 = 24;
+    /// `Gather` by a computed index: attrs `[axis]`; inputs `[X, I]`, or `[I]` with consts
+    /// `[X]` for a constant table (docs/semantics.md section 8.1).
+    pub const GATHER: u8 = 25;
     /// `TreeEnsemble`: consts `[nodes, weights, roots, base, bounds, thresholds]`, attrs
     /// `[aggregate]` (docs/semantics.md sections 8.1 and 8.6).
     pub const TREE_ENSEMBLE: u8 = 30;
@@ -279,6 +282,7 @@ pub fn descriptors(pkg: &Package) -> Vec<Node> {
                     a.extend(maps.iter().flat_map(|m| u(m)));
                     (op::SELECT, a)
                 }
+                Op::Gather { axis } => (op::GATHER, vec![i64::from(*axis)]),
             };
             Node {
                 op: code,

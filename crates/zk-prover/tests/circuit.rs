@@ -261,6 +261,30 @@ fn a_changed_tree_witness_or_output_is_rejected() {
     }
 }
 
+/// Soundness of the `Gather` one-hot selection on the shared cases (a constant table, a
+/// computed tensor, indices past both ends and negative): every private variable nudged by one
+/// breaks a row (a flag, the flags' sum or position, a clamp bit, a product), and so does a
+/// changed output: no witness picks another element than the index rule names.
+#[test]
+fn a_changed_gather_witness_or_output_is_rejected() {
+    let groups = all_cases();
+    let (_, cases) = groups.iter().find(|(op, _)| *op == "Gather").unwrap();
+    for case in cases {
+        let c = circuit::build(&case.package(), case.inputs.clone()).unwrap();
+        assert!(c.cs.is_satisfied(), "{}", case.name);
+        for v in c.cs.num_public + 1..c.cs.num_vars() {
+            let mut bad = c.cs.clone();
+            bad.z[v] += ark_bn254::Fr::from(1u8);
+            assert!(!bad.is_satisfied(), "{}: variable {v}", case.name);
+        }
+        for limb in 1..=c.cs.num_public {
+            let mut bad = c.cs.clone();
+            bad.z[limb] += ark_bn254::Fr::from(1u8);
+            assert!(!bad.is_satisfied(), "{}: output limb {limb}", case.name);
+        }
+    }
+}
+
 /// A feature code outside `[-1, 2 |T_f|]` is refused by the circuit builder as by the engine
 /// (the rows that make it unprovable are tested in `circuit::tree`'s unit tests).
 #[test]

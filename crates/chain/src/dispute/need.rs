@@ -60,6 +60,10 @@ pub(super) fn need(node: &Node, is_const: bool, i: usize, e: usize) -> (usize, u
         }
         crate::graph::op::REDUCE if !is_const => reduce_need(node, e).unwrap_or(all),
         crate::graph::op::SELECT if !is_const => select_need(node, e).map_or(all, |i| (i, i + 1)),
+        // the index element; the data element depends on its value (`gather_source`)
+        crate::graph::op::GATHER if !is_const && i + 1 == node.inputs.len() => {
+            gather_at(node, e).map_or(all, |(_, p, _)| one(p))
+        }
         // binary and n-ary elementwise ops read one broadcast element of each operand (a
         // constant operand of `Add`/`Mul` too), `PRelu` its input's element `e` and one slope
         crate::graph::op::ADD
@@ -283,6 +287,46 @@ pub(super) fn lut_entry(node: &Node, x: Option<i32>, n: usize) -> Option<(usize,
     }
     let j = vouch_semantics::lut_index(x?, n)?;
     Some((j, j + 1))
+}
+
+/// The coordinates `(o, p, i)` of `Gather` element `e` (attrs `[axis]`): `o` over the data's
+/// axes before `axis`, `p` the index element it reads, `i` over the axes after; and the
+/// data's `(n, inner)`. The data is `consts[0]` for a constant table, else `inputs[0]`; the
+/// indices are the last input.
+fn gather_geometry(node: &Node, e: usize) -> Option<((usize, usize, usize), (usize, usize))> {
+    let xs = if node.consts.is_empty() {
+        node.inShapes.first()?
+    } else {
+        node.constShapes.first()?
+    };
+    let axis = usize::try_from(attr(node, 0)?)
+        .ok()
+        .filter(|&a| a < xs.len())?;
+    let inner: usize = (axis + 1..xs.len()).map(|d| dim(xs, d)).product();
+    let (inner, m) = (inner.max(1), numel(node.inShapes.last()?).max(1));
+    Some((
+        (e / (m * inner), (e / inner) % m, e % inner),
+        (dim(xs, axis), inner),
+    ))
+}
+
+/// The coordinates `(o, p, i)` of `Gather` element `e` ([`gather_geometry`]).
+pub(super) fn gather_at(node: &Node, e: usize) -> Option<(usize, usize, usize)> {
+    gather_geometry(node, e).map(|(c, _)| c)
+}
+
+/// The data element `Gather` element `e` copies when its index element holds `v`
+/// (`vouch_semantics::gather_index`: from the end once, then clamped); `None` for other ops.
+pub(super) fn gather_source(node: &Node, e: usize, v: i32) -> Option<usize> {
+    if node.op != crate::graph::op::GATHER {
+        return None;
+    }
+    let ((o, _, i), (n, inner)) = gather_geometry(node, e)?;
+    let j = vouch_semantics::gather_index(v, n)?;
+    o.checked_mul(n)?
+        .checked_add(j)?
+        .checked_mul(inner)?
+        .checked_add(i)
 }
 
 /// The one input element a `Select` element reads (attrs `[len_0.., maps..]`, section 8.1).

@@ -488,6 +488,19 @@ mod tests {
     }
 
     #[test]
+    fn gather_attrs_are_the_axis() {
+        let d = descriptors(&one_node(
+            Op::Gather { axis: 1 },
+            vouch_model::Kind::Act8,
+            &[1, 3, 4],
+            &[1, 3, 4],
+        ));
+        assert_eq!(d[0].op, op::GATHER);
+        let attrs: Vec<i64> = d[0].attrs.iter().map(|a| a.as_i64()).collect();
+        assert_eq!(attrs, [1]);
+    }
+
+    #[test]
     fn reduce_attrs_are_mode_requant_then_axes() {
         use vouch_model::{Kind, ReduceMode, Requant};
         let op = Op::Reduce {

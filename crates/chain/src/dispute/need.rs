@@ -416,6 +416,31 @@ mod tests {
     }
 
     #[test]
+    fn a_gather_element_reads_its_index_then_the_element_it_names() {
+        use crate::graph::op::GATHER;
+        // X [2, 5, 3] computed, I [4], axis 1: Z [2, 4, 3]; Z[1, 2, 0] reads I[2]
+        let n = node(GATHER, &[&[2, 5, 3], &[4]], &[2, 4, 3], &[1]);
+        let e = 12 + 2 * 3;
+        assert_eq!(need(&n, false, 1, e), (2, 3));
+        assert_eq!(gather_at(&n, e), Some((1, 2, 0)));
+        // I[2] = 3: X[1, 3, 0]; -1: X[1, 4, 0]; 9 and -9 clamp to X[1, 4, 0] and X[1, 0, 0]
+        assert_eq!(gather_source(&n, e, 3), Some(15 + 9));
+        assert_eq!(gather_source(&n, e, -1), Some(15 + 12));
+        assert_eq!(gather_source(&n, e, 9), Some(15 + 12));
+        assert_eq!(gather_source(&n, e, -9), Some(15));
+        // a constant table [6, 4] picked by I [2, 3] along axis 0: the index is the one input
+        let mut t = node(GATHER, &[&[2, 3]], &[2, 3, 4], &[0]);
+        t.consts = vec![U256::ZERO];
+        t.constShapes = vec![vec![U256::from(6u64), U256::from(4u64)]];
+        assert_eq!(need(&t, false, 0, 4 * 4 + 1), (4, 5));
+        assert_eq!(gather_source(&t, 4 * 4 + 1, 5), Some(5 * 4 + 1));
+        assert_eq!(
+            gather_source(&node(crate::graph::op::RELU, &[&[4]], &[4], &[]), 0, 1),
+            None
+        );
+    }
+
+    #[test]
     fn a_lut_element_reads_the_one_entry_its_input_names() {
         let node = |op| Node {
             op,

@@ -289,11 +289,14 @@ pub(super) fn lut_entry(node: &Node, x: Option<i32>, n: usize) -> Option<(usize,
     Some((j, j + 1))
 }
 
+/// A `Gather` element's coordinates `(o, p, i)` and its data's `(n, inner)`.
+type GatherGeometry = ((usize, usize, usize), (usize, usize));
+
 /// The coordinates `(o, p, i)` of `Gather` element `e` (attrs `[axis]`): `o` over the data's
 /// axes before `axis`, `p` the index element it reads, `i` over the axes after; and the
 /// data's `(n, inner)`. The data is `consts[0]` for a constant table, else `inputs[0]`; the
 /// indices are the last input.
-fn gather_geometry(node: &Node, e: usize) -> Option<((usize, usize, usize), (usize, usize))> {
+fn gather_geometry(node: &Node, e: usize) -> Option<GatherGeometry> {
     let xs = if node.consts.is_empty() {
         node.inShapes.first()?
     } else {

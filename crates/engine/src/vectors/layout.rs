@@ -175,7 +175,7 @@ pub(super) fn gather_cases(r: &mut Rng, push: &mut impl FnMut(&'static str, Case
     let idx = |r: &mut Rng, shape: &[usize], lo: i32, hi: i32| {
         let mut t = r.tensor(shape, lo, hi);
         for (v, e) in t.data.iter_mut().zip(edges) {
-            if r.next_u64() % 2 == 0 {
+            if r.next_u64().is_multiple_of(2) {
                 *v = e;
             }
         }

@@ -64,7 +64,13 @@ fn every_vector_case_is_satisfied_and_matches_the_committed_output() {
 
 #[test]
 fn fixture_models_are_satisfied() {
-    for name in ["mlp_10_20_2", "cnn_ops", "digits_mlp", "upsample_net"] {
+    for name in [
+        "mlp_10_20_2",
+        "cnn_ops",
+        "digits_mlp",
+        "upsample_net",
+        "gather_embed",
+    ] {
         let (pkg, inputs) = common::fixture(name, 0);
         let c = circuit::build(&pkg, inputs).unwrap();
         assert_eq!(c.cs.first_unsatisfied(), None, "{name}");

@@ -49,11 +49,26 @@ fn embedding_and_argmax_gathers_agree_with_onnxruntime() {
         );
         let floats = codec::package_inputs_from_json(&pkg, &read_json("input.json")).unwrap();
         let q = codec::quantize_inputs(&pkg, &floats);
-        let out = Engine::new(&pkg, Options::default())
-            .unwrap()
-            .run(q)
-            .unwrap()
-            .outputs;
+        let engine = Engine::new(&pkg, Options::default()).unwrap();
+        let out = engine.run(q.clone()).unwrap().outputs;
+        // batched shapes give each row's bits (the package is row-separable)
+        for r in [0, 7, 15] {
+            let one = vouch_engine::Tensor {
+                shape: vec![1, 6],
+                data: q[0].data[r * 6..r * 6 + 6].to_vec(),
+            };
+            let single = engine.run(vec![one]).unwrap().outputs;
+            assert_eq!(
+                single[0].data,
+                out[0].data[r * 4..r * 4 + 4],
+                "row {r} scores"
+            );
+            assert_eq!(
+                single[1].data,
+                out[1].data[r * 3..r * 3 + 3],
+                "row {r} proto"
+            );
+        }
         let expected = read_json("expected.json");
         let want = |name: &str| {
             codec::json::nested_to_tensor(name, &expected[name])

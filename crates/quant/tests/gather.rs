@@ -145,3 +145,52 @@ fn a_token_id_past_the_table_picks_its_last_row() {
     assert_eq!(run(ids(-1)), last);
     assert_ne!(run(ids(0)), last);
 }
+
+/// `testdata/models/gather_argmax`: a computed row picked by an `ArgMax` (a `Gather` whose
+/// data is a computed tensor, one row per execution) agrees with onnxruntime.
+#[test]
+fn a_computed_row_picked_by_an_argmax_agrees_with_onnxruntime() {
+    let dir = dir().with_file_name("gather_argmax");
+    let read = |f: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(f)).unwrap()).unwrap()
+    };
+    let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
+    let graph = vouch_onnx::import(&onnx, &Default::default()).unwrap();
+    let cal = codec::json::inputs_from_json(&read("calibration.json"), &["x"]).unwrap();
+    let pkg = vouch_quant::import_at(
+        &graph,
+        cal,
+        "gather_argmax",
+        [0; 32],
+        Precision::Int16,
+        |_| {},
+    )
+    .unwrap();
+    let g = pkg
+        .nodes
+        .iter()
+        .find(|n| matches!(n.op, Op::Gather { axis: 1 }))
+        .unwrap();
+    assert!(
+        matches!(g.inputs[0], Operand::Value(_)),
+        "the data is computed"
+    );
+    let floats = codec::package_inputs_from_json(&pkg, &read("input.json")).unwrap();
+    let q = codec::quantize_inputs(&pkg, &floats);
+    let out = Engine::new(&pkg, Options::default())
+        .unwrap()
+        .run(q)
+        .unwrap()
+        .outputs;
+    let got = codec::dequantize(&pkg, 1, &out[1]);
+    let want = codec::json::nested_to_tensor("picked", &read("expected.json")["picked"])
+        .unwrap()
+        .data;
+    assert_eq!(got.len(), 3);
+    for (g, w) in got.iter().zip(&want) {
+        assert!(
+            (g - f64::from(*w)).abs() < 1e-2,
+            "picked {got:?}, onnxruntime {want:?}"
+        );
+    }
+}

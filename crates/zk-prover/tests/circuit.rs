@@ -70,6 +70,7 @@ fn fixture_models_are_satisfied() {
         "digits_mlp",
         "upsample_net",
         "gather_embed",
+        "gather_argmax",
     ] {
         let (pkg, inputs) = common::fixture(name, 0);
         let c = circuit::build(&pkg, inputs).unwrap();

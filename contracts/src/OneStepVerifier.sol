@@ -271,6 +271,9 @@ library OneStepVerifier {
     /// attrs [len_0, .., len_{r-1}, map_0.., map_1.., ..]: output index o along axis d reads input
     /// index map_d[o] (len_d = 0: o itself; r the input rank)
     uint8 internal constant OP_SELECT = 24;
+    /// attrs [axis]; inputs [X, I] (X computed), or inputs [I] and consts [X] (a constant table):
+    /// X along `axis` at the index I[p] (+ n when negative, clamped to [0, n - 1])
+    uint8 internal constant OP_GATHER = 25;
     /// attrs [aggregate] (0 SUM, 1 MIN, 2 MAX); consts [nodes [n, 6], weights [n_w, 2], roots [T],
     /// base [N], bounds [F + 1], thresholds]; input X [.., F] feature codes (docs/semantics.md 3.1)
     uint8 internal constant OP_TREE = 30;
@@ -324,6 +327,7 @@ library OneStepVerifier {
         if (op == OP_MIN) return Elementwise.minMax(node, ins, e, false);
         if (op == OP_PRELU) return Activation.prelu(node, ins[0], cs[0], e);
         if (op == OP_SELECT) return Layout.select(node, ins[0], e);
+        if (op == OP_GATHER) return Layout.gather(node, ins, cs, e);
         if (op == OP_TREE) return Tree.ensemble(node, ins[0], cs, e);
         revert UnknownOp(op);
     }

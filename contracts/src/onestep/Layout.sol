@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.29;
 
-import {OneStepVerifier} from "../OneStepVerifier.sol";
+import {OneStepVerifier, Semantics} from "../OneStepVerifier.sol";
 import {Shapes} from "./Shapes.sol";
 
 /// @title Layout
 /// @notice One-step recomputation of the data-movement family, `Copy` (Reshape, Flatten, Squeeze,
-/// Unsqueeze, Identity), `Transpose`, `Concat`, `Pad` and `Select` (docs/semantics.md section 3): output
+/// Unsqueeze, Identity), `Transpose`, `Concat`, `Pad`, `Select` and `Gather` (docs/semantics.md section 3): output
 /// element `e` is one input element, found by index arithmetic (or `Pad`'s constant value).
 /// `OneStepVerifier.evalElement` dispatches here.
 library Layout {
@@ -118,6 +118,60 @@ library Layout {
             mul *= xs[ax];
         }
         return OneStepVerifier.at(x, src);
+    }
+
+    /// `Gather` by a computed index: attrs [axis]; `ins` [X, I] and no constants, or `ins` [I]
+    /// and `cs` [X] (a constant table). Output element (o, p, i) (o over X's axes before `axis`,
+    /// p over I, i over those after) is X[o, j, i], j = I[p] + n when negative, clamped to
+    /// [0, n - 1] (n = X's size along `axis`): the index element first, then the one data
+    /// element it names.
+    function gather(
+        OneStepVerifier.Node memory node,
+        OneStepVerifier.Tensor[] memory ins,
+        OneStepVerifier.Tensor[] memory cs,
+        uint256 e
+    ) internal pure returns (int256) {
+        if (node.attrs.length != 1 || ins.length != (cs.length == 1 ? 1 : 2)) {
+            revert OneStepVerifier.BadNode();
+        }
+        OneStepVerifier.Tensor memory x = cs.length == 1 ? cs[0] : ins[0];
+        OneStepVerifier.Tensor memory ix = ins[ins.length - 1];
+        uint256 inner = _gatherInner(node.outShape, x.shape, ix.shape, uint256(node.attrs[0]));
+        uint256 n = x.shape[uint256(node.attrs[0])];
+        uint256 m = OneStepVerifier.numel(ix.shape);
+        uint256 j = _gatherIndex(OneStepVerifier.at(ix, (e / inner) % m), n);
+        return OneStepVerifier.at(x, ((e / (m * inner)) * n + j) * inner + e % inner);
+    }
+
+    /// The element an index value `v` picks along an axis of `n >= 1`: `v + n` when negative,
+    /// then clamped to [0, n - 1].
+    function _gatherIndex(int256 v, uint256 n) private pure returns (uint256) {
+        int256 len = int256(n);
+        if (v < 0) v += len;
+        return uint256(Semantics.clamp(v, 0, len - 1));
+    }
+
+    /// The elements of X after `axis` in a `Gather`, once the output shape is checked to be
+    /// X[..axis] ++ I ++ X[axis + 1..] with a non-empty `axis`.
+    function _gatherInner(uint256[] memory os, uint256[] memory xs, uint256[] memory is_, uint256 axis)
+        private
+        pure
+        returns (uint256 inner)
+    {
+        uint256 r = xs.length;
+        uint256 k = is_.length;
+        if (axis >= r || xs[axis] == 0 || os.length + 1 != r + k) revert OneStepVerifier.BadNode();
+        inner = 1;
+        for (uint256 d; d < r; ++d) {
+            if (d < axis && os[d] != xs[d]) revert OneStepVerifier.BadNode();
+            if (d > axis) {
+                if (os[d + k - 1] != xs[d]) revert OneStepVerifier.BadNode();
+                inner *= xs[d];
+            }
+        }
+        for (uint256 d; d < k; ++d) {
+            if (os[axis + d] != is_[d]) revert OneStepVerifier.BadNode();
+        }
     }
 
     /// Index into the input of output element `e` of a transpose.

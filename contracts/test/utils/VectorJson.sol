@@ -39,6 +39,7 @@ library VectorJson {
         if (h == keccak256("Min")) return OneStepVerifier.OP_MIN;
         if (h == keccak256("PRelu")) return OneStepVerifier.OP_PRELU;
         if (h == keccak256("Select")) return OneStepVerifier.OP_SELECT;
+        if (h == keccak256("Gather")) return OneStepVerifier.OP_GATHER;
         if (h == keccak256("TreeEnsemble")) return OneStepVerifier.OP_TREE;
         revert(string.concat("unknown op ", op));
     }
@@ -99,7 +100,7 @@ library VectorJson {
             a[2] = _int(json, base, "s", 0);
             a[3] = _int(json, base, "lo", 0);
             a[4] = _int(json, base, "hi", 255);
-        } else if (op == OneStepVerifier.OP_CONCAT) {
+        } else if (op == OneStepVerifier.OP_CONCAT || op == OneStepVerifier.OP_GATHER) {
             a = new int256[](1);
             a[0] = _int(json, base, "axis", -1);
         } else if (op == OneStepVerifier.OP_ARGMAX) {

@@ -101,6 +101,9 @@ pub mod op {
     pub const PRELU: u8 = 23;
     /// `Select` (per-axis index maps).
     pub const SELECT: u8 = 24;
+    /// `Gather` by a computed index: attrs `[axis]`; inputs `[X, I]`, or `[I]` with consts
+    /// `[X]` for a constant table (docs/semantics.md section 8.1).
+    pub const GATHER: u8 = 25;
     /// `TreeEnsemble`: consts `[nodes, weights, roots, base, bounds, thresholds]`, attrs
     /// `[aggregate]` (docs/semantics.md sections 8.1 and 8.6).
     pub const TREE_ENSEMBLE: u8 = 30;
@@ -279,6 +282,7 @@ pub fn descriptors(pkg: &Package) -> Vec<Node> {
                     a.extend(maps.iter().flat_map(|m| u(m)));
                     (op::SELECT, a)
                 }
+                Op::Gather { axis } => (op::GATHER, vec![i64::from(*axis)]),
             };
             Node {
                 op: code,
@@ -481,6 +485,19 @@ mod tests {
         assert_eq!(d[0].op, op::SELECT);
         let attrs: Vec<i64> = d[0].attrs.iter().map(|a| a.as_i64()).collect();
         assert_eq!(attrs, [0, 2, 5, 2, 0, 0, 1, 2, 3, 0]);
+    }
+
+    #[test]
+    fn gather_attrs_are_the_axis() {
+        let d = descriptors(&one_node(
+            Op::Gather { axis: 1 },
+            vouch_model::Kind::Act8,
+            &[1, 3, 4],
+            &[1, 3, 4],
+        ));
+        assert_eq!(d[0].op, op::GATHER);
+        let attrs: Vec<i64> = d[0].attrs.iter().map(|a| a.as_i64()).collect();
+        assert_eq!(attrs, [1]);
     }
 
     #[test]

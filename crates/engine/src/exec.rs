@@ -414,6 +414,7 @@ impl<'p> Engine<'p> {
             (Op::Concat { axis }, _) => layout::run_concat(&r, *axis)?,
             (Op::Pad { mode, pads, value }, _) => layout::run_pad(&r, *mode, pads, *value)?,
             (Op::Select { maps }, _) => layout::run_select(&r, maps)?,
+            (Op::Gather { axis }, _) => layout::run_gather(&r, *axis)?,
             (
                 Op::Reduce {
                     mode,

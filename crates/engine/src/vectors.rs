@@ -25,7 +25,8 @@ pub struct Case {
     pub op: Op,
     /// Dynamic inputs.
     pub inputs: Vec<Tensor>,
-    /// Constants the op reads (weight, bias, or table), in [`Op::param_consts`] order.
+    /// Constants the op reads (weight, bias, or table), in [`Op::param_consts`] order; for a
+    /// `Gather` with one input, its constant data table (operand 0).
     pub consts: Vec<Tensor>,
     /// Output shape.
     pub out_shape: Vec<usize>,
@@ -83,7 +84,12 @@ impl Case {
             nodes: vec![Node {
                 name: self.name.clone(),
                 op: self.op.clone(),
-                inputs: (0..n_in).map(Operand::Value).collect(),
+                // a `Gather` of a constant table reads it as operand 0 (`consts[0]`)
+                inputs: if matches!(self.op, Op::Gather { .. }) && n_in == 1 {
+                    vec![Operand::Const(0), Operand::Value(0)]
+                } else {
+                    (0..n_in).map(Operand::Value).collect()
+                },
                 output: n_in,
             }],
             accuracy: AccuracyReport::default(),
@@ -558,6 +564,7 @@ pub fn all_cases() -> Vec<(&'static str, Vec<Case>)> {
     activation::fine_lut_cases(r, &mut push);
     bias::wide_bias_cases(r, &mut push);
     bias::per_channel_cases(r, &mut push);
+    layout::gather_cases(r, &mut push);
     groups
 }
 
@@ -672,6 +679,9 @@ pub fn attrs_json(op: &Op) -> serde_json::Value {
             let lens: Vec<usize> = maps.iter().map(Vec::len).collect();
             m.insert("lens".into(), json!(lens));
             m.insert("maps".into(), json!(maps.concat()));
+        }
+        Op::Gather { axis } => {
+            m.insert("axis".into(), (*axis).into());
         }
     }
     serde_json::Value::Object(m)

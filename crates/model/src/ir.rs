@@ -307,6 +307,15 @@ pub enum Op {
         /// `maps[d][o]`; empty keeps the axis as it is.
         maps: Vec<Vec<u32>>,
     },
+    /// Gather by a computed index (`docs/semantics.md` section 3): inputs `[X, I]`, `X` the
+    /// data (a dynamic tensor or a constant), `I` a dynamic integer tensor (an `index` tensor
+    /// or an exact integer input). `Z[a, p, b] = X[a, j(I[p]), b]` along `axis` with the total
+    /// index rule [`vouch_semantics::gather_index`]. Appended after `Select` (postcard variant
+    /// order).
+    Gather {
+        /// The axis of `X` the index picks along (never the batch axis).
+        axis: u32,
+    },
 }
 
 impl Op {
@@ -337,6 +346,7 @@ impl Op {
             Self::PRelu { .. } => "PRelu",
             Self::TreeEnsemble { .. } => "TreeEnsemble",
             Self::Select { .. } => "Select",
+            Self::Gather { .. } => "Gather",
         }
     }
 
@@ -359,7 +369,8 @@ impl Op {
             | Self::Transpose { .. }
             | Self::Concat { .. }
             | Self::Pad { .. }
-            | Self::Select { .. } => Family::Layout,
+            | Self::Select { .. }
+            | Self::Gather { .. } => Family::Layout,
             Self::TreeEnsemble { .. } => Family::Tree,
         }
     }

@@ -119,6 +119,12 @@ impl Package {
                 // the batch axis kept as it is
                 Op::Select { maps } => maps.first().is_some_and(Vec::is_empty),
                 Op::Concat { axis } => *axis != 0 && consts.is_empty(),
+                // a constant table picked by each row's indices, or a computed tensor picked
+                // along another axis (its indices then hold no batch: one batch axis)
+                Op::Gather { axis } => match node.inputs.first() {
+                    Some(Operand::Const(_)) => *axis == 0,
+                    _ => *axis != 0,
+                },
                 // no rows added before or after the batch
                 Op::Pad { pads, .. } => {
                     pads.first() == Some(&0) && pads.get(pads.len() / 2) == Some(&0)

@@ -79,7 +79,7 @@ fn arity(op: &Op) -> Option<usize> {
         | Op::PRelu { .. }
         | Op::TreeEnsemble { .. }
         | Op::Select { .. } => Some(1),
-        Op::MatMul { .. } | Op::Add { .. } | Op::Mul { .. } => Some(2),
+        Op::MatMul { .. } | Op::Add { .. } | Op::Mul { .. } | Op::Gather { .. } => Some(2),
         Op::Concat { .. } | Op::Max | Op::Min => None,
     }
 }
@@ -460,6 +460,7 @@ impl Package {
             }
             Op::TreeEnsemble { .. } => self.validate_tree(node)?,
             Op::Select { maps } => self.validate_select(node, maps)?,
+            Op::Gather { axis } => self.validate_gather(node, *axis)?,
             _ => {}
         }
         if let Some(v) = self.values.get(node.output as usize)
@@ -524,6 +525,57 @@ impl Package {
         let bound = i128::try_from(span).unwrap_or(i128::MAX) * i128::from(magnitude);
         if mode == ReduceMode::Sum && !vouch_semantics::accumulator_fits(bound, rq, false) {
             return Err(node_err(n, "Reduce sum times its multiplier overflows i64"));
+        }
+        Ok(())
+    }
+
+    /// `Gather`: `X` (a dynamic tensor or a constant) with a fixed, non-empty `axis`, `I` a
+    /// dynamic integer tensor (`index`, or an activation kind at scale 1), and the output
+    /// `X[..axis] ++ I ++ X[axis + 1..]` of `X`'s kind (an activation kind for a constant `X`).
+    fn validate_gather(&self, node: &crate::ir::Node, axis: u32) -> Result<(), InvalidPackage> {
+        let n = &node.name;
+        let (x, x_kind): (Vec<Dim>, Option<Kind>) = match node.inputs.first() {
+            Some(Operand::Value(v)) => self
+                .values
+                .get(*v as usize)
+                .map(|t| (t.shape.clone(), Some(t.kind)))
+                .unwrap_or_default(),
+            Some(Operand::Const(c)) => self
+                .consts
+                .get(*c as usize)
+                .map(|k| (k.shape.iter().map(|&d| Dim::Fixed(d)).collect(), None))
+                .unwrap_or_default(),
+            None => (Vec::new(), None),
+        };
+        let idx = match node.inputs.get(1) {
+            Some(Operand::Value(v)) => self.values.get(*v as usize),
+            _ => None,
+        }
+        .filter(|t| t.kind == Kind::Index || (t.kind.act_range().is_some() && t.scale == 1.0))
+        .ok_or_else(|| node_err(n, "Gather's indices must be a computed integer tensor"))?;
+        let a = axis as usize;
+        if !matches!(x.get(a), Some(Dim::Fixed(d)) if *d > 0) {
+            return Err(node_err(
+                n,
+                format!("Gather axis {axis} of {x:?} is not a fixed, non-empty axis"),
+            ));
+        }
+        let want: Vec<Dim> = x[..a]
+            .iter()
+            .chain(&idx.shape)
+            .chain(&x[a + 1..])
+            .copied()
+            .collect();
+        let out = self.values.get(node.output as usize);
+        let kind_ok = out.is_some_and(|o| match x_kind {
+            Some(k) => o.kind == k,
+            None => o.kind.act_range().is_some(),
+        });
+        if out.map(|o| &o.shape) != Some(&want) || !kind_ok {
+            return Err(node_err(
+                n,
+                format!("Gather output must be {want:?} of its data's kind"),
+            ));
         }
         Ok(())
     }

@@ -237,6 +237,13 @@ pub enum FOp {
     /// ONNX `Where(c, x, y)`: `x` where the `0`/`1` condition `c` (operand 0, the output of a
     /// [`FOp::Logic`] or a constant) is 1, else `y` (numpy broadcasting of all three).
     Where,
+    /// ONNX `Gather` by computed indices: operand 0 the data (computed or constant), operand 1
+    /// the integer indices (an `ArgMax` output or an integer graph input); a negative index
+    /// counts from the end once, then it is clamped to the axis (`docs/semantics.md` section 3).
+    Gather {
+        /// The data axis the indices pick along (never the batch axis).
+        axis: usize,
+    },
 }
 
 /// The comparisons and logic ops of [`FOp::Logic`].
@@ -378,7 +385,8 @@ impl FOp {
             | Self::Transpose { .. }
             | Self::Concat { .. }
             | Self::Pad { .. }
-            | Self::Select { .. } => Family::Layout,
+            | Self::Select { .. }
+            | Self::Gather { .. } => Family::Layout,
             Self::TreeEnsemble(_) => Family::Tree,
         }
     }

@@ -91,6 +91,16 @@ pub fn lut_index(x: i32, n: usize) -> Option<usize> {
     (i < n).then_some(i)
 }
 
+/// The index along an axis of `n >= 1` elements that a `Gather` index value `v` picks
+/// (`docs/semantics.md` section 3): a negative `v` counts from the end once (`v + n`), then the
+/// result is clamped to `[0, n - 1]`, so every `i32` names an element. `None` only for `n = 0`.
+pub fn gather_index(v: i32, n: usize) -> Option<usize> {
+    let last = i64::try_from(n).ok()?.checked_sub(1).filter(|&l| l >= 0)?;
+    let v = i64::from(v);
+    let j = if v < 0 { v + last + 1 } else { v };
+    usize::try_from(j.clamp(0, last)).ok()
+}
+
 /// Whether zk proofs of a package of semantics version `v` can be made and checked (the
 /// engine still executes older versions in the other modes).
 pub const fn zk_supports_version(v: u32) -> bool {
@@ -362,6 +372,24 @@ pub fn softmax_slice(x: &[i32], table: &[i32], rq: &Requant, out: &mut [i32]) ->
         })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod gather_tests {
+    use super::gather_index;
+
+    #[test]
+    fn gather_indices_wrap_once_then_clamp() {
+        // in range, negative from the end, past either end clamped
+        let picks: Vec<Option<usize>> = [0, 4, -1, -5, 5, 99, -6, i32::MIN, i32::MAX]
+            .into_iter()
+            .map(|v| gather_index(v, 5))
+            .collect();
+        let want = [0, 4, 4, 0, 4, 4, 0, 0, 4].map(Some);
+        assert_eq!(picks, want);
+        assert_eq!(gather_index(0, 0), None);
+        assert_eq!(gather_index(-1, 1), Some(0));
+    }
 }
 
 #[cfg(test)]

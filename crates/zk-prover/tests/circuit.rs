@@ -64,7 +64,14 @@ fn every_vector_case_is_satisfied_and_matches_the_committed_output() {
 
 #[test]
 fn fixture_models_are_satisfied() {
-    for name in ["mlp_10_20_2", "cnn_ops", "digits_mlp", "upsample_net"] {
+    for name in [
+        "mlp_10_20_2",
+        "cnn_ops",
+        "digits_mlp",
+        "upsample_net",
+        "gather_embed",
+        "gather_argmax",
+    ] {
         let (pkg, inputs) = common::fixture(name, 0);
         let c = circuit::build(&pkg, inputs).unwrap();
         assert_eq!(c.cs.first_unsatisfied(), None, "{name}");
@@ -243,6 +250,30 @@ fn every_converter_fixture_is_satisfied() {
 fn a_changed_tree_witness_or_output_is_rejected() {
     let groups = all_cases();
     let (_, cases) = groups.iter().find(|(op, _)| *op == "TreeEnsemble").unwrap();
+    for case in cases {
+        let c = circuit::build(&case.package(), case.inputs.clone()).unwrap();
+        assert!(c.cs.is_satisfied(), "{}", case.name);
+        for v in c.cs.num_public + 1..c.cs.num_vars() {
+            let mut bad = c.cs.clone();
+            bad.z[v] += ark_bn254::Fr::from(1u8);
+            assert!(!bad.is_satisfied(), "{}: variable {v}", case.name);
+        }
+        for limb in 1..=c.cs.num_public {
+            let mut bad = c.cs.clone();
+            bad.z[limb] += ark_bn254::Fr::from(1u8);
+            assert!(!bad.is_satisfied(), "{}: output limb {limb}", case.name);
+        }
+    }
+}
+
+/// Soundness of the `Gather` one-hot selection on the shared cases (a constant table, a
+/// computed tensor, indices past both ends and negative): every private variable nudged by one
+/// breaks a row (a flag, the flags' sum or position, a clamp bit, a product), and so does a
+/// changed output: no witness picks another element than the index rule names.
+#[test]
+fn a_changed_gather_witness_or_output_is_rejected() {
+    let groups = all_cases();
+    let (_, cases) = groups.iter().find(|(op, _)| *op == "Gather").unwrap();
     for case in cases {
         let c = circuit::build(&case.package(), case.inputs.clone()).unwrap();
         assert!(c.cs.is_satisfied(), "{}", case.name);

@@ -406,9 +406,22 @@ fn one_step_args(
     let node_proof = node_proof(ev, j).ok_or_else(|| missing("node"))?;
     let mut ins = Vec::new();
     let mut x0: Option<i32> = None; // the element's first input value (a `Lut` entry's index)
+    // a `Gather` element's data element, named by the value of its index element
+    let gathered = match (node.inputs.last(), need::gather_at(&node, e)) {
+        (Some(r), Some((_, p, _))) if node.op == crate::graph::op::GATHER => {
+            let (data, _) = operand(me, ev, descent, *r, j).ok_or_else(|| missing("input"))?;
+            let base = row * node.inShapes.last().map_or(0, |s| numel(s));
+            data.get(base + p)
+                .and_then(|&v| need::gather_source(&node, e, v))
+        }
+        _ => None,
+    };
     for (i, r) in node.inputs.iter().enumerate() {
         let (data, proof) = operand(me, ev, descent, *r, j).ok_or_else(|| missing("input"))?;
-        let (lo, hi) = need(&node, false, i, e);
+        let (lo, hi) = match gathered {
+            Some(s) if i == 0 && node.consts.is_empty() => (s, s + 1),
+            _ => need(&node, false, i, e),
+        };
         let base = row * node.inShapes.get(i).map_or(0, |s| numel(s));
         x0 = x0.or(data.get(base + e).copied());
         ins.push(window(data, proof, base + lo, base + hi));
@@ -419,8 +432,9 @@ fn one_step_args(
         let k = to_usize(*c, "constant")?;
         let data = ev.consts.get(k).ok_or_else(|| missing("constant"))?;
         let proof = merkle_proof(&weights, k).ok_or_else(|| missing("constant"))?;
-        let (lo, hi) =
-            need::lut_entry(&node, x0, data.len()).unwrap_or_else(|| need(&node, true, i, e));
+        let (lo, hi) = need::lut_entry(&node, x0, data.len())
+            .or(gathered.map(|s| (s, s + 1)))
+            .unwrap_or_else(|| need(&node, true, i, e));
         cs.push(window(data, proof, lo, hi));
     }
     Ok((

@@ -60,6 +60,10 @@ pub(super) fn need(node: &Node, is_const: bool, i: usize, e: usize) -> (usize, u
         }
         crate::graph::op::REDUCE if !is_const => reduce_need(node, e).unwrap_or(all),
         crate::graph::op::SELECT if !is_const => select_need(node, e).map_or(all, |i| (i, i + 1)),
+        // the index element; the data element depends on its value (`gather_source`)
+        crate::graph::op::GATHER if !is_const && i + 1 == node.inputs.len() => {
+            gather_at(node, e).map_or(all, |(_, p, _)| one(p))
+        }
         // binary and n-ary elementwise ops read one broadcast element of each operand (a
         // constant operand of `Add`/`Mul` too), `PRelu` its input's element `e` and one slope
         crate::graph::op::ADD
@@ -287,6 +291,49 @@ pub(super) fn lut_entry(node: &Node, x: Option<i32>, n: usize) -> Option<(usize,
     Some((j, j + 1))
 }
 
+/// A `Gather` element's coordinates `(o, p, i)` and its data's `(n, inner)`.
+type GatherGeometry = ((usize, usize, usize), (usize, usize));
+
+/// The coordinates `(o, p, i)` of `Gather` element `e` (attrs `[axis]`): `o` over the data's
+/// axes before `axis`, `p` the index element it reads, `i` over the axes after; and the
+/// data's `(n, inner)`. The data is `consts[0]` for a constant table, else `inputs[0]`; the
+/// indices are the last input.
+fn gather_geometry(node: &Node, e: usize) -> Option<GatherGeometry> {
+    let xs = if node.consts.is_empty() {
+        node.inShapes.first()?
+    } else {
+        node.constShapes.first()?
+    };
+    let axis = usize::try_from(attr(node, 0)?)
+        .ok()
+        .filter(|&a| a < xs.len())?;
+    let inner: usize = (axis + 1..xs.len()).map(|d| dim(xs, d)).product();
+    let (inner, m) = (inner.max(1), numel(node.inShapes.last()?).max(1));
+    Some((
+        (e / (m * inner), (e / inner) % m, e % inner),
+        (dim(xs, axis), inner),
+    ))
+}
+
+/// The coordinates `(o, p, i)` of `Gather` element `e` ([`gather_geometry`]).
+pub(super) fn gather_at(node: &Node, e: usize) -> Option<(usize, usize, usize)> {
+    gather_geometry(node, e).map(|(c, _)| c)
+}
+
+/// The data element `Gather` element `e` copies when its index element holds `v`
+/// (`vouch_semantics::gather_index`: from the end once, then clamped); `None` for other ops.
+pub(super) fn gather_source(node: &Node, e: usize, v: i32) -> Option<usize> {
+    if node.op != crate::graph::op::GATHER {
+        return None;
+    }
+    let ((o, _, i), (n, inner)) = gather_geometry(node, e)?;
+    let j = vouch_semantics::gather_index(v, n)?;
+    o.checked_mul(n)?
+        .checked_add(j)?
+        .checked_mul(inner)?
+        .checked_add(i)
+}
+
 /// The one input element a `Select` element reads (attrs `[len_0.., maps..]`, section 8.1).
 fn select_need(node: &Node, mut e: usize) -> Option<usize> {
     let shape = node.inShapes.first()?;
@@ -371,6 +418,31 @@ mod tests {
         for (e, &w) in want.iter().enumerate() {
             assert_eq!(need(&node, false, 0, e), (x[w], x[w] + 1), "element {e}");
         }
+    }
+
+    #[test]
+    fn a_gather_element_reads_its_index_then_the_element_it_names() {
+        use crate::graph::op::GATHER;
+        // X [2, 5, 3] computed, I [4], axis 1: Z [2, 4, 3]; Z[1, 2, 0] reads I[2]
+        let n = node(GATHER, &[&[2, 5, 3], &[4]], &[2, 4, 3], &[1]);
+        let e = 12 + 2 * 3;
+        assert_eq!(need(&n, false, 1, e), (2, 3));
+        assert_eq!(gather_at(&n, e), Some((1, 2, 0)));
+        // I[2] = 3: X[1, 3, 0]; -1: X[1, 4, 0]; 9 and -9 clamp to X[1, 4, 0] and X[1, 0, 0]
+        assert_eq!(gather_source(&n, e, 3), Some(15 + 9));
+        assert_eq!(gather_source(&n, e, -1), Some(15 + 12));
+        assert_eq!(gather_source(&n, e, 9), Some(15 + 12));
+        assert_eq!(gather_source(&n, e, -9), Some(15));
+        // a constant table [6, 4] picked by I [2, 3] along axis 0: the index is the one input
+        let mut t = node(GATHER, &[&[2, 3]], &[2, 3, 4], &[0]);
+        t.consts = vec![U256::ZERO];
+        t.constShapes = vec![vec![U256::from(6u64), U256::from(4u64)]];
+        assert_eq!(need(&t, false, 0, 4 * 4 + 1), (4, 5));
+        assert_eq!(gather_source(&t, 4 * 4 + 1, 5), Some(5 * 4 + 1));
+        assert_eq!(
+            gather_source(&node(crate::graph::op::RELU, &[&[4]], &[4], &[]), 0, 1),
+            None
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Data movement without arithmetic: `Reshape`, `Transpose` (axis permutation), `Concat`,
-//! `Pad` and `Select` (per-axis index maps).
+//! `Pad`, `Select` (per-axis index maps) and `Gather` (by a computed index).
 
 use super::NodeRun;
 use crate::Result;
@@ -95,6 +95,54 @@ pub(crate) fn run_select(r: &NodeRun<'_>, maps: &[Vec<u32>]) -> Result<Tensor> {
     let z = select(x, &maps);
     if z.shape != r.out_shape {
         return Err(r.err(format!("selects {:?}, not {:?}", z.shape, r.out_shape)));
+    }
+    Ok(z)
+}
+
+/// The output shape of `Gather` along `axis` of data of shape `x` by indices of shape `idx`
+/// (`x[..axis] ++ idx ++ x[axis + 1..]`), and its geometry `(outer, n, inner)`: output
+/// element `(o, p, i)` (row major, `p` over the indices) reads data element
+/// `(o * n + j) * inner + i` with `j` the index [`vouch_semantics::gather_index`] of `idx[p]`.
+/// `None` when `axis` is past the data's rank.
+pub fn gather_shape(x: &[usize], idx: &[usize], axis: usize) -> Option<(Vec<usize>, [usize; 3])> {
+    let n = *x.get(axis)?;
+    let (before, after) = (x.get(..axis)?, x.get(axis + 1..)?);
+    let shape = before.iter().chain(idx).chain(after).copied().collect();
+    Some((shape, [before.iter().product(), n, after.iter().product()]))
+}
+
+/// `Gather` (`docs/semantics.md` section 3): `Z[o, p, i] = X[o, j(I[p]), i]` along `axis`,
+/// every index value naming an element by [`vouch_semantics::gather_index`]. `None` when the
+/// axis is past the rank or empty.
+pub fn gather(x: &Tensor, idx: &Tensor, axis: usize) -> Option<Tensor> {
+    let (shape, [outer, n, inner]) = gather_shape(&x.shape, &idx.shape, axis)?;
+    let picks: Vec<usize> = idx
+        .data
+        .iter()
+        .map(|&v| vouch_semantics::gather_index(v, n))
+        .collect::<Option<_>>()?;
+    let mut data = Vec::with_capacity(outer * picks.len() * inner);
+    for o in 0..outer {
+        for &j in &picks {
+            let at = (o * n + j) * inner;
+            data.extend_from_slice(x.data.get(at..at + inner)?);
+        }
+    }
+    Some(Tensor { shape, data })
+}
+
+/// Runs a `Gather` node: inputs `[X, I]` (`X` computed or constant), the output the
+/// declared shape.
+pub(crate) fn run_gather(r: &NodeRun<'_>, axis: u32) -> Result<Tensor> {
+    let idx = r.ins.get(1).ok_or_else(|| r.err("Gather has no indices"))?;
+    let z = gather(r.x, idx, axis as usize).ok_or_else(|| {
+        r.err(format!(
+            "cannot gather along axis {axis} of {:?}",
+            r.x.shape
+        ))
+    })?;
+    if z.shape != r.out_shape {
+        return Err(r.err(format!("gathers {:?}, not {:?}", z.shape, r.out_shape)));
     }
     Ok(z)
 }

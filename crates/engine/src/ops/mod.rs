@@ -38,7 +38,7 @@ pub use activation::{lut, prelu};
 pub use conv::conv;
 pub use dense::{Accum, linear, matmul};
 pub use elementwise::{binary, nary, unary};
-pub use layout::{concat, pad, select, select_index, transpose};
+pub use layout::{concat, gather, gather_shape, pad, select, select_index, transpose};
 pub use pool::pool;
 pub use reduce::{argmax, reduce, softmax};
 pub use tree::{Compiled, Trees, tree_ensemble, tree_ensemble_with};

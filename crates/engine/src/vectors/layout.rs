@@ -1,6 +1,7 @@
 //! Vector cases of the layout family drawn after every other case: `Pad` in each mode, on
 //! `act8` and `act16` inputs of rank 2 and 4, with asymmetric pads; `Select` (slices with
-//! steps, reversal, broadcast, tiling and gathers) drawn after the tree cases.
+//! steps, reversal, broadcast, tiling and gathers) drawn after the tree cases; `Gather` by
+//! computed indices drawn last.
 
 use super::{Case, Rng};
 use vouch_model::{Kind, Op, PadMode};
@@ -163,4 +164,60 @@ pub(super) fn select_cases(r: &mut Rng, push: &mut impl FnMut(&'static str, Case
             },
         );
     }
+}
+
+/// `Gather` by computed indices: a constant `act8` table picked along axis 0 by an index
+/// matrix, a computed `act16` tensor picked along a middle axis, and one along the last axis;
+/// the indices hold in-range values, negative ones (from the end) and values past both ends
+/// (clamped), so every rule of the index map is exercised.
+pub(super) fn gather_cases(r: &mut Rng, push: &mut impl FnMut(&'static str, Case)) {
+    let edges = [-1, -6, 6, 100, -128, 127];
+    let idx = |r: &mut Rng, shape: &[usize], lo: i32, hi: i32| {
+        let mut t = r.tensor(shape, lo, hi);
+        for (v, e) in t.data.iter_mut().zip(edges) {
+            if r.next_u64().is_multiple_of(2) {
+                *v = e;
+            }
+        }
+        t
+    };
+    let table = r.act8(&[6, 4]);
+    let ids = idx(r, &[2, 3], -6, 5);
+    push(
+        "Gather",
+        Case {
+            name: "gather_table_0".into(),
+            op: Op::Gather { axis: 0 },
+            inputs: vec![ids],
+            consts: vec![table],
+            out_shape: vec![2, 3, 4],
+            out_kind: Kind::Act8,
+        },
+    );
+    let x = r.act16(&[2, 5, 3]);
+    let ids = idx(r, &[4], -5, 4);
+    push(
+        "Gather",
+        Case {
+            name: "gather_axis1_act16_0".into(),
+            op: Op::Gather { axis: 1 },
+            inputs: vec![x, ids],
+            consts: vec![],
+            out_shape: vec![2, 4, 3],
+            out_kind: Kind::Act16,
+        },
+    );
+    let x = r.act8(&[3, 4]);
+    let ids = idx(r, &[1], 300, 400);
+    push(
+        "Gather",
+        Case {
+            name: "gather_last_axis_0".into(),
+            op: Op::Gather { axis: 1 },
+            inputs: vec![x, ids],
+            consts: vec![],
+            out_shape: vec![3, 1],
+            out_kind: Kind::Act8,
+        },
+    );
 }

@@ -394,6 +394,9 @@ impl Importer {
     /// tensor (`lower/select.rs`).
     pub(super) fn gather(&mut self, ctx: &Ctx<'_>) -> Result<()> {
         let dims = self.in_dims(ctx)?;
+        if let Sym::Value(i) = self.sym(ctx, 1)? {
+            return self.gather_computed(ctx, i);
+        }
         let idx = self.const_in(ctx, 1)?;
         let axis = ctx.axis("axis", ctx.int("axis", 0), dims.len())?;
         let dim = match dims.get(axis) {

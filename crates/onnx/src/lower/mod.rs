@@ -18,7 +18,7 @@
 //! | [`pool`] | `MaxPool`, `AveragePool`, `GlobalAveragePool`, `GlobalMaxPool` (a `Reduce` max) |
 //! | [`layout`] | `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`, `Transpose`, `Concat`, `Pad`, `Shape`, `Gather`, `Slice`, `ConstantOfShape` |
 //! | [`resize`] | `Resize` (every mode and coordinate transformation; [`interp`] the one-axis coefficients), `Upsample`: index-map axes as one `Select`, the others a `Linear` by the constant interpolation matrix along the axis (between `Transpose`s) |
-//! | [`select`] | `Slice` and `Gather` of computed tensors, `Split`, `Expand`, `Tile` (per-axis index maps) |
+//! | [`select`] | `Slice` and `Gather` of computed tensors, `Split`, `Expand`, `Tile` (per-axis index maps); `Gather` by computed integer indices (a `Gather` node) |
 //! | [`tree`] | `ai.onnx.ml` `TreeEnsembleClassifier`, `TreeEnsembleRegressor`, the opset-5 `TreeEnsemble` ([`tree_v5`]) |
 //! | [`norm`] | `BatchNormalization` (folded into `Conv`/`Linear`, or `Mul` + `Add`), `InstanceNormalization` (`Reduce` mean, `Sub`, `Mul`, `Reduce` mean, a `Map` of `1/√(v+ε)`, `Mul`, per-channel `Mul` + `Add`), `LRN` (`Mul`, a 1×1 `Conv` (or `Linear`) by the 0/1 channel-window band, a `Map` of `(bias + α/size · s)^-β`, `Mul`) (no family: existing ops only) |
 //! | [`layer_norm`] | `LayerNormalization`, `RMSNormalization` (as `InstanceNormalization`: `Reduce` mean, `Sub`, `Mul`, `Reduce` mean, a `Map` of `1/√(v+ε)`, `Mul` by the constant scale, `Add` of the bias) (no family: existing ops only) |

@@ -139,6 +139,57 @@ impl Importer {
         self.set_out(ctx, 0, Sym::Value(o))
     }
 
+    /// ONNX `Gather` whose indices `i` are computed: a [`FOp::Gather`] of the data (a
+    /// constant table, or a computed tensor) along a fixed axis. The indices must be exact
+    /// integers (an `ArgMax` output or an integer graph input); a computed tensor with a batch
+    /// axis picked by indices with one is refused (the output would hold two batch axes).
+    pub(super) fn gather_computed(&mut self, ctx: &Ctx<'_>, i: ValueId) -> Result<()> {
+        let integer = self.kinds.get(i) == Some(&Kind::Index)
+            || self.g.values.get(i).is_some_and(|v| v.integer.is_some());
+        if !integer {
+            return Err(ctx.unsupported(
+                "Gather by computed indices that are not exact integers (an ArgMax output or \
+                 an integer graph input)",
+            ));
+        }
+        let (data, dims) = match self.sym(ctx, 0)? {
+            Sym::Const(t) => {
+                let dims = crate::import::fixed(&t.shape);
+                (Operand::Const(self.const_operand(ctx, 0, &t)?), dims)
+            }
+            Sym::Value(_) => {
+                let v = self.value_in(ctx, 0)?;
+                (Operand::Value(v), self.shape(v))
+            }
+        };
+        let axis = ctx.axis("axis", ctx.int("axis", 0), dims.len())?;
+        let idx = self.shape(i);
+        match dims.get(axis) {
+            Some(Dim::Fixed(n)) if *n > 0 => {}
+            _ => {
+                return Err(ctx.unsupported(format!(
+                    "gathering along axis {axis} of {dims:?} (the batch axis, or empty)"
+                )));
+            }
+        }
+        if dims.contains(&Dim::Batch) && idx.contains(&Dim::Batch) {
+            return Err(ctx.unsupported(
+                "gathering from a batched computed tensor by batched indices (rows would mix)",
+            ));
+        }
+        let mut out: Vec<Dim> = dims[..axis].to_vec();
+        out.extend_from_slice(&idx);
+        out.extend_from_slice(&dims[axis + 1..]);
+        let o = self.emit(
+            ctx,
+            FOp::Gather { axis },
+            vec![data, Operand::Value(i)],
+            out,
+            Kind::Float,
+        )?;
+        self.set_out(ctx, 0, Sym::Value(o))
+    }
+
     /// `Select` of `v` named `name` (a map on the batch axis is refused).
     pub(super) fn select_named(
         &mut self,

@@ -1,4 +1,4 @@
-//! Data movement in `f32`: `Reshape`, `Transpose`, `Concat`, `Pad` and `Select`.
+//! Data movement in `f32`: `Reshape`, `Transpose`, `Concat`, `Pad`, `Select` and `Gather`.
 
 use super::Cx;
 use crate::Result;
@@ -30,6 +30,29 @@ pub(super) fn transpose(cx: &Cx<'_>, perm: &[usize]) -> Result<Vec<f32>> {
 pub(super) fn select(cx: &Cx<'_>, maps: &[Vec<usize>]) -> Result<Vec<f32>> {
     let (_, src) = vouch_engine::ops::select_index(&cx.x.shape, maps);
     Ok(src.into_iter().map(|i| cx.x.data[i]).collect())
+}
+
+/// `Gather` along `axis` by the computed indices (operand 1, exact integers as floats): an
+/// index counts from the end once when negative, then clamps to the axis
+/// ([`vouch_semantics::gather_index`]; onnxruntime refuses an index outside `[-n, n)`).
+pub(super) fn gather(cx: &Cx<'_>, axis: usize) -> Result<Vec<f32>> {
+    let (x, idx) = (cx.x, cx.ins.get(1).ok_or_else(|| cx.err("no indices"))?);
+    let n = *x
+        .shape
+        .get(axis)
+        .ok_or_else(|| cx.err("axis past the data's rank"))?;
+    let outer: usize = x.shape[..axis].iter().product();
+    let inner: usize = x.shape[axis + 1..].iter().product();
+    let mut data = Vec::with_capacity(cx.total);
+    for o in 0..outer {
+        for &v in &idx.data {
+            let j = vouch_semantics::gather_index(v as i32, n)
+                .ok_or_else(|| cx.err("gathering from an empty axis"))?;
+            let at = (o * n + j) * inner;
+            data.extend_from_slice(&x.data[at..at + inner]);
+        }
+    }
+    Ok(data)
 }
 
 /// `Concat` along `axis`: for each outer index, every operand's slab in operand order. An

@@ -14,7 +14,7 @@
 //! | `activation` | `Relu`, `Clip`, `LeakyRelu`, `PRelu`, `Sigmoid`, `Tanh` |
 //! | `reduce` | `Softmax`, `SoftmaxZero` (onnxruntime's), `ArgMax`, `Reduce` (sum, mean, max, min) |
 //! | `pool` | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
-//! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad`, `Select` |
+//! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad`, `Select`, `Gather` |
 //! | `tree` | `TreeEnsemble` |
 
 mod activation;
@@ -401,6 +401,7 @@ fn run_node(
         FOp::Concat { axis } => layout::concat(&cx, *axis),
         FOp::Pad { mode, pads, value } => layout::pad(&cx, *mode, pads, *value),
         FOp::Select { maps } => layout::select(&cx, maps),
+        FOp::Gather { axis } => layout::gather(&cx, *axis),
         FOp::Reduce { mode, axes, .. } => reduce::reduce(&cx, *mode, axes),
         FOp::Max => elementwise::max(&cx),
         FOp::Min => elementwise::min(&cx),

@@ -1,10 +1,10 @@
-//! Lowering data movement: `Reshape`, `Transpose`, `Select` and `Pad` keep the input's kind and scale
+//! Lowering data movement: `Reshape`, `Transpose`, `Select`, `Gather` and `Pad` keep the input's kind and scale
 //! (`Pad`'s value quantized at that scale); `Concat` brings every operand to the largest
 //! operand scale (an inserted `Rescale` node for each operand at another scale).
 
 use super::{Builder, kind_range, multiplier};
 use crate::Result;
-use vouch_model::{Op, Operand, PadMode, Requant};
+use vouch_model::{Kind, Op, Operand, PadMode, Requant};
 use vouch_onnx::graph::{self as fg, FNode};
 
 impl Builder<'_> {
@@ -43,6 +43,37 @@ impl Builder<'_> {
             vec![Operand::Value(x.id)],
             q.id,
         );
+        Ok(())
+    }
+
+    /// `Gather` by computed indices: a computed data tensor keeps its kind and scale; a
+    /// constant table is stored at the package's activation width at its own scale (its
+    /// largest magnitude at the kind's limit), which the output keeps. The indices are read
+    /// as they are: an `index` tensor, or an exact integer input (an activation at scale 1).
+    pub(super) fn gather(&mut self, node: &FNode, name: String, axis: usize) -> Result<()> {
+        let idx = self.input(node, 1)?;
+        if idx.kind != Kind::Index && !(idx.kind.act_range().is_some() && idx.scale == 1.0) {
+            return Err(Self::err(
+                node,
+                "Gather's indices are not exact integers (an index or an integer input)",
+            ));
+        }
+        let (data, kind, scale) = match node.inputs.first() {
+            Some(fg::Operand::Value(_)) => {
+                let x = self.input(node, 0)?;
+                (Operand::Value(x.id), x.kind, x.scale)
+            }
+            Some(c @ fg::Operand::Const(_)) => {
+                let (op, scale) = self.operand(node, c, None)?;
+                (op, self.act(), scale)
+            }
+            None => return Err(Self::err(node, "Gather has no data")),
+        };
+        let q = self.bind(node, node.output, kind, scale)?;
+        let op = Op::Gather {
+            axis: u32::try_from(axis).map_err(|_| Self::err(node, "axis past u32"))?,
+        };
+        self.push(node, name, op, vec![data, Operand::Value(idx.id)], q.id);
         Ok(())
     }
 

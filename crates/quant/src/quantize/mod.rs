@@ -16,7 +16,7 @@
 //! | `reduce` | `ArgMax`, `Reduce` |
 //! | `softmax` | `Softmax` (the op, or a finer form at 16 bits), `SoftmaxZero` (that finer form over the non-zero scores) |
 //! | `pool` | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
-//! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad`, `Select` |
+//! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad`, `Select`, `Gather` |
 //! | `tree` | `TreeEnsemble` |
 
 mod activation;
@@ -486,6 +486,7 @@ impl Builder<'_> {
             FOp::Concat { axis } => self.concat(node, name, *axis),
             FOp::Pad { mode, pads, value } => self.pad(node, name, *mode, pads, *value),
             FOp::Select { maps } => self.select(node, name, maps),
+            FOp::Gather { axis } => self.gather(node, name, *axis),
             FOp::Reduce {
                 mode,
                 axes,

@@ -310,6 +310,7 @@ pub fn build_from_trace(
             Op::PRelu { slope, rq } => activation::prelu(&mut cs, &nd, *slope, rq)?,
             op @ Op::TreeEnsemble { .. } => tree::tree_ensemble(&mut cs, &nd, op)?,
             Op::Select { maps } => layout::select(&mut cs, &nd, maps)?,
+            Op::Gather { axis } => layout::gather(&mut cs, &nd, *axis)?,
         };
         if sigs.len() != expect.data.len() {
             return Err(div(&node.name, "element count"));

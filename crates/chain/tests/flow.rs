@@ -575,6 +575,7 @@ async fn the_partial_sum_game_ends_by_the_one_step_check_of_one_chunk() {
                 nodes[0].clone(),
                 Vec::new(),
                 i256(i64::from(lie.tensors[0][1])),
+                Vec::new(),
             ),
         )
         .await

@@ -196,6 +196,12 @@ async fn a_320x320_image_travels_as_blobs_and_a_challenger_reading_them_wins() {
     let e = requester.request(&bare).await.unwrap_err().to_string();
     assert!(e.contains("BlobNotCarried(index: 0)"), "{e}");
 
+    // a first task (its writes of the ledger's zero slots are not a blob request's cost)
+    requester
+        .request(&common::request(model, ic))
+        .await
+        .unwrap();
+
     // the request with the image as blobs
     let (task, cid, rc) = requester
         .request_with_blobs(&common::request(model, ic), &canonical)
@@ -210,8 +216,24 @@ async fn a_320x320_image_travels_as_blobs_and_a_challenger_reading_them_wins() {
     );
     assert_eq!(blob_gas, 131_072 * names.len() as u64);
 
-    // the same image inline (calldata and the event's data), and for scale its first 1/16
-    // and 1/4 inline (requests that are never served: gas only)
+    // for scale: a request naming no input at all, the same image inline (calldata and the
+    // event's data), and its first 1/16 and 1/4 inline (requests never served: gas only)
+    let none = requester
+        .request(&common::request(model, ic))
+        .await
+        .unwrap();
+    let rc_none = requester
+        .client()
+        .provider()
+        .get_block_receipts(vouch_chain::alloy::eips::BlockId::latest())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(requested(&requester, none).await.inputCid.is_empty());
+    println!(
+        "request with no input data: gasUsed {}",
+        rc_none.last().unwrap().gas_used
+    );
     for part in [16, 4, 1] {
         let mut inline = common::request(model, ic);
         inline.inline_input = canonical[..canonical.len() / part].to_vec();

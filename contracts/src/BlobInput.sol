@@ -38,8 +38,15 @@ library BlobInput {
             if ((i > 0 && b[at - 1] != ",") || b[at] != "0" || b[at + 1] != "x") revert BlobCidMalformed();
             bytes32 h = blobhash(i);
             if (h == 0) revert BlobNotCarried(i);
-            (bytes32 hi, bytes32 lo) = _hex(h);
-            if (bytes32(b[at + 2:at + 34]) != hi || bytes32(b[at + 34:at + 66]) != lo) revert BlobMismatch(i);
+            // the named digits, two calldata words, against the hash's
+            bytes32 hi;
+            bytes32 lo;
+            assembly ("memory-safe") {
+                let p := add(b.offset, add(at, 2))
+                hi := calldataload(p)
+                lo := calldataload(add(p, 0x20))
+            }
+            if (hi != _hex(h, 0) || lo != _hex(h, 16)) revert BlobMismatch(i);
         }
         if (blobhash(n) != 0) revert BlobsUnnamed(_carried(n));
     }
@@ -50,18 +57,16 @@ library BlobInput {
         while (blobhash(n) != 0) ++n;
     }
 
-    /// The 64 lowercase hex digits of `h`, as two words.
-    function _hex(bytes32 h) private pure returns (bytes32 hi, bytes32 lo) {
-        bytes16 digits = "0123456789abcdef";
-        bytes memory s = new bytes(64);
-        for (uint256 k; k < 32; ++k) {
-            uint8 v = uint8(h[k]);
-            s[2 * k] = digits[v >> 4];
-            s[2 * k + 1] = digits[v & 15];
-        }
+    /// The 32 lowercase hex digits of bytes `from..from + 16` of `h`, as one word.
+    function _hex(bytes32 h, uint256 from) private pure returns (bytes32 r) {
         assembly ("memory-safe") {
-            hi := mload(add(s, 0x20))
-            lo := mload(add(s, 0x40))
+            let digits := "0123456789abcdef"
+            for { let k := 0 } lt(k, 16) { k := add(k, 1) } {
+                let v := byte(add(from, k), h)
+                let at := sub(248, shl(4, k)) // bit offset of digit 2k
+                r := or(r, shl(at, byte(shr(4, v), digits)))
+                r := or(r, shl(sub(at, 8), byte(and(v, 15), digits)))
+            }
         }
     }
 }

@@ -208,6 +208,6 @@ mod tests {
             t.contains("vouch_node_tasks_accepted_total{node=\"p\\\"1\"} 2\n"),
             "{t}"
         );
-        assert_eq!(t.matches("# TYPE").count(), 19);
+        assert_eq!(t.matches("# TYPE").count(), 20);
     }
 }

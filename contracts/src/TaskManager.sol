@@ -17,6 +17,7 @@ import {TaskManagerModule} from "./TaskManagerModule.sol";
 import {TaskRecord, Claim} from "./consumer/TaskRecord.sol";
 import {VouchResults} from "./consumer/VouchResults.sol";
 import {IVouchOutputs} from "./consumer/IVouchTaskManager.sol";
+import {BlobInput} from "./BlobInput.sol";
 
 /// @title TaskManager
 /// @notice Inference requests with escrowed fees and their settlement in three modes:
@@ -135,7 +136,9 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
         uint32 deadline; // submission (optimistic/zk) or commitment (committee) deadline
         bytes32 inputCommitment;
         uint16 rows; // rows of the input, >= 1 (zk: exactly 1); docs/semantics.md section 8.5
-        string inputCid; // empty when the input is inline
+        /// empty when the input is inline; `blob:0x<versioned hash>,...` when it travels as the
+        /// transaction's blobs (checked, `BlobInput`); else the input's CID
+        string inputCid;
         bytes inlineInput; // canonical tensor bytes of the graph inputs, or empty
         address callback; // optional IVouchConsumer
         uint32 callbackGas;
@@ -317,6 +320,8 @@ contract TaskManager is ReentrancyGuardTransient, IDisputeResolver, TaskManagerC
         if (r.callbackGas > params.maxCallbackGas) revert CallbackGasTooHigh();
         // a zk proof covers one row; every other mode disputes one element of one row
         if (r.rows == 0 || (r.mode == Mode.Zk && r.rows != 1)) revert BadRows(r.rows);
+        // an input named as blobs must be this transaction's blobs
+        BlobInput.check(r.inputCid);
 
         taskId = keyed == 0 ? ++ledger.taskCount : keyed;
         rec = TaskRecord({

@@ -9,6 +9,7 @@ import {TaskManager} from "../src/TaskManager.sol";
 import {TaskRecord, Claim} from "../src/consumer/TaskRecord.sol";
 import {FeeVault} from "../src/FeeVault.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
+import {BlobNotCarried} from "../src/BlobInput.sol";
 
 /// A stablecoin-like token: 6 decimals, EIP-2612 permit.
 contract Usd6 is ERC20, ERC20Permit {
@@ -196,6 +197,23 @@ contract FeeVaultTest is FeeVaultBase {
         vm.prank(client);
         vault.withdraw(address(0));
         assertEq(client.balance, before + 0.01 ether, "ETH back");
+    }
+
+    /// The blob check sits in the TaskManager's `_request`: a vault request naming blobs is
+    /// refused without them and accepted in a transaction carrying them.
+    function test_a_vault_request_naming_blobs_is_checked_too() public {
+        bytes32[] memory hs = new bytes32[](1);
+        hs[0] = bytes32((uint256(1) << 248) | 7);
+        TaskManager.RequestInput memory r = _usdInput(TaskManager.Mode.Optimistic);
+        r.inputCid = string.concat("blob:", vm.toString(hs[0]));
+        vm.startPrank(client);
+        usd.approve(address(vault), USD_FEE);
+        vm.expectRevert(abi.encodeWithSelector(BlobNotCarried.selector, 0));
+        vault.request(r, address(usd));
+        vm.blobhashes(hs);
+        uint256 id = vault.request(r, address(usd));
+        vm.stopPrank();
+        assertEq(tm.getTask(id).modelId, modelId, "requested");
     }
 
     function test_custom_token_refusals() public {

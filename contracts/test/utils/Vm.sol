@@ -36,6 +36,7 @@ interface Vm {
 
     // callers
     function prank(address msgSender) external;
+    function blobhashes(bytes32[] calldata hashes) external;
     function startPrank(address msgSender) external;
     function stopPrank() external;
 

@@ -206,6 +206,15 @@ pub enum Error {
         /// Our value.
         ours: String,
     },
+    /// An input that travels as EIP-4844 blobs could not be packed, read back or decoded, or
+    /// a blob read back is not the one its versioned hash names.
+    #[error("blob input {cid}: {reason}")]
+    BlobInput {
+        /// The request's `inputCid` (`blob:0x...`), or `(new)` before it has one.
+        cid: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// The Solidity compiler is missing, failed, or gave no bytecode.
     #[error("{message}")]
     Solc {

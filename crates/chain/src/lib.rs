@@ -18,6 +18,7 @@
 //! | [`record`] | a task rebuilt from its state word, its `TaskRequested` and last `ResultSubmitted` logs |
 //! | [`zk`] | zk settlement: verifier compile/deploy, publish with a verifier, `submitZk` |
 
+pub mod blob;
 pub mod client;
 pub mod committee;
 pub mod deploy;

@@ -2,7 +2,7 @@
 
 use crate::{Client, Deployment, Error, Result};
 use alloy::primitives::{Address, B256, Bytes, U256};
-use alloy::providers::DynProvider;
+use alloy::providers::{DynProvider, Provider as _};
 use alloy::rpc::types::TransactionReceipt;
 use alloy::sol_types::SolEvent;
 use vouch_bindings::dispute_game::DisputeGame::{self, DisputeGameInstance};
@@ -105,7 +105,8 @@ pub struct Request {
     pub input_commitment: B256,
     /// Rows of the input (`docs/semantics.md` section 8.5): at least 1; a zk task has 1.
     pub rows: u16,
-    /// CID of the input (empty when inline).
+    /// CID of the input: empty when inline; `blob:0x<versioned hash>,...` when it travels as
+    /// the request transaction's blobs ([`System::request_with_blobs`] fills it in).
     pub input_cid: String,
     /// Canonical tensor bytes of the inputs, or empty.
     pub inline_input: Vec<u8>,
@@ -365,6 +366,51 @@ impl System {
             .await?;
         let ev: TaskManager::TaskRequested = event(&rc, "TaskManager.request", "TaskRequested")?;
         Ok(ev.taskId)
+    }
+
+    /// Requests an inference whose input (`canonical`, the bytes an inline request carries)
+    /// travels as EIP-4844 blobs of the request transaction ([`crate::blob`]): `r`'s
+    /// `input_cid` and `inline_input` are replaced by the blobs' `blob:` name and nothing. A
+    /// committee request is checked as in [`Self::request`]. Returns the task id, the name and
+    /// the receipt (its `gasUsed` and `blobGasUsed`).
+    pub async fn request_with_blobs(
+        &self,
+        r: &Request,
+        canonical: &[u8],
+    ) -> Result<(U256, String, TransactionReceipt)> {
+        if r.mode == Mode::Committee {
+            self.require_committee(r.model_id).await?;
+        }
+        let sidecar = crate::blob::sidecar(canonical)?;
+        let hashes: Vec<B256> = sidecar.versioned_hashes().collect();
+        let cid = crate::blob::cid_of(&hashes);
+        let r = Request {
+            input_cid: cid.clone(),
+            inline_input: Vec::new(),
+            ..r.clone()
+        };
+        let now = self.latest_timestamp().await?;
+        let input = self.request_input(&r, now)?;
+        self.ensure_allowance(self.deployment.contracts.task_manager, U256::from(r.fee))
+            .await?;
+        let blob_fee = self
+            .client
+            .provider()
+            .get_blob_base_fee()
+            .await
+            .map_err(|e| Error::Rpc {
+                call: "eth_blobBaseFee".to_owned(),
+                message: e.to_string(),
+            })?;
+        // twice the current blob base fee: room for it to rise before inclusion
+        let tm = self.task_manager();
+        let call = tm
+            .request(input)
+            .sidecar(sidecar)
+            .max_fee_per_blob_gas(blob_fee.saturating_mul(2).max(1));
+        let rc = self.client.send("TaskManager.request", call).await?;
+        let ev: TaskManager::TaskRequested = event(&rc, "TaskManager.request", "TaskRequested")?;
+        Ok((ev.taskId, cid, rc))
     }
 
     /// The contract's request struct for `r`, its deadline counted from `now`.

@@ -63,12 +63,10 @@ async fn check(
         Ok(run) => run,
         Err(e) => {
             // an input that cannot hold the task's rows, or out of range, has no answer: any result is a lie
-            let Some(inputs) = crate::work::misfit_inputs(
-                &model.pkg,
-                &req.inlineInput,
-                req.rows,
-                req.inputCommitment,
-            ) else {
+            let bytes = ctx.input_of(task, &req).await.unwrap_or_default();
+            let Some(inputs) =
+                crate::work::misfit_inputs(&model.pkg, &bytes, req.rows, req.inputCommitment)
+            else {
                 tracing::error!(node = %ctx.cfg.name, %task, error = %e, "cannot re-execute the audited task");
                 return Ok(Some(Err(e)));
             };

@@ -18,6 +18,9 @@ pub struct Metrics {
     pub tasks_slashed: AtomicU64,
     /// Results of others re-executed.
     pub results_rechecked: AtomicU64,
+    /// Executions refused: the input unavailable (blobs or CID not readable), not opening the
+    /// task's input commitment, or refused by the engine.
+    pub executions_refused: AtomicU64,
     /// Results of others found wrong.
     pub mismatches_found: AtomicU64,
     /// Disputes this node opened.
@@ -54,7 +57,7 @@ pub fn inc(c: &AtomicU64) {
 impl Metrics {
     /// The Prometheus text format, every series labelled with `node`.
     pub fn render(&self, node: &str) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 19] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 20] = [
             (
                 "vouch_node_tasks_accepted_total",
                 "counter",
@@ -90,6 +93,12 @@ impl Metrics {
                 "counter",
                 "Results of others re-executed.",
                 &self.results_rechecked,
+            ),
+            (
+                "vouch_node_executions_refused_total",
+                "counter",
+                "Executions refused (input unavailable, not opening its commitment, or refused).",
+                &self.executions_refused,
             ),
             (
                 "vouch_node_mismatches_found_total",
@@ -199,6 +208,6 @@ mod tests {
             t.contains("vouch_node_tasks_accepted_total{node=\"p\\\"1\"} 2\n"),
             "{t}"
         );
-        assert_eq!(t.matches("# TYPE").count(), 19);
+        assert_eq!(t.matches("# TYPE").count(), 20);
     }
 }

@@ -79,13 +79,18 @@ pub(crate) fn now_secs() -> u64 {
 impl Ctx {
     /// Records the task in the journal (once) with its input in the store.
     pub(crate) fn accept(&self, id: &str, req: &TaskRequested, model_cid: &str) -> Result<()> {
-        let input_cid = blocking(|| self.models.store().put(&req.inlineInput))?;
+        // an input named by CID or blobs is journaled by that name; an inline one is stored
+        let input_cid = if req.inlineInput.is_empty() && !req.inputCid.is_empty() {
+            req.inputCid.clone()
+        } else {
+            blocking(|| self.models.store().put(&req.inlineInput))?.to_string()
+        };
         let fresh = blocking(|| {
             self.journal.accept(&NewTask {
                 id: id.to_owned(),
                 requester: req.requester.to_string(),
                 model_cid: model_cid.to_owned(),
-                input_cid: input_cid.to_string(),
+                input_cid,
                 mode: mode_name(req.mode).to_owned(),
                 max_fee: req.fee.to_string(),
             })
@@ -183,10 +188,44 @@ impl Ctx {
         Ok(ts.max(now_secs()))
     }
 
+    /// The task's input bytes (canonical `i32` words): inline in the request; read back from
+    /// the request transaction's blobs when its `inputCid` names blobs (each blob checked
+    /// against its versioned hash; the words are checked against the input commitment when the
+    /// task is executed); from this node's store when the CID is a content CID the store holds
+    /// (e.g. put there by a gateway). Any other input is not available here: an error naming it.
+    pub(crate) async fn input_of(&self, task: U256, req: &TaskRequested) -> Result<Vec<u8>> {
+        let cid = req.inputCid.as_str();
+        if !req.inlineInput.is_empty() || cid.is_empty() {
+            return Ok(req.inlineInput.to_vec());
+        }
+        if vouch_chain::blob::parse_cid(cid).is_some() {
+            let src = vouch_chain::blob::AnvilBlobs(self.sys.client().clone());
+            return Ok(vouch_chain::blob::read_input(&src, cid).await?);
+        }
+        let unavailable = |why: &str| Error::Execute {
+            task: task.to_string(),
+            reason: format!("the input {cid:?} {why}"),
+        };
+        let parsed: vouch_primitives::Cid = cid
+            .parse()
+            .map_err(|_| unavailable("is neither inline, blobs nor a CID"))?;
+        let store = self.models.store();
+        if !store.has(&parsed) {
+            return Err(unavailable("is not in this node's store"));
+        }
+        Ok(blocking(|| store.get(&parsed))?)
+    }
+
     /// This node's execution of the task; a lying node (`lie`) changes its result.
     pub(crate) async fn run_of(&self, task: U256, req: &TaskRequested, lie: bool) -> Result<Run> {
         let model = self.models.get(&self.sys, req.modelId, req.version).await?;
-        let inline = req.inlineInput.clone();
+        let inline = match self.input_of(task, req).await {
+            Ok(b) => b,
+            Err(e) => {
+                inc(&self.metrics.executions_refused);
+                return Err(e);
+            }
+        };
         let commitment = (req.mode != mode::ZK).then_some(req.inputCommitment);
         let id = task.to_string();
         let lie = lie && self.cfg.lie == crate::Lie::Always;
@@ -195,7 +234,8 @@ impl Ctx {
             execute(&id, &model.pkg, &inline, rows, commitment)
         })
         .await
-        .map_err(|e| Error::State(format!("execution task: {e}")))??;
+        .map_err(|e| Error::State(format!("execution task: {e}")))?
+        .inspect_err(|_| inc(&self.metrics.executions_refused))?;
         Ok(if lie { run.lie() } else { run })
     }
 
@@ -444,13 +484,13 @@ async fn submit_zk(ctx: &Ctx, task: U256, req: &TaskRequested, run: &Run) -> Res
         )));
     };
     let model = ctx.models.get(&ctx.sys, req.modelId, req.version).await?;
-    let inputs =
-        crate::work::decode_inputs(&model.pkg, &req.inlineInput, req.rows).map_err(|reason| {
-            Error::Execute {
-                task: task.to_string(),
-                reason,
-            }
-        })?;
+    let bytes = ctx.input_of(task, req).await?;
+    let inputs = crate::work::decode_inputs(&model.pkg, &bytes, req.rows).map_err(|reason| {
+        Error::Execute {
+            task: task.to_string(),
+            reason,
+        }
+    })?;
     let (prover, keys) = (prover.clone(), keys.clone());
     let (output, proof) =
         tokio::task::spawn_blocking(move || prover.prove(&model.pkg, &keys, inputs))
@@ -500,12 +540,10 @@ pub(crate) async fn challenger(
         Err(e) => {
             // an input that cannot hold the task's rows, or out of range, has no answer: any result is a lie
             let model = ctx.models.get(sys, req.modelId, req.version).await?;
-            let Some(inputs) = crate::work::misfit_inputs(
-                &model.pkg,
-                &req.inlineInput,
-                req.rows,
-                req.inputCommitment,
-            ) else {
+            let bytes = ctx.input_of(task, &req).await.unwrap_or_default();
+            let Some(inputs) =
+                crate::work::misfit_inputs(&model.pkg, &bytes, req.rows, req.inputCommitment)
+            else {
                 return Err(e);
             };
             return challenge_misfit(&ctx, Against::Result, task, &req, &model, inputs).await;

@@ -255,7 +255,7 @@ pub fn encode_inputs(inputs: &[Tensor]) -> Vec<u8> {
     vouch_task::codec::inline_bytes(inputs)
 }
 
-/// Runs `pkg` on the task's inline input of `rows` rows, checking it against the task's input
+/// Runs `pkg` on the task's input bytes of `rows` rows (inline, or read back from its blobs), checking it against the task's input
 /// commitment (the keccak list commitment; `None` for zk tasks, whose commitment is the
 /// circuit's Poseidon hash and is checked by the verifier).
 pub fn execute(
@@ -277,7 +277,7 @@ pub fn execute(
     };
     if commitment.is_some_and(|c| listed() != c) {
         return Err(err(
-            "the inline input does not match the task's input commitment".to_owned(),
+            "the input (inline, or read back from its blobs or store) does not match the task's input commitment".to_owned(),
         ));
     }
     let evidence = Evidence::new(pkg, inputs.iter().map(|t| t.data.clone()).collect());

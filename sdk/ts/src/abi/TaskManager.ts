@@ -2529,6 +2529,44 @@ export const taskManagerAbi = [
   },
   {
     "type": "error",
+    "name": "BlobCidMalformed",
+    "inputs": []
+  },
+  {
+    "type": "error",
+    "name": "BlobMismatch",
+    "inputs": [
+      {
+        "name": "index",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "BlobNotCarried",
+    "inputs": [
+      {
+        "name": "index",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "BlobsUnnamed",
+    "inputs": [
+      {
+        "name": "carried",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
     "name": "CallbackGasTooHigh",
     "inputs": []
   },

@@ -20,7 +20,6 @@ use vouch_chain::blob::{self, AnvilBlobs};
 use vouch_chain::dispute::{self, Evidence, HonestTrace};
 use vouch_chain::graph::op;
 use vouch_chain::{DevnetConfig, System};
-use vouch_engine::{Engine, Options};
 use vouch_model::{Dim, Package};
 use vouch_testkit::Chain;
 
@@ -106,22 +105,7 @@ fn honest_run(pkg: &Package, canonical: &[u8]) -> (B256, HonestTrace, Evidence) 
         at += n;
     }
     assert_eq!(at, words.len(), "the input is one row");
-    let ic = B256::from(vouch_engine::exec::commit_list(&inputs));
-    let evidence = Evidence::new(pkg, inputs.iter().map(|t| t.data.clone()).collect());
-    let exec = Engine::new(
-        pkg,
-        Options {
-            threads: 1,
-            trace: true,
-        },
-    )
-    .unwrap()
-    .run(inputs)
-    .unwrap();
-    let trace = HonestTrace {
-        tensors: exec.trace.iter().map(|t| t.data.clone()).collect(),
-        header: vouch_chain::graph::header_of(pkg),
-    };
+    let (ic, trace, _, evidence) = common::traced(pkg, inputs);
     (ic, trace, evidence)
 }
 

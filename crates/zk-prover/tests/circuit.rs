@@ -71,6 +71,7 @@ fn fixture_models_are_satisfied() {
         "upsample_net",
         "gather_embed",
         "gather_argmax",
+        "per_channel_cnn",
     ] {
         let (pkg, inputs) = common::fixture(name, 0);
         let c = circuit::build(&pkg, inputs).unwrap();
@@ -172,9 +173,12 @@ fn the_poseidon_gadget_matches_the_native_sponge() {
 #[test]
 fn zk_refuses_packages_older_than_the_standard_poseidon() {
     let (mut pkg, inputs) = common::fixture("mlp_10_20_2", 0);
-    // its first Gemm's output channels' weight ranges differ by 2.6x: imported per channel at
-    // version 6 (versions 5 and 6 add only wide biases and per-channel multipliers)
-    assert_eq!(pkg.semantics_version, vouch_semantics::PER_CHANNEL_VERSION);
+    // a package without a wide bias or a per-channel node is imported at version 4 (versions 5
+    // and 6 add only wide biases and per-channel multipliers)
+    assert_eq!(
+        pkg.semantics_version,
+        vouch_semantics::WIDE_BIAS_VERSION - 1
+    );
     assert!(vouch_zk_prover::task::input_commitment(&pkg, &inputs).is_ok());
     assert!(circuit::build(&pkg, inputs.clone()).is_ok());
     for old in [1, 2] {

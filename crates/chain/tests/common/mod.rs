@@ -67,7 +67,16 @@ pub fn run_fixture(pkg: &Package, model: &str, rows: usize) -> (B256, HonestTrac
         v.as_array_mut().unwrap().truncate(rows);
     }
     let floats = vouch_task::codec::package_inputs_from_json(pkg, &input).unwrap();
-    let inputs = vouch_quant::quantize_inputs(pkg, &floats);
+    traced(pkg, vouch_quant::quantize_inputs(pkg, &floats))
+}
+
+/// `pkg` run on the integer `inputs` (a task's rows): the input commitment, the honest trace
+/// (checked against the engine's trace root and output commitment), the output commitment and
+/// the one-step evidence.
+pub fn traced(
+    pkg: &Package,
+    inputs: Vec<vouch_engine::Tensor>,
+) -> (B256, HonestTrace, B256, Evidence) {
     let ic = B256::from(vouch_engine::exec::commit_list(&inputs));
     let evidence = Evidence::new(pkg, inputs.iter().map(|t| t.data.clone()).collect());
     let exec = Engine::new(

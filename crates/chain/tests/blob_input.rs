@@ -206,18 +206,9 @@ async fn a_320x320_image_travels_as_blobs_and_a_challenger_reading_them_wins() {
         .request(&common::request(model, ic))
         .await
         .unwrap();
-    let rc_none = requester
-        .client()
-        .provider()
-        .get_block_receipts(vouch_chain::alloy::eips::BlockId::latest())
-        .await
-        .unwrap()
-        .unwrap();
+    let gas_none = common::last_gas(&requester).await;
     assert!(requested(&requester, none).await.inputCid.is_empty());
-    println!(
-        "request with no input data: gasUsed {}",
-        rc_none.last().unwrap().gas_used
-    );
+    println!("request with no input data: gasUsed {gas_none}");
     for part in [16, 4, 1] {
         let mut inline = common::request(model, ic);
         inline.inline_input = canonical[..canonical.len() / part].to_vec();
@@ -226,17 +217,8 @@ async fn a_320x320_image_travels_as_blobs_and_a_challenger_reading_them_wins() {
             Ok(t) => {
                 let ev = requested(&requester, t).await;
                 assert_eq!(ev.inlineInput.len(), n);
-                let block = requester
-                    .client()
-                    .provider()
-                    .get_block_receipts(vouch_chain::alloy::eips::BlockId::latest())
-                    .await
-                    .unwrap()
-                    .unwrap();
-                println!(
-                    "inline request of {n} bytes (1/{part} of the image): gasUsed {}",
-                    block.last().unwrap().gas_used
-                );
+                let gas = common::last_gas(&requester).await;
+                println!("inline request of {n} bytes (1/{part} of the image): gasUsed {gas}");
             }
             Err(e) => println!("inline request of {n} bytes (1/{part} of the image) refused: {e}"),
         }

@@ -204,15 +204,7 @@ pub async fn play(
         }
         assert_ne!(a, Move::ClaimedTimeout);
         if matches!(a, Move::Posted(_)) {
-            let block = honest
-                .0
-                .client()
-                .provider()
-                .get_block_receipts(vouch_chain::alloy::eips::BlockId::latest())
-                .await
-                .unwrap()
-                .unwrap();
-            gas = block.last().unwrap().gas_used;
+            gas = last_gas(honest.0).await;
         }
         moves.push(a);
         let b = liar_step(liar.0, game, liar.1, (honest.1, honest.2), dev).await;
@@ -343,14 +335,20 @@ pub async fn resolve_no_answer(
         if let Move::Done { outcome } = m {
             return (outcome, moves, gas);
         }
-        let block = sys
-            .client()
-            .provider()
-            .get_block_receipts(vouch_chain::alloy::eips::BlockId::latest())
-            .await
-            .unwrap()
-            .unwrap();
-        gas = block.last().unwrap().gas_used;
+        gas = last_gas(sys).await;
         moves.push(m);
     }
+}
+
+/// `gasUsed` from the receipt of the last transaction of the latest block (anvil mines each
+/// transaction `sys` sends in a block of its own).
+pub async fn last_gas(sys: &System) -> u64 {
+    let block = sys
+        .client()
+        .provider()
+        .get_block_receipts(vouch_chain::alloy::eips::BlockId::latest())
+        .await
+        .unwrap()
+        .unwrap();
+    block.last().unwrap().gas_used
 }

@@ -14,8 +14,6 @@ use crate::{Error, Result};
 use alloy::primitives::B256;
 use vouch_bindings::dispute_game::DisputeGame::Window;
 use vouch_bindings::dispute_game::OneStepVerifier::Node;
-use vouch_primitives::commit::merkle_proof;
-use vouch_primitives::tensor_commitment;
 
 /// Terms per chunk of a `Conv` or `MatMul` element (`DisputeGame.STRIDED_CHUNK`).
 pub const STRIDED_CHUNK: usize = 8;
@@ -333,12 +331,11 @@ pub(super) fn chunk_args(
         }
     }
     ins.extend(extra);
-    let weights: Vec<[u8; 32]> = ev.consts.iter().map(|c| tensor_commitment(c)).collect();
     let mut cs = Vec::new();
     for (s, id) in node.consts.iter().enumerate() {
         let k = to_usize(*id, "constant")?;
         let data = ev.consts.get(k).ok_or_else(|| missing("constant"))?;
-        let proof = merkle_proof(&weights, k).ok_or_else(|| missing("constant"))?;
+        let proof = ev.const_proof(k).ok_or_else(|| missing("constant"))?;
         let (lo, hi) = match (s, terms.bias) {
             (0, _) => (terms.w_base + from, terms.w_base + to),
             (_, Some((o, n))) => bias_need(&node, n, o),
@@ -369,8 +366,7 @@ pub(super) fn multiplier_window(ev: &Evidence, j: usize, e: usize) -> Result<Vec
         what: "partial-sum start: the per-channel bias".to_owned(),
     };
     let data = ev.consts.get(k).ok_or_else(missing)?;
-    let weights: Vec<[u8; 32]> = ev.consts.iter().map(|c| tensor_commitment(c)).collect();
-    let proof = merkle_proof(&weights, k).ok_or_else(missing)?;
+    let proof = ev.const_proof(k).ok_or_else(missing)?;
     let (lo, hi) = bias_need(node, n, o);
     Ok(vec![window(data, proof, lo, hi)])
 }

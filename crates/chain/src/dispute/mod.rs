@@ -163,16 +163,26 @@ pub struct Evidence {
     pub consts: Vec<Vec<i32>>,
     /// The graph inputs, in package input order.
     pub inputs: Vec<Vec<i32>>,
+    /// Each constant's tensor commitment: the leaves of the weights root, hashed once (every
+    /// one-step window of a constant is proven against them).
+    const_leaves: Vec<[u8; 32]>,
 }
 
 impl Evidence {
     /// The evidence of one execution of `pkg` on `inputs`.
     pub fn new(pkg: &vouch_model::Package, inputs: Vec<Vec<i32>>) -> Self {
+        let consts: Vec<Vec<i32>> = pkg.consts.iter().map(|c| c.data.clone()).collect();
         Self {
             nodes: crate::graph::descriptors(pkg),
-            consts: pkg.consts.iter().map(|c| c.data.clone()).collect(),
+            const_leaves: consts.iter().map(|c| tensor_commitment(c)).collect(),
+            consts,
             inputs,
         }
+    }
+
+    /// The Merkle proof of constant `k`'s commitment under the weights root.
+    pub(crate) fn const_proof(&self, k: usize) -> Option<Vec<[u8; 32]>> {
+        merkle_proof(&self.const_leaves, k)
     }
 }
 
@@ -426,12 +436,11 @@ fn one_step_args(
         x0 = x0.or(data.get(base + e).copied());
         ins.push(window(data, proof, base + lo, base + hi));
     }
-    let weights: Vec<[u8; 32]> = ev.consts.iter().map(|c| tensor_commitment(c)).collect();
     let mut cs = Vec::new();
     for (i, c) in node.consts.iter().enumerate() {
         let k = to_usize(*c, "constant")?;
         let data = ev.consts.get(k).ok_or_else(|| missing("constant"))?;
-        let proof = merkle_proof(&weights, k).ok_or_else(|| missing("constant"))?;
+        let proof = ev.const_proof(k).ok_or_else(|| missing("constant"))?;
         let (lo, hi) = need::lut_entry(&node, x0, data.len())
             .or(gathered.map(|s| (s, s + 1)))
             .unwrap_or_else(|| need(&node, true, i, e));

@@ -9,8 +9,6 @@ use super::{Evidence, HonestTrace, OneStepArgs, input_data, to_usize, window};
 use crate::{Error, Result};
 use alloy::primitives::B256;
 use vouch_bindings::dispute_game::OneStepVerifier::Node;
-use vouch_primitives::commit::merkle_proof;
-use vouch_primitives::tensor_commitment;
 use vouch_semantics::NodeMode;
 use vouch_semantics::tree::{NODE_COLS, WEIGHT_COLS};
 
@@ -211,7 +209,6 @@ pub(super) fn step_args(
         // a tree that is one leaf tests no code; the game still wants a proven window
         ins.push(window(x_all, x_proof, el.x_base, el.x_base + 1));
     }
-    let weights: Vec<[u8; 32]> = ev.consts.iter().map(|c| tensor_commitment(c)).collect();
     let const_window = |slot: usize, lo: usize, hi: usize, proven: bool| -> Result<_> {
         let id = to_usize(
             *el.node
@@ -222,7 +219,7 @@ pub(super) fn step_args(
         )?;
         let data = ev.consts.get(id).ok_or_else(|| missing("constant"))?;
         let proof = if proven {
-            merkle_proof(&weights, id).ok_or_else(|| missing("constant"))?
+            ev.const_proof(id).ok_or_else(|| missing("constant"))?
         } else {
             Vec::new()
         };

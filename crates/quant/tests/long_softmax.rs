@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::path::Path;
 use vouch_engine::{Engine, Options, Tensor};
 use vouch_model::{Op, Package};
-use vouch_quant::Precision;
+use vouch_quant::{FTensor, Precision};
 use vouch_task::Mode;
 use vouch_task::modes::check_mode;
 
@@ -139,21 +139,15 @@ fn a_long_8_bit_softmax_stays_the_op_and_is_refused_for_disputes() {
     );
 }
 
-/// The form's own error: the probabilities against the exact softmax of the integer logits it
-/// reads (the `act16` scores, dequantized), on every step of the fixture, whatever the
-/// denominator (from 1.0 on a confident step to 342 on a flat one).
-#[test]
-fn the_long_form_is_within_1e_4_of_the_softmax_of_its_integer_input() {
-    let pkg = import(Precision::Int16);
-    let floats =
-        vouch_task::codec::package_inputs_from_json(&pkg, &read_json("input.json")).unwrap();
-    let q = vouch_quant::quantize_inputs(&pkg, &floats);
+/// The largest `|p - softmax(x)|` of `pkg`'s first output on `q`, with `x` the integer scores
+/// the fine form reads (the first operand of its difference `x - max`, dequantized), over
+/// slices of `n`; and the least and largest denominator `Σ e^(x - max)`.
+fn form_error(pkg: &Package, q: Vec<Tensor>, n: usize) -> (f64, (f64, f64)) {
     let opts = Options {
         threads: 1,
         trace: true,
     };
-    let ex = Engine::new(&pkg, opts).unwrap().run(q).unwrap();
-    // the scores the form reads: the first operand of its difference `x - max`
+    let ex = Engine::new(pkg, opts).unwrap().run(q.clone()).unwrap();
     let diff = pkg
         .nodes
         .iter()
@@ -162,16 +156,16 @@ fn the_long_form_is_within_1e_4_of_the_softmax_of_its_integer_input() {
     let Some(vouch_model::Operand::Value(xv)) = diff.inputs.first().cloned() else {
         panic!("the difference reads a value");
     };
-    let xi = pkg.nodes.iter().position(|n| n.output == xv).unwrap();
     let xs = pkg.values[xv as usize].scale;
-    let x: Vec<f64> = ex.trace[xi]
-        .data
-        .iter()
-        .map(|&v| f64::from(v) * xs)
-        .collect();
-    let got = vouch_quant::dequantize(&pkg, 0, &ex.outputs[0]);
+    // a node's output, or the graph input itself
+    let x = match pkg.nodes.iter().position(|n| n.output == xv) {
+        Some(xi) => &ex.trace[xi].data,
+        None => &q[pkg.inputs.iter().position(|i| i.value == xv).unwrap()].data,
+    };
+    let x: Vec<f64> = x.iter().map(|&v| f64::from(v) * xs).collect();
+    let got = vouch_quant::dequantize(pkg, 0, &ex.outputs[0]);
     let (mut worst, mut sums) = (0f64, (f64::MAX, 0f64));
-    for (xr, g) in x.chunks(1200).zip(got.chunks(1200)) {
+    for (xr, g) in x.chunks(n).zip(got.chunks(n)) {
         let m = xr.iter().copied().fold(f64::MIN, f64::max);
         let s: f64 = xr.iter().map(|v| (v - m).exp()).sum();
         sums = (sums.0.min(s), sums.1.max(s));
@@ -179,16 +173,118 @@ fn the_long_form_is_within_1e_4_of_the_softmax_of_its_integer_input() {
             worst = worst.max((p - (v - m).exp() / s).abs());
         }
     }
+    (worst, sums)
+}
+
+/// The form's own error: the probabilities against the exact softmax of the integer logits it
+/// reads, on every step of the fixture, whatever the denominator (from 1.0 on a confident step
+/// to 342 on a flat one).
+#[test]
+fn the_long_form_is_within_1e_4_of_the_softmax_of_its_integer_input() {
+    let pkg = import(Precision::Int16);
+    let floats =
+        vouch_task::codec::package_inputs_from_json(&pkg, &read_json("input.json")).unwrap();
+    let (worst, sums) = form_error(&pkg, vouch_quant::quantize_inputs(&pkg, &floats), 1200);
     println!(
-        "{MODEL}: max |p - softmax(integer scores)| {worst:.2e} over {} steps, denominators \
-         {:.2} to {:.1}",
-        x.len() / 1200,
-        sums.0,
-        sums.1
+        "{MODEL}: max |p - softmax(integer scores)| {worst:.2e}, denominators {:.2} to {:.1}",
+        sums.0, sums.1
     );
     assert!(
         sums.0 < 1.01 && sums.1 > 100.0,
         "the steps cover peaked and flat"
+    );
+    assert!(worst <= 1e-4, "form error {worst}");
+}
+
+/// The same at PP-OCR's 6,625 classes (groups of 125 and 53 for the maximum; pieces at 2, 16,
+/// 1024 and 8192), on rows from flat (a denominator in the thousands) to one class far ahead
+/// (a denominator of 1): a one-node `Softmax` model calibrated on its rows.
+#[test]
+fn at_6625_classes_the_long_form_is_within_1e_4_whatever_the_denominator() {
+    use prost::Message as _;
+    use vouch_onnx::proto::{
+        GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto, TypeProto,
+        ValueInfoProto, tensor_shape_proto, type_proto,
+    };
+    let n = 6625;
+    let mut data = Vec::new();
+    let mut rows = 0;
+    for spread in [0.5f32, 2.0, 5.0, 10.0] {
+        for lead in [0.0f32, 3.0, 6.0, 9.0, 14.0] {
+            data.extend((0..n).map(|k| {
+                let u = ((k * 37 + rows * 13) % 101) as f32 / 50.0 - 1.0;
+                spread * u + if k == 7 * rows { lead } else { 0.0 }
+            }));
+            rows += 1;
+        }
+    }
+    let vi = |name: &str| ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: 1,
+                shape: Some(TensorShapeProto {
+                    dim: [rows as i64, n as i64]
+                        .iter()
+                        .map(|&v| tensor_shape_proto::Dimension {
+                            value: Some(tensor_shape_proto::dimension::Value::DimValue(v)),
+                            denotation: String::new(),
+                        })
+                        .collect(),
+                }),
+            })),
+            denotation: String::new(),
+        }),
+        doc_string: String::new(),
+    };
+    let model = ModelProto {
+        ir_version: 8,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 13,
+        }],
+        graph: Some(GraphProto {
+            node: vec![NodeProto {
+                input: vec!["x".into()],
+                output: vec!["p".into()],
+                name: "sm".into(),
+                op_type: "Softmax".into(),
+                ..Default::default()
+            }],
+            name: "softmax_6625".into(),
+            input: vec![vi("x")],
+            output: vec![vi("p")],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let g = vouch_onnx::import(&model, &Default::default()).unwrap();
+    let x = FTensor {
+        shape: vec![rows, n],
+        data,
+    };
+    let pkg = vouch_quant::import_at(
+        &g,
+        vec![x.clone()],
+        "softmax_6625",
+        [0; 32],
+        Precision::Int16,
+        |_| {},
+    )
+    .unwrap();
+    assert!(!pkg.nodes.iter().any(|n| matches!(n.op, Op::Softmax { .. })));
+    check_mode(&pkg, Mode::Optimistic).unwrap();
+    let q = vouch_task::codec::quantize_inputs(&pkg, std::slice::from_ref(&x));
+    let (worst, sums) = form_error(&pkg, q, n);
+    println!(
+        "6625 classes, {rows} rows: max |p - softmax(integer scores)| {worst:.2e}, \
+         denominators {:.2} to {:.0}",
+        sums.0, sums.1
+    );
+    assert!(
+        sums.0 < 1.01 && sums.1 > 1000.0,
+        "the rows cover peaked and flat"
     );
     assert!(worst <= 1e-4, "form error {worst}");
 }

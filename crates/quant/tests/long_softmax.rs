@@ -196,17 +196,32 @@ fn the_long_form_is_within_1e_4_of_the_softmax_of_its_integer_input() {
     assert!(worst <= 1e-4, "form error {worst}");
 }
 
-/// The same at PP-OCR's 6,625 classes (groups of 125 and 53 for the maximum; pieces at 2, 16,
-/// 1024 and 8192), on rows from flat (a denominator in the thousands) to one class far ahead
-/// (a denominator of 1): a one-node `Softmax` model calibrated on its rows.
+/// The same at PP-OCR's class counts, on rows from flat (a denominator in the thousands) to
+/// one class far ahead (a denominator of 1), a one-node `Softmax` model calibrated on its rows:
+/// PP-OCRv4/v5's 6,625 (groups of 125 and 53 for the maximum; pieces at 2, 16, 1024 and 8192)
+/// and PP-OCRv6's 18,710 (`2 · 5 · 1871`: no tree of groups of at most 224 splits it, so the
+/// maximum reads the slice padded by its last element to 18,711 = `3^5 · 7 · 11`).
 #[test]
-fn at_6625_classes_the_long_form_is_within_1e_4_whatever_the_denominator() {
+fn at_ocr_class_counts_the_long_form_is_within_1e_4_whatever_the_denominator() {
+    for n in [6625, 18_710] {
+        let pkg = check_classes(n);
+        let pads = pkg
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.op, Op::Pad { .. }))
+            .count();
+        assert_eq!(pads, usize::from(n == 18_710), "{n} classes: Pad nodes");
+    }
+}
+
+/// Imports a one-node softmax over `n` classes at 16 bits, checks it takes optimistic mode and
+/// its error against the exact softmax of its integer scores; returns the package.
+fn check_classes(n: usize) -> Package {
     use prost::Message as _;
     use vouch_onnx::proto::{
         GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto, TypeProto,
         ValueInfoProto, tensor_shape_proto, type_proto,
     };
-    let n = 6625;
     let mut data = Vec::new();
     let mut rows = 0;
     for spread in [0.5f32, 2.0, 5.0, 10.0] {
@@ -251,7 +266,7 @@ fn at_6625_classes_the_long_form_is_within_1e_4_whatever_the_denominator() {
                 op_type: "Softmax".into(),
                 ..Default::default()
             }],
-            name: "softmax_6625".into(),
+            name: format!("softmax_{n}"),
             input: vec![vi("x")],
             output: vec![vi("p")],
             ..Default::default()
@@ -267,7 +282,7 @@ fn at_6625_classes_the_long_form_is_within_1e_4_whatever_the_denominator() {
     let pkg = vouch_quant::import_at(
         &g,
         vec![x.clone()],
-        "softmax_6625",
+        &format!("softmax_{n}"),
         [0; 32],
         Precision::Int16,
         |_| {},
@@ -278,13 +293,14 @@ fn at_6625_classes_the_long_form_is_within_1e_4_whatever_the_denominator() {
     let q = vouch_task::codec::quantize_inputs(&pkg, std::slice::from_ref(&x));
     let (worst, sums) = form_error(&pkg, q, n);
     println!(
-        "6625 classes, {rows} rows: max |p - softmax(integer scores)| {worst:.2e}, \
+        "{n} classes, {rows} rows: max |p - softmax(integer scores)| {worst:.2e}, \
          denominators {:.2} to {:.0}",
         sums.0, sums.1
     );
     assert!(
-        sums.0 < 1.01 && sums.1 > 1000.0,
-        "the rows cover peaked and flat"
+        sums.0 < 1.05 && sums.1 > 1000.0,
+        "{n}: the rows cover peaked and flat"
     );
-    assert!(worst <= 1e-4, "form error {worst}");
+    assert!(worst <= 1e-4, "{n}: form error {worst}");
+    pkg
 }

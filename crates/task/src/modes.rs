@@ -46,7 +46,7 @@ fn missing_checker(pkg: &Package, node: &Node, mode: Mode) -> Option<&'static st
 /// one, would need a check no block holds: `docs/semantics.md` section 8.1). A 16-bit import
 /// lowers a long softmax on the last axis to stages each within the span (`docs/semantics.md`
 /// section 5, the long fine softmax), so what is refused here is the op itself: an 8-bit
-/// package's, a long axis of prime length, an `ArgMax`.
+/// package's, a slice over 65,535 elements, an `ArgMax`.
 fn slice_refusal(pkg: &Package, node: &Node, axis: usize) -> Option<&'static str> {
     const REFUSAL: &str =
         "one-step verifier for a slice of more than 224 input elements (zk mode proves it)";

@@ -4,7 +4,9 @@
 //!
 //! - the slice maximum is a tree of `Reduce max` stages (`Reshape` into groups of at most the
 //!   span, as the importer's long `ReduceMax`, [`reduce_tree_groups`]): a maximum of maxima is
-//!   the maximum, exactly;
+//!   the maximum, exactly; a length no such tree splits (a large prime factor: PP-OCRv6's 18,710
+//!   classes are `2 · 5 · 1871`) is first extended by an `edge` `Pad` of the last axis to the
+//!   next length one does ([`padded_len`]): copies of the last element leave the maximum as it is;
 //! - the differences `d = x - max` cover 20 logits (not 12), and the sum of `exp(d)` is read
 //!   from two tables of `d`, `h = floor(32767 exp(d))` and the rest `l` in steps of `2^-15`
 //!   of `1/32767`, each summed exactly by a `Linear` of weights 1 over the slice with the raw
@@ -41,6 +43,12 @@ const FIRST_PIECE: u32 = 2;
 /// of the next piece's `T' / 32767` stays under `GROWTH / 65534`.
 const GROWTH: u32 = 4;
 
+/// The shortest length from `n` up that [`reduce_tree_groups`] splits (`n` itself when it
+/// does): the slice maximum's tree runs over the slice padded to it.
+fn padded_len(n: usize) -> Option<usize> {
+    (n..=MAX_LONG + 1).find(|&l| reduce_tree_groups(l).is_some())
+}
+
 /// The thresholds `T_j` (powers of two, so every `Rescale` is an exact shift) of the
 /// reciprocal's pieces for a slice of `n` elements: from [`FIRST_PIECE`], each next at most
 /// [`GROWTH`]` · T^2`, the last the first power of two at least `n` (the sum never exceeds `n`).
@@ -56,15 +64,15 @@ fn pieces(n: usize) -> Vec<u32> {
 
 impl Builder<'_> {
     /// Whether `Softmax` along `axis` of input 0 is a long slice this form lowers: the last
-    /// axis (the importer moves a long one there), of a fixed length above the span that
-    /// [`reduce_tree_groups`] splits, at most [`MAX_LONG`].
+    /// axis (the importer moves a long one there), of a fixed length above the span, at most
+    /// [`MAX_LONG`].
     pub(super) fn long_softmax_fits(&self, node: &FNode, axis: usize) -> Result<bool> {
         let x = self.input(node, 0)?;
         let shape = &self.values[x.id as usize].shape;
         Ok(match shape.get(axis) {
             Some(&Dim::Fixed(n)) if axis > 0 && axis + 1 == shape.len() => {
                 let n = n as usize;
-                n > MAX_REDUCE_SPAN && n <= MAX_LONG && reduce_tree_groups(n).is_some()
+                n > MAX_REDUCE_SPAN && n <= MAX_LONG && padded_len(n).is_some()
             }
             _ => false,
         })
@@ -94,6 +102,29 @@ impl Builder<'_> {
                 .collect()
         };
         let mut v = x.id;
+        if let Some(to) = padded_len(len as usize)
+            .and_then(|l| u32::try_from(l).ok())
+            .filter(|&l| l > len)
+        {
+            // the slice's last element repeated: the maximum is unchanged
+            let rank = shape.len();
+            let mut pads = vec![0u32; 2 * rank];
+            pads[rank + axis] = to - len;
+            let padded = self.new_value(format!("{name}/max.pad"), x.kind, x.scale, with(&[to]));
+            self.push(
+                node,
+                format!("{name}/max.pad"),
+                Op::Pad {
+                    mode: vouch_semantics::PadMode::Edge,
+                    pads,
+                    value: 0,
+                },
+                vec![Operand::Value(v)],
+                padded,
+            );
+            v = padded;
+            len = to;
+        }
         for (k, c) in reduce_tree_groups(len as usize)
             .unwrap_or_default()
             .into_iter()

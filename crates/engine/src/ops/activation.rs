@@ -1,7 +1,7 @@
 //! Elementwise activations: `Relu`, `Clip`, `LeakyRelu`, `PRelu` and the table `Lut`
 //! (Sigmoid, Tanh), on the unary and binary maps of [`super::elementwise`].
 
-use super::elementwise::{binary, unary};
+use super::elementwise::{binary, par_map, unary};
 use super::{NodeRun, SemResult};
 use crate::Result;
 use crate::tensor::{Tensor, broadcast_shape};
@@ -44,9 +44,39 @@ pub(crate) fn run_leaky_relu(r: &NodeRun<'_>, rq: &Requant) -> Result<Tensor> {
     .map_err(|e| r.sem(e))
 }
 
-/// Runs a `Lut` node on its table constant.
-pub(crate) fn run_lut(r: &NodeRun<'_>, table: u32) -> Result<Tensor> {
-    lut(r.x, r.konst(table)).map_err(|e| r.sem(e))
+/// Runs a `Lut` node on its table constant (when `fast` and every input indexes the table,
+/// a plain lookup over the pool).
+pub(crate) fn run_lut(r: &NodeRun<'_>, table: u32, fast: bool) -> Result<Tensor> {
+    let t = r.konst(table);
+    if fast && let Some(data) = lut_in_range(r.x, t) {
+        return Ok(Tensor {
+            shape: r.x.shape.clone(),
+            data,
+        });
+    }
+    lut(r.x, t).map_err(|e| r.sem(e))
+}
+
+/// [`lut`] when the smallest and the largest input index the table (then every input does):
+/// `T[X + n/2]` without a per-element check, split over the pool for large tensors. `None`
+/// (the checked path runs and reports the element outside) otherwise.
+fn lut_in_range(x: &Tensor, table: &[i32]) -> Option<Vec<i32>> {
+    let (lo, hi) = x
+        .data
+        .iter()
+        .fold((i32::MAX, i32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    if x.data.is_empty() {
+        return Some(Vec::new());
+    }
+    vouch_semantics::lut_index(lo, table.len())?;
+    vouch_semantics::lut_index(hi, table.len())?;
+    let half = i64::try_from(table.len() / 2).ok()?;
+    Some(par_map(x.data.len(), |at, o| {
+        for (o, &v) in o.iter_mut().zip(&x.data[at..]) {
+            // in range: lo <= v <= hi, both index the table
+            *o = table[(i64::from(v) + half) as usize];
+        }
+    }))
 }
 
 /// `PRelu`: `x` where `x >= 0`, else `requant(x · S)` with the slope `S` broadcast to `x`.

@@ -80,6 +80,12 @@ pub struct Engine<'p> {
     /// The constants that nodes read as operands (`None` for the rest: `Conv` and `Linear`
     /// read their packed weights, `Lut` and `PRelu` the package's constants).
     consts: Vec<Option<Tensor>>,
+    /// Per node, how many nodes before it a SiLU `Mul` absorbs ([`silu_at`]: its `Lut`, and
+    /// the `Rescale` into the table's window before that), 0 for every other node: they run
+    /// as one pass (fast paths on, untraced runs only).
+    silu: Vec<usize>,
+    /// Per node, whether a later `Mul` absorbs it (it is not run on its own).
+    absorbed: Vec<bool>,
     /// Per value, the last node that reads it (`usize::MAX` for graph outputs, and values no
     /// node reads): a run drops each value after that node.
     last_use: Vec<usize>,
@@ -154,11 +160,28 @@ impl<'p> Engine<'p> {
             })
             .collect();
         let last_use = last_uses(pkg);
+        let silu: Vec<usize> = (0..pkg.nodes.len())
+            .map(|j| {
+                if fast && !opts.trace {
+                    silu_at(pkg, &last_use, j)
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let mut absorbed = vec![false; pkg.nodes.len()];
+        for (j, &k) in silu.iter().enumerate() {
+            for a in absorbed.iter_mut().take(j).skip(j - k) {
+                *a = true;
+            }
+        }
         let work_per_row = work_per_row(pkg, &prepared);
         Ok(Self {
             pkg,
             prepared,
             consts,
+            silu,
+            absorbed,
             last_use,
             pool,
             opts: Options { threads, ..opts },
@@ -293,6 +316,10 @@ impl<'p> Engine<'p> {
         let mut trace = Vec::new();
         let mut profile = self.profile.then(crate::profile::Profile::default);
         for (i, (node, prep)) in pkg.nodes.iter().zip(&self.prepared).enumerate() {
+            if self.absorbed.get(i) == Some(&true) {
+                // a `Lut` (or the `Rescale` before it) a later `Mul` computes with itself
+                continue;
+            }
             let clock = profile.is_some().then(crate::profile::Clock::start);
             let info = &pkg.values[node.output as usize];
             let out_shape = resolve(&info.shape, batch);
@@ -304,25 +331,12 @@ impl<'p> Engine<'p> {
             }
             let out = match self.take_reshaped(node, i, &mut values, &out_shape)? {
                 Some(out) => out,
+                None if self.silu.get(i).is_some_and(|&k| k > 0) => {
+                    self.run_silu(i, &mut values, batch, &out_shape)?
+                }
                 None => self.run_node(node, prep, &values, &out_shape)?,
             };
-            if out.shape != out_shape {
-                return Err(shape_err(
-                    node,
-                    format!(
-                        "computed shape {:?}, package declares {:?}",
-                        out.shape, out_shape
-                    ),
-                ));
-            }
-            if let Some((lo, hi)) = info.kind.act_range()
-                && out.data.iter().any(|v| !(lo..=hi).contains(v))
-            {
-                return Err(shape_err(
-                    node,
-                    format!("output outside [{lo}, {hi}] (malformed package)"),
-                ));
-            }
+            check_output(node, info, &out, &out_shape)?;
             if let (Some(p), Some(c)) = (profile.as_mut(), clock) {
                 p.record(node.op.name(), &node.name, format!("{out_shape:?}"), c);
             }
@@ -352,6 +366,70 @@ impl<'p> Engine<'p> {
             }
         }
         Ok(Execution { outputs, trace })
+    }
+
+    /// Node `j`, a SiLU `Mul` absorbing the nodes before it ([`silu_at`]): one pass when the
+    /// inputs index the table and nothing can overflow, else the nodes one by one.
+    fn run_silu(
+        &self,
+        j: usize,
+        values: &mut [Option<Tensor>],
+        batch: usize,
+        out_shape: &[usize],
+    ) -> Result<Tensor> {
+        let pkg = self.pkg;
+        // `silu_at(j)` held: the nodes `j - k ..= j` exist
+        let k = self.silu[j];
+        let (lut, mul) = (&pkg.nodes[j - 1], &pkg.nodes[j]);
+        let rescale = (k == 2).then(|| &pkg.nodes[j - 2]);
+        let first = rescale.unwrap_or(lut);
+        if let (Op::Lut { table }, Op::Mul { rq }, Some(Operand::Value(x))) =
+            (&lut.op, &mul.op, first.inputs.first())
+            && let Some(x) = values.get(*x as usize).and_then(Option::as_ref)
+            && let Some(t) = pkg.consts.get(*table as usize)
+            && x.shape == out_shape
+        {
+            let window = match rescale.map(|r| &r.op) {
+                Some(Op::Rescale { rq }) => Some(rq),
+                _ => None,
+            };
+            // the values not stored must lie in their kinds' ranges, as a stored one is checked
+            let inside = |v: u32, lo: i32, hi: i32| {
+                pkg.values[v as usize]
+                    .kind
+                    .act_range()
+                    .is_none_or(|(a, b)| a <= lo && hi <= b)
+            };
+            let (t_lo, t_hi) = t
+                .data
+                .iter()
+                .fold((i32::MAX, i32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+            let kinds_ok = inside(lut.output, t_lo, t_hi)
+                && rescale
+                    .zip(window)
+                    .is_none_or(|(r, w)| inside(r.output, w.lo, w.hi));
+            if kinds_ok && let Some(data) = activation::silu_in_range(x, &t.data, window, rq) {
+                return Ok(Tensor {
+                    shape: out_shape.to_vec(),
+                    data,
+                });
+            }
+        }
+        // one by one, each node checked as it would be on its own
+        for i in j - k..j {
+            let node = &pkg.nodes[i];
+            let info = &pkg.values[node.output as usize];
+            let shape = resolve(&info.shape, batch);
+            let t = self.run_node(node, &self.prepared[i], values, &shape)?;
+            check_output(node, info, &t, &shape)?;
+            values[node.output as usize] = Some(t);
+        }
+        let out = self.run_node(mul, &self.prepared[j], values, out_shape);
+        if let Some(r) = rescale {
+            // read by the `Lut` only
+            values[r.output as usize] = None;
+        }
+        out
     }
 
     /// A `Reshape` of a value that no later node reads (node `i` is its last reader): the
@@ -537,6 +615,81 @@ fn prepare(pkg: &Package, node: &Node, fast: bool) -> Result<Prepared> {
             .map_or(Prepared::None, |c| Prepared::Trees(Box::new(c)))),
         _ => Ok(Prepared::None),
     }
+}
+
+/// How many nodes before node `j` of `pkg` it absorbs as a SiLU: 1 when it is `Mul(x, t)` or
+/// `Mul(t, x)` with `t = Lut(x)` computed by node `j - 1`, 2 when `t = Lut(Rescale(x))` with
+/// the `Rescale` at node `j - 2` (the importer's window into the table); each absorbed value
+/// read by no other node, every shape the same. 0 otherwise.
+fn silu_at(pkg: &Package, last_use: &[usize], j: usize) -> usize {
+    let node = |i: Option<usize>| i.and_then(|i| pkg.nodes.get(i));
+    let (Some(lut), Some(mul)) = (node(j.checked_sub(1)), pkg.nodes.get(j)) else {
+        return 0;
+    };
+    let (Op::Lut { .. }, Op::Mul { .. }, [Operand::Value(l)]) = (&lut.op, &mul.op, &lut.inputs[..])
+    else {
+        return 0;
+    };
+    let t = lut.output;
+    let [Operand::Value(a), Operand::Value(b)] = mul.inputs[..] else {
+        return 0;
+    };
+    let x = match (a == t, b == t) {
+        (true, false) => b,
+        (false, true) => a,
+        _ => return 0,
+    };
+    let shape = |v: u32| pkg.values.get(v as usize).map(|i| &i.shape);
+    let only_next = |v: u32, reader: usize| last_use.get(v as usize) == Some(&reader);
+    if shape(x).is_none()
+        || shape(x) != shape(t)
+        || shape(t) != shape(mul.output)
+        || !only_next(t, j)
+    {
+        return 0;
+    }
+    if *l == x {
+        return 1;
+    }
+    match node(j.checked_sub(2)) {
+        Some(r)
+            if r.output == *l
+                && matches!(r.op, Op::Rescale { .. })
+                && r.inputs[..] == [Operand::Value(x)]
+                && shape(r.output) == shape(x)
+                && only_next(r.output, j - 1) =>
+        {
+            2
+        }
+        _ => 0,
+    }
+}
+
+/// A node's output must have the declared shape and, for an activation kind, lie in its range.
+fn check_output(
+    node: &Node,
+    info: &vouch_model::TensorInfo,
+    out: &Tensor,
+    out_shape: &[usize],
+) -> Result<()> {
+    if out.shape != out_shape {
+        return Err(shape_err(
+            node,
+            format!(
+                "computed shape {:?}, package declares {:?}",
+                out.shape, out_shape
+            ),
+        ));
+    }
+    if let Some((lo, hi)) = info.kind.act_range()
+        && out.data.iter().any(|v| !(lo..=hi).contains(v))
+    {
+        return Err(shape_err(
+            node,
+            format!("output outside [{lo}, {hi}] (malformed package)"),
+        ));
+    }
+    Ok(())
 }
 
 /// Per value of `pkg`, the index of the last node that reads it; `usize::MAX` for the graph

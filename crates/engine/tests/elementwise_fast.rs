@@ -220,4 +220,92 @@ proptest! {
         prop_assert_eq!(&got.shape, &out_shape);
         prop_assert_eq!(got.data, index.iter().map(|&i| x.data[i]).collect::<Vec<_>>());
     }
+
+    #[test]
+    fn broadcast_add_and_mul_match_definition(
+        seed in any::<u64>(), shape in prop::collection::vec(1usize..7, 1..5),
+        ones in prop::collection::vec(any::<bool>(), 5), drop in 0usize..3, big in any::<bool>(),
+        mul in any::<bool>(), big_m in any::<bool>(),
+    ) {
+        let mut r = Rng::new(seed);
+        let mut shape = shape;
+        if big {
+            // above 2^15 output elements: split over the pool, chunks cutting rows
+            shape.push(9_001);
+        }
+        // `y` broadcasts: some axes 1, maybe fewer axes; sometimes `x` is the broadcast one
+        let mut ys: Vec<usize> = shape.iter().zip(&ones).map(|(&d, &o)| if o { 1 } else { d }).collect();
+        ys.drain(..drop.min(ys.len()));
+        let (xs, ys) = if seed % 2 == 0 { (shape.clone(), ys) } else { (ys, shape.clone()) };
+        let x = r.act16(&xs);
+        let y = r.act16(&ys);
+        let out_shape = vouch_engine::tensor::broadcast_shape(&xs, &ys).unwrap();
+        let (mag, m_max) = if big_m { (1 << 30, i32::MAX) } else { (1 << 15, 1 << 15) };
+        let (ma, mb) = (i64::from(r.range(-mag, mag)), i64::from(r.range(-mag, mag)));
+        let rq = Requant {
+            m: if mul { i64::from(r.range(1, m_max)) } else { 1 },
+            s: r.range(0, 62) as u32,
+            lo: -32_768,
+            hi: 32_767,
+        };
+        let op = if mul { Op::Mul { rq } } else { Op::Add { ma, mb, rq } };
+        let case = Case {
+            name: "broadcast".into(),
+            op,
+            inputs: vec![x.clone(), y.clone()],
+            consts: vec![],
+            out_shape: out_shape.clone(),
+            out_kind: Kind::Act16,
+        };
+        let xi = vouch_engine::tensor::broadcast_index(&xs, &out_shape);
+        let yi = vouch_engine::tensor::broadcast_index(&ys, &out_shape);
+        let want: Option<Vec<i32>> = xi
+            .iter()
+            .zip(&yi)
+            .map(|(&i, &j)| {
+                let (a, b) = (i128::from(x.data[i]), i128::from(y.data[j]));
+                let v = if mul { a * b } else { a * i128::from(ma) + b * i128::from(mb) };
+                requant_ref(v, &rq)
+            })
+            .collect();
+        for threads in [1, 2] {
+            match (&want, case.run_with_threads(threads)) {
+                (Some(w), Ok(got)) => prop_assert_eq!(&got.data, w),
+                (None, Err(_)) => {}
+                (w, got) => prop_assert!(false, "definition {:?}, engine {:?}", w.is_some(), got.map(|_| ())),
+            }
+        }
+    }
+
+    #[test]
+    fn transpose_matches_its_definition(
+        seed in any::<u64>(), shape in prop::collection::vec(1usize..6, 0..5), key in any::<u64>(),
+    ) {
+        let mut r = Rng::new(seed);
+        let x = r.act16(&shape);
+        // a permutation from the key
+        let mut perm: Vec<usize> = (0..shape.len()).collect();
+        let mut k = key;
+        for i in (1..perm.len()).rev() {
+            perm.swap(i, (k % (i as u64 + 1)) as usize);
+            k /= i as u64 + 1;
+        }
+        let got = vouch_engine::ops::transpose(&x, &perm);
+        let out: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+        prop_assert_eq!(&got.shape, &out);
+        // output element at index `o` (row major) reads input index `i[perm[a]] = o[a]`
+        let st = vouch_engine::tensor::strides(&shape);
+        let total: usize = out.iter().product();
+        let want: Vec<i32> = (0..total)
+            .map(|mut f| {
+                let mut off = 0;
+                for a in (0..out.len()).rev() {
+                    off += (f % out[a]) * st[perm[a]];
+                    f /= out[a];
+                }
+                x.data[off]
+            })
+            .collect();
+        prop_assert_eq!(got.data, want);
+    }
 }

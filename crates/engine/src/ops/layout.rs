@@ -12,22 +12,35 @@ pub fn transpose(x: &Tensor, perm: &[usize]) -> Tensor {
     let src_strides = strides(&x.shape);
     let eff: Vec<usize> = perm.iter().map(|&p| src_strides[p]).collect();
     let total = x.data.len();
+    let (Some(&inner), Some(&step)) = (shape.last(), eff.last()) else {
+        // a scalar
+        return x.clone();
+    };
     let mut data = Vec::with_capacity(total);
-    let mut idx = vec![0usize; shape.len()];
+    if total == 0 {
+        return Tensor { shape, data };
+    }
+    // output rows (every axis but the last) by an odometer; each row reads a strided run
+    let outer = shape.len() - 1;
+    let mut idx = vec![0usize; outer];
     let mut off = 0usize;
-    for _ in 0..total {
-        data.push(x.data[off]);
-        for ax in (0..shape.len()).rev() {
-            idx[ax] += 1;
-            off += eff[ax];
-            if idx[ax] < shape[ax] {
+    loop {
+        data.extend((0..inner).map(|j| x.data[off + j * step]));
+        let mut ax = outer;
+        loop {
+            let Some(a) = ax.checked_sub(1) else {
+                return Tensor { shape, data };
+            };
+            idx[a] += 1;
+            off += eff[a];
+            if idx[a] < shape[a] {
                 break;
             }
-            off -= eff[ax] * shape[ax];
-            idx[ax] = 0;
+            off -= eff[a] * shape[a];
+            idx[a] = 0;
+            ax = a;
         }
     }
-    Tensor { shape, data }
 }
 
 /// `Select` (`docs/semantics.md` section 3): output index `o` along axis `d` reads input

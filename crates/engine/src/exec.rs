@@ -10,6 +10,9 @@ use crate::{Error, Result};
 use vouch_model::{Node, Op, Operand, Package};
 use vouch_primitives::{B256, list_commitment};
 
+mod silu;
+use silu::silu_at;
+
 /// Largest tensor the engine allocates (1 GiB of `i32`): a package declaring more is refused
 /// ([`vouch_semantics::MAX_ELEMENTS`], which the importer also relies on).
 pub const MAX_ELEMENTS: usize = vouch_semantics::MAX_ELEMENTS;
@@ -77,7 +80,18 @@ enum Prepared {
 pub struct Engine<'p> {
     pkg: &'p Package,
     prepared: Vec<Prepared>,
-    consts: Vec<Tensor>,
+    /// The constants that nodes read as operands (`None` for the rest: `Conv` and `Linear`
+    /// read their packed weights, `Lut` and `PRelu` the package's constants).
+    consts: Vec<Option<Tensor>>,
+    /// Per node, how many nodes before it a SiLU `Mul` absorbs ([`silu_at`]: its `Lut`, and
+    /// the `Rescale` into the table's window before that), 0 for every other node: they run
+    /// as one pass (fast paths on, untraced runs only).
+    silu: Vec<usize>,
+    /// Per node, whether a later `Mul` absorbs it (it is not run on its own).
+    absorbed: Vec<bool>,
+    /// Per value, the last node that reads it (`usize::MAX` for graph outputs, and values no
+    /// node reads): a run drops each value after that node.
+    last_use: Vec<usize>,
     pool: Option<rayon::ThreadPool>,
     opts: Options,
     /// Batched shapes give the same bits as rows one by one ([`Package::row_separable`]).
@@ -129,19 +143,49 @@ impl<'p> Engine<'p> {
             .iter()
             .map(|n| prepare(pkg, n, fast))
             .collect::<Result<Vec<_>>>()?;
+        let mut read = vec![false; pkg.consts.len()];
+        for op in pkg.nodes.iter().flat_map(|n| &n.inputs) {
+            if let Operand::Const(c) = *op
+                && let Some(r) = read.get_mut(c as usize)
+            {
+                *r = true;
+            }
+        }
         let consts = pkg
             .consts
             .iter()
-            .map(|c| Tensor {
-                shape: c.shape.iter().map(|&d| d as usize).collect(),
-                data: c.data.clone(),
+            .zip(read)
+            .map(|(c, read)| {
+                read.then(|| Tensor {
+                    shape: c.shape.iter().map(|&d| d as usize).collect(),
+                    data: c.data.clone(),
+                })
             })
             .collect();
+        let last_use = last_uses(pkg);
+        let silu: Vec<usize> = (0..pkg.nodes.len())
+            .map(|j| {
+                if fast && !opts.trace {
+                    silu_at(pkg, &last_use, j)
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let mut absorbed = vec![false; pkg.nodes.len()];
+        for (j, &k) in silu.iter().enumerate() {
+            for a in absorbed.iter_mut().take(j).skip(j - k) {
+                *a = true;
+            }
+        }
         let work_per_row = work_per_row(pkg, &prepared);
         Ok(Self {
             pkg,
             prepared,
             consts,
+            silu,
+            absorbed,
+            last_use,
             pool,
             opts: Options { threads, ..opts },
             row_separable: pkg.row_separable(),
@@ -274,7 +318,11 @@ impl<'p> Engine<'p> {
         }
         let mut trace = Vec::new();
         let mut profile = self.profile.then(crate::profile::Profile::default);
-        for (node, prep) in pkg.nodes.iter().zip(&self.prepared) {
+        for (i, (node, prep)) in pkg.nodes.iter().zip(&self.prepared).enumerate() {
+            if self.absorbed.get(i) == Some(&true) {
+                // a `Lut` (or the `Rescale` before it) a later `Mul` computes with itself
+                continue;
+            }
             let clock = profile.is_some().then(crate::profile::Clock::start);
             let info = &pkg.values[node.output as usize];
             let out_shape = resolve(&info.shape, batch);
@@ -284,24 +332,14 @@ impl<'p> Engine<'p> {
                     format!("output shape {out_shape:?} exceeds {MAX_ELEMENTS} elements"),
                 ));
             }
-            let out = self.run_node(node, prep, &values, &out_shape)?;
-            if out.shape != out_shape {
-                return Err(shape_err(
-                    node,
-                    format!(
-                        "computed shape {:?}, package declares {:?}",
-                        out.shape, out_shape
-                    ),
-                ));
-            }
-            if let Some((lo, hi)) = info.kind.act_range()
-                && out.data.iter().any(|v| !(lo..=hi).contains(v))
-            {
-                return Err(shape_err(
-                    node,
-                    format!("output outside [{lo}, {hi}] (malformed package)"),
-                ));
-            }
+            let out = match self.take_reshaped(node, i, &mut values, &out_shape)? {
+                Some(out) => out,
+                None if self.silu.get(i).is_some_and(|&k| k > 0) => {
+                    self.run_silu(i, &mut values, batch, &out_shape)?
+                }
+                None => self.run_node(node, prep, &values, &out_shape)?,
+            };
+            check_output(node, info, &out, &out_shape)?;
             if let (Some(p), Some(c)) = (profile.as_mut(), clock) {
                 p.record(node.op.name(), &node.name, format!("{out_shape:?}"), c);
             }
@@ -309,6 +347,15 @@ impl<'p> Engine<'p> {
                 trace.push(out.clone());
             }
             values[node.output as usize] = Some(out);
+            // drop what no later node reads
+            for op in &node.inputs {
+                if let Operand::Value(v) = *op
+                    && self.last_use.get(v as usize) == Some(&i)
+                    && let Some(slot) = values.get_mut(v as usize)
+                {
+                    *slot = None;
+                }
+            }
         }
         let outputs = pkg
             .outputs
@@ -322,6 +369,34 @@ impl<'p> Engine<'p> {
             }
         }
         Ok(Execution { outputs, trace })
+    }
+
+    /// A `Reshape` of a value that no later node reads (node `i` is its last reader): the
+    /// value itself under the declared shape, without a copy. `None` for every other node.
+    fn take_reshaped(
+        &self,
+        node: &Node,
+        i: usize,
+        values: &mut [Option<Tensor>],
+        out_shape: &[usize],
+    ) -> Result<Option<Tensor>> {
+        let (Op::Reshape, [Operand::Value(v)]) = (&node.op, &node.inputs[..]) else {
+            return Ok(None);
+        };
+        if self.last_use.get(*v as usize) != Some(&i) {
+            return Ok(None);
+        }
+        let Some(mut x) = values.get_mut(*v as usize).and_then(Option::take) else {
+            return Err(shape_err(node, format!("value {v} not computed")));
+        };
+        if numel(out_shape) != Some(x.data.len()) {
+            return Err(shape_err(
+                node,
+                format!("cannot reshape {:?} to {out_shape:?}", x.shape),
+            ));
+        }
+        x.shape = out_shape.to_vec();
+        Ok(Some(x))
     }
 
     fn run_node(
@@ -341,6 +416,7 @@ impl<'p> Engine<'p> {
                 Operand::Const(c) => self
                     .consts
                     .get(c as usize)
+                    .and_then(Option::as_ref)
                     .ok_or_else(|| shape_err(node, format!("constant {c} missing"))),
             }
         };
@@ -376,12 +452,12 @@ impl<'p> Engine<'p> {
                 conv::run_conv(&r, ws, *acc64, bias, win, rq, *wide, fast)?
             }
             (Op::Add { ma, mb, rq }, _) => elementwise::run_add(&r, *ma, *mb, rq, self.fast)?,
-            (Op::Mul { rq }, _) => elementwise::run_mul(&r, rq)?,
-            (Op::Rescale { rq }, _) => elementwise::run_rescale(&r, rq)?,
+            (Op::Mul { rq }, _) => elementwise::run_mul(&r, rq, self.fast)?,
+            (Op::Rescale { rq }, _) => elementwise::run_rescale(&r, rq, self.fast)?,
             (Op::Relu, _) => activation::run_relu(&r)?,
             (Op::Clip { lo, hi }, _) => activation::run_clip(&r, *lo, *hi)?,
             (Op::LeakyRelu { rq }, _) => activation::run_leaky_relu(&r, rq)?,
-            (Op::Lut { table }, _) => activation::run_lut(&r, *table)?,
+            (Op::Lut { table }, _) => activation::run_lut(&r, *table, self.fast)?,
             (Op::Softmax { axis, table, rq }, _) => reduce::run_softmax(&r, *axis, *table, rq)?,
             (
                 Op::ArgMax {
@@ -478,6 +554,54 @@ fn prepare(pkg: &Package, node: &Node, fast: bool) -> Result<Prepared> {
             .map_or(Prepared::None, |c| Prepared::Trees(Box::new(c)))),
         _ => Ok(Prepared::None),
     }
+}
+
+/// A node's output must have the declared shape and, for an activation kind, lie in its range.
+fn check_output(
+    node: &Node,
+    info: &vouch_model::TensorInfo,
+    out: &Tensor,
+    out_shape: &[usize],
+) -> Result<()> {
+    if out.shape != out_shape {
+        return Err(shape_err(
+            node,
+            format!(
+                "computed shape {:?}, package declares {:?}",
+                out.shape, out_shape
+            ),
+        ));
+    }
+    if let Some((lo, hi)) = info.kind.act_range()
+        && out.data.iter().any(|v| !(lo..=hi).contains(v))
+    {
+        return Err(shape_err(
+            node,
+            format!("output outside [{lo}, {hi}] (malformed package)"),
+        ));
+    }
+    Ok(())
+}
+
+/// Per value of `pkg`, the index of the last node that reads it; `usize::MAX` for the graph
+/// outputs (kept to the end) and for values no node reads.
+fn last_uses(pkg: &Package) -> Vec<usize> {
+    let mut last = vec![usize::MAX; pkg.values.len()];
+    for (i, node) in pkg.nodes.iter().enumerate() {
+        for op in &node.inputs {
+            if let Operand::Value(v) = *op
+                && let Some(l) = last.get_mut(v as usize)
+            {
+                *l = i;
+            }
+        }
+    }
+    for o in &pkg.outputs {
+        if let Some(l) = last.get_mut(o.value as usize) {
+            *l = usize::MAX;
+        }
+    }
+    last
 }
 
 /// About what one row of `pkg` costs: per node, its output elements, times the fan-in of a

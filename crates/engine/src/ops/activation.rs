@@ -1,7 +1,7 @@
 //! Elementwise activations: `Relu`, `Clip`, `LeakyRelu`, `PRelu` and the table `Lut`
 //! (Sigmoid, Tanh), on the unary and binary maps of [`super::elementwise`].
 
-use super::elementwise::{binary, unary};
+use super::elementwise::{Plain, binary, max_abs, par_map, unary};
 use super::{NodeRun, SemResult};
 use crate::Result;
 use crate::tensor::{Tensor, broadcast_shape};
@@ -44,9 +44,76 @@ pub(crate) fn run_leaky_relu(r: &NodeRun<'_>, rq: &Requant) -> Result<Tensor> {
     .map_err(|e| r.sem(e))
 }
 
-/// Runs a `Lut` node on its table constant.
-pub(crate) fn run_lut(r: &NodeRun<'_>, table: u32) -> Result<Tensor> {
-    lut(r.x, r.konst(table)).map_err(|e| r.sem(e))
+/// Runs a `Lut` node on its table constant (when `fast` and every input indexes the table,
+/// a plain lookup over the pool).
+pub(crate) fn run_lut(r: &NodeRun<'_>, table: u32, fast: bool) -> Result<Tensor> {
+    let t = r.konst(table);
+    if fast && let Some(data) = lut_in_range(r.x, t) {
+        return Ok(Tensor {
+            shape: r.x.shape.clone(),
+            data,
+        });
+    }
+    lut(r.x, t).map_err(|e| r.sem(e))
+}
+
+/// A SiLU in one pass: `requant(x · T[w + n/2])` with `w = x`, or `w = requant_window(x)` (the
+/// `Rescale` into the table's window) when `window` is given, when every `w` indexes the table
+/// (the smallest and largest `x` map to the smallest and largest `w`: a requantization is
+/// monotone) and neither product can overflow. `None` otherwise (the nodes then run one by
+/// one and report what fails).
+pub(crate) fn silu_in_range(
+    x: &Tensor,
+    table: &[i32],
+    window: Option<&Requant>,
+    rq: &Requant,
+) -> Option<Vec<i32>> {
+    let (lo, hi) = x
+        .data
+        .iter()
+        .fold((i32::MAX, i32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let x_max = i128::from(max_abs(x));
+    let w = match window {
+        Some(w) => Some(Plain::new(w, x_max)?),
+        None => None,
+    };
+    let to_window = |v: i32| w.map_or(v, |w| w.apply(i64::from(v)));
+    if !x.data.is_empty() {
+        vouch_semantics::lut_index(to_window(lo), table.len())?;
+        vouch_semantics::lut_index(to_window(hi), table.len())?;
+    }
+    let t_max = table.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
+    let k = Plain::new(rq, x_max * i128::from(t_max))?;
+    let half = i64::try_from(table.len() / 2).ok()?;
+    Some(par_map(x.data.len(), |at, o| {
+        for (o, &v) in o.iter_mut().zip(&x.data[at..]) {
+            // in range: the window of every input lies between those of lo and hi
+            let t = table[(i64::from(to_window(v)) + half) as usize];
+            *o = k.apply(i64::from(v) * i64::from(t));
+        }
+    }))
+}
+
+/// [`lut`] when the smallest and the largest input index the table (then every input does):
+/// `T[X + n/2]` without a per-element check, split over the pool for large tensors. `None`
+/// (the checked path runs and reports the element outside) otherwise.
+fn lut_in_range(x: &Tensor, table: &[i32]) -> Option<Vec<i32>> {
+    let (lo, hi) = x
+        .data
+        .iter()
+        .fold((i32::MAX, i32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    if x.data.is_empty() {
+        return Some(Vec::new());
+    }
+    vouch_semantics::lut_index(lo, table.len())?;
+    vouch_semantics::lut_index(hi, table.len())?;
+    let half = i64::try_from(table.len() / 2).ok()?;
+    Some(par_map(x.data.len(), |at, o| {
+        for (o, &v) in o.iter_mut().zip(&x.data[at..]) {
+            // in range: lo <= v <= hi, both index the table
+            *o = table[(i64::from(v) + half) as usize];
+        }
+    }))
 }
 
 /// `PRelu`: `x` where `x >= 0`, else `requant(x · S)` with the slope `S` broadcast to `x`.

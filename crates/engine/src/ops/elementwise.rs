@@ -114,15 +114,21 @@ fn add_in_range(
     rq: &Requant,
 ) -> Option<Vec<i32>> {
     use rayon::prelude::*;
-    if x.shape != out_shape || y.shape != out_shape || rq.s > vouch_semantics::MAX_SHIFT {
+    if rq.s > vouch_semantics::MAX_SHIFT {
         return None;
     }
-    let max_abs = |t: &Tensor| t.data.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
     let half = if rq.s == 0 { 0 } else { 1i64 << (rq.s - 1) };
     let bound = i128::from(ma.unsigned_abs()) * i128::from(max_abs(x))
         + i128::from(mb.unsigned_abs()) * i128::from(max_abs(y));
     if bound * i128::from(rq.m.unsigned_abs()) + i128::from(half) > i128::from(i64::MAX) {
         return None;
+    }
+    if x.shape != out_shape || y.shape != out_shape {
+        // a broadcast (a softmax's `x - max`): every operand value is within the bound too
+        let k = Plain::new(rq, bound)?;
+        return Some(broadcast_rows(x, y, out_shape, |a, b| {
+            k.apply(a * ma + b * mb)
+        }));
     }
     let mut out = vec![0i32; x.data.len()];
     let run = |(i, o): (usize, &mut [i32])| {
@@ -177,16 +183,214 @@ fn add_plain_loop(a: &[i32], b: &[i32], o: &mut [i32], [ma, mb]: [i64; 2], rq: &
     }
 }
 
-/// Runs a `Mul` node: `requant(x·y)`.
-pub(crate) fn run_mul(r: &NodeRun<'_>, rq: &Requant) -> Result<Tensor> {
+/// Runs a `Mul` node: `requant(x·y)` (unchecked where that cannot overflow, when `fast`).
+pub(crate) fn run_mul(r: &NodeRun<'_>, rq: &Requant, fast: bool) -> Result<Tensor> {
     let (x, y) = (r.x, r.ins[1]);
     check_broadcast(r.node, x, y, r.out_shape)?;
+    let bound = i128::from(max_abs(x)) * i128::from(max_abs(y));
+    if let Some(k) = fast.then(|| Plain::new(rq, bound)).flatten() {
+        let data = if x.shape == r.out_shape && y.shape == r.out_shape {
+            par_map(x.data.len(), |at, o| {
+                mul_plain(&x.data[at..at + o.len()], &y.data[at..at + o.len()], o, &k);
+            })
+        } else {
+            broadcast_rows(x, y, r.out_shape, |a, b| k.apply(a * b))
+        };
+        return Ok(Tensor {
+            shape: r.out_shape.to_vec(),
+            data,
+        });
+    }
     binary(x, y, r.out_shape, |a, b| rq.apply(a * b)).map_err(|e| r.sem(e))
 }
 
-/// Runs a `Rescale` node: `requant(x)`.
-pub(crate) fn run_rescale(r: &NodeRun<'_>, rq: &Requant) -> Result<Tensor> {
-    unary(r.x, |v| rq.apply(i64::from(v))).map_err(|e| r.sem(e))
+/// Runs a `Rescale` node: `requant(x)` (unchecked where that cannot overflow, when `fast`).
+pub(crate) fn run_rescale(r: &NodeRun<'_>, rq: &Requant, fast: bool) -> Result<Tensor> {
+    let x = r.x;
+    if let Some(k) = fast
+        .then(|| Plain::new(rq, i128::from(max_abs(x))))
+        .flatten()
+    {
+        let data = par_map(x.data.len(), |at, o| {
+            rescale_plain(&x.data[at..at + o.len()], o, &k);
+        });
+        return Ok(Tensor {
+            shape: x.shape.clone(),
+            data,
+        });
+    }
+    unary(x, |v| rq.apply(i64::from(v))).map_err(|e| r.sem(e))
+}
+
+/// `f(x, y)` over the numpy broadcast of `x` and `y` to `out_shape` (which the caller checked),
+/// the last axis in runs: each output row reads a row or one element of each operand. Split
+/// over the pool like [`par_map`].
+fn broadcast_rows(
+    x: &Tensor,
+    y: &Tensor,
+    out_shape: &[usize],
+    f: impl Fn(i64, i64) -> i32 + Sync,
+) -> Vec<i32> {
+    let n = out_shape.len();
+    // per output axis, the operand's stride (0 where it broadcasts)
+    let eff = |t: &Tensor| -> Vec<usize> {
+        let st = crate::tensor::strides(&t.shape);
+        (0..n)
+            .map(|i| match (i + t.shape.len()).checked_sub(n) {
+                Some(j) if t.shape[j] != 1 => st[j],
+                _ => 0,
+            })
+            .collect()
+    };
+    let (ex, ey) = (eff(x), eff(y));
+    let inner = out_shape.last().copied().unwrap_or(1).max(1);
+    let (sx, sy) = (
+        ex.last().copied().unwrap_or(0),
+        ey.last().copied().unwrap_or(0),
+    );
+    // the operands' offsets of output row `row` (every axis but the last)
+    let base = |mut row: usize| {
+        let (mut bx, mut by) = (0, 0);
+        for a in (0..n.saturating_sub(1)).rev() {
+            let i = row % out_shape[a];
+            row /= out_shape[a];
+            bx += i * ex[a];
+            by += i * ey[a];
+        }
+        (bx, by)
+    };
+    let total = crate::tensor::numel(out_shape).unwrap_or(0);
+    par_map(total, |at, o| {
+        let mut k = 0;
+        while k < o.len() {
+            let (row, col) = ((at + k) / inner, (at + k) % inner);
+            let len = (inner - col).min(o.len() - k);
+            let (bx, by) = base(row);
+            let dst = &mut o[k..k + len];
+            let xs = |i: usize| i64::from(x.data[bx + sx * (col + i)]);
+            let ys = |i: usize| i64::from(y.data[by + sy * (col + i)]);
+            for (i, d) in dst.iter_mut().enumerate() {
+                *d = f(xs(i), ys(i));
+            }
+            k += len;
+        }
+    })
+}
+
+/// The largest magnitude in `t` (0 when empty).
+pub(crate) fn max_abs(t: &Tensor) -> u32 {
+    t.data.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0)
+}
+
+/// `out.len() = n` elements written by `f(at, chunk)` per chunk of [`PAR_CHUNK`] elements
+/// starting at element `at`, over the pool when inside one and `n` is large. Each element is
+/// still written by one call, so the bits do not depend on the split.
+pub(crate) fn par_map(n: usize, f: impl Fn(usize, &mut [i32]) + Sync) -> Vec<i32> {
+    use rayon::prelude::*;
+    let mut out = vec![0i32; n];
+    let run = |(i, o): (usize, &mut [i32])| f(i * PAR_CHUNK, o);
+    if n > PAR_CHUNK && crate::gemm::in_parallel_pool() {
+        out.par_chunks_mut(PAR_CHUNK).enumerate().for_each(run);
+    } else {
+        out.chunks_mut(PAR_CHUNK).enumerate().for_each(run);
+    }
+    out
+}
+
+/// A requantization applied in plain `i64` arithmetic: built only when every operand whose
+/// magnitude is at most `bound` gives `bound · M + half <= i64::MAX`, so that
+/// `clamp((v·M + half) >> s, lo, hi)` is `requant(v)` exactly and cannot fail.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Plain {
+    m: i64,
+    half: i64,
+    s: u32,
+    lo: i64,
+    hi: i64,
+}
+
+impl Plain {
+    /// `None` when `rq` is outside its domain or `bound · M + half` leaves `i64`.
+    pub(crate) fn new(rq: &Requant, bound: i128) -> Option<Self> {
+        if rq.s > vouch_semantics::MAX_SHIFT || rq.m < 0 {
+            return None;
+        }
+        let half = if rq.s == 0 { 0 } else { 1i64 << (rq.s - 1) };
+        (bound * i128::from(rq.m) + i128::from(half) <= i128::from(i64::MAX)).then_some(Self {
+            m: rq.m,
+            half,
+            s: rq.s,
+            lo: i64::from(rq.lo),
+            hi: i64::from(rq.hi),
+        })
+    }
+
+    /// `requant(v)` for `|v| <= bound`.
+    #[inline(always)]
+    pub(crate) fn apply(&self, v: i64) -> i32 {
+        ((v * self.m + self.half) >> self.s)
+            .max(self.lo)
+            .min(self.hi) as i32
+    }
+}
+
+/// `o = requant(a·b)` (see [`Plain`]), with AVX-512 where the CPU has it (the same integers).
+fn mul_plain(a: &[i32], b: &[i32], o: &mut [i32], k: &Plain) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if avx512() {
+            // SAFETY: AVX-512 F/DQ are present (checked just above).
+            unsafe { mul_plain_avx512(a, b, o, k) };
+            return;
+        }
+    }
+    mul_plain_loop(a, b, o, k);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn mul_plain_avx512(a: &[i32], b: &[i32], o: &mut [i32], k: &Plain) {
+    mul_plain_loop(a, b, o, k);
+}
+
+#[inline(always)]
+fn mul_plain_loop(a: &[i32], b: &[i32], o: &mut [i32], k: &Plain) {
+    for (o, (&a, &b)) in o.iter_mut().zip(a.iter().zip(b)) {
+        *o = k.apply(i64::from(a) * i64::from(b));
+    }
+}
+
+/// `o = requant(a)` (see [`Plain`]), with AVX-512 where the CPU has it (the same integers).
+fn rescale_plain(a: &[i32], o: &mut [i32], k: &Plain) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if avx512() {
+            // SAFETY: AVX-512 F/DQ are present (checked just above).
+            unsafe { rescale_plain_avx512(a, o, k) };
+            return;
+        }
+    }
+    rescale_plain_loop(a, o, k);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn rescale_plain_avx512(a: &[i32], o: &mut [i32], k: &Plain) {
+    rescale_plain_loop(a, o, k);
+}
+
+#[inline(always)]
+fn rescale_plain_loop(a: &[i32], o: &mut [i32], k: &Plain) {
+    for (o, &a) in o.iter_mut().zip(a) {
+        *o = k.apply(i64::from(a));
+    }
+}
+
+/// Whether the CPU has AVX-512 F and DQ (the 64-bit lane multiply the plain maps use).
+#[cfg(target_arch = "x86_64")]
+fn avx512() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512dq")
 }
 
 /// `f` folded over every operand (numpy broadcasting to `out_shape`): the n-ary `Max`/`Min`.

@@ -12,39 +12,84 @@ pub fn transpose(x: &Tensor, perm: &[usize]) -> Tensor {
     let src_strides = strides(&x.shape);
     let eff: Vec<usize> = perm.iter().map(|&p| src_strides[p]).collect();
     let total = x.data.len();
+    let (Some(&inner), Some(&step)) = (shape.last(), eff.last()) else {
+        // a scalar
+        return x.clone();
+    };
     let mut data = Vec::with_capacity(total);
-    let mut idx = vec![0usize; shape.len()];
+    if total == 0 {
+        return Tensor { shape, data };
+    }
+    // output rows (every axis but the last) by an odometer; each row reads a strided run
+    let outer = shape.len() - 1;
+    let mut idx = vec![0usize; outer];
     let mut off = 0usize;
-    for _ in 0..total {
-        data.push(x.data[off]);
-        for ax in (0..shape.len()).rev() {
-            idx[ax] += 1;
-            off += eff[ax];
-            if idx[ax] < shape[ax] {
+    loop {
+        data.extend((0..inner).map(|j| x.data[off + j * step]));
+        let mut ax = outer;
+        loop {
+            let Some(a) = ax.checked_sub(1) else {
+                return Tensor { shape, data };
+            };
+            idx[a] += 1;
+            off += eff[a];
+            if idx[a] < shape[a] {
                 break;
             }
-            off -= eff[ax] * shape[ax];
-            idx[ax] = 0;
+            off -= eff[a] * shape[a];
+            idx[a] = 0;
+            ax = a;
         }
     }
-    Tensor { shape, data }
 }
 
 /// `Select` (`docs/semantics.md` section 3): output index `o` along axis `d` reads input
 /// index `maps[d][o]`, or `o` where `maps[d]` is empty. Every index must be inside its axis
 /// ([`run_select`] checks).
 pub fn select(x: &Tensor, maps: &[Vec<usize>]) -> Tensor {
-    let (shape, src) = select_index(&x.shape, maps);
-    Tensor {
-        shape,
-        data: src.into_iter().map(|i| x.data[i]).collect(),
+    let r = x.shape.len();
+    let Some(last) = r.checked_sub(1) else {
+        // a scalar: the one element
+        return x.clone();
+    };
+    let (shape, offs) = select_offsets(&x.shape, maps);
+    let total = numel(&shape).unwrap_or(0);
+    let mut data = Vec::with_capacity(total);
+    let inner = &offs[last];
+    // The last axis read in order (no map, or a run of consecutive indices): row copies.
+    let run = inner
+        .first()
+        .copied()
+        .filter(|&o0| inner.iter().enumerate().all(|(j, &o)| o == o0 + j));
+    if total > 0 {
+        let mut idx = vec![0usize; last];
+        loop {
+            let base: usize = (0..last).map(|d| offs[d][idx[d]]).sum();
+            match run {
+                Some(o0) => data.extend_from_slice(&x.data[base + o0..base + o0 + inner.len()]),
+                None => data.extend(inner.iter().map(|&o| x.data[base + o])),
+            }
+            // the next index of the outer axes (odometer); done after the last
+            let mut ax = last;
+            loop {
+                let Some(a) = ax.checked_sub(1) else {
+                    return Tensor { shape, data };
+                };
+                idx[a] += 1;
+                if idx[a] < shape[a] {
+                    break;
+                }
+                idx[a] = 0;
+                ax = a;
+            }
+        }
     }
+    Tensor { shape, data }
 }
 
-/// The output shape of `Select` on an input of `shape`, and for each output element (row
-/// major) the input element it reads: the one index map the float reference and the circuit
-/// share with [`select`].
-pub fn select_index(shape: &[usize], maps: &[Vec<usize>]) -> (Vec<usize>, Vec<usize>) {
+/// The output shape of `Select` on an input of `shape`, and per axis the input offset (index
+/// times the axis's stride) of each output index.
+fn select_offsets(shape: &[usize], maps: &[Vec<usize>]) -> (Vec<usize>, Vec<Vec<usize>>) {
     let r = shape.len();
     let out: Vec<usize> = (0..r)
         .map(|d| match maps.get(d) {
@@ -53,13 +98,22 @@ pub fn select_index(shape: &[usize], maps: &[Vec<usize>]) -> (Vec<usize>, Vec<us
         })
         .collect();
     let src = strides(shape);
-    // per axis, the input offset of each output index
-    let offs: Vec<Vec<usize>> = (0..r)
+    let offs = (0..r)
         .map(|d| match maps.get(d) {
             Some(m) if !m.is_empty() => m.iter().map(|&i| i * src[d]).collect(),
             _ => (0..out[d]).map(|i| i * src[d]).collect(),
         })
         .collect();
+    (out, offs)
+}
+
+/// The output shape of `Select` on an input of `shape`, and for each output element (row
+/// major) the input element it reads: the one index map the float reference and the circuit
+/// share with [`select`].
+pub fn select_index(shape: &[usize], maps: &[Vec<usize>]) -> (Vec<usize>, Vec<usize>) {
+    let r = shape.len();
+    // per axis, the input offset of each output index
+    let (out, offs) = select_offsets(shape, maps);
     let total = numel(&out).unwrap_or(0);
     let mut index = Vec::with_capacity(total);
     let mut idx = vec![0usize; r];

@@ -1,9 +1,10 @@
 //! Disputes on nodes requantized per output channel (`docs/semantics.md` section 3, version 6),
-//! on a real anvil: the fixture `per_channel_cnn` (two `Conv`s and a `Gemm` of fan-in 8 whose
+//! on a real anvil: the fixture `per_channel_cnn` (two `Conv`s and a `Gemm` of fan-in 128 whose
 //! output channels' weight ranges differ by 1000x, as folded batch norms make them) is imported
 //! per channel; a provider lies in one element of each per-channel node and an honest
-//! challenger wins the game at the one-step check, which reads that channel's multiplier from
-//! the `[N, 3]` bias.
+//! challenger wins the game. Every one of them plays the partial-sum game (section 8.4: any
+//! `Conv`, a `Linear` of fan-in over 64), whose start reads the element's channel multiplier
+//! `M[n]` from the `[N, 3]` bias to check the posted accumulator.
 //! The one-step's `gasUsed` is printed
 //! (`cargo test -p vouch-chain --test per_channel_dispute -- --nocapture`).
 
@@ -47,6 +48,15 @@ async fn a_lie_in_each_per_channel_node_is_caught() {
                 "{name}: no per-channel node of op {want}: {nodes:?}"
             );
         }
+        // the Linear's fan-in is over the plain check's 64: its dispute is the partial-sum game
+        let fan_ins: Vec<u32> = nodes
+            .iter()
+            .filter_map(|&(j, _)| match pkg.nodes[j].op {
+                Op::Linear { weight, .. } => pkg.consts[weight as usize].shape.get(1).copied(),
+                _ => None,
+            })
+            .collect();
+        assert!(fan_ins.iter().all(|&k| k > 64), "{name}: {fan_ins:?}");
         let model = common::publish(&chain, &bytes, &pkg).await;
         chain.stake(2, model, 1_500).await;
         let bob = chain.system(2).await;

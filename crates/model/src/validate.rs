@@ -7,11 +7,6 @@ use crate::package::{MAX_LIMB_BITS, Package};
 use vouch_semantics::{PadMode, ReduceMode};
 use vouch_semantics::{SEMANTICS_VERSION, SEMANTICS_VERSION_MIN};
 
-/// The largest fan-in of a per-channel `Linear` (`docs/semantics.md` section 3): the
-/// partial-sum game of a larger one (section 8.4, chunks of 64) checks the posted accumulator
-/// with the node's one multiplier.
-const PER_CHANNEL_MAX_K: u32 = 64;
-
 /// Why a package is structurally invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -352,20 +347,6 @@ impl Package {
                 return Err(node_err(
                     n,
                     "M = 0 (per-channel multipliers) needs an [N, 3] bias and a requantized output",
-                ));
-            }
-            // the partial-sum game of a larger fan-in checks a posted accumulator with the
-            // node's one M (section 8.4)
-            let fan_in = self
-                .consts
-                .get(*weight as usize)
-                .and_then(|w| w.shape.get(1))
-                .copied()
-                .unwrap_or(0);
-            if rq.m == 0 && matches!(node.op, Op::Linear { .. }) && fan_in > PER_CHANNEL_MAX_K {
-                return Err(node_err(
-                    n,
-                    "a per-channel Linear has a fan-in of at most 64 (section 8.4)",
                 ));
             }
         }

@@ -233,6 +233,8 @@ fn check_all(b: Bound, random_weights: Bound) {
     check_model("upsample_net", None, random_weights, &mut table);
     // output channels 1000x apart (per-channel weight scales, docs/semantics.md section 5)
     check_model("per_channel_cnn", None, b, &mut table);
+    // a softmax over 1,200 classes on the last axis (at 16 bits the long fine form in stages)
+    check_model("crnn_softmax", None, b, &mut table);
     print_table(&table);
 }
 

@@ -33,7 +33,7 @@ pub use channels::{
 pub use family::Family;
 pub use impute::Imputation;
 pub use pad::PadMode;
-pub use reduce::{MAX_REDUCE_SPAN, ReduceMode, ReducePlan, reduce_span};
+pub use reduce::{MAX_REDUCE_SPAN, ReduceMode, ReducePlan, reduce_span, reduce_tree_groups};
 pub use tree::{Aggregate, NodeMode};
 
 /// The semantics version this crate implements (and the one new packages record). Version 3

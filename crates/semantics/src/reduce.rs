@@ -11,6 +11,21 @@ use crate::{Error, Result, div_round};
 /// refused at import and by package validation (`docs/semantics.md` section 8.1).
 pub const MAX_REDUCE_SPAN: usize = 224;
 
+/// The group sizes a tree of `Reduce` stages splits an axis of length `d` into, first stage
+/// first, each the largest divisor in `2..=MAX_REDUCE_SPAN` of what remains while that exceeds
+/// the span (a last stage then reduces the rest whole); `None` when some remainder above the
+/// span has no such divisor (a large prime). An importer choice (`docs/semantics.md` section
+/// 3, `Reduce`), shared by the long reductions and the long fine softmax.
+pub fn reduce_tree_groups(mut d: usize) -> Option<Vec<usize>> {
+    let mut groups = Vec::new();
+    while d > MAX_REDUCE_SPAN {
+        let c = (2..=MAX_REDUCE_SPAN).rev().find(|c| d.is_multiple_of(*c))?;
+        groups.push(c);
+        d /= c;
+    }
+    Some(groups)
+}
+
 /// Which reduction (ONNX `ReduceSum`, `ReduceMean`, `ReduceMax`, `ReduceMin`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ReduceMode {

@@ -43,7 +43,10 @@ fn missing_checker(pkg: &Package, node: &Node, mode: Mode) -> Option<&'static st
 /// A `Softmax` or `ArgMax` element's one-step check reads one window of its input, from the
 /// first to the last element of its slice: like a `Reduce`'s, that span must be at most
 /// [`vouch_semantics::MAX_REDUCE_SPAN`] (a slice along an axis of large stride, or a long
-/// one, would need a check no block holds: `docs/semantics.md` section 8.1).
+/// one, would need a check no block holds: `docs/semantics.md` section 8.1). A 16-bit import
+/// lowers a long softmax on the last axis to stages each within the span (`docs/semantics.md`
+/// section 5, the long fine softmax), so what is refused here is the op itself: an 8-bit
+/// package's, a long axis of prime length, an `ArgMax`.
 fn slice_refusal(pkg: &Package, node: &Node, axis: usize) -> Option<&'static str> {
     const REFUSAL: &str =
         "one-step verifier for a slice of more than 224 input elements (zk mode proves it)";

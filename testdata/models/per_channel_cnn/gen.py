@@ -3,12 +3,13 @@
 input `input` [N,1,8,8]: sklearn digits scaled to [0, 1]
 Conv(1->8, 3x3, pad 1) + Relu; channel c's weights scaled by 10^(-3c/7)        [N,8,8,8]
 Conv(8->8, 3x3, stride 2, pad 1) + Relu; the same spread                        [N,8,4,4]
-GlobalAveragePool, Flatten                                                      [N,8]
-Gemm(8->16, transB) + Relu; row r's weights scaled by 10^(-3r/15)               [N,16]
+Flatten                                                                        [N,128]
+Gemm(128->16, transB) + Relu; row r's weights scaled by 10^(-3r/15)             [N,16]
 Gemm(16->10, transB) -> `logits`, Softmax -> `probs`                            [N,10]
 Each scaled channel's bias is scaled with it (a folded batch norm's nearly dead channels): per-
 tensor weight scales would keep the smallest channels' weights to a few steps (docs/semantics.md
-section 5, per-channel weights).
+section 5, per-channel weights). The Gemm's fan-in, 128, is over the 64 a Linear's plain one-step
+check takes, so a dispute on it plays the partial-sum game (section 8.4).
 Run: .venv/bin/python testdata/models/per_channel_cnn/gen.py
 """
 
@@ -36,9 +37,9 @@ def main():
     b1 = rng.uniform(-0.1, 0.1, 8) * s8
     w2 = rng.standard_normal((8, 8, 3, 3)) * np.sqrt(2.0 / 72) * s8[:, None, None, None]
     b2 = rng.uniform(-0.1, 0.1, 8) * s8
-    w3 = rng.standard_normal((16, 8)) * np.sqrt(2.0 / 8) * s16[:, None]
+    w3 = rng.standard_normal((16, 128)) * np.sqrt(2.0 / 128) * s16[:, None]
     b3 = rng.uniform(-0.1, 0.1, 16) * s16
-    w4 = rng.standard_normal((10, 16)) * np.sqrt(1.0 / 16) * 4.0
+    w4 = rng.standard_normal((10, 16)) * np.sqrt(1.0 / 16) * 400.0
     b4 = rng.uniform(-0.1, 0.1, 10)
     consts = {
         "conv1.weight": w1, "conv1.bias": b1, "conv2.weight": w2, "conv2.bias": b2,
@@ -53,8 +54,7 @@ def main():
         n("Conv", ["r1", "conv2.weight", "conv2.bias"], ["c2"], name="/conv2/Conv",
           kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[2, 2]),
         n("Relu", ["c2"], ["r2"], name="/relu2/Relu"),
-        n("GlobalAveragePool", ["r2"], ["g"], name="/pool/GlobalAveragePool"),
-        n("Flatten", ["g"], ["f"], name="/Flatten"),
+        n("Flatten", ["r2"], ["f"], name="/Flatten"),
         n("Gemm", ["f", "fc1.weight", "fc1.bias"], ["h"], name="/fc1/Gemm", transB=1),
         n("Relu", ["h"], ["hr"], name="/relu3/Relu"),
         n("Gemm", ["hr", "fc2.weight", "fc2.bias"], ["logits"], name="/fc2/Gemm", transB=1),

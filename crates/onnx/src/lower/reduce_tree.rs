@@ -11,14 +11,7 @@
 use super::{Dim, Result};
 use crate::graph::{FOp, Operand, ValueId};
 use crate::import::{Ctx, Importer};
-use vouch_semantics::{MAX_REDUCE_SPAN, ReduceMode};
-
-/// The largest divisor of `d` in `2..=MAX_REDUCE_SPAN`.
-fn group(d: usize) -> Option<usize> {
-    (2..=MAX_REDUCE_SPAN.min(d))
-        .rev()
-        .find(|c| d.is_multiple_of(*c))
-}
+use vouch_semantics::{ReduceMode, reduce_tree_groups};
 
 impl Importer {
     /// `Reduce` of `x` along axis `a` (fixed, not the batch axis) by a tree of stages, keeping
@@ -32,19 +25,14 @@ impl Importer {
         tag: &str,
     ) -> Result<Option<ValueId>> {
         let s = self.shape(x);
-        let Some(&Dim::Fixed(mut d)) = s.get(a) else {
+        let Some(&Dim::Fixed(d)) = s.get(a) else {
             return Ok(None);
         };
         let last = s.len().saturating_sub(1);
         // the groups each stage reduces, checked before anything is emitted
-        let mut groups = Vec::new();
-        while d > MAX_REDUCE_SPAN {
-            let Some(c) = group(d) else {
-                return Ok(None);
-            };
-            groups.push(c);
-            d /= c;
-        }
+        let Some(groups) = reduce_tree_groups(d) else {
+            return Ok(None);
+        };
         let mut shape = s.clone();
         let mut v = x;
         if a != last {

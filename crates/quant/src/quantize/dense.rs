@@ -1,5 +1,5 @@
 //! Lowering dense products: `Linear` (a constant weight, quantized per output channel where
-//! that pays and the fan-in is at most 64 ([`Builder::per_channel`]), else per tensor with an
+//! that pays ([`Builder::per_channel`]), else per tensor with an
 //! `i32` bias at the accumulator scale) and `MatMul` of two activations; both bound their
 //! accumulator (section 4) and bind a wide or requantized output ([`Builder::accum_output`]).
 
@@ -22,10 +22,7 @@ impl Builder<'_> {
         let k = g.consts[weight].shape.get(1).copied().unwrap_or(0);
         let limbs = self.limbs_of(node, 0);
         let plain = self.feature_scales_of(node, 0).is_none();
-        if plain
-            && k <= super::channels::LINEAR_MAX_FAN_IN
-            && let Some(pc) = self.per_channel(node, x, weight, bias)?
-        {
+        if plain && let Some(pc) = self.per_channel(node, x, weight, bias)? {
             let op = Op::Linear {
                 weight: pc.weight,
                 bias: Some(pc.bias),

@@ -15,6 +15,7 @@
 //! | `activation` | `Relu`, `Clip`, `LeakyRelu`, `PRelu`, `Sigmoid`, `Tanh` |
 //! | `reduce` | `ArgMax`, `Reduce` |
 //! | `softmax` | `Softmax` (the op, or a finer form at 16 bits), `SoftmaxZero` (that finer form over the non-zero scores) |
+//! | `softmax_long` | the finer form over a slice longer than a `Reduce` spans (a tree of maxima, an exact sum, a reciprocal in pieces) |
 //! | `pool` | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad`, `Select`, `Gather` |
 //! | `tree` | `TreeEnsemble` |
@@ -30,6 +31,7 @@ mod logic;
 mod pool;
 mod reduce;
 mod softmax;
+mod softmax_long;
 pub(crate) mod tree;
 mod weights;
 

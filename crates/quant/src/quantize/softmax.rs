@@ -1,8 +1,9 @@
 //! Lowering `Softmax`, two ways.
 //!
-//! At 8 bits, and at 16 bits over slices the reductions cannot span (more than
-//! `MAX_REDUCE_SPAN` elements), it is the `Softmax` op: an index requantization into a 256-entry
-//! `exp` table, output `act8` at scale 1/127 (half a step is 0.0039 of probability).
+//! At 8 bits, and at 16 bits over slices neither form below takes (a long slice on an axis not
+//! last, of a prime length, or longer than 65,535), it is the `Softmax` op: an index
+//! requantization into a 256-entry `exp` table, output `act8` at scale 1/127 (half a step is
+//! 0.0039 of probability).
 //!
 //! Any other 16-bit `Softmax` (a classifier's probabilities, a transformer's attention weights)
 //! is built from ops that already take 16-bit tables, so a probability is good to about 3e-4
@@ -10,13 +11,14 @@
 //! `x - max` onto a [`FINE_EXP_WINDOW`]-wide window (`Sub`), `exp` by a 65536-entry `Lut`, their
 //! sum (`Reduce sum`), its reciprocal by a second 65536-entry `Lut`, and the product (`Mul`).
 //! No op is added to the semantics: the engine, the circuit and the one-step verifier already
-//! check each of them.
+//! check each of them. Over a slice longer than `MAX_REDUCE_SPAN` (a recognizer's thousands of
+//! classes) the maximum, the sum and the reciprocal take the forms of [`super::softmax_long`].
 
 use super::{Builder, Precision, QVal, kind_range, multiplier};
 use crate::Result;
 use vouch_model::{Dim, Kind, Op, Operand, ReduceMode, Requant};
 use vouch_onnx::graph::FNode;
-use vouch_semantics::ACT16_MAX;
+use vouch_semantics::{ACT16_MAX, MAX_REDUCE_SPAN};
 
 /// Softmax table step in logit units when the input is wide (the table spans `e^0 .. e^-16`).
 const SOFTMAX_STEP: f64 = 16.0 / 255.0;
@@ -25,6 +27,11 @@ const SOFTMAX_STEP: f64 = 16.0 / 255.0;
 /// difference further below rounds to a probability of 0 anyway.
 const FINE_EXP_WINDOW: f64 = 12.0;
 
+/// Logit units the `exp` tables of a slice longer than [`MAX_REDUCE_SPAN`] span: its sum counts
+/// each difference down to `-20` (`n · e^-20 < 1.4e-4` of mass left out for `n` up to 65,535,
+/// where a 12-wide window could leave out 1e-3 over 1,200 differences just below it).
+const LONG_EXP_WINDOW: f64 = 20.0;
+
 /// Entries of each fine table (semantics version 4 allows `2^16`).
 const FINE_TABLE: i32 = 65_536;
 
@@ -32,7 +39,9 @@ impl Builder<'_> {
     /// `Softmax` along `axis`: the fine form at 16 bits when the reductions can span its
     /// slices, else the `Softmax` op.
     pub(super) fn softmax(&mut self, node: &FNode, name: String, axis: usize) -> Result<()> {
-        if self.precision == Precision::Int16 && self.fine_softmax_fits(node, axis)? {
+        if self.precision == Precision::Int16
+            && (self.fine_softmax_fits(node, axis)? || self.long_softmax_fits(node, axis)?)
+        {
             return self.fine_softmax(node, name, axis);
         }
         let x = self.input(node, 0)?;
@@ -94,8 +103,13 @@ impl Builder<'_> {
         self.fine_normalize(node, name, axis, x, m_id, None)
     }
 
-    /// `m = max_j x_j` along `axis` (kept), at `x`'s kind and scale.
+    /// `m = max_j x_j` along `axis` (kept), at `x`'s kind and scale: one `Reduce`, or a tree of
+    /// them over a slice longer than a `Reduce` may span (`Builder::slice_max_tree`).
     fn slice_max(&mut self, node: &FNode, name: &str, axis: usize, x: QVal) -> u32 {
+        let shape = &self.values[x.id as usize].shape;
+        if matches!(shape.get(axis), Some(&Dim::Fixed(n)) if n as usize > MAX_REDUCE_SPAN) {
+            return self.slice_max_tree(node, name, axis, x);
+        }
         let mut kept = self.values[x.id as usize].shape.clone();
         if let Some(d) = kept.get_mut(axis) {
             *d = Dim::Fixed(1);
@@ -214,10 +228,16 @@ impl Builder<'_> {
             let id = b.new_value(vname.clone(), Kind::Act16, scale, shape.to_vec());
             (vname, id)
         };
-        let axes = vec![axis as u32];
 
         // d = x - m <= 0, on the window's lower half: 32768 steps over FINE_EXP_WINDOW logits
-        let step = FINE_EXP_WINDOW / f64::from(FINE_TABLE / 2);
+        // (LONG_EXP_WINDOW over a long slice, whose sum counts the tail)
+        let long = n as usize > MAX_REDUCE_SPAN;
+        let window = if long {
+            LONG_EXP_WINDOW
+        } else {
+            FINE_EXP_WINDOW
+        };
+        let step = window / f64::from(FINE_TABLE / 2);
         let (_, s) = multiplier(x.scale / step)
             .ok_or_else(|| Self::err(node, "softmax difference ratio out of range"))?;
         let ma = (x.scale / step * f64::from(2u32).powi(s as i32)).round() as i64;
@@ -248,11 +268,53 @@ impl Builder<'_> {
             None => e_id,
         };
 
+        let r_id = if long {
+            if mask.is_some() {
+                return Err(Self::err(node, "SOFTMAX_ZERO over a slice longer than 224"));
+            }
+            self.long_reciprocal(node, &name, (d_id, step), &kept, n as usize)?
+        } else {
+            self.short_reciprocal(node, &name, axis, e_id, &kept, n)?
+        };
+
+        // p = e · r at 1/32767
+        let (m, s) = multiplier(1.0 / lim)
+            .ok_or_else(|| Self::err(node, "softmax product ratio out of range"))?;
+        let q = self.bind(node, node.output, Kind::Act16, 1.0 / lim)?;
+        let op = Op::Mul {
+            rq: Requant { m, s, lo, hi },
+        };
+        let ins = vec![Operand::Value(e_id), Operand::Value(r_id)];
+        self.push(node, name, op, ins, q.id);
+        Ok(())
+    }
+
+    /// `r = 1 / Σ_j e_j` along `axis` (kept at 1, shape `kept`) of the `exp` values `e_id` over
+    /// `n <= MAX_REDUCE_SPAN` elements, at `1/32767`: the sum by one `Reduce` at `n/32767`, its
+    /// reciprocal by a 65536-entry `Lut`.
+    fn short_reciprocal(
+        &mut self,
+        node: &FNode,
+        name: &str,
+        axis: usize,
+        e_id: u32,
+        kept: &[Dim],
+        n: u32,
+    ) -> Result<u32> {
+        let lim = f64::from(ACT16_MAX);
+        let (lo, hi) = kind_range(Kind::Act16);
+        let half = FINE_TABLE / 2;
+        let axes = vec![axis as u32];
+        let value = |b: &mut Self, suffix: &str, scale: f64| {
+            let vname = format!("{name}/{suffix}");
+            let id = b.new_value(vname.clone(), Kind::Act16, scale, kept.to_vec());
+            (vname, id)
+        };
         // sum = Σ_j e_j in [1, n], at n/32767
         let s_sum = n as f64 / lim;
         let (m, s) = multiplier((1.0 / lim) / s_sum)
             .ok_or_else(|| Self::err(node, "softmax sum ratio out of range"))?;
-        let (sname, sum_id) = value(self, "sum", s_sum, &kept);
+        let (sname, sum_id) = value(self, "sum", s_sum);
         let op = Op::Reduce {
             mode: ReduceMode::Sum,
             axes,
@@ -271,23 +333,21 @@ impl Builder<'_> {
                 }
             })
             .collect();
-        let (rname, r_id) = value(self, "recip", 1.0 / lim, &kept);
+        let (rname, r_id) = value(self, "recip", 1.0 / lim);
         self.push_table(node, rname, sum_id, recip, r_id);
 
-        // p = e · r at 1/32767
-        let (m, s) = multiplier(1.0 / lim)
-            .ok_or_else(|| Self::err(node, "softmax product ratio out of range"))?;
-        let q = self.bind(node, node.output, Kind::Act16, 1.0 / lim)?;
-        let op = Op::Mul {
-            rq: Requant { m, s, lo, hi },
-        };
-        let ins = vec![Operand::Value(e_id), Operand::Value(r_id)];
-        self.push(node, name, op, ins, q.id);
-        Ok(())
+        Ok(r_id)
     }
 
     /// Pushes `Lut { table }` from value `x` into the fresh value `out`, named `name`.
-    fn push_table(&mut self, node: &FNode, name: String, x: u32, table: Vec<i32>, out: u32) {
+    pub(super) fn push_table(
+        &mut self,
+        node: &FNode,
+        name: String,
+        x: u32,
+        table: Vec<i32>,
+        out: u32,
+    ) {
         let t = self.add_const(format!("{name}.table"), 1.0, vec![table.len()], table);
         let op = Op::Lut { table: t };
         self.push(node, name, op, vec![Operand::Value(x)], out);

@@ -4,23 +4,12 @@
 //! sections 2 and 3, including multipliers and shifts where the checked path must run instead
 //! (and fail where the definition leaves `i64`), and tables that inputs fall outside.
 
+mod support;
+
 use proptest::prelude::*;
+use support::requant_ref;
 use vouch_engine::vectors::{Case, Rng};
 use vouch_model::{Kind, Op, Requant};
-
-/// `requant` in `i128`, `None` where the product or the rounding leaves `i64`.
-fn requant_ref(x: i128, rq: &Requant) -> Option<i32> {
-    let p = x * i128::from(rq.m);
-    let r = if rq.s == 0 {
-        p
-    } else {
-        p + (1i128 << (rq.s - 1))
-    };
-    if i64::try_from(p).is_err() || i64::try_from(r).is_err() {
-        return None;
-    }
-    Some((r >> rq.s).clamp(i128::from(rq.lo), i128::from(rq.hi)) as i32)
-}
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
@@ -60,13 +49,7 @@ proptest! {
             .zip(&y.data)
             .map(|(&a, &b)| requant_ref(i128::from(a) * i128::from(ma) + i128::from(b) * i128::from(mb), &rq))
             .collect();
-        for threads in [1, 2] {
-            match (&want, case.run_with_threads(threads)) {
-                (Some(w), Ok(got)) => prop_assert_eq!(&got.data, w),
-                (None, Err(_)) => {}
-                (w, got) => prop_assert!(false, "definition {:?}, engine {:?}", w.is_some(), got.map(|_| ())),
-            }
-        }
+        support::agrees_on_threads(&case, want.as_ref())?;
     }
 
     #[test]
@@ -117,13 +100,7 @@ proptest! {
             .zip(&y.data)
             .map(|(&a, &b)| requant_ref(i128::from(a) * i128::from(b), &rq))
             .collect();
-        for threads in [1, 2] {
-            match (&want, case.run_with_threads(threads)) {
-                (Some(w), Ok(got)) => prop_assert_eq!(&got.data, w),
-                (None, Err(_)) => {}
-                (w, got) => prop_assert!(false, "definition {:?}, engine {:?}", w.is_some(), got.map(|_| ())),
-            }
-        }
+        support::agrees_on_threads(&case, want.as_ref())?;
     }
 
     #[test]
@@ -145,13 +122,7 @@ proptest! {
             out_kind: Kind::Act16,
         };
         let want: Option<Vec<i32>> = x.data.iter().map(|&a| requant_ref(i128::from(a), &rq)).collect();
-        for threads in [1, 2] {
-            match (&want, case.run_with_threads(threads)) {
-                (Some(w), Ok(got)) => prop_assert_eq!(&got.data, w),
-                (None, Err(_)) => {}
-                (w, got) => prop_assert!(false, "definition {:?}, engine {:?}", w.is_some(), got.map(|_| ())),
-            }
-        }
+        support::agrees_on_threads(&case, want.as_ref())?;
     }
 
     #[test]
@@ -183,13 +154,7 @@ proptest! {
             .iter()
             .map(|&v| usize::try_from(i64::from(v) + i64::from(half)).ok().and_then(|i| table.data.get(i).copied()))
             .collect();
-        for threads in [1, 2] {
-            match (&want, case.run_with_threads(threads)) {
-                (Some(w), Ok(got)) => prop_assert_eq!(&got.data, w),
-                (None, Err(_)) => {}
-                (w, got) => prop_assert!(false, "definition {:?}, engine {:?}", w.is_some(), got.map(|_| ())),
-            }
-        }
+        support::agrees_on_threads(&case, want.as_ref())?;
     }
 
     #[test]
@@ -268,13 +233,7 @@ proptest! {
                 requant_ref(v, &rq)
             })
             .collect();
-        for threads in [1, 2] {
-            match (&want, case.run_with_threads(threads)) {
-                (Some(w), Ok(got)) => prop_assert_eq!(&got.data, w),
-                (None, Err(_)) => {}
-                (w, got) => prop_assert!(false, "definition {:?}, engine {:?}", w.is_some(), got.map(|_| ())),
-            }
-        }
+        support::agrees_on_threads(&case, want.as_ref())?;
     }
 
     #[test]

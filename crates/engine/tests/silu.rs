@@ -4,7 +4,10 @@
 //! `docs/semantics.md` section 3, with the table's edges and multipliers large enough to leave
 //! `i64` (then both runs fail), and inputs outside the table (both fail).
 
+mod support;
+
 use proptest::prelude::*;
+use support::requant_ref;
 use vouch_engine::vectors::{Case, Rng};
 use vouch_engine::{Engine, Options, Tensor};
 use vouch_model::{Dim, IoSpec, Kind, Node, Op, Operand, Package, Requant, TensorInfo};
@@ -56,19 +59,6 @@ fn silu(x: &Tensor, table: &Tensor, window: Option<Requant>, rq: Requant, swap: 
     pkg.outputs = vec![IoSpec::new("z", z)];
     pkg.validate().unwrap();
     pkg
-}
-
-fn requant_ref(x: i128, rq: &Requant) -> Option<i32> {
-    let p = x * i128::from(rq.m);
-    let r = if rq.s == 0 {
-        p
-    } else {
-        p + (1i128 << (rq.s - 1))
-    };
-    if i64::try_from(p).is_err() || i64::try_from(r).is_err() {
-        return None;
-    }
-    Some((r >> rq.s).clamp(i128::from(rq.lo), i128::from(rq.hi)) as i32)
 }
 
 proptest! {

@@ -8,6 +8,8 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
+mod one_node;
+
 use serde_json::Value;
 use std::path::Path;
 use vouch_engine::{Engine, Options, Tensor};
@@ -217,11 +219,6 @@ fn at_ocr_class_counts_the_long_form_is_within_1e_4_whatever_the_denominator() {
 /// Imports a one-node softmax over `n` classes at 16 bits, checks it takes optimistic mode and
 /// its error against the exact softmax of its integer scores; returns the package.
 fn check_classes(n: usize) -> Package {
-    use prost::Message as _;
-    use vouch_onnx::proto::{
-        GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto, TypeProto,
-        ValueInfoProto, tensor_shape_proto, type_proto,
-    };
     let mut data = Vec::new();
     let mut rows = 0;
     for spread in [0.5f32, 2.0, 5.0, 10.0] {
@@ -233,47 +230,7 @@ fn check_classes(n: usize) -> Package {
             rows += 1;
         }
     }
-    let vi = |name: &str| ValueInfoProto {
-        name: name.into(),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: 1,
-                shape: Some(TensorShapeProto {
-                    dim: [rows as i64, n as i64]
-                        .iter()
-                        .map(|&v| tensor_shape_proto::Dimension {
-                            value: Some(tensor_shape_proto::dimension::Value::DimValue(v)),
-                            denotation: String::new(),
-                        })
-                        .collect(),
-                }),
-            })),
-            denotation: String::new(),
-        }),
-        doc_string: String::new(),
-    };
-    let model = ModelProto {
-        ir_version: 8,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: 13,
-        }],
-        graph: Some(GraphProto {
-            node: vec![NodeProto {
-                input: vec!["x".into()],
-                output: vec!["p".into()],
-                name: "sm".into(),
-                op_type: "Softmax".into(),
-                ..Default::default()
-            }],
-            name: format!("softmax_{n}"),
-            input: vec![vi("x")],
-            output: vec![vi("p")],
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-    .encode_to_vec();
+    let model = one_node::model(13, "Softmax", &["x"], vec![], vec![], &[rows, n]);
     let g = vouch_onnx::import(&model, &Default::default()).unwrap();
     let x = FTensor {
         shape: vec![rows, n],

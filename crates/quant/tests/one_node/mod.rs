@@ -21,6 +21,29 @@ pub fn run(
     shape: &[usize],
     x: &[f32],
 ) -> (Vec<usize>, Vec<f32>) {
+    let model = model(opset, op, inputs, attrs, inits, shape);
+    let g = vouch_onnx::import(&model, &Default::default()).unwrap();
+    let values = vouch_quant::float::run(
+        &g,
+        vec![FTensor {
+            shape: shape.to_vec(),
+            data: x.to_vec(),
+        }],
+    )
+    .unwrap();
+    let y = &values[g.outputs[0]];
+    (y.shape.clone(), y.data.clone())
+}
+
+/// The ONNX bytes of the model `op(inputs) -> y` at `opset`, its float input `x` of `shape`.
+pub fn model(
+    opset: i64,
+    op: &str,
+    inputs: &[&str],
+    attrs: Vec<AttributeProto>,
+    inits: Vec<TensorProto>,
+    shape: &[usize],
+) -> Vec<u8> {
     let dim = shape
         .iter()
         .map(|&d| tensor_shape_proto::Dimension {
@@ -39,7 +62,7 @@ pub fn run(
         }),
         doc_string: String::new(),
     };
-    let model = ModelProto {
+    ModelProto {
         ir_version: 8,
         opset_import: vec![OperatorSetIdProto {
             domain: String::new(),
@@ -61,18 +84,8 @@ pub fn run(
             ..Default::default()
         }),
         ..Default::default()
-    };
-    let g = vouch_onnx::import(&model.encode_to_vec(), &Default::default()).unwrap();
-    let values = vouch_quant::float::run(
-        &g,
-        vec![FTensor {
-            shape: shape.to_vec(),
-            data: x.to_vec(),
-        }],
-    )
-    .unwrap();
-    let y = &values[g.outputs[0]];
-    (y.shape.clone(), y.data.clone())
+    }
+    .encode_to_vec()
 }
 
 /// A float attribute.

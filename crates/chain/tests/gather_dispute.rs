@@ -30,11 +30,8 @@ async fn a_lie_at_each_gather_node_is_caught() {
             if node.op != op::GATHER {
                 continue;
             }
-            let mut lie = honest.clone();
             // an element of the last row read, moved by one
-            let e = lie.tensors[j].len() - 1;
-            let v = lie.tensors[j][e];
-            lie.tensors[j][e] = if v > 0 { v - 1 } else { v + 1 };
+            let lie = common::nudged(&honest, j, honest.tensors[j].len() - 1);
             let what = format!("{name} node {j} (Gather, {} consts)", node.consts.len());
             let (moves, gas) = common::liar_loses(
                 (&carol, &honest, &evidence),

@@ -64,10 +64,8 @@ async fn a_lie_in_each_per_channel_node_is_caught() {
         let (ic, honest, _output, evidence) = common::run_fixture(&pkg, name, 1);
         for (j, code) in nodes {
             assert_eq!(evidence.nodes[j].op, code, "{name} node {j}");
-            let mut lie = honest.clone();
             // a middle element: a Conv's first outputs sit on the padded border
-            let e = lie.tensors[j].len() / 2;
-            lie.tensors[j][e] += 1;
+            let lie = common::nudged(&honest, j, honest.tensors[j].len() / 2);
             let what = format!("{name} node {j} ({})", pkg.nodes[j].name);
             let (moves, gas) = common::liar_loses(
                 (&carol, &honest, &evidence),

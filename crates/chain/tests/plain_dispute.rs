@@ -55,11 +55,8 @@ async fn a_lie_in_each_narrowed_plain_check_is_caught() {
                 continue;
             }
             covered.push(code);
-            let mut lie = honest.clone();
             // a middle element, moved by one (an ArgMax index to another index)
-            let e = lie.tensors[j].len() / 2;
-            let v = lie.tensors[j][e];
-            lie.tensors[j][e] = if v > 0 { v - 1 } else { v + 1 };
+            let lie = common::nudged(&honest, j, honest.tensors[j].len() / 2);
             let inputs: usize = node
                 .inShapes
                 .iter()

@@ -272,6 +272,15 @@ pub async fn lie_and_challenge_rows(
     (t, game)
 }
 
+/// `honest` with element `e` of node `j` moved one step toward zero (`0` to `1`): a lie that
+/// stays inside the node's kind range (an `ArgMax` index becomes another index).
+pub fn nudged(honest: &HonestTrace, j: usize, e: usize) -> HonestTrace {
+    let mut lie = honest.clone();
+    let v = lie.tensors[j][e];
+    lie.tensors[j][e] = if v > 0 { v - 1 } else { v + 1 };
+    lie
+}
+
 /// A one-row task of `model` answered by `liar` (signer 2) with its lie and challenged by
 /// `honest`, played to the end (the liar's partial sums deviating from `dev` on): the
 /// challenger must win with the one-step check under 1M gas, the liar be slashed and the task

@@ -118,10 +118,7 @@ async fn main() {
     .unwrap()
     .run(inputs)
     .unwrap();
-    let trace = HonestTrace {
-        tensors: exec.trace.iter().map(|t| t.data.clone()).collect(),
-        header: vouch_chain::graph::header_of(&pkg),
-    };
+    let trace = HonestTrace::of_package(exec.trace.iter().map(|t| t.data.clone()).collect(), &pkg);
     let values = trace.output_values();
     let provider = chain.system(1).await;
 

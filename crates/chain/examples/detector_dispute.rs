@@ -295,10 +295,7 @@ fn honest_run(pkg: &Package, inputs: &[Tensor]) -> Result<(HonestTrace, Evidence
         },
     )?
     .run(inputs.to_vec())?;
-    let trace = HonestTrace {
-        tensors: exec.trace.iter().map(|t| t.data.clone()).collect(),
-        header: vouch_chain::graph::header_of(pkg),
-    };
+    let trace = HonestTrace::of_package(exec.trace.iter().map(|t| t.data.clone()).collect(), pkg);
     Ok((trace, evidence))
 }
 
@@ -333,7 +330,7 @@ async fn dispute_one(
     let defender = w.as_(PROVIDER).await?;
     let challenger = w.as_(CHALLENGER).await?;
     let liar = defender.client().sender("provider")?;
-    let n = honest.tensors[j].len();
+    let n = honest.tensors()[j].len();
     let e = n / 3;
     let node = &pkg.nodes[j];
     let mut r = Report {
@@ -348,7 +345,7 @@ async fn dispute_one(
     let mut lie = honest.clone();
     // one more, unless that is past the top of the node's requantized range (a value no
     // accumulator gives): then one less
-    let v = lie.tensors[j][e];
+    let v = lie.tensors()[j][e];
     let top = evidence.nodes[j]
         .attrs
         .get(3)
@@ -356,11 +353,16 @@ async fn dispute_one(
             dispute::chunks(evidence, j).is_ok() && dispute::fan_in(&evidence.nodes[j]).is_some()
         })
         .map(|q| q.as_i64());
-    lie.tensors[j][e] = if top.is_some_and(|t| i64::from(v) >= t) {
-        v - 1
-    } else {
-        v + 1
-    };
+    lie.set(
+        j,
+        e,
+        if top.is_some_and(|t| i64::from(v) >= t) {
+            v - 1
+        } else {
+            v + 1
+        },
+    )
+    .unwrap();
     // the chunk the liar's prefix sums leave the honest ones at (a node with a partial-sum game)
     let dev = dispute::chunks(evidence, j).map_or(0, |m| m / 2);
     let t = requester.request(request).await?;
@@ -529,7 +531,7 @@ async fn main() -> Result<()> {
         bytes.len() / 4,
         t0.elapsed().as_secs_f64()
     );
-    let mut nodes = targets(&pkg, &evidence, &honest.header.output_nodes, &a.nodes)?;
+    let mut nodes = targets(&pkg, &evidence, &honest.header().output_nodes, &a.nodes)?;
     let mut seen = std::collections::BTreeSet::new();
     nodes.retain(|&j| seen.insert(j));
     let w = World::new(&pkg).await?;

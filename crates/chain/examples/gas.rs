@@ -168,10 +168,7 @@ fn honest_run(pkg: &Package, inputs: &[Tensor]) -> (B256, HonestTrace, Evidence)
     .expect("engine")
     .run(inputs.to_vec())
     .expect("run");
-    let trace = HonestTrace {
-        tensors: exec.trace.iter().map(|t| t.data.clone()).collect(),
-        header: vouch_chain::graph::header_of(pkg),
-    };
+    let trace = HonestTrace::of_package(exec.trace.iter().map(|t| t.data.clone()).collect(), pkg);
     (ic, trace, evidence)
 }
 
@@ -512,7 +509,7 @@ async fn dispute_rows(name: &str, model: &str, rows: &mut Vec<(String, Gas)>) {
     approve_fees(&w, &challenger).await;
     let mut meter = Meter::new(&challenger).await;
     for (j, node) in pkg.nodes.iter().enumerate() {
-        let n = honest.tensors[j].len();
+        let n = honest.tensors()[j].len();
         let e = n / 3;
         let layer = format!(
             "{} `{}` ({n} elements, element {e})",
@@ -520,7 +517,7 @@ async fn dispute_rows(name: &str, model: &str, rows: &mut Vec<(String, Gas)>) {
             node.name
         );
         let mut lie = honest.clone();
-        lie.tensors[j][e] += 1;
+        lie.set(j, e, lie.tensors()[j][e] + 1).unwrap();
         let t = challenger
             .request(&w.request(Mode::Optimistic, ic))
             .await

@@ -231,10 +231,11 @@ async fn a_320x320_image_travels_as_blobs_and_a_challenger_reading_them_wins() {
         .find(|&j| evidence.nodes[j].op == op::CONV)
         .unwrap();
     let mut lie = honest.clone();
-    let e = lie.tensors[j].len() / 2 + 7;
+    let e = lie.tensors()[j].len() / 2 + 7;
     let hi = evidence.nodes[j].attrs[3].as_i64();
-    let v = lie.tensors[j][e];
-    lie.tensors[j][e] = if i64::from(v) < hi { v + 1 } else { v - 1 };
+    let v = lie.tensors()[j][e];
+    lie.set(j, e, if i64::from(v) < hi { v + 1 } else { v - 1 })
+        .unwrap();
     bob.submit(task, lie.output_commitment(), lie.trace_root())
         .await
         .unwrap();

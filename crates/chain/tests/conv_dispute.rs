@@ -42,10 +42,15 @@ async fn a_lie_in_each_conv_and_large_linear_node_is_caught_by_its_partial_sums(
             let chunks = k.div_ceil(dispute::chunk_of(node.op));
             let mut lie = honest.clone();
             // a middle element, moved to a neighbour its requantization can reach
-            let e = lie.tensors[j].len() / 2;
+            let e = lie.tensors()[j].len() / 2;
             let hi = node.attrs[3].as_i64();
-            let v = i64::from(lie.tensors[j][e]);
-            lie.tensors[j][e] = i32::try_from(if v < hi { v + 1 } else { v - 1 }).unwrap();
+            let v = i64::from(lie.tensors()[j][e]);
+            lie.set(
+                j,
+                e,
+                i32::try_from(if v < hi { v + 1 } else { v - 1 }).unwrap(),
+            )
+            .unwrap();
             let what = format!("{name} node {j}");
             let (moves, gas) = common::liar_loses(
                 (&carol, &honest, &evidence),
@@ -86,7 +91,7 @@ fn every_accumulator_gives_the_engine_output() {
             }
             let m = dispute::chunks(&evidence, j).unwrap();
             let a = |i: usize| node.attrs[i].as_i64();
-            for (e, &z) in honest.tensors[j].iter().enumerate() {
+            for (e, &z) in honest.tensors()[j].iter().enumerate() {
                 let acc = dispute::partial_sum(&honest, &evidence, j, e, m).unwrap();
                 let out = if a(4) != 0 {
                     acc
@@ -121,14 +126,19 @@ async fn a_lie_in_the_second_row_of_a_conv_is_caught_by_its_partial_sums() {
         .unwrap();
     let mut lie = honest.clone();
     // row 2's middle element
-    let n1 = lie.tensors[j].len() / 3;
+    let n1 = lie.tensors()[j].len() / 3;
     let e = 2 * n1 + n1 / 2;
-    let v = lie.tensors[j][e];
-    lie.tensors[j][e] = if i64::from(v) < evidence.nodes[j].attrs[3].as_i64() {
-        v + 1
-    } else {
-        v - 1
-    };
+    let v = lie.tensors()[j][e];
+    lie.set(
+        j,
+        e,
+        if i64::from(v) < evidence.nodes[j].attrs[3].as_i64() {
+            v + 1
+        } else {
+            v - 1
+        },
+    )
+    .unwrap();
     let chunks = dispute::chunks(&evidence, j).unwrap();
     let (moves, gas) = common::liar_loses_rows(
         (&carol, &honest, &evidence),
@@ -244,15 +254,12 @@ async fn the_widest_chunk_reads_of_a_large_layer_stay_under_1m_gas() {
         .unwrap()
         .run(inputs)
         .unwrap();
-    let honest = HonestTrace {
-        tensors: exec.trace.iter().map(|t| t.data.clone()).collect(),
-        header: vouch_chain::graph::header_of(&pkg),
-    };
+    let honest = HonestTrace::of_package(exec.trace.iter().map(|t| t.data.clone()).collect(), &pkg);
     let mut table = Vec::new();
     for j in 0..2 {
         let mut lie = honest.clone();
-        let e = lie.tensors[j].len() / 2 + 3;
-        lie.tensors[j][e] += 1;
+        let e = lie.tensors()[j].len() / 2 + 3;
+        lie.set(j, e, lie.tensors()[j][e] + 1).unwrap();
         let chunks = dispute::chunks(&evidence, j).unwrap();
         let (moves, gas) = common::liar_loses(
             (&carol, &honest, &evidence),

@@ -34,7 +34,7 @@ async fn a_lie_in_every_converter_fixture_is_caught() {
         let trees = (evidence.nodes[j].op == op::TREE_ENSEMBLE)
             .then(|| evidence.consts[usize::try_from(evidence.nodes[j].consts[2]).unwrap()].len());
         let mut lie: HonestTrace = honest.clone();
-        lie.tensors[j][0] += 1;
+        lie.set(j, 0, lie.tensors()[j][0] + 1).unwrap();
 
         // the liar's partial sums deviate from the middle tree on
         let dev = trees.map_or(0, |n| n / 2);

@@ -132,7 +132,7 @@ async fn optimistic_task_is_paid_and_a_liar_is_slashed() {
     // 2. a liar: bob posts a changed output; carol re-executes, challenges and plays; bob keeps
     // answering with his lie, and the one-step check on the changed element decides
     let mut lie = honest.clone();
-    *lie.tensors.last_mut().unwrap().last_mut().unwrap() += 1;
+    lie.perturb_last();
     let t2 = carol.request(&common::request(w.model, ic)).await.unwrap();
     bob.submit(t2, lie.output_commitment(), lie.trace_root())
         .await
@@ -207,9 +207,14 @@ async fn both_parties_narrow_the_dispute_to_the_changed_element() {
     let bob = w.as_(2).await;
     let carol = w.as_(3).await;
     let mut lie = honest.clone();
-    let last_node = lie.tensors.len() - 1;
-    let last_elem = lie.tensors[last_node].len() - 1;
-    lie.tensors[last_node][last_elem] += 1;
+    let last_node = lie.tensors().len() - 1;
+    let last_elem = lie.tensors()[last_node].len() - 1;
+    lie.set(
+        last_node,
+        last_elem,
+        lie.tensors()[last_node][last_elem] + 1,
+    )
+    .unwrap();
 
     let t = carol.request(&common::request(w.model, ic)).await.unwrap();
     bob.submit(t, lie.output_commitment(), lie.trace_root())
@@ -237,7 +242,7 @@ async fn both_parties_narrow_the_dispute_to_the_changed_element() {
     assert_eq!(g.element, U256::from(last_elem));
     assert_eq!(
         g.chaValue,
-        vouch_chain::alloy::primitives::I256::try_from(honest.tensors[last_node][last_elem])
+        vouch_chain::alloy::primitives::I256::try_from(honest.tensors()[last_node][last_elem])
             .unwrap()
     );
     // nobody plays the one-step check: at the deadline it goes to the defender
@@ -264,7 +269,7 @@ async fn one_step_settles_a_hidden_layer_lie_either_way() {
     // a lie in the hidden Linear layer (node 1): its input is node 0 (a trace leaf proven
     // against the defender's root), its weights a row of W
     let mut lie = honest.clone();
-    lie.tensors[1][3] += 1;
+    lie.set(1, 3, lie.tensors()[1][3] + 1).unwrap();
 
     // the defender lies: the honest challenger proves node 0 against the liar's trace root
     let t = carol.request(&common::request(w.model, ic)).await.unwrap();
@@ -308,16 +313,17 @@ async fn lies_in_the_first_and_last_row_of_an_8_row_task_are_slashed() {
     let (ic, honest, output, evidence) = run_rows(&w.pkg, ROWS);
     let bob = w.as_(2).await;
     let carol = w.as_(3).await;
-    let last = honest.tensors.len() - 1;
-    let out_per_row = honest.tensors[last].len() / ROWS;
-    let hidden_per_row = honest.tensors[0].len() / ROWS;
+    let last = honest.tensors().len() - 1;
+    let out_per_row = honest.tensors()[last].len() / ROWS;
+    let hidden_per_row = honest.tensors()[0].len() / ROWS;
     // row 0 of the output node, and the last row of the first (hidden) node
     for (node, element) in [
         (last, 0),
         (0, (ROWS - 1) * hidden_per_row + hidden_per_row / 2),
     ] {
         let mut lie = honest.clone();
-        lie.tensors[node][element] += 1;
+        lie.set(node, element, lie.tensors()[node][element] + 1)
+            .unwrap();
         let t = carol
             .request(&common::request_rows(w.model, ic, ROWS as u16))
             .await
@@ -381,7 +387,7 @@ async fn an_answer_to_an_input_that_cannot_hold_its_rows_loses() {
     // a well-formed input cannot be called malformed
     let t = carol.request(&common::request(w.model, ic)).await.unwrap();
     let mut lie = honest.clone();
-    lie.tensors[0][0] += 1;
+    lie.set(0, 0, lie.tensors()[0][0] + 1).unwrap();
     bob.submit(t, lie.output_commitment(), lie.trace_root())
         .await
         .unwrap();
@@ -389,7 +395,7 @@ async fn an_answer_to_an_input_that_cannot_hold_its_rows_loses() {
     let first = dispute::resolve_input(
         &carol,
         game,
-        &honest.header,
+        honest.header(),
         &evidence.nodes,
         &evidence.inputs,
         &evidence.consts,
@@ -400,7 +406,7 @@ async fn an_answer_to_an_input_that_cannot_hold_its_rows_loses() {
     let err = dispute::resolve_input(
         &carol,
         game,
-        &honest.header,
+        honest.header(),
         &evidence.nodes,
         &evidence.inputs,
         &evidence.consts,
@@ -526,20 +532,17 @@ async fn the_partial_sum_game_ends_by_the_one_step_check_of_one_chunk() {
     .unwrap()
     .run(inputs)
     .unwrap();
-    let honest = HonestTrace {
-        tensors: exec.trace.iter().map(|t| t.data.clone()).collect(),
-        header: vouch_chain::graph::header_of(&pkg),
-    };
+    let honest = HonestTrace::of_package(exec.trace.iter().map(|t| t.data.clone()).collect(), &pkg);
     let evidence = Evidence::new(&pkg, vec![x]);
     assert_eq!(honest.trace_root(), B256::from(exec.trace_root()));
     assert_eq!(
-        i64::from(honest.tensors[0][1]),
+        i64::from(honest.tensors()[0][1]),
         dispute::partial_sum(&honest, &evidence, 0, 1, 2).unwrap()
     );
     let bob = w.as_(2).await;
     let carol = w.as_(3).await;
     let mut lie = honest.clone();
-    lie.tensors[0][1] += 5;
+    lie.set(0, 1, lie.tensors()[0][1] + 5).unwrap();
     let t = carol.request(&common::request(w.model, ic)).await.unwrap();
     bob.submit(t, lie.output_commitment(), lie.trace_root())
         .await
@@ -574,7 +577,7 @@ async fn the_partial_sum_game_ends_by_the_one_step_check_of_one_chunk() {
                 game,
                 nodes[0].clone(),
                 Vec::new(),
-                i256(i64::from(lie.tensors[0][1])),
+                i256(i64::from(lie.tensors()[0][1])),
                 Vec::new(),
             ),
         )
@@ -671,7 +674,7 @@ async fn a_liar_that_keeps_losing_is_ejected_and_the_model_stays_open() {
     let bob = w.as_(2).await;
     let carol = w.as_(3).await;
     let mut lie = honest.clone();
-    *lie.tensors.last_mut().unwrap().last_mut().unwrap() += 1;
+    lie.perturb_last();
     let reg = carol.registry();
     for _ in 0..w.cfg.max_faults {
         let t = carol.request(&common::request(w.model, ic)).await.unwrap();

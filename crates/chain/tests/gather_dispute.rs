@@ -31,7 +31,7 @@ async fn a_lie_at_each_gather_node_is_caught() {
                 continue;
             }
             // an element of the last row read, moved by one
-            let lie = common::nudged(&honest, j, honest.tensors[j].len() - 1);
+            let lie = common::nudged(&honest, j, honest.tensors()[j].len() - 1);
             let what = format!("{name} node {j} (Gather, {} consts)", node.consts.len());
             let (moves, gas) = common::liar_loses(
                 (&carol, &honest, &evidence),

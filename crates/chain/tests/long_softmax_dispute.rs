@@ -44,7 +44,7 @@ async fn a_lie_at_each_stage_of_a_long_softmax_is_caught() {
     let (ic, honest, _output, evidence) = common::run_fixture(&pkg, name, 1);
     let mut table = Vec::new();
     for j in nodes {
-        let lie = common::nudged(&honest, j, honest.tensors[j].len() / 2);
+        let lie = common::nudged(&honest, j, honest.tensors()[j].len() / 2);
         let what = format!("{} ({})", pkg.nodes[j].name, pkg.nodes[j].op.name());
         let (moves, gas) = common::liar_loses(
             (&carol, &honest, &evidence),

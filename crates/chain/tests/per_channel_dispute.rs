@@ -65,7 +65,7 @@ async fn a_lie_in_each_per_channel_node_is_caught() {
         for (j, code) in nodes {
             assert_eq!(evidence.nodes[j].op, code, "{name} node {j}");
             // a middle element: a Conv's first outputs sit on the padded border
-            let lie = common::nudged(&honest, j, honest.tensors[j].len() / 2);
+            let lie = common::nudged(&honest, j, honest.tensors()[j].len() / 2);
             let what = format!("{name} node {j} ({})", pkg.nodes[j].name);
             let (moves, gas) = common::liar_loses(
                 (&carol, &honest, &evidence),

@@ -56,7 +56,7 @@ async fn a_lie_in_each_narrowed_plain_check_is_caught() {
             }
             covered.push(code);
             // a middle element, moved by one (an ArgMax index to another index)
-            let lie = common::nudged(&honest, j, honest.tensors[j].len() / 2);
+            let lie = common::nudged(&honest, j, honest.tensors()[j].len() / 2);
             let inputs: usize = node
                 .inShapes
                 .iter()

@@ -70,8 +70,8 @@ async fn a_lie_in_each_unrolled_recurrent_node_is_caught() {
         };
         for (what, j) in targets {
             let mut lie = honest.clone();
-            let e = lie.tensors[j].len() / 2;
-            lie.tensors[j][e] += 1;
+            let e = lie.tensors()[j].len() / 2;
+            lie.set(j, e, lie.tensors()[j][e] + 1).unwrap();
             let case = format!("{model_name} {what}");
             let (moves, gas) = common::liar_loses(
                 (&carol, &honest, &evidence),

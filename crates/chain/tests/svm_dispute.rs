@@ -62,7 +62,7 @@ async fn a_lie_in_each_kind_of_svm_node_loses_the_one_step() {
     chain.fund(1..4, 50_000).await;
     chain.stake(2, model, 30_000).await;
     let (ic, honest, _output, evidence) = common::run_fixture(&pkg, MODEL, 1);
-    assert_eq!(honest.tensors.len(), pkg.nodes.len());
+    assert_eq!(honest.tensors().len(), pkg.nodes.len());
     let kinds = one_node_per_kind(&pkg);
     let names: Vec<&str> = kinds.iter().map(|(_, k)| k.as_str()).collect();
     for want in [
@@ -82,7 +82,7 @@ async fn a_lie_in_each_kind_of_svm_node_loses_the_one_step() {
     let carol = chain.system(3).await;
     for (node, kind) in &kinds {
         let mut lie = honest.clone();
-        lie.tensors[*node][0] += 1;
+        lie.set(*node, 0, lie.tensors()[*node][0] + 1).unwrap();
         let (_, game) = common::lie_and_challenge(&carol, &bob, model, ic, &honest, &lie).await;
         let (outcome, last) =
             common::play_out((&carol, &honest, &evidence), (&bob, &lie), game).await;

@@ -44,7 +44,7 @@ async fn a_lie_in_a_tree_score_is_caught_either_way_by_one_trees_walk() {
     let trees = evidence.consts[usize::try_from(evidence.nodes[j].consts[2]).unwrap()].len();
     assert_eq!(trees, 60, "tree_gb_bc: 60 trees");
     let mut lie = honest.clone();
-    lie.tensors[j][0] += 1;
+    lie.set(j, 0, lie.tensors()[j][0] + 1).unwrap();
     let alice = chain.system(1).await;
     let bob = chain.system(2).await;
     let carol = chain.system(3).await;

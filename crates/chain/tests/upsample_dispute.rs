@@ -61,8 +61,8 @@ async fn a_lie_in_each_lowered_resize_and_conv_transpose_node_is_caught() {
     for (what, j) in targets {
         let mut lie = honest.clone();
         // a middle element: the Conv's first outputs sit on the padded border
-        let e = lie.tensors[j].len() / 2;
-        lie.tensors[j][e] += 1;
+        let e = lie.tensors()[j].len() / 2;
+        lie.set(j, e, lie.tensors()[j][e] + 1).unwrap();
         let (moves, gas) = common::liar_loses(
             (&carol, &honest, &evidence),
             (&bob, &lie),

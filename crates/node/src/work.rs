@@ -124,9 +124,7 @@ impl Run {
 
     /// This run with its last output element changed by one (a lie).
     pub fn lie(mut self) -> Self {
-        if let Some(last) = self.trace.tensors.last_mut().and_then(|t| t.last_mut()) {
-            *last = last.wrapping_add(1);
-        }
+        self.trace.perturb_last();
         self.output = self.trace.output_commitment();
         self.trace_root = self.trace.trace_root();
         self
@@ -290,10 +288,7 @@ pub fn execute(
     )
     .map_err(|e| err(e.to_string()))?;
     let exec = engine.run(inputs).map_err(|e| err(e.to_string()))?;
-    let trace = HonestTrace {
-        tensors: exec.trace.iter().map(|t| t.data.clone()).collect(),
-        header: vouch_chain::graph::header_of(pkg),
-    };
+    let trace = HonestTrace::of_package(exec.trace.iter().map(|t| t.data.clone()).collect(), pkg);
     Ok(Run {
         output: B256::from(exec.output_commitment()),
         trace_root: B256::from(exec.trace_root()),

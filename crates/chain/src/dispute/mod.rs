@@ -61,40 +61,80 @@ pub const PHASES: [&str; 13] = [
 /// Outcomes of `IDisputeGame.Outcome`.
 pub const OUTCOMES: [&str; 4] = ["none", "defender wins", "challenger wins", "both wrong"];
 
-/// One party's view of an execution: every node's output (the trace) and the graph header.
+/// One party's view of an execution: every node's output (the trace) and the graph header,
+/// with each output's tensor commitment (the trace leaves) computed once, when the trace is
+/// made or changed: a bisection step reads them, and hashing every tensor of a large model
+/// takes seconds.
 #[derive(Debug, Clone)]
 pub struct HonestTrace {
-    /// Every node's output tensor, in node order.
-    pub tensors: Vec<Vec<i32>>,
-    /// The graph header whose root the registry holds.
-    pub header: GraphHeader,
+    tensors: Vec<Vec<i32>>,
+    header: GraphHeader,
+    leaves: Vec<[u8; 32]>,
 }
 
 impl HonestTrace {
+    /// The trace of a run whose node outputs are `tensors` (in node order), under `header`.
+    pub fn new(tensors: Vec<Vec<i32>>, header: GraphHeader) -> Self {
+        let leaves = tensors.iter().map(|t| tensor_commitment(t)).collect();
+        Self {
+            tensors,
+            header,
+            leaves,
+        }
+    }
+
+    /// The trace of a run of `pkg` whose node outputs are `tensors` (a traced engine run's
+    /// `trace`), under `pkg`'s graph header.
+    pub fn of_package(tensors: Vec<Vec<i32>>, pkg: &vouch_model::Package) -> Self {
+        Self::new(tensors, crate::graph::header_of(pkg))
+    }
+
+    /// Every node's output tensor, in node order.
+    pub fn tensors(&self) -> &[Vec<i32>] {
+        &self.tensors
+    }
+
+    /// The graph header whose root the registry holds.
+    pub fn header(&self) -> &GraphHeader {
+        &self.header
+    }
+
+    /// Sets element `e` of node `j`'s output to `value` (a lie, in tests and `--lie`) and
+    /// recomputes that node's leaf. `None` when the trace has no such element.
+    pub fn set(&mut self, j: usize, e: usize, value: i32) -> Option<()> {
+        *self.tensors.get_mut(j)?.get_mut(e)? = value;
+        self.leaves[j] = tensor_commitment(&self.tensors[j]);
+        Some(())
+    }
+
+    /// Adds one (wrapping) to the last node's last element: the lie the demo's liar and
+    /// `vouch task submit --lie` tell. No change when the last node's output is empty.
+    pub fn perturb_last(&mut self) {
+        let j = self.tensors.len().saturating_sub(1);
+        if let Some(e) = self.tensors.get(j).and_then(|t| t.len().checked_sub(1)) {
+            let v = self.tensors[j][e].wrapping_add(1);
+            self.set(j, e, v);
+        }
+    }
+
     /// The trace leaves: each node output's tensor commitment.
-    pub fn leaves(&self) -> Vec<B256> {
-        self.tensors
-            .iter()
-            .map(|t| B256::from(tensor_commitment(t)))
-            .collect()
+    pub fn leaves(&self) -> &[[u8; 32]] {
+        &self.leaves
     }
 
     /// The trace root.
     pub fn trace_root(&self) -> B256 {
-        B256::from(vouch_primitives::list_commitment(
-            &self.leaves().iter().map(|l| l.0).collect::<Vec<_>>(),
-        ))
+        B256::from(vouch_primitives::list_commitment(&self.leaves))
     }
 
     /// The output commitment: list commitment of the output nodes' tensor commitments.
     pub fn output_commitment(&self) -> B256 {
-        let leaves = self.leaves();
         let outs: Vec<[u8; 32]> = self
             .header
             .output_nodes
             .iter()
-            .filter_map(|&n| usize::try_from(n).ok().and_then(|n| leaves.get(n)))
-            .map(|l| l.0)
+            .filter_map(|&n| usize::try_from(n).ok().and_then(|n| self.leaves.get(n)))
+            .copied()
             .collect();
         B256::from(vouch_primitives::list_commitment(&outs))
     }
@@ -354,7 +394,7 @@ fn input_data<'a>(
     let t = if let Some(i) = crate::graph::input_index(r) {
         ev.inputs.get(i)
     } else {
-        me.tensors.get(to_usize(r, "node input")?)
+        me.tensors().get(to_usize(r, "node input")?)
     };
     t.map(Vec::as_slice).ok_or_else(|| Error::OutOfRange {
         what: "one-step: input".to_owned(),
@@ -501,14 +541,14 @@ pub async fn step_with(
     let node_tensor = || -> Result<&Vec<i32>> {
         usize::try_from(g.node)
             .ok()
-            .and_then(|n| me.tensors.get(n))
+            .and_then(|n| me.tensors().get(n))
             .ok_or_else(|| Error::TraceMismatch {
                 message: format!("node {} is not in our trace", g.node),
             })
     };
     match phase {
         1 => {
-            let h = &me.header;
+            let h = me.header();
             client
                 .send(
                     "DisputeGame.postGraph",
@@ -524,8 +564,8 @@ pub async fn step_with(
         }
         2 | 5 if g.posted & bit != 0 => Ok(waiting),
         2 => {
-            let leaves: Vec<[u8; 32]> = me.leaves().iter().map(|l| l.0).collect();
-            let (l, r) = children(&leaves, g.depth, g.index)?;
+            let leaves = me.leaves();
+            let (l, r) = children(leaves, g.depth, g.index)?;
             client
                 .send("DisputeGame.bisect", game.bisect(id, l, r))
                 .await?;
@@ -564,10 +604,10 @@ pub async fn step_with(
             Ok(Move::Posted("word"))
         }
         8 => {
-            let leaves: Vec<[u8; 32]> = me.leaves().iter().map(|l| l.0).collect();
+            let leaves = me.leaves();
             let mut outs = Vec::new();
             let mut proofs = Vec::new();
-            for &n in &me.header.output_nodes {
+            for &n in &me.header().output_nodes {
                 let i = usize::try_from(n).map_err(|_| Error::OutOfRange {
                     what: "output node".to_owned(),
                 })?;
@@ -575,7 +615,7 @@ pub async fn step_with(
                     what: "output node".to_owned(),
                 })?;
                 outs.push(B256::from(*leaf));
-                let proof = merkle_proof(&leaves, i).ok_or_else(|| Error::OutOfRange {
+                let proof = merkle_proof(leaves, i).ok_or_else(|| Error::OutOfRange {
                     what: "output node".to_owned(),
                 })?;
                 proofs.push(proof.into_iter().map(B256::from).collect::<Vec<_>>());
@@ -583,7 +623,7 @@ pub async fn step_with(
             client
                 .send(
                     "DisputeGame.resolveOutputs",
-                    game.resolveOutputs(id, me.header.output_nodes_u256(), outs, proofs),
+                    game.resolveOutputs(id, me.header().output_nodes_u256(), outs, proofs),
                 )
                 .await?;
             Ok(Move::Posted("outputs"))
@@ -634,9 +674,7 @@ pub async fn step_with(
             let descent = if bit == 1 || phase == 4 {
                 Vec::new()
             } else {
-                let depth = merkle_levels(&me.leaves().iter().map(|l| l.0).collect::<Vec<_>>())
-                    .len()
-                    .saturating_sub(1);
+                let depth = merkle_levels(me.leaves()).len().saturating_sub(1);
                 defender_descent(sys, id, g.p.defender, depth).await?
             };
             let is_tree = ev.nodes.get(j).is_some_and(tree::is_tree);
@@ -684,7 +722,7 @@ pub async fn step_with(
                 Some(c) => fanin::chunk_args(me, ev, &descent, j, e, c)?,
                 None => one_step_args(me, ev, &descent, j, e)?,
             };
-            let ours = me.tensors.get(j).map_or(0, Vec::len);
+            let ours = me.tensors().get(j).map_or(0, Vec::len);
             let rows = usize::from(g.rows).max(1);
             if numel(&node.outShape) * rows != ours {
                 // our trace does not fit the task: the check would end BothWrong

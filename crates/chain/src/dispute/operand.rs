@@ -33,11 +33,11 @@ pub(super) fn operand<'a>(
         return Some((ev.inputs.get(k)?, merkle_proof(&leaves, k)?));
     }
     let k = usize::try_from(r).ok()?;
-    let trace: Vec<[u8; 32]> = me.leaves().iter().map(|l| l.0).collect();
+    let trace = me.leaves();
     let proof = if descent.is_empty() {
-        merkle_proof(&trace, k)
+        merkle_proof(trace, k)
     } else {
-        defender_leaf_proof(&trace, descent, k, j)
+        defender_leaf_proof(trace, descent, k, j)
     };
-    Some((me.tensors.get(k)?, proof?))
+    Some((me.tensors().get(k)?, proof?))
 }

@@ -89,10 +89,7 @@ pub fn traced(
     .unwrap()
     .run(inputs)
     .unwrap();
-    let trace = HonestTrace {
-        tensors: exec.trace.iter().map(|t| t.data.clone()).collect(),
-        header: vouch_chain::graph::header_of(pkg),
-    };
+    let trace = HonestTrace::of_package(exec.trace.iter().map(|t| t.data.clone()).collect(), pkg);
     assert_eq!(trace.trace_root(), B256::from(exec.trace_root()));
     assert_eq!(
         trace.output_commitment(),
@@ -127,7 +124,7 @@ pub async fn liar_step(
     let (j, e) = (g.node.to::<usize>(), g.element.to::<usize>());
     let m = dispute::chunks(honest.1, j).unwrap();
     let acc = dispute::partial_sum(honest.0, honest.1, j, e, m).unwrap();
-    let claimed = i64::from(lie.tensors[j][e]);
+    let claimed = i64::from(lie.tensors()[j][e]);
     let delta = accumulator_for(honest.1, j, e, claimed) - acc;
     let p = dispute::partial_sum(honest.0, honest.1, j, e, c).unwrap()
         + if c > dev { delta } else { 0 };
@@ -276,8 +273,8 @@ pub async fn lie_and_challenge_rows(
 /// stays inside the node's kind range (an `ArgMax` index becomes another index).
 pub fn nudged(honest: &HonestTrace, j: usize, e: usize) -> HonestTrace {
     let mut lie = honest.clone();
-    let v = lie.tensors[j][e];
-    lie.tensors[j][e] = if v > 0 { v - 1 } else { v + 1 };
+    let v = lie.tensors()[j][e];
+    lie.set(j, e, if v > 0 { v - 1 } else { v + 1 }).unwrap();
     lie
 }
 
@@ -338,7 +335,7 @@ pub async fn resolve_no_answer(
     let mut gas = 0;
     loop {
         assert!(moves.len() < 5, "{moves:?}");
-        let m = dispute::resolve_input(sys, game, &me.header, &ev.nodes, &ev.inputs, &ev.consts)
+        let m = dispute::resolve_input(sys, game, me.header(), &ev.nodes, &ev.inputs, &ev.consts)
             .await
             .unwrap();
         if let Move::Done { outcome } = m {

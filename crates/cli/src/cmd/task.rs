@@ -280,10 +280,7 @@ fn execute(w: &Work) -> Result<Run> {
     )?;
     let evidence = dispute::Evidence::new(&pkg, inputs.iter().map(|t| t.data.clone()).collect());
     let exec = engine.run(inputs)?;
-    let trace = HonestTrace {
-        tensors: exec.trace.iter().map(|t| t.data.clone()).collect(),
-        header: vouch_chain::graph::header_of(&pkg),
-    };
+    let trace = HonestTrace::of_package(exec.trace.iter().map(|t| t.data.clone()).collect(), &pkg);
     Ok(Run {
         input_commitment,
         rows,
@@ -456,9 +453,7 @@ async fn submit(a: &SubmitArgs) -> Result<()> {
         );
     }
     if a.lie {
-        if let Some(last) = run.trace.tensors.last_mut().and_then(|t| t.last_mut()) {
-            *last = last.wrapping_add(1);
-        }
+        run.trace.perturb_last();
         run.output = run.trace.output_commitment();
     }
     let trace_root = run.trace.trace_root();

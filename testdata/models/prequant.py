@@ -17,6 +17,8 @@ Each directory gets model.onnx (the quantized model), calibration.json (the rows
 calibrates on; onnxruntime's static calibration reads the same rows), input.json (held-out
 rows) and expected.json: onnxruntime's output of the *quantized* model on input.json, which is
 what vouch is compared with. Deterministic: onnxruntime single-threaded, fixed data.
+pq_grids.py adds grids.json to the QOperator fixtures: onnxruntime's integers of each
+quantized tensor on the first rows, which vouch's pinned tensors are compared with.
 """
 
 import os

@@ -113,6 +113,35 @@ fn qdq_lenet_matches_onnxruntime() {
 }
 
 #[test]
+fn symmetric_qdq_lenet_matches_onnxruntime() {
+    // zero point 0: every quantized tensor fits act8, so the 8-bit package keeps them act8
+    check("pq_lenet_qdq_sym", 1e-6, 1e-6);
+    on_the_models_grid("pq_lenet_qdq_sym", vouch_quant::Precision::Int16);
+    let d = common::dir("pq_lenet_qdq_sym");
+    let graph = vouch_onnx::import(
+        &std::fs::read(d.join("model.onnx")).unwrap(),
+        &Default::default(),
+    )
+    .unwrap();
+    let cal: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("calibration.json")).unwrap())
+            .unwrap();
+    let cal = vouch_quant::calibration_from_json(&graph, &cal).unwrap();
+    let pkg = vouch_quant::import_at(
+        &graph,
+        cal,
+        "sym",
+        [0; 32],
+        vouch_quant::Precision::Int8,
+        |_| {},
+    )
+    .unwrap();
+    for v in &pkg.values {
+        assert_eq!(v.kind, vouch_model::Kind::Act8, "{}", v.name);
+    }
+}
+
+#[test]
 fn qoperator_lenet_matches_onnxruntime() {
     check("pq_lenet_qop", 1e-6, 1e-6);
     on_the_models_grid("pq_lenet_qop", vouch_quant::Precision::Int16);
@@ -141,6 +170,7 @@ fn the_fixtures_at_8_bits() {
     // coarse as the model's own steps, so a rounding step lost is a larger share of the output
     for (model, bound) in [
         ("pq_lenet_qdq", 1e-6),
+        ("pq_lenet_qdq_sym", 1e-6),
         ("pq_lenet_qop", 1e-6),
         ("pq_lenet_qop_matmul", 0.2),
         ("pq_lenet_dyn", 1.0),
@@ -168,6 +198,7 @@ fn the_fixtures_at_8_bits() {
         );
     }
     on_the_models_grid("pq_lenet_qdq", vouch_quant::Precision::Int8);
+    on_the_models_grid("pq_lenet_qdq_sym", vouch_quant::Precision::Int8);
     on_the_models_grid("pq_lenet_qop", vouch_quant::Precision::Int8);
 }
 

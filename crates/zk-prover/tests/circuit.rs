@@ -92,6 +92,7 @@ fn pinned_prequantized_models_are_satisfied() {
     use vouch_quant::Precision::{Int8, Int16};
     for (name, precision) in [
         ("pq_lenet_qdq", Int16),
+        ("pq_lenet_qdq_sym", Int8),
         ("pq_lenet_qop_matmul", Int16),
         ("pq_lenet_qop_matmul", Int8),
     ] {

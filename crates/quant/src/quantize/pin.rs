@@ -267,8 +267,9 @@ impl Builder<'_> {
     }
 
     /// Lowers a chain's first `Mul` (the rest are fused): the chain's value is its input
-    /// when the producer wrote that on the grid, else a `Rescale` of the input onto it (a
-    /// `Clip` when the scales are equal).
+    /// when the producer wrote that on the grid (or it is on the grid and the grid's clamp
+    /// holds its kind), else a `Rescale` of the input onto it (a `Clip` when the scales are
+    /// equal).
     pub(super) fn chain(&mut self, node: &FNode, name: String, ni: usize) -> Result<bool> {
         let Some(Chain { x, y, pin }) = self.pins.chain.get(ni).copied().flatten() else {
             return Ok(false);
@@ -285,8 +286,13 @@ impl Builder<'_> {
             self.map[y] = Some(q);
             return Ok(true);
         }
-        if q.kind.act_range().is_none() {
+        let Some((klo, khi)) = q.kind.act_range() else {
             return Err(Self::err(node, "operand is not an activation tensor"));
+        };
+        // already on the grid, and the grid's clamp holds every integer of its kind
+        if q.scale == pin.scale && q.kind == pin.kind && pin.lo <= klo && pin.hi >= khi {
+            self.map[y] = Some(q);
+            return Ok(true);
         }
         let out = self.bind(node, y, pin.kind, pin.scale)?;
         let op = if q.scale == pin.scale && q.kind == pin.kind {

@@ -13,14 +13,16 @@
 //!   `Add`, `Sub`, with a fused `Relu` or `Clip`) when that input has no other reader: its
 //!   requantization goes from the accumulator's scale straight to `s`, with the clamp;
 //! - else a `Rescale` of the input onto the grid (a `Clip` when the input is at `s` already,
-//!   a graph input given the grid's scale).
+//!   a graph input given the grid's scale; nothing when that clamp holds the whole kind).
 //!
 //! A `Linear` or `Conv` writing a grid reads its weights on the model's grid too: each output
 //! channel's weights are integer multiples of one step (the model's `(w - w_zp) · s_w`,
 //! folded by the importer), found here, so the accumulator is the model's exact integer sum
 //! and the bias (`B · s_x · s_w`) the model's integers. Requantizations onto a grid use the
-//! finest multiplier `M < 2^31` that section 4 admits, not one below `2^15`, so that only a
-//! value within about `2^-30` of a rounding tie can round away from onnxruntime's.
+//! finest multiplier `M < 2^31` that section 4 admits, not one below `2^15` (`M / 2^s` within
+//! `2^-31` of the ratio), so that only a value within about `2^-24` of a half step (where
+//! onnxruntime's `f32` ratio and product, and its half-to-even rounding, decide) can round
+//! away from onnxruntime's.
 //!
 //! Only grids whose `[lo - zp, hi - zp]` fits an activation kind are pinned: `act16` at 16
 //! bits; at 8 bits `act8` when it fits, else `act16` (a `uint8` or `int8` tensor with a zero

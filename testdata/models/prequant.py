@@ -3,6 +3,8 @@ quantization tools, so that vouch imports models quantized by their exporter.
 
   pq_lenet_qdq         lenet, quantize_static, QDQ format (QuantizeLinear/DequantizeLinear
                        pairs), int8 activations, int8 weights per output channel
+  pq_lenet_qdq_sym     lenet, quantize_static, QDQ format, symmetric int8 activations (zero
+                       point 0, so each quantized tensor fits act8), per-channel int8 weights
   pq_lenet_qop         lenet, quantize_static, QOperator format, uint8 activations
                        (QLinearConv, com.microsoft QGemm, MaxPool on uint8)
   pq_lenet_qop_matmul  lenet with its Gemms written as MatMul + Add, QOperator format, only
@@ -17,6 +19,8 @@ Each directory gets model.onnx (the quantized model), calibration.json (the rows
 calibrates on; onnxruntime's static calibration reads the same rows), input.json (held-out
 rows) and expected.json: onnxruntime's output of the *quantized* model on input.json, which is
 what vouch is compared with. Deterministic: onnxruntime single-threaded, fixed data.
+pq_grids.py adds grids.json to the QOperator fixtures: onnxruntime's integers of each
+quantized tensor on the first rows, which vouch's pinned tensors are compared with.
 """
 
 import os
@@ -122,6 +126,12 @@ def build(out_dir, kind):
                             activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
                             per_channel=True)
             note = "lenet through quantize_static, QDQ, int8 activations, per-channel int8 weights"
+        elif kind == "lenet_qdq_sym":
+            quantize_static(src, q, Rows("input", x_cal), quant_format=QuantFormat.QDQ,
+                            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                            per_channel=True, extra_options={"ActivationSymmetric": True})
+            note = ("lenet through quantize_static, QDQ, symmetric int8 activations (zero point "
+                    "0), per-channel int8 weights")
         elif kind == "lenet_qop":
             quantize_static(src, q, Rows("input", x_cal), quant_format=QuantFormat.QOperator,
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)

@@ -53,6 +53,27 @@ pub struct ValueInfo {
     /// (inclusive; `bool` is `(0, 1)`). Its values are exact integers, carried as floats in
     /// this graph; the quantizer reads it at scale 1 (`docs/semantics.md` section 5).
     pub integer: Option<(i64, i64)>,
+    /// The model's own quantization of this value (a pre-quantized model's `QuantizeLinear`,
+    /// or a `QLinear*` op's output): the value is `(q - zero_point) · scale` for an integer
+    /// `q` in `[lo, hi]`, computed by the chain `Mul` by `1/scale`, `Round`, `Clip` to
+    /// `[lo - zero_point, hi - zero_point]`, `Mul` by `scale` whose last node writes it
+    /// (`lower/prequant.rs`). The quantizer may pin the value's integers to that grid
+    /// (`docs/semantics.md` section 5).
+    pub grid: Option<Grid>,
+}
+
+/// A model's quantization grid for one tensor: element `q` in `[lo, hi]` stands for
+/// `(q - zero_point) · scale` ([`ValueInfo::grid`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Grid {
+    /// The scale (positive, finite).
+    pub scale: f32,
+    /// The zero point, in `[lo, hi]`.
+    pub zero_point: i64,
+    /// The element type's smallest value.
+    pub lo: i64,
+    /// The element type's largest value.
+    pub hi: i64,
 }
 
 /// A constant tensor.

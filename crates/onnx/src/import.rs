@@ -247,6 +247,7 @@ impl Importer {
             shape,
             imputation: None,
             integer: None,
+            grid: None,
         });
         self.kinds.push(kind);
         self.producer.push(None);

@@ -69,7 +69,9 @@ mod shapes;
 mod tensor;
 
 pub use error::{Error, Result};
-pub use graph::{BatchAxis, ConstId, Dim, FConst, FGraph, FNode, FOp, Operand, ValueId, ValueInfo};
+pub use graph::{
+    BatchAxis, ConstId, Dim, FConst, FGraph, FNode, FOp, Grid, Operand, ValueId, ValueInfo,
+};
 pub use scalar::ScalarFn;
 
 use prost::Message as _;

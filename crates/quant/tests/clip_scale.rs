@@ -14,6 +14,7 @@ fn graph(after: FOp) -> FGraph {
         shape: vec![Dim::Batch, Dim::Fixed(2)],
         imputation: None,
         integer: None,
+        grid: None,
     };
     FGraph {
         values: vec![info("x"), info("z"), info("y")],

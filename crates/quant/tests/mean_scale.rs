@@ -16,6 +16,7 @@ fn graph() -> FGraph {
         shape: vec![Dim::Batch, Dim::Fixed(n)],
         imputation: None,
         integer: None,
+        grid: None,
     };
     FGraph {
         values: vec![info("x", N), info("y", 1)],

@@ -14,6 +14,7 @@ fn one_node(f: ScalarFn) -> FGraph {
         shape: vec![Dim::Batch, Dim::Fixed(6)],
         imputation: None,
         integer: None,
+        grid: None,
     };
     FGraph {
         values: vec![info("x"), info("y")],

@@ -84,6 +84,24 @@ fn fixture_models_are_satisfied() {
     }
 }
 
+/// Pre-quantized fixtures on the model's own grid (`vouch_quant`'s `quantize/pin.rs`):
+/// requantizations with multipliers near `2^31`, per-channel weights of the model's integers,
+/// `act16` tensors in an 8-bit package, `Add`s of shifts near 30.
+#[test]
+fn pinned_prequantized_models_are_satisfied() {
+    use vouch_quant::Precision::{Int8, Int16};
+    for (name, precision) in [
+        ("pq_lenet_qdq", Int16),
+        ("pq_lenet_qdq_sym", Int8),
+        ("pq_lenet_qop_matmul", Int16),
+        ("pq_lenet_qop_matmul", Int8),
+    ] {
+        let (pkg, inputs) = common::fixture_at(name, 0, precision);
+        let c = circuit::build(&pkg, inputs).unwrap();
+        assert_eq!(c.cs.first_unsatisfied(), None, "{name} at {precision:?}");
+    }
+}
+
 /// The recurrent fixtures: an LSTM and a bidirectional GRU unrolled by the importer (every
 /// step's `Select`, `Linear`s, gate tables, products) satisfy the circuit built from their
 /// trace.

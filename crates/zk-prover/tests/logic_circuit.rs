@@ -16,6 +16,7 @@ fn value(name: &str, shape: &[usize]) -> ValueInfo {
         shape: shape.iter().map(|&d| Dim::Fixed(d)).collect(),
         imputation: None,
         integer: None,
+        grid: None,
     }
 }
 

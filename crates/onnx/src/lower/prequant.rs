@@ -14,10 +14,11 @@
 //!   graph input, `Add` of `-zp` and `Mul` by `s`.
 //! - `QuantizeLinear` of a computed tensor is its float meaning, `s · clamp(round(x / s),
 //!   lo - zp, hi - zp)` with `round` half to even: `Mul` by `1/s`, a `Round` map, `Clip`,
-//!   `Mul` by `s`. The quantizer carries it at its own scales, so it is approximated
-//!   (`x · (1/s)` is `x / s` up to an ulp; the integer graph rounds its own way near the
-//!   ties). Of a constant it folds exactly; of a value already tagged with the same
-//!   parameters it is that value (on the grid and in range already).
+//!   `Mul` by `s`, the last value marked with the model's grid ([`crate::graph::Grid`]),
+//!   which the quantizer pins its integers to (`vouch_quant`'s `quantize/pin.rs`: scale `s`,
+//!   the integer `q - zp`, one requantization onto it). Of a constant it folds exactly; of a
+//!   value already tagged with the same parameters it is that value (on the grid and in
+//!   range already).
 //! - `QLinearConv` and `QLinearMatMul`: by their definition, the float `Conv`/`MatMul` of the
 //!   dequantized operands (a constant weight folded per output channel, an `int32` bias
 //!   `B · s_x · s_w`), then the output's `QuantizeLinear`.
@@ -360,7 +361,7 @@ impl Importer {
 
     /// The float meaning of `QuantizeLinear` then `DequantizeLinear` of `x` at `q`: `Mul` by
     /// `1/s`, `Round` (half to even), `Clip` to `[lo - zp, hi - zp]`, `Mul` by `s`; named
-    /// `out` and tagged.
+    /// `out`, tagged, and its [`crate::graph::ValueInfo::grid`] set (the quantizer pins it).
     pub(super) fn fake_quant(
         &mut self,
         ctx: &Ctx<'_>,
@@ -404,6 +405,14 @@ impl Importer {
             out,
         )?;
         self.qtags.insert(y, q);
+        if let Some(info) = self.g.values.get_mut(y) {
+            info.grid = Some(crate::graph::Grid {
+                scale: q.scale,
+                zero_point: q.zp,
+                lo: q.lo,
+                hi: q.hi,
+            });
+        }
         Ok(y)
     }
 

@@ -143,7 +143,7 @@ impl Builder<'_> {
             vec![rows, 3],
             triples,
         );
-        let q = self.bind(node, target, self.act(), s_z)?;
+        let q = self.bind(node, target, self.target_kind(target), s_z)?;
         Ok(Some(PerChannel {
             weight: w_id,
             bias: b_id,

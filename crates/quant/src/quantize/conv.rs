@@ -25,17 +25,21 @@ impl Builder<'_> {
     ) -> Result<()> {
         let g = self.g;
         let x = self.input(node, 0)?;
-        let (w, b, rq, wide, out) = match self.per_channel(node, x, weight, bias)? {
-            Some(pc) => (pc.weight, Some(pc.bias), pc.rq, false, pc.out),
-            None => {
-                let (w, s_w) = self.weights(node, weight);
-                let acc = x.scale * s_w;
-                let (b, bq) = self.bias(node, bias, acc)?;
-                let per_out: usize = g.consts[weight].shape.iter().skip(1).product();
-                let bound = accumulator_bound(self.const_data(w), per_out, &bq, x.kind);
-                let (rq, wide, out) = self.accum_output(node, acc, bound)?;
-                (w, b, rq, wide, out)
-            }
+        let grid = self.grid_product(node, x, weight, bias)?;
+        let (w, b, rq, wide, out) = match grid {
+            Some(gp) => (gp.weight, gp.bias, gp.rq, false, gp.out),
+            None => match self.per_channel(node, x, weight, bias)? {
+                Some(pc) => (pc.weight, Some(pc.bias), pc.rq, false, pc.out),
+                None => {
+                    let (w, s_w) = self.weights(node, weight);
+                    let acc = x.scale * s_w;
+                    let (b, bq) = self.bias(node, bias, acc)?;
+                    let per_out: usize = g.consts[weight].shape.iter().skip(1).product();
+                    let bound = accumulator_bound(self.const_data(w), per_out, &bq, x.kind);
+                    let (rq, wide, out) = self.accum_output(node, acc, bound)?;
+                    (w, b, rq, wide, out)
+                }
+            },
         };
         let u = |v: usize| u32::try_from(v).map_err(|_| Self::err(node, "attribute too large"));
         let op = Op::Conv {

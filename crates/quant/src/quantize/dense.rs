@@ -22,6 +22,16 @@ impl Builder<'_> {
         let k = g.consts[weight].shape.get(1).copied().unwrap_or(0);
         let limbs = self.limbs_of(node, 0);
         let plain = self.feature_scales_of(node, 0).is_none();
+        if plain && let Some(gp) = self.grid_product(node, x, weight, bias)? {
+            let op = Op::Linear {
+                weight: gp.weight,
+                bias: gp.bias,
+                rq: gp.rq,
+                wide: false,
+            };
+            self.push(node, name, op, vec![Operand::Value(x.id)], gp.out);
+            return Ok(());
+        }
         if plain && let Some(pc) = self.per_channel(node, x, weight, bias)? {
             let op = Op::Linear {
                 weight: pc.weight,

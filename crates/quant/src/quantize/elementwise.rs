@@ -66,6 +66,9 @@ impl Builder<'_> {
 
     /// An `Add` op for `a + b`, or `a - b` when `negate` is set.
     fn add_sub(&mut self, node: &FNode, name: String, negate: bool) -> Result<()> {
+        if self.add_on_grid(node) {
+            return self.add_sub_pinned(node, name, negate);
+        }
         let (a, sa) = self.operand(node, &node.inputs[0], None)?;
         let (b, sb) = self.operand(node, &node.inputs[1], None)?;
         let s_z = self.act_scale(self.ranges[node.output]);
@@ -87,6 +90,47 @@ impl Builder<'_> {
 }
 
 impl Builder<'_> {
+    /// [`Builder::add_sub`] writing or reading a pre-quantized model's grid (`pin.rs`): a
+    /// constant operand at its own range (no headroom), the output (or its fused `Relu`/`Clip`)
+    /// at the grid's scale and bounds when it writes one (else as [`Builder::act_target`]
+    /// gives), and the finest shift that keeps both multipliers below `2^31`.
+    fn add_sub_pinned(&mut self, node: &FNode, name: String, negate: bool) -> Result<()> {
+        let lim = f64::from(self.lim());
+        let mut ins = Vec::with_capacity(2);
+        for o in node.inputs.iter().take(2) {
+            let hint = match *o {
+                fg::Operand::Const(c) => {
+                    let r = self.g.consts[c]
+                        .data
+                        .iter()
+                        .fold(0f32, |m, v| m.max(v.abs()));
+                    (r > 0.0).then(|| f64::from(r) / lim)
+                }
+                fg::Operand::Value(_) => None,
+            };
+            ins.push(self.operand(node, o, hint)?);
+        }
+        let [(a, sa), (b, sb)] = ins[..] else {
+            return Err(Self::err(node, "expected two operands"));
+        };
+        let (target, s_z, lo, hi) = self.act_target(node.output);
+        let (ra, rb) = (sa / s_z, sb / s_z);
+        let bad = || Self::err(node, "rescale ratio out of range");
+        let s = (0..=62u32)
+            .rev()
+            .find(|&s| (ra.max(rb) * f64::from(2u32).powi(s as i32)).round() < 2_147_483_648.0)
+            .ok_or_else(bad)?;
+        let p = f64::from(2u32).powi(s as i32);
+        let (ma, mut mb) = ((ra * p).round() as i64, (rb * p).round() as i64);
+        if negate {
+            mb = -mb;
+        }
+        let q = self.bind(node, target, self.target_kind(target), s_z)?;
+        let rq = Requant { m: 1, s, lo, hi };
+        self.push(node, name, Op::Add { ma, mb, rq }, vec![a, b], q.id);
+        Ok(())
+    }
+
     /// `Max` (`is_max`) or `Min` of the dynamic operands on one scale: the output is the
     /// package's activation kind at `s_z = max_i s_i · L_i / L` (`L_i` the largest value of
     /// operand `i`'s kind, `L` of the output kind: the coarsest operand's step, so no

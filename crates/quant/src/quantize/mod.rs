@@ -19,6 +19,7 @@
 //! | `pool` | `MaxPool`, `AveragePool`, `GlobalAveragePool` |
 //! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad`, `Select`, `Gather` |
 //! | `tree` | `TreeEnsemble` |
+//! | `pin` | a pre-quantized model's quantization chains, on the model's own grid |
 
 mod activation;
 mod channels;
@@ -28,6 +29,7 @@ mod elementwise;
 pub(crate) mod features;
 mod layout;
 mod logic;
+mod pin;
 mod pool;
 mod reduce;
 mod softmax;
@@ -141,6 +143,8 @@ struct Builder<'g> {
     precision: Precision,
     /// Per float value: the feature scales of a graph input that has them (`features.rs`).
     feature_scales: Vec<Option<Vec<f64>>>,
+    /// A pre-quantized model's quantization chains (`pin.rs`).
+    pins: pin::Pins,
 }
 
 impl Builder<'_> {
@@ -385,16 +389,21 @@ impl Builder<'_> {
             return Ok((rq, false, q.id));
         }
         let (target, s_z, lo, hi) = self.act_target(v);
-        let (m, s) = multiplier(acc_scale / s_z)
-            .ok_or_else(|| Self::err(node, "requantization ratio out of range"))?;
+        let (m, s) = if self.pins.grid_of(target).is_some() {
+            pin::fine_multiplier(acc_scale / s_z, bound)
+        } else {
+            multiplier(acc_scale / s_z)
+        }
+        .ok_or_else(|| Self::err(node, "requantization ratio out of range"))?;
         let rq = Requant { m, s, lo, hi };
         Self::requant_fits(node, bound, &rq)?;
-        let q = self.bind(node, target, self.act(), s_z)?;
+        let q = self.bind(node, target, self.target_kind(target), s_z)?;
         Ok((rq, false, q.id))
     }
 
     /// The activation a requantized product `v` writes: the value it binds (a fused `Relu` or
-    /// `Clip`'s output, marked fused), its calibrated scale and its clamp bounds.
+    /// `Clip`'s output, marked fused), its calibrated scale and its clamp bounds; for a value a
+    /// pre-quantized model quantizes, its grid's scale and bounds (`pin.rs`).
     fn act_target(&mut self, v: usize) -> (usize, f64, i32, i32) {
         let (target, lo_hi) = match self.fusable(v) {
             Some(c) => {
@@ -410,6 +419,9 @@ impl Builder<'_> {
             }
             None => (v, None),
         };
+        if let Some((s_z, lo, hi)) = self.pinned_target(target, lo_hi) {
+            return (target, s_z, lo, hi);
+        }
         let s_z = self.act_scale(self.ranges[target]);
         // a clipped value never passes its bounds: no headroom beyond them
         let s_z = match lo_hi.map(|(a, b)| a.abs().max(b.abs())) {
@@ -454,7 +466,12 @@ impl Builder<'_> {
             ),
             FOp::Add => self.add(node, name),
             FOp::Sub => self.sub(node, name),
-            FOp::Mul => self.mul(node, name),
+            FOp::Mul => {
+                if self.chain(node, name.clone(), ni)? {
+                    return Ok(());
+                }
+                self.mul(node, name)
+            }
             FOp::Relu => self.relu(node, name),
             FOp::Clip { min, max } => self.clip(node, name, *min, *max),
             FOp::LeakyRelu { alpha } => self.leaky_relu(node, name, *alpha),
@@ -611,7 +628,13 @@ pub fn quantize(
         fused: vec![false; g.nodes.len()],
         precision,
         feature_scales: vec![None; nv],
+        pins: pin::Pins::default(),
     };
+    let (pins, chain_nodes) = pin::find(g, &b.consumers, &b.is_output, precision);
+    b.pins = pins;
+    for n in chain_nodes {
+        b.fused[n] = true;
+    }
     let (act, lim) = (precision.kind(), precision.lim());
     let mut inputs = Vec::new();
     for (i, &v) in g.inputs.iter().enumerate() {
@@ -664,9 +687,11 @@ pub fn quantize(
                     reason: "an input read by a tree ensemble is read by other ops too".into(),
                 });
             }
-            None => match exact {
-                Some((kind, _)) => (kind, 1.0),
-                None => (act, scale),
+            None => match (exact, b.pins.grid_of(v)) {
+                (Some((kind, _)), _) => (kind, 1.0),
+                // read only by a quantization of the model's: its grid's scale (`pin.rs`)
+                (None, Some(pin)) if fs.is_none() => (pin.kind, pin.scale),
+                (None, _) => (act, scale),
             },
         };
         let fs = if exact.is_some() { None } else { fs };

@@ -36,6 +36,13 @@ pub struct Measured {
     pub rel_err: f64,
     pub differing: usize,
     pub walks: usize,
+    /// Real-valued output elements compared.
+    pub elements: usize,
+    /// Of those, how many are a step or more (of the output's scale) from onnxruntime's:
+    /// `round(|vouch - onnxruntime| / scale) >= 1`.
+    pub steps_off: usize,
+    /// The largest such difference, in steps.
+    pub max_steps: f64,
 }
 
 /// Imports, runs and compares fixture `model` (16 bits).
@@ -81,6 +88,9 @@ pub fn measure_at(model: &str, precision: Precision) -> Measured {
         rel_err: 0.0,
         differing: dec.differing,
         walks: dec.walks,
+        elements: 0,
+        steps_off: 0,
+        max_steps: 0.0,
     };
     for (i, spec) in pkg.outputs.iter().enumerate() {
         let mut want = Vec::new();
@@ -91,8 +101,13 @@ pub fn measure_at(model: &str, precision: Precision) -> Measured {
             let same = got.iter().zip(&want).filter(|(a, b)| a == b).count();
             m.label_agreement = Some(same as f64 / want.len() as f64);
         } else {
+            let scale = pkg.values[spec.value as usize].scale;
             for (a, b) in got.iter().zip(&want) {
                 m.rel_err = m.rel_err.max((a - b).abs() / b.abs().max(1.0));
+                let steps = ((a - b).abs() / scale).round();
+                m.elements += 1;
+                m.steps_off += usize::from(steps >= 1.0);
+                m.max_steps = m.max_steps.max(steps);
             }
         }
     }

@@ -13,7 +13,7 @@
 //! | canonical bytes (`i32` big-endian words) -> payload | [`pack`]: a width byte (1, 2 or 4), then every element in that many big-endian bytes |
 //! | payload -> blobs with KZG commitments and proofs | [`sidecar`] (alloy's `SidecarBuilder<SimpleCoder>`) |
 //! | versioned hashes -> `inputCid` | [`cid_of`], back with [`parse_cid`] |
-//! | versioned hash -> blob | a [`BlobSource`]: [`AnvilBlobs`] (`anvil_getBlobByHash`) |
+//! | versioned hashes and the carrying block -> blobs | a [`BlobSource`]: [`BeaconBlobs`] (a beacon node's `GET /eth/v1/beacon/blobs/{block_id}`), [`AnvilBlobs`] (`anvil_getBlobByHash`) |
 //! | blobs -> canonical bytes | [`read_input`]: each blob's KZG commitment must give its versioned hash, then [`unpack`] |
 //!
 //! The width byte is why a 320x320 RGB image of 16-bit activations (307,200 elements, 1.2 MB
@@ -27,6 +27,9 @@ use alloy::eips::eip4844::{
 };
 use alloy::primitives::{B256, Bytes};
 use std::future::Future;
+
+mod beacon;
+pub use beacon::{BeaconBlobs, BlockIds, MAX_BODY, slot_of};
 
 /// The prefix of an `inputCid` that names blobs.
 pub const PREFIX: &str = "blob:";
@@ -165,40 +168,88 @@ pub fn versioned_hash(blob: &Blob) -> Result<B256> {
     Ok(kzg_to_versioned_hash(c.to_bytes().as_slice()))
 }
 
-/// Where blobs are read back from by their versioned hash.
+/// Where blobs are read back from: by their versioned hashes and the execution block whose
+/// transaction carried them (the block of the task's `TaskRequested` log).
 ///
-/// [`AnvilBlobs`] is the one implementation, tested on anvil. A real chain keeps blobs on its
-/// consensus layer (for about 18 days): an implementation over the beacon API's blob sidecars
-/// of the request's block would go here, and is not written yet.
+/// [`AnvilBlobs`] reads anvil's own pool; [`BeaconBlobs`] reads a beacon node's REST API (a real
+/// chain keeps blobs on its consensus layer for about 18 days), and anvil's beacon routes in
+/// tests; [`Blobs`] is whichever of the two a node is configured with.
 pub trait BlobSource {
-    /// The bytes of the blob with versioned hash `hash` (on the heap: a blob is 128 KiB),
-    /// `None` when the source does not have it.
-    fn blob(&self, hash: B256) -> impl Future<Output = Result<Option<Bytes>>> + Send;
+    /// The blobs named by `hashes`, in order (on the heap: a blob is 128 KiB): `None` where the
+    /// source does not have one, or an error saying why.
+    fn blobs(
+        &self,
+        block: u64,
+        hashes: &[B256],
+    ) -> impl Future<Output = Result<Vec<Option<Bytes>>>> + Send;
 }
 
-/// Blobs read back from an anvil node's own pool (`anvil_getBlobByHash`).
+/// Blobs read back from an anvil node's own pool (`anvil_getBlobByHash`; the block is not
+/// needed).
 #[derive(Debug, Clone)]
 pub struct AnvilBlobs(pub crate::Client);
 
 impl BlobSource for AnvilBlobs {
-    async fn blob(&self, hash: B256) -> Result<Option<Bytes>> {
-        self.0.raw("anvil_getBlobByHash", (hash,)).await
+    async fn blobs(&self, _block: u64, hashes: &[B256]) -> Result<Vec<Option<Bytes>>> {
+        let mut out = Vec::with_capacity(hashes.len());
+        for h in hashes {
+            out.push(self.0.raw("anvil_getBlobByHash", (*h,)).await?);
+        }
+        Ok(out)
     }
 }
 
-/// The canonical input bytes the blobs named by `cid` carry, read from `src`: every blob must
-/// be there and its KZG commitment give the versioned hash it is named by (a source cannot
-/// substitute another), then the blobs are decoded and [`unpack`]ed. The caller still checks
-/// the bytes against the task's input commitment.
-pub async fn read_input(src: &impl BlobSource, cid: &str) -> Result<Vec<u8>> {
+/// The blob source a node reads inputs through: a beacon node when it is given one, else
+/// anvil's pool.
+#[derive(Debug, Clone)]
+pub enum Blobs {
+    /// `anvil_getBlobByHash` on the execution RPC (anvil only).
+    Anvil(AnvilBlobs),
+    /// A beacon node's `GET /eth/v1/beacon/blobs/{block_id}`.
+    Beacon(BeaconBlobs),
+}
+
+impl Blobs {
+    /// [`BeaconBlobs`] at `beacon_url` when given (checked to be an `http://` URL), else
+    /// [`AnvilBlobs`] over `exec`.
+    pub fn new(exec: &crate::Client, beacon_url: Option<&str>) -> Result<Self> {
+        Ok(match beacon_url {
+            Some(url) => Self::Beacon(BeaconBlobs::new(url, exec.clone())?),
+            None => Self::Anvil(AnvilBlobs(exec.clone())),
+        })
+    }
+}
+
+impl BlobSource for Blobs {
+    async fn blobs(&self, block: u64, hashes: &[B256]) -> Result<Vec<Option<Bytes>>> {
+        match self {
+            Self::Anvil(s) => s.blobs(block, hashes).await,
+            Self::Beacon(s) => s.blobs(block, hashes).await,
+        }
+    }
+}
+
+/// The canonical input bytes the blobs named by `cid` carry, read from `src` (`block`: the
+/// execution block whose transaction carried them): every blob must be there and its KZG
+/// commitment give the versioned hash it is named by (a source cannot substitute another),
+/// then the blobs are decoded and [`unpack`]ed. The caller still checks the bytes against the
+/// task's input commitment.
+pub async fn read_input(src: &impl BlobSource, cid: &str, block: u64) -> Result<Vec<u8>> {
     let hashes = parse_cid(cid).ok_or_else(|| fault(cid, "the input CID names no blobs"))??;
+    let got = src.blobs(block, &hashes).await?;
+    if got.len() != hashes.len() {
+        return Err(fault(
+            cid,
+            format!(
+                "the source answered {} blobs for {}",
+                got.len(),
+                hashes.len()
+            ),
+        ));
+    }
     let mut raw = Vec::with_capacity(hashes.len());
-    for (i, h) in hashes.iter().enumerate() {
-        let bytes = src
-            .blob(*h)
-            .await?
-            .ok_or_else(|| fault(cid, format!("blob {i} ({h}) is not available")))?;
-        raw.push(bytes);
+    for (i, (h, bytes)) in hashes.iter().zip(got).enumerate() {
+        raw.push(bytes.ok_or_else(|| fault(cid, format!("blob {i} ({h}) is not available")))?);
     }
     decode_blobs(cid, &hashes, &raw)
 }

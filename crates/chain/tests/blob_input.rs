@@ -3,7 +3,7 @@
 //! words, 5 blobs packed). The request carries the image as blobs and names them in its
 //! `inputCid`; a provider lies in the first Conv (the node reading the image); an honest
 //! challenger reads the input back from the blobs by the names in the task's `TaskRequested`
-//! event, checks it against the input commitment, and wins the dispute with the one-step check
+//! event through the beacon REST API (`BeaconBlobs`; anvil serves its routes), checks it against the input commitment, and wins the dispute with the one-step check
 //! of a chunk of that Conv. A request naming blobs its transaction does not carry is refused.
 //! The request's `gasUsed` and `blobGasUsed`, an inline request of the same image, and the
 //! dispute's transactions and gas are printed
@@ -16,7 +16,7 @@ use vouch_chain::alloy::providers::Provider as _;
 use vouch_chain::alloy::rpc::types::Filter;
 use vouch_chain::alloy::sol_types::SolEvent as _;
 use vouch_chain::bindings::task_manager::TaskManager::TaskRequested;
-use vouch_chain::blob::{self, AnvilBlobs};
+use vouch_chain::blob::{self, AnvilBlobs, BeaconBlobs, BlockIds};
 use vouch_chain::dispute::{self, Evidence, HonestTrace};
 use vouch_chain::graph::op;
 use vouch_chain::{DevnetConfig, System};
@@ -111,13 +111,19 @@ fn honest_run(pkg: &Package, canonical: &[u8]) -> (B256, HonestTrace, Evidence) 
 
 /// The `TaskRequested` event of `task`, read from the chain.
 async fn requested(sys: &System, task: U256) -> TaskRequested {
+    requested_at(sys, task).await.0
+}
+
+/// The `TaskRequested` event of `task` and the block of its log.
+async fn requested_at(sys: &System, task: U256) -> (TaskRequested, u64) {
     let filter = Filter::new()
         .address(sys.deployment().contracts.task_manager)
         .event_signature(TaskRequested::SIGNATURE_HASH)
         .topic1(B256::from(task))
         .from_block(0);
     let logs = sys.client().provider().get_logs(&filter).await.unwrap();
-    logs[0].log_decode::<TaskRequested>().unwrap().inner.data
+    let ev = logs[0].log_decode::<TaskRequested>().unwrap().inner.data;
+    (ev, logs[0].block_number.unwrap())
 }
 
 /// Transactions and gasUsed summed over blocks `from..=to`.
@@ -239,12 +245,22 @@ async fn a_320x320_image_travels_as_blobs_and_a_challenger_reading_them_wins() {
         .await
         .unwrap();
 
-    // the challenger reads the input back from the blobs the task names
-    let ev = requested(&carol, task).await;
+    // the challenger reads the input back from the blobs the task names, through the beacon
+    // REST API (anvil serves it on its RPC port, keyed by execution block number)
+    let (ev, block) = requested_at(&carol, task).await;
     assert!(ev.inlineInput.is_empty());
-    let read = blob::read_input(&AnvilBlobs(carol.client().clone()), &ev.inputCid)
+    let beacon = BeaconBlobs::new(&chain.url, carol.client().clone()).unwrap();
+    assert_eq!(
+        beacon.block_ids().await.unwrap(),
+        BlockIds::ExecutionNumbers
+    );
+    let read = blob::read_input(&beacon, &ev.inputCid, block)
         .await
         .unwrap();
+    let pooled = blob::read_input(&AnvilBlobs(carol.client().clone()), &ev.inputCid, block)
+        .await
+        .unwrap();
+    assert_eq!(read, pooled, "the beacon route and anvil's pool agree");
     let (ic_read, theirs, ev_read) = honest_run(&pkg, &read);
     assert_eq!(ic_read, ev.inputCommitment, "the blobs open the commitment");
     assert_eq!(ic_read, ic);

@@ -3,8 +3,9 @@
 //! words, 5 blobs packed). The request carries the image as blobs and names them in its
 //! `inputCid`; a provider lies in the first Conv (the node reading the image); an honest
 //! challenger reads the input back from the blobs by the names in the task's `TaskRequested`
-//! event through the beacon REST API (`BeaconBlobs`; anvil serves its routes), checks it against the input commitment, and wins the dispute with the one-step check
-//! of a chunk of that Conv. A request naming blobs its transaction does not carry is refused.
+//! event through the beacon REST API (`BeaconBlobs`; anvil serves its routes), checks it
+//! against the input commitment, and wins the dispute with the one-step check of a chunk of
+//! that Conv. A request naming blobs its transaction does not carry is refused.
 //! The request's `gasUsed` and `blobGasUsed`, an inline request of the same image, and the
 //! dispute's transactions and gas are printed
 //! (`cargo test -p vouch-chain --test blob_input -- --nocapture`).

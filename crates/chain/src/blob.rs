@@ -11,7 +11,7 @@
 //! | step | function |
 //! |---|---|
 //! | canonical bytes (`i32` big-endian words) -> payload | [`pack`]: a width byte (1, 2 or 4), then every element in that many big-endian bytes |
-//! | payload -> blobs with KZG commitments and proofs | [`sidecar`] (alloy's `SidecarBuilder<SimpleCoder>`) |
+//! | payload -> blobs with KZG commitments and proofs | [`sidecar`] (EIP-4844 form), [`sidecar_7594`] (Osaka's cell proofs; alloy's `SidecarBuilder<SimpleCoder>`) |
 //! | versioned hashes -> `inputCid` | [`cid_of`], back with [`parse_cid`] |
 //! | versioned hashes and the carrying block -> blobs | a [`BlobSource`]: [`BeaconBlobs`] (a beacon node's `GET /eth/v1/beacon/blobs/{block_id}`), [`AnvilBlobs`] (`anvil_getBlobByHash`) |
 //! | blobs -> canonical bytes | [`read_input`]: each blob's KZG commitment must give its versioned hash, then [`unpack`] |
@@ -25,6 +25,7 @@ use alloy::eips::eip4844::env_settings::EnvKzgSettings;
 use alloy::eips::eip4844::{
     AsCkzg as _, BYTES_PER_BLOB, Blob, BlobTransactionSidecar, kzg_to_versioned_hash,
 };
+use alloy::eips::eip7594::BlobTransactionSidecarEip7594;
 use alloy::primitives::{B256, Bytes};
 use std::future::Future;
 
@@ -102,10 +103,9 @@ pub fn unpack(cid: &str, payload: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The blobs (with KZG commitments and proofs) carrying canonical input bytes: [`pack`]ed and
-/// coded with alloy's `SimpleCoder` (a length word, then 31 bytes per field element). Refused
-/// past [`MAX_BLOBS`].
-pub fn sidecar(canonical: &[u8]) -> Result<BlobTransactionSidecar> {
+/// The builder holding canonical input bytes [`pack`]ed and coded with alloy's `SimpleCoder`
+/// (a length word, then 31 bytes per field element). Refused past [`MAX_BLOBS`].
+fn builder(canonical: &[u8]) -> Result<SidecarBuilder<SimpleCoder>> {
     let payload = pack(canonical)?;
     let fes = SimpleCoder::default().required_fe(&payload);
     let blobs = fes.div_ceil(BYTES_PER_BLOB / 32);
@@ -118,9 +118,32 @@ pub fn sidecar(canonical: &[u8]) -> Result<BlobTransactionSidecar> {
             ),
         ));
     }
-    SidecarBuilder::<SimpleCoder>::from_slice(&payload)
+    Ok(SidecarBuilder::<SimpleCoder>::from_slice(&payload))
+}
+
+/// The blobs (with KZG commitments and one blob proof each: the EIP-4844 form, before Osaka)
+/// carrying canonical input bytes ([`builder`]).
+pub fn sidecar(canonical: &[u8]) -> Result<BlobTransactionSidecar> {
+    builder(canonical)?
         .build_4844()
         .map_err(|e| fault("(new)", format!("computing the KZG commitments: {e}")))
+}
+
+/// The same blobs in the EIP-7594 form a chain takes from Osaka on: KZG commitments and the
+/// 128 cell proofs of each extended blob (PeerDAS).
+pub fn sidecar_7594(canonical: &[u8]) -> Result<BlobTransactionSidecarEip7594> {
+    builder(canonical)?
+        .build_7594()
+        .map_err(|e| fault("(new)", format!("computing the KZG cell proofs: {e}")))
+}
+
+/// Which sidecar form a chain's blob transactions take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SidecarForm {
+    /// One KZG proof per blob (Cancun to Prague).
+    Eip4844,
+    /// 128 cell proofs per blob (Osaka on, EIP-7594).
+    Eip7594,
 }
 
 /// The `inputCid` naming blobs by their versioned hashes, in order (lowercase hex).
@@ -360,8 +383,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("blob 0 read back has versioned hash"), "{e}");
+        // the Osaka form: the same blobs and names, 128 cell proofs a blob
+        let sc7594 = sidecar_7594(&words(&v)).unwrap();
+        assert_eq!(sc7594.versioned_hashes().collect::<Vec<_>>(), hashes);
+        assert_eq!(sc7594.cell_proofs.len(), 128 * hashes.len());
         // too large for one transaction
         let big: Vec<i32> = (0..1_000_000).map(|i| i << 12).collect();
         assert!(sidecar(&words(&big)).is_err());
+        assert!(sidecar_7594(&words(&big)).is_err());
     }
 }

@@ -1,4 +1,5 @@
-//! An image input too large for calldata travels as EIP-4844 blobs, on a real anvil (Prague):
+//! An image input too large for calldata travels as EIP-4844 blobs, on a real anvil (Prague,
+//! sidecars with one proof a blob; and Osaka, sidecars with EIP-7594 cell proofs):
 //! `symbolic_size_cnn` bound at 320x320 (RGB, 307,200 `act16` elements, 1.2 MB as canonical
 //! words, 5 blobs packed). The request carries the image as blobs and names them in its
 //! `inputCid`; a provider lies in the first Conv (the node reading the image); an honest
@@ -17,7 +18,7 @@ use vouch_chain::alloy::providers::Provider as _;
 use vouch_chain::alloy::rpc::types::Filter;
 use vouch_chain::alloy::sol_types::SolEvent as _;
 use vouch_chain::bindings::task_manager::TaskManager::TaskRequested;
-use vouch_chain::blob::{self, AnvilBlobs, BeaconBlobs, BlockIds};
+use vouch_chain::blob::{self, AnvilBlobs, BeaconBlobs, BlockIds, SidecarForm};
 use vouch_chain::dispute::{self, Evidence, HonestTrace};
 use vouch_chain::graph::op;
 use vouch_chain::{DevnetConfig, System};
@@ -146,10 +147,20 @@ async fn gas_of_blocks(sys: &System, from: u64, to: u64) -> (usize, u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_320x320_image_travels_as_blobs_and_a_challenger_reading_them_wins() {
+    flow("prague", SidecarForm::Eip4844).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_osaka_the_image_travels_with_cell_proofs_and_a_challenger_reading_them_wins() {
+    flow("osaka", SidecarForm::Eip7594).await;
+}
+
+/// The flow on anvil at `hardfork`, whose blob transactions take sidecars in `form`.
+async fn flow(hardfork: &str, form: SidecarForm) {
     let (bytes, pkg) = model();
     vouch_task::modes::check_mode(&pkg, vouch_task::Mode::Optimistic).unwrap();
     let devnet = DevnetConfig {
-        hardfork: Some("prague".to_owned()),
+        hardfork: Some(hardfork.to_owned()),
         ..Default::default()
     };
     let chain = Chain::start_on(
@@ -179,6 +190,8 @@ async fn a_320x320_image_travels_as_blobs_and_a_challenger_reading_them_wins() {
     let ic = B256::from(vouch_engine::exec::commit_list(&inputs));
     assert_eq!(canonical.len(), 3 * SIDE * SIDE * 4);
 
+    assert_eq!(requester.sidecar_form().await, form);
+
     // a request naming blobs its transaction does not carry is refused
     let sidecar = blob::sidecar(&canonical).unwrap();
     let names: Vec<B256> = sidecar.versioned_hashes().collect();
@@ -201,7 +214,7 @@ async fn a_320x320_image_travels_as_blobs_and_a_challenger_reading_them_wins() {
     assert_eq!(cid, blob::cid_of(&names));
     let blob_gas = rc.blob_gas_used.unwrap_or(0);
     println!(
-        "blob request: {} blobs, gasUsed {}, blobGasUsed {blob_gas}",
+        "{hardfork}: blob request ({form:?} sidecar): {} blobs, gasUsed {}, blobGasUsed {blob_gas}",
         names.len(),
         rc.gas_used
     );
@@ -215,7 +228,7 @@ async fn a_320x320_image_travels_as_blobs_and_a_challenger_reading_them_wins() {
         .unwrap();
     let gas_none = common::last_gas(&requester).await;
     assert!(requested(&requester, none).await.inputCid.is_empty());
-    println!("request with no input data: gasUsed {gas_none}");
+    println!("{hardfork}: request with no input data: gasUsed {gas_none}");
     for part in [16, 4, 1] {
         let mut inline = common::request(model, ic);
         inline.inline_input = canonical[..canonical.len() / part].to_vec();
@@ -225,9 +238,13 @@ async fn a_320x320_image_travels_as_blobs_and_a_challenger_reading_them_wins() {
                 let ev = requested(&requester, t).await;
                 assert_eq!(ev.inlineInput.len(), n);
                 let gas = common::last_gas(&requester).await;
-                println!("inline request of {n} bytes (1/{part} of the image): gasUsed {gas}");
+                println!(
+                    "{hardfork}: inline request of {n} bytes (1/{part} of the image): gasUsed {gas}"
+                );
             }
-            Err(e) => println!("inline request of {n} bytes (1/{part} of the image) refused: {e}"),
+            Err(e) => println!(
+                "{hardfork}: inline request of {n} bytes (1/{part} of the image) refused: {e}"
+            ),
         }
     }
 
@@ -291,7 +308,7 @@ async fn a_320x320_image_travels_as_blobs_and_a_challenger_reading_them_wins() {
     let last = carol.client().provider().get_block_number().await.unwrap();
     let (txs, gas) = gas_of_blocks(&carol, first, last).await;
     println!(
-        "dispute at node {j} (Conv, fan-in {}): {txs} transactions from the challenge on, \
+        "{hardfork}: dispute at node {j} (Conv, fan-in {}): {txs} transactions from the challenge on, \
          {gas} gas in all, one-step {one_step}",
         dispute::fan_in(&ev_read.nodes[j]).unwrap()
     );

@@ -4,7 +4,9 @@
 //! against the input commitment and posts the honest result. A task whose blobs do not open its
 //! input commitment is not served (counted in `executions_refused`, logged with the reason) and
 //! is refunded after its deadline. A lying provider's answer to a blob task is challenged by a
-//! challenger node reading the blobs through the beacon API, and the liar is slashed.
+//! challenger node reading the blobs through the beacon API, and the liar is slashed. A beacon
+//! API down when a blob task arrives is asked again with backoff, and the task is served once
+//! it answers.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -181,4 +183,72 @@ async fn a_lie_on_a_blob_task_is_challenged_by_a_node_reading_the_beacon_api() {
     assert_eq!(challenger.metrics().disputes_won.load(Ordering::Relaxed), 1);
     liar.kill();
     challenger.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_beacon_node_down_when_the_task_arrives_is_asked_again_until_it_answers() {
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+    let (bytes, pkg) = vouch_testkit::digits_mlp();
+    let chain = Chain::start_on(prague(), test_config()).await;
+    let model = chain.publish(&bytes, &pkg).await;
+    chain.fund(1..3, 5_000).await;
+    chain.stake(1, model, 1_500).await;
+    // the beacon URL is a loopback port nothing listens on yet
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let beacon = format!("http://127.0.0.1:{port}");
+    let node = node(
+        &chain,
+        &bytes,
+        dir.path(),
+        1,
+        PROVIDER,
+        Lie::Never,
+        Some(&beacon),
+    )
+    .await;
+    let requester = chain.system(0).await;
+    let (ic, canonical, out) = input_rows(&pkg, 3, 1);
+    let req = inputs::request(model, Mode::Optimistic, 1, ic, Vec::new());
+    let retries = node.metrics().rpc_retries.load(Ordering::Relaxed);
+    let (task, _, _) = requester
+        .request_with_blobs(&req, &canonical)
+        .await
+        .unwrap();
+    until(30, "the node asks the dead beacon URL again", || async {
+        node.metrics().rpc_retries.load(Ordering::Relaxed) > retries
+    })
+    .await;
+    assert_eq!(
+        requester.task(task).await.unwrap().status,
+        1,
+        "not served yet"
+    );
+    // the beacon API comes up on that port: a plain TCP relay to anvil's beacon routes
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let upstream = chain.url.trim_start_matches("http://").to_owned();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                if let Ok(mut up) = tokio::net::TcpStream::connect(&upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut conn, &mut up).await;
+                }
+            });
+        }
+    });
+    until(
+        60,
+        "the blob task is answered once the beacon API answers",
+        || async { requester.task(task).await.unwrap().status == 2 },
+    )
+    .await;
+    assert_eq!(requester.task(task).await.unwrap().output_commitment, out);
+    node.kill();
 }

@@ -11,9 +11,9 @@
 //! | step | function |
 //! |---|---|
 //! | canonical bytes (`i32` big-endian words) -> payload | [`pack`]: a width byte (1, 2 or 4), then every element in that many big-endian bytes |
-//! | payload -> blobs with KZG commitments and proofs | [`sidecar`] (alloy's `SidecarBuilder<SimpleCoder>`) |
+//! | payload -> blobs with KZG commitments and proofs | [`sidecar`] (EIP-4844 form), [`sidecar_7594`] (Osaka's cell proofs; alloy's `SidecarBuilder<SimpleCoder>`) |
 //! | versioned hashes -> `inputCid` | [`cid_of`], back with [`parse_cid`] |
-//! | versioned hash -> blob | a [`BlobSource`]: [`AnvilBlobs`] (`anvil_getBlobByHash`) |
+//! | versioned hashes and the carrying block -> blobs | a [`BlobSource`]: [`BeaconBlobs`] (a beacon node's `GET /eth/v1/beacon/blobs/{block_id}`), [`AnvilBlobs`] (`anvil_getBlobByHash`) |
 //! | blobs -> canonical bytes | [`read_input`]: each blob's KZG commitment must give its versioned hash, then [`unpack`] |
 //!
 //! The width byte is why a 320x320 RGB image of 16-bit activations (307,200 elements, 1.2 MB
@@ -25,8 +25,12 @@ use alloy::eips::eip4844::env_settings::EnvKzgSettings;
 use alloy::eips::eip4844::{
     AsCkzg as _, BYTES_PER_BLOB, Blob, BlobTransactionSidecar, kzg_to_versioned_hash,
 };
+use alloy::eips::eip7594::BlobTransactionSidecarEip7594;
 use alloy::primitives::{B256, Bytes};
 use std::future::Future;
+
+mod beacon;
+pub use beacon::{BeaconBlobs, BlockIds, MAX_BODY, slot_of};
 
 /// The prefix of an `inputCid` that names blobs.
 pub const PREFIX: &str = "blob:";
@@ -99,10 +103,9 @@ pub fn unpack(cid: &str, payload: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The blobs (with KZG commitments and proofs) carrying canonical input bytes: [`pack`]ed and
-/// coded with alloy's `SimpleCoder` (a length word, then 31 bytes per field element). Refused
-/// past [`MAX_BLOBS`].
-pub fn sidecar(canonical: &[u8]) -> Result<BlobTransactionSidecar> {
+/// The builder holding canonical input bytes [`pack`]ed and coded with alloy's `SimpleCoder`
+/// (a length word, then 31 bytes per field element). Refused past [`MAX_BLOBS`].
+fn builder(canonical: &[u8]) -> Result<SidecarBuilder<SimpleCoder>> {
     let payload = pack(canonical)?;
     let fes = SimpleCoder::default().required_fe(&payload);
     let blobs = fes.div_ceil(BYTES_PER_BLOB / 32);
@@ -115,9 +118,32 @@ pub fn sidecar(canonical: &[u8]) -> Result<BlobTransactionSidecar> {
             ),
         ));
     }
-    SidecarBuilder::<SimpleCoder>::from_slice(&payload)
+    Ok(SidecarBuilder::<SimpleCoder>::from_slice(&payload))
+}
+
+/// The blobs (with KZG commitments and one blob proof each: the EIP-4844 form, before Osaka)
+/// carrying canonical input bytes ([`builder`]).
+pub fn sidecar(canonical: &[u8]) -> Result<BlobTransactionSidecar> {
+    builder(canonical)?
         .build_4844()
         .map_err(|e| fault("(new)", format!("computing the KZG commitments: {e}")))
+}
+
+/// The same blobs in the EIP-7594 form a chain takes from Osaka on: KZG commitments and the
+/// 128 cell proofs of each extended blob (PeerDAS).
+pub fn sidecar_7594(canonical: &[u8]) -> Result<BlobTransactionSidecarEip7594> {
+    builder(canonical)?
+        .build_7594()
+        .map_err(|e| fault("(new)", format!("computing the KZG cell proofs: {e}")))
+}
+
+/// Which sidecar form a chain's blob transactions take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SidecarForm {
+    /// One KZG proof per blob (Cancun to Prague).
+    Eip4844,
+    /// 128 cell proofs per blob (Osaka on, EIP-7594).
+    Eip7594,
 }
 
 /// The `inputCid` naming blobs by their versioned hashes, in order (lowercase hex).
@@ -165,40 +191,88 @@ pub fn versioned_hash(blob: &Blob) -> Result<B256> {
     Ok(kzg_to_versioned_hash(c.to_bytes().as_slice()))
 }
 
-/// Where blobs are read back from by their versioned hash.
+/// Where blobs are read back from: by their versioned hashes and the execution block whose
+/// transaction carried them (the block of the task's `TaskRequested` log).
 ///
-/// [`AnvilBlobs`] is the one implementation, tested on anvil. A real chain keeps blobs on its
-/// consensus layer (for about 18 days): an implementation over the beacon API's blob sidecars
-/// of the request's block would go here, and is not written yet.
+/// [`AnvilBlobs`] reads anvil's own pool; [`BeaconBlobs`] reads a beacon node's REST API (a real
+/// chain keeps blobs on its consensus layer for about 18 days), and anvil's beacon routes in
+/// tests; [`Blobs`] is whichever of the two a node is configured with.
 pub trait BlobSource {
-    /// The bytes of the blob with versioned hash `hash` (on the heap: a blob is 128 KiB),
-    /// `None` when the source does not have it.
-    fn blob(&self, hash: B256) -> impl Future<Output = Result<Option<Bytes>>> + Send;
+    /// The blobs named by `hashes`, in order (on the heap: a blob is 128 KiB): `None` where the
+    /// source does not have one, or an error saying why.
+    fn blobs(
+        &self,
+        block: u64,
+        hashes: &[B256],
+    ) -> impl Future<Output = Result<Vec<Option<Bytes>>>> + Send;
 }
 
-/// Blobs read back from an anvil node's own pool (`anvil_getBlobByHash`).
+/// Blobs read back from an anvil node's own pool (`anvil_getBlobByHash`; the block is not
+/// needed).
 #[derive(Debug, Clone)]
 pub struct AnvilBlobs(pub crate::Client);
 
 impl BlobSource for AnvilBlobs {
-    async fn blob(&self, hash: B256) -> Result<Option<Bytes>> {
-        self.0.raw("anvil_getBlobByHash", (hash,)).await
+    async fn blobs(&self, _block: u64, hashes: &[B256]) -> Result<Vec<Option<Bytes>>> {
+        let mut out = Vec::with_capacity(hashes.len());
+        for h in hashes {
+            out.push(self.0.raw("anvil_getBlobByHash", (*h,)).await?);
+        }
+        Ok(out)
     }
 }
 
-/// The canonical input bytes the blobs named by `cid` carry, read from `src`: every blob must
-/// be there and its KZG commitment give the versioned hash it is named by (a source cannot
-/// substitute another), then the blobs are decoded and [`unpack`]ed. The caller still checks
-/// the bytes against the task's input commitment.
-pub async fn read_input(src: &impl BlobSource, cid: &str) -> Result<Vec<u8>> {
+/// The blob source a node reads inputs through: a beacon node when it is given one, else
+/// anvil's pool.
+#[derive(Debug, Clone)]
+pub enum Blobs {
+    /// `anvil_getBlobByHash` on the execution RPC (anvil only).
+    Anvil(AnvilBlobs),
+    /// A beacon node's `GET /eth/v1/beacon/blobs/{block_id}`.
+    Beacon(BeaconBlobs),
+}
+
+impl Blobs {
+    /// [`BeaconBlobs`] at `beacon_url` when given (checked to be an `http://` URL), else
+    /// [`AnvilBlobs`] over `exec`.
+    pub fn new(exec: &crate::Client, beacon_url: Option<&str>) -> Result<Self> {
+        Ok(match beacon_url {
+            Some(url) => Self::Beacon(BeaconBlobs::new(url, exec.clone())?),
+            None => Self::Anvil(AnvilBlobs(exec.clone())),
+        })
+    }
+}
+
+impl BlobSource for Blobs {
+    async fn blobs(&self, block: u64, hashes: &[B256]) -> Result<Vec<Option<Bytes>>> {
+        match self {
+            Self::Anvil(s) => s.blobs(block, hashes).await,
+            Self::Beacon(s) => s.blobs(block, hashes).await,
+        }
+    }
+}
+
+/// The canonical input bytes the blobs named by `cid` carry, read from `src` (`block`: the
+/// execution block whose transaction carried them): every blob must be there and its KZG
+/// commitment give the versioned hash it is named by (a source cannot substitute another),
+/// then the blobs are decoded and [`unpack`]ed. The caller still checks the bytes against the
+/// task's input commitment.
+pub async fn read_input(src: &impl BlobSource, cid: &str, block: u64) -> Result<Vec<u8>> {
     let hashes = parse_cid(cid).ok_or_else(|| fault(cid, "the input CID names no blobs"))??;
+    let got = src.blobs(block, &hashes).await?;
+    if got.len() != hashes.len() {
+        return Err(fault(
+            cid,
+            format!(
+                "the source answered {} blobs for {}",
+                got.len(),
+                hashes.len()
+            ),
+        ));
+    }
     let mut raw = Vec::with_capacity(hashes.len());
-    for (i, h) in hashes.iter().enumerate() {
-        let bytes = src
-            .blob(*h)
-            .await?
-            .ok_or_else(|| fault(cid, format!("blob {i} ({h}) is not available")))?;
-        raw.push(bytes);
+    for (i, (h, bytes)) in hashes.iter().zip(got).enumerate() {
+        raw.push(bytes.ok_or_else(|| fault(cid, format!("blob {i} ({h}) is not available")))?);
     }
     decode_blobs(cid, &hashes, &raw)
 }
@@ -309,8 +383,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("blob 0 read back has versioned hash"), "{e}");
+        // the Osaka form: the same blobs and names, 128 cell proofs a blob
+        let sc7594 = sidecar_7594(&words(&v)).unwrap();
+        assert_eq!(sc7594.versioned_hashes().collect::<Vec<_>>(), hashes);
+        assert_eq!(sc7594.cell_proofs.len(), 128 * hashes.len());
         // too large for one transaction
         let big: Vec<i32> = (0..1_000_000).map(|i| i << 12).collect();
         assert!(sidecar(&words(&big)).is_err());
+        assert!(sidecar_7594(&words(&big)).is_err());
     }
 }

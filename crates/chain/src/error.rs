@@ -215,6 +215,24 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A beacon node's REST API is not answering, or answers a server error (HTTP 5xx, e.g.
+    /// still syncing): asking again later may succeed.
+    #[error("beacon node {url} is not answering ({reason})")]
+    BeaconUnreachable {
+        /// The beacon URL.
+        url: String,
+        /// What the HTTP client or the node reported.
+        reason: String,
+    },
+    /// A beacon node's REST API did not serve what was asked: an HTTP error, a malformed
+    /// answer, a blob it does not have (pruned), or no way to find a block's slot.
+    #[error("beacon node {url}: {reason}")]
+    Beacon {
+        /// The beacon URL.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// The Solidity compiler is missing, failed, or gave no bytecode.
     #[error("{message}")]
     Solc {

@@ -1,5 +1,6 @@
 //! Typed handles on one deployment and the protocol flows the CLI and the node drive.
 
+use crate::blob::SidecarForm;
 use crate::{Client, Deployment, Error, Result};
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::{DynProvider, Provider as _};
@@ -369,7 +370,8 @@ impl System {
     }
 
     /// Requests an inference whose input (`canonical`, the bytes an inline request carries)
-    /// travels as EIP-4844 blobs of the request transaction ([`crate::blob`]): `r`'s
+    /// travels as EIP-4844 blobs of the request transaction ([`crate::blob`]; the sidecar in the
+    /// chain's form, [`Self::sidecar_form`]): `r`'s
     /// `input_cid` and `inline_input` are replaced by the blobs' `blob:` name and nothing. A
     /// committee request is checked as in [`Self::request`]. Returns the task id, the name and
     /// the receipt (its `gasUsed` and `blobGasUsed`).
@@ -381,8 +383,17 @@ impl System {
         if r.mode == Mode::Committee {
             self.require_committee(r.model_id).await?;
         }
-        let sidecar = crate::blob::sidecar(canonical)?;
-        let hashes: Vec<B256> = sidecar.versioned_hashes().collect();
+        let form = self.sidecar_form().await;
+        let (hashes, sidecar, sidecar_7594): (Vec<B256>, _, _) = match form {
+            SidecarForm::Eip4844 => {
+                let s = crate::blob::sidecar(canonical)?;
+                (s.versioned_hashes().collect(), Some(s), None)
+            }
+            SidecarForm::Eip7594 => {
+                let s = crate::blob::sidecar_7594(canonical)?;
+                (s.versioned_hashes().collect(), None, Some(s))
+            }
+        };
         let cid = crate::blob::cid_of(&hashes);
         let r = Request {
             input_cid: cid.clone(),
@@ -404,13 +415,31 @@ impl System {
             })?;
         // twice the current blob base fee: room for it to rise before inclusion
         let tm = self.task_manager();
-        let call = tm
+        let mut call = tm
             .request(input)
-            .sidecar(sidecar)
             .max_fee_per_blob_gas(blob_fee.saturating_mul(2).max(1));
+        if let Some(s) = sidecar {
+            call = call.sidecar(s);
+        }
+        if let Some(s) = sidecar_7594 {
+            call = call.sidecar_7594(s);
+        }
         let rc = self.client.send("TaskManager.request", call).await?;
         let ev: TaskManager::TaskRequested = event(&rc, "TaskManager.request", "TaskRequested")?;
         Ok((ev.taskId, cid, rc))
+    }
+
+    /// The sidecar form this chain's blob transactions take: EIP-7594 (cell proofs) when its
+    /// `eth_config` (EIP-7910) lists Osaka's `P256VERIFY` precompile (EIP-7951) in the current
+    /// fork, else EIP-4844 (also when the node has no `eth_config`, which came with Osaka).
+    pub async fn sidecar_form(&self) -> SidecarForm {
+        let config: Result<serde_json::Value> = self.client.raw("eth_config", ()).await;
+        match config {
+            Ok(c) if c["current"]["precompiles"].get("P256VERIFY").is_some() => {
+                SidecarForm::Eip7594
+            }
+            _ => SidecarForm::Eip4844,
+        }
     }
 
     /// The contract's request struct for `r`, its deadline counted from `now`.

@@ -1,10 +1,12 @@
-//! An image input too large for calldata travels as EIP-4844 blobs, on a real anvil (Prague):
+//! An image input too large for calldata travels as EIP-4844 blobs, on a real anvil (Prague,
+//! sidecars with one proof a blob; and Osaka, sidecars with EIP-7594 cell proofs):
 //! `symbolic_size_cnn` bound at 320x320 (RGB, 307,200 `act16` elements, 1.2 MB as canonical
 //! words, 5 blobs packed). The request carries the image as blobs and names them in its
 //! `inputCid`; a provider lies in the first Conv (the node reading the image); an honest
 //! challenger reads the input back from the blobs by the names in the task's `TaskRequested`
-//! event, checks it against the input commitment, and wins the dispute with the one-step check
-//! of a chunk of that Conv. A request naming blobs its transaction does not carry is refused.
+//! event through the beacon REST API (`BeaconBlobs`; anvil serves its routes), checks it
+//! against the input commitment, and wins the dispute with the one-step check of a chunk of
+//! that Conv. A request naming blobs its transaction does not carry is refused.
 //! The request's `gasUsed` and `blobGasUsed`, an inline request of the same image, and the
 //! dispute's transactions and gas are printed
 //! (`cargo test -p vouch-chain --test blob_input -- --nocapture`).
@@ -16,7 +18,7 @@ use vouch_chain::alloy::providers::Provider as _;
 use vouch_chain::alloy::rpc::types::Filter;
 use vouch_chain::alloy::sol_types::SolEvent as _;
 use vouch_chain::bindings::task_manager::TaskManager::TaskRequested;
-use vouch_chain::blob::{self, AnvilBlobs};
+use vouch_chain::blob::{self, AnvilBlobs, BeaconBlobs, BlockIds, SidecarForm};
 use vouch_chain::dispute::{self, Evidence, HonestTrace};
 use vouch_chain::graph::op;
 use vouch_chain::{DevnetConfig, System};
@@ -111,13 +113,19 @@ fn honest_run(pkg: &Package, canonical: &[u8]) -> (B256, HonestTrace, Evidence) 
 
 /// The `TaskRequested` event of `task`, read from the chain.
 async fn requested(sys: &System, task: U256) -> TaskRequested {
+    requested_at(sys, task).await.0
+}
+
+/// The `TaskRequested` event of `task` and the block of its log.
+async fn requested_at(sys: &System, task: U256) -> (TaskRequested, u64) {
     let filter = Filter::new()
         .address(sys.deployment().contracts.task_manager)
         .event_signature(TaskRequested::SIGNATURE_HASH)
         .topic1(B256::from(task))
         .from_block(0);
     let logs = sys.client().provider().get_logs(&filter).await.unwrap();
-    logs[0].log_decode::<TaskRequested>().unwrap().inner.data
+    let ev = logs[0].log_decode::<TaskRequested>().unwrap().inner.data;
+    (ev, logs[0].block_number.unwrap())
 }
 
 /// Transactions and gasUsed summed over blocks `from..=to`.
@@ -139,10 +147,20 @@ async fn gas_of_blocks(sys: &System, from: u64, to: u64) -> (usize, u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_320x320_image_travels_as_blobs_and_a_challenger_reading_them_wins() {
+    flow("prague", SidecarForm::Eip4844).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_osaka_the_image_travels_with_cell_proofs_and_a_challenger_reading_them_wins() {
+    flow("osaka", SidecarForm::Eip7594).await;
+}
+
+/// The flow on anvil at `hardfork`, whose blob transactions take sidecars in `form`.
+async fn flow(hardfork: &str, form: SidecarForm) {
     let (bytes, pkg) = model();
     vouch_task::modes::check_mode(&pkg, vouch_task::Mode::Optimistic).unwrap();
     let devnet = DevnetConfig {
-        hardfork: Some("prague".to_owned()),
+        hardfork: Some(hardfork.to_owned()),
         ..Default::default()
     };
     let chain = Chain::start_on(
@@ -172,6 +190,8 @@ async fn a_320x320_image_travels_as_blobs_and_a_challenger_reading_them_wins() {
     let ic = B256::from(vouch_engine::exec::commit_list(&inputs));
     assert_eq!(canonical.len(), 3 * SIDE * SIDE * 4);
 
+    assert_eq!(requester.sidecar_form().await, form);
+
     // a request naming blobs its transaction does not carry is refused
     let sidecar = blob::sidecar(&canonical).unwrap();
     let names: Vec<B256> = sidecar.versioned_hashes().collect();
@@ -194,7 +214,7 @@ async fn a_320x320_image_travels_as_blobs_and_a_challenger_reading_them_wins() {
     assert_eq!(cid, blob::cid_of(&names));
     let blob_gas = rc.blob_gas_used.unwrap_or(0);
     println!(
-        "blob request: {} blobs, gasUsed {}, blobGasUsed {blob_gas}",
+        "{hardfork}: blob request ({form:?} sidecar): {} blobs, gasUsed {}, blobGasUsed {blob_gas}",
         names.len(),
         rc.gas_used
     );
@@ -208,7 +228,7 @@ async fn a_320x320_image_travels_as_blobs_and_a_challenger_reading_them_wins() {
         .unwrap();
     let gas_none = common::last_gas(&requester).await;
     assert!(requested(&requester, none).await.inputCid.is_empty());
-    println!("request with no input data: gasUsed {gas_none}");
+    println!("{hardfork}: request with no input data: gasUsed {gas_none}");
     for part in [16, 4, 1] {
         let mut inline = common::request(model, ic);
         inline.inline_input = canonical[..canonical.len() / part].to_vec();
@@ -218,9 +238,13 @@ async fn a_320x320_image_travels_as_blobs_and_a_challenger_reading_them_wins() {
                 let ev = requested(&requester, t).await;
                 assert_eq!(ev.inlineInput.len(), n);
                 let gas = common::last_gas(&requester).await;
-                println!("inline request of {n} bytes (1/{part} of the image): gasUsed {gas}");
+                println!(
+                    "{hardfork}: inline request of {n} bytes (1/{part} of the image): gasUsed {gas}"
+                );
             }
-            Err(e) => println!("inline request of {n} bytes (1/{part} of the image) refused: {e}"),
+            Err(e) => println!(
+                "{hardfork}: inline request of {n} bytes (1/{part} of the image) refused: {e}"
+            ),
         }
     }
 
@@ -240,12 +264,22 @@ async fn a_320x320_image_travels_as_blobs_and_a_challenger_reading_them_wins() {
         .await
         .unwrap();
 
-    // the challenger reads the input back from the blobs the task names
-    let ev = requested(&carol, task).await;
+    // the challenger reads the input back from the blobs the task names, through the beacon
+    // REST API (anvil serves it on its RPC port, keyed by execution block number)
+    let (ev, block) = requested_at(&carol, task).await;
     assert!(ev.inlineInput.is_empty());
-    let read = blob::read_input(&AnvilBlobs(carol.client().clone()), &ev.inputCid)
+    let beacon = BeaconBlobs::new(&chain.url, carol.client().clone()).unwrap();
+    assert_eq!(
+        beacon.block_ids().await.unwrap(),
+        BlockIds::ExecutionNumbers
+    );
+    let read = blob::read_input(&beacon, &ev.inputCid, block)
         .await
         .unwrap();
+    let pooled = blob::read_input(&AnvilBlobs(carol.client().clone()), &ev.inputCid, block)
+        .await
+        .unwrap();
+    assert_eq!(read, pooled, "the beacon route and anvil's pool agree");
     let (ic_read, theirs, ev_read) = honest_run(&pkg, &read);
     assert_eq!(ic_read, ev.inputCommitment, "the blobs open the commitment");
     assert_eq!(ic_read, ic);
@@ -275,7 +309,7 @@ async fn a_320x320_image_travels_as_blobs_and_a_challenger_reading_them_wins() {
     let last = carol.client().provider().get_block_number().await.unwrap();
     let (txs, gas) = gas_of_blocks(&carol, first, last).await;
     println!(
-        "dispute at node {j} (Conv, fan-in {}): {txs} transactions from the challenge on, \
+        "{hardfork}: dispute at node {j} (Conv, fan-in {}): {txs} transactions from the challenge on, \
          {gas} gas in all, one-step {one_step}",
         dispute::fan_in(&ev_read.nodes[j]).unwrap()
     );

@@ -110,7 +110,11 @@ fn a_request_with_input_blobs_names_its_blobs_and_they_hold_the_input() {
     assert!(ev.inlineInput.is_empty(), "nothing inline");
     assert!(ev.inputCid.starts_with("blob:0x"), "{}", ev.inputCid);
     let read = rt
-        .block_on(read_input(&AnvilBlobs(sys.client().clone()), &ev.inputCid))
+        .block_on(read_input(
+            &AnvilBlobs(sys.client().clone()),
+            &ev.inputCid,
+            logs[0].block_number.unwrap(),
+        ))
         .unwrap();
     let floats = vouch_task::codec::package_inputs_from_json(&pkg, &row).unwrap();
     let inputs = vouch_quant::quantize_inputs(&pkg, &floats);

@@ -107,6 +107,24 @@ pub async fn request_of(sys: &System, task: U256) -> Result<TaskManager::TaskReq
         .ok_or_else(|| Error::State(format!("task {task} has no TaskRequested event")))
 }
 
+/// The execution block whose transaction requested `task` (the block of its `TaskRequested`
+/// log), where the request's blobs are.
+pub async fn request_block_of(sys: &System, task: U256) -> Result<u64> {
+    let filter = Filter::new()
+        .address(sys.deployment().contracts.task_manager)
+        .event_signature(TaskManager::TaskRequested::SIGNATURE_HASH)
+        .topic1(B256::from(task))
+        .from_block(sys.deployment().block);
+    sys.client()
+        .provider()
+        .get_logs(&filter)
+        .await
+        .map_err(|e| rpc("eth_getLogs", e))?
+        .first()
+        .and_then(|l| l.block_number)
+        .ok_or_else(|| Error::State(format!("task {task} has no mined TaskRequested log")))
+}
+
 /// The committee drawn for `task`, if it was.
 pub async fn members_of(sys: &System, task: U256) -> Result<Option<Vec<Address>>> {
     Ok(task_logs::<TaskManager::CommitteeDrawn>(sys, task)

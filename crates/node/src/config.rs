@@ -65,6 +65,10 @@ pub struct NodeConfig {
     /// First block to read events from when the journal has no cursor yet (none: the
     /// deployment block).
     pub start_block: Option<u64>,
+    /// A beacon node's REST API (`http://host:5052`) to read blob inputs back from
+    /// (`GET /eth/v1/beacon/blobs/{block_id}`); none: anvil's own pool (`anvil_getBlobByHash`),
+    /// which only an anvil RPC answers.
+    pub beacon_url: Option<String>,
 }
 
 impl NodeConfig {
@@ -89,6 +93,7 @@ impl NodeConfig {
             attest_receipts: None,
             stagger: Duration::from_millis(100),
             start_block: None,
+            beacon_url: None,
         }
     }
 }

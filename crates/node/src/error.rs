@@ -58,6 +58,8 @@ impl Error {
                     | vouch_chain::Error::Rpc { .. }
                     // an endpoint whose log index lags its state
                     | vouch_chain::Error::RecordMismatch { .. }
+                    // a beacon node down or still syncing
+                    | vouch_chain::Error::BeaconUnreachable { .. }
             )
         )
     }

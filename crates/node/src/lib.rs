@@ -105,6 +105,8 @@ pub(crate) struct Ctx {
     secret: [u8; 32],
     /// Finalized tasks whose receipts wait for their batch (mirrors the journal).
     pending: Mutex<receipts::Pending>,
+    /// Where blob inputs are read back from (the beacon URL when configured, else anvil's pool).
+    blobs: vouch_chain::blob::Blobs,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -363,6 +365,7 @@ impl Node {
             .client()
             .call("TaskManager.committeeBond", tm.committeeBond())
             .await?;
+        let blobs = vouch_chain::blob::Blobs::new(sys.client(), cfg.beacon_url.as_deref())?;
         let metrics = Arc::new(Metrics::default());
         let http = match cfg.listen {
             Some(addr) => {
@@ -409,6 +412,7 @@ impl Node {
             committee_bond: U256::from(committee_bond),
             secret,
             pending: Mutex::default(),
+            blobs,
             cfg,
             sys,
         });

@@ -189,7 +189,8 @@ impl Ctx {
     }
 
     /// The task's input bytes (canonical `i32` words): inline in the request; read back from
-    /// the request transaction's blobs when its `inputCid` names blobs (each blob checked
+    /// the request transaction's blobs when its `inputCid` names blobs (through the beacon
+    /// node when one is configured, by the block of the task's `TaskRequested` log; each blob checked
     /// against its versioned hash; the words are checked against the input commitment when the
     /// task is executed); from this node's store when the CID is a content CID the store holds
     /// (e.g. put there by a gateway). Any other input is not available here: an error naming it.
@@ -199,8 +200,12 @@ impl Ctx {
             return Ok(req.inlineInput.to_vec());
         }
         if vouch_chain::blob::parse_cid(cid).is_some() {
-            let src = vouch_chain::blob::AnvilBlobs(self.sys.client().clone());
-            return Ok(vouch_chain::blob::read_input(&src, cid).await?);
+            // a dead or syncing beacon node is asked again (with backoff) before giving up
+            return retry(&self.metrics, || async {
+                let block = crate::chainview::request_block_of(&self.sys, task).await?;
+                Ok(vouch_chain::blob::read_input(&self.blobs, cid, block).await?)
+            })
+            .await;
         }
         let unavailable = |why: &str| Error::Execute {
             task: task.to_string(),

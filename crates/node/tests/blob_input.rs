@@ -1,8 +1,12 @@
 //! A provider node serves a task whose input travels as EIP-4844 blobs, on a real anvil
-//! (Prague): it reads the blobs back by the names in the task's `TaskRequested` event, checks
-//! them against the input commitment and posts the honest result. A task whose blobs do not
-//! open its input commitment is not served (counted in `executions_refused`, logged with the
-//! reason) and is refunded after its deadline.
+//! (Prague): it reads the blobs back by the names in the task's `TaskRequested` event through
+//! the beacon REST API (`beacon_url`; anvil serves the routes on its RPC port), checks them
+//! against the input commitment and posts the honest result. A task whose blobs do not open its
+//! input commitment is not served (counted in `executions_refused`, logged with the reason) and
+//! is refunded after its deadline. A lying provider's answer to a blob task is challenged by a
+//! challenger node reading the blobs through the beacon API, and the liar is slashed. A beacon
+//! API down when a blob task arrives is asked again with backoff, and the task is served once
+//! it answers.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -25,33 +29,66 @@ const PROVIDER: Roles = Roles {
     committee: false,
     auditor: false,
 };
+const CHALLENGER: Roles = Roles {
+    provider: false,
+    challenger: true,
+    committee: false,
+    auditor: false,
+};
+
+/// A node for key `i` whose store holds the package, reading blobs from `beacon` if given.
+async fn node(
+    chain: &Chain,
+    bytes: &[u8],
+    dir: &std::path::Path,
+    i: usize,
+    roles: Roles,
+    lie: Lie,
+    beacon: Option<&str>,
+) -> Node {
+    let dir = dir.join(format!("node{i}"));
+    vouch_store::Store::open(dir.join("store"))
+        .unwrap()
+        .put(bytes)
+        .unwrap();
+    let mut ncfg = NodeConfig::new(format!("node{i}"), &dir);
+    ncfg.roles = roles;
+    ncfg.lie = lie;
+    ncfg.poll = Duration::from_millis(100);
+    ncfg.stagger = Duration::ZERO;
+    ncfg.beacon_url = beacon.map(str::to_owned);
+    Node::start(chain.system(i).await, ncfg, None)
+        .await
+        .unwrap()
+}
+
+fn prague() -> DevnetConfig {
+    DevnetConfig {
+        hardfork: Some("prague".to_owned()),
+        ..Default::default()
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_node_serves_blob_inputs_and_refuses_blobs_not_opening_the_commitment() {
     let _ = tracing_subscriber::fmt().with_test_writer().try_init();
     let (bytes, pkg) = vouch_testkit::digits_mlp();
     let cfg = test_config();
-    let devnet = DevnetConfig {
-        hardfork: Some("prague".to_owned()),
-        ..Default::default()
-    };
-    let chain = Chain::start_on(devnet, cfg.clone()).await;
+    let chain = Chain::start_on(prague(), cfg.clone()).await;
     let model = chain.publish(&bytes, &pkg).await;
     chain.fund(1..3, 5_000).await;
     chain.stake(1, model, 1_500).await;
     let dir = tempfile::tempdir().unwrap();
-    vouch_store::Store::open(dir.path().join("store"))
-        .unwrap()
-        .put(&bytes)
-        .unwrap();
-    let mut ncfg = NodeConfig::new("provider", dir.path());
-    ncfg.roles = PROVIDER;
-    ncfg.lie = Lie::Never;
-    ncfg.poll = Duration::from_millis(100);
-    ncfg.stagger = Duration::ZERO;
-    let node = Node::start(chain.system(1).await, ncfg, None)
-        .await
-        .unwrap();
+    let node = node(
+        &chain,
+        &bytes,
+        dir.path(),
+        1,
+        PROVIDER,
+        Lie::Never,
+        Some(&chain.url),
+    )
+    .await;
     let requester = chain.system(0).await;
 
     // row 0 as blobs: served with the honest output
@@ -89,5 +126,129 @@ async fn a_provider_node_serves_blob_inputs_and_refuses_blobs_not_opening_the_co
     requester.client().warp(700).await.unwrap();
     requester.refund(bad).await.unwrap();
     assert_eq!(requester.task(bad).await.unwrap().status, 5, "refunded");
+    node.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lie_on_a_blob_task_is_challenged_by_a_node_reading_the_beacon_api() {
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+    let (bytes, pkg) = vouch_testkit::digits_mlp();
+    let cfg = test_config();
+    let chain = Chain::start_on(prague(), cfg.clone()).await;
+    let model = chain.publish(&bytes, &pkg).await;
+    chain.fund(1..4, 5_000).await;
+    chain.stake(1, model, 1_500).await;
+    let dir = tempfile::tempdir().unwrap();
+    // the liar reads anvil's pool; the challenger reads only the beacon API
+    let liar = node(&chain, &bytes, dir.path(), 1, PROVIDER, Lie::Always, None).await;
+    let challenger = node(
+        &chain,
+        &bytes,
+        dir.path(),
+        3,
+        CHALLENGER,
+        Lie::Never,
+        Some(&chain.url),
+    )
+    .await;
+    let requester = chain.system(0).await;
+    let liar_address = vouch_testkit::signer(1).address();
+    let before = requester.provider_info(liar_address).await.unwrap().stake;
+
+    let (ic, canonical, _) = input_rows(&pkg, 2, 1);
+    let req = inputs::request(model, Mode::Optimistic, 1, ic, Vec::new());
+    let (task, _, _) = requester
+        .request_with_blobs(&req, &canonical)
+        .await
+        .unwrap();
+    until(60, "the liar's blob task fails", || async {
+        requester.task(task).await.unwrap().status == 6
+    })
+    .await;
+    let after = requester.provider_info(liar_address).await.unwrap().stake;
+    assert_eq!(
+        before - after,
+        cfg.provider_bond,
+        "the liar's bond is slashed"
+    );
+    until(10, "the challenger journals its win", || async {
+        challenger
+            .journal()
+            .task(&format!("challenger:{task}"))
+            .unwrap()
+            .map(|r| r.state)
+            == Some(TaskState::Finalized)
+    })
+    .await;
+    assert_eq!(challenger.metrics().disputes_won.load(Ordering::Relaxed), 1);
+    liar.kill();
+    challenger.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_beacon_node_down_when_the_task_arrives_is_asked_again_until_it_answers() {
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+    let (bytes, pkg) = vouch_testkit::digits_mlp();
+    let chain = Chain::start_on(prague(), test_config()).await;
+    let model = chain.publish(&bytes, &pkg).await;
+    chain.fund(1..3, 5_000).await;
+    chain.stake(1, model, 1_500).await;
+    // the beacon URL is a loopback port nothing listens on yet
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let beacon = format!("http://127.0.0.1:{port}");
+    let node = node(
+        &chain,
+        &bytes,
+        dir.path(),
+        1,
+        PROVIDER,
+        Lie::Never,
+        Some(&beacon),
+    )
+    .await;
+    let requester = chain.system(0).await;
+    let (ic, canonical, out) = input_rows(&pkg, 3, 1);
+    let req = inputs::request(model, Mode::Optimistic, 1, ic, Vec::new());
+    let retries = node.metrics().rpc_retries.load(Ordering::Relaxed);
+    let (task, _, _) = requester
+        .request_with_blobs(&req, &canonical)
+        .await
+        .unwrap();
+    until(30, "the node asks the dead beacon URL again", || async {
+        node.metrics().rpc_retries.load(Ordering::Relaxed) > retries
+    })
+    .await;
+    assert_eq!(
+        requester.task(task).await.unwrap().status,
+        1,
+        "not served yet"
+    );
+    // the beacon API comes up on that port: a plain TCP relay to anvil's beacon routes
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let upstream = chain.url.trim_start_matches("http://").to_owned();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                if let Ok(mut up) = tokio::net::TcpStream::connect(&upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut conn, &mut up).await;
+                }
+            });
+        }
+    });
+    until(
+        60,
+        "the blob task is answered once the beacon API answers",
+        || async { requester.task(task).await.unwrap().status == 2 },
+    )
+    .await;
+    assert_eq!(requester.task(task).await.unwrap().output_commitment, out);
     node.kill();
 }

@@ -51,6 +51,12 @@ pub struct NodeArgs {
     /// Longest a finalized task waits for its receipt batch to fill, in seconds.
     #[arg(long, default_value_t = 60)]
     pub attest_wait: u64,
+    /// A beacon node's REST API (e.g. http://localhost:5052) to read blob inputs back from:
+    /// a task whose input travels as EIP-4844 blobs is served (and challenged) only if its
+    /// blobs can be read, and a real chain keeps them on its consensus layer (about 18 days).
+    /// Without it, blobs are read with `anvil_getBlobByHash` (anvil only).
+    #[arg(long, env = "VOUCH_BEACON_URL")]
+    pub beacon_url: Option<String>,
     /// Post wrong results on purpose (a faulty provider for demos; its bond gets slashed).
     #[arg(long)]
     pub lie: bool,
@@ -114,6 +120,7 @@ pub fn run(a: &NodeArgs) -> Result<()> {
             max_batch: a.attest_receipts,
             max_wait: Duration::from_secs(a.attest_wait),
         });
+        cfg.beacon_url = a.beacon_url.clone();
         cfg.lie = if a.lie { Lie::Always } else { Lie::Never };
         let node = Node::start(sys, cfg, Some(prover()))
             .await

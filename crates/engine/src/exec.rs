@@ -341,7 +341,14 @@ impl<'p> Engine<'p> {
             };
             check_output(node, info, &out, &out_shape)?;
             if let (Some(p), Some(c)) = (profile.as_mut(), clock) {
-                p.record(node.op.name(), &node.name, format!("{out_shape:?}"), c);
+                let conv = conv_class(pkg, node, &out_shape);
+                p.record(
+                    node.op.name(),
+                    &node.name,
+                    format!("{out_shape:?}"),
+                    conv,
+                    c,
+                );
             }
             if self.opts.trace {
                 trace.push(out.clone());
@@ -732,4 +739,27 @@ fn infer_batch(pkg: &Package, inputs: &[Tensor]) -> Result<usize> {
         }
     }
     Ok(batch.unwrap_or(1))
+}
+
+/// A `Conv` node's shape class for the profile (`k3x3/s2 g1 @40x40`) and its multiply-adds at
+/// `out_shape`; `None` for other nodes.
+fn conv_class(pkg: &Package, node: &Node, out_shape: &[usize]) -> Option<(String, u64)> {
+    let Op::Conv {
+        weight,
+        kernel: [kh, kw],
+        strides: [sh, sw],
+        group,
+        ..
+    } = &node.op
+    else {
+        return None;
+    };
+    let w = pkg.consts.get(*weight as usize)?;
+    let cg = *w.shape.get(1)?;
+    let taps = u64::from(*kh) * u64::from(*kw);
+    let outs: u64 = out_shape.iter().map(|&d| d as u64).product();
+    let depthwise = if cg == 1 && *group > 1 { " dw" } else { "" };
+    let (oh, ow) = (out_shape.get(2)?, out_shape.get(3)?);
+    let class = format!("k{kh}x{kw}/s{sh}x{sw}{depthwise} @{oh}x{ow}");
+    Some((class, outs.saturating_mul(cg as u64).saturating_mul(taps)))
 }

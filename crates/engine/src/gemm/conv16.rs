@@ -31,6 +31,7 @@ pub fn available() -> bool {
         is_x86_feature_detected!("avx512f")
             && is_x86_feature_detected!("avx512bw")
             && is_x86_feature_detected!("avx512dq")
+            && is_x86_feature_detected!("avx512vl")
             && is_x86_feature_detected!("avx512vnni")
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -65,7 +66,7 @@ pub(crate) struct Finish {
 /// `w.len() == 2 · ROWS · offs.len()`; only `out`'s first `out.rows` rows and `out.valid`
 /// positions are written.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vnni")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
 pub(crate) fn block(
     x: &[i32],
     offs: &[usize],
@@ -108,7 +109,7 @@ pub(crate) struct Out<'a> {
 /// channels, every step, into `acc[r · C + c]` (two halves of eight exact `i64` lanes): runs of
 /// at most [`STEPS`] steps in `i32` (the assembly of [`super::conv16_steps`]), each widened.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vnni")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
 fn sums<const C: usize>(
     x: &[i32],
     offs: &[usize],
@@ -152,7 +153,7 @@ fn sums<const C: usize>(
 
 /// Adds `lo + 256·hi` (`i32` lanes) into the exact `i64` halves `a`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vnni")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
 #[inline]
 fn widen(a: &mut [__m512i; 2], lo: __m512i, hi: __m512i) {
     let l0 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(lo));
@@ -166,7 +167,7 @@ fn widen(a: &mut [__m512i; 2], lo: __m512i, hi: __m512i) {
 /// `C` vectors of positions from vector `v0` on (see [`block`]): the sums, then the bias and
 /// requantization, written channel-major into `out`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vnni")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
 #[inline]
 fn tile<const C: usize>(
     x: &[i32],

@@ -51,10 +51,10 @@ macro_rules! tail {
 /// sums of vector `c`.
 ///
 /// # Safety
-/// AVX-512 F/BW/VNNI are present, `n >= 1`, and for every step `s < n`: `offs[s]` is readable,
+/// AVX-512 F/BW/DQ/VL/VNNI are present, `n >= 1`, and for every step `s < n`: `offs[s]` is readable,
 /// the 48 `i32`s at `x + offs[s]` are readable, and so are the 8 `i32`s at `w + 8·s`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vnni")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
 pub(crate) unsafe fn steps3(
     x: *const i32,
     offs: *const usize,
@@ -105,7 +105,7 @@ pub(crate) unsafe fn steps3(
 /// # Safety
 /// As [`steps3`], with 32 `i32`s at `x + offs[s]`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vnni")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
 pub(crate) unsafe fn steps2(
     x: *const i32,
     offs: *const usize,
@@ -151,7 +151,7 @@ pub(crate) unsafe fn steps2(
 /// # Safety
 /// As [`steps3`], with 16 `i32`s at `x + offs[s]`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vnni")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
 pub(crate) unsafe fn steps1(
     x: *const i32,
     offs: *const usize,

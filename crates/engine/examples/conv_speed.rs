@@ -1,5 +1,5 @@
 //! Prints the speed of 16-bit convolutions (act16 inputs, `i16` weights: the `i64` accumulator
-//! path) on ResNet-50's layer shapes: the reference path (`ops::conv`) and the fast path
+//! path) on ResNet-50's layer shapes and YOLOv8n's (`y ...`): the reference path (`ops::conv`) and the fast path
 //! (`ops::conv16`), on 1 and 2 threads, checking that both give the same integers.
 //! `cargo run --release -p vouch-engine --example conv_speed [batch] [layer name part] [ref|fast]
 //! [threads]` (build with `--release`: the dev profile's speed says nothing).
@@ -12,8 +12,8 @@ use vouch_engine::ops::{Accum, Window, conv};
 use vouch_engine::vectors::Rng;
 use vouch_semantics::Requant;
 
-/// `(name, c_in, c_out, h = w, kernel, stride)` of ResNet-50 layers.
-const LAYERS: [(&str, usize, usize, usize, usize, usize); 10] = [
+/// `(name, c_in, c_out, h = w, kernel, stride)` of ResNet-50 and YOLOv8n (320x320) layers.
+const LAYERS: [(&str, usize, usize, usize, usize, usize); 16] = [
     ("conv1 7x7/2", 3, 64, 224, 7, 2),
     ("s1 3x3", 64, 64, 56, 3, 1),
     ("s1 1x1 up", 64, 256, 56, 1, 1),
@@ -24,6 +24,12 @@ const LAYERS: [(&str, usize, usize, usize, usize, usize); 10] = [
     ("s3 3x3", 256, 256, 14, 3, 1),
     ("s3 1x1 up", 256, 1024, 14, 1, 1),
     ("s4 3x3", 512, 512, 7, 3, 1),
+    ("y stem 3x3/2", 3, 16, 320, 3, 2),
+    ("y model.1 3x3/2", 16, 32, 160, 3, 2),
+    ("y c2f 1x1 @80", 32, 32, 80, 1, 1),
+    ("y c2f 1x1 @40", 64, 64, 40, 1, 1),
+    ("y head 3x3 @40", 64, 64, 40, 3, 1),
+    ("y 3x3 @20", 128, 128, 20, 3, 1),
 ];
 
 /// A way to run the layer.

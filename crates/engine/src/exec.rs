@@ -201,7 +201,9 @@ impl<'p> Engine<'p> {
     /// the same bits.
     pub fn run(&self, inputs: Vec<Tensor>) -> Result<Execution> {
         match &self.pool {
-            Some(pool) if !self.is_small(&inputs) => pool.install(|| self.run_rows(inputs)),
+            Some(pool) if !self.is_small(&inputs) || self.rows_apart(&inputs) => {
+                pool.install(|| self.run_rows(inputs))
+            }
             // One thread, or a run too small to pay for the hand-off: inline.
             _ => self.run_rows(inputs),
         }
@@ -212,6 +214,14 @@ impl<'p> Engine<'p> {
     fn is_small(&self, inputs: &[Tensor]) -> bool {
         run_rows_of(self.pkg, inputs)
             .is_ok_and(|rows| (rows as u64).saturating_mul(self.work_per_row) < INLINE_WORK)
+    }
+
+    /// Whether `inputs` hold several rows that run one by one (a package that is not
+    /// row-separable): the pool then runs the rows side by side, however small each is.
+    fn rows_apart(&self, inputs: &[Tensor]) -> bool {
+        !self.row_separable
+            && inputs.len() == self.pkg.inputs.len()
+            && run_rows_of(self.pkg, inputs).is_ok_and(|rows| rows > 1)
     }
 
     fn run_rows(&self, inputs: Vec<Tensor>) -> Result<Execution> {
@@ -238,14 +248,25 @@ impl<'p> Engine<'p> {
                         .is_some_and(|v| !v.shape.contains(&vouch_model::Dim::Batch))
             })
             .collect();
-        let mut all: Option<Execution> = None;
-        for r in 0..rows {
+        let one = |r: usize| {
             let row: Vec<Tensor> = inputs
                 .iter()
                 .zip(&shared)
                 .map(|(t, &s)| if s { t.clone() } else { row_of(t, rows, r) })
                 .collect();
-            let ex = self.run_inner(row)?;
+            self.run_inner(row)
+        };
+        // Rows are independent runs: side by side in a pool (each row's nodes may still split
+        // over it), joined in row order, so the bits are those of one row after another.
+        let runs: Vec<Result<Execution>> = if crate::gemm::in_parallel_pool() {
+            use rayon::prelude::*;
+            (0..rows).into_par_iter().map(one).collect()
+        } else {
+            (0..rows).map(one).collect()
+        };
+        let mut all: Option<Execution> = None;
+        for ex in runs {
+            let ex = ex?;
             all = Some(match all {
                 None => ex,
                 Some(mut acc) => {
@@ -341,7 +362,14 @@ impl<'p> Engine<'p> {
             };
             check_output(node, info, &out, &out_shape)?;
             if let (Some(p), Some(c)) = (profile.as_mut(), clock) {
-                p.record(node.op.name(), &node.name, format!("{out_shape:?}"), c);
+                let conv = conv_class(pkg, node, &out_shape);
+                p.record(
+                    node.op.name(),
+                    &node.name,
+                    format!("{out_shape:?}"),
+                    conv,
+                    c,
+                );
             }
             if self.opts.trace {
                 trace.push(out.clone());
@@ -732,4 +760,27 @@ fn infer_batch(pkg: &Package, inputs: &[Tensor]) -> Result<usize> {
         }
     }
     Ok(batch.unwrap_or(1))
+}
+
+/// A `Conv` node's shape class for the profile (`k3x3/s2 g1 @40x40`) and its multiply-adds at
+/// `out_shape`; `None` for other nodes.
+fn conv_class(pkg: &Package, node: &Node, out_shape: &[usize]) -> Option<(String, u64)> {
+    let Op::Conv {
+        weight,
+        kernel: [kh, kw],
+        strides: [sh, sw],
+        group,
+        ..
+    } = &node.op
+    else {
+        return None;
+    };
+    let w = pkg.consts.get(*weight as usize)?;
+    let cg = *w.shape.get(1)?;
+    let taps = u64::from(*kh) * u64::from(*kw);
+    let outs: u64 = out_shape.iter().map(|&d| d as u64).product();
+    let depthwise = if cg == 1 && *group > 1 { " dw" } else { "" };
+    let (oh, ow) = (out_shape.get(2)?, out_shape.get(3)?);
+    let class = format!("k{kh}x{kw}/s{sh}x{sw}{depthwise} @{oh}x{ow}");
+    Some((class, outs.saturating_mul(cg as u64).saturating_mul(taps)))
 }

@@ -32,6 +32,8 @@ pub(crate) fn reference_only() -> bool {
 pub(crate) struct Profile {
     /// `(op, node, detail, time)` per node, in node order.
     nodes: Vec<(&'static str, String, String, Duration)>,
+    /// `(shape class, multiply-adds, time)` per `Conv` node.
+    convs: Vec<(String, u64, Duration)>,
 }
 
 /// A node's clock, started before it runs.
@@ -45,10 +47,21 @@ impl Clock {
 }
 
 impl Profile {
-    /// Records a node's time since `clock` started.
-    pub(crate) fn record(&mut self, op: &'static str, node: &str, detail: String, clock: Clock) {
-        self.nodes
-            .push((op, node.to_owned(), detail, clock.0.elapsed()));
+    /// Records a node's time since `clock` started (and a `Conv`'s shape class and
+    /// multiply-adds).
+    pub(crate) fn record(
+        &mut self,
+        op: &'static str,
+        node: &str,
+        detail: String,
+        conv: Option<(String, u64)>,
+        clock: Clock,
+    ) {
+        let d = clock.0.elapsed();
+        if let Some((class, macs)) = conv {
+            self.convs.push((class, macs, d));
+        }
+        self.nodes.push((op, node.to_owned(), detail, d));
     }
 
     /// The profile as text: per op kind (count, milliseconds, share), then the slowest nodes.
@@ -76,6 +89,29 @@ impl Profile {
                 "  {op:<14}{n:>5} nodes {:>10.2} ms {:>5.1}%\n",
                 d.as_secs_f64() * 1e3,
                 share(*d)
+            );
+        }
+        let mut classes: Vec<(&str, usize, u64, Duration)> = Vec::new();
+        for (class, macs, d) in &self.convs {
+            match classes.iter_mut().find(|k| k.0 == class) {
+                Some(k) => {
+                    k.1 += 1;
+                    k.2 += macs;
+                    k.3 += *d;
+                }
+                None => classes.push((class, 1, *macs, *d)),
+            }
+        }
+        classes.sort_by_key(|k| std::cmp::Reverse(k.3));
+        if !classes.is_empty() {
+            s += "  Conv by shape (wall GMAC/s):\n";
+        }
+        for (class, n, macs, d) in &classes {
+            s += &format!(
+                "    {class:<24}{n:>4} nodes {:>10.2} ms {:>5.1}% {:>7.1} GMAC/s\n",
+                d.as_secs_f64() * 1e3,
+                share(*d),
+                *macs as f64 / d.as_secs_f64().max(1e-12) / 1e9
             );
         }
         let mut slow: Vec<_> = self.nodes.iter().collect();

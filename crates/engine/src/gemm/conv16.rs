@@ -31,6 +31,7 @@ pub fn available() -> bool {
         is_x86_feature_detected!("avx512f")
             && is_x86_feature_detected!("avx512bw")
             && is_x86_feature_detected!("avx512dq")
+            && is_x86_feature_detected!("avx512vl")
             && is_x86_feature_detected!("avx512vnni")
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -65,7 +66,7 @@ pub(crate) struct Finish {
 /// `w.len() == 2 · ROWS · offs.len()`; only `out`'s first `out.rows` rows and `out.valid`
 /// positions are written.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vnni")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
 pub(crate) fn block(
     x: &[i32],
     offs: &[usize],
@@ -105,54 +106,54 @@ pub(crate) struct Out<'a> {
 }
 
 /// Sums one tile: `C` vectors of positions from vector `v0` on against the block's `ROWS`
-/// channels, every step, into `acc[r · C + c]` (two halves of eight exact `i64` lanes). The
-/// `i32` halves are named registers (a macro writes them out: arrays of registers were left in
-/// memory by the compiler, a load and a store around every multiply-add).
-macro_rules! sums {
-    ($name:ident, [$($x:ident $xc:literal),*],
-     [$($lo:ident $hi:ident $r:literal $xv:ident $i:literal),*]) => {
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vnni")]
-        fn $name(x: &[i32], offs: &[usize], w: &[i32], v0: usize, acc: &mut [[__m512i; 2]; 12]) {
-            let q0 = LANES * v0;
-            let mut s0 = 0;
-            while s0 < offs.len() {
-                let s1 = (s0 + STEPS).min(offs.len());
-                $(let mut $lo = _mm512_setzero_si512(); let mut $hi = _mm512_setzero_si512();)*
-                for (ws, &off) in w[2 * ROWS * s0..2 * ROWS * s1].chunks_exact(2 * ROWS).zip(&offs[s0..s1]) {
-                    let at = off + q0;
-                    // SAFETY: `off + 16·vecs <= x.len()` (the caller's guarantee) and
-                    // `q0 + 16·c + 16 <= 16·vecs`: unaligned 64-byte reads inside `x`.
-                    $(let $x = unsafe { _mm512_loadu_si512(x.as_ptr().add(at + LANES * $xc).cast()) };)*
-                    $(
-                        $lo = _mm512_dpwssd_epi32($lo, $xv, _mm512_set1_epi32(ws[2 * $r]));
-                        $hi = _mm512_dpwssd_epi32($hi, $xv, _mm512_set1_epi32(ws[2 * $r + 1]));
-                    )*
+/// channels, every step, into `acc[r · C + c]` (two halves of eight exact `i64` lanes): runs of
+/// at most [`STEPS`] steps in `i32` (the assembly of [`super::conv16_steps`]), each widened.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
+fn sums<const C: usize>(
+    x: &[i32],
+    offs: &[usize],
+    w: &[i32],
+    v0: usize,
+    acc: &mut [[__m512i; 2]; 12],
+) {
+    use super::conv16_steps::{steps1, steps2, steps3};
+    debug_assert!(w.len() >= 2 * ROWS * offs.len());
+    let q0 = LANES * v0;
+    let mut s0 = 0;
+    while s0 < offs.len() {
+        let n = STEPS.min(offs.len() - s0);
+        let (xp, op) = (x.as_ptr().wrapping_add(q0), offs[s0..].as_ptr());
+        let wp = w[2 * ROWS * s0..].as_ptr();
+        // SAFETY: the features are enabled here; `n >= 1` steps from `s0` have offsets and
+        // weights, and `off + q0 + 16·C <= off + 16·vecs <= x.len()` (the caller's guarantee).
+        match C {
+            3 => {
+                let h = unsafe { steps3(xp, op, wp, n) };
+                for (a, [lo, hi]) in acc.iter_mut().zip(h) {
+                    widen(a, lo, hi);
                 }
-                $(widen(&mut acc[$i], $lo, $hi);)*
-                s0 = s1;
+            }
+            2 => {
+                let h = unsafe { steps2(xp, op, wp, n) };
+                for (a, [lo, hi]) in acc.iter_mut().zip(h) {
+                    widen(a, lo, hi);
+                }
+            }
+            _ => {
+                let h = unsafe { steps1(xp, op, wp, n) };
+                for (a, [lo, hi]) in acc.iter_mut().zip(h) {
+                    widen(a, lo, hi);
+                }
             }
         }
-    };
+        s0 += n;
+    }
 }
-
-sums!(sums3, [x0 0, x1 1, x2 2], [
-    l00 h00 0 x0 0, l01 h01 0 x1 1, l02 h02 0 x2 2,
-    l10 h10 1 x0 3, l11 h11 1 x1 4, l12 h12 1 x2 5,
-    l20 h20 2 x0 6, l21 h21 2 x1 7, l22 h22 2 x2 8,
-    l30 h30 3 x0 9, l31 h31 3 x1 10, l32 h32 3 x2 11
-]);
-sums!(sums2, [x0 0, x1 1], [
-    l00 h00 0 x0 0, l01 h01 0 x1 1,
-    l10 h10 1 x0 2, l11 h11 1 x1 3,
-    l20 h20 2 x0 4, l21 h21 2 x1 5,
-    l30 h30 3 x0 6, l31 h31 3 x1 7
-]);
-sums!(sums1, [x0 0], [l00 h00 0 x0 0, l10 h10 1 x0 1, l20 h20 2 x0 2, l30 h30 3 x0 3]);
 
 /// Adds `lo + 256·hi` (`i32` lanes) into the exact `i64` halves `a`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vnni")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
 #[inline]
 fn widen(a: &mut [__m512i; 2], lo: __m512i, hi: __m512i) {
     let l0 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(lo));
@@ -166,7 +167,7 @@ fn widen(a: &mut [__m512i; 2], lo: __m512i, hi: __m512i) {
 /// `C` vectors of positions from vector `v0` on (see [`block`]): the sums, then the bias and
 /// requantization, written channel-major into `out`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vnni")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
 #[inline]
 fn tile<const C: usize>(
     x: &[i32],
@@ -177,11 +178,7 @@ fn tile<const C: usize>(
     out: &mut Out<'_>,
 ) -> bool {
     let mut acc = [[_mm512_setzero_si512(); 2]; 12];
-    match C {
-        3 => sums3(x, offs, w, v0, &mut acc),
-        2 => sums2(x, offs, w, v0, &mut acc),
-        _ => sums1(x, offs, w, v0, &mut acc),
-    }
+    sums::<C>(x, offs, w, v0, &mut acc);
     let mut ok = true;
     let m = _mm512_set1_epi64(fin.m);
     let half = _mm512_set1_epi64(if fin.s == 0 { 0 } else { 1i64 << (fin.s - 1) });

@@ -290,6 +290,8 @@ fn portable_rows(a: &Packed, m0: usize, b: &Packed, out: &mut [i32]) {
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 pub(crate) mod conv16;
+#[cfg(target_arch = "x86_64")]
+mod conv16_steps;
 pub use conv16::available as conv16_available;
 #[cfg(target_arch = "x86_64")]
 mod vnni;

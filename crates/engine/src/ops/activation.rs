@@ -85,13 +85,77 @@ pub(crate) fn silu_in_range(
     let t_max = table.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
     let k = Plain::new(rq, x_max * i128::from(t_max))?;
     let half = i64::try_from(table.len() / 2).ok()?;
+    // the table's indices are `i32`s for the vector gather
+    let half32 = i32::try_from(half).ok()?;
     Some(par_map(x.data.len(), |at, o| {
-        for (o, &v) in o.iter_mut().zip(&x.data[at..]) {
+        let xs = &x.data[at..at + o.len()];
+        #[cfg(target_arch = "x86_64")]
+        if super::elementwise::avx512() {
+            // SAFETY: AVX-512 F/DQ are present; every input's window indexes the table
+            // (checked above for the smallest and the largest: a requantization is monotone).
+            unsafe { silu_avx512(xs, o, table, w.as_ref(), &k, half32) };
+            return;
+        }
+        for (o, &v) in o.iter_mut().zip(xs) {
             // in range: the window of every input lies between those of lo and hi
             let t = table[(i64::from(to_window(v)) + half) as usize];
             *o = k.apply(i64::from(v) * i64::from(t));
         }
     }))
+}
+
+/// The loop of [`silu_in_range`] sixteen elements at a time (the same integers):
+/// `o = k(x · T[w(x) + half])`, the table read by a gather.
+///
+/// # Safety
+/// AVX-512 F/DQ are present and `w(v) + half` indexes `table` for every `v` of `x` (`w` the
+/// identity when `None`), with `|v|` and `|v · T[..]|` within the bounds `w` and `k` were
+/// made for.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq")]
+unsafe fn silu_avx512(
+    x: &[i32],
+    o: &mut [i32],
+    table: &[i32],
+    w: Option<&Plain>,
+    k: &Plain,
+    half: i32,
+) {
+    use std::arch::x86_64::*;
+    let n = x.len().min(o.len());
+    let halves = |v: __m512i| {
+        (
+            _mm512_cvtepi32_epi64(_mm512_castsi512_si256(v)),
+            _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64::<1>(v)),
+        )
+    };
+    let join = |a: __m256i, b: __m256i| _mm512_inserti64x4::<1>(_mm512_castsi256_si512(a), b);
+    let mut i = 0;
+    while i + 16 <= n {
+        // SAFETY: `i + 16 <= n`: 16 `i32`s inside `x` and inside `o`.
+        let v = unsafe { _mm512_loadu_si512(x.as_ptr().add(i).cast()) };
+        let (v0, v1) = halves(v);
+        let wv = match w {
+            Some(w) => join(w.apply8(v0), w.apply8(v1)),
+            None => v,
+        };
+        let idx = _mm512_add_epi32(wv, _mm512_set1_epi32(half));
+        // SAFETY: every index lies inside the table (the caller's guarantee).
+        let t = unsafe { _mm512_i32gather_epi32::<4>(idx, table.as_ptr().cast()) };
+        let (t0, t1) = halves(t);
+        let y = join(
+            k.apply8(_mm512_mul_epi32(v0, t0)),
+            k.apply8(_mm512_mul_epi32(v1, t1)),
+        );
+        // SAFETY: as the load.
+        unsafe { _mm512_storeu_si512(o.as_mut_ptr().add(i).cast(), y) };
+        i += 16;
+    }
+    for (o, &v) in o[i..n].iter_mut().zip(&x[i..n]) {
+        let wv = w.map_or(v, |w| w.apply(i64::from(v)));
+        let t = table[(i64::from(wv) + i64::from(half)) as usize];
+        *o = k.apply(i64::from(v) * i64::from(t));
+    }
 }
 
 /// [`lut`] when the smallest and the largest input index the table (then every input does):

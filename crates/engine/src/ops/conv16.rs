@@ -4,9 +4,10 @@
 //!
 //! A window with unit strides reads the input in place: the input is copied once into zero-
 //! padded planes of channel pairs, and each window tap is an offset into them (no im2col; the
-//! positions past each output row's end are computed and dropped). Other windows (strides
-//! above 1, or a declared output the padded input cannot hold) first gather every tap into
-//! planes of `k` pairs (im2col). Results are written channel-major, as the output tensor lies.
+//! positions past each output row's end are computed and dropped). A window of strides 2
+//! reads the four phases of the padded input (even and odd rows and columns) the same way.
+//! Other windows (other strides, dilated strided windows, or a declared output the padded
+//! input cannot hold) first gather every tap into planes of pairs (im2col). Results are written channel-major, as the output tensor lies.
 
 use crate::gemm::conv16::{self, Finish, LANES, Out, ROWS};
 
@@ -21,8 +22,9 @@ pub struct Conv16 {
     blocks: Vec<Vec<Vec<i32>>>,
     /// Steps of one product.
     steps: usize,
-    /// Taps are read in place (unit strides), steps ordered (channel pair, tap); else steps are
-    /// the pairs of im2col's `k = (channel, tap)`.
+    /// Steps ordered (channel pair, tap), so that taps can be read in place (unit strides, or
+    /// strides of 2 from the input's four phase planes); else steps are the pairs of im2col's
+    /// `k = (channel, tap)`.
     in_place: bool,
     /// Output channels per group.
     og: usize,
@@ -48,7 +50,7 @@ impl Conv16 {
             return None;
         }
         {
-            let in_place = strides == [1, 1];
+            let in_place = strides == [1, 1] || strides == [2, 2];
             let taps = kh * kw;
             let kk = cg * taps;
             let steps = if in_place {
@@ -252,7 +254,7 @@ fn block_into(
             valid: ld,
         }
     };
-    // SAFETY: AVX-512 F/BW/DQ/VNNI are present (`Conv16` exists only then); the bounds the
+    // SAFETY: AVX-512 F/BW/DQ/VL/VNNI are present (`Conv16` exists only then); the bounds the
     // kernel relies on were checked just above.
     #[cfg(target_arch = "x86_64")]
     let ok = unsafe { conv16::block(&p.x, &p.offs, wblk, p.vecs, &fin, &mut out) };
@@ -300,20 +302,28 @@ fn planes(
         let vecs = (oh * wp).div_ceil(16);
         let max_tap = (kh - 1) * dh * wp + (kw - 1) * dw;
         let plane = (hp * wp).max(16 * vecs + max_tap);
-        let mut x = vec![0i32; pairs * plane];
-        for (p, dst) in x.chunks_exact_mut(plane).enumerate() {
+        // Written once, in order (zeroing the whole planes first was a tenth of a small 1x1
+        // convolution's time): per plane, the padding rows, each row between its padding
+        // columns, then zeros to the plane's end.
+        let mut x = Vec::with_capacity(pairs * plane);
+        let zeros = |x: &mut Vec<i32>, n: usize| x.resize(x.len() + n, 0);
+        for p in 0..pairs {
+            let end = x.len() + plane;
             let chan = |ci: usize| src.get(ci * h * w..(ci + 1) * h * w);
-            let (Some(first), second) = (chan(2 * p), chan(2 * p + 1)) else {
-                continue;
-            };
-            for iy in 0..h {
-                let d = &mut dst[(iy + pt) * wp + pl..(iy + pt) * wp + pl + w];
-                let a = &first[iy * w..(iy + 1) * w];
-                match second {
-                    Some(b) => pair_into(d, a, &b[iy * w..(iy + 1) * w]),
-                    None => pair_into(d, a, &vec![0; w]),
+            if let Some(first) = chan(2 * p) {
+                let second = chan(2 * p + 1);
+                zeros(&mut x, pt * wp);
+                for iy in 0..h {
+                    zeros(&mut x, pl);
+                    let a = &first[iy * w..(iy + 1) * w];
+                    match second {
+                        Some(b) => pair_onto(&mut x, a, &b[iy * w..(iy + 1) * w]),
+                        None => x.extend(a.iter().map(|&a| a & 0xffff)),
+                    }
+                    zeros(&mut x, pr);
                 }
             }
+            x.resize(end, 0);
         }
         let offs = (0..pairs)
             .flat_map(|p| (0..taps).map(move |t| p * plane + (t / kw) * dh * wp + (t % kw) * dw))
@@ -324,6 +334,14 @@ fn planes(
             vecs,
             map: Map { row: wp, ow, oh },
         };
+    }
+    if f.in_place
+        && win.strides == [2, 2]
+        && win.dilations == [1, 1]
+        && 2 * oh + kh <= hp + 2
+        && 2 * ow + kw <= wp + 2
+    {
+        return phases(src, [h, w], [oh, ow], f, win);
     }
     // im2col in the weights' step order.
     let taps = kh * kw;
@@ -365,9 +383,72 @@ fn planes(
     }
 }
 
-/// `d[i] = (a[i], b[i])` as the low and high halves of an `i32` (values within `i16`).
-fn pair_into(d: &mut [i32], a: &[i32], b: &[i32]) {
-    for (d, (&a, &b)) in d.iter_mut().zip(a.iter().zip(b)) {
-        *d = (a & 0xffff) | (b << 16);
+/// The planes of a window of strides 2 (unit dilations) whose every tap of every declared
+/// output lies inside the padded input: per channel pair, the padded input's phases
+/// (`(row, column) mod 2`; the odd ones only where the window has two rows or columns of taps),
+/// each a plane of `⌈hp/2⌉ × ⌈wp/2⌉`. Output `(y, x)` is position
+/// `y · ⌈wp/2⌉ + x` and its tap `(ty, tx)` reads phase `(ty mod 2, tx mod 2)` at `(y + ty/2,
+/// x + tx/2)`: an offset, as for unit strides (no im2col; the positions past each output row's
+/// end are computed and dropped).
+fn phases<'a>(
+    src: &'a [i32],
+    [h, w]: [usize; 2],
+    [oh, ow]: [usize; 2],
+    f: &Conv16,
+    win: &Window,
+) -> Planes {
+    let [kh, kw] = f.kernel;
+    let [pt, pl, pb, pr] = win.pads;
+    let (hq, wq) = ((h + pt + pb).div_ceil(2), (w + pl + pr).div_ceil(2));
+    let (taps, pairs) = (kh * kw, f.cg.div_ceil(2));
+    let vecs = (oh * wq).div_ceil(16);
+    let plane = (hq * wq).max(16 * vecs + (kh - 1) / 2 * wq + (kw - 1) / 2);
+    // the phases the taps read (one row phase for one row of taps, one column phase likewise)
+    let (ny, nx) = (kh.min(2), kw.min(2));
+    let mut x = Vec::with_capacity(pairs * ny * nx * plane);
+    for p in 0..pairs {
+        let chan = |ci: usize| src.get(ci * h * w..(ci + 1) * h * w);
+        let (first, second) = (chan(2 * p), chan(2 * p + 1));
+        for (py, px) in (0..ny).flat_map(|py| (0..nx).map(move |px| (py, px))) {
+            let end = x.len() + plane;
+            // the columns `j` whose input column `2j + px - pl` lies in `[0, w)`
+            let j_lo = pl.saturating_sub(px).div_ceil(2).min(wq);
+            let j_hi = (w + pl).saturating_sub(px).div_ceil(2).clamp(j_lo, wq);
+            for i in 0..hq {
+                let row_start = x.len();
+                let line = |c: Option<&'a [i32]>, iy: usize| c?.get(iy * w..(iy + 1) * w);
+                if let Some(iy) = (2 * i + py).checked_sub(pt).filter(|&iy| iy < h)
+                    && let Some(a) = line(first, iy)
+                {
+                    let cols = (2 * j_lo + px - pl..).step_by(2).take(j_hi - j_lo);
+                    x.resize(row_start + j_lo, 0);
+                    match line(second, iy) {
+                        Some(b) => x.extend(cols.map(|ix| (a[ix] & 0xffff) | (b[ix] << 16))),
+                        None => x.extend(cols.map(|ix| a[ix] & 0xffff)),
+                    }
+                }
+                x.resize(row_start + wq, 0);
+            }
+            x.resize(end, 0);
+        }
     }
+    let offs = (0..pairs)
+        .flat_map(|p| {
+            (0..taps).map(move |t| {
+                let (ty, tx) = (t / kw, t % kw);
+                ((p * ny + ty % 2) * nx + tx % 2) * plane + ty / 2 * wq + tx / 2
+            })
+        })
+        .collect();
+    Planes {
+        x,
+        offs,
+        vecs,
+        map: Map { row: wq, ow, oh },
+    }
+}
+
+/// Appends `(a[i], b[i])` as the low and high halves of an `i32` (values within `i16`).
+fn pair_onto(d: &mut Vec<i32>, a: &[i32], b: &[i32]) {
+    d.extend(a.iter().zip(b).map(|(&a, &b)| (a & 0xffff) | (b << 16)));
 }

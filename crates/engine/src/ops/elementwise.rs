@@ -334,6 +334,26 @@ impl Plain {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+impl Plain {
+    /// [`Plain::apply`] on eight `i64` lanes (each within the bound), as eight `i32`s.
+    #[target_feature(enable = "avx512f,avx512dq")]
+    #[inline]
+    pub(crate) fn apply8(&self, v: std::arch::x86_64::__m512i) -> std::arch::x86_64::__m256i {
+        use std::arch::x86_64::*;
+        let p = _mm512_add_epi64(
+            _mm512_mullo_epi64(v, _mm512_set1_epi64(self.m)),
+            _mm512_set1_epi64(self.half),
+        );
+        let r = _mm512_sra_epi64(p, _mm_cvtsi64_si128(i64::from(self.s)));
+        let r = _mm512_min_epi64(
+            _mm512_max_epi64(r, _mm512_set1_epi64(self.lo)),
+            _mm512_set1_epi64(self.hi),
+        );
+        _mm512_cvtepi64_epi32(r)
+    }
+}
+
 /// `o = requant(a·b)` (see [`Plain`]), with AVX-512 where the CPU has it (the same integers).
 fn mul_plain(a: &[i32], b: &[i32], o: &mut [i32], k: &Plain) {
     #[cfg(target_arch = "x86_64")]
@@ -388,7 +408,7 @@ fn rescale_plain_loop(a: &[i32], o: &mut [i32], k: &Plain) {
 
 /// Whether the CPU has AVX-512 F and DQ (the 64-bit lane multiply the plain maps use).
 #[cfg(target_arch = "x86_64")]
-fn avx512() -> bool {
+pub(crate) fn avx512() -> bool {
     std::arch::is_x86_feature_detected!("avx512f")
         && std::arch::is_x86_feature_detected!("avx512dq")
 }

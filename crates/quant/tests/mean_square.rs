@@ -79,6 +79,10 @@ fn a_small_token_keeps_its_mean_square() {
         pkg.nodes.iter().any(|n| matches!(n.op, Op::MatMul { .. })),
         "the sum of squares is a MatMul"
     );
+    assert!(
+        !pkg.nodes.iter().any(|n| matches!(n.op, Op::Lut { .. })),
+        "no table of squares is left"
+    );
     for mode in [Mode::Optimistic, Mode::Committee, Mode::Zk] {
         check_mode(&pkg, mode).unwrap_or_else(|e| panic!("{mode:?}: {e}"));
     }

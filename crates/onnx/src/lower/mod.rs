@@ -22,6 +22,7 @@
 //! | [`tree`] | `ai.onnx.ml` `TreeEnsembleClassifier`, `TreeEnsembleRegressor`, the opset-5 `TreeEnsemble` ([`tree_v5`]) |
 //! | [`norm`] | `BatchNormalization` (folded into `Conv`/`Linear`, or `Mul` + `Add`), `InstanceNormalization` (`Reduce` mean, `Sub`, `Mul`, `Reduce` mean, a `Map` of `1/√(v+ε)`, `Mul`, per-channel `Mul` + `Add`), `LRN` (`Mul`, a 1×1 `Conv` (or `Linear`) by the 0/1 channel-window band, a `Map` of `(bias + α/size · s)^-β`, `Mul`) (no family: existing ops only) |
 //! | [`layer_norm`] | `LayerNormalization`, `RMSNormalization` (as `InstanceNormalization`: `Reduce` mean, `Sub`, `Mul`, `Reduce` mean, a `Map` of `1/√(v+ε)`, `Mul` by the constant scale, `Add` of the bias) (no family: existing ops only) |
+//! | [`mean_square`] | `ReduceMean` of `Pow(x, 2)` or `Mul(x, x)` over the last axis (a LayerNorm's variance as exporters spell it): a `MatMul` of `x` as a row by `x` as a column (the exact sum of squares) and a `Mul` by `1/C` (no family: existing ops only) |
 //! | [`rnn`] | `LSTM`, `GRU` (both `linear_before_reset` forms), `RNN`, every direction, layouts 0 and 1: unrolled over the static sequence length into a `Linear` per gate over the sequence, per step a `Select`, a `Linear` of the previous state, `Add`, the gate activations, `Mul`, `Add`, `Sub`; `Concat` and `Reshape` for `Y` (no family: existing ops only) |
 //! | [`attention`] | `Attention` (opsets 23-25) as its function body: `Reshape`/`Transpose` into heads, `Concat` of the caches, `Gather` for grouped-query heads, `Mul`, `MatMul`, the soft cap (`Tanh`), `Add` of a float mask, the masks known at import as a `Where` by the row minimum minus a margin, `Softmax`, `MatMul`; the same masking for an `Add` of a `-inf` constant or a `Where` by one whose result only feeds a last-axis `Softmax` (no family: existing ops only) |
 //! | [`space_depth`] | `SpaceToDepth`, `DepthToSpace` (`Reshape` to rank 6, `Transpose`, `Reshape`), `LpNormalization` (`p` 1 or 2: `ReduceSum` of `Abs` or `Mul`, a `Pow` table, `Mul`) (no family: existing ops only) |
@@ -53,6 +54,7 @@ mod linear_stack;
 mod logic;
 mod lp_pool;
 mod magnitude;
+mod mean_square;
 mod norm;
 mod plumbing;
 mod pool;

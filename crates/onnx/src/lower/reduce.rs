@@ -291,6 +291,10 @@ impl Importer {
                 Dim::Fixed(n) => dims.push(*n),
             }
         }
+        // a mean of squares over the last axis: their exact sum (lower/mean_square.rs)
+        if mode == ReduceMode::Mean && self.mean_square(ctx, v, &axes, keepdims)? {
+            return Ok(());
+        }
         let out = self.staged_reduce(ctx, v, mode, &axes, keepdims, None)?;
         self.set_out(ctx, 0, Sym::Value(out))
     }

@@ -26,29 +26,19 @@ async fn a_lie_at_each_gather_node_is_caught() {
         let model = common::publish(&chain, &bytes, &pkg).await;
         chain.stake(2, model, 1_500).await;
         let (ic, honest, _output, evidence) = common::run_fixture(&pkg, name, 1);
-        for (j, node) in evidence.nodes.iter().enumerate() {
-            if node.op != op::GATHER {
-                continue;
-            }
-            // an element of the last row read, moved by one
-            let lie = common::nudged(&honest, j, honest.tensors()[j].len() - 1);
-            let what = format!("{name} node {j} (Gather, {} consts)", node.consts.len());
-            let (moves, gas) = common::liar_loses(
-                (&carol, &honest, &evidence),
-                (&bob, &lie),
-                model,
-                ic,
-                0,
-                &what,
-            )
-            .await;
-            table.push((what, moves, gas));
-        }
+        // an element of the last row read, moved by one
+        let lies = (evidence.nodes.iter().enumerate())
+            .filter(|(_, node)| node.op == op::GATHER)
+            .map(|(j, node)| {
+                let what = format!("{name} node {j} (Gather, {} consts)", node.consts.len());
+                (j, honest.tensors()[j].len() - 1, what)
+            })
+            .collect();
+        table.extend(
+            common::nudged_liars_lose((&carol, &honest, &evidence), &bob, model, ic, lies).await,
+        );
     }
-    println!("lying node                              moves  one-step gasUsed");
-    for (what, moves, gas) in &table {
-        println!("{what:<38} {moves:>5}  {gas:>16}");
-    }
+    common::print_one_steps("lying node", &table);
     // the lookup and the constant pick (one constant each), the computed pick (none)
     let consts: Vec<&str> = table.iter().map(|(w, _, _)| &w[w.len() - 9..]).collect();
     assert_eq!(consts, ["1 consts)", "1 consts)", "0 consts)"], "{table:?}");

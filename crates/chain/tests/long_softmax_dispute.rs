@@ -42,23 +42,14 @@ async fn a_lie_at_each_stage_of_a_long_softmax_is_caught() {
     let bob = chain.system(2).await;
     let carol = chain.system(3).await;
     let (ic, honest, _output, evidence) = common::run_fixture(&pkg, name, 1);
-    let mut table = Vec::new();
-    for j in nodes {
-        let lie = common::nudged(&honest, j, honest.tensors()[j].len() / 2);
-        let what = format!("{} ({})", pkg.nodes[j].name, pkg.nodes[j].op.name());
-        let (moves, gas) = common::liar_loses(
-            (&carol, &honest, &evidence),
-            (&bob, &lie),
-            model,
-            ic,
-            0,
-            &what,
-        )
-        .await;
-        table.push((what, moves, gas));
-    }
-    println!("lying softmax node                      moves  one-step gasUsed");
-    for (what, moves, gas) in table {
-        println!("{what:<39} {moves:>5}  {gas:>16}");
-    }
+    let lies = nodes
+        .into_iter()
+        .map(|j| {
+            let what = format!("{} ({})", pkg.nodes[j].name, pkg.nodes[j].op.name());
+            (j, honest.tensors()[j].len() / 2, what)
+        })
+        .collect();
+    let table =
+        common::nudged_liars_lose((&carol, &honest, &evidence), &bob, model, ic, lies).await;
+    common::print_one_steps("lying softmax node", &table);
 }

@@ -62,25 +62,20 @@ async fn a_lie_in_each_per_channel_node_is_caught() {
         let bob = chain.system(2).await;
         let carol = chain.system(3).await;
         let (ic, honest, _output, evidence) = common::run_fixture(&pkg, name, 1);
-        for (j, code) in nodes {
+        for &(j, code) in &nodes {
             assert_eq!(evidence.nodes[j].op, code, "{name} node {j}");
-            // a middle element: a Conv's first outputs sit on the padded border
-            let lie = common::nudged(&honest, j, honest.tensors()[j].len() / 2);
-            let what = format!("{name} node {j} ({})", pkg.nodes[j].name);
-            let (moves, gas) = common::liar_loses(
-                (&carol, &honest, &evidence),
-                (&bob, &lie),
-                model,
-                ic,
-                0,
-                &what,
-            )
-            .await;
-            table.push((what, moves, gas));
         }
+        // a middle element: a Conv's first outputs sit on the padded border
+        let lies = nodes
+            .into_iter()
+            .map(|(j, _)| {
+                let what = format!("{name} node {j} ({})", pkg.nodes[j].name);
+                (j, honest.tensors()[j].len() / 2, what)
+            })
+            .collect();
+        table.extend(
+            common::nudged_liars_lose((&carol, &honest, &evidence), &bob, model, ic, lies).await,
+        );
     }
-    println!("lying per-channel node            moves  one-step gasUsed");
-    for (what, moves, gas) in table {
-        println!("{what:<33} {moves:>5}  {gas:>16}");
-    }
+    common::print_one_steps("lying per-channel node", &table);
 }

@@ -58,23 +58,14 @@ async fn a_lie_in_each_node_requantizing_onto_a_pinned_grid_is_caught() {
     let bob = chain.system(2).await;
     let carol = chain.system(3).await;
     let (ic, honest, _output, evidence) = common::run_fixture(&pkg, name, 1);
-    let mut table = Vec::new();
-    for (j, m) in nodes {
-        let lie = common::nudged(&honest, j, honest.tensors()[j].len() / 2);
-        let what = format!("{} ({}, M {m})", pkg.nodes[j].name, pkg.nodes[j].op.name());
-        let (moves, gas) = common::liar_loses(
-            (&carol, &honest, &evidence),
-            (&bob, &lie),
-            model,
-            ic,
-            0,
-            &what,
-        )
-        .await;
-        table.push((what, moves, gas));
-    }
-    println!("lying pinned node                                  moves  one-step gasUsed");
-    for (what, moves, gas) in table {
-        println!("{what:<50} {moves:>5}  {gas:>16}");
-    }
+    let lies = nodes
+        .into_iter()
+        .map(|(j, m)| {
+            let what = format!("{} ({}, M {m})", pkg.nodes[j].name, pkg.nodes[j].op.name());
+            (j, honest.tensors()[j].len() / 2, what)
+        })
+        .collect();
+    let table =
+        common::nudged_liars_lose((&carol, &honest, &evidence), &bob, model, ic, lies).await;
+    common::print_one_steps("lying pinned node", &table);
 }

@@ -294,6 +294,35 @@ pub async fn liar_loses(
     liar_loses_rows(honest, liar, (model, 1), ic, dev, what).await
 }
 
+/// One lie per `(node, element, what)` of `lies`, each [`nudged`] from the honest trace and
+/// played by [`liar_loses`] as a task of its own: every one must lose. Returns
+/// `(what, moves, one-step gasUsed)` per lie, in order (for [`print_one_steps`]).
+pub async fn nudged_liars_lose(
+    honest: (&System, &HonestTrace, &Evidence),
+    liar: &System,
+    model: u32,
+    ic: B256,
+    lies: Vec<(usize, usize, String)>,
+) -> Vec<(String, usize, u64)> {
+    let mut rows = Vec::with_capacity(lies.len());
+    for (j, e, what) in lies {
+        let lie = nudged(honest.1, j, e);
+        let (moves, gas) = liar_loses(honest, (liar, &lie), model, ic, 0, &what).await;
+        rows.push((what, moves, gas));
+    }
+    rows
+}
+
+/// Prints the rows of [`nudged_liars_lose`] as a table, `title` heading the first column.
+#[allow(clippy::print_stdout)] // the tests' report (`-- --nocapture`)
+pub fn print_one_steps(title: &str, rows: &[(String, usize, u64)]) {
+    let w = rows.iter().map(|r| r.0.len()).fold(title.len(), usize::max);
+    println!("{title:<w$}  moves  one-step gasUsed");
+    for (what, moves, gas) in rows {
+        println!("{what:<w$}  {moves:>5}  {gas:>16}");
+    }
+}
+
 /// [`liar_loses`] for a task of `rows` rows (`(model, rows)`).
 pub async fn liar_loses_rows(
     honest: (&System, &HonestTrace, &Evidence),

@@ -71,20 +71,10 @@ impl Builder<'_> {
         for (row, &s) in fc.data.chunks(per.max(1)).zip(&s_w) {
             wq.extend(row.iter().map(|&v| quant_sym(v, s, lim)));
         }
-        let mut bq = Vec::with_capacity(rows);
-        for (n, &s) in s_w.iter().enumerate() {
-            let b = bias
-                .and_then(|c| g.consts[c].data.get(n))
-                .copied()
-                .unwrap_or(0.0);
-            let q = (f64::from(b) / (x.scale * s)).round();
-            // 2^62: the widest value a [hi, lo] pair holds; a nearly dead channel's fine scale
-            // can put its bias past it: per tensor, which refuses or widens on its own terms
-            if !q.is_finite() || q.abs() >= 4_611_686_018_427_387_904.0 {
-                return Ok(None);
-            }
-            bq.push(q as i64);
-        }
+        // a bias past a [hi, lo] pair: per tensor, which refuses or widens on its own terms
+        let Some(bq) = channel_biases(bias.map(|c| &g.consts[c].data[..]), x.scale, &s_w) else {
+            return Ok(None);
+        };
         let (target, s_z, lo, hi) = self.act_target(node.output);
         let ratios: Vec<f64> = s_w.iter().map(|&s| x.scale * s / s_z).collect();
         // M[n]'s rounding is a gain error of 1 / (2 M[n]) on channel n: take the largest shift
@@ -151,4 +141,18 @@ impl Builder<'_> {
             out: q.id,
         }))
     }
+}
+
+/// Each output channel's bias at `s_x · s_w[n]` (`0` for a node without one); `None` when one
+/// is past 2^62, the widest value a `[hi, lo]` pair holds (a nearly dead channel's fine scale
+/// can put its bias there).
+pub(super) fn channel_biases(bias: Option<&[f32]>, s_x: f64, s_w: &[f64]) -> Option<Vec<i64>> {
+    s_w.iter()
+        .enumerate()
+        .map(|(n, &s)| {
+            let b = bias.and_then(|b| b.get(n)).copied().unwrap_or(0.0);
+            let q = (f64::from(b) / (s_x * s)).round();
+            (q.is_finite() && q.abs() < 4_611_686_018_427_387_904.0).then_some(q as i64)
+        })
+        .collect()
 }

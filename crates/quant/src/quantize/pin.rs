@@ -385,21 +385,9 @@ impl Builder<'_> {
                 out: out.id,
             }));
         }
-        let mut bq = Vec::with_capacity(rows);
-        for (n, &s) in s_w.iter().enumerate() {
-            let b = bias
-                .and_then(|c| g.consts[c].data.get(n))
-                .copied()
-                .unwrap_or(0.0);
-            let q = (f64::from(b) / (x.scale * s)).round();
-            if !q.is_finite() || q.abs() >= 4_611_686_018_427_387_904.0 {
-                return Err(Self::err(
-                    node,
-                    "bias does not fit i64 at the model's scale",
-                ));
-            }
-            bq.push(q as i64);
-        }
+        let bq =
+            super::channels::channel_biases(bias.map(|c| &g.consts[c].data[..]), x.scale, &s_w)
+                .ok_or_else(|| Self::err(node, "bias does not fit i64 at the model's scale"))?;
         let ratios: Vec<f64> = s_w.iter().map(|&s| x.scale * s / s_z).collect();
         let mut chosen = None;
         for shift in (0..=62u32).rev() {

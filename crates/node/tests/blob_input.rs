@@ -69,15 +69,21 @@ fn prague() -> DevnetConfig {
     }
 }
 
+/// A Prague devnet with the digits MLP published, signers `funded` given 5,000 and signer 1
+/// staked on it: the package bytes, the package and the model id.
+async fn published(funded: std::ops::Range<usize>) -> (Chain, Vec<u8>, vouch_model::Package, u32) {
+    let (bytes, pkg) = vouch_testkit::digits_mlp();
+    let chain = Chain::start_on(prague(), test_config()).await;
+    let model = chain.publish(&bytes, &pkg).await;
+    chain.fund(funded, 5_000).await;
+    chain.stake(1, model, 1_500).await;
+    (chain, bytes, pkg, model)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_node_serves_blob_inputs_and_refuses_blobs_not_opening_the_commitment() {
     let _ = tracing_subscriber::fmt().with_test_writer().try_init();
-    let (bytes, pkg) = vouch_testkit::digits_mlp();
-    let cfg = test_config();
-    let chain = Chain::start_on(prague(), cfg.clone()).await;
-    let model = chain.publish(&bytes, &pkg).await;
-    chain.fund(1..3, 5_000).await;
-    chain.stake(1, model, 1_500).await;
+    let (chain, bytes, pkg, model) = published(1..3).await;
     let dir = tempfile::tempdir().unwrap();
     let node = node(
         &chain,
@@ -132,12 +138,8 @@ async fn a_provider_node_serves_blob_inputs_and_refuses_blobs_not_opening_the_co
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lie_on_a_blob_task_is_challenged_by_a_node_reading_the_beacon_api() {
     let _ = tracing_subscriber::fmt().with_test_writer().try_init();
-    let (bytes, pkg) = vouch_testkit::digits_mlp();
+    let (chain, bytes, pkg, model) = published(1..4).await;
     let cfg = test_config();
-    let chain = Chain::start_on(prague(), cfg.clone()).await;
-    let model = chain.publish(&bytes, &pkg).await;
-    chain.fund(1..4, 5_000).await;
-    chain.stake(1, model, 1_500).await;
     let dir = tempfile::tempdir().unwrap();
     // the liar reads anvil's pool; the challenger reads only the beacon API
     let liar = node(&chain, &bytes, dir.path(), 1, PROVIDER, Lie::Always, None).await;
@@ -188,11 +190,7 @@ async fn a_lie_on_a_blob_task_is_challenged_by_a_node_reading_the_beacon_api() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_beacon_node_down_when_the_task_arrives_is_asked_again_until_it_answers() {
     let _ = tracing_subscriber::fmt().with_test_writer().try_init();
-    let (bytes, pkg) = vouch_testkit::digits_mlp();
-    let chain = Chain::start_on(prague(), test_config()).await;
-    let model = chain.publish(&bytes, &pkg).await;
-    chain.fund(1..3, 5_000).await;
-    chain.stake(1, model, 1_500).await;
+    let (chain, bytes, pkg, model) = published(1..3).await;
     // the beacon URL is a loopback port nothing listens on yet
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

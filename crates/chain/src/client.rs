@@ -1,11 +1,12 @@
 //! A connection to one chain: provider (with an optional signing wallet), chain id, and
-//! transactions whose failures come back as plain errors.
+//! transactions whose failures come back as plain errors. `https://` endpoints are verified
+//! against the system's roots (`SSL_CERT_FILE`/`SSL_CERT_DIR` add a private CA).
 //!
 //! Nonces come from the node (`eth_getTransactionCount(pending)`) for every transaction. Sends
 //! from clones of one [`Client`] are serialized until the node has the transaction in its pool
 //! (so concurrent tasks of one process never pick the same nonce), then awaited concurrently.
 
-use crate::{Error, Result, revert};
+use crate::{Error, Result, http_error, revert};
 use alloy::contract::{CallBuilder, CallDecoder};
 use alloy::network::{Ethereum, EthereumWallet};
 use alloy::primitives::{Address, B256};
@@ -52,8 +53,10 @@ impl Client {
         // up to six times, 100 ms apart: a lossy endpoint costs a retry, not a failed task. The
         // replay of a transaction whose answer was lost returns the node's "already known" or
         // "nonce too low", an error the caller handles as for any failed send.
+        // A refused TLS handshake is not a lossy endpoint: it is answered at once.
         let policy = RateLimitRetryPolicy::default().or(|e: &TransportError| {
-            matches!(e, RpcError::Transport(TransportErrorKind::Custom(_)))
+            matches!(e, RpcError::Transport(TransportErrorKind::Custom(c))
+                if http_error::tls_failure(c.as_ref()).is_none())
         });
         let rpc = ClientBuilder::default()
             .layer(RetryBackoffLayer::new_with_policy(6, 100, u64::MAX, policy))
@@ -68,6 +71,14 @@ impl Client {
         let chain_id =
             match tokio::time::timeout(Duration::from_secs(10), provider.get_chain_id()).await {
                 Ok(Ok(id)) => id,
+                Ok(Err(RpcError::Transport(TransportErrorKind::Custom(c)))) => {
+                    let reason = http_error::describe(c.as_ref());
+                    let url = url.to_owned();
+                    return Err(match http_error::tls_failure(c.as_ref()) {
+                        Some(_) => Error::Tls { url, reason },
+                        None => Error::Unreachable { url, reason },
+                    });
+                }
                 Ok(Err(e)) => {
                     return Err(Error::Unreachable {
                         url: url.to_owned(),

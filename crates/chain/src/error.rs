@@ -22,6 +22,17 @@ pub enum Error {
         /// What the transport reported.
         reason: String,
     },
+    /// The RPC endpoint's TLS handshake failed: a certificate no trusted root vouches for, one
+    /// for another host name, an expired one.
+    #[error(
+        "RPC endpoint {url} failed TLS ({reason}); the certificate must be for the URL's host and chain to a root this machine trusts (add a private CA with SSL_CERT_FILE=ca.pem)"
+    )]
+    Tls {
+        /// The endpoint.
+        url: String,
+        /// The TLS error and what led to it.
+        reason: String,
+    },
     /// A call or transaction reverted; `reason` is the decoded custom error with its arguments,
     /// an `Error(string)` message or a panic code.
     #[error("{call} reverted: {reason}")]

@@ -28,6 +28,7 @@ pub mod dispute;
 pub mod eas;
 mod error;
 pub mod graph;
+mod http_error;
 pub mod keyfile;
 pub mod keystore;
 pub mod receipt;

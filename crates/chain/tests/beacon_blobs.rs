@@ -1,7 +1,7 @@
 //! `BeaconBlobs` against a real anvil's beacon REST routes (port 0, Prague): the blobs of a
 //! request read back by the block that carried it, and the failures a node must report
 //! plainly: a versioned hash the block does not carry, a block the node does not have, a dead
-//! URL, a URL that is not a beacon API, a URL that is not `http://`.
+//! URL, a URL that is not a beacon API, a URL that is neither `http://` nor `https://`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -114,10 +114,10 @@ async fn beacon_blobs_read_a_requests_blobs_and_say_why_they_cannot() {
         e.contains("GET /eth/v1/beacon/genesis answered HTTP 404"),
         "{e}"
     );
-    // not an http URL
+    // not an http(s) URL
     for bad in [
         "ftp://127.0.0.1/",
-        "https://127.0.0.1/",
+        "file:///etc/hosts",
         "localhost:5052",
         "",
     ] {

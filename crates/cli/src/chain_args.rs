@@ -21,7 +21,8 @@ pub struct ChainArgs {
     /// The data directory.
     #[command(flatten)]
     pub dirs: DataDirArgs,
-    /// JSON-RPC endpoint of any EVM chain (default: the local devnet).
+    /// JSON-RPC endpoint of any EVM chain, `http://` or `https://` (default: the local devnet).
+    /// `https://` certificates are checked against the system's roots; SSL_CERT_FILE adds a CA.
     #[arg(long, env = "VOUCH_RPC_URL", default_value = DEFAULT_RPC_URL)]
     pub rpc_url: String,
     /// Key to sign with: a name or address from `vouch key list`.

@@ -17,7 +17,7 @@
 //! [`read_input`](super::read_input).
 
 use super::BlobSource;
-use crate::{Error, Result};
+use crate::{Error, Result, http_error};
 use alloy::eips::eip4844::Blob;
 use alloy::primitives::{B256, Bytes};
 use alloy::providers::Provider as _;
@@ -100,20 +100,19 @@ impl Answer {
 }
 
 impl BeaconBlobs {
-    /// A source over the beacon REST API at `url` (`http://host:port`, e.g. a consensus
-    /// client's `:5052`, or anvil's RPC URL), with `exec` the execution client of the same
-    /// chain. Nothing is fetched until the first read; a URL that is not `http://` is refused
-    /// here (the workspace's reqwest is built without TLS, as for the RPC URL).
+    /// A source over the beacon REST API at `url` (`http://host:port` or `https://…`, e.g. a
+    /// consensus client's `:5052`, a hosted beacon endpoint, or anvil's RPC URL), with `exec`
+    /// the execution client of the same chain. Nothing is fetched until the first read; a URL
+    /// that is neither `http://` nor `https://` is refused here. `https://` certificates are
+    /// checked against the system's roots (`SSL_CERT_FILE`/`SSL_CERT_DIR` add others).
     pub fn new(url: &str, exec: crate::Client) -> Result<Self> {
         let bad = |reason: String| Error::Beacon {
             url: url.to_owned(),
             reason,
         };
         let parsed = reqwest::Url::parse(url).map_err(|e| bad(format!("not a URL: {e}")))?;
-        if parsed.scheme() != "http" || parsed.host_str().is_none() {
-            return Err(bad(
-                "not an http:// URL (this build's HTTP client has no TLS)".to_owned(),
-            ));
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+            return Err(bad("not an http:// or https:// URL".to_owned()));
         }
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)
@@ -166,7 +165,7 @@ impl BeaconBlobs {
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|e| self.unreachable(format!("GET {path}: {e}")))?;
+            .map_err(|e| self.unreachable(format!("GET {path}: {}", http_error::describe(&e))))?;
         let status = resp.status().as_u16();
         let mut body = Vec::new();
         while let Some(chunk) = resp

@@ -6,12 +6,13 @@
 //! is refunded after its deadline. A lying provider's answer to a blob task is challenged by a
 //! challenger node reading the blobs through the beacon API, and the liar is slashed. A beacon
 //! API down when a blob task arrives is asked again with backoff, and the task is served once
-//! it answers.
+//! it answers; a challenger's beacon API down past a whole round of retries is asked again
+//! while the lie can still be challenged, and the liar still loses.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use vouch_chain::DevnetConfig;
 use vouch_chain::system::Mode;
+use vouch_chain::{DeployConfig, DevnetConfig};
 use vouch_journal::TaskState;
 use vouch_node::{Lie, Node, NodeConfig, Roles};
 use vouch_testkit::{Chain, test_config};
@@ -72,8 +73,16 @@ fn prague() -> DevnetConfig {
 /// A Prague devnet with the digits MLP published, signers `funded` given 5,000 and signer 1
 /// staked on it: the package bytes, the package and the model id.
 async fn published(funded: std::ops::Range<usize>) -> (Chain, Vec<u8>, vouch_model::Package, u32) {
+    published_on(test_config(), funded).await
+}
+
+/// [`published`] with the deployment parameters `cfg`.
+async fn published_on(
+    cfg: DeployConfig,
+    funded: std::ops::Range<usize>,
+) -> (Chain, Vec<u8>, vouch_model::Package, u32) {
     let (bytes, pkg) = vouch_testkit::digits_mlp();
-    let chain = Chain::start_on(prague(), test_config()).await;
+    let chain = Chain::start_on(prague(), cfg).await;
     let model = chain.publish(&bytes, &pkg).await;
     chain.fund(funded, 5_000).await;
     chain.stake(1, model, 1_500).await;
@@ -192,11 +201,7 @@ async fn a_beacon_node_down_when_the_task_arrives_is_asked_again_until_it_answer
     let _ = tracing_subscriber::fmt().with_test_writer().try_init();
     let (chain, bytes, pkg, model) = published(1..3).await;
     // the beacon URL is a loopback port nothing listens on yet
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = dead_port();
     let dir = tempfile::tempdir().unwrap();
     let beacon = format!("http://127.0.0.1:{port}");
     let node = node(
@@ -226,11 +231,32 @@ async fn a_beacon_node_down_when_the_task_arrives_is_asked_again_until_it_answer
         1,
         "not served yet"
     );
-    // the beacon API comes up on that port: a plain TCP relay to anvil's beacon routes
+    beacon_comes_up(port, &chain.url).await;
+    until(
+        60,
+        "the blob task is answered once the beacon API answers",
+        || async { requester.task(task).await.unwrap().status == 2 },
+    )
+    .await;
+    assert_eq!(requester.task(task).await.unwrap().output_commitment, out);
+    node.kill();
+}
+
+/// A loopback port nothing listens on yet.
+fn dead_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The beacon API comes up on `port`: a plain TCP relay to anvil's beacon routes at `url`.
+async fn beacon_comes_up(port: u16, url: &str) {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .unwrap();
-    let upstream = chain.url.trim_start_matches("http://").to_owned();
+    let upstream = url.trim_start_matches("http://").to_owned();
     tokio::spawn(async move {
         while let Ok((mut conn, _)) = listener.accept().await {
             let upstream = upstream.clone();
@@ -241,12 +267,64 @@ async fn a_beacon_node_down_when_the_task_arrives_is_asked_again_until_it_answer
             });
         }
     });
-    until(
-        60,
-        "the blob task is answered once the beacon API answers",
-        || async { requester.task(task).await.unwrap().status == 2 },
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenger_whose_beacon_node_stays_down_past_its_retries_still_wins_in_the_window() {
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+    let cfg = DeployConfig {
+        challenge_window: 300,
+        ..test_config()
+    };
+    let (chain, bytes, pkg, model) = published_on(cfg.clone(), 1..4).await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = dead_port();
+    let beacon = format!("http://127.0.0.1:{port}");
+    let liar = node(&chain, &bytes, dir.path(), 1, PROVIDER, Lie::Always, None).await;
+    let challenger = node(
+        &chain,
+        &bytes,
+        dir.path(),
+        3,
+        CHALLENGER,
+        Lie::Never,
+        Some(&beacon),
     )
     .await;
-    assert_eq!(requester.task(task).await.unwrap().output_commitment, out);
-    node.kill();
+    let requester = chain.system(0).await;
+    let liar_address = vouch_testkit::signer(1).address();
+    let before = requester.provider_info(liar_address).await.unwrap().stake;
+    let (ic, canonical, _) = input_rows(&pkg, 2, 1);
+    let req = inputs::request(model, Mode::Optimistic, 1, ic, Vec::new());
+    let (task, _, _) = requester
+        .request_with_blobs(&req, &canonical)
+        .await
+        .unwrap();
+    // one whole round of retries spent on the dead beacon URL, and the challenger asks again
+    let budget = u64::from(vouch_node::chainview::RETRIES);
+    until(
+        120,
+        "the challenger retries past one round of retries",
+        || async { challenger.metrics().rpc_retries.load(Ordering::Relaxed) > budget + 1 },
+    )
+    .await;
+    assert_eq!(
+        requester.task(task).await.unwrap().status,
+        2,
+        "the lie stands, unchallenged yet"
+    );
+    beacon_comes_up(port, &chain.url).await;
+    until(120, "the liar's blob task fails", || async {
+        requester.task(task).await.unwrap().status == 6
+    })
+    .await;
+    let after = requester.provider_info(liar_address).await.unwrap().stake;
+    assert_eq!(
+        before - after,
+        cfg.provider_bond,
+        "the liar's bond is slashed"
+    );
+    assert_eq!(challenger.metrics().disputes_won.load(Ordering::Relaxed), 1);
+    liar.kill();
+    challenger.kill();
 }

@@ -8,7 +8,9 @@
 use crate::chainview::{request_of, retry};
 use crate::metrics::inc;
 use crate::roles::status::FINALIZED;
-use crate::roles::{Against, Opened, challenge_misfit, is_closed_audit, play, until_after};
+use crate::roles::{
+    Against, Opened, challenge_misfit, is_closed_audit, play, rerun_while_open, until_after,
+};
 use crate::{Ctx, Error, Result};
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,7 +61,7 @@ async fn check(
     let id = Against::Audit.journal_id(task);
     let req = retry(&ctx.metrics, || request_of(sys, task)).await?;
     let model = ctx.models.get(sys, req.modelId, req.version).await?;
-    let run = match ctx.run_of(task, &req, false).await {
+    let run = match rerun_while_open(ctx, task, &req, FINALIZED).await {
         Ok(run) => run,
         Err(e) => {
             // an input that cannot hold the task's rows, or out of range, has no answer: any result is a lie

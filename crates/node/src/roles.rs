@@ -540,7 +540,7 @@ pub(crate) async fn challenger(
         return Ok(());
     }
     // lies are told as a provider or committee member, never by re-checking others
-    let run = match rerun_while_challengeable(&ctx, task, &req).await {
+    let run = match rerun_while_open(&ctx, task, &req, status::SUBMITTED).await {
         Ok(run) => run,
         Err(e) => {
             // an input that cannot hold the task's rows, or out of range, has no answer: any result is a lie
@@ -592,18 +592,24 @@ pub(crate) async fn challenger(
     play(ctx, dispute, task, Some(run)).await
 }
 
-/// This node's run of `task` for a challenge. A failure that may pass (the input's beacon node
-/// or the RPC endpoint down past the retries) is tried again every few seconds while the
-/// posted result can still be challenged: giving up would let a lie stand. Any other failure,
+/// This node's run of `task` for a challenge of its result (`open` = `SUBMITTED`) or of its
+/// audit (`open` = `FINALIZED`). A failure that may pass (the input's beacon node or the RPC
+/// endpoint down past the retries) is tried again every few seconds while the task is in
+/// `open` and its window has not ended: giving up would let a lie stand. Any other failure,
 /// or the window closing, returns the error.
-async fn rerun_while_challengeable(ctx: &Ctx, task: U256, req: &TaskRequested) -> Result<Run> {
+pub(crate) async fn rerun_while_open(
+    ctx: &Ctx,
+    task: U256,
+    req: &TaskRequested,
+    open: u8,
+) -> Result<Run> {
     loop {
         let e = match ctx.run_of(task, req, false).await {
             Err(e) if e.is_transient() => e,
             r => return r,
         };
         let t = retry(&ctx.metrics, || async { Ok(ctx.sys.task(task).await?) }).await?;
-        if t.status != status::SUBMITTED || ctx.chain_now().await? > u64::from(t.deadline) {
+        if t.status != open || ctx.chain_now().await? > u64::from(t.deadline) {
             tracing::warn!(node = %ctx.cfg.name, %task, error = %e, "could not re-run the task while its result could be challenged");
             return Err(e);
         }

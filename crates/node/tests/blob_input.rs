@@ -182,16 +182,7 @@ async fn a_lie_on_a_blob_task_is_challenged_by_a_node_reading_the_beacon_api() {
         cfg.provider_bond,
         "the liar's bond is slashed"
     );
-    until(10, "the challenger journals its win", || async {
-        challenger
-            .journal()
-            .task(&format!("challenger:{task}"))
-            .unwrap()
-            .map(|r| r.state)
-            == Some(TaskState::Finalized)
-    })
-    .await;
-    assert_eq!(challenger.metrics().disputes_won.load(Ordering::Relaxed), 1);
+    journals_its_win(&challenger, task).await;
     liar.kill();
     challenger.kill();
 }
@@ -324,7 +315,21 @@ async fn a_challenger_whose_beacon_node_stays_down_past_its_retries_still_wins_i
         cfg.provider_bond,
         "the liar's bond is slashed"
     );
-    assert_eq!(challenger.metrics().disputes_won.load(Ordering::Relaxed), 1);
+    journals_its_win(&challenger, task).await;
     liar.kill();
     challenger.kill();
+}
+
+/// Waits until `challenger` journals its challenge of `task` as won, and counts one win.
+async fn journals_its_win(challenger: &Node, task: vouch_chain::alloy::primitives::U256) {
+    until(10, "the challenger journals its win", || async {
+        challenger
+            .journal()
+            .task(&format!("challenger:{task}"))
+            .unwrap()
+            .map(|r| r.state)
+            == Some(TaskState::Finalized)
+    })
+    .await;
+    assert_eq!(challenger.metrics().disputes_won.load(Ordering::Relaxed), 1);
 }

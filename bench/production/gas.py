@@ -114,6 +114,24 @@ def table(rows, out: Path):
         else:
             lines.append(f"| {row['model']} | - | - | 0 | - | - | {cell('; '.join(notes)) or '-'} |")
     lines += ["", f"{len(over)} models with a one-step check over 1,000,000 gas."]
+    # the prediction checked: per model and op, the node predicted heaviest against the others
+    # disputed (a tie within 1,000 gas counts as met)
+    met = total = 0
+    for row in rows:
+        p = out / re.sub(r"[^A-Za-z0-9_.-]", "_", row["model"]) / "gas.json"
+        if not p.exists():
+            continue
+        by_op = {}
+        for d in json.loads(p.read_text()).get("disputes", []):
+            by_op.setdefault(d["op"], []).append(d)
+        for ds in by_op.values():
+            if len(ds) < 2:
+                continue
+            top = max(ds, key=lambda d: d["predicted_calldata_gas"] or 0)
+            total += 1
+            met += top["one_step_gas"] + 1_000 >= max(d["one_step_gas"] for d in ds)
+    lines += [f"Prediction: in {met} of {total} (model, op) pairs with two or more disputes, "
+              "the node predicted heaviest measured heaviest (within 1,000 gas)."]
     return "\n".join(lines) + "\n"
 
 

@@ -1,6 +1,7 @@
-//! Full optimistic fraud-proof disputes on a real detector (NudeNet's YOLOv8n-class
-//! `320n.onnx`, imported with `vouch model import` as a 16-bit package), on a fresh anvil
-//! pinned to cancun, every figure read from receipts with status 1.
+//! Full optimistic fraud-proof disputes on a real imported package (first NudeNet's
+//! YOLOv8n-class `320n.onnx`, 16-bit; `bench/production/gas.sh` runs it on every package of the
+//! production survey), on a fresh anvil pinned to cancun, every figure read from receipts with
+//! status 1.
 //!
 //! The deployer publishes the package, one provider stakes, a requester asks for one
 //! optimistic task whose input travels by commitment (the input commitment on-chain, the
@@ -17,11 +18,17 @@
 //!
 //! ```text
 //! detector_dispute --package 320n.vpkg --input input.json --work DIR [--nodes output,mid-conv]
+//!                  [--json SUMMARY.json] [--measure]
 //! ```
 //!
 //! `--nodes` takes `output`, `mid-conv`, `ops` (the first node of every op and the Conv of the
-//! largest fan-in), node indices or `all` (every node, one task each). `DDET_TIMING=1` prints
-//! every move with the seconds since its task started to stderr.
+//! largest fan-in), `heaviest[:K]` (per op, the K nodes, default 1, whose one-step check
+//! sends the most calldata gas, plus the two heaviest nodes overall; see [`heaviest`]), node
+//! indices or `all` (every node, one task each). The input JSON may hold several rows: the
+//! task disputes the first (a package's batch axis cut to 1). `--measure` prints every node's
+//! predicted one-step calldata and stops before the chain; `--json` writes the disputes'
+//! figures (or the package's refusal of optimistic mode) as one JSON object. `DDET_TIMING=1`
+//! prints every move with the seconds since its task started to stderr.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a measurement program: its output is the report
 
 #[path = "../tests/common/mod.rs"]
@@ -31,6 +38,7 @@ use eyre::{Result, WrapErr, bail, ensure, eyre};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::str::FromStr;
+use vouch_chain::alloy::consensus::Transaction as _;
 use vouch_chain::alloy::primitives::{B256, U256};
 use vouch_chain::alloy::providers::Provider;
 use vouch_chain::alloy::rpc::types::TransactionReceipt;
@@ -40,6 +48,7 @@ use vouch_chain::system::{Mode, Request};
 use vouch_chain::{Client, DeployConfig, Devnet, DevnetConfig, System, TOKEN};
 use vouch_engine::{Engine, Options, Tensor};
 use vouch_model::Package;
+use vouch_model::ir::Dim;
 
 /// anvil's well-known dev accounts (public test keys): 0 deployer, 1 provider (the liar),
 /// 3 challenger, 4 requester.
@@ -67,6 +76,8 @@ struct Args {
     input: PathBuf,
     work: PathBuf,
     nodes: String,
+    json: Option<PathBuf>,
+    measure: bool,
 }
 
 fn args() -> Result<Args> {
@@ -75,6 +86,8 @@ fn args() -> Result<Args> {
         input: PathBuf::new(),
         work: std::env::temp_dir(),
         nodes: "output,mid-conv".to_owned(),
+        json: None,
+        measure: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -84,7 +97,11 @@ fn args() -> Result<Args> {
             "--input" => a.input = v()?.into(),
             "--work" => a.work = v()?.into(),
             "--nodes" => a.nodes = v()?,
-            _ => bail!("unknown argument {k} (--package, --input, --work, --nodes)"),
+            "--json" => a.json = Some(v()?.into()),
+            "--measure" => a.measure = true,
+            _ => bail!(
+                "unknown argument {k} (--package, --input, --work, --nodes, --json, --measure)"
+            ),
         }
     }
     ensure!(
@@ -94,7 +111,9 @@ fn args() -> Result<Args> {
     Ok(a)
 }
 
-/// The package and its quantized one-row input.
+/// The package and its quantized one-row input: an input given with several rows along the
+/// package's batch axis (axis 0 as `Batch`, or as 1 in a package run row by row) keeps its
+/// first row; an input without one (a recurrent state) is kept whole.
 fn load(a: &Args) -> Result<(Package, Vec<Tensor>)> {
     let bytes = std::fs::read(&a.package).wrap_err_with(|| a.package.display().to_string())?;
     let pkg = Package::from_bytes(&bytes).wrap_err("reading the package")?;
@@ -104,7 +123,19 @@ fn load(a: &Args) -> Result<(Package, Vec<Tensor>)> {
     .wrap_err("input JSON")?;
     let names: Vec<&str> = pkg.inputs.iter().map(|s| s.name.as_str()).collect();
     let floats = vouch_quant::json::inputs_from_json(&json, &names).wrap_err("input tensors")?;
-    Ok((pkg.clone(), vouch_quant::quantize_inputs(&pkg, &floats)))
+    let mut inputs = vouch_quant::quantize_inputs(&pkg, &floats);
+    for (t, io) in inputs.iter_mut().zip(&pkg.inputs) {
+        let shape = &pkg.values[io.value as usize].shape;
+        let first = shape.first();
+        let batched =
+            first == Some(&Dim::Batch) || (first == Some(&Dim::Fixed(1)) && pkg.runs_row_by_row());
+        let row: usize = t.shape.iter().skip(1).product();
+        if batched && t.shape.first().is_some_and(|&r| r > 1) && row > 0 {
+            t.data.truncate(row);
+            t.shape[0] = 1;
+        }
+    }
+    Ok((pkg.clone(), inputs))
 }
 
 /// The operator's name (`Conv`, `Concat`, ...).
@@ -116,8 +147,77 @@ fn op_name(op: &vouch_model::Op) -> String {
         .to_owned()
 }
 
+/// A node's predicted one-step workload: the `oneStep` calldata that settles a lie in element
+/// `n / 3` (in chunk `m / 2` of a partial-sum game, where this program's liar leaves the honest
+/// prefix sums), [`dispute::one_step_calldata`]: the windows, proofs and descriptor the
+/// verifier reads and hashes, priced as the EVM prices calldata (16 gas a nonzero byte, 4 a
+/// zero byte).
+fn predict(honest: &HonestTrace, ev: &Evidence, j: usize) -> Result<u64> {
+    let e = honest.tensors().get(j).map_or(0, Vec::len) / 3;
+    let chunk = dispute::chunks(ev, j).map_or(0, |m| m / 2);
+    Ok(calldata_gas(&dispute::one_step_calldata(
+        honest, ev, j, e, chunk,
+    )?))
+}
+
+/// Calldata priced as the EVM prices it: 16 gas a nonzero byte, 4 a zero byte.
+fn calldata_gas(data: &[u8]) -> u64 {
+    data.iter().map(|&b| if b == 0 { 4 } else { 16 }).sum()
+}
+
+/// Every node's [`predict`]ion (`None` where the node has no element or the arguments
+/// cannot be made, said on stderr).
+fn predictions(pkg: &Package, honest: &HonestTrace, ev: &Evidence) -> Vec<Option<u64>> {
+    (0..pkg.nodes.len())
+        .map(|j| {
+            if honest.tensors().get(j).is_none_or(Vec::is_empty) {
+                return None;
+            }
+            predict(honest, ev, j)
+                .inspect_err(|e| eprintln!("node {j}: no one-step prediction: {e}"))
+                .ok()
+        })
+        .collect()
+}
+
+/// `heaviest:K`: per op (the package op's name), the `k` nodes of the largest predicted
+/// one-step calldata gas, and the two largest overall if not among them; in increasing
+/// prediction, so the chain's first dispute (whose state writes start from zero, ~40k gas
+/// more) is the lightest.
+fn heaviest(pkg: &Package, predicted: &[Option<u64>], k: usize) -> Vec<usize> {
+    let mut by_op: BTreeMap<String, Vec<(u64, usize)>> = BTreeMap::new();
+    for (j, p) in predicted.iter().enumerate() {
+        if let Some(g) = p {
+            by_op
+                .entry(op_name(&pkg.nodes[j].op))
+                .or_default()
+                .push((*g, j));
+        }
+    }
+    let mut out: Vec<(u64, usize)> = Vec::new();
+    for v in by_op.values_mut() {
+        v.sort_by(|a, b| b.cmp(a));
+        out.extend(v.iter().take(k));
+    }
+    let mut all: Vec<(u64, usize)> = by_op.into_values().flatten().collect();
+    all.sort_by(|a, b| b.cmp(a));
+    for x in all.into_iter().take(2) {
+        if !out.contains(&x) {
+            out.push(x);
+        }
+    }
+    out.sort();
+    out.into_iter().map(|(_, j)| j).collect()
+}
+
 /// The nodes to lie about, by `--nodes`.
-fn targets(pkg: &Package, ev: &Evidence, header_outputs: &[u64], spec: &str) -> Result<Vec<usize>> {
+fn targets(
+    pkg: &Package,
+    ev: &Evidence,
+    header_outputs: &[u64],
+    predicted: &[Option<u64>],
+    spec: &str,
+) -> Result<Vec<usize>> {
     let convs: Vec<usize> = (0..pkg.nodes.len())
         .filter(|&j| op_name(&pkg.nodes[j].op) == "Conv")
         .collect();
@@ -136,6 +236,13 @@ fn targets(pkg: &Package, ev: &Evidence, header_outputs: &[u64], spec: &str) -> 
                     .ok_or_else(|| eyre!("the package has no Conv"))?,
             ),
             "all" => out.extend(0..pkg.nodes.len()),
+            h if h == "heaviest" || h.starts_with("heaviest:") => {
+                let k = match h.strip_prefix("heaviest:") {
+                    Some(k) => k.parse().wrap_err_with(|| format!("--nodes {h}"))?,
+                    None => 1,
+                };
+                out.extend(heaviest(pkg, predicted, k));
+            }
             "ops" => {
                 // the first node of every op, and the Conv of the largest fan-in
                 let mut seen = std::collections::BTreeSet::new();
@@ -173,11 +280,17 @@ struct Party {
 struct Report {
     node: usize,
     what: String,
+    op: String,
+    elements: usize,
+    /// The predicted one-step calldata gas ([`predict`]).
+    predicted: Option<u64>,
     challenger: Party,
     defender: Party,
     /// (party, move) -> transactions.
     moves: BTreeMap<(&'static str, &'static str), u64>,
     one_step: u64,
+    /// The calldata gas of the one-step transaction sent.
+    sent_calldata: u64,
     one_step_op: String,
     largest: (u64, String),
     status: String,
@@ -335,6 +448,8 @@ async fn dispute_one(
     let node = &pkg.nodes[j];
     let mut r = Report {
         node: j,
+        op: op_name(&node.op),
+        elements: n,
         what: format!(
             "{} `{}` ({n} elements, element {e})",
             op_name(&node.op),
@@ -393,6 +508,23 @@ async fn dispute_one(
             Move::Posted("one-step") => {
                 ensure!(rs.len() == 1, "one-step: {} transactions", rs.len());
                 r.one_step = rs[0].gas_used;
+                // the prediction's calldata is the one sent, but for the game id and the
+                // defender's side of the trace proofs: the same length
+                let sent = challenger
+                    .client()
+                    .provider()
+                    .get_transaction_by_hash(rs[0].transaction_hash)
+                    .await?
+                    .ok_or_else(|| eyre!("the one-step transaction is not found"))?;
+                let sent = sent.input().clone();
+                let want = dispute::one_step_calldata(honest, evidence, j, e, dev)?;
+                ensure!(
+                    sent.len() == want.len(),
+                    "node {j}: the one-step sent {} bytes of calldata, the prediction has {}",
+                    sent.len(),
+                    want.len()
+                );
+                r.sent_calldata = calldata_gas(&sent);
                 count(&mut r, "challenger", "one-step", &rs);
             }
             Move::Posted(what) => count(&mut r, "challenger", what, &rs),
@@ -475,13 +607,14 @@ fn summary(reports: &[Report]) {
     println!();
     println!(
         "| lie in (node, op, elements) | challenger txs / gas | defender txs / gas | \
-         bisections (trace, tensor, partial) | one-step (op): gasUsed | largest tx | total gas |"
+         bisections (trace, tensor, partial) | one-step (op): gasUsed | predicted calldata gas | \
+         largest tx | total gas |"
     );
-    println!("|---|---:|---:|---|---:|---:|---:|");
+    println!("|---|---:|---:|---|---:|---:|---:|---:|");
     for r in reports {
         let n = |m: &str| r.moves.get(&("challenger", m)).copied().unwrap_or(0);
         println!(
-            "| {} {} | {} / {} | {} / {} | {}, {}, {} | {}: {} | {} ({}) | {} |",
+            "| {} {} | {} / {} | {} / {} | {}, {}, {} | {}: {} | {} | {} ({}) | {} |",
             r.node,
             r.what,
             r.challenger.txs,
@@ -493,6 +626,7 @@ fn summary(reports: &[Report]) {
             n("partial sum"),
             r.one_step_op,
             r.one_step,
+            r.predicted.map_or("-".to_owned(), |g| g.to_string()),
             r.largest.0,
             r.largest.1,
             r.challenger.gas + r.defender.gas
@@ -512,11 +646,58 @@ fn summary(reports: &[Report]) {
     }
 }
 
+/// The `--json` summary: the package, every dispute's figures (or its error), the largest
+/// one-step check; or the package's refusal of optimistic mode.
+fn json_summary(
+    pkg: &Package,
+    refused: Option<String>,
+    reports: &[Report],
+    errors: &[(usize, String)],
+) -> serde_json::Value {
+    let one = |r: &Report| {
+        serde_json::json!({
+            "node": r.node,
+            "name": pkg.nodes[r.node].name,
+            "op": r.op,
+            "elements": r.elements,
+            "predicted_calldata_gas": r.predicted,
+            "sent_calldata_gas": r.sent_calldata,
+            "one_step_gas": r.one_step,
+            "one_step_op": r.one_step_op,
+            "txs": r.challenger.txs + r.defender.txs,
+            "total_gas": r.challenger.gas + r.defender.gas,
+            "largest_tx": r.largest.0,
+            "seconds": r.seconds,
+        })
+    };
+    serde_json::json!({
+        "package": pkg.name,
+        "nodes": pkg.nodes.len(),
+        "refused": refused,
+        "disputes": reports.iter().map(one).collect::<Vec<_>>(),
+        "errors": errors.iter().map(|(j, e)| serde_json::json!({"node": j, "error": e}))
+            .collect::<Vec<_>>(),
+        "largest": reports.iter().max_by_key(|r| r.one_step).map(one),
+    })
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let a = args()?;
     let t0 = std::time::Instant::now();
     let (pkg, inputs) = load(&a)?;
+    let write_json = |v: &serde_json::Value| -> Result<()> {
+        if let Some(p) = &a.json {
+            std::fs::write(p, serde_json::to_vec_pretty(v)?)
+                .wrap_err_with(|| p.display().to_string())?;
+        }
+        Ok(())
+    };
+    // a package the protocol cannot judge in optimistic mode is refused before any task
+    if let Err(e) = vouch_task::modes::check_mode(&pkg, Mode::Optimistic) {
+        println!("refused for optimistic mode: {e}");
+        return write_json(&json_summary(&pkg, Some(e.to_string()), &[], &[]));
+    }
     let (honest, evidence) = honest_run(&pkg, &inputs)?;
     let ic = B256::from(vouch_engine::exec::commit_list(&inputs));
     // the input off-chain: its canonical tensor bytes under their CID
@@ -531,9 +712,32 @@ async fn main() -> Result<()> {
         bytes.len() / 4,
         t0.elapsed().as_secs_f64()
     );
-    let mut nodes = targets(&pkg, &evidence, &honest.header().output_nodes, &a.nodes)?;
+    let predicted = predictions(&pkg, &honest, &evidence);
+    if a.measure {
+        println!("| node | op | name | elements | predicted one-step calldata gas |");
+        println!("|---:|---|---|---:|---:|");
+        for (j, p) in predicted.iter().enumerate() {
+            let n = &pkg.nodes[j];
+            println!(
+                "| {j} | {} | {} | {} | {} |",
+                op_name(&n.op),
+                n.name,
+                honest.tensors()[j].len(),
+                p.map_or("-".to_owned(), |g| g.to_string())
+            );
+        }
+        return Ok(());
+    }
+    let mut nodes = targets(
+        &pkg,
+        &evidence,
+        &honest.header().output_nodes,
+        &predicted,
+        &a.nodes,
+    )?;
     let mut seen = std::collections::BTreeSet::new();
     nodes.retain(|&j| seen.insert(j));
+    eprintln!("disputing nodes {nodes:?}");
     let w = World::new(&pkg).await?;
     let request = Request {
         model_id: w.model,
@@ -548,14 +752,26 @@ async fn main() -> Result<()> {
         callback: None,
     };
     let mut reports = Vec::new();
+    let mut errors = Vec::new();
     for j in nodes {
-        let r = dispute_one(&w, &pkg, &honest, &evidence, &request, j)
-            .await
-            .wrap_err_with(|| format!("dispute over node {j}"))?;
-        print(&r);
-        reports.push(r);
+        // a dispute that does not end with the liar losing is a finding: said, and the
+        // others still run (each on its own task)
+        match dispute_one(&w, &pkg, &honest, &evidence, &request, j).await {
+            Ok(mut r) => {
+                r.predicted = predicted.get(j).copied().flatten();
+                print(&r);
+                reports.push(r);
+            }
+            Err(e) => {
+                let e = format!("{e:#}");
+                println!("### node {j}: the dispute failed: {e}");
+                errors.push((j, e));
+            }
+        }
+        write_json(&json_summary(&pkg, None, &reports, &errors))?;
     }
     summary(&reports);
     eprintln!("wall time {:.1} s", t0.elapsed().as_secs_f64());
+    ensure!(errors.is_empty(), "{} disputes failed", errors.len());
     Ok(())
 }

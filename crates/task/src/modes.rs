@@ -36,8 +36,24 @@ fn missing_checker(pkg: &Package, node: &Node, mode: Mode) -> Option<&'static st
             Op::Softmax { axis, .. } | Op::ArgMax { axis, .. },
             Mode::Optimistic | Mode::Committee,
         ) => slice_refusal(pkg, node, *axis as usize),
+        (
+            Op::AveragePool { kernel, .. } | Op::MaxPool { kernel, .. },
+            Mode::Optimistic | Mode::Committee,
+        ) => window_refusal(kernel),
         _ => None,
     }
+}
+
+/// A pooling element's one-step check reads its whole window (about 2.9k gas an element: an
+/// 80x80 window is 18.6M, past a transaction's gas cap on a larger one), so a window is at
+/// most [`vouch_semantics::MAX_REDUCE_SPAN`] elements. The importer lowers a large
+/// `GlobalAveragePool` to a `Linear` sum (a partial-sum game at any size); what is refused here
+/// is a pooling op whose own window is that large.
+fn window_refusal(kernel: &[u32; 2]) -> Option<&'static str> {
+    let window = u64::from(kernel[0]) * u64::from(kernel[1]);
+    (window > vouch_semantics::MAX_REDUCE_SPAN as u64).then_some(
+        "one-step verifier for a pooling window of more than 224 elements (zk mode proves it)",
+    )
 }
 
 /// A `Softmax` or `ArgMax` element's one-step check reads one window of its input, from the

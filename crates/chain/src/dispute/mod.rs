@@ -494,6 +494,43 @@ fn one_step_args(
     ))
 }
 
+/// The `oneStep` calldata an honest party would send if the game over element `e` of node `j`
+/// reached the one-step check: for a node with a partial-sum game (a `Conv`, a `MatMul`, a
+/// `Linear` of fan-in over [`CHUNK`], a `SUM` tree ensemble) the check of chunk (tree) `chunk`,
+/// else the whole element. The windows, proofs and descriptor in it are what the verifier reads
+/// and hashes, the main driver of the check's gas: a measurement aid (the production gas survey
+/// picks the nodes it disputes by it), computed from our own trace (the defender's proofs are
+/// as long).
+pub fn one_step_calldata(
+    me: &HonestTrace,
+    ev: &Evidence,
+    j: usize,
+    e: usize,
+    chunk: usize,
+) -> Result<Vec<u8>> {
+    use alloy::sol_types::SolCall as _;
+    let node = ev.nodes.get(j).ok_or_else(|| Error::TraceMismatch {
+        message: format!("node {j} is not in our graph"),
+    })?;
+    let is_tree = tree::is_tree(node);
+    let sum_tree = is_tree && node.attrs.first().is_some_and(|a| a.is_zero());
+    let (node, proof, ins, cs) = if sum_tree {
+        tree::step_args(me, ev, &[], j, e, chunk)?
+    } else if bisects(node) {
+        fanin::chunk_args(me, ev, &[], j, e, chunk)?
+    } else {
+        one_step_args(me, ev, &[], j, e)?
+    };
+    Ok(DisputeGame::oneStepCall {
+        id: U256::ZERO,
+        node,
+        nodeProof: proof,
+        inputs: ins,
+        consts: cs,
+    }
+    .abi_encode())
+}
+
 /// Makes the caller's next move in game `id`, if any; at the one-step check it reports
 /// [`Move::NeedsOneStep`] (see [`step_with`]).
 pub async fn step(sys: &System, id: U256, me: &HonestTrace) -> Result<Move> {

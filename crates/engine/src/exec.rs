@@ -11,7 +11,7 @@ use vouch_model::{Node, Op, Operand, Package};
 use vouch_primitives::{B256, list_commitment};
 
 mod silu;
-use silu::silu_at;
+use silu::{ConvSilu, Readers, conv_silu_at, silu_at};
 
 /// Largest tensor the engine allocates (1 GiB of `i32`): a package declaring more is refused
 /// ([`vouch_semantics::MAX_ELEMENTS`], which the importer also relies on).
@@ -87,8 +87,13 @@ pub struct Engine<'p> {
     /// the `Rescale` into the table's window before that), 0 for every other node: they run
     /// as one pass (fast paths on, untraced runs only).
     silu: Vec<usize>,
-    /// Per node, whether a later `Mul` absorbs it (it is not run on its own).
+    /// Per node, whether a later `Mul` absorbs it, or a `Conv` before it ([`Self::conv_silu`]):
+    /// it is not run on its own.
     absorbed: Vec<bool>,
+    /// Per node, the SiLU a 16-bit `Conv` applies in its epilogue ([`conv_silu_at`]: its
+    /// `Rescale`, `Lut` and `Mul`, later nodes, are not run), `None` for every other node
+    /// (fast paths on, untraced runs only).
+    conv_silu: Vec<Option<ConvSilu>>,
     /// Per value, the last node that reads it (`usize::MAX` for graph outputs, and values no
     /// node reads): a run drops each value after that node.
     last_use: Vec<usize>,
@@ -178,6 +183,17 @@ impl<'p> Engine<'p> {
                 *a = true;
             }
         }
+        let readers = Readers::of(pkg);
+        let conv_silu: Vec<Option<ConvSilu>> = (0..pkg.nodes.len())
+            .map(|c| (fast && !opts.trace).then(|| conv_silu_at(pkg, &prepared, &readers, c))?)
+            .collect();
+        for cs in conv_silu.iter().flatten() {
+            for &n in &cs.nodes {
+                if let Some(a) = absorbed.get_mut(n) {
+                    *a = true;
+                }
+            }
+        }
         let work_per_row = work_per_row(pkg, &prepared);
         Ok(Self {
             pkg,
@@ -185,6 +201,7 @@ impl<'p> Engine<'p> {
             consts,
             silu,
             absorbed,
+            conv_silu,
             last_use,
             pool,
             opts: Options { threads, ..opts },
@@ -345,6 +362,18 @@ impl<'p> Engine<'p> {
                 continue;
             }
             let clock = profile.is_some().then(crate::profile::Clock::start);
+            if let Some(Some(cs)) = self.conv_silu.get(i) {
+                // the `Conv` with its SiLU: the SiLU's `Mul` output, as one pass
+                let (out, mul) = self.run_conv_silu(i, cs, &values, batch)?;
+                if let (Some(p), Some(c)) = (profile.as_mut(), clock) {
+                    let shape = format!("{:?}", out.shape);
+                    let conv = conv_class(pkg, node, &out.shape);
+                    p.record("Conv+SiLU", &node.name, shape, conv, c);
+                }
+                values[mul as usize] = Some(out);
+                self.drop_read(node, i, &mut values);
+                continue;
+            }
             let info = &pkg.values[node.output as usize];
             let out_shape = resolve(&info.shape, batch);
             if numel(&out_shape).is_none_or(|n| n > MAX_ELEMENTS) {
@@ -358,7 +387,7 @@ impl<'p> Engine<'p> {
                 None if self.silu.get(i).is_some_and(|&k| k > 0) => {
                     self.run_silu(i, &mut values, batch, &out_shape)?
                 }
-                None => self.run_node(node, prep, &values, &out_shape)?,
+                None => self.run_node(node, prep, &values, &out_shape, None)?,
             };
             check_output(node, info, &out, &out_shape)?;
             if let (Some(p), Some(c)) = (profile.as_mut(), clock) {
@@ -375,15 +404,7 @@ impl<'p> Engine<'p> {
                 trace.push(out.clone());
             }
             values[node.output as usize] = Some(out);
-            // drop what no later node reads
-            for op in &node.inputs {
-                if let Operand::Value(v) = *op
-                    && self.last_use.get(v as usize) == Some(&i)
-                    && let Some(slot) = values.get_mut(v as usize)
-                {
-                    *slot = None;
-                }
-            }
+            self.drop_read(node, i, &mut values);
         }
         let outputs = pkg
             .outputs
@@ -397,6 +418,18 @@ impl<'p> Engine<'p> {
             }
         }
         Ok(Execution { outputs, trace })
+    }
+
+    /// Drops the values node `i` read that no later node reads.
+    fn drop_read(&self, node: &Node, i: usize, values: &mut [Option<Tensor>]) {
+        for op in &node.inputs {
+            if let Operand::Value(v) = *op
+                && self.last_use.get(v as usize) == Some(&i)
+                && let Some(slot) = values.get_mut(v as usize)
+            {
+                *slot = None;
+            }
+        }
     }
 
     /// A `Reshape` of a value that no later node reads (node `i` is its last reader): the
@@ -427,12 +460,14 @@ impl<'p> Engine<'p> {
         Ok(Some(x))
     }
 
+    /// Runs one node (a `Conv` with the SiLU `silu` in its epilogue when given).
     fn run_node(
         &self,
         node: &Node,
         prep: &Prepared,
         values: &[Option<Tensor>],
         out_shape: &[usize],
+        silu: Option<crate::gemm::conv16::Silu<'_>>,
     ) -> Result<Tensor> {
         let pkg = self.pkg;
         let fetch = |op: &Operand| -> Result<&Tensor> {
@@ -477,7 +512,7 @@ impl<'p> Engine<'p> {
             ) => {
                 let win = window(*kernel, *strides, *pads, *dilations);
                 let fast = fast.as_deref().filter(|_| *acc64);
-                conv::run_conv(&r, ws, *acc64, bias, win, rq, *wide, fast)?
+                conv::run_conv(&r, ws, *acc64, bias, win, rq, *wide, fast, silu)?
             }
             (Op::Add { ma, mb, rq }, _) => elementwise::run_add(&r, *ma, *mb, rq, self.fast)?,
             (Op::Mul { rq }, _) => elementwise::run_mul(&r, rq, self.fast)?,

@@ -12,6 +12,7 @@
 //! (high) per step, so [`STEPS`] steps never leave `i32`; then they are widened into `i64`.
 //! Every sum is exact, so its order does not matter.
 
+use crate::ops::elementwise::Plain;
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
@@ -40,9 +41,9 @@ pub fn available() -> bool {
 
 /// How a block's `i64` sums are finished: the bias of each of its [`ROWS`] channels, then the
 /// requantization of `docs/semantics.md` section 2 (or, when `wide`, the sum itself, which must
-/// fit `i32`).
+/// fit `i32`), then, when `silu` is given, the SiLU that reads the requantized value.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Finish {
+pub(crate) struct Finish<'a> {
     /// Bias per channel of the block (zero without a bias, or past the last channel).
     pub(crate) bias: [i64; ROWS],
     /// Multiplier.
@@ -55,6 +56,48 @@ pub(crate) struct Finish {
     pub(crate) hi: i64,
     /// Keep the sum (checked to fit `i32`) instead of requantizing.
     pub(crate) wide: bool,
+    /// The SiLU applied to each requantized value (never with `wide`).
+    pub(crate) silu: Option<Silu<'a>>,
+}
+
+/// A SiLU as the importer writes it, applied in the epilogue to each requantized value `y`:
+/// `k(y · T[w(y) + half])` (`w` the `Rescale` into the table's window, the identity when
+/// `None`; `k` the `Mul`'s requantization). Built only when `w(lo)` and `w(hi)` index the table
+/// for the clamp bounds `lo`, `hi` of the convolution (a requantization is monotone, so every
+/// `y` then indexes it) and `k` is exact for `|y · T[..]|` up to `max(|lo|, |hi|) · max|T|`:
+/// the integers of the three nodes one by one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Silu<'a> {
+    /// The `Rescale` into the table's window.
+    pub(crate) window: Option<Plain>,
+    /// The table.
+    pub(crate) table: &'a [i32],
+    /// Half the table's length: `T[w + half]`.
+    pub(crate) half: i32,
+    /// The `Mul`'s requantization.
+    pub(crate) k: Plain,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Silu<'_> {
+    /// The SiLU of eight requantized values (`i64` lanes within the convolution's clamp
+    /// bounds), as eight `i32`s.
+    ///
+    /// # Safety
+    /// The lanes lie within the bounds this `Silu` was built for (see [`Silu`]), so that every
+    /// table read is inside the table.
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
+    #[inline]
+    unsafe fn apply8(&self, y: __m512i) -> __m256i {
+        let w = match &self.window {
+            Some(w) => w.apply8(y),
+            None => _mm512_cvtepi64_epi32(y),
+        };
+        let idx = _mm256_add_epi32(w, _mm256_set1_epi32(self.half));
+        // SAFETY: every index lies inside the table (the caller's guarantee).
+        let t = unsafe { _mm256_i32gather_epi32::<4>(self.table.as_ptr(), idx) };
+        self.k.apply8(_mm512_mul_epi32(y, _mm512_cvtepi32_epi64(t)))
+    }
 }
 
 /// One channel block: `out[r · ld + q] = finish(Σ_s pairs(x, offs[s] + 2q) · w[s][r])` for
@@ -72,7 +115,7 @@ pub(crate) fn block(
     offs: &[usize],
     w: &[i32],
     vecs: usize,
-    fin: &Finish,
+    fin: &Finish<'_>,
     out: &mut Out<'_>,
 ) -> bool {
     debug_assert_eq!(w.len(), 2 * ROWS * offs.len());
@@ -174,7 +217,7 @@ fn tile<const C: usize>(
     offs: &[usize],
     w: &[i32],
     v0: usize,
-    fin: &Finish,
+    fin: &Finish<'_>,
     out: &mut Out<'_>,
 ) -> bool {
     let mut acc = [[_mm512_setzero_si512(); 2]; 12];
@@ -197,10 +240,16 @@ fn tile<const C: usize>(
                     let inside =
                         _mm512_cmpge_epi64_mask(v, imin) & _mm512_cmple_epi64_mask(v, imax);
                     ok &= inside == 0xff;
-                    v
+                    _mm512_cvtepi64_epi32(v)
                 } else {
                     let p = _mm512_add_epi64(_mm512_mullo_epi64(v, m), half);
-                    _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(p, shift), lo), hi)
+                    let y = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(p, shift), lo), hi);
+                    match &fin.silu {
+                        // SAFETY: `y` lies within the clamp bounds `lo`, `hi`, those the
+                        // `Silu` was built for.
+                        Some(s) => unsafe { s.apply8(y) },
+                        None => _mm512_cvtepi64_epi32(y),
+                    }
                 };
                 let q = LANES * (v0 + c) + 8 * e;
                 let n = out.valid.saturating_sub(q).min(8);
@@ -212,11 +261,7 @@ fn tile<const C: usize>(
                 // SAFETY: `dst` holds `n <= 8` `i32`s and the mask writes only its first `n`
                 // lanes.
                 unsafe {
-                    _mm256_mask_storeu_epi32(
-                        dst.as_mut_ptr(),
-                        ((1u16 << n) - 1) as u8,
-                        _mm512_cvtepi64_epi32(y),
-                    );
+                    _mm256_mask_storeu_epi32(dst.as_mut_ptr(), ((1u16 << n) - 1) as u8, y);
                 };
             }
         }

@@ -215,7 +215,9 @@ pub(crate) fn prepare_conv(
 }
 
 /// Runs a `Conv` node on its prepared weights: checks the window and the channels. `fast`, the
-/// weights of the 16-bit fast path, computes the same integers when given.
+/// weights of the 16-bit fast path, computes the same integers when given; `silu`, a SiLU its
+/// epilogue applies to every output (only on the fast path: an error elsewhere, which
+/// [`crate::exec`] never asks for).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run_conv(
     r: &NodeRun<'_>,
@@ -226,6 +228,7 @@ pub(crate) fn run_conv(
     rq: &Requant,
     wide: bool,
     fast: Option<&super::conv16::Conv16>,
+    silu: Option<crate::gemm::conv16::Silu<'_>>,
 ) -> Result<Tensor> {
     let (node, x, out_shape) = (r.node, r.x, r.out_shape);
     check_window(node, &x.shape, out_shape, &win)?;
@@ -240,7 +243,11 @@ pub(crate) fn run_conv(
     // general path
     if let Some(f) = fast.filter(|_| acc64 && ch.mults.is_none()) {
         let bias = ch.bias.as_deref();
-        return super::conv16::conv16(x, f, bias, &win, out_shape, rq, wide).map_err(|e| r.sem(e));
+        return super::conv16::conv16_then(x, f, bias, &win, out_shape, rq, wide, silu)
+            .map_err(|e| r.sem(e));
+    }
+    if silu.is_some() {
+        return Err(r.err("a SiLU epilogue needs the 16-bit fast path"));
     }
     let acc = Accum { wide, acc64 };
     conv(x, ws, ch, &win, out_shape, rq, acc).map_err(|e| r.sem(e))

@@ -9,7 +9,7 @@
 //! Other windows (other strides, dilated strided windows, or a declared output the padded
 //! input cannot hold) first gather every tap into planes of pairs (im2col). Results are written channel-major, as the output tensor lies.
 
-use crate::gemm::conv16::{self, Finish, LANES, Out, ROWS};
+use crate::gemm::conv16::{self, Finish, LANES, Out, ROWS, Silu};
 
 use super::{SemResult, Window};
 use crate::tensor::Tensor;
@@ -130,7 +130,28 @@ pub fn conv16(
     rq: &Requant,
     wide: bool,
 ) -> SemResult<Tensor> {
+    conv16_then(x, f, bias, win, out_shape, rq, wide, None)
+}
+
+/// [`conv16`], then, when `silu` is given, that SiLU of each output value, in the same pass
+/// (the integers of the SiLU's nodes run on the convolution's output; never with `wide`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv16_then(
+    x: &Tensor,
+    f: &Conv16,
+    bias: Option<&[i64]>,
+    win: &Window,
+    out_shape: &[usize],
+    rq: &Requant,
+    wide: bool,
+    silu: Option<Silu<'_>>,
+) -> SemResult<Tensor> {
     use rayon::prelude::*;
+    if wide && silu.is_some() {
+        return Err(SemError::Domain {
+            what: "a SiLU after a wide convolution",
+        });
+    }
     let dom = |what| SemError::Domain { what };
     let (n, c, h, w) = super::nchw(&x.shape).ok_or(dom("conv input rank"))?;
     let (_, co, oh, ow) = super::nchw(out_shape).ok_or(dom("conv output rank"))?;
@@ -143,7 +164,8 @@ pub fn conv16(
     if img_out > 0 {
         let one = |(b, dst): (usize, &mut [i32])| -> SemResult<()> {
             let src = &x.data[b * img_in..(b + 1) * img_in];
-            image(src, [h, w], dst, [oh, ow], f, bias, win, rq, wide, n == 1)
+            let fin = (rq, wide, silu);
+            image(src, [h, w], dst, [oh, ow], f, bias, win, fin, n == 1)
         };
         if n > 1 && crate::gemm::in_parallel_pool() {
             out.par_chunks_mut(img_out).enumerate().try_for_each(one)?;
@@ -168,8 +190,7 @@ fn image(
     f: &Conv16,
     bias: Option<&[i64]>,
     win: &Window,
-    rq: &Requant,
-    wide: bool,
+    (rq, wide, silu): (&Requant, bool, Option<Silu<'_>>),
     parallel: bool,
 ) -> SemResult<()> {
     use rayon::prelude::*;
@@ -187,7 +208,16 @@ fn image(
                     *v = bias.and_then(|bs| bs.get(o0 + r)).copied().unwrap_or(0);
                 }
             }
-            block_into(&p, &blocks[b], fin_bias, rq, wide, rows, pixels)
+            let fin = Finish {
+                bias: fin_bias,
+                m: rq.m,
+                s: rq.s,
+                lo: i64::from(rq.lo),
+                hi: i64::from(rq.hi),
+                wide,
+                silu,
+            };
+            block_into(&p, &blocks[b], &fin, rows, pixels)
         };
         if parallel && crate::gemm::in_parallel_pool() {
             dst_g
@@ -208,21 +238,11 @@ fn image(
 fn block_into(
     p: &Planes,
     wblk: &[i32],
-    bias: [i64; ROWS],
-    rq: &Requant,
-    wide: bool,
+    fin: &Finish<'_>,
     rows: &mut [i32],
     pixels: usize,
 ) -> SemResult<()> {
     let ld = p.vecs * LANES;
-    let fin = Finish {
-        bias,
-        m: rq.m,
-        s: rq.s,
-        lo: i64::from(rq.lo),
-        hi: i64::from(rq.hi),
-        wide,
-    };
     // The kernel's reads stay inside the planes (checked here, once per block).
     let fits = p.offs.iter().all(|&o| o + ld <= p.x.len()) && wblk.len() == 2 * ROWS * p.offs.len();
     if !fits {
@@ -257,10 +277,10 @@ fn block_into(
     // SAFETY: AVX-512 F/BW/DQ/VL/VNNI are present (`Conv16` exists only then); the bounds the
     // kernel relies on were checked just above.
     #[cfg(target_arch = "x86_64")]
-    let ok = unsafe { conv16::block(&p.x, &p.offs, wblk, p.vecs, &fin, &mut out) };
+    let ok = unsafe { conv16::block(&p.x, &p.offs, wblk, p.vecs, fin, &mut out) };
     #[cfg(not(target_arch = "x86_64"))]
     let ok = {
-        let _ = (&fin, &mut out);
+        let _ = (fin, &mut out);
         false
     };
     if !ok {

@@ -203,9 +203,29 @@ pub(crate) fn run_gather(r: &NodeRun<'_>, axis: u32) -> Result<Tensor> {
 
 /// Concatenation along `axis`.
 pub fn concat(xs: &[&Tensor], axis: usize, out_shape: &[usize]) -> Tensor {
+    use rayon::prelude::*;
     let outer: usize = out_shape[..axis].iter().product();
     let inner: usize = out_shape[axis + 1..].iter().product();
-    let mut data = Vec::with_capacity(numel(out_shape).unwrap_or(0));
+    let total = numel(out_shape).unwrap_or(0);
+    // Each outer index's run of every input, in order: several runs side by side in a pool
+    // (each element is still one copy, so the bits do not depend on the split).
+    let row = out_shape.get(axis).copied().unwrap_or(0) * inner;
+    if outer > 1 && row > 0 && total > CONCAT_PAR && crate::gemm::in_parallel_pool() {
+        let mut data = vec![0i32; total];
+        data.par_chunks_mut(row).enumerate().for_each(|(o, dst)| {
+            let mut at = 0;
+            for x in xs {
+                let chunk = x.shape[axis] * inner;
+                dst[at..at + chunk].copy_from_slice(&x.data[o * chunk..(o + 1) * chunk]);
+                at += chunk;
+            }
+        });
+        return Tensor {
+            shape: out_shape.to_vec(),
+            data,
+        };
+    }
+    let mut data = Vec::with_capacity(total);
     for o in 0..outer {
         for x in xs {
             let chunk = x.shape[axis] * inner;
@@ -217,6 +237,9 @@ pub fn concat(xs: &[&Tensor], axis: usize, out_shape: &[usize]) -> Tensor {
         data,
     }
 }
+
+/// Elements above which a `Concat` with several outer runs copies them over the pool.
+const CONCAT_PAR: usize = 1 << 16;
 
 /// Runs a `Reshape` node: the same elements under the declared shape.
 pub(crate) fn run_reshape(r: &NodeRun<'_>) -> Result<Tensor> {

@@ -14,10 +14,59 @@ pub fn pool(x: &Tensor, win: &Window, out_shape: &[usize], avg: Option<bool>) ->
     let (_, _, oh, ow) = nchw(out_shape).ok_or(SemError::Domain {
         what: "pool output rank",
     })?;
+    let planes = n * c;
+    let (img, o_img) = ((h * w).max(1), (oh * ow).max(1));
+    if planes * h * w == 0 || oh * ow == 0 || x.data.len() < planes * h * w {
+        // no window to take (as the plane-by-plane loop wrote nothing)
+        return Ok(Tensor {
+            shape: out_shape.to_vec(),
+            data: Vec::new(),
+        });
+    }
+    let mut out = vec![0i32; planes * oh * ow];
+    let one =
+        |(plane, dst): (&[i32], &mut [i32])| pool_plane(plane, dst, [h, w], [oh, ow], win, avg);
+    // planes side by side in a pool: each output element is still computed by one thread,
+    // and every error is the same for each plane (it depends on the window alone)
+    if planes > 1 && planes * oh * ow > POOL_PAR && crate::gemm::in_parallel_pool() {
+        use rayon::prelude::*;
+        x.data
+            .par_chunks_exact(img)
+            .zip(out.par_chunks_mut(o_img))
+            .try_for_each(one)?;
+    } else {
+        x.data
+            .chunks_exact(img)
+            .zip(out.chunks_mut(o_img))
+            .try_for_each(one)?;
+    }
+    Ok(Tensor {
+        shape: out_shape.to_vec(),
+        data: out,
+    })
+}
+
+/// Output elements above which the planes of a pool run over the pool of threads.
+const POOL_PAR: usize = 1 << 15;
+
+/// One plane of [`pool`] (`h × w` in, `oh × ow` out).
+fn pool_plane(
+    plane: &[i32],
+    dst: &mut [i32],
+    [h, w]: [usize; 2],
+    [oh, ow]: [usize; 2],
+    win: &Window,
+    avg: Option<bool>,
+) -> SemResult<()> {
     let [kh, kw] = win.kernel;
-    let mut out = Vec::with_capacity(n * c * oh * ow);
     let mut cols = Vec::with_capacity(kw);
-    for plane in x.data.chunks_exact((h * w).max(1)).take(n * c) {
+    let mut out = dst.iter_mut();
+    let mut put = |v: i32| {
+        if let Some(d) = out.next() {
+            *d = v;
+        }
+    };
+    {
         for y in 0..oh {
             for xo in 0..ow {
                 let (sy, sx) = (y * win.strides[0], xo * win.strides[1]);
@@ -35,7 +84,7 @@ pub fn pool(x: &Tensor, win: &Window, out_shape: &[usize], avg: Option<bool>) ->
                             best = best.max(r[bx + tx * win.dilations[1]]);
                         }
                     }
-                    out.push(best);
+                    put(best);
                     continue;
                 }
                 let (mut best, mut sum, mut count) = (i32::MIN, 0i64, 0i64);
@@ -58,7 +107,7 @@ pub fn pool(x: &Tensor, win: &Window, out_shape: &[usize], avg: Option<bool>) ->
                     }
                     count += cols.len() as i64;
                 }
-                out.push(match avg {
+                put(match avg {
                     None if count == 0 => {
                         return Err(SemError::Domain {
                             what: "max pool window entirely in padding",
@@ -78,10 +127,7 @@ pub fn pool(x: &Tensor, win: &Window, out_shape: &[usize], avg: Option<bool>) ->
             }
         }
     }
-    Ok(Tensor {
-        shape: out_shape.to_vec(),
-        data: out,
-    })
+    Ok(())
 }
 
 /// Runs a `MaxPool` node: checks the window against the shapes.

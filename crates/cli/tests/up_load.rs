@@ -70,18 +70,25 @@ async fn a_burst_of_tasks_through_the_gateway_all_settle() {
         assert!(ids.insert(id), "task ids are unique");
     }
     assert_eq!(ids.len(), 44);
-    let finalized: u64 = net
-        .providers
-        .iter()
-        .map(|p| {
-            p.node
-                .metrics()
-                .tasks_finalized
-                .load(std::sync::atomic::Ordering::Relaxed)
-        })
-        .sum();
-    // each optimistic task pays one provider; each committee task pays its 3 members
-    assert_eq!(finalized, 40 + 4 * 3);
+    // each optimistic task pays one provider; each committee task pays its 3 members. A node
+    // counts a finalization when its own worker sees it, which may be a poll after the gateway
+    // reported the task finalized: the count is awaited, not read once.
+    let finalized = || -> u64 {
+        net.providers
+            .iter()
+            .map(|p| {
+                p.node
+                    .metrics()
+                    .tasks_finalized
+                    .load(std::sync::atomic::Ordering::Relaxed)
+            })
+            .sum()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while finalized() < 40 + 4 * 3 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(finalized(), 40 + 4 * 3);
     net.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }

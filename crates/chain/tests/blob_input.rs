@@ -29,56 +29,6 @@ mod common;
 
 const SIDE: usize = 320;
 
-/// Fixture rows of `symbolic_size_cnn` (8x8 digits, three channels) scaled up 40 times by
-/// nearest neighbour: `{"image": [rows][3][320][320]}`.
-fn upscaled(file: &str, rows: usize) -> serde_json::Value {
-    let dir = vouch_testkit::model_dir("symbolic_size_cnn");
-    let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join(file)).unwrap()).unwrap();
-    let k = SIDE / 8;
-    let rows: Vec<serde_json::Value> = v["image"].as_array().unwrap()[..rows]
-        .iter()
-        .map(|row| {
-            let chans: Vec<serde_json::Value> = row
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|plane| {
-                    let p = plane.as_array().unwrap();
-                    let lines: Vec<serde_json::Value> = (0..SIDE)
-                        .map(|y| {
-                            let line = p[y / k].as_array().unwrap();
-                            (0..SIDE).map(|x| line[x / k].clone()).collect()
-                        })
-                        .collect();
-                    serde_json::Value::Array(lines)
-                })
-                .collect();
-            serde_json::Value::Array(chans)
-        })
-        .collect();
-    serde_json::json!({ "image": rows })
-}
-
-/// The model bound at 1x3x320x320, calibrated on four upscaled rows.
-fn model() -> (Vec<u8>, Package) {
-    let dir = vouch_testkit::model_dir("symbolic_size_cnn");
-    let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
-    let graph = vouch_onnx::import(
-        &onnx,
-        &vouch_onnx::ImportOptions {
-            shapes: [("image".to_owned(), vec![1, 3, SIDE, SIDE])].into(),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let samples =
-        vouch_quant::calibration_from_json(&graph, &upscaled("calibration.json", 4)).unwrap();
-    let pkg =
-        vouch_quant::import(&graph, samples, "symbolic_size_cnn_320", [0; 32], |_| {}).unwrap();
-    (pkg.to_bytes(), pkg)
-}
-
 /// The honest execution of `pkg` on canonical input bytes of one row: input commitment, trace
 /// and one-step evidence.
 fn honest_run(pkg: &Package, canonical: &[u8]) -> (B256, HonestTrace, Evidence) {
@@ -157,7 +107,7 @@ async fn on_osaka_the_image_travels_with_cell_proofs_and_a_challenger_reading_th
 
 /// The flow on anvil at `hardfork`, whose blob transactions take sidecars in `form`.
 async fn flow(hardfork: &str, form: SidecarForm) {
-    let (bytes, pkg) = model();
+    let (bytes, pkg) = common::symbolic_cnn_at(SIDE, 4);
     vouch_task::modes::check_mode(&pkg, vouch_task::Mode::Optimistic).unwrap();
     let devnet = DevnetConfig {
         hardfork: Some(hardfork.to_owned()),
@@ -183,8 +133,11 @@ async fn flow(hardfork: &str, form: SidecarForm) {
     );
 
     // the requester's image: the first input row scaled up, quantized, as canonical words
-    let floats =
-        vouch_task::codec::package_inputs_from_json(&pkg, &upscaled("input.json", 1)).unwrap();
+    let floats = vouch_task::codec::package_inputs_from_json(
+        &pkg,
+        &common::symbolic_cnn_rows("input.json", 1, SIDE),
+    )
+    .unwrap();
     let inputs = vouch_quant::quantize_inputs(&pkg, &floats);
     let canonical = vouch_task::codec::inline_bytes(&inputs);
     let ic = B256::from(vouch_engine::exec::commit_list(&inputs));

@@ -9,58 +9,16 @@
 
 #![allow(clippy::print_stdout)]
 
-use vouch_model::{Op, Package};
+use vouch_model::Op;
 
 mod common;
 
 const SIDE: usize = 24;
 
-/// The fixture bound at 1x3x24x24, calibrated on its rows scaled up 3 times.
-fn model() -> (Vec<u8>, Package, serde_json::Value) {
-    let dir = vouch_testkit::model_dir("symbolic_size_cnn");
-    let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
-    let graph = vouch_onnx::import(
-        &onnx,
-        &vouch_onnx::ImportOptions {
-            shapes: [("image".to_owned(), vec![1, 3, SIDE, SIDE])].into(),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let samples =
-        vouch_quant::calibration_from_json(&graph, &upscaled("calibration.json", 8)).unwrap();
-    let pkg =
-        vouch_quant::import(&graph, samples, "symbolic_size_cnn_24", [0; 32], |_| {}).unwrap();
-    (pkg.to_bytes(), pkg, upscaled("input.json", 1))
-}
-
-/// The fixture's 8x8 rows scaled up by nearest neighbour: `{"image": [rows][3][24][24]}`.
-fn upscaled(file: &str, rows: usize) -> serde_json::Value {
-    let dir = vouch_testkit::model_dir("symbolic_size_cnn");
-    let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join(file)).unwrap()).unwrap();
-    let k = SIDE / 8;
-    let scale = |plane: &serde_json::Value| -> serde_json::Value {
-        let p = plane.as_array().unwrap();
-        (0..SIDE)
-            .map(|y| {
-                let line = p[y / k].as_array().unwrap();
-                (0..SIDE)
-                    .map(|x| line[x / k].clone())
-                    .collect::<serde_json::Value>()
-            })
-            .collect()
-    };
-    let rows: Vec<serde_json::Value> = v["image"].as_array().unwrap()[..rows]
-        .iter()
-        .map(|row| row.as_array().unwrap().iter().map(scale).collect())
-        .collect();
-    serde_json::json!({ "image": rows })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lie_in_a_large_global_average_loses_within_a_million_gas() {
-    let (bytes, pkg, input) = model();
+    let (bytes, pkg) = common::symbolic_cnn_at(SIDE, 8);
+    let input = common::symbolic_cnn_rows("input.json", 1, SIDE);
     assert!(
         !pkg.nodes
             .iter()

@@ -387,3 +387,48 @@ pub async fn last_gas(sys: &System) -> u64 {
         .unwrap();
     block.last().unwrap().gas_used
 }
+
+/// Fixture rows of `symbolic_size_cnn` (8x8 digits, three channels) from its `file` scaled up
+/// to `side` x `side` by nearest neighbour: `{"image": [rows][3][side][side]}`.
+pub fn symbolic_cnn_rows(file: &str, rows: usize, side: usize) -> serde_json::Value {
+    let dir = vouch_testkit::model_dir("symbolic_size_cnn");
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join(file)).unwrap()).unwrap();
+    let k = side / 8;
+    let scale = |plane: &serde_json::Value| -> serde_json::Value {
+        let p = plane.as_array().unwrap();
+        (0..side)
+            .map(|y| {
+                let line = p[y / k].as_array().unwrap();
+                (0..side)
+                    .map(|x| line[x / k].clone())
+                    .collect::<serde_json::Value>()
+            })
+            .collect()
+    };
+    let rows: Vec<serde_json::Value> = v["image"].as_array().unwrap()[..rows]
+        .iter()
+        .map(|row| row.as_array().unwrap().iter().map(scale).collect())
+        .collect();
+    serde_json::json!({ "image": rows })
+}
+
+/// `symbolic_size_cnn` bound at 1x3x`side`x`side`, calibrated on `cal_rows` of its calibration
+/// rows scaled up ([`symbolic_cnn_rows`]): the package bytes and the package.
+pub fn symbolic_cnn_at(side: usize, cal_rows: usize) -> (Vec<u8>, Package) {
+    let dir = vouch_testkit::model_dir("symbolic_size_cnn");
+    let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
+    let graph = vouch_onnx::import(
+        &onnx,
+        &vouch_onnx::ImportOptions {
+            shapes: [("image".to_owned(), vec![1, 3, side, side])].into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let cal = symbolic_cnn_rows("calibration.json", cal_rows, side);
+    let samples = vouch_quant::calibration_from_json(&graph, &cal).unwrap();
+    let name = format!("symbolic_size_cnn_{side}");
+    let pkg = vouch_quant::import(&graph, samples, &name, [0; 32], |_| {}).unwrap();
+    (pkg.to_bytes(), pkg)
+}

@@ -172,17 +172,7 @@ async fn a_lie_on_a_blob_task_is_challenged_by_a_node_reading_the_beacon_api() {
         .request_with_blobs(&req, &canonical)
         .await
         .unwrap();
-    until(60, "the liar's blob task fails", || async {
-        requester.task(task).await.unwrap().status == 6
-    })
-    .await;
-    let after = requester.provider_info(liar_address).await.unwrap().stake;
-    assert_eq!(
-        before - after,
-        cfg.provider_bond,
-        "the liar's bond is slashed"
-    );
-    journals_its_win(&challenger, task).await;
+    the_liar_loses(&requester, &challenger, task, before, cfg.provider_bond, 60).await;
     liar.kill();
     challenger.kill();
 }
@@ -305,19 +295,37 @@ async fn a_challenger_whose_beacon_node_stays_down_past_its_retries_still_wins_i
         "the lie stands, unchallenged yet"
     );
     beacon_comes_up(port, &chain.url).await;
-    until(120, "the liar's blob task fails", || async {
+    the_liar_loses(
+        &requester,
+        &challenger,
+        task,
+        before,
+        cfg.provider_bond,
+        120,
+    )
+    .await;
+    liar.kill();
+    challenger.kill();
+}
+
+/// Waits (up to `secs`) until the liar's (signer 1's) `task` fails, checks its stake went from
+/// `before` down by `bond`, and that `challenger` journals its win.
+async fn the_liar_loses(
+    requester: &vouch_chain::System,
+    challenger: &Node,
+    task: vouch_chain::alloy::primitives::U256,
+    before: u128,
+    bond: u128,
+    secs: u64,
+) {
+    until(secs, "the liar's blob task fails", || async {
         requester.task(task).await.unwrap().status == 6
     })
     .await;
+    let liar_address = vouch_testkit::signer(1).address();
     let after = requester.provider_info(liar_address).await.unwrap().stake;
-    assert_eq!(
-        before - after,
-        cfg.provider_bond,
-        "the liar's bond is slashed"
-    );
-    journals_its_win(&challenger, task).await;
-    liar.kill();
-    challenger.kill();
+    assert_eq!(before - after, bond, "the liar's bond is slashed");
+    journals_its_win(challenger, task).await;
 }
 
 /// Waits until `challenger` journals its challenge of `task` as won, and counts one win.

@@ -13,7 +13,7 @@ use vouch_primitives::{B256, list_commitment};
 mod rows;
 mod silu;
 pub use rows::rows_of;
-use rows::{infer_batch, row_of, run_rows_of};
+use rows::{infer_batch, input_names, row_of, run_rows_of};
 use silu::{ConvSilu, Readers, conv_silu_at, silu_at};
 
 /// Largest tensor the engine allocates (1 GiB of `i32`): a package declaring more is refused
@@ -327,12 +327,7 @@ impl<'p> Engine<'p> {
         let pkg = self.pkg;
         if inputs.len() != pkg.inputs.len() {
             return Err(Error::Input {
-                name: pkg
-                    .inputs
-                    .iter()
-                    .map(|i| i.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(","),
+                name: input_names(pkg),
                 reason: format!("expected {} inputs, got {}", pkg.inputs.len(), inputs.len()),
             });
         }

@@ -12,12 +12,7 @@ pub fn rows_of(pkg: &Package, inputs: &[Tensor]) -> Result<usize> {
     let rows = infer_batch(pkg, inputs)?;
     if rows > 1 && !pkg.takes_rows() {
         return Err(Error::Input {
-            name: pkg
-                .inputs
-                .iter()
-                .map(|i| i.name.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
+            name: input_names(pkg),
             reason: format!(
                 "{rows} rows given, but the model's inputs do not all have the batch dimension \
                  first: it runs one row at a time{}",
@@ -111,4 +106,13 @@ pub(super) fn infer_batch(pkg: &Package, inputs: &[Tensor]) -> Result<usize> {
         }
     }
     Ok(batch.unwrap_or(1))
+}
+
+/// The package's input names joined by commas: the `name` of an error about all of them.
+pub(super) fn input_names(pkg: &Package) -> String {
+    pkg.inputs
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }

@@ -127,6 +127,35 @@ proptest! {
     }
 }
 
+/// The square 16-bit `Conv` under test (`[kernel, stride, pad]`, one group, weight const 0
+/// and bias const 1) over `x`.
+fn conv_case(
+    [k, st, pad]: [usize; 3],
+    rq: Requant,
+    x: &Tensor,
+    consts: Vec<Tensor>,
+    out_shape: Vec<usize>,
+) -> Case {
+    Case {
+        name: "conv".into(),
+        op: Op::Conv {
+            weight: 0,
+            bias: Some(1),
+            kernel: [k as u32; 2],
+            strides: [st as u32; 2],
+            pads: [pad as u32; 4],
+            dilations: [1, 1],
+            group: 1,
+            rq,
+            wide: false,
+        },
+        inputs: vec![x.clone()],
+        consts,
+        out_shape,
+        out_kind: Kind::Act16,
+    }
+}
+
 fn check(s: &Spec, seed: u64) -> Result<(), TestCaseError> {
     let mut r = Rng::new(seed);
     let [h, wd] = s.hw;
@@ -148,24 +177,13 @@ fn check(s: &Spec, seed: u64) -> Result<(), TestCaseError> {
         hi: 32_767,
     };
     let out_shape = vec![s.n, s.co, oh, ow];
-    let conv = Case {
-        name: "conv".into(),
-        op: Op::Conv {
-            weight: 0,
-            bias: Some(1),
-            kernel: [k as u32; 2],
-            strides: [st as u32; 2],
-            pads: [pad as u32; 4],
-            dilations: [1, 1],
-            group: 1,
-            rq: conv_rq,
-            wide: false,
-        },
-        inputs: vec![x.clone()],
-        consts: vec![wt.clone(), b.clone()],
-        out_shape: out_shape.clone(),
-        out_kind: Kind::Act16,
-    };
+    let conv = conv_case(
+        [k, st, pad],
+        conv_rq,
+        &x,
+        vec![wt.clone(), b.clone()],
+        out_shape.clone(),
+    );
     let entries = 1usize << s.bits;
     let half = (entries / 2) as i32;
     let table = r.with_edges(&[entries], -32_768, 32_767);
@@ -295,24 +313,13 @@ fn check_flat(s: &Spec, seed: u64, xv: i32, wv: i32) -> Result<(), TestCaseError
         lo: if s.relu { 0 } else { -32_768 },
         hi: 32_767,
     };
-    let conv = Case {
-        name: "conv".into(),
-        op: Op::Conv {
-            weight: 0,
-            bias: Some(1),
-            kernel: [k as u32; 2],
-            strides: [st as u32; 2],
-            pads: [pad as u32; 4],
-            dilations: [1, 1],
-            group: 1,
-            rq: conv_rq,
-            wide: false,
-        },
-        inputs: vec![x.clone()],
-        consts: vec![wt, b],
-        out_shape: vec![s.n, s.co, oh, ow],
-        out_kind: Kind::Act16,
-    };
+    let conv = conv_case(
+        [k, st, pad],
+        conv_rq,
+        &x,
+        vec![wt, b],
+        vec![s.n, s.co, oh, ow],
+    );
     let half = 1i32 << 15;
     let table: Vec<i32> = (0..1 << 16)
         .map(|i| if i % 2 == 0 { -32_768 } else { 32_767 })

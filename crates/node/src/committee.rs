@@ -77,11 +77,24 @@ pub(crate) async fn committee(ctx: Arc<Ctx>, task: U256, req: Option<TaskRequest
         // 2. execute once, then commit (the first member's commit draws the committee)
         let r = match &run {
             Some(r) => r.clone(),
-            None => {
-                let r = ctx.run_of(task, &req, true).await?;
-                run = Some(r.clone());
-                r
-            }
+            None => match ctx.run_of(task, &req, true).await {
+                Ok(r) => {
+                    run = Some(r.clone());
+                    r
+                }
+                // the input could not be read past the node's retries (its RPC or beacon node
+                // down): try again while the committee can still commit, as a challenger does
+                Err(e) if e.is_transient() => {
+                    if ctx.chain_now().await? > u64::from(t.deadline) {
+                        tracing::warn!(node = %ctx.cfg.name, %task, error = %e, "could not execute the task before the commit deadline");
+                        return Err(e);
+                    }
+                    tracing::warn!(node = %ctx.cfg.name, %task, error = %e, "executing the task failed; trying again while the committee can commit");
+                    tokio::time::sleep(until_after(t.deadline).min(Duration::from_secs(5))).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            },
         };
         let salt = keccak256((ctx.secret, task).abi_encode());
         let commitment = keccak256((task, ctx.me, r.output, r.trace_root, salt).abi_encode());

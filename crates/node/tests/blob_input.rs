@@ -7,7 +7,9 @@
 //! challenger node reading the blobs through the beacon API, and the liar is slashed. A beacon
 //! API down when a blob task arrives is asked again with backoff, and the task is served once
 //! it answers; a challenger's beacon API down past a whole round of retries is asked again
-//! while the lie can still be challenged, and the liar still loses.
+//! while the lie can still be challenged, and the liar still loses; a committee member's beacon
+//! API down past a whole round of retries is asked again while the committee can commit, and
+//! the member still commits.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -28,6 +30,12 @@ const PROVIDER: Roles = Roles {
     provider: true,
     challenger: false,
     committee: false,
+    auditor: false,
+};
+const COMMITTEE: Roles = Roles {
+    provider: false,
+    challenger: false,
+    committee: true,
     auditor: false,
 };
 const CHALLENGER: Roles = Roles {
@@ -306,6 +314,71 @@ async fn a_challenger_whose_beacon_node_stays_down_past_its_retries_still_wins_i
     .await;
     liar.kill();
     challenger.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_committee_member_whose_beacon_node_stays_down_past_its_retries_still_commits() {
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+    let (chain, bytes, pkg, model) = published(1..4).await;
+    chain.stake(2, model, 1_500).await;
+    chain.stake(3, model, 1_500).await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = dead_port();
+    let beacon = format!("http://127.0.0.1:{port}");
+    let mut members = Vec::new();
+    for i in 1..3 {
+        let url = Some(chain.url.as_str());
+        members.push(node(&chain, &bytes, dir.path(), i, COMMITTEE, Lie::Never, url).await);
+    }
+    let late = node(
+        &chain,
+        &bytes,
+        dir.path(),
+        3,
+        COMMITTEE,
+        Lie::Never,
+        Some(&beacon),
+    )
+    .await;
+    let requester = chain.system(0).await;
+    let (ic, canonical, out) = input_rows(&pkg, 4, 1);
+    let req = inputs::request(model, Mode::Committee, 1, ic, Vec::new());
+    let (task, _, _) = requester
+        .request_with_blobs(&req, &canonical)
+        .await
+        .unwrap();
+    // the draw reads a future block hash: keep blocks coming as other traffic would
+    let miner = requester.client().clone();
+    let mining = tokio::spawn(async move {
+        loop {
+            let _: Result<serde_json::Value, _> = miner.raw("evm_mine", ()).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+    let budget = u64::from(vouch_node::chainview::RETRIES);
+    until(
+        120,
+        "the member retries past one round of retries",
+        || async { late.metrics().rpc_retries.load(Ordering::Relaxed) > budget + 1 },
+    )
+    .await;
+    let committed = |member: &Node| {
+        let id = format!("committee:{task}");
+        member.journal().task(&id).unwrap().is_some()
+    };
+    assert!(!committed(&late), "not committed yet");
+    beacon_comes_up(port, &chain.url).await;
+    // every member agreeing settles the task at the last reveal (finalized: 4); without the
+    // late member's commitment the others would wait out the 600 s commit window
+    until(120, "the late member commits and the task finalizes", || async {
+        committed(&late) && requester.task(task).await.unwrap().status == 4
+    })
+    .await;
+    mining.abort();
+    assert_eq!(requester.task(task).await.unwrap().output_commitment, out);
+    for m in members.iter().chain([&late]) {
+        m.kill();
+    }
 }
 
 /// Waits (up to `secs`) until the liar's (signer 1's) `task` fails, checks its stake went from

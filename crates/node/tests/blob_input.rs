@@ -370,13 +370,15 @@ async fn a_committee_member_whose_beacon_node_stays_down_past_its_retries_still_
     beacon_comes_up(port, &chain.url).await;
     // every member agreeing settles the task at the last reveal (finalized: 4); without the
     // late member's commitment the others would wait out the 600 s commit window
-    until(120, "the late member commits and the task finalizes", || async {
-        committed(&late) && requester.task(task).await.unwrap().status == 4
-    })
+    until(
+        120,
+        "the late member commits and the task finalizes",
+        || async { committed(&late) && requester.task(task).await.unwrap().status == 4 },
+    )
     .await;
     mining.abort();
     assert_eq!(requester.task(task).await.unwrap().output_commitment, out);
-    for m in members.iter().chain([&late]) {
+    for m in members.into_iter().chain([late]) {
         m.kill();
     }
 }

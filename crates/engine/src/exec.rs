@@ -10,8 +10,10 @@ use crate::{Error, Result};
 use vouch_model::{Node, Op, Operand, Package};
 use vouch_primitives::{B256, list_commitment};
 
+mod concat;
 mod rows;
 mod silu;
+use concat::concat_read_at;
 pub use rows::rows_of;
 use rows::{infer_batch, input_names, row_of, run_rows_of};
 use silu::{ConvSilu, Readers, conv_silu_at, silu_at};
@@ -97,6 +99,10 @@ pub struct Engine<'p> {
     /// `Rescale`, `Lut` and `Mul`, later nodes, are not run), `None` for every other node
     /// (fast paths on, untraced runs only).
     conv_silu: Vec<Option<ConvSilu>>,
+    /// Per node, the `Concat` whose inputs a 16-bit `Conv` reads in place
+    /// ([`concat_read_at`]: the `Concat` is not run), `None` for every other node (fast paths
+    /// on, untraced runs only).
+    concat_in: Vec<Option<usize>>,
     /// Per value, the last node that reads it (`usize::MAX` for graph outputs, and values no
     /// node reads): a run drops each value after that node.
     last_use: Vec<usize>,
@@ -170,7 +176,7 @@ impl<'p> Engine<'p> {
                 })
             })
             .collect();
-        let last_use = last_uses(pkg);
+        let mut last_use = last_uses(pkg);
         let silu: Vec<usize> = (0..pkg.nodes.len())
             .map(|j| {
                 if fast && !opts.trace {
@@ -197,6 +203,28 @@ impl<'p> Engine<'p> {
                 }
             }
         }
+        let concat_in: Vec<Option<usize>> = (0..pkg.nodes.len())
+            .map(|c| (fast && !opts.trace).then(|| concat_read_at(pkg, &prepared, &readers, c))?)
+            .collect();
+        for (c, k) in concat_in
+            .iter()
+            .enumerate()
+            .filter_map(|(c, k)| Some((c, (*k)?)))
+        {
+            let (Some(concat), Some(a)) = (pkg.nodes.get(k), absorbed.get_mut(k)) else {
+                continue;
+            };
+            *a = true;
+            // the `Concat`'s inputs live until the `Conv` has read them
+            for op in &concat.inputs {
+                if let Operand::Value(u) = *op
+                    && let Some(l) = last_use.get_mut(u as usize)
+                    && *l != usize::MAX
+                {
+                    *l = (*l).max(c);
+                }
+            }
+        }
         let work_per_row = work_per_row(pkg, &prepared);
         Ok(Self {
             pkg,
@@ -205,6 +233,7 @@ impl<'p> Engine<'p> {
             silu,
             absorbed,
             conv_silu,
+            concat_in,
             last_use,
             pool,
             opts: Options { threads, ..opts },
@@ -343,6 +372,7 @@ impl<'p> Engine<'p> {
                 });
             }
             if let Some((lo, hi)) = info.kind.act_range()
+                && !crate::ops::elementwise::all_within(&t.data, lo, hi)
                 && let Some(v) = t.data.iter().find(|v| !(lo..=hi).contains(*v))
             {
                 return Err(Error::Input {
@@ -354,7 +384,7 @@ impl<'p> Engine<'p> {
         }
         let mut trace = Vec::new();
         let mut profile = self.profile.then(crate::profile::Profile::default);
-        for (i, (node, prep)) in pkg.nodes.iter().zip(&self.prepared).enumerate() {
+        for (i, node) in pkg.nodes.iter().enumerate() {
             if self.absorbed.get(i) == Some(&true) {
                 // a `Lut` (or the `Rescale` before it) a later `Mul` computes with itself
                 continue;
@@ -385,7 +415,7 @@ impl<'p> Engine<'p> {
                 None if self.silu.get(i).is_some_and(|&k| k > 0) => {
                     self.run_silu(i, &mut values, batch, &out_shape)?
                 }
-                None => self.run_node(node, prep, &values, &out_shape, None)?,
+                None => self.run_conv_node(i, &values, batch, &out_shape, None)?,
             };
             check_output(node, info, &out, &out_shape)?;
             if let (Some(p), Some(c)) = (profile.as_mut(), clock) {
@@ -420,7 +450,14 @@ impl<'p> Engine<'p> {
 
     /// Drops the values node `i` read that no later node reads.
     fn drop_read(&self, node: &Node, i: usize, values: &mut [Option<Tensor>]) {
-        for op in &node.inputs {
+        // and those of a `Concat` a `Conv` read in place
+        let concat = self.concat_in.get(i).copied().flatten();
+        let concat = concat.and_then(|k| self.pkg.nodes.get(k));
+        for op in node
+            .inputs
+            .iter()
+            .chain(concat.iter().flat_map(|n| &n.inputs))
+        {
             if let Operand::Value(v) = *op
                 && self.last_use.get(v as usize) == Some(&i)
                 && let Some(slot) = values.get_mut(v as usize)
@@ -634,7 +671,7 @@ fn check_output(
         ));
     }
     if let Some((lo, hi)) = info.kind.act_range()
-        && out.data.iter().any(|v| !(lo..=hi).contains(v))
+        && !crate::ops::elementwise::all_within(&out.data, lo, hi)
     {
         return Err(shape_err(
             node,

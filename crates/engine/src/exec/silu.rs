@@ -13,17 +13,22 @@ use crate::ops::elementwise::Plain;
 use crate::tensor::{Tensor, numel, resolve};
 use vouch_model::{Op, Operand, Package};
 
-/// A SiLU a 16-bit `Conv` applies in its epilogue: the node index of its `Mul` and what
-/// [`Silu`] needs besides the table (the package's constant `table`).
-#[derive(Debug, Clone, Copy)]
+/// A SiLU a 16-bit `Conv` applies in its epilogue: the node indices of its `Rescale`, `Lut`
+/// and `Mul`, and its value at every output the convolution can give ([`Silu`]).
+#[derive(Debug, Clone)]
 pub(super) struct ConvSilu {
     /// The SiLU's `Rescale`, `Lut` and `Mul` (after the `Conv`, in this order).
     pub(super) nodes: [usize; 3],
-    window: Option<Plain>,
-    table: u32,
-    half: i32,
-    k: Plain,
+    /// The SiLU of `lo + i` at `i` for every `lo + i` within the `Conv`'s clamp bounds
+    /// `[lo, hi]`, then one padding entry.
+    table: Vec<i16>,
+    /// The `Conv`'s lower clamp bound.
+    lo: i32,
 }
+
+/// The most values the `Conv`'s clamp bounds may span for its SiLU to be computed as one table
+/// read (`2^16`, the 16-bit range: a 128 KiB table).
+const SPAN_MAX: i64 = 1 << 16;
 
 impl Engine<'_> {
     /// The `Conv` at node `c` with its SiLU `cs` in the epilogue: the output of the SiLU's
@@ -46,17 +51,11 @@ impl Engine<'_> {
                 format!("output shape {out_shape:?} exceeds {MAX_ELEMENTS} elements"),
             ));
         }
-        let table = pkg
-            .consts
-            .get(cs.table as usize)
-            .ok_or_else(|| shape_err(node, "SiLU table missing"))?;
         let silu = Silu {
-            window: cs.window,
-            table: &table.data,
-            half: cs.half,
-            k: cs.k,
+            table: &cs.table,
+            lo: cs.lo,
         };
-        let out = self.run_node(node, &self.prepared[c], values, &out_shape, Some(silu))?;
+        let out = self.run_conv_node(c, values, batch, &out_shape, Some(silu))?;
         check_output(mul, info, &out, &out_shape)?;
         Ok((out, mul.output))
     }
@@ -89,8 +88,13 @@ impl Readers {
     }
 
     /// The nodes that read value `v`.
-    fn of_value(&self, v: u32) -> &[usize] {
+    pub(super) fn of_value(&self, v: u32) -> &[usize] {
         self.reads.get(v as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// The node that writes value `v`.
+    pub(super) fn writer_of(&self, v: u32) -> Option<usize> {
+        self.writer.get(v as usize).copied().flatten()
     }
 }
 
@@ -177,12 +181,24 @@ pub(super) fn conv_silu_at(
     if !inside(w, w_lo, w_hi) || !inside(t, *t_lo, *t_hi) {
         return None;
     }
+    let half = i64::try_from(table_c.data.len() / 2).ok()?;
+    let k = Plain::new(mrq, x_max * i128::from(t_max))?;
+    // every `y` in `[lo, hi]` indexes the table (checked above for both ends: a requantization
+    // is monotone) and `|y · T[..]|` is within `k`'s bound: the three nodes' integers
+    let silu_of = |y: i32| {
+        let i = usize::try_from(i64::from(window.apply(i64::from(y))) + half).ok()?;
+        let t = table_c.data.get(i)?;
+        i16::try_from(k.apply(i64::from(y) * i64::from(*t))).ok()
+    };
+    if i64::from(hi) - i64::from(lo) + 1 > SPAN_MAX {
+        return None;
+    }
+    let mut table = (lo..=hi).map(silu_of).collect::<Option<Vec<i16>>>()?;
+    table.push(0);
     Some(ConvSilu {
         nodes: [r, l, j],
-        window: Some(window),
-        table: *table,
-        half: i32::try_from(table_c.data.len() / 2).ok()?,
-        k: Plain::new(mrq, x_max * i128::from(t_max))?,
+        table,
+        lo,
     })
 }
 

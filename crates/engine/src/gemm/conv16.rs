@@ -12,7 +12,6 @@
 //! (high) per step, so [`STEPS`] steps never leave `i32`; then they are widened into `i64`.
 //! Every sum is exact, so its order does not matter.
 
-use crate::ops::elementwise::Plain;
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
@@ -60,22 +59,18 @@ pub(crate) struct Finish<'a> {
     pub(crate) silu: Option<Silu<'a>>,
 }
 
-/// A SiLU as the importer writes it, applied in the epilogue to each requantized value `y`:
-/// `k(y · T[w(y) + half])` (`w` the `Rescale` into the table's window, the identity when
-/// `None`; `k` the `Mul`'s requantization). Built only when `w(lo)` and `w(hi)` index the table
-/// for the clamp bounds `lo`, `hi` of the convolution (a requantization is monotone, so every
-/// `y` then indexes it) and `k` is exact for `|y · T[..]|` up to `max(|lo|, |hi|) · max|T|`:
-/// the integers of the three nodes one by one.
+/// A SiLU as the importer writes it (`k(y · T[w(y) + half])`: the `Rescale` into the table's
+/// window, the `Lut`, the `Mul`'s requantization), applied in the epilogue to each requantized
+/// value `y` as one table read: `table[y - lo]` is the SiLU of `y` for every `y` within the
+/// convolution's clamp bounds `[lo, hi]`, computed once per engine from the three nodes'
+/// integers (`exec/silu.rs`), stored as `i16`s with one more entry past the last (a gather
+/// reads four bytes).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Silu<'a> {
-    /// The `Rescale` into the table's window.
-    pub(crate) window: Option<Plain>,
-    /// The table.
-    pub(crate) table: &'a [i32],
-    /// Half the table's length: `T[w + half]`.
-    pub(crate) half: i32,
-    /// The `Mul`'s requantization.
-    pub(crate) k: Plain,
+    /// The SiLU of `lo + i` at `i`, then one padding entry.
+    pub(crate) table: &'a [i16],
+    /// The convolution's lower clamp bound.
+    pub(crate) lo: i32,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -89,14 +84,13 @@ impl Silu<'_> {
     #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")]
     #[inline]
     unsafe fn apply8(&self, y: __m512i) -> __m256i {
-        let w = match &self.window {
-            Some(w) => w.apply8(y),
-            None => _mm512_cvtepi64_epi32(y),
-        };
-        let idx = _mm256_add_epi32(w, _mm256_set1_epi32(self.half));
-        // SAFETY: every index lies inside the table (the caller's guarantee).
-        let t = unsafe { _mm256_i32gather_epi32::<4>(self.table.as_ptr(), idx) };
-        self.k.apply8(_mm512_mul_epi32(y, _mm512_cvtepi32_epi64(t)))
+        let idx = _mm256_sub_epi32(_mm512_cvtepi64_epi32(y), _mm256_set1_epi32(self.lo));
+        // SAFETY: `0 <= idx <= hi - lo` (the caller's guarantee), and the four bytes at
+        // entry `idx` are entries `idx` and `idx + 1`, both inside the table (its padding
+        // entry).
+        let t = unsafe { _mm256_i32gather_epi32::<2>(self.table.as_ptr().cast::<i32>(), idx) };
+        // the low half of each lane is entry `idx`: sign-extended
+        _mm256_srai_epi32::<16>(_mm256_slli_epi32::<16>(t))
     }
 }
 

@@ -230,25 +230,73 @@ pub(crate) fn run_conv(
     fast: Option<&super::conv16::Conv16>,
     silu: Option<crate::gemm::conv16::Silu<'_>>,
 ) -> Result<Tensor> {
-    let (node, x, out_shape) = (r.node, r.x, r.out_shape);
-    check_window(node, &x.shape, out_shape, &win)?;
-    let (_, c, _, _) = nchw(&x.shape).ok_or_else(|| r.err("input is not NCHW"))?;
-    let (_, co, _, _) = nchw(out_shape).ok_or_else(|| r.err("output is not NCHW"))?;
+    let x = ConvIn {
+        parts: &[r.x],
+        shape: &r.x.shape,
+    };
+    run_conv_of(
+        r.node,
+        x,
+        r.out_shape,
+        (ws, acc64, ch),
+        win,
+        rq,
+        wide,
+        fast,
+        silu,
+    )
+}
+
+/// A `Conv`'s input: its tensors side by side along channels (one tensor, or the inputs of a
+/// `Concat` along channels that is never stored), of the shape `shape` together.
+#[derive(Clone, Copy)]
+pub(crate) struct ConvIn<'a> {
+    /// The tensors, in channel order.
+    pub(crate) parts: &'a [&'a Tensor],
+    /// Their shape side by side (checked by the caller to be theirs).
+    pub(crate) shape: &'a [usize],
+}
+
+/// [`run_conv`] of a node's input `x`; more than one part only on the fast path (an error
+/// elsewhere, which [`crate::exec`] never asks for).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_conv_of(
+    node: &Node,
+    x: ConvIn<'_>,
+    out_shape: &[usize],
+    (ws, acc64, ch): (&[Packed], bool, &Channels),
+    win: Window,
+    rq: &Requant,
+    wide: bool,
+    fast: Option<&super::conv16::Conv16>,
+    silu: Option<crate::gemm::conv16::Silu<'_>>,
+) -> Result<Tensor> {
+    let err = |reason: &str| shape_err(node, reason);
+    check_window(node, x.shape, out_shape, &win)?;
+    let (_, c, _, _) = nchw(x.shape).ok_or_else(|| err("input is not NCHW"))?;
+    let (_, co, _, _) = nchw(out_shape).ok_or_else(|| err("output is not NCHW"))?;
     let g = ws.len();
     let kk = (c / g) * win.kernel[0] * win.kernel[1];
     if c % g != 0 || co % g != 0 || ws.iter().any(|w| w.k != kk || w.rows != co / g) {
-        return Err(r.err("channels do not match the weights"));
+        return Err(err("channels do not match the weights"));
     }
+    let sem = |e| crate::Error::Semantics {
+        node: node.name.clone(),
+        source: e,
+    };
     // the fast path requantizes by the node's one multiplier: a per-channel node takes the
     // general path
     if let Some(f) = fast.filter(|_| acc64 && ch.mults.is_none()) {
         let bias = ch.bias.as_deref();
-        return super::conv16::conv16_then(x, f, bias, &win, out_shape, rq, wide, silu)
-            .map_err(|e| r.sem(e));
+        return super::conv16::conv16_then(x.parts, f, bias, &win, out_shape, rq, wide, silu)
+            .map_err(sem);
     }
     if silu.is_some() {
-        return Err(r.err("a SiLU epilogue needs the 16-bit fast path"));
+        return Err(err("a SiLU epilogue needs the 16-bit fast path"));
     }
+    let [x] = x.parts else {
+        return Err(err("a Concat read in place needs the 16-bit fast path"));
+    };
     let acc = Accum { wide, acc64 };
-    conv(x, ws, ch, &win, out_shape, rq, acc).map_err(|e| r.sem(e))
+    conv(x, ws, ch, &win, out_shape, rq, acc).map_err(sem)
 }

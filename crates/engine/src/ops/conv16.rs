@@ -130,14 +130,16 @@ pub fn conv16(
     rq: &Requant,
     wide: bool,
 ) -> SemResult<Tensor> {
-    conv16_then(x, f, bias, win, out_shape, rq, wide, None)
+    conv16_then(&[x], f, bias, win, out_shape, rq, wide, None)
 }
 
-/// [`conv16`], then, when `silu` is given, that SiLU of each output value, in the same pass
-/// (the integers of the SiLU's nodes run on the convolution's output; never with `wide`).
+/// [`conv16`] of the channels of `xs` side by side (a `Concat` along channels, never
+/// stored: each `[n, c_j, h, w]`), then, when `silu` is given, that SiLU of each output value,
+/// in the same pass (the integers of the SiLU's nodes run on the convolution's output; never
+/// with `wide`).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv16_then(
-    x: &Tensor,
+    xs: &[&Tensor],
     f: &Conv16,
     bias: Option<&[i64]>,
     win: &Window,
@@ -153,19 +155,37 @@ pub(crate) fn conv16_then(
         });
     }
     let dom = |what| SemError::Domain { what };
-    let (n, c, h, w) = super::nchw(&x.shape).ok_or(dom("conv input rank"))?;
+    let first = xs.first().ok_or(dom("conv input"))?;
+    let (n, _, h, w) = super::nchw(&first.shape).ok_or(dom("conv input rank"))?;
+    // each part's channels (all of one batch and plane size)
+    let mut cs = Vec::with_capacity(xs.len());
+    for x in xs {
+        match super::nchw(&x.shape) {
+            Some((xn, xc, xh, xw))
+                if (xn, xh, xw) == (n, h, w) && x.data.len() == xn * xc * xh * xw =>
+            {
+                cs.push(xc);
+            }
+            _ => return Err(dom("conv input parts")),
+        }
+    }
+    let c: usize = cs.iter().sum();
     let (_, co, oh, ow) = super::nchw(out_shape).ok_or(dom("conv output rank"))?;
     let groups = f.blocks.len();
     if c != f.cg * groups || co != f.og * groups {
         return Err(dom("conv channels"));
     }
-    let (img_in, img_out) = (c * h * w, co * oh * ow);
+    let img_out = co * oh * ow;
     let mut out = vec![0i32; n * img_out];
     if img_out > 0 {
         let one = |(b, dst): (usize, &mut [i32])| -> SemResult<()> {
-            let src = &x.data[b * img_in..(b + 1) * img_in];
+            let parts: Vec<&[i32]> = xs
+                .iter()
+                .zip(&cs)
+                .map(|(x, &xc)| &x.data[b * xc * h * w..(b + 1) * xc * h * w])
+                .collect();
             let fin = (rq, wide, silu);
-            image(src, [h, w], dst, [oh, ow], f, bias, win, fin, n == 1)
+            image(&parts, [h, w], dst, [oh, ow], f, bias, win, fin, n == 1)
         };
         if n > 1 && crate::gemm::in_parallel_pool() {
             out.par_chunks_mut(img_out).enumerate().try_for_each(one)?;
@@ -179,11 +199,34 @@ pub(crate) fn conv16_then(
     })
 }
 
-/// One image: every group's planes, then its channel blocks (in parallel when `parallel` and
-/// inside a pool).
+/// The input channels of one group of one image: channel `ci` is channel `c0 + ci` of the
+/// parts side by side (each part `h · w` values per channel).
+struct Chans<'a> {
+    parts: &'a [&'a [i32]],
+    hw: usize,
+    c0: usize,
+}
+
+impl Chans<'_> {
+    /// Channel `ci`'s `h · w` values (`None` past the last).
+    fn chan(&self, ci: usize) -> Option<&[i32]> {
+        let mut at = self.c0 + ci;
+        for p in self.parts {
+            let n = p.len() / self.hw.max(1);
+            if at < n {
+                return p.get(at * self.hw..(at + 1) * self.hw);
+            }
+            at -= n;
+        }
+        None
+    }
+}
+
+/// One image (its channels in `parts`, side by side): every group's planes, then its channel
+/// blocks (in parallel when `parallel` and inside a pool).
 #[allow(clippy::too_many_arguments)]
 fn image(
-    src: &[i32],
+    parts: &[&[i32]],
     [h, w]: [usize; 2],
     dst: &mut [i32],
     [oh, ow]: [usize; 2],
@@ -197,8 +240,12 @@ fn image(
     let pixels = oh * ow;
     let (cg, og) = (f.cg, f.og);
     for (g, blocks) in f.blocks.iter().enumerate() {
-        let planes_src = &src[g * cg * h * w..(g + 1) * cg * h * w];
-        let p = planes(planes_src, [h, w], [oh, ow], f, win);
+        let chans = Chans {
+            parts,
+            hw: h * w,
+            c0: g * cg,
+        };
+        let p = planes(&chans, [h, w], [oh, ow], f, win);
         let dst_g = &mut dst[g * og * pixels..(g + 1) * og * pixels];
         let run = |(b, rows): (usize, &mut [i32])| -> SemResult<()> {
             let o0 = g * og + b * ROWS;
@@ -303,7 +350,7 @@ fn block_into(
 /// window has unit strides and every tap of every declared output lies inside the padded input,
 /// else im2col into planes of `k` pairs.
 fn planes(
-    src: &[i32],
+    src: &Chans<'_>,
     [h, w]: [usize; 2],
     [oh, ow]: [usize; 2],
     f: &Conv16,
@@ -329,7 +376,7 @@ fn planes(
         let zeros = |x: &mut Vec<i32>, n: usize| x.resize(x.len() + n, 0);
         for p in 0..pairs {
             let end = x.len() + plane;
-            let chan = |ci: usize| src.get(ci * h * w..(ci + 1) * h * w);
+            let chan = |ci: usize| (ci < cg).then(|| src.chan(ci)).flatten();
             if let Some(first) = chan(2 * p) {
                 let second = chan(2 * p + 1);
                 zeros(&mut x, pt * wp);
@@ -375,7 +422,9 @@ fn planes(
                 continue;
             };
             let (ty, tx) = (t / kw, t % kw);
-            let chan = &src[ci * h * w..(ci + 1) * h * w];
+            let Some(chan) = src.chan(ci) else {
+                continue;
+            };
             let (base, shift) = (s * plane, 16 * j);
             // The output columns whose tap `tx` lies inside the row: `xo·sw + tx·dw - pl` in
             // `[0, w)`.
@@ -411,7 +460,7 @@ fn planes(
 /// x + tx/2)`: an offset, as for unit strides (no im2col; the positions past each output row's
 /// end are computed and dropped).
 fn phases<'a>(
-    src: &'a [i32],
+    src: &'a Chans<'a>,
     [h, w]: [usize; 2],
     [oh, ow]: [usize; 2],
     f: &Conv16,
@@ -427,7 +476,7 @@ fn phases<'a>(
     let (ny, nx) = (kh.min(2), kw.min(2));
     let mut x = Vec::with_capacity(pairs * ny * nx * plane);
     for p in 0..pairs {
-        let chan = |ci: usize| src.get(ci * h * w..(ci + 1) * h * w);
+        let chan = |ci: usize| (ci < f.cg).then(|| src.chan(ci)).flatten();
         let (first, second) = (chan(2 * p), chan(2 * p + 1));
         for (py, px) in (0..ny).flat_map(|py| (0..nx).map(move |px| (py, px))) {
             let end = x.len() + plane;

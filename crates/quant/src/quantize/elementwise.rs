@@ -27,7 +27,7 @@ impl Builder<'_> {
                 self.operand(node, &node.inputs[1], None)?,
             ),
         };
-        let s_z = self.act_scale(self.ranges[node.output]);
+        let s_z = self.value_scale(node.output);
         let (m, s) =
             multiplier(sa * sb / s_z).ok_or_else(|| Self::err(node, "ratio out of range"))?;
         let act = self.act();
@@ -71,7 +71,7 @@ impl Builder<'_> {
         }
         let (a, sa) = self.operand(node, &node.inputs[0], None)?;
         let (b, sb) = self.operand(node, &node.inputs[1], None)?;
-        let s_z = self.act_scale(self.ranges[node.output]);
+        let s_z = self.value_scale(node.output);
         let (ra, rb) = (sa / s_z, sb / s_z);
         let (_, s) =
             multiplier(ra.max(rb)).ok_or_else(|| Self::err(node, "rescale ratio out of range"))?;

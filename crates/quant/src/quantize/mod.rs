@@ -27,6 +27,7 @@ mod conv;
 mod dense;
 mod elementwise;
 pub(crate) mod features;
+mod gate;
 mod layout;
 mod logic;
 mod pin;
@@ -422,7 +423,7 @@ impl Builder<'_> {
         if let Some((s_z, lo, hi)) = self.pinned_target(target, lo_hi) {
             return (target, s_z, lo, hi);
         }
-        let s_z = self.act_scale(self.ranges[target]);
+        let s_z = self.value_scale(target);
         // a clipped value never passes its bounds: no headroom beyond them
         let s_z = match lo_hi.map(|(a, b)| a.abs().max(b.abs())) {
             Some(r) if r > 0.0 => s_z.min(act_scale(r, self.lim())),

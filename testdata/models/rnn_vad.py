@@ -1,7 +1,7 @@
-"""Shared by vad_lstm/gen.py and vad_bigru/gen.py: a synthetic voice-activity task, a fixed
-random recurrent layer (ONNX LSTM or GRU) whose logistic head is trained on its last state
-(an echo-state readout: the recurrent weights are fixed-seed random, the head is fitted), and
-the ONNX export.
+"""Shared by vad_lstm/gen.py, vad_bigru/gen.py and vad_lstm_seq/gen.py: a synthetic
+voice-activity task, a fixed random recurrent layer (ONNX LSTM or GRU) whose logistic head is
+trained on its last state (vad_lstm_seq: on every step's state) (an echo-state readout: the
+recurrent weights are fixed-seed random, the head is fitted), and the ONNX export.
 
 Data: sequences of T frames of F log band energies. Background frames are noise with a slow
 random spectral tilt; a "speech" sequence holds a voiced stretch (6 frames or more) whose
@@ -57,18 +57,25 @@ def sig(v):
     return 1.0 / (1.0 + np.exp(-v))
 
 
-def lstm_last(x, w, r, b):
-    """ONNX LSTM (gates i, o, f, c) over x [N, T, F], forward: the last hidden state [N, H]."""
+def lstm_states(x, w, r, b):
+    """ONNX LSTM (gates i, o, f, c) over x [N, T, F], forward: every hidden state [N, T, H]."""
     h4 = w.shape[0]
     hid = h4 // 4
     h = np.zeros((x.shape[0], hid))
     c = np.zeros_like(h)
+    hs = []
     for t in range(x.shape[1]):
         g = x[:, t] @ w.T + h @ r.T + b[:h4] + b[h4:]
         i, o, f, cc = (g[:, k * hid : (k + 1) * hid] for k in range(4))
         c = sig(f) * c + sig(i) * np.tanh(cc)
         h = sig(o) * np.tanh(c)
-    return h
+        hs.append(h)
+    return np.stack(hs, axis=1)
+
+
+def lstm_last(x, w, r, b):
+    """ONNX LSTM (gates i, o, f, c) over x [N, T, F], forward: the last hidden state [N, H]."""
+    return lstm_states(x, w, r, b)[:, -1]
 
 
 def gru_last(x, w, r, b, reverse=False):
@@ -99,8 +106,9 @@ def fit_head(feat, y, steps=3000, lr=0.5, l2=1e-3):
     return w, b
 
 
-def graph(cell, consts, t, f, hid, dirs, layout):
-    """The model: `frames` [N, T, F] -> recurrence -> Y_h -> Flatten -> Gemm -> Sigmoid.
+def graph(cell, consts, t, f, hid, dirs, layout, states=False):
+    """The model: `frames` [N, T, F] -> recurrence -> Y_h -> Flatten -> Gemm -> Sigmoid, or with
+    `states` (forward only) the head on every step's state: Y [N, T, 1, H] -> Flatten -> Gemm.
 
     layout 1 reads `frames` directly; layout 0 is the onnxruntime twin (Transposes around)."""
     n = helper.make_node
@@ -114,11 +122,13 @@ def graph(cell, consts, t, f, hid, dirs, layout):
         attrs["direction"] = "bidirectional"
     if cell == "GRU":
         attrs["linear_before_reset"] = 1
-    nodes.append(n(cell, [rec_in, "W", "R", "B"], ["", "Y_h"], name="rec", **attrs))
-    last = "Y_h"
+    out, perm = ("Y", [2, 0, 1, 3]) if states else ("Y_h", [1, 0, 2])
+    outs = [out, ""] if states else ["", out]
+    nodes.append(n(cell, [rec_in, "W", "R", "B"], outs, name="rec", **attrs))
+    last = out
     if layout == 0:
-        nodes.append(n("Transpose", ["Y_h"], ["Y_h_nd"], name="to_batch_major", perm=[1, 0, 2]))
-        last = "Y_h_nd"
+        nodes.append(n("Transpose", [out], [f"{out}_nd"], name="to_batch_major", perm=perm))
+        last = f"{out}_nd"
     nodes += [
         n("Flatten", [last], ["state"], name="flatten", axis=1),
         n("Gemm", ["state", "head.weight", "head.bias"], ["logit"], name="head", transB=1),
@@ -126,7 +136,7 @@ def graph(cell, consts, t, f, hid, dirs, layout):
     ]
     g = helper.make_graph(
         nodes,
-        f"vad_{cell.lower()}",
+        f"vad_{cell.lower()}" + ("_seq" if states else ""),
         [helper.make_tensor_value_info("frames", TensorProto.FLOAT, ["N", t, f])],
         [helper.make_tensor_value_info("speech", TensorProto.FLOAT, ["N", 1])],
         initializer=[numpy_helper.from_array(v, k) for k, v in consts.items()],
@@ -134,7 +144,9 @@ def graph(cell, consts, t, f, hid, dirs, layout):
     return common.make_model(g)
 
 
-def build(here, cell, t, f, hid, dirs, scale_w, scale_r):
+def build(here, cell, t, f, hid, dirs, scale_w, scale_r, states=False):
+    """Writes the fixture beside `here`: the head on the last state, or on every step's state
+    (`states`, a forward LSTM: the importer concatenates its `t` steps' states)."""
     rng = np.random.default_rng(common.SEED)
     gates = 4 if cell == "LSTM" else 3
     w = (rng.standard_normal((dirs, gates * hid, f)) * scale_w / np.sqrt(f)).astype(np.float32)
@@ -147,6 +159,8 @@ def build(here, cell, t, f, hid, dirs, scale_w, scale_r):
 
     def features(x):
         xs = x.astype(np.float64)
+        if cell == "LSTM" and states:
+            return lstm_states(xs, w[0], r[0], b[0]).reshape(len(xs), -1)
         if cell == "LSTM":
             return lstm_last(xs, w[0], r[0], b[0])
         parts = [gru_last(xs, w[0], r[0], b[0])]
@@ -163,10 +177,10 @@ def build(here, cell, t, f, hid, dirs, scale_w, scale_r):
         "head.bias": np.array([hb], np.float32),
     }
     path = os.path.join(here, "model.onnx")
-    model = graph(cell, consts, t, f, hid, dirs, layout=1)
+    model = graph(cell, consts, t, f, hid, dirs, layout=1, states=states)
     common.save_model(model, path)
     twin = os.path.join(here, "twin.onnx")
-    common.save_model(graph(cell, consts, t, f, hid, dirs, layout=0), twin)
+    common.save_model(graph(cell, consts, t, f, hid, dirs, layout=0, states=states), twin)
     try:
         x_cal = common.calibration_rows(x_tr, 128)
         outs = common.write_fixture(here, twin, "frames", x_cal, x_te, labels=y_te)

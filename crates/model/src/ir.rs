@@ -32,6 +32,15 @@ pub fn slice_span(shape: &[Dim], axis: usize) -> Option<usize> {
     vouch_semantics::reduce_span(&dims, &[axis])
 }
 
+/// The most inputs a `Concat` node may have for its one-step check to stay bounded: the check
+/// takes one window of every input with its Merkle and range proofs, about 29k gas an input
+/// over some 290k (anvil `gasUsed`: 518,858 for 8 inputs, 750,234 for 16, 2,464,527 for the 64
+/// steps of silero-vad's sequence LSTM). 8 leaves room for inputs of larger tensors in deeper
+/// traces (each doubling adds a proof word per input). The importer splits a longer `Concat`
+/// into a tree of `Concat`s of at most this many inputs, and a package holding a longer one is
+/// refused for optimistic and committee tasks (`vouch_task::modes::check_mode`).
+pub const MAX_CONCAT_INPUTS: usize = 8;
+
 /// The value range of a tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Kind {

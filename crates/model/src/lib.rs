@@ -26,7 +26,10 @@ pub mod rows;
 pub mod tree;
 pub mod validate;
 
-pub use ir::{Const, ConstId, Dim, Kind, Node, Op, Operand, TensorInfo, ValueId, slice_span};
+pub use ir::{
+    Const, ConstId, Dim, Kind, MAX_CONCAT_INPUTS, Node, Op, Operand, TensorInfo, ValueId,
+    slice_span,
+};
 pub use package::{AccuracyReport, IoSpec, MAX_LIMB_BITS, OutputAccuracy, Package, PackageError};
 pub use tree::FeatureCodes;
 pub use vouch_semantics::{Aggregate, Family, NodeMode, PadMode, ReduceMode, Requant};

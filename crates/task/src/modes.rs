@@ -40,6 +40,7 @@ fn missing_checker(pkg: &Package, node: &Node, mode: Mode) -> Option<&'static st
             Op::AveragePool { kernel, .. } | Op::MaxPool { kernel, .. },
             Mode::Optimistic | Mode::Committee,
         ) => window_refusal(kernel),
+        (Op::Concat { .. }, Mode::Optimistic | Mode::Committee) => concat_refusal(node),
         _ => None,
     }
 }
@@ -54,6 +55,20 @@ fn window_refusal(kernel: &[u32; 2]) -> Option<&'static str> {
     (window > vouch_semantics::MAX_REDUCE_SPAN as u64).then_some(
         "one-step verifier for a pooling window of more than 224 elements (zk mode proves it)",
     )
+}
+
+/// A `Concat` element's one-step check takes one window of every input with its Merkle and
+/// range proofs (about 29-38k gas an input: 2.46M for the 64 steps of silero-vad's sequence
+/// LSTM), so a `Concat` has at most [`vouch_model::MAX_CONCAT_INPUTS`] inputs. The importer
+/// splits a longer one into a tree of `Concat`s within the bound; what is refused here is an
+/// older package's, or one along the batch axis.
+fn concat_refusal(node: &Node) -> Option<&'static str> {
+    const _: () = assert!(
+        vouch_model::MAX_CONCAT_INPUTS == 8,
+        "the refusal names the bound"
+    );
+    (node.inputs.len() > vouch_model::MAX_CONCAT_INPUTS)
+        .then_some("one-step verifier for a Concat of more than 8 inputs (zk mode proves it)")
 }
 
 /// A `Softmax` or `ArgMax` element's one-step check reads one window of its input, from the

@@ -190,3 +190,41 @@ fn a_softmax_or_argmax_over_a_wide_slice_is_not_disputable() {
         check_mode(&pkg, Mode::Zk).unwrap();
     }
 }
+
+/// A `Concat` element's one-step check takes a window of every input: the importer splits a
+/// `Concat` of more than 8 inputs into a tree (`crates/chain/tests/concat_dispute.rs`), and a package
+/// holding one (made before that lowering) is refused for the modes that need the one-step
+/// verifier, naming the node; zk is unaffected, and 8 inputs pass.
+#[test]
+fn a_concat_of_many_inputs_is_not_disputable() {
+    use vouch_model::{Dim, MAX_CONCAT_INPUTS, Op};
+    let mut pkg = case_package("Concat");
+    let node = pkg
+        .nodes
+        .iter()
+        .position(|n| matches!(n.op, Op::Concat { .. }))
+        .unwrap();
+    // the first [2, 3] input, `n` times along axis 1
+    let with_inputs = |pkg: &mut vouch_model::Package, n: usize| {
+        let first = pkg.nodes[node].inputs[0];
+        pkg.nodes[node].inputs = vec![first; n];
+        let out = pkg.nodes[node].output as usize;
+        pkg.values[out].shape = vec![Dim::Fixed(2), Dim::Fixed(3 * n as u32)];
+    };
+    with_inputs(&mut pkg, MAX_CONCAT_INPUTS);
+    for mode in [Mode::Zk, Mode::Optimistic, Mode::Committee] {
+        check_mode(&pkg, mode).unwrap_or_else(|e| panic!("{mode}: {e}"));
+    }
+    with_inputs(&mut pkg, MAX_CONCAT_INPUTS + 1);
+    for mode in [Mode::Optimistic, Mode::Committee] {
+        let err = check_mode(&pkg, mode).unwrap_err().to_string();
+        assert!(
+            err.contains("Concat")
+                && err.contains("more than 8 inputs")
+                && err.contains(&format!("{:?}", pkg.nodes[node].name))
+                && err.contains(mode.as_str()),
+            "{err}"
+        );
+    }
+    assert_eq!(supported_modes(&pkg), vec![Mode::Zk]);
+}

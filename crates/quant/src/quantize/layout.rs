@@ -1,10 +1,11 @@
 //! Lowering data movement: `Reshape`, `Transpose`, `Select`, `Gather` and `Pad` keep the input's kind and scale
 //! (`Pad`'s value quantized at that scale); `Concat` brings every operand to the largest
-//! operand scale (an inserted `Rescale` node for each operand at another scale).
+//! operand scale (an inserted `Rescale` node for each operand at another scale) and, with more
+//! than [`MAX_CONCAT_INPUTS`] operands, becomes a tree of `Concat`s of at most that many each.
 
-use super::{Builder, kind_range, multiplier};
+use super::{Builder, QVal, kind_range, multiplier};
 use crate::Result;
-use vouch_model::{Kind, Op, Operand, PadMode, Requant};
+use vouch_model::{Dim, Kind, MAX_CONCAT_INPUTS, Op, Operand, PadMode, Requant};
 use vouch_onnx::graph::{self as fg, FNode};
 
 impl Builder<'_> {
@@ -156,7 +157,72 @@ impl Builder<'_> {
             ins.push(Operand::Value(rid));
         }
         let q = self.bind(node, node.output, act, target)?;
+        let ins = self.concat_groups(node, &name, axis, ins, q)?;
         self.push(node, name, Op::Concat { axis: axis as u32 }, ins, q.id);
         Ok(())
+    }
+
+    /// The operands of `Concat` `node` (output `out`) along `axis` brought to at most
+    /// [`MAX_CONCAT_INPUTS`]: while there are more, consecutive runs of them (as even as can
+    /// be, at most that many each) are concatenated first, each run by a `Concat` of its own
+    /// (the output's kind and scale). A `Concat` element's one-step check takes a window of
+    /// every input (about 29k gas an input), so this bounds it; concatenating runs in order
+    /// along the same axis gives the same tensor, bit for bit. A `Concat` along the batch
+    /// axis keeps its operands (`check_mode` refuses it for disputes when they are too many).
+    fn concat_groups(
+        &mut self,
+        node: &FNode,
+        name: &str,
+        axis: usize,
+        mut ins: Vec<Operand>,
+        out: QVal,
+    ) -> Result<Vec<Operand>> {
+        let template = self.values[out.id as usize].shape.clone();
+        let mut level = 0;
+        while ins.len() > MAX_CONCAT_INPUTS {
+            let Some(sizes) = ins
+                .iter()
+                .map(|o| self.size_along(o, axis))
+                .collect::<Option<Vec<u32>>>()
+            else {
+                return Ok(ins);
+            };
+            let groups = ins.len().div_ceil(MAX_CONCAT_INPUTS);
+            let (base, extra) = (ins.len() / groups, ins.len() % groups);
+            let mut next = Vec::with_capacity(groups);
+            let mut at = 0;
+            for g in 0..groups {
+                let len = base + usize::from(g < extra);
+                let along = sizes[at..at + len]
+                    .iter()
+                    .try_fold(0u32, |sum, &n| sum.checked_add(n))
+                    .ok_or_else(|| Self::err(node, "Concat size along its axis past u32"))?;
+                let mut shape = template.clone();
+                let Some(d) = shape.get_mut(axis) else {
+                    return Err(Self::err(node, "Concat axis past the output's rank"));
+                };
+                *d = Dim::Fixed(along);
+                let gname = format!("{name}/cat{level}.{g}");
+                let id = self.new_value(gname.clone(), out.kind, out.scale, shape);
+                let op = Op::Concat { axis: axis as u32 };
+                self.push(node, gname, op, ins[at..at + len].to_vec(), id);
+                next.push(Operand::Value(id));
+                at += len;
+            }
+            ins = next;
+            level += 1;
+        }
+        Ok(ins)
+    }
+
+    /// Operand `o`'s size along `axis`; `None` when that is the batch (or past its rank).
+    fn size_along(&self, o: &Operand, axis: usize) -> Option<u32> {
+        match o {
+            Operand::Value(v) => match self.values.get(*v as usize)?.shape.get(axis)? {
+                Dim::Fixed(n) => Some(*n),
+                Dim::Batch => None,
+            },
+            Operand::Const(c) => self.consts.get(*c as usize)?.shape.get(axis).copied(),
+        }
     }
 }

@@ -87,12 +87,7 @@ async fn a_lie_in_a_long_concat_loses_within_a_million_gas() {
     let states = &honest.tensors()[root];
     assert!(states.iter().any(|&v| v != 0), "states worth lying about");
 
-    let chain = common::dispute_chain(0).await;
-    chain.fund(2..4, 200_000).await;
-    let model = common::publish(&chain, &bytes, &pkg).await;
-    chain.stake(2, model, 50_000).await;
-    let bob = chain.system(2).await;
-    let carol = chain.system(3).await;
+    let (_chain, bob, carol, model) = common::staked_dispute(&bytes, &pkg, 50_000).await;
     let run = runs[runs.len() / 2];
     let lie = |j: usize| {
         let n = &pkg.nodes[j];

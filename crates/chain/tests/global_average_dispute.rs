@@ -76,12 +76,7 @@ async fn a_lie_in_a_large_global_average_loses_within_a_million_gas() {
     }
     assert!(means.iter().any(|&m| m != 0), "a mean worth lying about");
 
-    let chain = common::dispute_chain(0).await;
-    chain.fund(2..4, 200_000).await;
-    let model = common::publish(&chain, &bytes, &pkg).await;
-    chain.stake(2, model, 50_000).await;
-    let bob = chain.system(2).await;
-    let carol = chain.system(3).await;
+    let (_chain, bob, carol, model) = common::staked_dispute(&bytes, &pkg, 50_000).await;
     let lies = vec![(
         j,
         0,

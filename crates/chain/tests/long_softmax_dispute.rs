@@ -34,13 +34,8 @@ async fn a_lie_at_each_stage_of_a_long_softmax_is_caught() {
             "no {want} in the softmax's form"
         );
     }
-    let chain = common::dispute_chain(0).await;
-    chain.fund(2..4, 200_000).await;
-    let model = common::publish(&chain, &bytes, &pkg).await;
     // enough for a lost game (bond and slash) per node
-    chain.stake(2, model, 50_000).await;
-    let bob = chain.system(2).await;
-    let carol = chain.system(3).await;
+    let (_chain, bob, carol, model) = common::staked_dispute(&bytes, &pkg, 50_000).await;
     let (ic, honest, _output, evidence) = common::run_fixture(&pkg, name, 1);
     let lies = nodes
         .into_iter()

@@ -50,13 +50,8 @@ async fn a_lie_in_each_node_requantizing_onto_a_pinned_grid_is_caught() {
             "{name}: no {want} requantizing onto a grid: {nodes:?}"
         );
     }
-    let chain = common::dispute_chain(0).await;
-    chain.fund(2..4, 200_000).await;
-    let model = common::publish(&chain, &bytes, &pkg).await;
     // enough for a lost game (bond and slash) per node
-    chain.stake(2, model, 50_000).await;
-    let bob = chain.system(2).await;
-    let carol = chain.system(3).await;
+    let (_chain, bob, carol, model) = common::staked_dispute(&bytes, &pkg, 50_000).await;
     let (ic, honest, _output, evidence) = common::run_fixture(&pkg, name, 1);
     let lies = nodes
         .into_iter()

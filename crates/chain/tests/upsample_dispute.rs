@@ -20,12 +20,7 @@ async fn a_lie_in_each_lowered_resize_and_conv_transpose_node_is_caught() {
     let (bytes, pkg) = vouch_testkit::fixture(MODEL, None);
     vouch_task::modes::check_mode(&pkg, vouch_task::Mode::Optimistic).unwrap();
     // one liar loses once per node kind: keep it staked
-    let chain = common::dispute_chain(0).await;
-    chain.fund(2..4, 200_000).await;
-    let model = common::publish(&chain, &bytes, &pkg).await;
-    chain.stake(2, model, 1_500).await;
-    let bob = chain.system(2).await;
-    let carol = chain.system(3).await;
+    let (_chain, bob, carol, model) = common::staked_dispute(&bytes, &pkg, 1_500).await;
     let (ic, honest, _output, evidence) = common::run_fixture(&pkg, MODEL, 1);
     let first = |code: u8, after: usize| {
         evidence

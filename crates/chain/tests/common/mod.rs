@@ -25,6 +25,23 @@ pub async fn dispute_chain(max_faults: u8) -> Chain {
     .await
 }
 
+/// A [`dispute_chain`] with no faults allowed, signers 2 (the provider) and 3 (the challenger)
+/// funded, `pkg` (its `bytes`) published and signer 2 staked `stake` tokens on it: the chain
+/// (anvil stops when it drops), the provider's and the challenger's systems, and the model id.
+pub async fn staked_dispute(
+    bytes: &[u8],
+    pkg: &Package,
+    stake: u128,
+) -> (Chain, System, System, u32) {
+    let chain = dispute_chain(0).await;
+    chain.fund(2..4, 200_000).await;
+    let model = publish(&chain, bytes, pkg).await;
+    chain.stake(2, model, stake).await;
+    let bob = chain.system(2).await;
+    let carol = chain.system(3).await;
+    (chain, bob, carol, model)
+}
+
 /// Publishes package `pkg` (its `bytes`) from the deployer; its model id.
 pub async fn publish(chain: &Chain, bytes: &[u8], pkg: &Package) -> u32 {
     chain

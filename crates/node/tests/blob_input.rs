@@ -174,12 +174,7 @@ async fn a_lie_on_a_blob_task_is_challenged_by_a_node_reading_the_beacon_api() {
     let liar_address = vouch_testkit::signer(1).address();
     let before = requester.provider_info(liar_address).await.unwrap().stake;
 
-    let (ic, canonical, _) = input_rows(&pkg, 2, 1);
-    let req = inputs::request(model, Mode::Optimistic, 1, ic, Vec::new());
-    let (task, _, _) = requester
-        .request_with_blobs(&req, &canonical)
-        .await
-        .unwrap();
+    let (task, _) = blob_task(&requester, &pkg, model, Mode::Optimistic, 2).await;
     the_liar_loses(&requester, &challenger, task, before, cfg.provider_bond, 60).await;
     liar.kill();
     challenger.kill();
@@ -204,13 +199,8 @@ async fn a_beacon_node_down_when_the_task_arrives_is_asked_again_until_it_answer
     )
     .await;
     let requester = chain.system(0).await;
-    let (ic, canonical, out) = input_rows(&pkg, 3, 1);
-    let req = inputs::request(model, Mode::Optimistic, 1, ic, Vec::new());
     let retries = node.metrics().rpc_retries.load(Ordering::Relaxed);
-    let (task, _, _) = requester
-        .request_with_blobs(&req, &canonical)
-        .await
-        .unwrap();
+    let (task, out) = blob_task(&requester, &pkg, model, Mode::Optimistic, 3).await;
     until(30, "the node asks the dead beacon URL again", || async {
         node.metrics().rpc_retries.load(Ordering::Relaxed) > retries
     })
@@ -229,6 +219,27 @@ async fn a_beacon_node_down_when_the_task_arrives_is_asked_again_until_it_answer
     .await;
     assert_eq!(requester.task(task).await.unwrap().output_commitment, out);
     node.kill();
+}
+
+/// Requests row `row` of the fixture input of `model` in `mode`, the input as blobs: the task id
+/// and the honest output commitment.
+async fn blob_task(
+    requester: &vouch_chain::System,
+    pkg: &vouch_model::Package,
+    model: u32,
+    mode: Mode,
+    row: usize,
+) -> (
+    vouch_chain::alloy::primitives::U256,
+    vouch_chain::alloy::primitives::B256,
+) {
+    let (ic, canonical, out) = input_rows(pkg, row, 1);
+    let req = inputs::request(model, mode, 1, ic, Vec::new());
+    let (task, _, _) = requester
+        .request_with_blobs(&req, &canonical)
+        .await
+        .unwrap();
+    (task, out)
 }
 
 /// A loopback port nothing listens on yet.
@@ -283,12 +294,7 @@ async fn a_challenger_whose_beacon_node_stays_down_past_its_retries_still_wins_i
     let requester = chain.system(0).await;
     let liar_address = vouch_testkit::signer(1).address();
     let before = requester.provider_info(liar_address).await.unwrap().stake;
-    let (ic, canonical, _) = input_rows(&pkg, 2, 1);
-    let req = inputs::request(model, Mode::Optimistic, 1, ic, Vec::new());
-    let (task, _, _) = requester
-        .request_with_blobs(&req, &canonical)
-        .await
-        .unwrap();
+    let (task, _) = blob_task(&requester, &pkg, model, Mode::Optimistic, 2).await;
     // one whole round of retries spent on the dead beacon URL, and the challenger asks again
     let budget = u64::from(vouch_node::chainview::RETRIES);
     until(
@@ -341,12 +347,7 @@ async fn a_committee_member_whose_beacon_node_stays_down_past_its_retries_still_
     )
     .await;
     let requester = chain.system(0).await;
-    let (ic, canonical, out) = input_rows(&pkg, 4, 1);
-    let req = inputs::request(model, Mode::Committee, 1, ic, Vec::new());
-    let (task, _, _) = requester
-        .request_with_blobs(&req, &canonical)
-        .await
-        .unwrap();
+    let (task, out) = blob_task(&requester, &pkg, model, Mode::Committee, 4).await;
     // the draw reads a future block hash: keep blocks coming as other traffic would
     let miner = requester.client().clone();
     let mining = tokio::spawn(async move {

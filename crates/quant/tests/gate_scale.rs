@@ -6,21 +6,13 @@ mod one_node;
 
 use prost::Message as _;
 use vouch_engine::{Engine, Options};
-use vouch_onnx::proto::{GraphProto, ModelProto, NodeProto, OperatorSetIdProto};
+use vouch_onnx::proto::{GraphProto, ModelProto, OperatorSetIdProto};
 use vouch_quant::FTensor;
 use vouch_task::Mode;
 use vouch_task::modes::check_mode;
 
 /// `y = HardSigmoid(a · b)` (`α = 0.2`, `β = 0.5`) over `a`, `b` of `[N, 1]` (opset 13).
 fn model() -> Vec<u8> {
-    let node = |op: &str, inputs: &[&str], out: &str, attribute| NodeProto {
-        input: inputs.iter().map(|s| (*s).into()).collect(),
-        output: vec![out.into()],
-        name: op.to_lowercase(),
-        op_type: op.into(),
-        attribute,
-        ..Default::default()
-    };
     let dims = [-1, 1];
     let gate = vec![one_node::float("alpha", 0.2), one_node::float("beta", 0.5)];
     ModelProto {
@@ -31,8 +23,8 @@ fn model() -> Vec<u8> {
         }],
         graph: Some(GraphProto {
             node: vec![
-                node("Mul", &["a", "b"], "z", vec![]),
-                node("HardSigmoid", &["z"], "y", gate),
+                one_node::node("Mul", &["a", "b"], "z", vec![]),
+                one_node::node("HardSigmoid", &["z"], "y", gate),
             ],
             name: "g".into(),
             input: vec![

@@ -8,7 +8,7 @@ mod one_node;
 use prost::Message as _;
 use vouch_engine::{Engine, Options};
 use vouch_model::Op;
-use vouch_onnx::proto::{GraphProto, ModelProto, NodeProto, OperatorSetIdProto};
+use vouch_onnx::proto::{GraphProto, ModelProto, OperatorSetIdProto};
 use vouch_quant::FTensor;
 use vouch_task::Mode;
 use vouch_task::modes::check_mode;
@@ -19,14 +19,6 @@ const C: usize = 96;
 
 /// `y = ReduceMean(Pow(x, 2), axes = [-1])` over `x` of `[N, T, C]` (opset 13).
 fn model() -> Vec<u8> {
-    let node = |op: &str, inputs: &[&str], out: &str, attribute| NodeProto {
-        input: inputs.iter().map(|s| (*s).into()).collect(),
-        output: vec![out.into()],
-        name: op.to_lowercase(),
-        op_type: op.into(),
-        attribute,
-        ..Default::default()
-    };
     let dims = [-1, T as i64, C as i64];
     ModelProto {
         ir_version: 8,
@@ -36,8 +28,8 @@ fn model() -> Vec<u8> {
         }],
         graph: Some(GraphProto {
             node: vec![
-                node("Pow", &["x", "two"], "sq", vec![]),
-                node(
+                one_node::node("Pow", &["x", "two"], "sq", vec![]),
+                one_node::node(
                     "ReduceMean",
                     &["sq"],
                     "y",

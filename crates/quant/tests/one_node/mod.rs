@@ -35,6 +35,19 @@ pub fn run(
     (y.shape.clone(), y.data.clone())
 }
 
+/// The node `op(inputs) -> out` of default domain with attributes `attribute`, named after its
+/// op in lower case: a step of the small multi-node models some tests build.
+pub fn node(op: &str, inputs: &[&str], out: &str, attribute: Vec<AttributeProto>) -> NodeProto {
+    NodeProto {
+        input: inputs.iter().map(|s| (*s).into()).collect(),
+        output: vec![out.into()],
+        name: op.to_lowercase(),
+        op_type: op.into(),
+        attribute,
+        ..Default::default()
+    }
+}
+
 /// The ONNX bytes of the model `op(inputs) -> y` at `opset`, its float input `x` of `shape`.
 pub fn model(
     opset: i64,

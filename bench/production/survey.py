@@ -56,7 +56,9 @@ RECIPES = [
     ("silero_vad_16k_sequence", dict(kind="audio_seq", frame=576, task="dense",
                                      seq_dim="sequence_length")),
     ("silero_vad_openvino", dict(kind="audio", frame=576, task="dense")),
-    ("silero_vad", dict(kind="audio", frame=512, task="dense")),
+    # silero's own wrapper (`OnnxWrapper.__call__`) puts the last 64 samples before each
+    # 512-sample chunk, so every export reads 576 samples a call
+    ("silero_vad", dict(kind="audio", frame=576, task="dense")),
     ("ddddocr/common_det", dict(kind="image", size=(416, 416), norm=(1.0, 0.0, 1.0), task="dense")),
     ("ddddocr/common", dict(kind="gray", size=(64, 160), norm=(255.0, 0.5, 0.5), task="dense")),
     ("magika", dict(kind="bytes", task="classifier")),
@@ -346,6 +348,11 @@ def survey_model(spec, path, rel, args, supported, work):
     consts = {i["name"]: int(cal[i["name"]]) for i in info["inputs"]
               if i["dtype"].startswith(("INT", "UINT")) and not i["dims"]}
     args.consts = [f"{k}={v}" for k, v in consts.items()]
+    # audio samples are floats in [-1, 1]: declared (`--input-range`), so a held-out frame
+    # louder than every calibration frame is not clipped at the calibrated peak
+    args.ranges = [f"{i['name']}=1" for i in info["inputs"]
+                   if rec["kind"] in ("audio", "audio_seq") and i["dtype"] == "FLOAT"
+                   and i["name"] not in ("state", "h", "c")]
     d = work / re.sub(r"[^A-Za-z0-9_.-]", "_", rel)
     d.mkdir(parents=True, exist_ok=True)
     (d / "calibration.json").write_text(json.dumps(to_json({k: v for k, v in cal.items() if k not in consts})))
@@ -395,7 +402,9 @@ def try_vouch(onnx_path, d, tag, task, args, ref, sess):
     rc, out, err, secs = sh([args.vouch, "--json", "model", "import", str(onnx_path), "-c",
                              str(d / "calibration.json"), "-o", str(pkg)]
                             + [f"--const={c}" for c in getattr(args, "consts", [])]
-                            + [f"--dim={c}" for c in getattr(args, "dims", [])], args.timeout)
+                            + [f"--dim={c}" for c in getattr(args, "dims", [])]
+                            + [f"--input-range={r}" for r in getattr(args, "ranges", [])],
+                            args.timeout)
     r["import_seconds"] = round(secs, 2)
     if rc != 0:
         r["status"] = "timeout" if rc == "timeout" else "refused"

@@ -50,9 +50,9 @@ impl Conv16 {
             return None;
         }
         {
-            let in_place = strides == [1, 1] || strides == [2, 2];
             let taps = kh * kw;
             let kk = cg * taps;
+            let in_place = strides == [1, 1] || strides == [2, 2];
             let steps = if in_place {
                 cg.div_ceil(2) * taps
             } else {
@@ -349,8 +349,8 @@ fn block_into(
 /// The planes of one group: in place (zero-padded channel pairs, taps as offsets) when the
 /// window has unit strides and every tap of every declared output lies inside the padded input,
 /// else im2col into planes of `k` pairs.
-fn planes(
-    src: &Chans<'_>,
+fn planes<'a>(
+    src: &'a Chans<'a>,
     [h, w]: [usize; 2],
     [oh, ow]: [usize; 2],
     f: &Conv16,
@@ -410,45 +410,130 @@ fn planes(
     {
         return phases(src, [h, w], [oh, ow], f, win);
     }
-    // im2col in the weights' step order.
+    // im2col in the weights' step order: per step and output row, its two values' input rows
+    // read at the window's stride, written once (the padding as zeros).
     let taps = kh * kw;
     let steps = f.steps;
     let vecs = (oh * ow).div_ceil(16);
     let plane = 16 * vecs;
-    let mut x = vec![0i32; steps * plane];
+    let mut x = Vec::with_capacity(steps * plane);
+    let sw = win.strides[1];
     for s in 0..steps {
-        for j in 0..2 {
-            let Some((ci, t)) = step_tap(f.in_place, cg, taps, s, j) else {
-                continue;
+        let end = x.len() + plane;
+        let half = |j| {
+            let (ci, t) = step_tap(f.in_place, cg, taps, s, j)?;
+            Some((src.chan(ci)?, t / kw, (t % kw) * win.dilations[1]))
+        };
+        let (a, b) = (half(0), half(1));
+        for y in 0..oh {
+            // the input row each value reads, and its column at output column 0 (`- pl`)
+            let line = |hv: Option<(&'a [i32], usize, usize)>| {
+                let (chan, ty, lead) = hv?;
+                let iy = win.pos(0, y, ty, h)?;
+                Some(Line {
+                    row: chan.get(iy * w..(iy + 1) * w)?,
+                    lead: lead as isize - win.pads[1] as isize,
+                })
             };
-            let (ty, tx) = (t / kw, t % kw);
-            let Some(chan) = src.chan(ci) else {
-                continue;
-            };
-            let (base, shift) = (s * plane, 16 * j);
-            // The output columns whose tap `tx` lies inside the row: `xo·sw + tx·dw - pl` in
-            // `[0, w)`.
-            let (sw, lead) = (win.strides[1], tx * win.dilations[1]);
-            let x_lo = win.pads[1].saturating_sub(lead).div_ceil(sw).min(ow);
-            let x_hi = (w + win.pads[1]).saturating_sub(lead).div_ceil(sw).min(ow);
-            for y in 0..oh {
-                let Some(iy) = win.pos(0, y, ty, h) else {
-                    continue;
-                };
-                let line = &chan[iy * w..(iy + 1) * w];
-                let row = &mut x[base + y * ow..base + (y + 1) * ow];
-                for (xo, d) in row.iter_mut().enumerate().take(x_hi).skip(x_lo) {
-                    let v = line[xo * sw + lead - win.pads[1]];
-                    *d |= if j == 0 { v & 0xffff } else { v << shift };
-                }
-            }
+            pairs_onto(&mut x, ow, sw, line(a), line(b));
         }
+        x.resize(end, 0);
     }
     Planes {
         x,
         offs: (0..steps).map(|s| s * plane).collect(),
         vecs,
         map: Map { row: ow, ow, oh },
+    }
+}
+
+/// One input row an im2col or phase value reads: output column `xo` reads `row[xo · stride + lead]`
+/// when that lies inside the row, else the padding's zero.
+#[derive(Clone, Copy)]
+struct Line<'a> {
+    row: &'a [i32],
+    lead: isize,
+}
+
+impl Line<'_> {
+    /// The value output column `xo` reads (`i16` in an `i32`; zero in the padding).
+    fn at(&self, xo: usize, stride: usize) -> i32 {
+        let i = (xo * stride) as isize + self.lead;
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| self.row.get(i))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// Appends `n` pairs: column `xo`'s values of `a` and `b` as the low and high halves of an
+/// `i32` (a missing line reads zeros).
+fn pairs_onto(d: &mut Vec<i32>, n: usize, stride: usize, a: Option<Line<'_>>, b: Option<Line<'_>>) {
+    let at = d.len();
+    d.resize(at + n, 0);
+    let out = &mut d[at..];
+    #[cfg(target_arch = "x86_64")]
+    if stride == 2 {
+        // SAFETY: `Conv16` (whose planes these are) exists only where AVX-512 F is present.
+        unsafe { pairs_s2(out, a, b) };
+        return;
+    }
+    for (xo, o) in out.iter_mut().enumerate() {
+        let lo = a.map_or(0, |l| l.at(xo, stride));
+        let hi = b.map_or(0, |l| l.at(xo, stride));
+        *o = (lo & 0xffff) | (hi << 16);
+    }
+}
+
+/// [`pairs_onto`] at stride 2, sixteen columns at a time: the even lanes of 32 values loaded
+/// under a mask of those inside the row.
+///
+/// # Safety
+/// AVX-512 F is present.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn pairs_s2(out: &mut [i32], a: Option<Line<'_>>, b: Option<Line<'_>>) {
+    use std::arch::x86_64::*;
+    let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    // the 16 values of `l` from column `xo` on (zeros outside its row)
+    let load = |l: Option<Line<'_>>, xo: usize| -> __m512i {
+        let Some(l) = l else {
+            return _mm512_setzero_si512();
+        };
+        let first = (2 * xo) as isize + l.lead;
+        let len = l.row.len() as isize;
+        // lane `k` of the two loads reads `row[first + k]`, `row[first + 16 + k]`: inside
+        // the row only where `0 <= first + k < len`
+        let mask = |from: isize| -> u16 {
+            let lo = (-from).clamp(0, 16);
+            let hi = (len - from).clamp(0, 16);
+            if hi <= lo {
+                0
+            } else {
+                ((u32::MAX >> (32 - (hi - lo))) << lo) as u16
+            }
+        };
+        let p = l.row.as_ptr().wrapping_offset(first);
+        // SAFETY: the masks enable only lanes inside the row; masked-off lanes are never
+        // read (the loads suppress their faults), so the pointers outside it are not read.
+        unsafe {
+            let x0 = _mm512_maskz_loadu_epi32(mask(first), p);
+            let x1 = _mm512_maskz_loadu_epi32(mask(first + 16), p.wrapping_add(16));
+            _mm512_permutex2var_epi32(x0, even, x1)
+        }
+    };
+    let low16 = _mm512_set1_epi32(0xffff);
+    let mut xo = 0;
+    while xo < out.len() {
+        let n = (out.len() - xo).min(16);
+        let v = _mm512_or_si512(
+            _mm512_and_si512(load(a, xo), low16),
+            _mm512_slli_epi32::<16>(load(b, xo)),
+        );
+        // SAFETY: the mask stores the `n` values from `xo` on, inside `out`.
+        unsafe { _mm512_mask_storeu_epi32(out.as_mut_ptr().add(xo), ((1u32 << n) - 1) as u16, v) };
+        xo += 16;
     }
 }
 
@@ -480,23 +565,17 @@ fn phases<'a>(
         let (first, second) = (chan(2 * p), chan(2 * p + 1));
         for (py, px) in (0..ny).flat_map(|py| (0..nx).map(move |px| (py, px))) {
             let end = x.len() + plane;
-            // the columns `j` whose input column `2j + px - pl` lies in `[0, w)`
-            let j_lo = pl.saturating_sub(px).div_ceil(2).min(wq);
-            let j_hi = (w + pl).saturating_sub(px).div_ceil(2).clamp(j_lo, wq);
+            // column `j` of row `i` reads input column `2j + px - pl` of input row `2i + py - pt`
             for i in 0..hq {
-                let row_start = x.len();
-                let line = |c: Option<&'a [i32]>, iy: usize| c?.get(iy * w..(iy + 1) * w);
-                if let Some(iy) = (2 * i + py).checked_sub(pt).filter(|&iy| iy < h)
-                    && let Some(a) = line(first, iy)
-                {
-                    let cols = (2 * j_lo + px - pl..).step_by(2).take(j_hi - j_lo);
-                    x.resize(row_start + j_lo, 0);
-                    match line(second, iy) {
-                        Some(b) => x.extend(cols.map(|ix| (a[ix] & 0xffff) | (b[ix] << 16))),
-                        None => x.extend(cols.map(|ix| a[ix] & 0xffff)),
-                    }
-                }
-                x.resize(row_start + wq, 0);
+                let iy = (2 * i + py).checked_sub(pt).filter(|&iy| iy < h);
+                let line = |c: Option<&'a [i32]>| {
+                    let iy = iy?;
+                    Some(Line {
+                        row: c?.get(iy * w..(iy + 1) * w)?,
+                        lead: px as isize - pl as isize,
+                    })
+                };
+                pairs_onto(&mut x, wq, 2, line(first), line(second));
             }
             x.resize(end, 0);
         }

@@ -10,6 +10,7 @@
 //! input cannot hold) first gather every tap into planes of pairs (im2col). Results are written channel-major, as the output tensor lies.
 
 use crate::gemm::conv16::{self, Finish, LANES, Out, ROWS, Silu};
+use std::mem::MaybeUninit;
 
 use super::{SemResult, Window};
 use crate::tensor::Tensor;
@@ -176,9 +177,13 @@ pub(crate) fn conv16_then(
         return Err(dom("conv channels"));
     }
     let img_out = co * oh * ow;
-    let mut out = vec![0i32; n * img_out];
+    // Not zeroed first (that was a sixth of a 1x1 convolution's time): every image's every
+    // channel block writes each of its values (`block_into`), so `out` is whole once they
+    // all return `Ok`.
+    let mut out: Vec<MaybeUninit<i32>> = Vec::with_capacity(n * img_out);
+    out.resize_with(n * img_out, MaybeUninit::uninit);
     if img_out > 0 {
-        let one = |(b, dst): (usize, &mut [i32])| -> SemResult<()> {
+        let one = |(b, dst): (usize, &mut [MaybeUninit<i32>])| -> SemResult<()> {
             let parts: Vec<&[i32]> = xs
                 .iter()
                 .zip(&cs)
@@ -193,9 +198,15 @@ pub(crate) fn conv16_then(
             out.chunks_mut(img_out).enumerate().try_for_each(one)?;
         }
     }
+    let mut out = std::mem::ManuallyDrop::new(out);
+    // SAFETY: every value of `out` was written above (each image's blocks, every one of them
+    // `Ok`), so its `MaybeUninit<i32>`s are `i32`s of the same layout, and the pointer,
+    // length and capacity are `out`'s own, no longer used through it.
+    let data =
+        unsafe { Vec::from_raw_parts(out.as_mut_ptr().cast::<i32>(), out.len(), out.capacity()) };
     Ok(Tensor {
         shape: out_shape.to_vec(),
-        data: out,
+        data,
     })
 }
 
@@ -228,7 +239,7 @@ impl Chans<'_> {
 fn image(
     parts: &[&[i32]],
     [h, w]: [usize; 2],
-    dst: &mut [i32],
+    dst: &mut [MaybeUninit<i32>],
     [oh, ow]: [usize; 2],
     f: &Conv16,
     bias: Option<&[i64]>,
@@ -247,7 +258,7 @@ fn image(
         };
         let p = planes(&chans, [h, w], [oh, ow], f, win);
         let dst_g = &mut dst[g * og * pixels..(g + 1) * og * pixels];
-        let run = |(b, rows): (usize, &mut [i32])| -> SemResult<()> {
+        let run = |(b, rows): (usize, &mut [MaybeUninit<i32>])| -> SemResult<()> {
             let o0 = g * og + b * ROWS;
             let mut fin_bias = [0i64; ROWS];
             for (r, v) in fin_bias.iter_mut().enumerate() {
@@ -281,31 +292,39 @@ fn image(
     Ok(())
 }
 
-/// One block of channels into `rows` (`rows.len() / pixels` output channels, channel-major).
+/// One block of channels into `rows` (`rows.len() / pixels` output channels, channel-major):
+/// on `Ok`, every value of `rows` written.
 fn block_into(
     p: &Planes,
     wblk: &[i32],
     fin: &Finish<'_>,
-    rows: &mut [i32],
+    rows: &mut [MaybeUninit<i32>],
     pixels: usize,
 ) -> SemResult<()> {
     let ld = p.vecs * LANES;
-    // The kernel's reads stay inside the planes (checked here, once per block).
-    let fits = p.offs.iter().all(|&o| o + ld <= p.x.len()) && wblk.len() == 2 * ROWS * p.offs.len();
+    let Map { row, ow, oh } = p.map;
+    // The kernel's reads stay inside the planes, and its positions cover every output value
+    // (`rows` starts uninitialized) and every value copied out (checked here, once per block).
+    let fits = p.offs.iter().all(|&o| o + ld <= p.x.len())
+        && wblk.len() == 2 * ROWS * p.offs.len()
+        && ld >= pixels
+        && oh * row <= ld
+        && ow <= row
+        && rows.len().is_multiple_of(pixels.max(1))
+        && rows.len() <= ROWS * pixels;
     if !fits {
         return Err(SemError::Domain {
             what: "conv16 plane layout",
         });
     }
-    let Map { row, ow, oh } = p.map;
     let n_rows = rows.len() / pixels.max(1);
     // Positions in output order (no padding columns): straight into the output rows.
     let direct = row == ow;
-    let mut tmp = if direct {
-        Vec::new()
-    } else {
-        vec![0i32; ROWS * ld]
-    };
+    // every one of its values is written by the kernel before it is copied out
+    let mut tmp = Vec::new();
+    if !direct {
+        tmp.resize_with(ROWS * ld, MaybeUninit::uninit);
+    }
     let mut out = if direct {
         Out {
             data: rows,

@@ -14,6 +14,7 @@
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
+use std::mem::MaybeUninit;
 
 /// Output channels per tile (one broadcast pair of weights each per step).
 pub(crate) const ROWS: usize = 4;
@@ -129,11 +130,12 @@ pub(crate) fn block(
 }
 
 /// Where a block's results go: row `r < rows` (an output channel), position `q < valid` at
-/// `data[r · ld + q]` (the rest of a tile is computed and dropped).
+/// `data[r · ld + q]` (the rest of a tile is computed and dropped). [`block`] writes every one
+/// of those values (the rows may start uninitialized).
 #[derive(Debug)]
 pub(crate) struct Out<'a> {
     /// The rows.
-    pub(crate) data: &'a mut [i32],
+    pub(crate) data: &'a mut [MaybeUninit<i32>],
     /// Distance between rows.
     pub(crate) ld: usize,
     /// Rows written (at most [`ROWS`]).
@@ -255,7 +257,8 @@ fn tile<const C: usize>(
                 // SAFETY: `dst` holds `n <= 8` `i32`s and the mask writes only its first `n`
                 // lanes.
                 unsafe {
-                    _mm256_mask_storeu_epi32(dst.as_mut_ptr(), ((1u16 << n) - 1) as u8, y);
+                    let p = dst.as_mut_ptr().cast::<i32>();
+                    _mm256_mask_storeu_epi32(p, ((1u16 << n) - 1) as u8, y);
                 };
             }
         }

@@ -10,6 +10,7 @@
 //! input cannot hold) first gather every tap into planes of pairs (im2col). Results are written channel-major, as the output tensor lies.
 
 use crate::gemm::conv16::{self, Finish, LANES, Out, ROWS, Silu};
+use std::mem::MaybeUninit;
 
 use super::{SemResult, Window};
 use crate::tensor::Tensor;
@@ -176,9 +177,13 @@ pub(crate) fn conv16_then(
         return Err(dom("conv channels"));
     }
     let img_out = co * oh * ow;
-    let mut out = vec![0i32; n * img_out];
+    // Not zeroed first (7% of a 1x1 convolution's time at 80x80): every image's every
+    // channel block writes each of its values (`block_into`), so `out` is whole once they
+    // all return `Ok`.
+    let mut out: Vec<MaybeUninit<i32>> = Vec::with_capacity(n * img_out);
+    out.resize_with(n * img_out, MaybeUninit::uninit);
     if img_out > 0 {
-        let one = |(b, dst): (usize, &mut [i32])| -> SemResult<()> {
+        let one = |(b, dst): (usize, &mut [MaybeUninit<i32>])| -> SemResult<()> {
             let parts: Vec<&[i32]> = xs
                 .iter()
                 .zip(&cs)
@@ -193,9 +198,15 @@ pub(crate) fn conv16_then(
             out.chunks_mut(img_out).enumerate().try_for_each(one)?;
         }
     }
+    let mut out = std::mem::ManuallyDrop::new(out);
+    // SAFETY: every value of `out` was written above (each image's blocks, every one of them
+    // `Ok`), so its `MaybeUninit<i32>`s are `i32`s of the same layout, and the pointer,
+    // length and capacity are `out`'s own, no longer used through it.
+    let data =
+        unsafe { Vec::from_raw_parts(out.as_mut_ptr().cast::<i32>(), out.len(), out.capacity()) };
     Ok(Tensor {
         shape: out_shape.to_vec(),
-        data: out,
+        data,
     })
 }
 
@@ -228,7 +239,7 @@ impl Chans<'_> {
 fn image(
     parts: &[&[i32]],
     [h, w]: [usize; 2],
-    dst: &mut [i32],
+    dst: &mut [MaybeUninit<i32>],
     [oh, ow]: [usize; 2],
     f: &Conv16,
     bias: Option<&[i64]>,
@@ -247,7 +258,7 @@ fn image(
         };
         let p = planes(&chans, [h, w], [oh, ow], f, win);
         let dst_g = &mut dst[g * og * pixels..(g + 1) * og * pixels];
-        let run = |(b, rows): (usize, &mut [i32])| -> SemResult<()> {
+        let run = |(b, rows): (usize, &mut [MaybeUninit<i32>])| -> SemResult<()> {
             let o0 = g * og + b * ROWS;
             let mut fin_bias = [0i64; ROWS];
             for (r, v) in fin_bias.iter_mut().enumerate() {
@@ -281,31 +292,39 @@ fn image(
     Ok(())
 }
 
-/// One block of channels into `rows` (`rows.len() / pixels` output channels, channel-major).
+/// One block of channels into `rows` (`rows.len() / pixels` output channels, channel-major):
+/// on `Ok`, every value of `rows` written.
 fn block_into(
     p: &Planes,
     wblk: &[i32],
     fin: &Finish<'_>,
-    rows: &mut [i32],
+    rows: &mut [MaybeUninit<i32>],
     pixels: usize,
 ) -> SemResult<()> {
     let ld = p.vecs * LANES;
-    // The kernel's reads stay inside the planes (checked here, once per block).
-    let fits = p.offs.iter().all(|&o| o + ld <= p.x.len()) && wblk.len() == 2 * ROWS * p.offs.len();
+    let Map { row, ow, oh } = p.map;
+    // The kernel's reads stay inside the planes, and its positions cover every output value
+    // (`rows` starts uninitialized) and every value copied out (checked here, once per block).
+    let fits = p.offs.iter().all(|&o| o + ld <= p.x.len())
+        && wblk.len() == 2 * ROWS * p.offs.len()
+        && ld >= pixels
+        && oh * row <= ld
+        && ow <= row
+        && rows.len().is_multiple_of(pixels.max(1))
+        && rows.len() <= ROWS * pixels;
     if !fits {
         return Err(SemError::Domain {
             what: "conv16 plane layout",
         });
     }
-    let Map { row, ow, oh } = p.map;
     let n_rows = rows.len() / pixels.max(1);
     // Positions in output order (no padding columns): straight into the output rows.
     let direct = row == ow;
-    let mut tmp = if direct {
-        Vec::new()
-    } else {
-        vec![0i32; ROWS * ld]
-    };
+    // every one of its values is written by the kernel before it is copied out
+    let mut tmp = Vec::new();
+    if !direct {
+        tmp.resize_with(ROWS * ld, MaybeUninit::uninit);
+    }
     let mut out = if direct {
         Out {
             data: rows,
@@ -349,8 +368,8 @@ fn block_into(
 /// The planes of one group: in place (zero-padded channel pairs, taps as offsets) when the
 /// window has unit strides and every tap of every declared output lies inside the padded input,
 /// else im2col into planes of `k` pairs.
-fn planes(
-    src: &Chans<'_>,
+fn planes<'a>(
+    src: &'a Chans<'a>,
     [h, w]: [usize; 2],
     [oh, ow]: [usize; 2],
     f: &Conv16,
@@ -410,45 +429,130 @@ fn planes(
     {
         return phases(src, [h, w], [oh, ow], f, win);
     }
-    // im2col in the weights' step order.
+    // im2col in the weights' step order: per step and output row, its two values' input rows
+    // read at the window's stride, written once (the padding as zeros).
     let taps = kh * kw;
     let steps = f.steps;
     let vecs = (oh * ow).div_ceil(16);
     let plane = 16 * vecs;
-    let mut x = vec![0i32; steps * plane];
+    let mut x = Vec::with_capacity(steps * plane);
+    let sw = win.strides[1];
     for s in 0..steps {
-        for j in 0..2 {
-            let Some((ci, t)) = step_tap(f.in_place, cg, taps, s, j) else {
-                continue;
+        let end = x.len() + plane;
+        let half = |j| {
+            let (ci, t) = step_tap(f.in_place, cg, taps, s, j)?;
+            Some((src.chan(ci)?, t / kw, (t % kw) * win.dilations[1]))
+        };
+        let (a, b) = (half(0), half(1));
+        for y in 0..oh {
+            // the input row each value reads, and its column at output column 0 (`- pl`)
+            let line = |hv: Option<(&'a [i32], usize, usize)>| {
+                let (chan, ty, lead) = hv?;
+                let iy = win.pos(0, y, ty, h)?;
+                Some(Line {
+                    row: chan.get(iy * w..(iy + 1) * w)?,
+                    lead: lead as isize - win.pads[1] as isize,
+                })
             };
-            let (ty, tx) = (t / kw, t % kw);
-            let Some(chan) = src.chan(ci) else {
-                continue;
-            };
-            let (base, shift) = (s * plane, 16 * j);
-            // The output columns whose tap `tx` lies inside the row: `xo·sw + tx·dw - pl` in
-            // `[0, w)`.
-            let (sw, lead) = (win.strides[1], tx * win.dilations[1]);
-            let x_lo = win.pads[1].saturating_sub(lead).div_ceil(sw).min(ow);
-            let x_hi = (w + win.pads[1]).saturating_sub(lead).div_ceil(sw).min(ow);
-            for y in 0..oh {
-                let Some(iy) = win.pos(0, y, ty, h) else {
-                    continue;
-                };
-                let line = &chan[iy * w..(iy + 1) * w];
-                let row = &mut x[base + y * ow..base + (y + 1) * ow];
-                for (xo, d) in row.iter_mut().enumerate().take(x_hi).skip(x_lo) {
-                    let v = line[xo * sw + lead - win.pads[1]];
-                    *d |= if j == 0 { v & 0xffff } else { v << shift };
-                }
-            }
+            pairs_onto(&mut x, ow, sw, line(a), line(b));
         }
+        x.resize(end, 0);
     }
     Planes {
         x,
         offs: (0..steps).map(|s| s * plane).collect(),
         vecs,
         map: Map { row: ow, ow, oh },
+    }
+}
+
+/// One input row an im2col or phase value reads: output column `xo` reads `row[xo · stride + lead]`
+/// when that lies inside the row, else the padding's zero.
+#[derive(Clone, Copy)]
+struct Line<'a> {
+    row: &'a [i32],
+    lead: isize,
+}
+
+impl Line<'_> {
+    /// The value output column `xo` reads (`i16` in an `i32`; zero in the padding).
+    fn at(&self, xo: usize, stride: usize) -> i32 {
+        let i = (xo * stride) as isize + self.lead;
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| self.row.get(i))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// Appends `n` pairs: column `xo`'s values of `a` and `b` as the low and high halves of an
+/// `i32` (a missing line reads zeros).
+fn pairs_onto(d: &mut Vec<i32>, n: usize, stride: usize, a: Option<Line<'_>>, b: Option<Line<'_>>) {
+    let at = d.len();
+    d.resize(at + n, 0);
+    let out = &mut d[at..];
+    #[cfg(target_arch = "x86_64")]
+    if stride == 2 {
+        // SAFETY: `Conv16` (whose planes these are) exists only where AVX-512 F is present.
+        unsafe { pairs_s2(out, a, b) };
+        return;
+    }
+    for (xo, o) in out.iter_mut().enumerate() {
+        let lo = a.map_or(0, |l| l.at(xo, stride));
+        let hi = b.map_or(0, |l| l.at(xo, stride));
+        *o = (lo & 0xffff) | (hi << 16);
+    }
+}
+
+/// [`pairs_onto`] at stride 2, sixteen columns at a time: the even lanes of 32 values loaded
+/// under a mask of those inside the row.
+///
+/// # Safety
+/// AVX-512 F is present.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn pairs_s2(out: &mut [i32], a: Option<Line<'_>>, b: Option<Line<'_>>) {
+    use std::arch::x86_64::*;
+    let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    // the 16 values of `l` from column `xo` on (zeros outside its row)
+    let load = |l: Option<Line<'_>>, xo: usize| -> __m512i {
+        let Some(l) = l else {
+            return _mm512_setzero_si512();
+        };
+        let first = (2 * xo) as isize + l.lead;
+        let len = l.row.len() as isize;
+        // lane `k` of the two loads reads `row[first + k]`, `row[first + 16 + k]`: inside
+        // the row only where `0 <= first + k < len`
+        let mask = |from: isize| -> u16 {
+            let lo = (-from).clamp(0, 16);
+            let hi = (len - from).clamp(0, 16);
+            if hi <= lo {
+                0
+            } else {
+                ((u32::MAX >> (32 - (hi - lo))) << lo) as u16
+            }
+        };
+        let p = l.row.as_ptr().wrapping_offset(first);
+        // SAFETY: the masks enable only lanes inside the row; masked-off lanes are never
+        // read (the loads suppress their faults), so the pointers outside it are not read.
+        unsafe {
+            let x0 = _mm512_maskz_loadu_epi32(mask(first), p);
+            let x1 = _mm512_maskz_loadu_epi32(mask(first + 16), p.wrapping_add(16));
+            _mm512_permutex2var_epi32(x0, even, x1)
+        }
+    };
+    let low16 = _mm512_set1_epi32(0xffff);
+    let mut xo = 0;
+    while xo < out.len() {
+        let n = (out.len() - xo).min(16);
+        let v = _mm512_or_si512(
+            _mm512_and_si512(load(a, xo), low16),
+            _mm512_slli_epi32::<16>(load(b, xo)),
+        );
+        // SAFETY: the mask stores the `n` values from `xo` on, inside `out`.
+        unsafe { _mm512_mask_storeu_epi32(out.as_mut_ptr().add(xo), ((1u32 << n) - 1) as u16, v) };
+        xo += 16;
     }
 }
 
@@ -480,23 +584,17 @@ fn phases<'a>(
         let (first, second) = (chan(2 * p), chan(2 * p + 1));
         for (py, px) in (0..ny).flat_map(|py| (0..nx).map(move |px| (py, px))) {
             let end = x.len() + plane;
-            // the columns `j` whose input column `2j + px - pl` lies in `[0, w)`
-            let j_lo = pl.saturating_sub(px).div_ceil(2).min(wq);
-            let j_hi = (w + pl).saturating_sub(px).div_ceil(2).clamp(j_lo, wq);
+            // column `j` of row `i` reads input column `2j + px - pl` of input row `2i + py - pt`
             for i in 0..hq {
-                let row_start = x.len();
-                let line = |c: Option<&'a [i32]>, iy: usize| c?.get(iy * w..(iy + 1) * w);
-                if let Some(iy) = (2 * i + py).checked_sub(pt).filter(|&iy| iy < h)
-                    && let Some(a) = line(first, iy)
-                {
-                    let cols = (2 * j_lo + px - pl..).step_by(2).take(j_hi - j_lo);
-                    x.resize(row_start + j_lo, 0);
-                    match line(second, iy) {
-                        Some(b) => x.extend(cols.map(|ix| (a[ix] & 0xffff) | (b[ix] << 16))),
-                        None => x.extend(cols.map(|ix| a[ix] & 0xffff)),
-                    }
-                }
-                x.resize(row_start + wq, 0);
+                let iy = (2 * i + py).checked_sub(pt).filter(|&iy| iy < h);
+                let line = |c: Option<&'a [i32]>| {
+                    let iy = iy?;
+                    Some(Line {
+                        row: c?.get(iy * w..(iy + 1) * w)?,
+                        lead: px as isize - pl as isize,
+                    })
+                };
+                pairs_onto(&mut x, wq, 2, line(first), line(second));
             }
             x.resize(end, 0);
         }

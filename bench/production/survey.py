@@ -348,11 +348,6 @@ def survey_model(spec, path, rel, args, supported, work):
     consts = {i["name"]: int(cal[i["name"]]) for i in info["inputs"]
               if i["dtype"].startswith(("INT", "UINT")) and not i["dims"]}
     args.consts = [f"{k}={v}" for k, v in consts.items()]
-    # audio samples are floats in [-1, 1]: declared (`--input-range`), so a held-out frame
-    # louder than every calibration frame is not clipped at the calibrated peak
-    args.ranges = [f"{i['name']}=1" for i in info["inputs"]
-                   if rec["kind"] in ("audio", "audio_seq") and i["dtype"] == "FLOAT"
-                   and i["name"] not in ("state", "h", "c")]
     d = work / re.sub(r"[^A-Za-z0-9_.-]", "_", rel)
     d.mkdir(parents=True, exist_ok=True)
     (d / "calibration.json").write_text(json.dumps(to_json({k: v for k, v in cal.items() if k not in consts})))
@@ -402,9 +397,7 @@ def try_vouch(onnx_path, d, tag, task, args, ref, sess):
     rc, out, err, secs = sh([args.vouch, "--json", "model", "import", str(onnx_path), "-c",
                              str(d / "calibration.json"), "-o", str(pkg)]
                             + [f"--const={c}" for c in getattr(args, "consts", [])]
-                            + [f"--dim={c}" for c in getattr(args, "dims", [])]
-                            + [f"--input-range={r}" for r in getattr(args, "ranges", [])],
-                            args.timeout)
+                            + [f"--dim={c}" for c in getattr(args, "dims", [])], args.timeout)
     r["import_seconds"] = round(secs, 2)
     if rc != 0:
         r["status"] = "timeout" if rc == "timeout" else "refused"

@@ -97,17 +97,4 @@ fn bad_bindings_are_refused_with_their_name() {
         e.contains("`fast` in `sr=fast` is not a finite number"),
         "{e}"
     );
-    // a declared range is for float inputs, given once, as a positive number
-    let e = run(&["--const", "sr=16000", "--input-range", "pixels=16"]);
-    assert!(
-        e.contains("pixels") && e.contains("an integer input is read exactly"),
-        "{e}"
-    );
-    let e = run(&["--input-range", "x=1", "--input-range", "x=2"]);
-    assert!(e.contains("--input-range is given twice for `x`"), "{e}");
-    let e = run(&["--input-range", "x=-1"]);
-    assert!(
-        e.contains("`-1` in `x=-1` is not a positive finite number"),
-        "{e}"
-    );
 }

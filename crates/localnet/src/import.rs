@@ -41,7 +41,7 @@ pub fn import_with(
     }
     let graph = vouch_onnx::import(onnx, &opts).wrap_err("cannot import the ONNX model")?;
     let digest = *Cid::of(onnx).digest();
-    quantize(graph, calibration, &opts, name, digest, precision, on_stage)
+    quantize(graph, calibration, name, digest, precision, on_stage)
 }
 
 /// [`import_with`] taking the ONNX bytes: they are dropped once decoded and the float graph
@@ -60,13 +60,12 @@ pub fn import_owned(
     }
     let digest = *Cid::of(&onnx).digest();
     let graph = vouch_onnx::import_owned(onnx, &opts).wrap_err("cannot import the ONNX model")?;
-    quantize(graph, calibration, &opts, name, digest, precision, on_stage)
+    quantize(graph, calibration, name, digest, precision, on_stage)
 }
 
 fn quantize(
     graph: vouch_onnx::FGraph,
     calibration: &serde_json::Value,
-    opts: &ImportOptions,
     name: &str,
     digest: [u8; 32],
     precision: vouch_quant::Precision,
@@ -74,13 +73,7 @@ fn quantize(
 ) -> Result<Package> {
     let samples = vouch_quant::calibration_from_json(&graph, calibration)
         .wrap_err("bad calibration samples")?;
-    Ok(vouch_quant::import_owned_with_ranges(
-        graph,
-        samples,
-        name,
-        digest,
-        precision,
-        &opts.input_ranges,
-        on_stage,
+    Ok(vouch_quant::import_owned(
+        graph, samples, name, digest, precision, on_stage,
     )?)
 }

@@ -105,12 +105,6 @@ pub struct ImportOptions {
     /// the declared shape, one symbolic axis sized by the count), so what depends on it only
     /// (an `If` on `sr == 16000`) folds too. The package no longer has the input.
     pub consts: BTreeMap<String, Vec<f64>>,
-    /// Declared ranges of float graph inputs by name (`--input-range audio=1`): the largest
-    /// magnitude the input's values take (audio samples in `[-1, 1]`), which the quantizer
-    /// uses for the input's scale in place of the calibration rows' largest magnitude, so
-    /// inputs louder than the calibration rows are not clipped. The ONNX import only carries
-    /// it; the quantizer checks each name and value.
-    pub input_ranges: BTreeMap<String, f64>,
 }
 
 /// Decodes an ONNX `ModelProto` and lowers it to a float graph.

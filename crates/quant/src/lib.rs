@@ -34,7 +34,6 @@ pub use float::FTensor;
 pub use quantize::{Precision, quantize};
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use vouch_onnx::graph::FGraph;
 
 /// Errors from calibrating and quantizing.
@@ -172,7 +171,6 @@ pub fn import_at(
         name,
         source_sha256,
         precision,
-        &BTreeMap::new(),
         progress,
     )
 }
@@ -195,93 +193,8 @@ pub fn import_owned(
         name,
         source_sha256,
         precision,
-        &BTreeMap::new(),
         progress,
     )
-}
-
-/// [`import_owned`] with declared input ranges ([`vouch_onnx::ImportOptions::input_ranges`]):
-/// each named float graph input takes the declared largest magnitude as its range, in place of
-/// its calibration rows' largest magnitude.
-///
-/// # Errors
-///
-/// As [`import_owned`], and a declared range that names no float graph input, is not a
-/// positive finite number, or is passed by a calibration value.
-pub fn import_owned_with_ranges(
-    graph: FGraph,
-    calibration: Vec<FTensor>,
-    name: &str,
-    source_sha256: [u8; 32],
-    precision: Precision,
-    input_ranges: &BTreeMap<String, f64>,
-    progress: impl FnMut(Stage),
-) -> Result<vouch_model::Package> {
-    import_graph(
-        Cow::Owned(graph),
-        calibration,
-        name,
-        source_sha256,
-        precision,
-        input_ranges,
-        progress,
-    )
-}
-
-/// The declared input ranges as `(graph input position, range)`, checked against the graph
-/// and the calibration inputs.
-fn declared_ranges(
-    graph: &FGraph,
-    inputs: &[FTensor],
-    input_ranges: &BTreeMap<String, f64>,
-) -> Result<Vec<(usize, f32)>> {
-    let mut out = Vec::with_capacity(input_ranges.len());
-    for (name, &range) in input_ranges {
-        let bad = |reason: String| Error::Node {
-            node: name.clone(),
-            reason,
-        };
-        let Some(pos) = graph
-            .inputs
-            .iter()
-            .position(|&v| &graph.values[v].name == name)
-        else {
-            let names: Vec<&str> = graph
-                .inputs
-                .iter()
-                .map(|&v| graph.values[v].name.as_str())
-                .collect();
-            return Err(bad(format!(
-                "a declared input range names no graph input of the model (its inputs: {})",
-                names.join(", ")
-            )));
-        };
-        if graph.values[graph.inputs[pos]].integer.is_some() {
-            return Err(bad(
-                "an integer input is read exactly: a declared range is for float inputs".into(),
-            ));
-        }
-        #[expect(
-            clippy::cast_possible_truncation,
-            reason = "a range is an f32 like the others"
-        )]
-        let r = range as f32;
-        if !(r.is_finite() && r > 0.0) {
-            return Err(bad(format!(
-                "a declared input range must be a positive finite number, not {range}"
-            )));
-        }
-        let top = inputs
-            .get(pos)
-            .map_or(0f32, |t| t.data.iter().fold(0f32, |m, x| m.max(x.abs())));
-        if top > r {
-            return Err(bad(format!(
-                "a calibration value reaches {top}, past the declared range {range}"
-            )));
-        }
-        out.push((pos, r));
-    }
-    Ok(out)
 }
 
 fn import_graph(
@@ -290,7 +203,6 @@ fn import_graph(
     name: &str,
     source_sha256: [u8; 32],
     precision: Precision,
-    input_ranges: &BTreeMap<String, f64>,
     mut progress: impl FnMut(Stage),
 ) -> Result<vouch_model::Package> {
     progress(Stage::Calibrate);
@@ -298,14 +210,10 @@ fn import_graph(
     // graph inputs' values are what the codec quantizes; only the ranges, the inputs and the
     // outputs are kept (float::calibrate drops each activation after its last reader)
     let float::Calibration {
-        mut ranges,
+        ranges,
         inputs,
         outputs: float_outputs,
     } = float::calibrate(&graph, calibration.clone())?;
-    let declared = declared_ranges(&graph, &inputs, input_ranges)?;
-    for &(pos, range) in &declared {
-        ranges[graph.inputs[pos]] = range;
-    }
     progress(Stage::Quantize);
     let integral: Vec<bool> = inputs
         .iter()
@@ -330,16 +238,10 @@ fn import_graph(
             }
         }
     }
-    let mut features: Vec<Vec<f32>> = inputs
+    let features: Vec<Vec<f32>> = inputs
         .iter()
         .map(|t| quantize::features::feature_ranges(&t.shape, &t.data))
         .collect();
-    // a declared range bounds every feature of its input (read per feature by `Linear`s)
-    for &(pos, range) in &declared {
-        if let Some(f) = features.get_mut(pos) {
-            f.iter_mut().for_each(|r| *r = range);
-        }
-    }
     let mut pkg = quantize(
         &graph,
         &ranges,

@@ -54,12 +54,6 @@ pub struct ImportArgs {
     /// the package no longer takes it. A name that is not a graph input is an error.
     #[arg(long = "const", value_name = "NAME=V,V..", value_parser = parse_const)]
     pub consts: Vec<(String, Vec<f64>)>,
-    /// Declare the largest magnitude a float input's values take, as `NAME=MAX` (repeatable;
-    /// e.g. `--input-range input=1` for audio samples in [-1, 1]): the input's scale covers
-    /// that range instead of the calibration rows' largest value, so a louder input than any
-    /// calibration row is not clipped. A calibration value past it is an error.
-    #[arg(long = "input-range", value_name = "NAME=MAX", value_parser = parse_range)]
-    pub input_ranges: Vec<(String, f64)>,
     /// After importing, explain the error: run the float model and the integer engine on the
     /// rows of INPUTS (a JSON object like the calibration file; without a file, the
     /// calibration samples) and list the nodes that add the most relative error (`max |int -
@@ -109,23 +103,6 @@ fn parse_dim(s: &str) -> std::result::Result<(String, usize), String> {
         .filter(|&n| n > 0)
         .ok_or_else(|| format!("`{size}` in `{s}` is not a positive size"))?;
     Ok((name.to_owned(), size))
-}
-
-/// Parses `NAME=MAX` (a positive finite number).
-fn parse_range(s: &str) -> std::result::Result<(String, f64), String> {
-    let (name, max) = s
-        .rsplit_once('=')
-        .ok_or_else(|| format!("`{s}` is not NAME=MAX (e.g. input=1)"))?;
-    if name.is_empty() {
-        return Err(format!("`{s}` names no input"));
-    }
-    let max = max
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|m| m.is_finite() && *m > 0.0)
-        .ok_or_else(|| format!("`{max}` in `{s}` is not a positive finite number"))?;
-    Ok((name.to_owned(), max))
 }
 
 fn parse_shape(s: &str) -> std::result::Result<(String, Vec<usize>), String> {
@@ -279,19 +256,12 @@ pub fn run(a: &ImportArgs) -> Result<()> {
             eyre::bail!("--const is given twice for `{input}`");
         }
     }
-    let mut input_ranges = std::collections::BTreeMap::new();
-    for (input, max) in &a.input_ranges {
-        if input_ranges.insert(input.clone(), *max).is_some() {
-            eyre::bail!("--input-range is given twice for `{input}`");
-        }
-    }
     let opts = vouch_onnx::ImportOptions {
         outputs: a.outputs.clone(),
         shapes,
         keep_fixed_batch: a.keep_fixed_batch,
         consts,
         dims,
-        input_ranges,
         ..Default::default()
     };
     // the bytes go to the importer (a large model's are dropped once decoded) and are read

@@ -348,6 +348,15 @@ def survey_model(spec, path, rel, args, supported, work):
     consts = {i["name"]: int(cal[i["name"]]) for i in info["inputs"]
               if i["dtype"].startswith(("INT", "UINT")) and not i["dims"]}
     args.consts = [f"{k}={v}" for k, v in consts.items()]
+    # an image input's domain is the normalization of pixels 0..255, which a few calibration
+    # images need not reach (ddddocr common: held-out pixels 0.945 past the calibrated 0.796)
+    args.input_ranges = []
+    if args.declare_input_ranges and rec["kind"] in ("image", "image_nhwc", "gray"):
+        scale, mean, std = rec["norm"]
+        # the same float32 arithmetic as make_inputs, so the ends are the inputs' own values
+        ends = ((np.array([0.0, 255.0], np.float32) / scale - mean) / std).astype(np.float32)
+        lo, hi = float(ends.min()), float(ends.max())
+        args.input_ranges = [f"{k}={lo!r},{hi!r}" for k in cal if k not in consts]
     d = work / re.sub(r"[^A-Za-z0-9_.-]", "_", rel)
     d.mkdir(parents=True, exist_ok=True)
     (d / "calibration.json").write_text(json.dumps(to_json({k: v for k, v in cal.items() if k not in consts})))
@@ -397,7 +406,9 @@ def try_vouch(onnx_path, d, tag, task, args, ref, sess):
     rc, out, err, secs = sh([args.vouch, "--json", "model", "import", str(onnx_path), "-c",
                              str(d / "calibration.json"), "-o", str(pkg)]
                             + [f"--const={c}" for c in getattr(args, "consts", [])]
-                            + [f"--dim={c}" for c in getattr(args, "dims", [])], args.timeout)
+                            + [f"--dim={c}" for c in getattr(args, "dims", [])]
+                            + [f"--input-range={c}" for c in getattr(args, "input_ranges", [])],
+                            args.timeout)
     r["import_seconds"] = round(secs, 2)
     if rc != 0:
         r["status"] = "timeout" if rc == "timeout" else "refused"
@@ -479,6 +490,12 @@ def main():
     # held-out images")
     ap.add_argument("--image-held-rows", type=int, default=16,
                     help="held-out rows for big images")
+    # every image model but ddddocr's gray ones calibrates to the domain's end already, so
+    # their packages are the same either way (docs/architecture.md, "Declared input ranges")
+    ap.add_argument("--declare-input-ranges", action=argparse.BooleanOptionalAction,
+                    default=True,
+                    help="import image models with `--input-range` set to the normalized pixel "
+                         "range 0..255")
     args = ap.parse_args()
     out = args.root / "bench/out/production"
     args.vouch = args.vouch or str(args.root / "target/debug/vouch")

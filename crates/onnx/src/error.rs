@@ -151,6 +151,17 @@ pub enum Error {
         /// The model's graph inputs, comma separated.
         inputs: String,
     },
+    /// A value range was declared (`--input-range`) for a name that is not a kept float graph
+    /// input, or the range is empty or not finite.
+    #[error("input range for `{name}`: {reason} (the float inputs: {inputs})")]
+    InputRange {
+        /// The name given.
+        name: String,
+        /// What is wrong.
+        reason: String,
+        /// The graph's kept float inputs, comma separated.
+        inputs: String,
+    },
     /// A requested output names no tensor of the graph.
     #[error("requested output `{name}` is not a tensor of the graph")]
     UnknownOutput {

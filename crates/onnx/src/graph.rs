@@ -60,6 +60,10 @@ pub struct ValueInfo {
     /// (`lower/prequant.rs`). The quantizer may pin the value's integers to that grid
     /// (`docs/semantics.md` section 5).
     pub grid: Option<Grid>,
+    /// A graph input's declared value range `(lo, hi)` (`--input-range`,
+    /// [`crate::ImportOptions::input_ranges`]): the quantizer takes its scale from it instead of
+    /// the calibration rows, which need not reach the domain's ends.
+    pub declared_range: Option<(f32, f32)>,
 }
 
 /// A model's quantization grid for one tensor: element `q` in `[lo, hi]` stands for

@@ -241,6 +241,41 @@ impl Importer {
         Ok(())
     }
 
+    /// Records [`ImportOptions::input_ranges`] on the kept float graph inputs.
+    fn declare_input_ranges(&mut self, opts: &ImportOptions) -> Result<()> {
+        for (name, &(lo, hi)) in &opts.input_ranges {
+            let float_inputs = || {
+                let g = &self.g;
+                let names: Vec<&str> = g
+                    .inputs
+                    .iter()
+                    .filter(|&&v| g.values[v].integer.is_none())
+                    .map(|&v| g.values[v].name.as_str())
+                    .collect();
+                names.join(", ")
+            };
+            let err = |reason: &str| Error::InputRange {
+                name: name.clone(),
+                reason: reason.to_owned(),
+                inputs: float_inputs(),
+            };
+            if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+                return Err(err("not a finite range with lo < hi"));
+            }
+            let v = self
+                .g
+                .inputs
+                .iter()
+                .copied()
+                .find(|&v| &self.g.values[v].name == name && self.g.values[v].integer.is_none())
+                .ok_or_else(|| err("not a kept float graph input"))?;
+            if let Some(info) = self.g.values.get_mut(v) {
+                info.declared_range = Some((lo, hi));
+            }
+        }
+        Ok(())
+    }
+
     fn add_value(&mut self, name: &str, shape: Vec<Dim>, kind: Kind) -> ValueId {
         self.g.values.push(ValueInfo {
             name: name.to_owned(),
@@ -248,6 +283,7 @@ impl Importer {
             imputation: None,
             integer: None,
             grid: None,
+            declared_range: None,
         });
         self.kinds.push(kind);
         self.producer.push(None);
@@ -351,6 +387,7 @@ impl Importer {
             self.g.inputs.push(v);
             self.define(&vi.name, Sym::Value(v))?;
         }
+        self.declare_input_ranges(opts)?;
         // Lower needed nodes in order.
         for (idx, (node, _)) in graph
             .node

@@ -105,6 +105,11 @@ pub struct ImportOptions {
     /// the declared shape, one symbolic axis sized by the count), so what depends on it only
     /// (an `If` on `sr == 16000`) folds too. The package no longer has the input.
     pub consts: BTreeMap<String, Vec<f64>>,
+    /// Declared value ranges of float graph inputs by name (`--input-range input1=-1,1`), as
+    /// `(lo, hi)`: the domain the input's values come from (a normalized image's), which a few
+    /// calibration rows need not reach. A name that is not a kept float graph input is an
+    /// error.
+    pub input_ranges: BTreeMap<String, (f32, f32)>,
 }
 
 /// Decodes an ONNX `ModelProto` and lowers it to a float graph.

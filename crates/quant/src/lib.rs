@@ -210,10 +210,11 @@ fn import_graph(
     // graph inputs' values are what the codec quantizes; only the ranges, the inputs and the
     // outputs are kept (float::calibrate drops each activation after its last reader)
     let float::Calibration {
-        ranges,
+        mut ranges,
         inputs,
         outputs: float_outputs,
     } = float::calibrate(&graph, calibration.clone())?;
+    declared_input_ranges(&graph, &inputs, &mut ranges)?;
     progress(Stage::Quantize);
     let integral: Vec<bool> = inputs
         .iter()
@@ -238,9 +239,14 @@ fn import_graph(
             }
         }
     }
+    // an input with a declared range keeps one scale, the declared one
     let features: Vec<Vec<f32>> = inputs
         .iter()
-        .map(|t| quantize::features::feature_ranges(&t.shape, &t.data))
+        .zip(&graph.inputs)
+        .map(|(t, &v)| match graph.values[v].declared_range {
+            Some(_) => Vec::new(),
+            None => quantize::features::feature_ranges(&t.shape, &t.data),
+        })
         .collect();
     let mut pkg = quantize(
         &graph,
@@ -271,4 +277,31 @@ fn import_graph(
         }
     }
     Ok(pkg)
+}
+
+/// A graph input with a declared range (`ImportOptions::input_ranges`) takes `max(|lo|, |hi|)`
+/// as its range; a calibration value outside `[lo, hi]` is an error naming the input.
+fn declared_input_ranges(graph: &FGraph, inputs: &[FTensor], ranges: &mut [f32]) -> Result<()> {
+    for (&v, t) in graph.inputs.iter().zip(inputs) {
+        let Some((lo, hi)) = graph.values[v].declared_range else {
+            continue;
+        };
+        if let Some((i, x)) = t
+            .data
+            .iter()
+            .enumerate()
+            .find(|(_, x)| !(lo..=hi).contains(*x))
+        {
+            return Err(Error::Input {
+                name: graph.values[v].name.clone(),
+                reason: format!(
+                    "calibration element {i} ({x}) is outside the declared range [{lo}, {hi}]"
+                ),
+            });
+        }
+        if let Some(r) = ranges.get_mut(v) {
+            *r = lo.abs().max(hi.abs());
+        }
+    }
+    Ok(())
 }

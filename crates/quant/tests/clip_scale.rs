@@ -15,6 +15,7 @@ fn graph(after: FOp) -> FGraph {
         imputation: None,
         integer: None,
         grid: None,
+        declared_range: None,
     };
     FGraph {
         values: vec![info("x"), info("z"), info("y")],

@@ -17,6 +17,7 @@ fn graph() -> FGraph {
         imputation: None,
         integer: None,
         grid: None,
+        declared_range: None,
     };
     FGraph {
         values: vec![info("x", N), info("y", 1)],

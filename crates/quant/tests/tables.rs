@@ -15,6 +15,7 @@ fn one_node(f: ScalarFn) -> FGraph {
         imputation: None,
         integer: None,
         grid: None,
+        declared_range: None,
     };
     FGraph {
         values: vec![info("x"), info("y")],

@@ -17,6 +17,7 @@ fn value(name: &str, shape: &[usize]) -> ValueInfo {
         imputation: None,
         integer: None,
         grid: None,
+        declared_range: None,
     }
 }
 

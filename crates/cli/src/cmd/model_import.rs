@@ -54,6 +54,13 @@ pub struct ImportArgs {
     /// the package no longer takes it. A name that is not a graph input is an error.
     #[arg(long = "const", value_name = "NAME=V,V..", value_parser = parse_const)]
     pub consts: Vec<(String, Vec<f64>)>,
+    /// Declare a float graph input's value range, as `NAME=LO,HI` (repeatable; e.g.
+    /// `--input-range input1=-1,1` for an image normalized to [-1, 1]): the input's scale
+    /// comes from the range instead of the calibration rows, which need not reach its ends
+    /// (a held-out value past what they saw would clip). A calibration value outside the range
+    /// is an error.
+    #[arg(long = "input-range", value_name = "NAME=LO,HI", value_parser = parse_input_range)]
+    pub input_ranges: Vec<(String, (f32, f32))>,
     /// After importing, explain the error: run the float model and the integer engine on the
     /// rows of INPUTS (a JSON object like the calibration file; without a file, the
     /// calibration samples) and list the nodes that add the most relative error (`max |int -
@@ -65,6 +72,21 @@ pub struct ImportArgs {
     /// How many nodes `--explain-error` lists.
     #[arg(long, default_value_t = 15, value_name = "N")]
     pub explain_top: usize,
+}
+
+/// Parses `NAME=LO,HI` (finite, `LO < HI`).
+fn parse_input_range(s: &str) -> std::result::Result<(String, (f32, f32)), String> {
+    let bad = || format!("`{s}` is not NAME=LO,HI with finite LO < HI (e.g. input1=-1,1)");
+    let (name, range) = s.split_once('=').ok_or_else(bad)?;
+    let (lo, hi) = range.split_once(',').ok_or_else(bad)?;
+    let (lo, hi) = (
+        lo.trim().parse::<f32>().map_err(|_| bad())?,
+        hi.trim().parse::<f32>().map_err(|_| bad())?,
+    );
+    if name.is_empty() || !(lo.is_finite() && hi.is_finite() && lo < hi) {
+        return Err(bad());
+    }
+    Ok((name.to_owned(), (lo, hi)))
 }
 
 /// Parses `NAME=VALUE[,VALUE..]` (finite numbers).
@@ -256,12 +278,19 @@ pub fn run(a: &ImportArgs) -> Result<()> {
             eyre::bail!("--const is given twice for `{input}`");
         }
     }
+    let mut input_ranges = std::collections::BTreeMap::new();
+    for (input, range) in &a.input_ranges {
+        if input_ranges.insert(input.clone(), *range).is_some() {
+            eyre::bail!("--input-range is given twice for `{input}`");
+        }
+    }
     let opts = vouch_onnx::ImportOptions {
         outputs: a.outputs.clone(),
         shapes,
         keep_fixed_batch: a.keep_fixed_batch,
         consts,
         dims,
+        input_ranges,
         ..Default::default()
     };
     // the bytes go to the importer (a large model's are dropped once decoded) and are read

@@ -15,7 +15,7 @@ mod rows;
 mod silu;
 use concat::concat_read_at;
 pub use rows::rows_of;
-use rows::{infer_batch, input_names, row_of, run_rows_of};
+use rows::{infer_batch, input_names, row_of, rows_first, run_rows_of};
 use silu::{ConvSilu, Readers, conv_silu_at, silu_at};
 
 /// Largest tensor the engine allocates (1 GiB of `i32`): a package declaring more is refused
@@ -278,8 +278,26 @@ impl<'p> Engine<'p> {
             return self.run_inner(inputs);
         }
         let rows = run_rows_of(self.pkg, &inputs)?;
-        if rows <= 1 || self.row_separable {
+        if rows <= 1 {
             return self.run_inner(inputs);
+        }
+        if self.row_separable {
+            // one run on batched shapes; a value whose batch axis is not first holds its rows
+            // interleaved, which the definition has end to end
+            let mut ex = self.run_inner(inputs)?;
+            let outer = |v: u32| {
+                self.pkg
+                    .values
+                    .get(v as usize)
+                    .map_or(1, |t| vouch_model::rows::outer_rows(&t.shape))
+            };
+            for (t, o) in ex.outputs.iter_mut().zip(&self.pkg.outputs) {
+                rows_first(t, outer(o.value), rows);
+            }
+            for (t, n) in ex.trace.iter_mut().zip(&self.pkg.nodes) {
+                rows_first(t, outer(n.output), rows);
+            }
+            return Ok(ex);
         }
         // an input without a batch dimension is shared: every row reads all of it (unless the
         // package runs row by row: then axis 0 of every input holds the rows)

@@ -73,6 +73,25 @@ pub(super) fn row_of(t: &Tensor, rows: usize, r: usize) -> Tensor {
     }
 }
 
+/// Puts the rows of a batched tensor end to end (`docs/semantics.md` section 1): its data is
+/// `[outer, rows, inner]` (the batch axis after `outer` elements' worth of other axes) and
+/// becomes `[rows, outer, inner]`; the shape, the declared one at `rows`, is kept.
+pub(super) fn rows_first(t: &mut Tensor, outer: usize, rows: usize) {
+    let block = outer.saturating_mul(rows);
+    if outer <= 1 || rows <= 1 || block == 0 || !t.data.len().is_multiple_of(block) {
+        return;
+    }
+    let inner = t.data.len() / block;
+    let mut data = Vec::with_capacity(t.data.len());
+    for r in 0..rows {
+        for o in 0..outer {
+            let at = (o * rows + r) * inner;
+            data.extend_from_slice(t.data.get(at..at + inner).unwrap_or_default());
+        }
+    }
+    t.data = data;
+}
+
 /// The size of the batch dimension `inputs` agree on (1 without one); a rank or batch that
 /// disagrees with the package is an input error.
 pub(super) fn infer_batch(pkg: &Package, inputs: &[Tensor]) -> Result<usize> {

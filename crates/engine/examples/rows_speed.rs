@@ -5,7 +5,7 @@
 //! Random inputs in each input's kind range; windows alternate; inferences per wall second
 //! and per CPU second (best of the windows).
 //! `cargo run --release -p vouch-engine --example rows_speed <package.vpkg> [batch] [threads]
-//! [milliseconds]` (build with `--release`: the dev profile's speed says nothing).
+//! [milliseconds] [batch]` (`batch` times the engine's run alone; build with `--release`: the dev profile's speed says nothing).
 #![allow(clippy::print_stdout, missing_docs)]
 use rayon::prelude::*;
 use std::time::{Duration, Instant};
@@ -93,11 +93,14 @@ fn main() {
     for (x, y) in a.iter().zip(&b) {
         assert_eq!(x.data, y.data, "the batch and the rows one by one differ");
     }
+    // `batch` as a fifth argument times the engine's run alone (for a profiler)
+    let alone = args.get(5).is_some_and(|a| a == "batch");
     let mut best = [(0f64, 0f64); 2];
     for _ in 0..3 {
         for (i, f) in [&together as &dyn Fn() -> Vec<Tensor>, &by_rows]
             .into_iter()
             .enumerate()
+            .take(if alone { 1 } else { 2 })
         {
             let (start, cpu0, mut n) = (Instant::now(), cpu_secs(), 0u64);
             while start.elapsed() < window {

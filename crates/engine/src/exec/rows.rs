@@ -56,18 +56,18 @@ pub(super) fn run_rows_of(pkg: &Package, inputs: &[Tensor]) -> Result<usize> {
     }
 }
 
-/// Row `r` of `rows` of a tensor whose batch dimension is axis 0.
-pub(super) fn row_of(t: &Tensor, rows: usize, r: usize) -> Tensor {
+/// Rows `r0..r0 + n` of `rows` of a tensor whose batch dimension is axis 0.
+pub(super) fn rows_in(t: &Tensor, rows: usize, r0: usize, n: usize) -> Tensor {
     let per = t.data.len() / rows.max(1);
     let mut shape = t.shape.clone();
     if let Some(d) = shape.first_mut() {
-        *d = 1;
+        *d = n;
     }
     Tensor {
         shape,
         data: t
             .data
-            .get(r * per..(r + 1) * per)
+            .get(r0 * per..(r0 + n) * per)
             .unwrap_or_default()
             .to_vec(),
     }

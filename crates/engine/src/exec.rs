@@ -7,6 +7,7 @@ use crate::ops::{
 };
 use crate::tensor::{Tensor, numel, resolve};
 use crate::{Error, Result};
+use std::sync::Arc;
 use vouch_model::{Node, Op, Operand, Package};
 use vouch_primitives::{B256, list_commitment};
 
@@ -15,7 +16,7 @@ mod rows;
 mod silu;
 use concat::concat_read_at;
 pub use rows::rows_of;
-use rows::{infer_batch, input_names, row_of, run_rows_of};
+use rows::{infer_batch, input_names, rows_first, rows_in, run_rows_of};
 use silu::{ConvSilu, Readers, conv_silu_at, silu_at};
 
 /// Largest tensor the engine allocates (1 GiB of `i32`): a package declaring more is refused
@@ -70,14 +71,18 @@ pub fn commit_list(ts: &[Tensor]) -> B256 {
 #[derive(Debug, Clone)]
 enum Prepared {
     None,
-    /// Packed weights, whether the accumulator needs `i64` (section 4 bound `>= 2^31`), and
-    /// the channels' bias values (a wide bias already joined into `i64`s) and multipliers.
-    Linear(Packed, bool, dense::Channels),
+    /// Packed weights (one matrix for every `Linear` whose weight constant holds the same
+    /// shape and values: [`share_weights`]), whether the accumulator needs `i64` (section 4
+    /// bound `>= 2^31`), and the channels' bias values (a wide bias already joined into
+    /// `i64`s) and multipliers.
+    Linear(Arc<Packed>, bool, dense::Channels),
     /// Packed weights per group, whether the accumulator needs `i64`, the channels, and the
     /// weights laid out for the 16-bit fast path (`i64` accumulators on AVX-512 VNNI).
     Conv(Vec<Packed>, bool, dense::Channels, Option<Box<Conv16>>),
     /// A tree ensemble compiled for the lockstep walk.
     Trees(Box<tree::Compiled>),
+    /// A `Lut`'s table as `i16`s ([`activation::table16`]; fast paths on).
+    Table(Vec<i16>),
 }
 
 /// A package ready to run.
@@ -152,11 +157,14 @@ impl<'p> Engine<'p> {
             None
         };
         let fast = !crate::profile::reference_only();
-        let prepared = pkg
+        let mut prepared = pkg
             .nodes
             .iter()
             .map(|n| prepare(pkg, n, fast))
             .collect::<Result<Vec<_>>>()?;
+        if fast {
+            share_weights(pkg, &mut prepared);
+        }
         let mut read = vec![false; pkg.consts.len()];
         for op in pkg.nodes.iter().flat_map(|n| &n.inputs) {
             if let Operand::Const(c) = *op
@@ -278,8 +286,24 @@ impl<'p> Engine<'p> {
             return self.run_inner(inputs);
         }
         let rows = run_rows_of(self.pkg, &inputs)?;
-        if rows <= 1 || self.row_separable {
+        if rows <= 1 {
             return self.run_inner(inputs);
+        }
+        if self.row_separable {
+            let blocks = self.row_blocks(rows);
+            if blocks <= 1 {
+                return self.run_batched(inputs, rows);
+            }
+            // blocks of consecutive rows, each one batched run, side by side in the pool
+            let per = rows.div_ceil(blocks);
+            let block = |b: usize| {
+                let (r0, n) = (b * per, per.min(rows.saturating_sub(b * per)));
+                let ins = inputs.iter().map(|t| rows_in(t, rows, r0, n)).collect();
+                self.run_batched(ins, n)
+            };
+            use rayon::prelude::*;
+            let runs = (0..rows.div_ceil(per)).into_par_iter().map(block).collect();
+            return self.join_rows(runs, rows);
         }
         // an input without a batch dimension is shared: every row reads all of it (unless the
         // package runs row by row: then axis 0 of every input holds the rows)
@@ -301,7 +325,7 @@ impl<'p> Engine<'p> {
             let row: Vec<Tensor> = inputs
                 .iter()
                 .zip(&shared)
-                .map(|(t, &s)| if s { t.clone() } else { row_of(t, rows, r) })
+                .map(|(t, &s)| if s { t.clone() } else { rows_in(t, rows, r, 1) })
                 .collect();
             self.run_inner(row)
         };
@@ -313,6 +337,48 @@ impl<'p> Engine<'p> {
         } else {
             (0..rows).map(one).collect()
         };
+        self.join_rows(runs, rows)
+    }
+
+    /// How many blocks of rows a row-separable run of `rows` rows splits into, each run
+    /// batched, side by side: one per thread when the pool is there and the package's nodes
+    /// are too small at `rows` to split over it themselves (an unrolled recurrent cell: the
+    /// keyword LSTM's 1,297 nodes do about 1,100 multiply-adds a row each), else 1. The bits
+    /// do not depend on it.
+    fn row_blocks(&self, rows: usize) -> usize {
+        let nodes = self.pkg.nodes.len().max(1) as u64;
+        let per_node = (rows as u64).saturating_mul(self.work_per_row) / nodes;
+        if crate::gemm::in_parallel_pool() && per_node < INLINE_WORK {
+            self.opts.threads.min(rows)
+        } else {
+            1
+        }
+    }
+
+    /// One run of a row-separable package on `rows` batched rows; a value whose batch axis is
+    /// not first holds its rows interleaved there, which the definition has end to end
+    /// ([`rows_first`]).
+    fn run_batched(&self, inputs: Vec<Tensor>, rows: usize) -> Result<Execution> {
+        let mut ex = self.run_inner(inputs)?;
+        let outer = |v: u32| {
+            self.pkg
+                .values
+                .get(v as usize)
+                .map_or(1, |t| vouch_model::rows::outer_rows(&t.shape))
+        };
+        for (t, o) in ex.outputs.iter_mut().zip(&self.pkg.outputs) {
+            rows_first(t, outer(o.value), rows);
+        }
+        for (t, n) in ex.trace.iter_mut().zip(&self.pkg.nodes) {
+            rows_first(t, outer(n.output), rows);
+        }
+        Ok(ex)
+    }
+
+    /// Runs of consecutive rows, in row order, put end to end: outputs and trace with the
+    /// shapes the model declares at `rows` (the data is the rows end to end); a value without
+    /// a batch dimension is its `rows` copies along axis 0.
+    fn join_rows(&self, runs: Vec<Result<Execution>>, rows: usize) -> Result<Execution> {
         let mut all: Option<Execution> = None;
         for ex in runs {
             let ex = ex?;
@@ -330,8 +396,6 @@ impl<'p> Engine<'p> {
             });
         }
         let mut ex = all.unwrap_or_default();
-        // shapes as the model declares them at `rows` (the data is the rows end to end); a
-        // value without a batch dimension is its `rows` copies along axis 0
         let shape_of = |v: u32| {
             let declared = &self.pkg.values[v as usize].shape;
             let mut shape = resolve(declared, rows);
@@ -555,7 +619,13 @@ impl<'p> Engine<'p> {
             (Op::Relu, _) => activation::run_relu(&r)?,
             (Op::Clip { lo, hi }, _) => activation::run_clip(&r, *lo, *hi)?,
             (Op::LeakyRelu { rq }, _) => activation::run_leaky_relu(&r, rq)?,
-            (Op::Lut { table }, _) => activation::run_lut(&r, *table, self.fast)?,
+            (Op::Lut { table }, prep) => {
+                let t16 = match prep {
+                    Prepared::Table(t) => Some(t.as_slice()),
+                    _ => None,
+                };
+                activation::run_lut(&r, *table, self.fast, t16)?
+            }
             (Op::Softmax { axis, table, rq }, _) => reduce::run_softmax(&r, *axis, *table, rq)?,
             (
                 Op::ArgMax {
@@ -620,7 +690,7 @@ fn prepare(pkg: &Package, node: &Node, fast: bool) -> Result<Prepared> {
             wide,
         } => {
             let (w, acc64, b) = dense::prepare_linear(pkg, node, *weight, *bias, rq, *wide)?;
-            Ok(Prepared::Linear(w, acc64, b))
+            Ok(Prepared::Linear(Arc::new(w), acc64, b))
         }
         Op::Conv {
             weight,
@@ -647,10 +717,38 @@ fn prepare(pkg: &Package, node: &Node, fast: bool) -> Result<Prepared> {
             };
             Ok(Prepared::Conv(ws, acc64, b, fast))
         }
+        Op::Lut { table } if fast => Ok(pkg
+            .consts
+            .get(*table as usize)
+            .and_then(|c| activation::table16(&c.data))
+            .map_or(Prepared::None, Prepared::Table)),
         Op::TreeEnsemble { .. } => Ok(tree::trees_of(pkg, &node.op)
             .and_then(|t| tree::Compiled::new(&t))
             .map_or(Prepared::None, |c| Prepared::Trees(Box::new(c)))),
         _ => Ok(Prepared::None),
+    }
+}
+
+/// Makes the `Linear` nodes whose weight constants hold the same shape and values read one
+/// packed matrix (an unrolled recurrent cell stores each step's copy of its gates' weights:
+/// the keyword LSTM's 201 `Linear`s read 9 distinct matrices), so a run streams each once
+/// through the caches. The packed matrix depends on nothing else (fast paths on).
+fn share_weights(pkg: &Package, prepared: &mut [Prepared]) {
+    use std::collections::btree_map::{BTreeMap, Entry};
+    let mut seen: BTreeMap<(&[u32], &[i32]), Arc<Packed>> = BTreeMap::new();
+    for (node, prep) in pkg.nodes.iter().zip(prepared.iter_mut()) {
+        let (Op::Linear { weight, .. }, Prepared::Linear(w, _, _)) = (&node.op, prep) else {
+            continue;
+        };
+        let Some(c) = pkg.consts.get(*weight as usize) else {
+            continue;
+        };
+        match seen.entry((c.shape.as_slice(), c.data.as_slice())) {
+            Entry::Occupied(e) => *w = Arc::clone(e.get()),
+            Entry::Vacant(e) => {
+                e.insert(Arc::clone(w));
+            }
+        }
     }
 }
 
@@ -720,7 +818,7 @@ fn work_per_row(pkg: &Package, prepared: &[Prepared]) -> u64 {
                     out.saturating_mul(ws.first().map_or(0, |w| w.k) as u64)
                 }
                 Prepared::Trees(c) => c.branches_per_row(),
-                Prepared::None => out,
+                Prepared::None | Prepared::Table(_) => out,
             }
         })
         .fold(0, u64::saturating_add)

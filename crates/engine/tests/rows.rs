@@ -4,7 +4,7 @@
 
 use vouch_engine::vectors::{Case, Rng};
 use vouch_engine::{Engine, Options, Tensor};
-use vouch_model::{Dim, Kind, Op, Package, ReduceMode, Requant};
+use vouch_model::{Const, Dim, Kind, Node, Op, Operand, Package, ReduceMode, Requant, TensorInfo};
 
 /// `case`'s package with the batch dimension at `input_axis` of input 0 and `output_axis` of
 /// the output.
@@ -64,12 +64,51 @@ fn assert_rows_end_to_end(pkg: &Package, input: &Tensor, rows: usize) -> Tensor 
     unreachable!()
 }
 
-#[test]
-fn transpose_moving_the_batch_axis_runs_row_by_row() {
-    let mut r = Rng::new(7);
-    let rows = 3;
-    let x = r.act8(&[rows, 2, 5]);
-    let case = Case {
+/// `pkg` with one more node: `op` on its output (and `consts`, appended to the package's, as
+/// operands when `operands`, else read through `op`'s constant ids), giving the new graph
+/// output, shaped `shape`.
+fn append(
+    mut pkg: Package,
+    op: Op,
+    consts: Vec<Tensor>,
+    operands: bool,
+    shape: Vec<Dim>,
+) -> Package {
+    let prev = pkg.outputs[0].value;
+    let kind = pkg.values[prev as usize].kind;
+    let mut inputs = vec![Operand::Value(prev)];
+    for (i, t) in consts.into_iter().enumerate() {
+        if operands {
+            inputs.push(Operand::Const(pkg.consts.len() as u32));
+        }
+        pkg.consts.push(Const {
+            name: format!("k{i}"),
+            scale: 1.0,
+            shape: t.shape.iter().map(|&d| d as u32).collect(),
+            data: t.data,
+        });
+    }
+    pkg.values.push(TensorInfo {
+        name: "y".into(),
+        kind,
+        scale: 1.0,
+        shape,
+    });
+    let output = (pkg.values.len() - 1) as u32;
+    pkg.nodes.push(Node {
+        name: "second".into(),
+        op,
+        inputs,
+        output,
+    });
+    pkg.outputs[0].value = output;
+    pkg.validate().unwrap();
+    pkg
+}
+
+/// `[N, 2, 5]` to `[2, N, 5]`: the batch axis moves to axis 1.
+fn transpose_case(x: &Tensor, rows: usize) -> Case {
+    Case {
         name: "t".into(),
         op: Op::Transpose {
             perm: vec![1, 0, 2],
@@ -78,18 +117,120 @@ fn transpose_moving_the_batch_axis_runs_row_by_row() {
         consts: vec![],
         out_shape: vec![2, rows, 5],
         out_kind: Kind::Act8,
-    };
+    }
+}
+
+#[test]
+fn transpose_moving_the_batch_axis_is_separable_with_rows_end_to_end() {
+    let mut r = Rng::new(7);
+    let rows = 3;
+    let x = r.act8(&[rows, 2, 5]);
+    let case = transpose_case(&x, rows);
     let pkg = with_batch(&case, 0, 1);
     assert!(pkg.takes_rows());
-    assert!(!pkg.row_separable(), "the batch axis moves");
+    assert!(
+        pkg.row_separable(),
+        "a Transpose carries the batch axis along"
+    );
     let out = assert_rows_end_to_end(&pkg, &x, rows);
     assert_eq!(out.shape, vec![2, rows, 5], "declared shape at {rows} rows");
-    // a batched transpose would interleave the rows: the definition does not
+    // the batched transpose interleaves the rows: the engine puts them end to end
     let batched = case.run_with_threads(1).unwrap();
     assert_ne!(
         out.data, batched.data,
         "row by row differs from a batched transpose"
     );
+}
+
+#[test]
+fn a_linear_with_the_batch_on_axis_1_runs_batched() {
+    let mut r = Rng::new(13);
+    let rows = 4;
+    let x = r.act8(&[rows, 2, 5]);
+    let pkg = with_batch(&transpose_case(&x, rows), 0, 1);
+    let linear = Op::Linear {
+        weight: 0,
+        bias: None,
+        rq: Requant {
+            m: 20_000,
+            s: 18,
+            lo: -128,
+            hi: 127,
+        },
+        wide: false,
+    };
+    let w = r.tensor(&[3, 5], -127, 127);
+    let shape = vec![Dim::Fixed(2), Dim::Batch, Dim::Fixed(3)];
+    let pkg = append(pkg, linear, vec![w], false, shape);
+    // ... and back to the batch first, through a Reshape that keeps each row's block
+    let back = vec![Dim::Fixed(1), Dim::Fixed(2), Dim::Batch, Dim::Fixed(3)];
+    let pkg = append(pkg, Op::Reshape, vec![], false, back);
+    assert!(pkg.row_separable());
+    assert_rows_end_to_end(&pkg, &x, rows);
+    // a constant with 1 on the batch axis broadcasts within each row
+    let c = r.tensor(&[2, 1, 3], -20, 20);
+    let add = Op::Add {
+        ma: 1,
+        mb: 1,
+        rq: Requant {
+            m: 1,
+            s: 0,
+            lo: -128,
+            hi: 127,
+        },
+    };
+    let shape = vec![Dim::Fixed(1), Dim::Fixed(2), Dim::Batch, Dim::Fixed(3)];
+    let pkg = append(pkg, add, vec![c], true, shape);
+    assert!(pkg.row_separable());
+    assert_rows_end_to_end(&pkg, &x, rows);
+}
+
+#[test]
+fn a_reshape_mixing_the_moved_batch_axis_runs_row_by_row() {
+    let mut r = Rng::new(14);
+    let rows = 3;
+    let x = r.act8(&[rows, 2, 5]);
+    let pkg = with_batch(&transpose_case(&x, rows), 0, 1);
+    // [2, N, 5] to [N, 10]: each row's two blocks become one; batched, the rows would mix
+    let pkg = append(
+        pkg,
+        Op::Reshape,
+        vec![],
+        false,
+        vec![Dim::Batch, Dim::Fixed(10)],
+    );
+    assert!(pkg.takes_rows());
+    assert!(!pkg.row_separable(), "the Reshape reads across rows");
+    let out = assert_rows_end_to_end(&pkg, &x, rows);
+    // row r is its input row, transposed and flattened
+    for (i, v) in out.data.iter().enumerate() {
+        let (row, j) = (i / 10, i % 10);
+        let (a, c) = (j / 5, j % 5);
+        assert_eq!(*v, x.data[row * 10 + a * 5 + c], "element {i}");
+    }
+}
+
+#[test]
+fn a_softmax_over_the_moved_batch_axis_is_not_separable() {
+    let mut r = Rng::new(15);
+    let rows = 3;
+    let x = r.act8(&[rows, 2, 5]);
+    let pkg = with_batch(&transpose_case(&x, rows), 0, 1);
+    let softmax = Op::Softmax {
+        axis: 1,
+        table: 0,
+        rq: Requant {
+            m: 1,
+            s: 0,
+            lo: 0,
+            hi: 255,
+        },
+    };
+    let table = r.tensor(&[256], 1, 1 << 16);
+    let shape = vec![Dim::Fixed(2), Dim::Batch, Dim::Fixed(5)];
+    let pkg = append(pkg, softmax, vec![table], false, shape);
+    assert!(!pkg.row_separable());
+    assert_rows_end_to_end(&pkg, &x, rows);
 }
 
 #[test]

@@ -56,21 +56,40 @@ pub(super) fn run_rows_of(pkg: &Package, inputs: &[Tensor]) -> Result<usize> {
     }
 }
 
-/// Row `r` of `rows` of a tensor whose batch dimension is axis 0.
-pub(super) fn row_of(t: &Tensor, rows: usize, r: usize) -> Tensor {
+/// Rows `r0..r0 + n` of `rows` of a tensor whose batch dimension is axis 0.
+pub(super) fn rows_in(t: &Tensor, rows: usize, r0: usize, n: usize) -> Tensor {
     let per = t.data.len() / rows.max(1);
     let mut shape = t.shape.clone();
     if let Some(d) = shape.first_mut() {
-        *d = 1;
+        *d = n;
     }
     Tensor {
         shape,
         data: t
             .data
-            .get(r * per..(r + 1) * per)
+            .get(r0 * per..(r0 + n) * per)
             .unwrap_or_default()
             .to_vec(),
     }
+}
+
+/// Puts the rows of a batched tensor end to end (`docs/semantics.md` section 1): its data is
+/// `[outer, rows, inner]` (the batch axis after `outer` elements' worth of other axes) and
+/// becomes `[rows, outer, inner]`; the shape, the declared one at `rows`, is kept.
+pub(super) fn rows_first(t: &mut Tensor, outer: usize, rows: usize) {
+    let block = outer.saturating_mul(rows);
+    if outer <= 1 || rows <= 1 || block == 0 || !t.data.len().is_multiple_of(block) {
+        return;
+    }
+    let inner = t.data.len() / block;
+    let mut data = Vec::with_capacity(t.data.len());
+    for r in 0..rows {
+        for o in 0..outer {
+            let at = (o * rows + r) * inner;
+            data.extend_from_slice(t.data.get(at..at + inner).unwrap_or_default());
+        }
+    }
+    t.data = data;
 }
 
 /// The size of the batch dimension `inputs` agree on (1 without one); a rank or batch that

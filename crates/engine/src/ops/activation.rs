@@ -45,16 +45,32 @@ pub(crate) fn run_leaky_relu(r: &NodeRun<'_>, rq: &Requant) -> Result<Tensor> {
 }
 
 /// Runs a `Lut` node on its table constant (when `fast` and every input indexes the table,
-/// a plain lookup over the pool).
-pub(crate) fn run_lut(r: &NodeRun<'_>, table: u32, fast: bool) -> Result<Tensor> {
+/// a plain lookup over the pool, in `t16`, the table as `i16`s, when given).
+pub(crate) fn run_lut(
+    r: &NodeRun<'_>,
+    table: u32,
+    fast: bool,
+    t16: Option<&[i16]>,
+) -> Result<Tensor> {
     let t = r.konst(table);
-    if fast && let Some(data) = lut_in_range(r.x, t) {
+    let data = match t16.filter(|t16| t16.len() == t.len()) {
+        Some(t16) if fast => lut_in_range(r.x, t16),
+        _ if fast => lut_in_range(r.x, t),
+        _ => None,
+    };
+    if let Some(data) = data {
         return Ok(Tensor {
             shape: r.x.shape.clone(),
             data,
         });
     }
     lut(r.x, t).map_err(|e| r.sem(e))
+}
+
+/// A `Lut` table as `i16`s when every entry fits (an `act16` output's always do): half the
+/// cache lines of the `i32` constant, the same values. `None` otherwise.
+pub(crate) fn table16(table: &[i32]) -> Option<Vec<i16>> {
+    table.iter().map(|&v| i16::try_from(v).ok()).collect()
 }
 
 /// A SiLU in one pass: `requant(x · T[w + n/2])` with `w = x`, or `w = requant_window(x)` (the
@@ -161,7 +177,7 @@ unsafe fn silu_avx512(
 /// [`lut`] when the smallest and the largest input index the table (then every input does):
 /// `T[X + n/2]` without a per-element check, split over the pool for large tensors. `None`
 /// (the checked path runs and reports the element outside) otherwise.
-fn lut_in_range(x: &Tensor, table: &[i32]) -> Option<Vec<i32>> {
+fn lut_in_range<T: Copy + Into<i32> + Sync>(x: &Tensor, table: &[T]) -> Option<Vec<i32>> {
     let (lo, hi) = x
         .data
         .iter()
@@ -175,7 +191,7 @@ fn lut_in_range(x: &Tensor, table: &[i32]) -> Option<Vec<i32>> {
     Some(par_map(x.data.len(), |at, o| {
         for (o, &v) in o.iter_mut().zip(&x.data[at..]) {
             // in range: lo <= v <= hi, both index the table
-            *o = table[(i64::from(v) + half) as usize];
+            *o = table[(i64::from(v) + half) as usize].into();
         }
     }))
 }

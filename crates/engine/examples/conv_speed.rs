@@ -12,6 +12,9 @@ use vouch_engine::ops::{Accum, Window, conv};
 use vouch_engine::vectors::Rng;
 use vouch_semantics::Requant;
 
+mod common;
+use common::cpu_secs;
+
 /// `(name, c_in, c_out, h = w, kernel, stride)` of ResNet-50 and YOLOv8n (320x320) layers.
 const LAYERS: [(&str, usize, usize, usize, usize, usize); 16] = [
     ("conv1 7x7/2", 3, 64, 224, 7, 2),
@@ -34,19 +37,6 @@ const LAYERS: [(&str, usize, usize, usize, usize, usize); 16] = [
 
 /// A way to run the layer.
 type Run<'a> = dyn Fn() -> vouch_engine::Tensor + Sync + 'a;
-
-/// CPU time of the whole process so far (all threads), from `/proc/self/stat`, in seconds:
-/// on a shared machine, MACs per CPU second say more than MACs per wall second.
-fn cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or_default();
-    let f: Vec<f64> = after
-        .split_whitespace()
-        .map(|v| v.parse().unwrap_or(0.0))
-        .collect();
-    // utime and stime are fields 14 and 15 of the line, in clock ticks (100 per second).
-    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
-}
 
 fn main() {
     let batch: usize = std::env::args()

@@ -13,17 +13,8 @@ use vouch_engine::tensor::resolve;
 use vouch_engine::vectors::Rng;
 use vouch_engine::{Engine, Options, Tensor};
 
-/// CPU time of the whole process so far (all threads), from `/proc/self/stat`, in seconds.
-fn cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or_default();
-    let f: Vec<f64> = after
-        .split_whitespace()
-        .map(|v| v.parse().unwrap_or(0.0))
-        .collect();
-    // utime and stime are fields 14 and 15 of the line, in clock ticks (100 per second).
-    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
-}
+mod common;
+use common::cpu_secs;
 
 /// Row `r` of `rows` of a tensor whose batch dimension is axis 0.
 fn row(t: &Tensor, rows: usize, r: usize) -> Tensor {

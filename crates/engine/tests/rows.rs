@@ -403,3 +403,52 @@ fn reduce_packages_the_chain_cannot_judge_are_refused() {
             .is_err()
     );
 }
+
+/// `Linear`s whose weight constants are equal read one packed matrix; ones that differ
+/// anywhere (here: the same shape and the same first element) each read their own.
+#[test]
+fn linears_share_packed_weights_only_when_every_weight_is_equal() {
+    let mut r = Rng::new(16);
+    let rows = 4;
+    let x = r.act8(&[rows, 5]);
+    let rq = Requant {
+        m: 20_000,
+        s: 18,
+        lo: -128,
+        hi: 127,
+    };
+    let linear = |weight| Op::Linear {
+        weight,
+        bias: None,
+        rq,
+        wide: false,
+    };
+    let first = r.tensor(&[5, 5], -127, 127);
+    let mut second = r.tensor(&[5, 5], -127, 127);
+    second.data[0] = first.data[0];
+    assert_ne!(first.data, second.data);
+    let one = |w: &Tensor, input: &Tensor| Case {
+        name: "linear".into(),
+        op: linear(0),
+        inputs: vec![input.clone()],
+        consts: vec![w.clone()],
+        out_shape: vec![rows, 5],
+        out_kind: Kind::Act8,
+    };
+    let shape = vec![Dim::Batch, Dim::Fixed(5)];
+    for (w1, w2) in [(&first, &second), (&first, &first)] {
+        // the two Linears chained, against each run alone on the other's output
+        let pkg = append(
+            with_batch(&one(w1, &x), 0, 0),
+            linear(1),
+            vec![w2.clone()],
+            false,
+            shape.clone(),
+        );
+        let (out, trace) = run(&pkg, vec![x.clone()], 1);
+        let y1 = one(w1, &x).run_with_threads(1).unwrap();
+        assert_eq!(trace[0].data, y1.data, "the first Linear");
+        let y2 = one(w2, &y1).run_with_threads(1).unwrap();
+        assert_eq!(out.data, y2.data, "the second Linear reads its own weights");
+    }
+}

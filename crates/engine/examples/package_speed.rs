@@ -39,14 +39,18 @@ fn main() {
     let profile = std::env::var("VOUCH_ENGINE_PROFILE").is_ok_and(|v| v != "0");
     // SAFETY: set before any engine reads it; no other thread runs yet.
     unsafe { std::env::set_var("VOUCH_ENGINE_PROFILE", "0") };
-    let engine = Engine::new(
-        &pkg,
-        Options {
-            threads,
-            trace: false,
-        },
-    )
-    .expect("engine");
+    // the profile switch is read when an engine is made
+    let make = || {
+        Engine::new(
+            &pkg,
+            Options {
+                threads,
+                trace: false,
+            },
+        )
+        .expect("engine")
+    };
+    let engine = make();
     let first = engine.run(inputs.clone()).expect("run");
     let (start, cpu0, mut n) = (Instant::now(), cpu_secs(), 0u32);
     while start.elapsed().as_secs_f64() < secs as f64 {
@@ -64,14 +68,6 @@ fn main() {
     if profile {
         // SAFETY: as above; the pool's threads do not read the environment.
         unsafe { std::env::set_var("VOUCH_ENGINE_PROFILE", "1") };
-        let engine = Engine::new(
-            &pkg,
-            Options {
-                threads,
-                trace: false,
-            },
-        )
-        .expect("engine");
-        engine.run(inputs).expect("run");
+        make().run(inputs).expect("run");
     }
 }

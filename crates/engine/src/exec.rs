@@ -462,7 +462,7 @@ impl<'p> Engine<'p> {
             ) => {
                 let win = window(*kernel, *strides, *pads, *dilations);
                 let fast = fast.as_deref().filter(|_| *acc64);
-                conv::run_conv(&r, ws, *acc64, bias, win, rq, *wide, fast, silu)?
+                conv::run_conv(&r, ws, *acc64, bias, win, rq, *wide, fast, silu, self.fast)?
             }
             (Op::Add { ma, mb, rq }, _) => elementwise::run_add(&r, *ma, *mb, rq, self.fast)?,
             (Op::Mul { rq }, _) => elementwise::run_mul(&r, rq, self.fast)?,

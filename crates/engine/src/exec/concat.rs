@@ -125,6 +125,17 @@ impl Engine<'_> {
             shape: &shape,
         };
         let w = (ws.as_slice(), *acc64, ch);
-        run_conv_of(node, x, out_shape, w, win, rq, *wide, fast.as_deref(), silu)
+        run_conv_of(
+            node,
+            x,
+            out_shape,
+            w,
+            win,
+            rq,
+            *wide,
+            fast.as_deref(),
+            silu,
+            false,
+        )
     }
 }

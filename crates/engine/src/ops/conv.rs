@@ -217,7 +217,8 @@ pub(crate) fn prepare_conv(
 /// Runs a `Conv` node on its prepared weights: checks the window and the channels. `fast`, the
 /// weights of the 16-bit fast path, computes the same integers when given; `silu`, a SiLU its
 /// epilogue applies to every output (only on the fast path: an error elsewhere, which
-/// [`crate::exec`] never asks for).
+/// [`crate::exec`] never asks for); `direct` lets a depthwise node take
+/// [`super::depthwise`] (the same integers) instead of the im2col product.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run_conv(
     r: &NodeRun<'_>,
@@ -229,6 +230,7 @@ pub(crate) fn run_conv(
     wide: bool,
     fast: Option<&super::conv16::Conv16>,
     silu: Option<crate::gemm::conv16::Silu<'_>>,
+    direct: bool,
 ) -> Result<Tensor> {
     let x = ConvIn {
         parts: &[r.x],
@@ -244,6 +246,7 @@ pub(crate) fn run_conv(
         wide,
         fast,
         silu,
+        direct,
     )
 }
 
@@ -258,7 +261,8 @@ pub(crate) struct ConvIn<'a> {
 }
 
 /// [`run_conv`] of a node's input `x`; more than one part only on the fast path (an error
-/// elsewhere, which [`crate::exec`] never asks for).
+/// elsewhere, which [`crate::exec`] never asks for). `direct`: a depthwise node may take
+/// [`super::depthwise`].
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run_conv_of(
     node: &Node,
@@ -270,6 +274,7 @@ pub(crate) fn run_conv_of(
     wide: bool,
     fast: Option<&super::conv16::Conv16>,
     silu: Option<crate::gemm::conv16::Silu<'_>>,
+    direct: bool,
 ) -> Result<Tensor> {
     let err = |reason: &str| shape_err(node, reason);
     check_window(node, x.shape, out_shape, &win)?;
@@ -298,5 +303,8 @@ pub(crate) fn run_conv_of(
         return Err(err("a Concat read in place needs the 16-bit fast path"));
     };
     let acc = Accum { wide, acc64 };
+    if direct && super::depthwise::is_depthwise(c, co, g) {
+        return super::depthwise::depthwise(x, ws, ch, &win, out_shape, rq, acc).map_err(sem);
+    }
     conv(x, ws, ch, &win, out_shape, rq, acc).map_err(sem)
 }

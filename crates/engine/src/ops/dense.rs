@@ -75,7 +75,7 @@ pub(super) fn product(
 
 /// Adds the bias and requantizes (or keeps wide) an accumulator matrix `[rows, n]`; a
 /// per-channel node multiplies column `j` by its own `M[j]` (one shift for all).
-fn finish<A: Copy + Into<i64>>(
+pub(super) fn finish<A: Copy + Into<i64>>(
     acc: &[A],
     n: usize,
     ch: ChannelView<'_>,

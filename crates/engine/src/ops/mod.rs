@@ -11,6 +11,7 @@
 //! | [`dense`] | `Linear`, `MatMul` (and the accumulator finishing shared with `Conv`) |
 //! | [`conv`](mod@conv) | `Conv` (im2col into the packed kernels) |
 //! | [`conv16`](mod@conv16) | `Conv` with `i64` accumulators on AVX-512 VNNI (the same integers, faster) |
+//! | [`depthwise`](mod@depthwise) | depthwise `Conv`: tap by tap along output rows (the same integers, faster) |
 //! | [`elementwise`] | `Add`, `Mul`, `Rescale`, `Max`, `Min` (broadcasting binary, n-ary and unary maps) |
 //! | [`activation`] | `Relu`, `Clip`, `LeakyRelu`, `PRelu`, `Lut` |
 //! | [`reduce`] | `Softmax`, `ArgMax`, `Reduce` |
@@ -28,6 +29,7 @@ pub mod activation;
 pub mod conv;
 pub mod conv16;
 pub mod dense;
+pub mod depthwise;
 pub mod elementwise;
 pub mod layout;
 pub mod pool;
@@ -37,6 +39,7 @@ pub mod tree;
 pub use activation::{lut, prelu};
 pub use conv::conv;
 pub use dense::{Accum, linear, matmul};
+pub use depthwise::depthwise;
 pub use elementwise::{binary, nary, unary};
 pub use layout::{concat, gather, gather_shape, pad, select, select_index, transpose};
 pub use pool::pool;

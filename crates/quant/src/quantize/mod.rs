@@ -35,6 +35,7 @@ mod pool;
 mod reduce;
 mod softmax;
 mod softmax_long;
+mod state;
 pub(crate) mod tree;
 mod weights;
 
@@ -653,6 +654,13 @@ pub fn quantize(
         let integer = integral.get(i).copied().unwrap_or(false);
         let mut scale = if integer && (1.0..=lim as f32).contains(&range) {
             1.0 / (f64::from(lim) / f64::from(range)).floor()
+        } else if g.values[v].declared_range.is_none()
+            && g.values[v].integer.is_none()
+            && state::is_recurrent_input(g, &b.consumers, v)
+        {
+            // the previous call's output, a computed activation: the same headroom, so a
+            // longer stream's state is not clipped (`state.rs`)
+            b.act_scale(range)
         } else {
             act_scale(range, lim)
         };

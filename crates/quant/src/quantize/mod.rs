@@ -30,6 +30,7 @@ pub(crate) mod features;
 mod gate;
 mod layout;
 mod logic;
+mod neck;
 mod pin;
 mod pool;
 mod reduce;
@@ -605,6 +606,8 @@ pub fn quantize(
     source_sha256: [u8; 32],
     precision: Precision,
 ) -> Result<Package> {
+    let neck_ranges = neck::widened(g, ranges, precision);
+    let ranges = neck_ranges.as_deref().unwrap_or(ranges);
     let nv = g.values.len();
     let mut consumers = vec![Vec::new(); nv];
     for (i, n) in g.nodes.iter().enumerate() {

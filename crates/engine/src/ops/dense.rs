@@ -188,15 +188,14 @@ pub(crate) fn linear_fast(
     let x = &x.data;
     let run = |sc: &mut Scratch, data: &mut Vec<i32>| {
         pack_into(&mut sc.a, m, k, x);
+        // the kernels assign every accumulator (no zeroing needed, only the length)
         if accum.acc64 {
-            sc.acc64.clear();
             sc.acc64.resize(len, 0);
             gemm64(&sc.a, w, &mut sc.acc64, true);
             if !finish_fast(&sc.acc64, n, &e, data) {
                 *data = finish(&sc.acc64, n, ch, rq, accum.wide)?;
             }
         } else {
-            sc.acc32.clear();
             sc.acc32.resize(len, 0);
             gemm(&sc.a, w, &mut sc.acc32);
             if !finish_fast(&sc.acc32, n, &e, data) {

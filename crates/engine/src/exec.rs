@@ -445,7 +445,7 @@ impl<'p> Engine<'p> {
         // One arm per op; the op's family module does the work.
         let out = match (&node.op, prep) {
             (Op::Linear { rq, wide, .. }, Prepared::Linear(w, acc64, bias)) => {
-                dense::run_linear(&r, w, *acc64, bias, rq, *wide)?
+                dense::run_linear(&r, w, *acc64, bias, rq, *wide, self.fast)?
             }
             (Op::MatMul { rq, wide }, _) => dense::run_matmul(&r, rq, *wide)?,
             (

@@ -292,6 +292,7 @@ mod avx2;
 pub(crate) mod conv16;
 #[cfg(target_arch = "x86_64")]
 mod conv16_steps;
+pub(crate) mod finish;
 pub use conv16::available as conv16_available;
 #[cfg(target_arch = "x86_64")]
 mod vnni;

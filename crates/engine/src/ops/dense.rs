@@ -4,8 +4,10 @@
 use super::{ACT16_MAGNITUDE, NodeRun, SemResult, check_overflow, check_weights};
 use crate::Result;
 use crate::exec::shape_err;
+use crate::gemm::finish::{Epilogue, finish as finish_fast};
 use crate::gemm::{Packed, gemm, gemm_serial, gemm64};
 use crate::tensor::{Tensor, broadcast_index, broadcast_shape, numel};
+use std::cell::RefCell;
 use vouch_model::{Node, Operand, Package};
 use vouch_semantics::{Error as SemError, Requant};
 
@@ -75,7 +77,7 @@ pub(super) fn product(
 
 /// Adds the bias and requantizes (or keeps wide) an accumulator matrix `[rows, n]`; a
 /// per-channel node multiplies column `j` by its own `M[j]` (one shift for all).
-pub(super) fn finish<A: Copy + Into<i64>>(
+pub(crate) fn finish<A: Copy + Into<i64>>(
     acc: &[A],
     n: usize,
     ch: ChannelView<'_>,
@@ -139,6 +141,97 @@ pub fn linear(
         *last = w.rows;
     }
     Ok(Tensor { shape, data })
+}
+
+/// A thread's reusable buffers for [`linear_fast`]: the packed input rows and the
+/// accumulators.
+#[derive(Default)]
+struct Scratch {
+    a: Packed,
+    acc64: Vec<i64>,
+    acc32: Vec<i32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::default();
+}
+
+/// [`linear`] on the fast paths: the input packed into, and the accumulators summed in, this
+/// thread's reused buffers (no allocation but the output), and the accumulators finished by the
+/// vectorized [`crate::gemm::finish`] (the reference finish when that one cannot decide: a
+/// wide value past `i32`, which the reference reports). The same integers as [`linear`].
+pub(crate) fn linear_fast(
+    x: &Tensor,
+    w: &Packed,
+    ch: ChannelView<'_>,
+    rq: &Requant,
+    accum: Accum,
+) -> SemResult<Tensor> {
+    let k = w.k;
+    let m = x.data.len().checked_div(k).unwrap_or(0);
+    let mut shape = x.shape.clone();
+    if let Some(last) = shape.last_mut() {
+        *last = w.rows;
+    }
+    let n = w.rows;
+    let len = m * n;
+    let e = Epilogue {
+        bias: ch.bias,
+        mults: ch.mults,
+        m: rq.m,
+        s: rq.s,
+        lo: i64::from(rq.lo),
+        hi: i64::from(rq.hi),
+        wide: accum.wide,
+    };
+    let mut data = vec![0i32; len];
+    let x = &x.data;
+    let run = |sc: &mut Scratch, data: &mut Vec<i32>| {
+        pack_into(&mut sc.a, m, k, x);
+        // the kernels assign every accumulator (no zeroing needed, only the length)
+        if accum.acc64 {
+            sc.acc64.resize(len, 0);
+            gemm64(&sc.a, w, &mut sc.acc64, true);
+            if !finish_fast(&sc.acc64, n, &e, data) {
+                *data = finish(&sc.acc64, n, ch, rq, accum.wide)?;
+            }
+        } else {
+            sc.acc32.resize(len, 0);
+            gemm(&sc.a, w, &mut sc.acc32);
+            if !finish_fast(&sc.acc32, n, &e, data) {
+                *data = finish(&sc.acc32, n, ch, rq, accum.wide)?;
+            }
+        }
+        Ok(())
+    };
+    // A product inside a pool may wait on a task that runs another product on this thread:
+    // that one finds the buffers taken and uses its own.
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut sc) => run(&mut sc, &mut data),
+        Err(_) => run(&mut Scratch::default(), &mut data),
+    })?;
+    Ok(Tensor { shape, data })
+}
+
+/// Packs `rows` rows of `k` values into `p` as [`Packed::from_rows`] does, reusing its buffer.
+fn pack_into(p: &mut Packed, rows: usize, k: usize, src: &[i32]) {
+    let kp = crate::gemm::padded(k);
+    p.data.clear();
+    p.data.resize(rows * kp, 0);
+    let mut may_hold_min = false;
+    if k > 0 {
+        for (dst, row) in p.data.chunks_exact_mut(kp).zip(src.chunks_exact(k)) {
+            for (d, &s) in dst.iter_mut().zip(row) {
+                *d = s.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
+                may_hold_min |= *d == i16::MIN;
+            }
+        }
+    }
+    p.rows = rows;
+    p.k = k;
+    p.kp = kp;
+    p.may_hold_min = may_hold_min;
+    p.split = std::sync::OnceLock::new();
 }
 
 /// `MatMul` of two dynamic tensors with numpy batch broadcasting.
@@ -235,7 +328,7 @@ pub(super) fn channels_of<'a>(
     Ok(Channels { bias, mults })
 }
 
-/// Runs a `Linear` node on its prepared weights.
+/// Runs a `Linear` node on its prepared weights ([`linear_fast`] when `fast`).
 pub(crate) fn run_linear(
     r: &NodeRun<'_>,
     w: &Packed,
@@ -243,13 +336,18 @@ pub(crate) fn run_linear(
     ch: &Channels,
     rq: &Requant,
     wide: bool,
+    fast: bool,
 ) -> Result<Tensor> {
     let x = r.x;
     if x.shape.last() != Some(&w.k) {
         return Err(r.err(format!("input {:?} does not end in {}", x.shape, w.k)));
     }
     let accum = Accum { wide, acc64 };
-    linear(x, w, ch.view(0, w.rows), rq, accum).map_err(|e| r.sem(e))
+    if fast {
+        linear_fast(x, w, ch.view(0, w.rows), rq, accum).map_err(|e| r.sem(e))
+    } else {
+        linear(x, w, ch.view(0, w.rows), rq, accum).map_err(|e| r.sem(e))
+    }
 }
 
 /// Runs a `MatMul` node: checks the shapes and the accumulator bound of the operands' kinds.

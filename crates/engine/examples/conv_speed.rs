@@ -4,7 +4,6 @@
 //! `cargo run --release -p vouch-engine --example conv_speed [batch] [layer name part] [ref|fast]
 //! [threads]` (build with `--release`: the dev profile's speed says nothing).
 #![allow(clippy::print_stdout, missing_docs)]
-use std::time::Instant;
 use vouch_engine::gemm::Packed;
 use vouch_engine::ops::conv16::{Conv16, conv16};
 use vouch_engine::ops::dense::Channels;
@@ -13,7 +12,7 @@ use vouch_engine::vectors::Rng;
 use vouch_semantics::Requant;
 
 mod common;
-use common::cpu_secs;
+use common::per_run;
 
 /// `(name, c_in, c_out, h = w, kernel, stride)` of ResNet-50 and YOLOv8n (320x320) layers.
 const LAYERS: [(&str, usize, usize, usize, usize, usize); 16] = [
@@ -103,13 +102,7 @@ fn main() {
             }
             for (what, run) in paths.iter().filter(|p| p.0.contains(path.as_str())) {
                 assert_eq!(pool.install(run).data, want.data, "{what} differs");
-                let (t, cpu0, mut runs) = (Instant::now(), cpu_secs(), 0);
-                while runs < 2 || t.elapsed().as_secs_f64() < 1.0 {
-                    std::hint::black_box(pool.install(run));
-                    runs += 1;
-                }
-                let secs = t.elapsed().as_secs_f64() / f64::from(runs);
-                let cpu = (cpu_secs() - cpu0) / f64::from(runs);
+                let (secs, cpu) = per_run(|| pool.install(run));
                 line += &format!(
                     "  {what} {threads}t {:>7.2} ms {:>5.1} GMAC/s {:>5.1} GMAC/cpu-s",
                     secs * 1e3,

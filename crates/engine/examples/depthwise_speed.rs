@@ -5,7 +5,6 @@
 //! the same integers.
 //! `cargo run --release -p vouch-engine --example depthwise_speed [batch]`.
 #![allow(clippy::print_stdout, missing_docs)]
-use std::time::Instant;
 use vouch_engine::gemm::Packed;
 use vouch_engine::ops::dense::Channels;
 use vouch_engine::ops::{Accum, Window, conv, depthwise};
@@ -13,7 +12,7 @@ use vouch_engine::vectors::Rng;
 use vouch_semantics::Requant;
 
 mod common;
-use common::cpu_secs;
+use common::per_run;
 
 /// `(name, channels, h, w, kernel, stride)`.
 const LAYERS: [(&str, usize, usize, usize, usize, usize); 4] = [
@@ -75,13 +74,7 @@ fn main() {
                 [("general", &general), ("depthwise", &direct)];
             for (what, run) in paths {
                 assert_eq!(pool.install(run).data, want.data, "{what} differs");
-                let (t, cpu0, mut runs) = (Instant::now(), cpu_secs(), 0);
-                while runs < 2 || t.elapsed().as_secs_f64() < 1.0 {
-                    std::hint::black_box(pool.install(run));
-                    runs += 1;
-                }
-                let secs = t.elapsed().as_secs_f64() / f64::from(runs);
-                let cpu = (cpu_secs() - cpu0) / f64::from(runs);
+                let (secs, cpu) = per_run(|| pool.install(run));
                 line += &format!(
                     "  {what} {threads}t {:>7.2} ms {:>5.2} GMAC/cpu-s",
                     secs * 1e3,

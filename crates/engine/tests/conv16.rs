@@ -5,13 +5,16 @@
 //! and two threads. Where the CPU lacks VNNI the fast path is not built and the engine runs the
 //! reference path: the test then still checks the engine against the definition.
 
+mod support;
+
 use proptest::prelude::*;
+use support::{conv_op, window_out};
 use vouch_engine::gemm::Packed;
 use vouch_engine::ops::conv16::{Conv16, conv16};
 use vouch_engine::ops::dense::Channels;
 use vouch_engine::ops::{Accum, Window, conv};
 use vouch_engine::vectors::{Case, Rng};
-use vouch_model::{Kind, Op, Requant};
+use vouch_model::{Kind, Requant};
 
 fn requant_ref(x: i128, rq: &Requant) -> i32 {
     let p = x * i128::from(rq.m);
@@ -59,18 +62,7 @@ fn geo_with(
         .prop_filter_map(
             "the window must fit",
             |((n, groups, cg, og), (hw, kernel), (strides, dil), (pads, extra))| {
-                let mut out = [0; 2];
-                for ax in 0..2 {
-                    let span = hw[ax] + pads[ax] + pads[ax + 2];
-                    let o = span.checked_sub(dil[ax] * (kernel[ax] - 1) + 1)? / strides[ax] + 1;
-                    // A declared output one past the formula, where the engine's window check
-                    // allows it (its last taps fall in the padding or beyond).
-                    let o = o + extra[ax];
-                    if (o - 1) * strides[ax] >= span {
-                        return None;
-                    }
-                    out[ax] = o;
-                }
+                let out = window_out(hw, kernel, strides, dil, pads, extra)?;
                 Some(Geo {
                     n,
                     groups,
@@ -201,18 +193,7 @@ fn check(g: Geo, seed: u64, relu: bool) -> Result<(), TestCaseError> {
         prop_assert_eq!(&fast.data, &want, "fast path");
     }
     // The engine, which picks the fast path itself where it can.
-    let to_u32 = |a: [usize; 2]| a.map(|v| v as u32);
-    let op = Op::Conv {
-        weight: 0,
-        bias: Some(1),
-        kernel: to_u32([kh, kw]),
-        strides: to_u32(strides),
-        pads: pads.map(|p| p as u32),
-        dilations: to_u32(dil),
-        group: groups as u32,
-        rq,
-        wide: false,
-    };
+    let op = conv_op([kh, kw], strides, pads, dil, groups, rq);
     let case = Case {
         name: "conv16".into(),
         op,

@@ -7,7 +7,7 @@
 mod support;
 
 use proptest::prelude::*;
-use support::requant_ref;
+use support::{conv_op, requant_ref, window_out};
 use vouch_engine::gemm::Packed;
 use vouch_engine::ops::dense::Channels;
 use vouch_engine::ops::{Accum, Window, conv, depthwise};
@@ -41,17 +41,7 @@ fn geo() -> impl Strategy<Value = Geo> {
         .prop_filter_map(
             "the window must fit",
             |((n, c), (hw, kernel), (strides, dil), (pads, extra))| {
-                let mut out = [0; 2];
-                for ax in 0..2 {
-                    let span = hw[ax] + pads[ax] + pads[ax + 2];
-                    let o = span.checked_sub(dil[ax] * (kernel[ax] - 1) + 1)? / strides[ax] + 1;
-                    // One past the formula where the engine's window check allows it.
-                    let o = o + extra[ax];
-                    if (o - 1) * strides[ax] >= span {
-                        return None;
-                    }
-                    out[ax] = o;
-                }
+                let out = window_out(hw, kernel, strides, dil, pads, extra)?;
                 Some(Geo {
                     n,
                     c,
@@ -175,35 +165,10 @@ fn check(g: Geo, f: Finish, seed: u64) -> Result<(), TestCaseError> {
     let direct = depthwise(&x, &packs, &ch, &win, &out_shape, &rq, acc).unwrap();
     prop_assert_eq!(&direct.data, &want, "depthwise path");
     if !f.per_channel && !f.wide {
-        let op = g_op(kh, kw, strides, pads, dil, c, rq);
+        let op = conv_op([kh, kw], strides, pads, dil, c, rq);
         engine_agrees(x, wt, bias, op, out_shape, &want)?;
     }
     Ok(())
-}
-
-/// The `Conv` op of a depthwise case.
-#[allow(clippy::too_many_arguments)]
-fn g_op(
-    kh: usize,
-    kw: usize,
-    strides: [usize; 2],
-    pads: [usize; 4],
-    dil: [usize; 2],
-    c: usize,
-    rq: Requant,
-) -> Op {
-    let to_u32 = |a: [usize; 2]| a.map(|v| v as u32);
-    Op::Conv {
-        weight: 0,
-        bias: Some(1),
-        kernel: to_u32([kh, kw]),
-        strides: to_u32(strides),
-        pads: pads.map(|p| p as u32),
-        dilations: to_u32(dil),
-        group: c as u32,
-        rq,
-        wide: false,
-    }
 }
 
 /// The engine (which picks the depthwise path itself) gives `want` on 1 and 2 threads.

@@ -38,3 +38,50 @@ pub fn agrees_on_threads(case: &Case, want: Option<&Vec<i32>>) -> Result<(), Tes
     }
     Ok(())
 }
+
+/// The output size `[oH, oW]` of a window over `hw` (or `None` when it does not fit), plus
+/// `extra` positions where the engine's window check allows them (their last taps fall in the
+/// padding or beyond): what the convolution tests draw.
+pub fn window_out(
+    hw: [usize; 2],
+    kernel: [usize; 2],
+    strides: [usize; 2],
+    dil: [usize; 2],
+    pads: [usize; 4],
+    extra: [usize; 2],
+) -> Option<[usize; 2]> {
+    let mut out = [0; 2];
+    for ax in 0..2 {
+        let span = hw[ax] + pads[ax] + pads[ax + 2];
+        let o = span.checked_sub(dil[ax] * (kernel[ax] - 1) + 1)? / strides[ax] + 1;
+        let o = o + extra[ax];
+        if (o - 1) * strides[ax] >= span {
+            return None;
+        }
+        out[ax] = o;
+    }
+    Some(out)
+}
+
+/// A requantized `Conv` of weight constant 0 and bias constant 1.
+pub fn conv_op(
+    kernel: [usize; 2],
+    strides: [usize; 2],
+    pads: [usize; 4],
+    dil: [usize; 2],
+    group: usize,
+    rq: vouch_model::Requant,
+) -> vouch_model::Op {
+    let to_u32 = |a: [usize; 2]| a.map(|v| v as u32);
+    vouch_model::Op::Conv {
+        weight: 0,
+        bias: Some(1),
+        kernel: to_u32(kernel),
+        strides: to_u32(strides),
+        pads: pads.map(|p| p as u32),
+        dilations: to_u32(dil),
+        group: group as u32,
+        rq,
+        wide: false,
+    }
+}

@@ -20,14 +20,19 @@ fn argmax_rows(data: &[f64], cols: usize) -> Vec<usize> {
         .collect()
 }
 
-/// The float output `i` as the engine lays several rows out (`docs/semantics.md` section 1: the
-/// single-row tensors end to end): where the batch dimension is not the first axis (a state
-/// `[2, N, 128]`), each row's block is moved to the front.
+/// The float output `i` as the engine lays several rows out ([`value_rows_end_to_end`]).
 fn rows_end_to_end(pkg: &Package, i: usize, f: &FTensor) -> Vec<f64> {
-    let at = pkg
-        .outputs
-        .get(i)
-        .and_then(|o| pkg.values.get(o.value as usize))
+    let value = pkg.outputs.get(i).map(|o| o.value as usize);
+    value_rows_end_to_end(pkg, value, f)
+}
+
+/// The float tensor of package value `value` as the engine lays several rows out in its
+/// outputs and traces (`docs/semantics.md` section 1: the single-row tensors end to end):
+/// where the value's batch dimension is not the first axis (a state `[2, N, 128]`, a
+/// time-major LSTM value `[T, N, H]`), each row's block is moved to the front.
+pub(crate) fn value_rows_end_to_end(pkg: &Package, value: Option<usize>, f: &FTensor) -> Vec<f64> {
+    let at = value
+        .and_then(|v| pkg.values.get(v))
         .and_then(|v| v.shape.iter().position(|d| *d == vouch_model::Dim::Batch));
     let fl: Vec<f64> = f.data.iter().map(|&v| f64::from(v)).collect();
     let Some(b) = at.filter(|&b| b > 0 && b < f.shape.len()) else {

@@ -59,9 +59,8 @@ fn op_name(op: &FOp) -> String {
 }
 
 /// `max |a - b| / max |b|` (0 when `b` is all 0).
-fn relative(a: &[f64], b: &[f32]) -> f64 {
+fn relative(a: &[f64], b: &[f64]) -> f64 {
     let (err, top) = a.iter().zip(b).fold((0f64, 0f64), |(e, t), (&x, &y)| {
-        let y = f64::from(y);
         (e.max((x - y).abs()), t.max(y.abs()))
     });
     if top > 0.0 { err / top } else { 0.0 }
@@ -116,9 +115,12 @@ pub fn explain(graph: &FGraph, pkg: &Package, inputs: &[FTensor]) -> Result<Vec<
             t.data.iter().map(|&x| f64::from(x) * info.scale).collect(),
         ))
     };
+    // graph inputs as given (the quantized inputs are not moved); node outputs as the trace
+    // lays several rows out (each row's block first where the batch axis is not)
     for &v in &graph.inputs {
         if let Some((_, deq)) = measure(v) {
-            rel[v] = Some(relative(&deq, &floats[v].data));
+            let f: Vec<f64> = floats[v].data.iter().map(|&x| f64::from(x)).collect();
+            rel[v] = Some(relative(&deq, &f));
         }
     }
     let mut out = Vec::new();
@@ -127,8 +129,8 @@ pub fn explain(graph: &FGraph, pkg: &Package, inputs: &[FTensor]) -> Result<Vec<
         let Some((id, deq)) = measure(v) else {
             continue;
         };
-        let f = &floats[v].data;
-        let r = relative(&deq, f);
+        let f = crate::accuracy::value_rows_end_to_end(pkg, Some(id), &floats[v]);
+        let r = relative(&deq, &f);
         rel[v] = Some(r);
         let info = &pkg.values[id];
         let input_rel_error = node
@@ -139,13 +141,13 @@ pub fn explain(graph: &FGraph, pkg: &Package, inputs: &[FTensor]) -> Result<Vec<
                 Operand::Const(_) => None,
             })
             .fold(0f64, f64::max);
-        let max_abs_float = f.iter().fold(0f64, |m, &y| m.max(f64::from(y).abs()));
+        let max_abs_float = f.iter().fold(0f64, |m, &y| m.max(y.abs()));
         let clipped = match info.kind.act_range() {
             Some((lo, hi)) if !f.is_empty() => {
                 let n = f
                     .iter()
                     .filter(|&&y| {
-                        let s = f64::from(y) / info.scale;
+                        let s = y / info.scale;
                         s > f64::from(hi) + 0.5 || s < f64::from(lo) - 0.5
                     })
                     .count();
@@ -223,8 +225,8 @@ pub fn weight_error(
         .outputs
         .iter()
         .map(|&v| {
-            let a: Vec<f64> = rounded[v].data.iter().map(|&x| f64::from(x)).collect();
-            relative(&a, &reference[v].data)
+            let wide = |t: &FTensor| -> Vec<f64> { t.data.iter().map(|&x| f64::from(x)).collect() };
+            relative(&wide(&rounded[v]), &wide(&reference[v]))
         })
         .collect())
 }

@@ -105,3 +105,31 @@ fn weight_rounding_alone_is_measured() {
         }
     }
 }
+
+/// A value whose batch axis is not its first (the pre-quantized LSTM's time-major `[T, N, H]`
+/// after its `Transpose`) is compared as the engine's trace lays several rows out: each row's block
+/// first. Compared in the float model's own layout, rows' blocks met other rows' values and
+/// such values read 100% off while the output was within 1%.
+#[test]
+fn values_with_the_batch_axis_inside_are_compared_row_by_row() {
+    let (graph, pkg, held) = load("pq_vad_lstm_dyn", Precision::Int16);
+    let rows = held[0].shape[0];
+    assert!(rows > 1, "the held-out inputs hold {rows} rows");
+    let axes = pkg.batch_axes().unwrap();
+    let errs = explain(&graph, &pkg, &held).unwrap();
+    let inside: Vec<_> = errs
+        .iter()
+        .filter(|e| {
+            let id = pkg.values.iter().rposition(|v| v.name == e.value).unwrap();
+            axes[id] > 0
+        })
+        .collect();
+    assert!(
+        inside.len() >= 10,
+        "{} values compared with the batch axis inside",
+        inside.len()
+    );
+    for e in inside {
+        assert!(e.rel_error < 0.05, "{e:?}");
+    }
+}

@@ -8,54 +8,16 @@
 
 mod one_node;
 
-use one_node::{init, int, node};
+use one_node::{data, init, int, node, vi};
 use prost::Message as _;
 use vouch_engine::{Engine, Options};
-use vouch_onnx::proto::{
-    GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto,
-    TypeProto, ValueInfoProto, tensor_shape_proto, type_proto,
-};
+use vouch_onnx::proto::{GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto};
 use vouch_quant::FTensor;
 
 const T: usize = 3;
 const I: usize = 2;
 const H: usize = 4;
 const ROWS: usize = 6;
-
-/// A fixed, irregular sequence of `n` values in about `[-scale, scale]`.
-fn data(n: usize, salt: usize, scale: f32) -> Vec<f32> {
-    (0..n)
-        .map(|k| {
-            let v = ((k * 37 + salt * 11) % 29) as f32 - 14.0;
-            scale * v / 14.0 + ((k + salt) % 3) as f32 * 0.05
-        })
-        .collect()
-}
-
-fn vi(name: &str, dims: &[Option<usize>]) -> ValueInfoProto {
-    use tensor_shape_proto::dimension::Value;
-    let dim = dims
-        .iter()
-        .map(|d| tensor_shape_proto::Dimension {
-            value: Some(match d {
-                Some(n) => Value::DimValue(*n as i64),
-                None => Value::DimParam("batch".into()),
-            }),
-            denotation: String::new(),
-        })
-        .collect();
-    ValueInfoProto {
-        name: name.into(),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: 1,
-                shape: Some(TensorShapeProto { dim }),
-            })),
-            denotation: String::new(),
-        }),
-        doc_string: String::new(),
-    }
-}
 
 /// An int64 constant.
 fn index(name: &str, v: i64) -> TensorProto {

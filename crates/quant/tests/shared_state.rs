@@ -10,55 +10,17 @@
 
 mod one_node;
 
-use one_node::{init, int, ints};
+use one_node::{data, init, int, ints, vi};
 use prost::Message as _;
 use vouch_engine::{Engine, Options, Tensor};
 use vouch_model::Package;
-use vouch_onnx::proto::{
-    GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto, TypeProto,
-    ValueInfoProto, tensor_shape_proto, type_proto,
-};
+use vouch_onnx::proto::{GraphProto, ModelProto, NodeProto, OperatorSetIdProto};
 use vouch_quant::FTensor;
 
 const T: usize = 3;
 const I: usize = 2;
 const H: usize = 4;
 const ROWS: usize = 5;
-
-/// A fixed, irregular sequence of `n` values in about `[-scale, scale]`.
-fn data(n: usize, salt: usize, scale: f32) -> Vec<f32> {
-    (0..n)
-        .map(|k| {
-            let v = ((k * 37 + salt * 11) % 29) as f32 - 14.0;
-            scale * v / 14.0 + ((k + salt) % 3) as f32 * 0.05
-        })
-        .collect()
-}
-
-fn vi(name: &str, dims: &[Option<usize>]) -> ValueInfoProto {
-    use tensor_shape_proto::dimension::Value;
-    let dim = dims
-        .iter()
-        .map(|d| tensor_shape_proto::Dimension {
-            value: Some(match d {
-                Some(n) => Value::DimValue(*n as i64),
-                None => Value::DimParam("batch".into()),
-            }),
-            denotation: String::new(),
-        })
-        .collect();
-    ValueInfoProto {
-        name: name.into(),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: 1,
-                shape: Some(TensorShapeProto { dim }),
-            })),
-            denotation: String::new(),
-        }),
-        doc_string: String::new(),
-    }
-}
 
 /// `LSTM` (layout 1) of `x` `[batch, T, I]` from the states `h0`, `c0` `[1, 1, H]`; outputs
 /// `Y_h` and `Y_c`. `batch` is the symbolic row axis, or `Some(1)` for the one-row model.

@@ -180,3 +180,39 @@ pub fn value_info(name: &str, elem_type: i32, dims: Option<&[i64]>) -> ValueInfo
         doc_string: String::new(),
     }
 }
+
+/// A fixed, irregular sequence of `n` values in about `[-scale, scale]`.
+pub fn data(n: usize, salt: usize, scale: f32) -> Vec<f32> {
+    (0..n)
+        .map(|k| {
+            let v = ((k * 37 + salt * 11) % 29) as f32 - 14.0;
+            scale * v / 14.0 + ((k + salt) % 3) as f32 * 0.05
+        })
+        .collect()
+}
+
+/// A float value info; `None` dimensions are the symbolic `batch`.
+pub fn vi(name: &str, dims: &[Option<usize>]) -> ValueInfoProto {
+    use tensor_shape_proto::dimension::Value;
+    let dim = dims
+        .iter()
+        .map(|d| tensor_shape_proto::Dimension {
+            value: Some(match d {
+                Some(n) => Value::DimValue(*n as i64),
+                None => Value::DimParam("batch".into()),
+            }),
+            denotation: String::new(),
+        })
+        .collect();
+    ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: 1,
+                shape: Some(TensorShapeProto { dim }),
+            })),
+            denotation: String::new(),
+        }),
+        doc_string: String::new(),
+    }
+}

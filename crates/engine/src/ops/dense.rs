@@ -136,11 +136,19 @@ pub fn linear(
     let m = x.data.len().checked_div(k).unwrap_or(0);
     let a = Packed::from_rows(m, k, &x.data);
     let data = product(&a, w, ch, rq, accum, true)?;
+    Ok(Tensor {
+        shape: linear_shape(x, w),
+        data,
+    })
+}
+
+/// The shape of `Linear` `x · wᵀ`: `x`'s with its last axis `w`'s rows.
+fn linear_shape(x: &Tensor, w: &Packed) -> Vec<usize> {
     let mut shape = x.shape.clone();
     if let Some(last) = shape.last_mut() {
         *last = w.rows;
     }
-    Ok(Tensor { shape, data })
+    shape
 }
 
 /// A thread's reusable buffers for [`linear_fast`]: the packed input rows and the
@@ -169,10 +177,7 @@ pub(crate) fn linear_fast(
 ) -> SemResult<Tensor> {
     let k = w.k;
     let m = x.data.len().checked_div(k).unwrap_or(0);
-    let mut shape = x.shape.clone();
-    if let Some(last) = shape.last_mut() {
-        *last = w.rows;
-    }
+    let shape = linear_shape(x, w);
     let n = w.rows;
     let len = m * n;
     let e = Epilogue {

@@ -28,7 +28,6 @@ mod dense;
 mod elementwise;
 pub(crate) mod features;
 mod gate;
-mod input_bound;
 mod layout;
 mod logic;
 mod neck;
@@ -609,8 +608,6 @@ pub fn quantize(
 ) -> Result<Package> {
     let neck_ranges = neck::widened(g, ranges, precision);
     let ranges = neck_ranges.as_deref().unwrap_or(ranges);
-    let bound_ranges = input_bound::bounded(g, ranges, precision);
-    let ranges = bound_ranges.as_deref().unwrap_or(ranges);
     let nv = g.values.len();
     let mut consumers = vec![Vec::new(); nv];
     for (i, n) in g.nodes.iter().enumerate() {

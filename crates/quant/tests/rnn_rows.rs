@@ -206,11 +206,6 @@ fn unrolled_cells_store_equal_constants_and_tables_once() {
             })
             .collect();
         let distinct: std::collections::BTreeSet<u32> = tables.iter().copied().collect();
-        println!(
-            "{model}: {} Luts read {} tables",
-            tables.len(),
-            distinct.len()
-        );
         if model.starts_with("vad_") {
             assert!(
                 distinct.len() * 2 <= tables.len(),

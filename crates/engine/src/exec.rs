@@ -13,9 +13,11 @@ use vouch_primitives::{B256, list_commitment};
 
 mod batch;
 mod concat;
+mod gate_mul;
 mod rows;
 mod silu;
 use concat::concat_read_at;
+use gate_mul::{GateMul, gate_mul_at};
 pub use rows::rows_of;
 use rows::{infer_batch, input_names};
 use silu::{ConvSilu, Readers, conv_silu_at, silu_at};
@@ -109,6 +111,10 @@ pub struct Engine<'p> {
     /// ([`concat_read_at`]: the `Concat` is not run), `None` for every other node (fast paths
     /// on, untraced runs only).
     concat_in: Vec<Option<usize>>,
+    /// Per node, the gate tables a `Mul` reads with itself ([`gate_mul_at`]: their `Rescale`s
+    /// and `Lut`s are not run), `None` for every other node (fast paths on, untraced runs
+    /// only).
+    gate_mul: Vec<Option<GateMul>>,
     /// Per value, the last node that reads it (`usize::MAX` for graph outputs, and values no
     /// node reads): a run drops each value after that node.
     last_use: Vec<usize>,
@@ -234,6 +240,25 @@ impl<'p> Engine<'p> {
                 }
             }
         }
+        let mut gate_mul = vec![None; pkg.nodes.len()];
+        for (j, g) in gate_mul.iter_mut().enumerate() {
+            let other = silu[j] > 0 || conv_silu[j].is_some() || concat_in[j].is_some();
+            if !fast || opts.trace || other || absorbed[j] {
+                continue;
+            }
+            *g = gate_mul_at(pkg, &readers, &last_use, &absorbed, j);
+            for a in g.iter().flat_map(GateMul::absorbed) {
+                absorbed[a] = true;
+            }
+            // a value looked up lives until the `Mul` has read it
+            for x in g.iter().flat_map(GateMul::looked_up) {
+                if let Some(l) = last_use.get_mut(x as usize)
+                    && *l != usize::MAX
+                {
+                    *l = (*l).max(j);
+                }
+            }
+        }
         let work_per_row = work_per_row(pkg, &prepared);
         Ok(Self {
             pkg,
@@ -243,6 +268,7 @@ impl<'p> Engine<'p> {
             absorbed,
             conv_silu,
             concat_in,
+            gate_mul,
             last_use,
             pool,
             opts: Options { threads, ..opts },
@@ -330,7 +356,10 @@ impl<'p> Engine<'p> {
                 None if self.silu.get(i).is_some_and(|&k| k > 0) => {
                     self.run_silu(i, &mut values, batch, &out_shape)?
                 }
-                None => self.run_conv_node(i, &values, batch, &out_shape, None)?,
+                None => match self.gate_mul.get(i).and_then(Option::as_ref) {
+                    Some(g) => self.run_gate_mul(i, g, &mut values, batch, &out_shape)?,
+                    None => self.run_conv_node(i, &values, batch, &out_shape, None)?,
+                },
             };
             check_output(node, info, &out, &out_shape)?;
             if let (Some(p), Some(c)) = (profile.as_mut(), clock) {

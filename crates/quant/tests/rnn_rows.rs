@@ -180,3 +180,39 @@ fn batched_fast_paths_match_the_reference_paths() {
         }
     }
 }
+
+/// The unrolled cells store each constant once (`quantize/shared.rs`: every step reads the
+/// one copy of the recurrent weights), and their gate tables' windows on the quarter-octave
+/// grid make most steps share a table (`docs/semantics.md` section 5).
+#[test]
+fn unrolled_cells_store_equal_constants_and_tables_once() {
+    for model in MODELS {
+        let pkg = import(model);
+        let mut seen = std::collections::BTreeSet::new();
+        for c in &pkg.consts {
+            let key = (c.scale.to_bits(), c.shape.clone(), c.data.clone());
+            assert!(
+                seen.insert(key),
+                "{model}: constant {} stored twice",
+                c.name
+            );
+        }
+        let tables: Vec<u32> = pkg
+            .nodes
+            .iter()
+            .filter_map(|n| match n.op {
+                vouch_model::Op::Lut { table } => Some(table),
+                _ => None,
+            })
+            .collect();
+        let distinct: std::collections::BTreeSet<u32> = tables.iter().copied().collect();
+        if model.starts_with("vad_") {
+            assert!(
+                distinct.len() * 2 <= tables.len(),
+                "{model}: {} Luts read {} tables",
+                tables.len(),
+                distinct.len()
+            );
+        }
+    }
+}

@@ -14,6 +14,7 @@
 //! | [`depthwise`](mod@depthwise) | depthwise `Conv`: tap by tap along output rows (the same integers, faster) |
 //! | [`elementwise`] | `Add`, `Mul`, `Rescale`, `Max`, `Min` (broadcasting binary, n-ary and unary maps) |
 //! | [`activation`] | `Relu`, `Clip`, `LeakyRelu`, `PRelu`, `Lut` |
+//! | `gate` | a recurrent cell's gate product `Mul(Lut(Rescale(x)), ..)` in one pass (the same integers, faster) |
 //! | [`reduce`] | `Softmax`, `ArgMax`, `Reduce` |
 //! | [`pool`](mod@pool) | `MaxPool`, `AveragePool` |
 //! | [`layout`] | `Reshape`, `Transpose`, `Concat`, `Pad`, `Select` |
@@ -31,6 +32,7 @@ pub mod conv16;
 pub mod dense;
 pub mod depthwise;
 pub mod elementwise;
+pub(crate) mod gate;
 pub mod layout;
 pub mod pool;
 pub mod reduce;

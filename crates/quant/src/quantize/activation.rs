@@ -259,6 +259,12 @@ impl Builder<'_> {
     ) -> Result<()> {
         let half = (n / 2) as i32;
         let reach = (2.0 * f64::from(self.range_of(node, 0)?)).min(sat);
+        // a gate's window on the grid, so the steps of an unrolled cell share their tables
+        let reach = if n == GATE_LUT {
+            window_grid(reach).min(sat)
+        } else {
+            reach
+        };
         let scale = (reach / f64::from(half)).max(super::MIN_SCALE);
         let w = self.rescaled_input(node, Kind::Act16, scale, (-half, half - 1), "to_window")?;
         let lim = f64::from(ACT16_MAX);
@@ -292,4 +298,27 @@ impl Builder<'_> {
         );
         Ok(())
     }
+}
+
+/// The smallest point of the quarter-octave grid `2^(k/4)` at or above `reach` (`reach` itself
+/// when it is not a positive finite number): the windows of a recurrent cell's gate at
+/// different steps (each calibrated on its own, a few percent apart) land on one point, so
+/// their tables are equal and stored once, and a window is at most `2^(1/4)` (19%) wider than
+/// its calibrated reach. Computed with exact doublings and correctly rounded square roots, so
+/// every platform finds the same point.
+fn window_grid(reach: f64) -> f64 {
+    if !(reach.is_finite() && reach > 0.0) {
+        return reach;
+    }
+    // the power of two `p` with `p <= reach < 2p`
+    let mut p = 1.0f64;
+    while p > reach {
+        p *= 0.5;
+    }
+    while p * 2.0 <= reach {
+        p *= 2.0;
+    }
+    let q = 2f64.sqrt().sqrt();
+    let points = [p, p * q, p * 2f64.sqrt(), p * 2f64.sqrt() * q, p * 2.0];
+    points.into_iter().find(|&g| g >= reach).unwrap_or(p * 2.0)
 }

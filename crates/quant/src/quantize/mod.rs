@@ -20,6 +20,8 @@
 //! | `layout` | `Reshape`, `Transpose`, `Concat`, `Pad`, `Select`, `Gather` |
 //! | `tree` | `TreeEnsemble` |
 //! | `pin` | a pre-quantized model's quantization chains, on the model's own grid |
+//!
+//! Equal constants (scale, shape and values) are stored once (`shared`).
 
 mod activation;
 mod channels;
@@ -34,6 +36,7 @@ mod neck;
 mod pin;
 mod pool;
 mod reduce;
+mod shared;
 mod softmax;
 mod softmax_long;
 mod state;
@@ -138,6 +141,8 @@ struct Builder<'g> {
     ranges: &'g [f32],
     values: Vec<TensorInfo>,
     consts: Vec<Const>,
+    /// The constants by value, so equal ones are stored once (`shared.rs`).
+    shared: shared::Shared,
     nodes: Vec<Node>,
     map: Vec<Option<QVal>>,
     consumers: Vec<Vec<usize>>,
@@ -191,13 +196,13 @@ impl Builder<'_> {
 
     fn add_const(&mut self, name: String, scale: f64, shape: Vec<usize>, data: Vec<i32>) -> u32 {
         let shape = shape.iter().map(|&d| d as u32).collect();
-        self.consts.push(Const {
+        let c = Const {
             name,
             scale,
             shape,
             data,
-        });
-        (self.consts.len() - 1) as u32
+        };
+        self.shared.add(&mut self.consts, c)
     }
 
     /// Appends a node; an `Add` or `Mul` of a constant and a computed operand gets the
@@ -626,6 +631,7 @@ pub fn quantize(
         ranges,
         values: Vec::new(),
         consts: Vec::new(),
+        shared: shared::Shared::default(),
         nodes: Vec::new(),
         map: vec![None; nv],
         consumers,

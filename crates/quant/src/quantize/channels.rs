@@ -4,7 +4,7 @@
 //! the node's one shift `s`; the node's `M` is 0 and its bias is `[N, 3]`
 //! (`vouch_semantics::channels`).
 
-use super::{Builder, QVal, multiplier, quant_sym};
+use super::{Builder, QVal, depthwise, multiplier, quant_sym};
 use crate::Result;
 use vouch_model::Requant;
 use vouch_onnx::graph::FNode;
@@ -56,7 +56,13 @@ impl Builder<'_> {
             .map(|r| r.iter().fold(0f32, |m, v| m.max(v.abs())))
             .collect();
         let top = ranges.iter().copied().fold(0f32, f32::max);
-        let spread = ranges.iter().any(|&r| r > 0.0 && r < top * SPREAD);
+        // a depthwise channel goes per channel at a smaller spread (`depthwise.rs`)
+        let share = if depthwise::is_depthwise(g, node) {
+            depthwise::DEPTHWISE_SPREAD
+        } else {
+            SPREAD
+        };
+        let spread = ranges.iter().any(|&r| r > 0.0 && r < top * share);
         if !(top > 0.0 && top.is_finite() && spread) {
             return Ok(None);
         }

@@ -27,6 +27,7 @@ mod activation;
 mod channels;
 mod conv;
 mod dense;
+mod depthwise;
 mod elementwise;
 pub(crate) mod features;
 mod gate;

@@ -195,17 +195,6 @@ impl Builder<'_> {
         Ok(q)
     }
 
-    fn add_const(&mut self, name: String, scale: f64, shape: Vec<usize>, data: Vec<i32>) -> u32 {
-        let shape = shape.iter().map(|&d| d as u32).collect();
-        let c = Const {
-            name,
-            scale,
-            shape,
-            data,
-        };
-        self.shared.add(&mut self.consts, c)
-    }
-
     /// Appends a node; an `Add` or `Mul` of a constant and a computed operand gets the
     /// constant second ([`elementwise::constant_second`]).
     fn push(&mut self, node: &FNode, name: String, op: Op, inputs: Vec<Operand>, out: u32) {

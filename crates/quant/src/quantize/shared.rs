@@ -3,9 +3,31 @@
 //! package keeps the first such constant and every later node reads it (the semantics of a
 //! node depend on its constants' values, never on which index holds them).
 
+use super::Builder;
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use vouch_model::Const;
+
+impl Builder<'_> {
+    /// Adds a constant to the package, or finds the equal one already there ([`Shared::add`]),
+    /// and returns its index.
+    pub(super) fn add_const(
+        &mut self,
+        name: String,
+        scale: f64,
+        shape: Vec<usize>,
+        data: Vec<i32>,
+    ) -> u32 {
+        let shape = shape.iter().map(|&d| d as u32).collect();
+        let c = Const {
+            name,
+            scale,
+            shape,
+            data,
+        };
+        self.shared.add(&mut self.consts, c)
+    }
+}
 
 /// The constants added so far, by a hash of their scale, shape and values.
 #[derive(Debug, Default)]

@@ -439,6 +439,18 @@ impl<'p> Engine<'p> {
         Ok(Some(x))
     }
 
+    /// Runs node `i` on its own, checks its output as a run does and stores it (a fast path
+    /// that declined runs the nodes it absorbed this way).
+    fn run_checked(&self, i: usize, values: &mut [Option<Tensor>], batch: usize) -> Result<()> {
+        let node = &self.pkg.nodes[i];
+        let info = &self.pkg.values[node.output as usize];
+        let shape = resolve(&info.shape, batch);
+        let t = self.run_node(node, &self.prepared[i], values, &shape, None)?;
+        check_output(node, info, &t, &shape)?;
+        values[node.output as usize] = Some(t);
+        Ok(())
+    }
+
     /// Runs one node (a `Conv` with the SiLU `silu` in its epilogue when given).
     fn run_node(
         &self,

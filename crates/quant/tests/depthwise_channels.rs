@@ -7,9 +7,7 @@
 
 mod one_node;
 
-use prost::Message as _;
 use vouch_model::{Op, Package};
-use vouch_onnx::proto::{GraphProto, ModelProto, OperatorSetIdProto};
 use vouch_quant::FTensor;
 
 /// `n` weights whose largest magnitude is `top`.
@@ -28,34 +26,23 @@ fn weights(per_out: usize) -> Vec<f32> {
 /// (read by a `Sigmoid`, so its output is requantized, not left wide), imported on 4 rows.
 fn import(group: usize) -> Package {
     let c_in = 2 / group;
-    let model = ModelProto {
-        ir_version: 8,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: 13,
-        }],
-        graph: Some(GraphProto {
-            node: vec![
-                one_node::node(
-                    "Conv",
-                    &["x", "w"],
-                    "c",
-                    vec![
-                        one_node::int("group", group as i64),
-                        one_node::ints("pads", &[1, 1, 1, 1]),
-                    ],
-                ),
-                one_node::node("Sigmoid", &["c"], "y", vec![]),
-            ],
-            name: "g".into(),
-            initializer: vec![one_node::init("w", &[2, c_in, 3, 3], &weights(c_in * 9))],
-            input: vec![one_node::value_info("x", 1, Some(&[-1, 2, 4, 4]))],
-            output: vec![one_node::value_info("y", 1, None)],
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-    .encode_to_vec();
+    let model = one_node::graph(
+        vec![
+            one_node::node(
+                "Conv",
+                &["x", "w"],
+                "c",
+                vec![
+                    one_node::int("group", group as i64),
+                    one_node::ints("pads", &[1, 1, 1, 1]),
+                ],
+            ),
+            one_node::node("Sigmoid", &["c"], "y", vec![]),
+        ],
+        vec![one_node::init("w", &[2, c_in, 3, 3], &weights(c_in * 9))],
+        vec![one_node::value_info("x", 1, Some(&[-1, 2, 4, 4]))],
+        vec![one_node::value_info("y", 1, None)],
+    );
     let g = vouch_onnx::import(&model, &Default::default()).unwrap();
     let cal = FTensor {
         shape: vec![4, 2, 4, 4],

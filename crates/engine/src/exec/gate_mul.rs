@@ -5,11 +5,11 @@
 //! integers as the nodes one by one, which run instead whenever a check would fail (so errors
 //! are the nodes' own).
 
+use super::Engine;
 use super::silu::Readers;
-use super::{Engine, check_output};
 use crate::Result;
 use crate::ops::gate::{self as ops_gate, Side, Table};
-use crate::tensor::{Tensor, resolve};
+use crate::tensor::Tensor;
 use vouch_model::{Op, Operand, Package};
 
 /// A gate product: node indices of the `Mul`'s operands' tables.
@@ -220,12 +220,7 @@ impl Engine<'_> {
         let mut absorbed: Vec<usize> = g.absorbed().collect();
         absorbed.sort_unstable();
         for &i in &absorbed {
-            let node = &pkg.nodes[i];
-            let info = &pkg.values[node.output as usize];
-            let shape = resolve(&info.shape, batch);
-            let t = self.run_node(node, &self.prepared[i], values, &shape, None)?;
-            check_output(node, info, &t, &shape)?;
-            values[node.output as usize] = Some(t);
+            self.run_checked(i, values, batch)?;
         }
         let out = self.run_node(&pkg.nodes[j], &self.prepared[j], values, out_shape, None);
         for &i in &absorbed {

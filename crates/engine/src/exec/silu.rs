@@ -252,12 +252,7 @@ impl Engine<'_> {
         }
         // one by one, each node checked as it would be on its own
         for i in j - k..j {
-            let node = &pkg.nodes[i];
-            let info = &pkg.values[node.output as usize];
-            let shape = resolve(&info.shape, batch);
-            let t = self.run_node(node, &self.prepared[i], values, &shape, None)?;
-            check_output(node, info, &t, &shape)?;
-            values[node.output as usize] = Some(t);
+            self.run_checked(i, values, batch)?;
         }
         let out = self.run_node(mul, &self.prepared[j], values, out_shape, None);
         if let Some(r) = rescale {

@@ -101,6 +101,33 @@ pub fn model(
     .encode_to_vec()
 }
 
+/// The ONNX bytes of the graph `nodes` at opset 13 (initializers `inits`, graph inputs
+/// `inputs`, outputs `outputs`).
+pub fn graph(
+    nodes: Vec<NodeProto>,
+    inits: Vec<TensorProto>,
+    inputs: Vec<ValueInfoProto>,
+    outputs: Vec<ValueInfoProto>,
+) -> Vec<u8> {
+    ModelProto {
+        ir_version: 8,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 13,
+        }],
+        graph: Some(GraphProto {
+            node: nodes,
+            name: "g".into(),
+            initializer: inits,
+            input: inputs,
+            output: outputs,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
 /// A float attribute.
 pub fn float(name: &str, f: f32) -> AttributeProto {
     AttributeProto {

@@ -4,9 +4,7 @@
 
 mod one_node;
 
-use prost::Message as _;
 use vouch_engine::{Engine, Options};
-use vouch_onnx::proto::{GraphProto, ModelProto, OperatorSetIdProto};
 use vouch_quant::FTensor;
 use vouch_task::Mode;
 use vouch_task::modes::check_mode;
@@ -15,28 +13,18 @@ use vouch_task::modes::check_mode;
 fn model() -> Vec<u8> {
     let dims = [-1, 1];
     let gate = vec![one_node::float("alpha", 0.2), one_node::float("beta", 0.5)];
-    ModelProto {
-        ir_version: 8,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: 13,
-        }],
-        graph: Some(GraphProto {
-            node: vec![
-                one_node::node("Mul", &["a", "b"], "z", vec![]),
-                one_node::node("HardSigmoid", &["z"], "y", gate),
-            ],
-            name: "g".into(),
-            input: vec![
-                one_node::value_info("a", 1, Some(&dims)),
-                one_node::value_info("b", 1, Some(&dims)),
-            ],
-            output: vec![one_node::value_info("y", 1, None)],
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-    .encode_to_vec()
+    one_node::graph(
+        vec![
+            one_node::node("Mul", &["a", "b"], "z", vec![]),
+            one_node::node("HardSigmoid", &["z"], "y", gate),
+        ],
+        vec![],
+        vec![
+            one_node::value_info("a", 1, Some(&dims)),
+            one_node::value_info("b", 1, Some(&dims)),
+        ],
+        vec![one_node::value_info("y", 1, None)],
+    )
 }
 
 fn column(v: &[f32]) -> FTensor {

@@ -5,31 +5,19 @@
 
 mod one_node;
 
-use prost::Message as _;
 use vouch_engine::{Engine, Options};
 use vouch_onnx::ImportOptions;
-use vouch_onnx::proto::{GraphProto, ModelProto, OperatorSetIdProto};
 use vouch_quant::FTensor;
 
 /// `y = Relu(x)` over `x` of `[N, 2]` (opset 13).
 fn model() -> Vec<u8> {
     let dims = [-1, 2];
-    ModelProto {
-        ir_version: 8,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: 13,
-        }],
-        graph: Some(GraphProto {
-            node: vec![one_node::node("Relu", &["x"], "y", vec![])],
-            name: "g".into(),
-            input: vec![one_node::value_info("x", 1, Some(&dims))],
-            output: vec![one_node::value_info("y", 1, None)],
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-    .encode_to_vec()
+    one_node::graph(
+        vec![one_node::node("Relu", &["x"], "y", vec![])],
+        vec![],
+        vec![one_node::value_info("x", 1, Some(&dims))],
+        vec![one_node::value_info("y", 1, None)],
+    )
 }
 
 fn rows(v: &[f32]) -> FTensor {

@@ -8,12 +8,9 @@
 
 mod one_node;
 
-use prost::Message as _;
 use vouch_engine::{Engine, Options};
 use vouch_onnx::graph::FOp;
-use vouch_onnx::proto::{
-    GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, ValueInfoProto,
-};
+use vouch_onnx::proto::{NodeProto, TensorProto, ValueInfoProto};
 use vouch_quant::FTensor;
 
 const COLS: usize = 64;
@@ -34,36 +31,25 @@ fn node(op: &str, inputs: &[&str], out: &str) -> NodeProto {
 
 /// `y = Sqrt(Pow(re, 2) + Pow(im, 2))`, `re` and `im` of `[N, COLS]`.
 fn model() -> Vec<u8> {
-    ModelProto {
-        ir_version: 8,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: 13,
-        }],
-        graph: Some(GraphProto {
-            node: vec![
-                node("Pow", &["re", "two"], "p"),
-                node("Pow", &["im", "two"], "q"),
-                node("Add", &["p", "q"], "s"),
-                node("Sqrt", &["s"], "y"),
-            ],
-            name: "g".into(),
-            initializer: vec![TensorProto {
-                name: "two".into(),
-                data_type: 1,
-                float_data: vec![2.0],
-                ..Default::default()
-            }],
-            input: vec![
-                vi("re", Some(&[-1, COLS as i64])),
-                vi("im", Some(&[-1, COLS as i64])),
-            ],
-            output: vec![vi("y", None)],
+    one_node::graph(
+        vec![
+            node("Pow", &["re", "two"], "p"),
+            node("Pow", &["im", "two"], "q"),
+            node("Add", &["p", "q"], "s"),
+            node("Sqrt", &["s"], "y"),
+        ],
+        vec![TensorProto {
+            name: "two".into(),
+            data_type: 1,
+            float_data: vec![2.0],
             ..Default::default()
-        }),
-        ..Default::default()
-    }
-    .encode_to_vec()
+        }],
+        vec![
+            vi("re", Some(&[-1, COLS as i64])),
+            vi("im", Some(&[-1, COLS as i64])),
+        ],
+        vec![vi("y", None)],
+    )
 }
 
 /// `rows` pairs at every angle, most of them small (a spectrum's tail), a few up to ~18.

@@ -5,10 +5,8 @@
 
 mod one_node;
 
-use prost::Message as _;
 use vouch_engine::{Engine, Options};
 use vouch_model::Op;
-use vouch_onnx::proto::{GraphProto, ModelProto, OperatorSetIdProto};
 use vouch_quant::FTensor;
 use vouch_task::Mode;
 use vouch_task::modes::check_mode;
@@ -20,31 +18,20 @@ const C: usize = 96;
 /// `y = ReduceMean(Pow(x, 2), axes = [-1])` over `x` of `[N, T, C]` (opset 13).
 fn model() -> Vec<u8> {
     let dims = [-1, T as i64, C as i64];
-    ModelProto {
-        ir_version: 8,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: 13,
-        }],
-        graph: Some(GraphProto {
-            node: vec![
-                one_node::node("Pow", &["x", "two"], "sq", vec![]),
-                one_node::node(
-                    "ReduceMean",
-                    &["sq"],
-                    "y",
-                    vec![one_node::ints("axes", &[-1])],
-                ),
-            ],
-            name: "g".into(),
-            initializer: vec![one_node::init("two", &[], &[2.0])],
-            input: vec![one_node::value_info("x", 1, Some(&dims))],
-            output: vec![one_node::value_info("y", 1, None)],
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-    .encode_to_vec()
+    one_node::graph(
+        vec![
+            one_node::node("Pow", &["x", "two"], "sq", vec![]),
+            one_node::node(
+                "ReduceMean",
+                &["sq"],
+                "y",
+                vec![one_node::ints("axes", &[-1])],
+            ),
+        ],
+        vec![one_node::init("two", &[], &[2.0])],
+        vec![one_node::value_info("x", 1, Some(&dims))],
+        vec![one_node::value_info("y", 1, None)],
+    )
 }
 
 #[test]

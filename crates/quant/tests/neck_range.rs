@@ -8,9 +8,7 @@
 
 mod one_node;
 
-use prost::Message as _;
 use vouch_engine::{Engine, Options};
-use vouch_onnx::proto::{GraphProto, ModelProto, OperatorSetIdProto};
 use vouch_quant::FTensor;
 
 /// `y = U(a · b)` over `a`, `b` of `[N, 1, 2, 2]`, `U` a nearest 2x `Resize` of both spatial
@@ -33,26 +31,15 @@ fn model(upsample: bool) -> Vec<u8> {
     } else {
         vec![one_node::node("Mul", &["a", "b"], "y", vec![])]
     };
-    ModelProto {
-        ir_version: 8,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: 13,
-        }],
-        graph: Some(GraphProto {
-            node,
-            name: "g".into(),
-            initializer,
-            input: vec![
-                one_node::value_info("a", 1, Some(&dims)),
-                one_node::value_info("b", 1, Some(&dims)),
-            ],
-            output: vec![one_node::value_info("y", 1, None)],
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-    .encode_to_vec()
+    one_node::graph(
+        node,
+        initializer,
+        vec![
+            one_node::value_info("a", 1, Some(&dims)),
+            one_node::value_info("b", 1, Some(&dims)),
+        ],
+        vec![one_node::value_info("y", 1, None)],
+    )
 }
 
 /// Rows of `[1, 2, 2]` holding `v[r]` everywhere.

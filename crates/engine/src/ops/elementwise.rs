@@ -113,33 +113,29 @@ fn add_in_range(
     mb: i64,
     rq: &Requant,
 ) -> Option<Vec<i32>> {
+    if x.shape == out_shape && y.shape == out_shape {
+        return add_slices(&x.data, &y.data, ma, mb, rq);
+    }
+    // a broadcast (a softmax's `x - max`): every operand value is within the bound too
+    let bound = add_bound(&x.data, &y.data, ma, mb, rq)?;
+    let k = Plain::new(rq, bound)?;
+    Some(broadcast_rows(x, y, out_shape, |a, b| {
+        k.apply(a * ma + b * mb)
+    }))
+}
+
+/// `requant(ma·x + mb·y)` elementwise over two slices of one length, when nothing can overflow
+/// ([`add_in_range`]'s plain arithmetic); `None` otherwise.
+pub(crate) fn add_slices(x: &[i32], y: &[i32], ma: i64, mb: i64, rq: &Requant) -> Option<Vec<i32>> {
     use rayon::prelude::*;
-    if rq.s > vouch_semantics::MAX_SHIFT {
+    add_bound(x, y, ma, mb, rq)?;
+    if x.len() != y.len() {
         return None;
     }
-    let half = if rq.s == 0 { 0 } else { 1i64 << (rq.s - 1) };
-    let bound = i128::from(ma.unsigned_abs()) * i128::from(max_abs(x))
-        + i128::from(mb.unsigned_abs()) * i128::from(max_abs(y));
-    if bound * i128::from(rq.m.unsigned_abs()) + i128::from(half) > i128::from(i64::MAX) {
-        return None;
-    }
-    if x.shape != out_shape || y.shape != out_shape {
-        // a broadcast (a softmax's `x - max`): every operand value is within the bound too
-        let k = Plain::new(rq, bound)?;
-        return Some(broadcast_rows(x, y, out_shape, |a, b| {
-            k.apply(a * ma + b * mb)
-        }));
-    }
-    let mut out = vec![0i32; x.data.len()];
+    let mut out = vec![0i32; x.len()];
     let run = |(i, o): (usize, &mut [i32])| {
         let at = i * PAR_CHUNK;
-        add_plain(
-            &x.data[at..at + o.len()],
-            &y.data[at..at + o.len()],
-            o,
-            [ma, mb],
-            rq,
-        );
+        add_plain(&x[at..at + o.len()], &y[at..at + o.len()], o, [ma, mb], rq);
     };
     if out.len() > PAR_CHUNK && crate::gemm::in_parallel_pool() {
         out.par_chunks_mut(PAR_CHUNK).enumerate().for_each(run);
@@ -147,6 +143,19 @@ fn add_in_range(
         out.chunks_mut(PAR_CHUNK).enumerate().for_each(run);
     }
     Some(out)
+}
+
+/// `|ma|·max|x| + |mb|·max|y|`, when that times `M`, plus the rounding half, fits `i64` (and
+/// the shift is in its domain); `None` otherwise.
+fn add_bound(x: &[i32], y: &[i32], ma: i64, mb: i64, rq: &Requant) -> Option<i128> {
+    if rq.s > vouch_semantics::MAX_SHIFT {
+        return None;
+    }
+    let half = if rq.s == 0 { 0 } else { 1i64 << (rq.s - 1) };
+    let bound = i128::from(ma.unsigned_abs()) * i128::from(magnitude(min_max(x)))
+        + i128::from(mb.unsigned_abs()) * i128::from(magnitude(min_max(y)));
+    let fits = bound * i128::from(rq.m.unsigned_abs()) + i128::from(half) <= i128::from(i64::MAX);
+    fits.then_some(bound)
 }
 
 /// `o = clamp(((ma·a + mb·b)·M + half) >> s, lo, hi)` in plain `i64` (the caller proved that

@@ -14,10 +14,12 @@ use vouch_primitives::{B256, list_commitment};
 mod batch;
 mod concat;
 mod gate_mul;
+mod lstm_step;
 mod rows;
 mod silu;
 use concat::concat_read_at;
 use gate_mul::{GateMul, gate_mul_at};
+use lstm_step::Steps;
 pub use rows::rows_of;
 use rows::{infer_batch, input_names};
 use silu::{ConvSilu, Readers, conv_silu_at, silu_at};
@@ -115,6 +117,9 @@ pub struct Engine<'p> {
     /// and `Lut`s are not run), `None` for every other node (fast paths on, untraced runs
     /// only).
     gate_mul: Vec<Option<GateMul>>,
+    /// The recurrent steps whose gate pre-activations (`Select`, `Linear`, `Add` per gate) run
+    /// as one pass ([`Steps`]; fast paths on, untraced runs only).
+    steps: Steps,
     /// Per value, the last node that reads it (`usize::MAX` for graph outputs, and values no
     /// node reads): a run drops each value after that node.
     last_use: Vec<usize>,
@@ -259,6 +264,20 @@ impl<'p> Engine<'p> {
                 }
             }
         }
+        let steps = if fast && !opts.trace {
+            let taken: Vec<bool> = (0..pkg.nodes.len())
+                .map(|j| {
+                    absorbed[j]
+                        || silu[j] > 0
+                        || conv_silu[j].is_some()
+                        || concat_in[j].is_some()
+                        || gate_mul[j].is_some()
+                })
+                .collect();
+            Steps::of(pkg, &prepared, &readers, &last_use, &taken)
+        } else {
+            Steps::default()
+        };
         let work_per_row = work_per_row(pkg, &prepared);
         Ok(Self {
             pkg,
@@ -269,6 +288,7 @@ impl<'p> Engine<'p> {
             conv_silu,
             concat_in,
             gate_mul,
+            steps,
             last_use,
             pool,
             opts: Options { threads, ..opts },
@@ -325,12 +345,20 @@ impl<'p> Engine<'p> {
         }
         let mut trace = Vec::new();
         let mut profile = self.profile.then(crate::profile::Profile::default);
+        let mut steps_done = vec![false; self.steps.len()];
         for (i, node) in pkg.nodes.iter().enumerate() {
             if self.absorbed.get(i) == Some(&true) {
                 // a `Lut` (or the `Rescale` before it) a later `Mul` computes with itself
                 continue;
             }
             let clock = profile.is_some().then(crate::profile::Clock::start);
+            if self.step_gates_at(i, &mut steps_done, &mut values, batch) {
+                // a recurrent step's gate sums, run as one pass at its first node
+                if let (Some(p), Some(c)) = (profile.as_mut(), clock) {
+                    p.record("StepGates", &node.name, String::new(), None, c);
+                }
+                continue;
+            }
             if let Some(Some(cs)) = self.conv_silu.get(i) {
                 // the `Conv` with its SiLU: the SiLU's `Mul` output, as one pass
                 let (out, mul) = self.run_conv_silu(i, cs, &values, batch)?;

@@ -33,7 +33,7 @@ pub struct Channels {
 
 impl Channels {
     /// The view of output channels `from..to` (a `Conv` group's).
-    pub(super) fn view(&self, from: usize, to: usize) -> ChannelView<'_> {
+    pub(crate) fn view(&self, from: usize, to: usize) -> ChannelView<'_> {
         ChannelView {
             bias: self.bias.as_deref().and_then(|b| b.get(from..to)),
             mults: self.mults.as_deref().and_then(|m| m.get(from..to)),
@@ -175,9 +175,24 @@ pub(crate) fn linear_fast(
     rq: &Requant,
     accum: Accum,
 ) -> SemResult<Tensor> {
-    let k = w.k;
-    let m = x.data.len().checked_div(k).unwrap_or(0);
     let shape = linear_shape(x, w);
+    let mut data = Vec::new();
+    linear_fast_into(&x.data, w, ch, rq, accum, &mut data)?;
+    Ok(Tensor { shape, data })
+}
+
+/// [`linear_fast`] of the rows `x` (`[rows, K]` row major) into `data` (resized to
+/// `[rows, N]`), so that a caller can reuse the output's buffer too.
+pub(crate) fn linear_fast_into(
+    x: &[i32],
+    w: &Packed,
+    ch: ChannelView<'_>,
+    rq: &Requant,
+    accum: Accum,
+    data: &mut Vec<i32>,
+) -> SemResult<()> {
+    let k = w.k;
+    let m = x.len().checked_div(k).unwrap_or(0);
     let n = w.rows;
     let len = m * n;
     let e = Epilogue {
@@ -189,8 +204,8 @@ pub(crate) fn linear_fast(
         hi: i64::from(rq.hi),
         wide: accum.wide,
     };
-    let mut data = vec![0i32; len];
-    let x = &x.data;
+    data.clear();
+    data.resize(len, 0);
     let run = |sc: &mut Scratch, data: &mut Vec<i32>| {
         pack_into(&mut sc.a, m, k, x);
         // the kernels assign every accumulator (no zeroing needed, only the length)
@@ -212,10 +227,9 @@ pub(crate) fn linear_fast(
     // A product inside a pool may wait on a task that runs another product on this thread:
     // that one finds the buffers taken and uses its own.
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut sc) => run(&mut sc, &mut data),
-        Err(_) => run(&mut Scratch::default(), &mut data),
-    })?;
-    Ok(Tensor { shape, data })
+        Ok(mut sc) => run(&mut sc, data),
+        Err(_) => run(&mut Scratch::default(), data),
+    })
 }
 
 /// Packs `rows` rows of `k` values into `p` as [`Packed::from_rows`] does, reusing its buffer.

@@ -4,7 +4,7 @@
 //! `f ⊙ c` and `o ⊙ h(c)` are. The same integers as the `Rescale`, `Lut` and `Mul` nodes one
 //! by one, computed only when no check of theirs can fail.
 
-use super::elementwise::{Plain, max_abs, par_map};
+use super::elementwise::{Plain, magnitude, min_max, par_map};
 use crate::tensor::Tensor;
 use vouch_model::Requant;
 
@@ -57,7 +57,8 @@ impl Look<'_> {
 /// and the largest do, and a requantization is monotone) and the window cannot overflow.
 /// `None` when a check fails.
 fn ready<'a>(s: &Side<'a>) -> Option<Ready<'a>> {
-    let x_max = i128::from(max_abs(s.x));
+    let bounds = min_max(&s.x.data);
+    let x_max = i128::from(magnitude(bounds));
     let Some(Table {
         data: table,
         window,
@@ -79,11 +80,7 @@ fn ready<'a>(s: &Side<'a>) -> Option<Ready<'a>> {
         window,
         half: i32::try_from(table.len() / 2).ok()?,
     };
-    let (lo, hi) =
-        s.x.data
-            .iter()
-            .fold((i32::MAX, i32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-    if !s.x.data.is_empty() {
+    if let Some((lo, hi)) = bounds {
         let to_window = |v: i32| window.map_or(v, |w| w.apply(i64::from(v)));
         vouch_semantics::lut_index(to_window(lo), table.len())?;
         vouch_semantics::lut_index(to_window(hi), table.len())?;

@@ -12,11 +12,13 @@ use vouch_model::{Node, Op, Operand, Package};
 use vouch_primitives::{B256, list_commitment};
 
 mod batch;
+mod buffers;
 mod concat;
 mod gate_mul;
 mod lstm_step;
 mod rows;
 mod silu;
+pub(crate) use buffers::Buffers;
 use concat::concat_read_at;
 use gate_mul::{GateMul, gate_mul_at};
 use lstm_step::Steps;
@@ -134,6 +136,8 @@ pub struct Engine<'p> {
     profile: bool,
     /// Take the fast paths (off under [`crate::profile::REFERENCE_ENV`]).
     fast: bool,
+    /// The buffers of values no longer read, for later nodes' outputs ([`Buffers`]).
+    buffers: Buffers,
 }
 
 /// Runs that cost less than this (in [`work_per_row`] units) run inline even when the engine
@@ -296,6 +300,7 @@ impl<'p> Engine<'p> {
             work_per_row,
             profile: crate::profile::wanted(),
             fast,
+            buffers: Buffers::default(),
         })
     }
 
@@ -411,6 +416,9 @@ impl<'p> Engine<'p> {
             .iter()
             .map(|o| values[o.value as usize].clone().unwrap_or_default())
             .collect();
+        for t in values.into_iter().flatten() {
+            self.buffers.give(t.data);
+        }
         if let Some(p) = profile {
             #[allow(clippy::print_stderr, reason = "the profile asked for by its variable")]
             {
@@ -432,9 +440,9 @@ impl<'p> Engine<'p> {
         {
             if let Operand::Value(v) = *op
                 && self.last_use.get(v as usize) == Some(&i)
-                && let Some(slot) = values.get_mut(v as usize)
+                && let Some(t) = values.get_mut(v as usize).and_then(Option::take)
             {
-                *slot = None;
+                self.buffers.give(t.data);
             }
         }
     }
@@ -510,6 +518,7 @@ impl<'p> Engine<'p> {
             ins,
             x,
             out_shape,
+            bufs: &self.buffers,
         };
         // One arm per op; the op's family module does the work.
         let out = match (&node.op, prep) {

@@ -123,6 +123,7 @@ impl Engine<'_> {
         let x = ConvIn {
             parts: &parts,
             shape: &shape,
+            bufs: Some(&self.buffers),
         };
         let w = (ws.as_slice(), *acc64, ch);
         run_conv_of(

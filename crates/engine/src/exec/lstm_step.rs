@@ -273,7 +273,7 @@ impl Engine<'_> {
             } else {
                 (product.as_slice(), slice)
             };
-            let data = add_slices(p, q, *ma, *mb, rq)?;
+            let data = add_slices(p, q, *ma, *mb, rq, None)?;
             outs.push(Tensor {
                 shape: out_shape,
                 data,

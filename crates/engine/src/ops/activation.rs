@@ -20,10 +20,15 @@ pub fn lut(x: &Tensor, table: &[i32]) -> SemResult<Tensor> {
 
 /// Runs a `Relu` node: `max(x, 0)`.
 pub(crate) fn run_relu(r: &NodeRun<'_>) -> Result<Tensor> {
-    // Cannot fail: a plain map (which vectorizes) instead of the checked one.
+    // Cannot fail: a plain map (which vectorizes) instead of the checked one, into a kept
+    // buffer (every element written).
+    let mut data = r.bufs.take(r.x.data.len());
+    for (o, &v) in data.iter_mut().zip(&r.x.data) {
+        *o = v.max(0);
+    }
     Ok(Tensor {
         shape: r.x.shape.clone(),
-        data: r.x.data.iter().map(|&v| v.max(0)).collect(),
+        data,
     })
 }
 

@@ -23,6 +23,22 @@ pub fn conv(
     rq: &Requant,
     acc: Accum,
 ) -> SemResult<Tensor> {
+    let out = vec![0; crate::tensor::numel(out_shape).unwrap_or(0)];
+    conv_into(x, weights, ch, win, out_shape, rq, acc, out)
+}
+
+/// [`conv`] into `out`, as many elements as the output's (their values are overwritten).
+#[allow(clippy::too_many_arguments)]
+fn conv_into(
+    x: &Tensor,
+    weights: &[Packed],
+    ch: &Channels,
+    win: &Window,
+    out_shape: &[usize],
+    rq: &Requant,
+    acc: Accum,
+    mut out: Vec<i32>,
+) -> SemResult<Tensor> {
     use rayon::prelude::*;
     let (n, c, h, w) = nchw(&x.shape).ok_or(SemError::Domain {
         what: "conv input rank",
@@ -42,7 +58,11 @@ pub fn conv(
     };
     let img_in = c * h * w;
     let img_out = c_out * oh * ow;
-    let mut out = vec![0i32; n * img_out];
+    if out.len() != n * img_out {
+        return Err(SemError::Domain {
+            what: "conv output size",
+        });
+    }
     if img_out == 0 {
         return Ok(Tensor {
             shape: out_shape.to_vec(),
@@ -235,6 +255,7 @@ pub(crate) fn run_conv(
     let x = ConvIn {
         parts: &[r.x],
         shape: &r.x.shape,
+        bufs: Some(r.bufs),
     };
     run_conv_of(
         r.node,
@@ -258,6 +279,8 @@ pub(crate) struct ConvIn<'a> {
     pub(crate) parts: &'a [&'a Tensor],
     /// Their shape side by side (checked by the caller to be theirs).
     pub(crate) shape: &'a [usize],
+    /// Where the output's buffer comes from (a fresh one when `None`).
+    pub(crate) bufs: Option<&'a crate::exec::Buffers>,
 }
 
 /// [`run_conv`] of a node's input `x`; more than one part only on the fast path (an error
@@ -293,12 +316,14 @@ pub(crate) fn run_conv_of(
     // general path
     if let Some(f) = fast.filter(|_| acc64 && ch.mults.is_none()) {
         let bias = ch.bias.as_deref();
-        return super::conv16::conv16_then(x.parts, f, bias, &win, out_shape, rq, wide, silu)
+        let fin = (rq, wide, silu);
+        return super::conv16::conv16_then(x.parts, f, bias, &win, out_shape, fin, x.bufs)
             .map_err(sem);
     }
     if silu.is_some() {
         return Err(err("a SiLU epilogue needs the 16-bit fast path"));
     }
+    let bufs = x.bufs;
     let [x] = x.parts else {
         return Err(err("a Concat read in place needs the 16-bit fast path"));
     };
@@ -306,5 +331,8 @@ pub(crate) fn run_conv_of(
     if direct && super::depthwise::is_depthwise(c, co, g) {
         return super::depthwise::depthwise(x, ws, ch, &win, out_shape, rq, acc).map_err(sem);
     }
-    conv(x, ws, ch, &win, out_shape, rq, acc).map_err(sem)
+    let n = crate::tensor::numel(out_shape).unwrap_or(0);
+    // every element is written (`conv_image` stores each product's value)
+    let out = bufs.map_or_else(|| vec![0; n], |b| b.take(n));
+    conv_into(x, ws, ch, &win, out_shape, rq, acc, out).map_err(sem)
 }

@@ -131,7 +131,7 @@ pub fn conv16(
     rq: &Requant,
     wide: bool,
 ) -> SemResult<Tensor> {
-    conv16_then(&[x], f, bias, win, out_shape, rq, wide, None)
+    conv16_then(&[x], f, bias, win, out_shape, (rq, wide, None), None)
 }
 
 /// [`conv16`] of the channels of `xs` side by side (a `Concat` along channels, never
@@ -145,9 +145,8 @@ pub(crate) fn conv16_then(
     bias: Option<&[i64]>,
     win: &Window,
     out_shape: &[usize],
-    rq: &Requant,
-    wide: bool,
-    silu: Option<Silu<'_>>,
+    (rq, wide, silu): (&Requant, bool, Option<Silu<'_>>),
+    bufs: Option<&crate::exec::Buffers>,
 ) -> SemResult<Tensor> {
     use rayon::prelude::*;
     if wide && silu.is_some() {
@@ -180,8 +179,21 @@ pub(crate) fn conv16_then(
     // Not zeroed first (7% of a 1x1 convolution's time at 80x80): every image's every
     // channel block writes each of its values (`block_into`), so `out` is whole once they
     // all return `Ok`.
-    let mut out: Vec<MaybeUninit<i32>> = Vec::with_capacity(n * img_out);
-    out.resize_with(n * img_out, MaybeUninit::uninit);
+    // (a kept buffer's old values are overwritten the same way)
+    let mut out: Vec<MaybeUninit<i32>> = match bufs {
+        Some(b) => {
+            let v = std::mem::ManuallyDrop::new(b.take(n * img_out));
+            // SAFETY: `i32` and `MaybeUninit<i32>` have one layout, and every `i32` is a
+            // valid `MaybeUninit<i32>`; the pointer, length and capacity are `v`'s own, no
+            // longer used through it.
+            unsafe { Vec::from_raw_parts(v.as_ptr().cast_mut().cast(), v.len(), v.capacity()) }
+        }
+        None => {
+            let mut out = Vec::with_capacity(n * img_out);
+            out.resize_with(n * img_out, MaybeUninit::uninit);
+            out
+        }
+    };
     if img_out > 0 {
         let one = |(b, dst): (usize, &mut [MaybeUninit<i32>])| -> SemResult<()> {
             let parts: Vec<&[i32]> = xs

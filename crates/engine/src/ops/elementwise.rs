@@ -79,7 +79,7 @@ pub(crate) fn run_add(
     let (x, y) = (r.x, r.ins[1]);
     check_broadcast(r.node, x, y, r.out_shape)?;
     if let Some(data) = fast
-        .then(|| add_in_range(x, y, r.out_shape, ma, mb, rq))
+        .then(|| add_in_range(x, y, r.out_shape, [ma, mb], rq, r.bufs))
         .flatten()
     {
         return Ok(Tensor {
@@ -109,12 +109,12 @@ fn add_in_range(
     x: &Tensor,
     y: &Tensor,
     out_shape: &[usize],
-    ma: i64,
-    mb: i64,
+    [ma, mb]: [i64; 2],
     rq: &Requant,
+    bufs: &crate::exec::Buffers,
 ) -> Option<Vec<i32>> {
     if x.shape == out_shape && y.shape == out_shape {
-        return add_slices(&x.data, &y.data, ma, mb, rq);
+        return add_slices(&x.data, &y.data, ma, mb, rq, Some(bufs));
     }
     // a broadcast (a softmax's `x - max`): every operand value is within the bound too
     let bound = add_bound(&x.data, &y.data, ma, mb, rq)?;
@@ -125,14 +125,22 @@ fn add_in_range(
 }
 
 /// `requant(ma·x + mb·y)` elementwise over two slices of one length, when nothing can overflow
-/// ([`add_in_range`]'s plain arithmetic); `None` otherwise.
-pub(crate) fn add_slices(x: &[i32], y: &[i32], ma: i64, mb: i64, rq: &Requant) -> Option<Vec<i32>> {
+/// ([`add_in_range`]'s plain arithmetic); `None` otherwise. The output's buffer comes from
+/// `bufs` when given (every element is written).
+pub(crate) fn add_slices(
+    x: &[i32],
+    y: &[i32],
+    ma: i64,
+    mb: i64,
+    rq: &Requant,
+    bufs: Option<&crate::exec::Buffers>,
+) -> Option<Vec<i32>> {
     use rayon::prelude::*;
     add_bound(x, y, ma, mb, rq)?;
     if x.len() != y.len() {
         return None;
     }
-    let mut out = vec![0i32; x.len()];
+    let mut out = bufs.map_or_else(|| vec![0; x.len()], |b| b.take(x.len()));
     let run = |(i, o): (usize, &mut [i32])| {
         let at = i * PAR_CHUNK;
         add_plain(&x[at..at + o.len()], &y[at..at + o.len()], o, [ma, mb], rq);

@@ -71,6 +71,8 @@ pub(crate) struct NodeRun<'a> {
     pub(crate) x: &'a Tensor,
     /// The output shape the package declares.
     pub(crate) out_shape: &'a [usize],
+    /// Where the output's buffer comes from.
+    pub(crate) bufs: &'a crate::exec::Buffers,
 }
 
 impl<'a> NodeRun<'a> {

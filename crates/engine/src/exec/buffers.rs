@@ -9,10 +9,11 @@
 
 use std::sync::Mutex;
 
-/// Buffers kept at most (the largest ones): about the values one run holds at once; more kept
-/// only grow the engine's memory (64 held 1.7 GB for ResNet-50 at batch 8, its peak is about
-/// 0.4 GB), fewer send large outputs back to the allocator.
-const KEPT: usize = 16;
+/// Buffers kept at most (the largest ones): about the large values one run holds at once.
+/// More kept only grow the engine's memory: 64 held 1.7 GB for ResNet-50 at batch 8 (its peak
+/// is about 0.4 GB), and 16 took YOLOv8n's batch-8 process from 145 to 360 MiB for no speed;
+/// 4 keep ResNet-50's gain (`bench/large/README.md`, "Round 9, buffer pool").
+const KEPT: usize = 4;
 
 /// The free list (shared by the runs of one engine, rows run side by side included).
 #[derive(Default)]

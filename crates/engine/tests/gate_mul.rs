@@ -5,8 +5,11 @@
 //! node), on 1 and 2 threads, and each row the same as that row run alone; inputs past a
 //! table's window fail in both.
 
+mod support;
+
+use support::run_mode as run;
+use vouch_engine::Tensor;
 use vouch_engine::vectors::Rng;
-use vouch_engine::{Engine, Options, Tensor};
 use vouch_model::{Const, Dim, IoSpec, Kind, Node, Op, Operand, Package, Requant, TensorInfo};
 
 /// Table entries (the importer's gate tables have `2^12`).
@@ -66,26 +69,6 @@ fn cell(rows: usize, n: usize, tables: [&Tensor; 2], window: Requant, rq: Requan
     };
     pkg.validate().expect("valid package");
     pkg
-}
-
-/// The outputs of `pkg` on `inputs`, `None` when the run fails (which node reports it first
-/// may differ: the one pass runs a failing table's nodes where its `Mul` is).
-fn run(
-    pkg: &Package,
-    inputs: &[Tensor],
-    threads: usize,
-    reference: bool,
-    trace: bool,
-) -> Option<Vec<Tensor>> {
-    // SAFETY: this test binary's only test; set before the engine reads it.
-    unsafe {
-        std::env::set_var(
-            vouch_engine::profile::REFERENCE_ENV,
-            if reference { "1" } else { "0" },
-        )
-    };
-    let engine = Engine::new(pkg, Options { threads, trace }).expect("engine");
-    engine.run(inputs.to_vec()).ok().map(|e| e.outputs)
 }
 
 /// Row `r` of a `[rows, n]` tensor.

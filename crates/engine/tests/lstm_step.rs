@@ -6,8 +6,11 @@
 //! row the same as that row run alone; sums whose bound leaves the plain arithmetic decline
 //! to the nodes and agree too.
 
+mod support;
+
+use support::run_mode as run;
+use vouch_engine::Tensor;
 use vouch_engine::vectors::Rng;
-use vouch_engine::{Engine, Options, Tensor};
 use vouch_model::{Const, Dim, IoSpec, Kind, Node, Op, Operand, Package, Requant, TensorInfo};
 
 /// Steps of the unrolled cell.
@@ -123,25 +126,6 @@ fn cell(rows: usize, n: usize, weights: &[Tensor; 3], bias: &[Tensor; 3], rq: &R
     };
     pkg.validate().expect("valid package");
     pkg
-}
-
-/// The outputs of `pkg` on `inputs`, `None` when the run fails.
-fn run(
-    pkg: &Package,
-    inputs: &[Tensor],
-    threads: usize,
-    reference: bool,
-    trace: bool,
-) -> Option<Vec<Tensor>> {
-    // SAFETY: this test binary's only test; set before the engine reads it.
-    unsafe {
-        std::env::set_var(
-            vouch_engine::profile::REFERENCE_ENV,
-            if reference { "1" } else { "0" },
-        )
-    };
-    let engine = Engine::new(pkg, Options { threads, trace }).expect("engine");
-    engine.run(inputs.to_vec()).ok().map(|e| e.outputs)
 }
 
 /// Row `r` of a `[steps, rows, n]` tensor, as `[steps, 1, n]`.

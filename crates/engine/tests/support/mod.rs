@@ -1,11 +1,12 @@
-//! What the fast-path tests (`elementwise_fast.rs`, `silu.rs`) share: the `requant` definition
+//! What the fast-path tests share: the `requant` definition
 //! in `i128` and the check that the engine agrees with a definition on 1 and 2 threads.
 
 #![allow(dead_code, unreachable_pub)]
 
 use proptest::prelude::*;
 use vouch_engine::vectors::Case;
-use vouch_model::Requant;
+use vouch_engine::{Engine, Options, Tensor};
+use vouch_model::{Package, Requant};
 
 /// `requant` in `i128`, `None` where the product or the rounding leaves `i64`.
 pub fn requant_ref(x: i128, rq: &Requant) -> Option<i32> {
@@ -84,4 +85,26 @@ pub fn conv_op(
         rq,
         wide: false,
     }
+}
+
+/// The outputs of `pkg` on `inputs` on `threads` threads, on the reference path or the fast
+/// paths, traced or not; `None` when the run fails (which node reports it first may differ
+/// between the paths). Sets the reference switch for the whole process: for test binaries
+/// with one test, which set it before every engine they make.
+pub fn run_mode(
+    pkg: &Package,
+    inputs: &[Tensor],
+    threads: usize,
+    reference: bool,
+    trace: bool,
+) -> Option<Vec<Tensor>> {
+    // SAFETY: the calling test binary runs one test; set before the engine reads it.
+    unsafe {
+        std::env::set_var(
+            vouch_engine::profile::REFERENCE_ENV,
+            if reference { "1" } else { "0" },
+        )
+    };
+    let engine = Engine::new(pkg, Options { threads, trace }).expect("engine");
+    engine.run(inputs.to_vec()).ok().map(|e| e.outputs)
 }

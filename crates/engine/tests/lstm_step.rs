@@ -8,7 +8,7 @@
 
 mod support;
 
-use support::run_mode as run;
+use support::{paths_agree, run_mode as run};
 use vouch_engine::Tensor;
 use vouch_engine::vectors::Rng;
 use vouch_model::{Const, Dim, IoSpec, Kind, Node, Op, Operand, Package, Requant, TensorInfo};
@@ -189,12 +189,7 @@ fn fused_gate_sums_give_the_node_by_node_integers() {
                 let pkg = cell(rows, n, &weights, &bias, &rqs);
                 let mut inputs: Vec<Tensor> = (0..3).map(|_| r.act16(&[STEPS, rows, n])).collect();
                 inputs.push(r.act16(&[1, rows, n]));
-                let want = run(&pkg, &inputs, 1, true, false);
-                assert_eq!(run(&pkg, &inputs, 1, false, true), want, "traced");
-                for threads in [1, 2] {
-                    let got = run(&pkg, &inputs, threads, false, false);
-                    assert_eq!(got, want, "{rows}x{n} case {case}, {threads} threads");
-                }
+                let want = paths_agree(&pkg, &inputs, &format!("{rows}x{n} case {case}"));
                 let Some(want) = want else {
                     assert_eq!(case, 3, "only case 3 may fail");
                     continue;

@@ -108,3 +108,20 @@ pub fn run_mode(
     let engine = Engine::new(pkg, Options { threads, trace }).expect("engine");
     engine.run(inputs.to_vec()).ok().map(|e| e.outputs)
 }
+
+/// The reference path's outputs of `pkg` on `inputs`, after asserting that a traced run (node
+/// by node) and untraced fast runs on 1 and 2 threads give the same (`None`: every path
+/// failed). `what` names the case in a failure.
+pub fn paths_agree(pkg: &Package, inputs: &[Tensor], what: &str) -> Option<Vec<Tensor>> {
+    let want = run_mode(pkg, inputs, 1, true, false);
+    assert_eq!(
+        run_mode(pkg, inputs, 1, false, true),
+        want,
+        "{what}: traced"
+    );
+    for threads in [1, 2] {
+        let got = run_mode(pkg, inputs, threads, false, false);
+        assert_eq!(got, want, "{what}, {threads} threads");
+    }
+    want
+}
